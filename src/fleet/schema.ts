@@ -1,0 +1,173 @@
+/**
+ * The fleet file `ferry.yml`: its one and only definition. The loader validates with
+ * it, `schema/ferry.schema.json` (for editors) is generated from it, and
+ * docs/fleet-file.md describes it.
+ *
+ * Every schema carries its own error text, written to follow a key path:
+ * `servers/app/port` + ` must be a whole number from 1 to 65535` + `, got "22a"`.
+ */
+import { z } from 'zod';
+import { SIZE_PATTERN } from '../core/size.js';
+
+/** Server, stack and Compose project names (Compose's project name rule). */
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+/** Compose service names. */
+export const SERVICE_PATTERN = '^[a-zA-Z0-9][a-zA-Z0-9_.-]*$';
+const NAME = NAME_PATTERN.slice(1, -1);
+const SERVICE = SERVICE_PATTERN.slice(1, -1);
+/** `connections[].to`: `server:NAME`, `STACK/SERVICE` or `SERVICE`. */
+export const TARGET_PATTERN = `^(?:server:${NAME}|(?:${NAME}/)?${SERVICE})$`;
+
+/** Top-level keys that start with `x-` are ignored, as in Compose: a place for YAML anchors. */
+export function isExtensionKey(key: string): boolean {
+  return key.startsWith('x-');
+}
+
+export const NAME_RULE = 'lower-case letters, digits, "_" and "-", starting with a letter or digit';
+const MAPPING = 'must be a mapping (indented `key: value` lines)';
+const SIZE_ERROR = 'must be a size: a whole number of bytes, or a number with a unit such as 512MiB, 16GiB or 1.5TB';
+
+function name(what: string) {
+  return z.string({ error: `must be a ${what} name: ${NAME_RULE}` }).regex(new RegExp(NAME_PATTERN));
+}
+
+function wholeNumber(min: number, max?: number) {
+  const text = max === undefined ? `must be a whole number of ${min} or more` : `must be a whole number from ${min} to ${max}`;
+  const n = z.number({ error: text }).int().min(min);
+  return max === undefined ? n : n.max(max);
+}
+
+const size = (what: string) =>
+  z
+    .union([z.number({ error: SIZE_ERROR }).int().min(0), z.string({ error: SIZE_ERROR }).regex(new RegExp(SIZE_PATTERN))], { error: SIZE_ERROR })
+    .meta({
+      description: `${what}: bytes, or a number with a unit: K, M, G, T or P, optionally followed by B or iB (512M, 512MiB, 16GiB, 2g, 1.5GB). Every unit is a power of 1024, as Docker reads memory limits.`,
+      examples: ['16GiB', '512MiB'],
+    });
+
+export const PostgresSchema = z
+  .strictObject(
+    {
+      max_connections: wholeNumber(1).describe("The server's Postgres `max_connections` setting; the connection-budget check adds up the pools of `connections` against it."),
+    },
+    { error: MAPPING },
+  )
+  .describe('A Postgres installed on the host itself (outside Docker). Stacks reach it with `connections: [{ to: server:NAME }]`.');
+
+export const ServerSchema = z
+  .strictObject(
+    {
+      host: z
+        .string({ error: 'must be a host name or IP address' })
+        .regex(/^[^\s]+$/)
+        .describe('Host name or IP address to reach the server at over SSH (an alias from ~/.ssh/config works too).')
+        .meta({ examples: ['203.0.113.20'] }),
+      user: z
+        .string({ error: 'must be a user name' })
+        .regex(/^[^\s]+$/)
+        .default('root')
+        .describe('SSH user. Default: root.'),
+      port: wholeNumber(1, 65535).default(22).describe('SSH port. Default: 22.'),
+      memory: size('Memory (RAM) of the server').optional(),
+      cpus: z.number({ error: 'must be a number of CPUs greater than 0' }).positive().optional().describe('Number of CPUs (cores or vCPUs) of the server.'),
+      disk: size('Disk space of the server').optional(),
+      cost: z.number({ error: 'must be a number of 0 or more' }).min(0).optional().describe('Monthly cost of the server, in the currency of your choice (the same for every server).'),
+      postgres: PostgresSchema.optional(),
+    },
+    { error: MAPPING },
+  )
+  .describe('A server (VPS) that stacks run on, reached over SSH.');
+
+export const ConnectionSchema = z
+  .strictObject(
+    {
+      service: z
+        .string({ error: 'must be a Compose service name' })
+        .regex(new RegExp(SERVICE_PATTERN))
+        .describe('Service of this stack that opens the pool.'),
+      pool: wholeNumber(1).describe('Connections in the pool of each process.'),
+      replicas: wholeNumber(0).optional().describe("Replicas of the service. Default: the service's own replica count in the compose files."),
+      processes: wholeNumber(1).optional().describe('Processes (workers) per replica that each open their own pool. Default: 1.'),
+      to: z
+        .string({ error: 'must be STACK/SERVICE, SERVICE (a service of this stack) or server:NAME' })
+        .regex(new RegExp(TARGET_PATTERN))
+        .describe('The Postgres the pool connects to: STACK/SERVICE for a Postgres service of another stack, SERVICE for one in this stack, or server:NAME for a Postgres installed on a server.')
+        .meta({ examples: ['db/postgres', 'postgres', 'server:db'] }),
+    },
+    { error: MAPPING },
+  )
+  .describe('A pool of Postgres connections opened by a service, for the connection-budget check.');
+
+const filePath = z.string({ error: 'must be a file path' }).min(1);
+
+export const StackSchema = z
+  .strictObject(
+    {
+      server: name('server').describe('Name of the server (under `servers`) the stack runs on.'),
+      compose: z
+        .union([filePath, z.array(filePath, { error: 'must be a list of one or more file paths' }).min(1)], {
+          error: 'must be a file path or a list of file paths',
+        })
+        .describe('Compose file, or list of Compose files applied in order (like `docker compose -f a -f b`). Relative paths are resolved from the directory of ferry.yml.')
+        .meta({ examples: ['docker-compose.yml', ['compose.yml', 'compose.prod.yml']] }),
+      env_file: filePath
+        .optional()
+        .describe("The .env file Compose reads for variable interpolation, relative to the directory of ferry.yml. Default: the compose project's .env (beside the first compose file)."),
+      profiles: z
+        .array(z.string({ error: 'must be a profile name' }).regex(new RegExp(SERVICE_PATTERN)), { error: 'must be a list of profile names' })
+        .optional()
+        .describe('Compose profiles to enable (like `docker compose --profile`).'),
+      project: name('Compose project').optional().describe('Compose project name. Default: what Compose picks (top-level `name:`, else the directory of the first compose file).'),
+      connections: z
+        .array(ConnectionSchema, { error: 'must be a list of connection pools' })
+        .optional()
+        .describe('Postgres connection pools that services of this stack open, for the connection-budget check.'),
+    },
+    { error: MAPPING },
+  )
+  .describe('A Docker Compose stack and the server it runs on.');
+
+export const FleetFileSchema = z
+  .strictObject(
+    {
+      servers: z
+        .record(name('server'), ServerSchema, { error: 'must be a mapping of server names to servers' })
+        .describe(`The servers of the fleet, by name (${NAME_RULE}).`),
+      stacks: z
+        .record(name('stack'), StackSchema, { error: 'must be a mapping of stack names to stacks' })
+        .describe(`The stacks of the fleet, by name (${NAME_RULE}).`),
+    },
+    { error: MAPPING },
+  )
+  .describe('Ferry fleet file (ferry.yml): the servers, and which Docker Compose stack runs where.');
+
+/** ferry.yml after validation, before paths are resolved (keys as written, defaults applied). */
+export type FleetFile = z.output<typeof FleetFileSchema>;
+export type ServerEntry = z.output<typeof ServerSchema>;
+export type StackEntry = z.output<typeof StackSchema>;
+
+export const FLEET_SCHEMA_ID = 'urn:ferry:schema:fleet-file';
+
+/** The JSON Schema of ferry.yml (draft-07, which editors support best), as committed in schema/ferry.schema.json. */
+export function fleetJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(FleetFileSchema, {
+    target: 'draft-7',
+    io: 'input',
+    override(ctx) {
+      if (ctx.zodSchema === FleetFileSchema) ctx.jsonSchema.patternProperties = { '^x-': { description: 'Ignored by Ferry: a place for YAML anchors, as in Compose.' } };
+    },
+  }) as Record<string, unknown>;
+  const { $schema, description, ...rest } = generated;
+  return {
+    $schema,
+    $id: FLEET_SCHEMA_ID,
+    title: 'Ferry fleet file (ferry.yml)',
+    description,
+    ...rest,
+  };
+}
+
+/** `fleetJsonSchema()` as written to schema/ferry.schema.json. */
+export function fleetJsonSchemaText(): string {
+  return `${JSON.stringify(fleetJsonSchema(), null, 2)}\n`;
+}
