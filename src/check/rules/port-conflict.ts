@@ -1,0 +1,108 @@
+/**
+ * `port-conflict`: two services that would publish the same host port on the same
+ * server, or a replicated service whose fixed host port only one replica can bind.
+ */
+import { finding, type Finding, type Where } from '../../core/finding.js';
+import type { LoadedFleet } from '../../model/loaded.js';
+import type { PortMapping, Service } from '../../model/compose.js';
+import { ids, loadedStacks, locSvc, place, type StackView } from '../common.js';
+
+interface Published {
+  st: StackView;
+  svc: Service;
+  port: PortMapping & { published: number };
+  where: Where;
+}
+
+const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
+
+function family(ip: string | undefined): 'any' | 4 | 6 {
+  if (ip === undefined || ip === '') return 'any';
+  return ip.includes(':') ? 6 : 4;
+}
+
+/** Whether two bind addresses can collide: wildcards cover their family (undefined covers both). */
+export function addressesOverlap(a: string | undefined, b: string | undefined): boolean {
+  const fa = family(a);
+  const fb = family(b);
+  if (fa !== 'any' && fb !== 'any' && fa !== fb) return false;
+  if (a === undefined || b === undefined || WILDCARDS.has(a) || WILDCARDS.has(b)) return true;
+  return a.replace(/^\[|\]$/g, '').toLowerCase() === b.replace(/^\[|\]$/g, '').toLowerCase();
+}
+
+function end(p: PortMapping & { published: number }): number {
+  return p.publishedEnd ?? p.published;
+}
+
+function collide(a: Published, b: Published): boolean {
+  return (
+    a.port.protocol === b.port.protocol &&
+    a.port.published <= end(b.port) &&
+    b.port.published <= end(a.port) &&
+    addressesOverlap(a.port.hostIp, b.port.hostIp)
+  );
+}
+
+export function describePort(p: PortMapping): string {
+  const host = p.published === undefined ? '' : p.publishedEnd !== undefined && p.publishedEnd !== p.published ? `${p.published}-${p.publishedEnd}` : `${p.published}`;
+  return `${p.hostIp ? `${p.hostIp}:` : ''}${host}/${p.protocol}`;
+}
+
+/** Published ports grouped by server; stacks with no server only collide with themselves. */
+function groups(fleet: LoadedFleet): Map<string, Published[]> {
+  const out = new Map<string, Published[]>();
+  for (const st of loadedStacks(fleet)) {
+    const key = st.server !== undefined ? `server:${st.server}` : `stack:${st.name}`;
+    const list = out.get(key) ?? [];
+    for (const svc of st.project.services) {
+      if (svc.networkMode === 'host') continue; // Compose ignores `ports:` with host networking
+      for (const port of svc.ports) {
+        if (port.published === undefined) continue;
+        list.push({ st, svc, port: { ...port, published: port.published }, where: locSvc(st, svc.name, 'ports', port.index) });
+      }
+    }
+    out.set(key, list);
+  }
+  return out;
+}
+
+function pairFinding(first: Published, second: Published): Finding {
+  const where = second.st.server !== undefined ? ` on server ${second.st.server}` : '';
+  return finding(
+    'port-conflict',
+    'error',
+    `${second.st.name}/${second.svc.name} publishes host port ${describePort(second.port)}${where}, already published by ${first.st.name}/${first.svc.name} (${describePort(first.port)}) at ${place(first.where)}`,
+    second.where,
+    'Only one container can bind a host port: publish one of them on another host port, bind them to different addresses, or move one stack to another server.',
+    ids(second.st, second.svc.name),
+  );
+}
+
+/** How many containers can publish this mapping at once: a host range for one container port is a pool. */
+function slots(p: PortMapping & { published: number }): number {
+  return p.target === p.targetEnd ? end(p) - p.published + 1 : 1;
+}
+
+function replicaFinding(e: Published): Finding | undefined {
+  if (e.svc.replicas <= slots(e.port)) return undefined;
+  return finding(
+    'port-conflict',
+    'error',
+    `${e.st.name}/${e.svc.name} runs ${e.svc.replicas} replicas but publishes fixed host port ${describePort(e.port)}: the replicas conflict with themselves and only ${slots(e.port)} can bind it`,
+    e.where,
+    'Publish only the container port (`"80"`) behind a reverse proxy, use a host port range at least as wide as the replica count, or run one replica.',
+    ids(e.st, e.svc.name),
+  );
+}
+
+export function portConflict(fleet: LoadedFleet): Finding[] {
+  const out: Finding[] = [];
+  for (const list of groups(fleet).values()) {
+    list.forEach((e, i) => {
+      const self = replicaFinding(e);
+      if (self) out.push(self);
+      for (const prev of list.slice(0, i)) if (collide(prev, e)) out.push(pairFinding(prev, e));
+    });
+  }
+  return out;
+}
