@@ -68,7 +68,7 @@ export function readYamlFile(absPath: string, display: string): { file?: SourceF
 
 export function parseYamlText(text: string, absPath: string, display: string): { file?: SourceFile; findings: Finding[] } {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.trim() === '' || /^(\s*(#[^\n]*)?\n?)*$/.test(text)) {
+  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
     return {
       findings: [finding('yaml-syntax', 'error', `${display} is empty`, { file: display }, 'Write at least a top-level mapping into the file, or remove it from the list of files.')],
     };
@@ -225,8 +225,11 @@ function deref(doc: Document.Parsed, node: Node | null | undefined): Node | null
 function child(doc: Document.Parsed, node: Node | null | undefined, seg: string | number): { value: Node | null; at?: number } | undefined {
   if (!node) return undefined;
   if (isSeq(node)) {
-    const i = typeof seg === 'number' ? seg : Number(seg);
-    const item = Number.isInteger(i) ? (node.items[i] as Node | undefined) : undefined;
+    const i = typeof seg === 'number' ? seg : /^\d+$/.test(seg) ? Number(seg) : NaN;
+    // A list-or-map field written as a list (`- KEY=value`) is looked up by its key.
+    const item = Number.isInteger(i)
+      ? (node.items[i] as Node | undefined)
+      : (node.items.find((it) => isScalar(it) && (String(it.value) === seg || String(it.value).startsWith(`${seg}=`))) as Node | undefined);
     if (!item) return undefined;
     return { value: item, at: item.range?.[0] };
   }

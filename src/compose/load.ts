@@ -1,0 +1,216 @@
+/**
+ * Loads a Compose project as `docker compose -f a.yml -f b.yml` would: each file read,
+ * validated and interpolated; `extends` applied per file; files merged in order;
+ * `include`d projects added; profiles applied; env files read; services normalized.
+ * Never throws for bad input: a project that cannot be built comes back as findings.
+ */
+import { basename, dirname, relative, resolve } from 'node:path';
+import { finding, hasErrors, type Finding } from '../core/finding.js';
+import type { ComposeProject, NamedResource, Service } from '../model/compose.js';
+import { isSecretEnvValue } from '../core/secret-names.js';
+import { locate, pathString, type KeyPath } from '../yaml/source.js';
+import { readComposeFile, type ComposeFile, type Dict } from './compose-file.js';
+import { applyExtends, type Contribution } from './extends.js';
+import { applyIncludes } from './include.js';
+import { mergeFiles } from './merge.js';
+import { normalizeService } from './normalize/service.js';
+import { projectEnvironment, readEnvFile, type Env } from './project-env.js';
+
+export interface LoadOptions {
+  /** Compose files, in override order (absolute, or relative to `cwd`). */
+  files: string[];
+  /** Directory paths are shown relative to. */
+  cwd: string;
+  /** The process environment (default: none, so that results are reproducible). */
+  env?: Env;
+  /** Env files replacing the project's default `.env`. */
+  envFiles?: string[];
+  /** Active profiles; default: `COMPOSE_PROFILES`. */
+  profiles?: string[];
+  /** Project name; default: `COMPOSE_PROJECT_NAME`, the top-level `name`, or the directory. */
+  projectName?: string;
+}
+
+export interface LoadResult {
+  project?: ComposeProject;
+  findings: Finding[];
+  /** Values read from env files and secret-like keys: to be redacted from all output. */
+  secrets: string[];
+}
+
+/** Raw merged content of a set of files, with where each service was written. */
+export interface RawProject {
+  data: Dict;
+  files: ComposeFile[];
+  contributions: Map<string, Contribution[]>;
+  findings: Finding[];
+}
+
+export function loadComposeProject(opts: LoadOptions): LoadResult {
+  const cwd = opts.cwd;
+  const files = opts.files.map((f) => resolve(cwd, f));
+  const workingDir = dirname(files[0]!);
+  const show = (p: string): string => relative(cwd, p) || p;
+  const penv = projectEnvironment(workingDir, opts.env ?? {}, opts.envFiles?.map((f) => ({ path: resolve(cwd, f), display: show(resolve(cwd, f)) })));
+  const findings: Finding[] = [...penv.findings];
+  if (hasErrors(findings)) return { findings, secrets: penv.secrets };
+
+  const raw = loadRaw(files, penv.env, show);
+  findings.push(...raw.findings);
+  if (hasErrors(findings) || raw.files.length === 0) return { findings, secrets: penv.secrets };
+
+  const data = raw.data;
+  const profiles = opts.profiles ?? splitList(penv.env.COMPOSE_PROFILES);
+  const name = projectName(opts.projectName ?? penv.env.COMPOSE_PROJECT_NAME ?? (typeof data.name === 'string' ? data.name : undefined) ?? basename(workingDir));
+  const locateIn = makeLocator(raw);
+  const secrets = [...penv.secrets];
+  const services: Service[] = [];
+  const disabled: string[] = [];
+  for (const [svcName, svcRaw] of Object.entries((data.services ?? {}) as Dict)) {
+    const svc = (svcRaw ?? {}) as Dict;
+    if (!profileEnabled(svc.profiles, profiles)) {
+      disabled.push(svcName);
+      continue;
+    }
+    const envValues = readServiceEnvFiles(svcName, svc, workingDir, penv.env, show, locateIn);
+    findings.push(...envValues.findings);
+    secrets.push(...Object.entries(envValues.values).filter(([k, v]) => isSecretEnvValue(k, v)).map(([, v]) => v));
+    const n = normalizeService(svcName, svc, { workingDir, envFileValues: envValues.values });
+    findings.push(...n.findings.map((f) => blameUnset({ ...f, where: { ...locateIn(f.where.path?.split('/') ?? ['services', svcName]), path: f.where.path } }, raw.files)));
+    services.push(n.service);
+  }
+  // A value Compose would refuse stops the project, as it stops `docker compose`.
+  if (hasErrors(findings.filter((f) => f.code === 'schema' || f.code === 'missing-variable'))) return { findings, secrets };
+  const project: ComposeProject = {
+    name,
+    workingDir,
+    files: raw.files.map((f) => f.source.display),
+    services,
+    disabledServices: disabled,
+    activeProfiles: profiles,
+    volumes: resources(data.volumes),
+    networks: resources(data.networks),
+    secrets: resources(data.secrets),
+    configs: resources(data.configs),
+    locate: locateIn,
+  };
+  return { project, findings, secrets };
+}
+
+/** Reads, extends and merges `files`, then adds their `include`s. */
+export function loadRaw(files: string[], env: Record<string, string>, show: (p: string) => string, seen: Set<string> = new Set()): RawProject {
+  const cache = new Map<string, ReturnType<typeof readComposeFile>>();
+  const readFile = (abs: string): ReturnType<typeof readComposeFile> => {
+    let r = cache.get(abs);
+    if (!r) {
+      r = readComposeFile(abs, show(abs), env);
+      cache.set(abs, r);
+    }
+    return r;
+  };
+  const loaded: ComposeFile[] = [];
+  const contributions = new Map<string, Contribution[]>();
+  const extended: Dict[] = [];
+  const extendsFindings: Finding[] = [];
+  for (const abs of files) {
+    const r = readFile(abs);
+    if (!r.file) continue;
+    loaded.push(r.file);
+    const ext = applyExtends(r.file, { readFile, show });
+    extendsFindings.push(...ext.findings);
+    for (const [name, c] of ext.contributions) contributions.set(name, [...c, ...(contributions.get(name) ?? [])]);
+    extended.push({ ...r.file.data, services: ext.services });
+  }
+  // Every file read (named or reached through `extends`) reports its own findings once;
+  // a missing `extends.file` is reported where it is named instead.
+  const findings: Finding[] = [];
+  for (const [abs, r] of cache) findings.push(...r.findings.filter((f) => files.includes(abs) || f.code !== 'missing-file'));
+  findings.push(...extendsFindings);
+  const raw: RawProject = { data: mergeFiles(extended), files: loaded, contributions, findings };
+  if (hasErrors(findings)) return raw;
+  return applyIncludes(raw, env, show, seen);
+}
+
+/**
+ * A value that is malformed only because a variable in it was unset (`retries: $RETRIES`
+ * became `""`) is reported as that missing variable, where it is used.
+ */
+function blameUnset(f: Finding, files: ComposeFile[]): Finding {
+  const at = f.where.path;
+  if (f.code !== 'schema' || !at) return f;
+  const vars = new Set<string>();
+  for (const file of files) for (const u of file.unset) if (pathString(u.path) === at || pathString(u.path).startsWith(`${at}/`)) vars.add(u.variable);
+  if (vars.size === 0) return f;
+  const names = [...vars].sort();
+  const what = names.length === 1 ? `variable ${names[0]} is not set` : `variables ${names.join(', ')} are not set`;
+  return { ...f, code: 'missing-variable', message: `${what}, which leaves ${at} invalid: ${f.message}`, hint: `Set ${names.join(' and ')} in the environment or the project's .env, or give ${names.length === 1 ? 'it' : 'them'} a default with \${NAME:-value}.` };
+}
+
+function makeLocator(raw: RawProject) {
+  return (path: KeyPath): Finding['where'] => {
+    const shown = pathString(path);
+    const candidates: Contribution[] =
+      path[0] === 'services' && typeof path[1] === 'string' && raw.contributions.has(path[1])
+        ? raw.contributions.get(path[1])!
+        : [...raw.files].reverse().map((f) => ({ source: f.source, path: [] }));
+    let fallback: Finding['where'] | undefined;
+    for (const c of candidates) {
+      const rest = path[0] === 'services' && c.path.length > 0 ? path.slice(2) : path;
+      const w = locate(c.source, [...c.path, ...rest]);
+      const where = { file: w.file, line: w.line, column: w.column, path: shown };
+      if (w.exact) return where;
+      fallback ??= where;
+    }
+    return fallback ?? { path: shown };
+  };
+}
+
+function readServiceEnvFiles(name: string, svc: Dict, workingDir: string, env: Record<string, string>, show: (p: string) => string, locateIn: (p: KeyPath) => Finding['where']) {
+  const values: Record<string, string> = {};
+  const findings: Finding[] = [];
+  const list = svc.env_file === undefined ? [] : Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file];
+  list.forEach((entry, i) => {
+    const path = typeof entry === 'string' ? entry : String((entry as Dict).path);
+    const required = typeof entry === 'object' && entry !== null ? (entry as Dict).required !== false : true;
+    const abs = resolve(workingDir, path);
+    const where = locateIn(['services', name, 'env_file', ...(Array.isArray(svc.env_file) ? [i] : [])]);
+    const r = readEnvFile(abs, show(abs), (k) => env[k], (k) => values[k], required, where);
+    Object.assign(values, r.values);
+    findings.push(...r.findings.map((f) => ({ ...f, service: name })));
+  });
+  return { values, findings };
+}
+
+function profileEnabled(declared: unknown, active: string[]): boolean {
+  if (!Array.isArray(declared) || declared.length === 0) return true;
+  if (active.includes('*')) return true;
+  return declared.some((p) => active.includes(String(p)));
+}
+
+function splitList(v: string | undefined): string[] {
+  return (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Compose's project name rule: lower case, letters, digits, `-` and `_`, starting with a letter or digit. */
+export function projectName(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
+}
+
+function resources(v: unknown): Record<string, NamedResource> {
+  const out: Record<string, NamedResource> = {};
+  for (const [name, raw] of Object.entries((v ?? {}) as Dict)) {
+    const d = (raw ?? {}) as Dict;
+    const ext = d.external;
+    out[name] = {
+      name: typeof d.name === 'string' ? d.name : name,
+      external: ext === true || (typeof ext === 'object' && ext !== null),
+      ...(typeof d.driver === 'string' ? { driver: d.driver } : {}),
+      ...(typeof d.file === 'string' ? { file: d.file } : {}),
+      ...(typeof d.environment === 'string' ? { environment: d.environment } : {}),
+      raw: d,
+    };
+  }
+  return out;
+}
+
+export { finding };
