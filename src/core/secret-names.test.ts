@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCredentialName, urlPasswords } from './secret-names.js';
+import { isCredentialName, isSecretEnvValue, urlPasswords } from './secret-names.js';
 import { commandCredentials } from './command-credentials.js';
-import { commandSetting, confSetting } from './postgres-settings.js';
+import { commandSetting, confSetting } from '../check/postgres-settings.js';
 
 describe('credential names', () => {
   it('recognizes credential keys and flags', () => {
@@ -44,4 +44,11 @@ describe('Postgres settings', () => {
     assert.equal(confSetting("#max_connections = 10\nmax_connections = 200 # more\nmax_connections='300'\n", 'max_connections'), '300');
     assert.equal(confSetting('shared_buffers = 1GB\n', 'max_connections'), undefined);
   });
+});
+
+describe('env-file values', () => {
+  it('are secret unless plainly not', () => {
+  for (const [k, v] of [['APP_VERSION', '2.4.1'], ['PORT', '8080'], ['DEBUG', 'true'], ['DATA_DIR', './data'], ['MEM', '512M'], ['TAG', 'v1.2.3-rc1'], ['EMPTY', '']]) assert.equal(isSecretEnvValue(k!, v!), false, `${k}=${v}`);
+  for (const [k, v] of [['DB_PASSWORD', '1234'], ['SENTRY_DSN', 'https://abc@sentry.example.com/1'], ['SIGNUP_CODE', 'x7Gq2LmP'], ['HOSTNAME', 'db.internal']]) assert.equal(isSecretEnvValue(k!, v!), true, `${k}=${v}`);
+});
 });

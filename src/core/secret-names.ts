@@ -52,3 +52,17 @@ const URL_CREDENTIAL = /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:([^\s@/]+)@/gi;
 export function urlPasswords(text: string): string[] {
   return [...text.matchAll(URL_CREDENTIAL)].map((m) => m[1] ?? '').filter((p) => p !== '');
 }
+
+/** Values that cannot be credentials: numbers, versions, booleans, sizes, durations, plain paths. */
+const PLAIN_VALUE = /^(?:-?\d+(?:\.\d+)?|v?\d+(?:\.\d+)+(?:[-+][\w.]+)?|true|false|yes|no|on|off|none|null|\d+(?:\.\d+)?\s*(?:[kmgt]i?b?|ms|s|m|h|d)|[~.]?\/[\w./-]*)$/i;
+
+/**
+ * Whether a value read from an env file must be kept out of output: always under a
+ * credential name, otherwise unless it is plainly not a secret (`8080`, `2.4.1`, `true`,
+ * `512M`, `/data`). Shown values are the ones Compose interpolates into image tags,
+ * ports and paths; Ferry never prints an environment value itself.
+ */
+export function isSecretEnvValue(key: string, value: string): boolean {
+  if (value === '') return false;
+  return isCredentialName(key) || !PLAIN_VALUE.test(value.trim());
+}

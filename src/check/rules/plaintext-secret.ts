@@ -6,10 +6,10 @@
 import { finding, type Finding, type Where } from '../../core/finding.js';
 import type { Service } from '../../model/compose.js';
 import type { LoadedFleet } from '../../model/loaded.js';
-import { commandCredentials } from '../command-credentials.js';
+import { commandCredentials } from '../../core/command-credentials.js';
 import { ids, locSvc, loadedStacks, words, type StackView } from '../common.js';
 import type { CheckContext } from '../context.js';
-import { isCredentialName, isSettingValue, urlPasswords } from '../secret-names.js';
+import { isCredentialName, isSettingValue, urlPasswords } from '../../core/secret-names.js';
 import { SourceText } from '../source-text.js';
 
 const HINT_ENV =

@@ -1,0 +1,64 @@
+/**
+ * The `ferry` command line. Parses flags with commander, runs a command, and turns
+ * every failure into a message with a code and a hint: never a stack trace.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { InputError, UsageError } from '../core/errors.js';
+import { renderFindings } from '../render/findings.js';
+import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
+import { processIo, type Io } from './io.js';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+function inputOptions(cmd: Command): Command {
+  return cmd
+    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+    .option('--compose <file>', 'a compose file, instead of a fleet file (repeat for overrides, in order)', collect)
+    .option('--env-file <file>', 'env file for --compose, instead of the project .env')
+    .addOption(new Option('--profile <name>', 'activate a compose profile (repeatable; default: COMPOSE_PROFILES)').argParser(collect))
+    .option('--json', 'print data as JSON');
+}
+
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  let code = 0;
+  const program = new Command('ferry')
+    .description('Plan, apply and verify deployments and migrations of Docker Compose stacks on VPS fleets.')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
+    .showSuggestionAfterError(true);
+
+  inputOptions(program.command('inventory').description('list stacks, services, ports, limits and totals per server (from files; no server needed)')).action((flags: InputFlags) => {
+    code = inventoryCommand(flags, io);
+  });
+  inputOptions(program.command('check').description('report port conflicts, capacity, exposed ports, plaintext secrets and other findings')).action((flags: InputFlags) => {
+    code = checkCommand(flags, io);
+  });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    return handleError(e, io);
+  }
+}
+
+function handleError(e: unknown, io: Io): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    io.err(`error usage: ${e.message.replace(/^error: /, '')}\n  hint: run \`ferry --help\` or \`ferry <command> --help\`\n`);
+    return 2;
+  }
+  if (e instanceof UsageError) {
+    io.err(`error ${e.code}: ${e.message}\n  hint: ${e.hint}\n`);
+    return 2;
+  }
+  if (e instanceof InputError) {
+    io.err(renderFindings(e.findings));
+    return 2;
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  io.err(`error internal: ${msg}\n  hint: this is a bug in Ferry; please report it with the command you ran (set FERRY_DEBUG=1 for details)\n`);
+  if (process.env.FERRY_DEBUG && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+  return 70;
+}

@@ -1,0 +1,87 @@
+/**
+ * What a command works on: a fleet file with every stack's Compose project loaded, or
+ * compose files given with `--compose` as one stack on no server. Collects every
+ * secret value met on the way, for the output redactor.
+ */
+import { basename, dirname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { hasErrors, type Finding } from '../core/finding.js';
+import { commandCredentials } from '../core/command-credentials.js';
+import { isCredentialName, urlPasswords } from '../core/secret-names.js';
+import { UsageError } from '../core/errors.js';
+import { loadComposeProject, projectName } from '../compose/load.js';
+import type { Env } from '../compose/project-env.js';
+import { loadFleetFile } from '../fleet/load.js';
+import type { ComposeProject } from '../model/compose.js';
+import type { Fleet } from '../model/fleet.js';
+import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
+
+export interface WorkspaceOptions {
+  fleetFile?: string;
+  compose?: string[];
+  envFile?: string;
+  profiles?: string[];
+  cwd: string;
+  env: Env;
+}
+
+export interface Workspace {
+  /** undefined when not even the fleet file could be read; `findings` then say why. */
+  loaded?: LoadedFleet;
+  findings: Finding[];
+  secrets: string[];
+  /** True when some input could not be read at all (exit code 2). */
+  unreadable: boolean;
+}
+
+export function loadWorkspace(opts: WorkspaceOptions): Workspace {
+  if (opts.fleetFile && opts.compose && opts.compose.length > 0) throw new UsageError('give either -f FLEET or --compose FILE, not both', 'Use -f ferry.yml for a fleet, or --compose for a quick look at one stack.');
+  if (opts.compose && opts.compose.length > 0) return fromCompose(opts);
+  const fleetFile = opts.fleetFile ?? (existsSync(resolve(opts.cwd, 'ferry.yml')) ? 'ferry.yml' : undefined);
+  if (!fleetFile) throw new UsageError('no fleet file: ferry.yml not found in this directory', 'Pass -f path/to/ferry.yml, or --compose docker-compose.yml for one stack.');
+  const f = loadFleetFile(resolve(opts.cwd, fleetFile), { cwd: opts.cwd });
+  if (!f.fleet) return { findings: f.findings, secrets: [], unreadable: true };
+  const secrets: string[] = [];
+  let unreadable = false;
+  const stacks: LoadedStack[] = Object.values(f.fleet.stacks).map((def) => {
+    const r = loadComposeProject({
+      files: def.compose,
+      cwd: opts.cwd,
+      env: opts.env,
+      ...(def.envFile ? { envFiles: [def.envFile] } : {}),
+      ...(opts.profiles ?? def.profiles ? { profiles: opts.profiles ?? def.profiles } : {}),
+      ...(def.project ? { projectName: def.project } : {}),
+    });
+    secrets.push(...r.secrets, ...(r.project ? inlineSecrets(r.project) : []));
+    if (!r.project) unreadable = true;
+    return { def, ...(r.project ? { project: r.project } : {}), findings: r.findings.map((x) => ({ ...x, stack: def.name })) };
+  });
+  return { loaded: { fleet: f.fleet, stacks, findings: f.findings }, findings: [], secrets, unreadable: unreadable || hasErrors(f.findings.filter((x) => x.code !== 'unknown-reference')) };
+}
+
+function fromCompose(opts: WorkspaceOptions): Workspace {
+  const files = opts.compose!.map((c) => resolve(opts.cwd, c));
+  const r = loadComposeProject({ files, cwd: opts.cwd, env: opts.env, ...(opts.envFile ? { envFiles: [opts.envFile] } : {}), ...(opts.profiles ? { profiles: opts.profiles } : {}) });
+  const name = r.project?.name ?? projectName(basename(dirname(files[0]!)));
+  const fleet: Fleet = { servers: {}, stacks: { [name]: { name, compose: files, connections: [] } }, locate: (path) => ({ path: path.join('/') }) };
+  const stack: LoadedStack = { def: fleet.stacks[name]!, ...(r.project ? { project: r.project } : {}), findings: r.findings.map((x) => ({ ...x, stack: name })) };
+  return { loaded: { fleet, stacks: [stack], findings: [] }, findings: [], secrets: [...r.secrets, ...(r.project ? inlineSecrets(r.project) : [])], unreadable: !r.project };
+}
+
+/** Values of credential-named keys, passwords inside URLs and credentials on command lines. */
+function inlineSecrets(p: ComposeProject): string[] {
+  const out: string[] = [];
+  for (const svc of p.services) {
+    for (const [k, v] of Object.entries(svc.environment)) {
+      if (v === null) continue;
+      if (isCredentialName(k)) out.push(v);
+      out.push(...urlPasswords(v));
+    }
+    for (const cmd of [svc.command, svc.entrypoint]) {
+      if (cmd === undefined) continue;
+      const words = Array.isArray(cmd) ? cmd : cmd.split(/\s+/);
+      out.push(...commandCredentials(words).map((c) => c.value), ...words.flatMap(urlPasswords));
+    }
+  }
+  return out;
+}
