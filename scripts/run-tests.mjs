@@ -1,7 +1,9 @@
 // Runs every *.test.ts under src/ and test/ with Node's own test runner (through tsx),
-// so that one runner reports one summary. Pass a path fragment to run a subset.
-import { readdirSync, statSync } from 'node:fs';
+// so that one runner reports one summary, then prints `N passed, N failed`.
+// Pass path fragments to run a subset: `node scripts/run-tests.mjs src/compose`.
+import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 
 function find(dir) {
@@ -24,5 +26,22 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const dir = mkdtempSync(join(tmpdir(), 'ferry-tests-'));
+const tap = join(dir, 'results.tap');
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
+  { stdio: 'inherit' },
+);
+let pass = 0, fail = 0, skipped = 0;
+try {
+  const text = readFileSync(tap, 'utf8');
+  pass = Number(/^# pass (\d+)/m.exec(text)?.[1] ?? 0);
+  fail = Number(/^# fail (\d+)/m.exec(text)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(text)?.[1] ?? 0);
+  skipped = Number(/^# skipped (\d+)/m.exec(text)?.[1] ?? 0) + Number(/^# todo (\d+)/m.exec(text)?.[1] ?? 0);
+} catch {
+  fail = Math.max(fail, 1);
+}
+rmSync(dir, { recursive: true, force: true });
+console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
+process.exit(r.status === 0 && fail === 0 && pass > 0 ? 0 : 1);
