@@ -9,6 +9,7 @@ import type { CheckContext } from './context.js';
 
 export class SourceText {
   private readonly cache = new Map<string, string | undefined>();
+  private readonly lineCache = new Map<string, string[] | undefined>();
 
   constructor(
     private readonly ctx: CheckContext,
@@ -34,7 +35,8 @@ export class SourceText {
   /** The located line and the more-indented lines under it (its YAML block). */
   block(w: Where): string[] | undefined {
     if (!w.file || w.line === undefined) return undefined;
-    const lines = this.file(w.file)?.split(/\r?\n/);
+    if (!this.lineCache.has(w.file)) this.lineCache.set(w.file, this.file(w.file)?.split(/\r?\n/));
+    const lines = this.lineCache.get(w.file);
     const first = lines?.[w.line - 1];
     if (!lines || first === undefined) return undefined;
     const indent = indentOf(first);

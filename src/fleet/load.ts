@@ -4,6 +4,7 @@
  * the fleet file and converts sizes to bytes. Never throws for bad input: every
  * problem comes back as a finding with a key path and a file position.
  */
+import { InputError } from '../core/errors.js';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { finding, sortFindings, type Finding, type Where } from '../core/finding.js';
@@ -42,7 +43,14 @@ export function loadFleetFile(path: string, opts: LoadFleetOptions = {}): FleetL
 
 /** The same as `loadFleetFile`, for a fleet file already parsed by `readYamlFile` or `parseYamlText`. */
 export function fleetFromSource(file: SourceFile): FleetLoadResult {
-  const input = withoutExtensions(toPlain(file));
+  let plain: Record<string, unknown>;
+  try {
+    plain = toPlain(file);
+  } catch (e) {
+    if (e instanceof InputError) return { findings: e.findings };
+    throw e;
+  }
+  const input = withoutExtensions(plain);
   const findings: Finding[] = [];
   const parsed = FleetFileSchema.safeParse(input);
   if (!parsed.success) {

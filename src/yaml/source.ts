@@ -15,7 +15,10 @@ import {
   type Node,
   type Pair,
   type YAMLMap,
+  visit,
+  type Alias,
 } from 'yaml';
+import { InputError } from '../core/errors.js';
 import { finding, type Finding, type Where } from '../core/finding.js';
 
 export interface SourceFile {
@@ -139,9 +142,51 @@ function offsetToLineCol(bytes: Buffer, offset: number): { line: number; column:
 // ---------------------------------------------------------------------------
 // AST -> plain JS, with merge keys, aliases and Compose's !reset/!override tags.
 
+/** Most values one file may expand to through aliases: far beyond any real file, far below an alias bomb. */
+export const MAX_EXPANDED_VALUES = 1_000_000;
+
+class ExpansionBudget extends Error {}
+
+const anchorIndex = new WeakMap<Document.Parsed, Map<string, Node[]>>();
+
+/**
+ * The node an alias refers to: the last node with that anchor before the alias. Built
+ * from one walk per document; yaml's own `Alias.resolve` walks the document every call.
+ */
+function resolveAlias(doc: Document.Parsed, alias: Alias): Node | undefined {
+  let index = anchorIndex.get(doc);
+  if (!index) {
+    const built = new Map<string, Node[]>();
+    visit(doc, {
+      Node(_key, node) {
+        if (node.anchor) built.set(node.anchor, [...(built.get(node.anchor) ?? []), node]);
+      },
+    });
+    anchorIndex.set(doc, built);
+    index = built;
+  }
+  const at = alias.range?.[0] ?? Infinity;
+  const candidates = index.get(alias.source) ?? [];
+  let found: Node | undefined;
+  for (const n of candidates) if ((n.range?.[0] ?? 0) < at) found = n;
+  return found;
+}
+
+/**
+ * The document as plain JS, merge keys and aliases expanded. Throws `InputError` (code
+ * `yaml-syntax`) when aliases expand past `MAX_EXPANDED_VALUES` ("billion laughs").
+ */
 export function toPlain(file: SourceFile): Record<string, unknown> {
-  const v = nodeToJs(file.doc, file.doc.contents as Node | null, new Set());
-  return (v ?? {}) as Record<string, unknown>;
+  const budget = { left: MAX_EXPANDED_VALUES };
+  try {
+    const v = nodeToJs(file.doc, file.doc.contents as Node | null, new Set(), budget);
+    return (v ?? {}) as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof ExpansionBudget)) throw e;
+    throw new InputError([
+      finding('yaml-syntax', 'error', `${file.display}: aliases expand to more than ${MAX_EXPANDED_VALUES} values`, { file: file.display }, 'Aliases that refer to aliases multiply; this file looks like an alias bomb. Write the repeated values out, or reduce the nesting.'),
+    ]);
+  }
 }
 
 function isMergePair(pair: Pair): boolean {
@@ -150,38 +195,39 @@ function isMergePair(pair: Pair): boolean {
   return (k.value === '<<' || String(k.value) === 'Symbol(<<)' || typeof k.value === 'symbol') && k.type === 'PLAIN';
 }
 
-function nodeToJs(doc: Document.Parsed, node: Node | null | undefined, seen: Set<Node>): unknown {
+function nodeToJs(doc: Document.Parsed, node: Node | null | undefined, seen: Set<Node>, budget: { left: number }): unknown {
+  if (--budget.left < 0) throw new ExpansionBudget();
   if (node === null || node === undefined) return null;
   if (isAlias(node)) {
-    const target = node.resolve(doc) as Node | undefined;
+    const target = resolveAlias(doc, node);
     if (!target || seen.has(target)) return null;
     seen.add(target);
-    const v = nodeToJs(doc, target, seen);
+    const v = nodeToJs(doc, target, seen, budget);
     seen.delete(target);
     return v;
   }
   let value: unknown;
   if (isScalar(node)) value = node.value;
-  else if (isSeq(node)) value = node.items.map((it) => nodeToJs(doc, it as Node, seen));
-  else if (isMap(node)) value = mapToJs(doc, node, seen);
+  else if (isSeq(node)) value = node.items.map((it) => nodeToJs(doc, it as Node, seen, budget));
+  else if (isMap(node)) value = mapToJs(doc, node, seen, budget);
   else value = null;
   if (node.tag === '!reset') return new ResetTag();
   if (node.tag === '!override') return new OverrideTag(value);
   return value;
 }
 
-function mapToJs(doc: Document.Parsed, node: YAMLMap, seen: Set<Node>): Record<string, unknown> {
+function mapToJs(doc: Document.Parsed, node: YAMLMap, seen: Set<Node>, budget: { left: number }): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const merged: Record<string, unknown>[] = [];
   for (const pair of node.items) {
     if (isMergePair(pair)) {
-      const v = nodeToJs(doc, pair.value as Node, seen);
+      const v = nodeToJs(doc, pair.value as Node, seen, budget);
       const sources = Array.isArray(v) ? v : [v];
       for (const s of sources) if (s && typeof s === 'object' && !Array.isArray(s)) merged.push(s as Record<string, unknown>);
       continue;
     }
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(nodeToJs(doc, pair.key as Node, seen));
-    setOwn(out, key, nodeToJs(doc, pair.value as Node, seen));
+    const key = isScalar(pair.key) ? String(pair.key.value) : String(nodeToJs(doc, pair.key as Node, seen, budget));
+    setOwn(out, key, nodeToJs(doc, pair.value as Node, seen, budget));
   }
   // Explicit keys win over merged ones; earlier merge sources win over later ones.
   for (const src of merged) for (const [k, v] of Object.entries(src)) if (!Object.prototype.hasOwnProperty.call(out, k)) setOwn(out, k, v);
@@ -218,7 +264,7 @@ export function locate(file: SourceFile, path: KeyPath): Where & { exact: boolea
 function deref(doc: Document.Parsed, node: Node | null | undefined): Node | null | undefined {
   let n = node;
   let guard = 0;
-  while (n && isAlias(n) && guard++ < 100) n = n.resolve(doc) as Node | undefined;
+  while (n && isAlias(n) && guard++ < 100) n = resolveAlias(doc, n);
   return n;
 }
 

@@ -120,6 +120,15 @@ test('non-UTF-8 file: yaml-syntax naming the offset', async () => {
   assert.equal(r.errors[0]?.where.line, 2);
 });
 
+test('alias bomb ("billion laughs"): yaml-syntax, stopped before memory runs out', async () => {
+  const levels = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+  for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  const r = await check({ 'compose.yml': `x-bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\nservices:\n  a:\n    image: x:1\n` });
+  assert.equal(r.code, 2);
+  assert.equal(r.errors[0]?.code, 'yaml-syntax');
+  assert.match(r.errors[0]!.message, /aliases expand to more than/);
+});
+
 test('empty file: yaml-syntax "is empty"', async () => {
   const r = await check({ 'compose.yml': '# nothing here\n\n' });
   assert.equal(r.code, 2);
