@@ -86,7 +86,7 @@ export function parseYamlText(text: string, absPath: string, display: string): {
       finding(
         'yaml-syntax',
         'error',
-        duplicate ? `duplicate key: ${firstLine(err.message)}` : firstLine(err.message),
+        duplicate ? `duplicate key "${keyAt(text, err.pos[0])}" in a mapping` : firstLine(err.message),
         { file: display, line: pos.line, column: pos.col },
         duplicate ? 'Each key may appear once in a mapping; remove or rename the repeated key.' : 'Fix the YAML syntax at this position (indentation, quotes, colons).',
       ),
@@ -100,6 +100,12 @@ export function parseYamlText(text: string, absPath: string, display: string): {
     };
   }
   return { file: { display, path: absPath, text, doc, lines }, findings };
+}
+
+/** The key written at `offset` (for messages about it). */
+function keyAt(text: string, offset: number): string {
+  const m = /^\s*["']?([^"':\n]*)/.exec(text.slice(offset, offset + 200));
+  return (m?.[1] ?? '').trim();
 }
 
 function firstLine(s: string): string {
