@@ -1,0 +1,73 @@
+/**
+ * The one interface the engine knows hosts by. Implementations: ssh (ssh2), local (this
+ * machine), recording (unit tests). An exec result is data; a non-zero exit is not an
+ * exception unless `check: true` is asked.
+ */
+import type { Command } from '../shell/command.js';
+import type { Secret } from '../core/secret.js';
+
+export interface ExecOptions {
+  /** Run through sudo (non-root users configured with `sudo: true`). */
+  sudo?: boolean;
+  /** Sent on stdin; a Secret is revealed only here. */
+  stdin?: string | Buffer | Secret;
+  /** Kill the command after this long (default: the transport's). */
+  timeoutMs?: number;
+  /** Streamed output. */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** Throw a TransportError (code `command-failed`) on a non-zero exit. */
+  check?: boolean;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+  /** The shell line that ran, secrets redacted (for journals and errors). */
+  command: string;
+}
+
+export interface UploadOptions {
+  /** File mode, e.g. 0o600 for secrets. */
+  mode: number;
+  sudo?: boolean;
+  /** `user:group` */
+  owner?: string;
+}
+
+export interface Transport {
+  /** The host's name in the fleet (for messages). */
+  readonly name: string;
+  exec(command: Command, opts?: ExecOptions): Promise<ExecResult>;
+  /** Writes content to `path` atomically (temp file + rename) with `mode`; content never on a command line. */
+  upload(path: string, content: string | Buffer | Secret, opts: UploadOptions): Promise<void>;
+  download(path: string, opts?: { sudo?: boolean }): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Failures of reaching or using a host, each with a stable code and a hint. */
+export type TransportErrorCode =
+  | 'host-unreachable'
+  | 'connect-timeout'
+  | 'auth-failed'
+  | 'host-key-unknown'
+  | 'host-key-changed'
+  | 'sudo-missing'
+  | 'command-timeout'
+  | 'command-failed'
+  | 'connection-lost'
+  | 'ssh-config';
+
+export class TransportError extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    readonly host: string,
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
