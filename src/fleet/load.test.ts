@@ -12,7 +12,7 @@ const load = (name: string) => loadFleetFile(name, { cwd: dir });
 const GiB = 1024 ** 3;
 
 const STACK_KEYS = 'server, compose, env_file, profiles, project, connections';
-const SERVER_KEYS = 'host, user, port, memory, cpus, disk, cost, postgres';
+const SERVER_KEYS = 'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres';
 
 test('a valid fleet file becomes a Fleet', () => {
   const { fleet, findings } = load('valid/ferry.yml');

@@ -77,6 +77,8 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (s.cpus !== undefined) def.cpus = s.cpus;
     if (s.disk !== undefined) def.disk = parseSize(s.disk)!;
     if (s.cost !== undefined) def.cost = s.cost;
+    if (s.sudo !== undefined) def.sudo = s.sudo;
+    if (s.identity_file !== undefined) def.identityFile = s.identity_file.startsWith('~') ? s.identity_file : resolve(dirname(file.path), s.identity_file);
     if (s.postgres !== undefined) def.postgres = { maxConnections: s.postgres.max_connections };
     servers[name] = def;
   }

@@ -68,6 +68,11 @@ export const ServerSchema = z
         .default('root')
         .describe('SSH user. Default: root.'),
       port: wholeNumber(1, 65535).default(22).describe('SSH port. Default: 22.'),
+      sudo: z.boolean({ error: 'must be true or false' }).optional().describe('Run commands that need root through `sudo -n` (for a non-root user with passwordless sudo). Default: false.'),
+      identity_file: z
+        .string({ error: 'must be a path to a private key' })
+        .optional()
+        .describe('Private key to log in with, relative to ferry.yml or absolute (`~` is your home). Default: ~/.ssh/config, ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.'),
       memory: size('Memory (RAM) of the server').optional(),
       cpus: z.number({ error: 'must be a number of CPUs greater than 0' }).positive().optional().describe('Number of CPUs (cores or vCPUs) of the server.'),
       disk: size('Disk space of the server').optional(),

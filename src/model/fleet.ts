@@ -9,6 +9,10 @@ export interface ServerDef {
   host: string;
   user: string;
   port: number;
+  /** Run root commands through `sudo -n`. */
+  sudo?: boolean;
+  /** Private key path (absolute, or starting with `~`). */
+  identityFile?: string;
   /** Bytes. */
   memory?: number;
   cpus?: number;
