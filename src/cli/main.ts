@@ -16,7 +16,13 @@ function inputOptions(cmd: Command): Command {
     .option('--compose <file>', 'a compose file, instead of a fleet file (repeat for overrides, in order)', collect)
     .option('--env-file <file>', 'env file for --compose, instead of the project .env')
     .addOption(new Option('--profile <name>', 'activate a compose profile (repeatable; default: COMPOSE_PROFILES)').argParser(collect))
-    .option('--json', 'print data as JSON');
+    .option('--json', 'print data as JSON')
+    .option('--live', 'also read the servers over SSH (facts, ports in use, memory, certificates, disks)')
+    .option('-i, --identity <key>', 'private key for servers without identity_file (--live)')
+    .option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)', collect)
+    .option('--trust-new-host-key', 'record the key of a host seen for the first time (a changed key is always refused)')
+    .option('--connect-timeout <seconds>', 'TCP connect and SSH handshake timeout per server (default 10)')
+    .option('--ssh-config <file>', 'ssh config to resolve host aliases with (default ~/.ssh/config)');
 }
 
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
@@ -28,11 +34,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
     .showSuggestionAfterError(true);
 
-  inputOptions(program.command('inventory').description('list stacks, services, ports, limits and totals per server (from files; no server needed)')).action((flags: InputFlags) => {
-    code = inventoryCommand(flags, io);
+  inputOptions(program.command('inventory').description('list stacks, services, ports, limits and totals per server (from files; with --live, what really runs on each server)')).action(async (flags: InputFlags) => {
+    code = await inventoryCommand(flags, io);
   });
-  inputOptions(program.command('check').description('report port conflicts, capacity, exposed ports, plaintext secrets and other findings')).action((flags: InputFlags) => {
-    code = checkCommand(flags, io);
+  inputOptions(program.command('check').description('report port conflicts, capacity, exposed ports, plaintext secrets and other findings (with --live, against the servers too)')).action(async (flags: InputFlags) => {
+    code = await checkCommand(flags, io);
   });
 
   try {

@@ -1,0 +1,69 @@
+/**
+ * `--live`: read the servers over SSH. Builds one SSH pool for the run from the fleet
+ * and the SSH flags, collects facts from every server at once, keeps the snapshot.
+ */
+import { UsageError } from '../core/errors.js';
+import { finding, type Finding } from '../core/finding.js';
+import type { Redactor } from '../core/redact.js';
+import type { HostFacts } from '../inventory/live/facts.js';
+import type { ServerResult } from '../inventory/live/render.js';
+import { liveInventory, saveSnapshot } from '../inventory/live/run.js';
+import type { ServerDef } from '../model/fleet.js';
+import type { LoadedFleet } from '../model/loaded.js';
+import { stateDir } from '../state/dir.js';
+import { SshPool, type SshTarget } from '../transport/ssh/index.js';
+import type { Io } from './io.js';
+
+export interface SshFlags {
+  identity?: string;
+  knownHosts?: string[];
+  trustNewHostKey?: boolean;
+  connectTimeout?: string;
+  sshConfig?: string;
+}
+
+export function targetFor(s: ServerDef, flags: SshFlags): SshTarget {
+  const identity = s.identityFile ?? flags.identity;
+  const timeout = flags.connectTimeout !== undefined ? Number(flags.connectTimeout) : undefined;
+  if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--connect-timeout must be a number of seconds greater than 0, not "${flags.connectTimeout}"`, 'For example: --connect-timeout 5');
+  return {
+    name: s.name,
+    host: s.host,
+    port: s.port,
+    user: s.user,
+    ...(s.sudo ? { sudo: true } : {}),
+    ...(identity ? { identityFiles: [identity] } : {}),
+    ...(flags.knownHosts && flags.knownHosts.length > 0 ? { knownHostsFiles: flags.knownHosts } : {}),
+    ...(flags.trustNewHostKey ? { trustNewHostKey: true } : {}),
+    ...(timeout !== undefined ? { connectTimeoutMs: timeout * 1000 } : {}),
+  };
+}
+
+export interface LiveRun {
+  results: ServerResult[];
+  facts: Map<string, HostFacts>;
+  snapshot: string;
+}
+
+/** Reads every server of the fleet; the pool is closed before returning. */
+export async function readServers(loaded: LoadedFleet, flags: SshFlags, io: Io, redactor: Redactor): Promise<LiveRun> {
+  const servers = Object.values(loaded.fleet.servers);
+  if (servers.length === 0) throw new UsageError('--live needs servers: the fleet file defines none', 'Add servers to ferry.yml (with --compose there are no servers to read).');
+  const targets = new Map(servers.map((s) => [s.name, targetFor(s, flags)]));
+  const pool = new SshPool({ redactor, ...(flags.sshConfig ? { sshConfigPath: flags.sshConfig } : {}) });
+  const now = new Date();
+  try {
+    const results = await liveInventory(servers, { connect: async (s) => pool.get(targets.get(s.name)!), now });
+    const snapshot = saveSnapshot(stateDir(io.env), results, now);
+    const facts = new Map(results.filter((r) => r.facts).map((r) => [r.server, r.facts!]));
+    return { results, facts, snapshot };
+  } finally {
+    await pool.close();
+  }
+}
+
+/** A server that could not be read, as a finding for `check --live`. */
+export function serverFinding(r: ServerResult): Finding {
+  const e = r.error!;
+  return finding(e.code, 'error', `server ${r.server} (${r.host}): ${e.message}`, { host: r.server }, e.hint, { server: r.server });
+}
