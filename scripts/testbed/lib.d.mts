@@ -1,0 +1,34 @@
+// Types of lib.mjs for the TypeScript tests that import it.
+export interface TestbedHost {
+  name: string;
+  host: string;
+  user: string;
+  port: number;
+  container: string;
+  identityFile: string;
+  knownHostsFile: string;
+}
+
+export interface TestbedInfo {
+  hosts: Omit<TestbedHost, 'identityFile' | 'knownHostsFile'>[];
+  deployUser: string;
+  identityFile: string;
+  knownHostsFile: string;
+  sshConfig: string;
+  fleetFile: string;
+  appImages: { tar: string; images: string[] };
+}
+
+export const ROOT: string;
+export const DIR: string;
+export const PREFIX: string;
+export const NETWORK: string;
+export const LABEL: string;
+export const paths: Record<
+  'dir' | 'key' | 'knownHosts' | 'fleet' | 'hostsJson' | 'sshConfig' | 'images' | 'appsTar' | 'replacedImages' | 'dockerdLog' | 'lock',
+  string
+>;
+export function testbedIsUp(): boolean;
+export function testbedInfo(): TestbedInfo;
+export function testbedHosts(): TestbedHost[];
+export function sshArgs(host: TestbedHost, user?: string): string[];
