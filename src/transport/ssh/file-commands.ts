@@ -1,0 +1,37 @@
+/**
+ * The shell lines behind upload, download and sudo. Pure, so their exact shape is
+ * tested: file content travels on stdin, never on a command line; the temp file is
+ * created by mktemp (mode 600, next to the target), given its final mode and owner
+ * before any byte is written, then renamed over the target (atomic on one file system).
+ */
+import { posix } from 'node:path';
+import { and, cmd, or, quote, raw, render, seq, type Command } from '../../shell/command.js';
+
+export function uploadCommand(path: string, mode: number, owner?: string): Command {
+  assertAbsolute(path);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new Error(`upload mode must be from 0 to 0o7777, got ${mode}`);
+  const base = posix.basename(path);
+  const template = posix.join(posix.dirname(path), `${base.startsWith('.') ? '' : '.'}${base}.ferry-XXXXXX`);
+  const steps: Command[] = [
+    raw(`tmp=$(mktemp ${quote(template)})`),
+    raw(`chmod ${mode.toString(8).padStart(3, '0')} "$tmp"`),
+    ...(owner ? [raw(`chown ${quote(owner)} "$tmp"`)] : []),
+    raw('cat > "$tmp"'),
+    raw(`mv -f "$tmp" ${quote(path)}`),
+  ];
+  return or(and(...steps), seq(raw('rm -f "$tmp"'), raw('false')));
+}
+
+export function downloadCommand(path: string): Command {
+  assertAbsolute(path);
+  return cmd('cat', '--', path);
+}
+
+/** The line that runs `line` as root without asking for a password. */
+export function sudoLine(line: string): string {
+  return render(cmd('sudo', '-n', 'sh', '-c', line));
+}
+
+function assertAbsolute(path: string): void {
+  if (!path.startsWith('/')) throw new Error(`remote paths must be absolute, got "${path}"`);
+}

@@ -1,0 +1,151 @@
+/**
+ * The SSH transport: one connection per host, opened on first use and reused by every
+ * command of a run (each command in its own channel). Connecting is bounded by a
+ * Limiter shared through the pool and retried with backoff; commands are never retried.
+ * A connection that drops is reopened by the next command.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { parseSshConfig, type SshConfigSection } from '../ssh-config.js';
+import { openConnection, type ConnectSettings, type Connection } from './connect.js';
+import { isRetryable, redactError } from './errors.js';
+import { runOnChannel } from './exec.js';
+import { Limiter } from './limiter.js';
+import { DEFAULT_RETRY, withRetry, type RetryPolicy } from './retry.js';
+import type { RunIO, RunOutcome } from './run.js';
+import { ShellTransport, type ShellTransportOptions } from './shell-transport.js';
+import { DEFAULT_COMMAND_TIMEOUT_MS, resolveTarget, type ResolvedTarget, type SshTarget } from './target.js';
+import { TransportError } from '../transport.js';
+
+export interface SshOptions extends ShellTransportOptions {
+  /** Default ~/.ssh/config; null reads none. */
+  sshConfigPath?: string | null;
+  /** Where `~` points. Default: the user's home. */
+  home?: string;
+  /** ssh-agent socket. Default: $SSH_AUTH_SOCK; null uses no agent. */
+  agentSocket?: string | null;
+  /** Default 15 s, and 3 unanswered keepalives close the connection. */
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  /** Default: 2 retries after 250 ms and 500 ms. */
+  retry?: RetryPolicy;
+  /** Bounds concurrent handshakes; the pool shares one among its transports. Default: 8 of its own. */
+  limiter?: Limiter;
+  /** Commands running at once on one connection; more wait. sshd's MaxSessions is 10 by default. Default 8. */
+  maxChannels?: number;
+}
+
+export const DEFAULT_MAX_HANDSHAKES = 8;
+export const DEFAULT_MAX_CHANNELS = 8;
+
+export class SshTransport extends ShellTransport {
+  readonly name: string;
+  protected readonly commandTimeoutMs: number;
+  private readonly limiter: Limiter;
+  private readonly channels: Limiter;
+  private resolved?: Promise<ResolvedTarget>;
+  private connection?: Promise<Connection>;
+
+  constructor(private readonly target: SshTarget, private readonly options: SshOptions = {}) {
+    super(options);
+    this.name = target.name;
+    this.commandTimeoutMs = target.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    this.limiter = options.limiter ?? new Limiter(DEFAULT_MAX_HANDSHAKES);
+    this.channels = new Limiter(options.maxChannels ?? DEFAULT_MAX_CHANNELS);
+  }
+
+  /** Where the target resolves to (after ~/.ssh/config). */
+  resolve(): Promise<ResolvedTarget> {
+    this.resolved ??= this.loadTarget();
+    return this.resolved;
+  }
+
+  /** Connects now rather than on the first command. */
+  async connect(): Promise<void> {
+    await this.connected();
+  }
+
+  async close(): Promise<void> {
+    const pending = this.connection;
+    this.connection = undefined;
+    const connection = await pending?.catch(() => undefined);
+    connection?.close();
+  }
+
+  protected async runLine(line: string, io: RunIO): Promise<RunOutcome> {
+    return this.channels.run(async () => runOnChannel((await this.connected()).client, line, io));
+  }
+
+  protected async wantsSudo(asked: boolean | undefined): Promise<boolean> {
+    const target = await this.resolve();
+    return (asked ?? target.sudo) && target.endpoint.user !== 'root';
+  }
+
+  private connected(): Promise<Connection> {
+    if (this.connection) return this.connection;
+    const pending = this.open();
+    this.connection = pending;
+    const forget = () => {
+      if (this.connection === pending) this.connection = undefined;
+    };
+    pending.then((c) => c.onClose(() => {
+      forget();
+      this.onEvent({ kind: 'disconnected', host: this.name });
+    }), forget);
+    return pending;
+  }
+
+  private async open(): Promise<Connection> {
+    const target = await this.resolve();
+    const settings = this.settings(target);
+    const attempts = withRetry(
+      (attempt) => this.limiter.run(async () => {
+        this.onEvent({ kind: 'connecting', host: this.name, attempt });
+        const started = Date.now();
+        const connection = await openConnection(target, settings);
+        this.onEvent({ kind: 'connected', host: this.name, durationMs: Date.now() - started });
+        return connection;
+      }),
+      this.options.retry ?? DEFAULT_RETRY,
+      {
+        shouldRetry: isRetryable,
+        onRetry: (e, attempt, delayMs) => this.onEvent({ kind: 'connect-retry', host: this.name, attempt, delayMs, code: (e as TransportError).code }),
+      },
+    );
+    return attempts.catch((e: unknown) => {
+      throw redactError(e, (text) => this.redactor.redact(text));
+    });
+  }
+
+  private settings(target: ResolvedTarget): ConnectSettings {
+    const agent = this.options.agentSocket === undefined ? process.env['SSH_AUTH_SOCK'] : this.options.agentSocket;
+    return {
+      knownHostsFiles: target.knownHostsFiles,
+      trustNewHostKey: target.trustNewHostKey,
+      connectTimeoutMs: target.connectTimeoutMs,
+      keepaliveIntervalMs: this.options.keepaliveIntervalMs ?? 15_000,
+      keepaliveCountMax: this.options.keepaliveCountMax ?? 3,
+      agentSocket: agent || undefined,
+    };
+  }
+
+  private async loadTarget(): Promise<ResolvedTarget> {
+    const home = this.options.home ?? homedir();
+    const configPath = this.options.sshConfigPath === undefined ? join(home, '.ssh', 'config') : this.options.sshConfigPath;
+    const config = configPath === null ? [] : await readSshConfig(this.name, configPath);
+    return resolveTarget(this.target, { config, configPath: configPath ?? '', home });
+  }
+}
+
+async function readSshConfig(name: string, path: string): Promise<SshConfigSection[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return [];
+    throw new TransportError('ssh-config', name, `${name}: cannot read ${path} (${code ?? String(e)})`, 'check that the SSH config file is a readable file');
+  }
+  return parseSshConfig(text);
+}
