@@ -1,0 +1,18 @@
+/** Shell access to test bed hosts for end-to-end tests: plain OpenSSH, independent of Ferry's transport. */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { sshArgs, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
+
+export { testbedHosts, testbedIsUp, type TestbedHost };
+
+/** Runs a shell line on a host as root; throws with stderr on failure. */
+export function onHost(host: TestbedHost, line: string, input?: string | Buffer): string {
+  return execFileSync('ssh', [...sshArgs(host), line], { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** Loads images from this machine's engine into a host's engine (no registry), unless it has them. */
+export function loadImages(host: TestbedHost, images: string[]): void {
+  const missing = images.filter((img) => spawnSync('ssh', [...sshArgs(host), `docker image inspect ${img} >/dev/null 2>&1`]).status !== 0);
+  if (missing.length === 0) return;
+  const save = spawnSync('sh', ['-c', `docker save ${missing.join(' ')} | ssh ${sshArgs(host).map((a) => `'${a}'`).join(' ')} docker load`], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  if (save.status !== 0) throw new Error(`loading ${missing.join(', ')} into ${host.name} failed: ${save.stderr}`);
+}
