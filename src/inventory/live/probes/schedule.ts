@@ -5,7 +5,9 @@ import { sectioned } from './sectioned.js';
 
 const UNITS = [
   'for u in $(grep -lsE "docker(-| )compose|docker stack" /etc/systemd/system/*.service /lib/systemd/system/*.service); do',
-  '  n=$(basename "$u"); echo "$n $(systemctl is-enabled "$n" 2>/dev/null || echo unknown) $(systemctl is-active "$n" 2>/dev/null || echo unknown)";',
+  // is-enabled/is-active print the state and exit non-zero for disabled/inactive units.
+  '  n=$(basename "$u"); e=$(systemctl is-enabled "$n" 2>/dev/null); a=$(systemctl is-active "$n" 2>/dev/null);',
+  '  echo "$n ${e:-unknown} ${a:-unknown}";',
   'done',
 ].join(' ');
 
