@@ -128,6 +128,20 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
     }
   });
 
+  test('a non-root user reads everything through sudo, and is told what is missing without it', async () => {
+    writeFileSync(join(dir, 'deploy.yml'), `servers:\n  sudo: { host: ${h3.host}, user: deploy, sudo: true }\n  nosudo: { host: ${h3.host}, user: deploy }\nstacks: {}\n`);
+    const r = await ferry(['inventory', '-f', 'deploy.yml', '--live', '--json', ...sshFlags()], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    assert.equal(r.code, 0, r.err);
+    const live = JSON.parse(r.out) as Live;
+    const withSudo = live.servers.find((s) => s.server === 'sudo')!.facts!;
+    assert.equal(withSudo.docker.installed, true);
+    assert.deepEqual(withSudo.problems, []);
+    assert.ok(withSudo.listening.some((l) => l.port === 22 && l.process === 'sshd'), 'ss shows processes only to root');
+    const without = live.servers.find((s) => s.server === 'nosudo')!.facts!;
+    assert.equal(without.docker.installed, false, 'deploy is not in the docker group');
+    assert.match(without.problems[0]!.message, /user deploy is not root and sudo is off/);
+  });
+
   test('a changed host key is refused for that host only', async () => {
     // Record host2's key under host1's address: host1 now presents a different key.
     const known = readFileSync(h1.knownHostsFile, 'utf8').split('\n');

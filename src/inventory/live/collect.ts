@@ -15,6 +15,8 @@ import { webProbe } from './probes/web.js';
 export const PROBES: readonly Probe[] = [systemProbe, dockerProbe, dockerStatsProbe, networkProbe, webProbe, scheduleProbe];
 
 export interface CollectOptions {
+  /** The SSH user; root probes run as is for root. */
+  user: string;
   /** Run root probes through sudo (non-root users). */
   sudo: boolean;
   now?: Date;
@@ -26,6 +28,10 @@ export async function collectFacts(server: string, host: string, transport: Tran
   const now = opts.now ?? new Date();
   const probes = opts.probes ?? PROBES;
   const facts = emptyFacts(server, host, now.toISOString());
+  if (opts.user !== 'root' && !opts.sudo) {
+    const names = probes.filter((p) => p.root).map((p) => p.name).join(', ');
+    facts.problems.push({ probe: names, message: `user ${opts.user} is not root and sudo is off: facts that need root (Docker, firewall, nginx, volume sizes) may be missing or read as absent; set \`sudo: true\` for this server` });
+  }
   const results = await Promise.allSettled(probes.map((p) => transport.exec(p.command, { sudo: p.root && opts.sudo, timeoutMs: opts.timeoutMs ?? 60_000 })));
   results.forEach((r, i) => {
     const probe = probes[i]!;

@@ -22,7 +22,7 @@ export async function liveInventory(servers: ServerDef[], opts: LiveOptions): Pr
     servers.map(async (s): Promise<ServerResult> => {
       try {
         const t = await opts.connect(s);
-        const facts = await collectFacts(s.name, s.host, t, { sudo: s.sudo === true, ...(opts.now ? { now: opts.now } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+        const facts = await collectFacts(s.name, s.host, t, { user: s.user, sudo: s.sudo === true, ...(opts.now ? { now: opts.now } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
         return { server: s.name, host: s.host, facts };
       } catch (e) {
         return { server: s.name, host: s.host, error: describe(e) };
