@@ -40,7 +40,7 @@ const ferryInventory = await time(async () => {
   const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
   const byName = new Map(hosts.map((h) => [h.name, target(h)]));
   try {
-    const results = await liveInventory(servers, { connect: async (s) => pool.get(byName.get(s.name)) });
+    const results = await liveInventory(servers, { connect: async (s) => ({ transport: pool.get(byName.get(s.name)), user: s.user }) });
     const failed = results.filter((r) => r.error);
     if (failed.length) throw new Error(`inventory failed: ${JSON.stringify(failed)}`);
   } finally {

@@ -29,8 +29,8 @@ export function targetFor(s: ServerDef, flags: SshFlags): SshTarget {
   return {
     name: s.name,
     host: s.host,
-    port: s.port,
-    user: s.user,
+    ...(s.port !== undefined ? { port: s.port } : {}),
+    ...(s.user !== undefined ? { user: s.user } : {}),
     ...(s.sudo ? { sudo: true } : {}),
     ...(identity ? { identityFiles: [identity] } : {}),
     ...(flags.knownHosts && flags.knownHosts.length > 0 ? { knownHostsFiles: flags.knownHosts } : {}),
@@ -53,7 +53,13 @@ export async function readServers(loaded: LoadedFleet, flags: SshFlags, io: Io, 
   const pool = new SshPool({ redactor, ...(flags.sshConfig ? { sshConfigPath: flags.sshConfig } : {}) });
   const now = new Date();
   try {
-    const results = await liveInventory(servers, { connect: async (s) => pool.get(targets.get(s.name)!), now });
+    const results = await liveInventory(servers, {
+      connect: async (s) => {
+        const transport = pool.get(targets.get(s.name)!);
+        return { transport, user: (await transport.resolve()).endpoint.user };
+      },
+      now,
+    });
     const snapshot = saveSnapshot(stateDir(io.env), results, now);
     const facts = new Map(results.filter((r) => r.facts).map((r) => [r.server, r.facts!]));
     return { results, facts, snapshot };

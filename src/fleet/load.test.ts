@@ -22,7 +22,7 @@ test('a valid fleet file becomes a Fleet', () => {
   assert.equal(fleet.display, 'valid/ferry.yml');
   assert.deepEqual(fleet.servers, {
     app: { name: 'app', host: '203.0.113.20', user: 'deploy', port: 2222, memory: 16 * GiB, cpus: 8, disk: 160 * GiB, cost: 18 },
-    db: { name: 'db', host: '203.0.113.30', user: 'root', port: 22, memory: 8 * GiB, cpus: 4, postgres: { maxConnections: 500 } },
+    db: { name: 'db', host: '203.0.113.30', memory: 8 * GiB, cpus: 4, postgres: { maxConnections: 500 } },
   });
   assert.deepEqual(fleet.stacks, {
     marketing: {
@@ -65,11 +65,11 @@ test('Fleet.locate maps key paths to file:line:column', () => {
   assert.deepEqual(fleet.locate(['servers', 'db', 'cost']), { file: 'valid/ferry.yml', line: 8, column: 3, path: 'servers/db/cost' });
 });
 
-test('defaults: user root, port 22, no sizes, no connections', () => {
+test('defaults: user and port left to ~/.ssh/config (then root, 22), no sizes, no connections', () => {
   const { fleet, findings } = load('valid/defaults.yml');
   assert.deepEqual(findings, []);
   assert.ok(fleet);
-  assert.deepEqual(fleet.servers, { app: { name: 'app', host: 'app.example.com', user: 'root', port: 22 } });
+  assert.deepEqual(fleet.servers, { app: { name: 'app', host: 'app.example.com' } });
   assert.deepEqual(fleet.stacks, {
     marketing: { name: 'marketing', server: 'app', compose: [join(dir, 'valid/docker-compose.yml')], connections: [] },
   });
@@ -186,7 +186,7 @@ test('wrong types and values', () => {
       severity: 'error',
       message: 'servers/app/port must be a whole number from 1 to 65535, got "22"',
       where: where(4, 5, 'servers/app/port'),
-      hint: 'SSH port. Default: 22.',
+      hint: 'SSH port. Default: the Port of this host in ~/.ssh/config, else 22.',
       server: 'app',
     },
     {

@@ -72,7 +72,9 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
   const baseDir = dirname(file.path);
   const servers: Record<string, ServerDef> = {};
   for (const [name, s] of Object.entries(data.servers)) {
-    const def: ServerDef = { name, host: s.host, user: s.user, port: s.port };
+    const def: ServerDef = { name, host: s.host };
+    if (s.user !== undefined) def.user = s.user;
+    if (s.port !== undefined) def.port = s.port;
     if (s.memory !== undefined) def.memory = parseSize(s.memory)!;
     if (s.cpus !== undefined) def.cpus = s.cpus;
     if (s.disk !== undefined) def.disk = parseSize(s.disk)!;

@@ -65,9 +65,9 @@ export const ServerSchema = z
       user: z
         .string({ error: 'must be a user name' })
         .regex(/^[^\s]+$/)
-        .default('root')
-        .describe('SSH user. Default: root.'),
-      port: wholeNumber(1, 65535).default(22).describe('SSH port. Default: 22.'),
+        .optional()
+        .describe('SSH user. Default: the User of this host in ~/.ssh/config, else root.'),
+      port: wholeNumber(1, 65535).optional().describe('SSH port. Default: the Port of this host in ~/.ssh/config, else 22.'),
       sudo: z.boolean({ error: 'must be true or false' }).optional().describe('Run commands that need root through `sudo -n` (for a non-root user with passwordless sudo). Default: false.'),
       identity_file: z
         .string({ error: 'must be a path to a private key' })

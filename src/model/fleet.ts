@@ -7,8 +7,10 @@ import type { Locator } from './compose.js';
 export interface ServerDef {
   name: string;
   host: string;
-  user: string;
-  port: number;
+  /** Default: the ~/.ssh/config alias's User, else root (resolved by the transport). */
+  user?: string;
+  /** Default: the alias's Port, else 22. */
+  port?: number;
   /** Run root commands through `sudo -n`. */
   sudo?: boolean;
   /** Private key path (absolute, or starting with `~`). */

@@ -142,6 +142,17 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
     assert.match(without.problems[0]!.message, /user deploy is not root and sudo is off/);
   });
 
+  test('an ~/.ssh/config alias gives the address, user and key', async () => {
+    writeFileSync(join(dir, 'ssh_config'), `Host tbalias\n  HostName ${h3.host}\n  User deploy\n  IdentityFile ${h3.identityFile}\n`);
+    writeFileSync(join(dir, 'alias.yml'), 'servers:\n  viaalias: { host: tbalias }\nstacks: {}\n');
+    const r = await ferry(['inventory', '-f', 'alias.yml', '--live', '--json', '--known-hosts', h3.knownHostsFile, '--ssh-config', join(dir, 'ssh_config')], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    assert.equal(r.code, 0, r.err);
+    const facts = (JSON.parse(r.out) as Live).servers[0]!.facts!;
+    assert.equal(facts.system.os?.id, 'debian');
+    // Logged in as deploy (from the alias), without sudo: told that root-only facts may be missing.
+    assert.match(facts.problems[0]!.message, /user deploy is not root and sudo is off/);
+  });
+
   test('a changed host key is refused for that host only', async () => {
     // Record host2's key under host1's address: host1 now presents a different key.
     const known = readFileSync(h1.knownHostsFile, 'utf8').split('\n');

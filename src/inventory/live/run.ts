@@ -12,7 +12,8 @@ import { collectFacts } from './collect.js';
 import type { ServerResult } from './render.js';
 
 export interface LiveOptions {
-  connect: (server: ServerDef) => Promise<Transport>;
+  /** The server's transport, and the user it logs in as (after ~/.ssh/config). */
+  connect: (server: ServerDef) => Promise<{ transport: Transport; user: string }>;
   now?: Date;
   timeoutMs?: number;
 }
@@ -21,8 +22,8 @@ export async function liveInventory(servers: ServerDef[], opts: LiveOptions): Pr
   return Promise.all(
     servers.map(async (s): Promise<ServerResult> => {
       try {
-        const t = await opts.connect(s);
-        const facts = await collectFacts(s.name, s.host, t, { user: s.user, sudo: s.sudo === true, ...(opts.now ? { now: opts.now } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+        const { transport, user } = await opts.connect(s);
+        const facts = await collectFacts(s.name, s.host, transport, { user, sudo: s.sudo === true, ...(opts.now ? { now: opts.now } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
         return { server: s.name, host: s.host, facts };
       } catch (e) {
         return { server: s.name, host: s.host, error: describe(e) };
