@@ -5,10 +5,9 @@
  */
 import { finding, type Finding } from '../../core/finding.js';
 import type { HostFacts } from '../../inventory/live/facts.js';
+import { isAllInterfaces } from '../addresses.js';
 import { privatePortLabel } from '../known-images.js';
 import type { LiveRule } from './context.js';
-
-const ANY = new Set(['', '0.0.0.0', '::']);
 
 function ufwSays(f: HostFacts, port: number): string {
   if (!f.ufw.installed) return 'ufw is not installed';
@@ -24,7 +23,7 @@ export const liveExposedPort: LiveRule = (_fleet, factsByServer) => {
       if (c.state !== 'running') continue;
       const seen = new Set<number>();
       for (const p of c.ports) {
-        if (!ANY.has(p.hostIp) || seen.has(p.hostPort)) continue;
+        if (!isAllInterfaces(p.hostIp) || seen.has(p.hostPort)) continue;
         const label = privatePortLabel(c.image, p.containerPort, p.containerPort);
         if (!label) continue;
         seen.add(p.hostPort);

@@ -6,22 +6,16 @@
 import { finding, type Finding } from '../../core/finding.js';
 import type { HostFacts, Listener } from '../../inventory/live/facts.js';
 import type { PortMapping } from '../../model/compose.js';
+import { addressesOverlap } from '../addresses.js';
 import { ids, loadedStacks, locSvc } from '../common.js';
 import type { LiveRule } from './context.js';
-
-const ANY = new Set(['', '0.0.0.0', '::', '*']);
-
-function overlaps(a: string | undefined, b: string): boolean {
-  const x = a ?? '';
-  return ANY.has(x) || ANY.has(b) || x === b;
-}
 
 function holder(facts: HostFacts, p: PortMapping, port: number): { what: string; project?: string } | undefined {
   for (const c of facts.containers) {
     if (c.state !== 'running') continue;
-    if (c.ports.some((q) => q.hostPort === port && q.protocol === p.protocol && overlaps(p.hostIp, q.hostIp))) return { what: `container ${c.name}${c.project ? ` (project ${c.project})` : ''}`, ...(c.project ? { project: c.project } : {}) };
+    if (c.ports.some((q) => q.hostPort === port && q.protocol === p.protocol && addressesOverlap(p.hostIp, q.hostIp))) return { what: `container ${c.name}${c.project ? ` (project ${c.project})` : ''}`, ...(c.project ? { project: c.project } : {}) };
   }
-  const l: Listener | undefined = facts.listening.find((x) => x.port === port && x.protocol === p.protocol && overlaps(p.hostIp, x.address) && x.process !== 'docker-proxy');
+  const l: Listener | undefined = facts.listening.find((x) => x.port === port && x.protocol === p.protocol && addressesOverlap(p.hostIp, x.address) && x.process !== 'docker-proxy');
   return l ? { what: `${l.process ?? 'a process'} listening on ${l.address}:${l.port}` } : undefined;
 }
 

@@ -6,12 +6,11 @@ import { finding, type Finding } from '../../core/finding.js';
 import type { PortMapping } from '../../model/compose.js';
 import type { LoadedFleet } from '../../model/loaded.js';
 import { ids, loadedStacks, locSvc } from '../common.js';
+import { isAllInterfaces } from '../addresses.js';
 import { privatePortLabel } from '../known-images.js';
 
-const ALL_INTERFACES = new Set(['', '0.0.0.0', '::', '[::]']);
-
 export function onAllInterfaces(p: PortMapping): boolean {
-  return p.hostIp === undefined || ALL_INTERFACES.has(p.hostIp);
+  return isAllInterfaces(p.hostIp);
 }
 
 function range(a: number, b: number | undefined): string {

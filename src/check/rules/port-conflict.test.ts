@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressesOverlap, portConflict } from './port-conflict.js';
+import { addressesOverlap } from '../addresses.js';
+import { portConflict } from './port-conflict.js';
 import { brief, fleet, port, project, server, service, single, stack } from '../test-helpers/make.js';
 
 const HINT = 'Only one container can bind a host port: publish one of them on another host port, bind them to different addresses, or move one stack to another server.';
@@ -104,5 +105,7 @@ describe('port-conflict', () => {
     assert.equal(addressesOverlap('0.0.0.0', '::'), false);
     assert.equal(addressesOverlap('127.0.0.1', '127.0.0.1'), true);
     assert.equal(addressesOverlap('127.0.0.1', '10.0.0.5'), false);
+    assert.equal(addressesOverlap('127.0.0.1', '*'), true, 'ss shows dual-stack wildcard sockets as *');
+    assert.equal(addressesOverlap('::1', '*'), true);
   });
 });

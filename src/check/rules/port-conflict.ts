@@ -2,6 +2,7 @@
  * `port-conflict`: two services that would publish the same host port on the same
  * server, or a replicated service whose fixed host port only one replica can bind.
  */
+import { addressesOverlap } from '../addresses.js';
 import { finding, type Finding, type Where } from '../../core/finding.js';
 import type { LoadedFleet } from '../../model/loaded.js';
 import type { PortMapping, Service } from '../../model/compose.js';
@@ -14,21 +15,6 @@ interface Published {
   where: Where;
 }
 
-const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
-
-function family(ip: string | undefined): 'any' | 4 | 6 {
-  if (ip === undefined || ip === '') return 'any';
-  return ip.includes(':') ? 6 : 4;
-}
-
-/** Whether two bind addresses can collide: wildcards cover their family (undefined covers both). */
-export function addressesOverlap(a: string | undefined, b: string | undefined): boolean {
-  const fa = family(a);
-  const fb = family(b);
-  if (fa !== 'any' && fb !== 'any' && fa !== fb) return false;
-  if (a === undefined || b === undefined || WILDCARDS.has(a) || WILDCARDS.has(b)) return true;
-  return a.replace(/^\[|\]$/g, '').toLowerCase() === b.replace(/^\[|\]$/g, '').toLowerCase();
-}
 
 function end(p: PortMapping & { published: number }): number {
   return p.publishedEnd ?? p.published;
