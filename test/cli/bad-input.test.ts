@@ -170,3 +170,15 @@ test('flags: unknown option, both inputs, no fleet file: usage error, exit 2', a
   assert.equal(e.code, 2);
   assert.match(e.err, /inventory/);
 });
+
+test('--live with nothing to read, or a bad timeout: usage error, exit 2, nothing contacted', async () => {
+  const d = dir({ 'compose.yml': 'services:\n  a:\n    image: x:1\n', 'ferry.yml': 'servers:\n  app: { host: 203.0.113.1 }\nstacks: {}\n' });
+  const a = await ferry(['inventory', '--compose', 'compose.yml', '--live'], { cwd: d });
+  noTrace(a);
+  assert.equal(a.code, 2);
+  assert.match(a.err, /error usage: --live needs servers/);
+  const b = await ferry(['inventory', '-f', 'ferry.yml', '--live', '--connect-timeout', 'soon'], { cwd: d });
+  noTrace(b);
+  assert.equal(b.code, 2);
+  assert.match(b.err, /error usage: --connect-timeout must be a number of seconds greater than 0, not "soon"/);
+});
