@@ -1,0 +1,41 @@
+/** The per-stack lock on a real server: of two applies racing, exactly one wins; the other is told who holds it. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { acquireLock, LockHeldError, lockStatus, releaseLock } from '../../src/lock/lock.js';
+import { SshPool } from '../../src/transport/ssh/index.js';
+import { onHost, testbedHosts, testbedIsUp } from './helpers.js';
+
+describe('stack lock on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
+  test('two racing acquires: one holds it, the other fails naming the holder; release frees it', async () => {
+    const h = testbedHosts()[0]!;
+    onHost(h, 'rm -rf /var/lib/ferry/locks/racing.lock');
+    const target = { name: h.name, host: h.host, port: h.port, user: h.user, identityFiles: [h.identityFile], knownHostsFiles: [h.knownHostsFile] };
+    const a = new SshPool({ sshConfigPath: null, agentSocket: null });
+    const b = new SshPool({ sshConfigPath: null, agentSocket: null });
+    try {
+      const owner = (run: string) => ({ run, by: 'test@ferry', at: new Date().toISOString(), command: 'ferry apply' });
+      const results = await Promise.allSettled([acquireLock(a.get(target), 'racing', owner('run-a')), acquireLock(b.get(target), 'racing', owner('run-b'))]);
+      const won = results.filter((r) => r.status === 'fulfilled');
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+      assert.equal(won.length, 1);
+      assert.equal(lost.length, 1);
+      const err = lost[0]!.reason as LockHeldError;
+      assert.ok(err instanceof LockHeldError, String(err));
+      const winner = results[0]!.status === 'fulfilled' ? 'run-a' : 'run-b';
+      // The loser may read the owner file before the winner wrote it; then it says so.
+      if (err.owner) assert.equal(err.owner.run, winner);
+      const status = await lockStatus(a.get(target), 'racing');
+      assert.ok(status && status !== 'unowned');
+      assert.equal(status.run, winner);
+      assert.equal(onHost(h, 'stat -c %a /var/lib/ferry/locks/racing.lock/owner.json').trim(), '600');
+      await assert.rejects(releaseLock(a.get(target), 'racing', 'someone-else'), LockHeldError);
+      assert.equal(await releaseLock(a.get(target), 'racing', winner), 'released');
+      assert.equal(await lockStatus(a.get(target), 'racing'), undefined);
+      await acquireLock(b.get(target), 'racing', owner('run-c'));
+      assert.equal(await releaseLock(b.get(target), 'racing', 'run-c'), 'released');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
