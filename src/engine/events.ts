@@ -1,0 +1,67 @@
+/**
+ * What a run tells the world, as a sequence of typed events: the terminal view, the JSON
+ * output, the journal and `resume` all read these. Every text in them is redacted.
+ */
+import type { Redactor } from '../core/redact.js';
+import type { Change, Phase, StepOutcome } from './step.js';
+
+/** An error as events carry it: a stable code, a message naming where, and what to do next. */
+export interface EventError {
+  code: string;
+  message: string;
+  hint: string;
+}
+
+export interface RunSummary {
+  changed: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+  outcomes: Record<string, StepOutcome>;
+  /** Steps whose rollback ran and succeeded, in the order they were rolled back. */
+  rolledBack: string[];
+  /** Steps whose rollback threw: the hosts may be left half-changed there. */
+  rollbackFailed: string[];
+}
+
+export interface PlannedStep {
+  id: string;
+  host: string;
+  phase: Phase;
+  title: string;
+}
+
+export type RunEvent = { at: string } & (
+  | { kind: 'run-start'; runId: string; steps: PlannedStep[] }
+  | { kind: 'step-start'; stepId: string; host: string }
+  | { kind: 'step-checked'; stepId: string; needed: boolean; change?: Change }
+  | { kind: 'step-applied'; stepId: string }
+  | { kind: 'step-verified'; stepId: string; ok: boolean; message?: string }
+  | { kind: 'step-end'; stepId: string; outcome: StepOutcome; durationMs: number; error?: EventError }
+  | { kind: 'rollback-start'; stepId: string }
+  | { kind: 'rollback-end'; stepId: string; ok: boolean; error?: EventError }
+  | { kind: 'run-end'; summary: RunSummary }
+);
+
+export type RunEventKind = RunEvent['kind'];
+
+const FALLBACK_HINT = "read the message above, fix the cause on the host or in the config, then run apply again";
+
+/** TransportError, StepError and any error with a string `code` and `hint` keep them; others become `step-failed`. */
+export function eventError(error: unknown, redactor: Redactor): EventError {
+  const e = typeof error === 'object' && error !== null ? (error as { code?: unknown; hint?: unknown; message?: unknown }) : {};
+  const message = typeof e.message === 'string' ? e.message : String(error);
+  const coded = typeof e.code === 'string' && typeof e.hint === 'string';
+  return {
+    code: coded ? (e.code as string) : 'step-failed',
+    message: redactor.redact(message),
+    hint: redactor.redact(coded ? (e.hint as string) : FALLBACK_HINT),
+  };
+}
+
+export function redactChange(change: Change, redactor: Redactor): Change {
+  const out: Change = { summary: redactor.redact(change.summary) };
+  if (change.before !== undefined) out.before = redactor.redact(change.before);
+  if (change.after !== undefined) out.after = redactor.redact(change.after);
+  return out;
+}

@@ -1,0 +1,148 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redactor } from '../core/redact.js';
+import { TransportError } from '../transport/transport.js';
+import { makePlan } from './plan.js';
+import { runPlan } from './run.js';
+import { collecting, Gauge, memoryStep } from './test-helpers.js';
+
+const at = '2025-01-02T03:04:05.000Z';
+const counts = (s: { changed: number; ok: number; failed: number; skipped: number }) => ({ changed: s.changed, ok: s.ok, failed: s.failed, skipped: s.skipped });
+
+test('the second run of the same plan against an unchanged world changes nothing', async () => {
+  const world = new Map([['b', 'v']]);
+  const steps = () => ['a', 'b', 'c'].map((id) => memoryStep({ id, world, value: 'v' }));
+  const first = await runPlan(makePlan(steps()), collecting().opts);
+  assert.deepEqual(counts(first), { changed: 2, ok: 1, failed: 0, skipped: 0 });
+  assert.deepEqual(first.outcomes, { a: 'changed', b: 'ok', c: 'changed' });
+  const second = await runPlan(makePlan(steps()), collecting().opts);
+  assert.deepEqual(counts(second), { changed: 0, ok: 3, failed: 0, skipped: 0 });
+});
+
+test('a step waits for its dependencies to end', async () => {
+  const world = new Map<string, string>();
+  const log: string[] = [];
+  const plan = makePlan([
+    memoryStep({ id: 'slow', world, value: 'v', log, delayMs: 30 }),
+    memoryStep({ id: 'after', world, value: 'v', log, dependsOn: ['slow'] }),
+    memoryStep({ id: 'free', world, value: 'v', log }),
+  ]);
+  await runPlan(plan, collecting().opts);
+  assert.deepEqual(log, ['check slow', 'check free', 'apply slow', 'apply free', 'verify free', 'verify slow', 'check after', 'apply after', 'verify after']);
+});
+
+test('at most maxPerHost steps run at once on a host; hosts run in parallel', async () => {
+  const world = new Map<string, string>();
+  const gauge = new Gauge();
+  const steps = ['web', 'db'].flatMap((host) =>
+    Array.from({ length: 8 }, (_, i) => memoryStep({ id: `${host}/${i}`, host, world, value: 'v', delayMs: 10, gauge })));
+  const summary = await runPlan(makePlan(steps), collecting({ maxPerHost: 3 }).opts);
+  assert.equal(summary.changed, 16);
+  assert.deepEqual([gauge.max.get('web'), gauge.max.get('db'), gauge.maxTotal], [3, 3, 6]);
+});
+
+test('a failing step is rolled back, earlier changes are undone last first, later steps skipped: the exact events', async () => {
+  const world = new Map([['a', 'old']]);
+  const log: string[] = [];
+  const plan = makePlan([
+    memoryStep({ id: 'a', world, value: 'v', log }),
+    memoryStep({ id: 'b', world, value: 'v', log }),
+    memoryStep({ id: 'c', world, value: 'v', log, failVerify: 'c is still old' }),
+    memoryStep({ id: 'd', world, value: 'v', log }),
+  ]);
+  const { events, opts } = collecting({ maxPerHost: 1 });
+  const summary = await runPlan(plan, opts);
+  assert.deepEqual(counts(summary), { changed: 2, ok: 0, failed: 1, skipped: 1 });
+  assert.deepEqual(summary.outcomes, { a: 'changed', b: 'changed', c: 'failed', d: 'skipped' });
+  assert.deepEqual(summary.rolledBack, ['c', 'b', 'a']);
+  assert.deepEqual([...world], [['a', 'old']]);
+  assert.deepEqual(log.filter((l) => l.startsWith('rollback')), ['rollback c', 'rollback b', 'rollback a']);
+  const changed = (id: string, from: string) => [
+    { at, kind: 'step-start', stepId: id, host: 'h1' },
+    { at, kind: 'step-checked', stepId: id, needed: true, change: { summary: `${id}: ${from} -> v` } },
+    { at, kind: 'step-applied', stepId: id },
+  ];
+  assert.deepEqual(events, [
+    { at, kind: 'run-start', runId: 'run-1', steps: ['a', 'b', 'c', 'd'].map((id) => ({ id, host: 'h1', phase: 'deploy', title: `set ${id}` })) },
+    ...changed('a', 'old'),
+    { at, kind: 'step-verified', stepId: 'a', ok: true },
+    { at, kind: 'step-end', stepId: 'a', outcome: 'changed', durationMs: 0 },
+    ...changed('b', '(none)'),
+    { at, kind: 'step-verified', stepId: 'b', ok: true },
+    { at, kind: 'step-end', stepId: 'b', outcome: 'changed', durationMs: 0 },
+    ...changed('c', '(none)'),
+    { at, kind: 'step-verified', stepId: 'c', ok: false, message: 'c is still old' },
+    { at, kind: 'rollback-start', stepId: 'c' },
+    { at, kind: 'rollback-end', stepId: 'c', ok: true },
+    {
+      at, kind: 'step-end', stepId: 'c', outcome: 'failed', durationMs: 0,
+      error: { code: 'verify-failed', message: 'h1: c: verification failed: c is still old', hint: 'the step was rolled back; look at the host to see why the change did not hold, then run apply again' },
+    },
+    { at, kind: 'step-end', stepId: 'd', outcome: 'skipped', durationMs: 0 },
+    { at, kind: 'rollback-start', stepId: 'b' },
+    { at, kind: 'rollback-end', stepId: 'b', ok: true },
+    { at, kind: 'rollback-start', stepId: 'a' },
+    { at, kind: 'rollback-end', stepId: 'a', ok: true },
+    { at, kind: 'run-end', summary },
+  ]);
+});
+
+test('a rollback that throws is reported, and the others are still rolled back', async () => {
+  const world = new Map<string, string>();
+  const redactor = new Redactor();
+  redactor.add('canary-pw');
+  const plan = makePlan([
+    memoryStep({ id: 'a', world, value: 'v' }),
+    memoryStep({ id: 'b', world, value: 'v', failRollback: new TransportError('connection-lost', 'h1', 'h1: lost while using canary-pw', 'reconnect') }),
+    memoryStep({ id: 'c', world, value: 'v', failApply: new Error('disk full near canary-pw') }),
+  ]);
+  const { events, opts } = collecting({ maxPerHost: 1, redactor });
+  const summary = await runPlan(plan, opts);
+  assert.deepEqual(summary.rolledBack, ['c', 'a']);
+  assert.deepEqual(summary.rollbackFailed, ['b']);
+  assert.deepEqual([...world], [['b', 'v']]);
+  const ends = events.filter((e) => e.kind === 'rollback-end' || (e.kind === 'step-end' && e.outcome === 'failed'));
+  assert.deepEqual(ends.map(({ at: _, ...e }) => e), [
+    { kind: 'rollback-end', stepId: 'c', ok: true },
+    { kind: 'step-end', stepId: 'c', outcome: 'failed', durationMs: 0, error: { code: 'step-failed', message: 'disk full near [REDACTED]', hint: 'read the message above, fix the cause on the host or in the config, then run apply again' } },
+    { kind: 'rollback-end', stepId: 'b', ok: false, error: { code: 'connection-lost', message: 'h1: lost while using [REDACTED]', hint: 'reconnect' } },
+    { kind: 'rollback-end', stepId: 'a', ok: true },
+  ]);
+  assert.equal(events.some((e) => e.kind === 'step-applied' && e.stepId === 'c'), false);
+});
+
+test('steps running on other hosts finish, then are rolled back too; nothing new starts', async () => {
+  const world = new Map<string, string>();
+  const log: string[] = [];
+  const plan = makePlan([
+    memoryStep({ id: 'db/slow', host: 'db', world, value: 'v', delayMs: 30, log }),
+    memoryStep({ id: 'web/bad', host: 'web', world, value: 'v', failApply: new Error('no'), log }),
+    memoryStep({ id: 'web/next', host: 'web', world, value: 'v', dependsOn: ['web/bad'], log }),
+    memoryStep({ id: 'db/next', host: 'db', world, value: 'v', dependsOn: ['db/slow'], log }),
+  ]);
+  const summary = await runPlan(plan, collecting().opts);
+  assert.deepEqual(summary.outcomes, { 'db/slow': 'changed', 'web/bad': 'failed', 'web/next': 'skipped', 'db/next': 'skipped' });
+  assert.deepEqual(summary.rolledBack, ['web/bad', 'db/slow']);
+  assert.equal(world.size, 0);
+});
+
+test('without rollbackOnFailure only the failed step is undone', async () => {
+  const world = new Map<string, string>();
+  const plan = makePlan([memoryStep({ id: 'a', world, value: 'v' }), memoryStep({ id: 'b', world, value: 'v', failVerify: 'no' })]);
+  const summary = await runPlan(plan, collecting({ maxPerHost: 1, rollbackOnFailure: false }).opts);
+  assert.deepEqual(counts(summary), { changed: 1, ok: 0, failed: 1, skipped: 0 });
+  assert.deepEqual(summary.rolledBack, ['b']);
+  assert.deepEqual([...world], [['a', 'v']]);
+});
+
+test('a check that throws fails the step without applying or rolling it back', async () => {
+  const world = new Map<string, string>();
+  const log: string[] = [];
+  const step = memoryStep({ id: 'a', world, value: 'v', log });
+  step.check = async () => { throw new TransportError('host-unreachable', 'h1', 'h1: cannot reach h1:22', 'check sshd'); };
+  const { events, opts } = collecting();
+  const summary = await runPlan(makePlan([step]), opts);
+  assert.deepEqual(summary.outcomes, { a: 'failed' });
+  assert.deepEqual(log, []);
+  assert.deepEqual(events.map((e) => e.kind), ['run-start', 'step-start', 'step-end', 'run-end']);
+});

@@ -1,0 +1,174 @@
+/**
+ * Runs a plan: each step starts as soon as its dependencies ended ok or changed, in plan
+ * order, at most `maxPerHost` at once on a host, hosts in parallel. A failed step is
+ * rolled back at once; the run then starts nothing more, lets running steps finish and,
+ * with `rollbackOnFailure`, rolls back every changed step, last completed first.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redactor } from '../core/redact.js';
+import type { Transport } from '../transport/transport.js';
+import { eventError, redactChange, type EventError, type RunEvent, type RunSummary } from './events.js';
+import type { Plan } from './plan.js';
+import type { Step, StepContext, StepOutcome } from './step.js';
+
+export interface RunOptions {
+  transports: (host: string) => Transport;
+  redactor: Redactor;
+  /** Called in order, synchronously; it must not throw. */
+  onEvent: (event: RunEvent) => void;
+  /** Default 4. */
+  maxPerHost?: number;
+  /** Default true. */
+  rollbackOnFailure?: boolean;
+  /** Default: the clock. */
+  now?: () => Date;
+  /** Default: a random UUID. */
+  runId?: string;
+}
+
+type Emit = (event: DistributiveOmit<RunEvent, 'at'>) => void;
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+interface Run {
+  opts: RunOptions;
+  emit: Emit;
+  ms: () => number;
+  outcomes: Map<string, StepOutcome>;
+  /** Changed steps in order of completion. */
+  changed: Step[];
+  running: Map<string, number>;
+  stopped: boolean;
+  rolledBack: string[];
+  rollbackFailed: string[];
+}
+
+export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary> {
+  const now = opts.now ?? (() => new Date());
+  const emit: Emit = (e) => opts.onEvent({ at: now().toISOString(), ...e } as RunEvent);
+  const run: Run = {
+    opts, emit, ms: () => now().getTime(), outcomes: new Map(), changed: [], running: new Map(),
+    stopped: false, rolledBack: [], rollbackFailed: [],
+  };
+  const steps = plan.steps.map((s) => ({ id: s.id, host: s.host, phase: s.phase, title: opts.redactor.redact(s.title) }));
+  emit({ kind: 'run-start', runId: opts.runId ?? randomUUID(), steps });
+  await schedule(plan, run);
+  for (const s of plan.steps) {
+    if (run.outcomes.has(s.id)) continue;
+    run.outcomes.set(s.id, 'skipped');
+    emit({ kind: 'step-end', stepId: s.id, outcome: 'skipped', durationMs: 0 });
+  }
+  if (run.stopped && (opts.rollbackOnFailure ?? true)) {
+    for (const s of [...run.changed].reverse()) await rollback(s, run);
+  }
+  const summary = summarize(plan, run);
+  emit({ kind: 'run-end', summary });
+  return summary;
+}
+
+async function schedule(plan: Plan, run: Run): Promise<void> {
+  const active = new Map<string, Promise<void>>();
+  for (;;) {
+    for (const s of startable(plan, run, active)) {
+      run.running.set(s.host, (run.running.get(s.host) ?? 0) + 1);
+      const done = runStep(s, run).finally(() => {
+        run.running.set(s.host, (run.running.get(s.host) ?? 1) - 1);
+        active.delete(s.id);
+      });
+      active.set(s.id, done);
+    }
+    if (active.size === 0) return;
+    await Promise.race(active.values());
+  }
+}
+
+function startable(plan: Plan, run: Run, active: Map<string, Promise<void>>): Step[] {
+  if (run.stopped) return [];
+  const limit = run.opts.maxPerHost ?? 4;
+  const taken = new Map(run.running);
+  const out: Step[] = [];
+  for (const s of plan.steps) {
+    if (run.outcomes.has(s.id) || active.has(s.id)) continue;
+    if ((taken.get(s.host) ?? 0) >= limit) continue;
+    if (!s.dependsOn.every((d) => run.outcomes.get(d) === 'ok' || run.outcomes.get(d) === 'changed')) continue;
+    taken.set(s.host, (taken.get(s.host) ?? 0) + 1);
+    out.push(s);
+  }
+  return out;
+}
+
+function context(step: Step, run: Run): StepContext {
+  return { transport: run.opts.transports(step.host), redactor: run.opts.redactor };
+}
+
+/** Never rejects: every failure becomes the step's outcome. */
+async function runStep(step: Step, run: Run): Promise<void> {
+  const started = run.ms();
+  run.emit({ kind: 'step-start', stepId: step.id, host: step.host });
+  const { outcome, error } = await attempt(step, run);
+  run.outcomes.set(step.id, outcome);
+  if (outcome === 'changed') run.changed.push(step);
+  if (outcome === 'failed') run.stopped = true;
+  const end: DistributiveOmit<RunEvent, 'at'> = { kind: 'step-end', stepId: step.id, outcome, durationMs: run.ms() - started };
+  if (error) end.error = error;
+  run.emit(end);
+}
+
+async function attempt(step: Step, run: Run): Promise<{ outcome: StepOutcome; error?: EventError }> {
+  const { redactor } = run.opts;
+  let ctx: StepContext;
+  let needed: boolean;
+  try {
+    ctx = context(step, run);
+    const checked = await step.check(ctx);
+    needed = checked.needed;
+    const change = checked.change ? redactChange(checked.change, redactor) : undefined;
+    run.emit(change ? { kind: 'step-checked', stepId: step.id, needed, change } : { kind: 'step-checked', stepId: step.id, needed });
+  } catch (e) {
+    return { outcome: 'failed', error: eventError(e, redactor) };
+  }
+  if (!needed) return { outcome: 'ok' };
+  let error: EventError;
+  try {
+    await step.apply(ctx);
+    run.emit({ kind: 'step-applied', stepId: step.id });
+    const v = await step.verify(ctx);
+    const message = v.message === undefined ? undefined : redactor.redact(v.message);
+    run.emit(message === undefined ? { kind: 'step-verified', stepId: step.id, ok: v.ok } : { kind: 'step-verified', stepId: step.id, ok: v.ok, message });
+    if (v.ok) return { outcome: 'changed' };
+    error = verifyFailed(step, message);
+  } catch (e) {
+    error = eventError(e, redactor);
+  }
+  await rollback(step, run);
+  return { outcome: 'failed', error };
+}
+
+function verifyFailed(step: Step, message: string | undefined): EventError {
+  return {
+    code: 'verify-failed',
+    message: `${step.host}: ${step.id}: verification failed${message ? `: ${message}` : ''}`,
+    hint: 'the step was rolled back; look at the host to see why the change did not hold, then run apply again',
+  };
+}
+
+async function rollback(step: Step, run: Run): Promise<void> {
+  run.emit({ kind: 'rollback-start', stepId: step.id });
+  try {
+    await step.rollback(context(step, run));
+    run.rolledBack.push(step.id);
+    run.emit({ kind: 'rollback-end', stepId: step.id, ok: true });
+  } catch (e) {
+    run.rollbackFailed.push(step.id);
+    run.emit({ kind: 'rollback-end', stepId: step.id, ok: false, error: eventError(e, run.opts.redactor) });
+  }
+}
+
+function summarize(plan: Plan, run: Run): RunSummary {
+  const summary: RunSummary = { changed: 0, ok: 0, failed: 0, skipped: 0, outcomes: {}, rolledBack: run.rolledBack, rollbackFailed: run.rollbackFailed };
+  for (const s of plan.steps) {
+    const outcome = run.outcomes.get(s.id) ?? 'skipped';
+    summary.outcomes[s.id] = outcome;
+    summary[outcome] += 1;
+  }
+  return summary;
+}
