@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { Redactor } from '../core/redact.js';
 import { Secret } from '../core/secret.js';
@@ -60,4 +62,12 @@ test('upload writes atomically with the mode; download reads back; secrets stay 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('stdin may be a stream, piped as it comes', async () => {
+  const chunks = Array.from({ length: 80 }, (_, i) => Buffer.alloc(65536, i));
+  const expected = createHash('sha256').update(Buffer.concat(chunks)).digest('hex');
+  const r = await new LocalTransport().exec(cmd('sha256sum'), { stdin: Readable.from(chunks) });
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout.split(' ')[0], expected);
 });

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { signalExitCode } from './ssh/errors.js';
-import { OutputCollector, stdinBytes, type RunIO, type RunOutcome } from './ssh/run.js';
+import { feedStdin, OutputCollector, type RunIO, type RunOutcome } from './ssh/run.js';
 import { ShellTransport, type ShellTransportOptions } from './ssh/shell-transport.js';
 
 export interface LocalOptions extends ShellTransportOptions {
@@ -58,9 +58,7 @@ export class LocalTransport extends ShellTransport {
       });
       // A command that exits without reading its stdin is not an error of ours.
       child.stdin.on('error', () => undefined);
-      const input = stdinBytes(io.stdin);
-      if (input !== undefined) child.stdin.end(input);
-      else child.stdin.end();
+      feedStdin(io.stdin, child.stdin);
     });
   }
 }

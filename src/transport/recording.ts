@@ -5,6 +5,7 @@
  * which is not a TransportError, so that engine code cannot mistake it for a host's
  * answer. Uploaded files can be downloaded back.
  */
+import { Readable } from 'node:stream';
 import { Redactor } from '../core/redact.js';
 import { isSecret, type Secret } from '../core/secret.js';
 import { render, type Command } from '../shell/command.js';
@@ -78,7 +79,7 @@ export class RecordingTransport implements Transport {
   async exec(command: Command, opts: ExecOptions = {}): Promise<ExecResult> {
     const line = this.redactor.redact(render(command));
     const call: RecordedCall = { kind: 'exec', line, sudo: opts.sudo ?? false };
-    if (opts.stdin !== undefined) call.stdin = isSecret(opts.stdin) ? String(opts.stdin) : this.redactor.redact(opts.stdin.toString());
+    if (opts.stdin !== undefined) call.stdin = isSecret(opts.stdin) ? String(opts.stdin) : opts.stdin instanceof Readable ? '(stream)' : this.redactor.redact(opts.stdin.toString());
     this.calls.push(call);
     const rule = this.rules.find((r) => (r.times === undefined || r.times > 0) && matches(r.matcher, line));
     if (!rule) throw new UnexpectedCommandError(this.name, `command: ${line}`, this.rules.map((r) => describe(r.matcher)));

@@ -5,12 +5,13 @@
  */
 import type { Command } from '../shell/command.js';
 import type { Secret } from '../core/secret.js';
+import type { Readable } from 'node:stream';
 
 export interface ExecOptions {
   /** Run through sudo (non-root users configured with `sudo: true`). */
   sudo?: boolean;
-  /** Sent on stdin; a Secret is revealed only here. */
-  stdin?: string | Buffer | Secret;
+  /** Sent on stdin; a Secret is revealed only here. A stream is piped as it comes (large transfers). */
+  stdin?: string | Buffer | Secret | Readable;
   /** Kill the command after this long (default: the transport's). */
   timeoutMs?: number;
   /** Streamed output. */

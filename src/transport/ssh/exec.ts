@@ -7,7 +7,7 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { signalExitCode } from './errors.js';
 import { announcePid, PidFilter, reap } from './reap.js';
-import { OutputCollector, stdinBytes, type RunIO, type RunOutcome } from './run.js';
+import { feedStdin, OutputCollector, type RunIO, type RunOutcome } from './run.js';
 
 export function runOnChannel(client: Client, line: string, io: RunIO): Promise<RunOutcome> {
   const started = Date.now();
@@ -66,9 +66,7 @@ function collect(ch: ClientChannel, io: RunIO, started: number, finish: (o: RunO
   });
   // The remote side may exit before reading all of stdin; that is its business.
   ch.on('error', () => undefined);
-  const input = stdinBytes(io.stdin);
-  if (input !== undefined) ch.end(input);
-  else ch.end();
+  feedStdin(io.stdin, ch);
   return pids;
 }
 
