@@ -7,6 +7,7 @@ import { InputError, UsageError } from '../core/errors.js';
 import { renderFindings } from '../render/findings.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { processIo, type Io } from './io.js';
+import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -40,6 +41,13 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   inputOptions(program.command('check').description('report port conflicts, capacity, exposed ports, plaintext secrets and other findings (with --live, against the servers too)')).action(async (flags: InputFlags) => {
     code = await checkCommand(flags, io);
   });
+
+  const runs = program.command('runs').description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
+    .option('--json', 'print data as JSON').option('--limit <n>', 'at most this many runs (default 20)')
+    .action((flags: RunsFlags) => { code = listRunsCommand(flags, io); });
+  runs.command('show <id>').description('print every event of a run, one per line').option('--json', 'print data as JSON')
+    // `--json` after the id is parsed by `runs` too: read both.
+    .action((id: string, _flags: RunsFlags, cmd: Command) => { code = showRunCommand(id, cmd.optsWithGlobals<RunsFlags>(), io); });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

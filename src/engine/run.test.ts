@@ -146,3 +146,32 @@ test('a check that throws fails the step without applying or rolling it back', a
   assert.deepEqual(log, []);
   assert.deepEqual(events.map((e) => e.kind), ['run-start', 'step-start', 'step-end', 'run-end']);
 });
+
+// Resume is a new run of the same plan: every step is checked again, so what the
+// interrupted run finished is checked, not applied, and only what the world lacks is done.
+test('a run interrupted halfway resumes and completes: the finished half is checked, not applied', async () => {
+  const world = new Map<string, string>();
+  const log: string[] = [];
+  const steps = () => ['a', 'b', 'c', 'd'].map((id, i) => memoryStep({ id, world, value: 'v', log, dependsOn: i === 0 ? [] : [['a', 'b', 'c'][i - 1]!] }));
+  const firstHalf = await runPlan(makePlan(steps().slice(0, 2)), collecting().opts);
+  assert.deepEqual(firstHalf.outcomes, { a: 'changed', b: 'changed' });
+  log.length = 0;
+  const { events, opts } = collecting();
+  const resumed = await runPlan(makePlan(steps()), opts);
+  assert.deepEqual(resumed.outcomes, { a: 'ok', b: 'ok', c: 'changed', d: 'changed' });
+  assert.deepEqual(log, ['check a', 'check b', 'check c', 'apply c', 'verify c', 'check d', 'apply d', 'verify d']);
+  assert.deepEqual(events.filter((e) => 'stepId' in e && e.stepId === 'a').map((e) => e.kind), ['step-start', 'step-checked', 'step-end']);
+});
+
+test('on resume, a finished step whose world changed since is applied again', async () => {
+  const world = new Map<string, string>();
+  const log: string[] = [];
+  const steps = () => ['a', 'b'].map((id) => memoryStep({ id, world, value: 'v', log }));
+  await runPlan(makePlan(steps().slice(0, 1)), collecting().opts);
+  world.set('a', 'edited by hand');
+  log.length = 0;
+  const summary = await runPlan(makePlan(steps()), collecting({ maxPerHost: 1 }).opts);
+  assert.deepEqual(summary.outcomes, { a: 'changed', b: 'changed' });
+  assert.deepEqual(log, ['check a', 'apply a', 'verify a', 'check b', 'apply b', 'verify b']);
+  assert.deepEqual([...world], [['a', 'v'], ['b', 'v']]);
+});
