@@ -5,7 +5,7 @@
  * Never throws for bad input: a project that cannot be built comes back as findings.
  */
 import { basename, dirname, relative, resolve } from 'node:path';
-import { finding, hasErrors, type Finding } from '../core/finding.js';
+import { hasErrors, type Finding } from '../core/finding.js';
 import type { ComposeProject, NamedResource, Service } from '../model/compose.js';
 import { isSecretEnvValue } from '../core/secret-names.js';
 import { locate, pathString, type KeyPath } from '../yaml/source.js';
@@ -213,4 +213,3 @@ function resources(v: unknown): Record<string, NamedResource> {
   return out;
 }
 
-export { finding };

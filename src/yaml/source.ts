@@ -8,7 +8,6 @@ import {
   parseDocument,
   isAlias,
   isMap,
-  isPair,
   isScalar,
   isSeq,
   type Document,
@@ -303,8 +302,4 @@ function child(doc: Document.Parsed, node: Node | null | undefined, seg: string 
     }
   }
   return undefined;
-}
-
-export function isPairNode(x: unknown): x is Pair {
-  return isPair(x);
 }
