@@ -8,18 +8,24 @@ import { renderFindings } from '../render/findings.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { processIo, type Io } from './io.js';
 import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
+import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
 function inputOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
     .option('--compose <file>', 'a compose file, instead of a fleet file (repeat for overrides, in order)', collect)
     .option('--env-file <file>', 'env file for --compose, instead of the project .env')
     .addOption(new Option('--profile <name>', 'activate a compose profile (repeatable; default: COMPOSE_PROFILES)').argParser(collect))
     .option('--json', 'print data as JSON')
-    .option('--live', 'also read the servers over SSH (facts, ports in use, memory, certificates, disks)')
-    .option('-i, --identity <key>', 'private key for servers without identity_file (--live)')
+    .option('--live', 'also read the servers over SSH (facts, ports in use, memory, certificates, disks)');
+  return sshOptions(cmd);
+}
+
+function sshOptions(cmd: Command): Command {
+  return cmd
+    .option('-i, --identity <key>', 'private key for servers without identity_file')
     .option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)', collect)
     .option('--trust-new-host-key', 'record the key of a host seen for the first time (a changed key is always refused)')
     .option('--connect-timeout <seconds>', 'TCP connect and SSH handshake timeout per server (default 10)')
@@ -48,6 +54,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   runs.command('show <id>').description('print every event of a run, one per line').option('--json', 'print data as JSON')
     // `--json` after the id is parsed by `runs` too: read both.
     .action((id: string, _flags: RunsFlags, cmd: Command) => { code = showRunCommand(id, cmd.optsWithGlobals<RunsFlags>(), io); });
+
+  const lock = program.command('lock').description("look at or free a stack's lock on its server (held while an apply runs)");
+  sshOptions(lock.command('status <stack>').description('who holds the lock of a stack, if anyone').option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--json', 'print data as JSON'))
+    .action(async (stack: string, flags: LockFlags) => { code = await lockStatusCommand(stack, flags, io); });
+  sshOptions(lock.command('release <stack>').description('free a stale lock; --id must name the run that holds it').option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').requiredOption('--id <run>', 'the run id the lock names (see ferry lock status)'))
+    .action(async (stack: string, flags: LockFlags) => { code = await lockReleaseCommand(stack, flags, io); });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
