@@ -16,7 +16,7 @@ const corpus = fileURLToPath(new URL('../../../shared/fixtures/compose-corpus/',
 /**
  * Variables each file cannot do without, with the lines they are used on, read off the
  * files by hand: required ones (`${X:?msg}`), and plain ones whose empty value Compose
- * would refuse (`retries: $HEALTHCHECK_RETRIES`, `${DATA_PATH}:/data`).
+ * would refuse (`retries: $HEALTHCHECK_RETRIES`, `interval: "$HEALTHCHECK_INTERVAL"`, `${DATA_PATH}:/data`).
  */
 const missing: Record<string, Record<string, number[]>> = {
   'documenso__documenso__docker__production__compose.yml': {
@@ -33,8 +33,14 @@ const missing: Record<string, Record<string, number[]>> = {
     NEXT_PRIVATE_SMTP_FROM_ADDRESS: [51],
   },
   'getsentry__self-hosted__docker-compose.yml': {
+    HEALTHCHECK_INTERVAL: [15],
+    HEALTHCHECK_TIMEOUT: [16],
     HEALTHCHECK_RETRIES: [17],
+    HEALTHCHECK_START_PERIOD: [18],
+    HEALTHCHECK_FILE_INTERVAL: [36],
+    HEALTHCHECK_FILE_TIMEOUT: [37],
     HEALTHCHECK_FILE_RETRIES: [38],
+    HEALTHCHECK_FILE_START_PERIOD: [39],
   },
   'mattermost__docker__docker-compose.yml': {
     POSTGRES_DATA_PATH: [14],

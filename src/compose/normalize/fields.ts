@@ -6,6 +6,7 @@
  * and docker compose's `buildContainerSecretMounts`/`buildContainerConfigMounts`
  * (secret targets default to, and relative ones live under, `/run/secrets/`; configs `/`).
  */
+import { parseDuration } from './duration.js';
 import type { Build, Healthcheck, Service } from '../../model/compose.js';
 import { asBool, asInt, describe, isMap, put, resolveHostPath, scalarString, schemaError, shape, type Ctx } from './common.js';
 
@@ -97,7 +98,13 @@ export function normalizeHealthcheck(ctx: Ctx, raw: unknown): Healthcheck | unde
   const hc: Healthcheck = { disabled: disable === true || test?.[0] === 'NONE' };
   if (test) hc.test = test;
   for (const [key, field] of [['interval', 'interval'], ['timeout', 'timeout'], ['start_period', 'startPeriod']] as const) {
-    if (typeof raw[key] === 'string') hc[field] = raw[key] as string;
+    if (typeof raw[key] === 'string') {
+      if (parseDuration(raw[key] as string) === undefined) schemaError(ctx, ['healthcheck', key], `healthcheck ${key} ${describe(raw[key])} is not a duration`, 'Write a duration such as 30s, 1m30s or 500ms.');
+      else hc[field] = raw[key] as string;
+    }
+  }
+  if (typeof raw.start_interval === 'string' && parseDuration(raw.start_interval) === undefined) {
+    schemaError(ctx, ['healthcheck', 'start_interval'], `healthcheck start_interval ${describe(raw.start_interval)} is not a duration`, 'Write a duration such as 5s.');
   }
   if (raw.retries !== undefined) {
     const retries = asInt(raw.retries);
