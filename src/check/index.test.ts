@@ -42,6 +42,7 @@ describe('runChecks', () => {
       'no-restart-policy',
       'plaintext-secret',
       'port-conflict',
+      'project-conflict',
       'stateful-without-volume',
       'unknown-reference',
     ]);

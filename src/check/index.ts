@@ -17,6 +17,7 @@ import { noMemoryLimit } from './rules/no-memory-limit.js';
 import { noRestartPolicy } from './rules/no-restart-policy.js';
 import { plaintextSecret } from './rules/plaintext-secret.js';
 import { portConflict } from './rules/port-conflict.js';
+import { projectConflict } from './rules/project-conflict.js';
 import { statefulWithoutVolume } from './rules/stateful-without-volume.js';
 import { unknownReference } from './rules/unknown-reference.js';
 
@@ -26,6 +27,7 @@ export { defaultCheckContext, readTextFile } from './context.js';
 /** Every rule, by the main code it reports. */
 export const RULES: Readonly<Record<string, Rule>> = {
   'port-conflict': portConflict,
+  'project-conflict': projectConflict,
   capacity,
   'exposed-port': exposedPort,
   'plaintext-secret': plaintextSecret,
