@@ -11,7 +11,7 @@ import { runPlan } from '../dist/engine/run.js';
 import { imageStep } from '../dist/engine/steps/images.js';
 import { LocalTransport } from '../dist/transport/local.js';
 import { SshPool } from '../dist/transport/ssh/index.js';
-import { sshArgs, testbedHosts } from '../scripts/testbed/lib.mjs';
+import { sshArgs, sshTarget, testbedHosts } from '../scripts/testbed/lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const IMAGE = process.env.BENCH_IMAGE ?? 'ferry-tb-app:1';
@@ -32,7 +32,7 @@ async function timed(fn, fresh = true) {
 }
 
 const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
-const transport = pool.get({ name: h.name, host: h.host, port: h.port, user: h.user, identityFiles: [h.identityFile], knownHostsFiles: [h.knownHostsFile] });
+const transport = pool.get(sshTarget(h));
 const ferry = async () => {
   const s = await runPlan(makePlan([imageStep({ id: 'img', host: h.name, images: [IMAGE], local: new LocalTransport() })]), { transports: () => transport, redactor: new Redactor(), onEvent: () => {} });
   if (s.failed) throw new Error('image step failed');

@@ -10,7 +10,7 @@ import { cmd } from '../dist/shell/command.js';
 import { PROBES } from '../dist/inventory/live/collect.js';
 import { liveInventory } from '../dist/inventory/live/run.js';
 import { SshPool } from '../dist/transport/ssh/index.js';
-import { sshArgs, testbedHosts } from '../scripts/testbed/lib.mjs';
+import { sshArgs, sshTarget, testbedHosts } from '../scripts/testbed/lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const N = Number(process.env.BENCH_COMMANDS ?? 50);
@@ -28,7 +28,6 @@ async function time(fn) {
   return median(ms);
 }
 
-const target = (h) => ({ name: h.name, host: h.host, port: h.port, user: h.user, identityFiles: [h.identityFile], knownHostsFiles: [h.knownHostsFile] });
 const servers = hosts.map((h) => ({ name: h.name, host: h.host, port: h.port, user: h.user }));
 const ssh = (h, line) => {
   const r = spawnSync('ssh', [...sshArgs(h), line], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -38,7 +37,7 @@ const ssh = (h, line) => {
 
 const ferryInventory = await time(async () => {
   const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
-  const byName = new Map(hosts.map((h) => [h.name, target(h)]));
+  const byName = new Map(hosts.map((h) => [h.name, sshTarget(h)]));
   try {
     const results = await liveInventory(servers, { connect: async (s) => ({ transport: pool.get(byName.get(s.name)), user: s.user }) });
     const failed = results.filter((r) => r.error);
@@ -55,7 +54,7 @@ const h = hosts[0];
 const ferryCommands = await time(async () => {
   const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
   try {
-    const t = pool.get(target(h));
+    const t = pool.get(sshTarget(h));
     for (let i = 0; i < N; i++) await t.exec(cmd('true'));
   } finally {
     await pool.close();

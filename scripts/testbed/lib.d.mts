@@ -32,3 +32,4 @@ export function testbedIsUp(): boolean;
 export function testbedInfo(): TestbedInfo;
 export function testbedHosts(): TestbedHost[];
 export function sshArgs(host: TestbedHost, user?: string): string[];
+export function sshTarget(host: TestbedHost): { name: string; host: string; port: number; user: string; identityFiles: string[]; knownHostsFiles: string[] };

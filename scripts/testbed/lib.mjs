@@ -46,6 +46,11 @@ export function testbedHosts() {
   return info.hosts.map((h) => ({ ...h, identityFile: info.identityFile, knownHostsFile: info.knownHostsFile }));
 }
 
+/** Ferry's SSH target for a test bed host (src/transport/ssh/target.ts), with the run's key and known_hosts. */
+export function sshTarget(host) {
+  return { name: host.name, host: host.host, port: host.port, user: host.user, identityFiles: [host.identityFile], knownHostsFiles: [host.knownHostsFile] };
+}
+
 /** ssh arguments that reach a test bed host as `user` (default: the host's user, root). */
 export function sshArgs(host, user = host.user) {
   return [

@@ -1,8 +1,8 @@
 /** Shell access to test bed hosts for end-to-end tests: plain OpenSSH, independent of Ferry's transport. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { sshArgs, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
+import { sshArgs, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
 
-export { testbedHosts, testbedIsUp, type TestbedHost };
+export { sshTarget, testbedHosts, testbedIsUp, type TestbedHost };
 
 /** Runs a shell line on a host as root; throws with stderr on failure. */
 export function onHost(host: TestbedHost, line: string, input?: string | Buffer): string {

@@ -9,7 +9,7 @@ import { imageStep } from '../../src/engine/steps/images.js';
 import type { RunEvent } from '../../src/engine/events.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import { SshPool } from '../../src/transport/ssh/index.js';
-import { onHost, testbedHosts, testbedIsUp } from './helpers.js';
+import { onHost, sshTarget, testbedHosts, testbedIsUp } from './helpers.js';
 
 describe('image transfer on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
   test('streams a missing image over SSH into docker load, then finds nothing to send', async () => {
@@ -18,7 +18,7 @@ describe('image transfer on the test bed', { skip: testbedIsUp() ? false : 'test
     onHost(h, `docker rmi -f ${image} >/dev/null 2>&1 || true`);
     const localId = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { encoding: 'utf8' }).trim();
     const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
-    const transport = pool.get({ name: h.name, host: h.host, port: h.port, user: h.user, identityFiles: [h.identityFile], knownHostsFiles: [h.knownHostsFile] });
+    const transport = pool.get(sshTarget(h));
     const run = async () => {
       const events: RunEvent[] = [];
       const plan = makePlan([imageStep({ id: 'images', host: h.name, images: [image], local: new LocalTransport() })]);

@@ -7,13 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ferry } from '../cli/run.js';
-import { onHost, testbedHosts, testbedIsUp } from './helpers.js';
+import { onHost, sshTarget, testbedHosts, testbedIsUp } from './helpers.js';
 
 describe('stack lock on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
   test('two racing acquires: one holds it, the other fails naming the holder; release frees it', async () => {
     const h = testbedHosts()[0]!;
     onHost(h, 'rm -rf /var/lib/ferry/locks/racing.lock');
-    const target = { name: h.name, host: h.host, port: h.port, user: h.user, identityFiles: [h.identityFile], knownHostsFiles: [h.knownHostsFile] };
+    const target = sshTarget(h);
     const a = new SshPool({ sshConfigPath: null, agentSocket: null });
     const b = new SshPool({ sshConfigPath: null, agentSocket: null });
     try {
@@ -51,7 +51,7 @@ describe('stack lock on the test bed', { skip: testbedIsUp() ? false : 'test bed
     const ssh = ['-i', h.identityFile, '--known-hosts', h.knownHostsFile, '--ssh-config', '/dev/null'];
     const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
     try {
-      await acquireLock(pool.get({ name: h.name, host: h.host, identityFiles: [h.identityFile], knownHostsFiles: [h.knownHostsFile] }), 'web', { run: 'run-dead', by: 'ana@laptop', at: '2026-11-22T10:00:00Z', command: 'ferry apply' });
+      await acquireLock(pool.get(sshTarget(h)), 'web', { run: 'run-dead', by: 'ana@laptop', at: '2026-11-22T10:00:00Z', command: 'ferry apply' });
     } finally {
       await pool.close();
     }
