@@ -39,6 +39,11 @@ export function targetFor(s: ServerDef, flags: SshFlags): SshTarget {
   };
 }
 
+/** The run's SSH pool, with the flags' ssh config and the run's redactor. */
+export function sshPool(flags: SshFlags, redactor: Redactor): SshPool {
+  return new SshPool({ redactor, ...(flags.sshConfig ? { sshConfigPath: flags.sshConfig } : {}) });
+}
+
 export interface LiveRun {
   results: ServerResult[];
   facts: Map<string, HostFacts>;
@@ -50,7 +55,7 @@ export async function readServers(loaded: LoadedFleet, flags: SshFlags, io: Io, 
   const servers = Object.values(loaded.fleet.servers);
   if (servers.length === 0) throw new UsageError('--live needs servers: the fleet file defines none', 'Add servers to ferry.yml (with --compose there are no servers to read).');
   const targets = new Map(servers.map((s) => [s.name, targetFor(s, flags)]));
-  const pool = new SshPool({ redactor, ...(flags.sshConfig ? { sshConfigPath: flags.sshConfig } : {}) });
+  const pool = sshPool(flags, redactor);
   const now = new Date();
   try {
     const results = await liveInventory(servers, {

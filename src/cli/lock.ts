@@ -12,10 +12,9 @@ import { loadFleetFile } from '../fleet/load.js';
 import { LockHeldError, lockStatus, releaseLock } from '../lock/lock.js';
 import type { ServerDef } from '../model/fleet.js';
 import { renderFindings } from '../render/findings.js';
-import { SshPool } from '../transport/ssh/index.js';
 import { TransportError, type Transport } from '../transport/transport.js';
 import type { Io } from './io.js';
-import { targetFor, type SshFlags } from './live.js';
+import { sshPool, targetFor, type SshFlags } from './live.js';
 
 export interface LockFlags extends SshFlags {
   file?: string;
@@ -36,7 +35,7 @@ async function onStackServer(stack: string, flags: LockFlags, io: Io, use: (t: T
   }
   const server = f.fleet.servers[def.server];
   if (!server) throw new UsageError(`stack ${stack} names server "${def.server}", which the fleet file does not define`, 'Run `ferry check` to see the fleet file problems.');
-  const pool = new SshPool({ redactor: new Redactor(), ...(flags.sshConfig ? { sshConfigPath: flags.sshConfig } : {}) });
+  const pool = sshPool(flags, new Redactor());
   try {
     return await use(pool.get(targetFor(server, flags)), server);
   } catch (e) {
