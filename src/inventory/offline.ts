@@ -6,6 +6,7 @@
  */
 import { isAbsolute, relative } from 'node:path';
 import type { PortMapping, Service, VolumeMount } from '../model/compose.js';
+import { addressPort } from '../render/address.js';
 import type { LoadedFleet } from '../model/loaded.js';
 
 export interface ServiceRow {
@@ -120,12 +121,8 @@ function range(a: number | undefined, b: number | undefined): string {
 /** `bind:host port -> container port/proto`, e.g. `127.0.0.1:5432 -> 5432/tcp`, `*:80 -> 8080/tcp`. */
 export function formatPort(p: PortMapping): string {
   const target = `${range(p.target, p.targetEnd)}/${p.protocol}`;
-  if (p.published === undefined) return p.hostIp ? `${bracket(p.hostIp)}:(random) -> ${target}` : `(random) -> ${target}`;
-  return `${p.hostIp ? bracket(p.hostIp) : '*'}:${range(p.published, p.publishedEnd)} -> ${target}`;
-}
-
-function bracket(ip: string): string {
-  return ip.includes(':') && !ip.startsWith('[') ? `[${ip}]` : ip;
+  if (p.published === undefined) return p.hostIp ? `${addressPort(p.hostIp, '(random)')} -> ${target}` : `(random) -> ${target}`;
+  return `${addressPort(p.hostIp, range(p.published, p.publishedEnd))} -> ${target}`;
 }
 
 /** `source:target[:ro]`; bind sources inside the project directory are shown as `./path`, as written. */
