@@ -6,12 +6,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Finding } from '../core/finding.js';
 import { loadFleetFile } from './load.js';
+import { DEFAULT_DEPLOY } from '../model/fleet.js';
 
 const dir = fileURLToPath(new URL('../../test/fixtures/fleet/', import.meta.url));
 const load = (name: string) => loadFleetFile(name, { cwd: dir });
 const GiB = 1024 ** 3;
 
-const STACK_KEYS = 'server, compose, env_file, profiles, project, connections';
+const STACK_KEYS = 'server, compose, env_file, profiles, project, connections, deploy, proxy';
 const SERVER_KEYS = 'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres';
 
 test('a valid fleet file becomes a Fleet', () => {
@@ -32,6 +33,7 @@ test('a valid fleet file becomes a Fleet', () => {
       envFile: join(dir, 'valid/marketing/.env.prod'),
       profiles: ['prod'],
       connections: [],
+      deploy: DEFAULT_DEPLOY,
     },
     api: {
       name: 'api',
@@ -43,8 +45,9 @@ test('a valid fleet file becomes a Fleet', () => {
         { service: 'worker', pool: 5, processes: 4, to: 'server:db', index: 1 },
         { service: 'api', pool: 2, to: 'cache', index: 2 },
       ],
+      deploy: DEFAULT_DEPLOY,
     },
-    db: { name: 'db', server: 'db', compose: ['/srv/db/compose.yml'], connections: [] },
+    db: { name: 'db', server: 'db', compose: ['/srv/db/compose.yml'], connections: [], deploy: DEFAULT_DEPLOY },
   });
   assert.deepEqual(Object.keys(fleet.stacks), ['marketing', 'api', 'db']);
 });
@@ -71,7 +74,7 @@ test('defaults: user and port left to ~/.ssh/config (then root, 22), no sizes, n
   assert.ok(fleet);
   assert.deepEqual(fleet.servers, { app: { name: 'app', host: 'app.example.com' } });
   assert.deepEqual(fleet.stacks, {
-    marketing: { name: 'marketing', server: 'app', compose: [join(dir, 'valid/docker-compose.yml')], connections: [] },
+    marketing: { name: 'marketing', server: 'app', compose: [join(dir, 'valid/docker-compose.yml')], connections: [], deploy: DEFAULT_DEPLOY },
   });
 });
 
@@ -299,7 +302,7 @@ test('missing required keys, and an unknown top-level key', () => {
       severity: 'error',
       message: 'unknown key "stack" at the top level; did you mean "stacks"?',
       where: { file: 'errors/missing-key.yml', line: 4, column: 1, path: 'stack' },
-      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks.',
+      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme.',
     },
   ]);
 });
@@ -440,6 +443,50 @@ test('the top level must be a mapping', () => {
     const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.equal(fleet, undefined);
     assert.deepEqual(findings.map((f: Finding) => f.code), ['yaml-syntax']);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('deploy, proxy and acme: values as written, defaults filled in, bad values located', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ferry-fleet-'));
+  try {
+    writeFileSync(join(tmp, 'ca.pem'), 'x');
+    writeFileSync(join(tmp, 'ferry.yml'), [
+      'servers: { app: { host: a } }',
+      'acme: { email: ops@example.com, directory: "https://acme.test/dir", ca_bundle: ca.pem }',
+      'stacks:',
+      '  shop:',
+      '    server: app',
+      '    compose: compose.yml',
+      '    deploy: { images: pull, health_timeout: 90s, keep_releases: 3, http_checks: [{ service: web, port: 8000, path: /health }] }',
+      '    proxy:',
+      '      domains: [shop.example.com]',
+      '      routes:',
+      '        - { service: web, port: 8000 }',
+      '        - { path: /events, service: web, port: 8000, sse: true, timeout: 2m, rate_limit: { per_second: 5 }, body_size: 10m }',
+      '',
+    ].join('\n'));
+    const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
+    assert.deepEqual(findings, []);
+    assert.deepEqual(fleet!.acme, { email: 'ops@example.com', directory: 'https://acme.test/dir', caBundle: join(tmp, 'ca.pem') });
+    assert.deepEqual(fleet!.stacks.shop!.deploy, { images: 'pull', healthTimeoutMs: 90_000, keepReleases: 3, httpChecks: [{ service: 'web', port: 8000, path: '/health' }] });
+    assert.deepEqual(fleet!.stacks.shop!.proxy, {
+      domains: ['shop.example.com'], tls: 'acme', hsts: true, securityHeaders: true,
+      routes: [
+        { path: '/', service: 'web', port: 8000, websocket: false, sse: false },
+        { path: '/events', service: 'web', port: 8000, websocket: false, sse: true, timeoutSeconds: 120, rateLimit: { perSecond: 5, burst: 10 }, bodySize: '10m' },
+      ],
+    });
+    writeFileSync(join(tmp, 'ferry.yml'), 'servers: { app: { host: a } }\nstacks:\n  shop:\n    server: app\n    compose: c.yml\n    deploy: { keep_releases: 1, health_timeout: soon }\n    proxy: { domains: [Shop.Example.com], routes: [] }\n');
+    const bad = loadFleetFile('ferry.yml', { cwd: tmp });
+    assert.equal(bad.fleet, undefined);
+    assert.deepEqual(bad.findings.map((f) => `${f.where.line}:${f.where.path} ${f.message}`), [
+      '6:stacks/shop/deploy/keep_releases stacks/shop/deploy/keep_releases must be a whole number from 2 to 100, got 1',
+      '6:stacks/shop/deploy/health_timeout stacks/shop/deploy/health_timeout must be a duration such as 30s, 2m or 1h30m, got "soon"',
+      '7:stacks/shop/proxy/domains/0 stacks/shop/proxy/domains/0 must be a lower-case domain name such as shop.example.com, got "Shop.Example.com"',
+      '7:stacks/shop/proxy/routes stacks/shop/proxy/routes must have at least one route, got an empty list',
+    ]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

@@ -10,9 +10,10 @@ import { z } from 'zod';
 import { finding, sortFindings, type Finding, type Where } from '../core/finding.js';
 import { parseSize } from '../core/size.js';
 import { suggest } from '../core/suggest.js';
-import type { ConnectionPool, Fleet, ServerDef, StackDef } from '../model/fleet.js';
+import { DEFAULT_DEPLOY, type ConnectionPool, type DeployDef, type Fleet, type ProxyDef, type RouteDef, type ServerDef, type StackDef } from '../model/fleet.js';
+import { parseDuration } from '../compose/normalize/duration.js';
 import { locate, pathString, readYamlFile, toPlain, type KeyPath, type SourceFile } from '../yaml/source.js';
-import { FleetFileSchema, isExtensionKey, NAME_PATTERN, NAME_RULE, TARGET_PATTERN, type FleetFile } from './schema.js';
+import { FleetFileSchema, isExtensionKey, NAME_PATTERN, NAME_RULE, TARGET_PATTERN, type FleetFile, type StackEntry } from './schema.js';
 
 export interface LoadFleetOptions {
   /** Directory relative paths (and the displayed file name) are taken from. Default: process.cwd(). */
@@ -93,18 +94,47 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
       if (c.processes !== undefined) pool.processes = c.processes;
       return pool;
     });
-    const def: StackDef = { name, server: st.server, compose, connections };
+    const def: StackDef = { name, server: st.server, compose, connections, deploy: deployDef(st.deploy) };
+    if (st.proxy !== undefined) def.proxy = proxyDef(st.proxy);
     if (st.env_file !== undefined) def.envFile = resolve(baseDir, st.env_file);
     if (st.profiles !== undefined) def.profiles = [...st.profiles];
     if (st.project !== undefined) def.project = st.project;
     stacks[name] = def;
   }
+  const fleet: Fleet = { file: file.path, display: file.display, servers, stacks, locate: (path) => at(file, path) };
+  if (data.acme !== undefined) {
+    fleet.acme = { email: data.acme.email };
+    if (data.acme.directory !== undefined) fleet.acme.directory = data.acme.directory;
+    if (data.acme.ca_bundle !== undefined) fleet.acme.caBundle = resolve(baseDir, data.acme.ca_bundle);
+  }
+  return fleet;
+}
+
+const ms = (d: string): number => parseDuration(d)!;
+
+function deployDef(d: StackEntry['deploy']): DeployDef {
   return {
-    file: file.path,
-    display: file.display,
-    servers,
-    stacks,
-    locate: (path) => at(file, path),
+    images: d?.images ?? DEFAULT_DEPLOY.images,
+    healthTimeoutMs: d?.health_timeout !== undefined ? ms(d.health_timeout) : DEFAULT_DEPLOY.healthTimeoutMs,
+    keepReleases: d?.keep_releases ?? DEFAULT_DEPLOY.keepReleases,
+    httpChecks: (d?.http_checks ?? []).map((c) => ({ service: c.service, port: c.port, path: c.path ?? '/' })),
+  };
+}
+
+function proxyDef(p: NonNullable<StackEntry['proxy']>): ProxyDef {
+  return {
+    domains: [...p.domains],
+    tls: p.tls ?? 'acme',
+    hsts: p.hsts ?? true,
+    securityHeaders: p.security_headers ?? true,
+    routes: p.routes.map((r) => {
+      const route: RouteDef = { path: r.path ?? '/', service: r.service, port: r.port, websocket: r.websocket ?? false, sse: r.sse ?? false };
+      if (r.body_size !== undefined) route.bodySize = r.body_size;
+      if (r.timeout !== undefined) route.timeoutSeconds = Math.max(1, Math.round(ms(r.timeout) / 1000));
+      if (r.rate_limit !== undefined) route.rateLimit = { perSecond: r.rate_limit.per_second, burst: r.rate_limit.burst ?? 2 * r.rate_limit.per_second };
+      if (r.cache !== undefined) route.cache = r.cache;
+      return route;
+    }),
   };
 }
 

@@ -104,6 +104,82 @@ export const ConnectionSchema = z
   .describe('A pool of Postgres connections opened by a service, for the connection-budget check.');
 
 const filePath = z.string({ error: 'must be a file path' }).min(1);
+const serviceName = z.string({ error: 'must be a Compose service name' }).regex(new RegExp(SERVICE_PATTERN));
+const duration = (what: string) =>
+  z.string({ error: 'must be a duration such as 30s, 2m or 1h30m' }).regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, { error: 'must be a duration such as 30s, 2m or 1h30m' }).describe(what);
+
+export const HttpCheckSchema = z
+  .strictObject(
+    {
+      service: serviceName.describe('Service whose containers are checked.'),
+      port: wholeNumber(1, 65535).describe('Port the service listens on inside its container.'),
+      path: z.string({ error: 'must be a URL path starting with /' }).regex(/^\//).optional().describe('Path to request. Default: /.'),
+    },
+    { error: MAPPING },
+  )
+  .describe("An HTTP check: after `up`, each container of the service must answer 2xx or 3xx at http://CONTAINER_ADDRESS:PORT/PATH from the server.");
+
+export const DeploySchema = z
+  .strictObject(
+    {
+      images: z.enum(['push', 'pull'], { error: 'must be push (stream the images from this machine over SSH) or pull (the server pulls them from its registry)' }).optional()
+        .describe('How images reach the server: `push` streams them from this machine over SSH with `docker save | zstd` (no registry needed; only images the server lacks are sent); `pull` has the server pull them. Default: push.'),
+      health_timeout: duration('How long containers may take to become healthy (and HTTP checks to pass) before the release is rolled back. Default: 2m.').optional(),
+      keep_releases: wholeNumber(2, 100).optional().describe('Releases kept on the server, the current one included, so that `ferry rollback` can return to an earlier one. Default: 5.'),
+      http_checks: z.array(HttpCheckSchema, { error: 'must be a list of HTTP checks' }).optional().describe('HTTP checks that must pass after `up`, besides container health checks; a failure rolls the release back.'),
+    },
+    { error: MAPPING },
+  )
+  .describe('How Ferry deploys the stack.');
+
+const nginxSize = z.string({ error: 'must be an nginx size such as 512k, 10m or 1g' }).regex(/^\d+[kKmMgG]?$/, { error: 'must be an nginx size such as 512k, 10m or 1g' });
+
+export const RouteSchema = z
+  .strictObject(
+    {
+      path: z.string({ error: 'must be a URL path prefix starting with /' }).regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, { error: 'must be a URL path prefix starting with / (letters, digits and URL path characters)' }).optional().describe('Path prefix. Default: /.'),
+      service: serviceName.describe('Service of this stack that serves the path.'),
+      port: wholeNumber(1, 65535).describe('Port the service listens on inside its container (it needs no published port).'),
+      websocket: z.boolean({ error: 'must be true or false' }).optional().describe('Pass websocket upgrades through. Default: false.'),
+      sse: z.boolean({ error: 'must be true or false' }).optional().describe('Server-sent events: response buffering off and a 1 h read timeout. Default: false.'),
+      body_size: nginxSize.optional().describe('Largest request body (client_max_body_size). Default: nginx\'s 1m.'),
+      timeout: duration('Read and send timeout towards the service. Default: 60s.').optional(),
+      rate_limit: z.strictObject({
+        per_second: wholeNumber(1).describe('Requests per second allowed per client address.'),
+        burst: wholeNumber(0).optional().describe('Requests over the rate that are queued before refusing with 429. Default: twice the rate.'),
+      }, { error: MAPPING }).optional().describe('Limit requests per client address (limit_req).'),
+      cache: duration('Let clients cache responses of this path this long (Cache-Control max-age and Expires), e.g. for /static. Default: no caching headers added.').optional(),
+    },
+    { error: MAPPING },
+  )
+  .describe('A path prefix of the domains, served by a service of the stack.');
+
+export const ProxySchema = z
+  .strictObject(
+    {
+      domains: z.array(z.string({ error: 'must be a domain name' }).regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, { error: 'must be a lower-case domain name such as shop.example.com' }), { error: 'must be a list of domain names' }).min(1, { error: 'must name at least one domain' })
+        .describe('Domain names nginx serves the stack on (server_name).'),
+      tls: z.enum(['acme', 'none'], { error: 'must be acme (a certificate from the fleet\'s `acme` CA) or none (HTTP only)' }).optional()
+        .describe('`acme`: get a certificate with certbot (webroot) from the CA of the top-level `acme`, renew it automatically and redirect HTTP to HTTPS once it exists. `none`: HTTP only. Default: acme.'),
+      hsts: z.boolean({ error: 'must be true or false' }).optional().describe('Send Strict-Transport-Security (one year) over HTTPS. Default: true.'),
+      security_headers: z.boolean({ error: 'must be true or false' }).optional().describe('Send X-Content-Type-Options, X-Frame-Options and Referrer-Policy. Default: true.'),
+      routes: z.array(RouteSchema, { error: 'must be a list of routes' }).min(1, { error: 'must have at least one route' }).describe('Path prefixes and the services that serve them; the longest matching prefix wins.'),
+    },
+    { error: MAPPING },
+  )
+  .describe('nginx on the server in front of the stack: domains, routes, TLS.');
+
+export const AcmeSchema = z
+  .strictObject(
+    {
+      email: z.string({ error: 'must be an email address' }).regex(/^[^\s@]+@[^\s@]+$/, { error: 'must be an email address' }).describe('Account email for the ACME CA (expiry notices).'),
+      directory: z.string({ error: 'must be an https URL' }).regex(/^https:\/\/\S+$/, { error: 'must be an https URL' }).optional()
+        .describe("ACME directory URL. Default: Let's Encrypt (https://acme-v02.api.letsencrypt.org/directory)."),
+      ca_bundle: filePath.optional().describe('A CA certificate file on this machine (relative to ferry.yml) that servers must trust to reach the directory, e.g. a test CA. It is uploaded next to certbot\'s configuration.'),
+    },
+    { error: MAPPING },
+  )
+  .describe('Where TLS certificates for `proxy.tls: acme` come from.');
 
 export const StackSchema = z
   .strictObject(
@@ -127,6 +203,8 @@ export const StackSchema = z
         .array(ConnectionSchema, { error: 'must be a list of connection pools' })
         .optional()
         .describe('Postgres connection pools that services of this stack open, for the connection-budget check.'),
+      deploy: DeploySchema.optional(),
+      proxy: ProxySchema.optional(),
     },
     { error: MAPPING },
   )
@@ -141,6 +219,7 @@ export const FleetFileSchema = z
       stacks: z
         .record(name('stack'), StackSchema, { error: 'must be a mapping of stack names to stacks' })
         .describe(`The stacks of the fleet, by name (${NAME_RULE}).`),
+      acme: AcmeSchema.optional(),
     },
     { error: MAPPING },
   )

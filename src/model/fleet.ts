@@ -42,6 +42,70 @@ export interface ConnectionPool {
   index: number;
 }
 
+/** How a stack's images reach its server. */
+export type ImageSource = 'push' | 'pull';
+
+/** How Ferry deploys a stack (`stacks.NAME.deploy`). */
+export interface DeployDef {
+  /** `push`: streamed from this machine over SSH (no registry); `pull`: the server pulls them. */
+  images: ImageSource;
+  /** How long containers may take to become healthy, in ms. */
+  healthTimeoutMs: number;
+  /** Releases kept on the server, the current one included (at least 2, so that rollback works). */
+  keepReleases: number;
+  /** HTTP checks (`http://127.0.0.1:PORT/path` on the server, or through the proxy) that must answer 2xx/3xx. */
+  httpChecks: HttpCheckDef[];
+}
+
+export const DEFAULT_DEPLOY: DeployDef = { images: 'push', healthTimeoutMs: 120_000, keepReleases: 5, httpChecks: [] };
+
+export interface HttpCheckDef {
+  /** A service of the stack and its container port, checked on the container's address. */
+  service: string;
+  port: number;
+  path: string;
+}
+
+/** One `location` of a proxied domain: a path prefix to a service's container port. */
+export interface RouteDef {
+  /** Starts with `/`. */
+  path: string;
+  service: string;
+  /** The port the service listens on inside its container. */
+  port: number;
+  /** Upgrade connections (websockets). */
+  websocket: boolean;
+  /** Server-sent events: no buffering, long read timeout. */
+  sse: boolean;
+  /** nginx size, e.g. `10m` (client_max_body_size). */
+  bodySize?: string;
+  /** Read/send timeout in seconds. */
+  timeoutSeconds?: number;
+  /** Requests per second per client address, with a burst. */
+  rateLimit?: { perSecond: number; burst: number };
+  /** Cache static responses this long in clients (e.g. `7d`: Cache-Control and expires). */
+  cache?: string;
+}
+
+/** `stacks.NAME.proxy`: nginx on the stack's server in front of its web services. */
+export interface ProxyDef {
+  domains: string[];
+  /** `acme`: a certificate from the fleet's ACME CA (certbot, webroot), HTTP redirected to HTTPS once it exists. */
+  tls: 'acme' | 'none';
+  hsts: boolean;
+  securityHeaders: boolean;
+  routes: RouteDef[];
+}
+
+/** `acme`: where certificates come from. */
+export interface AcmeDef {
+  email: string;
+  /** ACME directory URL; default Let's Encrypt's production directory. */
+  directory?: string;
+  /** A CA bundle on this machine that the servers must trust for the directory (e.g. a test CA); absolute. */
+  caBundle?: string;
+}
+
 export interface StackDef {
   name: string;
   /** Server name; undefined only for stacks made from `--compose` with no fleet file. */
@@ -53,6 +117,8 @@ export interface StackDef {
   /** Compose project name override. */
   project?: string;
   connections: ConnectionPool[];
+  deploy: DeployDef;
+  proxy?: ProxyDef;
 }
 
 export interface Fleet {
@@ -62,6 +128,7 @@ export interface Fleet {
   display?: string;
   servers: Record<string, ServerDef>;
   stacks: Record<string, StackDef>;
+  acme?: AcmeDef;
   /** Positions of fleet file keys (`stacks/web/server`). */
   locate: Locator;
 }

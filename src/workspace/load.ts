@@ -13,7 +13,7 @@ import { loadComposeProject, projectName } from '../compose/load.js';
 import type { Env } from '../compose/project-env.js';
 import { loadFleetFile } from '../fleet/load.js';
 import type { ComposeProject } from '../model/compose.js';
-import type { Fleet } from '../model/fleet.js';
+import { DEFAULT_DEPLOY, type Fleet } from '../model/fleet.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 
 export interface WorkspaceOptions {
@@ -63,7 +63,7 @@ function fromCompose(opts: WorkspaceOptions): Workspace {
   const files = opts.compose!.map((c) => resolve(opts.cwd, c));
   const r = loadComposeProject({ files, cwd: opts.cwd, env: opts.env, ...(opts.envFile ? { envFiles: [opts.envFile] } : {}), ...(opts.profiles ? { profiles: opts.profiles } : {}) });
   const name = r.project?.name ?? projectName(basename(dirname(files[0]!)));
-  const fleet: Fleet = { servers: {}, stacks: { [name]: { name, compose: files, connections: [] } }, locate: (path) => ({ path: path.join('/') }) };
+  const fleet: Fleet = { servers: {}, stacks: { [name]: { name, compose: files, connections: [], deploy: DEFAULT_DEPLOY } }, locate: (path) => ({ path: path.join('/') }) };
   const stack: LoadedStack = { def: fleet.stacks[name]!, ...(r.project ? { project: r.project } : {}), findings: r.findings.map((x) => ({ ...x, stack: name })) };
   return { loaded: { fleet, stacks: [stack], findings: [] }, findings: [], secrets: [...r.secrets, ...(r.project ? inlineSecrets(r.project) : [])], unreadable: !r.project };
 }

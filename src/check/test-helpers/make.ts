@@ -1,7 +1,7 @@
 /** Builders of small models for rule tests: defaults everywhere, override what a test is about. */
 import type { Finding } from '../../core/finding.js';
 import type { ComposeProject, PortMapping, Service, VolumeMount } from '../../model/compose.js';
-import type { ConnectionPool, ServerDef, StackDef } from '../../model/fleet.js';
+import { DEFAULT_DEPLOY, type ConnectionPool, type ServerDef, type StackDef } from '../../model/fleet.js';
 import type { LoadedFleet, LoadedStack } from '../../model/loaded.js';
 import type { CheckContext } from '../context.js';
 
@@ -63,7 +63,7 @@ export function project(services: Service[], over: Partial<ComposeProject> = {})
 }
 
 export function stack(name: string, proj: ComposeProject | undefined, def: Partial<StackDef> = {}, findings: Finding[] = []): LoadedStack {
-  const s: LoadedStack = { def: { name, compose: [`/srv/${name}/compose.yml`], connections: [], ...def }, findings };
+  const s: LoadedStack = { def: { name, compose: [`/srv/${name}/compose.yml`], connections: [], deploy: DEFAULT_DEPLOY, ...def }, findings };
   if (proj) s.project = proj;
   return s;
 }
