@@ -9,6 +9,8 @@ import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { processIo, type Io } from './io.js';
 import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
+import { applyCommand, planCommand, type ApplyFlags, type PlanFlags } from './apply.js';
+import { rollbackCommand, type RollbackFlags } from './rollback.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -47,6 +49,23 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   inputOptions(program.command('check').description('report port conflicts, capacity, exposed ports, plaintext secrets and other findings (with --live, against the servers too)')).action(async (flags: InputFlags) => {
     code = await checkCommand(flags, io);
   });
+
+  sshOptions(program.command('plan [stacks...]').description('read the servers and show what apply would change, step by step (all stacks when none is named)')
+    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--json', 'print the plan as JSON')
+    .option('--markdown', 'print the plan as a runbook to approve: purpose, exact commands, verification and undo of each step')
+    .option('--out <plan.json>', 'save the plan, tied to the facts it was made from, for `ferry apply plan.json`'))
+    .action(async (stacks: string[], flags: PlanFlags) => { code = await planCommand(stacks, flags, io); });
+  sshOptions(program.command('apply [plan-or-stacks...]').description('deploy stacks to their servers: a saved plan (refused if the servers changed since), or the named stacks (all when none) planned afresh')
+    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('-y, --yes', 'apply without asking')
+    .option('--resume', 'continue the last run that was interrupted (its server locks are taken over)').option('--json', 'print only a JSON summary: {"changed", "ok", "failed", "skipped", "run"}'))
+    .action(async (args: string[], flags: ApplyFlags) => {
+      const planFile = args.length > 0 && args[0]!.endsWith('.json') ? args[0] : undefined;
+      code = await applyCommand(planFile, planFile ? args.slice(1) : args, flags, io);
+    });
+  sshOptions(program.command('rollback <stack>').description('return a stack to its previous release (kept on the server by every deploy)')
+    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--to <release>', 'a release id to return to (default: the one before the current)')
+    .option('-y, --yes', 'roll back without asking').option('--json', 'print only a JSON summary'))
+    .action(async (stack: string, flags: RollbackFlags) => { code = await rollbackCommand(stack, flags, io); });
 
   const runs = program.command('runs').description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
     .option('--json', 'print data as JSON').option('--limit <n>', 'at most this many runs (default 20)')

@@ -92,6 +92,7 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     networks: resources(data.networks),
     secrets: resources(data.secrets),
     configs: resources(data.configs),
+    interpolation: penv.env,
     locate: locateIn,
   };
   return { project, findings, secrets };

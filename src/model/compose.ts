@@ -136,5 +136,7 @@ export interface ComposeProject {
   networks: Record<string, NamedResource>;
   secrets: Record<string, NamedResource>;
   configs: Record<string, NamedResource>;
+  /** The variables interpolation saw (env files, then the process environment over them). */
+  interpolation?: Record<string, string>;
   locate: Locator;
 }

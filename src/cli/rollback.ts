@@ -1,0 +1,83 @@
+/**
+ * `ferry rollback STACK`: back to the release before the current one (or `--to ID`),
+ * kept on the server by every deploy. Runs like an apply: lock, journal, health waits,
+ * zero-downtime swaps behind the proxy, and a rollback of the rollback if it fails.
+ */
+import { UsageError } from '../core/errors.js';
+import { makePlan } from '../engine/plan.js';
+import type { Step } from '../engine/step.js';
+import { openJournal } from '../journal/journal.js';
+import { selectTargets } from '../apply/build.js';
+import { preview } from '../apply/preview.js';
+import { renderPlanTable } from '../render/plan.js';
+import { stateDir } from '../state/dir.js';
+import { cmd, quiet } from '../shell/command.js';
+import { historyFile } from '../deploy/layout.js';
+import { readReleaseMeta, type ReleaseMeta } from '../deploy/release-meta.js';
+import { proxyLink } from '../deploy/proxy-link.js';
+import { currentCommand, idOfLink, upStep } from '../deploy/steps/up.js';
+import type { Transport } from '../transport/transport.js';
+import type { Io } from './io.js';
+import { confirm, execute, withSession, type ApplyFlags } from './apply.js';
+
+export interface RollbackFlags extends ApplyFlags {
+  to?: string;
+}
+
+/** Release ids switched to, newest first, once each. */
+export function releaseHistory(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n').reverse()) {
+    const id = line.trim().split(/\s+/)[1];
+    if (id && !out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
+async function target(t: Transport, stack: string, sudo: boolean, to: string | undefined): Promise<{ current?: string; meta: ReleaseMeta }> {
+  const cur = await t.exec(currentCommand(stack), { sudo });
+  const current = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
+  const hist = await t.exec(quiet(cmd('cat', historyFile(stack))), { sudo });
+  const ids = releaseHistory(hist.code === 0 ? hist.stdout : '').filter((id) => id !== current);
+  const candidates = to ? [to] : ids;
+  for (const id of candidates) {
+    const meta = await readReleaseMeta(t, stack, id, sudo);
+    if (meta) return { ...(current ? { current } : {}), meta };
+    if (to) throw new UsageError(`release ${to} of stack ${stack} is not on ${t.name} (or its .ferry-release.json is unreadable)`, `Releases kept, newest first: ${ids.join(', ') || 'none'}.`);
+  }
+  throw new UsageError(`stack ${stack} has no earlier release on ${t.name} to roll back to`, current ? `Only the current release ${current} is there.` : 'It was never deployed: run `ferry apply` first.');
+}
+
+export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io): Promise<number> {
+  return withSession(flags, rawIo, async (s) => {
+    const [t] = selectTargets(s.loaded, [stack]);
+    const sudo = t!.server.sudo ?? false;
+    const host = t!.server.name;
+    const { current, meta } = await target(s.transports(host), stack, sudo, flags.to);
+    const def = t!.stack.def;
+    const proxy = def.proxy ? proxyLink({ stack: def, project: meta.project, host, sudo, ...(s.loaded.fleet.acme ? { acme: s.loaded.fleet.acme } : {}), dependsOn: [`${stack}/rollback`] }) : undefined;
+    const steps: Step[] = [
+      upStep({
+        id: `${stack}/rollback`, host, stack, project: meta.project, release: meta, services: meta.services,
+        healthTimeoutMs: def.deploy.healthTimeoutMs, httpChecks: def.deploy.httpChecks, sudo, dependsOn: [],
+        title: `roll back ${current ?? '(none)'} -> ${meta.id}`,
+        ...(proxy ? { switchUpstream: proxy.switchUpstream } : {}),
+      }),
+      ...(proxy ? proxy.steps : []),
+    ];
+    const plan = makePlan(steps);
+    const p = await preview(plan, s.transports, s.redactor);
+    if (!flags.json) s.io.out(renderPlanTable(p));
+    if (!flags.yes) {
+      if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('rollback changes a server and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Pass --yes.');
+      if (!(await confirm(`roll ${stack} back to ${meta.id}? [y/N] `))) return 1;
+    }
+    const journal = openJournal(stateDir(rawIo.env), s.redactor);
+    try {
+      const summary = await execute(s, { plan, targets: [t!] }, `rollback ${stack} ${meta.id}`, flags, journal);
+      return summary.failed > 0 ? 1 : 0;
+    } finally {
+      journal.close();
+    }
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * What a release holds: the stack's compose files, its env files and the files its
+ * relative bind mounts, configs and secrets name, at the same paths relative to the
+ * project directory as here. Its id is the hash of those files (and of the image ids
+ * when images are pushed), so the same inputs make the same release: a second apply
+ * finds it already there.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { InputError } from '../core/errors.js';
+import { finding } from '../core/finding.js';
+import { Secret } from '../core/secret.js';
+import type { LoadedStack } from '../model/loaded.js';
+
+export interface BundleFile {
+  /** Relative to the project directory (and to the release directory on the server). */
+  rel: string;
+  content: Buffer | Secret;
+}
+
+export interface Bundle {
+  id: string;
+  files: BundleFile[];
+  /** Compose files, relative, in override order. */
+  composeFiles: string[];
+  /** The env file Compose interpolates with, relative, when the stack names one. */
+  envFile?: string;
+  /** Relative bind sources that are directories or missing here: data, kept in `shared/`. */
+  dataPaths: string[];
+}
+
+const VARIABLE = /(?<!\$)\$(?:\{([A-Za-z_][A-Za-z0-9_]*)|([A-Za-z_][A-Za-z0-9_]*))/g;
+const ENV_KEY = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/gm;
+
+/** Variable names the compose files interpolate. */
+export function referencedVariables(texts: string[]): string[] {
+  const out = new Set<string>();
+  for (const t of texts) for (const m of t.matchAll(VARIABLE)) out.add(m[1] ?? m[2]!);
+  return [...out].sort();
+}
+
+/** A value as one dotenv line both Compose flavors read the same way. */
+export function envLine(key: string, value: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]*$/.test(value)) return `${key}=${value}`;
+  if (!value.includes("'") && !value.includes('\n')) return `${key}='${value}'`;
+  return `${key}="${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\$/g, '\\$')}"`;
+}
+
+/**
+ * The env file the release ships: the values interpolation used here (the env file's,
+ * with the process environment over them) for every variable the compose files use and
+ * every key of the env file, so that the server's Compose sees what Ferry checked.
+ * Undefined when there is neither.
+ */
+function interpolationEnv(stack: LoadedStack, envPath: string): string | undefined {
+  const vars = stack.project!.interpolation ?? {};
+  const texts = stack.def.compose.map((f) => readFileSync(f, 'utf8'));
+  const keys = new Set(referencedVariables(texts));
+  if (existsSync(envPath)) for (const m of readFileSync(envPath, 'utf8').matchAll(ENV_KEY)) keys.add(m[1]!);
+  const lines = [...keys].sort().filter((k) => vars[k] !== undefined).map((k) => envLine(k, vars[k]!));
+  if (lines.length === 0 && !existsSync(envPath)) return undefined;
+  return `# Written by Ferry: the values this release was checked with.\n${lines.join('\n')}\n`;
+}
+
+/** `imageIds`: image name to id, for images sent from this machine. */
+export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> = {}): Bundle {
+  const project = stack.project;
+  if (!project) throw new Error(`makeBundle: stack ${stack.def.name} has no loaded project`);
+  const base = project.workingDir;
+  const problems: ReturnType<typeof finding>[] = [];
+  const files = new Map<string, BundleFile>();
+  const dataPaths = new Set<string>();
+
+  const relOf = (abs: string, what: string): string | undefined => {
+    const rel = relative(base, abs);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      problems.push(finding('outside-project', 'error', `stack ${stack.def.name}: ${what} ${abs} is outside the project directory ${base}`, { path: `stacks/${stack.def.name}` }, 'Ferry sends the project directory to the server as it is: move the file into it (or beside the first compose file).', { stack: stack.def.name }));
+      return undefined;
+    }
+    return rel;
+  };
+  const add = (abs: string, what: string, secret: boolean) => {
+    const rel = relOf(abs, what);
+    if (rel === undefined || files.has(rel)) return;
+    const raw = readFileSync(abs);
+    files.set(rel, { rel, content: secret ? new Secret(raw.toString('utf8')) : raw });
+  };
+
+  const composeFiles = stack.def.compose.map((f) => relOf(f, 'compose file') ?? f);
+  for (const f of stack.def.compose) add(f, 'compose file', false);
+  const envPath = stack.def.envFile ?? resolve(base, '.env');
+  const envFile = stack.def.envFile ? relOf(stack.def.envFile, 'env file') : undefined;
+  const envText = interpolationEnv(stack, envPath);
+  if (envText !== undefined) files.set(envFile ?? '.env', { rel: envFile ?? '.env', content: new Secret(envText) });
+  for (const svc of project.services) {
+    for (const e of svc.envFiles) if (existsSync(e.path)) add(e.path, `env_file of service ${svc.name}`, true);
+    for (const v of svc.volumes) {
+      if (v.type !== 'bind' || !v.source || !v.source.startsWith(base)) continue;
+      if (existsSync(v.source) && statSync(v.source).isFile()) add(v.source, `bind mount of service ${svc.name}`, false);
+      else {
+        const rel = relOf(v.source, 'bind mount');
+        if (rel !== undefined && rel !== '') dataPaths.add(rel);
+      }
+    }
+  }
+  for (const [kind, map] of [['secret', project.secrets], ['config', project.configs]] as const) {
+    for (const r of Object.values(map)) {
+      if (r.file && existsSync(r.file) && statSync(r.file).isFile()) add(r.file, `${kind} ${r.name}`, kind === 'secret');
+    }
+  }
+  if (problems.length > 0) throw new InputError(problems);
+
+  const sorted = [...files.values()].sort((a, b) => a.rel.localeCompare(b.rel));
+  const h = createHash('sha256');
+  for (const f of sorted) h.update(`${f.rel}\0`).update(f.content instanceof Secret ? f.content.reveal() : f.content).update('\0');
+  for (const [img, id] of Object.entries(imageIds).sort()) h.update(`image ${img} ${id}\0`);
+  for (const d of [...dataPaths].sort()) h.update(`data ${d}\0`);
+  const bundle: Bundle = { id: h.digest('hex').slice(0, 12), files: sorted, composeFiles, dataPaths: [...dataPaths].sort() };
+  if (envFile !== undefined) bundle.envFile = envFile;
+  return bundle;
+}

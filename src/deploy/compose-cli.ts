@@ -1,0 +1,40 @@
+/**
+ * Compose on a server: the plugin (`docker compose`, v2) or the standalone
+ * `docker-compose` (v1, Debian 12's package). Both take the same arguments for what
+ * Ferry does; the commands run in the release directory with the project named.
+ */
+import { and, cmd, quiet, quote, raw, type Command } from '../shell/command.js';
+
+export type ComposeFlavor = 'plugin' | 'standalone';
+
+export const pluginVersionCommand: Command = quiet(cmd('docker', 'compose', 'version', '--short'));
+export const standaloneVersionCommand: Command = quiet(cmd('docker-compose', 'version', '--short'));
+export const dockerVersionCommand: Command = quiet(cmd('docker', 'version', '--format', '{{.Server.Version}}'));
+
+export interface ComposeCall {
+  flavor: ComposeFlavor;
+  /** The release directory: relative paths in the files resolve from here. */
+  dir: string;
+  project: string;
+  /** Relative to `dir`, in override order. */
+  files: string[];
+  /** `--env-file` relative to `dir`, when the stack names one. */
+  envFile?: string;
+  profiles?: string[];
+}
+
+/** `cd DIR && docker compose -p P -f A -f B ARGS…` */
+export function compose(c: ComposeCall, ...args: string[]): Command {
+  const base = c.flavor === 'plugin' ? ['docker', 'compose'] : ['docker-compose'];
+  const opts = ['-p', c.project, ...c.files.flatMap((f) => ['-f', f])];
+  if (c.envFile) opts.push('--env-file', c.envFile);
+  for (const p of c.profiles ?? []) opts.push('--profile', p);
+  return and(cmd('cd', c.dir), cmd(...base, ...opts, ...args));
+}
+
+/** Every container of a project, as `docker inspect` JSON (`[]` when there is none). */
+export function inspectProjectCommand(project: string): Command {
+  const filter = `label=com.docker.compose.project=${project}`;
+  return raw(`ids=$(docker ps -aq --filter ${quote(filter)}); if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi`);
+}
+

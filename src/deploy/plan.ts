@@ -1,0 +1,90 @@
+/**
+ * The steps that deploy one stack to its server, in order: Docker and Compose present,
+ * images there (pushed or pulled), the release written, the release started (with
+ * health waits and zero-downtime swaps), nginx and TLS, old releases pruned.
+ */
+import type { Step } from '../engine/step.js';
+import { imageStep } from '../engine/steps/images.js';
+import type { AcmeDef, ServerDef } from '../model/fleet.js';
+import type { LoadedStack } from '../model/loaded.js';
+import type { Service } from '../model/compose.js';
+import type { Transport } from '../transport/transport.js';
+import { makeBundle, type Bundle } from './bundle.js';
+import type { ReleaseMeta } from './release-meta.js';
+import { engineStep } from './steps/engine.js';
+import { pullStep } from './steps/images-pull.js';
+import { pruneStep } from './steps/prune.js';
+import { releaseStep } from './steps/release.js';
+import { upStep, type ServicePlan } from './steps/up.js';
+import { proxyLink } from './proxy-link.js';
+
+export interface StackPlanInput {
+  stack: LoadedStack;
+  server: ServerDef;
+  acme?: AcmeDef;
+  /** This machine, for pushed images. */
+  local: Transport;
+}
+
+export interface StackPlan {
+  steps: Step[];
+  bundle: Bundle;
+  meta: ReleaseMeta;
+}
+
+/** Images the stack runs, by name, once each. */
+export const stackImages = (services: Service[]): string[] => [...new Set(services.filter((s) => s.image && s.replicas > 0).map((s) => s.image!))];
+
+/** Local image ids, so that a rebuilt image under the same tag makes a new release. */
+export async function localImageIds(local: Transport, images: string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const img of images) {
+    const r = await local.exec({ kind: 'argv', argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', img] });
+    if (r.code === 0) out[img] = r.stdout.trim();
+  }
+  return out;
+}
+
+/** Routed, replaceable side by side, and with a way to tell it is ready. */
+function canSwap(svc: Service, stack: LoadedStack): boolean {
+  const routed = stack.def.proxy?.routes.some((r) => r.service === svc.name) ?? false;
+  const ready = (svc.healthcheck !== undefined && !svc.healthcheck.disabled) || stack.def.deploy.httpChecks.some((h) => h.service === svc.name);
+  return routed && ready && svc.containerName === undefined && svc.ports.length === 0 && svc.replicas > 0;
+}
+
+export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
+  const { stack, server } = input;
+  const project = stack.project!;
+  const name = stack.def.name;
+  const host = server.name;
+  const sudo = server.sudo ?? false;
+  const deploy = stack.def.deploy;
+  const images = stackImages(project.services);
+  const ids = deploy.images === 'push' ? await localImageIds(input.local, images) : {};
+  const bundle = makeBundle(stack, ids);
+  const services: ServicePlan[] = project.services.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack) }));
+  const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services };
+  if (bundle.envFile) meta.envFile = bundle.envFile;
+  if (project.activeProfiles.length > 0) meta.profiles = [...project.activeProfiles];
+
+  const id = (s: string) => `${name}/${s}`;
+  const steps: Step[] = [engineStep({ id: id('engine'), host, sudo })];
+  const transferDeps: string[] = [];
+  if (images.length > 0) {
+    steps.push(deploy.images === 'push'
+      ? imageStep({ id: id('images'), host, images, local: input.local, sudo, dependsOn: [id('engine')] })
+      : pullStep({ id: id('images'), host, images, sudo, dependsOn: [id('engine')] }));
+    transferDeps.push(id('images'));
+  }
+  steps.push(releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')] }));
+  const proxy = stack.def.proxy ? proxyLink({ stack: stack.def, project: project.name, host, sudo, ...(input.acme ? { acme: input.acme } : {}), dependsOn: [id('up')] }) : undefined;
+  steps.push(upStep({
+    id: id('up'), host, stack: name, project: project.name, release: meta, services,
+    healthTimeoutMs: deploy.healthTimeoutMs, httpChecks: deploy.httpChecks, sudo,
+    dependsOn: [...transferDeps, id('release')],
+    ...(proxy ? { switchUpstream: proxy.switchUpstream } : {}),
+  }));
+  if (proxy) steps.push(...proxy.steps);
+  steps.push(pruneStep({ id: id('prune'), host, stack: name, keep: deploy.keepReleases, sudo, dependsOn: [id('up'), ...(proxy ? proxy.steps.map((s) => s.id) : [])] }));
+  return { steps, bundle, meta };
+}

@@ -1,0 +1,72 @@
+/**
+ * Between a deploy and its proxy: the upstreams nginx sends a stack's routes to are the
+ * addresses of the running containers, read when the proxy steps run (after `up`), and
+ * rewritten by the zero-downtime swap with the new containers in place of the old.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cmd, quiet, type Command } from '../shell/command.js';
+import type { StepContext, Step } from '../engine/step.js';
+import type { AcmeDef, StackDef } from '../model/fleet.js';
+import { renderUpstreams, upstreamsOf } from '../proxy/render-upstreams.js';
+import { upstreamsPath } from '../proxy/names.js';
+import { writeNginxFile } from '../proxy/nginx-file.js';
+import { proxySteps } from '../proxy/steps.js';
+import { projectContainers, type Container } from './containers.js';
+import type { SwitchUpstream } from './steps/up.js';
+
+/** The pids of nginx's workers (`[n]` keeps the shell running pgrep from matching itself). */
+export const workersCommand: Command = quiet(cmd('pgrep', '-f', '[n]ginx: worker process'));
+const aliveCommand = (pids: string[]): Command => quiet(cmd('ps', '-o', 'pid=', '-p', pids.join(',')));
+
+async function workers(ctx: StepContext, sudo: boolean): Promise<string[]> {
+  const r = await ctx.transport.exec(workersCommand, { sudo });
+  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l));
+}
+
+/**
+ * Waits until the nginx workers that ran before a reload have exited: they may still
+ * send requests to the old containers (a reload only signals them; each finishes its
+ * requests first), so stopping the old containers before cuts requests. At most `limitMs`.
+ */
+export async function drained(ctx: StepContext, before: string[], sudo: boolean, limitMs = 30_000): Promise<void> {
+  if (before.length === 0) return;
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    if ((await ctx.transport.exec(aliveCommand(before), { sudo })).code !== 0) return;
+    await sleep(100);
+  }
+}
+
+export interface ProxyLink {
+  steps: Step[];
+  switchUpstream: SwitchUpstream;
+}
+
+/** Addresses per upstream name, from the containers given (running ones only). */
+export function upstreamAddresses(stack: StackDef, containers: Container[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const u of upstreamsOf(stack.name, stack.proxy!.routes)) {
+    out[u.name] = containers.filter((c) => c.service === u.service && c.status === 'running').flatMap((c) => c.addresses.slice(0, 1)).map((a) => `${a}:${u.port}`).sort();
+  }
+  return out;
+}
+
+export function proxyLink(o: { stack: StackDef; project: string; host: string; sudo: boolean; acme?: AcmeDef; dependsOn: string[] }): ProxyLink {
+  const running = async (ctx: StepContext) => projectContainers(ctx.transport, o.project, o.sudo);
+  const steps = proxySteps({
+    stack: o.stack,
+    host: o.host,
+    sudo: o.sudo,
+    ...(o.acme ? { acme: o.acme } : {}),
+    upstreams: async (ctx) => upstreamAddresses(o.stack, await running(ctx)),
+    dependsOn: o.dependsOn,
+  });
+  const switchUpstream: SwitchUpstream = async (ctx, service, fresh) => {
+    const others = (await running(ctx)).filter((c) => c.service !== service);
+    const content = renderUpstreams(o.stack.name, o.stack.proxy!.routes, upstreamAddresses(o.stack, [...others, ...fresh]));
+    const before = await workers(ctx, o.sudo);
+    await writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), content, o.sudo);
+    await drained(ctx, before, o.sudo);
+  };
+  return { steps, switchUpstream };
+}

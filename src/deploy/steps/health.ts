@@ -1,0 +1,72 @@
+/**
+ * Waiting for a release to be ready: every container of the project running, healthy
+ * when it has a healthcheck, and every declared HTTP check answering 2xx or 3xx from
+ * the server. Polls until a deadline; gives up at once on a container that cannot
+ * recover (unhealthy, or exited with an error).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cmd, type Command } from '../../shell/command.js';
+import type { Transport } from '../../transport/transport.js';
+import type { HttpCheckDef } from '../../model/fleet.js';
+import { describeContainer, hasFailed, isReady, projectContainers, type Container } from '../containers.js';
+
+export const httpCheckCommand = (url: string): Command => cmd('curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', url);
+
+export interface Readiness {
+  ok: boolean;
+  /** What is not ready, for the error message. */
+  problems: string[];
+  containers: Container[];
+}
+
+export interface WaitOptions {
+  project: string;
+  sudo: boolean;
+  timeoutMs: number;
+  /** Only these containers (ids); default: every container of the project. */
+  only?: (c: Container) => boolean;
+  /** Services expected to have at least one container. */
+  expect: string[];
+  httpChecks: HttpCheckDef[];
+  /** Poll interval; default 1 s. */
+  intervalMs?: number;
+}
+
+async function httpProblems(t: Transport, containers: Container[], checks: HttpCheckDef[], sudo: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for (const check of checks) {
+    for (const c of containers.filter((x) => x.service === check.service)) {
+      const addr = c.addresses[0];
+      if (!addr) {
+        out.push(`${c.name}: no address to check http://…:${check.port}${check.path} on`);
+        continue;
+      }
+      const url = `http://${addr}:${check.port}${check.path}`;
+      const r = await t.exec(httpCheckCommand(url), { sudo });
+      const code = Number(r.stdout.trim());
+      if (!(code >= 200 && code < 400)) out.push(`${c.name}: GET ${url} answered ${code > 0 ? code : r.stderr.trim() || 'nothing'}`);
+    }
+  }
+  return out;
+}
+
+export async function readiness(t: Transport, o: WaitOptions): Promise<Readiness & { final: boolean }> {
+  const all = await projectContainers(t, o.project, o.sudo);
+  const containers = o.only ? all.filter(o.only) : all;
+  const problems: string[] = [];
+  for (const s of o.expect) if (!containers.some((c) => c.service === s)) problems.push(`service ${s} has no container`);
+  const notReady = containers.filter((c) => !isReady(c) && !(c.status === 'exited' && c.exitCode === 0));
+  problems.push(...notReady.map(describeContainer));
+  const final = containers.some(hasFailed);
+  if (problems.length === 0) problems.push(...(await httpProblems(t, containers.filter((c) => c.status === 'running'), o.httpChecks, o.sudo)));
+  return { ok: problems.length === 0, problems, containers, final };
+}
+
+export async function waitReady(t: Transport, o: WaitOptions): Promise<Readiness> {
+  const deadline = Date.now() + o.timeoutMs;
+  for (;;) {
+    const r = await readiness(t, o);
+    if (r.ok || r.final || Date.now() >= deadline) return r;
+    await sleep(o.intervalMs ?? 1000);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Old releases: keeps the newest `keep` of the history (the current one always, and the
+ * one before it, for `ferry rollback`), removes the others and any `.partial` left by an
+ * interrupted run. Data in `shared/` and volumes are never touched.
+ */
+import { cmd, quiet, render } from '../../shell/command.js';
+import type { Step } from '../../engine/step.js';
+import { currentLink, historyFile, releaseDir, releasesDir } from '../layout.js';
+import { idOfLink } from './up.js';
+
+/** Release ids to remove: those not among the `keep` most recently switched to (never `current`), and `.partial` leftovers. */
+export function releasesToRemove(existing: string[], historyText: string, current: string | undefined, keep: number): string[] {
+  const order: string[] = [];
+  for (const line of historyText.split('\n').reverse()) {
+    const id = line.trim().split(/\s+/)[1];
+    if (id && !order.includes(id)) order.push(id);
+  }
+  const kept = new Set(order.slice(0, keep));
+  if (current) kept.add(current);
+  return existing.filter((d) => d.endsWith('.partial') || !kept.has(d));
+}
+
+export function pruneStep(o: { id: string; host: string; stack: string; keep: number; sudo: boolean; dependsOn: string[] }): Step {
+  let remove: string[] = [];
+  return {
+    id: o.id,
+    host: o.host,
+    phase: 'verify',
+    title: `keep the last ${o.keep} releases`,
+    dependsOn: o.dependsOn,
+    doc: () => ({
+      purpose: `Remove releases of ${o.stack} beyond the ${o.keep} most recently used (never the current one), and directories left by an interrupted upload. Data in shared/ and Docker volumes are not touched.`,
+      commands: [render(cmd('ls', '-1', releasesDir(o.stack))), render(cmd('cat', historyFile(o.stack))), `rm -rf ${releasesDir(o.stack)}/OLD`],
+      verify: 'The removed directories are gone.',
+      undo: 'Nothing: removed releases are gone (their data lives in shared/ and volumes, which stay).',
+    }),
+    async check(ctx) {
+      const t = ctx.transport;
+      const [ls, hist, cur] = await Promise.all([
+        t.exec(quiet(cmd('ls', '-1', releasesDir(o.stack))), { sudo: o.sudo }),
+        t.exec(quiet(cmd('cat', historyFile(o.stack))), { sudo: o.sudo }),
+        t.exec(quiet(cmd('readlink', currentLink(o.stack))), { sudo: o.sudo }),
+      ]);
+      const existing = ls.code === 0 ? ls.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
+      remove = releasesToRemove(existing, hist.code === 0 ? hist.stdout : '', cur.code === 0 ? idOfLink(cur.stdout) : undefined, o.keep);
+      return remove.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${remove.join(', ')}` } };
+    },
+    async apply(ctx) {
+      await ctx.transport.exec(cmd('rm', '-rf', ...remove.map((id) => releaseDir(o.stack, id))), { sudo: o.sudo, check: true });
+    },
+    async verify(ctx) {
+      const r = await ctx.transport.exec(quiet(cmd('ls', '-1', releasesDir(o.stack))), { sudo: o.sudo });
+      const left = remove.filter((id) => r.stdout.split('\n').includes(id));
+      return left.length === 0 ? { ok: true } : { ok: false, message: `still there: ${left.join(', ')}` };
+    },
+    async rollback() {},
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The release directory: every file of the bundle, mode 600, written into
+ * `releases/ID.partial` and renamed to `releases/ID` once complete, so that a release
+ * directory is never half there. Relative bind mounts become links into `shared/`,
+ * where their data outlives releases. A manifest (`sha256sum` format) lets `verify`
+ * and later checks compare without downloading.
+ */
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { isSecret } from '../../core/secret.js';
+import { and, cmd, or, quiet, render, type Command } from '../../shell/command.js';
+import { StepError } from '../../engine/errors.js';
+import type { Step } from '../../engine/step.js';
+import type { Bundle } from '../bundle.js';
+import { currentLink, releaseDir, releasesDir, sharedDir } from '../layout.js';
+import { META, metaText, type ReleaseMeta } from '../release-meta.js';
+
+export const MANIFEST = '.ferry-manifest';
+
+const sha = (b: Bundle['files'][number]): string => createHash('sha256').update(isSecret(b.content) ? b.content.reveal() : b.content).digest('hex');
+
+export function manifestOf(bundle: Bundle): string {
+  return bundle.files.map((f) => `${sha(f)}  ${f.rel}\n`).join('');
+}
+
+export const existsCommand = (dir: string): Command => cmd('test', '-f', `${dir}/${MANIFEST}`);
+export const readCurrentManifest = (stack: string): Command => quiet(cmd('cat', `${currentLink(stack)}/${MANIFEST}`));
+export const verifyCommand = (dir: string): Command => and(cmd('cd', dir), cmd('sha256sum', '--quiet', '-c', MANIFEST));
+
+/** `rel -> sha256` from a manifest's text. */
+export function parseManifest(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (m) out.set(m[2]!, m[1]!);
+  }
+  return out;
+}
+
+/** Names of files added, changed or removed against the running release; secret files never show hashes. */
+export function manifestChanges(before: Map<string, string>, bundle: Bundle): string[] {
+  const out: string[] = [];
+  const now = new Set<string>();
+  for (const f of bundle.files) {
+    now.add(f.rel);
+    const was = before.get(f.rel);
+    if (was === undefined) out.push(`+ ${f.rel}`);
+    else if (was !== sha(f)) out.push(`~ ${f.rel}${isSecret(f.content) ? ' (secret)' : ''}`);
+  }
+  for (const rel of before.keys()) if (!now.has(rel)) out.push(`- ${rel}`);
+  return out;
+}
+
+export function releaseStep(o: { id: string; host: string; stack: string; bundle: Bundle; meta: ReleaseMeta; sudo: boolean; dependsOn: string[] }): Step {
+  const dir = releaseDir(o.stack, o.bundle.id);
+  const partial = `${dir}.partial`;
+  let created = false;
+  const run = async (ctx: Parameters<Step['apply']>[0], c: Command, what: string) => {
+    const r = await ctx.transport.exec(c, { sudo: o.sudo });
+    if (r.code !== 0) throw new StepError('release-write-failed', `${o.host}: ${what} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, 'Check free disk space (`df -h /srv`) and permissions on the server (the SSH user needs root or sudo: true), then run apply again.');
+  };
+  return {
+    id: o.id,
+    host: o.host,
+    phase: 'transfer',
+    title: `release ${o.bundle.id} (${o.bundle.files.length} files)`,
+    dependsOn: o.dependsOn,
+    doc: () => ({
+      purpose: `Write release ${o.bundle.id} of stack ${o.stack}: ${o.bundle.files.map((f) => f.rel).join(', ')} (mode 600) into ${dir}, through ${partial} so that it appears complete or not at all${o.bundle.dataPaths.length > 0 ? `; link ${o.bundle.dataPaths.join(', ')} to ${sharedDir(o.stack)}/ so their data outlives releases` : ''}.`,
+      commands: [render(existsCommand(dir)), `upload each file to ${partial}/…`, `mv ${partial} ${dir}`],
+      verify: `${render(verifyCommand(dir))}`,
+      undo: `rm -rf ${dir} (only when this run created it and it is not current)`,
+    }),
+    async check(ctx) {
+      created = false;
+      if ((await ctx.transport.exec(existsCommand(dir), { sudo: o.sudo })).code === 0) return { needed: false };
+      const cur = await ctx.transport.exec(readCurrentManifest(o.stack), { sudo: o.sudo });
+      const changes = cur.code === 0 ? manifestChanges(parseManifest(cur.stdout), o.bundle) : o.bundle.files.map((f) => `+ ${f.rel}`);
+      return { needed: true, change: { summary: `new release ${o.bundle.id}: ${changes.length > 0 ? changes.join(', ') : 'same files, new images'}` } };
+    },
+    async apply(ctx) {
+      await run(ctx, and(cmd('rm', '-rf', partial), cmd('mkdir', '-p', '-m', '700', partial), cmd('mkdir', '-p', '-m', '750', sharedDir(o.stack))), `creating ${partial}`);
+      for (const f of o.bundle.files) {
+        const parent = posix.dirname(`${partial}/${f.rel}`);
+        if (parent !== partial) await run(ctx, cmd('mkdir', '-p', '-m', '700', parent), `creating ${parent}`);
+        await ctx.transport.upload(`${partial}/${f.rel}`, f.content, { mode: 0o600, sudo: o.sudo });
+      }
+      for (const d of o.bundle.dataPaths) {
+        const link = `${partial}/${d}`;
+        await run(ctx, and(cmd('mkdir', '-p', `${sharedDir(o.stack)}/${d}`, posix.dirname(link)), cmd('ln', '-sfn', `${sharedDir(o.stack)}/${d}`, link)), `linking ${d} to shared data`);
+      }
+      await ctx.transport.upload(`${partial}/${META}`, metaText(o.meta), { mode: 0o600, sudo: o.sudo });
+      await ctx.transport.upload(`${partial}/${MANIFEST}`, manifestOf(o.bundle), { mode: 0o600, sudo: o.sudo });
+      await run(ctx, or(cmd('test', '-d', dir), cmd('mv', '-T', partial, dir)), `renaming ${partial}`);
+      created = true;
+    },
+    async verify(ctx) {
+      const r = await ctx.transport.exec(verifyCommand(dir), { sudo: o.sudo });
+      return r.code === 0 ? { ok: true } : { ok: false, message: `${dir}: files differ from the manifest: ${r.stdout.trim().split('\n').slice(0, 3).join('; ')}` };
+    },
+    async rollback(ctx) {
+      if (!created) return;
+      await ctx.transport.exec(and(cmd('test', '!', `${dir}`, '-ef', currentLink(o.stack)), cmd('rm', '-rf', dir)), { sudo: o.sudo });
+    },
+  };
+}
+
+export const listReleasesCommand = (stack: string): Command => quiet(cmd('ls', '-1', releasesDir(stack)));
