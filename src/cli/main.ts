@@ -102,6 +102,11 @@ function handleError(e: unknown, io: Io): number {
     io.err(renderFindings(e.findings));
     return 2;
   }
+  const coded = e as { code?: unknown; hint?: unknown; message?: unknown };
+  if (typeof coded?.code === 'string' && typeof coded.hint === 'string' && typeof coded.message === 'string') {
+    io.err(`error ${coded.code}: ${coded.message}\n  hint: ${coded.hint}\n`);
+    return 1;
+  }
   const msg = e instanceof Error ? e.message : String(e);
   io.err(`error internal: ${msg}\n  hint: this is a bug in Ferry; please report it with the command you ran (set FERRY_DEBUG=1 for details)\n`);
   if (process.env.FERRY_DEBUG && e instanceof Error && e.stack) io.err(`${e.stack}\n`);

@@ -69,7 +69,7 @@ export function releaseStep(o: { id: string; host: string; stack: string; bundle
       purpose: `Write release ${o.bundle.id} of stack ${o.stack}: ${o.bundle.files.map((f) => f.rel).join(', ')} (mode 600) into ${dir}, through ${partial} so that it appears complete or not at all${o.bundle.dataPaths.length > 0 ? `; link ${o.bundle.dataPaths.join(', ')} to ${sharedDir(o.stack)}/ so their data outlives releases` : ''}.`,
       commands: [render(existsCommand(dir)), `upload each file to ${partial}/…`, `mv ${partial} ${dir}`],
       verify: `${render(verifyCommand(dir))}`,
-      undo: `rm -rf ${dir} (only when this run created it and it is not current)`,
+      undo: `rm -rf ${partial}; rm -rf ${dir} (only when this run created it and it is not current)`,
     }),
     async check(ctx) {
       created = false;
@@ -99,6 +99,7 @@ export function releaseStep(o: { id: string; host: string; stack: string; bundle
       return r.code === 0 ? { ok: true } : { ok: false, message: `${dir}: files differ from the manifest: ${r.stdout.trim().split('\n').slice(0, 3).join('; ')}` };
     },
     async rollback(ctx) {
+      await ctx.transport.exec(cmd('rm', '-rf', partial), { sudo: o.sudo });
       if (!created) return;
       await ctx.transport.exec(and(cmd('test', '!', `${dir}`, '-ef', currentLink(o.stack)), cmd('rm', '-rf', dir)), { sudo: o.sudo });
     },
