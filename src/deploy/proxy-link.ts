@@ -9,19 +9,12 @@ import type { StepContext, Step } from '../engine/step.js';
 import type { AcmeDef, StackDef } from '../model/fleet.js';
 import { renderUpstreams, upstreamsOf } from '../proxy/render-upstreams.js';
 import { upstreamsPath } from '../proxy/names.js';
-import { writeNginxFile } from '../proxy/nginx-file.js';
+import { workerPids, writeNginxFile } from '../proxy/nginx-file.js';
 import { proxySteps } from '../proxy/steps.js';
 import { projectContainers, type Container } from './containers.js';
 import type { SwitchUpstream } from './steps/up.js';
 
-/** The pids of nginx's workers (`[n]` keeps the shell running pgrep from matching itself). */
-export const workersCommand: Command = quiet(cmd('pgrep', '-f', '[n]ginx: worker process'));
 const aliveCommand = (pids: string[]): Command => quiet(cmd('ps', '-o', 'pid=', '-p', pids.join(',')));
-
-async function workers(ctx: StepContext, sudo: boolean): Promise<string[]> {
-  const r = await ctx.transport.exec(workersCommand, { sudo });
-  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l));
-}
 
 /**
  * Waits until the nginx workers that ran before a reload have exited: they may still
@@ -64,7 +57,7 @@ export function proxyLink(o: { stack: StackDef; project: string; host: string; s
   const switchUpstream: SwitchUpstream = async (ctx, service, fresh) => {
     const others = (await running(ctx)).filter((c) => c.service !== service);
     const content = renderUpstreams(o.stack.name, o.stack.proxy!.routes, upstreamAddresses(o.stack, [...others, ...fresh]));
-    const before = await workers(ctx, o.sudo);
+    const before = await workerPids(ctx, o.sudo);
     await writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), content, o.sudo);
     await drained(ctx, before, o.sudo);
   };

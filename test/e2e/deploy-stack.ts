@@ -18,6 +18,8 @@ export interface Stack {
   host: TestbedHost;
   domain: string;
   run: (args: string[], env?: Record<string, string>) => Promise<Transcript>;
+  /** `ferry runs --json` of this stack's state directory. */
+  runs: () => Promise<{ id: string; command: string; status: string }[]>;
   get: (path?: string) => Promise<{ status: number; body: string }>;
 }
 
@@ -51,6 +53,7 @@ export function makeStack(host: TestbedHost, stack: string, extra = ''): Stack {
     host,
     domain,
     run: (args, env = {}) => ferry([...args, '-f', 'ferry.yml', ...ssh], { cwd: dir, env: { FERRY_STATE_DIR: state, ...env } }),
+    runs: async () => JSON.parse((await ferry(['runs', '--json'], { cwd: dir, env: { FERRY_STATE_DIR: state } })).out).runs,
     get: (path = '/') => httpGet(host.host, domain, path),
   };
 }

@@ -50,8 +50,7 @@ describe('ferry apply on the test bed', { skip: testbedIsUp() ? false : 'test be
     assert.equal(current(s), id);
     for (const t of [first, second]) assert.equal(`${t.out}${t.err}`.includes(CANARY), false);
     for (const f of readdirSync(s.state)) assert.equal(readFileSync(join(s.state, f)).includes(CANARY), false, f);
-    const runs = await s.run(['runs', '--json']);
-    assert.equal(JSON.parse(runs.out).runs.length, 2);
+    assert.equal((await s.runs()).length, 2);
   });
 
   test('a saved plan is refused once the server changed since, and nothing is changed', async () => {
@@ -138,7 +137,7 @@ describe('ferry apply on the test bed', { skip: testbedIsUp() ? false : 'test be
     assert.equal(summary(resumed.out).failed, 0);
     assert.match((await s.get('/')).body, /^ferry-tb-app 6 on /);
     assert.equal(onHost(s.host, `test -e /var/lib/ferry/locks/${STACK}.lock && echo held || echo free`).trim(), 'free');
-    const runs = JSON.parse((await s.run(['runs', '--json'])).out).runs as { command: string; status: string }[];
+    const runs = await s.runs();
     assert.equal(runs[0]!.status, 'succeeded');
     assert.match(runs[0]!.command, /^apply --resume /);
     assert.ok(runs.some((r) => r.status === 'running'), 'the killed run stays recorded as unfinished');
