@@ -43,6 +43,7 @@ describe('runChecks', () => {
       'plaintext-secret',
       'port-conflict',
       'project-conflict',
+      'proxy-route',
       'stateful-without-volume',
       'unknown-reference',
     ]);

@@ -18,6 +18,7 @@ import { noRestartPolicy } from './rules/no-restart-policy.js';
 import { plaintextSecret } from './rules/plaintext-secret.js';
 import { portConflict } from './rules/port-conflict.js';
 import { projectConflict } from './rules/project-conflict.js';
+import { proxyRoute } from './rules/proxy-route.js';
 import { statefulWithoutVolume } from './rules/stateful-without-volume.js';
 import { unknownReference } from './rules/unknown-reference.js';
 
@@ -40,6 +41,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   'connection-budget': connectionBudget,
   'unknown-reference': unknownReference,
   'dependency-cycle': dependencyCycle,
+  'proxy-route': proxyRoute,
 };
 
 function placeKey(f: Finding): string {

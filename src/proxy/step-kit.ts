@@ -1,0 +1,72 @@
+/** Two small ways to make the proxy's steps: from an inspection, and around another step. */
+import type { Command } from '../shell/command.js';
+import type { Step, StepContext, StepDoc } from '../engine/step.js';
+import { shown } from './nginx-file.js';
+
+export interface InspectedStepOptions {
+  id: string;
+  host: string;
+  title: string;
+  dependsOn: string[];
+  doc: StepDoc;
+  /** No side effects: what must change, or undefined when nothing must. Also the verification (`stage` says which). */
+  inspect(ctx: StepContext, stage: 'check' | 'verify'): Promise<string | undefined>;
+  apply(ctx: StepContext): Promise<void>;
+  /** Default: nothing to undo. */
+  rollback?(ctx: StepContext): Promise<void>;
+}
+
+/** A `proxy` step whose check and verify are one inspection of the host: verified when nothing is left to change. */
+export function inspectedStep(o: InspectedStepOptions): Step {
+  return {
+    id: o.id,
+    host: o.host,
+    phase: 'proxy',
+    title: o.title,
+    dependsOn: o.dependsOn,
+    doc: () => o.doc,
+    async check(ctx) {
+      const summary = await o.inspect(ctx, 'check');
+      return summary === undefined ? { needed: false } : { needed: true, change: { summary } };
+    },
+    apply: (ctx) => o.apply(ctx),
+    async verify(ctx) {
+      const left = await o.inspect(ctx, 'verify');
+      return left === undefined ? { ok: true } : { ok: false, message: `still to do: ${left}` };
+    },
+    rollback: (ctx) => (o.rollback ? o.rollback(ctx) : Promise.resolve()),
+  };
+}
+
+export interface AroundOptions {
+  sudo: boolean;
+  /** Run before `apply` (e.g. create the file's directory). */
+  before?: Command[];
+  /** Run after `apply` and after `rollback` (e.g. `systemctl daemon-reload`). */
+  after?: Command[];
+}
+
+/** `inner` with commands run around its apply and rollback, shown in its runbook entry. */
+export function around(inner: Step, o: AroundOptions): Step {
+  const run = async (ctx: StepContext, commands: Command[] = []) => {
+    for (const c of commands) await ctx.transport.exec(c, { sudo: o.sudo, check: true });
+  };
+  return {
+    ...inner,
+    doc: () => {
+      const d = inner.doc();
+      return { ...d, commands: [...(o.before ?? []).map((c) => shown(c, o.sudo)), ...d.commands, ...(o.after ?? []).map((c) => shown(c, o.sudo))] };
+    },
+    check: (ctx) => inner.check(ctx),
+    async apply(ctx) {
+      await run(ctx, o.before);
+      await inner.apply(ctx);
+      await run(ctx, o.after);
+    },
+    verify: (ctx) => inner.verify(ctx),
+    async rollback(ctx) {
+      await inner.rollback(ctx);
+      await run(ctx, o.after);
+    },
+  };
+}
