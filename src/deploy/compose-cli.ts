@@ -9,7 +9,7 @@ export type ComposeFlavor = 'plugin' | 'standalone';
 
 export const pluginVersionCommand: Command = quiet(cmd('docker', 'compose', 'version', '--short'));
 export const standaloneVersionCommand: Command = quiet(cmd('docker-compose', 'version', '--short'));
-export const dockerVersionCommand: Command = quiet(cmd('docker', 'version', '--format', '{{.Server.Version}}'));
+export const dockerVersionCommand: Command = cmd('docker', 'version', '--format', '{{.Server.Version}}');
 
 export interface ComposeCall {
   flavor: ComposeFlavor;

@@ -6,12 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { join } from 'node:path';
 import { loadImages, onHost, testbedHosts, testbedIsUp } from './helpers.js';
 import { CANARY, load, makeStack, type Stack } from './deploy-stack.js';
+import { ferry } from '../cli/run.js';
 
 const STACK = 'tbdeploy';
 const CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
@@ -141,6 +142,25 @@ describe('ferry apply on the test bed', { skip: testbedIsUp() ? false : 'test be
     assert.equal(runs[0]!.status, 'succeeded');
     assert.match(runs[0]!.command, /^apply --resume /);
     assert.ok(runs.some((r) => r.status === 'running'), 'the killed run stays recorded as unfinished');
+  });
+
+  test('without --yes and without a terminal, apply refuses before changing anything', async () => {
+    const before = current(s);
+    const t = await s.run(['apply'], { APP_VERSION: '7' });
+    assert.equal(t.code, 2);
+    assert.match(t.err, /error usage: apply changes servers and needs a confirmation/);
+    assert.equal(current(s), before);
+  });
+
+  test('a user who may not use Docker gets permission-denied from the plan, and nothing changes', async () => {
+    const fleet = readFileSync(join(s.dir, 'ferry.yml'), 'utf8').replace(`user: ${s.host.user}`, 'user: deploy');
+    writeFileSync(join(s.dir, 'ferry-deploy.yml'), fleet);
+    const before = current(s);
+    const t = await ferry(['apply', '--yes', '-f', 'ferry-deploy.yml', '--known-hosts', paths.knownHosts], { cwd: s.dir, env: { FERRY_STATE_DIR: s.state, APP_VERSION: '7' } });
+    assert.equal(t.code, 1);
+    assert.match(t.out, /tbdeploy\/engine\s+ERROR\s+permission-denied: host2: the SSH user may not use Docker/);
+    assert.match(t.err, /error plan-check-failed: .*nothing was changed/);
+    assert.equal(current(s), before);
   });
 
   test('a full disk stops the release upload with a clear error and leaves nothing half-written', async () => {

@@ -14,15 +14,10 @@ export interface Engine {
   compose?: { flavor: ComposeFlavor; version: string };
 }
 
-export const dockerAccessCommand: Command = cmd('docker', 'info', '--format', '{{.ServerVersion}}');
-
 export async function detectEngine(t: Transport, sudo: boolean): Promise<Engine> {
   const [docker, plugin, standalone] = await Promise.all([dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand].map((c) => t.exec(c, { sudo })));
-  if (docker!.code !== 0) {
-    const access = await t.exec(dockerAccessCommand, { sudo });
-    if (/permission denied/i.test(access.stderr)) {
-      throw new StepError('permission-denied', `${t.name}: the SSH user may not use Docker (${access.stderr.trim().split('\n').pop() ?? ''})`, 'Set `sudo: true` on the server in ferry.yml (the user needs passwordless sudo), connect as root, or add the user to the docker group.');
-    }
+  if (docker!.code !== 0 && /permission denied/i.test(docker!.stderr)) {
+    throw new StepError('permission-denied', `${t.name}: the SSH user may not use Docker (${docker!.stderr.trim().split('\n').pop() ?? ''})`, 'Set `sudo: true` on the server in ferry.yml (the user needs passwordless sudo), connect as root, or add the user to the docker group.');
   }
   const out: Engine = {};
   if (docker!.code === 0 && docker!.stdout.trim()) out.docker = docker!.stdout.trim();
