@@ -19,8 +19,12 @@ const SYSTEMD = '[ -d /run/systemd/system ]';
 export const RELOAD_NGINX_TEXT = `if ${SYSTEMD}; then systemctl reload nginx; else nginx -s reload; fi`;
 export const reloadNginxCommand: Command = raw(RELOAD_NGINX_TEXT);
 
-/** The pids of nginx's workers (`[n]` keeps the shell running pgrep from matching itself). */
-export const workersCommand: Command = quiet(cmd('pgrep', '-f', '[n]ginx: worker process'));
+/**
+ * The pids of nginx's workers that accept requests: not those `shutting down` after a
+ * reload (`[n]` keeps the shell running pgrep from matching itself; ` *$` allows the
+ * padding of the process title).
+ */
+export const workersCommand: Command = quiet(cmd('pgrep', '-f', '[n]ginx: worker process *$'));
 
 export const nginxActiveCommand: Command = raw(`if ${SYSTEMD}; then systemctl is-active --quiet nginx; else pgrep -x nginx >/dev/null; fi`);
 export const startNginxCommand: Command = raw(`if ${SYSTEMD}; then systemctl enable --now nginx; else nginx; fi`);

@@ -10,7 +10,7 @@ import { nginxErrors, nginxFileStep, writeNginxFile } from './nginx-file.js';
 
 const PATH = '/etc/nginx/sites-enabled/ferry-shop.conf';
 const RELOAD = 'if [ -d /run/systemd/system ]; then systemctl reload nginx; else nginx -s reload; fi';
-const PGREP = "pgrep -f '[n]ginx: worker process' 2>/dev/null";
+const PGREP = "pgrep -f '[n]ginx: worker process *$' 2>/dev/null";
 const EMERG = 'nginx: [emerg] unknown directive "bogus" in /etc/nginx/sites-enabled/ferry-shop.conf:3\nnginx: configuration file /etc/nginx/nginx.conf test failed\n';
 const ctx = (t: RecordingTransport) => ({ transport: t, redactor: new Redactor() });
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -21,7 +21,7 @@ test('a change nginx accepts: previous kept, atomic upload with mode 644 through
     .when(`test -e ${PATH}`, {})
     .when('nginx -t', { stderr: 'nginx: configuration file /etc/nginx/nginx.conf test is successful\n' })
     .when(PGREP, { stdout: '101\n102\n' }, { times: 2 })
-    .when(PGREP, { stdout: '101\n102\n103\n' })
+    .when(PGREP, { stdout: '103\n104\n' })
     .when(RELOAD, {});
   const previous = await writeNginxFile(ctx(t), 'web1', PATH, 'new\n', true);
   assert.equal(previous?.toString(), 'old\n');

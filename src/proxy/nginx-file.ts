@@ -69,15 +69,17 @@ function refused(ctx: StepContext, host: string, path: string, stderr: string, a
   );
 }
 
-/** The pids of nginx's workers (none when nginx or pgrep is missing). */
+/** The pids of nginx's workers that accept requests (none when nginx or pgrep is missing). */
 export async function workerPids(ctx: StepContext, sudo: boolean): Promise<string[]> {
   const r = await ctx.transport.exec(workersCommand, { sudo });
   return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l));
 }
 
 /**
- * Reloads nginx and waits (at most 10 s) until workers of the new configuration run: a
- * reload only signals the master, so without the wait the next request may still meet
+ * Reloads nginx and waits (at most 10 s) until only workers of the new configuration
+ * accept requests: a reload only signals the master, which starts new workers and then
+ * tells the old ones to stop accepting (they show as `worker process is shutting down`
+ * while they finish their requests). Without the wait the next request may still meet
  * the old configuration.
  */
 async function reload(ctx: StepContext, host: string, sudo: boolean): Promise<string | undefined> {
@@ -86,7 +88,8 @@ async function reload(ctx: StepContext, host: string, sudo: boolean): Promise<st
   if (r.code !== 0) return stderrTail(r.stderr || r.stdout, 3);
   const deadline = Date.now() + 10_000;
   while (before.size > 0 && Date.now() < deadline) {
-    if ((await workerPids(ctx, sudo)).some((p) => !before.has(p))) break;
+    const active = await workerPids(ctx, sudo);
+    if (active.length > 0 && !active.some((p) => before.has(p))) break;
     await sleep(50);
   }
   return undefined;
