@@ -27,22 +27,40 @@ export interface Preview {
   fingerprint: string;
 }
 
+/**
+ * Steps of one host in plan order, hosts in parallel. A check that fails while a step it
+ * depends on (directly or not) is still to change something is not an error: it may
+ * only lack what that step will make (a volume, a running database), and it runs again
+ * right before its step applies. It is shown as a change to be checked then.
+ */
 export async function preview(plan: Plan, transports: (host: string) => Transport, redactor: Redactor): Promise<Preview> {
-  const byHost = new Map<string, number[]>();
-  plan.steps.forEach((s, i) => byHost.set(s.host, [...(byHost.get(s.host) ?? []), i]));
   const out: PreviewStep[] = new Array(plan.steps.length);
-  await Promise.all([...byHost.entries()].map(async ([host, indexes]) => {
-    for (const i of indexes) {
-      const s = plan.steps[i]!;
+  const index = new Map(plan.steps.map((s, i) => [s.id, i]));
+  const done = new Map<string, Promise<void>>();
+  const changing = (id: string, seen = new Set<string>()): boolean => {
+    const s = plan.steps[index.get(id)!]!;
+    return s.dependsOn.some((d) => !seen.has(d) && (seen.add(d), out[index.get(d)!]?.status === 'change' || changing(d, seen)));
+  };
+  const hostQueue = new Map<string, Promise<void>>();
+  for (const [i, s] of plan.steps.entries()) {
+    const prior = hostQueue.get(s.host) ?? Promise.resolve();
+    const task = prior.then(async () => {
+      await Promise.all(s.dependsOn.map((d) => done.get(d)));
       const base = { id: s.id, host: s.host, phase: s.phase, title: redactor.redact(s.title), doc: redactDoc(s.doc(), redactor) };
       try {
-        const r = await s.check({ transport: transports(host), redactor });
+        const r = await s.check({ transport: transports(s.host), redactor });
         out[i] = r.needed ? { ...base, status: 'change', ...(r.change ? { change: redactChange(r.change, redactor) } : {}) } : { ...base, status: 'ok' };
       } catch (e) {
-        out[i] = { ...base, status: 'error', error: eventError(e, redactor) };
+        const error = eventError(e, redactor);
+        out[i] = changing(s.id)
+          ? { ...base, status: 'change', change: { summary: `checked when it runs, after the steps it depends on (now: ${error.code})` } }
+          : { ...base, status: 'error', error };
       }
-    }
-  }));
+    });
+    hostQueue.set(s.host, task);
+    done.set(s.id, task);
+  }
+  await Promise.all(done.values());
   return { steps: out, fingerprint: fingerprint(out) };
 }
 

@@ -12,7 +12,9 @@ import { runPlan } from '../engine/run.js';
 import type { RunEvent, RunSummary } from '../engine/events.js';
 import { openJournal, type Journal } from '../journal/journal.js';
 import { acquireLock, lockStatus, releaseLock, LockHeldError } from '../lock/lock.js';
-import { buildPlan, selectTargets, type FleetPlan } from '../apply/build.js';
+import { buildPlan, selectTargets, type FleetPlan, type Target } from '../apply/build.js';
+import { cmd, quiet } from '../shell/command.js';
+import { markerPath } from '../migrate/steps/switch.js';
 import { preview, type Preview } from '../apply/preview.js';
 import { PLAN_FORMAT, readPlan, staleness, writePlan, type SavedPlan } from '../apply/saved.js';
 import { countChanges, progressLine, renderPlanTable, renderRunbook, renderSummary } from '../render/plan.js';
@@ -97,7 +99,9 @@ export async function applyCommand(planFile: string | undefined, stacks: string[
     try {
       const resumed = flags.resume ? journal.lastUnfinished() : undefined;
       if (flags.resume && !resumed) s.io.err('nothing to resume: the last run finished; applying afresh\n');
-      const fp = await buildPlan(s.loaded, selectTargets(s.loaded, saved ? saved.stacks : stacks), s.local);
+      const targets = selectTargets(s.loaded, saved ? saved.stacks : stacks);
+      await refuseMoved(s, targets);
+      const fp = await buildPlan(s.loaded, targets, s.local);
       const p = await preview(fp.plan, s.transports, s.redactor);
       if (saved) {
         const why = staleness(saved, releases(fp), p.steps, p.fingerprint);
@@ -129,7 +133,7 @@ export async function applyCommand(planFile: string | undefined, stacks: string[
 }
 
 /** Locks, runs with the journal and progress lines, unlocks, prints the summary. */
-export async function execute(s: Session, fp: Pick<FleetPlan, 'plan' | 'targets'>, command: string, flags: { json?: boolean }, journal: Journal, resumeOf?: string): Promise<RunSummary> {
+export async function execute(s: Session, fp: Pick<FleetPlan, 'plan' | 'targets'>, command: string, flags: { json?: boolean; noSummary?: boolean }, journal: Journal, resumeOf?: string): Promise<RunSummary & { runId: string }> {
   const runId = randomUUID();
   const locked = await lockAll(s, fp, runId, command, resumeOf);
   let summary: RunSummary;
@@ -142,16 +146,29 @@ export async function execute(s: Session, fp: Pick<FleetPlan, 'plan' | 'targets'
       runId,
       onEvent: (e: RunEvent) => {
         record(e);
-        const line = flags.json ? undefined : progressLine(e, titles);
+        const failure = (e.kind === 'step-end' && e.outcome === 'failed') || (e.kind === 'rollback-end' && !e.ok);
+        const line = flags.json && !failure ? undefined : progressLine(e, titles);
         if (line !== undefined) s.io.err(`${line}\n`);
       },
     });
   } finally {
     await unlockAll(s, locked, runId);
   }
-  if (flags.json) s.io.out(`${JSON.stringify({ changed: summary.changed, ok: summary.ok, failed: summary.failed, skipped: summary.skipped, run: runId })}\n`);
+  if (flags.noSummary) s.io.err(renderSummary(summary, runId));
+  else if (flags.json) s.io.out(`${JSON.stringify({ changed: summary.changed, ok: summary.ok, failed: summary.failed, skipped: summary.skipped, run: runId })}\n`);
   else s.io.out(renderSummary(summary, runId));
-  return summary;
+  return { ...summary, runId };
+}
+
+/** A stack moved away from a server (by `ferry migrate`) is not deployed there again by mistake. */
+async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
+  for (const t of targets) {
+    const r = await s.transports(t.server.name).exec(quiet(cmd('cat', markerPath(t.stack.def.name))), { sudo: t.server.sudo ?? false });
+    if (r.code === 0) {
+      const to = r.stdout.trim();
+      throw new UsageError(`stack ${t.stack.def.name} was moved from ${t.server.name} to ${to}; ferry.yml still names ${t.server.name}`, `Set \`server: ${to}\` for it in ferry.yml, or \`ferry rollback ${t.stack.def.name}\` to serve from ${t.server.name} again.`);
+    }
+  }
 }
 
 export async function confirm(question: string): Promise<boolean> {

@@ -11,6 +11,7 @@ import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
 import { applyCommand, planCommand, type ApplyFlags, type PlanFlags } from './apply.js';
 import { rollbackCommand, type RollbackFlags } from './rollback.js';
+import { migrateCommand, type MigrateFlags } from './migrate.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -66,6 +67,14 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--to <release>', 'a release id to return to (default: the one before the current)')
     .option('-y, --yes', 'roll back without asking').option('--json', 'print only a JSON summary'))
     .action(async (stack: string, flags: RollbackFlags) => { code = await rollbackCommand(stack, flags, io); });
+
+  sshOptions(program.command('migrate <stack>').description('move a deployed stack with its data to another server: preflight, copy while running, freeze, final copy, databases by dump, verify, cut over; the source is kept, stopped')
+    .requiredOption('--to <server>', 'the server to move the stack to (a server of the fleet file)')
+    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--mode <mode>', 'how databases move: dump (default)')
+    .option('--dry-run', 'print the plan and stop').option('--markdown', 'print the plan as a runbook and stop')
+    .option('-y, --yes', 'migrate without asking').option('--resume', 'continue the last run that was interrupted')
+    .option('--json', 'print only the report: {"downtime_ms", "bytes_transferred", "duration_ms", "verified": {...}}'))
+    .action(async (stack: string, flags: MigrateFlags) => { code = await migrateCommand(stack, flags, io); });
 
   const runs = program.command('runs').description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
     .option('--json', 'print data as JSON').option('--limit <n>', 'at most this many runs (default 20)')

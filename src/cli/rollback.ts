@@ -13,12 +13,18 @@ import { renderPlanTable } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
 import { cmd, quiet } from '../shell/command.js';
 import { historyFile } from '../deploy/layout.js';
-import { readReleaseMeta, type ReleaseMeta } from '../deploy/release-meta.js';
+import { readReleaseMeta } from '../deploy/release-meta.js';
 import { proxyLink } from '../deploy/proxy-link.js';
 import { currentCommand, idOfLink, upStep } from '../deploy/steps/up.js';
 import type { Transport } from '../transport/transport.js';
 import type { Io } from './io.js';
 import { confirm, execute, withSession, type ApplyFlags } from './apply.js';
+import type { Session } from './session.js';
+import type { ServerDef, StackDef } from '../model/fleet.js';
+import type { ReleaseMeta } from '../deploy/release-meta.js';
+import { migrationRollbackSteps } from '../migrate/rollback-plan.js';
+import { markerPath } from '../migrate/steps/switch.js';
+import { reportPath } from '../migrate/steps/verify.js';
 
 export interface RollbackFlags extends ApplyFlags {
   to?: string;
@@ -48,9 +54,70 @@ async function target(t: Transport, stack: string, sudo: boolean, to: string | u
   throw new UsageError(`stack ${stack} has no earlier release on ${t.name} to roll back to`, current ? `Only the current release ${current} is there.` : 'It was never deployed: run `ferry apply` first.');
 }
 
+/** Where a migration of the stack went, seen from its fleet server (the source or, once ferry.yml names it, the target). */
+async function migrationOf(s: Session, stack: string, server: ServerDef): Promise<{ source: ServerDef; target: ServerDef } | undefined> {
+  const t = s.transports(server.name);
+  const sudo = server.sudo ?? false;
+  const read = async (path: string) => {
+    const r = await t.exec(quiet(cmd('cat', path)), { sudo });
+    return r.code === 0 ? r.stdout : undefined;
+  };
+  const known = (name: string | undefined, what: string): ServerDef => {
+    const def = name ? s.loaded.fleet.servers[name] : undefined;
+    if (!def) throw new UsageError(`stack ${stack} was moved ${what} server "${name}", which the fleet file does not define`, 'Add the server back to ferry.yml to roll the migration back.');
+    return def;
+  };
+  const to = (await read(markerPath(stack)))?.trim();
+  if (to) return { source: server, target: known(to, 'to') };
+  const saved = await read(reportPath(stack));
+  if (saved) {
+    try {
+      const from = (JSON.parse(saved) as { from?: string }).from;
+      if (from && from !== server.name) return { source: known(from, 'from'), target: server };
+    } catch {
+      /* not a report: no migration */
+    }
+  }
+  return undefined;
+}
+
+async function currentMeta(s: Session, stack: string, server: ServerDef): Promise<ReleaseMeta | undefined> {
+  const t = s.transports(server.name);
+  const sudo = server.sudo ?? false;
+  const cur = await t.exec(currentCommand(stack), { sudo });
+  const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
+  return id ? readReleaseMeta(t, stack, id, sudo) : undefined;
+}
+
+async function rollbackMigration(s: Session, stack: string, def: StackDef, mig: { source: ServerDef; target: ServerDef }, flags: RollbackFlags, rawIo: Io): Promise<number> {
+  const sourceRelease = await currentMeta(s, stack, mig.source);
+  if (!sourceRelease) throw new UsageError(`stack ${stack} has no release left on ${mig.source.name} to serve from`, 'It was retired; nothing to roll back to.');
+  const targetRelease = await currentMeta(s, stack, mig.target);
+  const plan = makePlan(migrationRollbackSteps({ stack: def, source: mig.source, target: mig.target, sourceRelease, ...(targetRelease ? { targetRelease } : {}), transports: s.transports }));
+  const p = await preview(plan, s.transports, s.redactor);
+  if (!flags.json) s.io.out(renderPlanTable(p));
+  if (!flags.yes) {
+    if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('rollback changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Pass --yes.');
+    if (!(await confirm(`serve ${stack} from ${mig.source.name} again (writes made on ${mig.target.name} since the move stay there)? [y/N] `))) return 1;
+  }
+  const journal = openJournal(stateDir(rawIo.env), s.redactor);
+  try {
+    const stackOf = s.loaded.stacks.find((x) => x.def.name === stack)!;
+    const summary = await execute(s, { plan, targets: [{ stack: stackOf, server: mig.source }, { stack: stackOf, server: mig.target }] }, `rollback ${stack} (migration to ${mig.target.name})`, flags, journal);
+    if (summary.failed === 0 && !flags.json) s.io.out(`${stack} serves from ${mig.source.name} again${def.server !== mig.source.name ? `: set \`server: ${mig.source.name}\` for it in ferry.yml` : ''}.\n`);
+    return summary.failed > 0 ? 1 : 0;
+  } finally {
+    journal.close();
+  }
+}
+
 export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io): Promise<number> {
   return withSession(flags, rawIo, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
+    if (!flags.to) {
+      const mig = await migrationOf(s, stack, t!.server);
+      if (mig) return rollbackMigration(s, stack, t!.stack.def, mig, flags, rawIo);
+    }
     const sudo = t!.server.sudo ?? false;
     const host = t!.server.name;
     const { current, meta } = await target(s.transports(host), stack, sudo, flags.to);

@@ -62,7 +62,8 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const images = stackImages(project.services);
   const ids = deploy.images === 'push' ? await localImageIds(input.local, images) : {};
   const bundle = makeBundle(stack, ids);
-  const services: ServicePlan[] = project.services.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack) }));
+  const awaited = new Set(project.services.flatMap((s) => Object.entries(s.dependsOn).filter(([, d]) => d.condition === 'service_completed_successfully').map(([name]) => name)));
+  const services: ServicePlan[] = project.services.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack), ...(awaited.has(s.name) ? { oneShot: true } : {}) }));
   const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services };
   if (bundle.envFile) meta.envFile = bundle.envFile;
   if (project.activeProfiles.length > 0) meta.profiles = [...project.activeProfiles];

@@ -27,6 +27,8 @@ export interface WaitOptions {
   only?: (c: Container) => boolean;
   /** Services expected to have at least one container. */
   expect: string[];
+  /** Services whose containers may have exited 0 (they run to completion). */
+  oneShot?: string[];
   httpChecks: HttpCheckDef[];
   /** Poll interval; default 1 s. */
   intervalMs?: number;
@@ -55,7 +57,8 @@ export async function readiness(t: Transport, o: WaitOptions): Promise<Readiness
   const containers = o.only ? all.filter(o.only) : all;
   const problems: string[] = [];
   for (const s of o.expect) if (!containers.some((c) => c.service === s)) problems.push(`service ${s} has no container`);
-  const notReady = containers.filter((c) => !isReady(c) && !(c.status === 'exited' && c.exitCode === 0));
+  const done = (c: Container) => (o.oneShot ?? []).includes(c.service) && c.status === 'exited' && c.exitCode === 0;
+  const notReady = containers.filter((c) => !isReady(c) && !done(c));
   problems.push(...notReady.map(describeContainer));
   const final = containers.some(hasFailed);
   if (problems.length === 0) problems.push(...(await httpProblems(t, containers.filter((c) => c.status === 'running'), o.httpChecks, o.sudo)));

@@ -34,6 +34,8 @@ export interface ServicePlan {
   replicas: number;
   /** Swapped without downtime (see above). */
   swap: boolean;
+  /** Runs to completion (another service waits for `service_completed_successfully`): exit 0 is its normal end. */
+  oneShot?: boolean;
 }
 
 export type SwitchUpstream = (ctx: StepContext, service: string, containers: Container[]) => Promise<void>;
@@ -114,7 +116,7 @@ async function drift(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promis
     if (mine.length < s.replicas) out.push(`${s.name}: ${mine.length} of ${s.replicas} containers`);
     else if (mine.some((x) => x.configHash !== hashes.get(s.name))) out.push(`${s.name}: configuration changed`);
     else if (mine.some((x) => images.get(x.imageName) !== undefined && images.get(x.imageName) !== x.image)) out.push(`${s.name}: image changed`);
-    else if (mine.some((x) => !isReady(x) && !(x.status === 'exited' && x.exitCode === 0))) out.push(`${s.name}: not running or not healthy`);
+    else if (mine.some((x) => !isReady(x) && !(s.oneShot && x.status === 'exited' && x.exitCode === 0))) out.push(`${s.name}: not running or not healthy`);
   }
   const known = new Set(o.services.map((s) => s.name));
   for (const x of containers) if (!known.has(x.service)) out.push(`${x.service}: no longer in the release (removed)`);
@@ -193,7 +195,7 @@ export function upStep(o: UpStepOptions): Step {
       for (const s of swapNow) await swapService(ctx, c, s, hashes);
     },
     async verify(ctx) {
-      const r = await waitReady(ctx.transport, { project: o.project, sudo: o.sudo, timeoutMs: o.healthTimeoutMs, expect: o.services.filter((s) => s.replicas > 0).map((s) => s.name), httpChecks: o.httpChecks });
+      const r = await waitReady(ctx.transport, { project: o.project, sudo: o.sudo, timeoutMs: o.healthTimeoutMs, expect: o.services.filter((s) => s.replicas > 0).map((s) => s.name), oneShot: o.services.filter((s) => s.oneShot).map((s) => s.name), httpChecks: o.httpChecks });
       return r.ok ? { ok: true } : { ok: false, message: `release ${o.release.id} is not ready: ${r.problems.join('; ')}` };
     },
     async rollback(ctx) {

@@ -1,0 +1,24 @@
+// A writing probe in its own process: GET /health through nginx at ADDRESS with Host
+// DOMAIN (each 200 is a row written), every 20 ms, until killed; one line per answer:
+// "<epoch ms> <status> <hits or ->".
+import { request } from 'node:http';
+
+const [address, domain] = process.argv.slice(2);
+for (;;) {
+  const line = await new Promise((resolve) => {
+    const req = request({ host: address, port: 80, path: '/health', headers: { Host: domain }, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        let hits = '-';
+        try { hits = String(JSON.parse(body).hits ?? '-'); } catch { /* not JSON */ }
+        resolve(`${Date.now()} ${res.statusCode} ${hits}`);
+      });
+    });
+    req.on('error', () => resolve(`${Date.now()} 0 -`));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+  process.stdout.write(`${line}\n`);
+  await new Promise((r) => setTimeout(r, 20));
+}

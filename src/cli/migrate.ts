@@ -1,0 +1,112 @@
+/**
+ * `ferry migrate STACK --to SERVER`: moves a deployed stack with its data to another
+ * server, as a plan (shown, approved) applied with the journal, both servers' locks and
+ * resume. Ends with the report: downtime, bytes, duration, and what was verified.
+ */
+import { lookup } from 'node:dns/promises';
+import { UsageError } from '../core/errors.js';
+import { makePlan } from '../engine/plan.js';
+import { openJournal } from '../journal/journal.js';
+import { selectTargets } from '../apply/build.js';
+import { preview } from '../apply/preview.js';
+import { countChanges, renderPlanTable, renderRunbook } from '../render/plan.js';
+import { stateDir } from '../state/dir.js';
+import { cmd, quiet } from '../shell/command.js';
+import { readReleaseMeta } from '../deploy/release-meta.js';
+import { currentCommand, idOfLink } from '../deploy/steps/up.js';
+import { migratePlan } from '../migrate/plan.js';
+import { report, type MigrationReport } from '../migrate/context.js';
+import { markerPath } from '../migrate/steps/switch.js';
+import type { Endpoint } from '../migrate/channel.js';
+import { table } from '../render/table.js';
+import { formatSize } from '../core/size.js';
+import type { ServerDef } from '../model/fleet.js';
+import type { Transport } from '../transport/transport.js';
+import type { Io } from './io.js';
+import { confirm, execute, withSession, type ApplyFlags } from './apply.js';
+import type { Session } from './session.js';
+
+export interface MigrateFlags extends ApplyFlags {
+  to: string;
+  mode?: string;
+  dryRun?: boolean;
+  markdown?: boolean;
+}
+
+async function endpoint(t: Transport, s: ServerDef): Promise<Endpoint> {
+  const resolved = 'resolve' in t ? await (t as unknown as { resolve(): Promise<{ endpoint: { host: string; port: number; user: string } }> }).resolve() : undefined;
+  return { name: s.name, address: resolved?.endpoint.host ?? s.host, port: resolved?.endpoint.port ?? s.port ?? 22, user: resolved?.endpoint.user ?? s.user ?? 'root', sudo: s.sudo ?? false };
+}
+
+export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): Promise<number> {
+  const mode = flags.mode ?? 'dump';
+  if (mode !== 'dump') throw new UsageError(`--mode ${mode}: only dump is available in this version`, 'Use --mode dump (the default): writers stop, databases move by pg_dump | pg_restore, the pause is reported.');
+  return withSession(flags, rawIo, async (s) => {
+    const [t] = selectTargets(s.loaded, [stack]);
+    const source = t!.server;
+    const target = s.loaded.fleet.servers[flags.to];
+    if (!target) throw new UsageError(`--to ${flags.to}: no such server in the fleet file`, `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`);
+    if (target.name === source.name) throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.');
+    const st = s.transports(source.name);
+    const sudo = source.sudo ?? false;
+    const moved = await st.exec(quiet(cmd('cat', markerPath(stack))), { sudo });
+    if (moved.code === 0) throw new UsageError(`stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`, `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`);
+    const cur = await st.exec(currentCommand(stack), { sudo });
+    const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
+    const sourceRelease = id ? await readReleaseMeta(st, stack, id, sudo) : undefined;
+    if (!sourceRelease) throw new UsageError(`stack ${stack} is not deployed by Ferry on ${source.name}`, `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`);
+    const { steps, m } = await migratePlan({
+      stack: t!.stack, source, target, sourceRelease, transports: s.transports, local: s.local,
+      sourceEndpoint: await endpoint(st, source), targetEndpoint: await endpoint(s.transports(target.name), target),
+      ...(s.loaded.fleet.acme ? { acme: s.loaded.fleet.acme } : {}),
+    });
+    const plan = makePlan(steps);
+    const p = await preview(plan, s.transports, s.redactor);
+    if (flags.markdown) {
+      s.io.out(renderRunbook(p, { fleetFile: s.loaded.fleet.display ?? s.fleetFile, createdAt: new Date().toISOString(), stacks: [stack], releases: { [stack]: m.release.id } }));
+      return countChanges(p).error > 0 ? 1 : 0;
+    }
+    if (!flags.json || flags.dryRun) s.io.out(renderPlanTable(p));
+    if (countChanges(p).error > 0) {
+      if (flags.json && !flags.dryRun) s.io.err(renderPlanTable(p));
+      s.io.err(`error plan-check-failed: some steps could not be checked (see the table); nothing was changed on ${source.name} or ${target.name}\n  hint: fix what the errors name, then run migrate again\n`);
+      return 1;
+    }
+    if (flags.dryRun) return 0;
+    if (!flags.yes) {
+      if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('migrate changes two servers and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Read the plan (--dry-run or --markdown), then pass --yes.');
+      if (!(await confirm(`move ${stack} from ${source.name} to ${target.name}? [y/N] `))) return 1;
+    }
+    const journal = openJournal(stateDir(rawIo.env), s.redactor);
+    try {
+      const resumed = flags.resume ? journal.lastUnfinished() : undefined;
+      const summary = await execute(s, { plan, targets: [{ stack: t!.stack, server: source }, { stack: t!.stack, server: target }] }, `migrate ${stack} --to ${target.name}${resumed ? ` --resume ${resumed.id}` : ''}`, { json: flags.json === true, noSummary: true }, journal, resumed?.id);
+      if (summary.failed > 0) return 1;
+      const r = report(m, Date.now());
+      if (flags.json) s.io.out(`${JSON.stringify({ ...r, run: summary.runId })}\n`);
+      else s.io.out(await renderReport(r, s, stack, target));
+      return 0;
+    } finally {
+      journal.close();
+    }
+  });
+}
+
+async function renderReport(r: MigrationReport, s: Session, stack: string, target: ServerDef): Promise<string> {
+  const lines = [
+    `${stack} moved to ${target.name}: verified`,
+    `  write downtime: ${r.downtime_ms === null ? 'not measured (resumed run)' : `${r.downtime_ms} ms`}`,
+    `  transferred:    ${formatSize(r.bytes_transferred)} of volume data (databases streamed besides)`,
+    `  duration:       ${r.duration_ms} ms`,
+    '',
+  ];
+  if (r.verified.tables.length > 0) lines.push(table(['table', 'rows (source)', 'rows (target)', 'checksum'], r.verified.tables.map((t) => [t.name, String(t.rows_source), String(t.rows_target), t.checksum_match ? 'equal' : 'DIFFERENT'])), '');
+  if (r.verified.volumes.length > 0) lines.push(table(['volume', 'files', 'bytes', 'manifest'], r.verified.volumes.map((v) => [v.name, String(v.files), String(v.bytes), v.manifest_match ? 'equal' : 'DIFFERENT'])), '');
+  const def = s.loaded.fleet.stacks[stack];
+  for (const d of def?.proxy?.domains ?? []) {
+    const now = await lookup(d).then((a) => a.address, () => 'does not resolve here');
+    lines.push(`DNS: point the A record of ${d} at ${target.host} (now: ${now}); until then ${def!.server}'s nginx sends its requests to ${target.name}.`);
+  }
+  lines.push(`Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,59 @@
+/** What the steps of one migration share: the two servers, the channel between them, and what they measured. */
+import type { Transport } from '../transport/transport.js';
+import type { Channel } from './channel.js';
+import type { Database, TableReport } from './postgres.js';
+import type { ReleaseMeta } from '../deploy/release-meta.js';
+
+export interface VolumeReport {
+  name: string;
+  files: number;
+  bytes: number;
+  manifest_match: boolean;
+}
+
+export interface Side {
+  name: string;
+  sudo: boolean;
+  transport: () => Transport;
+}
+
+export interface Migration {
+  stack: string;
+  project: string;
+  source: Side;
+  target: Side;
+  ch: Channel;
+  /** The release the source runs now. */
+  sourceRelease: ReleaseMeta;
+  /** The release the target runs (the same files as the source's current one). */
+  release: ReleaseMeta;
+  databases: Database[];
+  /** Named volumes of the project moved by copy (database volumes excluded in dump mode). */
+  volumes: string[];
+  /** Services that keep state in memory and write it on BGSAVE (Redis). */
+  redis: string[];
+  marks: {
+    startedAt: number;
+    freezeAt?: number;
+    servingAt?: number;
+    bytes: number;
+    tables: TableReport[];
+    volumes: VolumeReport[];
+  };
+}
+
+export interface MigrationReport {
+  downtime_ms: number | null;
+  bytes_transferred: number;
+  duration_ms: number;
+  verified: { tables: TableReport[]; volumes: VolumeReport[] };
+}
+
+export function report(m: Migration, endedAt: number): MigrationReport {
+  return {
+    downtime_ms: m.marks.freezeAt !== undefined && m.marks.servingAt !== undefined ? m.marks.servingAt - m.marks.freezeAt : null,
+    bytes_transferred: m.marks.bytes,
+    duration_ms: endedAt - m.marks.startedAt,
+    verified: { tables: m.marks.tables, volumes: m.marks.volumes },
+  };
+}

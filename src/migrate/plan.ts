@@ -1,0 +1,143 @@
+/**
+ * The steps of `ferry migrate STACK --to SERVER` (dump mode), in order:
+ *
+ *   prepare   preflight on the target; the channel source -> target
+ *   transfer  the release and images on the target; its volumes; a first copy while running
+ *   deploy    writers frozen on the source; the final copy; the target's databases started
+ *             and filled by dump; the stack started on the target (health checks)
+ *   proxy     nginx on the target; the source's nginx sends the domains to the target
+ *   verify    tables and volumes proven equal, the report recorded; the source's databases
+ *             stopped; the channel closed; the source marked as moved
+ *
+ * The source keeps its release, volumes and data, stopped. A failure rolls back what
+ * was changed, last first, so the source serves again.
+ */
+import type { Step } from '../engine/step.js';
+import type { AcmeDef, ServerDef } from '../model/fleet.js';
+import type { LoadedStack } from '../model/loaded.js';
+import type { Transport } from '../transport/transport.js';
+import { stackPlan } from '../deploy/plan.js';
+import type { ReleaseMeta } from '../deploy/release-meta.js';
+import { upStep } from '../deploy/steps/up.js';
+import { proxyLink } from '../deploy/proxy-link.js';
+import { channelFor, channelSteps, type Endpoint } from './channel.js';
+import type { Migration } from './context.js';
+import { databases, REDIS_IMAGE } from './postgres.js';
+import { preflightStep } from './steps/preflight.js';
+import { servicesStateStep } from './steps/services.js';
+import { dumpStep } from './steps/dump.js';
+import { verifyStep } from './steps/verify.js';
+import { markerStep, switchStep } from './steps/switch.js';
+import { syncStep, volumeMountpoint, type VolumeCopy } from './volumes.js';
+import { ensureVolumesStep } from './steps/ensure-volumes.js';
+
+/** Records the moment the step has verified, as when the stack serves (and takes writes) again. */
+function markServing(step: Step, m: Migration): void {
+  const verify = step.verify.bind(step);
+  step.verify = async (ctx) => {
+    const v = await verify(ctx);
+    if (v.ok) m.marks.servingAt ??= Date.now();
+    return v;
+  };
+}
+
+export interface MigratePlanInput {
+  stack: LoadedStack;
+  source: ServerDef;
+  target: ServerDef;
+  sourceEndpoint: Endpoint;
+  targetEndpoint: Endpoint;
+  sourceRelease: ReleaseMeta;
+  transports: (server: string) => Transport;
+  local: Transport;
+  acme?: AcmeDef;
+}
+
+export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[]; m: Migration }> {
+  const project = i.stack.project!;
+  const name = i.stack.def.name;
+  const dbs = databases(project.services);
+  const dbVolumes = new Set(dbs.flatMap((d) => d.volumes));
+  const volumes = Object.values(project.volumes).filter((v) => !v.external).map((v) => v.name).filter((v) => !dbVolumes.has(v));
+  const side = (s: ServerDef) => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
+  const ch = channelFor(name, i.sourceEndpoint, i.targetEndpoint);
+  const deploy = await stackPlan({ stack: i.stack, server: i.target, local: i.local });
+  const m: Migration = {
+    stack: name,
+    project: project.name,
+    source: side(i.source),
+    target: side(i.target),
+    ch,
+    sourceRelease: i.sourceRelease,
+    release: deploy.meta,
+    databases: dbs,
+    volumes,
+    redis: project.services.filter((s) => s.image && REDIS_IMAGE.test(s.image)).map((s) => s.name),
+    marks: { startedAt: Date.now(), bytes: 0, tables: [], volumes: [] },
+  };
+  const id = (s: string) => `${name}/migrate/${s}`;
+  const dbServices = dbs.map((d) => d.service);
+  const others = project.services.filter((s) => !dbServices.includes(s.name) && s.replicas > 0).map((s) => s.name);
+  const dockerVolumes = Object.values(project.volumes).filter((v) => !v.external).map((v) => `${i.sourceRelease.project}_${v.name}`);
+
+  const steps: Step[] = [preflightStep({ id: id('preflight'), m, services: project.services, dockerVolumes })];
+  const { open, close } = channelSteps({ ch, source: m.source.transport, target: m.target.transport, dependsOn: [id('preflight')] });
+  open.id = id('channel');
+  close.id = id('channel-close');
+  steps.push(open);
+  const fromDeploy = deploy.steps.filter((s) => /\/(engine|images|release)$/.test(s.id));
+  for (const s of fromDeploy) s.dependsOn = [...s.dependsOn, id('preflight')];
+  steps.push(...fromDeploy);
+  const transferred = fromDeploy.map((s) => s.id);
+
+  steps.push(ensureVolumesStep({ id: id('volumes'), m, volumes: Object.values(project.volumes).filter((v) => !v.external).map((v) => v.name), dependsOn: [id('preflight'), ...transferred.filter((x) => x.endsWith('/engine'))] }));
+
+  const copies = async (): Promise<VolumeCopy[]> => {
+    const out: VolumeCopy[] = [];
+    for (const v of volumes) {
+      const full = `${project.name}_${v}`;
+      out.push({ name: v, sourcePath: await volumeMountpoint(m.source.transport(), `${i.sourceRelease.project}_${v}`, m.source.sudo), targetPath: await volumeMountpoint(m.target.transport(), full, m.target.sudo) });
+    }
+    return out;
+  };
+  const addBytes = (n: number) => (m.marks.bytes += n);
+  if (volumes.length > 0) {
+    steps.push(syncStep({ id: id('precopy'), ch, copies, source: m.source.transport, target: m.target.transport, phase: 'transfer', dependsOn: [id('channel'), id('volumes')], title: `first copy of ${volumes.join(', ')} while the stack runs`, onBytes: addBytes }));
+  }
+  const afterTransfer = [id('channel'), id('volumes'), ...transferred, ...(volumes.length > 0 ? [id('precopy')] : [])];
+  steps.push(servicesStateStep({
+    id: id('freeze'), stack: name, redis: m.redis, side: m.source, release: i.sourceRelease, services: others, want: 'stopped', phase: 'deploy', dependsOn: [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : [])],
+    title: `stop the writers on ${i.source.name} (${others.join(', ') || 'none'})`, onApply: () => (m.marks.freezeAt ??= Date.now()),
+  }));
+  if (volumes.length > 0) {
+    steps.push(syncStep({ id: id('final-copy'), ch, copies, source: m.source.transport, target: m.target.transport, phase: 'deploy', dependsOn: [id('freeze')], title: `final copy of ${volumes.join(', ')}, writers stopped`, onBytes: addBytes }));
+  }
+  const frozen = [id('freeze'), ...(volumes.length > 0 ? [id('final-copy')] : [])];
+  if (dbs.length > 0) {
+    // Started before the freeze, so that its start is not part of the write pause.
+    steps.push(servicesStateStep({ id: id('target-db'), stack: name, side: m.target, release: m.release, services: dbServices, want: 'running', phase: 'transfer', dependsOn: afterTransfer, title: `start ${dbServices.join(', ')} on ${i.target.name}` }));
+    for (const d of dbs) steps.push(dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }));
+  }
+  steps.push(verifyStep({ id: id('verify'), m, dependsOn: [...frozen, ...dbs.map((d) => id(`dump/${d.service}`))] }));
+  const filled = [id('verify')];
+  const proxy = i.stack.def.proxy ? proxyLink({ stack: { ...i.stack.def, proxy: { ...i.stack.def.proxy, tls: 'none' } }, project: project.name, host: i.target.name, sudo: m.target.sudo, dependsOn: [id('start')] }) : undefined;
+  const start = upStep({
+    id: id('start'), host: i.target.name, stack: name, project: project.name, release: deploy.meta, services: deploy.meta.services,
+    healthTimeoutMs: i.stack.def.deploy.healthTimeoutMs, httpChecks: i.stack.def.deploy.httpChecks, sudo: m.target.sudo, dependsOn: filled,
+    title: `start ${name} on ${i.target.name}`,
+  });
+  steps.push(start);
+  if (proxy) steps.push(...proxy.steps);
+  const switched = switchStep({ id: id('switch'), m, stack: i.stack.def, dependsOn: [id('start'), ...(proxy ? proxy.steps.map((s) => s.id) : [])] });
+  if (switched) steps.push(switched);
+  // Writes are served again once clients reach the target: through the source's nginx when there is one.
+  markServing(switched ?? start, m);
+  const served = [id('start'), ...(proxy ? proxy.steps.map((s) => s.id) : []), ...(switched ? [switched.id] : [])];
+  if (dbs.length > 0) {
+    steps.push(servicesStateStep({ id: id('stop-source-db'), stack: name, side: m.source, release: i.sourceRelease, services: dbServices, want: 'stopped', phase: 'verify', dependsOn: served, title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)` }));
+  }
+  close.dependsOn = [...served, ...(dbs.length > 0 ? [id('stop-source-db')] : [])];
+  steps.push(close);
+  steps.push(markerStep({ id: id('mark'), m, dependsOn: served }));
+  return { steps, m };
+}

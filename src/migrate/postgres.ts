@@ -1,0 +1,102 @@
+/**
+ * Postgres in a stack, moved by dump: `pg_dump -Fc` in the source container streamed
+ * through the migration channel into `pg_restore` in the target container, directly
+ * between the servers. And the proof: per-table row counts and content checksums read
+ * on both sides.
+ */
+import type { Service } from '../model/compose.js';
+import { cmd, pipe, render, type Command } from '../shell/command.js';
+import type { Transport } from '../transport/transport.js';
+import { StepError } from '../engine/errors.js';
+
+export interface Database {
+  service: string;
+  user: string;
+  db: string;
+  /** Named volume or path holding the data directory (not copied in dump mode). */
+  volumes: string[];
+}
+
+const POSTGRES_IMAGE = /(^|\/)(postgres|postgis|timescaledb|[a-z0-9-]*postgres[a-z0-9-]*)(:|$)/i;
+
+/** The stack's Postgres services, with the role and database their image creates. */
+export function databases(services: Service[]): Database[] {
+  return services
+    .filter((s) => s.image !== undefined && POSTGRES_IMAGE.test(s.image))
+    .map((s) => {
+      const user = s.environment.POSTGRES_USER ?? 'postgres';
+      return {
+        service: s.name,
+        user,
+        db: s.environment.POSTGRES_DB ?? user,
+        volumes: s.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!),
+      };
+    });
+}
+
+export const REDIS_IMAGE = /(^|\/)[a-z0-9-]*(redis|valkey|keydb)[a-z0-9-]*(:|$)/i;
+
+/** `pg_dump` here | channel | `pg_restore` there, with pipefail so that either side's failure fails the whole. */
+export function dumpRestoreCommand(source: string, target: Command, d: Database): Command {
+  return cmd('bash', '-o', 'pipefail', '-c', render(pipe(cmd('docker', 'exec', source, 'pg_dump', '-U', d.user, '-d', d.db, '-Fc', '--no-owner', '--no-privileges'), target)));
+}
+
+export function restoreCommand(container: string, d: Database): Command {
+  return cmd('docker', 'exec', '-i', container, 'pg_restore', '-U', d.user, '-d', d.db, '--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction');
+}
+
+/** Tables of the database (user schemas), one `schema.table` per line. */
+export const TABLES_SQL = "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1";
+
+/** Row count and an order-independent checksum of every row's text, per table. */
+export function checksumSql(tables: string[]): string {
+  return tables.map((t) => `SELECT ${quoteLiteral(t)}, count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM ${t} x;`).join('\n');
+}
+
+const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+export const psql = (container: string, d: Database, sql: string): Command => cmd('docker', 'exec', container, 'psql', '-U', d.user, '-d', d.db, '-v', 'ON_ERROR_STOP=1', '-At', '-F', '|', '-c', sql);
+
+export interface TableSum {
+  name: string;
+  rows: number;
+  checksum: string;
+}
+
+export async function tableSums(t: Transport, container: string, d: Database, sudo: boolean): Promise<TableSum[]> {
+  const run = async (sql: string) => {
+    const r = await t.exec(psql(container, d, sql), { sudo, timeoutMs: 30 * 60_000 });
+    if (r.code !== 0) throw new StepError('database-unreadable', `${t.name}: psql in ${container} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'Check that the database container runs and that POSTGRES_USER / POSTGRES_DB name a role and database it has.');
+    return r.stdout;
+  };
+  const tables = (await run(TABLES_SQL)).split('\n').map((l) => l.trim()).filter(Boolean);
+  if (tables.length === 0) return [];
+  return parseSums(await run(checksumSql(tables)));
+}
+
+export function parseSums(out: string): TableSum[] {
+  return out.split('\n').filter(Boolean).map((line) => {
+    const [name, rows, checksum] = line.split('|');
+    return { name: name!, rows: Number(rows), checksum: checksum ?? '' };
+  });
+}
+
+export interface TableReport {
+  name: string;
+  rows_source: number;
+  rows_target: number;
+  checksum_match: boolean;
+}
+
+export function compareTables(source: TableSum[], target: TableSum[]): TableReport[] {
+  const there = new Map(target.map((t) => [t.name, t]));
+  const names = [...new Set([...source.map((s) => s.name), ...target.map((t) => t.name)])].sort();
+  const here = new Map(source.map((s) => [s.name, s]));
+  return names.map((name) => {
+    const a = here.get(name);
+    const b = there.get(name);
+    return { name, rows_source: a?.rows ?? -1, rows_target: b?.rows ?? -1, checksum_match: a !== undefined && b !== undefined && a.checksum === b.checksum && a.rows === b.rows };
+  });
+}
+
+export const describeDump = (d: Database): string => `pg_dump -Fc of ${d.db} (role ${d.user}) streamed into pg_restore on the target: ${render(cmd('pg_restore', '--clean', '--if-exists', '--single-transaction'))}`;

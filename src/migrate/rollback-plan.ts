@@ -1,0 +1,58 @@
+/**
+ * Undoing a migration within the rollback window: the source, kept stopped with its data,
+ * serves again (its services started, its nginx sending the domains to its own
+ * containers), the target's services stop (their data stays), and the markers go.
+ * Writes made on the target since the cut-over are not carried back: the report says so.
+ */
+import type { Step } from '../engine/step.js';
+import type { ServerDef, StackDef } from '../model/fleet.js';
+import type { Transport } from '../transport/transport.js';
+import type { ReleaseMeta } from '../deploy/release-meta.js';
+import { projectContainers } from '../deploy/containers.js';
+import { upstreamAddresses } from '../deploy/proxy-link.js';
+import { renderUpstreams } from '../proxy/render-upstreams.js';
+import { upstreamsPath } from '../proxy/names.js';
+import { nginxFileStep } from '../proxy/nginx-file.js';
+import type { Side } from './context.js';
+import { servicesStateStep } from './steps/services.js';
+import { markerPath } from './steps/switch.js';
+import { reportPath } from './steps/verify.js';
+import { removeStep } from './steps/remove.js';
+
+export interface RollbackInput {
+  stack: StackDef;
+  source: ServerDef;
+  target: ServerDef;
+  sourceRelease: ReleaseMeta;
+  targetRelease?: ReleaseMeta;
+  transports: (server: string) => Transport;
+}
+
+export function migrationRollbackSteps(i: RollbackInput): Step[] {
+  const side = (s: ServerDef): Side => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
+  const src = side(i.source);
+  const tgt = side(i.target);
+  const stack = i.stack.name;
+  const id = (s: string) => `${i.stack.name}/unmigrate/${s}`;
+  const all = i.sourceRelease.services.filter((s) => s.replicas > 0).map((s) => s.name);
+  const steps: Step[] = [
+    servicesStateStep({ id: id('start-source'), stack, side: src, release: i.sourceRelease, services: all, want: 'running', phase: 'deploy', dependsOn: [], title: `start ${i.stack.name} again on ${i.source.name}` }),
+  ];
+  if (i.stack.proxy) {
+    const proxy = i.stack.proxy;
+    steps.push(nginxFileStep({
+      id: id('upstreams'), host: i.source.name, path: upstreamsPath(i.stack.name), sudo: src.sudo, dependsOn: [id('start-source')],
+      title: `${i.source.name}'s nginx sends ${proxy.domains.join(', ')} to its own containers again`,
+      content: async (ctx) => renderUpstreams(i.stack.name, proxy.routes, upstreamAddresses(i.stack, await projectContainers(ctx.transport, i.sourceRelease.project, src.sudo))),
+    }));
+  }
+  const served = steps.map((s) => s.id);
+  if (i.targetRelease) {
+    const tAll = i.targetRelease.services.map((s) => s.name);
+    steps.push(servicesStateStep({ id: id('stop-target'), stack, side: tgt, release: i.targetRelease, services: tAll, want: 'stopped', phase: 'verify', dependsOn: served, title: `stop ${i.stack.name} on ${i.target.name} (its data stays)` }));
+  }
+  steps.push(removeStep({ id: id('marker'), host: i.source.name, path: markerPath(i.stack.name), sudo: src.sudo, dependsOn: served }));
+  steps.push(removeStep({ id: id('report'), host: i.target.name, path: reportPath(i.stack.name), sudo: tgt.sudo, dependsOn: served }));
+  return steps;
+}
+

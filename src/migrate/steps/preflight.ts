@@ -1,0 +1,90 @@
+/**
+ * Before anything changes anywhere: can the target take the stack? Docker and Compose
+ * there, the same CPU architecture, memory for the stack's limits, disk for the data to
+ * move plus a margin, and the stack's published ports free. Every problem is reported
+ * at once; the step fails at `check`, so a plan with a failed preflight never applies.
+ */
+import { StepError } from '../../engine/errors.js';
+import type { Step, StepContext } from '../../engine/step.js';
+import { parseMeminfo } from '../../inventory/live/probes/system.js';
+import { parseSs } from '../../inventory/live/probes/network.js';
+import { formatSize } from '../../core/size.js';
+import { cmd, quiet, raw, render, type Command } from '../../shell/command.js';
+import type { Service } from '../../model/compose.js';
+import { detectEngine } from '../../deploy/steps/engine.js';
+import type { Migration } from '../context.js';
+
+export const archCommand: Command = cmd('uname', '-m');
+export const meminfoCommand: Command = cmd('cat', '/proc/meminfo');
+export const listeningCommand: Command = cmd('ss', '-H', '-ltnu');
+export const availCommand: Command = raw('df -B1 --output=avail /var/lib/docker /srv 2>/dev/null | tail -n +2');
+/** Bytes used by each named volume of a project, from Docker's own mountpoints. */
+export const volumeSizesCommand = (names: string[]): Command =>
+  names.length === 0 ? raw('true') : raw(`for v in ${names.map((n) => `'${n.replace(/'/g, `'\\''`)}'`).join(' ')}; do p=$(docker volume inspect -f '{{.Mountpoint}}' "$v" 2>/dev/null) && du -sb "$p" | cut -f1 || echo 0; done`);
+
+/** Extra room beyond the data: 10 % and 1 GiB. */
+export const needWithMargin = (bytes: number): number => Math.ceil(bytes * 1.1) + 1024 ** 3;
+
+export interface PreflightInput {
+  m: Migration;
+  services: Service[];
+  /** Full Docker volume names on the source (`project_volume`). */
+  dockerVolumes: string[];
+}
+
+async function out(ctx: StepContext, t: ReturnType<Migration['source']['transport']>, c: Command, sudo: boolean): Promise<string> {
+  const r = await t.exec(c, { sudo });
+  return r.code === 0 ? r.stdout : '';
+}
+
+export function preflightStep(o: PreflightInput & { id: string }): Step {
+  const { m } = o;
+  return {
+    id: o.id,
+    host: m.target.name,
+    phase: 'prepare',
+    title: `preflight: can ${m.target.name} take ${m.stack}?`,
+    dependsOn: [],
+    doc: () => ({
+      purpose: `Check, before anything changes anywhere, that ${m.target.name} can take stack ${m.stack}: Docker and Compose, the same architecture as ${m.source.name}, free memory for the services' limits, free disk for the data plus 10 % and 1 GiB, and the published ports free.`,
+      commands: [archCommand, meminfoCommand, availCommand, listeningCommand, volumeSizesCommand(o.dockerVolumes)].map(render),
+      verify: 'Nothing to verify: the check changes nothing.',
+      undo: 'Nothing to undo.',
+    }),
+    async check(ctx) {
+      const src = m.source.transport();
+      const tgt = ctx.transport;
+      const problems: string[] = [];
+      const engine = await detectEngine(tgt, m.target.sudo);
+      if (!engine.docker) problems.push('Docker is not installed or not running there');
+      if (!engine.compose) problems.push('Compose (docker compose or docker-compose) is not installed there');
+      const [archS, archT] = [(await out(ctx, src, archCommand, m.source.sudo)).trim(), (await out(ctx, tgt, archCommand, m.target.sudo)).trim()];
+      if (archS && archT && archS !== archT) problems.push(`architecture ${archT} differs from the source's ${archS}: its images would not run`);
+      const mem = parseMeminfo(await out(ctx, tgt, meminfoCommand, m.target.sudo));
+      const limits = o.services.reduce((sum, s) => sum + (s.resources.memoryLimit ?? 0) * Math.max(1, s.replicas), 0);
+      if (mem && limits > mem.available) problems.push(`${formatSize(mem.available)} of memory available, the stack's limits add up to ${formatSize(limits)}`);
+      const sizes = (await out(ctx, src, volumeSizesCommand(o.dockerVolumes), m.source.sudo)).split('\n').filter(Boolean).map(Number);
+      const data = sizes.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+      const avail = (await out(ctx, tgt, availCommand, m.target.sudo)).split('\n').map((l) => Number(l.trim())).filter((n) => Number.isFinite(n) && n > 0);
+      const free = avail.length > 0 ? Math.min(...avail) : 0;
+      if (needWithMargin(data) > free) problems.push(`${formatSize(free)} of disk free (the least of /var/lib/docker and /srv), the data to move is ${formatSize(data)} and needs ${formatSize(needWithMargin(data))} with the margin`);
+      const listening = parseSs(await out(ctx, tgt, quiet(listeningCommand), m.target.sudo));
+      for (const s of o.services) {
+        for (const p of s.ports) {
+          if (p.published === undefined) continue;
+          const held = listening.find((l) => l.port === p.published && l.protocol === p.protocol);
+          if (held) problems.push(`port ${p.published}/${p.protocol} (service ${s.name}) is already in use there${held.process ? ` by ${held.process}` : ''}`);
+        }
+      }
+      if (problems.length > 0) {
+        throw new StepError('preflight-failed', `${m.target.name} cannot take stack ${m.stack}: ${problems.join('; ')}`, `Nothing was changed on ${m.source.name} or ${m.target.name}. Fix what is named (or choose another server), then run migrate again.`);
+      }
+      return { needed: false };
+    },
+    async apply() {},
+    async verify() {
+      return { ok: true };
+    },
+    async rollback() {},
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The cut-over at the edge: the source's nginx sends the stack's routes to the target's
+ * nginx, so that clients still resolving the old address are served by the target while
+ * DNS changes. The marker `migrated-to` on the source keeps `ferry apply` from deploying
+ * there again by mistake and tells `ferry rollback` where the stack went.
+ */
+import { cmd, quiet } from '../../shell/command.js';
+import type { Step } from '../../engine/step.js';
+import { stackDir } from '../../deploy/layout.js';
+import { renderUpstreams, upstreamsOf } from '../../proxy/render-upstreams.js';
+import { upstreamsPath } from '../../proxy/names.js';
+import { nginxFileStep } from '../../proxy/nginx-file.js';
+import type { StackDef } from '../../model/fleet.js';
+import type { Migration } from '../context.js';
+
+export const markerPath = (stack: string): string => `${stackDir(stack)}/migrated-to`;
+
+/** Every upstream of the stack pointed at the target's nginx (port 80; the Host header selects the site there). */
+export function switchStep(o: { id: string; m: Migration; stack: StackDef; dependsOn: string[] }): Step | undefined {
+  const proxy = o.stack.proxy;
+  if (!proxy) return undefined;
+  const addresses = Object.fromEntries(upstreamsOf(o.stack.name, proxy.routes).map((u) => [u.name, [`${o.m.ch.target.address}:80`]]));
+  return nginxFileStep({
+    id: o.id,
+    host: o.m.source.name,
+    path: upstreamsPath(o.stack.name),
+    content: renderUpstreams(o.stack.name, proxy.routes, addresses),
+    sudo: o.m.source.sudo,
+    dependsOn: o.dependsOn,
+    title: `${o.m.source.name}'s nginx sends ${proxy.domains.join(', ')} to ${o.m.target.name}`,
+  });
+}
+
+export function markerStep(o: { id: string; m: Migration; dependsOn: string[] }): Step {
+  const { m } = o;
+  const text = `${m.target.name}\n`;
+  const read = async (t: ReturnType<Migration['source']['transport']>) => {
+    const r = await t.exec(quiet(cmd('cat', markerPath(m.stack))), { sudo: m.source.sudo });
+    return r.code === 0 ? r.stdout : undefined;
+  };
+  return {
+    id: o.id,
+    host: m.source.name,
+    phase: 'verify',
+    title: `mark ${m.stack} on ${m.source.name} as moved to ${m.target.name}`,
+    dependsOn: o.dependsOn,
+    doc: () => ({
+      purpose: `Write ${markerPath(m.stack)} on ${m.source.name}: \`ferry apply\` then refuses to deploy the stack there again, and \`ferry rollback ${m.stack}\` knows where it went. The source's release, volumes and data stay, stopped, for the rollback window.`,
+      commands: [`printf '${m.target.name}\\n' > ${markerPath(m.stack)}`],
+      verify: 'The file names the target.',
+      undo: `rm -f ${markerPath(m.stack)}`,
+    }),
+    async check(ctx) {
+      return (await read(ctx.transport)) === text ? { needed: false } : { needed: true, change: { summary: `${markerPath(m.stack)} = ${m.target.name}` } };
+    },
+    async apply(ctx) {
+      await ctx.transport.upload(markerPath(m.stack), text, { mode: 0o644, sudo: m.source.sudo });
+    },
+    async verify(ctx) {
+      return (await read(ctx.transport)) === text ? { ok: true } : { ok: false, message: 'marker not written' };
+    },
+    async rollback(ctx) {
+      await ctx.transport.exec(cmd('rm', '-f', markerPath(m.stack)), { sudo: m.source.sudo });
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * The proof, taken while both sides are still: writers stopped on the source, the stack
+ * not yet started on the target (only its databases, just filled). Every table of every
+ * database with equal row counts and checksums on both sides, every volume with equal
+ * manifests (files, bytes, content hash). Only then does the target start (and its
+ * health checks must pass). The report is written on the target
+ * (`/srv/ferry/STACK/migration.json`), so that a resumed run does not prove twice.
+ */
+import { cmd, quiet } from '../../shell/command.js';
+import { StepError } from '../../engine/errors.js';
+import type { Step, StepContext } from '../../engine/step.js';
+import { stackDir } from '../../deploy/layout.js';
+import type { Migration, VolumeReport } from '../context.js';
+import { compareTables, tableSums, type TableReport } from '../postgres.js';
+import { volumeManifest } from '../manifest.js';
+import { volumeMountpoint } from '../volumes.js';
+import { dbContainer } from './dump.js';
+
+export const reportPath = (stack: string): string => `${stackDir(stack)}/migration.json`;
+
+export interface SavedReport {
+  from: string;
+  to: string;
+  release: string;
+  at: string;
+  tables: TableReport[];
+  volumes: VolumeReport[];
+}
+
+export async function readReport(m: Migration): Promise<SavedReport | undefined> {
+  const t = m.target.transport();
+  const r = await t.exec(quiet(cmd('cat', reportPath(m.stack))), { sudo: m.target.sudo });
+  if (r.code !== 0) return undefined;
+  try {
+    const saved = JSON.parse(r.stdout) as SavedReport;
+    return saved.from === m.source.name && saved.release === m.release.id ? saved : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function volumeReports(m: Migration): Promise<VolumeReport[]> {
+  const out: VolumeReport[] = [];
+  for (const v of m.volumes) {
+    const name = `${m.release.project}_${v}`;
+    const [sp, tp] = [await volumeMountpoint(m.source.transport(), name, m.source.sudo), await volumeMountpoint(m.target.transport(), name, m.target.sudo)];
+    const [a, b] = [await volumeManifest(m.source.transport(), sp, m.source.sudo), await volumeManifest(m.target.transport(), tp, m.target.sudo)];
+    out.push({ name: v, files: a.files, bytes: a.bytes, manifest_match: a.files === b.files && a.bytes === b.bytes && a.sha256 === b.sha256 });
+  }
+  return out;
+}
+
+export function verifyStep(o: { id: string; m: Migration; dependsOn: string[] }): Step {
+  const { m } = o;
+  let pending: SavedReport | undefined;
+  return {
+    id: o.id,
+    host: m.target.name,
+    phase: 'deploy',
+    title: `prove ${m.target.name} holds ${m.stack}'s data as on ${m.source.name}`,
+    dependsOn: o.dependsOn,
+    doc: () => ({
+      purpose: `Prove the move before the target starts: per-table row counts and checksums equal on both sides (${m.databases.map((d) => d.db).join(', ') || 'no database'}), and manifests of every volume equal (${m.volumes.join(', ') || 'no volume'}). Then record the report on ${m.target.name}.`,
+      commands: ['psql: SELECT count(*), md5(string_agg(md5(row::text) ORDER BY …)) per table, on both sides', 'find -print0 | sort -z | sha256sum per volume, on both sides'],
+      verify: `${reportPath(m.stack)} holds the report.`,
+      undo: 'Nothing: the report only records what was proven.',
+    }),
+    async check(ctx: StepContext) {
+      const saved = await readReport(m);
+      if (saved) {
+        m.marks.tables = saved.tables;
+        m.marks.volumes = saved.volumes;
+        return { needed: false };
+      }
+      const tables: TableReport[] = [];
+      for (const d of m.databases) {
+        const src = await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service);
+        const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
+        tables.push(...compareTables(await tableSums(m.source.transport(), src, d, m.source.sudo), await tableSums(ctx.transport, tgt, d, m.target.sudo)));
+      }
+      const volumes = await volumeReports(m);
+      m.marks.tables = tables;
+      m.marks.volumes = volumes;
+      const problems = [
+        ...tables.filter((t) => !t.checksum_match).map((t) => `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target, checksums ${t.rows_source === t.rows_target ? 'differ' : 'not compared'}`),
+        ...volumes.filter((v) => !v.manifest_match).map((v) => `volume ${v.name}: manifests differ`),
+      ];
+      if (problems.length > 0) throw new StepError('verify-failed', `${m.stack}: the target does not match the source: ${problems.join('; ')}`, `The source keeps its data. Run \`ferry rollback ${m.stack}\` to serve from ${m.source.name} again, or fix the cause and run migrate again with --resume.`);
+      pending = { from: m.source.name, to: m.target.name, release: m.release.id, at: new Date().toISOString(), tables, volumes };
+      return { needed: true, change: { summary: `${tables.length} tables and ${volumes.length} volumes equal on both sides; record the report` } };
+    },
+    async apply(ctx) {
+      await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify(pending, null, 2)}\n`, { mode: 0o600, sudo: m.target.sudo });
+    },
+    async verify() {
+      return (await readReport(m)) ? { ok: true } : { ok: false, message: `${reportPath(m.stack)} was not written` };
+    },
+    async rollback(ctx) {
+      await ctx.transport.exec(cmd('rm', '-f', reportPath(m.stack)), { sudo: m.target.sudo });
+    },
+  };
+}

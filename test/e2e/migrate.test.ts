@@ -1,0 +1,189 @@
+/**
+ * `ferry migrate` between two test bed hosts with real data: Postgres rows, a Redis
+ * dataset, a volume with many small files and one large one, while a probe writes
+ * through the proxy. Also: a preflight that refuses a target without disk, a migration
+ * killed with SIGKILL and resumed, apply refused on the source, rollback to the source.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { paths } from '../../scripts/testbed/lib.mjs';
+import { ferry, type Transcript } from '../cli/run.js';
+import { httpGet } from './deploy-stack.js';
+import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+
+const STACK = 'tbmove';
+const DOMAIN = 'tbmove.ferry.test';
+const CANARY = 'canary-mig-8e2d41c7';
+const CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
+const demo = fileURLToPath(new URL('../../examples/demo/compose.yml', import.meta.url));
+
+function writeStack(dir: string, source: TestbedHost, target: TestbedHost): void {
+  const compose = readFileSync(demo, 'utf8')
+    .replace('    restart: unless-stopped\n    mem_limit: 256m\n', '    restart: unless-stopped\n    mem_limit: 256m\n    volumes:\n      - files:/srv/files\n')
+    .replace('volumes:\n  db-data: {}\n', [
+      '  cache:',
+      '    image: ferry-tb-redis:1',
+      '    command: ["redis-server", "--save", "60", "1"]',
+      '    volumes:',
+      '      - cache-data:/data',
+      '    restart: unless-stopped',
+      '    mem_limit: 128m',
+      'volumes:',
+      '  db-data: {}',
+      '  cache-data: {}',
+      '  files: {}',
+      '',
+    ].join('\n'));
+  writeFileSync(join(dir, 'compose.yml'), compose);
+  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${CANARY}\n`);
+  const server = (h: TestbedHost) => `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
+  writeFileSync(join(dir, 'ferry.yml'), [
+    'servers:', server(source), server(target),
+    'stacks:',
+    `  ${STACK}:`,
+    `    server: ${source.name}`,
+    '    compose: compose.yml',
+    `    project: ${STACK}`,
+    '    deploy: { health_timeout: 60s, http_checks: [{ service: web, port: 8000, path: /health }] }',
+    `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] }`,
+    '',
+  ].join('\n'));
+}
+
+function clean(h: TestbedHost): void {
+  onHost(h, `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+    `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_files >/dev/null 2>&1; umount /srv 2>/dev/null; ` +
+    `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf /root/.ssh/ferry-migrate-${STACK}*; ` +
+    `sed -i '/ferry-migrate-${STACK}$/d' /root/.ssh/authorized_keys; systemctl reload nginx; true`);
+}
+
+const PROBE = fileURLToPath(new URL('../../scripts/probe.mjs', import.meta.url));
+
+/** A writing probe in its own process (GET /health inserts a row); `stop` returns every answer. */
+function probe(address: string) {
+  const child = spawn(process.execPath, [PROBE, address, DOMAIN], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return {
+    stop: async () => {
+      child.kill('SIGTERM');
+      await closed;
+      const answers = out.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([at, status, hits]) => ({ at: Number(at), status: Number(status), hits: hits === '-' ? undefined : Number(hits) }));
+      const ok = answers.filter((a) => a.status === 200);
+      let gap = 0;
+      for (let i = 1; i < ok.length; i++) gap = Math.max(gap, ok[i]!.at - ok[i - 1]!.at);
+      return { answers: answers.length, failed: answers.length - ok.length, acked: ok.flatMap((a) => (a.hits === undefined ? [] : [a.hits])), gap };
+    },
+  };
+}
+
+describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
+  const [target, source] = [testbedHosts()[0]!, testbedHosts()[1]!];
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-migrate-'));
+  const state = join(dir, 'state');
+  const run = (args: string[]): Promise<Transcript> => ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+  const psql = (h: TestbedHost, sql: string) => onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
+
+  before(() => {
+    for (const h of [source, target]) clean(h);
+    writeStack(dir, source, target);
+    loadImages(source, ['ferry-tb-redis:1', 'ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
+  });
+  after(() => {
+    if (!process.env.FERRY_KEEP_HOSTS) for (const h of [source, target]) clean(h);
+  });
+
+  test('the stack is deployed on the source with data: rows, a Redis dataset, many small files and a large one', async () => {
+    const t = await run(['apply', '--yes', '--json']);
+    assert.equal(t.code, 0, t.err + t.out);
+    psql(source, 'CREATE TABLE bulk (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk (payload) SELECT md5(g::text) || repeat(chr(65 + g % 26), 60) FROM generate_series(1, 400000) g; CREATE TABLE nokey (v int); INSERT INTO nokey SELECT generate_series(1, 1000);');
+    onHost(source, `for i in $(seq 1 20000); do echo "SET key:$i value-$i"; done | docker exec -i ${STACK}_cache_1 redis-cli --pipe >/dev/null`);
+    assert.match(onHost(source, `docker exec ${STACK}_cache_1 redis-cli DBSIZE`), /^20000/);
+    onHost(source, `p=$(docker volume inspect -f '{{.Mountpoint}}' ${STACK}_files) && mkdir -p "$p/a b" && for i in $(seq 1 2000); do echo "file $i" > "$p/a b/f$i.txt"; done && head -c 64M /dev/urandom > "$p/large.bin"`);
+    assert.equal(psql(source, 'SELECT count(*) FROM bulk'), '400000');
+  });
+
+  test('a target without the disk for the data is refused in preflight; nothing changes on either side', async () => {
+    onHost(target, 'mount -t tmpfs -o size=32m tmpfs /srv');
+    try {
+      const t = await run(['migrate', STACK, '--to', target.name, '--yes']);
+      assert.equal(t.code, 1, t.err);
+      assert.match(t.out, /tbmove\/migrate\/preflight\s+ERROR\s+preflight-failed: host1 cannot take stack tbmove: .* of disk free .* the data to move is/);
+      assert.match(t.err, /nothing was changed on host2 or host1/);
+    } finally {
+      onHost(target, 'umount /srv');
+    }
+    assert.equal(onHost(target, `docker volume ls -q --filter name=${STACK}_ | wc -l`).trim(), '0');
+    assert.equal(onHost(source, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '4');
+    assert.equal((await httpGet(source.host, DOMAIN, '/')).status, 200);
+  });
+
+  test('a migration killed with SIGKILL while the writers are frozen is resumed to a verified end', async () => {
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CHILD, 'migrate', STACK, '--to', target.name, '--yes', '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+      cwd: dir, env: { ...process.env, FERRY_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/✓ tbmove\/migrate\/freeze/.test(err) && !child.killed) child.kill('SIGKILL');
+      });
+      child.on('close', () => resolve());
+    });
+    assert.equal(child.signalCode, 'SIGKILL', err);
+    const resumed = await run(['migrate', STACK, '--to', target.name, '--yes', '--resume', '--json']);
+    assert.equal(resumed.code, 0, resumed.err + resumed.out);
+    const report = JSON.parse(resumed.out.trim().split('\n').pop()!) as { verified: { tables: { name: string; rows_source: number; checksum_match: boolean }[]; volumes: { name: string; manifest_match: boolean }[] } };
+    assert.ok(report.verified.tables.length >= 3);
+    assert.ok(report.verified.tables.every((t) => t.checksum_match), JSON.stringify(report.verified.tables));
+    assert.deepEqual(report.verified.volumes.map((v) => [v.name, v.manifest_match]).sort(), [['cache-data', true], ['files', true]]);
+    assert.equal(psql(target, 'SELECT count(*) FROM bulk'), '400000');
+    assert.match(onHost(target, `docker exec ${STACK}_cache_1 redis-cli DBSIZE`), /^20000/);
+  });
+
+  test('rollback serves from the source again', async () => {
+    const t = await run(['rollback', STACK, '--yes']);
+    assert.equal(t.code, 0, t.err + t.out);
+    assert.match(t.out, /tbmove serves from host2 again/);
+    const page = await httpGet(source.host, DOMAIN, '/');
+    assert.equal(page.status, 200);
+    assert.equal(onHost(target, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+    assert.equal(onHost(source, `test -e /srv/ferry/${STACK}/migrated-to && echo yes || echo no`).trim(), 'no');
+  });
+
+  test('a migration under a writing probe: verified, every acknowledged write on the target, the pause reported', async () => {
+    const p = probe(source.host);
+    await new Promise((res) => setTimeout(res, 500));
+    const t = await run(['migrate', STACK, '--to', target.name, '--yes', '--json']);
+    await new Promise((res) => setTimeout(res, 1500));
+    const seen = await p.stop();
+    assert.equal(t.code, 0, t.err + t.out);
+    const r = JSON.parse(t.out.trim().split('\n').pop()!) as { downtime_ms: number; bytes_transferred: number; duration_ms: number; verified: { tables: { checksum_match: boolean }[]; volumes: { manifest_match: boolean }[] } };
+    assert.ok(r.verified.tables.every((x) => x.checksum_match));
+    assert.ok(r.verified.volumes.every((x) => x.manifest_match));
+    assert.equal(typeof r.downtime_ms, 'number');
+    assert.ok(r.downtime_ms > 0 && r.downtime_ms < r.duration_ms);
+    assert.ok(seen.acked.length > 0);
+    const onTarget = Number(psql(target, 'SELECT count(*) FROM ferry_hits'));
+    assert.ok(onTarget >= Math.max(...seen.acked), `target has ${onTarget} hits, the probe saw ${Math.max(...seen.acked)} acknowledged`);
+    assert.ok(seen.gap >= r.downtime_ms * 0.5, `the probe's longest gap between writes (${seen.gap} ms) should span the reported pause (${r.downtime_ms} ms)`);
+    // Through the source's nginx (clients on the old address) and the target's own.
+    const [viaSource, viaTarget] = [await httpGet(source.host, DOMAIN, '/'), await httpGet(target.host, DOMAIN, '/')];
+    assert.equal(viaSource.status, 200, `through the source's nginx: ${viaSource.body}`);
+    assert.equal(viaTarget.status, 200, `through the target's nginx: ${viaTarget.body}`);
+    assert.equal(onHost(source, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+    assert.equal(onHost(source, `docker volume ls -q --filter name=${STACK}_ | wc -l`).trim(), '3', 'the source keeps its data');
+    assert.equal(onHost(target, `grep -c ferry-migrate /root/.ssh/authorized_keys || true`).trim(), '0', 'the channel is closed');
+    console.log(`migration under probe: ${seen.answers} requests, ${seen.failed} refused during the pause, longest gap between acknowledged writes ${seen.gap} ms; reported downtime ${r.downtime_ms} ms; ${r.bytes_transferred} bytes`);
+    const refused = await run(['apply', '--yes']);
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /stack tbmove was moved from host2 to host1/);
+    for (const x of [t]) assert.equal(`${x.out}${x.err}`.includes(CANARY), false);
+  });
+});
