@@ -11,7 +11,7 @@ import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
 import { applyCommand, planCommand, type ApplyFlags, type PlanFlags } from './apply.js';
 import { rollbackCommand, type RollbackFlags } from './rollback.js';
-import { migrateCommand, type MigrateFlags } from './migrate.js';
+import { migrateCommand, retireCommand, type MigrateFlags, type RetireFlags } from './migrate.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -75,6 +75,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('-y, --yes', 'migrate without asking').option('--resume', 'continue the last run that was interrupted')
     .option('--json', 'print only the report: {"downtime_ms", "bytes_transferred", "duration_ms", "verified": {...}}'))
     .action(async (stack: string, flags: MigrateFlags) => { code = await migrateCommand(stack, flags, io); });
+
+  sshOptions(program.command('retire <stack>').description('after a migration\'s rollback window: delete what the stack left on its old server (containers, volumes, releases, nginx site)')
+    .requiredOption('--from <server>', 'the server the stack was moved away from')
+    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('-y, --yes', 'delete without asking').option('--json', 'print only a JSON summary'))
+    .action(async (stack: string, flags: RetireFlags) => { code = await retireCommand(stack, flags, io); });
 
   const runs = program.command('runs').description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
     .option('--json', 'print data as JSON').option('--limit <n>', 'at most this many runs (default 20)')

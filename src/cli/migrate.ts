@@ -17,6 +17,7 @@ import { currentCommand, idOfLink } from '../deploy/steps/up.js';
 import { migratePlan } from '../migrate/plan.js';
 import { report, type MigrationReport } from '../migrate/context.js';
 import { markerPath } from '../migrate/steps/switch.js';
+import { retireSteps } from '../migrate/retire.js';
 import type { Endpoint } from '../migrate/channel.js';
 import { table } from '../render/table.js';
 import { formatSize } from '../core/size.js';
@@ -109,4 +110,38 @@ async function renderReport(r: MigrationReport, s: Session, stack: string, targe
   }
   lines.push(`Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`);
   return `${lines.join('\n')}\n`;
+}
+
+export interface RetireFlags extends ApplyFlags {
+  from: string;
+}
+
+/** `ferry retire STACK --from SERVER`: exit 0 when removed (or nothing left), 1 when refused or failed. */
+export function retireCommand(stack: string, flags: RetireFlags, rawIo: Io): Promise<number> {
+  return withSession(flags, rawIo, async (s) => {
+    const [t] = selectTargets(s.loaded, [stack]);
+    const from = s.loaded.fleet.servers[flags.from];
+    if (!from) throw new UsageError(`--from ${flags.from}: no such server in the fleet file`, `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`);
+    const tr = s.transports(from.name);
+    const sudo = from.sudo ?? false;
+    const to = (await tr.exec(quiet(cmd('cat', markerPath(stack))), { sudo })).stdout.trim();
+    const cur = await tr.exec(currentCommand(stack), { sudo });
+    const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
+    const release = id ? await readReleaseMeta(tr, stack, id, sudo) : undefined;
+    const plan = makePlan(retireSteps({ stack, host: from.name, sudo, to: to || t!.server.name, ...(release ? { release } : {}) }));
+    const p = await preview(plan, s.transports, s.redactor);
+    if (!flags.json) s.io.out(renderPlanTable(p));
+    if (countChanges(p).error > 0) return 1;
+    if (countChanges(p).change > 0 && !flags.yes) {
+      if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('retire deletes data and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Pass --yes once sure the stack serves well from its new server.');
+      if (!(await confirm(`delete ${stack} and its data from ${from.name}? [y/N] `))) return 1;
+    }
+    const journal = openJournal(stateDir(rawIo.env), s.redactor);
+    try {
+      const summary = await execute(s, { plan, targets: [{ stack: t!.stack, server: from }] }, `retire ${stack} --from ${from.name}`, flags, journal);
+      return summary.failed > 0 ? 1 : 0;
+    } finally {
+      journal.close();
+    }
+  });
 }

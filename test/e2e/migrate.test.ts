@@ -186,4 +186,15 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
     assert.match(refused.err, /stack tbmove was moved from host2 to host1/);
     for (const x of [t]) assert.equal(`${x.out}${x.err}`.includes(CANARY), false);
   });
+
+  test('retire refuses the server the stack runs on, and removes what the migration left on the source', async () => {
+    const refused = await run(['retire', STACK, '--from', target.name, '--yes']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.out, /ERROR\s+not-moved: host1: stack tbmove was not moved away from here/);
+    const t = await run(['retire', STACK, '--from', source.name, '--yes']);
+    assert.equal(t.code, 0, t.err + t.out);
+    assert.equal(onHost(source, `test -d /srv/ferry/${STACK} && echo yes || echo no`).trim(), 'no');
+    assert.equal(onHost(source, `docker volume ls -q --filter name=${STACK}_ | wc -l`).trim(), '0');
+    assert.equal((await httpGet(target.host, DOMAIN, '/')).status, 200, 'the target still serves');
+  });
 });
