@@ -3,13 +3,9 @@ import type { Transport } from '../transport/transport.js';
 import type { Channel } from './channel.js';
 import type { Database, TableReport } from './postgres.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
+import type { VolumeReport } from './volumes.js';
 
-export interface VolumeReport {
-  name: string;
-  files: number;
-  bytes: number;
-  manifest_match: boolean;
-}
+export type { VolumeReport };
 
 export interface Side {
   name: string;

@@ -118,7 +118,7 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
     steps.push(servicesStateStep({ id: id('target-db'), stack: name, side: m.target, release: m.release, services: dbServices, want: 'running', phase: 'transfer', dependsOn: afterTransfer, title: `start ${dbServices.join(', ')} on ${i.target.name}` }));
     for (const d of dbs) steps.push(dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }));
   }
-  steps.push(verifyStep({ id: id('verify'), m, dependsOn: [...frozen, ...dbs.map((d) => id(`dump/${d.service}`))] }));
+  steps.push(verifyStep({ id: id('verify'), m, copies, dependsOn: [...frozen, ...dbs.map((d) => id(`dump/${d.service}`))] }));
   const filled = [id('verify')];
   const proxy = i.stack.def.proxy ? proxyLink({ stack: { ...i.stack.def, proxy: { ...i.stack.def.proxy, tls: 'none' } }, project: project.name, host: i.target.name, sudo: m.target.sudo, dependsOn: [id('start')] }) : undefined;
   const start = upStep({

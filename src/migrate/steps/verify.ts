@@ -10,10 +10,9 @@ import { cmd, quiet } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { stackDir } from '../../deploy/layout.js';
-import type { Migration, VolumeReport } from '../context.js';
+import type { Migration } from '../context.js';
 import { compareTables, tableSums, type TableReport } from '../postgres.js';
-import { volumeManifest } from '../manifest.js';
-import { volumeMountpoint } from '../volumes.js';
+import { verifyVolumes, type VolumeCopy, type VolumeReport } from '../volumes.js';
 import { dbContainer } from './dump.js';
 
 export const reportPath = (stack: string): string => `${stackDir(stack)}/migration.json`;
@@ -39,18 +38,7 @@ export async function readReport(m: Migration): Promise<SavedReport | undefined>
   }
 }
 
-async function volumeReports(m: Migration): Promise<VolumeReport[]> {
-  const out: VolumeReport[] = [];
-  for (const v of m.volumes) {
-    const name = `${m.release.project}_${v}`;
-    const [sp, tp] = [await volumeMountpoint(m.source.transport(), name, m.source.sudo), await volumeMountpoint(m.target.transport(), name, m.target.sudo)];
-    const [a, b] = [await volumeManifest(m.source.transport(), sp, m.source.sudo), await volumeManifest(m.target.transport(), tp, m.target.sudo)];
-    out.push({ name: v, files: a.files, bytes: a.bytes, manifest_match: a.files === b.files && a.bytes === b.bytes && a.sha256 === b.sha256 });
-  }
-  return out;
-}
-
-export function verifyStep(o: { id: string; m: Migration; dependsOn: string[] }): Step {
+export function verifyStep(o: { id: string; m: Migration; copies: () => Promise<VolumeCopy[]>; dependsOn: string[] }): Step {
   const { m } = o;
   let pending: SavedReport | undefined;
   return {
@@ -78,7 +66,7 @@ export function verifyStep(o: { id: string; m: Migration; dependsOn: string[] })
         const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
         tables.push(...compareTables(await tableSums(m.source.transport(), src, d, m.source.sudo), await tableSums(ctx.transport, tgt, d, m.target.sudo)));
       }
-      const volumes = await volumeReports(m);
+      const volumes = await verifyVolumes({ ch: m.ch, copies: await o.copies(), source: m.source.transport(), target: ctx.transport });
       m.marks.tables = tables;
       m.marks.volumes = volumes;
       const problems = [
