@@ -64,21 +64,33 @@ function clean(h: TestbedHost): void {
 
 const PROBE = fileURLToPath(new URL('../../scripts/probe.mjs', import.meta.url));
 
+interface Answer { at: number; status: number; hits: number | undefined }
+
 /** A writing probe in its own process (GET /health inserts a row); `stop` returns every answer. */
 function probe(address: string) {
   const child = spawn(process.execPath, [PROBE, address, DOMAIN], { stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  const answers = (): Answer[] => out.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([at, status, hits]) => ({ at: Number(at), status: Number(status), hits: hits === '-' ? undefined : Number(hits) }));
   return {
+    /** Resolves once a write made after `since` was acknowledged; false after `limitMs`. */
+    okAfter: async (since: number, limitMs: number): Promise<boolean> => {
+      const deadline = Date.now() + limitMs;
+      while (Date.now() < deadline) {
+        if (answers().some((a) => a.status === 200 && a.at > since)) return true;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    },
     stop: async () => {
       child.kill('SIGTERM');
       await closed;
-      const answers = out.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([at, status, hits]) => ({ at: Number(at), status: Number(status), hits: hits === '-' ? undefined : Number(hits) }));
-      const ok = answers.filter((a) => a.status === 200);
+      const all = answers();
+      const ok = all.filter((a) => a.status === 200);
       let gap = 0;
       for (let i = 1; i < ok.length; i++) gap = Math.max(gap, ok[i]!.at - ok[i - 1]!.at);
-      return { answers: answers.length, failed: answers.length - ok.length, acked: ok.flatMap((a) => (a.hits === undefined ? [] : [a.hits])), gap };
+      return { answers: all.length, failed: all.length - ok.length, acked: ok.flatMap((a) => (a.hits === undefined ? [] : [a.hits])), gap };
     },
   };
 }
@@ -159,10 +171,11 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
 
   test('a migration under a writing probe: verified, every acknowledged write on the target, the pause reported', async () => {
     const p = probe(source.host);
-    await new Promise((res) => setTimeout(res, 500));
+    assert.ok(await p.okAfter(0, 30_000), 'the probe writes through the source before the migration');
     const t = await run(['migrate', STACK, '--to', target.name, '--yes', '--json']);
-    await new Promise((res) => setTimeout(res, 1500));
+    const resumed = await p.okAfter(Date.now(), 30_000);
     const seen = await p.stop();
+    assert.ok(resumed, 'the probe has a write acknowledged after the migration (through the source address)');
     assert.equal(t.code, 0, t.err + t.out);
     const r = JSON.parse(t.out.trim().split('\n').pop()!) as { downtime_ms: number; bytes_transferred: number; duration_ms: number; verified: { tables: { checksum_match: boolean }[]; volumes: { manifest_match: boolean }[] } };
     assert.ok(r.verified.tables.every((x) => x.checksum_match));
