@@ -12,8 +12,7 @@ import { preview } from '../apply/preview.js';
 import { countChanges, renderPlanTable, renderRunbook } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
 import { cmd, quiet } from '../shell/command.js';
-import { readReleaseMeta } from '../deploy/release-meta.js';
-import { currentCommand, idOfLink } from '../deploy/steps/up.js';
+import { currentRelease } from '../deploy/release-meta.js';
 import { migratePlan } from '../migrate/plan.js';
 import { report, type MigrationReport } from '../migrate/context.js';
 import { markerPath } from '../migrate/steps/switch.js';
@@ -52,9 +51,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     const sudo = source.sudo ?? false;
     const moved = await st.exec(quiet(cmd('cat', markerPath(stack))), { sudo });
     if (moved.code === 0) throw new UsageError(`stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`, `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`);
-    const cur = await st.exec(currentCommand(stack), { sudo });
-    const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
-    const sourceRelease = id ? await readReleaseMeta(st, stack, id, sudo) : undefined;
+    const sourceRelease = (await currentRelease(st, stack, sudo)).meta;
     if (!sourceRelease) throw new UsageError(`stack ${stack} is not deployed by Ferry on ${source.name}`, `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`);
     const { steps, m } = await migratePlan({
       stack: t!.stack, source, target, sourceRelease, transports: s.transports, local: s.local,
@@ -125,9 +122,7 @@ export function retireCommand(stack: string, flags: RetireFlags, rawIo: Io): Pro
     const tr = s.transports(from.name);
     const sudo = from.sudo ?? false;
     const to = (await tr.exec(quiet(cmd('cat', markerPath(stack))), { sudo })).stdout.trim();
-    const cur = await tr.exec(currentCommand(stack), { sudo });
-    const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
-    const release = id ? await readReleaseMeta(tr, stack, id, sudo) : undefined;
+    const release = (await currentRelease(tr, stack, sudo)).meta;
     const plan = makePlan(retireSteps({ stack, host: from.name, sudo, to: to || t!.server.name, ...(release ? { release } : {}) }));
     const p = await preview(plan, s.transports, s.redactor);
     if (!flags.json) s.io.out(renderPlanTable(p));

@@ -13,9 +13,10 @@ import { renderPlanTable } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
 import { cmd, quiet } from '../shell/command.js';
 import { historyFile } from '../deploy/layout.js';
-import { readReleaseMeta } from '../deploy/release-meta.js';
+import { currentRelease, readReleaseMeta } from '../deploy/release-meta.js';
 import { proxyLink } from '../deploy/proxy-link.js';
-import { currentCommand, idOfLink, upStep } from '../deploy/steps/up.js';
+import { upStep } from '../deploy/steps/up.js';
+import { releaseHistory } from '../deploy/steps/prune.js';
 import type { Transport } from '../transport/transport.js';
 import type { Io } from './io.js';
 import { confirm, execute, withSession, type ApplyFlags } from './apply.js';
@@ -30,19 +31,8 @@ export interface RollbackFlags extends ApplyFlags {
   to?: string;
 }
 
-/** Release ids switched to, newest first, once each. */
-export function releaseHistory(text: string): string[] {
-  const out: string[] = [];
-  for (const line of text.split('\n').reverse()) {
-    const id = line.trim().split(/\s+/)[1];
-    if (id && !out.includes(id)) out.push(id);
-  }
-  return out;
-}
-
 async function target(t: Transport, stack: string, sudo: boolean, to: string | undefined): Promise<{ current?: string; meta: ReleaseMeta }> {
-  const cur = await t.exec(currentCommand(stack), { sudo });
-  const current = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
+  const { id: current } = await currentRelease(t, stack, sudo);
   const hist = await t.exec(quiet(cmd('cat', historyFile(stack))), { sudo });
   const ids = releaseHistory(hist.code === 0 ? hist.stdout : '').filter((id) => id !== current);
   const candidates = to ? [to] : ids;
@@ -82,11 +72,7 @@ async function migrationOf(s: Session, stack: string, server: ServerDef): Promis
 }
 
 async function currentMeta(s: Session, stack: string, server: ServerDef): Promise<ReleaseMeta | undefined> {
-  const t = s.transports(server.name);
-  const sudo = server.sudo ?? false;
-  const cur = await t.exec(currentCommand(stack), { sudo });
-  const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
-  return id ? readReleaseMeta(t, stack, id, sudo) : undefined;
+  return (await currentRelease(s.transports(server.name), stack, server.sudo ?? false)).meta;
 }
 
 async function rollbackMigration(s: Session, stack: string, def: StackDef, mig: { source: ServerDef; target: ServerDef }, flags: RollbackFlags, rawIo: Io): Promise<number> {

@@ -4,7 +4,7 @@
  * health waits and zero-downtime swaps), nginx and TLS, old releases pruned.
  */
 import type { Step } from '../engine/step.js';
-import { imageStep } from '../engine/steps/images.js';
+import { imageIds, imageStep } from '../engine/steps/images.js';
 import type { AcmeDef, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Service } from '../model/compose.js';
@@ -38,10 +38,7 @@ export const stackImages = (services: Service[]): string[] => [...new Set(servic
 /** Local image ids, so that a rebuilt image under the same tag makes a new release. */
 export async function localImageIds(local: Transport, images: string[]): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const img of images) {
-    const r = await local.exec({ kind: 'argv', argv: ['docker', 'image', 'inspect', '--format', '{{.Id}}', img] });
-    if (r.code === 0) out[img] = r.stdout.trim();
-  }
+  for (const [img, id] of await imageIds(local, images, false)) if (id) out[img] = id;
   return out;
 }
 

@@ -11,9 +11,8 @@ import type { LoadedStack } from '../model/loaded.js';
 import { envLine, makeBundle, referencedVariables } from './bundle.js';
 import { parseContainers } from './containers.js';
 import { manifestChanges, parseManifest } from './steps/release.js';
-import { releasesToRemove } from './steps/prune.js';
-import { idOfLink } from './steps/up.js';
-import { releaseHistory } from '../cli/rollback.js';
+import { releaseHistory, releasesToRemove } from './steps/prune.js';
+import { idOfLink } from './release-meta.js';
 
 function stackIn(files: Record<string, string>, env: Record<string, string> = {}): LoadedStack {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bundle-'));

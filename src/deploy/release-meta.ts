@@ -1,7 +1,7 @@
 /** `.ferry-release.json` in each release: what `rollback` needs to bring it up again. */
-import { cmd, quiet } from '../shell/command.js';
+import { cmd, quiet, type Command } from '../shell/command.js';
 import type { Transport } from '../transport/transport.js';
-import { releaseDir } from './layout.js';
+import { currentLink, releaseDir } from './layout.js';
 import type { ReleaseRef, ServicePlan } from './steps/up.js';
 
 export const META = '.ferry-release.json';
@@ -24,4 +24,18 @@ export async function readReleaseMeta(t: Transport, stack: string, id: string, s
   } catch {
     return undefined;
   }
+}
+
+export const currentCommand = (stack: string): Command => quiet(cmd('readlink', currentLink(stack)));
+
+/** The release id a `current` link points at (`releases/ID`). */
+export const idOfLink = (target: string): string | undefined => /(?:^|\/)releases\/([^/\s]+)\s*$/.exec(target)?.[1];
+
+/** The release `current` points at on the host, and its metadata when readable. */
+export async function currentRelease(t: Transport, stack: string, sudo: boolean): Promise<{ id?: string; meta?: ReleaseMeta }> {
+  const cur = await t.exec(currentCommand(stack), { sudo });
+  const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
+  if (!id) return {};
+  const meta = await readReleaseMeta(t, stack, id, sudo);
+  return meta ? { id, meta } : { id };
 }

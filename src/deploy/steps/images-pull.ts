@@ -1,16 +1,15 @@
 /** Images the server pulls from its registry (`deploy.images: pull`): only those it lacks. */
-import { cmd, quiet, render } from '../../shell/command.js';
+import { cmd, render } from '../../shell/command.js';
+import { imageIdCommand, imageIds } from '../../engine/steps/images.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step } from '../../engine/step.js';
 
-const inspect = (img: string) => quiet(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', img));
 
 export function pullStep(o: { id: string; host: string; images: string[]; sudo: boolean; dependsOn: string[] }): Step {
   let missing: string[] = [];
   const find = async (t: Parameters<Step['check']>[0]['transport']) => {
-    const out: string[] = [];
-    for (const img of o.images) if ((await t.exec(inspect(img), { sudo: o.sudo })).code !== 0) out.push(img);
-    return out;
+    const ids = await imageIds(t, o.images, o.sudo);
+    return o.images.filter((img) => !ids.get(img));
   };
   return {
     id: o.id,
@@ -20,7 +19,7 @@ export function pullStep(o: { id: string; host: string; images: string[]; sudo: 
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Have ${o.host} pull the images it does not have yet: ${o.images.join(', ')}.`,
-      commands: o.images.map((i) => `${render(inspect(i))} || ${render(cmd('docker', 'pull', i))}`),
+      commands: o.images.map((i) => `${render(imageIdCommand(i))} || ${render(cmd('docker', 'pull', i))}`),
       verify: 'docker image inspect finds every image.',
       undo: 'Nothing: pulled images stay (unused ones go with `docker image prune`).',
     }),

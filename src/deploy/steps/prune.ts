@@ -6,16 +6,21 @@
 import { cmd, quiet, render } from '../../shell/command.js';
 import type { Step } from '../../engine/step.js';
 import { currentLink, historyFile, releaseDir, releasesDir } from '../layout.js';
-import { idOfLink } from './up.js';
+import { idOfLink } from '../release-meta.js';
+
+/** Release ids switched to (lines `ISO-TIME ID` of `history`), newest first, once each. */
+export function releaseHistory(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n').reverse()) {
+    const id = line.trim().split(/\s+/)[1];
+    if (id && !out.includes(id)) out.push(id);
+  }
+  return out;
+}
 
 /** Release ids to remove: those not among the `keep` most recently switched to (never `current`), and `.partial` leftovers. */
 export function releasesToRemove(existing: string[], historyText: string, current: string | undefined, keep: number): string[] {
-  const order: string[] = [];
-  for (const line of historyText.split('\n').reverse()) {
-    const id = line.trim().split(/\s+/)[1];
-    if (id && !order.includes(id)) order.push(id);
-  }
-  const kept = new Set(order.slice(0, keep));
+  const kept = new Set(releaseHistory(historyText).slice(0, keep));
   if (current) kept.add(current);
   return existing.filter((d) => d.endsWith('.partial') || !kept.has(d));
 }

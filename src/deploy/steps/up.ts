@@ -10,7 +10,7 @@
  * `rollback` points `current` back at the previous release and brings it up again (or,
  * on a first deploy, stops the project, keeping its volumes).
  */
-import { cmd, quiet, raw, render, seq, quote, write, type Command } from '../../shell/command.js';
+import { cmd, raw, render, seq, quote, write, type Command } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import type { HttpCheckDef } from '../../model/fleet.js';
@@ -20,7 +20,8 @@ import { isReady, projectContainers, type Container } from '../containers.js';
 import { currentLink, historyFile, releaseDir } from '../layout.js';
 import { composeFlavor } from './engine.js';
 import { waitReady } from './health.js';
-import { readReleaseMeta } from '../release-meta.js';
+import { imageIds } from '../../engine/steps/images.js';
+import { currentCommand, idOfLink, readReleaseMeta } from '../release-meta.js';
 
 export interface ReleaseRef {
   id: string;
@@ -55,7 +56,6 @@ export interface UpStepOptions {
   title?: string;
 }
 
-export const currentCommand = (stack: string): Command => quiet(cmd('readlink', currentLink(stack)));
 
 /** `current` replaced atomically (a new link renamed over it), and the switch appended to `history`. */
 export function switchCommand(stack: string, id: string): Command {
@@ -67,7 +67,6 @@ export function switchCommand(stack: string, id: string): Command {
   );
 }
 
-export const idOfLink = (target: string): string | undefined => /(?:^|\/)releases\/([^/\s]+)\s*$/.exec(target)?.[1];
 
 function call(o: { stack: string; project: string; release: ReleaseRef }, flavor: ComposeFlavor): ComposeCall {
   const c: ComposeCall = { flavor, dir: releaseDir(o.stack, o.release.id), project: o.project, files: o.release.composeFiles };
@@ -94,15 +93,6 @@ async function configHashes(ctx: StepContext, o: UpStepOptions, c: ComposeCall):
     if (m) map.set(m[1]!, m[2]!);
   }
   return map;
-}
-
-async function imageIds(t: Transport, names: string[], sudo: boolean): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const n of names) {
-    const r = await t.exec(quiet(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', n)), { sudo });
-    if (r.code === 0) out.set(n, r.stdout.trim());
-  }
-  return out;
 }
 
 /** What differs between the running containers and the release, per service; empty when in step. */

@@ -28,7 +28,8 @@ export const hasZstdCommand: Command = quiet(raw('command -v zstd'));
 export const saveCommand = (images: string[], c: Compression): Command => pipe(cmd('docker', 'save', ...images), c === 'zstd' ? cmd('zstd', '-q', '-T0', '-3', '-c') : cmd('gzip', '-1', '-c'));
 export const loadCommand = (c: Compression): Command => pipe(c === 'zstd' ? cmd('zstd', '-q', '-d', '-c') : cmd('gzip', '-d', '-c'), cmd('docker', 'load', '-q'));
 
-async function ids(t: Transport, images: string[], sudo: boolean): Promise<Map<string, string | undefined>> {
+/** Image name to id on the host behind `t`; undefined for an image it does not have. */
+export async function imageIds(t: Transport, images: string[], sudo: boolean): Promise<Map<string, string | undefined>> {
   const out = new Map<string, string | undefined>();
   for (const img of images) {
     const r = await t.exec(imageIdCommand(img), { sudo });
@@ -68,10 +69,10 @@ export function imageStep(o: ImageStepOptions): Step {
       undo: 'Removes the images it loaded that the server did not have before, unless a container uses them.',
     }),
     async check(ctx: StepContext) {
-      local = await ids(o.local, o.images, false);
+      local = await imageIds(o.local, o.images, false);
       const missing = o.images.filter((i) => !local.get(i));
       if (missing.length > 0) throw new StepError('image-missing-locally', `images not found on this machine: ${missing.join(', ')}`, 'Build or pull them here first (`docker build`, `docker pull`), or name images that exist.');
-      before = await ids(ctx.transport, o.images, sudo);
+      before = await imageIds(ctx.transport, o.images, sudo);
       send = o.images.filter((i) => before.get(i) !== local.get(i));
       compression = (await ctx.transport.exec(hasZstdCommand, { sudo })).code === 0 ? 'zstd' : 'gzip';
       if (send.length === 0) return { needed: false };
@@ -82,7 +83,7 @@ export function imageStep(o: ImageStepOptions): Step {
       await stream(ctx.transport, send, compression, sudo);
     },
     async verify(ctx) {
-      const now = await ids(ctx.transport, o.images, sudo);
+      const now = await imageIds(ctx.transport, o.images, sudo);
       const wrong = o.images.filter((i) => now.get(i) !== local.get(i));
       return wrong.length === 0 ? { ok: true } : { ok: false, message: `image ids differ on ${o.host} for ${wrong.join(', ')}` };
     },
