@@ -114,7 +114,7 @@ async function checkLogin(name, ip, user, command) {
 }
 
 export function hostCount() {
-  const raw = process.env.TESTBED_HOSTS ?? '3';
+  const raw = process.env.TESTBED_HOSTS ?? '4';
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 50) throw new TestbedError(`TESTBED_HOSTS must be a whole number from 1 to 50, not "${raw}"`);
   return n;
