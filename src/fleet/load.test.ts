@@ -302,7 +302,7 @@ test('missing required keys, and an unknown top-level key', () => {
       severity: 'error',
       message: 'unknown key "stack" at the top level; did you mean "stacks"?',
       where: { file: 'errors/missing-key.yml', line: 4, column: 1, path: 'stack' },
-      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme.',
+      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme, dns.',
     },
   ]);
 });
@@ -486,6 +486,29 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
       '6:stacks/shop/deploy/health_timeout stacks/shop/deploy/health_timeout must be a duration such as 30s, 2m or 1h30m, got "soon"',
       '7:stacks/shop/proxy/domains/0 stacks/shop/proxy/domains/0 must be a lower-case domain name such as shop.example.com, got "Shop.Example.com"',
       '7:stacks/shop/proxy/routes stacks/shop/proxy/routes must have at least one route, got an empty list',
+    ]);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+test('dns: resolvers as written, the hook resolved from ferry.yml, durations in seconds and ms; bad values located', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ferry-fleet-'));
+  try {
+    const write = (dns: string) => writeFileSync(join(tmp, 'ferry.yml'), `servers: { app: { host: a } }\nstacks: {}\ndns: ${dns}\n`);
+    write('{ resolvers: ["127.0.0.1:5353", "2001:db8::53", "[2001:db8::53]:53", 198.51.100.53], hook: ops/dns-hook.sh, max_ttl: 5m, wait: 90s }');
+    const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
+    assert.deepEqual(findings, []);
+    assert.deepEqual(fleet!.dns, { resolvers: ['127.0.0.1:5353', '2001:db8::53', '[2001:db8::53]:53', '198.51.100.53'], hook: join(tmp, 'ops/dns-hook.sh'), maxTtlSeconds: 300, waitMs: 90_000 });
+    write('{}');
+    assert.deepEqual(loadFleetFile('ferry.yml', { cwd: tmp }).fleet!.dns, {});
+    write('{ resolvers: [ns1.example.net], max_ttl: 300, hoook: x }');
+    const bad = loadFleetFile('ferry.yml', { cwd: tmp });
+    assert.equal(bad.fleet, undefined);
+    assert.deepEqual(bad.findings.map((f) => `${f.where.path} ${f.message}`), [
+      'dns/resolvers/0 dns/resolvers/0 must be a name server address: an IP address, optionally with a port (127.0.0.1:5353, [2001:db8::53]:53), got "ns1.example.net"',
+      'dns/max_ttl dns/max_ttl must be a duration such as 30s, 2m or 1h30m, got 300',
+      'dns/hoook unknown key "hoook" in dns; did you mean "hook"?',
     ]);
   } finally {
     rmSync(tmp, { recursive: true, force: true });

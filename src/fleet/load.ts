@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { finding, sortFindings, type Finding, type Where } from '../core/finding.js';
 import { parseSize } from '../core/size.js';
 import { suggest } from '../core/suggest.js';
-import { DEFAULT_DEPLOY, type ConnectionPool, type DeployDef, type Fleet, type ProxyDef, type RouteDef, type ServerDef, type StackDef } from '../model/fleet.js';
+import { DEFAULT_DEPLOY, type ConnectionPool, type DeployDef, type DnsDef, type Fleet, type ProxyDef, type RouteDef, type ServerDef, type StackDef } from '../model/fleet.js';
 import { parseDuration } from '../compose/normalize/duration.js';
 import { locate, pathString, readYamlFile, toPlain, type KeyPath, type SourceFile } from '../yaml/source.js';
 import { FleetFileSchema, isExtensionKey, NAME_PATTERN, NAME_RULE, TARGET_PATTERN, type FleetFile, type StackEntry } from './schema.js';
@@ -107,7 +107,17 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (data.acme.directory !== undefined) fleet.acme.directory = data.acme.directory;
     if (data.acme.ca_bundle !== undefined) fleet.acme.caBundle = resolve(baseDir, data.acme.ca_bundle);
   }
+  if (data.dns !== undefined) fleet.dns = dnsDef(data.dns, baseDir);
   return fleet;
+}
+
+function dnsDef(d: NonNullable<FleetFile['dns']>, baseDir: string): DnsDef {
+  const def: DnsDef = {};
+  if (d.resolvers !== undefined) def.resolvers = [...d.resolvers];
+  if (d.hook !== undefined) def.hook = resolve(baseDir, d.hook);
+  if (d.max_ttl !== undefined) def.maxTtlSeconds = Math.floor(ms(d.max_ttl) / 1000);
+  if (d.wait !== undefined) def.waitMs = ms(d.wait);
+  return def;
 }
 
 const ms = (d: string): number => parseDuration(d)!;

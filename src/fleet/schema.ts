@@ -181,6 +181,29 @@ export const AcmeSchema = z
   )
   .describe('Where TLS certificates for `proxy.tls: acme` come from.');
 
+/** A name server to ask: `192.0.2.53`, `127.0.0.1:5353`, `2001:db8::53` or `[2001:db8::53]:5353`. */
+export const RESOLVER_PATTERN = '^(?:\\d{1,3}(?:\\.\\d{1,3}){3}(?::\\d{1,5})?|\\[[0-9A-Fa-f:.]+\\](?::\\d{1,5})?|[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$';
+const RESOLVER_ERROR = 'must be a name server address: an IP address, optionally with a port (127.0.0.1:5353, [2001:db8::53]:53)';
+
+export const DnsSchema = z
+  .strictObject(
+    {
+      resolvers: z
+        .array(z.string({ error: RESOLVER_ERROR }).regex(new RegExp(RESOLVER_PATTERN), { error: RESOLVER_ERROR }), { error: 'must be a list of name server addresses' })
+        .min(1, { error: 'must name at least one name server' })
+        .optional()
+        .describe("Name servers that `ferry migrate` asks for the domains' records, instead of this machine's resolvers; with a hook, your provider's authoritative servers, which answer a change at once.")
+        .meta({ examples: [['127.0.0.1:5353'], ['198.51.100.53', '[2001:db8::53]:53']] }),
+      hook: filePath
+        .optional()
+        .describe('An executable on this machine (relative to ferry.yml, or absolute) that changes one record at your DNS provider, called by `ferry migrate` at cut-over with FERRY_STACK, FERRY_DOMAIN, FERRY_RECORD_TYPE, FERRY_OLD_ADDRESS, FERRY_NEW_ADDRESS and FERRY_TTL in its environment. Default: none; the migration says which record to change to what.'),
+      max_ttl: duration('Refuse to migrate when a record to change has a longer TTL (clients may keep the old address that long). Default: no limit; a TTL over 5m is a warning.').optional(),
+      wait: duration('How long the migration waits, after the hook, for the resolvers to answer the new address before the change counts as failed. Default: 5m.').optional(),
+    },
+    { error: MAPPING },
+  )
+  .describe("The DNS records of the stacks' domains during `ferry migrate`: where to read them, a hook that changes them, the longest TTL accepted.");
+
 export const StackSchema = z
   .strictObject(
     {
@@ -220,6 +243,7 @@ export const FleetFileSchema = z
         .record(name('stack'), StackSchema, { error: 'must be a mapping of stack names to stacks' })
         .describe(`The stacks of the fleet, by name (${NAME_RULE}).`),
       acme: AcmeSchema.optional(),
+      dns: DnsSchema.optional(),
     },
     { error: MAPPING },
   )

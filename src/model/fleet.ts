@@ -106,6 +106,18 @@ export interface AcmeDef {
   caBundle?: string;
 }
 
+/** `dns`: how migrations read and change the records of stacks' domains. */
+export interface DnsDef {
+  /** Name servers asked instead of this machine's (`ADDRESS` or `ADDRESS:PORT`, `[IPv6]:PORT`). */
+  resolvers?: string[];
+  /** Absolute path of an executable on this machine that changes a record at the DNS provider. */
+  hook?: string;
+  /** A record whose TTL is longer refuses a migration, in seconds. */
+  maxTtlSeconds?: number;
+  /** How long a migration waits for the resolvers to answer the new address after the hook, in ms. */
+  waitMs?: number;
+}
+
 export interface StackDef {
   name: string;
   /** Server name; undefined only for stacks made from `--compose` with no fleet file. */
@@ -129,6 +141,7 @@ export interface Fleet {
   servers: Record<string, ServerDef>;
   stacks: Record<string, StackDef>;
   acme?: AcmeDef;
+  dns?: DnsDef;
   /** Positions of fleet file keys (`stacks/web/server`). */
   locate: Locator;
 }
