@@ -1,0 +1,217 @@
+/**
+ * The DNS part of a migration against a real name server: dnsmasq on a loopback port,
+ * serving the records of `*.ferry.test` from a hosts file with a TTL of 120 s and
+ * answering nothing else (no upstream: no query leaves this machine). The hook of these
+ * tests really rewrites that file and reloads dnsmasq (SIGHUP), as a provider's API
+ * would change a zone. Needs no test bed; skipped only when dnsmasq is not installed
+ * (Debian package dnsmasq-base, which CI installs).
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { Redactor } from '../../src/core/redact.js';
+import type { EventError, RunEvent } from '../../src/engine/events.js';
+import { makePlan } from '../../src/engine/plan.js';
+import { runPlan } from '../../src/engine/run.js';
+import type { Step } from '../../src/engine/step.js';
+import { memoryStep } from '../../src/engine/test-helpers.js';
+import type { DnsDef } from '../../src/model/fleet.js';
+import { LocalTransport } from '../../src/transport/local.js';
+import { readDomain, resolverLookup } from '../../src/migrate/dns.js';
+import { dnsPreflight } from '../../src/migrate/dns-preflight.js';
+import { dnsSteps } from '../../src/migrate/steps/dns.js';
+
+const DNSMASQ = '/usr/sbin/dnsmasq';
+const DOMAIN = 'shop.ferry.test';
+const SOURCE = { name: 'app1', addresses: ['192.0.2.10'] };
+const TARGET = { name: 'app2', addresses: ['192.0.2.20'] };
+const TTL = 120;
+const skip = existsSync(DNSMASQ) ? false : `${DNSMASQ} is missing (apt-get install dnsmasq-base)`;
+
+/** A UDP port free on 127.0.0.1 now, or a socket holding one (that never answers). */
+async function udpSocket(): Promise<Socket> {
+  const s = createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  return s;
+}
+
+async function freeUdpPort(): Promise<number> {
+  const s = await udpSocket();
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+class Dnsmasq {
+  private log = '';
+  private constructor(readonly dir: string, readonly server: string, private readonly child: ChildProcess) {
+    child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+  }
+
+  static async start(hosts: string): Promise<Dnsmasq> {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-dnsmasq-'));
+    chmodSync(dir, 0o755);
+    writeFileSync(join(dir, 'hosts'), hosts);
+    const port = await freeUdpPort();
+    const child = spawn(DNSMASQ, [
+      '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--no-poll', '--bind-interfaces',
+      '--listen-address=127.0.0.1', `--port=${port}`, `--addn-hosts=${join(dir, 'hosts')}`, `--local-ttl=${TTL}`,
+      '--local=/ferry.test/', `--pid-file=${join(dir, 'pid')}`, `--user=${userInfo().username}`, '--log-facility=-', '--log-queries',
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const orphan = () => child.kill('SIGTERM');
+    process.once('exit', orphan);
+    child.once('exit', () => process.removeListener('exit', orphan));
+    const d = new Dnsmasq(dir, `127.0.0.1:${port}`, child);
+    const ask = resolverLookup({ resolvers: [d.server], timeoutMs: 200, tries: 1 });
+    for (let i = 0; ; i++) {
+      const ok = await ask(DOMAIN, 'A').then((r) => r.addresses.length > 0, () => false);
+      if (ok) return d;
+      if (i === 50) {
+        await d.stop();
+        throw new Error(`dnsmasq did not answer:\n${d.log}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  get hostsFile(): string {
+    return join(this.dir, 'hosts');
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null) {
+      const gone = new Promise((resolve) => this.child.once('exit', resolve));
+      this.child.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The hook of a DNS provider, for dnsmasq: the line of FERRY_DOMAIN in the hosts file
+ * replaced by FERRY_NEW_ADDRESS (removed when empty), then a reload. Each call is logged;
+ * with FAIL_WITH set it writes to stderr (with the token of its environment) and fails.
+ */
+const HOOK = `#!/bin/sh
+set -eu
+dir=$(dirname "$0")
+echo "$FERRY_STACK $FERRY_DOMAIN $FERRY_RECORD_TYPE [$FERRY_OLD_ADDRESS] -> [$FERRY_NEW_ADDRESS] ttl $FERRY_TTL" >> "$dir/calls"
+if [ -n "\${FAIL_WITH:-}" ]; then
+  echo "PUT /zones/ferry.test: 403 for token $DNS_API_TOKEN" >&2
+  exit "$FAIL_WITH"
+fi
+hosts=$(cat "$dir/hosts-path")
+grep -v " $FERRY_DOMAIN\\$" "$hosts" > "$hosts.new" || true
+[ -z "$FERRY_NEW_ADDRESS" ] || echo "$FERRY_NEW_ADDRESS $FERRY_DOMAIN" >> "$hosts.new"
+mv "$hosts.new" "$hosts"
+kill -HUP "$(cat "$(dirname "$hosts")/pid")"
+`;
+
+describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
+  let ns: Dnsmasq;
+  let hookDir: string;
+  let hook: string;
+  const local = new LocalTransport({ name: 'here' });
+  const ask = () => resolverLookup({ resolvers: [ns.server], timeoutMs: 500, tries: 2 });
+  const addressNow = async () => (await readDomain(ask(), DOMAIN)).A.addresses;
+  const calls = () => (existsSync(join(hookDir, 'calls')) ? readFileSync(join(hookDir, 'calls'), 'utf8').trim().split('\n') : []);
+  const dnsDef = (extra: Partial<DnsDef> = {}): DnsDef => ({ resolvers: [ns.server], hook, waitMs: 10_000, ...extra });
+  const steps = (dns: DnsDef) => dnsSteps({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns, id: (s) => `shop/migrate/${s}`, host: 'app2', local, cutoverDependsOn: ['shop/migrate/switch'], pollMs: 100 });
+  const switched = () => memoryStep({ id: 'shop/migrate/switch', host: 'app1', phase: 'proxy', world: new Map(), value: 'target' });
+  const run = async (all: Step[]) => {
+    const events: RunEvent[] = [];
+    const summary = await runPlan(makePlan(all), { transports: () => local, redactor: new Redactor(), onEvent: (e) => events.push(e) });
+    return { summary, errors: events.flatMap((e) => (e.kind === 'step-end' && e.error ? [e.error] : [])) as EventError[] };
+  };
+
+  before(async () => {
+    ns = await Dnsmasq.start(`192.0.2.10 ${DOMAIN}\n198.51.100.7 cdn.ferry.test\n`);
+    hookDir = mkdtempSync(join(tmpdir(), 'ferry-dns-hook-'));
+    hook = join(hookDir, 'dns-hook.sh');
+    writeFileSync(hook, HOOK);
+    chmodSync(hook, 0o755);
+    writeFileSync(join(hookDir, 'hosts-path'), ns.hostsFile);
+  });
+
+  after(async () => {
+    await ns?.stop();
+    if (hookDir) rmSync(hookDir, { recursive: true, force: true });
+  });
+
+  test('the address and TTL are read as served, and judged: at the source, elsewhere, a new domain, a TTL over max_ttl', async () => {
+    assert.deepEqual(await readDomain(ask(), DOMAIN), { domain: DOMAIN, A: { addresses: ['192.0.2.10'], ttl: TTL }, AAAA: { addresses: [] } });
+    const seen = await dnsPreflight({ stack: 'shop', domains: [DOMAIN, 'cdn.ferry.test', 'new.ferry.test'], source: SOURCE, target: TARGET, dns: { resolvers: [ns.server] } });
+    assert.deepEqual(seen.findings.map((f) => `${f.severity} ${f.code} ${f.where.path}`), [
+      'info dns-at-source stacks/shop/proxy/domains/0',
+      'warning dns-points-elsewhere stacks/shop/proxy/domains/1',
+      'warning dns-not-found stacks/shop/proxy/domains/2',
+    ]);
+    const strict = await dnsPreflight({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns: { resolvers: [ns.server], maxTtlSeconds: 60 } });
+    assert.deepEqual(strict.findings.map((f) => f.code), ['dns-at-source', 'dns-ttl-over-max']);
+  });
+
+  test('the hook moves the record and the new answer is awaited; a second run changes nothing; rollback moves it back', async () => {
+    const first = await steps(dnsDef());
+    assert.equal(first.preflight.title, `DNS: ${DOMAIN} A 192.0.2.10 TTL ${TTL} s`);
+    const r = await run([first.preflight, switched(), ...first.cutover]);
+    assert.deepEqual([r.summary.changed, r.summary.failed, r.errors], [2, 0, []]);
+    assert.deepEqual(await addressNow(), ['192.0.2.20']);
+    assert.deepEqual(calls(), [`shop ${DOMAIN} A [192.0.2.10] -> [192.0.2.20] ttl ${TTL}`]);
+
+    const again = await run([switched(), ...(await steps(dnsDef())).cutover]);
+    assert.equal(again.summary.outcomes[`shop/migrate/dns/${DOMAIN}`], 'ok');
+    assert.equal(calls().length, 1);
+
+    await first.cutover[0]!.rollback({ transport: local, redactor: new Redactor() });
+    assert.deepEqual(await addressNow(), ['192.0.2.10']);
+    assert.deepEqual(calls().slice(1), [`shop ${DOMAIN} A [192.0.2.20] -> [192.0.2.10] ttl ${TTL}`]);
+  });
+
+  test('a later failure of the migration undoes the DNS change through the hook', async () => {
+    const { cutover } = await steps(dnsDef());
+    const later = memoryStep({ id: 'shop/migrate/mark', host: 'app1', phase: 'verify', dependsOn: [cutover[0]!.id], world: new Map(), value: 'x', failVerify: 'simulated' });
+    const r = await run([switched(), ...cutover, later]);
+    assert.ok(r.summary.rolledBack.includes(cutover[0]!.id));
+    assert.deepEqual(await addressNow(), ['192.0.2.10']);
+    assert.deepEqual(calls().slice(-2).map((c) => c.split(' ').slice(3, 6).join(' ')), ['[192.0.2.10] -> [192.0.2.20]', '[192.0.2.20] -> [192.0.2.10]']);
+  });
+
+  test('a failing hook: dns-hook-failed with its exit code and redacted stderr, and the record as it was', async () => {
+    process.env['FAIL_WITH'] = '4';
+    process.env['DNS_API_TOKEN'] = 'tok-5be1c09a77';
+    try {
+      const r = await run([switched(), ...(await steps(dnsDef())).cutover]);
+      const e = r.errors[0]!;
+      assert.equal(e.code, 'dns-hook-failed');
+      assert.match(e.message, /failed to change A shop\.ferry\.test from 192\.0\.2\.10 to 192\.0\.2\.20: exit 4; its stderr ended with:\nPUT \/zones\/ferry\.test: 403 for token \[REDACTED\]$/);
+      assert.ok(!JSON.stringify(r.errors).includes('tok-5be1c09a77'));
+      assert.match(e.hint, /^Run it by hand to see why: `FERRY_STACK=shop /);
+    } finally {
+      delete process.env['FAIL_WITH'];
+      delete process.env['DNS_API_TOKEN'];
+    }
+    assert.deepEqual(await addressNow(), ['192.0.2.10']);
+  });
+
+  test('a name server that does not answer: dns-lookup-failed, and the preflight refuses', async () => {
+    const closed = `127.0.0.1:${await freeUdpPort()}`;
+    await assert.rejects(readDomain(resolverLookup({ resolvers: [closed], timeoutMs: 300, tries: 1 }), DOMAIN), (e: Error & { code?: string }) =>
+      e.code === 'dns-lookup-failed' && e.message === `no answer for the A record of ${DOMAIN} from ${closed}: ECONNREFUSED, the connection was refused (no name server listens there)`);
+    const silent = await udpSocket();
+    try {
+      const server = `127.0.0.1:${silent.address().port}`;
+      const lookup = resolverLookup({ resolvers: [server], timeoutMs: 300, tries: 1 });
+      const r = await run([(await dnsSteps({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns: { resolvers: [server] }, lookup, id: (s) => `shop/migrate/${s}`, host: 'app2', local, cutoverDependsOn: [] })).preflight]);
+      assert.equal(r.errors[0]!.code, 'dns-preflight-failed');
+      assert.match(r.errors[0]!.message, new RegExp(`^dns-lookup-failed: no answer for the A record of ${DOMAIN.replace(/\./g, '\\.')} from ${server}: ETIMEOUT, no answer in time$`));
+      assert.match(r.errors[0]!.hint, /^Nothing was changed on app1 or app2\. Check that 127\.0\.0\.1:\d+ answers for shop\.ferry\.test/);
+    } finally {
+      silent.close();
+    }
+  });
+});
