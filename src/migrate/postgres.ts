@@ -1,11 +1,10 @@
 /**
- * Postgres in a stack, moved by dump: `pg_dump -Fc` in the source container streamed
- * through the migration channel into `pg_restore` in the target container, directly
- * between the servers. And the proof: per-table row counts and content checksums read
- * on both sides.
+ * Postgres in a stack: which services are databases (by image), and the proof of a move:
+ * per-table row counts and content checksums read on both sides. The dump itself is in
+ * dump-commands.ts and parallel-dump.ts.
  */
 import type { Service } from '../model/compose.js';
-import { cmd, pipe, render, type Command } from '../shell/command.js';
+import { cmd, type Command } from '../shell/command.js';
 import type { Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
 
@@ -36,15 +35,6 @@ export function databases(services: Service[]): Database[] {
 
 export const REDIS_IMAGE = /(^|\/)[a-z0-9-]*(redis|valkey|keydb)[a-z0-9-]*(:|$)/i;
 
-/** `pg_dump` here | channel | `pg_restore` there, with pipefail so that either side's failure fails the whole. */
-export function dumpRestoreCommand(source: string, target: Command, d: Database): Command {
-  return cmd('bash', '-o', 'pipefail', '-c', render(pipe(cmd('docker', 'exec', source, 'pg_dump', '-U', d.user, '-d', d.db, '-Fc', '--no-owner', '--no-privileges'), target)));
-}
-
-export function restoreCommand(container: string, d: Database): Command {
-  return cmd('docker', 'exec', '-i', container, 'pg_restore', '-U', d.user, '-d', d.db, '--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction');
-}
-
 /** Tables of the database (user schemas), one `schema.table` per line. */
 export const TABLES_SQL = "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1";
 
@@ -63,15 +53,17 @@ export interface TableSum {
   checksum: string;
 }
 
+/** Runs `sql` in the database; its output, or a `database-unreadable` error. */
+export async function query(t: Transport, container: string, d: Database, sql: string, sudo: boolean): Promise<string> {
+  const r = await t.exec(psql(container, d, sql), { sudo, timeoutMs: 30 * 60_000 });
+  if (r.code !== 0) throw new StepError('database-unreadable', `${t.name}: psql in ${container} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'Check that the database container runs and that POSTGRES_USER / POSTGRES_DB name a role and database it has.');
+  return r.stdout;
+}
+
 export async function tableSums(t: Transport, container: string, d: Database, sudo: boolean): Promise<TableSum[]> {
-  const run = async (sql: string) => {
-    const r = await t.exec(psql(container, d, sql), { sudo, timeoutMs: 30 * 60_000 });
-    if (r.code !== 0) throw new StepError('database-unreadable', `${t.name}: psql in ${container} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'Check that the database container runs and that POSTGRES_USER / POSTGRES_DB name a role and database it has.');
-    return r.stdout;
-  };
-  const tables = (await run(TABLES_SQL)).split('\n').map((l) => l.trim()).filter(Boolean);
+  const tables = (await query(t, container, d, TABLES_SQL, sudo)).split('\n').map((l) => l.trim()).filter(Boolean);
   if (tables.length === 0) return [];
-  return parseSums(await run(checksumSql(tables)));
+  return parseSums(await query(t, container, d, checksumSql(tables), sudo));
 }
 
 export function parseSums(out: string): TableSum[] {
@@ -98,5 +90,3 @@ export function compareTables(source: TableSum[], target: TableSum[]): TableRepo
     return { name, rows_source: a?.rows ?? -1, rows_target: b?.rows ?? -1, checksum_match: a !== undefined && b !== undefined && a.checksum === b.checksum && a.rows === b.rows };
   });
 }
-
-export const describeDump = (d: Database): string => `pg_dump -Fc of ${d.db} (role ${d.user}) streamed into pg_restore on the target: ${render(cmd('pg_restore', '--clean', '--if-exists', '--single-transaction'))}`;

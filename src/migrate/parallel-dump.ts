@@ -1,0 +1,125 @@
+/**
+ * Runs a parallel dump (the commands in dump-commands.ts): a session on the source
+ * exports a snapshot and holds it until every stream has read from it; the target's
+ * database is created anew; then the schema file, pre-data, the data streams (up to
+ * `jobs` at once, largest tables first) and post-data. The source is only read. The
+ * first failure stops new streams, waits for those running, and is thrown as a
+ * StepError (`no-space` or `dump-failed`); the schema file is removed and the snapshot
+ * released in every case.
+ */
+import { PassThrough } from 'node:stream';
+import type { Command } from '../shell/command.js';
+import type { Transport } from '../transport/transport.js';
+import { StepError } from '../engine/errors.js';
+import {
+  DUMP_TABLES_SQL, load, parseDumpTables, postData, preData, recreateDatabase, RELEASE_SQL, removeFile, restDump, schemaDump, schemaFile,
+  SNAPSHOT_NAME, SNAPSHOT_SQL, snapshotSession, stream, streamCount, tableDump, writeFile,
+} from './dump-commands.js';
+import { query, type Database } from './postgres.js';
+
+const LONG = 6 * 60 * 60_000;
+
+export interface Side {
+  transport: Transport;
+  sudo: boolean;
+  /** The database container there. */
+  container: string;
+}
+
+export interface ParallelDump {
+  d: Database;
+  source: Side;
+  target: Side;
+  /** Wraps a command for the target so that it runs from the source through the channel. */
+  through: (remote: Command) => Command;
+  jobs: number;
+  /** `source -> target`, for messages. */
+  where: string;
+  redact: (text: string) => string;
+}
+
+/** A failed part of the dump as a typed error; a full disk is told apart. Secrets are redacted from the tail of stderr. */
+export function dumpFailure(p: Pick<ParallelDump, 'd' | 'where' | 'redact'>, part: string, stderr: string): StepError {
+  const tail = p.redact(stderr.trim().split('\n').slice(-3).join(' / ')) || 'no message';
+  const full = /No space left/i.test(stderr);
+  return new StepError(
+    full ? 'no-space' : 'dump-failed',
+    `${p.where}: moving database ${p.d.db} failed (${part}): ${tail}`,
+    `${full ? 'Free space on the target (its /var/lib/docker), then run' : 'The source database was only read and is intact; fix the cause (disk, versions), then run'} migrate again with --resume: the target database is created anew and filled again.`,
+  );
+}
+
+/** Moves the database; returns how many tables and streams it took. */
+export async function parallelDump(p: ParallelDump): Promise<{ tables: number; streams: number }> {
+  const { d, source, target } = p;
+  const run = async (side: Side, command: Command, part: string) => {
+    const r = await side.transport.exec(command, { sudo: side.sudo, timeoutMs: LONG });
+    if (r.code !== 0) throw dumpFailure(p, part, r.stderr);
+  };
+  const tables = parseDumpTables(await query(source.transport, source.container, d, DUMP_TABLES_SQL, source.sudo));
+  const streams = streamCount(p.jobs, tables.length);
+  const file = schemaFile(d);
+  await run(target, recreateDatabase(target.container, d), `creating ${d.db} anew on the target`);
+  const snapshot = await holdSnapshot(p);
+  try {
+    await run(source, stream(schemaDump(source.container, d, snapshot.name), p.through(writeFile(target.container, file))), 'schema');
+    await run(target, preData(target.container, d, file), 'pre-data');
+    const parts: { part: string; command: Command }[] = [
+      ...tables.map((t) => ({ part: `rows of ${t.pattern}`, command: tableDump(source.container, d, snapshot.name, t) })),
+      { part: 'sequence values and large objects', command: restDump(source.container, d, snapshot.name, tables) },
+    ];
+    await inParallel(parts, streams, (x) => run(source, stream(x.command, p.through(load(target.container, d))), x.part));
+    await run(target, postData(target.container, d, file, Math.max(1, Math.floor(p.jobs))), 'post-data');
+  } finally {
+    await snapshot.release();
+    await target.transport.exec(removeFile(target.container, file), { sudo: target.sudo }).catch(() => undefined);
+  }
+  return { tables: tables.length, streams };
+}
+
+/** Runs `work` on every item, `width` at once; after a failure starts nothing new, waits for the rest, throws the first. */
+export async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  let failed: { error: unknown } | undefined;
+  const worker = async () => {
+    for (let item = queue.shift(); item !== undefined && !failed; item = queue.shift()) {
+      try {
+        await work(item);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, width) }, worker));
+  if (failed) throw failed.error;
+}
+
+/** Opens the snapshot session and waits for the snapshot's name; `release` commits and waits for the session to end. */
+async function holdSnapshot(p: ParallelDump): Promise<{ name: string; release: () => Promise<void> }> {
+  const input = new PassThrough();
+  let out = '';
+  let named: (name: string) => void = () => undefined;
+  const name = new Promise<string>((resolve) => (named = resolve));
+  const session = p.source.transport.exec(snapshotSession(p.source.container, p.d), {
+    sudo: p.source.sudo, stdin: input, timeoutMs: LONG,
+    onStdout: (chunk) => {
+      out += chunk;
+      const line = out.split('\n').map((l) => l.trim()).find((l) => SNAPSHOT_NAME.test(l));
+      if (line) named(line);
+    },
+  });
+  const release = async () => {
+    input.end(RELEASE_SQL);
+    await session.catch(() => undefined);
+  };
+  input.write(SNAPSHOT_SQL);
+  // Ending before it named a snapshot is a failure; ending later is the release's business.
+  const ended = session.then((r) => Promise.reject(dumpFailure(p, 'exporting a snapshot on the source', r.stderr || `psql exited with ${r.code}`)));
+  ended.catch(() => undefined);
+  try {
+    return { name: await Promise.race([name, ended]), release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
