@@ -106,6 +106,7 @@ function cutoverDoc(o: DnsCutoverOptions, waitMs: number): StepDoc {
 export function dnsCutoverStep(o: DnsCutoverOptions): Step {
   const ask = lookupFor(o);
   const waitMs = o.dns?.waitMs ?? DEFAULT_WAIT_MS;
+  const hook = o.dns?.hook;
   let planned: RecordChange[] = [];
   let applied: RecordChange[] = [];
   return {
@@ -117,19 +118,20 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
     doc: () => cutoverDoc(o, waitMs),
     async check() {
       planned = [];
-      if (o.dns?.hook === undefined) return { needed: false };
+      if (hook === undefined) return { needed: false };
       const j = judgeDomain(o, o.index, await readDomain(ask, o.domain));
       const error = j.findings.find((f) => f.severity === 'error');
       if (error) throw new StepError(error.code, error.message, error.hint);
       planned = j.changes;
       if (planned.length === 0) return { needed: false };
       const side = (pick: (c: RecordChange) => string[]) => planned.map((c) => `${c.type} ${pick(c).join(' ') || '(none)'}`).join(', ');
-      return { needed: true, change: { summary: `${planned.map(changeText).join('; ')}, by ${basename(o.dns.hook)}`, before: side((c) => c.from), after: side((c) => c.to) } };
+      return { needed: true, change: { summary: `${planned.map(changeText).join('; ')}, by ${basename(hook)}`, before: side((c) => c.from), after: side((c) => c.to) } };
     },
     async apply(ctx) {
       applied = [];
+      if (hook === undefined) return;
       for (const change of planned) {
-        await runHook({ local: o.local, hook: o.dns!.hook!, stack: o.stack, change, redactor: ctx.redactor });
+        await runHook({ local: o.local, hook, stack: o.stack, change, redactor: ctx.redactor });
         applied.push(change);
       }
     },
@@ -151,8 +153,9 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
       }
     },
     async rollback(ctx) {
+      if (hook === undefined) return;
       for (const change of [...applied].reverse()) {
-        await runHook({ local: o.local, hook: o.dns!.hook!, stack: o.stack, change: reversed(change), redactor: ctx.redactor });
+        await runHook({ local: o.local, hook, stack: o.stack, change: reversed(change), redactor: ctx.redactor });
       }
       applied = [];
     },
