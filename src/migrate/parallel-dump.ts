@@ -19,7 +19,8 @@ import { query, type Database } from './postgres.js';
 
 const LONG = 6 * 60 * 60_000;
 
-export interface Side {
+/** One end of the move: a database container on a server. */
+export interface DbSide {
   transport: Transport;
   sudo: boolean;
   /** The database container there. */
@@ -28,8 +29,8 @@ export interface Side {
 
 export interface ParallelDump {
   d: Database;
-  source: Side;
-  target: Side;
+  source: DbSide;
+  target: DbSide;
   /** Wraps a command for the target so that it runs from the source through the channel. */
   through: (remote: Command) => Command;
   jobs: number;
@@ -52,7 +53,7 @@ export function dumpFailure(p: Pick<ParallelDump, 'd' | 'where' | 'redact'>, par
 /** Moves the database; returns how many tables and streams it took. */
 export async function parallelDump(p: ParallelDump): Promise<{ tables: number; streams: number }> {
   const { d, source, target } = p;
-  const run = async (side: Side, command: Command, part: string) => {
+  const run = async (side: DbSide, command: Command, part: string) => {
     const r = await side.transport.exec(command, { sudo: side.sudo, timeoutMs: LONG });
     if (r.code !== 0) throw dumpFailure(p, part, r.stderr);
   };

@@ -1,22 +1,24 @@
 /**
  * One database moved by dump, in parallel streams straight from the source container
  * through the channel into the target container (parallel-dump.ts). `check` compares
- * both sides: every table's row count and checksum, and what the restore makes besides
- * rows (relations, constraints, indexes, triggers, functions, sequence values). So a
- * resumed migration skips a finished restore, and redoes a half-done one from a
- * database created anew.
+ * both sides: what the restore makes besides rows (relations, constraints, indexes,
+ * triggers, functions, sequence values; cheap, so first), then every table's row count
+ * and checksum. So a resumed migration skips a finished restore, and redoes a half-done
+ * one from a database created anew.
  */
 import type { Step } from '../../engine/step.js';
 import { StepError } from '../../engine/errors.js';
-import { render } from '../../shell/command.js';
+import { render, type Command } from '../../shell/command.js';
 import { projectContainers } from '../../deploy/containers.js';
 import type { Transport } from '../../transport/transport.js';
 import { onTarget } from '../channel.js';
 import type { Migration, Side } from '../context.js';
+import { formatSize } from '../../core/size.js';
 import {
-  compareSchema, DEFAULT_JOBS, describeParts, load, postData, preData, recreateDatabase, restDump, schemaDump, schemaFile, SCHEMA_SQL, stream, tableDump, writeFile,
+  compareSchema, DEFAULT_JOBS, describeParts, DUMP_TABLES_SQL, load, parseDumpTables, postData, preData, recreateDatabase, restDump, schemaDump, schemaFile, SCHEMA_SQL,
+  stream, streamCount, tableDump, writeFile,
 } from '../dump-commands.js';
-import { parallelDump } from '../parallel-dump.js';
+import { parallelDump, type DbSide } from '../parallel-dump.js';
 import { compareTables, query, tableSums, type Database } from '../postgres.js';
 import { readReport } from './verify.js';
 
@@ -26,24 +28,35 @@ export async function dbContainer(t: Transport, side: Side, project: string, ser
   return c.name;
 }
 
-/** Both sides of one database: containers, tables compared, and schema lines only on one side. */
-async function compare(m: Migration, d: Database, source: Transport) {
+interface Sides {
+  source: DbSide;
+  target: DbSide;
+}
+
+async function sides(m: Migration, d: Database, source: Transport): Promise<Sides> {
   const target = m.target.transport();
-  const src = await dbContainer(source, m.source, m.sourceRelease.project, d.service);
-  const tgt = await dbContainer(target, m.target, m.release.project, d.service);
-  const [a, b, sa, sb] = await Promise.all([
-    tableSums(source, src, d, m.source.sudo), tableSums(target, tgt, d, m.target.sudo),
-    query(source, src, d, SCHEMA_SQL, m.source.sudo), query(target, tgt, d, SCHEMA_SQL, m.target.sudo),
-  ]);
-  const tables = compareTables(a, b);
-  const schema = compareSchema(sa, sb);
-  return { src, tgt, tables, schema, equal: tables.every((t) => t.checksum_match) && schema.missing.length + schema.extra.length === 0 };
+  return {
+    source: { transport: source, sudo: m.source.sudo, container: await dbContainer(source, m.source, m.sourceRelease.project, d.service) },
+    target: { transport: target, sudo: m.target.sudo, container: await dbContainer(target, m.target, m.release.project, d.service) },
+  };
+}
+
+/** Schema lines on one side only: cheap, and enough to know that a restore is not complete. */
+async function schemaDiff(s: Sides, d: Database) {
+  const [a, b] = await Promise.all([s.source, s.target].map((x) => query(x.transport, x.container, d, SCHEMA_SQL, x.sudo)));
+  return compareSchema(a!, b!);
+}
+
+/** Every table's rows and checksum on both sides. */
+async function tablesDiff(s: Sides, d: Database) {
+  const [a, b] = await Promise.all([s.source, s.target].map((x) => tableSums(x.transport, x.container, d, x.sudo)));
+  return compareTables(a!, b!);
 }
 
 export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: string[]; jobs?: number }): Step {
   const { m, d } = o;
   const jobs = o.jobs ?? DEFAULT_JOBS;
-  const via = (remote: Parameters<typeof onTarget>[1]) => onTarget(m.ch, remote);
+  const via = (remote: Command) => onTarget(m.ch, remote);
   return {
     id: o.id,
     host: m.source.name,
@@ -68,29 +81,28 @@ export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: 
     },
     async check(ctx) {
       if (await readReport(m)) return { needed: false };
-      const { tables, equal } = await compare(m, d, ctx.transport);
-      if (equal) return { needed: false };
-      const copy = tables.filter((t) => t.rows_source >= 0);
-      const rows = copy.reduce((s, t) => s + t.rows_source, 0);
-      return { needed: true, change: { summary: `dump ${d.db}: ${copy.length} tables, ${rows} rows, to ${m.target.name} in up to ${jobs} streams` } };
+      const s = await sides(m, d, ctx.transport);
+      const schema = await schemaDiff(s, d);
+      if (schema.missing.length + schema.extra.length === 0 && (await tablesDiff(s, d)).every((t) => t.checksum_match)) return { needed: false };
+      const tables = parseDumpTables(await query(s.source.transport, s.source.container, d, DUMP_TABLES_SQL, s.source.sudo));
+      const bytes = tables.reduce((n, t) => n + t.bytes, 0);
+      return { needed: true, change: { summary: `dump ${d.db}: ${tables.length} tables, ${formatSize(bytes)}, to ${m.target.name} in up to ${streamCount(jobs, tables.length)} streams` } };
     },
     async apply(ctx) {
-      const src = await dbContainer(ctx.transport, m.source, m.sourceRelease.project, d.service);
-      const target = m.target.transport();
-      const tgt = await dbContainer(target, m.target, m.release.project, d.service);
-      await parallelDump({
-        d, jobs, through: via, where: `${m.source.name} -> ${m.target.name}`, redact: (s) => ctx.redactor.redact(s),
-        source: { transport: ctx.transport, sudo: m.source.sudo, container: src },
-        target: { transport: target, sudo: m.target.sudo, container: tgt },
-      });
+      const s = await sides(m, d, ctx.transport);
+      await parallelDump({ ...s, d, jobs, through: via, where: `${m.source.name} -> ${m.target.name}`, redact: (x) => ctx.redactor.redact(x) });
     },
     async verify(ctx) {
-      const { tables, schema, equal } = await compare(m, d, ctx.transport);
+      const s = await sides(m, d, ctx.transport);
+      const [schema, tables] = await Promise.all([schemaDiff(s, d), tablesDiff(s, d)]);
       m.marks.tables = [...m.marks.tables.filter((t) => !tables.some((x) => x.name === t.name)), ...tables];
-      if (equal) return { ok: true };
-      const bad = tables.filter((t) => !t.checksum_match).map((t) => `${t.name} (${t.rows_source} vs ${t.rows_target} rows)`);
-      const objects = [...schema.missing.map((l) => `missing on the target: ${l}`), ...schema.extra.map((l) => `only on the target: ${l}`)];
-      return { ok: false, message: [bad.length ? `tables differ: ${bad.join(', ')}` : '', objects.slice(0, 5).join('; ') + (objects.length > 5 ? `; and ${objects.length - 5} more` : '')].filter(Boolean).join('; ') };
+      const problems = [
+        ...tables.filter((t) => !t.checksum_match).map((t) => `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target`),
+        ...schema.missing.map((l) => `missing on the target: ${l}`),
+        ...schema.extra.map((l) => `only on the target: ${l}`),
+      ];
+      if (problems.length === 0) return { ok: true };
+      return { ok: false, message: problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '') };
     },
     async rollback() {},
   };
