@@ -1,8 +1,10 @@
 /**
  * `ferry migrate` between two test bed hosts with real data: Postgres rows, a Redis
  * dataset, a volume with many small files and one large one, while a probe writes
- * through the proxy. Also: a preflight that refuses a target without disk, a migration
- * killed with SIGKILL and resumed, apply refused on the source, rollback to the source.
+ * through the proxy. Also: a preflight that refuses a target without disk; migrations
+ * killed with SIGKILL in every phase (during the first copy's phase, after the freeze,
+ * while rows stream, after the database, after the start, after the switch), each
+ * resumed to a verified end and rolled back to the source; apply refused on the source.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -136,19 +138,44 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
     assert.equal((await httpGet(source.host, DOMAIN, '/')).status, 200);
   });
 
-  test('a migration killed with SIGKILL while the writers are frozen is resumed to a verified end', async () => {
+  /** Runs `migrate` in a child process and kills it with SIGKILL once `reached(stderr)` holds; returns its stderr. */
+  async function killedMigration(reached: (err: string) => boolean): Promise<string> {
     const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CHILD, 'migrate', STACK, '--to', target.name, '--yes', '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
       cwd: dir, env: { ...process.env, FERRY_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let err = '';
-    await new Promise<void>((resolve) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (/✓ tbmove\/migrate\/freeze/.test(err) && !child.killed) child.kill('SIGKILL');
-      });
-      child.on('close', () => resolve());
+    let closed = false;
+    const ended = new Promise<void>((resolve) => child.on('close', () => ((closed = true), resolve())));
+    const look = () => {
+      if (!child.killed && !closed && reached(err)) child.kill('SIGKILL');
+    };
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      look();
     });
-    assert.equal(child.signalCode, 'SIGKILL', err);
+    // Also between lines of output, for points that are seen on a server.
+    while (!closed && !child.killed) {
+      look();
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await ended;
+    assert.equal(child.signalCode, 'SIGKILL', `the migration ended before the kill point:\n${err}`);
+    return err;
+  }
+
+  /** Whether a COPY into `table` runs in the target's database (false while it is being created anew). */
+  const copying = (table: string): boolean => {
+    try {
+      return psql(target, `SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY ${table} %'`) !== '0';
+    } catch {
+      return false;
+    }
+  };
+
+  const done = (step: string) => new RegExp(`✓ ${STACK}/migrate/${step.replace('/', '\\/')} `);
+
+  /** After a kill: --resume ends verified, with the data on the target; rollback then serves from the source again, for the next kill. */
+  async function resumeThenRollback(): Promise<void> {
     const resumed = await run(['migrate', STACK, '--to', target.name, '--yes', '--resume', '--json']);
     assert.equal(resumed.code, 0, resumed.err + resumed.out);
     const report = JSON.parse(resumed.out.trim().split('\n').pop()!) as { verified: { tables: { name: string; rows_source: number; checksum_match: boolean }[]; volumes: { name: string; manifest_match: boolean }[] } };
@@ -156,18 +183,41 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
     assert.ok(report.verified.tables.every((t) => t.checksum_match), JSON.stringify(report.verified.tables));
     assert.deepEqual(report.verified.volumes.map((v) => [v.name, v.manifest_match]).sort(), [['cache-data', true], ['files', true]]);
     assert.equal(psql(target, 'SELECT count(*) FROM bulk'), '400000');
+    assert.equal(psql(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'bulk_pkey'"), '1');
     assert.match(onHost(target, `docker exec ${STACK}_cache_1 redis-cli DBSIZE`), /^20000/);
-  });
+    assert.equal(`${resumed.out}${resumed.err}`.includes(CANARY), false);
 
-  test('rollback serves from the source again', async () => {
-    const t = await run(['rollback', STACK, '--yes']);
-    assert.equal(t.code, 0, t.err + t.out);
-    assert.match(t.out, /tbmove serves from host2 again/);
-    const page = await httpGet(source.host, DOMAIN, '/');
-    assert.equal(page.status, 200);
+    const back = await run(['rollback', STACK, '--yes']);
+    assert.equal(back.code, 0, back.err + back.out);
+    assert.match(back.out, /tbmove serves from host2 again/);
+    assert.equal((await httpGet(source.host, DOMAIN, '/')).status, 200);
     assert.equal(onHost(target, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
     assert.equal(onHost(source, `test -e /srv/ferry/${STACK}/migrated-to && echo yes || echo no`).trim(), 'no');
-  });
+  }
+
+  // One kill per phase, each once `after` has finished and before `before` has; each is
+  // resumed to a verified end and rolled back, so that the next starts from the source again.
+  const kills: { at: string; after: string; before: string; also?: () => boolean; then?: () => void }[] = [
+    { at: 'after the first copy (transfer phase, the stack still serving)', after: 'precopy', before: 'freeze' },
+    { at: 'after the freeze', after: 'freeze', before: 'dump/db' },
+    {
+      at: 'while rows stream into the target database', after: 'final-copy', before: 'dump/db', also: () => copying('public.bulk'),
+      // A half-done restore: whatever the orphaned streams still bring, post-data (the indexes) never ran.
+      then: () => assert.equal(psql(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'bulk_pkey'"), '0'),
+    },
+    { at: 'after the database moved', after: 'dump/db', before: 'start' },
+    { at: 'after the target started, before the switch', after: 'start', before: 'switch' },
+    { at: 'after the switch, before the source is marked', after: 'switch', before: 'mark' },
+  ];
+  for (const k of kills) {
+    test(`a migration killed with SIGKILL ${k.at} is resumed to a verified end, then rolled back`, async () => {
+      const err = await killedMigration((e) => done(k.after).test(e) && (k.also?.() ?? true));
+      assert.match(err, done(k.after));
+      assert.doesNotMatch(err, done(k.before), `killed too late: ${k.before} had finished`);
+      k.then?.();
+      await resumeThenRollback();
+    });
+  }
 
   test('a migration under a writing probe: verified, every acknowledged write on the target, the pause reported', async () => {
     const p = probe(source.host);
