@@ -122,13 +122,17 @@ export const unauthorizeCommand = (ch: Channel): Command => or(cmd('test', '!', 
 export const authorizedCountCommand = (ch: Channel): Command => quiet(cmd('grep', '-c', '-e', ` ${marker(ch.stack)}$`, authorizedKeysPath(ch.target)));
 
 /** The authorized_keys line for the source's public key `pub` (`type base64 [comment]`). */
-export function authorizedLine(ch: Channel, pub: string, from: string | false): string {
+export function authorizedLine(ch: Channel, pub: string, from: string | false, permitOpen: string[] = []): string {
   const [type, key] = pub.trim().split(/\s+/);
   if (!type || !key || !/^ssh-ed25519$/.test(type)) {
     throw new StepError('channel-key-invalid', `${ch.source.name}: ${ch.keyPath}.pub is not an ed25519 public key`, `remove ${ch.keyPath} and ${ch.keyPath}.pub on ${ch.source.name} and run again`);
   }
-  return `${from ? `from="${from}",` : ''}restrict ${type} ${key} ${marker(ch.stack)}`;
+  return `${from ? `from="${from}",` : ''}restrict${forwarding(permitOpen)} ${type} ${key} ${marker(ch.stack)}`;
 }
+
+/** Local forwarding back on, to exactly these `host:port` (and no remote forwarding). */
+const forwarding = (permitOpen: string[]): string =>
+  permitOpen.length === 0 ? '' : `,port-forwarding,${permitOpen.map((p) => `permitopen="${p}"`).join(',')},permitlisten="127.0.0.1:1"`;
 
 /** known_hosts lines for the target from its `ssh_host_*_key.pub` files. */
 export function knownHostsText(ch: Channel, hostKeys: string): string {
@@ -163,6 +167,8 @@ export interface ChannelStepOptions {
   from?: string | false;
   /** Steps that use the channel: `close` waits for them. */
   closeAfter?: string[];
+  /** `host:port` the key may forward to (`ssh -L`), read when the channel opens; none by default. */
+  permitOpen?: () => Promise<string[]>;
 }
 
 export function channelSteps(o: ChannelStepOptions): { open: Step; close: Step } {
@@ -226,7 +232,7 @@ function openStep(o: ChannelStepOptions, on: Hosts): Step {
       const pub = await on.source(publicKeyCommand(ch)).then(must(ch.source.name, `reading ${ch.keyPath}.pub`));
       const keys = await on.target(hostKeysCommand).then(must(ch.target.name, 'reading the host keys'));
       await o.source().upload(ch.knownHostsPath, knownHostsText(ch, keys.stdout), { mode: 0o600, sudo: ch.source.sudo });
-      await on.target(authorizeCommand(ch, authorizedLine(ch, pub.stdout, from))).then(must(ch.target.name, `adding the channel key to ${ak}`));
+      await on.target(authorizeCommand(ch, authorizedLine(ch, pub.stdout, from, (await o.permitOpen?.()) ?? []))).then(must(ch.target.name, `adding the channel key to ${ak}`));
       const probe = await on.source(probeCommand(ch));
       if (probe.code !== 0) throw channelError(ch, probe.stderr, from);
     },

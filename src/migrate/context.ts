@@ -1,5 +1,6 @@
 /** What the steps of one migration share: the two servers, the channel between them, and what they measured. */
 import type { Transport } from '../transport/transport.js';
+import type { Secret } from '../core/secret.js';
 import type { Channel } from './channel.js';
 import type { Database, TableReport } from './postgres.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
@@ -28,6 +29,10 @@ export interface Migration {
   volumes: string[];
   /** Services that keep state in memory and write it on BGSAVE (Redis). */
   redis: string[];
+  /** How databases move: stopped and dumped, or replicated while the stack runs. */
+  mode: 'dump' | 'replicate';
+  /** Per database service, the password its role logs in with (replication connects with it). */
+  passwords?: Record<string, Secret>;
   marks: {
     startedAt: number;
     freezeAt?: number;

@@ -1,0 +1,116 @@
+/**
+ * The tunnel logical replication runs through: the target's database subscribes to the
+ * source's, which publishes no port. A second channel, from the target to the source,
+ * whose key may only forward to the source's database container (`permitopen`); and an
+ * `ssh -L` started on the target inside the network namespace of its database container,
+ * so that `127.0.0.1:15432` there is the source's Postgres, encrypted by SSH on the way.
+ */
+import { cmd, raw, render, type Command } from '../shell/command.js';
+import { StepError } from '../engine/errors.js';
+import type { Step, StepContext } from '../engine/step.js';
+import type { Transport } from '../transport/transport.js';
+import { destination, sshOptions, type Channel } from './channel.js';
+import { TUNNEL_PORT } from './replica-sql.js';
+
+/** The address of a container on its first network, as its host reaches it. */
+export const containerAddressCommand = (container: string): Command => cmd('docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', container);
+export const containerPidCommand = (container: string): Command => cmd('docker', 'inspect', '-f', '{{.State.Pid}}', container);
+
+/** A pattern for `pgrep -f` that matches the tunnel's ssh but not a shell whose command line holds the pattern. */
+export const tunnelPattern = (ch: Channel): string => `[${ch.keyPath[0]}]${ch.keyPath.slice(1)} .*-L 127.0.0.1:${TUNNEL_PORT}:`;
+
+export const logPath = (ch: Channel): string => `${ch.keyPath}.log`;
+
+/** On the target: `ssh -f -N -L` in the database container's network namespace; fails (with ssh's words) unless the forward is up. */
+export function tunnelStartCommand(ch: Channel, pid: string, to: string): Command {
+  const ssh = cmd('nsenter', '-t', pid, '-n', ...sshOptions(ch), '-f', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${TUNNEL_PORT}:${to}`, destination(ch.target));
+  const log = logPath(ch);
+  return raw(`${render(ssh)} </dev/null >${log} 2>&1 || { tail -n 3 ${log} >&2; exit 1; }`);
+}
+
+export const tunnelStopCommand = (ch: Channel): Command => raw(`pkill -f '${tunnelPattern(ch)}'; rm -f ${logPath(ch)}; true`);
+export const tunnelRunningCommand = (ch: Channel): Command => cmd('pgrep', '-f', tunnelPattern(ch));
+/** Whether the source's Postgres answers at the tunnel's end, inside the target's container (no password needed). */
+export const tunnelAnswersCommand = (container: string): Command => cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(TUNNEL_PORT));
+
+export async function firstAddress(t: Transport, container: string, sudo: boolean): Promise<string> {
+  const r = await t.exec(containerAddressCommand(container), { sudo });
+  const ip = r.stdout.trim().split(/\s+/)[0];
+  if (r.code !== 0 || !ip) throw new StepError('database-not-running', `${t.name}: container ${container} has no network address`, 'Check that it runs (docker ps), then run migrate again with --resume.');
+  return ip;
+}
+
+export interface TunnelStepOptions {
+  id: string;
+  /** The channel from the target (its `source`) to the source (its `target`). */
+  ch: Channel;
+  target: () => Transport;
+  source: () => Transport;
+  /** Containers of the database on each side, found when needed. */
+  targetContainer: () => Promise<string>;
+  sourceContainer: () => Promise<string>;
+  dependsOn: string[];
+}
+
+export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
+  const sudo = o.ch.source.sudo;
+  const on = (ctx: StepContext, c: Command) => ctx.transport.exec(c, { sudo });
+  const answers = async (ctx: StepContext) => (await on(ctx, tunnelAnswersCommand(await o.targetContainer()))).code === 0;
+  const running = async (ctx: StepContext) => (await on(ctx, tunnelRunningCommand(o.ch))).code === 0;
+  const host = o.ch.source.name;
+  const peer = o.ch.target.name;
+  const start: Step = {
+    id: o.id,
+    host,
+    phase: 'transfer',
+    title: `tunnel from ${host}'s database container to ${peer}'s Postgres`,
+    dependsOn: o.dependsOn,
+    doc: () => ({
+      purpose: `Let the database on ${host} reach the database on ${peer} at 127.0.0.1:${TUNNEL_PORT} inside its container, through SSH, for logical replication. The source's database publishes no port.`,
+      commands: [render(tunnelStartCommand(o.ch, 'PID_OF_TARGET_DB', 'SOURCE_DB_ADDRESS:5432'))],
+      verify: render(tunnelAnswersCommand('TARGET_DB')),
+      undo: render(tunnelStopCommand(o.ch)),
+    }),
+    async check(ctx) {
+      return (await answers(ctx)) ? { needed: false } : { needed: true, change: { summary: `ssh -L 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container to ${peer}'s Postgres` } };
+    },
+    async apply(ctx) {
+      if (await running(ctx)) await on(ctx, tunnelStopCommand(o.ch));
+      const pid = (await on(ctx, containerPidCommand(await o.targetContainer()))).stdout.trim();
+      const to = `${await firstAddress(o.source(), await o.sourceContainer(), o.ch.target.sudo)}:5432`;
+      const r = await on(ctx, tunnelStartCommand(o.ch, pid, to));
+      if (r.code !== 0) {
+        throw new StepError('tunnel-failed', `${host}: the tunnel to ${peer}'s database did not open: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, `Check that ${host} reaches ${peer} on SSH port ${o.ch.target.port}, then run migrate again with --resume.`);
+      }
+    },
+    async verify(ctx) {
+      for (let i = 0; i < 20; i++) {
+        if (await answers(ctx)) return { ok: true };
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return { ok: false, message: `${peer}'s Postgres does not answer at 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container` };
+    },
+    async rollback(ctx) {
+      await on(ctx, tunnelStopCommand(o.ch));
+    },
+  };
+  const stop: Step = {
+    id: `${o.id}-close`,
+    host,
+    phase: 'verify',
+    title: `close the replication tunnel on ${host}`,
+    dependsOn: [o.id],
+    doc: () => ({ purpose: 'Stop the tunnel: replication is over.', commands: [render(tunnelStopCommand(o.ch))], verify: 'No such ssh process runs.', undo: 'Nothing.' }),
+    async check(ctx) {
+      return (await running(ctx)) ? { needed: true, change: { summary: 'stop the replication tunnel' } } : { needed: false };
+    },
+    async apply(ctx) {
+      await on(ctx, tunnelStopCommand(o.ch));
+    },
+    async verify(ctx) {
+      return (await running(ctx)) ? { ok: false, message: 'the tunnel still runs' } : { ok: true };
+    },
+    async rollback() {},
+  };
+  return { start, stop };
+}
