@@ -1,21 +1,24 @@
 // A writing probe in its own process: GET /health through nginx at ADDRESS with Host
 // DOMAIN (each 200 is a row written), every 20 ms, until killed; one line per answer:
-// "<epoch ms> <status> <hits or ->".
+// "<epoch ms> <status> <hits or -> <ms the request took>". A third argument, in ms (5000): a request
+// without an answer by then counts as failed (status 0).
 import { request } from 'node:http';
 
-const [address, domain] = process.argv.slice(2);
+const [address, domain, timeoutArg] = process.argv.slice(2);
+const timeout = Number(timeoutArg ?? 5000);
 for (;;) {
+  const begun = Date.now();
   const line = await new Promise((resolve) => {
-    const req = request({ host: address, port: 80, path: '/health', headers: { Host: domain }, agent: false, timeout: 5000 }, (res) => {
+    const req = request({ host: address, port: 80, path: '/health', headers: { Host: domain }, agent: false, timeout }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => {
         let hits = '-';
         try { hits = String(JSON.parse(body).hits ?? '-'); } catch { /* not JSON */ }
-        resolve(`${Date.now()} ${res.statusCode} ${hits}`);
+        resolve(`${Date.now()} ${res.statusCode} ${hits} ${Date.now() - begun}`);
       });
     });
-    req.on('error', () => resolve(`${Date.now()} 0 -`));
+    req.on('error', () => resolve(`${Date.now()} 0 - ${Date.now() - begun}`));
     req.on('timeout', () => req.destroy());
     req.end();
   });

@@ -3,7 +3,6 @@
  * server, as a plan (shown, approved) applied with the journal, both servers' locks and
  * resume. Ends with the report: downtime, bytes, duration, and what was verified.
  */
-import { lookup } from 'node:dns/promises';
 import { UsageError } from '../core/errors.js';
 import { makePlan } from '../engine/plan.js';
 import { openJournal } from '../journal/journal.js';
@@ -19,6 +18,10 @@ import { markerPath } from '../migrate/steps/switch.js';
 import { retireSteps } from '../migrate/retire.js';
 import type { Endpoint } from '../migrate/channel.js';
 import { table } from '../render/table.js';
+import { renderFindings } from '../render/findings.js';
+import { dnsReportLines } from '../migrate/dns-judge.js';
+import { dnsPreflight } from '../migrate/dns-preflight.js';
+import { serverAddresses } from '../migrate/dns.js';
 import { formatSize } from '../core/size.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { Transport } from '../transport/transport.js';
@@ -40,7 +43,7 @@ async function endpoint(t: Transport, s: ServerDef): Promise<Endpoint> {
 
 export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): Promise<number> {
   const mode = flags.mode ?? 'dump';
-  if (mode !== 'dump') throw new UsageError(`--mode ${mode}: only dump is available in this version`, 'Use --mode dump (the default): writers stop, databases move by pg_dump | pg_restore, the pause is reported.');
+  if (mode !== 'dump' && mode !== 'replicate') throw new UsageError(`--mode ${mode}: not a migration mode`, 'Use --mode dump (the default: writers stop while databases move by pg_dump | pg_restore) or --mode replicate (databases replicate while the stack runs; the pause is only the cut-over).');
   return withSession(flags, rawIo, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     const source = t!.server;
@@ -53,10 +56,13 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     if (moved.code === 0) throw new UsageError(`stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`, `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`);
     const sourceRelease = (await currentRelease(st, stack, sudo)).meta;
     if (!sourceRelease) throw new UsageError(`stack ${stack} is not deployed by Ferry on ${source.name}`, `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`);
-    const { steps, m } = await migratePlan({
+    const [sourceEndpoint, targetEndpoint] = [await endpoint(st, source), await endpoint(s.transports(target.name), target)];
+    const { steps, m, dns } = await migratePlan({
       stack: t!.stack, source, target, sourceRelease, transports: s.transports, local: s.local,
-      sourceEndpoint: await endpoint(st, source), targetEndpoint: await endpoint(s.transports(target.name), target),
+      sourceEndpoint, targetEndpoint,
       ...(s.loaded.fleet.acme ? { acme: s.loaded.fleet.acme } : {}),
+      mode,
+      ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
     });
     const plan = makePlan(steps);
     const p = await preview(plan, s.transports, s.redactor);
@@ -65,6 +71,8 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
       return countChanges(p).error > 0 ? 1 : 0;
     }
     if (!flags.json || flags.dryRun) s.io.out(renderPlanTable(p));
+    const warnings = (dns?.findings ?? []).filter((f) => f.severity === 'warning');
+    if (warnings.length > 0) s.io.err(renderFindings(warnings));
     if (countChanges(p).error > 0) {
       if (flags.json && !flags.dryRun) s.io.err(renderPlanTable(p));
       s.io.err(`error plan-check-failed: some steps could not be checked (see the table); nothing was changed on ${source.name} or ${target.name}\n  hint: fix what the errors name, then run migrate again\n`);
@@ -82,7 +90,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
       if (summary.failed > 0) return 1;
       const r = report(m, Date.now());
       if (flags.json) s.io.out(`${JSON.stringify({ ...r, run: summary.runId })}\n`);
-      else s.io.out(await renderReport(r, s, stack, target));
+      else s.io.out(renderReport(r, stack, target, dns ? await dnsAfter(s, stack, [source, sourceEndpoint], [target, targetEndpoint]) : []));
       return 0;
     } finally {
       journal.close();
@@ -90,7 +98,17 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
   });
 }
 
-async function renderReport(r: MigrationReport, s: Session, stack: string, target: ServerDef): Promise<string> {
+/** The records as they are now, after the migration: what was changed, or what to change by hand. */
+async function dnsAfter(s: Session, stack: string, [source, se]: [ServerDef, Endpoint], [target, te]: [ServerDef, Endpoint]): Promise<string[]> {
+  const sides = {
+    stack, ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
+    source: { name: source.name, addresses: await serverAddresses(se.address) },
+    target: { name: target.name, addresses: await serverAddresses(te.address) },
+  };
+  return dnsReportLines((await dnsPreflight({ ...sides, domains: s.loaded.fleet.stacks[stack]?.proxy?.domains ?? [] })).domains, sides);
+}
+
+function renderReport(r: MigrationReport, stack: string, target: ServerDef, dnsLines: string[]): string {
   const lines = [
     `${stack} moved to ${target.name}: verified`,
     `  write downtime: ${r.downtime_ms === null ? 'not measured (resumed run)' : `${r.downtime_ms} ms`}`,
@@ -100,11 +118,7 @@ async function renderReport(r: MigrationReport, s: Session, stack: string, targe
   ];
   if (r.verified.tables.length > 0) lines.push(table(['table', 'rows (source)', 'rows (target)', 'checksum'], r.verified.tables.map((t) => [t.name, String(t.rows_source), String(t.rows_target), t.checksum_match ? 'equal' : 'DIFFERENT'])), '');
   if (r.verified.volumes.length > 0) lines.push(table(['volume', 'files', 'bytes', 'manifest'], r.verified.volumes.map((v) => [v.name, String(v.files), String(v.bytes), v.manifest_match ? 'equal' : 'DIFFERENT'])), '');
-  const def = s.loaded.fleet.stacks[stack];
-  for (const d of def?.proxy?.domains ?? []) {
-    const now = await lookup(d).then((a) => a.address, () => 'does not resolve here');
-    lines.push(`DNS: point the A record of ${d} at ${target.host} (now: ${now}); until then ${def!.server}'s nginx sends its requests to ${target.name}.`);
-  }
+  lines.push(...dnsLines);
   lines.push(`Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`);
   return `${lines.join('\n')}\n`;
 }

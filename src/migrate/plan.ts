@@ -1,19 +1,24 @@
 /**
- * The steps of `ferry migrate STACK --to SERVER` (dump mode), in order:
+ * The steps of `ferry migrate STACK --to SERVER`, in order. Dump mode:
  *
  *   prepare   preflight on the target; the channel source -> target
  *   transfer  the release and images on the target; its volumes; a first copy while running
  *   deploy    writers frozen on the source; the final copy; the target's databases started
- *             and filled by dump; the stack started on the target (health checks)
+ *             and filled by dump; the proof; the stack started on the target (health checks)
  *   proxy     nginx on the target; the source's nginx sends the domains to the target
- *   verify    tables and volumes proven equal, the report recorded; the source's databases
- *             stopped; the channel closed; the source marked as moved
+ *   verify    the source's databases stopped; the channel closed; the source marked as moved
+ *
+ * Replicate mode moves the databases while the stack runs (publish, schema, a tunnel,
+ * subscribe: copied and streaming), so that the pause is only the cut-over: requests held
+ * at the target, the source's nginx pointed there, writers stopped, the final copy, the
+ * last changes confirmed and the sequences set, the proof, the target started with its
+ * nginx, and the held requests released to it.
  *
  * The source keeps its release, volumes and data, stopped. A failure rolls back what
  * was changed, last first, so the source serves again.
  */
 import type { Step } from '../engine/step.js';
-import type { AcmeDef, ServerDef } from '../model/fleet.js';
+import type { AcmeDef, DnsDef, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Transport } from '../transport/transport.js';
 import { stackPlan } from '../deploy/plan.js';
@@ -30,6 +35,14 @@ import { verifyStep } from './steps/verify.js';
 import { markerStep, switchStep } from './steps/switch.js';
 import { syncStep, volumeMountpoint, type VolumeCopy } from './volumes.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
+import { cleanSourceStep, cutoverStep, publishStep, schemaStep, subscribeStep } from './steps/replicate.js';
+import { holdSteps } from './steps/hold.js';
+import { firstAddress, tunnelSteps } from './tunnel.js';
+import { dbContainer } from './steps/dump.js';
+import { Secret } from '../core/secret.js';
+import { dnsSteps } from './steps/dns.js';
+import { serverAddresses } from './dns.js';
+import type { DnsPreflight } from './dns-preflight.js';
 
 /** Records the moment the step has verified, as when the stack serves (and takes writes) again. */
 function markServing(step: Step, m: Migration): void {
@@ -51,9 +64,11 @@ export interface MigratePlanInput {
   transports: (server: string) => Transport;
   local: Transport;
   acme?: AcmeDef;
+  mode: 'dump' | 'replicate';
+  dns?: DnsDef;
 }
 
-export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[]; m: Migration }> {
+export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[]; m: Migration; dns?: DnsPreflight }> {
   const project = i.stack.project!;
   const name = i.stack.def.name;
   const dbs = databases(project.services);
@@ -73,6 +88,8 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
     databases: dbs,
     volumes,
     redis: project.services.filter((s) => s.image && REDIS_IMAGE.test(s.image)).map((s) => s.name),
+    mode: i.mode,
+    passwords: Object.fromEntries(dbs.map((d) => [d.service, new Secret(project.services.find((s) => s.name === d.service)?.environment.POSTGRES_PASSWORD ?? '')])),
     marks: { startedAt: Date.now(), bytes: 0, tables: [], volumes: [] },
   };
   const id = (s: string) => `${name}/migrate/${s}`;
@@ -80,7 +97,16 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   const others = project.services.filter((s) => !dbServices.includes(s.name) && s.replicas > 0).map((s) => s.name);
   const dockerVolumes = Object.values(project.volumes).filter((v) => !v.external).map((v) => `${i.sourceRelease.project}_${v.name}`);
 
-  const steps: Step[] = [preflightStep({ id: id('preflight'), m, services: project.services, dockerVolumes })];
+  const domains = i.stack.def.proxy?.domains ?? [];
+  const dns = domains.length > 0 ? await dnsSteps({
+    stack: name, domains, id, host: i.target.name, local: i.local, cutoverDependsOn: [], ...(i.dns ? { dns: i.dns } : {}),
+    source: { name: i.source.name, addresses: await serverAddresses(i.sourceEndpoint.address) },
+    target: { name: i.target.name, addresses: await serverAddresses(i.targetEndpoint.address) },
+  }) : undefined;
+  // Every step depends on the preflight, which waits for the DNS one: nothing changes before both pass.
+  const pre = preflightStep({ id: id('preflight'), m, services: project.services, dockerVolumes });
+  if (dns) pre.dependsOn = [...pre.dependsOn, dns.preflight.id];
+  const steps: Step[] = [...(dns ? [dns.preflight] : []), pre];
   const { open, close } = channelSteps({ ch, source: m.source.transport, target: m.target.transport, dependsOn: [id('preflight')] });
   open.id = id('channel');
   close.id = id('channel-close');
@@ -116,28 +142,95 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   if (dbs.length > 0) {
     // Started before the freeze, so that its start is not part of the write pause.
     steps.push(servicesStateStep({ id: id('target-db'), stack: name, side: m.target, release: m.release, services: dbServices, want: 'running', phase: 'transfer', dependsOn: afterTransfer, title: `start ${dbServices.join(', ')} on ${i.target.name}` }));
-    for (const d of dbs) steps.push(dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }));
   }
-  steps.push(verifyStep({ id: id('verify'), m, copies, dependsOn: [...frozen, ...dbs.map((d) => id(`dump/${d.service}`))] }));
-  const filled = [id('verify')];
   const proxy = i.stack.def.proxy ? proxyLink({ stack: { ...i.stack.def, proxy: { ...i.stack.def.proxy, tls: 'none' } }, project: project.name, host: i.target.name, sudo: m.target.sudo, dependsOn: [id('start')] }) : undefined;
-  const start = upStep({
+  const proxyIds = proxy ? proxy.steps.map((s) => s.id) : [];
+  const start = (dependsOn: string[]) => upStep({
     id: id('start'), host: i.target.name, stack: name, project: project.name, release: deploy.meta, services: deploy.meta.services,
-    healthTimeoutMs: i.stack.def.deploy.healthTimeoutMs, httpChecks: i.stack.def.deploy.httpChecks, sudo: m.target.sudo, dependsOn: filled,
+    healthTimeoutMs: i.stack.def.deploy.healthTimeoutMs, httpChecks: i.stack.def.deploy.httpChecks, sudo: m.target.sudo, dependsOn,
     title: `start ${name} on ${i.target.name}`,
   });
-  steps.push(start);
-  if (proxy) steps.push(...proxy.steps);
-  const switched = switchStep({ id: id('switch'), m, stack: i.stack.def, dependsOn: [id('start'), ...(proxy ? proxy.steps.map((s) => s.id) : [])] });
-  if (switched) steps.push(switched);
-  // Writes are served again once clients reach the target: through the source's nginx when there is one.
-  markServing(switched ?? start, m);
-  const served = [id('start'), ...(proxy ? proxy.steps.map((s) => s.id) : []), ...(switched ? [switched.id] : [])];
-  if (dbs.length > 0) {
-    steps.push(servicesStateStep({ id: id('stop-source-db'), stack: name, side: m.source, release: i.sourceRelease, services: dbServices, want: 'stopped', phase: 'verify', dependsOn: served, title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)` }));
+  const switched = switchStep({ id: id('switch'), m, stack: i.stack.def, dependsOn: [] });
+  const verify = (dependsOn: string[]) => verifyStep({ id: id('verify'), m, copies, dependsOn });
+  const stopSourceDb = (dependsOn: string[]) => servicesStateStep({ id: id('stop-source-db'), stack: name, side: m.source, release: i.sourceRelease, services: dbServices, want: 'stopped', phase: 'verify', dependsOn, title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)` });
+  let served: string[];
+  if (i.mode === 'replicate') {
+    // Databases replicate while the stack runs; the pause is only the cut-over: requests
+    // held at the target, writers stopped, the last changes confirmed, the target started.
+    const back = channelFor(`${name}-replica`, i.targetEndpoint, i.sourceEndpoint);
+    const reverse = channelSteps({
+      ch: back, source: m.target.transport, target: m.source.transport, dependsOn: [id('preflight')],
+      permitOpen: async () => Promise.all(dbs.map(async (d) => `${await firstAddress(m.source.transport(), await dbContainer(m.source.transport(), m.source, i.sourceRelease.project, d.service), m.source.sudo)}:5432`)),
+    });
+    reverse.open.id = id('replica-channel');
+    reverse.close.id = id('replica-channel-close');
+    reverse.open.title = `SSH channel ${i.target.name} → ${i.source.name} for replication, forwarding only to the database`;
+    if (dbs.length > 0) steps.push(reverse.open);
+    const caughtUp: string[] = [];
+    const ended: string[] = [];
+    for (const d of dbs) {
+      const at = (s: string) => id(`${s}/${d.service}`);
+      steps.push(publishStep({ id: at('publish'), m, d, dependsOn: [id('preflight')] }));
+      steps.push(schemaStep({ id: at('schema'), m, d, dependsOn: [id('channel'), id('target-db'), at('publish')] }));
+      const tunnel = tunnelSteps({
+        id: at('tunnel'), ch: back, target: m.target.transport, source: m.source.transport, dependsOn: [id('replica-channel'), id('target-db'), at('publish')],
+        targetContainer: () => dbContainer(m.target.transport(), m.target, m.release.project, d.service),
+        sourceContainer: () => dbContainer(m.source.transport(), m.source, i.sourceRelease.project, d.service),
+      });
+      steps.push(tunnel.start);
+      steps.push(subscribeStep({ id: at('subscribe'), m, d, dependsOn: [at('tunnel'), at('schema')] }));
+      caughtUp.push(at('subscribe'));
+      steps.push(cutoverStep({ id: at('cutover'), m, d, dependsOn: [...frozen, at('subscribe')] }));
+      steps.push(tunnel.stop);
+      tunnel.stop.dependsOn = [at('cutover')];
+      ended.push(at('cutover'), tunnel.stop.id);
+    }
+    const held = switched ? holdSteps({ m, holdId: id('hold'), releaseId: id('unhold'), holdDependsOn: [...afterTransfer, ...caughtUp, ...(dbs.length > 0 ? [id('target-db')] : [])], releaseDependsOn: [id('start'), ...proxyIds], onHold: () => (m.marks.freezeAt ??= Date.now()) }) : undefined;
+    if (held && switched) {
+      steps.push(held.hold);
+      switched.phase = 'deploy';
+      switched.dependsOn = [id('hold')];
+      steps.push(switched);
+    }
+    const freeze = steps.find((s) => s.id === id('freeze'))!;
+    freeze.dependsOn = [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : []), ...caughtUp, ...(switched ? [switched.id] : [])];
+    steps.push(verify([...frozen, ...dbs.map((d) => id(`cutover/${d.service}`))]));
+    steps.push(start([id('verify')]));
+    if (proxy) for (const s of proxy.steps) s.phase = 'deploy';
+    if (proxy) steps.push(...proxy.steps);
+    if (held) steps.push(held.release);
+    markServing(held?.release ?? steps.find((s) => s.id === id('start'))!, m);
+    served = [id('start'), ...proxyIds, ...(held ? [id('unhold')] : [])];
+    for (const d of dbs) {
+      const clean = cleanSourceStep({ id: id(`clean/${d.service}`), m, d, dependsOn: [...served, ...ended] });
+      clean.phase = 'verify';
+      steps.push(clean);
+    }
+    if (dbs.length > 0) {
+      steps.push(stopSourceDb([...served, ...dbs.map((d) => id(`clean/${d.service}`))]));
+      reverse.close.dependsOn = [id('replica-channel'), ...ended];
+      steps.push(reverse.close);
+    }
+  } else {
+    if (dbs.length > 0) for (const d of dbs) steps.push(dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }));
+    steps.push(verify([...frozen, ...dbs.map((d) => id(`dump/${d.service}`))]));
+    steps.push(start([id('verify')]));
+    if (proxy) steps.push(...proxy.steps);
+    if (switched) {
+      switched.dependsOn = [id('start'), ...proxyIds];
+      steps.push(switched);
+    }
+    // Writes are served again once clients reach the target: through the source's nginx when there is one.
+    markServing(switched ?? steps.find((s) => s.id === id('start'))!, m);
+    served = [id('start'), ...proxyIds, ...(switched ? [switched.id] : [])];
+    if (dbs.length > 0) steps.push(stopSourceDb(served));
+  }
+  for (const s of dns?.cutover ?? []) {
+    s.dependsOn = served;
+    steps.push(s);
   }
   close.dependsOn = [...served, ...(dbs.length > 0 ? [id('stop-source-db')] : [])];
   steps.push(close);
   steps.push(markerStep({ id: id('mark'), m, dependsOn: served }));
-  return { steps, m };
+  return { steps, m, ...(dns ? { dns: dns.seen } : {}) };
 }
