@@ -162,8 +162,9 @@ function ttlFindings(i: JudgeInput, found: Found, type: RecordType, ttl: number)
 }
 
 /** A domain whose records could not be read: an error that refuses the migration. */
+/** Unreadable records refuse the migration only when a hook is to change them; else the change is by hand anyway. */
 export function unreadDomain(i: JudgeInput, index: number, domain: string, e: { code: string; message: string; hint: string }): DomainJudgement {
-  return { domain, changes: [], findings: [finding(e.code, 'error', e.message, { path: `stacks/${i.stack}/proxy/domains/${index}` }, e.hint, { stack: i.stack })] };
+  return { domain, changes: [], findings: [finding(e.code, i.dns?.hook !== undefined ? 'error' : 'warning', e.message, { path: `stacks/${i.stack}/proxy/domains/${index}` }, e.hint, { stack: i.stack })] };
 }
 
 /** Lines for the report after a migration: for each domain, what was done or what to do by hand. */
