@@ -6,8 +6,15 @@ import { request } from 'node:http';
 
 const [address, domain, timeoutArg] = process.argv.slice(2);
 const timeout = Number(timeoutArg ?? 5000);
+let pending;
+// Stopped while a request waits: it is written down as "stopped", with how long it waited.
+process.on('SIGTERM', () => {
+  if (pending !== undefined) process.stdout.write(`${Date.now()} stopped - ${Date.now() - pending}\n`);
+  process.exit(0);
+});
 for (;;) {
   const begun = Date.now();
+  pending = begun;
   const line = await new Promise((resolve) => {
     const req = request({ host: address, port: 80, path: '/health', headers: { Host: domain }, agent: false, timeout }, (res) => {
       let body = '';
@@ -22,6 +29,7 @@ for (;;) {
     req.on('timeout', () => req.destroy());
     req.end();
   });
+  pending = undefined;
   process.stdout.write(`${line}\n`);
   await new Promise((r) => setTimeout(r, 20));
 }

@@ -31,7 +31,8 @@ import { databases, REDIS_IMAGE } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
 import { servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
-import { verifyStep } from './steps/verify.js';
+import { verifyStep, type VerifyOptions } from './steps/verify.js';
+import { proofStep, startProofs } from './steps/proof.js';
 import { markerStep, switchStep } from './steps/switch.js';
 import { syncStep, volumeMountpoint, type VolumeCopy } from './volumes.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
@@ -151,7 +152,7 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
     title: `start ${name} on ${i.target.name}`,
   });
   const switched = switchStep({ id: id('switch'), m, stack: i.stack.def, dependsOn: [] });
-  const verify = (dependsOn: string[]) => verifyStep({ id: id('verify'), m, copies, dependsOn });
+  const verify = (dependsOn: string[], snapshot?: VerifyOptions['snapshot']) => verifyStep({ id: id('verify'), m, copies, dependsOn, ...(snapshot ? { snapshot } : {}) });
   const stopSourceDb = (dependsOn: string[]) => servicesStateStep({ id: id('stop-source-db'), stack: name, side: m.source, release: i.sourceRelease, services: dbServices, want: 'stopped', phase: 'verify', dependsOn, title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)` });
   let served: string[];
   if (i.mode === 'replicate') {
@@ -182,7 +183,6 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
       caughtUp.push(at('subscribe'));
       steps.push(cutoverStep({ id: at('cutover'), m, d, dependsOn: [...frozen, at('subscribe')] }));
       steps.push(tunnel.stop);
-      tunnel.stop.dependsOn = [at('cutover')];
       ended.push(at('cutover'), tunnel.stop.id);
     }
     const held = switched ? holdSteps({ m, holdId: id('hold'), releaseId: id('unhold'), holdDependsOn: [...afterTransfer, ...caughtUp, ...(dbs.length > 0 ? [id('target-db')] : [])], releaseDependsOn: [id('start'), ...proxyIds], onHold: () => (m.marks.freezeAt ??= Date.now()) }) : undefined;
@@ -194,21 +194,25 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
     }
     const freeze = steps.find((s) => s.id === id('freeze'))!;
     freeze.dependsOn = [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : []), ...caughtUp, ...(switched ? [switched.id] : [])];
-    steps.push(verify([...frozen, ...dbs.map((d) => id(`cutover/${d.service}`))]));
+    // Volumes proven in the pause; tables from a snapshot taken in it, read once the target serves.
+    steps.push(verify([...frozen, ...dbs.map((d) => id(`cutover/${d.service}`))], dbs.length > 0 ? { start: (ctx) => startProofs(ctx, m) } : undefined));
     steps.push(start([id('verify')]));
     if (proxy) for (const s of proxy.steps) s.phase = 'deploy';
     if (proxy) steps.push(...proxy.steps);
     if (held) steps.push(held.release);
     markServing(held?.release ?? steps.find((s) => s.id === id('start'))!, m);
     served = [id('start'), ...proxyIds, ...(held ? [id('unhold')] : [])];
+    if (dbs.length > 0) steps.push(proofStep({ id: id('proof'), m, dependsOn: served }));
+    // Out of the pause: the tunnels close once the target serves.
+    for (const d of dbs) steps.find((s) => s.id === id(`tunnel/${d.service}-close`))!.dependsOn = [id(`cutover/${d.service}`), ...served];
     for (const d of dbs) {
-      const clean = cleanSourceStep({ id: id(`clean/${d.service}`), m, d, dependsOn: [...served, ...ended] });
+      const clean = cleanSourceStep({ id: id(`clean/${d.service}`), m, d, dependsOn: [...served, ...ended, id('proof')] });
       clean.phase = 'verify';
       steps.push(clean);
     }
     if (dbs.length > 0) {
       steps.push(stopSourceDb([...served, ...dbs.map((d) => id(`clean/${d.service}`))]));
-      reverse.close.dependsOn = [id('replica-channel'), ...ended];
+      reverse.close.dependsOn = [id('replica-channel'), ...ended, ...served];
       steps.push(reverse.close);
     }
   } else {
@@ -231,6 +235,6 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   }
   close.dependsOn = [...served, ...(dbs.length > 0 ? [id('stop-source-db')] : [])];
   steps.push(close);
-  steps.push(markerStep({ id: id('mark'), m, dependsOn: served }));
+  steps.push(markerStep({ id: id('mark'), m, dependsOn: [...served, ...(i.mode === 'replicate' && dbs.length > 0 ? [id('proof')] : [])] }));
   return { steps, m, ...(dns ? { dns: dns.seen } : {}) };
 }

@@ -37,7 +37,8 @@ export function probe(address: string, domain: string, timeoutMs = 5000) {
     stop: async (): Promise<Seen> => {
       child.kill('SIGTERM');
       await closed;
-      const all = answers();
+      // The request in flight when the probe was stopped has no answer: not counted.
+      const all = answers().filter((a) => !Number.isNaN(a.status));
       const ok = all.filter((a) => a.status === 200);
       let gap = 0;
       for (let i = 1; i < ok.length; i++) gap = Math.max(gap, ok[i]!.at - ok[i - 1]!.at);
