@@ -22,7 +22,8 @@ export interface SavedReport {
   to: string;
   release: string;
   at: string;
-  tables: TableReport[];
+  /** null while the tables' proof runs on a snapshot (replicate mode: see proof.ts). */
+  tables: TableReport[] | null;
   volumes: VolumeReport[];
 }
 
@@ -38,7 +39,20 @@ export async function readReport(m: Migration): Promise<SavedReport | undefined>
   }
 }
 
-export function verifyStep(o: { id: string; m: Migration; copies: () => Promise<VolumeCopy[]>; dependsOn: string[] }): Step {
+export interface VerifyOptions {
+  id: string;
+  m: Migration;
+  copies: () => Promise<VolumeCopy[]>;
+  dependsOn: string[];
+  /**
+   * Replicate mode: the tables are proven later, from a snapshot the target's database
+   * takes here (before the stack starts there), so that reading every row is not part
+   * of the pause. `start(ctx)` begins those proofs and resolves once their snapshots hold.
+   */
+  snapshot?: { start: (ctx: StepContext) => Promise<void> };
+}
+
+export function verifyStep(o: VerifyOptions): Step {
   const { m } = o;
   let pending: SavedReport | undefined;
   return {
@@ -56,17 +70,22 @@ export function verifyStep(o: { id: string; m: Migration; copies: () => Promise<
     async check(ctx: StepContext) {
       const saved = await readReport(m);
       if (saved) {
-        m.marks.tables = saved.tables;
+        m.marks.tables = saved.tables ?? [];
         m.marks.volumes = saved.volumes;
         return { needed: false };
       }
-      const tables: TableReport[] = [];
-      for (const d of m.databases) {
+      // Both sides, every database and the volumes at once: this runs inside the pause.
+      const proveTables = async (d: Migration['databases'][number]): Promise<TableReport[]> => {
         const src = await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service);
         const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
-        tables.push(...compareTables(await tableSums(m.source.transport(), src, d, m.source.sudo), await tableSums(ctx.transport, tgt, d, m.target.sudo)));
-      }
-      const volumes = await verifyVolumes({ ch: m.ch, copies: await o.copies(), source: m.source.transport(), target: ctx.transport });
+        const [a, b] = await Promise.all([tableSums(m.source.transport(), src, d, m.source.sudo), tableSums(ctx.transport, tgt, d, m.target.sudo)]);
+        return compareTables(a, b);
+      };
+      const [perDb, volumes] = await Promise.all([
+        Promise.all(o.snapshot ? [] : m.databases.map(proveTables)),
+        o.copies().then((copies) => verifyVolumes({ ch: m.ch, copies, source: m.source.transport(), target: ctx.transport })),
+      ]);
+      const tables = perDb.flat();
       m.marks.tables = tables;
       m.marks.volumes = volumes;
       const problems = [
@@ -75,9 +94,12 @@ export function verifyStep(o: { id: string; m: Migration; copies: () => Promise<
       ];
       if (problems.length > 0) throw new StepError('verify-failed', `${m.stack}: the target does not match the source: ${problems.join('; ')}`, `The source keeps its data. Run \`ferry rollback ${m.stack}\` to serve from ${m.source.name} again, or fix the cause and run migrate again with --resume.`);
       pending = { from: m.source.name, to: m.target.name, release: m.release.id, at: new Date().toISOString(), tables, volumes };
-      return { needed: true, change: { summary: `${tables.length} tables and ${volumes.length} volumes equal on both sides; record the report` } };
+      if (o.snapshot) pending.tables = null;
+      const what = o.snapshot ? `${volumes.length} volumes equal on both sides; the tables proven from a snapshot taken now, once the target serves` : `${tables.length} tables and ${volumes.length} volumes equal on both sides`;
+      return { needed: true, change: { summary: `${what}; record the report` } };
     },
     async apply(ctx) {
+      await o.snapshot?.start(ctx);
       await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify(pending, null, 2)}\n`, { mode: 0o600, sudo: m.target.sudo });
     },
     async verify() {
