@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cmd, render, type Command } from '../shell/command.js';
 import {
-  compareSchema, load, parseDumpTables, postData, preData, recreateDatabase, removeFile, restDump, schemaDump, schemaFile, snapshotSession,
+  compareSchema, load, parseDumpTables, shares, postData, preData, recreateDatabase, removeFile, restDump, schemaDump, schemaFile, snapshotSession,
   SNAPSHOT_NAME, stream, streamCount, tableDump, writeFile,
 } from './dump-commands.js';
 import type { Database } from './postgres.js';
@@ -19,6 +19,14 @@ test('tables to copy: every part double-quoted so pg_dump -t matches it literall
 
 test('streams: as many as asked, at least one, never more than the tables', () => {
   assert.deepEqual([streamCount(4, 10), streamCount(4, 2), streamCount(4, 0), streamCount(1, 10), streamCount(0, 3)], [4, 2, 1, 1, 1]);
+});
+
+test('tables shared among the streams by size: largest first, each to the lightest share; no empty share', () => {
+  const t = (bytes: number) => ({ pattern: `t${bytes}`, bytes });
+  const names = (xs: { pattern: string }[][]) => xs.map((x) => x.map((y) => y.pattern));
+  assert.deepEqual(names(shares([t(1), t(50), t(10), t(30), t(20), t(2)], 3)), [['t50'], ['t30', 't2'], ['t20', 't10', 't1']]);
+  assert.deepEqual(names(shares([t(5), t(7)], 4)), [['t7'], ['t5']]);
+  assert.deepEqual(shares([], 4), []);
 });
 
 test('the snapshot session reads SQL from stdin; its snapshot name is recognised', () => {
@@ -51,15 +59,16 @@ test('pre-data in one transaction, post-data with N jobs, both from the file', (
   assert.equal(render(postData('dst_db_1', d, '/tmp/f', 4)), 'docker exec dst_db_1 pg_restore -U shop -d orders --no-owner --no-privileges --exit-on-error --section=post-data --jobs=4 /tmp/f');
 });
 
-test('data: one table per stream, and the rest (sequence values, large objects) without the tables', () => {
+test('data: tables one after the other in a stream, and the rest (sequence values, large objects) without the tables', () => {
   assert.equal(
-    render(stream(tableDump('src_db_1', d, 'SNAP', bulk), through(load('dst_db_1', d)))),
+    render(stream(tableDump('src_db_1', d, 'SNAP', [bulk]), through(load('dst_db_1', d)))),
     `bash -o pipefail -c 'docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges --data-only -t '\\''"public"."bulk"'\\'' | ssh new '\\''docker exec -i dst_db_1 psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -U shop -d orders'\\'''`,
   );
   assert.equal(
     render(restDump('src_db_1', d, 'SNAP', [bulk, odd])),
     `docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges --data-only '--exclude-table-data="public"."bulk"' '--exclude-table-data="Odd ""S"""."it'\\''s a*table"'`,
   );
+  assert.equal(render(tableDump('src_db_1', d, 'SNAP', [bulk, odd])), `docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges --data-only -t '"public"."bulk"' -t '"Odd ""S"""."it'\\''s a*table"'`);
   assert.equal(render(restDump('src_db_1', d, 'SNAP', [])), 'docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges --data-only');
 });
 

@@ -5,8 +5,9 @@
  *   schema     `pg_dump -Fc --schema-only`, streamed into a mode-600 file in the target
  *              container (pg_restore -j needs a file it can seek in)
  *   pre-data   tables, types and functions from that file, into a database created anew
- *   data       per table `pg_dump --data-only -t TABLE | psql`, up to N streams at once,
- *              plus one stream of the rest (sequence values, large objects)
+ *   data       `pg_dump --data-only -t TABLE... | psql` in up to N streams at once, the
+ *              tables shared among them by size, plus one stream of the rest (sequence
+ *              values, large objects)
  *   post-data  indexes, constraints and triggers from the file, with `pg_restore -j N`
  *
  * Every stream runs on the source: `docker exec` in the source container, piped through
@@ -69,6 +70,20 @@ export function compareSchema(source: string, target: string): { missing: string
 /** Streams at once: `jobs`, at least one, never more than the tables. */
 export const streamCount = (jobs: number, tables: number): number => Math.max(1, Math.min(Math.floor(jobs), tables));
 
+/**
+ * The tables in `n` shares of about equal bytes (largest first, each to the lightest
+ * share), one stream each: many small tables do not cost a connection each.
+ */
+export function shares(tables: DumpTable[], n: number): DumpTable[][] {
+  const out: { bytes: number; tables: DumpTable[] }[] = Array.from({ length: Math.max(1, n) }, () => ({ bytes: 0, tables: [] }));
+  for (const t of [...tables].sort((a, b) => b.bytes - a.bytes)) {
+    const lightest = out.reduce((min, x) => (x.bytes < min.bytes ? x : min));
+    lightest.tables.push(t);
+    lightest.bytes += t.bytes;
+  }
+  return out.map((x) => x.tables).filter((x) => x.length > 0);
+}
+
 /** A session that exports a snapshot and holds it while it reads stdin: `SNAPSHOT_SQL` in, the snapshot's name out, `RELEASE_SQL` to end. */
 export const snapshotSession = (container: string, d: Database): Command =>
   cmd('docker', 'exec', '-i', container, 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', d.user, '-d', d.db);
@@ -84,7 +99,9 @@ const pgDump = (container: string, d: Database, snapshot: string, ...args: strin
 export const stream = (from: Command, into: Command): Command => cmd('bash', '-o', 'pipefail', '-c', render(pipe(from, into)));
 
 export const schemaDump = (container: string, d: Database, snapshot: string): Command => pgDump(container, d, snapshot, '-Fc', '--schema-only');
-export const tableDump = (container: string, d: Database, snapshot: string, t: DumpTable): Command => pgDump(container, d, snapshot, '--data-only', '-t', t.pattern);
+/** The rows of `tables`, one after the other. */
+export const tableDump = (container: string, d: Database, snapshot: string, tables: DumpTable[]): Command =>
+  pgDump(container, d, snapshot, '--data-only', ...tables.flatMap((t) => ['-t', t.pattern]));
 /** Everything in the data section but the tables' rows: sequence values, large objects, tables of extensions. */
 export const restDump = (container: string, d: Database, snapshot: string, tables: DumpTable[]): Command =>
   pgDump(container, d, snapshot, '--data-only', ...tables.map((t) => `--exclude-table-data=${t.pattern}`));
@@ -130,6 +147,6 @@ export const postData = (container: string, d: Database, path: string, jobs: num
 /** For plans and runbooks: the parts, in order. */
 export function describeParts(d: Database, jobs: number): string {
   return `${d.db} (role ${d.user}) in parts read from one exported snapshot: the schema (pg_dump -Fc --schema-only) into a mode-600 file in the target container, ` +
-    `its pre-data restored into ${d.db} created anew, every table's rows in up to ${jobs} parallel streams (pg_dump --data-only -t TABLE | psql) and one of sequence values and large objects, ` +
+    `its pre-data restored into ${d.db} created anew, the tables' rows in up to ${jobs} parallel streams (pg_dump --data-only -t TABLE... | psql, the tables shared among them by size) and one of sequence values and large objects, ` +
     `then indexes, constraints and triggers by pg_restore --section=post-data --jobs=${jobs}`;
 }

@@ -1,11 +1,11 @@
 /**
  * Runs a parallel dump (the commands in dump-commands.ts): a session on the source
- * exports a snapshot and holds it until every stream has read from it; the target's
- * database is created anew; then the schema file, pre-data, the data streams (up to
- * `jobs` at once, largest tables first) and post-data. The source is only read. The
- * first failure stops new streams, waits for those running, and is thrown as a
- * StepError (`no-space` or `dump-failed`); the schema file is removed and the snapshot
- * released in every case.
+ * exports a snapshot and holds it until every stream has read from it, while the
+ * target's database is created anew; then the schema file, pre-data, the data streams
+ * (the tables shared by size among up to `jobs` streams, and one of the rest) and
+ * post-data. The source is only read. A failed stream is thrown as a StepError
+ * (`no-space` or `dump-failed`) once the others have ended; the schema file is removed
+ * and the snapshot released in every case.
  */
 import { PassThrough } from 'node:stream';
 import type { Command } from '../shell/command.js';
@@ -13,7 +13,7 @@ import type { Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
 import {
   DUMP_TABLES_SQL, load, parseDumpTables, postData, preData, recreateDatabase, RELEASE_SQL, removeFile, restDump, schemaDump, schemaFile,
-  SNAPSHOT_NAME, SNAPSHOT_SQL, snapshotSession, stream, streamCount, tableDump, writeFile,
+  shares, SNAPSHOT_NAME, SNAPSHOT_SQL, snapshotSession, stream, streamCount, tableDump, writeFile,
 } from './dump-commands.js';
 import { query, type Database } from './postgres.js';
 
@@ -57,19 +57,33 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
     const r = await side.transport.exec(command, { sudo: side.sudo, timeoutMs: LONG });
     if (r.code !== 0) throw dumpFailure(p, part, r.stderr);
   };
-  const tables = parseDumpTables(await query(source.transport, source.container, d, DUMP_TABLES_SQL, source.sudo));
-  const streams = streamCount(p.jobs, tables.length);
   const file = schemaFile(d);
-  await run(target, recreateDatabase(target.container, d), `creating ${d.db} anew on the target`);
-  const snapshot = await holdSnapshot(p);
+  // Side by side: the tables listed, the snapshot exported, the target's database created anew.
+  const [held, listed, created] = await Promise.allSettled([
+    holdSnapshot(p),
+    query(source.transport, source.container, d, DUMP_TABLES_SQL, source.sudo),
+    run(target, recreateDatabase(target.container, d), `creating ${d.db} anew on the target`),
+  ]);
+  for (const x of [listed, created]) {
+    if (x.status === 'rejected') {
+      if (held.status === 'fulfilled') await held.value.release();
+      throw x.reason;
+    }
+  }
+  if (held.status === 'rejected') throw held.reason;
+  if (listed.status === 'rejected') throw listed.reason;
+  const snapshot = held.value;
+  const tables = parseDumpTables(listed.value);
+  const streams = streamCount(p.jobs, tables.length);
   try {
     await run(source, stream(schemaDump(source.container, d, snapshot.name), p.through(writeFile(target.container, file))), 'schema');
     await run(target, preData(target.container, d, file), 'pre-data');
+    // Every share of the tables in its stream, and the rest beside them: all at once.
     const parts: { part: string; command: Command }[] = [
-      ...tables.map((t) => ({ part: `rows of ${t.pattern}`, command: tableDump(source.container, d, snapshot.name, t) })),
+      ...shares(tables, streams).map((share) => ({ part: `rows of ${share.map((t) => t.pattern).join(', ')}`, command: tableDump(source.container, d, snapshot.name, share) })),
       { part: 'sequence values and large objects', command: restDump(source.container, d, snapshot.name, tables) },
     ];
-    await inParallel(parts, streams, (x) => run(source, stream(x.command, p.through(load(target.container, d))), x.part));
+    await allOf(parts.map((x) => run(source, stream(x.command, p.through(load(target.container, d))), x.part)));
     await run(target, postData(target.container, d, file, Math.max(1, Math.floor(p.jobs))), 'post-data');
   } finally {
     await snapshot.release();
@@ -78,21 +92,10 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
   return { tables: tables.length, streams };
 }
 
-/** Runs `work` on every item, `width` at once; after a failure starts nothing new, waits for the rest, throws the first. */
-export async function inParallel<T>(items: T[], width: number, work: (item: T) => Promise<void>): Promise<void> {
-  const queue = [...items];
-  let failed: { error: unknown } | undefined;
-  const worker = async () => {
-    for (let item = queue.shift(); item !== undefined && !failed; item = queue.shift()) {
-      try {
-        await work(item);
-      } catch (error) {
-        failed ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, width) }, worker));
-  if (failed) throw failed.error;
+/** Waits for every one (none is left running), then throws the first failure. */
+export async function allOf(work: Promise<void>[]): Promise<void> {
+  const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Opens the snapshot session and waits for the snapshot's name; `release` commits and waits for the session to end. */

@@ -71,7 +71,7 @@ export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: 
           `(on ${m.target.name}) ${render(recreateDatabase(tgt, d))}`,
           render(stream(schemaDump(src, d, snap), via(writeFile(tgt, file)))),
           `(on ${m.target.name}) ${render(preData(tgt, d, file))}`,
-          `${render(stream(tableDump(src, d, snap, { pattern: 'TABLE', bytes: 0 }), via(load(tgt, d))))}  (per table, up to ${jobs} at once)`,
+          `${render(stream(tableDump(src, d, snap, [{ pattern: 'TABLE', bytes: 0 }]), via(load(tgt, d))))}  (up to ${jobs} at once, the tables shared among them)`,
           render(stream(restDump(src, d, snap, [{ pattern: 'TABLE', bytes: 0 }]), via(load(tgt, d)))),
           `(on ${m.target.name}) ${render(postData(tgt, d, file, jobs))}`,
         ],
