@@ -141,7 +141,7 @@ export function publishStep(o: { id: string; m: Migration; d: Database; dependsO
 async function cleanSource(ctx: StepContext, m: Migration, d: Database, target?: { t: Transport; container: string }): Promise<void> {
   const src = await dbContainer(ctx.transport, m.source, m.sourceRelease.project, d.service);
   await sql(ctx.transport, m.source, src, d, q.dropPublicationSql(d));
-  await sql(ctx.transport, m.source, src, d, q.dropSlotSql(d));
+  await dropSlot(m, d, src);
   const recorded = await ctx.transport.exec(quiet(cmd('cat', identityPath(m.stack, d))), { sudo: m.source.sudo });
   const tables = recorded.code === 0 ? lines(recorded.stdout) : [];
   if (tables.length > 0) {
@@ -280,12 +280,17 @@ async function dropSubscription(ctx: StepContext, m: Migration, d: Database, tgt
   const r = await ctx.transport.exec(psql(tgt, d, q.dropSubscriptionSql(d)), { sudo: m.target.sudo, timeoutMs: 60_000 });
   if (r.code === 0) return;
   await sql(ctx.transport, m.target, tgt, d, q.detachSubscriptionSql(d));
-  const src = await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service);
-  for (let i = 0; i < 20; i++) {
+  await dropSlot(m, d, await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service));
+}
+
+/** Drops the source's slot once its sender has exited (a slot left behind keeps WAL on the source's disk). */
+async function dropSlot(m: Migration, d: Database, src: string): Promise<void> {
+  for (let i = 0; i < 60; i++) {
     await sql(m.source.transport(), m.source, src, d, q.dropSlotSql(d));
     if (!(await sql(m.source.transport(), m.source, src, d, q.slotSql(d)))) return;
     await sleep(500);
   }
+  throw new StepError('replication-failed', `${m.source.name}: the replication slot ${q.replicaName(d)} is still in use after 30 s`, `Drop it once the target no longer uses it: ${q.dropSlotSql(d)} (WAL piles up behind it).`);
 }
 
 export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsOn: string[]; catchUpTimeoutMs?: number }): Step {
@@ -306,8 +311,8 @@ export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsO
     title: `${m.target.name}'s ${d.db} catches up with ${m.source.name}'s; sequences set; replication ends`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Writers stopped: wait until the target has confirmed the source's last position, set every sequence to the source's value, then drop the subscription (which drops the source's replication slot).`,
-      commands: [q.CURRENT_LSN_SQL, q.confirmedSql(d, 'LSN'), q.SEQUENCES_SETVAL_SQL, q.dropSubscriptionSql(d)],
+      purpose: `Writers stopped: wait until the target has confirmed the source's last position, set every sequence to the source's value, then drop the subscription here (the source's slot is dropped by the clean-up, once the target serves).`,
+      commands: [q.CURRENT_LSN_SQL, q.confirmedSql(d, 'LSN'), q.SEQUENCES_SETVAL_SQL, q.detachSubscriptionSql(d)],
       verify: 'The sequences are equal on both sides and no subscription is left.',
       undo: 'Nothing: the source was only read.',
     }),
@@ -333,7 +338,9 @@ export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsO
       }
       const setvals = await sql(src, m.source, x.src, d, q.SEQUENCES_SETVAL_SQL);
       if (setvals) await sqlIn(ctx.transport, m.target, x.tgt, d, `${setvals}\n`, (s) => ctx.redactor.redact(s));
-      await dropSubscription(ctx, m, d, x.tgt);
+      // Let go of the subscription here only: dropping the source's slot waits for its
+      // sender to exit, which the clean-up step does once the target serves.
+      if ((await sql(ctx.transport, m.target, x.tgt, d, q.subscriptionExistsSql(d))) === '1') await sql(ctx.transport, m.target, x.tgt, d, q.detachSubscriptionSql(d));
     },
     async verify() {
       const s = await state(await e.both());
