@@ -198,7 +198,7 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
     assert.deepEqual(await addressNow(), ['192.0.2.10']);
   });
 
-  test('a name server that does not answer: dns-lookup-failed, and the preflight refuses', async () => {
+  test('a name server that does not answer: dns-lookup-failed, and the preflight refuses when a hook is to change the record', async () => {
     const closed = `127.0.0.1:${await freeUdpPort()}`;
     await assert.rejects(readDomain(resolverLookup({ resolvers: [closed], timeoutMs: 300, tries: 1 }), DOMAIN), (e: Error & { code?: string }) =>
       e.code === 'dns-lookup-failed' && e.message === `no answer for the A record of ${DOMAIN} from ${closed}: ECONNREFUSED, the connection was refused (no name server listens there)`);
@@ -206,7 +206,7 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
     try {
       const server = `127.0.0.1:${silent.address().port}`;
       const lookup = resolverLookup({ resolvers: [server], timeoutMs: 300, tries: 1 });
-      const r = await run([(await dnsSteps({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns: { resolvers: [server] }, lookup, id: (s) => `shop/migrate/${s}`, host: 'app2', local, cutoverDependsOn: [] })).preflight]);
+      const r = await run([(await dnsSteps({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns: { resolvers: [server], hook }, lookup, id: (s) => `shop/migrate/${s}`, host: 'app2', local, cutoverDependsOn: [] })).preflight]);
       assert.equal(r.errors[0]!.code, 'dns-preflight-failed');
       assert.match(r.errors[0]!.message, new RegExp(`^dns-lookup-failed: no answer for the A record of ${DOMAIN.replace(/\./g, '\\.')} from ${server}: ETIMEOUT, no answer in time$`));
       assert.match(r.errors[0]!.hint, /^Nothing was changed on app1 or app2\. Check that 127\.0\.0\.1:\d+ answers for shop\.ferry\.test/);
