@@ -80,6 +80,9 @@ function httpContext(stack: string, routes: RouteDef[]): string[] {
   return [...(zones.length > 0 ? ['', ...zones] : []), ...(map.length > 0 ? ['', ...map] : [])];
 }
 
+/** Connecting to a container takes milliseconds; to another server's nginx, well under this. */
+export const CONNECT_TIMEOUT_SECONDS = 3;
+
 function routeLocation(stack: string, r: RouteDef, index: number, headers: [string, string][]): string[] {
   const body = [
     `proxy_pass http://${upstreamName(stack, r.service, r.port)};`,
@@ -90,6 +93,9 @@ function routeLocation(stack: string, r: RouteDef, index: number, headers: [stri
     'proxy_set_header X-Forwarded-Proto $scheme;',
     ...(r.websocket ? ['proxy_set_header Upgrade $http_upgrade;', `proxy_set_header Connection ${connectionVariable(stack)};`] : ['proxy_set_header Connection "";']),
     'proxy_next_upstream error timeout http_502 http_503;',
+    // A connection that is not taken within this is tried again at the next server: a
+    // migration's held requests are retried every few seconds (see migrate/steps/hold.ts).
+    `proxy_connect_timeout ${CONNECT_TIMEOUT_SECONDS}s;`,
   ];
   if (r.bodySize !== undefined) body.push(`client_max_body_size ${r.bodySize};`);
   const read = r.sse ? Math.max(SSE_READ_TIMEOUT_SECONDS, r.timeoutSeconds ?? 0) : r.timeoutSeconds;

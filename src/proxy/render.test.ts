@@ -80,3 +80,10 @@ test('an SSE route with a longer timeout keeps the longer read timeout, and a pa
   assert.match(text, /proxy_read_timeout 7200s;/);
   assert.equal(text.match(/proxy_read_timeout/g)?.length, 1);
 });
+
+test('upstreams for held requests: each server listed `tries` times, never marked down, so nginx retries it a connect timeout apart', () => {
+  const text = renderUpstreams('blog', MINIMAL.routes, { [upstreamName('blog', MINIMAL.routes[0]!.service, MINIMAL.routes[0]!.port)]: ['10.0.0.2:80', '10.0.0.2:80'] }, 3);
+  assert.equal(text.match(/server 10\.0\.0\.2:80 max_fails=0;/g)?.length, 3);
+  assert.doesNotMatch(renderUpstreams('blog', MINIMAL.routes, { [upstreamName('blog', MINIMAL.routes[0]!.service, MINIMAL.routes[0]!.port)]: ['10.0.0.2:80'] }), /max_fails/);
+  assert.match(renderSite('blog', MINIMAL, { certificate: false }), /proxy_connect_timeout 3s;/);
+});

@@ -13,6 +13,9 @@ import { nginxFileStep } from '../../proxy/nginx-file.js';
 import type { StackDef } from '../../model/fleet.js';
 import type { Migration } from '../context.js';
 
+/** How many times the source's nginx tries the target for one request. */
+export const HELD_TRIES = 20;
+
 export const markerPath = (stack: string): string => `${stackDir(stack)}/migrated-to`;
 
 /** Every upstream of the stack pointed at the target's nginx (port 80; the Host header selects the site there). */
@@ -24,7 +27,9 @@ export function switchStep(o: { id: string; m: Migration; stack: StackDef; depen
     id: o.id,
     host: o.m.source.name,
     path: upstreamsPath(o.stack.name),
-    content: renderUpstreams(o.stack.name, proxy.routes, addresses),
+    // Listed 20 times (3 s connect timeout each): a request held during the cut-over is
+    // tried again every 3 s for a minute, instead of after the kernel's 1, 3, 7, 15, 31 s.
+    content: renderUpstreams(o.stack.name, proxy.routes, addresses, HELD_TRIES),
     sudo: o.m.source.sudo,
     dependsOn: o.dependsOn,
     title: `${o.m.source.name}'s nginx sends ${proxy.domains.join(', ')} to ${o.m.target.name}`,
