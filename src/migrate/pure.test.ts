@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from '../model/compose.js';
-import { checksumSql, compareTables, databases, parseSums, REDIS_IMAGE } from './postgres.js';
+import { checksumSql, compareTables, countSql, databases, parseSums, REDIS_IMAGE } from './postgres.js';
 import { needWithMargin } from './steps/preflight.js';
 import { report, type Migration } from './context.js';
 
@@ -24,11 +24,13 @@ test('Postgres services are found by image, with the role and database their ima
   assert.ok(!REDIS_IMAGE.test('ghcr.io/acme/web:1'));
 });
 
-test('table checksums: one order-independent query per table; results compared by name', () => {
+test('table checksums: one order-independent query per table (or only counts); results compared by name', () => {
   assert.equal(checksumSql(['public.a', "odd.\"it's\""]), [
     "SELECT 'public.a', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM public.a x;",
     "SELECT 'odd.\"it''s\"', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM odd.\"it's\" x;",
   ].join('\n'));
+  assert.equal(countSql(['public.a', "odd.\"it's\""]), "SELECT 'public.a', count(*), '' FROM public.a;\nSELECT 'odd.\"it''s\"', count(*), '' FROM odd.\"it's\";");
+  assert.deepEqual(parseSums('public.a|3|\n'), [{ name: 'public.a', rows: 3, checksum: '' }]);
   const src = parseSums('public.a|3|aaa\npublic.b|2|bbb\npublic.gone|1|ccc\n');
   const dst = parseSums('public.a|3|aaa\npublic.b|2|xxx\npublic.new|0|d41d\n');
   assert.deepEqual(compareTables(src, dst), [
