@@ -214,6 +214,7 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
       const err = await killedMigration((e) => done(k.after).test(e) && (k.also?.() ?? true));
       assert.match(err, done(k.after));
       assert.doesNotMatch(err, done(k.before), `killed too late: ${k.before} had finished`);
+      assert.equal(err.includes(CANARY), false);
       k.then?.();
       await resumeThenRollback();
     });
