@@ -26,34 +26,20 @@ import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { upStep } from '../deploy/steps/up.js';
 import { proxyLink } from '../deploy/proxy-link.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
-import type { Migration } from './context.js';
+import { markServing, type Migration } from './context.js';
 import { databases, REDIS_IMAGE } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
 import { servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
 import { verifyStep, type VerifyOptions } from './steps/verify.js';
-import { proofStep, startProofs } from './steps/proof.js';
 import { markerStep, switchStep } from './steps/switch.js';
 import { syncStep, volumeMountpoint, type VolumeCopy } from './volumes.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
-import { cleanSourceStep, cutoverStep, publishStep, schemaStep, subscribeStep } from './steps/replicate.js';
-import { holdSteps } from './steps/hold.js';
-import { firstAddress, tunnelSteps } from './tunnel.js';
-import { dbContainer } from './steps/dump.js';
+import { replicateSteps } from './plan-replicate.js';
 import { Secret } from '../core/secret.js';
 import { dnsSteps } from './steps/dns.js';
 import { serverAddresses } from './dns.js';
 import type { DnsPreflight } from './dns-preflight.js';
-
-/** Records the moment the step has verified, as when the stack serves (and takes writes) again. */
-function markServing(step: Step, m: Migration): void {
-  const verify = step.verify.bind(step);
-  step.verify = async (ctx) => {
-    const v = await verify(ctx);
-    if (v.ok) m.marks.servingAt ??= Date.now();
-    return v;
-  };
-}
 
 export interface MigratePlanInput {
   stack: LoadedStack;
@@ -156,65 +142,7 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   const stopSourceDb = (dependsOn: string[]) => servicesStateStep({ id: id('stop-source-db'), stack: name, side: m.source, release: i.sourceRelease, services: dbServices, want: 'stopped', phase: 'verify', dependsOn, title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)` });
   let served: string[];
   if (i.mode === 'replicate') {
-    // Databases replicate while the stack runs; the pause is only the cut-over: requests
-    // held at the target, writers stopped, the last changes confirmed, the target started.
-    const back = channelFor(`${name}-replica`, i.targetEndpoint, i.sourceEndpoint);
-    const reverse = channelSteps({
-      ch: back, source: m.target.transport, target: m.source.transport, dependsOn: [id('preflight')],
-      permitOpen: async () => Promise.all(dbs.map(async (d) => `${await firstAddress(m.source.transport(), await dbContainer(m.source.transport(), m.source, i.sourceRelease.project, d.service), m.source.sudo)}:5432`)),
-    });
-    reverse.open.id = id('replica-channel');
-    reverse.close.id = id('replica-channel-close');
-    reverse.open.title = `SSH channel ${i.target.name} → ${i.source.name} for replication, forwarding only to the database`;
-    if (dbs.length > 0) steps.push(reverse.open);
-    const caughtUp: string[] = [];
-    const ended: string[] = [];
-    for (const d of dbs) {
-      const at = (s: string) => id(`${s}/${d.service}`);
-      steps.push(publishStep({ id: at('publish'), m, d, dependsOn: [id('preflight')] }));
-      steps.push(schemaStep({ id: at('schema'), m, d, dependsOn: [id('channel'), id('target-db'), at('publish')] }));
-      const tunnel = tunnelSteps({
-        id: at('tunnel'), ch: back, target: m.target.transport, source: m.source.transport, dependsOn: [id('replica-channel'), id('target-db'), at('publish')],
-        targetContainer: () => dbContainer(m.target.transport(), m.target, m.release.project, d.service),
-        sourceContainer: () => dbContainer(m.source.transport(), m.source, i.sourceRelease.project, d.service),
-      });
-      steps.push(tunnel.start);
-      steps.push(subscribeStep({ id: at('subscribe'), m, d, dependsOn: [at('tunnel'), at('schema')] }));
-      caughtUp.push(at('subscribe'));
-      steps.push(cutoverStep({ id: at('cutover'), m, d, dependsOn: [...frozen, at('subscribe')] }));
-      steps.push(tunnel.stop);
-      ended.push(at('cutover'), tunnel.stop.id);
-    }
-    const held = switched ? holdSteps({ m, holdId: id('hold'), releaseId: id('unhold'), holdDependsOn: [...afterTransfer, ...caughtUp, ...(dbs.length > 0 ? [id('target-db')] : [])], releaseDependsOn: [id('start'), ...proxyIds], onHold: () => (m.marks.freezeAt ??= Date.now()) }) : undefined;
-    if (held && switched) {
-      steps.push(held.hold);
-      switched.phase = 'deploy';
-      switched.dependsOn = [id('hold')];
-      steps.push(switched);
-    }
-    const freeze = steps.find((s) => s.id === id('freeze'))!;
-    freeze.dependsOn = [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : []), ...caughtUp, ...(switched ? [switched.id] : [])];
-    // Volumes proven in the pause; tables from a snapshot taken in it, read once the target serves.
-    steps.push(verify([...frozen, ...dbs.map((d) => id(`cutover/${d.service}`))], dbs.length > 0 ? { start: (ctx) => startProofs(ctx, m) } : undefined));
-    steps.push(start([id('verify')]));
-    if (proxy) for (const s of proxy.steps) s.phase = 'deploy';
-    if (proxy) steps.push(...proxy.steps);
-    if (held) steps.push(held.release);
-    markServing(held?.release ?? steps.find((s) => s.id === id('start'))!, m);
-    served = [id('start'), ...proxyIds, ...(held ? [id('unhold')] : [])];
-    if (dbs.length > 0) steps.push(proofStep({ id: id('proof'), m, dependsOn: served }));
-    // Out of the pause: the tunnels close once the target serves.
-    for (const d of dbs) steps.find((s) => s.id === id(`tunnel/${d.service}-close`))!.dependsOn = [id(`cutover/${d.service}`), ...served];
-    for (const d of dbs) {
-      const clean = cleanSourceStep({ id: id(`clean/${d.service}`), m, d, dependsOn: [...served, ...ended, id('proof')] });
-      clean.phase = 'verify';
-      steps.push(clean);
-    }
-    if (dbs.length > 0) {
-      steps.push(stopSourceDb([...served, ...dbs.map((d) => id(`clean/${d.service}`))]));
-      reverse.close.dependsOn = [id('replica-channel'), ...ended, ...served];
-      steps.push(reverse.close);
-    }
+    served = replicateSteps({ i, m, id, steps, dbs, frozen, afterTransfer, proxy: proxy?.steps ?? [], switched, verify, start, stopSourceDb });
   } else {
     if (dbs.length > 0) for (const d of dbs) steps.push(dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }));
     steps.push(verify([...frozen, ...dbs.map((d) => id(`dump/${d.service}`))]));
