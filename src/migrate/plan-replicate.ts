@@ -57,7 +57,7 @@ export function replicateSteps(r: ReplicateInput): string[] {
     const at = (s: string) => id(`${s}/${d.service}`);
     steps.push(publishStep({ id: at('publish'), m, d, dependsOn: [id('preflight')] }));
     steps.push(schemaStep({ id: at('schema'), m, d, dependsOn: [id('channel'), id('target-db'), at('publish')] }));
-    const tunnel = tunnelSteps({ id: at('tunnel'), ch: back, target: m.target.transport, source: m.source.transport, dependsOn: [id('replica-channel'), id('target-db'), at('publish')], targetContainer: onTarget(d), sourceContainer: onSource(d) });
+    const tunnel = tunnelSteps({ id: at('tunnel'), ch: back, service: d.service, target: m.target.transport, source: m.source.transport, dependsOn: [id('replica-channel'), id('target-db'), at('publish')], targetContainer: onTarget(d), sourceContainer: onSource(d) });
     steps.push(tunnel.start);
     steps.push(subscribeStep({ id: at('subscribe'), m, d, dependsOn: [at('tunnel'), at('schema')] }));
     subscribed.push(at('subscribe'));

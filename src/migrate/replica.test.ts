@@ -53,13 +53,15 @@ test('the replication key may forward only to the database and listen nowhere us
   assert.match(authorizedLine(back, PUB, false), /^restrict ssh-ed25519 /);
 });
 
-test('the tunnel runs ssh -f -N -L inside the container\'s network namespace; stopping it cannot match the shell that stops it', () => {
+test('the tunnel runs ssh -f -N -L inside the container\'s network namespace, one per database; stopping it cannot match the shell that stops it', () => {
   const back = channelFor('shop-replica', dst, src);
-  const start = render(tunnelStartCommand(back, '4242', '172.18.0.3:5432'));
-  assert.match(start, /^nsenter -t 4242 -n ssh -i \/root\/.ssh\/ferry-migrate-shop-replica .* -p 22 -f -N -o ExitOnForwardFailure=yes -L 127\.0\.0\.1:15432:172\.18\.0\.3:5432 root@10\.0\.0\.1 <\/dev\/null >\/root\/.ssh\/ferry-migrate-shop-replica\.log 2>&1 \|\| \{ tail -n 3 /);
-  const pattern = new RegExp(tunnelPattern(back));
+  const start = render(tunnelStartCommand(back, 'db', '4242', '172.18.0.3:5432'));
+  assert.match(start, /^nsenter -t 4242 -n ssh -i \/root\/.ssh\/ferry-migrate-shop-replica .* -p 22 -o SetEnv=FERRY_TUNNEL=db -f -N -o ExitOnForwardFailure=yes -L 127\.0\.0\.1:15432:172\.18\.0\.3:5432 root@10\.0\.0\.1 <\/dev\/null >\/root\/.ssh\/ferry-migrate-shop-replica\.db\.log 2>&1 \|\| \{ tail -n 3 /);
+  const pattern = new RegExp(tunnelPattern(back, 'db'));
   assert.ok(pattern.test(start.split(' <')[0]!), 'matches the ssh command line');
-  assert.ok(!pattern.test(render(tunnelStopCommand(back))), 'does not match the pkill line itself');
+  assert.ok(!pattern.test(render(tunnelStopCommand(back, 'db'))), 'does not match the pkill line itself');
+  const other = render(tunnelStartCommand(back, 'db2', '4343', '172.18.0.4:5432'));
+  assert.ok(!pattern.test(other.split(' <')[0]!), 'nor the tunnel of another database');
 });
 
 test('the hold drops the source\'s connections to port 80, with iptables or ip6tables by address', () => {

@@ -16,20 +16,23 @@ import { TUNNEL_PORT } from './replica-sql.js';
 export const containerAddressCommand = (container: string): Command => cmd('docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', container);
 export const containerPidCommand = (container: string): Command => cmd('docker', 'inspect', '-f', '{{.State.Pid}}', container);
 
-/** A pattern for `pgrep -f` that matches the tunnel's ssh but not a shell whose command line holds the pattern. */
-export const tunnelPattern = (ch: Channel): string => `[${ch.keyPath[0]}]${ch.keyPath.slice(1)} .*-L 127.0.0.1:${TUNNEL_PORT}:`;
+/** Names the tunnel of one database in its ssh command line (SetEnv is sent with sessions only, and -N opens none). */
+const tag = (service: string): string => `SetEnv=FERRY_TUNNEL=${service}`;
 
-export const logPath = (ch: Channel): string => `${ch.keyPath}.log`;
+/** A pattern for `pgrep -f` that matches the tunnel's ssh but not a shell whose command line holds the pattern. */
+export const tunnelPattern = (ch: Channel, service: string): string => `[${ch.keyPath[0]}]${ch.keyPath.slice(1)} .*${tag(service)} -f -N `;
+
+export const logPath = (ch: Channel, service: string): string => `${ch.keyPath}.${service}.log`;
 
 /** On the target: `ssh -f -N -L` in the database container's network namespace; fails (with ssh's words) unless the forward is up. */
-export function tunnelStartCommand(ch: Channel, pid: string, to: string): Command {
-  const ssh = cmd('nsenter', '-t', pid, '-n', ...sshOptions(ch), '-f', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${TUNNEL_PORT}:${to}`, destination(ch.target));
-  const log = logPath(ch);
+export function tunnelStartCommand(ch: Channel, service: string, pid: string, to: string): Command {
+  const ssh = cmd('nsenter', '-t', pid, '-n', ...sshOptions(ch), '-o', tag(service), '-f', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${TUNNEL_PORT}:${to}`, destination(ch.target));
+  const log = logPath(ch, service);
   return raw(`${render(ssh)} </dev/null >${log} 2>&1 || { tail -n 3 ${log} >&2; exit 1; }`);
 }
 
-export const tunnelStopCommand = (ch: Channel): Command => raw(`pkill -f '${tunnelPattern(ch)}'; rm -f ${logPath(ch)}; true`);
-export const tunnelRunningCommand = (ch: Channel): Command => cmd('pgrep', '-f', tunnelPattern(ch));
+export const tunnelStopCommand = (ch: Channel, service: string): Command => raw(`pkill -f '${tunnelPattern(ch, service)}'; rm -f ${logPath(ch, service)}; true`);
+export const tunnelRunningCommand = (ch: Channel, service: string): Command => cmd('pgrep', '-f', tunnelPattern(ch, service));
 /** Whether the source's Postgres answers at the tunnel's end, inside the target's container (no password needed). */
 export const tunnelAnswersCommand = (container: string): Command => cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(TUNNEL_PORT));
 
@@ -44,6 +47,8 @@ export interface TunnelStepOptions {
   id: string;
   /** The channel from the target (its `source`) to the source (its `target`). */
   ch: Channel;
+  /** The database service: one tunnel each. */
+  service: string;
   target: () => Transport;
   source: () => Transport;
   /** Containers of the database on each side, found when needed. */
@@ -56,7 +61,7 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
   const sudo = o.ch.source.sudo;
   const on = (ctx: StepContext, c: Command) => ctx.transport.exec(c, { sudo });
   const answers = async (ctx: StepContext) => (await on(ctx, tunnelAnswersCommand(await o.targetContainer()))).code === 0;
-  const running = async (ctx: StepContext) => (await on(ctx, tunnelRunningCommand(o.ch))).code === 0;
+  const running = async (ctx: StepContext) => (await on(ctx, tunnelRunningCommand(o.ch, o.service))).code === 0;
   const host = o.ch.source.name;
   const peer = o.ch.target.name;
   const start: Step = {
@@ -67,18 +72,18 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Let the database on ${host} reach the database on ${peer} at 127.0.0.1:${TUNNEL_PORT} inside its container, through SSH, for logical replication. The source's database publishes no port.`,
-      commands: [render(tunnelStartCommand(o.ch, 'PID_OF_TARGET_DB', 'SOURCE_DB_ADDRESS:5432'))],
+      commands: [render(tunnelStartCommand(o.ch, o.service, 'PID_OF_TARGET_DB', 'SOURCE_DB_ADDRESS:5432'))],
       verify: render(tunnelAnswersCommand('TARGET_DB')),
-      undo: render(tunnelStopCommand(o.ch)),
+      undo: render(tunnelStopCommand(o.ch, o.service)),
     }),
     async check(ctx) {
       return (await answers(ctx)) ? { needed: false } : { needed: true, change: { summary: `ssh -L 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container to ${peer}'s Postgres` } };
     },
     async apply(ctx) {
-      if (await running(ctx)) await on(ctx, tunnelStopCommand(o.ch));
+      if (await running(ctx)) await on(ctx, tunnelStopCommand(o.ch, o.service));
       const pid = (await on(ctx, containerPidCommand(await o.targetContainer()))).stdout.trim();
       const to = `${await firstAddress(o.source(), await o.sourceContainer(), o.ch.target.sudo)}:5432`;
-      const r = await on(ctx, tunnelStartCommand(o.ch, pid, to));
+      const r = await on(ctx, tunnelStartCommand(o.ch, o.service, pid, to));
       if (r.code !== 0) {
         throw new StepError('tunnel-failed', `${host}: the tunnel to ${peer}'s database did not open: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, `Check that ${host} reaches ${peer} on SSH port ${o.ch.target.port}, then run migrate again with --resume.`);
       }
@@ -91,7 +96,7 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
       return { ok: false, message: `${peer}'s Postgres does not answer at 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container` };
     },
     async rollback(ctx) {
-      await on(ctx, tunnelStopCommand(o.ch));
+      await on(ctx, tunnelStopCommand(o.ch, o.service));
     },
   };
   const stop: Step = {
@@ -100,12 +105,12 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
     phase: 'verify',
     title: `close the replication tunnel on ${host}`,
     dependsOn: [o.id],
-    doc: () => ({ purpose: 'Stop the tunnel: replication is over.', commands: [render(tunnelStopCommand(o.ch))], verify: 'No such ssh process runs.', undo: 'Nothing.' }),
+    doc: () => ({ purpose: 'Stop the tunnel: replication is over.', commands: [render(tunnelStopCommand(o.ch, o.service))], verify: 'No such ssh process runs.', undo: 'Nothing.' }),
     async check(ctx) {
       return (await running(ctx)) ? { needed: true, change: { summary: 'stop the replication tunnel' } } : { needed: false };
     },
     async apply(ctx) {
-      await on(ctx, tunnelStopCommand(o.ch));
+      await on(ctx, tunnelStopCommand(o.ch, o.service));
     },
     async verify(ctx) {
       return (await running(ctx)) ? { ok: false, message: 'the tunnel still runs' } : { ok: true };
