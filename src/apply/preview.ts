@@ -39,7 +39,7 @@ export async function preview(plan: Plan, transports: (host: string) => Transpor
   const done = new Map<string, Promise<void>>();
   const changing = (id: string, seen = new Set<string>()): boolean => {
     const s = plan.steps[index.get(id)!]!;
-    return s.dependsOn.some((d) => !seen.has(d) && (seen.add(d), out[index.get(d)!]?.status === 'change' || changing(d, seen)));
+    return s.dependsOn.some((d) => !seen.has(d) && (seen.add(d), !plan.steps[index.get(d)!]!.recordOnly && (out[index.get(d)!]?.status === 'change' || changing(d, seen))));
   };
   const hostQueue = new Map<string, Promise<void>>();
   for (const [i, s] of plan.steps.entries()) {

@@ -17,6 +17,7 @@ import { report, type MigrationReport } from '../migrate/context.js';
 import { markerPath } from '../migrate/steps/switch.js';
 import { retireSteps } from '../migrate/retire.js';
 import type { Endpoint } from '../migrate/channel.js';
+import { endpoint } from './endpoint.js';
 import { table } from '../render/table.js';
 import { renderFindings } from '../render/findings.js';
 import { dnsReportLines } from '../migrate/dns-judge.js';
@@ -24,7 +25,6 @@ import { dnsPreflight } from '../migrate/dns-preflight.js';
 import { serverAddresses } from '../migrate/dns.js';
 import { formatSize } from '../core/size.js';
 import type { ServerDef } from '../model/fleet.js';
-import type { Transport } from '../transport/transport.js';
 import type { Io } from './io.js';
 import { confirm, execute, withSession, type ApplyFlags } from './apply.js';
 import type { Session } from './session.js';
@@ -36,10 +36,6 @@ export interface MigrateFlags extends ApplyFlags {
   markdown?: boolean;
 }
 
-async function endpoint(t: Transport, s: ServerDef): Promise<Endpoint> {
-  const resolved = 'resolve' in t ? await (t as unknown as { resolve(): Promise<{ endpoint: { host: string; port: number; user: string } }> }).resolve() : undefined;
-  return { name: s.name, address: resolved?.endpoint.host ?? s.host, port: resolved?.endpoint.port ?? s.port ?? 22, user: resolved?.endpoint.user ?? s.user ?? 'root', sudo: s.sudo ?? false };
-}
 
 export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): Promise<number> {
   const mode = flags.mode ?? 'dump';
@@ -86,7 +82,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     const journal = openJournal(stateDir(rawIo.env), s.redactor);
     try {
       const resumed = flags.resume ? journal.lastUnfinished() : undefined;
-      const summary = await execute(s, { plan, targets: [{ stack: t!.stack, server: source }, { stack: t!.stack, server: target }] }, `migrate ${stack} --to ${target.name}${resumed ? ` --resume ${resumed.id}` : ''}`, { json: flags.json === true, noSummary: true }, journal, resumed?.id);
+      const summary = await execute(s, { plan, targets: [{ stack: t!.stack, server: source }, { stack: t!.stack, server: target }] }, `migrate ${stack} --to ${target.name}${mode === 'replicate' ? ' --mode replicate' : ''}${resumed ? ` --resume ${resumed.id}` : ''}`, { json: flags.json === true, noSummary: true }, journal, resumed?.id);
       if (summary.failed > 0) return 1;
       const r = report(m, Date.now());
       if (flags.json) s.io.out(`${JSON.stringify({ ...r, run: summary.runId })}\n`);

@@ -24,7 +24,9 @@ import type { Session } from './session.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { migrationRollbackSteps } from '../migrate/rollback-plan.js';
-import { markerPath } from '../migrate/steps/switch.js';
+import { databases } from '../migrate/postgres.js';
+import { endpoint } from './endpoint.js';
+import { markerPath, movingPath } from '../migrate/steps/switch.js';
 import { reportPath } from '../migrate/steps/verify.js';
 
 export interface RollbackFlags extends ApplyFlags {
@@ -57,7 +59,7 @@ async function migrationOf(s: Session, stack: string, server: ServerDef): Promis
     if (!def) throw new UsageError(`stack ${stack} was moved ${what} server "${name}", which the fleet file does not define`, 'Add the server back to ferry.yml to roll the migration back.');
     return def;
   };
-  const to = (await read(markerPath(stack)))?.trim();
+  const to = (await read(markerPath(stack)))?.trim() || (await read(movingPath(stack)))?.trim();
   if (to) return { source: server, target: known(to, 'to') };
   const saved = await read(reportPath(stack));
   if (saved) {
@@ -79,7 +81,9 @@ async function rollbackMigration(s: Session, stack: string, def: StackDef, mig: 
   const sourceRelease = await currentMeta(s, stack, mig.source);
   if (!sourceRelease) throw new UsageError(`stack ${stack} has no release left on ${mig.source.name} to serve from`, 'It was retired; nothing to roll back to.');
   const targetRelease = await currentMeta(s, stack, mig.target);
-  const plan = makePlan(migrationRollbackSteps({ stack: def, source: mig.source, target: mig.target, sourceRelease, ...(targetRelease ? { targetRelease } : {}), transports: s.transports }));
+  const project = s.loaded.stacks.find((x) => x.def.name === stack)?.project;
+  const leftovers = { databases: project ? databases(project.services) : [], sourceEndpoint: await endpoint(s.transports(mig.source.name), mig.source), targetEndpoint: await endpoint(s.transports(mig.target.name), mig.target) };
+  const plan = makePlan(migrationRollbackSteps({ stack: def, source: mig.source, target: mig.target, sourceRelease, ...(targetRelease ? { targetRelease } : {}), transports: s.transports, leftovers }));
   const p = await preview(plan, s.transports, s.redactor);
   if (!flags.json) s.io.out(renderPlanTable(p));
   if (!flags.yes) {
@@ -89,7 +93,11 @@ async function rollbackMigration(s: Session, stack: string, def: StackDef, mig: 
   const journal = openJournal(stateDir(rawIo.env), s.redactor);
   try {
     const stackOf = s.loaded.stacks.find((x) => x.def.name === stack)!;
-    const summary = await execute(s, { plan, targets: [{ stack: stackOf, server: mig.source }, { stack: stackOf, server: mig.target }] }, `rollback ${stack} (migration to ${mig.target.name})`, flags, journal);
+    // A migration of this stack that stopped before its end holds both locks: its rollback takes them over.
+    const unfinished = journal.lastUnfinished();
+    const takeOver = unfinished && unfinished.command.split(' ').slice(0, 4).join(' ') === `migrate ${stack} --to ${mig.target.name}` ? unfinished.id : undefined;
+    if (takeOver && !flags.json) s.io.err(`rolling back the unfinished run ${takeOver} (${unfinished!.command}): taking over its locks\n`);
+    const summary = await execute(s, { plan, targets: [{ stack: stackOf, server: mig.source }, { stack: stackOf, server: mig.target }] }, `rollback ${stack} (migration to ${mig.target.name})`, flags, journal, takeOver);
     if (summary.failed === 0 && !flags.json) s.io.out(`${stack} serves from ${mig.source.name} again${def.server !== mig.source.name ? `: set \`server: ${mig.source.name}\` for it in ferry.yml` : ''}.\n`);
     return summary.failed > 0 ? 1 : 0;
   } finally {

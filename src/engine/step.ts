@@ -57,4 +57,9 @@ export interface Step {
   verify(ctx: StepContext): Promise<VerifyResult>;
   /** Undoes `apply`, from what `check` saw. */
   rollback(ctx: StepContext): Promise<void>;
+  /**
+   * Only records something (a marker) that no later step's check reads: a check that
+   * fails after it is an error in a preview, not put off until the step runs.
+   */
+  recordOnly?: boolean;
 }

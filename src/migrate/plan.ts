@@ -32,7 +32,8 @@ import { preflightStep } from './steps/preflight.js';
 import { servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
 import { verifyStep, type VerifyOptions } from './steps/verify.js';
-import { markerStep, switchStep } from './steps/switch.js';
+import { markerStep, movingPath, switchStep } from './steps/switch.js';
+import { removeStep } from './steps/remove.js';
 import { syncStep, volumeMountpoint, type VolumeCopy } from './volumes.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
 import { replicateSteps } from './plan-replicate.js';
@@ -164,5 +165,10 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   close.dependsOn = [...served, ...(dbs.length > 0 ? [id('stop-source-db')] : [])];
   steps.push(close);
   steps.push(markerStep({ id: id('mark'), m, dependsOn: [...served, ...(i.mode === 'replicate' && dbs.length > 0 ? [id('proof')] : [])] }));
+  steps.push(removeStep({ id: id('moved'), host: i.source.name, path: movingPath(name), sudo: m.source.sudo, dependsOn: [id('mark')] }));
+  // Written before anything else changes: every step that waits for the preflight waits for it too.
+  const moving = { ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }), recordOnly: true };
+  for (const s of steps) if (s.dependsOn.includes(id('preflight'))) s.dependsOn.push(moving.id);
+  steps.push(moving);
   return { steps, m, ...(dns ? { dns: dns.seen } : {}) };
 }

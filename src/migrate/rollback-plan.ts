@@ -15,9 +15,10 @@ import { upstreamsPath } from '../proxy/names.js';
 import { nginxFileStep } from '../proxy/nginx-file.js';
 import type { Side } from './context.js';
 import { servicesStateStep } from './steps/services.js';
-import { markerPath } from './steps/switch.js';
+import { markerPath, movingPath } from './steps/switch.js';
 import { reportPath } from './steps/verify.js';
 import { removeStep } from './steps/remove.js';
+import { leftoverSteps, type LeftoversInput } from './rollback-replica.js';
 
 export interface RollbackInput {
   stack: StackDef;
@@ -26,6 +27,8 @@ export interface RollbackInput {
   sourceRelease: ReleaseMeta;
   targetRelease?: ReleaseMeta;
   transports: (server: string) => Transport;
+  /** What an unfinished replicated migration may have left (see rollback-replica.ts). */
+  leftovers?: Omit<LeftoversInput, 'stack' | 'source' | 'target' | 'sourceProject' | 'targetProject' | 'dependsOn'>;
 }
 
 export function migrationRollbackSteps(i: RollbackInput): Step[] {
@@ -51,7 +54,14 @@ export function migrationRollbackSteps(i: RollbackInput): Step[] {
     const tAll = i.targetRelease.services.map((s) => s.name);
     steps.push(servicesStateStep({ id: id('stop-target'), stack, side: tgt, release: i.targetRelease, services: tAll, want: 'stopped', phase: 'verify', dependsOn: served, title: `stop ${i.stack.name} on ${i.target.name} (its data stays)` }));
   }
+  if (i.leftovers) {
+    steps.push(...leftoverSteps({
+      ...i.leftovers, stack, source: src, target: tgt, sourceProject: i.sourceRelease.project, dependsOn: [id('start-source')],
+      ...(i.targetRelease ? { targetProject: i.targetRelease.project } : {}),
+    }));
+  }
   steps.push(removeStep({ id: id('marker'), host: i.source.name, path: markerPath(i.stack.name), sudo: src.sudo, dependsOn: served }));
+  steps.push(removeStep({ id: id('moving'), host: i.source.name, path: movingPath(i.stack.name), sudo: src.sudo, dependsOn: served }));
   steps.push(removeStep({ id: id('report'), host: i.target.name, path: reportPath(i.stack.name), sudo: tgt.sudo, dependsOn: served }));
   return steps;
 }

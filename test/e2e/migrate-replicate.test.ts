@@ -165,4 +165,23 @@ describe('ferry migrate --mode replicate on the test bed', { skip: testbedIsUp()
     assert.equal(psql(source, "SELECT relreplident FROM pg_class WHERE relname = 'nokey'"), 'd');
     assert.equal(onHost(target, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
   });
+
+  test('killed after the cut-over and rolled back without resuming: the source serves, nothing of the migration is left', async () => {
+    const killed = await child(['migrate', STACK, '--to', target.name, '--mode', 'replicate', '--yes'], (line, kill) => {
+      if (/✓ tbrep\/migrate\/verify/.test(line)) kill();
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.err);
+    assert.equal(onHost(source, `cat /srv/ferry/${STACK}/migrating-to`).trim(), target.name);
+    assert.equal(onHost(target, `iptables -S INPUT | grep -c ferry-hold-${STACK} || true`).trim(), '1', 'killed inside the pause');
+    const t = await run(['rollback', STACK, '--yes']);
+    assert.equal(t.code, 0, t.err + t.out);
+    assert.match(t.err, /rolling back the unfinished run .* \(migrate tbrep --to host4 --mode replicate\): taking over its locks/);
+    assert.equal((await httpGet(source.host, DOMAIN, '/health')).status, 200);
+    assert.equal(psql(source, 'SELECT count(*) FROM pg_publication') + psql(source, 'SELECT count(*) FROM pg_replication_slots'), '00');
+    assert.equal(psql(source, "SELECT relreplident FROM pg_class WHERE relname = 'nokey'"), 'd');
+    assert.equal(onHost(target, `iptables -S INPUT | grep -c ferry-hold || true`).trim(), '0');
+    assert.equal(onHost(target, `pgrep -f '[f]erry-migrate-${STACK}-replica' | wc -l`).trim(), '0');
+    for (const h of [source, target]) assert.equal(onHost(h, 'grep -c ferry-migrate /root/.ssh/authorized_keys || true').trim(), '0', h.name);
+    assert.equal(onHost(source, `ls /srv/ferry/${STACK}/migrating-to /srv/ferry/${STACK}/migrated-to 2>/dev/null | wc -l`).trim(), '0');
+  });
 });

@@ -36,36 +36,42 @@ export function switchStep(o: { id: string; m: Migration; stack: StackDef; depen
   });
 }
 
-export function markerStep(o: { id: string; m: Migration; dependsOn: string[] }): Step {
+/** On the source while a migration runs (written first, removed once `migrated-to` is): `ferry rollback` finds an unfinished one by it. */
+export const movingPath = (stack: string): string => `${stackDir(stack)}/migrating-to`;
+
+export function markerStep(o: { id: string; m: Migration; dependsOn: string[]; moving?: boolean }): Step {
   const { m } = o;
+  const path = o.moving ? movingPath(m.stack) : markerPath(m.stack);
   const text = `${m.target.name}\n`;
   const read = async (t: ReturnType<Migration['source']['transport']>) => {
-    const r = await t.exec(quiet(cmd('cat', markerPath(m.stack))), { sudo: m.source.sudo });
+    const r = await t.exec(quiet(cmd('cat', path)), { sudo: m.source.sudo });
     return r.code === 0 ? r.stdout : undefined;
   };
   return {
     id: o.id,
     host: m.source.name,
-    phase: 'verify',
-    title: `mark ${m.stack} on ${m.source.name} as moved to ${m.target.name}`,
+    phase: o.moving ? 'prepare' : 'verify',
+    title: o.moving ? `mark ${m.stack} on ${m.source.name} as moving to ${m.target.name}` : `mark ${m.stack} on ${m.source.name} as moved to ${m.target.name}`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Write ${markerPath(m.stack)} on ${m.source.name}: \`ferry apply\` then refuses to deploy the stack there again, and \`ferry rollback ${m.stack}\` knows where it went. The source's release, volumes and data stay, stopped, for the rollback window.`,
-      commands: [`printf '${m.target.name}\\n' > ${markerPath(m.stack)}`],
+      purpose: o.moving
+        ? `Write ${path} on ${m.source.name} before anything changes: should the run stop before its end, \`ferry rollback ${m.stack}\` knows where the stack was going and what to undo.`
+        : `Write ${path} on ${m.source.name}: \`ferry apply\` then refuses to deploy the stack there again, and \`ferry rollback ${m.stack}\` knows where it went. The source's release, volumes and data stay, stopped, for the rollback window.`,
+      commands: [`printf '${m.target.name}\\n' > ${path}`],
       verify: 'The file names the target.',
-      undo: `rm -f ${markerPath(m.stack)}`,
+      undo: `rm -f ${path}`,
     }),
     async check(ctx) {
-      return (await read(ctx.transport)) === text ? { needed: false } : { needed: true, change: { summary: `${markerPath(m.stack)} = ${m.target.name}` } };
+      return (await read(ctx.transport)) === text ? { needed: false } : { needed: true, change: { summary: `${path} = ${m.target.name}` } };
     },
     async apply(ctx) {
-      await ctx.transport.upload(markerPath(m.stack), text, { mode: 0o644, sudo: m.source.sudo });
+      await ctx.transport.upload(path, text, { mode: 0o644, sudo: m.source.sudo });
     },
     async verify(ctx) {
       return (await read(ctx.transport)) === text ? { ok: true } : { ok: false, message: 'marker not written' };
     },
     async rollback(ctx) {
-      await ctx.transport.exec(cmd('rm', '-f', markerPath(m.stack)), { sudo: m.source.sudo });
+      await ctx.transport.exec(cmd('rm', '-f', path), { sudo: m.source.sudo });
     },
   };
 }
