@@ -2,9 +2,9 @@
  * `ferry migrate` between two test bed hosts with real data: Postgres rows, a Redis
  * dataset, a volume with many small files and one large one, while a probe writes
  * through the proxy. Also: a preflight that refuses a target without disk; migrations
- * killed with SIGKILL in every phase (during the first copy's phase, after the freeze,
- * while rows stream, after the database, after the start, after the switch), each
- * resumed to a verified end and rolled back to the source; apply refused on the source.
+ * killed with SIGKILL across the phases (after the first copy, after the freeze while
+ * rows stream, after the database, after the start, after the switch), each resumed to
+ * a verified end and rolled back to the source; apply refused on the source.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
 import { httpGet } from './deploy-stack.js';
+import { probe } from './probe.js';
 import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbmove';
@@ -62,39 +63,6 @@ function clean(h: TestbedHost): void {
     `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_files >/dev/null 2>&1; umount /srv 2>/dev/null; ` +
     `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf /root/.ssh/ferry-migrate-${STACK}*; ` +
     `sed -i '/ferry-migrate-${STACK}$/d' /root/.ssh/authorized_keys; systemctl reload nginx; true`);
-}
-
-const PROBE = fileURLToPath(new URL('../../scripts/probe.mjs', import.meta.url));
-
-interface Answer { at: number; status: number; hits: number | undefined }
-
-/** A writing probe in its own process (GET /health inserts a row); `stop` returns every answer. */
-function probe(address: string) {
-  const child = spawn(process.execPath, [PROBE, address, DOMAIN], { stdio: ['ignore', 'pipe', 'ignore'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
-  const answers = (): Answer[] => out.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([at, status, hits]) => ({ at: Number(at), status: Number(status), hits: hits === '-' ? undefined : Number(hits) }));
-  return {
-    /** Resolves once a write made after `since` was acknowledged; false after `limitMs`. */
-    okAfter: async (since: number, limitMs: number): Promise<boolean> => {
-      const deadline = Date.now() + limitMs;
-      while (Date.now() < deadline) {
-        if (answers().some((a) => a.status === 200 && a.at > since)) return true;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return false;
-    },
-    stop: async () => {
-      child.kill('SIGTERM');
-      await closed;
-      const all = answers();
-      const ok = all.filter((a) => a.status === 200);
-      let gap = 0;
-      for (let i = 1; i < ok.length; i++) gap = Math.max(gap, ok[i]!.at - ok[i - 1]!.at);
-      return { answers: all.length, failed: all.length - ok.length, acked: ok.flatMap((a) => (a.hits === undefined ? [] : [a.hits])), gap };
-    },
-  };
 }
 
 describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
@@ -195,24 +163,24 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
     assert.equal(onHost(source, `test -e /srv/ferry/${STACK}/migrated-to && echo yes || echo no`).trim(), 'no');
   }
 
-  // One kill per phase, each once `after` has finished and before `before` has; each is
-  // resumed to a verified end and rolled back, so that the next starts from the source again.
-  const kills: { at: string; after: string; before: string; also?: () => boolean; then?: () => void }[] = [
-    { at: 'after the first copy (transfer phase, the stack still serving)', after: 'precopy', before: 'freeze' },
-    { at: 'after the freeze', after: 'freeze', before: 'dump/db' },
+  // Kills across the phases, each once the steps `after` have finished and before `before`
+  // has; each is resumed to a verified end and rolled back, so that the next starts from
+  // the source again.
+  const kills: { at: string; after: string[]; before: string; also?: () => boolean; then?: () => void }[] = [
+    { at: 'after the first copy (transfer phase, the stack still serving)', after: ['precopy'], before: 'freeze' },
     {
-      at: 'while rows stream into the target database', after: 'final-copy', before: 'dump/db', also: () => copying('public.bulk'),
+      at: 'after the freeze, while rows stream into the target database', after: ['freeze', 'final-copy'], before: 'dump/db', also: () => copying('public.bulk'),
       // A half-done restore: whatever the orphaned streams still bring, post-data (the indexes) never ran.
       then: () => assert.equal(psql(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'bulk_pkey'"), '0'),
     },
-    { at: 'after the database moved', after: 'dump/db', before: 'start' },
-    { at: 'after the target started, before the switch', after: 'start', before: 'switch' },
-    { at: 'after the switch, before the source is marked', after: 'switch', before: 'mark' },
+    { at: 'after the database moved', after: ['dump/db'], before: 'start' },
+    { at: 'after the target started, before the switch', after: ['start'], before: 'switch' },
+    { at: 'after the switch, before the source is marked', after: ['switch'], before: 'mark' },
   ];
   for (const k of kills) {
     test(`a migration killed with SIGKILL ${k.at} is resumed to a verified end, then rolled back`, async () => {
-      const err = await killedMigration((e) => done(k.after).test(e) && (k.also?.() ?? true));
-      assert.match(err, done(k.after));
+      const err = await killedMigration((e) => k.after.every((x) => done(x).test(e)) && (k.also?.() ?? true));
+      for (const x of k.after) assert.match(err, done(x));
       assert.doesNotMatch(err, done(k.before), `killed too late: ${k.before} had finished`);
       assert.equal(err.includes(CANARY), false);
       k.then?.();
@@ -221,7 +189,7 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
   }
 
   test('a migration under a writing probe: verified, every acknowledged write on the target, the pause reported', async () => {
-    const p = probe(source.host);
+    const p = probe(source.host, DOMAIN);
     assert.ok(await p.okAfter(0, 30_000), 'the probe writes through the source before the migration');
     const t = await run(['migrate', STACK, '--to', target.name, '--yes', '--json']);
     const resumed = await p.okAfter(Date.now(), 30_000);
@@ -244,7 +212,7 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
     assert.equal(onHost(source, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
     assert.equal(onHost(source, `docker volume ls -q --filter name=${STACK}_ | wc -l`).trim(), '3', 'the source keeps its data');
     assert.equal(onHost(target, `grep -c ferry-migrate /root/.ssh/authorized_keys || true`).trim(), '0', 'the channel is closed');
-    console.log(`migration under probe: ${seen.answers} requests, ${seen.failed} refused during the pause, longest gap between acknowledged writes ${seen.gap} ms; reported downtime ${r.downtime_ms} ms; ${r.bytes_transferred} bytes`);
+    console.log(`migration under probe: ${seen.answers} requests, ${seen.failed.length} refused during the pause, longest gap between acknowledged writes ${seen.gap} ms; reported downtime ${r.downtime_ms} ms; ${r.bytes_transferred} bytes`);
     const refused = await run(['apply', '--yes']);
     assert.equal(refused.code, 2);
     assert.match(refused.err, /stack tbmove was moved from host2 to host1/);
