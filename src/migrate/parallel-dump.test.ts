@@ -75,3 +75,13 @@ test('all of the streams: each runs to its end, then the first failure is thrown
   assert.deepEqual(ended, [2, 3, 1]);
   await allOf([]);
 });
+
+test('a target database that cannot be created anew fails the dump before any stream', async () => {
+  const { source, p } = sides();
+  const target = new RecordingTransport('new').when(/DROP DATABASE/, { code: 1, stderr: 'ERROR:  database "demo" is being accessed by other users\nDETAIL:  There is 1 other session using the database.\n' });
+  const error = await parallelDump({ ...p, target: { ...p.target, transport: target } }).then(() => undefined, (e: unknown) => e);
+  assert.ok(error instanceof StepError);
+  assert.equal(error.code, 'dump-failed');
+  assert.match(error.message, /\(creating demo anew on the target\): ERROR: {2}database "demo" is being accessed by other users \/ DETAIL/);
+  assert.equal(source.lines.filter((l) => l.startsWith('bash ')).length, 0);
+});

@@ -13,7 +13,7 @@ import type { Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
 import {
   DUMP_TABLES_SQL, load, parseDumpTables, postData, preData, recreateDatabase, RELEASE_SQL, removeFile, restDump, schemaDump, schemaFile,
-  shares, SNAPSHOT_NAME, SNAPSHOT_SQL, snapshotSession, stream, streamCount, tableDump, writeFile,
+  shares, SNAPSHOT_NAME, SNAPSHOT_SQL, snapshotSession, stream, streamCount, tableDump, writeFile, type DumpTable,
 } from './dump-commands.js';
 import { query, type Database } from './postgres.js';
 
@@ -58,22 +58,7 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
     if (r.code !== 0) throw dumpFailure(p, part, r.stderr);
   };
   const file = schemaFile(d);
-  // Side by side: the tables listed, the snapshot exported, the target's database created anew.
-  const [held, listed, created] = await Promise.allSettled([
-    holdSnapshot(p),
-    query(source.transport, source.container, d, DUMP_TABLES_SQL, source.sudo),
-    run(target, recreateDatabase(target.container, d), `creating ${d.db} anew on the target`),
-  ]);
-  for (const x of [listed, created]) {
-    if (x.status === 'rejected') {
-      if (held.status === 'fulfilled') await held.value.release();
-      throw x.reason;
-    }
-  }
-  if (held.status === 'rejected') throw held.reason;
-  if (listed.status === 'rejected') throw listed.reason;
-  const snapshot = held.value;
-  const tables = parseDumpTables(listed.value);
+  const { snapshot, tables } = await begin(p, run(target, recreateDatabase(target.container, d), `creating ${d.db} anew on the target`));
   const streams = streamCount(p.jobs, tables.length);
   try {
     await run(source, stream(schemaDump(source.container, d, snapshot.name), p.through(writeFile(target.container, file))), 'schema');
@@ -92,14 +77,29 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
   return { tables: tables.length, streams };
 }
 
+/** Side by side: the snapshot exported, the tables listed, the target's database created anew; after a failure, the snapshot is released. */
+async function begin(p: ParallelDump, created: Promise<void>): Promise<{ snapshot: Snapshot; tables: DumpTable[] }> {
+  const all = await Promise.allSettled([holdSnapshot(p), query(p.source.transport, p.source.container, p.d, DUMP_TABLES_SQL, p.source.sudo), created] as const);
+  const [held, listed] = all;
+  if (held.status === 'fulfilled' && listed.status === 'fulfilled' && all[2].status === 'fulfilled') return { snapshot: held.value, tables: parseDumpTables(listed.value) };
+  if (held.status === 'fulfilled') await held.value.release();
+  throw all.find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
+}
+
 /** Waits for every one (none is left running), then throws the first failure. */
 export async function allOf(work: Promise<void>[]): Promise<void> {
   const failed = (await Promise.allSettled(work)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
 }
 
-/** Opens the snapshot session and waits for the snapshot's name; `release` commits and waits for the session to end. */
-async function holdSnapshot(p: ParallelDump): Promise<{ name: string; release: () => Promise<void> }> {
+interface Snapshot {
+  name: string;
+  /** Commits, and waits for the session to end. */
+  release: () => Promise<void>;
+}
+
+/** Opens the snapshot session and waits for the snapshot's name. */
+async function holdSnapshot(p: ParallelDump): Promise<Snapshot> {
   const input = new PassThrough();
   let out = '';
   let named: (name: string) => void = () => undefined;
