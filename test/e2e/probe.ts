@@ -22,6 +22,10 @@ export function probe(address: string, domain: string, timeoutMs = 5000) {
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  // A test that fails before `stop` leaves no probe behind.
+  const orphan = () => child.kill('SIGTERM');
+  process.once('exit', orphan);
+  void closed.then(() => process.off('exit', orphan));
   const answers = (): Answer[] => out.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([at, status, hits, took]) => ({ at: Number(at), status: Number(status), hits: hits === '-' ? undefined : Number(hits), tookMs: Number(took ?? 0) }));
   return {
     answers,
