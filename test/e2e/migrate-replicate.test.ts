@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,41 +16,15 @@ import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
 import { httpGet } from './deploy-stack.js';
 import { probe } from './probe.js';
+import { cleanStack, demoCompose, writeMigrationStack } from './migrate-stack.js';
 import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbrep';
 const DOMAIN = 'tbrep.ferry.test';
 const CANARY = 'canary-rep-5b1f09d3';
 const CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
-const demo = fileURLToPath(new URL('../../examples/demo/compose.yml', import.meta.url));
 
-function writeStack(dir: string, source: TestbedHost, target: TestbedHost): void {
-  const compose = readFileSync(demo, 'utf8')
-    .replace('    restart: unless-stopped\n    mem_limit: 256m\n', '    restart: unless-stopped\n    mem_limit: 256m\n    volumes:\n      - files:/srv/files\n')
-    .replace('volumes:\n  db-data: {}\n', ['volumes:', '  db-data: {}', '  files: {}', ''].join('\n'));
-  writeFileSync(join(dir, 'compose.yml'), compose);
-  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${CANARY}\n`);
-  const server = (h: TestbedHost) => `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
-  writeFileSync(join(dir, 'ferry.yml'), [
-    'servers:', server(source), server(target),
-    'stacks:',
-    `  ${STACK}:`,
-    `    server: ${source.name}`,
-    '    compose: compose.yml',
-    `    project: ${STACK}`,
-    '    deploy: { health_timeout: 60s, http_checks: [{ service: web, port: 8000, path: /health }] }',
-    `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] }`,
-    '',
-  ].join('\n'));
-}
-
-function clean(h: TestbedHost): void {
-  onHost(h, `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
-    `docker volume rm ${STACK}_db-data ${STACK}_files >/dev/null 2>&1; pkill -f '[f]erry-migrate-${STACK}-replica'; ` +
-    `while iptables -w -D INPUT -p tcp --dport 80 -m comment --comment ferry-hold-${STACK} -j DROP 2>/dev/null; do :; done; ` +
-    `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf /root/.ssh/ferry-migrate-${STACK}*; ` +
-    `sed -i '/ferry-migrate-${STACK}\\(-replica\\)\\?$/d' /root/.ssh/authorized_keys; systemctl reload nginx; true`);
-}
+const clean = (h: TestbedHost): void => cleanStack(h, STACK, ['db-data', 'files']);
 
 describe('ferry migrate --mode replicate on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
   const hosts = testbedHosts();
@@ -79,7 +53,7 @@ describe('ferry migrate --mode replicate on the test bed', { skip: testbedIsUp()
 
   before(() => {
     for (const h of [source, target]) clean(h);
-    writeStack(dir, source, target);
+    writeMigrationStack(dir, { stack: STACK, domain: DOMAIN, password: CANARY, compose: demoCompose({ volumes: ['files'] }), source, target });
     loadImages(source, ['ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
   });
   after(() => {

@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,53 +17,19 @@ import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
 import { httpGet } from './deploy-stack.js';
 import { probe } from './probe.js';
+import { cleanStack, demoCompose, writeMigrationStack } from './migrate-stack.js';
 import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbmove';
 const DOMAIN = 'tbmove.ferry.test';
 const CANARY = 'canary-mig-8e2d41c7';
 const CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
-const demo = fileURLToPath(new URL('../../examples/demo/compose.yml', import.meta.url));
 
-function writeStack(dir: string, source: TestbedHost, target: TestbedHost): void {
-  const compose = readFileSync(demo, 'utf8')
-    .replace('    restart: unless-stopped\n    mem_limit: 256m\n', '    restart: unless-stopped\n    mem_limit: 256m\n    volumes:\n      - files:/srv/files\n')
-    .replace('volumes:\n  db-data: {}\n', [
-      '  cache:',
-      '    image: ferry-tb-redis:1',
-      '    command: ["redis-server", "--save", "60", "1"]',
-      '    volumes:',
-      '      - cache-data:/data',
-      '    restart: unless-stopped',
-      '    mem_limit: 128m',
-      'volumes:',
-      '  db-data: {}',
-      '  cache-data: {}',
-      '  files: {}',
-      '',
-    ].join('\n'));
-  writeFileSync(join(dir, 'compose.yml'), compose);
-  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${CANARY}\n`);
-  const server = (h: TestbedHost) => `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
-  writeFileSync(join(dir, 'ferry.yml'), [
-    'servers:', server(source), server(target),
-    'stacks:',
-    `  ${STACK}:`,
-    `    server: ${source.name}`,
-    '    compose: compose.yml',
-    `    project: ${STACK}`,
-    '    deploy: { health_timeout: 60s, http_checks: [{ service: web, port: 8000, path: /health }] }',
-    `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] }`,
-    '',
-  ].join('\n'));
-}
-
-function clean(h: TestbedHost): void {
-  onHost(h, `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
-    `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_files >/dev/null 2>&1; umount /srv 2>/dev/null; ` +
-    `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf /root/.ssh/ferry-migrate-${STACK}*; ` +
-    `sed -i '/ferry-migrate-${STACK}$/d' /root/.ssh/authorized_keys; systemctl reload nginx; true`);
-}
+const COMPOSE = demoCompose({
+  services: ['  cache:', '    image: ferry-tb-redis:1', '    command: ["redis-server", "--save", "60", "1"]', '    volumes:', '      - cache-data:/data', '    restart: unless-stopped', '    mem_limit: 128m'],
+  volumes: ['cache-data', 'files'],
+});
+const clean = (h: TestbedHost): void => cleanStack(h, STACK, ['db-data', 'cache-data', 'files']);
 
 describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
   const [target, source] = [testbedHosts()[0]!, testbedHosts()[1]!];
@@ -74,7 +40,7 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
 
   before(() => {
     for (const h of [source, target]) clean(h);
-    writeStack(dir, source, target);
+    writeMigrationStack(dir, { stack: STACK, domain: DOMAIN, password: CANARY, compose: COMPOSE, source, target });
     loadImages(source, ['ferry-tb-redis:1', 'ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
   });
   after(() => {
