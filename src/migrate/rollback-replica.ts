@@ -5,14 +5,14 @@
  * and the identities set to FULL; and the two temporary SSH channels. Every step finds
  * what is there and removes only that, so it does nothing after a finished migration.
  */
-import { cmd, quiet, raw, render, type Command } from '../shell/command.js';
+import { cmd, raw, render, type Command } from '../shell/command.js';
 import { StepError } from '../engine/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
 import type { Side } from './context.js';
 import { psql, type Database } from './postgres.js';
 import * as q from './replica-sql.js';
-import { identityPath } from './steps/replicate.js';
+import { endReplication, replicationLeft } from './steps/replicate.js';
 import { dbContainer } from './steps/dump.js';
 
 /** Lists the hold rules of the stack (iptables -S lines). */
@@ -81,16 +81,8 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
     },
     async rollback() {},
   };
-  const onSource = async (ctx: StepContext) => {
-    const left: string[] = [];
-    for (const d of i.databases) {
-      const src = await dbContainer(ctx.transport, i.source, i.sourceProject, d.service);
-      if ((await run(ctx, i.source, psql(src, d, q.publicationExistsSql(d)))) === '1') left.push(`publication ${q.replicaName(d)}`);
-      if (await run(ctx, i.source, psql(src, d, q.slotSql(d)))) left.push(`replication slot ${q.replicaName(d)}`);
-      if ((await ctx.transport.exec(quiet(cmd('test', '-e', identityPath(i.stack, d))), { sudo: i.source.sudo })).code === 0) left.push(`identities of ${d.db} to put back`);
-    }
-    return left;
-  };
+  const sourceDbs = (ctx: StepContext) => Promise.all(i.databases.map(async (d) => ({ side: i.source, stack: i.stack, d, container: await dbContainer(ctx.transport, i.source, i.sourceProject, d.service) })));
+  const onSource = async (ctx: StepContext) => (await Promise.all((await sourceDbs(ctx)).map(replicationLeft))).flat();
   const source: Step = {
     id: id('replica-source'),
     host: i.source.name,
@@ -103,18 +95,7 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
       return left.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${left.join(', ')}` } };
     },
     async apply(ctx) {
-      for (const d of i.databases) {
-        const src = await dbContainer(ctx.transport, i.source, i.sourceProject, d.service);
-        await run(ctx, i.source, psql(src, d, q.dropPublicationSql(d)));
-        const recorded = await ctx.transport.exec(quiet(cmd('cat', identityPath(i.stack, d))), { sudo: i.source.sudo });
-        const tables = recorded.code === 0 ? recorded.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
-        if (tables.length > 0) await run(ctx, i.source, psql(src, d, q.replicaIdentitySql(tables, false)));
-        await ctx.transport.exec(cmd('rm', '-f', identityPath(i.stack, d)), { sudo: i.source.sudo });
-        for (let k = 0; k < 60 && (await run(ctx, i.source, psql(src, d, q.slotSql(d)))); k++) {
-          await run(ctx, i.source, psql(src, d, q.dropSlotSql(d)));
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      }
+      for (const db of await sourceDbs(ctx)) await endReplication({ ...db, redact: (x) => ctx.redactor.redact(x) });
     },
     async verify(ctx) {
       const left = await onSource(ctx);

@@ -132,36 +132,49 @@ export function publishStep(o: { id: string; m: Migration; d: Database; dependsO
       return s.logical && s.published && s.noKey.every((x) => x.full) ? { ok: true } : { ok: false, message: `wal_level ${s.logical ? 'logical' : 'not logical'}, publication ${s.published ? 'present' : 'missing'}` };
     },
     async rollback(ctx) {
-      await cleanSource(ctx, m, d);
+      await endReplication({ side: m.source, stack: m.stack, container: await e.source(), d, redact: (x) => ctx.redactor.redact(x) });
     },
   };
 }
 
-/** The publication, a slot left behind, and the identities set to FULL, undone on the source (and identities on the target). */
-async function cleanSource(ctx: StepContext, m: Migration, d: Database, target?: { t: Transport; container: string }): Promise<void> {
-  const src = await dbContainer(ctx.transport, m.source, m.sourceRelease.project, d.service);
-  await sql(ctx.transport, m.source, src, d, q.dropPublicationSql(d));
-  await dropSlot(m, d, src);
-  const recorded = await ctx.transport.exec(quiet(cmd('cat', identityPath(m.stack, d))), { sudo: m.source.sudo });
+/** One database of the source, where a migration of `stack` replicates from. */
+export interface SourceDb {
+  side: Side;
+  stack: string;
+  container: string;
+  d: Database;
+}
+
+/** What replication left on the source: a publication, a slot, identities to put back. */
+export async function replicationLeft(o: SourceDb): Promise<string[]> {
+  const t = o.side.transport();
+  const [pub, slot, ids] = await Promise.all([
+    sql(t, o.side, o.container, o.d, q.publicationExistsSql(o.d)),
+    sql(t, o.side, o.container, o.d, q.slotSql(o.d)),
+    t.exec(quiet(cmd('test', '-e', identityPath(o.stack, o.d))), { sudo: o.side.sudo }),
+  ]);
+  return [...(pub === '1' ? [`publication ${q.replicaName(o.d)}`] : []), ...(slot ? [`replication slot ${q.replicaName(o.d)}`] : []), ...(ids.code === 0 ? [`identities of ${o.d.db} to put back`] : [])];
+}
+
+/** Drops the publication and the slot (once its sender has exited), and puts back the identities set to FULL: on the source, and on `target` when given. */
+export async function endReplication(o: SourceDb & { redact: (s: string) => string; target?: { side: Side; container: string } }): Promise<void> {
+  const t = o.side.transport();
+  await sql(t, o.side, o.container, o.d, q.dropPublicationSql(o.d));
+  await dropSlot(o);
+  const recorded = await t.exec(quiet(cmd('cat', identityPath(o.stack, o.d))), { sudo: o.side.sudo });
   const tables = recorded.code === 0 ? lines(recorded.stdout) : [];
   if (tables.length > 0) {
-    await sqlIn(ctx.transport, m.source, src, d, q.replicaIdentitySql(tables, false), (x) => ctx.redactor.redact(x));
-    if (target) await sqlIn(target.t, m.target, target.container, d, q.replicaIdentitySql(tables, false), (x) => ctx.redactor.redact(x));
+    await sqlIn(t, o.side, o.container, o.d, q.replicaIdentitySql(tables, false), o.redact);
+    if (o.target) await sqlIn(o.target.side.transport(), o.target.side, o.target.container, o.d, q.replicaIdentitySql(tables, false), o.redact);
   }
-  await ctx.transport.exec(cmd('rm', '-f', identityPath(m.stack, d)), { sudo: m.source.sudo });
+  await t.exec(cmd('rm', '-f', identityPath(o.stack, o.d)), { sudo: o.side.sudo });
 }
 
 export function cleanSourceStep(o: { id: string; m: Migration; d: Database; dependsOn: string[] }): Step {
   const { m, d } = o;
-  const state = async (t: Transport) => {
+  const left = async (t: Transport): Promise<string[]> => {
     const src = await dbContainer(t, m.source, m.sourceRelease.project, d.service).catch(() => undefined);
-    if (!src) return { left: [] as string[] };
-    const [pub, slot, ids] = await Promise.all([
-      sql(t, m.source, src, d, q.publicationExistsSql(d)),
-      sql(t, m.source, src, d, q.slotSql(d)),
-      t.exec(quiet(cmd('cat', identityPath(m.stack, d))), { sudo: m.source.sudo }),
-    ]);
-    return { left: [...(pub === '1' ? [`publication ${q.replicaName(d)}`] : []), ...(slot ? [`replication slot ${q.replicaName(d)}`] : []), ...(ids.code === 0 ? ['identities to put back'] : [])] };
+    return src ? replicationLeft({ side: m.source, stack: m.stack, container: src, d }) : [];
   };
   return {
     id: o.id,
@@ -171,15 +184,16 @@ export function cleanSourceStep(o: { id: string; m: Migration; d: Database; depe
     dependsOn: o.dependsOn,
     doc: () => ({ purpose: `Drop the publication (and any replication slot left, behind which WAL would pile up) and put back the identities of tables without a key, on ${m.source.name} and ${m.target.name}.`, commands: [q.dropPublicationSql(d), q.dropSlotSql(d), q.replicaIdentitySql(['TABLE_WITHOUT_KEY'], false)], verify: 'No publication or slot of the migration is left.', undo: 'Nothing: a new migration publishes again.' }),
     async check(ctx) {
-      const { left } = await state(ctx.transport);
-      return left.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${left.join(', ')}` } };
+      const l = await left(ctx.transport);
+      return l.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${l.join(', ')}` } };
     },
     async apply(ctx) {
-      await cleanSource(ctx, m, d, { t: m.target.transport(), container: await dbContainer(m.target.transport(), m.target, m.release.project, d.service) });
+      const [src, tgt] = await Promise.all([dbContainer(ctx.transport, m.source, m.sourceRelease.project, d.service), dbContainer(m.target.transport(), m.target, m.release.project, d.service)]);
+      await endReplication({ side: m.source, stack: m.stack, container: src, d, redact: (x) => ctx.redactor.redact(x), target: { side: m.target, container: tgt } });
     },
     async verify(ctx) {
-      const { left } = await state(ctx.transport);
-      return left.length === 0 ? { ok: true } : { ok: false, message: `left: ${left.join(', ')}` };
+      const l = await left(ctx.transport);
+      return l.length === 0 ? { ok: true } : { ok: false, message: `left: ${l.join(', ')}` };
     },
     async rollback() {},
   };
@@ -280,17 +294,18 @@ async function dropSubscription(ctx: StepContext, m: Migration, d: Database, tgt
   const r = await ctx.transport.exec(psql(tgt, d, q.dropSubscriptionSql(d)), { sudo: m.target.sudo, timeoutMs: 60_000 });
   if (r.code === 0) return;
   await sql(ctx.transport, m.target, tgt, d, q.detachSubscriptionSql(d));
-  await dropSlot(m, d, await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service));
+  await dropSlot({ side: m.source, stack: m.stack, container: await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service), d });
 }
 
 /** Drops the source's slot once its sender has exited (a slot left behind keeps WAL on the source's disk). */
-async function dropSlot(m: Migration, d: Database, src: string): Promise<void> {
+async function dropSlot(o: SourceDb): Promise<void> {
+  const t = o.side.transport();
   for (let i = 0; i < 60; i++) {
-    await sql(m.source.transport(), m.source, src, d, q.dropSlotSql(d));
-    if (!(await sql(m.source.transport(), m.source, src, d, q.slotSql(d)))) return;
+    await sql(t, o.side, o.container, o.d, q.dropSlotSql(o.d));
+    if (!(await sql(t, o.side, o.container, o.d, q.slotSql(o.d)))) return;
     await sleep(500);
   }
-  throw new StepError('replication-failed', `${m.source.name}: the replication slot ${q.replicaName(d)} is still in use after 30 s`, `Drop it once the target no longer uses it: ${q.dropSlotSql(d)} (WAL piles up behind it).`);
+  throw new StepError('replication-failed', `${o.side.name}: the replication slot ${q.replicaName(o.d)} is still in use after 30 s`, `Drop it once the target no longer uses it: ${q.dropSlotSql(o.d)} (WAL piles up behind it).`);
 }
 
 export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsOn: string[]; catchUpTimeoutMs?: number }): Step {
