@@ -5,6 +5,7 @@ import { authorizedLine, channelFor, type Endpoint } from './channel.js';
 import type { Database } from './postgres.js';
 import { conninfo, createSubscriptionInput, noEqualitySql, parseNoKey, replicaIdentitySql, replicaName, schemaCopyCommand, schemaRestoreCommand, sequencesDiffer } from './replica-sql.js';
 import { holdCommand } from './steps/hold.js';
+import { snapshotState } from './steps/proof.js';
 import { tunnelPattern, tunnelStartCommand, tunnelStopCommand } from './tunnel.js';
 
 const d: Database = { service: 'db-main', user: 'app', db: 'shop', volumes: ['db-data'] };
@@ -67,4 +68,11 @@ test('the tunnel runs ssh -f -N -L inside the container\'s network namespace, on
 test('the hold drops the source\'s connections to port 80, with iptables or ip6tables by address', () => {
   assert.equal(render(holdCommand('shop', '10.0.0.1', '-I')), 'iptables -w -I INPUT -p tcp -s 10.0.0.1 --dport 80 -m comment --comment ferry-hold-shop -j DROP');
   assert.equal(render(holdCommand('shop', 'fd00::1', '-D')), 'ip6tables -w -D INPUT -p tcp -s fd00::1 --dport 80 -m comment --comment ferry-hold-shop -j DROP');
+});
+
+test('the proof\'s snapshot: held, or already read to the end (a small database), is taken; an output without the end is an error', () => {
+  assert.equal(snapshotState('1', undefined), 'taken');
+  assert.equal(snapshotState('0', undefined), 'waiting');
+  assert.equal(snapshotState('0', 'snapshot\npublic.a|1|x\nferry-proof-done\n'), 'taken');
+  assert.equal(snapshotState('0', 'ERROR:  relation "a" does not exist\n'), 'failed');
 });

@@ -34,6 +34,17 @@ export function proofCommand(container: string, d: Database, path: string): Comm
 /** Whether the proof's transaction holds its snapshot. */
 const holdsSql = (d: Database): string => `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${appName(d)}' AND backend_xmin IS NOT NULL`;
 
+/**
+ * Whether a proof holds its snapshot, from the count of its session with a snapshot and
+ * its output once it ended: a small database may be read to the end before its session
+ * is ever seen; the target has not started yet, so that is as good.
+ */
+export function snapshotState(holds: string, output: string | undefined): 'taken' | 'waiting' | 'failed' {
+  if (holds.trim() === '1') return 'taken';
+  if (output === undefined) return 'waiting';
+  return output.trim().split('\n').pop() === DONE ? 'taken' : 'failed';
+}
+
 /** Starts every database's proof on the target; resolves once each holds its snapshot. */
 export async function startProofs(ctx: StepContext, m: Migration): Promise<void> {
   for (const d of m.databases) {
@@ -44,9 +55,12 @@ export async function startProofs(ctx: StepContext, m: Migration): Promise<void>
     await ctx.transport.upload(`${path}.sql`, proofSql(tables), { mode: 0o600, sudo: m.target.sudo });
     await ctx.transport.exec(proofCommand(tgt, d, path), { sudo: m.target.sudo });
     const deadline = Date.now() + 60_000;
-    while ((await ctx.transport.exec(psql(tgt, d, holdsSql(d)), { sudo: m.target.sudo })).stdout.trim() !== '1') {
-      const gone = await ctx.transport.exec(quiet(cmd('cat', `${path}.out`)), { sudo: m.target.sudo });
-      if (gone.code === 0 || Date.now() > deadline) throw new StepError('verify-failed', `${m.target.name}: the proof of ${d.db} did not take its snapshot: ${ctx.redactor.redact(gone.stdout.trim().split('\n').pop() ?? 'no answer within 60 s')}`, 'The target has not started: run migrate again with --resume, or roll back.');
+    for (;;) {
+      const holds = (await ctx.transport.exec(psql(tgt, d, holdsSql(d)), { sudo: m.target.sudo })).stdout;
+      const ended = await ctx.transport.exec(quiet(cmd('cat', `${path}.out`)), { sudo: m.target.sudo });
+      const state = snapshotState(holds, ended.code === 0 ? ended.stdout : undefined);
+      if (state === 'taken') break;
+      if (state === 'failed' || Date.now() > deadline) throw new StepError('verify-failed', `${m.target.name}: the proof of ${d.db} did not take its snapshot: ${ctx.redactor.redact(ended.stdout.trim().split('\n').pop() || 'no answer within 60 s')}`, 'The target has not started: run migrate again with --resume, or roll back.');
       await sleep(50);
     }
   }
