@@ -4,6 +4,7 @@
  * Ferry does; the commands run in the release directory with the project named.
  */
 import { and, cmd, quiet, quote, raw, type Command } from '../shell/command.js';
+import { releaseDir } from './layout.js';
 
 export type ComposeFlavor = 'plugin' | 'standalone';
 
@@ -24,6 +25,22 @@ export interface ComposeCall {
 }
 
 /** `cd DIR && docker compose -p P -f A -f B ARGS…` */
+/** What names a release to Compose: its id (the directory), its files, its env file and profiles. */
+export interface ReleaseRef {
+  id: string;
+  composeFiles: string[];
+  envFile?: string;
+  profiles?: string[];
+}
+
+/** Compose on a release of a stack, as deployed: in its directory, with its files, env file and profiles. */
+export function releaseCall(stack: string, project: string, r: ReleaseRef, flavor: ComposeFlavor): ComposeCall {
+  const c: ComposeCall = { flavor, dir: releaseDir(stack, r.id), project, files: r.composeFiles };
+  if (r.envFile) c.envFile = r.envFile;
+  if (r.profiles) c.profiles = r.profiles;
+  return c;
+}
+
 export function compose(c: ComposeCall, ...args: string[]): Command {
   const base = c.flavor === 'plugin' ? ['docker', 'compose'] : ['docker-compose'];
   const opts = ['-p', c.project, ...c.files.flatMap((f) => ['-f', f])];

@@ -7,8 +7,8 @@
 import { cmd, quiet, raw, render, seq, type Command } from '../shell/command.js';
 import { StepError } from '../engine/errors.js';
 import type { Step } from '../engine/step.js';
-import { compose, type ComposeCall } from '../deploy/compose-cli.js';
-import { releaseDir, stackDir } from '../deploy/layout.js';
+import { compose, releaseCall, type ComposeCall } from '../deploy/compose-cli.js';
+import { stackDir } from '../deploy/layout.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { composeFlavor } from '../deploy/steps/engine.js';
 import { sitePath, upstreamsPath } from '../proxy/names.js';
@@ -19,12 +19,7 @@ export function retireSteps(o: { stack: string; host: string; sudo: boolean; rel
   const files = [sitePath(o.stack), upstreamsPath(o.stack)];
   const removeFiles: Command = seq(cmd('rm', '-f', ...files), raw(`nginx -t -q 2>/dev/null && { ${render(reloadNginxCommand)}; }`), cmd('rm', '-rf', stackDir(o.stack)));
   const down = (c: ComposeCall) => compose(c, 'down', '--volumes', '--remove-orphans');
-  const call = (flavor: ComposeCall['flavor']): ComposeCall | undefined => {
-    if (!o.release) return undefined;
-    const c: ComposeCall = { flavor, dir: releaseDir(o.stack, o.release.id), project: o.release.project, files: o.release.composeFiles };
-    if (o.release.envFile) c.envFile = o.release.envFile;
-    return c;
-  };
+  const call = (flavor: ComposeCall['flavor']): ComposeCall | undefined => (o.release ? releaseCall(o.stack, o.release.project, o.release, flavor) : undefined);
   return [{
     id: `${o.stack}/retire`,
     host: o.host,

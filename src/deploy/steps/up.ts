@@ -15,20 +15,15 @@ import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import type { HttpCheckDef } from '../../model/fleet.js';
 import type { Transport } from '../../transport/transport.js';
-import { compose, type ComposeCall, type ComposeFlavor } from '../compose-cli.js';
+import { compose, releaseCall, type ComposeCall, type ComposeFlavor, type ReleaseRef } from '../compose-cli.js';
 import { isReady, projectContainers, type Container } from '../containers.js';
-import { currentLink, historyFile, releaseDir } from '../layout.js';
+import { currentLink, historyFile } from '../layout.js';
 import { composeFlavor } from './engine.js';
 import { waitReady } from './health.js';
 import { imageIds } from '../../engine/steps/images.js';
 import { currentCommand, idOfLink, readReleaseMeta } from '../release-meta.js';
 
-export interface ReleaseRef {
-  id: string;
-  composeFiles: string[];
-  envFile?: string;
-  profiles?: string[];
-}
+export type { ReleaseRef };
 
 export interface ServicePlan {
   name: string;
@@ -68,12 +63,7 @@ export function switchCommand(stack: string, id: string): Command {
 }
 
 
-function call(o: { stack: string; project: string; release: ReleaseRef }, flavor: ComposeFlavor): ComposeCall {
-  const c: ComposeCall = { flavor, dir: releaseDir(o.stack, o.release.id), project: o.project, files: o.release.composeFiles };
-  if (o.release.envFile) c.envFile = o.release.envFile;
-  if (o.release.profiles) c.profiles = o.release.profiles;
-  return c;
-}
+const call = (o: { stack: string; project: string; release: ReleaseRef }, flavor: ComposeFlavor): ComposeCall => releaseCall(o.stack, o.project, o.release, flavor);
 
 async function must(t: Transport, c: Command, sudo: boolean, host: string, what: string, redact: (s: string) => string, timeoutMs = 10 * 60_000): Promise<string> {
   const r = await t.exec(c, { sudo, timeoutMs });

@@ -7,9 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cmd, render } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Phase, Step, StepContext } from '../../engine/step.js';
-import { compose, type ComposeCall } from '../../deploy/compose-cli.js';
+import { compose, releaseCall, type ComposeCall } from '../../deploy/compose-cli.js';
 import { projectContainers } from '../../deploy/containers.js';
-import { releaseDir } from '../../deploy/layout.js';
 import type { ReleaseMeta } from '../../deploy/release-meta.js';
 import { composeFlavor } from '../../deploy/steps/engine.js';
 import { waitReady } from '../../deploy/steps/health.js';
@@ -32,12 +31,7 @@ export interface ServicesStateOptions {
   healthTimeoutMs?: number;
 }
 
-const call = (stack: string, r: ReleaseMeta, flavor: ComposeCall['flavor']): ComposeCall => {
-  const c: ComposeCall = { flavor, dir: releaseDir(stack, r.id), project: r.project, files: r.composeFiles };
-  if (r.envFile) c.envFile = r.envFile;
-  if (r.profiles) c.profiles = r.profiles;
-  return c;
-};
+const call = (stack: string, r: ReleaseMeta, flavor: ComposeCall['flavor']): ComposeCall => releaseCall(stack, r.project, r, flavor);
 
 /** BGSAVE, then wait until LASTSAVE moves: the RDB on disk holds everything written before the freeze. */
 async function redisSave(ctx: StepContext, container: string, sudo: boolean, host: string): Promise<void> {
