@@ -76,7 +76,6 @@ export function publishStep(o: { id: string; m: Migration; d: Database; dependsO
   const { m, d } = o;
   const e = ends(m, d);
   const t = () => m.source.transport();
-  let setFull: string[] = [];
   const state = async (src: string) => {
     const [wal, pub, obs] = await Promise.all([sql(t(), m.source, src, d, q.WAL_LEVEL_SQL), sql(t(), m.source, src, d, q.publicationExistsSql(d)), obstacles(m, d, src)]);
     return { logical: wal === 'logical', published: pub === '1', ...obs };
@@ -119,7 +118,7 @@ export function publishStep(o: { id: string; m: Migration; d: Database; dependsO
         }
         src = await e.source();
       }
-      setFull = s.noKey.filter((x) => !x.full).map((x) => x.name);
+      const setFull = s.noKey.filter((x) => !x.full).map((x) => x.name);
       if (setFull.length > 0) {
         // Recorded first, so that a resumed run or the clean-up puts them back.
         await ctx.transport.upload(identityPath(m.stack, d), `${setFull.join('\n')}\n`, { mode: 0o600, sudo: m.source.sudo });
