@@ -38,7 +38,10 @@ export interface FleetPlan {
 export async function buildPlan(loaded: LoadedFleet, targets: Target[], local: Transport): Promise<FleetPlan> {
   const stacks: Record<string, StackPlan> = {};
   for (const t of targets) {
-    stacks[t.stack.def.name] = await stackPlan({ stack: t.stack, server: t.server, local, ...(loaded.fleet.acme ? { acme: loaded.fleet.acme } : {}) });
+    stacks[t.stack.def.name] = await stackPlan({ stack: t.stack, server: t.server, local, fleet: loaded.fleet, ...(loaded.fleet.acme ? { acme: loaded.fleet.acme } : {}) });
   }
-  return { plan: makePlan(Object.values(stacks).flatMap((s) => s.steps)), stacks, targets };
+  // The servers of placed services are locked for their stack too.
+  const placed = targets.flatMap((t) => Object.values(stacks[t.stack.def.name]!.parts).map((p) => ({ stack: t.stack, server: p.server })));
+  const all = [...targets, ...placed.filter((p, i) => !targets.some((t) => t.stack === p.stack && t.server.name === p.server.name) && placed.findIndex((q) => q.stack === p.stack && q.server.name === p.server.name) === i)];
+  return { plan: makePlan(Object.values(stacks).flatMap((s) => s.steps)), stacks, targets: all };
 }

@@ -78,7 +78,7 @@ function savedPlan(s: Session, fp: FleetPlan, p: Preview): SavedPlan {
     format: PLAN_FORMAT,
     createdAt: new Date().toISOString(),
     fleetFile: s.fleetFile,
-    stacks: fp.targets.map((t) => t.stack.def.name),
+    stacks: [...new Set(fp.targets.map((t) => t.stack.def.name))],
     releases: releases(fp),
     fingerprint: p.fingerprint,
     steps: p.steps.map(({ doc: _doc, ...rest }) => rest),

@@ -63,8 +63,20 @@ function interpolationEnv(stack: LoadedStack, envPath: string): string | undefin
   return `# Written by Ferry: the values this release was checked with.\n${lines.join('\n')}\n`;
 }
 
+/**
+ * A compose file Ferry wrote for one server of a stack spread over servers (see
+ * split.ts): shipped instead of the stack's own files, with only the files its services
+ * name. It is interpolated already, so the env file is not shipped; it holds the values
+ * of its services' variables, so it is written like one (mode 600, never shown).
+ */
+export interface GeneratedCompose {
+  rel: string;
+  text: string;
+  services: string[];
+}
+
 /** `imageIds`: image name to id, for images sent from this machine. */
-export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> = {}): Bundle {
+export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> = {}, generated?: GeneratedCompose): Bundle {
   const project = stack.project;
   if (!project) throw new Error(`makeBundle: stack ${stack.def.name} has no loaded project`);
   const base = project.workingDir;
@@ -87,13 +99,22 @@ export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> 
     files.set(rel, { rel, content: secret ? new Secret(raw.toString('utf8')) : raw });
   };
 
-  const composeFiles = stack.def.compose.map((f) => relOf(f, 'compose file') ?? f);
-  for (const f of stack.def.compose) add(f, 'compose file', false);
-  const envPath = stack.def.envFile ?? resolve(base, '.env');
-  const envFile = stack.def.envFile ? relOf(stack.def.envFile, 'env file') : undefined;
-  const envText = interpolationEnv(stack, envPath);
-  if (envText !== undefined) files.set(envFile ?? '.env', { rel: envFile ?? '.env', content: new Secret(envText) });
-  for (const svc of project.services) {
+  let composeFiles: string[];
+  let envFile: string | undefined;
+  if (generated) {
+    composeFiles = [generated.rel];
+    files.set(generated.rel, { rel: generated.rel, content: new Secret(generated.text) });
+  } else {
+    composeFiles = stack.def.compose.map((f) => relOf(f, 'compose file') ?? f);
+    for (const f of stack.def.compose) add(f, 'compose file', false);
+    const envPath = stack.def.envFile ?? resolve(base, '.env');
+    envFile = stack.def.envFile ? relOf(stack.def.envFile, 'env file') : undefined;
+    const envText = interpolationEnv(stack, envPath);
+    if (envText !== undefined) files.set(envFile ?? '.env', { rel: envFile ?? '.env', content: new Secret(envText) });
+  }
+  const shipped = generated ? project.services.filter((s) => generated.services.includes(s.name)) : project.services;
+  const named = new Set(shipped.flatMap((s) => [...s.secrets, ...s.configs].map((r) => r.source)));
+  for (const svc of shipped) {
     for (const e of svc.envFiles) if (existsSync(e.path)) add(e.path, `env_file of service ${svc.name}`, true);
     for (const v of svc.volumes) {
       if (v.type !== 'bind' || !v.source || !v.source.startsWith(base)) continue;
@@ -105,7 +126,8 @@ export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> 
     }
   }
   for (const [kind, map] of [['secret', project.secrets], ['config', project.configs]] as const) {
-    for (const r of Object.values(map)) {
+    for (const [key, r] of Object.entries(map)) {
+      if (generated && !named.has(key)) continue;
       if (r.file && existsSync(r.file) && statSync(r.file).isFile()) add(r.file, `${kind} ${r.name}`, kind === 'secret');
     }
   }

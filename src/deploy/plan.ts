@@ -5,7 +5,7 @@
  */
 import type { Step } from '../engine/step.js';
 import { imageIds, imageStep } from '../engine/steps/images.js';
-import type { AcmeDef, ServerDef } from '../model/fleet.js';
+import type { AcmeDef, Fleet, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Service } from '../model/compose.js';
 import type { Transport } from '../transport/transport.js';
@@ -17,6 +17,9 @@ import { pruneStep } from './steps/prune.js';
 import { releaseStep } from './steps/release.js';
 import { upStep, type ServicePlan } from './steps/up.js';
 import { proxyLink } from './proxy-link.js';
+import { placementOf, splitStack } from './placement.js';
+import { renderComposeDocument } from './split.js';
+import { placedPlan, SPLIT_FILE, type PlacedPlan } from './plan-placed.js';
 
 export interface StackPlanInput {
   stack: LoadedStack;
@@ -24,12 +27,16 @@ export interface StackPlanInput {
   acme?: AcmeDef;
   /** This machine, for pushed images. */
   local: Transport;
+  /** The fleet's servers, for services placed on another server than the stack's. */
+  fleet?: Pick<Fleet, 'servers' | 'locate'>;
 }
 
 export interface StackPlan {
   steps: Step[];
   bundle: Bundle;
   meta: ReleaseMeta;
+  /** Per placed service, what runs on its server. */
+  parts: Record<string, PlacedPlan>;
 }
 
 /** Images the stack runs, by name, once each. */
@@ -56,16 +63,25 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const host = server.name;
   const sudo = server.sudo ?? false;
   const deploy = stack.def.deploy;
-  const images = stackImages(project.services);
+  const placed = input.fleet ? placementOf(stack, input.fleet) : [];
+  const split = placed.length > 0 ? splitStack(stack, placed) : undefined;
+  const here = project.services.filter((s) => !placed.some((p) => p.service === s.name));
+  const images = stackImages(here);
   const ids = deploy.images === 'push' ? await localImageIds(input.local, images) : {};
-  const bundle = makeBundle(stack, ids);
-  const awaited = new Set(project.services.flatMap((s) => Object.entries(s.dependsOn).filter(([, d]) => d.condition === 'service_completed_successfully').map(([name]) => name)));
-  const services: ServicePlan[] = project.services.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack), ...(awaited.has(s.name) ? { oneShot: true } : {}) }));
+  const bundle = makeBundle(stack, ids, split ? {
+    rel: SPLIT_FILE,
+    text: renderComposeDocument(split.main, `Written by Ferry: stack ${name} on ${host}, without ${placed.map((p) => `${p.service} (on ${p.server}, at ${p.address}:${p.port})`).join(', ')}.`),
+    services: here.map((s) => s.name),
+  } : undefined);
+  const awaited = new Set(here.flatMap((s) => Object.entries(s.dependsOn).filter(([, d]) => d.condition === 'service_completed_successfully').map(([name]) => name)));
+  const services: ServicePlan[] = here.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack), ...(awaited.has(s.name) ? { oneShot: true } : {}) }));
   const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services };
   if (bundle.envFile) meta.envFile = bundle.envFile;
   if (project.activeProfiles.length > 0) meta.profiles = [...project.activeProfiles];
 
   const id = (s: string) => `${name}/${s}`;
+  const parts: Record<string, PlacedPlan> = {};
+  for (const p of placed) parts[p.service] = await placedPlan({ stack, placed: p, doc: split!.parts[p.service]!, server: input.fleet!.servers[p.server]!, local: input.local });
   const steps: Step[] = [engineStep({ id: id('engine'), host, sudo })];
   const transferDeps: string[] = [];
   if (images.length > 0) {
@@ -78,11 +94,12 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const proxy = stack.def.proxy ? proxyLink({ stack: stack.def, project: project.name, host, sudo, ...(input.acme ? { acme: input.acme } : {}), dependsOn: [id('up')] }) : undefined;
   steps.push(upStep({
     id: id('up'), host, stack: name, project: project.name, release: meta, services,
-    healthTimeoutMs: deploy.healthTimeoutMs, httpChecks: deploy.httpChecks, sudo,
-    dependsOn: [...transferDeps, id('release')],
+    healthTimeoutMs: deploy.healthTimeoutMs, httpChecks: deploy.httpChecks.filter((h) => !placed.some((p) => p.service === h.service)), sudo,
+    dependsOn: [...transferDeps, id('release'), ...Object.values(parts).map((p) => p.upId)],
     ...(proxy ? { switchUpstream: proxy.switchUpstream } : {}),
   }));
   if (proxy) steps.push(...proxy.steps);
   steps.push(pruneStep({ id: id('prune'), host, stack: name, keep: deploy.keepReleases, sudo, dependsOn: [id('up'), ...(proxy ? proxy.steps.map((s) => s.id) : [])] }));
-  return { steps, bundle, meta };
+  for (const p of Object.values(parts)) steps.push(...p.steps);
+  return { steps, bundle, meta, parts };
 }

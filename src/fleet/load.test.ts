@@ -12,8 +12,8 @@ const dir = fileURLToPath(new URL('../../test/fixtures/fleet/', import.meta.url)
 const load = (name: string) => loadFleetFile(name, { cwd: dir });
 const GiB = 1024 ** 3;
 
-const STACK_KEYS = 'server, compose, env_file, profiles, project, connections, deploy, proxy';
-const SERVER_KEYS = 'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres';
+const STACK_KEYS = 'server, compose, env_file, profiles, project, connections, deploy, proxy, services';
+const SERVER_KEYS = 'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres, private_address';
 
 test('a valid fleet file becomes a Fleet', () => {
   const { fleet, findings } = load('valid/ferry.yml');

@@ -83,6 +83,7 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (s.sudo !== undefined) def.sudo = s.sudo;
     if (s.identity_file !== undefined) def.identityFile = s.identity_file.startsWith('~') ? s.identity_file : resolve(dirname(file.path), s.identity_file);
     if (s.postgres !== undefined) def.postgres = { maxConnections: s.postgres.max_connections };
+    if (s.private_address !== undefined) def.privateAddress = s.private_address;
     servers[name] = def;
   }
   const stacks: Record<string, StackDef> = {};
@@ -99,6 +100,7 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (st.env_file !== undefined) def.envFile = resolve(baseDir, st.env_file);
     if (st.profiles !== undefined) def.profiles = [...st.profiles];
     if (st.project !== undefined) def.project = st.project;
+    if (st.services !== undefined) def.placement = Object.fromEntries(Object.entries(st.services).map(([svc, p]) => [svc, p.port === undefined ? { server: p.server } : { server: p.server, port: p.port }]));
     stacks[name] = def;
   }
   const fleet: Fleet = { file: file.path, display: file.display, servers, stacks, locate: (path) => at(file, path) };
@@ -310,6 +312,20 @@ function referenceFindings(input: Record<string, unknown>, file: SourceFile): Fi
           { stack: stackName },
         ),
       );
+    }
+    const placed = stack['services'];
+    if (isRecord(placed)) {
+      for (const [svc, pl] of Object.entries(placed)) {
+        const there = isRecord(pl) ? pl['server'] : undefined;
+        if (typeof there !== 'string' || !nameRe.test(there)) continue;
+        const path = ['stacks', stackName, 'services', svc, 'server'];
+        if (servers && !hasOwn(servers, there)) {
+          const guess = suggest(there, serverNames);
+          out.push(finding('unknown-reference', 'error', `unknown server "${there}" in ${pathString(path)}${guess ? `; did you mean "${guess}"?` : ''}`, at(file, path), serverList, { stack: stackName, service: svc }));
+        } else if (there === server) {
+          out.push(finding('placement-same-server', 'error', `${pathString(path)} places ${svc} on ${there}, the stack's own server`, at(file, path), `Remove stacks/${stackName}/services/${svc}: a service runs on the stack's server unless placed on another one.`, { stack: stackName, service: svc }));
+        }
+      }
     }
     const connections = stack['connections'];
     if (!Array.isArray(connections)) continue;

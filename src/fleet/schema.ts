@@ -78,6 +78,12 @@ export const ServerSchema = z
       disk: size('Disk space of the server').optional(),
       cost: z.number({ error: 'must be a number of 0 or more' }).min(0).optional().describe('Monthly cost of the server, in the currency of your choice (the same for every server).'),
       postgres: PostgresSchema.optional(),
+      private_address: z
+        .string({ error: 'must be an IPv4 address' })
+        .regex(/^\d{1,3}(\.\d{1,3}){3}$/, { error: 'must be an IPv4 address' })
+        .optional()
+        .describe("The address other servers of the fleet reach this one by (a private network): a service placed here publishes its port on it only, and its firewall allows the stack's server by its own. Default: `host`, when that is an IPv4 address.")
+        .meta({ examples: ['10.0.0.5'] }),
     },
     { error: MAPPING },
   )
@@ -204,6 +210,16 @@ export const DnsSchema = z
   )
   .describe("The DNS records of the stacks' domains during `ferry migrate`: where to read them, a hook that changes them, the longest TTL accepted.");
 
+export const PlacementSchema = z
+  .strictObject(
+    {
+      server: name('server').describe('Name of the server (under `servers`) the service runs on.'),
+      port: wholeNumber(1, 65535).optional().describe("The port the other services reach it on (published on that server's private address, allowed only from the stack's server). Default: the image's well-known port (Postgres 5432, Redis 6379, MySQL/MariaDB 3306), else its only `expose`d port."),
+    },
+    { error: MAPPING },
+  )
+  .describe("A service placed on another server: the rest of the stack reaches it at that server's private address, through a firewall that lets only the stack's server in.");
+
 export const StackSchema = z
   .strictObject(
     {
@@ -228,6 +244,10 @@ export const StackSchema = z
         .describe('Postgres connection pools that services of this stack open, for the connection-budget check.'),
       deploy: DeploySchema.optional(),
       proxy: ProxySchema.optional(),
+      services: z
+        .record(serviceName, PlacementSchema, { error: 'must be a mapping of service names to placements' })
+        .optional()
+        .describe("Services of the stack that run on another server than the stack's (e.g. its Postgres on a database server), by service name. `ferry migrate STACK --service NAME --to SERVER` moves one there with its data."),
     },
     { error: MAPPING },
   )

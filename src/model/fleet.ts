@@ -24,6 +24,8 @@ export interface ServerDef {
   cost?: number;
   /** A Postgres installed on the host (outside Docker), for connection budgets. */
   postgres?: { maxConnections: number };
+  /** IPv4 address other servers of the fleet reach this one by; default `host` when it is one. */
+  privateAddress?: string;
 }
 
 /** An application's pool of Postgres connections, for the connection budget. */
@@ -131,6 +133,15 @@ export interface StackDef {
   connections: ConnectionPool[];
   deploy: DeployDef;
   proxy?: ProxyDef;
+  /** Services that run on another server than the stack's, by service name. */
+  placement?: Record<string, PlacementDef>;
+}
+
+/** `stacks.NAME.services.SERVICE`: a service run on another server. */
+export interface PlacementDef {
+  server: string;
+  /** The port the others reach it on; default: the image's well-known one. */
+  port?: number;
 }
 
 export interface Fleet {

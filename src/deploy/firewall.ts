@@ -1,0 +1,57 @@
+/**
+ * The firewall in front of a placed service: its port is published on the server's
+ * private address only, and only the stack's server may connect to it.
+ *
+ * Docker publishes ports by DNAT, so packets to a container never cross the INPUT chain
+ * that ufw filters: a ufw rule alone does not restrict a published port. The rule that
+ * does is in DOCKER-USER, the chain Docker keeps for its users ahead of its own: drop
+ * TCP whose original destination was ADDRESS:PORT unless it comes from the stack's
+ * server. A systemd unit puts it back whenever Docker (re)starts, as after a reboot.
+ * When ufw is installed, the same allowance is added there too, so that `ufw status`
+ * tells the truth about who may connect.
+ *
+ * Pure: the rule, the unit's text and the ufw command.
+ */
+import { cmd, type Command } from '../shell/command.js';
+import type { Placed } from './split.js';
+
+export const unitName = (stack: string, service: string): string => `ferry-firewall-${stack}-${service.replace(/[^A-Za-z0-9_-]/g, '_')}.service`;
+export const unitPath = (stack: string, service: string): string => `/etc/systemd/system/${unitName(stack, service)}`;
+const comment = (stack: string, service: string): string => `ferry-${stack}-${service}`;
+
+/** DOCKER-USER's rule, for -I, -C and -D. */
+export function dropRule(stack: string, p: Placed): string[] {
+  return ['DOCKER-USER', '-p', 'tcp', '-m', 'conntrack', '--ctorigdst', p.address, '--ctorigdstport', String(p.port), '!', '-s', p.allowFrom, '-m', 'comment', '--comment', comment(stack, p.service), '-j', 'DROP'];
+}
+
+export const ruleCommand = (stack: string, p: Placed, op: '-I' | '-C' | '-D'): Command => cmd('iptables', '-w', op, ...dropRule(stack, p));
+
+export function unitText(stack: string, p: Placed): string {
+  const rule = dropRule(stack, p).join(' ');
+  return [
+    '# Written by Ferry: only the stack\'s server reaches this placed service.',
+    '[Unit]',
+    `Description=Ferry: only ${p.allowFrom} reaches ${stack}/${p.service} on ${p.address}:${p.port}`,
+    'After=docker.service',
+    'PartOf=docker.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    `ExecStartPre=-iptables -w -D ${rule}`,
+    `ExecStart=iptables -w -I ${rule}`,
+    `ExecStop=-iptables -w -D ${rule}`,
+    '',
+    '[Install]',
+    'WantedBy=docker.service',
+    '',
+  ].join('\n');
+}
+
+/** `ufw allow proto tcp from ALLOW to ADDRESS port PORT`, or its `delete`. */
+export function ufwCommand(stack: string, p: Placed, del = false): Command {
+  return cmd('ufw', ...(del ? ['delete'] : []), 'allow', 'proto', 'tcp', 'from', p.allowFrom, 'to', p.address, 'port', String(p.port), 'comment', `ferry ${stack}/${p.service}`);
+}
+
+/** The line `ufw show added` prints for the rule. */
+export const ufwAddedLine = (stack: string, p: Placed): string => `ufw allow proto tcp from ${p.allowFrom} to ${p.address} port ${p.port} comment 'ferry ${stack}/${p.service}'`;
