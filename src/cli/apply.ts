@@ -11,6 +11,7 @@ import { UsageError } from '../core/errors.js';
 import { runPlan } from '../engine/run.js';
 import type { RunEvent, RunSummary } from '../engine/events.js';
 import { openJournal, type Journal } from '../journal/journal.js';
+import { currentRelease } from '../deploy/release-meta.js';
 import { acquireLock, lockStatus, releaseLock, LockHeldError } from '../lock/lock.js';
 import { buildPlan, selectTargets, type FleetPlan, type Target } from '../apply/build.js';
 import { cmd, quiet } from '../shell/command.js';
@@ -167,6 +168,12 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
     if (r.code === 0) {
       const to = r.stdout.trim();
       throw new UsageError(`stack ${t.stack.def.name} was moved from ${t.server.name} to ${to}; ferry.yml still names ${t.server.name}`, `Set \`server: ${to}\` for it in ferry.yml, or \`ferry rollback ${t.stack.def.name}\` to serve from ${t.server.name} again.`);
+    }
+    // A service moved away (ferry migrate --service) is not deployed back beside stale data.
+    const placed = (await currentRelease(s.transports(t.server.name), t.stack.def.name, t.server.sudo ?? false)).meta?.placed ?? {};
+    for (const [service, server] of Object.entries(placed)) {
+      if (t.stack.def.placement?.[service]?.server === server) continue;
+      throw new UsageError(`${t.stack.def.name}/${service} runs on ${server} (with its data), but ferry.yml does not place it there`, `Add \`services: { ${service}: { server: ${server} } }\` to stacks/${t.stack.def.name} in ferry.yml. Deploying ${service} on ${t.server.name} again would start it on the data it had before it moved.`);
     }
   }
 }

@@ -70,6 +70,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
   sshOptions(program.command('migrate <stack>').description('move a deployed stack with its data to another server: preflight, copy while running, freeze, final copy, databases by dump, verify, cut over; the source is kept, stopped')
     .requiredOption('--to <server>', 'the server to move the stack to (a server of the fleet file)')
+    .option('--service <service>', 'move only this Postgres service of the stack, with its database (e.g. to a database server); the rest stays and is pointed at it')
     .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--mode <mode>', 'how databases move: dump (default; writers stop while they are copied) or replicate (logical replication while the stack runs)')
     .option('--dry-run', 'print the plan and stop').option('--markdown', 'print the plan as a runbook and stop')
     .option('-y, --yes', 'migrate without asking').option('--resume', 'continue the last run that was interrupted')

@@ -13,6 +13,9 @@ import { stateDir } from '../state/dir.js';
 import { cmd, quiet } from '../shell/command.js';
 import { currentRelease } from '../deploy/release-meta.js';
 import { migratePlan } from '../migrate/plan.js';
+import { serviceMovePlan } from '../migrate/plan-service.js';
+import type { Plan } from '../engine/plan.js';
+import type { Migration } from '../migrate/context.js';
 import { report, type MigrationReport } from '../migrate/context.js';
 import { markerPath } from '../migrate/steps/switch.js';
 import { retireSteps } from '../migrate/retire.js';
@@ -31,6 +34,7 @@ import type { Session } from './session.js';
 
 export interface MigrateFlags extends ApplyFlags {
   to: string;
+  service?: string;
   mode?: string;
   dryRun?: boolean;
   markdown?: boolean;
@@ -53,6 +57,11 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     const sourceRelease = (await currentRelease(st, stack, sudo)).meta;
     if (!sourceRelease) throw new UsageError(`stack ${stack} is not deployed by Ferry on ${source.name}`, `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`);
     const [sourceEndpoint, targetEndpoint] = [await endpoint(st, source), await endpoint(s.transports(target.name), target)];
+    if (flags.service !== undefined) {
+      if (mode !== 'dump') throw new UsageError(`--service with --mode ${mode}: a service moved alone moves by dump only`, 'Leave out --mode.');
+      const { steps: ss, m: sm } = await serviceMovePlan({ stack: t!.stack, service: flags.service, fleet: s.loaded.fleet, source, target, sourceRelease, transports: s.transports, local: s.local, sourceEndpoint, targetEndpoint });
+      return runMigration(s, rawIo, flags, { plan: makePlan(ss), m: sm, stack, source, target, command: `migrate ${stack} --service ${flags.service} --to ${target.name}`, moved: `${stack}/${flags.service}` });
+    }
     const { steps, m, dns } = await migratePlan({
       stack: t!.stack, source, target, sourceRelease, transports: s.transports, local: s.local,
       sourceEndpoint, targetEndpoint,
@@ -60,38 +69,48 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
       mode,
       ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
     });
-    const plan = makePlan(steps);
-    const p = await preview(plan, s.transports, s.redactor);
-    if (flags.markdown) {
-      s.io.out(renderRunbook(p, { fleetFile: s.loaded.fleet.display ?? s.fleetFile, createdAt: new Date().toISOString(), stacks: [stack], releases: { [stack]: m.release.id } }));
-      return countChanges(p).error > 0 ? 1 : 0;
-    }
-    if (!flags.json || flags.dryRun) s.io.out(renderPlanTable(p));
     const warnings = (dns?.findings ?? []).filter((f) => f.severity === 'warning');
     if (warnings.length > 0) s.io.err(renderFindings(warnings));
-    if (countChanges(p).error > 0) {
-      if (flags.json && !flags.dryRun) s.io.err(renderPlanTable(p));
-      s.io.err(`error plan-check-failed: some steps could not be checked (see the table); nothing was changed on ${source.name} or ${target.name}\n  hint: fix what the errors name, then run migrate again\n`);
-      return 1;
-    }
-    if (flags.dryRun) return 0;
-    if (!flags.yes) {
-      if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('migrate changes two servers and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Read the plan (--dry-run or --markdown), then pass --yes.');
-      if (!(await confirm(`move ${stack} from ${source.name} to ${target.name}? [y/N] `))) return 1;
-    }
-    const journal = openJournal(stateDir(rawIo.env), s.redactor);
-    try {
-      const resumed = flags.resume ? journal.lastUnfinished() : undefined;
-      const summary = await execute(s, { plan, targets: [{ stack: t!.stack, server: source }, { stack: t!.stack, server: target }] }, `migrate ${stack} --to ${target.name}${mode === 'replicate' ? ' --mode replicate' : ''}${resumed ? ` --resume ${resumed.id}` : ''}`, { json: flags.json === true, noSummary: true }, journal, resumed?.id);
-      if (summary.failed > 0) return 1;
-      const r = report(m, Date.now());
-      if (flags.json) s.io.out(`${JSON.stringify({ ...r, run: summary.runId })}\n`);
-      else s.io.out(renderReport(r, stack, target, dns ? await dnsAfter(s, stack, [source, sourceEndpoint], [target, targetEndpoint]) : []));
-      return 0;
-    } finally {
-      journal.close();
-    }
+    return runMigration(s, rawIo, flags, {
+      plan: makePlan(steps), m, stack, source, target, moved: stack,
+      command: `migrate ${stack} --to ${target.name}${mode === 'replicate' ? ' --mode replicate' : ''}`,
+      dnsLines: dns ? () => dnsAfter(s, stack, [source, sourceEndpoint], [target, targetEndpoint]) : undefined,
+    });
   });
+}
+
+/** Shows the plan (table, runbook), asks, runs it with both servers locked, and prints the report. */
+async function runMigration(s: Session, rawIo: Io, flags: MigrateFlags, o: { plan: Plan; m: Migration; stack: string; source: ServerDef; target: ServerDef; command: string; moved: string; dnsLines?: (() => Promise<string[]>) | undefined }): Promise<number> {
+  const { plan, m, stack, source, target } = o;
+  const loaded = s.loaded.stacks.find((x) => x.def.name === stack)!;
+  const p = await preview(plan, s.transports, s.redactor);
+  if (flags.markdown) {
+    s.io.out(renderRunbook(p, { fleetFile: s.loaded.fleet.display ?? s.fleetFile, createdAt: new Date().toISOString(), stacks: [stack], releases: { [stack]: m.release.id } }));
+    return countChanges(p).error > 0 ? 1 : 0;
+  }
+  if (!flags.json || flags.dryRun) s.io.out(renderPlanTable(p));
+  if (countChanges(p).error > 0) {
+    if (flags.json && !flags.dryRun) s.io.err(renderPlanTable(p));
+    s.io.err(`error plan-check-failed: some steps could not be checked (see the table); nothing was changed on ${source.name} or ${target.name}\n  hint: fix what the errors name, then run migrate again\n`);
+    return 1;
+  }
+  if (flags.dryRun) return 0;
+  if (!flags.yes) {
+    if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('migrate changes two servers and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Read the plan (--dry-run or --markdown), then pass --yes.');
+    if (!(await confirm(`move ${o.moved} from ${source.name} to ${target.name}? [y/N] `))) return 1;
+  }
+  const journal = openJournal(stateDir(rawIo.env), s.redactor);
+  try {
+    const resumed = flags.resume ? journal.lastUnfinished() : undefined;
+    const summary = await execute(s, { plan, targets: [{ stack: loaded, server: source }, { stack: loaded, server: target }] }, `${o.command}${resumed ? ` --resume ${resumed.id}` : ''}`, { json: flags.json === true, noSummary: true }, journal, resumed?.id);
+    if (summary.failed > 0) return 1;
+    const r = report(m, Date.now());
+    if (flags.json) s.io.out(`${JSON.stringify({ ...r, run: summary.runId })}\n`);
+    else s.io.out(renderReport(r, o.moved, target, o.dnsLines ? await o.dnsLines() : [], flags.service));
+    return 0;
+  } finally {
+    journal.close();
+  }
 }
 
 /** The records as they are now, after the migration: what was changed, or what to change by hand. */
@@ -104,9 +123,10 @@ async function dnsAfter(s: Session, stack: string, [source, se]: [ServerDef, End
   return dnsReportLines((await dnsPreflight({ ...sides, domains: s.loaded.fleet.stacks[stack]?.proxy?.domains ?? [] })).domains, sides);
 }
 
-function renderReport(r: MigrationReport, stack: string, target: ServerDef, dnsLines: string[]): string {
+function renderReport(r: MigrationReport, moved: string, target: ServerDef, dnsLines: string[], service?: string): string {
+  const stack = moved.split('/')[0]!;
   const lines = [
-    `${stack} moved to ${target.name}: verified`,
+    `${moved} moved to ${target.name}: verified`,
     `  write downtime: ${r.downtime_ms === null ? 'not measured (resumed run)' : `${r.downtime_ms} ms`}`,
     `  transferred:    ${formatSize(r.bytes_transferred)} of volume data (databases streamed besides)`,
     `  duration:       ${r.duration_ms} ms`,
@@ -115,7 +135,9 @@ function renderReport(r: MigrationReport, stack: string, target: ServerDef, dnsL
   if (r.verified.tables.length > 0) lines.push(table(['table', 'rows (source)', 'rows (target)', 'checksum'], r.verified.tables.map((t) => [t.name, String(t.rows_source), String(t.rows_target), t.checksum_match ? 'equal' : 'DIFFERENT'])), '');
   if (r.verified.volumes.length > 0) lines.push(table(['volume', 'files', 'bytes', 'manifest'], r.verified.volumes.map((v) => [v.name, String(v.files), String(v.bytes), v.manifest_match ? 'equal' : 'DIFFERENT'])), '');
   lines.push(...dnsLines);
-  lines.push(`Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`);
+  lines.push(service
+    ? `Next: add \`services: { ${service}: { server: ${target.name} } }\` to ${stack} in ferry.yml (apply refuses to deploy it without). The source keeps ${service}'s volume, with its data as it was at the move.`
+    : `Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`);
   return `${lines.join('\n')}\n`;
 }
 

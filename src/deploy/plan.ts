@@ -78,6 +78,7 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services };
   if (bundle.envFile) meta.envFile = bundle.envFile;
   if (project.activeProfiles.length > 0) meta.profiles = [...project.activeProfiles];
+  if (placed.length > 0) meta.placed = Object.fromEntries(placed.map((p) => [p.service, p.server]));
 
   const id = (s: string) => `${name}/${s}`;
   const parts: Record<string, PlacedPlan> = {};

@@ -9,6 +9,8 @@ export const META = '.ferry-release.json';
 export interface ReleaseMeta extends ReleaseRef {
   project: string;
   services: ServicePlan[];
+  /** Services of the stack that run on another server, by name: the server. */
+  placed?: Record<string, string>;
 }
 
 export function metaText(m: ReleaseMeta): string {

@@ -1,0 +1,141 @@
+/**
+ * `ferry migrate STACK --service SERVICE --to SERVER`: one Postgres service of a stack
+ * moved, with its database, to another server (a database server), the rest of the stack
+ * staying where it is. The end state is the stack deployed with the service placed there
+ * (`stacks.NAME.services.SERVICE.server`, see deploy/split.ts), so that `ferry apply`
+ * with that line in ferry.yml finds nothing to change.
+ *
+ *   prepare   preflight on the target; the channel source -> target
+ *   transfer  on the target: Docker, the image, the service's own release, its volumes,
+ *             the firewall (its port on the private address, only the stack's server let
+ *             in), the service started (empty)
+ *   deploy    the writers stopped on the source; the database dumped straight into the
+ *             target; the proof; the stack's new release on the source (its references
+ *             pointing at the target), which removes the service's container there (its
+ *             volume and data stay, for rollback); every service that named it reaches it
+ *   verify    the channel closed
+ *
+ * The write pause runs from the writers' stop to the new release being healthy.
+ */
+import type { Step, StepContext } from '../engine/step.js';
+import { UsageError } from '../core/errors.js';
+import type { Fleet, ServerDef } from '../model/fleet.js';
+import type { LoadedStack } from '../model/loaded.js';
+import type { Transport } from '../transport/transport.js';
+import { stackPlan } from '../deploy/plan.js';
+import { currentCommand, idOfLink, type ReleaseMeta } from '../deploy/release-meta.js';
+import { channelFor, channelSteps, type Endpoint } from './channel.js';
+import { markServing, type Migration } from './context.js';
+import { databases } from './postgres.js';
+import { preflightStep } from './steps/preflight.js';
+import { servicesStateStep } from './steps/services.js';
+import { dumpStep } from './steps/dump.js';
+import { verifyStep } from './steps/verify.js';
+import { ensureVolumesStep } from './steps/ensure-volumes.js';
+import { connectedStep } from './steps/connected.js';
+import { Secret } from '../core/secret.js';
+
+export interface ServiceMoveInput {
+  stack: LoadedStack;
+  service: string;
+  fleet: Pick<Fleet, 'servers' | 'locate'>;
+  source: ServerDef;
+  target: ServerDef;
+  sourceEndpoint: Endpoint;
+  targetEndpoint: Endpoint;
+  sourceRelease: ReleaseMeta;
+  transports: (server: string) => Transport;
+  local: Transport;
+}
+
+/** The stack as it is once the service has moved: placed on the target. */
+export function withPlacement(stack: LoadedStack, service: string, server: string): LoadedStack {
+  return { ...stack, def: { ...stack.def, placement: { ...(stack.def.placement ?? {}), [service]: { ...(stack.def.placement?.[service] ?? {}), server } } } };
+}
+
+/** `step` checked as done once the source runs the new release: a resumed run does not stop the writers again. */
+function doneOnceReleased(step: Step, m: Migration, releaseId: string): Step {
+  const check = step.check.bind(step);
+  step.check = async (ctx: StepContext) => {
+    const cur = await m.source.transport().exec(currentCommand(m.stack), { sudo: m.source.sudo });
+    return cur.code === 0 && idOfLink(cur.stdout) === releaseId ? { needed: false } : check(ctx);
+  };
+  return step;
+}
+
+export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Step[]; m: Migration }> {
+  const name = i.stack.def.name;
+  const project = i.stack.project!;
+  const svc = project.services.find((s) => s.name === i.service);
+  if (!svc) throw new UsageError(`--service ${i.service}: stack ${name} has no such service`, `Services: ${project.services.map((s) => s.name).join(', ')}.`);
+  const dbs = databases([svc]);
+  if (dbs.length === 0) throw new UsageError(`--service ${i.service}: only a Postgres service can be moved alone (its image ${svc.image ?? '(none)'} is not one)`, `Move the whole stack instead: ferry migrate ${name} --to ${i.target.name}.`);
+  const moved = withPlacement(i.stack, i.service, i.target.name);
+  const deploy = await stackPlan({ stack: moved, server: i.source, local: i.local, fleet: i.fleet });
+  const part = deploy.parts[i.service]!;
+  const side = (s: ServerDef) => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
+  const ch = channelFor(name, i.sourceEndpoint, i.targetEndpoint);
+  const m: Migration = {
+    stack: name,
+    project: project.name,
+    source: side(i.source),
+    target: side(i.target),
+    ch,
+    sourceRelease: i.sourceRelease,
+    release: part.meta,
+    databases: dbs,
+    volumes: [],
+    redis: [],
+    mode: 'dump',
+    passwords: { [i.service]: new Secret(svc.environment.POSTGRES_PASSWORD ?? '') },
+    marks: { startedAt: Date.now(), bytes: 0, tables: [], volumes: [] },
+  };
+  const id = (s: string) => `${name}/migrate/${s}`;
+  const byId = (x: string) => deploy.steps.find((s) => s.id === x)!;
+  const steps: Step[] = [];
+  const p = part.placed;
+  const published = { ...svc, ports: [{ hostIp: p.address, published: p.port, publishedEnd: p.port, target: p.port, targetEnd: p.port, protocol: 'tcp' as const, index: 0 }] };
+  steps.push(preflightStep({ id: id('preflight'), m, services: [published], dockerVolumes: dbs[0]!.volumes.map((v) => `${i.sourceRelease.project}_${v}`) }));
+  const { open, close } = channelSteps({ ch, source: m.source.transport, target: m.target.transport, dependsOn: [id('preflight')] });
+  open.id = id('channel');
+  close.id = id('channel-close');
+  steps.push(open);
+
+  // The service's own release on the target, started empty before the pause.
+  const partIds = [part.engineId, ...(part.imagesId ? [part.imagesId] : []), part.releaseId, part.firewallId];
+  for (const x of partIds) {
+    const s = byId(x);
+    s.dependsOn = [...s.dependsOn, id('preflight')];
+    steps.push(s);
+  }
+  steps.push(ensureVolumesStep({ id: id('volumes'), m, volumes: dbs[0]!.volumes, dependsOn: [id('preflight'), part.engineId] }));
+  const startDb = byId(part.upId);
+  startDb.phase = 'transfer';
+  startDb.dependsOn = [...startDb.dependsOn, id('volumes')];
+  steps.push(startDb);
+
+  const writers = project.services.filter((s) => s.name !== i.service && s.replicas > 0).map((s) => s.name);
+  const freeze = servicesStateStep({
+    id: id('freeze'), stack: name, side: m.source, release: i.sourceRelease, services: writers, want: 'stopped', phase: 'deploy',
+    dependsOn: [id('channel'), part.upId], title: `stop the writers on ${i.source.name} (${writers.join(', ') || 'none'})`, onApply: () => (m.marks.freezeAt ??= Date.now()),
+  });
+  steps.push(doneOnceReleased(freeze, m, deploy.meta.id));
+  const dump = dumpStep({ id: id(`dump/${i.service}`), m, d: dbs[0]!, dependsOn: [id('freeze'), part.upId, id('channel')] });
+  steps.push(doneOnceReleased(dump, m, deploy.meta.id));
+  steps.push(verifyStep({ id: id('verify'), m, copies: async () => [], dependsOn: [id(`dump/${i.service}`)] }));
+
+  // The rest of the stack on the source, pointed at the target: as `ferry apply` would deploy it.
+  const main = deploy.steps.filter((s) => s.host === i.source.name && !/\/prune$/.test(s.id));
+  const up = byId(`${name}/up`);
+  up.dependsOn = [...up.dependsOn.filter((x) => x !== part.upId), id('verify')];
+  up.title = `start ${name} on ${i.source.name} with ${i.service} at ${p.address}:${p.port} (release ${deploy.meta.id})`;
+  markServing(up, m);
+  steps.push(...main);
+  steps.push(connectedStep({ id: id('connected'), host: i.source.name, stack: name, project: project.name, placed: p, services: writers, sudo: m.source.sudo, dependsOn: [up.id] }));
+  close.dependsOn = [up.id, id('connected')];
+  steps.push(close);
+  // Everything waits for the preflight: nothing changes before it passes.
+  for (const s of steps) if (s.id !== id('preflight') && !s.dependsOn.includes(id('preflight')) && s.host === i.target.name) s.dependsOn.push(id('preflight'));
+  for (const s of main) s.dependsOn = [...new Set([...s.dependsOn, id('preflight')])];
+  return { steps, m };
+}
