@@ -6,7 +6,8 @@
  * that ufw filters: a ufw rule alone does not restrict a published port. The rule that
  * does is in DOCKER-USER, the chain Docker keeps for its users ahead of its own: drop
  * TCP whose original destination was ADDRESS:PORT unless it comes from the stack's
- * server. A systemd unit puts it back whenever Docker (re)starts, as after a reboot.
+ * server. Only packets of the original direction: the chain sees the container's
+ * replies too, which come from the container's address. A systemd unit puts it back whenever Docker (re)starts, as after a reboot.
  * When ufw is installed, the same allowance is added there too, so that `ufw status`
  * tells the truth about who may connect.
  *
@@ -21,7 +22,7 @@ const comment = (stack: string, service: string): string => `ferry-${stack}-${se
 
 /** DOCKER-USER's rule, for -I, -C and -D. */
 export function dropRule(stack: string, p: Placed): string[] {
-  return ['DOCKER-USER', '-p', 'tcp', '-m', 'conntrack', '--ctorigdst', p.address, '--ctorigdstport', String(p.port), '!', '-s', p.allowFrom, '-m', 'comment', '--comment', comment(stack, p.service), '-j', 'DROP'];
+  return ['DOCKER-USER', '-p', 'tcp', '-m', 'conntrack', '--ctorigdst', p.address, '--ctorigdstport', String(p.port), '--ctdir', 'ORIGINAL', '!', '-s', p.allowFrom, '-m', 'comment', '--comment', comment(stack, p.service), '-j', 'DROP'];
 }
 
 export const ruleCommand = (stack: string, p: Placed, op: '-I' | '-C' | '-D'): Command => cmd('iptables', '-w', op, ...dropRule(stack, p));
@@ -54,4 +55,4 @@ export function ufwCommand(stack: string, p: Placed, del = false): Command {
 }
 
 /** The line `ufw show added` prints for the rule. */
-export const ufwAddedLine = (stack: string, p: Placed): string => `ufw allow proto tcp from ${p.allowFrom} to ${p.address} port ${p.port} comment 'ferry ${stack}/${p.service}'`;
+export const ufwAddedLine = (stack: string, p: Placed): string => `ufw allow from ${p.allowFrom} to ${p.address} port ${p.port} proto tcp comment 'ferry ${stack}/${p.service}'`;

@@ -32,7 +32,7 @@ export function firewallStep(o: { id: string; host: string; stack: string; place
   return {
     id: o.id,
     host: o.host,
-    phase: 'deploy',
+    phase: 'transfer',
     title: `firewall: only ${p.allowFrom} reaches ${p.service} on ${p.address}:${p.port}`,
     dependsOn: o.dependsOn,
     doc: () => ({

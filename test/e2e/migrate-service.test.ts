@@ -1,0 +1,124 @@
+/**
+ * `ferry migrate STACK --service db --to SERVER` on the test bed: the demo stack on host1,
+ * its Postgres moved alone to host2 (a database server) while a probe writes through
+ * host1's nginx. Afterwards: every row there (the proof and the probe's acknowledged
+ * writes), the app on host1 writing to host2, Postgres published on host2's address only,
+ * reachable from host1 and not from host3 (DOCKER-USER, ufw, a systemd unit that puts the
+ * rule back when Docker restarts), `ferry apply` with the placement in ferry.yml finding
+ * nothing to change, and without it refusing. Bad input refused with nothing changed.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { paths } from '../../scripts/testbed/lib.mjs';
+import { ferry, type Transcript } from '../cli/run.js';
+import { httpGet } from './deploy-stack.js';
+import { probe } from './probe.js';
+import { cleanStack, demoCompose, writeMigrationStack } from './migrate-stack.js';
+import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+
+const STACK = 'tbsvc';
+const DOMAIN = 'tbsvc.ferry.test';
+const CANARY = 'canary-svc-7c2e91b4';
+const UNIT = `ferry-firewall-${STACK}-db.service`;
+
+describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
+  const hosts = testbedHosts();
+  const [app, db, outsider] = [hosts[0]!, hosts[1]!, hosts[2]!];
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-service-'));
+  const state = join(dir, 'state');
+  const run = (args: string[]): Promise<Transcript> => ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+  const psql = (h: TestbedHost, sql: string) => onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
+  const summary = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { changed: number; failed: number };
+  const reaches = (from: TestbedHost, to: string) => onHost(from, `timeout 3 bash -c 'exec 3<>/dev/tcp/${to}/5432' && echo open || echo closed`).trim();
+  const clean = (h: TestbedHost) => {
+    cleanStack(h, STACK, ['db-data']);
+    onHost(h, `systemctl disable --now ${UNIT} 2>/dev/null; rm -f /etc/systemd/system/${UNIT}; systemctl daemon-reload; ` +
+      `while iptables -w -S DOCKER-USER | grep -q ferry-${STACK}-db; do iptables -w -D DOCKER-USER $(iptables -w -S DOCKER-USER | grep ferry-${STACK}-db | head -1 | sed 's/^-A DOCKER-USER //'); done; ` +
+      `ufw delete allow proto tcp from ${app.host} to ${db.host} port 5432 comment 'ferry ${STACK}/db' >/dev/null 2>&1; true`);
+  };
+  let fleetFile = '';
+
+  before(() => {
+    for (const h of [app, db]) clean(h);
+    writeMigrationStack(dir, { stack: STACK, domain: DOMAIN, password: CANARY, compose: demoCompose({ volumes: [] }).replace('    volumes:\n      - files:/srv/files\n', ''), source: app, target: db });
+    fleetFile = readFileSync(join(dir, 'ferry.yml'), 'utf8');
+    loadImages(app, ['ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
+  });
+  after(() => {
+    if (!process.env.FERRY_KEEP_HOSTS) for (const h of [app, db]) clean(h);
+  });
+
+  test('deployed on host1 with data', async () => {
+    const t = await run(['apply', '--yes', '--json']);
+    assert.equal(t.code, 0, t.err + t.out);
+    assert.equal((await httpGet(app.host, DOMAIN, '/health')).status, 200);
+    psql(app, 'CREATE TABLE bulk (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk (payload) SELECT md5(g::text) FROM generate_series(1, 50000) g');
+  });
+
+  test('bad input is refused before anything changes: not a Postgres service, no such service, replicate', async () => {
+    for (const [args, pattern] of [
+      [['--service', 'worker'], /error usage: --service worker: only a Postgres service can be moved alone/],
+      [['--service', 'dbb'], /error usage: --service dbb: stack tbsvc has no such service/],
+      [['--service', 'db', '--mode', 'replicate'], /error usage: --service with --mode replicate/],
+    ] as const) {
+      const t = await run(['migrate', STACK, '--to', db.name, '--yes', ...args]);
+      assert.equal(t.code, 2, t.err + t.out);
+      assert.match(t.err, pattern);
+    }
+    assert.equal(onHost(db, `docker ps -aq --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+    assert.equal(onHost(app, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '3');
+  });
+
+  test('db moved to host2 under a writing probe: proven, every acknowledged write there, the app writing to it', async () => {
+    const p = probe(app.host, DOMAIN);
+    assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
+    const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes', '--json']);
+    const after = Date.now();
+    const served = await p.okAfter(after, 30_000);
+    const seen = await p.stop();
+    assert.equal(t.code, 0, t.err + t.out);
+    assert.ok(served, 'the probe has a write acknowledged after the move');
+    assert.doesNotMatch(t.out + t.err, new RegExp(CANARY), 'the password never shows');
+    const r = JSON.parse(t.out.trim().split('\n').pop()!) as { downtime_ms: number; verified: { tables: { name: string; rows_source: number; checksum_match: boolean }[] } };
+    assert.ok(r.verified.tables.length >= 3 && r.verified.tables.every((x) => x.checksum_match), JSON.stringify(r.verified));
+    assert.equal(r.verified.tables.find((x) => x.name === 'public.bulk')?.rows_source, 50000);
+    assert.ok(r.downtime_ms > 0);
+    const there = Number(psql(db, 'SELECT count(*) FROM ferry_hits'));
+    assert.ok(seen.acked.length > 0 && there >= Math.max(...seen.acked), `host2 has ${there} hits, the probe saw ${Math.max(...seen.acked)} acknowledged`);
+    // The app on host1 writes to host2 now.
+    const health = await httpGet(app.host, DOMAIN, '/health');
+    assert.equal(health.status, 200, health.body);
+    assert.equal(Number(psql(db, 'SELECT count(*) FROM ferry_hits')), (JSON.parse(health.body) as { hits: number }).hits);
+    // host1 keeps the old data, not the container.
+    assert.equal(onHost(app, `docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db | wc -l`).trim(), '0');
+    assert.equal(onHost(app, `docker volume ls -q --filter name=${STACK}_db-data`).trim(), `${STACK}_db-data`);
+    console.log(`service move under probe: ${seen.answers} requests, ${seen.failed.length} failed during the pause, longest gap ${seen.gap} ms; reported downtime ${r.downtime_ms} ms`);
+  });
+
+  test('the port is on host2\'s address only, and only host1 gets through: DOCKER-USER, ufw, and after a Docker restart', () => {
+    assert.equal(onHost(db, `docker port ${STACK}_db_1 5432/tcp`).trim(), `${db.host}:5432`);
+    assert.equal(reaches(app, db.host), 'open');
+    assert.equal(reaches(outsider, db.host), 'closed');
+    assert.match(onHost(db, 'ufw show added'), new RegExp(`ufw allow from ${app.host} to ${db.host} port 5432 proto tcp comment 'ferry ${STACK}/db'`));
+    assert.equal(onHost(db, `systemctl is-enabled ${UNIT}`).trim(), 'enabled');
+    onHost(db, 'systemctl restart docker');
+    onHost(db, `for i in $(seq 1 60); do [ "$(docker inspect -f '{{.State.Health.Status}}' ${STACK}_db_1 2>/dev/null)" = healthy ] && break; sleep 1; done`);
+    assert.match(onHost(db, 'iptables -w -S DOCKER-USER'), new RegExp(`! -s ${app.host}/32 .*--comment ferry-${STACK}-db -j DROP`));
+    assert.equal(onHost(db, `iptables -w -S DOCKER-USER | grep -c ferry-${STACK}-db`).trim(), '1');
+    assert.equal(reaches(outsider, db.host), 'closed');
+    assert.equal(reaches(app, db.host), 'open');
+  });
+
+  test('apply: refused while ferry.yml does not place db; with the placement, nothing to change', async () => {
+    const refused = await run(['apply', '--yes']);
+    assert.equal(refused.code, 2, refused.err + refused.out);
+    assert.match(refused.err, /tbsvc\/db runs on host2 \(with its data\), but ferry.yml does not place it there/);
+    writeFileSync(join(dir, 'ferry.yml'), fleetFile.replace(`    project: ${STACK}\n`, `    project: ${STACK}\n    services: { db: { server: ${db.name} } }\n`));
+    const t = await run(['apply', '--yes', '--json']);
+    assert.equal(t.code, 0, t.err + t.out);
+    assert.equal(summary(t.out).changed, 0, t.out);
+  });
+});
