@@ -7,22 +7,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
 import { httpGet } from './deploy-stack.js';
 import { probe } from './probe.js';
-import { cleanStack, demoCompose, writeMigrationStack } from './migrate-stack.js';
+import { cleanStack, demoCompose, ferryChild, writeMigrationStack } from './migrate-stack.js';
 import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbrep';
 const DOMAIN = 'tbrep.ferry.test';
 const CANARY = 'canary-rep-5b1f09d3';
-const CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
 
 const clean = (h: TestbedHost): void => cleanStack(h, STACK, ['db-data', 'files']);
 
@@ -36,20 +33,7 @@ describe('ferry migrate --mode replicate on the test bed', { skip: testbedIsUp()
   let untouched = 0;
   const psql = (h: TestbedHost, sql: string) => onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
   /** The migration in a child process; `killAt` kills it with SIGKILL once that step's ✓ line is printed. */
-  const child = (args: string[], onLine: (line: string, kill: () => void) => void) => {
-    const c = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CHILD, ...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
-      cwd: dir, env: { ...process.env, FERRY_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => {
-      const before = err.length;
-      err += d.toString();
-      for (const line of err.slice(before).split('\n')) onLine(line, () => c.kill('SIGKILL'));
-    });
-    return new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((resolve) => c.on('close', (code, signal) => resolve({ code, signal, out, err })));
-  };
+  const child = (args: string[], onLine: (line: string, kill: () => void) => void) => ferryChild({ dir, state }, args, onLine);
 
   before(() => {
     for (const h of [source, target]) clean(h);

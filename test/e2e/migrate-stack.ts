@@ -1,4 +1,5 @@
 /** The demo stack as the migration tests deploy it, its fleet file, and a clean slate on a host. */
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,4 +40,22 @@ export function cleanStack(h: TestbedHost, stack: string, volumes: string[]): vo
     `while iptables -w -D INPUT -p tcp --dport 80 -m comment --comment ferry-hold-${stack} -j DROP 2>/dev/null; do :; done; ` +
     `rm -rf /srv/ferry/${stack} /var/lib/ferry/locks/${stack}.lock /etc/nginx/sites-enabled/ferry-${stack}.conf /etc/nginx/ferry/${stack}.upstreams.conf /root/.ssh/ferry-migrate-${stack}*; ` +
     `sed -i '/ferry-migrate-${stack}\\(-replica\\)\\?$/d' /root/.ssh/authorized_keys; systemctl reload nginx; true`);
+}
+
+const CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
+
+/** Ferry in a child process in `dir`; `onLine` sees each line of its stderr, with a way to kill it (SIGKILL) there. */
+export function ferryChild(o: { dir: string; state: string }, args: string[], onLine: (line: string, kill: () => void) => void) {
+  const c = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), CHILD, ...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+    cwd: o.dir, env: { ...process.env, FERRY_STATE_DIR: o.state }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  let out = '';
+  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  c.stderr.on('data', (d: Buffer) => {
+    const before = err.length;
+    err += d.toString();
+    for (const line of err.slice(before).split('\n')) onLine(line, () => c.kill('SIGKILL'));
+  });
+  return new Promise<{ code: number | null; signal: string | null; out: string; err: string }>((resolve) => c.on('close', (code, signal) => resolve({ code, signal, out, err })));
 }

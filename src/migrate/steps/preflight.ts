@@ -22,6 +22,9 @@ export const availCommand: Command = raw('df -B1 --output=avail /var/lib/docker 
 export const volumeSizesCommand = (names: string[]): Command =>
   names.length === 0 ? raw('true') : raw(`for v in ${names.map((n) => `'${n.replace(/'/g, `'\\''`)}'`).join(' ')}; do p=$(docker volume inspect -f '{{.Mountpoint}}' "$v" 2>/dev/null) && du -sb "$p" | cut -f1 || echo 0; done`);
 
+/** The ports the project's containers publish there (`0.0.0.0:5432->5432/tcp, ...`). */
+export const ownPortsCommand = (project: string): Command => cmd('docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Ports}}');
+
 /** Extra room beyond the data: 10 % and 1 GiB. */
 export const needWithMargin = (bytes: number): number => Math.ceil(bytes * 1.1) + 1024 ** 3;
 
@@ -69,9 +72,11 @@ export function preflightStep(o: PreflightInput & { id: string }): Step {
       const free = avail.length > 0 ? Math.min(...avail) : 0;
       if (needWithMargin(data) > free) problems.push(`${formatSize(free)} of disk free (the least of /var/lib/docker and /srv), the data to move is ${formatSize(data)} and needs ${formatSize(needWithMargin(data))} with the margin`);
       const listening = parseSs(await out(ctx, tgt, quiet(listeningCommand), m.target.sudo));
+      // A resumed run finds the ports its own containers published there already.
+      const ours = await out(ctx, tgt, quiet(ownPortsCommand(m.release.project)), m.target.sudo);
       for (const s of o.services) {
         for (const p of s.ports) {
-          if (p.published === undefined) continue;
+          if (p.published === undefined || ours.includes(`:${p.published}->`)) continue;
           const held = listening.find((l) => l.port === p.published && l.protocol === p.protocol);
           if (held) problems.push(`port ${p.published}/${p.protocol} (service ${s.name}) is already in use there${held.process ? ` by ${held.process}` : ''}`);
         }
