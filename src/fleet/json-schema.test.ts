@@ -52,7 +52,7 @@ test('the JSON Schema names itself and describes every key', () => {
 
 test('the examples in docs/fleet-file.md are valid for the JSON Schema and for the loader', () => {
   const examples = docExamples();
-  assert.equal(examples.length, 2);
+  assert.equal(examples.length, 3);
   const validate = validator();
   const tmp = mkdtempSync(join(tmpdir(), 'ferry-doc-'));
   try {
