@@ -19,12 +19,12 @@
  */
 import type { Step, StepContext } from '../engine/step.js';
 import { UsageError } from '../core/errors.js';
-import type { Fleet, ServerDef } from '../model/fleet.js';
+import type { Fleet } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
-import type { Transport } from '../transport/transport.js';
 import { stackPlan } from '../deploy/plan.js';
-import { currentCommand, idOfLink, type ReleaseMeta } from '../deploy/release-meta.js';
-import { channelFor, channelSteps, type Endpoint } from './channel.js';
+import { currentCommand, idOfLink } from '../deploy/release-meta.js';
+import { channelSteps } from './channel.js';
+import { newMigration, type MoveInput } from './plan.js';
 import { markServing, type Migration } from './context.js';
 import { databases } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
@@ -33,19 +33,10 @@ import { dumpStep } from './steps/dump.js';
 import { verifyStep } from './steps/verify.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
 import { connectedStep } from './steps/connected.js';
-import { Secret } from '../core/secret.js';
 
-export interface ServiceMoveInput {
-  stack: LoadedStack;
+export interface ServiceMoveInput extends MoveInput {
   service: string;
   fleet: Pick<Fleet, 'servers' | 'locate'>;
-  source: ServerDef;
-  target: ServerDef;
-  sourceEndpoint: Endpoint;
-  targetEndpoint: Endpoint;
-  sourceRelease: ReleaseMeta;
-  transports: (server: string) => Transport;
-  local: Transport;
 }
 
 /** The stack as it is once the service has moved: placed on the target. */
@@ -73,23 +64,8 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   const moved = withPlacement(i.stack, i.service, i.target.name);
   const deploy = await stackPlan({ stack: moved, server: i.source, local: i.local, fleet: i.fleet });
   const part = deploy.parts[i.service]!;
-  const side = (s: ServerDef) => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
-  const ch = channelFor(name, i.sourceEndpoint, i.targetEndpoint);
-  const m: Migration = {
-    stack: name,
-    project: project.name,
-    source: side(i.source),
-    target: side(i.target),
-    ch,
-    sourceRelease: i.sourceRelease,
-    release: part.meta,
-    databases: dbs,
-    volumes: [],
-    redis: [],
-    mode: 'dump',
-    passwords: { [i.service]: new Secret(svc.environment.POSTGRES_PASSWORD ?? '') },
-    marks: { startedAt: Date.now(), bytes: 0, tables: [], volumes: [] },
-  };
+  const m = newMigration(i, { release: part.meta, databases: dbs, volumes: [], redis: [], mode: 'dump' });
+  const ch = m.ch;
   const id = (s: string) => `${name}/migrate/${s}`;
   const byId = (x: string) => deploy.steps.find((s) => s.id === x)!;
   const steps: Step[] = [];

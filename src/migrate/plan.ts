@@ -42,7 +42,8 @@ import { dnsSteps } from './steps/dns.js';
 import { serverAddresses } from './dns.js';
 import type { DnsPreflight } from './dns-preflight.js';
 
-export interface MigratePlanInput {
+/** What every move starts from: the stack, both servers and how to reach them, the release the source runs. */
+export interface MoveInput {
   stack: LoadedStack;
   source: ServerDef;
   target: ServerDef;
@@ -51,6 +52,26 @@ export interface MigratePlanInput {
   sourceRelease: ReleaseMeta;
   transports: (server: string) => Transport;
   local: Transport;
+}
+
+/** What the steps of a move share, before any of them ran: `o` says what moves, and where to. */
+export function newMigration(i: MoveInput, o: Pick<Migration, 'release' | 'databases' | 'volumes' | 'redis' | 'mode'>): Migration {
+  const project = i.stack.project!;
+  const side = (s: ServerDef): Migration['source'] => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
+  return {
+    stack: i.stack.def.name,
+    project: project.name,
+    source: side(i.source),
+    target: side(i.target),
+    ch: channelFor(i.stack.def.name, i.sourceEndpoint, i.targetEndpoint),
+    sourceRelease: i.sourceRelease,
+    ...o,
+    passwords: Object.fromEntries(o.databases.map((d) => [d.service, new Secret(project.services.find((s) => s.name === d.service)?.environment.POSTGRES_PASSWORD ?? '')])),
+    marks: { startedAt: Date.now(), bytes: 0, tables: [], volumes: [] },
+  };
+}
+
+export interface MigratePlanInput extends MoveInput {
   acme?: AcmeDef;
   mode: 'dump' | 'replicate';
   dns?: DnsDef;
@@ -62,24 +83,15 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   const dbs = databases(project.services);
   const dbVolumes = new Set(dbs.flatMap((d) => d.volumes));
   const volumes = Object.values(project.volumes).filter((v) => !v.external).map((v) => v.name).filter((v) => !dbVolumes.has(v));
-  const side = (s: ServerDef) => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
-  const ch = channelFor(name, i.sourceEndpoint, i.targetEndpoint);
   const deploy = await stackPlan({ stack: i.stack, server: i.target, local: i.local });
-  const m: Migration = {
-    stack: name,
-    project: project.name,
-    source: side(i.source),
-    target: side(i.target),
-    ch,
-    sourceRelease: i.sourceRelease,
+  const m = newMigration(i, {
     release: deploy.meta,
     databases: dbs,
     volumes,
     redis: project.services.filter((s) => s.image && REDIS_IMAGE.test(s.image)).map((s) => s.name),
     mode: i.mode,
-    passwords: Object.fromEntries(dbs.map((d) => [d.service, new Secret(project.services.find((s) => s.name === d.service)?.environment.POSTGRES_PASSWORD ?? '')])),
-    marks: { startedAt: Date.now(), bytes: 0, tables: [], volumes: [] },
-  };
+  });
+  const ch = m.ch;
   const id = (s: string) => `${name}/migrate/${s}`;
   const dbServices = dbs.map((d) => d.service);
   const others = project.services.filter((s) => !dbServices.includes(s.name) && s.replicas > 0).map((s) => s.name);
