@@ -170,10 +170,15 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
       throw new UsageError(`stack ${t.stack.def.name} was moved from ${t.server.name} to ${to}; ferry.yml still names ${t.server.name}`, `Set \`server: ${to}\` for it in ferry.yml, or \`ferry rollback ${t.stack.def.name}\` to serve from ${t.server.name} again.`);
     }
     // A service moved away (ferry migrate --service) is not deployed back beside stale data.
-    const placed = (await currentRelease(s.transports(t.server.name), t.stack.def.name, t.server.sudo ?? false)).meta?.placed ?? {};
-    for (const [service, server] of Object.entries(placed)) {
+    const meta = (await currentRelease(s.transports(t.server.name), t.stack.def.name, t.server.sudo ?? false)).meta;
+    for (const [service, server] of Object.entries(meta?.placed ?? {})) {
       if (t.stack.def.placement?.[service]?.server === server) continue;
       throw new UsageError(`${t.stack.def.name}/${service} runs on ${server} (with its data), but ferry.yml does not place it there`, `Add \`services: { ${service}: { server: ${server} } }\` to stacks/${t.stack.def.name} in ferry.yml. Deploying ${service} on ${t.server.name} again would start it on the data it had before it moved.`);
+    }
+    // ...and a service that runs here with its data is moved, not redeployed empty elsewhere.
+    for (const [service, p] of Object.entries(t.stack.def.placement ?? {})) {
+      if (meta?.placed?.[service] === p.server || !meta?.services.some((x) => x.name === service)) continue;
+      throw new UsageError(`ferry.yml places ${t.stack.def.name}/${service} on ${p.server}, but it runs on ${t.server.name} with its data`, `Move it there with its data: \`ferry migrate ${t.stack.def.name} --service ${service} --to ${p.server}\``);
     }
   }
 }

@@ -59,6 +59,8 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     const [sourceEndpoint, targetEndpoint] = [await endpoint(st, source), await endpoint(s.transports(target.name), target)];
     if (flags.service !== undefined) {
       if (mode !== 'dump') throw new UsageError(`--service with --mode ${mode}: a service moved alone moves by dump only`, 'Leave out --mode.');
+      const already = sourceRelease.placed?.[flags.service];
+      if (already) throw new UsageError(`${stack}/${flags.service} already runs on ${already}`, already === target.name ? 'Nothing to move.' : 'Moving a placed service on to a third server is not supported yet.');
       const { steps: ss, m: sm } = await serviceMovePlan({ stack: t!.stack, service: flags.service, fleet: s.loaded.fleet, source, target, sourceRelease, transports: s.transports, local: s.local, sourceEndpoint, targetEndpoint });
       return runMigration(s, rawIo, flags, { plan: makePlan(ss), m: sm, stack, source, target, command: `migrate ${stack} --service ${flags.service} --to ${target.name}`, moved: `${stack}/${flags.service}` });
     }

@@ -24,6 +24,7 @@ import type { Session } from './session.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { migrationRollbackSteps } from '../migrate/rollback-plan.js';
+import { servicesStateStep } from '../migrate/steps/services.js';
 import { databases } from '../migrate/postgres.js';
 import { endpoint } from './endpoint.js';
 import { markerPath, movingPath } from '../migrate/steps/switch.js';
@@ -126,16 +127,31 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io):
       }),
       ...(proxy ? proxy.steps : []),
     ];
+    // Back to a release that runs a placed service on this server again: the service stops where it was placed.
+    const now = current ? await readReleaseMeta(s.transports(host), stack, current, sudo) : undefined;
+    const unplaced = Object.entries(now?.placed ?? {}).filter(([svc, server]) => meta.placed?.[svc] !== server && meta.services.some((x) => x.name === svc));
+    const elsewhere: ServerDef[] = [];
+    for (const [svc, server] of unplaced) {
+      const there = s.loaded.fleet.servers[server];
+      const part = there ? await currentMeta(s, stack, there) : undefined;
+      if (!there || !part) continue;
+      elsewhere.push(there);
+      steps.push(servicesStateStep({
+        id: `${stack}/${svc}/stop`, stack, side: { name: there.name, sudo: there.sudo ?? false, transport: () => s.transports(there.name) }, release: part, services: [svc], want: 'stopped', phase: 'verify',
+        dependsOn: [`${stack}/rollback`], title: `stop ${svc} on ${there.name} (its data kept): it runs on ${host} again`,
+      }));
+    }
     const plan = makePlan(steps);
     const p = await preview(plan, s.transports, s.redactor);
     if (!flags.json) s.io.out(renderPlanTable(p));
     if (!flags.yes) {
       if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('rollback changes a server and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Pass --yes.');
-      if (!(await confirm(`roll ${stack} back to ${meta.id}? [y/N] `))) return 1;
+      const lost = unplaced.map(([svc, server]) => ` (writes made to ${svc} on ${server} since it moved stay there)`).join('');
+      if (!(await confirm(`roll ${stack} back to ${meta.id}${lost}? [y/N] `))) return 1;
     }
     const journal = openJournal(stateDir(rawIo.env), s.redactor);
     try {
-      const summary = await execute(s, { plan, targets: [t!] }, `rollback ${stack} ${meta.id}`, flags, journal);
+      const summary = await execute(s, { plan, targets: [t!, ...elsewhere.map((server) => ({ stack: t!.stack, server }))] }, `rollback ${stack} ${meta.id}`, flags, journal);
       return summary.failed > 0 ? 1 : 0;
     } finally {
       journal.close();

@@ -5,7 +5,7 @@
  * writes), the app on host1 writing to host2, Postgres published on host2's address only,
  * reachable from host1 and not from host3 (DOCKER-USER, ufw, a systemd unit that puts the
  * rule back when Docker restarts), `ferry apply` with the placement in ferry.yml finding
- * nothing to change, and without it refusing. Bad input refused with nothing changed.
+ * nothing to change, and without it refusing; rollback. Bad input refused with nothing changed.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,7 +96,9 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
     // The app on host1 writes to host2 now.
     const health = await httpGet(app.host, DOMAIN, '/health');
     assert.equal(health.status, 200, health.body);
-    assert.equal(Number(psql(db, 'SELECT count(*) FROM ferry_hits')), (JSON.parse(health.body) as { hits: number }).hits);
+    // The app's own health check writes too (every 2 s): at least this write is there.
+    const hits = (JSON.parse(health.body) as { hits: number }).hits;
+    assert.ok(hits > there && Number(psql(db, 'SELECT count(*) FROM ferry_hits')) >= hits, `the write answered with ${hits} hits is on host2`);
     // host1 keeps the old data, not the container.
     assert.equal(onHost(app, `docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db | wc -l`).trim(), '0');
     assert.equal(onHost(app, `docker volume ls -q --filter name=${STACK}_db-data`).trim(), `${STACK}_db-data`);
@@ -125,5 +127,23 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
     const t = await run(['apply', '--yes', '--json']);
     assert.equal(t.code, 0, t.err + t.out);
     assert.equal(summary(t.out).changed, 0, t.out);
+    const again = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes']);
+    assert.equal(again.code, 2, again.err + again.out);
+    assert.match(again.err, /error usage: tbsvc\/db already runs on host2/);
+  });
+
+  test('rollback: db runs on host1 again on its data from the move, host2\'s stopped with its data; apply with the placement then refused', async () => {
+    const hitsThere = Number(psql(db, 'SELECT count(*) FROM ferry_hits'));
+    const t = await run(['rollback', STACK, '--yes']);
+    assert.equal(t.code, 0, t.err + t.out);
+    const health = await httpGet(app.host, DOMAIN, '/health');
+    assert.equal(health.status, 200, health.body);
+    assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
+    assert.ok(Number(psql(app, 'SELECT count(*) FROM ferry_hits')) < hitsThere, 'host1 has its data as at the move (and the one write since), not the writes made on host2');
+    assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+    assert.equal(onHost(db, `docker volume ls -q --filter name=${STACK}_db-data`).trim(), `${STACK}_db-data`);
+    const refused = await run(['apply', '--yes']);
+    assert.equal(refused.code, 2, refused.err + refused.out);
+    assert.match(refused.err, /ferry.yml places tbsvc\/db on host2, but it runs on host1 with its data/);
   });
 });
