@@ -1,4 +1,5 @@
-// Write downtime of a migration: `ferry migrate --mode dump` against `--mode replicate`,
+// Write downtime of a migration: `ferry migrate --mode dump` against `--mode replicate`
+// (and `--service db`: only the database moved, to host4, the app staying on host3),
 // on the same stack and database (the demo stack with BENCH_ROWS rows of ~100 bytes in a
 // table besides the app's), host3 -> host4, in the same run, while a probe writes through
 // the source's nginx (GET /health inserts a row; it waits up to 60 s for an answer).
@@ -16,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { paths, sshArgs, testbedHosts } from '../scripts/testbed/lib.mjs';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
-const MODES = (process.env.BENCH_MODES ?? 'dump,replicate').split(',');
+const MODES = (process.env.BENCH_MODES ?? 'dump,replicate,service').split(',');
 const STACK = 'tbbench';
 const DOMAIN = 'tbbench.ferry.test';
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -52,7 +53,9 @@ const must = async (args) => {
 
 function clean(h) {
   ssh(h, `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; docker volume rm ${STACK}_db-data >/dev/null 2>&1; ` +
-    `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf; systemctl reload nginx; true`);
+    `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf; systemctl reload nginx; ` +
+    `systemctl disable --now ferry-firewall-${STACK}-db.service 2>/dev/null; rm -f /etc/systemd/system/ferry-firewall-${STACK}-db.service; systemctl daemon-reload; ` +
+    `ufw delete allow proto tcp from ${source.host} to ${h.host} port 5432 comment 'ferry ${STACK}/db' >/dev/null 2>&1; true`);
 }
 
 async function migrate(mode) {
@@ -60,7 +63,7 @@ async function migrate(mode) {
   let lines = '';
   probe.stdout.on('data', (d) => (lines += d));
   await new Promise((r) => setTimeout(r, 2000));
-  const r = await must(['migrate', STACK, '--to', target.name, '--mode', mode, '--yes', '--json']);
+  const r = await must(['migrate', STACK, '--to', target.name, ...(mode === 'service' ? ['--service', 'db'] : ['--mode', mode]), '--yes', '--json']);
   // Until the probe has a write acknowledged after the migration (a request stuck on the
   // source's stopped app waits for nginx's 60 s connect timeout): its gap then spans the pause.
   const ended = Date.now();
@@ -91,5 +94,5 @@ console.log(`\nwrite downtime of a migration, ${ROWS} rows (database ${size}), h
 console.log('mode       pause (Ferry)  longest gap (probe)  slowest answer  requests  failed');
 for (const x of results) console.log(`${x.mode.padEnd(10)} ${`${x.downtime} ms`.padStart(13)}  ${`${x.gap} ms`.padStart(19)}  ${`${x.slowest} ms`.padStart(14)}  ${String(x.requests).padStart(8)}  ${String(x.failed).padStart(6)}`);
 console.log(`(the probe's answers and Ferry's step lines: ${dir})`);
-const [dump, rep] = results;
+const [dump, rep] = [results.find((x) => x.mode === 'dump'), results.find((x) => x.mode === 'replicate')];
 if (dump && rep) console.log(`replicate's pause is ${(dump.downtime / rep.downtime).toFixed(1)}x shorter than dump's (Ferry's measure), ${(dump.gap / rep.gap).toFixed(1)}x by the probe's longest gap`);

@@ -76,13 +76,13 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     return runMigration(s, rawIo, flags, {
       plan: makePlan(steps), m, stack, source, target, moved: stack,
       command: `migrate ${stack} --to ${target.name}${mode === 'replicate' ? ' --mode replicate' : ''}`,
-      dnsLines: dns ? () => dnsAfter(s, stack, [source, sourceEndpoint], [target, targetEndpoint]) : undefined,
+      dns: dns ? () => dnsAfter(s, stack, [source, sourceEndpoint], [target, targetEndpoint]) : undefined,
     });
   });
 }
 
 /** Shows the plan (table, runbook), asks, runs it with both servers locked, and prints the report. */
-async function runMigration(s: Session, rawIo: Io, flags: MigrateFlags, o: { plan: Plan; m: Migration; stack: string; source: ServerDef; target: ServerDef; command: string; moved: string; dnsLines?: (() => Promise<string[]>) | undefined }): Promise<number> {
+async function runMigration(s: Session, rawIo: Io, flags: MigrateFlags, o: { plan: Plan; m: Migration; stack: string; source: ServerDef; target: ServerDef; command: string; moved: string; dns?: (() => Promise<DnsAfter>) | undefined }): Promise<number> {
   const { plan, m, stack, source, target } = o;
   const loaded = s.loaded.stacks.find((x) => x.def.name === stack)!;
   const p = await preview(plan, s.transports, s.redactor);
@@ -107,22 +107,33 @@ async function runMigration(s: Session, rawIo: Io, flags: MigrateFlags, o: { pla
     const summary = await execute(s, { plan, targets: [{ stack: loaded, server: source }, { stack: loaded, server: target }] }, `${o.command}${resumed ? ` --resume ${resumed.id}` : ''}`, { json: flags.json === true, noSummary: true }, journal, resumed?.id);
     if (summary.failed > 0) return 1;
     const r = report(m, Date.now());
-    if (flags.json) s.io.out(`${JSON.stringify({ ...r, run: summary.runId })}\n`);
-    else s.io.out(renderReport(r, o.moved, target, o.dnsLines ? await o.dnsLines() : [], flags.service));
+    const dns = o.dns ? await o.dns() : undefined;
+    if (flags.json) s.io.out(`${JSON.stringify({ ...r, ...(dns ? { dns: dns.json } : {}), run: summary.runId })}\n`);
+    else s.io.out(renderReport(r, o.moved, target, dns?.lines ?? [], flags.service));
     return 0;
   } finally {
     journal.close();
   }
 }
 
+interface DnsAfter {
+  lines: string[];
+  /** Per domain, the record changes still to make by hand (none once the hook moved them, or they already point at the target). */
+  json: { domain: string; pending: { type: string; from: string[]; to: string[]; ttl: number }[] }[];
+}
+
 /** The records as they are now, after the migration: what was changed, or what to change by hand. */
-async function dnsAfter(s: Session, stack: string, [source, se]: [ServerDef, Endpoint], [target, te]: [ServerDef, Endpoint]): Promise<string[]> {
+async function dnsAfter(s: Session, stack: string, [source, se]: [ServerDef, Endpoint], [target, te]: [ServerDef, Endpoint]): Promise<DnsAfter> {
   const sides = {
     stack, ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
     source: { name: source.name, addresses: await serverAddresses(se.address) },
     target: { name: target.name, addresses: await serverAddresses(te.address) },
   };
-  return dnsReportLines((await dnsPreflight({ ...sides, domains: s.loaded.fleet.stacks[stack]?.proxy?.domains ?? [] })).domains, sides);
+  const judged = (await dnsPreflight({ ...sides, domains: s.loaded.fleet.stacks[stack]?.proxy?.domains ?? [] })).domains;
+  return {
+    lines: dnsReportLines(judged, sides),
+    json: judged.map((j) => ({ domain: j.domain, pending: j.changes.map((c) => ({ type: c.type, from: c.from, to: c.to, ttl: c.ttl })) })),
+  };
 }
 
 function renderReport(r: MigrationReport, moved: string, target: ServerDef, dnsLines: string[], service?: string): string {
