@@ -20,6 +20,8 @@ export interface Container {
   /** Address on each network. */
   addresses: string[];
   created: string;
+  /** The image's or service's healthcheck test (`["CMD", ...]`, `["CMD-SHELL", "..."]`), when it has one. */
+  healthTest?: string[];
 }
 
 interface Inspected {
@@ -27,7 +29,7 @@ interface Inspected {
   Name?: string;
   Created?: string;
   Image?: string;
-  Config?: { Image?: string; Labels?: Record<string, string> | null };
+  Config?: { Image?: string; Labels?: Record<string, string> | null; Healthcheck?: { Test?: string[] | null } | null };
   State?: { Status?: string; ExitCode?: number; Health?: { Status?: string } };
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
 }
@@ -49,6 +51,8 @@ export function parseContainers(json: string): Container[] {
       created: c.Created ?? '',
     };
     if (c.State?.Health?.Status) out.health = c.State.Health.Status;
+    const test = c.Config?.Healthcheck?.Test;
+    if (Array.isArray(test) && (test[0] === 'CMD' || test[0] === 'CMD-SHELL') && test.length > 1) out.healthTest = test;
     return out;
   });
 }

@@ -10,6 +10,8 @@ import { DEFAULT_DEPLOY } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import { envLine, makeBundle, referencedVariables } from './bundle.js';
 import { parseContainers } from './containers.js';
+import { healthTestCommand } from './steps/health.js';
+import { render } from '../shell/command.js';
 import { manifestChanges, parseManifest } from './steps/release.js';
 import { releaseHistory, releasesToRemove } from './steps/prune.js';
 import { idOfLink } from './release-meta.js';
@@ -73,4 +75,15 @@ test('pruning keeps the most recent releases of the history and the current one;
 test('containers from docker inspect: service, config hash, health, addresses', () => {
   const json = JSON.stringify([{ Id: 'a'.repeat(64), Name: '/shop_web_1', Created: 't', Image: 'sha256:1', Config: { Image: 'app:1', Labels: { 'com.docker.compose.service': 'web', 'com.docker.compose.config-hash': 'h1' } }, State: { Status: 'running', ExitCode: 0, Health: { Status: 'healthy' } }, NetworkSettings: { Networks: { shop_default: { IPAddress: '172.20.0.3' } } } }]);
   assert.deepEqual(parseContainers(json), [{ id: 'aaaaaaaaaaaa', name: 'shop_web_1', service: 'web', configHash: 'h1', image: 'sha256:1', imageName: 'app:1', status: 'running', health: 'healthy', exitCode: 0, addresses: ['172.20.0.3'], created: 't' }]);
+});
+
+test('a container\'s own health test, run at once: CMD as its words, CMD-SHELL through /bin/sh, NONE not at all', () => {
+  const json = (test: unknown) => JSON.stringify([{ Id: 'b'.repeat(64), Name: '/shop_web_1', Config: { Image: 'app:1', Labels: {}, Healthcheck: { Test: test } }, State: { Status: 'running', Health: { Status: 'starting' } } }]);
+  const [cmdForm] = parseContainers(json(['CMD', 'pg_isready', '-U', 'demo']));
+  assert.equal(render(healthTestCommand(cmdForm!)!), 'docker exec shop_web_1 pg_isready -U demo');
+  const [shell] = parseContainers(json(['CMD-SHELL', 'curl -f http://localhost/ || exit 1']));
+  assert.equal(render(healthTestCommand(shell!)!), "docker exec shop_web_1 /bin/sh -c 'curl -f http://localhost/ || exit 1'");
+  const [none] = parseContainers(json(['NONE']));
+  assert.equal(none!.healthTest, undefined);
+  assert.equal(healthTestCommand(none!), undefined);
 });
