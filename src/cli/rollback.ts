@@ -123,7 +123,7 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io):
         id: `${stack}/rollback`, host, stack, project: meta.project, release: meta, services: meta.services,
         healthTimeoutMs: def.deploy.healthTimeoutMs, httpChecks: def.deploy.httpChecks, sudo, dependsOn: [],
         title: `roll back ${current ?? '(none)'} -> ${meta.id}`,
-        ...(proxy ? { switchUpstream: proxy.switchUpstream } : {}),
+        ...(proxy ? { switchUpstream: proxy.switchUpstream, refreshUpstreams: proxy.refreshUpstreams } : {}),
       }),
       ...(proxy ? proxy.steps : []),
     ];

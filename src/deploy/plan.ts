@@ -97,7 +97,7 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
     id: id('up'), host, stack: name, project: project.name, release: meta, services,
     healthTimeoutMs: deploy.healthTimeoutMs, httpChecks: deploy.httpChecks.filter((h) => !placed.some((p) => p.service === h.service)), sudo,
     dependsOn: [...transferDeps, id('release'), ...Object.values(parts).map((p) => p.upId)],
-    ...(proxy ? { switchUpstream: proxy.switchUpstream } : {}),
+    ...(proxy ? { switchUpstream: proxy.switchUpstream, refreshUpstreams: proxy.refreshUpstreams } : {}),
   }));
   if (proxy) steps.push(...proxy.steps);
   steps.push(pruneStep({ id: id('prune'), host, stack: name, keep: deploy.keepReleases, sudo, dependsOn: [id('up'), ...(proxy ? proxy.steps.map((s) => s.id) : [])] }));

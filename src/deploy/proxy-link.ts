@@ -33,6 +33,8 @@ export async function drained(ctx: StepContext, before: string[], sudo: boolean,
 export interface ProxyLink {
   steps: Step[];
   switchUpstream: SwitchUpstream;
+  /** The upstreams rewritten for the containers running now (after a rollback brought others up). */
+  refreshUpstreams: (ctx: StepContext) => Promise<void>;
 }
 
 /** Addresses per upstream name, from the containers given (running ones only). */
@@ -61,5 +63,9 @@ export function proxyLink(o: { stack: StackDef; project: string; host: string; s
     await writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), content, o.sudo);
     await drained(ctx, before, o.sudo);
   };
-  return { steps, switchUpstream };
+  const refreshUpstreams = async (ctx: StepContext) => {
+    const content = renderUpstreams(o.stack.name, o.stack.proxy!.routes, upstreamAddresses(o.stack, await running(ctx)));
+    await writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), content, o.sudo);
+  };
+  return { steps, switchUpstream, refreshUpstreams };
 }

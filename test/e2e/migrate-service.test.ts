@@ -44,7 +44,9 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
   before(() => {
     for (const h of [app, db]) clean(h);
     writeMigrationStack(dir, { stack: STACK, domain: DOMAIN, password: CANARY, compose: demoCompose({ volumes: [] }).replace('    volumes:\n      - files:/srv/files\n', ''), source: app, target: db });
-    fleetFile = readFileSync(join(dir, 'ferry.yml'), 'utf8');
+    // A short health timeout: the failing move below waits for it.
+    fleetFile = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace('health_timeout: 60s', 'health_timeout: 20s');
+    writeFileSync(join(dir, 'ferry.yml'), fleetFile);
     loadImages(app, ['ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
   });
   after(() => {
@@ -70,6 +72,27 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
     }
     assert.equal(onHost(db, `docker ps -aq --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
     assert.equal(onHost(app, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '3');
+  });
+
+  test('a move whose app cannot reach the database server fails and is rolled back: host1 serves from its own database, host2 keeps nothing running, its firewall gone', async () => {
+    // Something else on host2 drops everything to Postgres, the app's connections included.
+    onHost(db, 'iptables -w -I DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
+    try {
+      const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes']);
+      assert.equal(t.code, 1, t.err + t.out);
+      assert.match(t.err, /✗ tbsvc\/up .*\n.*verify-failed: host1: tbsvc\/up: verification failed: release \w+ is not ready: tbsvc_web_1 running \(unhealthy\)/);
+      assert.match(t.err, /rolled back: .*tbsvc\/up.*tbsvc\/db\/firewall/);
+    } finally {
+      onHost(db, 'iptables -w -D DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
+    }
+    const health = await httpGet(app.host, DOMAIN, '/health');
+    assert.equal(health.status, 200, health.body);
+    assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
+    assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+    assert.equal(onHost(db, `test -e /etc/systemd/system/${UNIT} && echo unit || echo none`).trim(), 'none');
+    assert.doesNotMatch(onHost(db, 'iptables -w -S DOCKER-USER'), /ferry-tbsvc-db/);
+    assert.doesNotMatch(onHost(db, 'ufw show added'), /ferry tbsvc\/db/);
+    assert.equal(onHost(db, `test -e /srv/ferry/${STACK}/migration.json && echo report || echo none`).trim(), 'none');
   });
 
   test('db moved to host2 under a writing probe, killed (-9) after the dump and resumed: proven, every acknowledged write there, the app writing to it', async () => {

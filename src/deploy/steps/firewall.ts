@@ -9,7 +9,8 @@ export function firewallStep(o: { id: string; host: string; stack: string; place
   const { stack, placed: p, sudo } = o;
   const unit = unitName(stack, p.service);
   const text = unitText(stack, p);
-  let wrote = false;
+  /** What apply added: undone by rollback, and nothing that was there before. */
+  let added = { unit: false, ufw: false };
   const exec = (ctx: StepContext, c: Parameters<StepContext['transport']['exec']>[0], stdin?: string) => ctx.transport.exec(c, { sudo, ...(stdin !== undefined ? { stdin } : {}) });
   const hasUfw = async (ctx: StepContext) => (await exec(ctx, quiet(cmd('sh', '-c', 'command -v ufw')))).code === 0;
   /** What is missing; empty when the firewall is as it should be. */
@@ -49,19 +50,22 @@ export function firewallStep(o: { id: string; host: string; stack: string; place
       const before = await exec(ctx, quiet(cmd('cat', unitPath(stack, p.service))));
       // A unit for other addresses removes its own rule when it stops.
       if (before.code === 0 && before.stdout !== text) await exec(ctx, quiet(cmd('systemctl', 'stop', unit)));
+      added.unit = before.code !== 0;
       await must(ctx, write(cmd('cat'), unitPath(stack, p.service)), `writing ${unitPath(stack, p.service)}`, text);
-      wrote = true;
       await must(ctx, seq(cmd('systemctl', 'daemon-reload'), and(cmd('systemctl', 'enable', unit), cmd('systemctl', 'restart', unit))), `starting ${unit}`);
-      if (await hasUfw(ctx)) await must(ctx, ufwCommand(stack, p), 'ufw allow');
+      if ((await hasUfw(ctx)) && !(await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout.includes(ufwAddedLine(stack, p))) {
+        await must(ctx, ufwCommand(stack, p), 'ufw allow');
+        added.ufw = true;
+      }
     },
     async verify(ctx) {
       const m = await missing(ctx);
       return m.length === 0 ? { ok: true } : { ok: false, message: `missing: ${m.join(', ')}` };
     },
     async rollback(ctx) {
-      if (!wrote) return;
-      await exec(ctx, raw(`systemctl disable --now ${unit} 2>/dev/null; rm -f ${unitPath(stack, p.service)}; systemctl daemon-reload`));
-      if (await hasUfw(ctx)) await exec(ctx, quiet(ufwCommand(stack, p, true)));
+      if (added.unit) await exec(ctx, raw(`systemctl disable --now ${unit} 2>/dev/null; rm -f ${unitPath(stack, p.service)}; systemctl daemon-reload`));
+      if (added.ufw) await exec(ctx, quiet(ufwCommand(stack, p, true)));
+      added = { unit: false, ufw: false };
     },
   };
 }

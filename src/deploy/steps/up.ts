@@ -48,6 +48,8 @@ export interface UpStepOptions {
   sudo: boolean;
   dependsOn: string[];
   switchUpstream?: SwitchUpstream;
+  /** After a rollback brought the previous release up: nginx pointed at its containers. */
+  refreshUpstreams?: (ctx: StepContext) => Promise<void>;
   title?: string;
 }
 
@@ -185,6 +187,8 @@ export function upStep(o: UpStepOptions): Step {
         const meta = await readReleaseMeta(ctx.transport, o.stack, previous, o.sudo);
         const prev = call({ stack: o.stack, project: o.project, release: meta ?? { ...o.release, id: previous } }, flavor);
         await must(ctx.transport, compose(prev, 'up', '-d', '--remove-orphans'), o.sudo, o.host, `compose up of release ${previous}`, redact(ctx));
+        // Containers recreated by the failed release have new addresses.
+        await o.refreshUpstreams?.(ctx);
       } else {
         await ctx.transport.exec(cmd('rm', '-f', currentLink(o.stack)), { sudo: o.sudo });
         await must(ctx.transport, compose(call(o, flavor), 'down', '--remove-orphans'), o.sudo, o.host, 'compose down', redact(ctx));
