@@ -19,7 +19,7 @@ import { upStep } from './steps/up.js';
 import { pruneStep } from './steps/prune.js';
 import { firewallStep } from './steps/firewall.js';
 import { renderComposeDocument, type Placed } from './split.js';
-import { localImageIds, stackImages } from './plan.js';
+import { localImageIds, stackImages } from './stack-images.js';
 
 /** The compose file Ferry writes in the release of a stack spread over servers. */
 export const SPLIT_FILE = 'compose.ferry.yml';

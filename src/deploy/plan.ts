@@ -4,7 +4,8 @@
  * health waits and zero-downtime swaps), nginx and TLS, old releases pruned.
  */
 import type { Step } from '../engine/step.js';
-import { imageIds, imageStep } from '../engine/steps/images.js';
+import { imageStep } from '../engine/steps/images.js';
+import { localImageIds, stackImages } from './stack-images.js';
 import type { AcmeDef, Fleet, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Service } from '../model/compose.js';
@@ -39,15 +40,6 @@ export interface StackPlan {
   parts: Record<string, PlacedPlan>;
 }
 
-/** Images the stack runs, by name, once each. */
-export const stackImages = (services: Service[]): string[] => [...new Set(services.filter((s) => s.image && s.replicas > 0).map((s) => s.image!))];
-
-/** Local image ids, so that a rebuilt image under the same tag makes a new release. */
-export async function localImageIds(local: Transport, images: string[]): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const [img, id] of await imageIds(local, images, false)) if (id) out[img] = id;
-  return out;
-}
 
 /** Routed, replaceable side by side, and with a way to tell it is ready. */
 function canSwap(svc: Service, stack: LoadedStack): boolean {

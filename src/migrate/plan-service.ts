@@ -79,11 +79,7 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
 
   // The service's own release on the target, started empty before the pause.
   const partIds = [part.engineId, ...(part.imagesId ? [part.imagesId] : []), part.releaseId, part.firewallId];
-  for (const x of partIds) {
-    const s = byId(x);
-    s.dependsOn = [...s.dependsOn, id('preflight')];
-    steps.push(s);
-  }
+  for (const x of partIds) steps.push(byId(x));
   steps.push(ensureVolumesStep({ id: id('volumes'), m, volumes: dbs[0]!.volumes, dependsOn: [id('preflight'), part.engineId] }));
   const startDb = byId(part.upId);
   startDb.phase = 'transfer';
@@ -111,7 +107,6 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   close.dependsOn = [up.id, id('connected')];
   steps.push(close);
   // Everything waits for the preflight: nothing changes before it passes.
-  for (const s of steps) if (s.id !== id('preflight') && !s.dependsOn.includes(id('preflight')) && s.host === i.target.name) s.dependsOn.push(id('preflight'));
-  for (const s of main) s.dependsOn = [...new Set([...s.dependsOn, id('preflight')])];
+  for (const s of steps) if (s.id !== id('preflight') && !s.dependsOn.includes(id('preflight'))) s.dependsOn.push(id('preflight'));
   return { steps, m };
 }
