@@ -41,7 +41,16 @@ export async function buildPlan(loaded: LoadedFleet, targets: Target[], local: T
     stacks[t.stack.def.name] = await stackPlan({ stack: t.stack, server: t.server, local, fleet: loaded.fleet, ...(loaded.fleet.acme ? { acme: loaded.fleet.acme } : {}) });
   }
   // The servers of placed services are locked for their stack too.
-  const placed = targets.flatMap((t) => Object.values(stacks[t.stack.def.name]!.parts).map((p) => ({ stack: t.stack, server: p.server })));
-  const all = [...targets, ...placed.filter((p, i) => !targets.some((t) => t.stack === p.stack && t.server.name === p.server.name) && placed.findIndex((q) => q.stack === p.stack && q.server.name === p.server.name) === i)];
+  const all = [...targets];
+  const key = (t: Target) => `${t.stack.def.name}@${t.server.name}`;
+  const seen = new Set(all.map(key));
+  for (const t of targets) {
+    for (const p of Object.values(stacks[t.stack.def.name]!.parts)) {
+      const x = { stack: t.stack, server: p.server };
+      if (seen.has(key(x))) continue;
+      seen.add(key(x));
+      all.push(x);
+    }
+  }
   return { plan: makePlan(Object.values(stacks).flatMap((s) => s.steps)), stacks, targets: all };
 }

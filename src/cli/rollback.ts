@@ -25,6 +25,7 @@ import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { migrationRollbackSteps } from '../migrate/rollback-plan.js';
 import { servicesStateStep } from '../migrate/steps/services.js';
+import { sideOf } from '../migrate/context.js';
 import { databases } from '../migrate/postgres.js';
 import { endpoint } from './endpoint.js';
 import { markerPath, movingPath } from '../migrate/steps/switch.js';
@@ -137,7 +138,7 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io):
       if (!there || !part) continue;
       elsewhere.push(there);
       steps.push(servicesStateStep({
-        id: `${stack}/${svc}/stop`, stack, side: { name: there.name, sudo: there.sudo ?? false, transport: () => s.transports(there.name) }, release: part, services: [svc], want: 'stopped', phase: 'verify',
+        id: `${stack}/${svc}/stop`, stack, side: sideOf(there, s.transports), release: part, services: [svc], want: 'stopped', phase: 'verify',
         dependsOn: [`${stack}/rollback`], title: `stop ${svc} on ${there.name} (its data kept): it runs on ${host} again`,
       }));
     }

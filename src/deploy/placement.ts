@@ -85,11 +85,17 @@ function relativize(v: unknown, base: string): unknown {
   return v;
 }
 
-/** The project's merged and interpolated document, as Compose reads it (extends and includes applied). */
+const merged = new WeakMap<object, Dict>();
+
+/** The project's merged and interpolated document, as Compose reads it (extends and includes applied); read once per loaded project. */
 export function mergedDocument(stack: LoadedStack): Dict {
   const project = stack.project!;
-  const raw = loadRaw(stack.def.compose, project.interpolation ?? {}, (p) => p);
-  return relativize(raw.data, project.workingDir) as Dict;
+  let doc = merged.get(project);
+  if (!doc) {
+    doc = relativize(loadRaw(stack.def.compose, project.interpolation ?? {}, (p) => p).data, project.workingDir) as Dict;
+    merged.set(project, doc);
+  }
+  return doc;
 }
 
 export function splitStack(stack: LoadedStack, placed: Placed[]): Split {

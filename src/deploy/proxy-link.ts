@@ -56,16 +56,16 @@ export function proxyLink(o: { stack: StackDef; project: string; host: string; s
     upstreams: async (ctx) => upstreamAddresses(o.stack, await running(ctx)),
     dependsOn: o.dependsOn,
   });
+  const writeFor = (ctx: StepContext, containers: Container[]) =>
+    writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), renderUpstreams(o.stack.name, o.stack.proxy!.routes, upstreamAddresses(o.stack, containers)), o.sudo);
   const switchUpstream: SwitchUpstream = async (ctx, service, fresh) => {
     const others = (await running(ctx)).filter((c) => c.service !== service);
-    const content = renderUpstreams(o.stack.name, o.stack.proxy!.routes, upstreamAddresses(o.stack, [...others, ...fresh]));
     const before = await workerPids(ctx, o.sudo);
-    await writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), content, o.sudo);
+    await writeFor(ctx, [...others, ...fresh]);
     await drained(ctx, before, o.sudo);
   };
   const refreshUpstreams = async (ctx: StepContext) => {
-    const content = renderUpstreams(o.stack.name, o.stack.proxy!.routes, upstreamAddresses(o.stack, await running(ctx)));
-    await writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), content, o.sudo);
+    await writeFor(ctx, await running(ctx));
   };
   return { steps, switchUpstream, refreshUpstreams };
 }

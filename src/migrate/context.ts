@@ -15,6 +15,9 @@ export interface Side {
   transport: () => Transport;
 }
 
+/** A server as the steps of a move reach it. */
+export const sideOf = (s: { name: string; sudo?: boolean }, transports: (server: string) => Transport): Side => ({ name: s.name, sudo: s.sudo ?? false, transport: () => transports(s.name) });
+
 export interface Migration {
   stack: string;
   project: string;

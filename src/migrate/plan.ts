@@ -26,7 +26,7 @@ import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { upStep } from '../deploy/steps/up.js';
 import { proxyLink } from '../deploy/proxy-link.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
-import { markServing, type Migration } from './context.js';
+import { markServing, sideOf, type Migration } from './context.js';
 import { databases, REDIS_IMAGE } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
 import { servicesStateStep } from './steps/services.js';
@@ -57,12 +57,11 @@ export interface MoveInput {
 /** What the steps of a move share, before any of them ran: `o` says what moves, and where to. */
 export function newMigration(i: MoveInput, o: Pick<Migration, 'release' | 'databases' | 'volumes' | 'redis' | 'mode'>): Migration {
   const project = i.stack.project!;
-  const side = (s: ServerDef): Migration['source'] => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
   return {
     stack: i.stack.def.name,
     project: project.name,
-    source: side(i.source),
-    target: side(i.target),
+    source: sideOf(i.source, i.transports),
+    target: sideOf(i.target, i.transports),
     ch: channelFor(i.stack.def.name, i.sourceEndpoint, i.targetEndpoint),
     sourceRelease: i.sourceRelease,
     ...o,

@@ -13,7 +13,7 @@ import { upstreamAddresses } from '../deploy/proxy-link.js';
 import { renderUpstreams } from '../proxy/render-upstreams.js';
 import { upstreamsPath } from '../proxy/names.js';
 import { nginxFileStep } from '../proxy/nginx-file.js';
-import type { Side } from './context.js';
+import { sideOf } from './context.js';
 import { servicesStateStep } from './steps/services.js';
 import { markerPath, movingPath } from './steps/switch.js';
 import { reportPath } from './steps/verify.js';
@@ -32,9 +32,8 @@ export interface RollbackInput {
 }
 
 export function migrationRollbackSteps(i: RollbackInput): Step[] {
-  const side = (s: ServerDef): Side => ({ name: s.name, sudo: s.sudo ?? false, transport: () => i.transports(s.name) });
-  const src = side(i.source);
-  const tgt = side(i.target);
+  const src = sideOf(i.source, i.transports);
+  const tgt = sideOf(i.target, i.transports);
   const stack = i.stack.name;
   const id = (s: string) => `${i.stack.name}/unmigrate/${s}`;
   const all = i.sourceRelease.services.filter((s) => s.replicas > 0).map((s) => s.name);

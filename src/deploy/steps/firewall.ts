@@ -13,6 +13,8 @@ export function firewallStep(o: { id: string; host: string; stack: string; place
   let added = { unit: false, ufw: false };
   const exec = (ctx: StepContext, c: Parameters<StepContext['transport']['exec']>[0], stdin?: string) => ctx.transport.exec(c, { sudo, ...(stdin !== undefined ? { stdin } : {}) });
   const hasUfw = async (ctx: StepContext) => (await exec(ctx, quiet(cmd('sh', '-c', 'command -v ufw')))).code === 0;
+  /** ufw is installed and lacks the allowance. */
+  const ufwMissing = async (ctx: StepContext) => (await hasUfw(ctx)) && !(await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout.includes(ufwAddedLine(stack, p));
   /** What is missing; empty when the firewall is as it should be. */
   const missing = async (ctx: StepContext): Promise<string[]> => {
     const out: string[] = [];
@@ -23,7 +25,7 @@ export function firewallStep(o: { id: string; host: string; stack: string; place
     if (current.code !== 0 || current.stdout !== text) out.push(`unit ${unit}`);
     if ((await exec(ctx, quiet(cmd('systemctl', 'is-enabled', unit)))).stdout.trim() !== 'enabled') out.push(`${unit} enabled`);
     if ((await exec(ctx, quiet(ruleCommand(stack, p, '-C')))).code !== 0) out.push(`DOCKER-USER drop of ${p.address}:${p.port} except from ${p.allowFrom}`);
-    if ((await hasUfw(ctx)) && !(await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout.includes(ufwAddedLine(stack, p))) out.push('ufw allow');
+    if (await ufwMissing(ctx)) out.push('ufw allow');
     return out;
   };
   const must = async (ctx: StepContext, c: Parameters<StepContext['transport']['exec']>[0], what: string, stdin?: string) => {
@@ -53,7 +55,7 @@ export function firewallStep(o: { id: string; host: string; stack: string; place
       added.unit = before.code !== 0;
       await must(ctx, write(cmd('cat'), unitPath(stack, p.service)), `writing ${unitPath(stack, p.service)}`, text);
       await must(ctx, seq(cmd('systemctl', 'daemon-reload'), and(cmd('systemctl', 'enable', unit), cmd('systemctl', 'restart', unit))), `starting ${unit}`);
-      if ((await hasUfw(ctx)) && !(await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout.includes(ufwAddedLine(stack, p))) {
+      if (await ufwMissing(ctx)) {
         await must(ctx, ufwCommand(stack, p), 'ufw allow');
         added.ufw = true;
       }
