@@ -1,10 +1,9 @@
 // Runs every *.test.ts under src/ and test/ with Node's own test runner (through tsx),
 // so that one runner reports one summary, then prints `N passed, N failed`.
 // Pass path fragments to run a subset: `node scripts/run-tests.mjs src/compose`.
-import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 function find(dir) {
   let out = [];
@@ -26,22 +25,35 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const dir = mkdtempSync(join(tmpdir(), 'ferry-tests-'));
-const tap = join(dir, 'results.tap');
-const r = spawnSync(
+// Bounds, so that a stuck test fails instead of outliving CI: each file is cancelled after
+// FILE_MINUTES, and a file whose tests are done exits even if something it started (a
+// probe, an SSH connection) still holds its event loop; the whole run stops after
+// TOTAL_MINUTES and counts as failed. The counts come from the spec reporter's summary,
+// passed through as it is printed (a reporter writing to a file loses its summary when a
+// forced exit cuts it short).
+const FILE_MINUTES = Number(process.env.FERRY_TEST_FILE_MINUTES ?? 25);
+const TOTAL_MINUTES = Number(process.env.FERRY_TEST_TOTAL_MINUTES ?? 70);
+const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-reporter-destination=stdout', '--test-reporter=tap', `--test-reporter-destination=${tap}`, ...files],
-  { stdio: 'inherit' },
+  ['--import', 'tsx', '--test', '--test-force-exit', `--test-timeout=${FILE_MINUTES * 60_000}`, '--test-reporter=spec', ...files],
+  { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
 );
-let pass = 0, fail = 0, skipped = 0;
-try {
-  const text = readFileSync(tap, 'utf8');
-  pass = Number(/^# pass (\d+)/m.exec(text)?.[1] ?? 0);
-  fail = Number(/^# fail (\d+)/m.exec(text)?.[1] ?? 0) + Number(/^# cancelled (\d+)/m.exec(text)?.[1] ?? 0);
-  skipped = Number(/^# skipped (\d+)/m.exec(text)?.[1] ?? 0) + Number(/^# todo (\d+)/m.exec(text)?.[1] ?? 0);
-} catch {
-  fail = Math.max(fail, 1);
-}
-rmSync(dir, { recursive: true, force: true });
+let tail = '';
+child.stdout.on('data', (d) => {
+  process.stdout.write(d);
+  tail = (tail + d.toString().replace(/\x1b\[[0-9;]*m/g, '')).slice(-4096);
+});
+// In its own process group, so that a stop takes every test file's process with it.
+const stopAll = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ } };
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
+let outOfTime = false;
+const timer = setTimeout(() => { outOfTime = true; stopAll(); }, TOTAL_MINUTES * 60_000);
+const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+clearTimeout(timer);
+if (outOfTime) console.error(`tests: stopped after ${TOTAL_MINUTES} minutes (FERRY_TEST_TOTAL_MINUTES); the files above the cut are the ones that finished`);
+const count = (name) => Number(new RegExp(`^ℹ ${name} (\\d+)$`, 'm').exec(tail)?.[1] ?? 0);
+const pass = count('pass');
+const fail = count('fail') + count('cancelled') + (outOfTime || !/^ℹ pass \d+$/m.test(tail) ? 1 : 0);
+const skipped = count('skipped') + count('todo');
 console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
-process.exit(r.status === 0 && fail === 0 && pass > 0 ? 0 : 1);
+process.exit(status === 0 && fail === 0 && pass > 0 ? 0 : 1);
