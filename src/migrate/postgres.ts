@@ -3,6 +3,7 @@
  * per-table row counts and content checksums read on both sides. The dump itself is in
  * dump-commands.ts and parallel-dump.ts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Service } from '../model/compose.js';
 import { cmd, type Command } from '../shell/command.js';
 import type { Transport } from '../transport/transport.js';
@@ -51,6 +52,23 @@ export function countSql(tables: string[]): string {
 const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 export const psql = (container: string, d: Database, sql: string): Command => cmd('docker', 'exec', container, 'psql', '-U', d.user, '-d', d.db, '-v', 'ON_ERROR_STOP=1', '-At', '-F', '|', '-c', sql);
+
+/**
+ * `pg_isready` over TCP inside the container. A first start of the image initialises the
+ * data directory with a temporary server on its socket only (`listen_addresses=''`), then
+ * stops it and starts the real one: the socket answers before the database is there to
+ * stay, TCP only once it is.
+ */
+export const acceptingCommand = (container: string): Command => cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1');
+
+/** Waits until the database in `container` accepts TCP connections; `database-not-running` after `timeoutMs`. */
+export async function awaitAccepting(t: Transport, container: string, sudo: boolean, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await t.exec(acceptingCommand(container), { sudo, timeoutMs: 15_000 })).code !== 0) {
+    if (Date.now() > deadline) throw new StepError('database-not-running', `${t.name}: Postgres in ${container} does not accept connections on 127.0.0.1 after ${Math.round(timeoutMs / 1000)} s`, `Read its log (docker logs ${container}); it must listen on TCP (listen_addresses), then run migrate again with --resume.`);
+    await sleep(250);
+  }
+}
 
 export interface TableSum {
   name: string;

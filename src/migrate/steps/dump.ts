@@ -19,13 +19,21 @@ import {
   stream, streamCount, tableDump, writeFile,
 } from '../dump-commands.js';
 import { parallelDump, type DbSide } from '../parallel-dump.js';
-import { compareTables, query, tableSums, type Database } from '../postgres.js';
+import { awaitAccepting, compareTables, query, tableSums, type Database } from '../postgres.js';
 import { readReport } from './verify.js';
 
 export async function dbContainer(t: Transport, side: Side, project: string, service: string): Promise<string> {
   const c = (await projectContainers(t, project, side.sudo)).find((x) => x.service === service && x.status === 'running');
   if (!c) throw new StepError('database-not-running', `${side.name}: no running container of ${service} in project ${project}`, 'Start it (or run migrate again with --resume, which starts what it needs), then try again.');
   return c.name;
+}
+
+/** The target's database container, once its Postgres accepts connections: it may have just started for the first time. */
+export async function targetDbContainer(m: Migration, d: Database): Promise<string> {
+  const t = m.target.transport();
+  const c = await dbContainer(t, m.target, m.release.project, d.service);
+  await awaitAccepting(t, c, m.target.sudo);
+  return c;
 }
 
 interface Sides {
@@ -37,7 +45,7 @@ async function sides(m: Migration, d: Database, source: Transport): Promise<Side
   const target = m.target.transport();
   return {
     source: { transport: source, sudo: m.source.sudo, container: await dbContainer(source, m.source, m.sourceRelease.project, d.service) },
-    target: { transport: target, sudo: m.target.sudo, container: await dbContainer(target, m.target, m.release.project, d.service) },
+    target: { transport: target, sudo: m.target.sudo, container: await targetDbContainer(m, d) },
   };
 }
 

@@ -23,7 +23,7 @@ import { onTarget } from '../channel.js';
 import type { Migration, Side } from '../context.js';
 import { psql, TABLES_SQL, type Database } from '../postgres.js';
 import * as q from '../replica-sql.js';
-import { dbContainer } from './dump.js';
+import { dbContainer, targetDbContainer } from './dump.js';
 
 async function sql(t: Transport, side: Side, container: string, d: Database, text: string): Promise<string> {
   const r = await t.exec(psql(container, d, text), { sudo: side.sudo, timeoutMs: 10 * 60_000 });
@@ -47,10 +47,11 @@ interface Ends {
   tgt: string;
 }
 
-function ends(m: Migration, d: Database) {
+/** The database's containers on both sides; `fresh` for steps that may meet the target's on its first start. */
+function ends(m: Migration, d: Database, fresh = false) {
   return {
     source: () => dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service),
-    target: () => dbContainer(m.target.transport(), m.target, m.release.project, d.service),
+    target: () => (fresh ? targetDbContainer(m, d) : dbContainer(m.target.transport(), m.target, m.release.project, d.service)),
     async both(): Promise<Ends> {
       return { src: await this.source(), tgt: await this.target() };
     },
@@ -200,7 +201,7 @@ export function cleanSourceStep(o: { id: string; m: Migration; d: Database; depe
 
 export function schemaStep(o: { id: string; m: Migration; d: Database; dependsOn: string[] }): Step {
   const { m, d } = o;
-  const e = ends(m, d);
+  const e = ends(m, d, true);
   const tables = async ({ src, tgt }: Ends) => {
     const [a, b] = await Promise.all([sql(m.source.transport(), m.source, src, d, TABLES_SQL), sql(m.target.transport(), m.target, tgt, d, TABLES_SQL)]);
     return { source: lines(a), target: lines(b) };
@@ -248,7 +249,7 @@ const passwordOf = (m: Migration, d: Database): string => m.passwords?.[d.servic
 
 export function subscribeStep(o: { id: string; m: Migration; d: Database; dependsOn: string[]; copyTimeoutMs?: number }): Step {
   const { m, d } = o;
-  const e = ends(m, d);
+  const e = ends(m, d, true);
   const exists = async (tgt: string) => (await sql(m.target.transport(), m.target, tgt, d, q.subscriptionExistsSql(d))) === '1';
   return {
     id: o.id,
