@@ -26,10 +26,19 @@ export async function detectEngine(t: Transport, sudo: boolean): Promise<Engine>
   return out;
 }
 
-/** The flavor, or a clear error when Compose is not there. */
+const flavors = new WeakMap<Transport, ComposeFlavor>();
+
+/**
+ * The flavor, or a clear error when Compose is not there. Found once per connection: asking
+ * starts Compose (a Python program in v1, most of a second on a busy server), and steps
+ * inside a migration's pause ask too.
+ */
 export async function composeFlavor(t: Transport, sudo: boolean): Promise<ComposeFlavor> {
+  const known = flavors.get(t);
+  if (known) return known;
   const e = await detectEngine(t, sudo);
   if (!e.compose) throw new StepError('compose-missing', `${t.name}: neither \`docker compose\` nor \`docker-compose\` is installed`, 'Run `ferry apply` again: its first step installs Docker and Compose from the distribution.');
+  flavors.set(t, e.compose.flavor);
   return e.compose.flavor;
 }
 

@@ -30,7 +30,7 @@ export interface WaitOptions {
   /** Services whose containers may have exited 0 (they run to completion). */
   oneShot?: string[];
   httpChecks: HttpCheckDef[];
-  /** Poll interval; default 0.5 s. */
+  /** Poll interval; default 0.25 s (a migration's pause waits on this). */
   intervalMs?: number;
 }
 
@@ -93,6 +93,6 @@ export async function waitReady(t: Transport, o: WaitOptions): Promise<Readiness
   for (;;) {
     const r = await readiness(t, o);
     if (r.ok || r.final || Date.now() >= deadline) return r;
-    await sleep(o.intervalMs ?? 500);
+    await sleep(o.intervalMs ?? 250);
   }
 }
