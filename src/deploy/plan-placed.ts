@@ -15,7 +15,7 @@ import type { ReleaseMeta } from './release-meta.js';
 import { engineStep } from './steps/engine.js';
 import { pullStep } from './steps/images-pull.js';
 import { releaseStep } from './steps/release.js';
-import { upStep } from './steps/up.js';
+import { stopGraceOf, upStep } from './steps/up.js';
 import { pruneStep } from './steps/prune.js';
 import { firewallStep } from './steps/firewall.js';
 import { renderComposeDocument, type Placed } from './split.js';
@@ -53,7 +53,7 @@ export async function placedPlan(o: { stack: LoadedStack; placed: Placed; doc: D
     text: renderComposeDocument(o.doc, `Written by Ferry: ${p.service} of stack ${name}, placed on ${host}, reached by ${p.allowFrom} at ${p.address}:${p.port}.`),
     services: [p.service],
   });
-  const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services: [{ name: p.service, replicas: svc.replicas, swap: false }] };
+  const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services: [{ name: p.service, replicas: svc.replicas, swap: false, ...stopGraceOf(svc) }] };
   const id = (s: string) => `${name}/${p.service}/${s}`;
   const steps: Step[] = [engineStep({ id: id('engine'), host, sudo })];
   if (images.length > 0) {

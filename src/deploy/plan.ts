@@ -16,7 +16,7 @@ import { engineStep } from './steps/engine.js';
 import { pullStep } from './steps/images-pull.js';
 import { pruneStep } from './steps/prune.js';
 import { releaseStep } from './steps/release.js';
-import { upStep, type ServicePlan } from './steps/up.js';
+import { stopGraceOf, upStep, type ServicePlan } from './steps/up.js';
 import { proxyLink } from './proxy-link.js';
 import { placementOf, splitStack } from './placement.js';
 import { renderComposeDocument } from './split.js';
@@ -66,7 +66,7 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
     services: here.map((s) => s.name),
   } : undefined);
   const awaited = new Set(here.flatMap((s) => Object.entries(s.dependsOn).filter(([, d]) => d.condition === 'service_completed_successfully').map(([name]) => name)));
-  const services: ServicePlan[] = here.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack), ...(awaited.has(s.name) ? { oneShot: true } : {}) }));
+  const services: ServicePlan[] = here.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack), ...(awaited.has(s.name) ? { oneShot: true } : {}), ...stopGraceOf(s) }));
   const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services };
   if (bundle.envFile) meta.envFile = bundle.envFile;
   if (project.activeProfiles.length > 0) meta.profiles = [...project.activeProfiles];

@@ -11,6 +11,8 @@ import type { LoadedStack } from '../model/loaded.js';
 import { envLine, makeBundle, referencedVariables } from './bundle.js';
 import { parseContainers } from './containers.js';
 import { healthTestCommand } from './steps/health.js';
+import { stopCommand, stopGraceOf } from './steps/up.js';
+import type { Service } from '../model/compose.js';
 import { render } from '../shell/command.js';
 import { manifestChanges, parseManifest } from './steps/release.js';
 import { releaseHistory, releasesToRemove } from './steps/prune.js';
@@ -86,4 +88,14 @@ test('a container\'s own health test, run at once: CMD as its words, CMD-SHELL t
   const [none] = parseContainers(json(['NONE']));
   assert.equal(none!.healthTest, undefined);
   assert.equal(healthTestCommand(none!), undefined);
+});
+
+test('containers are stopped with their service\'s stop_grace_period, rounded up to seconds; Compose\'s 10 s without one', () => {
+  const svc = (raw: Record<string, unknown>) => ({ raw }) as unknown as Service;
+  assert.deepEqual(stopGraceOf(svc({ stop_grace_period: '1m30s' })), { stopGrace: 90 });
+  assert.deepEqual(stopGraceOf(svc({ stop_grace_period: '1500ms' })), { stopGrace: 2 });
+  assert.deepEqual(stopGraceOf(svc({ stop_grace_period: 'soon' })), {});
+  assert.deepEqual(stopGraceOf(svc({})), {});
+  assert.equal(render(stopCommand({ stopGrace: 90 }, ['a', 'b'])), 'docker stop -t 90 a b');
+  assert.equal(render(stopCommand(undefined, ['a'])), 'docker stop -t 10 a');
 });

@@ -14,6 +14,8 @@ import { cmd, raw, render, seq, quote, write, type Command } from '../../shell/c
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import type { HttpCheckDef } from '../../model/fleet.js';
+import type { Service } from '../../model/compose.js';
+import { parseDuration } from '../../compose/normalize/duration.js';
 import type { Transport } from '../../transport/transport.js';
 import { compose, releaseCall, type ComposeCall, type ComposeFlavor, type ReleaseRef } from '../compose-cli.js';
 import { isReady, projectContainers, type Container } from '../containers.js';
@@ -32,7 +34,19 @@ export interface ServicePlan {
   swap: boolean;
   /** Runs to completion (another service waits for `service_completed_successfully`): exit 0 is its normal end. */
   oneShot?: boolean;
+  /** Seconds its containers get to stop before they are killed (`stop_grace_period`); Compose's 10 when absent. */
+  stopGrace?: number;
 }
+
+/** `stop_grace_period` in whole seconds, when the service sets one Compose can read. */
+export function stopGraceOf(svc: Service): Pick<ServicePlan, 'stopGrace'> {
+  const v = svc.raw.stop_grace_period;
+  const ms = typeof v === 'string' ? parseDuration(v) : typeof v === 'number' ? v * 1000 : undefined;
+  return ms === undefined || ms < 0 ? {} : { stopGrace: Math.ceil(ms / 1000) };
+}
+
+/** `docker stop` with the service's grace period: what `compose stop` would give it. */
+export const stopCommand = (s: Pick<ServicePlan, 'stopGrace'> | undefined, ids: string[]): Command => cmd('docker', 'stop', '-t', String(s?.stopGrace ?? 10), ...ids);
 
 export type SwitchUpstream = (ctx: StepContext, service: string, containers: Container[]) => Promise<void>;
 
@@ -124,7 +138,7 @@ export function upStep(o: UpStepOptions): Step {
       throw new StepError('health-check-failed', `${o.host}: the new ${s.name} of release ${o.release.id} did not become ready within ${Math.round(o.healthTimeoutMs / 1000)} s: ${ctx.redactor.redact(ready.problems.join('; '))}. It was removed; the previous ${s.name} kept serving.`, `Look at its logs on the server (\`docker logs\`), fix the image or the configuration, then run apply again.`);
     }
     await o.switchUpstream!(ctx, s.name, ready.containers);
-    await must(ctx.transport, cmd('docker', 'stop', '-t', '30', ...oldIds), o.sudo, o.host, `stopping the old ${s.name}`, redact(ctx));
+    await must(ctx.transport, stopCommand(s, [...oldIds]), o.sudo, o.host, `stopping the old ${s.name}`, redact(ctx));
     await must(ctx.transport, cmd('docker', 'rm', ...oldIds), o.sudo, o.host, `removing the old ${s.name}`, redact(ctx));
     return true;
   };
@@ -163,7 +177,6 @@ export function upStep(o: UpStepOptions): Step {
         await must(ctx.transport, switchCommand(o.stack, o.release.id), o.sudo, o.host, `switching ${currentLink(o.stack)}`, redact(ctx));
         switched = true;
       }
-      const hashes = await configHashes(ctx, o, c);
       const swaps = o.switchUpstream ? o.services.filter((s) => s.swap) : [];
       const rest = o.services.filter((s) => !swaps.includes(s));
       const running = await projectContainers(ctx.transport, o.project, o.sudo);
@@ -172,6 +185,7 @@ export function upStep(o: UpStepOptions): Step {
         await must(ctx.transport, compose(c, 'up', '-d', '--remove-orphans'), o.sudo, o.host, 'compose up', redact(ctx));
         return;
       }
+      const hashes = await configHashes(ctx, o, c);
       const others = [...rest, ...swaps.filter((s) => !swapNow.includes(s))];
       if (others.length > 0) await must(ctx.transport, compose(c, 'up', '-d', '--remove-orphans', ...others.map((s) => s.name)), o.sudo, o.host, 'compose up', redact(ctx));
       for (const s of swapNow) await swapService(ctx, c, s, hashes);
