@@ -64,7 +64,6 @@ export const dropSlotSql = (d: Database): string => `SELECT pg_drop_replication_
 export const slotSql = (d: Database): string => `SELECT coalesce(confirmed_flush_lsn::text, '') || '|' || active::text FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
 
 /** The source's position now, after a message that makes sure there is WAL to confirm. */
-export const CURRENT_LSN_SQL = "SELECT pg_logical_emit_message(false, 'ferry', 'cut-over')::text";
 /** Whether the slot's confirmed position reached `lsn`. */
 export const confirmedSql = (d: Database, lsn: string): string => `SELECT coalesce(bool_and(confirmed_flush_lsn >= ${lit(lsn)}::pg_lsn), false) FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
 
@@ -91,6 +90,19 @@ export const detachSubscriptionSql = (d: Database): string => `ALTER SUBSCRIPTIO
 
 /** Every sequence with a value, as the statement that sets it so on the target. */
 export const SEQUENCES_SETVAL_SQL = "SELECT format('SELECT setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value) FROM pg_sequences WHERE last_value IS NOT NULL ORDER BY schemaname, sequencename";
+/**
+ * The cut-over's read of the source in one round trip: a line `lsn POSITION` (a message
+ * written to the WAL, so that the position is one the slot will confirm), then the
+ * statement that sets each sequence to its value there.
+ */
+export const CUT_OVER_SQL = `SELECT 'lsn ' || pg_logical_emit_message(false, 'ferry', 'cut-over')::text UNION ALL (${SEQUENCES_SETVAL_SQL})`;
+
+/** The position and the sequences' statements from `CUT_OVER_SQL`'s output, in any order. */
+export function parseCutOver(out: string): { lsn: string | undefined; setvals: string[] } {
+  const rows = out.split('\n').map((l) => l.trim()).filter(Boolean);
+  return { lsn: rows.find((l) => l.startsWith('lsn '))?.slice('lsn '.length), setvals: rows.filter((l) => !l.startsWith('lsn ')) };
+}
+
 /** Every sequence and its value, to compare both sides. */
 export const SEQUENCES_SQL = "SELECT format('%I.%I', schemaname, sequencename) || '=' || coalesce(last_value::text, '') FROM pg_sequences ORDER BY 1";
 

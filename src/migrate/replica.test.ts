@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { render } from '../shell/command.js';
 import { authorizedLine, channelFor, type Endpoint } from './channel.js';
 import type { Database } from './postgres.js';
-import { conninfo, createSubscriptionInput, noEqualitySql, parseNoKey, replicaIdentitySql, replicaName, schemaCopyCommand, schemaRestoreCommand, sequencesDiffer } from './replica-sql.js';
+import { conninfo, createSubscriptionInput, noEqualitySql, parseCutOver, parseNoKey, replicaIdentitySql, replicaName, schemaCopyCommand, schemaRestoreCommand, sequencesDiffer } from './replica-sql.js';
 import { holdCommand } from './steps/hold.js';
 import { snapshotState } from './steps/proof.js';
 import { tunnelPattern, tunnelStartCommand, tunnelStopCommand } from './tunnel.js';
@@ -39,6 +39,12 @@ test('tables without a key: parsed with their identity, set FULL and back, and c
 test('sequences: the names whose values differ, or that one side lacks', () => {
   assert.deepEqual(sequencesDiffer('public.a_id_seq=10\npublic.b_id_seq=\npublic.c=3\n', 'public.a_id_seq=10\npublic.b_id_seq=1\n'), ['public.b_id_seq', 'public.c']);
   assert.deepEqual(sequencesDiffer('public.a=1\n', 'public.a=1\n'), []);
+});
+
+test('the cut-over reads the position and the sequences at once; the position is found in any row, and its absence is told', () => {
+  assert.deepEqual(parseCutOver("SELECT setval('public.a_id_seq', 7, true);\nlsn 0/196CDC8\n"), { lsn: '0/196CDC8', setvals: ["SELECT setval('public.a_id_seq', 7, true);"] });
+  assert.deepEqual(parseCutOver('lsn 1/0\n'), { lsn: '1/0', setvals: [] });
+  assert.equal(parseCutOver('').lsn, undefined);
 });
 
 test('the schema goes straight from container to container, without rows, publications or subscriptions', () => {

@@ -311,12 +311,13 @@ async function dropSlot(o: SourceDb): Promise<void> {
 export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsOn: string[]; catchUpTimeoutMs?: number }): Step {
   const { m, d } = o;
   const e = ends(m, d);
+  // Found once: the step runs inside the pause, where every round trip counts.
+  let found: Ends | undefined;
+  const both = async () => (found ??= await e.both());
+  const onTarget = (x: Ends, text: string) => sql(m.target.transport(), m.target, x.tgt, d, text);
+  const onSource = (x: Ends, text: string) => sql(m.source.transport(), m.source, x.src, d, text);
   const state = async (x: Ends) => {
-    const [subscribed, a, b] = await Promise.all([
-      sql(m.target.transport(), m.target, x.tgt, d, q.subscriptionExistsSql(d)),
-      sql(m.source.transport(), m.source, x.src, d, q.SEQUENCES_SQL),
-      sql(m.target.transport(), m.target, x.tgt, d, q.SEQUENCES_SQL),
-    ]);
+    const [subscribed, a, b] = await Promise.all([onTarget(x, q.subscriptionExistsSql(d)), onSource(x, q.SEQUENCES_SQL), onTarget(x, q.SEQUENCES_SQL)]);
     return { subscribed: subscribed === '1', sequences: q.sequencesDiffer(a, b) };
   };
   return {
@@ -327,38 +328,43 @@ export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsO
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Writers stopped: wait until the target has confirmed the source's last position, set every sequence to the source's value, then drop the subscription here (the source's slot is dropped by the clean-up, once the target serves).`,
-      commands: [q.CURRENT_LSN_SQL, q.confirmedSql(d, 'LSN'), q.SEQUENCES_SETVAL_SQL, q.detachSubscriptionSql(d)],
+      commands: [q.CUT_OVER_SQL, q.confirmedSql(d, 'LSN'), q.detachSubscriptionSql(d)],
       verify: 'The sequences are equal on both sides and no subscription is left.',
       undo: 'Nothing: the source was only read.',
     }),
     async check() {
-      const s = await state(await e.both());
+      const s = await state(await both());
       if (!s.subscribed && s.sequences.length === 0) return { needed: false };
       return { needed: true, change: { summary: `catch up, ${s.sequences.length} sequences to set, end the subscription` } };
     },
     async apply(ctx) {
-      const x = await e.both();
+      const x = await both();
       const src = m.source.transport();
-      if (await sql(ctx.transport, m.target, x.tgt, d, q.subscriptionExistsSql(d)) === '1') {
-        const deadline = Date.now() + (o.catchUpTimeoutMs ?? 10 * 60_000);
-        while (!(await copyState(m, d, x)).ready) {
+      const deadline = Date.now() + (o.catchUpTimeoutMs ?? 10 * 60_000);
+      const [exists, copied] = await Promise.all([onTarget(x, q.subscriptionExistsSql(d)), copyState(m, d, x)]);
+      const subscribed = exists === '1';
+      if (subscribed) {
+        for (let c = copied; !c.ready; c = await copyState(m, d, x)) {
           if (Date.now() > deadline) throw new StepError('replication-behind', `${m.target.name}: ${d.db} is still copying tables`, 'Run migrate again with --resume (the writers stay stopped until it ends), or roll back.');
           await sleep(200);
         }
-        const lsn = await sql(src, m.source, x.src, d, q.CURRENT_LSN_SQL);
+      }
+      // The source's last position and its sequences, read at once: its writers are stopped.
+      const { lsn, setvals } = q.parseCutOver(await onSource(x, q.CUT_OVER_SQL));
+      if (lsn === undefined) throw new StepError('replication-failed', `${m.source.name}: ${d.db} gave no WAL position for the cut-over`, 'Check the source database (docker logs), then run migrate again with --resume, or roll back.');
+      if (subscribed) {
         while ((await sql(src, m.source, x.src, d, q.confirmedSql(d, lsn))) !== 't') {
           if (Date.now() > deadline) throw new StepError('replication-behind', `${m.target.name}: ${d.db} has not confirmed the source's position ${lsn}`, 'Check the tunnel and the target database (docker logs), then run migrate again with --resume, or roll back.');
           await sleep(50);
         }
       }
-      const setvals = await sql(src, m.source, x.src, d, q.SEQUENCES_SETVAL_SQL);
-      if (setvals) await sqlIn(ctx.transport, m.target, x.tgt, d, `${setvals}\n`, (s) => ctx.redactor.redact(s));
-      // Let go of the subscription here only: dropping the source's slot waits for its
-      // sender to exit, which the clean-up step does once the target serves.
-      if ((await sql(ctx.transport, m.target, x.tgt, d, q.subscriptionExistsSql(d))) === '1') await sql(ctx.transport, m.target, x.tgt, d, q.detachSubscriptionSql(d));
+      // The sequences set and the subscription let go of in one call. The source's slot is
+      // dropped by the clean-up once the target serves: dropping it waits for its sender to exit.
+      const script = [...setvals, ...(subscribed ? [`${q.detachSubscriptionSql(d)};`] : [])];
+      if (script.length > 0) await sqlIn(ctx.transport, m.target, x.tgt, d, `${script.join('\n')}\n`, (t) => ctx.redactor.redact(t));
     },
     async verify() {
-      const s = await state(await e.both());
+      const s = await state(await both());
       return !s.subscribed && s.sequences.length === 0 ? { ok: true } : { ok: false, message: s.subscribed ? 'the subscription is still there' : `sequences differ: ${s.sequences.join(', ')}` };
     },
     async rollback() {},
