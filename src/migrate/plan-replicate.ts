@@ -27,7 +27,8 @@ export interface ReplicateInput {
   dbs: Database[];
   /** The freeze, and the final copy when there are volumes. */
   frozen: string[];
-  afterTransfer: string[];
+  /** Everything the pause waits for: the transfer, the target's database started, its other containers created. */
+  beforePause: string[];
   /** The target's nginx steps, and the switch of the source's (none without a proxy). */
   proxy: Step[];
   switched: Step | undefined;
@@ -66,14 +67,14 @@ export function replicateSteps(r: ReplicateInput): string[] {
   }
 
   // The pause: from the hold (or the freeze, without a proxy) to the release of the hold.
-  const held = r.switched ? holdSteps({ m, holdId: id('hold'), releaseId: id('unhold'), holdDependsOn: [...r.afterTransfer, ...subscribed, ...(dbs.length > 0 ? [id('target-db')] : [])], releaseDependsOn: [id('start'), ...r.proxy.map((s) => s.id)], onHold: () => (m.marks.freezeAt ??= Date.now()) }) : undefined;
+  const held = r.switched ? holdSteps({ m, holdId: id('hold'), releaseId: id('unhold'), holdDependsOn: [...r.beforePause, ...subscribed], releaseDependsOn: [id('start'), ...r.proxy.map((s) => s.id)], onHold: () => (m.marks.freezeAt ??= Date.now()) }) : undefined;
   if (held && r.switched) {
     r.switched.phase = 'deploy';
     r.switched.dependsOn = [id('hold')];
     steps.push(held.hold, r.switched);
   }
   const freeze = steps.find((s) => s.id === id('freeze'))!;
-  freeze.dependsOn = [...r.afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : []), ...subscribed, ...(r.switched ? [r.switched.id] : [])];
+  freeze.dependsOn = [...r.beforePause, ...subscribed, ...(r.switched ? [r.switched.id] : [])];
   // Volumes proven in the pause; the tables from a snapshot taken in it, read once the target serves.
   const cutovers = dbs.map((d) => id(`cutover/${d.service}`));
   steps.push(r.verify([...r.frozen, ...cutovers], dbs.length > 0 ? { start: (ctx) => startProofs(ctx, m) } : undefined));

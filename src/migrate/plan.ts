@@ -29,7 +29,7 @@ import { channelFor, channelSteps, type Endpoint } from './channel.js';
 import { markServing, sideOf, type Migration } from './context.js';
 import { databases, REDIS_IMAGE } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
-import { servicesStateStep } from './steps/services.js';
+import { createStep, servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
 import { verifyStep, type VerifyOptions } from './steps/verify.js';
 import { markerStep, movingPath, switchStep } from './steps/switch.js';
@@ -129,9 +129,15 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   if (volumes.length > 0) {
     steps.push(syncStep({ id: id('precopy'), ch, copies, source: m.source.transport, target: m.target.transport, phase: 'transfer', dependsOn: [id('channel'), id('volumes')], title: `first copy of ${volumes.join(', ')} while the stack runs`, onBytes: addBytes }));
   }
+  // The target's other containers created before the pause: the start in it only starts them.
+  const created = deploy.meta.services.filter((s) => s.replicas > 0 && !dbServices.includes(s.name)).map((s) => s.name);
   const afterTransfer = [id('channel'), id('volumes'), ...transferred, ...(volumes.length > 0 ? [id('precopy')] : [])];
+  const dbStarted = [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : [])];
+  // After the database's start: two Compose runs at once on a new project race to create its network.
+  if (created.length > 0) steps.push(createStep({ id: id('create'), stack: name, side: m.target, release: m.release, services: created, dependsOn: dbStarted }));
+  const beforePause = [...dbStarted, ...(created.length > 0 ? [id('create')] : [])];
   steps.push(servicesStateStep({
-    id: id('freeze'), stack: name, redis: m.redis, side: m.source, release: i.sourceRelease, services: others, want: 'stopped', phase: 'deploy', dependsOn: [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : [])],
+    id: id('freeze'), stack: name, redis: m.redis, side: m.source, release: i.sourceRelease, services: others, want: 'stopped', phase: 'deploy', dependsOn: beforePause,
     title: `stop the writers on ${i.source.name} (${others.join(', ') || 'none'})`, onApply: () => (m.marks.freezeAt ??= Date.now()),
   }));
   if (volumes.length > 0) {
@@ -154,7 +160,7 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   const stopSourceDb = (dependsOn: string[]) => servicesStateStep({ id: id('stop-source-db'), stack: name, side: m.source, release: i.sourceRelease, services: dbServices, want: 'stopped', phase: 'verify', dependsOn, title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)` });
   let served: string[];
   if (i.mode === 'replicate') {
-    served = replicateSteps({ i, m, id, steps, dbs, frozen, afterTransfer, proxy: proxy?.steps ?? [], switched, verify, start, stopSourceDb });
+    served = replicateSteps({ i, m, id, steps, dbs, frozen, beforePause, proxy: proxy?.steps ?? [], switched, verify, start, stopSourceDb });
   } else {
     if (dbs.length > 0) for (const d of dbs) steps.push(dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }));
     steps.push(verify([...frozen, ...dbs.map((d) => id(`dump/${d.service}`))]));
