@@ -79,9 +79,20 @@ async function currentMeta(s: Session, stack: string, server: ServerDef): Promis
   return (await currentRelease(s.transports(server.name), stack, server.sudo ?? false)).meta;
 }
 
+/** Whether a run's command moved `stack` (or one of its services) to `target`. */
+export function isMigrationOf(command: string, stack: string, target: string): boolean {
+  const w = command.split(' ');
+  const to = w.indexOf('--to');
+  return w[0] === 'migrate' && w[1] === stack && to > 1 && w[to + 1] === target;
+}
+
 async function rollbackMigration(s: Session, stack: string, def: StackDef, mig: { source: ServerDef; target: ServerDef }, flags: RollbackFlags, rawIo: Io): Promise<number> {
   const sourceRelease = await currentMeta(s, stack, mig.source);
   if (!sourceRelease) throw new UsageError(`stack ${stack} has no release left on ${mig.source.name} to serve from`, 'It was retired; nothing to roll back to.');
+  const placedThere = Object.entries(sourceRelease.placed ?? {}).find(([, server]) => server === mig.target.name);
+  if (placedThere) {
+    throw new UsageError(`the move of ${stack}/${placedThere[0]} to ${mig.target.name} stopped just after ${mig.source.name} switched to its new release`, `Finish it with \`ferry migrate ${stack} --service ${placedThere[0]} --to ${mig.target.name} --resume\`, then roll back with \`ferry rollback ${stack}\`.`);
+  }
   const targetRelease = await currentMeta(s, stack, mig.target);
   const project = s.loaded.stacks.find((x) => x.def.name === stack)?.project;
   const leftovers = { databases: project ? databases(project.services) : [], sourceEndpoint: await endpoint(s.transports(mig.source.name), mig.source), targetEndpoint: await endpoint(s.transports(mig.target.name), mig.target) };
@@ -97,7 +108,7 @@ async function rollbackMigration(s: Session, stack: string, def: StackDef, mig: 
     const stackOf = s.loaded.stacks.find((x) => x.def.name === stack)!;
     // A migration of this stack that stopped before its end holds both locks: its rollback takes them over.
     const unfinished = journal.lastUnfinished();
-    const takeOver = unfinished && unfinished.command.split(' ').slice(0, 4).join(' ') === `migrate ${stack} --to ${mig.target.name}` ? unfinished.id : undefined;
+    const takeOver = unfinished && isMigrationOf(unfinished.command, stack, mig.target.name) ? unfinished.id : undefined;
     if (takeOver && !flags.json) s.io.err(`rolling back the unfinished run ${takeOver} (${unfinished!.command}): taking over its locks\n`);
     const summary = await execute(s, { plan, targets: [{ stack: stackOf, server: mig.source }, { stack: stackOf, server: mig.target }] }, `rollback ${stack} (migration to ${mig.target.name})`, flags, journal, takeOver);
     if (summary.failed === 0 && !flags.json) s.io.out(`${stack} serves from ${mig.source.name} again${def.server !== mig.source.name ? `: set \`server: ${mig.source.name}\` for it in ferry.yml` : ''}.\n`);

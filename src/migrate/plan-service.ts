@@ -15,6 +15,9 @@
  *             volume and data stay, for rollback); every service that named it reaches it
  *   verify    the channel closed
  *
+ * A marker on the source (`migrating-to`) names the target from the start until the source
+ * runs the new release: `ferry rollback` undoes a move stopped before that point.
+ *
  * The write pause runs from the writers' stop to the new release being healthy.
  */
 import type { Step, StepContext } from '../engine/step.js';
@@ -33,6 +36,8 @@ import { dumpStep } from './steps/dump.js';
 import { verifyStep } from './steps/verify.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
 import { connectedStep } from './steps/connected.js';
+import { markerStep, movingPath } from './steps/switch.js';
+import { removeStep } from './steps/remove.js';
 
 export interface ServiceMoveInput extends MoveInput {
   service: string;
@@ -106,7 +111,14 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   steps.push(connectedStep({ id: id('connected'), host: i.source.name, stack: name, project: project.name, placed: p, services: writers, sudo: m.source.sudo, dependsOn: [up.id] }));
   close.dependsOn = [up.id, id('connected')];
   steps.push(close);
+  // Until the source runs the new release, `ferry rollback` finds the unfinished move by
+  // this marker (written before anything changes) and undoes it; once it runs it, rollback
+  // returns to the previous release as after a finished move.
+  steps.push(removeStep({ id: id('moved'), host: i.source.name, path: movingPath(name), sudo: m.source.sudo, dependsOn: [up.id] }));
   // Everything waits for the preflight: nothing changes before it passes.
   for (const s of steps) if (s.id !== id('preflight') && !s.dependsOn.includes(id('preflight'))) s.dependsOn.push(id('preflight'));
+  const moving = { ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }), recordOnly: true };
+  for (const s of steps) if (s.dependsOn.includes(id('preflight'))) s.dependsOn.push(moving.id);
+  steps.push(moving);
   return { steps, m };
 }

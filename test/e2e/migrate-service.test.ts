@@ -95,6 +95,30 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
     assert.equal(onHost(db, `test -e /srv/ferry/${STACK}/migration.json && echo report || echo none`).trim(), 'none');
   });
 
+  test('a move killed after the dump and rolled back without resuming: host1 serves from its own database with every write, host2\'s copy stopped, no marker or key left', async () => {
+    const p = probe(app.host, DOMAIN);
+    assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
+    const killed = await ferryChild({ dir, state }, ['migrate', STACK, '--service', 'db', '--to', db.name, '--yes'], (line, kill) => {
+      if (/✓ tbsvc\/migrate\/dump\/db /.test(line)) kill();
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.err);
+    assert.equal(onHost(app, `cat /srv/ferry/${STACK}/migrating-to`).trim(), db.name);
+    const t = await run(['rollback', STACK, '--yes']);
+    const served = await p.okAfter(Date.now(), 30_000);
+    const seen = await p.stop();
+    assert.equal(t.code, 0, t.err + t.out);
+    assert.match(t.err, /rolling back the unfinished run \S+ \(migrate tbsvc --service db --to host2\): taking over its locks/);
+    assert.ok(served, 'the probe has a write acknowledged after the rollback');
+    // host2 never served: every acknowledged write is in host1's database.
+    const here = Number(psql(app, 'SELECT count(*) FROM ferry_hits'));
+    assert.ok(seen.acked.length > 0 && here >= Math.max(...seen.acked), `host1 has ${here} hits, the probe saw ${Math.max(...seen.acked)} acknowledged`);
+    assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
+    assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+    assert.equal(onHost(app, `test -e /srv/ferry/${STACK}/migrating-to && echo marker || echo none`).trim(), 'none');
+    assert.equal(onHost(db, 'grep -c ferry-migrate /root/.ssh/authorized_keys || true').trim(), '0');
+    assert.doesNotMatch(t.out + t.err + killed.err, new RegExp(CANARY), 'the password never shows');
+  });
+
   test('db moved to host2 under a writing probe, killed (-9) after the dump and resumed: proven, every acknowledged write there, the app writing to it', async () => {
     const p = probe(app.host, DOMAIN);
     assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
