@@ -2,17 +2,19 @@
  * The steps of `ferry migrate STACK --to SERVER`, in order. Dump mode:
  *
  *   prepare   preflight on the target; the channel source -> target
- *   transfer  the release and images on the target; its volumes; a first copy while running
- *   deploy    writers frozen on the source; the final copy; the target's databases started
- *             and filled by dump; the proof; the stack started on the target (health checks)
- *   proxy     nginx on the target; the source's nginx sends the domains to the target
+ *   transfer  the release and images on the target; its volumes; a first copy while running;
+ *             its databases started, its other containers created, its nginx and site
+ *   deploy    writers frozen on the source; the final copy; the target's databases filled
+ *             by dump; the proof; the stack started on the target (health checks), its
+ *             nginx pointed at the containers
+ *   proxy     the source's nginx sends the domains to the target
  *   verify    the source's databases stopped; the channel closed; the source marked as moved
  *
  * Replicate mode moves the databases while the stack runs (publish, schema, a tunnel,
  * subscribe: copied and streaming), so that the pause is only the cut-over: requests held
  * at the target, the source's nginx pointed there, writers stopped, the final copy, the
- * last changes confirmed and the sequences set, the proof, the target started with its
- * nginx, and the held requests released to it.
+ * last changes confirmed and the sequences set, the proof, the target started and its
+ * nginx pointed at it, and the held requests released to it.
  *
  * The source keeps its release, volumes and data, stopped. A failure rolls back what
  * was changed, last first, so the source serves again.
@@ -24,7 +26,11 @@ import type { Transport } from '../transport/transport.js';
 import { stackPlan } from '../deploy/plan.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { upStep } from '../deploy/steps/up.js';
-import { proxyLink } from '../deploy/proxy-link.js';
+import { proxyLink, upstreamAddresses } from '../deploy/proxy-link.js';
+import { projectContainers } from '../deploy/containers.js';
+import { nginxFileStep } from '../proxy/nginx-file.js';
+import { renderUpstreams } from '../proxy/render-upstreams.js';
+import { upstreamsPath } from '../proxy/names.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
 import { markServing, sideOf, type Migration } from './context.js';
 import { databases, REDIS_IMAGE } from './postgres.js';
@@ -74,6 +80,20 @@ export interface MigratePlanInput extends MoveInput {
   acme?: AcmeDef;
   mode: 'dump' | 'replicate';
   dns?: DnsDef;
+}
+
+/** Inside the pause, once the target's stack runs: its nginx sends the domains to the started containers. */
+function proxyRefresh(i: MigratePlanInput, m: Migration, id: (s: string) => string): Step | undefined {
+  const def = i.stack.def;
+  if (!def.proxy) return undefined;
+  const routes = def.proxy.routes;
+  const step = nginxFileStep({
+    id: id('upstreams'), host: i.target.name, path: upstreamsPath(def.name), sudo: m.target.sudo, dependsOn: [id('start')],
+    title: `${i.target.name}'s nginx sends ${def.proxy.domains.join(', ')} to the started containers`,
+    content: async (ctx) => renderUpstreams(def.name, routes, upstreamAddresses(def, await projectContainers(ctx.transport, m.release.project, m.target.sudo))),
+  });
+  step.phase = 'deploy';
+  return step;
 }
 
 export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[]; m: Migration; dns?: DnsPreflight }> {
@@ -135,7 +155,14 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   const dbStarted = [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : [])];
   // After the database's start: two Compose runs at once on a new project race to create its network.
   if (created.length > 0) steps.push(createStep({ id: id('create'), stack: name, side: m.target, release: m.release, services: created, dependsOn: dbStarted }));
-  const beforePause = [...dbStarted, ...(created.length > 0 ? [id('create')] : [])];
+  // The target's nginx and the stack's site before the pause (its upstreams name no container
+  // yet: nginx answers 502 there until the switch); inside it, only the upstreams' refresh.
+  const proxy = i.stack.def.proxy ? proxyLink({ stack: { ...i.stack.def, proxy: { ...i.stack.def.proxy, tls: 'none' } }, project: project.name, host: i.target.name, sudo: m.target.sudo, dependsOn: afterTransfer }) : undefined;
+  for (const s of proxy?.steps ?? []) {
+    s.phase = 'transfer';
+    steps.push(s);
+  }
+  const beforePause = [...dbStarted, ...(created.length > 0 ? [id('create')] : []), ...(proxy?.steps ?? []).map((s) => s.id)];
   steps.push(servicesStateStep({
     id: id('freeze'), stack: name, redis: m.redis, side: m.source, release: i.sourceRelease, services: others, want: 'stopped', phase: 'deploy', dependsOn: beforePause,
     title: `stop the writers on ${i.source.name} (${others.join(', ') || 'none'})`, onApply: () => (m.marks.freezeAt ??= Date.now()),
@@ -148,8 +175,7 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
     // Started before the freeze, so that its start is not part of the write pause.
     steps.push(servicesStateStep({ id: id('target-db'), stack: name, side: m.target, release: m.release, services: dbServices, want: 'running', phase: 'transfer', dependsOn: afterTransfer, title: `start ${dbServices.join(', ')} on ${i.target.name}` }));
   }
-  const proxy = i.stack.def.proxy ? proxyLink({ stack: { ...i.stack.def, proxy: { ...i.stack.def.proxy, tls: 'none' } }, project: project.name, host: i.target.name, sudo: m.target.sudo, dependsOn: [id('start')] }) : undefined;
-  const proxyIds = proxy ? proxy.steps.map((s) => s.id) : [];
+  const refresh = proxyRefresh(i, m, id);
   const start = (dependsOn: string[]) => upStep({
     id: id('start'), host: i.target.name, stack: name, project: project.name, release: deploy.meta, services: deploy.meta.services,
     healthTimeoutMs: i.stack.def.deploy.healthTimeoutMs, httpChecks: i.stack.def.deploy.httpChecks, sudo: m.target.sudo, dependsOn,
@@ -160,19 +186,19 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
   const stopSourceDb = (dependsOn: string[]) => servicesStateStep({ id: id('stop-source-db'), stack: name, side: m.source, release: i.sourceRelease, services: dbServices, want: 'stopped', phase: 'verify', dependsOn, title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)` });
   let served: string[];
   if (i.mode === 'replicate') {
-    served = replicateSteps({ i, m, id, steps, dbs, frozen, beforePause, proxy: proxy?.steps ?? [], switched, verify, start, stopSourceDb });
+    served = replicateSteps({ i, m, id, steps, dbs, frozen, beforePause, proxy: refresh ? [refresh] : [], switched, verify, start, stopSourceDb });
   } else {
     if (dbs.length > 0) for (const d of dbs) steps.push(dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }));
     steps.push(verify([...frozen, ...dbs.map((d) => id(`dump/${d.service}`))]));
     steps.push(start([id('verify')]));
-    if (proxy) steps.push(...proxy.steps);
+    if (refresh) steps.push(refresh);
     if (switched) {
-      switched.dependsOn = [id('start'), ...proxyIds];
+      switched.dependsOn = [id('start'), ...(refresh ? [refresh.id] : [])];
       steps.push(switched);
     }
     // Writes are served again once clients reach the target: through the source's nginx when there is one.
     markServing(switched ?? steps.find((s) => s.id === id('start'))!, m);
-    served = [id('start'), ...proxyIds, ...(switched ? [switched.id] : [])];
+    served = [id('start'), ...(refresh ? [refresh.id] : []), ...(switched ? [switched.id] : [])];
     if (dbs.length > 0) steps.push(stopSourceDb(served));
   }
   for (const s of dns?.cutover ?? []) {

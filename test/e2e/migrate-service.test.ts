@@ -40,6 +40,16 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
       `ufw delete allow proto tcp from ${app.host} to ${db.host} port 5432 comment 'ferry ${STACK}/db' >/dev/null 2>&1; true`);
   };
   let fleetFile = '';
+  /** A probe writing through host1's nginx, and a move of db killed (-9) once the dump is done: in the pause. */
+  const movedKilledAfterDump = async () => {
+    const p = probe(app.host, DOMAIN);
+    assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
+    const killed = await ferryChild({ dir, state }, ['migrate', STACK, '--service', 'db', '--to', db.name, '--yes'], (line, kill) => {
+      if (/✓ tbsvc\/migrate\/dump\/db /.test(line)) kill();
+    });
+    assert.equal(killed.signal, 'SIGKILL', killed.err);
+    return { p, killed };
+  };
 
   before(() => {
     for (const h of [app, db]) clean(h);
@@ -96,12 +106,7 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
   });
 
   test('a move killed after the dump and rolled back without resuming: host1 serves from its own database with every write, host2\'s copy stopped, no marker or key left', async () => {
-    const p = probe(app.host, DOMAIN);
-    assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
-    const killed = await ferryChild({ dir, state }, ['migrate', STACK, '--service', 'db', '--to', db.name, '--yes'], (line, kill) => {
-      if (/✓ tbsvc\/migrate\/dump\/db /.test(line)) kill();
-    });
-    assert.equal(killed.signal, 'SIGKILL', killed.err);
+    const { p, killed } = await movedKilledAfterDump();
     assert.equal(onHost(app, `cat /srv/ferry/${STACK}/migrating-to`).trim(), db.name);
     const t = await run(['rollback', STACK, '--yes']);
     const served = await p.okAfter(Date.now(), 30_000);
@@ -120,12 +125,7 @@ describe('ferry migrate --service on the test bed', { skip: testbedIsUp() ? fals
   });
 
   test('db moved to host2 under a writing probe, killed (-9) after the dump and resumed: proven, every acknowledged write there, the app writing to it', async () => {
-    const p = probe(app.host, DOMAIN);
-    assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
-    const killed = await ferryChild({ dir, state }, ['migrate', STACK, '--service', 'db', '--to', db.name, '--yes'], (line, kill) => {
-      if (/✓ tbsvc\/migrate\/dump\/db /.test(line)) kill();
-    });
-    assert.equal(killed.signal, 'SIGKILL', killed.err);
+    const { p, killed } = await movedKilledAfterDump();
     // Killed in the pause: the writers stopped, the source's database still there, the app not yet pointed at host2.
     assert.equal(onHost(app, `docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=web | wc -l`).trim(), '0');
     const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes', '--json', '--resume']);
