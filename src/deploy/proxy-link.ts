@@ -9,7 +9,7 @@ import type { StepContext, Step } from '../engine/step.js';
 import type { AcmeDef, StackDef } from '../model/fleet.js';
 import { renderUpstreams, upstreamsOf } from '../proxy/render-upstreams.js';
 import { upstreamsPath } from '../proxy/names.js';
-import { workerPids, writeNginxFile } from '../proxy/nginx-file.js';
+import { nginxFileStep, workerPids, writeNginxFile } from '../proxy/nginx-file.js';
 import { proxySteps } from '../proxy/steps.js';
 import { projectContainers, type Container } from './containers.js';
 import type { SwitchUpstream } from './steps/up.js';
@@ -44,6 +44,15 @@ export function upstreamAddresses(stack: StackDef, containers: Container[]): Rec
     out[u.name] = containers.filter((c) => c.service === u.service && c.status === 'running').flatMap((c) => c.addresses.slice(0, 1)).map((a) => `${a}:${u.port}`).sort();
   }
   return out;
+}
+
+/** A step that points a stack's upstreams on `host` at the project's containers running then (a migration's target, or its source after a rollback). */
+export function upstreamsStep(o: { id: string; host: string; stack: StackDef; project: string; sudo: boolean; dependsOn: string[]; title: string }): Step {
+  const proxy = o.stack.proxy!;
+  return nginxFileStep({
+    id: o.id, host: o.host, path: upstreamsPath(o.stack.name), sudo: o.sudo, dependsOn: o.dependsOn, title: o.title,
+    content: async (ctx) => renderUpstreams(o.stack.name, proxy.routes, upstreamAddresses(o.stack, await projectContainers(ctx.transport, o.project, o.sudo))),
+  });
 }
 
 export function proxyLink(o: { stack: StackDef; project: string; host: string; sudo: boolean; acme?: AcmeDef; dependsOn: string[] }): ProxyLink {

@@ -26,11 +26,7 @@ import type { Transport } from '../transport/transport.js';
 import { stackPlan } from '../deploy/plan.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { upStep } from '../deploy/steps/up.js';
-import { proxyLink, upstreamAddresses } from '../deploy/proxy-link.js';
-import { projectContainers } from '../deploy/containers.js';
-import { nginxFileStep } from '../proxy/nginx-file.js';
-import { renderUpstreams } from '../proxy/render-upstreams.js';
-import { upstreamsPath } from '../proxy/names.js';
+import { proxyLink, upstreamsStep } from '../deploy/proxy-link.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
 import { markServing, sideOf, type Migration } from './context.js';
 import { databases, REDIS_IMAGE } from './postgres.js';
@@ -86,11 +82,9 @@ export interface MigratePlanInput extends MoveInput {
 function proxyRefresh(i: MigratePlanInput, m: Migration, id: (s: string) => string): Step | undefined {
   const def = i.stack.def;
   if (!def.proxy) return undefined;
-  const routes = def.proxy.routes;
-  const step = nginxFileStep({
-    id: id('upstreams'), host: i.target.name, path: upstreamsPath(def.name), sudo: m.target.sudo, dependsOn: [id('start')],
+  const step = upstreamsStep({
+    id: id('upstreams'), host: i.target.name, stack: def, project: m.release.project, sudo: m.target.sudo, dependsOn: [id('start')],
     title: `${i.target.name}'s nginx sends ${def.proxy.domains.join(', ')} to the started containers`,
-    content: async (ctx) => renderUpstreams(def.name, routes, upstreamAddresses(def, await projectContainers(ctx.transport, m.release.project, m.target.sudo))),
   });
   step.phase = 'deploy';
   return step;

@@ -8,11 +8,7 @@ import type { Step } from '../engine/step.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { Transport } from '../transport/transport.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
-import { projectContainers } from '../deploy/containers.js';
-import { upstreamAddresses } from '../deploy/proxy-link.js';
-import { renderUpstreams } from '../proxy/render-upstreams.js';
-import { upstreamsPath } from '../proxy/names.js';
-import { nginxFileStep } from '../proxy/nginx-file.js';
+import { upstreamsStep } from '../deploy/proxy-link.js';
 import { sideOf } from './context.js';
 import { servicesStateStep } from './steps/services.js';
 import { markerPath, movingPath } from './steps/switch.js';
@@ -42,10 +38,9 @@ export function migrationRollbackSteps(i: RollbackInput): Step[] {
   ];
   if (i.stack.proxy) {
     const proxy = i.stack.proxy;
-    steps.push(nginxFileStep({
-      id: id('upstreams'), host: i.source.name, path: upstreamsPath(i.stack.name), sudo: src.sudo, dependsOn: [id('start-source')],
+    steps.push(upstreamsStep({
+      id: id('upstreams'), host: i.source.name, stack: i.stack, project: i.sourceRelease.project, sudo: src.sudo, dependsOn: [id('start-source')],
       title: `${i.source.name}'s nginx sends ${proxy.domains.join(', ')} to its own containers again`,
-      content: async (ctx) => renderUpstreams(i.stack.name, proxy.routes, upstreamAddresses(i.stack, await projectContainers(ctx.transport, i.sourceRelease.project, src.sudo))),
     }));
   }
   const served = steps.map((s) => s.id);

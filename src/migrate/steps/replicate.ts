@@ -339,7 +339,6 @@ export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsO
     },
     async apply(ctx) {
       const x = await both();
-      const src = m.source.transport();
       const deadline = Date.now() + (o.catchUpTimeoutMs ?? 10 * 60_000);
       const [exists, copied] = await Promise.all([onTarget(x, q.subscriptionExistsSql(d)), copyState(m, d, x)]);
       const subscribed = exists === '1';
@@ -353,7 +352,7 @@ export function cutoverStep(o: { id: string; m: Migration; d: Database; dependsO
       const { lsn, setvals } = q.parseCutOver(await onSource(x, q.CUT_OVER_SQL));
       if (lsn === undefined) throw new StepError('replication-failed', `${m.source.name}: ${d.db} gave no WAL position for the cut-over`, 'Check the source database (docker logs), then run migrate again with --resume, or roll back.');
       if (subscribed) {
-        while ((await sql(src, m.source, x.src, d, q.confirmedSql(d, lsn))) !== 't') {
+        while ((await onSource(x, q.confirmedSql(d, lsn))) !== 't') {
           if (Date.now() > deadline) throw new StepError('replication-behind', `${m.target.name}: ${d.db} has not confirmed the source's position ${lsn}`, 'Check the tunnel and the target database (docker logs), then run migrate again with --resume, or roll back.');
           await sleep(50);
         }

@@ -48,6 +48,11 @@ async function redisSave(ctx: StepContext, container: string, sudo: boolean, hos
   throw new StepError('redis-save-failed', `${host}: Redis in ${container} did not finish BGSAVE within 10 minutes`, 'Check its disk and logs, then run migrate again.');
 }
 
+/** A Compose or Docker call on services that failed: its last lines, redacted. */
+function commandFailed(ctx: StepContext, side: Side, what: string, services: string[], stderr: string): StepError {
+  return new StepError('compose-failed', `${side.name}: ${what} ${services.join(' ')} failed: ${ctx.redactor.redact(stderr.trim().split('\n').slice(-3).join(' / '))}`, 'Read the error; fix the server, then run migrate again (--resume).');
+}
+
 export function servicesStateStep(o: ServicesStateOptions): Step {
   const sudo = o.side.sudo;
   let changed: string[] = [];
@@ -56,8 +61,8 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
     const running = cs.some((c) => c.service === s && c.status === 'running');
     return o.want === 'stopped' ? running : !running;
   });
-  const failed = (what: string, services: string[], stderr: string, ctx: StepContext) =>
-    new StepError('compose-failed', `${o.side.name}: ${what} ${services.join(' ')} failed: ${ctx.redactor.redact(stderr.trim().split('\n').slice(-3).join(' / '))}`, 'Read the error; fix the server, then run migrate again (--resume).');
+  const failed = (what: string, services: string[], stderr: string, ctx: StepContext) => commandFailed(ctx, o.side, what, services, stderr);
+  const graceOf = (service: string) => o.release.services.find((s) => s.name === service)?.stopGrace;
   const start = async (ctx: StepContext, services: string[]) => {
     const c = call(o.stack, o.release, await composeFlavor(ctx.transport, sudo));
     const r = await ctx.transport.exec(compose(c, 'up', '-d', '--no-deps', ...services), { sudo, timeoutMs: 10 * 60_000 });
@@ -75,7 +80,6 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
     const bad = results.find((r) => r.code !== 0);
     if (bad) throw failed('docker stop', services, bad.stderr, ctx);
   };
-  const graceOf = (service: string) => o.release.services.find((s) => s.name === service)?.stopGrace;
   return {
     id: o.id,
     host: o.side.name,
@@ -153,7 +157,7 @@ export function createStep(o: { id: string; stack: string; side: Side; release: 
     async apply(ctx) {
       created = await missing(ctx);
       const r = await ctx.transport.exec(compose(call(o.stack, o.release, await composeFlavor(ctx.transport, sudo)), ...args(created)), { sudo, timeoutMs: 10 * 60_000 });
-      if (r.code !== 0) throw new StepError('compose-failed', `${o.side.name}: compose up --no-start ${created.join(' ')} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').slice(-3).join(' / '))}`, 'Read the error; fix the server, then run migrate again (--resume).');
+      if (r.code !== 0) throw commandFailed(ctx, o.side, 'compose up --no-start', created, r.stderr);
     },
     async verify(ctx) {
       const m = await missing(ctx);
