@@ -104,6 +104,19 @@ export interface TableReport {
   checksum_match: boolean;
 }
 
+/**
+ * The source's tables whose row count differs from the proof's (or that the proof did not
+ * have): what was written there after the proof. An empty list when nothing was.
+ */
+export function changedSince(proof: TableReport[], now: TableSum[]): string[] {
+  return now
+    .filter((t) => !proof.some((p) => p.name === t.name && p.rows_source === t.rows))
+    .map((t) => {
+      const before = proof.find((p) => p.name === t.name);
+      return before ? `${t.name} has ${t.rows} rows, ${before.rows_source} when proven` : `${t.name} is new`;
+    });
+}
+
 export function compareTables(source: TableSum[], target: TableSum[]): TableReport[] {
   const there = new Map(target.map((t) => [t.name, t]));
   const names = [...new Set([...source.map((s) => s.name), ...target.map((t) => t.name)])].sort();

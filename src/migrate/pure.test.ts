@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Service } from '../model/compose.js';
-import { checksumSql, compareTables, countSql, databases, parseSums, REDIS_IMAGE } from './postgres.js';
+import { changedSince, checksumSql, compareTables, countSql, databases, parseSums, REDIS_IMAGE } from './postgres.js';
 import { needWithMargin } from './steps/preflight.js';
 import { report, type Migration } from './context.js';
 
@@ -39,6 +39,15 @@ test('table checksums: one order-independent query per table (or only counts); r
     { name: 'public.gone', rows_source: 1, rows_target: -1, checksum_match: false },
     { name: 'public.new', rows_source: -1, rows_target: 0, checksum_match: false },
   ]);
+});
+
+test('a proof is stale when a table of the source has other rows than when proven, or is new', () => {
+  const proof = [
+    { name: 'public.a', rows_source: 3, rows_target: 3, checksum_match: true },
+    { name: 'public.b', rows_source: 2, rows_target: 2, checksum_match: true },
+  ];
+  assert.deepEqual(changedSince(proof, parseSums('public.a|3|\npublic.b|2|\n')), []);
+  assert.deepEqual(changedSince(proof, parseSums('public.a|4|\npublic.b|2|\npublic.c|0|\n')), ['public.a has 4 rows, 3 when proven', 'public.c is new']);
 });
 
 test('the disk margin, and the report: downtime from freeze to serving, null when not both seen', () => {

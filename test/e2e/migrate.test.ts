@@ -154,6 +154,21 @@ describe('ferry migrate on the test bed', { skip: testbedIsUp() ? false : 'test 
     });
   }
 
+  test('a migration killed after its proof, whose source then takes a write, is refused on --resume (source-changed) with nothing changed; rollback serves that write', async () => {
+    const err = await killedMigration((e) => done('verify').test(e));
+    assert.doesNotMatch(err, done('start'), 'killed too late: start had finished');
+    psql(source, "INSERT INTO bulk (payload) VALUES ('written by hand after the kill')");
+    const resumed = await run(['migrate', STACK, '--to', target.name, '--yes', '--resume']);
+    assert.equal(resumed.code, 1, resumed.err + resumed.out);
+    assert.match(resumed.out, /dump\/db\s+ERROR\s+source-changed: host2: database demo changed after the proof recorded on host1 at \S+: public\.bulk has 400001 rows, 400000 when proven/);
+    assert.equal(onHost(target, `docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=web | wc -l`).trim(), '0', 'the target was not started');
+    const back = await run(['rollback', STACK, '--yes']);
+    assert.equal(back.code, 0, back.err + back.out);
+    assert.equal((await httpGet(source.host, DOMAIN, '/')).status, 200);
+    assert.equal(psql(source, "SELECT count(*) FROM bulk WHERE payload = 'written by hand after the kill'"), '1');
+    psql(source, "DELETE FROM bulk WHERE payload = 'written by hand after the kill'");
+  });
+
   test('a migration under a writing probe: verified, every acknowledged write on the target, the pause reported', async () => {
     const p = probe(source.host, DOMAIN);
     assert.ok(await p.okAfter(0, 30_000), 'the probe writes through the source before the migration');

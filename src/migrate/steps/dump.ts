@@ -20,7 +20,7 @@ import {
 } from '../dump-commands.js';
 import { parallelDump, type DbSide } from '../parallel-dump.js';
 import { awaitAccepting, compareTables, query, tableSums, type Database } from '../postgres.js';
-import { readReport } from './verify.js';
+import { readReport, refuseStaleProof } from './verify.js';
 
 export async function dbContainer(t: Transport, side: Side, project: string, service: string): Promise<string> {
   const c = (await projectContainers(t, project, side.sudo)).find((x) => x.service === service && x.status === 'running');
@@ -88,7 +88,11 @@ export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: 
       };
     },
     async check(ctx) {
-      if (await readReport(m)) return { needed: false };
+      const saved = await readReport(m);
+      if (saved) {
+        await refuseStaleProof(m, saved);
+        return { needed: false };
+      }
       const s = await sides(m, d, ctx.transport);
       const schema = await schemaDiff(s, d);
       if (schema.missing.length + schema.extra.length === 0 && (await tablesDiff(s, d)).every((t) => t.checksum_match)) return { needed: false };

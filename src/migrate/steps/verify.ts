@@ -11,7 +11,7 @@ import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { stackDir } from '../../deploy/layout.js';
 import type { Migration } from '../context.js';
-import { compareTables, tableSums, type TableReport } from '../postgres.js';
+import { changedSince, compareTables, tableSums, type TableReport } from '../postgres.js';
 import { verifyVolumes, type VolumeCopy, type VolumeReport } from '../volumes.js';
 import { dbContainer } from './dump.js';
 
@@ -36,6 +36,27 @@ export async function readReport(m: Migration): Promise<SavedReport | undefined>
     return saved.from === m.source.name && saved.release === m.release.id ? saved : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Refuses a proof recorded before the source changed: a run killed after it, whose source
+ * then took writes (its writers started by hand), must not resume as if proven. Row
+ * counts only (cheap); databases no longer running on the source cannot have changed.
+ */
+export async function refuseStaleProof(m: Migration, saved: SavedReport): Promise<void> {
+  if (!saved.tables) return;
+  const t = m.source.transport();
+  for (const d of m.databases) {
+    const src = await dbContainer(t, m.source, m.sourceRelease.project, d.service).catch(() => undefined);
+    if (!src) continue;
+    const changed = changedSince(saved.tables, await tableSums(t, src, d, m.source.sudo, true));
+    if (changed.length === 0) continue;
+    throw new StepError(
+      'source-changed',
+      `${m.source.name}: database ${d.db} changed after the proof recorded on ${m.target.name} at ${saved.at}: ${changed.slice(0, 3).join('; ')}${changed.length > 3 ? `; and ${changed.length - 3} more` : ''}`,
+      `Something wrote to the source after the run stopped; --resume would leave those writes behind. Run \`ferry rollback ${m.stack}\` (the source serves, with them), then migrate again.`,
+    );
   }
 }
 
