@@ -80,7 +80,7 @@ async function currentMeta(s: Session, stack: string, server: ServerDef): Promis
 }
 
 /** Whether a run's command moved `stack` (or one of its services) to `target`. */
-export function isMigrationOf(command: string, stack: string, target: string): boolean {
+function isMigrationOf(command: string, stack: string, target: string): boolean {
   const w = command.split(' ');
   const to = w.indexOf('--to');
   return w[0] === 'migrate' && w[1] === stack && to > 1 && w[to + 1] === target;

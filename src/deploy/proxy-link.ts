@@ -46,12 +46,14 @@ export function upstreamAddresses(stack: StackDef, containers: Container[]): Rec
   return out;
 }
 
+/** The stack's upstreams file for these containers. */
+const upstreamsFile = (stack: StackDef, containers: Container[]): string => renderUpstreams(stack.name, stack.proxy!.routes, upstreamAddresses(stack, containers));
+
 /** A step that points a stack's upstreams on `host` at the project's containers running then (a migration's target, or its source after a rollback). */
 export function upstreamsStep(o: { id: string; host: string; stack: StackDef; project: string; sudo: boolean; dependsOn: string[]; title: string }): Step {
-  const proxy = o.stack.proxy!;
   return nginxFileStep({
     id: o.id, host: o.host, path: upstreamsPath(o.stack.name), sudo: o.sudo, dependsOn: o.dependsOn, title: o.title,
-    content: async (ctx) => renderUpstreams(o.stack.name, proxy.routes, upstreamAddresses(o.stack, await projectContainers(ctx.transport, o.project, o.sudo))),
+    content: async (ctx) => upstreamsFile(o.stack, await projectContainers(ctx.transport, o.project, o.sudo)),
   });
 }
 
@@ -66,7 +68,7 @@ export function proxyLink(o: { stack: StackDef; project: string; host: string; s
     dependsOn: o.dependsOn,
   });
   const writeFor = (ctx: StepContext, containers: Container[]) =>
-    writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), renderUpstreams(o.stack.name, o.stack.proxy!.routes, upstreamAddresses(o.stack, containers)), o.sudo);
+    writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), upstreamsFile(o.stack, containers), o.sudo);
   const switchUpstream: SwitchUpstream = async (ctx, service, fresh) => {
     const others = (await running(ctx)).filter((c) => c.service !== service);
     const before = await workerPids(ctx, o.sudo);

@@ -21,7 +21,7 @@ import { stackDir } from '../../deploy/layout.js';
 import type { Transport } from '../../transport/transport.js';
 import { onTarget } from '../channel.js';
 import type { Migration, Side } from '../context.js';
-import { psql, TABLES_SQL, type Database } from '../postgres.js';
+import { awaitAccepting, psql, TABLES_SQL, type Database } from '../postgres.js';
 import * as q from '../replica-sql.js';
 import { dbContainer, targetDbContainer } from './dump.js';
 
@@ -112,11 +112,7 @@ export function publishStep(o: { id: string; m: Migration; d: Database; dependsO
         await sql(ctx.transport, m.source, src, d, q.SET_WAL_LEVEL_SQL);
         const r = await ctx.transport.exec(cmd('docker', 'restart', src), { sudo: m.source.sudo, timeoutMs: 5 * 60_000 });
         if (r.code !== 0) throw new StepError('replication-failed', `${m.source.name}: docker restart ${src} failed: ${r.stderr.trim()}`, 'Check the container (docker logs), then run migrate again.');
-        const deadline = Date.now() + 2 * 60_000;
-        while ((await ctx.transport.exec(cmd('docker', 'exec', src, 'pg_isready', '-q', '-U', d.user, '-d', d.db), { sudo: m.source.sudo })).code !== 0) {
-          if (Date.now() > deadline) throw new StepError('database-not-running', `${m.source.name}: ${d.service} did not come back within 2 minutes after its restart`, 'Check docker logs of the container, then run migrate again with --resume.');
-          await sleep(500);
-        }
+        await awaitAccepting(ctx.transport, src, m.source.sudo, 2 * 60_000);
         src = await e.source();
       }
       const setFull = s.noKey.filter((x) => !x.full).map((x) => x.name);

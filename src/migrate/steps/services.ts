@@ -61,12 +61,11 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
     const running = cs.some((c) => c.service === s && c.status === 'running');
     return o.want === 'stopped' ? running : !running;
   });
-  const failed = (what: string, services: string[], stderr: string, ctx: StepContext) => commandFailed(ctx, o.side, what, services, stderr);
   const graceOf = (service: string) => o.release.services.find((s) => s.name === service)?.stopGrace;
   const start = async (ctx: StepContext, services: string[]) => {
     const c = call(o.stack, o.release, await composeFlavor(ctx.transport, sudo));
     const r = await ctx.transport.exec(compose(c, 'up', '-d', '--no-deps', ...services), { sudo, timeoutMs: 10 * 60_000 });
-    if (r.code !== 0) throw failed('compose up', services, r.stderr, ctx);
+    if (r.code !== 0) throw commandFailed(ctx, o.side, 'compose up', services, r.stderr);
   };
   // `docker stop` on the containers, each service with its grace period, all at once: as
   // `compose stop` does, without starting Compose (this is the write freeze's first step).
@@ -78,7 +77,7 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
     }
     const results = await Promise.all([...byGrace].map(([grace, names]) => ctx.transport.exec(stopCommand({ stopGrace: grace }, names), { sudo, timeoutMs: 10 * 60_000 })));
     const bad = results.find((r) => r.code !== 0);
-    if (bad) throw failed('docker stop', services, bad.stderr, ctx);
+    if (bad) throw commandFailed(ctx, o.side, 'docker stop', services, bad.stderr);
   };
   return {
     id: o.id,
