@@ -32,14 +32,17 @@ const servers = hosts.map((h) => ({ name: h.name, host: h.host, port: h.port, us
 const ssh = (h, line) => {
   const r = spawnSync('ssh', [...sshArgs(h), line], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   // 255 is also a remote command's own exit code (fail2ban-client when stopped); only ssh's messages mean failure.
-  if (r.status === 255 && /^(ssh: |Permission denied|Host key verification)/m.test(r.stderr)) throw new Error(`ssh to ${h.name} failed: ${r.stderr}`);
+  if (r.status === 255 && /^(ssh: |Permission denied|Host key verification)/m.test(r.stderr))
+    throw new Error(`ssh to ${h.name} failed: ${r.stderr}`);
 };
 
 const ferryInventory = await time(async () => {
   const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
   const byName = new Map(hosts.map((h) => [h.name, sshTarget(h)]));
   try {
-    const results = await liveInventory(servers, { connect: async (s) => ({ transport: pool.get(byName.get(s.name)), user: s.user }) });
+    const results = await liveInventory(servers, {
+      connect: async (s) => ({ transport: pool.get(byName.get(s.name)), user: s.user }),
+    });
     const failed = results.filter((r) => r.error);
     if (failed.length) throw new Error(`inventory failed: ${JSON.stringify(failed)}`);
   } finally {
@@ -64,8 +67,11 @@ const sshCommands = await time(async () => {
   for (let i = 0; i < N; i++) ssh(h, 'true');
 });
 
-const row = (name, ferry, base) => `${name.padEnd(52)} ${ferry.toFixed(0).padStart(7)} ms ${base.toFixed(0).padStart(9)} ms ${(base / ferry).toFixed(1).padStart(7)}x`;
+const row = (name, ferry, base) =>
+  `${name.padEnd(52)} ${ferry.toFixed(0).padStart(7)} ms ${base.toFixed(0).padStart(9)} ms ${(base / ferry).toFixed(1).padStart(7)}x`;
 console.log(`median of ${RUNS} runs, node ${process.version}, ${hosts.length} hosts`);
 console.log(`${'case'.padEnd(52)} ${'ferry'.padStart(10)} ${'baseline'.padStart(12)} ${'speedup'.padStart(8)}`);
-console.log(row(`inventory, ${hosts.length} hosts x ${PROBES.length} probes vs sequential ssh`, ferryInventory, sshLoop));
+console.log(
+  row(`inventory, ${hosts.length} hosts x ${PROBES.length} probes vs sequential ssh`, ferryInventory, sshLoop),
+);
 console.log(row(`${N} commands on one host: one connection vs ${N} ssh`, ferryCommands, sshCommands));

@@ -33,13 +33,20 @@ function time(fn) {
 
 // 1. The corpus: every top-level file plus the zabbix main file.
 const corpus = fileURLToPath(new URL('../../shared/fixtures/compose-corpus/', import.meta.url));
-const corpusFiles = [...readdirSync(corpus).filter((f) => /\.ya?ml$/.test(f)), 'zabbix__zabbix-docker/docker-compose_v3_alpine_mysql_latest.yaml'].map((f) => join(corpus, f));
+const corpusFiles = [
+  ...readdirSync(corpus).filter((f) => /\.ya?ml$/.test(f)),
+  'zabbix__zabbix-docker/docker-compose_v3_alpine_mysql_latest.yaml',
+].map((f) => join(corpus, f));
 const corpusFerry = time(() => {
   for (const f of corpusFiles) {
     const r = loadComposeProject({ files: [f], cwd: corpus, env: {} });
     if (r.project) {
       const def = { name: r.project.name, compose: [f], connections: [] };
-      runChecks({ fleet: { servers: {}, stacks: { [def.name]: def }, locate: (p) => ({ path: p.join('/') }) }, stacks: [{ def, project: r.project, findings: r.findings }], findings: [] });
+      runChecks({
+        fleet: { servers: {}, stacks: { [def.name]: def }, locate: (p) => ({ path: p.join('/') }) },
+        stacks: [{ def, project: r.project, findings: r.findings }],
+        findings: [],
+      });
     }
   }
 });
@@ -57,7 +64,8 @@ fleet += 'stacks:\n';
 for (let s = 0; s < SERVERS; s++) {
   fleet += `  app${s}: { server: s${s}, compose: app${s}/compose.yml }\n`;
   mkdirSync(join(dir, `app${s}`));
-  let compose = 'x-common: &common\n  restart: unless-stopped\n  deploy: { resources: { limits: { memory: 512M, cpus: "0.5" } } }\nservices:\n';
+  let compose =
+    'x-common: &common\n  restart: unless-stopped\n  deploy: { resources: { limits: { memory: 512M, cpus: "0.5" } } }\nservices:\n';
   for (let i = 0; i < PER_STACK; i++) {
     compose += `  svc${i}:\n    <<: *common\n    image: example/svc${i}:\${TAG:-1.${i}}\n    ports: ["127.0.0.1:${8000 + i}:80"]\n    environment:\n      DATABASE_URL: postgres://app:\${DB_PASSWORD:-x}@db:5432/app\n    healthcheck: { test: ["CMD", "true"] }\n`;
   }
@@ -77,7 +85,8 @@ const fleetYaml = time(() => {
 });
 rmSync(dir, { recursive: true, force: true });
 
-const row = (name, ferry, yaml) => `${name.padEnd(44)} ${ferry.toFixed(1).padStart(8)} ms  ${yaml.toFixed(1).padStart(8)} ms  ${(ferry / yaml).toFixed(1).padStart(6)}x`;
+const row = (name, ferry, yaml) =>
+  `${name.padEnd(44)} ${ferry.toFixed(1).padStart(8)} ms  ${yaml.toFixed(1).padStart(8)} ms  ${(ferry / yaml).toFixed(1).padStart(6)}x`;
 console.log(`median of ${RUNS} runs, node ${process.version}`);
 console.log(`${'case'.padEnd(44)} ${'ferry'.padStart(11)}  ${'yaml.parse'.padStart(11)}  ${'ratio'.padStart(7)}`);
 console.log(row(`corpus: load + check, ${corpusFiles.length} files`, corpusFerry, corpusYaml));

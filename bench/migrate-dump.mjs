@@ -30,12 +30,22 @@ const source = pool.get(sshTarget(h2));
 const target = pool.get(sshTarget(h1));
 const on = async (t, line) => (await t.exec(raw(line), { check: true, timeoutMs: 60 * 60_000 })).stdout;
 const psql = (t, sql) => on(t, `docker exec ${CONTAINER} psql -X -q -U demo -d demo -v ON_ERROR_STOP=1 -c "${sql}"`);
-const start = (t) => on(t, `docker rm -f ${CONTAINER} >/dev/null 2>&1; docker run -d --name ${CONTAINER} -e POSTGRES_USER=demo -e POSTGRES_PASSWORD=bench ferry-tb-postgres:1 >/dev/null && until docker exec ${CONTAINER} pg_isready -U demo -d demo >/dev/null 2>&1; do sleep 0.3; done; sleep 1`);
+const start = (t) =>
+  on(
+    t,
+    `docker rm -f ${CONTAINER} >/dev/null 2>&1; docker run -d --name ${CONTAINER} -e POSTGRES_USER=demo -e POSTGRES_PASSWORD=bench ferry-tb-postgres:1 >/dev/null && until docker exec ${CONTAINER} pg_isready -U demo -d demo >/dev/null 2>&1; do sleep 0.3; done; sleep 1`,
+  );
 
-const ROWS = "SELECT md5(g::text) || repeat(chr(65 + g % 26), 60) FROM generate_series";
+const ROWS = 'SELECT md5(g::text) || repeat(chr(65 + g % 26), 60) FROM generate_series';
 const SETS = {
   'one large table': `CREATE TABLE bulk (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk (payload) ${ROWS}(1, 400000) g; CREATE TABLE nokey (v int); INSERT INTO nokey SELECT generate_series(1, 1000);`,
-  'four tables': [1, 2, 3, 4].map((i) => `CREATE TABLE bulk${i} (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk${i} (payload) ${ROWS}(1, 100000) g;`).join(' ') + ' CREATE TABLE nokey (v int); INSERT INTO nokey SELECT generate_series(1, 1000);',
+  'four tables':
+    [1, 2, 3, 4]
+      .map(
+        (i) =>
+          `CREATE TABLE bulk${i} (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk${i} (payload) ${ROWS}(1, 100000) g;`,
+      )
+      .join(' ') + ' CREATE TABLE nokey (v int); INSERT INTO nokey SELECT generate_series(1, 1000);',
 };
 
 const ch = channelFor('bench', endpoint(h2), endpoint(h1));
@@ -45,15 +55,70 @@ const run = async (step) => {
   const s = await runPlan(makePlan([step]), { transports, redactor: new Redactor(), onEvent: () => undefined });
   if (s.failed) throw new Error(`${step.id} failed`);
 };
-const single = () => on(source, render(cmd('bash', '-o', 'pipefail', '-c', render(pipe(
-  cmd('docker', 'exec', CONTAINER, 'pg_dump', '-U', 'demo', '-d', 'demo', '-Fc', '--no-owner', '--no-privileges'),
-  onTarget(ch, cmd('docker', 'exec', '-i', CONTAINER, 'pg_restore', '-U', 'demo', '-d', 'demo', '--clean', '--if-exists', '--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction')),
-)))));
-const parallel = (jobs) => () => parallelDump({
-  d, jobs, where: `${h2.name} -> ${h1.name}`, redact: (s) => s, through: (c) => onTarget(ch, c),
-  source: { transport: source, sudo: false, container: CONTAINER }, target: { transport: target, sudo: false, container: CONTAINER },
-});
-const ways = { 'single stream (pg_dump -Fc | pg_restore)': single, 'parallel dump, 1 stream': parallel(1), 'parallel dump, 4 streams': parallel(4) };
+const single = () =>
+  on(
+    source,
+    render(
+      cmd(
+        'bash',
+        '-o',
+        'pipefail',
+        '-c',
+        render(
+          pipe(
+            cmd(
+              'docker',
+              'exec',
+              CONTAINER,
+              'pg_dump',
+              '-U',
+              'demo',
+              '-d',
+              'demo',
+              '-Fc',
+              '--no-owner',
+              '--no-privileges',
+            ),
+            onTarget(
+              ch,
+              cmd(
+                'docker',
+                'exec',
+                '-i',
+                CONTAINER,
+                'pg_restore',
+                '-U',
+                'demo',
+                '-d',
+                'demo',
+                '--clean',
+                '--if-exists',
+                '--no-owner',
+                '--no-privileges',
+                '--exit-on-error',
+                '--single-transaction',
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+const parallel = (jobs) => () =>
+  parallelDump({
+    d,
+    jobs,
+    where: `${h2.name} -> ${h1.name}`,
+    redact: (s) => s,
+    through: (c) => onTarget(ch, c),
+    source: { transport: source, sudo: false, container: CONTAINER },
+    target: { transport: target, sudo: false, container: CONTAINER },
+  });
+const ways = {
+  'single stream (pg_dump -Fc | pg_restore)': single,
+  'parallel dump, 1 stream': parallel(1),
+  'parallel dump, 4 streams': parallel(4),
+};
 
 try {
   await run(open);
@@ -63,19 +128,32 @@ try {
     const ms = Object.fromEntries(Object.keys(ways).map((k) => [k, []]));
     for (let i = 0; i < RUNS; i++) {
       for (const [name, way] of Object.entries(ways)) {
-        await on(target, `docker exec ${CONTAINER} psql -X -q -U demo -d postgres -c 'DROP DATABASE IF EXISTS demo WITH (FORCE)' -c 'CREATE DATABASE demo' && sync`);
+        await on(
+          target,
+          `docker exec ${CONTAINER} psql -X -q -U demo -d postgres -c 'DROP DATABASE IF EXISTS demo WITH (FORCE)' -c 'CREATE DATABASE demo' && sync`,
+        );
         const t = process.hrtime.bigint();
         await way();
         ms[name].push(Number(process.hrtime.bigint() - t) / 1e6);
-        const tables = compareTables(await tableSums(source, CONTAINER, d, false), await tableSums(target, CONTAINER, d, false));
-        if (!tables.every((x) => x.checksum_match)) throw new Error(`${name}: tables differ: ${JSON.stringify(tables)}`);
+        const tables = compareTables(
+          await tableSums(source, CONTAINER, d, false),
+          await tableSums(target, CONTAINER, d, false),
+        );
+        if (!tables.every((x) => x.checksum_match))
+          throw new Error(`${name}: tables differ: ${JSON.stringify(tables)}`);
       }
     }
     console.log(`${set}, ${RUNS} runs each, in turns (median, all in ms):`);
-    for (const [name, xs] of Object.entries(ms)) console.log(`  ${name.padEnd(44)} ${String(Math.round(median(xs))).padStart(6)}   ${xs.map(Math.round).join(' ')}`);
+    for (const [name, xs] of Object.entries(ms))
+      console.log(
+        `  ${name.padEnd(44)} ${String(Math.round(median(xs))).padStart(6)}   ${xs.map(Math.round).join(' ')}`,
+      );
   }
 } finally {
   await run({ ...close, dependsOn: [] }).catch((e) => console.error(`closing the channel failed: ${e.message}`));
-  for (const t of [source, target]) await on(t, `docker rm -f ${CONTAINER} >/dev/null`).catch((e) => console.error(`removing ${CONTAINER} on ${t.name} failed: ${e.message}`));
+  for (const t of [source, target])
+    await on(t, `docker rm -f ${CONTAINER} >/dev/null`).catch((e) =>
+      console.error(`removing ${CONTAINER} on ${t.name} failed: ${e.message}`),
+    );
   await pool.close();
 }

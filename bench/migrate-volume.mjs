@@ -40,7 +40,11 @@ const run = async (step) => {
   };
   const s = await runPlan(makePlan([step]), { transports, redactor: new Redactor(), onEvent });
   if (s.failed) throw new Error(`${step.id} failed: ${error?.code}: ${error?.message}`);
-  parts = { check: at['step-checked'] - at['step-start'], apply: at['step-applied'] - at['step-checked'], verify: at['step-verified'] - at['step-applied'] };
+  parts = {
+    check: at['step-checked'] - at['step-start'],
+    apply: at['step-applied'] - at['step-checked'],
+    verify: at['step-verified'] - at['step-applied'],
+  };
   return s;
 };
 
@@ -74,9 +78,39 @@ try {
   const empty = () => on(target, `find ${dst} -mindepth 1 -delete && sync`);
   const copy = { name: 'data', sourcePath: src, targetPath: dst };
   let sent = 0;
-  const ferry = () => run(syncStep({ id: 'bench/volume', ch, copies: [copy], source: () => source, target: () => target, phase: 'transfer', dependsOn: [], onBytes: (n) => (sent = n) }));
-  const tar = () => on(source, render(cmd('bash', '-o', 'pipefail', '-c', `tar -C ${src} -cf - . | ${render(onTarget(ch, cmd('tar', '-C', dst, '-xf', '-')))}`)));
-  const rsync = () => on(source, render(cmd('rsync', '-a', '-e', render(cmd(...sshOptions(ch))), `${src}/`, `${destination(ch.target, true)}:${dst}/`)));
+  const ferry = () =>
+    run(
+      syncStep({
+        id: 'bench/volume',
+        ch,
+        copies: [copy],
+        source: () => source,
+        target: () => target,
+        phase: 'transfer',
+        dependsOn: [],
+        onBytes: (n) => (sent = n),
+      }),
+    );
+  const tar = () =>
+    on(
+      source,
+      render(
+        cmd(
+          'bash',
+          '-o',
+          'pipefail',
+          '-c',
+          `tar -C ${src} -cf - . | ${render(onTarget(ch, cmd('tar', '-C', dst, '-xf', '-')))}`,
+        ),
+      ),
+    );
+  const rsync = () =>
+    on(
+      source,
+      render(
+        cmd('rsync', '-a', '-e', render(cmd(...sshOptions(ch))), `${src}/`, `${destination(ch.target, true)}:${dst}/`),
+      ),
+    );
 
   // Rounds interleave the cases, so that whatever else the machine does falls on all of them alike.
   const ms = { ferry: [], again: [], tar: [], rsync: [] };
@@ -92,15 +126,26 @@ try {
   const split = splits[ms.ferry.indexOf(f)];
   const mbps = (x) => (bytes / 1e6 / (x / 1000)).toFixed(0).padStart(5);
   const range = (xs) => `(${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`.padEnd(14);
-  const line = (name, xs, x, base) => console.log(`${name.padEnd(46)} ${x.toFixed(0).padStart(6)} ms ${range(xs)} ${mbps(x)} MB/s${base ? `   baseline / ferry ${(x / base).toFixed(2)}x` : ''}`);
-  console.log(`median (min-max) of ${RUNS} runs, node ${process.version}, ${files} files, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${h1.name} -> ${h3.name}; ferry sent ${(sent / 2 ** 20).toFixed(0)} MiB`);
+  const line = (name, xs, x, base) =>
+    console.log(
+      `${name.padEnd(46)} ${x.toFixed(0).padStart(6)} ms ${range(xs)} ${mbps(x)} MB/s${base ? `   baseline / ferry ${(x / base).toFixed(2)}x` : ''}`,
+    );
+  console.log(
+    `median (min-max) of ${RUNS} runs, node ${process.version}, ${files} files, ${(bytes / 2 ** 20).toFixed(0)} MiB, ${h1.name} -> ${h3.name}; ferry sent ${(sent / 2 ** 20).toFixed(0)} MiB`,
+  );
   line('ferry sync step (check, rsync, manifests)', ms.ferry, f);
-  console.log(`${''.padEnd(46)} median run: check ${split.check} ms, rsync ${split.apply} ms, manifests ${split.verify} ms`);
+  console.log(
+    `${''.padEnd(46)} median run: check ${split.check} ms, rsync ${split.apply} ms, manifests ${split.verify} ms`,
+  );
   line('tar -c | ssh tar -x', ms.tar, t, f);
   line('rsync -a', ms.rsync, r, f);
-  console.log(`${'ferry again, nothing changed (dry run only)'.padEnd(46)} ${again.toFixed(0).padStart(6)} ms ${range(ms.again)}            first / again ${(f / again).toFixed(1)}x`);
+  console.log(
+    `${'ferry again, nothing changed (dry run only)'.padEnd(46)} ${again.toFixed(0).padStart(6)} ms ${range(ms.again)}            first / again ${(f / again).toFixed(1)}x`,
+  );
 } finally {
   await run({ ...close, dependsOn: [] }).catch((e) => console.error(`closing the channel failed: ${e.message}`));
-  await on(target, `docker volume rm -f ${TARGET_VOLUME} >/dev/null`).catch((e) => console.error(`removing ${TARGET_VOLUME} failed: ${e.message}`));
+  await on(target, `docker volume rm -f ${TARGET_VOLUME} >/dev/null`).catch((e) =>
+    console.error(`removing ${TARGET_VOLUME} failed: ${e.message}`),
+  );
   await pool.close();
 }

@@ -18,10 +18,13 @@ const ssh = (line) => execFileSync('ssh', [...sshArgs(h), line], { encoding: 'ut
 
 function get(hostHeader) {
   return new Promise((resolve) => {
-    const req = request({ host: h.host, port: 80, path: '/', headers: { Host: hostHeader }, agent: false, timeout: 10_000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode));
-    });
+    const req = request(
+      { host: h.host, port: 80, path: '/', headers: { Host: hostHeader }, agent: false, timeout: 10_000 },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      },
+    );
     req.on('error', () => resolve(0));
     req.on('timeout', () => req.destroy());
     req.end();
@@ -45,15 +48,28 @@ async function underLoad(hostHeader, change) {
   return { sent, failed, ms: Date.now() - t };
 }
 
-const run = (cmd, args, env = {}) => new Promise((resolve) => {
-  const c = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
-  c.on('close', (code) => resolve(code));
-});
-const fleet = ['bin/ferry.js', 'apply', '--yes', '--json', '-f', 'examples/demo/ferry.yml', '--ssh-config', paths.sshConfig, '--known-hosts', paths.knownHosts];
+const run = (cmd, args, env = {}) =>
+  new Promise((resolve) => {
+    const c = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+    c.on('close', (code) => resolve(code));
+  });
+const fleet = [
+  'bin/ferry.js',
+  'apply',
+  '--yes',
+  '--json',
+  '-f',
+  'examples/demo/ferry.yml',
+  '--ssh-config',
+  paths.sshConfig,
+  '--known-hosts',
+  paths.knownHosts,
+];
 const version = Date.now() % 100000;
 
 // Ferry: make sure the demo runs, then update it under load.
-if ((await run(process.execPath, fleet, { APP_VERSION: `${version}` })) !== 0) throw new Error('first ferry apply failed');
+if ((await run(process.execPath, fleet, { APP_VERSION: `${version}` })) !== 0)
+  throw new Error('first ferry apply failed');
 const ferry = await underLoad('demo.ferry.test', () => run(process.execPath, fleet, { APP_VERSION: `${version + 1}` }));
 
 // Baseline: the same app image published on 127.0.0.1:18000, nginx in front, compose up -d.
@@ -70,9 +86,18 @@ server { listen 80; server_name plain.ferry.test; location / { proxy_pass http:/
 EOF2
 nginx -t -q && systemctl reload nginx && cd /srv/bench-plain && APP_VERSION=${version} docker-compose -p benchplain up -d >/dev/null 2>&1
 for i in $(seq 1 50); do curl -fsS -o /dev/null http://127.0.0.1:18000/ && break; sleep 0.2; done`);
-const plain = await underLoad('plain.ferry.test', () => run('ssh', [...sshArgs(h), `cd /srv/bench-plain && APP_VERSION=${version + 1} docker-compose -p benchplain up -d >/dev/null 2>&1`]));
-ssh('cd /srv/bench-plain && docker-compose -p benchplain down >/dev/null 2>&1; rm -rf /srv/bench-plain /etc/nginx/sites-enabled/bench-plain.conf; systemctl reload nginx');
+const plain = await underLoad('plain.ferry.test', () =>
+  run('ssh', [
+    ...sshArgs(h),
+    `cd /srv/bench-plain && APP_VERSION=${version + 1} docker-compose -p benchplain up -d >/dev/null 2>&1`,
+  ]),
+);
+ssh(
+  'cd /srv/bench-plain && docker-compose -p benchplain down >/dev/null 2>&1; rm -rf /srv/bench-plain /etc/nginx/sites-enabled/bench-plain.conf; systemctl reload nginx',
+);
 
-console.log(`update of a web service behind nginx under load (${CONCURRENCY} concurrent, at least ${TOTAL} requests), ${h.name}`);
+console.log(
+  `update of a web service behind nginx under load (${CONCURRENCY} concurrent, at least ${TOTAL} requests), ${h.name}`,
+);
 console.log(`  ferry apply (zero-downtime swap):   ${ferry.failed} failed of ${ferry.sent} requests in ${ferry.ms} ms`);
 console.log(`  docker-compose up -d (recreate):    ${plain.failed} failed of ${plain.sent} requests in ${plain.ms} ms`);

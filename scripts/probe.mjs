@@ -16,15 +16,22 @@ for (;;) {
   const begun = Date.now();
   pending = begun;
   const line = await new Promise((resolve) => {
-    const req = request({ host: address, port: 80, path: '/health', headers: { Host: domain }, agent: false, timeout }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => {
-        let hits = '-';
-        try { hits = String(JSON.parse(body).hits ?? '-'); } catch { /* not JSON */ }
-        resolve(`${Date.now()} ${res.statusCode} ${hits} ${Date.now() - begun}`);
-      });
-    });
+    const req = request(
+      { host: address, port: 80, path: '/health', headers: { Host: domain }, agent: false, timeout },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => {
+          let hits = '-';
+          try {
+            hits = String(JSON.parse(body).hits ?? '-');
+          } catch {
+            /* not JSON */
+          }
+          resolve(`${Date.now()} ${res.statusCode} ${hits} ${Date.now() - begun}`);
+        });
+      },
+    );
     req.on('error', () => resolve(`${Date.now()} 0 - ${Date.now() - begun}`));
     req.on('timeout', () => req.destroy());
     req.end();

@@ -18,7 +18,13 @@ function find(dir) {
 
 const filter = process.argv.slice(2);
 const files = ['src', 'test']
-  .flatMap((d) => { try { return find(d); } catch { return []; } })
+  .flatMap((d) => {
+    try {
+      return find(d);
+    } catch {
+      return [];
+    }
+  })
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .sort();
 if (files.length === 0) {
@@ -35,7 +41,15 @@ const FILE_MINUTES = Number(process.env.FERRY_TEST_FILE_MINUTES ?? 25);
 const TOTAL_MINUTES = Number(process.env.FERRY_TEST_TOTAL_MINUTES ?? 70);
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-force-exit', `--test-timeout=${FILE_MINUTES * 60_000}`, '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-force-exit',
+    `--test-timeout=${FILE_MINUTES * 60_000}`,
+    '--test-reporter=spec',
+    ...files,
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
 );
 let tail = '';
@@ -44,13 +58,29 @@ child.stdout.on('data', (d) => {
   tail = (tail + d.toString().replace(/\x1b\[[0-9;]*m/g, '')).slice(-4096);
 });
 // In its own process group, so that a stop takes every test file's process with it.
-const stopAll = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ } };
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { stopAll(); process.exit(130); });
+const stopAll = () => {
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+};
+for (const sig of ['SIGINT', 'SIGTERM'])
+  process.on(sig, () => {
+    stopAll();
+    process.exit(130);
+  });
 let outOfTime = false;
-const timer = setTimeout(() => { outOfTime = true; stopAll(); }, TOTAL_MINUTES * 60_000);
+const timer = setTimeout(() => {
+  outOfTime = true;
+  stopAll();
+}, TOTAL_MINUTES * 60_000);
 const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
 clearTimeout(timer);
-if (outOfTime) console.error(`tests: stopped after ${TOTAL_MINUTES} minutes (FERRY_TEST_TOTAL_MINUTES); the files above the cut are the ones that finished`);
+if (outOfTime)
+  console.error(
+    `tests: stopped after ${TOTAL_MINUTES} minutes (FERRY_TEST_TOTAL_MINUTES); the files above the cut are the ones that finished`,
+  );
 const count = (name) => Number(new RegExp(`^ℹ ${name} (\\d+)$`, 'm').exec(tail)?.[1] ?? 0);
 const pass = count('pass');
 const fail = count('fail') + count('cancelled') + (outOfTime || !/^ℹ pass \d+$/m.test(tail) ? 1 : 0);

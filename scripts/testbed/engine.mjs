@@ -24,12 +24,18 @@ export async function ensureEngine() {
   const fd = openSync(paths.dockerdLog, 'a');
   const child = spawn('dockerd', [], { detached: true, stdio: ['ignore', fd, fd] });
   let failed;
-  child.on('error', (err) => { failed = err; });
-  child.on('exit', (code) => { failed ??= new Error(`dockerd exited with code ${code}`); });
+  child.on('error', (err) => {
+    failed = err;
+  });
+  child.on('exit', (code) => {
+    failed ??= new Error(`dockerd exited with code ${code}`);
+  });
   child.unref();
   closeSync(fd);
   log(`engine: started dockerd (pid ${child.pid}), log in .testbed/dockerd.log`);
-  const ok = await waitFor(async () => failed || (existsSync(SOCKET) && (await engineAnswers())), { timeoutMs: 60_000 });
+  const ok = await waitFor(async () => failed || (existsSync(SOCKET) && (await engineAnswers())), {
+    timeoutMs: 60_000,
+  });
   if (!ok || failed) {
     const tail = lastLines(readFileSync(paths.dockerdLog).subarray(logStart).toString('utf8').trim(), 12);
     throw new TestbedError(

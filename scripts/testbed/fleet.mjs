@@ -14,7 +14,7 @@ export function fleetYaml(hosts) {
     .map((h) => `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, memory: ${memory}, cpus: ${cpus} }`)
     .join('\n');
   return [
-    '# The test bed\'s hosts, written by `npm run testbed:up` (removed by `npm run testbed:down`).',
+    "# The test bed's hosts, written by `npm run testbed:up` (removed by `npm run testbed:down`).",
     '# SSH: key .testbed/id_ed25519, host keys in .testbed/known_hosts.',
     'servers:',
     servers,
@@ -24,17 +24,21 @@ export function fleetYaml(hosts) {
 }
 
 export function sshConfig(hosts) {
-  return hosts.map((h) => [
-    `Host ${h.name} ${h.container}`,
-    `  HostName ${h.host}`,
-    `  User ${h.user}`,
-    `  Port ${h.port}`,
-    `  IdentityFile ${paths.key}`,
-    '  IdentitiesOnly yes',
-    `  UserKnownHostsFile ${paths.knownHosts}`,
-    '  StrictHostKeyChecking yes',
-    '',
-  ].join('\n')).join('\n');
+  return hosts
+    .map((h) =>
+      [
+        `Host ${h.name} ${h.container}`,
+        `  HostName ${h.host}`,
+        `  User ${h.user}`,
+        `  Port ${h.port}`,
+        `  IdentityFile ${paths.key}`,
+        '  IdentitiesOnly yes',
+        `  UserKnownHostsFile ${paths.knownHosts}`,
+        '  StrictHostKeyChecking yes',
+        '',
+      ].join('\n'),
+    )
+    .join('\n');
 }
 
 export function writeFleetFiles(hosts) {

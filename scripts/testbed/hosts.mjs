@@ -13,12 +13,34 @@ const FRESH = 'a test may have changed the host: `npm run testbed:down && npm ru
 export function hostRunArgs(i) {
   const name = `${PREFIX}host${i}`;
   return [
-    'run', '-d', '--name', name, '--hostname', name, '--label', LABEL, '--network', NETWORK,
-    '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE',
-    '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined',
-    '--security-opt', 'systempaths=unconfined',
-    '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw', '--tmpfs', '/run', '--tmpfs', '/run/lock',
-    '-v', `${name}-docker:/var/lib/docker`,
+    'run',
+    '-d',
+    '--name',
+    name,
+    '--hostname',
+    name,
+    '--label',
+    LABEL,
+    '--network',
+    NETWORK,
+    '--cap-add',
+    'ALL',
+    '--cap-drop',
+    'SYS_RESOURCE',
+    '--security-opt',
+    'seccomp=unconfined',
+    '--security-opt',
+    'apparmor=unconfined',
+    '--security-opt',
+    'systempaths=unconfined',
+    '-v',
+    '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+    '--tmpfs',
+    '/run',
+    '--tmpfs',
+    '/run/lock',
+    '-v',
+    `${name}-docker:/var/lib/docker`,
     HOST_IMAGE,
   ];
 }
@@ -31,7 +53,9 @@ async function ensureNetwork() {
 
 async function ensureKey() {
   if (existsSync(paths.key) && existsSync(`${paths.key}.pub`)) return false;
-  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-testbed', '-f', paths.key], { what: 'ssh-keygen' });
+  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ferry-testbed', '-f', paths.key], {
+    what: 'ssh-keygen',
+  });
   return true;
 }
 
@@ -49,19 +73,29 @@ async function startHost(i) {
       run('docker', ['image', 'inspect', '--format', '{{.Id}}', HOST_IMAGE]),
     ]);
     const stale = mine.stdout.trim() !== latest.stdout.trim();
-    return { name, did: stale ? 'reused (it runs an older host image: `npm run testbed:down` then up to renew it)' : 'reused' };
+    return {
+      name,
+      did: stale ? 'reused (it runs an older host image: `npm run testbed:down` then up to renew it)' : 'reused',
+    };
   }
   if (state === 'stopped') {
     await must('docker', ['start', name], { what: `docker start ${name}` });
     return { name, did: 'started again' };
   }
-  await must('docker', ['volume', 'create', '--label', LABEL, `${name}-docker`], { what: `creating volume ${name}-docker` });
+  await must('docker', ['volume', 'create', '--label', LABEL, `${name}-docker`], {
+    what: `creating volume ${name}-docker`,
+  });
   await must('docker', hostRunArgs(i), { what: `docker run ${name}` });
   return { name, did: 'created' };
 }
 
 async function hostIp(name) {
-  const r = await must('docker', ['inspect', '--format', `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`, name]);
+  const r = await must('docker', [
+    'inspect',
+    '--format',
+    `{{(index .NetworkSettings.Networks "${NETWORK}").IPAddress}}`,
+    name,
+  ]);
   const ip = r.stdout.trim();
   if (!ip) throw new TestbedError(`${name} has no address on ${NETWORK}`);
   return ip;
@@ -69,14 +103,29 @@ async function hostIp(name) {
 
 async function waitForUnits(name) {
   let last = '';
-  const ok = await waitFor(async () => {
-    const r = await run('docker', ['exec', name, 'systemctl', 'is-active', ...UNITS]);
-    last = r.stdout.trim();
-    return r.code === 0;
-  }, { timeoutMs: 180_000, intervalMs: 1000 });
+  const ok = await waitFor(
+    async () => {
+      const r = await run('docker', ['exec', name, 'systemctl', 'is-active', ...UNITS]);
+      last = r.stdout.trim();
+      return r.code === 0;
+    },
+    { timeoutMs: 180_000, intervalMs: 1000 },
+  );
   if (!ok) {
-    const states = last.split('\n').map((s, k) => `${UNITS[k] ?? '?'}: ${s}`).join(', ');
-    const journal = await run('docker', ['exec', name, 'journalctl', '-b', '-n', '15', '--no-pager', ...UNITS.flatMap((u) => ['-u', u])]);
+    const states = last
+      .split('\n')
+      .map((s, k) => `${UNITS[k] ?? '?'}: ${s}`)
+      .join(', ');
+    const journal = await run('docker', [
+      'exec',
+      name,
+      'journalctl',
+      '-b',
+      '-n',
+      '15',
+      '--no-pager',
+      ...UNITS.flatMap((u) => ['-u', u]),
+    ]);
     throw new TestbedError(
       `${name}: systemd units not active after 180 s (${states || 'no answer from systemctl'})` +
         (journal.stdout.trim() ? `\n  journal:\n${indent(journal.stdout.trim())}` : ''),
@@ -99,31 +148,49 @@ async function installKey(name, pub) {
 }
 
 async function scanHostKey(name, ip) {
-  const line = await waitFor(async () => {
-    const r = await run('ssh-keyscan', ['-T', '3', '-t', 'ed25519', ip]);
-    return r.stdout.split('\n').find((l) => l.startsWith(`${ip} ssh-ed25519 `));
-  }, { timeoutMs: 60_000, intervalMs: 1000 });
+  const line = await waitFor(
+    async () => {
+      const r = await run('ssh-keyscan', ['-T', '3', '-t', 'ed25519', ip]);
+      return r.stdout.split('\n').find((l) => l.startsWith(`${ip} ssh-ed25519 `));
+    },
+    { timeoutMs: 60_000, intervalMs: 1000 },
+  );
   if (!line) throw new TestbedError(`${name}: sshd did not answer on ${ip}:22 within 60 s`, FRESH);
   return line;
 }
 
 async function checkLogin(name, ip, user, command) {
-  const args = ['-i', paths.key, '-o', `UserKnownHostsFile=${paths.knownHosts}`, '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', `${user}@${ip}`, command];
+  const args = [
+    '-i',
+    paths.key,
+    '-o',
+    `UserKnownHostsFile=${paths.knownHosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    `${user}@${ip}`,
+    command,
+  ];
   await must('ssh', args, { what: `ssh ${user}@${ip} (${name}) ${command}`, hint: FRESH });
 }
 
 export function hostCount() {
   const raw = process.env.TESTBED_HOSTS ?? '4';
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 50) throw new TestbedError(`TESTBED_HOSTS must be a whole number from 1 to 50, not "${raw}"`);
+  if (!Number.isInteger(n) || n < 1 || n > 50)
+    throw new TestbedError(`TESTBED_HOSTS must be a whole number from 1 to 50, not "${raw}"`);
   return n;
 }
 
 /** Hosts of an earlier up beyond TESTBED_HOSTS: kept, and named. */
 async function extraHosts(n) {
   const r = await run('docker', ['ps', '-a', '--filter', `label=${LABEL}`, '--format', '{{.Names}}']);
-  return r.stdout.split('\n').filter((x) => new RegExp(`^${PREFIX}host(\\d+)$`).test(x) && Number(x.slice(`${PREFIX}host`.length)) > n);
+  return r.stdout
+    .split('\n')
+    .filter((x) => new RegExp(`^${PREFIX}host(\\d+)$`).test(x) && Number(x.slice(`${PREFIX}host`.length)) > n);
 }
 
 /** Starts N hosts, installs the key, waits for systemd and sshd; returns [{ name, host, ... }]. */
@@ -135,29 +202,46 @@ export async function ensureHosts(n) {
   const ids = Array.from({ length: n }, (_, k) => k + 1);
   const containers = [];
   for (const i of ids) containers.push(await startHost(i)); // one by one: host1 gets the first address
-  const hosts = await Promise.all(ids.map(async (i, k) => {
-    const { name, did } = containers[k];
-    await installKey(name, pub);
-    await waitForUnits(name);
-    const ip = await hostIp(name);
-    return { i, name, did, ip, hostKey: await scanHostKey(name, ip) };
-  }));
+  const hosts = await Promise.all(
+    ids.map(async (i, k) => {
+      const { name, did } = containers[k];
+      await installKey(name, pub);
+      await waitForUnits(name);
+      const ip = await hostIp(name);
+      return { i, name, did, ip, hostKey: await scanHostKey(name, ip) };
+    }),
+  );
   writeFileSync(paths.knownHosts, hosts.map((h) => h.hostKey).join('\n') + '\n');
-  await Promise.all(hosts.flatMap((h) => [
-    checkLogin(h.name, h.ip, 'root', 'true'),
-    checkLogin(h.name, h.ip, DEPLOY_USER, 'sudo -n true'),
-  ]));
-  for (const h of hosts) log(`hosts: ${h.name} ${h.did}, ${h.ip}: ${UNITS.join(', ')} active, ssh as root and ${DEPLOY_USER} works`);
+  await Promise.all(
+    hosts.flatMap((h) => [
+      checkLogin(h.name, h.ip, 'root', 'true'),
+      checkLogin(h.name, h.ip, DEPLOY_USER, 'sudo -n true'),
+    ]),
+  );
+  for (const h of hosts)
+    log(`hosts: ${h.name} ${h.did}, ${h.ip}: ${UNITS.join(', ')} active, ssh as root and ${DEPLOY_USER} works`);
   log(`hosts: ${n} ready (${seconds(Date.now() - started)})`);
   const extra = await extraHosts(n);
-  if (extra.length) log(`hosts: kept ${extra.join(', ')} from an earlier up (beyond TESTBED_HOSTS=${n}); \`npm run testbed:down\` removes them`);
+  if (extra.length)
+    log(
+      `hosts: kept ${extra.join(', ')} from an earlier up (beyond TESTBED_HOSTS=${n}); \`npm run testbed:down\` removes them`,
+    );
   return hosts.map((h) => ({ name: `host${h.i}`, host: h.ip, user: 'root', port: 22, container: h.name }));
 }
 
 /** Whether a host's inner engine has every app image, built from the same inputs. */
 async function hasAppImages(container, hashes) {
   const refs = appImageRefs();
-  const r = await run('docker', ['exec', container, 'docker', 'image', 'inspect', '--format', `{{index .Config.Labels "${INPUTS_LABEL}"}}`, ...refs]);
+  const r = await run('docker', [
+    'exec',
+    container,
+    'docker',
+    'image',
+    'inspect',
+    '--format',
+    `{{index .Config.Labels "${INPUTS_LABEL}"}}`,
+    ...refs,
+  ]);
   const want = refs.map((ref) => hashes[ref.split(':')[0]]);
   return r.code === 0 && r.stdout.trim().split('\n').join() === want.join();
 }
@@ -167,9 +251,11 @@ export async function loadAppImages(hosts, hashes) {
   const started = Date.now();
   const todo = [];
   for (const h of hosts) if (!(await hasAppImages(h.container, hashes))) todo.push(h.container);
-  await Promise.all(todo.map((c) =>
-    must('docker', ['exec', '-i', c, 'docker', 'load'], { inputFile: paths.appsTar, what: `docker load on ${c}` }),
-  ));
+  await Promise.all(
+    todo.map((c) =>
+      must('docker', ['exec', '-i', c, 'docker', 'load'], { inputFile: paths.appsTar, what: `docker load on ${c}` }),
+    ),
+  );
   const had = hosts.map((h) => h.container).filter((c) => !todo.includes(c));
   if (todo.length) log(`hosts: loaded the app images into ${todo.join(', ')} (${seconds(Date.now() - started)})`);
   if (had.length) log(`hosts: ${had.join(', ')} had the app images already`);

@@ -2,7 +2,17 @@
 // images/NAME/, the parent's hash, and for the base the apt mirror and settings), and saves
 // the app images into .testbed/images/ferry-tb-apps.tar for hosts that have no registry.
 import { createHash } from 'node:crypto';
-import { appendFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paths } from './lib.mjs';
@@ -27,27 +37,41 @@ export const HOST_IMAGE = 'ferry-tb-host:latest';
 export const APP_TAG = '1';
 
 function filesOf(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesOf(join(dir, e.name)).map((f) => join(e.name, f)) : [e.name],
-  ).sort();
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesOf(join(dir, e.name)).map((f) => join(e.name, f)) : [e.name]))
+    .sort();
 }
 
 function inputsHash(image, parentHash, extra) {
   const h = createHash('sha256');
   h.update(`${image.name}\0${parentHash ?? ''}\0${extra ?? ''}\0`);
   const dir = join(HERE, image.dir);
-  for (const f of filesOf(dir)) h.update(`${f}\0`).update(readFileSync(join(dir, f))).update('\0');
+  for (const f of filesOf(dir))
+    h.update(`${f}\0`)
+      .update(readFileSync(join(dir, f)))
+      .update('\0');
   return h.digest('hex').slice(0, 24);
 }
 
 /** The apt settings of this machine that the images need too (snapshot mirrors: no expiry). */
 async function aptConf() {
   const r = await run('apt-config', ['dump']);
-  return r.stdout.split('\n').filter((l) => /^Acquire::(Check-Valid-Until|Check-Date) /.test(l)).join('\n') + '\n';
+  return (
+    r.stdout
+      .split('\n')
+      .filter((l) => /^Acquire::(Check-Valid-Until|Check-Date) /.test(l))
+      .join('\n') + '\n'
+  );
 }
 
 async function currentImage(ref) {
-  const r = await run('docker', ['image', 'inspect', '--format', `{{.Id}} {{index .Config.Labels "${INPUTS_LABEL}"}}`, ref]);
+  const r = await run('docker', [
+    'image',
+    'inspect',
+    '--format',
+    `{{.Id}} {{index .Config.Labels "${INPUTS_LABEL}"}}`,
+    ref,
+  ]);
   if (r.code !== 0) return undefined;
   const [id, inputs] = r.stdout.trim().split(' ');
   return { id, inputs };
@@ -70,13 +94,34 @@ async function buildOne(image, hash, base) {
     const aptFile = join(paths.dir, 'build', 'apt.conf');
     writeFileSync(sourcesFile, base.sourcesList);
     writeFileSync(aptFile, base.aptConf);
-    r = await run('bash', [join(HERE, 'base', 'rootfs.sh'), work, ref, base.suite, base.mirror, sourcesFile, aptFile, `${INPUTS_LABEL}=${hash}`], { logTo });
+    r = await run(
+      'bash',
+      [
+        join(HERE, 'base', 'rootfs.sh'),
+        work,
+        ref,
+        base.suite,
+        base.mirror,
+        sourcesFile,
+        aptFile,
+        `${INPUTS_LABEL}=${hash}`,
+      ],
+      { logTo },
+    );
     rmSync(join(paths.dir, 'build'), { recursive: true, force: true });
   } else {
     const tags = image.app ? ['-t', ref, '-t', `${image.name}:${APP_TAG}`] : ['-t', ref];
     r = await run(
       'docker',
-      ['build', '--build-arg', `BASE=${image.parent}:latest`, '--label', `${INPUTS_LABEL}=${hash}`, ...tags, join(HERE, image.dir)],
+      [
+        'build',
+        '--build-arg',
+        `BASE=${image.parent}:latest`,
+        '--label',
+        `${INPUTS_LABEL}=${hash}`,
+        ...tags,
+        join(HERE, image.dir),
+      ],
       { env: { DOCKER_BUILDKIT: '0' }, logTo },
     );
   }
@@ -102,7 +147,8 @@ export async function ensureImages() {
   const base = { ...mirror, aptConf: await aptConf() };
   const hashes = {};
   for (const image of IMAGES) {
-    const extra = image.dir === 'base' ? `${base.suite}\0${base.mirror}\0${base.sourcesList}\0${base.aptConf}` : undefined;
+    const extra =
+      image.dir === 'base' ? `${base.suite}\0${base.mirror}\0${base.sourcesList}\0${base.aptConf}` : undefined;
     hashes[image.name] = inputsHash(image, image.parent && hashes[image.parent], extra);
   }
   const built = [];
@@ -128,7 +174,10 @@ export function appImageRefs() {
 
 /** Saves the app images into .testbed/images/ferry-tb-apps.tar unless it is up to date. */
 export async function ensureAppTar(hashes) {
-  const want = IMAGES.filter((i) => i.app).map((i) => `${i.name}=${hashes[i.name]}`).join('\n') + '\n';
+  const want =
+    IMAGES.filter((i) => i.app)
+      .map((i) => `${i.name}=${hashes[i.name]}`)
+      .join('\n') + '\n';
   const stamp = `${paths.appsTar}.inputs`;
   if (existsSync(paths.appsTar) && existsSync(stamp) && readFileSync(stamp, 'utf8') === want) {
     log('images: .testbed/images/ferry-tb-apps.tar is up to date');
@@ -140,5 +189,7 @@ export async function ensureAppTar(hashes) {
   await must('docker', ['save', '-o', tmp, ...appImageRefs()], { what: 'docker save of the app images' });
   renameSync(tmp, paths.appsTar);
   writeFileSync(stamp, want);
-  log(`images: saved ${appImageRefs().join(' ')} to .testbed/images/ferry-tb-apps.tar (${seconds(Date.now() - started)})`);
+  log(
+    `images: saved ${appImageRefs().join(' ')} to .testbed/images/ferry-tb-apps.tar (${seconds(Date.now() - started)})`,
+  );
 }

@@ -25,11 +25,28 @@ export const PREFIX: string;
 export const NETWORK: string;
 export const LABEL: string;
 export const paths: Record<
-  'dir' | 'key' | 'knownHosts' | 'fleet' | 'hostsJson' | 'sshConfig' | 'images' | 'appsTar' | 'replacedImages' | 'dockerdLog' | 'lock',
+  | 'dir'
+  | 'key'
+  | 'knownHosts'
+  | 'fleet'
+  | 'hostsJson'
+  | 'sshConfig'
+  | 'images'
+  | 'appsTar'
+  | 'replacedImages'
+  | 'dockerdLog'
+  | 'lock',
   string
 >;
 export function testbedIsUp(): boolean;
 export function testbedInfo(): TestbedInfo;
 export function testbedHosts(): TestbedHost[];
 export function sshArgs(host: TestbedHost, user?: string): string[];
-export function sshTarget(host: TestbedHost): { name: string; host: string; port: number; user: string; identityFiles: string[]; knownHostsFiles: string[] };
+export function sshTarget(host: TestbedHost): {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+  knownHostsFiles: string[];
+};

@@ -48,18 +48,31 @@ export function testbedHosts() {
 
 /** Ferry's SSH target for a test bed host (src/transport/ssh/target.ts), with the run's key and known_hosts. */
 export function sshTarget(host) {
-  return { name: host.name, host: host.host, port: host.port, user: host.user, identityFiles: [host.identityFile], knownHostsFiles: [host.knownHostsFile] };
+  return {
+    name: host.name,
+    host: host.host,
+    port: host.port,
+    user: host.user,
+    identityFiles: [host.identityFile],
+    knownHostsFiles: [host.knownHostsFile],
+  };
 }
 
 /** ssh arguments that reach a test bed host as `user` (default: the host's user, root). */
 export function sshArgs(host, user = host.user) {
   return [
-    '-i', host.identityFile,
-    '-o', `UserKnownHostsFile=${host.knownHostsFile}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=10',
-    '-p', String(host.port),
+    '-i',
+    host.identityFile,
+    '-o',
+    `UserKnownHostsFile=${host.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    '-p',
+    String(host.port),
     `${user}@${host.host}`,
   ];
 }

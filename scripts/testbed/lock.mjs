@@ -23,16 +23,25 @@ export async function withLock(fn) {
     } catch (err) {
       if (err.code !== 'EEXIST') throw err;
       const pid = Number(readFileSync(paths.lock, 'utf8').trim());
-      if (!pid || !alive(pid)) { rmSync(paths.lock, { force: true }); continue; }
-      if (Date.now() > deadline) throw new TestbedError(`another testbed up/down (pid ${pid}) still holds .testbed/lock after 20 min`);
-      if (!told) { log(`waiting for another testbed up/down (pid ${pid}) to finish`); told = true; }
+      if (!pid || !alive(pid)) {
+        rmSync(paths.lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new TestbedError(`another testbed up/down (pid ${pid}) still holds .testbed/lock after 20 min`);
+      if (!told) {
+        log(`waiting for another testbed up/down (pid ${pid}) to finish`);
+        told = true;
+      }
       await sleep(2000);
     }
   }
   const release = () => {
     try {
       if (readFileSync(paths.lock, 'utf8').trim() === String(process.pid)) rmSync(paths.lock, { force: true });
-    } catch { /* already gone */ }
+    } catch {
+      /* already gone */
+    }
   };
   process.once('exit', release);
   try {

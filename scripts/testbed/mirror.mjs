@@ -25,9 +25,15 @@ export function parseSources(name, text) {
       let last;
       for (const line of para.split('\n')) {
         if (line.startsWith('#') || !line.trim()) continue;
-        if (/^\s/.test(line) && last) { f[last] += ` ${line.trim()}`; continue; }
+        if (/^\s/.test(line) && last) {
+          f[last] += ` ${line.trim()}`;
+          continue;
+        }
         const m = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
-        if (m) { last = m[1].toLowerCase(); f[last] = m[2].trim(); }
+        if (m) {
+          last = m[1].toLowerCase();
+          f[last] = m[2].trim();
+        }
       }
       if (!f.uris || !(f.types ?? '').split(/\s+/).includes('deb') || /^(no|false)$/i.test(f.enabled ?? '')) continue;
       for (const uri of f.uris.split(/\s+/)) {

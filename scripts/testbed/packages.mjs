@@ -23,6 +23,9 @@ export async function ensurePackages(packages = MACHINE_PACKAGES) {
   const env = { DEBIAN_FRONTEND: 'noninteractive' };
   log(`packages: installing ${missing.join(', ')} (apt-get update first)`);
   await must('apt-get', ['update'], { env, what: 'apt-get update' });
-  await must('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { env, what: `apt-get install ${missing.join(' ')}` });
+  await must('apt-get', ['install', '-y', '--no-install-recommends', ...missing], {
+    env,
+    what: `apt-get install ${missing.join(' ')}`,
+  });
   log(`packages: installed ${missing.join(', ')} (${seconds(Date.now() - started)})`);
 }

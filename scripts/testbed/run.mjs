@@ -26,8 +26,14 @@ export function run(cmd, args = [], opts = {}) {
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; opts.logTo?.write(d); });
-    child.stderr.on('data', (d) => { stderr += d; opts.logTo?.write(d); });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+      opts.logTo?.write(d);
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      opts.logTo?.write(d);
+    });
     child.stdin.on('error', () => {}); // the command may exit before reading all input
     child.on('error', (err) => {
       const code = err.code === 'ENOENT' ? 127 : 126;
@@ -57,7 +63,10 @@ export function lastLines(text, n) {
 }
 
 export function indent(text) {
-  return text.split('\n').map((l) => `    ${l}`).join('\n');
+  return text
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

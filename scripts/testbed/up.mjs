@@ -13,18 +13,20 @@ import { writeFleetFiles } from './fleet.mjs';
 import { withLock } from './lock.mjs';
 import { main, log, seconds } from './run.mjs';
 
-await main(() => withLock(async () => {
-  const started = Date.now();
-  const n = hostCount();
-  rmSync(paths.hostsJson, { force: true }); // tests see the test bed as up only once this run succeeds
-  await ensurePackages();
-  await ensureEngine();
-  const { hashes } = await ensureImages();
-  await ensureAppTar(hashes);
-  const hosts = await ensureHosts(n);
-  writeFleetFiles(hosts);
-  log('wrote .testbed/ferry.yml, hosts.json, known_hosts, ssh_config');
-  if (process.env.TESTBED_LOAD_IMAGES === '1') await loadAppImages(hosts, hashes);
-  log(`up in ${seconds(Date.now() - started)}: ${hosts.map((h) => `${h.name}=${h.host}`).join(' ')}`);
-  log('try: ssh -F .testbed/ssh_config host1   or   node bin/ferry.js inventory -f .testbed/ferry.yml');
-}));
+await main(() =>
+  withLock(async () => {
+    const started = Date.now();
+    const n = hostCount();
+    rmSync(paths.hostsJson, { force: true }); // tests see the test bed as up only once this run succeeds
+    await ensurePackages();
+    await ensureEngine();
+    const { hashes } = await ensureImages();
+    await ensureAppTar(hashes);
+    const hosts = await ensureHosts(n);
+    writeFleetFiles(hosts);
+    log('wrote .testbed/ferry.yml, hosts.json, known_hosts, ssh_config');
+    if (process.env.TESTBED_LOAD_IMAGES === '1') await loadAppImages(hosts, hashes);
+    log(`up in ${seconds(Date.now() - started)}: ${hosts.map((h) => `${h.name}=${h.host}`).join(' ')}`);
+    log('try: ssh -F .testbed/ssh_config host1   or   node bin/ferry.js inventory -f .testbed/ferry.yml');
+  }),
+);

@@ -16,15 +16,23 @@ export interface Target {
 export function selectTargets(loaded: LoadedFleet, names: string[]): Target[] {
   const all = loaded.stacks.map((s) => s.def.name);
   const chosen = names.length > 0 ? names : all;
-  if (chosen.length === 0) throw new UsageError('the fleet file has no stacks to apply', 'Add a stack under `stacks:` in ferry.yml.');
+  if (chosen.length === 0)
+    throw new UsageError('the fleet file has no stacks to apply', 'Add a stack under `stacks:` in ferry.yml.');
   return chosen.map((name) => {
     const stack = loaded.stacks.find((s) => s.def.name === name);
     if (!stack) {
       const near = suggest(name, all);
-      throw new UsageError(`no stack "${name}" in the fleet file`, near ? `Did you mean "${near}"? Stacks: ${all.join(', ')}.` : `Stacks: ${all.join(', ') || '(none)'}.`);
+      throw new UsageError(
+        `no stack "${name}" in the fleet file`,
+        near ? `Did you mean "${near}"? Stacks: ${all.join(', ')}.` : `Stacks: ${all.join(', ') || '(none)'}.`,
+      );
     }
     const server = stack.def.server ? loaded.fleet.servers[stack.def.server] : undefined;
-    if (!server) throw new UsageError(`stack ${name} has no server to deploy to`, 'Give it `server: NAME` with a server defined under `servers:` in ferry.yml.');
+    if (!server)
+      throw new UsageError(
+        `stack ${name} has no server to deploy to`,
+        'Give it `server: NAME` with a server defined under `servers:` in ferry.yml.',
+      );
     return { stack, server };
   });
 }
@@ -38,7 +46,13 @@ export interface FleetPlan {
 export async function buildPlan(loaded: LoadedFleet, targets: Target[], local: Transport): Promise<FleetPlan> {
   const stacks: Record<string, StackPlan> = {};
   for (const t of targets) {
-    stacks[t.stack.def.name] = await stackPlan({ stack: t.stack, server: t.server, local, fleet: loaded.fleet, ...(loaded.fleet.acme ? { acme: loaded.fleet.acme } : {}) });
+    stacks[t.stack.def.name] = await stackPlan({
+      stack: t.stack,
+      server: t.server,
+      local,
+      fleet: loaded.fleet,
+      ...(loaded.fleet.acme ? { acme: loaded.fleet.acme } : {}),
+    });
   }
   // The servers of placed services are locked for their stack too.
   const all = [...targets];

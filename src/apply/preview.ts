@@ -33,27 +33,48 @@ export interface Preview {
  * only lack what that step will make (a volume, a running database), and it runs again
  * right before its step applies. It is shown as a change to be checked then.
  */
-export async function preview(plan: Plan, transports: (host: string) => Transport, redactor: Redactor): Promise<Preview> {
+export async function preview(
+  plan: Plan,
+  transports: (host: string) => Transport,
+  redactor: Redactor,
+): Promise<Preview> {
   const out: PreviewStep[] = new Array(plan.steps.length);
   const index = new Map(plan.steps.map((s, i) => [s.id, i]));
   const done = new Map<string, Promise<void>>();
   const changing = (id: string, seen = new Set<string>()): boolean => {
     const s = plan.steps[index.get(id)!]!;
-    return s.dependsOn.some((d) => !seen.has(d) && (seen.add(d), !plan.steps[index.get(d)!]!.recordOnly && (out[index.get(d)!]?.status === 'change' || changing(d, seen))));
+    return s.dependsOn.some(
+      (d) =>
+        !seen.has(d) &&
+        (seen.add(d),
+        !plan.steps[index.get(d)!]!.recordOnly && (out[index.get(d)!]?.status === 'change' || changing(d, seen))),
+    );
   };
   const hostQueue = new Map<string, Promise<void>>();
   for (const [i, s] of plan.steps.entries()) {
     const prior = hostQueue.get(s.host) ?? Promise.resolve();
     const task = prior.then(async () => {
       await Promise.all(s.dependsOn.map((d) => done.get(d)));
-      const base = { id: s.id, host: s.host, phase: s.phase, title: redactor.redact(s.title), doc: redactDoc(s.doc(), redactor) };
+      const base = {
+        id: s.id,
+        host: s.host,
+        phase: s.phase,
+        title: redactor.redact(s.title),
+        doc: redactDoc(s.doc(), redactor),
+      };
       try {
         const r = await s.check({ transport: transports(s.host), redactor });
-        out[i] = r.needed ? { ...base, status: 'change', ...(r.change ? { change: redactChange(r.change, redactor) } : {}) } : { ...base, status: 'ok' };
+        out[i] = r.needed
+          ? { ...base, status: 'change', ...(r.change ? { change: redactChange(r.change, redactor) } : {}) }
+          : { ...base, status: 'ok' };
       } catch (e) {
         const error = eventError(e, redactor);
         out[i] = changing(s.id)
-          ? { ...base, status: 'change', change: { summary: `checked when it runs, after the steps it depends on (now: ${error.code})` } }
+          ? {
+              ...base,
+              status: 'change',
+              change: { summary: `checked when it runs, after the steps it depends on (now: ${error.code})` },
+            }
           : { ...base, status: 'error', error };
       }
     });
@@ -65,12 +86,28 @@ export async function preview(plan: Plan, transports: (host: string) => Transpor
 }
 
 function redactDoc(d: StepDoc, r: Redactor): StepDoc {
-  return { purpose: r.redact(d.purpose), commands: d.commands.map((c) => r.redact(c)), verify: r.redact(d.verify), undo: r.redact(d.undo) };
+  return {
+    purpose: r.redact(d.purpose),
+    commands: d.commands.map((c) => r.redact(c)),
+    verify: r.redact(d.verify),
+    undo: r.redact(d.undo),
+  };
 }
 
 /** sha256 of each step's id, status and predicted change. */
 export function fingerprint(steps: PreviewStep[]): string {
   const h = createHash('sha256');
-  for (const s of steps) h.update(JSON.stringify([s.id, s.host, s.status, s.change?.summary ?? '', s.change?.before ?? '', s.change?.after ?? '', s.error?.code ?? ''])).update('\n');
+  for (const s of steps)
+    h.update(
+      JSON.stringify([
+        s.id,
+        s.host,
+        s.status,
+        s.change?.summary ?? '',
+        s.change?.before ?? '',
+        s.change?.after ?? '',
+        s.error?.code ?? '',
+      ]),
+    ).update('\n');
   return `sha256:${h.digest('hex')}`;
 }

@@ -31,7 +31,10 @@ export function readPlan(path: string): SavedPlan {
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new UsageError(`cannot read the plan ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'Pass a file written by `ferry plan --out FILE`, or no file to plan afresh.');
+    throw new UsageError(
+      `cannot read the plan ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      'Pass a file written by `ferry plan --out FILE`, or no file to plan afresh.',
+    );
   }
   let p: Partial<SavedPlan>;
   try {
@@ -39,17 +42,34 @@ export function readPlan(path: string): SavedPlan {
   } catch {
     throw new UsageError(`${path} is not JSON`, 'Pass a file written by `ferry plan --out FILE`.');
   }
-  if (p.format !== PLAN_FORMAT || typeof p.fleetFile !== 'string' || !Array.isArray(p.stacks) || typeof p.fingerprint !== 'string' || typeof p.releases !== 'object') {
-    throw new UsageError(`${path} is not a Ferry plan (format ${PLAN_FORMAT})`, 'Write it again with `ferry plan --out FILE`.');
+  if (
+    p.format !== PLAN_FORMAT ||
+    typeof p.fleetFile !== 'string' ||
+    !Array.isArray(p.stacks) ||
+    typeof p.fingerprint !== 'string' ||
+    typeof p.releases !== 'object'
+  ) {
+    throw new UsageError(
+      `${path} is not a Ferry plan (format ${PLAN_FORMAT})`,
+      'Write it again with `ferry plan --out FILE`.',
+    );
   }
   return p as SavedPlan;
 }
 
 /** Why a saved plan can no longer be applied, or undefined when it still holds. */
-export function staleness(saved: SavedPlan, releases: Record<string, string>, now: PreviewStep[], fingerprint: string): string[] | undefined {
+export function staleness(
+  saved: SavedPlan,
+  releases: Record<string, string>,
+  now: PreviewStep[],
+  fingerprint: string,
+): string[] | undefined {
   const out: string[] = [];
   for (const [stack, id] of Object.entries(saved.releases)) {
-    if (releases[stack] !== id) out.push(`stack ${stack}: the release is now ${releases[stack] ?? '(none)'}, the plan was made for ${id} (files or images changed here)`);
+    if (releases[stack] !== id)
+      out.push(
+        `stack ${stack}: the release is now ${releases[stack] ?? '(none)'}, the plan was made for ${id} (files or images changed here)`,
+      );
   }
   if (fingerprint !== saved.fingerprint) {
     const before = new Map(saved.steps.map((s) => [s.id, s]));
@@ -59,7 +79,8 @@ export function staleness(saved: SavedPlan, releases: Record<string, string>, no
       const is = `${s.status}${s.change ? `: ${s.change.summary}` : ''}`;
       if (was !== is) out.push(`${s.id} on ${s.host}: planned ${was}; now ${is}`);
     }
-    for (const id of before.keys()) if (!now.some((s) => s.id === id)) out.push(`${id}: in the plan, no longer planned`);
+    for (const id of before.keys())
+      if (!now.some((s) => s.id === id)) out.push(`${id}: in the plan, no longer planned`);
     if (out.length === 0) out.push('the facts read from the servers differ from those the plan was made from');
   }
   return out.length > 0 ? out : undefined;

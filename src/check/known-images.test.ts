@@ -7,9 +7,25 @@ import { service } from './test-helpers/make.js';
 describe('image references', () => {
   it('splits registry, repository, tag and digest', () => {
     assert.deepEqual(parseImage('postgres:16'), { repository: 'postgres', name: 'postgres', tag: '16' });
-    assert.deepEqual(parseImage('docker.io/library/redis'), { registry: 'docker.io', repository: 'redis', name: 'redis' });
-    assert.deepEqual(parseImage('localhost:5000/team/app@sha256:ab'), { registry: 'localhost:5000', repository: 'team/app', name: 'app', namespace: 'team', digest: 'sha256:ab' });
-    assert.deepEqual(parseImage('ghcr.io/Acme/API:v2'), { registry: 'ghcr.io', repository: 'acme/api', name: 'api', namespace: 'acme', tag: 'v2' });
+    assert.deepEqual(parseImage('docker.io/library/redis'), {
+      registry: 'docker.io',
+      repository: 'redis',
+      name: 'redis',
+    });
+    assert.deepEqual(parseImage('localhost:5000/team/app@sha256:ab'), {
+      registry: 'localhost:5000',
+      repository: 'team/app',
+      name: 'app',
+      namespace: 'team',
+      digest: 'sha256:ab',
+    });
+    assert.deepEqual(parseImage('ghcr.io/Acme/API:v2'), {
+      registry: 'ghcr.io',
+      repository: 'acme/api',
+      name: 'api',
+      namespace: 'acme',
+      tag: 'v2',
+    });
   });
 });
 
@@ -41,19 +57,41 @@ describe('known images', () => {
   });
 
   it('knows where stateful images keep their data', () => {
-    assert.deepEqual(dataDirs(service('db', { image: 'postgres:16.4' })), { label: 'PostgreSQL', dirs: ['/var/lib/postgresql/data'] });
-    assert.deepEqual(dataDirs(service('db', { image: 'postgres:18-alpine' })), { label: 'PostgreSQL', dirs: ['/var/lib/postgresql/18/docker'] });
-    assert.deepEqual(dataDirs(service('db', { image: 'timescale/timescaledb:latest-pg16' })), { label: 'PostgreSQL', dirs: ['/var/lib/postgresql/data'] });
+    assert.deepEqual(dataDirs(service('db', { image: 'postgres:16.4' })), {
+      label: 'PostgreSQL',
+      dirs: ['/var/lib/postgresql/data'],
+    });
+    assert.deepEqual(dataDirs(service('db', { image: 'postgres:18-alpine' })), {
+      label: 'PostgreSQL',
+      dirs: ['/var/lib/postgresql/18/docker'],
+    });
+    assert.deepEqual(dataDirs(service('db', { image: 'timescale/timescaledb:latest-pg16' })), {
+      label: 'PostgreSQL',
+      dirs: ['/var/lib/postgresql/data'],
+    });
     assert.deepEqual(dataDirs(service('m', { image: 'mariadb:11' })), { label: 'MySQL', dirs: ['/var/lib/mysql'] });
-    assert.deepEqual(dataDirs(service('c', { image: 'clickhouse/clickhouse-server:24.8' })), { label: 'ClickHouse', dirs: ['/var/lib/clickhouse'] });
-    assert.deepEqual(dataDirs(service('s3', { image: 'minio/minio', command: ['server', '/data', '--console-address', ':9001'] })), { label: 'MinIO', dirs: ['/data'] });
+    assert.deepEqual(dataDirs(service('c', { image: 'clickhouse/clickhouse-server:24.8' })), {
+      label: 'ClickHouse',
+      dirs: ['/var/lib/clickhouse'],
+    });
+    assert.deepEqual(
+      dataDirs(service('s3', { image: 'minio/minio', command: ['server', '/data', '--console-address', ':9001'] })),
+      { label: 'MinIO', dirs: ['/data'] },
+    );
     assert.equal(dataDirs(service('s3', { image: 'minio/minio' })), undefined);
     assert.equal(dataDirs(service('b', { image: 'bitnami/postgresql:16' })), undefined);
     assert.equal(dataDirs(service('k', { image: 'apache/kafka:3.8.0' })), undefined);
   });
 
   it('recognizes Postgres images', () => {
-    for (const i of ['postgres:16', 'postgis/postgis:16-3.4', 'timescale/timescaledb-ha:pg16', 'pgvector/pgvector:pg16', 'bitnami/postgresql']) assert.equal(isPostgresImage(i), true, i);
+    for (const i of [
+      'postgres:16',
+      'postgis/postgis:16-3.4',
+      'timescale/timescaledb-ha:pg16',
+      'pgvector/pgvector:pg16',
+      'bitnami/postgresql',
+    ])
+      assert.equal(isPostgresImage(i), true, i);
     for (const i of ['mysql:8', 'pgbouncer/pgbouncer', undefined]) assert.equal(isPostgresImage(i), false, String(i));
   });
 });

@@ -40,24 +40,54 @@ function minioDirs(s: Service): string[] | undefined {
 
 export const KNOWN_IMAGES: KnownImage[] = [
   // PostgreSQL and images built on it (PostGIS, TimescaleDB, pgvector, Supabase, Bitnami).
-  { names: ['postgres', 'postgresql', 'postgis', 'timescaledb', 'pgvector'], kind: 'datastore', label: 'PostgreSQL', dataDirs: postgresDirs },
+  {
+    names: ['postgres', 'postgresql', 'postgis', 'timescaledb', 'pgvector'],
+    kind: 'datastore',
+    label: 'PostgreSQL',
+    dataDirs: postgresDirs,
+  },
   // TimescaleDB's HA image keeps PGDATA under the postgres user's home.
   { names: ['timescaledb-ha'], kind: 'datastore', label: 'PostgreSQL', dataDirs: ['/home/postgres/pgdata'] },
   // MySQL, MariaDB and Percona share the /var/lib/mysql layout.
-  { names: ['mysql', 'mariadb', 'percona', 'percona-server'], kind: 'datastore', label: 'MySQL', dataDirs: ['/var/lib/mysql'] },
+  {
+    names: ['mysql', 'mariadb', 'percona', 'percona-server'],
+    kind: 'datastore',
+    label: 'MySQL',
+    dataDirs: ['/var/lib/mysql'],
+  },
   // MongoDB keeps its database files in /data/db.
-  { names: ['mongo', 'mongodb', 'mongodb-community-server'], kind: 'datastore', label: 'MongoDB', dataDirs: ['/data/db'] },
+  {
+    names: ['mongo', 'mongodb', 'mongodb-community-server'],
+    kind: 'datastore',
+    label: 'MongoDB',
+    dataDirs: ['/data/db'],
+  },
   // Redis and its forks write RDB/AOF files to /data.
-  { names: ['redis', 'redis-stack', 'redis-stack-server', 'valkey', 'keydb'], kind: 'datastore', label: 'Redis', dataDirs: ['/data'] },
+  {
+    names: ['redis', 'redis-stack', 'redis-stack-server', 'valkey', 'keydb'],
+    kind: 'datastore',
+    label: 'Redis',
+    dataDirs: ['/data'],
+  },
   // memcached is memory only: nothing to keep, but never public.
   { names: ['memcached'], kind: 'datastore', label: 'memcached' },
   // Elasticsearch and OpenSearch keep indices under their install directory.
   { names: ['elasticsearch'], kind: 'datastore', label: 'Elasticsearch', dataDirs: ['/usr/share/elasticsearch/data'] },
   { names: ['opensearch'], kind: 'datastore', label: 'OpenSearch', dataDirs: ['/usr/share/opensearch/data'] },
   // ClickHouse server data.
-  { names: ['clickhouse-server', 'clickhouse'], kind: 'datastore', label: 'ClickHouse', dataDirs: ['/var/lib/clickhouse'] },
+  {
+    names: ['clickhouse-server', 'clickhouse'],
+    kind: 'datastore',
+    label: 'ClickHouse',
+    dataDirs: ['/var/lib/clickhouse'],
+  },
   // InfluxDB 2 uses /var/lib/influxdb2, 1.x /var/lib/influxdb, 3 /var/lib/influxdb3.
-  { names: ['influxdb'], kind: 'datastore', label: 'InfluxDB', dataDirs: ['/var/lib/influxdb2', '/var/lib/influxdb', '/var/lib/influxdb3'] },
+  {
+    names: ['influxdb'],
+    kind: 'datastore',
+    label: 'InfluxDB',
+    dataDirs: ['/var/lib/influxdb2', '/var/lib/influxdb', '/var/lib/influxdb3'],
+  },
   // Cassandra, CouchDB and Neo4j official layouts.
   { names: ['cassandra'], kind: 'datastore', label: 'Cassandra', dataDirs: ['/var/lib/cassandra'] },
   { names: ['couchdb'], kind: 'datastore', label: 'CouchDB', dataDirs: ['/opt/couchdb/data'] },

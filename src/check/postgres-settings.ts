@@ -71,6 +71,7 @@ export function postgresSettings(s: Service, ctx: CheckContext): PostgresSetting
     (text !== undefined ? toInt(confSetting(text, 'superuser_reserved_connections')) : undefined) ??
     DEFAULT_SUPERUSER_RESERVED;
   if (cmdMax !== undefined) return { maxConnections: cmdMax, superuserReserved: reserved, source: 'its command' };
-  if (fileMax !== undefined && file !== undefined) return { maxConnections: fileMax, superuserReserved: reserved, source: file };
+  if (fileMax !== undefined && file !== undefined)
+    return { maxConnections: fileMax, superuserReserved: reserved, source: file };
   return { maxConnections: DEFAULT_MAX_CONNECTIONS, superuserReserved: reserved, source: "Postgres' default" };
 }

@@ -22,7 +22,9 @@ export class SourceText {
    */
   file(name: string): string | undefined {
     if (this.cache.has(name)) return this.cache.get(name);
-    const candidates = isAbsolute(name) ? [name] : [...new Set([resolve(name), ...ancestors(this.project.workingDir).map((d) => resolve(d, name))])];
+    const candidates = isAbsolute(name)
+      ? [name]
+      : [...new Set([resolve(name), ...ancestors(this.project.workingDir).map((d) => resolve(d, name))])];
     let text: string | undefined;
     for (const c of candidates) {
       text = this.ctx.readText(c);

@@ -38,7 +38,8 @@ export interface ApplyFlags extends SessionFlags {
   interactive?: boolean;
 }
 
-const releases = (fp: FleetPlan): Record<string, string> => Object.fromEntries(Object.entries(fp.stacks).map(([s, p]) => [s, p.bundle.id]));
+const releases = (fp: FleetPlan): Record<string, string> =>
+  Object.fromEntries(Object.entries(fp.stacks).map(([s, p]) => [s, p.bundle.id]));
 
 /** Runs `use` with a session, turning transport and lock errors into coded messages (exit 1). */
 export async function withSession(flags: SessionFlags, io: Io, use: (s: Session) => Promise<number>): Promise<number> {
@@ -68,7 +69,15 @@ export function planCommand(stacks: string[], flags: PlanFlags, rawIo: Io): Prom
       s.io.err(`plan saved to ${flags.out}: apply it with \`ferry apply ${flags.out}\`\n`);
     }
     if (flags.json) s.io.out(`${JSON.stringify({ ...saved, steps: p.steps }, null, 2)}\n`);
-    else if (flags.markdown) s.io.out(renderRunbook(p, { fleetFile: s.loaded.fleet.display ?? s.fleetFile, createdAt: saved.createdAt, stacks: saved.stacks, releases: saved.releases }));
+    else if (flags.markdown)
+      s.io.out(
+        renderRunbook(p, {
+          fleetFile: s.loaded.fleet.display ?? s.fleetFile,
+          createdAt: saved.createdAt,
+          stacks: saved.stacks,
+          releases: saved.releases,
+        }),
+      );
     else s.io.out(renderPlanTable(p));
     return countChanges(p).error > 0 ? 1 : 0;
   });
@@ -87,12 +96,25 @@ function savedPlan(s: Session, fp: FleetPlan, p: Preview): SavedPlan {
 }
 
 /** Exit 0 when the run succeeded (or nothing was needed), 1 when it failed or was refused, 2 on bad input. */
-export async function applyCommand(planFile: string | undefined, stacks: string[], flags: ApplyFlags, rawIo: Io): Promise<number> {
+export async function applyCommand(
+  planFile: string | undefined,
+  stacks: string[],
+  flags: ApplyFlags,
+  rawIo: Io,
+): Promise<number> {
   let saved: SavedPlan | undefined;
   if (planFile !== undefined) {
-    if (stacks.length > 0) throw new UsageError('give either a saved plan or stack names, not both', 'A saved plan already names its stacks.');
+    if (stacks.length > 0)
+      throw new UsageError(
+        'give either a saved plan or stack names, not both',
+        'A saved plan already names its stacks.',
+      );
     saved = readPlan(resolve(rawIo.cwd, planFile));
-    if (flags.file && resolve(rawIo.cwd, flags.file) !== saved.fleetFile) throw new UsageError(`the plan was made from ${saved.fleetFile}, not ${flags.file}`, 'Leave out -f: a saved plan names its fleet file.');
+    if (flags.file && resolve(rawIo.cwd, flags.file) !== saved.fleetFile)
+      throw new UsageError(
+        `the plan was made from ${saved.fleetFile}, not ${flags.file}`,
+        'Leave out -f: a saved plan names its fleet file.',
+      );
   }
   const sessionFlags = saved ? { ...flags, file: saved.fleetFile } : flags;
   return withSession(sessionFlags, rawIo, async (s) => {
@@ -107,18 +129,26 @@ export async function applyCommand(planFile: string | undefined, stacks: string[
       if (saved) {
         const why = staleness(saved, releases(fp), p.steps, p.fingerprint);
         if (why) {
-          s.io.err(`error plan-stale: the plan no longer matches the servers or the files; nothing was changed\n${why.map((w) => `  - ${w}`).join('\n')}\n  hint: make a new plan with \`ferry plan --out FILE\`, read it, then apply that\n`);
+          s.io.err(
+            `error plan-stale: the plan no longer matches the servers or the files; nothing was changed\n${why.map((w) => `  - ${w}`).join('\n')}\n  hint: make a new plan with \`ferry plan --out FILE\`, read it, then apply that\n`,
+          );
           return 1;
         }
       }
       const counts = countChanges(p);
       if (!flags.json) s.io.out(renderPlanTable(p));
       if (counts.error > 0) {
-        s.io.err('error plan-check-failed: some steps could not be checked (see the table); nothing was changed\n  hint: fix what the errors name, then run apply again\n');
+        s.io.err(
+          'error plan-check-failed: some steps could not be checked (see the table); nothing was changed\n  hint: fix what the errors name, then run apply again\n',
+        );
         return 1;
       }
       if (counts.change > 0 && !flags.yes) {
-        if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('apply changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Read `ferry plan` first, then pass --yes.');
+        if (!(flags.interactive ?? process.stdin.isTTY))
+          throw new UsageError(
+            'apply changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
+            'Read `ferry plan` first, then pass --yes.',
+          );
         if (!(await confirm(`apply ${counts.change} changes? [y/N] `))) {
           s.io.err('nothing was changed\n');
           return 1;
@@ -134,13 +164,24 @@ export async function applyCommand(planFile: string | undefined, stacks: string[
 }
 
 /** Locks, runs with the journal and progress lines, unlocks, prints the summary. */
-export async function execute(s: Session, fp: Pick<FleetPlan, 'plan' | 'targets'>, command: string, flags: { json?: boolean; noSummary?: boolean }, journal: Journal, resumeOf?: string): Promise<RunSummary & { runId: string }> {
+export async function execute(
+  s: Session,
+  fp: Pick<FleetPlan, 'plan' | 'targets'>,
+  command: string,
+  flags: { json?: boolean; noSummary?: boolean },
+  journal: Journal,
+  resumeOf?: string,
+): Promise<RunSummary & { runId: string }> {
   const runId = randomUUID();
   const locked = await lockAll(s, fp, runId, command, resumeOf);
   let summary: RunSummary;
   try {
     const titles = new Map(fp.plan.steps.map((st) => [st.id, s.redactor.redact(st.title)]));
-    const record = journal.recorder(runId, { command, fleetFile: s.fleetFile, onError: (e) => s.io.err(`warning journal-write-failed: ${String(e)}\n`) });
+    const record = journal.recorder(runId, {
+      command,
+      fleetFile: s.fleetFile,
+      onError: (e) => s.io.err(`warning journal-write-failed: ${String(e)}\n`),
+    });
     summary = await runPlan(fp.plan, {
       transports: s.transports,
       redactor: s.redactor,
@@ -156,7 +197,10 @@ export async function execute(s: Session, fp: Pick<FleetPlan, 'plan' | 'targets'
     await unlockAll(s, locked, runId);
   }
   if (flags.noSummary) s.io.err(renderSummary(summary, runId));
-  else if (flags.json) s.io.out(`${JSON.stringify({ changed: summary.changed, ok: summary.ok, failed: summary.failed, skipped: summary.skipped, run: runId })}\n`);
+  else if (flags.json)
+    s.io.out(
+      `${JSON.stringify({ changed: summary.changed, ok: summary.ok, failed: summary.failed, skipped: summary.skipped, run: runId })}\n`,
+    );
   else s.io.out(renderSummary(summary, runId));
   return { ...summary, runId };
 }
@@ -164,21 +208,32 @@ export async function execute(s: Session, fp: Pick<FleetPlan, 'plan' | 'targets'
 /** A stack moved away from a server (by `ferry migrate`) is not deployed there again by mistake. */
 async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
   for (const t of targets) {
-    const r = await s.transports(t.server.name).exec(quiet(cmd('cat', markerPath(t.stack.def.name))), { sudo: t.server.sudo ?? false });
+    const r = await s
+      .transports(t.server.name)
+      .exec(quiet(cmd('cat', markerPath(t.stack.def.name))), { sudo: t.server.sudo ?? false });
     if (r.code === 0) {
       const to = r.stdout.trim();
-      throw new UsageError(`stack ${t.stack.def.name} was moved from ${t.server.name} to ${to}; ferry.yml still names ${t.server.name}`, `Set \`server: ${to}\` for it in ferry.yml, or \`ferry rollback ${t.stack.def.name}\` to serve from ${t.server.name} again.`);
+      throw new UsageError(
+        `stack ${t.stack.def.name} was moved from ${t.server.name} to ${to}; ferry.yml still names ${t.server.name}`,
+        `Set \`server: ${to}\` for it in ferry.yml, or \`ferry rollback ${t.stack.def.name}\` to serve from ${t.server.name} again.`,
+      );
     }
     // A service moved away (ferry migrate --service) is not deployed back beside stale data.
     const meta = (await currentRelease(s.transports(t.server.name), t.stack.def.name, t.server.sudo ?? false)).meta;
     for (const [service, server] of Object.entries(meta?.placed ?? {})) {
       if (t.stack.def.placement?.[service]?.server === server) continue;
-      throw new UsageError(`${t.stack.def.name}/${service} runs on ${server} (with its data), but ferry.yml does not place it there`, `Add \`services: { ${service}: { server: ${server} } }\` to stacks/${t.stack.def.name} in ferry.yml. Deploying ${service} on ${t.server.name} again would start it on the data it had before it moved.`);
+      throw new UsageError(
+        `${t.stack.def.name}/${service} runs on ${server} (with its data), but ferry.yml does not place it there`,
+        `Add \`services: { ${service}: { server: ${server} } }\` to stacks/${t.stack.def.name} in ferry.yml. Deploying ${service} on ${t.server.name} again would start it on the data it had before it moved.`,
+      );
     }
     // ...and a service that runs here with its data is moved, not redeployed empty elsewhere.
     for (const [service, p] of Object.entries(t.stack.def.placement ?? {})) {
       if (meta?.placed?.[service] === p.server || !meta?.services.some((x) => x.name === service)) continue;
-      throw new UsageError(`ferry.yml places ${t.stack.def.name}/${service} on ${p.server}, but it runs on ${t.server.name} with its data`, `Move it there with its data: \`ferry migrate ${t.stack.def.name} --service ${service} --to ${p.server}\``);
+      throw new UsageError(
+        `ferry.yml places ${t.stack.def.name}/${service} on ${p.server}, but it runs on ${t.server.name} with its data`,
+        `Move it there with its data: \`ferry migrate ${t.stack.def.name} --service ${service} --to ${p.server}\``,
+      );
     }
   }
 }
@@ -198,7 +253,13 @@ type Locked = { stack: string; server: string; sudo: boolean }[];
  * Takes every stack's lock, or none: on a refusal the locks already taken are released.
  * With --resume, a lock still held by the interrupted run is taken over.
  */
-async function lockAll(s: Session, fp: Pick<FleetPlan, 'targets'>, runId: string, command: string, resumeOf: string | undefined): Promise<Locked> {
+async function lockAll(
+  s: Session,
+  fp: Pick<FleetPlan, 'targets'>,
+  runId: string,
+  command: string,
+  resumeOf: string | undefined,
+): Promise<Locked> {
   const taken: Locked = [];
   try {
     for (const t of fp.targets) {
@@ -208,7 +269,8 @@ async function lockAll(s: Session, fp: Pick<FleetPlan, 'targets'>, runId: string
       const owner = { run: runId, by: operator(), at: new Date().toISOString(), command };
       if (resumeOf) {
         const held = await lockStatus(tr, stack, sudo);
-        if (held !== undefined && held !== 'unowned' && held.run === resumeOf) await releaseLock(tr, stack, resumeOf, sudo);
+        if (held !== undefined && held !== 'unowned' && held.run === resumeOf)
+          await releaseLock(tr, stack, resumeOf, sudo);
       }
       await acquireLock(tr, stack, owner, sudo);
       taken.push({ stack, server: t.server.name, sudo });
@@ -225,7 +287,9 @@ async function unlockAll(s: Session, locked: Locked, runId: string): Promise<voi
     try {
       await releaseLock(s.transports(l.server), l.stack, runId, l.sudo);
     } catch (e) {
-      s.io.err(`warning lock-not-released: stack ${l.stack} on ${l.server}: ${e instanceof Error ? e.message : String(e)}\n  hint: \`ferry lock release ${l.stack} --id ${runId}\`\n`);
+      s.io.err(
+        `warning lock-not-released: stack ${l.stack} on ${l.server}: ${e instanceof Error ? e.message : String(e)}\n  hint: \`ferry lock release ${l.stack} --id ${runId}\`\n`,
+      );
     }
   }
 }

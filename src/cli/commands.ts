@@ -56,7 +56,10 @@ export async function inventoryCommand(flags: InputFlags, rawIo: Io): Promise<nu
   const inv = offlineInventory(ws.loaded);
   if (flags.json) io.out(JSON.stringify(inv, null, 2) + '\n');
   else io.out(renderInventory(inv));
-  const blocking = sortFindings([...ws.loaded.findings, ...ws.loaded.stacks.flatMap((s) => (s.project ? [] : s.findings))]);
+  const blocking = sortFindings([
+    ...ws.loaded.findings,
+    ...ws.loaded.stacks.flatMap((s) => (s.project ? [] : s.findings)),
+  ]);
   if (blocking.length > 0) io.err(renderFindings(blocking));
   return ws.unreadable ? 2 : 0;
 }
@@ -70,7 +73,11 @@ export async function checkCommand(flags: InputFlags, rawIo: Io): Promise<number
   let findings = ws.loaded ? runChecks(ws.loaded) : sortFindings(ws.findings);
   if (flags.live && ws.loaded && !ws.unreadable) {
     const run = await readServers(ws.loaded, flags, rawIo, redactor);
-    findings = sortFindings([...findings, ...runLiveChecks(ws.loaded, run.facts), ...run.results.filter((r) => r.error).map(serverFinding)]);
+    findings = sortFindings([
+      ...findings,
+      ...runLiveChecks(ws.loaded, run.facts),
+      ...run.results.filter((r) => r.error).map(serverFinding),
+    ]);
   }
   printFindings(io, findings, flags.json === true);
   if (ws.unreadable) return 2;

@@ -4,6 +4,17 @@ import type { ServerDef } from '../model/fleet.js';
 import type { Transport } from '../transport/transport.js';
 
 export async function endpoint(t: Transport, s: ServerDef): Promise<Endpoint> {
-  const resolved = 'resolve' in t ? await (t as unknown as { resolve(): Promise<{ endpoint: { host: string; port: number; user: string } }> }).resolve() : undefined;
-  return { name: s.name, address: resolved?.endpoint.host ?? s.host, port: resolved?.endpoint.port ?? s.port ?? 22, user: resolved?.endpoint.user ?? s.user ?? 'root', sudo: s.sudo ?? false };
+  const resolved =
+    'resolve' in t
+      ? await (
+          t as unknown as { resolve(): Promise<{ endpoint: { host: string; port: number; user: string } }> }
+        ).resolve()
+      : undefined;
+  return {
+    name: s.name,
+    address: resolved?.endpoint.host ?? s.host,
+    port: resolved?.endpoint.port ?? s.port ?? 22,
+    user: resolved?.endpoint.user ?? s.user ?? 'root',
+    sudo: s.sudo ?? false,
+  };
 }

@@ -25,7 +25,11 @@ export interface SshFlags {
 export function targetFor(s: ServerDef, flags: SshFlags): SshTarget {
   const identity = s.identityFile ?? flags.identity;
   const timeout = flags.connectTimeout !== undefined ? Number(flags.connectTimeout) : undefined;
-  if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--connect-timeout must be a number of seconds greater than 0, not "${flags.connectTimeout}"`, 'For example: --connect-timeout 5');
+  if (timeout !== undefined && !(timeout > 0))
+    throw new UsageError(
+      `--connect-timeout must be a number of seconds greater than 0, not "${flags.connectTimeout}"`,
+      'For example: --connect-timeout 5',
+    );
   return {
     name: s.name,
     host: s.host,
@@ -53,7 +57,11 @@ export interface LiveRun {
 /** Reads every server of the fleet; the pool is closed before returning. */
 export async function readServers(loaded: LoadedFleet, flags: SshFlags, io: Io, redactor: Redactor): Promise<LiveRun> {
   const servers = Object.values(loaded.fleet.servers);
-  if (servers.length === 0) throw new UsageError('--live needs servers: the fleet file defines none', 'Add servers to ferry.yml (with --compose there are no servers to read).');
+  if (servers.length === 0)
+    throw new UsageError(
+      '--live needs servers: the fleet file defines none',
+      'Add servers to ferry.yml (with --compose there are no servers to read).',
+    );
   const targets = new Map(servers.map((s) => [s.name, targetFor(s, flags)]));
   const pool = sshPool(flags, redactor);
   const now = new Date();
@@ -76,5 +84,7 @@ export async function readServers(loaded: LoadedFleet, flags: SshFlags, io: Io, 
 /** A server that could not be read, as a finding for `check --live`. */
 export function serverFinding(r: ServerResult): Finding {
   const e = r.error!;
-  return finding(e.code, 'error', `server ${r.server} (${r.host}): ${e.message}`, { host: r.server }, e.hint, { server: r.server });
+  return finding(e.code, 'error', `server ${r.server} (${r.host}): ${e.message}`, { host: r.server }, e.hint, {
+    server: r.server,
+  });
 }

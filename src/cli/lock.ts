@@ -22,7 +22,12 @@ export interface LockFlags extends SshFlags {
   json?: boolean;
 }
 
-async function onStackServer(stack: string, flags: LockFlags, io: Io, use: (t: Transport, server: ServerDef) => Promise<number>): Promise<number> {
+async function onStackServer(
+  stack: string,
+  flags: LockFlags,
+  io: Io,
+  use: (t: Transport, server: ServerDef) => Promise<number>,
+): Promise<number> {
   const f = loadFleetFile(resolve(io.cwd, flags.file ?? 'ferry.yml'), { cwd: io.cwd });
   if (!f.fleet) {
     io.err(renderFindings(sortFindings(f.findings)));
@@ -31,10 +36,17 @@ async function onStackServer(stack: string, flags: LockFlags, io: Io, use: (t: T
   const def = f.fleet.stacks[stack];
   if (!def?.server) {
     const near = suggest(stack, Object.keys(f.fleet.stacks));
-    throw new UsageError(`unknown stack "${stack}"${near ? `; did you mean "${near}"?` : ''}`, `Stacks in ${f.fleet.display ?? 'the fleet file'}: ${Object.keys(f.fleet.stacks).join(', ') || 'none'}.`);
+    throw new UsageError(
+      `unknown stack "${stack}"${near ? `; did you mean "${near}"?` : ''}`,
+      `Stacks in ${f.fleet.display ?? 'the fleet file'}: ${Object.keys(f.fleet.stacks).join(', ') || 'none'}.`,
+    );
   }
   const server = f.fleet.servers[def.server];
-  if (!server) throw new UsageError(`stack ${stack} names server "${def.server}", which the fleet file does not define`, 'Run `ferry check` to see the fleet file problems.');
+  if (!server)
+    throw new UsageError(
+      `stack ${stack} names server "${def.server}", which the fleet file does not define`,
+      'Run `ferry check` to see the fleet file problems.',
+    );
   const pool = sshPool(flags, new Redactor());
   try {
     return await use(pool.get(targetFor(server, flags)), server);
@@ -54,21 +66,38 @@ export function lockStatusCommand(stack: string, flags: LockFlags, io: Io): Prom
   return onStackServer(stack, flags, io, async (t, server) => {
     const held = await lockStatus(t, stack, server.sudo === true);
     const owner = held === undefined || held === 'unowned' ? undefined : held;
-    if (flags.json) io.out(`${JSON.stringify({ stack, server: server.name, locked: held !== undefined, ...(owner ? { owner } : {}) }, null, 2)}\n`);
+    if (flags.json)
+      io.out(
+        `${JSON.stringify({ stack, server: server.name, locked: held !== undefined, ...(owner ? { owner } : {}) }, null, 2)}\n`,
+      );
     else if (held === undefined) io.out(`stack ${stack} on ${server.name}: not locked\n`);
-    else if (owner) io.out(`stack ${stack} on ${server.name}: locked by run ${owner.run} (${owner.by}, since ${owner.at}: ${owner.command})\n`);
-    else io.out(`stack ${stack} on ${server.name}: locked, with no owner details (a run died while taking it); release it with --id unknown\n`);
+    else if (owner)
+      io.out(
+        `stack ${stack} on ${server.name}: locked by run ${owner.run} (${owner.by}, since ${owner.at}: ${owner.command})\n`,
+      );
+    else
+      io.out(
+        `stack ${stack} on ${server.name}: locked, with no owner details (a run died while taking it); release it with --id unknown\n`,
+      );
     return 0;
   });
 }
 
 /** Exit 0 when released or not locked; 1 when another run holds it. */
 export function lockReleaseCommand(stack: string, flags: LockFlags, io: Io): Promise<number> {
-  if (!flags.id) throw new UsageError('ferry lock release needs --id RUN, the run that holds the lock', `See it with \`ferry lock status ${stack}\`.`);
+  if (!flags.id)
+    throw new UsageError(
+      'ferry lock release needs --id RUN, the run that holds the lock',
+      `See it with \`ferry lock status ${stack}\`.`,
+    );
   const id = flags.id;
   return onStackServer(stack, flags, io, async (t, server) => {
     const r = await releaseLock(t, stack, id === 'unknown' ? '' : id, server.sudo === true);
-    io.out(r === 'released' ? `stack ${stack} on ${server.name}: lock of run ${id} released\n` : `stack ${stack} on ${server.name}: not locked\n`);
+    io.out(
+      r === 'released'
+        ? `stack ${stack} on ${server.name}: lock of run ${id} released\n`
+        : `stack ${stack} on ${server.name}: not locked\n`,
+    );
     return 0;
   });
 }

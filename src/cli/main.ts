@@ -20,7 +20,11 @@ function inputOptions(cmd: Command): Command {
     .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
     .option('--compose <file>', 'a compose file, instead of a fleet file (repeat for overrides, in order)', collect)
     .option('--env-file <file>', 'env file for --compose, instead of the project .env')
-    .addOption(new Option('--profile <name>', 'activate a compose profile (repeatable; default: COMPOSE_PROFILES)').argParser(collect))
+    .addOption(
+      new Option('--profile <name>', 'activate a compose profile (repeatable; default: COMPOSE_PROFILES)').argParser(
+        collect,
+      ),
+    )
     .option('--json', 'print data as JSON')
     .option('--live', 'also read the servers over SSH (facts, ports in use, memory, certificates, disks)');
   return sshOptions(cmd);
@@ -29,8 +33,15 @@ function inputOptions(cmd: Command): Command {
 function sshOptions(cmd: Command): Command {
   return cmd
     .option('-i, --identity <key>', 'private key for servers without identity_file')
-    .option('--known-hosts <file>', 'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)', collect)
-    .option('--trust-new-host-key', 'record the key of a host seen for the first time (a changed key is always refused)')
+    .option(
+      '--known-hosts <file>',
+      'known_hosts file to verify host keys against (repeatable; default ~/.ssh/known_hosts)',
+      collect,
+    )
+    .option(
+      '--trust-new-host-key',
+      'record the key of a host seen for the first time (a changed key is always refused)',
+    )
     .option('--connect-timeout <seconds>', 'TCP connect and SSH handshake timeout per server (default 10)')
     .option('--ssh-config <file>', 'ssh config to resolve host aliases with (default ~/.ssh/config)');
 }
@@ -44,56 +55,145 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
     .showSuggestionAfterError(true);
 
-  inputOptions(program.command('inventory').description('list stacks, services, ports, limits and totals per server (from files; with --live, what really runs on each server)')).action(async (flags: InputFlags) => {
+  inputOptions(
+    program
+      .command('inventory')
+      .description(
+        'list stacks, services, ports, limits and totals per server (from files; with --live, what really runs on each server)',
+      ),
+  ).action(async (flags: InputFlags) => {
     code = await inventoryCommand(flags, io);
   });
-  inputOptions(program.command('check').description('report port conflicts, capacity, exposed ports, plaintext secrets and other findings (with --live, against the servers too)')).action(async (flags: InputFlags) => {
+  inputOptions(
+    program
+      .command('check')
+      .description(
+        'report port conflicts, capacity, exposed ports, plaintext secrets and other findings (with --live, against the servers too)',
+      ),
+  ).action(async (flags: InputFlags) => {
     code = await checkCommand(flags, io);
   });
 
-  sshOptions(program.command('plan [stacks...]').description('read the servers and show what apply would change, step by step (all stacks when none is named)')
-    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--json', 'print the plan as JSON')
-    .option('--markdown', 'print the plan as a runbook to approve: purpose, exact commands, verification and undo of each step')
-    .option('--out <plan.json>', 'save the plan, tied to the facts it was made from, for `ferry apply plan.json`'))
-    .action(async (stacks: string[], flags: PlanFlags) => { code = await planCommand(stacks, flags, io); });
-  sshOptions(program.command('apply [plan-or-stacks...]').description('deploy stacks to their servers: a saved plan (refused if the servers changed since), or the named stacks (all when none) planned afresh')
-    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('-y, --yes', 'apply without asking')
-    .option('--resume', 'continue the last run that was interrupted (its server locks are taken over)').option('--json', 'print only a JSON summary: {"changed", "ok", "failed", "skipped", "run"}'))
-    .action(async (args: string[], flags: ApplyFlags) => {
-      const planFile = args.length > 0 && args[0]!.endsWith('.json') ? args[0] : undefined;
-      code = await applyCommand(planFile, planFile ? args.slice(1) : args, flags, io);
+  sshOptions(
+    program
+      .command('plan [stacks...]')
+      .description('read the servers and show what apply would change, step by step (all stacks when none is named)')
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('--json', 'print the plan as JSON')
+      .option(
+        '--markdown',
+        'print the plan as a runbook to approve: purpose, exact commands, verification and undo of each step',
+      )
+      .option('--out <plan.json>', 'save the plan, tied to the facts it was made from, for `ferry apply plan.json`'),
+  ).action(async (stacks: string[], flags: PlanFlags) => {
+    code = await planCommand(stacks, flags, io);
+  });
+  sshOptions(
+    program
+      .command('apply [plan-or-stacks...]')
+      .description(
+        'deploy stacks to their servers: a saved plan (refused if the servers changed since), or the named stacks (all when none) planned afresh',
+      )
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('-y, --yes', 'apply without asking')
+      .option('--resume', 'continue the last run that was interrupted (its server locks are taken over)')
+      .option('--json', 'print only a JSON summary: {"changed", "ok", "failed", "skipped", "run"}'),
+  ).action(async (args: string[], flags: ApplyFlags) => {
+    const planFile = args.length > 0 && args[0]!.endsWith('.json') ? args[0] : undefined;
+    code = await applyCommand(planFile, planFile ? args.slice(1) : args, flags, io);
+  });
+  sshOptions(
+    program
+      .command('rollback <stack>')
+      .description('return a stack to its previous release (kept on the server by every deploy)')
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('--to <release>', 'a release id to return to (default: the one before the current)')
+      .option('-y, --yes', 'roll back without asking')
+      .option('--json', 'print only a JSON summary'),
+  ).action(async (stack: string, flags: RollbackFlags) => {
+    code = await rollbackCommand(stack, flags, io);
+  });
+
+  sshOptions(
+    program
+      .command('migrate <stack>')
+      .description(
+        'move a deployed stack with its data to another server: preflight, copy while running, freeze, final copy, databases by dump, verify, cut over; the source is kept, stopped',
+      )
+      .requiredOption('--to <server>', 'the server to move the stack to (a server of the fleet file)')
+      .option(
+        '--service <service>',
+        'move only this Postgres service of the stack, with its database (e.g. to a database server); the rest stays and is pointed at it',
+      )
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option(
+        '--mode <mode>',
+        'how databases move: dump (default; writers stop while they are copied) or replicate (logical replication while the stack runs)',
+      )
+      .option('--dry-run', 'print the plan and stop')
+      .option('--markdown', 'print the plan as a runbook and stop')
+      .option('-y, --yes', 'migrate without asking')
+      .option('--resume', 'continue the last run that was interrupted')
+      .option(
+        '--json',
+        'print only the report: {"downtime_ms", "bytes_transferred", "duration_ms", "verified": {...}}',
+      ),
+  ).action(async (stack: string, flags: MigrateFlags) => {
+    code = await migrateCommand(stack, flags, io);
+  });
+
+  sshOptions(
+    program
+      .command('retire <stack>')
+      .description(
+        "after a migration's rollback window: delete what the stack left on its old server (containers, volumes, releases, nginx site)",
+      )
+      .requiredOption('--from <server>', 'the server the stack was moved away from')
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('-y, --yes', 'delete without asking')
+      .option('--json', 'print only a JSON summary'),
+  ).action(async (stack: string, flags: RetireFlags) => {
+    code = await retireCommand(stack, flags, io);
+  });
+
+  const runs = program
+    .command('runs')
+    .description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
+    .option('--json', 'print data as JSON')
+    .option('--limit <n>', 'at most this many runs (default 20)')
+    .action((flags: RunsFlags) => {
+      code = listRunsCommand(flags, io);
     });
-  sshOptions(program.command('rollback <stack>').description('return a stack to its previous release (kept on the server by every deploy)')
-    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--to <release>', 'a release id to return to (default: the one before the current)')
-    .option('-y, --yes', 'roll back without asking').option('--json', 'print only a JSON summary'))
-    .action(async (stack: string, flags: RollbackFlags) => { code = await rollbackCommand(stack, flags, io); });
-
-  sshOptions(program.command('migrate <stack>').description('move a deployed stack with its data to another server: preflight, copy while running, freeze, final copy, databases by dump, verify, cut over; the source is kept, stopped')
-    .requiredOption('--to <server>', 'the server to move the stack to (a server of the fleet file)')
-    .option('--service <service>', 'move only this Postgres service of the stack, with its database (e.g. to a database server); the rest stays and is pointed at it')
-    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--mode <mode>', 'how databases move: dump (default; writers stop while they are copied) or replicate (logical replication while the stack runs)')
-    .option('--dry-run', 'print the plan and stop').option('--markdown', 'print the plan as a runbook and stop')
-    .option('-y, --yes', 'migrate without asking').option('--resume', 'continue the last run that was interrupted')
-    .option('--json', 'print only the report: {"downtime_ms", "bytes_transferred", "duration_ms", "verified": {...}}'))
-    .action(async (stack: string, flags: MigrateFlags) => { code = await migrateCommand(stack, flags, io); });
-
-  sshOptions(program.command('retire <stack>').description('after a migration\'s rollback window: delete what the stack left on its old server (containers, volumes, releases, nginx site)')
-    .requiredOption('--from <server>', 'the server the stack was moved away from')
-    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('-y, --yes', 'delete without asking').option('--json', 'print only a JSON summary'))
-    .action(async (stack: string, flags: RetireFlags) => { code = await retireCommand(stack, flags, io); });
-
-  const runs = program.command('runs').description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
-    .option('--json', 'print data as JSON').option('--limit <n>', 'at most this many runs (default 20)')
-    .action((flags: RunsFlags) => { code = listRunsCommand(flags, io); });
-  runs.command('show <id>').description('print every event of a run, one per line').option('--json', 'print data as JSON')
+  runs
+    .command('show <id>')
+    .description('print every event of a run, one per line')
+    .option('--json', 'print data as JSON')
     // `--json` after the id is parsed by `runs` too: read both.
-    .action((id: string, _flags: RunsFlags, cmd: Command) => { code = showRunCommand(id, cmd.optsWithGlobals<RunsFlags>(), io); });
+    .action((id: string, _flags: RunsFlags, cmd: Command) => {
+      code = showRunCommand(id, cmd.optsWithGlobals<RunsFlags>(), io);
+    });
 
-  const lock = program.command('lock').description("look at or free a stack's lock on its server (held while an apply runs)");
-  sshOptions(lock.command('status <stack>').description('who holds the lock of a stack, if anyone').option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--json', 'print data as JSON'))
-    .action(async (stack: string, flags: LockFlags) => { code = await lockStatusCommand(stack, flags, io); });
-  sshOptions(lock.command('release <stack>').description('free a stale lock; --id must name the run that holds it').option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').requiredOption('--id <run>', 'the run id the lock names (see ferry lock status)'))
-    .action(async (stack: string, flags: LockFlags) => { code = await lockReleaseCommand(stack, flags, io); });
+  const lock = program
+    .command('lock')
+    .description("look at or free a stack's lock on its server (held while an apply runs)");
+  sshOptions(
+    lock
+      .command('status <stack>')
+      .description('who holds the lock of a stack, if anyone')
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('--json', 'print data as JSON'),
+  ).action(async (stack: string, flags: LockFlags) => {
+    code = await lockStatusCommand(stack, flags, io);
+  });
+  sshOptions(
+    lock
+      .command('release <stack>')
+      .description('free a stale lock; --id must name the run that holds it')
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .requiredOption('--id <run>', 'the run id the lock names (see ferry lock status)'),
+  ).action(async (stack: string, flags: LockFlags) => {
+    code = await lockReleaseCommand(stack, flags, io);
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -106,7 +206,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 function handleError(e: unknown, io: Io): number {
   if (e instanceof CommanderError) {
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    io.err(`error usage: ${e.message.replace(/^error: /, '')}\n  hint: run \`ferry --help\` or \`ferry <command> --help\`\n`);
+    io.err(
+      `error usage: ${e.message.replace(/^error: /, '')}\n  hint: run \`ferry --help\` or \`ferry <command> --help\`\n`,
+    );
     return 2;
   }
   if (e instanceof UsageError) {
@@ -123,7 +225,9 @@ function handleError(e: unknown, io: Io): number {
     return 1;
   }
   const msg = e instanceof Error ? e.message : String(e);
-  io.err(`error internal: ${msg}\n  hint: this is a bug in Ferry; please report it with the command you ran (set FERRY_DEBUG=1 for details)\n`);
+  io.err(
+    `error internal: ${msg}\n  hint: this is a bug in Ferry; please report it with the command you ran (set FERRY_DEBUG=1 for details)\n`,
+  );
   if (process.env.FERRY_DEBUG && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
   return 70;
 }

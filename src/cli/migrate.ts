@@ -40,33 +40,87 @@ export interface MigrateFlags extends ApplyFlags {
   markdown?: boolean;
 }
 
-
 export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): Promise<number> {
   const mode = flags.mode ?? 'dump';
-  if (mode !== 'dump' && mode !== 'replicate') throw new UsageError(`--mode ${mode}: not a migration mode`, 'Use --mode dump (the default: writers stop while databases move by pg_dump | pg_restore) or --mode replicate (databases replicate while the stack runs; the pause is only the cut-over).');
+  if (mode !== 'dump' && mode !== 'replicate')
+    throw new UsageError(
+      `--mode ${mode}: not a migration mode`,
+      'Use --mode dump (the default: writers stop while databases move by pg_dump | pg_restore) or --mode replicate (databases replicate while the stack runs; the pause is only the cut-over).',
+    );
   return withSession(flags, rawIo, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     const source = t!.server;
     const target = s.loaded.fleet.servers[flags.to];
-    if (!target) throw new UsageError(`--to ${flags.to}: no such server in the fleet file`, `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`);
-    if (target.name === source.name) throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.');
+    if (!target)
+      throw new UsageError(
+        `--to ${flags.to}: no such server in the fleet file`,
+        `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
+      );
+    if (target.name === source.name)
+      throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.');
     const st = s.transports(source.name);
     const sudo = source.sudo ?? false;
     const moved = await st.exec(quiet(cmd('cat', markerPath(stack))), { sudo });
-    if (moved.code === 0) throw new UsageError(`stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`, `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`);
+    if (moved.code === 0)
+      throw new UsageError(
+        `stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`,
+        `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`,
+      );
     const sourceRelease = (await currentRelease(st, stack, sudo)).meta;
-    if (!sourceRelease) throw new UsageError(`stack ${stack} is not deployed by Ferry on ${source.name}`, `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`);
-    const [sourceEndpoint, targetEndpoint] = [await endpoint(st, source), await endpoint(s.transports(target.name), target)];
+    if (!sourceRelease)
+      throw new UsageError(
+        `stack ${stack} is not deployed by Ferry on ${source.name}`,
+        `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`,
+      );
+    const [sourceEndpoint, targetEndpoint] = [
+      await endpoint(st, source),
+      await endpoint(s.transports(target.name), target),
+    ];
     if (flags.service !== undefined) {
-      if (mode !== 'dump') throw new UsageError(`--service with --mode ${mode}: a service moved alone moves by dump only`, 'Leave out --mode.');
+      if (mode !== 'dump')
+        throw new UsageError(
+          `--service with --mode ${mode}: a service moved alone moves by dump only`,
+          'Leave out --mode.',
+        );
       const already = sourceRelease.placed?.[flags.service];
-      if (already) throw new UsageError(`${stack}/${flags.service} already runs on ${already}`, already === target.name ? 'Nothing to move.' : 'Moving a placed service on to a third server is not supported yet.');
-      const { steps: ss, m: sm } = await serviceMovePlan({ stack: t!.stack, service: flags.service, fleet: s.loaded.fleet, source, target, sourceRelease, transports: s.transports, local: s.local, sourceEndpoint, targetEndpoint });
-      return runMigration(s, rawIo, flags, { plan: makePlan(ss), m: sm, stack, source, target, command: `migrate ${stack} --service ${flags.service} --to ${target.name}`, moved: `${stack}/${flags.service}` });
+      if (already)
+        throw new UsageError(
+          `${stack}/${flags.service} already runs on ${already}`,
+          already === target.name
+            ? 'Nothing to move.'
+            : 'Moving a placed service on to a third server is not supported yet.',
+        );
+      const { steps: ss, m: sm } = await serviceMovePlan({
+        stack: t!.stack,
+        service: flags.service,
+        fleet: s.loaded.fleet,
+        source,
+        target,
+        sourceRelease,
+        transports: s.transports,
+        local: s.local,
+        sourceEndpoint,
+        targetEndpoint,
+      });
+      return runMigration(s, rawIo, flags, {
+        plan: makePlan(ss),
+        m: sm,
+        stack,
+        source,
+        target,
+        command: `migrate ${stack} --service ${flags.service} --to ${target.name}`,
+        moved: `${stack}/${flags.service}`,
+      });
     }
     const { steps, m, dns } = await migratePlan({
-      stack: t!.stack, source, target, sourceRelease, transports: s.transports, local: s.local,
-      sourceEndpoint, targetEndpoint,
+      stack: t!.stack,
+      source,
+      target,
+      sourceRelease,
+      transports: s.transports,
+      local: s.local,
+      sourceEndpoint,
+      targetEndpoint,
       ...(s.loaded.fleet.acme ? { acme: s.loaded.fleet.acme } : {}),
       mode,
       ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
@@ -74,7 +128,12 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     const warnings = (dns?.findings ?? []).filter((f) => f.severity === 'warning');
     if (warnings.length > 0) s.io.err(renderFindings(warnings));
     return runMigration(s, rawIo, flags, {
-      plan: makePlan(steps), m, stack, source, target, moved: stack,
+      plan: makePlan(steps),
+      m,
+      stack,
+      source,
+      target,
+      moved: stack,
       command: `migrate ${stack} --to ${target.name}${mode === 'replicate' ? ' --mode replicate' : ''}`,
       dns: dns ? () => dnsAfter(s, stack, [source, sourceEndpoint], [target, targetEndpoint]) : undefined,
     });
@@ -82,29 +141,69 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
 }
 
 /** Shows the plan (table, runbook), asks, runs it with both servers locked, and prints the report. */
-async function runMigration(s: Session, rawIo: Io, flags: MigrateFlags, o: { plan: Plan; m: Migration; stack: string; source: ServerDef; target: ServerDef; command: string; moved: string; dns?: (() => Promise<DnsAfter>) | undefined }): Promise<number> {
+async function runMigration(
+  s: Session,
+  rawIo: Io,
+  flags: MigrateFlags,
+  o: {
+    plan: Plan;
+    m: Migration;
+    stack: string;
+    source: ServerDef;
+    target: ServerDef;
+    command: string;
+    moved: string;
+    dns?: (() => Promise<DnsAfter>) | undefined;
+  },
+): Promise<number> {
   const { plan, m, stack, source, target } = o;
   const loaded = s.loaded.stacks.find((x) => x.def.name === stack)!;
   const p = await preview(plan, s.transports, s.redactor);
   if (flags.markdown) {
-    s.io.out(renderRunbook(p, { fleetFile: s.loaded.fleet.display ?? s.fleetFile, createdAt: new Date().toISOString(), stacks: [stack], releases: { [stack]: m.release.id } }));
+    s.io.out(
+      renderRunbook(p, {
+        fleetFile: s.loaded.fleet.display ?? s.fleetFile,
+        createdAt: new Date().toISOString(),
+        stacks: [stack],
+        releases: { [stack]: m.release.id },
+      }),
+    );
     return countChanges(p).error > 0 ? 1 : 0;
   }
   if (!flags.json || flags.dryRun) s.io.out(renderPlanTable(p));
   if (countChanges(p).error > 0) {
     if (flags.json && !flags.dryRun) s.io.err(renderPlanTable(p));
-    s.io.err(`error plan-check-failed: some steps could not be checked (see the table); nothing was changed on ${source.name} or ${target.name}\n  hint: fix what the errors name, then run migrate again\n`);
+    s.io.err(
+      `error plan-check-failed: some steps could not be checked (see the table); nothing was changed on ${source.name} or ${target.name}\n  hint: fix what the errors name, then run migrate again\n`,
+    );
     return 1;
   }
   if (flags.dryRun) return 0;
   if (!flags.yes) {
-    if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('migrate changes two servers and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Read the plan (--dry-run or --markdown), then pass --yes.');
+    if (!(flags.interactive ?? process.stdin.isTTY))
+      throw new UsageError(
+        'migrate changes two servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
+        'Read the plan (--dry-run or --markdown), then pass --yes.',
+      );
     if (!(await confirm(`move ${o.moved} from ${source.name} to ${target.name}? [y/N] `))) return 1;
   }
   const journal = openJournal(stateDir(rawIo.env), s.redactor);
   try {
     const resumed = flags.resume ? journal.lastUnfinished() : undefined;
-    const summary = await execute(s, { plan, targets: [{ stack: loaded, server: source }, { stack: loaded, server: target }] }, `${o.command}${resumed ? ` --resume ${resumed.id}` : ''}`, { json: flags.json === true, noSummary: true }, journal, resumed?.id);
+    const summary = await execute(
+      s,
+      {
+        plan,
+        targets: [
+          { stack: loaded, server: source },
+          { stack: loaded, server: target },
+        ],
+      },
+      `${o.command}${resumed ? ` --resume ${resumed.id}` : ''}`,
+      { json: flags.json === true, noSummary: true },
+      journal,
+      resumed?.id,
+    );
     if (summary.failed > 0) return 1;
     const r = report(m, Date.now());
     const dns = o.dns ? await o.dns() : undefined;
@@ -123,20 +222,36 @@ interface DnsAfter {
 }
 
 /** The records as they are now, after the migration: what was changed, or what to change by hand. */
-async function dnsAfter(s: Session, stack: string, [source, se]: [ServerDef, Endpoint], [target, te]: [ServerDef, Endpoint]): Promise<DnsAfter> {
+async function dnsAfter(
+  s: Session,
+  stack: string,
+  [source, se]: [ServerDef, Endpoint],
+  [target, te]: [ServerDef, Endpoint],
+): Promise<DnsAfter> {
   const sides = {
-    stack, ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
+    stack,
+    ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
     source: { name: source.name, addresses: await serverAddresses(se.address) },
     target: { name: target.name, addresses: await serverAddresses(te.address) },
   };
-  const judged = (await dnsPreflight({ ...sides, domains: s.loaded.fleet.stacks[stack]?.proxy?.domains ?? [] })).domains;
+  const judged = (await dnsPreflight({ ...sides, domains: s.loaded.fleet.stacks[stack]?.proxy?.domains ?? [] }))
+    .domains;
   return {
     lines: dnsReportLines(judged, sides),
-    json: judged.map((j) => ({ domain: j.domain, pending: j.changes.map((c) => ({ type: c.type, from: c.from, to: c.to, ttl: c.ttl })) })),
+    json: judged.map((j) => ({
+      domain: j.domain,
+      pending: j.changes.map((c) => ({ type: c.type, from: c.from, to: c.to, ttl: c.ttl })),
+    })),
   };
 }
 
-function renderReport(r: MigrationReport, moved: string, target: ServerDef, dnsLines: string[], service?: string): string {
+function renderReport(
+  r: MigrationReport,
+  moved: string,
+  target: ServerDef,
+  dnsLines: string[],
+  service?: string,
+): string {
   const stack = moved.split('/')[0]!;
   const lines = [
     `${moved} moved to ${target.name}: verified`,
@@ -145,12 +260,38 @@ function renderReport(r: MigrationReport, moved: string, target: ServerDef, dnsL
     `  duration:       ${r.duration_ms} ms`,
     '',
   ];
-  if (r.verified.tables.length > 0) lines.push(table(['table', 'rows (source)', 'rows (target)', 'checksum'], r.verified.tables.map((t) => [t.name, String(t.rows_source), String(t.rows_target), t.checksum_match ? 'equal' : 'DIFFERENT'])), '');
-  if (r.verified.volumes.length > 0) lines.push(table(['volume', 'files', 'bytes', 'manifest'], r.verified.volumes.map((v) => [v.name, String(v.files), String(v.bytes), v.manifest_match ? 'equal' : 'DIFFERENT'])), '');
+  if (r.verified.tables.length > 0)
+    lines.push(
+      table(
+        ['table', 'rows (source)', 'rows (target)', 'checksum'],
+        r.verified.tables.map((t) => [
+          t.name,
+          String(t.rows_source),
+          String(t.rows_target),
+          t.checksum_match ? 'equal' : 'DIFFERENT',
+        ]),
+      ),
+      '',
+    );
+  if (r.verified.volumes.length > 0)
+    lines.push(
+      table(
+        ['volume', 'files', 'bytes', 'manifest'],
+        r.verified.volumes.map((v) => [
+          v.name,
+          String(v.files),
+          String(v.bytes),
+          v.manifest_match ? 'equal' : 'DIFFERENT',
+        ]),
+      ),
+      '',
+    );
   lines.push(...dnsLines);
-  lines.push(service
-    ? `Next: add \`services: { ${service}: { server: ${target.name} } }\` to ${stack} in ferry.yml (apply refuses to deploy it without). The source keeps ${service}'s volume, with its data as it was at the move.`
-    : `Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`);
+  lines.push(
+    service
+      ? `Next: add \`services: { ${service}: { server: ${target.name} } }\` to ${stack} in ferry.yml (apply refuses to deploy it without). The source keeps ${service}'s volume, with its data as it was at the move.`
+      : `Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -163,22 +304,38 @@ export function retireCommand(stack: string, flags: RetireFlags, rawIo: Io): Pro
   return withSession(flags, rawIo, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     const from = s.loaded.fleet.servers[flags.from];
-    if (!from) throw new UsageError(`--from ${flags.from}: no such server in the fleet file`, `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`);
+    if (!from)
+      throw new UsageError(
+        `--from ${flags.from}: no such server in the fleet file`,
+        `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
+      );
     const tr = s.transports(from.name);
     const sudo = from.sudo ?? false;
     const to = (await tr.exec(quiet(cmd('cat', markerPath(stack))), { sudo })).stdout.trim();
     const release = (await currentRelease(tr, stack, sudo)).meta;
-    const plan = makePlan(retireSteps({ stack, host: from.name, sudo, to: to || t!.server.name, ...(release ? { release } : {}) }));
+    const plan = makePlan(
+      retireSteps({ stack, host: from.name, sudo, to: to || t!.server.name, ...(release ? { release } : {}) }),
+    );
     const p = await preview(plan, s.transports, s.redactor);
     if (!flags.json) s.io.out(renderPlanTable(p));
     if (countChanges(p).error > 0) return 1;
     if (countChanges(p).change > 0 && !flags.yes) {
-      if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('retire deletes data and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Pass --yes once sure the stack serves well from its new server.');
+      if (!(flags.interactive ?? process.stdin.isTTY))
+        throw new UsageError(
+          'retire deletes data and needs a confirmation, but no one can answer here (stdin is not a terminal)',
+          'Pass --yes once sure the stack serves well from its new server.',
+        );
       if (!(await confirm(`delete ${stack} and its data from ${from.name}? [y/N] `))) return 1;
     }
     const journal = openJournal(stateDir(rawIo.env), s.redactor);
     try {
-      const summary = await execute(s, { plan, targets: [{ stack: t!.stack, server: from }] }, `retire ${stack} --from ${from.name}`, flags, journal);
+      const summary = await execute(
+        s,
+        { plan, targets: [{ stack: t!.stack, server: from }] },
+        `retire ${stack} --from ${from.name}`,
+        flags,
+        journal,
+      );
       return summary.failed > 0 ? 1 : 0;
     } finally {
       journal.close();

@@ -35,7 +35,12 @@ export interface RollbackFlags extends ApplyFlags {
   to?: string;
 }
 
-async function target(t: Transport, stack: string, sudo: boolean, to: string | undefined): Promise<{ current?: string; meta: ReleaseMeta }> {
+async function target(
+  t: Transport,
+  stack: string,
+  sudo: boolean,
+  to: string | undefined,
+): Promise<{ current?: string; meta: ReleaseMeta }> {
   const { id: current } = await currentRelease(t, stack, sudo);
   const hist = await t.exec(quiet(cmd('cat', historyFile(stack))), { sudo });
   const ids = releaseHistory(hist.code === 0 ? hist.stdout : '').filter((id) => id !== current);
@@ -43,13 +48,24 @@ async function target(t: Transport, stack: string, sudo: boolean, to: string | u
   for (const id of candidates) {
     const meta = await readReleaseMeta(t, stack, id, sudo);
     if (meta) return { ...(current ? { current } : {}), meta };
-    if (to) throw new UsageError(`release ${to} of stack ${stack} is not on ${t.name} (or its .ferry-release.json is unreadable)`, `Releases kept, newest first: ${ids.join(', ') || 'none'}.`);
+    if (to)
+      throw new UsageError(
+        `release ${to} of stack ${stack} is not on ${t.name} (or its .ferry-release.json is unreadable)`,
+        `Releases kept, newest first: ${ids.join(', ') || 'none'}.`,
+      );
   }
-  throw new UsageError(`stack ${stack} has no earlier release on ${t.name} to roll back to`, current ? `Only the current release ${current} is there.` : 'It was never deployed: run `ferry apply` first.');
+  throw new UsageError(
+    `stack ${stack} has no earlier release on ${t.name} to roll back to`,
+    current ? `Only the current release ${current} is there.` : 'It was never deployed: run `ferry apply` first.',
+  );
 }
 
 /** Where a migration of the stack went, seen from its fleet server (the source or, once ferry.yml names it, the target). */
-async function migrationOf(s: Session, stack: string, server: ServerDef): Promise<{ source: ServerDef; target: ServerDef } | undefined> {
+async function migrationOf(
+  s: Session,
+  stack: string,
+  server: ServerDef,
+): Promise<{ source: ServerDef; target: ServerDef } | undefined> {
   const t = s.transports(server.name);
   const sudo = server.sudo ?? false;
   const read = async (path: string) => {
@@ -58,7 +74,11 @@ async function migrationOf(s: Session, stack: string, server: ServerDef): Promis
   };
   const known = (name: string | undefined, what: string): ServerDef => {
     const def = name ? s.loaded.fleet.servers[name] : undefined;
-    if (!def) throw new UsageError(`stack ${stack} was moved ${what} server "${name}", which the fleet file does not define`, 'Add the server back to ferry.yml to roll the migration back.');
+    if (!def)
+      throw new UsageError(
+        `stack ${stack} was moved ${what} server "${name}", which the fleet file does not define`,
+        'Add the server back to ferry.yml to roll the migration back.',
+      );
     return def;
   };
   const to = (await read(markerPath(stack)))?.trim() || (await read(movingPath(stack)))?.trim();
@@ -86,32 +106,87 @@ function isMigrationOf(command: string, stack: string, target: string): boolean 
   return w[0] === 'migrate' && w[1] === stack && to > 1 && w[to + 1] === target;
 }
 
-async function rollbackMigration(s: Session, stack: string, def: StackDef, mig: { source: ServerDef; target: ServerDef }, flags: RollbackFlags, rawIo: Io): Promise<number> {
+async function rollbackMigration(
+  s: Session,
+  stack: string,
+  def: StackDef,
+  mig: { source: ServerDef; target: ServerDef },
+  flags: RollbackFlags,
+  rawIo: Io,
+): Promise<number> {
   const sourceRelease = await currentMeta(s, stack, mig.source);
-  if (!sourceRelease) throw new UsageError(`stack ${stack} has no release left on ${mig.source.name} to serve from`, 'It was retired; nothing to roll back to.');
+  if (!sourceRelease)
+    throw new UsageError(
+      `stack ${stack} has no release left on ${mig.source.name} to serve from`,
+      'It was retired; nothing to roll back to.',
+    );
   const placedThere = Object.entries(sourceRelease.placed ?? {}).find(([, server]) => server === mig.target.name);
   if (placedThere) {
-    throw new UsageError(`the move of ${stack}/${placedThere[0]} to ${mig.target.name} stopped just after ${mig.source.name} switched to its new release`, `Finish it with \`ferry migrate ${stack} --service ${placedThere[0]} --to ${mig.target.name} --resume\`, then roll back with \`ferry rollback ${stack}\`.`);
+    throw new UsageError(
+      `the move of ${stack}/${placedThere[0]} to ${mig.target.name} stopped just after ${mig.source.name} switched to its new release`,
+      `Finish it with \`ferry migrate ${stack} --service ${placedThere[0]} --to ${mig.target.name} --resume\`, then roll back with \`ferry rollback ${stack}\`.`,
+    );
   }
   const targetRelease = await currentMeta(s, stack, mig.target);
   const project = s.loaded.stacks.find((x) => x.def.name === stack)?.project;
-  const leftovers = { databases: project ? databases(project.services) : [], sourceEndpoint: await endpoint(s.transports(mig.source.name), mig.source), targetEndpoint: await endpoint(s.transports(mig.target.name), mig.target) };
-  const plan = makePlan(migrationRollbackSteps({ stack: def, source: mig.source, target: mig.target, sourceRelease, ...(targetRelease ? { targetRelease } : {}), transports: s.transports, leftovers }));
+  const leftovers = {
+    databases: project ? databases(project.services) : [],
+    sourceEndpoint: await endpoint(s.transports(mig.source.name), mig.source),
+    targetEndpoint: await endpoint(s.transports(mig.target.name), mig.target),
+  };
+  const plan = makePlan(
+    migrationRollbackSteps({
+      stack: def,
+      source: mig.source,
+      target: mig.target,
+      sourceRelease,
+      ...(targetRelease ? { targetRelease } : {}),
+      transports: s.transports,
+      leftovers,
+    }),
+  );
   const p = await preview(plan, s.transports, s.redactor);
   if (!flags.json) s.io.out(renderPlanTable(p));
   if (!flags.yes) {
-    if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('rollback changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Pass --yes.');
-    if (!(await confirm(`serve ${stack} from ${mig.source.name} again (writes made on ${mig.target.name} since the move stay there)? [y/N] `))) return 1;
+    if (!(flags.interactive ?? process.stdin.isTTY))
+      throw new UsageError(
+        'rollback changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
+        'Pass --yes.',
+      );
+    if (
+      !(await confirm(
+        `serve ${stack} from ${mig.source.name} again (writes made on ${mig.target.name} since the move stay there)? [y/N] `,
+      ))
+    )
+      return 1;
   }
   const journal = openJournal(stateDir(rawIo.env), s.redactor);
   try {
     const stackOf = s.loaded.stacks.find((x) => x.def.name === stack)!;
     // A migration of this stack that stopped before its end holds both locks: its rollback takes them over.
     const unfinished = journal.lastUnfinished();
-    const takeOver = unfinished && isMigrationOf(unfinished.command, stack, mig.target.name) ? unfinished.id : undefined;
-    if (takeOver && !flags.json) s.io.err(`rolling back the unfinished run ${takeOver} (${unfinished!.command}): taking over its locks\n`);
-    const summary = await execute(s, { plan, targets: [{ stack: stackOf, server: mig.source }, { stack: stackOf, server: mig.target }] }, `rollback ${stack} (migration to ${mig.target.name})`, flags, journal, takeOver);
-    if (summary.failed === 0 && !flags.json) s.io.out(`${stack} serves from ${mig.source.name} again${def.server !== mig.source.name ? `: set \`server: ${mig.source.name}\` for it in ferry.yml` : ''}.\n`);
+    const takeOver =
+      unfinished && isMigrationOf(unfinished.command, stack, mig.target.name) ? unfinished.id : undefined;
+    if (takeOver && !flags.json)
+      s.io.err(`rolling back the unfinished run ${takeOver} (${unfinished!.command}): taking over its locks\n`);
+    const summary = await execute(
+      s,
+      {
+        plan,
+        targets: [
+          { stack: stackOf, server: mig.source },
+          { stack: stackOf, server: mig.target },
+        ],
+      },
+      `rollback ${stack} (migration to ${mig.target.name})`,
+      flags,
+      journal,
+      takeOver,
+    );
+    if (summary.failed === 0 && !flags.json)
+      s.io.out(
+        `${stack} serves from ${mig.source.name} again${def.server !== mig.source.name ? `: set \`server: ${mig.source.name}\` for it in ferry.yml` : ''}.\n`,
+      );
     return summary.failed > 0 ? 1 : 0;
   } finally {
     journal.close();
@@ -129,11 +204,28 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io):
     const host = t!.server.name;
     const { current, meta } = await target(s.transports(host), stack, sudo, flags.to);
     const def = t!.stack.def;
-    const proxy = def.proxy ? proxyLink({ stack: def, project: meta.project, host, sudo, ...(s.loaded.fleet.acme ? { acme: s.loaded.fleet.acme } : {}), dependsOn: [`${stack}/rollback`] }) : undefined;
+    const proxy = def.proxy
+      ? proxyLink({
+          stack: def,
+          project: meta.project,
+          host,
+          sudo,
+          ...(s.loaded.fleet.acme ? { acme: s.loaded.fleet.acme } : {}),
+          dependsOn: [`${stack}/rollback`],
+        })
+      : undefined;
     const steps: Step[] = [
       upStep({
-        id: `${stack}/rollback`, host, stack, project: meta.project, release: meta, services: meta.services,
-        healthTimeoutMs: def.deploy.healthTimeoutMs, httpChecks: def.deploy.httpChecks, sudo, dependsOn: [],
+        id: `${stack}/rollback`,
+        host,
+        stack,
+        project: meta.project,
+        release: meta,
+        services: meta.services,
+        healthTimeoutMs: def.deploy.healthTimeoutMs,
+        httpChecks: def.deploy.httpChecks,
+        sudo,
+        dependsOn: [],
         title: `roll back ${current ?? '(none)'} -> ${meta.id}`,
         ...(proxy ? { switchUpstream: proxy.switchUpstream, refreshUpstreams: proxy.refreshUpstreams } : {}),
       }),
@@ -141,29 +233,52 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io):
     ];
     // Back to a release that runs a placed service on this server again: the service stops where it was placed.
     const now = current ? await readReleaseMeta(s.transports(host), stack, current, sudo) : undefined;
-    const unplaced = Object.entries(now?.placed ?? {}).filter(([svc, server]) => meta.placed?.[svc] !== server && meta.services.some((x) => x.name === svc));
+    const unplaced = Object.entries(now?.placed ?? {}).filter(
+      ([svc, server]) => meta.placed?.[svc] !== server && meta.services.some((x) => x.name === svc),
+    );
     const elsewhere: ServerDef[] = [];
     for (const [svc, server] of unplaced) {
       const there = s.loaded.fleet.servers[server];
       const part = there ? await currentMeta(s, stack, there) : undefined;
       if (!there || !part) continue;
       elsewhere.push(there);
-      steps.push(servicesStateStep({
-        id: `${stack}/${svc}/stop`, stack, side: sideOf(there, s.transports), release: part, services: [svc], want: 'stopped', phase: 'verify',
-        dependsOn: [`${stack}/rollback`], title: `stop ${svc} on ${there.name} (its data kept): it runs on ${host} again`,
-      }));
+      steps.push(
+        servicesStateStep({
+          id: `${stack}/${svc}/stop`,
+          stack,
+          side: sideOf(there, s.transports),
+          release: part,
+          services: [svc],
+          want: 'stopped',
+          phase: 'verify',
+          dependsOn: [`${stack}/rollback`],
+          title: `stop ${svc} on ${there.name} (its data kept): it runs on ${host} again`,
+        }),
+      );
     }
     const plan = makePlan(steps);
     const p = await preview(plan, s.transports, s.redactor);
     if (!flags.json) s.io.out(renderPlanTable(p));
     if (!flags.yes) {
-      if (!(flags.interactive ?? process.stdin.isTTY)) throw new UsageError('rollback changes a server and needs a confirmation, but no one can answer here (stdin is not a terminal)', 'Pass --yes.');
-      const lost = unplaced.map(([svc, server]) => ` (writes made to ${svc} on ${server} since it moved stay there)`).join('');
+      if (!(flags.interactive ?? process.stdin.isTTY))
+        throw new UsageError(
+          'rollback changes a server and needs a confirmation, but no one can answer here (stdin is not a terminal)',
+          'Pass --yes.',
+        );
+      const lost = unplaced
+        .map(([svc, server]) => ` (writes made to ${svc} on ${server} since it moved stay there)`)
+        .join('');
       if (!(await confirm(`roll ${stack} back to ${meta.id}${lost}? [y/N] `))) return 1;
     }
     const journal = openJournal(stateDir(rawIo.env), s.redactor);
     try {
-      const summary = await execute(s, { plan, targets: [t!, ...elsewhere.map((server) => ({ stack: t!.stack, server }))] }, `rollback ${stack} ${meta.id}`, flags, journal);
+      const summary = await execute(
+        s,
+        { plan, targets: [t!, ...elsewhere.map((server) => ({ stack: t!.stack, server }))] },
+        `rollback ${stack} ${meta.id}`,
+        flags,
+        journal,
+      );
       return summary.failed > 0 ? 1 : 0;
     } finally {
       journal.close();

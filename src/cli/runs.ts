@@ -28,7 +28,8 @@ function withJournal<T>(io: Io, use: (journal: Journal | undefined, file: string
 function limitOf(flags: RunsFlags): number {
   if (flags.limit === undefined) return 20;
   const n = Number(flags.limit);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--limit: expected a whole number of runs, got "${flags.limit}"`, 'pass --limit 1 or more');
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--limit: expected a whole number of runs, got "${flags.limit}"`, 'pass --limit 1 or more');
   return n;
 }
 
@@ -45,7 +46,9 @@ export function showRunCommand(id: string, flags: RunsFlags, io: Io): number {
   return withJournal(io, (journal, file) => {
     const found = journal?.run(id);
     if (!found) {
-      io.err(`error run-not-found: no run "${id}" in ${file}\n  hint: run \`ferry runs\` to list the recorded runs and their ids\n`);
+      io.err(
+        `error run-not-found: no run "${id}" in ${file}\n  hint: run \`ferry runs\` to list the recorded runs and their ids\n`,
+      );
       return 2;
     }
     io.out(flags.json ? `${JSON.stringify(found, null, 2)}\n` : renderRun(found.run, found.events));

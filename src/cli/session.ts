@@ -43,7 +43,9 @@ export function openSession(flags: SessionFlags, rawIo: Io): Session | number {
   }
   const errors = runChecks(ws.loaded).filter((f) => f.severity === 'error');
   if (hasErrors(errors)) {
-    io.err(`${renderFindings(errors)}error check-failed: the fleet has errors; nothing was changed\n  hint: fix them (\`ferry check\` lists every finding), then run this again\n`);
+    io.err(
+      `${renderFindings(errors)}error check-failed: the fleet has errors; nothing was changed\n  hint: fix them (\`ferry check\` lists every finding), then run this again\n`,
+    );
     return 2;
   }
   const loaded = ws.loaded;
@@ -59,7 +61,16 @@ export function openSession(flags: SessionFlags, rawIo: Io): Session | number {
     }
     return t;
   };
-  return { loaded, fleetFile: loaded.fleet.file ?? '', redactor, io, pool, transports, local: new LocalTransport({ redactor }), close: () => pool.close() };
+  return {
+    loaded,
+    fleetFile: loaded.fleet.file ?? '',
+    redactor,
+    io,
+    pool,
+    transports,
+    local: new LocalTransport({ redactor }),
+    close: () => pool.close(),
+  };
 }
 
 function blocking(loaded: LoadedFleet): Finding[] {

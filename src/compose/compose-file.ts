@@ -43,9 +43,25 @@ export function readComposeFile(absPath: string, display: string, env: Record<st
     const w = locate(source, p.path);
     const where = { file: w.file, line: w.line, column: w.column, path: w.path };
     if (p.kind === 'required') {
-      findings.push(finding('missing-variable', 'error', `${p.message} (used in ${w.path})`, where, `Set ${p.variable ?? 'the variable'} in the environment or in the project's .env file.`));
+      findings.push(
+        finding(
+          'missing-variable',
+          'error',
+          `${p.message} (used in ${w.path})`,
+          where,
+          `Set ${p.variable ?? 'the variable'} in the environment or in the project's .env file.`,
+        ),
+      );
     } else {
-      findings.push(finding('invalid-interpolation', 'error', `${p.message} in ${w.path}`, where, 'Write variables as $NAME or ${NAME}; use $$ for a literal dollar sign.'));
+      findings.push(
+        finding(
+          'invalid-interpolation',
+          'error',
+          `${p.message} in ${w.path}`,
+          where,
+          'Write variables as $NAME or ${NAME}; use $$ for a literal dollar sign.',
+        ),
+      );
     }
   }
   const seen = new Set<string>();
@@ -54,7 +70,13 @@ export function readComposeFile(absPath: string, display: string, env: Record<st
     seen.add(u.variable);
     const w = locate(source, u.path);
     findings.push(
-      finding('unset-variable', 'warning', `variable ${u.variable} is not set; Compose substitutes an empty string (first used in ${w.path})`, { file: w.file, line: w.line, column: w.column, path: w.path }, `Set ${u.variable} in the environment or .env, or give a default with \${${u.variable}:-value}.`),
+      finding(
+        'unset-variable',
+        'warning',
+        `variable ${u.variable} is not set; Compose substitutes an empty string (first used in ${w.path})`,
+        { file: w.file, line: w.line, column: w.column, path: w.path },
+        `Set ${u.variable} in the environment or .env, or give a default with \${${u.variable}:-value}.`,
+      ),
     );
   }
   if (findings.some((f) => f.severity === 'error')) return { findings };

@@ -18,7 +18,14 @@ function values(text: string, lookup: Lookup = none, earlier?: Lookup): Record<s
 }
 
 test('KEY=value lines, spaces around = and blank lines', () => {
-  assert.deepEqual(values('ONE=1\n\nTWO = 2\n   THREE=3\n\tFOUR= 4\nEMPTY=\nLAST='), { ONE: '1', TWO: '2', THREE: '3', FOUR: '4', EMPTY: '', LAST: '' });
+  assert.deepEqual(values('ONE=1\n\nTWO = 2\n   THREE=3\n\tFOUR= 4\nEMPTY=\nLAST='), {
+    ONE: '1',
+    TWO: '2',
+    THREE: '3',
+    FOUR: '4',
+    EMPTY: '',
+    LAST: '',
+  });
 });
 
 test('a later line wins', () => {
@@ -26,22 +33,37 @@ test('a later line wins', () => {
 });
 
 test('YAML-style KEY: value, as compose-go accepts it', () => {
-  assert.deepEqual(values('OPTION_A: 1\nOPTION_B: Foo=bar\nOPTION_C=1:B'), { OPTION_A: '1', OPTION_B: 'Foo=bar', OPTION_C: '1:B' });
+  assert.deepEqual(values('OPTION_A: 1\nOPTION_B: Foo=bar\nOPTION_C=1:B'), {
+    OPTION_A: '1',
+    OPTION_B: 'Foo=bar',
+    OPTION_C: '1:B',
+  });
 });
 
 test('keys may hold dots, dashes, brackets and letters of any script', () => {
-  assert.deepEqual(values('FOO.BAR=1\nfoo-bar=2\narr[0]=3\nclé=4\nA1_=5'), { 'FOO.BAR': '1', 'foo-bar': '2', 'arr[0]': '3', clé: '4', A1_: '5' });
+  assert.deepEqual(values('FOO.BAR=1\nfoo-bar=2\narr[0]=3\nclé=4\nA1_=5'), {
+    'FOO.BAR': '1',
+    'foo-bar': '2',
+    'arr[0]': '3',
+    clé: '4',
+    A1_: '5',
+  });
 });
 
 test('unquoted values: trimmed, cut at " #", = kept', () => {
-  assert.deepEqual(values('A=bar   \nB=bar # comment\nC=bar#baz\nD=a=b=c\nE=postgres://h:5432/db?sslmode=disable\nF=with  inner  spaces'), {
-    A: 'bar',
-    B: 'bar',
-    C: 'bar#baz',
-    D: 'a=b=c',
-    E: 'postgres://h:5432/db?sslmode=disable',
-    F: 'with  inner  spaces',
-  });
+  assert.deepEqual(
+    values(
+      'A=bar   \nB=bar # comment\nC=bar#baz\nD=a=b=c\nE=postgres://h:5432/db?sslmode=disable\nF=with  inner  spaces',
+    ),
+    {
+      A: 'bar',
+      B: 'bar',
+      C: 'bar#baz',
+      D: 'a=b=c',
+      E: 'postgres://h:5432/db?sslmode=disable',
+      F: 'with  inner  spaces',
+    },
+  );
 });
 
 test('a # right after = is part of the value, as in compose-go', () => {
@@ -49,31 +71,50 @@ test('a # right after = is part of the value, as in compose-go', () => {
 });
 
 test('comments', () => {
-  assert.deepEqual(values('# leading\n  # indented\nA=1\n#A=2\n\t# tab\nB=2 # trailing\n# last without newline'), { A: '1', B: '2' });
+  assert.deepEqual(values('# leading\n  # indented\nA=1\n#A=2\n\t# tab\nB=2 # trailing\n# last without newline'), {
+    A: '1',
+    B: '2',
+  });
 });
 
 test('export prefix', () => {
-  assert.deepEqual(values('export A=1\n  export\tB=2\nexportC=3\nexport.D=4\nexport_E=5\nexport F'), { A: '1', B: '2', exportC: '3', 'export.D': '4', export_E: '5' });
+  assert.deepEqual(values('export A=1\n  export\tB=2\nexportC=3\nexport.D=4\nexport_E=5\nexport F'), {
+    A: '1',
+    B: '2',
+    exportC: '3',
+    'export.D': '4',
+    export_E: '5',
+  });
   assert.deepEqual(values('export F\n', vars({ F: 'from env' })), { F: 'from env' });
 });
 
 test('single-quoted values are literal', () => {
-  assert.deepEqual(values("A='$HOME ${X:?boom} \\n # not a comment'\nB='it\\'s'\nC=''"), { A: '$HOME ${X:?boom} \\n # not a comment', B: "it's", C: '' }, );
-});
-
-test('double-quoted values: escapes', () => {
-  assert.deepEqual(values('A="a\\nb"\nB="tab\\there"\nC="say \\"hi\\""\nD="back\\\\slash"\nE="cr\\r"\nF="\'single\' inside"'), {
-    A: 'a\nb',
-    B: 'tab\there',
-    C: 'say "hi"',
-    D: 'back\\slash',
-    E: 'cr\r',
-    F: "'single' inside",
+  assert.deepEqual(values("A='$HOME ${X:?boom} \\n # not a comment'\nB='it\\'s'\nC=''"), {
+    A: '$HOME ${X:?boom} \\n # not a comment',
+    B: "it's",
+    C: '',
   });
 });
 
+test('double-quoted values: escapes', () => {
+  assert.deepEqual(
+    values('A="a\\nb"\nB="tab\\there"\nC="say \\"hi\\""\nD="back\\\\slash"\nE="cr\\r"\nF="\'single\' inside"'),
+    {
+      A: 'a\nb',
+      B: 'tab\there',
+      C: 'say "hi"',
+      D: 'back\\slash',
+      E: 'cr\r',
+      F: "'single' inside",
+    },
+  );
+});
+
 test('double-quoted values: \\$ is a literal dollar, unknown escapes stay', () => {
-  assert.deepEqual(values('A="cost \\$5 \\${HOME}"\nB="keep \\q \\x41"', vars({ HOME: '/h' })), { A: 'cost $5 ${HOME}', B: 'keep \\q \\x41' });
+  assert.deepEqual(values('A="cost \\$5 \\${HOME}"\nB="keep \\q \\x41"', vars({ HOME: '/h' })), {
+    A: 'cost $5 ${HOME}',
+    B: 'keep \\q \\x41',
+  });
 });
 
 test('expandEscapes follows compose-go for octal and bell-like escapes', () => {
@@ -91,33 +132,47 @@ test('double-quoted values may span lines', () => {
 });
 
 test('# inside quotes is kept; a comment after the closing quote is skipped', () => {
-  assert.deepEqual(values('A="bar#baz" # comment\nB=\'ba#r\' # comment\nC="x # y"'), { A: 'bar#baz', B: 'ba#r', C: 'x # y' });
+  assert.deepEqual(values('A="bar#baz" # comment\nB=\'ba#r\' # comment\nC="x # y"'), {
+    A: 'bar#baz',
+    B: 'ba#r',
+    C: 'x # y',
+  });
 });
 
 test('interpolation in bare and double-quoted values', () => {
   const lookup = vars({ HOME: '/home/u', EMPTY: '' });
-  assert.deepEqual(values('A=$HOME/x\nB="${HOME}/y"\nC=${EMPTY:-dflt}\nD=${NOPE-none}\nE=$$HOME\nF="${HOME:+set}"', lookup), {
-    A: '/home/u/x',
-    B: '/home/u/y',
-    C: 'dflt',
-    D: 'none',
-    E: '$HOME',
-    F: 'set',
-  });
+  assert.deepEqual(
+    values('A=$HOME/x\nB="${HOME}/y"\nC=${EMPTY:-dflt}\nD=${NOPE-none}\nE=$$HOME\nF="${HOME:+set}"', lookup),
+    {
+      A: '/home/u/x',
+      B: '/home/u/y',
+      C: 'dflt',
+      D: 'none',
+      E: '$HOME',
+      F: 'set',
+    },
+  );
 });
 
 test('interpolation order: environment, then lines above, then earlier files', () => {
   const env = vars({ SHARED: 'env' });
   const earlier = vars({ SHARED: 'earlier file', OLD: 'earlier file', LOCAL: 'earlier file' });
-  assert.deepEqual(values('LOCAL=this file\nSHARED=this file\nA=${LOCAL}\nB=${SHARED}\nC=${OLD}\nD=${LATER}\nLATER=too late', env, earlier), {
-    LOCAL: 'this file',
-    SHARED: 'this file',
-    A: 'this file',
-    B: 'env',
-    C: 'earlier file',
-    D: '',
-    LATER: 'too late',
-  });
+  assert.deepEqual(
+    values(
+      'LOCAL=this file\nSHARED=this file\nA=${LOCAL}\nB=${SHARED}\nC=${OLD}\nD=${LATER}\nLATER=too late',
+      env,
+      earlier,
+    ),
+    {
+      LOCAL: 'this file',
+      SHARED: 'this file',
+      A: 'this file',
+      B: 'env',
+      C: 'earlier file',
+      D: '',
+      LATER: 'too late',
+    },
+  );
 });
 
 test('unset variables are reported with their line', () => {
@@ -132,7 +187,11 @@ test('unset variables are reported with their line', () => {
 
 test('a key alone on its line takes its value from the environment, or is left out', () => {
   const env = vars({ FROM_ENV: 'env value', EMPTY: '' });
-  assert.deepEqual(values('FROM_ENV\nMISSING\nEMPTY\n  SPACED  \nLAST', env, vars({ LAST: 'earlier' })), { FROM_ENV: 'env value', EMPTY: '', LAST: 'earlier' });
+  assert.deepEqual(values('FROM_ENV\nMISSING\nEMPTY\n  SPACED  \nLAST', env, vars({ LAST: 'earlier' })), {
+    FROM_ENV: 'env value',
+    EMPTY: '',
+    LAST: 'earlier',
+  });
   assert.deepEqual(values('A=1\nA\n'), { A: '1' }, 'an unset bare key leaves an earlier line alone');
 });
 

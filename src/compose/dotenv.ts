@@ -74,9 +74,10 @@ export function parseDotenv(text: string, lookup: Lookup, earlier?: Lookup): Dot
     for (const p of r.problems) {
       result.problems.push({
         line,
-        message: p.kind === 'required'
-          ? `${entry.key}: required variable ${p.variable ?? ''} is missing a value`
-          : `${entry.key}: invalid interpolation template in the value`,
+        message:
+          p.kind === 'required'
+            ? `${entry.key}: required variable ${p.variable ?? ''} is missing a value`
+            : `${entry.key}: invalid interpolation template in the value`,
       });
     }
   }
@@ -153,7 +154,17 @@ function readQuoted(src: string, key: string, open: number, quote: "'" | '"'): E
 }
 
 const escapeSequence = /\\(?:[abcfnrtv$"\\]|0[0-9]{0,3})/g;
-const simpleEscapes: Record<string, string> = { a: '\x07', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t', v: '\v', '"': '"', '\\': '\\' };
+const simpleEscapes: Record<string, string> = {
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  v: '\v',
+  '"': '"',
+  '\\': '\\',
+};
 
 /**
  * The escapes of a double-quoted value. `\$` becomes `$$`, which interpolation then reads as

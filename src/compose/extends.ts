@@ -30,7 +30,10 @@ interface Resolved {
 }
 
 /** Applies `extends` to every service of `file`; returns the services and their contributions. */
-export function applyExtends(file: ComposeFile, ctx: ExtendsContext): { services: Dict; contributions: Map<string, Contribution[]>; findings: Finding[] } {
+export function applyExtends(
+  file: ComposeFile,
+  ctx: ExtendsContext,
+): { services: Dict; contributions: Map<string, Contribution[]>; findings: Finding[] } {
   const services = (file.data.services ?? {}) as Dict;
   const out: Dict = {};
   const contributions = new Map<string, Contribution[]>();
@@ -50,8 +53,21 @@ function resolveService(file: ComposeFile, name: string, ctx: ExtendsContext, ch
   const here: Contribution = { source: file.source, path: ['services', name] };
   const key = `${file.source.path}#${name}`;
   if (chain.includes(key)) {
-    const cycle = [...chain.slice(chain.indexOf(key)), key].map((k) => k.replace(/^(.*)#/, (_, p: string) => `${ctx.show(p)}#`)).join(' -> ');
-    return { contributions: [here], findings: [at(file.source, ['services', name, 'extends'], 'extends-cycle', `extends forms a cycle: ${cycle}`, 'Break the cycle: a service cannot extend itself, directly or through others.')] };
+    const cycle = [...chain.slice(chain.indexOf(key)), key]
+      .map((k) => k.replace(/^(.*)#/, (_, p: string) => `${ctx.show(p)}#`))
+      .join(' -> ');
+    return {
+      contributions: [here],
+      findings: [
+        at(
+          file.source,
+          ['services', name, 'extends'],
+          'extends-cycle',
+          `extends forms a cycle: ${cycle}`,
+          'Break the cycle: a service cannot extend itself, directly or through others.',
+        ),
+      ],
+    };
   }
   if (!svc || typeof svc !== 'object') return { service: svc, contributions: [here], findings: [] };
   const ext = svc.extends;
@@ -64,7 +80,9 @@ function resolveService(file: ComposeFile, name: string, ctx: ExtendsContext, ch
     const read = ctx.readFile(abs);
     if (!read.file) {
       // The file's own findings are reported by whoever reads it; a missing file is reported here, where it is named.
-      const missing = read.findings.filter((f) => f.code === 'missing-file').map((f) => ({ ...f, where: locWhere(file.source, ['services', name, 'extends', 'file']) }));
+      const missing = read.findings
+        .filter((f) => f.code === 'missing-file')
+        .map((f) => ({ ...f, where: locWhere(file.source, ['services', name, 'extends', 'file']) }));
       return { contributions: [here], findings: missing };
     }
     baseFile = read.file;
@@ -74,7 +92,15 @@ function resolveService(file: ComposeFile, name: string, ctx: ExtendsContext, ch
     const known = Object.keys(baseServices).join(', ') || 'none';
     return {
       contributions: [here],
-      findings: [at(file.source, ['services', name, 'extends'], 'unknown-reference', `service "${name}" extends "${ref}", which is not defined in ${baseFile.source.display}`, `Services defined there: ${known}.`)],
+      findings: [
+        at(
+          file.source,
+          ['services', name, 'extends'],
+          'unknown-reference',
+          `service "${name}" extends "${ref}", which is not defined in ${baseFile.source.display}`,
+          `Services defined there: ${known}.`,
+        ),
+      ],
     };
   }
   const base = resolveService(baseFile, ref, ctx, [...chain, key]);

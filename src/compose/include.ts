@@ -26,13 +26,22 @@ function entries(raw: RawProject): IncludeEntry[] {
   return list.map((e, index) => {
     const d: Dict = typeof e === 'string' ? { path: e } : (e as Dict);
     const paths = (Array.isArray(d.path) ? d.path : [d.path]).map((p) => resolve(base, String(p)));
-    const projectDir = typeof d.project_directory === 'string' ? resolve(base, d.project_directory) : dirname(paths[0]!);
-    const envFiles = d.env_file === undefined ? undefined : (Array.isArray(d.env_file) ? d.env_file : [d.env_file]).map((p) => resolve(base, String(p)));
+    const projectDir =
+      typeof d.project_directory === 'string' ? resolve(base, d.project_directory) : dirname(paths[0]!);
+    const envFiles =
+      d.env_file === undefined
+        ? undefined
+        : (Array.isArray(d.env_file) ? d.env_file : [d.env_file]).map((p) => resolve(base, String(p)));
     return { files: paths, projectDir, ...(envFiles ? { envFiles } : {}), index };
   });
 }
 
-export function applyIncludes(raw: RawProject, env: Record<string, string>, show: (p: string) => string, seen: Set<string>): RawProject {
+export function applyIncludes(
+  raw: RawProject,
+  env: Record<string, string>,
+  show: (p: string) => string,
+  seen: Set<string>,
+): RawProject {
   const list = entries(raw);
   if (list.length === 0) return raw;
   const data: Dict = { ...raw.data };
@@ -48,10 +57,23 @@ export function applyIncludes(raw: RawProject, env: Record<string, string>, show
     })();
     const key = inc.files.join('|');
     if (seen.has(key)) {
-      findings.push(finding('include-cycle', 'error', `include forms a cycle through ${inc.files.map(show).join(', ')}`, where, 'Remove the include that leads back to a file already being loaded.'));
+      findings.push(
+        finding(
+          'include-cycle',
+          'error',
+          `include forms a cycle through ${inc.files.map(show).join(', ')}`,
+          where,
+          'Remove the include that leads back to a file already being loaded.',
+        ),
+      );
       continue;
     }
-    const penv = projectEnvironment(inc.projectDir, env, inc.envFiles?.map((p) => ({ path: p, display: show(p) })), where);
+    const penv = projectEnvironment(
+      inc.projectDir,
+      env,
+      inc.envFiles?.map((p) => ({ path: p, display: show(p) })),
+      where,
+    );
     findings.push(...penv.findings);
     const sub = loadRaw(inc.files, { ...env, ...penv.env }, show, new Set([...seen, key]));
     findings.push(...sub.findings);
@@ -60,7 +82,15 @@ export function applyIncludes(raw: RawProject, env: Record<string, string>, show
       const mine = { ...((data[kind] ?? {}) as Dict) };
       for (const [name, value] of Object.entries((sub.data[kind] ?? {}) as Dict)) {
         if (name in mine && JSON.stringify(mine[name]) !== JSON.stringify(value)) {
-          findings.push(finding('include-conflict', 'error', `${kind}/${name} from the included ${inc.files.map(show).join(', ')} is also defined in this project`, where, `Rename one of them; Compose refuses to import a ${kind.slice(0, -1)} that already exists.`));
+          findings.push(
+            finding(
+              'include-conflict',
+              'error',
+              `${kind}/${name} from the included ${inc.files.map(show).join(', ')} is also defined in this project`,
+              where,
+              `Rename one of them; Compose refuses to import a ${kind.slice(0, -1)} that already exists.`,
+            ),
+          );
           continue;
         }
         mine[name] = kind === 'services' ? rebaseService((value ?? {}) as Dict, inc.projectDir) : value;

@@ -26,16 +26,21 @@ interface Case {
 }
 
 test('conformance with the compose-go interpolation cases', () => {
-  const cases = JSON.parse(readFileSync(new URL('../../../shared/fixtures/interpolation-cases.json', import.meta.url), 'utf8')) as Case[];
+  const cases = JSON.parse(
+    readFileSync(new URL('../../../shared/fixtures/interpolation-cases.json', import.meta.url), 'utf8'),
+  ) as Case[];
   const failures: string[] = [];
   for (const c of cases) {
     const r = interpolate(c.template, vars(c.env));
     if (c.error === true) {
-      if (r.problems.length === 0) failures.push(`${JSON.stringify(c.template)}: expected a problem, got ${JSON.stringify(r.value)}`);
+      if (r.problems.length === 0)
+        failures.push(`${JSON.stringify(c.template)}: expected a problem, got ${JSON.stringify(r.value)}`);
     } else if (r.problems.length > 0) {
       failures.push(`${JSON.stringify(c.template)}: unexpected problem ${r.problems[0]?.message}`);
     } else if (r.value !== c.expected) {
-      failures.push(`${JSON.stringify(c.template)}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(r.value)}`);
+      failures.push(
+        `${JSON.stringify(c.template)}: expected ${JSON.stringify(c.expected)}, got ${JSON.stringify(r.value)}`,
+      );
     }
   }
   console.log(`interpolation conformance: ${cases.length - failures.length}/${cases.length} cases passed`);
@@ -121,8 +126,12 @@ test('required variables: compose-go wording, with and without a message', () =>
   assert.deepEqual(interpolate('${MISSING:?please set it}', env).problems, [
     { kind: 'required', variable: 'MISSING', message: 'required variable MISSING is missing a value: please set it' },
   ]);
-  assert.deepEqual(interpolate('${BAR:?}', env).problems, [{ kind: 'required', variable: 'BAR', message: 'required variable BAR is missing a value' }]);
-  assert.deepEqual(interpolate('${MISSING?}', env).problems, [{ kind: 'required', variable: 'MISSING', message: 'required variable MISSING is missing a value' }]);
+  assert.deepEqual(interpolate('${BAR:?}', env).problems, [
+    { kind: 'required', variable: 'BAR', message: 'required variable BAR is missing a value' },
+  ]);
+  assert.deepEqual(interpolate('${MISSING?}', env).problems, [
+    { kind: 'required', variable: 'MISSING', message: 'required variable MISSING is missing a value' },
+  ]);
   assert.deepEqual(interpolate('${MISSING?need ${FOO}}', env).problems, [
     { kind: 'required', variable: 'MISSING', message: 'required variable MISSING is missing a value: need first' },
   ]);
@@ -132,7 +141,11 @@ test('every required variable of a string is reported', () => {
   const r = interpolate('${A:?a} and ${B?b} then ${FOO:?f} and ${C:?}', env);
   assert.deepEqual(
     r.problems.map((p) => p.message),
-    ['required variable A is missing a value: a', 'required variable B is missing a value: b', 'required variable C is missing a value'],
+    [
+      'required variable A is missing a value: a',
+      'required variable B is missing a value: b',
+      'required variable C is missing a value',
+    ],
   );
 });
 
@@ -168,7 +181,19 @@ test('an operator runs to the last brace of its line only', () => {
 });
 
 test('malformed templates are invalid', () => {
-  for (const t of ['${', '${}', '${ }', '${ foo}', '${foo }', '${foo!}', '${foo:}', '${1}', '${-x}', 'a ${FOO:x} b', '${A:-${B}']) {
+  for (const t of [
+    '${',
+    '${}',
+    '${ }',
+    '${ foo}',
+    '${foo }',
+    '${foo!}',
+    '${foo:}',
+    '${1}',
+    '${-x}',
+    'a ${FOO:x} b',
+    '${A:-${B}',
+  ]) {
     const r = interpolate(t, env);
     assert.equal(r.problems.length, 1, t);
     assert.deepEqual(r.problems[0], { kind: 'invalid', message: `invalid template: ${JSON.stringify(t)}` }, t);
@@ -237,8 +262,18 @@ test('interpolateTree collects every problem and unset variable with its path', 
   };
   const r = interpolateTree(tree, vars({}));
   assert.deepEqual(r.problems, [
-    { kind: 'required', variable: 'DB_PASSWORD', message: 'required variable DB_PASSWORD is missing a value: set the password', path: ['services', 'db', 'environment', 'PASSWORD'] },
-    { kind: 'required', variable: 'MODE', message: 'required variable MODE is missing a value', path: ['services', 'web', 'command', 1] },
+    {
+      kind: 'required',
+      variable: 'DB_PASSWORD',
+      message: 'required variable DB_PASSWORD is missing a value: set the password',
+      path: ['services', 'db', 'environment', 'PASSWORD'],
+    },
+    {
+      kind: 'required',
+      variable: 'MODE',
+      message: 'required variable MODE is missing a value',
+      path: ['services', 'web', 'command', 1],
+    },
     { kind: 'invalid', message: 'invalid template: "${bad!}"', path: ['services', 'web', 'command', 2] },
   ]);
   assert.deepEqual(r.unset, [
@@ -254,7 +289,11 @@ test('interpolateTree prefixes the given path', () => {
 
 test('interpolateTree walks into !override and keeps !reset', () => {
   const reset = new ResetTag();
-  const tree = { ports: new OverrideTag(['${PORT:-8080}:80']), env: new OverrideTag({ A: '${MISSING}' }), volumes: reset };
+  const tree = {
+    ports: new OverrideTag(['${PORT:-8080}:80']),
+    env: new OverrideTag({ A: '${MISSING}' }),
+    volumes: reset,
+  };
   const r = interpolateTree(tree, vars({}));
   const out = r.value as { ports: OverrideTag; env: OverrideTag; volumes: unknown };
   assert.ok(out.ports instanceof OverrideTag);

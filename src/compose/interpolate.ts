@@ -210,7 +210,9 @@ function plainValue(name: string, lookup: Lookup, acc: Accumulator): string {
 
 /** compose-go's wording, so that users can search for it. */
 function requiredMessage(name: string, reason: string): string {
-  return reason === '' ? `required variable ${name} is missing a value` : `required variable ${name} is missing a value: ${reason}`;
+  return reason === ''
+    ? `required variable ${name} is missing a value`
+    : `required variable ${name} is missing a value: ${reason}`;
 }
 
 const maxShown = 120;

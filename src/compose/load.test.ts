@@ -21,7 +21,8 @@ function load(dir: string, opts: Partial<LoadOptions> = {}) {
 }
 
 test('profiles: by flag, by COMPOSE_PROFILES from the environment or .env, and "*"', () => {
-  const compose = 'services:\n  web: { image: w:1 }\n  debug: { image: d:1, profiles: [debug] }\n  mon: { image: m:1, profiles: [monitoring, ops] }\n';
+  const compose =
+    'services:\n  web: { image: w:1 }\n  debug: { image: d:1, profiles: [debug] }\n  mon: { image: m:1, profiles: [monitoring, ops] }\n';
   const d = project({ 'compose.yml': compose });
   const names = (r: ReturnType<typeof load>) => r.project!.services.map((s) => s.name);
   assert.deepEqual(names(load(d)), ['web']);
@@ -34,7 +35,11 @@ test('profiles: by flag, by COMPOSE_PROFILES from the environment or .env, and "
 });
 
 test('interpolation: process environment over .env over defaults', () => {
-  const d = project({ 'compose.yml': 'services:\n  web:\n    image: "w:${TAG:-default}"\n    container_name: "${NAME:-n}"\n    user: "${U:-fallback}"\n', '.env': 'TAG=from-dotenv\nNAME=dotenv-name\n' });
+  const d = project({
+    'compose.yml':
+      'services:\n  web:\n    image: "w:${TAG:-default}"\n    container_name: "${NAME:-n}"\n    user: "${U:-fallback}"\n',
+    '.env': 'TAG=from-dotenv\nNAME=dotenv-name\n',
+  });
   const r = load(d, { env: { TAG: 'from-env' } });
   assert.equal(r.svc('web').image, 'w:from-env');
   assert.equal(r.svc('web').containerName, 'dotenv-name');
@@ -43,7 +48,8 @@ test('interpolation: process environment over .env over defaults', () => {
 
 test('env_file: read relative to the project, overridden by environment; missing optional files are fine', () => {
   const d = project({
-    'compose.yml': 'services:\n  web:\n    image: w:1\n    env_file: [conf/a.env, { path: conf/none.env, required: false }]\n    environment: { B: inline }\n',
+    'compose.yml':
+      'services:\n  web:\n    image: w:1\n    env_file: [conf/a.env, { path: conf/none.env, required: false }]\n    environment: { B: inline }\n',
     'conf/a.env': 'A=1\nB=from-file\nC="quoted # not a comment"\n',
   });
   const r = load(d);
@@ -62,15 +68,26 @@ test('several files: override rules, and findings point at the file that wrote t
   assert.equal(web.image, 'w:2');
   assert.equal(web.replicas, 3);
   assert.equal(web.ports[0]?.published, 8080);
-  assert.deepEqual(r.project!.locate(['services', 'web', 'image']), { file: 'compose.prod.yml', line: 3, column: 5, path: 'services/web/image' });
-  assert.deepEqual(r.project!.locate(['services', 'web', 'ports', 0]), { file: 'compose.yml', line: 4, column: 13, path: 'services/web/ports/0' });
+  assert.deepEqual(r.project!.locate(['services', 'web', 'image']), {
+    file: 'compose.prod.yml',
+    line: 3,
+    column: 5,
+    path: 'services/web/image',
+  });
+  assert.deepEqual(r.project!.locate(['services', 'web', 'ports', 0]), {
+    file: 'compose.yml',
+    line: 4,
+    column: 13,
+    path: 'services/web/ports/0',
+  });
   assert.deepEqual(r.project!.files, ['compose.yml', 'compose.prod.yml']);
 });
 
 test('extends from another file: its relative paths are rebased onto its directory', () => {
   const d = project({
     'compose.yml': 'services:\n  api:\n    extends: { file: base/common.yml, service: app }\n    command: ["serve"]\n',
-    'base/common.yml': 'services:\n  app:\n    image: app:1\n    env_file: app.env\n    volumes: ["./data:/data"]\n    restart: always\n',
+    'base/common.yml':
+      'services:\n  app:\n    image: app:1\n    env_file: app.env\n    volumes: ["./data:/data"]\n    restart: always\n',
     'base/app.env': 'FROM_BASE=yes\n',
   });
   const r = load(d);
@@ -87,7 +104,8 @@ test('extends from another file: its relative paths are rebased onto its directo
 test('include: another project with its own directory and .env; a clash is an error', () => {
   const d = project({
     'compose.yml': 'include:\n  - monitoring/compose.yml\nservices:\n  web: { image: w:1 }\n',
-    'monitoring/compose.yml': 'services:\n  grafana:\n    image: "grafana/grafana:${GRAFANA_TAG}"\n    volumes: ["./dash:/dash"]\nvolumes:\n  grafana-data: {}\n',
+    'monitoring/compose.yml':
+      'services:\n  grafana:\n    image: "grafana/grafana:${GRAFANA_TAG}"\n    volumes: ["./dash:/dash"]\nvolumes:\n  grafana-data: {}\n',
     'monitoring/.env': 'GRAFANA_TAG=11.2.0\n',
   });
   const r = load(d);
@@ -98,7 +116,10 @@ test('include: another project with its own directory and .env; a clash is an er
   assert.ok('grafana-data' in r.project!.volumes);
   assert.equal(r.project!.locate(['services', 'grafana', 'image']).file, 'monitoring/compose.yml');
 
-  const clash = project({ 'compose.yml': 'include: [other.yml]\nservices:\n  web: { image: w:1 }\n', 'other.yml': 'services:\n  web: { image: w:2 }\n' });
+  const clash = project({
+    'compose.yml': 'include: [other.yml]\nservices:\n  web: { image: w:1 }\n',
+    'other.yml': 'services:\n  web: { image: w:2 }\n',
+  });
   const c = load(clash);
   assert.equal(c.errors[0]?.code, 'include-conflict');
   assert.equal(c.errors[0]?.where.line, 1);

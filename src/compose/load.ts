@@ -51,7 +51,11 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
   const files = opts.files.map((f) => resolve(cwd, f));
   const workingDir = dirname(files[0]!);
   const show = (p: string): string => relative(cwd, p) || p;
-  const penv = projectEnvironment(workingDir, opts.env ?? {}, opts.envFiles?.map((f) => ({ path: resolve(cwd, f), display: show(resolve(cwd, f)) })));
+  const penv = projectEnvironment(
+    workingDir,
+    opts.env ?? {},
+    opts.envFiles?.map((f) => ({ path: resolve(cwd, f), display: show(resolve(cwd, f)) })),
+  );
   const findings: Finding[] = [...penv.findings];
   if (hasErrors(findings)) return { findings, secrets: penv.secrets };
 
@@ -61,7 +65,12 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
 
   const data = raw.data;
   const profiles = opts.profiles ?? splitList(penv.env.COMPOSE_PROFILES);
-  const name = projectName(opts.projectName ?? penv.env.COMPOSE_PROJECT_NAME ?? (typeof data.name === 'string' ? data.name : undefined) ?? basename(workingDir));
+  const name = projectName(
+    opts.projectName ??
+      penv.env.COMPOSE_PROJECT_NAME ??
+      (typeof data.name === 'string' ? data.name : undefined) ??
+      basename(workingDir),
+  );
   const locateIn = makeLocator(raw);
   const secrets = [...penv.secrets];
   const services: Service[] = [];
@@ -74,13 +83,25 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     }
     const envValues = readServiceEnvFiles(svcName, svc, workingDir, penv.env, show, locateIn);
     findings.push(...envValues.findings);
-    secrets.push(...Object.entries(envValues.values).filter(([k, v]) => isSecretEnvValue(k, v)).map(([, v]) => v));
+    secrets.push(
+      ...Object.entries(envValues.values)
+        .filter(([k, v]) => isSecretEnvValue(k, v))
+        .map(([, v]) => v),
+    );
     const n = normalizeService(svcName, svc, { workingDir, envFileValues: envValues.values });
-    findings.push(...n.findings.map((f) => blameUnset({ ...f, where: { ...locateIn(f.where.path?.split('/') ?? ['services', svcName]), path: f.where.path } }, raw.files)));
+    findings.push(
+      ...n.findings.map((f) =>
+        blameUnset(
+          { ...f, where: { ...locateIn(f.where.path?.split('/') ?? ['services', svcName]), path: f.where.path } },
+          raw.files,
+        ),
+      ),
+    );
     services.push(n.service);
   }
   // A value Compose would refuse stops the project, as it stops `docker compose`.
-  if (hasErrors(findings.filter((f) => f.code === 'schema' || f.code === 'missing-variable'))) return { findings, secrets };
+  if (hasErrors(findings.filter((f) => f.code === 'schema' || f.code === 'missing-variable')))
+    return { findings, secrets };
   const project: ComposeProject = {
     name,
     workingDir,
@@ -99,7 +120,12 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
 }
 
 /** Reads, extends and merges `files`, then adds their `include`s. */
-export function loadRaw(files: string[], env: Record<string, string>, show: (p: string) => string, seen: Set<string> = new Set()): RawProject {
+export function loadRaw(
+  files: string[],
+  env: Record<string, string>,
+  show: (p: string) => string,
+  seen: Set<string> = new Set(),
+): RawProject {
   const cache = new Map<string, ReturnType<typeof readComposeFile>>();
   const readFile = (abs: string): ReturnType<typeof readComposeFile> => {
     let r = cache.get(abs);
@@ -125,7 +151,8 @@ export function loadRaw(files: string[], env: Record<string, string>, show: (p: 
   // Every file read (named or reached through `extends`) reports its own findings once;
   // a missing `extends.file` is reported where it is named instead.
   const findings: Finding[] = [];
-  for (const [abs, r] of cache) findings.push(...r.findings.filter((f) => files.includes(abs) || f.code !== 'missing-file'));
+  for (const [abs, r] of cache)
+    findings.push(...r.findings.filter((f) => files.includes(abs) || f.code !== 'missing-file'));
   findings.push(...extendsFindings);
   const raw: RawProject = { data: mergeFiles(extended), files: loaded, contributions, findings };
   if (hasErrors(findings)) return raw;
@@ -140,11 +167,18 @@ function blameUnset(f: Finding, files: ComposeFile[]): Finding {
   const at = f.where.path;
   if (f.code !== 'schema' || !at) return f;
   const vars = new Set<string>();
-  for (const file of files) for (const u of file.unset) if (pathString(u.path) === at || pathString(u.path).startsWith(`${at}/`)) vars.add(u.variable);
+  for (const file of files)
+    for (const u of file.unset)
+      if (pathString(u.path) === at || pathString(u.path).startsWith(`${at}/`)) vars.add(u.variable);
   if (vars.size === 0) return f;
   const names = [...vars].sort();
   const what = names.length === 1 ? `variable ${names[0]} is not set` : `variables ${names.join(', ')} are not set`;
-  return { ...f, code: 'missing-variable', message: `${what}, which leaves ${at} invalid: ${f.message}`, hint: `Set ${names.join(' and ')} in the environment or the project's .env, or give ${names.length === 1 ? 'it' : 'them'} a default with \${NAME:-value}.` };
+  return {
+    ...f,
+    code: 'missing-variable',
+    message: `${what}, which leaves ${at} invalid: ${f.message}`,
+    hint: `Set ${names.join(' and ')} in the environment or the project's .env, or give ${names.length === 1 ? 'it' : 'them'} a default with \${NAME:-value}.`,
+  };
 }
 
 function makeLocator(raw: RawProject) {
@@ -166,7 +200,14 @@ function makeLocator(raw: RawProject) {
   };
 }
 
-function readServiceEnvFiles(name: string, svc: Dict, workingDir: string, env: Record<string, string>, show: (p: string) => string, locateIn: (p: KeyPath) => Finding['where']) {
+function readServiceEnvFiles(
+  name: string,
+  svc: Dict,
+  workingDir: string,
+  env: Record<string, string>,
+  show: (p: string) => string,
+  locateIn: (p: KeyPath) => Finding['where'],
+) {
   const values: Record<string, string> = {};
   const findings: Finding[] = [];
   const list = svc.env_file === undefined ? [] : Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file];
@@ -175,7 +216,14 @@ function readServiceEnvFiles(name: string, svc: Dict, workingDir: string, env: R
     const required = typeof entry === 'object' && entry !== null ? (entry as Dict).required !== false : true;
     const abs = resolve(workingDir, path);
     const where = locateIn(['services', name, 'env_file', ...(Array.isArray(svc.env_file) ? [i] : [])]);
-    const r = readEnvFile(abs, show(abs), (k) => env[k], (k) => values[k], required, where);
+    const r = readEnvFile(
+      abs,
+      show(abs),
+      (k) => env[k],
+      (k) => values[k],
+      required,
+      where,
+    );
     Object.assign(values, r.values);
     findings.push(...r.findings.map((f) => ({ ...f, service: name })));
   });
@@ -189,12 +237,18 @@ function profileEnabled(declared: unknown, active: string[]): boolean {
 }
 
 function splitList(v: string | undefined): string[] {
-  return (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  return (v ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 /** Compose's project name rule: lower case, letters, digits, `-` and `_`, starting with a letter or digit. */
 export function projectName(name: string): string {
-  return name.toLowerCase().replace(/[^a-z0-9_-]/g, '').replace(/^[^a-z0-9]+/, '');
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]/g, '')
+    .replace(/^[^a-z0-9]+/, '');
 }
 
 function resources(v: unknown): Record<string, NamedResource> {
@@ -213,4 +267,3 @@ function resources(v: unknown): Record<string, NamedResource> {
   }
   return out;
 }
-

@@ -11,7 +11,8 @@ import { OverrideTag, ResetTag, setOwn } from '../yaml/source.js';
 type Dict = Record<string, unknown>;
 type Merger = (base: unknown, over: unknown, path: string[]) => unknown;
 
-const isDict = (v: unknown): v is Dict => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof OverrideTag) && !(v instanceof ResetTag);
+const isDict = (v: unknown): v is Dict =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof OverrideTag) && !(v instanceof ResetTag);
 
 /** `KEY=VALUE` lists and mappings both become mappings; `KEY` alone maps to null. */
 export function listOrMapToDict(v: unknown, sep = '='): Dict {
@@ -98,11 +99,12 @@ const uniqueBy: [string, (item: unknown) => string][] = [
   ['services.*.profiles', String],
   ['services.*.links', String],
   ['services.*.tmpfs', String],
-  ['services.*.devices', (i) => (isDict(i) ? String(i.target ?? i.source) : String(i).split(':')[1] ?? String(i))],
+  ['services.*.devices', (i) => (isDict(i) ? String(i.target ?? i.source) : (String(i).split(':')[1] ?? String(i)))],
 ];
 
 function portKey(item: unknown): string {
-  if (isDict(item)) return `${item.host_ip ?? ''}:${item.published ?? ''}:${item.target ?? ''}/${item.protocol ?? 'tcp'}`;
+  if (isDict(item))
+    return `${item.host_ip ?? ''}:${item.published ?? ''}:${item.target ?? ''}/${item.protocol ?? 'tcp'}`;
   return String(item);
 }
 

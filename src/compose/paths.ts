@@ -5,7 +5,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { Dict } from './compose-file.js';
 
-const isRelative = (p: string): boolean => p.startsWith('.') || (!isAbsolute(p) && !p.startsWith('~') && (p.includes('/') || p === '.'));
+const isRelative = (p: string): boolean =>
+  p.startsWith('.') || (!isAbsolute(p) && !p.startsWith('~') && (p.includes('/') || p === '.'));
 
 function abs(dir: string, p: string): string {
   return p.startsWith('~') || isAbsolute(p) ? p : resolve(dir, p);
@@ -21,7 +22,13 @@ export function rebaseService(svc: Dict, dir: string): Dict {
   }
   if (typeof out.env_file === 'string') out.env_file = abs(dir, out.env_file);
   else if (Array.isArray(out.env_file)) {
-    out.env_file = out.env_file.map((e) => (typeof e === 'string' ? abs(dir, e) : e && typeof e === 'object' ? { ...(e as Dict), path: abs(dir, String((e as Dict).path)) } : e));
+    out.env_file = out.env_file.map((e) =>
+      typeof e === 'string'
+        ? abs(dir, e)
+        : e && typeof e === 'object'
+          ? { ...(e as Dict), path: abs(dir, String((e as Dict).path)) }
+          : e,
+    );
   }
   if (Array.isArray(out.volumes)) out.volumes = out.volumes.map((v) => rebaseVolume(v, dir));
   if (out.extends && typeof out.extends === 'object' && typeof (out.extends as Dict).file === 'string') {

@@ -42,16 +42,41 @@ export function readEnvFile(
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && !required) return { values: {}, findings: [] };
-    const why = code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'permission denied' : code === undefined ? 'not valid UTF-8' : code;
+    const why =
+      code === 'ENOENT'
+        ? 'not found'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === undefined
+            ? 'not valid UTF-8'
+            : code;
     return {
       values: {},
-      findings: [finding('missing-file', 'error', `env file ${display}: ${why}`, where, code === 'ENOENT' ? 'Create the file, fix the path, or mark it optional with `required: false` (long syntax of env_file).' : 'Make the file readable and UTF-8.')],
+      findings: [
+        finding(
+          'missing-file',
+          'error',
+          `env file ${display}: ${why}`,
+          where,
+          code === 'ENOENT'
+            ? 'Create the file, fix the path, or mark it optional with `required: false` (long syntax of env_file).'
+            : 'Make the file readable and UTF-8.',
+        ),
+      ],
     };
   }
   const parsed = parseDotenv(text, lookup, earlier);
   return {
     values: parsed.values,
-    findings: parsed.problems.map((p) => finding('yaml-syntax', 'error', `env file ${display}: ${p.message}`, { file: display, line: p.line }, 'Write each line as KEY=VALUE; quote values that contain spaces or #.')),
+    findings: parsed.problems.map((p) =>
+      finding(
+        'yaml-syntax',
+        'error',
+        `env file ${display}: ${p.message}`,
+        { file: display, line: p.line },
+        'Write each line as KEY=VALUE; quote values that contain spaces or #.',
+      ),
+    ),
   };
 }
 
@@ -59,17 +84,35 @@ export function readEnvFile(
  * `envFiles` replaces the default `.env` in `workingDir` (like `docker compose --env-file`);
  * a missing default `.env` is fine, a missing named one is an error.
  */
-export function projectEnvironment(workingDir: string, processEnv: Env, envFiles: { path: string; display: string }[] | undefined, where?: Finding['where']): ProjectEnv {
+export function projectEnvironment(
+  workingDir: string,
+  processEnv: Env,
+  envFiles: { path: string; display: string }[] | undefined,
+  where?: Finding['where'],
+): ProjectEnv {
   const files = envFiles ?? [{ path: join(workingDir, '.env'), display: '.env' }];
   const required = envFiles !== undefined;
   const fromFiles: Record<string, string> = {};
   const findings: Finding[] = [];
   for (const f of files) {
-    const r = readEnvFile(f.path, f.display, (k) => processEnv[k], (k) => fromFiles[k], required, where ?? { file: f.display });
+    const r = readEnvFile(
+      f.path,
+      f.display,
+      (k) => processEnv[k],
+      (k) => fromFiles[k],
+      required,
+      where ?? { file: f.display },
+    );
     Object.assign(fromFiles, r.values);
     findings.push(...r.findings);
   }
   const env: Record<string, string> = { ...fromFiles };
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) env[k] = v;
-  return { env, secrets: Object.entries(fromFiles).filter(([k, v]) => isSecretEnvValue(k, v)).map(([, v]) => v), findings };
+  return {
+    env,
+    secrets: Object.entries(fromFiles)
+      .filter(([k, v]) => isSecretEnvValue(k, v))
+      .map(([, v]) => v),
+    findings,
+  };
 }

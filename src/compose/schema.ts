@@ -14,7 +14,10 @@ let validator: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   if (validator) return validator;
-  const schema = JSON.parse(readFileSync(new URL('../../schema/compose-spec.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const schema = JSON.parse(readFileSync(new URL('../../schema/compose-spec.json', import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   delete schema.$schema;
   const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false, verbose: true });
   validator = ajv.compile(schema);
@@ -26,7 +29,13 @@ export function validateComposeFile(file: SourceFile, data: unknown): Finding[] 
   if (validate(data)) return [];
   return reduceErrors(validate.errors ?? [], data).map((e) => {
     const where = locate(file, e.path);
-    return finding('schema', 'error', e.message, { file: where.file, line: where.line, column: where.column, path: where.path }, e.hint);
+    return finding(
+      'schema',
+      'error',
+      e.message,
+      { file: where.file, line: where.line, column: where.column, path: where.path },
+      e.hint,
+    );
   });
 }
 
@@ -37,7 +46,12 @@ interface Reduced {
 }
 
 function splitPointer(p: string): string[] {
-  return p === '' ? [] : p.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return p === ''
+    ? []
+    : p
+        .slice(1)
+        .split('/')
+        .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function display(path: (string | number)[]): string {
@@ -56,7 +70,9 @@ function reduceErrors(errors: ErrorObject[], data: unknown): Reduced[] {
     out.set(path.join('/'), {
       path,
       message: `unknown key "${key}" in ${display(parent)}${near ? `; did you mean "${near}"?` : ''}`,
-      hint: near ? `Rename it to "${near}", or prefix it with "x-" for an extension field.` : 'Remove the key, or prefix it with "x-" for an extension field; see the Compose specification for the keys allowed here.',
+      hint: near
+        ? `Rename it to "${near}", or prefix it with "x-" for an extension field.`
+        : 'Remove the key, or prefix it with "x-" for an extension field; see the Compose specification for the keys allowed here.',
     });
   }
   if (out.size > 0) return [...out.values()];
@@ -75,10 +91,16 @@ function reduceErrors(errors: ErrorObject[], data: unknown): Reduced[] {
 }
 
 function describe(path: string[], errs: ErrorObject[], data: unknown): Reduced {
-  const types = [...new Set(errs.filter((e) => e.keyword === 'type').map((e) => String((e.params as { type: string }).type)))];
+  const types = [
+    ...new Set(errs.filter((e) => e.keyword === 'type').map((e) => String((e.params as { type: string }).type))),
+  ];
   const actual = typeName(valueAt(data, path));
   if (types.length > 0) {
-    return { path, message: `${display(path)} must be ${types.join(' or ')}, not ${actual}`, hint: 'Write the value in one of the forms the Compose specification allows here.' };
+    return {
+      path,
+      message: `${display(path)} must be ${types.join(' or ')}, not ${actual}`,
+      hint: 'Write the value in one of the forms the Compose specification allows here.',
+    };
   }
   const e = errs[0]!;
   if (e.keyword === 'required') {
@@ -89,7 +111,11 @@ function describe(path: string[], errs: ErrorObject[], data: unknown): Reduced {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map(String).join(', ');
     return { path, message: `${display(path)} must be one of: ${allowed}`, hint: 'Use one of the allowed values.' };
   }
-  return { path, message: `${display(path)} ${e.message ?? 'is not valid'}`, hint: 'See the Compose specification for this key.' };
+  return {
+    path,
+    message: `${display(path)} ${e.message ?? 'is not valid'}`,
+    hint: 'See the Compose specification for this key.',
+  };
 }
 
 function valueAt(data: unknown, path: string[]): unknown {

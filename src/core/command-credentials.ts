@@ -22,7 +22,9 @@ function flagCredential(w: string, next: string | undefined): CommandCredential 
   const withValue = /^--?([A-Za-z][\w.-]*)=(.+)$/.exec(w);
   if (withValue) {
     const [, name = '', value = ''] = withValue;
-    return isCredentialName(name) && !isSettingValue(value) ? { label: `--${name.replace(/^-+/, '')}=`, value } : undefined;
+    return isCredentialName(name) && !isSettingValue(value)
+      ? { label: `--${name.replace(/^-+/, '')}=`, value }
+      : undefined;
   }
   const bare = /^--([A-Za-z][\w.-]*)$/.exec(w);
   if (bare && next !== undefined && !next.startsWith('-') && isCredentialName(bare[1] ?? '') && !isSettingValue(next)) {
@@ -36,7 +38,11 @@ function flagCredential(w: string, next: string | undefined): CommandCredential 
 }
 
 /** Flags whose meaning depends on the program: `mysql -pSECRET`, `redis-cli -a SECRET`. */
-function programCredential(program: string | undefined, w: string, next: string | undefined): CommandCredential | undefined {
+function programCredential(
+  program: string | undefined,
+  w: string,
+  next: string | undefined,
+): CommandCredential | undefined {
   if (program && MYSQL.test(program) && /^-p.+/.test(w)) return { label: `${program} -p`, value: w.slice(2) };
   if (program === 'redis-cli' && w === '-a' && next !== undefined) return { label: 'redis-cli -a', value: next };
   return undefined;

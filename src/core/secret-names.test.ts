@@ -6,13 +6,42 @@ import { commandSetting, confSetting } from '../check/postgres-settings.js';
 
 describe('credential names', () => {
   it('recognizes credential keys and flags', () => {
-    for (const k of ['POSTGRES_PASSWORD', 'JWT_SECRET', 'SECRET_KEY_BASE', 'AWS_SECRET_ACCESS_KEY', 'MYSQL_PWD', 'PGPASSWORD', 'RABBITMQ_DEFAULT_PASS', 'GITHUB_TOKEN', 'stripeApiKey', 'N8N_ENCRYPTION_KEY', 'REDIS_AUTH', 'GOOGLE_CREDENTIALS', 'requirepass', '--basic_auth', 'private-key']) {
+    for (const k of [
+      'POSTGRES_PASSWORD',
+      'JWT_SECRET',
+      'SECRET_KEY_BASE',
+      'AWS_SECRET_ACCESS_KEY',
+      'MYSQL_PWD',
+      'PGPASSWORD',
+      'RABBITMQ_DEFAULT_PASS',
+      'GITHUB_TOKEN',
+      'stripeApiKey',
+      'N8N_ENCRYPTION_KEY',
+      'REDIS_AUTH',
+      'GOOGLE_CREDENTIALS',
+      'requirepass',
+      '--basic_auth',
+      'private-key',
+    ]) {
       assert.equal(isCredentialName(k), true, k);
     }
   });
 
   it('leaves out metadata about credentials', () => {
-    for (const k of ['POSTGRES_PASSWORD_FILE', 'PASSWORD_MIN_LENGTH', 'AWS_ACCESS_KEY_ID', 'POSTGRES_HOST_AUTH_METHOD', 'AUTH_URL', 'TOKEN_TTL', 'AUTHOR', 'OAUTH_CLIENT_ID', 'PASSWORD_HASH', 'KEYCLOAK_USER', 'MYSQL_RANDOM_ROOT_PASSWORD', 'bypass']) {
+    for (const k of [
+      'POSTGRES_PASSWORD_FILE',
+      'PASSWORD_MIN_LENGTH',
+      'AWS_ACCESS_KEY_ID',
+      'POSTGRES_HOST_AUTH_METHOD',
+      'AUTH_URL',
+      'TOKEN_TTL',
+      'AUTHOR',
+      'OAUTH_CLIENT_ID',
+      'PASSWORD_HASH',
+      'KEYCLOAK_USER',
+      'MYSQL_RANDOM_ROOT_PASSWORD',
+      'bypass',
+    ]) {
       assert.equal(isCredentialName(k), false, k);
     }
   });
@@ -25,7 +54,10 @@ describe('credential names', () => {
 
   it('finds credentials on command lines by flag, assignment and program', () => {
     const labels = (ws: string[]) => commandCredentials(ws).map((c) => c.label);
-    assert.deepEqual(labels(['--password=x', '--token', 'y', '--auth', '--bind_ip_all', '--requirepass', '--x']), ['--password=', '--token']);
+    assert.deepEqual(labels(['--password=x', '--token', 'y', '--auth', '--bind_ip_all', '--requirepass', '--x']), [
+      '--password=',
+      '--token',
+    ]);
     assert.deepEqual(labels(['MYSQL_PWD=x', 'mysql', '-uroot', '-px', '-p', '3306']), ['MYSQL_PWD=', 'mysql -p']);
     assert.deepEqual(labels(['redis-cli', '-h', 'cache', '-a', 'x', 'ping']), ['redis-cli -a']);
     assert.deepEqual(labels(['psql', '-p', '5432', '--auth=none', 'AUTH_ENABLED=true']), []);
@@ -41,14 +73,32 @@ describe('Postgres settings', () => {
   });
 
   it('reads postgresql.conf, ignoring comments', () => {
-    assert.equal(confSetting("#max_connections = 10\nmax_connections = 200 # more\nmax_connections='300'\n", 'max_connections'), '300');
+    assert.equal(
+      confSetting("#max_connections = 10\nmax_connections = 200 # more\nmax_connections='300'\n", 'max_connections'),
+      '300',
+    );
     assert.equal(confSetting('shared_buffers = 1GB\n', 'max_connections'), undefined);
   });
 });
 
 describe('env-file values', () => {
   it('are secret unless plainly not', () => {
-  for (const [k, v] of [['APP_VERSION', '2.4.1'], ['PORT', '8080'], ['DEBUG', 'true'], ['DATA_DIR', './data'], ['MEM', '512M'], ['TAG', 'v1.2.3-rc1'], ['EMPTY', '']]) assert.equal(isSecretEnvValue(k!, v!), false, `${k}=${v}`);
-  for (const [k, v] of [['DB_PASSWORD', '1234'], ['SENTRY_DSN', 'https://abc@sentry.example.com/1'], ['SIGNUP_CODE', 'x7Gq2LmP'], ['HOSTNAME', 'db.internal']]) assert.equal(isSecretEnvValue(k!, v!), true, `${k}=${v}`);
-});
+    for (const [k, v] of [
+      ['APP_VERSION', '2.4.1'],
+      ['PORT', '8080'],
+      ['DEBUG', 'true'],
+      ['DATA_DIR', './data'],
+      ['MEM', '512M'],
+      ['TAG', 'v1.2.3-rc1'],
+      ['EMPTY', ''],
+    ])
+      assert.equal(isSecretEnvValue(k!, v!), false, `${k}=${v}`);
+    for (const [k, v] of [
+      ['DB_PASSWORD', '1234'],
+      ['SENTRY_DSN', 'https://abc@sentry.example.com/1'],
+      ['SIGNUP_CODE', 'x7Gq2LmP'],
+      ['HOSTNAME', 'db.internal'],
+    ])
+      assert.equal(isSecretEnvValue(k!, v!), true, `${k}=${v}`);
+  });
 });

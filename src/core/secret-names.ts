@@ -6,7 +6,19 @@
  */
 
 /** Whole words that name a credential. */
-const WORDS = new Set(['password', 'passwd', 'pwd', 'pass', 'passphrase', 'secret', 'token', 'auth', 'credential', 'credentials', 'apikey']);
+const WORDS = new Set([
+  'password',
+  'passwd',
+  'pwd',
+  'pass',
+  'passphrase',
+  'secret',
+  'token',
+  'auth',
+  'credential',
+  'credentials',
+  'apikey',
+]);
 /** Adjacent word pairs that name a credential. */
 const PAIRS = ['api key', 'access key', 'private key', 'secret key', 'encryption key', 'signing key', 'master key'];
 /** Word endings that name a credential (`PGPASSWORD`, `APITOKEN`). */
@@ -15,10 +27,55 @@ const SUFFIXES = ['password', 'passwd', 'secret', 'token'];
 const KNOWN = new Set(['pgpassword', 'mysql_pwd', 'rediscli_auth', 'requirepass', 'masterauth']);
 /** Words that make the name about a credential rather than the credential itself. */
 const NOT = new Set([
-  'file', 'path', 'dir', 'length', 'len', 'min', 'max', 'enabled', 'enable', 'disabled', 'disable', 'required', 'require',
-  'policy', 'type', 'method', 'mode', 'url', 'uri', 'host', 'port', 'user', 'username', 'header', 'endpoint', 'provider',
-  'expiry', 'expires', 'expire', 'ttl', 'timeout', 'lifetime', 'interval', 'algorithm', 'issuer', 'audience', 'realm',
-  'name', 'id', 'allow', 'empty', 'random', 'hash', 'hashed', 'strategy', 'version', 'plugin', 'backend', 'scheme',
+  'file',
+  'path',
+  'dir',
+  'length',
+  'len',
+  'min',
+  'max',
+  'enabled',
+  'enable',
+  'disabled',
+  'disable',
+  'required',
+  'require',
+  'policy',
+  'type',
+  'method',
+  'mode',
+  'url',
+  'uri',
+  'host',
+  'port',
+  'user',
+  'username',
+  'header',
+  'endpoint',
+  'provider',
+  'expiry',
+  'expires',
+  'expire',
+  'ttl',
+  'timeout',
+  'lifetime',
+  'interval',
+  'algorithm',
+  'issuer',
+  'audience',
+  'realm',
+  'name',
+  'id',
+  'allow',
+  'empty',
+  'random',
+  'hash',
+  'hashed',
+  'strategy',
+  'version',
+  'plugin',
+  'backend',
+  'scheme',
 ]);
 
 export function nameWords(name: string): string[] {
@@ -54,7 +111,8 @@ export function urlPasswords(text: string): string[] {
 }
 
 /** Values that cannot be credentials: numbers, versions, booleans, sizes, durations, plain paths. */
-const PLAIN_VALUE = /^(?:-?\d+(?:\.\d+)?|v?\d+(?:\.\d+)+(?:[-+][\w.]+)?|true|false|yes|no|on|off|none|null|\d+(?:\.\d+)?\s*(?:[kmgt]i?b?|ms|s|m|h|d)|[~.]?\/[\w./-]*)$/i;
+const PLAIN_VALUE =
+  /^(?:-?\d+(?:\.\d+)?|v?\d+(?:\.\d+)+(?:[-+][\w.]+)?|true|false|yes|no|on|off|none|null|\d+(?:\.\d+)?\s*(?:[kmgt]i?b?|ms|s|m|h|d)|[~.]?\/[\w./-]*)$/i;
 
 /**
  * Whether a value read from an env file must be kept out of output: always under a

@@ -51,7 +51,25 @@ test('parseSize: numbers are bytes', () => {
 });
 
 test('parseSize: anything else is not a size', () => {
-  for (const input of ['', ' ', 'lots', '16 GiBs', '16GiBB', '16X', '1.5', '1.5B', 'G', '-1G', '1,5G', '16  GiB', '1e3', '0x10', '16iB', '1..5G', '99999999999P']) {
+  for (const input of [
+    '',
+    ' ',
+    'lots',
+    '16 GiBs',
+    '16GiBB',
+    '16X',
+    '1.5',
+    '1.5B',
+    'G',
+    '-1G',
+    '1,5G',
+    '16  GiB',
+    '1e3',
+    '0x10',
+    '16iB',
+    '1..5G',
+    '99999999999P',
+  ]) {
     assert.equal(parseSize(input), undefined, JSON.stringify(input));
   }
 });

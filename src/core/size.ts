@@ -19,8 +19,7 @@ const UNITS: Record<string, number> = {
  * letter K, M, G, T or P, optionally followed by `B` or `iB`, in any case, with at most
  * one space before the unit.
  */
-export const SIZE_PATTERN =
-  '^(?:[0-9]+ ?[bB]?|(?:[0-9]+(?:\\.[0-9]+)?|\\.[0-9]+) ?[kKmMgGtTpP](?:[iI]?[bB])?)$';
+export const SIZE_PATTERN = '^(?:[0-9]+ ?[bB]?|(?:[0-9]+(?:\\.[0-9]+)?|\\.[0-9]+) ?[kKmMgGtTpP](?:[iI]?[bB])?)$';
 
 const SIZE_RE = new RegExp(SIZE_PATTERN);
 

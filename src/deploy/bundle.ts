@@ -58,7 +58,10 @@ function interpolationEnv(stack: LoadedStack, envPath: string): string | undefin
   const texts = stack.def.compose.map((f) => readFileSync(f, 'utf8'));
   const keys = new Set(referencedVariables(texts));
   if (existsSync(envPath)) for (const m of readFileSync(envPath, 'utf8').matchAll(ENV_KEY)) keys.add(m[1]!);
-  const lines = [...keys].sort().filter((k) => vars[k] !== undefined).map((k) => envLine(k, vars[k]!));
+  const lines = [...keys]
+    .sort()
+    .filter((k) => vars[k] !== undefined)
+    .map((k) => envLine(k, vars[k]!));
   if (lines.length === 0 && !existsSync(envPath)) return undefined;
   return `# Written by Ferry: the values this release was checked with.\n${lines.join('\n')}\n`;
 }
@@ -76,7 +79,11 @@ export interface GeneratedCompose {
 }
 
 /** `imageIds`: image name to id, for images sent from this machine. */
-export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> = {}, generated?: GeneratedCompose): Bundle {
+export function makeBundle(
+  stack: LoadedStack,
+  imageIds: Record<string, string> = {},
+  generated?: GeneratedCompose,
+): Bundle {
   const project = stack.project;
   if (!project) throw new Error(`makeBundle: stack ${stack.def.name} has no loaded project`);
   const base = project.workingDir;
@@ -87,7 +94,16 @@ export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> 
   const relOf = (abs: string, what: string): string | undefined => {
     const rel = relative(base, abs);
     if (rel.startsWith('..') || isAbsolute(rel)) {
-      problems.push(finding('outside-project', 'error', `stack ${stack.def.name}: ${what} ${abs} is outside the project directory ${base}`, { path: `stacks/${stack.def.name}` }, 'Ferry sends the project directory to the server as it is: move the file into it (or beside the first compose file).', { stack: stack.def.name }));
+      problems.push(
+        finding(
+          'outside-project',
+          'error',
+          `stack ${stack.def.name}: ${what} ${abs} is outside the project directory ${base}`,
+          { path: `stacks/${stack.def.name}` },
+          'Ferry sends the project directory to the server as it is: move the file into it (or beside the first compose file).',
+          { stack: stack.def.name },
+        ),
+      );
       return undefined;
     }
     return rel;
@@ -118,27 +134,40 @@ export function makeBundle(stack: LoadedStack, imageIds: Record<string, string> 
     for (const e of svc.envFiles) if (existsSync(e.path)) add(e.path, `env_file of service ${svc.name}`, true);
     for (const v of svc.volumes) {
       if (v.type !== 'bind' || !v.source || !v.source.startsWith(base)) continue;
-      if (existsSync(v.source) && statSync(v.source).isFile()) add(v.source, `bind mount of service ${svc.name}`, false);
+      if (existsSync(v.source) && statSync(v.source).isFile())
+        add(v.source, `bind mount of service ${svc.name}`, false);
       else {
         const rel = relOf(v.source, 'bind mount');
         if (rel !== undefined && rel !== '') dataPaths.add(rel);
       }
     }
   }
-  for (const [kind, map] of [['secret', project.secrets], ['config', project.configs]] as const) {
+  for (const [kind, map] of [
+    ['secret', project.secrets],
+    ['config', project.configs],
+  ] as const) {
     for (const [key, r] of Object.entries(map)) {
       if (generated && !named.has(key)) continue;
-      if (r.file && existsSync(r.file) && statSync(r.file).isFile()) add(r.file, `${kind} ${r.name}`, kind === 'secret');
+      if (r.file && existsSync(r.file) && statSync(r.file).isFile())
+        add(r.file, `${kind} ${r.name}`, kind === 'secret');
     }
   }
   if (problems.length > 0) throw new InputError(problems);
 
   const sorted = [...files.values()].sort((a, b) => a.rel.localeCompare(b.rel));
   const h = createHash('sha256');
-  for (const f of sorted) h.update(`${f.rel}\0`).update(f.content instanceof Secret ? f.content.reveal() : f.content).update('\0');
+  for (const f of sorted)
+    h.update(`${f.rel}\0`)
+      .update(f.content instanceof Secret ? f.content.reveal() : f.content)
+      .update('\0');
   for (const [img, id] of Object.entries(imageIds).sort()) h.update(`image ${img} ${id}\0`);
   for (const d of [...dataPaths].sort()) h.update(`data ${d}\0`);
-  const bundle: Bundle = { id: h.digest('hex').slice(0, 12), files: sorted, composeFiles, dataPaths: [...dataPaths].sort() };
+  const bundle: Bundle = {
+    id: h.digest('hex').slice(0, 12),
+    files: sorted,
+    composeFiles,
+    dataPaths: [...dataPaths].sort(),
+  };
   if (envFile !== undefined) bundle.envFile = envFile;
   return bundle;
 }

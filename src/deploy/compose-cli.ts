@@ -52,6 +52,7 @@ export function compose(c: ComposeCall, ...args: string[]): Command {
 /** Every container of a project, as `docker inspect` JSON (`[]` when there is none). */
 export function inspectProjectCommand(project: string): Command {
   const filter = `label=com.docker.compose.project=${project}`;
-  return raw(`ids=$(docker ps -aq --filter ${quote(filter)}); if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi`);
+  return raw(
+    `ids=$(docker ps -aq --filter ${quote(filter)}); if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi`,
+  );
 }
-

@@ -47,7 +47,9 @@ export function parseContainers(json: string): Container[] {
       imageName: c.Config?.Image ?? '',
       status: c.State?.Status ?? 'unknown',
       exitCode: c.State?.ExitCode ?? 0,
-      addresses: Object.values(c.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress ?? '').filter((a) => a !== ''),
+      addresses: Object.values(c.NetworkSettings?.Networks ?? {})
+        .map((n) => n.IPAddress ?? '')
+        .filter((a) => a !== ''),
       created: c.Created ?? '',
     };
     if (c.State?.Health?.Status) out.health = c.State.Health.Status;
@@ -59,19 +61,30 @@ export function parseContainers(json: string): Container[] {
 
 export async function projectContainers(t: Transport, project: string, sudo: boolean): Promise<Container[]> {
   const r = await t.exec(inspectProjectCommand(project), { sudo });
-  if (r.code !== 0) throw new StepError('docker-unavailable', `${t.name}: cannot list the containers of project ${project}: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'Check that Docker runs on the server (`systemctl status docker`) and that the SSH user may use it (root, or sudo: true).');
+  if (r.code !== 0)
+    throw new StepError(
+      'docker-unavailable',
+      `${t.name}: cannot list the containers of project ${project}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+      'Check that Docker runs on the server (`systemctl status docker`) and that the SSH user may use it (root, or sudo: true).',
+    );
   try {
     return parseContainers(r.stdout);
   } catch {
-    throw new StepError('unexpected-output', `${t.name}: docker inspect printed something that is not JSON`, 'Run `docker inspect` on the server to see what it prints.');
+    throw new StepError(
+      'unexpected-output',
+      `${t.name}: docker inspect printed something that is not JSON`,
+      'Run `docker inspect` on the server to see what it prints.',
+    );
   }
 }
 
 /** Running and, when it has a healthcheck, healthy. */
-export const isReady = (c: Container): boolean => c.status === 'running' && (c.health === undefined || c.health === 'healthy');
+export const isReady = (c: Container): boolean =>
+  c.status === 'running' && (c.health === undefined || c.health === 'healthy');
 
 /** Will not become ready by waiting. */
-export const hasFailed = (c: Container): boolean => c.health === 'unhealthy' || c.status === 'dead' || (c.status === 'exited' && c.exitCode !== 0);
+export const hasFailed = (c: Container): boolean =>
+  c.health === 'unhealthy' || c.status === 'dead' || (c.status === 'exited' && c.exitCode !== 0);
 
 export function describeContainer(c: Container): string {
   return `${c.name} ${c.status}${c.health ? ` (${c.health})` : ''}${c.status === 'exited' ? ` exit ${c.exitCode}` : ''}`;

@@ -16,21 +16,44 @@
 import { cmd, type Command } from '../shell/command.js';
 import type { Placed } from './split.js';
 
-export const unitName = (stack: string, service: string): string => `ferry-firewall-${stack}-${service.replace(/[^A-Za-z0-9_-]/g, '_')}.service`;
+export const unitName = (stack: string, service: string): string =>
+  `ferry-firewall-${stack}-${service.replace(/[^A-Za-z0-9_-]/g, '_')}.service`;
 export const unitPath = (stack: string, service: string): string => `/etc/systemd/system/${unitName(stack, service)}`;
 const comment = (stack: string, service: string): string => `ferry-${stack}-${service}`;
 
 /** DOCKER-USER's rule, for -I, -C and -D. */
 export function dropRule(stack: string, p: Placed): string[] {
-  return ['DOCKER-USER', '-p', 'tcp', '-m', 'conntrack', '--ctorigdst', p.address, '--ctorigdstport', String(p.port), '--ctdir', 'ORIGINAL', '!', '-s', p.allowFrom, '-m', 'comment', '--comment', comment(stack, p.service), '-j', 'DROP'];
+  return [
+    'DOCKER-USER',
+    '-p',
+    'tcp',
+    '-m',
+    'conntrack',
+    '--ctorigdst',
+    p.address,
+    '--ctorigdstport',
+    String(p.port),
+    '--ctdir',
+    'ORIGINAL',
+    '!',
+    '-s',
+    p.allowFrom,
+    '-m',
+    'comment',
+    '--comment',
+    comment(stack, p.service),
+    '-j',
+    'DROP',
+  ];
 }
 
-export const ruleCommand = (stack: string, p: Placed, op: '-I' | '-C' | '-D'): Command => cmd('iptables', '-w', op, ...dropRule(stack, p));
+export const ruleCommand = (stack: string, p: Placed, op: '-I' | '-C' | '-D'): Command =>
+  cmd('iptables', '-w', op, ...dropRule(stack, p));
 
 export function unitText(stack: string, p: Placed): string {
   const rule = dropRule(stack, p).join(' ');
   return [
-    '# Written by Ferry: only the stack\'s server reaches this placed service.',
+    "# Written by Ferry: only the stack's server reaches this placed service.",
     '[Unit]',
     `Description=Ferry: only ${p.allowFrom} reaches ${stack}/${p.service} on ${p.address}:${p.port}`,
     'After=docker.service',
@@ -51,8 +74,23 @@ export function unitText(stack: string, p: Placed): string {
 
 /** `ufw allow proto tcp from ALLOW to ADDRESS port PORT`, or its `delete`. */
 export function ufwCommand(stack: string, p: Placed, del = false): Command {
-  return cmd('ufw', ...(del ? ['delete'] : []), 'allow', 'proto', 'tcp', 'from', p.allowFrom, 'to', p.address, 'port', String(p.port), 'comment', `ferry ${stack}/${p.service}`);
+  return cmd(
+    'ufw',
+    ...(del ? ['delete'] : []),
+    'allow',
+    'proto',
+    'tcp',
+    'from',
+    p.allowFrom,
+    'to',
+    p.address,
+    'port',
+    String(p.port),
+    'comment',
+    `ferry ${stack}/${p.service}`,
+  );
 }
 
 /** The line `ufw show added` prints for the rule. */
-export const ufwAddedLine = (stack: string, p: Placed): string => `ufw allow from ${p.allowFrom} to ${p.address} port ${p.port} proto tcp comment 'ferry ${stack}/${p.service}'`;
+export const ufwAddedLine = (stack: string, p: Placed): string =>
+  `ufw allow from ${p.allowFrom} to ${p.address} port ${p.port} proto tcp comment 'ferry ${stack}/${p.service}'`;

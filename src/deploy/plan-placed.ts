@@ -38,7 +38,13 @@ export interface PlacedPlan {
   upId: string;
 }
 
-export async function placedPlan(o: { stack: LoadedStack; placed: Placed; doc: Dict; server: ServerDef; local: Transport }): Promise<PlacedPlan> {
+export async function placedPlan(o: {
+  stack: LoadedStack;
+  placed: Placed;
+  doc: Dict;
+  server: ServerDef;
+  local: Transport;
+}): Promise<PlacedPlan> {
   const { stack, placed: p, server } = o;
   const name = stack.def.name;
   const project = stack.project!;
@@ -50,28 +56,55 @@ export async function placedPlan(o: { stack: LoadedStack; placed: Placed; doc: D
   const ids = deploy.images === 'push' ? await localImageIds(o.local, images) : {};
   const bundle = makeBundle(stack, ids, {
     rel: SPLIT_FILE,
-    text: renderComposeDocument(o.doc, `Written by Ferry: ${p.service} of stack ${name}, placed on ${host}, reached by ${p.allowFrom} at ${p.address}:${p.port}.`),
+    text: renderComposeDocument(
+      o.doc,
+      `Written by Ferry: ${p.service} of stack ${name}, placed on ${host}, reached by ${p.allowFrom} at ${p.address}:${p.port}.`,
+    ),
     services: [p.service],
   });
-  const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services: [{ name: p.service, replicas: svc.replicas, swap: false, ...stopGraceOf(svc) }] };
+  const meta: ReleaseMeta = {
+    id: bundle.id,
+    project: project.name,
+    composeFiles: bundle.composeFiles,
+    services: [{ name: p.service, replicas: svc.replicas, swap: false, ...stopGraceOf(svc) }],
+  };
   const id = (s: string) => `${name}/${p.service}/${s}`;
   const steps: Step[] = [engineStep({ id: id('engine'), host, sudo })];
   if (images.length > 0) {
-    steps.push(deploy.images === 'push'
-      ? imageStep({ id: id('images'), host, images, local: o.local, sudo, dependsOn: [id('engine')] })
-      : pullStep({ id: id('images'), host, images, sudo, dependsOn: [id('engine')] }));
+    steps.push(
+      deploy.images === 'push'
+        ? imageStep({ id: id('images'), host, images, local: o.local, sudo, dependsOn: [id('engine')] })
+        : pullStep({ id: id('images'), host, images, sudo, dependsOn: [id('engine')] }),
+    );
   }
   steps.push(releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')] }));
   steps.push(firewallStep({ id: id('firewall'), host, stack: name, placed: p, sudo, dependsOn: [id('engine')] }));
-  steps.push(upStep({
-    id: id('up'), host, stack: name, project: project.name, release: meta, services: meta.services,
-    healthTimeoutMs: deploy.healthTimeoutMs, httpChecks: deploy.httpChecks.filter((h) => h.service === p.service), sudo,
-    dependsOn: [...(images.length > 0 ? [id('images')] : []), id('release'), id('firewall')],
-    title: `start ${p.service} of ${name} on ${host} (release ${bundle.id})`,
-  }));
+  steps.push(
+    upStep({
+      id: id('up'),
+      host,
+      stack: name,
+      project: project.name,
+      release: meta,
+      services: meta.services,
+      healthTimeoutMs: deploy.healthTimeoutMs,
+      httpChecks: deploy.httpChecks.filter((h) => h.service === p.service),
+      sudo,
+      dependsOn: [...(images.length > 0 ? [id('images')] : []), id('release'), id('firewall')],
+      title: `start ${p.service} of ${name} on ${host} (release ${bundle.id})`,
+    }),
+  );
   steps.push(pruneStep({ id: id('prune'), host, stack: name, keep: deploy.keepReleases, sudo, dependsOn: [id('up')] }));
   return {
-    placed: p, server, steps, bundle, meta,
-    engineId: id('engine'), ...(images.length > 0 ? { imagesId: id('images') } : {}), releaseId: id('release'), firewallId: id('firewall'), upId: id('up'),
+    placed: p,
+    server,
+    steps,
+    bundle,
+    meta,
+    engineId: id('engine'),
+    ...(images.length > 0 ? { imagesId: id('images') } : {}),
+    releaseId: id('release'),
+    firewallId: id('firewall'),
+    upId: id('up'),
   };
 }

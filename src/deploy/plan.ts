@@ -40,11 +40,12 @@ export interface StackPlan {
   parts: Record<string, PlacedPlan>;
 }
 
-
 /** Routed, replaceable side by side, and with a way to tell it is ready. */
 function canSwap(svc: Service, stack: LoadedStack): boolean {
   const routed = stack.def.proxy?.routes.some((r) => r.service === svc.name) ?? false;
-  const ready = (svc.healthcheck !== undefined && !svc.healthcheck.disabled) || stack.def.deploy.httpChecks.some((h) => h.service === svc.name);
+  const ready =
+    (svc.healthcheck !== undefined && !svc.healthcheck.disabled) ||
+    stack.def.deploy.httpChecks.some((h) => h.service === svc.name);
   return routed && ready && svc.containerName === undefined && svc.ports.length === 0 && svc.replicas > 0;
 }
 
@@ -60,13 +61,34 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const here = project.services.filter((s) => !placed.some((p) => p.service === s.name));
   const images = stackImages(here);
   const ids = deploy.images === 'push' ? await localImageIds(input.local, images) : {};
-  const bundle = makeBundle(stack, ids, split ? {
-    rel: SPLIT_FILE,
-    text: renderComposeDocument(split.main, `Written by Ferry: stack ${name} on ${host}, without ${placed.map((p) => `${p.service} (on ${p.server}, at ${p.address}:${p.port})`).join(', ')}.`),
-    services: here.map((s) => s.name),
-  } : undefined);
-  const awaited = new Set(here.flatMap((s) => Object.entries(s.dependsOn).filter(([, d]) => d.condition === 'service_completed_successfully').map(([name]) => name)));
-  const services: ServicePlan[] = here.map((s) => ({ name: s.name, replicas: s.replicas, swap: canSwap(s, stack), ...(awaited.has(s.name) ? { oneShot: true } : {}), ...stopGraceOf(s) }));
+  const bundle = makeBundle(
+    stack,
+    ids,
+    split
+      ? {
+          rel: SPLIT_FILE,
+          text: renderComposeDocument(
+            split.main,
+            `Written by Ferry: stack ${name} on ${host}, without ${placed.map((p) => `${p.service} (on ${p.server}, at ${p.address}:${p.port})`).join(', ')}.`,
+          ),
+          services: here.map((s) => s.name),
+        }
+      : undefined,
+  );
+  const awaited = new Set(
+    here.flatMap((s) =>
+      Object.entries(s.dependsOn)
+        .filter(([, d]) => d.condition === 'service_completed_successfully')
+        .map(([name]) => name),
+    ),
+  );
+  const services: ServicePlan[] = here.map((s) => ({
+    name: s.name,
+    replicas: s.replicas,
+    swap: canSwap(s, stack),
+    ...(awaited.has(s.name) ? { oneShot: true } : {}),
+    ...stopGraceOf(s),
+  }));
   const meta: ReleaseMeta = { id: bundle.id, project: project.name, composeFiles: bundle.composeFiles, services };
   if (bundle.envFile) meta.envFile = bundle.envFile;
   if (project.activeProfiles.length > 0) meta.profiles = [...project.activeProfiles];
@@ -74,25 +96,61 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
 
   const id = (s: string) => `${name}/${s}`;
   const parts: Record<string, PlacedPlan> = {};
-  for (const p of placed) parts[p.service] = await placedPlan({ stack, placed: p, doc: split!.parts[p.service]!, server: input.fleet!.servers[p.server]!, local: input.local });
+  for (const p of placed)
+    parts[p.service] = await placedPlan({
+      stack,
+      placed: p,
+      doc: split!.parts[p.service]!,
+      server: input.fleet!.servers[p.server]!,
+      local: input.local,
+    });
   const steps: Step[] = [engineStep({ id: id('engine'), host, sudo })];
   const transferDeps: string[] = [];
   if (images.length > 0) {
-    steps.push(deploy.images === 'push'
-      ? imageStep({ id: id('images'), host, images, local: input.local, sudo, dependsOn: [id('engine')] })
-      : pullStep({ id: id('images'), host, images, sudo, dependsOn: [id('engine')] }));
+    steps.push(
+      deploy.images === 'push'
+        ? imageStep({ id: id('images'), host, images, local: input.local, sudo, dependsOn: [id('engine')] })
+        : pullStep({ id: id('images'), host, images, sudo, dependsOn: [id('engine')] }),
+    );
     transferDeps.push(id('images'));
   }
   steps.push(releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')] }));
-  const proxy = stack.def.proxy ? proxyLink({ stack: stack.def, project: project.name, host, sudo, ...(input.acme ? { acme: input.acme } : {}), dependsOn: [id('up')] }) : undefined;
-  steps.push(upStep({
-    id: id('up'), host, stack: name, project: project.name, release: meta, services,
-    healthTimeoutMs: deploy.healthTimeoutMs, httpChecks: deploy.httpChecks.filter((h) => !placed.some((p) => p.service === h.service)), sudo,
-    dependsOn: [...transferDeps, id('release'), ...Object.values(parts).map((p) => p.upId)],
-    ...(proxy ? { switchUpstream: proxy.switchUpstream, refreshUpstreams: proxy.refreshUpstreams } : {}),
-  }));
+  const proxy = stack.def.proxy
+    ? proxyLink({
+        stack: stack.def,
+        project: project.name,
+        host,
+        sudo,
+        ...(input.acme ? { acme: input.acme } : {}),
+        dependsOn: [id('up')],
+      })
+    : undefined;
+  steps.push(
+    upStep({
+      id: id('up'),
+      host,
+      stack: name,
+      project: project.name,
+      release: meta,
+      services,
+      healthTimeoutMs: deploy.healthTimeoutMs,
+      httpChecks: deploy.httpChecks.filter((h) => !placed.some((p) => p.service === h.service)),
+      sudo,
+      dependsOn: [...transferDeps, id('release'), ...Object.values(parts).map((p) => p.upId)],
+      ...(proxy ? { switchUpstream: proxy.switchUpstream, refreshUpstreams: proxy.refreshUpstreams } : {}),
+    }),
+  );
   if (proxy) steps.push(...proxy.steps);
-  steps.push(pruneStep({ id: id('prune'), host, stack: name, keep: deploy.keepReleases, sudo, dependsOn: [id('up'), ...(proxy ? proxy.steps.map((s) => s.id) : [])] }));
+  steps.push(
+    pruneStep({
+      id: id('prune'),
+      host,
+      stack: name,
+      keep: deploy.keepReleases,
+      sudo,
+      dependsOn: [id('up'), ...(proxy ? proxy.steps.map((s) => s.id) : [])],
+    }),
+  );
   for (const p of Object.values(parts)) steps.push(...p.steps);
   return { steps, bundle, meta, parts };
 }

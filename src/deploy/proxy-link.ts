@@ -41,23 +41,48 @@ export interface ProxyLink {
 export function upstreamAddresses(stack: StackDef, containers: Container[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
   for (const u of upstreamsOf(stack.name, stack.proxy!.routes)) {
-    out[u.name] = containers.filter((c) => c.service === u.service && c.status === 'running').flatMap((c) => c.addresses.slice(0, 1)).map((a) => `${a}:${u.port}`).sort();
+    out[u.name] = containers
+      .filter((c) => c.service === u.service && c.status === 'running')
+      .flatMap((c) => c.addresses.slice(0, 1))
+      .map((a) => `${a}:${u.port}`)
+      .sort();
   }
   return out;
 }
 
 /** The stack's upstreams file for these containers. */
-const upstreamsFile = (stack: StackDef, containers: Container[]): string => renderUpstreams(stack.name, stack.proxy!.routes, upstreamAddresses(stack, containers));
+const upstreamsFile = (stack: StackDef, containers: Container[]): string =>
+  renderUpstreams(stack.name, stack.proxy!.routes, upstreamAddresses(stack, containers));
 
 /** A step that points a stack's upstreams on `host` at the project's containers running then (a migration's target, or its source after a rollback). */
-export function upstreamsStep(o: { id: string; host: string; stack: StackDef; project: string; sudo: boolean; dependsOn: string[]; title: string }): Step {
+export function upstreamsStep(o: {
+  id: string;
+  host: string;
+  stack: StackDef;
+  project: string;
+  sudo: boolean;
+  dependsOn: string[];
+  title: string;
+}): Step {
   return nginxFileStep({
-    id: o.id, host: o.host, path: upstreamsPath(o.stack.name), sudo: o.sudo, dependsOn: o.dependsOn, title: o.title,
+    id: o.id,
+    host: o.host,
+    path: upstreamsPath(o.stack.name),
+    sudo: o.sudo,
+    dependsOn: o.dependsOn,
+    title: o.title,
     content: async (ctx) => upstreamsFile(o.stack, await projectContainers(ctx.transport, o.project, o.sudo)),
   });
 }
 
-export function proxyLink(o: { stack: StackDef; project: string; host: string; sudo: boolean; acme?: AcmeDef; dependsOn: string[] }): ProxyLink {
+export function proxyLink(o: {
+  stack: StackDef;
+  project: string;
+  host: string;
+  sudo: boolean;
+  acme?: AcmeDef;
+  dependsOn: string[];
+}): ProxyLink {
   const running = async (ctx: StepContext) => projectContainers(ctx.transport, o.project, o.sudo);
   const steps = proxySteps({
     stack: o.stack,

@@ -27,29 +27,70 @@ function stackIn(files: Record<string, string>, env: Record<string, string> = {}
   const compose = [join(dir, 'app/compose.yml')];
   const r = loadComposeProject({ files: compose, cwd: dir, env });
   assert.ok(r.project, JSON.stringify(r.findings));
-  return { def: { name: 'shop', server: 'a', compose, connections: [], deploy: DEFAULT_DEPLOY }, project: r.project, findings: [] };
+  return {
+    def: { name: 'shop', server: 'a', compose, connections: [], deploy: DEFAULT_DEPLOY },
+    project: r.project,
+    findings: [],
+  };
 }
 
-const COMPOSE = 'services:\n  web:\n    image: app:${TAG:-1}\n    env_file: web.env\n    volumes: ["./nginx.conf:/etc/nginx.conf:ro", "./data:/data"]\n    environment: { PASSWORD: "$$literal", URL: "${DB_URL}" }\n';
+const COMPOSE =
+  'services:\n  web:\n    image: app:${TAG:-1}\n    env_file: web.env\n    volumes: ["./nginx.conf:/etc/nginx.conf:ro", "./data:/data"]\n    environment: { PASSWORD: "$$literal", URL: "${DB_URL}" }\n';
 
 test('a bundle holds the compose file, a generated env file, env_files and bind-mounted files; data directories become shared paths', () => {
-  const stack = stackIn({ 'app/compose.yml': COMPOSE, 'app/.env': 'DB_URL=postgres://u:pw-canary@db/x\nUNUSED=1\n', 'app/web.env': 'A=1\n', 'app/nginx.conf': 'events {}\n' }, { TAG: '7' });
+  const stack = stackIn(
+    {
+      'app/compose.yml': COMPOSE,
+      'app/.env': 'DB_URL=postgres://u:pw-canary@db/x\nUNUSED=1\n',
+      'app/web.env': 'A=1\n',
+      'app/nginx.conf': 'events {}\n',
+    },
+    { TAG: '7' },
+  );
   const b = makeBundle(stack);
-  assert.deepEqual(b.files.map((f) => `${f.rel}${isSecret(f.content) ? ' (secret)' : ''}`), ['.env (secret)', 'compose.yml', 'nginx.conf', 'web.env (secret)']);
+  assert.deepEqual(
+    b.files.map((f) => `${f.rel}${isSecret(f.content) ? ' (secret)' : ''}`),
+    ['.env (secret)', 'compose.yml', 'nginx.conf', 'web.env (secret)'],
+  );
   assert.deepEqual(b.dataPaths, ['data']);
   assert.deepEqual(b.composeFiles, ['compose.yml']);
   const env = b.files[0]!.content;
   assert.ok(isSecret(env));
-  assert.equal(env.reveal(), '# Written by Ferry: the values this release was checked with.\nDB_URL=postgres://u:pw-canary@db/x\nTAG=7\nUNUSED=1\n');
+  assert.equal(
+    env.reveal(),
+    '# Written by Ferry: the values this release was checked with.\nDB_URL=postgres://u:pw-canary@db/x\nTAG=7\nUNUSED=1\n',
+  );
   assert.match(b.id, /^[0-9a-f]{12}$/);
   assert.equal(makeBundle(stack).id, b.id, 'the same inputs make the same release');
   assert.notEqual(makeBundle(stack, { 'app:7': 'sha256:abc' }).id, b.id, 'another image id makes another release');
-  assert.notEqual(makeBundle(stackIn({ 'app/compose.yml': COMPOSE, 'app/.env': 'DB_URL=x\n', 'app/web.env': 'A=1\n', 'app/nginx.conf': 'events {}\n' }, { TAG: '8' })).id, b.id);
+  assert.notEqual(
+    makeBundle(
+      stackIn(
+        {
+          'app/compose.yml': COMPOSE,
+          'app/.env': 'DB_URL=x\n',
+          'app/web.env': 'A=1\n',
+          'app/nginx.conf': 'events {}\n',
+        },
+        { TAG: '8' },
+      ),
+    ).id,
+    b.id,
+  );
 });
 
 test('a file outside the project directory is refused with outside-project', () => {
-  const stack = stackIn({ 'app/compose.yml': 'services:\n  web:\n    image: x\n    env_file: ../common.env\n', 'common.env': 'A=1\n' });
-  assert.throws(() => makeBundle(stack), (e: unknown) => e instanceof InputError && e.findings[0]!.code === 'outside-project' && /common\.env is outside the project directory/.test(e.findings[0]!.message));
+  const stack = stackIn({
+    'app/compose.yml': 'services:\n  web:\n    image: x\n    env_file: ../common.env\n',
+    'common.env': 'A=1\n',
+  });
+  assert.throws(
+    () => makeBundle(stack),
+    (e: unknown) =>
+      e instanceof InputError &&
+      e.findings[0]!.code === 'outside-project' &&
+      /common\.env is outside the project directory/.test(e.findings[0]!.message),
+  );
 });
 
 test('variables referenced by compose text, and env lines both Compose flavors read alike', () => {
@@ -61,13 +102,26 @@ test('variables referenced by compose text, and env lines both Compose flavors r
 
 test('manifests: parsed, and compared naming files without showing secret hashes', () => {
   const m = parseManifest(`${'a'.repeat(64)}  compose.yml\n${'b'.repeat(64)}  .env\n${'c'.repeat(64)}  gone.txt\n`);
-  const bundle = { id: 'x', composeFiles: [], dataPaths: [], files: [{ rel: 'compose.yml', content: Buffer.from('new') }, { rel: 'new.txt', content: Buffer.from('n') }] };
+  const bundle = {
+    id: 'x',
+    composeFiles: [],
+    dataPaths: [],
+    files: [
+      { rel: 'compose.yml', content: Buffer.from('new') },
+      { rel: 'new.txt', content: Buffer.from('n') },
+    ],
+  };
   assert.deepEqual(manifestChanges(m, bundle), ['~ compose.yml', '+ new.txt', '- .env', '- gone.txt']);
 });
 
 test('pruning keeps the most recent releases of the history and the current one; partial uploads go', () => {
-  const history = '2026-01-01T00:00:00Z r1\n2026-01-02T00:00:00Z r2\n2026-01-03T00:00:00Z r3\n2026-01-04T00:00:00Z r2\n';
-  assert.deepEqual(releasesToRemove(['r1', 'r2', 'r3', 'r4.partial', 'stray'], history, 'r2', 2), ['r1', 'r4.partial', 'stray']);
+  const history =
+    '2026-01-01T00:00:00Z r1\n2026-01-02T00:00:00Z r2\n2026-01-03T00:00:00Z r3\n2026-01-04T00:00:00Z r2\n';
+  assert.deepEqual(releasesToRemove(['r1', 'r2', 'r3', 'r4.partial', 'stray'], history, 'r2', 2), [
+    'r1',
+    'r4.partial',
+    'stray',
+  ]);
   assert.deepEqual(releasesToRemove(['r1', 'r2'], history, 'r1', 1), []);
   assert.deepEqual(releaseHistory(history), ['r2', 'r3', 'r1']);
   assert.equal(idOfLink('releases/abc123\n'), 'abc123');
@@ -75,22 +129,60 @@ test('pruning keeps the most recent releases of the history and the current one;
 });
 
 test('containers from docker inspect: service, config hash, health, addresses', () => {
-  const json = JSON.stringify([{ Id: 'a'.repeat(64), Name: '/shop_web_1', Created: 't', Image: 'sha256:1', Config: { Image: 'app:1', Labels: { 'com.docker.compose.service': 'web', 'com.docker.compose.config-hash': 'h1' } }, State: { Status: 'running', ExitCode: 0, Health: { Status: 'healthy' } }, NetworkSettings: { Networks: { shop_default: { IPAddress: '172.20.0.3' } } } }]);
-  assert.deepEqual(parseContainers(json), [{ id: 'aaaaaaaaaaaa', name: 'shop_web_1', service: 'web', configHash: 'h1', image: 'sha256:1', imageName: 'app:1', status: 'running', health: 'healthy', exitCode: 0, addresses: ['172.20.0.3'], created: 't' }]);
+  const json = JSON.stringify([
+    {
+      Id: 'a'.repeat(64),
+      Name: '/shop_web_1',
+      Created: 't',
+      Image: 'sha256:1',
+      Config: {
+        Image: 'app:1',
+        Labels: { 'com.docker.compose.service': 'web', 'com.docker.compose.config-hash': 'h1' },
+      },
+      State: { Status: 'running', ExitCode: 0, Health: { Status: 'healthy' } },
+      NetworkSettings: { Networks: { shop_default: { IPAddress: '172.20.0.3' } } },
+    },
+  ]);
+  assert.deepEqual(parseContainers(json), [
+    {
+      id: 'aaaaaaaaaaaa',
+      name: 'shop_web_1',
+      service: 'web',
+      configHash: 'h1',
+      image: 'sha256:1',
+      imageName: 'app:1',
+      status: 'running',
+      health: 'healthy',
+      exitCode: 0,
+      addresses: ['172.20.0.3'],
+      created: 't',
+    },
+  ]);
 });
 
-test('a container\'s own health test, run at once: CMD as its words, CMD-SHELL through /bin/sh, NONE not at all', () => {
-  const json = (test: unknown) => JSON.stringify([{ Id: 'b'.repeat(64), Name: '/shop_web_1', Config: { Image: 'app:1', Labels: {}, Healthcheck: { Test: test } }, State: { Status: 'running', Health: { Status: 'starting' } } }]);
+test("a container's own health test, run at once: CMD as its words, CMD-SHELL through /bin/sh, NONE not at all", () => {
+  const json = (test: unknown) =>
+    JSON.stringify([
+      {
+        Id: 'b'.repeat(64),
+        Name: '/shop_web_1',
+        Config: { Image: 'app:1', Labels: {}, Healthcheck: { Test: test } },
+        State: { Status: 'running', Health: { Status: 'starting' } },
+      },
+    ]);
   const [cmdForm] = parseContainers(json(['CMD', 'pg_isready', '-U', 'demo']));
   assert.equal(render(healthTestCommand(cmdForm!)!), 'docker exec shop_web_1 pg_isready -U demo');
   const [shell] = parseContainers(json(['CMD-SHELL', 'curl -f http://localhost/ || exit 1']));
-  assert.equal(render(healthTestCommand(shell!)!), "docker exec shop_web_1 /bin/sh -c 'curl -f http://localhost/ || exit 1'");
+  assert.equal(
+    render(healthTestCommand(shell!)!),
+    "docker exec shop_web_1 /bin/sh -c 'curl -f http://localhost/ || exit 1'",
+  );
   const [none] = parseContainers(json(['NONE']));
   assert.equal(none!.healthTest, undefined);
   assert.equal(healthTestCommand(none!), undefined);
 });
 
-test('containers are stopped with their service\'s stop_grace_period, rounded up to seconds; Compose\'s 10 s without one', () => {
+test("containers are stopped with their service's stop_grace_period, rounded up to seconds; Compose's 10 s without one", () => {
   const svc = (raw: Record<string, unknown>) => ({ raw }) as unknown as Service;
   assert.deepEqual(stopGraceOf(svc({ stop_grace_period: '1m30s' })), { stopGrace: 90 });
   assert.deepEqual(stopGraceOf(svc({ stop_grace_period: '1500ms' })), { stopGrace: 2 });

@@ -17,12 +17,22 @@ export function metaText(m: ReleaseMeta): string {
   return `${JSON.stringify(m, null, 2)}\n`;
 }
 
-export async function readReleaseMeta(t: Transport, stack: string, id: string, sudo: boolean): Promise<ReleaseMeta | undefined> {
+export async function readReleaseMeta(
+  t: Transport,
+  stack: string,
+  id: string,
+  sudo: boolean,
+): Promise<ReleaseMeta | undefined> {
   const r = await t.exec(quiet(cmd('cat', `${releaseDir(stack, id)}/${META}`)), { sudo });
   if (r.code !== 0) return undefined;
   try {
     const m = JSON.parse(r.stdout) as ReleaseMeta;
-    return typeof m.id === 'string' && typeof m.project === 'string' && Array.isArray(m.composeFiles) && Array.isArray(m.services) ? m : undefined;
+    return typeof m.id === 'string' &&
+      typeof m.project === 'string' &&
+      Array.isArray(m.composeFiles) &&
+      Array.isArray(m.services)
+      ? m
+      : undefined;
   } catch {
     return undefined;
   }
@@ -34,7 +44,11 @@ export const currentCommand = (stack: string): Command => quiet(cmd('readlink', 
 export const idOfLink = (target: string): string | undefined => /(?:^|\/)releases\/([^/\s]+)\s*$/.exec(target)?.[1];
 
 /** The release `current` points at on the host, and its metadata when readable. */
-export async function currentRelease(t: Transport, stack: string, sudo: boolean): Promise<{ id?: string; meta?: ReleaseMeta }> {
+export async function currentRelease(
+  t: Transport,
+  stack: string,
+  sudo: boolean,
+): Promise<{ id?: string; meta?: ReleaseMeta }> {
   const cur = await t.exec(currentCommand(stack), { sudo });
   const id = cur.code === 0 ? idOfLink(cur.stdout) : undefined;
   if (!id) return {};

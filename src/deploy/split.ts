@@ -72,7 +72,8 @@ function withoutNames(v: unknown, drop: Set<string>, key: (s: string) => string)
   return v;
 }
 
-const isEmpty = (v: unknown): boolean => (Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0);
+const isEmpty = (v: unknown): boolean =>
+  Array.isArray(v) ? v.length === 0 : v !== null && typeof v === 'object' && Object.keys(v).length === 0;
 
 /** Named volumes a service mounts (short `src:dst` or long `{type: volume, source}` syntax). */
 export function namedVolumes(svc: Dict): string[] {
@@ -80,15 +81,18 @@ export function namedVolumes(svc: Dict): string[] {
   for (const v of Array.isArray(svc.volumes) ? svc.volumes : []) {
     if (typeof v === 'string') {
       const src = v.split(':')[0]!;
-      if (v.includes(':') && src !== '' && !src.startsWith('.') && !src.startsWith('/') && !src.startsWith('~')) out.push(src);
-    } else if (v && typeof v === 'object' && (v as Dict).type === 'volume' && typeof (v as Dict).source === 'string') out.push(String((v as Dict).source));
+      if (v.includes(':') && src !== '' && !src.startsWith('.') && !src.startsWith('/') && !src.startsWith('~'))
+        out.push(src);
+    } else if (v && typeof v === 'object' && (v as Dict).type === 'volume' && typeof (v as Dict).source === 'string')
+      out.push(String((v as Dict).source));
   }
   return out;
 }
 
 /** Keys of a service's list-or-mapping reference (networks, secrets, configs). */
 function referenced(v: unknown): string[] {
-  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? x : String((x as Dict).source ?? ''))).filter(Boolean);
+  if (Array.isArray(v))
+    return v.map((x) => (typeof x === 'string' ? x : String((x as Dict).source ?? ''))).filter(Boolean);
   if (v && typeof v === 'object') return Object.keys(v as Dict);
   return [];
 }
@@ -124,7 +128,9 @@ function addExtraHosts(existing: unknown, placed: Placed[]): unknown {
   if (existing && typeof existing === 'object' && !Array.isArray(existing)) {
     return { ...(existing as Dict), ...Object.fromEntries(placed.map((p) => [p.service, p.address])) };
   }
-  const list = Array.isArray(existing) ? existing.filter((e) => typeof e !== 'string' || !placed.some((p) => e.split(/[:=]/)[0] === p.service)) : [];
+  const list = Array.isArray(existing)
+    ? existing.filter((e) => typeof e !== 'string' || !placed.some((p) => e.split(/[:=]/)[0] === p.service))
+    : [];
   return [...list, ...entries];
 }
 
@@ -151,7 +157,11 @@ export function splitDocument(data: Dict, placed: Placed[]): Split {
   main.services = mainServices;
   const usedHere = new Set(Object.values(mainServices).flatMap((s) => namedVolumes(s as Dict)));
   if (main.volumes && typeof main.volumes === 'object') {
-    const keep = Object.fromEntries(Object.entries(main.volumes as Dict).filter(([v]) => usedHere.has(v) || !placed.some((p) => namedVolumes((services[p.service] ?? {}) as Dict).includes(v))));
+    const keep = Object.fromEntries(
+      Object.entries(main.volumes as Dict).filter(
+        ([v]) => usedHere.has(v) || !placed.some((p) => namedVolumes((services[p.service] ?? {}) as Dict).includes(v)),
+      ),
+    );
     if (Object.keys(keep).length > 0) main.volumes = keep;
     else delete main.volumes;
   }
@@ -187,7 +197,8 @@ export function sharedVolumes(data: Dict, placed: Placed[]): { service: string; 
     const mine = namedVolumes((services[p.service] ?? {}) as Dict);
     for (const [name, s] of Object.entries(services)) {
       if (moved.has(name)) continue;
-      for (const v of namedVolumes((s ?? {}) as Dict)) if (mine.includes(v)) out.push({ service: p.service, volume: v, with: name });
+      for (const v of namedVolumes((s ?? {}) as Dict))
+        if (mine.includes(v)) out.push({ service: p.service, volume: v, with: name });
     }
   }
   return out;
@@ -196,12 +207,20 @@ export function sharedVolumes(data: Dict, placed: Placed[]): { service: string; 
 function escapeDollars(v: unknown): unknown {
   if (typeof v === 'string') return v.replace(/\$/g, '$$$$');
   if (Array.isArray(v)) return v.map(escapeDollars);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v as Dict).map(([k, x]) => [k, escapeDollars(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v as Dict).map(([k, x]) => [k, escapeDollars(x)]));
   return v;
 }
 
 /** The compose file text: a header saying where it comes from, then the document with `$` escaped. */
 export function renderComposeDocument(doc: Dict, header: string): string {
-  const body = stringify(escapeDollars(doc), { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN' });
-  return `${header.split('\n').map((l) => `# ${l}`.trimEnd()).join('\n')}\n${body}`;
+  const body = stringify(escapeDollars(doc), {
+    lineWidth: 0,
+    defaultStringType: 'QUOTE_DOUBLE',
+    defaultKeyType: 'PLAIN',
+  });
+  return `${header
+    .split('\n')
+    .map((l) => `# ${l}`.trimEnd())
+    .join('\n')}\n${body}`;
 }

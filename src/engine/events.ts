@@ -45,11 +45,12 @@ export type RunEvent = { at: string } & (
 
 export type RunEventKind = RunEvent['kind'];
 
-const FALLBACK_HINT = "read the message above, fix the cause on the host or in the config, then run apply again";
+const FALLBACK_HINT = 'read the message above, fix the cause on the host or in the config, then run apply again';
 
 /** TransportError, StepError and any error with a string `code` and `hint` keep them; others become `step-failed`. */
 export function eventError(error: unknown, redactor: Redactor): EventError {
-  const e = typeof error === 'object' && error !== null ? (error as { code?: unknown; hint?: unknown; message?: unknown }) : {};
+  const e =
+    typeof error === 'object' && error !== null ? (error as { code?: unknown; hint?: unknown; message?: unknown }) : {};
   const message = typeof e.message === 'string' ? e.message : String(error);
   const coded = typeof e.code === 'string' && typeof e.hint === 'string';
   return {

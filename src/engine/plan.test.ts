@@ -6,7 +6,8 @@ import type { Phase } from './step.js';
 import { memoryStep } from './test-helpers.js';
 
 const world = new Map<string, string>();
-const step = (id: string, phase: Phase = 'deploy', dependsOn: string[] = []) => memoryStep({ id, phase, dependsOn, world, value: 'v' });
+const step = (id: string, phase: Phase = 'deploy', dependsOn: string[] = []) =>
+  memoryStep({ id, phase, dependsOn, world, value: 'v' });
 const ids = (steps: { id: string }[]) => steps.map((s) => s.id);
 
 function rejects(fn: () => unknown, message: string): void {
@@ -19,7 +20,14 @@ function rejects(fn: () => unknown, message: string): void {
 }
 
 test('orders by phase, then by the order given', () => {
-  const plan = makePlan([step('up', 'deploy'), step('dirs', 'prepare'), step('check', 'verify'), step('copy', 'transfer'), step('site', 'proxy'), step('env', 'prepare')]);
+  const plan = makePlan([
+    step('up', 'deploy'),
+    step('dirs', 'prepare'),
+    step('check', 'verify'),
+    step('copy', 'transfer'),
+    step('site', 'proxy'),
+    step('env', 'prepare'),
+  ]);
   assert.deepEqual(ids(plan.steps), ['dirs', 'env', 'copy', 'up', 'site', 'check']);
 });
 
@@ -29,15 +37,24 @@ test('a step comes after its dependencies, even ones given later in the same pha
 });
 
 test('duplicate ids and unknown dependencies are all reported', () => {
-  rejects(() => makePlan([step('a'), step('a'), step('b', 'deploy', ['nope', 'a'])]), 'duplicate step id "a"\nstep "b" depends on unknown step "nope"');
+  rejects(
+    () => makePlan([step('a'), step('a'), step('b', 'deploy', ['nope', 'a'])]),
+    'duplicate step id "a"\nstep "b" depends on unknown step "nope"',
+  );
 });
 
 test('a dependency on a later phase is reported', () => {
-  rejects(() => makePlan([step('site', 'proxy'), step('up', 'deploy', ['site'])]), 'step "up" (phase deploy) depends on "site" of a later phase (proxy)');
+  rejects(
+    () => makePlan([step('site', 'proxy'), step('up', 'deploy', ['site'])]),
+    'step "up" (phase deploy) depends on "site" of a later phase (proxy)',
+  );
 });
 
 test('a cycle is reported with the ids that form it', () => {
-  rejects(() => makePlan([step('x'), step('a', 'deploy', ['b']), step('b', 'deploy', ['c']), step('c', 'deploy', ['a'])]), 'dependency cycle: a -> b -> c -> a');
+  rejects(
+    () => makePlan([step('x'), step('a', 'deploy', ['b']), step('b', 'deploy', ['c']), step('c', 'deploy', ['a'])]),
+    'dependency cycle: a -> b -> c -> a',
+  );
   rejects(() => makePlan([step('self', 'deploy', ['self'])]), 'dependency cycle: self -> self');
 });
 

@@ -7,7 +7,12 @@ import { runPlan } from './run.js';
 import { collecting, Gauge, memoryStep } from './test-helpers.js';
 
 const at = '2025-01-02T03:04:05.000Z';
-const counts = (s: { changed: number; ok: number; failed: number; skipped: number }) => ({ changed: s.changed, ok: s.ok, failed: s.failed, skipped: s.skipped });
+const counts = (s: { changed: number; ok: number; failed: number; skipped: number }) => ({
+  changed: s.changed,
+  ok: s.ok,
+  failed: s.failed,
+  skipped: s.skipped,
+});
 
 test('the second run of the same plan against an unchanged world changes nothing', async () => {
   const world = new Map([['b', 'v']]);
@@ -28,14 +33,27 @@ test('a step waits for its dependencies to end', async () => {
     memoryStep({ id: 'free', world, value: 'v', log }),
   ]);
   await runPlan(plan, collecting().opts);
-  assert.deepEqual(log, ['check slow', 'check free', 'apply slow', 'apply free', 'verify free', 'verify slow', 'check after', 'apply after', 'verify after']);
+  assert.deepEqual(log, [
+    'check slow',
+    'check free',
+    'apply slow',
+    'apply free',
+    'verify free',
+    'verify slow',
+    'check after',
+    'apply after',
+    'verify after',
+  ]);
 });
 
 test('at most maxPerHost steps run at once on a host; hosts run in parallel', async () => {
   const world = new Map<string, string>();
   const gauge = new Gauge();
   const steps = ['web', 'db'].flatMap((host) =>
-    Array.from({ length: 8 }, (_, i) => memoryStep({ id: `${host}/${i}`, host, world, value: 'v', delayMs: 10, gauge })));
+    Array.from({ length: 8 }, (_, i) =>
+      memoryStep({ id: `${host}/${i}`, host, world, value: 'v', delayMs: 10, gauge }),
+    ),
+  );
   const summary = await runPlan(makePlan(steps), collecting({ maxPerHost: 3 }).opts);
   assert.equal(summary.changed, 16);
   assert.deepEqual([gauge.max.get('web'), gauge.max.get('db'), gauge.maxTotal], [3, 3, 6]);
@@ -56,14 +74,22 @@ test('a failing step is rolled back, earlier changes are undone last first, late
   assert.deepEqual(summary.outcomes, { a: 'changed', b: 'changed', c: 'failed', d: 'skipped' });
   assert.deepEqual(summary.rolledBack, ['c', 'b', 'a']);
   assert.deepEqual([...world], [['a', 'old']]);
-  assert.deepEqual(log.filter((l) => l.startsWith('rollback')), ['rollback c', 'rollback b', 'rollback a']);
+  assert.deepEqual(
+    log.filter((l) => l.startsWith('rollback')),
+    ['rollback c', 'rollback b', 'rollback a'],
+  );
   const changed = (id: string, from: string) => [
     { at, kind: 'step-start', stepId: id, host: 'h1' },
     { at, kind: 'step-checked', stepId: id, needed: true, change: { summary: `${id}: ${from} -> v` } },
     { at, kind: 'step-applied', stepId: id },
   ];
   assert.deepEqual(events, [
-    { at, kind: 'run-start', runId: 'run-1', steps: ['a', 'b', 'c', 'd'].map((id) => ({ id, host: 'h1', phase: 'deploy', title: `set ${id}` })) },
+    {
+      at,
+      kind: 'run-start',
+      runId: 'run-1',
+      steps: ['a', 'b', 'c', 'd'].map((id) => ({ id, host: 'h1', phase: 'deploy', title: `set ${id}` })),
+    },
     ...changed('a', 'old'),
     { at, kind: 'step-verified', stepId: 'a', ok: true },
     { at, kind: 'step-end', stepId: 'a', outcome: 'changed', durationMs: 0 },
@@ -75,8 +101,16 @@ test('a failing step is rolled back, earlier changes are undone last first, late
     { at, kind: 'rollback-start', stepId: 'c' },
     { at, kind: 'rollback-end', stepId: 'c', ok: true },
     {
-      at, kind: 'step-end', stepId: 'c', outcome: 'failed', durationMs: 0,
-      error: { code: 'verify-failed', message: 'h1: c: verification failed: c is still old', hint: 'the step was rolled back; look at the host to see why the change did not hold, then run apply again' },
+      at,
+      kind: 'step-end',
+      stepId: 'c',
+      outcome: 'failed',
+      durationMs: 0,
+      error: {
+        code: 'verify-failed',
+        message: 'h1: c: verification failed: c is still old',
+        hint: 'the step was rolled back; look at the host to see why the change did not hold, then run apply again',
+      },
     },
     { at, kind: 'step-end', stepId: 'd', outcome: 'skipped', durationMs: 0 },
     { at, kind: 'rollback-start', stepId: 'b' },
@@ -93,7 +127,12 @@ test('a rollback that throws is reported, and the others are still rolled back',
   redactor.add('canary-pw');
   const plan = makePlan([
     memoryStep({ id: 'a', world, value: 'v' }),
-    memoryStep({ id: 'b', world, value: 'v', failRollback: new TransportError('connection-lost', 'h1', 'h1: lost while using canary-pw', 'reconnect') }),
+    memoryStep({
+      id: 'b',
+      world,
+      value: 'v',
+      failRollback: new TransportError('connection-lost', 'h1', 'h1: lost while using canary-pw', 'reconnect'),
+    }),
     memoryStep({ id: 'c', world, value: 'v', failApply: new Error('disk full near canary-pw') }),
   ]);
   const { events, opts } = collecting({ maxPerHost: 1, redactor });
@@ -102,13 +141,34 @@ test('a rollback that throws is reported, and the others are still rolled back',
   assert.deepEqual(summary.rollbackFailed, ['b']);
   assert.deepEqual([...world], [['b', 'v']]);
   const ends = events.filter((e) => e.kind === 'rollback-end' || (e.kind === 'step-end' && e.outcome === 'failed'));
-  assert.deepEqual(ends.map(({ at: _, ...e }) => e), [
-    { kind: 'rollback-end', stepId: 'c', ok: true },
-    { kind: 'step-end', stepId: 'c', outcome: 'failed', durationMs: 0, error: { code: 'step-failed', message: 'disk full near [REDACTED]', hint: 'read the message above, fix the cause on the host or in the config, then run apply again' } },
-    { kind: 'rollback-end', stepId: 'b', ok: false, error: { code: 'connection-lost', message: 'h1: lost while using [REDACTED]', hint: 'reconnect' } },
-    { kind: 'rollback-end', stepId: 'a', ok: true },
-  ]);
-  assert.equal(events.some((e) => e.kind === 'step-applied' && e.stepId === 'c'), false);
+  assert.deepEqual(
+    ends.map(({ at: _, ...e }) => e),
+    [
+      { kind: 'rollback-end', stepId: 'c', ok: true },
+      {
+        kind: 'step-end',
+        stepId: 'c',
+        outcome: 'failed',
+        durationMs: 0,
+        error: {
+          code: 'step-failed',
+          message: 'disk full near [REDACTED]',
+          hint: 'read the message above, fix the cause on the host or in the config, then run apply again',
+        },
+      },
+      {
+        kind: 'rollback-end',
+        stepId: 'b',
+        ok: false,
+        error: { code: 'connection-lost', message: 'h1: lost while using [REDACTED]', hint: 'reconnect' },
+      },
+      { kind: 'rollback-end', stepId: 'a', ok: true },
+    ],
+  );
+  assert.equal(
+    events.some((e) => e.kind === 'step-applied' && e.stepId === 'c'),
+    false,
+  );
 });
 
 test('steps running on other hosts finish, then are rolled back too; nothing new starts', async () => {
@@ -121,14 +181,22 @@ test('steps running on other hosts finish, then are rolled back too; nothing new
     memoryStep({ id: 'db/next', host: 'db', world, value: 'v', dependsOn: ['db/slow'], log }),
   ]);
   const summary = await runPlan(plan, collecting().opts);
-  assert.deepEqual(summary.outcomes, { 'db/slow': 'changed', 'web/bad': 'failed', 'web/next': 'skipped', 'db/next': 'skipped' });
+  assert.deepEqual(summary.outcomes, {
+    'db/slow': 'changed',
+    'web/bad': 'failed',
+    'web/next': 'skipped',
+    'db/next': 'skipped',
+  });
   assert.deepEqual(summary.rolledBack, ['web/bad', 'db/slow']);
   assert.equal(world.size, 0);
 });
 
 test('without rollbackOnFailure only the failed step is undone', async () => {
   const world = new Map<string, string>();
-  const plan = makePlan([memoryStep({ id: 'a', world, value: 'v' }), memoryStep({ id: 'b', world, value: 'v', failVerify: 'no' })]);
+  const plan = makePlan([
+    memoryStep({ id: 'a', world, value: 'v' }),
+    memoryStep({ id: 'b', world, value: 'v', failVerify: 'no' }),
+  ]);
   const summary = await runPlan(plan, collecting({ maxPerHost: 1, rollbackOnFailure: false }).opts);
   assert.deepEqual(counts(summary), { changed: 1, ok: 0, failed: 1, skipped: 0 });
   assert.deepEqual(summary.rolledBack, ['b']);
@@ -139,12 +207,17 @@ test('a check that throws fails the step without applying or rolling it back', a
   const world = new Map<string, string>();
   const log: string[] = [];
   const step = memoryStep({ id: 'a', world, value: 'v', log });
-  step.check = async () => { throw new TransportError('host-unreachable', 'h1', 'h1: cannot reach h1:22', 'check sshd'); };
+  step.check = async () => {
+    throw new TransportError('host-unreachable', 'h1', 'h1: cannot reach h1:22', 'check sshd');
+  };
   const { events, opts } = collecting();
   const summary = await runPlan(makePlan([step]), opts);
   assert.deepEqual(summary.outcomes, { a: 'failed' });
   assert.deepEqual(log, []);
-  assert.deepEqual(events.map((e) => e.kind), ['run-start', 'step-start', 'step-end', 'run-end']);
+  assert.deepEqual(
+    events.map((e) => e.kind),
+    ['run-start', 'step-start', 'step-end', 'run-end'],
+  );
 });
 
 // Resume is a new run of the same plan: every step is checked again, so what the
@@ -152,7 +225,10 @@ test('a check that throws fails the step without applying or rolling it back', a
 test('a run interrupted halfway resumes and completes: the finished half is checked, not applied', async () => {
   const world = new Map<string, string>();
   const log: string[] = [];
-  const steps = () => ['a', 'b', 'c', 'd'].map((id, i) => memoryStep({ id, world, value: 'v', log, dependsOn: i === 0 ? [] : [['a', 'b', 'c'][i - 1]!] }));
+  const steps = () =>
+    ['a', 'b', 'c', 'd'].map((id, i) =>
+      memoryStep({ id, world, value: 'v', log, dependsOn: i === 0 ? [] : [['a', 'b', 'c'][i - 1]!] }),
+    );
   const firstHalf = await runPlan(makePlan(steps().slice(0, 2)), collecting().opts);
   assert.deepEqual(firstHalf.outcomes, { a: 'changed', b: 'changed' });
   log.length = 0;
@@ -160,7 +236,10 @@ test('a run interrupted halfway resumes and completes: the finished half is chec
   const resumed = await runPlan(makePlan(steps()), opts);
   assert.deepEqual(resumed.outcomes, { a: 'ok', b: 'ok', c: 'changed', d: 'changed' });
   assert.deepEqual(log, ['check a', 'check b', 'check c', 'apply c', 'verify c', 'check d', 'apply d', 'verify d']);
-  assert.deepEqual(events.filter((e) => 'stepId' in e && e.stepId === 'a').map((e) => e.kind), ['step-start', 'step-checked', 'step-end']);
+  assert.deepEqual(
+    events.filter((e) => 'stepId' in e && e.stepId === 'a').map((e) => e.kind),
+    ['step-start', 'step-checked', 'step-end'],
+  );
 });
 
 test('on resume, a finished step whose world changed since is applied again', async () => {
@@ -173,5 +252,11 @@ test('on resume, a finished step whose world changed since is applied again', as
   const summary = await runPlan(makePlan(steps()), collecting({ maxPerHost: 1 }).opts);
   assert.deepEqual(summary.outcomes, { a: 'changed', b: 'changed' });
   assert.deepEqual(log, ['check a', 'apply a', 'verify a', 'check b', 'apply b', 'verify b']);
-  assert.deepEqual([...world], [['a', 'v'], ['b', 'v']]);
+  assert.deepEqual(
+    [...world],
+    [
+      ['a', 'v'],
+      ['b', 'v'],
+    ],
+  );
 });

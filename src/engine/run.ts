@@ -46,10 +46,22 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary>
   const now = opts.now ?? (() => new Date());
   const emit: Emit = (e) => opts.onEvent({ at: now().toISOString(), ...e } as RunEvent);
   const run: Run = {
-    opts, emit, ms: () => now().getTime(), outcomes: new Map(), changed: [], running: new Map(),
-    stopped: false, rolledBack: [], rollbackFailed: [],
+    opts,
+    emit,
+    ms: () => now().getTime(),
+    outcomes: new Map(),
+    changed: [],
+    running: new Map(),
+    stopped: false,
+    rolledBack: [],
+    rollbackFailed: [],
   };
-  const steps = plan.steps.map((s) => ({ id: s.id, host: s.host, phase: s.phase, title: opts.redactor.redact(s.title) }));
+  const steps = plan.steps.map((s) => ({
+    id: s.id,
+    host: s.host,
+    phase: s.phase,
+    title: opts.redactor.redact(s.title),
+  }));
   emit({ kind: 'run-start', runId: opts.runId ?? randomUUID(), steps });
   await schedule(plan, run);
   for (const s of plan.steps) {
@@ -108,7 +120,12 @@ async function runStep(step: Step, run: Run): Promise<void> {
   run.outcomes.set(step.id, outcome);
   if (outcome === 'changed') run.changed.push(step);
   if (outcome === 'failed') run.stopped = true;
-  const end: DistributiveOmit<RunEvent, 'at'> = { kind: 'step-end', stepId: step.id, outcome, durationMs: run.ms() - started };
+  const end: DistributiveOmit<RunEvent, 'at'> = {
+    kind: 'step-end',
+    stepId: step.id,
+    outcome,
+    durationMs: run.ms() - started,
+  };
   if (error) end.error = error;
   run.emit(end);
 }
@@ -122,7 +139,11 @@ async function attempt(step: Step, run: Run): Promise<{ outcome: StepOutcome; er
     const checked = await step.check(ctx);
     needed = checked.needed;
     const change = checked.change ? redactChange(checked.change, redactor) : undefined;
-    run.emit(change ? { kind: 'step-checked', stepId: step.id, needed, change } : { kind: 'step-checked', stepId: step.id, needed });
+    run.emit(
+      change
+        ? { kind: 'step-checked', stepId: step.id, needed, change }
+        : { kind: 'step-checked', stepId: step.id, needed },
+    );
   } catch (e) {
     return { outcome: 'failed', error: eventError(e, redactor) };
   }
@@ -133,7 +154,11 @@ async function attempt(step: Step, run: Run): Promise<{ outcome: StepOutcome; er
     run.emit({ kind: 'step-applied', stepId: step.id });
     const v = await step.verify(ctx);
     const message = v.message === undefined ? undefined : redactor.redact(v.message);
-    run.emit(message === undefined ? { kind: 'step-verified', stepId: step.id, ok: v.ok } : { kind: 'step-verified', stepId: step.id, ok: v.ok, message });
+    run.emit(
+      message === undefined
+        ? { kind: 'step-verified', stepId: step.id, ok: v.ok }
+        : { kind: 'step-verified', stepId: step.id, ok: v.ok, message },
+    );
     if (v.ok) return { outcome: 'changed' };
     error = verifyFailed(step, message);
   } catch (e) {
@@ -164,7 +189,15 @@ async function rollback(step: Step, run: Run): Promise<void> {
 }
 
 function summarize(plan: Plan, run: Run): RunSummary {
-  const summary: RunSummary = { changed: 0, ok: 0, failed: 0, skipped: 0, outcomes: {}, rolledBack: run.rolledBack, rollbackFailed: run.rollbackFailed };
+  const summary: RunSummary = {
+    changed: 0,
+    ok: 0,
+    failed: 0,
+    skipped: 0,
+    outcomes: {},
+    rolledBack: run.rolledBack,
+    rollbackFailed: run.rollbackFailed,
+  };
   for (const s of plan.steps) {
     const outcome = run.outcomes.get(s.id) ?? 'skipped';
     summary.outcomes[s.id] = outcome;

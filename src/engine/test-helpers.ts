@@ -47,7 +47,11 @@ export function memoryStep(o: MemoryOptions): Step {
   const log = (what: string) => o.log?.push(`${what} ${o.id}`);
   let before: string | undefined;
   return {
-    id: o.id, host, phase: o.phase ?? 'deploy', title: `set ${o.id}`, dependsOn: o.dependsOn ?? [],
+    id: o.id,
+    host,
+    phase: o.phase ?? 'deploy',
+    title: `set ${o.id}`,
+    dependsOn: o.dependsOn ?? [],
     doc: () => ({ purpose: `set ${o.id}`, commands: [], verify: 'read it back', undo: 'restore the old value' }),
     async check() {
       log('check');

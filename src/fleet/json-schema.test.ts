@@ -21,7 +21,9 @@ function validator() {
 /** The complete fleet files shown in docs/fleet-file.md. */
 function docExamples(): string[] {
   const md = readFileSync(join(root, 'docs/fleet-file.md'), 'utf8');
-  return [...md.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((y) => /^servers:/m.test(y) && /^stacks:/m.test(y));
+  return [...md.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((y) => /^servers:/m.test(y) && /^stacks:/m.test(y));
 }
 
 test('schema/ferry.schema.json is what the zod schema produces (run `npm run schema` after changing it)', () => {
@@ -43,7 +45,8 @@ test('the JSON Schema names itself and describes every key', () => {
         walk(v, `${path}/${k}`);
       }
     }
-    if (n['additionalProperties'] && typeof n['additionalProperties'] === 'object') walk(n['additionalProperties'], `${path}/*`);
+    if (n['additionalProperties'] && typeof n['additionalProperties'] === 'object')
+      walk(n['additionalProperties'], `${path}/*`);
     if (n['items']) walk(n['items'], `${path}/0`);
   };
   walk(s, '');
@@ -75,9 +78,17 @@ test('the JSON Schema and the loader agree on the fixtures', () => {
     assert.equal(validate(read(name)), true, `${name}: ${JSON.stringify(validate.errors)}`);
   }
   // schema errors are errors for editors too; unknown references are the loader's own
-  for (const name of ['errors/unknown-key.yml', 'errors/wrong-type.yml', 'errors/missing-key.yml', 'errors/bad-name.yml']) {
+  for (const name of [
+    'errors/unknown-key.yml',
+    'errors/wrong-type.yml',
+    'errors/missing-key.yml',
+    'errors/bad-name.yml',
+  ]) {
     assert.equal(validate(read(name)), false, name);
-    assert.ok(loadFleetFile(name, { cwd: fixtures }).findings.some((f) => f.code === 'schema'), name);
+    assert.ok(
+      loadFleetFile(name, { cwd: fixtures }).findings.some((f) => f.code === 'schema'),
+      name,
+    );
   }
   for (const name of ['errors/unknown-server.yml', 'errors/unknown-stack.yml']) {
     assert.equal(validate(read(name)), true, name);
@@ -87,6 +98,7 @@ test('the JSON Schema and the loader agree on the fixtures', () => {
 test('the JSON Schema reads sizes as the loader does', () => {
   const validate = validator();
   const fleet = (memory: unknown) => ({ servers: { app: { host: 'a', memory } }, stacks: {} });
-  for (const ok of ['512M', '512MiB', '16GiB', '2g', '1.5GB', '160G', '512 MiB', 1024]) assert.equal(validate(fleet(ok)), true, String(ok));
+  for (const ok of ['512M', '512MiB', '16GiB', '2g', '1.5GB', '160G', '512 MiB', 1024])
+    assert.equal(validate(fleet(ok)), true, String(ok));
   for (const bad of ['lots', '1.5', '16 GiBs', -1, 1.5, true]) assert.equal(validate(fleet(bad)), false, String(bad));
 });

@@ -22,7 +22,16 @@ test('a valid fleet file becomes a Fleet', () => {
   assert.equal(fleet.file, join(dir, 'valid/ferry.yml'));
   assert.equal(fleet.display, 'valid/ferry.yml');
   assert.deepEqual(fleet.servers, {
-    app: { name: 'app', host: '203.0.113.20', user: 'deploy', port: 2222, memory: 16 * GiB, cpus: 8, disk: 160 * GiB, cost: 18 },
+    app: {
+      name: 'app',
+      host: '203.0.113.20',
+      user: 'deploy',
+      port: 2222,
+      memory: 16 * GiB,
+      cpus: 8,
+      disk: 160 * GiB,
+      cost: 18,
+    },
     db: { name: 'db', host: '203.0.113.30', memory: 8 * GiB, cpus: 4, postgres: { maxConnections: 500 } },
   });
   assert.deepEqual(fleet.stacks, {
@@ -61,11 +70,26 @@ test('Fleet.locate maps key paths to file:line:column', () => {
     column: 62,
     path: 'stacks/api/connections/0/to',
   });
-  assert.deepEqual(fleet.locate(['stacks', 'marketing', 'server']), { file: 'valid/ferry.yml', line: 16, column: 5, path: 'stacks/marketing/server' });
+  assert.deepEqual(fleet.locate(['stacks', 'marketing', 'server']), {
+    file: 'valid/ferry.yml',
+    line: 16,
+    column: 5,
+    path: 'stacks/marketing/server',
+  });
   // through a merge key, into the anchor it came from
-  assert.deepEqual(fleet.locate(['servers', 'app', 'port']), { file: 'valid/ferry.yml', line: 4, column: 3, path: 'servers/app/port' });
+  assert.deepEqual(fleet.locate(['servers', 'app', 'port']), {
+    file: 'valid/ferry.yml',
+    line: 4,
+    column: 3,
+    path: 'servers/app/port',
+  });
   // a path that does not exist points at its nearest ancestor
-  assert.deepEqual(fleet.locate(['servers', 'db', 'cost']), { file: 'valid/ferry.yml', line: 8, column: 3, path: 'servers/db/cost' });
+  assert.deepEqual(fleet.locate(['servers', 'db', 'cost']), {
+    file: 'valid/ferry.yml',
+    line: 8,
+    column: 3,
+    path: 'servers/db/cost',
+  });
 });
 
 test('defaults: user and port left to ~/.ssh/config (then root, 22), no sizes, no connections', () => {
@@ -74,7 +98,13 @@ test('defaults: user and port left to ~/.ssh/config (then root, 22), no sizes, n
   assert.ok(fleet);
   assert.deepEqual(fleet.servers, { app: { name: 'app', host: 'app.example.com' } });
   assert.deepEqual(fleet.stacks, {
-    marketing: { name: 'marketing', server: 'app', compose: [join(dir, 'valid/docker-compose.yml')], connections: [], deploy: DEFAULT_DEPLOY },
+    marketing: {
+      name: 'marketing',
+      server: 'app',
+      compose: [join(dir, 'valid/docker-compose.yml')],
+      connections: [],
+      deploy: DEFAULT_DEPLOY,
+    },
   });
 });
 
@@ -105,7 +135,14 @@ test('compose as a string or a list; paths relative to ferry.yml, not to the wor
   try {
     writeFileSync(
       join(tmp, 'ferry.yml'),
-      ['servers:', '  app: { host: a }', 'stacks:', '  one: { server: app, compose: one.yml }', '  two: { server: app, compose: [../two/a.yml, ./two/b.yml], env_file: ../.env }', ''].join('\n'),
+      [
+        'servers:',
+        '  app: { host: a }',
+        'stacks:',
+        '  one: { server: app, compose: one.yml }',
+        '  two: { server: app, compose: [../two/a.yml, ./two/b.yml], env_file: ../.env }',
+        '',
+      ].join('\n'),
     );
     const { fleet, findings } = loadFleetFile(join(tmp, 'ferry.yml'), { cwd: '/' });
     assert.deepEqual(findings, []);
@@ -195,7 +232,8 @@ test('wrong types and values', () => {
     {
       code: 'schema',
       severity: 'error',
-      message: 'servers/app/memory must be a size: a whole number of bytes, or a number with a unit such as 512MiB, 16GiB or 1.5TB, got "lots"',
+      message:
+        'servers/app/memory must be a size: a whole number of bytes, or a number with a unit such as 512MiB, 16GiB or 1.5TB, got "lots"',
       where: where(5, 5, 'servers/app/memory'),
       hint: 'Memory (RAM) of the server: bytes, or a number with a unit: K, M, G, T or P, optionally followed by B or iB (512M, 512MiB, 16GiB, 2g, 1.5GB). Every unit is a power of 1024, as Docker reads memory limits.',
       server: 'app',
@@ -243,7 +281,8 @@ test('wrong types and values', () => {
     {
       code: 'schema',
       severity: 'error',
-      message: 'stacks/web/connections/0/to must be STACK/SERVICE, SERVICE (a service of this stack) or server:NAME, got "not a target"',
+      message:
+        'stacks/web/connections/0/to must be STACK/SERVICE, SERVICE (a service of this stack) or server:NAME, got "not a target"',
       where: where(14, 34, 'stacks/web/connections/0/to'),
       hint: 'The Postgres the pool connects to: STACK/SERVICE for a Postgres service of another stack, SERVICE for one in this stack, or server:NAME for a Postgres installed on a server.',
       stack: 'web',
@@ -256,14 +295,26 @@ test('empty values, empty lists and a size too large for bytes', () => {
   try {
     writeFileSync(
       join(tmp, 'ferry.yml'),
-      ['servers:', '  app: { host: a, disk: 99999999999P }', 'stacks:', '  web:', '    server:', '    compose: []', '  api: { server: app, compose: a.yml, connections: {} }', ''].join('\n'),
+      [
+        'servers:',
+        '  app: { host: a, disk: 99999999999P }',
+        'stacks:',
+        '  web:',
+        '    server:',
+        '    compose: []',
+        '  api: { server: app, compose: a.yml, connections: {} }',
+        '',
+      ].join('\n'),
     );
     const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.equal(fleet, undefined);
     assert.deepEqual(
       findings.map((f) => [f.where.line, f.message]),
       [
-        [5, 'stacks/web/server must be a server name: lower-case letters, digits, "_" and "-", starting with a letter or digit, got an empty value'],
+        [
+          5,
+          'stacks/web/server must be a server name: lower-case letters, digits, "_" and "-", starting with a letter or digit, got an empty value',
+        ],
         [6, 'stacks/web/compose must be a list of one or more file paths, got an empty list'],
         [7, 'stacks/api/connections must be a list of connection pools, got an empty mapping'],
       ],
@@ -347,7 +398,10 @@ test('a stack on a server that is not defined', () => {
 
 test('connections to a stack or server that is not defined (services are checked later)', () => {
   const { fleet, findings } = load('errors/unknown-stack.yml');
-  assert.deepEqual(fleet?.stacks['api']?.connections.map((c) => c.to), ['dbb/postgres', 'server:dbx', 'postgres', 'api/postgres']);
+  assert.deepEqual(
+    fleet?.stacks['api']?.connections.map((c) => c.to),
+    ['dbb/postgres', 'server:dbx', 'postgres', 'api/postgres'],
+  );
   assert.deepEqual(findings, [
     {
       code: 'unknown-reference',
@@ -377,7 +431,8 @@ test('server and stack names follow the Compose project name rule', () => {
     {
       code: 'schema',
       severity: 'error',
-      message: 'invalid server name "App_Server" in servers: names must be lower-case letters, digits, "_" and "-", starting with a letter or digit',
+      message:
+        'invalid server name "App_Server" in servers: names must be lower-case letters, digits, "_" and "-", starting with a letter or digit',
       where: { file: 'errors/bad-name.yml', line: 2, column: 3, path: 'servers/App_Server' },
       hint: 'Rename it, for example to "app_server". Server names follow the rule of Compose project names.',
       server: 'App_Server',
@@ -385,7 +440,8 @@ test('server and stack names follow the Compose project name rule', () => {
     {
       code: 'schema',
       severity: 'error',
-      message: 'invalid stack name "My.Site" in stacks: names must be lower-case letters, digits, "_" and "-", starting with a letter or digit',
+      message:
+        'invalid stack name "My.Site" in stacks: names must be lower-case letters, digits, "_" and "-", starting with a letter or digit',
       where: { file: 'errors/bad-name.yml', line: 4, column: 3, path: 'stacks/My.Site' },
       hint: 'Rename it, for example to "my-site". Stack names follow the rule of Compose project names.',
       stack: 'My.Site',
@@ -396,7 +452,10 @@ test('server and stack names follow the Compose project name rule', () => {
 test('schema errors and unknown references are reported together', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ferry-fleet-'));
   try {
-    writeFileSync(join(tmp, 'ferry.yml'), 'servers:\n  app: { port: 22 }\nstacks:\n  web: { server: ap, compose: c.yml }\n');
+    writeFileSync(
+      join(tmp, 'ferry.yml'),
+      'servers:\n  app: { port: 22 }\nstacks:\n  web: { server: ap, compose: c.yml }\n',
+    );
     const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.equal(fleet, undefined);
     assert.deepEqual(
@@ -442,7 +501,10 @@ test('the top level must be a mapping', () => {
     writeFileSync(join(tmp, 'ferry.yml'), '- a\n- b\n');
     const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.equal(fleet, undefined);
-    assert.deepEqual(findings.map((f: Finding) => f.code), ['yaml-syntax']);
+    assert.deepEqual(
+      findings.map((f: Finding) => f.code),
+      ['yaml-syntax'],
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -452,41 +514,71 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
   const tmp = mkdtempSync(join(tmpdir(), 'ferry-fleet-'));
   try {
     writeFileSync(join(tmp, 'ca.pem'), 'x');
-    writeFileSync(join(tmp, 'ferry.yml'), [
-      'servers: { app: { host: a } }',
-      'acme: { email: ops@example.com, directory: "https://acme.test/dir", ca_bundle: ca.pem }',
-      'stacks:',
-      '  shop:',
-      '    server: app',
-      '    compose: compose.yml',
-      '    deploy: { images: pull, health_timeout: 90s, keep_releases: 3, http_checks: [{ service: web, port: 8000, path: /health }] }',
-      '    proxy:',
-      '      domains: [shop.example.com]',
-      '      routes:',
-      '        - { service: web, port: 8000 }',
-      '        - { path: /events, service: web, port: 8000, sse: true, timeout: 2m, rate_limit: { per_second: 5 }, body_size: 10m }',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(tmp, 'ferry.yml'),
+      [
+        'servers: { app: { host: a } }',
+        'acme: { email: ops@example.com, directory: "https://acme.test/dir", ca_bundle: ca.pem }',
+        'stacks:',
+        '  shop:',
+        '    server: app',
+        '    compose: compose.yml',
+        '    deploy: { images: pull, health_timeout: 90s, keep_releases: 3, http_checks: [{ service: web, port: 8000, path: /health }] }',
+        '    proxy:',
+        '      domains: [shop.example.com]',
+        '      routes:',
+        '        - { service: web, port: 8000 }',
+        '        - { path: /events, service: web, port: 8000, sse: true, timeout: 2m, rate_limit: { per_second: 5 }, body_size: 10m }',
+        '',
+      ].join('\n'),
+    );
     const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.deepEqual(findings, []);
-    assert.deepEqual(fleet!.acme, { email: 'ops@example.com', directory: 'https://acme.test/dir', caBundle: join(tmp, 'ca.pem') });
-    assert.deepEqual(fleet!.stacks.shop!.deploy, { images: 'pull', healthTimeoutMs: 90_000, keepReleases: 3, httpChecks: [{ service: 'web', port: 8000, path: '/health' }] });
+    assert.deepEqual(fleet!.acme, {
+      email: 'ops@example.com',
+      directory: 'https://acme.test/dir',
+      caBundle: join(tmp, 'ca.pem'),
+    });
+    assert.deepEqual(fleet!.stacks.shop!.deploy, {
+      images: 'pull',
+      healthTimeoutMs: 90_000,
+      keepReleases: 3,
+      httpChecks: [{ service: 'web', port: 8000, path: '/health' }],
+    });
     assert.deepEqual(fleet!.stacks.shop!.proxy, {
-      domains: ['shop.example.com'], tls: 'acme', hsts: true, securityHeaders: true,
+      domains: ['shop.example.com'],
+      tls: 'acme',
+      hsts: true,
+      securityHeaders: true,
       routes: [
         { path: '/', service: 'web', port: 8000, websocket: false, sse: false },
-        { path: '/events', service: 'web', port: 8000, websocket: false, sse: true, timeoutSeconds: 120, rateLimit: { perSecond: 5, burst: 10 }, bodySize: '10m' },
+        {
+          path: '/events',
+          service: 'web',
+          port: 8000,
+          websocket: false,
+          sse: true,
+          timeoutSeconds: 120,
+          rateLimit: { perSecond: 5, burst: 10 },
+          bodySize: '10m',
+        },
       ],
     });
-    writeFileSync(join(tmp, 'ferry.yml'), 'servers: { app: { host: a } }\nstacks:\n  shop:\n    server: app\n    compose: c.yml\n    deploy: { keep_releases: 1, health_timeout: soon }\n    proxy: { domains: [Shop.Example.com], routes: [] }\n');
+    writeFileSync(
+      join(tmp, 'ferry.yml'),
+      'servers: { app: { host: a } }\nstacks:\n  shop:\n    server: app\n    compose: c.yml\n    deploy: { keep_releases: 1, health_timeout: soon }\n    proxy: { domains: [Shop.Example.com], routes: [] }\n',
+    );
     const bad = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.equal(bad.fleet, undefined);
-    assert.deepEqual(bad.findings.map((f) => `${f.where.line}:${f.where.path} ${f.message}`), [
-      '6:stacks/shop/deploy/keep_releases stacks/shop/deploy/keep_releases must be a whole number from 2 to 100, got 1',
-      '6:stacks/shop/deploy/health_timeout stacks/shop/deploy/health_timeout must be a duration such as 30s, 2m or 1h30m, got "soon"',
-      '7:stacks/shop/proxy/domains/0 stacks/shop/proxy/domains/0 must be a lower-case domain name such as shop.example.com, got "Shop.Example.com"',
-      '7:stacks/shop/proxy/routes stacks/shop/proxy/routes must have at least one route, got an empty list',
-    ]);
+    assert.deepEqual(
+      bad.findings.map((f) => `${f.where.line}:${f.where.path} ${f.message}`),
+      [
+        '6:stacks/shop/deploy/keep_releases stacks/shop/deploy/keep_releases must be a whole number from 2 to 100, got 1',
+        '6:stacks/shop/deploy/health_timeout stacks/shop/deploy/health_timeout must be a duration such as 30s, 2m or 1h30m, got "soon"',
+        '7:stacks/shop/proxy/domains/0 stacks/shop/proxy/domains/0 must be a lower-case domain name such as shop.example.com, got "Shop.Example.com"',
+        '7:stacks/shop/proxy/routes stacks/shop/proxy/routes must have at least one route, got an empty list',
+      ],
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -495,21 +587,32 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
 test('dns: resolvers as written, the hook resolved from ferry.yml, durations in seconds and ms; bad values located', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'ferry-fleet-'));
   try {
-    const write = (dns: string) => writeFileSync(join(tmp, 'ferry.yml'), `servers: { app: { host: a } }\nstacks: {}\ndns: ${dns}\n`);
-    write('{ resolvers: ["127.0.0.1:5353", "2001:db8::53", "[2001:db8::53]:53", 198.51.100.53], hook: ops/dns-hook.sh, max_ttl: 5m, wait: 90s }');
+    const write = (dns: string) =>
+      writeFileSync(join(tmp, 'ferry.yml'), `servers: { app: { host: a } }\nstacks: {}\ndns: ${dns}\n`);
+    write(
+      '{ resolvers: ["127.0.0.1:5353", "2001:db8::53", "[2001:db8::53]:53", 198.51.100.53], hook: ops/dns-hook.sh, max_ttl: 5m, wait: 90s }',
+    );
     const { fleet, findings } = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.deepEqual(findings, []);
-    assert.deepEqual(fleet!.dns, { resolvers: ['127.0.0.1:5353', '2001:db8::53', '[2001:db8::53]:53', '198.51.100.53'], hook: join(tmp, 'ops/dns-hook.sh'), maxTtlSeconds: 300, waitMs: 90_000 });
+    assert.deepEqual(fleet!.dns, {
+      resolvers: ['127.0.0.1:5353', '2001:db8::53', '[2001:db8::53]:53', '198.51.100.53'],
+      hook: join(tmp, 'ops/dns-hook.sh'),
+      maxTtlSeconds: 300,
+      waitMs: 90_000,
+    });
     write('{}');
     assert.deepEqual(loadFleetFile('ferry.yml', { cwd: tmp }).fleet!.dns, {});
     write('{ resolvers: [ns1.example.net], max_ttl: 300, hoook: x }');
     const bad = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.equal(bad.fleet, undefined);
-    assert.deepEqual(bad.findings.map((f) => `${f.where.path} ${f.message}`), [
-      'dns/resolvers/0 dns/resolvers/0 must be a name server address: an IP address, optionally with a port (127.0.0.1:5353, [2001:db8::53]:53), got "ns1.example.net"',
-      'dns/max_ttl dns/max_ttl must be a duration such as 30s, 2m or 1h30m, got 300',
-      'dns/hoook unknown key "hoook" in dns; did you mean "hook"?',
-    ]);
+    assert.deepEqual(
+      bad.findings.map((f) => `${f.where.path} ${f.message}`),
+      [
+        'dns/resolvers/0 dns/resolvers/0 must be a name server address: an IP address, optionally with a port (127.0.0.1:5353, [2001:db8::53]:53), got "ns1.example.net"',
+        'dns/max_ttl dns/max_ttl must be a duration such as 30s, 2m or 1h30m, got 300',
+        'dns/hoook unknown key "hoook" in dns; did you mean "hook"?',
+      ],
+    );
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

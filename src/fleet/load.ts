@@ -10,10 +10,28 @@ import { z } from 'zod';
 import { finding, sortFindings, type Finding, type Where } from '../core/finding.js';
 import { parseSize } from '../core/size.js';
 import { suggest } from '../core/suggest.js';
-import { DEFAULT_DEPLOY, type ConnectionPool, type DeployDef, type DnsDef, type Fleet, type ProxyDef, type RouteDef, type ServerDef, type StackDef } from '../model/fleet.js';
+import {
+  DEFAULT_DEPLOY,
+  type ConnectionPool,
+  type DeployDef,
+  type DnsDef,
+  type Fleet,
+  type ProxyDef,
+  type RouteDef,
+  type ServerDef,
+  type StackDef,
+} from '../model/fleet.js';
 import { parseDuration } from '../compose/normalize/duration.js';
 import { locate, pathString, readYamlFile, toPlain, type KeyPath, type SourceFile } from '../yaml/source.js';
-import { FleetFileSchema, isExtensionKey, NAME_PATTERN, NAME_RULE, TARGET_PATTERN, type FleetFile, type StackEntry } from './schema.js';
+import {
+  FleetFileSchema,
+  isExtensionKey,
+  NAME_PATTERN,
+  NAME_RULE,
+  TARGET_PATTERN,
+  type FleetFile,
+  type StackEntry,
+} from './schema.js';
 
 export interface LoadFleetOptions {
   /** Directory relative paths (and the displayed file name) are taken from. Default: process.cwd(). */
@@ -62,7 +80,8 @@ export function fleetFromSource(file: SourceFile): FleetLoadResult {
   findings.push(...referenceFindings(input, file));
   findings.push(...unitlessSizeWarnings(input, file));
   const sorted = sortFindings(findings);
-  if (!parsed.success || sorted.some((f) => f.severity === 'error' && f.code !== 'unknown-reference')) return { findings: sorted };
+  if (!parsed.success || sorted.some((f) => f.severity === 'error' && f.code !== 'unknown-reference'))
+    return { findings: sorted };
   return { fleet: buildFleet(parsed.data, file), findings: sorted };
 }
 
@@ -81,7 +100,10 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (s.disk !== undefined) def.disk = parseSize(s.disk)!;
     if (s.cost !== undefined) def.cost = s.cost;
     if (s.sudo !== undefined) def.sudo = s.sudo;
-    if (s.identity_file !== undefined) def.identityFile = s.identity_file.startsWith('~') ? s.identity_file : resolve(dirname(file.path), s.identity_file);
+    if (s.identity_file !== undefined)
+      def.identityFile = s.identity_file.startsWith('~')
+        ? s.identity_file
+        : resolve(dirname(file.path), s.identity_file);
     if (s.postgres !== undefined) def.postgres = { maxConnections: s.postgres.max_connections };
     if (s.private_address !== undefined) def.privateAddress = s.private_address;
     servers[name] = def;
@@ -100,7 +122,13 @@ function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (st.env_file !== undefined) def.envFile = resolve(baseDir, st.env_file);
     if (st.profiles !== undefined) def.profiles = [...st.profiles];
     if (st.project !== undefined) def.project = st.project;
-    if (st.services !== undefined) def.placement = Object.fromEntries(Object.entries(st.services).map(([svc, p]) => [svc, p.port === undefined ? { server: p.server } : { server: p.server, port: p.port }]));
+    if (st.services !== undefined)
+      def.placement = Object.fromEntries(
+        Object.entries(st.services).map(([svc, p]) => [
+          svc,
+          p.port === undefined ? { server: p.server } : { server: p.server, port: p.port },
+        ]),
+      );
     stacks[name] = def;
   }
   const fleet: Fleet = { file: file.path, display: file.display, servers, stacks, locate: (path) => at(file, path) };
@@ -140,10 +168,20 @@ function proxyDef(p: NonNullable<StackEntry['proxy']>): ProxyDef {
     hsts: p.hsts ?? true,
     securityHeaders: p.security_headers ?? true,
     routes: p.routes.map((r) => {
-      const route: RouteDef = { path: r.path ?? '/', service: r.service, port: r.port, websocket: r.websocket ?? false, sse: r.sse ?? false };
+      const route: RouteDef = {
+        path: r.path ?? '/',
+        service: r.service,
+        port: r.port,
+        websocket: r.websocket ?? false,
+        sse: r.sse ?? false,
+      };
       if (r.body_size !== undefined) route.bodySize = r.body_size;
       if (r.timeout !== undefined) route.timeoutSeconds = Math.max(1, Math.round(ms(r.timeout) / 1000));
-      if (r.rate_limit !== undefined) route.rateLimit = { perSecond: r.rate_limit.per_second, burst: r.rate_limit.burst ?? 2 * r.rate_limit.per_second };
+      if (r.rate_limit !== undefined)
+        route.rateLimit = {
+          perSecond: r.rate_limit.per_second,
+          burst: r.rate_limit.burst ?? 2 * r.rate_limit.per_second,
+        };
       if (r.cache !== undefined) route.cache = r.cache;
       return route;
     }),
@@ -165,7 +203,10 @@ function issueFindings(issue: Issue, input: Record<string, unknown>, file: Sourc
     const parent = valueAt(input, path);
     const present = isRecord(parent) ? Object.keys(parent) : [];
     return issue.keys.map((key) => {
-      const guess = suggest(key, known.filter((k) => !present.includes(k)));
+      const guess = suggest(
+        key,
+        known.filter((k) => !present.includes(k)),
+      );
       const allowed = `Keys allowed ${here}: ${known.join(', ')}.`;
       return finding(
         'schema',
@@ -182,7 +223,10 @@ function issueFindings(issue: Issue, input: Record<string, unknown>, file: Sourc
     const key = String(path[path.length - 1]);
     const parentPath = path.slice(0, -1);
     const kind = parentPath[0] === 'servers' ? 'server' : 'stack';
-    const fixed = key.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z0-9]+/, '');
+    const fixed = key
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^[^a-z0-9]+/, '');
     const valid = new RegExp(NAME_PATTERN).test(fixed);
     return [
       finding(
@@ -199,8 +243,11 @@ function issueFindings(issue: Issue, input: Record<string, unknown>, file: Sourc
   if (issue.code === 'invalid_union') {
     // When the value has the shape of exactly one option (a list for `compose`), report
     // what is wrong inside it rather than "must be a path or a list".
-    const near = issue.errors.filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));
-    if (near.length === 1) return near[0]!.flatMap((i) => issueFindings({ ...i, path: [...issue.path, ...i.path] } as Issue, input, file));
+    const near = issue.errors.filter(
+      (branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0),
+    );
+    if (near.length === 1)
+      return near[0]!.flatMap((i) => issueFindings({ ...i, path: [...issue.path, ...i.path] } as Issue, input, file));
   }
 
   const value = valueAt(input, path);
@@ -219,7 +266,16 @@ function issueFindings(issue: Issue, input: Record<string, unknown>, file: Sourc
     ];
   }
   const predicate = /^must /.test(issue.message) ? issue.message : `is not valid: ${issue.message}`;
-  return [finding('schema', 'error', `${path.length > 0 ? pathString(path) : 'the fleet file'} ${predicate}, got ${describeValue(value)}`, at(file, path), hint, extra)];
+  return [
+    finding(
+      'schema',
+      'error',
+      `${path.length > 0 ? pathString(path) : 'the fleet file'} ${predicate}, got ${describeValue(value)}`,
+      at(file, path),
+      hint,
+      extra,
+    ),
+  ];
 }
 
 /** `in servers/app`, or `at the top level`. */
@@ -244,7 +300,16 @@ function sizeRangeErrors(data: FleetFile, file: SourceFile): Finding[] {
       const v = s[key];
       if (v !== undefined && parseSize(v) === undefined) {
         const path = ['servers', name, key];
-        out.push(finding('schema', 'error', `${pathString(path)} is too large, got ${describeValue(v)}`, at(file, path), descriptionAt(path) ?? '', { server: name }));
+        out.push(
+          finding(
+            'schema',
+            'error',
+            `${pathString(path)} is too large, got ${describeValue(v)}`,
+            at(file, path),
+            descriptionAt(path) ?? '',
+            { server: name },
+          ),
+        );
       }
     }
   }
@@ -294,7 +359,10 @@ function referenceFindings(input: Record<string, unknown>, file: SourceFile): Fi
   const stackNames = Object.keys(stacks);
   const nameRe = new RegExp(NAME_PATTERN);
   const targetRe = new RegExp(TARGET_PATTERN);
-  const serverList = serverNames.length > 0 ? `Servers defined under servers: ${serverNames.join(', ')}.` : 'No servers are defined yet: add it under servers:.';
+  const serverList =
+    serverNames.length > 0
+      ? `Servers defined under servers: ${serverNames.join(', ')}.`
+      : 'No servers are defined yet: add it under servers:.';
 
   for (const [stackName, stack] of Object.entries(stacks)) {
     if (!isRecord(stack)) continue;
@@ -321,9 +389,27 @@ function referenceFindings(input: Record<string, unknown>, file: SourceFile): Fi
         const path = ['stacks', stackName, 'services', svc, 'server'];
         if (servers && !hasOwn(servers, there)) {
           const guess = suggest(there, serverNames);
-          out.push(finding('unknown-reference', 'error', `unknown server "${there}" in ${pathString(path)}${guess ? `; did you mean "${guess}"?` : ''}`, at(file, path), serverList, { stack: stackName, service: svc }));
+          out.push(
+            finding(
+              'unknown-reference',
+              'error',
+              `unknown server "${there}" in ${pathString(path)}${guess ? `; did you mean "${guess}"?` : ''}`,
+              at(file, path),
+              serverList,
+              { stack: stackName, service: svc },
+            ),
+          );
         } else if (there === server) {
-          out.push(finding('placement-same-server', 'error', `${pathString(path)} places ${svc} on ${there}, the stack's own server`, at(file, path), `Remove stacks/${stackName}/services/${svc}: a service runs on the stack's server unless placed on another one.`, { stack: stackName, service: svc }));
+          out.push(
+            finding(
+              'placement-same-server',
+              'error',
+              `${pathString(path)} places ${svc} on ${there}, the stack's own server`,
+              at(file, path),
+              `Remove stacks/${stackName}/services/${svc}: a service runs on the stack's server unless placed on another one.`,
+              { stack: stackName, service: svc },
+            ),
+          );
         }
       }
     }
@@ -387,7 +473,9 @@ function displayPath(cwd: string, abs: string): string {
 
 function withoutExtensions(doc: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc)) if (!isExtensionKey(k)) Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  for (const [k, v] of Object.entries(doc))
+    if (!isExtensionKey(k))
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   return out;
 }
 

@@ -32,14 +32,18 @@ function name(what: string) {
 }
 
 function wholeNumber(min: number, max?: number) {
-  const text = max === undefined ? `must be a whole number of ${min} or more` : `must be a whole number from ${min} to ${max}`;
+  const text =
+    max === undefined ? `must be a whole number of ${min} or more` : `must be a whole number from ${min} to ${max}`;
   const n = z.number({ error: text }).int().min(min);
   return max === undefined ? n : n.max(max);
 }
 
 const size = (what: string) =>
   z
-    .union([z.number({ error: SIZE_ERROR }).int().min(0), z.string({ error: SIZE_ERROR }).regex(new RegExp(SIZE_PATTERN))], { error: SIZE_ERROR })
+    .union(
+      [z.number({ error: SIZE_ERROR }).int().min(0), z.string({ error: SIZE_ERROR }).regex(new RegExp(SIZE_PATTERN))],
+      { error: SIZE_ERROR },
+    )
     .meta({
       description: `${what}: bytes, or a number with a unit: K, M, G, T or P, optionally followed by B or iB (512M, 512MiB, 16GiB, 2g, 1.5GB). Every unit is a power of 1024, as Docker reads memory limits.`,
       examples: ['16GiB', '512MiB'],
@@ -48,11 +52,15 @@ const size = (what: string) =>
 export const PostgresSchema = z
   .strictObject(
     {
-      max_connections: wholeNumber(1).describe("The server's Postgres `max_connections` setting; the connection-budget check adds up the pools of `connections` against it."),
+      max_connections: wholeNumber(1).describe(
+        "The server's Postgres `max_connections` setting; the connection-budget check adds up the pools of `connections` against it.",
+      ),
     },
     { error: MAPPING },
   )
-  .describe('A Postgres installed on the host itself (outside Docker). Stacks reach it with `connections: [{ to: server:NAME }]`.');
+  .describe(
+    'A Postgres installed on the host itself (outside Docker). Stacks reach it with `connections: [{ to: server:NAME }]`.',
+  );
 
 export const ServerSchema = z
   .strictObject(
@@ -67,22 +75,41 @@ export const ServerSchema = z
         .regex(/^[^\s]+$/)
         .optional()
         .describe('SSH user. Default: the User of this host in ~/.ssh/config, else root.'),
-      port: wholeNumber(1, 65535).optional().describe('SSH port. Default: the Port of this host in ~/.ssh/config, else 22.'),
-      sudo: z.boolean({ error: 'must be true or false' }).optional().describe('Run commands that need root through `sudo -n` (for a non-root user with passwordless sudo). Default: false.'),
+      port: wholeNumber(1, 65535)
+        .optional()
+        .describe('SSH port. Default: the Port of this host in ~/.ssh/config, else 22.'),
+      sudo: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe(
+          'Run commands that need root through `sudo -n` (for a non-root user with passwordless sudo). Default: false.',
+        ),
       identity_file: z
         .string({ error: 'must be a path to a private key' })
         .optional()
-        .describe('Private key to log in with, relative to ferry.yml or absolute (`~` is your home). Default: ~/.ssh/config, ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.'),
+        .describe(
+          'Private key to log in with, relative to ferry.yml or absolute (`~` is your home). Default: ~/.ssh/config, ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.',
+        ),
       memory: size('Memory (RAM) of the server').optional(),
-      cpus: z.number({ error: 'must be a number of CPUs greater than 0' }).positive().optional().describe('Number of CPUs (cores or vCPUs) of the server.'),
+      cpus: z
+        .number({ error: 'must be a number of CPUs greater than 0' })
+        .positive()
+        .optional()
+        .describe('Number of CPUs (cores or vCPUs) of the server.'),
       disk: size('Disk space of the server').optional(),
-      cost: z.number({ error: 'must be a number of 0 or more' }).min(0).optional().describe('Monthly cost of the server, in the currency of your choice (the same for every server).'),
+      cost: z
+        .number({ error: 'must be a number of 0 or more' })
+        .min(0)
+        .optional()
+        .describe('Monthly cost of the server, in the currency of your choice (the same for every server).'),
       postgres: PostgresSchema.optional(),
       private_address: z
         .string({ error: 'must be an IPv4 address' })
         .regex(/^\d{1,3}(\.\d{1,3}){3}$/, { error: 'must be an IPv4 address' })
         .optional()
-        .describe("The address other servers of the fleet reach this one by (a private network): a service placed here publishes its port on it only, and its firewall allows the stack's server by its own. Default: `host`, when that is an IPv4 address.")
+        .describe(
+          "The address other servers of the fleet reach this one by (a private network): a service placed here publishes its port on it only, and its firewall allows the stack's server by its own. Default: `host`, when that is an IPv4 address.",
+        )
         .meta({ examples: ['10.0.0.5'] }),
     },
     { error: MAPPING },
@@ -97,12 +124,18 @@ export const ConnectionSchema = z
         .regex(new RegExp(SERVICE_PATTERN))
         .describe('Service of this stack that opens the pool.'),
       pool: wholeNumber(1).describe('Connections in the pool of each process.'),
-      replicas: wholeNumber(0).optional().describe("Replicas of the service. Default: the service's own replica count in the compose files."),
-      processes: wholeNumber(1).optional().describe('Processes (workers) per replica that each open their own pool. Default: 1.'),
+      replicas: wholeNumber(0)
+        .optional()
+        .describe("Replicas of the service. Default: the service's own replica count in the compose files."),
+      processes: wholeNumber(1)
+        .optional()
+        .describe('Processes (workers) per replica that each open their own pool. Default: 1.'),
       to: z
         .string({ error: 'must be STACK/SERVICE, SERVICE (a service of this stack) or server:NAME' })
         .regex(new RegExp(TARGET_PATTERN))
-        .describe('The Postgres the pool connects to: STACK/SERVICE for a Postgres service of another stack, SERVICE for one in this stack, or server:NAME for a Postgres installed on a server.')
+        .describe(
+          'The Postgres the pool connects to: STACK/SERVICE for a Postgres service of another stack, SERVICE for one in this stack, or server:NAME for a Postgres installed on a server.',
+        )
         .meta({ examples: ['db/postgres', 'postgres', 'server:db'] }),
     },
     { error: MAPPING },
@@ -112,49 +145,102 @@ export const ConnectionSchema = z
 const filePath = z.string({ error: 'must be a file path' }).min(1);
 const serviceName = z.string({ error: 'must be a Compose service name' }).regex(new RegExp(SERVICE_PATTERN));
 const duration = (what: string) =>
-  z.string({ error: 'must be a duration such as 30s, 2m or 1h30m' }).regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, { error: 'must be a duration such as 30s, 2m or 1h30m' }).describe(what);
+  z
+    .string({ error: 'must be a duration such as 30s, 2m or 1h30m' })
+    .regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, { error: 'must be a duration such as 30s, 2m or 1h30m' })
+    .describe(what);
 
 export const HttpCheckSchema = z
   .strictObject(
     {
       service: serviceName.describe('Service whose containers are checked.'),
       port: wholeNumber(1, 65535).describe('Port the service listens on inside its container.'),
-      path: z.string({ error: 'must be a URL path starting with /' }).regex(/^\//).optional().describe('Path to request. Default: /.'),
+      path: z
+        .string({ error: 'must be a URL path starting with /' })
+        .regex(/^\//)
+        .optional()
+        .describe('Path to request. Default: /.'),
     },
     { error: MAPPING },
   )
-  .describe("An HTTP check: after `up`, each container of the service must answer 2xx or 3xx at http://CONTAINER_ADDRESS:PORT/PATH from the server.");
+  .describe(
+    'An HTTP check: after `up`, each container of the service must answer 2xx or 3xx at http://CONTAINER_ADDRESS:PORT/PATH from the server.',
+  );
 
 export const DeploySchema = z
   .strictObject(
     {
-      images: z.enum(['push', 'pull'], { error: 'must be push (stream the images from this machine over SSH) or pull (the server pulls them from its registry)' }).optional()
-        .describe('How images reach the server: `push` streams them from this machine over SSH with `docker save | zstd` (no registry needed; only images the server lacks are sent); `pull` has the server pull them. Default: push.'),
-      health_timeout: duration('How long containers may take to become healthy (and HTTP checks to pass) before the release is rolled back. Default: 2m.').optional(),
-      keep_releases: wholeNumber(2, 100).optional().describe('Releases kept on the server, the current one included, so that `ferry rollback` can return to an earlier one. Default: 5.'),
-      http_checks: z.array(HttpCheckSchema, { error: 'must be a list of HTTP checks' }).optional().describe('HTTP checks that must pass after `up`, besides container health checks; a failure rolls the release back.'),
+      images: z
+        .enum(['push', 'pull'], {
+          error:
+            'must be push (stream the images from this machine over SSH) or pull (the server pulls them from its registry)',
+        })
+        .optional()
+        .describe(
+          'How images reach the server: `push` streams them from this machine over SSH with `docker save | zstd` (no registry needed; only images the server lacks are sent); `pull` has the server pull them. Default: push.',
+        ),
+      health_timeout: duration(
+        'How long containers may take to become healthy (and HTTP checks to pass) before the release is rolled back. Default: 2m.',
+      ).optional(),
+      keep_releases: wholeNumber(2, 100)
+        .optional()
+        .describe(
+          'Releases kept on the server, the current one included, so that `ferry rollback` can return to an earlier one. Default: 5.',
+        ),
+      http_checks: z
+        .array(HttpCheckSchema, { error: 'must be a list of HTTP checks' })
+        .optional()
+        .describe(
+          'HTTP checks that must pass after `up`, besides container health checks; a failure rolls the release back.',
+        ),
     },
     { error: MAPPING },
   )
   .describe('How Ferry deploys the stack.');
 
-const nginxSize = z.string({ error: 'must be an nginx size such as 512k, 10m or 1g' }).regex(/^\d+[kKmMgG]?$/, { error: 'must be an nginx size such as 512k, 10m or 1g' });
+const nginxSize = z
+  .string({ error: 'must be an nginx size such as 512k, 10m or 1g' })
+  .regex(/^\d+[kKmMgG]?$/, { error: 'must be an nginx size such as 512k, 10m or 1g' });
 
 export const RouteSchema = z
   .strictObject(
     {
-      path: z.string({ error: 'must be a URL path prefix starting with /' }).regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, { error: 'must be a URL path prefix starting with / (letters, digits and URL path characters)' }).optional().describe('Path prefix. Default: /.'),
+      path: z
+        .string({ error: 'must be a URL path prefix starting with /' })
+        .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/, {
+          error: 'must be a URL path prefix starting with / (letters, digits and URL path characters)',
+        })
+        .optional()
+        .describe('Path prefix. Default: /.'),
       service: serviceName.describe('Service of this stack that serves the path.'),
-      port: wholeNumber(1, 65535).describe('Port the service listens on inside its container (it needs no published port).'),
-      websocket: z.boolean({ error: 'must be true or false' }).optional().describe('Pass websocket upgrades through. Default: false.'),
-      sse: z.boolean({ error: 'must be true or false' }).optional().describe('Server-sent events: response buffering off and a 1 h read timeout. Default: false.'),
-      body_size: nginxSize.optional().describe('Largest request body (client_max_body_size). Default: nginx\'s 1m.'),
+      port: wholeNumber(1, 65535).describe(
+        'Port the service listens on inside its container (it needs no published port).',
+      ),
+      websocket: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe('Pass websocket upgrades through. Default: false.'),
+      sse: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe('Server-sent events: response buffering off and a 1 h read timeout. Default: false.'),
+      body_size: nginxSize.optional().describe("Largest request body (client_max_body_size). Default: nginx's 1m."),
       timeout: duration('Read and send timeout towards the service. Default: 60s.').optional(),
-      rate_limit: z.strictObject({
-        per_second: wholeNumber(1).describe('Requests per second allowed per client address.'),
-        burst: wholeNumber(0).optional().describe('Requests over the rate that are queued before refusing with 429. Default: twice the rate.'),
-      }, { error: MAPPING }).optional().describe('Limit requests per client address (limit_req).'),
-      cache: duration('Let clients cache responses of this path this long (Cache-Control max-age and Expires), e.g. for /static. Default: no caching headers added.').optional(),
+      rate_limit: z
+        .strictObject(
+          {
+            per_second: wholeNumber(1).describe('Requests per second allowed per client address.'),
+            burst: wholeNumber(0)
+              .optional()
+              .describe('Requests over the rate that are queued before refusing with 429. Default: twice the rate.'),
+          },
+          { error: MAPPING },
+        )
+        .optional()
+        .describe('Limit requests per client address (limit_req).'),
+      cache: duration(
+        'Let clients cache responses of this path this long (Cache-Control max-age and Expires), e.g. for /static. Default: no caching headers added.',
+      ).optional(),
     },
     { error: MAPPING },
   )
@@ -163,13 +249,37 @@ export const RouteSchema = z
 export const ProxySchema = z
   .strictObject(
     {
-      domains: z.array(z.string({ error: 'must be a domain name' }).regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, { error: 'must be a lower-case domain name such as shop.example.com' }), { error: 'must be a list of domain names' }).min(1, { error: 'must name at least one domain' })
+      domains: z
+        .array(
+          z
+            .string({ error: 'must be a domain name' })
+            .regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/, {
+              error: 'must be a lower-case domain name such as shop.example.com',
+            }),
+          { error: 'must be a list of domain names' },
+        )
+        .min(1, { error: 'must name at least one domain' })
         .describe('Domain names nginx serves the stack on (server_name).'),
-      tls: z.enum(['acme', 'none'], { error: 'must be acme (a certificate from the fleet\'s `acme` CA) or none (HTTP only)' }).optional()
-        .describe('`acme`: get a certificate with certbot (webroot) from the CA of the top-level `acme`, renew it automatically and redirect HTTP to HTTPS once it exists. `none`: HTTP only. Default: acme.'),
-      hsts: z.boolean({ error: 'must be true or false' }).optional().describe('Send Strict-Transport-Security (one year) over HTTPS. Default: true.'),
-      security_headers: z.boolean({ error: 'must be true or false' }).optional().describe('Send X-Content-Type-Options, X-Frame-Options and Referrer-Policy. Default: true.'),
-      routes: z.array(RouteSchema, { error: 'must be a list of routes' }).min(1, { error: 'must have at least one route' }).describe('Path prefixes and the services that serve them; the longest matching prefix wins.'),
+      tls: z
+        .enum(['acme', 'none'], {
+          error: "must be acme (a certificate from the fleet's `acme` CA) or none (HTTP only)",
+        })
+        .optional()
+        .describe(
+          '`acme`: get a certificate with certbot (webroot) from the CA of the top-level `acme`, renew it automatically and redirect HTTP to HTTPS once it exists. `none`: HTTP only. Default: acme.',
+        ),
+      hsts: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe('Send Strict-Transport-Security (one year) over HTTPS. Default: true.'),
+      security_headers: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe('Send X-Content-Type-Options, X-Frame-Options and Referrer-Policy. Default: true.'),
+      routes: z
+        .array(RouteSchema, { error: 'must be a list of routes' })
+        .min(1, { error: 'must have at least one route' })
+        .describe('Path prefixes and the services that serve them; the longest matching prefix wins.'),
     },
     { error: MAPPING },
   )
@@ -178,47 +288,77 @@ export const ProxySchema = z
 export const AcmeSchema = z
   .strictObject(
     {
-      email: z.string({ error: 'must be an email address' }).regex(/^[^\s@]+@[^\s@]+$/, { error: 'must be an email address' }).describe('Account email for the ACME CA (expiry notices).'),
-      directory: z.string({ error: 'must be an https URL' }).regex(/^https:\/\/\S+$/, { error: 'must be an https URL' }).optional()
+      email: z
+        .string({ error: 'must be an email address' })
+        .regex(/^[^\s@]+@[^\s@]+$/, { error: 'must be an email address' })
+        .describe('Account email for the ACME CA (expiry notices).'),
+      directory: z
+        .string({ error: 'must be an https URL' })
+        .regex(/^https:\/\/\S+$/, { error: 'must be an https URL' })
+        .optional()
         .describe("ACME directory URL. Default: Let's Encrypt (https://acme-v02.api.letsencrypt.org/directory)."),
-      ca_bundle: filePath.optional().describe('A CA certificate file on this machine (relative to ferry.yml) that servers must trust to reach the directory, e.g. a test CA. It is uploaded next to certbot\'s configuration.'),
+      ca_bundle: filePath
+        .optional()
+        .describe(
+          "A CA certificate file on this machine (relative to ferry.yml) that servers must trust to reach the directory, e.g. a test CA. It is uploaded next to certbot's configuration.",
+        ),
     },
     { error: MAPPING },
   )
   .describe('Where TLS certificates for `proxy.tls: acme` come from.');
 
 /** A name server to ask: `192.0.2.53`, `127.0.0.1:5353`, `2001:db8::53` or `[2001:db8::53]:5353`. */
-export const RESOLVER_PATTERN = '^(?:\\d{1,3}(?:\\.\\d{1,3}){3}(?::\\d{1,5})?|\\[[0-9A-Fa-f:.]+\\](?::\\d{1,5})?|[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$';
-const RESOLVER_ERROR = 'must be a name server address: an IP address, optionally with a port (127.0.0.1:5353, [2001:db8::53]:53)';
+export const RESOLVER_PATTERN =
+  '^(?:\\d{1,3}(?:\\.\\d{1,3}){3}(?::\\d{1,5})?|\\[[0-9A-Fa-f:.]+\\](?::\\d{1,5})?|[0-9A-Fa-f]*:[0-9A-Fa-f]*:[0-9A-Fa-f:.]*)$';
+const RESOLVER_ERROR =
+  'must be a name server address: an IP address, optionally with a port (127.0.0.1:5353, [2001:db8::53]:53)';
 
 export const DnsSchema = z
   .strictObject(
     {
       resolvers: z
-        .array(z.string({ error: RESOLVER_ERROR }).regex(new RegExp(RESOLVER_PATTERN), { error: RESOLVER_ERROR }), { error: 'must be a list of name server addresses' })
+        .array(z.string({ error: RESOLVER_ERROR }).regex(new RegExp(RESOLVER_PATTERN), { error: RESOLVER_ERROR }), {
+          error: 'must be a list of name server addresses',
+        })
         .min(1, { error: 'must name at least one name server' })
         .optional()
-        .describe("Name servers that `ferry migrate` asks for the domains' records, instead of this machine's resolvers; with a hook, your provider's authoritative servers, which answer a change at once.")
+        .describe(
+          "Name servers that `ferry migrate` asks for the domains' records, instead of this machine's resolvers; with a hook, your provider's authoritative servers, which answer a change at once.",
+        )
         .meta({ examples: [['127.0.0.1:5353'], ['198.51.100.53', '[2001:db8::53]:53']] }),
       hook: filePath
         .optional()
-        .describe('An executable on this machine (relative to ferry.yml, or absolute) that changes one record at your DNS provider, called by `ferry migrate` at cut-over with FERRY_STACK, FERRY_DOMAIN, FERRY_RECORD_TYPE, FERRY_OLD_ADDRESS, FERRY_NEW_ADDRESS and FERRY_TTL in its environment. Default: none; the migration says which record to change to what.'),
-      max_ttl: duration('Refuse to migrate when a record to change has a longer TTL (clients may keep the old address that long). Default: no limit; a TTL over 5m is a warning.').optional(),
-      wait: duration('How long the migration waits, after the hook, for the resolvers to answer the new address before the change counts as failed. Default: 5m.').optional(),
+        .describe(
+          'An executable on this machine (relative to ferry.yml, or absolute) that changes one record at your DNS provider, called by `ferry migrate` at cut-over with FERRY_STACK, FERRY_DOMAIN, FERRY_RECORD_TYPE, FERRY_OLD_ADDRESS, FERRY_NEW_ADDRESS and FERRY_TTL in its environment. Default: none; the migration says which record to change to what.',
+        ),
+      max_ttl: duration(
+        'Refuse to migrate when a record to change has a longer TTL (clients may keep the old address that long). Default: no limit; a TTL over 5m is a warning.',
+      ).optional(),
+      wait: duration(
+        'How long the migration waits, after the hook, for the resolvers to answer the new address before the change counts as failed. Default: 5m.',
+      ).optional(),
     },
     { error: MAPPING },
   )
-  .describe("The DNS records of the stacks' domains during `ferry migrate`: where to read them, a hook that changes them, the longest TTL accepted.");
+  .describe(
+    "The DNS records of the stacks' domains during `ferry migrate`: where to read them, a hook that changes them, the longest TTL accepted.",
+  );
 
 export const PlacementSchema = z
   .strictObject(
     {
       server: name('server').describe('Name of the server (under `servers`) the service runs on.'),
-      port: wholeNumber(1, 65535).optional().describe("The port the other services reach it on (published on that server's private address, allowed only from the stack's server). Default: the image's well-known port (Postgres 5432, Redis 6379, MySQL/MariaDB 3306), else its only `expose`d port."),
+      port: wholeNumber(1, 65535)
+        .optional()
+        .describe(
+          "The port the other services reach it on (published on that server's private address, allowed only from the stack's server). Default: the image's well-known port (Postgres 5432, Redis 6379, MySQL/MariaDB 3306), else its only `expose`d port.",
+        ),
     },
     { error: MAPPING },
   )
-  .describe("A service placed on another server: the rest of the stack reaches it at that server's private address, through a firewall that lets only the stack's server in.");
+  .describe(
+    "A service placed on another server: the rest of the stack reaches it at that server's private address, through a firewall that lets only the stack's server in.",
+  );
 
 export const StackSchema = z
   .strictObject(
@@ -228,16 +368,26 @@ export const StackSchema = z
         .union([filePath, z.array(filePath, { error: 'must be a list of one or more file paths' }).min(1)], {
           error: 'must be a file path or a list of file paths',
         })
-        .describe('Compose file, or list of Compose files applied in order (like `docker compose -f a -f b`). Relative paths are resolved from the directory of ferry.yml.')
+        .describe(
+          'Compose file, or list of Compose files applied in order (like `docker compose -f a -f b`). Relative paths are resolved from the directory of ferry.yml.',
+        )
         .meta({ examples: ['docker-compose.yml', ['compose.yml', 'compose.prod.yml']] }),
       env_file: filePath
         .optional()
-        .describe("The .env file Compose reads for variable interpolation, relative to the directory of ferry.yml. Default: the compose project's .env (beside the first compose file)."),
+        .describe(
+          "The .env file Compose reads for variable interpolation, relative to the directory of ferry.yml. Default: the compose project's .env (beside the first compose file).",
+        ),
       profiles: z
-        .array(z.string({ error: 'must be a profile name' }).regex(new RegExp(SERVICE_PATTERN)), { error: 'must be a list of profile names' })
+        .array(z.string({ error: 'must be a profile name' }).regex(new RegExp(SERVICE_PATTERN)), {
+          error: 'must be a list of profile names',
+        })
         .optional()
         .describe('Compose profiles to enable (like `docker compose --profile`).'),
-      project: name('Compose project').optional().describe('Compose project name. Default: what Compose picks (top-level `name:`, else the directory of the first compose file).'),
+      project: name('Compose project')
+        .optional()
+        .describe(
+          'Compose project name. Default: what Compose picks (top-level `name:`, else the directory of the first compose file).',
+        ),
       connections: z
         .array(ConnectionSchema, { error: 'must be a list of connection pools' })
         .optional()
@@ -247,7 +397,9 @@ export const StackSchema = z
       services: z
         .record(serviceName, PlacementSchema, { error: 'must be a mapping of service names to placements' })
         .optional()
-        .describe("Services of the stack that run on another server than the stack's (e.g. its Postgres on a database server), by service name. `ferry migrate STACK --service NAME --to SERVER` moves one there with its data."),
+        .describe(
+          "Services of the stack that run on another server than the stack's (e.g. its Postgres on a database server), by service name. `ferry migrate STACK --service NAME --to SERVER` moves one there with its data.",
+        ),
     },
     { error: MAPPING },
   )
@@ -282,7 +434,10 @@ export function fleetJsonSchema(): Record<string, unknown> {
     target: 'draft-7',
     io: 'input',
     override(ctx) {
-      if (ctx.zodSchema === FleetFileSchema) ctx.jsonSchema.patternProperties = { '^x-': { description: 'Ignored by Ferry: a place for YAML anchors, as in Compose.' } };
+      if (ctx.zodSchema === FleetFileSchema)
+        ctx.jsonSchema.patternProperties = {
+          '^x-': { description: 'Ignored by Ferry: a place for YAML anchors, as in Compose.' },
+        };
     },
   }) as Record<string, unknown>;
   const { $schema, description, ...rest } = generated;

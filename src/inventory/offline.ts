@@ -72,7 +72,14 @@ export function offlineInventory(loaded: LoadedFleet): Inventory {
           services: s.project.services.map((svc) => serviceRow(s.project!.name, s.project!.workingDir, svc)),
           disabledServices: s.project.disabledServices,
         }
-      : { stack: s.def.name, project: s.def.project ?? s.def.name, files: [], services: [], disabledServices: [], error: 'could not be loaded; run `ferry check` for details' };
+      : {
+          stack: s.def.name,
+          project: s.def.project ?? s.def.name,
+          files: [],
+          services: [],
+          disabledServices: [],
+          error: 'could not be loaded; run `ferry check` for details',
+        };
     groups.set(key, [...(groups.get(key) ?? []), inv]);
   }
   const servers: ServerInventory[] = [];
@@ -103,7 +110,11 @@ function serviceRow(project: string, workingDir: string, svc: Service): ServiceR
     replicas: svc.replicas,
     volumes: svc.volumes.map((v) => formatVolume(v, workingDir)),
     healthcheck: svc.healthcheck !== undefined && !svc.healthcheck.disabled,
-    ...(svc.restart !== undefined ? { restart: svc.restart } : svc.deployRestartCondition !== undefined ? { restart: `deploy:${svc.deployRestartCondition}` } : {}),
+    ...(svc.restart !== undefined
+      ? { restart: svc.restart }
+      : svc.deployRestartCondition !== undefined
+        ? { restart: `deploy:${svc.deployRestartCondition}` }
+        : {}),
   };
 }
 
@@ -121,7 +132,8 @@ function range(a: number | undefined, b: number | undefined): string {
 /** `bind:host port -> container port/proto`, e.g. `127.0.0.1:5432 -> 5432/tcp`, `*:80 -> 8080/tcp`. */
 export function formatPort(p: PortMapping): string {
   const target = `${range(p.target, p.targetEnd)}/${p.protocol}`;
-  if (p.published === undefined) return p.hostIp ? `${addressPort(p.hostIp, '(random)')} -> ${target}` : `(random) -> ${target}`;
+  if (p.published === undefined)
+    return p.hostIp ? `${addressPort(p.hostIp, '(random)')} -> ${target}` : `(random) -> ${target}`;
   return `${addressPort(p.hostIp, range(p.published, p.publishedEnd))} -> ${target}`;
 }
 
@@ -140,7 +152,14 @@ export function formatVolume(v: VolumeMount, workingDir: string): string {
 }
 
 function totals(stacks: StackInventory[]): Totals {
-  const t: Totals = { memoryLimit: 0, memoryReservation: 0, cpuLimit: 0, containers: 0, noMemoryLimit: [], noCpuLimit: [] };
+  const t: Totals = {
+    memoryLimit: 0,
+    memoryReservation: 0,
+    cpuLimit: 0,
+    containers: 0,
+    noMemoryLimit: [],
+    noCpuLimit: [],
+  };
   for (const st of stacks) {
     for (const r of st.services) {
       t.containers += r.replicas;

@@ -17,13 +17,27 @@ test('after a kill -9 while applying a step, the journal holds every event befor
   const journal = openJournal(dir);
   const run = journal.run('crashed');
   assert.ok(run);
-  assert.deepEqual(run.events.map((e) => `${e.kind} ${'stepId' in e ? e.stepId : ''}`.trim()), [
-    'run-start',
-    ...['a', 'b'].flatMap((id) => [`step-start ${id}`, `step-checked ${id}`, `step-applied ${id}`, `step-verified ${id}`, `step-end ${id}`]),
-    'step-start c',
-    'step-checked c',
-  ]);
-  assert.deepEqual(journal.lastUnfinished(), { id: 'crashed', startedAt: '2025-01-02T03:04:05.000Z', command: 'apply', status: 'interrupted' });
+  assert.deepEqual(
+    run.events.map((e) => `${e.kind} ${'stepId' in e ? e.stepId : ''}`.trim()),
+    [
+      'run-start',
+      ...['a', 'b'].flatMap((id) => [
+        `step-start ${id}`,
+        `step-checked ${id}`,
+        `step-applied ${id}`,
+        `step-verified ${id}`,
+        `step-end ${id}`,
+      ]),
+      'step-start c',
+      'step-checked c',
+    ],
+  );
+  assert.deepEqual(journal.lastUnfinished(), {
+    id: 'crashed',
+    startedAt: '2025-01-02T03:04:05.000Z',
+    command: 'apply',
+    status: 'interrupted',
+  });
   assert.deepEqual(journal.outcomes('crashed'), { a: 'changed', b: 'changed', c: 'interrupted' });
   journal.close();
 });

@@ -26,7 +26,13 @@ async function failingRun(dir: string, redactor = new Redactor()): Promise<RunEv
   ]);
   const { events, opts } = collecting({ maxPerHost: 1, redactor });
   const record = journal.recorder('run-1', { command: 'apply', fleetFile: 'ferry.yml' });
-  await runPlan(plan, { ...opts, onEvent: (e) => { events.push(e); record(e); } });
+  await runPlan(plan, {
+    ...opts,
+    onEvent: (e) => {
+      events.push(e);
+      record(e);
+    },
+  });
   journal.close();
   return events;
 }
@@ -35,8 +41,24 @@ test('a recorded run reads back exactly: the run, every event in order, and each
   const dir = stateDir();
   const events = await failingRun(dir);
   const journal = openJournal(dir);
-  const summary = { changed: 1, ok: 0, failed: 1, skipped: 1, outcomes: { 'shop/a': 'changed', 'shop/b': 'failed', 'shop/c': 'skipped' }, rolledBack: ['shop/b', 'shop/a'], rollbackFailed: [] };
-  const run = { id: 'run-1', startedAt: at, endedAt: at, command: 'apply', fleetFile: 'ferry.yml', status: 'failed', summary };
+  const summary = {
+    changed: 1,
+    ok: 0,
+    failed: 1,
+    skipped: 1,
+    outcomes: { 'shop/a': 'changed', 'shop/b': 'failed', 'shop/c': 'skipped' },
+    rolledBack: ['shop/b', 'shop/a'],
+    rollbackFailed: [],
+  };
+  const run = {
+    id: 'run-1',
+    startedAt: at,
+    endedAt: at,
+    command: 'apply',
+    fleetFile: 'ferry.yml',
+    status: 'failed',
+    summary,
+  };
   assert.deepEqual(journal.runs(), [run]);
   assert.deepEqual(journal.run('run-1'), { run, events });
   assert.equal(events.length, 17);
@@ -49,23 +71,44 @@ test('a recorded run reads back exactly: the run, every event in order, and each
 test('a run without run-end is the last unfinished one; a step started and not ended is interrupted', () => {
   const journal = openJournal(stateDir());
   const record = journal.recorder('run-2', { command: 'apply' });
-  record({ at, kind: 'run-start', runId: 'run-2', steps: [{ id: 'a', host: 'h1', phase: 'deploy', title: 'set a' }, { id: 'b', host: 'h1', phase: 'deploy', title: 'set b' }] });
+  record({
+    at,
+    kind: 'run-start',
+    runId: 'run-2',
+    steps: [
+      { id: 'a', host: 'h1', phase: 'deploy', title: 'set a' },
+      { id: 'b', host: 'h1', phase: 'deploy', title: 'set b' },
+    ],
+  });
   record({ at, kind: 'step-start', stepId: 'a', host: 'h1' });
   record({ at, kind: 'step-end', stepId: 'a', outcome: 'changed', durationMs: 5 });
   record({ at, kind: 'step-start', stepId: 'b', host: 'h1' });
   assert.deepEqual(journal.lastUnfinished(), { id: 'run-2', startedAt: at, command: 'apply', status: 'interrupted' });
-  assert.deepEqual(journal.runs().map((r) => r.status), ['running']);
+  assert.deepEqual(
+    journal.runs().map((r) => r.status),
+    ['running'],
+  );
   assert.deepEqual(journal.outcomes('run-2'), { a: 'changed', b: 'interrupted' });
   journal.close();
 });
 
 test('runs are listed newest first, up to the limit', () => {
   const journal = openJournal(stateDir());
-  for (const [id, t] of [['old', '2025-01-01T00:00:00.000Z'], ['new', '2025-03-01T00:00:00.000Z'], ['mid', '2025-02-01T00:00:00.000Z']] as const) {
+  for (const [id, t] of [
+    ['old', '2025-01-01T00:00:00.000Z'],
+    ['new', '2025-03-01T00:00:00.000Z'],
+    ['mid', '2025-02-01T00:00:00.000Z'],
+  ] as const) {
     journal.recorder(id, { command: 'apply' })({ at: t, kind: 'run-start', runId: id, steps: [] });
   }
-  assert.deepEqual(journal.runs().map((r) => r.id), ['new', 'mid', 'old']);
-  assert.deepEqual(journal.runs(2).map((r) => r.id), ['new', 'mid']);
+  assert.deepEqual(
+    journal.runs().map((r) => r.id),
+    ['new', 'mid', 'old'],
+  );
+  assert.deepEqual(
+    journal.runs(2).map((r) => r.id),
+    ['new', 'mid'],
+  );
   journal.close();
 });
 
@@ -75,9 +118,24 @@ test('a secret the redactor knows never reaches the journal files, even from an 
   redactor.add('canary-7d3f1a');
   await failingRun(dir, redactor);
   const journal = openJournal(dir, redactor);
-  const record = journal.recorder('run-canary-7d3f1a', { command: 'apply --token canary-7d3f1a', fleetFile: '/srv/canary-7d3f1a/ferry.yml' });
-  record({ at, kind: 'run-start', runId: 'x', steps: [{ id: 'canary-7d3f1a', host: 'h1', phase: 'deploy', title: 'upload canary-7d3f1a' }] });
-  record({ at, kind: 'step-end', stepId: 'canary-7d3f1a', outcome: 'failed', durationMs: 1, error: { code: 'step-failed', message: 'password "canary-7d3f1a\\n"', hint: 'canary-7d3f1a' } });
+  const record = journal.recorder('run-canary-7d3f1a', {
+    command: 'apply --token canary-7d3f1a',
+    fleetFile: '/srv/canary-7d3f1a/ferry.yml',
+  });
+  record({
+    at,
+    kind: 'run-start',
+    runId: 'x',
+    steps: [{ id: 'canary-7d3f1a', host: 'h1', phase: 'deploy', title: 'upload canary-7d3f1a' }],
+  });
+  record({
+    at,
+    kind: 'step-end',
+    stepId: 'canary-7d3f1a',
+    outcome: 'failed',
+    durationMs: 1,
+    error: { code: 'step-failed', message: 'password "canary-7d3f1a\\n"', hint: 'canary-7d3f1a' },
+  });
   assert.match(JSON.stringify(journal.run('run-[REDACTED]')), /upload \[REDACTED\]/);
   journal.close();
   for (const name of readdirSync(dir)) {
@@ -102,7 +160,10 @@ test('a journal from a newer Ferry is refused with a code and a hint', () => {
   const db = new Database(join(dir, JOURNAL_FILE));
   db.prepare('UPDATE schema_version SET version = ?').run(SCHEMA_VERSION + 1);
   db.close();
-  assert.throws(() => openJournal(dir), { code: 'journal-too-new', hint: 'upgrade Ferry, or point FERRY_STATE_DIR at another directory' });
+  assert.throws(() => openJournal(dir), {
+    code: 'journal-too-new',
+    hint: 'upgrade Ferry, or point FERRY_STATE_DIR at another directory',
+  });
 });
 
 test('a write that fails is reported once and nothing more is written for that run', () => {

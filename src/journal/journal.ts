@@ -88,25 +88,39 @@ export function openJournal(dir: string, redactor: Redactor = new Redactor()): J
 }
 
 class SqliteJournal implements Journal {
-  constructor(private readonly db: Database.Database, readonly file: string, private readonly redactor: Redactor) {}
+  constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+    private readonly redactor: Redactor,
+  ) {}
 
   recorder(runId: string, opts: RecorderOptions): (event: RunEvent) => void {
-    const redact = (s: string) => (opts.redactor ? opts.redactor.redact(this.redactor.redact(s)) : this.redactor.redact(s));
+    const redact = (s: string) =>
+      opts.redactor ? opts.redactor.redact(this.redactor.redact(s)) : this.redactor.redact(s);
     const id = redact(runId);
     const insertRun = this.db.prepare(
-      "INSERT INTO runs (id, started_at, command, fleet_file, status) VALUES (?, ?, ?, ?, 'running')");
+      "INSERT INTO runs (id, started_at, command, fleet_file, status) VALUES (?, ?, ?, ?, 'running')",
+    );
     const endRun = this.db.prepare('UPDATE runs SET ended_at = ?, status = ?, summary_json = ? WHERE id = ?');
     const insertEvent = this.db.prepare(
-      'INSERT INTO events (run_id, seq, at, kind, step_id, data_json) VALUES (?, ?, ?, ?, ?, ?)');
+      'INSERT INTO events (run_id, seq, at, kind, step_id, data_json) VALUES (?, ?, ?, ?, ?, ?)',
+    );
     let seq = 0;
     let broken = false;
     const write = this.db.transaction((event: RunEvent) => {
       const { at, kind, ...data } = event;
-      if (event.kind === 'run-start') insertRun.run(id, redact(at), redact(opts.command), opts.fleetFile === undefined ? null : redact(opts.fleetFile));
+      if (event.kind === 'run-start')
+        insertRun.run(
+          id,
+          redact(at),
+          redact(opts.command),
+          opts.fleetFile === undefined ? null : redact(opts.fleetFile),
+        );
       const stepId = 'stepId' in event ? redact(event.stepId) : null;
       insertEvent.run(id, ++seq, redact(at), kind, stepId, redact(JSON.stringify(data)));
       if (event.kind === 'run-end') {
-        const status: RunStatus = event.summary.failed > 0 || event.summary.rollbackFailed.length > 0 ? 'failed' : 'succeeded';
+        const status: RunStatus =
+          event.summary.failed > 0 || event.summary.rollbackFailed.length > 0 ? 'failed' : 'succeeded';
         endRun.run(redact(at), status, redact(JSON.stringify(event.summary)), id);
       }
     });
@@ -122,15 +136,22 @@ class SqliteJournal implements Journal {
   }
 
   runs(limit = 20): RunRecord[] {
-    const rows = this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?').all(limit) as RunRow[];
+    const rows = this.db
+      .prepare('SELECT * FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?')
+      .all(limit) as RunRow[];
     return rows.map(record);
   }
 
   run(id: string): { run: RunRecord; events: RunEvent[] } | undefined {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     if (!row) return undefined;
-    const rows = this.db.prepare('SELECT at, kind, data_json FROM events WHERE run_id = ? ORDER BY seq').all(id) as EventRow[];
-    return { run: record(row), events: rows.map((r) => ({ at: r.at, kind: r.kind, ...JSON.parse(r.data_json) }) as RunEvent) };
+    const rows = this.db
+      .prepare('SELECT at, kind, data_json FROM events WHERE run_id = ? ORDER BY seq')
+      .all(id) as EventRow[];
+    return {
+      run: record(row),
+      events: rows.map((r) => ({ at: r.at, kind: r.kind, ...JSON.parse(r.data_json) }) as RunEvent),
+    };
   }
 
   outcomes(id: string): Record<string, RecordedOutcome> {

@@ -48,6 +48,7 @@ function details(e: RunEvent): string[] {
 /** One line per event; a run without `run-end` says so at the end. */
 export function renderRun(run: RunRecord, events: readonly RunEvent[]): string {
   const lines = events.map(renderEvent);
-  if (!events.some((e) => e.kind === 'run-end')) lines.push(`(no run-end: the run is still running or was interrupted)`);
+  if (!events.some((e) => e.kind === 'run-end'))
+    lines.push(`(no run-end: the run is still running or was interrupted)`);
   return `run ${run.id}: ${run.command}, ${run.status}\n${lines.join('\n')}\n`;
 }

@@ -51,13 +51,19 @@ export const releaseCommand = (stack: string): Command => cmd('rm', '-rf', lockD
 function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
-    return typeof o.run === 'string' ? { run: o.run, by: String(o.by ?? '?'), at: String(o.at ?? '?'), command: String(o.command ?? '?') } : undefined;
+    return typeof o.run === 'string'
+      ? { run: o.run, by: String(o.by ?? '?'), at: String(o.at ?? '?'), command: String(o.command ?? '?') }
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
-export async function lockStatus(t: Transport, stack: string, sudo = false): Promise<LockOwner | 'unowned' | undefined> {
+export async function lockStatus(
+  t: Transport,
+  stack: string,
+  sudo = false,
+): Promise<LockOwner | 'unowned' | undefined> {
   const r = await t.exec(readOwnerCommand(stack), { sudo });
   if (r.code === 0) return parseOwner(r.stdout) ?? 'unowned';
   const dir = await t.exec(cmd('test', '-d', lockDir(stack)), { sudo });
@@ -81,7 +87,12 @@ export async function acquireLock(t: Transport, stack: string, owner: LockOwner,
  * Releases the lock if `run` holds it. `force` releases a lock held by another run (a
  * stale one, after checking); it still needs that run's id, so nobody releases blindly.
  */
-export async function releaseLock(t: Transport, stack: string, run: string, sudo = false): Promise<'released' | 'not-held'> {
+export async function releaseLock(
+  t: Transport,
+  stack: string,
+  run: string,
+  sudo = false,
+): Promise<'released' | 'not-held'> {
   const held = await lockStatus(t, stack, sudo);
   if (held === undefined) return 'not-held';
   if (held !== 'unowned' && held.run !== run) throw new LockHeldError(t.name, stack, held);

@@ -16,7 +16,11 @@ export interface Side {
 }
 
 /** A server as the steps of a move reach it. */
-export const sideOf = (s: { name: string; sudo?: boolean }, transports: (server: string) => Transport): Side => ({ name: s.name, sudo: s.sudo ?? false, transport: () => transports(s.name) });
+export const sideOf = (s: { name: string; sudo?: boolean }, transports: (server: string) => Transport): Side => ({
+  name: s.name,
+  sudo: s.sudo ?? false,
+  transport: () => transports(s.name),
+});
 
 export interface Migration {
   stack: string;
@@ -56,7 +60,8 @@ export interface MigrationReport {
 
 export function report(m: Migration, endedAt: number): MigrationReport {
   return {
-    downtime_ms: m.marks.freezeAt !== undefined && m.marks.servingAt !== undefined ? m.marks.servingAt - m.marks.freezeAt : null,
+    downtime_ms:
+      m.marks.freezeAt !== undefined && m.marks.servingAt !== undefined ? m.marks.servingAt - m.marks.freezeAt : null,
     bytes_transferred: m.marks.bytes,
     duration_ms: endedAt - m.marks.startedAt,
     verified: { tables: m.marks.tables, volumes: m.marks.volumes },

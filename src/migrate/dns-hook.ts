@@ -40,14 +40,20 @@ export function reversed(c: RecordChange): RecordChange {
 }
 
 const AFTER_SCHEME = /\b(bearer|basic)(\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
-const AFTER_KEY = /\b(token|password|passwd|secret|api[_-]?key|apikey|auth[_-]?key|authorization)(["']?\s*[:=]\s*["']?)(?!bearer\b|basic\b|\[REDACTED\])[^\s"',;&]{4,}/gi;
+const AFTER_KEY =
+  /\b(token|password|passwd|secret|api[_-]?key|apikey|auth[_-]?key|authorization)(["']?\s*[:=]\s*["']?)(?!bearer\b|basic\b|\[REDACTED\])[^\s"',;&]{4,}/gi;
 
 /**
  * The last lines of what a hook wrote, with every secret replaced: the values the
  * redactor knows, values of credential-named variables of the environment the hook ran
  * with, passwords in URLs, and whatever follows `Bearer`, `token=`, `password:` and the like.
  */
-export function hookOutputTail(text: string, redactor: Redactor, env: NodeJS.ProcessEnv, lines = HOOK_TAIL_LINES): string {
+export function hookOutputTail(
+  text: string,
+  redactor: Redactor,
+  env: NodeJS.ProcessEnv,
+  lines = HOOK_TAIL_LINES,
+): string {
   const secrets = Object.entries(env)
     .filter(([k, v]) => v !== undefined && v.length >= 4 && isCredentialName(k))
     .map(([, v]) => v!)
@@ -69,7 +75,9 @@ function exitMeaning(code: number): string {
 /** A hook that failed: its exit code and the last lines of its stderr, redacted. */
 export class DnsHookError extends StepError {
   constructor(hook: string, stack: string, c: RecordChange, why: string) {
-    const vars = hookEnv(stack, c).map(([k, v]) => `${k}=${v.includes(' ') || v === '' ? `'${v}'` : v}`).join(' ');
+    const vars = hookEnv(stack, c)
+      .map(([k, v]) => `${k}=${v.includes(' ') || v === '' ? `'${v}'` : v}`)
+      .join(' ');
     super(
       'dns-hook-failed',
       `dns.hook ${hook} failed to change ${c.type} ${c.domain} from ${c.from.join(' ') || '(none)'} to ${c.to.join(' ') || '(removed)'}: ${why}`,
@@ -80,16 +88,35 @@ export class DnsHookError extends StepError {
 }
 
 /** Runs the hook for one change on this machine; throws DnsHookError unless it exits 0. */
-export async function runHook(o: { local: Transport; hook: string; stack: string; change: RecordChange; redactor: Redactor; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<void> {
+export async function runHook(o: {
+  local: Transport;
+  hook: string;
+  stack: string;
+  change: RecordChange;
+  redactor: Redactor;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}): Promise<void> {
   const timeoutMs = o.timeoutMs ?? HOOK_TIMEOUT_MS;
   let r;
   try {
     r = await o.local.exec(hookCommand(o.hook, o.stack, o.change), { timeoutMs });
   } catch (e) {
-    if (e instanceof TransportError && e.code === 'command-timeout') throw new DnsHookError(o.hook, o.stack, o.change, `no exit after ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} (stopped)`);
+    if (e instanceof TransportError && e.code === 'command-timeout')
+      throw new DnsHookError(
+        o.hook,
+        o.stack,
+        o.change,
+        `no exit after ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} (stopped)`,
+      );
     throw e;
   }
   if (r.code === 0) return;
   const tail = hookOutputTail(r.stderr, o.redactor, o.env ?? process.env);
-  throw new DnsHookError(o.hook, o.stack, o.change, `exit ${exitMeaning(r.code)}${tail ? `; its stderr ended with:\n${tail}` : ' (nothing on stderr)'}`);
+  throw new DnsHookError(
+    o.hook,
+    o.stack,
+    o.change,
+    `exit ${exitMeaning(r.code)}${tail ? `; its stderr ended with:\n${tail}` : ' (nothing on stderr)'}`,
+  );
 }

@@ -31,7 +31,8 @@ export interface DnsPreflight {
   findings: Finding[];
 }
 
-export const lookupFor = (s: DnsSides): DnsLookup => s.lookup ?? resolverLookup(s.dns?.resolvers ? { resolvers: s.dns.resolvers } : {});
+export const lookupFor = (s: DnsSides): DnsLookup =>
+  s.lookup ?? resolverLookup(s.dns?.resolvers ? { resolvers: s.dns.resolvers } : {});
 
 /** Reads and judges one domain; a lookup that fails is a `dns-lookup-failed` error finding, not a throw. */
 export async function judgeRead(s: DnsSides, ask: DnsLookup, domain: string, index: number): Promise<DomainJudgement> {
@@ -50,7 +51,15 @@ export async function hookFindings(dns: DnsDef | undefined): Promise<Finding[]> 
     await access(dns.hook, constants.X_OK);
     return [];
   } catch {
-    return [finding('dns-hook-missing', 'error', `dns.hook ${dns.hook} is not an executable file on this machine`, { path: 'dns/hook' }, 'Correct the path in ferry.yml (relative to it), or make the file executable (`chmod +x`).')];
+    return [
+      finding(
+        'dns-hook-missing',
+        'error',
+        `dns.hook ${dns.hook} is not an executable file on this machine`,
+        { path: 'dns/hook' },
+        'Correct the path in ferry.yml (relative to it), or make the file executable (`chmod +x`).',
+      ),
+    ];
   }
 }
 

@@ -74,7 +74,8 @@ export function resolverLookup(o: LookupOptions = {}): DnsLookup {
   if (o.resolvers && o.resolvers.length > 0) resolver.setServers(o.resolvers);
   return async (domain, type) => {
     try {
-      const answers = type === 'A' ? await resolver.resolve4(domain, { ttl: true }) : await resolver.resolve6(domain, { ttl: true });
+      const answers =
+        type === 'A' ? await resolver.resolve4(domain, { ttl: true }) : await resolver.resolve6(domain, { ttl: true });
       return recordSet(answers);
     } catch (e) {
       const code = (e as { code?: unknown }).code;

@@ -39,10 +39,13 @@ export const DUMP_TABLES_SQL = [
 ].join(' ');
 
 export function parseDumpTables(out: string): DumpTable[] {
-  return out.split('\n').filter(Boolean).map((line) => {
-    const at = line.lastIndexOf('|');
-    return { pattern: line.slice(0, at), bytes: Number(line.slice(at + 1)) };
-  });
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const at = line.lastIndexOf('|');
+      return { pattern: line.slice(0, at), bytes: Number(line.slice(at + 1)) };
+    });
 }
 
 /**
@@ -75,7 +78,10 @@ export const streamCount = (jobs: number, tables: number): number => Math.max(1,
  * share), one stream each: many small tables do not cost a connection each.
  */
 export function shares(tables: DumpTable[], n: number): DumpTable[][] {
-  const out: { bytes: number; tables: DumpTable[] }[] = Array.from({ length: Math.max(1, n) }, () => ({ bytes: 0, tables: [] }));
+  const out: { bytes: number; tables: DumpTable[] }[] = Array.from({ length: Math.max(1, n) }, () => ({
+    bytes: 0,
+    tables: [],
+  }));
   for (const t of [...tables].sort((a, b) => b.bytes - a.bytes)) {
     const lightest = out.reduce((min, x) => (x.bytes < min.bytes ? x : min));
     lightest.tables.push(t);
@@ -93,12 +99,27 @@ export const RELEASE_SQL = 'COMMIT;\n';
 export const SNAPSHOT_NAME = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/;
 
 const pgDump = (container: string, d: Database, snapshot: string, ...args: string[]): Command =>
-  cmd('docker', 'exec', container, 'pg_dump', '-U', d.user, '-d', d.db, `--snapshot=${snapshot}`, '--no-owner', '--no-privileges', ...args);
+  cmd(
+    'docker',
+    'exec',
+    container,
+    'pg_dump',
+    '-U',
+    d.user,
+    '-d',
+    d.db,
+    `--snapshot=${snapshot}`,
+    '--no-owner',
+    '--no-privileges',
+    ...args,
+  );
 
 /** Run on the source: `from` here piped into `into` (already wrapped for the channel); pipefail, so either side's failure fails the whole. */
-export const stream = (from: Command, into: Command): Command => cmd('bash', '-o', 'pipefail', '-c', render(pipe(from, into)));
+export const stream = (from: Command, into: Command): Command =>
+  cmd('bash', '-o', 'pipefail', '-c', render(pipe(from, into)));
 
-export const schemaDump = (container: string, d: Database, snapshot: string): Command => pgDump(container, d, snapshot, '-Fc', '--schema-only');
+export const schemaDump = (container: string, d: Database, snapshot: string): Command =>
+  pgDump(container, d, snapshot, '-Fc', '--schema-only');
 /** The rows of `tables`, one after the other. */
 export const tableDump = (container: string, d: Database, snapshot: string, tables: DumpTable[]): Command =>
   pgDump(container, d, snapshot, '--data-only', ...tables.flatMap((t) => ['-t', t.pattern]));
@@ -112,11 +133,28 @@ export const schemaFile = (d: Database): string => `/tmp/ferry-migrate-${d.servi
 /** In the target container: stdin to `path`, readable by its owner only. */
 export const writeFile = (container: string, path: string): Command =>
   cmd('docker', 'exec', '-i', container, 'sh', '-c', 'umask 077 && cat > "$1"', 'sh', path);
-export const removeFile = (container: string, path: string): Command => cmd('docker', 'exec', container, 'rm', '-f', path);
+export const removeFile = (container: string, path: string): Command =>
+  cmd('docker', 'exec', container, 'rm', '-f', path);
 
 /** In the target container: SQL (as from pg_dump's plain format) from stdin into the database; results not printed. */
 export const load = (container: string, d: Database): Command =>
-  cmd('docker', 'exec', '-i', container, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-U', d.user, '-d', d.db);
+  cmd(
+    'docker',
+    'exec',
+    '-i',
+    container,
+    'psql',
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-o',
+    '/dev/null',
+    '-U',
+    d.user,
+    '-d',
+    d.db,
+  );
 
 const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -129,24 +167,58 @@ const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
  */
 export function recreateDatabase(container: string, d: Database): Command {
   return cmd(
-    'docker', 'exec', container, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-o', '/dev/null', '-U', d.user, '-d', d.db === 'postgres' ? 'template1' : 'postgres',
-    '-c', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(d.db)} AND pid <> pg_backend_pid()`,
-    '-c', `DROP DATABASE IF EXISTS ${ident(d.db)}`,
-    '-c', `CREATE DATABASE ${ident(d.db)} TEMPLATE template0`,
+    'docker',
+    'exec',
+    container,
+    'psql',
+    '-X',
+    '-q',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-o',
+    '/dev/null',
+    '-U',
+    d.user,
+    '-d',
+    d.db === 'postgres' ? 'template1' : 'postgres',
+    '-c',
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(d.db)} AND pid <> pg_backend_pid()`,
+    '-c',
+    `DROP DATABASE IF EXISTS ${ident(d.db)}`,
+    '-c',
+    `CREATE DATABASE ${ident(d.db)} TEMPLATE template0`,
   );
 }
 
 const pgRestore = (container: string, d: Database, path: string, ...args: string[]): Command =>
-  cmd('docker', 'exec', container, 'pg_restore', '-U', d.user, '-d', d.db, '--no-owner', '--no-privileges', '--exit-on-error', ...args, path);
+  cmd(
+    'docker',
+    'exec',
+    container,
+    'pg_restore',
+    '-U',
+    d.user,
+    '-d',
+    d.db,
+    '--no-owner',
+    '--no-privileges',
+    '--exit-on-error',
+    ...args,
+    path,
+  );
 
 /** Tables, types, functions: one transaction. */
-export const preData = (container: string, d: Database, path: string): Command => pgRestore(container, d, path, '--section=pre-data', '--single-transaction');
+export const preData = (container: string, d: Database, path: string): Command =>
+  pgRestore(container, d, path, '--section=pre-data', '--single-transaction');
 /** Indexes, constraints, triggers: `jobs` at once. */
-export const postData = (container: string, d: Database, path: string, jobs: number): Command => pgRestore(container, d, path, '--section=post-data', `--jobs=${jobs}`);
+export const postData = (container: string, d: Database, path: string, jobs: number): Command =>
+  pgRestore(container, d, path, '--section=post-data', `--jobs=${jobs}`);
 
 /** For plans and runbooks: the parts, in order. */
 export function describeParts(d: Database, jobs: number): string {
-  return `${d.db} (role ${d.user}) in parts read from one exported snapshot: the schema (pg_dump -Fc --schema-only) into a mode-600 file in the target container, ` +
+  return (
+    `${d.db} (role ${d.user}) in parts read from one exported snapshot: the schema (pg_dump -Fc --schema-only) into a mode-600 file in the target container, ` +
     `its pre-data restored into ${d.db} created anew, the tables' rows in up to ${jobs} parallel streams (pg_dump --data-only -t TABLE... | psql, the tables shared among them by size) and one of sequence values and large objects, ` +
-    `then indexes, constraints and triggers by pg_restore --section=post-data --jobs=${jobs}`;
+    `then indexes, constraints and triggers by pg_restore --section=post-data --jobs=${jobs}`
+  );
 }

@@ -21,16 +21,31 @@ const TREE: ManifestEntry[] = [
 const CAPTURED = '5 8 bb9bc1045b8ac2451c08035a69a640696fbf2961044b5045ef91cc4c9d6772c3\n';
 
 test('the output is parsed; anything else is an error', () => {
-  assert.deepEqual(parseManifest(CAPTURED), { files: 5, bytes: 8, sha256: 'bb9bc1045b8ac2451c08035a69a640696fbf2961044b5045ef91cc4c9d6772c3' });
-  assert.deepEqual(parseManifest('0 0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'), { files: 0, bytes: 0, sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });
+  assert.deepEqual(parseManifest(CAPTURED), {
+    files: 5,
+    bytes: 8,
+    sha256: 'bb9bc1045b8ac2451c08035a69a640696fbf2961044b5045ef91cc4c9d6772c3',
+  });
+  assert.deepEqual(parseManifest('0 0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'), {
+    files: 0,
+    bytes: 0,
+    sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+  });
   assert.throws(() => parseManifest('bash: line 3: cd: /nope: No such file or directory\n'), /not a manifest/);
 });
 
 test('the definition in TypeScript gives what the server printed for names with a space, a newline and a backslash', () => {
   assert.deepEqual(manifestOf(TREE), parseManifest(CAPTURED));
   assert.deepEqual(manifestOf([...TREE].reverse()), parseManifest(CAPTURED), 'order of listing does not matter');
-  assert.notEqual(manifestOf(TREE.map((e) => (e.path === 'hard' ? { path: 'hard', content: 'b' } : e))).sha256, parseManifest(CAPTURED).sha256);
-  assert.notEqual(manifestOf(TREE.map((e) => (e.path === 'lnk' ? { path: 'lnk', content: 'd 1/a b' } : e))).sha256, parseManifest(CAPTURED).sha256, 'a symlink is not a file holding its target');
+  assert.notEqual(
+    manifestOf(TREE.map((e) => (e.path === 'hard' ? { path: 'hard', content: 'b' } : e))).sha256,
+    parseManifest(CAPTURED).sha256,
+  );
+  assert.notEqual(
+    manifestOf(TREE.map((e) => (e.path === 'lnk' ? { path: 'lnk', content: 'd 1/a b' } : e))).sha256,
+    parseManifest(CAPTURED).sha256,
+    'a symlink is not a file holding its target',
+  );
 });
 
 test('the path is an argument of the script, never part of it', () => {
@@ -56,15 +71,28 @@ test('run here with bash and GNU tools: the same manifest as the definition, thr
     // Neither a newline nor a backslash: openssl hashes it when this machine has it.
     rmSync(join(dir, 'new\nline'));
     rmSync(join(dir, 'back\\slash'));
-    assert.deepEqual(await volumeManifest(local, dir, false), manifestOf(TREE.filter((e) => e.path !== 'new\nline' && e.path !== 'back\\slash')));
-    await assert.rejects(volumeManifest(local, join(dir, 'gone'), false), (e: StepError) => e.code === 'manifest-failed' && /^here: cannot compute the checksum manifest of .*\/gone: .*No such file or directory$/.test(e.message));
+    assert.deepEqual(
+      await volumeManifest(local, dir, false),
+      manifestOf(TREE.filter((e) => e.path !== 'new\nline' && e.path !== 'back\\slash')),
+    );
+    await assert.rejects(
+      volumeManifest(local, join(dir, 'gone'), false),
+      (e: StepError) =>
+        e.code === 'manifest-failed' &&
+        /^here: cannot compute the checksum manifest of .*\/gone: .*No such file or directory$/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test('volumeManifest runs the command through sudo when asked', async () => {
-  const t = new RecordingTransport('new').when(render(manifestCommand('/var/lib/docker/volumes/shop_db/_data')), { stdout: CAPTURED });
+  const t = new RecordingTransport('new').when(render(manifestCommand('/var/lib/docker/volumes/shop_db/_data')), {
+    stdout: CAPTURED,
+  });
   assert.equal((await volumeManifest(t, '/var/lib/docker/volumes/shop_db/_data', true)).files, 5);
-  assert.deepEqual(t.calls.map((c) => c.sudo), [true]);
+  assert.deepEqual(
+    t.calls.map((c) => c.sudo),
+    [true],
+  );
 });

@@ -94,7 +94,11 @@ export async function volumeManifest(t: Transport, path: string, sudo: boolean):
   const r = await t.exec(manifestCommand(path), { sudo });
   if (r.code !== 0) {
     const why = r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`;
-    throw new StepError('manifest-failed', `${t.name}: cannot compute the checksum manifest of ${path}: ${why}`, `check that ${path} exists on ${t.name} and that the SSH user may read it (root, or sudo: true)`);
+    throw new StepError(
+      'manifest-failed',
+      `${t.name}: cannot compute the checksum manifest of ${path}: ${why}`,
+      `check that ${path} exists on ${t.name} and that the SSH user may read it (root, or sudo: true)`,
+    );
   }
   return parseManifest(r.stdout);
 }

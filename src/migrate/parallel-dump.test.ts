@@ -11,13 +11,19 @@ const through = (remote: Command): Command => cmd('ssh', 'new', render(remote));
 
 function sides(failing?: { line: RegExp; stderr: string }) {
   const source = new RecordingTransport('old')
-    .when(/psql .* -c 'SELECT /, { stdout: '"public"."bulk"|41000000\n"public"."nokey"|40960\n"public"."ferry_hits"|8192\n' })
+    .when(/psql .* -c 'SELECT /, {
+      stdout: '"public"."bulk"|41000000\n"public"."nokey"|40960\n"public"."ferry_hits"|8192\n',
+    })
     .when(/^docker exec -i old_db_1 psql -X -q -At/, { stdout: '00000003-0000001B-1\n' });
   if (failing) source.when(failing.line, { code: 1, stderr: failing.stderr });
   source.when(/^bash -o pipefail -c /, {});
   const target = new RecordingTransport('new').when(/.*/, {});
   const p: ParallelDump = {
-    d, jobs: 2, through, where: 'old -> new', redact: (s) => s.replace('s3cret', '[REDACTED]'),
+    d,
+    jobs: 2,
+    through,
+    where: 'old -> new',
+    redact: (s) => s.replace('s3cret', '[REDACTED]'),
     source: { transport: source, sudo: false, container: 'old_db_1' },
     target: { transport: target, sudo: false, container: 'new_db_1' },
   };
@@ -32,37 +38,77 @@ test('a parallel dump: database anew, schema file, pre-data, the tables in share
   assert.ok(streams.every((l) => l.includes('--snapshot=00000003-0000001B-1')));
   assert.match(streams[0]!, /--schema-only \| ssh new .*cat > .* \/tmp\/ferry-migrate-db\.schema\.dump/);
   // Two streams for three tables: the large one alone, the two small ones together; then the rest.
-  assert.deepEqual(streams.slice(1).map((l) => [...l.matchAll(/-t '\\''("[^']*")'\\''|(--exclude-table-data)/g)].map((x) => x[1] ?? x[2])), [
-    ['"public"."bulk"'], ['"public"."nokey"', '"public"."ferry_hits"'], ['--exclude-table-data', '--exclude-table-data', '--exclude-table-data'],
-  ]);
+  assert.deepEqual(
+    streams
+      .slice(1)
+      .map((l) => [...l.matchAll(/-t '\\''("[^']*")'\\''|(--exclude-table-data)/g)].map((x) => x[1] ?? x[2])),
+    [
+      ['"public"."bulk"'],
+      ['"public"."nokey"', '"public"."ferry_hits"'],
+      ['--exclude-table-data', '--exclude-table-data', '--exclude-table-data'],
+    ],
+  );
   const session = source.calls.find((c) => c.kind === 'exec' && c.line.includes('-At -v'));
   assert.equal(session?.kind === 'exec' ? session.stdin : undefined, '(stream)');
-  assert.deepEqual(target.lines.map((l) => l.split(' ').slice(3, 4).concat(l.includes('--section=') ? [/--section=[a-z-]+/.exec(l)![0]] : []).join(' ')), [
-    'psql', 'pg_restore --section=pre-data', 'pg_restore --section=post-data', 'rm',
-  ]);
+  assert.deepEqual(
+    target.lines.map((l) =>
+      l
+        .split(' ')
+        .slice(3, 4)
+        .concat(l.includes('--section=') ? [/--section=[a-z-]+/.exec(l)![0]] : [])
+        .join(' '),
+    ),
+    ['psql', 'pg_restore --section=pre-data', 'pg_restore --section=post-data', 'rm'],
+  );
   assert.match(target.lines[2]!, /--jobs=2 /);
 });
 
 test('a failing stream fails the dump with dump-failed, redacted; the file is still removed', async () => {
-  const { target, p } = sides({ line: /-t '\\''"public"."nokey"'/, stderr: 'psql: error: connection to server failed: password s3cret\nERROR:  relation "nokey" does not exist\n' });
-  const error = await parallelDump(p).then(() => undefined, (e: unknown) => e);
+  const { target, p } = sides({
+    line: /-t '\\''"public"."nokey"'/,
+    stderr: 'psql: error: connection to server failed: password s3cret\nERROR:  relation "nokey" does not exist\n',
+  });
+  const error = await parallelDump(p).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof StepError);
   assert.equal(error.code, 'dump-failed');
-  assert.match(error.message, /^old -> new: moving database demo failed \(rows of "public"\."nokey", "public"\."ferry_hits"\): psql: error: .*password \[REDACTED\] \/ ERROR: {2}relation "nokey" does not exist$/);
+  assert.match(
+    error.message,
+    /^old -> new: moving database demo failed \(rows of "public"\."nokey", "public"\."ferry_hits"\): psql: error: .*password \[REDACTED\] \/ ERROR: {2}relation "nokey" does not exist$/,
+  );
   assert.match(error.hint, /only read .*--resume/);
-  assert.equal(target.lines.some((l) => l.includes('--section=post-data')), false);
+  assert.equal(
+    target.lines.some((l) => l.includes('--section=post-data')),
+    false,
+  );
   assert.match(target.lines.at(-1)!, /rm -f \/tmp\/ferry-migrate-db\.schema\.dump$/);
 });
 
 test('a full disk on the target is no-space; a session without a snapshot fails before any stream', async () => {
-  const full = dumpFailure({ d, where: 'old -> new', redact: (s) => s }, 'rows of "public"."bulk"', 'ERROR:  could not extend file "base/16384/16390": No space left on device\n');
+  const full = dumpFailure(
+    { d, where: 'old -> new', redact: (s) => s },
+    'rows of "public"."bulk"',
+    'ERROR:  could not extend file "base/16384/16390": No space left on device\n',
+  );
   assert.equal(full.code, 'no-space');
   assert.match(full.hint, /^Free space on the target/);
   const source = new RecordingTransport('old')
     .when(/psql .* -c 'SELECT /, { stdout: '' })
-    .when(/^docker exec -i old_db_1 psql -X -q -At/, { code: 2, stderr: 'psql: error: FATAL:  too many connections\n' });
+    .when(/^docker exec -i old_db_1 psql -X -q -At/, {
+      code: 2,
+      stderr: 'psql: error: FATAL:  too many connections\n',
+    });
   const target = new RecordingTransport('new').when(/.*/, {});
-  const error = await parallelDump({ ...sides().p, source: { transport: source, sudo: false, container: 'old_db_1' }, target: { transport: target, sudo: false, container: 'new_db_1' } }).then(() => undefined, (e: unknown) => e);
+  const error = await parallelDump({
+    ...sides().p,
+    source: { transport: source, sudo: false, container: 'old_db_1' },
+    target: { transport: target, sudo: false, container: 'new_db_1' },
+  }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof StepError);
   assert.match(error.message, /\(exporting a snapshot on the source\): psql: error: FATAL: {2}too many connections/);
   assert.equal(source.lines.filter((l) => l.startsWith('bash ')).length, 0);
@@ -70,7 +116,10 @@ test('a full disk on the target is no-space; a session without a snapshot fails 
 
 test('all of the streams: each runs to its end, then the first failure is thrown', async () => {
   const ended: number[] = [];
-  const work = (n: number, ms: number, fail = false) => new Promise<void>((resolve, reject) => setTimeout(() => (ended.push(n), fail ? reject(new Error(`stream ${n}`)) : resolve()), ms));
+  const work = (n: number, ms: number, fail = false) =>
+    new Promise<void>((resolve, reject) =>
+      setTimeout(() => (ended.push(n), fail ? reject(new Error(`stream ${n}`)) : resolve()), ms),
+    );
   await assert.rejects(allOf([work(1, 20), work(2, 1, true), work(3, 10, true)]), /stream 2/);
   assert.deepEqual(ended, [2, 3, 1]);
   await allOf([]);
@@ -78,10 +127,20 @@ test('all of the streams: each runs to its end, then the first failure is thrown
 
 test('a target database that cannot be created anew fails the dump before any stream', async () => {
   const { source, p } = sides();
-  const target = new RecordingTransport('new').when(/DROP DATABASE/, { code: 1, stderr: 'ERROR:  database "demo" is being accessed by other users\nDETAIL:  There is 1 other session using the database.\n' });
-  const error = await parallelDump({ ...p, target: { ...p.target, transport: target } }).then(() => undefined, (e: unknown) => e);
+  const target = new RecordingTransport('new').when(/DROP DATABASE/, {
+    code: 1,
+    stderr:
+      'ERROR:  database "demo" is being accessed by other users\nDETAIL:  There is 1 other session using the database.\n',
+  });
+  const error = await parallelDump({ ...p, target: { ...p.target, transport: target } }).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   assert.ok(error instanceof StepError);
   assert.equal(error.code, 'dump-failed');
-  assert.match(error.message, /\(creating demo anew on the target\): ERROR: {2}database "demo" is being accessed by other users \/ DETAIL/);
+  assert.match(
+    error.message,
+    /\(creating demo anew on the target\): ERROR: {2}database "demo" is being accessed by other users \/ DETAIL/,
+  );
   assert.equal(source.lines.filter((l) => l.startsWith('bash ')).length, 0);
 });

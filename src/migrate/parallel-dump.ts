@@ -12,8 +12,26 @@ import type { Command } from '../shell/command.js';
 import type { Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
 import {
-  DUMP_TABLES_SQL, load, parseDumpTables, postData, preData, recreateDatabase, RELEASE_SQL, removeFile, restDump, schemaDump, schemaFile,
-  shares, SNAPSHOT_NAME, SNAPSHOT_SQL, snapshotSession, stream, streamCount, tableDump, writeFile, type DumpTable,
+  DUMP_TABLES_SQL,
+  load,
+  parseDumpTables,
+  postData,
+  preData,
+  recreateDatabase,
+  RELEASE_SQL,
+  removeFile,
+  restDump,
+  schemaDump,
+  schemaFile,
+  shares,
+  SNAPSHOT_NAME,
+  SNAPSHOT_SQL,
+  snapshotSession,
+  stream,
+  streamCount,
+  tableDump,
+  writeFile,
+  type DumpTable,
 } from './dump-commands.js';
 import { query, type Database } from './postgres.js';
 
@@ -58,14 +76,24 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
     if (r.code !== 0) throw dumpFailure(p, part, r.stderr);
   };
   const file = schemaFile(d);
-  const { snapshot, tables } = await begin(p, run(target, recreateDatabase(target.container, d), `creating ${d.db} anew on the target`));
+  const { snapshot, tables } = await begin(
+    p,
+    run(target, recreateDatabase(target.container, d), `creating ${d.db} anew on the target`),
+  );
   const streams = streamCount(p.jobs, tables.length);
   try {
-    await run(source, stream(schemaDump(source.container, d, snapshot.name), p.through(writeFile(target.container, file))), 'schema');
+    await run(
+      source,
+      stream(schemaDump(source.container, d, snapshot.name), p.through(writeFile(target.container, file))),
+      'schema',
+    );
     await run(target, preData(target.container, d, file), 'pre-data');
     // Every share of the tables in its stream, and the rest beside them: all at once.
     const parts: { part: string; command: Command }[] = [
-      ...shares(tables, streams).map((share) => ({ part: `rows of ${share.map((t) => t.pattern).join(', ')}`, command: tableDump(source.container, d, snapshot.name, share) })),
+      ...shares(tables, streams).map((share) => ({
+        part: `rows of ${share.map((t) => t.pattern).join(', ')}`,
+        command: tableDump(source.container, d, snapshot.name, share),
+      })),
       { part: 'sequence values and large objects', command: restDump(source.container, d, snapshot.name, tables) },
     ];
     await allOf(parts.map((x) => run(source, stream(x.command, p.through(load(target.container, d))), x.part)));
@@ -79,9 +107,14 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
 
 /** Side by side: the snapshot exported, the tables listed, the target's database created anew; after a failure, the snapshot is released. */
 async function begin(p: ParallelDump, created: Promise<void>): Promise<{ snapshot: Snapshot; tables: DumpTable[] }> {
-  const all = await Promise.allSettled([holdSnapshot(p), query(p.source.transport, p.source.container, p.d, DUMP_TABLES_SQL, p.source.sudo), created] as const);
+  const all = await Promise.allSettled([
+    holdSnapshot(p),
+    query(p.source.transport, p.source.container, p.d, DUMP_TABLES_SQL, p.source.sudo),
+    created,
+  ] as const);
   const [held, listed] = all;
-  if (held.status === 'fulfilled' && listed.status === 'fulfilled' && all[2].status === 'fulfilled') return { snapshot: held.value, tables: parseDumpTables(listed.value) };
+  if (held.status === 'fulfilled' && listed.status === 'fulfilled' && all[2].status === 'fulfilled')
+    return { snapshot: held.value, tables: parseDumpTables(listed.value) };
   if (held.status === 'fulfilled') await held.value.release();
   throw all.find((x): x is PromiseRejectedResult => x.status === 'rejected')!.reason;
 }
@@ -105,10 +138,15 @@ async function holdSnapshot(p: ParallelDump): Promise<Snapshot> {
   let named: (name: string) => void = () => undefined;
   const name = new Promise<string>((resolve) => (named = resolve));
   const session = p.source.transport.exec(snapshotSession(p.source.container, p.d), {
-    sudo: p.source.sudo, stdin: input, timeoutMs: LONG,
+    sudo: p.source.sudo,
+    stdin: input,
+    timeoutMs: LONG,
     onStdout: (chunk) => {
       out += chunk;
-      const line = out.split('\n').map((l) => l.trim()).find((l) => SNAPSHOT_NAME.test(l));
+      const line = out
+        .split('\n')
+        .map((l) => l.trim())
+        .find((l) => SNAPSHOT_NAME.test(l));
       if (line) named(line);
     },
   });
@@ -118,7 +156,9 @@ async function holdSnapshot(p: ParallelDump): Promise<Snapshot> {
   };
   input.write(SNAPSHOT_SQL);
   // Ending before it named a snapshot is a failure; ending later is the release's business.
-  const ended = session.then((r) => Promise.reject(dumpFailure(p, 'exporting a snapshot on the source', r.stderr || `psql exited with ${r.code}`)));
+  const ended = session.then((r) =>
+    Promise.reject(dumpFailure(p, 'exporting a snapshot on the source', r.stderr || `psql exited with ${r.code}`)),
+  );
   ended.catch(() => undefined);
   try {
     return { name: await Promise.race([name, ended]), release };

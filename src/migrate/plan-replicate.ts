@@ -40,12 +40,19 @@ export interface ReplicateInput {
 /** Adds the steps; returns those after which the target serves. */
 export function replicateSteps(r: ReplicateInput): string[] {
   const { i, m, id, steps, dbs } = r;
-  const onSource = (d: Database) => () => dbContainer(m.source.transport(), m.source, i.sourceRelease.project, d.service);
+  const onSource = (d: Database) => () =>
+    dbContainer(m.source.transport(), m.source, i.sourceRelease.project, d.service);
   const onTarget = (d: Database) => () => dbContainer(m.target.transport(), m.target, m.release.project, d.service);
   const back = channelFor(`${m.stack}-replica`, i.targetEndpoint, i.sourceEndpoint);
   const reverse = channelSteps({
-    ch: back, source: m.target.transport, target: m.source.transport, dependsOn: [id('preflight')],
-    permitOpen: () => Promise.all(dbs.map(async (d) => `${await firstAddress(m.source.transport(), await onSource(d)(), m.source.sudo)}:5432`)),
+    ch: back,
+    source: m.target.transport,
+    target: m.source.transport,
+    dependsOn: [id('preflight')],
+    permitOpen: () =>
+      Promise.all(
+        dbs.map(async (d) => `${await firstAddress(m.source.transport(), await onSource(d)(), m.source.sudo)}:5432`),
+      ),
   });
   reverse.open.id = id('replica-channel');
   reverse.close.id = id('replica-channel-close');
@@ -58,7 +65,16 @@ export function replicateSteps(r: ReplicateInput): string[] {
     const at = (s: string) => id(`${s}/${d.service}`);
     steps.push(publishStep({ id: at('publish'), m, d, dependsOn: [id('preflight')] }));
     steps.push(schemaStep({ id: at('schema'), m, d, dependsOn: [id('channel'), id('target-db'), at('publish')] }));
-    const tunnel = tunnelSteps({ id: at('tunnel'), ch: back, service: d.service, target: m.target.transport, source: m.source.transport, dependsOn: [id('replica-channel'), id('target-db'), at('publish')], targetContainer: onTarget(d), sourceContainer: onSource(d) });
+    const tunnel = tunnelSteps({
+      id: at('tunnel'),
+      ch: back,
+      service: d.service,
+      target: m.target.transport,
+      source: m.source.transport,
+      dependsOn: [id('replica-channel'), id('target-db'), at('publish')],
+      targetContainer: onTarget(d),
+      sourceContainer: onSource(d),
+    });
     steps.push(tunnel.start);
     steps.push(subscribeStep({ id: at('subscribe'), m, d, dependsOn: [at('tunnel'), at('schema')] }));
     subscribed.push(at('subscribe'));
@@ -67,7 +83,16 @@ export function replicateSteps(r: ReplicateInput): string[] {
   }
 
   // The pause: from the hold (or the freeze, without a proxy) to the release of the hold.
-  const held = r.switched ? holdSteps({ m, holdId: id('hold'), releaseId: id('unhold'), holdDependsOn: [...r.beforePause, ...subscribed], releaseDependsOn: [id('start'), ...r.proxy.map((s) => s.id)], onHold: () => (m.marks.freezeAt ??= Date.now()) }) : undefined;
+  const held = r.switched
+    ? holdSteps({
+        m,
+        holdId: id('hold'),
+        releaseId: id('unhold'),
+        holdDependsOn: [...r.beforePause, ...subscribed],
+        releaseDependsOn: [id('start'), ...r.proxy.map((s) => s.id)],
+        onHold: () => (m.marks.freezeAt ??= Date.now()),
+      })
+    : undefined;
   if (held && r.switched) {
     r.switched.phase = 'deploy';
     r.switched.dependsOn = [id('hold')];
@@ -77,7 +102,9 @@ export function replicateSteps(r: ReplicateInput): string[] {
   freeze.dependsOn = [...r.beforePause, ...subscribed, ...(r.switched ? [r.switched.id] : [])];
   // Volumes proven in the pause; the tables from a snapshot taken in it, read once the target serves.
   const cutovers = dbs.map((d) => id(`cutover/${d.service}`));
-  steps.push(r.verify([...r.frozen, ...cutovers], dbs.length > 0 ? { start: (ctx) => startProofs(ctx, m) } : undefined));
+  steps.push(
+    r.verify([...r.frozen, ...cutovers], dbs.length > 0 ? { start: (ctx) => startProofs(ctx, m) } : undefined),
+  );
   const start = r.start([id('verify')]);
   steps.push(start);
   for (const s of r.proxy) s.phase = 'deploy';
@@ -93,7 +120,12 @@ export function replicateSteps(r: ReplicateInput): string[] {
     steps.push(s);
   }
   const cleaned = dbs.map((d) => {
-    const clean = cleanSourceStep({ id: id(`clean/${d.service}`), m, d, dependsOn: [...served, ...cutovers, id('proof')] });
+    const clean = cleanSourceStep({
+      id: id(`clean/${d.service}`),
+      m,
+      d,
+      dependsOn: [...served, ...cutovers, id('proof')],
+    });
     clean.phase = 'verify';
     steps.push(clean);
     return clean.id;

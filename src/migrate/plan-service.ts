@@ -46,7 +46,13 @@ export interface ServiceMoveInput extends MoveInput {
 
 /** The stack as it is once the service has moved: placed on the target. */
 export function withPlacement(stack: LoadedStack, service: string, server: string): LoadedStack {
-  return { ...stack, def: { ...stack.def, placement: { ...(stack.def.placement ?? {}), [service]: { ...(stack.def.placement?.[service] ?? {}), server } } } };
+  return {
+    ...stack,
+    def: {
+      ...stack.def,
+      placement: { ...(stack.def.placement ?? {}), [service]: { ...(stack.def.placement?.[service] ?? {}), server } },
+    },
+  };
 }
 
 /** `step` checked as done once the source runs the new release: a resumed run does not stop the writers again. */
@@ -63,9 +69,17 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   const name = i.stack.def.name;
   const project = i.stack.project!;
   const svc = project.services.find((s) => s.name === i.service);
-  if (!svc) throw new UsageError(`--service ${i.service}: stack ${name} has no such service`, `Services: ${project.services.map((s) => s.name).join(', ')}.`);
+  if (!svc)
+    throw new UsageError(
+      `--service ${i.service}: stack ${name} has no such service`,
+      `Services: ${project.services.map((s) => s.name).join(', ')}.`,
+    );
   const dbs = databases([svc]);
-  if (dbs.length === 0) throw new UsageError(`--service ${i.service}: only a Postgres service can be moved alone (its image ${svc.image ?? '(none)'} is not one)`, `Move the whole stack instead: ferry migrate ${name} --to ${i.target.name}.`);
+  if (dbs.length === 0)
+    throw new UsageError(
+      `--service ${i.service}: only a Postgres service can be moved alone (its image ${svc.image ?? '(none)'} is not one)`,
+      `Move the whole stack instead: ferry migrate ${name} --to ${i.target.name}.`,
+    );
   const moved = withPlacement(i.stack, i.service, i.target.name);
   const deploy = await stackPlan({ stack: moved, server: i.source, local: i.local, fleet: i.fleet });
   const part = deploy.parts[i.service]!;
@@ -75,9 +89,34 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   const byId = (x: string) => deploy.steps.find((s) => s.id === x)!;
   const steps: Step[] = [];
   const p = part.placed;
-  const published = { ...svc, ports: [{ hostIp: p.address, published: p.port, publishedEnd: p.port, target: p.port, targetEnd: p.port, protocol: 'tcp' as const, index: 0 }] };
-  steps.push(preflightStep({ id: id('preflight'), m, services: [published], dockerVolumes: dbs[0]!.volumes.map((v) => `${i.sourceRelease.project}_${v}`) }));
-  const { open, close } = channelSteps({ ch, source: m.source.transport, target: m.target.transport, dependsOn: [id('preflight')] });
+  const published = {
+    ...svc,
+    ports: [
+      {
+        hostIp: p.address,
+        published: p.port,
+        publishedEnd: p.port,
+        target: p.port,
+        targetEnd: p.port,
+        protocol: 'tcp' as const,
+        index: 0,
+      },
+    ],
+  };
+  steps.push(
+    preflightStep({
+      id: id('preflight'),
+      m,
+      services: [published],
+      dockerVolumes: dbs[0]!.volumes.map((v) => `${i.sourceRelease.project}_${v}`),
+    }),
+  );
+  const { open, close } = channelSteps({
+    ch,
+    source: m.source.transport,
+    target: m.target.transport,
+    dependsOn: [id('preflight')],
+  });
   open.id = id('channel');
   close.id = id('channel-close');
   steps.push(open);
@@ -85,7 +124,9 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   // The service's own release on the target, started empty before the pause.
   const partIds = [part.engineId, ...(part.imagesId ? [part.imagesId] : []), part.releaseId, part.firewallId];
   for (const x of partIds) steps.push(byId(x));
-  steps.push(ensureVolumesStep({ id: id('volumes'), m, volumes: dbs[0]!.volumes, dependsOn: [id('preflight'), part.engineId] }));
+  steps.push(
+    ensureVolumesStep({ id: id('volumes'), m, volumes: dbs[0]!.volumes, dependsOn: [id('preflight'), part.engineId] }),
+  );
   const startDb = byId(part.upId);
   startDb.phase = 'transfer';
   startDb.dependsOn = [...startDb.dependsOn, id('volumes')];
@@ -93,11 +134,24 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
 
   const writers = project.services.filter((s) => s.name !== i.service && s.replicas > 0).map((s) => s.name);
   const freeze = servicesStateStep({
-    id: id('freeze'), stack: name, side: m.source, release: i.sourceRelease, services: writers, want: 'stopped', phase: 'deploy',
-    dependsOn: [id('channel'), part.upId], title: `stop the writers on ${i.source.name} (${writers.join(', ') || 'none'})`, onApply: () => (m.marks.freezeAt ??= Date.now()),
+    id: id('freeze'),
+    stack: name,
+    side: m.source,
+    release: i.sourceRelease,
+    services: writers,
+    want: 'stopped',
+    phase: 'deploy',
+    dependsOn: [id('channel'), part.upId],
+    title: `stop the writers on ${i.source.name} (${writers.join(', ') || 'none'})`,
+    onApply: () => (m.marks.freezeAt ??= Date.now()),
   });
   steps.push(doneOnceReleased(freeze, m, deploy.meta.id));
-  const dump = dumpStep({ id: id(`dump/${i.service}`), m, d: dbs[0]!, dependsOn: [id('freeze'), part.upId, id('channel')] });
+  const dump = dumpStep({
+    id: id(`dump/${i.service}`),
+    m,
+    d: dbs[0]!,
+    dependsOn: [id('freeze'), part.upId, id('channel')],
+  });
   steps.push(doneOnceReleased(dump, m, deploy.meta.id));
   steps.push(verifyStep({ id: id('verify'), m, copies: async () => [], dependsOn: [id(`dump/${i.service}`)] }));
 
@@ -108,16 +162,39 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   up.title = `start ${name} on ${i.source.name} with ${i.service} at ${p.address}:${p.port} (release ${deploy.meta.id})`;
   markServing(up, m);
   steps.push(...main);
-  steps.push(connectedStep({ id: id('connected'), host: i.source.name, stack: name, project: project.name, placed: p, services: writers, sudo: m.source.sudo, dependsOn: [up.id] }));
+  steps.push(
+    connectedStep({
+      id: id('connected'),
+      host: i.source.name,
+      stack: name,
+      project: project.name,
+      placed: p,
+      services: writers,
+      sudo: m.source.sudo,
+      dependsOn: [up.id],
+    }),
+  );
   close.dependsOn = [up.id, id('connected')];
   steps.push(close);
   // Until the source runs the new release, `ferry rollback` finds the unfinished move by
   // this marker (written before anything changes) and undoes it; once it runs it, rollback
   // returns to the previous release as after a finished move.
-  steps.push(removeStep({ id: id('moved'), host: i.source.name, path: movingPath(name), sudo: m.source.sudo, dependsOn: [up.id] }));
+  steps.push(
+    removeStep({
+      id: id('moved'),
+      host: i.source.name,
+      path: movingPath(name),
+      sudo: m.source.sudo,
+      dependsOn: [up.id],
+    }),
+  );
   // Everything waits for the preflight: nothing changes before it passes.
-  for (const s of steps) if (s.id !== id('preflight') && !s.dependsOn.includes(id('preflight'))) s.dependsOn.push(id('preflight'));
-  const moving = { ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }), recordOnly: true };
+  for (const s of steps)
+    if (s.id !== id('preflight') && !s.dependsOn.includes(id('preflight'))) s.dependsOn.push(id('preflight'));
+  const moving = {
+    ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }),
+    recordOnly: true,
+  };
   for (const s of steps) if (s.dependsOn.includes(id('preflight'))) s.dependsOn.push(moving.id);
   steps.push(moving);
   return { steps, m };

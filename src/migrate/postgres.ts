@@ -37,11 +37,17 @@ export function databases(services: Service[]): Database[] {
 export const REDIS_IMAGE = /(^|\/)[a-z0-9-]*(redis|valkey|keydb)[a-z0-9-]*(:|$)/i;
 
 /** Tables of the database (user schemas), one `schema.table` per line. */
-export const TABLES_SQL = "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1";
+export const TABLES_SQL =
+  "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1";
 
 /** Row count and an order-independent checksum of every row's text, per table. */
 export function checksumSql(tables: string[]): string {
-  return tables.map((t) => `SELECT ${quoteLiteral(t)}, count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM ${t} x;`).join('\n');
+  return tables
+    .map(
+      (t) =>
+        `SELECT ${quoteLiteral(t)}, count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM ${t} x;`,
+    )
+    .join('\n');
 }
 
 /** Row count per table, and an empty checksum: the cheap half of `checksumSql`. */
@@ -51,7 +57,24 @@ export function countSql(tables: string[]): string {
 
 const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
-export const psql = (container: string, d: Database, sql: string): Command => cmd('docker', 'exec', container, 'psql', '-U', d.user, '-d', d.db, '-v', 'ON_ERROR_STOP=1', '-At', '-F', '|', '-c', sql);
+export const psql = (container: string, d: Database, sql: string): Command =>
+  cmd(
+    'docker',
+    'exec',
+    container,
+    'psql',
+    '-U',
+    d.user,
+    '-d',
+    d.db,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-At',
+    '-F',
+    '|',
+    '-c',
+    sql,
+  );
 
 /**
  * `pg_isready` over TCP inside the container. A first start of the image initialises the
@@ -59,13 +82,24 @@ export const psql = (container: string, d: Database, sql: string): Command => cm
  * stops it and starts the real one: the socket answers before the database is there to
  * stay, TCP only once it is.
  */
-export const acceptingCommand = (container: string): Command => cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1');
+export const acceptingCommand = (container: string): Command =>
+  cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1');
 
 /** Waits until the database in `container` accepts TCP connections; `database-not-running` after `timeoutMs`. */
-export async function awaitAccepting(t: Transport, container: string, sudo: boolean, timeoutMs = 120_000): Promise<void> {
+export async function awaitAccepting(
+  t: Transport,
+  container: string,
+  sudo: boolean,
+  timeoutMs = 120_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await t.exec(acceptingCommand(container), { sudo, timeoutMs: 15_000 })).code !== 0) {
-    if (Date.now() > deadline) throw new StepError('database-not-running', `${t.name}: Postgres in ${container} does not accept connections on 127.0.0.1 after ${Math.round(timeoutMs / 1000)} s`, `Read its log (docker logs ${container}); it must listen on TCP (listen_addresses), then run migrate again with --resume.`);
+    if (Date.now() > deadline)
+      throw new StepError(
+        'database-not-running',
+        `${t.name}: Postgres in ${container} does not accept connections on 127.0.0.1 after ${Math.round(timeoutMs / 1000)} s`,
+        `Read its log (docker logs ${container}); it must listen on TCP (listen_addresses), then run migrate again with --resume.`,
+      );
     await sleep(250);
   }
 }
@@ -79,22 +113,39 @@ export interface TableSum {
 /** Runs `sql` in the database; its output, or a `database-unreadable` error. */
 export async function query(t: Transport, container: string, d: Database, sql: string, sudo: boolean): Promise<string> {
   const r = await t.exec(psql(container, d, sql), { sudo, timeoutMs: 30 * 60_000 });
-  if (r.code !== 0) throw new StepError('database-unreadable', `${t.name}: psql in ${container} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`, 'Check that the database container runs and that POSTGRES_USER / POSTGRES_DB name a role and database it has.');
+  if (r.code !== 0)
+    throw new StepError(
+      'database-unreadable',
+      `${t.name}: psql in ${container} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`,
+      'Check that the database container runs and that POSTGRES_USER / POSTGRES_DB name a role and database it has.',
+    );
   return r.stdout;
 }
 
 /** Every table's rows and checksum; with `countsOnly`, the rows and an empty checksum (counting, not hashing every row). */
-export async function tableSums(t: Transport, container: string, d: Database, sudo: boolean, countsOnly = false): Promise<TableSum[]> {
-  const tables = (await query(t, container, d, TABLES_SQL, sudo)).split('\n').map((l) => l.trim()).filter(Boolean);
+export async function tableSums(
+  t: Transport,
+  container: string,
+  d: Database,
+  sudo: boolean,
+  countsOnly = false,
+): Promise<TableSum[]> {
+  const tables = (await query(t, container, d, TABLES_SQL, sudo))
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   if (tables.length === 0) return [];
   return parseSums(await query(t, container, d, (countsOnly ? countSql : checksumSql)(tables), sudo));
 }
 
 export function parseSums(out: string): TableSum[] {
-  return out.split('\n').filter(Boolean).map((line) => {
-    const [name, rows, checksum] = line.split('|');
-    return { name: name!, rows: Number(rows), checksum: checksum ?? '' };
-  });
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [name, rows, checksum] = line.split('|');
+      return { name: name!, rows: Number(rows), checksum: checksum ?? '' };
+    });
 }
 
 export interface TableReport {
@@ -124,6 +175,11 @@ export function compareTables(source: TableSum[], target: TableSum[]): TableRepo
   return names.map((name) => {
     const a = here.get(name);
     const b = there.get(name);
-    return { name, rows_source: a?.rows ?? -1, rows_target: b?.rows ?? -1, checksum_match: a !== undefined && b !== undefined && a.checksum === b.checksum && a.rows === b.rows };
+    return {
+      name,
+      rows_source: a?.rows ?? -1,
+      rows_target: b?.rows ?? -1,
+      checksum_match: a !== undefined && b !== undefined && a.checksum === b.checksum && a.rows === b.rows,
+    };
   });
 }

@@ -5,12 +5,37 @@ import { changedSince, checksumSql, compareTables, countSql, databases, parseSum
 import { needWithMargin } from './steps/preflight.js';
 import { report, type Migration } from './context.js';
 
-const svc = (name: string, image: string, environment: Record<string, string> = {}, volumes: Service['volumes'] = []): Service =>
-  ({ name, image, environment, volumes, ports: [], expose: [], inlineEnvironment: {}, envFiles: [], dependsOn: {}, resources: {}, replicas: 1, networks: {}, secrets: [], configs: [], profiles: [], labels: {}, raw: {} }) as Service;
+const svc = (
+  name: string,
+  image: string,
+  environment: Record<string, string> = {},
+  volumes: Service['volumes'] = [],
+): Service =>
+  ({
+    name,
+    image,
+    environment,
+    volumes,
+    ports: [],
+    expose: [],
+    inlineEnvironment: {},
+    envFiles: [],
+    dependsOn: {},
+    resources: {},
+    replicas: 1,
+    networks: {},
+    secrets: [],
+    configs: [],
+    profiles: [],
+    labels: {},
+    raw: {},
+  }) as Service;
 
 test('Postgres services are found by image, with the role and database their image creates', () => {
   const found = databases([
-    svc('db', 'postgres:16', { POSTGRES_USER: 'shop', POSTGRES_DB: 'orders' }, [{ type: 'volume', source: 'pg', target: '/var/lib/postgresql/data', readOnly: false, index: 0 }]),
+    svc('db', 'postgres:16', { POSTGRES_USER: 'shop', POSTGRES_DB: 'orders' }, [
+      { type: 'volume', source: 'pg', target: '/var/lib/postgresql/data', readOnly: false, index: 0 },
+    ]),
     svc('gis', 'postgis/postgis:16-3.4'),
     svc('tb', 'ferry-tb-postgres:1', { POSTGRES_USER: 'demo' }),
     svc('web', 'ghcr.io/acme/web:1', { DATABASE_URL: 'postgres://x' }),
@@ -20,16 +45,24 @@ test('Postgres services are found by image, with the role and database their ima
     { service: 'gis', user: 'postgres', db: 'postgres', volumes: [] },
     { service: 'tb', user: 'demo', db: 'demo', volumes: [] },
   ]);
-  assert.ok(REDIS_IMAGE.test('redis:7-alpine') && REDIS_IMAGE.test('valkey/valkey:8') && REDIS_IMAGE.test('ferry-tb-redis:1'));
+  assert.ok(
+    REDIS_IMAGE.test('redis:7-alpine') && REDIS_IMAGE.test('valkey/valkey:8') && REDIS_IMAGE.test('ferry-tb-redis:1'),
+  );
   assert.ok(!REDIS_IMAGE.test('ghcr.io/acme/web:1'));
 });
 
 test('table checksums: one order-independent query per table (or only counts); results compared by name', () => {
-  assert.equal(checksumSql(['public.a', "odd.\"it's\""]), [
-    "SELECT 'public.a', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM public.a x;",
-    "SELECT 'odd.\"it''s\"', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM odd.\"it's\" x;",
-  ].join('\n'));
-  assert.equal(countSql(['public.a', "odd.\"it's\""]), "SELECT 'public.a', count(*), '' FROM public.a;\nSELECT 'odd.\"it''s\"', count(*), '' FROM odd.\"it's\";");
+  assert.equal(
+    checksumSql(['public.a', 'odd."it\'s"']),
+    [
+      "SELECT 'public.a', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM public.a x;",
+      "SELECT 'odd.\"it''s\"', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM odd.\"it's\" x;",
+    ].join('\n'),
+  );
+  assert.equal(
+    countSql(['public.a', 'odd."it\'s"']),
+    "SELECT 'public.a', count(*), '' FROM public.a;\nSELECT 'odd.\"it''s\"', count(*), '' FROM odd.\"it's\";",
+  );
   assert.deepEqual(parseSums('public.a|3|\n'), [{ name: 'public.a', rows: 3, checksum: '' }]);
   const src = parseSums('public.a|3|aaa\npublic.b|2|bbb\npublic.gone|1|ccc\n');
   const dst = parseSums('public.a|3|aaa\npublic.b|2|xxx\npublic.new|0|d41d\n');
@@ -47,14 +80,26 @@ test('a proof is stale when a table of the source has other rows than when prove
     { name: 'public.b', rows_source: 2, rows_target: 2, checksum_match: true },
   ];
   assert.deepEqual(changedSince(proof, parseSums('public.a|3|\npublic.b|2|\n')), []);
-  assert.deepEqual(changedSince(proof, parseSums('public.a|4|\npublic.b|2|\npublic.c|0|\n')), ['public.a has 4 rows, 3 when proven', 'public.c is new']);
+  assert.deepEqual(changedSince(proof, parseSums('public.a|4|\npublic.b|2|\npublic.c|0|\n')), [
+    'public.a has 4 rows, 3 when proven',
+    'public.c is new',
+  ]);
 });
 
 test('the disk margin, and the report: downtime from freeze to serving, null when not both seen', () => {
   assert.equal(needWithMargin(0), 1024 ** 3);
   assert.equal(needWithMargin(1000), 1100 + 1024 ** 3);
-  const m = { marks: { startedAt: 1000, freezeAt: 5000, servingAt: 7500, bytes: 42, tables: [], volumes: [] } } as unknown as Migration;
-  assert.deepEqual(report(m, 9000), { downtime_ms: 2500, bytes_transferred: 42, duration_ms: 8000, verified: { tables: [], volumes: [] } });
-  const resumed = { marks: { startedAt: 1000, servingAt: 7500, bytes: 0, tables: [], volumes: [] } } as unknown as Migration;
+  const m = {
+    marks: { startedAt: 1000, freezeAt: 5000, servingAt: 7500, bytes: 42, tables: [], volumes: [] },
+  } as unknown as Migration;
+  assert.deepEqual(report(m, 9000), {
+    downtime_ms: 2500,
+    bytes_transferred: 42,
+    duration_ms: 8000,
+    verified: { tables: [], volumes: [] },
+  });
+  const resumed = {
+    marks: { startedAt: 1000, servingAt: 7500, bytes: 0, tables: [], volumes: [] },
+  } as unknown as Migration;
   assert.equal(report(resumed, 9000).downtime_ms, null);
 });

@@ -9,7 +9,8 @@ import { cmd, pipe, render, type Command } from '../shell/command.js';
 import type { Database } from './postgres.js';
 
 /** Publication, subscription and slot of one database: `ferry_<service>`, a valid unquoted identifier. */
-export const replicaName = (d: Database): string => `ferry_${d.service.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+export const replicaName = (d: Database): string =>
+  `ferry_${d.service.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
 
 /** The port the tunnel listens on inside the target's database container. */
 export const TUNNEL_PORT = 15432;
@@ -47,29 +48,44 @@ export interface NoKeyTable {
   full: boolean;
 }
 
-export const parseNoKey = (out: string): NoKeyTable[] => out.split('\n').filter(Boolean).map((l) => {
-  const [name, identity] = l.split('|');
-  return { name: name!, full: identity === 'f' };
-});
+export const parseNoKey = (out: string): NoKeyTable[] =>
+  out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [name, identity] = l.split('|');
+      return { name: name!, full: identity === 'f' };
+    });
 
 /** Updates and deletes of a table without a key are found on the target by the whole row. */
-export const replicaIdentitySql = (tables: string[], full: boolean): string => tables.map((t) => `ALTER TABLE ${t} REPLICA IDENTITY ${full ? 'FULL' : 'DEFAULT'};`).join('\n');
+export const replicaIdentitySql = (tables: string[], full: boolean): string =>
+  tables.map((t) => `ALTER TABLE ${t} REPLICA IDENTITY ${full ? 'FULL' : 'DEFAULT'};`).join('\n');
 
-export const publicationExistsSql = (d: Database): string => `SELECT count(*) FROM pg_publication WHERE pubname = ${lit(replicaName(d))}`;
+export const publicationExistsSql = (d: Database): string =>
+  `SELECT count(*) FROM pg_publication WHERE pubname = ${lit(replicaName(d))}`;
 export const createPublicationSql = (d: Database): string => `CREATE PUBLICATION ${replicaName(d)} FOR ALL TABLES`;
 export const dropPublicationSql = (d: Database): string => `DROP PUBLICATION IF EXISTS ${replicaName(d)}`;
 
 /** The slot left on the source (when a subscription could not drop it): WAL piles up behind it. */
-export const dropSlotSql = (d: Database): string => `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))} AND NOT active`;
-export const slotSql = (d: Database): string => `SELECT coalesce(confirmed_flush_lsn::text, '') || '|' || active::text FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
+export const dropSlotSql = (d: Database): string =>
+  `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))} AND NOT active`;
+export const slotSql = (d: Database): string =>
+  `SELECT coalesce(confirmed_flush_lsn::text, '') || '|' || active::text FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
 
 /** The source's position now, after a message that makes sure there is WAL to confirm. */
 /** Whether the slot's confirmed position reached `lsn`. */
-export const confirmedSql = (d: Database, lsn: string): string => `SELECT coalesce(bool_and(confirmed_flush_lsn >= ${lit(lsn)}::pg_lsn), false) FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
+export const confirmedSql = (d: Database, lsn: string): string =>
+  `SELECT coalesce(bool_and(confirmed_flush_lsn >= ${lit(lsn)}::pg_lsn), false) FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
 
 /** The subscription's connection string (the password goes in on stdin only: see `createSubscriptionInput`). */
 export const conninfo = (d: Database, password: string): string =>
-  [`host=127.0.0.1`, `port=${TUNNEL_PORT}`, `dbname=${connValue(d.db)}`, `user=${connValue(d.user)}`, ...(password ? [`password=${connValue(password)}`] : [])].join(' ');
+  [
+    `host=127.0.0.1`,
+    `port=${TUNNEL_PORT}`,
+    `dbname=${connValue(d.db)}`,
+    `user=${connValue(d.user)}`,
+    ...(password ? [`password=${connValue(password)}`] : []),
+  ].join(' ');
 
 const connValue = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -77,7 +93,8 @@ const connValue = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'
 export const createSubscriptionInput = (d: Database, password: string): string =>
   `CREATE SUBSCRIPTION ${replicaName(d)} CONNECTION ${lit(conninfo(d, password))} PUBLICATION ${replicaName(d)} WITH (copy_data = true);\n`;
 
-export const subscriptionExistsSql = (d: Database): string => `SELECT count(*) FROM pg_subscription WHERE subname = ${lit(replicaName(d))}`;
+export const subscriptionExistsSql = (d: Database): string =>
+  `SELECT count(*) FROM pg_subscription WHERE subname = ${lit(replicaName(d))}`;
 
 /** Per table of the subscription, its state: `r` ready (copied and streaming), else copying. */
 export const subscriptionTablesSql = (d: Database): string =>
@@ -86,10 +103,12 @@ export const subscriptionTablesSql = (d: Database): string =>
 /** Dropping a subscription also drops its slot on the source, through the tunnel. */
 export const dropSubscriptionSql = (d: Database): string => `DROP SUBSCRIPTION IF EXISTS ${replicaName(d)}`;
 /** When the source cannot be reached: let go of the slot here (it is dropped on the source by `dropSlotSql`). */
-export const detachSubscriptionSql = (d: Database): string => `ALTER SUBSCRIPTION ${replicaName(d)} DISABLE; ALTER SUBSCRIPTION ${replicaName(d)} SET (slot_name = NONE); DROP SUBSCRIPTION ${replicaName(d)}`;
+export const detachSubscriptionSql = (d: Database): string =>
+  `ALTER SUBSCRIPTION ${replicaName(d)} DISABLE; ALTER SUBSCRIPTION ${replicaName(d)} SET (slot_name = NONE); DROP SUBSCRIPTION ${replicaName(d)}`;
 
 /** Every sequence with a value, as the statement that sets it so on the target. */
-export const SEQUENCES_SETVAL_SQL = "SELECT format('SELECT setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value) FROM pg_sequences WHERE last_value IS NOT NULL ORDER BY schemaname, sequencename";
+export const SEQUENCES_SETVAL_SQL =
+  "SELECT format('SELECT setval(%L, %s, true);', format('%I.%I', schemaname, sequencename), last_value) FROM pg_sequences WHERE last_value IS NOT NULL ORDER BY schemaname, sequencename";
 /**
  * The cut-over's read of the source in one round trip: a line `lsn POSITION` (a message
  * written to the WAL, so that the position is one the slot will confirm), then the
@@ -99,30 +118,97 @@ export const CUT_OVER_SQL = `SELECT 'lsn ' || pg_logical_emit_message(false, 'fe
 
 /** The position and the sequences' statements from `CUT_OVER_SQL`'s output, in any order. */
 export function parseCutOver(out: string): { lsn: string | undefined; setvals: string[] } {
-  const rows = out.split('\n').map((l) => l.trim()).filter(Boolean);
-  return { lsn: rows.find((l) => l.startsWith('lsn '))?.slice('lsn '.length), setvals: rows.filter((l) => !l.startsWith('lsn ')) };
+  const rows = out
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return {
+    lsn: rows.find((l) => l.startsWith('lsn '))?.slice('lsn '.length),
+    setvals: rows.filter((l) => !l.startsWith('lsn ')),
+  };
 }
 
 /** Every sequence and its value, to compare both sides. */
-export const SEQUENCES_SQL = "SELECT format('%I.%I', schemaname, sequencename) || '=' || coalesce(last_value::text, '') FROM pg_sequences ORDER BY 1";
+export const SEQUENCES_SQL =
+  "SELECT format('%I.%I', schemaname, sequencename) || '=' || coalesce(last_value::text, '') FROM pg_sequences ORDER BY 1";
 
 /** pg_dump's schema (no data, publications or subscriptions) from the source, restored on the target by `target`. */
 export function schemaCopyCommand(source: string, target: Command, d: Database): Command {
-  return cmd('bash', '-o', 'pipefail', '-c', render(pipe(
-    cmd('docker', 'exec', source, 'pg_dump', '-U', d.user, '-d', d.db, '-Fc', '--schema-only', '--no-owner', '--no-privileges', '--no-publications', '--no-subscriptions'),
-    target,
-  )));
+  return cmd(
+    'bash',
+    '-o',
+    'pipefail',
+    '-c',
+    render(
+      pipe(
+        cmd(
+          'docker',
+          'exec',
+          source,
+          'pg_dump',
+          '-U',
+          d.user,
+          '-d',
+          d.db,
+          '-Fc',
+          '--schema-only',
+          '--no-owner',
+          '--no-privileges',
+          '--no-publications',
+          '--no-subscriptions',
+        ),
+        target,
+      ),
+    ),
+  );
 }
 
 export const schemaRestoreCommand = (container: string, d: Database): Command =>
-  cmd('docker', 'exec', '-i', container, 'pg_restore', '-U', d.user, '-d', d.db, '--no-owner', '--no-privileges', '--exit-on-error', '--single-transaction');
+  cmd(
+    'docker',
+    'exec',
+    '-i',
+    container,
+    'pg_restore',
+    '-U',
+    d.user,
+    '-d',
+    d.db,
+    '--no-owner',
+    '--no-privileges',
+    '--exit-on-error',
+    '--single-transaction',
+  );
 
 /** `docker exec -i CONTAINER psql ...` reading its SQL from stdin (so that no secret is on a command line). */
-export const psqlStdin = (container: string, d: Database): Command => cmd('docker', 'exec', '-i', container, 'psql', '-U', d.user, '-d', d.db, '-v', 'ON_ERROR_STOP=1', '-At', '-q', '-f', '-');
+export const psqlStdin = (container: string, d: Database): Command =>
+  cmd(
+    'docker',
+    'exec',
+    '-i',
+    container,
+    'psql',
+    '-U',
+    d.user,
+    '-d',
+    d.db,
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-At',
+    '-q',
+    '-f',
+    '-',
+  );
 
 /** Compares `name=value` lines of both sides; the names that differ. */
 export function sequencesDiffer(source: string, target: string): string[] {
-  const parse = (s: string) => new Map(s.split('\n').filter(Boolean).map((l) => [l.slice(0, l.lastIndexOf('=')), l.slice(l.lastIndexOf('=') + 1)]));
+  const parse = (s: string) =>
+    new Map(
+      s
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.lastIndexOf('=')), l.slice(l.lastIndexOf('=') + 1)]),
+    );
   const a = parse(source);
   const b = parse(target);
   return [...a.keys()].filter((k) => a.get(k) !== b.get(k)).sort();

@@ -3,7 +3,18 @@ import assert from 'node:assert/strict';
 import { render } from '../shell/command.js';
 import { authorizedLine, channelFor, type Endpoint } from './channel.js';
 import type { Database } from './postgres.js';
-import { conninfo, createSubscriptionInput, noEqualitySql, parseCutOver, parseNoKey, replicaIdentitySql, replicaName, schemaCopyCommand, schemaRestoreCommand, sequencesDiffer } from './replica-sql.js';
+import {
+  conninfo,
+  createSubscriptionInput,
+  noEqualitySql,
+  parseCutOver,
+  parseNoKey,
+  replicaIdentitySql,
+  replicaName,
+  schemaCopyCommand,
+  schemaRestoreCommand,
+  sequencesDiffer,
+} from './replica-sql.js';
 import { holdCommand } from './steps/hold.js';
 import { snapshotState } from './steps/proof.js';
 import { tunnelPattern, tunnelStartCommand, tunnelStopCommand } from './tunnel.js';
@@ -20,7 +31,10 @@ test('publication, subscription and slot share one plain identifier per database
 
 test('the subscription connects through the tunnel; quotes in values are escaped at both levels; the password only in the stdin text', () => {
   assert.equal(conninfo(d, ''), "host=127.0.0.1 port=15432 dbname='shop' user='app'");
-  assert.equal(conninfo({ ...d, user: "o'brien" }, 'p\\w'), "host=127.0.0.1 port=15432 dbname='shop' user='o\\'brien' password='p\\\\w'");
+  assert.equal(
+    conninfo({ ...d, user: "o'brien" }, 'p\\w'),
+    "host=127.0.0.1 port=15432 dbname='shop' user='o\\'brien' password='p\\\\w'",
+  );
   assert.equal(
     createSubscriptionInput(d, "s3cr'et"),
     "CREATE SUBSCRIPTION ferry_db_main CONNECTION 'host=127.0.0.1 port=15432 dbname=''shop'' user=''app'' password=''s3cr\\''et''' PUBLICATION ferry_db_main WITH (copy_data = true);\n",
@@ -28,8 +42,14 @@ test('the subscription connects through the tunnel; quotes in values are escaped
 });
 
 test('tables without a key: parsed with their identity, set FULL and back, and checked for types without equality', () => {
-  assert.deepEqual(parseNoKey('public.logs|d\npublic."Audit"|f\n'), [{ name: 'public.logs', full: false }, { name: 'public."Audit"', full: true }]);
-  assert.equal(replicaIdentitySql(['public.logs', 'x.y'], true), 'ALTER TABLE public.logs REPLICA IDENTITY FULL;\nALTER TABLE x.y REPLICA IDENTITY FULL;');
+  assert.deepEqual(parseNoKey('public.logs|d\npublic."Audit"|f\n'), [
+    { name: 'public.logs', full: false },
+    { name: 'public."Audit"', full: true },
+  ]);
+  assert.equal(
+    replicaIdentitySql(['public.logs', 'x.y'], true),
+    'ALTER TABLE public.logs REPLICA IDENTITY FULL;\nALTER TABLE x.y REPLICA IDENTITY FULL;',
+  );
   assert.equal(replicaIdentitySql(['public.logs'], false), 'ALTER TABLE public.logs REPLICA IDENTITY DEFAULT;');
   const q = noEqualitySql(["public.it's"]);
   assert.match(q, /IN \('public\.it''s'\)/);
@@ -37,12 +57,18 @@ test('tables without a key: parsed with their identity, set FULL and back, and c
 });
 
 test('sequences: the names whose values differ, or that one side lacks', () => {
-  assert.deepEqual(sequencesDiffer('public.a_id_seq=10\npublic.b_id_seq=\npublic.c=3\n', 'public.a_id_seq=10\npublic.b_id_seq=1\n'), ['public.b_id_seq', 'public.c']);
+  assert.deepEqual(
+    sequencesDiffer('public.a_id_seq=10\npublic.b_id_seq=\npublic.c=3\n', 'public.a_id_seq=10\npublic.b_id_seq=1\n'),
+    ['public.b_id_seq', 'public.c'],
+  );
   assert.deepEqual(sequencesDiffer('public.a=1\n', 'public.a=1\n'), []);
 });
 
 test('the cut-over reads the position and the sequences at once; the position is found in any row, and its absence is told', () => {
-  assert.deepEqual(parseCutOver("SELECT setval('public.a_id_seq', 7, true);\nlsn 0/196CDC8\n"), { lsn: '0/196CDC8', setvals: ["SELECT setval('public.a_id_seq', 7, true);"] });
+  assert.deepEqual(parseCutOver("SELECT setval('public.a_id_seq', 7, true);\nlsn 0/196CDC8\n"), {
+    lsn: '0/196CDC8',
+    setvals: ["SELECT setval('public.a_id_seq', 7, true);"],
+  });
   assert.deepEqual(parseCutOver('lsn 1/0\n'), { lsn: '1/0', setvals: [] });
   assert.equal(parseCutOver('').lsn, undefined);
 });
@@ -56,14 +82,20 @@ test('the schema goes straight from container to container, without rows, public
 
 test('the replication key may forward only to the database and listen nowhere useful', () => {
   const back = channelFor('shop-replica', dst, src);
-  assert.equal(authorizedLine(back, PUB, '10.0.0.2', ['172.18.0.3:5432']), 'from="10.0.0.2",restrict,port-forwarding,permitopen="172.18.0.3:5432",permitlisten="127.0.0.1:1" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJOJrt/jJU3qTF1/n9mFczQBbTM78wBMI3u/9KosNqIY ferry-migrate-shop-replica');
+  assert.equal(
+    authorizedLine(back, PUB, '10.0.0.2', ['172.18.0.3:5432']),
+    'from="10.0.0.2",restrict,port-forwarding,permitopen="172.18.0.3:5432",permitlisten="127.0.0.1:1" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJOJrt/jJU3qTF1/n9mFczQBbTM78wBMI3u/9KosNqIY ferry-migrate-shop-replica',
+  );
   assert.match(authorizedLine(back, PUB, false), /^restrict ssh-ed25519 /);
 });
 
-test('the tunnel runs ssh -f -N -L inside the container\'s network namespace, one per database; stopping it cannot match the shell that stops it', () => {
+test("the tunnel runs ssh -f -N -L inside the container's network namespace, one per database; stopping it cannot match the shell that stops it", () => {
   const back = channelFor('shop-replica', dst, src);
   const start = render(tunnelStartCommand(back, 'db', '4242', '172.18.0.3:5432'));
-  assert.match(start, /^nsenter -t 4242 -n ssh -i \/root\/.ssh\/ferry-migrate-shop-replica .* -p 22 -o SetEnv=FERRY_TUNNEL=db -f -N -o ExitOnForwardFailure=yes -L 127\.0\.0\.1:15432:172\.18\.0\.3:5432 root@10\.0\.0\.1 <\/dev\/null >\/root\/.ssh\/ferry-migrate-shop-replica\.db\.log 2>&1 \|\| \{ tail -n 3 /);
+  assert.match(
+    start,
+    /^nsenter -t 4242 -n ssh -i \/root\/.ssh\/ferry-migrate-shop-replica .* -p 22 -o SetEnv=FERRY_TUNNEL=db -f -N -o ExitOnForwardFailure=yes -L 127\.0\.0\.1:15432:172\.18\.0\.3:5432 root@10\.0\.0\.1 <\/dev\/null >\/root\/.ssh\/ferry-migrate-shop-replica\.db\.log 2>&1 \|\| \{ tail -n 3 /,
+  );
   const pattern = new RegExp(tunnelPattern(back, 'db'));
   assert.ok(pattern.test(start.split(' <')[0]!), 'matches the ssh command line');
   assert.ok(!pattern.test(render(tunnelStopCommand(back, 'db'))), 'does not match the pkill line itself');
@@ -71,12 +103,18 @@ test('the tunnel runs ssh -f -N -L inside the container\'s network namespace, on
   assert.ok(!pattern.test(other.split(' <')[0]!), 'nor the tunnel of another database');
 });
 
-test('the hold drops the source\'s connections to port 80, with iptables or ip6tables by address', () => {
-  assert.equal(render(holdCommand('shop', '10.0.0.1', '-I')), 'iptables -w -I INPUT -p tcp -s 10.0.0.1 --dport 80 -m comment --comment ferry-hold-shop -j DROP');
-  assert.equal(render(holdCommand('shop', 'fd00::1', '-D')), 'ip6tables -w -D INPUT -p tcp -s fd00::1 --dport 80 -m comment --comment ferry-hold-shop -j DROP');
+test("the hold drops the source's connections to port 80, with iptables or ip6tables by address", () => {
+  assert.equal(
+    render(holdCommand('shop', '10.0.0.1', '-I')),
+    'iptables -w -I INPUT -p tcp -s 10.0.0.1 --dport 80 -m comment --comment ferry-hold-shop -j DROP',
+  );
+  assert.equal(
+    render(holdCommand('shop', 'fd00::1', '-D')),
+    'ip6tables -w -D INPUT -p tcp -s fd00::1 --dport 80 -m comment --comment ferry-hold-shop -j DROP',
+  );
 });
 
-test('the proof\'s snapshot: held, or already read to the end (a small database), is taken; an output without the end is an error', () => {
+test("the proof's snapshot: held, or already read to the end (a small database), is taken; an output without the end is an error", () => {
   assert.equal(snapshotState('1', undefined), 'taken');
   assert.equal(snapshotState('0', undefined), 'waiting');
   assert.equal(snapshotState('0', 'snapshot\npublic.a|1|x\nferry-proof-done\n'), 'taken');

@@ -15,44 +15,66 @@ import { sitePath, upstreamsPath } from '../proxy/names.js';
 import { reloadNginxCommand } from '../proxy/commands.js';
 import { markerPath } from './steps/switch.js';
 
-export function retireSteps(o: { stack: string; host: string; sudo: boolean; release?: ReleaseMeta; to: string }): Step[] {
+export function retireSteps(o: {
+  stack: string;
+  host: string;
+  sudo: boolean;
+  release?: ReleaseMeta;
+  to: string;
+}): Step[] {
   const files = [sitePath(o.stack), upstreamsPath(o.stack)];
-  const removeFiles: Command = seq(cmd('rm', '-f', ...files), raw(`nginx -t -q 2>/dev/null && { ${render(reloadNginxCommand)}; }`), cmd('rm', '-rf', stackDir(o.stack)));
+  const removeFiles: Command = seq(
+    cmd('rm', '-f', ...files),
+    raw(`nginx -t -q 2>/dev/null && { ${render(reloadNginxCommand)}; }`),
+    cmd('rm', '-rf', stackDir(o.stack)),
+  );
   const down = (c: ComposeCall) => compose(c, 'down', '--volumes', '--remove-orphans');
-  const call = (flavor: ComposeCall['flavor']): ComposeCall | undefined => (o.release ? releaseCall(o.stack, o.release.project, o.release, flavor) : undefined);
-  return [{
-    id: `${o.stack}/retire`,
-    host: o.host,
-    phase: 'deploy',
-    title: `remove ${o.stack} from ${o.host} (moved to ${o.to}): containers, volumes, releases, nginx site`,
-    dependsOn: [],
-    doc: () => ({
-      purpose: `Delete what stack ${o.stack} left on ${o.host} after it moved to ${o.to}: its stopped containers and their volumes (its data there), ${stackDir(o.stack)}, and its nginx files. This deletes data: only after the rollback window.`,
-      commands: [...(call('plugin') ? [render(down(call('plugin')!))] : []), render(removeFiles)],
-      verify: `${stackDir(o.stack)} is gone and no container of the project is left.`,
-      undo: 'None: the data on this server is gone (the stack runs, with its data, on the target).',
-    }),
-    async check(ctx) {
-      const marker = await ctx.transport.exec(quiet(cmd('cat', markerPath(o.stack))), { sudo: o.sudo });
-      const dir = await ctx.transport.exec(cmd('test', '-d', stackDir(o.stack)), { sudo: o.sudo });
-      if (dir.code !== 0) return { needed: false };
-      if (marker.code !== 0 || marker.stdout.trim() !== o.to) {
-        throw new StepError('not-moved', `${o.host}: stack ${o.stack} was not moved away from here (no ${markerPath(o.stack)} naming ${o.to}); retire removes only a stack migrate moved`, 'Check the server named by --from: it must be the source of a finished `ferry migrate`.');
-      }
-      return { needed: true, change: { summary: `delete ${o.stack}'s containers, volumes and files on ${o.host}` } };
+  const call = (flavor: ComposeCall['flavor']): ComposeCall | undefined =>
+    o.release ? releaseCall(o.stack, o.release.project, o.release, flavor) : undefined;
+  return [
+    {
+      id: `${o.stack}/retire`,
+      host: o.host,
+      phase: 'deploy',
+      title: `remove ${o.stack} from ${o.host} (moved to ${o.to}): containers, volumes, releases, nginx site`,
+      dependsOn: [],
+      doc: () => ({
+        purpose: `Delete what stack ${o.stack} left on ${o.host} after it moved to ${o.to}: its stopped containers and their volumes (its data there), ${stackDir(o.stack)}, and its nginx files. This deletes data: only after the rollback window.`,
+        commands: [...(call('plugin') ? [render(down(call('plugin')!))] : []), render(removeFiles)],
+        verify: `${stackDir(o.stack)} is gone and no container of the project is left.`,
+        undo: 'None: the data on this server is gone (the stack runs, with its data, on the target).',
+      }),
+      async check(ctx) {
+        const marker = await ctx.transport.exec(quiet(cmd('cat', markerPath(o.stack))), { sudo: o.sudo });
+        const dir = await ctx.transport.exec(cmd('test', '-d', stackDir(o.stack)), { sudo: o.sudo });
+        if (dir.code !== 0) return { needed: false };
+        if (marker.code !== 0 || marker.stdout.trim() !== o.to) {
+          throw new StepError(
+            'not-moved',
+            `${o.host}: stack ${o.stack} was not moved away from here (no ${markerPath(o.stack)} naming ${o.to}); retire removes only a stack migrate moved`,
+            'Check the server named by --from: it must be the source of a finished `ferry migrate`.',
+          );
+        }
+        return { needed: true, change: { summary: `delete ${o.stack}'s containers, volumes and files on ${o.host}` } };
+      },
+      async apply(ctx) {
+        const c = call(await composeFlavor(ctx.transport, o.sudo));
+        if (c) {
+          const r = await ctx.transport.exec(down(c), { sudo: o.sudo, timeoutMs: 10 * 60_000 });
+          if (r.code !== 0)
+            throw new StepError(
+              'compose-failed',
+              `${o.host}: compose down failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
+              'Remove the containers by hand, then run retire again.',
+            );
+        }
+        await ctx.transport.exec(removeFiles, { sudo: o.sudo, check: true });
+      },
+      async verify(ctx) {
+        const dir = await ctx.transport.exec(cmd('test', '-d', stackDir(o.stack)), { sudo: o.sudo });
+        return dir.code !== 0 ? { ok: true } : { ok: false, message: `${stackDir(o.stack)} is still there` };
+      },
+      async rollback() {},
     },
-    async apply(ctx) {
-      const c = call(await composeFlavor(ctx.transport, o.sudo));
-      if (c) {
-        const r = await ctx.transport.exec(down(c), { sudo: o.sudo, timeoutMs: 10 * 60_000 });
-        if (r.code !== 0) throw new StepError('compose-failed', `${o.host}: compose down failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, 'Remove the containers by hand, then run retire again.');
-      }
-      await ctx.transport.exec(removeFiles, { sudo: o.sudo, check: true });
-    },
-    async verify(ctx) {
-      const dir = await ctx.transport.exec(cmd('test', '-d', stackDir(o.stack)), { sudo: o.sudo });
-      return dir.code !== 0 ? { ok: true } : { ok: false, message: `${stackDir(o.stack)} is still there` };
-    },
-    async rollback() {},
-  }];
+  ];
 }

@@ -16,11 +16,19 @@ import { endReplication, replicationLeft } from './steps/replicate.js';
 import { dbContainer } from './steps/dump.js';
 
 /** Lists the hold rules of the stack (iptables -S lines). */
-export const holdRulesCommand = (stack: string): Command => raw(`for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e '--comment ferry-hold-${stack} ' | sed "s/^/$t /"; done; true`);
+export const holdRulesCommand = (stack: string): Command =>
+  raw(
+    `for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e '--comment ferry-hold-${stack} ' | sed "s/^/$t /"; done; true`,
+  );
 /** Deletes them. */
-export const dropHoldRulesCommand = (stack: string): Command => raw(`for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e '--comment ferry-hold-${stack} ' | sed 's/^-A /-D /' | while read -r rule; do $t -w $rule; done; done; true`);
-export const tunnelsCommand = (stack: string): Command => cmd('pgrep', '-f', `[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL=`);
-export const stopTunnelsCommand = (stack: string): Command => raw(`pkill -f '[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL='; true`);
+export const dropHoldRulesCommand = (stack: string): Command =>
+  raw(
+    `for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e '--comment ferry-hold-${stack} ' | sed 's/^-A /-D /' | while read -r rule; do $t -w $rule; done; done; true`,
+  );
+export const tunnelsCommand = (stack: string): Command =>
+  cmd('pgrep', '-f', `[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL=`);
+export const stopTunnelsCommand = (stack: string): Command =>
+  raw(`pkill -f '[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL='; true`);
 
 export interface LeftoversInput {
   stack: string;
@@ -37,7 +45,12 @@ export interface LeftoversInput {
 
 async function run(ctx: StepContext, side: Side, c: Command): Promise<string> {
   const r = await ctx.transport.exec(c, { sudo: side.sudo, timeoutMs: 120_000 });
-  if (r.code !== 0) throw new StepError('rollback-failed', `${side.name}: ${ctx.redactor.redact(render(c))} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, 'Read the error, fix it, and run rollback again.');
+  if (r.code !== 0)
+    throw new StepError(
+      'rollback-failed',
+      `${side.name}: ${ctx.redactor.redact(render(c))} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
+      'Read the error, fix it, and run rollback again.',
+    );
   return r.stdout.trim();
 }
 
@@ -46,16 +59,27 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
   const targetDbs = async (ctx: StepContext) => {
     const out: { d: Database; container: string }[] = [];
     for (const d of i.databases) {
-      const container = i.targetProject ? await dbContainer(ctx.transport, i.target, i.targetProject, d.service).catch(() => undefined) : undefined;
+      const container = i.targetProject
+        ? await dbContainer(ctx.transport, i.target, i.targetProject, d.service).catch(() => undefined)
+        : undefined;
       if (container) out.push({ d, container });
     }
     return out;
   };
   const onTarget = async (ctx: StepContext) => {
-    const [holds, tunnels] = await Promise.all([run(ctx, i.target, holdRulesCommand(i.stack)), ctx.transport.exec(tunnelsCommand(i.stack), { sudo: i.target.sudo })]);
+    const [holds, tunnels] = await Promise.all([
+      run(ctx, i.target, holdRulesCommand(i.stack)),
+      ctx.transport.exec(tunnelsCommand(i.stack), { sudo: i.target.sudo }),
+    ]);
     const subs: string[] = [];
-    for (const { d, container } of await targetDbs(ctx)) if ((await run(ctx, i.target, psql(container, d, q.subscriptionExistsSql(d)))) === '1') subs.push(q.replicaName(d));
-    return [...(holds ? ['the hold rule'] : []), ...(tunnels.code === 0 ? ['replication tunnels'] : []), ...subs.map((s) => `subscription ${s}`)];
+    for (const { d, container } of await targetDbs(ctx))
+      if ((await run(ctx, i.target, psql(container, d, q.subscriptionExistsSql(d)))) === '1')
+        subs.push(q.replicaName(d));
+    return [
+      ...(holds ? ['the hold rule'] : []),
+      ...(tunnels.code === 0 ? ['replication tunnels'] : []),
+      ...subs.map((s) => `subscription ${s}`),
+    ];
   };
   const target: Step = {
     id: id('replica-target'),
@@ -63,7 +87,16 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
     phase: 'deploy',
     title: `remove what replication left on ${i.target.name}`,
     dependsOn: [],
-    doc: () => ({ purpose: `Remove the hold rule, the replication tunnels and any subscription a migration left on ${i.target.name}.`, commands: [render(dropHoldRulesCommand(i.stack)), render(stopTunnelsCommand(i.stack)), ...i.databases.map((d) => q.detachSubscriptionSql(d))], verify: 'None of them is left.', undo: 'Nothing: migrate again to replicate again.' }),
+    doc: () => ({
+      purpose: `Remove the hold rule, the replication tunnels and any subscription a migration left on ${i.target.name}.`,
+      commands: [
+        render(dropHoldRulesCommand(i.stack)),
+        render(stopTunnelsCommand(i.stack)),
+        ...i.databases.map((d) => q.detachSubscriptionSql(d)),
+      ],
+      verify: 'None of them is left.',
+      undo: 'Nothing: migrate again to replicate again.',
+    }),
     async check(ctx) {
       const left = await onTarget(ctx);
       return left.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${left.join(', ')}` } };
@@ -71,7 +104,8 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
     async apply(ctx) {
       await run(ctx, i.target, dropHoldRulesCommand(i.stack));
       for (const { d, container } of await targetDbs(ctx)) {
-        if ((await run(ctx, i.target, psql(container, d, q.subscriptionExistsSql(d)))) === '1') await run(ctx, i.target, psql(container, d, q.detachSubscriptionSql(d)));
+        if ((await run(ctx, i.target, psql(container, d, q.subscriptionExistsSql(d)))) === '1')
+          await run(ctx, i.target, psql(container, d, q.detachSubscriptionSql(d)));
       }
       await run(ctx, i.target, stopTunnelsCommand(i.stack));
     },
@@ -81,7 +115,15 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
     },
     async rollback() {},
   };
-  const sourceDbs = (ctx: StepContext) => Promise.all(i.databases.map(async (d) => ({ side: i.source, stack: i.stack, d, container: await dbContainer(ctx.transport, i.source, i.sourceProject, d.service) })));
+  const sourceDbs = (ctx: StepContext) =>
+    Promise.all(
+      i.databases.map(async (d) => ({
+        side: i.source,
+        stack: i.stack,
+        d,
+        container: await dbContainer(ctx.transport, i.source, i.sourceProject, d.service),
+      })),
+    );
   const onSource = async (ctx: StepContext) => (await Promise.all((await sourceDbs(ctx)).map(replicationLeft))).flat();
   const source: Step = {
     id: id('replica-source'),
@@ -89,7 +131,12 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
     phase: 'deploy',
     title: `remove what replication left on ${i.source.name}`,
     dependsOn: [...i.dependsOn, target.id],
-    doc: () => ({ purpose: `Drop the publications and replication slots a migration left on ${i.source.name} (WAL piles up behind a slot), and put back the identities of tables without a key.`, commands: i.databases.flatMap((d) => [q.dropPublicationSql(d), q.dropSlotSql(d)]), verify: 'None of them is left.', undo: 'Nothing.' }),
+    doc: () => ({
+      purpose: `Drop the publications and replication slots a migration left on ${i.source.name} (WAL piles up behind a slot), and put back the identities of tables without a key.`,
+      commands: i.databases.flatMap((d) => [q.dropPublicationSql(d), q.dropSlotSql(d)]),
+      verify: 'None of them is left.',
+      undo: 'Nothing.',
+    }),
     async check(ctx) {
       const left = await onSource(ctx);
       return left.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${left.join(', ')}` } };
@@ -103,7 +150,10 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
     },
     async rollback() {},
   };
-  const channels = [channelFor(i.stack, i.sourceEndpoint, i.targetEndpoint), channelFor(`${i.stack}-replica`, i.targetEndpoint, i.sourceEndpoint)].map((ch, k) => {
+  const channels = [
+    channelFor(i.stack, i.sourceEndpoint, i.targetEndpoint),
+    channelFor(`${i.stack}-replica`, i.targetEndpoint, i.sourceEndpoint),
+  ].map((ch, k) => {
     const [from, to] = k === 0 ? [i.source, i.target] : [i.target, i.source];
     const { close } = channelSteps({ ch, source: from.transport, target: to.transport, dependsOn: [] });
     close.id = id(k === 0 ? 'channel' : 'replica-channel');

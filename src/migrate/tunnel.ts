@@ -13,33 +13,59 @@ import { destination, sshOptions, type Channel } from './channel.js';
 import { TUNNEL_PORT } from './replica-sql.js';
 
 /** The address of a container on its first network, as its host reaches it. */
-export const containerAddressCommand = (container: string): Command => cmd('docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', container);
-export const containerPidCommand = (container: string): Command => cmd('docker', 'inspect', '-f', '{{.State.Pid}}', container);
+export const containerAddressCommand = (container: string): Command =>
+  cmd('docker', 'inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', container);
+export const containerPidCommand = (container: string): Command =>
+  cmd('docker', 'inspect', '-f', '{{.State.Pid}}', container);
 
 /** Names the tunnel of one database in its ssh command line (SetEnv is sent with sessions only, and -N opens none). */
 const tag = (service: string): string => `SetEnv=FERRY_TUNNEL=${service}`;
 
 /** A pattern for `pgrep -f` that matches the tunnel's ssh but not a shell whose command line holds the pattern. */
-export const tunnelPattern = (ch: Channel, service: string): string => `[${ch.keyPath[0]}]${ch.keyPath.slice(1)} .*${tag(service)} -f -N `;
+export const tunnelPattern = (ch: Channel, service: string): string =>
+  `[${ch.keyPath[0]}]${ch.keyPath.slice(1)} .*${tag(service)} -f -N `;
 
 export const logPath = (ch: Channel, service: string): string => `${ch.keyPath}.${service}.log`;
 
 /** On the target: `ssh -f -N -L` in the database container's network namespace; fails (with ssh's words) unless the forward is up. */
 export function tunnelStartCommand(ch: Channel, service: string, pid: string, to: string): Command {
-  const ssh = cmd('nsenter', '-t', pid, '-n', ...sshOptions(ch), '-o', tag(service), '-f', '-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${TUNNEL_PORT}:${to}`, destination(ch.target));
+  const ssh = cmd(
+    'nsenter',
+    '-t',
+    pid,
+    '-n',
+    ...sshOptions(ch),
+    '-o',
+    tag(service),
+    '-f',
+    '-N',
+    '-o',
+    'ExitOnForwardFailure=yes',
+    '-L',
+    `127.0.0.1:${TUNNEL_PORT}:${to}`,
+    destination(ch.target),
+  );
   const log = logPath(ch, service);
   return raw(`${render(ssh)} </dev/null >${log} 2>&1 || { tail -n 3 ${log} >&2; exit 1; }`);
 }
 
-export const tunnelStopCommand = (ch: Channel, service: string): Command => raw(`pkill -f '${tunnelPattern(ch, service)}'; rm -f ${logPath(ch, service)}; true`);
-export const tunnelRunningCommand = (ch: Channel, service: string): Command => cmd('pgrep', '-f', tunnelPattern(ch, service));
+export const tunnelStopCommand = (ch: Channel, service: string): Command =>
+  raw(`pkill -f '${tunnelPattern(ch, service)}'; rm -f ${logPath(ch, service)}; true`);
+export const tunnelRunningCommand = (ch: Channel, service: string): Command =>
+  cmd('pgrep', '-f', tunnelPattern(ch, service));
 /** Whether the source's Postgres answers at the tunnel's end, inside the target's container (no password needed). */
-export const tunnelAnswersCommand = (container: string): Command => cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(TUNNEL_PORT));
+export const tunnelAnswersCommand = (container: string): Command =>
+  cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1', '-p', String(TUNNEL_PORT));
 
 export async function firstAddress(t: Transport, container: string, sudo: boolean): Promise<string> {
   const r = await t.exec(containerAddressCommand(container), { sudo });
   const ip = r.stdout.trim().split(/\s+/)[0];
-  if (r.code !== 0 || !ip) throw new StepError('database-not-running', `${t.name}: container ${container} has no network address`, 'Check that it runs (docker ps), then run migrate again with --resume.');
+  if (r.code !== 0 || !ip)
+    throw new StepError(
+      'database-not-running',
+      `${t.name}: container ${container} has no network address`,
+      'Check that it runs (docker ps), then run migrate again with --resume.',
+    );
   return ip;
 }
 
@@ -60,7 +86,8 @@ export interface TunnelStepOptions {
 export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
   const sudo = o.ch.source.sudo;
   const on = (ctx: StepContext, c: Command) => ctx.transport.exec(c, { sudo });
-  const answers = async (ctx: StepContext) => (await on(ctx, tunnelAnswersCommand(await o.targetContainer()))).code === 0;
+  const answers = async (ctx: StepContext) =>
+    (await on(ctx, tunnelAnswersCommand(await o.targetContainer()))).code === 0;
   const running = async (ctx: StepContext) => (await on(ctx, tunnelRunningCommand(o.ch, o.service))).code === 0;
   const host = o.ch.source.name;
   const peer = o.ch.target.name;
@@ -77,7 +104,14 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
       undo: render(tunnelStopCommand(o.ch, o.service)),
     }),
     async check(ctx) {
-      return (await answers(ctx)) ? { needed: false } : { needed: true, change: { summary: `ssh -L 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container to ${peer}'s Postgres` } };
+      return (await answers(ctx))
+        ? { needed: false }
+        : {
+            needed: true,
+            change: {
+              summary: `ssh -L 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container to ${peer}'s Postgres`,
+            },
+          };
     },
     async apply(ctx) {
       if (await running(ctx)) await on(ctx, tunnelStopCommand(o.ch, o.service));
@@ -85,7 +119,11 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
       const to = `${await firstAddress(o.source(), await o.sourceContainer(), o.ch.target.sudo)}:5432`;
       const r = await on(ctx, tunnelStartCommand(o.ch, o.service, pid, to));
       if (r.code !== 0) {
-        throw new StepError('tunnel-failed', `${host}: the tunnel to ${peer}'s database did not open: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, `Check that ${host} reaches ${peer} on SSH port ${o.ch.target.port}, then run migrate again with --resume.`);
+        throw new StepError(
+          'tunnel-failed',
+          `${host}: the tunnel to ${peer}'s database did not open: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
+          `Check that ${host} reaches ${peer} on SSH port ${o.ch.target.port}, then run migrate again with --resume.`,
+        );
       }
     },
     async verify(ctx) {
@@ -93,7 +131,10 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
         if (await answers(ctx)) return { ok: true };
         await new Promise((r) => setTimeout(r, 250));
       }
-      return { ok: false, message: `${peer}'s Postgres does not answer at 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container` };
+      return {
+        ok: false,
+        message: `${peer}'s Postgres does not answer at 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container`,
+      };
     },
     async rollback(ctx) {
       await on(ctx, tunnelStopCommand(o.ch, o.service));
@@ -105,9 +146,16 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
     phase: 'verify',
     title: `close the replication tunnel on ${host}`,
     dependsOn: [o.id],
-    doc: () => ({ purpose: 'Stop the tunnel: replication is over.', commands: [render(tunnelStopCommand(o.ch, o.service))], verify: 'No such ssh process runs.', undo: 'Nothing.' }),
+    doc: () => ({
+      purpose: 'Stop the tunnel: replication is over.',
+      commands: [render(tunnelStopCommand(o.ch, o.service))],
+      verify: 'No such ssh process runs.',
+      undo: 'Nothing.',
+    }),
     async check(ctx) {
-      return (await running(ctx)) ? { needed: true, change: { summary: 'stop the replication tunnel' } } : { needed: false };
+      return (await running(ctx))
+        ? { needed: true, change: { summary: 'stop the replication tunnel' } }
+        : { needed: false };
     },
     async apply(ctx) {
       await on(ctx, tunnelStopCommand(o.ch, o.service));

@@ -7,16 +7,29 @@ import { StepError } from '../engine/errors.js';
 import { channelFor, type Endpoint } from './channel.js';
 import { manifestCommand } from './manifest.js';
 import {
-  ensureVolumeCommand, mountpointCommand, parseItemized, parseRsyncStats, syncCommand, syncError, syncStep, verifyVolumes,
-  volumeMountpoint, type VolumeCopy,
+  ensureVolumeCommand,
+  mountpointCommand,
+  parseItemized,
+  parseRsyncStats,
+  syncCommand,
+  syncError,
+  syncStep,
+  verifyVolumes,
+  volumeMountpoint,
+  type VolumeCopy,
 } from './volumes.js';
 
 const src: Endpoint = { name: 'old', address: '10.0.0.1', port: 22, user: 'root', sudo: false };
 const dst: Endpoint = { name: 'new', address: '10.0.0.2', port: 22, user: 'root', sudo: false };
 const ch = channelFor('shop', src, dst);
-const db: VolumeCopy = { name: 'db', sourcePath: '/var/lib/docker/volumes/shop_db/_data', targetPath: '/var/lib/docker/volumes/shop_db/_data' };
+const db: VolumeCopy = {
+  name: 'db',
+  sourcePath: '/var/lib/docker/volumes/shop_db/_data',
+  targetPath: '/var/lib/docker/volumes/shop_db/_data',
+};
 const ctx = (t: RecordingTransport) => ({ transport: t, redactor: new Redactor() });
-const E = "'ssh -i /root/.ssh/ferry-migrate-shop -o UserKnownHostsFile=/root/.ssh/ferry-migrate-shop.known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr -p 22'";
+const E =
+  "'ssh -i /root/.ssh/ferry-migrate-shop -o UserKnownHostsFile=/root/.ssh/ferry-migrate-shop.known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr -p 22'";
 const DRY = render(syncCommand(ch, db, true));
 const REAL = render(syncCommand(ch, db));
 
@@ -57,7 +70,8 @@ Total bytes received: 136
 sent 3,001,181 bytes  received 136 bytes  2,000,878.00 bytes/sec
 total size is 3,000,015  speedup is 1.00
 `;
-const STATS_AGAIN = STATS_FIRST.replace('Literal data: 3,000,007', 'Literal data: 12,099').replace('Number of regular files transferred: 4', 'Number of regular files transferred: 3')
+const STATS_AGAIN = STATS_FIRST.replace('Literal data: 3,000,007', 'Literal data: 12,099')
+  .replace('Number of regular files transferred: 4', 'Number of regular files transferred: 3')
   .replace('Total bytes sent: 3,001,181', 'Total bytes sent: 19,388');
 const NO_SPACE = `rsync: [receiver] write failed on "/tmp/ferry-exp-tiny/sub/big": No space left on device (28)
 rsync error: error in file IO (code 11) at receiver.c(657) [receiver=3.5.0]
@@ -69,15 +83,26 @@ rsync error: unexplained error (code 255) at io.c(285) [sender=3.5.0]
 
 test('docker volume commands: Compose v1 names and labels', () => {
   assert.equal(render(mountpointCommand('shop_db')), "docker volume inspect --format '{{ .Mountpoint }}' shop_db");
-  assert.equal(render(ensureVolumeCommand('shop', 'db')), 'docker volume create --label com.docker.compose.project=shop --label com.docker.compose.volume=db shop_db');
+  assert.equal(
+    render(ensureVolumeCommand('shop', 'db')),
+    'docker volume create --label com.docker.compose.project=shop --label com.docker.compose.volume=db shop_db',
+  );
 });
 
 test('rsync through the channel: exact lines, and sudo on the target through --rsync-path', () => {
-  assert.equal(REAL, `rsync --stats -aHAX --numeric-ids --delete --inplace -e ${E} /var/lib/docker/volumes/shop_db/_data/ root@10.0.0.2:/var/lib/docker/volumes/shop_db/_data/`);
-  assert.equal(DRY, `rsync -n --itemize-changes -aHAX --numeric-ids --delete --inplace -e ${E} /var/lib/docker/volumes/shop_db/_data/ root@10.0.0.2:/var/lib/docker/volumes/shop_db/_data/`);
+  assert.equal(
+    REAL,
+    `rsync --stats -aHAX --numeric-ids --delete --inplace -e ${E} /var/lib/docker/volumes/shop_db/_data/ root@10.0.0.2:/var/lib/docker/volumes/shop_db/_data/`,
+  );
+  assert.equal(
+    DRY,
+    `rsync -n --itemize-changes -aHAX --numeric-ids --delete --inplace -e ${E} /var/lib/docker/volumes/shop_db/_data/ root@10.0.0.2:/var/lib/docker/volumes/shop_db/_data/`,
+  );
   const sudo = channelFor('shop', src, { ...dst, user: 'deploy', sudo: true, address: 'fd00::2' });
-  assert.match(render(syncCommand(sudo, { name: 'files', sourcePath: '/srv/my files', targetPath: '/srv/my files' })),
-    / '--rsync-path=sudo -n rsync' '\/srv\/my files\/' 'deploy@\[fd00::2\]:\/srv\/my files\/'$/);
+  assert.match(
+    render(syncCommand(sudo, { name: 'files', sourcePath: '/srv/my files', targetPath: '/srv/my files' })),
+    / '--rsync-path=sudo -n rsync' '\/srv\/my files\/' 'deploy@\[fd00::2\]:\/srv\/my files\/'$/,
+  );
 });
 
 test('itemized changes and --stats as rsync prints them', () => {
@@ -92,7 +117,10 @@ test('itemized changes and --stats as rsync prints them', () => {
 test('rsync failures become coded errors: no space, a broken channel, anything else', () => {
   const full = syncError(ch, db, 11, NO_SPACE);
   assert.equal(full.code, 'no-space');
-  assert.match(full.message, /^new: no space left on device while copying db \(old:\/var\/lib\/docker\/volumes\/shop_db\/_data → new:.*\): rsync: \[receiver\] write failed on .*No space left on device \(28\) \/ rsync error: error in file IO/);
+  assert.match(
+    full.message,
+    /^new: no space left on device while copying db \(old:\/var\/lib\/docker\/volumes\/shop_db\/_data → new:.*\): rsync: \[receiver\] write failed on .*No space left on device \(28\) \/ rsync error: error in file IO/,
+  );
   assert.match(full.hint, /^free space on new \(`df -h \/var\/lib\/docker\/volumes\/shop_db\/_data`\)/);
   const lost = syncError(ch, db, 255, UNREACHABLE);
   assert.equal(lost.code, 'sync-failed');
@@ -103,34 +131,71 @@ test('rsync failures become coded errors: no space, a broken channel, anything e
 
 test('check is the dry run: what would be sent per volume, nothing when up to date, everything when the target is not there', async () => {
   const media: VolumeCopy = { name: 'media', sourcePath: '/srv/media', targetPath: '/srv/media' };
-  const step = (copies: VolumeCopy[]) => syncStep({ id: 'shop/volumes', ch, copies, source: () => t, target: () => t, phase: 'transfer', dependsOn: [] });
-  const t = new RecordingTransport('old').when(DRY, { stdout: ITEMIZED_CHANGED }, { times: 1 }).when(DRY, { stdout: '' })
-    .when(render(syncCommand(ch, media, true)), { code: 11, stderr: 'rsync: [Receiver] mkdir "/srv/media" failed: No such file or directory (2)\n' });
-  assert.deepEqual(await step([db, media]).check(ctx(t)), { needed: true, change: { summary: 'db: 3 files to send, 1 to delete, 2 other changes; media: everything (/srv/media is not on new yet)' } });
+  const step = (copies: VolumeCopy[]) =>
+    syncStep({ id: 'shop/volumes', ch, copies, source: () => t, target: () => t, phase: 'transfer', dependsOn: [] });
+  const t = new RecordingTransport('old')
+    .when(DRY, { stdout: ITEMIZED_CHANGED }, { times: 1 })
+    .when(DRY, { stdout: '' })
+    .when(render(syncCommand(ch, media, true)), {
+      code: 11,
+      stderr: 'rsync: [Receiver] mkdir "/srv/media" failed: No such file or directory (2)\n',
+    });
+  assert.deepEqual(await step([db, media]).check(ctx(t)), {
+    needed: true,
+    change: {
+      summary: 'db: 3 files to send, 1 to delete, 2 other changes; media: everything (/srv/media is not on new yet)',
+    },
+  });
   assert.deepEqual(await step([db]).check(ctx(t)), { needed: false });
 });
 
 test('apply reports bytes sent per volume and stops at the first failure with its code; verify compares manifests', async () => {
   const sent: number[] = [];
   const manifest = (s: string) => ({ stdout: `5000 104857600 ${s.repeat(64)}\n` });
-  const source = new RecordingTransport('old').when(REAL, { stdout: STATS_FIRST }, { times: 1 }).when(REAL, { code: 11, stderr: NO_SPACE })
+  const source = new RecordingTransport('old')
+    .when(REAL, { stdout: STATS_FIRST }, { times: 1 })
+    .when(REAL, { code: 11, stderr: NO_SPACE })
     .when(render(manifestCommand(db.sourcePath)), manifest('a'));
-  const target = new RecordingTransport('new').when(render(manifestCommand(db.targetPath)), manifest('a'), { times: 1 }).when(render(manifestCommand(db.targetPath)), manifest('b'));
-  const step = syncStep({ id: 'shop/volumes', ch, copies: async () => [db], source: () => source, target: () => target, phase: 'transfer', dependsOn: [], onBytes: (n) => sent.push(n) });
+  const target = new RecordingTransport('new')
+    .when(render(manifestCommand(db.targetPath)), manifest('a'), { times: 1 })
+    .when(render(manifestCommand(db.targetPath)), manifest('b'));
+  const step = syncStep({
+    id: 'shop/volumes',
+    ch,
+    copies: async () => [db],
+    source: () => source,
+    target: () => target,
+    phase: 'transfer',
+    dependsOn: [],
+    onBytes: (n) => sent.push(n),
+  });
   assert.equal(step.host, 'old');
   await step.apply(ctx(source));
   assert.deepEqual(sent, [3001181]);
   assert.deepEqual(await step.verify(ctx(source)), { ok: true });
-  assert.deepEqual(await step.verify(ctx(source)), { ok: false, message: 'db: 5000 files, 104857600 bytes on the source; 5000 files, 104857600 bytes on the target; the manifests differ' });
+  assert.deepEqual(await step.verify(ctx(source)), {
+    ok: false,
+    message:
+      'db: 5000 files, 104857600 bytes on the source; 5000 files, 104857600 bytes on the target; the manifests differ',
+  });
   await assert.rejects(step.apply(ctx(source)), (e: StepError) => e.code === 'no-space');
   assert.deepEqual(sent, [3001181]);
 });
 
 test('verifyVolumes: files, bytes and whether the manifests match, per volume; mountpoints from docker', async () => {
-  const source = new RecordingTransport('old').when(render(manifestCommand(db.sourcePath)), { stdout: `3 30 ${'c'.repeat(64)}\n` })
-    .when(render(mountpointCommand('shop_db')), { stdout: `${db.sourcePath}\n` }).when(render(mountpointCommand('gone')), { code: 1, stderr: 'Error: No such volume: gone\n' });
-  const target = new RecordingTransport('new').when(render(manifestCommand(db.targetPath)), { stdout: `3 30 ${'c'.repeat(64)}\n` });
-  assert.deepEqual(await verifyVolumes({ ch, copies: [db], source, target }), [{ name: 'db', files: 3, bytes: 30, manifest_match: true }]);
+  const source = new RecordingTransport('old')
+    .when(render(manifestCommand(db.sourcePath)), { stdout: `3 30 ${'c'.repeat(64)}\n` })
+    .when(render(mountpointCommand('shop_db')), { stdout: `${db.sourcePath}\n` })
+    .when(render(mountpointCommand('gone')), { code: 1, stderr: 'Error: No such volume: gone\n' });
+  const target = new RecordingTransport('new').when(render(manifestCommand(db.targetPath)), {
+    stdout: `3 30 ${'c'.repeat(64)}\n`,
+  });
+  assert.deepEqual(await verifyVolumes({ ch, copies: [db], source, target }), [
+    { name: 'db', files: 3, bytes: 30, manifest_match: true },
+  ]);
   assert.equal(await volumeMountpoint(source, 'shop_db', false), db.sourcePath);
-  await assert.rejects(volumeMountpoint(source, 'gone', false), (e: StepError) => e.code === 'volume-missing' && e.message === 'old: there is no Docker volume gone');
+  await assert.rejects(
+    volumeMountpoint(source, 'gone', false),
+    (e: StepError) => e.code === 'volume-missing' && e.message === 'old: there is no Docker volume gone',
+  );
 });

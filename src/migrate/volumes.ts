@@ -20,18 +20,37 @@ export interface VolumeCopy {
   targetPath: string;
 }
 
-export const mountpointCommand = (volume: string): Command => cmd('docker', 'volume', 'inspect', '--format', '{{ .Mountpoint }}', volume);
+export const mountpointCommand = (volume: string): Command =>
+  cmd('docker', 'volume', 'inspect', '--format', '{{ .Mountpoint }}', volume);
 
 /** Compose v1 names a project's volumes `<project>_<volume>`; the labels make Compose adopt it as its own. */
 export const ensureVolumeCommand = (project: string, volume: string): Command =>
-  cmd('docker', 'volume', 'create', '--label', `com.docker.compose.project=${project}`, '--label', `com.docker.compose.volume=${volume}`, `${project}_${volume}`);
+  cmd(
+    'docker',
+    'volume',
+    'create',
+    '--label',
+    `com.docker.compose.project=${project}`,
+    '--label',
+    `com.docker.compose.volume=${volume}`,
+    `${project}_${volume}`,
+  );
 
 export async function volumeMountpoint(t: Transport, volume: string, sudo: boolean): Promise<string> {
   const r = await t.exec(mountpointCommand(volume), { sudo });
   const path = r.stdout.trim();
   if (r.code === 0 && path.startsWith('/')) return path;
-  if (/No such volume/.test(r.stderr)) throw new StepError('volume-missing', `${t.name}: there is no Docker volume ${volume}`, `list the volumes on ${t.name} with \`docker volume ls\`; the stack must have run there once to have its volumes`);
-  throw new StepError('docker-failed', `${t.name}: docker volume inspect ${volume} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`, `check that Docker runs on ${t.name} and that the SSH user may use it`);
+  if (/No such volume/.test(r.stderr))
+    throw new StepError(
+      'volume-missing',
+      `${t.name}: there is no Docker volume ${volume}`,
+      `list the volumes on ${t.name} with \`docker volume ls\`; the stack must have run there once to have its volumes`,
+    );
+  throw new StepError(
+    'docker-failed',
+    `${t.name}: docker volume inspect ${volume} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`,
+    `check that Docker runs on ${t.name} and that the SSH user may use it`,
+  );
 }
 
 /**
@@ -44,8 +63,12 @@ export function syncCommand(ch: Channel, copy: VolumeCopy, dryRun = false): Comm
   return cmd(
     'rsync',
     ...(dryRun ? ['-n', '--itemize-changes'] : ['--stats']),
-    '-aHAX', '--numeric-ids', '--delete', '--inplace',
-    '-e', render(cmd(...sshOptions(ch))),
+    '-aHAX',
+    '--numeric-ids',
+    '--delete',
+    '--inplace',
+    '-e',
+    render(cmd(...sshOptions(ch))),
     ...(needsSudo(ch.target) ? ['--rsync-path=sudo -n rsync'] : []),
     `${copy.sourcePath}/`,
     `${destination(ch.target, true)}:${copy.targetPath}/`,
@@ -84,7 +107,11 @@ export function parseRsyncStats(out: string): RsyncStats {
     if (!m) throw new Error(`no "${label}" in rsync's --stats output`);
     return Number(m[1]!.replace(/,/g, ''));
   };
-  return { bytesSent: num('Total bytes sent'), literal: num('Literal data'), filesTransferred: num('Number of regular files transferred') };
+  return {
+    bytesSent: num('Total bytes sent'),
+    literal: num('Literal data'),
+    filesTransferred: num('Number of regular files transferred'),
+  };
 }
 
 /** rsync's exit 24: files vanished on the source while it ran (the next run or verify catches up). */
@@ -96,22 +123,34 @@ export function syncError(ch: Channel, copy: VolumeCopy, code: number, stderr: s
   const tail = lines.slice(-3).join(' / ') || `exit ${code}`;
   const where = `${copy.name} (${ch.source.name}:${copy.sourcePath} → ${ch.target.name}:${copy.targetPath})`;
   if (/No space left on device/.test(stderr)) {
-    return new StepError('no-space', `${ch.target.name}: no space left on device while copying ${where}: ${tail}`, `free space on ${ch.target.name} (\`df -h ${copy.targetPath}\`) or give it a larger disk, then run again: the copy goes on from where it stopped`);
+    return new StepError(
+      'no-space',
+      `${ch.target.name}: no space left on device while copying ${where}: ${tail}`,
+      `free space on ${ch.target.name} (\`df -h ${copy.targetPath}\`) or give it a larger disk, then run again: the copy goes on from where it stopped`,
+    );
   }
-  const hint = code === 255 || /connection unexpectedly closed|Permission denied|Host key verification/.test(stderr)
-    ? `the channel from ${ch.source.name} to ${ch.target.name} broke: check it with \`${render(onTarget(ch, cmd('true')))}\` on ${ch.source.name}, then run again`
-    : /rsync: (command )?not found/.test(stderr)
-      ? `install rsync on ${ch.target.name} (\`apt-get install rsync\`), then run again`
-      : `read rsync's message; a copy that stopped half-way goes on from where it stopped when run again`;
+  const hint =
+    code === 255 || /connection unexpectedly closed|Permission denied|Host key verification/.test(stderr)
+      ? `the channel from ${ch.source.name} to ${ch.target.name} broke: check it with \`${render(onTarget(ch, cmd('true')))}\` on ${ch.source.name}, then run again`
+      : /rsync: (command )?not found/.test(stderr)
+        ? `install rsync on ${ch.target.name} (\`apt-get install rsync\`), then run again`
+        : `read rsync's message; a copy that stopped half-way goes on from where it stopped when run again`;
   return new StepError('sync-failed', `${ch.source.name}: copying ${where} failed (rsync exit ${code}): ${tail}`, hint);
 }
 
 /** What rsync's dry run says one copy needs, or undefined when it is up to date. */
-function dryRun(ch: Channel, copy: VolumeCopy, r: { code: number; stdout: string; stderr: string }): string | undefined {
-  if (r.code !== 0 && /mkdir .* failed: No such file or directory/.test(r.stderr)) return `${copy.name}: everything (${copy.targetPath} is not on ${ch.target.name} yet)`;
+function dryRun(
+  ch: Channel,
+  copy: VolumeCopy,
+  r: { code: number; stdout: string; stderr: string },
+): string | undefined {
+  if (r.code !== 0 && /mkdir .* failed: No such file or directory/.test(r.stderr))
+    return `${copy.name}: everything (${copy.targetPath} is not on ${ch.target.name} yet)`;
   if (r.code !== 0 && r.code !== VANISHED) throw syncError(ch, copy, r.code, r.stderr);
   const n = parseItemized(r.stdout);
-  return n.send + n.delete + n.other > 0 ? `${copy.name}: ${n.send} files to send, ${n.delete} to delete, ${n.other} other changes` : undefined;
+  return n.send + n.delete + n.other > 0
+    ? `${copy.name}: ${n.send} files to send, ${n.delete} to delete, ${n.other} other changes`
+    : undefined;
 }
 
 export interface SyncStepOptions {
@@ -131,8 +170,13 @@ export interface SyncStepOptions {
 export function syncStep(o: SyncStepOptions): Step {
   const { ch } = o;
   let resolved: VolumeCopy[] | undefined = Array.isArray(o.copies) ? o.copies : undefined;
-  const copiesOf = async (ctx: StepContext) => (resolved ??= await (o.copies as (ctx: StepContext) => Promise<VolumeCopy[]>)(ctx));
-  const rsync = (ctx: StepContext, c: Command) => o.source().exec(c, { sudo: ch.source.sudo, timeoutMs: 24 * 3600_000 }).then((r) => ({ ...r, stderr: ctx.redactor.redact(r.stderr) }));
+  const copiesOf = async (ctx: StepContext) =>
+    (resolved ??= await (o.copies as (ctx: StepContext) => Promise<VolumeCopy[]>)(ctx));
+  const rsync = (ctx: StepContext, c: Command) =>
+    o
+      .source()
+      .exec(c, { sudo: ch.source.sudo, timeoutMs: 24 * 3600_000 })
+      .then((r) => ({ ...r, stderr: ctx.redactor.redact(r.stderr) }));
   const example: VolumeCopy = { name: 'VOLUME', sourcePath: 'SOURCE_PATH', targetPath: 'TARGET_PATH' };
   return {
     id: o.id,
@@ -178,16 +222,25 @@ interface Compared {
 }
 
 /** Manifests of each copy on both servers (the two servers at once, one copy after the other). */
-async function compareCopies(ch: Channel, copies: VolumeCopy[], source: Transport, target: Transport): Promise<Compared[]> {
+async function compareCopies(
+  ch: Channel,
+  copies: VolumeCopy[],
+  source: Transport,
+  target: Transport,
+): Promise<Compared[]> {
   const out: Compared[] = [];
   for (const copy of copies) {
-    const [s, t] = await Promise.all([volumeManifest(source, copy.sourcePath, ch.source.sudo), volumeManifest(target, copy.targetPath, ch.target.sudo)]);
+    const [s, t] = await Promise.all([
+      volumeManifest(source, copy.sourcePath, ch.source.sudo),
+      volumeManifest(target, copy.targetPath, ch.target.sudo),
+    ]);
     out.push({ copy, source: s, target: t });
   }
   return out;
 }
 
-const same = (c: Compared): boolean => c.source.sha256 === c.target.sha256 && c.source.files === c.target.files && c.source.bytes === c.target.bytes;
+const same = (c: Compared): boolean =>
+  c.source.sha256 === c.target.sha256 && c.source.files === c.target.files && c.source.bytes === c.target.bytes;
 
 const describeMismatch = (c: Compared): string =>
   `${c.copy.name}: ${c.source.files} files, ${c.source.bytes} bytes on the source; ${c.target.files} files, ${c.target.bytes} bytes on the target; the manifests differ`;
@@ -201,7 +254,12 @@ export interface VolumeReport {
   manifest_match: boolean;
 }
 
-export async function verifyVolumes(o: { ch: Channel; copies: VolumeCopy[]; source: Transport; target: Transport }): Promise<VolumeReport[]> {
+export async function verifyVolumes(o: {
+  ch: Channel;
+  copies: VolumeCopy[];
+  source: Transport;
+  target: Transport;
+}): Promise<VolumeReport[]> {
   return (await compareCopies(o.ch, o.copies, o.source, o.target)).map((c) => ({
     name: c.copy.name,
     files: c.source.files,

@@ -26,20 +26,28 @@ export const reloadNginxCommand: Command = raw(RELOAD_NGINX_TEXT);
  */
 export const workersCommand: Command = quiet(cmd('pgrep', '-f', '[n]ginx: worker process *$'));
 
-export const nginxActiveCommand: Command = raw(`if ${SYSTEMD}; then systemctl is-active --quiet nginx; else pgrep -x nginx >/dev/null; fi`);
+export const nginxActiveCommand: Command = raw(
+  `if ${SYSTEMD}; then systemctl is-active --quiet nginx; else pgrep -x nginx >/dev/null; fi`,
+);
 export const startNginxCommand: Command = raw(`if ${SYSTEMD}; then systemctl enable --now nginx; else nginx; fi`);
-export const installNginxCommand: Command = and(cmd('apt-get', 'update', '-qq'), cmd('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', 'nginx'));
+export const installNginxCommand: Command = and(
+  cmd('apt-get', 'update', '-qq'),
+  cmd('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', 'nginx'),
+);
 
 export const existsCommand = (path: string): Command => cmd('test', '-e', path);
 export const mkdirCommand = (path: string, mode = '755'): Command => cmd('mkdir', '-p', '-m', mode, path);
 export const rmdirCommand = (path: string): Command => quiet(cmd('rmdir', path));
 
 /** Domains (one per line, `DNS:` names of subjectAltName) and the end date, or a failure when there is no certificate. */
-export const readCertificateCommand = (stack: string): Command => cmd('openssl', 'x509', '-in', certificatePaths(stack).fullchain, '-noout', '-enddate', '-ext', 'subjectAltName');
+export const readCertificateCommand = (stack: string): Command =>
+  cmd('openssl', 'x509', '-in', certificatePaths(stack).fullchain, '-noout', '-enddate', '-ext', 'subjectAltName');
 /** Exit 0 when the certificate is still valid in `days` days. */
-export const checkEndCommand = (stack: string, days = RENEW_DAYS): Command => quiet(cmd('openssl', 'x509', '-in', certificatePaths(stack).fullchain, '-noout', '-checkend', String(days * 86_400)));
+export const checkEndCommand = (stack: string, days = RENEW_DAYS): Command =>
+  quiet(cmd('openssl', 'x509', '-in', certificatePaths(stack).fullchain, '-noout', '-checkend', String(days * 86_400)));
 /** The `server = URL` line of the lineage's renewal configuration: the CA it came from. */
-export const renewalServerCommand = (stack: string): Command => quiet(cmd('grep', '-E', '^server *=', certificatePaths(stack).renewal));
+export const renewalServerCommand = (stack: string): Command =>
+  quiet(cmd('grep', '-E', '^server *=', certificatePaths(stack).renewal));
 
 export interface CertbotOptions {
   stack: string;
@@ -55,19 +63,30 @@ export function certbotCommand(o: CertbotOptions): Command {
   const env = o.caBundle ? ['env', `REQUESTS_CA_BUNDLE=${ACME_CA_PATH}`] : [];
   return cmd(
     ...env,
-    'certbot', 'certonly', '--webroot', '-w', ACME_WEBROOT,
-    '--cert-name', certificateName(o.stack),
+    'certbot',
+    'certonly',
+    '--webroot',
+    '-w',
+    ACME_WEBROOT,
+    '--cert-name',
+    certificateName(o.stack),
     ...o.domains.flatMap((d) => ['-d', d]),
-    '--non-interactive', '--agree-tos', '-m', o.acme.email,
+    '--non-interactive',
+    '--agree-tos',
+    '-m',
+    o.acme.email,
     ...(o.acme.directory ? ['--server', o.acme.directory] : []),
     ...(o.force ? ['--force-renewal'] : []),
   );
 }
 
-export const deleteCertificateCommand = (stack: string): Command => cmd('certbot', 'delete', '--cert-name', certificateName(stack), '--non-interactive');
+export const deleteCertificateCommand = (stack: string): Command =>
+  cmd('certbot', 'delete', '--cert-name', certificateName(stack), '--non-interactive');
 
 export const daemonReloadCommand: Command = raw(`if ${SYSTEMD}; then systemctl daemon-reload; fi`);
-export const timerStateCommand: Command = raw(`if ${SYSTEMD}; then echo "$(systemctl is-enabled certbot.timer 2>/dev/null) $(systemctl is-active certbot.timer 2>/dev/null)"; else echo no-systemd; fi`);
+export const timerStateCommand: Command = raw(
+  `if ${SYSTEMD}; then echo "$(systemctl is-enabled certbot.timer 2>/dev/null) $(systemctl is-active certbot.timer 2>/dev/null)"; else echo no-systemd; fi`,
+);
 export const enableTimerCommand: Command = cmd('systemctl', 'enable', '--now', 'certbot.timer');
 export const disableTimerCommand: Command = cmd('systemctl', 'disable', '--now', 'certbot.timer');
 

@@ -3,8 +3,16 @@ import { StepError } from '../engine/errors.js';
 import type { Step } from '../engine/step.js';
 import { stderrTail } from '../transport/ssh/errors.js';
 import {
-  disableTimerCommand, enableTimerCommand, existsCommand, installNginxCommand, mkdirCommand, nginxActiveCommand, nginxVersionCommand, rmdirCommand,
-  startNginxCommand, timerStateCommand,
+  disableTimerCommand,
+  enableTimerCommand,
+  existsCommand,
+  installNginxCommand,
+  mkdirCommand,
+  nginxActiveCommand,
+  nginxVersionCommand,
+  rmdirCommand,
+  startNginxCommand,
+  timerStateCommand,
 } from './commands.js';
 import { ACME_WEBROOT } from './names.js';
 import { shown } from './nginx-file.js';
@@ -25,7 +33,9 @@ export function nginxStep(o: HostStepOptions): Step {
     title: `nginx installed and running on ${o.host}`,
     doc: {
       purpose: `Make sure nginx is installed and running on ${o.host}: \`nginx -v\` tells whether it is there; when it is not, it is installed with apt-get (Debian, Ubuntu), then started and enabled at boot.`,
-      commands: [nginxVersionCommand, nginxActiveCommand, installNginxCommand, startNginxCommand].map((c) => shown(c, o.sudo)),
+      commands: [nginxVersionCommand, nginxActiveCommand, installNginxCommand, startNginxCommand].map((c) =>
+        shown(c, o.sudo),
+      ),
       verify: '`nginx -v` succeeds and nginx is active.',
       undo: 'Nothing: nginx stays installed and running (other sites may use it).',
     },
@@ -35,10 +45,17 @@ export function nginxStep(o: HostStepOptions): Step {
       return (await ctx.transport.exec(nginxActiveCommand, { sudo: o.sudo })).code === 0 ? undefined : 'start nginx';
     },
     async apply(ctx) {
-      for (const [c, what] of [...(missing ? [[installNginxCommand, 'install'] as const] : []), [startNginxCommand, 'start'] as const]) {
+      for (const [c, what] of [
+        ...(missing ? [[installNginxCommand, 'install'] as const] : []),
+        [startNginxCommand, 'start'] as const,
+      ]) {
         const r = await ctx.transport.exec(c, { sudo: o.sudo, timeoutMs: 10 * 60_000 });
         if (r.code !== 0) {
-          throw new StepError(`nginx-${what}-failed`, ctx.redactor.redact(`${o.host}: could not ${what} nginx: ${stderrTail(r.stderr || r.stdout, 5)}`), `Run \`${shown(c, o.sudo)}\` on ${o.host} to see why; Ferry installs nginx with apt-get (Debian or Ubuntu) only.`);
+          throw new StepError(
+            `nginx-${what}-failed`,
+            ctx.redactor.redact(`${o.host}: could not ${what} nginx: ${stderrTail(r.stderr || r.stdout, 5)}`),
+            `Run \`${shown(c, o.sudo)}\` on ${o.host} to see why; Ferry installs nginx with apt-get (Debian or Ubuntu) only.`,
+          );
         }
       }
     },
@@ -82,7 +99,8 @@ export function renewalTimerStep(o: HostStepOptions): Step {
     ...o,
     title: `certbot.timer enabled and active on ${o.host}`,
     doc: {
-      purpose: 'Make sure certbot.timer is enabled and active: it runs `certbot renew` twice a day, which renews certificates 30 days before they expire and then runs the deploy hook that reloads nginx. On a host without systemd the certbot package\'s cron job does it instead.',
+      purpose:
+        "Make sure certbot.timer is enabled and active: it runs `certbot renew` twice a day, which renews certificates 30 days before they expire and then runs the deploy hook that reloads nginx. On a host without systemd the certbot package's cron job does it instead.",
       commands: [timerStateCommand, enableTimerCommand].map((c) => shown(c, o.sudo)),
       verify: '`systemctl is-enabled certbot.timer` says enabled and `systemctl is-active certbot.timer` says active.',
       undo: `If the timer was neither enabled nor active before, disable it again: ${shown(disableTimerCommand, o.sudo)}`,
@@ -90,14 +108,17 @@ export function renewalTimerStep(o: HostStepOptions): Step {
     async inspect(ctx, stage) {
       const state = (await ctx.transport.exec(timerStateCommand, { sudo: o.sudo })).stdout.trim();
       if (stage === 'check') before = state;
-      return state === 'enabled active' || state === 'no-systemd' ? undefined : `enable and start certbot.timer (now: ${state || 'unknown'})`;
+      return state === 'enabled active' || state === 'no-systemd'
+        ? undefined
+        : `enable and start certbot.timer (now: ${state || 'unknown'})`;
     },
     async apply(ctx) {
       await ctx.transport.exec(enableTimerCommand, { sudo: o.sudo, check: true });
     },
     async rollback(ctx) {
       const [enabled, active] = before.split(' ');
-      if (before !== 'no-systemd' && enabled !== 'enabled' && active !== 'active') await ctx.transport.exec(disableTimerCommand, { sudo: o.sudo, check: true });
+      if (before !== 'no-systemd' && enabled !== 'enabled' && active !== 'active')
+        await ctx.transport.exec(disableTimerCommand, { sudo: o.sudo, check: true });
     },
   });
 }

@@ -2,5 +2,11 @@
 export * from './names.js';
 export { renderSite, type SiteOptions } from './render-site.js';
 export { renderUpstreams, upstreamsOf, serverAddress, type Upstream } from './render-upstreams.js';
-export { writeNginxFile, replaceNginxFile, nginxFileStep, workerPids, type NginxFileStepOptions } from './nginx-file.js';
+export {
+  writeNginxFile,
+  replaceNginxFile,
+  nginxFileStep,
+  workerPids,
+  type NginxFileStepOptions,
+} from './nginx-file.js';
 export { proxySteps, type ProxyStepsOptions } from './steps.js';

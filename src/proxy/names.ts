@@ -7,7 +7,8 @@
 const nginxName = (text: string): string => text.replace(/[^A-Za-z0-9_]/g, '_');
 
 /** `ferry_<stack>_<service>_<port>`: the upstream of one service port. */
-export const upstreamName = (stack: string, service: string, port: number): string => nginxName(`ferry_${stack}_${service}_${port}`);
+export const upstreamName = (stack: string, service: string, port: number): string =>
+  nginxName(`ferry_${stack}_${service}_${port}`);
 
 /** The limit_req zone of a stack's route (by its index in `proxy.routes`); zones are global to nginx. */
 export const rateZoneName = (stack: string, route: number): string => nginxName(`ferry_${stack}_rate_${route}`);

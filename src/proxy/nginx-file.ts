@@ -26,7 +26,10 @@ const queues = new WeakMap<object, Promise<unknown>>();
 /** Runs `fn` after every earlier call for the same transport (one host) has ended. */
 function serialized<T>(key: object, fn: () => Promise<T>): Promise<T> {
   const run = (queues.get(key) ?? Promise.resolve()).then(fn, fn);
-  queues.set(key, run.catch(() => undefined));
+  queues.set(
+    key,
+    run.catch(() => undefined),
+  );
   return run;
 }
 
@@ -37,7 +40,13 @@ async function readFile(ctx: StepContext, path: string, sudo: boolean): Promise<
 }
 
 /** Writes `content` (creating the directory when the file is new), or removes the file for null. */
-async function putFile(ctx: StepContext, path: string, content: string | Buffer | null, existed: boolean, sudo: boolean): Promise<void> {
+async function putFile(
+  ctx: StepContext,
+  path: string,
+  content: string | Buffer | null,
+  existed: boolean,
+  sudo: boolean,
+): Promise<void> {
   if (content === null) {
     await ctx.transport.exec(removeCommand(path), { sudo, check: true });
     return;
@@ -48,7 +57,10 @@ async function putFile(ctx: StepContext, path: string, content: string | Buffer 
 
 /** The lines of `nginx -t` that say what is wrong (`[emerg] ... in FILE:LINE`). */
 export function nginxErrors(stderr: string): string {
-  const lines = stderr.split('\n').filter((l) => /\[(emerg|alert|crit|error)\]/.test(l)).map((l) => l.replace(/^nginx: /, '').trim());
+  const lines = stderr
+    .split('\n')
+    .filter((l) => /\[(emerg|alert|crit|error)\]/.test(l))
+    .map((l) => l.replace(/^nginx: /, '').trim());
   return lines.length > 0 ? lines.join('\n') : stderrTail(stderr, 5);
 }
 
@@ -58,13 +70,17 @@ function refused(ctx: StepContext, host: string, path: string, stderr: string, a
   if (alreadyBroken) {
     return new StepError(
       'nginx-config-invalid',
-      redact(`${host}: nginx -t fails with and without the new ${path}, so it was not written and nginx was not reloaded:\n${errors}`),
+      redact(
+        `${host}: nginx -t fails with and without the new ${path}, so it was not written and nginx was not reloaded:\n${errors}`,
+      ),
       `Another file of nginx's configuration on ${host} is broken: fix the file named above (\`sudo nginx -t\` on ${host} shows it), then run apply again.`,
     );
   }
   return new StepError(
     'nginx-config-invalid',
-    redact(`${host}: nginx refused the new ${path}; the previous file was put back and nginx was not reloaded:\n${errors}`),
+    redact(
+      `${host}: nginx refused the new ${path}; the previous file was put back and nginx was not reloaded:\n${errors}`,
+    ),
     `Fix what the line above names (for a Ferry-rendered file: the route, size or duration in ferry.yml); \`sudo nginx -t\` on ${host} checks the configuration.`,
   );
 }
@@ -72,7 +88,10 @@ function refused(ctx: StepContext, host: string, path: string, stderr: string, a
 /** The pids of nginx's workers that accept requests (none when nginx or pgrep is missing). */
 export async function workerPids(ctx: StepContext, sudo: boolean): Promise<string[]> {
   const r = await ctx.transport.exec(workersCommand, { sudo });
-  return r.stdout.split('\n').map((l) => l.trim()).filter((l) => /^\d+$/.test(l));
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^\d+$/.test(l));
 }
 
 /**
@@ -100,7 +119,13 @@ async function reload(ctx: StepContext, host: string, sudo: boolean): Promise<st
  * reloads nginx; otherwise puts the previous file back and throws. Returns the previous
  * content (null: there was no file).
  */
-export function replaceNginxFile(ctx: StepContext, host: string, path: string, content: string | Buffer | null, sudo = false): Promise<Buffer | null> {
+export function replaceNginxFile(
+  ctx: StepContext,
+  host: string,
+  path: string,
+  content: string | Buffer | null,
+  sudo = false,
+): Promise<Buffer | null> {
   return serialized(ctx.transport, async () => {
     const previous = await readFile(ctx, path, sudo);
     await putFile(ctx, path, content, previous !== null, sudo);
@@ -109,7 +134,13 @@ export function replaceNginxFile(ctx: StepContext, host: string, path: string, c
     if (test.code === 0 && failed === undefined) return previous;
     await putFile(ctx, path, previous, content !== null, sudo);
     if (failed !== undefined) {
-      throw new StepError('nginx-reload-failed', ctx.redactor.redact(`${host}: nginx accepted the new ${path} but did not reload (${failed}); the previous file was put back`), `Check that nginx runs on ${host} (\`systemctl status nginx\`), start it, then run apply again.`);
+      throw new StepError(
+        'nginx-reload-failed',
+        ctx.redactor.redact(
+          `${host}: nginx accepted the new ${path} but did not reload (${failed}); the previous file was put back`,
+        ),
+        `Check that nginx runs on ${host} (\`systemctl status nginx\`), start it, then run apply again.`,
+      );
     }
     const before = await ctx.transport.exec(nginxTestCommand, { sudo });
     throw refused(ctx, host, path, test.stderr, before.code !== 0);
@@ -121,7 +152,13 @@ export function replaceNginxFile(ctx: StepContext, host: string, path: string, c
  * a stack's upstreams without dropping requests. When it returns, new workers serve the
  * new configuration. Returns the previous content (null: none).
  */
-export function writeNginxFile(ctx: StepContext, host: string, path: string, content: string, sudo = false): Promise<Buffer | null> {
+export function writeNginxFile(
+  ctx: StepContext,
+  host: string,
+  path: string,
+  content: string,
+  sudo = false,
+): Promise<Buffer | null> {
   return replaceNginxFile(ctx, host, path, content, sudo);
 }
 
@@ -143,14 +180,24 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 const short = (sha: string): string => `${sha.slice(0, 12)}…`;
 
 /** The sha256 of the file on the host, or null when it does not exist. */
-export async function remoteSha256(ctx: StepContext, host: string, path: string, sudo: boolean): Promise<string | null> {
+export async function remoteSha256(
+  ctx: StepContext,
+  host: string,
+  path: string,
+  sudo: boolean,
+): Promise<string | null> {
   const r = await ctx.transport.exec(sha256Command(path), { sudo });
   if (r.code !== 0) {
     if (/No such file or directory/.test(r.stderr)) return null;
     throw commandFailed(host, r.command, r.code, r.stderr, (t) => ctx.redactor.redact(t));
   }
   const sha = /^([0-9a-f]{64})\s/.exec(r.stdout)?.[1];
-  if (!sha) throw new StepError('unexpected-output', ctx.redactor.redact(`${host}: cannot read the hash of ${path} from: ${r.stdout.trim()}`), 'check that GNU coreutils (sha256sum) is installed on the host');
+  if (!sha)
+    throw new StepError(
+      'unexpected-output',
+      ctx.redactor.redact(`${host}: cannot read the hash of ${path} from: ${r.stdout.trim()}`),
+      'check that GNU coreutils (sha256sum) is installed on the host',
+    );
   return sha;
 }
 
@@ -161,7 +208,8 @@ export function nginxFileStep(o: NginxFileStepOptions): Step {
   let want: string | undefined;
   let previous: Buffer | null = null;
   let written = false;
-  const content = async (ctx: StepContext) => (want ??= typeof o.content === 'string' ? o.content : await o.content(ctx));
+  const content = async (ctx: StepContext) =>
+    (want ??= typeof o.content === 'string' ? o.content : await o.content(ctx));
   return {
     id: o.id,
     host: o.host,
@@ -175,7 +223,10 @@ export function nginxFileStep(o: NginxFileStepOptions): Step {
       const have = await remoteSha256(ctx, o.host, o.path, sudo);
       const next = sha256(await content(ctx));
       if (have === next) return { needed: false };
-      return { needed: true, change: { summary: have === null ? `${o.path}: create` : `${o.path}: sha256 ${short(have)} -> ${short(next)}` } };
+      return {
+        needed: true,
+        change: { summary: have === null ? `${o.path}: create` : `${o.path}: sha256 ${short(have)} -> ${short(next)}` },
+      };
     },
     async apply(ctx) {
       previous = await writeNginxFile(ctx, o.host, o.path, await content(ctx), sudo);
@@ -183,7 +234,11 @@ export function nginxFileStep(o: NginxFileStepOptions): Step {
     },
     async verify(ctx) {
       const have = await remoteSha256(ctx, o.host, o.path, sudo);
-      if (have !== sha256(await content(ctx))) return { ok: false, message: `${o.path}: ${have === null ? 'missing' : `sha256 is ${short(have)}`}, not the content written` };
+      if (have !== sha256(await content(ctx)))
+        return {
+          ok: false,
+          message: `${o.path}: ${have === null ? 'missing' : `sha256 is ${short(have)}`}, not the content written`,
+        };
       const test = await ctx.transport.exec(nginxTestCommand, { sudo });
       return test.code === 0 ? { ok: true } : { ok: false, message: `nginx -t fails: ${nginxErrors(test.stderr)}` };
     },
@@ -199,7 +254,9 @@ function nginxFileDoc(o: NginxFileStepOptions, sudo: boolean): StepDoc {
   const dynamic = typeof o.content === 'string' ? '' : ' (its content is computed when the plan is checked)';
   return {
     purpose: `${o.purpose ?? `Write ${o.path}`}${dynamic}. Safely: the previous file is kept, the new one written atomically (mode 644), \`nginx -t\` judges the whole configuration, and if it fails the previous file is put back before nginx ever reloads; if it passes nginx reloads without dropping connections, and the step waits (at most 10 s) until new workers run.`,
-    commands: [sha256Command(o.path), existsCommand(o.path), nginxTestCommand, workersCommand, reloadNginxCommand].map((c) => shown(c, sudo)),
+    commands: [sha256Command(o.path), existsCommand(o.path), nginxTestCommand, workersCommand, reloadNginxCommand].map(
+      (c) => shown(c, sudo),
+    ),
     verify: `sha256sum ${o.path} shows the new content's hash and \`nginx -t\` passes.`,
     undo: `Put back the previous ${o.path} (remove it if there was none), through the same \`nginx -t\` check, and reload nginx.`,
   };

@@ -6,7 +6,14 @@
  */
 import { parseDuration } from '../compose/normalize/duration.js';
 import type { ProxyDef, RouteDef } from '../model/fleet.js';
-import { ACME_WEBROOT, certificatePaths, connectionVariable, rateZoneName, upstreamName, upstreamsPath } from './names.js';
+import {
+  ACME_WEBROOT,
+  certificatePaths,
+  connectionVariable,
+  rateZoneName,
+  upstreamName,
+  upstreamsPath,
+} from './names.js';
 
 export interface SiteOptions {
   /** The stack's certificate exists on the server: serve HTTPS and redirect HTTP. Ignored with `tls: none`. */
@@ -26,7 +33,8 @@ const indent = (lines: string[], by = '    '): string[] => lines.map((l) => (l =
 const block = (head: string, body: string[]): string[] => [`${head} {`, ...indent(body), '}'];
 
 /** A location path as one nginx word: quoted when it holds characters nginx's parser treats specially. */
-const word = (path: string): string => (/^[A-Za-z0-9._~/%:@!*+,=-]+$/.test(path) ? path : `"${path.replace(/["\\]/g, '\\$&')}"`);
+const word = (path: string): string =>
+  /^[A-Za-z0-9._~/%:@!*+,=-]+$/.test(path) ? path : `"${path.replace(/["\\]/g, '\\$&')}"`;
 
 /** A header value as one nginx word. */
 const value = (text: string): string => (/^[A-Za-z0-9._/:=-]+$/.test(text) ? text : `"${text}"`);
@@ -38,29 +46,43 @@ const seconds = (duration: string): number => Math.max(0, Math.floor((parseDurat
 
 export function renderSite(stack: string, proxy: ProxyDef, opts: SiteOptions): string {
   const https = proxy.tls === 'acme' && opts.certificate;
-  const headers: [string, string][] = [...(https && proxy.hsts ? ([['Strict-Transport-Security', HSTS]] as [string, string][]) : []), ...(proxy.securityHeaders ? SECURITY_HEADERS : [])];
+  const headers: [string, string][] = [
+    ...(https && proxy.hsts ? ([['Strict-Transport-Security', HSTS]] as [string, string][]) : []),
+    ...(proxy.securityHeaders ? SECURITY_HEADERS : []),
+  ];
   const routes = proxy.routes.flatMap((r, i) => ['', ...routeLocation(stack, r, i, headers)]);
   const names = `server_name ${proxy.domains.join(' ')};`;
   const challenge = block('location ^~ /.well-known/acme-challenge/', [`root ${ACME_WEBROOT};`]);
   const serverHeaders = headers.length > 0 ? ['', ...headers.map(addHeader)] : [];
   const http = https
-    ? block('server', ['listen 80;', 'listen [::]:80;', names, '', ...challenge, '', ...block('location /', ['return 301 https://$host$request_uri;'])])
+    ? block('server', [
+        'listen 80;',
+        'listen [::]:80;',
+        names,
+        '',
+        ...challenge,
+        '',
+        ...block('location /', ['return 301 https://$host$request_uri;']),
+      ])
     : block('server', ['listen 80;', 'listen [::]:80;', names, ...serverHeaders, '', ...challenge, ...routes]);
   const cert = certificatePaths(stack);
   const tls = https
-    ? ['', ...block('server', [
-        'listen 443 ssl http2;',
-        'listen [::]:443 ssl http2;',
-        names,
+    ? [
         '',
-        `ssl_certificate ${cert.fullchain};`,
-        `ssl_certificate_key ${cert.privkey};`,
-        'ssl_protocols TLSv1.2 TLSv1.3;',
-        'ssl_session_cache shared:ferry_ssl:10m;',
-        'ssl_session_timeout 1d;',
-        ...serverHeaders,
-        ...routes,
-      ])]
+        ...block('server', [
+          'listen 443 ssl http2;',
+          'listen [::]:443 ssl http2;',
+          names,
+          '',
+          `ssl_certificate ${cert.fullchain};`,
+          `ssl_certificate_key ${cert.privkey};`,
+          'ssl_protocols TLSv1.2 TLSv1.3;',
+          'ssl_session_cache shared:ferry_ssl:10m;',
+          'ssl_session_timeout 1d;',
+          ...serverHeaders,
+          ...routes,
+        ]),
+      ]
     : [];
   return [
     `# Ferry: nginx site of stack ${stack}. Do not edit: ferry apply rewrites it.`,
@@ -75,8 +97,14 @@ export function renderSite(stack: string, proxy: ProxyDef, opts: SiteOptions): s
 
 /** Directives of the http context: rate-limit zones and the websocket Connection map. */
 function httpContext(stack: string, routes: RouteDef[]): string[] {
-  const zones = routes.flatMap((r, i) => (r.rateLimit ? [`limit_req_zone $binary_remote_addr zone=${rateZoneName(stack, i)}:10m rate=${r.rateLimit.perSecond}r/s;`] : []));
-  const map = routes.some((r) => r.websocket) ? block(`map $http_upgrade ${connectionVariable(stack)}`, ['default upgrade;', "'' close;"]) : [];
+  const zones = routes.flatMap((r, i) =>
+    r.rateLimit
+      ? [`limit_req_zone $binary_remote_addr zone=${rateZoneName(stack, i)}:10m rate=${r.rateLimit.perSecond}r/s;`]
+      : [],
+  );
+  const map = routes.some((r) => r.websocket)
+    ? block(`map $http_upgrade ${connectionVariable(stack)}`, ['default upgrade;', "'' close;"])
+    : [];
   return [...(zones.length > 0 ? ['', ...zones] : []), ...(map.length > 0 ? ['', ...map] : [])];
 }
 
@@ -91,7 +119,9 @@ function routeLocation(stack: string, r: RouteDef, index: number, headers: [stri
     'proxy_set_header X-Real-IP $remote_addr;',
     'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
     'proxy_set_header X-Forwarded-Proto $scheme;',
-    ...(r.websocket ? ['proxy_set_header Upgrade $http_upgrade;', `proxy_set_header Connection ${connectionVariable(stack)};`] : ['proxy_set_header Connection "";']),
+    ...(r.websocket
+      ? ['proxy_set_header Upgrade $http_upgrade;', `proxy_set_header Connection ${connectionVariable(stack)};`]
+      : ['proxy_set_header Connection "";']),
     'proxy_next_upstream error timeout http_502 http_503;',
     // A connection that is not taken within this is tried again at the next server: a
     // migration's held requests are retried every few seconds (see migrate/steps/hold.ts).
@@ -102,7 +132,11 @@ function routeLocation(stack: string, r: RouteDef, index: number, headers: [stri
   if (read !== undefined) body.push(`proxy_read_timeout ${read}s;`);
   if (r.timeoutSeconds !== undefined) body.push(`proxy_send_timeout ${r.timeoutSeconds}s;`);
   if (r.sse) body.push('proxy_buffering off;', 'proxy_cache off;');
-  if (r.rateLimit) body.push(`limit_req zone=${rateZoneName(stack, index)} burst=${r.rateLimit.burst} nodelay;`, 'limit_req_status 429;');
+  if (r.rateLimit)
+    body.push(
+      `limit_req zone=${rateZoneName(stack, index)} burst=${r.rateLimit.burst} nodelay;`,
+      'limit_req_status 429;',
+    );
   if (r.cache !== undefined) {
     // expires sets Expires and Cache-Control max-age; an add_header here drops the server's, so they are repeated.
     body.push(`expires ${seconds(r.cache)}s;`, 'add_header Cache-Control public;', ...headers.map(addHeader));

@@ -48,11 +48,19 @@ export function serverAddress(address: string, port: number): string {
  * that nginx tries a request up to that many times (one connect timeout apart) before
  * it fails: how the source's nginx keeps requests waiting while a migration holds them.
  */
-export function renderUpstreams(stack: string, routes: RouteDef[], addresses: Record<string, string[]>, tries = 1): string {
+export function renderUpstreams(
+  stack: string,
+  routes: RouteDef[],
+  addresses: Record<string, string[]>,
+  tries = 1,
+): string {
   const blocks = upstreamsOf(stack, routes).map((u) => {
     const servers = [...new Set((addresses[u.name] ?? []).map((a) => serverAddress(a, u.port)))];
     const listed = tries > 1 ? servers.flatMap((s) => Array<string>(tries).fill(`${s} max_fails=0`)) : servers;
-    const lines = servers.length > 0 ? listed.map((s) => `    server ${s};`) : [`    # no container of ${u.service} yet: 502 until the first deploy`, `    server ${PLACEHOLDER_SERVER};`];
+    const lines =
+      servers.length > 0
+        ? listed.map((s) => `    server ${s};`)
+        : [`    # no container of ${u.service} yet: 502 until the first deploy`, `    server ${PLACEHOLDER_SERVER};`];
     return [`upstream ${u.name} {`, ...lines, `    keepalive ${KEEPALIVE};`, '}'].join('\n');
   });
   return `# Ferry: upstreams of stack ${stack}, rewritten at every deploy. Do not edit.\n\n${blocks.join('\n\n')}\n`;

@@ -21,7 +21,11 @@ for (const c of GOLDEN_CASES) {
       mkdirSync(dir, { recursive: true });
       writeFileSync(`${dir}${c.file}`, actual);
     }
-    assert.equal(actual, readFileSync(`${dir}${c.file}`, 'utf8'), `test/golden/nginx/${c.file} differs; rerun with UPDATE_GOLDEN=1 after checking the change`);
+    assert.equal(
+      actual,
+      readFileSync(`${dir}${c.file}`, 'utf8'),
+      `test/golden/nginx/${c.file} differs; rerun with UPDATE_GOLDEN=1 after checking the change`,
+    );
   });
 }
 
@@ -70,11 +74,21 @@ test('HTTPS only with a certificate and tls acme; HSTS only over HTTPS; security
 test('a location that adds its own header repeats the server headers (nginx drops inherited ones)', () => {
   const tls = renderSite('shop', FULL, { certificate: true });
   const staticBlock = /location \/static\/ \{[^}]*\}/.exec(tls)?.[0] ?? '';
-  for (const h of ['Cache-Control public', 'Strict-Transport-Security', 'X-Content-Type-Options', 'X-Frame-Options', 'Referrer-Policy']) assert.match(staticBlock, new RegExp(h));
+  for (const h of [
+    'Cache-Control public',
+    'Strict-Transport-Security',
+    'X-Content-Type-Options',
+    'X-Frame-Options',
+    'Referrer-Policy',
+  ])
+    assert.match(staticBlock, new RegExp(h));
 });
 
 test('an SSE route with a longer timeout keeps the longer read timeout, and a path nginx would split is quoted', () => {
-  const proxy = { ...MINIMAL, routes: [{ path: '/a;b', service: 'web', port: 80, websocket: false, sse: true, timeoutSeconds: 7200 }] };
+  const proxy = {
+    ...MINIMAL,
+    routes: [{ path: '/a;b', service: 'web', port: 80, websocket: false, sse: true, timeoutSeconds: 7200 }],
+  };
   const text = renderSite('blog', proxy, { certificate: false });
   assert.match(text, /location "\/a;b" \{/);
   assert.match(text, /proxy_read_timeout 7200s;/);
@@ -82,8 +96,18 @@ test('an SSE route with a longer timeout keeps the longer read timeout, and a pa
 });
 
 test('upstreams for held requests: each server listed `tries` times, never marked down, so nginx retries it a connect timeout apart', () => {
-  const text = renderUpstreams('blog', MINIMAL.routes, { [upstreamName('blog', MINIMAL.routes[0]!.service, MINIMAL.routes[0]!.port)]: ['10.0.0.2:80', '10.0.0.2:80'] }, 3);
+  const text = renderUpstreams(
+    'blog',
+    MINIMAL.routes,
+    { [upstreamName('blog', MINIMAL.routes[0]!.service, MINIMAL.routes[0]!.port)]: ['10.0.0.2:80', '10.0.0.2:80'] },
+    3,
+  );
   assert.equal(text.match(/server 10\.0\.0\.2:80 max_fails=0;/g)?.length, 3);
-  assert.doesNotMatch(renderUpstreams('blog', MINIMAL.routes, { [upstreamName('blog', MINIMAL.routes[0]!.service, MINIMAL.routes[0]!.port)]: ['10.0.0.2:80'] }), /max_fails/);
+  assert.doesNotMatch(
+    renderUpstreams('blog', MINIMAL.routes, {
+      [upstreamName('blog', MINIMAL.routes[0]!.service, MINIMAL.routes[0]!.port)]: ['10.0.0.2:80'],
+    }),
+    /max_fails/,
+  );
   assert.match(renderSite('blog', MINIMAL, { certificate: false }), /proxy_connect_timeout 3s;/);
 });

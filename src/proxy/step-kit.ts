@@ -55,7 +55,14 @@ export function around(inner: Step, o: AroundOptions): Step {
     ...inner,
     doc: () => {
       const d = inner.doc();
-      return { ...d, commands: [...(o.before ?? []).map((c) => shown(c, o.sudo)), ...d.commands, ...(o.after ?? []).map((c) => shown(c, o.sudo))] };
+      return {
+        ...d,
+        commands: [
+          ...(o.before ?? []).map((c) => shown(c, o.sudo)),
+          ...d.commands,
+          ...(o.after ?? []).map((c) => shown(c, o.sudo)),
+        ],
+      };
     },
     check: (ctx) => inner.check(ctx),
     async apply(ctx) {

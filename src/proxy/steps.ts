@@ -15,7 +15,14 @@ import type { AcmeDef, StackDef } from '../model/fleet.js';
 import { CERTBOT_DROPIN, daemonReloadCommand, existsCommand, mkdirCommand, RENEW_HOOK } from './commands.js';
 import { certificateStep } from './certificate.js';
 import { nginxStep, renewalTimerStep, webrootStep } from './host-steps.js';
-import { ACME_CA_PATH, CERTBOT_DROPIN_PATH, certificatePaths, RENEW_HOOK_PATH, sitePath, upstreamsPath } from './names.js';
+import {
+  ACME_CA_PATH,
+  CERTBOT_DROPIN_PATH,
+  certificatePaths,
+  RENEW_HOOK_PATH,
+  sitePath,
+  upstreamsPath,
+} from './names.js';
 import { nginxFileStep } from './nginx-file.js';
 import { renderSite } from './render-site.js';
 import { renderUpstreams } from './render-upstreams.js';
@@ -38,7 +45,8 @@ export interface ProxyStepsOptions {
 /** Whether the stack's certificate and key are on the host. */
 async function hasCertificate(ctx: StepContext, stack: string, sudo: boolean): Promise<boolean> {
   const p = certificatePaths(stack);
-  for (const path of [p.fullchain, p.privkey]) if ((await ctx.transport.exec(existsCommand(path), { sudo })).code !== 0) return false;
+  for (const path of [p.fullchain, p.privkey])
+    if ((await ctx.transport.exec(existsCommand(path), { sudo })).code !== 0) return false;
   return true;
 }
 
@@ -46,7 +54,11 @@ function readBundle(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
-    throw new StepError('acme-ca-unreadable', `cannot read acme.ca_bundle ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'Fix `acme.ca_bundle` in ferry.yml: a PEM file on this machine, relative to ferry.yml.');
+    throw new StepError(
+      'acme-ca-unreadable',
+      `cannot read acme.ca_bundle ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      'Fix `acme.ca_bundle` in ferry.yml: a PEM file on this machine, relative to ferry.yml.',
+    );
   }
 }
 
@@ -59,22 +71,33 @@ export function proxySteps(o: ProxyStepsOptions): Step[] {
   const base = { host: o.host, sudo };
   const acme = proxy.tls === 'acme' ? o.acme : undefined;
   if (proxy.tls === 'acme' && !acme) {
-    throw new StepError('acme-missing', `stack ${stack} has proxy.tls acme but the fleet has no top-level \`acme\``, 'Add `acme: { email: you@example.com }` to ferry.yml, or set `proxy.tls: none` for HTTP only.');
+    throw new StepError(
+      'acme-missing',
+      `stack ${stack} has proxy.tls acme but the fleet has no top-level \`acme\``,
+      'Add `acme: { email: you@example.com }` to ferry.yml, or set `proxy.tls: none` for HTTP only.',
+    );
   }
   const steps: Step[] = [
     nginxStep({ ...base, id: id('nginx'), dependsOn: o.dependsOn }),
     webrootStep({ ...base, id: id('webroot'), dependsOn: [id('nginx')] }),
     nginxFileStep({
-      ...base, id: id('upstreams'), path: upstreamsPath(stack), dependsOn: [id('nginx')],
+      ...base,
+      id: id('upstreams'),
+      path: upstreamsPath(stack),
+      dependsOn: [id('nginx')],
       title: `nginx upstreams of ${stack}`,
       purpose: `Write the upstreams of ${stack} (one per routed service port, listing its containers' addresses) to ${upstreamsPath(stack)}`,
       content: async (ctx) => renderUpstreams(stack, proxy.routes, await o.upstreams(ctx)),
     }),
     nginxFileStep({
-      ...base, id: id('site'), path: sitePath(stack), dependsOn: [id('upstreams'), id('webroot')],
+      ...base,
+      id: id('site'),
+      path: sitePath(stack),
+      dependsOn: [id('upstreams'), id('webroot')],
       title: `nginx site of ${stack} (${proxy.domains.join(', ')})`,
       purpose: `Write the nginx site of ${stack} for ${proxy.domains.join(', ')} to ${sitePath(stack)}: ${acme ? 'HTTPS with the certificate when it is already on the host, else HTTP (the certificate step needs port 80 to answer the CA)' : 'HTTP only (tls: none)'}`,
-      content: async (ctx) => renderSite(stack, proxy, { certificate: acme !== undefined && (await hasCertificate(ctx, stack, sudo)) }),
+      content: async (ctx) =>
+        renderSite(stack, proxy, { certificate: acme !== undefined && (await hasCertificate(ctx, stack, sudo)) }),
     }),
   ];
   if (acme) steps.push(...acmeSteps(o, acme, id));
@@ -91,17 +114,61 @@ function acmeSteps(o: ProxyStepsOptions, acme: AcmeDef, id: (name: string) => st
   const steps: Step[] = [];
   if (bundle !== undefined) {
     steps.push(
-      around(fileStep({ ...base, id: id('acme-ca'), path: ACME_CA_PATH, content: bundle, mode: 0o644, phase: 'proxy', dependsOn: o.dependsOn }), { sudo, before: [mkdir(ACME_CA_PATH)] }),
-      around(fileStep({ ...base, id: id('certbot-env'), path: CERTBOT_DROPIN_PATH, content: CERTBOT_DROPIN, mode: 0o644, phase: 'proxy', dependsOn: [id('acme-ca')] }), { sudo, before: [mkdir(CERTBOT_DROPIN_PATH)], after: [daemonReloadCommand] }),
+      around(
+        fileStep({
+          ...base,
+          id: id('acme-ca'),
+          path: ACME_CA_PATH,
+          content: bundle,
+          mode: 0o644,
+          phase: 'proxy',
+          dependsOn: o.dependsOn,
+        }),
+        { sudo, before: [mkdir(ACME_CA_PATH)] },
+      ),
+      around(
+        fileStep({
+          ...base,
+          id: id('certbot-env'),
+          path: CERTBOT_DROPIN_PATH,
+          content: CERTBOT_DROPIN,
+          mode: 0o644,
+          phase: 'proxy',
+          dependsOn: [id('acme-ca')],
+        }),
+        { sudo, before: [mkdir(CERTBOT_DROPIN_PATH)], after: [daemonReloadCommand] },
+      ),
     );
   }
   const ca = bundle !== undefined ? [id('acme-ca'), id('certbot-env')] : [];
   steps.push(
-    certificateStep({ ...base, id: id('certificate'), stack, domains: proxy.domains, acme, caBundle: bundle !== undefined, dependsOn: [id('site'), ...ca] }),
-    around(fileStep({ ...base, id: id('renew-hook'), path: RENEW_HOOK_PATH, content: RENEW_HOOK, mode: 0o755, phase: 'proxy', dependsOn: [id('nginx')] }), { sudo, before: [mkdir(RENEW_HOOK_PATH)] }),
+    certificateStep({
+      ...base,
+      id: id('certificate'),
+      stack,
+      domains: proxy.domains,
+      acme,
+      caBundle: bundle !== undefined,
+      dependsOn: [id('site'), ...ca],
+    }),
+    around(
+      fileStep({
+        ...base,
+        id: id('renew-hook'),
+        path: RENEW_HOOK_PATH,
+        content: RENEW_HOOK,
+        mode: 0o755,
+        phase: 'proxy',
+        dependsOn: [id('nginx')],
+      }),
+      { sudo, before: [mkdir(RENEW_HOOK_PATH)] },
+    ),
     renewalTimerStep({ ...base, id: id('renew-timer'), dependsOn: [id('renew-hook'), ...ca] }),
     nginxFileStep({
-      ...base, id: id('site-tls'), path: sitePath(stack), dependsOn: [id('certificate'), id('renew-timer')],
+      ...base,
+      id: id('site-tls'),
+      path: sitePath(stack),
+      dependsOn: [id('certificate'), id('renew-timer')],
       title: `nginx site of ${stack} with HTTPS`,
       purpose: `Write the nginx site of ${stack} with its certificate to ${sitePath(stack)}: HTTPS on 443${proxy.hsts ? ' with HSTS' : ''}, HTTP redirected to HTTPS except ACME challenges`,
       content: renderSite(stack, proxy, { certificate: true }),

@@ -7,9 +7,22 @@ import { renderSite } from './render-site.js';
 import { renderUpstreams } from './render-upstreams.js';
 import { upstreamName } from './names.js';
 
-const route = (path: string, service: string, port: number, over: Partial<RouteDef> = {}): RouteDef => ({ path, service, port, websocket: false, sse: false, ...over });
+const route = (path: string, service: string, port: number, over: Partial<RouteDef> = {}): RouteDef => ({
+  path,
+  service,
+  port,
+  websocket: false,
+  sse: false,
+  ...over,
+});
 
-export const MINIMAL: ProxyDef = { domains: ['blog.example.com'], tls: 'acme', hsts: true, securityHeaders: true, routes: [route('/', 'web', 8000)] };
+export const MINIMAL: ProxyDef = {
+  domains: ['blog.example.com'],
+  tls: 'acme',
+  hsts: true,
+  securityHeaders: true,
+  routes: [route('/', 'web', 8000)],
+};
 
 export const FULL: ProxyDef = {
   domains: ['shop.example.com', 'www.shop.example.com'],
@@ -25,7 +38,13 @@ export const FULL: ProxyDef = {
   ],
 };
 
-export const TLS_NONE: ProxyDef = { domains: ['docs.example.com'], tls: 'none', hsts: true, securityHeaders: false, routes: [route('/', 'docs', 80)] };
+export const TLS_NONE: ProxyDef = {
+  domains: ['docs.example.com'],
+  tls: 'none',
+  hsts: true,
+  securityHeaders: false,
+  routes: [route('/', 'docs', 80)],
+};
 
 /** The addresses of the full site's upstreams: two containers, one, and none yet. */
 export const FULL_ADDRESSES: Record<string, string[]> = {
@@ -46,9 +65,44 @@ export interface GoldenCase {
 }
 
 export const GOLDEN_CASES: GoldenCase[] = [
-  { file: 'minimal.conf', stack: 'blog', proxy: MINIMAL, kind: 'site', certificate: false, render: () => renderSite('blog', MINIMAL, { certificate: false }) },
-  { file: 'full.conf', stack: 'shop', proxy: FULL, kind: 'site', certificate: false, render: () => renderSite('shop', FULL, { certificate: false }) },
-  { file: 'full-tls.conf', stack: 'shop', proxy: FULL, kind: 'site', certificate: true, render: () => renderSite('shop', FULL, { certificate: true }) },
-  { file: 'tls-none.conf', stack: 'docs', proxy: TLS_NONE, kind: 'site', certificate: false, render: () => renderSite('docs', TLS_NONE, { certificate: true }) },
-  { file: 'upstreams.conf', stack: 'shop', proxy: FULL, kind: 'upstreams', certificate: false, render: () => renderUpstreams('shop', FULL.routes, FULL_ADDRESSES) },
+  {
+    file: 'minimal.conf',
+    stack: 'blog',
+    proxy: MINIMAL,
+    kind: 'site',
+    certificate: false,
+    render: () => renderSite('blog', MINIMAL, { certificate: false }),
+  },
+  {
+    file: 'full.conf',
+    stack: 'shop',
+    proxy: FULL,
+    kind: 'site',
+    certificate: false,
+    render: () => renderSite('shop', FULL, { certificate: false }),
+  },
+  {
+    file: 'full-tls.conf',
+    stack: 'shop',
+    proxy: FULL,
+    kind: 'site',
+    certificate: true,
+    render: () => renderSite('shop', FULL, { certificate: true }),
+  },
+  {
+    file: 'tls-none.conf',
+    stack: 'docs',
+    proxy: TLS_NONE,
+    kind: 'site',
+    certificate: false,
+    render: () => renderSite('docs', TLS_NONE, { certificate: true }),
+  },
+  {
+    file: 'upstreams.conf',
+    stack: 'shop',
+    proxy: FULL,
+    kind: 'upstreams',
+    certificate: false,
+    render: () => renderUpstreams('shop', FULL.routes, FULL_ADDRESSES),
+  },
 ];

@@ -6,7 +6,9 @@ export function renderFindings(findings: readonly Finding[]): string {
     const who = [f.stack, f.service].filter(Boolean).join('/');
     const head = `${f.severity.toUpperCase()} ${f.code}${who ? ` [${who}]` : ''}: ${f.message}`;
     const where = formatWhere(f.where);
-    return [head, where ? `  at ${where}` : undefined, f.hint ? `  hint: ${f.hint}` : undefined].filter(Boolean).join('\n');
+    return [head, where ? `  at ${where}` : undefined, f.hint ? `  hint: ${f.hint}` : undefined]
+      .filter(Boolean)
+      .join('\n');
   });
   const count = (s: Finding['severity']): number => findings.filter((f) => f.severity === s).length;
   const n = (k: number, word: string): string => `${k} ${word}${k === 1 ? '' : 's'}`;

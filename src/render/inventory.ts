@@ -3,7 +3,19 @@ import { formatSize } from '../core/size.js';
 import type { Inventory, ServerInventory, StackInventory } from '../inventory/offline.js';
 import { table } from './table.js';
 
-const HEADERS = ['SERVICE', 'CONTAINER', 'IMAGE', 'PORTS', 'MEM LIMIT', 'MEM RESERVED', 'CPUS', 'REPLICAS', 'VOLUMES', 'HEALTH', 'RESTART'];
+const HEADERS = [
+  'SERVICE',
+  'CONTAINER',
+  'IMAGE',
+  'PORTS',
+  'MEM LIMIT',
+  'MEM RESERVED',
+  'CPUS',
+  'REPLICAS',
+  'VOLUMES',
+  'HEALTH',
+  'RESTART',
+];
 
 export function renderInventory(inv: Inventory): string {
   return inv.servers.map(renderServer).join('\n\n') + '\n';
@@ -26,7 +38,9 @@ function renderStack(st: StackInventory): string {
   if (st.error) return `${head}\n  ${st.error}`;
   const rows = st.services.map((r) => [
     r.service,
-    r.containers.length > 2 ? `${r.containers[0]} .. ${r.containers[r.containers.length - 1]}` : r.containers.join(', '),
+    r.containers.length > 2
+      ? `${r.containers[0]} .. ${r.containers[r.containers.length - 1]}`
+      : r.containers.join(', '),
     r.image,
     r.ports.join(', ') || '-',
     r.memoryLimit !== undefined ? formatSize(r.memoryLimit) : 'none',
@@ -37,7 +51,8 @@ function renderStack(st: StackInventory): string {
     r.healthcheck ? 'yes' : 'no',
     r.restart ?? '-',
   ]);
-  const disabled = st.disabledServices.length > 0 ? `\nnot started (inactive profiles): ${st.disabledServices.join(', ')}` : '';
+  const disabled =
+    st.disabledServices.length > 0 ? `\nnot started (inactive profiles): ${st.disabledServices.join(', ')}` : '';
   return `${head}\n${table(HEADERS, rows)}${disabled}`;
 }
 

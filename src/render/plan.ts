@@ -26,14 +26,19 @@ export function renderPlanTable(p: Preview): string {
 
 const fence = (lines: string[]): string => ['```sh', ...lines, '```'].join('\n');
 
-export function renderRunbook(p: Preview, meta: { fleetFile: string; createdAt: string; stacks: string[]; releases: Record<string, string> }): string {
+export function renderRunbook(
+  p: Preview,
+  meta: { fleetFile: string; createdAt: string; stacks: string[]; releases: Record<string, string> },
+): string {
   const c = countChanges(p);
   const out: string[] = [
     `# Ferry plan: ${meta.stacks.join(', ')}`,
     '',
     `- Fleet file: \`${meta.fleetFile}\``,
     `- Made at: ${meta.createdAt}`,
-    `- Releases: ${Object.entries(meta.releases).map(([s, id]) => `${s} \`${id}\``).join(', ')}`,
+    `- Releases: ${Object.entries(meta.releases)
+      .map(([s, id]) => `${s} \`${id}\``)
+      .join(', ')}`,
     `- Facts fingerprint: \`${p.fingerprint}\``,
     `- Steps: ${p.steps.length} (${c.change} to change, ${c.ok} unchanged, ${c.error} failed to check)`,
     '',
@@ -42,8 +47,20 @@ export function renderRunbook(p: Preview, meta: { fleetFile: string; createdAt: 
   ];
   p.steps.forEach((s, i) => {
     out.push(`## ${i + 1}. ${s.title}`, '', `\`${s.id}\` on **${s.host}**, phase ${s.phase}: **${what(s)}**`, '');
-    if (s.change?.before !== undefined || s.change?.after !== undefined) out.push(`Before: \`${s.change.before ?? ''}\` → after: \`${s.change.after ?? ''}\``, '');
-    out.push(`**Purpose.** ${s.doc.purpose}`, '', '**Commands.**', '', fence(s.doc.commands), '', `**Verified by.** ${s.doc.verify}`, '', `**Undone by.** ${s.doc.undo}`, '');
+    if (s.change?.before !== undefined || s.change?.after !== undefined)
+      out.push(`Before: \`${s.change.before ?? ''}\` → after: \`${s.change.after ?? ''}\``, '');
+    out.push(
+      `**Purpose.** ${s.doc.purpose}`,
+      '',
+      '**Commands.**',
+      '',
+      fence(s.doc.commands),
+      '',
+      `**Verified by.** ${s.doc.verify}`,
+      '',
+      `**Undone by.** ${s.doc.undo}`,
+      '',
+    );
     if (s.error) out.push(`**Check failed.** ${s.error.message}. Hint: ${s.error.hint}`, '');
   });
   return `${out.join('\n').trimEnd()}\n`;

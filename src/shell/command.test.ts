@@ -16,7 +16,10 @@ test('quote leaves safe words bare and single-quotes the rest', () => {
 test('render builds exact shell lines with explicit grouping', () => {
   assert.equal(render(cmd('docker', 'ps', '--format', '{{json .}}')), "docker ps --format '{{json .}}'");
   assert.equal(render(pipe(cmd('docker', 'save', 'app:1'), cmd('zstd', '-q'))), 'docker save app:1 | zstd -q');
-  assert.equal(render(and(cmd('mkdir', '-p', '/srv/app'), or(cmd('test', '-f', 'x'), cmd('touch', 'x')))), 'mkdir -p /srv/app && { test -f x || touch x; }');
+  assert.equal(
+    render(and(cmd('mkdir', '-p', '/srv/app'), or(cmd('test', '-f', 'x'), cmd('touch', 'x')))),
+    'mkdir -p /srv/app && { test -f x || touch x; }',
+  );
   assert.equal(render(seq(quiet(cmd('uname', '-r')), raw('echo $?'))), 'uname -r 2>/dev/null; echo $?');
   assert.equal(render(write(cmd('echo', 'a b'), '/tmp/my file', true)), "echo 'a b' >> '/tmp/my file'");
 });

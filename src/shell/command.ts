@@ -21,7 +21,12 @@ export const pipe = (...parts: Command[]): Command => ({ kind: 'pipe', parts });
 export const and = (...parts: Command[]): Command => ({ kind: 'and', parts });
 export const or = (...parts: Command[]): Command => ({ kind: 'or', parts });
 export const seq = (...parts: Command[]): Command => ({ kind: 'seq', parts });
-export const write = (command: Command, path: string, append = false): Command => ({ kind: 'redirect', command, path, append });
+export const write = (command: Command, path: string, append = false): Command => ({
+  kind: 'redirect',
+  command,
+  path,
+  append,
+});
 export const quiet = (command: Command): Command => ({ kind: 'quiet', command });
 export const raw = (text: string): Command => ({ kind: 'raw', text });
 

@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkHostKey, fingerprint, hostPattern, keyTypeOf, knownHostsLine, knownKeyTypes, parseKnownHosts } from './known-hosts.js';
+import {
+  checkHostKey,
+  fingerprint,
+  hostPattern,
+  keyTypeOf,
+  knownHostsLine,
+  knownKeyTypes,
+  parseKnownHosts,
+} from './known-hosts.js';
 
 // Three keys made with `ssh-keygen -t ...`; their fingerprints as `ssh-keygen -l -E sha256` prints them.
 const KEY_A = 'AAAAC3NzaC1lZDI1NTE5AAAAIODOGNLG/A+MQJvIbkdIaeJ80klgXh152jtEUFjbrgYV';
@@ -44,13 +52,19 @@ test('hosts on port 22 are recorded bare, other ports as [host]:port', () => {
   assert.equal(knownHostsLine('10.0.0.7', 2200, c), `[10.0.0.7]:2200 ssh-ed25519 ${KEY_C}`);
 });
 
-for (const [label, text] of [['plain', PLAIN], ['hashed by ssh-keygen -H', HASHED]] as const) {
+for (const [label, text] of [
+  ['plain', PLAIN],
+  ['hashed by ssh-keygen -H', HASHED],
+] as const) {
   test(`${label} entries: known, unknown and changed keys`, () => {
     const entries = parseKnownHosts(text);
     assert.equal(entries.length, label === 'plain' ? 3 : 4);
     assert.deepEqual(checkHostKey(entries, 'web1.example.com', 22, a), { kind: 'known', line: 1 });
     assert.deepEqual(checkHostKey(entries, '203.0.113.20', 22, a), { kind: 'known', line: label === 'plain' ? 1 : 2 });
-    assert.deepEqual(checkHostKey(entries, 'db.example.com', 2222, b), { kind: 'known', line: label === 'plain' ? 2 : 3 });
+    assert.deepEqual(checkHostKey(entries, 'db.example.com', 2222, b), {
+      kind: 'known',
+      line: label === 'plain' ? 2 : 3,
+    });
     // The port is part of the name: db on 22 and 10.0.0.7 on 22 are not known.
     assert.deepEqual(checkHostKey(entries, 'db.example.com', 22, b), { kind: 'unknown' });
     assert.deepEqual(checkHostKey(entries, '10.0.0.7', 22, c), { kind: 'unknown' });
@@ -75,7 +89,15 @@ test('@revoked keys are refused, @cert-authority lines are ignored, junk lines a
     `app.example.com,!db.example.com ssh-ed25519 ${KEY_A}`,
   ].join('\n');
   const entries = parseKnownHosts(text);
-  assert.deepEqual(entries.map((e) => [e.line, e.marker ?? '']), [[3, 'cert-authority'], [4, 'revoked'], [5, ''], [9, '']]);
+  assert.deepEqual(
+    entries.map((e) => [e.line, e.marker ?? '']),
+    [
+      [3, 'cert-authority'],
+      [4, 'revoked'],
+      [5, ''],
+      [9, ''],
+    ],
+  );
   assert.deepEqual(checkHostKey(entries, 'web1.example.com', 22, c), { kind: 'revoked', line: 4 });
   // The cert-authority key is not a host key for anyone.
   assert.deepEqual(checkHostKey(entries, 'ca.example.com', 22, b), { kind: 'unknown' });

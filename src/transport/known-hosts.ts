@@ -9,9 +9,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export type KnownHostsMarker = 'revoked' | 'cert-authority';
 
-export type HostPatterns =
-  | { kind: 'plain'; patterns: string[] }
-  | { kind: 'hashed'; salt: Buffer; hash: Buffer };
+export type HostPatterns = { kind: 'plain'; patterns: string[] } | { kind: 'hashed'; salt: Buffer; hash: Buffer };
 
 export interface KnownHostEntry {
   /** 1-based line number in its file. */
@@ -93,7 +91,9 @@ export function checkHostKey(entries: KnownHostEntry[], host: string, port: numb
 /** Key types recorded for a host (to prefer them when negotiating, as OpenSSH does). */
 export function knownKeyTypes(entries: KnownHostEntry[], host: string, port: number): string[] {
   const name = hostPattern(host, port);
-  const types = entries.filter((e) => e.marker === undefined && matchesHost(e.hosts, name)).map((e) => keyTypeOf(e.key));
+  const types = entries
+    .filter((e) => e.marker === undefined && matchesHost(e.hosts, name))
+    .map((e) => keyTypeOf(e.key));
   return [...new Set(types)];
 }
 

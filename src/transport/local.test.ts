@@ -16,7 +16,10 @@ test('exec returns exit code, stdout and stderr as data, and streams them', asyn
   const t = new LocalTransport();
   const out: string[] = [];
   const err: string[] = [];
-  const r = await t.exec(raw('echo out; echo err >&2; exit 3'), { onStdout: (c) => out.push(c), onStderr: (c) => err.push(c) });
+  const r = await t.exec(raw('echo out; echo err >&2; exit 3'), {
+    onStdout: (c) => out.push(c),
+    onStderr: (c) => err.push(c),
+  });
   assert.deepEqual([r.code, r.stdout, r.stderr, r.command], [3, 'out\n', 'err\n', 'echo out; echo err >&2; exit 3']);
   assert.equal(out.join(''), 'out\n');
   assert.equal(err.join(''), 'err\n');
@@ -31,11 +34,21 @@ test('stdin, including a Secret, reaches the command', async () => {
 
 test('check turns a non-zero exit into command-failed; a timeout kills the command', async () => {
   const t = new LocalTransport({ name: 'here' });
-  await assert.rejects(t.exec(raw('echo boom >&2; exit 127'), { check: true }), (e: unknown) =>
-    e instanceof TransportError && e.code === 'command-failed' && e.message === 'here: exit 127 (command not found): echo boom >&2; exit 127\nboom');
+  await assert.rejects(
+    t.exec(raw('echo boom >&2; exit 127'), { check: true }),
+    (e: unknown) =>
+      e instanceof TransportError &&
+      e.code === 'command-failed' &&
+      e.message === 'here: exit 127 (command not found): echo boom >&2; exit 127\nboom',
+  );
   const started = Date.now();
-  await assert.rejects(t.exec(raw('sleep 5; echo late'), { timeoutMs: 200 }), (e: unknown) =>
-    e instanceof TransportError && e.code === 'command-timeout' && e.message === 'here: command still running after 200 ms, killed: sleep 5; echo late');
+  await assert.rejects(
+    t.exec(raw('sleep 5; echo late'), { timeoutMs: 200 }),
+    (e: unknown) =>
+      e instanceof TransportError &&
+      e.code === 'command-timeout' &&
+      e.message === 'here: command still running after 200 ms, killed: sleep 5; echo late',
+  );
   assert.ok(Date.now() - started < 2000);
 });
 
@@ -45,7 +58,12 @@ test('upload writes atomically with the mode; download reads back; secrets stay 
     const redactor = new Redactor();
     redactor.add('canary-5d1e');
     const seen: ExecResult[] = [];
-    const t = new LocalTransport({ redactor, onEvent: (e) => { if (e.kind === 'exec') seen.push(e.result); } });
+    const t = new LocalTransport({
+      redactor,
+      onEvent: (e) => {
+        if (e.kind === 'exec') seen.push(e.result);
+      },
+    });
     const path = join(dir, 'secret.env');
     writeFileSync(path, 'old');
     await t.upload(path, new Secret('TOKEN=canary-5d1e\n'), { mode: 0o600 });
@@ -57,8 +75,14 @@ test('upload writes atomically with the mode; download reads back; secrets stay 
     assert.deepEqual(await t.download(join(dir, 'bin')), binary);
     assert.equal(statSync(join(dir, 'bin')).mode & 0o777, 0o644);
     assert.equal(seen.length, 4);
-    assert.equal(seen.some((r) => r.command.includes('canary')), false);
-    await assert.rejects(t.download(join(dir, 'none')), (e: unknown) => e instanceof TransportError && e.code === 'command-failed');
+    assert.equal(
+      seen.some((r) => r.command.includes('canary')),
+      false,
+    );
+    await assert.rejects(
+      t.download(join(dir, 'none')),
+      (e: unknown) => e instanceof TransportError && e.code === 'command-failed',
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -50,12 +50,19 @@ export class RecordingTransport implements Transport {
   private readonly redactor: Redactor;
   closed = false;
 
-  constructor(readonly name = 'test', options: { redactor?: Redactor } = {}) {
+  constructor(
+    readonly name = 'test',
+    options: { redactor?: Redactor } = {},
+  ) {
     this.redactor = options.redactor ?? new Redactor();
   }
 
   /** Answers lines that match (a string matches the whole line); the first matching rule with uses left wins. */
-  when(matcher: CommandMatcher, reply: CannedResult | ((line: string) => CannedResult), opts: { times?: number } = {}): this {
+  when(
+    matcher: CommandMatcher,
+    reply: CannedResult | ((line: string) => CannedResult),
+    opts: { times?: number } = {},
+  ): this {
     this.rules.push({ matcher, reply, times: opts.times });
     return this;
   }
@@ -79,17 +86,34 @@ export class RecordingTransport implements Transport {
   async exec(command: Command, opts: ExecOptions = {}): Promise<ExecResult> {
     const line = this.redactor.redact(render(command));
     const call: RecordedCall = { kind: 'exec', line, sudo: opts.sudo ?? false };
-    if (opts.stdin !== undefined) call.stdin = isSecret(opts.stdin) ? String(opts.stdin) : opts.stdin instanceof Readable ? '(stream)' : this.redactor.redact(opts.stdin.toString());
+    if (opts.stdin !== undefined)
+      call.stdin = isSecret(opts.stdin)
+        ? String(opts.stdin)
+        : opts.stdin instanceof Readable
+          ? '(stream)'
+          : this.redactor.redact(opts.stdin.toString());
     this.calls.push(call);
     const rule = this.rules.find((r) => (r.times === undefined || r.times > 0) && matches(r.matcher, line));
-    if (!rule) throw new UnexpectedCommandError(this.name, `command: ${line}`, this.rules.map((r) => describe(r.matcher)));
+    if (!rule)
+      throw new UnexpectedCommandError(
+        this.name,
+        `command: ${line}`,
+        this.rules.map((r) => describe(r.matcher)),
+      );
     if (rule.times !== undefined) rule.times -= 1;
     const canned = typeof rule.reply === 'function' ? rule.reply(line) : rule.reply;
     if (canned.error) throw canned.error;
-    const result: ExecResult = { code: canned.code ?? 0, stdout: canned.stdout ?? '', stderr: canned.stderr ?? '', durationMs: canned.durationMs ?? 0, command: line };
+    const result: ExecResult = {
+      code: canned.code ?? 0,
+      stdout: canned.stdout ?? '',
+      stderr: canned.stderr ?? '',
+      durationMs: canned.durationMs ?? 0,
+      command: line,
+    };
     if (result.stdout) opts.onStdout?.(result.stdout);
     if (result.stderr) opts.onStderr?.(result.stderr);
-    if (opts.check && result.code !== 0) throw commandFailed(this.name, line, result.code, result.stderr, (t) => this.redactor.redact(t));
+    if (opts.check && result.code !== 0)
+      throw commandFailed(this.name, line, result.code, result.stderr, (t) => this.redactor.redact(t));
     return result;
   }
 
@@ -102,10 +126,21 @@ export class RecordingTransport implements Transport {
 
   async download(path: string, opts: { sudo?: boolean } = {}): Promise<Buffer> {
     this.calls.push({ kind: 'download', path, sudo: opts.sudo ?? false });
-    if (!this.files.has(path)) throw new UnexpectedCommandError(this.name, `download of ${path}`, [...this.files.keys()].map((p) => `file ${p}`));
+    if (!this.files.has(path))
+      throw new UnexpectedCommandError(
+        this.name,
+        `download of ${path}`,
+        [...this.files.keys()].map((p) => `file ${p}`),
+      );
     const content = this.files.get(path);
     if (content === null || content === undefined) {
-      throw commandFailed(this.name, render(downloadCommand(path)), 1, `cat: ${path}: No such file or directory`, (t) => t);
+      throw commandFailed(
+        this.name,
+        render(downloadCommand(path)),
+        1,
+        `cat: ${path}: No such file or directory`,
+        (t) => t,
+      );
     }
     return Buffer.from(isSecret(content) ? content.reveal() : content);
   }

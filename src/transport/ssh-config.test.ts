@@ -40,7 +40,12 @@ test('an alias takes HostName (with %h), User, Port and every IdentityFile, firs
     hostName: 'web1.example.com',
     user: 'deploy',
     port: 2222,
-    identityFiles: ['/home/me/.ssh/id_global', '/home/me/.ssh/web_ed25519', '/keys/with space', '/home/me/.ssh/id_ed25519'],
+    identityFiles: [
+      '/home/me/.ssh/id_global',
+      '/home/me/.ssh/web_ed25519',
+      '/keys/with space',
+      '/home/me/.ssh/id_ed25519',
+    ],
   });
 });
 
@@ -84,5 +89,8 @@ test('ProxyJump hops in every accepted form', () => {
   assert.deepEqual(parseProxyJump('u@[::1]:2222', 'db'), [{ host: '::1', user: 'u', port: 2222 }]);
   assert.deepEqual(parseProxyJump('none', 'db'), []);
   assert.throws(() => parseProxyJump('a@b@c', 'db'), /ProxyJump "a@b@c" is not of the form \[user@\]host\[:port\]/);
-  assert.throws(() => parseProxyJump('b:70000', 'db'), /the port in ProxyJump "b:70000" must be a whole number from 1 to 65535/);
+  assert.throws(
+    () => parseProxyJump('b:70000', 'db'),
+    /the port in ProxyJump "b:70000" must be a whole number from 1 to 65535/,
+  );
 });

@@ -64,7 +64,10 @@ export function hostMatches(patterns: string[], alias: string): boolean {
 }
 
 function glob(pattern: string, text: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${re}$`, 'i').test(text);
 }
 
@@ -72,7 +75,12 @@ function glob(pattern: string, text: string): boolean {
  * The settings for `alias`. `source` names the file in error messages; `home` expands
  * `~` and `%d` in IdentityFile, which also expands `%h` (host name) and `%r` (user).
  */
-export function resolveSshHost(sections: SshConfigSection[], alias: string, source: string, home: string): SshHostConfig {
+export function resolveSshHost(
+  sections: SshConfigSection[],
+  alias: string,
+  source: string,
+  home: string,
+): SshHostConfig {
   const first = new Map<string, SshConfigOption>();
   const identities: string[] = [];
   for (const section of sections.filter((s) => hostMatches(s.patterns, alias))) {
@@ -114,7 +122,12 @@ export function parseProxyJump(value: string, host: string): JumpHop[] {
 function parseHop(text: string, whole: string, host: string): JumpHop {
   const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::(\d+))?$/.exec(text);
   if (!m) {
-    throw new TransportError('ssh-config', host, `ProxyJump "${whole}" is not of the form [user@]host[:port]`, 'write each hop as user@host:port, separated by commas');
+    throw new TransportError(
+      'ssh-config',
+      host,
+      `ProxyJump "${whole}" is not of the form [user@]host[:port]`,
+      'write each hop as user@host:port, separated by commas',
+    );
   }
   const hop: JumpHop = { host: m[2]!.replace(/^\[|\]$/g, '') };
   if (m[1]) hop.user = m[1];

@@ -35,10 +35,18 @@ export interface Workspace {
 }
 
 export function loadWorkspace(opts: WorkspaceOptions): Workspace {
-  if (opts.fleetFile && opts.compose && opts.compose.length > 0) throw new UsageError('give either -f FLEET or --compose FILE, not both', 'Use -f ferry.yml for a fleet, or --compose for a quick look at one stack.');
+  if (opts.fleetFile && opts.compose && opts.compose.length > 0)
+    throw new UsageError(
+      'give either -f FLEET or --compose FILE, not both',
+      'Use -f ferry.yml for a fleet, or --compose for a quick look at one stack.',
+    );
   if (opts.compose && opts.compose.length > 0) return fromCompose(opts);
   const fleetFile = opts.fleetFile ?? (existsSync(resolve(opts.cwd, 'ferry.yml')) ? 'ferry.yml' : undefined);
-  if (!fleetFile) throw new UsageError('no fleet file: ferry.yml not found in this directory', 'Pass -f path/to/ferry.yml, or --compose docker-compose.yml for one stack.');
+  if (!fleetFile)
+    throw new UsageError(
+      'no fleet file: ferry.yml not found in this directory',
+      'Pass -f path/to/ferry.yml, or --compose docker-compose.yml for one stack.',
+    );
   const f = loadFleetFile(resolve(opts.cwd, fleetFile), { cwd: opts.cwd });
   if (!f.fleet) return { findings: f.findings, secrets: [], unreadable: true };
   const secrets: string[] = [];
@@ -49,23 +57,51 @@ export function loadWorkspace(opts: WorkspaceOptions): Workspace {
       cwd: opts.cwd,
       env: opts.env,
       ...(def.envFile ? { envFiles: [def.envFile] } : {}),
-      ...(opts.profiles ?? def.profiles ? { profiles: opts.profiles ?? def.profiles } : {}),
+      ...((opts.profiles ?? def.profiles) ? { profiles: opts.profiles ?? def.profiles } : {}),
       ...(def.project ? { projectName: def.project } : {}),
     });
     secrets.push(...r.secrets, ...(r.project ? inlineSecrets(r.project) : []));
     if (!r.project) unreadable = true;
-    return { def, ...(r.project ? { project: r.project } : {}), findings: r.findings.map((x) => ({ ...x, stack: def.name })) };
+    return {
+      def,
+      ...(r.project ? { project: r.project } : {}),
+      findings: r.findings.map((x) => ({ ...x, stack: def.name })),
+    };
   });
-  return { loaded: { fleet: f.fleet, stacks, findings: f.findings }, findings: [], secrets, unreadable: unreadable || hasErrors(f.findings.filter((x) => x.code !== 'unknown-reference')) };
+  return {
+    loaded: { fleet: f.fleet, stacks, findings: f.findings },
+    findings: [],
+    secrets,
+    unreadable: unreadable || hasErrors(f.findings.filter((x) => x.code !== 'unknown-reference')),
+  };
 }
 
 function fromCompose(opts: WorkspaceOptions): Workspace {
   const files = opts.compose!.map((c) => resolve(opts.cwd, c));
-  const r = loadComposeProject({ files, cwd: opts.cwd, env: opts.env, ...(opts.envFile ? { envFiles: [opts.envFile] } : {}), ...(opts.profiles ? { profiles: opts.profiles } : {}) });
+  const r = loadComposeProject({
+    files,
+    cwd: opts.cwd,
+    env: opts.env,
+    ...(opts.envFile ? { envFiles: [opts.envFile] } : {}),
+    ...(opts.profiles ? { profiles: opts.profiles } : {}),
+  });
   const name = r.project?.name ?? projectName(basename(dirname(files[0]!)));
-  const fleet: Fleet = { servers: {}, stacks: { [name]: { name, compose: files, connections: [], deploy: DEFAULT_DEPLOY } }, locate: (path) => ({ path: path.join('/') }) };
-  const stack: LoadedStack = { def: fleet.stacks[name]!, ...(r.project ? { project: r.project } : {}), findings: r.findings.map((x) => ({ ...x, stack: name })) };
-  return { loaded: { fleet, stacks: [stack], findings: [] }, findings: [], secrets: [...r.secrets, ...(r.project ? inlineSecrets(r.project) : [])], unreadable: !r.project };
+  const fleet: Fleet = {
+    servers: {},
+    stacks: { [name]: { name, compose: files, connections: [], deploy: DEFAULT_DEPLOY } },
+    locate: (path) => ({ path: path.join('/') }),
+  };
+  const stack: LoadedStack = {
+    def: fleet.stacks[name]!,
+    ...(r.project ? { project: r.project } : {}),
+    findings: r.findings.map((x) => ({ ...x, stack: name })),
+  };
+  return {
+    loaded: { fleet, stacks: [stack], findings: [] },
+    findings: [],
+    secrets: [...r.secrets, ...(r.project ? inlineSecrets(r.project) : [])],
+    unreadable: !r.project,
+  };
 }
 
 /** Values of credential-named keys, passwords inside URLs and credentials on command lines. */

@@ -9,7 +9,9 @@ function parse(text: string) {
 }
 
 test('merge keys: explicit keys win, earlier sources win over later', () => {
-  const f = parse('x-a: &a { image: a, restart: always }\nx-b: &b { image: b, user: b }\nservices:\n  s:\n    <<: [*a, *b]\n    restart: "no"\n');
+  const f = parse(
+    'x-a: &a { image: a, restart: always }\nx-b: &b { image: b, user: b }\nservices:\n  s:\n    <<: [*a, *b]\n    restart: "no"\n',
+  );
   assert.deepEqual(toPlain(f).services, { s: { restart: 'no', image: 'a', user: 'b' } });
 });
 
@@ -27,11 +29,37 @@ test('!reset and !override become markers', () => {
 });
 
 test('locate: exact places, through merge keys, list-form keys, nearest ancestor otherwise', () => {
-  const f = parse('x-a: &a\n  image: a\nservices:\n  s:\n    <<: *a\n    environment:\n      - A=1\n      - B\n    ports:\n      - "80:80"\n');
-  assert.deepEqual(locate(f, ['services', 's', 'image']), { file: 'c.yml', line: 2, column: 3, path: 'services/s/image', exact: true });
-  assert.deepEqual(locate(f, ['services', 's', 'environment', 'B']), { file: 'c.yml', line: 8, column: 9, path: 'services/s/environment/B', exact: true });
-  assert.deepEqual(locate(f, ['services', 's', 'ports', 0]), { file: 'c.yml', line: 10, column: 9, path: 'services/s/ports/0', exact: true });
-  assert.deepEqual(locate(f, ['services', 's', 'volumes', 0]), { file: 'c.yml', line: 4, column: 3, path: 'services/s/volumes/0', exact: false });
+  const f = parse(
+    'x-a: &a\n  image: a\nservices:\n  s:\n    <<: *a\n    environment:\n      - A=1\n      - B\n    ports:\n      - "80:80"\n',
+  );
+  assert.deepEqual(locate(f, ['services', 's', 'image']), {
+    file: 'c.yml',
+    line: 2,
+    column: 3,
+    path: 'services/s/image',
+    exact: true,
+  });
+  assert.deepEqual(locate(f, ['services', 's', 'environment', 'B']), {
+    file: 'c.yml',
+    line: 8,
+    column: 9,
+    path: 'services/s/environment/B',
+    exact: true,
+  });
+  assert.deepEqual(locate(f, ['services', 's', 'ports', 0]), {
+    file: 'c.yml',
+    line: 10,
+    column: 9,
+    path: 'services/s/ports/0',
+    exact: true,
+  });
+  assert.deepEqual(locate(f, ['services', 's', 'volumes', 0]), {
+    file: 'c.yml',
+    line: 4,
+    column: 3,
+    path: 'services/s/volumes/0',
+    exact: false,
+  });
 });
 
 test('problems: duplicate keys, syntax, a non-mapping top level, empty files, a byte order mark', () => {

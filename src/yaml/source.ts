@@ -61,22 +61,46 @@ export function readYamlFile(absPath: string, display: string): { file?: SourceF
     const at = firstInvalidUtf8(bytes);
     return {
       findings: [
-        finding('yaml-syntax', 'error', `${display} is not valid UTF-8 text (first bad byte at offset ${at})`, { file: display, ...offsetToLineCol(bytes, at) }, 'Save the file as UTF-8; Compose and Ferry read only UTF-8.'),
+        finding(
+          'yaml-syntax',
+          'error',
+          `${display} is not valid UTF-8 text (first bad byte at offset ${at})`,
+          { file: display, ...offsetToLineCol(bytes, at) },
+          'Save the file as UTF-8; Compose and Ferry read only UTF-8.',
+        ),
       ],
     };
   }
   return parseYamlText(text, absPath, display);
 }
 
-export function parseYamlText(text: string, absPath: string, display: string): { file?: SourceFile; findings: Finding[] } {
+export function parseYamlText(
+  text: string,
+  absPath: string,
+  display: string,
+): { file?: SourceFile; findings: Finding[] } {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
     return {
-      findings: [finding('yaml-syntax', 'error', `${display} is empty`, { file: display }, 'Write at least a top-level mapping into the file, or remove it from the list of files.')],
+      findings: [
+        finding(
+          'yaml-syntax',
+          'error',
+          `${display} is empty`,
+          { file: display },
+          'Write at least a top-level mapping into the file, or remove it from the list of files.',
+        ),
+      ],
     };
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, merge: true, uniqueKeys: true, prettyErrors: false, strict: true });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    merge: true,
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+  });
   const findings: Finding[] = [];
   for (const err of doc.errors) {
     const pos = lines.linePos(err.pos[0]);
@@ -87,7 +111,9 @@ export function parseYamlText(text: string, absPath: string, display: string): {
         'error',
         duplicate ? `duplicate key "${keyAt(text, err.pos[0])}" in a mapping` : firstLine(err.message),
         { file: display, line: pos.line, column: pos.col },
-        duplicate ? 'Each key may appear once in a mapping; remove or rename the repeated key.' : 'Fix the YAML syntax at this position (indentation, quotes, colons).',
+        duplicate
+          ? 'Each key may appear once in a mapping; remove or rename the repeated key.'
+          : 'Fix the YAML syntax at this position (indentation, quotes, colons).',
       ),
     );
   }
@@ -95,7 +121,15 @@ export function parseYamlText(text: string, absPath: string, display: string): {
   if (doc.contents !== null && !isMap(doc.contents)) {
     const pos = lines.linePos(doc.contents.range?.[0] ?? 0);
     return {
-      findings: [finding('yaml-syntax', 'error', `${display} must hold a mapping at the top level`, { file: display, line: pos.line, column: pos.col }, 'Start the file with keys such as `services:`.')],
+      findings: [
+        finding(
+          'yaml-syntax',
+          'error',
+          `${display} must hold a mapping at the top level`,
+          { file: display, line: pos.line, column: pos.col },
+          'Start the file with keys such as `services:`.',
+        ),
+      ],
     };
   }
   return { file: { display, path: absPath, text, doc, lines }, findings };
@@ -113,10 +147,37 @@ function firstLine(s: string): string {
 
 function fileReadFinding(e: unknown, display: string): Finding {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return finding('missing-file', 'error', `file not found: ${display}`, { file: display }, 'Check the path; relative paths are resolved from the file that names them.');
-  if (code === 'EISDIR') return finding('missing-file', 'error', `${display} is a directory, not a file`, { file: display }, 'Name the YAML file inside it.');
-  if (code === 'EACCES' || code === 'EPERM') return finding('missing-file', 'error', `cannot read ${display}: permission denied`, { file: display }, 'Make the file readable by the user running Ferry.');
-  return finding('missing-file', 'error', `cannot read ${display}: ${code ?? String(e)}`, { file: display }, 'Check that the file exists and is readable.');
+  if (code === 'ENOENT')
+    return finding(
+      'missing-file',
+      'error',
+      `file not found: ${display}`,
+      { file: display },
+      'Check the path; relative paths are resolved from the file that names them.',
+    );
+  if (code === 'EISDIR')
+    return finding(
+      'missing-file',
+      'error',
+      `${display} is a directory, not a file`,
+      { file: display },
+      'Name the YAML file inside it.',
+    );
+  if (code === 'EACCES' || code === 'EPERM')
+    return finding(
+      'missing-file',
+      'error',
+      `cannot read ${display}: permission denied`,
+      { file: display },
+      'Make the file readable by the user running Ferry.',
+    );
+  return finding(
+    'missing-file',
+    'error',
+    `cannot read ${display}: ${code ?? String(e)}`,
+    { file: display },
+    'Check that the file exists and is readable.',
+  );
 }
 
 function firstInvalidUtf8(bytes: Buffer): number {
@@ -140,7 +201,11 @@ function firstInvalidUtf8(bytes: Buffer): number {
 function offsetToLineCol(bytes: Buffer, offset: number): { line: number; column: number } {
   let line = 1;
   let last = -1;
-  for (let i = 0; i < offset && i < bytes.length; i++) if (bytes[i] === 0x0a) { line++; last = i; }
+  for (let i = 0; i < offset && i < bytes.length; i++)
+    if (bytes[i] === 0x0a) {
+      line++;
+      last = i;
+    }
   return { line, column: offset - last };
 }
 
@@ -189,7 +254,13 @@ export function toPlain(file: SourceFile): Record<string, unknown> {
   } catch (e) {
     if (!(e instanceof ExpansionBudget)) throw e;
     throw new InputError([
-      finding('yaml-syntax', 'error', `${file.display}: aliases expand to more than ${MAX_EXPANDED_VALUES} values`, { file: file.display }, 'Aliases that refer to aliases multiply; this file looks like an alias bomb. Write the repeated values out, or reduce the nesting.'),
+      finding(
+        'yaml-syntax',
+        'error',
+        `${file.display}: aliases expand to more than ${MAX_EXPANDED_VALUES} values`,
+        { file: file.display },
+        'Aliases that refer to aliases multiply; this file looks like an alias bomb. Write the repeated values out, or reduce the nesting.',
+      ),
     ]);
   }
 }
@@ -200,7 +271,12 @@ function isMergePair(pair: Pair): boolean {
   return (k.value === '<<' || String(k.value) === 'Symbol(<<)' || typeof k.value === 'symbol') && k.type === 'PLAIN';
 }
 
-function nodeToJs(doc: Document.Parsed, node: Node | null | undefined, seen: Set<Node>, budget: { left: number }): unknown {
+function nodeToJs(
+  doc: Document.Parsed,
+  node: Node | null | undefined,
+  seen: Set<Node>,
+  budget: { left: number },
+): unknown {
   if (--budget.left < 0) throw new ExpansionBudget();
   if (node === null || node === undefined) return null;
   if (isAlias(node)) {
@@ -221,21 +297,28 @@ function nodeToJs(doc: Document.Parsed, node: Node | null | undefined, seen: Set
   return value;
 }
 
-function mapToJs(doc: Document.Parsed, node: YAMLMap, seen: Set<Node>, budget: { left: number }): Record<string, unknown> {
+function mapToJs(
+  doc: Document.Parsed,
+  node: YAMLMap,
+  seen: Set<Node>,
+  budget: { left: number },
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const merged: Record<string, unknown>[] = [];
   for (const pair of node.items) {
     if (isMergePair(pair)) {
       const v = nodeToJs(doc, pair.value as Node, seen, budget);
       const sources = Array.isArray(v) ? v : [v];
-      for (const s of sources) if (s && typeof s === 'object' && !Array.isArray(s)) merged.push(s as Record<string, unknown>);
+      for (const s of sources)
+        if (s && typeof s === 'object' && !Array.isArray(s)) merged.push(s as Record<string, unknown>);
       continue;
     }
     const key = isScalar(pair.key) ? String(pair.key.value) : String(nodeToJs(doc, pair.key as Node, seen, budget));
     setOwn(out, key, nodeToJs(doc, pair.value as Node, seen, budget));
   }
   // Explicit keys win over merged ones; earlier merge sources win over later ones.
-  for (const src of merged) for (const [k, v] of Object.entries(src)) if (!Object.prototype.hasOwnProperty.call(out, k)) setOwn(out, k, v);
+  for (const src of merged)
+    for (const [k, v] of Object.entries(src)) if (!Object.prototype.hasOwnProperty.call(out, k)) setOwn(out, k, v);
   return out;
 }
 
@@ -273,14 +356,20 @@ function deref(doc: Document.Parsed, node: Node | null | undefined): Node | null
   return n;
 }
 
-function child(doc: Document.Parsed, node: Node | null | undefined, seg: string | number): { value: Node | null; at?: number } | undefined {
+function child(
+  doc: Document.Parsed,
+  node: Node | null | undefined,
+  seg: string | number,
+): { value: Node | null; at?: number } | undefined {
   if (!node) return undefined;
   if (isSeq(node)) {
     const i = typeof seg === 'number' ? seg : /^\d+$/.test(seg) ? Number(seg) : NaN;
     // A list-or-map field written as a list (`- KEY=value`) is looked up by its key.
     const item = Number.isInteger(i)
       ? (node.items[i] as Node | undefined)
-      : (node.items.find((it) => isScalar(it) && (String(it.value) === seg || String(it.value).startsWith(`${seg}=`))) as Node | undefined);
+      : (node.items.find(
+          (it) => isScalar(it) && (String(it.value) === seg || String(it.value).startsWith(`${seg}=`)),
+        ) as Node | undefined);
     if (!item) return undefined;
     return { value: item, at: item.range?.[0] };
   }

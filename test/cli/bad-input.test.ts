@@ -24,10 +24,19 @@ function noTrace(r: Transcript): void {
   assert.doesNotMatch(all, /node_modules|TypeError|ReferenceError|error internal/, 'no internal errors');
 }
 
-async function check(files: Record<string, string | Buffer>, args: string[] = ['check', '--compose', 'compose.yml', '--json']) {
+async function check(
+  files: Record<string, string | Buffer>,
+  args: string[] = ['check', '--compose', 'compose.yml', '--json'],
+) {
   const r = await ferry(args, { cwd: dir(files) });
   noTrace(r);
-  const findings = r.out.startsWith('{') ? (JSON.parse(r.out) as { findings: { code: string; severity: string; message: string; hint: string; where: Record<string, unknown> }[] }).findings : [];
+  const findings = r.out.startsWith('{')
+    ? (
+        JSON.parse(r.out) as {
+          findings: { code: string; severity: string; message: string; hint: string; where: Record<string, unknown> }[];
+        }
+      ).findings
+    : [];
   return { ...r, findings, errors: findings.filter((f) => f.severity === 'error') };
 }
 
@@ -49,7 +58,9 @@ test('duplicate keys: yaml-syntax naming the line of the second key', async () =
 });
 
 test('wrong types and unknown keys: schema with key path, line and suggestion', async () => {
-  const r = await check({ 'compose.yml': 'services:\n  web:\n    image: nginx:1.27\n    restart: always\n    portz: ["80:80"]\n' });
+  const r = await check({
+    'compose.yml': 'services:\n  web:\n    image: nginx:1.27\n    restart: always\n    portz: ["80:80"]\n',
+  });
   assert.equal(r.code, 2);
   assert.equal(r.errors[0]?.code, 'schema');
   assert.equal(r.errors[0]?.where.path, 'services/web/portz');
@@ -63,7 +74,9 @@ test('wrong types and unknown keys: schema with key path, line and suggestion', 
 });
 
 test('unknown service in depends_on: unknown-reference, exit 1', async () => {
-  const r = await check({ 'compose.yml': 'services:\n  web:\n    image: nginx:1.27\n    depends_on: [dbb]\n  db:\n    image: postgres:16\n' });
+  const r = await check({
+    'compose.yml': 'services:\n  web:\n    image: nginx:1.27\n    depends_on: [dbb]\n  db:\n    image: postgres:16\n',
+  });
   assert.equal(r.code, 1);
   const f = r.errors.find((x) => x.code === 'unknown-reference');
   assert.ok(f, JSON.stringify(r.findings));
@@ -72,21 +85,33 @@ test('unknown service in depends_on: unknown-reference, exit 1', async () => {
 });
 
 test('cycle in depends_on: dependency-cycle', async () => {
-  const r = await check({ 'compose.yml': 'services:\n  a:\n    image: x/a:1\n    depends_on: [b]\n  b:\n    image: x/b:1\n    depends_on: [a]\n' });
+  const r = await check({
+    'compose.yml':
+      'services:\n  a:\n    image: x/a:1\n    depends_on: [b]\n  b:\n    image: x/b:1\n    depends_on: [a]\n',
+  });
   assert.equal(r.code, 1);
-  assert.ok(r.errors.some((x) => x.code === 'dependency-cycle' && /a/.test(x.message) && /b/.test(x.message)), JSON.stringify(r.errors));
+  assert.ok(
+    r.errors.some((x) => x.code === 'dependency-cycle' && /a/.test(x.message) && /b/.test(x.message)),
+    JSON.stringify(r.errors),
+  );
 });
 
 test('cycle in extends, within a file and across files: extends-cycle', async () => {
   const r = await check({ 'compose.yml': 'services:\n  a:\n    extends: b\n  b:\n    extends: a\n    image: x:1\n' });
   assert.equal(r.code, 2);
-  assert.ok(r.errors.some((x) => x.code === 'extends-cycle'), JSON.stringify(r.errors));
+  assert.ok(
+    r.errors.some((x) => x.code === 'extends-cycle'),
+    JSON.stringify(r.errors),
+  );
   const x = await check({
     'compose.yml': 'services:\n  a:\n    extends: { file: other.yml, service: b }\n',
     'other.yml': 'services:\n  b:\n    extends: { file: compose.yml, service: a }\n',
   });
   assert.equal(x.code, 2);
-  assert.ok(x.errors.some((e) => e.code === 'extends-cycle'), JSON.stringify(x.errors));
+  assert.ok(
+    x.errors.some((e) => e.code === 'extends-cycle'),
+    JSON.stringify(x.errors),
+  );
 });
 
 test('missing compose file, missing extends file, missing env_file: missing-file', async () => {
@@ -113,7 +138,11 @@ test('unreadable path (a directory where a file is expected): missing-file', asy
 });
 
 test('non-UTF-8 file: yaml-syntax naming the offset', async () => {
-  const r = await check({ 'compose.yml': Buffer.from([0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x3a, 0x0a, 0x20, 0x20, 0xff, 0xfe, 0x3a, 0x0a]) });
+  const r = await check({
+    'compose.yml': Buffer.from([
+      0x73, 0x65, 0x72, 0x76, 0x69, 0x63, 0x65, 0x73, 0x3a, 0x0a, 0x20, 0x20, 0xff, 0xfe, 0x3a, 0x0a,
+    ]),
+  });
   assert.equal(r.code, 2);
   assert.equal(r.errors[0]?.code, 'yaml-syntax');
   assert.match(r.errors[0]!.message, /not valid UTF-8.*offset 12/);
@@ -122,8 +151,15 @@ test('non-UTF-8 file: yaml-syntax naming the offset', async () => {
 
 test('alias bomb ("billion laughs"): yaml-syntax, stopped before memory runs out', async () => {
   const levels = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
-  for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
-  const r = await check({ 'compose.yml': `x-bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\nservices:\n  a:\n    image: x:1\n` });
+  for (let i = 1; i < 9; i++)
+    levels.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(',')}]`,
+    );
+  const r = await check({
+    'compose.yml': `x-bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\nservices:\n  a:\n    image: x:1\n`,
+  });
   assert.equal(r.code, 2);
   assert.equal(r.errors[0]?.code, 'yaml-syntax');
   assert.match(r.errors[0]!.message, /aliases expand to more than/);
@@ -145,12 +181,27 @@ test('missing required variable: missing-variable naming it and where it is used
 });
 
 test('bad fleet file: schema error with key path and suggestion; unknown server', async () => {
-  const files = { 'compose.yml': 'services:\n  a:\n    image: x:1\n', 'ferry.yml': 'servers:\n  app: { host: 203.0.113.1 }\nstacks:\n  web: { sever: app, compose: compose.yml }\n' };
+  const files = {
+    'compose.yml': 'services:\n  a:\n    image: x:1\n',
+    'ferry.yml': 'servers:\n  app: { host: 203.0.113.1 }\nstacks:\n  web: { sever: app, compose: compose.yml }\n',
+  };
   const r = await check(files, ['check', '-f', 'ferry.yml', '--json']);
   assert.equal(r.code, 2);
-  assert.ok(r.errors.some((e) => e.code === 'schema' && /did you mean "server"/.test(e.message) && e.where.line === 4), JSON.stringify(r.errors));
-  const u = await check({ ...files, 'ferry.yml': 'servers:\n  app: { host: 203.0.113.1 }\nstacks:\n  web: { server: ap, compose: compose.yml }\n' }, ['check', '-f', 'ferry.yml', '--json']);
-  assert.ok(u.errors.some((e) => e.code === 'unknown-reference' && /"app"/.test(e.message)), JSON.stringify(u.errors));
+  assert.ok(
+    r.errors.some((e) => e.code === 'schema' && /did you mean "server"/.test(e.message) && e.where.line === 4),
+    JSON.stringify(r.errors),
+  );
+  const u = await check(
+    {
+      ...files,
+      'ferry.yml': 'servers:\n  app: { host: 203.0.113.1 }\nstacks:\n  web: { server: ap, compose: compose.yml }\n',
+    },
+    ['check', '-f', 'ferry.yml', '--json'],
+  );
+  assert.ok(
+    u.errors.some((e) => e.code === 'unknown-reference' && /"app"/.test(e.message)),
+    JSON.stringify(u.errors),
+  );
 });
 
 test('flags: unknown option, both inputs, no fleet file: usage error, exit 2', async () => {
@@ -172,7 +223,10 @@ test('flags: unknown option, both inputs, no fleet file: usage error, exit 2', a
 });
 
 test('--live with nothing to read, or a bad timeout: usage error, exit 2, nothing contacted', async () => {
-  const d = dir({ 'compose.yml': 'services:\n  a:\n    image: x:1\n', 'ferry.yml': 'servers:\n  app: { host: 203.0.113.1 }\nstacks: {}\n' });
+  const d = dir({
+    'compose.yml': 'services:\n  a:\n    image: x:1\n',
+    'ferry.yml': 'servers:\n  app: { host: 203.0.113.1 }\nstacks: {}\n',
+  });
   const a = await ferry(['inventory', '--compose', 'compose.yml', '--live'], { cwd: d });
   noTrace(a);
   assert.equal(a.code, 2);

@@ -17,7 +17,11 @@ function compare(name: string, actual: string): void {
     mkdirSync(`${root}examples/golden`, { recursive: true });
     writeFileSync(golden(name), actual);
   }
-  assert.equal(actual, readFileSync(golden(name), 'utf8'), `examples/golden/${name} differs; rerun with UPDATE_GOLDEN=1 after checking the change`);
+  assert.equal(
+    actual,
+    readFileSync(golden(name), 'utf8'),
+    `examples/golden/${name} differs; rerun with UPDATE_GOLDEN=1 after checking the change`,
+  );
 }
 
 const cases: [string, string[], number][] = [
@@ -36,10 +40,19 @@ for (const [name, args, code] of cases) {
   });
 }
 
-test('the examples never print their env files\' secret values', async () => {
-  const secrets = ['example-db-password-3f9a', 'example-secret-key-81c2d7', 'example-pg-password-c41d', 'example-redis-password-9e07', 'example-minio-password-52ab', 'example-grafana-password-6d13', 'flower-canary-4b1e'];
+test("the examples never print their env files' secret values", async () => {
+  const secrets = [
+    'example-db-password-3f9a',
+    'example-secret-key-81c2d7',
+    'example-pg-password-c41d',
+    'example-redis-password-9e07',
+    'example-minio-password-52ab',
+    'example-grafana-password-6d13',
+    'flower-canary-4b1e',
+  ];
   for (const [, args] of cases) {
     const r = await ferry(args, { cwd: root });
-    for (const s of secrets) assert.ok(!r.out.includes(s) && !r.err.includes(s), `${s} printed by ferry ${args.join(' ')}`);
+    for (const s of secrets)
+      assert.ok(!r.out.includes(s) && !r.err.includes(s), `${s} printed by ferry ${args.join(' ')}`);
   }
 });

@@ -11,6 +11,11 @@ export interface Transcript {
 export async function ferry(args: string[], opts: { cwd?: string; env?: Env } = {}): Promise<Transcript> {
   let out = '';
   let err = '';
-  const code = await main(args, { out: (t) => (out += t), err: (t) => (err += t), cwd: opts.cwd ?? process.cwd(), env: opts.env ?? {} });
+  const code = await main(args, {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    cwd: opts.cwd ?? process.cwd(),
+    env: opts.env ?? {},
+  });
   return { code, out, err };
 }

@@ -37,7 +37,10 @@ function project(): string {
     command: redis-server --requirepass ${CANARY}-redis
 `,
   );
-  writeFileSync(join(dir, 'ferry.yml'), `servers:\n  s: { host: 203.0.113.9, memory: 1GiB, cpus: 1 }\nstacks:\n  app: { server: s, compose: compose.yml }\n`);
+  writeFileSync(
+    join(dir, 'ferry.yml'),
+    `servers:\n  s: { host: 203.0.113.9, memory: 1GiB, cpus: 1 }\nstacks:\n  app: { server: s, compose: compose.yml }\n`,
+  );
   return dir;
 }
 
@@ -58,8 +61,18 @@ test('no output format of inventory or check contains a canary secret', async ()
   }
   // And the check does see the plaintext credentials, each at its place.
   const r = await ferry(['check', '-f', 'ferry.yml', '--json'], { cwd: dir });
-  const found = (JSON.parse(r.out) as { findings: { code: string; where: { path?: string } }[] }).findings.filter((f) => f.code === 'plaintext-secret').map((f) => f.where.path);
-  for (const p of ['services/app/environment/POSTGRES_PASSWORD', 'services/app/environment/DATABASE_URL', 'services/flower/command', 'services/cache/command']) {
-    assert.ok(found.some((x) => x?.startsWith(p)), `plaintext-secret at ${p} (found: ${found.join(', ')})`);
+  const found = (JSON.parse(r.out) as { findings: { code: string; where: { path?: string } }[] }).findings
+    .filter((f) => f.code === 'plaintext-secret')
+    .map((f) => f.where.path);
+  for (const p of [
+    'services/app/environment/POSTGRES_PASSWORD',
+    'services/app/environment/DATABASE_URL',
+    'services/flower/command',
+    'services/cache/command',
+  ]) {
+    assert.ok(
+      found.some((x) => x?.startsWith(p)),
+      `plaintext-secret at ${p} (found: ${found.join(', ')})`,
+    );
   }
 });

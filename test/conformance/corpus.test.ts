@@ -92,15 +92,23 @@ test('compose corpus conformance', () => {
       }
       for (const v of Object.keys(got)) got[v]!.sort((a, b) => a - b);
       if (r.project === undefined && canonical(got) === canonical(expected)) failedAsExpected++;
-      else problems.push(`${name}: expected missing ${JSON.stringify(expected)}, got ${JSON.stringify(got)} (project ${r.project ? 'built' : 'not built'})`);
+      else
+        problems.push(
+          `${name}: expected missing ${JSON.stringify(expected)}, got ${JSON.stringify(got)} (project ${r.project ? 'built' : 'not built'})`,
+        );
       continue;
     }
     // Env files are not part of the corpus: a missing one is reported (as Compose does), and nothing else may fail.
     const other = errors.filter((f) => !(f.code === 'missing-file' && f.message.startsWith('env file ')));
     if (r.project && other.length === 0 && r.project.services.length > 0) loaded++;
-    else problems.push(`${name}: ${other.map((f) => `${f.code} ${f.message} at ${f.where.file}:${f.where.line}`).join('; ') || 'no services'}`);
+    else
+      problems.push(
+        `${name}: ${other.map((f) => `${f.code} ${f.message} at ${f.where.file}:${f.where.line}`).join('; ') || 'no services'}`,
+      );
   }
-  console.log(`compose corpus conformance: ${loaded} loaded, ${failedAsExpected} failed naming exactly their missing variables, of ${files.length} files`);
+  console.log(
+    `compose corpus conformance: ${loaded} loaded, ${failedAsExpected} failed naming exactly their missing variables, of ${files.length} files`,
+  );
   assert.deepEqual(problems, []);
   assert.equal(loaded + failedAsExpected, files.length);
 });

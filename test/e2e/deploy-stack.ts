@@ -34,37 +34,45 @@ export function makeStack(host: TestbedHost, stack: string, extra = ''): Stack {
   writeFileSync(join(dir, 'compose.yml'), compose);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${CANARY}\n`);
   const domain = `${stack}.ferry.test`;
-  writeFileSync(join(dir, 'ferry.yml'), [
-    'servers:',
-    `  ${host.name}: { host: ${host.host}, user: ${host.user}, port: ${host.port}, identity_file: ${paths.key} }`,
-    'stacks:',
-    `  ${stack}:`,
-    `    server: ${host.name}`,
-    '    compose: compose.yml',
-    `    project: ${stack}`,
-    '    deploy: { health_timeout: 40s, http_checks: [{ service: web, port: 8000, path: /health }] }',
-    `    proxy: { domains: [${domain}], tls: none, routes: [{ service: web, port: 8000 }] }`,
-    extra,
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'ferry.yml'),
+    [
+      'servers:',
+      `  ${host.name}: { host: ${host.host}, user: ${host.user}, port: ${host.port}, identity_file: ${paths.key} }`,
+      'stacks:',
+      `  ${stack}:`,
+      `    server: ${host.name}`,
+      '    compose: compose.yml',
+      `    project: ${stack}`,
+      '    deploy: { health_timeout: 40s, http_checks: [{ service: web, port: 8000, path: /health }] }',
+      `    proxy: { domains: [${domain}], tls: none, routes: [{ service: web, port: 8000 }] }`,
+      extra,
+    ].join('\n'),
+  );
   const ssh = ['--known-hosts', paths.knownHosts];
   return {
     dir,
     state,
     host,
     domain,
-    run: (args, env = {}) => ferry([...args, '-f', 'ferry.yml', ...ssh], { cwd: dir, env: { FERRY_STATE_DIR: state, ...env } }),
-    runs: async () => JSON.parse((await ferry(['runs', '--json'], { cwd: dir, env: { FERRY_STATE_DIR: state } })).out).runs,
+    run: (args, env = {}) =>
+      ferry([...args, '-f', 'ferry.yml', ...ssh], { cwd: dir, env: { FERRY_STATE_DIR: state, ...env } }),
+    runs: async () =>
+      JSON.parse((await ferry(['runs', '--json'], { cwd: dir, env: { FERRY_STATE_DIR: state } })).out).runs,
     get: (path = '/') => httpGet(host.host, domain, path),
   };
 }
 
 export function httpGet(address: string, hostHeader: string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: address, port: 80, path, headers: { Host: hostHeader }, agent: false, timeout: 10_000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      { host: address, port: 80, path, headers: { Host: hostHeader }, agent: false, timeout: 10_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('error', (e) => resolve({ status: 0, body: e.message }));
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
@@ -72,7 +80,13 @@ export function httpGet(address: string, hostHeader: string, path: string): Prom
 }
 
 /** A bounded load: `total` requests, `concurrency` at a time, until done; counts answers that are not 200. */
-export async function load(address: string, hostHeader: string, total: number, concurrency: number, during: Promise<unknown>): Promise<{ ok: number; failed: number; codes: Record<string, number> }> {
+export async function load(
+  address: string,
+  hostHeader: string,
+  total: number,
+  concurrency: number,
+  during: Promise<unknown>,
+): Promise<{ ok: number; failed: number; codes: Record<string, number> }> {
   let next = 0;
   let ok = 0;
   let failed = 0;

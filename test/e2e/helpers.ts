@@ -11,8 +11,19 @@ export function onHost(host: TestbedHost, line: string, input?: string | Buffer)
 
 /** Loads images from this machine's engine into a host's engine (no registry), unless it has them. */
 export function loadImages(host: TestbedHost, images: string[]): void {
-  const missing = images.filter((img) => spawnSync('ssh', [...sshArgs(host), `docker image inspect ${img} >/dev/null 2>&1`]).status !== 0);
+  const missing = images.filter(
+    (img) => spawnSync('ssh', [...sshArgs(host), `docker image inspect ${img} >/dev/null 2>&1`]).status !== 0,
+  );
   if (missing.length === 0) return;
-  const save = spawnSync('sh', ['-c', `docker save ${missing.join(' ')} | ssh ${sshArgs(host).map((a) => `'${a}'`).join(' ')} docker load`], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const save = spawnSync(
+    'sh',
+    [
+      '-c',
+      `docker save ${missing.join(' ')} | ssh ${sshArgs(host)
+        .map((a) => `'${a}'`)
+        .join(' ')} docker load`,
+    ],
+    { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 },
+  );
   if (save.status !== 0) throw new Error(`loading ${missing.join(', ')} into ${host.name} failed: ${save.stderr}`);
 }

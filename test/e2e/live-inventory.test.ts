@@ -25,7 +25,14 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
   let h1: TestbedHost, h2: TestbedHost, h3: TestbedHost;
   let dir: string;
   let state: string;
-  const sshFlags = (): string[] => ['-i', h1.identityFile, '--known-hosts', h1.knownHostsFile, '--ssh-config', '/dev/null'];
+  const sshFlags = (): string[] => [
+    '-i',
+    h1.identityFile,
+    '--known-hosts',
+    h1.knownHostsFile,
+    '--ssh-config',
+    '/dev/null',
+  ];
 
   before(() => {
     hosts = testbedHosts().slice(0, 3);
@@ -35,11 +42,18 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
     // host1: a compose stack (Compose v1 on Debian 12), with a canary secret in its environment.
     loadImages(h1, ['ferry-tb-app:1', 'ferry-tb-redis:1']);
     const compose = `services:\n  web:\n    image: ferry-tb-app:1\n    ports: ["8080:8080"]\n    environment:\n      POSTGRES_PASSWORD: ${CANARY}\n      DATABASE_URL: postgresql://app:${CANARY}@db:5432/app\n    mem_limit: 256m\n  redis:\n    image: ferry-tb-redis:1\n    ports: ["127.0.0.1:6379:6379"]\n    volumes: ["redis-data:/data"]\nvolumes:\n  redis-data: {}\n`;
-    onHost(h1, 'mkdir -p /srv/tbshop && cat > /srv/tbshop/docker-compose.yml && cd /srv/tbshop && docker-compose -p tbshop up -d 2>&1', compose);
+    onHost(
+      h1,
+      'mkdir -p /srv/tbshop && cat > /srv/tbshop/docker-compose.yml && cd /srv/tbshop && docker-compose -p tbshop up -d 2>&1',
+      compose,
+    );
     // host2: Postgres installed on the host, outside Docker.
     onHost(h2, 'systemctl start postgresql && for i in $(seq 1 30); do pg_isready -q && exit 0; sleep 1; done; exit 1');
     // host3 stays bare.
-    writeFileSync(join(dir, 'ferry.yml'), `servers:\n${hosts.map((h) => `  ${h.name}: { host: ${h.host}, user: root, port: ${h.port} }`).join('\n')}\nstacks: {}\n`);
+    writeFileSync(
+      join(dir, 'ferry.yml'),
+      `servers:\n${hosts.map((h) => `  ${h.name}: { host: ${h.host}, user: root, port: ${h.port} }`).join('\n')}\nstacks: {}\n`,
+    );
     writeFileSync(join(dir, '.env'), `SECRET_KEY=${CANARY}\n`);
   });
 
@@ -50,7 +64,10 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
   });
 
   test('reports exactly what runs on each host', async () => {
-    const r = await ferry(['inventory', '-f', 'ferry.yml', '--live', '--json', ...sshFlags()], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    const r = await ferry(['inventory', '-f', 'ferry.yml', '--live', '--json', ...sshFlags()], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: state },
+    });
     assert.equal(r.code, 0, r.err);
     const live = JSON.parse(r.out) as Live;
     const f = (name: string): HostFacts => live.servers.find((s) => s.server === name)!.facts!;
@@ -68,14 +85,27 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
       assert.deepEqual(facts.docker.compose, { flavor: 'standalone', version: composeVersion });
       assert.equal(facts.docker.swarm, 'inactive');
       assert.equal(facts.nginx.installed, true);
-      assert.deepEqual(facts.nginx.sites.map((s) => s.file), ['/etc/nginx/sites-enabled/default']);
+      assert.deepEqual(
+        facts.nginx.sites.map((s) => s.file),
+        ['/etc/nginx/sites-enabled/default'],
+      );
       assert.ok(facts.listening.some((l) => l.port === 22 && l.process === 'sshd'));
       assert.deepEqual(facts.problems, []);
     }
 
     const one = f('host1');
     assert.deepEqual(
-      one.containers.map((c) => [c.name, c.image, c.state, c.project, c.service, c.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`), c.memoryLimit]).sort(),
+      one.containers
+        .map((c) => [
+          c.name,
+          c.image,
+          c.state,
+          c.project,
+          c.service,
+          c.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.protocol}`),
+          c.memoryLimit,
+        ])
+        .sort(),
       [
         ['tbshop_redis_1', 'ferry-tb-redis:1', 'running', 'tbshop', 'redis', ['127.0.0.1:6379->6379/tcp'], 0],
         ['tbshop_web_1', 'ferry-tb-app:1', 'running', 'tbshop', 'web', ['0.0.0.0:8080->8080/tcp'], 256 * 1024 * 1024],
@@ -85,67 +115,132 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
     assert.ok(vol, JSON.stringify(one.volumes));
     assert.equal(vol.project, 'tbshop');
     assert.equal(typeof vol.sizeBytes, 'number');
-    assert.ok(one.containers.find((c) => c.service === 'redis')!.mounts.some((m) => m.name === 'tbshop_redis-data' && m.destination === '/data'));
+    assert.ok(
+      one.containers
+        .find((c) => c.service === 'redis')!
+        .mounts.some((m) => m.name === 'tbshop_redis-data' && m.destination === '/data'),
+    );
 
     const two = f('host2');
     assert.deepEqual(two.containers, []);
-    assert.ok(two.listening.some((l) => l.port === 5432 && l.process === 'postgres'), JSON.stringify(two.listening));
+    assert.ok(
+      two.listening.some((l) => l.port === 5432 && l.process === 'postgres'),
+      JSON.stringify(two.listening),
+    );
     const three = f('host3');
     assert.deepEqual(three.containers, []);
-    assert.equal(three.listening.some((l) => l.port === 5432), false);
+    assert.equal(
+      three.listening.some((l) => l.port === 5432),
+      false,
+    );
 
     // The snapshot is kept, with its time, and holds no secret.
-    const snap = JSON.parse(readFileSync(join(state, 'inventory', 'latest.json'), 'utf8')) as { collectedAt: string; servers: unknown[] };
+    const snap = JSON.parse(readFileSync(join(state, 'inventory', 'latest.json'), 'utf8')) as {
+      collectedAt: string;
+      servers: unknown[];
+    };
     assert.equal(snap.servers.length, 3);
     assert.ok(!Number.isNaN(Date.parse(snap.collectedAt)));
-    for (const file of readdirSync(join(state, 'inventory'))) assert.ok(!readFileSync(join(state, 'inventory', file), 'utf8').includes(CANARY), file);
+    for (const file of readdirSync(join(state, 'inventory')))
+      assert.ok(!readFileSync(join(state, 'inventory', file), 'utf8').includes(CANARY), file);
     assert.ok(!r.out.includes(CANARY) && !r.err.includes(CANARY));
 
-    const text = await ferry(['inventory', '-f', 'ferry.yml', '--live', ...sshFlags()], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    const text = await ferry(['inventory', '-f', 'ferry.yml', '--live', ...sshFlags()], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: state },
+    });
     assert.equal(text.code, 0);
     assert.match(text.out, /tbshop_web_1\s+ferry-tb-app:1\s+running/);
     assert.ok(!text.out.includes(CANARY));
   });
 
   test('check --live: a port nginx already holds, and a datastore Docker really publishes on every interface', async () => {
-    onHost(h1, 'docker rm -f tb-exposed >/dev/null 2>&1; docker run -d --name tb-exposed -p 6380:6379 ferry-tb-redis:1 >/dev/null');
+    onHost(
+      h1,
+      'docker rm -f tb-exposed >/dev/null 2>&1; docker run -d --name tb-exposed -p 6380:6379 ferry-tb-redis:1 >/dev/null',
+    );
     try {
-      writeFileSync(join(dir, 'web.yml'), 'services:\n  proxy:\n    image: ferry-tb-app:1\n    ports: ["80:8080"]\n    mem_limit: 128m\n    restart: always\n    healthcheck: { test: ["CMD", "true"] }\n');
-      writeFileSync(join(dir, 'check.yml'), `servers:\n  host1: { host: ${h1.host} }\n  host3: { host: ${h3.host} }\nstacks:\n  web: { server: host3, compose: web.yml }\n`);
-      const r = await ferry(['check', '-f', 'check.yml', '--live', '--json', ...sshFlags()], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+      writeFileSync(
+        join(dir, 'web.yml'),
+        'services:\n  proxy:\n    image: ferry-tb-app:1\n    ports: ["80:8080"]\n    mem_limit: 128m\n    restart: always\n    healthcheck: { test: ["CMD", "true"] }\n',
+      );
+      writeFileSync(
+        join(dir, 'check.yml'),
+        `servers:\n  host1: { host: ${h1.host} }\n  host3: { host: ${h3.host} }\nstacks:\n  web: { server: host3, compose: web.yml }\n`,
+      );
+      const r = await ferry(['check', '-f', 'check.yml', '--live', '--json', ...sshFlags()], {
+        cwd: dir,
+        env: { FERRY_STATE_DIR: state },
+      });
       assert.equal(r.code, 1, r.err);
-      const findings = (JSON.parse(r.out) as { findings: { code: string; message: string; where: { line?: number; host?: string } }[] }).findings;
+      const findings = (
+        JSON.parse(r.out) as { findings: { code: string; message: string; where: { line?: number; host?: string } }[] }
+      ).findings;
       const inUse = findings.filter((x) => x.code === 'port-in-use');
       assert.equal(inUse.length, 1, JSON.stringify(findings));
-      assert.match(inUse[0]!.message, /web\/proxy publishes 80\/tcp, but on server host3 it is already used by nginx listening on/);
+      assert.match(
+        inUse[0]!.message,
+        /web\/proxy publishes 80\/tcp, but on server host3 it is already used by nginx listening on/,
+      );
       assert.equal(inUse[0]!.where.line, 4);
       // tbshop's redis is bound to 127.0.0.1 and is not reported; tb-exposed is, with what ufw does.
       const exposed = findings.filter((x) => x.code === 'exposed-port');
-      assert.deepEqual(exposed.map((x) => x.where.host), ['host1']);
-      assert.match(exposed[0]!.message, /container tb-exposed \(Redis\) is published on all interfaces at port 6380\/tcp; ufw is inactive/);
+      assert.deepEqual(
+        exposed.map((x) => x.where.host),
+        ['host1'],
+      );
+      assert.match(
+        exposed[0]!.message,
+        /container tb-exposed \(Redis\) is published on all interfaces at port 6380\/tcp; ufw is inactive/,
+      );
     } finally {
       onHost(h1, 'docker rm -f tb-exposed >/dev/null 2>&1 || true');
     }
   });
 
   test('a non-root user reads everything through sudo, and is told what is missing without it', async () => {
-    writeFileSync(join(dir, 'deploy.yml'), `servers:\n  sudo: { host: ${h3.host}, user: deploy, sudo: true }\n  nosudo: { host: ${h3.host}, user: deploy }\nstacks: {}\n`);
-    const r = await ferry(['inventory', '-f', 'deploy.yml', '--live', '--json', ...sshFlags()], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    writeFileSync(
+      join(dir, 'deploy.yml'),
+      `servers:\n  sudo: { host: ${h3.host}, user: deploy, sudo: true }\n  nosudo: { host: ${h3.host}, user: deploy }\nstacks: {}\n`,
+    );
+    const r = await ferry(['inventory', '-f', 'deploy.yml', '--live', '--json', ...sshFlags()], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: state },
+    });
     assert.equal(r.code, 0, r.err);
     const live = JSON.parse(r.out) as Live;
     const withSudo = live.servers.find((s) => s.server === 'sudo')!.facts!;
     assert.equal(withSudo.docker.installed, true);
     assert.deepEqual(withSudo.problems, []);
-    assert.ok(withSudo.listening.some((l) => l.port === 22 && l.process === 'sshd'), 'ss shows processes only to root');
+    assert.ok(
+      withSudo.listening.some((l) => l.port === 22 && l.process === 'sshd'),
+      'ss shows processes only to root',
+    );
     const without = live.servers.find((s) => s.server === 'nosudo')!.facts!;
     assert.equal(without.docker.installed, false, 'deploy is not in the docker group');
     assert.match(without.problems[0]!.message, /user deploy is not root and sudo is off/);
   });
 
   test('an ~/.ssh/config alias gives the address, user and key', async () => {
-    writeFileSync(join(dir, 'ssh_config'), `Host tbalias\n  HostName ${h3.host}\n  User deploy\n  IdentityFile ${h3.identityFile}\n`);
+    writeFileSync(
+      join(dir, 'ssh_config'),
+      `Host tbalias\n  HostName ${h3.host}\n  User deploy\n  IdentityFile ${h3.identityFile}\n`,
+    );
     writeFileSync(join(dir, 'alias.yml'), 'servers:\n  viaalias: { host: tbalias }\nstacks: {}\n');
-    const r = await ferry(['inventory', '-f', 'alias.yml', '--live', '--json', '--known-hosts', h3.knownHostsFile, '--ssh-config', join(dir, 'ssh_config')], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    const r = await ferry(
+      [
+        'inventory',
+        '-f',
+        'alias.yml',
+        '--live',
+        '--json',
+        '--known-hosts',
+        h3.knownHostsFile,
+        '--ssh-config',
+        join(dir, 'ssh_config'),
+      ],
+      { cwd: dir, env: { FERRY_STATE_DIR: state } },
+    );
     assert.equal(r.code, 0, r.err);
     const facts = (JSON.parse(r.out) as Live).servers[0]!.facts!;
     assert.equal(facts.system.os?.id, 'debian');
@@ -156,10 +251,30 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
   test('a changed host key is refused for that host only', async () => {
     // Record host2's key under host1's address: host1 now presents a different key.
     const known = readFileSync(h1.knownHostsFile, 'utf8').split('\n');
-    const h2Key = known.find((l) => l.startsWith(`${h2.host} `))!.split(' ').slice(1).join(' ');
+    const h2Key = known
+      .find((l) => l.startsWith(`${h2.host} `))!
+      .split(' ')
+      .slice(1)
+      .join(' ');
     const forged = [...known.filter((l) => l && !l.startsWith(`${h1.host} `)), `${h1.host} ${h2Key}`].join('\n') + '\n';
     writeFileSync(join(dir, 'known_hosts'), forged);
-    const r = await ferry(['inventory', '-f', 'ferry.yml', '--live', '--json', '-i', h1.identityFile, '--known-hosts', join(dir, 'known_hosts'), '--trust-new-host-key', '--ssh-config', '/dev/null'], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    const r = await ferry(
+      [
+        'inventory',
+        '-f',
+        'ferry.yml',
+        '--live',
+        '--json',
+        '-i',
+        h1.identityFile,
+        '--known-hosts',
+        join(dir, 'known_hosts'),
+        '--trust-new-host-key',
+        '--ssh-config',
+        '/dev/null',
+      ],
+      { cwd: dir, env: { FERRY_STATE_DIR: state } },
+    );
     assert.equal(r.code, 1);
     const live = JSON.parse(r.out) as Live;
     const bad = live.servers.find((s) => s.server === 'host1')!;
@@ -175,7 +290,10 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
       join(dir, 'unreachable.yml'),
       `servers:\n  host1: { host: ${h1.host} }\n  closed: { host: ${h3.host}, port: 2222 }\n  nobody: { host: ${prefix}.250 }\nstacks: {}\n`,
     );
-    const r = await ferry(['inventory', '-f', 'unreachable.yml', '--live', '--json', '--connect-timeout', '3', ...sshFlags()], { cwd: dir, env: { FERRY_STATE_DIR: state } });
+    const r = await ferry(
+      ['inventory', '-f', 'unreachable.yml', '--live', '--json', '--connect-timeout', '3', ...sshFlags()],
+      { cwd: dir, env: { FERRY_STATE_DIR: state } },
+    );
     assert.equal(r.code, 1);
     const live = JSON.parse(r.out) as Live;
     const by = (n: string) => live.servers.find((s) => s.server === n)!;

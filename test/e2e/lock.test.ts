@@ -18,7 +18,10 @@ describe('stack lock on the test bed', { skip: testbedIsUp() ? false : 'test bed
     const b = new SshPool({ sshConfigPath: null, agentSocket: null });
     try {
       const owner = (run: string) => ({ run, by: 'test@ferry', at: new Date().toISOString(), command: 'ferry apply' });
-      const results = await Promise.allSettled([acquireLock(a.get(target), 'racing', owner('run-a')), acquireLock(b.get(target), 'racing', owner('run-b'))]);
+      const results = await Promise.allSettled([
+        acquireLock(a.get(target), 'racing', owner('run-a')),
+        acquireLock(b.get(target), 'racing', owner('run-b')),
+      ]);
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       assert.equal(won.length, 1);
@@ -47,17 +50,28 @@ describe('stack lock on the test bed', { skip: testbedIsUp() ? false : 'test bed
     const h = testbedHosts()[0]!;
     onHost(h, 'rm -rf /var/lib/ferry/locks/web.lock');
     const dir = mkdtempSync(join(tmpdir(), 'ferry-lock-'));
-    writeFileSync(join(dir, 'ferry.yml'), `servers:\n  host1: { host: ${h.host} }\nstacks:\n  web: { server: host1, compose: compose.yml }\n`);
+    writeFileSync(
+      join(dir, 'ferry.yml'),
+      `servers:\n  host1: { host: ${h.host} }\nstacks:\n  web: { server: host1, compose: compose.yml }\n`,
+    );
     const ssh = ['-i', h.identityFile, '--known-hosts', h.knownHostsFile, '--ssh-config', '/dev/null'];
     const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
     try {
-      await acquireLock(pool.get(sshTarget(h)), 'web', { run: 'run-dead', by: 'ana@laptop', at: '2026-11-22T10:00:00Z', command: 'ferry apply' });
+      await acquireLock(pool.get(sshTarget(h)), 'web', {
+        run: 'run-dead',
+        by: 'ana@laptop',
+        at: '2026-11-22T10:00:00Z',
+        command: 'ferry apply',
+      });
     } finally {
       await pool.close();
     }
     const status = await ferry(['lock', 'status', 'web', ...ssh], { cwd: dir });
     assert.equal(status.code, 0, status.err);
-    assert.equal(status.out, 'stack web on host1: locked by run run-dead (ana@laptop, since 2026-11-22T10:00:00Z: ferry apply)\n');
+    assert.equal(
+      status.out,
+      'stack web on host1: locked by run run-dead (ana@laptop, since 2026-11-22T10:00:00Z: ferry apply)\n',
+    );
     const wrong = await ferry(['lock', 'release', 'web', '--id', 'run-other', ...ssh], { cwd: dir });
     assert.equal(wrong.code, 1);
     assert.match(wrong.err, /^error lock-held: stack web on host1 is locked by run run-dead/);

@@ -48,7 +48,11 @@ async function freeUdpPort(): Promise<number> {
 
 class Dnsmasq {
   private log = '';
-  private constructor(readonly dir: string, readonly server: string, private readonly child: ChildProcess) {
+  private constructor(
+    readonly dir: string,
+    readonly server: string,
+    private readonly child: ChildProcess,
+  ) {
     child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
   }
 
@@ -57,18 +61,37 @@ class Dnsmasq {
     chmodSync(dir, 0o755);
     writeFileSync(join(dir, 'hosts'), hosts);
     const port = await freeUdpPort();
-    const child = spawn(DNSMASQ, [
-      '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--no-poll', '--bind-interfaces',
-      '--listen-address=127.0.0.1', `--port=${port}`, `--addn-hosts=${join(dir, 'hosts')}`, `--local-ttl=${TTL}`,
-      '--local=/ferry.test/', `--pid-file=${join(dir, 'pid')}`, `--user=${userInfo().username}`, '--log-facility=-', '--log-queries',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      DNSMASQ,
+      [
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--no-resolv',
+        '--no-hosts',
+        '--no-poll',
+        '--bind-interfaces',
+        '--listen-address=127.0.0.1',
+        `--port=${port}`,
+        `--addn-hosts=${join(dir, 'hosts')}`,
+        `--local-ttl=${TTL}`,
+        '--local=/ferry.test/',
+        `--pid-file=${join(dir, 'pid')}`,
+        `--user=${userInfo().username}`,
+        '--log-facility=-',
+        '--log-queries',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const orphan = () => child.kill('SIGTERM');
     process.once('exit', orphan);
     child.once('exit', () => process.removeListener('exit', orphan));
     const d = new Dnsmasq(dir, `127.0.0.1:${port}`, child);
     const ask = resolverLookup({ resolvers: [d.server], timeoutMs: 200, tries: 1 });
     for (let i = 0; ; i++) {
-      const ok = await ask(DOMAIN, 'A').then((r) => r.addresses.length > 0, () => false);
+      const ok = await ask(DOMAIN, 'A').then(
+        (r) => r.addresses.length > 0,
+        () => false,
+      );
       if (ok) return d;
       if (i === 50) {
         await d.stop();
@@ -119,14 +142,35 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
   const local = new LocalTransport({ name: 'here' });
   const ask = () => resolverLookup({ resolvers: [ns.server], timeoutMs: 500, tries: 2 });
   const addressNow = async () => (await readDomain(ask(), DOMAIN)).A.addresses;
-  const calls = () => (existsSync(join(hookDir, 'calls')) ? readFileSync(join(hookDir, 'calls'), 'utf8').trim().split('\n') : []);
+  const calls = () =>
+    existsSync(join(hookDir, 'calls')) ? readFileSync(join(hookDir, 'calls'), 'utf8').trim().split('\n') : [];
   const dnsDef = (extra: Partial<DnsDef> = {}): DnsDef => ({ resolvers: [ns.server], hook, waitMs: 10_000, ...extra });
-  const steps = (dns: DnsDef) => dnsSteps({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns, id: (s) => `shop/migrate/${s}`, host: 'app2', local, cutoverDependsOn: ['shop/migrate/switch'], pollMs: 100 });
-  const switched = () => memoryStep({ id: 'shop/migrate/switch', host: 'app1', phase: 'proxy', world: new Map(), value: 'target' });
+  const steps = (dns: DnsDef) =>
+    dnsSteps({
+      stack: 'shop',
+      domains: [DOMAIN],
+      source: SOURCE,
+      target: TARGET,
+      dns,
+      id: (s) => `shop/migrate/${s}`,
+      host: 'app2',
+      local,
+      cutoverDependsOn: ['shop/migrate/switch'],
+      pollMs: 100,
+    });
+  const switched = () =>
+    memoryStep({ id: 'shop/migrate/switch', host: 'app1', phase: 'proxy', world: new Map(), value: 'target' });
   const run = async (all: Step[]) => {
     const events: RunEvent[] = [];
-    const summary = await runPlan(makePlan(all), { transports: () => local, redactor: new Redactor(), onEvent: (e) => events.push(e) });
-    return { summary, errors: events.flatMap((e) => (e.kind === 'step-end' && e.error ? [e.error] : [])) as EventError[] };
+    const summary = await runPlan(makePlan(all), {
+      transports: () => local,
+      redactor: new Redactor(),
+      onEvent: (e) => events.push(e),
+    });
+    return {
+      summary,
+      errors: events.flatMap((e) => (e.kind === 'step-end' && e.error ? [e.error] : [])) as EventError[],
+    };
   };
 
   before(async () => {
@@ -144,15 +188,37 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
   });
 
   test('the address and TTL are read as served, and judged: at the source, elsewhere, a new domain, a TTL over max_ttl', async () => {
-    assert.deepEqual(await readDomain(ask(), DOMAIN), { domain: DOMAIN, A: { addresses: ['192.0.2.10'], ttl: TTL }, AAAA: { addresses: [] } });
-    const seen = await dnsPreflight({ stack: 'shop', domains: [DOMAIN, 'cdn.ferry.test', 'new.ferry.test'], source: SOURCE, target: TARGET, dns: { resolvers: [ns.server] } });
-    assert.deepEqual(seen.findings.map((f) => `${f.severity} ${f.code} ${f.where.path}`), [
-      'info dns-at-source stacks/shop/proxy/domains/0',
-      'warning dns-points-elsewhere stacks/shop/proxy/domains/1',
-      'warning dns-not-found stacks/shop/proxy/domains/2',
-    ]);
-    const strict = await dnsPreflight({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns: { resolvers: [ns.server], maxTtlSeconds: 60 } });
-    assert.deepEqual(strict.findings.map((f) => f.code), ['dns-at-source', 'dns-ttl-over-max']);
+    assert.deepEqual(await readDomain(ask(), DOMAIN), {
+      domain: DOMAIN,
+      A: { addresses: ['192.0.2.10'], ttl: TTL },
+      AAAA: { addresses: [] },
+    });
+    const seen = await dnsPreflight({
+      stack: 'shop',
+      domains: [DOMAIN, 'cdn.ferry.test', 'new.ferry.test'],
+      source: SOURCE,
+      target: TARGET,
+      dns: { resolvers: [ns.server] },
+    });
+    assert.deepEqual(
+      seen.findings.map((f) => `${f.severity} ${f.code} ${f.where.path}`),
+      [
+        'info dns-at-source stacks/shop/proxy/domains/0',
+        'warning dns-points-elsewhere stacks/shop/proxy/domains/1',
+        'warning dns-not-found stacks/shop/proxy/domains/2',
+      ],
+    );
+    const strict = await dnsPreflight({
+      stack: 'shop',
+      domains: [DOMAIN],
+      source: SOURCE,
+      target: TARGET,
+      dns: { resolvers: [ns.server], maxTtlSeconds: 60 },
+    });
+    assert.deepEqual(
+      strict.findings.map((f) => f.code),
+      ['dns-at-source', 'dns-ttl-over-max'],
+    );
   });
 
   test('the hook moves the record and the new answer is awaited; a second run changes nothing; rollback moves it back', async () => {
@@ -174,11 +240,24 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
 
   test('a later failure of the migration undoes the DNS change through the hook', async () => {
     const { cutover } = await steps(dnsDef());
-    const later = memoryStep({ id: 'shop/migrate/mark', host: 'app1', phase: 'verify', dependsOn: [cutover[0]!.id], world: new Map(), value: 'x', failVerify: 'simulated' });
+    const later = memoryStep({
+      id: 'shop/migrate/mark',
+      host: 'app1',
+      phase: 'verify',
+      dependsOn: [cutover[0]!.id],
+      world: new Map(),
+      value: 'x',
+      failVerify: 'simulated',
+    });
     const r = await run([switched(), ...cutover, later]);
     assert.ok(r.summary.rolledBack.includes(cutover[0]!.id));
     assert.deepEqual(await addressNow(), ['192.0.2.10']);
-    assert.deepEqual(calls().slice(-2).map((c) => c.split(' ').slice(3, 6).join(' ')), ['[192.0.2.10] -> [192.0.2.20]', '[192.0.2.20] -> [192.0.2.10]']);
+    assert.deepEqual(
+      calls()
+        .slice(-2)
+        .map((c) => c.split(' ').slice(3, 6).join(' ')),
+      ['[192.0.2.10] -> [192.0.2.20]', '[192.0.2.20] -> [192.0.2.10]'],
+    );
   });
 
   test('a failing hook: dns-hook-failed with its exit code and redacted stderr, and the record as it was', async () => {
@@ -188,7 +267,10 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
       const r = await run([switched(), ...(await steps(dnsDef())).cutover]);
       const e = r.errors[0]!;
       assert.equal(e.code, 'dns-hook-failed');
-      assert.match(e.message, /failed to change A shop\.ferry\.test from 192\.0\.2\.10 to 192\.0\.2\.20: exit 4; its stderr ended with:\nPUT \/zones\/ferry\.test: 403 for token \[REDACTED\]$/);
+      assert.match(
+        e.message,
+        /failed to change A shop\.ferry\.test from 192\.0\.2\.10 to 192\.0\.2\.20: exit 4; its stderr ended with:\nPUT \/zones\/ferry\.test: 403 for token \[REDACTED\]$/,
+      );
       assert.ok(!JSON.stringify(r.errors).includes('tok-5be1c09a77'));
       assert.match(e.hint, /^Run it by hand to see why: `FERRY_STACK=shop /);
     } finally {
@@ -200,16 +282,44 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
 
   test('a name server that does not answer: dns-lookup-failed, and the preflight refuses when a hook is to change the record', async () => {
     const closed = `127.0.0.1:${await freeUdpPort()}`;
-    await assert.rejects(readDomain(resolverLookup({ resolvers: [closed], timeoutMs: 300, tries: 1 }), DOMAIN), (e: Error & { code?: string }) =>
-      e.code === 'dns-lookup-failed' && e.message === `no answer for the A record of ${DOMAIN} from ${closed}: ECONNREFUSED, the connection was refused (no name server listens there)`);
+    await assert.rejects(
+      readDomain(resolverLookup({ resolvers: [closed], timeoutMs: 300, tries: 1 }), DOMAIN),
+      (e: Error & { code?: string }) =>
+        e.code === 'dns-lookup-failed' &&
+        e.message ===
+          `no answer for the A record of ${DOMAIN} from ${closed}: ECONNREFUSED, the connection was refused (no name server listens there)`,
+    );
     const silent = await udpSocket();
     try {
       const server = `127.0.0.1:${silent.address().port}`;
       const lookup = resolverLookup({ resolvers: [server], timeoutMs: 300, tries: 1 });
-      const r = await run([(await dnsSteps({ stack: 'shop', domains: [DOMAIN], source: SOURCE, target: TARGET, dns: { resolvers: [server], hook }, lookup, id: (s) => `shop/migrate/${s}`, host: 'app2', local, cutoverDependsOn: [] })).preflight]);
+      const r = await run([
+        (
+          await dnsSteps({
+            stack: 'shop',
+            domains: [DOMAIN],
+            source: SOURCE,
+            target: TARGET,
+            dns: { resolvers: [server], hook },
+            lookup,
+            id: (s) => `shop/migrate/${s}`,
+            host: 'app2',
+            local,
+            cutoverDependsOn: [],
+          })
+        ).preflight,
+      ]);
       assert.equal(r.errors[0]!.code, 'dns-preflight-failed');
-      assert.match(r.errors[0]!.message, new RegExp(`^dns-lookup-failed: no answer for the A record of ${DOMAIN.replace(/\./g, '\\.')} from ${server}: ETIMEOUT, no answer in time$`));
-      assert.match(r.errors[0]!.hint, /^Nothing was changed on app1 or app2\. Check that 127\.0\.0\.1:\d+ answers for shop\.ferry\.test/);
+      assert.match(
+        r.errors[0]!.message,
+        new RegExp(
+          `^dns-lookup-failed: no answer for the A record of ${DOMAIN.replace(/\./g, '\\.')} from ${server}: ETIMEOUT, no answer in time$`,
+        ),
+      );
+      assert.match(
+        r.errors[0]!.hint,
+        /^Nothing was changed on app1 or app2\. Check that 127\.0\.0\.1:\d+ answers for shop\.ferry\.test/,
+      );
     } finally {
       silent.close();
     }

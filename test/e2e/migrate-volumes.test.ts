@@ -15,7 +15,13 @@ import type { Step } from '../../src/engine/step.js';
 import { render } from '../../src/shell/command.js';
 import { SshPool } from '../../src/transport/ssh/index.js';
 import { channelFor, channelSteps, type Endpoint } from '../../src/migrate/channel.js';
-import { ensureVolumeCommand, syncStep, verifyVolumes, volumeMountpoint, type VolumeCopy } from '../../src/migrate/volumes.js';
+import {
+  ensureVolumeCommand,
+  syncStep,
+  verifyVolumes,
+  volumeMountpoint,
+  type VolumeCopy,
+} from '../../src/migrate/volumes.js';
 import { onHost, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbmigvol';
@@ -47,99 +53,149 @@ const CHANGE = [
 ].join('\n');
 
 function cleanHosts(source: TestbedHost, target: TestbedHost): void {
-  onHost(source, `docker volume rm -f ${VOLUME} >/dev/null; rm -f /root/.ssh/ferry-migrate-${STACK} /root/.ssh/ferry-migrate-${STACK}.pub /root/.ssh/ferry-migrate-${STACK}.known_hosts`);
-  onHost(target, `docker volume rm -f ${VOLUME} >/dev/null; sed -i '/ ferry-migrate-${STACK}$/d' /root/.ssh/authorized_keys; ` +
-    `if mountpoint -q ${TINY}; then umount ${TINY}; fi; rm -rf ${TINY}`);
+  onHost(
+    source,
+    `docker volume rm -f ${VOLUME} >/dev/null; rm -f /root/.ssh/ferry-migrate-${STACK} /root/.ssh/ferry-migrate-${STACK}.pub /root/.ssh/ferry-migrate-${STACK}.known_hosts`,
+  );
+  onHost(
+    target,
+    `docker volume rm -f ${VOLUME} >/dev/null; sed -i '/ ferry-migrate-${STACK}$/d' /root/.ssh/authorized_keys; ` +
+      `if mountpoint -q ${TINY}; then umount ${TINY}; fi; rm -rf ${TINY}`,
+  );
 }
 
-describe('volume copy from host1 to host3 over the migration channel', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
-  const hosts = testbedHosts();
-  const [h1, h3] = [hosts[0]!, hosts[2]!];
-  const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
-  const source = pool.get(sshTarget(h1));
-  const target = pool.get(sshTarget(h3));
-  const ep = (h: TestbedHost): Endpoint => ({ name: h.name, address: h.host, port: h.port, user: h.user, sudo: false });
-  const ch = channelFor(STACK, ep(h1), ep(h3));
-  const { open, close } = channelSteps({ ch, source: () => source, target: () => target, dependsOn: [] });
-  const sent: number[] = [];
-  let copy: VolumeCopy;
-  const sync = (copies: VolumeCopy[]) => syncStep({ id: `${STACK}/volumes`, ch, copies, source: () => source, target: () => target, phase: 'transfer', dependsOn: [], onBytes: (n) => sent.push(n) });
+describe(
+  'volume copy from host1 to host3 over the migration channel',
+  { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
+  () => {
+    const hosts = testbedHosts();
+    const [h1, h3] = [hosts[0]!, hosts[2]!];
+    const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
+    const source = pool.get(sshTarget(h1));
+    const target = pool.get(sshTarget(h3));
+    const ep = (h: TestbedHost): Endpoint => ({
+      name: h.name,
+      address: h.host,
+      port: h.port,
+      user: h.user,
+      sudo: false,
+    });
+    const ch = channelFor(STACK, ep(h1), ep(h3));
+    const { open, close } = channelSteps({ ch, source: () => source, target: () => target, dependsOn: [] });
+    const sent: number[] = [];
+    let copy: VolumeCopy;
+    const sync = (copies: VolumeCopy[]) =>
+      syncStep({
+        id: `${STACK}/volumes`,
+        ch,
+        copies,
+        source: () => source,
+        target: () => target,
+        phase: 'transfer',
+        dependsOn: [],
+        onBytes: (n) => sent.push(n),
+      });
 
-  const run = async (step: Step) => {
-    const events: RunEvent[] = [];
-    const summary = await runPlan(makePlan([step]), { transports: (h) => (h === h1.name ? source : target), redactor: new Redactor(), onEvent: (e) => events.push(e) });
-    const checked = events.find((e) => e.kind === 'step-checked');
-    const end = events.find((e) => e.kind === 'step-end');
-    return {
-      outcome: summary.outcomes[step.id],
-      change: checked?.kind === 'step-checked' ? checked.change?.summary : undefined,
-      error: end?.kind === 'step-end' ? end.error : undefined,
+    const run = async (step: Step) => {
+      const events: RunEvent[] = [];
+      const summary = await runPlan(makePlan([step]), {
+        transports: (h) => (h === h1.name ? source : target),
+        redactor: new Redactor(),
+        onEvent: (e) => events.push(e),
+      });
+      const checked = events.find((e) => e.kind === 'step-checked');
+      const end = events.find((e) => e.kind === 'step-end');
+      return {
+        outcome: summary.outcomes[step.id],
+        change: checked?.kind === 'step-checked' ? checked.change?.summary : undefined,
+        error: end?.kind === 'step-end' ? end.error : undefined,
+      };
     };
-  };
 
-  before(async () => {
-    cleanHosts(h1, h3);
-    onHost(h1, render(ensureVolumeCommand(STACK, 'data')));
-    onHost(h1, FILL);
-    await target.exec(ensureVolumeCommand(STACK, 'data'), { check: true });
-    copy = { name: 'data', sourcePath: await volumeMountpoint(source, VOLUME, false), targetPath: await volumeMountpoint(target, VOLUME, false) };
-  });
-  after(async () => {
-    await pool.close();
-    cleanHosts(h1, h3);
-  });
+    before(async () => {
+      cleanHosts(h1, h3);
+      onHost(h1, render(ensureVolumeCommand(STACK, 'data')));
+      onHost(h1, FILL);
+      await target.exec(ensureVolumeCommand(STACK, 'data'), { check: true });
+      copy = {
+        name: 'data',
+        sourcePath: await volumeMountpoint(source, VOLUME, false),
+        targetPath: await volumeMountpoint(target, VOLUME, false),
+      };
+    });
+    after(async () => {
+      await pool.close();
+      cleanHosts(h1, h3);
+    });
 
-  test('the channel opens once: a restricted key on host3, host3\'s keys pinned on host1', async () => {
-    assert.deepEqual(await run(open), { outcome: 'changed', change: `key /root/.ssh/ferry-migrate-${STACK} on host1, authorized for root on host3 from ${h1.host}; host3's host keys pinned`, error: undefined });
-    assert.match(onHost(h3, `grep ' ferry-migrate-${STACK}$' /root/.ssh/authorized_keys`), new RegExp(`^from="${h1.host.replace(/\./g, '\\.')}",restrict ssh-ed25519 \\S+ ferry-migrate-${STACK}\\n$`));
-    assert.equal(onHost(h1, `stat -c '%a' /root/.ssh/ferry-migrate-${STACK} /root/.ssh/ferry-migrate-${STACK}.known_hosts`), '600\n600\n');
-    assert.equal((await run(open)).outcome, 'ok');
-  });
+    test("the channel opens once: a restricted key on host3, host3's keys pinned on host1", async () => {
+      assert.deepEqual(await run(open), {
+        outcome: 'changed',
+        change: `key /root/.ssh/ferry-migrate-${STACK} on host1, authorized for root on host3 from ${h1.host}; host3's host keys pinned`,
+        error: undefined,
+      });
+      assert.match(
+        onHost(h3, `grep ' ferry-migrate-${STACK}$' /root/.ssh/authorized_keys`),
+        new RegExp(`^from="${h1.host.replace(/\./g, '\\.')}",restrict ssh-ed25519 \\S+ ferry-migrate-${STACK}\\n$`),
+      );
+      assert.equal(
+        onHost(h1, `stat -c '%a' /root/.ssh/ferry-migrate-${STACK} /root/.ssh/ferry-migrate-${STACK}.known_hosts`),
+        '600\n600\n',
+      );
+      assert.equal((await run(open)).outcome, 'ok');
+    });
 
-  test('the first copy sends everything; manifests, hard link, symlink and owners are equal on host3', async () => {
-    const first = await run(sync([copy]));
-    assert.equal(first.outcome, 'changed', JSON.stringify(first.error));
-    assert.match(first.change ?? '', /^data: 5002 files to send, 0 to delete, \d+ other changes$/);
-    assert.equal(sent.length, 1);
-    assert.ok(sent[0]! > 100_000_000, String(sent[0]));
-    const [report] = await verifyVolumes({ ch, copies: [copy], source, target });
-    assert.deepEqual(report, { name: 'data', files: 5004, bytes: BYTES, manifest_match: true });
-    const look = `cd ${copy.targetPath} && stat -c '%h %i' "hard link.txt" | cut -d' ' -f1 && readlink "a link" && stat -c '%u:%g %a' "$(printf 'new\\nline')"`;
-    assert.equal(onHost(h3, look), onHost(h1, look.replace(copy.targetPath, copy.sourcePath)));
-    assert.equal(onHost(h3, look), `2\ndir 1/sub 1/file 50.txt\n1234:2345 640\n`);
-  });
+    test('the first copy sends everything; manifests, hard link, symlink and owners are equal on host3', async () => {
+      const first = await run(sync([copy]));
+      assert.equal(first.outcome, 'changed', JSON.stringify(first.error));
+      assert.match(first.change ?? '', /^data: 5002 files to send, 0 to delete, \d+ other changes$/);
+      assert.equal(sent.length, 1);
+      assert.ok(sent[0]! > 100_000_000, String(sent[0]));
+      const [report] = await verifyVolumes({ ch, copies: [copy], source, target });
+      assert.deepEqual(report, { name: 'data', files: 5004, bytes: BYTES, manifest_match: true });
+      const look = `cd ${copy.targetPath} && stat -c '%h %i' "hard link.txt" | cut -d' ' -f1 && readlink "a link" && stat -c '%u:%g %a' "$(printf 'new\\nline')"`;
+      assert.equal(onHost(h3, look), onHost(h1, look.replace(copy.targetPath, copy.sourcePath)));
+      assert.equal(onHost(h3, look), `2\ndir 1/sub 1/file 50.txt\n1234:2345 640\n`);
+    });
 
-  test('after a few changes the copy sends a small fraction, then nothing is left to do', async () => {
-    onHost(h1, CHANGE);
-    const second = await run(sync([copy]));
-    assert.equal(second.outcome, 'changed', JSON.stringify(second.error));
-    assert.match(second.change ?? '', /^data: 5 files to send, 2 to delete, \d+ other changes$/);
-    assert.equal(sent.length, 2);
-    assert.ok(sent[1]! < sent[0]! / 100, `second copy sent ${sent[1]} bytes, first ${sent[0]}`);
-    assert.deepEqual((await verifyVolumes({ ch, copies: [copy], source, target })).map((r) => [r.files, r.manifest_match]), [[5004, true]]);
-    assert.deepEqual(await run(sync([copy])), { outcome: 'ok', change: undefined, error: undefined });
-    assert.equal(sent.length, 2);
-  });
+    test('after a few changes the copy sends a small fraction, then nothing is left to do', async () => {
+      onHost(h1, CHANGE);
+      const second = await run(sync([copy]));
+      assert.equal(second.outcome, 'changed', JSON.stringify(second.error));
+      assert.match(second.change ?? '', /^data: 5 files to send, 2 to delete, \d+ other changes$/);
+      assert.equal(sent.length, 2);
+      assert.ok(sent[1]! < sent[0]! / 100, `second copy sent ${sent[1]} bytes, first ${sent[0]}`);
+      assert.deepEqual(
+        (await verifyVolumes({ ch, copies: [copy], source, target })).map((r) => [r.files, r.manifest_match]),
+        [[5004, true]],
+      );
+      assert.deepEqual(await run(sync([copy])), { outcome: 'ok', change: undefined, error: undefined });
+      assert.equal(sent.length, 2);
+    });
 
-  test('a target without room fails with no-space, a message naming the host and a hint, and no stack trace', async () => {
-    onHost(h3, `mkdir -p ${TINY} && mount -t tmpfs -o size=1m tmpfs ${TINY} && mkdir ${TINY}/data`);
-    try {
-      const full = await run(sync([{ name: 'data', sourcePath: copy.sourcePath, targetPath: `${TINY}/data` }]));
-      assert.equal(full.outcome, 'failed');
-      assert.equal(full.error?.code, 'no-space');
-      assert.match(full.error?.message ?? '', /^host3: no space left on device while copying data \(host1:.* → host3:\/tmp\/ferry-tb-migvol-tiny\/data\): .*No space left on device/);
-      assert.match(full.error?.hint ?? '', /^free space on host3/);
-      assert.doesNotMatch(JSON.stringify(full.error), /\\n\s+at /);
-    } finally {
-      onHost(h3, `umount ${TINY} && rmdir ${TINY}`);
-    }
-  });
+    test('a target without room fails with no-space, a message naming the host and a hint, and no stack trace', async () => {
+      onHost(h3, `mkdir -p ${TINY} && mount -t tmpfs -o size=1m tmpfs ${TINY} && mkdir ${TINY}/data`);
+      try {
+        const full = await run(sync([{ name: 'data', sourcePath: copy.sourcePath, targetPath: `${TINY}/data` }]));
+        assert.equal(full.outcome, 'failed');
+        assert.equal(full.error?.code, 'no-space');
+        assert.match(
+          full.error?.message ?? '',
+          /^host3: no space left on device while copying data \(host1:.* → host3:\/tmp\/ferry-tb-migvol-tiny\/data\): .*No space left on device/,
+        );
+        assert.match(full.error?.hint ?? '', /^free space on host3/);
+        assert.doesNotMatch(JSON.stringify(full.error), /\\n\s+at /);
+      } finally {
+        onHost(h3, `umount ${TINY} && rmdir ${TINY}`);
+      }
+    });
 
-  test('closing removes the key line from host3 and the key files from host1; closing again changes nothing', async () => {
-    const alone = { ...close, dependsOn: [] };
-    assert.equal((await run(alone)).outcome, 'changed');
-    assert.equal(onHost(h3, `grep -c 'ferry-migrate' /root/.ssh/authorized_keys || true`), '0\n');
-    assert.equal(onHost(h1, `ls /root/.ssh | grep -c ferry-migrate || true`), '0\n');
-    assert.equal((await run(alone)).outcome, 'ok');
-  });
-});
+    test('closing removes the key line from host3 and the key files from host1; closing again changes nothing', async () => {
+      const alone = { ...close, dependsOn: [] };
+      assert.equal((await run(alone)).outcome, 'changed');
+      assert.equal(onHost(h3, `grep -c 'ferry-migrate' /root/.ssh/authorized_keys || true`), '0\n');
+      assert.equal(onHost(h1, `ls /root/.ssh | grep -c ferry-migrate || true`), '0\n');
+      assert.equal((await run(alone)).outcome, 'ok');
+    });
+  },
+);

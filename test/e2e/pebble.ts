@@ -34,7 +34,11 @@ export interface Pebble {
 
 /** The address of this machine on a Docker network: its gateway, as the containers see it. */
 export function gatewayOf(network: string): string {
-  return execFileSync('docker', ['network', 'inspect', network, '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'], { encoding: 'utf8' }).trim();
+  return execFileSync(
+    'docker',
+    ['network', 'inspect', network, '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}'],
+    { encoding: 'utf8' },
+  ).trim();
 }
 
 async function freePort(): Promise<number> {
@@ -56,12 +60,16 @@ interface Answer {
 function fetchText(url: string, opts: { ca?: string; method?: string; body?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = request(url, { method: opts.method ?? 'GET', timeout: 5000, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = request(
+      url,
+      { method: opts.method ?? 'GET', timeout: 5000, ...(opts.ca ? { ca: opts.ca } : {}) },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timeout: ${url}`)));
     req.on('error', reject);
     req.end(opts.body);
@@ -88,10 +96,47 @@ function openssl(dir: string, ...args: string[]): void {
 /** A CA and a server certificate for `address`, signed by it. */
 function makeCertificates(dir: string, address: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-  openssl(dir, 'req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=Ferry test pebble CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl(
+    dir,
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Ferry test pebble CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   openssl(dir, 'req', ...ec, '-keyout', 'key.pem', '-out', 'server.csr', '-subj', '/CN=pebble');
-  writeFileSync(join(dir, 'ext.cnf'), `subjectAltName=IP:${address},DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
-  openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'cert.pem', '-days', '2', '-extfile', 'ext.cnf');
+  writeFileSync(
+    join(dir, 'ext.cnf'),
+    `subjectAltName=IP:${address},DNS:localhost\nbasicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`,
+  );
+  openssl(
+    dir,
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'cert.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'ext.cnf',
+  );
 }
 
 function start(dir: string, name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ChildProcess {
@@ -131,7 +176,30 @@ export async function startPebble(address: string): Promise<Pebble> {
     const [dns, management] = [await freePort(), await freePort()];
     const env: NodeJS.ProcessEnv = { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' };
     delete env.PEBBLE_VA_ALWAYS_VALID;
-    children.push(start(dir, 'challtestsrv', 'pebble-challtestsrv', ['-dns01', `127.0.0.1:${dns}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${management}`, '-defaultIPv4', '', '-defaultIPv6', ''], env));
+    children.push(
+      start(
+        dir,
+        'challtestsrv',
+        'pebble-challtestsrv',
+        [
+          '-dns01',
+          `127.0.0.1:${dns}`,
+          '-http01',
+          '',
+          '-https01',
+          '',
+          '-tlsalpn01',
+          '',
+          '-management',
+          `127.0.0.1:${management}`,
+          '-defaultIPv4',
+          '',
+          '-defaultIPv6',
+          '',
+        ],
+        env,
+      ),
+    );
     const config = {
       pebble: {
         listenAddress: `${address}:${PEBBLE_PORT}`,
@@ -145,10 +213,15 @@ export async function startPebble(address: string): Promise<Pebble> {
       },
     };
     writeFileSync(join(dir, 'pebble.json'), JSON.stringify(config, null, 2));
-    children.push(start(dir, 'pebble', 'pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dns}`], env));
+    children.push(
+      start(dir, 'pebble', 'pebble', ['-config', join(dir, 'pebble.json'), '-dnsserver', `127.0.0.1:${dns}`], env),
+    );
     const directory = `https://${address}:${PEBBLE_PORT}/dir`;
     const addA = async (name: string, ip: string) => {
-      const r = await fetchText(`http://127.0.0.1:${management}/add-a`, { method: 'POST', body: JSON.stringify({ host: name, addresses: [ip] }) });
+      const r = await fetchText(`http://127.0.0.1:${management}/add-a`, {
+        method: 'POST',
+        body: JSON.stringify({ host: name, addresses: [ip] }),
+      });
       if (r.status !== 200) throw new Error(`challtestsrv add-a ${name}: HTTP ${r.status} ${r.body}`);
     };
     // Any HTTP answer (a 404 for /) means the management interface is up.
@@ -213,7 +286,11 @@ function alive(pid: number): boolean {
 
 /** Every path under `roots` on a host (the roots too, when they exist): what a test may add to. */
 export function pathsUnder(run: (line: string) => string, roots: string[]): Set<string> {
-  return new Set(run(`find ${roots.join(' ')} 2>/dev/null; true`).split('\n').filter((p) => p !== ''));
+  return new Set(
+    run(`find ${roots.join(' ')} 2>/dev/null; true`)
+      .split('\n')
+      .filter((p) => p !== ''),
+  );
 }
 
 /** Removes what appeared under `roots` since `before` (the topmost new paths, with what is below them). */

@@ -4,7 +4,12 @@ import { fileURLToPath } from 'node:url';
 
 const PROBE = fileURLToPath(new URL('../../scripts/probe.mjs', import.meta.url));
 
-export interface Answer { at: number; status: number; hits: number | undefined; tookMs: number }
+export interface Answer {
+  at: number;
+  status: number;
+  hits: number | undefined;
+  tookMs: number;
+}
 
 export interface Seen {
   answers: number;
@@ -18,7 +23,9 @@ export interface Seen {
 
 /** GET /health through nginx at `address` with Host `domain` (each 200 writes a row), until `stop`. */
 export function probe(address: string, domain: string, timeoutMs = 5000) {
-  const child = spawn(process.execPath, [PROBE, address, domain, String(timeoutMs)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(process.execPath, [PROBE, address, domain, String(timeoutMs)], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
@@ -26,7 +33,17 @@ export function probe(address: string, domain: string, timeoutMs = 5000) {
   const orphan = () => child.kill('SIGTERM');
   process.once('exit', orphan);
   void closed.then(() => process.off('exit', orphan));
-  const answers = (): Answer[] => out.split('\n').filter(Boolean).map((l) => l.split(' ')).map(([at, status, hits, took]) => ({ at: Number(at), status: Number(status), hits: hits === '-' ? undefined : Number(hits), tookMs: Number(took ?? 0) }));
+  const answers = (): Answer[] =>
+    out
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' '))
+      .map(([at, status, hits, took]) => ({
+        at: Number(at),
+        status: Number(status),
+        hits: hits === '-' ? undefined : Number(hits),
+        tookMs: Number(took ?? 0),
+      }));
   return {
     answers,
     /** Resolves once a write made after `since` was acknowledged; false after `limitMs`. */
@@ -46,7 +63,13 @@ export function probe(address: string, domain: string, timeoutMs = 5000) {
       const ok = all.filter((a) => a.status === 200);
       let gap = 0;
       for (let i = 1; i < ok.length; i++) gap = Math.max(gap, ok[i]!.at - ok[i - 1]!.at);
-      return { answers: all.length, failed: all.filter((a) => a.status !== 200), acked: ok.flatMap((a) => (a.hits === undefined ? [] : [a.hits])), gap, slowest: Math.max(0, ...all.map((a) => a.tookMs)) };
+      return {
+        answers: all.length,
+        failed: all.filter((a) => a.status !== 200),
+        acked: ok.flatMap((a) => (a.hits === undefined ? [] : [a.hits])),
+        gap,
+        slowest: Math.max(0, ...all.map((a) => a.tookMs)),
+      };
     },
   };
 }

@@ -49,7 +49,10 @@ describe('ssh connect: host keys and failures', { skip }, () => {
     const logins = sshd.logins();
     const r = await attempt(sshd.target({ knownHostsFiles: [empty] }), sshd.options());
     assert.equal(r.error?.code, 'host-key-unknown');
-    assert.equal(r.error?.message, `test: the host key of [127.0.0.1]:${sshd.port} is not known (ssh-ed25519 key ${fingerprint})`);
+    assert.equal(
+      r.error?.message,
+      `test: the host key of [127.0.0.1]:${sshd.port} is not known (ssh-ed25519 key ${fingerprint})`,
+    );
     assert.match(r.error?.hint ?? '', /--trust-new-host-key/);
     assert.equal(count(r.events, 'connecting'), 1);
     assert.equal(sshd.logins(), logins);
@@ -63,13 +66,19 @@ describe('ssh connect: host keys and failures', { skip }, () => {
     writeFileSync(file, text);
     const r = await attempt(sshd.target({ knownHostsFiles: [file], trustNewHostKey: true }), sshd.options());
     assert.equal(r.error?.code, 'host-key-changed');
-    assert.equal(r.error?.message, `test: the host key of [127.0.0.1]:${sshd.port} changed: it offered ssh-ed25519 key ${fingerprint}, but ${file}:1 records another key`);
+    assert.equal(
+      r.error?.message,
+      `test: the host key of [127.0.0.1]:${sshd.port} changed: it offered ssh-ed25519 key ${fingerprint}, but ${file}:1 records another key`,
+    );
     assert.equal(readFileSync(file, 'utf8'), text);
   });
 
   test('the trust flag records a new key, which is then known; hashed entries (ssh-keygen -H) match', async () => {
     const file = join(sshd.dir, 'new', 'known_hosts');
-    assert.equal((await attempt(sshd.target({ knownHostsFiles: [file], trustNewHostKey: true }), sshd.options())).error, undefined);
+    assert.equal(
+      (await attempt(sshd.target({ knownHostsFiles: [file], trustNewHostKey: true }), sshd.options())).error,
+      undefined,
+    );
     assert.equal(readFileSync(file, 'utf8'), `[127.0.0.1]:${sshd.port} ${sshd.hostKeyText()}\n`);
     assert.equal((await attempt(sshd.target({ knownHostsFiles: [file] }), sshd.options())).error, undefined);
     const hashed = join(sshd.dir, 'hashed_known_hosts');
@@ -84,7 +93,10 @@ describe('ssh connect: host keys and failures', { skip }, () => {
     const r = await attempt(sshd.target({ port }), sshd.options());
     assert.equal(r.error?.code, 'host-unreachable');
     assert.equal(r.error?.message, `test: cannot reach 127.0.0.1:${port}: connection refused`);
-    assert.deepEqual(r.events.filter((e) => e.kind === 'connect-retry').map((e) => e.kind === 'connect-retry' && e.delayMs), [250, 500]);
+    assert.deepEqual(
+      r.events.filter((e) => e.kind === 'connect-retry').map((e) => e.kind === 'connect-retry' && e.delayMs),
+      [250, 500],
+    );
     assert.ok(r.ms < 3000, `${r.ms} ms`);
   });
 
@@ -94,9 +106,15 @@ describe('ssh connect: host keys and failures', { skip }, () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as { port: number }).port;
     try {
-      const r = await attempt(sshd.target({ port, connectTimeoutMs: 600 }), sshd.options({ retry: { retries: 1, baseDelayMs: 100, maxDelayMs: 100 } }));
+      const r = await attempt(
+        sshd.target({ port, connectTimeoutMs: 600 }),
+        sshd.options({ retry: { retries: 1, baseDelayMs: 100, maxDelayMs: 100 } }),
+      );
       assert.equal(r.error?.code, 'connect-timeout');
-      assert.equal(r.error?.message, `test: no SSH handshake with 127.0.0.1:${port} in time (Timed out while waiting for handshake)`);
+      assert.equal(
+        r.error?.message,
+        `test: no SSH handshake with 127.0.0.1:${port} in time (Timed out while waiting for handshake)`,
+      );
       assert.equal(count(r.events, 'connecting'), 2);
       assert.equal(sockets.length, 2);
       assert.ok(r.ms >= 1200 && r.ms < 3000, `${r.ms} ms`);
@@ -111,11 +129,17 @@ describe('ssh connect: host keys and failures', { skip }, () => {
     const stranger = join(sshd.dir, 'stranger');
     const r = await attempt(sshd.target({ identityFiles: [stranger] }), sshd.options());
     assert.equal(r.error?.code, 'auth-failed');
-    assert.equal(r.error?.message, `test: 127.0.0.1:${sshd.port} refused every key offered for user root (offered: ${stranger})`);
+    assert.equal(
+      r.error?.message,
+      `test: 127.0.0.1:${sshd.port} refused every key offered for user root (offered: ${stranger})`,
+    );
     assert.equal(count(r.events, 'connecting'), 1);
     const none = await attempt(sshd.target({ identityFiles: [join(sshd.dir, 'no-such-key')] }), sshd.options());
     assert.equal(none.error?.code, 'auth-failed');
-    assert.match(none.error?.message ?? '', /^test: no key to offer root@127\.0\.0\.1:\d+: SSH_AUTH_SOCK is not set and no usable key among /);
+    assert.match(
+      none.error?.message ?? '',
+      /^test: no key to offer root@127\.0\.0\.1:\d+: SSH_AUTH_SOCK is not set and no usable key among /,
+    );
   });
 });
 
@@ -138,11 +162,19 @@ describe('the pool', { skip }, () => {
       if (e.kind === 'connecting' || e.kind === 'connected') overlapping += e.kind === 'connecting' ? 1 : -1;
       most = Math.max(most, overlapping);
     };
-    const pool = new SshPool({ ...sshd.options(), onEvent, maxHandshakes: 2, retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0 } });
+    const pool = new SshPool({
+      ...sshd.options(),
+      onEvent,
+      maxHandshakes: 2,
+      retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0 },
+    });
     const targets = Array.from({ length: 6 }, (_, i) => sshd.target({ name: `host${i}` }));
     try {
       const results = await Promise.all(targets.map((target) => pool.get(target).exec(cmd('echo', target.name))));
-      assert.deepEqual(results.map((r) => r.stdout), ['host0\n', 'host1\n', 'host2\n', 'host3\n', 'host4\n', 'host5\n']);
+      assert.deepEqual(
+        results.map((r) => r.stdout),
+        ['host0\n', 'host1\n', 'host2\n', 'host3\n', 'host4\n', 'host5\n'],
+      );
       await Promise.all(targets.map((target) => pool.get(target).exec(cmd('true'))));
       assert.equal(pool.get(targets[0]!), pool.get({ ...targets[0]!, port: 1 }));
       assert.deepEqual(pool.handshakes, { started: 6, peak: 2 });

@@ -30,8 +30,14 @@ describe('ssh exec against a real sshd', { skip }, () => {
     assert.equal((await t.exec(cmd('no-such-command-ferry'))).code, 127);
     // Killed by a signal: the shell's convention, 128 + the signal number.
     assert.equal((await t.exec(raw('kill -TERM $$'))).code, 143);
-    await assert.rejects(t.exec(raw('echo why >&2; exit 4'), { check: true }), (e: unknown) =>
-      e instanceof TransportError && e.code === 'command-failed' && e.host === 'test' && e.message === 'test: exit 4: echo why >&2; exit 4\nwhy');
+    await assert.rejects(
+      t.exec(raw('echo why >&2; exit 4'), { check: true }),
+      (e: unknown) =>
+        e instanceof TransportError &&
+        e.code === 'command-failed' &&
+        e.host === 'test' &&
+        e.message === 'test: exit 4: echo why >&2; exit 4\nwhy',
+    );
   });
 
   test('output is streamed while the command runs', async () => {
@@ -41,7 +47,10 @@ describe('ssh exec against a real sshd', { skip }, () => {
       onStdout: (text) => seen.push({ text, at: Date.now() - started }),
       onStderr: (text) => seen.push({ text, at: Date.now() - started }),
     });
-    assert.deepEqual(seen.map((s) => s.text), ['first\n', 'second\n']);
+    assert.deepEqual(
+      seen.map((s) => s.text),
+      ['first\n', 'second\n'],
+    );
     assert.ok(seen[0]!.at < r.durationMs - 300, `first chunk at ${seen[0]!.at} ms of ${r.durationMs} ms`);
   });
 
@@ -58,8 +67,13 @@ describe('ssh exec against a real sshd', { skip }, () => {
 
   test('a command timeout kills the remote command and keeps the connection', async () => {
     const started = Date.now();
-    await assert.rejects(t.exec(cmd('sleep', '31.7'), { timeoutMs: 500 }), (e: unknown) =>
-      e instanceof TransportError && e.code === 'command-timeout' && e.message === 'test: command still running after 500 ms, killed: sleep 31.7');
+    await assert.rejects(
+      t.exec(cmd('sleep', '31.7'), { timeoutMs: 500 }),
+      (e: unknown) =>
+        e instanceof TransportError &&
+        e.code === 'command-timeout' &&
+        e.message === 'test: command still running after 500 ms, killed: sleep 31.7',
+    );
     assert.ok(Date.now() - started < 2000);
     let left = '';
     for (let i = 0; i < 50; i++) {
@@ -76,7 +90,10 @@ describe('ssh exec against a real sshd', { skip }, () => {
     const connects = events.filter((e) => e.kind === 'connected').length;
     for (let i = 0; i < 25; i++) assert.equal((await t.exec(cmd('echo', String(i)))).stdout, `${i}\n`);
     const outs = await Promise.all(Array.from({ length: 25 }, (_, i) => t.exec(cmd('echo', `c${i}`))));
-    assert.deepEqual(outs.map((o) => o.stdout), Array.from({ length: 25 }, (_, i) => `c${i}\n`));
+    assert.deepEqual(
+      outs.map((o) => o.stdout),
+      Array.from({ length: 25 }, (_, i) => `c${i}\n`),
+    );
     assert.equal(sshd.logins(), logins);
     assert.equal(events.filter((e) => e.kind === 'connected').length, connects);
   });
@@ -85,8 +102,13 @@ describe('ssh exec against a real sshd', { skip }, () => {
     await t.exec(cmd('true'));
     const logins = sshd.logins();
     // The shell's parent is the sshd process serving this connection.
-    await assert.rejects(t.exec(raw('kill -9 $PPID; sleep 5')), (e: unknown) =>
-      e instanceof TransportError && e.code === 'connection-lost' && e.message === 'test: the connection closed while running: kill -9 $PPID; sleep 5');
+    await assert.rejects(
+      t.exec(raw('kill -9 $PPID; sleep 5')),
+      (e: unknown) =>
+        e instanceof TransportError &&
+        e.code === 'connection-lost' &&
+        e.message === 'test: the connection closed while running: kill -9 $PPID; sleep 5',
+    );
     assert.equal((await t.exec(cmd('echo', 'back'))).stdout, 'back\n');
     assert.equal(sshd.logins(), logins + 1);
     assert.ok(events.some((e) => e.kind === 'disconnected'));
@@ -99,7 +121,10 @@ describe('ssh exec against a real sshd', { skip }, () => {
     try {
       process.kill(server, 'SIGSTOP');
       const started = Date.now();
-      await assert.rejects(k.exec(cmd('sleep', '10'), { timeoutMs: 8000 }), (e: unknown) => e instanceof TransportError && e.code === 'connection-lost');
+      await assert.rejects(
+        k.exec(cmd('sleep', '10'), { timeoutMs: 8000 }),
+        (e: unknown) => e instanceof TransportError && e.code === 'connection-lost',
+      );
       assert.ok(Date.now() - started < 3000, `${Date.now() - started} ms`);
     } finally {
       process.kill(server, 'SIGCONT');

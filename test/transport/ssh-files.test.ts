@@ -19,15 +19,23 @@ function sampleProcesses(): { stop: () => Promise<string[]> } {
   let running = true;
   const loop = (async () => {
     while (running) {
-      samples.push(await new Promise<string>((resolve) => {
-        let out = '';
-        const ps = spawn('ps', ['-eo', 'args'], { stdio: ['ignore', 'pipe', 'ignore'] });
-        ps.stdout.on('data', (c: Buffer) => (out += c.toString()));
-        ps.on('close', () => resolve(out));
-      }));
+      samples.push(
+        await new Promise<string>((resolve) => {
+          let out = '';
+          const ps = spawn('ps', ['-eo', 'args'], { stdio: ['ignore', 'pipe', 'ignore'] });
+          ps.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          ps.on('close', () => resolve(out));
+        }),
+      );
     }
   })();
-  return { stop: async () => { running = false; await loop; return samples; } };
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
 }
 
 describe('ssh upload and download against a real sshd', { skip }, () => {
@@ -61,7 +69,10 @@ describe('ssh upload and download against a real sshd', { skip }, () => {
     // No temp file is left next to the target.
     assert.deepEqual(readdirSync(area), ['app.env']);
     // The sampling saw the upload's shell running, and never the canary.
-    assert.ok(samples.some((s) => s.includes(`mv -f "$tmp" ${path}`)), `${samples.length} samples, none during the upload`);
+    assert.ok(
+      samples.some((s) => s.includes(`mv -f "$tmp" ${path}`)),
+      `${samples.length} samples, none during the upload`,
+    );
     assert.equal(samples.filter((s) => s.includes(CANARY)).length, 0);
     const commands = events.flatMap((e) => (e.kind === 'exec' ? [e.result.command] : []));
     assert.ok(commands.length > 0);
@@ -89,7 +100,12 @@ describe('ssh upload and download against a real sshd', { skip }, () => {
     assert.equal(st.mode & 0o777, 0o640);
     assert.equal((await t.exec({ kind: 'raw', text: `stat -c %U:%G ${path}` })).stdout, 'nobody:nogroup\n');
     assert.deepEqual(await t.download(path), bytes);
-    await assert.rejects(t.download(join(area, 'nope')), (e: unknown) =>
-      e instanceof TransportError && e.code === 'command-failed' && e.message.startsWith(`test: exit 1: cat -- ${join(area, 'nope')}\ncat: `));
+    await assert.rejects(
+      t.download(join(area, 'nope')),
+      (e: unknown) =>
+        e instanceof TransportError &&
+        e.code === 'command-failed' &&
+        e.message.startsWith(`test: exit 1: cat -- ${join(area, 'nope')}\ncat: `),
+    );
   });
 });

@@ -20,7 +20,12 @@ describe('ProxyJump and ssh-agent against a real sshd', { skip }, () => {
     await sshd?.stop();
   });
 
-  const forwards = () => sshd.stderr.split('\n').filter((l) => l.includes(`server_request_direct_tcpip: originator 127.0.0.1 port 0, target 127.0.0.1 port ${sshd.port}`)).length;
+  const forwards = () =>
+    sshd.stderr
+      .split('\n')
+      .filter((l) =>
+        l.includes(`server_request_direct_tcpip: originator 127.0.0.1 port 0, target 127.0.0.1 port ${sshd.port}`),
+      ).length;
 
   test('a target behind a jump host (the same sshd) is reached through a forwarded channel', async () => {
     const logins = sshd.logins();
@@ -37,15 +42,35 @@ describe('ProxyJump and ssh-agent against a real sshd', { skip }, () => {
 
   test('an alias from ~/.ssh/config with HostName, Port, User, IdentityFile and a ProxyJump alias', async () => {
     const config = join(sshd.dir, 'ssh_config');
-    writeFileSync(config, [
-      'Host jumpbox', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  User root', `  IdentityFile ${sshd.clientKey}`,
-      'Host inner', '  HostName 127.0.0.1', `  Port ${sshd.port}`, '  ProxyJump jumpbox', `  IdentityFile ${sshd.clientKey}`, '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        'Host jumpbox',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        '  User root',
+        `  IdentityFile ${sshd.clientKey}`,
+        'Host inner',
+        '  HostName 127.0.0.1',
+        `  Port ${sshd.port}`,
+        '  ProxyJump jumpbox',
+        `  IdentityFile ${sshd.clientKey}`,
+        '',
+      ].join('\n'),
+    );
     const before = forwards();
-    const t = new SshTransport({ name: 'inner', host: 'inner', knownHostsFiles: [sshd.knownHosts] }, sshd.options({ sshConfigPath: config }));
+    const t = new SshTransport(
+      { name: 'inner', host: 'inner', knownHostsFiles: [sshd.knownHosts] },
+      sshd.options({ sshConfigPath: config }),
+    );
     try {
       const resolved = await t.resolve();
-      assert.deepEqual(resolved.endpoint, { host: '127.0.0.1', port: sshd.port, user: 'root', identityFiles: [sshd.clientKey] });
+      assert.deepEqual(resolved.endpoint, {
+        host: '127.0.0.1',
+        port: sshd.port,
+        user: 'root',
+        identityFiles: [sshd.clientKey],
+      });
       assert.equal(resolved.jumps.length, 1);
       assert.equal((await t.exec(cmd('whoami'))).stdout, 'root\n');
       assert.equal(forwards(), before + 1);
@@ -56,10 +81,18 @@ describe('ProxyJump and ssh-agent against a real sshd', { skip }, () => {
 
   test('a jump host that cannot reach the target reports host-unreachable', async () => {
     const closed = await freePort();
-    const t = new SshTransport(sshd.target({ port: closed, proxyJump: `root@127.0.0.1:${sshd.port}` }), sshd.options({ retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0 } }));
+    const t = new SshTransport(
+      sshd.target({ port: closed, proxyJump: `root@127.0.0.1:${sshd.port}` }),
+      sshd.options({ retry: { retries: 0, baseDelayMs: 0, maxDelayMs: 0 } }),
+    );
     try {
-      await assert.rejects(t.exec(cmd('true')), (e: unknown) =>
-        e instanceof TransportError && e.code === 'host-unreachable' && e.message === `test: the jump host cannot reach 127.0.0.1:${closed}: Connection refused`);
+      await assert.rejects(
+        t.exec(cmd('true')),
+        (e: unknown) =>
+          e instanceof TransportError &&
+          e.code === 'host-unreachable' &&
+          e.message === `test: the jump host cannot reach 127.0.0.1:${closed}: Connection refused`,
+      );
     } finally {
       await t.close();
     }
@@ -68,7 +101,10 @@ describe('ProxyJump and ssh-agent against a real sshd', { skip }, () => {
   test('ssh-agent: a key held only by the agent logs in', async () => {
     const socket = join(sshd.dir, 'agent.sock');
     const agent: ChildProcess = spawn('ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-    const t = new SshTransport(sshd.target({ identityFiles: [join(sshd.dir, 'no-such-key')] }), sshd.options({ agentSocket: socket }));
+    const t = new SshTransport(
+      sshd.target({ identityFiles: [join(sshd.dir, 'no-such-key')] }),
+      sshd.options({ agentSocket: socket }),
+    );
     try {
       for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
       run('ssh-add', ['-q', sshd.clientKey], undefined, { SSH_AUTH_SOCK: socket });

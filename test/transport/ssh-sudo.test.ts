@@ -15,7 +15,10 @@ function sudoUnavailable(): string | undefined {
   const why = sshdUnavailable();
   if (why) return why;
   if (!existsSync('/usr/bin/sudo')) {
-    spawnSync('apt-get', ['install', '-y', '-qq', 'sudo'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync('apt-get', ['install', '-y', '-qq', 'sudo'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
   if (!existsSync('/usr/bin/sudo')) return 'sudo is not installed (apt-get install sudo)';
   if (spawnSync('which', ['useradd']).status !== 0) return 'useradd is missing';
@@ -75,7 +78,10 @@ describe('non-root users, with and without sudo, against a real sshd', { skip },
 
   test('upload and download through sudo into a directory only root can enter', async () => {
     const path = join(rootOnly, 'secret.env');
-    await assert.rejects(sudoer.upload(path, 'x', { mode: 0o600 }), (e: unknown) => e instanceof TransportError && e.code === 'command-failed');
+    await assert.rejects(
+      sudoer.upload(path, 'x', { mode: 0o600 }),
+      (e: unknown) => e instanceof TransportError && e.code === 'command-failed',
+    );
     await sudoer.upload(path, new Secret('TOKEN=canary-sudo-41\n'), { mode: 0o600, sudo: true, owner: 'root:root' });
     assert.equal(readFileSync(path, 'utf8'), 'TOKEN=canary-sudo-41\n');
     assert.equal(statSync(path).mode & 0o777, 0o600);
@@ -84,15 +90,30 @@ describe('non-root users, with and without sudo, against a real sshd', { skip },
   });
 
   test('a user without sudo rights gets sudo-missing, whatever check says', async () => {
-    await assert.rejects(plain.exec(cmd('id', '-un'), { sudo: true }), (e: unknown) =>
-      e instanceof TransportError && e.code === 'sudo-missing' && e.host === 'test' && e.message === 'test: sudo asks for a password (sudo: a password is required)');
-    await assert.rejects(plain.upload(join(rootOnly, 'x'), 'x', { mode: 0o600, sudo: true }), (e: unknown) => e instanceof TransportError && e.code === 'sudo-missing');
+    await assert.rejects(
+      plain.exec(cmd('id', '-un'), { sudo: true }),
+      (e: unknown) =>
+        e instanceof TransportError &&
+        e.code === 'sudo-missing' &&
+        e.host === 'test' &&
+        e.message === 'test: sudo asks for a password (sudo: a password is required)',
+    );
+    await assert.rejects(
+      plain.upload(join(rootOnly, 'x'), 'x', { mode: 0o600, sudo: true }),
+      (e: unknown) => e instanceof TransportError && e.code === 'sudo-missing',
+    );
     assert.equal((await plain.exec(cmd('id', '-un'))).stdout, `${WITHOUT_SUDO}\n`);
   });
 
   test('a timed-out command is killed on the server, with and without sudo', async () => {
-    for (const [t, sudo, seconds] of [[plain, false, '32.1'], [sudoer, true, '32.2']] as const) {
-      await assert.rejects(t.exec(cmd('sleep', seconds), { sudo, timeoutMs: 400 }), (e: unknown) => e instanceof TransportError && e.code === 'command-timeout');
+    for (const [t, sudo, seconds] of [
+      [plain, false, '32.1'],
+      [sudoer, true, '32.2'],
+    ] as const) {
+      await assert.rejects(
+        t.exec(cmd('sleep', seconds), { sudo, timeoutMs: 400 }),
+        (e: unknown) => e instanceof TransportError && e.code === 'command-timeout',
+      );
       let left = '';
       for (let i = 0; i < 50; i++) {
         left = (await t.exec(raw(`ps -eo args | grep "^sleep ${seconds}" || true`))).stdout;

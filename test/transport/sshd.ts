@@ -5,7 +5,16 @@
  * the Debian package openssh-server (installed here when missing and apt-get works).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +27,10 @@ const SSHD = '/usr/sbin/sshd';
 export function sshdUnavailable(): string | undefined {
   if (process.getuid?.() !== 0) return 'sshd tests need root';
   if (!existsSync(SSHD)) {
-    spawnSync('apt-get', ['install', '-y', '-qq', 'openssh-server'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    spawnSync('apt-get', ['install', '-y', '-qq', 'openssh-server'], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
   }
   if (!existsSync(SSHD)) return `${SSHD} is missing (apt-get install openssh-server)`;
   mkdirSync('/run/sshd', { recursive: true });
@@ -45,7 +57,11 @@ export async function freePort(): Promise<number> {
 
 export class TestSshd {
   private log = '';
-  private constructor(readonly dir: string, readonly port: number, private readonly child: ChildProcess) {
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
     child.stderr!.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
   }
 
@@ -57,13 +73,32 @@ export class TestSshd {
     keygen(join(dir, 'client'));
     const port = await freePort();
     // sshd keeps the first value of a keyword: the extra lines come first to override.
-    writeFileSync(join(dir, 'sshd_config'), [
-      ...extraConfig, `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_ed25519')}`, `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'LogLevel VERBOSE', 'AllowTcpForwarding yes',
-      'MaxStartups 100', 'Subsystem sftp internal-sftp', '',
-    ].join('\n'));
-    const child = spawn(SSHD, ['-D', '-e', '-p', String(port), '-f', join(dir, 'sshd_config'), '-h', join(dir, 'host_ed25519')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    writeFileSync(
+      join(dir, 'sshd_config'),
+      [
+        ...extraConfig,
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${join(dir, 'host_ed25519')}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        `AuthorizedKeysFile ${join(dir, 'keys', '%u')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'LogLevel VERBOSE',
+        'AllowTcpForwarding yes',
+        'MaxStartups 100',
+        'Subsystem sftp internal-sftp',
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(
+      SSHD,
+      ['-D', '-e', '-p', String(port), '-f', join(dir, 'sshd_config'), '-h', join(dir, 'host_ed25519')],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     const sshd = new TestSshd(dir, port, child);
     // Should the test process end without stopping it, the server goes too.
     const orphan = () => child.kill('SIGTERM');
@@ -101,7 +136,15 @@ export class TestSshd {
 
   /** A target for this server as root with the generated key and known_hosts. */
   target(overrides: Partial<SshTarget> = {}): SshTarget {
-    return { name: 'test', host: '127.0.0.1', port: this.port, user: 'root', identityFiles: [this.clientKey], knownHostsFiles: [this.knownHosts], ...overrides };
+    return {
+      name: 'test',
+      host: '127.0.0.1',
+      port: this.port,
+      user: 'root',
+      identityFiles: [this.clientKey],
+      knownHostsFiles: [this.knownHosts],
+      ...overrides,
+    };
   }
 
   /** Options that read nothing from the real home: no ~/.ssh/config, no agent. */
@@ -121,7 +164,8 @@ export class TestSshd {
   async waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (!pattern.test(this.log)) {
-      if (this.child.exitCode !== null || Date.now() > until) throw new Error(`sshd: no ${pattern} in its log:\n${this.log}`);
+      if (this.child.exitCode !== null || Date.now() > until)
+        throw new Error(`sshd: no ${pattern} in its log:\n${this.log}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -27,7 +27,16 @@ export const liveCapacity: LiveRule = (fleet, factsByServer) => {
     const mem = factsByServer.get(server)!.system.memory!;
     const where = fleet.fleet.locate(['servers', server]);
     if (e.limits > mem.total) {
-      out.push(finding('capacity', 'error', `server ${server}: memory limits × replicas total ${formatSize(e.limits)}, more than its measured ${formatSize(mem.total)} of memory`, { ...where, host: server }, 'Lower limits or replicas, move a stack to another server, or resize the server.', { server }));
+      out.push(
+        finding(
+          'capacity',
+          'error',
+          `server ${server}: memory limits × replicas total ${formatSize(e.limits)}, more than its measured ${formatSize(mem.total)} of memory`,
+          { ...where, host: server },
+          'Lower limits or replicas, move a stack to another server, or resize the server.',
+          { server },
+        ),
+      );
     } else if (e.pending > mem.available) {
       out.push(
         finding(

@@ -12,7 +12,9 @@ import type { LiveRule } from './context.js';
 function ufwSays(f: HostFacts, port: number): string {
   if (!f.ufw.installed) return 'ufw is not installed';
   if (!f.ufw.active) return 'ufw is inactive';
-  const allowed = f.ufw.rules.some((r) => r.action.startsWith('ALLOW') && new RegExp(`(^|[,:])${port}([,:/]|$)`).test(r.to));
+  const allowed = f.ufw.rules.some(
+    (r) => r.action.startsWith('ALLOW') && new RegExp(`(^|[,:])${port}([,:/]|$)`).test(r.to),
+  );
   return allowed ? `ufw allows ${port}` : `ufw does not allow ${port}, but Docker's rules come first`;
 }
 

@@ -13,7 +13,9 @@ export const certificateExpiry: LiveRule = (_fleet, factsByServer) => {
         finding(
           'certificate-expiry',
           expired ? 'error' : 'warning',
-          expired ? `certificate for ${names} on ${server} expired on ${c.notAfter.slice(0, 10)}` : `certificate for ${names} on ${server} expires in ${c.daysLeft} days (${c.notAfter.slice(0, 10)})`,
+          expired
+            ? `certificate for ${names} on ${server} expired on ${c.notAfter.slice(0, 10)}`
+            : `certificate for ${names} on ${server} expires in ${c.daysLeft} days (${c.notAfter.slice(0, 10)})`,
           { host: server, file: c.path },
           'Renew it (`certbot renew`) and check that renewal is scheduled (`systemctl list-timers certbot.timer` or a cron entry).',
           { server },

@@ -13,9 +13,19 @@ import type { LiveRule } from './context.js';
 function holder(facts: HostFacts, p: PortMapping, port: number): { what: string; project?: string } | undefined {
   for (const c of facts.containers) {
     if (c.state !== 'running') continue;
-    if (c.ports.some((q) => q.hostPort === port && q.protocol === p.protocol && addressesOverlap(p.hostIp, q.hostIp))) return { what: `container ${c.name}${c.project ? ` (project ${c.project})` : ''}`, ...(c.project ? { project: c.project } : {}) };
+    if (c.ports.some((q) => q.hostPort === port && q.protocol === p.protocol && addressesOverlap(p.hostIp, q.hostIp)))
+      return {
+        what: `container ${c.name}${c.project ? ` (project ${c.project})` : ''}`,
+        ...(c.project ? { project: c.project } : {}),
+      };
   }
-  const l: Listener | undefined = facts.listening.find((x) => x.port === port && x.protocol === p.protocol && addressesOverlap(p.hostIp, x.address) && x.process !== 'docker-proxy');
+  const l: Listener | undefined = facts.listening.find(
+    (x) =>
+      x.port === port &&
+      x.protocol === p.protocol &&
+      addressesOverlap(p.hostIp, x.address) &&
+      x.process !== 'docker-proxy',
+  );
   return l ? { what: `${l.process ?? 'a process'} listening on ${l.address}:${l.port}` } : undefined;
 }
 

@@ -17,7 +17,12 @@ describe('capacity', () => {
   it('is an error when limits × replicas exceed memory minus the reserve, counting unlimited services', () => {
     const st = stack(
       'shop',
-      project([service('api', { ...mem(2 * GiB), replicas: 3 }), service('db', mem(2 * GiB)), service('worker'), service('beat')]),
+      project([
+        service('api', { ...mem(2 * GiB), replicas: 3 }),
+        service('db', mem(2 * GiB)),
+        service('worker'),
+        service('beat'),
+      ]),
       { server: 'vps1' },
     );
     const f = capacity(fleet([st], [server('vps1', { memory: 8 * GiB })]));
@@ -38,9 +43,12 @@ describe('capacity', () => {
     const a = stack('a', project([service('x', mem(1 * GiB))]), { server: 's' });
     const b = stack('b', project([service('y', mem(1 * GiB))]), { server: 's' });
     const f = capacity(fleet([a, b], [server('s', { memory: 2 * GiB })]));
-    assert.deepEqual(brief(f).map((x) => x.message), [
-      'server s: memory limits × replicas total 2 GiB, over the 1.5 GiB available (2 GiB minus a 512 MiB system reserve)',
-    ]);
+    assert.deepEqual(
+      brief(f).map((x) => x.message),
+      [
+        'server s: memory limits × replicas total 2 GiB, over the 1.5 GiB available (2 GiB minus a 512 MiB system reserve)',
+      ],
+    );
   });
 
   it('says nothing when limits fit, or when the server declares no memory', () => {
@@ -50,16 +58,31 @@ describe('capacity', () => {
   });
 
   it('warns when CPU limits × replicas exceed the server CPUs', () => {
-    const st = stack('a', project([service('x', { resources: { cpuLimit: 1.5 }, replicas: 2 }), service('y', { resources: { cpuLimit: 1 } })]), { server: 's' });
+    const st = stack(
+      'a',
+      project([
+        service('x', { resources: { cpuLimit: 1.5 }, replicas: 2 }),
+        service('y', { resources: { cpuLimit: 1 } }),
+      ]),
+      { server: 's' },
+    );
     const f = capacity(fleet([st], [server('s', { cpus: 2 })]));
     assert.deepEqual(brief(f), [
-      { code: 'capacity', severity: 'warning', message: 'server s: CPU limits × replicas total 4, more than its 2 CPUs', path: 'servers/s' },
+      {
+        code: 'capacity',
+        severity: 'warning',
+        message: 'server s: CPU limits × replicas total 4, more than its 2 CPUs',
+        path: 'servers/s',
+      },
     ]);
     assert.deepEqual(capacity(fleet([st], [server('s', { cpus: 4 })])), []);
   });
 
   it('ignores stacks placed on other servers', () => {
     const st = stack('a', project([service('x', mem(4 * GiB))]), { server: 'big' });
-    assert.deepEqual(capacity(fleet([st], [server('small', { memory: 1 * GiB }), server('big', { memory: 16 * GiB })])), []);
+    assert.deepEqual(
+      capacity(fleet([st], [server('small', { memory: 1 * GiB }), server('big', { memory: 16 * GiB })])),
+      [],
+    );
   });
 });

@@ -40,7 +40,10 @@ function memoryFinding(fleet: LoadedFleet, srv: ServerDef, memory: number, t: To
   const reserve = systemReserve(memory);
   const available = memory - reserve;
   if (t.memory <= available) return undefined;
-  const unlimited = t.noMemoryLimit > 0 ? `; ${plural(t.noMemoryLimit, 'service has', 'services have')} no memory limit and ${t.noMemoryLimit === 1 ? 'is' : 'are'} not counted` : '';
+  const unlimited =
+    t.noMemoryLimit > 0
+      ? `; ${plural(t.noMemoryLimit, 'service has', 'services have')} no memory limit and ${t.noMemoryLimit === 1 ? 'is' : 'are'} not counted`
+      : '';
   return finding(
     'capacity',
     'error',

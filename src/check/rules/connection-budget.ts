@@ -39,8 +39,20 @@ function resolve(fleet: LoadedFleet, from: StackView, to: string, ctx: CheckCont
     if (!srv) return { unknown: `there is no server ${name} in the fleet` };
     const pg = srv.postgres;
     if (!pg) return { unknown: `server ${name} declares no postgres` };
-    const settings = { maxConnections: pg.maxConnections, superuserReserved: DEFAULT_SUPERUSER_RESERVED, source: 'the fleet file' };
-    return { key: to, target: () => ({ label: `Postgres on server ${name}`, settings, where: fleet.fleet.locate(['servers', name, 'postgres']), extra: { server: name } }) };
+    const settings = {
+      maxConnections: pg.maxConnections,
+      superuserReserved: DEFAULT_SUPERUSER_RESERVED,
+      source: 'the fleet file',
+    };
+    return {
+      key: to,
+      target: () => ({
+        label: `Postgres on server ${name}`,
+        settings,
+        where: fleet.fleet.locate(['servers', name, 'postgres']),
+        extra: { server: name },
+      }),
+    };
   }
   const [stackName, svcName] = to.includes('/') ? to.split('/', 2) : [from.name, to];
   const loaded = fleet.stacks.find((s) => s.def.name === stackName);
@@ -49,10 +61,24 @@ function resolve(fleet: LoadedFleet, from: StackView, to: string, ctx: CheckCont
   if (!st) return 'skip';
   const svc = st.project.services.find((s) => s.name === svcName);
   if (!svc) return { unknown: `stack ${st.name} has no service ${svcName}` };
-  return { key: `${st.name}/${svc.name}`, target: () => ({ label: `Postgres ${st.name}/${svc.name}`, settings: postgresSettings(svc, ctx), where: locSvc(st, svc.name), extra: ids(st, svc.name) }) };
+  return {
+    key: `${st.name}/${svc.name}`,
+    target: () => ({
+      label: `Postgres ${st.name}/${svc.name}`,
+      settings: postgresSettings(svc, ctx),
+      where: locSvc(st, svc.name),
+      extra: ids(st, svc.name),
+    }),
+  };
 }
 
-function unknownRef(fleet: LoadedFleet, st: StackView, pool: ConnectionPool, field: 'to' | 'service', why: string): Finding {
+function unknownRef(
+  fleet: LoadedFleet,
+  st: StackView,
+  pool: ConnectionPool,
+  field: 'to' | 'service',
+  why: string,
+): Finding {
   return finding(
     'unknown-reference',
     'error',
@@ -109,7 +135,9 @@ export function connectionBudget(fleet: LoadedFleet, ctx: CheckContext): Finding
       const processes = pool.processes ?? 1;
       const n = pool.pool * processes * replicas;
       t.demand += n;
-      t.parts.push(`${st.name}/${opener.name}: ${plural(replicas, 'replica')} × ${plural(processes, 'process', 'processes')} × pool ${pool.pool} = ${n}`);
+      t.parts.push(
+        `${st.name}/${opener.name}: ${plural(replicas, 'replica')} × ${plural(processes, 'process', 'processes')} × pool ${pool.pool} = ${n}`,
+      );
       targets.set(r.key, t);
     }
   }

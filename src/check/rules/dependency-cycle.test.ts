@@ -9,9 +9,20 @@ const on = (...names: string[]): Record<string, Dependency> =>
 
 describe('dependency-cycle', () => {
   it('reports a cycle once, at its first service', () => {
-    const f = dependencyCycle(single([service('web', { dependsOn: on('api') }), service('api', { dependsOn: on('worker') }), service('worker', { dependsOn: on('web') })]));
+    const f = dependencyCycle(
+      single([
+        service('web', { dependsOn: on('api') }),
+        service('api', { dependsOn: on('worker') }),
+        service('worker', { dependsOn: on('web') }),
+      ]),
+    );
     assert.deepEqual(brief(f), [
-      { code: 'dependency-cycle', severity: 'error', message: 'app: depends_on cycle web → api → worker → web', path: 'services/web/depends_on/api' },
+      {
+        code: 'dependency-cycle',
+        severity: 'error',
+        message: 'app: depends_on cycle web → api → worker → web',
+        path: 'services/web/depends_on/api',
+      },
     ]);
   });
 

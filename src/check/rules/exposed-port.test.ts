@@ -23,15 +23,30 @@ describe('exposed-port', () => {
   it('treats 0.0.0.0, :: and [::] as all interfaces, and ephemeral ports as published', () => {
     const f = exposedPort(
       single([
-        service('cache', { image: 'redis:7', ports: [port(0, 6379, 6379, { hostIp: '0.0.0.0' }), port(1, 6380, 6379, { hostIp: '[::]' })] }),
+        service('cache', {
+          image: 'redis:7',
+          ports: [port(0, 6379, 6379, { hostIp: '0.0.0.0' }), port(1, 6380, 6379, { hostIp: '[::]' })],
+        }),
         service('mq', { image: 'rabbitmq:3-management', ports: [port(0, undefined, 15672, { hostIp: '::' })] }),
       ]),
     );
-    assert.deepEqual(brief(f).map((x) => [x.message, x.path]), [
-      ['app/cache (Redis) publishes container port 6379/tcp on all host interfaces as host port 6379', 'services/cache/ports/0'],
-      ['app/cache (Redis) publishes container port 6379/tcp on all host interfaces as host port 6380', 'services/cache/ports/1'],
-      ['app/mq (RabbitMQ) publishes container port 15672/tcp on all host interfaces as an ephemeral host port', 'services/mq/ports/0'],
-    ]);
+    assert.deepEqual(
+      brief(f).map((x) => [x.message, x.path]),
+      [
+        [
+          'app/cache (Redis) publishes container port 6379/tcp on all host interfaces as host port 6379',
+          'services/cache/ports/0',
+        ],
+        [
+          'app/cache (Redis) publishes container port 6379/tcp on all host interfaces as host port 6380',
+          'services/cache/ports/1',
+        ],
+        [
+          'app/mq (RabbitMQ) publishes container port 15672/tcp on all host interfaces as an ephemeral host port',
+          'services/mq/ports/0',
+        ],
+      ],
+    );
     assert.match(f[2]?.hint ?? '', /"127\.0\.0\.1::15672"/);
   });
 
@@ -43,7 +58,10 @@ describe('exposed-port', () => {
         service('legacy', { image: 'example/custom-db:2', ports: [port(0, 3307, 3306)] }),
       ]),
     );
-    assert.deepEqual(brief(f).map((x) => x.path), ['services/grafana/ports/0', 'services/proxy/ports/2', 'services/legacy/ports/0']);
+    assert.deepEqual(
+      brief(f).map((x) => x.path),
+      ['services/grafana/ports/0', 'services/proxy/ports/2', 'services/legacy/ports/0'],
+    );
   });
 
   it('leaves loopback binds, public entry points and host networking alone', () => {

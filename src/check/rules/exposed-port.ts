@@ -33,7 +33,8 @@ export function exposedPort(fleet: LoadedFleet): Finding[] {
         if (!onAllInterfaces(p)) continue;
         const label = privatePortLabel(svc.image, p.target, p.targetEnd);
         if (!label) continue;
-        const host = p.published === undefined ? 'an ephemeral host port' : `host port ${range(p.published, p.publishedEnd)}`;
+        const host =
+          p.published === undefined ? 'an ephemeral host port' : `host port ${range(p.published, p.publishedEnd)}`;
         out.push(
           finding(
             'exposed-port',

@@ -5,10 +5,26 @@ import { brief, service, single } from '../test-helpers/make.js';
 
 describe('floating-tag', () => {
   it('warns about :latest and missing tags', () => {
-    const f = floatingTag(single([service('web', { image: 'nginx' }), service('cache', { image: 'redis:latest' }), service('db', { image: 'postgres:16.4' })]));
+    const f = floatingTag(
+      single([
+        service('web', { image: 'nginx' }),
+        service('cache', { image: 'redis:latest' }),
+        service('db', { image: 'postgres:16.4' }),
+      ]),
+    );
     assert.deepEqual(brief(f), [
-      { code: 'floating-tag', severity: 'warning', message: 'app/web: image nginx has no tag (Docker pulls :latest)', path: 'services/web/image' },
-      { code: 'floating-tag', severity: 'warning', message: 'app/cache: image redis:latest uses the :latest tag', path: 'services/cache/image' },
+      {
+        code: 'floating-tag',
+        severity: 'warning',
+        message: 'app/web: image nginx has no tag (Docker pulls :latest)',
+        path: 'services/web/image',
+      },
+      {
+        code: 'floating-tag',
+        severity: 'warning',
+        message: 'app/cache: image redis:latest uses the :latest tag',
+        path: 'services/cache/image',
+      },
     ]);
   });
 
@@ -22,7 +38,12 @@ describe('floating-tag', () => {
   });
 
   it('ignores services that build their image', () => {
-    const f = floatingTag(single([service('api', { image: undefined, build: { context: '.' } }), service('web', { image: 'acme/web', build: { context: './web' } })]));
+    const f = floatingTag(
+      single([
+        service('api', { image: undefined, build: { context: '.' } }),
+        service('web', { image: 'acme/web', build: { context: './web' } }),
+      ]),
+    );
     assert.deepEqual(f, []);
   });
 });

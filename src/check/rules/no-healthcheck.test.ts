@@ -17,16 +17,31 @@ describe('no-healthcheck', () => {
       ]),
     );
     assert.deepEqual(brief(f), [
-      { code: 'no-healthcheck', severity: 'error', message: 'app/db has no healthcheck, but api, worker wait for it with condition: service_healthy', path: 'services/db' },
+      {
+        code: 'no-healthcheck',
+        severity: 'error',
+        message: 'app/db has no healthcheck, but api, worker wait for it with condition: service_healthy',
+        path: 'services/db',
+      },
     ]);
     assert.match(f[0]?.hint ?? '', /has no healthcheck configured/);
     assert.match(f[0]?.hint ?? '', /HEALTHCHECK in the image's Dockerfile/);
   });
 
   it('points at a disabled healthcheck', () => {
-    const f = noHealthcheck(single([service('db', { healthcheck: { disabled: true } }), service('api', { dependsOn: { db: healthy }, healthcheck: check })]));
+    const f = noHealthcheck(
+      single([
+        service('db', { healthcheck: { disabled: true } }),
+        service('api', { dependsOn: { db: healthy }, healthcheck: check }),
+      ]),
+    );
     assert.deepEqual(brief(f), [
-      { code: 'no-healthcheck', severity: 'error', message: 'app/db has its healthcheck disabled, but api waits for it with condition: service_healthy', path: 'services/db/healthcheck' },
+      {
+        code: 'no-healthcheck',
+        severity: 'error',
+        message: 'app/db has its healthcheck disabled, but api waits for it with condition: service_healthy',
+        path: 'services/db/healthcheck',
+      },
     ]);
   });
 
@@ -40,8 +55,18 @@ describe('no-healthcheck', () => {
       ]),
     );
     assert.deepEqual(brief(f), [
-      { code: 'no-healthcheck', severity: 'warning', message: 'app/web publishes ports but has no healthcheck', path: 'services/web' },
-      { code: 'no-healthcheck', severity: 'warning', message: 'app/api publishes ports but has its healthcheck disabled', path: 'services/api' },
+      {
+        code: 'no-healthcheck',
+        severity: 'warning',
+        message: 'app/web publishes ports but has no healthcheck',
+        path: 'services/web',
+      },
+      {
+        code: 'no-healthcheck',
+        severity: 'warning',
+        message: 'app/api publishes ports but has its healthcheck disabled',
+        path: 'services/api',
+      },
     ]);
   });
 });

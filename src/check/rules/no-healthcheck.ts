@@ -13,7 +13,9 @@ const IMAGE_NOTE =
   "Ferry reads compose files offline and can't see a HEALTHCHECK in the image's Dockerfile; if the image has one, write it in the compose file so it is visible and reviewed.";
 
 function state(s: Service): string {
-  return s.healthcheck?.disabled || s.healthcheck?.test?.[0]?.toUpperCase() === 'NONE' ? 'has its healthcheck disabled' : 'has no healthcheck';
+  return s.healthcheck?.disabled || s.healthcheck?.test?.[0]?.toUpperCase() === 'NONE'
+    ? 'has its healthcheck disabled'
+    : 'has no healthcheck';
 }
 
 function waitedOn(st: StackView, svc: Service, waiters: string[]): Finding {

@@ -6,7 +6,9 @@ import { brief, service, single } from '../test-helpers/make.js';
 describe('no-memory-limit', () => {
   it('warns about services without a memory limit only', () => {
     const f = noMemoryLimit(single([service('api'), service('db', { resources: { memoryLimit: 1024 ** 3 } })]));
-    assert.deepEqual(brief(f), [{ code: 'no-memory-limit', severity: 'warning', message: 'app/api has no memory limit', path: 'services/api' }]);
+    assert.deepEqual(brief(f), [
+      { code: 'no-memory-limit', severity: 'warning', message: 'app/api has no memory limit', path: 'services/api' },
+    ]);
     assert.deepEqual([f[0]?.stack, f[0]?.service], ['app', 'api']);
   });
 });

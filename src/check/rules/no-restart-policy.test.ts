@@ -7,7 +7,9 @@ describe('no-restart-policy', () => {
   it('warns about long-running services without restart or deploy.restart_policy', () => {
     const f = noRestartPolicy(
       single([
-        service('api', { dependsOn: { migrate: { condition: 'service_completed_successfully', required: true, restart: false } } }),
+        service('api', {
+          dependsOn: { migrate: { condition: 'service_completed_successfully', required: true, restart: false } },
+        }),
         service('migrate'),
         service('web', { restart: 'unless-stopped' }),
         service('swarm', { deployRestartCondition: 'on-failure' }),
@@ -15,7 +17,12 @@ describe('no-restart-policy', () => {
       ]),
     );
     assert.deepEqual(brief(f), [
-      { code: 'no-restart-policy', severity: 'warning', message: 'app/api has no restart policy: it stays down after a crash or a server reboot', path: 'services/api' },
+      {
+        code: 'no-restart-policy',
+        severity: 'warning',
+        message: 'app/api has no restart policy: it stays down after a crash or a server reboot',
+        path: 'services/api',
+      },
     ]);
   });
 });

@@ -14,7 +14,9 @@ function onDisk(text: string): { locate: (p: readonly (string | number)[]) => Wh
       const svc = lines.findIndex((l) => l === `  ${String(path[1])}:`);
       const key = String(path[path.length - 1]);
       const i = lines.findIndex((l, n) => n > svc && (l.trimStart().startsWith(`${key}:`) || l.includes(`- ${key}=`)));
-      return i >= 0 ? { file: 'compose.yml', line: i + 1, column: 1, path: path.join('/') } : { file: 'compose.yml', path: path.join('/') };
+      return i >= 0
+        ? { file: 'compose.yml', line: i + 1, column: 1, path: path.join('/') }
+        : { file: 'compose.yml', path: path.join('/') };
     },
   };
 }
@@ -47,13 +49,19 @@ describe('plaintext-secret', () => {
       EMPTY_TOKEN: '',
       NULL_PASSWORD: null,
     };
-    const f = plaintextSecret(single([service('db', { inlineEnvironment: env })], onDisk(text)), files({ '/srv/app/compose.yml': text }));
-    assert.deepEqual(brief(f), ['POSTGRES_PASSWORD', 'JWT_SECRET', 'AWS_SECRET_ACCESS_KEY'].map((k) => ({
-      code: 'plaintext-secret',
-      severity: 'warning',
-      message: `app/db: environment variable ${k} is written in plain text in the compose file`,
-      path: `services/db/environment/${k}`,
-    })));
+    const f = plaintextSecret(
+      single([service('db', { inlineEnvironment: env })], onDisk(text)),
+      files({ '/srv/app/compose.yml': text }),
+    );
+    assert.deepEqual(
+      brief(f),
+      ['POSTGRES_PASSWORD', 'JWT_SECRET', 'AWS_SECRET_ACCESS_KEY'].map((k) => ({
+        code: 'plaintext-secret',
+        severity: 'warning',
+        message: `app/db: environment variable ${k} is written in plain text in the compose file`,
+        path: `services/db/environment/${k}`,
+      })),
+    );
     assert.equal(f[0]?.where.line, 4);
     assert.ok(!JSON.stringify(f).includes(CANARY));
     assert.ok(!JSON.stringify(f).includes('canary'));
@@ -79,19 +87,50 @@ describe('plaintext-secret', () => {
     const services = [
       service('api', {
         command: ['celery', `--broker=amqp://app:${CANARY}@mq:5672//`],
-        inlineEnvironment: { DATABASE_URL: `postgres://app:${CANARY}@db:5432/app`, REDIS_URL: 'redis://:from-dotenv@cache:6379/0' },
+        inlineEnvironment: {
+          DATABASE_URL: `postgres://app:${CANARY}@db:5432/app`,
+          REDIS_URL: 'redis://:from-dotenv@cache:6379/0',
+        },
       }),
       service('cache', { command: `redis-server --requirepass ${CANARY} --appendonly yes` }),
       service('prom', { entrypoint: ['/bin/prometheus', `--web.basic_auth=admin:${CANARY}`] }),
-      service('backup', { command: `sh -c "PGPASSWORD=${CANARY} pg_dump -h db app && mysqldump -p${CANARY} shop && redis-cli -a ${CANARY} save"` }),
+      service('backup', {
+        command: `sh -c "PGPASSWORD=${CANARY} pg_dump -h db app && mysqldump -p${CANARY} shop && redis-cli -a ${CANARY} save"`,
+      }),
     ];
     const f = plaintextSecret(single(services, onDisk(text)), files({ '/srv/app/compose.yml': text }));
     assert.deepEqual(brief(f), [
-      { code: 'plaintext-secret', severity: 'warning', message: 'app/api: environment variable DATABASE_URL holds a URL with a password written in plain text', path: 'services/api/environment/DATABASE_URL' },
-      { code: 'plaintext-secret', severity: 'warning', message: 'app/api: its command has a credential written in plain text (a password in a URL)', path: 'services/api/command' },
-      { code: 'plaintext-secret', severity: 'warning', message: 'app/cache: its command has a credential written in plain text (--requirepass)', path: 'services/cache/command' },
-      { code: 'plaintext-secret', severity: 'warning', message: 'app/prom: its entrypoint has a credential written in plain text (--web.basic_auth=)', path: 'services/prom/entrypoint' },
-      { code: 'plaintext-secret', severity: 'warning', message: 'app/backup: its command has a credential written in plain text (PGPASSWORD=, mysqldump -p, redis-cli -a)', path: 'services/backup/command' },
+      {
+        code: 'plaintext-secret',
+        severity: 'warning',
+        message: 'app/api: environment variable DATABASE_URL holds a URL with a password written in plain text',
+        path: 'services/api/environment/DATABASE_URL',
+      },
+      {
+        code: 'plaintext-secret',
+        severity: 'warning',
+        message: 'app/api: its command has a credential written in plain text (a password in a URL)',
+        path: 'services/api/command',
+      },
+      {
+        code: 'plaintext-secret',
+        severity: 'warning',
+        message: 'app/cache: its command has a credential written in plain text (--requirepass)',
+        path: 'services/cache/command',
+      },
+      {
+        code: 'plaintext-secret',
+        severity: 'warning',
+        message: 'app/prom: its entrypoint has a credential written in plain text (--web.basic_auth=)',
+        path: 'services/prom/entrypoint',
+      },
+      {
+        code: 'plaintext-secret',
+        severity: 'warning',
+        message:
+          'app/backup: its command has a credential written in plain text (PGPASSWORD=, mysqldump -p, redis-cli -a)',
+        path: 'services/backup/command',
+      },
     ]);
     assert.ok(!JSON.stringify(f).includes(CANARY));
   });
@@ -119,7 +158,10 @@ describe('plaintext-secret', () => {
 
   it('treats values as literal when the source text cannot be read', () => {
     const f = plaintextSecret(single([service('db', { inlineEnvironment: { MYSQL_ROOT_PASSWORD: CANARY } })]), files());
-    assert.deepEqual(brief(f).map((x) => x.path), ['services/db/environment/MYSQL_ROOT_PASSWORD']);
+    assert.deepEqual(
+      brief(f).map((x) => x.path),
+      ['services/db/environment/MYSQL_ROOT_PASSWORD'],
+    );
     assert.ok(!JSON.stringify(f).includes(CANARY));
   });
 

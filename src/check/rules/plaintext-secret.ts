@@ -31,9 +31,19 @@ function envFindings(st: StackView, svc: Service, src: SourceText): Finding[] {
     const line = src.keyLine(where, key);
     if (isCredentialName(key) && !isSettingValue(value)) {
       if (line !== undefined && line.includes('$')) continue;
-      out.push(secret(st, svc, where, `environment variable ${key} is written in plain text in the compose file`, HINT_ENV));
+      out.push(
+        secret(st, svc, where, `environment variable ${key} is written in plain text in the compose file`, HINT_ENV),
+      );
     } else if (urlPasswords(value).some((p) => writtenIn(p, line))) {
-      out.push(secret(st, svc, where, `environment variable ${key} holds a URL with a password written in plain text`, HINT_ENV));
+      out.push(
+        secret(
+          st,
+          svc,
+          where,
+          `environment variable ${key} holds a URL with a password written in plain text`,
+          HINT_ENV,
+        ),
+      );
     }
   }
   return out;
@@ -53,7 +63,9 @@ function commandFindings(st: StackView, svc: Service, src: SourceText): Finding[
     const found = commandCredentials(words(cmd)).filter((c) => writtenIn(c.value, raw));
     const labels = [...new Set(found.map((c) => c.label))];
     if (labels.length === 0) continue;
-    out.push(secret(st, svc, where, `its ${label} has a credential written in plain text (${labels.join(', ')})`, HINT_CMD));
+    out.push(
+      secret(st, svc, where, `its ${label} has a credential written in plain text (${labels.join(', ')})`, HINT_CMD),
+    );
   }
   return out;
 }

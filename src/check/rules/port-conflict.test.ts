@@ -4,16 +4,20 @@ import { addressesOverlap } from '../addresses.js';
 import { portConflict } from './port-conflict.js';
 import { brief, fleet, port, project, server, service, single, stack } from '../test-helpers/make.js';
 
-const HINT = 'Only one container can bind a host port: publish one of them on another host port, bind them to different addresses, or move one stack to another server.';
+const HINT =
+  'Only one container can bind a host port: publish one of them on another host port, bind them to different addresses, or move one stack to another server.';
 
 describe('port-conflict', () => {
   it('reports two services of one stack on the same port once, at the second, naming the first', () => {
-    const f = portConflict(single([service('web', { ports: [port(0, 8080, 80)] }), service('api', { ports: [port(0, 8080, 3000)] })]));
+    const f = portConflict(
+      single([service('web', { ports: [port(0, 8080, 80)] }), service('api', { ports: [port(0, 8080, 3000)] })]),
+    );
     assert.deepEqual(brief(f), [
       {
         code: 'port-conflict',
         severity: 'error',
-        message: 'app/api publishes host port 8080/tcp, already published by app/web (8080/tcp) at compose.yml (services/web/ports/0)',
+        message:
+          'app/api publishes host port 8080/tcp, already published by app/web (8080/tcp) at compose.yml (services/web/ports/0)',
         path: 'services/api/ports/0',
       },
     ]);
@@ -22,7 +26,11 @@ describe('port-conflict', () => {
   });
 
   it('finds overlapping ranges across stacks on the same server, not on different servers', () => {
-    const a = stack('shop', project([service('web', { ports: [port(0, 8000, 8000, { publishedEnd: 8010, targetEnd: 8010 })] })]), { server: 'vps1' });
+    const a = stack(
+      'shop',
+      project([service('web', { ports: [port(0, 8000, 8000, { publishedEnd: 8010, targetEnd: 8010 })] })]),
+      { server: 'vps1' },
+    );
     const b = stack('blog', project([service('app', { ports: [port(0, 8005, 80)] })]), { server: 'vps1' });
     const c = stack('wiki', project([service('app', { ports: [port(0, 8005, 80)] })]), { server: 'vps2' });
     const f = portConflict(fleet([a, b, c], [server('vps1'), server('vps2')]));
@@ -30,7 +38,8 @@ describe('port-conflict', () => {
       {
         code: 'port-conflict',
         severity: 'error',
-        message: 'blog/app publishes host port 8005/tcp on server vps1, already published by shop/web (8000-8010/tcp) at compose.yml (services/web/ports/0)',
+        message:
+          'blog/app publishes host port 8005/tcp on server vps1, already published by shop/web (8000-8010/tcp) at compose.yml (services/web/ports/0)',
         path: 'services/app/ports/0',
       },
     ]);
@@ -58,10 +67,18 @@ describe('port-conflict', () => {
   });
 
   it('treats all-interface binds as overlapping the loopback of their family', () => {
-    const f = portConflict(single([service('a', { ports: [port(0, 5432, 5432, { hostIp: '127.0.0.1' })] }), service('b', { ports: [port(0, 5432, 5432)] })]));
-    assert.deepEqual(brief(f).map((x) => x.message), [
-      'app/b publishes host port 5432/tcp, already published by app/a (127.0.0.1:5432/tcp) at compose.yml (services/a/ports/0)',
-    ]);
+    const f = portConflict(
+      single([
+        service('a', { ports: [port(0, 5432, 5432, { hostIp: '127.0.0.1' })] }),
+        service('b', { ports: [port(0, 5432, 5432)] }),
+      ]),
+    );
+    assert.deepEqual(
+      brief(f).map((x) => x.message),
+      [
+        'app/b publishes host port 5432/tcp, already published by app/a (127.0.0.1:5432/tcp) at compose.yml (services/a/ports/0)',
+      ],
+    );
   });
 
   it('reports each pair once', () => {
@@ -78,7 +95,8 @@ describe('port-conflict', () => {
       {
         code: 'port-conflict',
         severity: 'error',
-        message: 'app/web runs 3 replicas but publishes fixed host port 8080/tcp: the replicas conflict with themselves and only 1 can bind it',
+        message:
+          'app/web runs 3 replicas but publishes fixed host port 8080/tcp: the replicas conflict with themselves and only 1 can bind it',
         path: 'services/web/ports/0',
       },
     ]);

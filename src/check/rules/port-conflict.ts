@@ -15,7 +15,6 @@ interface Published {
   where: Where;
 }
 
-
 function end(p: PortMapping & { published: number }): number {
   return p.publishedEnd ?? p.published;
 }
@@ -30,7 +29,12 @@ function collide(a: Published, b: Published): boolean {
 }
 
 export function describePort(p: PortMapping): string {
-  const host = p.published === undefined ? '' : p.publishedEnd !== undefined && p.publishedEnd !== p.published ? `${p.published}-${p.publishedEnd}` : `${p.published}`;
+  const host =
+    p.published === undefined
+      ? ''
+      : p.publishedEnd !== undefined && p.publishedEnd !== p.published
+        ? `${p.published}-${p.publishedEnd}`
+        : `${p.published}`;
   return `${p.hostIp ? `${p.hostIp}:` : ''}${host}/${p.protocol}`;
 }
 
@@ -44,7 +48,12 @@ function groups(fleet: LoadedFleet): Map<string, Published[]> {
       if (svc.networkMode === 'host') continue; // Compose ignores `ports:` with host networking
       for (const port of svc.ports) {
         if (port.published === undefined) continue;
-        list.push({ st, svc, port: { ...port, published: port.published }, where: locSvc(st, svc.name, 'ports', port.index) });
+        list.push({
+          st,
+          svc,
+          port: { ...port, published: port.published },
+          where: locSvc(st, svc.name, 'ports', port.index),
+        });
       }
     }
     out.set(key, list);

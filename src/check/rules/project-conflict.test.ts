@@ -8,7 +8,13 @@ test('two stacks with one project name on one server conflict; on different serv
   const b = stack('shop', project([service('web')], { name: 'site' }), { server: 'app' });
   const c = stack('docs', project([service('web')], { name: 'site' }), { server: 'other' });
   assert.deepEqual(brief(projectConflict(fleet([a, b, c], [server('app'), server('other')]))), [
-    { code: 'project-conflict', severity: 'error', message: 'stacks blog and shop are both Compose project "site" on server app; deploying one would take over the other\'s containers', path: 'stacks/shop' },
+    {
+      code: 'project-conflict',
+      severity: 'error',
+      message:
+        'stacks blog and shop are both Compose project "site" on server app; deploying one would take over the other\'s containers',
+      path: 'stacks/shop',
+    },
   ]);
   assert.deepEqual(projectConflict(fleet([a, c], [server('app'), server('other')])), []);
 });

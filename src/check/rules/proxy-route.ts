@@ -22,20 +22,39 @@ function missingService(fleet: LoadedFleet, st: StackView, r: RouteDef, i: numbe
   if (st.project.disabledServices.includes(r.service)) {
     const profiles = declaredProfiles(st, r.service, src);
     const which = profiles.length > 0 ? `profile ${profiles.join(' or ')}` : 'a profile that is not active';
-    return finding('proxy-route', 'error', `${st.name}: route ${r.path} goes to service ${r.service}, which is disabled: only ${which} enables it`, where, `Activate the profile for this stack (\`profiles:\` in ferry.yml), drop the profile from ${r.service}, or route ${r.path} to a service that runs.`, ids(st, r.service));
+    return finding(
+      'proxy-route',
+      'error',
+      `${st.name}: route ${r.path} goes to service ${r.service}, which is disabled: only ${which} enables it`,
+      where,
+      `Activate the profile for this stack (\`profiles:\` in ferry.yml), drop the profile from ${r.service}, or route ${r.path} to a service that runs.`,
+      ids(st, r.service),
+    );
   }
   const guess = suggest(r.service, names);
   const known = names.length > 0 ? `Services of ${st.name}: ${names.join(', ')}.` : `Stack ${st.name} has no services.`;
-  return finding('proxy-route', 'error', `${st.name}: route ${r.path} goes to service ${r.service}, which is not in the compose project`, where, `${guess ? `Did you mean ${guess}? ` : ''}${known}`, ids(st, r.service));
+  return finding(
+    'proxy-route',
+    'error',
+    `${st.name}: route ${r.path} goes to service ${r.service}, which is not in the compose project`,
+    where,
+    `${guess ? `Did you mean ${guess}? ` : ''}${known}`,
+    ids(st, r.service),
+  );
 }
 
 /** The entry of `ports:` that publishes container port `port` on every host interface. */
 const publishedEverywhere = (svc: Service, port: number): PortMapping | undefined =>
-  svc.networkMode === 'host' ? undefined : svc.ports.find((p) => p.protocol === 'tcp' && isAllInterfaces(p.hostIp) && port >= p.target && port <= p.targetEnd);
+  svc.networkMode === 'host'
+    ? undefined
+    : svc.ports.find(
+        (p) => p.protocol === 'tcp' && isAllInterfaces(p.hostIp) && port >= p.target && port <= p.targetEnd,
+      );
 
 function publishedPort(st: StackView, svc: Service, r: RouteDef, p: PortMapping): Finding {
   const host = p.published === undefined ? 'an ephemeral host port' : `host port ${p.published + (r.port - p.target)}`;
-  const loopback = p.published === undefined ? `"127.0.0.1::${r.port}"` : `"127.0.0.1:${p.published + (r.port - p.target)}:${r.port}"`;
+  const loopback =
+    p.published === undefined ? `"127.0.0.1::${r.port}"` : `"127.0.0.1:${p.published + (r.port - p.target)}:${r.port}"`;
   return finding(
     'proxy-published-port',
     'warning',

@@ -29,16 +29,43 @@ function dependencyRefs(st: StackView, svc: Service, src: SourceText): Finding[]
     if (names.has(dep)) continue;
     const where = locSvc(st, svc.name, 'depends_on', dep);
     if (!st.project.disabledServices.includes(dep)) {
-      out.push(ref(st, svc, 'error', `depends_on names service ${dep}, which does not exist`, where, 'Fix the name or add the service; Compose refuses the project as it is.'));
+      out.push(
+        ref(
+          st,
+          svc,
+          'error',
+          `depends_on names service ${dep}, which does not exist`,
+          where,
+          'Fix the name or add the service; Compose refuses the project as it is.',
+        ),
+      );
     } else if (d.required) {
       const profiles = declaredProfiles(st, dep, src);
       const which = profiles.length > 0 ? `profile ${profiles.join(' or ')}` : 'a profile that is not active';
-      out.push(ref(st, svc, 'warning', `depends_on service ${dep}, which is disabled: only ${which} enables it`, where, `Activate the profile for this stack (\`profiles:\` in ferry.yml or COMPOSE_PROFILES), drop the profile from ${dep}, or mark the dependency \`required: false\`.`));
+      out.push(
+        ref(
+          st,
+          svc,
+          'warning',
+          `depends_on service ${dep}, which is disabled: only ${which} enables it`,
+          where,
+          `Activate the profile for this stack (\`profiles:\` in ferry.yml or COMPOSE_PROFILES), drop the profile from ${dep}, or mark the dependency \`required: false\`.`,
+        ),
+      );
     }
   }
   const mode = /^service:(.+)$/.exec(svc.networkMode ?? '');
   if (mode && !names.has(mode[1] ?? '')) {
-    out.push(ref(st, svc, 'error', `network_mode names service ${mode[1]}, which does not exist`, locSvc(st, svc.name, 'network_mode'), 'Fix the service name, or use a network instead.'));
+    out.push(
+      ref(
+        st,
+        svc,
+        'error',
+        `network_mode names service ${mode[1]}, which does not exist`,
+        locSvc(st, svc.name, 'network_mode'),
+        'Fix the service name, or use a network instead.',
+      ),
+    );
   }
   return out;
 }
@@ -47,10 +74,20 @@ function resourceRefs(st: StackView, svc: Service): Finding[] {
   const p = st.project;
   const out: Finding[] = [];
   const missing = (kind: string, top: string, name: string, where: Where): void => {
-    out.push(ref(st, svc, 'error', `${kind} ${name} is not declared in the top-level \`${top}:\``, where, `Declare it under top-level \`${top}:\` (with \`external: true\` if it is created outside this project), or fix the name.`));
+    out.push(
+      ref(
+        st,
+        svc,
+        'error',
+        `${kind} ${name} is not declared in the top-level \`${top}:\``,
+        where,
+        `Declare it under top-level \`${top}:\` (with \`external: true\` if it is created outside this project), or fix the name.`,
+      ),
+    );
   };
   for (const m of svc.volumes) {
-    if (m.type === 'volume' && m.source && !p.volumes[m.source]) missing('volume', 'volumes', m.source, locSvc(st, svc.name, 'volumes', m.index));
+    if (m.type === 'volume' && m.source && !p.volumes[m.source])
+      missing('volume', 'volumes', m.source, locSvc(st, svc.name, 'volumes', m.index));
   }
   for (const n of Object.keys(svc.networks)) {
     if (n !== 'default' && !p.networks[n]) missing('network', 'networks', n, locSvc(st, svc.name, 'networks', n));

@@ -29,7 +29,12 @@ export function service(name: string, over: Partial<Service> = {}): Service {
 }
 
 /** `"8080:80"`-like short port: [hostIp, published, target] with tcp, index given. */
-export function port(index: number, published: number | undefined, target: number, over: Partial<PortMapping> = {}): PortMapping {
+export function port(
+  index: number,
+  published: number | undefined,
+  target: number,
+  over: Partial<PortMapping> = {},
+): PortMapping {
   const p: PortMapping = { target, targetEnd: target, protocol: 'tcp', index, ...over };
   if (published !== undefined) {
     p.published = published;
@@ -38,7 +43,12 @@ export function port(index: number, published: number | undefined, target: numbe
   return p;
 }
 
-export function mount(index: number, type: VolumeMount['type'], source: string | undefined, target: string): VolumeMount {
+export function mount(
+  index: number,
+  type: VolumeMount['type'],
+  source: string | undefined,
+  target: string,
+): VolumeMount {
   const m: VolumeMount = { type, target, readOnly: false, index };
   if (source !== undefined) m.source = source;
   return m;
@@ -62,8 +72,16 @@ export function project(services: Service[], over: Partial<ComposeProject> = {})
   };
 }
 
-export function stack(name: string, proj: ComposeProject | undefined, def: Partial<StackDef> = {}, findings: Finding[] = []): LoadedStack {
-  const s: LoadedStack = { def: { name, compose: [`/srv/${name}/compose.yml`], connections: [], deploy: DEFAULT_DEPLOY, ...def }, findings };
+export function stack(
+  name: string,
+  proj: ComposeProject | undefined,
+  def: Partial<StackDef> = {},
+  findings: Finding[] = [],
+): LoadedStack {
+  const s: LoadedStack = {
+    def: { name, compose: [`/srv/${name}/compose.yml`], connections: [], deploy: DEFAULT_DEPLOY, ...def },
+    findings,
+  };
   if (proj) s.project = proj;
   return s;
 }
@@ -92,7 +110,13 @@ export function single(services: Service[], over: Partial<ComposeProject> = {}):
   return fleet([stack('app', project(services, over))]);
 }
 
-export function pool(index: number, service: string, pool: number, to: string, over: Partial<ConnectionPool> = {}): ConnectionPool {
+export function pool(
+  index: number,
+  service: string,
+  pool: number,
+  to: string,
+  over: Partial<ConnectionPool> = {},
+): ConnectionPool {
   return { service, pool, to, index, ...over };
 }
 

@@ -7,7 +7,8 @@ test('asInt: whole numbers and decimal strings, as strconv.Atoi', () => {
   assert.equal(asInt('3'), 3);
   assert.equal(asInt('+3'), 3);
   assert.equal(asInt('007'), 7);
-  for (const bad of [-1, 1.5, '1.5', ' 3', '3 ', '', 'x', null, true]) assert.equal(asInt(bad), undefined, JSON.stringify(bad));
+  for (const bad of [-1, 1.5, '1.5', ' 3', '3 ', '', 'x', null, true])
+    assert.equal(asInt(bad), undefined, JSON.stringify(bad));
 });
 
 test('asBool: YAML 1.1 words, any case', () => {
@@ -41,5 +42,14 @@ test('resolveHostPath: ~, absolute, relative', () => {
 test('schemaError: a schema error at services/<name>/<path>', () => {
   const ctx: Ctx = { service: 'web', findings: [] };
   schemaError(ctx, ['ports', 2], 'msg', 'hint');
-  assert.deepEqual(ctx.findings, [{ code: 'schema', severity: 'error', message: 'msg', where: { path: 'services/web/ports/2' }, hint: 'hint', service: 'web' }]);
+  assert.deepEqual(ctx.findings, [
+    {
+      code: 'schema',
+      severity: 'error',
+      message: 'msg',
+      where: { path: 'services/web/ports/2' },
+      hint: 'hint',
+      service: 'web',
+    },
+  ]);
 });

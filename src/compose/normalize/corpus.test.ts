@@ -25,19 +25,22 @@ function composeFiles(dir: string): string[] {
 function withDefaults(v: unknown): unknown {
   if (typeof v === 'string') {
     let s = v;
-    for (let prev = ''; prev !== s; ) {
+    for (let prev = ''; prev !== s;) {
       prev = s;
       s = s.replace(/\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^${}]*)\}/g, '$1');
     }
     return s;
   }
   if (Array.isArray(v)) return v.map(withDefaults);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withDefaults(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, withDefaults(x)]));
   return v;
 }
 
 function hasVariable(v: unknown): boolean {
-  return JSON.stringify(v ?? null).replace(/\$\$/g, '').includes('$');
+  return JSON.stringify(v ?? null)
+    .replace(/\$\$/g, '')
+    .includes('$');
 }
 
 function parse(path: string): Record<string, unknown> {
@@ -75,13 +78,36 @@ test('every service of the compose corpus normalizes without schema findings on 
 
 test('corpus spot checks', () => {
   const zabbix = parse(join(corpus, 'zabbix__zabbix-docker/compose_zabbix_components.yaml'));
-  const server = withDefaults((zabbix.services as Record<string, Record<string, unknown>>)['server']) as Record<string, unknown>;
-  const { service } = normalizeService('server', server, { workingDir: join(corpus, 'zabbix__zabbix-docker'), envFileValues: {} });
-  assert.deepEqual(service.resources, { memoryLimit: 1024 ** 3, memoryReservation: 512 * 1024 ** 2, cpuLimit: 0.7, cpuReservation: 0.5 });
+  const server = withDefaults((zabbix.services as Record<string, Record<string, unknown>>)['server']) as Record<
+    string,
+    unknown
+  >;
+  const { service } = normalizeService('server', server, {
+    workingDir: join(corpus, 'zabbix__zabbix-docker'),
+    envFileValues: {},
+  });
+  assert.deepEqual(service.resources, {
+    memoryLimit: 1024 ** 3,
+    memoryReservation: 512 * 1024 ** 2,
+    cpuLimit: 0.7,
+    cpuReservation: 0.5,
+  });
 
   const sentry = parse(join(corpus, 'getsentry__self-hosted__docker-compose.yml'));
   const nginx = (sentry.services as Record<string, Record<string, unknown>>)['nginx']!;
-  const out = normalizeService('nginx', withDefaults({ ...nginx, ports: ['80:80/tcp'] }) as Record<string, unknown>, { workingDir: '/srv/sentry', envFileValues: {} });
-  assert.deepEqual(out.service.ports, [{ target: 80, targetEnd: 80, protocol: 'tcp', published: 80, publishedEnd: 80, index: 0 }]);
-  assert.deepEqual(out.service.volumes[0], { type: 'bind', source: '/srv/sentry/nginx.conf', target: '/etc/nginx/nginx.conf', readOnly: true, index: 0, key: 'volumes' });
+  const out = normalizeService('nginx', withDefaults({ ...nginx, ports: ['80:80/tcp'] }) as Record<string, unknown>, {
+    workingDir: '/srv/sentry',
+    envFileValues: {},
+  });
+  assert.deepEqual(out.service.ports, [
+    { target: 80, targetEnd: 80, protocol: 'tcp', published: 80, publishedEnd: 80, index: 0 },
+  ]);
+  assert.deepEqual(out.service.volumes[0], {
+    type: 'bind',
+    source: '/srv/sentry/nginx.conf',
+    target: '/etc/nginx/nginx.conf',
+    readOnly: true,
+    index: 0,
+    key: 'volumes',
+  });
 });

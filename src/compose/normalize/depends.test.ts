@@ -47,7 +47,11 @@ test('malformed depends_on', () => {
   assert.deepEqual(
     c.findings.map((f) => [f.code, f.where.path, f.message]),
     [
-      ['schema', 'services/web/depends_on/db/condition', 'depends_on db condition "service_ready" is not one of service_started, service_healthy, service_completed_successfully'],
+      [
+        'schema',
+        'services/web/depends_on/db/condition',
+        'depends_on db condition "service_ready" is not one of service_started, service_healthy, service_completed_successfully',
+      ],
       ['schema', 'services/web/depends_on/db/required', 'depends_on db required "maybe" is not a boolean'],
       ['schema', 'services/web/depends_on/cache', 'depends_on cache is an empty value, not a mapping'],
       ['schema', 'services/web/depends_on/1', 'depends_on entry is an integer, not a service name'],

@@ -10,7 +10,13 @@ const CONDITIONS: readonly string[] = ['service_started', 'service_healthy', 'se
 const HINT =
   'Write depends_on as a list of service names, or a mapping of service name to {condition: service_started | service_healthy | service_completed_successfully, required: true | false, restart: true | false}.';
 
-function flag(ctx: Ctx, m: Record<string, unknown>, name: string, key: 'required' | 'restart', fallback: boolean): boolean {
+function flag(
+  ctx: Ctx,
+  m: Record<string, unknown>,
+  name: string,
+  key: 'required' | 'restart',
+  fallback: boolean,
+): boolean {
   if (m[key] === undefined) return fallback;
   const b = asBool(m[key]);
   if (b !== undefined) return b;
@@ -22,7 +28,12 @@ function fromEntry(ctx: Ctx, name: string, m: Record<string, unknown>): Dependen
   let condition: DependsCondition = 'service_started';
   if (typeof m.condition === 'string' && CONDITIONS.includes(m.condition)) condition = m.condition as DependsCondition;
   else if (m.condition !== undefined) {
-    schemaError(ctx, ['depends_on', name, 'condition'], `depends_on ${name} condition ${describe(m.condition)} is not one of ${CONDITIONS.join(', ')}`, HINT);
+    schemaError(
+      ctx,
+      ['depends_on', name, 'condition'],
+      `depends_on ${name} condition ${describe(m.condition)} is not one of ${CONDITIONS.join(', ')}`,
+      HINT,
+    );
   }
   return { condition, required: flag(ctx, m, name, 'required', true), restart: flag(ctx, m, name, 'restart', false) };
 }
@@ -33,7 +44,8 @@ export function normalizeDependsOn(raw: unknown, ctx: Ctx): Record<string, Depen
   if (raw === undefined || raw === null) return out;
   if (Array.isArray(raw)) {
     raw.forEach((name, i) => {
-      if (typeof name === 'string' && name !== '') put(out, name, { condition: 'service_started', required: true, restart: false });
+      if (typeof name === 'string' && name !== '')
+        put(out, name, { condition: 'service_started', required: true, restart: false });
       else schemaError(ctx, ['depends_on', i], `depends_on entry is ${shape(name)}, not a service name`, HINT);
     });
     return out;

@@ -10,5 +10,6 @@ test('durations as compose-go reads them', () => {
   assert.equal(parseDuration('2d'), 172_800_000);
   assert.equal(parseDuration('0'), 0);
   assert.equal(parseDuration('-5s'), -5000);
-  for (const bad of ['', '30', 's', '1x', '1m 30s', 'abc', '.s']) assert.equal(parseDuration(bad), undefined, JSON.stringify(bad));
+  for (const bad of ['', '30', 's', '1x', '1m 30s', 'abc', '.s'])
+    assert.equal(parseDuration(bad), undefined, JSON.stringify(bad));
 });

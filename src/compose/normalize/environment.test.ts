@@ -7,7 +7,13 @@ const ctx = (): Ctx => ({ service: 'api', findings: [] });
 
 test('list syntax: KEY=VALUE, bare KEY is null, the value keeps later "="', () => {
   const c = ctx();
-  assert.deepEqual(normalizeEnvironment(['A=1', 'B', 'C=', 'D=x=y', 'E= spaced '], c), { A: '1', B: null, C: '', D: 'x=y', E: ' spaced ' });
+  assert.deepEqual(normalizeEnvironment(['A=1', 'B', 'C=', 'D=x=y', 'E= spaced '], c), {
+    A: '1',
+    B: null,
+    C: '',
+    D: 'x=y',
+    E: ' spaced ',
+  });
   assert.deepEqual(c.findings, []);
 });
 
@@ -40,8 +46,18 @@ test('malformed entries never print the value', () => {
   assert.deepEqual(
     c.findings.map((f) => [f.code, f.severity, f.where.path, f.message]),
     [
-      ['schema', 'error', 'services/api/environment/PASSWORD', 'environment variable PASSWORD is a mapping, not a string, number, boolean or empty'],
-      ['schema', 'error', 'services/api/environment/LIST', 'environment variable LIST is a list, not a string, number, boolean or empty'],
+      [
+        'schema',
+        'error',
+        'services/api/environment/PASSWORD',
+        'environment variable PASSWORD is a mapping, not a string, number, boolean or empty',
+      ],
+      [
+        'schema',
+        'error',
+        'services/api/environment/LIST',
+        'environment variable LIST is a list, not a string, number, boolean or empty',
+      ],
     ],
   );
   for (const f of c.findings) assert.ok(!f.message.includes('hunter2') && !f.hint.includes('hunter2'));
@@ -59,9 +75,17 @@ test('malformed list entries and shapes', () => {
       ['services/api/environment', 'environment is a string, not a mapping or a list'],
     ],
   );
-  assert.equal(c.findings[0]!.hint, 'Write environment as a mapping (KEY: value) or a list of "KEY=value" strings; values are strings, numbers, booleans or empty.');
+  assert.equal(
+    c.findings[0]!.hint,
+    'Write environment as a mapping (KEY: value) or a list of "KEY=value" strings; values are strings, numbers, booleans or empty.',
+  );
 });
 
 test('mergeEnvironment: environment overrides env_file, a bare KEY included', () => {
-  assert.deepEqual(mergeEnvironment({ A: 'file', B: 'file', C: 'file' }, { B: 'inline', C: null, D: 'new' }), { A: 'file', B: 'inline', C: null, D: 'new' });
+  assert.deepEqual(mergeEnvironment({ A: 'file', B: 'file', C: 'file' }, { B: 'inline', C: null, D: 'new' }), {
+    A: 'file',
+    B: 'inline',
+    C: null,
+    D: 'new',
+  });
 });

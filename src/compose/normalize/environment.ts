@@ -7,7 +7,8 @@
  */
 import { isMap, put, scalarString, schemaError, shape, type Ctx } from './common.js';
 
-const HINT = 'Write environment as a mapping (KEY: value) or a list of "KEY=value" strings; values are strings, numbers, booleans or empty.';
+const HINT =
+  'Write environment as a mapping (KEY: value) or a list of "KEY=value" strings; values are strings, numbers, booleans or empty.';
 
 function fromList(list: unknown[], ctx: Ctx): Record<string, string | null> {
   const out: Record<string, string | null> = {};
@@ -35,7 +36,13 @@ function fromMap(map: Record<string, unknown>, ctx: Ctx): Record<string, string 
       continue;
     }
     const s = scalarString(v);
-    if (s === undefined) schemaError(ctx, ['environment', key], `environment variable ${key} is ${shape(v)}, not a string, number, boolean or empty`, HINT);
+    if (s === undefined)
+      schemaError(
+        ctx,
+        ['environment', key],
+        `environment variable ${key} is ${shape(v)}, not a string, number, boolean or empty`,
+        HINT,
+      );
     else put(out, key, s);
   }
   return out;
@@ -54,7 +61,10 @@ export function normalizeEnvironment(raw: unknown, ctx: Ctx): Record<string, str
  * The resolved environment: env_file values overridden by `environment`, a bare `KEY`
  * included (compose-go `Project.WithServicesEnvironmentResolved`: `OverrideBy` copies nil too).
  */
-export function mergeEnvironment(envFileValues: Record<string, string>, inline: Record<string, string | null>): Record<string, string | null> {
+export function mergeEnvironment(
+  envFileValues: Record<string, string>,
+  inline: Record<string, string | null>,
+): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const [k, v] of [...Object.entries(envFileValues), ...Object.entries(inline)]) put(out, k, v);
   return out;

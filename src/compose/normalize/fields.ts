@@ -8,14 +8,26 @@
  */
 import { parseDuration } from './duration.js';
 import type { Build, Healthcheck, Service } from '../../model/compose.js';
-import { asBool, asInt, describe, isMap, put, resolveHostPath, scalarString, schemaError, shape, type Ctx } from './common.js';
+import {
+  asBool,
+  asInt,
+  describe,
+  isMap,
+  put,
+  resolveHostPath,
+  scalarString,
+  schemaError,
+  shape,
+  type Ctx,
+} from './common.js';
 
 /** A string (or a number or boolean written where Compose wants a string); undefined if absent. */
 export function optString(ctx: Ctx, raw: Record<string, unknown>, key: string): string | undefined {
   const v = raw[key];
   if (v === undefined || v === null) return undefined;
   const s = scalarString(v);
-  if (s === undefined) schemaError(ctx, [key], `${key} is ${shape(v)}, not a string`, `Write ${key} as a single string.`);
+  if (s === undefined)
+    schemaError(ctx, [key], `${key} is ${shape(v)}, not a string`, `Write ${key} as a single string.`);
   return s;
 }
 
@@ -28,7 +40,8 @@ export function stringList(ctx: Ctx, raw: unknown, key: string): string[] {
   }
   return raw.flatMap((v, i) => {
     const s = typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
-    if (s === undefined) schemaError(ctx, [key, i], `${key} entry is ${shape(v)}, not a string`, `Write each ${key} entry as a string.`);
+    if (s === undefined)
+      schemaError(ctx, [key, i], `${key} entry is ${shape(v)}, not a string`, `Write each ${key} entry as a string.`);
     return s ?? [];
   });
 }
@@ -37,7 +50,12 @@ export function normalizeBuild(ctx: Ctx, raw: unknown): Build | undefined {
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'string') return { context: raw };
   if (!isMap(raw)) {
-    schemaError(ctx, ['build'], `build is ${shape(raw)}, not a path or a mapping`, 'Write build as a context path, or as {context, dockerfile, target}.');
+    schemaError(
+      ctx,
+      ['build'],
+      `build is ${shape(raw)}, not a path or a mapping`,
+      'Write build as a context path, or as {context, dockerfile, target}.',
+    );
     return undefined;
   }
   const build: Build = { context: typeof raw.context === 'string' ? raw.context : '.' };
@@ -51,7 +69,12 @@ export function normalizeCommand(ctx: Ctx, raw: unknown, key: 'command' | 'entry
   if (raw === undefined || raw === null) return undefined;
   if (typeof raw === 'string') return raw;
   if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw as string[];
-  schemaError(ctx, [key], `${key} is ${shape(raw)}, not a string or a list of strings`, `Write ${key} as a string, or a list of strings for the exec form.`);
+  schemaError(
+    ctx,
+    [key],
+    `${key} is ${shape(raw)}, not a string or a list of strings`,
+    `Write ${key} as a string, or a list of strings for the exec form.`,
+  );
   return undefined;
 }
 
@@ -69,19 +92,42 @@ export function normalizeEnvFiles(ctx: Ctx, raw: unknown, workingDir: string): S
       return [];
     }
     const required = e.required === undefined ? true : asBool(e.required);
-    if (required === undefined) schemaError(ctx, [...at, 'required'], `env_file required ${describe(e.required)} is not a boolean`, ENV_FILE_HINT);
+    if (required === undefined)
+      schemaError(
+        ctx,
+        [...at, 'required'],
+        `env_file required ${describe(e.required)} is not a boolean`,
+        ENV_FILE_HINT,
+      );
     return [{ path: resolveHostPath(workingDir, e.path), required: required ?? true }];
   });
 }
 
-const HEALTH_HINT = 'Write healthcheck.test as a shell command string, or a list starting with "CMD", "CMD-SHELL" or "NONE".';
+const HEALTH_HINT =
+  'Write healthcheck.test as a shell command string, or a list starting with "CMD", "CMD-SHELL" or "NONE".';
 
 function healthTest(ctx: Ctx, v: unknown): string[] | undefined {
   if (v === undefined || v === null) return undefined;
-  const test = typeof v === 'string' ? ['CMD-SHELL', v] : Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : undefined;
-  if (!test) schemaError(ctx, ['healthcheck', 'test'], `healthcheck test is ${shape(v)}, not a string or a list of strings`, HEALTH_HINT);
+  const test =
+    typeof v === 'string'
+      ? ['CMD-SHELL', v]
+      : Array.isArray(v) && v.every((x) => typeof x === 'string')
+        ? (v as string[])
+        : undefined;
+  if (!test)
+    schemaError(
+      ctx,
+      ['healthcheck', 'test'],
+      `healthcheck test is ${shape(v)}, not a string or a list of strings`,
+      HEALTH_HINT,
+    );
   else if (test.length > 0 && !['CMD', 'CMD-SHELL', 'NONE'].includes(test[0]!)) {
-    schemaError(ctx, ['healthcheck', 'test'], `healthcheck test starts with ${describe(test[0])}, not "CMD", "CMD-SHELL" or "NONE"`, HEALTH_HINT);
+    schemaError(
+      ctx,
+      ['healthcheck', 'test'],
+      `healthcheck test starts with ${describe(test[0])}, not "CMD", "CMD-SHELL" or "NONE"`,
+      HEALTH_HINT,
+    );
   }
   return test;
 }
@@ -94,33 +140,65 @@ export function normalizeHealthcheck(ctx: Ctx, raw: unknown): Healthcheck | unde
   }
   const test = healthTest(ctx, raw.test);
   const disable = raw.disable === undefined ? false : asBool(raw.disable);
-  if (disable === undefined) schemaError(ctx, ['healthcheck', 'disable'], `healthcheck disable ${describe(raw.disable)} is not a boolean`, 'Write disable: true or false.');
+  if (disable === undefined)
+    schemaError(
+      ctx,
+      ['healthcheck', 'disable'],
+      `healthcheck disable ${describe(raw.disable)} is not a boolean`,
+      'Write disable: true or false.',
+    );
   const hc: Healthcheck = { disabled: disable === true || test?.[0] === 'NONE' };
   if (test) hc.test = test;
-  for (const [key, field] of [['interval', 'interval'], ['timeout', 'timeout'], ['start_period', 'startPeriod']] as const) {
+  for (const [key, field] of [
+    ['interval', 'interval'],
+    ['timeout', 'timeout'],
+    ['start_period', 'startPeriod'],
+  ] as const) {
     if (typeof raw[key] === 'string') {
-      if (parseDuration(raw[key] as string) === undefined) schemaError(ctx, ['healthcheck', key], `healthcheck ${key} ${describe(raw[key])} is not a duration`, 'Write a duration such as 30s, 1m30s or 500ms.');
+      if (parseDuration(raw[key] as string) === undefined)
+        schemaError(
+          ctx,
+          ['healthcheck', key],
+          `healthcheck ${key} ${describe(raw[key])} is not a duration`,
+          'Write a duration such as 30s, 1m30s or 500ms.',
+        );
       else hc[field] = raw[key] as string;
     }
   }
   if (typeof raw.start_interval === 'string' && parseDuration(raw.start_interval) === undefined) {
-    schemaError(ctx, ['healthcheck', 'start_interval'], `healthcheck start_interval ${describe(raw.start_interval)} is not a duration`, 'Write a duration such as 5s.');
+    schemaError(
+      ctx,
+      ['healthcheck', 'start_interval'],
+      `healthcheck start_interval ${describe(raw.start_interval)} is not a duration`,
+      'Write a duration such as 5s.',
+    );
   }
   if (raw.retries !== undefined) {
     const retries = asInt(raw.retries);
-    if (retries === undefined) schemaError(ctx, ['healthcheck', 'retries'], `healthcheck retries ${describe(raw.retries)} is not a whole number`, 'Write retries as a whole number, e.g. 3.');
+    if (retries === undefined)
+      schemaError(
+        ctx,
+        ['healthcheck', 'retries'],
+        `healthcheck retries ${describe(raw.retries)} is not a whole number`,
+        'Write retries as a whole number, e.g. 3.',
+      );
     else hc.retries = retries;
   }
   return hc;
 }
 
-const NETWORKS_HINT = 'Write networks as a list of network names, or a mapping of name to {aliases, ipv4_address} or nothing.';
+const NETWORKS_HINT =
+  'Write networks as a list of network names, or a mapping of name to {aliases, ipv4_address} or nothing.';
 
 export function normalizeNetworks(ctx: Ctx, raw: unknown): Service['networks'] {
   const out: Service['networks'] = {};
   if (raw === undefined || raw === null) return out;
   if (Array.isArray(raw)) {
-    raw.forEach((n, i) => (typeof n === 'string' ? put(out, n, null) : schemaError(ctx, ['networks', i], `network is ${shape(n)}, not a name`, NETWORKS_HINT)));
+    raw.forEach((n, i) =>
+      typeof n === 'string'
+        ? put(out, n, null)
+        : schemaError(ctx, ['networks', i], `network is ${shape(n)}, not a name`, NETWORKS_HINT),
+    );
     return out;
   }
   if (!isMap(raw)) {
@@ -129,7 +207,8 @@ export function normalizeNetworks(ctx: Ctx, raw: unknown): Service['networks'] {
   }
   for (const [name, v] of Object.entries(raw)) {
     if (v === null || v === undefined) put(out, name, null);
-    else if (!isMap(v)) schemaError(ctx, ['networks', name], `network ${name} is ${shape(v)}, not a mapping`, NETWORKS_HINT);
+    else if (!isMap(v))
+      schemaError(ctx, ['networks', name], `network ${name} is ${shape(v)}, not a mapping`, NETWORKS_HINT);
     else {
       const cfg: { aliases?: string[]; ipv4Address?: string } = {};
       if (Array.isArray(v.aliases)) cfg.aliases = v.aliases.map(String);
@@ -141,7 +220,11 @@ export function normalizeNetworks(ctx: Ctx, raw: unknown): Service['networks'] {
 }
 
 /** `secrets`/`configs`: names or {source, target}; targets made absolute as Docker mounts them. */
-export function normalizeFileMounts(ctx: Ctx, raw: unknown, key: 'secrets' | 'configs'): { source: string; target: string }[] {
+export function normalizeFileMounts(
+  ctx: Ctx,
+  raw: unknown,
+  key: 'secrets' | 'configs',
+): { source: string; target: string }[] {
   if (raw === undefined || raw === null) return [];
   const base = key === 'secrets' ? '/run/secrets/' : '/';
   const hint = `Write each ${key} entry as a name, or as {source, target}.`;
@@ -156,7 +239,9 @@ export function normalizeFileMounts(ctx: Ctx, raw: unknown, key: 'secrets' | 'co
       return [];
     }
     const written = isMap(e) && typeof e.target === 'string' && e.target !== '' ? e.target : undefined;
-    return [{ source, target: written === undefined ? base + source : written.startsWith('/') ? written : base + written }];
+    return [
+      { source, target: written === undefined ? base + source : written.startsWith('/') ? written : base + written },
+    ];
   });
 }
 
@@ -167,7 +252,8 @@ export function normalizeLabels(ctx: Ctx, raw: unknown): Record<string, string> 
   const hint = 'Write labels as a mapping (key: value) or a list of "key=value" strings.';
   if (Array.isArray(raw)) {
     raw.forEach((e, i) => {
-      if (typeof e !== 'string') return schemaError(ctx, ['labels', i], `label is ${shape(e)}, not a "key=value" string`, hint);
+      if (typeof e !== 'string')
+        return schemaError(ctx, ['labels', i], `label is ${shape(e)}, not a "key=value" string`, hint);
       const eq = e.indexOf('=');
       put(out, eq < 0 ? e : e.slice(0, eq), eq < 0 ? '' : e.slice(eq + 1));
     });

@@ -61,7 +61,9 @@ function parseHostIp(raw: string): Parsed<string | undefined> {
 
 function parseProtocol(raw: string): Parsed<Protocol> {
   const p = raw.toLowerCase();
-  return PROTOCOLS.includes(p) ? { ok: true, value: p as Protocol } : { ok: false, reason: `protocol ${quote(raw)} is not tcp, udp or sctp` };
+  return PROTOCOLS.includes(p)
+    ? { ok: true, value: p as Protocol }
+    : { ok: false, reason: `protocol ${quote(raw)} is not tcp, udp or sctp` };
 }
 
 /** Parses one short-syntax port string. */

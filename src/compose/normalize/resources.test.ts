@@ -37,7 +37,25 @@ test('parseMemory: what go-units RAMInBytes also accepts', () => {
 });
 
 test('parseMemory: malformed sizes', () => {
-  for (const bad of ['12 parsecs', '', 'm', '-1', '1.2.3m', '1x', '1  m', ' 1m', '1e3', -5, 1.5, NaN, null, undefined, true, {}, []]) {
+  for (const bad of [
+    '12 parsecs',
+    '',
+    'm',
+    '-1',
+    '1.2.3m',
+    '1x',
+    '1  m',
+    ' 1m',
+    '1e3',
+    -5,
+    1.5,
+    NaN,
+    null,
+    undefined,
+    true,
+    {},
+    [],
+  ]) {
     assert.equal(parseMemory(bad), undefined, `rejects ${JSON.stringify(bad)}`);
   }
 });
@@ -58,14 +76,25 @@ test('parseCpus', () => {
 
 test('deploy.resources limits and reservations', () => {
   const c = ctx();
-  const raw = { deploy: { resources: { limits: { cpus: '0.70', memory: '1G' }, reservations: { cpus: '0.5', memory: '512M' } } } };
-  assert.deepEqual(normalizeResources(raw, c), { memoryLimit: GiB, memoryReservation: 512 * MiB, cpuLimit: 0.7, cpuReservation: 0.5 });
+  const raw = {
+    deploy: { resources: { limits: { cpus: '0.70', memory: '1G' }, reservations: { cpus: '0.5', memory: '512M' } } },
+  };
+  assert.deepEqual(normalizeResources(raw, c), {
+    memoryLimit: GiB,
+    memoryReservation: 512 * MiB,
+    cpuLimit: 0.7,
+    cpuReservation: 0.5,
+  });
   assert.deepEqual(c.findings, []);
 });
 
 test('older keys when deploy.resources is absent', () => {
   const c = ctx();
-  assert.deepEqual(normalizeResources({ mem_limit: '2g', mem_reservation: 268435456, cpus: 1.5 }, c), { memoryLimit: 2 * GiB, memoryReservation: 256 * MiB, cpuLimit: 1.5 });
+  assert.deepEqual(normalizeResources({ mem_limit: '2g', mem_reservation: 268435456, cpus: 1.5 }, c), {
+    memoryLimit: 2 * GiB,
+    memoryReservation: 256 * MiB,
+    cpuLimit: 1.5,
+  });
   assert.deepEqual(normalizeResources({ deploy: { replicas: 2 } }, c), {});
   assert.deepEqual(normalizeResources({}, c), {});
   assert.deepEqual(c.findings, []);
@@ -80,13 +109,28 @@ test('equal values in both places are fine', () => {
 
 test('distinct values: deploy.resources wins, and Compose would refuse the service', () => {
   const c = ctx();
-  const raw = { mem_limit: '1g', mem_reservation: '1g', cpus: 4, deploy: { resources: { limits: { memory: '512m', cpus: '1' }, reservations: { memory: '256m' } } } };
+  const raw = {
+    mem_limit: '1g',
+    mem_reservation: '1g',
+    cpus: 4,
+    deploy: { resources: { limits: { memory: '512m', cpus: '1' }, reservations: { memory: '256m' } } },
+  };
   assert.deepEqual(normalizeResources(raw, c), { memoryLimit: 512 * MiB, memoryReservation: 256 * MiB, cpuLimit: 1 });
   assert.deepEqual(
     c.findings.map((f) => [f.code, f.severity, f.where.path, f.message]),
     [
-      ['schema', 'error', 'services/app/mem_limit', 'mem_limit (1073741824) and deploy.resources.limits.memory (536870912) differ'],
-      ['schema', 'error', 'services/app/mem_reservation', 'mem_reservation (1073741824) and deploy.resources.reservations.memory (268435456) differ'],
+      [
+        'schema',
+        'error',
+        'services/app/mem_limit',
+        'mem_limit (1073741824) and deploy.resources.limits.memory (536870912) differ',
+      ],
+      [
+        'schema',
+        'error',
+        'services/app/mem_reservation',
+        'mem_reservation (1073741824) and deploy.resources.reservations.memory (268435456) differ',
+      ],
       ['schema', 'error', 'services/app/cpus', 'cpus (4) and deploy.resources.limits.cpus (1) differ'],
     ],
   );
@@ -94,29 +138,45 @@ test('distinct values: deploy.resources wins, and Compose would refuse the servi
 
 test('an unset deploy value counts as different once the deploy block exists', () => {
   const c = ctx();
-  assert.deepEqual(normalizeResources({ mem_limit: '1g', deploy: { resources: { limits: { cpus: 1 } } } }, c), { memoryLimit: GiB, cpuLimit: 1 });
+  assert.deepEqual(normalizeResources({ mem_limit: '1g', deploy: { resources: { limits: { cpus: 1 } } } }, c), {
+    memoryLimit: GiB,
+    cpuLimit: 1,
+  });
   assert.equal(c.findings.length, 1);
   assert.equal(c.findings[0]!.message, 'mem_limit (1073741824) and deploy.resources.limits.memory (unset) differ');
 });
 
 test('0 means no limit', () => {
   const c = ctx();
-  assert.deepEqual(normalizeResources({ mem_limit: 0, cpus: '0', deploy: { resources: { reservations: { cpus: 0 } } } }, c), {});
+  assert.deepEqual(
+    normalizeResources({ mem_limit: 0, cpus: '0', deploy: { resources: { reservations: { cpus: 0 } } } }, c),
+    {},
+  );
   assert.deepEqual(c.findings, []);
 });
 
 test('malformed memory and cpus are schema errors at their key paths', () => {
   const c = ctx();
-  const raw = { mem_limit: '12 parsecs', cpus: 'lots', deploy: { resources: { limits: { memory: '1 zillion', cpus: -1 }, reservations: { cpus: 'x' } } } };
+  const raw = {
+    mem_limit: '12 parsecs',
+    cpus: 'lots',
+    deploy: { resources: { limits: { memory: '1 zillion', cpus: -1 }, reservations: { cpus: 'x' } } },
+  };
   assert.deepEqual(normalizeResources(raw, c), {});
   assert.deepEqual(
     c.findings.map((f) => [f.where.path, f.message]),
     [
       ['services/app/mem_limit', 'mem_limit "12 parsecs" is not a memory size'],
-      ['services/app/deploy/resources/limits/memory', 'deploy.resources.limits.memory "1 zillion" is not a memory size'],
+      [
+        'services/app/deploy/resources/limits/memory',
+        'deploy.resources.limits.memory "1 zillion" is not a memory size',
+      ],
       ['services/app/cpus', 'cpus "lots" is not a number of CPUs'],
       ['services/app/deploy/resources/limits/cpus', 'deploy.resources.limits.cpus -1 is not a number of CPUs'],
-      ['services/app/deploy/resources/reservations/cpus', 'deploy.resources.reservations.cpus "x" is not a number of CPUs'],
+      [
+        'services/app/deploy/resources/reservations/cpus',
+        'deploy.resources.reservations.cpus "x" is not a number of CPUs',
+      ],
     ],
   );
   assert.equal(
@@ -128,6 +188,11 @@ test('malformed memory and cpus are schema errors at their key paths', () => {
 
 test('a malformed value on one side does not also report a conflict', () => {
   const c = ctx();
-  assert.deepEqual(normalizeResources({ mem_limit: '1g', deploy: { resources: { limits: { memory: 'lots' } } } }, c), { memoryLimit: GiB });
-  assert.deepEqual(c.findings.map((f) => f.where.path), ['services/app/deploy/resources/limits/memory']);
+  assert.deepEqual(normalizeResources({ mem_limit: '1g', deploy: { resources: { limits: { memory: 'lots' } } } }, c), {
+    memoryLimit: GiB,
+  });
+  assert.deepEqual(
+    c.findings.map((f) => f.where.path),
+    ['services/app/deploy/resources/limits/memory'],
+  );
 });

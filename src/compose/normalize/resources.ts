@@ -66,7 +66,12 @@ interface Source {
   q: Quantity;
 }
 
-function combine(ctx: Ctx, raw: Record<string, unknown>, resources: Record<string, unknown> | undefined, s: Source): number | undefined {
+function combine(
+  ctx: Ctx,
+  raw: Record<string, unknown>,
+  resources: Record<string, unknown> | undefined,
+  s: Source,
+): number | undefined {
   const block = resources && isMap(resources[s.block]) ? (resources[s.block] as Record<string, unknown>) : undefined;
   const deployPath = ['deploy', 'resources', s.block, s.field];
   const legacy = read(ctx, raw[s.legacyKey], [s.legacyKey], s.q);
@@ -88,8 +93,18 @@ export function normalizeResources(raw: Record<string, unknown>, ctx: Ctx): Reso
   const deploy = isMap(raw.deploy) ? raw.deploy : undefined;
   const resources = deploy && isMap(deploy.resources) ? deploy.resources : undefined;
   const out: Resources = {};
-  const memoryLimit = combine(ctx, raw, resources, { legacyKey: 'mem_limit', block: 'limits', field: 'memory', q: MEMORY });
-  const memoryReservation = combine(ctx, raw, resources, { legacyKey: 'mem_reservation', block: 'reservations', field: 'memory', q: MEMORY });
+  const memoryLimit = combine(ctx, raw, resources, {
+    legacyKey: 'mem_limit',
+    block: 'limits',
+    field: 'memory',
+    q: MEMORY,
+  });
+  const memoryReservation = combine(ctx, raw, resources, {
+    legacyKey: 'mem_reservation',
+    block: 'reservations',
+    field: 'memory',
+    q: MEMORY,
+  });
   const cpuLimit = combine(ctx, raw, resources, { legacyKey: 'cpus', block: 'limits', field: 'cpus', q: CPUS });
   const reservedCpus = resources && isMap(resources.reservations) ? resources.reservations.cpus : undefined;
   const cpuReservation = read(ctx, reservedCpus, ['deploy', 'resources', 'reservations', 'cpus'], CPUS);

@@ -19,7 +19,11 @@ test('a full service', () => {
     environment: { NODE_ENV: 'production', DEBUG: null, PORT: 80 },
     env_file: ['.env', { path: 'optional.env', required: false }],
     depends_on: { db: { condition: 'service_healthy' } },
-    deploy: { replicas: 2, resources: { limits: { memory: '512m', cpus: '0.5' } }, restart_policy: { condition: 'on-failure' } },
+    deploy: {
+      replicas: 2,
+      resources: { limits: { memory: '512m', cpus: '0.5' } },
+      restart_policy: { condition: 'on-failure' },
+    },
     healthcheck: { test: 'curl -f http://localhost/', interval: '30s', timeout: '5s', retries: 3, start_period: '10s' },
     restart: 'unless-stopped',
     networks: { front: { aliases: ['web'], ipv4_address: '172.20.0.5' }, back: null },
@@ -29,7 +33,10 @@ test('a full service', () => {
     labels: ['traefik.enable=true', 'team'],
     user: '1000:1000',
   };
-  const { service, findings } = normalizeService('web', raw, { workingDir: '/srv/shop', envFileValues: { NODE_ENV: 'development', FROM_FILE: 'yes', DEBUG: '1' } });
+  const { service, findings } = normalizeService('web', raw, {
+    workingDir: '/srv/shop',
+    envFileValues: { NODE_ENV: 'development', FROM_FILE: 'yes', DEBUG: '1' },
+  });
   assert.deepEqual(findings, []);
   assert.deepEqual(service, {
     name: 'web',
@@ -38,7 +45,17 @@ test('a full service', () => {
     containerName: 'shop-web',
     command: ['node', 'server.js'],
     entrypoint: '/entrypoint.sh',
-    ports: [{ hostIp: '127.0.0.1', target: 80, targetEnd: 80, protocol: 'tcp', published: 8080, publishedEnd: 8080, index: 0 }],
+    ports: [
+      {
+        hostIp: '127.0.0.1',
+        target: 80,
+        targetEnd: 80,
+        protocol: 'tcp',
+        published: 8080,
+        publishedEnd: 8080,
+        index: 0,
+      },
+    ],
     expose: ['9000', '9001'],
     volumes: [
       { type: 'bind', source: '/srv/shop/static', target: '/app/static', readOnly: true, index: 0, key: 'volumes' },
@@ -54,7 +71,14 @@ test('a full service', () => {
     dependsOn: { db: { condition: 'service_healthy', required: true, restart: false } },
     resources: { memoryLimit: 536870912, cpuLimit: 0.5 },
     replicas: 2,
-    healthcheck: { test: ['CMD-SHELL', 'curl -f http://localhost/'], interval: '30s', timeout: '5s', retries: 3, startPeriod: '10s', disabled: false },
+    healthcheck: {
+      test: ['CMD-SHELL', 'curl -f http://localhost/'],
+      interval: '30s',
+      timeout: '5s',
+      retries: 3,
+      startPeriod: '10s',
+      disabled: false,
+    },
     restart: 'unless-stopped',
     deployRestartCondition: 'on-failure',
     networks: { front: { aliases: ['web'], ipv4Address: '172.20.0.5' }, back: null },
@@ -103,7 +127,10 @@ const norm = (raw: Record<string, unknown>) => normalizeService('s', raw, opts);
 
 test('build: a string is the context; a mapping defaults context to "."', () => {
   assert.deepEqual(norm({ build: '.' }).service.build, { context: '.' });
-  assert.deepEqual(norm({ build: { dockerfile: 'Dockerfile.dev' } }).service.build, { context: '.', dockerfile: 'Dockerfile.dev' });
+  assert.deepEqual(norm({ build: { dockerfile: 'Dockerfile.dev' } }).service.build, {
+    context: '.',
+    dockerfile: 'Dockerfile.dev',
+  });
 });
 
 test('command and entrypoint keep the form they were written in', () => {
@@ -114,12 +141,15 @@ test('command and entrypoint keep the form they were written in', () => {
 
 test('env_file: a string, a list, long syntax; ~ and relative paths resolved', () => {
   assert.deepEqual(norm({ env_file: '.env' }).service.envFiles, [{ path: '/srv/shop/.env', required: true }]);
-  assert.deepEqual(norm({ env_file: ['env/a.env', '/etc/b.env', '~/c.env', { path: './d.env', required: 'false' }] }).service.envFiles, [
-    { path: '/srv/shop/env/a.env', required: true },
-    { path: '/etc/b.env', required: true },
-    { path: '/home/tester/c.env', required: true },
-    { path: '/srv/shop/d.env', required: false },
-  ]);
+  assert.deepEqual(
+    norm({ env_file: ['env/a.env', '/etc/b.env', '~/c.env', { path: './d.env', required: 'false' }] }).service.envFiles,
+    [
+      { path: '/srv/shop/env/a.env', required: true },
+      { path: '/etc/b.env', required: true },
+      { path: '/home/tester/c.env', required: true },
+      { path: '/srv/shop/d.env', required: false },
+    ],
+  );
 });
 
 test('replicas: deploy.replicas, else scale, else 1; 0 allowed', () => {
@@ -135,7 +165,10 @@ test('replicas: deploy.replicas, else scale, else 1; 0 allowed', () => {
 test('replicas: distinct scale and deploy.replicas, and malformed counts', () => {
   const both = norm({ deploy: { replicas: 3 }, scale: 2 });
   assert.equal(both.service.replicas, 3);
-  assert.deepEqual(both.findings.map((f) => [f.where.path, f.message]), [['services/s/scale', 'scale (2) and deploy.replicas (3) differ']]);
+  assert.deepEqual(
+    both.findings.map((f) => [f.where.path, f.message]),
+    [['services/s/scale', 'scale (2) and deploy.replicas (3) differ']],
+  );
   const bad = norm({ deploy: { replicas: 'three' }, scale: -1 });
   assert.equal(bad.service.replicas, 1);
   assert.deepEqual(
@@ -148,7 +181,11 @@ test('replicas: distinct scale and deploy.replicas, and malformed counts', () =>
 });
 
 test('healthcheck: list kept, disable and NONE disable', () => {
-  assert.deepEqual(norm({ healthcheck: { test: ['CMD', 'pg_isready'], retries: '5' } }).service.healthcheck, { test: ['CMD', 'pg_isready'], retries: 5, disabled: false });
+  assert.deepEqual(norm({ healthcheck: { test: ['CMD', 'pg_isready'], retries: '5' } }).service.healthcheck, {
+    test: ['CMD', 'pg_isready'],
+    retries: 5,
+    disabled: false,
+  });
   assert.deepEqual(norm({ healthcheck: { disable: true } }).service.healthcheck, { disabled: true });
   assert.deepEqual(norm({ healthcheck: { disable: 'true' } }).service.healthcheck, { disabled: true });
   assert.deepEqual(norm({ healthcheck: { test: ['NONE'] } }).service.healthcheck, { test: ['NONE'], disabled: true });
@@ -174,7 +211,12 @@ test('networks: list or mapping; network_mode', () => {
 });
 
 test('labels: mapping values become strings', () => {
-  assert.deepEqual(norm({ labels: { a: 'x', b: 1, c: true, d: null } }).service.labels, { a: 'x', b: '1', c: 'true', d: '' });
+  assert.deepEqual(norm({ labels: { a: 'x', b: 1, c: true, d: null } }).service.labels, {
+    a: 'x',
+    b: '1',
+    c: 'true',
+    d: '',
+  });
   assert.deepEqual(norm({ labels: ['a=b=c'] }).service.labels, { a: 'b=c' });
 });
 

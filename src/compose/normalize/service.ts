@@ -35,7 +35,8 @@ const REPLICAS_HINT = 'Write the number of containers as a whole number, 0 or mo
 function count(ctx: Ctx, v: unknown, path: string[]): number | undefined {
   if (v === undefined || v === null) return undefined;
   const n = asInt(v);
-  if (n === undefined) schemaError(ctx, path, `${path.join('.')} ${describe(v)} is not a whole number of containers`, REPLICAS_HINT);
+  if (n === undefined)
+    schemaError(ctx, path, `${path.join('.')} ${describe(v)} is not a whole number of containers`, REPLICAS_HINT);
   return n;
 }
 
@@ -47,7 +48,12 @@ function replicas(ctx: Ctx, raw: Record<string, unknown>, deploy: Record<string,
   const fromDeploy = count(ctx, deploy?.replicas, ['deploy', 'replicas']);
   const fromScale = count(ctx, raw.scale, ['scale']);
   if (fromDeploy !== undefined && fromScale !== undefined && fromDeploy !== fromScale) {
-    schemaError(ctx, ['scale'], `scale (${fromScale}) and deploy.replicas (${fromDeploy}) differ`, 'Compose refuses a service whose scale and deploy.replicas differ; keep only one of them.');
+    schemaError(
+      ctx,
+      ['scale'],
+      `scale (${fromScale}) and deploy.replicas (${fromDeploy}) differ`,
+      'Compose refuses a service whose scale and deploy.replicas differ; keep only one of them.',
+    );
   }
   return fromDeploy ?? fromScale ?? 1;
 }
@@ -59,10 +65,15 @@ function restartCondition(deploy: Record<string, unknown> | undefined): string |
 
 /** Sets the optional fields that have a value, leaving the others absent. */
 function optional(service: Service, fields: Partial<Service>): void {
-  for (const [k, v] of Object.entries(fields)) if (v !== undefined) (service as unknown as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(fields))
+    if (v !== undefined) (service as unknown as Record<string, unknown>)[k] = v;
 }
 
-export function normalizeService(name: string, raw: Record<string, unknown>, opts: NormalizeOptions): { service: Service; findings: Finding[] } {
+export function normalizeService(
+  name: string,
+  raw: Record<string, unknown>,
+  opts: NormalizeOptions,
+): { service: Service; findings: Finding[] } {
   const ctx: Ctx = { service: name, findings: [] };
   const deploy = isMap(raw.deploy) ? raw.deploy : undefined;
   const inlineEnvironment = normalizeEnvironment(raw.environment, ctx);

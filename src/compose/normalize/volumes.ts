@@ -12,7 +12,17 @@
  * directory, relative paths join the project's working directory.
  */
 import type { MountType, VolumeMount } from '../../model/compose.js';
-import { asBool, describe, isMap, quote, resolveHostPath, schemaError, shape, stringOrList, type Ctx } from './common.js';
+import {
+  asBool,
+  describe,
+  isMap,
+  quote,
+  resolveHostPath,
+  schemaError,
+  shape,
+  stringOrList,
+  type Ctx,
+} from './common.js';
 import type { Parsed } from './ports.js';
 
 /** A mount plus which service key it came from (`index` counts within that key's list). */
@@ -27,7 +37,8 @@ const SHORT_HINT =
   'Write a volume as SOURCE:TARGET[:MODE] (e.g. "./data:/var/lib/data:ro" or "dbdata:/var/lib/postgresql/data"), or just TARGET for an anonymous volume; the target is an absolute path in the container.';
 const LONG_HINT =
   'A long-syntax volume needs `type` (volume, bind, tmpfs, npipe, cluster or image) and `target` (an absolute path in the container); a bind also needs `source`.';
-const TMPFS_HINT = 'Write each tmpfs entry as an absolute container path, optionally followed by ":" and mount options (e.g. "/run:size=64m").';
+const TMPFS_HINT =
+  'Write each tmpfs entry as an absolute container path, optionally followed by ":" and mount options (e.g. "/run:size=64m").';
 
 /** A drive-letter or UNC path: kept as written, never resolved against the working directory. */
 function isWindowsPath(p: string): boolean {
@@ -80,18 +91,24 @@ export function parseVolumeSpec(spec: string, workingDir: string): Parsed<Volume
   if (!isAbsoluteTarget(target)) return { ok: false, reason: `container path ${quote(target)} is not absolute` };
   const readOnly = readOnlyMode(mode);
   if (second === undefined) return { ok: true, value: { type: 'volume', target, readOnly } };
-  if (isBindSource(first)) return { ok: true, value: { type: 'bind', source: hostPath(workingDir, first), target, readOnly } };
+  if (isBindSource(first))
+    return { ok: true, value: { type: 'bind', source: hostPath(workingDir, first), target, readOnly } };
   return { ok: true, value: { type: 'volume', source: first, target, readOnly } };
 }
 
 function longFields(m: Record<string, unknown>, workingDir: string): Parsed<VolumeSpec> {
   const type = m.type;
   if (typeof type !== 'string' || !MOUNT_TYPES.includes(type)) {
-    return { ok: false, reason: `type ${type === undefined ? 'is missing' : `${describe(type)} is not one of ${MOUNT_TYPES.join(', ')}`}` };
+    return {
+      ok: false,
+      reason: `type ${type === undefined ? 'is missing' : `${describe(type)} is not one of ${MOUNT_TYPES.join(', ')}`}`,
+    };
   }
   const target = m.target;
-  if (typeof target !== 'string' || target === '') return { ok: false, reason: `target ${target === undefined ? 'is missing' : `is ${shape(target)}`}` };
-  if (type !== 'npipe' && !isAbsoluteTarget(target)) return { ok: false, reason: `target ${quote(target)} is not absolute` };
+  if (typeof target !== 'string' || target === '')
+    return { ok: false, reason: `target ${target === undefined ? 'is missing' : `is ${shape(target)}`}` };
+  if (type !== 'npipe' && !isAbsoluteTarget(target))
+    return { ok: false, reason: `target ${quote(target)} is not absolute` };
   const readOnly = m.read_only === undefined ? false : asBool(m.read_only);
   if (readOnly === undefined) return { ok: false, reason: `read_only ${describe(m.read_only)} is not a boolean` };
   const source = m.source;
@@ -142,7 +159,8 @@ export function normalizeTmpfs(raw: unknown, ctx: Ctx): NormalizedMount[] {
     const colon = entry.indexOf(':');
     const target = colon < 0 ? entry : entry.slice(0, colon);
     const options = colon < 0 ? '' : entry.slice(colon + 1);
-    if (isAbsoluteTarget(target)) return [{ type: 'tmpfs' as const, target, readOnly: readOnlyMode(options), index: i, key: 'tmpfs' as const }];
+    if (isAbsoluteTarget(target))
+      return [{ type: 'tmpfs' as const, target, readOnly: readOnlyMode(options), index: i, key: 'tmpfs' as const }];
     schemaError(ctx, listed ? ['tmpfs', i] : ['tmpfs'], `tmpfs path ${quote(target)} is not absolute`, TMPFS_HINT);
     return [];
   });

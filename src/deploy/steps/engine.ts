@@ -7,7 +7,12 @@ import { and, cmd, render as renderCmd, type Command } from '../../shell/command
 import type { Transport } from '../../transport/transport.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step } from '../../engine/step.js';
-import { dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand, type ComposeFlavor } from '../compose-cli.js';
+import {
+  dockerVersionCommand,
+  pluginVersionCommand,
+  standaloneVersionCommand,
+  type ComposeFlavor,
+} from '../compose-cli.js';
 
 export interface Engine {
   docker?: string;
@@ -15,14 +20,22 @@ export interface Engine {
 }
 
 export async function detectEngine(t: Transport, sudo: boolean): Promise<Engine> {
-  const [docker, plugin, standalone] = await Promise.all([dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand].map((c) => t.exec(c, { sudo })));
+  const [docker, plugin, standalone] = await Promise.all(
+    [dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand].map((c) => t.exec(c, { sudo })),
+  );
   if (docker!.code !== 0 && /permission denied/i.test(docker!.stderr)) {
-    throw new StepError('permission-denied', `${t.name}: the SSH user may not use Docker (${docker!.stderr.trim().split('\n').pop() ?? ''})`, 'Set `sudo: true` on the server in ferry.yml (the user needs passwordless sudo), connect as root, or add the user to the docker group.');
+    throw new StepError(
+      'permission-denied',
+      `${t.name}: the SSH user may not use Docker (${docker!.stderr.trim().split('\n').pop() ?? ''})`,
+      'Set `sudo: true` on the server in ferry.yml (the user needs passwordless sudo), connect as root, or add the user to the docker group.',
+    );
   }
   const out: Engine = {};
   if (docker!.code === 0 && docker!.stdout.trim()) out.docker = docker!.stdout.trim();
-  if (plugin!.code === 0 && plugin!.stdout.trim()) out.compose = { flavor: 'plugin', version: plugin!.stdout.trim().replace(/^v/, '') };
-  else if (standalone!.code === 0 && standalone!.stdout.trim()) out.compose = { flavor: 'standalone', version: standalone!.stdout.trim().replace(/^v/, '') };
+  if (plugin!.code === 0 && plugin!.stdout.trim())
+    out.compose = { flavor: 'plugin', version: plugin!.stdout.trim().replace(/^v/, '') };
+  else if (standalone!.code === 0 && standalone!.stdout.trim())
+    out.compose = { flavor: 'standalone', version: standalone!.stdout.trim().replace(/^v/, '') };
   return out;
 }
 
@@ -37,13 +50,31 @@ export async function composeFlavor(t: Transport, sudo: boolean): Promise<Compos
   const known = flavors.get(t);
   if (known) return known;
   const e = await detectEngine(t, sudo);
-  if (!e.compose) throw new StepError('compose-missing', `${t.name}: neither \`docker compose\` nor \`docker-compose\` is installed`, 'Run `ferry apply` again: its first step installs Docker and Compose from the distribution.');
+  if (!e.compose)
+    throw new StepError(
+      'compose-missing',
+      `${t.name}: neither \`docker compose\` nor \`docker-compose\` is installed`,
+      'Run `ferry apply` again: its first step installs Docker and Compose from the distribution.',
+    );
   flavors.set(t, e.compose.flavor);
   return e.compose.flavor;
 }
 
 export const installCommand = (packages: string[]): Command =>
-  and(cmd('apt-get', 'update', '-qq'), cmd('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages), cmd('systemctl', 'enable', '--now', 'docker'));
+  and(
+    cmd('apt-get', 'update', '-qq'),
+    cmd(
+      'env',
+      'DEBIAN_FRONTEND=noninteractive',
+      'apt-get',
+      'install',
+      '-y',
+      '-qq',
+      '--no-install-recommends',
+      ...packages,
+    ),
+    cmd('systemctl', 'enable', '--now', 'docker'),
+  );
 
 export function engineStep(o: { id: string; host: string; sudo: boolean }): Step {
   let missing: string[] = [];
@@ -54,8 +85,11 @@ export function engineStep(o: { id: string; host: string; sudo: boolean }): Step
     title: 'Docker and Compose present',
     dependsOn: [],
     doc: () => ({
-      purpose: 'Make sure the Docker engine and Compose (the `docker compose` plugin or `docker-compose`) are installed and running; install them from the distribution when missing.',
-      commands: [dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand].map((c) => (o.sudo ? 'sudo ' : '') + renderCmd(c)),
+      purpose:
+        'Make sure the Docker engine and Compose (the `docker compose` plugin or `docker-compose`) are installed and running; install them from the distribution when missing.',
+      commands: [dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand].map(
+        (c) => (o.sudo ? 'sudo ' : '') + renderCmd(c),
+      ),
       verify: 'Both print a version.',
       undo: 'Nothing: packages installed are left in place.',
     }),
@@ -63,17 +97,30 @@ export function engineStep(o: { id: string; host: string; sudo: boolean }): Step
       const e = await detectEngine(ctx.transport, o.sudo);
       missing = [...(e.docker ? [] : ['docker.io']), ...(e.compose ? [] : ['docker-compose'])];
       if (missing.length === 0) return { needed: false };
-      return { needed: true, change: { summary: `install ${missing.join(', ')} from the distribution`, before: 'missing', after: missing.join(', ') } };
+      return {
+        needed: true,
+        change: {
+          summary: `install ${missing.join(', ')} from the distribution`,
+          before: 'missing',
+          after: missing.join(', '),
+        },
+      };
     },
     async apply(ctx) {
       const r = await ctx.transport.exec(installCommand(missing), { sudo: o.sudo, timeoutMs: 15 * 60_000 });
       if (r.code !== 0) {
-        throw new StepError('install-failed', `${o.host}: installing ${missing.join(', ')} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').slice(-3).join(' / '))}`, 'Install Docker and Compose on the server by hand (the server may have no route to its package mirror), then run apply again.');
+        throw new StepError(
+          'install-failed',
+          `${o.host}: installing ${missing.join(', ')} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').slice(-3).join(' / '))}`,
+          'Install Docker and Compose on the server by hand (the server may have no route to its package mirror), then run apply again.',
+        );
       }
     },
     async verify(ctx) {
       const e = await detectEngine(ctx.transport, o.sudo);
-      return e.docker && e.compose ? { ok: true } : { ok: false, message: 'Docker or Compose still missing after installing' };
+      return e.docker && e.compose
+        ? { ok: true }
+        : { ok: false, message: 'Docker or Compose still missing after installing' };
     },
     async rollback() {},
   };

@@ -10,7 +10,8 @@ import type { Transport } from '../../transport/transport.js';
 import type { HttpCheckDef } from '../../model/fleet.js';
 import { describeContainer, hasFailed, isReady, projectContainers, type Container } from '../containers.js';
 
-export const httpCheckCommand = (url: string): Command => cmd('curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', url);
+export const httpCheckCommand = (url: string): Command =>
+  cmd('curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '5', url);
 
 export interface Readiness {
   ok: boolean;
@@ -34,7 +35,12 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-async function httpProblems(t: Transport, containers: Container[], checks: HttpCheckDef[], sudo: boolean): Promise<string[]> {
+async function httpProblems(
+  t: Transport,
+  containers: Container[],
+  checks: HttpCheckDef[],
+  sudo: boolean,
+): Promise<string[]> {
   const out: string[] = [];
   for (const check of checks) {
     for (const c of containers.filter((x) => x.service === check.service)) {
@@ -46,7 +52,8 @@ async function httpProblems(t: Transport, containers: Container[], checks: HttpC
       const url = `http://${addr}:${check.port}${check.path}`;
       const r = await t.exec(httpCheckCommand(url), { sudo });
       const code = Number(r.stdout.trim());
-      if (!(code >= 200 && code < 400)) out.push(`${c.name}: GET ${url} answered ${code > 0 ? code : r.stderr.trim() || 'nothing'}`);
+      if (!(code >= 200 && code < 400))
+        out.push(`${c.name}: GET ${url} answered ${code > 0 ? code : r.stderr.trim() || 'nothing'}`);
     }
   }
   return out;
@@ -67,10 +74,12 @@ export function healthTestCommand(c: Pick<Container, 'name' | 'healthTest'>): Co
  */
 async function passingNow(t: Transport, containers: Container[], sudo: boolean): Promise<Set<string>> {
   const starting = containers.filter((c) => c.status === 'running' && c.health === 'starting');
-  const passed = await Promise.all(starting.map(async (c) => {
-    const test = healthTestCommand(c);
-    return test && (await t.exec(test, { sudo, timeoutMs: 10_000 })).code === 0 ? c.id : undefined;
-  }));
+  const passed = await Promise.all(
+    starting.map(async (c) => {
+      const test = healthTestCommand(c);
+      return test && (await t.exec(test, { sudo, timeoutMs: 10_000 })).code === 0 ? c.id : undefined;
+    }),
+  );
   return new Set(passed.filter((x): x is string => x !== undefined));
 }
 
@@ -78,13 +87,22 @@ export async function readiness(t: Transport, o: WaitOptions): Promise<Readiness
   const all = await projectContainers(t, o.project, o.sudo);
   const containers = o.only ? all.filter(o.only) : all;
   const problems: string[] = [];
-  for (const s of o.expect) if (!containers.some((c) => c.service === s)) problems.push(`service ${s} has no container`);
+  for (const s of o.expect)
+    if (!containers.some((c) => c.service === s)) problems.push(`service ${s} has no container`);
   const done = (c: Container) => (o.oneShot ?? []).includes(c.service) && c.status === 'exited' && c.exitCode === 0;
   const now = await passingNow(t, containers, o.sudo);
   const notReady = containers.filter((c) => !isReady(c) && !done(c) && !now.has(c.id));
   problems.push(...notReady.map(describeContainer));
   const final = containers.some(hasFailed);
-  if (problems.length === 0) problems.push(...(await httpProblems(t, containers.filter((c) => c.status === 'running'), o.httpChecks, o.sudo)));
+  if (problems.length === 0)
+    problems.push(
+      ...(await httpProblems(
+        t,
+        containers.filter((c) => c.status === 'running'),
+        o.httpChecks,
+        o.sudo,
+      )),
+    );
   return { ok: problems.length === 0, problems, containers, final };
 }
 

@@ -4,7 +4,6 @@ import { imageIdCommand, imageIds } from '../../engine/steps/images.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step } from '../../engine/step.js';
 
-
 export function pullStep(o: { id: string; host: string; images: string[]; sudo: boolean; dependsOn: string[] }): Step {
   let missing: string[] = [];
   const find = async (t: Parameters<Step['check']>[0]['transport']) => {
@@ -25,12 +24,19 @@ export function pullStep(o: { id: string; host: string; images: string[]; sudo: 
     }),
     async check(ctx) {
       missing = await find(ctx.transport);
-      return missing.length === 0 ? { needed: false } : { needed: true, change: { summary: `pull ${missing.join(', ')}` } };
+      return missing.length === 0
+        ? { needed: false }
+        : { needed: true, change: { summary: `pull ${missing.join(', ')}` } };
     },
     async apply(ctx) {
       for (const img of missing) {
         const r = await ctx.transport.exec(cmd('docker', 'pull', '-q', img), { sudo: o.sudo, timeoutMs: 30 * 60_000 });
-        if (r.code !== 0) throw new StepError('image-pull-failed', `${o.host}: docker pull ${img} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, 'Check the image name and that the server can reach and log in to its registry (`docker login` on the server), or use deploy.images: push.');
+        if (r.code !== 0)
+          throw new StepError(
+            'image-pull-failed',
+            `${o.host}: docker pull ${img} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
+            'Check the image name and that the server can reach and log in to its registry (`docker login` on the server), or use deploy.images: push.',
+          );
       }
     },
     async verify(ctx) {

@@ -19,13 +19,25 @@ export function releaseHistory(text: string): string[] {
 }
 
 /** Release ids to remove: those not among the `keep` most recently switched to (never `current`), and `.partial` leftovers. */
-export function releasesToRemove(existing: string[], historyText: string, current: string | undefined, keep: number): string[] {
+export function releasesToRemove(
+  existing: string[],
+  historyText: string,
+  current: string | undefined,
+  keep: number,
+): string[] {
   const kept = new Set(releaseHistory(historyText).slice(0, keep));
   if (current) kept.add(current);
   return existing.filter((d) => d.endsWith('.partial') || !kept.has(d));
 }
 
-export function pruneStep(o: { id: string; host: string; stack: string; keep: number; sudo: boolean; dependsOn: string[] }): Step {
+export function pruneStep(o: {
+  id: string;
+  host: string;
+  stack: string;
+  keep: number;
+  sudo: boolean;
+  dependsOn: string[];
+}): Step {
   let remove: string[] = [];
   return {
     id: o.id,
@@ -35,7 +47,11 @@ export function pruneStep(o: { id: string; host: string; stack: string; keep: nu
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Remove releases of ${o.stack} beyond the ${o.keep} most recently used (never the current one), and directories left by an interrupted upload. Data in shared/ and Docker volumes are not touched.`,
-      commands: [render(cmd('ls', '-1', releasesDir(o.stack))), render(cmd('cat', historyFile(o.stack))), `rm -rf ${releasesDir(o.stack)}/OLD`],
+      commands: [
+        render(cmd('ls', '-1', releasesDir(o.stack))),
+        render(cmd('cat', historyFile(o.stack))),
+        `rm -rf ${releasesDir(o.stack)}/OLD`,
+      ],
       verify: 'The removed directories are gone.',
       undo: 'Nothing: removed releases are gone (their data lives in shared/ and volumes, which stay).',
     }),
@@ -46,12 +62,28 @@ export function pruneStep(o: { id: string; host: string; stack: string; keep: nu
         t.exec(quiet(cmd('cat', historyFile(o.stack))), { sudo: o.sudo }),
         t.exec(quiet(cmd('readlink', currentLink(o.stack))), { sudo: o.sudo }),
       ]);
-      const existing = ls.code === 0 ? ls.stdout.split('\n').map((l) => l.trim()).filter(Boolean) : [];
-      remove = releasesToRemove(existing, hist.code === 0 ? hist.stdout : '', cur.code === 0 ? idOfLink(cur.stdout) : undefined, o.keep);
-      return remove.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${remove.join(', ')}` } };
+      const existing =
+        ls.code === 0
+          ? ls.stdout
+              .split('\n')
+              .map((l) => l.trim())
+              .filter(Boolean)
+          : [];
+      remove = releasesToRemove(
+        existing,
+        hist.code === 0 ? hist.stdout : '',
+        cur.code === 0 ? idOfLink(cur.stdout) : undefined,
+        o.keep,
+      );
+      return remove.length === 0
+        ? { needed: false }
+        : { needed: true, change: { summary: `remove ${remove.join(', ')}` } };
     },
     async apply(ctx) {
-      await ctx.transport.exec(cmd('rm', '-rf', ...remove.map((id) => releaseDir(o.stack, id))), { sudo: o.sudo, check: true });
+      await ctx.transport.exec(cmd('rm', '-rf', ...remove.map((id) => releaseDir(o.stack, id))), {
+        sudo: o.sudo,
+        check: true,
+      });
     },
     async verify(ctx) {
       const r = await ctx.transport.exec(quiet(cmd('ls', '-1', releasesDir(o.stack))), { sudo: o.sudo });

@@ -17,7 +17,10 @@ import { META, metaText, type ReleaseMeta } from '../release-meta.js';
 
 export const MANIFEST = '.ferry-manifest';
 
-const sha = (b: Bundle['files'][number]): string => createHash('sha256').update(isSecret(b.content) ? b.content.reveal() : b.content).digest('hex');
+const sha = (b: Bundle['files'][number]): string =>
+  createHash('sha256')
+    .update(isSecret(b.content) ? b.content.reveal() : b.content)
+    .digest('hex');
 
 export function manifestOf(bundle: Bundle): string {
   return bundle.files.map((f) => `${sha(f)}  ${f.rel}\n`).join('');
@@ -51,13 +54,26 @@ export function manifestChanges(before: Map<string, string>, bundle: Bundle): st
   return out;
 }
 
-export function releaseStep(o: { id: string; host: string; stack: string; bundle: Bundle; meta: ReleaseMeta; sudo: boolean; dependsOn: string[] }): Step {
+export function releaseStep(o: {
+  id: string;
+  host: string;
+  stack: string;
+  bundle: Bundle;
+  meta: ReleaseMeta;
+  sudo: boolean;
+  dependsOn: string[];
+}): Step {
   const dir = releaseDir(o.stack, o.bundle.id);
   const partial = `${dir}.partial`;
   let created = false;
   const run = async (ctx: Parameters<Step['apply']>[0], c: Command, what: string) => {
     const r = await ctx.transport.exec(c, { sudo: o.sudo });
-    if (r.code !== 0) throw new StepError('release-write-failed', `${o.host}: ${what} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`, 'Check free disk space (`df -h /srv`) and permissions on the server (the SSH user needs root or sudo: true), then run apply again.');
+    if (r.code !== 0)
+      throw new StepError(
+        'release-write-failed',
+        `${o.host}: ${what} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
+        'Check free disk space (`df -h /srv`) and permissions on the server (the SSH user needs root or sudo: true), then run apply again.',
+      );
   };
   return {
     id: o.id,
@@ -75,11 +91,25 @@ export function releaseStep(o: { id: string; host: string; stack: string; bundle
       created = false;
       if ((await ctx.transport.exec(existsCommand(dir), { sudo: o.sudo })).code === 0) return { needed: false };
       const cur = await ctx.transport.exec(readCurrentManifest(o.stack), { sudo: o.sudo });
-      const changes = cur.code === 0 ? manifestChanges(parseManifest(cur.stdout), o.bundle) : o.bundle.files.map((f) => `+ ${f.rel}`);
-      return { needed: true, change: { summary: `new release ${o.bundle.id}: ${changes.length > 0 ? changes.join(', ') : 'same files, new images'}` } };
+      const changes =
+        cur.code === 0 ? manifestChanges(parseManifest(cur.stdout), o.bundle) : o.bundle.files.map((f) => `+ ${f.rel}`);
+      return {
+        needed: true,
+        change: {
+          summary: `new release ${o.bundle.id}: ${changes.length > 0 ? changes.join(', ') : 'same files, new images'}`,
+        },
+      };
     },
     async apply(ctx) {
-      await run(ctx, and(cmd('rm', '-rf', partial), cmd('mkdir', '-p', '-m', '700', partial), cmd('mkdir', '-p', '-m', '750', sharedDir(o.stack))), `creating ${partial}`);
+      await run(
+        ctx,
+        and(
+          cmd('rm', '-rf', partial),
+          cmd('mkdir', '-p', '-m', '700', partial),
+          cmd('mkdir', '-p', '-m', '750', sharedDir(o.stack)),
+        ),
+        `creating ${partial}`,
+      );
       for (const f of o.bundle.files) {
         const parent = posix.dirname(`${partial}/${f.rel}`);
         if (parent !== partial) await run(ctx, cmd('mkdir', '-p', '-m', '700', parent), `creating ${parent}`);
@@ -87,7 +117,14 @@ export function releaseStep(o: { id: string; host: string; stack: string; bundle
       }
       for (const d of o.bundle.dataPaths) {
         const link = `${partial}/${d}`;
-        await run(ctx, and(cmd('mkdir', '-p', `${sharedDir(o.stack)}/${d}`, posix.dirname(link)), cmd('ln', '-sfn', `${sharedDir(o.stack)}/${d}`, link)), `linking ${d} to shared data`);
+        await run(
+          ctx,
+          and(
+            cmd('mkdir', '-p', `${sharedDir(o.stack)}/${d}`, posix.dirname(link)),
+            cmd('ln', '-sfn', `${sharedDir(o.stack)}/${d}`, link),
+          ),
+          `linking ${d} to shared data`,
+        );
       }
       await ctx.transport.upload(`${partial}/${META}`, metaText(o.meta), { mode: 0o600, sudo: o.sudo });
       await ctx.transport.upload(`${partial}/${MANIFEST}`, manifestOf(o.bundle), { mode: 0o600, sudo: o.sudo });
@@ -96,12 +133,19 @@ export function releaseStep(o: { id: string; host: string; stack: string; bundle
     },
     async verify(ctx) {
       const r = await ctx.transport.exec(verifyCommand(dir), { sudo: o.sudo });
-      return r.code === 0 ? { ok: true } : { ok: false, message: `${dir}: files differ from the manifest: ${r.stdout.trim().split('\n').slice(0, 3).join('; ')}` };
+      return r.code === 0
+        ? { ok: true }
+        : {
+            ok: false,
+            message: `${dir}: files differ from the manifest: ${r.stdout.trim().split('\n').slice(0, 3).join('; ')}`,
+          };
     },
     async rollback(ctx) {
       await ctx.transport.exec(cmd('rm', '-rf', partial), { sudo: o.sudo });
       if (!created) return;
-      await ctx.transport.exec(and(cmd('test', '!', `${dir}`, '-ef', currentLink(o.stack)), cmd('rm', '-rf', dir)), { sudo: o.sudo });
+      await ctx.transport.exec(and(cmd('test', '!', `${dir}`, '-ef', currentLink(o.stack)), cmd('rm', '-rf', dir)), {
+        sudo: o.sudo,
+      });
     },
   };
 }

@@ -15,11 +15,34 @@ import { fileStep } from './file.js';
 const local = new LocalTransport({ name: 'here' });
 const run = async (...steps: Step[]) => {
   const events: RunEvent[] = [];
-  const summary = await runPlan(makePlan(steps), { transports: () => local, redactor: new Redactor(), onEvent: (e) => events.push(e) });
+  const summary = await runPlan(makePlan(steps), {
+    transports: () => local,
+    redactor: new Redactor(),
+    onEvent: (e) => events.push(e),
+  });
   return { summary, events };
 };
-const counts = ({ changed, ok, failed, skipped }: { changed: number; ok: number; failed: number; skipped: number }) => ({ changed, ok, failed, skipped });
-const failing = (after: string) => memoryStep({ id: 'then-fails', host: 'here', phase: 'deploy', dependsOn: [after], world: new Map(), value: 'v', failVerify: 'simulated' });
+const counts = ({
+  changed,
+  ok,
+  failed,
+  skipped,
+}: {
+  changed: number;
+  ok: number;
+  failed: number;
+  skipped: number;
+}) => ({ changed, ok, failed, skipped });
+const failing = (after: string) =>
+  memoryStep({
+    id: 'then-fails',
+    host: 'here',
+    phase: 'deploy',
+    dependsOn: [after],
+    world: new Map(),
+    value: 'v',
+    failVerify: 'simulated',
+  });
 
 test('real files: create, unchanged, change, and a later failure restores the old content and mode', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-engine-'));
@@ -36,7 +59,10 @@ test('real files: create, unchanged, change, and a later failure restores the ol
     const { summary, events } = await run(file('v2\n', 0o644));
     assert.equal(summary.changed, 1);
     const checked = events.find((e) => e.kind === 'step-checked');
-    assert.match(checked?.kind === 'step-checked' ? checked.change?.summary ?? '' : '', /^.*app\.conf: sha256 [0-9a-f]{12}… -> [0-9a-f]{12}…$/);
+    assert.match(
+      checked?.kind === 'step-checked' ? (checked.change?.summary ?? '') : '',
+      /^.*app\.conf: sha256 [0-9a-f]{12}… -> [0-9a-f]{12}…$/,
+    );
 
     const failed = await run(file('v3\n', 0o600), failing('conf'));
     assert.deepEqual(failed.summary.outcomes, { conf: 'changed', 'then-fails': 'failed' });
@@ -51,7 +77,10 @@ test('real files: a file that did not exist is removed by the rollback', async (
   const dir = mkdtempSync(join(tmpdir(), 'ferry-engine-'));
   try {
     const path = join(dir, 'new.env');
-    const { summary } = await run(fileStep({ id: 'conf', host: 'here', path, content: 'X=1\n', mode: 0o600 }), failing('conf'));
+    const { summary } = await run(
+      fileStep({ id: 'conf', host: 'here', path, content: 'X=1\n', mode: 0o600 }),
+      failing('conf'),
+    );
     assert.deepEqual(summary.rolledBack, ['then-fails', 'conf']);
     assert.equal(existsSync(path), false);
   } finally {

@@ -40,7 +40,9 @@ const short = (sha: string): string => `${sha.slice(0, 12)}…`;
 
 export function fileStep(o: FileStepOptions): Step {
   if (!o.path.startsWith('/')) throw new Error(`fileStep ${o.id}: the path must be absolute, got "${o.path}"`);
-  const want = createHash('sha256').update(isSecret(o.content) ? o.content.reveal() : o.content).digest('hex');
+  const want = createHash('sha256')
+    .update(isSecret(o.content) ? o.content.reveal() : o.content)
+    .digest('hex');
   const sudo = o.sudo ?? false;
   let seen: Seen | undefined;
   let previous: Buffer | Secret | undefined;
@@ -61,7 +63,9 @@ export function fileStep(o: FileStepOptions): Step {
       previous = undefined;
       written = false;
       const diffs = differences(seen, false);
-      return diffs.length === 0 ? { needed: false } : { needed: true, change: { summary: `${o.path}: ${diffs.join('; ')}` } };
+      return diffs.length === 0
+        ? { needed: false }
+        : { needed: true, change: { summary: `${o.path}: ${diffs.join('; ')}` } };
     },
     async apply(ctx) {
       seen ??= await inspect(ctx);
@@ -106,7 +110,11 @@ async function inspectFile(ctx: StepContext, host: string, path: string, sudo: b
   const sha = /^([0-9a-f]{64})\s/.exec(sum.stdout)?.[1];
   if (!m || !sha) {
     const out = redact(`${stat.stdout.trim()} / ${sum.stdout.trim()}`);
-    throw new StepError('unexpected-output', `${host}: cannot read the mode or hash of ${path} from: ${out}`, 'check that GNU coreutils (stat, sha256sum) are installed on the host');
+    throw new StepError(
+      'unexpected-output',
+      `${host}: cannot read the mode or hash of ${path} from: ${out}`,
+      'check that GNU coreutils (stat, sha256sum) are installed on the host',
+    );
   }
   return { exists: true, mode: parseInt(m[1]!, 8), owner: m[2]!, size: Number(m[3]), sha256: sha };
 }
@@ -114,13 +122,15 @@ async function inspectFile(ctx: StepContext, host: string, path: string, sudo: b
 function describe(o: FileStepOptions, want: string, s: Seen, after: boolean): string[] {
   if (!s.exists) return [after ? 'missing' : `create (mode ${octal(o.mode)}${o.owner ? `, owner ${o.owner}` : ''})`];
   const out: string[] = [];
-  if (s.sha256 !== want) out.push(isSecret(o.content) ? 'content changed (secret)' : `sha256 ${short(s.sha256)} -> ${short(want)}`);
+  if (s.sha256 !== want)
+    out.push(isSecret(o.content) ? 'content changed (secret)' : `sha256 ${short(s.sha256)} -> ${short(want)}`);
   if (s.mode !== o.mode) out.push(`mode ${octal(s.mode)} -> ${octal(o.mode)}`);
   if (o.owner && !ownerMatches(s.owner, o.owner)) out.push(`owner ${s.owner} -> ${o.owner}`);
   return out;
 }
 
-const ownerMatches = (actual: string, wanted: string): boolean => (wanted.includes(':') ? actual === wanted : actual.split(':')[0] === wanted);
+const ownerMatches = (actual: string, wanted: string): boolean =>
+  wanted.includes(':') ? actual === wanted : actual.split(':')[0] === wanted;
 
 function fileDoc(o: FileStepOptions) {
   const line = (c: Command) => `${o.sudo ? 'sudo ' : ''}${render(c)}`;

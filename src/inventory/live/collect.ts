@@ -12,7 +12,14 @@ import { scheduleProbe } from './probes/schedule.js';
 import { systemProbe } from './probes/system.js';
 import { webProbe } from './probes/web.js';
 
-export const PROBES: readonly Probe[] = [systemProbe, dockerProbe, dockerStatsProbe, networkProbe, webProbe, scheduleProbe];
+export const PROBES: readonly Probe[] = [
+  systemProbe,
+  dockerProbe,
+  dockerStatsProbe,
+  networkProbe,
+  webProbe,
+  scheduleProbe,
+];
 
 export interface CollectOptions {
   /** The SSH user; root probes run as is for root. */
@@ -24,15 +31,28 @@ export interface CollectOptions {
   timeoutMs?: number;
 }
 
-export async function collectFacts(server: string, host: string, transport: Transport, opts: CollectOptions): Promise<HostFacts> {
+export async function collectFacts(
+  server: string,
+  host: string,
+  transport: Transport,
+  opts: CollectOptions,
+): Promise<HostFacts> {
   const now = opts.now ?? new Date();
   const probes = opts.probes ?? PROBES;
   const facts = emptyFacts(server, host, now.toISOString());
   if (opts.user !== 'root' && !opts.sudo) {
-    const names = probes.filter((p) => p.root).map((p) => p.name).join(', ');
-    facts.problems.push({ probe: names, message: `user ${opts.user} is not root and sudo is off: facts that need root (Docker, firewall, nginx, volume sizes) may be missing or read as absent; set \`sudo: true\` for this server` });
+    const names = probes
+      .filter((p) => p.root)
+      .map((p) => p.name)
+      .join(', ');
+    facts.problems.push({
+      probe: names,
+      message: `user ${opts.user} is not root and sudo is off: facts that need root (Docker, firewall, nginx, volume sizes) may be missing or read as absent; set \`sudo: true\` for this server`,
+    });
   }
-  const results = await Promise.allSettled(probes.map((p) => transport.exec(p.command, { sudo: p.root && opts.sudo, timeoutMs: opts.timeoutMs ?? 60_000 })));
+  const results = await Promise.allSettled(
+    probes.map((p) => transport.exec(p.command, { sudo: p.root && opts.sudo, timeoutMs: opts.timeoutMs ?? 60_000 })),
+  );
   results.forEach((r, i) => {
     const probe = probes[i]!;
     if (r.status === 'rejected') {
@@ -46,7 +66,10 @@ export async function collectFacts(server: string, host: string, transport: Tran
     try {
       probe.apply(facts, r.value, { now });
     } catch (e) {
-      facts.problems.push({ probe: probe.name, message: `could not read its output: ${e instanceof Error ? e.message : String(e)}` });
+      facts.problems.push({
+        probe: probe.name,
+        message: `could not read its output: ${e instanceof Error ? e.message : String(e)}`,
+      });
     }
   });
   return facts;

@@ -38,7 +38,8 @@ function renderServer(r: ServerResult): string {
           c.state,
           c.health ?? '-',
           c.project ? `${c.project}/${c.service ?? '?'}` : '-',
-          c.ports.map((p) => `${addressPort(p.hostIp, p.hostPort)} -> ${p.containerPort}/${p.protocol}`).join(', ') || '-',
+          c.ports.map((p) => `${addressPort(p.hostIp, p.hostPort)} -> ${p.containerPort}/${p.protocol}`).join(', ') ||
+            '-',
           c.memoryLimit > 0 ? formatSize(c.memoryLimit) : 'none',
           c.cpuPercent !== undefined ? c.cpuPercent.toFixed(1) : '-',
           c.memoryUsage !== undefined ? formatSize(c.memoryUsage) : '-',
@@ -46,14 +47,31 @@ function renderServer(r: ServerResult): string {
       ),
     );
   }
-  if (f.volumes.length > 0) lines.push('', `Volumes: ${f.volumes.map((v) => `${v.name}${v.sizeBytes !== undefined ? ` (${formatSize(v.sizeBytes)})` : ''}`).join(', ')}`);
-  lines.push('', `Listening: ${f.listening.map((l) => `${l.protocol} ${addressPort(l.address, l.port)}${l.process ? ` ${l.process}` : ''}`).join(', ') || 'none'}`);
-  lines.push(`nginx: ${f.nginx.installed ? f.nginx.sites.map((s) => `${s.file} (${s.serverNames.join(' ') || 'no server_name'})`).join(', ') || 'no sites' : 'not installed'}`);
-  lines.push(`Certificates: ${f.certificates.map((c) => `${c.names.join(' ') || c.subject} expires ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`).join(', ') || 'none'}`);
-  lines.push(`Firewall: ${f.ufw.installed ? `ufw ${f.ufw.active ? `active, default incoming ${f.ufw.defaultIncoming ?? '?'}, ${f.ufw.rules.length} rules${f.ufw.rules.length ? `: ${f.ufw.rules.map((x) => `${x.to} ${x.action} ${x.from}`).join('; ')}` : ''}` : 'inactive'}` : 'ufw not installed'}`);
-  lines.push(`fail2ban: ${f.fail2ban.installed ? (f.fail2ban.running ? `running, jails: ${f.fail2ban.jails.join(', ') || 'none'}` : 'not running') : 'not installed'}`);
+  if (f.volumes.length > 0)
+    lines.push(
+      '',
+      `Volumes: ${f.volumes.map((v) => `${v.name}${v.sizeBytes !== undefined ? ` (${formatSize(v.sizeBytes)})` : ''}`).join(', ')}`,
+    );
+  lines.push(
+    '',
+    `Listening: ${f.listening.map((l) => `${l.protocol} ${addressPort(l.address, l.port)}${l.process ? ` ${l.process}` : ''}`).join(', ') || 'none'}`,
+  );
+  lines.push(
+    `nginx: ${f.nginx.installed ? f.nginx.sites.map((s) => `${s.file} (${s.serverNames.join(' ') || 'no server_name'})`).join(', ') || 'no sites' : 'not installed'}`,
+  );
+  lines.push(
+    `Certificates: ${f.certificates.map((c) => `${c.names.join(' ') || c.subject} expires ${c.notAfter.slice(0, 10)} (${c.daysLeft} days)`).join(', ') || 'none'}`,
+  );
+  lines.push(
+    `Firewall: ${f.ufw.installed ? `ufw ${f.ufw.active ? `active, default incoming ${f.ufw.defaultIncoming ?? '?'}, ${f.ufw.rules.length} rules${f.ufw.rules.length ? `: ${f.ufw.rules.map((x) => `${x.to} ${x.action} ${x.from}`).join('; ')}` : ''}` : 'inactive'}` : 'ufw not installed'}`,
+  );
+  lines.push(
+    `fail2ban: ${f.fail2ban.installed ? (f.fail2ban.running ? `running, jails: ${f.fail2ban.jails.join(', ') || 'none'}` : 'not running') : 'not installed'}`,
+  );
   lines.push(`Cron: ${f.cron.map((c) => `${c.source}: ${c.line}`).join('; ') || 'none'}`);
-  lines.push(`Compose units: ${f.composeUnits.map((u) => `${u.unit} (${u.enabled}, ${u.active})`).join(', ') || 'none'}`);
+  lines.push(
+    `Compose units: ${f.composeUnits.map((u) => `${u.unit} (${u.enabled}, ${u.active})`).join(', ') || 'none'}`,
+  );
   for (const p of f.problems) lines.push(`note: probe ${p.probe}: ${p.message}`);
   return lines.join('\n');
 }

@@ -23,7 +23,12 @@ export async function liveInventory(servers: ServerDef[], opts: LiveOptions): Pr
     servers.map(async (s): Promise<ServerResult> => {
       try {
         const { transport, user } = await opts.connect(s);
-        const facts = await collectFacts(s.name, s.host, transport, { user, sudo: s.sudo === true, ...(opts.now ? { now: opts.now } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+        const facts = await collectFacts(s.name, s.host, transport, {
+          user,
+          sudo: s.sudo === true,
+          ...(opts.now ? { now: opts.now } : {}),
+          ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+        });
         return { server: s.name, host: s.host, facts };
       } catch (e) {
         return { server: s.name, host: s.host, error: describe(e) };
@@ -34,7 +39,11 @@ export async function liveInventory(servers: ServerDef[], opts: LiveOptions): Pr
 
 function describe(e: unknown): { code: string; message: string; hint: string } {
   if (e instanceof TransportError) return { code: e.code, message: e.message, hint: e.hint };
-  return { code: 'internal', message: e instanceof Error ? e.message : String(e), hint: 'This is a bug in Ferry; please report it with the command you ran.' };
+  return {
+    code: 'internal',
+    message: e instanceof Error ? e.message : String(e),
+    hint: 'This is a bug in Ferry; please report it with the command you ran.',
+  };
 }
 
 /** Writes `inventory/<server>.json` for each server read and `inventory/latest.json` for the whole run. */

@@ -15,7 +15,16 @@ import type { Placed } from '../../deploy/split.js';
 export const connectCommand = (pid: string, address: string, port: number) =>
   cmd('nsenter', '-t', pid, '-n', 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`);
 
-export function connectedStep(o: { id: string; host: string; stack: string; project: string; placed: Placed; services: string[]; sudo: boolean; dependsOn: string[] }): Step {
+export function connectedStep(o: {
+  id: string;
+  host: string;
+  stack: string;
+  project: string;
+  placed: Placed;
+  services: string[];
+  sudo: boolean;
+  dependsOn: string[];
+}): Step {
   const { placed: p } = o;
   const where = `${p.address}:${p.port}`;
   return {
@@ -26,7 +35,9 @@ export function connectedStep(o: { id: string; host: string; stack: string; proj
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Show that every running container of ${o.services.join(', ')} reaches ${p.service} on ${p.server} (${where}) through its firewall.`,
-      commands: [`${render(containerPidCommand('CONTAINER'))}, then ${render(connectCommand('PID', p.address, p.port))}`],
+      commands: [
+        `${render(containerPidCommand('CONTAINER'))}, then ${render(connectCommand('PID', p.address, p.port))}`,
+      ],
       verify: 'Every connection opens.',
       undo: 'Nothing: it only connects.',
     }),
@@ -35,17 +46,26 @@ export function connectedStep(o: { id: string; host: string; stack: string; proj
     },
     async apply() {},
     async verify(ctx) {
-      const containers = (await projectContainers(ctx.transport, o.project, o.sudo)).filter((c) => o.services.includes(c.service) && c.status === 'running');
-      if (containers.length === 0) return { ok: false, message: `no running container of ${o.services.join(', ')} on ${o.host}` };
+      const containers = (await projectContainers(ctx.transport, o.project, o.sudo)).filter(
+        (c) => o.services.includes(c.service) && c.status === 'running',
+      );
+      if (containers.length === 0)
+        return { ok: false, message: `no running container of ${o.services.join(', ')} on ${o.host}` };
       const failed: string[] = [];
       for (const c of containers) {
         const pid = (await ctx.transport.exec(containerPidCommand(c.name), { sudo: o.sudo })).stdout.trim();
-        const r = /^\d+$/.test(pid) && pid !== '0' ? await ctx.transport.exec(connectCommand(pid, p.address, p.port), { sudo: o.sudo, timeoutMs: 10_000 }) : undefined;
+        const r =
+          /^\d+$/.test(pid) && pid !== '0'
+            ? await ctx.transport.exec(connectCommand(pid, p.address, p.port), { sudo: o.sudo, timeoutMs: 10_000 })
+            : undefined;
         if (!r || r.code !== 0) failed.push(c.name);
       }
       return failed.length === 0
         ? { ok: true }
-        : { ok: false, message: `${failed.join(', ')} cannot open a connection to ${where}: check ${p.server}'s firewall (iptables -S DOCKER-USER) and that ${o.host} reaches it by ${p.allowFrom}` };
+        : {
+            ok: false,
+            message: `${failed.join(', ')} cannot open a connection to ${where}: check ${p.server}'s firewall (iptables -S DOCKER-USER) and that ${o.host} reaches it by ${p.allowFrom}`,
+          };
     },
     async rollback() {},
   };

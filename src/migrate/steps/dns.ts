@@ -17,7 +17,15 @@ import type { Step, StepDoc } from '../../engine/step.js';
 import type { Transport } from '../../transport/transport.js';
 import { render } from '../../shell/command.js';
 import { readDomain, resolversText, type DomainRecords } from '../dns.js';
-import { changeText, DEFAULT_WAIT_MS, instruction, judgeDomain, readingText, ttlText, type RecordChange } from '../dns-judge.js';
+import {
+  changeText,
+  DEFAULT_WAIT_MS,
+  instruction,
+  judgeDomain,
+  readingText,
+  ttlText,
+  type RecordChange,
+} from '../dns-judge.js';
 import { hookCommand, reversed, runHook } from '../dns-hook.js';
 import { dnsPreflight, lookupFor, type DnsInput, type DnsPreflight, type DnsSides } from '../dns-preflight.js';
 
@@ -35,7 +43,9 @@ export function dnsPreflightStep(o: DnsPreflightStepOptions): Step {
     id: o.id,
     host: o.host,
     phase: 'prepare',
-    title: o.seen ? `DNS: ${o.seen.domains.map(readingText).join('; ')}` : `DNS: the records of ${o.domains.join(', ')} and their TTL`,
+    title: o.seen
+      ? `DNS: ${o.seen.domains.map(readingText).join('; ')}`
+      : `DNS: the records of ${o.domains.join(', ')} and their TTL`,
     dependsOn: o.dependsOn ?? [],
     doc: () => ({
       purpose: `Read the A and AAAA records of ${o.domains.join(', ')} and their TTL from ${resolversText(o.dns?.resolvers)}, before anything changes anywhere. The migration stops here when a record cannot be read, when its TTL is over dns.max_ttl, or, with dns.hook, when the hook is missing or a record does not point at ${o.source.name}.`,
@@ -47,7 +57,11 @@ export function dnsPreflightStep(o: DnsPreflightStepOptions): Step {
       const errors = (await dnsPreflight(o)).findings.filter((f) => f.severity === 'error');
       if (errors.length === 0) return { needed: false };
       const hints = [...new Set(errors.map((f) => f.hint))].join(' ');
-      throw new StepError('dns-preflight-failed', errors.map((f) => `${f.code}: ${f.message}`).join('; '), `Nothing was changed on ${o.source.name} or ${o.target.name}. ${hints}`);
+      throw new StepError(
+        'dns-preflight-failed',
+        errors.map((f) => `${f.code}: ${f.message}`).join('; '),
+        `Nothing was changed on ${o.source.name} or ${o.target.name}. ${hints}`,
+      );
     },
     async apply() {},
     async verify() {
@@ -74,7 +88,8 @@ export interface DnsCutoverOptions extends DnsSides {
 
 const waitText = (ms: number): string => (ms < 1000 ? `${ms} ms` : ttlText(Math.round(ms / 1000)));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const holds = (c: RecordChange, r: DomainRecords): boolean => [...r[c.type].addresses].sort().join(' ') === [...c.to].sort().join(' ');
+const holds = (c: RecordChange, r: DomainRecords): boolean =>
+  [...r[c.type].addresses].sort().join(' ') === [...c.to].sort().join(' ');
 
 function cutoverTitle(o: DnsCutoverOptions): string {
   const expected = o.expected ?? [];
@@ -124,8 +139,16 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
       if (error) throw new StepError(error.code, error.message, error.hint);
       planned = j.changes;
       if (planned.length === 0) return { needed: false };
-      const side = (pick: (c: RecordChange) => string[]) => planned.map((c) => `${c.type} ${pick(c).join(' ') || '(none)'}`).join(', ');
-      return { needed: true, change: { summary: `${planned.map(changeText).join('; ')}, by ${basename(hook)}`, before: side((c) => c.from), after: side((c) => c.to) } };
+      const side = (pick: (c: RecordChange) => string[]) =>
+        planned.map((c) => `${c.type} ${pick(c).join(' ') || '(none)'}`).join(', ');
+      return {
+        needed: true,
+        change: {
+          summary: `${planned.map(changeText).join('; ')}, by ${basename(hook)}`,
+          before: side((c) => c.from),
+          after: side((c) => c.to),
+        },
+      };
     },
     async apply(ctx) {
       applied = [];
@@ -143,12 +166,18 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
           const r = await readDomain(ask, o.domain);
           const wrong = planned.filter((c) => !holds(c, r));
           if (wrong.length === 0) return { ok: true };
-          seen = wrong.map((c) => `${c.type} ${r[c.type].addresses.join(' ') || '(none)'} (expected ${c.to.join(' ')})`).join(', ');
+          seen = wrong
+            .map((c) => `${c.type} ${r[c.type].addresses.join(' ') || '(none)'} (expected ${c.to.join(' ')})`)
+            .join(', ');
         } catch (e) {
           seen = (e as Error).message;
         }
         const left = deadline - Date.now();
-        if (left <= 0) return { ok: false, message: `after ${waitText(waitMs)}, the answer of ${resolversText(o.dns?.resolvers)} for ${o.domain} is still ${seen}` };
+        if (left <= 0)
+          return {
+            ok: false,
+            message: `after ${waitText(waitMs)}, the answer of ${resolversText(o.dns?.resolvers)} for ${o.domain} is still ${seen}`,
+          };
         await sleep(Math.min(o.pollMs ?? 2000, left));
       }
     },
@@ -178,7 +207,15 @@ export async function dnsSteps(i: DnsStepsInput): Promise<{ preflight: Step; cut
   const seen = await dnsPreflight({ ...i, lookup });
   const preflight = dnsPreflightStep({ ...i, lookup, id: i.id('dns-preflight'), seen });
   const cutover = i.domains.map((domain, index) =>
-    dnsCutoverStep({ ...i, lookup, id: i.id(`dns/${domain}`), domain, index, dependsOn: i.cutoverDependsOn, expected: seen.domains[index]?.changes ?? [] }),
+    dnsCutoverStep({
+      ...i,
+      lookup,
+      id: i.id(`dns/${domain}`),
+      domain,
+      index,
+      dependsOn: i.cutoverDependsOn,
+      expected: seen.domains[index]?.changes ?? [],
+    }),
   );
   return { preflight, cutover, seen };
 }

@@ -13,7 +13,8 @@ export function ensureVolumesStep(o: { id: string; m: Migration; volumes: string
   let missing: string[] = [];
   const find = async (ctx: StepContext) => {
     const out: string[] = [];
-    for (const v of o.volumes) if ((await ctx.transport.exec(inspect(full(v)), { sudo: m.target.sudo })).code !== 0) out.push(v);
+    for (const v of o.volumes)
+      if ((await ctx.transport.exec(inspect(full(v)), { sudo: m.target.sudo })).code !== 0) out.push(v);
     return out;
   };
   return {
@@ -30,12 +31,19 @@ export function ensureVolumesStep(o: { id: string; m: Migration; volumes: string
     }),
     async check(ctx) {
       missing = await find(ctx);
-      return missing.length === 0 ? { needed: false } : { needed: true, change: { summary: `create ${missing.map(full).join(', ')}` } };
+      return missing.length === 0
+        ? { needed: false }
+        : { needed: true, change: { summary: `create ${missing.map(full).join(', ')}` } };
     },
     async apply(ctx) {
       for (const v of missing) {
         const r = await ctx.transport.exec(ensureVolumeCommand(m.release.project, v), { sudo: m.target.sudo });
-        if (r.code !== 0) throw new StepError('volume-create-failed', `${m.target.name}: docker volume create ${full(v)} failed: ${r.stderr.trim()}`, 'Check that Docker runs there and has disk space.');
+        if (r.code !== 0)
+          throw new StepError(
+            'volume-create-failed',
+            `${m.target.name}: docker volume create ${full(v)} failed: ${r.stderr.trim()}`,
+            'Check that Docker runs there and has disk space.',
+          );
       }
     },
     async verify(ctx) {
@@ -43,7 +51,8 @@ export function ensureVolumesStep(o: { id: string; m: Migration; volumes: string
       return left.length === 0 ? { ok: true } : { ok: false, message: `missing: ${left.join(', ')}` };
     },
     async rollback(ctx) {
-      for (const v of missing) await ctx.transport.exec(cmd('docker', 'volume', 'rm', full(v)), { sudo: m.target.sudo });
+      for (const v of missing)
+        await ctx.transport.exec(cmd('docker', 'volume', 'rm', full(v)), { sudo: m.target.sudo });
     },
   };
 }

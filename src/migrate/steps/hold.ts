@@ -14,20 +14,48 @@ const comment = (stack: string): string => `ferry-hold-${stack}`;
 
 /** The rule's spec (for -I, -C and -D): the source's TCP connections to port 80. */
 export function holdRule(stack: string, from: string): string[] {
-  return ['INPUT', '-p', 'tcp', '-s', from, '--dport', '80', '-m', 'comment', '--comment', comment(stack), '-j', 'DROP'];
+  return [
+    'INPUT',
+    '-p',
+    'tcp',
+    '-s',
+    from,
+    '--dport',
+    '80',
+    '-m',
+    'comment',
+    '--comment',
+    comment(stack),
+    '-j',
+    'DROP',
+  ];
 }
 
 const tool = (from: string): string => (from.includes(':') ? 'ip6tables' : 'iptables');
-export const holdCommand = (stack: string, from: string, op: '-I' | '-C' | '-D'): Command => cmd(tool(from), '-w', op, ...holdRule(stack, from));
+export const holdCommand = (stack: string, from: string, op: '-I' | '-C' | '-D'): Command =>
+  cmd(tool(from), '-w', op, ...holdRule(stack, from));
 
-export function holdSteps(o: { m: Migration; holdId: string; releaseId: string; holdDependsOn: string[]; releaseDependsOn: string[]; onHold?: () => void }): { hold: Step; release: Step } {
+export function holdSteps(o: {
+  m: Migration;
+  holdId: string;
+  releaseId: string;
+  holdDependsOn: string[];
+  releaseDependsOn: string[];
+  onHold?: () => void;
+}): { hold: Step; release: Step } {
   const { m } = o;
   const from = m.ch.source.address;
-  const held = async (ctx: StepContext) => (await ctx.transport.exec(holdCommand(m.stack, from, '-C'), { sudo: m.target.sudo })).code === 0;
+  const held = async (ctx: StepContext) =>
+    (await ctx.transport.exec(holdCommand(m.stack, from, '-C'), { sudo: m.target.sudo })).code === 0;
   const drop = async (ctx: StepContext) => {
     while (await held(ctx)) {
       const r = await ctx.transport.exec(holdCommand(m.stack, from, '-D'), { sudo: m.target.sudo });
-      if (r.code !== 0) throw new StepError('hold-failed', `${m.target.name}: removing the hold rule failed: ${r.stderr.trim()}`, `Remove it by hand: ${render(holdCommand(m.stack, from, '-D'))}`);
+      if (r.code !== 0)
+        throw new StepError(
+          'hold-failed',
+          `${m.target.name}: removing the hold rule failed: ${r.stderr.trim()}`,
+          `Remove it by hand: ${render(holdCommand(m.stack, from, '-D'))}`,
+        );
     }
   };
   const hold: Step = {
@@ -43,12 +71,19 @@ export function holdSteps(o: { m: Migration; holdId: string; releaseId: string; 
       undo: render(holdCommand(m.stack, from, '-D')),
     }),
     async check(ctx) {
-      return (await held(ctx)) ? { needed: false } : { needed: true, change: { summary: `drop ${from} -> port 80 until the target serves` } };
+      return (await held(ctx))
+        ? { needed: false }
+        : { needed: true, change: { summary: `drop ${from} -> port 80 until the target serves` } };
     },
     async apply(ctx) {
       o.onHold?.();
       const r = await ctx.transport.exec(holdCommand(m.stack, from, '-I'), { sudo: m.target.sudo });
-      if (r.code !== 0) throw new StepError('hold-failed', `${m.target.name}: ${tool(from)} refused the hold rule: ${r.stderr.trim()}`, `${m.target.name} needs ${tool(from)} (Debian: apt-get install iptables) and root or sudo; run migrate again after.`);
+      if (r.code !== 0)
+        throw new StepError(
+          'hold-failed',
+          `${m.target.name}: ${tool(from)} refused the hold rule: ${r.stderr.trim()}`,
+          `${m.target.name} needs ${tool(from)} (Debian: apt-get install iptables) and root or sudo; run migrate again after.`,
+        );
     },
     async verify(ctx) {
       return (await held(ctx)) ? { ok: true } : { ok: false, message: 'the hold rule is not there' };
@@ -61,9 +96,16 @@ export function holdSteps(o: { m: Migration; holdId: string; releaseId: string; 
     phase: 'deploy',
     title: `release the held requests: ${m.target.name} serves (the pause ends)`,
     dependsOn: o.releaseDependsOn,
-    doc: () => ({ purpose: `Remove the hold: the held requests reach ${m.target.name} on their next attempt and are served there.`, commands: [render(holdCommand(m.stack, from, '-D'))], verify: 'The rule is gone.', undo: 'Nothing.' }),
+    doc: () => ({
+      purpose: `Remove the hold: the held requests reach ${m.target.name} on their next attempt and are served there.`,
+      commands: [render(holdCommand(m.stack, from, '-D'))],
+      verify: 'The rule is gone.',
+      undo: 'Nothing.',
+    }),
     async check(ctx) {
-      return (await held(ctx)) ? { needed: true, change: { summary: `accept ${from} on port 80 again` } } : { needed: false };
+      return (await held(ctx))
+        ? { needed: true, change: { summary: `accept ${from} on port 80 again` } }
+        : { needed: false };
     },
     apply: drop,
     async verify(ctx) {

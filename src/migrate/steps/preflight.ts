@@ -20,10 +20,15 @@ export const listeningCommand: Command = cmd('ss', '-H', '-ltnu');
 export const availCommand: Command = raw('df -B1 --output=avail /var/lib/docker /srv 2>/dev/null | tail -n +2');
 /** Bytes used by each named volume of a project, from Docker's own mountpoints. */
 export const volumeSizesCommand = (names: string[]): Command =>
-  names.length === 0 ? raw('true') : raw(`for v in ${names.map((n) => `'${n.replace(/'/g, `'\\''`)}'`).join(' ')}; do p=$(docker volume inspect -f '{{.Mountpoint}}' "$v" 2>/dev/null) && du -sb "$p" | cut -f1 || echo 0; done`);
+  names.length === 0
+    ? raw('true')
+    : raw(
+        `for v in ${names.map((n) => `'${n.replace(/'/g, `'\\''`)}'`).join(' ')}; do p=$(docker volume inspect -f '{{.Mountpoint}}' "$v" 2>/dev/null) && du -sb "$p" | cut -f1 || echo 0; done`,
+      );
 
 /** The ports the project's containers publish there (`0.0.0.0:5432->5432/tcp, ...`). */
-export const ownPortsCommand = (project: string): Command => cmd('docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Ports}}');
+export const ownPortsCommand = (project: string): Command =>
+  cmd('docker', 'ps', '--filter', `label=com.docker.compose.project=${project}`, '--format', '{{.Ports}}');
 
 /** Extra room beyond the data: 10 % and 1 GiB. */
 export const needWithMargin = (bytes: number): number => Math.ceil(bytes * 1.1) + 1024 ** 3;
@@ -35,7 +40,12 @@ export interface PreflightInput {
   dockerVolumes: string[];
 }
 
-async function out(ctx: StepContext, t: ReturnType<Migration['source']['transport']>, c: Command, sudo: boolean): Promise<string> {
+async function out(
+  ctx: StepContext,
+  t: ReturnType<Migration['source']['transport']>,
+  c: Command,
+  sudo: boolean,
+): Promise<string> {
   const r = await t.exec(c, { sudo });
   return r.code === 0 ? r.stdout : '';
 }
@@ -50,7 +60,9 @@ export function preflightStep(o: PreflightInput & { id: string }): Step {
     dependsOn: [],
     doc: () => ({
       purpose: `Check, before anything changes anywhere, that ${m.target.name} can take stack ${m.stack}: Docker and Compose, the same architecture as ${m.source.name}, free memory for the services' limits, free disk for the data plus 10 % and 1 GiB, and the published ports free.`,
-      commands: [archCommand, meminfoCommand, availCommand, listeningCommand, volumeSizesCommand(o.dockerVolumes)].map(render),
+      commands: [archCommand, meminfoCommand, availCommand, listeningCommand, volumeSizesCommand(o.dockerVolumes)].map(
+        render,
+      ),
       verify: 'Nothing to verify: the check changes nothing.',
       undo: 'Nothing to undo.',
     }),
@@ -61,16 +73,32 @@ export function preflightStep(o: PreflightInput & { id: string }): Step {
       const engine = await detectEngine(tgt, m.target.sudo);
       if (!engine.docker) problems.push('Docker is not installed or not running there');
       if (!engine.compose) problems.push('Compose (docker compose or docker-compose) is not installed there');
-      const [archS, archT] = [(await out(ctx, src, archCommand, m.source.sudo)).trim(), (await out(ctx, tgt, archCommand, m.target.sudo)).trim()];
-      if (archS && archT && archS !== archT) problems.push(`architecture ${archT} differs from the source's ${archS}: its images would not run`);
+      const [archS, archT] = [
+        (await out(ctx, src, archCommand, m.source.sudo)).trim(),
+        (await out(ctx, tgt, archCommand, m.target.sudo)).trim(),
+      ];
+      if (archS && archT && archS !== archT)
+        problems.push(`architecture ${archT} differs from the source's ${archS}: its images would not run`);
       const mem = parseMeminfo(await out(ctx, tgt, meminfoCommand, m.target.sudo));
       const limits = o.services.reduce((sum, s) => sum + (s.resources.memoryLimit ?? 0) * Math.max(1, s.replicas), 0);
-      if (mem && limits > mem.available) problems.push(`${formatSize(mem.available)} of memory available, the stack's limits add up to ${formatSize(limits)}`);
-      const sizes = (await out(ctx, src, volumeSizesCommand(o.dockerVolumes), m.source.sudo)).split('\n').filter(Boolean).map(Number);
+      if (mem && limits > mem.available)
+        problems.push(
+          `${formatSize(mem.available)} of memory available, the stack's limits add up to ${formatSize(limits)}`,
+        );
+      const sizes = (await out(ctx, src, volumeSizesCommand(o.dockerVolumes), m.source.sudo))
+        .split('\n')
+        .filter(Boolean)
+        .map(Number);
       const data = sizes.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
-      const avail = (await out(ctx, tgt, availCommand, m.target.sudo)).split('\n').map((l) => Number(l.trim())).filter((n) => Number.isFinite(n) && n > 0);
+      const avail = (await out(ctx, tgt, availCommand, m.target.sudo))
+        .split('\n')
+        .map((l) => Number(l.trim()))
+        .filter((n) => Number.isFinite(n) && n > 0);
       const free = avail.length > 0 ? Math.min(...avail) : 0;
-      if (needWithMargin(data) > free) problems.push(`${formatSize(free)} of disk free (the least of /var/lib/docker and /srv), the data to move is ${formatSize(data)} and needs ${formatSize(needWithMargin(data))} with the margin`);
+      if (needWithMargin(data) > free)
+        problems.push(
+          `${formatSize(free)} of disk free (the least of /var/lib/docker and /srv), the data to move is ${formatSize(data)} and needs ${formatSize(needWithMargin(data))} with the margin`,
+        );
       const listening = parseSs(await out(ctx, tgt, quiet(listeningCommand), m.target.sudo));
       // A resumed run finds the ports its own containers published there already.
       const ours = await out(ctx, tgt, quiet(ownPortsCommand(m.release.project)), m.target.sudo);
@@ -78,11 +106,18 @@ export function preflightStep(o: PreflightInput & { id: string }): Step {
         for (const p of s.ports) {
           if (p.published === undefined || ours.includes(`:${p.published}->`)) continue;
           const held = listening.find((l) => l.port === p.published && l.protocol === p.protocol);
-          if (held) problems.push(`port ${p.published}/${p.protocol} (service ${s.name}) is already in use there${held.process ? ` by ${held.process}` : ''}`);
+          if (held)
+            problems.push(
+              `port ${p.published}/${p.protocol} (service ${s.name}) is already in use there${held.process ? ` by ${held.process}` : ''}`,
+            );
         }
       }
       if (problems.length > 0) {
-        throw new StepError('preflight-failed', `${m.target.name} cannot take stack ${m.stack}: ${problems.join('; ')}`, `Nothing was changed on ${m.source.name} or ${m.target.name}. Fix what is named (or choose another server), then run migrate again.`);
+        throw new StepError(
+          'preflight-failed',
+          `${m.target.name} cannot take stack ${m.stack}: ${problems.join('; ')}`,
+          `Nothing was changed on ${m.source.name} or ${m.target.name}. Fix what is named (or choose another server), then run migrate again.`,
+        );
       }
       return { needed: false };
     },

@@ -22,17 +22,41 @@ export const DONE = 'ferry-proof-done';
 const appName = (d: Database): string => `ferry-proof-${d.service}`;
 
 /** The proof's SQL: one transaction, its snapshot taken by the first query. */
-export const proofSql = (tables: string[]): string => `BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT 'snapshot';\n${checksumSql(tables)}\nCOMMIT;\n`;
+export const proofSql = (tables: string[]): string =>
+  `BEGIN ISOLATION LEVEL REPEATABLE READ;\nSELECT 'snapshot';\n${checksumSql(tables)}\nCOMMIT;\n`;
 
 /** Detached on the target: psql reading the SQL file, its output to `.out` once complete (with the done line). */
 export function proofCommand(container: string, d: Database, path: string): Command {
-  const run = render(cmd('docker', 'exec', '-i', '-e', `PGAPPNAME=${appName(d)}`, container, 'psql', '-U', d.user, '-d', d.db, '-v', 'ON_ERROR_STOP=1', '-q', '-At', '-F', '|', '-f', '-'));
+  const run = render(
+    cmd(
+      'docker',
+      'exec',
+      '-i',
+      '-e',
+      `PGAPPNAME=${appName(d)}`,
+      container,
+      'psql',
+      '-U',
+      d.user,
+      '-d',
+      d.db,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-q',
+      '-At',
+      '-F',
+      '|',
+      '-f',
+      '-',
+    ),
+  );
   const line = `${run} <${path}.sql >${path}.partial 2>&1 && echo ${DONE} >>${path}.partial; mv ${path}.partial ${path}.out`;
   return raw(`setsid sh -c ${render(cmd(line))} </dev/null >/dev/null 2>&1 &`);
 }
 
 /** Whether the proof's transaction holds its snapshot. */
-const holdsSql = (d: Database): string => `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${appName(d)}' AND backend_xmin IS NOT NULL`;
+const holdsSql = (d: Database): string =>
+  `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${appName(d)}' AND backend_xmin IS NOT NULL`;
 
 /**
  * Whether a proof holds its snapshot, from the count of its session with a snapshot and
@@ -49,7 +73,10 @@ export function snapshotState(holds: string, output: string | undefined): 'taken
 export async function startProofs(ctx: StepContext, m: Migration): Promise<void> {
   for (const d of m.databases) {
     const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
-    const tables = (await ctx.transport.exec(psql(tgt, d, TABLES_SQL), { sudo: m.target.sudo })).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const tables = (await ctx.transport.exec(psql(tgt, d, TABLES_SQL), { sudo: m.target.sudo })).stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const path = base(m, d);
     await ctx.transport.exec(cmd('rm', '-f', `${path}.out`, `${path}.partial`), { sudo: m.target.sudo });
     await ctx.transport.upload(`${path}.sql`, proofSql(tables), { mode: 0o600, sudo: m.target.sudo });
@@ -60,14 +87,25 @@ export async function startProofs(ctx: StepContext, m: Migration): Promise<void>
       const ended = await ctx.transport.exec(quiet(cmd('cat', `${path}.out`)), { sudo: m.target.sudo });
       const state = snapshotState(holds, ended.code === 0 ? ended.stdout : undefined);
       if (state === 'taken') break;
-      if (state === 'failed' || Date.now() > deadline) throw new StepError('verify-failed', `${m.target.name}: the proof of ${d.db} did not take its snapshot: ${ctx.redactor.redact(ended.stdout.trim().split('\n').pop() || 'no answer within 60 s')}`, 'The target has not started: run migrate again with --resume, or roll back.');
+      if (state === 'failed' || Date.now() > deadline)
+        throw new StepError(
+          'verify-failed',
+          `${m.target.name}: the proof of ${d.db} did not take its snapshot: ${ctx.redactor.redact(ended.stdout.trim().split('\n').pop() || 'no answer within 60 s')}`,
+          'The target has not started: run migrate again with --resume, or roll back.',
+        );
       await sleep(50);
     }
   }
 }
 
 /** The proof's output once it is complete; `proof-lost` when its process is gone without one. */
-async function proofOutput(ctx: StepContext, m: Migration, d: Database, path: string, timeoutMs: number): Promise<string> {
+async function proofOutput(
+  ctx: StepContext,
+  m: Migration,
+  d: Database,
+  path: string,
+  timeoutMs: number,
+): Promise<string> {
   const read = async () => {
     const r = await ctx.transport.exec(quiet(cmd('cat', `${path}.out`)), { sudo: m.target.sudo });
     return r.code === 0 ? r.stdout : undefined;
@@ -76,12 +114,19 @@ async function proofOutput(ctx: StepContext, m: Migration, d: Database, path: st
   for (;;) {
     const out = await read();
     if (out !== undefined) return out;
-    const running = (await ctx.transport.exec(quiet(cmd('pgrep', '-f', `[P]GAPPNAME=${appName(d)} `)), { sudo: m.target.sudo })).code === 0;
+    const running =
+      (await ctx.transport.exec(quiet(cmd('pgrep', '-f', `[P]GAPPNAME=${appName(d)} `)), { sudo: m.target.sudo }))
+        .code === 0;
     if (!running) {
       const last = await read();
       if (last !== undefined) return last;
     }
-    if (!running || Date.now() > deadline) throw new StepError('proof-lost', `${m.target.name}: the proof of ${d.db} ${running ? 'did not end in time' : 'stopped without a result'}`, `The snapshot of the cut-over is gone, so the tables cannot be proven any more. Compare by hand, or \`ferry rollback ${m.stack}\` and migrate again.`);
+    if (!running || Date.now() > deadline)
+      throw new StepError(
+        'proof-lost',
+        `${m.target.name}: the proof of ${d.db} ${running ? 'did not end in time' : 'stopped without a result'}`,
+        `The snapshot of the cut-over is gone, so the tables cannot be proven any more. Compare by hand, or \`ferry rollback ${m.stack}\` and migrate again.`,
+      );
     await sleep(500);
   }
 }
@@ -97,7 +142,15 @@ export function proofStep(o: { id: string; m: Migration; dependsOn: string[]; ti
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Compare every table's row count and checksum read on ${m.source.name} (stopped) with those read on ${m.target.name} in the snapshot its database took before the stack started there; complete the report.`,
-      commands: [render(proofCommand('TARGET_DB', m.databases[0] ?? { service: 'db', user: 'USER', db: 'DB', volumes: [] }, `${stackDir(m.stack)}/proof-SERVICE`))],
+      commands: [
+        render(
+          proofCommand(
+            'TARGET_DB',
+            m.databases[0] ?? { service: 'db', user: 'USER', db: 'DB', volumes: [] },
+            `${stackDir(m.stack)}/proof-SERVICE`,
+          ),
+        ),
+      ],
       verify: `${reportPath(m.stack)} holds every table, equal.`,
       undo: 'Nothing: reading changes nothing. When tables differ, `ferry rollback` serves from the source again.',
     }),
@@ -107,30 +160,61 @@ export function proofStep(o: { id: string; m: Migration; dependsOn: string[]; ti
         m.marks.tables = saved.tables;
         return { needed: false };
       }
-      return { needed: true, change: { summary: `compare ${m.databases.map((d) => d.db).join(', ')}: the source now, the target as at the cut-over` } };
+      return {
+        needed: true,
+        change: {
+          summary: `compare ${m.databases.map((d) => d.db).join(', ')}: the source now, the target as at the cut-over`,
+        },
+      };
     },
     async apply(ctx) {
       const saved = await readReport(m);
-      if (!saved) throw new StepError('verify-failed', `${m.target.name}: ${reportPath(m.stack)} is missing`, 'Run migrate again with --resume.');
+      if (!saved)
+        throw new StepError(
+          'verify-failed',
+          `${m.target.name}: ${reportPath(m.stack)} is missing`,
+          'Run migrate again with --resume.',
+        );
       const tables = [];
       for (const d of m.databases) {
         const path = base(m, d);
         const src = await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service);
-        const [out, source] = await Promise.all([proofOutput(ctx, m, d, path, o.timeoutMs ?? 6 * 60 * 60_000), tableSums(m.source.transport(), src, d, m.source.sudo)]);
+        const [out, source] = await Promise.all([
+          proofOutput(ctx, m, d, path, o.timeoutMs ?? 6 * 60 * 60_000),
+          tableSums(m.source.transport(), src, d, m.source.sudo),
+        ]);
         const lines = out.trim().split('\n');
-        if (lines.pop() !== DONE) throw new StepError('verify-failed', `${m.target.name}: the proof of ${d.db} failed: ${ctx.redactor.redact(lines.slice(-2).join(' / '))}`, `Read the error; \`ferry rollback ${m.stack}\` serves from the source again.`);
+        if (lines.pop() !== DONE)
+          throw new StepError(
+            'verify-failed',
+            `${m.target.name}: the proof of ${d.db} failed: ${ctx.redactor.redact(lines.slice(-2).join(' / '))}`,
+            `Read the error; \`ferry rollback ${m.stack}\` serves from the source again.`,
+          );
         tables.push(...compareTables(source, parseSums(lines.filter((l) => l !== 'snapshot').join('\n'))));
       }
       m.marks.tables = tables;
       const bad = tables.filter((t) => !t.checksum_match);
-      if (bad.length > 0) throw new StepError('verify-failed', `${m.stack}: tables differ between ${m.source.name} and ${m.target.name} as at the cut-over: ${bad.map((t) => `${t.name} (${t.rows_source} vs ${t.rows_target} rows)`).join(', ')}`, `The source keeps its data, stopped: \`ferry rollback ${m.stack}\` serves from it again (writes made on the target since are not carried back).`);
-      await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify({ ...saved, tables }, null, 2)}\n`, { mode: 0o600, sudo: m.target.sudo });
-      await ctx.transport.exec(raw(`rm -f ${m.databases.map((d) => `${base(m, d)}.sql ${base(m, d)}.out`).join(' ')}`), { sudo: m.target.sudo });
+      if (bad.length > 0)
+        throw new StepError(
+          'verify-failed',
+          `${m.stack}: tables differ between ${m.source.name} and ${m.target.name} as at the cut-over: ${bad.map((t) => `${t.name} (${t.rows_source} vs ${t.rows_target} rows)`).join(', ')}`,
+          `The source keeps its data, stopped: \`ferry rollback ${m.stack}\` serves from it again (writes made on the target since are not carried back).`,
+        );
+      await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify({ ...saved, tables }, null, 2)}\n`, {
+        mode: 0o600,
+        sudo: m.target.sudo,
+      });
+      await ctx.transport.exec(
+        raw(`rm -f ${m.databases.map((d) => `${base(m, d)}.sql ${base(m, d)}.out`).join(' ')}`),
+        { sudo: m.target.sudo },
+      );
       proven = true;
     },
     async verify() {
       const saved = await readReport(m);
-      return saved?.tables && (proven || saved.tables.every((t) => t.checksum_match)) ? { ok: true } : { ok: false, message: 'the report holds no proof of the tables' };
+      return saved?.tables && (proven || saved.tables.every((t) => t.checksum_match))
+        ? { ok: true }
+        : { ok: false, message: 'the report holds no proof of the tables' };
     },
     async rollback() {},
   };

@@ -32,39 +32,58 @@ export interface ServicesStateOptions {
   healthTimeoutMs?: number;
 }
 
-const call = (stack: string, r: ReleaseMeta, flavor: ComposeCall['flavor']): ComposeCall => releaseCall(stack, r.project, r, flavor);
+const call = (stack: string, r: ReleaseMeta, flavor: ComposeCall['flavor']): ComposeCall =>
+  releaseCall(stack, r.project, r, flavor);
 
 /** BGSAVE, then wait until LASTSAVE moves: the RDB on disk holds everything written before the freeze. */
 async function redisSave(ctx: StepContext, container: string, sudo: boolean, host: string): Promise<void> {
-  const last = async () => (await ctx.transport.exec(cmd('docker', 'exec', container, 'redis-cli', 'LASTSAVE'), { sudo })).stdout.trim();
+  const last = async () =>
+    (await ctx.transport.exec(cmd('docker', 'exec', container, 'redis-cli', 'LASTSAVE'), { sudo })).stdout.trim();
   const before = await last();
   const r = await ctx.transport.exec(cmd('docker', 'exec', container, 'redis-cli', 'BGSAVE'), { sudo });
-  if (r.code !== 0) throw new StepError('redis-save-failed', `${host}: redis-cli BGSAVE in ${container} failed: ${r.stderr.trim() || r.stdout.trim()}`, 'Check the Redis container (docker logs), then run migrate again.');
+  if (r.code !== 0)
+    throw new StepError(
+      'redis-save-failed',
+      `${host}: redis-cli BGSAVE in ${container} failed: ${r.stderr.trim() || r.stdout.trim()}`,
+      'Check the Redis container (docker logs), then run migrate again.',
+    );
   const deadline = Date.now() + 10 * 60_000;
   while (Date.now() < deadline) {
     if ((await last()) !== before) return;
     await sleep(200);
   }
-  throw new StepError('redis-save-failed', `${host}: Redis in ${container} did not finish BGSAVE within 10 minutes`, 'Check its disk and logs, then run migrate again.');
+  throw new StepError(
+    'redis-save-failed',
+    `${host}: Redis in ${container} did not finish BGSAVE within 10 minutes`,
+    'Check its disk and logs, then run migrate again.',
+  );
 }
 
 /** A Compose or Docker call on services that failed: its last lines, redacted. */
 function commandFailed(ctx: StepContext, side: Side, what: string, services: string[], stderr: string): StepError {
-  return new StepError('compose-failed', `${side.name}: ${what} ${services.join(' ')} failed: ${ctx.redactor.redact(stderr.trim().split('\n').slice(-3).join(' / '))}`, 'Read the error; fix the server, then run migrate again (--resume).');
+  return new StepError(
+    'compose-failed',
+    `${side.name}: ${what} ${services.join(' ')} failed: ${ctx.redactor.redact(stderr.trim().split('\n').slice(-3).join(' / '))}`,
+    'Read the error; fix the server, then run migrate again (--resume).',
+  );
 }
 
 export function servicesStateStep(o: ServicesStateOptions): Step {
   const sudo = o.side.sudo;
   let changed: string[] = [];
   const containers = (ctx: StepContext) => projectContainers(ctx.transport, o.release.project, sudo);
-  const differingIn = (cs: Container[]) => o.services.filter((s) => {
-    const running = cs.some((c) => c.service === s && c.status === 'running');
-    return o.want === 'stopped' ? running : !running;
-  });
+  const differingIn = (cs: Container[]) =>
+    o.services.filter((s) => {
+      const running = cs.some((c) => c.service === s && c.status === 'running');
+      return o.want === 'stopped' ? running : !running;
+    });
   const graceOf = (service: string) => o.release.services.find((s) => s.name === service)?.stopGrace;
   const start = async (ctx: StepContext, services: string[]) => {
     const c = call(o.stack, o.release, await composeFlavor(ctx.transport, sudo));
-    const r = await ctx.transport.exec(compose(c, 'up', '-d', '--no-deps', ...services), { sudo, timeoutMs: 10 * 60_000 });
+    const r = await ctx.transport.exec(compose(c, 'up', '-d', '--no-deps', ...services), {
+      sudo,
+      timeoutMs: 10 * 60_000,
+    });
     if (r.code !== 0) throw commandFailed(ctx, o.side, 'compose up', services, r.stderr);
   };
   // `docker stop` on the containers, each service with its grace period, all at once: as
@@ -75,7 +94,11 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
       const grace = graceOf(c.service);
       byGrace.set(grace, [...(byGrace.get(grace) ?? []), c.name]);
     }
-    const results = await Promise.all([...byGrace].map(([grace, names]) => ctx.transport.exec(stopCommand({ stopGrace: grace }, names), { sudo, timeoutMs: 10 * 60_000 })));
+    const results = await Promise.all(
+      [...byGrace].map(([grace, names]) =>
+        ctx.transport.exec(stopCommand({ stopGrace: grace }, names), { sudo, timeoutMs: 10 * 60_000 }),
+      ),
+    );
     const bad = results.find((r) => r.code !== 0);
     if (bad) throw commandFailed(ctx, o.side, 'docker stop', services, bad.stderr);
   };
@@ -87,17 +110,26 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
     dependsOn: o.dependsOn,
     doc: () => {
       const c = call(o.stack, o.release, 'plugin');
-      const stopLine = (s: string) => `${render(stopCommand({ stopGrace: graceOf(s) }, []))} $(${render(cmd('docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`))})`;
+      const stopLine = (s: string) =>
+        `${render(stopCommand({ stopGrace: graceOf(s) }, []))} $(${render(cmd('docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`))})`;
       return {
         purpose: `${o.title}.`,
-        commands: o.want === 'stopped' ? o.services.map(stopLine) : [render(compose(c, 'up', '-d', '--no-deps', ...o.services))],
+        commands:
+          o.want === 'stopped'
+            ? o.services.map(stopLine)
+            : [render(compose(c, 'up', '-d', '--no-deps', ...o.services))],
         verify: o.want === 'stopped' ? 'No container of these services runs.' : 'Their containers run and are healthy.',
         undo: o.want === 'stopped' ? 'Start them again.' : 'Stop them again.',
       };
     },
     async check(ctx) {
       const d = differingIn(await containers(ctx));
-      return d.length === 0 ? { needed: false } : { needed: true, change: { summary: `${o.want === 'stopped' ? 'stop' : 'start'} ${d.join(', ')} on ${o.side.name}` } };
+      return d.length === 0
+        ? { needed: false }
+        : {
+            needed: true,
+            change: { summary: `${o.want === 'stopped' ? 'stop' : 'start'} ${d.join(', ')} on ${o.side.name}` },
+          };
     },
     async apply(ctx) {
       o.onApply?.();
@@ -105,13 +137,21 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
       changed = differingIn(cs);
       if (o.want === 'running') return start(ctx, changed);
       for (const s of changed.filter((x) => (o.redis ?? []).includes(x))) {
-        for (const c of cs.filter((x) => x.service === s && x.status === 'running')) await redisSave(ctx, c.name, sudo, o.side.name);
+        for (const c of cs.filter((x) => x.service === s && x.status === 'running'))
+          await redisSave(ctx, c.name, sudo, o.side.name);
       }
       await stop(ctx, changed, cs);
     },
     async verify(ctx) {
       if (o.want === 'running') {
-        const r = await waitReady(ctx.transport, { project: o.release.project, sudo, timeoutMs: o.healthTimeoutMs ?? 120_000, only: (c) => o.services.includes(c.service), expect: o.services, httpChecks: [] });
+        const r = await waitReady(ctx.transport, {
+          project: o.release.project,
+          sudo,
+          timeoutMs: o.healthTimeoutMs ?? 120_000,
+          only: (c) => o.services.includes(c.service),
+          expect: o.services,
+          httpChecks: [],
+        });
         return r.ok ? { ok: true } : { ok: false, message: r.problems.join('; ') };
       }
       const left = differingIn(await containers(ctx));
@@ -129,7 +169,14 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
  * The target's containers created, not started, before the pause (`up --no-start`), so that
  * the start inside it only starts them. Rollback removes the ones it created.
  */
-export function createStep(o: { id: string; stack: string; side: Side; release: ReleaseMeta; services: string[]; dependsOn: string[] }): Step {
+export function createStep(o: {
+  id: string;
+  stack: string;
+  side: Side;
+  release: ReleaseMeta;
+  services: string[];
+  dependsOn: string[];
+}): Step {
   const sudo = o.side.sudo;
   let created: string[] = [];
   const missing = async (ctx: StepContext) => {
@@ -144,7 +191,8 @@ export function createStep(o: { id: string; stack: string; side: Side; release: 
     title: `create the containers of ${o.services.join(', ')} on ${o.side.name}, not started`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: 'Create the containers before the pause, so that starting the stack in it does not wait for their creation.',
+      purpose:
+        'Create the containers before the pause, so that starting the stack in it does not wait for their creation.',
       commands: [render(compose(call(o.stack, o.release, 'plugin'), ...args(o.services)))],
       verify: 'Each of these services has a container.',
       undo: 'Remove the containers it created (never started).',
@@ -155,7 +203,10 @@ export function createStep(o: { id: string; stack: string; side: Side; release: 
     },
     async apply(ctx) {
       created = await missing(ctx);
-      const r = await ctx.transport.exec(compose(call(o.stack, o.release, await composeFlavor(ctx.transport, sudo)), ...args(created)), { sudo, timeoutMs: 10 * 60_000 });
+      const r = await ctx.transport.exec(
+        compose(call(o.stack, o.release, await composeFlavor(ctx.transport, sudo)), ...args(created)),
+        { sudo, timeoutMs: 10 * 60_000 },
+      );
       if (r.code !== 0) throw commandFailed(ctx, o.side, 'compose up --no-start', created, r.stderr);
     },
     async verify(ctx) {

@@ -22,7 +22,9 @@ export const markerPath = (stack: string): string => `${stackDir(stack)}/migrate
 export function switchStep(o: { id: string; m: Migration; stack: StackDef; dependsOn: string[] }): Step | undefined {
   const proxy = o.stack.proxy;
   if (!proxy) return undefined;
-  const addresses = Object.fromEntries(upstreamsOf(o.stack.name, proxy.routes).map((u) => [u.name, [`${o.m.ch.target.address}:80`]]));
+  const addresses = Object.fromEntries(
+    upstreamsOf(o.stack.name, proxy.routes).map((u) => [u.name, [`${o.m.ch.target.address}:80`]]),
+  );
   return nginxFileStep({
     id: o.id,
     host: o.m.source.name,
@@ -51,7 +53,9 @@ export function markerStep(o: { id: string; m: Migration; dependsOn: string[]; m
     id: o.id,
     host: m.source.name,
     phase: o.moving ? 'prepare' : 'verify',
-    title: o.moving ? `mark ${m.stack} on ${m.source.name} as moving to ${m.target.name}` : `mark ${m.stack} on ${m.source.name} as moved to ${m.target.name}`,
+    title: o.moving
+      ? `mark ${m.stack} on ${m.source.name} as moving to ${m.target.name}`
+      : `mark ${m.stack} on ${m.source.name} as moved to ${m.target.name}`,
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: o.moving
@@ -62,7 +66,9 @@ export function markerStep(o: { id: string; m: Migration; dependsOn: string[]; m
       undo: `rm -f ${path}`,
     }),
     async check(ctx) {
-      return (await read(ctx.transport)) === text ? { needed: false } : { needed: true, change: { summary: `${path} = ${m.target.name}` } };
+      return (await read(ctx.transport)) === text
+        ? { needed: false }
+        : { needed: true, change: { summary: `${path} = ${m.target.name}` } };
     },
     async apply(ctx) {
       await ctx.transport.upload(path, text, { mode: 0o644, sudo: m.source.sudo });

@@ -84,7 +84,10 @@ export function verifyStep(o: VerifyOptions): Step {
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Prove the move before the target starts: per-table row counts and checksums equal on both sides (${m.databases.map((d) => d.db).join(', ') || 'no database'}), and manifests of every volume equal (${m.volumes.join(', ') || 'no volume'}). Then record the report on ${m.target.name}.`,
-      commands: ['psql: SELECT count(*), md5(string_agg(md5(row::text) ORDER BY …)) per table, on both sides', 'find -print0 | sort -z | sha256sum per volume, on both sides'],
+      commands: [
+        'psql: SELECT count(*), md5(string_agg(md5(row::text) ORDER BY …)) per table, on both sides',
+        'find -print0 | sort -z | sha256sum per volume, on both sides',
+      ],
       verify: `${reportPath(m.stack)} holds the report.`,
       undo: 'Nothing: the report only records what was proven.',
     }),
@@ -99,29 +102,56 @@ export function verifyStep(o: VerifyOptions): Step {
       const proveTables = async (d: Migration['databases'][number]): Promise<TableReport[]> => {
         const src = await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service);
         const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
-        const [a, b] = await Promise.all([tableSums(m.source.transport(), src, d, m.source.sudo), tableSums(ctx.transport, tgt, d, m.target.sudo)]);
+        const [a, b] = await Promise.all([
+          tableSums(m.source.transport(), src, d, m.source.sudo),
+          tableSums(ctx.transport, tgt, d, m.target.sudo),
+        ]);
         return compareTables(a, b);
       };
       const [perDb, volumes] = await Promise.all([
         Promise.all(o.snapshot ? [] : m.databases.map(proveTables)),
-        o.copies().then((copies) => verifyVolumes({ ch: m.ch, copies, source: m.source.transport(), target: ctx.transport })),
+        o
+          .copies()
+          .then((copies) => verifyVolumes({ ch: m.ch, copies, source: m.source.transport(), target: ctx.transport })),
       ]);
       const tables = perDb.flat();
       m.marks.tables = tables;
       m.marks.volumes = volumes;
       const problems = [
-        ...tables.filter((t) => !t.checksum_match).map((t) => `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target, checksums ${t.rows_source === t.rows_target ? 'differ' : 'not compared'}`),
+        ...tables
+          .filter((t) => !t.checksum_match)
+          .map(
+            (t) =>
+              `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target, checksums ${t.rows_source === t.rows_target ? 'differ' : 'not compared'}`,
+          ),
         ...volumes.filter((v) => !v.manifest_match).map((v) => `volume ${v.name}: manifests differ`),
       ];
-      if (problems.length > 0) throw new StepError('verify-failed', `${m.stack}: the target does not match the source: ${problems.join('; ')}`, `The source keeps its data. Run \`ferry rollback ${m.stack}\` to serve from ${m.source.name} again, or fix the cause and run migrate again with --resume.`);
-      pending = { from: m.source.name, to: m.target.name, release: m.release.id, at: new Date().toISOString(), tables, volumes };
+      if (problems.length > 0)
+        throw new StepError(
+          'verify-failed',
+          `${m.stack}: the target does not match the source: ${problems.join('; ')}`,
+          `The source keeps its data. Run \`ferry rollback ${m.stack}\` to serve from ${m.source.name} again, or fix the cause and run migrate again with --resume.`,
+        );
+      pending = {
+        from: m.source.name,
+        to: m.target.name,
+        release: m.release.id,
+        at: new Date().toISOString(),
+        tables,
+        volumes,
+      };
       if (o.snapshot) pending.tables = null;
-      const what = o.snapshot ? `${volumes.length} volumes equal on both sides; the tables proven from a snapshot taken now, once the target serves` : `${tables.length} tables and ${volumes.length} volumes equal on both sides`;
+      const what = o.snapshot
+        ? `${volumes.length} volumes equal on both sides; the tables proven from a snapshot taken now, once the target serves`
+        : `${tables.length} tables and ${volumes.length} volumes equal on both sides`;
       return { needed: true, change: { summary: `${what}; record the report` } };
     },
     async apply(ctx) {
       await o.snapshot?.start(ctx);
-      await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify(pending, null, 2)}\n`, { mode: 0o600, sudo: m.target.sudo });
+      await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify(pending, null, 2)}\n`, {
+        mode: 0o600,
+        sudo: m.target.sudo,
+      });
     },
     async verify() {
       return (await readReport(m)) ? { ok: true } : { ok: false, message: `${reportPath(m.stack)} was not written` };

@@ -33,8 +33,12 @@ export async function authPlan(name: string, endpoint: Endpoint, agentSocket: st
   }
   if (plan.methods.length === 0) {
     const tried = endpoint.identityFiles.join(', ');
-    throw new TransportError('auth-failed', name, `${name}: no key to offer ${describeEndpoint(endpoint)}: SSH_AUTH_SOCK is not set and no usable key among ${tried}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}`,
-      'set identityFiles to an unencrypted private key, or load the key into ssh-agent (ssh-add) and export SSH_AUTH_SOCK');
+    throw new TransportError(
+      'auth-failed',
+      name,
+      `${name}: no key to offer ${describeEndpoint(endpoint)}: SSH_AUTH_SOCK is not set and no usable key among ${tried}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}`,
+      'set identityFiles to an unencrypted private key, or load the key into ssh-agent (ssh-add) and export SSH_AUTH_SOCK',
+    );
   }
   return plan;
 }
@@ -48,6 +52,7 @@ async function readKey(path: string): Promise<Buffer | Error | undefined> {
     return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : new Error(`cannot read: ${code}`);
   }
   const parsed = ssh2.utils.parseKey(data);
-  if (parsed instanceof Error) return new Error(/encrypted|passphrase/i.test(parsed.message) ? 'encrypted' : parsed.message);
+  if (parsed instanceof Error)
+    return new Error(/encrypted|passphrase/i.test(parsed.message) ? 'encrypted' : parsed.message);
   return data;
 }

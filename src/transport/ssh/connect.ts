@@ -64,7 +64,12 @@ function chainConnection(clients: Client[]): Connection {
 }
 
 /** Connects and authenticates to one endpoint, over `sock` when given (a jump's channel). */
-export async function connectEndpoint(name: string, endpoint: Endpoint, settings: ConnectSettings, sock?: Duplex): Promise<Client> {
+export async function connectEndpoint(
+  name: string,
+  endpoint: Endpoint,
+  settings: ConnectSettings,
+  sock?: Duplex,
+): Promise<Client> {
   const where = `${endpoint.host}:${endpoint.port}`;
   const hostKey = await hostKeyCheck(name, endpoint.host, endpoint.port, settings);
   const auth = await authPlan(name, endpoint, settings.agentSocket);
@@ -75,12 +80,17 @@ export async function connectEndpoint(name: string, endpoint: Endpoint, settings
       if (settled) return;
       settled = true;
       client.end();
-      const failure = classifyConnectError(hostKey.refusal ?? err, name, where, { user: endpoint.user, offered: auth.offered });
+      const failure = classifyConnectError(hostKey.refusal ?? err, name, where, {
+        user: endpoint.user,
+        offered: auth.offered,
+      });
       reject(failure.retryable ? markRetryable(failure.error) : failure.error);
     };
     // ssh2 emits 'error' for the life of the client; an unheard one would crash the process.
     client.on('error', fail);
-    client.once('close', () => fail(Object.assign(new Error('Connection lost before handshake'), { code: 'ECONNRESET' })));
+    client.once('close', () =>
+      fail(Object.assign(new Error('Connection lost before handshake'), { code: 'ECONNRESET' })),
+    );
     client.once('ready', () => {
       settled = true;
       // Every running command listens for the connection closing.
@@ -112,7 +122,16 @@ function forward(jump: Client, name: string, endpoint: Endpoint, timeoutMs: numb
   const where = `${endpoint.host}:${endpoint.port}`;
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
-      reject(markRetryable(new TransportError('connect-timeout', name, `${name}: the jump host did not reach ${where} within ${timeoutMs} ms`, `check that the jump host can reach ${where}`)));
+      reject(
+        markRetryable(
+          new TransportError(
+            'connect-timeout',
+            name,
+            `${name}: the jump host did not reach ${where} within ${timeoutMs} ms`,
+            `check that the jump host can reach ${where}`,
+          ),
+        ),
+      );
     }, timeoutMs);
     jump.forwardOut('127.0.0.1', 0, endpoint.host, endpoint.port, (err, stream) => {
       clearTimeout(timer);

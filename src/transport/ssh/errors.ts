@@ -41,7 +41,12 @@ export const isRetryable = (error: unknown): boolean => error instanceof Transpo
  * Classifies an error raised while connecting to `where` (`host:port`) for fleet host
  * `host`; `auth` says who logged in with which keys, for an authentication failure.
  */
-export function classifyConnectError(err: unknown, host: string, where: string, auth?: { user: string; offered: string[] }): ConnectFailure {
+export function classifyConnectError(
+  err: unknown,
+  host: string,
+  where: string,
+  auth?: { user: string; offered: string[] },
+): ConnectFailure {
   if (err instanceof TransportError) return { error: err, retryable: retryable.has(err) };
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as SshLikeError;
   const message = e.message ?? String(err);
@@ -51,25 +56,60 @@ export function classifyConnectError(err: unknown, host: string, where: string, 
     retryable,
   });
   if (code in UNREACHABLE) {
-    return fail('host-unreachable', `cannot reach ${where}: ${UNREACHABLE[code]}`, `check that sshd listens on ${where} and that no firewall blocks it`, true);
+    return fail(
+      'host-unreachable',
+      `cannot reach ${where}: ${UNREACHABLE[code]}`,
+      `check that sshd listens on ${where} and that no firewall blocks it`,
+      true,
+    );
   }
   if (/Channel open failure/.test(message)) {
-    return fail('host-unreachable', `the jump host cannot reach ${where}: ${message.replace(/^\(SSH\) Channel open failure: /, '')}`, `check that the jump host can reach ${where} (and that its sshd allows TCP forwarding)`, true);
+    return fail(
+      'host-unreachable',
+      `the jump host cannot reach ${where}: ${message.replace(/^\(SSH\) Channel open failure: /, '')}`,
+      `check that the jump host can reach ${where} (and that its sshd allows TCP forwarding)`,
+      true,
+    );
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || e.level === 'client-dns') {
-    return fail('host-unreachable', `cannot resolve the host name of ${where}`, 'check the host in ferry.yml (or its HostName in ~/.ssh/config)', code === 'EAI_AGAIN');
+    return fail(
+      'host-unreachable',
+      `cannot resolve the host name of ${where}`,
+      'check the host in ferry.yml (or its HostName in ~/.ssh/config)',
+      code === 'EAI_AGAIN',
+    );
   }
   if (code === 'ETIMEDOUT' || e.level === 'client-timeout' || /timed out/i.test(message)) {
-    return fail('connect-timeout', `no SSH handshake with ${where} in time (${message})`, 'check that the address is right and that a firewall does not drop the packets; raise the connect timeout for slow links', true);
+    return fail(
+      'connect-timeout',
+      `no SSH handshake with ${where} in time (${message})`,
+      'check that the address is right and that a firewall does not drop the packets; raise the connect timeout for slow links',
+      true,
+    );
   }
   if (e.level === 'client-authentication' || /authentication methods failed/i.test(message)) {
     const who = auth ? ` for user ${auth.user} (offered: ${auth.offered.join(', ')})` : '';
-    return fail('auth-failed', `${where} refused every key offered${who}`, 'check the user name, that the public key is in the server\'s authorized_keys, or that ssh-agent holds it (ssh-add -l)', false);
+    return fail(
+      'auth-failed',
+      `${where} refused every key offered${who}`,
+      "check the user name, that the public key is in the server's authorized_keys, or that ssh-agent holds it (ssh-add -l)",
+      false,
+    );
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /connection lost|closed/i.test(message)) {
-    return fail('connection-lost', `${where} closed the connection during the handshake (${message})`, 'sshd may be refusing connections (MaxStartups, fail2ban, AllowUsers): look at its log', true);
+    return fail(
+      'connection-lost',
+      `${where} closed the connection during the handshake (${message})`,
+      'sshd may be refusing connections (MaxStartups, fail2ban, AllowUsers): look at its log',
+      true,
+    );
   }
-  return fail('connection-lost', `SSH handshake with ${where} failed: ${message}`, 'run `ssh -v` to the same host to see what the server says', false);
+  return fail(
+    'connection-lost',
+    `SSH handshake with ${where} failed: ${message}`,
+    'run `ssh -v` to the same host to see what the server says',
+    false,
+  );
 }
 
 /** The same error with its message and hint redacted (connect errors can quote paths and host names). */
@@ -77,30 +117,59 @@ export function redactError(error: unknown, redact: Redact): unknown {
   if (!(error instanceof TransportError)) return error;
   const message = redact(error.message);
   const hint = redact(error.hint);
-  return message === error.message && hint === error.hint ? error : new TransportError(error.code, error.host, message, hint);
+  return message === error.message && hint === error.hint
+    ? error
+    : new TransportError(error.code, error.host, message, hint);
 }
 
 /** The connection went away while a command ran. */
 export function connectionLost(host: string, line: string, redact: Redact): TransportError {
-  return new TransportError('connection-lost', host, redact(`${host}: the connection closed while running: ${line}`), 'the server may have rebooted or dropped the connection; check it and run again');
+  return new TransportError(
+    'connection-lost',
+    host,
+    redact(`${host}: the connection closed while running: ${line}`),
+    'the server may have rebooted or dropped the connection; check it and run again',
+  );
 }
 
 export function channelRefused(host: string, line: string, reason: string, redact: Redact): TransportError {
-  return new TransportError('command-failed', host, redact(`${host}: the server would not start the command (${reason}): ${line}`), "sshd limits sessions per connection (MaxSessions, default 10); lower Ferry's parallelism on this host or raise MaxSessions");
+  return new TransportError(
+    'command-failed',
+    host,
+    redact(`${host}: the server would not start the command (${reason}): ${line}`),
+    "sshd limits sessions per connection (MaxSessions, default 10); lower Ferry's parallelism on this host or raise MaxSessions",
+  );
 }
 
 export function commandTimeout(host: string, line: string, timeoutMs: number, redact: Redact): TransportError {
-  return new TransportError('command-timeout', host, redact(`${host}: command still running after ${timeoutMs} ms, killed: ${line}`), 'raise the command timeout if the command is slow, or look for what it waits on');
+  return new TransportError(
+    'command-timeout',
+    host,
+    redact(`${host}: command still running after ${timeoutMs} ms, killed: ${line}`),
+    'raise the command timeout if the command is slow, or look for what it waits on',
+  );
 }
 
-export function commandFailed(host: string, line: string, code: number, stderr: string, redact: Redact): TransportError {
+export function commandFailed(
+  host: string,
+  line: string,
+  code: number,
+  stderr: string,
+  redact: Redact,
+): TransportError {
   const tail = stderrTail(stderr);
   const text = `${host}: exit ${code}${exitMeaning(code)}: ${line}${tail ? `\n${tail}` : ''}`;
-  return new TransportError('command-failed', host, redact(text), 'read the output above; run the command on the host to reproduce it');
+  return new TransportError(
+    'command-failed',
+    host,
+    redact(text),
+    'read the output above; run the command on the host to reproduce it',
+  );
 }
 
 /** What sudo prints when it cannot run without a password, or is not installed. */
-const SUDO_MISSING = /sudo: (a password is required|a terminal is required|no tty present)|sudo: (command )?not found|is not in the sudoers file/;
+const SUDO_MISSING =
+  /sudo: (a password is required|a terminal is required|no tty present)|sudo: (command )?not found|is not in the sudoers file/;
 
 export function isSudoMissing(code: number, stderr: string): boolean {
   return code !== 0 && SUDO_MISSING.test(stderr);
@@ -108,7 +177,12 @@ export function isSudoMissing(code: number, stderr: string): boolean {
 
 export function sudoMissing(host: string, stderr: string, redact: Redact): TransportError {
   const why = /not found/.test(stderr) ? 'sudo is not installed' : 'sudo asks for a password';
-  return new TransportError('sudo-missing', host, redact(`${host}: ${why} (${stderrTail(stderr, 1)})`), 'install sudo and allow the SSH user to run commands without a password (NOPASSWD in /etc/sudoers.d), or connect as root');
+  return new TransportError(
+    'sudo-missing',
+    host,
+    redact(`${host}: ${why} (${stderrTail(stderr, 1)})`),
+    'install sudo and allow the SSH user to run commands without a password (NOPASSWD in /etc/sudoers.d), or connect as root',
+  );
 }
 
 /** The last lines of stderr, which usually say what went wrong. */
@@ -129,6 +203,8 @@ export function exitMeaning(code: number): string {
 
 /** The exit code a shell reports for a process killed by `signal` (`TERM` or `SIGTERM`). */
 export function signalExitCode(signal: string): number {
-  const n = (constants.signals as Record<string, number | undefined>)[signal.startsWith('SIG') ? signal : `SIG${signal}`];
+  const n = (constants.signals as Record<string, number | undefined>)[
+    signal.startsWith('SIG') ? signal : `SIG${signal}`
+  ];
   return 128 + (n ?? 0);
 }

@@ -9,7 +9,8 @@ import { and, cmd, or, quote, raw, render, seq, type Command } from '../../shell
 
 export function uploadCommand(path: string, mode: number, owner?: string): Command {
   assertAbsolute(path);
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new Error(`upload mode must be from 0 to 0o7777, got ${mode}`);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+    throw new Error(`upload mode must be from 0 to 0o7777, got ${mode}`);
   const base = posix.basename(path);
   const template = posix.join(posix.dirname(path), `${base.startsWith('.') ? '' : '.'}${base}.ferry-XXXXXX`);
   const steps: Command[] = [

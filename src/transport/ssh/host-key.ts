@@ -7,8 +7,15 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
-  checkHostKey, fingerprint, hostPattern, keyTypeOf, knownHostsLine, knownKeyTypes, parseKnownHosts,
-  type HostKeyVerdict, type KnownHostEntry,
+  checkHostKey,
+  fingerprint,
+  hostPattern,
+  keyTypeOf,
+  knownHostsLine,
+  knownKeyTypes,
+  parseKnownHosts,
+  type HostKeyVerdict,
+  type KnownHostEntry,
 } from '../known-hosts.js';
 import { TransportError } from '../transport.js';
 
@@ -41,7 +48,12 @@ const ALGORITHMS: Record<string, string[]> = {
 const ALL_ALGORITHMS = Object.values(ALGORITHMS).flat();
 
 /** `name` is the fleet host (for messages); `host:port` is what is connected to. */
-export async function hostKeyCheck(name: string, host: string, port: number, policy: HostKeyPolicy): Promise<HostKeyCheck> {
+export async function hostKeyCheck(
+  name: string,
+  host: string,
+  port: number,
+  policy: HostKeyPolicy,
+): Promise<HostKeyCheck> {
   const files = await Promise.all(policy.knownHostsFiles.map((f) => readKnownHosts(name, f)));
   const known = files.flatMap((f) => knownKeyTypes(f.entries, host, port)).flatMap((t) => ALGORITHMS[t] ?? []);
   const check = {
@@ -51,10 +63,18 @@ export async function hostKeyCheck(name: string, host: string, port: number, pol
       const { verdict, path } = decide(files, host, port, key);
       if (verdict.kind === 'known') return done(true);
       if (verdict.kind === 'unknown' && policy.trustNewHostKey && policy.knownHostsFiles[0]) {
-        trust(policy.knownHostsFiles[0], host, port, key).then(() => done(true), (e: Error) => {
-          check.refusal = new TransportError('host-key-unknown', name, `${name}: cannot record the host key in ${policy.knownHostsFiles[0]}: ${e.message}`, 'check that the file is writable');
-          done(false);
-        });
+        trust(policy.knownHostsFiles[0], host, port, key).then(
+          () => done(true),
+          (e: Error) => {
+            check.refusal = new TransportError(
+              'host-key-unknown',
+              name,
+              `${name}: cannot record the host key in ${policy.knownHostsFiles[0]}: ${e.message}`,
+              'check that the file is writable',
+            );
+            done(false);
+          },
+        );
         return;
       }
       check.refusal = refusal(verdict, name, host, port, key, path);
@@ -70,12 +90,22 @@ async function readKnownHosts(name: string, path: string): Promise<FileEntries> 
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { path, entries: [] };
-    throw new TransportError('ssh-config', name, `${name}: cannot read ${path} (${code ?? String(e)})`, 'check that the known_hosts file is a readable file');
+    throw new TransportError(
+      'ssh-config',
+      name,
+      `${name}: cannot read ${path} (${code ?? String(e)})`,
+      'check that the known_hosts file is a readable file',
+    );
   }
 }
 
 /** Across files: a revoked key anywhere is refused; else known anywhere wins; else a changed key is reported. */
-function decide(files: FileEntries[], host: string, port: number, key: Buffer): { verdict: HostKeyVerdict; path: string } {
+function decide(
+  files: FileEntries[],
+  host: string,
+  port: number,
+  key: Buffer,
+): { verdict: HostKeyVerdict; path: string } {
   const verdicts = files.map((f) => ({ verdict: checkHostKey(f.entries, host, port, key), path: f.path }));
   for (const kind of ['revoked', 'known', 'changed'] as const) {
     const found = verdicts.find((v) => v.verdict.kind === kind);
@@ -96,18 +126,34 @@ async function trust(path: string, host: string, port: number, key: Buffer): Pro
   await appendFile(path, `${prefix}${knownHostsLine(host, port, key)}\n`, { mode: 0o600 });
 }
 
-function refusal(verdict: HostKeyVerdict, name: string, host: string, port: number, key: Buffer, path: string): TransportError {
+function refusal(
+  verdict: HostKeyVerdict,
+  name: string,
+  host: string,
+  port: number,
+  key: Buffer,
+  path: string,
+): TransportError {
   const where = hostPattern(host, port);
   const offered = `${keyTypeOf(key)} key ${fingerprint(key)}`;
   if (verdict.kind === 'unknown') {
     const scan = `ssh-keyscan ${port === 22 ? '' : `-p ${port} `}${host} >> ${path}`;
-    return new TransportError('host-key-unknown', name, `${name}: the host key of ${where} is not known (${offered})`,
-      `compare ${fingerprint(key)} with the one the server shows (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run again with --trust-new-host-key, or add it with: ${scan}`);
+    return new TransportError(
+      'host-key-unknown',
+      name,
+      `${name}: the host key of ${where} is not known (${offered})`,
+      `compare ${fingerprint(key)} with the one the server shows (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run again with --trust-new-host-key, or add it with: ${scan}`,
+    );
   }
   const at = `${path}:${'line' in verdict ? verdict.line : 0}`;
-  const message = verdict.kind === 'revoked'
-    ? `${name}: ${where} offered a key revoked at ${at} (${offered})`
-    : `${name}: the host key of ${where} changed: it offered ${offered}, but ${at} records another key`;
-  return new TransportError('host-key-changed', name, message,
-    `someone may be intercepting the connection. If the server was reinstalled, check the new fingerprint on its console, then remove the old key: ssh-keygen -R '${where}' -f ${path}`);
+  const message =
+    verdict.kind === 'revoked'
+      ? `${name}: ${where} offered a key revoked at ${at} (${offered})`
+      : `${name}: the host key of ${where} changed: it offered ${offered}, but ${at} records another key`;
+  return new TransportError(
+    'host-key-changed',
+    name,
+    message,
+    `someone may be intercepting the connection. If the server was reinstalled, check the new fingerprint on its console, then remove the old key: ssh-keygen -R '${where}' -f ${path}`,
+  );
 }

@@ -11,7 +11,10 @@ const feed = (chunks: string[]) => {
 };
 
 test('each line announces its process group before running in sh -c', () => {
-  assert.equal(announcePid("docker ps --format '{{.Names}}'"), `echo ferry-pid:$$ >&2; exec sh -c 'docker ps --format '\\''{{.Names}}'\\'''`);
+  assert.equal(
+    announcePid("docker ps --format '{{.Names}}'"),
+    `echo ferry-pid:$$ >&2; exec sh -c 'docker ps --format '\\''{{.Names}}'\\'''`,
+  );
   assert.equal(killGroupLine(4242, false), 'kill -KILL -- -4242');
   assert.equal(killGroupLine(4242, true), 'sudo -n kill -KILL -- -4242');
 });

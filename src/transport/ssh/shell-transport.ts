@@ -53,7 +53,8 @@ export abstract class ShellTransport implements Transport {
   }
 
   async download(path: string, opts: { sudo?: boolean } = {}): Promise<Buffer> {
-    return (await this.run(render(downloadCommand(path)), opts.sudo, true, { timeoutMs: this.commandTimeoutMs })).stdout;
+    return (await this.run(render(downloadCommand(path)), opts.sudo, true, { timeoutMs: this.commandTimeoutMs }))
+      .stdout;
   }
 
   private async run(inner: string, askedSudo: boolean | undefined, check: boolean, io: RunIO): Promise<Judged> {
@@ -69,7 +70,13 @@ export abstract class ShellTransport implements Transport {
     if (outcome.kind === 'lost') throw connectionLost(this.name, shown, redact);
     if (outcome.kind === 'refused') throw channelRefused(this.name, shown, outcome.reason, redact);
     const stderr = outcome.stderr.toString('utf8');
-    const result: ExecResult = { code: outcome.code, stdout: outcome.stdout.toString('utf8'), stderr, durationMs: outcome.durationMs, command: shown };
+    const result: ExecResult = {
+      code: outcome.code,
+      stdout: outcome.stdout.toString('utf8'),
+      stderr,
+      durationMs: outcome.durationMs,
+      command: shown,
+    };
     this.onEvent({ kind: 'exec', host: this.name, result });
     if (sudo && isSudoMissing(outcome.code, stderr)) throw sudoMissing(this.name, stderr, redact);
     if (check && outcome.code !== 0) throw commandFailed(this.name, shown, outcome.code, stderr, redact);

@@ -66,25 +66,35 @@ export interface ResolveEnv {
 export function resolveTarget(target: SshTarget, env: ResolveEnv): ResolvedTarget {
   const alias = resolveSshHost(env.config, target.host, env.configPath, env.home);
   const user = target.user ?? alias.user ?? 'root';
-  const identityFiles = target.identityFiles?.map((f) => expandHome(f, env.home)) ??
+  const identityFiles =
+    target.identityFiles?.map((f) => expandHome(f, env.home)) ??
     (alias.identityFiles.length > 0 ? alias.identityFiles : DEFAULT_KEYS.map((k) => join(env.home, '.ssh', k)));
-  const endpoint: Endpoint = { host: alias.hostName ?? target.host, port: target.port ?? alias.port ?? 22, user, identityFiles };
+  const endpoint: Endpoint = {
+    host: alias.hostName ?? target.host,
+    port: target.port ?? alias.port ?? 22,
+    user,
+    identityFiles,
+  };
   const jumpSpec = target.proxyJump ?? alias.proxyJump;
-  const jumps = jumpSpec ? parseProxyJump(jumpSpec, target.name).map((hop) => {
-    const hopAlias = resolveSshHost(env.config, hop.host, env.configPath, env.home);
-    return {
-      host: hopAlias.hostName ?? hop.host,
-      port: hop.port ?? hopAlias.port ?? 22,
-      user: hop.user ?? hopAlias.user ?? user,
-      identityFiles: hopAlias.identityFiles.length > 0 ? hopAlias.identityFiles : identityFiles,
-    };
-  }) : [];
+  const jumps = jumpSpec
+    ? parseProxyJump(jumpSpec, target.name).map((hop) => {
+        const hopAlias = resolveSshHost(env.config, hop.host, env.configPath, env.home);
+        return {
+          host: hopAlias.hostName ?? hop.host,
+          port: hop.port ?? hopAlias.port ?? 22,
+          user: hop.user ?? hopAlias.user ?? user,
+          identityFiles: hopAlias.identityFiles.length > 0 ? hopAlias.identityFiles : identityFiles,
+        };
+      })
+    : [];
   return {
     name: target.name,
     endpoint,
     jumps,
     sudo: target.sudo ?? false,
-    knownHostsFiles: (target.knownHostsFiles ?? [join(env.home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']).map((f) => expandHome(f, env.home)),
+    knownHostsFiles: (
+      target.knownHostsFiles ?? [join(env.home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']
+    ).map((f) => expandHome(f, env.home)),
     trustNewHostKey: target.trustNewHostKey ?? false,
     connectTimeoutMs: target.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     commandTimeoutMs: target.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,

@@ -47,7 +47,10 @@ export class SshTransport extends ShellTransport {
   private resolved?: Promise<ResolvedTarget>;
   private connection?: Promise<Connection>;
 
-  constructor(private readonly target: SshTarget, private readonly options: SshOptions = {}) {
+  constructor(
+    private readonly target: SshTarget,
+    private readonly options: SshOptions = {},
+  ) {
     super(options);
     this.name = target.name;
     this.commandTimeoutMs = target.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
@@ -89,10 +92,14 @@ export class SshTransport extends ShellTransport {
     const forget = () => {
       if (this.connection === pending) this.connection = undefined;
     };
-    pending.then((c) => c.onClose(() => {
-      forget();
-      this.onEvent({ kind: 'disconnected', host: this.name });
-    }), forget);
+    pending.then(
+      (c) =>
+        c.onClose(() => {
+          forget();
+          this.onEvent({ kind: 'disconnected', host: this.name });
+        }),
+      forget,
+    );
     return pending;
   }
 
@@ -100,17 +107,19 @@ export class SshTransport extends ShellTransport {
     const target = await this.resolve();
     const settings = this.settings(target);
     const attempts = withRetry(
-      (attempt) => this.limiter.run(async () => {
-        this.onEvent({ kind: 'connecting', host: this.name, attempt });
-        const started = Date.now();
-        const connection = await openConnection(target, settings);
-        this.onEvent({ kind: 'connected', host: this.name, durationMs: Date.now() - started });
-        return connection;
-      }),
+      (attempt) =>
+        this.limiter.run(async () => {
+          this.onEvent({ kind: 'connecting', host: this.name, attempt });
+          const started = Date.now();
+          const connection = await openConnection(target, settings);
+          this.onEvent({ kind: 'connected', host: this.name, durationMs: Date.now() - started });
+          return connection;
+        }),
       this.options.retry ?? DEFAULT_RETRY,
       {
         shouldRetry: isRetryable,
-        onRetry: (e, attempt, delayMs) => this.onEvent({ kind: 'connect-retry', host: this.name, attempt, delayMs, code: (e as TransportError).code }),
+        onRetry: (e, attempt, delayMs) =>
+          this.onEvent({ kind: 'connect-retry', host: this.name, attempt, delayMs, code: (e as TransportError).code }),
       },
     );
     return attempts.catch((e: unknown) => {
@@ -132,7 +141,8 @@ export class SshTransport extends ShellTransport {
 
   private async loadTarget(): Promise<ResolvedTarget> {
     const home = this.options.home ?? homedir();
-    const configPath = this.options.sshConfigPath === undefined ? join(home, '.ssh', 'config') : this.options.sshConfigPath;
+    const configPath =
+      this.options.sshConfigPath === undefined ? join(home, '.ssh', 'config') : this.options.sshConfigPath;
     const config = configPath === null ? [] : await readSshConfig(this.name, configPath);
     return resolveTarget(this.target, { config, configPath: configPath ?? '', home });
   }
@@ -145,7 +155,12 @@ async function readSshConfig(name: string, path: string): Promise<SshConfigSecti
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return [];
-    throw new TransportError('ssh-config', name, `${name}: cannot read ${path} (${code ?? String(e)})`, 'check that the SSH config file is a readable file');
+    throw new TransportError(
+      'ssh-config',
+      name,
+      `${name}: cannot read ${path} (${code ?? String(e)})`,
+      'check that the SSH config file is a readable file',
+    );
   }
   return parseSshConfig(text);
 }

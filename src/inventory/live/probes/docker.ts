@@ -29,7 +29,9 @@ export const dockerProbe: Probe = {
     const swarm = (s.get('swarm') ?? '').trim();
     if (swarm) facts.docker.swarm = swarm;
     const digests = imageDigests(s.get('images') ?? '');
-    facts.containers = parseInspect(s.get('inspect') ?? '').map((c) => (digests.get(c.imageId) ? { ...c, digest: digests.get(c.imageId)! } : c));
+    facts.containers = parseInspect(s.get('inspect') ?? '').map((c) =>
+      digests.get(c.imageId) ? { ...c, digest: digests.get(c.imageId)! } : c,
+    );
     facts.volumes = parseVolumes(s.get('volumes') ?? '', s.get('volume_sizes') ?? '');
   },
 };
@@ -57,7 +59,12 @@ export function parseInspect(text: string): ContainerFacts[] {
       imageId: c.Image,
       state: c.State?.Status ?? 'unknown',
       ports: ports(c.NetworkSettings?.Ports ?? {}),
-      mounts: (c.Mounts ?? []).map((m) => ({ type: m.Type, source: m.Source, destination: m.Destination, ...(m.Name ? { name: m.Name } : {}) })),
+      mounts: (c.Mounts ?? []).map((m) => ({
+        type: m.Type,
+        source: m.Source,
+        destination: m.Destination,
+        ...(m.Name ? { name: m.Name } : {}),
+      })),
       memoryLimit: c.HostConfig?.Memory ?? 0,
     };
     if (c.State?.Health?.Status) out.health = c.State.Health.Status;
@@ -72,7 +79,8 @@ function ports(map: Record<string, { HostIp: string; HostPort: string }[] | null
   const out: PublishedPort[] = [];
   for (const [key, bindings] of Object.entries(map)) {
     const [port, protocol = 'tcp'] = key.split('/');
-    for (const b of bindings ?? []) out.push({ hostIp: b.HostIp, hostPort: Number(b.HostPort), containerPort: Number(port), protocol });
+    for (const b of bindings ?? [])
+      out.push({ hostIp: b.HostIp, hostPort: Number(b.HostPort), containerPort: Number(port), protocol });
   }
   return out.sort((a, b) => a.hostPort - b.hostPort || a.hostIp.localeCompare(b.hostIp));
 }
@@ -93,7 +101,12 @@ export function parseVolumes(list: string, sizes: string): VolumeFacts[] {
   }
   return jsonLines<{ Name: string; Driver: string; Labels?: string }>(list).map((v) => {
     const project = /(?:^|,)com\.docker\.compose\.project=([^,]+)/.exec(v.Labels ?? '')?.[1];
-    return { name: v.Name, driver: v.Driver, ...(project ? { project } : {}), ...(bytes.has(v.Name) ? { sizeBytes: bytes.get(v.Name)! } : {}) };
+    return {
+      name: v.Name,
+      driver: v.Driver,
+      ...(project ? { project } : {}),
+      ...(bytes.has(v.Name) ? { sizeBytes: bytes.get(v.Name)! } : {}),
+    };
   });
 }
 

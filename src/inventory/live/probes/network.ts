@@ -19,7 +19,11 @@ export const networkProbe: Probe = {
     facts.listening = parseSs(s.get('ss') ?? '');
     facts.ufw = { installed: (s.get('ufw_path') ?? '').trim() !== '', ...parseUfw(s.get('ufw') ?? '') };
     const jails = parseFail2ban(s.get('fail2ban') ?? '');
-    facts.fail2ban = { installed: (s.get('fail2ban_path') ?? '').trim() !== '', running: jails !== undefined, jails: jails ?? [] };
+    facts.fail2ban = {
+      installed: (s.get('fail2ban_path') ?? '').trim() !== '',
+      running: jails !== undefined,
+      jails: jails ?? [],
+    };
   },
 };
 
@@ -31,14 +35,19 @@ export function parseSs(text: string): Listener[] {
     if (f.length < 5 || (f[0] !== 'tcp' && f[0] !== 'udp')) continue;
     const local = f[4]!;
     const i = local.lastIndexOf(':');
-    const address = local.slice(0, i).replace(/^\[(.*)\]$/, '$1').replace(/%\S+$/, '');
+    const address = local
+      .slice(0, i)
+      .replace(/^\[(.*)\]$/, '$1')
+      .replace(/%\S+$/, '');
     const port = Number(local.slice(i + 1));
     if (!Number.isInteger(port)) continue;
     const proc = /users:\(\("([^"]+)"/.exec(line)?.[1];
     out.push({ protocol: f[0], address, port, ...(proc ? { process: proc } : {}) });
   }
   const key = (l: Listener): string => `${l.protocol}/${l.port}/${l.address}`;
-  return [...new Map(out.map((l) => [key(l), l])).values()].sort((a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol) || a.address.localeCompare(b.address));
+  return [...new Map(out.map((l) => [key(l), l])).values()].sort(
+    (a, b) => a.port - b.port || a.protocol.localeCompare(b.protocol) || a.address.localeCompare(b.address),
+  );
 }
 
 export function parseUfw(text: string): { active: boolean; defaultIncoming?: string; rules: UfwRule[] } {
@@ -60,5 +69,8 @@ export function parseUfw(text: string): { active: boolean; defaultIncoming?: str
 export function parseFail2ban(text: string): string[] | undefined {
   const m = /Jail list:\s*(.*)$/m.exec(text);
   if (!m) return undefined;
-  return m[1]!.split(',').map((j) => j.trim()).filter((j) => j.length > 0);
+  return m[1]!
+    .split(',')
+    .map((j) => j.trim())
+    .filter((j) => j.length > 0);
 }

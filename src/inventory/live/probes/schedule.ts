@@ -33,7 +33,10 @@ export const scheduleProbe: Probe = {
 const isEntry = (l: string): boolean => l.trim() !== '' && !l.trim().startsWith('#') && !/^\s*[A-Z_]+=/.test(l);
 
 function cronLines(source: string, text: string): { source: string; line: string }[] {
-  return text.split('\n').filter(isEntry).map((line) => ({ source, line: line.trim() }));
+  return text
+    .split('\n')
+    .filter(isEntry)
+    .map((line) => ({ source, line: line.trim() }));
 }
 
 function cronDLines(text: string): { source: string; line: string }[] {

@@ -43,7 +43,11 @@ export function parseOsRelease(text: string): { id: string; version: string; nam
     if (m) kv.set(m[1]!, m[2]!.replace(/^"(.*)"$/, '$1').replace(/^'(.*)'$/, '$1'));
   }
   if (!kv.has('ID')) return undefined;
-  return { id: kv.get('ID')!, version: kv.get('VERSION_ID') ?? '', name: kv.get('PRETTY_NAME') ?? kv.get('NAME') ?? kv.get('ID')! };
+  return {
+    id: kv.get('ID')!,
+    version: kv.get('VERSION_ID') ?? '',
+    name: kv.get('PRETTY_NAME') ?? kv.get('NAME') ?? kv.get('ID')!,
+  };
 }
 
 export function parseMeminfo(text: string): { total: number; available: number } | undefined {
@@ -56,7 +60,19 @@ export function parseMeminfo(text: string): { total: number; available: number }
   return { total, available: kb('MemAvailable') ?? kb('MemFree') ?? 0 };
 }
 
-const PSEUDO = new Set(['tmpfs', 'devtmpfs', 'proc', 'sysfs', 'cgroup', 'cgroup2', 'shm', 'udev', 'none', 'squashfs', 'overlay']);
+const PSEUDO = new Set([
+  'tmpfs',
+  'devtmpfs',
+  'proc',
+  'sysfs',
+  'cgroup',
+  'cgroup2',
+  'shm',
+  'udev',
+  'none',
+  'squashfs',
+  'overlay',
+]);
 
 /** `df -P -B1`, keeping real filesystems (and an overlay root, as in containers). */
 export function parseDf(text: string): Disk[] {
@@ -67,9 +83,17 @@ export function parseDf(text: string): Disk[] {
     const [fs, size, used, avail, cap] = f;
     const mount = f.slice(5).join(' ');
     if (PSEUDO.has(fs!) && !(fs === 'overlay' && mount === '/')) continue;
-    if (mount.startsWith('/dev') || mount.startsWith('/run') || mount.startsWith('/sys') || mount.startsWith('/proc')) continue;
+    if (mount.startsWith('/dev') || mount.startsWith('/run') || mount.startsWith('/sys') || mount.startsWith('/proc'))
+      continue;
     if (/^\/var\/lib\/docker\/(overlay2|containers)\//.test(mount) || mount.startsWith('/etc/')) continue;
-    out.push({ mount, filesystem: fs!, size: Number(size), used: Number(used), available: Number(avail), usePercent: Number(cap!.replace('%', '')) });
+    out.push({
+      mount,
+      filesystem: fs!,
+      size: Number(size),
+      used: Number(used),
+      available: Number(avail),
+      usePercent: Number(cap!.replace('%', '')),
+    });
   }
   return out;
 }

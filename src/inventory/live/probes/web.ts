@@ -19,7 +19,10 @@ export const webProbe: Probe = {
   apply(facts, result, ctx) {
     const s = sections(result.stdout);
     facts.nginx = { installed: (s.get('nginx_path') ?? '').trim() !== '', sites: parseNginxT(s.get('nginx') ?? '') };
-    facts.certificates = [...s.entries()].filter(([k]) => k.startsWith('cert:')).map(([k, v]) => parseCert(k.slice(5), v, ctx.now)).filter((c): c is Certificate => c !== undefined);
+    facts.certificates = [...s.entries()]
+      .filter(([k]) => k.startsWith('cert:'))
+      .map(([k, v]) => parseCert(k.slice(5), v, ctx.now))
+      .filter((c): c is Certificate => c !== undefined);
   },
 };
 
@@ -53,5 +56,11 @@ export function parseCert(path: string, text: string, now: Date): Certificate | 
   if (Number.isNaN(notAfter.getTime())) return undefined;
   const subject = /subject=\s*(.+)/.exec(text)?.[1]?.trim() ?? '';
   const names = [...text.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]!);
-  return { path, subject, names, notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000) };
+  return {
+    path,
+    subject,
+    names,
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
+  };
 }
