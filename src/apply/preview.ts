@@ -9,6 +9,7 @@ import { eventError, redactChange, type EventError } from '../engine/events.js';
 import type { Plan } from '../engine/plan.js';
 import type { Change, Phase, StepDoc } from '../engine/step.js';
 import type { Transport } from '../transport/transport.js';
+import { stepContext } from '../engine/context.js';
 
 export interface PreviewStep {
   id: string;
@@ -63,7 +64,7 @@ export async function preview(
         doc: redactDoc(s.doc(), redactor),
       };
       try {
-        const r = await s.check({ transport: transports(s.host), redactor });
+        const r = await s.check(stepContext(s, transports, redactor));
         out[i] = r.needed
           ? { ...base, status: 'change', ...(r.change ? { change: redactChange(r.change, redactor) } : {}) }
           : { ...base, status: 'ok' };

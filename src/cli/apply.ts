@@ -155,12 +155,20 @@ export async function applyCommand(
         }
       }
       const command = `apply${resumed ? ` --resume ${resumed.id}` : ''}${saved ? ` ${planFile}` : ''}`;
-      const summary = await execute(s, fp, command, flags, journal, resumed?.id);
+      const summary = await execute(s, fp, command, flags, journal, resumed ? { resume: resumed.id } : {});
       return summary.failed > 0 ? 1 : 0;
     } finally {
       journal.close();
     }
   });
+}
+
+/** How a run follows an earlier one that was killed. */
+export interface Continuing {
+  /** The run whose locks are taken over. */
+  takeOver?: string;
+  /** The run resumed: its steps' journaled observations are their `prior`. */
+  resume?: string;
 }
 
 /** Locks, runs with the journal and progress lines, unlocks, prints the summary. */
@@ -170,10 +178,10 @@ export async function execute(
   command: string,
   flags: { json?: boolean; noSummary?: boolean },
   journal: Journal,
-  resumeOf?: string,
+  continuing: Continuing = {},
 ): Promise<RunSummary & { runId: string }> {
   const runId = randomUUID();
-  const locked = await lockAll(s, fp, runId, command, resumeOf);
+  const locked = await lockAll(s, fp, runId, command, continuing.takeOver ?? continuing.resume);
   let summary: RunSummary;
   try {
     const titles = new Map(fp.plan.steps.map((st) => [st.id, s.redactor.redact(st.title)]));
@@ -183,6 +191,7 @@ export async function execute(
       onError: (e) => s.io.err(`warning journal-write-failed: ${String(e)}\n`),
     });
     summary = await runPlan(fp.plan, {
+      ...(continuing.resume ? { prior: journal.observations(continuing.resume) } : {}),
       transports: s.transports,
       redactor: s.redactor,
       runId,

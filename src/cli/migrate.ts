@@ -202,7 +202,7 @@ async function runMigration(
       `${o.command}${resumed ? ` --resume ${resumed.id}` : ''}`,
       { json: flags.json === true, noSummary: true },
       journal,
-      resumed?.id,
+      resumed ? { resume: resumed.id } : {},
     );
     if (summary.failed > 0) return 1;
     const r = report(m, Date.now());

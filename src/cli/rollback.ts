@@ -181,7 +181,7 @@ async function rollbackMigration(
       `rollback ${stack} (migration to ${mig.target.name})`,
       flags,
       journal,
-      takeOver,
+      takeOver ? { takeOver } : {},
     );
     if (summary.failed === 0 && !flags.json)
       s.io.out(

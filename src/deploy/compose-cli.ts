@@ -3,7 +3,7 @@
  * `docker-compose` (v1, Debian 12's package). Both take the same arguments for what
  * Ferry does; the commands run in the release directory with the project named.
  */
-import { and, cmd, quiet, quote, raw, type Command } from '../shell/command.js';
+import { and, cmd, quiet, script, type Command } from '../shell/command.js';
 import { releaseDir } from './layout.js';
 
 export type ComposeFlavor = 'plugin' | 'standalone';
@@ -52,7 +52,8 @@ export function compose(c: ComposeCall, ...args: string[]): Command {
 /** Every container of a project, as `docker inspect` JSON (`[]` when there is none). */
 export function inspectProjectCommand(project: string): Command {
   const filter = `label=com.docker.compose.project=${project}`;
-  return raw(
-    `ids=$(docker ps -aq --filter ${quote(filter)}); if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi`,
+  return script(
+    `ids=$(docker ps -aq --filter "$1"); if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi`,
+    filter,
   );
 }

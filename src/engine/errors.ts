@@ -11,10 +11,12 @@ export class PlanError extends Error {
   }
 }
 
-/** A step that failed for a reason of its own (not a transport's). */
+import type { StepErrorCode } from '../tools/codes.js';
+
+/** A step that failed for a reason of its own (not a transport's); its code is one of STEP_ERROR_CODES. */
 export class StepError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: StepErrorCode,
     message: string,
     readonly hint: string,
   ) {

@@ -34,7 +34,8 @@ export interface PlannedStep {
 export type RunEvent = { at: string } & (
   | { kind: 'run-start'; runId: string; steps: PlannedStep[] }
   | { kind: 'step-start'; stepId: string; host: string }
-  | { kind: 'step-checked'; stepId: string; needed: boolean; change?: Change }
+  /** `observed`: what the check saw, redacted; the step's apply, verify and rollback were given it. */
+  | { kind: 'step-checked'; stepId: string; needed: boolean; change?: Change; observed?: unknown }
   | { kind: 'step-applied'; stepId: string }
   | { kind: 'step-verified'; stepId: string; ok: boolean; message?: string }
   | { kind: 'step-end'; stepId: string; outcome: StepOutcome; durationMs: number; error?: EventError }

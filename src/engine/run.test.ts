@@ -5,6 +5,8 @@ import { TransportError } from '../transport/transport.js';
 import { makePlan } from './plan.js';
 import { runPlan } from './run.js';
 import { collecting, Gauge, memoryStep } from './test-helpers.js';
+import type { Step } from './step.js';
+import { RecordingTransport } from '../transport/recording.js';
 
 const at = '2025-01-02T03:04:05.000Z';
 const counts = (s: { changed: number; ok: number; failed: number; skipped: number }) => ({
@@ -80,7 +82,14 @@ test('a failing step is rolled back, earlier changes are undone last first, late
   );
   const changed = (id: string, from: string) => [
     { at, kind: 'step-start', stepId: id, host: 'h1' },
-    { at, kind: 'step-checked', stepId: id, needed: true, change: { summary: `${id}: ${from} -> v` } },
+    {
+      at,
+      kind: 'step-checked',
+      stepId: id,
+      needed: true,
+      change: { summary: `${id}: ${from} -> v` },
+      observed: from === '(none)' ? {} : { before: from },
+    },
     { at, kind: 'step-applied', stepId: id },
   ];
   assert.deepEqual(events, [
@@ -259,4 +268,81 @@ test('on resume, a finished step whose world changed since is applied again', as
       ['b', 'v'],
     ],
   );
+});
+
+test("a step's observation reaches apply, verify and rollback, and is journaled redacted", async () => {
+  const redactor = new Redactor();
+  redactor.add('canary-pw');
+  const seen: string[] = [];
+  const step: Step<{ token: string; n: number }> = {
+    id: 'obs',
+    host: 'h1',
+    phase: 'deploy',
+    title: 'observe',
+    dependsOn: [],
+    doc: () => ({ purpose: '', commands: [], verify: '', undo: '' }),
+    check: async () => ({ needed: true, observed: { token: 'x canary-pw y', n: 3 } }),
+    apply: async (_ctx, o) => {
+      seen.push(`apply ${o.token} ${o.n}`);
+    },
+    verify: async (_ctx, o) => {
+      seen.push(`verify ${o.n}`);
+      return { ok: false, message: 'no' };
+    },
+    rollback: async (_ctx, o) => {
+      seen.push(`rollback ${o.n}`);
+    },
+  };
+  const { events, opts } = collecting({ redactor });
+  await runPlan(makePlan([step]), opts);
+  assert.deepEqual(seen, ['apply x canary-pw y 3', 'verify 3', 'rollback 3']);
+  const checked = events.find((e) => e.kind === 'step-checked');
+  assert.deepEqual(checked, {
+    at,
+    kind: 'step-checked',
+    stepId: 'obs',
+    needed: true,
+    observed: { token: 'x [REDACTED] y', n: 3 },
+  });
+});
+
+test('on resume, a step is given what its check observed in the run it resumes (prior)', async () => {
+  const world = new Map([['a', 'old']]);
+  // The killed run saw 'old' and applied; the world now holds its half-done value.
+  world.set('a', 'half');
+  const step = memoryStep({ id: 'a', world, value: 'v', failVerify: 'no' });
+  const { events, opts } = collecting({ prior: { a: { before: 'old' } } });
+  await runPlan(makePlan([step]), opts);
+  assert.deepEqual([...world], [['a', 'old']]);
+  const checked = events.find((e) => e.kind === 'step-checked');
+  assert.deepEqual(checked && 'observed' in checked ? checked.observed : undefined, { before: 'old' });
+});
+
+test('a step reaches only the hosts it declares', async () => {
+  const reached: string[] = [];
+  const make = (reaches: string[] | undefined): Step => ({
+    id: 'x',
+    host: 'target',
+    ...(reaches ? { reaches } : {}),
+    phase: 'transfer',
+    title: 'x',
+    dependsOn: [],
+    doc: () => ({ purpose: '', commands: [], verify: '', undo: '' }),
+    check: async (ctx) => {
+      reached.push(ctx.on('source').name);
+      return { needed: false };
+    },
+    apply: async () => undefined,
+    verify: async () => ({ ok: true }),
+    rollback: async () => undefined,
+  });
+  const { opts } = collecting();
+  const named = { ...opts, transports: (host: string) => new RecordingTransport(host) };
+  const ok = await runPlan(makePlan([make(['source'])]), named);
+  assert.deepEqual([ok.outcomes, reached], [{ x: 'ok' }, ['source']]);
+  const { events, opts: o2 } = collecting();
+  const refused = await runPlan(makePlan([make(undefined)]), { ...o2, transports: named.transports });
+  assert.equal(refused.outcomes['x'], 'failed');
+  const end = events.find((e) => e.kind === 'step-end');
+  assert.equal(end && 'error' in end ? end.error?.code : undefined, 'step-host-undeclared');
 });

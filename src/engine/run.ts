@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redactor } from '../core/redact.js';
 import type { Transport } from '../transport/transport.js';
+import { redactValue, stepContext } from './context.js';
 import { eventError, redactChange, type EventError, type RunEvent, type RunSummary } from './events.js';
 import type { Plan } from './plan.js';
 import type { Step, StepContext, StepOutcome } from './step.js';
@@ -24,6 +25,11 @@ export interface RunOptions {
   now?: () => Date;
   /** Default: a random UUID. */
   runId?: string;
+  /**
+   * On `--resume`: per step id, what its check observed in the run being resumed, when its
+   * apply began there (`Journal.observations`). Given to the step's context as `prior`.
+   */
+  prior?: Record<string, unknown>;
 }
 
 type Emit = (event: DistributiveOmit<RunEvent, 'at'>) => void;
@@ -34,8 +40,8 @@ interface Run {
   emit: Emit;
   ms: () => number;
   outcomes: Map<string, StepOutcome>;
-  /** Changed steps in order of completion. */
-  changed: Step[];
+  /** Changed steps in order of completion, with what their check observed. */
+  changed: { step: Step; observed: unknown }[];
   running: Map<string, number>;
   stopped: boolean;
   rolledBack: string[];
@@ -70,7 +76,7 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary>
     emit({ kind: 'step-end', stepId: s.id, outcome: 'skipped', durationMs: 0 });
   }
   if (run.stopped && (opts.rollbackOnFailure ?? true)) {
-    for (const s of [...run.changed].reverse()) await rollback(s, run);
+    for (const c of [...run.changed].reverse()) await rollback(c.step, c.observed, run);
   }
   const summary = summarize(plan, run);
   emit({ kind: 'run-end', summary });
@@ -109,16 +115,16 @@ function startable(plan: Plan, run: Run, active: Map<string, Promise<void>>): St
 }
 
 function context(step: Step, run: Run): StepContext {
-  return { transport: run.opts.transports(step.host), redactor: run.opts.redactor };
+  return stepContext(step, run.opts.transports, run.opts.redactor, run.opts.prior?.[step.id]);
 }
 
 /** Never rejects: every failure becomes the step's outcome. */
 async function runStep(step: Step, run: Run): Promise<void> {
   const started = run.ms();
   run.emit({ kind: 'step-start', stepId: step.id, host: step.host });
-  const { outcome, error } = await attempt(step, run);
+  const { outcome, error, observed } = await attempt(step, run);
   run.outcomes.set(step.id, outcome);
-  if (outcome === 'changed') run.changed.push(step);
+  if (outcome === 'changed') run.changed.push({ step, observed });
   if (outcome === 'failed') run.stopped = true;
   const end: DistributiveOmit<RunEvent, 'at'> = {
     kind: 'step-end',
@@ -130,42 +136,42 @@ async function runStep(step: Step, run: Run): Promise<void> {
   run.emit(end);
 }
 
-async function attempt(step: Step, run: Run): Promise<{ outcome: StepOutcome; error?: EventError }> {
+type Attempt = { outcome: StepOutcome; error?: EventError; observed?: unknown };
+
+async function attempt(step: Step, run: Run): Promise<Attempt> {
   const { redactor } = run.opts;
   let ctx: StepContext;
   let needed: boolean;
+  let observed: unknown;
   try {
     ctx = context(step, run);
     const checked = await step.check(ctx);
-    needed = checked.needed;
-    const change = checked.change ? redactChange(checked.change, redactor) : undefined;
-    run.emit(
-      change
-        ? { kind: 'step-checked', stepId: step.id, needed, change }
-        : { kind: 'step-checked', stepId: step.id, needed },
-    );
+    ({ needed, observed } = checked);
+    const change = checked.change ? { change: redactChange(checked.change, redactor) } : {};
+    const seen = observed === undefined ? {} : { observed: redactValue(observed, redactor) };
+    run.emit({ kind: 'step-checked', stepId: step.id, needed, ...change, ...seen });
   } catch (e) {
     return { outcome: 'failed', error: eventError(e, redactor) };
   }
-  if (!needed) return { outcome: 'ok' };
+  if (!needed) return { outcome: 'ok', observed };
   let error: EventError;
   try {
-    await step.apply(ctx);
+    await step.apply(ctx, observed);
     run.emit({ kind: 'step-applied', stepId: step.id });
-    const v = await step.verify(ctx);
+    const v = await step.verify(ctx, observed);
     const message = v.message === undefined ? undefined : redactor.redact(v.message);
     run.emit(
       message === undefined
         ? { kind: 'step-verified', stepId: step.id, ok: v.ok }
         : { kind: 'step-verified', stepId: step.id, ok: v.ok, message },
     );
-    if (v.ok) return { outcome: 'changed' };
+    if (v.ok) return { outcome: 'changed', observed };
     error = verifyFailed(step, message);
   } catch (e) {
     error = eventError(e, redactor);
   }
-  await rollback(step, run);
-  return { outcome: 'failed', error };
+  await rollback(step, observed, run);
+  return { outcome: 'failed', error, observed };
 }
 
 function verifyFailed(step: Step, message: string | undefined): EventError {
@@ -176,10 +182,10 @@ function verifyFailed(step: Step, message: string | undefined): EventError {
   };
 }
 
-async function rollback(step: Step, run: Run): Promise<void> {
+async function rollback(step: Step, observed: unknown, run: Run): Promise<void> {
   run.emit({ kind: 'rollback-start', stepId: step.id });
   try {
-    await step.rollback(context(step, run));
+    await step.rollback(context(step, run), observed);
     run.rolledBack.push(step.id);
     run.emit({ kind: 'rollback-end', stepId: step.id, ok: true });
   } catch (e) {

@@ -1,6 +1,19 @@
 /**
- * A step is one unit of change on one host: `check` predicts (no side effects), `apply`
- * does it, `verify` proves it, `rollback` undoes it. The runner knows nothing else.
+ * A step is one unit of change: `check` observes (no side effects) and predicts the change,
+ * `apply` does it, `verify` proves it, `rollback` undoes it. The runner knows nothing else.
+ *
+ * The contract:
+ * - `check` returns what it observed (`observed`). The engine passes that observation to
+ *   `apply`, `verify` and `rollback`, and writes it (redacted, as JSON) into the journal.
+ *   A step keeps no state of its own between its phases, so that after a kill, `--resume`
+ *   and rollback work from what was journaled, not from a dead process's memory.
+ * - `rollback` may run after an `apply` that stopped half-way (it threw, or the process was
+ *   killed): it decides from the observation and from what it reads on the host again.
+ * - A step acts on its `host`, and may reach the hosts it names in `reaches` (a migration's
+ *   source, while it acts on the target); `ctx.on(name)` gives their transports, and no
+ *   other host can be reached from a step.
+ * - Observations hold facts (ids, hashes, names, flags), never secret values: they are
+ *   redacted when journaled, and a resumed run reads them back redacted.
  */
 import type { Redactor } from '../core/redact.js';
 import type { Transport } from '../transport/transport.js';
@@ -28,13 +41,24 @@ export interface StepDoc {
 }
 
 export interface StepContext {
+  /** The transport of the step's own `host`. */
   transport: Transport;
+  /** The transport of `host` or of a host the step names in `reaches`; any other host throws. */
+  on(host: string): Transport;
   redactor: Redactor;
+  /**
+   * On `--resume`: what this step's check observed in the run being resumed, when its
+   * apply began there (read back from the journal). A step whose undo depends on the state
+   * before its first apply (the release that ran before) keeps that state from here.
+   */
+  prior?: unknown;
 }
 
-export interface CheckResult {
+export interface CheckResult<O = unknown> {
   needed: boolean;
   change?: Change;
+  /** What was observed; a step that declares an observation type always returns one. */
+  observed?: O;
 }
 
 export interface VerifyResult {
@@ -42,24 +66,32 @@ export interface VerifyResult {
   message?: string;
 }
 
-export interface Step {
+export interface Step<O = unknown> {
   /** Stable and unique in a plan, e.g. `shop/upload/compose.yml`. */
   id: string;
   /** The server the step acts on. */
   host: string;
+  /** Other servers the step reaches (reads from, or streams to `host` from). */
+  reaches?: string[];
   phase: Phase;
   title: string;
   dependsOn: string[];
   doc(): StepDoc;
-  /** No side effects; predicts the change. */
-  check(ctx: StepContext): Promise<CheckResult>;
-  apply(ctx: StepContext): Promise<void>;
-  verify(ctx: StepContext): Promise<VerifyResult>;
-  /** Undoes `apply`, from what `check` saw. */
-  rollback(ctx: StepContext): Promise<void>;
+  /** No side effects; predicts the change and returns what it observed. */
+  check(ctx: StepContext): Promise<CheckResult<O>>;
+  apply(ctx: StepContext, observed: O): Promise<void>;
+  verify(ctx: StepContext, observed: O): Promise<VerifyResult>;
+  /** Undoes `apply` (whole or partial), from what `check` observed. */
+  rollback(ctx: StepContext, observed: O): Promise<void>;
   /**
    * Only records something (a marker) that no later step's check reads: a check that
    * fails after it is an error in a preview, not put off until the step runs.
    */
   recordOnly?: boolean;
+}
+
+/** What a step's identity in a plan is made of; step factories take it whole. */
+export interface StepPlace {
+  id: string;
+  dependsOn: string[];
 }

@@ -5,7 +5,9 @@
 import { Redactor } from '../core/redact.js';
 import { RecordingTransport } from '../transport/recording.js';
 import type { RunEvent } from './events.js';
-import type { Phase, Step } from './step.js';
+import type { Transport } from '../transport/transport.js';
+import { stepContext } from './context.js';
+import type { Phase, Step, StepContext } from './step.js';
 
 export interface MemoryOptions {
   id: string;
@@ -42,10 +44,14 @@ export class Gauge {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function memoryStep(o: MemoryOptions): Step {
+/** What a memory step's check saw: the key's value before (absent: no value). */
+export interface MemoryObserved {
+  before?: string;
+}
+
+export function memoryStep(o: MemoryOptions): Step<MemoryObserved> {
   const host = o.host ?? 'h1';
   const log = (what: string) => o.log?.push(`${what} ${o.id}`);
-  let before: string | undefined;
   return {
     id: o.id,
     host,
@@ -53,11 +59,16 @@ export function memoryStep(o: MemoryOptions): Step {
     title: `set ${o.id}`,
     dependsOn: o.dependsOn ?? [],
     doc: () => ({ purpose: `set ${o.id}`, commands: [], verify: 'read it back', undo: 'restore the old value' }),
-    async check() {
+    async check(ctx) {
       log('check');
-      before = o.world.get(o.id);
-      const needed = before !== o.value;
-      return needed ? { needed, change: { summary: `${o.id}: ${before ?? '(none)'} -> ${o.value}` } } : { needed };
+      const now = o.world.get(o.id);
+      const prior = ctx.prior as MemoryObserved | undefined;
+      const before = prior ? prior.before : now;
+      const observed = before === undefined ? {} : { before };
+      const needed = now !== o.value;
+      return needed
+        ? { needed, change: { summary: `${o.id}: ${now ?? '(none)'} -> ${o.value}` }, observed }
+        : { needed, observed };
     },
     async apply() {
       log('apply');
@@ -74,17 +85,24 @@ export function memoryStep(o: MemoryOptions): Step {
       log('verify');
       return o.failVerify ? { ok: false, message: o.failVerify } : { ok: o.world.get(o.id) === o.value };
     },
-    async rollback() {
+    async rollback(_ctx, observed) {
       log('rollback');
       if (o.failRollback) throw o.failRollback;
-      if (before === undefined) o.world.delete(o.id);
-      else o.world.set(o.id, before);
+      if (observed.before === undefined) o.world.delete(o.id);
+      else o.world.set(o.id, observed.before);
     },
   };
 }
 
 /** Options for runPlan that collect events, with a fixed clock. */
-export function collecting(extra: { maxPerHost?: number; rollbackOnFailure?: boolean; redactor?: Redactor } = {}) {
+export function collecting(
+  extra: {
+    maxPerHost?: number;
+    rollbackOnFailure?: boolean;
+    redactor?: Redactor;
+    prior?: Record<string, unknown>;
+  } = {},
+) {
   const events: RunEvent[] = [];
   const transport = new RecordingTransport();
   return {
@@ -97,6 +115,36 @@ export function collecting(extra: { maxPerHost?: number; rollbackOnFailure?: boo
       runId: 'run-1',
       ...(extra.maxPerHost !== undefined ? { maxPerHost: extra.maxPerHost } : {}),
       ...(extra.rollbackOnFailure !== undefined ? { rollbackOnFailure: extra.rollbackOnFailure } : {}),
+      ...(extra.prior !== undefined ? { prior: extra.prior } : {}),
     },
   };
+}
+
+/**
+ * A context for unit tests of a step: `t` is its host's transport, `others` the hosts it
+ * reaches by name. The step's own `reaches` is enforced as the engine would.
+ */
+export function testContext(
+  t: Transport,
+  o: {
+    step?: Pick<Step, 'id' | 'host' | 'reaches'>;
+    others?: Record<string, Transport>;
+    redactor?: Redactor;
+    prior?: unknown;
+  } = {},
+): StepContext {
+  const step = o.step ?? { id: 'test', host: t.name, reaches: Object.keys(o.others ?? {}) };
+  const transports = (host: string) => (host === step.host ? t : (o.others?.[host] ?? t));
+  return stepContext(step, transports, o.redactor ?? new Redactor(), o.prior);
+}
+
+/** What one pass of a step did: its check, then (when needed) apply and verify; rollback when asked. */
+export async function drive<O>(step: Step<O>, ctx: StepContext, opts: { rollback?: boolean } = {}) {
+  const checked = await step.check(ctx);
+  if (!checked.needed && !opts.rollback) return { checked };
+  const observed = checked.observed as O;
+  if (checked.needed) await step.apply(ctx, observed);
+  const verified = checked.needed ? await step.verify(ctx, observed) : undefined;
+  if (opts.rollback) await step.rollback(ctx, observed);
+  return { checked, verified };
 }

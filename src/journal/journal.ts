@@ -47,6 +47,11 @@ export interface Journal {
   run(id: string): { run: RunRecord; events: RunEvent[] } | undefined;
   /** Per step, from its last `step-end` or rollback; steps never started are absent. */
   outcomes(id: string): Record<string, RecordedOutcome>;
+  /**
+   * Per step, what its check observed in run `id`, for the steps whose apply began there
+   * and was not undone (it was interrupted, or it changed): a resumed run's `prior`.
+   */
+  observations(id: string): Record<string, unknown>;
   /** The newest run, when it has no `run-end`: a crash or a kill stopped it. */
   lastUnfinished(): RunRecord | undefined;
   close(): void;
@@ -160,6 +165,19 @@ class SqliteJournal implements Journal {
       if (e.kind === 'step-start') out[e.stepId] = 'interrupted';
       else if (e.kind === 'step-end') out[e.stepId] = e.outcome;
       else if (e.kind === 'rollback-end' && e.ok && out[e.stepId] === 'changed') out[e.stepId] = 'rolled-back';
+    }
+    return out;
+  }
+
+  observations(id: string): Record<string, unknown> {
+    const seen = new Map<string, unknown>();
+    const out: Record<string, unknown> = {};
+    const outcomes = this.outcomes(id);
+    for (const e of this.run(id)?.events ?? []) {
+      if (e.kind === 'step-checked' && e.needed && e.observed !== undefined) seen.set(e.stepId, e.observed);
+    }
+    for (const [step, observed] of seen) {
+      if (outcomes[step] === 'interrupted' || outcomes[step] === 'changed') out[step] = observed;
     }
     return out;
   }

@@ -114,7 +114,7 @@ export const keygenCommand = (ch: Channel): Command =>
   );
 export const publicKeyCommand = (ch: Channel): Command => cmd('cat', `${ch.keyPath}.pub`);
 /** Host public keys are world-readable; the glob needs a shell. */
-export const hostKeysCommand: Command = raw('cat /etc/ssh/ssh_host_*_key.pub');
+export const hostKeysCommand: Command = raw`cat /etc/ssh/ssh_host_*_key.pub`;
 export const removeKeyCommand = (ch: Channel): Command =>
   cmd('rm', '-f', ch.keyPath, `${ch.keyPath}.pub`, ch.knownHostsPath);
 /** Prints the channel's files still on the source. */

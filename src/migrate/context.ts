@@ -71,8 +71,8 @@ export function report(m: Migration, endedAt: number): MigrationReport {
 /** Records the moment the step has verified, as when the stack serves (and takes writes) again. */
 export function markServing(step: Step, m: Migration): void {
   const verify = step.verify.bind(step);
-  step.verify = async (ctx) => {
-    const v = await verify(ctx);
+  step.verify = async (ctx, observed) => {
+    const v = await verify(ctx, observed);
     if (v.ok) m.marks.servingAt ??= Date.now();
     return v;
   };

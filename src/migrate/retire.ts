@@ -4,7 +4,7 @@
  * the nginx site. Only where the stack was moved away from (the `migrated-to` marker is
  * there): a server still serving the stack is refused.
  */
-import { cmd, quiet, raw, render, seq, type Command } from '../shell/command.js';
+import { and, cmd, quiet, render, seq, type Command } from '../shell/command.js';
 import { StepError } from '../engine/errors.js';
 import type { Step } from '../engine/step.js';
 import { compose, releaseCall, type ComposeCall } from '../deploy/compose-cli.js';
@@ -25,7 +25,7 @@ export function retireSteps(o: {
   const files = [sitePath(o.stack), upstreamsPath(o.stack)];
   const removeFiles: Command = seq(
     cmd('rm', '-f', ...files),
-    raw(`nginx -t -q 2>/dev/null && { ${render(reloadNginxCommand)}; }`),
+    and(quiet(cmd('nginx', '-t', '-q')), reloadNginxCommand),
     cmd('rm', '-rf', stackDir(o.stack)),
   );
   const down = (c: ComposeCall) => compose(c, 'down', '--volumes', '--remove-orphans');

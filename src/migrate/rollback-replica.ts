@@ -5,7 +5,7 @@
  * and the identities set to FULL; and the two temporary SSH channels. Every step finds
  * what is there and removes only that, so it does nothing after a finished migration.
  */
-import { cmd, raw, render, type Command } from '../shell/command.js';
+import { cmd, render, script, type Command } from '../shell/command.js';
 import { StepError } from '../engine/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
@@ -17,18 +17,20 @@ import { dbContainer } from './steps/dump.js';
 
 /** Lists the hold rules of the stack (iptables -S lines). */
 export const holdRulesCommand = (stack: string): Command =>
-  raw(
-    `for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e '--comment ferry-hold-${stack} ' | sed "s/^/$t /"; done; true`,
+  script(
+    `for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e "--comment ferry-hold-$1 " | sed "s/^/$t /"; done; true`,
+    stack,
   );
 /** Deletes them. */
 export const dropHoldRulesCommand = (stack: string): Command =>
-  raw(
-    `for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e '--comment ferry-hold-${stack} ' | sed 's/^-A /-D /' | while read -r rule; do $t -w $rule; done; done; true`,
+  script(
+    `for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e "--comment ferry-hold-$1 " | sed 's/^-A /-D /' | while read -r rule; do $t -w $rule; done; done; true`,
+    stack,
   );
 export const tunnelsCommand = (stack: string): Command =>
   cmd('pgrep', '-f', `[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL=`);
 export const stopTunnelsCommand = (stack: string): Command =>
-  raw(`pkill -f '[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL='; true`);
+  script('pkill -f "$1"; true', `[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL=`);
 
 export interface LeftoversInput {
   stack: string;

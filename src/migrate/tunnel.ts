@@ -5,7 +5,7 @@
  * `ssh -L` started on the target inside the network namespace of its database container,
  * so that `127.0.0.1:15432` there is the source's Postgres, encrypted by SSH on the way.
  */
-import { cmd, raw, render, type Command } from '../shell/command.js';
+import { cmd, render, script, type Command } from '../shell/command.js';
 import { StepError } from '../engine/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
 import type { Transport } from '../transport/transport.js';
@@ -46,11 +46,12 @@ export function tunnelStartCommand(ch: Channel, service: string, pid: string, to
     destination(ch.target),
   );
   const log = logPath(ch, service);
-  return raw(`${render(ssh)} </dev/null >${log} 2>&1 || { tail -n 3 ${log} >&2; exit 1; }`);
+  if (ssh.kind !== 'argv') throw new Error('the tunnel is one command');
+  return script('log=$1; shift; "$@" </dev/null >"$log" 2>&1 || { tail -n 3 "$log" >&2; exit 1; }', log, ...ssh.argv);
 }
 
 export const tunnelStopCommand = (ch: Channel, service: string): Command =>
-  raw(`pkill -f '${tunnelPattern(ch, service)}'; rm -f ${logPath(ch, service)}; true`);
+  script('pkill -f "$1"; rm -f "$2"; true', tunnelPattern(ch, service), logPath(ch, service));
 export const tunnelRunningCommand = (ch: Channel, service: string): Command =>
   cmd('pgrep', '-f', tunnelPattern(ch, service));
 /** Whether the source's Postgres answers at the tunnel's end, inside the target's container (no password needed). */

@@ -2,7 +2,7 @@
  * The shell commands of the proxy and its certificates, as data (tested as exact lines).
  * Only the steps run them, through a transport.
  */
-import { and, cmd, quiet, raw, type Command } from '../shell/command.js';
+import { and, cmd, quiet, raw, render, type Command } from '../shell/command.js';
 import type { AcmeDef } from '../model/fleet.js';
 import { ACME_CA_PATH, ACME_WEBROOT, certificateName, certificatePaths } from './names.js';
 
@@ -12,12 +12,13 @@ export const RENEW_DAYS = 30;
 export const nginxVersionCommand: Command = cmd('nginx', '-v');
 export const nginxTestCommand: Command = cmd('nginx', '-t');
 
-/** Whether systemd runs the host (a container without it has `systemctl` but no `/run/systemd/system`). */
-const SYSTEMD = '[ -d /run/systemd/system ]';
+// `[ -d /run/systemd/system ]`: whether systemd runs the host (a container without it has
+// `systemctl` but no `/run/systemd/system`).
 
-/** Shell text shared with the renewal hook: reload through systemd when it runs the host, else signal nginx. */
-export const RELOAD_NGINX_TEXT = `if ${SYSTEMD}; then systemctl reload nginx; else nginx -s reload; fi`;
-export const reloadNginxCommand: Command = raw(RELOAD_NGINX_TEXT);
+/** Reload through systemd when it runs the host, else signal nginx. */
+export const reloadNginxCommand: Command = raw`if [ -d /run/systemd/system ]; then systemctl reload nginx; else nginx -s reload; fi`;
+/** The same, as text for the renewal hook. */
+export const RELOAD_NGINX_TEXT = render(reloadNginxCommand);
 
 /**
  * The pids of nginx's workers that accept requests: not those `shutting down` after a
@@ -26,10 +27,8 @@ export const reloadNginxCommand: Command = raw(RELOAD_NGINX_TEXT);
  */
 export const workersCommand: Command = quiet(cmd('pgrep', '-f', '[n]ginx: worker process *$'));
 
-export const nginxActiveCommand: Command = raw(
-  `if ${SYSTEMD}; then systemctl is-active --quiet nginx; else pgrep -x nginx >/dev/null; fi`,
-);
-export const startNginxCommand: Command = raw(`if ${SYSTEMD}; then systemctl enable --now nginx; else nginx; fi`);
+export const nginxActiveCommand: Command = raw`if [ -d /run/systemd/system ]; then systemctl is-active --quiet nginx; else pgrep -x nginx >/dev/null; fi`;
+export const startNginxCommand: Command = raw`if [ -d /run/systemd/system ]; then systemctl enable --now nginx; else nginx; fi`;
 export const installNginxCommand: Command = and(
   cmd('apt-get', 'update', '-qq'),
   cmd('env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', '-qq', 'nginx'),
@@ -83,10 +82,8 @@ export function certbotCommand(o: CertbotOptions): Command {
 export const deleteCertificateCommand = (stack: string): Command =>
   cmd('certbot', 'delete', '--cert-name', certificateName(stack), '--non-interactive');
 
-export const daemonReloadCommand: Command = raw(`if ${SYSTEMD}; then systemctl daemon-reload; fi`);
-export const timerStateCommand: Command = raw(
-  `if ${SYSTEMD}; then echo "$(systemctl is-enabled certbot.timer 2>/dev/null) $(systemctl is-active certbot.timer 2>/dev/null)"; else echo no-systemd; fi`,
-);
+export const daemonReloadCommand: Command = raw`if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi`;
+export const timerStateCommand: Command = raw`if [ -d /run/systemd/system ]; then echo "$(systemctl is-enabled certbot.timer 2>/dev/null) $(systemctl is-active certbot.timer 2>/dev/null)"; else echo no-systemd; fi`;
 export const enableTimerCommand: Command = cmd('systemctl', 'enable', '--now', 'certbot.timer');
 export const disableTimerCommand: Command = cmd('systemctl', 'disable', '--now', 'certbot.timer');
 

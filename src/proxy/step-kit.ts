@@ -65,14 +65,14 @@ export function around(inner: Step, o: AroundOptions): Step {
       };
     },
     check: (ctx) => inner.check(ctx),
-    async apply(ctx) {
+    async apply(ctx, observed) {
       await run(ctx, o.before);
-      await inner.apply(ctx);
+      await inner.apply(ctx, observed);
       await run(ctx, o.after);
     },
-    verify: (ctx) => inner.verify(ctx),
-    async rollback(ctx) {
-      await inner.rollback(ctx);
+    verify: (ctx, observed) => inner.verify(ctx, observed),
+    async rollback(ctx, observed) {
+      await inner.rollback(ctx, observed);
       await run(ctx, o.after);
     },
   };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { and, cmd, or, pipe, quiet, quote, raw, render, seq, write } from './command.js';
+import { and, cmd, or, pipe, quiet, quote, raw, render, script, seq, write } from './command.js';
 
 test('quote leaves safe words bare and single-quotes the rest', () => {
   assert.equal(quote('docker'), 'docker');
@@ -20,6 +20,14 @@ test('render builds exact shell lines with explicit grouping', () => {
     render(and(cmd('mkdir', '-p', '/srv/app'), or(cmd('test', '-f', 'x'), cmd('touch', 'x')))),
     'mkdir -p /srv/app && { test -f x || touch x; }',
   );
-  assert.equal(render(seq(quiet(cmd('uname', '-r')), raw('echo $?'))), 'uname -r 2>/dev/null; echo $?');
+  assert.equal(render(seq(quiet(cmd('uname', '-r')), raw`echo $?`)), 'uname -r 2>/dev/null; echo $?');
   assert.equal(render(write(cmd('echo', 'a b'), '/tmp/my file', true)), "echo 'a b' >> '/tmp/my file'");
+});
+
+test('script passes values as positional arguments, quoted, never inside the text', () => {
+  assert.equal(render(script('cp "$1" "$2"', '/a b', "it's")), `sh -c 'cp "$1" "$2"' sh '/a b' 'it'\\''s'`);
+  assert.equal(render(and(script('test -d "$1"', '/srv'), cmd('true'))), `sh -c 'test -d "$1"' sh /srv && true`);
+  const hostile = '$(touch /tmp/pwned); `id`';
+  const line = render(script('echo "$1"', hostile));
+  assert.equal(line, `sh -c 'echo "$1"' sh '$(touch /tmp/pwned); \`id\`'`);
 });

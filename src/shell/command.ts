@@ -13,7 +13,12 @@ export type Command =
   | { kind: 'redirect'; command: Command; path: string; append: boolean }
   /** Stderr to /dev/null. */
   | { kind: 'quiet'; command: Command }
-  /** Shell text written by Ferry itself (never from user input), e.g. `$(id -u)`. */
+  /**
+   * Shell text written by Ferry itself, with values passed as positional arguments
+   * (`$1`, `"$@"`): rendered `sh -c TEXT sh ARG...`, every argument quoted.
+   */
+  | { kind: 'script'; text: string; args: string[] }
+  /** Constant shell text written by Ferry itself, e.g. `$(id -u)`: never with a value in it (see `script`). */
   | { kind: 'raw'; text: string };
 
 export const cmd = (...argv: string[]): Command => ({ kind: 'argv', argv });
@@ -28,7 +33,17 @@ export const write = (command: Command, path: string, append = false): Command =
   append,
 });
 export const quiet = (command: Command): Command => ({ kind: 'quiet', command });
-export const raw = (text: string): Command => ({ kind: 'raw', text });
+/**
+ * Constant shell text, written as a tagged template: raw`command -v zstd`. It takes no
+ * interpolated value (its type refuses one), so that no value can reach the shell
+ * unquoted: pass values with `script` instead.
+ */
+export function raw(text: TemplateStringsArray, ...none: never[]): Command {
+  if (none.length > 0 || text.length !== 1) throw new TypeError('raw`...` takes no interpolated values; use script()');
+  return { kind: 'raw', text: text[0]! };
+}
+/** Shell text with values as positional arguments: `script('cp "$1" "$2"', from, to)`. */
+export const script = (text: string, ...args: string[]): Command => ({ kind: 'script', text, args });
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
@@ -46,6 +61,8 @@ export function render(c: Command): string {
       return c.argv.map(quote).join(' ');
     case 'raw':
       return c.text;
+    case 'script':
+      return ['sh', '-c', c.text, 'sh', ...c.args].map(quote).join(' ');
     case 'pipe':
       return c.parts.map(group).join(' | ');
     case 'and':
@@ -62,5 +79,7 @@ export function render(c: Command): string {
 }
 
 function group(c: Command): string {
-  return c.kind === 'argv' || c.kind === 'raw' || c.kind === 'quiet' ? render(c) : `{ ${render(c)}; }`;
+  return c.kind === 'argv' || c.kind === 'raw' || c.kind === 'script' || c.kind === 'quiet'
+    ? render(c)
+    : `{ ${render(c)}; }`;
 }

@@ -16,7 +16,7 @@ test('exec returns exit code, stdout and stderr as data, and streams them', asyn
   const t = new LocalTransport();
   const out: string[] = [];
   const err: string[] = [];
-  const r = await t.exec(raw('echo out; echo err >&2; exit 3'), {
+  const r = await t.exec(raw`echo out; echo err >&2; exit 3`, {
     onStdout: (c) => out.push(c),
     onStderr: (c) => err.push(c),
   });
@@ -35,7 +35,7 @@ test('stdin, including a Secret, reaches the command', async () => {
 test('check turns a non-zero exit into command-failed; a timeout kills the command', async () => {
   const t = new LocalTransport({ name: 'here' });
   await assert.rejects(
-    t.exec(raw('echo boom >&2; exit 127'), { check: true }),
+    t.exec(raw`echo boom >&2; exit 127`, { check: true }),
     (e: unknown) =>
       e instanceof TransportError &&
       e.code === 'command-failed' &&
@@ -43,7 +43,7 @@ test('check turns a non-zero exit into command-failed; a timeout kills the comma
   );
   const started = Date.now();
   await assert.rejects(
-    t.exec(raw('sleep 5; echo late'), { timeoutMs: 200 }),
+    t.exec(raw`sleep 5; echo late`, { timeoutMs: 200 }),
     (e: unknown) =>
       e instanceof TransportError &&
       e.code === 'command-timeout' &&

@@ -24,14 +24,14 @@ describe('ssh exec against a real sshd', { skip }, () => {
   });
 
   test('exit codes, stdout and stderr come back as data', async () => {
-    const r = await t.exec(raw('echo out; echo err >&2; exit 3'));
+    const r = await t.exec(raw`echo out; echo err >&2; exit 3`);
     assert.deepEqual([r.code, r.stdout, r.stderr, r.command], [3, 'out\n', 'err\n', 'echo out; echo err >&2; exit 3']);
     assert.equal((await t.exec(cmd('true'))).code, 0);
     assert.equal((await t.exec(cmd('no-such-command-ferry'))).code, 127);
     // Killed by a signal: the shell's convention, 128 + the signal number.
-    assert.equal((await t.exec(raw('kill -TERM $$'))).code, 143);
+    assert.equal((await t.exec(raw`kill -TERM $$`)).code, 143);
     await assert.rejects(
-      t.exec(raw('echo why >&2; exit 4'), { check: true }),
+      t.exec(raw`echo why >&2; exit 4`, { check: true }),
       (e: unknown) =>
         e instanceof TransportError &&
         e.code === 'command-failed' &&
@@ -43,7 +43,7 @@ describe('ssh exec against a real sshd', { skip }, () => {
   test('output is streamed while the command runs', async () => {
     const seen: { text: string; at: number }[] = [];
     const started = Date.now();
-    const r = await t.exec(raw('echo first; sleep 0.5; echo second >&2'), {
+    const r = await t.exec(raw`echo first; sleep 0.5; echo second >&2`, {
       onStdout: (text) => seen.push({ text, at: Date.now() - started }),
       onStderr: (text) => seen.push({ text, at: Date.now() - started }),
     });
@@ -77,7 +77,7 @@ describe('ssh exec against a real sshd', { skip }, () => {
     assert.ok(Date.now() - started < 2000);
     let left = '';
     for (let i = 0; i < 50; i++) {
-      left = (await t.exec(raw('ps -eo args | grep "^sleep 31.7" || true'))).stdout;
+      left = (await t.exec(raw`ps -eo args | grep "^sleep 31.7" || true`)).stdout;
       if (left === '') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -103,7 +103,7 @@ describe('ssh exec against a real sshd', { skip }, () => {
     const logins = sshd.logins();
     // The shell's parent is the sshd process serving this connection.
     await assert.rejects(
-      t.exec(raw('kill -9 $PPID; sleep 5')),
+      t.exec(raw`kill -9 $PPID; sleep 5`),
       (e: unknown) =>
         e instanceof TransportError &&
         e.code === 'connection-lost' &&
@@ -117,7 +117,7 @@ describe('ssh exec against a real sshd', { skip }, () => {
   test('keepalives notice a server that stopped answering', async () => {
     const k = new SshTransport(sshd.target(), sshd.options({ keepaliveIntervalMs: 200, keepaliveCountMax: 2 }));
     // The sshd process serving this connection: frozen, it neither answers nor closes.
-    const server = Number((await k.exec(raw('echo $PPID'))).stdout);
+    const server = Number((await k.exec(raw`echo $PPID`)).stdout);
     try {
       process.kill(server, 'SIGSTOP');
       const started = Date.now();

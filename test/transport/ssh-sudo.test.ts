@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } 
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Secret } from '../../src/core/secret.js';
-import { cmd, raw } from '../../src/shell/command.js';
+import { cmd, script } from '../../src/shell/command.js';
 import { SshTransport } from '../../src/transport/ssh/transport.js';
 import { TransportError } from '../../src/transport/transport.js';
 import { run, sshdUnavailable, TestSshd } from './sshd.js';
@@ -116,7 +116,7 @@ describe('non-root users, with and without sudo, against a real sshd', { skip },
       );
       let left = '';
       for (let i = 0; i < 50; i++) {
-        left = (await t.exec(raw(`ps -eo args | grep "^sleep ${seconds}" || true`))).stdout;
+        left = (await t.exec(script('ps -eo args | grep "^sleep $1" || true', seconds))).stdout;
         if (left === '') break;
         await new Promise((r) => setTimeout(r, 100));
       }

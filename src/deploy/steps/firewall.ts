@@ -1,5 +1,5 @@
 /** The firewall of a placed service on its server (see ../firewall.ts): checked, applied, verified, undone. */
-import { and, cmd, quiet, raw, render, seq, write } from '../../shell/command.js';
+import { and, cmd, quiet, render, script, seq, write } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { ruleCommand, ufwAddedLine, ufwCommand, unitName, unitPath, unitText } from '../firewall.js';
@@ -107,8 +107,10 @@ export function firewallStep(o: {
       if (added.unit)
         await exec(
           ctx,
-          raw(
-            `systemctl disable --now ${unit} 2>/dev/null; rm -f ${unitPath(stack, p.service)}; systemctl daemon-reload`,
+          script(
+            'systemctl disable --now "$1" 2>/dev/null; rm -f "$2"; systemctl daemon-reload',
+            unit,
+            unitPath(stack, p.service),
           ),
         );
       if (added.ufw) await exec(ctx, quiet(ufwCommand(stack, p, true)));

@@ -10,7 +10,7 @@
  * `rollback` points `current` back at the previous release and brings it up again (or,
  * on a first deploy, stops the project, keeping its volumes).
  */
-import { cmd, raw, render, seq, quote, write, type Command } from '../../shell/command.js';
+import { cmd, render, script, seq, type Command } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import type { HttpCheckDef } from '../../model/fleet.js';
@@ -74,7 +74,7 @@ export function switchCommand(stack: string, id: string): Command {
   return seq(
     cmd('ln', '-sfn', `releases/${id}`, tmp),
     cmd('mv', '-T', tmp, currentLink(stack)),
-    write(raw(`printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" ${quote(id)}`), historyFile(stack), true),
+    script(`printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" >> "$2"`, id, historyFile(stack)),
   );
 }
 

@@ -25,7 +25,7 @@ export type Compression = 'zstd' | 'gzip';
 
 export const imageIdCommand = (image: string): Command =>
   quiet(cmd('docker', 'image', 'inspect', '--format', '{{.Id}}', image));
-export const hasZstdCommand: Command = quiet(raw('command -v zstd'));
+export const hasZstdCommand: Command = quiet(raw`command -v zstd`);
 export const saveCommand = (images: string[], c: Compression): Command =>
   pipe(cmd('docker', 'save', ...images), c === 'zstd' ? cmd('zstd', '-q', '-T0', '-3', '-c') : cmd('gzip', '-1', '-c'));
 export const loadCommand = (c: Compression): Command =>

@@ -12,6 +12,7 @@
  *   record to change to what.
  */
 import { basename } from 'node:path';
+import { isStepErrorCode } from '../../tools/codes.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepDoc } from '../../engine/step.js';
 import type { Transport } from '../../transport/transport.js';
@@ -136,7 +137,13 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
       if (hook === undefined) return { needed: false };
       const j = judgeDomain(o, o.index, await readDomain(ask, o.domain));
       const error = j.findings.find((f) => f.severity === 'error');
-      if (error) throw new StepError(error.code, error.message, error.hint);
+      if (error) {
+        throw new StepError(
+          isStepErrorCode(error.code) ? error.code : 'dns-preflight-failed',
+          error.message,
+          error.hint,
+        );
+      }
       planned = j.changes;
       if (planned.length === 0) return { needed: false };
       const side = (pick: (c: RecordChange) => string[]) =>

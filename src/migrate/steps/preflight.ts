@@ -9,7 +9,7 @@ import type { Step, StepContext } from '../../engine/step.js';
 import { parseMeminfo } from '../../inventory/live/probes/system.js';
 import { parseSs } from '../../inventory/live/probes/network.js';
 import { formatSize } from '../../core/size.js';
-import { cmd, quiet, raw, render, type Command } from '../../shell/command.js';
+import { cmd, quiet, raw, render, script, type Command } from '../../shell/command.js';
 import type { Service } from '../../model/compose.js';
 import { detectEngine } from '../../deploy/steps/engine.js';
 import type { Migration } from '../context.js';
@@ -17,13 +17,14 @@ import type { Migration } from '../context.js';
 export const archCommand: Command = cmd('uname', '-m');
 export const meminfoCommand: Command = cmd('cat', '/proc/meminfo');
 export const listeningCommand: Command = cmd('ss', '-H', '-ltnu');
-export const availCommand: Command = raw('df -B1 --output=avail /var/lib/docker /srv 2>/dev/null | tail -n +2');
+export const availCommand: Command = raw`df -B1 --output=avail /var/lib/docker /srv 2>/dev/null | tail -n +2`;
 /** Bytes used by each named volume of a project, from Docker's own mountpoints. */
 export const volumeSizesCommand = (names: string[]): Command =>
   names.length === 0
-    ? raw('true')
-    : raw(
-        `for v in ${names.map((n) => `'${n.replace(/'/g, `'\\''`)}'`).join(' ')}; do p=$(docker volume inspect -f '{{.Mountpoint}}' "$v" 2>/dev/null) && du -sb "$p" | cut -f1 || echo 0; done`,
+    ? raw`true`
+    : script(
+        `for v in "$@"; do p=$(docker volume inspect -f '{{.Mountpoint}}' "$v" 2>/dev/null) && du -sb "$p" | cut -f1 || echo 0; done`,
+        ...names,
       );
 
 /** The ports the project's containers publish there (`0.0.0.0:5432->5432/tcp, ...`). */

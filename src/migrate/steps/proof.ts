@@ -8,7 +8,7 @@
  * proof's output up from the target.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cmd, quiet, raw, render, type Command } from '../../shell/command.js';
+import { cmd, quiet, render, script, type Command } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { stackDir } from '../../deploy/layout.js';
@@ -50,8 +50,8 @@ export function proofCommand(container: string, d: Database, path: string): Comm
       '-',
     ),
   );
-  const line = `${run} <${path}.sql >${path}.partial 2>&1 && echo ${DONE} >>${path}.partial; mv ${path}.partial ${path}.out`;
-  return raw(`setsid sh -c ${render(cmd(line))} </dev/null >/dev/null 2>&1 &`);
+  const line = `${run} <"$1.sql" >"$1.partial" 2>&1 && echo "$2" >>"$1.partial"; mv "$1.partial" "$1.out"`;
+  return script('setsid sh -c "$1" sh "$2" "$3" </dev/null >/dev/null 2>&1 &', line, path, DONE);
 }
 
 /** Whether the proof's transaction holds its snapshot. */
@@ -205,7 +205,7 @@ export function proofStep(o: { id: string; m: Migration; dependsOn: string[]; ti
         sudo: m.target.sudo,
       });
       await ctx.transport.exec(
-        raw(`rm -f ${m.databases.map((d) => `${base(m, d)}.sql ${base(m, d)}.out`).join(' ')}`),
+        cmd('rm', '-f', ...m.databases.flatMap((d) => [`${base(m, d)}.sql`, `${base(m, d)}.out`])),
         { sudo: m.target.sudo },
       );
       proven = true;

@@ -5,7 +5,7 @@
  * before any byte is written, then renamed over the target (atomic on one file system).
  */
 import { posix } from 'node:path';
-import { and, cmd, or, quote, raw, render, seq, type Command } from '../../shell/command.js';
+import { cmd, render, script, type Command } from '../../shell/command.js';
 
 export function uploadCommand(path: string, mode: number, owner?: string): Command {
   assertAbsolute(path);
@@ -13,15 +13,12 @@ export function uploadCommand(path: string, mode: number, owner?: string): Comma
     throw new Error(`upload mode must be from 0 to 0o7777, got ${mode}`);
   const base = posix.basename(path);
   const template = posix.join(posix.dirname(path), `${base.startsWith('.') ? '' : '.'}${base}.ferry-XXXXXX`);
-  const steps: Command[] = [
-    raw(`tmp=$(mktemp ${quote(template)})`),
-    raw(`chmod ${mode.toString(8).padStart(3, '0')} "$tmp"`),
-    ...(owner ? [raw(`chown ${quote(owner)} "$tmp"`)] : []),
-    raw('cat > "$tmp"'),
-    raw(`mv -f "$tmp" ${quote(path)}`),
-  ];
-  return or(and(...steps), seq(raw('rm -f "$tmp"'), raw('false')));
+  return script(UPLOAD, template, mode.toString(8).padStart(3, '0'), owner ?? '', path);
 }
+
+/** $1 temp file template, $2 mode, $3 owner (empty: keep), $4 target; content on stdin. */
+const UPLOAD =
+  'tmp=$(mktemp "$1") && chmod "$2" "$tmp" && { [ -z "$3" ] || chown "$3" "$tmp"; } && cat > "$tmp" && mv -f "$tmp" "$4" || { rm -f "$tmp"; false; }';
 
 export function downloadCommand(path: string): Command {
   assertAbsolute(path);

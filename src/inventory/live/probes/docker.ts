@@ -15,7 +15,7 @@ export const dockerProbe: Probe = {
     inspect: pipe(cmd('docker', 'ps', '-aq', '--no-trunc'), cmd('xargs', '-r', 'docker', 'inspect')),
     images: cmd('docker', 'images', '--digests', '--no-trunc', '--format', '{{json .}}'),
     volumes: cmd('docker', 'volume', 'ls', '--format', '{{json .}}'),
-    volume_sizes: raw('du -sb /var/lib/docker/volumes/*/_data'),
+    volume_sizes: raw`du -sb /var/lib/docker/volumes/*/_data`,
   }),
   apply(facts: HostFacts, result) {
     const s = sections(result.stdout);

@@ -1,5 +1,5 @@
 /** Crontab entries and systemd units that start compose projects. */
-import { raw } from '../../../shell/command.js';
+import { raw, script } from '../../../shell/command.js';
 import { sections, type Probe } from '../probe.js';
 import { sectioned } from './sectioned.js';
 
@@ -15,9 +15,9 @@ export const scheduleProbe: Probe = {
   name: 'schedule',
   root: true,
   command: sectioned({
-    crontab: raw('crontab -l'),
-    crond: raw('for f in /etc/cron.d/*; do [ -f "$f" ] && sed "s|^|$f\\t|" "$f"; done'),
-    units: raw(UNITS),
+    crontab: raw`crontab -l`,
+    crond: raw`for f in /etc/cron.d/*; do [ -f "$f" ] && sed "s|^|$f\\t|" "$f"; done`,
+    units: script(UNITS),
   }),
   apply(facts, result) {
     const s = sections(result.stdout);

@@ -1,5 +1,5 @@
 /** nginx sites (from `nginx -T`) and TLS certificates (Let's Encrypt's and those nginx names) with expiry. */
-import { cmd, raw } from '../../../shell/command.js';
+import { cmd, script } from '../../../shell/command.js';
 import type { Certificate, NginxSite } from '../facts.js';
 import { sections, type Probe } from '../probe.js';
 import { sectioned } from './sectioned.js';
@@ -15,7 +15,11 @@ const CERTS = [
 export const webProbe: Probe = {
   name: 'web',
   root: true,
-  command: sectioned({ nginx_path: cmd('sh', '-c', 'command -v nginx'), nginx: cmd('nginx', '-T'), certs: raw(CERTS) }),
+  command: sectioned({
+    nginx_path: cmd('sh', '-c', 'command -v nginx'),
+    nginx: cmd('nginx', '-T'),
+    certs: script(CERTS),
+  }),
   apply(facts, result, ctx) {
     const s = sections(result.stdout);
     facts.nginx = { installed: (s.get('nginx_path') ?? '').trim() !== '', sites: parseNginxT(s.get('nginx') ?? '') };
