@@ -95,3 +95,11 @@ export interface StepPlace {
   id: string;
   dependsOn: string[];
 }
+
+/**
+ * A copy of `step` in another place of a plan (its id, phase or dependencies), for a planner
+ * that reuses steps another planner built: planners never change a step once it is built.
+ */
+export function withPlace<S extends Step<never>>(step: S, place: Partial<Pick<Step, 'id' | 'phase' | 'dependsOn'>>): S {
+  return { ...step, ...place };
+}
