@@ -176,3 +176,29 @@ test('a write that fails is reported once and nothing more is written for that r
   assert.deepEqual(journal.runs(), []);
   journal.close();
 });
+
+test('observations: what each step saw, for the steps whose apply began and was not undone', () => {
+  const dir = stateDir();
+  const journal = openJournal(dir);
+  const record = journal.recorder('run-k', { command: 'apply' });
+  const ev = (e: Omit<RunEvent, 'at'>) => record({ at, ...e } as RunEvent);
+  ev({ kind: 'run-start', runId: 'run-k', steps: [] });
+  // done: changed; a: apply began, killed; ok: nothing needed; undone: rolled back.
+  for (const [id, needed] of [
+    ['done', true],
+    ['a', true],
+    ['ok', false],
+    ['undone', true],
+  ] as const) {
+    ev({ kind: 'step-start', stepId: id, host: 'h1' });
+    ev({ kind: 'step-checked', stepId: id, needed, observed: { previous: `r-${id}` } });
+  }
+  ev({ kind: 'step-end', stepId: 'done', outcome: 'changed', durationMs: 1 });
+  ev({ kind: 'step-end', stepId: 'ok', outcome: 'ok', durationMs: 1 });
+  ev({ kind: 'rollback-start', stepId: 'undone' });
+  ev({ kind: 'rollback-end', stepId: 'undone', ok: true });
+  ev({ kind: 'step-end', stepId: 'undone', outcome: 'failed', durationMs: 1 });
+  assert.deepEqual(journal.observations('run-k'), { done: { previous: 'r-done' }, a: { previous: 'r-a' } });
+  assert.deepEqual(journal.observations('no-such-run'), {});
+  journal.close();
+});

@@ -70,7 +70,7 @@ describe('ssh upload and download against a real sshd', { skip }, () => {
     assert.deepEqual(readdirSync(area), ['app.env']);
     // The sampling saw the upload's shell running, and never the canary.
     assert.ok(
-      samples.some((s) => s.includes(`mv -f "$tmp" ${path}`)),
+      samples.some((s) => s.includes('mv -f "$tmp" "$4"') && s.includes(path)),
       `${samples.length} samples, none during the upload`,
     );
     assert.equal(samples.filter((s) => s.includes(CANARY)).length, 0);
@@ -84,7 +84,7 @@ describe('ssh upload and download against a real sshd', { skip }, () => {
     await assert.rejects(t.upload(path, new Secret(`TOKEN=${CANARY}\n`), { mode: 0o600 }), (e: unknown) => {
       assert.ok(e instanceof TransportError);
       assert.equal(e.code, 'command-failed');
-      assert.match(e.message, /^test: exit 1: \{ tmp=\$\(mktemp /);
+      assert.match(e.message, /^test: exit 1: sh -c 'tmp=\$\(mktemp /);
       assert.match(e.message, /mktemp: failed to create file via template/);
       assert.equal(e.message.includes(CANARY), false);
       return true;

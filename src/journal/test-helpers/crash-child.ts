@@ -7,7 +7,7 @@ import { RecordingTransport } from '../../transport/recording.js';
 import { openJournal } from '../journal.js';
 
 const journal = openJournal(process.argv[2]!);
-const world = new Map<string, string>();
+const world = new Map<string, string>([['c', 'old']]);
 const steps = ['a', 'b', 'c', 'd'].map((id) => memoryStep({ id, world, value: 'v' }));
 steps[2]!.apply = async () => {
   process.kill(process.pid, 'SIGKILL');
