@@ -14,7 +14,7 @@ import { tableSums, compareTables } from '../dist/migrate/postgres.js';
 import { Redactor } from '../dist/core/redact.js';
 import { makePlan } from '../dist/engine/plan.js';
 import { runPlan } from '../dist/engine/run.js';
-import { cmd, pipe, raw, render } from '../dist/shell/command.js';
+import { cmd, pipe, render, script } from '../dist/shell/command.js';
 import { SshPool } from '../dist/transport/ssh/index.js';
 import { sshTarget, testbedHosts } from '../scripts/testbed/lib.mjs';
 
@@ -28,7 +28,7 @@ const endpoint = (h) => ({ name: h.name, address: h.host, port: h.port, user: h.
 const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
 const source = pool.get(sshTarget(h2));
 const target = pool.get(sshTarget(h1));
-const on = async (t, line) => (await t.exec(raw(line), { check: true, timeoutMs: 60 * 60_000 })).stdout;
+const on = async (t, line) => (await t.exec(script(line), { check: true, timeoutMs: 60 * 60_000 })).stdout;
 const psql = (t, sql) => on(t, `docker exec ${CONTAINER} psql -X -q -U demo -d demo -v ON_ERROR_STOP=1 -c "${sql}"`);
 const start = (t) =>
   on(

@@ -12,7 +12,7 @@ import { runPlan } from '../dist/engine/run.js';
 import { channelFor, channelSteps, destination, onTarget, sshOptions } from '../dist/migrate/channel.js';
 import { volumeManifest } from '../dist/migrate/manifest.js';
 import { syncStep, volumeMountpoint } from '../dist/migrate/volumes.js';
-import { cmd, raw, render } from '../dist/shell/command.js';
+import { cmd, render, script } from '../dist/shell/command.js';
 import { SshPool } from '../dist/transport/ssh/index.js';
 import { sshTarget, testbedHosts } from '../scripts/testbed/lib.mjs';
 
@@ -27,7 +27,7 @@ const endpoint = (h) => ({ name: h.name, address: h.host, port: h.port, user: h.
 const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
 const source = pool.get(sshTarget(h1));
 const target = pool.get(sshTarget(h3));
-const on = async (t, line) => (await t.exec(raw(line), { check: true, timeoutMs: 60 * 60_000 })).stdout;
+const on = async (t, line) => (await t.exec(script(line), { check: true, timeoutMs: 60 * 60_000 })).stdout;
 const transports = (name) => (name === h1.name ? source : target);
 /** Milliseconds of check, apply and verify in the last run of a step. */
 let parts = {};

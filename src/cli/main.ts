@@ -9,7 +9,8 @@ import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { processIo, type Io } from './io.js';
 import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
-import { applyCommand, planCommand, type ApplyFlags, type PlanFlags } from './apply.js';
+import { applyCommand, planCommand, type PlanFlags } from './apply.js';
+import type { ApplyFlags } from './run-plan.js';
 import { rollbackCommand, type RollbackFlags } from './rollback.js';
 import { migrateCommand, retireCommand, type MigrateFlags, type RetireFlags } from './migrate.js';
 
@@ -46,8 +47,14 @@ function sshOptions(cmd: Command): Command {
     .option('--ssh-config <file>', 'ssh config to resolve host aliases with (default ~/.ssh/config)');
 }
 
+/** Records the exit code of the command that ran. */
+type Done = (code: number) => void;
+
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   let code = 0;
+  const done: Done = (c) => {
+    code = c;
+  };
   const program = new Command('ferry')
     .description('Plan, apply and verify deployments and migrations of Docker Compose stacks on VPS fleets.')
     .version('0.1.0')
@@ -55,6 +62,22 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
     .showSuggestionAfterError(true);
 
+  readCommands(program, io, done);
+  deployCommands(program, io, done);
+  migrateCommands(program, io, done);
+  runsCommands(program, io, done);
+  lockCommands(program, io, done);
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return code;
+  } catch (e) {
+    return handleError(e, io);
+  }
+}
+
+/** Commands that read the fleet file (and, with --live, the servers): they change nothing. */
+function readCommands(program: Command, io: Io, done: Done): void {
   inputOptions(
     program
       .command('inventory')
@@ -62,7 +85,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         'list stacks, services, ports, limits and totals per server (from files; with --live, what really runs on each server)',
       ),
   ).action(async (flags: InputFlags) => {
-    code = await inventoryCommand(flags, io);
+    done(await inventoryCommand(flags, io));
   });
   inputOptions(
     program
@@ -71,9 +94,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         'report port conflicts, capacity, exposed ports, plaintext secrets and other findings (with --live, against the servers too)',
       ),
   ).action(async (flags: InputFlags) => {
-    code = await checkCommand(flags, io);
+    done(await checkCommand(flags, io));
   });
+}
 
+/** Commands that plan, apply and roll back deployments. */
+function deployCommands(program: Command, io: Io, done: Done): void {
   sshOptions(
     program
       .command('plan [stacks...]')
@@ -86,7 +112,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       )
       .option('--out <plan.json>', 'save the plan, tied to the facts it was made from, for `ferry apply plan.json`'),
   ).action(async (stacks: string[], flags: PlanFlags) => {
-    code = await planCommand(stacks, flags, io);
+    done(await planCommand(stacks, flags, io));
   });
   sshOptions(
     program
@@ -100,7 +126,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       .option('--json', 'print only a JSON summary: {"changed", "ok", "failed", "skipped", "run"}'),
   ).action(async (args: string[], flags: ApplyFlags) => {
     const planFile = args.length > 0 && args[0]!.endsWith('.json') ? args[0] : undefined;
-    code = await applyCommand(planFile, planFile ? args.slice(1) : args, flags, io);
+    done(await applyCommand(planFile, planFile ? args.slice(1) : args, flags, io));
   });
   sshOptions(
     program
@@ -111,9 +137,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       .option('-y, --yes', 'roll back without asking')
       .option('--json', 'print only a JSON summary'),
   ).action(async (stack: string, flags: RollbackFlags) => {
-    code = await rollbackCommand(stack, flags, io);
+    done(await rollbackCommand(stack, flags, io));
   });
+}
 
+/** Commands that move a stack to another server, and clean up after. */
+function migrateCommands(program: Command, io: Io, done: Done): void {
   sshOptions(
     program
       .command('migrate <stack>')
@@ -139,7 +168,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
         'print only the report: {"downtime_ms", "bytes_transferred", "duration_ms", "verified": {...}}',
       ),
   ).action(async (stack: string, flags: MigrateFlags) => {
-    code = await migrateCommand(stack, flags, io);
+    done(await migrateCommand(stack, flags, io));
   });
 
   sshOptions(
@@ -153,16 +182,19 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       .option('-y, --yes', 'delete without asking')
       .option('--json', 'print only a JSON summary'),
   ).action(async (stack: string, flags: RetireFlags) => {
-    code = await retireCommand(stack, flags, io);
+    done(await retireCommand(stack, flags, io));
   });
+}
 
+/** Commands that read the journal. */
+function runsCommands(program: Command, io: Io, done: Done): void {
   const runs = program
     .command('runs')
     .description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
     .option('--json', 'print data as JSON')
     .option('--limit <n>', 'at most this many runs (default 20)')
     .action((flags: RunsFlags) => {
-      code = listRunsCommand(flags, io);
+      done(listRunsCommand(flags, io));
     });
   runs
     .command('show <id>')
@@ -170,9 +202,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .option('--json', 'print data as JSON')
     // `--json` after the id is parsed by `runs` too: read both.
     .action((id: string, _flags: RunsFlags, cmd: Command) => {
-      code = showRunCommand(id, cmd.optsWithGlobals<RunsFlags>(), io);
+      done(showRunCommand(id, cmd.optsWithGlobals<RunsFlags>(), io));
     });
+}
 
+/** Commands on a stack's lock on its server. */
+function lockCommands(program: Command, io: Io, done: Done): void {
   const lock = program
     .command('lock')
     .description("look at or free a stack's lock on its server (held while an apply runs)");
@@ -183,7 +218,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
       .option('--json', 'print data as JSON'),
   ).action(async (stack: string, flags: LockFlags) => {
-    code = await lockStatusCommand(stack, flags, io);
+    done(await lockStatusCommand(stack, flags, io));
   });
   sshOptions(
     lock
@@ -192,15 +227,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
       .requiredOption('--id <run>', 'the run id the lock names (see ferry lock status)'),
   ).action(async (stack: string, flags: LockFlags) => {
-    code = await lockReleaseCommand(stack, flags, io);
+    done(await lockReleaseCommand(stack, flags, io));
   });
-
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-    return code;
-  } catch (e) {
-    return handleError(e, io);
-  }
 }
 
 function handleError(e: unknown, io: Io): number {

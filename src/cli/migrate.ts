@@ -15,6 +15,7 @@ import { currentRelease } from '../deploy/release-meta.js';
 import { migratePlan } from '../migrate/plan.js';
 import { serviceMovePlan } from '../migrate/plan-service.js';
 import type { Plan } from '../engine/plan.js';
+import type { RunEvent } from '../engine/events.js';
 import type { Migration } from '../migrate/context.js';
 import { report, type MigrationReport } from '../migrate/context.js';
 import { markerPath } from '../migrate/steps/switch.js';
@@ -29,7 +30,7 @@ import { serverAddresses } from '../migrate/dns.js';
 import { formatSize } from '../core/size.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { Io } from './io.js';
-import { confirm, execute, withSession, type ApplyFlags } from './apply.js';
+import { confirm, execute, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 
 export interface MigrateFlags extends ApplyFlags {
@@ -90,7 +91,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
             ? 'Nothing to move.'
             : 'Moving a placed service on to a third server is not supported yet.',
         );
-      const { steps: ss, m: sm } = await serviceMovePlan({
+      const moving = await serviceMovePlan({
         stack: t!.stack,
         service: flags.service,
         fleet: s.loaded.fleet,
@@ -103,8 +104,9 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
         targetEndpoint,
       });
       return runMigration(s, rawIo, flags, {
-        plan: makePlan(ss),
-        m: sm,
+        plan: makePlan(moving.steps),
+        m: moving.m,
+        servedBy: moving.servedBy,
         stack,
         source,
         target,
@@ -112,7 +114,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
         moved: `${stack}/${flags.service}`,
       });
     }
-    const { steps, m, dns } = await migratePlan({
+    const { steps, m, servedBy, dns } = await migratePlan({
       stack: t!.stack,
       source,
       target,
@@ -130,6 +132,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     return runMigration(s, rawIo, flags, {
       plan: makePlan(steps),
       m,
+      servedBy,
       stack,
       source,
       target,
@@ -148,6 +151,8 @@ async function runMigration(
   o: {
     plan: Plan;
     m: Migration;
+    /** The step whose verification is the moment the stack serves (and takes writes) again. */
+    servedBy: string;
     stack: string;
     source: ServerDef;
     target: ServerDef;
@@ -200,7 +205,7 @@ async function runMigration(
         ],
       },
       `${o.command}${resumed ? ` --resume ${resumed.id}` : ''}`,
-      { json: flags.json === true, noSummary: true },
+      { json: flags.json === true, noSummary: true, onEvent: servingMark(m, o.servedBy) },
       journal,
       resumed ? { resume: resumed.id } : {},
     );
@@ -213,6 +218,16 @@ async function runMigration(
   } finally {
     journal.close();
   }
+}
+
+/**
+ * Records when the stack serves again: the moment the step that makes it so has verified in
+ * this run (none when a resumed run finds it done: the downtime is then not measured).
+ */
+export function servingMark(m: Pick<Migration, 'marks'>, servedBy: string): (e: RunEvent) => void {
+  return (e) => {
+    if (e.kind === 'step-verified' && e.stepId === servedBy && e.ok) m.marks.servingAt ??= Date.parse(e.at);
+  };
 }
 
 interface DnsAfter {

@@ -19,7 +19,7 @@ import { upStep } from '../deploy/steps/up.js';
 import { releaseHistory } from '../deploy/steps/prune.js';
 import type { Transport } from '../transport/transport.js';
 import type { Io } from './io.js';
-import { confirm, execute, withSession, type ApplyFlags } from './apply.js';
+import { confirm, execute, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';

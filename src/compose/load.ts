@@ -9,12 +9,14 @@ import { hasErrors, type Finding } from '../core/finding.js';
 import type { ComposeProject, NamedResource, Service } from '../model/compose.js';
 import { isSecretEnvValue } from '../core/secret-names.js';
 import { locate, pathString, type KeyPath } from '../yaml/source.js';
-import { readComposeFile, type ComposeFile, type Dict } from './compose-file.js';
-import { applyExtends, type Contribution } from './extends.js';
-import { applyIncludes } from './include.js';
-import { mergeFiles } from './merge.js';
+import type { ComposeFile, Dict } from './compose-file.js';
+import type { Contribution } from './extends.js';
 import { normalizeService } from './normalize/service.js';
 import { projectEnvironment, readEnvFile, type Env } from './project-env.js';
+import { loadRaw, type RawProject } from './raw-project.js';
+
+// src/deploy/placement.ts reads a project's raw content through this module.
+export { loadRaw } from './raw-project.js';
 
 export interface LoadOptions {
   /** Compose files, in override order (absolute, or relative to `cwd`). */
@@ -36,14 +38,6 @@ export interface LoadResult {
   findings: Finding[];
   /** Values read from env files and secret-like keys: to be redacted from all output. */
   secrets: string[];
-}
-
-/** Raw merged content of a set of files, with where each service was written. */
-export interface RawProject {
-  data: Dict;
-  files: ComposeFile[];
-  contributions: Map<string, Contribution[]>;
-  findings: Finding[];
 }
 
 export function loadComposeProject(opts: LoadOptions): LoadResult {
@@ -117,46 +111,6 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     locate: locateIn,
   };
   return { project, findings, secrets };
-}
-
-/** Reads, extends and merges `files`, then adds their `include`s. */
-export function loadRaw(
-  files: string[],
-  env: Record<string, string>,
-  show: (p: string) => string,
-  seen: Set<string> = new Set(),
-): RawProject {
-  const cache = new Map<string, ReturnType<typeof readComposeFile>>();
-  const readFile = (abs: string): ReturnType<typeof readComposeFile> => {
-    let r = cache.get(abs);
-    if (!r) {
-      r = readComposeFile(abs, show(abs), env);
-      cache.set(abs, r);
-    }
-    return r;
-  };
-  const loaded: ComposeFile[] = [];
-  const contributions = new Map<string, Contribution[]>();
-  const extended: Dict[] = [];
-  const extendsFindings: Finding[] = [];
-  for (const abs of files) {
-    const r = readFile(abs);
-    if (!r.file) continue;
-    loaded.push(r.file);
-    const ext = applyExtends(r.file, { readFile, show });
-    extendsFindings.push(...ext.findings);
-    for (const [name, c] of ext.contributions) contributions.set(name, [...c, ...(contributions.get(name) ?? [])]);
-    extended.push({ ...r.file.data, services: ext.services });
-  }
-  // Every file read (named or reached through `extends`) reports its own findings once;
-  // a missing `extends.file` is reported where it is named instead.
-  const findings: Finding[] = [];
-  for (const [abs, r] of cache)
-    findings.push(...r.findings.filter((f) => files.includes(abs) || f.code !== 'missing-file'));
-  findings.push(...extendsFindings);
-  const raw: RawProject = { data: mergeFiles(extended), files: loaded, contributions, findings };
-  if (hasErrors(findings)) return raw;
-  return applyIncludes(raw, env, show, seen);
 }
 
 /**

@@ -1,6 +1,7 @@
 /** What runs: a project's containers read from `docker inspect`, and whether they are ready. */
 import type { Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
+import { toolFailure } from '../tools/classify.js';
 import { inspectProjectCommand } from './compose-cli.js';
 
 export interface Container {
@@ -59,14 +60,19 @@ export function parseContainers(json: string): Container[] {
   });
 }
 
-export async function projectContainers(t: Transport, project: string, sudo: boolean): Promise<Container[]> {
+export async function projectContainers(
+  t: Transport,
+  project: string,
+  sudo: boolean,
+  redact: (s: string) => string = (s) => s,
+): Promise<Container[]> {
   const r = await t.exec(inspectProjectCommand(project), { sudo });
-  if (r.code !== 0)
-    throw new StepError(
-      'docker-unavailable',
-      `${t.name}: cannot list the containers of project ${project}: ${r.stderr.trim().split('\n').pop() ?? ''}`,
-      'Check that Docker runs on the server (`systemctl status docker`) and that the SSH user may use it (root, or sudo: true).',
-    );
+  const failed = toolFailure('docker', r, {
+    host: t.name,
+    what: `listing the containers of project ${project}`,
+    redact,
+  });
+  if (failed) throw failed;
   try {
     return parseContainers(r.stdout);
   } catch {

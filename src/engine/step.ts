@@ -100,6 +100,9 @@ export interface StepPlace {
  * A copy of `step` in another place of a plan (its id, phase or dependencies), for a planner
  * that reuses steps another planner built: planners never change a step once it is built.
  */
-export function withPlace<S extends Step<never>>(step: S, place: Partial<Pick<Step, 'id' | 'phase' | 'dependsOn'>>): S {
+export function withPlace<S extends Pick<Step, 'id' | 'phase' | 'dependsOn'>>(
+  step: S,
+  place: Partial<Pick<Step, 'id' | 'phase' | 'dependsOn'>>,
+): S {
   return { ...step, ...place };
 }

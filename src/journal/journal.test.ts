@@ -181,7 +181,9 @@ test('observations: what each step saw, for the steps whose apply began and was 
   const dir = stateDir();
   const journal = openJournal(dir);
   const record = journal.recorder('run-k', { command: 'apply' });
-  const ev = (e: Omit<RunEvent, 'at'>) => record({ at, ...e } as RunEvent);
+  // Omit on each member of the union: `Omit<RunEvent, 'at'>` would keep only the keys they share.
+  type Bare = RunEvent extends infer E ? (E extends unknown ? Omit<E, 'at'> : never) : never;
+  const ev = (e: Bare) => record({ at, ...e } as RunEvent);
   ev({ kind: 'run-start', runId: 'run-k', steps: [] });
   // done: changed; a: apply began, killed; ok: nothing needed; undone: rolled back.
   for (const [id, needed] of [

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redactor } from '../core/redact.js';
+import { drive, testContext } from '../engine/test-helpers.js';
 import { cmd, and, render } from '../shell/command.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { StepError } from '../engine/errors.js';
@@ -27,7 +27,6 @@ import {
 const src: Endpoint = { name: 'old', address: '10.0.0.1', port: 22, user: 'root', sudo: false };
 const dst: Endpoint = { name: 'new', address: '10.0.0.2', port: 22, user: 'root', sudo: false };
 const ch = channelFor('shop', src, dst);
-const ctx = (t: RecordingTransport) => ({ transport: t, redactor: new Redactor() });
 const PUB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJOJrt/jJU3qTF1/n9mFczQBbTM78wBMI3u/9KosNqIY ferry-migrate-shop\n';
 // /etc/ssh/ssh_host_*_key.pub as a test bed host shows them.
 const HOST_KEYS = [
@@ -148,34 +147,34 @@ test("open: a key on the source, its line on the target, the target's host keys 
     .when(/^mkdir -p -m 700 \/root\/.ssh && /, {});
   const { open, close } = channelSteps({
     ch,
-    source: () => source,
-    target: () => target,
     dependsOn: ['shop/preflight'],
     closeAfter: ['shop/volumes'],
   });
   assert.deepEqual(
-    [open.id, open.host, open.phase, open.dependsOn],
-    ['shop/channel/open', 'old', 'prepare', ['shop/preflight']],
+    [open.id, open.host, open.reaches, open.phase, open.dependsOn],
+    ['shop/channel/open', 'old', ['new'], 'prepare', ['shop/preflight']],
   );
+  const ctx = testContext(source, { step: open, others: { new: target } });
   assert.deepEqual(
     [close.id, close.phase, close.dependsOn],
     ['shop/channel/close', 'verify', ['shop/channel/open', 'shop/volumes']],
   );
-  assert.deepEqual(await open.check(ctx(source)), {
+  assert.deepEqual(await open.check(ctx), {
     needed: true,
     change: {
       summary:
         "key /root/.ssh/ferry-migrate-shop on old, authorized for root on new from 10.0.0.1; new's host keys pinned",
     },
+    observed: { works: false },
   });
   await assert.rejects(
-    open.apply(ctx(source)),
+    open.apply(ctx, { works: false }),
     (e: StepError) =>
       e.code === 'channel-failed' &&
       /refused old's key: if new sees old under another address than 10\.0\.0\.1/.test(e.hint),
   );
-  await open.apply(ctx(source));
-  assert.deepEqual(await open.verify(ctx(source)), { ok: true });
+  await open.apply(ctx, { works: false });
+  assert.deepEqual(await open.verify(ctx, { works: false }), { ok: true });
   assert.deepEqual(
     source.calls.slice(1, 5).map((c) => (c.kind === 'exec' ? c.line : `${c.kind} ${c.path}`)),
     [
@@ -223,14 +222,63 @@ test('a sudo user on the source: key commands through sudo; close removes everyt
     .when(render(authorizedCountCommand(sch)), { stdout: '1\n' }, { times: 1 })
     .when(render(authorizedCountCommand(sch)), { code: 1, stdout: '0\n' })
     .when(render(unauthorizeCommand(sch)), {});
-  const { close } = channelSteps({ ch: sch, source: () => source, target: () => target, dependsOn: [] });
-  assert.deepEqual(await close.check(ctx(source)), {
-    needed: true,
-    change: { summary: 'remove 1 line(s) in new:/root/.ssh/authorized_keys, old:/root/.ssh/ferry-migrate-shop' },
+  const { close } = channelSteps({
+    ch: sch,
+    dependsOn: [],
+    openId: 'shop/migrate/channel',
+    closeId: 'shop/migrate/channel-close',
   });
-  await close.apply(ctx(source));
-  assert.deepEqual(await close.verify(ctx(source)), { ok: true });
-  assert.deepEqual(await close.check(ctx(source)), { needed: false });
+  assert.deepEqual([close.id, close.dependsOn], ['shop/migrate/channel-close', ['shop/migrate/channel']]);
+  const ctx = testContext(source, { step: close, others: { new: target } });
+  const left = ['1 line(s) in new:/root/.ssh/authorized_keys', 'old:/root/.ssh/ferry-migrate-shop'];
+  assert.deepEqual(await close.check(ctx), {
+    needed: true,
+    change: { summary: `remove ${left.join(', ')}` },
+    observed: { left },
+  });
+  await close.apply(ctx, { left });
+  assert.deepEqual(await close.verify(ctx, { left }), { ok: true });
+  assert.deepEqual(await close.check(ctx), { needed: false, observed: { left: [] } });
+  assert.deepEqual(source.lines, [
+    render(keyFilesCommand(sch)),
+    render(removeKeyCommand(sch)),
+    render(keyFilesCommand(sch)),
+    render(keyFilesCommand(sch)),
+  ]);
+  assert.deepEqual(target.lines, [
+    render(authorizedCountCommand(sch)),
+    render(unauthorizeCommand(sch)),
+    render(authorizedCountCommand(sch)),
+    render(authorizedCountCommand(sch)),
+  ]);
   assert.ok(source.calls.every((c) => c.sudo));
   assert.ok(target.calls.every((c) => !c.sudo));
+});
+
+test("open's rollback removes the key's line on the target and its files on the source; permitOpen reads through the step's context", async () => {
+  const source = new RecordingTransport('old')
+    .when(PROBE, { code: 255, stderr: 'Permission denied (publickey).\n' })
+    .when(render(keygenCommand(ch)), {})
+    .when(render(publicKeyCommand(ch)), { stdout: PUB })
+    .when(render(removeKeyCommand(ch)), {});
+  const target = new RecordingTransport('new')
+    .when(render(hostKeysCommand), { stdout: HOST_KEYS })
+    .when(/^mkdir -p -m 700 \/root\/.ssh && /, {})
+    .when(render(unauthorizeCommand(ch)), {});
+  const asked: string[] = [];
+  const { open } = channelSteps({
+    ch,
+    dependsOn: [],
+    permitOpen: async (c) => {
+      asked.push(c.on('new').name);
+      return ['172.18.0.3:5432'];
+    },
+  });
+  const ctx = testContext(source, { step: open, others: { new: target } });
+  await assert.rejects(drive(open, ctx, { rollback: true }), (e: StepError) => e.code === 'channel-failed');
+  await open.rollback(ctx, { works: false });
+  assert.deepEqual(asked, ['new']);
+  assert.match(target.lines[1]!, /permitopen="172\.18\.0\.3:5432"/);
+  assert.equal(target.lines.at(-1), render(unauthorizeCommand(ch)));
+  assert.equal(source.lines.at(-1), render(removeKeyCommand(ch)));
 });

@@ -11,7 +11,7 @@ import { and, cmd, or, quiet, raw, render, write, type Command } from '../shell/
 import { sudoLine } from '../transport/ssh/file-commands.js';
 import type { Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
-import type { Step } from '../engine/step.js';
+import type { Step, StepContext } from '../engine/step.js';
 
 export interface Endpoint {
   /** The server's name in the fleet. */
@@ -198,31 +198,51 @@ export function channelError(ch: Channel, stderr: string, from: string | false):
 
 export interface ChannelStepOptions {
   ch: Channel;
-  source: () => Transport;
-  target: () => Transport;
+  /** @deprecated Not used: both steps run on the channel's source and reach its target through their context. */
+  source?: () => Transport;
+  /** @deprecated Not used (see `source`). */
+  target?: () => Transport;
   dependsOn: string[];
   /** The source's address as the target sees it, for `from=`; false: no restriction. Default: the source's address. */
   from?: string | false;
-  /** Steps that use the channel: `close` waits for them. */
+  /** Steps that use the channel: `close` waits for them (and for `open`). */
   closeAfter?: string[];
   /** `host:port` the key may forward to (`ssh -L`), read when the channel opens; none by default. */
-  permitOpen?: () => Promise<string[]>;
+  permitOpen?: (ctx: StepContext) => Promise<string[]>;
+  /** Default `STACK/channel/open` and `STACK/channel/close`. */
+  openId?: string;
+  closeId?: string;
+  /** The open step's title; default `SSH channel SOURCE → TARGET for STACK`. */
+  title?: string;
 }
 
-export function channelSteps(o: ChannelStepOptions): { open: Step; close: Step } {
-  const on = hosts(o);
-  const open = openStep(o, on);
-  return { open, close: closeStep(o, on, open.id) };
+/** What open's check saw: whether the channel worked already. */
+export interface ChannelOpenObserved {
+  works: boolean;
 }
 
-type Hosts = ReturnType<typeof hosts>;
+/** What close's check saw: the channel's pieces left on either server. */
+export interface ChannelCloseObserved {
+  left: string[];
+}
 
-/** Commands on either server, and the two things both steps do: remove the channel, list what is left of it. */
-function hosts(o: ChannelStepOptions) {
-  const { ch } = o;
-  const source = (c: Command) => o.source().exec(c, { sudo: ch.source.sudo });
+export function channelSteps(o: ChannelStepOptions): {
+  open: Step<ChannelOpenObserved>;
+  close: Step<ChannelCloseObserved>;
+} {
+  const open = openStep(o);
+  return { open, close: closeStep(o, open.id) };
+}
+
+/**
+ * Commands on either server, from a step on the channel's source: the source is its own
+ * host, the target one it reaches. Both steps do two things: remove the channel, list what
+ * is left of it.
+ */
+function hosts(ch: Channel, ctx: StepContext) {
+  const source = (c: Command) => ctx.transport.exec(c, { sudo: ch.source.sudo });
   // The target user's own authorized_keys: never through sudo, so that the file stays theirs.
-  const target = (c: Command) => o.target().exec(c, { sudo: false });
+  const target = (c: Command) => ctx.on(ch.target.name).exec(c, { sudo: false });
   return {
     source,
     target,
@@ -247,18 +267,19 @@ function hosts(o: ChannelStepOptions) {
 
 const titleOf = (ch: Channel): string => `SSH channel ${ch.source.name} → ${ch.target.name} for ${ch.stack}`;
 
-function openStep(o: ChannelStepOptions, on: Hosts): Step {
+function openStep(o: ChannelStepOptions): Step<ChannelOpenObserved> {
   const { ch } = o;
   const from = o.from ?? ch.source.address;
   const ak = authorizedKeysPath(ch.target);
   return {
-    id: `${ch.stack}/channel/open`,
+    id: o.openId ?? `${ch.stack}/channel/open`,
     host: ch.source.name,
+    reaches: [ch.target.name],
     phase: 'prepare',
-    title: titleOf(ch),
+    title: o.title ?? titleOf(ch),
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Let ${ch.source.name} reach ${ch.target.name} over SSH with a key made for this migration, so that data goes directly between the servers. The private key stays on ${ch.source.name}; ${ch.target.name} accepts it only${from ? ` from ${from},` : ''} for plain commands (restrict), and ${ch.source.name} trusts only ${ch.target.name}'s own host keys.`,
+      purpose: `Let ${ch.source.name} reach ${ch.target.name} over SSH with a key made for this migration, so that data goes directly between the servers. The private key stays on ${ch.source.name}; ${ch.target.name} accepts it only${from ? ` from ${from},` : ''} for plain commands (restrict), and ${ch.source.name} trusts only ${ch.target.name}'s own host keys. Each ssh gives up after 10 s without a connection.`,
       commands: [
         `${render(keygenCommand(ch))}  (on ${ch.source.name})`,
         `${render(hostKeysCommand)}  (on ${ch.target.name}) → ${ch.knownHostsPath} (on ${ch.source.name})`,
@@ -267,43 +288,48 @@ function openStep(o: ChannelStepOptions, on: Hosts): Step {
       verify: `${render(onTarget(ch, cmd('true')))}  (on ${ch.source.name})`,
       undo: `${render(unauthorizeCommand(ch))} (on ${ch.target.name}); ${render(removeKeyCommand(ch))} (on ${ch.source.name})`,
     }),
-    async check() {
-      if (await on.works()) return { needed: false };
+    async check(ctx) {
+      if (await hosts(ch, ctx).works()) return { needed: false, observed: { works: true } };
       return {
         needed: true,
         change: {
           summary: `key ${ch.keyPath} on ${ch.source.name}, authorized for ${ch.target.user} on ${ch.target.name}${from ? ` from ${from}` : ''}; ${ch.target.name}'s host keys pinned`,
         },
+        observed: { works: false },
       };
     },
-    async apply() {
+    async apply(ctx) {
+      const on = hosts(ch, ctx);
       await on.source(keygenCommand(ch)).then(must(ch.source.name, `creating ${ch.keyPath}`));
       const pub = await on.source(publicKeyCommand(ch)).then(must(ch.source.name, `reading ${ch.keyPath}.pub`));
       const keys = await on.target(hostKeysCommand).then(must(ch.target.name, 'reading the host keys'));
-      await o
-        .source()
-        .upload(ch.knownHostsPath, knownHostsText(ch, keys.stdout), { mode: 0o600, sudo: ch.source.sudo });
+      await ctx.transport.upload(ch.knownHostsPath, knownHostsText(ch, keys.stdout), {
+        mode: 0o600,
+        sudo: ch.source.sudo,
+      });
       await on
-        .target(authorizeCommand(ch, authorizedLine(ch, pub.stdout, from, (await o.permitOpen?.()) ?? [])))
+        .target(authorizeCommand(ch, authorizedLine(ch, pub.stdout, from, (await o.permitOpen?.(ctx)) ?? [])))
         .then(must(ch.target.name, `adding the channel key to ${ak}`));
       const probe = await on.source(probeCommand(ch));
-      if (probe.code !== 0) throw channelError(ch, probe.stderr, from);
+      if (probe.code !== 0) throw channelError(ch, ctx.redactor.redact(probe.stderr), from);
     },
-    async verify() {
-      return (await on.works())
+    async verify(ctx) {
+      return (await hosts(ch, ctx).works())
         ? { ok: true }
         : { ok: false, message: `${ch.source.name} cannot run a command on ${ch.target.name} through the channel` };
     },
-    rollback: () => on.remove(),
+    // Removing what is there is right whatever apply reached: a channel that worked before needed no apply.
+    rollback: (ctx) => hosts(ch, ctx).remove(),
   };
 }
 
-function closeStep(o: ChannelStepOptions, on: Hosts, openId: string): Step {
+function closeStep(o: ChannelStepOptions, openId: string): Step<ChannelCloseObserved> {
   const { ch } = o;
   const ak = authorizedKeysPath(ch.target);
   return {
-    id: `${ch.stack}/channel/close`,
+    id: o.closeId ?? `${ch.stack}/channel/close`,
     host: ch.source.name,
+    reaches: [ch.target.name],
     phase: 'verify',
     title: `close ${titleOf(ch)}`,
     dependsOn: [openId, ...(o.closeAfter ?? [])],
@@ -316,13 +342,15 @@ function closeStep(o: ChannelStepOptions, on: Hosts, openId: string): Step {
       verify: `No line ending in ${marker(ch.stack)} in ${ak} and no ${ch.keyPath}* on ${ch.source.name}.`,
       undo: 'Nothing: run the migration again to open a new channel.',
     }),
-    async check() {
-      const rest = await on.left();
-      return rest.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${rest.join(', ')}` } };
+    async check(ctx) {
+      const left = await hosts(ch, ctx).left();
+      return left.length === 0
+        ? { needed: false, observed: { left } }
+        : { needed: true, change: { summary: `remove ${left.join(', ')}` }, observed: { left } };
     },
-    apply: () => on.remove(),
-    async verify() {
-      const rest = await on.left();
+    apply: (ctx) => hosts(ch, ctx).remove(),
+    async verify(ctx) {
+      const rest = await hosts(ch, ctx).left();
       return rest.length === 0 ? { ok: true } : { ok: false, message: `still there: ${rest.join(', ')}` };
     },
     async rollback() {

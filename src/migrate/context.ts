@@ -1,6 +1,5 @@
 /** What the steps of one migration share: the two servers, the channel between them, and what they measured. */
 import type { Transport } from '../transport/transport.js';
-import type { Step } from '../engine/step.js';
 import type { Secret } from '../core/secret.js';
 import type { Channel } from './channel.js';
 import type { Database, TableReport } from './postgres.js';
@@ -65,15 +64,5 @@ export function report(m: Migration, endedAt: number): MigrationReport {
     bytes_transferred: m.marks.bytes,
     duration_ms: endedAt - m.marks.startedAt,
     verified: { tables: m.marks.tables, volumes: m.marks.volumes },
-  };
-}
-
-/** Records the moment the step has verified, as when the stack serves (and takes writes) again. */
-export function markServing(step: Step, m: Migration): void {
-  const verify = step.verify.bind(step);
-  step.verify = async (ctx, observed) => {
-    const v = await verify(ctx, observed);
-    if (v.ok) m.marks.servingAt ??= Date.now();
-    return v;
   };
 }

@@ -127,3 +127,15 @@ test('schema lines compared as sets: what the target lacks and what only it has'
   });
   assert.deepEqual(compareSchema(source, source.split('\n').reverse().join('\n')), { missing: [], extra: [] });
 });
+
+test('a hostile database name (quotes, backslash, $$, newline) is one literal and one identifier in the SQL of its recreation', () => {
+  const db = 'a\'b\\c"d$$e\nf';
+  const c = recreateDatabase('c', { ...d, db });
+  assert.equal(c.kind, 'argv');
+  const sql = c.kind === 'argv' ? c.argv.filter((_, i, all) => all[i - 1] === '-c') : [];
+  assert.deepEqual(sql, [
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = E'a''b\\\\c"d$$e\nf' AND pid <> pg_backend_pid()`,
+    `DROP DATABASE IF EXISTS "a'b\\c""d$$e\nf"`,
+    `CREATE DATABASE "a'b\\c""d$$e\nf" TEMPLATE template0`,
+  ]);
+});

@@ -14,6 +14,7 @@
  * the channel into `docker exec -i` in the target container. Nothing here runs anything.
  */
 import { cmd, pipe, render, type Command } from '../shell/command.js';
+import { sqlIdent, sqlLiteral } from '../shell/sql.js';
 import type { Database } from './postgres.js';
 
 /** Streams at once unless told otherwise. */
@@ -156,9 +157,6 @@ export const load = (container: string, d: Database): Command =>
     d.db,
   );
 
-const ident = (s: string): string => `"${s.replace(/"/g, '""')}"`;
-const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
 /**
  * The target's database dropped and created empty (from template0, as pg_dump --create
  * would), so that a restore always starts clean: sessions still in it (a stream of a
@@ -182,11 +180,11 @@ export function recreateDatabase(container: string, d: Database): Command {
     '-d',
     d.db === 'postgres' ? 'template1' : 'postgres',
     '-c',
-    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${literal(d.db)} AND pid <> pg_backend_pid()`,
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${sqlLiteral(d.db)} AND pid <> pg_backend_pid()`,
     '-c',
-    `DROP DATABASE IF EXISTS ${ident(d.db)}`,
+    `DROP DATABASE IF EXISTS ${sqlIdent(d.db)}`,
     '-c',
-    `CREATE DATABASE ${ident(d.db)} TEMPLATE template0`,
+    `CREATE DATABASE ${sqlIdent(d.db)} TEMPLATE template0`,
   );
 }
 

@@ -74,9 +74,10 @@ test('a failing stream fails the dump with dump-failed, redacted; the file is st
   );
   assert.ok(error instanceof StepError);
   assert.equal(error.code, 'dump-failed');
-  assert.match(
+  assert.equal(
     error.message,
-    /^old -> new: moving database demo failed \(rows of "public"\."nokey", "public"\."ferry_hits"\): psql: error: .*password \[REDACTED\] \/ ERROR: {2}relation "nokey" does not exist$/,
+    'old -> new: moving database demo (rows of "public"."nokey", "public"."ferry_hits"): psql failed (exit 1):\n' +
+      'psql: error: connection to server failed: password [REDACTED]\nERROR:  relation "nokey" does not exist',
   );
   assert.match(error.hint, /only read .*--resume/);
   assert.equal(
@@ -87,13 +88,18 @@ test('a failing stream fails the dump with dump-failed, redacted; the file is st
 });
 
 test('a full disk on the target is no-space; a session without a snapshot fails before any stream', async () => {
-  const full = dumpFailure(
-    { d, where: 'old -> new', redact: (s) => s },
-    'rows of "public"."bulk"',
-    'ERROR:  could not extend file "base/16384/16390": No space left on device\n',
-  );
-  assert.equal(full.code, 'no-space');
-  assert.match(full.hint, /^Free space on the target/);
+  const full = dumpFailure({ d, where: 'old -> new', redact: (s) => s }, 'rows of "public"."bulk"', {
+    code: 1,
+    stdout: '',
+    stderr: 'ERROR:  could not extend file "base/16384/16390": No space left on device\n',
+  });
+  assert.equal(full?.code, 'no-space');
+  assert.match(full?.hint ?? '', /^Free space on the target/);
+  // psql without ON_ERROR_STOP reports an error and exits 0: a failure all the same.
+  const at = { d, where: 'old -> new', redact: (s: string) => s };
+  const reported = dumpFailure(at, 'schema', { code: 0, stdout: '', stderr: 'ERROR:  syntax error at or near "x"\n' });
+  assert.equal(reported?.code, 'dump-failed');
+  assert.equal(dumpFailure(at, 'schema', { code: 0, stdout: '', stderr: '' }), undefined);
   const source = new RecordingTransport('old')
     .when(/psql .* -c 'SELECT /, { stdout: '' })
     .when(/^docker exec -i old_db_1 psql -X -q -At/, {
@@ -110,7 +116,10 @@ test('a full disk on the target is no-space; a session without a snapshot fails 
     (e: unknown) => e,
   );
   assert.ok(error instanceof StepError);
-  assert.match(error.message, /\(exporting a snapshot on the source\): psql: error: FATAL: {2}too many connections/);
+  assert.match(
+    error.message,
+    /\(exporting a snapshot on the source\): psql failed \(exit 2\):\npsql: error: FATAL: {2}too many/,
+  );
   assert.equal(source.lines.filter((l) => l.startsWith('bash ')).length, 0);
 });
 
@@ -140,7 +149,7 @@ test('a target database that cannot be created anew fails the dump before any st
   assert.equal(error.code, 'dump-failed');
   assert.match(
     error.message,
-    /\(creating demo anew on the target\): ERROR: {2}database "demo" is being accessed by other users \/ DETAIL/,
+    /\(creating demo anew on the target\): psql failed \(exit 1\):\nERROR: {2}database "demo" is being accessed by other users\nDETAIL/,
   );
   assert.equal(source.lines.filter((l) => l.startsWith('bash ')).length, 0);
 });

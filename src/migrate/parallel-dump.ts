@@ -4,12 +4,12 @@
  * target's database is created anew; then the schema file, pre-data, the data streams
  * (the tables shared by size among up to `jobs` streams, and one of the rest) and
  * post-data. The source is only read. A failed stream is thrown as a StepError
- * (`no-space` or `dump-failed`) once the others have ended; the schema file is removed
+ * (`no-space`, `dump-failed`, or psql's own code) once the others have ended; the schema file is removed
  * and the snapshot released in every case.
  */
 import { PassThrough } from 'node:stream';
 import type { Command } from '../shell/command.js';
-import type { Transport } from '../transport/transport.js';
+import type { ExecResult, Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
 import {
   DUMP_TABLES_SQL,
@@ -33,7 +33,7 @@ import {
   writeFile,
   type DumpTable,
 } from './dump-commands.js';
-import { query, type Database } from './postgres.js';
+import { pgFailure, query, type Database } from './postgres.js';
 
 const LONG = 6 * 60 * 60_000;
 
@@ -57,15 +57,31 @@ export interface ParallelDump {
   redact: (text: string) => string;
 }
 
-/** A failed part of the dump as a typed error; a full disk is told apart. Secrets are redacted from the tail of stderr. */
-export function dumpFailure(p: Pick<ParallelDump, 'd' | 'where' | 'redact'>, part: string, stderr: string): StepError {
-  const tail = p.redact(stderr.trim().split('\n').slice(-3).join(' / ')) || 'no message';
-  const full = /No space left/i.test(stderr);
-  return new StepError(
-    full ? 'no-space' : 'dump-failed',
-    `${p.where}: moving database ${p.d.db} failed (${part}): ${tail}`,
-    `${full ? 'Free space on the target (its /var/lib/docker), then run' : 'The source database was only read and is intact; fix the cause (disk, versions), then run'} migrate again with --resume: the target database is created anew and filled again.`,
-  );
+/**
+ * A failed part of the dump as a typed error, by psql's classifier (an error psql reports
+ * at exit 0 too): a full disk is `no-space`, any other failure of Postgres' tools
+ * `dump-failed`; authentication or a database not running keep their own codes. The
+ * tail of the tools' words is redacted. Undefined when the part succeeded.
+ */
+export function dumpFailure(
+  p: Pick<ParallelDump, 'd' | 'where' | 'redact'>,
+  part: string,
+  r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>,
+): StepError | undefined {
+  const e = pgFailure(r, { host: p.where, what: `moving database ${p.d.db} (${part})`, redact: p.redact });
+  if (e?.code === 'no-space')
+    return new StepError(
+      'no-space',
+      e.message,
+      'Free space on the target (its /var/lib/docker), then run migrate again with --resume: the target database is created anew and filled again.',
+    );
+  if (e?.code === 'psql-failed')
+    return new StepError(
+      'dump-failed',
+      e.message,
+      'The source database was only read and is intact; fix the cause (disk, versions), then run migrate again with --resume: the target database is created anew and filled again.',
+    );
+  return e;
 }
 
 /** Moves the database; returns how many tables and streams it took. */
@@ -73,7 +89,8 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
   const { d, source, target } = p;
   const run = async (side: DbSide, command: Command, part: string) => {
     const r = await side.transport.exec(command, { sudo: side.sudo, timeoutMs: LONG });
-    if (r.code !== 0) throw dumpFailure(p, part, r.stderr);
+    const failed = dumpFailure(p, part, r);
+    if (failed) throw failed;
   };
   const file = schemaFile(d);
   const { snapshot, tables } = await begin(
@@ -109,7 +126,7 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
 async function begin(p: ParallelDump, created: Promise<void>): Promise<{ snapshot: Snapshot; tables: DumpTable[] }> {
   const all = await Promise.allSettled([
     holdSnapshot(p),
-    query(p.source.transport, p.source.container, p.d, DUMP_TABLES_SQL, p.source.sudo),
+    query(p.source.transport, p.source.container, p.d, DUMP_TABLES_SQL, p.source.sudo, p.redact),
     created,
   ] as const);
   const [held, listed] = all;
@@ -157,7 +174,14 @@ async function holdSnapshot(p: ParallelDump): Promise<Snapshot> {
   input.write(SNAPSHOT_SQL);
   // Ending before it named a snapshot is a failure; ending later is the release's business.
   const ended = session.then((r) =>
-    Promise.reject(dumpFailure(p, 'exporting a snapshot on the source', r.stderr || `psql exited with ${r.code}`)),
+    Promise.reject(
+      dumpFailure(p, 'exporting a snapshot on the source', r) ??
+        new StepError(
+          'dump-failed',
+          `${p.where}: moving database ${p.d.db} (exporting a snapshot on the source): psql ended without naming a snapshot`,
+          'The source database was only read and is intact; run migrate again with --resume.',
+        ),
+    ),
   );
   ended.catch(() => undefined);
   try {

@@ -20,15 +20,17 @@
  *
  * The write pause runs from the writers' stop to the new release being healthy.
  */
-import type { Step, StepContext } from '../engine/step.js';
+import { withPlace, type Step } from '../engine/step.js';
 import { UsageError } from '../core/errors.js';
 import type { Fleet } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
+import type { Service } from '../model/compose.js';
 import { stackPlan } from '../deploy/plan.js';
-import { currentCommand, idOfLink } from '../deploy/release-meta.js';
+import type { PlacedPlan } from '../deploy/plan-placed.js';
+import type { Placed } from '../deploy/split.js';
 import { channelSteps } from './channel.js';
 import { newMigration, type MoveInput } from './plan.js';
-import { markServing, type Migration } from './context.js';
+import type { Migration } from './context.js';
 import { databases } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
 import { servicesStateStep } from './steps/services.js';
@@ -38,6 +40,7 @@ import { ensureVolumesStep } from './steps/ensure-volumes.js';
 import { connectedStep } from './steps/connected.js';
 import { markerStep, movingPath } from './steps/switch.js';
 import { removeStep } from './steps/remove.js';
+import { doneOnceReleasedStep } from './steps/done-once-released.js';
 
 export interface ServiceMoveInput extends MoveInput {
   service: string;
@@ -55,17 +58,32 @@ export function withPlacement(stack: LoadedStack, service: string, server: strin
   };
 }
 
-/** `step` checked as done once the source runs the new release: a resumed run does not stop the writers again. */
-function doneOnceReleased(step: Step, m: Migration, releaseId: string): Step {
-  const check = step.check.bind(step);
-  step.check = async (ctx: StepContext) => {
-    const cur = await m.source.transport().exec(currentCommand(m.stack), { sudo: m.source.sudo });
-    return cur.code === 0 && idOfLink(cur.stdout) === releaseId ? { needed: false } : check(ctx);
-  };
-  return step;
+export interface ServiceMovePlan {
+  steps: Step[];
+  m: Migration;
+  /** The step whose verification is the moment the stack serves (and takes writes) again: its new release. */
+  servedBy: string;
 }
 
-export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Step[]; m: Migration }> {
+/** The service as its own release on the target publishes it: on the private address, at its port. */
+function publishedAt(svc: Service, p: Placed): Service {
+  return {
+    ...svc,
+    ports: [
+      {
+        hostIp: p.address,
+        published: p.port,
+        publishedEnd: p.port,
+        target: p.port,
+        targetEnd: p.port,
+        protocol: 'tcp' as const,
+        index: 0,
+      },
+    ],
+  };
+}
+
+export async function serviceMovePlan(i: ServiceMoveInput): Promise<ServiceMovePlan> {
   const name = i.stack.def.name;
   const project = i.stack.project!;
   const svc = project.services.find((s) => s.name === i.service);
@@ -84,58 +102,122 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
   const deploy = await stackPlan({ stack: moved, server: i.source, local: i.local, fleet: i.fleet });
   const part = deploy.parts[i.service]!;
   const m = newMigration(i, { release: part.meta, databases: dbs, volumes: [], redis: [], mode: 'dump' });
-  const ch = m.ch;
   const id = (s: string) => `${name}/migrate/${s}`;
-  const byId = (x: string) => deploy.steps.find((s) => s.id === x)!;
-  const steps: Step[] = [];
-  const p = part.placed;
-  const published = {
-    ...svc,
-    ports: [
-      {
-        hostIp: p.address,
-        published: p.port,
-        publishedEnd: p.port,
-        target: p.port,
-        targetEnd: p.port,
-        protocol: 'tcp' as const,
-        index: 0,
-      },
-    ],
-  };
-  steps.push(
+  // Nothing changes before the preflight passes: every other step waits for it, and for the
+  // `moving` marker written right after it.
+  const gated = (dependsOn: string[]) => [
+    ...dependsOn,
+    ...(dependsOn.includes(id('preflight')) ? [] : [id('preflight')]),
+    id('moving'),
+  ];
+  const placed = (s: Step, o: { phase?: Step['phase']; dependsOn?: string[] } = {}) =>
+    withPlace(s, { ...o, dependsOn: gated(o.dependsOn ?? s.dependsOn) });
+  const deployed = new Map(deploy.steps.map((s) => [s.id, s]));
+  const byId = (x: string) => deployed.get(x)!;
+  const { open, close } = channelSteps({
+    ch: m.ch,
+    openId: id('channel'),
+    closeId: id('channel-close'),
+    dependsOn: gated([id('preflight')]),
+  });
+  const upId = `${name}/up`;
+  const steps: Step[] = [
     preflightStep({
       id: id('preflight'),
       m,
-      services: [published],
+      services: [publishedAt(svc, part.placed)],
       dockerVolumes: dbs[0]!.volumes.map((v) => `${i.sourceRelease.project}_${v}`),
     }),
-  );
-  const { open, close } = channelSteps({
-    ch,
-    source: m.source.transport,
-    target: m.target.transport,
-    dependsOn: [id('preflight')],
-  });
-  open.id = id('channel');
-  close.id = id('channel-close');
-  steps.push(open);
+    open,
+    ...targetSteps({ i, m, id, part, byId, placed }),
+    ...pauseSteps({ i, m, id, part, placed, releaseId: deploy.meta.id }),
+    // The rest of the stack on the source, pointed at the target: as `ferry apply` would deploy it.
+    ...deploy.steps
+      .filter((s) => s.host === i.source.name && !/\/prune$/.test(s.id))
+      .map((s) =>
+        s.id === upId
+          ? {
+              ...placed(s, { dependsOn: [...s.dependsOn.filter((x) => x !== part.upId), id('verify')] }),
+              title: `start ${name} on ${i.source.name} with ${i.service} at ${part.placed.address}:${part.placed.port} (release ${deploy.meta.id})`,
+            }
+          : placed(s),
+      ),
+    connectedStep({
+      id: id('connected'),
+      host: i.source.name,
+      stack: name,
+      project: project.name,
+      placed: part.placed,
+      services: writersOf(i),
+      sudo: m.source.sudo,
+      dependsOn: gated([upId]),
+    }),
+    withPlace(close, { dependsOn: gated([upId, id('connected')]) }),
+    // Until the source runs the new release, `ferry rollback` finds the unfinished move by
+    // this marker (written before anything changes) and undoes it; once it runs it, rollback
+    // returns to the previous release as after a finished move.
+    removeStep({
+      id: id('moved'),
+      host: i.source.name,
+      path: movingPath(name),
+      sudo: m.source.sudo,
+      dependsOn: gated([upId]),
+    }),
+    { ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }), recordOnly: true },
+  ];
+  return { steps, m, servedBy: upId };
+}
 
-  // The service's own release on the target, started empty before the pause.
+type Place = (s: Step, o?: { phase?: Step['phase']; dependsOn?: string[] }) => Step;
+
+const writersOf = (i: ServiceMoveInput): string[] =>
+  i.stack.project!.services.filter((s) => s.name !== i.service && s.replicas > 0).map((s) => s.name);
+
+/** The service's own release on the target, started empty before the pause. */
+function targetSteps(o: {
+  i: ServiceMoveInput;
+  m: Migration;
+  id: (s: string) => string;
+  part: PlacedPlan;
+  byId: (id: string) => Step;
+  placed: Place;
+}): Step[] {
+  const { m, id, part, byId, placed } = o;
   const partIds = [part.engineId, ...(part.imagesId ? [part.imagesId] : []), part.releaseId, part.firewallId];
-  for (const x of partIds) steps.push(byId(x));
-  steps.push(
-    ensureVolumesStep({ id: id('volumes'), m, volumes: dbs[0]!.volumes, dependsOn: [id('preflight'), part.engineId] }),
-  );
   const startDb = byId(part.upId);
-  startDb.phase = 'transfer';
-  startDb.dependsOn = [...startDb.dependsOn, id('volumes')];
-  steps.push(startDb);
+  return [
+    ...partIds.map((x) => placed(byId(x))),
+    placed(
+      ensureVolumesStep({
+        id: id('volumes'),
+        m,
+        volumes: m.databases[0]!.volumes,
+        dependsOn: [id('preflight'), part.engineId],
+      }),
+    ),
+    placed(startDb, { phase: 'transfer', dependsOn: [...startDb.dependsOn, id('volumes')] }),
+  ];
+}
 
-  const writers = project.services.filter((s) => s.name !== i.service && s.replicas > 0).map((s) => s.name);
+/**
+ * The pause, from the writers' stop on the source: the database dumped into the target, the
+ * proof. The stop and the dump are done for good once the source runs the new release.
+ */
+function pauseSteps(o: {
+  i: ServiceMoveInput;
+  m: Migration;
+  id: (s: string) => string;
+  part: PlacedPlan;
+  placed: Place;
+  releaseId: string;
+}): Step[] {
+  const { i, m, id, part, placed } = o;
+  const writers = writersOf(i);
+  const once = (step: Step) =>
+    doneOnceReleasedStep({ step, stack: m.stack, source: m.source, releaseId: o.releaseId }) as Step;
   const freeze = servicesStateStep({
     id: id('freeze'),
-    stack: name,
+    stack: m.stack,
     side: m.source,
     release: i.sourceRelease,
     services: writers,
@@ -145,57 +227,15 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<{ steps: Ste
     title: `stop the writers on ${i.source.name} (${writers.join(', ') || 'none'})`,
     onApply: () => (m.marks.freezeAt ??= Date.now()),
   });
-  steps.push(doneOnceReleased(freeze, m, deploy.meta.id));
   const dump = dumpStep({
     id: id(`dump/${i.service}`),
     m,
-    d: dbs[0]!,
+    d: m.databases[0]!,
     dependsOn: [id('freeze'), part.upId, id('channel')],
   });
-  steps.push(doneOnceReleased(dump, m, deploy.meta.id));
-  steps.push(verifyStep({ id: id('verify'), m, copies: async () => [], dependsOn: [id(`dump/${i.service}`)] }));
-
-  // The rest of the stack on the source, pointed at the target: as `ferry apply` would deploy it.
-  const main = deploy.steps.filter((s) => s.host === i.source.name && !/\/prune$/.test(s.id));
-  const up = byId(`${name}/up`);
-  up.dependsOn = [...up.dependsOn.filter((x) => x !== part.upId), id('verify')];
-  up.title = `start ${name} on ${i.source.name} with ${i.service} at ${p.address}:${p.port} (release ${deploy.meta.id})`;
-  markServing(up, m);
-  steps.push(...main);
-  steps.push(
-    connectedStep({
-      id: id('connected'),
-      host: i.source.name,
-      stack: name,
-      project: project.name,
-      placed: p,
-      services: writers,
-      sudo: m.source.sudo,
-      dependsOn: [up.id],
-    }),
-  );
-  close.dependsOn = [up.id, id('connected')];
-  steps.push(close);
-  // Until the source runs the new release, `ferry rollback` finds the unfinished move by
-  // this marker (written before anything changes) and undoes it; once it runs it, rollback
-  // returns to the previous release as after a finished move.
-  steps.push(
-    removeStep({
-      id: id('moved'),
-      host: i.source.name,
-      path: movingPath(name),
-      sudo: m.source.sudo,
-      dependsOn: [up.id],
-    }),
-  );
-  // Everything waits for the preflight: nothing changes before it passes.
-  for (const s of steps)
-    if (s.id !== id('preflight') && !s.dependsOn.includes(id('preflight'))) s.dependsOn.push(id('preflight'));
-  const moving = {
-    ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }),
-    recordOnly: true,
-  };
-  for (const s of steps) if (s.dependsOn.includes(id('preflight'))) s.dependsOn.push(moving.id);
-  steps.push(moving);
-  return { steps, m };
+  return [
+    once(placed(freeze)),
+    once(placed(dump)),
+    placed(verifyStep({ id: id('verify'), m, copies: async () => [], dependsOn: [id(`dump/${i.service}`)] })),
+  ];
 }

@@ -19,17 +19,17 @@
  * The source keeps its release, volumes and data, stopped. A failure rolls back what
  * was changed, last first, so the source serves again.
  */
-import type { Step } from '../engine/step.js';
+import { withPlace, type Step, type StepContext } from '../engine/step.js';
 import type { AcmeDef, DnsDef, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Transport } from '../transport/transport.js';
-import { stackPlan } from '../deploy/plan.js';
+import { stackPlan, type StackPlan } from '../deploy/plan.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { upStep } from '../deploy/steps/up.js';
 import { proxyLink, upstreamsStep } from '../deploy/proxy-link.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
-import { markServing, sideOf, type Migration } from './context.js';
-import { databases, REDIS_IMAGE } from './postgres.js';
+import { sideOf, type Migration } from './context.js';
+import { databases, REDIS_IMAGE, type Database } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
 import { createStep, servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
@@ -38,10 +38,12 @@ import { markerStep, movingPath, switchStep } from './steps/switch.js';
 import { removeStep } from './steps/remove.js';
 import { syncStep, volumeMountpoint, type VolumeCopy } from './volumes.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
-import { replicateSteps } from './plan-replicate.js';
+import { replicaFreezeAfter, replicateSteps } from './plan-replicate.js';
+import { pauseSteps, transferSteps } from './plan-transfer.js';
 import { Secret } from '../core/secret.js';
 import { dnsSteps } from './steps/dns.js';
 import { serverAddresses } from './dns.js';
+import type { DnsLookup } from './dns.js';
 import type { DnsPreflight } from './dns-preflight.js';
 
 /** What every move starts from: the stack, both servers and how to reach them, the release the source runs. */
@@ -84,28 +86,46 @@ export interface MigratePlanInput extends MoveInput {
   acme?: AcmeDef;
   mode: 'dump' | 'replicate';
   dns?: DnsDef;
+  /** How the domains' records are read (default: Node's resolver); tests answer from memory. */
+  lookup?: DnsLookup;
 }
 
-/** Inside the pause, once the target's stack runs: its nginx sends the domains to the started containers. */
-function proxyRefresh(i: MigratePlanInput, m: Migration, id: (s: string) => string): Step | undefined {
-  const def = i.stack.def;
-  if (!def.proxy) return undefined;
-  const step = upstreamsStep({
-    id: id('upstreams'),
-    host: i.target.name,
-    stack: def,
-    project: m.release.project,
-    sudo: m.target.sudo,
-    dependsOn: [id('start')],
-    title: `${i.target.name}'s nginx sends ${def.proxy.domains.join(', ')} to the started containers`,
-  });
-  step.phase = 'deploy';
-  return step;
+/** What the parts of a migration's plan share while it is built. */
+export interface Planning {
+  i: MigratePlanInput;
+  m: Migration;
+  id: (s: string) => string;
+  deploy: StackPlan;
+  dbs: Database[];
+  /** Named volumes moved by copy (see Migration.volumes). */
+  volumes: string[];
+  copies: (ctx: StepContext) => Promise<VolumeCopy[]>;
+  onBytes: (n: number) => void;
+  /** After these the target serves the stack again; the last is where writes are served again. */
+  served: string[];
 }
 
-export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[]; m: Migration; dns?: DnsPreflight }> {
+/** Steps built where the plan needs them, from the dependencies computed there. */
+export interface Builders {
+  verify: (dependsOn: string[], snapshot?: VerifyOptions['snapshot']) => Step;
+  start: (dependsOn: string[]) => Step;
+  stopSourceDb: (dependsOn: string[]) => Step;
+  /** The source's nginx sent to the target's; none without a proxy. */
+  switchTo: (dependsOn: string[]) => Step | undefined;
+  /** Inside the pause, once the target's stack runs: its nginx sends the domains to the started containers. */
+  refresh: Step | undefined;
+}
+
+export interface MigratePlan {
+  steps: Step[];
+  m: Migration;
+  /** The step whose verification is the moment the stack serves (and takes writes) again. */
+  servedBy: string;
+  dns?: DnsPreflight;
+}
+
+export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
   const project = i.stack.project!;
-  const name = i.stack.def.name;
   const dbs = databases(project.services);
   const dbVolumes = new Set(dbs.flatMap((d) => d.volumes));
   const volumes = Object.values(project.volumes)
@@ -120,261 +140,173 @@ export async function migratePlan(i: MigratePlanInput): Promise<{ steps: Step[];
     redis: project.services.filter((s) => s.image && REDIS_IMAGE.test(s.image)).map((s) => s.name),
     mode: i.mode,
   });
-  const ch = m.ch;
-  const id = (s: string) => `${name}/migrate/${s}`;
-  const dbServices = dbs.map((d) => d.service);
-  const others = project.services.filter((s) => !dbServices.includes(s.name) && s.replicas > 0).map((s) => s.name);
-  const dockerVolumes = Object.values(project.volumes)
-    .filter((v) => !v.external)
-    .map((v) => `${i.sourceRelease.project}_${v.name}`);
-
-  const domains = i.stack.def.proxy?.domains ?? [];
-  const dns =
-    domains.length > 0
-      ? await dnsSteps({
-          stack: name,
-          domains,
-          id,
-          host: i.target.name,
-          local: i.local,
-          cutoverDependsOn: [],
-          ...(i.dns ? { dns: i.dns } : {}),
-          source: { name: i.source.name, addresses: await serverAddresses(i.sourceEndpoint.address) },
-          target: { name: i.target.name, addresses: await serverAddresses(i.targetEndpoint.address) },
-        })
-      : undefined;
-  // Every step depends on the preflight, which waits for the DNS one: nothing changes before both pass.
-  const pre = preflightStep({ id: id('preflight'), m, services: project.services, dockerVolumes });
-  if (dns) pre.dependsOn = [...pre.dependsOn, dns.preflight.id];
-  const steps: Step[] = [...(dns ? [dns.preflight] : []), pre];
-  const { open, close } = channelSteps({
-    ch,
-    source: m.source.transport,
-    target: m.target.transport,
-    dependsOn: [id('preflight')],
+  const id = (s: string) => `${i.stack.def.name}/migrate/${s}`;
+  // Writes are served again once clients reach the target: through the source's nginx when there
+  // is one (switched to the target; in replicate mode, once the requests held at the target go on).
+  const servedBy = id(i.stack.def.proxy ? (i.mode === 'replicate' ? 'unhold' : 'switch') : 'start');
+  const served = [id('start'), ...(i.stack.def.proxy ? [id('upstreams'), servedBy] : [])];
+  const p: Planning = {
+    ...{ i, m, id, deploy, dbs, volumes, served },
+    copies: volumeCopies(i, m, volumes),
+    onBytes: (n) => (m.marks.bytes += n),
+  };
+  const dns = await dnsOf(p);
+  const channel = channelSteps({
+    ch: m.ch,
+    openId: id('channel'),
+    closeId: id('channel-close'),
+    dependsOn: [id('preflight'), id('moving')],
   });
-  open.id = id('channel');
-  close.id = id('channel-close');
-  steps.push(open);
-  const fromDeploy = deploy.steps.filter((s) => /\/(engine|images|release)$/.test(s.id));
-  for (const s of fromDeploy) s.dependsOn = [...s.dependsOn, id('preflight')];
-  steps.push(...fromDeploy);
-  const transferred = fromDeploy.map((s) => s.id);
-
-  steps.push(
-    ensureVolumesStep({
-      id: id('volumes'),
-      m,
-      volumes: Object.values(project.volumes)
-        .filter((v) => !v.external)
-        .map((v) => v.name),
-      dependsOn: [id('preflight'), ...transferred.filter((x) => x.endsWith('/engine'))],
-    }),
+  const transfer = transferSteps(p, channel.open, dns?.preflight.id);
+  const b = builders(p);
+  const pause = pauseSteps(
+    p,
+    transfer.afterTransfer,
+    i.mode === 'replicate'
+      ? replicaFreezeAfter({ id, dbs, beforePause: transfer.beforePause, proxied: i.stack.def.proxy !== undefined })
+      : transfer.beforePause,
   );
+  const moved =
+    i.mode === 'replicate'
+      ? replicateSteps({ p, frozen: pause.frozen, beforePause: transfer.beforePause, b })
+      : dumpSteps(p, pause.frozen, b);
+  const steps = [
+    ...(dns ? [dns.preflight] : []),
+    ...transfer.steps,
+    ...pause.steps,
+    ...moved,
+    ...(dns?.cutover ?? []),
+    ...endSteps(p, channel.close),
+  ];
+  return { steps, m, servedBy, ...(dns ? { dns: dns.seen } : {}) };
+}
 
-  const copies = async (): Promise<VolumeCopy[]> => {
+/**
+ * The volumes' paths on both sides, read when a copy or the proof checks (the target's exist
+ * once created), by a step that acts on one side and reaches the other.
+ */
+function volumeCopies(i: MigratePlanInput, m: Migration, volumes: string[]): Planning['copies'] {
+  return async (ctx) => {
+    const [source, target] = [ctx.on(m.source.name), ctx.on(m.target.name)];
     const out: VolumeCopy[] = [];
     for (const v of volumes) {
-      const full = `${project.name}_${v}`;
       out.push({
         name: v,
-        sourcePath: await volumeMountpoint(m.source.transport(), `${i.sourceRelease.project}_${v}`, m.source.sudo),
-        targetPath: await volumeMountpoint(m.target.transport(), full, m.target.sudo),
+        sourcePath: await volumeMountpoint(source, `${i.sourceRelease.project}_${v}`, m.source.sudo),
+        targetPath: await volumeMountpoint(target, `${m.project}_${v}`, m.target.sudo),
       });
     }
     return out;
   };
-  const addBytes = (n: number) => (m.marks.bytes += n);
-  if (volumes.length > 0) {
-    steps.push(
-      syncStep({
-        id: id('precopy'),
-        ch,
-        copies,
-        source: m.source.transport,
-        target: m.target.transport,
-        phase: 'transfer',
-        dependsOn: [id('channel'), id('volumes')],
-        title: `first copy of ${volumes.join(', ')} while the stack runs`,
-        onBytes: addBytes,
-      }),
-    );
-  }
-  // The target's other containers created before the pause: the start in it only starts them.
-  const created = deploy.meta.services.filter((s) => s.replicas > 0 && !dbServices.includes(s.name)).map((s) => s.name);
-  const afterTransfer = [id('channel'), id('volumes'), ...transferred, ...(volumes.length > 0 ? [id('precopy')] : [])];
-  const dbStarted = [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : [])];
-  // After the database's start: two Compose runs at once on a new project race to create its network.
-  if (created.length > 0)
-    steps.push(
-      createStep({
-        id: id('create'),
-        stack: name,
-        side: m.target,
-        release: m.release,
-        services: created,
-        dependsOn: dbStarted,
-      }),
-    );
-  // The target's nginx and the stack's site before the pause (its upstreams name no container
-  // yet: nginx answers 502 there until the switch); inside it, only the upstreams' refresh.
-  const proxy = i.stack.def.proxy
-    ? proxyLink({
-        stack: { ...i.stack.def, proxy: { ...i.stack.def.proxy, tls: 'none' } },
-        project: project.name,
+}
+
+/** The DNS preflight and, once the target serves, each domain's cut-over; none without domains. */
+async function dnsOf(p: Planning) {
+  const { i, id } = p;
+  const domains = i.stack.def.proxy?.domains ?? [];
+  if (domains.length === 0) return undefined;
+  return dnsSteps({
+    stack: i.stack.def.name,
+    domains,
+    id,
+    host: i.target.name,
+    local: i.local,
+    cutoverDependsOn: p.served,
+    ...(i.dns ? { dns: i.dns } : {}),
+    ...(i.lookup ? { lookup: i.lookup } : {}),
+    source: { name: i.source.name, addresses: await serverAddresses(i.sourceEndpoint.address) },
+    target: { name: i.target.name, addresses: await serverAddresses(i.targetEndpoint.address) },
+  });
+}
+
+function builders(p: Planning): Builders {
+  const { i, m, id, deploy } = p;
+  const name = m.stack;
+  const dbServices = p.dbs.map((d) => d.service);
+  const def = i.stack.def;
+  return {
+    verify: (dependsOn, snapshot) =>
+      verifyStep({ id: id('verify'), m, copies: p.copies, dependsOn, ...(snapshot ? { snapshot } : {}) }),
+    start: (dependsOn) =>
+      upStep({
+        id: id('start'),
         host: i.target.name,
-        sudo: m.target.sudo,
-        dependsOn: afterTransfer,
-      })
-    : undefined;
-  for (const s of proxy?.steps ?? []) {
-    s.phase = 'transfer';
-    steps.push(s);
-  }
-  const beforePause = [
-    ...dbStarted,
-    ...(created.length > 0 ? [id('create')] : []),
-    ...(proxy?.steps ?? []).map((s) => s.id),
-  ];
-  steps.push(
-    servicesStateStep({
-      id: id('freeze'),
-      stack: name,
-      redis: m.redis,
-      side: m.source,
-      release: i.sourceRelease,
-      services: others,
-      want: 'stopped',
-      phase: 'deploy',
-      dependsOn: beforePause,
-      title: `stop the writers on ${i.source.name} (${others.join(', ') || 'none'})`,
-      onApply: () => (m.marks.freezeAt ??= Date.now()),
-    }),
-  );
-  if (volumes.length > 0) {
-    steps.push(
-      syncStep({
-        id: id('final-copy'),
-        ch,
-        copies,
-        source: m.source.transport,
-        target: m.target.transport,
-        phase: 'deploy',
-        dependsOn: [id('freeze')],
-        title: `final copy of ${volumes.join(', ')}, writers stopped`,
-        onBytes: addBytes,
-      }),
-    );
-  }
-  const frozen = [id('freeze'), ...(volumes.length > 0 ? [id('final-copy')] : [])];
-  if (dbs.length > 0) {
-    // Started before the freeze, so that its start is not part of the write pause.
-    steps.push(
-      servicesStateStep({
-        id: id('target-db'),
         stack: name,
-        side: m.target,
-        release: m.release,
-        services: dbServices,
-        want: 'running',
-        phase: 'transfer',
-        dependsOn: afterTransfer,
-        title: `start ${dbServices.join(', ')} on ${i.target.name}`,
+        project: m.project,
+        release: deploy.meta,
+        services: deploy.meta.services,
+        healthTimeoutMs: def.deploy.healthTimeoutMs,
+        httpChecks: def.deploy.httpChecks,
+        sudo: m.target.sudo,
+        dependsOn,
+        title: `start ${name} on ${i.target.name}`,
       }),
-    );
-  }
-  const refresh = proxyRefresh(i, m, id);
-  const start = (dependsOn: string[]) =>
-    upStep({
-      id: id('start'),
-      host: i.target.name,
-      stack: name,
-      project: project.name,
-      release: deploy.meta,
-      services: deploy.meta.services,
-      healthTimeoutMs: i.stack.def.deploy.healthTimeoutMs,
-      httpChecks: i.stack.def.deploy.httpChecks,
-      sudo: m.target.sudo,
-      dependsOn,
-      title: `start ${name} on ${i.target.name}`,
-    });
-  const switched = switchStep({ id: id('switch'), m, stack: i.stack.def, dependsOn: [] });
-  const verify = (dependsOn: string[], snapshot?: VerifyOptions['snapshot']) =>
-    verifyStep({ id: id('verify'), m, copies, dependsOn, ...(snapshot ? { snapshot } : {}) });
-  const stopSourceDb = (dependsOn: string[]) =>
-    servicesStateStep({
-      id: id('stop-source-db'),
-      stack: name,
-      side: m.source,
-      release: i.sourceRelease,
-      services: dbServices,
-      want: 'stopped',
-      phase: 'verify',
-      dependsOn,
-      title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)`,
-    });
-  let served: string[];
-  if (i.mode === 'replicate') {
-    served = replicateSteps({
-      i,
-      m,
-      id,
-      steps,
-      dbs,
-      frozen,
-      beforePause,
-      proxy: refresh ? [refresh] : [],
-      switched,
-      verify,
-      start,
-      stopSourceDb,
-    });
-  } else {
-    if (dbs.length > 0)
-      for (const d of dbs)
-        steps.push(
-          dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }),
-        );
-    steps.push(verify([...frozen, ...dbs.map((d) => id(`dump/${d.service}`))]));
-    steps.push(start([id('verify')]));
-    if (refresh) steps.push(refresh);
-    if (switched) {
-      switched.dependsOn = [id('start'), ...(refresh ? [refresh.id] : [])];
-      steps.push(switched);
-    }
-    // Writes are served again once clients reach the target: through the source's nginx when there is one.
-    markServing(switched ?? steps.find((s) => s.id === id('start'))!, m);
-    served = [id('start'), ...(refresh ? [refresh.id] : []), ...(switched ? [switched.id] : [])];
-    if (dbs.length > 0) steps.push(stopSourceDb(served));
-  }
-  for (const s of dns?.cutover ?? []) {
-    s.dependsOn = served;
-    steps.push(s);
-  }
-  close.dependsOn = [...served, ...(dbs.length > 0 ? [id('stop-source-db')] : [])];
-  steps.push(close);
-  steps.push(
+    stopSourceDb: (dependsOn) =>
+      servicesStateStep({
+        id: id('stop-source-db'),
+        stack: name,
+        side: m.source,
+        release: i.sourceRelease,
+        services: dbServices,
+        want: 'stopped',
+        phase: 'verify',
+        dependsOn,
+        title: `stop ${dbServices.join(', ')} on ${i.source.name} (kept, with its data, for rollback)`,
+      }),
+    switchTo: (dependsOn) => switchStep({ id: id('switch'), m, stack: def, dependsOn }),
+    refresh: def.proxy
+      ? withPlace(
+          upstreamsStep({
+            id: id('upstreams'),
+            host: i.target.name,
+            stack: def,
+            project: m.release.project,
+            sudo: m.target.sudo,
+            dependsOn: [id('start')],
+            title: `${i.target.name}'s nginx sends ${def.proxy.domains.join(', ')} to the started containers`,
+          }),
+          { phase: 'deploy' },
+        )
+      : undefined,
+  };
+}
+
+/** Dump mode, in the pause: each database dumped into the target, the proof, the target started and switched to. */
+function dumpSteps(p: Planning, frozen: string[], b: Builders): Step[] {
+  const { m, id, dbs } = p;
+  const dumps = dbs.map((d) =>
+    dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }),
+  );
+  const switched = b.switchTo([id('start'), ...(b.refresh ? [b.refresh.id] : [])]);
+  return [
+    ...dumps,
+    b.verify([...frozen, ...dumps.map((s) => s.id)]),
+    b.start([id('verify')]),
+    ...(b.refresh ? [b.refresh] : []),
+    ...(switched ? [switched] : []),
+    ...(dbs.length > 0 ? [b.stopSourceDb(p.served)] : []),
+  ];
+}
+
+/** After the target serves: the channel closed, the source marked as moved; and the `moving` marker, written first. */
+function endSteps(p: Planning, close: Step): Step[] {
+  const { i, m, id, dbs, served } = p;
+  return [
+    // Once the target serves and the source's databases stopped (not after the open: it waited for it).
+    withPlace(close, { dependsOn: [...served, ...(dbs.length > 0 ? [id('stop-source-db')] : [])] }),
     markerStep({
       id: id('mark'),
       m,
       dependsOn: [...served, ...(i.mode === 'replicate' && dbs.length > 0 ? [id('proof')] : [])],
     }),
-  );
-  steps.push(
     removeStep({
       id: id('moved'),
       host: i.source.name,
-      path: movingPath(name),
+      path: movingPath(m.stack),
       sudo: m.source.sudo,
       dependsOn: [id('mark')],
     }),
-  );
-  // Written before anything else changes: every step that waits for the preflight waits for it too.
-  const moving = {
-    ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }),
-    recordOnly: true,
-  };
-  for (const s of steps) if (s.dependsOn.includes(id('preflight'))) s.dependsOn.push(moving.id);
-  steps.push(moving);
-  return { steps, m, ...(dns ? { dns: dns.seen } : {}) };
+    // Written before anything else changes: every step that waits for the preflight waits for it too.
+    { ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }), recordOnly: true },
+  ];
 }

@@ -6,8 +6,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Service } from '../model/compose.js';
 import { cmd, type Command } from '../shell/command.js';
-import type { Transport } from '../transport/transport.js';
+import { sqlLiteral } from '../shell/sql.js';
+import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
+import { toolFailure } from '../tools/classify.js';
+import type { StepErrorCode } from '../tools/codes.js';
 
 export interface Database {
   service: string;
@@ -45,17 +48,15 @@ export function checksumSql(tables: string[]): string {
   return tables
     .map(
       (t) =>
-        `SELECT ${quoteLiteral(t)}, count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM ${t} x;`,
+        `SELECT ${sqlLiteral(t)}, count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM ${t} x;`,
     )
     .join('\n');
 }
 
 /** Row count per table, and an empty checksum: the cheap half of `checksumSql`. */
 export function countSql(tables: string[]): string {
-  return tables.map((t) => `SELECT ${quoteLiteral(t)}, count(*), '' FROM ${t};`).join('\n');
+  return tables.map((t) => `SELECT ${sqlLiteral(t)}, count(*), '' FROM ${t};`).join('\n');
 }
-
-const quoteLiteral = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 export const psql = (container: string, d: Database, sql: string): Command =>
   cmd(
@@ -85,7 +86,10 @@ export const psql = (container: string, d: Database, sql: string): Command =>
 export const acceptingCommand = (container: string): Command =>
   cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1');
 
-/** Waits until the database in `container` accepts TCP connections; `database-not-running` after `timeoutMs`. */
+/**
+ * Waits until the database in `container` accepts TCP connections: one `pg_isready` every
+ * 250 ms, `database-not-running` after `timeoutMs` (120 s unless told).
+ */
 export async function awaitAccepting(
   t: Transport,
   container: string,
@@ -110,16 +114,54 @@ export interface TableSum {
   checksum: string;
 }
 
-/** Runs `sql` in the database; its output, or a `database-unreadable` error. */
-export async function query(t: Transport, container: string, d: Database, sql: string, sudo: boolean): Promise<string> {
-  const r = await t.exec(psql(container, d, sql), { sudo, timeoutMs: 30 * 60_000 });
-  if (r.code !== 0)
-    throw new StepError(
-      'database-unreadable',
-      `${t.name}: psql in ${container} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`,
-      'Check that the database container runs and that POSTGRES_USER / POSTGRES_DB name a role and database it has.',
-    );
+/** What a step says about a failed Postgres command when psql's own code (`psql-failed`) says less. */
+export interface Instead {
+  code: StepErrorCode;
+  hint: string;
+}
+
+/**
+ * psql's classifier on a Postgres client's result (psql, pg_dump, pg_restore): an error it
+ * reports, even at exit 0, fails. Authentication, a database not running, a full disk keep
+ * their own codes; the generic `psql-failed` becomes `instead` when given.
+ */
+export function pgFailure(
+  r: Pick<ExecResult, 'code' | 'stdout' | 'stderr'>,
+  doing: { host: string; what: string; redact: (s: string) => string },
+  instead?: Instead,
+): StepError | undefined {
+  const e = toolFailure('psql', r, doing);
+  return e && instead && e.code === 'psql-failed' ? new StepError(instead.code, e.message, instead.hint) : e;
+}
+
+export interface PgRun extends Pick<ExecOptions, 'stdin' | 'timeoutMs'> {
+  sudo: boolean;
+  /** What is being done, for the message: `psql in shop_db_1`. */
+  what: string;
+  redact: (s: string) => string;
+  instead?: Instead;
+}
+
+/** Runs a Postgres client's command; its stdout, or the StepError of `pgFailure`. */
+export async function runPg(t: Transport, command: Command, o: PgRun): Promise<string> {
+  const opts: ExecOptions = { sudo: o.sudo, timeoutMs: o.timeoutMs ?? 30 * 60_000 };
+  if (o.stdin !== undefined) opts.stdin = o.stdin;
+  const r = await t.exec(command, opts);
+  const e = pgFailure(r, { host: t.name, what: o.what, redact: o.redact }, o.instead);
+  if (e) throw e;
   return r.stdout;
+}
+
+/** Runs `sql` in the database; its output, or psql's StepError. */
+export async function query(
+  t: Transport,
+  container: string,
+  d: Database,
+  sql: string,
+  sudo: boolean,
+  redact: (s: string) => string,
+): Promise<string> {
+  return runPg(t, psql(container, d, sql), { sudo, what: `psql in ${container}`, redact });
 }
 
 /** Every table's rows and checksum; with `countsOnly`, the rows and an empty checksum (counting, not hashing every row). */
@@ -128,14 +170,15 @@ export async function tableSums(
   container: string,
   d: Database,
   sudo: boolean,
+  redact: (s: string) => string,
   countsOnly = false,
 ): Promise<TableSum[]> {
-  const tables = (await query(t, container, d, TABLES_SQL, sudo))
+  const tables = (await query(t, container, d, TABLES_SQL, sudo, redact))
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
   if (tables.length === 0) return [];
-  return parseSums(await query(t, container, d, (countsOnly ? countSql : checksumSql)(tables), sudo));
+  return parseSums(await query(t, container, d, (countsOnly ? countSql : checksumSql)(tables), sudo, redact));
 }
 
 export function parseSums(out: string): TableSum[] {

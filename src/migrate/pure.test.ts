@@ -103,3 +103,13 @@ test('the disk margin, and the report: downtime from freeze to serving, null whe
   } as unknown as Migration;
   assert.equal(report(resumed, 9000).downtime_ms, null);
 });
+
+test('a hostile table name (quotes, backslash, $$, newline), as quote_ident gives it, is a literal in the checksums and counts', () => {
+  const t = 'public."a\'b\\c$$d\ne"';
+  assert.equal(
+    checksumSql([t]),
+    `SELECT E'public."a''b\\\\c$$d\ne"', count(*), md5(coalesce(string_agg(md5(x::text), '' ORDER BY md5(x::text)), '')) FROM ${t} x;`,
+  );
+  assert.equal(countSql([t]), `SELECT E'public."a''b\\\\c$$d\ne"', count(*), '' FROM ${t};`);
+  assert.equal(countSql(['public.plain']), "SELECT 'public.plain', count(*), '' FROM public.plain;");
+});

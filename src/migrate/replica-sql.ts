@@ -6,6 +6,7 @@
  * set and the subscription is dropped (which drops the source's replication slot too).
  */
 import { cmd, pipe, render, type Command } from '../shell/command.js';
+import { conninfoValue, sqlLiteral } from '../shell/sql.js';
 import type { Database } from './postgres.js';
 
 /** Publication, subscription and slot of one database: `ferry_<service>`, a valid unquoted identifier. */
@@ -14,8 +15,6 @@ export const replicaName = (d: Database): string =>
 
 /** The port the tunnel listens on inside the target's database container. */
 export const TUNNEL_PORT = 15432;
-
-const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
 export const WAL_LEVEL_SQL = 'SHOW wal_level';
 export const SET_WAL_LEVEL_SQL = 'ALTER SYSTEM SET wal_level = logical';
@@ -35,8 +34,8 @@ export function noEqualitySql(tables: string[]): string {
   return `SELECT format('%I.%I', n.nspname, c.relname) || '|' || a.attname::text || '|' || format_type(a.atttypid, a.atttypmod)
 FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_type t ON t.oid = a.atttypid
 LEFT JOIN pg_type e ON e.oid = t.typelem
-WHERE a.attnum > 0 AND NOT a.attisdropped AND format('%I.%I', n.nspname, c.relname) IN (${tables.map(lit).join(', ')})
-  AND (t.typname IN (${NO_EQUALITY.map(lit).join(', ')}) OR e.typname IN (${NO_EQUALITY.map(lit).join(', ')}))
+WHERE a.attnum > 0 AND NOT a.attisdropped AND format('%I.%I', n.nspname, c.relname) IN (${tables.map(sqlLiteral).join(', ')})
+  AND (t.typname IN (${NO_EQUALITY.map(sqlLiteral).join(', ')}) OR e.typname IN (${NO_EQUALITY.map(sqlLiteral).join(', ')}))
 ORDER BY 1`;
 }
 
@@ -62,43 +61,41 @@ export const replicaIdentitySql = (tables: string[], full: boolean): string =>
   tables.map((t) => `ALTER TABLE ${t} REPLICA IDENTITY ${full ? 'FULL' : 'DEFAULT'};`).join('\n');
 
 export const publicationExistsSql = (d: Database): string =>
-  `SELECT count(*) FROM pg_publication WHERE pubname = ${lit(replicaName(d))}`;
+  `SELECT count(*) FROM pg_publication WHERE pubname = ${sqlLiteral(replicaName(d))}`;
 export const createPublicationSql = (d: Database): string => `CREATE PUBLICATION ${replicaName(d)} FOR ALL TABLES`;
 export const dropPublicationSql = (d: Database): string => `DROP PUBLICATION IF EXISTS ${replicaName(d)}`;
 
 /** The slot left on the source (when a subscription could not drop it): WAL piles up behind it. */
 export const dropSlotSql = (d: Database): string =>
-  `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))} AND NOT active`;
+  `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(replicaName(d))} AND NOT active`;
 export const slotSql = (d: Database): string =>
-  `SELECT coalesce(confirmed_flush_lsn::text, '') || '|' || active::text FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
+  `SELECT coalesce(confirmed_flush_lsn::text, '') || '|' || active::text FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(replicaName(d))}`;
 
 /** The source's position now, after a message that makes sure there is WAL to confirm. */
 /** Whether the slot's confirmed position reached `lsn`. */
 export const confirmedSql = (d: Database, lsn: string): string =>
-  `SELECT coalesce(bool_and(confirmed_flush_lsn >= ${lit(lsn)}::pg_lsn), false) FROM pg_replication_slots WHERE slot_name = ${lit(replicaName(d))}`;
+  `SELECT coalesce(bool_and(confirmed_flush_lsn >= ${sqlLiteral(lsn)}::pg_lsn), false) FROM pg_replication_slots WHERE slot_name = ${sqlLiteral(replicaName(d))}`;
 
 /** The subscription's connection string (the password goes in on stdin only: see `createSubscriptionInput`). */
 export const conninfo = (d: Database, password: string): string =>
   [
     `host=127.0.0.1`,
     `port=${TUNNEL_PORT}`,
-    `dbname=${connValue(d.db)}`,
-    `user=${connValue(d.user)}`,
-    ...(password ? [`password=${connValue(password)}`] : []),
+    `dbname=${conninfoValue(d.db)}`,
+    `user=${conninfoValue(d.user)}`,
+    ...(password ? [`password=${conninfoValue(password)}`] : []),
   ].join(' ');
-
-const connValue = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** SQL sent on stdin (it holds the password): subscribe, copying the rows that exist. */
 export const createSubscriptionInput = (d: Database, password: string): string =>
-  `CREATE SUBSCRIPTION ${replicaName(d)} CONNECTION ${lit(conninfo(d, password))} PUBLICATION ${replicaName(d)} WITH (copy_data = true);\n`;
+  `CREATE SUBSCRIPTION ${replicaName(d)} CONNECTION ${sqlLiteral(conninfo(d, password))} PUBLICATION ${replicaName(d)} WITH (copy_data = true);\n`;
 
 export const subscriptionExistsSql = (d: Database): string =>
-  `SELECT count(*) FROM pg_subscription WHERE subname = ${lit(replicaName(d))}`;
+  `SELECT count(*) FROM pg_subscription WHERE subname = ${sqlLiteral(replicaName(d))}`;
 
 /** Per table of the subscription, its state: `r` ready (copied and streaming), else copying. */
 export const subscriptionTablesSql = (d: Database): string =>
-  `SELECT format('%I.%I', n.nspname, c.relname) || '|' || r.srsubstate::text FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.subname = ${lit(replicaName(d))} ORDER BY 1`;
+  `SELECT format('%I.%I', n.nspname, c.relname) || '|' || r.srsubstate::text FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid JOIN pg_class c ON c.oid = r.srrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE s.subname = ${sqlLiteral(replicaName(d))} ORDER BY 1`;
 
 /** Dropping a subscription also drops its slot on the source, through the tunnel. */
 export const dropSubscriptionSql = (d: Database): string => `DROP SUBSCRIPTION IF EXISTS ${replicaName(d)}`;

@@ -9,6 +9,7 @@ import {
   noEqualitySql,
   parseCutOver,
   parseNoKey,
+  publicationExistsSql,
   replicaIdentitySql,
   replicaName,
   schemaCopyCommand,
@@ -37,7 +38,8 @@ test('the subscription connects through the tunnel; quotes in values are escaped
   );
   assert.equal(
     createSubscriptionInput(d, "s3cr'et"),
-    "CREATE SUBSCRIPTION ferry_db_main CONNECTION 'host=127.0.0.1 port=15432 dbname=''shop'' user=''app'' password=''s3cr\\''et''' PUBLICATION ferry_db_main WITH (copy_data = true);\n",
+    // The conninfo escapes the quote with a backslash: the SQL string is an escape string (E'...').
+    "CREATE SUBSCRIPTION ferry_db_main CONNECTION E'host=127.0.0.1 port=15432 dbname=''shop'' user=''app'' password=''s3cr\\\\''et''' PUBLICATION ferry_db_main WITH (copy_data = true);\n",
   );
 });
 
@@ -94,13 +96,15 @@ test("the tunnel runs ssh -f -N -L inside the container's network namespace, one
   const start = render(tunnelStartCommand(back, 'db', '4242', '172.18.0.3:5432'));
   assert.match(
     start,
-    /^nsenter -t 4242 -n ssh -i \/root\/.ssh\/ferry-migrate-shop-replica .* -p 22 -o SetEnv=FERRY_TUNNEL=db -f -N -o ExitOnForwardFailure=yes -L 127\.0\.0\.1:15432:172\.18\.0\.3:5432 root@10\.0\.0\.1 <\/dev\/null >\/root\/.ssh\/ferry-migrate-shop-replica\.db\.log 2>&1 \|\| \{ tail -n 3 /,
+    /^sh -c 'log=\$1; shift; "\$@" <\/dev\/null >"\$log" 2>&1 \|\| \{ tail -n 3 "\$log" >&2; exit 1; \}' sh \/root\/.ssh\/ferry-migrate-shop-replica\.db\.log nsenter -t 4242 -n ssh -i \/root\/.ssh\/ferry-migrate-shop-replica .* -p 22 -o SetEnv=FERRY_TUNNEL=db -f -N -o ExitOnForwardFailure=yes -L 127\.0\.0\.1:15432:172\.18\.0\.3:5432 root@10\.0\.0\.1$/,
   );
+  // The ssh process's own command line: what the shell runs as "$@".
+  const argv = (line: string) => line.slice(line.indexOf(' nsenter ') + 1);
   const pattern = new RegExp(tunnelPattern(back, 'db'));
-  assert.ok(pattern.test(start.split(' <')[0]!), 'matches the ssh command line');
+  assert.ok(pattern.test(argv(start)), 'matches the ssh command line');
   assert.ok(!pattern.test(render(tunnelStopCommand(back, 'db'))), 'does not match the pkill line itself');
   const other = render(tunnelStartCommand(back, 'db2', '4343', '172.18.0.4:5432'));
-  assert.ok(!pattern.test(other.split(' <')[0]!), 'nor the tunnel of another database');
+  assert.ok(!pattern.test(argv(other)), 'nor the tunnel of another database');
 });
 
 test("the hold drops the source's connections to port 80, with iptables or ip6tables by address", () => {
@@ -119,4 +123,21 @@ test("the proof's snapshot: held, or already read to the end (a small database),
   assert.equal(snapshotState('0', undefined), 'waiting');
   assert.equal(snapshotState('0', 'snapshot\npublic.a|1|x\nferry-proof-done\n'), 'taken');
   assert.equal(snapshotState('0', 'ERROR:  relation "a" does not exist\n'), 'failed');
+});
+
+test('hostile names (quotes, backslash, $$, newline): literals in the SQL, escaped values in the connection string, a plain replica name', () => {
+  const table = 'public."a\'b\\c$$d\ne"';
+  assert.match(noEqualitySql([table, 'public.x']), /IN \(E'public\."a''b\\\\c\$\$d\ne"', 'public\.x'\)/);
+  const odd: Database = { ...d, db: "sh'op\\1", user: 'a $$b\nc' };
+  assert.equal(conninfo(odd, ''), "host=127.0.0.1 port=15432 dbname='sh\\'op\\\\1' user='a $$b\nc'");
+  assert.equal(
+    createSubscriptionInput(odd, ''),
+    "CREATE SUBSCRIPTION ferry_db_main CONNECTION E'host=127.0.0.1 port=15432 dbname=''sh\\\\''op\\\\\\\\1'' user=''a $$b\nc''' PUBLICATION ferry_db_main WITH (copy_data = true);\n",
+  );
+  const name = replicaName({ ...d, service: "x'y\\\n$$" });
+  assert.equal(name, 'ferry_x_y____');
+  assert.equal(
+    publicationExistsSql({ ...d, service: "x'y" }),
+    "SELECT count(*) FROM pg_publication WHERE pubname = 'ferry_x_y'",
+  );
 });

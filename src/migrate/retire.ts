@@ -13,7 +13,15 @@ import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { composeFlavor } from '../deploy/steps/engine.js';
 import { sitePath, upstreamsPath } from '../proxy/names.js';
 import { reloadNginxCommand } from '../proxy/commands.js';
+import { runTool } from '../tools/run.js';
 import { markerPath } from './steps/switch.js';
+
+const DOWN_TIMEOUT_MS = 10 * 60_000;
+
+/** What retire's check saw: whether the stack's directory was there (and the marker named `to`). */
+export interface RetireObserved {
+  present: boolean;
+}
 
 export function retireSteps(o: {
   stack: string;
@@ -21,7 +29,7 @@ export function retireSteps(o: {
   sudo: boolean;
   release?: ReleaseMeta;
   to: string;
-}): Step[] {
+}): Step<RetireObserved>[] {
   const files = [sitePath(o.stack), upstreamsPath(o.stack)];
   const removeFiles: Command = seq(
     cmd('rm', '-f', ...files),
@@ -42,12 +50,12 @@ export function retireSteps(o: {
         purpose: `Delete what stack ${o.stack} left on ${o.host} after it moved to ${o.to}: its stopped containers and their volumes (its data there), ${stackDir(o.stack)}, and its nginx files. This deletes data: only after the rollback window.`,
         commands: [...(call('plugin') ? [render(down(call('plugin')!))] : []), render(removeFiles)],
         verify: `${stackDir(o.stack)} is gone and no container of the project is left.`,
-        undo: 'None: the data on this server is gone (the stack runs, with its data, on the target).',
+        undo: 'None: the data on this server is gone (the stack runs, with its data, on the target). Compose down is stopped after 10 minutes.',
       }),
       async check(ctx) {
         const marker = await ctx.transport.exec(quiet(cmd('cat', markerPath(o.stack))), { sudo: o.sudo });
         const dir = await ctx.transport.exec(cmd('test', '-d', stackDir(o.stack)), { sudo: o.sudo });
-        if (dir.code !== 0) return { needed: false };
+        if (dir.code !== 0) return { needed: false, observed: { present: false } };
         if (marker.code !== 0 || marker.stdout.trim() !== o.to) {
           throw new StepError(
             'not-moved',
@@ -55,19 +63,16 @@ export function retireSteps(o: {
             'Check the server named by --from: it must be the source of a finished `ferry migrate`.',
           );
         }
-        return { needed: true, change: { summary: `delete ${o.stack}'s containers, volumes and files on ${o.host}` } };
+        return {
+          needed: true,
+          change: { summary: `delete ${o.stack}'s containers, volumes and files on ${o.host}` },
+          observed: { present: true },
+        };
       },
       async apply(ctx) {
         const c = call(await composeFlavor(ctx.transport, o.sudo));
-        if (c) {
-          const r = await ctx.transport.exec(down(c), { sudo: o.sudo, timeoutMs: 10 * 60_000 });
-          if (r.code !== 0)
-            throw new StepError(
-              'compose-failed',
-              `${o.host}: compose down failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
-              'Remove the containers by hand, then run retire again.',
-            );
-        }
+        if (c)
+          await runTool(ctx, 'compose', down(c), { what: 'compose down', sudo: o.sudo, timeoutMs: DOWN_TIMEOUT_MS });
         await ctx.transport.exec(removeFiles, { sudo: o.sudo, check: true });
       },
       async verify(ctx) {

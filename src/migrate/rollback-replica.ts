@@ -7,10 +7,10 @@
  */
 import { cmd, render, script, type Command } from '../shell/command.js';
 import { StepError } from '../engine/errors.js';
-import type { Step, StepContext } from '../engine/step.js';
+import { withPlace, type Step, type StepContext } from '../engine/step.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
 import type { Side } from './context.js';
-import { psql, type Database } from './postgres.js';
+import { psql, runPg, type Database, type Instead } from './postgres.js';
 import * as q from './replica-sql.js';
 import { endReplication, replicationLeft } from './steps/replicate.js';
 import { dbContainer } from './steps/dump.js';
@@ -45,52 +45,80 @@ export interface LeftoversInput {
   dependsOn: string[];
 }
 
-async function run(ctx: StepContext, side: Side, c: Command): Promise<string> {
-  const r = await ctx.transport.exec(c, { sudo: side.sudo, timeoutMs: 120_000 });
+/** What a leftover step's check found: one phrase per thing left (`the hold rule`, `subscription …`). */
+export interface LeftoverObserved {
+  left: string[];
+}
+
+const FAILED: Instead = { code: 'rollback-failed', hint: 'Read the error, fix it, and run rollback again.' };
+const TIMEOUT_MS = 120_000;
+
+/** The hold and tunnel scripts end in `true`: they fail only when the shell (or sudo) cannot run them. */
+async function runScript(ctx: StepContext, side: Side, c: Command): Promise<string> {
+  const r = await ctx.transport.exec(c, { sudo: side.sudo, timeoutMs: TIMEOUT_MS });
   if (r.code !== 0)
     throw new StepError(
       'rollback-failed',
       `${side.name}: ${ctx.redactor.redact(render(c))} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
-      'Read the error, fix it, and run rollback again.',
+      FAILED.hint,
     );
   return r.stdout.trim();
 }
 
-export function leftoverSteps(i: LeftoversInput): Step[] {
-  const id = (s: string) => `${i.stack}/unmigrate/${s}`;
-  const targetDbs = async (ctx: StepContext) => {
+async function sqlOn(ctx: StepContext, side: Side, container: string, d: Database, text: string): Promise<string> {
+  const out = await runPg(ctx.transport, psql(container, d, text), {
+    sudo: side.sudo,
+    what: `psql in ${container}`,
+    redact: (x) => ctx.redactor.redact(x),
+    timeoutMs: TIMEOUT_MS,
+    instead: FAILED,
+  });
+  return out.trim();
+}
+
+const leftResult = (left: string[]) =>
+  left.length === 0
+    ? { needed: false, observed: { left } }
+    : { needed: true, change: { summary: `remove ${left.join(', ')}` }, observed: { left } };
+
+/** On the target: the hold rule, the replication tunnels, the subscriptions of the databases running there. */
+function targetLeftoverStep(i: LeftoversInput, id: string): Step<LeftoverObserved> {
+  const { target } = i;
+  const running = async (ctx: StepContext) => {
     const out: { d: Database; container: string }[] = [];
     for (const d of i.databases) {
       const container = i.targetProject
-        ? await dbContainer(ctx.transport, i.target, i.targetProject, d.service).catch(() => undefined)
+        ? await dbContainer(ctx.transport, target, i.targetProject, d.service).catch(() => undefined)
         : undefined;
       if (container) out.push({ d, container });
     }
     return out;
   };
-  const onTarget = async (ctx: StepContext) => {
+  const subscribed = async (ctx: StepContext) => {
+    const out: { d: Database; container: string }[] = [];
+    for (const db of await running(ctx))
+      if ((await sqlOn(ctx, target, db.container, db.d, q.subscriptionExistsSql(db.d))) === '1') out.push(db);
+    return out;
+  };
+  const left = async (ctx: StepContext) => {
     const [holds, tunnels] = await Promise.all([
-      run(ctx, i.target, holdRulesCommand(i.stack)),
-      ctx.transport.exec(tunnelsCommand(i.stack), { sudo: i.target.sudo }),
+      runScript(ctx, target, holdRulesCommand(i.stack)),
+      ctx.transport.exec(tunnelsCommand(i.stack), { sudo: target.sudo }),
     ]);
-    const subs: string[] = [];
-    for (const { d, container } of await targetDbs(ctx))
-      if ((await run(ctx, i.target, psql(container, d, q.subscriptionExistsSql(d)))) === '1')
-        subs.push(q.replicaName(d));
     return [
       ...(holds ? ['the hold rule'] : []),
       ...(tunnels.code === 0 ? ['replication tunnels'] : []),
-      ...subs.map((s) => `subscription ${s}`),
+      ...(await subscribed(ctx)).map(({ d }) => `subscription ${q.replicaName(d)}`),
     ];
   };
-  const target: Step = {
-    id: id('replica-target'),
-    host: i.target.name,
+  return {
+    id,
+    host: target.name,
     phase: 'deploy',
-    title: `remove what replication left on ${i.target.name}`,
+    title: `remove what replication left on ${target.name}`,
     dependsOn: [],
     doc: () => ({
-      purpose: `Remove the hold rule, the replication tunnels and any subscription a migration left on ${i.target.name}.`,
+      purpose: `Remove the hold rule, the replication tunnels and any subscription a migration left on ${target.name}.`,
       commands: [
         render(dropHoldRulesCommand(i.stack)),
         render(stopTunnelsCommand(i.stack)),
@@ -99,68 +127,76 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
       verify: 'None of them is left.',
       undo: 'Nothing: migrate again to replicate again.',
     }),
-    async check(ctx) {
-      const left = await onTarget(ctx);
-      return left.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${left.join(', ')}` } };
-    },
+    check: async (ctx) => leftResult(await left(ctx)),
+    // From what is there now, not from the check: a rollback run again after a partial one finds less.
     async apply(ctx) {
-      await run(ctx, i.target, dropHoldRulesCommand(i.stack));
-      for (const { d, container } of await targetDbs(ctx)) {
-        if ((await run(ctx, i.target, psql(container, d, q.subscriptionExistsSql(d)))) === '1')
-          await run(ctx, i.target, psql(container, d, q.detachSubscriptionSql(d)));
-      }
-      await run(ctx, i.target, stopTunnelsCommand(i.stack));
+      await runScript(ctx, target, dropHoldRulesCommand(i.stack));
+      for (const { d, container } of await running(ctx))
+        if ((await sqlOn(ctx, target, container, d, q.subscriptionExistsSql(d))) === '1')
+          await sqlOn(ctx, target, container, d, q.detachSubscriptionSql(d));
+      await runScript(ctx, target, stopTunnelsCommand(i.stack));
     },
     async verify(ctx) {
-      const left = await onTarget(ctx);
-      return left.length === 0 ? { ok: true } : { ok: false, message: `left: ${left.join(', ')}` };
+      const rest = await left(ctx);
+      return rest.length === 0 ? { ok: true } : { ok: false, message: `left: ${rest.join(', ')}` };
     },
     async rollback() {},
   };
+}
+
+/** On the source: the publications, the replication slots, the identities set to FULL. */
+function sourceLeftoverStep(i: LeftoversInput, id: string, dependsOn: string[]): Step<LeftoverObserved> {
+  const { source } = i;
   const sourceDbs = (ctx: StepContext) =>
     Promise.all(
       i.databases.map(async (d) => ({
-        side: i.source,
+        side: source,
+        transport: ctx.transport,
         stack: i.stack,
         d,
-        container: await dbContainer(ctx.transport, i.source, i.sourceProject, d.service),
+        container: await dbContainer(ctx.transport, source, i.sourceProject, d.service),
+        redact: (x: string) => ctx.redactor.redact(x),
       })),
     );
-  const onSource = async (ctx: StepContext) => (await Promise.all((await sourceDbs(ctx)).map(replicationLeft))).flat();
-  const source: Step = {
-    id: id('replica-source'),
-    host: i.source.name,
+  const left = async (ctx: StepContext) => (await Promise.all((await sourceDbs(ctx)).map(replicationLeft))).flat();
+  return {
+    id,
+    host: source.name,
     phase: 'deploy',
-    title: `remove what replication left on ${i.source.name}`,
-    dependsOn: [...i.dependsOn, target.id],
+    title: `remove what replication left on ${source.name}`,
+    dependsOn,
     doc: () => ({
-      purpose: `Drop the publications and replication slots a migration left on ${i.source.name} (WAL piles up behind a slot), and put back the identities of tables without a key.`,
+      purpose: `Drop the publications and replication slots a migration left on ${source.name} (WAL piles up behind a slot), and put back the identities of tables without a key.`,
       commands: i.databases.flatMap((d) => [q.dropPublicationSql(d), q.dropSlotSql(d)]),
       verify: 'None of them is left.',
       undo: 'Nothing.',
     }),
-    async check(ctx) {
-      const left = await onSource(ctx);
-      return left.length === 0 ? { needed: false } : { needed: true, change: { summary: `remove ${left.join(', ')}` } };
-    },
+    check: async (ctx) => leftResult(await left(ctx)),
     async apply(ctx) {
-      for (const db of await sourceDbs(ctx)) await endReplication({ ...db, redact: (x) => ctx.redactor.redact(x) });
+      for (const db of await sourceDbs(ctx)) await endReplication(db);
     },
     async verify(ctx) {
-      const left = await onSource(ctx);
-      return left.length === 0 ? { ok: true } : { ok: false, message: `left: ${left.join(', ')}` };
+      const rest = await left(ctx);
+      return rest.length === 0 ? { ok: true } : { ok: false, message: `left: ${rest.join(', ')}` };
     },
     async rollback() {},
   };
+}
+
+export function leftoverSteps(i: LeftoversInput): Step[] {
+  const id = (s: string) => `${i.stack}/unmigrate/${s}`;
+  const target = targetLeftoverStep(i, id('replica-target'));
   const channels = [
     channelFor(i.stack, i.sourceEndpoint, i.targetEndpoint),
     channelFor(`${i.stack}-replica`, i.targetEndpoint, i.sourceEndpoint),
   ].map((ch, k) => {
-    const [from, to] = k === 0 ? [i.source, i.target] : [i.target, i.source];
-    const { close } = channelSteps({ ch, source: from.transport, target: to.transport, dependsOn: [] });
-    close.id = id(k === 0 ? 'channel' : 'replica-channel');
-    close.dependsOn = [target.id];
-    return close;
+    const { close } = channelSteps({ ch, closeId: id(k === 0 ? 'channel' : 'replica-channel'), dependsOn: [] });
+    // After the target's leftovers only (not after an open this plan has not).
+    return withPlace(close, { dependsOn: [target.id] });
   });
-  return [target, ...(i.databases.length > 0 ? [source] : []), ...channels];
+  return [
+    target,
+    ...(i.databases.length > 0 ? [sourceLeftoverStep(i, id('replica-source'), [...i.dependsOn, target.id])] : []),
+    ...channels,
+  ];
 }

@@ -9,6 +9,8 @@ import { cmd, render, script, type Command } from '../shell/command.js';
 import { StepError } from '../engine/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
 import type { Transport } from '../transport/transport.js';
+import { runTool } from '../tools/run.js';
+import { toolFailure } from '../tools/classify.js';
 import { destination, sshOptions, type Channel } from './channel.js';
 import { TUNNEL_PORT } from './replica-sql.js';
 
@@ -60,8 +62,14 @@ export const tunnelAnswersCommand = (container: string): Command =>
 
 export async function firstAddress(t: Transport, container: string, sudo: boolean): Promise<string> {
   const r = await t.exec(containerAddressCommand(container), { sudo });
+  const failed = toolFailure('docker', r, {
+    host: t.name,
+    what: `reading the address of ${container}`,
+    redact: (s) => s,
+  });
+  if (failed) throw failed;
   const ip = r.stdout.trim().split(/\s+/)[0];
-  if (r.code !== 0 || !ip)
+  if (!ip)
     throw new StepError(
       'database-not-running',
       `${t.name}: container ${container} has no network address`,
@@ -76,48 +84,75 @@ export interface TunnelStepOptions {
   ch: Channel;
   /** The database service: one tunnel each. */
   service: string;
-  target: () => Transport;
-  source: () => Transport;
-  /** Containers of the database on each side, found when needed. */
-  targetContainer: () => Promise<string>;
-  sourceContainer: () => Promise<string>;
+  /** @deprecated Not used: the steps run on the channel's source and reach its target through their context. */
+  target?: () => Transport;
+  /** @deprecated Not used (see `target`). */
+  source?: () => Transport;
+  /** Containers of the database on each side (the step's own host, and the host it reaches), found when needed. */
+  targetContainer: (ctx: StepContext) => Promise<string>;
+  sourceContainer: (ctx: StepContext) => Promise<string>;
   dependsOn: string[];
+  /** The closing step: default `ID-close`, after the start. */
+  stopId?: string;
+  stopDependsOn?: string[];
 }
 
-export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
+/** What start's check saw: whether the source's Postgres answered through a tunnel already. */
+export interface TunnelObserved {
+  answering: boolean;
+}
+
+/** What stop's check saw: whether the tunnel's ssh ran. */
+export interface TunnelStopObserved {
+  running: boolean;
+}
+
+/** How long verify waits for the forward to answer: 20 tries, 0.25 s apart. */
+const ANSWER_TRIES = 20;
+const ANSWER_EVERY_MS = 250;
+
+export function tunnelSteps(o: TunnelStepOptions): { start: Step<TunnelObserved>; stop: Step<TunnelStopObserved> } {
   const sudo = o.ch.source.sudo;
   const on = (ctx: StepContext, c: Command) => ctx.transport.exec(c, { sudo });
   const answers = async (ctx: StepContext) =>
-    (await on(ctx, tunnelAnswersCommand(await o.targetContainer()))).code === 0;
+    (await on(ctx, tunnelAnswersCommand(await o.targetContainer(ctx)))).code === 0;
   const running = async (ctx: StepContext) => (await on(ctx, tunnelRunningCommand(o.ch, o.service))).code === 0;
+  const stopTunnel = async (ctx: StepContext) => {
+    await on(ctx, tunnelStopCommand(o.ch, o.service));
+  };
   const host = o.ch.source.name;
   const peer = o.ch.target.name;
-  const start: Step = {
+  const start: Step<TunnelObserved> = {
     id: o.id,
     host,
+    reaches: [peer],
     phase: 'transfer',
     title: `tunnel from ${host}'s database container to ${peer}'s Postgres`,
     dependsOn: o.dependsOn,
     doc: () => ({
       purpose: `Let the database on ${host} reach the database on ${peer} at 127.0.0.1:${TUNNEL_PORT} inside its container, through SSH, for logical replication. The source's database publishes no port.`,
       commands: [render(tunnelStartCommand(o.ch, o.service, 'PID_OF_TARGET_DB', 'SOURCE_DB_ADDRESS:5432'))],
-      verify: render(tunnelAnswersCommand('TARGET_DB')),
+      verify: `${render(tunnelAnswersCommand('TARGET_DB'))}, every ${ANSWER_EVERY_MS} ms, at most ${ANSWER_TRIES} times (${(ANSWER_TRIES * ANSWER_EVERY_MS) / 1000} s).`,
       undo: render(tunnelStopCommand(o.ch, o.service)),
     }),
     async check(ctx) {
       return (await answers(ctx))
-        ? { needed: false }
+        ? { needed: false, observed: { answering: true } }
         : {
             needed: true,
             change: {
               summary: `ssh -L 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container to ${peer}'s Postgres`,
             },
+            observed: { answering: false },
           };
     },
     async apply(ctx) {
-      if (await running(ctx)) await on(ctx, tunnelStopCommand(o.ch, o.service));
-      const pid = (await on(ctx, containerPidCommand(await o.targetContainer()))).stdout.trim();
-      const to = `${await firstAddress(o.source(), await o.sourceContainer(), o.ch.target.sudo)}:5432`;
+      if (await running(ctx)) await stopTunnel(ctx);
+      const container = await o.targetContainer(ctx);
+      const pid = (
+        await runTool(ctx, 'docker', containerPidCommand(container), { what: `reading the pid of ${container}`, sudo })
+      ).trim();
+      const to = `${await firstAddress(ctx.on(peer), await o.sourceContainer(ctx), o.ch.target.sudo)}:5432`;
       const r = await on(ctx, tunnelStartCommand(o.ch, o.service, pid, to));
       if (r.code !== 0) {
         throw new StepError(
@@ -128,25 +163,24 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
       }
     },
     async verify(ctx) {
-      for (let i = 0; i < 20; i++) {
+      for (let i = 0; i < ANSWER_TRIES; i++) {
         if (await answers(ctx)) return { ok: true };
-        await new Promise((r) => setTimeout(r, 250));
+        await new Promise((r) => setTimeout(r, ANSWER_EVERY_MS));
       }
       return {
         ok: false,
         message: `${peer}'s Postgres does not answer at 127.0.0.1:${TUNNEL_PORT} in ${host}'s database container`,
       };
     },
-    async rollback(ctx) {
-      await on(ctx, tunnelStopCommand(o.ch, o.service));
-    },
+    // Stopping a tunnel that is not there does nothing: right after any part of apply.
+    rollback: stopTunnel,
   };
-  const stop: Step = {
-    id: `${o.id}-close`,
+  const stop: Step<TunnelStopObserved> = {
+    id: o.stopId ?? `${o.id}-close`,
     host,
     phase: 'verify',
     title: `close the replication tunnel on ${host}`,
-    dependsOn: [o.id],
+    dependsOn: o.stopDependsOn ?? [o.id],
     doc: () => ({
       purpose: 'Stop the tunnel: replication is over.',
       commands: [render(tunnelStopCommand(o.ch, o.service))],
@@ -155,12 +189,10 @@ export function tunnelSteps(o: TunnelStepOptions): { start: Step; stop: Step } {
     }),
     async check(ctx) {
       return (await running(ctx))
-        ? { needed: true, change: { summary: 'stop the replication tunnel' } }
-        : { needed: false };
+        ? { needed: true, change: { summary: 'stop the replication tunnel' }, observed: { running: true } }
+        : { needed: false, observed: { running: false } };
     },
-    async apply(ctx) {
-      await on(ctx, tunnelStopCommand(o.ch, o.service));
-    },
+    apply: stopTunnel,
     async verify(ctx) {
       return (await running(ctx)) ? { ok: false, message: 'the tunnel still runs' } : { ok: true };
     },

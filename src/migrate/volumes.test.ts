@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redactor } from '../core/redact.js';
+import { drive, testContext } from '../engine/test-helpers.js';
 import { render } from '../shell/command.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { StepError } from '../engine/errors.js';
@@ -27,7 +27,6 @@ const db: VolumeCopy = {
   sourcePath: '/var/lib/docker/volumes/shop_db/_data',
   targetPath: '/var/lib/docker/volumes/shop_db/_data',
 };
-const ctx = (t: RecordingTransport) => ({ transport: t, redactor: new Redactor() });
 const E =
   "'ssh -i /root/.ssh/ferry-migrate-shop -o UserKnownHostsFile=/root/.ssh/ferry-migrate-shop.known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr -p 22'";
 const DRY = render(syncCommand(ch, db, true));
@@ -124,15 +123,17 @@ test('rsync failures become coded errors: no space, a broken channel, anything e
   assert.match(full.hint, /^free space on new \(`df -h \/var\/lib\/docker\/volumes\/shop_db\/_data`\)/);
   const lost = syncError(ch, db, 255, UNREACHABLE);
   assert.equal(lost.code, 'sync-failed');
-  assert.match(lost.message, /\(rsync exit 255\): .*No route to host/);
+  assert.match(
+    lost.message,
+    /^old: copying db \(old:.* → new:.*\): rsync failed \(exit 255: the ssh connection failed\):\n.*No route to host/,
+  );
   assert.match(lost.hint, /^the channel from old to new broke: check it with `ssh -i /);
   assert.match(syncError(ch, db, 127, 'bash: line 1: rsync: command not found\n').hint, /install rsync on new/);
 });
 
 test('check is the dry run: what would be sent per volume, nothing when up to date, everything when the target is not there', async () => {
   const media: VolumeCopy = { name: 'media', sourcePath: '/srv/media', targetPath: '/srv/media' };
-  const step = (copies: VolumeCopy[]) =>
-    syncStep({ id: 'shop/volumes', ch, copies, source: () => t, target: () => t, phase: 'transfer', dependsOn: [] });
+  const step = (copies: VolumeCopy[]) => syncStep({ id: 'shop/volumes', ch, copies, phase: 'transfer', dependsOn: [] });
   const t = new RecordingTransport('old')
     .when(DRY, { stdout: ITEMIZED_CHANGED }, { times: 1 })
     .when(DRY, { stdout: '' })
@@ -140,19 +141,27 @@ test('check is the dry run: what would be sent per volume, nothing when up to da
       code: 11,
       stderr: 'rsync: [Receiver] mkdir "/srv/media" failed: No such file or directory (2)\n',
     });
-  assert.deepEqual(await step([db, media]).check(ctx(t)), {
+  const s = step([db, media]);
+  assert.deepEqual(await s.check(testContext(t, { step: s })), {
     needed: true,
     change: {
       summary: 'db: 3 files to send, 1 to delete, 2 other changes; media: everything (/srv/media is not on new yet)',
     },
+    observed: { copies: [db, media], changed: ['db', 'media'] },
   });
-  assert.deepEqual(await step([db]).check(ctx(t)), { needed: false });
+  const one = step([db]);
+  assert.deepEqual(await one.check(testContext(t, { step: one })), {
+    needed: false,
+    observed: { copies: [db], changed: [] },
+  });
 });
 
-test('apply reports bytes sent per volume and stops at the first failure with its code; verify compares manifests', async () => {
+test('apply copies what check resolved, reports bytes sent per volume and stops at the first failure with its code; verify compares manifests on both servers', async () => {
   const sent: number[] = [];
+  const resolved: string[] = [];
   const manifest = (s: string) => ({ stdout: `5000 104857600 ${s.repeat(64)}\n` });
   const source = new RecordingTransport('old')
+    .when(DRY, { stdout: ITEMIZED_CHANGED })
     .when(REAL, { stdout: STATS_FIRST }, { times: 1 })
     .when(REAL, { code: 11, stderr: NO_SPACE })
     .when(render(manifestCommand(db.sourcePath)), manifest('a'));
@@ -162,24 +171,30 @@ test('apply reports bytes sent per volume and stops at the first failure with it
   const step = syncStep({
     id: 'shop/volumes',
     ch,
-    copies: async () => [db],
-    source: () => source,
-    target: () => target,
+    copies: async (c) => {
+      resolved.push(c.on('new').name);
+      return [db];
+    },
     phase: 'transfer',
     dependsOn: [],
     onBytes: (n) => sent.push(n),
   });
-  assert.equal(step.host, 'old');
-  await step.apply(ctx(source));
-  assert.deepEqual(sent, [3001181]);
-  assert.deepEqual(await step.verify(ctx(source)), { ok: true });
-  assert.deepEqual(await step.verify(ctx(source)), {
+  assert.deepEqual([step.host, step.reaches], ['old', ['new']]);
+  const ctx = testContext(source, { step, others: { new: target } });
+  const { checked, verified } = await drive(step, ctx);
+  assert.deepEqual([resolved, sent, verified], [['new'], [3001181], { ok: true }]);
+  assert.deepEqual(source.lines, [DRY, REAL, render(manifestCommand(db.sourcePath))]);
+  assert.deepEqual(target.lines, [render(manifestCommand(db.targetPath))]);
+  const observed = checked.observed!;
+  assert.deepEqual(await step.verify(ctx, observed), {
     ok: false,
     message:
       'db: 5000 files, 104857600 bytes on the source; 5000 files, 104857600 bytes on the target; the manifests differ',
   });
-  await assert.rejects(step.apply(ctx(source)), (e: StepError) => e.code === 'no-space');
+  await assert.rejects(step.apply(ctx, observed), (e: StepError) => e.code === 'no-space');
   assert.deepEqual(sent, [3001181]);
+  await step.rollback(ctx, observed);
+  assert.equal(source.lines.length, 5, 'rollback changes nothing');
 });
 
 test('verifyVolumes: files, bytes and whether the manifests match, per volume; mountpoints from docker', async () => {

@@ -12,6 +12,7 @@ import { StepError } from '../engine/errors.js';
 import type { Phase, Step, StepContext } from '../engine/step.js';
 import { destination, needsSudo, onTarget, sshOptions, type Channel } from './channel.js';
 import { volumeManifest, type Manifest } from './manifest.js';
+import { toolFailure } from '../tools/classify.js';
 
 /** A directory to copy: a Docker volume's mountpoint, or a plain directory such as bind-mounted data. */
 export interface VolumeCopy {
@@ -46,10 +47,14 @@ export async function volumeMountpoint(t: Transport, volume: string, sudo: boole
       `${t.name}: there is no Docker volume ${volume}`,
       `list the volumes on ${t.name} with \`docker volume ls\`; the stack must have run there once to have its volumes`,
     );
-  throw new StepError(
-    'docker-failed',
-    `${t.name}: docker volume inspect ${volume} failed: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`,
-    `check that Docker runs on ${t.name} and that the SSH user may use it`,
+  const what = `reading the mountpoint of volume ${volume}`;
+  throw (
+    toolFailure('docker', r, { host: t.name, what, redact: (s) => s }) ??
+    new StepError(
+      'unexpected-output',
+      `${t.name}: ${what}: docker printed no path`,
+      'Check the volume with `docker volume inspect`.',
+    )
   );
 }
 
@@ -117,25 +122,37 @@ export function parseRsyncStats(out: string): RsyncStats {
 /** rsync's exit 24: files vanished on the source while it ran (the next run or verify catches up). */
 const VANISHED = 24;
 
-/** A failed rsync as a coded error with the next thing to do. */
-export function syncError(ch: Channel, copy: VolumeCopy, code: number, stderr: string): StepError {
+/** A failed rsync as a coded error (its exit status and what it means) with the next thing to do. */
+export function syncError(
+  ch: Channel,
+  copy: VolumeCopy,
+  code: number,
+  stderr: string,
+  redact: (s: string) => string = (s) => s,
+): StepError {
+  const r = { code, stderr };
   const lines = stderr.trim().split('\n').filter(Boolean);
-  const tail = lines.slice(-3).join(' / ') || `exit ${code}`;
   const where = `${copy.name} (${ch.source.name}:${copy.sourcePath} → ${ch.target.name}:${copy.targetPath})`;
   if (/No space left on device/.test(stderr)) {
+    const tail = redact(lines.slice(-3).join(' / ') || `exit ${r.code}`);
     return new StepError(
       'no-space',
       `${ch.target.name}: no space left on device while copying ${where}: ${tail}`,
       `free space on ${ch.target.name} (\`df -h ${copy.targetPath}\`) or give it a larger disk, then run again: the copy goes on from where it stopped`,
     );
   }
+  const classified = toolFailure(
+    'rsync',
+    { code: r.code === 0 ? 1 : r.code, stdout: '', stderr },
+    { host: ch.source.name, what: `copying ${where}`, redact },
+  )!;
   const hint =
-    code === 255 || /connection unexpectedly closed|Permission denied|Host key verification/.test(stderr)
+    r.code === 255 || /connection unexpectedly closed|Permission denied|Host key verification/.test(stderr)
       ? `the channel from ${ch.source.name} to ${ch.target.name} broke: check it with \`${render(onTarget(ch, cmd('true')))}\` on ${ch.source.name}, then run again`
       : /rsync: (command )?not found/.test(stderr)
         ? `install rsync on ${ch.target.name} (\`apt-get install rsync\`), then run again`
         : `read rsync's message; a copy that stopped half-way goes on from where it stopped when run again`;
-  return new StepError('sync-failed', `${ch.source.name}: copying ${where} failed (rsync exit ${code}): ${tail}`, hint);
+  return new StepError('sync-failed', classified.message, hint);
 }
 
 /** What rsync's dry run says one copy needs, or undefined when it is up to date. */
@@ -143,23 +160,32 @@ function dryRun(
   ch: Channel,
   copy: VolumeCopy,
   r: { code: number; stdout: string; stderr: string },
+  redact: (s: string) => string,
 ): string | undefined {
   if (r.code !== 0 && /mkdir .* failed: No such file or directory/.test(r.stderr))
     return `${copy.name}: everything (${copy.targetPath} is not on ${ch.target.name} yet)`;
-  if (r.code !== 0 && r.code !== VANISHED) throw syncError(ch, copy, r.code, r.stderr);
+  if (r.code !== 0 && r.code !== VANISHED) throw syncError(ch, copy, r.code, r.stderr, redact);
   const n = parseItemized(r.stdout);
   return n.send + n.delete + n.other > 0
     ? `${copy.name}: ${n.send} files to send, ${n.delete} to delete, ${n.other} other changes`
     : undefined;
 }
 
+/** One rsync (a volume's copy): bounded, so that a dead link cannot hold the migration for ever. */
+export const SYNC_TIMEOUT_MS = 24 * 3600_000;
+
 export interface SyncStepOptions {
   id: string;
   ch: Channel;
-  /** A function is called at the step's first check or apply, e.g. to read mountpoints once the target volumes exist. */
+  /**
+   * A function is called at the step's check, e.g. to read mountpoints once the target
+   * volumes exist; the step runs on the source and reaches the target (`ctx.on`).
+   */
   copies: VolumeCopy[] | ((ctx: StepContext) => Promise<VolumeCopy[]>);
-  source: () => Transport;
-  target: () => Transport;
+  /** @deprecated Not used: the step reaches both servers through its context. */
+  source?: () => Transport;
+  /** @deprecated Not used: the step reaches both servers through its context. */
+  target?: () => Transport;
   phase: Phase;
   dependsOn: string[];
   title?: string;
@@ -167,46 +193,57 @@ export interface SyncStepOptions {
   onBytes?: (n: number) => void;
 }
 
-export function syncStep(o: SyncStepOptions): Step {
+/** What the check saw: the directories to copy (resolved once, at check), and those rsync's dry run found different. */
+export interface SyncObserved {
+  copies: VolumeCopy[];
+  changed: string[];
+}
+
+export function syncStep(o: SyncStepOptions): Step<SyncObserved> {
   const { ch } = o;
-  let resolved: VolumeCopy[] | undefined = Array.isArray(o.copies) ? o.copies : undefined;
-  const copiesOf = async (ctx: StepContext) =>
-    (resolved ??= await (o.copies as (ctx: StepContext) => Promise<VolumeCopy[]>)(ctx));
+  const copiesOf = (ctx: StepContext) => (Array.isArray(o.copies) ? Promise.resolve(o.copies) : o.copies(ctx));
   const rsync = (ctx: StepContext, c: Command) =>
-    o
-      .source()
-      .exec(c, { sudo: ch.source.sudo, timeoutMs: 24 * 3600_000 })
-      .then((r) => ({ ...r, stderr: ctx.redactor.redact(r.stderr) }));
+    ctx.transport.exec(c, { sudo: ch.source.sudo, timeoutMs: SYNC_TIMEOUT_MS });
+  const redact = (ctx: StepContext) => (s: string) => ctx.redactor.redact(s);
   const example: VolumeCopy = { name: 'VOLUME', sourcePath: 'SOURCE_PATH', targetPath: 'TARGET_PATH' };
   return {
     id: o.id,
     host: ch.source.name,
+    reaches: [ch.target.name],
     phase: o.phase,
     title: o.title ?? `copy volumes of ${ch.stack} from ${ch.source.name} to ${ch.target.name}`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Copy ${Array.isArray(o.copies) ? o.copies.map((c) => c.name).join(', ') : 'the volumes'} of ${ch.stack} from ${ch.source.name} straight to ${ch.target.name} over the migration channel, sending only what differs.`,
+      purpose: `Copy ${Array.isArray(o.copies) ? o.copies.map((c) => c.name).join(', ') : 'the volumes'} of ${ch.stack} from ${ch.source.name} straight to ${ch.target.name} over the migration channel, sending only what differs (each rsync stopped after ${SYNC_TIMEOUT_MS / 3600_000} h).`,
       commands: [`${render(syncCommand(ch, example))}  (on ${ch.source.name}, for each volume)`],
       verify: `The checksum manifest (files, bytes, sha256 of every path, size and content hash) of each volume is equal on both servers.`,
       undo: `Nothing is undone: the copied data stays on ${ch.target.name}, where nothing uses it yet; removing the target volumes removes it.`,
     }),
     async check(ctx) {
+      const copies = await copiesOf(ctx);
       const changes: string[] = [];
-      for (const copy of await copiesOf(ctx)) {
-        const change = dryRun(ch, copy, await rsync(ctx, syncCommand(ch, copy, true)));
-        if (change) changes.push(change);
+      const changed: string[] = [];
+      for (const copy of copies) {
+        const change = dryRun(ch, copy, await rsync(ctx, syncCommand(ch, copy, true)), redact(ctx));
+        if (change) {
+          changes.push(change);
+          changed.push(copy.name);
+        }
       }
-      return changes.length === 0 ? { needed: false } : { needed: true, change: { summary: changes.join('; ') } };
+      const observed = { copies, changed };
+      return changes.length === 0
+        ? { needed: false, observed }
+        : { needed: true, change: { summary: changes.join('; ') }, observed };
     },
-    async apply(ctx) {
-      for (const copy of await copiesOf(ctx)) {
+    async apply(ctx, { copies }) {
+      for (const copy of copies) {
         const r = await rsync(ctx, syncCommand(ch, copy));
-        if (r.code !== 0 && r.code !== VANISHED) throw syncError(ch, copy, r.code, r.stderr);
+        if (r.code !== 0 && r.code !== VANISHED) throw syncError(ch, copy, r.code, r.stderr, redact(ctx));
         o.onBytes?.(parseRsyncStats(r.stdout).bytesSent);
       }
     },
-    async verify(ctx) {
-      const wrong = (await compareCopies(ch, await copiesOf(ctx), o.source(), o.target())).filter((c) => !same(c));
+    async verify(ctx, { copies }) {
+      const wrong = (await compareCopies(ch, copies, ctx.transport, ctx.on(ch.target.name))).filter((c) => !same(c));
       return wrong.length === 0 ? { ok: true } : { ok: false, message: wrong.map(describeMismatch).join('; ') };
     },
     async rollback() {

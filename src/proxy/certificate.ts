@@ -4,10 +4,9 @@
  * changes while the certificate covers exactly the stack's domains, came from the same
  * CA and is valid for more than 30 days.
  */
-import { StepError } from '../engine/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
 import type { AcmeDef } from '../model/fleet.js';
-import { commandFailed, stderrTail } from '../transport/ssh/errors.js';
+import { runTool } from '../tools/run.js';
 import {
   certbotCommand,
   checkEndCommand,
@@ -16,10 +15,14 @@ import {
   readCertificateCommand,
   RENEW_DAYS,
   renewalServerCommand,
+  shown,
 } from './commands.js';
+import { doing, expectProxyOk } from './failures.js';
 import { certificateName, certificatePaths, LETS_ENCRYPT_DIRECTORY } from './names.js';
-import { shown } from './nginx-file.js';
 import { inspectedStep } from './step-kit.js';
+
+/** How long certbot may take to get a certificate (the CA validates every domain over HTTP). */
+export const CERTBOT_TIMEOUT_MS = 10 * 60_000;
 
 export interface CertificateStepOptions {
   id: string;
@@ -37,16 +40,11 @@ export type CertificateState =
   { exists: false } | { exists: true; domains: string[]; notAfter: string; valid: boolean; server: string | undefined };
 
 /** What the host has for the stack's lineage. Reads only. */
-export async function certificateState(
-  ctx: StepContext,
-  host: string,
-  stack: string,
-  sudo: boolean,
-): Promise<CertificateState> {
+export async function certificateState(ctx: StepContext, stack: string, sudo: boolean): Promise<CertificateState> {
   if ((await ctx.transport.exec(existsCommand(certificatePaths(stack).fullchain), { sudo })).code !== 0)
     return { exists: false };
-  const read = await ctx.transport.exec(readCertificateCommand(stack), { sudo });
-  if (read.code !== 0) throw commandFailed(host, read.command, read.code, read.stderr, (t) => ctx.redactor.redact(t));
+  // openssl has no classifier: a certificate it cannot read is the transport's `command-failed`.
+  const read = await ctx.transport.exec(readCertificateCommand(stack), { sudo, check: true });
   const domains = [...read.stdout.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]!);
   const notAfter = /notAfter=(.+)/.exec(read.stdout)?.[1]?.trim() ?? 'unknown';
   const valid = (await ctx.transport.exec(checkEndCommand(stack), { sudo })).code === 0;
@@ -78,57 +76,68 @@ export function certificateProblem(
   return undefined;
 }
 
-export function certificateStep(o: CertificateStepOptions): Step {
+/** What the certificate step's check saw. */
+export interface CertificateObserved {
+  /** The lineage existed before the step's first apply (on `--resume`, as the resumed run saw it). */
+  existed: boolean;
+  /** certbot must replace a lineage that is not due for renewal (it came from another CA). */
+  force: boolean;
+}
+
+function priorExisted(prior: unknown): boolean | undefined {
+  const existed = (prior as Partial<CertificateObserved> | undefined)?.existed;
+  return typeof existed === 'boolean' ? existed : undefined;
+}
+
+export function certificateStep(o: CertificateStepOptions): Step<CertificateObserved> {
   const directory = o.acme.directory ?? LETS_ENCRYPT_DIRECTORY;
   const command = (force: boolean) =>
     certbotCommand({ stack: o.stack, domains: o.domains, acme: o.acme, caBundle: o.caBundle, force });
-  let existed = true;
-  let force = false;
-  let issued = false;
   const paths = certificatePaths(o.stack);
-  return inspectedStep({
+  const lineageExists = async (ctx: StepContext) =>
+    (await ctx.transport.exec(existsCommand(paths.fullchain), { sudo: o.sudo })).code === 0;
+  return inspectedStep<CertificateObserved>({
     id: o.id,
     host: o.host,
     title: `certificate ${certificateName(o.stack)} for ${o.domains.join(', ')}`,
     dependsOn: o.dependsOn,
     doc: {
-      purpose: `Get a certificate for ${o.domains.join(', ')} from ${directory} with certbot's webroot method (the CA fetches its token from nginx on port 80), stored as certbot lineage "${certificateName(o.stack)}" (${paths.fullchain}). Nothing is done while the certificate covers exactly these domains, came from this CA and is valid for more than ${RENEW_DAYS} days.`,
+      purpose: `Get a certificate for ${o.domains.join(', ')} from ${directory} with certbot's webroot method (the CA fetches its token from nginx on port 80), stored as certbot lineage "${certificateName(o.stack)}" (${paths.fullchain}). Nothing is done while the certificate covers exactly these domains, came from this CA and is valid for more than ${RENEW_DAYS} days. certbot is given at most ${CERTBOT_TIMEOUT_MS / 60_000} minutes.`,
       commands: [
+        existsCommand(paths.fullchain),
         readCertificateCommand(o.stack),
         checkEndCommand(o.stack),
         renewalServerCommand(o.stack),
         command(false),
       ].map((c) => shown(c, o.sudo)),
       verify: `openssl shows a certificate at ${paths.fullchain} whose subjectAltName lists exactly ${o.domains.join(', ')}, valid for more than ${RENEW_DAYS} days.`,
-      undo: `A certificate that did not exist before is deleted (${shown(deleteCertificateCommand(o.stack), o.sudo)}); a renewed one stays (the previous one is kept in /etc/letsencrypt/archive/).`,
+      undo: `A certificate that did not exist before and exists now is deleted (${shown(deleteCertificateCommand(o.stack), o.sudo)}); a renewed one stays (the previous one is kept in /etc/letsencrypt/archive/).`,
     },
-    async inspect(ctx, stage) {
-      const state = await certificateState(ctx, o.host, o.stack, o.sudo);
+    async inspect(ctx) {
+      const state = await certificateState(ctx, o.stack, o.sudo);
       const problem = certificateProblem(state, o.domains, directory);
-      if (stage === 'check') {
-        existed = state.exists;
-        force = problem?.force ?? false;
-        issued = false;
-      }
-      return problem?.summary;
+      const observed = { existed: priorExisted(ctx.prior) ?? state.exists, force: problem?.force ?? false };
+      return { summary: problem?.summary, observed };
     },
-    async apply(ctx) {
-      const r = await ctx.transport.exec(command(force), { sudo: o.sudo, timeoutMs: 10 * 60_000 });
-      if (r.code !== 0) {
-        throw new StepError(
-          'acme-failed',
-          ctx.redactor.redact(
-            `${o.host}: certbot could not get a certificate for ${o.domains.join(', ')} from ${directory}:\n${stderrTail(r.stderr || r.stdout, 12)}`,
-          ),
-          `Each domain must resolve to ${o.host} and its port 80 must be reachable from the CA (nginx serves /.well-known/acme-challenge/ there); certbot's log on the host is /var/log/letsencrypt/letsencrypt.log.`,
-        );
-      }
-      issued = true;
+    async apply(ctx, observed) {
+      const r = await ctx.transport.exec(command(observed.force), { sudo: o.sudo, timeoutMs: CERTBOT_TIMEOUT_MS });
+      expectProxyOk(
+        'certbot',
+        r,
+        doing(ctx, o.host, `getting a certificate for ${o.domains.join(', ')} from ${directory}`),
+        {
+          code: 'acme-failed',
+          hint: `Each domain must resolve to ${o.host} and its port 80 must be reachable from the CA (nginx serves /.well-known/acme-challenge/ there); certbot's log on the host is /var/log/letsencrypt/letsencrypt.log.`,
+        },
+      );
     },
-    async rollback(ctx) {
-      if (!issued || existed) return;
-      await ctx.transport.exec(deleteCertificateCommand(o.stack), { sudo: o.sudo, check: true });
-      issued = false;
+    async rollback(ctx, observed) {
+      // After a partial apply or a kill too: only a lineage this step made, and only if it is there.
+      if (observed.existed || !(await lineageExists(ctx))) return;
+      await runTool(ctx, 'certbot', deleteCertificateCommand(o.stack), {
+        what: `deleting the new certificate ${certificateName(o.stack)}`,
+        sudo: o.sudo,
+      });
     },
   });
 }

@@ -4,7 +4,10 @@
  */
 import { and, cmd, quiet, raw, render, type Command } from '../shell/command.js';
 import type { AcmeDef } from '../model/fleet.js';
-import { ACME_CA_PATH, ACME_WEBROOT, certificateName, certificatePaths } from './names.js';
+import { ACME_CA_PATH, ACME_WEBROOT, certificateName, certificatePaths, PREVIOUS_DIR } from './names.js';
+
+/** A command as the runbook shows it. */
+export const shown = (c: Command, sudo: boolean): string => `${sudo ? 'sudo ' : ''}${render(c)}`;
 
 /** Days a certificate must still be valid for before Ferry leaves it alone (certbot renews at 30 too). */
 export const RENEW_DAYS = 30;
@@ -37,6 +40,9 @@ export const installNginxCommand: Command = and(
 export const existsCommand = (path: string): Command => cmd('test', '-e', path);
 export const mkdirCommand = (path: string, mode = '755'): Command => cmd('mkdir', '-p', '-m', mode, path);
 export const rmdirCommand = (path: string): Command => quiet(cmd('rmdir', path));
+/** Keeps a copy of `path` (mode, owner and times too) at `copy`, in PREVIOUS_DIR, for a rollback. */
+export const keepCopyCommand = (path: string, copy: string): Command =>
+  and(mkdirCommand(PREVIOUS_DIR, '700'), cmd('cp', '-p', path, copy));
 
 /** Domains (one per line, `DNS:` names of subjectAltName) and the end date, or a failure when there is no certificate. */
 export const readCertificateCommand = (stack: string): Command =>

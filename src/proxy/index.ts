@@ -7,6 +7,7 @@ export {
   replaceNginxFile,
   nginxFileStep,
   workerPids,
+  type NginxFileObserved,
   type NginxFileStepOptions,
 } from './nginx-file.js';
 export { proxySteps, type ProxyStepsOptions } from './steps.js';

@@ -24,6 +24,15 @@ export const UPSTREAMS_DIR = '/etc/nginx/ferry';
 /** Rewritten at every deploy (zero-downtime swaps); the site file includes it. */
 export const upstreamsPath = (stack: string): string => `${UPSTREAMS_DIR}/${stack}.upstreams.conf`;
 
+/**
+ * Where an nginx file step keeps the file it replaced, for its rollback (even after a
+ * kill): outside every directory nginx includes (a copy in sites-enabled/ would be loaded).
+ */
+export const PREVIOUS_DIR = `${UPSTREAMS_DIR}/previous`;
+
+/** The copy kept by the step `stepId` (one per step: two steps may write the same file). */
+export const previousCopyPath = (stepId: string): string => `${PREVIOUS_DIR}/${encodeURIComponent(stepId)}`;
+
 /** certbot writes HTTP-01 tokens under `<webroot>/.well-known/acme-challenge/`, nginx serves them. */
 export const ACME_WEBROOT = '/var/www/ferry-acme';
 

@@ -1,23 +1,32 @@
 /** Two small ways to make the proxy's steps: from an inspection, and around another step. */
 import type { Command } from '../shell/command.js';
 import type { Step, StepContext, StepDoc } from '../engine/step.js';
-import { shown } from './nginx-file.js';
+import { shown } from './commands.js';
 
-export interface InspectedStepOptions {
+/** What an inspection of the host found: what must change (undefined: nothing), and what was observed. */
+export interface Inspection<O> {
+  summary: string | undefined;
+  observed: O;
+}
+
+export interface InspectedStepOptions<O> {
   id: string;
   host: string;
   title: string;
   dependsOn: string[];
   doc: StepDoc;
-  /** No side effects: what must change, or undefined when nothing must. Also the verification (`stage` says which). */
-  inspect(ctx: StepContext, stage: 'check' | 'verify'): Promise<string | undefined>;
-  apply(ctx: StepContext): Promise<void>;
+  /**
+   * No side effects: what must change and what was observed. Also the verification
+   * (`stage` says which), where only the summary counts.
+   */
+  inspect(ctx: StepContext, stage: 'check' | 'verify'): Promise<Inspection<O>>;
+  apply(ctx: StepContext, observed: O): Promise<void>;
   /** Default: nothing to undo. */
-  rollback?(ctx: StepContext): Promise<void>;
+  rollback?(ctx: StepContext, observed: O): Promise<void>;
 }
 
 /** A `proxy` step whose check and verify are one inspection of the host: verified when nothing is left to change. */
-export function inspectedStep(o: InspectedStepOptions): Step {
+export function inspectedStep<O>(o: InspectedStepOptions<O>): Step<O> {
   return {
     id: o.id,
     host: o.host,
@@ -26,15 +35,15 @@ export function inspectedStep(o: InspectedStepOptions): Step {
     dependsOn: o.dependsOn,
     doc: () => o.doc,
     async check(ctx) {
-      const summary = await o.inspect(ctx, 'check');
-      return summary === undefined ? { needed: false } : { needed: true, change: { summary } };
+      const { summary, observed } = await o.inspect(ctx, 'check');
+      return summary === undefined ? { needed: false, observed } : { needed: true, change: { summary }, observed };
     },
-    apply: (ctx) => o.apply(ctx),
+    apply: (ctx, observed) => o.apply(ctx, observed),
     async verify(ctx) {
-      const left = await o.inspect(ctx, 'verify');
-      return left === undefined ? { ok: true } : { ok: false, message: `still to do: ${left}` };
+      const { summary } = await o.inspect(ctx, 'verify');
+      return summary === undefined ? { ok: true } : { ok: false, message: `still to do: ${summary}` };
     },
-    rollback: (ctx) => (o.rollback ? o.rollback(ctx) : Promise.resolve()),
+    rollback: (ctx, observed) => (o.rollback ? o.rollback(ctx, observed) : Promise.resolve()),
   };
 }
 
@@ -46,8 +55,8 @@ export interface AroundOptions {
   after?: Command[];
 }
 
-/** `inner` with commands run around its apply and rollback, shown in its runbook entry. */
-export function around(inner: Step, o: AroundOptions): Step {
+/** A new step: `inner` with commands run around its apply and rollback, shown in its runbook entry. */
+export function around<O>(inner: Step<O>, o: AroundOptions): Step<O> {
   const run = async (ctx: StepContext, commands: Command[] = []) => {
     for (const c of commands) await ctx.transport.exec(c, { sudo: o.sudo, check: true });
   };

@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redactor } from '../core/redact.js';
 import { DEFAULT_DEPLOY, type StackDef } from '../model/fleet.js';
 import { render } from '../shell/command.js';
-import { RecordingTransport } from '../transport/recording.js';
-import { certificateProblem, certificateStep } from './certificate.js';
-import { certbotCommand } from './commands.js';
+import { certificateProblem } from './certificate.js';
+import { drive, testContext } from '../engine/test-helpers.js';
+import { certbotCommand, CERTBOT_DROPIN, daemonReloadCommand } from './commands.js';
+import { CERTBOT_DROPIN_PATH } from './names.js';
+import { FileHost } from './test-host.js';
 import { proxySteps } from './steps.js';
 import { FULL, TLS_NONE } from './test-cases.js';
 
@@ -152,49 +153,62 @@ test('a certificate is left alone only when it covers exactly the domains, came 
   });
 });
 
-test('the certificate step reads the certificate with openssl and finds nothing to do', async () => {
-  const live = '/etc/letsencrypt/live/shop/fullchain.pem';
-  const t = new RecordingTransport('web1')
-    .when(`test -e ${live}`, {})
-    .when(`openssl x509 -in ${live} -noout -enddate -ext subjectAltName`, {
-      stdout:
-        'notAfter=Mar  1 00:00:00 2031 GMT\nX509v3 Subject Alternative Name: \n    DNS:shop.example.com, DNS:www.shop.example.com\n',
-    })
-    .when(`openssl x509 -in ${live} -noout -checkend 2592000 2>/dev/null`, {})
-    .when("grep -E '^server *=' /etc/letsencrypt/renewal/shop.conf 2>/dev/null", {
-      stdout: 'server = https://ca.test/dir\n',
-    });
-  const step = certificateStep({
-    id: 'c',
+test('the two site steps write one file but keep their own copies of what they replaced', () => {
+  const steps = proxySteps({
+    stack: stack(),
     host: 'web1',
-    stack: 'shop',
-    domains: FULL.domains,
-    acme: { email: 'a@b.c', directory: 'https://ca.test/dir' },
-    caBundle: false,
-    sudo: false,
+    acme: { email: 'ops@example.com' },
+    upstreams,
     dependsOn: [],
   });
-  assert.deepEqual(await step.check({ transport: t, redactor: new Redactor() }), { needed: false });
+  const copies = ['shop/proxy/site', 'shop/proxy/site-tls'].map((id) =>
+    steps
+      .find((s) => s.id === id)!
+      .doc()
+      .commands.find((c) => c.includes('cp -p'))!,
+  );
+  assert.deepEqual(copies, [
+    'mkdir -p -m 700 /etc/nginx/ferry/previous && cp -p /etc/nginx/sites-enabled/ferry-shop.conf /etc/nginx/ferry/previous/shop%2Fproxy%2Fsite',
+    'mkdir -p -m 700 /etc/nginx/ferry/previous && cp -p /etc/nginx/sites-enabled/ferry-shop.conf /etc/nginx/ferry/previous/shop%2Fproxy%2Fsite-tls',
+  ]);
 });
 
-test('a host without nginx: the check says it will be installed, apply installs and starts it', async () => {
-  const t = new RecordingTransport('web1')
-    .when('nginx -v', { code: 127, stderr: 'sh: 1: nginx: not found\n' }, { times: 1 })
-    .when('nginx -v', { stderr: 'nginx version: nginx/1.22.1\n' })
-    .when(/pgrep -x nginx|systemctl is-active/, {})
-    .when(/apt-get install/, {})
-    .when(/enable --now nginx/, {});
-  const [nginx] = proxySteps({ stack: stack(TLS_NONE), host: 'web1', sudo: true, upstreams, dependsOn: [] });
-  const ctx = { transport: t, redactor: new Redactor() };
-  assert.deepEqual(await nginx!.check(ctx), {
-    needed: true,
-    change: { summary: 'install nginx (apt-get install -y nginx) and start it' },
-  });
-  await nginx!.apply(ctx);
-  assert.deepEqual(await nginx!.verify(ctx), { ok: true });
-  assert.deepEqual(t.lines.slice(1, 3), [
-    'apt-get update -qq && env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx',
-    'if [ -d /run/systemd/system ]; then systemctl enable --now nginx; else nginx; fi',
-  ]);
-  assert.ok(t.calls.every((c) => c.sudo));
+test("certbot's drop-in: its directory made before the write, systemd reloaded after the write and after its rollback", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-proxy-'));
+  try {
+    writeFileSync(join(dir, 'ca.pem'), 'CA\n');
+    const steps = proxySteps({
+      stack: stack(),
+      host: 'web1',
+      sudo: true,
+      acme: { email: 'ops@example.com', caBundle: join(dir, 'ca.pem') },
+      upstreams,
+      dependsOn: [],
+    });
+    const dropin = steps.find((s) => s.id === 'shop/proxy/certbot-env')!;
+    const t: FileHost = new FileHost('web1');
+    t.when(/^stat -c /, (line) => {
+      const path = line.split(' ').at(-1)!;
+      const content = t.fs.get(path);
+      return content === undefined
+        ? { code: 1, stderr: `stat: cannot statx '${path}': No such file or directory\n` }
+        : { stdout: `644 root:root ${content.length}\n` };
+    })
+      .when('mkdir -p -m 755 /etc/systemd/system/certbot.service.d', {})
+      .when(render(daemonReloadCommand), {});
+    await drive(dropin, testContext(t), { rollback: true });
+    assert.deepEqual(
+      t.take().filter((l) => !/^(stat|sha256sum) /.test(l)),
+      [
+        'mkdir -p -m 755 /etc/systemd/system/certbot.service.d',
+        `upload ${CERTBOT_DROPIN_PATH} 644 ${JSON.stringify(CERTBOT_DROPIN)}`,
+        render(daemonReloadCommand),
+        `rm -f ${CERTBOT_DROPIN_PATH}`,
+        render(daemonReloadCommand),
+      ],
+    );
+    assert.equal(t.fs.has(CERTBOT_DROPIN_PATH), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { StepError } from '../engine/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
+import type { Command } from '../shell/command.js';
 import { fileStep } from '../engine/steps/file.js';
 import type { AcmeDef, StackDef } from '../model/fleet.js';
 import { CERTBOT_DROPIN, daemonReloadCommand, existsCommand, mkdirCommand, RENEW_HOOK } from './commands.js';
@@ -77,7 +78,7 @@ export function proxySteps(o: ProxyStepsOptions): Step[] {
       'Add `acme: { email: you@example.com }` to ferry.yml, or set `proxy.tls: none` for HTTP only.',
     );
   }
-  const steps: Step[] = [
+  return [
     nginxStep({ ...base, id: id('nginx'), dependsOn: o.dependsOn }),
     webrootStep({ ...base, id: id('webroot'), dependsOn: [id('nginx')] }),
     nginxFileStep({
@@ -99,49 +100,48 @@ export function proxySteps(o: ProxyStepsOptions): Step[] {
       content: async (ctx) =>
         renderSite(stack, proxy, { certificate: acme !== undefined && (await hasCertificate(ctx, stack, sudo)) }),
     }),
+    ...(acme ? acmeSteps(o, acme, id) : []),
   ];
-  if (acme) steps.push(...acmeSteps(o, acme, id));
-  return steps;
 }
 
+/** A file of the ACME setup, in the `proxy` phase, with its directory made first (and `after` run). */
+function acmeFile(
+  o: ProxyStepsOptions,
+  f: { id: string; path: string; content: string; mode: number; dependsOn: string[]; after?: Command[] },
+): Step {
+  const sudo = o.sudo ?? false;
+  const { after, ...file } = f;
+  return around(fileStep({ ...file, host: o.host, sudo, phase: 'proxy' }), {
+    sudo,
+    before: [mkdirCommand(posix.dirname(f.path))],
+    ...(after ? { after } : {}),
+  });
+}
+
+/** The CA bundle and certbot's drop-in (with a test CA), the certificate, the renewal hook and timer, the HTTPS site. */
 function acmeSteps(o: ProxyStepsOptions, acme: AcmeDef, id: (name: string) => string): Step[] {
   const proxy = o.stack.proxy!;
   const stack = o.stack.name;
   const sudo = o.sudo ?? false;
   const base = { host: o.host, sudo };
-  const mkdir = (path: string) => mkdirCommand(posix.dirname(path));
   const bundle = acme.caBundle !== undefined ? readBundle(acme.caBundle) : undefined;
-  const steps: Step[] = [];
-  if (bundle !== undefined) {
-    steps.push(
-      around(
-        fileStep({
-          ...base,
-          id: id('acme-ca'),
-          path: ACME_CA_PATH,
-          content: bundle,
-          mode: 0o644,
-          phase: 'proxy',
-          dependsOn: o.dependsOn,
-        }),
-        { sudo, before: [mkdir(ACME_CA_PATH)] },
-      ),
-      around(
-        fileStep({
-          ...base,
-          id: id('certbot-env'),
-          path: CERTBOT_DROPIN_PATH,
-          content: CERTBOT_DROPIN,
-          mode: 0o644,
-          phase: 'proxy',
-          dependsOn: [id('acme-ca')],
-        }),
-        { sudo, before: [mkdir(CERTBOT_DROPIN_PATH)], after: [daemonReloadCommand] },
-      ),
-    );
-  }
   const ca = bundle !== undefined ? [id('acme-ca'), id('certbot-env')] : [];
-  steps.push(
+  const trust: Step[] =
+    bundle === undefined
+      ? []
+      : [
+          acmeFile(o, { id: id('acme-ca'), path: ACME_CA_PATH, content: bundle, mode: 0o644, dependsOn: o.dependsOn }),
+          acmeFile(o, {
+            id: id('certbot-env'),
+            path: CERTBOT_DROPIN_PATH,
+            content: CERTBOT_DROPIN,
+            mode: 0o644,
+            dependsOn: [id('acme-ca')],
+            after: [daemonReloadCommand],
+          }),
+        ];
+  return [
+    ...trust,
     certificateStep({
       ...base,
       id: id('certificate'),
@@ -151,18 +151,13 @@ function acmeSteps(o: ProxyStepsOptions, acme: AcmeDef, id: (name: string) => st
       caBundle: bundle !== undefined,
       dependsOn: [id('site'), ...ca],
     }),
-    around(
-      fileStep({
-        ...base,
-        id: id('renew-hook'),
-        path: RENEW_HOOK_PATH,
-        content: RENEW_HOOK,
-        mode: 0o755,
-        phase: 'proxy',
-        dependsOn: [id('nginx')],
-      }),
-      { sudo, before: [mkdir(RENEW_HOOK_PATH)] },
-    ),
+    acmeFile(o, {
+      id: id('renew-hook'),
+      path: RENEW_HOOK_PATH,
+      content: RENEW_HOOK,
+      mode: 0o755,
+      dependsOn: [id('nginx')],
+    }),
     renewalTimerStep({ ...base, id: id('renew-timer'), dependsOn: [id('renew-hook'), ...ca] }),
     nginxFileStep({
       ...base,
@@ -173,6 +168,5 @@ function acmeSteps(o: ProxyStepsOptions, acme: AcmeDef, id: (name: string) => st
       purpose: `Write the nginx site of ${stack} with its certificate to ${sitePath(stack)}: HTTPS on 443${proxy.hsts ? ' with HSTS' : ''}, HTTP redirected to HTTPS except ACME challenges`,
       content: renderSite(stack, proxy, { certificate: true }),
     }),
-  );
-  return steps;
+  ];
 }

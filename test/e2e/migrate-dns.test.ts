@@ -18,7 +18,7 @@ import type { EventError, RunEvent } from '../../src/engine/events.js';
 import { makePlan } from '../../src/engine/plan.js';
 import { runPlan } from '../../src/engine/run.js';
 import type { Step } from '../../src/engine/step.js';
-import { memoryStep } from '../../src/engine/test-helpers.js';
+import { memoryStep, testContext } from '../../src/engine/test-helpers.js';
 import type { DnsDef } from '../../src/model/fleet.js';
 import { LocalTransport } from '../../src/transport/local.js';
 import { readDomain, resolverLookup } from '../../src/migrate/dns.js';
@@ -170,6 +170,7 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
     return {
       summary,
       errors: events.flatMap((e) => (e.kind === 'step-end' && e.error ? [e.error] : [])) as EventError[],
+      observed: new Map(events.flatMap((e) => (e.kind === 'step-checked' ? [[e.stepId, e.observed] as const] : []))),
     };
   };
 
@@ -233,7 +234,8 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
     assert.equal(again.summary.outcomes[`shop/migrate/dns/${DOMAIN}`], 'ok');
     assert.equal(calls().length, 1);
 
-    await first.cutover[0]!.rollback({ transport: local, redactor: new Redactor() });
+    const cutover = first.cutover[0]!;
+    await cutover.rollback(testContext(local, { step: cutover }), r.observed.get(cutover.id));
     assert.deepEqual(await addressNow(), ['192.0.2.10']);
     assert.deepEqual(calls().slice(1), [`shop ${DOMAIN} A [192.0.2.20] -> [192.0.2.10] ttl ${TTL}`]);
   });

@@ -14,6 +14,7 @@ import type { RunEvent } from '../../src/engine/events.js';
 import { makePlan } from '../../src/engine/plan.js';
 import { runPlan } from '../../src/engine/run.js';
 import type { Step } from '../../src/engine/step.js';
+import { testContext } from '../../src/engine/test-helpers.js';
 import { DEFAULT_DEPLOY, type ProxyDef, type StackDef } from '../../src/model/fleet.js';
 import { certificatePaths, sitePath, upstreamName, upstreamsPath } from '../../src/proxy/names.js';
 import { renderSite } from '../../src/proxy/render-site.js';
@@ -136,7 +137,7 @@ describe(
         const h = testbedHosts()[2]!;
         const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
         const transport = pool.get({ ...sshTarget(h), user: testbedInfo().deployUser });
-        const ctx = { transport, redactor: new Redactor() };
+        const ctx = testContext(transport);
         const sh = (line: string) => onHost(h, line);
         const before = pathsUnder(sh, TOUCHED);
         assert.equal(before.has(sitePath(STACK)), false, `${sitePath(STACK)} already exists on host3`);

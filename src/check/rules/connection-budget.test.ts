@@ -80,7 +80,9 @@ describe('connection-budget', () => {
       ['info'],
     );
   });
+});
 
+describe('connection-budget with servers and references in the fleet file', () => {
   it('uses the fleet file for a Postgres on a host', () => {
     const st = stack('app', project([service('api', { replicas: 2 })]), {
       server: 'app1',

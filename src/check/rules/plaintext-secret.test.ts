@@ -134,7 +134,9 @@ describe('plaintext-secret', () => {
     ]);
     assert.ok(!JSON.stringify(f).includes(CANARY));
   });
+});
 
+describe('plaintext-secret: values it leaves alone', () => {
   it('skips values interpolated from variables, in the environment and on command lines', () => {
     const text = [
       'services:',

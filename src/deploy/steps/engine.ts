@@ -7,6 +7,8 @@ import { and, cmd, render as renderCmd, type Command } from '../../shell/command
 import type { Transport } from '../../transport/transport.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step } from '../../engine/step.js';
+import { toolFailure } from '../../tools/classify.js';
+import { runOwn } from './failure.js';
 import {
   dockerVersionCommand,
   pluginVersionCommand,
@@ -23,13 +25,13 @@ export async function detectEngine(t: Transport, sudo: boolean): Promise<Engine>
   const [docker, plugin, standalone] = await Promise.all(
     [dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand].map((c) => t.exec(c, { sudo })),
   );
-  if (docker!.code !== 0 && /permission denied/i.test(docker!.stderr)) {
-    throw new StepError(
-      'permission-denied',
-      `${t.name}: the SSH user may not use Docker (${docker!.stderr.trim().split('\n').pop() ?? ''})`,
-      'Set `sudo: true` on the server in ferry.yml (the user needs passwordless sudo), connect as root, or add the user to the docker group.',
-    );
-  }
+  // Only a refusal is an error here: a missing docker is what check reports as missing.
+  const refused = toolFailure('docker', docker!, {
+    host: t.name,
+    what: 'the SSH user may not use Docker',
+    redact: (s) => s,
+  });
+  if (refused?.code === 'permission-denied') throw refused;
   const out: Engine = {};
   if (docker!.code === 0 && docker!.stdout.trim()) out.docker = docker!.stdout.trim();
   if (plugin!.code === 0 && plugin!.stdout.trim())
@@ -76,8 +78,16 @@ export const installCommand = (packages: string[]): Command =>
     cmd('systemctl', 'enable', '--now', 'docker'),
   );
 
-export function engineStep(o: { id: string; host: string; sudo: boolean }): Step {
-  let missing: string[] = [];
+/** What the check of Docker and Compose saw. */
+export interface EngineObserved {
+  /** Distribution packages to install (`docker.io`, `docker-compose`); empty when both are there. */
+  missing: string[];
+}
+
+const INSTALL_HINT =
+  'Install Docker and Compose on the server by hand (the server may have no route to its package mirror), then run apply again.';
+
+export function engineStep(o: { id: string; host: string; sudo: boolean }): Step<EngineObserved> {
   return {
     id: o.id,
     host: o.host,
@@ -86,7 +96,7 @@ export function engineStep(o: { id: string; host: string; sudo: boolean }): Step
     dependsOn: [],
     doc: () => ({
       purpose:
-        'Make sure the Docker engine and Compose (the `docker compose` plugin or `docker-compose`) are installed and running; install them from the distribution when missing.',
+        'Make sure the Docker engine and Compose (the `docker compose` plugin or `docker-compose`) are installed and running; install them from the distribution when missing (apt-get, at most 15 minutes).',
       commands: [dockerVersionCommand, pluginVersionCommand, standaloneVersionCommand].map(
         (c) => (o.sudo ? 'sudo ' : '') + renderCmd(c),
       ),
@@ -95,8 +105,8 @@ export function engineStep(o: { id: string; host: string; sudo: boolean }): Step
     }),
     async check(ctx) {
       const e = await detectEngine(ctx.transport, o.sudo);
-      missing = [...(e.docker ? [] : ['docker.io']), ...(e.compose ? [] : ['docker-compose'])];
-      if (missing.length === 0) return { needed: false };
+      const missing = [...(e.docker ? [] : ['docker.io']), ...(e.compose ? [] : ['docker-compose'])];
+      if (missing.length === 0) return { needed: false, observed: { missing } };
       return {
         needed: true,
         change: {
@@ -104,17 +114,17 @@ export function engineStep(o: { id: string; host: string; sudo: boolean }): Step
           before: 'missing',
           after: missing.join(', '),
         },
+        observed: { missing },
       };
     },
-    async apply(ctx) {
-      const r = await ctx.transport.exec(installCommand(missing), { sudo: o.sudo, timeoutMs: 15 * 60_000 });
-      if (r.code !== 0) {
-        throw new StepError(
-          'install-failed',
-          `${o.host}: installing ${missing.join(', ')} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').slice(-3).join(' / '))}`,
-          'Install Docker and Compose on the server by hand (the server may have no route to its package mirror), then run apply again.',
-        );
-      }
+    async apply(ctx, { missing }) {
+      await runOwn(ctx, installCommand(missing), {
+        sudo: o.sudo,
+        timeoutMs: 15 * 60_000,
+        what: `installing ${missing.join(', ')}`,
+        code: 'install-failed',
+        hint: INSTALL_HINT,
+      });
     },
     async verify(ctx) {
       const e = await detectEngine(ctx.transport, o.sudo);

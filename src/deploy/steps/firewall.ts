@@ -1,9 +1,23 @@
 /** The firewall of a placed service on its server (see ../firewall.ts): checked, applied, verified, undone. */
-import { and, cmd, quiet, render, script, seq, write } from '../../shell/command.js';
+import { and, cmd, quiet, render, script, seq, write, type Command } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { ruleCommand, ufwAddedLine, ufwCommand, unitName, unitPath, unitText } from '../firewall.js';
 import type { Placed } from '../split.js';
+import { commandFailure, doing, failureAs } from './failure.js';
+
+/** What the firewall's check saw before this step first applied (kept from `ctx.prior` on resume). */
+export interface FirewallObserved {
+  /** The unit file was there: rollback leaves it (a unit for other addresses is put right by a later apply). */
+  unitExisted: boolean;
+  /** ufw is installed and lacked the allowance: apply adds it, rollback deletes it. */
+  ufwAdds: boolean;
+}
+
+interface Seen extends FirewallObserved {
+  /** What is missing; empty when the firewall is as it should be. */
+  missing: string[];
+}
 
 export function firewallStep(o: {
   id: string;
@@ -12,22 +26,21 @@ export function firewallStep(o: {
   placed: Placed;
   sudo: boolean;
   dependsOn: string[];
-}): Step {
+}): Step<FirewallObserved> {
   const { stack, placed: p, sudo } = o;
   const unit = unitName(stack, p.service);
+  const path = unitPath(stack, p.service);
   const text = unitText(stack, p);
-  /** What apply added: undone by rollback, and nothing that was there before. */
-  let added = { unit: false, ufw: false };
-  const exec = (ctx: StepContext, c: Parameters<StepContext['transport']['exec']>[0], stdin?: string) =>
+  const hint = `${o.host} needs iptables and systemd (and root, or sudo: true); fix that, then apply again.`;
+  const exec = (ctx: StepContext, c: Command, stdin?: string) =>
     ctx.transport.exec(c, { sudo, ...(stdin !== undefined ? { stdin } : {}) });
   const hasUfw = async (ctx: StepContext) => (await exec(ctx, quiet(cmd('sh', '-c', 'command -v ufw')))).code === 0;
   /** ufw is installed and lacks the allowance. */
   const ufwMissing = async (ctx: StepContext) =>
     (await hasUfw(ctx)) &&
     !(await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout.includes(ufwAddedLine(stack, p));
-  /** What is missing; empty when the firewall is as it should be. */
-  const missing = async (ctx: StepContext): Promise<string[]> => {
-    const out: string[] = [];
+  const inspect = async (ctx: StepContext): Promise<Seen> => {
+    const missing: string[] = [];
     if ((await exec(ctx, quiet(cmd('systemctl', '--version')))).code !== 0) {
       throw new StepError(
         'no-systemd',
@@ -35,28 +48,19 @@ export function firewallStep(o: {
         `Run ${o.host} with systemd (every common VPS image does), or keep ${p.service} on the stack's server.`,
       );
     }
-    const current = await exec(ctx, quiet(cmd('cat', unitPath(stack, p.service))));
-    if (current.code !== 0 || current.stdout !== text) out.push(`unit ${unit}`);
+    const current = await exec(ctx, quiet(cmd('cat', path)));
+    if (current.code !== 0 || current.stdout !== text) missing.push(`unit ${unit}`);
     if ((await exec(ctx, quiet(cmd('systemctl', 'is-enabled', unit)))).stdout.trim() !== 'enabled')
-      out.push(`${unit} enabled`);
+      missing.push(`${unit} enabled`);
     if ((await exec(ctx, quiet(ruleCommand(stack, p, '-C')))).code !== 0)
-      out.push(`DOCKER-USER drop of ${p.address}:${p.port} except from ${p.allowFrom}`);
-    if (await ufwMissing(ctx)) out.push('ufw allow');
-    return out;
+      missing.push(`DOCKER-USER drop of ${p.address}:${p.port} except from ${p.allowFrom}`);
+    const ufwAdds = await ufwMissing(ctx);
+    if (ufwAdds) missing.push('ufw allow');
+    return { missing, unitExisted: current.code === 0, ufwAdds };
   };
-  const must = async (
-    ctx: StepContext,
-    c: Parameters<StepContext['transport']['exec']>[0],
-    what: string,
-    stdin?: string,
-  ) => {
-    const r = await exec(ctx, c, stdin);
-    if (r.code !== 0)
-      throw new StepError(
-        'firewall-failed',
-        `${o.host}: ${what} failed: ${r.stderr.trim().split('\n').pop() ?? ''}`,
-        `${o.host} needs iptables and systemd (and root, or sudo: true); fix that, then apply again.`,
-      );
+  const must = async (ctx: StepContext, c: Command, what: string, stdin?: string) => {
+    const e = commandFailure(await exec(ctx, c, stdin), doing(ctx, what), 'firewall-failed', hint);
+    if (e) throw e;
   };
   return {
     id: o.id,
@@ -67,54 +71,56 @@ export function firewallStep(o: {
     doc: () => ({
       purpose: `Let only the stack's server (${p.allowFrom}) connect to ${p.service}, published on ${p.address}:${p.port}: a DOCKER-USER rule (Docker's published ports bypass ufw's INPUT rules), put back by a systemd unit whenever Docker starts, and the same allowance in ufw when it is installed.`,
       commands: [
-        `cat > ${unitPath(stack, p.service)} <<'EOF'\n${text}EOF`,
+        `cat > ${path} <<'EOF'\n${text}EOF`,
         render(cmd('systemctl', 'daemon-reload')),
         render(cmd('systemctl', 'enable', '--now', unit)),
         render(cmd('systemctl', 'restart', unit)),
         render(ufwCommand(stack, p)),
       ],
       verify: render(ruleCommand(stack, p, '-C')),
-      undo: `${render(cmd('systemctl', 'disable', '--now', unit))}; rm ${unitPath(stack, p.service)}; ${render(ufwCommand(stack, p, true))}`,
+      undo: `${render(cmd('systemctl', 'disable', '--now', unit))}; rm ${path}; ${render(ufwCommand(stack, p, true))}`,
     }),
     async check(ctx) {
-      const m = await missing(ctx);
-      return m.length === 0 ? { needed: false } : { needed: true, change: { summary: `add: ${m.join(', ')}` } };
+      const seen = await inspect(ctx);
+      const prior = ctx.prior as FirewallObserved | undefined;
+      const observed: FirewallObserved = prior
+        ? { unitExisted: prior.unitExisted, ufwAdds: prior.ufwAdds }
+        : { unitExisted: seen.unitExisted, ufwAdds: seen.ufwAdds };
+      return seen.missing.length === 0
+        ? { needed: false, observed }
+        : { needed: true, change: { summary: `add: ${seen.missing.join(', ')}` }, observed };
     },
     async apply(ctx) {
-      const before = await exec(ctx, quiet(cmd('cat', unitPath(stack, p.service))));
+      const before = await exec(ctx, quiet(cmd('cat', path)));
       // A unit for other addresses removes its own rule when it stops.
       if (before.code === 0 && before.stdout !== text) await exec(ctx, quiet(cmd('systemctl', 'stop', unit)));
-      added.unit = before.code !== 0;
-      await must(ctx, write(cmd('cat'), unitPath(stack, p.service)), `writing ${unitPath(stack, p.service)}`, text);
-      await must(
-        ctx,
-        seq(
-          cmd('systemctl', 'daemon-reload'),
-          and(cmd('systemctl', 'enable', unit), cmd('systemctl', 'restart', unit)),
-        ),
-        `starting ${unit}`,
+      await must(ctx, write(cmd('cat'), path), `writing ${path}`, text);
+      const start = seq(
+        cmd('systemctl', 'daemon-reload'),
+        and(cmd('systemctl', 'enable', unit), cmd('systemctl', 'restart', unit)),
       );
-      if (await ufwMissing(ctx)) {
-        await must(ctx, ufwCommand(stack, p), 'ufw allow');
-        added.ufw = true;
-      }
+      const failed = failureAs(
+        'systemctl',
+        await exec(ctx, start),
+        doing(ctx, `starting ${unit}`),
+        'firewall-failed',
+        hint,
+      );
+      if (failed) throw failed;
+      if (await ufwMissing(ctx)) await must(ctx, ufwCommand(stack, p), 'ufw allow');
     },
     async verify(ctx) {
-      const m = await missing(ctx);
-      return m.length === 0 ? { ok: true } : { ok: false, message: `missing: ${m.join(', ')}` };
+      const { missing } = await inspect(ctx);
+      return missing.length === 0 ? { ok: true } : { ok: false, message: `missing: ${missing.join(', ')}` };
     },
-    async rollback(ctx) {
-      if (added.unit)
+    async rollback(ctx, observed) {
+      // Each undo is harmless when apply stopped before doing it.
+      if (!observed.unitExisted)
         await exec(
           ctx,
-          script(
-            'systemctl disable --now "$1" 2>/dev/null; rm -f "$2"; systemctl daemon-reload',
-            unit,
-            unitPath(stack, p.service),
-          ),
+          script('systemctl disable --now "$1" 2>/dev/null; rm -f "$2"; systemctl daemon-reload', unit, path),
         );
-      if (added.ufw) await exec(ctx, quiet(ufwCommand(stack, p, true)));
-      added = { unit: false, ufw: false };
+      if (observed.ufwAdds) await exec(ctx, quiet(ufwCommand(stack, p, true)));
     },
   };
 }

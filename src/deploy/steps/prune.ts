@@ -30,6 +30,12 @@ export function releasesToRemove(
   return existing.filter((d) => d.endsWith('.partial') || !kept.has(d));
 }
 
+/** What the check of old releases saw. */
+export interface PruneObserved {
+  /** Release directories (ids, or `ID.partial`) apply removes. */
+  remove: string[];
+}
+
 export function pruneStep(o: {
   id: string;
   host: string;
@@ -37,8 +43,7 @@ export function pruneStep(o: {
   keep: number;
   sudo: boolean;
   dependsOn: string[];
-}): Step {
-  let remove: string[] = [];
+}): Step<PruneObserved> {
   return {
     id: o.id,
     host: o.host,
@@ -69,23 +74,23 @@ export function pruneStep(o: {
               .map((l) => l.trim())
               .filter(Boolean)
           : [];
-      remove = releasesToRemove(
+      const remove = releasesToRemove(
         existing,
         hist.code === 0 ? hist.stdout : '',
         cur.code === 0 ? idOfLink(cur.stdout) : undefined,
         o.keep,
       );
       return remove.length === 0
-        ? { needed: false }
-        : { needed: true, change: { summary: `remove ${remove.join(', ')}` } };
+        ? { needed: false, observed: { remove } }
+        : { needed: true, change: { summary: `remove ${remove.join(', ')}` }, observed: { remove } };
     },
-    async apply(ctx) {
+    async apply(ctx, { remove }) {
       await ctx.transport.exec(cmd('rm', '-rf', ...remove.map((id) => releaseDir(o.stack, id))), {
         sudo: o.sudo,
         check: true,
       });
     },
-    async verify(ctx) {
+    async verify(ctx, { remove }) {
       const r = await ctx.transport.exec(quiet(cmd('ls', '-1', releasesDir(o.stack))), { sudo: o.sudo });
       const left = remove.filter((id) => r.stdout.split('\n').includes(id));
       return left.length === 0 ? { ok: true } : { ok: false, message: `still there: ${left.join(', ')}` };

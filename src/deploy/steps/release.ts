@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { isSecret } from '../../core/secret.js';
 import { and, cmd, or, quiet, render, type Command } from '../../shell/command.js';
-import { StepError } from '../../engine/errors.js';
-import type { Step } from '../../engine/step.js';
+import type { Step, StepContext } from '../../engine/step.js';
+import { runOwn } from './failure.js';
 import type { Bundle } from '../bundle.js';
 import { currentLink, releaseDir, releasesDir, sharedDir } from '../layout.js';
 import { META, metaText, type ReleaseMeta } from '../release-meta.js';
@@ -54,6 +54,18 @@ export function manifestChanges(before: Map<string, string>, bundle: Bundle): st
   return out;
 }
 
+/** What the check of the release directory saw. */
+export interface ReleaseObserved {
+  /**
+   * The release directory was complete (its manifest there) before this step first applied
+   * (kept from `ctx.prior` on resume): rollback removes it only when it was not.
+   */
+  existed: boolean;
+}
+
+const WRITE_HINT =
+  'Check free disk space (`df -h /srv`) and permissions on the server (the SSH user needs root or sudo: true), then run apply again.';
+
 export function releaseStep(o: {
   id: string;
   host: string;
@@ -62,19 +74,11 @@ export function releaseStep(o: {
   meta: ReleaseMeta;
   sudo: boolean;
   dependsOn: string[];
-}): Step {
+}): Step<ReleaseObserved> {
   const dir = releaseDir(o.stack, o.bundle.id);
   const partial = `${dir}.partial`;
-  let created = false;
-  const run = async (ctx: Parameters<Step['apply']>[0], c: Command, what: string) => {
-    const r = await ctx.transport.exec(c, { sudo: o.sudo });
-    if (r.code !== 0)
-      throw new StepError(
-        'release-write-failed',
-        `${o.host}: ${what} failed: ${ctx.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`,
-        'Check free disk space (`df -h /srv`) and permissions on the server (the SSH user needs root or sudo: true), then run apply again.',
-      );
-  };
+  const run = (ctx: StepContext, c: Command, what: string) =>
+    runOwn(ctx, c, { sudo: o.sudo, what, code: 'release-write-failed', hint: WRITE_HINT });
   return {
     id: o.id,
     host: o.host,
@@ -88,8 +92,10 @@ export function releaseStep(o: {
       undo: `rm -rf ${partial}; rm -rf ${dir} (only when this run created it and it is not current)`,
     }),
     async check(ctx) {
-      created = false;
-      if ((await ctx.transport.exec(existsCommand(dir), { sudo: o.sudo })).code === 0) return { needed: false };
+      const exists = (await ctx.transport.exec(existsCommand(dir), { sudo: o.sudo })).code === 0;
+      const prior = ctx.prior as ReleaseObserved | undefined;
+      const observed: ReleaseObserved = { existed: prior ? prior.existed : exists };
+      if (exists) return { needed: false, observed };
       const cur = await ctx.transport.exec(readCurrentManifest(o.stack), { sudo: o.sudo });
       const changes =
         cur.code === 0 ? manifestChanges(parseManifest(cur.stdout), o.bundle) : o.bundle.files.map((f) => `+ ${f.rel}`);
@@ -98,6 +104,7 @@ export function releaseStep(o: {
         change: {
           summary: `new release ${o.bundle.id}: ${changes.length > 0 ? changes.join(', ') : 'same files, new images'}`,
         },
+        observed,
       };
     },
     async apply(ctx) {
@@ -129,7 +136,6 @@ export function releaseStep(o: {
       await ctx.transport.upload(`${partial}/${META}`, metaText(o.meta), { mode: 0o600, sudo: o.sudo });
       await ctx.transport.upload(`${partial}/${MANIFEST}`, manifestOf(o.bundle), { mode: 0o600, sudo: o.sudo });
       await run(ctx, or(cmd('test', '-d', dir), cmd('mv', '-T', partial, dir)), `renaming ${partial}`);
-      created = true;
     },
     async verify(ctx) {
       const r = await ctx.transport.exec(verifyCommand(dir), { sudo: o.sudo });
@@ -140,9 +146,10 @@ export function releaseStep(o: {
             message: `${dir}: files differ from the manifest: ${r.stdout.trim().split('\n').slice(0, 3).join('; ')}`,
           };
     },
-    async rollback(ctx) {
+    async rollback(ctx, observed) {
       await ctx.transport.exec(cmd('rm', '-rf', partial), { sudo: o.sudo });
-      if (!created) return;
+      // Removing a directory apply never renamed into place is harmless; the current release is never removed.
+      if (observed.existed) return;
       await ctx.transport.exec(and(cmd('test', '!', `${dir}`, '-ef', currentLink(o.stack)), cmd('rm', '-rf', dir)), {
         sudo: o.sudo,
       });

@@ -68,6 +68,8 @@ test('real files: create, unchanged, change, and a later failure restores the ol
     assert.deepEqual(failed.summary.outcomes, { conf: 'changed', 'then-fails': 'failed' });
     assert.deepEqual(failed.summary.rolledBack, ['then-fails', 'conf']);
     assert.deepEqual([readFileSync(path, 'utf8'), mode()], ['v2\n', 0o644]);
+    // The rollback renamed the copy back: none is left beside the file.
+    assert.equal(existsSync(`${path}.ferry-prev`), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

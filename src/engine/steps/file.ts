@@ -1,12 +1,13 @@
 /**
  * A file with a given content, mode and (optionally) owner. `check` compares hashes and
- * `stat` output instead of downloading; before writing, a previous file under 1 MiB is
- * kept in memory so that `rollback` can put it back. A Secret's content is hashed but its
- * hash is never shown: its change reads `content changed (secret)`.
+ * `stat` output instead of downloading; before writing, the previous file is copied next
+ * to it on the host (`PATH.ferry-prev`, mode and owner kept) so that `rollback` can rename
+ * it back, even after a kill, without its content passing through Ferry. A Secret's content
+ * is hashed but its hash is never shown: its change reads `content changed (secret)`.
  */
 import { createHash } from 'node:crypto';
-import { isSecret, Secret } from '../../core/secret.js';
-import { cmd, render, type Command } from '../../shell/command.js';
+import { isSecret, type Secret } from '../../core/secret.js';
+import { cmd, render, script, type Command } from '../../shell/command.js';
 import { commandFailed } from '../../transport/ssh/errors.js';
 import { StepError } from '../errors.js';
 import type { Phase, Step, StepContext } from '../step.js';
@@ -26,28 +27,39 @@ export interface FileStepOptions {
   dependsOn?: string[];
 }
 
-/** The largest previous content kept for rollback. */
-export const KEEP_LIMIT = 1024 * 1024;
+/** What the check of a file saw before this step first wrote it (kept from `ctx.prior` on resume). */
+export interface FileObserved {
+  /** The file was there: apply keeps a copy of it next to it (`PATH.ferry-prev`) for rollback. */
+  existed: boolean;
+  /** The sha256 of its content then; never for a secret's file (its previous content may be secret too). */
+  hash?: string;
+}
 
 type Seen = { exists: false } | { exists: true; mode: number; owner: string; size: number; sha256: string };
 
 export const statCommand = (path: string): Command => cmd('stat', '-c', '%a %U:%G %s', path);
 export const sha256Command = (path: string): Command => cmd('sha256sum', path);
 export const removeCommand = (path: string): Command => cmd('rm', '-f', path);
+/** Where apply keeps the file it replaces, on the host: a copy survives a kill, and holds no secret in memory. */
+export const previousPath = (path: string): string => `${path}.ferry-prev`;
+/** The copy, with mode and owner (`cp -p`). */
+export const keepCommand = (path: string): Command => cmd('cp', '-p', path, previousPath(path));
+/** On resume: a copy the killed run made is the file before it, and is kept. */
+export const keepOnceCommand = (path: string): Command =>
+  script('[ -e "$2" ] || cp -p "$1" "$2"', path, previousPath(path));
+/** The copy renamed back over the file (atomic); nothing when there is no copy (apply never replaced the file). */
+export const restoreCommand = (path: string): Command =>
+  script('[ ! -e "$2" ] || mv -f "$2" "$1"', path, previousPath(path));
 
 const octal = (mode: number): string => mode.toString(8).padStart(3, '0');
 const short = (sha: string): string => `${sha.slice(0, 12)}…`;
 
-export function fileStep(o: FileStepOptions): Step {
+export function fileStep(o: FileStepOptions): Step<FileObserved> {
   if (!o.path.startsWith('/')) throw new Error(`fileStep ${o.id}: the path must be absolute, got "${o.path}"`);
   const want = createHash('sha256')
     .update(isSecret(o.content) ? o.content.reveal() : o.content)
     .digest('hex');
   const sudo = o.sudo ?? false;
-  let seen: Seen | undefined;
-  let previous: Buffer | Secret | undefined;
-  let written = false;
-
   const inspect = (ctx: StepContext) => inspectFile(ctx, o.host, o.path, sudo);
   const differences = (s: Seen, after: boolean) => describe(o, want, s, after);
 
@@ -59,41 +71,31 @@ export function fileStep(o: FileStepOptions): Step {
     dependsOn: o.dependsOn ?? [],
     doc: () => fileDoc(o),
     async check(ctx) {
-      seen = await inspect(ctx);
-      previous = undefined;
-      written = false;
+      const seen = await inspect(ctx);
+      const now: FileObserved = seen.exists
+        ? { existed: true, ...(isSecret(o.content) ? {} : { hash: seen.sha256 }) }
+        : { existed: false };
+      const observed = (ctx.prior as FileObserved | undefined) ?? now;
       const diffs = differences(seen, false);
       return diffs.length === 0
-        ? { needed: false }
-        : { needed: true, change: { summary: `${o.path}: ${diffs.join('; ')}` } };
+        ? { needed: false, observed }
+        : { needed: true, change: { summary: `${o.path}: ${diffs.join('; ')}` }, observed };
     },
-    async apply(ctx) {
-      seen ??= await inspect(ctx);
-      if (seen.exists && seen.size < KEEP_LIMIT) {
-        const old = await ctx.transport.download(o.path, { sudo });
-        previous = isSecret(o.content) ? new Secret(old.toString('utf8')) : old;
-      }
-      written = true;
+    async apply(ctx, observed) {
+      if (observed.existed)
+        await ctx.transport.exec(ctx.prior === undefined ? keepCommand(o.path) : keepOnceCommand(o.path), {
+          sudo,
+          check: true,
+        });
       await ctx.transport.upload(o.path, o.content, { mode: o.mode, sudo, ...(o.owner ? { owner: o.owner } : {}) });
     },
     async verify(ctx) {
       const diffs = differences(await inspect(ctx), true);
       return diffs.length === 0 ? { ok: true } : { ok: false, message: `${o.path}: ${diffs.join('; ')}` };
     },
-    async rollback(ctx) {
-      if (!seen || !written) return;
-      if (!seen.exists) {
-        await ctx.transport.exec(removeCommand(o.path), { sudo, check: true });
-      } else if (previous !== undefined) {
-        const owner = o.owner !== undefined || sudo ? { owner: seen.owner } : {};
-        await ctx.transport.upload(o.path, previous, { mode: seen.mode, sudo, ...owner });
-      } else {
-        throw new StepError(
-          'rollback-impossible',
-          `${o.host}: ${o.path} was ${seen.size} bytes, over the ${KEEP_LIMIT} kept for rollback: its previous content cannot be restored`,
-          `restore ${o.path} on ${o.host} from a backup`,
-        );
-      }
+    async rollback(ctx, observed) {
+      const undo = observed.existed ? restoreCommand(o.path) : removeCommand(o.path);
+      await ctx.transport.exec(undo, { sudo, check: true });
     },
   };
 }
@@ -139,6 +141,6 @@ function fileDoc(o: FileStepOptions) {
     purpose: `Write ${o.path}${isSecret(o.content) ? ' (secret content)' : ''} with mode ${octal(o.mode)}${owner}, atomically (temporary file, then rename); the commands compare what is there first.`,
     commands: [line(statCommand(o.path)), line(sha256Command(o.path))],
     verify: `sha256sum shows the new content's hash and stat shows mode ${octal(o.mode)}${owner}.`,
-    undo: `Put back the previous content, mode and owner, kept before writing when the file was under 1 MiB (a larger file cannot be restored: restore it from a backup); if the file did not exist, remove it: ${line(removeCommand(o.path))}`,
+    undo: `Put back the previous file, kept before writing as ${previousPath(o.path)} (content, mode and owner): ${line(restoreCommand(o.path))}; if the file did not exist, remove it: ${line(removeCommand(o.path))}`,
   };
 }

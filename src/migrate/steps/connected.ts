@@ -15,6 +15,12 @@ import type { Placed } from '../../deploy/split.js';
 export const connectCommand = (pid: string, address: string, port: number) =>
   cmd('nsenter', '-t', pid, '-n', 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`);
 
+/** The step only connects: its check observes nothing. */
+export type ConnectedObserved = Record<string, never>;
+
+/** One connection attempt's bound (the `timeout 3` inside it, and the command's own). */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 export function connectedStep(o: {
   id: string;
   host: string;
@@ -24,7 +30,7 @@ export function connectedStep(o: {
   services: string[];
   sudo: boolean;
   dependsOn: string[];
-}): Step {
+}): Step<ConnectedObserved> {
   const { placed: p } = o;
   const where = `${p.address}:${p.port}`;
   return {
@@ -38,11 +44,11 @@ export function connectedStep(o: {
       commands: [
         `${render(containerPidCommand('CONTAINER'))}, then ${render(connectCommand('PID', p.address, p.port))}`,
       ],
-      verify: 'Every connection opens.',
+      verify: 'Every connection opens (each given 3 s).',
       undo: 'Nothing: it only connects.',
     }),
     async check() {
-      return { needed: true, change: { summary: `connect to ${where} from ${o.services.join(', ')}` } };
+      return { needed: true, change: { summary: `connect to ${where} from ${o.services.join(', ')}` }, observed: {} };
     },
     async apply() {},
     async verify(ctx) {
@@ -56,7 +62,10 @@ export function connectedStep(o: {
         const pid = (await ctx.transport.exec(containerPidCommand(c.name), { sudo: o.sudo })).stdout.trim();
         const r =
           /^\d+$/.test(pid) && pid !== '0'
-            ? await ctx.transport.exec(connectCommand(pid, p.address, p.port), { sudo: o.sudo, timeoutMs: 10_000 })
+            ? await ctx.transport.exec(connectCommand(pid, p.address, p.port), {
+                sudo: o.sudo,
+                timeoutMs: CONNECT_TIMEOUT_MS,
+              })
             : undefined;
         if (!r || r.code !== 0) failed.push(c.name);
       }

@@ -8,7 +8,7 @@ import type { EventError, RunEvent } from '../../engine/events.js';
 import { makePlan } from '../../engine/plan.js';
 import { runPlan } from '../../engine/run.js';
 import type { Step } from '../../engine/step.js';
-import { memoryStep } from '../../engine/test-helpers.js';
+import { memoryStep, testContext } from '../../engine/test-helpers.js';
 import type { DnsDef } from '../../model/fleet.js';
 import { RecordingTransport } from '../../transport/recording.js';
 import { DnsLookupError, type DnsLookup } from '../dns.js';
@@ -88,7 +88,8 @@ test('with a hook: the check shows the record and its TTL, the hook moves it, th
   assert.deepEqual(cutover[0]!.doc().commands, [
     'env FERRY_STACK=shop FERRY_DOMAIN=shop.example.com FERRY_RECORD_TYPE=A FERRY_OLD_ADDRESS=192.0.2.10 FERRY_NEW_ADDRESS=192.0.2.20 FERRY_TTL=120 /ops/dns-hook.sh  (here)',
   ]);
-  const ctx = { transport: local, redactor: new Redactor() };
+  const ctx = testContext(new RecordingTransport('app2'), { step: cutover[0]! });
+  const planned = [{ domain: DOMAIN, type: 'A', from: ['192.0.2.10'], to: ['192.0.2.20'], ttl: 120 }];
   assert.deepEqual(await cutover[0]!.check(ctx), {
     needed: true,
     change: {
@@ -96,6 +97,7 @@ test('with a hook: the check shows the record and its TTL, the hook moves it, th
       before: 'A 192.0.2.10',
       after: 'A 192.0.2.20',
     },
+    observed: { planned },
   });
 
   const first = await run([switchStep(), ...cutover]);
@@ -130,7 +132,7 @@ test('a later failure rolls the record back: the hook again, addresses swapped',
   assert.match(local.lines[1]!, /FERRY_OLD_ADDRESS=192\.0\.2\.20 FERRY_NEW_ADDRESS=192\.0\.2\.10 /);
 });
 
-test('a failing hook: dns-hook-failed, redacted, the record as it was, no undo called', async () => {
+test('a failing hook: dns-hook-failed, redacted, the record as it was; the undo asks the hook to hold the old address', async () => {
   const p = provider({ [`${DOMAIN} A`]: ['192.0.2.10'] });
   const local = hookHost(p, { fail: true });
   const r = await run([switchStep(), ...(await steps(p, local)).cutover]);
@@ -140,7 +142,25 @@ test('a failing hook: dns-hook-failed, redacted, the record as it was, no undo c
     /exit 3; its stderr ended with:\nzone locked\nAuthorization: Bearer \[REDACTED\]$/,
   );
   assert.deepEqual(p.world.get(`${DOMAIN} A`), ['192.0.2.10']);
-  assert.equal(local.lines.length, 1);
+  assert.equal(local.lines.length, 2);
+  assert.match(local.lines[1]!, /FERRY_OLD_ADDRESS=192\.0\.2\.20 FERRY_NEW_ADDRESS=192\.0\.2\.10 /);
+  assert.deepEqual(
+    r.summary.rollbackFailed,
+    ['shop/migrate/dns/shop.example.com'],
+    'the hook fails its undo too: said',
+  );
+});
+
+test('a rollback after a kill (no observation) undoes the changes expected at plan time', async () => {
+  const p = provider({ [`${DOMAIN} A`]: ['192.0.2.20'] });
+  const local = hookHost(p);
+  const { cutover } = await steps(provider({ [`${DOMAIN} A`]: ['192.0.2.10'] }), local);
+  const ctx = testContext(new RecordingTransport('app2'), { step: cutover[0]! });
+  await cutover[0]!.rollback(ctx, undefined as never);
+  assert.deepEqual(p.world.get(`${DOMAIN} A`), ['192.0.2.10']);
+  assert.deepEqual(local.lines, [
+    'env FERRY_STACK=shop FERRY_DOMAIN=shop.example.com FERRY_RECORD_TYPE=A FERRY_OLD_ADDRESS=192.0.2.20 FERRY_NEW_ADDRESS=192.0.2.10 FERRY_TTL=120 /ops/dns-hook.sh',
+  ]);
 });
 
 test('a hook that exits 0 without changing the record: the wait ends, verify fails, and the undo is called', async () => {

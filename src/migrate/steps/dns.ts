@@ -17,7 +17,7 @@ import { StepError } from '../../engine/errors.js';
 import type { Step, StepDoc } from '../../engine/step.js';
 import type { Transport } from '../../transport/transport.js';
 import { render } from '../../shell/command.js';
-import { readDomain, resolversText, type DomainRecords } from '../dns.js';
+import { readDomain, resolversText, type DnsLookup, type DomainRecords } from '../dns.js';
 import {
   changeText,
   DEFAULT_WAIT_MS,
@@ -27,7 +27,7 @@ import {
   ttlText,
   type RecordChange,
 } from '../dns-judge.js';
-import { hookCommand, reversed, runHook } from '../dns-hook.js';
+import { HOOK_TIMEOUT_MS, hookCommand, reversed, runHook } from '../dns-hook.js';
 import { dnsPreflight, lookupFor, type DnsInput, type DnsPreflight, type DnsSides } from '../dns-preflight.js';
 
 export interface DnsPreflightStepOptions extends DnsInput {
@@ -39,7 +39,12 @@ export interface DnsPreflightStepOptions extends DnsInput {
   seen?: DnsPreflight;
 }
 
-export function dnsPreflightStep(o: DnsPreflightStepOptions): Step {
+/** What the DNS preflight saw: the codes of its findings (an error finding fails the check instead). */
+export interface DnsPreflightObserved {
+  findings: string[];
+}
+
+export function dnsPreflightStep(o: DnsPreflightStepOptions): Step<DnsPreflightObserved> {
   return {
     id: o.id,
     host: o.host,
@@ -55,8 +60,9 @@ export function dnsPreflightStep(o: DnsPreflightStepOptions): Step {
       undo: 'Nothing to undo.',
     }),
     async check() {
-      const errors = (await dnsPreflight(o)).findings.filter((f) => f.severity === 'error');
-      if (errors.length === 0) return { needed: false };
+      const findings = (await dnsPreflight(o)).findings;
+      const errors = findings.filter((f) => f.severity === 'error');
+      if (errors.length === 0) return { needed: false, observed: { findings: findings.map((f) => f.code) } };
       const hints = [...new Set(errors.map((f) => f.hint))].join(' ');
       throw new StepError(
         'dns-preflight-failed',
@@ -78,7 +84,10 @@ export interface DnsCutoverOptions extends DnsSides {
   domain: string;
   /** Its index in `proxy.domains`, for the places findings name. */
   index: number;
-  /** This machine: the hook runs here. */
+  /**
+   * This machine: the hook runs here. It is no server of the plan (the engine reaches only
+   * those), so the step is given it; the transport of the host it is filed under is never used.
+   */
   local: Transport;
   dependsOn: string[];
   /** The changes expected when the plan was made, for the title and the runbook. */
@@ -112,19 +121,29 @@ function cutoverDoc(o: DnsCutoverOptions, waitMs: number): StepDoc {
     };
   }
   return {
-    purpose: `Point the records of ${o.domain} at ${o.target.name} with dns.hook, then ask ${resolversText(o.dns?.resolvers)} until the answer is the new address.`,
+    purpose: `Point the records of ${o.domain} at ${o.target.name} with dns.hook (each call stopped after ${waitText(HOOK_TIMEOUT_MS)}), then ask ${resolversText(o.dns?.resolvers)} until the answer is the new address.`,
     commands: expected.map((c) => `${render(hookCommand(hook, o.stack, c))}  (here)`),
     verify: `The answer of ${resolversText(o.dns?.resolvers)} for ${o.domain} is ${to}, asked every ${waitText(o.pollMs ?? 2000)} for up to ${waitText(waitMs)}.`,
-    undo: `dns.hook again with the addresses swapped${expected.length > 0 ? `: ${expected.map((c) => render(hookCommand(hook, o.stack, reversed(c)))).join('; ')}` : ''}.`,
+    undo: `dns.hook again with the addresses swapped, for every record the step was to change, last first (a record still holding its old address is set to it again: the hook's change is idempotent)${
+      expected.length > 0
+        ? `: ${[...expected]
+            .reverse()
+            .map((c) => render(hookCommand(hook, o.stack, reversed(c))))
+            .join('; ')}`
+        : ''
+    }.`,
   };
 }
 
-export function dnsCutoverStep(o: DnsCutoverOptions): Step {
+/** What the cut-over's check saw: the record changes the hook is to make (none without a hook). */
+export interface DnsCutoverObserved {
+  planned: RecordChange[];
+}
+
+export function dnsCutoverStep(o: DnsCutoverOptions): Step<DnsCutoverObserved> {
   const ask = lookupFor(o);
   const waitMs = o.dns?.waitMs ?? DEFAULT_WAIT_MS;
   const hook = o.dns?.hook;
-  let planned: RecordChange[] = [];
-  let applied: RecordChange[] = [];
   return {
     id: o.id,
     host: o.host,
@@ -133,8 +152,7 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
     dependsOn: o.dependsOn,
     doc: () => cutoverDoc(o, waitMs),
     async check() {
-      planned = [];
-      if (hook === undefined) return { needed: false };
+      if (hook === undefined) return { needed: false, observed: { planned: [] } };
       const j = judgeDomain(o, o.index, await readDomain(ask, o.domain));
       const error = j.findings.find((f) => f.severity === 'error');
       if (error) {
@@ -144,8 +162,8 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
           error.hint,
         );
       }
-      planned = j.changes;
-      if (planned.length === 0) return { needed: false };
+      const planned = j.changes;
+      if (planned.length === 0) return { needed: false, observed: { planned } };
       const side = (pick: (c: RecordChange) => string[]) =>
         planned.map((c) => `${c.type} ${pick(c).join(' ') || '(none)'}`).join(', ');
       return {
@@ -155,47 +173,51 @@ export function dnsCutoverStep(o: DnsCutoverOptions): Step {
           before: side((c) => c.from),
           after: side((c) => c.to),
         },
+        observed: { planned },
       };
     },
-    async apply(ctx) {
-      applied = [];
+    async apply(ctx, { planned }) {
       if (hook === undefined) return;
-      for (const change of planned) {
+      for (const change of planned)
         await runHook({ local: o.local, hook, stack: o.stack, change, redactor: ctx.redactor });
-        applied.push(change);
-      }
     },
-    async verify() {
-      const deadline = Date.now() + waitMs;
-      for (;;) {
-        let seen: string;
-        try {
-          const r = await readDomain(ask, o.domain);
-          const wrong = planned.filter((c) => !holds(c, r));
-          if (wrong.length === 0) return { ok: true };
-          seen = wrong
-            .map((c) => `${c.type} ${r[c.type].addresses.join(' ') || '(none)'} (expected ${c.to.join(' ')})`)
-            .join(', ');
-        } catch (e) {
-          seen = (e as Error).message;
-        }
-        const left = deadline - Date.now();
-        if (left <= 0)
-          return {
-            ok: false,
-            message: `after ${waitText(waitMs)}, the answer of ${resolversText(o.dns?.resolvers)} for ${o.domain} is still ${seen}`,
-          };
-        await sleep(Math.min(o.pollMs ?? 2000, left));
-      }
-    },
-    async rollback(ctx) {
+    verify: (_ctx, { planned }) => awaitRecords(o, ask, planned, waitMs),
+    async rollback(ctx, observed) {
       if (hook === undefined) return;
-      for (const change of [...applied].reverse()) {
+      // Which hooks ran is not known after a kill, and resolvers may still answer the old
+      // address when the provider holds the new one: every planned change is undone, last
+      // first; the hook sets a record that was not changed to the value it holds. Without
+      // an observation (a rollback outside a run), the changes expected at plan time.
+      const planned = observed?.planned ?? o.expected ?? [];
+      for (const change of [...planned].reverse())
         await runHook({ local: o.local, hook, stack: o.stack, change: reversed(change), redactor: ctx.redactor });
-      }
-      applied = [];
     },
   };
+}
+
+/** Asks the resolvers every `pollMs` until each planned record holds its new addresses, for at most `waitMs`. */
+async function awaitRecords(o: DnsCutoverOptions, ask: DnsLookup, planned: RecordChange[], waitMs: number) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    let seen: string;
+    try {
+      const r = await readDomain(ask, o.domain);
+      const wrong = planned.filter((c) => !holds(c, r));
+      if (wrong.length === 0) return { ok: true };
+      seen = wrong
+        .map((c) => `${c.type} ${r[c.type].addresses.join(' ') || '(none)'} (expected ${c.to.join(' ')})`)
+        .join(', ');
+    } catch (e) {
+      seen = (e as Error).message;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0)
+      return {
+        ok: false,
+        message: `after ${waitText(waitMs)}, the answer of ${resolversText(o.dns?.resolvers)} for ${o.domain} is still ${seen}`,
+      };
+    await sleep(Math.min(o.pollMs ?? 2000, left));
+  }
 }
 
 export interface DnsStepsInput extends DnsInput {
@@ -209,7 +231,9 @@ export interface DnsStepsInput extends DnsInput {
 }
 
 /** Reads the records once, for the titles, and makes the preflight step and one cut-over step per domain. */
-export async function dnsSteps(i: DnsStepsInput): Promise<{ preflight: Step; cutover: Step[]; seen: DnsPreflight }> {
+export async function dnsSteps(
+  i: DnsStepsInput,
+): Promise<{ preflight: Step<DnsPreflightObserved>; cutover: Step<DnsCutoverObserved>[]; seen: DnsPreflight }> {
   const lookup = lookupFor(i);
   const seen = await dnsPreflight({ ...i, lookup });
   const preflight = dnsPreflightStep({ ...i, lookup, id: i.id('dns-preflight'), seen });

@@ -6,7 +6,7 @@
  * and checksum. So a resumed migration skips a finished restore, and redoes a half-done
  * one from a database created anew.
  */
-import type { Step } from '../../engine/step.js';
+import type { Step, StepContext, StepPlace } from '../../engine/step.js';
 import { StepError } from '../../engine/errors.js';
 import { render, type Command } from '../../shell/command.js';
 import { projectContainers } from '../../deploy/containers.js';
@@ -34,10 +34,16 @@ import {
   writeFile,
 } from '../dump-commands.js';
 import { parallelDump, type DbSide } from '../parallel-dump.js';
-import { awaitAccepting, compareTables, query, tableSums, type Database } from '../postgres.js';
+import { awaitAccepting, compareTables, query, tableSums, type Database, type TableReport } from '../postgres.js';
 import { readReport, refuseStaleProof } from './verify.js';
 
-export async function dbContainer(t: Transport, side: Side, project: string, service: string): Promise<string> {
+/** The running container of `service` in `project` on the server `t` reaches; `database-not-running` when there is none. */
+export async function dbContainer(
+  t: Transport,
+  side: Pick<Side, 'name' | 'sudo'>,
+  project: string,
+  service: string,
+): Promise<string> {
   const c = (await projectContainers(t, project, side.sudo)).find(
     (x) => x.service === service && x.status === 'running',
   );
@@ -50,11 +56,24 @@ export async function dbContainer(t: Transport, side: Side, project: string, ser
   return c.name;
 }
 
-/** The target's database container, once its Postgres accepts connections: it may have just started for the first time. */
-export async function targetDbContainer(m: Migration, d: Database): Promise<string> {
-  const t = m.target.transport();
+/** How long the dump waits for the target's Postgres to accept connections: it runs in the write pause. */
+export const DUMP_ACCEPT_WAIT_MS = 60_000;
+
+/** How long the target's Postgres may take to accept connections outside the pause: its first start initialises it. */
+export const TARGET_ACCEPT_WAIT_MS = 120_000;
+
+/**
+ * The target's database container (`t` reaches the target), once its Postgres accepts
+ * connections (within `timeoutMs`): it may have just started for the first time.
+ */
+export async function targetDbContainer(
+  t: Transport,
+  m: Migration,
+  d: Database,
+  timeoutMs = TARGET_ACCEPT_WAIT_MS,
+): Promise<string> {
   const c = await dbContainer(t, m.target, m.release.project, d.service);
-  await awaitAccepting(t, c, m.target.sudo);
+  await awaitAccepting(t, c, m.target.sudo, timeoutMs);
   return c;
 }
 
@@ -63,48 +82,92 @@ interface Sides {
   target: DbSide;
 }
 
-async function sides(m: Migration, d: Database, source: Transport): Promise<Sides> {
-  const target = m.target.transport();
+/** Both ends of the move: the step acts on the target and reaches the source. */
+async function sides(ctx: StepContext, m: Migration, d: Database): Promise<Sides> {
+  const source = ctx.on(m.source.name);
   return {
     source: {
       transport: source,
       sudo: m.source.sudo,
       container: await dbContainer(source, m.source, m.sourceRelease.project, d.service),
     },
-    target: { transport: target, sudo: m.target.sudo, container: await targetDbContainer(m, d) },
+    target: {
+      transport: ctx.transport,
+      sudo: m.target.sudo,
+      container: await targetDbContainer(ctx.transport, m, d, DUMP_ACCEPT_WAIT_MS),
+    },
   };
 }
 
 /** Schema lines on one side only: cheap, and enough to know that a restore is not complete. */
-async function schemaDiff(s: Sides, d: Database) {
+async function schemaDiff(s: Sides, d: Database, redact: Redact) {
   const [a, b] = await Promise.all(
-    [s.source, s.target].map((x) => query(x.transport, x.container, d, SCHEMA_SQL, x.sudo)),
+    [s.source, s.target].map((x) => query(x.transport, x.container, d, SCHEMA_SQL, x.sudo, redact)),
   );
   return compareSchema(a!, b!);
 }
 
 /** Every table's rows and checksum on both sides; with `countsOnly`, the rows. */
-async function tablesDiff(s: Sides, d: Database, countsOnly = false) {
+async function tablesDiff(s: Sides, d: Database, redact: Redact, countsOnly = false) {
   const [a, b] = await Promise.all(
-    [s.source, s.target].map((x) => tableSums(x.transport, x.container, d, x.sudo, countsOnly)),
+    [s.source, s.target].map((x) => tableSums(x.transport, x.container, d, x.sudo, redact, countsOnly)),
   );
   return compareTables(a!, b!);
 }
 
-export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: string[]; jobs?: number }): Step {
+type Redact = (s: string) => string;
+
+/** What the dump's check saw. */
+export interface DumpObserved {
+  /**
+   * `proven`: the proof is recorded on the target and the source has not changed since;
+   * `restored`: both sides already have the same objects and rows; `move`: to be moved.
+   */
+  state: 'proven' | 'restored' | 'move';
+  /** Tables with rows on the source and their bytes (when `move`; else 0). */
+  tables: number;
+  bytes: number;
+}
+
+export interface DumpOptions extends StepPlace {
+  m: Migration;
+  d: Database;
+  jobs?: number;
+}
+
+/** The mismatches the restore left, at most five named. */
+function restoreProblems(schema: { missing: string[]; extra: string[] }, tables: TableReport[]): string | undefined {
+  const problems = [
+    ...tables
+      .filter((t) => t.rows_source !== t.rows_target)
+      .map((t) => `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target`),
+    ...schema.missing.map((l) => `missing on the target: ${l}`),
+    ...schema.extra.map((l) => `only on the target: ${l}`),
+  ];
+  if (problems.length === 0) return undefined;
+  return problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : '');
+}
+
+/**
+ * Acts on the target (its database created anew and filled) and reaches the source, where
+ * the streams run (only reading it). Rollback leaves both as they are: a new run creates
+ * the target's database anew.
+ */
+export function dumpStep(o: DumpOptions): Step<DumpObserved> {
   const { m, d } = o;
   const jobs = o.jobs ?? DEFAULT_JOBS;
   const via = (remote: Command) => onTarget(m.ch, remote);
   return {
     id: o.id,
-    host: m.source.name,
+    host: m.target.name,
+    reaches: [m.source.name],
     phase: 'deploy',
     title: `move database ${d.db} (${d.service}) by dump`,
     dependsOn: o.dependsOn,
     doc: () => {
       const [src, tgt, snap, file] = ['SOURCE_CONTAINER', 'TARGET_CONTAINER', 'SNAPSHOT', schemaFile(d)];
       return {
-        purpose: `Copy database ${d.db} of service ${d.service}, writers stopped, directly from ${m.source.name} to ${m.target.name}: ${describeParts(d, jobs)}.`,
+        purpose: `Copy database ${d.db} of service ${d.service}, writers stopped, directly from ${m.source.name} to ${m.target.name}: ${describeParts(d, jobs)}. The target's Postgres must accept connections within ${DUMP_ACCEPT_WAIT_MS / 1000} s.`,
         commands: [
           `(on ${m.target.name}) ${render(recreateDatabase(tgt, d))}`,
           render(stream(schemaDump(src, d, snap), via(writeFile(tgt, file)))),
@@ -119,17 +182,21 @@ export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: 
       };
     },
     async check(ctx) {
-      const saved = await readReport(m);
+      const redact: Redact = (x) => ctx.redactor.redact(x);
+      const saved = await readReport(ctx.transport, m);
       if (saved) {
-        await refuseStaleProof(m, saved);
-        return { needed: false };
+        await refuseStaleProof(ctx.on(m.source.name), m, saved, redact);
+        return { needed: false, observed: { state: 'proven', tables: 0, bytes: 0 } };
       }
-      const s = await sides(m, d, ctx.transport);
-      const schema = await schemaDiff(s, d);
-      if (schema.missing.length + schema.extra.length === 0 && (await tablesDiff(s, d)).every((t) => t.checksum_match))
-        return { needed: false };
+      const s = await sides(ctx, m, d);
+      const schema = await schemaDiff(s, d, redact);
+      if (
+        schema.missing.length + schema.extra.length === 0 &&
+        (await tablesDiff(s, d, redact)).every((t) => t.checksum_match)
+      )
+        return { needed: false, observed: { state: 'restored', tables: 0, bytes: 0 } };
       const tables = parseDumpTables(
-        await query(s.source.transport, s.source.container, d, DUMP_TABLES_SQL, s.source.sudo),
+        await query(s.source.transport, s.source.container, d, DUMP_TABLES_SQL, s.source.sudo, redact),
       );
       const bytes = tables.reduce((n, t) => n + t.bytes, 0);
       return {
@@ -137,10 +204,11 @@ export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: 
         change: {
           summary: `dump ${d.db}: ${tables.length} tables, ${formatSize(bytes)}, to ${m.target.name} in up to ${streamCount(jobs, tables.length)} streams`,
         },
+        observed: { state: 'move', tables: tables.length, bytes },
       };
     },
     async apply(ctx) {
-      const s = await sides(m, d, ctx.transport);
+      const s = await sides(ctx, m, d);
       await parallelDump({
         ...s,
         d,
@@ -153,20 +221,11 @@ export function dumpStep(o: { id: string; m: Migration; d: Database; dependsOn: 
     // The restore is complete when both sides have the same objects and rows; the proof
     // step (migrate/verify) that follows compares every row's content, and reports it.
     async verify(ctx) {
-      const s = await sides(m, d, ctx.transport);
-      const [schema, tables] = await Promise.all([schemaDiff(s, d), tablesDiff(s, d, true)]);
-      const problems = [
-        ...tables
-          .filter((t) => t.rows_source !== t.rows_target)
-          .map((t) => `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target`),
-        ...schema.missing.map((l) => `missing on the target: ${l}`),
-        ...schema.extra.map((l) => `only on the target: ${l}`),
-      ];
-      if (problems.length === 0) return { ok: true };
-      return {
-        ok: false,
-        message: problems.slice(0, 5).join('; ') + (problems.length > 5 ? `; and ${problems.length - 5} more` : ''),
-      };
+      const redact: Redact = (x) => ctx.redactor.redact(x);
+      const s = await sides(ctx, m, d);
+      const [schema, tables] = await Promise.all([schemaDiff(s, d, redact), tablesDiff(s, d, redact, true)]);
+      const problems = restoreProblems(schema, tables);
+      return problems === undefined ? { ok: true } : { ok: false, message: problems };
     },
     async rollback() {},
   };

@@ -35,30 +35,46 @@ const tool = (from: string): string => (from.includes(':') ? 'ip6tables' : 'ipta
 export const holdCommand = (stack: string, from: string, op: '-I' | '-C' | '-D'): Command =>
   cmd(tool(from), '-w', op, ...holdRule(stack, from));
 
+/** What either step's check saw: whether the hold rule was there. */
+export interface HoldObserved {
+  held: boolean;
+}
+
+/** Rules removed at most by one undo (one is inserted per run; a few killed runs may have left more). */
+const MAX_RULES = 10;
+
 export function holdSteps(o: {
-  m: Migration;
+  m: Pick<Migration, 'stack' | 'ch' | 'target' | 'source'>;
   holdId: string;
   releaseId: string;
   holdDependsOn: string[];
   releaseDependsOn: string[];
   onHold?: () => void;
-}): { hold: Step; release: Step } {
+}): { hold: Step<HoldObserved>; release: Step<HoldObserved> } {
   const { m } = o;
   const from = m.ch.source.address;
+  const sudo = m.target.sudo;
   const held = async (ctx: StepContext) =>
-    (await ctx.transport.exec(holdCommand(m.stack, from, '-C'), { sudo: m.target.sudo })).code === 0;
+    (await ctx.transport.exec(holdCommand(m.stack, from, '-C'), { sudo })).code === 0;
   const drop = async (ctx: StepContext) => {
-    while (await held(ctx)) {
-      const r = await ctx.transport.exec(holdCommand(m.stack, from, '-D'), { sudo: m.target.sudo });
+    for (let removed = 0; await held(ctx); removed++) {
+      if (removed === MAX_RULES)
+        throw new StepError(
+          'hold-failed',
+          `${m.target.name}: the hold rule is still there after ${MAX_RULES} removals`,
+          `List them (iptables -S INPUT | grep ${comment(m.stack)}) and remove them by hand: ${render(holdCommand(m.stack, from, '-D'))}`,
+        );
+      const r = await ctx.transport.exec(holdCommand(m.stack, from, '-D'), { sudo });
       if (r.code !== 0)
         throw new StepError(
           'hold-failed',
-          `${m.target.name}: removing the hold rule failed: ${r.stderr.trim()}`,
+          `${m.target.name}: removing the hold rule failed: ${ctx.redactor.redact(r.stderr.trim())}`,
           `Remove it by hand: ${render(holdCommand(m.stack, from, '-D'))}`,
         );
     }
   };
-  const hold: Step = {
+  const undo = `${render(holdCommand(m.stack, from, '-D'))}, as long as ${render(holdCommand(m.stack, from, '-C'))} finds it (at most ${MAX_RULES} times)`;
+  const hold: Step<HoldObserved> = {
     id: o.holdId,
     host: m.target.name,
     phase: 'deploy',
@@ -68,29 +84,34 @@ export function holdSteps(o: {
       purpose: `Make ${m.target.name} leave ${m.source.name}'s connections to port 80 unanswered, so that requests the source's nginx sends during the cut-over wait instead of failing.`,
       commands: [render(holdCommand(m.stack, from, '-I'))],
       verify: render(holdCommand(m.stack, from, '-C')),
-      undo: render(holdCommand(m.stack, from, '-D')),
+      undo,
     }),
     async check(ctx) {
       return (await held(ctx))
-        ? { needed: false }
-        : { needed: true, change: { summary: `drop ${from} -> port 80 until the target serves` } };
+        ? { needed: false, observed: { held: true } }
+        : {
+            needed: true,
+            change: { summary: `drop ${from} -> port 80 until the target serves` },
+            observed: { held: false },
+          };
     },
     async apply(ctx) {
       o.onHold?.();
-      const r = await ctx.transport.exec(holdCommand(m.stack, from, '-I'), { sudo: m.target.sudo });
+      const r = await ctx.transport.exec(holdCommand(m.stack, from, '-I'), { sudo });
       if (r.code !== 0)
         throw new StepError(
           'hold-failed',
-          `${m.target.name}: ${tool(from)} refused the hold rule: ${r.stderr.trim()}`,
+          `${m.target.name}: ${tool(from)} refused the hold rule: ${ctx.redactor.redact(r.stderr.trim())}`,
           `${m.target.name} needs ${tool(from)} (Debian: apt-get install iptables) and root or sudo; run migrate again after.`,
         );
     },
     async verify(ctx) {
       return (await held(ctx)) ? { ok: true } : { ok: false, message: 'the hold rule is not there' };
     },
+    // Check found no rule (else no apply): every rule of this stack there now is this run's.
     rollback: drop,
   };
-  const release: Step = {
+  const release: Step<HoldObserved> = {
     id: o.releaseId,
     host: m.target.name,
     phase: 'deploy',
@@ -98,14 +119,14 @@ export function holdSteps(o: {
     dependsOn: o.releaseDependsOn,
     doc: () => ({
       purpose: `Remove the hold: the held requests reach ${m.target.name} on their next attempt and are served there.`,
-      commands: [render(holdCommand(m.stack, from, '-D'))],
+      commands: [undo],
       verify: 'The rule is gone.',
       undo: 'Nothing.',
     }),
     async check(ctx) {
       return (await held(ctx))
-        ? { needed: true, change: { summary: `accept ${from} on port 80 again` } }
-        : { needed: false };
+        ? { needed: true, change: { summary: `accept ${from} on port 80 again` }, observed: { held: true } }
+        : { needed: false, observed: { held: false } };
     },
     apply: drop,
     async verify(ctx) {

@@ -10,12 +10,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cmd, quiet, render, script, type Command } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
-import type { Step, StepContext } from '../../engine/step.js';
+import type { Step, StepContext, StepPlace } from '../../engine/step.js';
+import { sqlLiteral } from '../../shell/sql.js';
+import type { Transport } from '../../transport/transport.js';
 import { stackDir } from '../../deploy/layout.js';
 import type { Migration } from '../context.js';
-import { checksumSql, compareTables, parseSums, psql, TABLES_SQL, tableSums, type Database } from '../postgres.js';
+import { checksumSql, compareTables, parseSums, query, TABLES_SQL, tableSums, type Database } from '../postgres.js';
 import { dbContainer } from './dump.js';
-import { readReport, reportPath } from './verify.js';
+import { readReport, reportPath, SNAPSHOT_WAIT_MS } from './verify.js';
 
 const base = (m: Migration, d: Database): string => `${stackDir(m.stack)}/proof-${d.service}`;
 export const DONE = 'ferry-proof-done';
@@ -56,7 +58,7 @@ export function proofCommand(container: string, d: Database, path: string): Comm
 
 /** Whether the proof's transaction holds its snapshot. */
 const holdsSql = (d: Database): string =>
-  `SELECT count(*) FROM pg_stat_activity WHERE application_name = '${appName(d)}' AND backend_xmin IS NOT NULL`;
+  `SELECT count(*) FROM pg_stat_activity WHERE application_name = ${sqlLiteral(appName(d))} AND backend_xmin IS NOT NULL`;
 
 /**
  * Whether a proof holds its snapshot, from the count of its session with a snapshot and
@@ -69,28 +71,39 @@ export function snapshotState(holds: string, output: string | undefined): 'taken
   return output.trim().split('\n').pop() === DONE ? 'taken' : 'failed';
 }
 
-/** Starts every database's proof on the target; resolves once each holds its snapshot. */
-export async function startProofs(ctx: StepContext, m: Migration): Promise<void> {
+/** The proof's output file, when it is there (the proof ended). */
+async function readOutput(t: Transport, m: Migration, path: string): Promise<string | undefined> {
+  const r = await t.exec(quiet(cmd('cat', `${path}.out`)), { sudo: m.target.sudo });
+  return r.code === 0 ? r.stdout : undefined;
+}
+
+/**
+ * Starts every database's proof on the target (`ctx` acts on it); resolves once each holds
+ * its snapshot, polled every 50 ms for at most `waitMs` (`SNAPSHOT_WAIT_MS`: this runs in the pause).
+ */
+export async function startProofs(ctx: StepContext, m: Migration, waitMs = SNAPSHOT_WAIT_MS): Promise<void> {
+  const t = ctx.transport;
+  const redact = (x: string) => ctx.redactor.redact(x);
   for (const d of m.databases) {
-    const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
-    const tables = (await ctx.transport.exec(psql(tgt, d, TABLES_SQL), { sudo: m.target.sudo })).stdout
+    const tgt = await dbContainer(t, m.target, m.release.project, d.service);
+    const tables = (await query(t, tgt, d, TABLES_SQL, m.target.sudo, redact))
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
     const path = base(m, d);
-    await ctx.transport.exec(cmd('rm', '-f', `${path}.out`, `${path}.partial`), { sudo: m.target.sudo });
-    await ctx.transport.upload(`${path}.sql`, proofSql(tables), { mode: 0o600, sudo: m.target.sudo });
-    await ctx.transport.exec(proofCommand(tgt, d, path), { sudo: m.target.sudo });
-    const deadline = Date.now() + 60_000;
+    await t.exec(cmd('rm', '-f', `${path}.out`, `${path}.partial`), { sudo: m.target.sudo });
+    await t.upload(`${path}.sql`, proofSql(tables), { mode: 0o600, sudo: m.target.sudo });
+    await t.exec(proofCommand(tgt, d, path), { sudo: m.target.sudo });
+    const deadline = Date.now() + waitMs;
     for (;;) {
-      const holds = (await ctx.transport.exec(psql(tgt, d, holdsSql(d)), { sudo: m.target.sudo })).stdout;
-      const ended = await ctx.transport.exec(quiet(cmd('cat', `${path}.out`)), { sudo: m.target.sudo });
-      const state = snapshotState(holds, ended.code === 0 ? ended.stdout : undefined);
+      const holds = await query(t, tgt, d, holdsSql(d), m.target.sudo, redact);
+      const ended = await readOutput(t, m, path);
+      const state = snapshotState(holds, ended);
       if (state === 'taken') break;
       if (state === 'failed' || Date.now() > deadline)
         throw new StepError(
           'verify-failed',
-          `${m.target.name}: the proof of ${d.db} did not take its snapshot: ${ctx.redactor.redact(ended.stdout.trim().split('\n').pop() || 'no answer within 60 s')}`,
+          `${m.target.name}: the proof of ${d.db} did not take its snapshot: ${redact(ended?.trim().split('\n').pop() || `no answer within ${waitMs / 1000} s`)}`,
           'The target has not started: run migrate again with --resume, or roll back.',
         );
       await sleep(50);
@@ -98,7 +111,7 @@ export async function startProofs(ctx: StepContext, m: Migration): Promise<void>
   }
 }
 
-/** The proof's output once it is complete; `proof-lost` when its process is gone without one. */
+/** The proof's output once it is complete (polled every 500 ms, for `timeoutMs`); `proof-lost` when its process is gone without one. */
 async function proofOutput(
   ctx: StepContext,
   m: Migration,
@@ -106,42 +119,76 @@ async function proofOutput(
   path: string,
   timeoutMs: number,
 ): Promise<string> {
-  const read = async () => {
-    const r = await ctx.transport.exec(quiet(cmd('cat', `${path}.out`)), { sudo: m.target.sudo });
-    return r.code === 0 ? r.stdout : undefined;
-  };
+  const t = ctx.transport;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const out = await read();
+    const out = await readOutput(t, m, path);
     if (out !== undefined) return out;
     const running =
-      (await ctx.transport.exec(quiet(cmd('pgrep', '-f', `[P]GAPPNAME=${appName(d)} `)), { sudo: m.target.sudo }))
-        .code === 0;
+      (await t.exec(quiet(cmd('pgrep', '-f', `[P]GAPPNAME=${appName(d)} `)), { sudo: m.target.sudo })).code === 0;
     if (!running) {
-      const last = await read();
+      const last = await readOutput(t, m, path);
       if (last !== undefined) return last;
     }
     if (!running || Date.now() > deadline)
       throw new StepError(
         'proof-lost',
-        `${m.target.name}: the proof of ${d.db} ${running ? 'did not end in time' : 'stopped without a result'}`,
+        `${m.target.name}: the proof of ${d.db} ${running ? `did not end within ${Math.round(timeoutMs / 1000)} s` : 'stopped without a result'}`,
         `The snapshot of the cut-over is gone, so the tables cannot be proven any more. Compare by hand, or \`ferry rollback ${m.stack}\` and migrate again.`,
       );
     await sleep(500);
   }
 }
 
-export function proofStep(o: { id: string; m: Migration; dependsOn: string[]; timeoutMs?: number }): Step {
+/** How long the proof may read the target's snapshot unless told: it runs while the target serves. */
+export const PROOF_TIMEOUT_MS = 6 * 60 * 60_000;
+
+export interface ProofOptions extends StepPlace {
+  m: Migration;
+  timeoutMs?: number;
+}
+
+/** What the proof's check saw: whether the report on the target already holds the tables' proof. */
+export interface ProofObserved {
+  proven: boolean;
+  /** The databases whose proofs the step reads (when not proven). */
+  databases: string[];
+}
+
+/** The tables of `d`: the source's read now, the target's from its proof's output. */
+async function compareDatabase(ctx: StepContext, m: Migration, d: Database, timeoutMs: number) {
+  const source = ctx.on(m.source.name);
+  const src = await dbContainer(source, m.source, m.sourceRelease.project, d.service);
+  const [out, sums] = await Promise.all([
+    proofOutput(ctx, m, d, base(m, d), timeoutMs),
+    tableSums(source, src, d, m.source.sudo, (x) => ctx.redactor.redact(x)),
+  ]);
+  const lines = out.trim().split('\n');
+  if (lines.pop() !== DONE)
+    throw new StepError(
+      'verify-failed',
+      `${m.target.name}: the proof of ${d.db} failed: ${ctx.redactor.redact(lines.slice(-2).join(' / '))}`,
+      `Read the error; \`ferry rollback ${m.stack}\` serves from the source again.`,
+    );
+  return compareTables(sums, parseSums(lines.filter((l) => l !== 'snapshot').join('\n')));
+}
+
+/**
+ * Acts on the target (its report completed, the proof's files removed) and reaches the
+ * source (read only). Writes the tables' reports in `m.marks.tables` for the final report.
+ */
+export function proofStep(o: ProofOptions): Step<ProofObserved> {
   const { m } = o;
-  let proven = false;
+  const timeoutMs = o.timeoutMs ?? PROOF_TIMEOUT_MS;
   return {
     id: o.id,
     host: m.target.name,
+    reaches: [m.source.name],
     phase: 'verify',
     title: `prove ${m.target.name}'s tables equal ${m.source.name}'s, from the snapshot of the cut-over`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Compare every table's row count and checksum read on ${m.source.name} (stopped) with those read on ${m.target.name} in the snapshot its database took before the stack started there; complete the report.`,
+      purpose: `Compare every table's row count and checksum read on ${m.source.name} (stopped) with those read on ${m.target.name} in the snapshot its database took before the stack started there; complete the report. The proof's output is awaited for at most ${Math.round(timeoutMs / 60_000)} min (proof-lost after that, or at once when its process is gone without one).`,
       commands: [
         render(
           proofCommand(
@@ -154,21 +201,22 @@ export function proofStep(o: { id: string; m: Migration; dependsOn: string[]; ti
       verify: `${reportPath(m.stack)} holds every table, equal.`,
       undo: 'Nothing: reading changes nothing. When tables differ, `ferry rollback` serves from the source again.',
     }),
-    async check() {
-      const saved = await readReport(m);
+    async check(ctx) {
+      const saved = await readReport(ctx.transport, m);
       if (saved && saved.tables !== null) {
         m.marks.tables = saved.tables;
-        return { needed: false };
+        return { needed: false, observed: { proven: true, databases: [] } };
       }
       return {
         needed: true,
         change: {
           summary: `compare ${m.databases.map((d) => d.db).join(', ')}: the source now, the target as at the cut-over`,
         },
+        observed: { proven: false, databases: m.databases.map((d) => d.service) },
       };
     },
     async apply(ctx) {
-      const saved = await readReport(m);
+      const saved = await readReport(ctx.transport, m);
       if (!saved)
         throw new StepError(
           'verify-failed',
@@ -176,22 +224,7 @@ export function proofStep(o: { id: string; m: Migration; dependsOn: string[]; ti
           'Run migrate again with --resume.',
         );
       const tables = [];
-      for (const d of m.databases) {
-        const path = base(m, d);
-        const src = await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service);
-        const [out, source] = await Promise.all([
-          proofOutput(ctx, m, d, path, o.timeoutMs ?? 6 * 60 * 60_000),
-          tableSums(m.source.transport(), src, d, m.source.sudo),
-        ]);
-        const lines = out.trim().split('\n');
-        if (lines.pop() !== DONE)
-          throw new StepError(
-            'verify-failed',
-            `${m.target.name}: the proof of ${d.db} failed: ${ctx.redactor.redact(lines.slice(-2).join(' / '))}`,
-            `Read the error; \`ferry rollback ${m.stack}\` serves from the source again.`,
-          );
-        tables.push(...compareTables(source, parseSums(lines.filter((l) => l !== 'snapshot').join('\n'))));
-      }
+      for (const d of m.databases) tables.push(...(await compareDatabase(ctx, m, d, timeoutMs)));
       m.marks.tables = tables;
       const bad = tables.filter((t) => !t.checksum_match);
       if (bad.length > 0)
@@ -208,11 +241,11 @@ export function proofStep(o: { id: string; m: Migration; dependsOn: string[]; ti
         cmd('rm', '-f', ...m.databases.flatMap((d) => [`${base(m, d)}.sql`, `${base(m, d)}.out`])),
         { sudo: m.target.sudo },
       );
-      proven = true;
     },
-    async verify() {
-      const saved = await readReport(m);
-      return saved?.tables && (proven || saved.tables.every((t) => t.checksum_match))
+    // Apply writes the tables only when every one matched.
+    async verify(ctx) {
+      const saved = await readReport(ctx.transport, m);
+      return saved?.tables && saved.tables.every((t) => t.checksum_match)
         ? { ok: true }
         : { ok: false, message: 'the report holds no proof of the tables' };
     },

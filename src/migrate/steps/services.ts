@@ -3,10 +3,9 @@
  * (Redis saved first), the target's databases started before their data arrives, the
  * source's databases stopped once dumped. Rollback puts the services back as they were.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { cmd, render } from '../../shell/command.js';
-import { StepError } from '../../engine/errors.js';
 import type { Phase, Step, StepContext } from '../../engine/step.js';
+import { runTool } from '../../tools/run.js';
 import { compose, releaseCall, type ComposeCall } from '../../deploy/compose-cli.js';
 import { projectContainers, type Container } from '../../deploy/containers.js';
 import type { ReleaseMeta } from '../../deploy/release-meta.js';
@@ -14,13 +13,14 @@ import { composeFlavor } from '../../deploy/steps/engine.js';
 import { waitReady } from '../../deploy/steps/health.js';
 import { stopCommand } from '../../deploy/steps/up.js';
 import type { Side } from '../context.js';
+import { REDIS_POLL_MS, REDIS_SAVE_TIMEOUT_MS, redisSave } from './redis.js';
 
 export interface ServicesStateOptions {
   id: string;
   stack: string;
   /** Redis services among `services`: saved (BGSAVE) before they stop. */
   redis?: string[];
-  side: Side;
+  side: Pick<Side, 'name' | 'sudo'>;
   release: ReleaseMeta;
   services: string[];
   want: 'stopped' | 'running';
@@ -30,47 +30,31 @@ export interface ServicesStateOptions {
   /** Record when this step starts changing things (the write freeze). */
   onApply?: () => void;
   healthTimeoutMs?: number;
+  /** How long a Redis save may take (default REDIS_SAVE_TIMEOUT_MS). */
+  redisSaveTimeoutMs?: number;
 }
+
+/** What the check saw: the services not in the wanted state, which rollback puts back. */
+export interface ServicesObserved {
+  /**
+   * Services to change, and on `--resume` also those the interrupted run had to change
+   * (they are in the wanted state now, but were not before the run).
+   */
+  changed: string[];
+}
+
+/** Compose up, docker stop and a service's start: each bounded by this. */
+const COMMAND_TIMEOUT_MS = 10 * 60_000;
 
 const call = (stack: string, r: ReleaseMeta, flavor: ComposeCall['flavor']): ComposeCall =>
   releaseCall(stack, r.project, r, flavor);
 
-/** BGSAVE, then wait until LASTSAVE moves: the RDB on disk holds everything written before the freeze. */
-async function redisSave(ctx: StepContext, container: string, sudo: boolean, host: string): Promise<void> {
-  const last = async () =>
-    (await ctx.transport.exec(cmd('docker', 'exec', container, 'redis-cli', 'LASTSAVE'), { sudo })).stdout.trim();
-  const before = await last();
-  const r = await ctx.transport.exec(cmd('docker', 'exec', container, 'redis-cli', 'BGSAVE'), { sudo });
-  if (r.code !== 0)
-    throw new StepError(
-      'redis-save-failed',
-      `${host}: redis-cli BGSAVE in ${container} failed: ${r.stderr.trim() || r.stdout.trim()}`,
-      'Check the Redis container (docker logs), then run migrate again.',
-    );
-  const deadline = Date.now() + 10 * 60_000;
-  while (Date.now() < deadline) {
-    if ((await last()) !== before) return;
-    await sleep(200);
-  }
-  throw new StepError(
-    'redis-save-failed',
-    `${host}: Redis in ${container} did not finish BGSAVE within 10 minutes`,
-    'Check its disk and logs, then run migrate again.',
-  );
-}
+const priorChanged = (ctx: StepContext): string[] =>
+  (ctx.prior as Partial<ServicesObserved> | undefined)?.changed ?? [];
+const union = (a: string[], b: string[]): string[] => [...new Set([...a, ...b])];
 
-/** A Compose or Docker call on services that failed: its last lines, redacted. */
-function commandFailed(ctx: StepContext, side: Side, what: string, services: string[], stderr: string): StepError {
-  return new StepError(
-    'compose-failed',
-    `${side.name}: ${what} ${services.join(' ')} failed: ${ctx.redactor.redact(stderr.trim().split('\n').slice(-3).join(' / '))}`,
-    'Read the error; fix the server, then run migrate again (--resume).',
-  );
-}
-
-export function servicesStateStep(o: ServicesStateOptions): Step {
+export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserved> {
   const sudo = o.side.sudo;
-  let changed: string[] = [];
   const containers = (ctx: StepContext) => projectContainers(ctx.transport, o.release.project, sudo);
   const differingIn = (cs: Container[]) =>
     o.services.filter((s) => {
@@ -80,11 +64,11 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
   const graceOf = (service: string) => o.release.services.find((s) => s.name === service)?.stopGrace;
   const start = async (ctx: StepContext, services: string[]) => {
     const c = call(o.stack, o.release, await composeFlavor(ctx.transport, sudo));
-    const r = await ctx.transport.exec(compose(c, 'up', '-d', '--no-deps', ...services), {
+    await runTool(ctx, 'compose', compose(c, 'up', '-d', '--no-deps', ...services), {
+      what: `compose up of ${services.join(' ')}`,
       sudo,
-      timeoutMs: 10 * 60_000,
+      timeoutMs: COMMAND_TIMEOUT_MS,
     });
-    if (r.code !== 0) throw commandFailed(ctx, o.side, 'compose up', services, r.stderr);
   };
   // `docker stop` on the containers, each service with its grace period, all at once: as
   // `compose stop` does, without starting Compose (this is the write freeze's first step).
@@ -94,13 +78,24 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
       const grace = graceOf(c.service);
       byGrace.set(grace, [...(byGrace.get(grace) ?? []), c.name]);
     }
-    const results = await Promise.all(
+    await Promise.all(
       [...byGrace].map(([grace, names]) =>
-        ctx.transport.exec(stopCommand({ stopGrace: grace }, names), { sudo, timeoutMs: 10 * 60_000 }),
+        runTool(ctx, 'docker', stopCommand({ stopGrace: grace }, names), {
+          what: `docker stop of ${services.join(' ')}`,
+          sudo,
+          timeoutMs: COMMAND_TIMEOUT_MS,
+        }),
       ),
     );
-    const bad = results.find((r) => r.code !== 0);
-    if (bad) throw commandFailed(ctx, o.side, 'docker stop', services, bad.stderr);
+  };
+  const saveRedis = async (ctx: StepContext, services: string[], cs: Container[]) => {
+    for (const s of services.filter((x) => (o.redis ?? []).includes(x)))
+      for (const c of cs.filter((x) => x.service === s && x.status === 'running'))
+        await redisSave(ctx, {
+          container: c.name,
+          sudo,
+          ...(o.redisSaveTimeoutMs !== undefined ? { timeoutMs: o.redisSaveTimeoutMs } : {}),
+        });
   };
   return {
     id: o.id,
@@ -108,39 +103,25 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
     phase: o.phase,
     title: o.title,
     dependsOn: o.dependsOn,
-    doc: () => {
-      const c = call(o.stack, o.release, 'plugin');
-      const stopLine = (s: string) =>
-        `${render(stopCommand({ stopGrace: graceOf(s) }, []))} $(${render(cmd('docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`))})`;
-      return {
-        purpose: `${o.title}.`,
-        commands:
-          o.want === 'stopped'
-            ? o.services.map(stopLine)
-            : [render(compose(c, 'up', '-d', '--no-deps', ...o.services))],
-        verify: o.want === 'stopped' ? 'No container of these services runs.' : 'Their containers run and are healthy.',
-        undo: o.want === 'stopped' ? 'Start them again.' : 'Stop them again.',
-      };
-    },
+    doc: () => docOf(o, graceOf),
     async check(ctx) {
       const d = differingIn(await containers(ctx));
-      return d.length === 0
-        ? { needed: false }
-        : {
-            needed: true,
-            change: { summary: `${o.want === 'stopped' ? 'stop' : 'start'} ${d.join(', ')} on ${o.side.name}` },
-          };
+      const changed = union(priorChanged(ctx), d);
+      if (changed.length === 0) return { needed: false, observed: { changed } };
+      const summary =
+        d.length > 0
+          ? `${o.want === 'stopped' ? 'stop' : 'start'} ${d.join(', ')} on ${o.side.name}`
+          : `${changed.join(', ')} ${o.want === 'stopped' ? 'stopped' : 'started'} on ${o.side.name} by the interrupted run`;
+      return { needed: true, change: { summary }, observed: { changed } };
     },
     async apply(ctx) {
-      o.onApply?.();
       const cs = await containers(ctx);
-      changed = differingIn(cs);
-      if (o.want === 'running') return start(ctx, changed);
-      for (const s of changed.filter((x) => (o.redis ?? []).includes(x))) {
-        for (const c of cs.filter((x) => x.service === s && x.status === 'running'))
-          await redisSave(ctx, c.name, sudo, o.side.name);
-      }
-      await stop(ctx, changed, cs);
+      const now = differingIn(cs);
+      if (now.length === 0) return;
+      o.onApply?.();
+      if (o.want === 'running') return start(ctx, now);
+      await saveRedis(ctx, now, cs);
+      await stop(ctx, now, cs);
     },
     async verify(ctx) {
       if (o.want === 'running') {
@@ -157,12 +138,43 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
       const left = differingIn(await containers(ctx));
       return left.length === 0 ? { ok: true } : { ok: false, message: `still running: ${left.join(', ')}` };
     },
-    async rollback(ctx) {
+    async rollback(ctx, { changed }) {
       if (changed.length === 0) return;
       if (o.want === 'stopped') await start(ctx, changed);
       else await stop(ctx, changed, await containers(ctx));
     },
   };
+}
+
+function docOf(o: ServicesStateOptions, graceOf: (s: string) => number | undefined) {
+  const c = call(o.stack, o.release, 'plugin');
+  const stopLine = (s: string) =>
+    `${render(stopCommand({ stopGrace: graceOf(s) }, []))} $(${render(cmd('docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`))})`;
+  const redis = o.services.filter((s) => (o.redis ?? []).includes(s));
+  const bound = Math.round((o.redisSaveTimeoutMs ?? REDIS_SAVE_TIMEOUT_MS) / 1000);
+  const saves = redis.map(
+    (s) =>
+      `docker exec CONTAINER_OF_${s} redis-cli BGSAVE, then redis-cli INFO persistence every ${REDIS_POLL_MS} ms until the save has ended (at most ${bound} s; a password is passed as REDISCLI_AUTH)`,
+  );
+  const health = Math.round((o.healthTimeoutMs ?? 120_000) / 1000);
+  return {
+    purpose: `${o.title}.`,
+    commands:
+      o.want === 'stopped'
+        ? [...saves, ...o.services.map(stopLine)]
+        : [render(compose(c, 'up', '-d', '--no-deps', ...o.services))],
+    verify:
+      o.want === 'stopped'
+        ? 'No container of these services runs.'
+        : `Their containers run and are healthy (waited for at most ${health} s).`,
+    undo: o.want === 'stopped' ? 'Start them again.' : 'Stop them again.',
+  };
+}
+
+/** What the creation of containers saw: the services that had none, whose containers rollback removes. */
+export interface CreateObserved {
+  /** On `--resume`, also those the interrupted run created. */
+  created: string[];
 }
 
 /**
@@ -172,13 +184,12 @@ export function servicesStateStep(o: ServicesStateOptions): Step {
 export function createStep(o: {
   id: string;
   stack: string;
-  side: Side;
+  side: Pick<Side, 'name' | 'sudo'>;
   release: ReleaseMeta;
   services: string[];
   dependsOn: string[];
-}): Step {
+}): Step<CreateObserved> {
   const sudo = o.side.sudo;
-  let created: string[] = [];
   const missing = async (ctx: StepContext) => {
     const cs = await projectContainers(ctx.transport, o.release.project, sudo);
     return o.services.filter((s) => !cs.some((c) => c.service === s));
@@ -195,28 +206,35 @@ export function createStep(o: {
         'Create the containers before the pause, so that starting the stack in it does not wait for their creation.',
       commands: [render(compose(call(o.stack, o.release, 'plugin'), ...args(o.services)))],
       verify: 'Each of these services has a container.',
-      undo: 'Remove the containers it created (never started).',
+      undo: 'Remove the containers of these services that were never started (status created).',
     }),
     async check(ctx) {
       const m = await missing(ctx);
-      return m.length === 0 ? { needed: false } : { needed: true, change: { summary: `create ${m.join(', ')}` } };
+      const prior = (ctx.prior as Partial<CreateObserved> | undefined)?.created ?? [];
+      const created = union(prior, m);
+      if (created.length === 0) return { needed: false, observed: { created } };
+      const summary = m.length > 0 ? `create ${m.join(', ')}` : `${created.join(', ')} created by the interrupted run`;
+      return { needed: true, change: { summary }, observed: { created } };
     },
     async apply(ctx) {
-      created = await missing(ctx);
-      const r = await ctx.transport.exec(
-        compose(call(o.stack, o.release, await composeFlavor(ctx.transport, sudo)), ...args(created)),
-        { sudo, timeoutMs: 10 * 60_000 },
+      const now = await missing(ctx);
+      if (now.length === 0) return;
+      await runTool(
+        ctx,
+        'compose',
+        compose(call(o.stack, o.release, await composeFlavor(ctx.transport, sudo)), ...args(now)),
+        { what: `compose up --no-start of ${now.join(' ')}`, sudo, timeoutMs: COMMAND_TIMEOUT_MS },
       );
-      if (r.code !== 0) throw commandFailed(ctx, o.side, 'compose up --no-start', created, r.stderr);
     },
     async verify(ctx) {
       const m = await missing(ctx);
       return m.length === 0 ? { ok: true } : { ok: false, message: `no container for ${m.join(', ')}` };
     },
-    async rollback(ctx) {
+    async rollback(ctx, { created }) {
       const cs = await projectContainers(ctx.transport, o.release.project, sudo);
       const ids = cs.filter((c) => created.includes(c.service) && c.status === 'created').map((c) => c.id);
-      if (ids.length > 0) await ctx.transport.exec(cmd('docker', 'rm', ...ids), { sudo });
+      if (ids.length > 0)
+        await runTool(ctx, 'docker', cmd('docker', 'rm', ...ids), { what: 'removing the created containers', sudo });
     },
   };
 }

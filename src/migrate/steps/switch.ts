@@ -5,7 +5,7 @@
  * there again by mistake and tells `ferry rollback` where the stack went.
  */
 import { cmd, quiet } from '../../shell/command.js';
-import type { Step } from '../../engine/step.js';
+import { withPlace, type Phase, type Step, type StepContext } from '../../engine/step.js';
 import { stackDir } from '../../deploy/layout.js';
 import { renderUpstreams, upstreamsOf } from '../../proxy/render-upstreams.js';
 import { upstreamsPath } from '../../proxy/names.js';
@@ -19,13 +19,20 @@ export const HELD_TRIES = 20;
 export const markerPath = (stack: string): string => `${stackDir(stack)}/migrated-to`;
 
 /** Every upstream of the stack pointed at the target's nginx (port 80; the Host header selects the site there). */
-export function switchStep(o: { id: string; m: Migration; stack: StackDef; dependsOn: string[] }): Step | undefined {
+export function switchStep(o: {
+  id: string;
+  m: Pick<Migration, 'ch' | 'source' | 'target'>;
+  stack: StackDef;
+  dependsOn: string[];
+  /** Default `proxy`; `deploy` when the switch is inside a replicated cut-over's pause. */
+  phase?: Phase;
+}) {
   const proxy = o.stack.proxy;
   if (!proxy) return undefined;
   const addresses = Object.fromEntries(
     upstreamsOf(o.stack.name, proxy.routes).map((u) => [u.name, [`${o.m.ch.target.address}:80`]]),
   );
-  return nginxFileStep({
+  const step = nginxFileStep({
     id: o.id,
     host: o.m.source.name,
     path: upstreamsPath(o.stack.name),
@@ -36,17 +43,29 @@ export function switchStep(o: { id: string; m: Migration; stack: StackDef; depen
     dependsOn: o.dependsOn,
     title: `${o.m.source.name}'s nginx sends ${proxy.domains.join(', ')} to ${o.m.target.name}`,
   });
+  return o.phase ? withPlace(step, { phase: o.phase }) : step;
 }
 
 /** On the source while a migration runs (written first, removed once `migrated-to` is): `ferry rollback` finds an unfinished one by it. */
 export const movingPath = (stack: string): string => `${stackDir(stack)}/migrating-to`;
 
-export function markerStep(o: { id: string; m: Migration; dependsOn: string[]; moving?: boolean }): Step {
+/** What the marker's check saw: what the file held (absent: no file), which rollback puts back. */
+export interface MarkerObserved {
+  previous?: string;
+}
+
+export function markerStep(o: {
+  id: string;
+  m: Pick<Migration, 'stack' | 'source' | 'target'>;
+  dependsOn: string[];
+  moving?: boolean;
+}): Step<MarkerObserved> {
   const { m } = o;
   const path = o.moving ? movingPath(m.stack) : markerPath(m.stack);
   const text = `${m.target.name}\n`;
-  const read = async (t: ReturnType<Migration['source']['transport']>) => {
-    const r = await t.exec(quiet(cmd('cat', path)), { sudo: m.source.sudo });
+  const sudo = m.source.sudo;
+  const read = async (ctx: StepContext) => {
+    const r = await ctx.transport.exec(quiet(cmd('cat', path)), { sudo });
     return r.code === 0 ? r.stdout : undefined;
   };
   return {
@@ -63,21 +82,28 @@ export function markerStep(o: { id: string; m: Migration; dependsOn: string[]; m
         : `Write ${path} on ${m.source.name}: \`ferry apply\` then refuses to deploy the stack there again, and \`ferry rollback ${m.stack}\` knows where it went. The source's release, volumes and data stay, stopped, for the rollback window.`,
       commands: [`printf '${m.target.name}\\n' > ${path}`],
       verify: 'The file names the target.',
-      undo: `rm -f ${path}`,
+      undo: `rm -f ${path} (or its previous content put back)`,
     }),
     async check(ctx) {
-      return (await read(ctx.transport)) === text
-        ? { needed: false }
-        : { needed: true, change: { summary: `${path} = ${m.target.name}` } };
+      const now = await read(ctx);
+      const prior = ctx.prior as MarkerObserved | undefined;
+      // On --resume, what was there before the interrupted run wrote it.
+      const previous = prior ? prior.previous : now;
+      const observed = previous === undefined ? {} : { previous };
+      return now === text
+        ? { needed: false, observed }
+        : { needed: true, change: { summary: `${path} = ${m.target.name}` }, observed };
     },
     async apply(ctx) {
-      await ctx.transport.upload(path, text, { mode: 0o644, sudo: m.source.sudo });
+      await ctx.transport.upload(path, text, { mode: 0o644, sudo });
     },
     async verify(ctx) {
-      return (await read(ctx.transport)) === text ? { ok: true } : { ok: false, message: 'marker not written' };
+      return (await read(ctx)) === text ? { ok: true } : { ok: false, message: 'marker not written' };
     },
-    async rollback(ctx) {
-      await ctx.transport.exec(cmd('rm', '-f', path), { sudo: m.source.sudo });
+    async rollback(ctx, { previous }) {
+      if (previous !== undefined && previous !== text)
+        await ctx.transport.upload(path, previous, { mode: 0o644, sudo });
+      else await ctx.transport.exec(cmd('rm', '-f', path), { sudo, check: true });
     },
   };
 }

@@ -8,10 +8,11 @@
  */
 import { cmd, quiet } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
-import type { Step, StepContext } from '../../engine/step.js';
+import type { Step, StepContext, StepPlace } from '../../engine/step.js';
+import type { Transport } from '../../transport/transport.js';
 import { stackDir } from '../../deploy/layout.js';
 import type { Migration } from '../context.js';
-import { changedSince, compareTables, tableSums, type TableReport } from '../postgres.js';
+import { changedSince, compareTables, tableSums, type Database, type TableReport } from '../postgres.js';
 import { verifyVolumes, type VolumeCopy, type VolumeReport } from '../volumes.js';
 import { dbContainer } from './dump.js';
 
@@ -27,8 +28,8 @@ export interface SavedReport {
   volumes: VolumeReport[];
 }
 
-export async function readReport(m: Migration): Promise<SavedReport | undefined> {
-  const t = m.target.transport();
+/** The report recorded on the target (`t` reaches it), when it is this migration's. */
+export async function readReport(t: Transport, m: Migration): Promise<SavedReport | undefined> {
   const r = await t.exec(quiet(cmd('cat', reportPath(m.stack))), { sudo: m.target.sudo });
   if (r.code !== 0) return undefined;
   try {
@@ -43,14 +44,19 @@ export async function readReport(m: Migration): Promise<SavedReport | undefined>
  * Refuses a proof recorded before the source changed: a run killed after it, whose source
  * then took writes (its writers started by hand), must not resume as if proven. Row
  * counts only (cheap); databases no longer running on the source cannot have changed.
+ * `source` reaches the source.
  */
-export async function refuseStaleProof(m: Migration, saved: SavedReport): Promise<void> {
+export async function refuseStaleProof(
+  source: Transport,
+  m: Migration,
+  saved: SavedReport,
+  redact: (s: string) => string,
+): Promise<void> {
   if (!saved.tables) return;
-  const t = m.source.transport();
   for (const d of m.databases) {
-    const src = await dbContainer(t, m.source, m.sourceRelease.project, d.service).catch(() => undefined);
+    const src = await dbContainer(source, m.source, m.sourceRelease.project, d.service).catch(() => undefined);
     if (!src) continue;
-    const changed = changedSince(saved.tables, await tableSums(t, src, d, m.source.sudo, true));
+    const changed = changedSince(saved.tables, await tableSums(source, src, d, m.source.sudo, redact, true));
     if (changed.length === 0) continue;
     throw new StepError(
       'source-changed',
@@ -60,11 +66,13 @@ export async function refuseStaleProof(m: Migration, saved: SavedReport): Promis
   }
 }
 
-export interface VerifyOptions {
-  id: string;
+/** How long the tables' snapshot (replicate mode) may take to be held: it is taken in the write pause. */
+export const SNAPSHOT_WAIT_MS = 30_000;
+
+export interface VerifyOptions extends StepPlace {
   m: Migration;
-  copies: () => Promise<VolumeCopy[]>;
-  dependsOn: string[];
+  /** The volumes' copies, found from the step's context (it reaches the source). */
+  copies: (ctx: StepContext) => Promise<VolumeCopy[]>;
   /**
    * Replicate mode: the tables are proven later, from a snapshot the target's database
    * takes here (before the stack starts there), so that reading every row is not part
@@ -73,12 +81,49 @@ export interface VerifyOptions {
   snapshot?: { start: (ctx: StepContext) => Promise<void> };
 }
 
-export function verifyStep(o: VerifyOptions): Step {
+/** What the proof's check saw: the report it proved (or found recorded), to write on the target. */
+export interface VerifyObserved {
+  /** Recorded already by an earlier run: nothing to do. */
+  recorded: boolean;
+  report: SavedReport;
+}
+
+/** The mismatches, one phrase each. */
+function mismatches(tables: TableReport[], volumes: VolumeReport[]): string[] {
+  return [
+    ...tables
+      .filter((t) => !t.checksum_match)
+      .map(
+        (t) =>
+          `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target, checksums ${t.rows_source === t.rows_target ? 'differ' : 'not compared'}`,
+      ),
+    ...volumes.filter((v) => !v.manifest_match).map((v) => `volume ${v.name}: manifests differ`),
+  ];
+}
+
+/** Every table of `d` on both sides: the step acts on the target and reaches the source. */
+async function proveTables(ctx: StepContext, m: Migration, d: Database): Promise<TableReport[]> {
+  const redact = (x: string) => ctx.redactor.redact(x);
+  const source = ctx.on(m.source.name);
+  const src = await dbContainer(source, m.source, m.sourceRelease.project, d.service);
+  const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
+  const [a, b] = await Promise.all([
+    tableSums(source, src, d, m.source.sudo, redact),
+    tableSums(ctx.transport, tgt, d, m.target.sudo, redact),
+  ]);
+  return compareTables(a, b);
+}
+
+/**
+ * Acts on the target (the report written there) and reaches the source (read only).
+ * Writes the migration's report in `m.marks` (tables, volumes) for the final report.
+ */
+export function verifyStep(o: VerifyOptions): Step<VerifyObserved> {
   const { m } = o;
-  let pending: SavedReport | undefined;
   return {
     id: o.id,
     host: m.target.name,
+    reaches: [m.source.name],
     phase: 'deploy',
     title: `prove ${m.target.name} holds ${m.stack}'s data as on ${m.source.name}`,
     dependsOn: o.dependsOn,
@@ -87,75 +132,65 @@ export function verifyStep(o: VerifyOptions): Step {
       commands: [
         'psql: SELECT count(*), md5(string_agg(md5(row::text) ORDER BY …)) per table, on both sides',
         'find -print0 | sort -z | sha256sum per volume, on both sides',
+        ...(o.snapshot
+          ? [
+              `the tables' snapshot: a REPEATABLE READ transaction per database on ${m.target.name}, held within ${SNAPSHOT_WAIT_MS / 1000} s (else verify-failed)`,
+            ]
+          : []),
       ],
       verify: `${reportPath(m.stack)} holds the report.`,
-      undo: 'Nothing: the report only records what was proven.',
+      undo: 'The report removed: it only records what was proven.',
     }),
-    async check(ctx: StepContext) {
-      const saved = await readReport(m);
+    async check(ctx) {
+      const saved = await readReport(ctx.transport, m);
       if (saved) {
         m.marks.tables = saved.tables ?? [];
         m.marks.volumes = saved.volumes;
-        return { needed: false };
+        return { needed: false, observed: { recorded: true, report: saved } };
       }
       // Both sides, every database and the volumes at once: this runs inside the pause.
-      const proveTables = async (d: Migration['databases'][number]): Promise<TableReport[]> => {
-        const src = await dbContainer(m.source.transport(), m.source, m.sourceRelease.project, d.service);
-        const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
-        const [a, b] = await Promise.all([
-          tableSums(m.source.transport(), src, d, m.source.sudo),
-          tableSums(ctx.transport, tgt, d, m.target.sudo),
-        ]);
-        return compareTables(a, b);
-      };
       const [perDb, volumes] = await Promise.all([
-        Promise.all(o.snapshot ? [] : m.databases.map(proveTables)),
+        Promise.all(o.snapshot ? [] : m.databases.map((d) => proveTables(ctx, m, d))),
         o
-          .copies()
-          .then((copies) => verifyVolumes({ ch: m.ch, copies, source: m.source.transport(), target: ctx.transport })),
+          .copies(ctx)
+          .then((copies) => verifyVolumes({ ch: m.ch, copies, source: ctx.on(m.source.name), target: ctx.transport })),
       ]);
       const tables = perDb.flat();
       m.marks.tables = tables;
       m.marks.volumes = volumes;
-      const problems = [
-        ...tables
-          .filter((t) => !t.checksum_match)
-          .map(
-            (t) =>
-              `table ${t.name}: ${t.rows_source} rows on the source, ${t.rows_target} on the target, checksums ${t.rows_source === t.rows_target ? 'differ' : 'not compared'}`,
-          ),
-        ...volumes.filter((v) => !v.manifest_match).map((v) => `volume ${v.name}: manifests differ`),
-      ];
+      const problems = mismatches(tables, volumes);
       if (problems.length > 0)
         throw new StepError(
           'verify-failed',
           `${m.stack}: the target does not match the source: ${problems.join('; ')}`,
           `The source keeps its data. Run \`ferry rollback ${m.stack}\` to serve from ${m.source.name} again, or fix the cause and run migrate again with --resume.`,
         );
-      pending = {
+      const report: SavedReport = {
         from: m.source.name,
         to: m.target.name,
         release: m.release.id,
         at: new Date().toISOString(),
-        tables,
+        tables: o.snapshot ? null : tables,
         volumes,
       };
-      if (o.snapshot) pending.tables = null;
       const what = o.snapshot
         ? `${volumes.length} volumes equal on both sides; the tables proven from a snapshot taken now, once the target serves`
         : `${tables.length} tables and ${volumes.length} volumes equal on both sides`;
-      return { needed: true, change: { summary: `${what}; record the report` } };
+      return { needed: true, change: { summary: `${what}; record the report` }, observed: { recorded: false, report } };
     },
-    async apply(ctx) {
+    async apply(ctx, observed) {
       await o.snapshot?.start(ctx);
-      await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify(pending, null, 2)}\n`, {
+      await ctx.transport.upload(reportPath(m.stack), `${JSON.stringify(observed.report, null, 2)}\n`, {
         mode: 0o600,
         sudo: m.target.sudo,
       });
     },
-    async verify() {
-      return (await readReport(m)) ? { ok: true } : { ok: false, message: `${reportPath(m.stack)} was not written` };
+    async verify(ctx) {
+      return (await readReport(ctx.transport, m))
+        ? { ok: true }
+        : { ok: false, message: `${reportPath(m.stack)} was not written` };
     },
+    // Only a step that applied is rolled back: its check found no report, so any there now is its own.
     async rollback(ctx) {
       await ctx.transport.exec(cmd('rm', '-f', reportPath(m.stack)), { sudo: m.target.sudo });
     },

@@ -1,0 +1,162 @@
+/**
+ * Running a plan, as `apply`, `rollback` and `migrate` do: a session whose transport and
+ * lock errors become coded messages, the person's confirmation, every stack's lock taken
+ * (or none), the run recorded by the journal with progress lines, the locks released and
+ * the summary printed.
+ */
+import { randomUUID } from 'node:crypto';
+import { createInterface } from 'node:readline/promises';
+import { runPlan } from '../engine/run.js';
+import type { RunEvent, RunSummary } from '../engine/events.js';
+import type { Journal } from '../journal/journal.js';
+import { acquireLock, lockStatus, releaseLock, LockHeldError } from '../lock/lock.js';
+import type { FleetPlan } from '../apply/build.js';
+import { progressLine, renderSummary } from '../render/plan.js';
+import { TransportError } from '../transport/transport.js';
+import type { Io } from './io.js';
+import { openSession, operator, type Session, type SessionFlags } from './session.js';
+
+/** The flags of a command that runs a plan (`apply`, and the commands built like it). */
+export interface ApplyFlags extends SessionFlags {
+  json?: boolean;
+  yes?: boolean;
+  resume?: boolean;
+  /** Stdin is a terminal a person can answer on (injectable for tests). */
+  interactive?: boolean;
+}
+
+/** Runs `use` with a session, turning transport and lock errors into coded messages (exit 1). */
+export async function withSession(flags: SessionFlags, io: Io, use: (s: Session) => Promise<number>): Promise<number> {
+  const s = openSession(flags, io);
+  if (typeof s === 'number') return s;
+  try {
+    return await use(s);
+  } catch (e) {
+    if (e instanceof TransportError || e instanceof LockHeldError) {
+      s.io.err(`error ${e.code}: ${e.message}\n  hint: ${e.hint}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    await s.close();
+  }
+}
+
+/** Asks on the terminal; true for "y" or "yes". */
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** How a run follows an earlier one that was killed. */
+export interface Continuing {
+  /** The run whose locks are taken over. */
+  takeOver?: string;
+  /** The run resumed: its steps' journaled observations are their `prior`. */
+  resume?: string;
+}
+
+/** Locks, runs with the journal and progress lines, unlocks, prints the summary. */
+export async function execute(
+  s: Session,
+  fp: Pick<FleetPlan, 'plan' | 'targets'>,
+  command: string,
+  flags: { json?: boolean; noSummary?: boolean; onEvent?: (e: RunEvent) => void },
+  journal: Journal,
+  continuing: Continuing = {},
+): Promise<RunSummary & { runId: string }> {
+  const runId = randomUUID();
+  const locked = await lockAll(s, fp, runId, command, continuing.takeOver ?? continuing.resume);
+  let summary: RunSummary;
+  try {
+    const titles = new Map(fp.plan.steps.map((st) => [st.id, s.redactor.redact(st.title)]));
+    const record = journal.recorder(runId, {
+      command,
+      fleetFile: s.fleetFile,
+      onError: (e) => s.io.err(`warning journal-write-failed: ${String(e)}\n`),
+    });
+    summary = await runPlan(fp.plan, {
+      ...(continuing.resume ? { prior: journal.observations(continuing.resume) } : {}),
+      transports: s.transports,
+      redactor: s.redactor,
+      runId,
+      onEvent: (e: RunEvent) => {
+        record(e);
+        flags.onEvent?.(e);
+        const failure = (e.kind === 'step-end' && e.outcome === 'failed') || (e.kind === 'rollback-end' && !e.ok);
+        const line = flags.json && !failure ? undefined : progressLine(e, titles);
+        if (line !== undefined) s.io.err(`${line}\n`);
+      },
+    });
+  } finally {
+    await unlockAll(s, locked, runId);
+  }
+  printSummary(s, summary, runId, flags);
+  return { ...summary, runId };
+}
+
+function printSummary(
+  s: Session,
+  summary: RunSummary,
+  runId: string,
+  flags: { json?: boolean; noSummary?: boolean },
+): void {
+  if (flags.noSummary) s.io.err(renderSummary(summary, runId));
+  else if (flags.json)
+    s.io.out(
+      `${JSON.stringify({ changed: summary.changed, ok: summary.ok, failed: summary.failed, skipped: summary.skipped, run: runId })}\n`,
+    );
+  else s.io.out(renderSummary(summary, runId));
+}
+
+type Locked = { stack: string; server: string; sudo: boolean }[];
+
+/**
+ * Takes every stack's lock, or none: on a refusal the locks already taken are released.
+ * With --resume, a lock still held by the interrupted run is taken over.
+ */
+async function lockAll(
+  s: Session,
+  fp: Pick<FleetPlan, 'targets'>,
+  runId: string,
+  command: string,
+  resumeOf: string | undefined,
+): Promise<Locked> {
+  const taken: Locked = [];
+  try {
+    for (const t of fp.targets) {
+      const stack = t.stack.def.name;
+      const sudo = t.server.sudo ?? false;
+      const tr = s.transports(t.server.name);
+      const owner = { run: runId, by: operator(), at: new Date().toISOString(), command };
+      if (resumeOf) {
+        const held = await lockStatus(tr, stack, sudo);
+        if (held !== undefined && held !== 'unowned' && held.run === resumeOf)
+          await releaseLock(tr, stack, resumeOf, sudo);
+      }
+      await acquireLock(tr, stack, owner, sudo);
+      taken.push({ stack, server: t.server.name, sudo });
+    }
+  } catch (e) {
+    await unlockAll(s, taken, runId);
+    throw e;
+  }
+  return taken;
+}
+
+/** Releases the locks a run took; one that cannot be released is a warning with the command that frees it. */
+async function unlockAll(s: Session, locked: Locked, runId: string): Promise<void> {
+  for (const l of locked) {
+    try {
+      await releaseLock(s.transports(l.server), l.stack, runId, l.sudo);
+    } catch (e) {
+      s.io.err(
+        `warning lock-not-released: stack ${l.stack} on ${l.server}: ${e instanceof Error ? e.message : String(e)}\n  hint: \`ferry lock release ${l.stack} --id ${runId}\`\n`,
+      );
+    }
+  }
+}

@@ -1,0 +1,343 @@
+/**
+ * The graphs of `ferry migrate` in dump and replicate mode, step by step: each step's id,
+ * host, phase and dependencies, in the plan's order. The stack is the e2e tests' demo (web
+ * on Postgres, a worker, a Redis cache, a volume of files), loaded from a fleet file.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Step } from '../engine/step.js';
+import { demoCompose, fixture, graphOf, type Graph } from './plan-fixture.js';
+import { migratePlan } from './plan.js';
+import type { DnsLookup } from './dns.js';
+
+/** The domain points at the source, with a short TTL: the DNS preflight has nothing to say. */
+const lookup: DnsLookup = async (_domain, type) =>
+  type === 'A' ? { addresses: ['203.0.113.10'], ttl: 60 } : { addresses: [] };
+
+/** Ids of the migration's own steps without their `shop/migrate/` prefix, to keep the tables short. */
+const short = (g: Graph): Graph => g.map(([id, host, phase, deps]) => [strip(id), host, phase, deps.map(strip)]);
+const strip = (id: string): string => id.replace(/^shop\/migrate\//, '');
+
+async function plan(mode: 'dump' | 'replicate', proxy: boolean): Promise<{ steps: Step[]; servedBy: string }> {
+  const f = fixture({ compose: demoCompose({ cache: true, files: true }), proxy });
+  return migratePlan({ ...f.move, mode, lookup });
+}
+
+test('dump mode: the plan of the stack with its volumes and a proxy, step by step', async () => {
+  const { steps, servedBy } = await plan('dump', true);
+  assert.deepEqual(short(graphOf(steps)), [
+    ['dns-preflight', 'host2', 'prepare', []],
+    ['preflight', 'host2', 'prepare', ['dns-preflight']],
+    ['channel', 'host1', 'prepare', ['preflight', 'moving']],
+    ['shop/engine', 'host2', 'prepare', ['preflight', 'moving']],
+    ['shop/images', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['shop/release', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['volumes', 'host2', 'transfer', ['preflight', 'shop/engine', 'moving']],
+    ['precopy', 'host1', 'transfer', ['channel', 'volumes']],
+    [
+      'create',
+      'host2',
+      'transfer',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy', 'target-db'],
+    ],
+    [
+      'shop/proxy/nginx',
+      'host2',
+      'transfer',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy'],
+    ],
+    ['shop/proxy/webroot', 'host2', 'transfer', ['shop/proxy/nginx']],
+    ['shop/proxy/upstreams', 'host2', 'transfer', ['shop/proxy/nginx']],
+    ['shop/proxy/site', 'host2', 'transfer', ['shop/proxy/upstreams', 'shop/proxy/webroot']],
+    [
+      'freeze',
+      'host1',
+      'deploy',
+      [
+        'channel',
+        'volumes',
+        'shop/engine',
+        'shop/images',
+        'shop/release',
+        'precopy',
+        'target-db',
+        'create',
+        'shop/proxy/nginx',
+        'shop/proxy/webroot',
+        'shop/proxy/upstreams',
+        'shop/proxy/site',
+      ],
+    ],
+    ['final-copy', 'host1', 'deploy', ['freeze']],
+    ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy']],
+    ['dump/db', 'host2', 'deploy', ['freeze', 'final-copy', 'target-db', 'channel']],
+    ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'dump/db']],
+    ['start', 'host2', 'deploy', ['verify']],
+    ['upstreams', 'host2', 'deploy', ['start']],
+    ['switch', 'host1', 'proxy', ['start', 'upstreams']],
+    ['stop-source-db', 'host1', 'verify', ['start', 'upstreams', 'switch']],
+    ['dns/shop.test', 'host2', 'proxy', ['start', 'upstreams', 'switch']],
+    ['channel-close', 'host1', 'verify', ['start', 'upstreams', 'switch', 'stop-source-db']],
+    ['mark', 'host1', 'verify', ['start', 'upstreams', 'switch']],
+    ['moved', 'host1', 'verify', ['mark']],
+    ['moving', 'host1', 'prepare', ['preflight']],
+  ]);
+  assert.equal(servedBy, 'shop/migrate/switch');
+  assert.deepEqual(
+    steps.filter((s) => s.recordOnly).map((s) => s.id),
+    ['shop/migrate/moving'],
+  );
+});
+
+test('dump mode without a proxy: no nginx steps, and the stack serves once started on the target', async () => {
+  const { steps, servedBy } = await plan('dump', false);
+  assert.deepEqual(short(graphOf(steps)), [
+    ['preflight', 'host2', 'prepare', []],
+    ['channel', 'host1', 'prepare', ['preflight', 'moving']],
+    ['shop/engine', 'host2', 'prepare', ['preflight', 'moving']],
+    ['shop/images', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['shop/release', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['volumes', 'host2', 'transfer', ['preflight', 'shop/engine', 'moving']],
+    ['precopy', 'host1', 'transfer', ['channel', 'volumes']],
+    [
+      'create',
+      'host2',
+      'transfer',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy', 'target-db'],
+    ],
+    [
+      'freeze',
+      'host1',
+      'deploy',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy', 'target-db', 'create'],
+    ],
+    ['final-copy', 'host1', 'deploy', ['freeze']],
+    ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy']],
+    ['dump/db', 'host2', 'deploy', ['freeze', 'final-copy', 'target-db', 'channel']],
+    ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'dump/db']],
+    ['start', 'host2', 'deploy', ['verify']],
+    ['stop-source-db', 'host1', 'verify', ['start']],
+    ['channel-close', 'host1', 'verify', ['start', 'stop-source-db']],
+    ['mark', 'host1', 'verify', ['start']],
+    ['moved', 'host1', 'verify', ['mark']],
+    ['moving', 'host1', 'prepare', ['preflight']],
+  ]);
+  assert.equal(servedBy, 'shop/migrate/start');
+});
+
+test('replicate mode: the plan of the stack with its volumes and a proxy, step by step', async () => {
+  const { steps, servedBy } = await plan('replicate', true);
+  assert.deepEqual(short(graphOf(steps)), [
+    ['dns-preflight', 'host2', 'prepare', []],
+    ['preflight', 'host2', 'prepare', ['dns-preflight']],
+    ['channel', 'host1', 'prepare', ['preflight', 'moving']],
+    ['shop/engine', 'host2', 'prepare', ['preflight', 'moving']],
+    ['shop/images', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['shop/release', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['volumes', 'host2', 'transfer', ['preflight', 'shop/engine', 'moving']],
+    ['precopy', 'host1', 'transfer', ['channel', 'volumes']],
+    [
+      'create',
+      'host2',
+      'transfer',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy', 'target-db'],
+    ],
+    [
+      'shop/proxy/nginx',
+      'host2',
+      'transfer',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy'],
+    ],
+    ['shop/proxy/webroot', 'host2', 'transfer', ['shop/proxy/nginx']],
+    ['shop/proxy/upstreams', 'host2', 'transfer', ['shop/proxy/nginx']],
+    ['shop/proxy/site', 'host2', 'transfer', ['shop/proxy/upstreams', 'shop/proxy/webroot']],
+    [
+      'freeze',
+      'host1',
+      'deploy',
+      [
+        'channel',
+        'volumes',
+        'shop/engine',
+        'shop/images',
+        'shop/release',
+        'precopy',
+        'target-db',
+        'create',
+        'shop/proxy/nginx',
+        'shop/proxy/webroot',
+        'shop/proxy/upstreams',
+        'shop/proxy/site',
+        'subscribe/db',
+        'switch',
+      ],
+    ],
+    ['final-copy', 'host1', 'deploy', ['freeze']],
+    ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy']],
+    ['replica-channel', 'host2', 'prepare', ['preflight', 'moving']],
+    ['publish/db', 'host1', 'transfer', ['preflight', 'moving']],
+    ['schema/db', 'host2', 'transfer', ['channel', 'target-db', 'publish/db']],
+    ['tunnel/db', 'host2', 'transfer', ['replica-channel', 'target-db', 'publish/db']],
+    ['subscribe/db', 'host2', 'transfer', ['tunnel/db', 'schema/db']],
+    ['cutover/db', 'host2', 'deploy', ['freeze', 'final-copy', 'subscribe/db']],
+    [
+      'hold',
+      'host2',
+      'deploy',
+      [
+        'channel',
+        'volumes',
+        'shop/engine',
+        'shop/images',
+        'shop/release',
+        'precopy',
+        'target-db',
+        'create',
+        'shop/proxy/nginx',
+        'shop/proxy/webroot',
+        'shop/proxy/upstreams',
+        'shop/proxy/site',
+        'subscribe/db',
+      ],
+    ],
+    ['switch', 'host1', 'deploy', ['hold']],
+    ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'cutover/db']],
+    ['start', 'host2', 'deploy', ['verify']],
+    ['upstreams', 'host2', 'deploy', ['start']],
+    ['unhold', 'host2', 'deploy', ['start', 'upstreams']],
+    ['proof', 'host2', 'verify', ['start', 'upstreams', 'unhold']],
+    ['tunnel/db-close', 'host2', 'verify', ['cutover/db', 'start', 'upstreams', 'unhold']],
+    ['clean/db', 'host1', 'verify', ['start', 'upstreams', 'unhold', 'cutover/db', 'proof']],
+    ['stop-source-db', 'host1', 'verify', ['start', 'upstreams', 'unhold', 'clean/db']],
+    [
+      'replica-channel-close',
+      'host2',
+      'verify',
+      ['replica-channel', 'cutover/db', 'tunnel/db-close', 'start', 'upstreams', 'unhold'],
+    ],
+    ['dns/shop.test', 'host2', 'proxy', ['start', 'upstreams', 'unhold']],
+    ['channel-close', 'host1', 'verify', ['start', 'upstreams', 'unhold', 'stop-source-db']],
+    ['mark', 'host1', 'verify', ['start', 'upstreams', 'unhold', 'proof']],
+    ['moved', 'host1', 'verify', ['mark']],
+    ['moving', 'host1', 'prepare', ['preflight']],
+  ]);
+  assert.equal(servedBy, 'shop/migrate/unhold');
+});
+
+test('replicate mode without a proxy: no hold and no switch, the pause begins at the freeze', async () => {
+  const { steps, servedBy } = await plan('replicate', false);
+  assert.deepEqual(short(graphOf(steps)), [
+    ['preflight', 'host2', 'prepare', []],
+    ['channel', 'host1', 'prepare', ['preflight', 'moving']],
+    ['shop/engine', 'host2', 'prepare', ['preflight', 'moving']],
+    ['shop/images', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['shop/release', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['volumes', 'host2', 'transfer', ['preflight', 'shop/engine', 'moving']],
+    ['precopy', 'host1', 'transfer', ['channel', 'volumes']],
+    [
+      'create',
+      'host2',
+      'transfer',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy', 'target-db'],
+    ],
+    [
+      'freeze',
+      'host1',
+      'deploy',
+      [
+        'channel',
+        'volumes',
+        'shop/engine',
+        'shop/images',
+        'shop/release',
+        'precopy',
+        'target-db',
+        'create',
+        'subscribe/db',
+      ],
+    ],
+    ['final-copy', 'host1', 'deploy', ['freeze']],
+    ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy']],
+    ['replica-channel', 'host2', 'prepare', ['preflight', 'moving']],
+    ['publish/db', 'host1', 'transfer', ['preflight', 'moving']],
+    ['schema/db', 'host2', 'transfer', ['channel', 'target-db', 'publish/db']],
+    ['tunnel/db', 'host2', 'transfer', ['replica-channel', 'target-db', 'publish/db']],
+    ['subscribe/db', 'host2', 'transfer', ['tunnel/db', 'schema/db']],
+    ['cutover/db', 'host2', 'deploy', ['freeze', 'final-copy', 'subscribe/db']],
+    ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'cutover/db']],
+    ['start', 'host2', 'deploy', ['verify']],
+    ['proof', 'host2', 'verify', ['start']],
+    ['tunnel/db-close', 'host2', 'verify', ['cutover/db', 'start']],
+    ['clean/db', 'host1', 'verify', ['start', 'cutover/db', 'proof']],
+    ['stop-source-db', 'host1', 'verify', ['start', 'clean/db']],
+    ['replica-channel-close', 'host2', 'verify', ['replica-channel', 'cutover/db', 'tunnel/db-close', 'start']],
+    ['channel-close', 'host1', 'verify', ['start', 'stop-source-db']],
+    ['mark', 'host1', 'verify', ['start', 'proof']],
+    ['moved', 'host1', 'verify', ['mark']],
+    ['moving', 'host1', 'prepare', ['preflight']],
+  ]);
+  assert.equal(servedBy, 'shop/migrate/start');
+});
+
+test('a stack of only its database: no copies, no containers created, in either mode', async () => {
+  const f = fixture({ compose: demoCompose({ cache: false, files: false }), proxy: false });
+  const dump = await migratePlan({ ...f.move, mode: 'dump' });
+  assert.deepEqual(short(graphOf(dump.steps)), [
+    ['preflight', 'host2', 'prepare', []],
+    ['channel', 'host1', 'prepare', ['preflight', 'moving']],
+    ['shop/engine', 'host2', 'prepare', ['preflight', 'moving']],
+    ['shop/images', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['shop/release', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['volumes', 'host2', 'transfer', ['preflight', 'shop/engine', 'moving']],
+    ['create', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'target-db']],
+    [
+      'freeze',
+      'host1',
+      'deploy',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'target-db', 'create'],
+    ],
+    ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release']],
+    ['dump/db', 'host2', 'deploy', ['freeze', 'target-db', 'channel']],
+    ['verify', 'host2', 'deploy', ['freeze', 'dump/db']],
+    ['start', 'host2', 'deploy', ['verify']],
+    ['stop-source-db', 'host1', 'verify', ['start']],
+    ['channel-close', 'host1', 'verify', ['start', 'stop-source-db']],
+    ['mark', 'host1', 'verify', ['start']],
+    ['moved', 'host1', 'verify', ['mark']],
+    ['moving', 'host1', 'prepare', ['preflight']],
+  ]);
+  const replicate = await migratePlan({ ...f.move, mode: 'replicate' });
+  assert.deepEqual(short(graphOf(replicate.steps)), [
+    ['preflight', 'host2', 'prepare', []],
+    ['channel', 'host1', 'prepare', ['preflight', 'moving']],
+    ['shop/engine', 'host2', 'prepare', ['preflight', 'moving']],
+    ['shop/images', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['shop/release', 'host2', 'transfer', ['shop/engine', 'preflight', 'moving']],
+    ['volumes', 'host2', 'transfer', ['preflight', 'shop/engine', 'moving']],
+    ['create', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'target-db']],
+    [
+      'freeze',
+      'host1',
+      'deploy',
+      ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'target-db', 'create', 'subscribe/db'],
+    ],
+    ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release']],
+    ['replica-channel', 'host2', 'prepare', ['preflight', 'moving']],
+    ['publish/db', 'host1', 'transfer', ['preflight', 'moving']],
+    ['schema/db', 'host2', 'transfer', ['channel', 'target-db', 'publish/db']],
+    ['tunnel/db', 'host2', 'transfer', ['replica-channel', 'target-db', 'publish/db']],
+    ['subscribe/db', 'host2', 'transfer', ['tunnel/db', 'schema/db']],
+    ['cutover/db', 'host2', 'deploy', ['freeze', 'subscribe/db']],
+    ['verify', 'host2', 'deploy', ['freeze', 'cutover/db']],
+    ['start', 'host2', 'deploy', ['verify']],
+    ['proof', 'host2', 'verify', ['start']],
+    ['tunnel/db-close', 'host2', 'verify', ['cutover/db', 'start']],
+    ['clean/db', 'host1', 'verify', ['start', 'cutover/db', 'proof']],
+    ['stop-source-db', 'host1', 'verify', ['start', 'clean/db']],
+    ['replica-channel-close', 'host2', 'verify', ['replica-channel', 'cutover/db', 'tunnel/db-close', 'start']],
+    ['channel-close', 'host1', 'verify', ['start', 'stop-source-db']],
+    ['mark', 'host1', 'verify', ['start', 'proof']],
+    ['moved', 'host1', 'verify', ['mark']],
+    ['moving', 'host1', 'prepare', ['preflight']],
+  ]);
+});
