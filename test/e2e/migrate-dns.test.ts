@@ -235,7 +235,10 @@ describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
     assert.equal(calls().length, 1);
 
     const cutover = first.cutover[0]!;
-    await cutover.rollback(testContext(local, { step: cutover }), r.observed.get(cutover.id) as Parameters<typeof cutover.rollback>[1]);
+    await cutover.rollback(
+      testContext(local, { step: cutover }),
+      r.observed.get(cutover.id) as Parameters<typeof cutover.rollback>[1],
+    );
     assert.deepEqual(await addressNow(), ['192.0.2.10']);
     assert.deepEqual(calls().slice(1), [`shop ${DOMAIN} A [192.0.2.20] -> [192.0.2.10] ttl ${TTL}`]);
   });

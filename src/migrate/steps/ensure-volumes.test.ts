@@ -34,12 +34,10 @@ test('creates the missing volumes with Compose labels; rollback removes those it
     'docker volume rm shop_files',
   ]);
 
-  const inUse = new RecordingTransport('new')
-    .when(INSPECT('files'), {})
-    .when('docker volume rm shop_files', {
-      code: 1,
-      stderr: 'Error response from daemon: remove shop_files: volume is in use - [abc]\n',
-    });
+  const inUse = new RecordingTransport('new').when(INSPECT('files'), {}).when('docker volume rm shop_files', {
+    code: 1,
+    stderr: 'Error response from daemon: remove shop_files: volume is in use - [abc]\n',
+  });
   await step.rollback(testContext(inUse, { step }), { missing: ['files'] });
   assert.equal(inUse.lines.length, 2);
 });
