@@ -6,8 +6,8 @@
 import { UsageError } from '../core/errors.js';
 import { makePlan } from '../engine/plan.js';
 import { openJournal } from '../journal/journal.js';
-import { selectTargets } from '../apply/build.js';
-import { preview } from '../apply/preview.js';
+import { selectTargets } from '../plans/build.js';
+import { preview } from '../plans/preview.js';
 import { countChanges, renderPlanTable, renderRunbook } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
 import { cmd, quiet } from '../shell/command.js';

@@ -7,8 +7,8 @@ import { UsageError } from '../core/errors.js';
 import { makePlan } from '../engine/plan.js';
 import type { Step } from '../engine/step.js';
 import { openJournal } from '../journal/journal.js';
-import { selectTargets } from '../apply/build.js';
-import { preview } from '../apply/preview.js';
+import { selectTargets } from '../plans/build.js';
+import { preview } from '../plans/preview.js';
 import { renderPlanTable } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
 import { cmd, quiet } from '../shell/command.js';
@@ -29,7 +29,7 @@ import { sideOf } from '../migrate/context.js';
 import { databases } from '../migrate/postgres.js';
 import { endpoint } from './endpoint.js';
 import { markerPath, movingPath } from '../migrate/steps/switch.js';
-import { reportPath } from '../migrate/steps/verify.js';
+import { reportPath } from '../migrate/report.js';
 
 export interface RollbackFlags extends ApplyFlags {
   to?: string;

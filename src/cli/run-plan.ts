@@ -10,7 +10,7 @@ import { runPlan } from '../engine/run.js';
 import type { RunEvent, RunSummary } from '../engine/events.js';
 import type { Journal } from '../journal/journal.js';
 import { acquireLock, lockStatus, releaseLock, LockHeldError } from '../lock/lock.js';
-import type { FleetPlan } from '../apply/build.js';
+import type { FleetPlan } from '../plans/build.js';
 import { progressLine, renderSummary } from '../render/plan.js';
 import { TransportError } from '../transport/transport.js';
 import type { Io } from './io.js';

@@ -10,9 +10,9 @@ import { withPlace, type Step, type StepContext } from '../engine/step.js';
 import type { Builders, Planning } from './plan.js';
 import { channelFor, channelSteps } from './channel.js';
 import type { Database } from './postgres.js';
-import { dbContainer } from './steps/dump.js';
+import { dbContainer } from './db-container.js';
 import { holdSteps } from './steps/hold.js';
-import { proofStep, startProofs } from './steps/proof.js';
+import { proofStep, startProofs } from './steps/proof-snapshot.js';
 import { cleanSourceStep, cutoverStep, publishStep, schemaStep, subscribeStep } from './steps/replicate.js';
 import { firstAddress, tunnelSteps } from './tunnel.js';
 

@@ -35,7 +35,7 @@ import { databases } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
 import { servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
-import { verifyStep } from './steps/verify.js';
+import { verifyStep } from './steps/proof-in-pause.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
 import { connectedStep } from './steps/connected.js';
 import { markerStep, movingPath } from './steps/switch.js';

@@ -32,7 +32,7 @@ import { sideOf, type Migration } from './context.js';
 import { databases, REDIS_IMAGE, type Database } from './postgres.js';
 import { servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
-import { verifyStep, type VerifyOptions } from './steps/verify.js';
+import { verifyStep, type VerifyOptions } from './steps/proof-in-pause.js';
 import { markerStep, movingPath, switchStep } from './steps/switch.js';
 import { removeStep } from './steps/remove.js';
 import { volumeMountpoint, type VolumeCopy } from './volumes.js';

@@ -17,7 +17,7 @@ import {
   sequencesDiffer,
 } from './replica-sql.js';
 import { holdCommand } from './steps/hold.js';
-import { snapshotState } from './steps/proof.js';
+import { snapshotState } from './steps/proof-snapshot.js';
 import { tunnelPattern, tunnelStartCommand, tunnelStopCommand } from './tunnel.js';
 
 const d: Database = { service: 'db-main', user: 'app', db: 'shop', volumes: ['db-data'] };

@@ -12,7 +12,7 @@ import { upstreamsStep } from '../deploy/proxy-link.js';
 import { sideOf } from './context.js';
 import { servicesStateStep } from './steps/services.js';
 import { markerPath, movingPath } from './steps/switch.js';
-import { reportPath } from './steps/verify.js';
+import { reportPath } from './report.js';
 import { removeStep } from './steps/remove.js';
 import { leftoverSteps, type LeftoversInput } from './rollback-replica.js';
 

@@ -13,7 +13,7 @@ import type { Side } from './context.js';
 import { psql, runPg, type Database, type Instead } from './postgres.js';
 import * as q from './replica-sql.js';
 import { endReplication, replicationLeft } from './steps/replicate.js';
-import { dbContainer } from './steps/dump.js';
+import { dbContainer } from './db-container.js';
 
 /** Lists the hold rules of the stack (iptables -S lines). */
 export const holdRulesCommand = (stack: string): Command =>

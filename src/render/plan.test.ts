@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Preview } from '../apply/preview.js';
+import type { Preview } from '../plans/preview.js';
 import { progressLine, renderPlanTable, renderRunbook, renderSummary } from './plan.js';
 
 const doc = {

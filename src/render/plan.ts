@@ -1,5 +1,5 @@
 /** A plan for people: a table, a markdown runbook to approve, and one line per step while it runs. */
-import type { Preview, PreviewStep } from '../apply/preview.js';
+import type { Preview, PreviewStep } from '../plans/preview.js';
 import type { RunEvent, RunSummary } from '../engine/events.js';
 import { table } from './table.js';
 

@@ -23,7 +23,7 @@ import {
 import { countSql, TABLES_SQL } from '../postgres.js';
 import { contextFor, d, failure, migration, pg, ready, servers, SRC, TGT, inspectLine } from './db-fixture.js';
 import { dumpStep } from './dump.js';
-import { reportPath } from './verify.js';
+import { reportPath } from '../report.js';
 
 const m = migration();
 const step = dumpStep({ id: 'shop/migrate/dump/db', m, d, dependsOn: ['shop/migrate/freeze'] });

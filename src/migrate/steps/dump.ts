@@ -7,12 +7,9 @@
  * one from a database created anew.
  */
 import type { Step, StepContext, StepPlace } from '../../engine/step.js';
-import { StepError } from '../../engine/errors.js';
 import { render, type Command } from '../../shell/command.js';
-import { projectContainers } from '../../deploy/containers.js';
-import type { Transport } from '../../transport/transport.js';
 import { onTarget } from '../channel.js';
-import type { Migration, Side } from '../context.js';
+import type { Migration } from '../context.js';
 import { formatSize } from '../../core/size.js';
 import {
   compareSchema,
@@ -34,48 +31,12 @@ import {
   writeFile,
 } from '../dump-commands.js';
 import { parallelDump, type DbSide } from '../parallel-dump.js';
-import { awaitAccepting, compareTables, query, tableSums, type Database, type TableReport } from '../postgres.js';
-import { readReport, refuseStaleProof } from './verify.js';
-
-/** The running container of `service` in `project` on the server `t` reaches; `database-not-running` when there is none. */
-export async function dbContainer(
-  t: Transport,
-  side: Pick<Side, 'name' | 'sudo'>,
-  project: string,
-  service: string,
-): Promise<string> {
-  const c = (await projectContainers(t, project, side.sudo)).find(
-    (x) => x.service === service && x.status === 'running',
-  );
-  if (!c)
-    throw new StepError(
-      'database-not-running',
-      `${side.name}: no running container of ${service} in project ${project}`,
-      'Start it (or run migrate again with --resume, which starts what it needs), then try again.',
-    );
-  return c.name;
-}
+import { compareTables, query, tableSums, type Database, type TableReport } from '../postgres.js';
+import { readReport, refuseStaleProof } from '../report.js';
+import { dbContainer, targetDbContainer } from '../db-container.js';
 
 /** How long the dump waits for the target's Postgres to accept connections: it runs in the write pause. */
 export const DUMP_ACCEPT_WAIT_MS = 60_000;
-
-/** How long the target's Postgres may take to accept connections outside the pause: its first start initialises it. */
-export const TARGET_ACCEPT_WAIT_MS = 120_000;
-
-/**
- * The target's database container (`t` reaches the target), once its Postgres accepts
- * connections (within `timeoutMs`): it may have just started for the first time.
- */
-export async function targetDbContainer(
-  t: Transport,
-  m: Migration,
-  d: Database,
-  timeoutMs = TARGET_ACCEPT_WAIT_MS,
-): Promise<string> {
-  const c = await dbContainer(t, m.target, m.release.project, d.service);
-  await awaitAccepting(t, c, m.target.sudo, timeoutMs);
-  return c;
-}
 
 interface Sides {
   source: DbSide;

@@ -13,7 +13,7 @@ import type { Transport } from '../../transport/transport.js';
 import type { Migration, Side } from '../context.js';
 import { pgFailure, psql, runPg, type Instead, type Database } from '../postgres.js';
 import * as q from '../replica-sql.js';
-import { dbContainer, targetDbContainer } from './dump.js';
+import { dbContainer, targetDbContainer } from '../db-container.js';
 
 export type Redact = (s: string) => string;
 

@@ -31,7 +31,7 @@ import {
   SLOT_WAIT_S,
   type Db,
 } from './replica-db.js';
-import { dbContainer, TARGET_ACCEPT_WAIT_MS } from './dump.js';
+import { dbContainer, TARGET_ACCEPT_WAIT_MS } from '../db-container.js';
 
 export { endReplication, identityPath, replicationLeft, type SourceDb } from './replica-db.js';
 export { cutoverStep, subscribeStep, type CutoverObserved, type SubscribeObserved } from './subscribe.js';

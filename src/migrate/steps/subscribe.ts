@@ -11,7 +11,7 @@ import { Secret } from '../../core/secret.js';
 import type { Migration } from '../context.js';
 import { TABLES_SQL, type Database } from '../postgres.js';
 import * as q from '../replica-sql.js';
-import { TARGET_ACCEPT_WAIT_MS } from './dump.js';
+import { TARGET_ACCEPT_WAIT_MS } from '../db-container.js';
 import { dbsOf, dropSubscription, lines, sql, sqlIn, SLOT_WAIT_S, type Db } from './replica-db.js';
 
 /** The subscription's tables and states; ready when every source table is copied and streaming. */

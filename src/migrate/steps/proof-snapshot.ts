@@ -16,8 +16,8 @@ import type { Transport } from '../../transport/transport.js';
 import { stackDir } from '../../deploy/layout.js';
 import type { Migration } from '../context.js';
 import { checksumSql, compareTables, parseSums, query, TABLES_SQL, tableSums, type Database } from '../postgres.js';
-import { dbContainer } from './dump.js';
-import { readReport, reportPath, SNAPSHOT_WAIT_MS } from './verify.js';
+import { dbContainer } from '../db-container.js';
+import { readReport, reportPath, SNAPSHOT_WAIT_MS } from '../report.js';
 
 const base = (m: Migration, d: Database): string => `${stackDir(m.stack)}/proof-${d.service}`;
 export const DONE = 'ferry-proof-done';

@@ -6,7 +6,8 @@ import { drive } from '../../engine/test-helpers.js';
 import type { RecordedCall } from '../../transport/recording.js';
 import { checksumSql, TABLES_SQL } from '../postgres.js';
 import { contextFor, failure, inspectLine, migration, pg, servers, SRC, TGT } from './db-fixture.js';
-import { reportPath, verifyStep, type SavedReport } from './verify.js';
+import { verifyStep } from './proof-in-pause.js';
+import { reportPath, type SavedReport } from '../report.js';
 
 const report = render(quiet(cmd('cat', reportPath('shop'))));
 const sums = checksumSql(['public.orders']);

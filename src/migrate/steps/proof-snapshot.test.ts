@@ -7,8 +7,8 @@ import type { RecordedCall } from '../../transport/recording.js';
 import { stackDir } from '../../deploy/layout.js';
 import { checksumSql, TABLES_SQL } from '../postgres.js';
 import { contextFor, d, failure, inspectLine, migration, pg, servers, SRC, TGT } from './db-fixture.js';
-import { DONE, proofCommand, proofSql, proofStep, startProofs } from './proof.js';
-import { reportPath } from './verify.js';
+import { DONE, proofCommand, proofSql, proofStep, startProofs } from './proof-snapshot.js';
+import { reportPath } from '../report.js';
 
 const m = migration({ mode: 'replicate' });
 const base = `${stackDir('shop')}/proof-db`;

@@ -1,0 +1,46 @@
+/**
+ * Finding a stack's database container on either side of a migration, and waiting until
+ * the target's Postgres accepts connections (it may just have started for the first time).
+ */
+import { StepError } from '../engine/errors.js';
+import { projectContainers } from '../deploy/containers.js';
+import type { Transport } from '../transport/transport.js';
+import type { Migration, Side } from './context.js';
+import { awaitAccepting, type Database } from './postgres.js';
+
+/** The running container of `service` in `project` on the server `t` reaches; `database-not-running` when there is none. */
+export async function dbContainer(
+  t: Transport,
+  side: Pick<Side, 'name' | 'sudo'>,
+  project: string,
+  service: string,
+): Promise<string> {
+  const c = (await projectContainers(t, project, side.sudo)).find(
+    (x) => x.service === service && x.status === 'running',
+  );
+  if (!c)
+    throw new StepError(
+      'database-not-running',
+      `${side.name}: no running container of ${service} in project ${project}`,
+      'Start it (or run migrate again with --resume, which starts what it needs), then try again.',
+    );
+  return c.name;
+}
+
+/** How long the target's Postgres may take to accept connections outside the pause: its first start initialises it. */
+export const TARGET_ACCEPT_WAIT_MS = 120_000;
+
+/**
+ * The target's database container (`t` reaches the target), once its Postgres accepts
+ * connections (within `timeoutMs`): it may have just started for the first time.
+ */
+export async function targetDbContainer(
+  t: Transport,
+  m: Migration,
+  d: Database,
+  timeoutMs = TARGET_ACCEPT_WAIT_MS,
+): Promise<string> {
+  const c = await dbContainer(t, m.target, m.release.project, d.service);
+  await awaitAccepting(t, c, m.target.sudo, timeoutMs);
+  return c;
+}
