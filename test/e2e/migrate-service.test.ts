@@ -24,48 +24,56 @@ const DOMAIN = 'tbsvc.ferry.test';
 const CANARY = 'canary-svc-7c2e91b4';
 const UNIT = `ferry-firewall-${STACK}-db.service`;
 
+/** The hosts, files and helpers every test of this file uses. */
+function makeBed() {
+  const hosts = testbedHosts();
+  const [app, db, outsider] = [hosts[0]!, hosts[1]!, hosts[2]!];
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-service-'));
+  const state = join(dir, 'state');
+  const run = (args: string[]): Promise<Transcript> =>
+    ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: state },
+    });
+  const psql = (h: TestbedHost, sql: string) =>
+    onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
+  const summary = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { changed: number; failed: number };
+  const reaches = (from: TestbedHost, to: string) =>
+    onHost(from, `timeout 3 bash -c 'exec 3<>/dev/tcp/${to}/5432' && echo open || echo closed`).trim();
+  const clean = (h: TestbedHost) => {
+    cleanStack(h, STACK, ['db-data']);
+    onHost(
+      h,
+      `systemctl disable --now ${UNIT} 2>/dev/null; rm -f /etc/systemd/system/${UNIT}; systemctl daemon-reload; ` +
+        `while iptables -w -S DOCKER-USER | grep -q ferry-${STACK}-db; do iptables -w -D DOCKER-USER $(iptables -w -S DOCKER-USER | grep ferry-${STACK}-db | head -1 | sed 's/^-A DOCKER-USER //'); done; ` +
+        `ufw delete allow proto tcp from ${app.host} to ${db.host} port 5432 comment 'ferry ${STACK}/db' >/dev/null 2>&1; true`,
+    );
+  };
+  const files = { fleet: '' };
+  /** A probe writing through host1's nginx, and a move of db killed (-9) once the dump is done: in the pause. */
+  const movedKilledAfterDump = async () => {
+    const p = probe(app.host, DOMAIN);
+    assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
+    const killed = await ferryChild(
+      { dir, state },
+      ['migrate', STACK, '--service', 'db', '--to', db.name, '--yes'],
+      (line, kill) => {
+        if (/✓ tbsvc\/migrate\/dump\/db /.test(line)) kill();
+      },
+    );
+    assert.equal(killed.signal, 'SIGKILL', killed.err);
+    return { p, killed };
+  };
+  return { hosts, app, db, outsider, dir, state, run, psql, summary, reaches, clean, movedKilledAfterDump, files };
+}
+type Bed = ReturnType<typeof makeBed>;
+
 describe(
   'ferry migrate --service on the test bed',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
-    const hosts = testbedHosts();
-    const [app, db, outsider] = [hosts[0]!, hosts[1]!, hosts[2]!];
-    const dir = mkdtempSync(join(tmpdir(), 'ferry-service-'));
-    const state = join(dir, 'state');
-    const run = (args: string[]): Promise<Transcript> =>
-      ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
-        cwd: dir,
-        env: { FERRY_STATE_DIR: state },
-      });
-    const psql = (h: TestbedHost, sql: string) =>
-      onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
-    const summary = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { changed: number; failed: number };
-    const reaches = (from: TestbedHost, to: string) =>
-      onHost(from, `timeout 3 bash -c 'exec 3<>/dev/tcp/${to}/5432' && echo open || echo closed`).trim();
-    const clean = (h: TestbedHost) => {
-      cleanStack(h, STACK, ['db-data']);
-      onHost(
-        h,
-        `systemctl disable --now ${UNIT} 2>/dev/null; rm -f /etc/systemd/system/${UNIT}; systemctl daemon-reload; ` +
-          `while iptables -w -S DOCKER-USER | grep -q ferry-${STACK}-db; do iptables -w -D DOCKER-USER $(iptables -w -S DOCKER-USER | grep ferry-${STACK}-db | head -1 | sed 's/^-A DOCKER-USER //'); done; ` +
-          `ufw delete allow proto tcp from ${app.host} to ${db.host} port 5432 comment 'ferry ${STACK}/db' >/dev/null 2>&1; true`,
-      );
-    };
-    let fleetFile = '';
-    /** A probe writing through host1's nginx, and a move of db killed (-9) once the dump is done: in the pause. */
-    const movedKilledAfterDump = async () => {
-      const p = probe(app.host, DOMAIN);
-      assert.ok(await p.okAfter(Date.now(), 15_000), 'the probe writes before the move');
-      const killed = await ferryChild(
-        { dir, state },
-        ['migrate', STACK, '--service', 'db', '--to', db.name, '--yes'],
-        (line, kill) => {
-          if (/✓ tbsvc\/migrate\/dump\/db /.test(line)) kill();
-        },
-      );
-      assert.equal(killed.signal, 'SIGKILL', killed.err);
-      return { p, killed };
-    };
+    const b = makeBed();
+    const { app, db, outsider, dir, reaches, clean } = b;
 
     before(() => {
       for (const h of [app, db]) clean(h);
@@ -78,140 +86,30 @@ describe(
         target: db,
       });
       // A short health timeout: the failing move below waits for it.
-      fleetFile = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace('health_timeout: 60s', 'health_timeout: 20s');
-      writeFileSync(join(dir, 'ferry.yml'), fleetFile);
+      b.files.fleet = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
+        'health_timeout: 60s',
+        'health_timeout: 20s',
+      );
+      writeFileSync(join(dir, 'ferry.yml'), b.files.fleet);
       loadImages(app, ['ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
     });
     after(() => {
       if (!process.env.FERRY_KEEP_HOSTS) for (const h of [app, db]) clean(h);
     });
 
-    test('deployed on host1 with data', async () => {
-      const t = await run(['apply', '--yes', '--json']);
-      assert.equal(t.code, 0, t.err + t.out);
-      assert.equal((await httpGet(app.host, DOMAIN, '/health')).status, 200);
-      psql(
-        app,
-        'CREATE TABLE bulk (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk (payload) SELECT md5(g::text) FROM generate_series(1, 50000) g',
-      );
-    });
+    test('deployed on host1 with data', () => deployedWithData(b));
 
-    test('bad input is refused before anything changes: not a Postgres service, no such service, replicate', async () => {
-      for (const [args, pattern] of [
-        [['--service', 'worker'], /error usage: --service worker: only a Postgres service can be moved alone/],
-        [['--service', 'dbb'], /error usage: --service dbb: stack tbsvc has no such service/],
-        [['--service', 'db', '--mode', 'replicate'], /error usage: --service with --mode replicate/],
-      ] as const) {
-        const t = await run(['migrate', STACK, '--to', db.name, '--yes', ...args]);
-        assert.equal(t.code, 2, t.err + t.out);
-        assert.match(t.err, pattern);
-      }
-      assert.equal(onHost(db, `docker ps -aq --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
-      assert.equal(onHost(app, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '3');
-    });
+    test('bad input is refused before anything changes: not a Postgres service, no such service, replicate', () =>
+      badInputRefused(b));
 
-    test('a move whose app cannot reach the database server fails and is rolled back: host1 serves from its own database, host2 keeps nothing running, its firewall gone', async () => {
-      // Something else on host2 drops everything to Postgres, the app's connections included.
-      onHost(db, 'iptables -w -I DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
-      try {
-        const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes']);
-        assert.equal(t.code, 1, t.err + t.out);
-        assert.match(
-          t.err,
-          /✗ tbsvc\/up .*\n.*verify-failed: host1: tbsvc\/up: verification failed: release \w+ is not ready: tbsvc_web_1 running \(unhealthy\)/,
-        );
-        assert.match(t.err, /rolled back: .*tbsvc\/up.*tbsvc\/db\/firewall/);
-      } finally {
-        onHost(db, 'iptables -w -D DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
-      }
-      const health = await httpGet(app.host, DOMAIN, '/health');
-      assert.equal(health.status, 200, health.body);
-      assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
-      assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
-      assert.equal(onHost(db, `test -e /etc/systemd/system/${UNIT} && echo unit || echo none`).trim(), 'none');
-      assert.doesNotMatch(onHost(db, 'iptables -w -S DOCKER-USER'), /ferry-tbsvc-db/);
-      assert.doesNotMatch(onHost(db, 'ufw show added'), /ferry tbsvc\/db/);
-      assert.equal(onHost(db, `test -e /srv/ferry/${STACK}/migration.json && echo report || echo none`).trim(), 'none');
-    });
+    test('a move whose app cannot reach the database server fails and is rolled back: host1 serves from its own database, host2 keeps nothing running, its firewall gone', () =>
+      unreachableMoveRolledBack(b));
 
-    test("a move killed after the dump and rolled back without resuming: host1 serves from its own database with every write, host2's copy stopped, no marker or key left", async () => {
-      const { p, killed } = await movedKilledAfterDump();
-      assert.equal(onHost(app, `cat /srv/ferry/${STACK}/migrating-to`).trim(), db.name);
-      const t = await run(['rollback', STACK, '--yes']);
-      const served = await p.okAfter(Date.now(), 30_000);
-      const seen = await p.stop();
-      assert.equal(t.code, 0, t.err + t.out);
-      assert.match(
-        t.err,
-        /rolling back the unfinished run \S+ \(migrate tbsvc --service db --to host2\): taking over its locks/,
-      );
-      assert.ok(served, 'the probe has a write acknowledged after the rollback');
-      // host2 never served: every acknowledged write is in host1's database.
-      const here = Number(psql(app, 'SELECT count(*) FROM ferry_hits'));
-      assert.ok(
-        seen.acked.length > 0 && here >= Math.max(...seen.acked),
-        `host1 has ${here} hits, the probe saw ${Math.max(...seen.acked)} acknowledged`,
-      );
-      assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
-      assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
-      assert.equal(onHost(app, `test -e /srv/ferry/${STACK}/migrating-to && echo marker || echo none`).trim(), 'none');
-      assert.equal(onHost(db, 'grep -c ferry-migrate /root/.ssh/authorized_keys || true').trim(), '0');
-      assert.doesNotMatch(t.out + t.err + killed.err, new RegExp(CANARY), 'the password never shows');
-    });
+    test("a move killed after the dump and rolled back without resuming: host1 serves from its own database with every write, host2's copy stopped, no marker or key left", () =>
+      killedMoveRolledBack(b));
 
-    test('db moved to host2 under a writing probe, killed (-9) after the dump and resumed: proven, every acknowledged write there, the app writing to it', async () => {
-      const { p, killed } = await movedKilledAfterDump();
-      // Killed in the pause: the writers stopped, the source's database still there, the app not yet pointed at host2.
-      assert.equal(
-        onHost(
-          app,
-          `docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=web | wc -l`,
-        ).trim(),
-        '0',
-      );
-      const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes', '--json', '--resume']);
-      const after = Date.now();
-      const served = await p.okAfter(after, 30_000);
-      const seen = await p.stop();
-      assert.equal(t.code, 0, t.err + t.out);
-      assert.ok(served, 'the probe has a write acknowledged after the move');
-      assert.doesNotMatch(t.out + t.err + killed.err, new RegExp(CANARY), 'the password never shows');
-      const r = JSON.parse(t.out.trim().split('\n').pop()!) as {
-        downtime_ms: number | null;
-        verified: { tables: { name: string; rows_source: number; checksum_match: boolean }[] };
-      };
-      assert.ok(
-        r.verified.tables.length >= 3 && r.verified.tables.every((x) => x.checksum_match),
-        JSON.stringify(r.verified),
-      );
-      assert.equal(r.verified.tables.find((x) => x.name === 'public.bulk')?.rows_source, 50000);
-      const there = Number(psql(db, 'SELECT count(*) FROM ferry_hits'));
-      assert.ok(
-        seen.acked.length > 0 && there >= Math.max(...seen.acked),
-        `host2 has ${there} hits, the probe saw ${Math.max(...seen.acked)} acknowledged`,
-      );
-      // The app on host1 writes to host2 now.
-      const health = await httpGet(app.host, DOMAIN, '/health');
-      assert.equal(health.status, 200, health.body);
-      // The app's own health check writes too (every 2 s): at least this write is there.
-      const hits = (JSON.parse(health.body) as { hits: number }).hits;
-      assert.ok(
-        hits > there && Number(psql(db, 'SELECT count(*) FROM ferry_hits')) >= hits,
-        `the write answered with ${hits} hits is on host2`,
-      );
-      // host1 keeps the old data, not the container.
-      assert.equal(
-        onHost(
-          app,
-          `docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db | wc -l`,
-        ).trim(),
-        '0',
-      );
-      assert.equal(onHost(app, `docker volume ls -q --filter name=${STACK}_db-data`).trim(), `${STACK}_db-data`);
-      console.log(
-        `service move under probe, killed and resumed: ${seen.answers} requests, ${seen.failed.length} failed during the pause, longest gap ${seen.gap} ms`,
-      );
-    });
+    test('db moved to host2 under a writing probe, killed (-9) after the dump and resumed: proven, every acknowledged write there, the app writing to it', () =>
+      killedMoveResumed(b));
 
     test("the port is on host2's address only, and only host1 gets through: DOCKER-USER, ufw, and after a Docker restart", () => {
       assert.equal(onHost(db, `docker port ${STACK}_db_1 5432/tcp`).trim(), `${db.host}:5432`);
@@ -236,41 +134,181 @@ describe(
       assert.equal(reaches(app, db.host), 'open');
     });
 
-    test('apply: refused while ferry.yml does not place db; with the placement, nothing to change', async () => {
-      const refused = await run(['apply', '--yes']);
-      assert.equal(refused.code, 2, refused.err + refused.out);
-      assert.match(refused.err, /tbsvc\/db runs on host2 \(with its data\), but ferry.yml does not place it there/);
-      writeFileSync(
-        join(dir, 'ferry.yml'),
-        fleetFile.replace(
-          `    project: ${STACK}\n`,
-          `    project: ${STACK}\n    services: { db: { server: ${db.name} } }\n`,
-        ),
-      );
-      const t = await run(['apply', '--yes', '--json']);
-      assert.equal(t.code, 0, t.err + t.out);
-      assert.equal(summary(t.out).changed, 0, t.out);
-      const again = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes']);
-      assert.equal(again.code, 2, again.err + again.out);
-      assert.match(again.err, /error usage: tbsvc\/db already runs on host2/);
-    });
+    test('apply: refused while ferry.yml does not place db; with the placement, nothing to change', () =>
+      applyRefusedUnplaced(b));
 
-    test("rollback: db runs on host1 again on its data from the move, host2's stopped with its data; apply with the placement then refused", async () => {
-      const hitsThere = Number(psql(db, 'SELECT count(*) FROM ferry_hits'));
-      const t = await run(['rollback', STACK, '--yes']);
-      assert.equal(t.code, 0, t.err + t.out);
-      const health = await httpGet(app.host, DOMAIN, '/health');
-      assert.equal(health.status, 200, health.body);
-      assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
-      assert.ok(
-        Number(psql(app, 'SELECT count(*) FROM ferry_hits')) < hitsThere,
-        'host1 has its data as at the move (and the one write since), not the writes made on host2',
-      );
-      assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
-      assert.equal(onHost(db, `docker volume ls -q --filter name=${STACK}_db-data`).trim(), `${STACK}_db-data`);
-      const refused = await run(['apply', '--yes']);
-      assert.equal(refused.code, 2, refused.err + refused.out);
-      assert.match(refused.err, /ferry.yml places tbsvc\/db on host2, but it runs on host1 with its data/);
-    });
+    test("rollback: db runs on host1 again on its data from the move, host2's stopped with its data; apply with the placement then refused", () =>
+      rollbackToApp(b));
   },
 );
+
+async function deployedWithData(b: Bed): Promise<void> {
+  const { app, run, psql } = b;
+  const t = await run(['apply', '--yes', '--json']);
+  assert.equal(t.code, 0, t.err + t.out);
+  assert.equal((await httpGet(app.host, DOMAIN, '/health')).status, 200);
+  psql(
+    app,
+    'CREATE TABLE bulk (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk (payload) SELECT md5(g::text) FROM generate_series(1, 50000) g',
+  );
+}
+
+async function badInputRefused(b: Bed): Promise<void> {
+  const { app, db, run } = b;
+  for (const [args, pattern] of [
+    [['--service', 'worker'], /error usage: --service worker: only a Postgres service can be moved alone/],
+    [['--service', 'dbb'], /error usage: --service dbb: stack tbsvc has no such service/],
+    [['--service', 'db', '--mode', 'replicate'], /error usage: --service with --mode replicate/],
+  ] as const) {
+    const t = await run(['migrate', STACK, '--to', db.name, '--yes', ...args]);
+    assert.equal(t.code, 2, t.err + t.out);
+    assert.match(t.err, pattern);
+  }
+  assert.equal(onHost(db, `docker ps -aq --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+  assert.equal(onHost(app, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '3');
+}
+
+async function unreachableMoveRolledBack(b: Bed): Promise<void> {
+  const { app, db, run, psql } = b;
+  // Something else on host2 drops everything to Postgres, the app's connections included.
+  onHost(db, 'iptables -w -I DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
+  try {
+    const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes']);
+    assert.equal(t.code, 1, t.err + t.out);
+    assert.match(
+      t.err,
+      /✗ tbsvc\/up .*\n.*verify-failed: host1: tbsvc\/up: verification failed: release \w+ is not ready: tbsvc_web_1 running \(unhealthy\)/,
+    );
+    assert.match(t.err, /rolled back: .*tbsvc\/up.*tbsvc\/db\/firewall/);
+  } finally {
+    onHost(db, 'iptables -w -D DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
+  }
+  const health = await httpGet(app.host, DOMAIN, '/health');
+  assert.equal(health.status, 200, health.body);
+  assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
+  assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+  assert.equal(onHost(db, `test -e /etc/systemd/system/${UNIT} && echo unit || echo none`).trim(), 'none');
+  assert.doesNotMatch(onHost(db, 'iptables -w -S DOCKER-USER'), /ferry-tbsvc-db/);
+  assert.doesNotMatch(onHost(db, 'ufw show added'), /ferry tbsvc\/db/);
+  assert.equal(onHost(db, `test -e /srv/ferry/${STACK}/migration.json && echo report || echo none`).trim(), 'none');
+}
+
+async function killedMoveRolledBack(b: Bed): Promise<void> {
+  const { app, db, run, psql, movedKilledAfterDump } = b;
+  const { p, killed } = await movedKilledAfterDump();
+  assert.equal(onHost(app, `cat /srv/ferry/${STACK}/migrating-to`).trim(), db.name);
+  const t = await run(['rollback', STACK, '--yes']);
+  const served = await p.okAfter(Date.now(), 30_000);
+  const seen = await p.stop();
+  assert.equal(t.code, 0, t.err + t.out);
+  assert.match(
+    t.err,
+    /rolling back the unfinished run \S+ \(migrate tbsvc --service db --to host2\): taking over its locks/,
+  );
+  assert.ok(served, 'the probe has a write acknowledged after the rollback');
+  // host2 never served: every acknowledged write is in host1's database.
+  const here = Number(psql(app, 'SELECT count(*) FROM ferry_hits'));
+  assert.ok(
+    seen.acked.length > 0 && here >= Math.max(...seen.acked),
+    `host1 has ${here} hits, the probe saw ${Math.max(...seen.acked)} acknowledged`,
+  );
+  assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
+  assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+  assert.equal(onHost(app, `test -e /srv/ferry/${STACK}/migrating-to && echo marker || echo none`).trim(), 'none');
+  assert.equal(onHost(db, 'grep -c ferry-migrate /root/.ssh/authorized_keys || true').trim(), '0');
+  assert.doesNotMatch(t.out + t.err + killed.err, new RegExp(CANARY), 'the password never shows');
+}
+
+async function killedMoveResumed(b: Bed): Promise<void> {
+  const { app, db, run, psql, movedKilledAfterDump } = b;
+  const { p, killed } = await movedKilledAfterDump();
+  // Killed in the pause: the writers stopped, the source's database still there, the app not yet pointed at host2.
+  assert.equal(
+    onHost(
+      app,
+      `docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=web | wc -l`,
+    ).trim(),
+    '0',
+  );
+  const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes', '--json', '--resume']);
+  const after = Date.now();
+  const served = await p.okAfter(after, 30_000);
+  const seen = await p.stop();
+  assert.equal(t.code, 0, t.err + t.out);
+  assert.ok(served, 'the probe has a write acknowledged after the move');
+  assert.doesNotMatch(t.out + t.err + killed.err, new RegExp(CANARY), 'the password never shows');
+  const r = JSON.parse(t.out.trim().split('\n').pop()!) as {
+    downtime_ms: number | null;
+    verified: { tables: { name: string; rows_source: number; checksum_match: boolean }[] };
+  };
+  assert.ok(
+    r.verified.tables.length >= 3 && r.verified.tables.every((x) => x.checksum_match),
+    JSON.stringify(r.verified),
+  );
+  assert.equal(r.verified.tables.find((x) => x.name === 'public.bulk')?.rows_source, 50000);
+  const there = Number(psql(db, 'SELECT count(*) FROM ferry_hits'));
+  assert.ok(
+    seen.acked.length > 0 && there >= Math.max(...seen.acked),
+    `host2 has ${there} hits, the probe saw ${Math.max(...seen.acked)} acknowledged`,
+  );
+  // The app on host1 writes to host2 now.
+  const health = await httpGet(app.host, DOMAIN, '/health');
+  assert.equal(health.status, 200, health.body);
+  // The app's own health check writes too (every 2 s): at least this write is there.
+  const hits = (JSON.parse(health.body) as { hits: number }).hits;
+  assert.ok(
+    hits > there && Number(psql(db, 'SELECT count(*) FROM ferry_hits')) >= hits,
+    `the write answered with ${hits} hits is on host2`,
+  );
+  // host1 keeps the old data, not the container.
+  assert.equal(
+    onHost(
+      app,
+      `docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db | wc -l`,
+    ).trim(),
+    '0',
+  );
+  assert.equal(onHost(app, `docker volume ls -q --filter name=${STACK}_db-data`).trim(), `${STACK}_db-data`);
+  console.log(
+    `service move under probe, killed and resumed: ${seen.answers} requests, ${seen.failed.length} failed during the pause, longest gap ${seen.gap} ms`,
+  );
+}
+
+async function applyRefusedUnplaced(b: Bed): Promise<void> {
+  const { db, dir, run, summary } = b;
+  const refused = await run(['apply', '--yes']);
+  assert.equal(refused.code, 2, refused.err + refused.out);
+  assert.match(refused.err, /tbsvc\/db runs on host2 \(with its data\), but ferry.yml does not place it there/);
+  writeFileSync(
+    join(dir, 'ferry.yml'),
+    b.files.fleet.replace(
+      `    project: ${STACK}\n`,
+      `    project: ${STACK}\n    services: { db: { server: ${db.name} } }\n`,
+    ),
+  );
+  const t = await run(['apply', '--yes', '--json']);
+  assert.equal(t.code, 0, t.err + t.out);
+  assert.equal(summary(t.out).changed, 0, t.out);
+  const again = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes']);
+  assert.equal(again.code, 2, again.err + again.out);
+  assert.match(again.err, /error usage: tbsvc\/db already runs on host2/);
+}
+
+async function rollbackToApp(b: Bed): Promise<void> {
+  const { app, db, run, psql } = b;
+  const hitsThere = Number(psql(db, 'SELECT count(*) FROM ferry_hits'));
+  const t = await run(['rollback', STACK, '--yes']);
+  assert.equal(t.code, 0, t.err + t.out);
+  const health = await httpGet(app.host, DOMAIN, '/health');
+  assert.equal(health.status, 200, health.body);
+  assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
+  assert.ok(
+    Number(psql(app, 'SELECT count(*) FROM ferry_hits')) < hitsThere,
+    'host1 has its data as at the move (and the one write since), not the writes made on host2',
+  );
+  assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
+  assert.equal(onHost(db, `docker volume ls -q --filter name=${STACK}_db-data`).trim(), `${STACK}_db-data`);
+  const refused = await run(['apply', '--yes']);
+  assert.equal(refused.code, 2, refused.err + refused.out);
+  assert.match(refused.err, /ferry.yml places tbsvc\/db on host2, but it runs on host1 with its data/);
+}

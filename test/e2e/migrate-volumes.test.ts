@@ -14,6 +14,7 @@ import type { RunEvent } from '../../src/engine/events.js';
 import type { Step } from '../../src/engine/step.js';
 import { render } from '../../src/shell/command.js';
 import { SshPool } from '../../src/transport/ssh/index.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { channelFor, channelSteps, type Endpoint } from '../../src/migrate/channel.js';
 import {
   ensureVolumeCommand,
@@ -64,6 +65,23 @@ function cleanHosts(source: TestbedHost, target: TestbedHost): void {
   );
 }
 
+/** One step run alone: its outcome, the change its check predicted, and its error. */
+async function runOne(step: Step, transports: (host: string) => Transport) {
+  const events: RunEvent[] = [];
+  const summary = await runPlan(makePlan([step]), {
+    transports,
+    redactor: new Redactor(),
+    onEvent: (e) => events.push(e),
+  });
+  const checked = events.find((e) => e.kind === 'step-checked');
+  const end = events.find((e) => e.kind === 'step-end');
+  return {
+    outcome: summary.outcomes[step.id],
+    change: checked?.kind === 'step-checked' ? checked.change?.summary : undefined,
+    error: end?.kind === 'step-end' ? end.error : undefined,
+  };
+}
+
 describe(
   'volume copy from host1 to host3 over the migration channel',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
@@ -96,21 +114,7 @@ describe(
         onBytes: (n) => sent.push(n),
       });
 
-    const run = async (step: Step) => {
-      const events: RunEvent[] = [];
-      const summary = await runPlan(makePlan([step]), {
-        transports: (h) => (h === h1.name ? source : target),
-        redactor: new Redactor(),
-        onEvent: (e) => events.push(e),
-      });
-      const checked = events.find((e) => e.kind === 'step-checked');
-      const end = events.find((e) => e.kind === 'step-end');
-      return {
-        outcome: summary.outcomes[step.id],
-        change: checked?.kind === 'step-checked' ? checked.change?.summary : undefined,
-        error: end?.kind === 'step-end' ? end.error : undefined,
-      };
-    };
+    const run = (step: Step) => runOne(step, (h) => (h === h1.name ? source : target));
 
     before(async () => {
       cleanHosts(h1, h3);

@@ -92,146 +92,143 @@ describe(
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
     test('the real nginx -t accepts every golden file, alone and together', () =>
-      oneAtATime('nginx-host3', async () => {
-        const h = testbedHosts()[2]!;
-        const sites = GOLDEN_CASES.filter((c) => c.kind === 'site');
-        const stacks = [...new Set(sites.map((c) => c.stack))];
-        const cert = certificatePaths('shop');
-        const sh = (line: string) => onHost(h, line);
-        const before = pathsUnder(sh, TOUCHED);
-        const ours = [...stacks.flatMap((s) => [sitePath(s), upstreamsPath(s)]), cert.fullchain];
-        assert.deepEqual(
-          ours.filter((p) => before.has(p)),
-          [],
-          'these paths already exist on host3; the test would overwrite them',
-        );
-        try {
-          // The shop upstreams are the golden upstreams file; the other stacks' are rendered with no container yet.
-          put(h, upstreamsPath('shop'), readFileSync(`${GOLDEN}upstreams.conf`, 'utf8'));
-          for (const c of sites.filter((x) => x.stack !== 'shop'))
-            put(h, upstreamsPath(c.stack), renderUpstreams(c.stack, c.proxy.routes, {}));
-          onHost(
-            h,
-            `mkdir -p ${cert.fullchain.replace(/\/fullchain\.pem$/, '')} && cd "$_" && openssl req -x509 -newkey rsa:2048 -nodes -keyout privkey.pem -out fullchain.pem -days 1 -subj /CN=shop.example.com 2>/dev/null`,
-          );
-          for (const c of sites) {
-            put(h, sitePath(c.stack), readFileSync(`${GOLDEN}${c.file}`, 'utf8'));
-            const r = nginxTest(h);
-            assert.equal(r.code, 0, `${c.file}: ${r.out}`);
-            onHost(h, `rm -f ${sitePath(c.stack)}`);
-          }
-          for (const file of ['minimal.conf', 'full-tls.conf', 'tls-none.conf']) {
-            const c = sites.find((x) => x.file === file)!;
-            put(h, sitePath(c.stack), readFileSync(`${GOLDEN}${file}`, 'utf8'));
-          }
-          const together = nginxTest(h);
-          assert.equal(together.code, 0, `minimal, full-tls and tls-none together: ${together.out}`);
-        } finally {
-          removeAdded(sh, TOUCHED, before);
-        }
-        assert.equal(nginxTest(h).code, 0, 'host3 nginx -t after cleanup');
-      }));
+      oneAtATime('nginx-host3', goldenFilesAccepted));
 
     test('a site serves a real container by Host header; a second run changes nothing; upstreams swap; a broken file never reaches a reload', () =>
-      oneAtATime('nginx-host3', async () => {
-        const h = testbedHosts()[2]!;
-        const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
-        const transport = pool.get({ ...sshTarget(h), user: testbedInfo().deployUser });
-        const ctx = testContext(transport);
-        const sh = (line: string) => onHost(h, line);
-        const before = pathsUnder(sh, TOUCHED);
-        assert.equal(before.has(sitePath(STACK)), false, `${sitePath(STACK)} already exists on host3`);
-        try {
-          loadImages(h, [IMAGE]);
-          const first = startApp(h, CONTAINERS[0]!, 'one');
-          let address = `${first}:8000`;
-          const steps = () =>
-            proxySteps({
-              stack,
-              host: 'host3',
-              sudo: true,
-              upstreams: async () => ({ [upstreamName(STACK, 'app', 8000)]: [address] }),
-              dependsOn: [],
-            });
-
-          const one = await run(transport, steps());
-          assert.deepEqual(one.errors, []);
-          assert.equal(one.summary.outcomes[`${STACK}/proxy/site`], 'changed');
-          assert.equal(one.summary.outcomes[`${STACK}/proxy/upstreams`], 'changed');
-          await until('the app through nginx', 30_000, async () =>
-            assert.match(fetchOnHost(h, DOMAIN), /^ferry-tb-app one on /),
-          );
-          assert.doesNotMatch(
-            fetchOnHost(h, 'other.example.com'),
-            /ferry-tb-app/,
-            'another Host must not reach the stack',
-          );
-          assert.match(
-            onHost(h, `curl -s -o /dev/null -D - -H 'Host: ${DOMAIN}' http://127.0.0.1/`),
-            /X-Frame-Options: SAMEORIGIN/i,
-          );
-
-          const two = await run(transport, steps());
-          assert.deepEqual(two.errors, []);
-          assert.equal(two.summary.changed, 0, JSON.stringify(two.summary.outcomes));
-
-          // The deploy's zero-downtime swap: the upstreams rewritten with a new container.
-          const second = startApp(h, CONTAINERS[1]!, 'two');
-          address = `${second}:8000`;
-          await writeNginxFile(
-            ctx,
-            'host3',
-            upstreamsPath(STACK),
-            renderUpstreams(STACK, proxy.routes, { [upstreamName(STACK, 'app', 8000)]: [address] }),
-            true,
-          );
-          await until('the new container through nginx', 30_000, async () =>
-            assert.match(fetchOnHost(h, DOMAIN), /^ferry-tb-app two on /),
-          );
-          assert.equal((await run(transport, steps())).summary.changed, 0);
-
-          // A broken site: nginx -t refuses it, the previous file stays, nginx never reloads.
-          const good = renderSite(STACK, proxy, { certificate: false });
-          const broken = good.replace('proxy_http_version 1.1;', 'proxy_http_versoin 1.1;');
-          const line = broken.split('\n').findIndex((l) => l.includes('proxy_http_versoin')) + 1;
-          assert.ok(nginxState(h).reloads > 0, 'systemd logs the reloads of the earlier runs');
-          const kept = {
-            nginx: nginxState(h),
-            body: fetchOnHost(h, DOMAIN),
-            file: onHost(h, `cat ${sitePath(STACK)}`),
-          };
-          assert.equal(kept.file, good);
-          const bad = await run(transport, [
-            nginxFileStep({
-              id: `${STACK}/proxy/site`,
-              host: 'host3',
-              path: sitePath(STACK),
-              content: broken,
-              sudo: true,
-            }),
-          ]);
-          const end = bad.events.find((e) => e.kind === 'step-end');
-          assert.ok(end?.kind === 'step-end' && end.error, 'the broken site must fail');
-          assert.equal(end.error.code, 'nginx-config-invalid');
-          assert.match(
-            end.error.message,
-            /^host3: nginx refused the new \/etc\/nginx\/sites-enabled\/ferry-e2eweb\.conf/,
-          );
-          assert.ok(
-            end.error.message.includes(`unknown directive "proxy_http_versoin" in ${sitePath(STACK)}:${line}`),
-            end.error.message,
-          );
-          assert.deepEqual(
-            { nginx: nginxState(h), body: fetchOnHost(h, DOMAIN), file: onHost(h, `cat ${sitePath(STACK)}`) },
-            kept,
-          );
-          assert.equal(nginxTest(h).code, 0);
-        } finally {
-          await pool.close();
-          sh(`docker rm -f ${CONTAINERS.join(' ')} >/dev/null 2>&1; true`);
-          removeAdded(sh, TOUCHED, before);
-          sh('nginx -t -q && systemctl reload nginx');
-        }
-      }));
+      oneAtATime('nginx-host3', siteServesAndSwaps));
   },
 );
+
+async function goldenFilesAccepted(): Promise<void> {
+  const h = testbedHosts()[2]!;
+  const sites = GOLDEN_CASES.filter((c) => c.kind === 'site');
+  const stacks = [...new Set(sites.map((c) => c.stack))];
+  const cert = certificatePaths('shop');
+  const sh = (line: string) => onHost(h, line);
+  const before = pathsUnder(sh, TOUCHED);
+  const ours = [...stacks.flatMap((s) => [sitePath(s), upstreamsPath(s)]), cert.fullchain];
+  assert.deepEqual(
+    ours.filter((p) => before.has(p)),
+    [],
+    'these paths already exist on host3; the test would overwrite them',
+  );
+  try {
+    // The shop upstreams are the golden upstreams file; the other stacks' are rendered with no container yet.
+    put(h, upstreamsPath('shop'), readFileSync(`${GOLDEN}upstreams.conf`, 'utf8'));
+    for (const c of sites.filter((x) => x.stack !== 'shop'))
+      put(h, upstreamsPath(c.stack), renderUpstreams(c.stack, c.proxy.routes, {}));
+    onHost(
+      h,
+      `mkdir -p ${cert.fullchain.replace(/\/fullchain\.pem$/, '')} && cd "$_" && openssl req -x509 -newkey rsa:2048 -nodes -keyout privkey.pem -out fullchain.pem -days 1 -subj /CN=shop.example.com 2>/dev/null`,
+    );
+    for (const c of sites) {
+      put(h, sitePath(c.stack), readFileSync(`${GOLDEN}${c.file}`, 'utf8'));
+      const r = nginxTest(h);
+      assert.equal(r.code, 0, `${c.file}: ${r.out}`);
+      onHost(h, `rm -f ${sitePath(c.stack)}`);
+    }
+    for (const file of ['minimal.conf', 'full-tls.conf', 'tls-none.conf']) {
+      const c = sites.find((x) => x.file === file)!;
+      put(h, sitePath(c.stack), readFileSync(`${GOLDEN}${file}`, 'utf8'));
+    }
+    const together = nginxTest(h);
+    assert.equal(together.code, 0, `minimal, full-tls and tls-none together: ${together.out}`);
+  } finally {
+    removeAdded(sh, TOUCHED, before);
+  }
+  assert.equal(nginxTest(h).code, 0, 'host3 nginx -t after cleanup');
+}
+
+async function siteServesAndSwaps(): Promise<void> {
+  const h = testbedHosts()[2]!;
+  const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
+  const transport = pool.get({ ...sshTarget(h), user: testbedInfo().deployUser });
+  const ctx = testContext(transport);
+  const sh = (line: string) => onHost(h, line);
+  const before = pathsUnder(sh, TOUCHED);
+  assert.equal(before.has(sitePath(STACK)), false, `${sitePath(STACK)} already exists on host3`);
+  try {
+    loadImages(h, [IMAGE]);
+    const first = startApp(h, CONTAINERS[0]!, 'one');
+    let address = `${first}:8000`;
+    const steps = () =>
+      proxySteps({
+        stack,
+        host: 'host3',
+        sudo: true,
+        upstreams: async () => ({ [upstreamName(STACK, 'app', 8000)]: [address] }),
+        dependsOn: [],
+      });
+
+    const one = await run(transport, steps());
+    assert.deepEqual(one.errors, []);
+    assert.equal(one.summary.outcomes[`${STACK}/proxy/site`], 'changed');
+    assert.equal(one.summary.outcomes[`${STACK}/proxy/upstreams`], 'changed');
+    await until('the app through nginx', 30_000, async () =>
+      assert.match(fetchOnHost(h, DOMAIN), /^ferry-tb-app one on /),
+    );
+    assert.doesNotMatch(fetchOnHost(h, 'other.example.com'), /ferry-tb-app/, 'another Host must not reach the stack');
+    assert.match(
+      onHost(h, `curl -s -o /dev/null -D - -H 'Host: ${DOMAIN}' http://127.0.0.1/`),
+      /X-Frame-Options: SAMEORIGIN/i,
+    );
+
+    const two = await run(transport, steps());
+    assert.deepEqual(two.errors, []);
+    assert.equal(two.summary.changed, 0, JSON.stringify(two.summary.outcomes));
+
+    // The deploy's zero-downtime swap: the upstreams rewritten with a new container.
+    const second = startApp(h, CONTAINERS[1]!, 'two');
+    address = `${second}:8000`;
+    await writeNginxFile(
+      ctx,
+      'host3',
+      upstreamsPath(STACK),
+      renderUpstreams(STACK, proxy.routes, { [upstreamName(STACK, 'app', 8000)]: [address] }),
+      true,
+    );
+    await until('the new container through nginx', 30_000, async () =>
+      assert.match(fetchOnHost(h, DOMAIN), /^ferry-tb-app two on /),
+    );
+    assert.equal((await run(transport, steps())).summary.changed, 0);
+
+    // A broken site: nginx -t refuses it, the previous file stays, nginx never reloads.
+    const good = renderSite(STACK, proxy, { certificate: false });
+    const broken = good.replace('proxy_http_version 1.1;', 'proxy_http_versoin 1.1;');
+    const line = broken.split('\n').findIndex((l) => l.includes('proxy_http_versoin')) + 1;
+    assert.ok(nginxState(h).reloads > 0, 'systemd logs the reloads of the earlier runs');
+    const kept = {
+      nginx: nginxState(h),
+      body: fetchOnHost(h, DOMAIN),
+      file: onHost(h, `cat ${sitePath(STACK)}`),
+    };
+    assert.equal(kept.file, good);
+    const bad = await run(transport, [
+      nginxFileStep({
+        id: `${STACK}/proxy/site`,
+        host: 'host3',
+        path: sitePath(STACK),
+        content: broken,
+        sudo: true,
+      }),
+    ]);
+    const end = bad.events.find((e) => e.kind === 'step-end');
+    assert.ok(end?.kind === 'step-end' && end.error, 'the broken site must fail');
+    assert.equal(end.error.code, 'nginx-config-invalid');
+    assert.match(end.error.message, /^host3: nginx refused the new \/etc\/nginx\/sites-enabled\/ferry-e2eweb\.conf/);
+    assert.ok(
+      end.error.message.includes(`unknown directive "proxy_http_versoin" in ${sitePath(STACK)}:${line}`),
+      end.error.message,
+    );
+    assert.deepEqual(
+      { nginx: nginxState(h), body: fetchOnHost(h, DOMAIN), file: onHost(h, `cat ${sitePath(STACK)}`) },
+      kept,
+    );
+    assert.equal(nginxTest(h).code, 0);
+  } finally {
+    await pool.close();
+    sh(`docker rm -f ${CONTAINERS.join(' ')} >/dev/null 2>&1; true`);
+    removeAdded(sh, TOUCHED, before);
+    sh('nginx -t -q && systemctl reload nginx');
+  }
+}

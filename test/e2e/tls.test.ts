@@ -106,129 +106,124 @@ describe(
     test(
       "issues, serves, redirects, stays unchanged on a second run, and renews through certbot.service's environment",
       { timeout: 10 * 60_000 },
-      () =>
-        oneAtATime('nginx-host3', async () => {
-          const h = testbedHosts()[2]!;
-          const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
-          const transport = pool.get({ ...sshTarget(h), user: testbedInfo().deployUser });
-          const run = (line: string) => onHost(h, line);
-          const before = pathsUnder(run, TOUCHED);
-          assert.equal(
-            before.has(sitePath(STACK)) || before.has(certificatePaths(STACK).fullchain),
-            false,
-            `host3 already has ${STACK}'s site or certificate`,
-          );
-          let pebble: Pebble | undefined;
-          try {
-            pebble = await startPebble(gatewayOf('ferry-tb-net'));
-            for (const d of DOMAINS) await pebble.addA(d, h.host);
-            const acme: AcmeDef = { email: 'ops@ferry.test', directory: pebble.directory, caBundle: pebble.caBundle };
-            loadImages(h, [IMAGE]);
-            onHost(
-              h,
-              `docker rm -f ${CONTAINER} >/dev/null 2>&1; docker run -d --name ${CONTAINER} -e APP_VERSION=tls ${IMAGE} >/dev/null`,
-            );
-            const ip = onHost(
-              h,
-              `docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' ${CONTAINER}`,
-            ).trim();
-            const apply = async () => {
-              const events: RunEvent[] = [];
-              const steps = proxySteps({
-                stack,
-                host: 'host3',
-                sudo: true,
-                acme,
-                upstreams: async () => ({ [upstreamName(STACK, 'app', 8000)]: [`${ip}:8000`] }),
-                dependsOn: [],
-              });
-              const summary = await runPlan(makePlan(steps), {
-                transports: () => transport,
-                redactor: new Redactor(),
-                onEvent: (e) => events.push(e),
-              });
-              const errors = events.flatMap((e) =>
-                e.kind === 'step-end' && e.error ? [`${e.stepId}: ${e.error.code}: ${e.error.message}`] : [],
-              );
-              assert.deepEqual(errors, [], pebble?.logs());
-              return summary;
-            };
-
-            const first = await apply();
-            for (const s of ['site', 'certificate', 'site-tls'])
-              assert.equal(first.outcomes[`${STACK}/proxy/${s}`], 'changed', s);
-            const sans = onHost(
-              h,
-              `openssl x509 -noout -issuer -ext subjectAltName -in ${certificatePaths(STACK).fullchain}`,
-            );
-            assert.match(sans, /issuer=.*Pebble Intermediate/);
-            assert.deepEqual([...sans.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]).sort(), [...DOMAINS].sort());
-
-            const root = await pebble.root();
-            const https = await until('HTTPS with the issued certificate', 30_000, async () => {
-              const r = await ask(h, DOMAINS[0]!, '/', root);
-              assert.equal(r.status, 200);
-              return r;
-            });
-            assert.match(https.body, /^ferry-tb-app tls on /);
-            assert.equal(https.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
-            assert.equal(https.headers['x-content-type-options'], 'nosniff');
-            assert.equal(https.serial, serialOnHost(h));
-            assert.equal(
-              (await ask(h, DOMAINS[1]!, '/', root)).status,
-              200,
-              'the second domain is served with the same certificate',
-            );
-
-            const redirect = await ask(h, DOMAINS[0]!, '/some/page?x=1');
-            assert.equal(redirect.status, 301);
-            assert.equal(redirect.headers.location, `https://${DOMAINS[0]}/some/page?x=1`);
-            onHost(
-              h,
-              `mkdir -p ${ACME_WEBROOT}/.well-known/acme-challenge && echo probe-token > ${ACME_WEBROOT}/.well-known/acme-challenge/ferry-e2e-probe`,
-            );
-            const challenge = await ask(h, DOMAINS[0]!, '/.well-known/acme-challenge/ferry-e2e-probe');
-            onHost(h, `rm -f ${ACME_WEBROOT}/.well-known/acme-challenge/ferry-e2e-probe`);
-            assert.deepEqual(
-              [challenge.status, challenge.body],
-              [200, 'probe-token\n'],
-              'ACME challenges are answered on port 80, not redirected',
-            );
-
-            const second = await apply();
-            assert.equal(second.changed, 0, JSON.stringify(second.outcomes));
-            assert.equal(onHost(h, 'systemctl is-active certbot.timer').trim(), 'active');
-            assert.equal(onHost(h, 'systemctl is-enabled certbot.timer').trim(), 'enabled');
-
-            // Renewal as certbot.service runs it: with the drop-in's environment (trusting the test CA).
-            assert.ok(
-              run('systemctl cat certbot.service').includes(`# ${CERTBOT_DROPIN_PATH}`),
-              'certbot.service includes the drop-in',
-            );
-            assert.equal(run(`stat -c %a ${RENEW_HOOK_PATH}`).trim(), '755');
-            const environment = onHost(h, 'systemctl show certbot.service -p Environment --value').trim();
-            assert.equal(environment, `REQUESTS_CA_BUNDLE=${ACME_CA_PATH}`);
-            const old = serialOnHost(h);
-            onHost(
-              h,
-              `env ${environment} certbot renew --force-renewal --no-random-sleep-on-renew --cert-name ${STACK} -q`,
-            );
-            const renewed = serialOnHost(h);
-            assert.notEqual(renewed, old, 'certbot renew must have replaced the certificate');
-            await until('nginx serving the renewed certificate (deploy hook)', 30_000, async () =>
-              assert.equal((await ask(h, DOMAINS[0]!, '/', root)).serial, renewed),
-            );
-            assert.equal((await apply()).changed, 0, 'a renewed certificate needs no change');
-          } finally {
-            await pool.close();
-            run(
-              `docker rm -f ${CONTAINER} >/dev/null 2>&1; certbot delete --cert-name ${STACK} --non-interactive >/dev/null 2>&1; true`,
-            );
-            removeAdded(run, TOUCHED, before);
-            run('systemctl daemon-reload; nginx -t -q && systemctl reload nginx');
-            await pebble?.stop();
-          }
-        }),
+      () => oneAtATime('nginx-host3', issuesServesRenews),
     );
   },
 );
+
+async function issuesServesRenews(): Promise<void> {
+  const h = testbedHosts()[2]!;
+  const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
+  const transport = pool.get({ ...sshTarget(h), user: testbedInfo().deployUser });
+  const run = (line: string) => onHost(h, line);
+  const before = pathsUnder(run, TOUCHED);
+  assert.equal(
+    before.has(sitePath(STACK)) || before.has(certificatePaths(STACK).fullchain),
+    false,
+    `host3 already has ${STACK}'s site or certificate`,
+  );
+  let pebble: Pebble | undefined;
+  try {
+    pebble = await startPebble(gatewayOf('ferry-tb-net'));
+    for (const d of DOMAINS) await pebble.addA(d, h.host);
+    const acme: AcmeDef = { email: 'ops@ferry.test', directory: pebble.directory, caBundle: pebble.caBundle };
+    loadImages(h, [IMAGE]);
+    onHost(
+      h,
+      `docker rm -f ${CONTAINER} >/dev/null 2>&1; docker run -d --name ${CONTAINER} -e APP_VERSION=tls ${IMAGE} >/dev/null`,
+    );
+    const ip = onHost(
+      h,
+      `docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' ${CONTAINER}`,
+    ).trim();
+    const apply = async () => {
+      const events: RunEvent[] = [];
+      const steps = proxySteps({
+        stack,
+        host: 'host3',
+        sudo: true,
+        acme,
+        upstreams: async () => ({ [upstreamName(STACK, 'app', 8000)]: [`${ip}:8000`] }),
+        dependsOn: [],
+      });
+      const summary = await runPlan(makePlan(steps), {
+        transports: () => transport,
+        redactor: new Redactor(),
+        onEvent: (e) => events.push(e),
+      });
+      const errors = events.flatMap((e) =>
+        e.kind === 'step-end' && e.error ? [`${e.stepId}: ${e.error.code}: ${e.error.message}`] : [],
+      );
+      assert.deepEqual(errors, [], pebble?.logs());
+      return summary;
+    };
+
+    const first = await apply();
+    for (const s of ['site', 'certificate', 'site-tls'])
+      assert.equal(first.outcomes[`${STACK}/proxy/${s}`], 'changed', s);
+    const sans = onHost(h, `openssl x509 -noout -issuer -ext subjectAltName -in ${certificatePaths(STACK).fullchain}`);
+    assert.match(sans, /issuer=.*Pebble Intermediate/);
+    assert.deepEqual([...sans.matchAll(/DNS:([^,\s]+)/g)].map((m) => m[1]).sort(), [...DOMAINS].sort());
+
+    const root = await pebble.root();
+    const https = await until('HTTPS with the issued certificate', 30_000, async () => {
+      const r = await ask(h, DOMAINS[0]!, '/', root);
+      assert.equal(r.status, 200);
+      return r;
+    });
+    assert.match(https.body, /^ferry-tb-app tls on /);
+    assert.equal(https.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains');
+    assert.equal(https.headers['x-content-type-options'], 'nosniff');
+    assert.equal(https.serial, serialOnHost(h));
+    assert.equal(
+      (await ask(h, DOMAINS[1]!, '/', root)).status,
+      200,
+      'the second domain is served with the same certificate',
+    );
+
+    const redirect = await ask(h, DOMAINS[0]!, '/some/page?x=1');
+    assert.equal(redirect.status, 301);
+    assert.equal(redirect.headers.location, `https://${DOMAINS[0]}/some/page?x=1`);
+    onHost(
+      h,
+      `mkdir -p ${ACME_WEBROOT}/.well-known/acme-challenge && echo probe-token > ${ACME_WEBROOT}/.well-known/acme-challenge/ferry-e2e-probe`,
+    );
+    const challenge = await ask(h, DOMAINS[0]!, '/.well-known/acme-challenge/ferry-e2e-probe');
+    onHost(h, `rm -f ${ACME_WEBROOT}/.well-known/acme-challenge/ferry-e2e-probe`);
+    assert.deepEqual(
+      [challenge.status, challenge.body],
+      [200, 'probe-token\n'],
+      'ACME challenges are answered on port 80, not redirected',
+    );
+
+    const second = await apply();
+    assert.equal(second.changed, 0, JSON.stringify(second.outcomes));
+    assert.equal(onHost(h, 'systemctl is-active certbot.timer').trim(), 'active');
+    assert.equal(onHost(h, 'systemctl is-enabled certbot.timer').trim(), 'enabled');
+
+    // Renewal as certbot.service runs it: with the drop-in's environment (trusting the test CA).
+    assert.ok(
+      run('systemctl cat certbot.service').includes(`# ${CERTBOT_DROPIN_PATH}`),
+      'certbot.service includes the drop-in',
+    );
+    assert.equal(run(`stat -c %a ${RENEW_HOOK_PATH}`).trim(), '755');
+    const environment = onHost(h, 'systemctl show certbot.service -p Environment --value').trim();
+    assert.equal(environment, `REQUESTS_CA_BUNDLE=${ACME_CA_PATH}`);
+    const old = serialOnHost(h);
+    onHost(h, `env ${environment} certbot renew --force-renewal --no-random-sleep-on-renew --cert-name ${STACK} -q`);
+    const renewed = serialOnHost(h);
+    assert.notEqual(renewed, old, 'certbot renew must have replaced the certificate');
+    await until('nginx serving the renewed certificate (deploy hook)', 30_000, async () =>
+      assert.equal((await ask(h, DOMAINS[0]!, '/', root)).serial, renewed),
+    );
+    assert.equal((await apply()).changed, 0, 'a renewed certificate needs no change');
+  } finally {
+    await pool.close();
+    run(
+      `docker rm -f ${CONTAINER} >/dev/null 2>&1; certbot delete --cert-name ${STACK} --non-interactive >/dev/null 2>&1; true`,
+    );
+    removeAdded(run, TOUCHED, before);
+    run('systemctl daemon-reload; nginx -t -q && systemctl reload nginx');
+    await pebble?.stop();
+  }
+}
