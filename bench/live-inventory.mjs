@@ -14,7 +14,7 @@ import { sshArgs, sshTarget, testbedHosts } from '../scripts/testbed/lib.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const N = Number(process.env.BENCH_COMMANDS ?? 50);
-const hosts = testbedHosts();
+const hosts = testbedHosts('debian-13').slice(0, 3);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 async function time(fn) {

@@ -137,11 +137,11 @@ for (const h of [source, target]) clean(h);
 await must(['apply', '--yes']);
 ssh(
   source,
-  `docker exec ${STACK}_db_1 psql -U demo -d demo -q -c "CREATE TABLE bulk (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk (payload) SELECT md5(g::text) || repeat(chr(65 + g % 26), 60) FROM generate_series(1, ${ROWS}) g"`,
+  `docker exec $(docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db | head -1) psql -U demo -d demo -q -c "CREATE TABLE bulk (id bigserial PRIMARY KEY, payload text NOT NULL); INSERT INTO bulk (payload) SELECT md5(g::text) || repeat(chr(65 + g % 26), 60) FROM generate_series(1, ${ROWS}) g"`,
 );
 const size = ssh(
   source,
-  `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "SELECT pg_size_pretty(pg_database_size('demo'))"`,
+  `docker exec $(docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db | head -1) psql -U demo -d demo -At -c "SELECT pg_size_pretty(pg_database_size('demo'))"`,
 ).trim();
 const results = [];
 for (const mode of MODES) results.push(await migrate(mode));

@@ -1,6 +1,6 @@
 // Failed requests during an update of a web service behind nginx: Ferry's zero-downtime
 // swap (`ferry apply` of a new APP_VERSION of the demo stack) against the usual setup
-// (nginx -> a port published on 127.0.0.1, `docker-compose up -d` of the new version),
+// (nginx -> a port published on 127.0.0.1, `docker compose up -d` of the new version),
 // on the same test bed host, in the same run, under the same bounded load: requests at a
 // fixed concurrency from the start of the update until it ended and at least BENCH_REQUESTS
 // were sent.
@@ -84,20 +84,20 @@ EOF2
 cat > /etc/nginx/sites-enabled/bench-plain.conf <<'EOF2'
 server { listen 80; server_name plain.ferry.test; location / { proxy_pass http://127.0.0.1:18000; } }
 EOF2
-nginx -t -q && systemctl reload nginx && cd /srv/bench-plain && APP_VERSION=${version} docker-compose -p benchplain up -d >/dev/null 2>&1
+nginx -t -q && systemctl reload nginx && cd /srv/bench-plain && APP_VERSION=${version} docker compose -p benchplain up -d >/dev/null 2>&1
 for i in $(seq 1 50); do curl -fsS -o /dev/null http://127.0.0.1:18000/ && break; sleep 0.2; done`);
 const plain = await underLoad('plain.ferry.test', () =>
   run('ssh', [
     ...sshArgs(h),
-    `cd /srv/bench-plain && APP_VERSION=${version + 1} docker-compose -p benchplain up -d >/dev/null 2>&1`,
+    `cd /srv/bench-plain && APP_VERSION=${version + 1} docker compose -p benchplain up -d >/dev/null 2>&1`,
   ]),
 );
 ssh(
-  'cd /srv/bench-plain && docker-compose -p benchplain down >/dev/null 2>&1; rm -rf /srv/bench-plain /etc/nginx/sites-enabled/bench-plain.conf; systemctl reload nginx',
+  'cd /srv/bench-plain && docker compose -p benchplain down >/dev/null 2>&1; rm -rf /srv/bench-plain /etc/nginx/sites-enabled/bench-plain.conf; systemctl reload nginx',
 );
 
 console.log(
   `update of a web service behind nginx under load (${CONCURRENCY} concurrent, at least ${TOTAL} requests), ${h.name}`,
 );
 console.log(`  ferry apply (zero-downtime swap):   ${ferry.failed} failed of ${ferry.sent} requests in ${ferry.ms} ms`);
-console.log(`  docker-compose up -d (recreate):    ${plain.failed} failed of ${plain.sent} requests in ${plain.ms} ms`);
+console.log(`  docker compose up -d (recreate):    ${plain.failed} failed of ${plain.sent} requests in ${plain.ms} ms`);

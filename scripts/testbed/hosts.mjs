@@ -2,7 +2,7 @@
 // with its own inner Docker engine on a volume, on the network ferry-tb-net.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { LABEL, NETWORK, PREFIX, paths } from './lib.mjs';
-import { HOST_IMAGE, INPUTS_LABEL, appImageRefs } from './images.mjs';
+import { HOST_IMAGES, INPUTS_LABEL, appImageRefs } from './images.mjs';
 import { run, must, log, seconds, waitFor, indent, TestbedError } from './run.mjs';
 
 export const DEPLOY_USER = 'deploy';
@@ -10,7 +10,7 @@ const UNITS = ['ssh', 'docker', 'nginx'];
 const FRESH = 'a test may have changed the host: `npm run testbed:down && npm run testbed:up` gives fresh ones';
 
 /** What TESTBED.md found to boot systemd in a container here (--privileged fails). */
-export function hostRunArgs(i) {
+export function hostRunArgs(i, os) {
   const name = `${PREFIX}host${i}`;
   return [
     'run',
@@ -41,7 +41,7 @@ export function hostRunArgs(i) {
     '/run/lock',
     '-v',
     `${name}-docker:/var/lib/docker`,
-    HOST_IMAGE,
+    HOST_IMAGES[os],
   ];
 }
 
@@ -64,13 +64,13 @@ async function containerState(name) {
   return r.code !== 0 ? 'missing' : r.stdout.trim() === 'true' ? 'running' : 'stopped';
 }
 
-async function startHost(i) {
+async function startHost(i, os) {
   const name = `${PREFIX}host${i}`;
   const state = await containerState(name);
   if (state === 'running') {
     const [mine, latest] = await Promise.all([
       run('docker', ['inspect', '--format', '{{.Image}}', name]),
-      run('docker', ['image', 'inspect', '--format', '{{.Id}}', HOST_IMAGE]),
+      run('docker', ['image', 'inspect', '--format', '{{.Id}}', HOST_IMAGES[os]]),
     ]);
     const stale = mine.stdout.trim() !== latest.stdout.trim();
     return {
@@ -85,7 +85,7 @@ async function startHost(i) {
   await must('docker', ['volume', 'create', '--label', LABEL, `${name}-docker`], {
     what: `creating volume ${name}-docker`,
   });
-  await must('docker', hostRunArgs(i), { what: `docker run ${name}` });
+  await must('docker', hostRunArgs(i, os), { what: `docker run ${name}` });
   return { name, did: 'created' };
 }
 
@@ -177,12 +177,25 @@ async function checkLogin(name, ip, user, command) {
   await must('ssh', args, { what: `ssh ${user}@${ip} (${name}) ${command}`, hint: FRESH });
 }
 
-export function hostCount() {
-  const raw = process.env.TESTBED_HOSTS ?? '4';
+function wholeNumber(name, fallback, min, max) {
+  const raw = process.env[name] ?? String(fallback);
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > 50)
-    throw new TestbedError(`TESTBED_HOSTS must be a whole number from 1 to 50, not "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new TestbedError(`${name} must be a whole number from ${min} to ${max}, not "${raw}"`);
   return n;
+}
+
+export function hostCount() {
+  return wholeNumber('TESTBED_HOSTS', 5, 1, 50);
+}
+
+/**
+ * The operating system of host `i` of `n`: Debian 13 (Compose v2), but for the last
+ * TESTBED_DEBIAN12 hosts (1 unless set), Debian 12 (Compose v1).
+ */
+export function hostOs(i, n) {
+  const old = Math.min(wholeNumber('TESTBED_DEBIAN12', 1, 0, 50), n);
+  return i > n - old ? 'debian-12' : 'debian-13';
 }
 
 /** Hosts of an earlier up beyond TESTBED_HOSTS: kept, and named. */
@@ -201,7 +214,7 @@ export async function ensureHosts(n) {
   const started = Date.now();
   const ids = Array.from({ length: n }, (_, k) => k + 1);
   const containers = [];
-  for (const i of ids) containers.push(await startHost(i)); // one by one: host1 gets the first address
+  for (const i of ids) containers.push(await startHost(i, hostOs(i, n))); // one by one: host1 gets the first address
   const hosts = await Promise.all(
     ids.map(async (i, k) => {
       const { name, did } = containers[k];
@@ -219,14 +232,23 @@ export async function ensureHosts(n) {
     ]),
   );
   for (const h of hosts)
-    log(`hosts: ${h.name} ${h.did}, ${h.ip}: ${UNITS.join(', ')} active, ssh as root and ${DEPLOY_USER} works`);
+    log(
+      `hosts: ${h.name} (${hostOs(h.i, n)}) ${h.did}, ${h.ip}: ${UNITS.join(', ')} active, ssh as root and ${DEPLOY_USER} works`,
+    );
   log(`hosts: ${n} ready (${seconds(Date.now() - started)})`);
   const extra = await extraHosts(n);
   if (extra.length)
     log(
       `hosts: kept ${extra.join(', ')} from an earlier up (beyond TESTBED_HOSTS=${n}); \`npm run testbed:down\` removes them`,
     );
-  return hosts.map((h) => ({ name: `host${h.i}`, host: h.ip, user: 'root', port: 22, container: h.name }));
+  return hosts.map((h) => ({
+    name: `host${h.i}`,
+    host: h.ip,
+    user: 'root',
+    port: 22,
+    container: h.name,
+    os: hostOs(h.i, n),
+  }));
 }
 
 /** Whether a host's inner engine has every app image, built from the same inputs. */

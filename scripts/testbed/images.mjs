@@ -23,16 +23,28 @@ const HERE = fileURLToPath(new URL('./images/', import.meta.url));
 export const INPUTS_LABEL = 'ferry-tb.inputs';
 const LOGS = join(paths.dir, 'logs');
 
-/** Every image, parents first. `app` images go into the tar that hosts load. */
+/**
+ * Every image, parents first. `app` images go into the tar that hosts load. Hosts boot
+ * Debian 13 (Docker 26, Compose v2 as the `docker compose` plugin), as servers of 2026
+ * do; one host boots Debian 12 (Compose v1), so that both flavours keep working. In
+ * Debian 13 the docker CLI is a package of its own (only recommended by docker.io).
+ */
 export const IMAGES = [
-  { name: 'ferry-tb-base', dir: 'base' },
-  { name: 'ferry-tb-host', dir: 'host', parent: 'ferry-tb-base' },
+  { name: 'ferry-tb-base', dir: 'base', suite: 'bookworm' },
+  { name: 'ferry-tb-base-trixie', dir: 'base', suite: 'trixie' },
+  { name: 'ferry-tb-host', dir: 'host', parent: 'ferry-tb-base-trixie', args: { PACKAGES: 'docker-cli' } },
+  { name: 'ferry-tb-host-bookworm', dir: 'host', parent: 'ferry-tb-base' },
   { name: 'ferry-tb-app', dir: 'app', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-worker', dir: 'worker', parent: 'ferry-tb-app', app: true },
   { name: 'ferry-tb-postgres', dir: 'postgres', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-redis', dir: 'redis', parent: 'ferry-tb-base', app: true },
 ];
-export const HOST_IMAGE = 'ferry-tb-host:latest';
+
+/** The operating systems a host can boot, by the image it runs. */
+export const HOST_IMAGES = {
+  'debian-13': 'ferry-tb-host:latest',
+  'debian-12': 'ferry-tb-host-bookworm:latest',
+};
 /** App images are tagged :1 as well, so that stacks can name a fixed tag. */
 export const APP_TAG = '1';
 
@@ -77,7 +89,7 @@ async function currentImage(ref) {
   return { id, inputs };
 }
 
-async function buildOne(image, hash, base) {
+async function buildOne(image, hash, bases) {
   const ref = `${image.name}:latest`;
   const old = await currentImage(ref);
   if (old?.inputs === hash) return { built: false };
@@ -88,10 +100,11 @@ async function buildOne(image, hash, base) {
   log(`images: building ${image.name} (inputs ${hash}), log in .testbed/logs/build-${image.name}.log`);
   let r;
   if (image.dir === 'base') {
-    const work = join(paths.dir, 'build', 'base');
+    const base = bases[image.suite];
+    const work = join(paths.dir, 'build', image.name);
     mkdirSync(join(paths.dir, 'build'), { recursive: true });
-    const sourcesFile = join(paths.dir, 'build', 'sources.list');
-    const aptFile = join(paths.dir, 'build', 'apt.conf');
+    const sourcesFile = join(paths.dir, 'build', `${image.name}.sources.list`);
+    const aptFile = join(paths.dir, 'build', `${image.name}.apt.conf`);
     writeFileSync(sourcesFile, base.sourcesList);
     writeFileSync(aptFile, base.aptConf);
     r = await run(
@@ -108,7 +121,7 @@ async function buildOne(image, hash, base) {
       ],
       { logTo },
     );
-    rmSync(join(paths.dir, 'build'), { recursive: true, force: true });
+    for (const f of [sourcesFile, aptFile]) rmSync(f, { force: true });
   } else {
     const tags = image.app ? ['-t', ref, '-t', `${image.name}:${APP_TAG}`] : ['-t', ref];
     r = await run(
@@ -117,6 +130,7 @@ async function buildOne(image, hash, base) {
         'build',
         '--build-arg',
         `BASE=${image.parent}:latest`,
+        ...Object.entries(image.args ?? {}).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]),
         '--label',
         `${INPUTS_LABEL}=${hash}`,
         ...tags,
@@ -141,27 +155,43 @@ async function buildOne(image, hash, base) {
   return { built: true };
 }
 
+/** What an image's hash covers besides its files: a base's suite, mirror and apt settings; the build arguments. */
+function extraInputs(image, bases) {
+  if (image.dir === 'base') {
+    const b = bases[image.suite];
+    return `${b.suite}\0${b.mirror}\0${b.sourcesList}\0${b.aptConf}`;
+  }
+  return image.args ? JSON.stringify(image.args) : undefined;
+}
+
 /** Builds what is missing or out of date; returns { hashes, built: [names] }. */
 export async function ensureImages() {
-  const mirror = debianMirror();
-  const base = { ...mirror, aptConf: await aptConf() };
+  const aptConfig = await aptConf();
+  const bases = Object.fromEntries(
+    [...new Set(IMAGES.filter((i) => i.suite).map((i) => i.suite))].map((suite) => [
+      suite,
+      { ...debianMirror(suite), aptConf: aptConfig },
+    ]),
+  );
   const hashes = {};
-  for (const image of IMAGES) {
-    const extra =
-      image.dir === 'base' ? `${base.suite}\0${base.mirror}\0${base.sourcesList}\0${base.aptConf}` : undefined;
-    hashes[image.name] = inputsHash(image, image.parent && hashes[image.parent], extra);
-  }
+  for (const image of IMAGES)
+    hashes[image.name] = inputsHash(image, image.parent && hashes[image.parent], extraInputs(image, bases));
   const built = [];
   const build = async (name) => {
     const image = IMAGES.find((i) => i.name === name);
-    if ((await buildOne(image, hashes[name], base)).built) built.push(name);
+    if ((await buildOne(image, hashes[name], bases)).built) built.push(name);
   };
-  await build('ferry-tb-base');
-  // Two lanes on two cores: the host image, and the app images one after another.
+  // Two lanes on two cores: the bases and host images, and the app images one after another.
+  const hostLane = async () => {
+    await build('ferry-tb-base-trixie');
+    await build('ferry-tb-host');
+    await build('ferry-tb-host-bookworm');
+  };
   const appLane = async () => {
     for (const i of IMAGES.filter((x) => x.app)) await build(i.name);
   };
-  await Promise.all([build('ferry-tb-host'), appLane()]);
+  await build('ferry-tb-base');
+  await Promise.all([hostLane(), appLane()]);
   const cached = IMAGES.map((i) => i.name).filter((n) => !built.includes(n));
   if (cached.length) log(`images: cached ${cached.join(', ')}`);
   return { hashes, built };

@@ -5,6 +5,8 @@ export interface TestbedHost {
   user: string;
   port: number;
   container: string;
+  /** Debian 13 hosts run Compose v2 (`docker compose`), Debian 12 hosts Compose v1 (`docker-compose`). */
+  os: 'debian-13' | 'debian-12';
   identityFile: string;
   knownHostsFile: string;
 }
@@ -40,7 +42,8 @@ export const paths: Record<
 >;
 export function testbedIsUp(): boolean;
 export function testbedInfo(): TestbedInfo;
-export function testbedHosts(): TestbedHost[];
+/** Every host, or those of one operating system. */
+export function testbedHosts(os?: TestbedHost['os']): TestbedHost[];
 export function sshArgs(host: TestbedHost, user?: string): string[];
 export function sshTarget(host: TestbedHost): {
   name: string;

@@ -38,12 +38,15 @@ export function testbedInfo() {
 }
 
 /**
- * The test bed's hosts: [{ name, host, user, port, container, identityFile, knownHostsFile }].
- * Throws a clear error when the test bed is not up.
+ * The test bed's hosts: [{ name, host, user, port, container, os, identityFile, knownHostsFile }],
+ * all of them or those of one `os` ('debian-13', 'debian-12'). Throws a clear error when the
+ * test bed is not up.
  */
-export function testbedHosts() {
+export function testbedHosts(os) {
   const info = testbedInfo();
-  return info.hosts.map((h) => ({ ...h, identityFile: info.identityFile, knownHostsFile: info.knownHostsFile }));
+  return info.hosts
+    .filter((h) => os === undefined || h.os === os)
+    .map((h) => ({ ...h, identityFile: info.identityFile, knownHostsFile: info.knownHostsFile }));
 }
 
 /** Ferry's SSH target for a test bed host (src/transport/ssh/target.ts), with the run's key and known_hosts. */

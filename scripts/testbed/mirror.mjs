@@ -1,10 +1,12 @@
-// Reads this machine's apt sources for the Debian bookworm mirror, so that debootstrap and
+// Reads this machine's apt sources for its Debian bookworm mirror, so that debootstrap and
 // the images' apt use the same mirror as the machine (deb822 `.sources` or one-line `.list`).
+// The same mirror serves trixie: its suites are named from the bookworm ones.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TestbedError } from './run.mjs';
 
-const SUITE = 'bookworm';
+/** The suite this machine's sources name; hosts of other suites use the same mirror. */
+const MACHINE_SUITE = 'bookworm';
 
 function sourceFiles() {
   const files = [];
@@ -51,26 +53,27 @@ export function parseSources(name, text) {
 }
 
 /**
- * The Debian mirror for debootstrap, and sources.list lines for the images: every deb entry
- * of this machine for bookworm, bookworm-updates and bookworm-security (main only).
+ * The Debian mirror for debootstrap, and sources.list lines for the images of `suite`:
+ * every deb entry of this machine for bookworm, bookworm-updates and bookworm-security
+ * (main only), renamed for `suite` (e.g. trixie, trixie-updates, trixie-security).
  */
-export function debianMirror() {
+export function debianMirror(suite = MACHINE_SUITE) {
   const entries = sourceFiles().flatMap((f) => parseSources(f, readFileSync(f, 'utf8')));
   const lines = [];
   let mirror;
   for (const e of entries) {
     for (const s of e.suites) {
-      if (s !== SUITE && !s.startsWith(`${SUITE}-`) && !s.startsWith(`${SUITE}/`)) continue;
+      if (s !== MACHINE_SUITE && !s.startsWith(`${MACHINE_SUITE}-`) && !s.startsWith(`${MACHINE_SUITE}/`)) continue;
       if (!e.components.includes('main')) continue;
-      lines.push(`deb ${e.uri} ${s} main`);
-      if (s === SUITE) mirror ??= e.uri;
+      lines.push(`deb ${e.uri} ${suite}${s.slice(MACHINE_SUITE.length)} main`);
+      if (s === MACHINE_SUITE) mirror ??= e.uri;
     }
   }
   if (!mirror) {
     throw new TestbedError(
-      `no Debian ${SUITE} mirror with component main in this machine's apt sources (${sourceFiles().join(', ') || 'none'})`,
+      `no Debian ${MACHINE_SUITE} mirror with component main in this machine's apt sources (${sourceFiles().join(', ') || 'none'})`,
       'add a bookworm main entry to /etc/apt/sources.list.d/debian.sources',
     );
   }
-  return { mirror, suite: SUITE, sourcesList: [...new Set(lines)].join('\n') + '\n' };
+  return { mirror, suite, sourcesList: [...new Set(lines)].join('\n') + '\n' };
 }

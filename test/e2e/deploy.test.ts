@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { join } from 'node:path';
-import { loadImages, onHost, testbedHosts, testbedIsUp } from './helpers.js';
+import { composeOn, loadImages, onHost, testbedHosts, testbedIsUp } from './helpers.js';
 import { CANARY, load, makeStack, type Stack } from './deploy-stack.js';
 import { ferry } from '../cli/run.js';
 
@@ -29,7 +29,7 @@ const summary = (out: string) =>
 function cleanHost(s: Stack): void {
   onHost(
     s.host,
-    `cd /srv/ferry/${STACK}/current 2>/dev/null && docker-compose -p ${STACK} down -v --remove-orphans >/dev/null 2>&1; ` +
+    `cd /srv/ferry/${STACK}/current 2>/dev/null && ${composeOn(s.host)} -p ${STACK} down -v --remove-orphans >/dev/null 2>&1; ` +
       `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf; systemctl reload nginx; true`,
   );
 }

@@ -27,3 +27,16 @@ export function loadImages(host: TestbedHost, images: string[]): void {
   );
   if (save.status !== 0) throw new Error(`loading ${missing.join(', ')} into ${host.name} failed: ${save.stderr}`);
 }
+
+/** The Compose command of a host: the `docker compose` plugin (v2, Debian 13) or `docker-compose` (v1, Debian 12). */
+export const composeOn = (host: TestbedHost): string => (host.os === 'debian-12' ? 'docker-compose' : 'docker compose');
+
+/**
+ * A shell expression for the first container of `service` in compose project `project`,
+ * found by Compose's labels: v1 names it `project_service_1`, v2 `project-service-1`.
+ */
+export const containerOf = (project: string, service: string): string =>
+  `$(docker ps -q --filter label=com.docker.compose.project=${project} --filter label=com.docker.compose.service=${service} | head -1)`;
+
+/** A regular expression source matching a container's name under either Compose (`p_s_1`, `p-s-1`). */
+export const containerName = (project: string, service: string, n = 1): string => `${project}[_-]${service}[_-]${n}`;

@@ -1,6 +1,7 @@
 /**
  * `ferry inventory --live` and `ferry check --live` against the test bed's real hosts:
- * host1 runs a compose stack, host2 a Postgres installed on the host, host3 nothing.
+ * host1 runs a compose stack, host2 a Postgres installed on the host, host3 nothing (all
+ * Debian 13, Compose v2), and a Debian 12 host with Compose v1 is read besides.
  * Inventory must report exactly what is there; a changed host key is refused; an
  * unreachable host is reported while the others complete; a canary secret never shows.
  */
@@ -10,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { ferry } from '../cli/run.js';
-import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { composeOn, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 import type { HostFacts } from '../../src/inventory/live/facts.js';
 
 const CANARY = 'canary-live-3b8e51';
@@ -31,17 +32,20 @@ interface Bed {
   sshFlags: () => string[];
 }
 
-/** host1: a compose stack with a canary secret in its environment; host2: Postgres on the host; host3 bare. */
+/**
+ * host1: a compose stack with a canary secret in its environment; host2: Postgres on the
+ * host; host3 bare; and the Debian 12 host as it is.
+ */
 function setUp(): Bed {
-  const hosts = testbedHosts().slice(0, 3);
-  const [h1, h2, h3] = hosts as [TestbedHost, TestbedHost, TestbedHost];
+  const [h1, h2, h3] = testbedHosts('debian-13') as [TestbedHost, TestbedHost, TestbedHost];
+  const hosts = [h1, h2, h3, ...testbedHosts('debian-12').slice(0, 1)];
   const dir = mkdtempSync(join(tmpdir(), 'ferry-live-'));
   const state = join(dir, 'state');
   loadImages(h1, ['ferry-tb-app:1', 'ferry-tb-redis:1']);
   const compose = `services:\n  web:\n    image: ferry-tb-app:1\n    ports: ["8080:8080"]\n    environment:\n      POSTGRES_PASSWORD: ${CANARY}\n      DATABASE_URL: postgresql://app:${CANARY}@db:5432/app\n    mem_limit: 256m\n  redis:\n    image: ferry-tb-redis:1\n    ports: ["127.0.0.1:6379:6379"]\n    volumes: ["redis-data:/data"]\nvolumes:\n  redis-data: {}\n`;
   onHost(
     h1,
-    'mkdir -p /srv/tbshop && cat > /srv/tbshop/docker-compose.yml && cd /srv/tbshop && docker-compose -p tbshop up -d 2>&1',
+    'mkdir -p /srv/tbshop && cat > /srv/tbshop/docker-compose.yml && cd /srv/tbshop && docker compose -p tbshop up -d 2>&1',
     compose,
   );
   onHost(h2, 'systemctl start postgresql && for i in $(seq 1 30); do pg_isready -q && exit 0; sleep 1; done; exit 1');
@@ -69,7 +73,7 @@ describe('live inventory on the test bed', { skip: up ? false : 'test bed not up
 
   after(() => {
     if (!b) return;
-    onHost(b.h1, 'cd /srv/tbshop && docker-compose -p tbshop down -v 2>&1; rm -rf /srv/tbshop');
+    onHost(b.h1, 'cd /srv/tbshop && docker compose -p tbshop down -v 2>&1; rm -rf /srv/tbshop');
     onHost(b.h2, 'systemctl stop postgresql');
   });
 
@@ -97,17 +101,20 @@ async function reportsWhatRuns(b: Bed): Promise<void> {
   const live = JSON.parse(r.out) as Live;
   const f = (name: string): HostFacts => live.servers.find((s) => s.server === name)!.facts!;
 
-  // Versions, compared with what the hosts say through plain ssh.
-  const dockerVersion = onHost(h1, "docker version --format '{{.Server.Version}}'").trim();
-  const composeVersion = onHost(h1, 'docker-compose version --short').trim();
+  // Versions, compared with what each host says through plain ssh: Debian 13 with the Compose
+  // plugin (v2), Debian 12 with docker-compose (v1).
   const kernel = onHost(h1, 'uname -r').trim();
   for (const h of hosts) {
     const facts = f(h.name);
+    const old = h.os === 'debian-12';
     assert.equal(facts.system.os?.id, 'debian');
-    assert.equal(facts.system.os?.version, '12');
+    assert.equal(facts.system.os?.version, old ? '12' : '13');
     assert.equal(facts.system.kernel, kernel);
-    assert.equal(facts.docker.version, dockerVersion);
-    assert.deepEqual(facts.docker.compose, { flavor: 'standalone', version: composeVersion });
+    assert.equal(facts.docker.version, onHost(h, "docker version --format '{{.Server.Version}}'").trim());
+    assert.deepEqual(facts.docker.compose, {
+      flavor: old ? 'standalone' : 'plugin',
+      version: onHost(h, `${composeOn(h)} version --short`).trim(),
+    });
     assert.equal(facts.docker.swarm, 'inactive');
     assert.equal(facts.nginx.installed, true);
     assert.deepEqual(
@@ -132,8 +139,8 @@ async function reportsWhatRuns(b: Bed): Promise<void> {
       ])
       .sort(),
     [
-      ['tbshop_redis_1', 'ferry-tb-redis:1', 'running', 'tbshop', 'redis', ['127.0.0.1:6379->6379/tcp'], 0],
-      ['tbshop_web_1', 'ferry-tb-app:1', 'running', 'tbshop', 'web', ['0.0.0.0:8080->8080/tcp'], 256 * 1024 * 1024],
+      ['tbshop-redis-1', 'ferry-tb-redis:1', 'running', 'tbshop', 'redis', ['127.0.0.1:6379->6379/tcp'], 0],
+      ['tbshop-web-1', 'ferry-tb-app:1', 'running', 'tbshop', 'web', ['0.0.0.0:8080->8080/tcp'], 256 * 1024 * 1024],
     ],
   );
   const vol = one.volumes.find((v) => v.name === 'tbshop_redis-data');
@@ -164,7 +171,7 @@ async function reportsWhatRuns(b: Bed): Promise<void> {
     collectedAt: string;
     servers: unknown[];
   };
-  assert.equal(snap.servers.length, 3);
+  assert.equal(snap.servers.length, hosts.length);
   assert.ok(!Number.isNaN(Date.parse(snap.collectedAt)));
   for (const file of readdirSync(join(state, 'inventory')))
     assert.ok(!readFileSync(join(state, 'inventory', file), 'utf8').includes(CANARY), file);
@@ -175,7 +182,7 @@ async function reportsWhatRuns(b: Bed): Promise<void> {
     env: { FERRY_STATE_DIR: state },
   });
   assert.equal(text.code, 0);
-  assert.match(text.out, /tbshop_web_1\s+ferry-tb-app:1\s+running/);
+  assert.match(text.out, /tbshop-web-1\s+ferry-tb-app:1\s+running/);
   assert.ok(!text.out.includes(CANARY));
 }
 

@@ -15,7 +15,7 @@ import { ferry, type Transcript } from '../cli/run.js';
 import { httpGet } from './deploy-stack.js';
 import { probe } from './probe.js';
 import { cleanStack, demoCompose, ferryChild, writeMigrationStack } from './migrate-stack.js';
-import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { containerOf, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbrep';
 const DOMAIN = 'tbrep.ferry.test';
@@ -37,7 +37,7 @@ function makeBed() {
   /** Rows of ferry_hits written before the trigger on the table without a key. */
   const counts = { untouched: 0 };
   const psql = (h: TestbedHost, sql: string) =>
-    onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
+    onHost(h, `docker exec ${containerOf(STACK, 'db')} psql -U demo -d demo -At -c "${sql}"`).trim();
   /** The migration in a child process; `killAt` kills it with SIGKILL once that step's ✓ line is printed. */
   const child = (args: string[], onLine: (line: string, kill: () => void) => void) =>
     ferryChild({ dir, state }, args, onLine);

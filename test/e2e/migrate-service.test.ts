@@ -17,7 +17,7 @@ import { ferry, type Transcript } from '../cli/run.js';
 import { httpGet } from './deploy-stack.js';
 import { probe } from './probe.js';
 import { cleanStack, demoCompose, ferryChild, writeMigrationStack } from './migrate-stack.js';
-import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { containerOf, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbsvc';
 const DOMAIN = 'tbsvc.ferry.test';
@@ -36,7 +36,7 @@ function makeBed() {
       env: { FERRY_STATE_DIR: state },
     });
   const psql = (h: TestbedHost, sql: string) =>
-    onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
+    onHost(h, `docker exec ${containerOf(STACK, 'db')} psql -U demo -d demo -At -c "${sql}"`).trim();
   const summary = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { changed: number; failed: number };
   const reaches = (from: TestbedHost, to: string) =>
     onHost(from, `timeout 3 bash -c 'exec 3<>/dev/tcp/${to}/5432' && echo open || echo closed`).trim();
@@ -112,7 +112,7 @@ describe(
       killedMoveResumed(b));
 
     test("the port is on host2's address only, and only host1 gets through: DOCKER-USER, ufw, and after a Docker restart", () => {
-      assert.equal(onHost(db, `docker port ${STACK}_db_1 5432/tcp`).trim(), `${db.host}:5432`);
+      assert.equal(onHost(db, `docker port ${containerOf(STACK, 'db')} 5432/tcp`).trim(), `${db.host}:5432`);
       assert.equal(reaches(app, db.host), 'open');
       assert.equal(reaches(outsider, db.host), 'closed');
       assert.match(
@@ -123,7 +123,7 @@ describe(
       onHost(db, 'systemctl restart docker');
       onHost(
         db,
-        `for i in $(seq 1 60); do [ "$(docker inspect -f '{{.State.Health.Status}}' ${STACK}_db_1 2>/dev/null)" = healthy ] && break; sleep 1; done`,
+        `for i in $(seq 1 60); do [ "$(docker inspect -f '{{.State.Health.Status}}' ${containerOf(STACK, 'db')} 2>/dev/null)" = healthy ] && break; sleep 1; done`,
       );
       assert.match(
         onHost(db, 'iptables -w -S DOCKER-USER'),
@@ -177,7 +177,7 @@ async function unreachableMoveRolledBack(b: Bed): Promise<void> {
     assert.equal(t.code, 1, t.err + t.out);
     assert.match(
       t.err,
-      /✗ tbsvc\/up .*\n.*verify-failed: host1: tbsvc\/up: verification failed: release \w+ is not ready: tbsvc_web_1 running \(unhealthy\)/,
+      /✗ tbsvc\/up .*\n.*verify-failed: host1: tbsvc\/up: verification failed: release \w+ is not ready: tbsvc[_-]web[_-]1 running \(unhealthy\)/,
     );
     assert.match(t.err, /rolled back: .*tbsvc\/up.*tbsvc\/db\/firewall/);
   } finally {

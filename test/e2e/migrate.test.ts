@@ -18,7 +18,7 @@ import { ferry, type Transcript } from '../cli/run.js';
 import { httpGet } from './deploy-stack.js';
 import { probe } from './probe.js';
 import { cleanStack, demoCompose, writeMigrationStack } from './migrate-stack.js';
-import { loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { containerOf, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const STACK = 'tbmove';
 const DOMAIN = 'tbmove.ferry.test';
@@ -50,7 +50,7 @@ function makeBed() {
       env: { FERRY_STATE_DIR: state },
     });
   const psql = (h: TestbedHost, sql: string) =>
-    onHost(h, `docker exec ${STACK}_db_1 psql -U demo -d demo -At -c "${sql}"`).trim();
+    onHost(h, `docker exec ${containerOf(STACK, 'db')} psql -U demo -d demo -At -c "${sql}"`).trim();
   return { target, source, dir, state, run, psql };
 }
 type Bed = ReturnType<typeof makeBed>;
@@ -195,7 +195,7 @@ async function resumeThenRollback(b: Bed): Promise<void> {
   ]);
   assert.equal(psql(target, 'SELECT count(*) FROM bulk'), '400000');
   assert.equal(psql(target, "SELECT count(*) FROM pg_indexes WHERE indexname = 'bulk_pkey'"), '1');
-  assert.match(onHost(target, `docker exec ${STACK}_cache_1 redis-cli DBSIZE`), /^20000/);
+  assert.match(onHost(target, `docker exec ${containerOf(STACK, 'cache')} redis-cli DBSIZE`), /^20000/);
   assert.equal(`${resumed.out}${resumed.err}`.includes(CANARY), false);
 
   const back = await run(['rollback', STACK, '--yes']);
@@ -216,9 +216,9 @@ async function deployedWithData(b: Bed): Promise<void> {
   );
   onHost(
     source,
-    `for i in $(seq 1 20000); do echo "SET key:$i value-$i"; done | docker exec -i ${STACK}_cache_1 redis-cli --pipe >/dev/null`,
+    `for i in $(seq 1 20000); do echo "SET key:$i value-$i"; done | docker exec -i ${containerOf(STACK, 'cache')} redis-cli --pipe >/dev/null`,
   );
-  assert.match(onHost(source, `docker exec ${STACK}_cache_1 redis-cli DBSIZE`), /^20000/);
+  assert.match(onHost(source, `docker exec ${containerOf(STACK, 'cache')} redis-cli DBSIZE`), /^20000/);
   onHost(
     source,
     `p=$(docker volume inspect -f '{{.Mountpoint}}' ${STACK}_files) && mkdir -p "$p/a b" && for i in $(seq 1 2000); do echo "file $i" > "$p/a b/f$i.txt"; done && head -c 64M /dev/urandom > "$p/large.bin"`,

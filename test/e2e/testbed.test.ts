@@ -1,6 +1,7 @@
 /**
  * The test bed (`npm run testbed:up`) gives real servers: each host answers SSH with the run's
- * key and a known host key, runs Docker on overlay2 with Compose, serves nginx under systemd,
+ * key and a known host key, runs Docker on overlay2 with Compose (v2 on Debian 13, v1 on the
+ * Debian 12 host), serves nginx under systemd,
  * and has a `deploy` user with passwordless sudo. Skipped when the test bed is not up.
  */
 import { test } from 'node:test';
@@ -32,11 +33,18 @@ if (!testbedIsUp()) {
         assert.equal(r.code, 0, r.out);
         assert.equal(r.out, 'overlay2');
       });
-      await t.test('docker-compose answers', () => {
-        const r = ssh(root, 'docker-compose version');
-        assert.equal(r.code, 0, r.out);
-        assert.match(r.out, /docker-compose version \d+\.\d+/);
-      });
+      if (host.os === 'debian-12')
+        await t.test('Debian 12 with Compose v1 (docker-compose)', () => {
+          const r = ssh(root, '. /etc/os-release && echo $VERSION_ID && docker-compose version --short');
+          assert.equal(r.code, 0, r.out);
+          assert.match(r.out, /^12\n1\.\d+\.\d+$/);
+        });
+      else
+        await t.test('Debian 13 with Compose v2 (the docker compose plugin)', () => {
+          const r = ssh(root, '. /etc/os-release && echo $VERSION_ID && docker compose version --short');
+          assert.equal(r.code, 0, r.out);
+          assert.match(r.out, /^13\n2\.\d+\.\d+$/);
+        });
       await t.test('nginx is active under systemd', () => {
         const r = ssh(root, 'systemctl is-active nginx');
         assert.equal(r.out, 'active');
