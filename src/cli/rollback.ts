@@ -18,8 +18,8 @@ import { proxyLink } from '../deploy/proxy-link.js';
 import { upStep } from '../deploy/steps/up.js';
 import { releaseHistory } from '../deploy/steps/prune.js';
 import type { Transport } from '../transport/transport.js';
-import type { Io } from './io.js';
-import { confirm, execute, withSession, type ApplyFlags } from './run-plan.js';
+import type { CliIo } from './io.js';
+import { confirm, declined, execute, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
@@ -112,7 +112,6 @@ async function rollbackMigration(
   def: StackDef,
   mig: { source: ServerDef; target: ServerDef },
   flags: RollbackFlags,
-  rawIo: Io,
 ): Promise<number> {
   const sourceRelease = await currentMeta(s, stack, mig.source);
   if (!sourceRelease)
@@ -152,15 +151,16 @@ async function rollbackMigration(
       throw new UsageError(
         'rollback changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
         'Pass --yes.',
+        '--yes',
       );
     if (
       !(await confirm(
         `serve ${stack} from ${mig.source.name} again (writes made on ${mig.target.name} since the move stay there)? [y/N] `,
       ))
     )
-      return 1;
+      throw declined(`the rollback of ${stack}`);
   }
-  const journal = openJournal(stateDir(rawIo.env), s.redactor);
+  const journal = openJournal(stateDir(s.io.env), s.redactor);
   try {
     const stackOf = s.loaded.stacks.find((x) => x.def.name === stack)!;
     // A migration of this stack that stopped before its end holds both locks: its rollback takes them over.
@@ -193,12 +193,12 @@ async function rollbackMigration(
   }
 }
 
-export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io): Promise<number> {
-  return withSession(flags, rawIo, async (s) => {
+export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     if (!flags.to) {
       const mig = await migrationOf(s, stack, t!.server);
-      if (mig) return rollbackMigration(s, stack, t!.stack.def, mig, flags, rawIo);
+      if (mig) return rollbackMigration(s, stack, t!.stack.def, mig, flags);
     }
     const sudo = t!.server.sudo ?? false;
     const host = t!.server.name;
@@ -268,9 +268,10 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io):
       const lost = unplaced
         .map(([svc, server]) => ` (writes made to ${svc} on ${server} since it moved stay there)`)
         .join('');
-      if (!(await confirm(`roll ${stack} back to ${meta.id}${lost}? [y/N] `))) return 1;
+      if (!(await confirm(`roll ${stack} back to ${meta.id}${lost}? [y/N] `)))
+        throw declined(`the rollback of ${stack}`);
     }
-    const journal = openJournal(stateDir(rawIo.env), s.redactor);
+    const journal = openJournal(stateDir(s.io.env), s.redactor);
     try {
       const summary = await execute(
         s,

@@ -3,8 +3,8 @@
  * project's `.env` (or the env files named explicitly), as `docker compose` does.
  * Every value read from an env file is a potential secret and is returned for redaction.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { INPUT_LIMITS, readInput } from '../core/files.js';
 import { finding, type Finding } from '../core/finding.js';
 import { isSecretEnvValue } from '../core/secret-names.js';
 import { parseDotenv } from './dotenv.js';
@@ -36,31 +36,29 @@ export function readEnvFile(
   required: boolean,
   where: Finding['where'] = { file: display },
 ): EnvFileRead {
+  const read = readInput(absPath, display, INPUT_LIMITS.env);
+  if (read.problem) {
+    const p = read.problem;
+    if (p.code === 'missing-file' && !required) return { values: {}, findings: [] };
+    const hint =
+      p.code === 'missing-file'
+        ? 'Create the file, fix the path, or mark it optional with `required: false` (long syntax of env_file).'
+        : p.hint;
+    return { values: {}, findings: [finding(p.code, 'error', `env file ${display}: ${p.reason}`, where, hint)] };
+  }
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(readFileSync(absPath));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !required) return { values: {}, findings: [] };
-    const why =
-      code === 'ENOENT'
-        ? 'not found'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === undefined
-            ? 'not valid UTF-8'
-            : code;
+    text = new TextDecoder('utf-8', { fatal: true }).decode(read.bytes);
+  } catch {
     return {
       values: {},
       findings: [
         finding(
-          'missing-file',
+          'yaml-syntax',
           'error',
-          `env file ${display}: ${why}`,
+          `env file ${display} is not valid UTF-8 text`,
           where,
-          code === 'ENOENT'
-            ? 'Create the file, fix the path, or mark it optional with `required: false` (long syntax of env_file).'
-            : 'Make the file readable and UTF-8.',
+          'Save the file as UTF-8.',
         ),
       ],
     };
@@ -79,6 +77,9 @@ export function readEnvFile(
     ),
   };
 }
+
+const NAMED_MISSING =
+  'Create the file or fix the path: an env file named explicitly (--env-file, `env_file:` of a stack in ferry.yml or of an include) must exist.';
 
 /**
  * `envFiles` replaces the default `.env` in `workingDir` (like `docker compose --env-file`);
@@ -104,7 +105,8 @@ export function projectEnvironment(
       where ?? { file: f.display },
     );
     Object.assign(fromFiles, r.values);
-    findings.push(...r.findings);
+    // A file named explicitly has no `required: false` to fall back on.
+    findings.push(...r.findings.map((x) => (x.code === 'missing-file' ? { ...x, hint: NAMED_MISSING } : x)));
   }
   const env: Record<string, string> = { ...fromFiles };
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) env[k] = v;

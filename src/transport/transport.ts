@@ -3,6 +3,7 @@
  * machine), recording (unit tests). An exec result is data; a non-zero exit is not an
  * exception unless `check: true` is asked.
  */
+import { FerryError } from '../core/errors.js';
 import type { Command } from '../shell/command.js';
 import type { Secret } from '../core/secret.js';
 import type { Readable } from 'node:stream';
@@ -61,14 +62,15 @@ export type TransportErrorCode =
   | 'connection-lost'
   | 'ssh-config';
 
-export class TransportError extends Error {
+export class TransportError extends FerryError {
+  declare readonly code: TransportErrorCode;
   constructor(
-    readonly code: TransportErrorCode,
+    code: TransportErrorCode,
     readonly host: string,
     message: string,
-    readonly hint: string,
+    hint: string,
   ) {
-    super(message);
+    super(code, message, `host ${host}`, hint);
     this.name = 'TransportError';
   }
 }

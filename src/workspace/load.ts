@@ -41,6 +41,12 @@ export function loadWorkspace(opts: WorkspaceOptions): Workspace {
       'Use -f ferry.yml for a fleet, or --compose for a quick look at one stack.',
     );
   if (opts.compose && opts.compose.length > 0) return fromCompose(opts);
+  if (opts.envFile)
+    throw new UsageError(
+      '--env-file goes with --compose; with a fleet file, each stack names its own env file',
+      'Set `env_file:` on the stack in ferry.yml (docs/fleet-file.md), or use --compose with --env-file.',
+      '--env-file',
+    );
   const fleetFile = opts.fleetFile ?? (existsSync(resolve(opts.cwd, 'ferry.yml')) ? 'ferry.yml' : undefined);
   if (!fleetFile)
     throw new UsageError(

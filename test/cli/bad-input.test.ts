@@ -234,5 +234,8 @@ test('--live with nothing to read, or a bad timeout: usage error, exit 2, nothin
   const b = await ferry(['inventory', '-f', 'ferry.yml', '--live', '--connect-timeout', 'soon'], { cwd: d });
   noTrace(b);
   assert.equal(b.code, 2);
-  assert.match(b.err, /error usage: --connect-timeout must be a number of seconds greater than 0, not "soon"/);
+  assert.match(
+    b.err,
+    /error usage: --connect-timeout must be a number of seconds greater than 0 and at most 600, not "soon"/,
+  );
 });
