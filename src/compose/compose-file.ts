@@ -3,9 +3,9 @@
  * Compose schema as written, then interpolated. Missing required variables are all
  * collected, each with the place it is used.
  */
-import { InputError } from '../core/errors.js';
 import { finding, type Finding } from '../core/finding.js';
-import { locate, readYamlFile, toPlain, type KeyPath, type SourceFile } from '../yaml/source.js';
+import { toPlain } from '../yaml/plain.js';
+import { locate, readYamlFile, type KeyPath, type SourceFile } from '../yaml/source.js';
 import { interpolateTree } from './interpolate.js';
 import { validateComposeFile } from './schema.js';
 
@@ -28,13 +28,9 @@ export function readComposeFile(absPath: string, display: string, env: Record<st
   const read = readYamlFile(absPath, display);
   if (!read.file) return { findings: read.findings };
   const source = read.file;
-  let raw: Dict;
-  try {
-    raw = toPlain(source);
-  } catch (e) {
-    if (e instanceof InputError) return { findings: e.findings };
-    throw e;
-  }
+  const plain = toPlain(source);
+  if (plain.findings.length > 0) return { findings: plain.findings };
+  const raw: Dict = plain.data;
   const schemaFindings = validateComposeFile(source, JSON.parse(JSON.stringify(raw, tagsAsValues)));
   if (schemaFindings.length > 0) return { findings: schemaFindings };
   const result = interpolateTree(raw, (name) => env[name]);

@@ -11,7 +11,7 @@
  *
  * Values may be secrets: no problem message ever quotes one.
  */
-import { setOwn } from '../yaml/source.js';
+import { setOwn } from '../yaml/plain.js';
 import { interpolate, type Lookup } from './interpolate.js';
 
 export interface DotenvProblem {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { OverrideTag, ResetTag } from '../yaml/source.js';
+import { OverrideTag, ResetTag } from '../yaml/plain.js';
 import { interpolate, interpolateTree, type Lookup } from './interpolate.js';
 
 /** A lookup over a fixed set of variables; any other name is unset. */

@@ -15,7 +15,8 @@
  * - Names are ASCII letters, digits and `_`, plus `ſ` and `K` (U+212A), which Go's
  *   case-insensitive matching folds onto `s` and `k`.
  */
-import { OverrideTag, ResetTag, setOwn, type KeyPath } from '../yaml/source.js';
+import { OverrideTag, ResetTag, setOwn } from '../yaml/plain.js';
+import type { KeyPath } from '../yaml/source.js';
 
 /** A variable's value: `undefined` when unset, `''` when set but empty. */
 export type Lookup = (name: string) => string | undefined;

@@ -4,11 +4,11 @@
  * the fleet file and converts sizes to bytes. Never throws for bad input: every
  * problem comes back as a finding with a key path and a file position.
  */
-import { InputError } from '../core/errors.js';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { sortFindings, type Finding } from '../core/finding.js';
 import type { Fleet } from '../model/fleet.js';
-import { readYamlFile, toPlain, type SourceFile } from '../yaml/source.js';
+import { toPlain } from '../yaml/plain.js';
+import { readYamlFile, type SourceFile } from '../yaml/source.js';
 import { buildFleet } from './build.js';
 import { referenceFindings } from './references.js';
 import { issueFindings } from './schema-findings.js';
@@ -37,21 +37,16 @@ export interface FleetLoadResult {
 export function loadFleetFile(path: string, opts: LoadFleetOptions = {}): FleetLoadResult {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const abs = resolve(cwd, path);
-  const read = readYamlFile(abs, displayPath(cwd, abs));
+  const read = readYamlFile(abs, displayPath(cwd, abs), 'fleet');
   if (!read.file) return { findings: sortFindings(read.findings) };
   return fleetFromSource(read.file);
 }
 
 /** The same as `loadFleetFile`, for a fleet file already parsed by `readYamlFile` or `parseYamlText`. */
 export function fleetFromSource(file: SourceFile): FleetLoadResult {
-  let plain: Record<string, unknown>;
-  try {
-    plain = toPlain(file);
-  } catch (e) {
-    if (e instanceof InputError) return { findings: e.findings };
-    throw e;
-  }
-  const input = withoutExtensions(plain);
+  const plain = toPlain(file);
+  if (plain.findings.length > 0) return { findings: plain.findings };
+  const input = withoutExtensions(plain.data);
   const findings: Finding[] = [];
   const parsed = FleetFileSchema.safeParse(input);
   if (!parsed.success) {

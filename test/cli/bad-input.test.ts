@@ -129,12 +129,15 @@ test('missing compose file, missing extends file, missing env_file: missing-file
   assert.equal(f.where.line, 4);
 });
 
-test('unreadable path (a directory where a file is expected): missing-file', async () => {
+test('unreadable path (a directory where a file is expected): file-unreadable', async () => {
   const d = dir({ 'compose.yml/keep': '' });
   const r = await ferry(['check', '--compose', 'compose.yml'], { cwd: d });
   noTrace(r);
   assert.equal(r.code, 2);
-  assert.match(r.out, /ERROR missing-file .*: compose.yml is a directory, not a file\n  at compose.yml\n  hint: /);
+  assert.match(
+    r.out,
+    /ERROR file-unreadable .*: compose.yml is a directory, not a regular file\n  at compose.yml\n  hint: Name the file inside it/,
+  );
 });
 
 test('non-UTF-8 file: yaml-syntax naming the offset', async () => {
@@ -238,4 +241,19 @@ test('--live with nothing to read, or a bad timeout: usage error, exit 2, nothin
     b.err,
     /error usage: --connect-timeout must be a number of seconds greater than 0 and at most 600, not "soon"/,
   );
+});
+
+test('a misspelt anchor in the fleet file stops the check (exit 2) instead of dropping the server user and port', async () => {
+  const r = await check(
+    {
+      'compose.yml': 'services:\n  a:\n    image: x:1\n',
+      'ferry.yml':
+        'x-hetzner: &hetzner\n  user: deploy\n  port: 2222\nservers:\n  app:\n    <<: *hetzer\n    host: 203.0.113.4\nstacks:\n  web: { server: app, compose: compose.yml }\n',
+    },
+    ['check', '-f', 'ferry.yml', '--json'],
+  );
+  assert.equal(r.code, 2);
+  assert.equal(r.errors[0]?.code, 'yaml-syntax');
+  assert.match(r.errors[0]!.message, /alias \*hetzer names no anchor; did you mean \*hetzner\?/);
+  assert.equal(r.errors[0]?.where.line, 6);
 });
