@@ -27,6 +27,7 @@ async function onStackServer(
   use: (t: Transport, server: ServerDef) => Promise<number>,
 ): Promise<number> {
   const f = loadFleetFile(resolve(io.cwd, flags.file ?? 'ferry.yml'), { cwd: io.cwd });
+  io.redactor.addAll(f.secrets);
   if (!f.fleet) throw new InputError(sortFindings(f.findings));
   const def = f.fleet.stacks[stack];
   if (!def?.server) {

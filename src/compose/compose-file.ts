@@ -4,6 +4,7 @@
  * collected, each with the place it is used.
  */
 import { finding, type Finding } from '../core/finding.js';
+import { secretsIn } from '../core/secret-places.js';
 import { toPlain } from '../yaml/plain.js';
 import { locate, readYamlFile, type KeyPath, type SourceFile } from '../yaml/source.js';
 import { interpolateTree } from './interpolate.js';
@@ -22,18 +23,24 @@ export interface ComposeFile {
 export interface ReadResult {
   file?: ComposeFile;
   findings: Finding[];
+  /**
+   * The secrets the file holds, as written and once interpolated (an `.env` value used as a
+   * password): known even when the file cannot be used, before any message about it is shown.
+   */
+  secrets: string[];
 }
 
 export function readComposeFile(absPath: string, display: string, env: Record<string, string>): ReadResult {
   const read = readYamlFile(absPath, display);
-  if (!read.file) return { findings: read.findings };
+  if (!read.file) return { findings: read.findings, secrets: [] };
   const source = read.file;
   const plain = toPlain(source);
-  if (plain.findings.length > 0) return { findings: plain.findings };
   const raw: Dict = plain.data;
-  const schemaFindings = validateComposeFile(source, JSON.parse(JSON.stringify(raw, tagsAsValues)));
-  if (schemaFindings.length > 0) return { findings: schemaFindings };
   const result = interpolateTree(raw, (name) => env[name]);
+  const secrets = [...secretsIn(raw), ...secretsIn(result.value)];
+  if (plain.findings.length > 0) return { findings: plain.findings, secrets };
+  const schemaFindings = validateComposeFile(source, JSON.parse(JSON.stringify(raw, tagsAsValues)));
+  if (schemaFindings.length > 0) return { findings: schemaFindings, secrets };
   const findings: Finding[] = [];
   for (const p of result.problems) {
     const w = locate(source, p.path);
@@ -75,8 +82,8 @@ export function readComposeFile(absPath: string, display: string, env: Record<st
       ),
     );
   }
-  if (findings.some((f) => f.severity === 'error')) return { findings };
-  return { file: { source, data: result.value as Dict, unset: result.unset }, findings };
+  if (findings.some((f) => f.severity === 'error')) return { findings, secrets };
+  return { file: { source, data: result.value as Dict, unset: result.unset }, findings, secrets };
 }
 
 /** `!reset`/`!override` markers validate as what they wrap (a reset key is left out). */

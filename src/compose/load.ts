@@ -7,7 +7,7 @@
 import { basename, dirname, relative, resolve } from 'node:path';
 import { hasErrors, type Finding } from '../core/finding.js';
 import type { ComposeProject, NamedResource, Service } from '../model/compose.js';
-import { isSecretEnvValue } from '../core/secret-names.js';
+import { secretsIn } from '../core/secret-places.js';
 import { locate, pathString, type KeyPath } from '../yaml/source.js';
 import type { ComposeFile, Dict } from './compose-file.js';
 import type { Contribution } from './extends.js';
@@ -51,11 +51,13 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     opts.envFiles?.map((f) => ({ path: resolve(cwd, f), display: show(resolve(cwd, f)) })),
   );
   const findings: Finding[] = [...penv.findings];
-  if (hasErrors(findings)) return { findings, secrets: penv.secrets };
+  const secrets = [...penv.secrets];
+  if (hasErrors(findings)) return { findings, secrets };
 
   const raw = loadRaw(files, penv.env, show);
   findings.push(...raw.findings);
-  if (hasErrors(findings) || raw.files.length === 0) return { findings, secrets: penv.secrets };
+  secrets.push(...raw.secrets);
+  if (hasErrors(findings) || raw.files.length === 0) return { findings, secrets };
 
   const data = raw.data;
   const profiles = opts.profiles ?? splitList(penv.env.COMPOSE_PROFILES);
@@ -66,7 +68,6 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
       basename(workingDir),
   );
   const locateIn = makeLocator(raw);
-  const secrets = [...penv.secrets];
   const services: Service[] = [];
   const disabled: string[] = [];
   for (const [svcName, svcRaw] of Object.entries((data.services ?? {}) as Dict)) {
@@ -77,11 +78,7 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     }
     const envValues = readServiceEnvFiles(svcName, svc, workingDir, penv.env, show, locateIn);
     findings.push(...envValues.findings);
-    secrets.push(
-      ...Object.entries(envValues.values)
-        .filter(([k, v]) => isSecretEnvValue(k, v))
-        .map(([, v]) => v),
-    );
+    secrets.push(...secretsIn(envValues.values));
     const n = normalizeService(svcName, svc, { workingDir, envFileValues: envValues.values });
     findings.push(
       ...n.findings.map((f) =>
@@ -96,6 +93,9 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
   // A value Compose would refuse stops the project, as it stops `docker compose`.
   if (hasErrors(findings.filter((f) => f.code === 'schema' || f.code === 'missing-variable')))
     return { findings, secrets };
+  const projectSecrets = resources(data.secrets);
+  for (const s of Object.values(projectSecrets))
+    if (s.environment && penv.env[s.environment]) secrets.push(penv.env[s.environment]!);
   const project: ComposeProject = {
     name,
     workingDir,
@@ -105,7 +105,7 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     activeProfiles: profiles,
     volumes: resources(data.volumes),
     networks: resources(data.networks),
-    secrets: resources(data.secrets),
+    secrets: projectSecrets,
     configs: resources(data.configs),
     interpolation: penv.env,
     locate: locateIn,

@@ -1,19 +1,20 @@
 /**
  * The variables a Compose project interpolates with: the process environment over the
  * project's `.env` (or the env files named explicitly), as `docker compose` does.
- * Every value read from an env file is a potential secret and is returned for redaction.
+ * The values that are secrets (by their names or forms) are returned for redaction; the
+ * others become secrets where the compose files use them in a secret's place.
  */
 import { join } from 'node:path';
 import { INPUT_LIMITS, readInput } from '../core/files.js';
 import { finding, type Finding } from '../core/finding.js';
-import { isSecretEnvValue } from '../core/secret-names.js';
+import { secretsIn } from '../core/secret-places.js';
 import { parseDotenv } from './dotenv.js';
 
 export type Env = Record<string, string | undefined>;
 
 export interface ProjectEnv {
   env: Record<string, string>;
-  /** Values read from env files that may be secrets: never to be printed. */
+  /** Values of the env files that are secrets by their names or forms (`core/secret-places.ts`): never printed. */
   secrets: string[];
   findings: Finding[];
 }
@@ -112,9 +113,7 @@ export function projectEnvironment(
   for (const [k, v] of Object.entries(processEnv)) if (v !== undefined) env[k] = v;
   return {
     env,
-    secrets: Object.entries(fromFiles)
-      .filter(([k, v]) => isSecretEnvValue(k, v))
-      .map(([, v]) => v),
+    secrets: secretsIn(fromFiles),
     findings,
   };
 }

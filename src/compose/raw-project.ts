@@ -20,6 +20,8 @@ export interface RawProject {
   files: ComposeFile[];
   contributions: Map<string, Contribution[]>;
   findings: Finding[];
+  /** Of every file read (named, extended, included) and of included projects' env files. */
+  secrets: string[];
 }
 
 /** Reads, extends and merges `files`, then adds their `include`s. */
@@ -54,10 +56,13 @@ export function loadRaw(
   // Every file read (named or reached through `extends`) reports its own findings once;
   // a missing `extends.file` is reported where it is named instead.
   const findings: Finding[] = [];
-  for (const [abs, r] of cache)
+  const secrets: string[] = [];
+  for (const [abs, r] of cache) {
     findings.push(...r.findings.filter((f) => files.includes(abs) || f.code !== 'missing-file'));
+    secrets.push(...r.secrets);
+  }
   findings.push(...extendsFindings);
-  const raw: RawProject = { data: mergeFiles(extended), files: loaded, contributions, findings };
+  const raw: RawProject = { data: mergeFiles(extended), files: loaded, contributions, findings, secrets };
   if (hasErrors(findings)) return raw;
   return applyIncludes(raw, env, show, seen);
 }
@@ -103,6 +108,7 @@ function applyIncludes(
     files: [...raw.files],
     contributions: new Map(raw.contributions),
     findings: [...raw.findings],
+    secrets: [...raw.secrets],
   };
   const first = raw.files[0]!.source;
   for (const inc of list) {
@@ -128,8 +134,10 @@ function applyIncludes(
       where,
     );
     into.findings.push(...penv.findings);
+    into.secrets.push(...penv.secrets);
     const sub = loadRaw(inc.files, { ...env, ...penv.env }, show, new Set([...seen, key]));
     into.findings.push(...sub.findings);
+    into.secrets.push(...sub.secrets);
     into.files.push(...sub.files);
     addIncluded(into, sub, inc, where, show);
   }

@@ -18,6 +18,11 @@ const WORDS = new Set([
   'credential',
   'credentials',
   'apikey',
+  'basicauth',
+  'digestauth',
+  'htpasswd',
+  'dsn',
+  'salt',
 ]);
 /** Adjacent word pairs that name a credential. */
 const PAIRS = ['api key', 'access key', 'private key', 'secret key', 'encryption key', 'signing key', 'master key'];
@@ -90,8 +95,13 @@ export function isCredentialName(name: string): boolean {
   const bare = name.replace(/^-+/, '');
   if (KNOWN.has(bare.toLowerCase())) return true;
   const words = nameWords(bare);
+  const last = words[words.length - 1];
+  // A webhook's URL is its credential (`SLACK_WEBHOOK_URL`): the token is in the path.
+  if (words.includes('webhook') && (last === 'url' || last === 'uri' || last === 'webhook')) return true;
   if (words.some((w) => NOT.has(w))) return false;
   if (words.some((w) => WORDS.has(w) || SUFFIXES.some((s) => w.endsWith(s)))) return true;
+  // `STRIPE_KEY`, `LICENSE_KEY`, `stripeKeys`: a key named last is the key itself.
+  if (words.length > 0 && (last === 'key' || last === 'keys')) return true;
   const joined = ` ${words.join(' ')} `;
   return PAIRS.some((p) => joined.includes(` ${p} `));
 }
@@ -108,19 +118,4 @@ const URL_CREDENTIAL = /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:([^\s@/]+)@/gi;
 /** Passwords inside `scheme://user:password@host` URLs in a text. */
 export function urlPasswords(text: string): string[] {
   return [...text.matchAll(URL_CREDENTIAL)].map((m) => m[1] ?? '').filter((p) => p !== '');
-}
-
-/** Values that cannot be credentials: numbers, versions, booleans, sizes, durations, plain paths. */
-const PLAIN_VALUE =
-  /^(?:-?\d+(?:\.\d+)?|v?\d+(?:\.\d+)+(?:[-+][\w.]+)?|true|false|yes|no|on|off|none|null|\d+(?:\.\d+)?\s*(?:[kmgt]i?b?|ms|s|m|h|d)|[~.]?\/[\w./-]*)$/i;
-
-/**
- * Whether a value read from an env file must be kept out of output: always under a
- * credential name, otherwise unless it is plainly not a secret (`8080`, `2.4.1`, `true`,
- * `512M`, `/data`). Shown values are the ones Compose interpolates into image tags,
- * ports and paths; Ferry never prints an environment value itself.
- */
-export function isSecretEnvValue(key: string, value: string): boolean {
-  if (value === '') return false;
-  return isCredentialName(key) || !PLAIN_VALUE.test(value.trim());
 }
