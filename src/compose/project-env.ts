@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { INPUT_LIMITS, readInput } from '../core/files.js';
 import { finding, type Finding } from '../core/finding.js';
 import { secretsIn } from '../core/secret-places.js';
-import { parseDotenv } from './dotenv.js';
+import { parseDotenv, type DotenvResult } from './dotenv.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -65,18 +65,42 @@ export function readEnvFile(
     };
   }
   const parsed = parseDotenv(text, lookup, earlier);
-  return {
-    values: parsed.values,
-    findings: parsed.problems.map((p) =>
+  return { values: parsed.values, findings: dotenvFindings(parsed, display) };
+}
+
+function dotenvFindings(parsed: DotenvResult, display: string): Finding[] {
+  const at = (line: number) => ({ file: display, line });
+  return [
+    ...parsed.problems.map((p) =>
       finding(
         'yaml-syntax',
         'error',
         `env file ${display}: ${p.message}`,
-        { file: display, line: p.line },
+        at(p.line),
         'Write each line as KEY=VALUE; quote values that contain spaces or #.',
       ),
     ),
-  };
+    ...parsed.forward.map((f) =>
+      finding(
+        'env-forward-reference',
+        'error',
+        f.variable === f.key
+          ? `env file ${display}: ${f.key} refers to itself, and is set nowhere before; Compose gives it an empty value`
+          : `env file ${display}: ${f.key} refers to ${f.variable}, which is set only further down (line ${f.setAt}); Compose reads the file from the top and gives ${f.key} an empty value there`,
+        at(f.line),
+        `Move ${f.variable}= above the line that uses it (variables that refer to each other cannot both be set this way).`,
+      ),
+    ),
+    ...parsed.unset.map((u) =>
+      finding(
+        'unset-variable',
+        'warning',
+        `env file ${display}: variable ${u.variable} is not set; Compose substitutes an empty string`,
+        at(u.line),
+        `Set ${u.variable} above this line or in the environment, or give a default with \${${u.variable}:-value}.`,
+      ),
+    ),
+  ];
 }
 
 const NAMED_MISSING =
