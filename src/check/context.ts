@@ -8,9 +8,9 @@ export interface CheckContext {
   readText: (absPath: string) => string | undefined;
 }
 
-/** Reads UTF-8 text from a regular file of at most 4 MiB; undefined on any problem. */
+/** Reads UTF-8 text from a regular file no larger than a compose file may be; undefined on any problem. */
 export function readTextFile(absPath: string): string | undefined {
-  return readInput(absPath, absPath, INPUT_LIMITS.small).bytes?.toString('utf8');
+  return readInput(absPath, absPath, INPUT_LIMITS.yaml).bytes?.toString('utf8');
 }
 
 export const defaultCheckContext: CheckContext = { readText: readTextFile };

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { MAX_EXTENDS } from './extends.js';
 import { loadComposeProject, type LoadOptions } from './load.js';
 
 function project(files: Record<string, string>): string {
@@ -200,4 +201,38 @@ test('an .env variable used above the line that sets it is an error, and the pro
   );
   assert.match(r.errors[0]!.message, /A refers to B, which is set only further down \(line 2\)/);
   assert.ok(r.project);
+});
+
+test('extends: a chain resolves once per service; past MAX_EXTENDS it is one error, never a stack overflow', () => {
+  const chain = (n: number, reverse: boolean) =>
+    'services:\n' +
+    Array.from({ length: n }, (_, i) => {
+      const base = reverse ? i + 1 : i - 1;
+      const last = reverse ? i === n - 1 : i === 0;
+      return last ? `  s${i}:\n    image: x:1\n` : `  s${i}:\n    extends: s${base}\n    environment: { L${i}: "1" }\n`;
+    }).join('');
+  const ok = load(project({ 'compose.yml': chain(MAX_EXTENDS, false) }));
+  assert.deepEqual(ok.errors, []);
+  assert.equal(Object.keys(ok.svc(`s${MAX_EXTENDS - 1}`).environment).length, MAX_EXTENDS - 1);
+  for (const reverse of [false, true]) {
+    const deep = load(project({ 'compose.yml': chain(5000, reverse) }));
+    assert.deepEqual(
+      deep.errors.map((f) => f.code),
+      ['extends-too-deep'],
+    );
+    assert.match(deep.errors[0]!.message, new RegExp(`ends a chain of more than ${MAX_EXTENDS} extends`));
+  }
+});
+
+test('extends: a cycle is reported once, however many services lead into it', () => {
+  const r = load(
+    project({
+      'compose.yml':
+        'services:\n  a: { extends: b }\n  b: { extends: a }\n  c: { extends: a }\n  d: { extends: c }\n  e: { image: x:1 }\n',
+    }),
+  );
+  assert.deepEqual(
+    r.errors.map((f) => [f.code, f.message]),
+    [['extends-cycle', 'extends forms a cycle: compose.yml#a -> compose.yml#b -> compose.yml#a']],
+  );
 });

@@ -12,7 +12,7 @@ import { locate, pathString, type KeyPath } from '../yaml/source.js';
 import type { ComposeFile, Dict } from './compose-file.js';
 import type { Contribution } from './extends.js';
 import { normalizeService } from './normalize/service.js';
-import { projectEnvironment, readEnvFile, type Env } from './project-env.js';
+import { projectEnvironment, readEnvFile, type Env, type EnvFileRead } from './project-env.js';
 import { checkedProjectName, type NameSource } from './project-name.js';
 import { loadRaw, type RawProject } from './raw-project.js';
 import { environmentSecrets, resourceFileFindings, resources } from './resources.js';
@@ -69,13 +69,14 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
   if (named.finding) findings.push(named.finding);
   const services: Service[] = [];
   const disabled: string[] = [];
+  const envFiles: EnvFileContext = { workingDir, env: penv.env, show, locateIn, cache: new Map() };
   for (const [svcName, svcRaw] of Object.entries((data.services ?? {}) as Dict)) {
     const svc = (svcRaw ?? {}) as Dict;
     if (!profileEnabled(svc.profiles, profiles)) {
       disabled.push(svcName);
       continue;
     }
-    const envValues = readServiceEnvFiles(svcName, svc, workingDir, penv.env, show, locateIn);
+    const envValues = readServiceEnvFiles(svcName, svc, envFiles);
     findings.push(...envValues.findings);
     secrets.push(...secretsIn(envValues.values));
     const n = normalizeService(svcName, svc, { workingDir, envFileValues: envValues.values });
@@ -172,14 +173,17 @@ function makeLocator(raw: RawProject) {
   };
 }
 
-function readServiceEnvFiles(
-  name: string,
-  svc: Dict,
-  workingDir: string,
-  env: Record<string, string>,
-  show: (p: string) => string,
-  locateIn: (p: KeyPath) => Finding['where'],
-) {
+/** What readServiceEnvFiles needs besides the service: the same for every service of the project. */
+interface EnvFileContext {
+  workingDir: string;
+  env: Record<string, string>;
+  show: (p: string) => string;
+  locateIn: (p: KeyPath) => Finding['where'];
+  /** A service's first env file read cleanly, by path: many services share one, read it once. */
+  cache: Map<string, EnvFileRead>;
+}
+
+function readServiceEnvFiles(name: string, svc: Dict, { workingDir, env, show, locateIn, cache }: EnvFileContext) {
   const values: Record<string, string> = {};
   const findings: Finding[] = [];
   const list = svc.env_file === undefined ? [] : Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file];
@@ -188,14 +192,18 @@ function readServiceEnvFiles(
     const required = typeof entry === 'object' && entry !== null ? (entry as Dict).required !== false : true;
     const abs = resolve(workingDir, path);
     const where = locateIn(['services', name, 'env_file', ...(Array.isArray(svc.env_file) ? [i] : [])]);
-    const r = readEnvFile(
-      abs,
-      show(abs),
-      (k) => env[k],
-      (k) => values[k],
-      required,
-      where,
-    );
+    // Only the first file can be shared: later ones read the values of those before them.
+    const r =
+      (i === 0 ? cache.get(abs) : undefined) ??
+      readEnvFile(
+        abs,
+        show(abs),
+        (k) => env[k],
+        (k) => values[k],
+        required,
+        where,
+      );
+    if (i === 0 && r.findings.length === 0) cache.set(abs, r);
     Object.assign(values, r.values);
     findings.push(...r.findings.map((f) => ({ ...f, service: name })));
   });

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { finding, hasErrors, type Finding, type Where } from '../core/finding.js';
 import { locate } from '../yaml/source.js';
 import { readComposeFile, type ComposeFile, type Dict } from './compose-file.js';
-import { applyExtends, type Contribution } from './extends.js';
+import { applyExtends, type Contribution, type Resolved } from './extends.js';
 import { mergeFiles } from './merge.js';
 import { rebaseService } from './paths.js';
 import { projectEnvironment } from './project-env.js';
@@ -41,6 +41,7 @@ export function loadRaw(
     return r;
   };
   const loaded: ComposeFile[] = [];
+  const resolved = new Map<string, Resolved>();
   const contributions = new Map<string, Contribution[]>();
   const extended: Dict[] = [];
   const extendsFindings: Finding[] = [];
@@ -48,7 +49,7 @@ export function loadRaw(
     const r = readFile(abs);
     if (!r.file) continue;
     loaded.push(r.file);
-    const ext = applyExtends(r.file, { readFile, show });
+    const ext = applyExtends(r.file, { readFile, show, resolved });
     extendsFindings.push(...ext.findings);
     for (const [name, c] of ext.contributions) contributions.set(name, [...c, ...(contributions.get(name) ?? [])]);
     extended.push({ ...r.file.data, services: ext.services });

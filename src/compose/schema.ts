@@ -86,7 +86,13 @@ function reduceErrors(errors: ErrorObject[], data: unknown): Reduced[] {
   }
   if (byPath.size === 0) for (const e of errors) byPath.set(e.instancePath, [e]);
   const paths = [...byPath.keys()];
-  const deepest = paths.filter((p) => !paths.some((q) => q !== p && q.startsWith(`${p}/`)));
+  // A place is deepest when no other failing place lies below it (one pass over every path's ancestors).
+  const above = new Set<string>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    for (let n = 1; n < parts.length; n++) above.add(parts.slice(0, n).join('/'));
+  }
+  const deepest = paths.filter((p) => !above.has(p));
   return deepest.map((p) => describe(splitPointer(p), byPath.get(p)!, data));
 }
 

@@ -91,3 +91,11 @@ describe('Postgres settings', () => {
     assert.equal(confSetting('shared_buffers = 1GB\n', 'max_connections'), undefined);
   });
 });
+
+describe('URL passwords in long text', () => {
+  it('are found in one pass, whatever precedes them', () => {
+    const long = `${'a'.repeat(200_000)}://u:p-1@h ${'x:'.repeat(100_000)}`;
+    assert.deepEqual(urlPasswords(long), ['p-1']);
+    assert.deepEqual(urlPasswords('1+2://u:p@h -://u:q@h ://u:r@h'), []);
+  });
+});

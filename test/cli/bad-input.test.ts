@@ -257,3 +257,30 @@ test('a misspelt anchor in the fleet file stops the check (exit 2) instead of dr
   assert.match(r.errors[0]!.message, /alias \*hetzer names no anchor; did you mean \*hetzner\?/);
   assert.equal(r.errors[0]?.where.line, 6);
 });
+
+test('very deep extends, depends_on and nested ${X:-...}: a coded error or a result, never a stack overflow', async () => {
+  const n = 5000;
+  const extendsChain =
+    'services:\n' +
+    Array.from({ length: n }, (_, i) =>
+      i === n - 1 ? `  s${i}:\n    image: x:1\n` : `  s${i}:\n    extends: s${i + 1}\n`,
+    ).join('');
+  const dependsChain =
+    'services:\n' +
+    Array.from({ length: n }, (_, i) => `  s${i}:\n    image: x:1\n    depends_on: [s${(i + 1) % n}]\n`).join('');
+  let nested = 'x';
+  for (let i = 0; i < 20_000; i++) nested = `\${X:-${nested}}`;
+  const cases: [string, string][] = [
+    [extendsChain, 'extends-too-deep'],
+    [dependsChain, 'dependency-cycle'],
+    [`services:\n  a:\n    image: "x:${nested}"\n`, 'invalid-interpolation'],
+  ];
+  for (const [text, code] of cases) {
+    const r = await check({ 'compose.yml': text });
+    assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}`);
+    assert.ok(
+      r.errors.some((e) => e.code === code),
+      `${code} in ${JSON.stringify(r.errors.slice(0, 3))}`,
+    );
+  }
+});
