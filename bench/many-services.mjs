@@ -11,24 +11,12 @@ import { parse } from 'yaml';
 import { loadWorkspace } from '../dist/workspace/load.js';
 import { runChecks } from '../dist/check/index.js';
 import { offlineInventory } from '../dist/inventory/offline.js';
+import { time as timed } from './timing.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SIZES = (process.env.BENCH_SERVICES ?? '5000,10000,20000').split(',').map(Number);
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function time(fn) {
-  const ms = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return median(ms);
-}
+const time = (fn) => timed(fn, RUNS);
 
 function compose(n) {
   let text =
