@@ -284,3 +284,16 @@ test('very deep extends, depends_on and nested ${X:-...}: a coded error or a res
     );
   }
 });
+
+test('a service name that breaks the naming rule is said to be one, not an unknown key', async () => {
+  const r = await check({ 'compose.yml': 'services:\n  "my web":\n    image: nginx:1.27\n' });
+  assert.equal(r.code, 2);
+  assert.equal(r.errors[0]?.code, 'schema');
+  assert.equal(
+    r.errors[0]!.message,
+    'invalid service name "my web": a service name may contain only letters, digits, ".", "_" and "-"',
+  );
+  assert.match(r.errors[0]!.hint, /for example to "my-web"/);
+  assert.doesNotMatch(r.errors[0]!.hint, /x-/);
+  assert.equal(r.errors[0]?.where.line, 2);
+});
