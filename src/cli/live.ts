@@ -102,7 +102,7 @@ function snapshotError(why: string): ErrorReport {
 
 /** The snapshot that could not be kept, as a warning of `check --live`. */
 export function snapshotFinding(e: ErrorReport): Finding {
-  return finding(e.code, 'warning', e.message, { path: e.place }, e.hint);
+  return finding('state-dir-unwritable', 'warning', e.message, { path: e.place }, e.hint);
 }
 
 /** A server that could not be read, as a finding for `check --live`. */

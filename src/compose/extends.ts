@@ -6,6 +6,7 @@
  * MAX_EXTENDS deep, so that resolving never runs out of stack.
  */
 import { dirname, resolve } from 'node:path';
+import type { FindingCode } from '../core/codes.js';
 import { finding, type Finding } from '../core/finding.js';
 import { locate, type KeyPath, type SourceFile } from '../yaml/source.js';
 import type { ComposeFile, Dict } from './compose-file.js';
@@ -201,6 +202,6 @@ function locWhere(source: SourceFile, path: KeyPath): Finding['where'] {
   return { file: w.file, line: w.line, column: w.column, path: w.path };
 }
 
-function at(source: SourceFile, path: KeyPath, code: string, message: string, hint: string): Finding {
+function at(source: SourceFile, path: KeyPath, code: FindingCode, message: string, hint: string): Finding {
   return finding(code, 'error', message, locWhere(source, path), hint);
 }

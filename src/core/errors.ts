@@ -1,8 +1,9 @@
+import type { ErrorCode } from './codes.js';
 import { formatWhere, type Finding } from './finding.js';
 
 /** What a user is told about an error: a stable code, what happened, where, and the next thing to do. */
 export interface ErrorReport {
-  code: string;
+  code: ErrorCode;
   message: string;
   /** Where it happened: a file (`ferry.yml:3:5`), a host (`host app`), a flag (`--out`), a directory. */
   place: string;
@@ -16,7 +17,7 @@ export interface ErrorReport {
  */
 export class FerryError extends Error implements ErrorReport {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly place: string,
     readonly hint: string,

@@ -37,7 +37,7 @@ export async function liveInventory(servers: ServerDef[], opts: LiveOptions): Pr
   );
 }
 
-function describe(e: unknown): { code: string; message: string; hint: string } {
+function describe(e: unknown): NonNullable<ServerResult['error']> {
   if (e instanceof TransportError) return { code: e.code, message: e.message, hint: e.hint };
   return {
     code: 'internal',
