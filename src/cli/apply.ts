@@ -97,7 +97,11 @@ export async function applyCommand(
 /** The saved plan named on the command line; with stack names beside it, or another fleet file, a usage error. */
 function readSaved(planFile: string, stacks: string[], flags: ApplyFlags, io: CliIo): SavedPlan {
   if (stacks.length > 0)
-    throw new UsageError('give either a saved plan or stack names, not both', 'A saved plan already names its stacks.');
+    throw new UsageError(
+      'give either a saved plan or stack names, not both',
+      'A saved plan already names its stacks.',
+      planFile,
+    );
   const saved = readPlan(resolve(io.cwd, planFile), planFile);
   if (flags.file && resolve(io.cwd, flags.file) !== saved.fleetFile)
     throw new UsageError(
@@ -164,6 +168,7 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
       throw new UsageError(
         `stack ${t.stack.def.name} was moved from ${t.server.name} to ${to}; ferry.yml still names ${t.server.name}`,
         `Set \`server: ${to}\` for it in ferry.yml, or \`ferry rollback ${t.stack.def.name}\` to serve from ${t.server.name} again.`,
+        `host ${t.server.name}`,
       );
     }
     // A service moved away (ferry migrate --service) is not deployed back beside stale data.
@@ -173,6 +178,7 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
       throw new UsageError(
         `${t.stack.def.name}/${service} runs on ${server} (with its data), but ferry.yml does not place it there`,
         `Add \`services: { ${service}: { server: ${server} } }\` to stacks/${t.stack.def.name} in ferry.yml. Deploying ${service} on ${t.server.name} again would start it on the data it had before it moved.`,
+        `host ${server}`,
       );
     }
     // ...and a service that runs here with its data is moved, not redeployed empty elsewhere.
@@ -181,6 +187,7 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
       throw new UsageError(
         `ferry.yml places ${t.stack.def.name}/${service} on ${p.server}, but it runs on ${t.server.name} with its data`,
         `Move it there with its data: \`ferry migrate ${t.stack.def.name} --service ${service} --to ${p.server}\``,
+        `host ${t.server.name}`,
       );
     }
   }

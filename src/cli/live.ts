@@ -67,6 +67,7 @@ export async function readServers(loaded: LoadedFleet, flags: SshFlags, io: CliI
     throw new UsageError(
       '--live needs servers: the fleet file defines none',
       'Add servers to ferry.yml (with --compose there are no servers to read).',
+      '--live',
     );
   const targets = new Map(servers.map((s) => [s.name, targetFor(s, flags)]));
   const pool = sshPool(flags, redactor);

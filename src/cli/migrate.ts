@@ -47,6 +47,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
     throw new UsageError(
       `--mode ${mode}: not a migration mode`,
       'Use --mode dump (the default: writers stop while databases move by pg_dump | pg_restore) or --mode replicate (databases replicate while the stack runs; the pause is only the cut-over).',
+      '--mode',
     );
   if (flags.json && flags.markdown)
     throw new UsageError('--json and --markdown ask for two formats; give one', 'Leave out one of them.', '--markdown');
@@ -58,9 +59,10 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
       throw new UsageError(
         `--to ${flags.to}: no such server in the fleet file`,
         `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
+        '--to',
       );
     if (target.name === source.name)
-      throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.');
+      throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.', '--to');
     const st = s.transports(source.name);
     const sudo = source.sudo ?? false;
     const moved = await st.exec(quiet(cmd('cat', markerPath(stack))), { sudo });
@@ -68,12 +70,14 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
       throw new UsageError(
         `stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`,
         `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`,
+        `host ${source.name}`,
       );
     const sourceRelease = (await currentRelease(st, stack, sudo)).meta;
     if (!sourceRelease)
       throw new UsageError(
         `stack ${stack} is not deployed by Ferry on ${source.name}`,
         `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`,
+        `host ${source.name}`,
       );
     const [sourceEndpoint, targetEndpoint] = [
       await endpoint(st, source),
@@ -84,6 +88,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
         throw new UsageError(
           `--service with --mode ${mode}: a service moved alone moves by dump only`,
           'Leave out --mode.',
+          '--mode',
         );
       const already = sourceRelease.placed?.[flags.service];
       if (already)
@@ -92,6 +97,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
           already === target.name
             ? 'Nothing to move.'
             : 'Moving a placed service on to a third server is not supported yet.',
+          '--service',
         );
       const moving = await serviceMovePlan({
         stack: t!.stack,

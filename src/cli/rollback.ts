@@ -52,11 +52,13 @@ async function target(
       throw new UsageError(
         `release ${to} of stack ${stack} is not on ${t.name} (or its .ferry-release.json is unreadable)`,
         `Releases kept, newest first: ${ids.join(', ') || 'none'}.`,
+        '--to',
       );
   }
   throw new UsageError(
     `stack ${stack} has no earlier release on ${t.name} to roll back to`,
     current ? `Only the current release ${current} is there.` : 'It was never deployed: run `ferry apply` first.',
+    `host ${t.name}`,
   );
 }
 
@@ -78,6 +80,7 @@ async function migrationOf(
       throw new UsageError(
         `stack ${stack} was moved ${what} server "${name}", which the fleet file does not define`,
         'Add the server back to ferry.yml to roll the migration back.',
+        'the fleet file',
       );
     return def;
   };
@@ -118,12 +121,14 @@ async function rollbackMigration(
     throw new UsageError(
       `stack ${stack} has no release left on ${mig.source.name} to serve from`,
       'It was retired; nothing to roll back to.',
+      `host ${mig.source.name}`,
     );
   const placedThere = Object.entries(sourceRelease.placed ?? {}).find(([, server]) => server === mig.target.name);
   if (placedThere) {
     throw new UsageError(
       `the move of ${stack}/${placedThere[0]} to ${mig.target.name} stopped just after ${mig.source.name} switched to its new release`,
       `Finish it with \`ferry migrate ${stack} --service ${placedThere[0]} --to ${mig.target.name} --resume\`, then roll back with \`ferry rollback ${stack}\`.`,
+      `host ${mig.source.name}`,
     );
   }
   const targetRelease = await currentMeta(s, stack, mig.target);
@@ -264,6 +269,7 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
         throw new UsageError(
           'rollback changes a server and needs a confirmation, but no one can answer here (stdin is not a terminal)',
           'Pass --yes.',
+          '--yes',
         );
       const lost = unplaced
         .map(([svc, server]) => ` (writes made to ${svc} on ${server} since it moved stay there)`)
