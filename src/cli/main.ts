@@ -4,13 +4,13 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { FerryError } from '../core/errors.js';
 import { regularFileProblem } from '../core/files.js';
 import { Redactor } from '../core/redact.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { redacting, type CliIo, type Io } from './io.js';
 import { processIo } from './process-io.js';
-import { failureDocument, failureOf, renderFailure, type Failure } from './report.js';
+import { buffering, finish, jsonRequested } from './outcome.js';
+import { failureOf, type Failure } from './report.js';
 import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
 import { applyCommand, planCommand, type PlanFlags } from './apply.js';
@@ -248,54 +248,4 @@ function lockCommands(program: Command, io: CliIo, done: Done): void {
   ).action(async (stack: string, flags: LockFlags) => {
     done(await lockReleaseCommand(stack, flags, io));
   });
-}
-
-/** `--json` among the arguments (before a `--`): every outcome is then one JSON document on stdout. */
-function jsonRequested(argv: string[]): boolean {
-  const end = argv.indexOf('--');
-  return (end < 0 ? argv : argv.slice(0, end)).includes('--json');
-}
-
-/** What is written to stdout, kept until the command's outcome is known (--json). */
-function buffering(io: Io): { io: Io; take: () => string } {
-  let text = '';
-  return {
-    io: { ...io, out: (t) => (text += t) },
-    take: () => text,
-  };
-}
-
-/** Prints the outcome: the command's output (kept, with --json), or its failure; then a failure to write. */
-function finish(o: {
-  io: Io;
-  redactor: Redactor;
-  json: boolean;
-  kept: string;
-  code: number;
-  failure: Failure | undefined;
-  thrown: unknown;
-}): number {
-  const { io, redactor, json } = o;
-  let code = o.code;
-  let failure = o.failure;
-  if (json && !failure && o.kept.trim() === '' && code !== 0)
-    failure = failureOf(
-      new FerryError(
-        'no-result',
-        `the command ended with status ${code} and no result`,
-        'ferry',
-        'Run it again without --json to read what it says.',
-      ),
-    );
-  if (failure) {
-    code = failure.exit;
-    if (json) io.out(redactor.redact(failureDocument(failure)));
-    else io.err(redactor.redact(renderFailure(failure)));
-    if (failure.exit === 70 && io.env.FERRY_DEBUG && o.thrown instanceof Error && o.thrown.stack)
-      io.err(`${redactor.redact(o.thrown.stack)}\n`);
-  } else if (json) io.out(redactor.redact(o.kept));
-  const broken = io.failure?.();
-  if (!broken) return code;
-  io.err(redactor.redact(renderFailure({ report: broken, exit: 1 })));
-  return code === 0 ? 1 : code;
 }
