@@ -51,6 +51,8 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     workingDir,
     opts.env ?? {},
     opts.envFiles?.map((f) => ({ path: resolve(cwd, f), display: show(resolve(cwd, f)) })),
+    undefined,
+    show,
   );
   const findings: Finding[] = [...penv.findings];
   const secrets = [...penv.secrets];

@@ -115,8 +115,10 @@ export function projectEnvironment(
   processEnv: Env,
   envFiles: { path: string; display: string }[] | undefined,
   where?: Finding['where'],
+  show: (abs: string) => string = () => '.env',
 ): ProjectEnv {
-  const files = envFiles ?? [{ path: join(workingDir, '.env'), display: '.env' }];
+  const dotenv = join(workingDir, '.env');
+  const files = envFiles ?? [{ path: dotenv, display: show(dotenv) }];
   const required = envFiles !== undefined;
   const fromFiles: Record<string, string> = {};
   const findings: Finding[] = [];

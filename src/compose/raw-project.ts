@@ -133,6 +133,7 @@ function applyIncludes(
       env,
       inc.envFiles?.map((p) => ({ path: p, display: show(p) })),
       where,
+      show,
     );
     into.findings.push(...penv.findings);
     into.secrets.push(...penv.secrets);
