@@ -12,24 +12,11 @@ import { loadComposeProject } from '../dist/compose/load.js';
 import { loadWorkspace } from '../dist/workspace/load.js';
 import { runChecks } from '../dist/check/index.js';
 import { offlineInventory } from '../dist/inventory/offline.js';
+import { time as timed } from './timing.mjs';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-function time(fn) {
-  fn(); // warm-up
-  const ms = [];
-  for (let i = 0; i < RUNS; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    ms.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return median(ms);
-}
+const time = (fn) => timed(fn, RUNS, { warmUp: true });
 
 // 1. The corpus: every top-level file plus the zabbix main file.
 const corpus = fileURLToPath(new URL('../../shared/fixtures/compose-corpus/', import.meta.url));

@@ -58,10 +58,21 @@ export function dependedOnWith(project: ComposeProject, condition: string): Map<
   for (const s of project.services) {
     for (const [dep, d] of Object.entries(s.dependsOn)) {
       if (d.condition !== condition) continue;
-      out.set(dep, [...(out.get(dep) ?? []), s.name]);
+      const waiters = out.get(dep);
+      if (waiters) waiters.push(s.name);
+      else out.set(dep, [s.name]);
     }
   }
   return out;
+}
+
+const byName = new WeakMap<ComposeProject, Map<string, Service>>();
+
+/** A project's service by name, from a map built once per project (rules look services up per pool, per route). */
+export function serviceNamed(project: ComposeProject, name: string): Service | undefined {
+  let m = byName.get(project);
+  if (!m) byName.set(project, (m = new Map(project.services.map((s) => [s.name, s]))));
+  return m.get(name);
 }
 
 export function plural(n: number, one: string, many = `${one}s`): string {

@@ -1,5 +1,5 @@
 /** What a check rule may use besides the model: the only I/O checks do. */
-import { readFileSync } from 'node:fs';
+import { INPUT_LIMITS, readInput } from '../core/files.js';
 import type { Finding } from '../core/finding.js';
 import type { LoadedFleet } from '../model/loaded.js';
 
@@ -8,13 +8,9 @@ export interface CheckContext {
   readText: (absPath: string) => string | undefined;
 }
 
-/** Reads UTF-8 text from disk; undefined on any error. */
+/** Reads UTF-8 text from a regular file no larger than a compose file may be; undefined on any problem. */
 export function readTextFile(absPath: string): string | undefined {
-  try {
-    return readFileSync(absPath, 'utf8');
-  } catch {
-    return undefined;
-  }
+  return readInput(absPath, absPath, INPUT_LIMITS.yaml).bytes?.toString('utf8');
 }
 
 export const defaultCheckContext: CheckContext = { readText: readTextFile };

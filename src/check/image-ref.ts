@@ -1,4 +1,7 @@
-/** Docker image references: `[registry[:port]/]path[:tag][@digest]`. */
+/**
+ * Docker image references: `[registry[:port]/]path[:tag][@digest]`, the path in lower case.
+ * Docker refuses anything else ("invalid reference format").
+ */
 
 export interface ImageRef {
   /** `ghcr.io`, `localhost:5000`; undefined for Docker Hub short names. */
@@ -43,4 +46,27 @@ export function parseImage(image: string): ImageRef {
   if (tag !== undefined && tag !== '') ref.tag = tag;
   if (digest !== undefined && digest !== '') ref.digest = digest;
   return ref;
+}
+
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN = `(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const REFERENCE = new RegExp(`^(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*(?::${TAG})?(?:@${DIGEST})?$`);
+/** Docker's limit on a repository name; the whole reference is checked only below twice that. */
+const MAX_NAME = 255;
+
+/** Why `image` is not a reference Docker accepts, or undefined when it is. */
+export function imageProblem(image: string): string | undefined {
+  if (image === '') return 'is empty';
+  if (image.length > 2 * MAX_NAME) return `is ${image.length} characters long`;
+  if (/\s/.test(image)) return 'contains a space';
+  const name = image.split('@')[0]!.replace(/:[\w][\w.-]*$/, '');
+  if (name.length > MAX_NAME) return `has a name longer than ${MAX_NAME} characters`;
+  if (!REFERENCE.test(image))
+    return /[A-Z]/.test(name.slice(name.indexOf('/') + 1))
+      ? 'has capital letters in its name'
+      : 'is not a valid reference';
+  return undefined;
 }

@@ -59,6 +59,7 @@ describe('runChecks', () => {
       'dependency-cycle',
       'exposed-port',
       'floating-tag',
+      'invalid-image',
       'no-healthcheck',
       'no-memory-limit',
       'no-restart-policy',

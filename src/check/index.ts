@@ -12,6 +12,7 @@ import { containerNameWithReplicas } from './rules/container-name-with-replicas.
 import { dependencyCycle } from './rules/dependency-cycle.js';
 import { exposedPort } from './rules/exposed-port.js';
 import { floatingTag } from './rules/floating-tag.js';
+import { invalidImage } from './rules/invalid-image.js';
 import { noHealthcheck } from './rules/no-healthcheck.js';
 import { noMemoryLimit } from './rules/no-memory-limit.js';
 import { noRestartPolicy } from './rules/no-restart-policy.js';
@@ -33,6 +34,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   'exposed-port': exposedPort,
   'plaintext-secret': plaintextSecret,
   'floating-tag': floatingTag,
+  'invalid-image': invalidImage,
   'no-memory-limit': noMemoryLimit,
   'no-healthcheck': noHealthcheck,
   'no-restart-policy': noRestartPolicy,

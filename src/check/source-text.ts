@@ -43,7 +43,9 @@ export class SourceText {
     if (!lines || first === undefined) return undefined;
     const indent = indentOf(first);
     const out = [first];
-    for (const l of lines.slice(w.line)) {
+    // Read on from the line, not from a copy of the rest of the file: this runs once per finding.
+    for (let i = w.line; i < lines.length; i++) {
+      const l = lines[i]!;
       if (l.trim() !== '' && indentOf(l) <= indent && !l.trimStart().startsWith('- ')) break;
       if (l.trim() !== '' && indentOf(l) < indent) break;
       out.push(l);

@@ -4,18 +4,18 @@
  * saved plan, ask (unless --yes), then run the plan (./run-plan.ts: locks, journal, summary).
  */
 import { resolve } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { FerryError, UsageError } from '../core/errors.js';
 import { openJournal, type Journal } from '../journal/journal.js';
 import { currentRelease } from '../deploy/release-meta.js';
 import { buildPlan, selectTargets, type FleetPlan, type Target } from '../plans/build.js';
 import { cmd, quiet } from '../shell/command.js';
 import { markerPath } from '../migrate/steps/switch.js';
 import { preview, type Preview } from '../plans/preview.js';
-import { PLAN_FORMAT, readPlan, staleness, writePlan, type SavedPlan } from '../plans/saved.js';
+import { checkPlanOut, PLAN_FORMAT, readPlan, staleness, writePlan, type SavedPlan } from '../plans/saved.js';
 import { countChanges, renderPlanTable, renderRunbook } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
-import type { Io } from './io.js';
-import { confirm, execute, withSession, type ApplyFlags } from './run-plan.js';
+import type { CliIo } from './io.js';
+import { confirm, declined, execute, planCheckFailed, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session, SessionFlags } from './session.js';
 
 export interface PlanFlags extends SessionFlags {
@@ -28,13 +28,16 @@ const releases = (fp: FleetPlan): Record<string, string> =>
   Object.fromEntries(Object.entries(fp.stacks).map(([s, p]) => [s, p.bundle.id]));
 
 /** Exit 0 when every step could be checked, 1 otherwise. */
-export function planCommand(stacks: string[], flags: PlanFlags, rawIo: Io): Promise<number> {
-  return withSession(flags, rawIo, async (s) => {
+export function planCommand(stacks: string[], flags: PlanFlags, io: CliIo): Promise<number> {
+  const out = flags.out === undefined ? undefined : resolve(io.cwd, flags.out);
+  // Before any planning: a plan that cannot be kept is not worth reading the servers for.
+  if (out) checkPlanOut(out, flags.out!);
+  return withSession(flags, io, async (s) => {
     const fp = await buildPlan(s.loaded, selectTargets(s.loaded, stacks), s.local);
     const p = await preview(fp.plan, s.transports, s.redactor);
     const saved = savedPlan(s, fp, p);
-    if (flags.out) {
-      writePlan(resolve(rawIo.cwd, flags.out), saved);
+    if (out) {
+      writePlan(out, flags.out!, saved);
       s.io.err(`plan saved to ${flags.out}: apply it with \`ferry apply ${flags.out}\`\n`);
     }
     if (flags.json) s.io.out(`${JSON.stringify({ ...saved, steps: p.steps }, null, 2)}\n`);
@@ -77,12 +80,12 @@ export async function applyCommand(
   planFile: string | undefined,
   stacks: string[],
   flags: ApplyFlags,
-  rawIo: Io,
+  io: CliIo,
 ): Promise<number> {
-  const saved = planFile === undefined ? undefined : readSaved(planFile, stacks, flags, rawIo);
+  const saved = planFile === undefined ? undefined : readSaved(planFile, stacks, flags, io);
   const sessionFlags = saved ? { ...flags, file: saved.fleetFile } : flags;
-  return withSession(sessionFlags, rawIo, async (s) => {
-    const journal = openJournal(stateDir(rawIo.env), s.redactor);
+  return withSession(sessionFlags, io, async (s) => {
+    const journal = openJournal(stateDir(io.env), s.redactor);
     try {
       return await applyIn(s, journal, { planFile, saved, stacks, flags });
     } finally {
@@ -92,14 +95,19 @@ export async function applyCommand(
 }
 
 /** The saved plan named on the command line; with stack names beside it, or another fleet file, a usage error. */
-function readSaved(planFile: string, stacks: string[], flags: ApplyFlags, rawIo: Io): SavedPlan {
+function readSaved(planFile: string, stacks: string[], flags: ApplyFlags, io: CliIo): SavedPlan {
   if (stacks.length > 0)
-    throw new UsageError('give either a saved plan or stack names, not both', 'A saved plan already names its stacks.');
-  const saved = readPlan(resolve(rawIo.cwd, planFile));
-  if (flags.file && resolve(rawIo.cwd, flags.file) !== saved.fleetFile)
+    throw new UsageError(
+      'give either a saved plan or stack names, not both',
+      'A saved plan already names its stacks.',
+      planFile,
+    );
+  const saved = readPlan(resolve(io.cwd, planFile), planFile);
+  if (flags.file && resolve(io.cwd, flags.file) !== saved.fleetFile)
     throw new UsageError(
       `the plan was made from ${saved.fleetFile}, not ${flags.file}`,
       'Leave out -f: a saved plan names its fleet file.',
+      '-f',
     );
   return saved;
 }
@@ -115,42 +123,38 @@ async function applyIn(
   await refuseMoved(s, targets);
   const fp = await buildPlan(s.loaded, targets, s.local);
   const p = await preview(fp.plan, s.transports, s.redactor);
-  if (saved && isStale(s, saved, fp, p)) return 1;
-  if (!(await mayApply(s, p, flags))) return 1;
+  if (saved) refuseStale(saved, planFile!, fp, p);
+  await mayApply(s, p, flags);
   const command = `apply${resumed ? ` --resume ${resumed.id}` : ''}${saved ? ` ${planFile}` : ''}`;
   const summary = await execute(s, fp, command, flags, journal, resumed ? { resume: resumed.id } : {});
   return summary.failed > 0 ? 1 : 0;
 }
 
-/** True (after saying why) when the servers or the files changed since the plan was saved. */
-function isStale(s: Session, saved: SavedPlan, fp: FleetPlan, p: Preview): boolean {
+/** Refuses (exit 1) a saved plan when the servers or the files changed since it was saved. */
+function refuseStale(saved: SavedPlan, planFile: string, fp: FleetPlan, p: Preview): void {
   const why = staleness(saved, releases(fp), p.steps, p.fingerprint);
-  if (!why) return false;
-  s.io.err(
-    `error plan-stale: the plan no longer matches the servers or the files; nothing was changed\n${why.map((w) => `  - ${w}`).join('\n')}\n  hint: make a new plan with \`ferry plan --out FILE\`, read it, then apply that\n`,
-  );
-  return true;
+  if (why)
+    throw new FerryError(
+      'plan-stale',
+      `the plan no longer matches the servers or the files; nothing was changed\n${why.map((w) => `  - ${w}`).join('\n')}`,
+      planFile,
+      'make a new plan with `ferry plan --out FILE`, read it, then apply that',
+    );
 }
 
-/** Shows the plan; true when every step could be checked and the changes are approved (--yes, or asked). */
-async function mayApply(s: Session, p: Preview, flags: ApplyFlags): Promise<boolean> {
+/** Shows the plan; throws unless every step could be checked and the changes are approved (--yes, or asked). */
+async function mayApply(s: Session, p: Preview, flags: ApplyFlags): Promise<void> {
   const counts = countChanges(p);
   if (!flags.json) s.io.out(renderPlanTable(p));
-  if (counts.error > 0) {
-    s.io.err(
-      'error plan-check-failed: some steps could not be checked (see the table); nothing was changed\n  hint: fix what the errors name, then run apply again\n',
-    );
-    return false;
-  }
-  if (counts.change === 0 || flags.yes) return true;
+  if (counts.error > 0) throw planCheckFailed('nothing was changed', 'run apply again');
+  if (counts.change === 0 || flags.yes) return;
   if (!(flags.interactive ?? process.stdin.isTTY))
     throw new UsageError(
       'apply changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
       'Read `ferry plan` first, then pass --yes.',
+      '--yes',
     );
-  if (await confirm(`apply ${counts.change} changes? [y/N] `)) return true;
-  s.io.err('nothing was changed\n');
-  return false;
+  if (!(await confirm(`apply ${counts.change} changes? [y/N] `))) throw declined(`apply of ${counts.change} changes`);
 }
 
 /** A stack moved away from a server (by `ferry migrate`) is not deployed there again by mistake. */
@@ -164,6 +168,7 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
       throw new UsageError(
         `stack ${t.stack.def.name} was moved from ${t.server.name} to ${to}; ferry.yml still names ${t.server.name}`,
         `Set \`server: ${to}\` for it in ferry.yml, or \`ferry rollback ${t.stack.def.name}\` to serve from ${t.server.name} again.`,
+        `host ${t.server.name}`,
       );
     }
     // A service moved away (ferry migrate --service) is not deployed back beside stale data.
@@ -173,6 +178,7 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
       throw new UsageError(
         `${t.stack.def.name}/${service} runs on ${server} (with its data), but ferry.yml does not place it there`,
         `Add \`services: { ${service}: { server: ${server} } }\` to stacks/${t.stack.def.name} in ferry.yml. Deploying ${service} on ${t.server.name} again would start it on the data it had before it moved.`,
+        `host ${server}`,
       );
     }
     // ...and a service that runs here with its data is moved, not redeployed empty elsewhere.
@@ -181,6 +187,7 @@ async function refuseMoved(s: Session, targets: Target[]): Promise<void> {
       throw new UsageError(
         `ferry.yml places ${t.stack.def.name}/${service} on ${p.server}, but it runs on ${t.server.name} with its data`,
         `Move it there with its data: \`ferry migrate ${t.stack.def.name} --service ${service} --to ${p.server}\``,
+        `host ${t.server.name}`,
       );
     }
   }

@@ -1,6 +1,7 @@
 /** `ferry inventory` and `ferry check` (offline). */
+import { errorReport, InputError } from '../core/errors.js';
 import { hasErrors, sortFindings, type Finding } from '../core/finding.js';
-import { Redactor } from '../core/redact.js';
+import type { LoadedFleet } from '../model/loaded.js';
 import { runChecks } from '../check/index.js';
 import { offlineInventory } from '../inventory/offline.js';
 import { renderFindings } from '../render/findings.js';
@@ -8,8 +9,9 @@ import { renderInventory } from '../render/inventory.js';
 import { runLiveChecks } from '../check/live/index.js';
 import { renderLiveInventory } from '../inventory/live/render.js';
 import { loadWorkspace, type WorkspaceOptions } from '../workspace/load.js';
-import { readServers, serverFinding, type SshFlags } from './live.js';
-import { redacting, type Io } from './io.js';
+import { readServers, serverFinding, snapshotFinding, type SshFlags } from './live.js';
+import type { CliIo, Io } from './io.js';
+import { renderFailure } from './report.js';
 
 export interface InputFlags extends SshFlags {
   file?: string;
@@ -31,55 +33,55 @@ function workspaceOptions(flags: InputFlags, io: Io): WorkspaceOptions {
   };
 }
 
-function printFindings(io: Io, findings: readonly Finding[], json: boolean): void {
-  if (json) io.out(JSON.stringify({ findings }, null, 2) + '\n');
-  else io.out(renderFindings(findings));
+function printFindings(io: CliIo, findings: readonly Finding[], json: boolean, unreadable: boolean): void {
+  if (!json) io.out(renderFindings(findings));
+  else io.out(`${JSON.stringify({ findings, ...(unreadable ? { error: errorReport(findings) } : {}) }, null, 2)}\n`);
+}
+
+/** Findings that keep stacks from being loaded at all. */
+function blockingFindings(loaded: LoadedFleet): Finding[] {
+  return sortFindings([...loaded.findings, ...loaded.stacks.flatMap((s) => (s.project ? [] : s.findings))]);
 }
 
 /** Exit codes: 0 listed, 1 when a server could not be read (`--live`), 2 when the input cannot be read. */
-export async function inventoryCommand(flags: InputFlags, rawIo: Io): Promise<number> {
-  const redactor = new Redactor();
-  const io = redacting(rawIo, redactor);
-  const ws = loadWorkspace(workspaceOptions(flags, rawIo));
-  redactor.addAll(ws.secrets);
-  if (!ws.loaded) {
-    printFindings({ ...io, out: io.err }, sortFindings(ws.findings), false);
-    return 2;
-  }
+export async function inventoryCommand(flags: InputFlags, io: CliIo): Promise<number> {
+  const ws = loadWorkspace(workspaceOptions(flags, io));
+  io.redactor.addAll(ws.secrets);
+  if (!ws.loaded) throw new InputError(sortFindings(ws.findings));
   if (flags.live) {
-    const run = await readServers(ws.loaded, flags, rawIo, redactor);
-    if (flags.json) io.out(JSON.stringify({ servers: run.results }, null, 2) + '\n');
+    const run = await readServers(ws.loaded, flags, io);
+    if (flags.json) io.out(JSON.stringify({ servers: run.results, ...run.saved }, null, 2) + '\n');
     else io.out(renderLiveInventory(run.results));
-    io.err(`snapshot saved: ${run.snapshot}\n`);
+    if (run.saved.snapshot) io.err(`snapshot saved: ${run.saved.snapshot}\n`);
+    else io.err(renderFailure({ report: run.saved.snapshotError!, exit: 0 }).replace(/^error /, 'warning '));
     return run.results.some((r) => r.error) ? 1 : 0;
   }
   const inv = offlineInventory(ws.loaded);
-  if (flags.json) io.out(JSON.stringify(inv, null, 2) + '\n');
+  const blocking = blockingFindings(ws.loaded);
+  if (flags.json)
+    io.out(
+      `${JSON.stringify({ ...inv, ...(ws.unreadable ? { findings: blocking, error: errorReport(blocking) } : {}) }, null, 2)}\n`,
+    );
   else io.out(renderInventory(inv));
-  const blocking = sortFindings([
-    ...ws.loaded.findings,
-    ...ws.loaded.stacks.flatMap((s) => (s.project ? [] : s.findings)),
-  ]);
-  if (blocking.length > 0) io.err(renderFindings(blocking));
+  if (blocking.length > 0 && !flags.json) io.err(renderFindings(blocking));
   return ws.unreadable ? 2 : 0;
 }
 
 /** Exit codes: 0 no errors, 1 errors found, 2 when the input cannot be read. */
-export async function checkCommand(flags: InputFlags, rawIo: Io): Promise<number> {
-  const redactor = new Redactor();
-  const io = redacting(rawIo, redactor);
-  const ws = loadWorkspace(workspaceOptions(flags, rawIo));
-  redactor.addAll(ws.secrets);
+export async function checkCommand(flags: InputFlags, io: CliIo): Promise<number> {
+  const ws = loadWorkspace(workspaceOptions(flags, io));
+  io.redactor.addAll(ws.secrets);
   let findings = ws.loaded ? runChecks(ws.loaded) : sortFindings(ws.findings);
   if (flags.live && ws.loaded && !ws.unreadable) {
-    const run = await readServers(ws.loaded, flags, rawIo, redactor);
+    const run = await readServers(ws.loaded, flags, io);
     findings = sortFindings([
       ...findings,
       ...runLiveChecks(ws.loaded, run.facts),
       ...run.results.filter((r) => r.error).map(serverFinding),
+      ...(run.saved.snapshotError ? [snapshotFinding(run.saved.snapshotError)] : []),
     ]);
   }
-  printFindings(io, findings, flags.json === true);
+  printFindings(io, findings, flags.json === true, ws.unreadable);
   if (ws.unreadable) return 2;
   return hasErrors(findings) ? 1 : 0;
 }

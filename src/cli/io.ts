@@ -1,5 +1,6 @@
 /** Where the CLI writes, injectable for transcript tests. Everything passes the redactor. */
 import { Redactor } from '../core/redact.js';
+import type { ErrorReport } from '../core/errors.js';
 import type { Env } from '../compose/project-env.js';
 
 export interface Io {
@@ -7,16 +8,20 @@ export interface Io {
   err: (text: string) => void;
   cwd: string;
   env: Env;
+  /** Why output could not be written (a full disk), once it happened; a closed pipe is not a failure. */
+  failure?: () => ErrorReport | undefined;
 }
 
-export const processIo = (): Io => ({
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-  cwd: process.cwd(),
-  env: process.env,
-});
+/**
+ * What a command gets: output that goes through the invocation's one redactor, which the
+ * command teaches every secret it loads before it prints anything. Errors the command
+ * throws are printed by `main` through the same redactor.
+ */
+export interface CliIo extends Io {
+  redactor: Redactor;
+}
 
 /** An Io whose output is redacted with `redactor` (which may learn more secrets later). */
-export function redacting(io: Io, redactor: Redactor): Io {
-  return { ...io, out: (t) => io.out(redactor.redact(t)), err: (t) => io.err(redactor.redact(t)) };
+export function redacting(io: Io, redactor: Redactor): CliIo {
+  return { ...io, redactor, out: (t) => io.out(redactor.redact(t)), err: (t) => io.err(redactor.redact(t)) };
 }

@@ -4,16 +4,14 @@
  * holder's run id, so nobody frees a lock blindly.
  */
 import { resolve } from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { InputError, UsageError } from '../core/errors.js';
 import { sortFindings } from '../core/finding.js';
-import { Redactor } from '../core/redact.js';
 import { suggest } from '../core/suggest.js';
 import { loadFleetFile } from '../fleet/load.js';
-import { LockHeldError, lockStatus, releaseLock } from '../lock/lock.js';
+import { lockStatus, releaseLock } from '../lock/lock.js';
 import type { ServerDef } from '../model/fleet.js';
-import { renderFindings } from '../render/findings.js';
-import { TransportError, type Transport } from '../transport/transport.js';
-import type { Io } from './io.js';
+import type { Transport } from '../transport/transport.js';
+import type { CliIo } from './io.js';
 import { sshPool, targetFor, type SshFlags } from './live.js';
 
 export interface LockFlags extends SshFlags {
@@ -25,14 +23,12 @@ export interface LockFlags extends SshFlags {
 async function onStackServer(
   stack: string,
   flags: LockFlags,
-  io: Io,
+  io: CliIo,
   use: (t: Transport, server: ServerDef) => Promise<number>,
 ): Promise<number> {
   const f = loadFleetFile(resolve(io.cwd, flags.file ?? 'ferry.yml'), { cwd: io.cwd });
-  if (!f.fleet) {
-    io.err(renderFindings(sortFindings(f.findings)));
-    return 2;
-  }
+  io.redactor.addAll(f.secrets);
+  if (!f.fleet) throw new InputError(sortFindings(f.findings));
   const def = f.fleet.stacks[stack];
   if (!def?.server) {
     const near = suggest(stack, Object.keys(f.fleet.stacks));
@@ -47,22 +43,16 @@ async function onStackServer(
       `stack ${stack} names server "${def.server}", which the fleet file does not define`,
       'Run `ferry check` to see the fleet file problems.',
     );
-  const pool = sshPool(flags, new Redactor());
+  const pool = sshPool(flags, io.redactor);
   try {
     return await use(pool.get(targetFor(server, flags)), server);
-  } catch (e) {
-    if (e instanceof TransportError || e instanceof LockHeldError) {
-      io.err(`error ${e.code}: ${e.message}\n  hint: ${e.hint}\n`);
-      return 1;
-    }
-    throw e;
   } finally {
     await pool.close();
   }
 }
 
 /** Exit 0 with the lock's state; 1 when the server cannot be reached. */
-export function lockStatusCommand(stack: string, flags: LockFlags, io: Io): Promise<number> {
+export function lockStatusCommand(stack: string, flags: LockFlags, io: CliIo): Promise<number> {
   return onStackServer(stack, flags, io, async (t, server) => {
     const held = await lockStatus(t, stack, server.sudo === true);
     const owner = held === undefined || held === 'unowned' ? undefined : held;
@@ -84,7 +74,7 @@ export function lockStatusCommand(stack: string, flags: LockFlags, io: Io): Prom
 }
 
 /** Exit 0 when released or not locked; 1 when another run holds it. */
-export function lockReleaseCommand(stack: string, flags: LockFlags, io: Io): Promise<number> {
+export function lockReleaseCommand(stack: string, flags: LockFlags, io: CliIo): Promise<number> {
   if (!flags.id)
     throw new UsageError(
       'ferry lock release needs --id RUN, the run that holds the lock',

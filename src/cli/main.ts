@@ -2,11 +2,15 @@
  * The `ferry` command line. Parses flags with commander, runs a command, and turns
  * every failure into a message with a code and a hint: never a stack trace.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { InputError, UsageError } from '../core/errors.js';
-import { renderFindings } from '../render/findings.js';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import { regularFileProblem } from '../core/files.js';
+import { Redactor } from '../core/redact.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
-import { processIo, type Io } from './io.js';
+import { redacting, type CliIo, type Io } from './io.js';
+import { processIo } from './process-io.js';
+import { buffering, finish, jsonRequested } from './outcome.js';
+import { failureOf, type Failure } from './report.js';
 import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
 import { applyCommand, planCommand, type PlanFlags } from './apply.js';
@@ -15,6 +19,14 @@ import { rollbackCommand, type RollbackFlags } from './rollback.js';
 import { migrateCommand, retireCommand, type MigrateFlags, type RetireFlags } from './migrate.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/**
+ * Whether an argument of `apply` names a saved plan rather than a stack: a file that exists
+ * (whatever its name: `plan --out myplan`), or a name no stack can have (`plan.json`, `out/p`).
+ */
+function isSavedPlan(arg: string, cwd: string): boolean {
+  return /[./\\]/.test(arg) || regularFileProblem(resolve(cwd, arg), arg) === undefined;
+}
 
 function inputOptions(cmd: Command): Command {
   cmd
@@ -55,29 +67,36 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const done: Done = (c) => {
     code = c;
   };
+  const json = jsonRequested(argv);
+  const redactor = new Redactor();
+  const kept = buffering(io);
+  const cli = redacting(json ? kept.io : io, redactor);
   const program = new Command('ferry')
     .description('Plan, apply and verify deployments and migrations of Docker Compose stacks on VPS fleets.')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s), outputError: () => undefined })
+    .configureOutput({ writeOut: (s) => cli.out(s), writeErr: (s) => cli.err(s), outputError: () => undefined })
     .showSuggestionAfterError(true);
 
-  readCommands(program, io, done);
-  deployCommands(program, io, done);
-  migrateCommands(program, io, done);
-  runsCommands(program, io, done);
-  lockCommands(program, io, done);
+  readCommands(program, cli, done);
+  deployCommands(program, cli, done);
+  migrateCommands(program, cli, done);
+  runsCommands(program, cli, done);
+  lockCommands(program, cli, done);
 
+  let failure: Failure | undefined;
+  let thrown: unknown;
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return code;
   } catch (e) {
-    return handleError(e, io);
+    thrown = e;
+    failure = failureOf(e);
   }
+  return finish({ io, redactor, json, kept: kept.take(), code, failure, thrown });
 }
 
 /** Commands that read the fleet file (and, with --live, the servers): they change nothing. */
-function readCommands(program: Command, io: Io, done: Done): void {
+function readCommands(program: Command, io: CliIo, done: Done): void {
   inputOptions(
     program
       .command('inventory')
@@ -99,7 +118,7 @@ function readCommands(program: Command, io: Io, done: Done): void {
 }
 
 /** Commands that plan, apply and roll back deployments. */
-function deployCommands(program: Command, io: Io, done: Done): void {
+function deployCommands(program: Command, io: CliIo, done: Done): void {
   sshOptions(
     program
       .command('plan [stacks...]')
@@ -125,7 +144,7 @@ function deployCommands(program: Command, io: Io, done: Done): void {
       .option('--resume', 'continue the last run that was interrupted (its server locks are taken over)')
       .option('--json', 'print only a JSON summary: {"changed", "ok", "failed", "skipped", "run"}'),
   ).action(async (args: string[], flags: ApplyFlags) => {
-    const planFile = args.length > 0 && args[0]!.endsWith('.json') ? args[0] : undefined;
+    const planFile = args[0] !== undefined && isSavedPlan(args[0], io.cwd) ? args[0] : undefined;
     done(await applyCommand(planFile, planFile ? args.slice(1) : args, flags, io));
   });
   sshOptions(
@@ -142,7 +161,7 @@ function deployCommands(program: Command, io: Io, done: Done): void {
 }
 
 /** Commands that move a stack to another server, and clean up after. */
-function migrateCommands(program: Command, io: Io, done: Done): void {
+function migrateCommands(program: Command, io: CliIo, done: Done): void {
   sshOptions(
     program
       .command('migrate <stack>')
@@ -187,7 +206,7 @@ function migrateCommands(program: Command, io: Io, done: Done): void {
 }
 
 /** Commands that read the journal. */
-function runsCommands(program: Command, io: Io, done: Done): void {
+function runsCommands(program: Command, io: CliIo, done: Done): void {
   const runs = program
     .command('runs')
     .description('list the runs the journal recorded (in FERRY_STATE_DIR), newest first')
@@ -207,7 +226,7 @@ function runsCommands(program: Command, io: Io, done: Done): void {
 }
 
 /** Commands on a stack's lock on its server. */
-function lockCommands(program: Command, io: Io, done: Done): void {
+function lockCommands(program: Command, io: CliIo, done: Done): void {
   const lock = program
     .command('lock')
     .description("look at or free a stack's lock on its server (held while an apply runs)");
@@ -229,33 +248,4 @@ function lockCommands(program: Command, io: Io, done: Done): void {
   ).action(async (stack: string, flags: LockFlags) => {
     done(await lockReleaseCommand(stack, flags, io));
   });
-}
-
-function handleError(e: unknown, io: Io): number {
-  if (e instanceof CommanderError) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
-    io.err(
-      `error usage: ${e.message.replace(/^error: /, '')}\n  hint: run \`ferry --help\` or \`ferry <command> --help\`\n`,
-    );
-    return 2;
-  }
-  if (e instanceof UsageError) {
-    io.err(`error ${e.code}: ${e.message}\n  hint: ${e.hint}\n`);
-    return 2;
-  }
-  if (e instanceof InputError) {
-    io.err(renderFindings(e.findings));
-    return 2;
-  }
-  const coded = e as { code?: unknown; hint?: unknown; message?: unknown };
-  if (typeof coded?.code === 'string' && typeof coded.hint === 'string' && typeof coded.message === 'string') {
-    io.err(`error ${coded.code}: ${coded.message}\n  hint: ${coded.hint}\n`);
-    return 1;
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  io.err(
-    `error internal: ${msg}\n  hint: this is a bug in Ferry; please report it with the command you ran (set FERRY_DEBUG=1 for details)\n`,
-  );
-  if (process.env.FERRY_DEBUG && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
-  return 70;
 }

@@ -29,8 +29,8 @@ import { dnsPreflight } from '../migrate/dns-preflight.js';
 import { serverAddresses } from '../migrate/dns.js';
 import { formatSize } from '../core/size.js';
 import type { ServerDef } from '../model/fleet.js';
-import type { Io } from './io.js';
-import { confirm, execute, withSession, type ApplyFlags } from './run-plan.js';
+import type { CliIo } from './io.js';
+import { confirm, declined, execute, planCheckFailed, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 
 export interface MigrateFlags extends ApplyFlags {
@@ -41,14 +41,17 @@ export interface MigrateFlags extends ApplyFlags {
   markdown?: boolean;
 }
 
-export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): Promise<number> {
+export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): Promise<number> {
   const mode = flags.mode ?? 'dump';
   if (mode !== 'dump' && mode !== 'replicate')
     throw new UsageError(
       `--mode ${mode}: not a migration mode`,
       'Use --mode dump (the default: writers stop while databases move by pg_dump | pg_restore) or --mode replicate (databases replicate while the stack runs; the pause is only the cut-over).',
+      '--mode',
     );
-  return withSession(flags, rawIo, async (s) => {
+  if (flags.json && flags.markdown)
+    throw new UsageError('--json and --markdown ask for two formats; give one', 'Leave out one of them.', '--markdown');
+  return withSession(flags, io, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     const source = t!.server;
     const target = s.loaded.fleet.servers[flags.to];
@@ -56,9 +59,10 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
       throw new UsageError(
         `--to ${flags.to}: no such server in the fleet file`,
         `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
+        '--to',
       );
     if (target.name === source.name)
-      throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.');
+      throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.', '--to');
     const st = s.transports(source.name);
     const sudo = source.sudo ?? false;
     const moved = await st.exec(quiet(cmd('cat', markerPath(stack))), { sudo });
@@ -66,12 +70,14 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
       throw new UsageError(
         `stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`,
         `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`,
+        `host ${source.name}`,
       );
     const sourceRelease = (await currentRelease(st, stack, sudo)).meta;
     if (!sourceRelease)
       throw new UsageError(
         `stack ${stack} is not deployed by Ferry on ${source.name}`,
         `Deploy it there first (\`ferry apply ${stack}\`): migrate moves a running release.`,
+        `host ${source.name}`,
       );
     const [sourceEndpoint, targetEndpoint] = [
       await endpoint(st, source),
@@ -82,6 +88,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
         throw new UsageError(
           `--service with --mode ${mode}: a service moved alone moves by dump only`,
           'Leave out --mode.',
+          '--mode',
         );
       const already = sourceRelease.placed?.[flags.service];
       if (already)
@@ -90,6 +97,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
           already === target.name
             ? 'Nothing to move.'
             : 'Moving a placed service on to a third server is not supported yet.',
+          '--service',
         );
       const moving = await serviceMovePlan({
         stack: t!.stack,
@@ -103,7 +111,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
         sourceEndpoint,
         targetEndpoint,
       });
-      return runMigration(s, rawIo, flags, {
+      return runMigration(s, flags, {
         plan: makePlan(moving.steps),
         m: moving.m,
         servedBy: moving.servedBy,
@@ -129,7 +137,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
     });
     const warnings = (dns?.findings ?? []).filter((f) => f.severity === 'warning');
     if (warnings.length > 0) s.io.err(renderFindings(warnings));
-    return runMigration(s, rawIo, flags, {
+    return runMigration(s, flags, {
       plan: makePlan(steps),
       m,
       servedBy,
@@ -146,7 +154,6 @@ export function migrateCommand(stack: string, flags: MigrateFlags, rawIo: Io): P
 /** Shows the plan (table, runbook), asks, runs it with both servers locked, and prints the report. */
 async function runMigration(
   s: Session,
-  rawIo: Io,
   flags: MigrateFlags,
   o: {
     plan: Plan;
@@ -175,13 +182,11 @@ async function runMigration(
     );
     return countChanges(p).error > 0 ? 1 : 0;
   }
-  if (!flags.json || flags.dryRun) s.io.out(renderPlanTable(p));
+  if (flags.json && flags.dryRun) s.io.out(`${JSON.stringify({ steps: p.steps }, null, 2)}\n`);
+  else if (!flags.json) s.io.out(renderPlanTable(p));
   if (countChanges(p).error > 0) {
     if (flags.json && !flags.dryRun) s.io.err(renderPlanTable(p));
-    s.io.err(
-      `error plan-check-failed: some steps could not be checked (see the table); nothing was changed on ${source.name} or ${target.name}\n  hint: fix what the errors name, then run migrate again\n`,
-    );
-    return 1;
+    throw planCheckFailed(`nothing was changed on ${source.name} or ${target.name}`, 'run migrate again');
   }
   if (flags.dryRun) return 0;
   if (!flags.yes) {
@@ -189,10 +194,12 @@ async function runMigration(
       throw new UsageError(
         'migrate changes two servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
         'Read the plan (--dry-run or --markdown), then pass --yes.',
+        '--yes',
       );
-    if (!(await confirm(`move ${o.moved} from ${source.name} to ${target.name}? [y/N] `))) return 1;
+    if (!(await confirm(`move ${o.moved} from ${source.name} to ${target.name}? [y/N] `)))
+      throw declined(`the move of ${o.moved}`);
   }
-  const journal = openJournal(stateDir(rawIo.env), s.redactor);
+  const journal = openJournal(stateDir(s.io.env), s.redactor);
   try {
     const resumed = flags.resume ? journal.lastUnfinished() : undefined;
     const summary = await execute(
@@ -315,8 +322,8 @@ export interface RetireFlags extends ApplyFlags {
 }
 
 /** `ferry retire STACK --from SERVER`: exit 0 when removed (or nothing left), 1 when refused or failed. */
-export function retireCommand(stack: string, flags: RetireFlags, rawIo: Io): Promise<number> {
-  return withSession(flags, rawIo, async (s) => {
+export function retireCommand(stack: string, flags: RetireFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     const from = s.loaded.fleet.servers[flags.from];
     if (!from)
@@ -333,16 +340,18 @@ export function retireCommand(stack: string, flags: RetireFlags, rawIo: Io): Pro
     );
     const p = await preview(plan, s.transports, s.redactor);
     if (!flags.json) s.io.out(renderPlanTable(p));
-    if (countChanges(p).error > 0) return 1;
+    if (countChanges(p).error > 0) throw planCheckFailed(`nothing was deleted on ${from.name}`, 'run retire again');
     if (countChanges(p).change > 0 && !flags.yes) {
       if (!(flags.interactive ?? process.stdin.isTTY))
         throw new UsageError(
           'retire deletes data and needs a confirmation, but no one can answer here (stdin is not a terminal)',
           'Pass --yes once sure the stack serves well from its new server.',
+          '--yes',
         );
-      if (!(await confirm(`delete ${stack} and its data from ${from.name}? [y/N] `))) return 1;
+      if (!(await confirm(`delete ${stack} and its data from ${from.name}? [y/N] `)))
+        throw declined(`the deletion of ${stack} from ${from.name}`);
     }
-    const journal = openJournal(stateDir(rawIo.env), s.redactor);
+    const journal = openJournal(stateDir(io.env), s.redactor);
     try {
       const summary = await execute(
         s,

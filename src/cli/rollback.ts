@@ -18,8 +18,8 @@ import { proxyLink } from '../deploy/proxy-link.js';
 import { upStep } from '../deploy/steps/up.js';
 import { releaseHistory } from '../deploy/steps/prune.js';
 import type { Transport } from '../transport/transport.js';
-import type { Io } from './io.js';
-import { confirm, execute, withSession, type ApplyFlags } from './run-plan.js';
+import type { CliIo } from './io.js';
+import { confirm, declined, execute, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
@@ -52,11 +52,13 @@ async function target(
       throw new UsageError(
         `release ${to} of stack ${stack} is not on ${t.name} (or its .ferry-release.json is unreadable)`,
         `Releases kept, newest first: ${ids.join(', ') || 'none'}.`,
+        '--to',
       );
   }
   throw new UsageError(
     `stack ${stack} has no earlier release on ${t.name} to roll back to`,
     current ? `Only the current release ${current} is there.` : 'It was never deployed: run `ferry apply` first.',
+    `host ${t.name}`,
   );
 }
 
@@ -78,6 +80,7 @@ async function migrationOf(
       throw new UsageError(
         `stack ${stack} was moved ${what} server "${name}", which the fleet file does not define`,
         'Add the server back to ferry.yml to roll the migration back.',
+        'the fleet file',
       );
     return def;
   };
@@ -112,19 +115,20 @@ async function rollbackMigration(
   def: StackDef,
   mig: { source: ServerDef; target: ServerDef },
   flags: RollbackFlags,
-  rawIo: Io,
 ): Promise<number> {
   const sourceRelease = await currentMeta(s, stack, mig.source);
   if (!sourceRelease)
     throw new UsageError(
       `stack ${stack} has no release left on ${mig.source.name} to serve from`,
       'It was retired; nothing to roll back to.',
+      `host ${mig.source.name}`,
     );
   const placedThere = Object.entries(sourceRelease.placed ?? {}).find(([, server]) => server === mig.target.name);
   if (placedThere) {
     throw new UsageError(
       `the move of ${stack}/${placedThere[0]} to ${mig.target.name} stopped just after ${mig.source.name} switched to its new release`,
       `Finish it with \`ferry migrate ${stack} --service ${placedThere[0]} --to ${mig.target.name} --resume\`, then roll back with \`ferry rollback ${stack}\`.`,
+      `host ${mig.source.name}`,
     );
   }
   const targetRelease = await currentMeta(s, stack, mig.target);
@@ -152,15 +156,16 @@ async function rollbackMigration(
       throw new UsageError(
         'rollback changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
         'Pass --yes.',
+        '--yes',
       );
     if (
       !(await confirm(
         `serve ${stack} from ${mig.source.name} again (writes made on ${mig.target.name} since the move stay there)? [y/N] `,
       ))
     )
-      return 1;
+      throw declined(`the rollback of ${stack}`);
   }
-  const journal = openJournal(stateDir(rawIo.env), s.redactor);
+  const journal = openJournal(stateDir(s.io.env), s.redactor);
   try {
     const stackOf = s.loaded.stacks.find((x) => x.def.name === stack)!;
     // A migration of this stack that stopped before its end holds both locks: its rollback takes them over.
@@ -193,12 +198,12 @@ async function rollbackMigration(
   }
 }
 
-export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io): Promise<number> {
-  return withSession(flags, rawIo, async (s) => {
+export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     if (!flags.to) {
       const mig = await migrationOf(s, stack, t!.server);
-      if (mig) return rollbackMigration(s, stack, t!.stack.def, mig, flags, rawIo);
+      if (mig) return rollbackMigration(s, stack, t!.stack.def, mig, flags);
     }
     const sudo = t!.server.sudo ?? false;
     const host = t!.server.name;
@@ -264,13 +269,15 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, rawIo: Io):
         throw new UsageError(
           'rollback changes a server and needs a confirmation, but no one can answer here (stdin is not a terminal)',
           'Pass --yes.',
+          '--yes',
         );
       const lost = unplaced
         .map(([svc, server]) => ` (writes made to ${svc} on ${server} since it moved stay there)`)
         .join('');
-      if (!(await confirm(`roll ${stack} back to ${meta.id}${lost}? [y/N] `))) return 1;
+      if (!(await confirm(`roll ${stack} back to ${meta.id}${lost}? [y/N] `)))
+        throw declined(`the rollback of ${stack}`);
     }
-    const journal = openJournal(stateDir(rawIo.env), s.redactor);
+    const journal = openJournal(stateDir(s.io.env), s.redactor);
     try {
       const summary = await execute(
         s,

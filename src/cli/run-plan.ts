@@ -9,11 +9,12 @@ import { createInterface } from 'node:readline/promises';
 import { runPlan } from '../engine/run.js';
 import type { RunEvent, RunSummary } from '../engine/events.js';
 import type { Journal } from '../journal/journal.js';
-import { acquireLock, lockStatus, releaseLock, LockHeldError } from '../lock/lock.js';
+import { FerryError } from '../core/errors.js';
+import { systemErrorWords } from '../core/files.js';
+import { acquireLock, lockStatus, releaseLock } from '../lock/lock.js';
 import type { FleetPlan } from '../plans/build.js';
 import { progressLine, renderSummary } from '../render/plan.js';
-import { TransportError } from '../transport/transport.js';
-import type { Io } from './io.js';
+import type { CliIo } from './io.js';
 import { openSession, operator, type Session, type SessionFlags } from './session.js';
 
 /** The flags of a command that runs a plan (`apply`, and the commands built like it). */
@@ -25,21 +26,38 @@ export interface ApplyFlags extends SessionFlags {
   interactive?: boolean;
 }
 
-/** Runs `use` with a session, turning transport and lock errors into coded messages (exit 1). */
-export async function withSession(flags: SessionFlags, io: Io, use: (s: Session) => Promise<number>): Promise<number> {
+/** Runs `use` with a session, closed after it (what `use` throws is reported by `main`). */
+export async function withSession(
+  flags: SessionFlags,
+  io: CliIo,
+  use: (s: Session) => Promise<number>,
+): Promise<number> {
   const s = openSession(flags, io);
-  if (typeof s === 'number') return s;
   try {
     return await use(s);
-  } catch (e) {
-    if (e instanceof TransportError || e instanceof LockHeldError) {
-      s.io.err(`error ${e.code}: ${e.message}\n  hint: ${e.hint}\n`);
-      return 1;
-    }
-    throw e;
   } finally {
     await s.close();
   }
+}
+
+/** Some steps of a plan could not be checked (the table says which): nothing was changed (exit 1). */
+export function planCheckFailed(nothingChanged: string, again: string): FerryError {
+  return new FerryError(
+    'plan-check-failed',
+    `some steps could not be checked (see the table, or the steps with --json); ${nothingChanged}`,
+    'the plan',
+    `fix what the errors name, then ${again}`,
+  );
+}
+
+/** A person said no: nothing was changed (exit 1). */
+export function declined(what: string): FerryError {
+  return new FerryError(
+    'declined',
+    `${what} was not confirmed; nothing was changed`,
+    'confirmation',
+    'Answer y (or yes) to go ahead, or pass --yes once sure.',
+  );
 }
 
 /** Asks on the terminal; true for "y" or "yes". */
@@ -77,7 +95,7 @@ export async function execute(
     const record = journal.recorder(runId, {
       command,
       fleetFile: s.fleetFile,
-      onError: (e) => s.io.err(`warning journal-write-failed: ${String(e)}\n`),
+      onError: (e) => s.io.err(`warning journal-write-failed: ${systemErrorWords(e)}\n`),
     });
     summary = await runPlan(fp.plan, {
       ...(continuing.resume ? { prior: journal.observations(continuing.resume) } : {}),

@@ -1,5 +1,6 @@
 /** `ferry runs` and `ferry runs show ID`: what the journal recorded. */
 import { existsSync } from 'node:fs';
+import { FerryError } from '../core/errors.js';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { JOURNAL_FILE, openJournal, type Journal } from '../journal/journal.js';
@@ -29,7 +30,11 @@ function limitOf(flags: RunsFlags): number {
   if (flags.limit === undefined) return 20;
   const n = Number(flags.limit);
   if (!Number.isInteger(n) || n < 1)
-    throw new UsageError(`--limit: expected a whole number of runs, got "${flags.limit}"`, 'pass --limit 1 or more');
+    throw new UsageError(
+      `--limit: expected a whole number of runs, got "${flags.limit}"`,
+      'pass --limit 1 or more',
+      '--limit',
+    );
   return n;
 }
 
@@ -45,12 +50,14 @@ export function listRunsCommand(flags: RunsFlags, io: Io): number {
 export function showRunCommand(id: string, flags: RunsFlags, io: Io): number {
   return withJournal(io, (journal, file) => {
     const found = journal?.run(id);
-    if (!found) {
-      io.err(
-        `error run-not-found: no run "${id}" in ${file}\n  hint: run \`ferry runs\` to list the recorded runs and their ids\n`,
+    if (!found)
+      throw new FerryError(
+        'run-not-found',
+        `no run "${id}" in the journal`,
+        file,
+        'run `ferry runs` to list the recorded runs and their ids',
+        2,
       );
-      return 2;
-    }
     io.out(flags.json ? `${JSON.stringify(found, null, 2)}\n` : renderRun(found.run, found.events));
     return 0;
   });

@@ -1,19 +1,18 @@
 /**
  * What `plan`, `apply` and `rollback` share: the fleet loaded and checked (errors stop
- * before any server is touched), a redactor that knows every secret, one SSH pool, and
- * a transport per server.
+ * before any server is touched), the invocation's redactor taught every secret, one SSH
+ * pool, and a transport per server.
  */
 import { hostname, userInfo } from 'node:os';
-import { hasErrors, type Finding } from '../core/finding.js';
-import { Redactor } from '../core/redact.js';
+import { InputError } from '../core/errors.js';
+import type { Redactor } from '../core/redact.js';
 import { runChecks } from '../check/index.js';
 import type { LoadedFleet } from '../model/loaded.js';
-import { renderFindings } from '../render/findings.js';
 import { LocalTransport } from '../transport/local.js';
 import type { SshPool } from '../transport/ssh/index.js';
 import type { Transport } from '../transport/transport.js';
 import { loadWorkspace } from '../workspace/load.js';
-import { redacting, type Io } from './io.js';
+import type { CliIo } from './io.js';
 import { sshPool, targetFor, type SshFlags } from './live.js';
 
 export interface SessionFlags extends SshFlags {
@@ -24,32 +23,28 @@ export interface Session {
   loaded: LoadedFleet;
   fleetFile: string;
   redactor: Redactor;
-  io: Io;
+  io: CliIo;
   pool: SshPool;
   transports: (server: string) => Transport;
   local: Transport;
   close: () => Promise<void>;
 }
 
-/** A session, or the exit code after printing why there is none (2: input unreadable or with errors). */
-export function openSession(flags: SessionFlags, rawIo: Io): Session | number {
-  const redactor = new Redactor();
-  const io = redacting(rawIo, redactor);
-  const ws = loadWorkspace({ cwd: rawIo.cwd, env: rawIo.env, ...(flags.file ? { fleetFile: flags.file } : {}) });
-  redactor.addAll(ws.secrets);
-  if (!ws.loaded || ws.unreadable) {
-    io.err(renderFindings([...ws.findings, ...(ws.loaded ? blocking(ws.loaded) : [])]));
-    return 2;
-  }
+/** A session; throws an InputError (exit 2) when the input cannot be read or has errors. */
+export function openSession(flags: SessionFlags, io: CliIo): Session {
+  const ws = loadWorkspace({ cwd: io.cwd, env: io.env, ...(flags.file ? { fleetFile: flags.file } : {}) });
+  io.redactor.addAll(ws.secrets);
+  if (!ws.loaded || ws.unreadable) throw new InputError([...ws.findings, ...(ws.loaded ? blocking(ws.loaded) : [])]);
   const errors = runChecks(ws.loaded).filter((f) => f.severity === 'error');
-  if (hasErrors(errors)) {
-    io.err(
-      `${renderFindings(errors)}error check-failed: the fleet has errors; nothing was changed\n  hint: fix them (\`ferry check\` lists every finding), then run this again\n`,
-    );
-    return 2;
-  }
+  if (errors.length > 0)
+    throw new InputError(errors, {
+      code: 'check-failed',
+      message: 'the fleet has errors; nothing was changed',
+      place: ws.loaded.fleet.display ?? 'the fleet file',
+      hint: 'fix them (`ferry check` lists every finding), then run this again',
+    });
   const loaded = ws.loaded;
-  const pool = sshPool(flags, redactor);
+  const pool = sshPool(flags, io.redactor);
   const cache = new Map<string, Transport>();
   const transports = (server: string): Transport => {
     let t = cache.get(server);
@@ -64,16 +59,16 @@ export function openSession(flags: SessionFlags, rawIo: Io): Session | number {
   return {
     loaded,
     fleetFile: loaded.fleet.file ?? '',
-    redactor,
+    redactor: io.redactor,
     io,
     pool,
     transports,
-    local: new LocalTransport({ redactor }),
+    local: new LocalTransport({ redactor: io.redactor }),
     close: () => pool.close(),
   };
 }
 
-function blocking(loaded: LoadedFleet): Finding[] {
+function blocking(loaded: LoadedFleet) {
   return [...loaded.findings, ...loaded.stacks.flatMap((s) => (s.project ? [] : s.findings))];
 }
 

@@ -3,9 +3,10 @@
  * Compose schema as written, then interpolated. Missing required variables are all
  * collected, each with the place it is used.
  */
-import { InputError } from '../core/errors.js';
 import { finding, type Finding } from '../core/finding.js';
-import { locate, readYamlFile, toPlain, type KeyPath, type SourceFile } from '../yaml/source.js';
+import { secretsIn } from '../core/secret-places.js';
+import { toPlain } from '../yaml/plain.js';
+import { locate, readYamlFile, type KeyPath, type SourceFile } from '../yaml/source.js';
 import { interpolateTree } from './interpolate.js';
 import { validateComposeFile } from './schema.js';
 
@@ -22,22 +23,24 @@ export interface ComposeFile {
 export interface ReadResult {
   file?: ComposeFile;
   findings: Finding[];
+  /**
+   * The secrets the file holds, as written and once interpolated (an `.env` value used as a
+   * password): known even when the file cannot be used, before any message about it is shown.
+   */
+  secrets: string[];
 }
 
 export function readComposeFile(absPath: string, display: string, env: Record<string, string>): ReadResult {
   const read = readYamlFile(absPath, display);
-  if (!read.file) return { findings: read.findings };
+  if (!read.file) return { findings: read.findings, secrets: [] };
   const source = read.file;
-  let raw: Dict;
-  try {
-    raw = toPlain(source);
-  } catch (e) {
-    if (e instanceof InputError) return { findings: e.findings };
-    throw e;
-  }
-  const schemaFindings = validateComposeFile(source, JSON.parse(JSON.stringify(raw, tagsAsValues)));
-  if (schemaFindings.length > 0) return { findings: schemaFindings };
+  const plain = toPlain(source);
+  const raw: Dict = plain.data;
   const result = interpolateTree(raw, (name) => env[name]);
+  const secrets = [...secretsIn(raw), ...secretsIn(result.value)];
+  if (plain.findings.length > 0) return { findings: plain.findings, secrets };
+  const schemaFindings = validateComposeFile(source, JSON.parse(JSON.stringify(raw, tagsAsValues)));
+  if (schemaFindings.length > 0) return { findings: schemaFindings, secrets };
   const findings: Finding[] = [];
   for (const p of result.problems) {
     const w = locate(source, p.path);
@@ -79,8 +82,8 @@ export function readComposeFile(absPath: string, display: string, env: Record<st
       ),
     );
   }
-  if (findings.some((f) => f.severity === 'error')) return { findings };
-  return { file: { source, data: result.value as Dict, unset: result.unset }, findings };
+  if (findings.some((f) => f.severity === 'error')) return { findings, secrets };
+  return { file: { source, data: result.value as Dict, unset: result.unset }, findings, secrets };
 }
 
 /** `!reset`/`!override` markers validate as what they wrap (a reset key is left out). */

@@ -257,3 +257,14 @@ test('a secret value never appears in a problem message', () => {
   }
   assert.equal(r.values.GOOD, canary);
 });
+
+test('variables used above the line that sets them are told apart from variables set nowhere', () => {
+  const r = parseDotenv('A=${B}\nB=${A}\nC=${C}\nD=${NOWHERE}\nE=${A}x\n', () => undefined);
+  assert.deepEqual(r.forward, [
+    { line: 1, key: 'A', variable: 'B', setAt: 2 },
+    { line: 3, key: 'C', variable: 'C', setAt: 3 },
+  ]);
+  assert.deepEqual(r.unset, [{ line: 4, variable: 'NOWHERE' }]);
+  // B=${A} read A, set above it (empty): no problem of its own.
+  assert.equal(r.values.E, 'x');
+});

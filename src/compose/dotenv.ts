@@ -11,7 +11,7 @@
  *
  * Values may be secrets: no problem message ever quotes one.
  */
-import { setOwn } from '../yaml/source.js';
+import { setOwn } from '../yaml/plain.js';
 import { interpolate, type Lookup } from './interpolate.js';
 
 export interface DotenvProblem {
@@ -24,8 +24,13 @@ export interface DotenvResult {
   /** Every key read, in file order; when `problems` is not empty Compose would refuse the file. */
   values: Record<string, string>;
   problems: DotenvProblem[];
-  /** Variables interpolated without a default while unset (Compose warns and uses ""). */
+  /** Variables interpolated without a default while unset (Compose warns and uses ""), set nowhere in the file. */
   unset: { line: number; variable: string }[];
+  /**
+   * Variables used above the line that sets them (`A=${B}` then `B=x`, or each other):
+   * Compose reads the file from the top, so the value used is empty, not the one written.
+   */
+  forward: { line: number; key: string; variable: string; setAt: number }[];
 }
 
 /**
@@ -39,8 +44,10 @@ export interface DotenvResult {
 export function parseDotenv(text: string, lookup: Lookup, earlier?: Lookup): DotenvResult {
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = lineStarts(src);
-  const result: DotenvResult = { values: {}, problems: [], unset: [] };
+  const result: DotenvResult = { values: {}, problems: [], unset: [], forward: [] };
   const values = result.values;
+  const setAt = new Map<string, number>();
+  const used: { line: number; key: string; variable: string }[] = [];
   const resolve: Lookup = (name) => lookup(name) ?? (Object.hasOwn(values, name) ? values[name] : earlier?.(name));
 
   let pos = 0;
@@ -61,12 +68,13 @@ export function parseDotenv(text: string, lookup: Lookup, earlier?: Lookup): Dot
       if (value !== undefined) setOwn(values, entry.key, value);
       continue;
     }
+    if (!setAt.has(entry.key)) setAt.set(entry.key, line);
     if (entry.quote === "'") {
       setOwn(values, entry.key, entry.raw);
       continue;
     }
     const r = interpolate(entry.quote === '"' ? expandEscapes(entry.raw) : entry.raw, resolve);
-    for (const variable of r.unset) result.unset.push({ line, variable });
+    for (const variable of r.unset) used.push({ line, key: entry.key, variable });
     if (r.problems.length === 0) {
       setOwn(values, entry.key, r.value);
       continue;
@@ -80,6 +88,11 @@ export function parseDotenv(text: string, lookup: Lookup, earlier?: Lookup): Dot
             : `${entry.key}: invalid interpolation template in the value`,
       });
     }
+  }
+  for (const u of used) {
+    const at = setAt.get(u.variable);
+    if (at !== undefined && at >= u.line) result.forward.push({ ...u, setAt: at });
+    else result.unset.push({ line: u.line, variable: u.variable });
   }
   return result;
 }

@@ -15,7 +15,8 @@
  * - Names are ASCII letters, digits and `_`, plus `ſ` and `K` (U+212A), which Go's
  *   case-insensitive matching folds onto `s` and `k`.
  */
-import { OverrideTag, ResetTag, setOwn, type KeyPath } from '../yaml/source.js';
+import { OverrideTag, ResetTag, setOwn } from '../yaml/plain.js';
+import type { KeyPath } from '../yaml/source.js';
 
 /** A variable's value: `undefined` when unset, `''` when set but empty. */
 export type Lookup = (name: string) => string | undefined;
@@ -46,11 +47,14 @@ export interface TreeInterpolation {
   unset: { variable: string; path: TreePath }[];
 }
 
+/** Deepest nesting of `${NAME:-${...}}`: far beyond any real file, far below the stack's limit. */
+export const MAX_NESTING = 64;
+
 /** Interpolates one string, collecting every problem in it rather than stopping at the first. */
 export function interpolate(template: string, lookup: Lookup): InterpolationResult {
-  const acc: Accumulator = { problems: [], unset: [], invalid: false };
-  const value = substitute(template, lookup, acc);
-  const problems = acc.invalid ? [invalidProblem(template), ...acc.problems] : acc.problems;
+  const acc: Accumulator = { problems: [], unset: [] };
+  const value = substitute(template, lookup, acc, 0, 0);
+  const problems = acc.invalid ? [invalidProblem(acc.invalid), ...acc.problems] : acc.problems;
   return { value, problems, unset: acc.unset };
 }
 
@@ -97,12 +101,25 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 interface Accumulator {
   problems: InterpolationProblem[];
   unset: string[];
-  /** Set once any (sub)template is malformed; reported once, for the whole string. */
-  invalid: boolean;
+  /** The first malformed (sub)template; reported once, for the whole string, by where it is. */
+  invalid?: Invalid;
 }
 
-function substitute(s: string, lookup: Lookup, acc: Accumulator): string {
+/** Where a template is malformed: the offset of its `${` in the whole value, or nesting past the limit. */
+type Invalid = { at: number } | { tooDeep: true };
+
+/**
+ * Expands `s`, which starts at offset `base` of the whole value, `depth` templates deep.
+ * Each `${` is read where it stands and reading goes on after it, so a long line of
+ * templates costs one pass, not one call per template.
+ */
+function substitute(s: string, lookup: Lookup, acc: Accumulator, depth: number, base: number): string {
   if (!s.includes('$')) return s;
+  if (depth > MAX_NESTING) {
+    acc.invalid ??= { tooDeep: true };
+    return '';
+  }
+  const lines = new LineEnds(s);
   let out = '';
   let i = 0;
   while (i < s.length) {
@@ -118,14 +135,16 @@ function substitute(s: string, lookup: Lookup, acc: Accumulator): string {
       out += plainValue(s.slice(dollar + 1, end), lookup, acc);
       i = end;
     } else if (next === '{') {
-      const end = bracedEnd(s, dollar);
+      const end = bracedEnd(s, dollar, lines);
       if (end < 0) {
         // Compose drops the `${` and carries on, so later problems are still found.
-        acc.invalid = true;
+        acc.invalid ??= { at: base + dollar };
         i = dollar + 2;
       } else {
-        out += braced(s.slice(dollar, end + 1), lookup, acc);
-        i = end + 1;
+        // What follows the brace that closes the `${` is read as ordinary text, here.
+        const cut = closingBrace(s, dollar, end);
+        out += braced(s.slice(dollar, cut + 1), lookup, acc, depth, base + dollar);
+        i = cut + 1;
       }
     } else {
       out += '$';
@@ -135,30 +154,47 @@ function substitute(s: string, lookup: Lookup, acc: Accumulator): string {
   return out;
 }
 
+/** The last `}` of each line of a string, found once per line as reading moves down it. */
+class LineEnds {
+  private end = -1;
+  private last = -1;
+  constructor(private readonly s: string) {}
+
+  /** The last `}` on the line holding `i` (-1: none). */
+  lastBrace(i: number): number {
+    if (i > this.end) {
+      const nl = this.s.indexOf('\n', i);
+      this.end = nl < 0 ? this.s.length : nl;
+      this.last = this.s.lastIndexOf('}', this.end);
+    }
+    return this.last;
+  }
+}
+
 /**
  * Index of the `}` that ends the `${` at `start`, as compose-go's pattern matches it, or -1
  * when it matches none (an invalid template).
  */
-function bracedEnd(s: string, start: number): number {
+function bracedEnd(s: string, start: number, lines: LineEnds): number {
   let i = start + 2;
   if (!isNameStart(s.charAt(i))) return -1;
   i = nameEnd(s, i);
   if (s.charAt(i) === '}') return i;
   if (s.charAt(i) === ':') i++;
   if (i >= s.length || !'-+?'.includes(s.charAt(i))) return -1;
-  const lineEnd = s.indexOf('\n', i + 1);
-  const last = s.lastIndexOf('}', lineEnd < 0 ? s.length : lineEnd);
+  const last = lines.lastBrace(i + 1);
   return last > i ? last : -1;
 }
 
 /**
- * Index of the brace closing the first `{` of `match`, or -1. Every `{` opens, and the
- * character after it is skipped, exactly as compose-go counts.
+ * Index of the brace that closes the first `{` after `from`, looking no further than `to`;
+ * `to` when none does. Every `{` opens, and the character after it is skipped, exactly as
+ * compose-go counts.
  */
-function closingBrace(match: string): number {
+function closingBrace(s: string, from: number, to: number): number {
   let open = 0;
-  for (let i = 0; i < match.length; i++) {
-    const c = match.charAt(i);
+  for (let i = from; i <= to; i++) {
+    const c = s.charAt(i);
     if (c === '}') {
       open--;
       if (open === 0) return i;
@@ -167,37 +203,28 @@ function closingBrace(match: string): number {
       i++;
     }
   }
-  return -1;
+  return to;
 }
 
-/** Expands one `${...}` match (and interpolates any text after its closing brace). */
-function braced(match: string, lookup: Lookup, acc: Accumulator): string {
-  const cut = closingBrace(match);
-  const head = cut < 0 ? match : match.slice(0, cut + 1);
-  const rest = cut < 0 ? '' : match.slice(cut + 1);
-  const expr = head.slice(2, -1);
+/** Expands one `${...}` (`match` starts at offset `base` of the whole value). */
+function braced(match: string, lookup: Lookup, acc: Accumulator, depth: number, base: number): string {
+  const expr = match.slice(2, -1);
   const nameLength = nameEnd(expr, 0);
   const name = expr.slice(0, nameLength);
   if (nameLength === expr.length) return plainValue(name, lookup, acc);
 
   const colon = expr.charAt(nameLength) === ':';
   const op = expr.charAt(nameLength + (colon ? 1 : 0));
-  const arg = expr.slice(nameLength + (colon ? 2 : 1));
+  const argAt = nameLength + (colon ? 2 : 1);
+  const arg = expr.slice(argAt);
+  const inner = (): string => substitute(arg, lookup, acc, depth + 1, base + 2 + argAt);
   const value = lookup(name);
   const usable = value !== undefined && (!colon || value !== '');
-  let result: string;
-  if (op === '-') {
-    result = usable ? value : substitute(arg, lookup, acc);
-  } else if (op === '+') {
-    result = usable ? substitute(arg, lookup, acc) : (value ?? '');
-  } else {
-    result = usable ? value : '';
-    if (!usable) {
-      const reason = substitute(arg, lookup, acc);
-      acc.problems.push({ kind: 'required', variable: name, message: requiredMessage(name, reason) });
-    }
-  }
-  return result + substitute(rest, lookup, acc);
+  if (op === '-') return usable ? value : inner();
+  if (op === '+') return usable ? inner() : (value ?? '');
+  if (usable) return value;
+  acc.problems.push({ kind: 'required', variable: name, message: requiredMessage(name, inner()) });
+  return '';
 }
 
 /** A `$VAR` or `${VAR}`: its value, or "" with a note that it is unset. */
@@ -215,11 +242,15 @@ function requiredMessage(name: string, reason: string): string {
     : `required variable ${name} is missing a value: ${reason}`;
 }
 
-const maxShown = 120;
-
-function invalidProblem(template: string): InterpolationProblem {
-  const shown = template.length > maxShown ? `${template.slice(0, maxShown)}…` : template;
-  return { kind: 'invalid', message: `invalid template: ${JSON.stringify(shown)}` };
+/** Says where the template is malformed, never what it holds: a value may be a secret. */
+function invalidProblem(invalid: Invalid): InterpolationProblem {
+  return {
+    kind: 'invalid',
+    message:
+      'at' in invalid
+        ? `invalid template: the "\${" at character ${invalid.at + 1} of the value does not start a variable`
+        : `invalid template: variables nested more than ${MAX_NESTING} levels deep`,
+  };
 }
 
 function isNameStart(c: string): boolean {

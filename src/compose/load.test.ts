@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
+import { MAX_EXTENDS } from './extends.js';
 import { loadComposeProject, type LoadOptions } from './load.js';
 
 function project(files: Record<string, string>): string {
@@ -139,4 +140,99 @@ test('unset variables warn once each, with the first place they are used', () =>
   assert.equal(warn.length, 1);
   assert.equal(warn[0]?.where.line, 3);
   assert.equal(r.svc('web').image, 'w:');
+});
+
+test('project name: one that normalizes to nothing is refused; an explicit one that changes is said', () => {
+  const d = project({ 'compose.yml': 'name: "!!!"\nservices:\n  web: { image: w:1 }\n' });
+  const r = load(d);
+  assert.equal(r.project, undefined);
+  assert.equal(r.errors[0]?.code, 'invalid-project-name');
+  assert.match(r.errors[0]!.message, /^the project name "!!!" \(name: in the compose file\) has no letter or digit/);
+  assert.equal(r.errors[0]?.where.line, 1);
+  const e = project({ 'compose.yml': 'name: My_App\nservices:\n  web: { image: w:1 }\n' });
+  const w = load(e).findings.filter((f) => f.code === 'invalid-project-name');
+  assert.deepEqual(
+    w.map((f) => [f.severity, f.message]),
+    [
+      [
+        'warning',
+        'the project name "My_App" (name: in the compose file) is not a valid Compose project name; it is used as "my_app"',
+      ],
+    ],
+  );
+  assert.deepEqual(
+    load(d, { env: { COMPOSE_PROJECT_NAME: '...' } }).errors.map((f) => f.code),
+    ['invalid-project-name'],
+  );
+});
+
+test('a secret or config file that is missing: an error when a service uses it, a warning otherwise', () => {
+  const d = project({
+    'compose.yml':
+      'services:\n  web:\n    image: w:1\n    secrets: [db]\nsecrets:\n  db: { file: ./db.txt }\n  spare: { file: ./spare.txt }\nconfigs:\n  conf: { file: ./conf }\n',
+    conf: '',
+  });
+  const r = load(d);
+  assert.deepEqual(
+    r.findings.filter((f) => f.code === 'missing-file').map((f) => [f.severity, f.message, f.where.line]),
+    [
+      ['error', 'secret db: file not found: db.txt', 6],
+      ['warning', 'secret spare: file not found: spare.txt (no service uses the secret yet)', 7],
+    ],
+  );
+  // The files are made absolute against the project directory, as the release bundle reads them.
+  assert.equal(r.project!.configs.conf!.file, join(d, 'conf'));
+});
+
+test('a secret read from an environment variable makes that value a secret', () => {
+  const d = project({
+    'compose.yml': 'services:\n  web:\n    image: w:1\n    secrets: [db]\nsecrets:\n  db: { environment: DB_PASS }\n',
+    '.env': 'DB_PASS=canary-3f1e\n',
+  });
+  assert.ok(load(d).secrets.includes('canary-3f1e'));
+});
+
+test('an .env variable used above the line that sets it is an error, and the project still loads', () => {
+  const d = project({ 'compose.yml': 'services:\n  web:\n    image: "w:${A:-1}"\n', '.env': 'A=${B}\nB=x\n' });
+  const r = load(d);
+  assert.deepEqual(
+    r.errors.map((f) => [f.code, f.where.line]),
+    [['env-forward-reference', 1]],
+  );
+  assert.match(r.errors[0]!.message, /A refers to B, which is set only further down \(line 2\)/);
+  assert.ok(r.project);
+});
+
+test('extends: a chain resolves once per service; past MAX_EXTENDS it is one error, never a stack overflow', () => {
+  const chain = (n: number, reverse: boolean) =>
+    'services:\n' +
+    Array.from({ length: n }, (_, i) => {
+      const base = reverse ? i + 1 : i - 1;
+      const last = reverse ? i === n - 1 : i === 0;
+      return last ? `  s${i}:\n    image: x:1\n` : `  s${i}:\n    extends: s${base}\n    environment: { L${i}: "1" }\n`;
+    }).join('');
+  const ok = load(project({ 'compose.yml': chain(MAX_EXTENDS, false) }));
+  assert.deepEqual(ok.errors, []);
+  assert.equal(Object.keys(ok.svc(`s${MAX_EXTENDS - 1}`).environment).length, MAX_EXTENDS - 1);
+  for (const reverse of [false, true]) {
+    const deep = load(project({ 'compose.yml': chain(5000, reverse) }));
+    assert.deepEqual(
+      deep.errors.map((f) => f.code),
+      ['extends-too-deep'],
+    );
+    assert.match(deep.errors[0]!.message, new RegExp(`ends a chain of more than ${MAX_EXTENDS} extends`));
+  }
+});
+
+test('extends: a cycle is reported once, however many services lead into it', () => {
+  const r = load(
+    project({
+      'compose.yml':
+        'services:\n  a: { extends: b }\n  b: { extends: a }\n  c: { extends: a }\n  d: { extends: c }\n  e: { image: x:1 }\n',
+    }),
+  );
+  assert.deepEqual(
+    r.errors.map((f) => [f.code, f.message]),
+    [['extends-cycle', 'extends forms a cycle: compose.yml#a -> compose.yml#b -> compose.yml#a']],
+  );
 });

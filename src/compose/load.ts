@@ -6,14 +6,16 @@
  */
 import { basename, dirname, relative, resolve } from 'node:path';
 import { hasErrors, type Finding } from '../core/finding.js';
-import type { ComposeProject, NamedResource, Service } from '../model/compose.js';
-import { isSecretEnvValue } from '../core/secret-names.js';
+import type { ComposeProject, Service } from '../model/compose.js';
+import { secretsIn } from '../core/secret-places.js';
 import { locate, pathString, type KeyPath } from '../yaml/source.js';
 import type { ComposeFile, Dict } from './compose-file.js';
 import type { Contribution } from './extends.js';
 import { normalizeService } from './normalize/service.js';
-import { projectEnvironment, readEnvFile, type Env } from './project-env.js';
+import { projectEnvironment, readEnvFile, type Env, type EnvFileRead } from './project-env.js';
+import { checkedProjectName, type NameSource } from './project-name.js';
 import { loadRaw, type RawProject } from './raw-project.js';
+import { environmentSecrets, resourceFileFindings, resources } from './resources.js';
 
 // src/deploy/placement.ts reads a project's raw content through this module.
 export { loadRaw } from './raw-project.js';
@@ -49,39 +51,36 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     workingDir,
     opts.env ?? {},
     opts.envFiles?.map((f) => ({ path: resolve(cwd, f), display: show(resolve(cwd, f)) })),
+    undefined,
+    show,
   );
   const findings: Finding[] = [...penv.findings];
-  if (hasErrors(findings)) return { findings, secrets: penv.secrets };
+  const secrets = [...penv.secrets];
+  // An env file Compose refuses stops the project; a variable it reads as empty is an error the checks report.
+  if (hasErrors(findings.filter((f) => f.code !== 'env-forward-reference'))) return { findings, secrets };
 
   const raw = loadRaw(files, penv.env, show);
   findings.push(...raw.findings);
-  if (hasErrors(findings) || raw.files.length === 0) return { findings, secrets: penv.secrets };
+  secrets.push(...raw.secrets);
+  if (hasErrors(raw.findings) || raw.files.length === 0) return { findings, secrets };
 
   const data = raw.data;
   const profiles = opts.profiles ?? splitList(penv.env.COMPOSE_PROFILES);
-  const name = projectName(
-    opts.projectName ??
-      penv.env.COMPOSE_PROJECT_NAME ??
-      (typeof data.name === 'string' ? data.name : undefined) ??
-      basename(workingDir),
-  );
   const locateIn = makeLocator(raw);
-  const secrets = [...penv.secrets];
+  const named = checkedProjectName(nameSource(opts, penv.env, data, workingDir, locateIn));
+  if (named.finding) findings.push(named.finding);
   const services: Service[] = [];
   const disabled: string[] = [];
+  const envFiles: EnvFileContext = { workingDir, env: penv.env, show, locateIn, cache: new Map() };
   for (const [svcName, svcRaw] of Object.entries((data.services ?? {}) as Dict)) {
     const svc = (svcRaw ?? {}) as Dict;
     if (!profileEnabled(svc.profiles, profiles)) {
       disabled.push(svcName);
       continue;
     }
-    const envValues = readServiceEnvFiles(svcName, svc, workingDir, penv.env, show, locateIn);
+    const envValues = readServiceEnvFiles(svcName, svc, envFiles);
     findings.push(...envValues.findings);
-    secrets.push(
-      ...Object.entries(envValues.values)
-        .filter(([k, v]) => isSecretEnvValue(k, v))
-        .map(([, v]) => v),
-    );
+    secrets.push(...secretsIn(envValues.values));
     const n = normalizeService(svcName, svc, { workingDir, envFileValues: envValues.values });
     findings.push(
       ...n.findings.map((f) =>
@@ -93,24 +92,46 @@ export function loadComposeProject(opts: LoadOptions): LoadResult {
     );
     services.push(n.service);
   }
+  const kinds = { secrets: resources(data.secrets, workingDir), configs: resources(data.configs, workingDir) };
+  secrets.push(...environmentSecrets(kinds.secrets, penv.env));
+  findings.push(...resourceFileFindings(kinds, services, locateIn, show));
   // A value Compose would refuse stops the project, as it stops `docker compose`.
-  if (hasErrors(findings.filter((f) => f.code === 'schema' || f.code === 'missing-variable')))
-    return { findings, secrets };
+  if (hasErrors(findings.filter((f) => STOPS.has(f.code)))) return { findings, secrets };
   const project: ComposeProject = {
-    name,
+    name: named.name,
     workingDir,
     files: raw.files.map((f) => f.source.display),
     services,
     disabledServices: disabled,
     activeProfiles: profiles,
-    volumes: resources(data.volumes),
-    networks: resources(data.networks),
-    secrets: resources(data.secrets),
-    configs: resources(data.configs),
+    volumes: resources(data.volumes, workingDir),
+    networks: resources(data.networks, workingDir),
+    ...kinds,
     interpolation: penv.env,
     locate: locateIn,
   };
   return { project, findings, secrets };
+}
+
+/** Findings that stop the project from being built, as they stop `docker compose`. */
+const STOPS = new Set(['schema', 'missing-variable', 'invalid-project-name']);
+
+/** Where the project's name comes from, in Compose's order. */
+function nameSource(
+  opts: LoadOptions,
+  env: Record<string, string>,
+  data: Dict,
+  workingDir: string,
+  locateIn: (p: KeyPath) => Finding['where'],
+): NameSource {
+  if (opts.projectName !== undefined)
+    return { name: opts.projectName, from: 'project: in ferry.yml', where: {}, explicit: true };
+  if (env.COMPOSE_PROJECT_NAME !== undefined)
+    return { name: env.COMPOSE_PROJECT_NAME, from: 'COMPOSE_PROJECT_NAME', where: {}, explicit: true };
+  if (typeof data.name === 'string')
+    return { name: data.name, from: 'name: in the compose file', where: locateIn(['name']), explicit: true };
+  const dir = basename(workingDir);
+  return { name: dir, from: `the name of the directory ${dir}`, where: { path: workingDir }, explicit: false };
 }
 
 /**
@@ -154,14 +175,17 @@ function makeLocator(raw: RawProject) {
   };
 }
 
-function readServiceEnvFiles(
-  name: string,
-  svc: Dict,
-  workingDir: string,
-  env: Record<string, string>,
-  show: (p: string) => string,
-  locateIn: (p: KeyPath) => Finding['where'],
-) {
+/** What readServiceEnvFiles needs besides the service: the same for every service of the project. */
+interface EnvFileContext {
+  workingDir: string;
+  env: Record<string, string>;
+  show: (p: string) => string;
+  locateIn: (p: KeyPath) => Finding['where'];
+  /** A service's first env file read cleanly, by path: many services share one, read it once. */
+  cache: Map<string, EnvFileRead>;
+}
+
+function readServiceEnvFiles(name: string, svc: Dict, { workingDir, env, show, locateIn, cache }: EnvFileContext) {
   const values: Record<string, string> = {};
   const findings: Finding[] = [];
   const list = svc.env_file === undefined ? [] : Array.isArray(svc.env_file) ? svc.env_file : [svc.env_file];
@@ -170,14 +194,18 @@ function readServiceEnvFiles(
     const required = typeof entry === 'object' && entry !== null ? (entry as Dict).required !== false : true;
     const abs = resolve(workingDir, path);
     const where = locateIn(['services', name, 'env_file', ...(Array.isArray(svc.env_file) ? [i] : [])]);
-    const r = readEnvFile(
-      abs,
-      show(abs),
-      (k) => env[k],
-      (k) => values[k],
-      required,
-      where,
-    );
+    // Only the first file can be shared: later ones read the values of those before them.
+    const r =
+      (i === 0 ? cache.get(abs) : undefined) ??
+      readEnvFile(
+        abs,
+        show(abs),
+        (k) => env[k],
+        (k) => values[k],
+        required,
+        where,
+      );
+    if (i === 0 && r.findings.length === 0) cache.set(abs, r);
     Object.assign(values, r.values);
     findings.push(...r.findings.map((f) => ({ ...f, service: name })));
   });
@@ -195,29 +223,4 @@ function splitList(v: string | undefined): string[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-}
-
-/** Compose's project name rule: lower case, letters, digits, `-` and `_`, starting with a letter or digit. */
-export function projectName(name: string): string {
-  return name
-    .toLowerCase()
-    .replace(/[^a-z0-9_-]/g, '')
-    .replace(/^[^a-z0-9]+/, '');
-}
-
-function resources(v: unknown): Record<string, NamedResource> {
-  const out: Record<string, NamedResource> = {};
-  for (const [name, raw] of Object.entries((v ?? {}) as Dict)) {
-    const d = (raw ?? {}) as Dict;
-    const ext = d.external;
-    out[name] = {
-      name: typeof d.name === 'string' ? d.name : name,
-      external: ext === true || (typeof ext === 'object' && ext !== null),
-      ...(typeof d.driver === 'string' ? { driver: d.driver } : {}),
-      ...(typeof d.file === 'string' ? { file: d.file } : {}),
-      ...(typeof d.environment === 'string' ? { environment: d.environment } : {}),
-      raw: d,
-    };
-  }
-  return out;
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeFiles, listOrMapToDict } from './merge.js';
-import { OverrideTag, ResetTag } from '../yaml/source.js';
+import { OverrideTag, ResetTag } from '../yaml/plain.js';
 
 test('mappings merge key by key, scalars are replaced', () => {
   const out = mergeFiles([

@@ -6,7 +6,7 @@
  * (`environment`, `labels`, ...) merge as mappings; `!reset` removes a value and
  * `!override` replaces it whole.
  */
-import { OverrideTag, ResetTag, setOwn } from '../yaml/source.js';
+import { OverrideTag, ResetTag, setOwn } from '../yaml/plain.js';
 
 type Dict = Record<string, unknown>;
 type Merger = (base: unknown, over: unknown, path: string[]) => unknown;

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { finding, hasErrors, type Finding, type Where } from '../core/finding.js';
 import { locate } from '../yaml/source.js';
 import { readComposeFile, type ComposeFile, type Dict } from './compose-file.js';
-import { applyExtends, type Contribution } from './extends.js';
+import { applyExtends, type Contribution, type Resolved } from './extends.js';
 import { mergeFiles } from './merge.js';
 import { rebaseService } from './paths.js';
 import { projectEnvironment } from './project-env.js';
@@ -20,6 +20,8 @@ export interface RawProject {
   files: ComposeFile[];
   contributions: Map<string, Contribution[]>;
   findings: Finding[];
+  /** Of every file read (named, extended, included) and of included projects' env files. */
+  secrets: string[];
 }
 
 /** Reads, extends and merges `files`, then adds their `include`s. */
@@ -39,6 +41,7 @@ export function loadRaw(
     return r;
   };
   const loaded: ComposeFile[] = [];
+  const resolved = new Map<string, Resolved>();
   const contributions = new Map<string, Contribution[]>();
   const extended: Dict[] = [];
   const extendsFindings: Finding[] = [];
@@ -46,7 +49,7 @@ export function loadRaw(
     const r = readFile(abs);
     if (!r.file) continue;
     loaded.push(r.file);
-    const ext = applyExtends(r.file, { readFile, show });
+    const ext = applyExtends(r.file, { readFile, show, resolved });
     extendsFindings.push(...ext.findings);
     for (const [name, c] of ext.contributions) contributions.set(name, [...c, ...(contributions.get(name) ?? [])]);
     extended.push({ ...r.file.data, services: ext.services });
@@ -54,10 +57,13 @@ export function loadRaw(
   // Every file read (named or reached through `extends`) reports its own findings once;
   // a missing `extends.file` is reported where it is named instead.
   const findings: Finding[] = [];
-  for (const [abs, r] of cache)
+  const secrets: string[] = [];
+  for (const [abs, r] of cache) {
     findings.push(...r.findings.filter((f) => files.includes(abs) || f.code !== 'missing-file'));
+    secrets.push(...r.secrets);
+  }
   findings.push(...extendsFindings);
-  const raw: RawProject = { data: mergeFiles(extended), files: loaded, contributions, findings };
+  const raw: RawProject = { data: mergeFiles(extended), files: loaded, contributions, findings, secrets };
   if (hasErrors(findings)) return raw;
   return applyIncludes(raw, env, show, seen);
 }
@@ -103,6 +109,7 @@ function applyIncludes(
     files: [...raw.files],
     contributions: new Map(raw.contributions),
     findings: [...raw.findings],
+    secrets: [...raw.secrets],
   };
   const first = raw.files[0]!.source;
   for (const inc of list) {
@@ -126,10 +133,13 @@ function applyIncludes(
       env,
       inc.envFiles?.map((p) => ({ path: p, display: show(p) })),
       where,
+      show,
     );
     into.findings.push(...penv.findings);
+    into.secrets.push(...penv.secrets);
     const sub = loadRaw(inc.files, { ...env, ...penv.env }, show, new Set([...seen, key]));
     into.findings.push(...sub.findings);
+    into.secrets.push(...sub.secrets);
     into.files.push(...sub.files);
     addIncluded(into, sub, inc, where, show);
   }

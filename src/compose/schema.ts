@@ -66,6 +66,11 @@ function reduceErrors(errors: ErrorObject[], data: unknown): Reduced[] {
     const key = String((e.params as { additionalProperty: string }).additionalProperty);
     const parent = splitPointer(e.instancePath);
     const path = [...parent, key];
+    const named = invalidName(e, parent, key);
+    if (named) {
+      out.set(path.join('/'), { path, ...named });
+      continue;
+    }
     const near = suggest(key, allowedKeys(e));
     out.set(path.join('/'), {
       path,
@@ -86,7 +91,13 @@ function reduceErrors(errors: ErrorObject[], data: unknown): Reduced[] {
   }
   if (byPath.size === 0) for (const e of errors) byPath.set(e.instancePath, [e]);
   const paths = [...byPath.keys()];
-  const deepest = paths.filter((p) => !paths.some((q) => q !== p && q.startsWith(`${p}/`)));
+  // A place is deepest when no other failing place lies below it (one pass over every path's ancestors).
+  const above = new Set<string>();
+  for (const p of paths) {
+    const parts = p.split('/');
+    for (let n = 1; n < parts.length; n++) above.add(parts.slice(0, n).join('/'));
+  }
+  const deepest = paths.filter((p) => !above.has(p));
   return deepest.map((p) => describe(splitPointer(p), byPath.get(p)!, data));
 }
 
@@ -129,6 +140,21 @@ function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v === 'string' ? 'a string' : typeof v === 'number' ? 'a number' : typeof v}`;
+}
+
+/**
+ * A key refused under `services`, `volumes`, `networks`, `secrets` or `configs` is a name
+ * that breaks the naming rule (the schema matches names with a pattern), not an unknown key.
+ */
+function invalidName(e: ErrorObject, parent: string[], key: string): { message: string; hint: string } | undefined {
+  const patterns = (e.parentSchema as { patternProperties?: Record<string, unknown> } | undefined)?.patternProperties;
+  if (!patterns || parent.length !== 1) return undefined;
+  const kind = (parent[0] ?? '').replace(/s$/, '');
+  const fixed = key.replace(/[^a-zA-Z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
+  return {
+    message: `invalid ${kind} name "${key}": a ${kind} name may contain only letters, digits, ".", "_" and "-"`,
+    hint: `Rename it${fixed ? `, for example to "${fixed}"` : ''} (and every place that names it).`,
+  };
 }
 
 /** The keys the schema allows where an `additionalProperties` error occurred, for suggestions. */

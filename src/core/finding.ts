@@ -1,4 +1,5 @@
 /** Findings are Ferry's one shape for everything a user is told about their input. */
+import type { FindingCode } from './codes.js';
 
 export type Severity = 'error' | 'warning' | 'info';
 
@@ -13,8 +14,8 @@ export interface Where {
 }
 
 export interface Finding {
-  /** Stable, documented in docs/checks.md. */
-  code: string;
+  /** Stable, documented in docs/checks.md and docs/errors.md (`core/codes.ts` lists them). */
+  code: FindingCode | TransportFindingCode;
   severity: Severity;
   message: string;
   where: Where;
@@ -24,8 +25,11 @@ export interface Finding {
   server?: string;
 }
 
+/** A server that could not be read is a finding with its transport error's code (or `internal`). */
+export type TransportFindingCode = import('./codes.js').TransportErrorCode | 'internal';
+
 export function finding(
-  code: string,
+  code: Finding['code'],
   severity: Severity,
   message: string,
   where: Where,

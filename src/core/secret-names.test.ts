@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { isCredentialName, isSecretEnvValue, urlPasswords } from './secret-names.js';
+import { isCredentialName, urlPasswords } from './secret-names.js';
 import { commandCredentials } from './command-credentials.js';
 import { commandSetting, confSetting } from '../check/postgres-settings.js';
 
@@ -22,6 +22,12 @@ describe('credential names', () => {
       'requirepass',
       '--basic_auth',
       'private-key',
+      'STRIPE_KEY',
+      'LICENSE_KEY',
+      'SENTRY_DSN',
+      'SLACK_WEBHOOK_URL',
+      'traefik.http.middlewares.admin.basicauth.users',
+      'WORDPRESS_AUTH_SALT',
     ]) {
       assert.equal(isCredentialName(k), true, k);
     }
@@ -41,6 +47,11 @@ describe('credential names', () => {
       'KEYCLOAK_USER',
       'MYSQL_RANDOM_ROOT_PASSWORD',
       'bypass',
+      'POSTGRES_USER',
+      'POSTGRES_DB',
+      'LOG_LEVEL',
+      'KEY_PREFIX',
+      'WEBHOOK_TIMEOUT',
     ]) {
       assert.equal(isCredentialName(k), false, k);
     }
@@ -81,24 +92,10 @@ describe('Postgres settings', () => {
   });
 });
 
-describe('env-file values', () => {
-  it('are secret unless plainly not', () => {
-    for (const [k, v] of [
-      ['APP_VERSION', '2.4.1'],
-      ['PORT', '8080'],
-      ['DEBUG', 'true'],
-      ['DATA_DIR', './data'],
-      ['MEM', '512M'],
-      ['TAG', 'v1.2.3-rc1'],
-      ['EMPTY', ''],
-    ])
-      assert.equal(isSecretEnvValue(k!, v!), false, `${k}=${v}`);
-    for (const [k, v] of [
-      ['DB_PASSWORD', '1234'],
-      ['SENTRY_DSN', 'https://abc@sentry.example.com/1'],
-      ['SIGNUP_CODE', 'x7Gq2LmP'],
-      ['HOSTNAME', 'db.internal'],
-    ])
-      assert.equal(isSecretEnvValue(k!, v!), true, `${k}=${v}`);
+describe('URL passwords in long text', () => {
+  it('are found in one pass, whatever precedes them', () => {
+    const long = `${'a'.repeat(200_000)}://u:p-1@h ${'x:'.repeat(100_000)}`;
+    assert.deepEqual(urlPasswords(long), ['p-1']);
+    assert.deepEqual(urlPasswords('1+2://u:p@h -://u:q@h ://u:r@h'), []);
   });
 });

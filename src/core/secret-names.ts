@@ -18,6 +18,11 @@ const WORDS = new Set([
   'credential',
   'credentials',
   'apikey',
+  'basicauth',
+  'digestauth',
+  'htpasswd',
+  'dsn',
+  'salt',
 ]);
 /** Adjacent word pairs that name a credential. */
 const PAIRS = ['api key', 'access key', 'private key', 'secret key', 'encryption key', 'signing key', 'master key'];
@@ -90,8 +95,13 @@ export function isCredentialName(name: string): boolean {
   const bare = name.replace(/^-+/, '');
   if (KNOWN.has(bare.toLowerCase())) return true;
   const words = nameWords(bare);
+  const last = words[words.length - 1];
+  // A webhook's URL is its credential (`SLACK_WEBHOOK_URL`): the token is in the path.
+  if (words.includes('webhook') && (last === 'url' || last === 'uri' || last === 'webhook')) return true;
   if (words.some((w) => NOT.has(w))) return false;
   if (words.some((w) => WORDS.has(w) || SUFFIXES.some((s) => w.endsWith(s)))) return true;
+  // `STRIPE_KEY`, `LICENSE_KEY`, `stripeKeys`: a key named last is the key itself.
+  if (words.length > 0 && (last === 'key' || last === 'keys')) return true;
   const joined = ` ${words.join(' ')} `;
   return PAIRS.some((p) => joined.includes(` ${p} `));
 }
@@ -103,24 +113,31 @@ export function isSettingValue(value: string): boolean {
   return NOT_A_SECRET.has(value.trim().toLowerCase());
 }
 
-const URL_CREDENTIAL = /[a-z][a-z0-9+.-]*:\/\/[^\s:@/]*:([^\s@/]+)@/gi;
+const SCHEME_CHAR = /[a-z0-9+.-]/i;
+const LETTER = /[a-z]/i;
 
-/** Passwords inside `scheme://user:password@host` URLs in a text. */
-export function urlPasswords(text: string): string[] {
-  return [...text.matchAll(URL_CREDENTIAL)].map((m) => m[1] ?? '').filter((p) => p !== '');
+/** Index of the first of `stops` (or whitespace) at or after `from`; the text's length when none. */
+function runEnd(text: string, from: number, stops: string): number {
+  let i = from;
+  while (i < text.length && !stops.includes(text.charAt(i)) && !/\s/.test(text.charAt(i))) i++;
+  return i;
 }
 
-/** Values that cannot be credentials: numbers, versions, booleans, sizes, durations, plain paths. */
-const PLAIN_VALUE =
-  /^(?:-?\d+(?:\.\d+)?|v?\d+(?:\.\d+)+(?:[-+][\w.]+)?|true|false|yes|no|on|off|none|null|\d+(?:\.\d+)?\s*(?:[kmgt]i?b?|ms|s|m|h|d)|[~.]?\/[\w./-]*)$/i;
-
 /**
- * Whether a value read from an env file must be kept out of output: always under a
- * credential name, otherwise unless it is plainly not a secret (`8080`, `2.4.1`, `true`,
- * `512M`, `/data`). Shown values are the ones Compose interpolates into image tags,
- * ports and paths; Ferry never prints an environment value itself.
+ * Passwords inside `scheme://user:password@host` URLs in a text. Read by hand, from each
+ * `://`, in one pass: a regular expression for it backtracks over long runs of letters.
  */
-export function isSecretEnvValue(key: string, value: string): boolean {
-  if (value === '') return false;
-  return isCredentialName(key) || !PLAIN_VALUE.test(value.trim());
+export function urlPasswords(text: string): string[] {
+  const out: string[] = [];
+  for (let at = text.indexOf('://'); at >= 0; at = text.indexOf('://', at + 3)) {
+    // A scheme right before it: letters, digits, `+`, `.`, `-`, starting with a letter.
+    let s = at;
+    while (s > 0 && SCHEME_CHAR.test(text.charAt(s - 1))) s--;
+    if (!LETTER.test(text.slice(s, at))) continue;
+    const user = runEnd(text, at + 3, ':@/');
+    if (text.charAt(user) !== ':') continue;
+    const pass = runEnd(text, user + 1, '@/');
+    if (text.charAt(pass) === '@' && pass > user + 1) out.push(text.slice(user + 1, pass));
+  }
+  return out;
 }

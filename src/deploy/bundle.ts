@@ -6,9 +6,10 @@
  * finds it already there.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { InputError } from '../core/errors.js';
+import { INPUT_LIMITS, readInput } from '../core/files.js';
 import { finding } from '../core/finding.js';
 import { Secret } from '../core/secret.js';
 import type { LoadedStack } from '../model/loaded.js';
@@ -53,11 +54,12 @@ export function envLine(key: string, value: string): string {
  * every key of the env file, so that the server's Compose sees what Ferry checked.
  * Undefined when there is neither.
  */
-function interpolationEnv(stack: LoadedStack, envPath: string): string | undefined {
+function interpolationEnv(stack: LoadedStack, envPath: string, read: Reader): string | undefined {
   const vars = stack.project!.interpolation ?? {};
-  const texts = stack.def.compose.map((f) => readFileSync(f, 'utf8'));
+  const texts = stack.def.compose.map((f) => read(f, 'compose file')?.toString('utf8') ?? '');
   const keys = new Set(referencedVariables(texts));
-  if (existsSync(envPath)) for (const m of readFileSync(envPath, 'utf8').matchAll(ENV_KEY)) keys.add(m[1]!);
+  if (existsSync(envPath))
+    for (const m of (read(envPath, 'env file')?.toString('utf8') ?? '').matchAll(ENV_KEY)) keys.add(m[1]!);
   const lines = [...keys]
     .sort()
     .filter((k) => vars[k] !== undefined)
@@ -65,6 +67,9 @@ function interpolationEnv(stack: LoadedStack, envPath: string): string | undefin
   if (lines.length === 0 && !existsSync(envPath)) return undefined;
   return `# Written by Ferry: the values this release was checked with.\n${lines.join('\n')}\n`;
 }
+
+/** Reads a file the release ships; undefined (and a finding) when it cannot be read. */
+type Reader = (abs: string, what: string) => Buffer | undefined;
 
 /**
  * A compose file Ferry wrote for one server of a stack spread over servers (see
@@ -108,11 +113,28 @@ export function makeBundle(
     }
     return rel;
   };
+  const read: Reader = (abs, what) => {
+    const r = readInput(abs, relative(base, abs) || abs, INPUT_LIMITS.release);
+    if (!r.problem) return r.bytes;
+    problems.push(
+      finding(
+        r.problem.code,
+        'error',
+        `stack ${stack.def.name}: ${what}: ${r.problem.message}`,
+        { file: abs },
+        r.problem.hint,
+        {
+          stack: stack.def.name,
+        },
+      ),
+    );
+    return undefined;
+  };
   const add = (abs: string, what: string, secret: boolean) => {
     const rel = relOf(abs, what);
     if (rel === undefined || files.has(rel)) return;
-    const raw = readFileSync(abs);
-    files.set(rel, { rel, content: secret ? new Secret(raw.toString('utf8')) : raw });
+    const raw = read(abs, what);
+    if (raw) files.set(rel, { rel, content: secret ? new Secret(raw.toString('utf8')) : raw });
   };
 
   let composeFiles: string[];
@@ -125,7 +147,7 @@ export function makeBundle(
     for (const f of stack.def.compose) add(f, 'compose file', false);
     const envPath = stack.def.envFile ?? resolve(base, '.env');
     envFile = stack.def.envFile ? relOf(stack.def.envFile, 'env file') : undefined;
-    const envText = interpolationEnv(stack, envPath);
+    const envText = interpolationEnv(stack, envPath, read);
     if (envText !== undefined) files.set(envFile ?? '.env', { rel: envFile ?? '.env', content: new Secret(envText) });
   }
   const shipped = generated ? project.services.filter((s) => generated.services.includes(s.name)) : project.services;

@@ -6,6 +6,7 @@
  */
 import { relative } from 'node:path';
 import { InputError } from '../core/errors.js';
+import type { FindingCode } from '../core/codes.js';
 import { finding, type Finding } from '../core/finding.js';
 import { suggest } from '../core/suggest.js';
 import type { Dict } from '../compose/compose-file.js';
@@ -48,7 +49,7 @@ export function placementOf(stack: LoadedStack, fleet: Pick<Fleet, 'servers' | '
   for (const [service, p] of Object.entries(def.placement)) {
     const path = ['stacks', def.name, 'services', service];
     const where = fleet.locate(path);
-    const bad = (code: string, message: string, hint: string) =>
+    const bad = (code: FindingCode, message: string, hint: string) =>
       problems.push(finding(code, 'error', `stack ${def.name}: ${message}`, where, hint, { stack: def.name, service }));
     const svc = project.services.find((s) => s.name === service);
     const server = fleet.servers[p.server];

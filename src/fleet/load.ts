@@ -4,11 +4,12 @@
  * the fleet file and converts sizes to bytes. Never throws for bad input: every
  * problem comes back as a finding with a key path and a file position.
  */
-import { InputError } from '../core/errors.js';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { sortFindings, type Finding } from '../core/finding.js';
+import { secretsIn } from '../core/secret-places.js';
 import type { Fleet } from '../model/fleet.js';
-import { readYamlFile, toPlain, type SourceFile } from '../yaml/source.js';
+import { toPlain } from '../yaml/plain.js';
+import { readYamlFile, type SourceFile } from '../yaml/source.js';
 import { buildFleet } from './build.js';
 import { referenceFindings } from './references.js';
 import { issueFindings } from './schema-findings.js';
@@ -31,27 +32,25 @@ export interface FleetLoadResult {
   fleet?: Fleet;
   /** Errors and warnings about ferry.yml, in file order (errors first). */
   findings: Finding[];
+  /** Secret values written in it (a password in a URL, a credential-named key), for the redactor. */
+  secrets: string[];
 }
 
 /** Reads, validates and resolves ferry.yml at `path` (relative to `opts.cwd`). */
 export function loadFleetFile(path: string, opts: LoadFleetOptions = {}): FleetLoadResult {
   const cwd = resolve(opts.cwd ?? process.cwd());
   const abs = resolve(cwd, path);
-  const read = readYamlFile(abs, displayPath(cwd, abs));
-  if (!read.file) return { findings: sortFindings(read.findings) };
+  const read = readYamlFile(abs, displayPath(cwd, abs), 'fleet');
+  if (!read.file) return { findings: sortFindings(read.findings), secrets: [] };
   return fleetFromSource(read.file);
 }
 
 /** The same as `loadFleetFile`, for a fleet file already parsed by `readYamlFile` or `parseYamlText`. */
 export function fleetFromSource(file: SourceFile): FleetLoadResult {
-  let plain: Record<string, unknown>;
-  try {
-    plain = toPlain(file);
-  } catch (e) {
-    if (e instanceof InputError) return { findings: e.findings };
-    throw e;
-  }
-  const input = withoutExtensions(plain);
+  const plain = toPlain(file);
+  const secrets = secretsIn(plain.data);
+  if (plain.findings.length > 0) return { findings: plain.findings, secrets };
+  const input = withoutExtensions(plain.data);
   const findings: Finding[] = [];
   const parsed = FleetFileSchema.safeParse(input);
   if (!parsed.success) {
@@ -63,8 +62,8 @@ export function fleetFromSource(file: SourceFile): FleetLoadResult {
   findings.push(...unitlessSizeWarnings(input, file));
   const sorted = sortFindings(findings);
   if (!parsed.success || sorted.some((f) => f.severity === 'error' && f.code !== 'unknown-reference'))
-    return { findings: sorted };
-  return { fleet: buildFleet(parsed.data, file), findings: sorted };
+    return { findings: sorted, secrets };
+  return { fleet: buildFleet(parsed.data, file), findings: sorted, secrets };
 }
 
 /** The fleet file's name relative to the working directory when it is below it, else absolute. */

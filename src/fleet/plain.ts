@@ -31,11 +31,14 @@ export function valueAt(root: unknown, path: readonly (string | number)[]): unkn
   return v;
 }
 
-/** A value as a message names it: a short string quoted, else its kind. */
+/**
+ * A value as a message names it: a short string quoted, else its kind. A long string is
+ * not cut: a cut leaves a prefix the redactor cannot recognize as a secret's.
+ */
 export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'an empty value';
-  if (typeof v === 'string') return JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v);
+  if (typeof v === 'string') return v.length > 60 ? `a string of ${v.length} characters` : JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (Array.isArray(v)) return v.length === 0 ? 'an empty list' : 'a list';
   if (isRecord(v)) return Object.keys(v).length === 0 ? 'an empty mapping' : 'a mapping';

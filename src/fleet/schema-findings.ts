@@ -38,12 +38,10 @@ function unknownKeyFindings(
   const here = inPlace(path);
   const known = knownKeys(path);
   const parent = valueAt(input, path);
-  const present = isRecord(parent) ? Object.keys(parent) : [];
+  const present = new Set(isRecord(parent) ? Object.keys(parent) : []);
+  const free = known.filter((k) => !present.has(k));
   return keys.map((key) => {
-    const guess = suggest(
-      key,
-      known.filter((k) => !present.includes(k)),
-    );
+    const guess = suggest(key, free);
     const allowed = `Keys allowed ${here}: ${known.join(', ')}.`;
     return finding(
       'schema',

@@ -80,7 +80,9 @@ export function offlineInventory(loaded: LoadedFleet): Inventory {
           disabledServices: [],
           error: 'could not be loaded; run `ferry check` for details',
         };
-    groups.set(key, [...(groups.get(key) ?? []), inv]);
+    const group = groups.get(key);
+    if (group) group.push(inv);
+    else groups.set(key, [inv]);
   }
   const servers: ServerInventory[] = [];
   for (const [name, stacks] of groups) {

@@ -4,9 +4,11 @@
  * loses at most the event being written, and a run without `run-end` was interrupted.
  * Events arrive redacted; the journal redacts every text again before writing it.
  */
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { FerryError } from '../core/errors.js';
+import { ensureDir, regularFileProblem, systemErrorWords } from '../core/files.js';
 import { Redactor } from '../core/redact.js';
 import type { RunEvent, RunSummary } from '../engine/events.js';
 import type { StepOutcome } from '../engine/step.js';
@@ -73,21 +75,50 @@ interface EventRow {
   data_json: string;
 }
 
-/** Opens (creating it mode 600, in a directory created mode 700) and migrates the journal. */
+const JOURNAL_HINT =
+  'If the file is damaged, move it aside (Ferry starts a new journal; the old runs stay in the moved file), or point FERRY_STATE_DIR at another directory.';
+
+/**
+ * Opens (creating it mode 600, in a directory created mode 700) and migrates the journal.
+ * A state directory that cannot be made, or a file that is not a journal, is an error
+ * naming the path (`state-dir-unwritable`, `journal-unreadable`): before a run, never during.
+ */
 export function openJournal(dir: string, redactor: Redactor = new Redactor()): Journal {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const cannot = ensureDir(dir);
+  if (cannot)
+    throw new FerryError(
+      'state-dir-unwritable',
+      `cannot keep the journal in ${dir}: ${cannot}`,
+      dir,
+      'Set FERRY_STATE_DIR (or XDG_STATE_HOME) to a directory you can write.',
+    );
   const file = join(dir, JOURNAL_FILE);
-  closeSync(openSync(file, 'a', 0o600));
-  chmodSync(file, 0o600);
-  const db = new Database(file);
+  const odd = regularFileProblem(file, file);
+  if (odd && odd.code !== 'missing-file')
+    throw new FerryError(
+      'journal-unreadable',
+      `${file} cannot be used as Ferry's journal: ${odd.reason}`,
+      file,
+      JOURNAL_HINT,
+    );
+  let db: Database.Database | undefined;
   try {
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
+    db = new Database(file);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
     migrate(db, file);
   } catch (e) {
-    db.close();
-    throw e;
+    db?.close();
+    if (e instanceof FerryError) throw e;
+    throw new FerryError(
+      'journal-unreadable',
+      `${file} cannot be used as Ferry's journal: ${/^SQLITE_/.test(String((e as { code?: unknown }).code)) ? (e as Error).message : systemErrorWords(e)}`,
+      file,
+      JOURNAL_HINT,
+    );
   }
   return new SqliteJournal(db, file, redactor);
 }

@@ -4,6 +4,7 @@
  * edit one that has shipped.
  */
 import type Database from 'better-sqlite3';
+import { FerryError } from '../core/errors.js';
 
 const MIGRATIONS: readonly string[] = [
   `CREATE TABLE runs (
@@ -30,11 +31,14 @@ const MIGRATIONS: readonly string[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /** A journal written by a newer Ferry than this one. */
-export class JournalTooNewError extends Error {
-  readonly code = 'journal-too-new';
-  readonly hint = 'upgrade Ferry, or point FERRY_STATE_DIR at another directory';
+export class JournalTooNewError extends FerryError {
   constructor(file: string, version: number) {
-    super(`${file}: journal schema version ${version} is newer than this Ferry knows (${SCHEMA_VERSION})`);
+    super(
+      'journal-too-new',
+      `${file}: journal schema version ${version} is newer than this Ferry knows (${SCHEMA_VERSION})`,
+      file,
+      'upgrade Ferry, or point FERRY_STATE_DIR at another directory',
+    );
     this.name = 'JournalTooNewError';
   }
 }

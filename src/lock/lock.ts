@@ -4,6 +4,7 @@
  * owner's details (run, who, when) are written inside. Like Kamal's lock, the failure
  * of `mkdir` is turned into a typed error on the spot, naming the holder.
  */
+import { FerryError } from '../core/errors.js';
 import { and, cmd, type Command } from '../shell/command.js';
 import type { Transport } from '../transport/transport.js';
 
@@ -17,23 +18,21 @@ export interface LockOwner {
   command: string;
 }
 
-export class LockHeldError extends Error {
-  readonly code = 'lock-held';
+export class LockHeldError extends FerryError {
   constructor(
     readonly host: string,
     readonly stackName: string,
     readonly owner: LockOwner | undefined,
   ) {
     super(
+      'lock-held',
       owner
         ? `stack ${stackName} on ${host} is locked by run ${owner.run} (${owner.by}, since ${owner.at}: ${owner.command})`
         : `stack ${stackName} on ${host} is locked, and the lock holds no owner details`,
+      `host ${host}`,
+      `Wait for that run to finish. If it died, check with \`ferry lock status ${stackName}\`, then \`ferry lock release ${stackName} --id ${owner?.run ?? 'RUN'}\`.`,
     );
     this.name = 'LockHeldError';
-  }
-
-  get hint(): string {
-    return `Wait for that run to finish. If it died, check with \`ferry lock status ${this.stackName}\`, then \`ferry lock release ${this.stackName} --id ${this.owner?.run ?? 'RUN'}\`.`;
   }
 }
 

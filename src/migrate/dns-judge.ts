@@ -6,6 +6,7 @@
  * with stable codes, and the record changes to make.
  */
 import { isIP } from 'node:net';
+import type { FindingCode } from '../core/codes.js';
 import { finding, type Finding, type Severity } from '../core/finding.js';
 import type { DnsDef } from '../model/fleet.js';
 import { familyOf, RECORD_TYPES, type DomainRecords, type RecordSet, type RecordType } from './dns.js';
@@ -99,7 +100,7 @@ export function readingText(j: DomainJudgement): string {
   return `${j.domain} ${sets.length > 0 ? sets.join(', ') : 'does not resolve'}`;
 }
 
-type Found = (code: string, severity: Severity, message: string, hint: string) => Finding;
+type Found = (code: FindingCode, severity: Severity, message: string, hint: string) => Finding;
 
 export function judgeDomain(i: JudgeInput, index: number, records: DomainRecords): DomainJudgement {
   const found: Found = (code, severity, message, hint) =>
@@ -268,7 +269,7 @@ export function unreadDomain(
   i: JudgeInput,
   index: number,
   domain: string,
-  e: { code: string; message: string; hint: string },
+  e: { code: FindingCode; message: string; hint: string },
 ): DomainJudgement {
   return {
     domain,

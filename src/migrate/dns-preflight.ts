@@ -4,6 +4,7 @@
  * machine. Error findings refuse the migration; warnings and infos are shown in the plan.
  */
 import { access, constants } from 'node:fs/promises';
+import { isFindingCode } from '../core/codes.js';
 import { finding, type Finding } from '../core/finding.js';
 import type { DnsDef } from '../model/fleet.js';
 import { readDomain, resolverLookup, type DnsLookup } from './dns.js';
@@ -41,7 +42,8 @@ export async function judgeRead(s: DnsSides, ask: DnsLookup, domain: string, ind
   } catch (e) {
     const err = e as { code?: unknown; message?: unknown; hint?: unknown };
     if (typeof err.code !== 'string' || typeof err.hint !== 'string') throw e;
-    return unreadDomain(s, index, domain, { code: err.code, message: String(err.message), hint: err.hint });
+    const code = isFindingCode(err.code) ? err.code : 'dns-lookup-failed';
+    return unreadDomain(s, index, domain, { code, message: String(err.message), hint: err.hint });
   }
 }
 

@@ -91,12 +91,14 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<ServiceMoveP
     throw new UsageError(
       `--service ${i.service}: stack ${name} has no such service`,
       `Services: ${project.services.map((s) => s.name).join(', ')}.`,
+      '--service',
     );
   const dbs = databases([svc]);
   if (dbs.length === 0)
     throw new UsageError(
       `--service ${i.service}: only a Postgres service can be moved alone (its image ${svc.image ?? '(none)'} is not one)`,
       `Move the whole stack instead: ferry migrate ${name} --to ${i.target.name}.`,
+      '--service',
     );
   const moved = withPlacement(i.stack, i.service, i.target.name);
   const deploy = await stackPlan({ stack: moved, server: i.source, local: i.local, fleet: i.fleet });

@@ -4,8 +4,8 @@
  * `ferry apply plan.json` rebuilds the plan from the same fleet file and refuses it
  * when the inputs (releases) or the facts (fingerprint) changed since.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { UsageError } from '../core/errors.js';
+import { FerryError } from '../core/errors.js';
+import { INPUT_LIMITS, readInput, unwritableReason, writeFileAtomic } from '../core/files.js';
 import type { PreviewStep } from './preview.js';
 
 export const PLAN_FORMAT = 'ferry-plan/1';
@@ -22,36 +22,59 @@ export interface SavedPlan {
   steps: Omit<PreviewStep, 'doc'>[];
 }
 
-export function writePlan(path: string, p: SavedPlan): void {
-  writeFileSync(path, `${JSON.stringify(p, null, 2)}\n`, { mode: 0o600 });
+/** Refuses, before any planning, an `--out` file that could not be written. */
+export function checkPlanOut(path: string, display: string): void {
+  const why = unwritableReason(path);
+  if (why) throw unwritable(display, why);
 }
 
-export function readPlan(path: string): SavedPlan {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(
-      `cannot read the plan ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
-      'Pass a file written by `ferry plan --out FILE`, or no file to plan afresh.',
+export function writePlan(path: string, display: string, p: SavedPlan): void {
+  const why = writeFileAtomic(path, `${JSON.stringify(p, null, 2)}\n`, 0o600);
+  if (why) throw unwritable(display, why);
+}
+
+function unwritable(display: string, why: string): FerryError {
+  return new FerryError(
+    'file-unwritable',
+    `cannot write the plan to ${display}: ${why}`,
+    `--out ${display}`,
+    'Name a file in a directory that exists and that you can write to.',
+    2,
+  );
+}
+
+/** A saved plan; `display` is the path as given on the command line. */
+export function readPlan(path: string, display: string): SavedPlan {
+  const read = readInput(path, display, INPUT_LIMITS.plan);
+  if (read.problem)
+    throw new FerryError(
+      read.problem.code,
+      `the saved plan ${display}: ${read.problem.reason}`,
+      display,
+      'Pass a file written by `ferry plan --out FILE`, or stack names (or nothing) to plan afresh.',
+      2,
     );
-  }
-  let p: Partial<SavedPlan>;
+  let p: Partial<SavedPlan> | null;
   try {
-    p = JSON.parse(text) as Partial<SavedPlan>;
+    p = JSON.parse(read.bytes.toString('utf8')) as Partial<SavedPlan> | null;
   } catch {
-    throw new UsageError(`${path} is not JSON`, 'Pass a file written by `ferry plan --out FILE`.');
+    p = null;
   }
   if (
+    p === null ||
+    typeof p !== 'object' ||
     p.format !== PLAN_FORMAT ||
     typeof p.fleetFile !== 'string' ||
     !Array.isArray(p.stacks) ||
     typeof p.fingerprint !== 'string' ||
     typeof p.releases !== 'object'
   ) {
-    throw new UsageError(
-      `${path} is not a Ferry plan (format ${PLAN_FORMAT})`,
+    throw new FerryError(
+      'saved-plan-invalid',
+      `${display} is not a plan saved by Ferry (format ${PLAN_FORMAT})`,
+      display,
       'Write it again with `ferry plan --out FILE`.',
+      2,
     );
   }
   return p as SavedPlan;

@@ -95,7 +95,8 @@ test('tls acme without the fleet acme, or with an unreadable CA bundle, is refus
         upstreams,
         dependsOn: [],
       }),
-    (e: Error & { code?: string }) => e.code === 'acme-ca-unreadable' && /ENOENT/.test(e.message),
+    (e: Error & { code?: string }) =>
+      e.code === 'acme-ca-unreadable' && /file not found: \/nonexistent\/ca\.pem/.test(e.message),
   );
 });
 

@@ -6,7 +6,7 @@
  * site again with the certificate: the first apply ends serving HTTPS and redirecting
  * HTTP, and a second apply finds nothing to change.
  */
-import { readFileSync } from 'node:fs';
+import { INPUT_LIMITS, readInput } from '../core/files.js';
 import { posix } from 'node:path';
 import { StepError } from '../engine/errors.js';
 import type { Step, StepContext } from '../engine/step.js';
@@ -52,15 +52,15 @@ async function hasCertificate(ctx: StepContext, stack: string, sudo: boolean): P
 }
 
 function readBundle(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
+  const read = readInput(path, path, INPUT_LIMITS.small);
+  if (read.problem)
     throw new StepError(
       'acme-ca-unreadable',
-      `cannot read acme.ca_bundle ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      `acme.ca_bundle: ${read.problem.message}`,
       'Fix `acme.ca_bundle` in ferry.yml: a PEM file on this machine, relative to ferry.yml.',
+      path,
     );
-  }
+  return read.bytes.toString('utf8');
 }
 
 export function proxySteps(o: ProxyStepsOptions): Step[] {

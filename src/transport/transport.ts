@@ -3,6 +3,8 @@
  * machine), recording (unit tests). An exec result is data; a non-zero exit is not an
  * exception unless `check: true` is asked.
  */
+import type { TransportErrorCode } from '../core/codes.js';
+import { FerryError } from '../core/errors.js';
 import type { Command } from '../shell/command.js';
 import type { Secret } from '../core/secret.js';
 import type { Readable } from 'node:stream';
@@ -48,27 +50,18 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-/** Failures of reaching or using a host, each with a stable code and a hint. */
-export type TransportErrorCode =
-  | 'host-unreachable'
-  | 'connect-timeout'
-  | 'auth-failed'
-  | 'host-key-unknown'
-  | 'host-key-changed'
-  | 'sudo-missing'
-  | 'command-timeout'
-  | 'command-failed'
-  | 'connection-lost'
-  | 'ssh-config';
+/** Failures of reaching or using a host, each with a stable code and a hint (listed in core/codes.ts). */
+export type { TransportErrorCode } from '../core/codes.js';
 
-export class TransportError extends Error {
+export class TransportError extends FerryError {
+  declare readonly code: TransportErrorCode;
   constructor(
-    readonly code: TransportErrorCode,
+    code: TransportErrorCode,
     readonly host: string,
     message: string,
-    readonly hint: string,
+    hint: string,
   ) {
-    super(message);
+    super(code, message, `host ${host}`, hint);
     this.name = 'TransportError';
   }
 }

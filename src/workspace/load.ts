@@ -1,18 +1,17 @@
 /**
  * What a command works on: a fleet file with every stack's Compose project loaded, or
  * compose files given with `--compose` as one stack on no server. Collects every
- * secret value met on the way, for the output redactor.
+ * secret value met on the way (`core/secret-places.ts`), even in files that could not be
+ * used, for the output redactor to know before anything is printed.
  */
 import { basename, dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { hasErrors, type Finding } from '../core/finding.js';
-import { commandCredentials } from '../core/command-credentials.js';
-import { isCredentialName, urlPasswords } from '../core/secret-names.js';
 import { UsageError } from '../core/errors.js';
-import { loadComposeProject, projectName } from '../compose/load.js';
+import { loadComposeProject } from '../compose/load.js';
+import { projectName } from '../compose/project-name.js';
 import type { Env } from '../compose/project-env.js';
 import { loadFleetFile } from '../fleet/load.js';
-import type { ComposeProject } from '../model/compose.js';
 import { DEFAULT_DEPLOY, type Fleet } from '../model/fleet.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 
@@ -41,6 +40,12 @@ export function loadWorkspace(opts: WorkspaceOptions): Workspace {
       'Use -f ferry.yml for a fleet, or --compose for a quick look at one stack.',
     );
   if (opts.compose && opts.compose.length > 0) return fromCompose(opts);
+  if (opts.envFile)
+    throw new UsageError(
+      '--env-file goes with --compose; with a fleet file, each stack names its own env file',
+      'Set `env_file:` on the stack in ferry.yml (docs/fleet-file.md), or use --compose with --env-file.',
+      '--env-file',
+    );
   const fleetFile = opts.fleetFile ?? (existsSync(resolve(opts.cwd, 'ferry.yml')) ? 'ferry.yml' : undefined);
   if (!fleetFile)
     throw new UsageError(
@@ -48,8 +53,8 @@ export function loadWorkspace(opts: WorkspaceOptions): Workspace {
       'Pass -f path/to/ferry.yml, or --compose docker-compose.yml for one stack.',
     );
   const f = loadFleetFile(resolve(opts.cwd, fleetFile), { cwd: opts.cwd });
-  if (!f.fleet) return { findings: f.findings, secrets: [], unreadable: true };
-  const secrets: string[] = [];
+  if (!f.fleet) return { findings: f.findings, secrets: f.secrets, unreadable: true };
+  const secrets: string[] = [...f.secrets];
   let unreadable = false;
   const stacks: LoadedStack[] = Object.values(f.fleet.stacks).map((def) => {
     const r = loadComposeProject({
@@ -60,7 +65,7 @@ export function loadWorkspace(opts: WorkspaceOptions): Workspace {
       ...((opts.profiles ?? def.profiles) ? { profiles: opts.profiles ?? def.profiles } : {}),
       ...(def.project ? { projectName: def.project } : {}),
     });
-    secrets.push(...r.secrets, ...(r.project ? inlineSecrets(r.project) : []));
+    secrets.push(...r.secrets);
     if (!r.project) unreadable = true;
     return {
       def,
@@ -99,25 +104,7 @@ function fromCompose(opts: WorkspaceOptions): Workspace {
   return {
     loaded: { fleet, stacks: [stack], findings: [] },
     findings: [],
-    secrets: [...r.secrets, ...(r.project ? inlineSecrets(r.project) : [])],
+    secrets: r.secrets,
     unreadable: !r.project,
   };
-}
-
-/** Values of credential-named keys, passwords inside URLs and credentials on command lines. */
-function inlineSecrets(p: ComposeProject): string[] {
-  const out: string[] = [];
-  for (const svc of p.services) {
-    for (const [k, v] of Object.entries(svc.environment)) {
-      if (v === null) continue;
-      if (isCredentialName(k)) out.push(v);
-      out.push(...urlPasswords(v));
-    }
-    for (const cmd of [svc.command, svc.entrypoint]) {
-      if (cmd === undefined) continue;
-      const words = Array.isArray(cmd) ? cmd : cmd.split(/\s+/);
-      out.push(...commandCredentials(words).map((c) => c.value), ...words.flatMap(urlPasswords));
-    }
-  }
-  return out;
 }

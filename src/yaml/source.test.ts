@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { locate, OverrideTag, parseYamlText, ResetTag, toPlain } from './source.js';
+import { MAX_DEPTH, OverrideTag, ResetTag, toPlain as plainOf } from './plain.js';
+import { locate, parseYamlText, type SourceFile } from './source.js';
+
+function toPlain(f: SourceFile): Record<string, unknown> {
+  const r = plainOf(f);
+  assert.deepEqual(r.findings, []);
+  return r.data;
+}
 
 function parse(text: string) {
   const r = parseYamlText(text, '/x/c.yml', 'c.yml');
@@ -74,4 +81,35 @@ test('problems: duplicate keys, syntax, a non-mapping top level, empty files, a 
 test('a file opening with thousands of comment lines parses', { timeout: 60_000 }, () => {
   const text = `${'# comment\n'.repeat(5000)}services: {}\n`;
   assert.deepEqual(parseYamlText(text, '/x', 'c.yml').findings, []);
+});
+
+test('text nested past the depth limit is refused before the parser recurses into it', () => {
+  const flow = parseYamlText(`a: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, '/x', 'deep.yml').findings;
+  assert.equal(flow.length, 1);
+  assert.match(flow[0]!.message, /^deep\.yml nests values more than \d+ levels deep$/);
+  // `a: ` is one block level; the bracket that makes it one more than the limit is the limit's own.
+  assert.deepEqual([flow[0]!.where.line, flow[0]!.where.column], [1, 'a: '.length + MAX_DEPTH]);
+  const block = 'a:\n' + Array.from({ length: 300 }, (_, i) => `${' '.repeat(i + 1)}k:\n`).join('');
+  assert.match(parseYamlText(block, '/x', 'deep.yml').findings[0]!.message, /nests values more than/);
+  // Brackets inside plain text and quotes are not nesting.
+  const text = `a: "${'['.repeat(300)}"\nb: echo ${'['.repeat(300)}\nc: [[1], {d: "]]]"}]\n`;
+  assert.deepEqual(parseYamlText(text, '/x', 'ok.yml').findings, []);
+});
+
+test('two documents in one file, and a fleet file that is not a mapping, are told in their own words', () => {
+  const two = parseYamlText('a: 1\n---\nb: 2\n', '/x', 'c.yml').findings[0]!;
+  assert.match(two.message, /c\.yml holds more than one YAML document/);
+  assert.doesNotMatch(`${two.message} ${two.hint}`, /parseAllDocuments/);
+  assert.equal(two.where.line, 2);
+  const fleet = parseYamlText('- a\n', '/x', 'ferry.yml', 'fleet').findings[0]!;
+  assert.match(fleet.hint, /servers:/);
+  assert.doesNotMatch(fleet.hint, /services/);
+});
+
+test('duplicate keys are found in one pass over large mappings, at the second key', () => {
+  const many = Array.from({ length: 20000 }, (_, i) => `k${i}: ${i}`).join('\n');
+  const f = parseYamlText(`${many}\nk7: again\n`, '/x', 'big.yml').findings;
+  assert.equal(f.length, 1);
+  assert.equal(f[0]!.message, 'duplicate key "k7" in a mapping');
+  assert.equal(f[0]!.where.line, 20001);
 });

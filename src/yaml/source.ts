@@ -1,8 +1,9 @@
 /**
  * YAML files with their source positions. Every value Ferry reads from a file can be
  * traced back to `file:line:column` through `locate`, following aliases and merge keys.
+ * Reading refuses what is not a regular file of a sane size, and text nested past what
+ * the parser can take; `plain.ts` turns a parsed file into plain data.
  */
-import { readFileSync } from 'node:fs';
 import {
   LineCounter,
   parseDocument,
@@ -10,15 +11,17 @@ import {
   isMap,
   isScalar,
   isSeq,
+  visit,
   type Document,
   type Node,
   type Pair,
   type YAMLMap,
-  visit,
-  type Alias,
 } from 'yaml';
-import { InputError } from '../core/errors.js';
+import { INPUT_LIMITS, readInput } from '../core/files.js';
 import { finding, type Finding, type Where } from '../core/finding.js';
+import { isMergePair, resolveAlias } from './aliases.js';
+import { nestingPast } from './depth.js';
+import { MAX_DEPTH } from './plain.js';
 
 export interface SourceFile {
   /** Path as shown to users (relative to where Ferry was run when possible). */
@@ -32,28 +35,23 @@ export interface SourceFile {
 
 export type KeyPath = readonly (string | number)[];
 
-/** Marks `!reset` in compose files: the key is removed from the merged result. */
-export class ResetTag {
-  readonly kind = 'reset';
-}
-/** Marks `!override` in compose files: the value replaces, rather than merges with, the base. */
-export class OverrideTag {
-  readonly kind = 'override';
-  constructor(readonly value: unknown) {}
-}
+/** What a file is, for the hints of problems at its top level. */
+export type YamlKind = 'compose' | 'fleet';
 
 export function pathString(path: KeyPath): string {
   return path.join('/');
 }
 
+type Parsed = { file?: SourceFile; findings: Finding[] };
+
 /** Reads and parses a YAML file. Never throws: problems come back as findings. */
-export function readYamlFile(absPath: string, display: string): { file?: SourceFile; findings: Finding[] } {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(absPath);
-  } catch (e) {
-    return { findings: [fileReadFinding(e, display)] };
-  }
+export function readYamlFile(absPath: string, display: string, kind: YamlKind = 'compose'): Parsed {
+  const read = readInput(absPath, display, INPUT_LIMITS.yaml);
+  if (read.problem)
+    return {
+      findings: [finding(read.problem.code, 'error', read.problem.message, { file: display }, read.problem.hint)],
+    };
+  const bytes = read.bytes;
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -71,16 +69,17 @@ export function readYamlFile(absPath: string, display: string): { file?: SourceF
       ],
     };
   }
-  return parseYamlText(text, absPath, display);
+  return parseYamlText(text, absPath, display, kind);
 }
 
-export function parseYamlText(
-  text: string,
-  absPath: string,
-  display: string,
-): { file?: SourceFile; findings: Finding[] } {
+const TOP_LEVEL_HINT: Record<YamlKind, string> = {
+  compose: 'Start the file with keys such as `services:`.',
+  fleet: 'Start the file with `servers:` and `stacks:` (docs/fleet-file.md).',
+};
+
+export function parseYamlText(text: string, absPath: string, display: string, kind: YamlKind = 'compose'): Parsed {
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  if (text.split('\n').every((line) => /^\s*(#.*)?$/.test(line))) {
+  if (/^(?:[ \t\r]*(?:#[^\n]*)?(?:\n|$))*$/.test(text)) {
     return {
       findings: [
         finding(
@@ -93,30 +92,34 @@ export function parseYamlText(
       ],
     };
   }
+  const deep = nestingPast(text, MAX_DEPTH);
+  if (deep) {
+    const { line, column } = offsetToLineCol(Buffer.from(text.slice(0, deep.offset)), deep.offset);
+    return {
+      findings: [
+        finding(
+          'yaml-syntax',
+          'error',
+          `${display} nests values more than ${MAX_DEPTH} levels deep`,
+          { file: display, line, column },
+          'No compose or fleet file nests this deep; check the brackets and the indentation here.',
+        ),
+      ],
+    };
+  }
   const lines = new LineCounter();
+  // Duplicate keys are found below, in one pass: the parser's own check compares every key with every other.
   const doc = parseDocument(text, {
     lineCounter: lines,
     merge: true,
-    uniqueKeys: true,
+    uniqueKeys: false,
     prettyErrors: false,
     strict: true,
   });
-  const findings: Finding[] = [];
-  for (const err of doc.errors) {
-    const pos = lines.linePos(err.pos[0]);
-    const duplicate = err.code === 'DUPLICATE_KEY';
-    findings.push(
-      finding(
-        'yaml-syntax',
-        'error',
-        duplicate ? `duplicate key "${keyAt(text, err.pos[0])}" in a mapping` : firstLine(err.message),
-        { file: display, line: pos.line, column: pos.col },
-        duplicate
-          ? 'Each key may appear once in a mapping; remove or rename the repeated key.'
-          : 'Fix the YAML syntax at this position (indentation, quotes, colons).',
-      ),
-    );
-  }
+  const findings = [
+    ...doc.errors.map((err) => syntaxFinding(err, lines, display)),
+    ...duplicateKeys(doc, lines, display),
+  ];
   if (findings.length > 0) return { findings };
   if (doc.contents !== null && !isMap(doc.contents)) {
     const pos = lines.linePos(doc.contents.range?.[0] ?? 0);
@@ -127,7 +130,7 @@ export function parseYamlText(
           'error',
           `${display} must hold a mapping at the top level`,
           { file: display, line: pos.line, column: pos.col },
-          'Start the file with keys such as `services:`.',
+          TOP_LEVEL_HINT[kind],
         ),
       ],
     };
@@ -135,49 +138,61 @@ export function parseYamlText(
   return { file: { display, path: absPath, text, doc, lines }, findings };
 }
 
-/** The key written at `offset` (for messages about it). */
-function keyAt(text: string, offset: number): string {
-  const m = /^\s*["']?([^"':\n]*)/.exec(text.slice(offset, offset + 200));
-  return (m?.[1] ?? '').trim();
+function syntaxFinding(
+  err: { code: string; message: string; pos: [number, number] },
+  lines: LineCounter,
+  display: string,
+): Finding {
+  const pos = lines.linePos(err.pos[0]);
+  const where = { file: display, line: pos.line, column: pos.col };
+  if (err.code === 'MULTIPLE_DOCS')
+    return finding(
+      'yaml-syntax',
+      'error',
+      `${display} holds more than one YAML document (a second one starts here, after \`---\`)`,
+      where,
+      'Compose reads one document per file: remove the `---` line and what follows, or move it into a file of its own.',
+    );
+  return finding(
+    'yaml-syntax',
+    'error',
+    firstLine(err.message),
+    where,
+    'Fix the YAML syntax at this position (indentation, quotes, colons).',
+  );
+}
+
+/** Keys written twice in one mapping (merge keys aside), at the second one. */
+function duplicateKeys(doc: Document.Parsed, lines: LineCounter, display: string): Finding[] {
+  const out: Finding[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key) || isMergePair(pair)) continue;
+        const k = String(pair.key.value);
+        if (!seen.has(k)) {
+          seen.add(k);
+          continue;
+        }
+        const pos = lines.linePos(pair.key.range?.[0] ?? 0);
+        out.push(
+          finding(
+            'yaml-syntax',
+            'error',
+            `duplicate key "${k.length > 60 ? `${k.slice(0, 57)}...` : k}" in a mapping`,
+            { file: display, line: pos.line, column: pos.col },
+            'Each key may appear once in a mapping; remove or rename the repeated key.',
+          ),
+        );
+      }
+    },
+  });
+  return out;
 }
 
 function firstLine(s: string): string {
   return s.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-}
-
-function fileReadFinding(e: unknown, display: string): Finding {
-  const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT')
-    return finding(
-      'missing-file',
-      'error',
-      `file not found: ${display}`,
-      { file: display },
-      'Check the path; relative paths are resolved from the file that names them.',
-    );
-  if (code === 'EISDIR')
-    return finding(
-      'missing-file',
-      'error',
-      `${display} is a directory, not a file`,
-      { file: display },
-      'Name the YAML file inside it.',
-    );
-  if (code === 'EACCES' || code === 'EPERM')
-    return finding(
-      'missing-file',
-      'error',
-      `cannot read ${display}: permission denied`,
-      { file: display },
-      'Make the file readable by the user running Ferry.',
-    );
-  return finding(
-    'missing-file',
-    'error',
-    `cannot read ${display}: ${code ?? String(e)}`,
-    { file: display },
-    'Check that the file exists and is readable.',
-  );
 }
 
 function firstInvalidUtf8(bytes: Buffer): number {
@@ -210,123 +225,6 @@ function offsetToLineCol(bytes: Buffer, offset: number): { line: number; column:
 }
 
 // ---------------------------------------------------------------------------
-// AST -> plain JS, with merge keys, aliases and Compose's !reset/!override tags.
-
-/** Most values one file may expand to through aliases: far beyond any real file, far below an alias bomb. */
-export const MAX_EXPANDED_VALUES = 1_000_000;
-
-class ExpansionBudget extends Error {}
-
-const anchorIndex = new WeakMap<Document.Parsed, Map<string, Node[]>>();
-
-/**
- * The node an alias refers to: the last node with that anchor before the alias. Built
- * from one walk per document; yaml's own `Alias.resolve` walks the document every call.
- */
-function resolveAlias(doc: Document.Parsed, alias: Alias): Node | undefined {
-  let index = anchorIndex.get(doc);
-  if (!index) {
-    const built = new Map<string, Node[]>();
-    visit(doc, {
-      Node(_key, node) {
-        if (node.anchor) built.set(node.anchor, [...(built.get(node.anchor) ?? []), node]);
-      },
-    });
-    anchorIndex.set(doc, built);
-    index = built;
-  }
-  const at = alias.range?.[0] ?? Infinity;
-  const candidates = index.get(alias.source) ?? [];
-  let found: Node | undefined;
-  for (const n of candidates) if ((n.range?.[0] ?? 0) < at) found = n;
-  return found;
-}
-
-/**
- * The document as plain JS, merge keys and aliases expanded. Throws `InputError` (code
- * `yaml-syntax`) when aliases expand past `MAX_EXPANDED_VALUES` ("billion laughs").
- */
-export function toPlain(file: SourceFile): Record<string, unknown> {
-  const budget = { left: MAX_EXPANDED_VALUES };
-  try {
-    const v = nodeToJs(file.doc, file.doc.contents as Node | null, new Set(), budget);
-    return (v ?? {}) as Record<string, unknown>;
-  } catch (e) {
-    if (!(e instanceof ExpansionBudget)) throw e;
-    throw new InputError([
-      finding(
-        'yaml-syntax',
-        'error',
-        `${file.display}: aliases expand to more than ${MAX_EXPANDED_VALUES} values`,
-        { file: file.display },
-        'Aliases that refer to aliases multiply; this file looks like an alias bomb. Write the repeated values out, or reduce the nesting.',
-      ),
-    ]);
-  }
-}
-
-function isMergePair(pair: Pair): boolean {
-  const k = pair.key;
-  if (!isScalar(k)) return false;
-  return (k.value === '<<' || String(k.value) === 'Symbol(<<)' || typeof k.value === 'symbol') && k.type === 'PLAIN';
-}
-
-function nodeToJs(
-  doc: Document.Parsed,
-  node: Node | null | undefined,
-  seen: Set<Node>,
-  budget: { left: number },
-): unknown {
-  if (--budget.left < 0) throw new ExpansionBudget();
-  if (node === null || node === undefined) return null;
-  if (isAlias(node)) {
-    const target = resolveAlias(doc, node);
-    if (!target || seen.has(target)) return null;
-    seen.add(target);
-    const v = nodeToJs(doc, target, seen, budget);
-    seen.delete(target);
-    return v;
-  }
-  let value: unknown;
-  if (isScalar(node)) value = node.value;
-  else if (isSeq(node)) value = node.items.map((it) => nodeToJs(doc, it as Node, seen, budget));
-  else if (isMap(node)) value = mapToJs(doc, node, seen, budget);
-  else value = null;
-  if (node.tag === '!reset') return new ResetTag();
-  if (node.tag === '!override') return new OverrideTag(value);
-  return value;
-}
-
-function mapToJs(
-  doc: Document.Parsed,
-  node: YAMLMap,
-  seen: Set<Node>,
-  budget: { left: number },
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const merged: Record<string, unknown>[] = [];
-  for (const pair of node.items) {
-    if (isMergePair(pair)) {
-      const v = nodeToJs(doc, pair.value as Node, seen, budget);
-      const sources = Array.isArray(v) ? v : [v];
-      for (const s of sources)
-        if (s && typeof s === 'object' && !Array.isArray(s)) merged.push(s as Record<string, unknown>);
-      continue;
-    }
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(nodeToJs(doc, pair.key as Node, seen, budget));
-    setOwn(out, key, nodeToJs(doc, pair.value as Node, seen, budget));
-  }
-  // Explicit keys win over merged ones; earlier merge sources win over later ones.
-  for (const src of merged)
-    for (const [k, v] of Object.entries(src)) if (!Object.prototype.hasOwnProperty.call(out, k)) setOwn(out, k, v);
-  return out;
-}
-
-export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-// ---------------------------------------------------------------------------
 // Key path -> position.
 
 /**
@@ -347,6 +245,21 @@ export function locate(file: SourceFile, path: KeyPath): Where & { exact: boolea
   }
   const lc = file.lines.linePos(pos);
   return { file: file.display, line: lc.line, column: lc.col, path: pathString(path), exact: found === path.length };
+}
+
+const keyIndexes = new WeakMap<YAMLMap, Map<string, Pair>>();
+
+/** A mapping's own keys (merge keys aside), built once: lookups in a mapping of 10,000 services stay constant. */
+function keyIndex(map: YAMLMap): Map<string, Pair> {
+  let index = keyIndexes.get(map);
+  if (!index) {
+    index = new Map();
+    for (const pair of map.items)
+      if (isScalar(pair.key) && !isMergePair(pair) && !index.has(String(pair.key.value)))
+        index.set(String(pair.key.value), pair);
+    keyIndexes.set(map, index);
+  }
+  return index;
 }
 
 function deref(doc: Document.Parsed, node: Node | null | undefined): Node | null | undefined {
@@ -374,12 +287,8 @@ function child(
     return { value: item, at: item.range?.[0] };
   }
   if (isMap(node)) {
-    for (const pair of node.items) {
-      if (isMergePair(pair)) continue;
-      if (isScalar(pair.key) && String(pair.key.value) === String(seg)) {
-        return { value: (pair.value as Node | null) ?? null, at: (pair.key as Node).range?.[0] };
-      }
-    }
+    const pair = keyIndex(node).get(String(seg));
+    if (pair) return { value: (pair.value as Node | null) ?? null, at: (pair.key as Node).range?.[0] };
     for (const pair of node.items) {
       if (!isMergePair(pair)) continue;
       const v = deref(doc, pair.value as Node);

@@ -129,12 +129,15 @@ test('missing compose file, missing extends file, missing env_file: missing-file
   assert.equal(f.where.line, 4);
 });
 
-test('unreadable path (a directory where a file is expected): missing-file', async () => {
+test('unreadable path (a directory where a file is expected): file-unreadable', async () => {
   const d = dir({ 'compose.yml/keep': '' });
   const r = await ferry(['check', '--compose', 'compose.yml'], { cwd: d });
   noTrace(r);
   assert.equal(r.code, 2);
-  assert.match(r.out, /ERROR missing-file .*: compose.yml is a directory, not a file\n  at compose.yml\n  hint: /);
+  assert.match(
+    r.out,
+    /ERROR file-unreadable .*: compose.yml is a directory, not a regular file\n  at compose.yml\n  hint: Name the file inside it/,
+  );
 });
 
 test('non-UTF-8 file: yaml-syntax naming the offset', async () => {
@@ -234,5 +237,63 @@ test('--live with nothing to read, or a bad timeout: usage error, exit 2, nothin
   const b = await ferry(['inventory', '-f', 'ferry.yml', '--live', '--connect-timeout', 'soon'], { cwd: d });
   noTrace(b);
   assert.equal(b.code, 2);
-  assert.match(b.err, /error usage: --connect-timeout must be a number of seconds greater than 0, not "soon"/);
+  assert.match(
+    b.err,
+    /error usage: --connect-timeout must be a number of seconds greater than 0 and at most 600, not "soon"/,
+  );
+});
+
+test('a misspelt anchor in the fleet file stops the check (exit 2) instead of dropping the server user and port', async () => {
+  const r = await check(
+    {
+      'compose.yml': 'services:\n  a:\n    image: x:1\n',
+      'ferry.yml':
+        'x-hetzner: &hetzner\n  user: deploy\n  port: 2222\nservers:\n  app:\n    <<: *hetzer\n    host: 203.0.113.4\nstacks:\n  web: { server: app, compose: compose.yml }\n',
+    },
+    ['check', '-f', 'ferry.yml', '--json'],
+  );
+  assert.equal(r.code, 2);
+  assert.equal(r.errors[0]?.code, 'yaml-syntax');
+  assert.match(r.errors[0]!.message, /alias \*hetzer names no anchor; did you mean \*hetzner\?/);
+  assert.equal(r.errors[0]?.where.line, 6);
+});
+
+test('very deep extends, depends_on and nested ${X:-...}: a coded error or a result, never a stack overflow', async () => {
+  const n = 5000;
+  const extendsChain =
+    'services:\n' +
+    Array.from({ length: n }, (_, i) =>
+      i === n - 1 ? `  s${i}:\n    image: x:1\n` : `  s${i}:\n    extends: s${i + 1}\n`,
+    ).join('');
+  const dependsChain =
+    'services:\n' +
+    Array.from({ length: n }, (_, i) => `  s${i}:\n    image: x:1\n    depends_on: [s${(i + 1) % n}]\n`).join('');
+  let nested = 'x';
+  for (let i = 0; i < 20_000; i++) nested = `\${X:-${nested}}`;
+  const cases: [string, string][] = [
+    [extendsChain, 'extends-too-deep'],
+    [dependsChain, 'dependency-cycle'],
+    [`services:\n  a:\n    image: "x:${nested}"\n`, 'invalid-interpolation'],
+  ];
+  for (const [text, code] of cases) {
+    const r = await check({ 'compose.yml': text });
+    assert.ok(r.code === 1 || r.code === 2, `exit ${r.code}`);
+    assert.ok(
+      r.errors.some((e) => e.code === code),
+      `${code} in ${JSON.stringify(r.errors.slice(0, 3))}`,
+    );
+  }
+});
+
+test('a service name that breaks the naming rule is said to be one, not an unknown key', async () => {
+  const r = await check({ 'compose.yml': 'services:\n  "my web":\n    image: nginx:1.27\n' });
+  assert.equal(r.code, 2);
+  assert.equal(r.errors[0]?.code, 'schema');
+  assert.equal(
+    r.errors[0]!.message,
+    'invalid service name "my web": a service name may contain only letters, digits, ".", "_" and "-"',
+  );
+  assert.match(r.errors[0]!.hint, /for example to "my-web"/);
+  assert.doesNotMatch(r.errors[0]!.hint, /x-/);
+  assert.equal(r.errors[0]?.where.line, 2);
 });

@@ -116,7 +116,7 @@ test('an unknown run id exits 2 with run-not-found and a hint', async () => {
   assert.deepEqual(t, {
     code: 2,
     out: '',
-    err: `error run-not-found: no run "nope" in ${join(dir, 'journal.sqlite')}\n  hint: run \`ferry runs\` to list the recorded runs and their ids\n`,
+    err: `error run-not-found: no run "nope" in the journal\n  at ${join(dir, 'journal.sqlite')}\n  hint: run \`ferry runs\` to list the recorded runs and their ids\n`,
   });
 });
 
@@ -133,6 +133,6 @@ test('with no journal yet, ferry runs says so and creates nothing; a bad --limit
   assert.deepEqual(bad, {
     code: 2,
     out: '',
-    err: 'error usage: --limit: expected a whole number of runs, got "all"\n  hint: pass --limit 1 or more\n',
+    err: 'error usage: --limit: expected a whole number of runs, got "all"\n  at --limit\n  hint: pass --limit 1 or more\n',
   });
 });

@@ -12,7 +12,7 @@ import { finding, type Finding, type Where } from '../../core/finding.js';
 import type { ConnectionPool } from '../../model/fleet.js';
 import type { LoadedFleet } from '../../model/loaded.js';
 import type { CheckContext } from '../context.js';
-import { ids, loadedStacks, locSvc, plural, type StackView } from '../common.js';
+import { ids, loadedStacks, locSvc, plural, serviceNamed, type StackView } from '../common.js';
 import { DEFAULT_SUPERUSER_RESERVED, postgresSettings, type PostgresSettings } from '../postgres-settings.js';
 
 export const ADMIN_FRACTION = 0.1;
@@ -59,7 +59,7 @@ function resolve(fleet: LoadedFleet, from: StackView, to: string, ctx: CheckCont
   if (!loaded) return { unknown: `there is no stack ${stackName}` };
   const st = loadedStacks(fleet).find((s) => s.name === stackName);
   if (!st) return 'skip';
-  const svc = st.project.services.find((s) => s.name === svcName);
+  const svc = serviceNamed(st.project, svcName!);
   if (!svc) return { unknown: `stack ${st.name} has no service ${svcName}` };
   return {
     key: `${st.name}/${svc.name}`,
@@ -121,7 +121,7 @@ export function connectionBudget(fleet: LoadedFleet, ctx: CheckContext): Finding
   const targets = new Map<string, Target>();
   for (const st of loadedStacks(fleet)) {
     for (const pool of st.def.connections) {
-      const opener = st.project.services.find((s) => s.name === pool.service);
+      const opener = serviceNamed(st.project, pool.service);
       if (!opener) out.push(unknownRef(fleet, st, pool, 'service', `stack ${st.name} has no service ${pool.service}`));
       const r = resolve(fleet, st, pool.to, ctx);
       if (r === 'skip') continue;

@@ -36,6 +36,21 @@ describe('dependency-cycle', () => {
     assert.deepEqual(findCycles(p), [['a'], ['b', 'c']]);
   });
 
+  it('reports one cycle per group that waits on itself, however many cycles it holds (no exponential search)', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    const dense = project(names.map((n) => service(n, { dependsOn: on(...names.filter((m) => m !== n)) })));
+    assert.deepEqual(findCycles(dense), [['s0', 's1']]);
+  });
+
+  it('follows a chain of 100,000 services without recursion', () => {
+    const n = 100_000;
+    const chain = project(Array.from({ length: n }, (_, i) => service(`s${i}`, { dependsOn: on(`s${(i + 1) % n}`) })));
+    const cycles = findCycles(chain);
+    assert.equal(cycles.length, 1);
+    assert.equal(cycles[0]!.length, n);
+    assert.equal(cycles[0]![0], 's0');
+  });
+
   it('says nothing for an acyclic project', () => {
     assert.deepEqual(dependencyCycle(single([service('web', { dependsOn: on('db') }), service('db')])), []);
   });

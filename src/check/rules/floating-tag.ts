@@ -2,10 +2,12 @@
 import { finding, type Finding } from '../../core/finding.js';
 import type { LoadedFleet } from '../../model/loaded.js';
 import { ids, loadedStacks, locSvc } from '../common.js';
-import { parseImage } from '../image-ref.js';
+import { imageProblem, parseImage } from '../image-ref.js';
 
 /** Why an image reference floats, or undefined when it is pinned (a version tag or a digest). */
 export function floats(image: string): string | undefined {
+  // A reference Docker refuses is `invalid-image`'s to report.
+  if (imageProblem(image)) return undefined;
   const ref = parseImage(image);
   if (ref.digest !== undefined) return undefined;
   if (ref.tag === undefined) return 'has no tag (Docker pulls :latest)';

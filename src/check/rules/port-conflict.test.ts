@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { addressesOverlap } from '../addresses.js';
+import type { Protocol } from '../../model/compose.js';
 import { portConflict } from './port-conflict.js';
 import { brief, fleet, port, project, server, service, single, stack } from '../test-helpers/make.js';
 
@@ -81,11 +82,11 @@ describe('port-conflict', () => {
     );
   });
 
-  it('reports each pair once', () => {
+  it('reports each colliding port once, with the first one it collides with', () => {
     const f = portConflict(single(['a', 'b', 'c'].map((n) => service(n, { ports: [port(0, 80, 80)] }))));
     assert.deepEqual(
       f.map((x) => `${x.service}<${x.message.split('by ')[1]?.split(' ')[0]}`),
-      ['b<app/a', 'c<app/a', 'c<app/b'],
+      ['b<app/a', 'c<app/a'],
     );
   });
 
@@ -125,5 +126,39 @@ describe('port-conflict', () => {
     assert.equal(addressesOverlap('127.0.0.1', '10.0.0.5'), false);
     assert.equal(addressesOverlap('127.0.0.1', '*'), true, 'ss shows dual-stack wildcard sockets as *');
     assert.equal(addressesOverlap('::1', '*'), true);
+  });
+});
+
+describe('port-conflict, the first earlier binding', () => {
+  it('collides by protocol, overlapping ranges and bind addresses as addressesOverlap says', () => {
+    const at = (i: number, published: number, ip?: string, protocol: Protocol = 'tcp', publishedEnd?: number) =>
+      port(i, published, 80, {
+        protocol,
+        ...(ip === undefined ? {} : { hostIp: ip }),
+        ...(publishedEnd === undefined ? {} : { publishedEnd }),
+      });
+    const f = portConflict(
+      single([
+        service('v4', { ports: [at(0, 80, '127.0.0.1')] }),
+        service('v6', { ports: [at(0, 80, '::1')] }),
+        service('other4', { ports: [at(0, 80, '10.0.0.1')] }),
+        service('udp', { ports: [at(0, 80, undefined, 'udp')] }),
+        service('wild4', { ports: [at(0, 80, '0.0.0.0')] }),
+        service('range', { ports: [at(0, 70, '::', 'tcp', 90)] }),
+        service('same', { ports: [at(0, 80, '10.0.0.1')] }),
+        service('far', { ports: [at(0, 91)] }),
+      ]),
+    );
+    assert.deepEqual(
+      f.map((x) => `${x.service}<${x.message.split('by ')[1]?.split(' ')[0]}`),
+      ['wild4<app/v4', 'range<app/v6', 'same<app/other4'],
+    );
+  });
+
+  it('stays near linear: 20,000 services on one port are each reported once', () => {
+    const many = Array.from({ length: 20_000 }, (_, i) => service(`s${i}`, { ports: [port(0, 80, 80)] }));
+    const f = portConflict(single(many));
+    assert.equal(f.length, 19_999);
+    assert.ok(f.every((x) => x.message.includes('already published by app/s0 ')));
   });
 });

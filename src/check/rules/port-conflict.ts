@@ -2,7 +2,7 @@
  * `port-conflict`: two services that would publish the same host port on the same
  * server, or a replicated service whose fixed host port only one replica can bind.
  */
-import { addressesOverlap } from '../addresses.js';
+import { PortBindings } from '../port-tree.js';
 import { finding, type Finding, type Where } from '../../core/finding.js';
 import type { LoadedFleet } from '../../model/loaded.js';
 import type { PortMapping, Service } from '../../model/compose.js';
@@ -17,15 +17,6 @@ interface Published {
 
 function end(p: PortMapping & { published: number }): number {
   return p.publishedEnd ?? p.published;
-}
-
-function collide(a: Published, b: Published): boolean {
-  return (
-    a.port.protocol === b.port.protocol &&
-    a.port.published <= end(b.port) &&
-    b.port.published <= end(a.port) &&
-    addressesOverlap(a.port.hostIp, b.port.hostIp)
-  );
 }
 
 export function describePort(p: PortMapping): string {
@@ -90,13 +81,18 @@ function replicaFinding(e: Published): Finding | undefined {
   );
 }
 
+/** Each published port that collides with an earlier one, reported once, with the first it collides with. */
 export function portConflict(fleet: LoadedFleet): Finding[] {
   const out: Finding[] = [];
   for (const list of groups(fleet).values()) {
+    const bound = new PortBindings();
     list.forEach((e, i) => {
       const self = replicaFinding(e);
       if (self) out.push(self);
-      for (const prev of list.slice(0, i)) if (collide(prev, e)) out.push(pairFinding(prev, e));
+      const { protocol, hostIp } = e.port;
+      const prev = bound.firstOverlap(protocol, hostIp, e.port.published, end(e.port));
+      if (prev !== undefined) out.push(pairFinding(list[prev]!, e));
+      bound.add(protocol, hostIp, e.port.published, end(e.port), i);
     });
   }
   return out;

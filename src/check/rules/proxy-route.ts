@@ -12,7 +12,7 @@ import type { RouteDef } from '../../model/fleet.js';
 import type { LoadedFleet } from '../../model/loaded.js';
 import { isAllInterfaces } from '../addresses.js';
 import type { CheckContext } from '../context.js';
-import { ids, loadedStacks, locSvc, type StackView } from '../common.js';
+import { ids, loadedStacks, locSvc, serviceNamed, type StackView } from '../common.js';
 import { SourceText } from '../source-text.js';
 import { declaredProfiles } from './unknown-reference.js';
 
@@ -72,7 +72,7 @@ export function proxyRoute(fleet: LoadedFleet, ctx: CheckContext): Finding[] {
     const src = new SourceText(ctx, st.project);
     const warned = new Set<string>();
     routes.forEach((r, i) => {
-      const svc = st.project.services.find((s) => s.name === r.service);
+      const svc = serviceNamed(st.project, r.service);
       if (!svc) return void out.push(missingService(fleet, st, r, i, src));
       const p = publishedEverywhere(svc, r.port);
       if (!p || warned.has(`${svc.name}/${p.index}`)) return;

@@ -22,13 +22,18 @@ export function declaredProfiles(st: StackView, name: string, src: SourceText): 
   return [...text.matchAll(/[\w.-]+/g)].map((m) => m[0]);
 }
 
-function dependencyRefs(st: StackView, svc: Service, src: SourceText): Finding[] {
+/** The stack's service names, active and disabled, looked up once per stack rather than per service. */
+interface Names {
+  active: Set<string>;
+  disabled: Set<string>;
+}
+
+function dependencyRefs(st: StackView, svc: Service, src: SourceText, { active: names, disabled }: Names): Finding[] {
   const out: Finding[] = [];
-  const names = new Set(st.project.services.map((s) => s.name));
   for (const [dep, d] of Object.entries(svc.dependsOn)) {
     if (names.has(dep)) continue;
     const where = locSvc(st, svc.name, 'depends_on', dep);
-    if (!st.project.disabledServices.includes(dep)) {
+    if (!disabled.has(dep)) {
       out.push(
         ref(
           st,
@@ -86,17 +91,18 @@ function resourceRefs(st: StackView, svc: Service): Finding[] {
     );
   };
   for (const m of svc.volumes) {
-    if (m.type === 'volume' && m.source && !p.volumes[m.source])
+    if (m.type === 'volume' && m.source && !Object.hasOwn(p.volumes, m.source))
       missing('volume', 'volumes', m.source, locSvc(st, svc.name, 'volumes', m.index));
   }
   for (const n of Object.keys(svc.networks)) {
-    if (n !== 'default' && !p.networks[n]) missing('network', 'networks', n, locSvc(st, svc.name, 'networks', n));
+    if (n !== 'default' && !Object.hasOwn(p.networks, n))
+      missing('network', 'networks', n, locSvc(st, svc.name, 'networks', n));
   }
   svc.secrets.forEach((s, i) => {
-    if (!p.secrets[s.source]) missing('secret', 'secrets', s.source, locSvc(st, svc.name, 'secrets', i));
+    if (!Object.hasOwn(p.secrets, s.source)) missing('secret', 'secrets', s.source, locSvc(st, svc.name, 'secrets', i));
   });
   svc.configs.forEach((c, i) => {
-    if (!p.configs[c.source]) missing('config', 'configs', c.source, locSvc(st, svc.name, 'configs', i));
+    if (!Object.hasOwn(p.configs, c.source)) missing('config', 'configs', c.source, locSvc(st, svc.name, 'configs', i));
   });
   return out;
 }
@@ -105,7 +111,11 @@ export function unknownReference(fleet: LoadedFleet, ctx: CheckContext): Finding
   const out: Finding[] = [];
   for (const st of loadedStacks(fleet)) {
     const src = new SourceText(ctx, st.project);
-    for (const svc of st.project.services) out.push(...dependencyRefs(st, svc, src), ...resourceRefs(st, svc));
+    const names = {
+      active: new Set(st.project.services.map((s) => s.name)),
+      disabled: new Set(st.project.disabledServices),
+    };
+    for (const svc of st.project.services) out.push(...dependencyRefs(st, svc, src, names), ...resourceRefs(st, svc));
   }
   return out;
 }

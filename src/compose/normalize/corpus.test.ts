@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseYamlText, toPlain } from '../../yaml/source.js';
+import { toPlain } from '../../yaml/plain.js';
+import { parseYamlText } from '../../yaml/source.js';
 import { normalizeService } from './service.js';
 
 const corpus = fileURLToPath(new URL('../../../../shared/fixtures/compose-corpus/', import.meta.url));
@@ -49,7 +50,9 @@ function parse(path: string): Record<string, unknown> {
   const text = readFileSync(path, 'utf8').replace(/^(?:[ \t]*(?:#[^\n]*)?\n)+/, '');
   const { file, findings } = parseYamlText(text, path, path);
   assert.deepEqual(findings, [], path);
-  return toPlain(file!);
+  const plain = toPlain(file!);
+  assert.deepEqual(plain.findings, [], path);
+  return plain.data;
 }
 
 test('every service of the compose corpus normalizes without schema findings on literal values', () => {

@@ -1,4 +1,5 @@
 /** Live inventory as text: one section per server; a server that failed shows its error code and hint. */
+import type { TransportFindingCode } from '../../core/finding.js';
 import { formatSize } from '../../core/size.js';
 import { addressPort } from '../../render/address.js';
 import { table } from '../../render/table.js';
@@ -8,7 +9,7 @@ export interface ServerResult {
   server: string;
   host: string;
   facts?: HostFacts;
-  error?: { code: string; message: string; hint: string };
+  error?: { code: TransportFindingCode; message: string; hint: string };
 }
 
 export function renderLiveInventory(results: ServerResult[]): string {

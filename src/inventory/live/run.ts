@@ -4,8 +4,8 @@
  * with its error code and hint while the others complete. The snapshot is kept in the
  * state directory, with its time, for later plans.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDir, writeFileAtomic } from '../../core/files.js';
 import type { ServerDef } from '../../model/fleet.js';
 import { TransportError, type Transport } from '../../transport/transport.js';
 import { collectFacts } from './collect.js';
@@ -37,7 +37,7 @@ export async function liveInventory(servers: ServerDef[], opts: LiveOptions): Pr
   );
 }
 
-function describe(e: unknown): { code: string; message: string; hint: string } {
+function describe(e: unknown): NonNullable<ServerResult['error']> {
   if (e instanceof TransportError) return { code: e.code, message: e.message, hint: e.hint };
   return {
     code: 'internal',
@@ -46,16 +46,21 @@ function describe(e: unknown): { code: string; message: string; hint: string } {
   };
 }
 
-/** Writes `inventory/<server>.json` for each server read and `inventory/latest.json` for the whole run. */
-export function saveSnapshot(dir: string, results: ServerResult[], at: Date): string {
+/**
+ * Writes `inventory/<server>.json` for each server read and `inventory/latest.json` for the
+ * whole run; returns the latest's path, or why it could not be kept (the results are
+ * still the caller's to show).
+ */
+export function saveSnapshot(dir: string, results: ServerResult[], at: Date): { path: string } | { problem: string } {
   const base = join(dir, 'inventory');
-  mkdirSync(base, { recursive: true, mode: 0o700 });
-  const write = (name: string, data: unknown): void => {
-    const tmp = join(base, `.${name}.tmp`);
-    writeFileSync(tmp, JSON.stringify(data, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, join(base, name));
-  };
-  for (const r of results) if (r.facts) write(`${r.server}.json`, r.facts);
-  write('latest.json', { collectedAt: at.toISOString(), servers: results });
-  return join(base, 'latest.json');
+  const cannot = ensureDir(base);
+  if (cannot) return { problem: cannot };
+  const write = (name: string, data: unknown): string | undefined =>
+    writeFileAtomic(join(base, name), JSON.stringify(data, null, 2) + '\n', 0o600);
+  for (const r of results) {
+    const why = r.facts ? write(`${r.server}.json`, r.facts) : undefined;
+    if (why) return { problem: `${join(base, `${r.server}.json`)}: ${why}` };
+  }
+  const why = write('latest.json', { collectedAt: at.toISOString(), servers: results });
+  return why ? { problem: `${join(base, 'latest.json')}: ${why}` } : { path: join(base, 'latest.json') };
 }

@@ -3,7 +3,7 @@
  * readable, unencrypted key file. Missing files are skipped as OpenSSH skips them; an
  * encrypted key can only be used through the agent.
  */
-import { readFile } from 'node:fs/promises';
+import { INPUT_LIMITS, readInput } from '../../core/files.js';
 import ssh2, { type AnyAuthMethod } from 'ssh2';
 import { TransportError } from '../transport.js';
 import { describeEndpoint, type Endpoint } from './target.js';
@@ -37,20 +37,16 @@ export async function authPlan(name: string, endpoint: Endpoint, agentSocket: st
       'auth-failed',
       name,
       `${name}: no key to offer ${describeEndpoint(endpoint)}: SSH_AUTH_SOCK is not set and no usable key among ${tried}${skipped.length ? `; skipped ${skipped.join(', ')}` : ''}`,
-      'set identityFiles to an unencrypted private key, or load the key into ssh-agent (ssh-add) and export SSH_AUTH_SOCK',
+      'name an unencrypted private key with `identity_file:` for the server in ferry.yml (or `-i KEY`), or load the key into ssh-agent (`ssh-add`) and export SSH_AUTH_SOCK',
     );
   }
   return plan;
 }
 
 async function readKey(path: string): Promise<Buffer | Error | undefined> {
-  let data: Buffer;
-  try {
-    data = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : new Error(`cannot read: ${code}`);
-  }
+  const read = readInput(path, path, INPUT_LIMITS.small);
+  if (read.problem) return read.problem.code === 'missing-file' ? undefined : new Error(read.problem.reason);
+  const data = read.bytes;
   const parsed = ssh2.utils.parseKey(data);
   if (parsed instanceof Error)
     return new Error(/encrypted|passphrase/i.test(parsed.message) ? 'encrypted' : parsed.message);

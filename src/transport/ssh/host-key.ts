@@ -4,7 +4,8 @@
  * when the server shows its key; a refusal is kept so that the connect error names the
  * fingerprint instead of ssh2's "Host denied".
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
+import { ensureDir, INPUT_LIMITS, readInput, systemErrorWords } from '../../core/files.js';
 import { dirname } from 'node:path';
 import {
   checkHostKey,
@@ -65,11 +66,11 @@ export async function hostKeyCheck(
       if (verdict.kind === 'unknown' && policy.trustNewHostKey && policy.knownHostsFiles[0]) {
         trust(policy.knownHostsFiles[0], host, port, key).then(
           () => done(true),
-          (e: Error) => {
+          (e: unknown) => {
             check.refusal = new TransportError(
               'host-key-unknown',
               name,
-              `${name}: cannot record the host key in ${policy.knownHostsFiles[0]}: ${e.message}`,
+              `${name}: cannot record the host key in ${policy.knownHostsFiles[0]}: ${systemErrorWords(e)}`,
               'check that the file is writable',
             );
             done(false);
@@ -85,18 +86,16 @@ export async function hostKeyCheck(
 }
 
 async function readKnownHosts(name: string, path: string): Promise<FileEntries> {
-  try {
-    return { path, entries: parseKnownHosts(await readFile(path, 'utf8')) };
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { path, entries: [] };
+  const read = readInput(path, path, INPUT_LIMITS.small);
+  if (read.problem?.code === 'missing-file') return { path, entries: [] };
+  if (read.problem)
     throw new TransportError(
       'ssh-config',
       name,
-      `${name}: cannot read ${path} (${code ?? String(e)})`,
-      'check that the known_hosts file is a readable file',
+      `${name}: ${read.problem.message}`,
+      'name a readable known_hosts file with --known-hosts, or fix ~/.ssh/known_hosts',
     );
-  }
+  return { path, entries: parseKnownHosts(read.bytes.toString('utf8')) };
 }
 
 /** Across files: a revoked key anywhere is refused; else known anywhere wins; else a changed key is reported. */
@@ -115,14 +114,11 @@ function decide(
 }
 
 async function trust(path: string, host: string, port: number, key: Buffer): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  let prefix = '';
-  try {
-    const text = await readFile(path, 'utf8');
-    if (text !== '' && !text.endsWith('\n')) prefix = '\n';
-  } catch {
-    // A new file.
-  }
+  const cannot = ensureDir(dirname(path));
+  if (cannot) throw new Error(`cannot create the directory of ${path}: ${cannot}`);
+  const read = readInput(path, path, INPUT_LIMITS.small);
+  const text = read.bytes?.toString('utf8') ?? '';
+  const prefix = text !== '' && !text.endsWith('\n') ? '\n' : '';
   await appendFile(path, `${prefix}${knownHostsLine(host, port, key)}\n`, { mode: 0o600 });
 }
 

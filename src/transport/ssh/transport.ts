@@ -4,7 +4,7 @@
  * Limiter shared through the pool and retried with backoff; commands are never retried.
  * A connection that drops is reopened by the next command.
  */
-import { readFile } from 'node:fs/promises';
+import { INPUT_LIMITS, readInput } from '../../core/files.js';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseSshConfig, type SshConfigSection } from '../ssh-config.js';
@@ -149,18 +149,14 @@ export class SshTransport extends ShellTransport {
 }
 
 async function readSshConfig(name: string, path: string): Promise<SshConfigSection[]> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return [];
+  const read = readInput(path, path, INPUT_LIMITS.small);
+  if (read.problem?.code === 'missing-file') return [];
+  if (read.problem)
     throw new TransportError(
       'ssh-config',
       name,
-      `${name}: cannot read ${path} (${code ?? String(e)})`,
-      'check that the SSH config file is a readable file',
+      `${name}: ${read.problem.message}`,
+      'name a readable SSH config file with --ssh-config, or fix ~/.ssh/config',
     );
-  }
-  return parseSshConfig(text);
+  return parseSshConfig(read.bytes.toString('utf8'));
 }
