@@ -6,8 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
-import { runPlan } from '../engine/run.js';
-import type { RunEvent, RunSummary } from '../engine/events.js';
+import { plannedSteps, runPlan } from '../engine/run.js';
+import { eventError, type RunEvent, type RunSummary } from '../engine/events.js';
 import type { Journal } from '../journal/journal.js';
 import { FerryError } from '../core/errors.js';
 import { systemErrorWords } from '../core/files.js';
@@ -78,7 +78,11 @@ export interface Continuing {
   resume?: string;
 }
 
-/** Locks, runs with the journal and progress lines, unlocks, prints the summary. */
+/**
+ * Records the run in the journal (before anything changes anywhere, so that a kill at any
+ * moment leaves a run to resume), locks, runs with progress lines, unlocks, prints the
+ * summary. A lock refused ends the recorded run as refused.
+ */
 export async function execute(
   s: Session,
   fp: Pick<FleetPlan, 'plan' | 'targets'>,
@@ -88,33 +92,67 @@ export async function execute(
   continuing: Continuing = {},
 ): Promise<RunSummary & { runId: string }> {
   const runId = randomUUID();
-  const locked = await lockAll(s, fp, runId, command, continuing.takeOver ?? continuing.resume);
+  const titles = new Map(fp.plan.steps.map((st) => [st.id, s.redactor.redact(st.title)]));
+  const resumes = continuing.resume ?? continuing.takeOver;
+  const record = journal.recorder(runId, {
+    command,
+    fleetFile: s.fleetFile,
+    ...(resumes ? { resumes } : {}),
+    onError: (e) => s.io.err(`warning journal-write-failed: ${systemErrorWords(e)}\n`),
+  });
+  const killAt = testKillPoint(s.io.env);
+  const onEvent = (e: RunEvent) => {
+    record(e);
+    flags.onEvent?.(e);
+    const failure = (e.kind === 'step-end' && e.outcome === 'failed') || (e.kind === 'rollback-end' && !e.ok);
+    const line = flags.json && !failure ? undefined : progressLine(e, titles);
+    if (line !== undefined) s.io.err(`${line}\n`);
+    if (killAt?.(e)) process.kill(process.pid, 'SIGKILL');
+  };
+  onEvent({ at: new Date().toISOString(), kind: 'run-start', runId, steps: plannedSteps(fp.plan, s.redactor) });
+  let locked: Locked;
+  try {
+    locked = await lockAll(s, fp, runId, command, resumes);
+  } catch (e) {
+    onEvent({ at: new Date().toISOString(), kind: 'run-refused', error: eventError(e, s.redactor) });
+    throw e;
+  }
   let summary: RunSummary;
   try {
-    const titles = new Map(fp.plan.steps.map((st) => [st.id, s.redactor.redact(st.title)]));
-    const record = journal.recorder(runId, {
-      command,
-      fleetFile: s.fleetFile,
-      onError: (e) => s.io.err(`warning journal-write-failed: ${systemErrorWords(e)}\n`),
-    });
     summary = await runPlan(fp.plan, {
       ...(continuing.resume ? { prior: journal.observations(continuing.resume) } : {}),
       transports: s.transports,
       redactor: s.redactor,
       runId,
-      onEvent: (e: RunEvent) => {
-        record(e);
-        flags.onEvent?.(e);
-        const failure = (e.kind === 'step-end' && e.outcome === 'failed') || (e.kind === 'rollback-end' && !e.ok);
-        const line = flags.json && !failure ? undefined : progressLine(e, titles);
-        if (line !== undefined) s.io.err(`${line}\n`);
-      },
+      started: true,
+      onEvent,
     });
   } finally {
     await unlockAll(s, locked, runId);
   }
   printSummary(s, summary, runId, flags);
   return { ...summary, runId };
+}
+
+/**
+ * For the crash tests: `FERRY_TEST_KILL_AT=STEP:EVENT` (EVENT one of start, checked, applied,
+ * verified, end, rollback) makes this process kill itself with SIGKILL right after that
+ * event of that step was recorded, as a crash or a `kill -9` at that instant would.
+ */
+function testKillPoint(env: CliIo['env']): ((e: RunEvent) => boolean) | undefined {
+  const at = env.FERRY_TEST_KILL_AT;
+  if (!at) return undefined;
+  const cut = at.lastIndexOf(':');
+  const [step, event] = [at.slice(0, cut), at.slice(cut + 1)];
+  const kinds: Record<string, RunEvent['kind']> = {
+    start: 'step-start',
+    checked: 'step-checked',
+    applied: 'step-applied',
+    verified: 'step-verified',
+    end: 'step-end',
+    rollback: 'rollback-end',
+  };
+  return (e) => e.kind === kinds[event] && 'stepId' in e && e.stepId === step;
 }
 
 function printSummary(

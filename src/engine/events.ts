@@ -22,6 +22,11 @@ export interface RunSummary {
   rolledBack: string[];
   /** Steps whose rollback threw: the hosts may be left half-changed there. */
   rollbackFailed: string[];
+  /**
+   * A step whose failed rollback holds back the rollback of every step before it
+   * (`Step.holdsRollback`): those are left as they are, and this names where it stopped.
+   */
+  rollbackStoppedAt?: string;
 }
 
 export interface PlannedStep {
@@ -42,6 +47,8 @@ export type RunEvent = { at: string } & (
   | { kind: 'rollback-start'; stepId: string }
   | { kind: 'rollback-end'; stepId: string; ok: boolean; error?: EventError }
   | { kind: 'run-end'; summary: RunSummary }
+  /** The run stopped before its first step: a lock held elsewhere, a server that cannot be reached. */
+  | { kind: 'run-refused'; error: EventError }
 );
 
 export type RunEventKind = RunEvent['kind'];

@@ -346,3 +346,62 @@ test('a step reaches only the hosts it declares', async () => {
   const end = events.find((e) => e.kind === 'step-end');
   assert.equal(end && 'error' in end ? end.error?.code : undefined, 'step-host-undeclared');
 });
+
+test('a resumed run that fails undoes what the interrupted run changed too, from what it observed there', async () => {
+  // The interrupted run set a and b (from none and from "old"); the resumed one finds them done, then c fails.
+  const world = new Map([
+    ['a', 'v'],
+    ['b', 'v'],
+  ]);
+  const prior = { a: {}, b: { before: 'old' } };
+  const steps = [
+    memoryStep({ id: 'a', world, value: 'v' }),
+    memoryStep({ id: 'b', world, value: 'v', dependsOn: ['a'] }),
+    memoryStep({ id: 'c', world, value: 'v', dependsOn: ['b'], failVerify: 'no' }),
+  ];
+  const { events, opts } = collecting({ maxPerHost: 1, prior });
+  const summary = await runPlan(makePlan(steps), opts);
+  assert.deepEqual(summary.outcomes, { a: 'ok', b: 'ok', c: 'failed' });
+  assert.deepEqual(summary.rolledBack, ['c', 'b', 'a']);
+  assert.deepEqual([...world], [['b', 'old']]);
+  assert.deepEqual(
+    events.filter((e) => e.kind === 'rollback-start').map((e) => ('stepId' in e ? e.stepId : '')),
+    ['c', 'b', 'a'],
+  );
+});
+
+test('a step found done without a prior observation is not undone: it was like that before the run', async () => {
+  const world = new Map([['a', 'v']]);
+  const steps = [
+    memoryStep({ id: 'a', world, value: 'v' }),
+    memoryStep({ id: 'c', world, value: 'v', dependsOn: ['a'], failVerify: 'no' }),
+  ];
+  const { opts } = collecting({ maxPerHost: 1, prior: {} });
+  const summary = await runPlan(makePlan(steps), opts);
+  assert.deepEqual(summary.rolledBack, ['c']);
+  assert.equal(world.get('a'), 'v');
+});
+
+test('a failed rollback of a step that holds the rollback keeps every step before it as it is', async () => {
+  const world = new Map<string, string>();
+  const log: string[] = [];
+  const held = {
+    ...memoryStep({ id: 'b', world, value: 'v', dependsOn: ['a'], log, failRollback: new Error('cannot') }),
+  };
+  const steps = [
+    memoryStep({ id: 'a', world, value: 'v', log }),
+    { ...held, holdsRollback: true },
+    memoryStep({ id: 'c', world, value: 'v', dependsOn: ['b'], log }),
+    memoryStep({ id: 'd', world, value: 'v', dependsOn: ['c'], failVerify: 'no', log }),
+  ];
+  const { opts } = collecting({ maxPerHost: 1 });
+  const summary = await runPlan(makePlan(steps), opts);
+  assert.deepEqual(summary.rolledBack, ['d', 'c']);
+  assert.deepEqual(summary.rollbackFailed, ['b']);
+  assert.equal(summary.rollbackStoppedAt, 'b');
+  assert.equal(world.get('a'), 'v', 'a is not undone');
+  assert.deepEqual(
+    log.filter((l) => l.startsWith('rollback')),
+    ['rollback d', 'rollback c', 'rollback b'],
+  );
+});

@@ -2,13 +2,23 @@
  * Runs a plan: each step starts as soon as its dependencies ended ok or changed, in plan
  * order, at most `maxPerHost` at once on a host, hosts in parallel. A failed step is
  * rolled back at once; the run then starts nothing more, lets running steps finish and,
- * with `rollbackOnFailure`, rolls back every changed step, last completed first.
+ * with `rollbackOnFailure`, rolls back every changed step, last completed first. A resumed
+ * run counts as changed the steps the interrupted run changed (its `prior`): a failure
+ * undoes the whole of the work, not only the resumed part. A step that `holdsRollback`
+ * and whose rollback fails keeps the steps before it as they are.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redactor } from '../core/redact.js';
 import type { Transport } from '../transport/transport.js';
 import { redactValue, stepContext } from './context.js';
-import { eventError, redactChange, type EventError, type RunEvent, type RunSummary } from './events.js';
+import {
+  eventError,
+  redactChange,
+  type EventError,
+  type PlannedStep,
+  type RunEvent,
+  type RunSummary,
+} from './events.js';
 import type { Plan } from './plan.js';
 import type { Step, StepContext, StepOutcome } from './step.js';
 
@@ -30,6 +40,8 @@ export interface RunOptions {
    * apply began there (`Journal.observations`). Given to the step's context as `prior`.
    */
   prior?: Record<string, unknown>;
+  /** The caller emitted `run-start` already (it records a run before taking its locks). */
+  started?: boolean;
 }
 
 type Emit = (event: DistributiveOmit<RunEvent, 'at'>) => void;
@@ -46,6 +58,12 @@ interface Run {
   stopped: boolean;
   rolledBack: string[];
   rollbackFailed: string[];
+  rollbackStoppedAt?: string;
+}
+
+/** What `run-start` announces: the plan's steps, titles redacted. */
+export function plannedSteps(plan: Plan, redactor: Redactor): PlannedStep[] {
+  return plan.steps.map((s) => ({ id: s.id, host: s.host, phase: s.phase, title: redactor.redact(s.title) }));
 }
 
 export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary> {
@@ -62,13 +80,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary>
     rolledBack: [],
     rollbackFailed: [],
   };
-  const steps = plan.steps.map((s) => ({
-    id: s.id,
-    host: s.host,
-    phase: s.phase,
-    title: opts.redactor.redact(s.title),
-  }));
-  emit({ kind: 'run-start', runId: opts.runId ?? randomUUID(), steps });
+  if (!opts.started)
+    emit({ kind: 'run-start', runId: opts.runId ?? randomUUID(), steps: plannedSteps(plan, opts.redactor) });
   await schedule(plan, run);
   for (const s of plan.steps) {
     if (run.outcomes.has(s.id)) continue;
@@ -76,7 +89,13 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary>
     emit({ kind: 'step-end', stepId: s.id, outcome: 'skipped', durationMs: 0 });
   }
   if (run.stopped && (opts.rollbackOnFailure ?? true)) {
-    for (const c of [...run.changed].reverse()) await rollback(c.step, c.observed, run);
+    for (const c of [...run.changed].reverse()) {
+      const ok = await rollback(c.step, c.observed, run);
+      if (!ok && c.step.holdsRollback) {
+        run.rollbackStoppedAt = c.step.id;
+        break;
+      }
+    }
   }
   const summary = summarize(plan, run);
   emit({ kind: 'run-end', summary });
@@ -153,7 +172,11 @@ async function attempt(step: Step, run: Run): Promise<Attempt> {
   } catch (e) {
     return { outcome: 'failed', error: eventError(e, redactor) };
   }
-  if (!needed) return { outcome: 'ok', observed };
+  if (!needed) {
+    // Done by the interrupted run this one resumes: undone with the rest if the run fails.
+    if (run.opts.prior && step.id in run.opts.prior) run.changed.push({ step, observed: run.opts.prior[step.id] });
+    return { outcome: 'ok', observed };
+  }
   let error: EventError;
   try {
     await step.apply(ctx, observed);
@@ -182,15 +205,17 @@ function verifyFailed(step: Step, message: string | undefined): EventError {
   };
 }
 
-async function rollback(step: Step, observed: unknown, run: Run): Promise<void> {
+async function rollback(step: Step, observed: unknown, run: Run): Promise<boolean> {
   run.emit({ kind: 'rollback-start', stepId: step.id });
   try {
     await step.rollback(context(step, run), observed);
     run.rolledBack.push(step.id);
     run.emit({ kind: 'rollback-end', stepId: step.id, ok: true });
+    return true;
   } catch (e) {
     run.rollbackFailed.push(step.id);
     run.emit({ kind: 'rollback-end', stepId: step.id, ok: false, error: eventError(e, run.opts.redactor) });
+    return false;
   }
 }
 
@@ -203,6 +228,7 @@ function summarize(plan: Plan, run: Run): RunSummary {
     outcomes: {},
     rolledBack: run.rolledBack,
     rollbackFailed: run.rollbackFailed,
+    ...(run.rollbackStoppedAt ? { rollbackStoppedAt: run.rollbackStoppedAt } : {}),
   };
   for (const s of plan.steps) {
     const outcome = run.outcomes.get(s.id) ?? 'skipped';

@@ -88,6 +88,12 @@ export interface Step<O = unknown> {
    * fails after it is an error in a preview, not put off until the step runs.
    */
   recordOnly?: boolean;
+  /**
+   * When this step's rollback fails, the steps before it are not rolled back: undoing them
+   * is safe only once this one is undone (e.g. a migration's target served writes, and the
+   * source must not serve again until they are carried back).
+   */
+  holdsRollback?: boolean;
 }
 
 /** What a step's identity in a plan is made of; step factories take it whole. */

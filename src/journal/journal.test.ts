@@ -204,3 +204,61 @@ test('observations: what each step saw, for the steps whose apply began and was 
   assert.deepEqual(journal.observations('no-such-run'), {});
   journal.close();
 });
+
+test('a resumed run names the run it resumes, which becomes interrupted; observations follow the chain', () => {
+  const journal = openJournal(stateDir());
+  const steps = ['a', 'b', 'c'].map((id) => ({ id, host: 'h1', phase: 'deploy' as const, title: `set ${id}` }));
+  const first = journal.recorder('r1', { command: 'migrate shop --to h2' });
+  first({ at, kind: 'run-start', runId: 'r1', steps });
+  first({ at, kind: 'step-start', stepId: 'a', host: 'h1' });
+  first({ at, kind: 'step-checked', stepId: 'a', needed: true, observed: { before: 'a0' } });
+  first({ at, kind: 'step-end', stepId: 'a', outcome: 'changed', durationMs: 1 });
+  first({ at, kind: 'step-start', stepId: 'b', host: 'h1' });
+  first({ at, kind: 'step-checked', stepId: 'b', needed: true, observed: { before: 'b0' } });
+  // killed here; the second run finds a done, changes c, undoes c, and is killed too
+  const second = journal.recorder('r2', { command: 'migrate shop --to h2 --resume r1', resumes: 'r1' });
+  second({ at, kind: 'run-start', runId: 'r2', steps });
+  second({ at, kind: 'step-start', stepId: 'b', host: 'h1' });
+  second({ at, kind: 'step-checked', stepId: 'b', needed: false });
+  second({ at, kind: 'step-end', stepId: 'b', outcome: 'ok', durationMs: 1 });
+  second({ at, kind: 'step-start', stepId: 'c', host: 'h1' });
+  second({ at, kind: 'step-checked', stepId: 'c', needed: true, observed: { before: 'c0' } });
+  second({ at, kind: 'step-end', stepId: 'c', outcome: 'changed', durationMs: 1 });
+  second({ at, kind: 'rollback-start', stepId: 'a' });
+  second({ at, kind: 'rollback-end', stepId: 'a', ok: true });
+  assert.deepEqual(
+    journal.runs().map((r) => [r.id, r.status, r.resumes]),
+    [
+      ['r2', 'running', 'r1'],
+      ['r1', 'interrupted', undefined],
+    ],
+  );
+  assert.deepEqual(
+    journal.chain('r2').map((r) => r.id),
+    ['r1', 'r2'],
+  );
+  assert.deepEqual(journal.observations('r2'), { b: { before: 'b0' }, c: { before: 'c0' } });
+  assert.equal(journal.lastUnfinished((r) => r.command.startsWith('migrate shop'))?.id, 'r2');
+  assert.equal(
+    journal.lastUnfinished((r) => r.command.startsWith('migrate other')),
+    undefined,
+  );
+  journal.close();
+});
+
+test('a run refused before its first step (a lock held elsewhere) ends failed, with the reason', () => {
+  const journal = openJournal(stateDir());
+  const record = journal.recorder('r1', { command: 'apply' });
+  record({ at, kind: 'run-start', runId: 'r1', steps: [] });
+  record({ at, kind: 'run-refused', error: { code: 'lock-held', message: 'held by r0', hint: 'wait' } });
+  assert.deepEqual(
+    journal.runs().map((r) => [r.status, r.endedAt]),
+    [['failed', at]],
+  );
+  assert.equal(journal.lastUnfinished(), undefined);
+  // Refused behind an interrupted run (its lock): that run is still the one to resume.
+  const killed = journal.recorder('r0', { command: 'apply' });
+  killed({ at: '2025-01-01T00:00:00.000Z', kind: 'run-start', runId: 'r0', steps: [] });
+  assert.equal(journal.lastUnfinished()?.id, 'r0');
+  journal.close();
+});

@@ -29,11 +29,15 @@ export interface RunRecord {
   fleetFile?: string;
   status: RunStatus;
   summary?: RunSummary;
+  /** The interrupted run this one resumes, or whose locks it took over. */
+  resumes?: string;
 }
 
 export interface RecorderOptions {
   command: string;
   fleetFile?: string;
+  /** The interrupted run this one resumes (or takes over): it is marked `interrupted`. */
+  resumes?: string;
   /** Applied after the journal's own redactor. */
   redactor?: Redactor;
   /** Called once if a write fails; the recorder then writes nothing more for this run. */
@@ -50,12 +54,18 @@ export interface Journal {
   /** Per step, from its last `step-end` or rollback; steps never started are absent. */
   outcomes(id: string): Record<string, RecordedOutcome>;
   /**
-   * Per step, what its check observed in run `id`, for the steps whose apply began there
-   * and was not undone (it was interrupted, or it changed): a resumed run's `prior`.
+   * Per step, what its check observed where its apply began, in run `id` or in the runs it
+   * resumed, for the steps whose apply began and was not undone since (it was interrupted,
+   * or it changed): a resumed run's `prior`.
    */
   observations(id: string): Record<string, unknown>;
-  /** The newest run, when it has no `run-end`: a crash or a kill stopped it. */
-  lastUnfinished(): RunRecord | undefined;
+  /**
+   * The newest run (with `match`, the newest that `match` accepts), when it has no `run-end`
+   * and was not resumed since: a crash or a kill stopped it.
+   */
+  lastUnfinished(match?: (run: RunRecord) => boolean): RunRecord | undefined;
+  /** Run `id` and the runs it resumed, oldest first. */
+  chain(id: string): RunRecord[];
   close(): void;
 }
 
@@ -67,6 +77,7 @@ interface RunRow {
   fleet_file: string | null;
   status: RunStatus;
   summary_json: string | null;
+  resumes: string | null;
 }
 
 interface EventRow {
@@ -135,8 +146,9 @@ class SqliteJournal implements Journal {
       opts.redactor ? opts.redactor.redact(this.redactor.redact(s)) : this.redactor.redact(s);
     const id = redact(runId);
     const insertRun = this.db.prepare(
-      "INSERT INTO runs (id, started_at, command, fleet_file, status) VALUES (?, ?, ?, ?, 'running')",
+      "INSERT INTO runs (id, started_at, command, fleet_file, status, resumes) VALUES (?, ?, ?, ?, 'running', ?)",
     );
+    const interrupted = this.db.prepare("UPDATE runs SET status = 'interrupted' WHERE id = ? AND status = 'running'");
     const endRun = this.db.prepare('UPDATE runs SET ended_at = ?, status = ?, summary_json = ? WHERE id = ?');
     const insertEvent = this.db.prepare(
       'INSERT INTO events (run_id, seq, at, kind, step_id, data_json) VALUES (?, ?, ?, ?, ?, ?)',
@@ -145,13 +157,17 @@ class SqliteJournal implements Journal {
     let broken = false;
     const write = this.db.transaction((event: RunEvent) => {
       const { at, kind, ...data } = event;
-      if (event.kind === 'run-start')
+      if (event.kind === 'run-start') {
+        const resumes = opts.resumes === undefined ? null : redact(opts.resumes);
         insertRun.run(
           id,
           redact(at),
           redact(opts.command),
           opts.fleetFile === undefined ? null : redact(opts.fleetFile),
+          resumes,
         );
+        if (resumes !== null) interrupted.run(resumes);
+      }
       const stepId = 'stepId' in event ? redact(event.stepId) : null;
       insertEvent.run(id, ++seq, redact(at), kind, stepId, redact(JSON.stringify(data)));
       if (event.kind === 'run-end') {
@@ -159,6 +175,7 @@ class SqliteJournal implements Journal {
           event.summary.failed > 0 || event.summary.rollbackFailed.length > 0 ? 'failed' : 'succeeded';
         endRun.run(redact(at), status, redact(JSON.stringify(event.summary)), id);
       }
+      if (event.kind === 'run-refused') endRun.run(redact(at), 'failed', null, id);
     });
     return (event) => {
       if (broken) return;
@@ -201,21 +218,43 @@ class SqliteJournal implements Journal {
   }
 
   observations(id: string): Record<string, unknown> {
-    const seen = new Map<string, unknown>();
     const out: Record<string, unknown> = {};
-    const outcomes = this.outcomes(id);
-    for (const e of this.run(id)?.events ?? []) {
-      if (e.kind === 'step-checked' && e.needed && e.observed !== undefined) seen.set(e.stepId, e.observed);
-    }
-    for (const [step, observed] of seen) {
-      if (outcomes[step] === 'interrupted' || outcomes[step] === 'changed') out[step] = observed;
+    for (const r of this.chain(id)) {
+      const seen = new Map<string, unknown>();
+      const outcomes = this.outcomes(r.id);
+      for (const e of this.run(r.id)?.events ?? []) {
+        if (e.kind === 'step-checked' && e.needed && e.observed !== undefined) seen.set(e.stepId, e.observed);
+        // Undone in this run (its own change, or one a run before it made): nothing to keep.
+        if (e.kind === 'rollback-end' && e.ok) delete out[e.stepId];
+      }
+      for (const [step, observed] of seen) {
+        if (outcomes[step] === 'interrupted' || outcomes[step] === 'changed') out[step] = observed;
+      }
     }
     return out;
   }
 
-  lastUnfinished(): RunRecord | undefined {
-    const newest = this.runs(1)[0];
+  lastUnfinished(match: (run: RunRecord) => boolean = () => true): RunRecord | undefined {
+    // A run refused before its first step (ended, no summary) changed nothing: it hides no earlier one.
+    const rows = this.db
+      .prepare(
+        "SELECT * FROM runs WHERE NOT (status = 'failed' AND summary_json IS NULL) ORDER BY started_at DESC, rowid DESC",
+      )
+      .all() as RunRow[];
+    const newest = rows.map(record).find(match);
     return newest?.status === 'running' ? { ...newest, status: 'interrupted' } : undefined;
+  }
+
+  chain(id: string): RunRecord[] {
+    const out: RunRecord[] = [];
+    for (let at: string | undefined = id; at !== undefined && !out.some((r) => r.id === at);) {
+      const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(at) as RunRow | undefined;
+      if (!row) break;
+      const r = record(row);
+      out.unshift(r);
+      at = r.resumes;
+    }
+    return out;
   }
 
   close(): void {
@@ -228,5 +267,6 @@ function record(row: RunRow): RunRecord {
   if (row.ended_at !== null) r.endedAt = row.ended_at;
   if (row.fleet_file !== null) r.fleetFile = row.fleet_file;
   if (row.summary_json !== null) r.summary = JSON.parse(row.summary_json) as RunSummary;
+  if (row.resumes !== null) r.resumes = row.resumes;
   return r;
 }

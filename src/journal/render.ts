@@ -42,13 +42,15 @@ function details(e: RunEvent): string[] {
       const s = e.summary;
       return [`changed ${s.changed}, ok ${s.ok}, failed ${s.failed}, skipped ${s.skipped}`];
     }
+    case 'run-refused':
+      return [`${e.error.code}: ${e.error.message}`];
   }
 }
 
 /** One line per event; a run without `run-end` says so at the end. */
 export function renderRun(run: RunRecord, events: readonly RunEvent[]): string {
   const lines = events.map(renderEvent);
-  if (!events.some((e) => e.kind === 'run-end'))
+  if (!events.some((e) => e.kind === 'run-end' || e.kind === 'run-refused'))
     lines.push(`(no run-end: the run is still running or was interrupted)`);
   return `run ${run.id}: ${run.command}, ${run.status}\n${lines.join('\n')}\n`;
 }

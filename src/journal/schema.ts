@@ -26,6 +26,8 @@ const MIGRATIONS: readonly string[] = [
      data_json TEXT NOT NULL,
      PRIMARY KEY (run_id, seq)
    );`,
+  // The run a run resumes (or whose locks it takes over): resume follows the chain back.
+  `ALTER TABLE runs ADD COLUMN resumes TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

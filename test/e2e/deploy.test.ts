@@ -213,7 +213,7 @@ async function killedApplyResumed(s: Stack): Promise<void> {
   assert.equal(runs[0]!.status, 'succeeded');
   assert.match(runs[0]!.command, /^apply --resume /);
   assert.ok(
-    runs.some((r) => r.status === 'running'),
+    runs.some((r) => r.status === 'interrupted'),
     'the killed run stays recorded as unfinished',
   );
 }
