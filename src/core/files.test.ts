@@ -34,6 +34,12 @@ test('readInput refuses what is not a regular file, before reading a byte: nothi
   }
 });
 
+test('/dev/null reads as an empty file, as ssh reads it (`-F /dev/null`), and is no problem', () => {
+  assert.deepEqual(readInput('/dev/null', '/dev/null', 1024), { bytes: Buffer.alloc(0) });
+  assert.equal(regularFileProblem('/dev/null', '/dev/null'), undefined);
+  assert.equal(regularFileProblem('/dev/zero', '/dev/zero')?.code, 'file-unreadable');
+});
+
 test('readInput says what went wrong in words, never a system code', () => {
   const d = scratch();
   symlinkSync(join(d, 'loop2'), join(d, 'loop1'));

@@ -125,8 +125,12 @@ function tooLarge(display: string, limit: number): FileProblem {
   };
 }
 
+/** `/dev/null` is read as an empty file, as ssh reads it (`-F /dev/null`: no config at all). */
+const EMPTY = '/dev/null';
+
 /** Reads a whole input file of at most `limit` bytes. Never throws, never blocks on a FIFO. */
 export function readInput(absPath: string, display: string, limit: number): InputRead {
+  if (absPath === EMPTY) return { bytes: Buffer.alloc(0) };
   let fd: number;
   try {
     const refused = notRegular(statSync(absPath), display);
@@ -161,6 +165,7 @@ export function readInput(absPath: string, display: string, limit: number): Inpu
 
 /** Whether `absPath` is a regular file (following links); a problem saying why not otherwise. */
 export function regularFileProblem(absPath: string, display: string): FileProblem | undefined {
+  if (absPath === EMPTY) return undefined;
   try {
     return notRegular(statSync(absPath), display);
   } catch (e) {
