@@ -1,6 +1,6 @@
 // A writing probe in its own process: GET /health through nginx at ADDRESS with Host
 // DOMAIN (each 200 is a row written), every 20 ms, until killed; one line per answer:
-// "<epoch ms> <status> <hits or -> <ms the request took>". A third argument, in ms (5000): a request
+// "<epoch ms> <status> <hits or -> <ms the request took> <id of the row written or ->". A third argument, in ms (5000): a request
 // without an answer by then counts as failed (status 0).
 import { request } from 'node:http';
 
@@ -23,16 +23,19 @@ for (;;) {
         res.on('data', (d) => (body += d));
         res.on('end', () => {
           let hits = '-';
+          let id = '-';
           try {
-            hits = String(JSON.parse(body).hits ?? '-');
+            const answer = JSON.parse(body);
+            hits = String(answer.hits ?? '-');
+            id = String(answer.id ?? '-');
           } catch {
             /* not JSON */
           }
-          resolve(`${Date.now()} ${res.statusCode} ${hits} ${Date.now() - begun}`);
+          resolve(`${Date.now()} ${res.statusCode} ${hits} ${Date.now() - begun} ${id}`);
         });
       },
     );
-    req.on('error', () => resolve(`${Date.now()} 0 - ${Date.now() - begun}`));
+    req.on('error', () => resolve(`${Date.now()} 0 - ${Date.now() - begun} -`));
     req.on('timeout', () => req.destroy());
     req.end();
   });

@@ -1,5 +1,5 @@
 // npm run testbed:down [-- --images] — removes exactly what testbed:up created: containers
-// ferry-tb-host*, the network ferry-tb-net, the volumes ferry-tb-host*-docker and the run
+// PREFIXhost* (ferry-tb-host*), the network PREFIXnet, the volumes PREFIXhost*-docker and the run
 // files in .testbed/. Built images stay as a cache unless --images is given. The Docker
 // engine is left running.
 import { existsSync, readFileSync, rmSync } from 'node:fs';

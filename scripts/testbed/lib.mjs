@@ -6,8 +6,14 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DIR = join(ROOT, '.testbed');
-export const PREFIX = 'ferry-tb-';
-export const NETWORK = 'ferry-tb-net';
+/**
+ * Names of this test bed's hosts, network and volumes: `TESTBED_PREFIX` (default `ferry-tb-`)
+ * lets a second test bed run beside the first (images are shared, built once).
+ */
+export const PREFIX = process.env.TESTBED_PREFIX ?? 'ferry-tb-';
+if (!/^[a-z][a-z0-9-]*-$/.test(PREFIX))
+  throw new Error(`TESTBED_PREFIX must be lower-case letters, digits and dashes, ending in a dash, not "${PREFIX}"`);
+export const NETWORK = `${PREFIX}net`;
 export const LABEL = 'ferry-tb=1';
 
 export const paths = {

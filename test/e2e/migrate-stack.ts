@@ -58,7 +58,7 @@ export function cleanStack(h: TestbedHost, stack: string, volumes: string[]): vo
       `docker volume rm ${volumes.map((v) => `${stack}_${v}`).join(' ')} >/dev/null 2>&1; umount /srv 2>/dev/null; pkill -f '[f]erry-migrate-${stack}-replica'; ` +
       `while iptables -w -D INPUT -p tcp --dport 80 -m comment --comment ferry-hold-${stack} -j DROP 2>/dev/null; do :; done; ` +
       `rm -rf /srv/ferry/${stack} /var/lib/ferry/locks/${stack}.lock /etc/nginx/sites-enabled/ferry-${stack}.conf /etc/nginx/ferry/${stack}.upstreams.conf /root/.ssh/ferry-migrate-${stack}*; ` +
-      `sed -i '/ferry-migrate-${stack}\\(-replica\\)\\?$/d' /root/.ssh/authorized_keys; systemctl reload nginx; true`,
+      `sed -i '/ferry-migrate-${stack}\\(-replica\\|-back\\)\\?$/d' /root/.ssh/authorized_keys; systemctl reload nginx; true`,
   );
 }
 

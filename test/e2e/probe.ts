@@ -9,12 +9,16 @@ export interface Answer {
   status: number;
   hits: number | undefined;
   tookMs: number;
+  /** The id of the row the request wrote (a 200 answer). */
+  id: number | undefined;
 }
 
 export interface Seen {
   answers: number;
   failed: Answer[];
   acked: number[];
+  /** The ids of the rows whose writes were acknowledged: each must be in the database that serves. */
+  ackedIds: number[];
   /** The longest time between two acknowledged writes. */
   gap: number;
   /** The longest a request waited for its answer. */
@@ -38,11 +42,12 @@ export function probe(address: string, domain: string, timeoutMs = 5000) {
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split(' '))
-      .map(([at, status, hits, took]) => ({
+      .map(([at, status, hits, took, id]) => ({
         at: Number(at),
         status: Number(status),
         hits: hits === '-' ? undefined : Number(hits),
         tookMs: Number(took ?? 0),
+        id: id === undefined || id === '-' ? undefined : Number(id),
       }));
   return {
     answers,
@@ -67,6 +72,7 @@ export function probe(address: string, domain: string, timeoutMs = 5000) {
         answers: all.length,
         failed: all.filter((a) => a.status !== 200),
         acked: ok.flatMap((a) => (a.hits === undefined ? [] : [a.hits])),
+        ackedIds: ok.flatMap((a) => (a.id === undefined ? [] : [a.id])),
         gap,
         slowest: Math.max(0, ...all.map((a) => a.tookMs)),
       };

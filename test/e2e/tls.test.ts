@@ -27,7 +27,7 @@ import {
 } from '../../src/proxy/names.js';
 import { proxySteps } from '../../src/proxy/steps.js';
 import { SshPool } from '../../src/transport/ssh/index.js';
-import { testbedInfo } from '../../scripts/testbed/lib.mjs';
+import { NETWORK, testbedInfo } from '../../scripts/testbed/lib.mjs';
 import { loadImages, onHost, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 import { gatewayOf, oneAtATime, pathsUnder, removeAdded, startPebble, until, type Pebble } from './pebble.js';
 
@@ -124,7 +124,7 @@ async function issuesServesRenews(): Promise<void> {
   );
   let pebble: Pebble | undefined;
   try {
-    pebble = await startPebble(gatewayOf('ferry-tb-net'));
+    pebble = await startPebble(gatewayOf(NETWORK));
     for (const d of DOMAINS) await pebble.addA(d, h.host);
     const acme: AcmeDef = { email: 'ops@ferry.test', directory: pebble.directory, caBundle: pebble.caBundle };
     loadImages(h, [IMAGE]);

@@ -1,7 +1,8 @@
 """A small web app for Ferry's test stacks.
 
 GET /        200, text: "ferry-tb-app VERSION on HOSTNAME"
-GET /health  200 JSON when Postgres (DATABASE_URL) takes a write and a read, else 503;
+GET /health  200 JSON when Postgres (DATABASE_URL) takes a write and a read, else 503:
+             {"hits": rows in ferry_hits, "id": the id of the row it wrote};
              without DATABASE_URL: 200 {"status": "ok", "database": "none"}
 GET /hits    200 JSON: rows in ferry_hits and ferry_worker_beats
 Env: PORT (8000), DATABASE_URL, APP_VERSION ("1").
@@ -33,9 +34,10 @@ def write_and_count(cur):
     cur.execute(
         "CREATE TABLE IF NOT EXISTS ferry_hits (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), host text)"
     )
-    cur.execute("INSERT INTO ferry_hits (host) VALUES (%s)", (socket.gethostname(),))
+    cur.execute("INSERT INTO ferry_hits (host) VALUES (%s) RETURNING id", (socket.gethostname(),))
+    written = cur.fetchone()[0]
     cur.execute("SELECT count(*) FROM ferry_hits")
-    return cur.fetchone()[0]
+    return cur.fetchone()[0], written
 
 
 def counts(cur):
@@ -67,7 +69,8 @@ class Handler(BaseHTTPRequestHandler):
             if not DATABASE_URL:
                 return self.send(200, {"status": "ok", "version": VERSION, "database": "none"})
             try:
-                return self.send(200, {"status": "ok", "version": VERSION, "database": "ok", "hits": query(write_and_count)})
+                hits, written = query(write_and_count)
+                return self.send(200, {"status": "ok", "version": VERSION, "database": "ok", "hits": hits, "id": written})
             except Exception as e:  # any database failure makes the app unhealthy
                 return self.send(503, {"status": "error", "version": VERSION, "error": str(e).strip()})
         if path == "/hits" and DATABASE_URL:
