@@ -33,7 +33,10 @@ export function planCommand(stacks: string[], flags: PlanFlags, io: CliIo): Prom
   // Before any planning: a plan that cannot be kept is not worth reading the servers for.
   if (out) checkPlanOut(out, flags.out!);
   return withSession(flags, io, async (s) => {
-    const fp = await buildPlan(s.loaded, selectTargets(s.loaded, stacks), s.local);
+    const targets = selectTargets(s.loaded, stacks);
+    // A plan that apply would refuse is not shown as one it could run.
+    await refuseMoved(s, targets);
+    const fp = await buildPlan(s.loaded, targets, s.local);
     const p = await preview(fp.plan, s.transports, s.redactor);
     const saved = savedPlan(s, fp, p);
     if (out) {

@@ -324,6 +324,11 @@ async function probedMigration(b: Bed): Promise<void> {
   const refused = await run(['apply', '--yes']);
   assert.equal(refused.code, 2);
   assert.match(refused.err, /stack tbmove was moved from host2 to host1/);
+  // plan refuses it alike, rather than show a plan that would restart the stale copy there
+  const planned = await run(['plan']);
+  assert.equal(planned.code, 2);
+  assert.match(planned.err, /stack tbmove was moved from host2 to host1; ferry.yml still names host2/);
+  assert.equal(planned.out, '');
   for (const x of [t]) assert.equal(`${x.out}${x.err}`.includes(CANARY), false);
 }
 
