@@ -88,6 +88,8 @@ test('up: current switched to the new release, compose up, ready; rollback switc
     L.switchTo('r1'),
     L.meta('r1'),
     L.compose('r1', 'up -d --remove-orphans'),
+    // The release brought back answers before nginx is pointed at it.
+    L.inspect,
   ]);
 });
 
@@ -111,6 +113,9 @@ test('up: resumed after the killed run switched current, the release before it i
     observed: { previous: 'r1', switchCurrent: false },
   });
   await step.rollback(ctx, checked.observed!);
+  const waits = t.lines.slice(
+    t.lines.indexOf(`cd ${R}/r1 && docker compose -p shop -f old.yml up -d --remove-orphans`) + 1,
+  );
   assert.deepEqual(t.lines, [
     L.current,
     ...ENGINE,
@@ -121,7 +126,10 @@ test('up: resumed after the killed run switched current, the release before it i
     L.switchTo('r1'),
     L.meta('r1'),
     `cd ${R}/r1 && docker compose -p shop -f old.yml up -d --remove-orphans`,
+    // Waited for until the health timeout (its container stays exited here), then nginx all the same.
+    ...waits.map(() => L.inspect),
   ]);
+  assert.ok(waits.length > 0);
 });
 
 test('up: the rollback of a first deploy removes current and stops the project; before the switch it does nothing', async () => {

@@ -162,7 +162,16 @@ async function undo(ctx: StepContext, o: UpStepOptions, previous: string | undef
     const meta = await readReleaseMeta(ctx.transport, o.stack, previous, o.sudo);
     const prev = await releaseCompose(ctx, o, meta ?? { ...o.release, id: previous });
     await composeRun(ctx, o, compose(prev, 'up', '-d', '--remove-orphans'), `compose up of release ${previous}`);
-    // Containers recreated by the failed release have new addresses.
+    // Containers recreated by the failed release have new addresses: nginx is pointed at them
+    // once they answer (within the health timeout; after it, all the same), not while they start.
+    await waitReady(ctx.transport, {
+      project: o.project,
+      sudo: o.sudo,
+      timeoutMs: o.healthTimeoutMs,
+      expect: (meta?.services ?? o.services).filter((x) => x.replicas > 0).map((x) => x.name),
+      oneShot: (meta?.services ?? o.services).filter((x) => x.oneShot).map((x) => x.name),
+      httpChecks: o.httpChecks,
+    });
     await o.refreshUpstreams?.(ctx);
   } else {
     await ctx.transport.exec(cmd('rm', '-f', currentLink(o.stack)), { sudo: o.sudo });
