@@ -8,6 +8,7 @@ import { regularFileProblem } from '../core/files.js';
 import { Redactor } from '../core/redact.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { redacting, type CliIo, type Io } from './io.js';
+import { UsageError } from '../core/errors.js';
 import { processIo } from './process-io.js';
 import { buffering, finish, jsonRequested } from './outcome.js';
 import { failureOf, type Failure } from './report.js';
@@ -17,6 +18,7 @@ import { applyCommand, planCommand, type PlanFlags } from './apply.js';
 import type { ApplyFlags } from './run-plan.js';
 import { rollbackCommand, type RollbackFlags } from './rollback.js';
 import { migrateCommand, retireCommand, type MigrateFlags, type RetireFlags } from './migrate.js';
+import { migrateStatusCommand } from './migrate-status.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -153,6 +155,10 @@ function deployCommands(program: Command, io: CliIo, done: Done): void {
       .description('return a stack to its previous release (kept on the server by every deploy)')
       .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
       .option('--to <release>', 'a release id to return to (default: the one before the current)')
+      .option(
+        '--discard-target-writes',
+        "after a migration: serve the source's data as it was at the move, dropping what the target wrote since (by default it is carried back first)",
+      )
       .option('-y, --yes', 'roll back without asking')
       .option('--json', 'print only a JSON summary'),
   ).action(async (stack: string, flags: RollbackFlags) => {
@@ -168,7 +174,8 @@ function migrateCommands(program: Command, io: CliIo, done: Done): void {
       .description(
         'move a deployed stack with its data to another server: preflight, copy while running, freeze, final copy, databases by dump, verify, cut over; the source is kept, stopped',
       )
-      .requiredOption('--to <server>', 'the server to move the stack to (a server of the fleet file)')
+      .option('--to <server>', 'the server to move the stack to (a server of the fleet file)')
+      .option('--status', 'show where a migration of the stack stands and what it left, changing nothing')
       .option(
         '--service <service>',
         'move only this Postgres service of the stack, with its database (e.g. to a database server); the rest stays and is pointed at it',
@@ -181,12 +188,18 @@ function migrateCommands(program: Command, io: CliIo, done: Done): void {
       .option('--dry-run', 'print the plan and stop')
       .option('--markdown', 'print the plan as a runbook and stop')
       .option('-y, --yes', 'migrate without asking')
-      .option('--resume', 'continue the last run that was interrupted')
+      .option('--resume', "continue this migration's run that was interrupted (refused when there is none)")
       .option(
         '--json',
         'print only the report: {"downtime_ms", "bytes_transferred", "duration_ms", "verified": {...}}',
       ),
-  ).action(async (stack: string, flags: MigrateFlags) => {
+  ).action(async (stack: string, flags: MigrateFlags & { status?: boolean }) => {
+    if (flags.status) return done(await migrateStatusCommand(stack, flags, io));
+    if (flags.to === undefined)
+      throw new UsageError(
+        "required option '--to <server>' not specified",
+        'Name the server to move the stack to (`--to SERVER`), or ask where a migration stands with --status.',
+      );
     done(await migrateCommand(stack, flags, io));
   });
 

@@ -3,7 +3,7 @@
  * server, as a plan (shown, approved) applied with the journal, both servers' locks and
  * resume. Ends with the report: downtime, bytes, duration, and what was verified.
  */
-import { UsageError } from '../core/errors.js';
+import { FerryError, UsageError } from '../core/errors.js';
 import { makePlan } from '../engine/plan.js';
 import { openJournal } from '../journal/journal.js';
 import { selectTargets } from '../plans/build.js';
@@ -15,10 +15,13 @@ import { currentRelease } from '../deploy/release-meta.js';
 import { migratePlan } from '../migrate/plan.js';
 import { serviceMovePlan } from '../migrate/plan-service.js';
 import type { Plan } from '../engine/plan.js';
-import type { RunEvent } from '../engine/events.js';
+import type { RunSummary } from '../engine/events.js';
+import type { RunRecord } from '../journal/journal.js';
+import { isMigrationOf, pauseAcross } from '../migrate/runs.js';
 import type { Migration } from '../migrate/context.js';
 import { report, type MigrationReport } from '../migrate/context.js';
 import { markerPath } from '../migrate/steps/switch.js';
+import { readReport } from '../migrate/report.js';
 import { retireSteps } from '../migrate/retire.js';
 import type { Endpoint } from '../migrate/channel.js';
 import { endpoint } from './endpoint.js';
@@ -65,8 +68,10 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
       throw new UsageError(`stack ${stack} already runs on ${target.name}`, 'Name another server with --to.', '--to');
     const st = s.transports(source.name);
     const sudo = source.sudo ?? false;
+    const resumed = flags.resume ? unfinishedMigration(s.io, stack, target.name) : undefined;
     const moved = await st.exec(quiet(cmd('cat', markerPath(stack))), { sudo });
-    if (moved.code === 0)
+    // A run killed right after it marked the source is resumed to its end (the clean-up is left).
+    if (moved.code === 0 && !(resumed && moved.stdout.trim() === target.name))
       throw new UsageError(
         `stack ${stack} was already moved from ${source.name} to ${moved.stdout.trim()}`,
         `Set \`server: ${moved.stdout.trim()}\` for the stack in ferry.yml, or \`ferry rollback ${stack}\` to bring it back.`,
@@ -91,7 +96,8 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
           '--mode',
         );
       const already = sourceRelease.placed?.[flags.service];
-      if (already)
+      // A resumed move that got as far as the stack's new release goes on to its end.
+      if (already && !(resumed && already === target.name))
         throw new UsageError(
           `${stack}/${flags.service} already runs on ${already}`,
           already === target.name
@@ -115,6 +121,8 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
         plan: makePlan(moving.steps),
         m: moving.m,
         servedBy: moving.servedBy,
+        pauseBy: moving.pauseBy,
+        resumed,
         stack,
         source,
         target,
@@ -122,7 +130,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
         moved: `${stack}/${flags.service}`,
       });
     }
-    const { steps, m, servedBy, dns } = await migratePlan({
+    const { steps, m, servedBy, pauseBy, dns } = await migratePlan({
       stack: t!.stack,
       source,
       target,
@@ -141,6 +149,8 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
       plan: makePlan(steps),
       m,
       servedBy,
+      pauseBy,
+      resumed,
       stack,
       source,
       target,
@@ -160,6 +170,10 @@ async function runMigration(
     m: Migration;
     /** The step whose verification is the moment the stack serves (and takes writes) again. */
     servedBy: string;
+    /** The step whose apply begins the write pause. */
+    pauseBy: string;
+    /** The interrupted run of this migration that `--resume` goes on with. */
+    resumed: RunRecord | undefined;
     stack: string;
     source: ServerDef;
     target: ServerDef;
@@ -201,7 +215,9 @@ async function runMigration(
   }
   const journal = openJournal(stateDir(s.io.env), s.redactor);
   try {
-    const resumed = flags.resume ? journal.lastUnfinished() : undefined;
+    const { resumed } = o;
+    if (resumed && !flags.json)
+      s.io.err(`resuming the interrupted run ${resumed.id} (${resumed.command}): taking over its locks\n`);
     const summary = await execute(
       s,
       {
@@ -212,12 +228,22 @@ async function runMigration(
         ],
       },
       `${o.command}${resumed ? ` --resume ${resumed.id}` : ''}`,
-      { json: flags.json === true, noSummary: true, onEvent: servingMark(m, o.servedBy) },
+      { json: flags.json === true, noSummary: true },
       journal,
       resumed ? { resume: resumed.id } : {},
     );
-    if (summary.failed > 0) return 1;
-    const r = report(m, Date.now());
+    if (summary.failed > 0) {
+      s.io.err(failureNote(summary, o));
+      return 1;
+    }
+    const runs = journal.chain(summary.runId).map((r) => journal.run(r.id)?.events ?? []);
+    // What was proven is the report recorded on the target (a resumed run may not prove again).
+    const saved = await readReport(s.transports(target.name), m);
+    if (saved) {
+      m.marks.tables = saved.tables ?? m.marks.tables;
+      m.marks.volumes = saved.volumes;
+    }
+    const r = report(m, Date.now(), pauseAcross(runs, o.pauseBy, o.servedBy));
     const dns = o.dns ? await o.dns() : undefined;
     if (flags.json) s.io.out(`${JSON.stringify({ ...r, ...(dns ? { dns: dns.json } : {}), run: summary.runId })}\n`);
     else s.io.out(renderReport(r, o.moved, target, dns?.lines ?? [], flags.service));
@@ -228,13 +254,38 @@ async function runMigration(
 }
 
 /**
- * Records when the stack serves again: the moment the step that makes it so has verified in
- * this run (none when a resumed run finds it done: the downtime is then not measured).
+ * The interrupted run of this migration (`migrate STACK ... --to TARGET`), which `--resume`
+ * goes on with: refused when there is none, so that a resume never starts a fresh migration
+ * unawares.
  */
-export function servingMark(m: Pick<Migration, 'marks'>, servedBy: string): (e: RunEvent) => void {
-  return (e) => {
-    if (e.kind === 'step-verified' && e.stepId === servedBy && e.ok) m.marks.servingAt ??= Date.parse(e.at);
-  };
+function unfinishedMigration(io: CliIo, stack: string, target: string): RunRecord {
+  const journal = openJournal(stateDir(io.env));
+  try {
+    const found = journal.lastUnfinished((r) => isMigrationOf(r.command, stack, target));
+    if (found) return found;
+    const other = journal.lastUnfinished((r) => r.command.startsWith(`migrate ${stack} `));
+    throw new FerryError(
+      'nothing-to-resume',
+      `no interrupted migration of ${stack} to ${target} in the journal`,
+      journal.file,
+      other
+        ? `The interrupted run of ${stack} is ${other.id} (${other.command}): resume that one, or roll it back with \`ferry rollback ${stack}\`.`
+        : `Its last run finished (see \`ferry runs\`): leave out --resume to migrate afresh, or run \`ferry migrate --status ${stack}\` to see where it stands.`,
+    );
+  } finally {
+    journal.close();
+  }
+}
+
+/** After a failed run: where the stack serves now, and what to do next. */
+function failureNote(summary: RunSummary, o: { stack: string; source: ServerDef; target: ServerDef }): string {
+  const back = `ferry rollback ${o.stack}`;
+  const resume = `ferry migrate ${o.stack} --to ${o.target.name} --resume`;
+  if (summary.rollbackStoppedAt)
+    return `error rollback-stopped: ${summary.rollbackStoppedAt} could not be undone, so nothing before it was: ${o.target.name}'s writes are not on ${o.source.name} yet, and ${o.source.name} was not started on the data it had\n  hint: fix what the rollback error names, then run \`${back}\` (it carries the writes back first), or finish the move with \`${resume}\`\n`;
+  if (summary.rollbackFailed.length > 0)
+    return `error rollback-incomplete: the undo of ${summary.rollbackFailed.join(', ')} failed; look at both servers\n  hint: \`ferry migrate --status ${o.stack}\` lists what the migration left; \`${back}\` serves from ${o.source.name} again\n`;
+  return `the migration was undone: ${o.stack} serves from ${o.source.name} as before; fix the cause above, then migrate again\n`;
 }
 
 interface DnsAfter {

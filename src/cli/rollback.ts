@@ -19,21 +19,23 @@ import { upStep } from '../deploy/steps/up.js';
 import { releaseHistory } from '../deploy/steps/prune.js';
 import type { Transport } from '../transport/transport.js';
 import type { CliIo } from './io.js';
-import { confirm, declined, execute, withSession, type ApplyFlags } from './run-plan.js';
+import { confirm, declined, execute, withSession } from './run-plan.js';
 import type { Session } from './session.js';
-import type { ServerDef, StackDef } from '../model/fleet.js';
+import type { ServerDef } from '../model/fleet.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
-import { migrationRollbackSteps } from '../migrate/rollback-plan.js';
 import { servicesStateStep } from '../migrate/steps/services.js';
-import { sideOf } from '../migrate/context.js';
+import { sideOf, type Migration } from '../migrate/context.js';
+import { newMigration } from '../migrate/plan.js';
 import { databases } from '../migrate/postgres.js';
-import { endpoint } from './endpoint.js';
-import { markerPath, movingPath } from '../migrate/steps/switch.js';
+import { writeBackStep } from '../migrate/steps/write-back.js';
+import { removeStep } from '../migrate/steps/remove.js';
 import { reportPath } from '../migrate/report.js';
+import { endpoint } from './endpoint.js';
+import type { LoadedStack } from '../model/loaded.js';
+import { migrationOf } from './migration-of.js';
+import { rollbackMigration, type RollbackFlags } from './rollback-migration.js';
 
-export interface RollbackFlags extends ApplyFlags {
-  to?: string;
-}
+export type { RollbackFlags } from './rollback-migration.js';
 
 async function target(
   t: Transport,
@@ -62,140 +64,8 @@ async function target(
   );
 }
 
-/** Where a migration of the stack went, seen from its fleet server (the source or, once ferry.yml names it, the target). */
-async function migrationOf(
-  s: Session,
-  stack: string,
-  server: ServerDef,
-): Promise<{ source: ServerDef; target: ServerDef } | undefined> {
-  const t = s.transports(server.name);
-  const sudo = server.sudo ?? false;
-  const read = async (path: string) => {
-    const r = await t.exec(quiet(cmd('cat', path)), { sudo });
-    return r.code === 0 ? r.stdout : undefined;
-  };
-  const known = (name: string | undefined, what: string): ServerDef => {
-    const def = name ? s.loaded.fleet.servers[name] : undefined;
-    if (!def)
-      throw new UsageError(
-        `stack ${stack} was moved ${what} server "${name}", which the fleet file does not define`,
-        'Add the server back to ferry.yml to roll the migration back.',
-        'the fleet file',
-      );
-    return def;
-  };
-  const to = (await read(markerPath(stack)))?.trim() || (await read(movingPath(stack)))?.trim();
-  if (to) return { source: server, target: known(to, 'to') };
-  const saved = await read(reportPath(stack));
-  if (saved) {
-    try {
-      const from = (JSON.parse(saved) as { from?: string }).from;
-      if (from && from !== server.name) return { source: known(from, 'from'), target: server };
-    } catch {
-      /* not a report: no migration */
-    }
-  }
-  return undefined;
-}
-
 async function currentMeta(s: Session, stack: string, server: ServerDef): Promise<ReleaseMeta | undefined> {
   return (await currentRelease(s.transports(server.name), stack, server.sudo ?? false)).meta;
-}
-
-/** Whether a run's command moved `stack` (or one of its services) to `target`. */
-function isMigrationOf(command: string, stack: string, target: string): boolean {
-  const w = command.split(' ');
-  const to = w.indexOf('--to');
-  return w[0] === 'migrate' && w[1] === stack && to > 1 && w[to + 1] === target;
-}
-
-async function rollbackMigration(
-  s: Session,
-  stack: string,
-  def: StackDef,
-  mig: { source: ServerDef; target: ServerDef },
-  flags: RollbackFlags,
-): Promise<number> {
-  const sourceRelease = await currentMeta(s, stack, mig.source);
-  if (!sourceRelease)
-    throw new UsageError(
-      `stack ${stack} has no release left on ${mig.source.name} to serve from`,
-      'It was retired; nothing to roll back to.',
-      `host ${mig.source.name}`,
-    );
-  const placedThere = Object.entries(sourceRelease.placed ?? {}).find(([, server]) => server === mig.target.name);
-  if (placedThere) {
-    throw new UsageError(
-      `the move of ${stack}/${placedThere[0]} to ${mig.target.name} stopped just after ${mig.source.name} switched to its new release`,
-      `Finish it with \`ferry migrate ${stack} --service ${placedThere[0]} --to ${mig.target.name} --resume\`, then roll back with \`ferry rollback ${stack}\`.`,
-      `host ${mig.source.name}`,
-    );
-  }
-  const targetRelease = await currentMeta(s, stack, mig.target);
-  const project = s.loaded.stacks.find((x) => x.def.name === stack)?.project;
-  const leftovers = {
-    databases: project ? databases(project.services) : [],
-    sourceEndpoint: await endpoint(s.transports(mig.source.name), mig.source),
-    targetEndpoint: await endpoint(s.transports(mig.target.name), mig.target),
-  };
-  const plan = makePlan(
-    migrationRollbackSteps({
-      stack: def,
-      source: mig.source,
-      target: mig.target,
-      sourceRelease,
-      ...(targetRelease ? { targetRelease } : {}),
-      transports: s.transports,
-      leftovers,
-    }),
-  );
-  const p = await preview(plan, s.transports, s.redactor);
-  if (!flags.json) s.io.out(renderPlanTable(p));
-  if (!flags.yes) {
-    if (!(flags.interactive ?? process.stdin.isTTY))
-      throw new UsageError(
-        'rollback changes servers and needs a confirmation, but no one can answer here (stdin is not a terminal)',
-        'Pass --yes.',
-        '--yes',
-      );
-    if (
-      !(await confirm(
-        `serve ${stack} from ${mig.source.name} again (writes made on ${mig.target.name} since the move stay there)? [y/N] `,
-      ))
-    )
-      throw declined(`the rollback of ${stack}`);
-  }
-  const journal = openJournal(stateDir(s.io.env), s.redactor);
-  try {
-    const stackOf = s.loaded.stacks.find((x) => x.def.name === stack)!;
-    // A migration of this stack that stopped before its end holds both locks: its rollback takes them over.
-    const unfinished = journal.lastUnfinished();
-    const takeOver =
-      unfinished && isMigrationOf(unfinished.command, stack, mig.target.name) ? unfinished.id : undefined;
-    if (takeOver && !flags.json)
-      s.io.err(`rolling back the unfinished run ${takeOver} (${unfinished!.command}): taking over its locks\n`);
-    const summary = await execute(
-      s,
-      {
-        plan,
-        targets: [
-          { stack: stackOf, server: mig.source },
-          { stack: stackOf, server: mig.target },
-        ],
-      },
-      `rollback ${stack} (migration to ${mig.target.name})`,
-      flags,
-      journal,
-      takeOver ? { takeOver } : {},
-    );
-    if (summary.failed === 0 && !flags.json)
-      s.io.out(
-        `${stack} serves from ${mig.source.name} again${def.server !== mig.source.name ? `: set \`server: ${mig.source.name}\` for it in ferry.yml` : ''}.\n`,
-      );
-    return summary.failed > 0 ? 1 : 0;
-  } finally {
-    journal.close();
-  }
 }
 
 export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo): Promise<number> {
@@ -219,6 +89,17 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
           dependsOn: [`${stack}/rollback`],
         })
       : undefined;
+    // Back to a release that runs a placed service on this server again: what it took since the
+    // move is carried back first, and it stops where it was placed.
+    const now = current ? await readReleaseMeta(s.transports(host), stack, current, sudo) : undefined;
+    const back = await unplacedSteps(s, {
+      loaded: t!.stack,
+      host: t!.server,
+      now,
+      meta,
+      discard: flags.discardTargetWrites === true,
+    });
+    const { unplaced, elsewhere } = back;
     const steps: Step[] = [
       upStep({
         id: `${stack}/rollback`,
@@ -230,37 +111,13 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
         healthTimeoutMs: def.deploy.healthTimeoutMs,
         httpChecks: def.deploy.httpChecks,
         sudo,
-        dependsOn: [],
+        dependsOn: back.writtenBack,
         title: `roll back ${current ?? '(none)'} -> ${meta.id}`,
         ...(proxy ? { switchUpstream: proxy.switchUpstream, refreshUpstreams: proxy.refreshUpstreams } : {}),
       }),
       ...(proxy ? proxy.steps : []),
+      ...back.steps,
     ];
-    // Back to a release that runs a placed service on this server again: the service stops where it was placed.
-    const now = current ? await readReleaseMeta(s.transports(host), stack, current, sudo) : undefined;
-    const unplaced = Object.entries(now?.placed ?? {}).filter(
-      ([svc, server]) => meta.placed?.[svc] !== server && meta.services.some((x) => x.name === svc),
-    );
-    const elsewhere: ServerDef[] = [];
-    for (const [svc, server] of unplaced) {
-      const there = s.loaded.fleet.servers[server];
-      const part = there ? await currentMeta(s, stack, there) : undefined;
-      if (!there || !part) continue;
-      elsewhere.push(there);
-      steps.push(
-        servicesStateStep({
-          id: `${stack}/${svc}/stop`,
-          stack,
-          side: sideOf(there, s.transports),
-          release: part,
-          services: [svc],
-          want: 'stopped',
-          phase: 'verify',
-          dependsOn: [`${stack}/rollback`],
-          title: `stop ${svc} on ${there.name} (its data kept): it runs on ${host} again`,
-        }),
-      );
-    }
     const plan = makePlan(steps);
     const p = await preview(plan, s.transports, s.redactor);
     if (!flags.json) s.io.out(renderPlanTable(p));
@@ -272,7 +129,11 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
           '--yes',
         );
       const lost = unplaced
-        .map(([svc, server]) => ` (writes made to ${svc} on ${server} since it moved stay there)`)
+        .map(([svc, server]) =>
+          flags.discardTargetWrites
+            ? ` (DROPPING what ${svc} took on ${server} since it moved)`
+            : ` (what ${svc} took on ${server} since it moved is carried back first)`,
+        )
         .join('');
       if (!(await confirm(`roll ${stack} back to ${meta.id}${lost}? [y/N] `)))
         throw declined(`the rollback of ${stack}`);
@@ -291,4 +152,107 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
       journal.close();
     }
   });
+}
+
+/**
+ * The steps that bring a placed service back to the stack's server: on the stack's server,
+ * the writers of the current release stopped and the service's old container started; the
+ * database's tables taken since the move carried back from the placed server and proven
+ * (unless discarded); the service stopped where it was placed (its data kept).
+ */
+async function unplacedSteps(
+  s: Session,
+  o: { loaded: LoadedStack; host: ServerDef; now: ReleaseMeta | undefined; meta: ReleaseMeta; discard: boolean },
+) {
+  const stack = o.loaded.def.name;
+  const unplaced = Object.entries(o.now?.placed ?? {}).filter(
+    ([svc, server]) => o.meta.placed?.[svc] !== server && o.meta.services.some((x) => x.name === svc),
+  );
+  const steps: Step[] = [];
+  const writtenBack: string[] = [];
+  const elsewhere: ServerDef[] = [];
+  for (const [svc, server] of unplaced) {
+    const there = s.loaded.fleet.servers[server];
+    const part = there ? await currentMeta(s, stack, there) : undefined;
+    if (!there || !part) continue;
+    elsewhere.push(there);
+    const d = o.loaded.project ? databases(o.loaded.project.services).find((x) => x.service === svc) : undefined;
+    if (d && o.now && !o.discard) {
+      const m = newMigration(
+        {
+          stack: o.loaded,
+          source: o.host,
+          target: there,
+          sourceEndpoint: await endpoint(s.transports(o.host.name), o.host),
+          targetEndpoint: await endpoint(s.transports(there.name), there),
+          sourceRelease: o.meta,
+          transports: s.transports,
+          local: s.local,
+        },
+        { release: part, databases: [d], volumes: [], redis: [], mode: 'dump' },
+      );
+      steps.push(...writeBackOfPlaced(stack, svc, m, o.now));
+      writtenBack.push(`${stack}/${svc}/write-back`);
+    }
+    steps.push(
+      servicesStateStep({
+        id: `${stack}/${svc}/stop`,
+        stack,
+        side: sideOf(there, s.transports),
+        release: part,
+        services: [svc],
+        want: 'stopped',
+        phase: 'verify',
+        dependsOn: [`${stack}/rollback`],
+        title: `stop ${svc} on ${there.name} (its data kept): it runs on ${o.host.name} again`,
+      }),
+      // The move's proof no longer holds: a later move must prove again.
+      removeStep({
+        id: `${stack}/${svc}/report`,
+        host: there.name,
+        path: reportPath(stack),
+        sudo: there.sudo ?? false,
+        dependsOn: [`${stack}/rollback`],
+      }),
+    );
+  }
+  return { steps, writtenBack, unplaced, elsewhere };
+}
+
+/** The current release's writers stopped, the service's old container started, its tables carried back. */
+function writeBackOfPlaced(stack: string, svc: string, m: Migration, now: ReleaseMeta): Step[] {
+  const writers = now.services.filter((x) => x.replicas > 0 && now.placed?.[x.name] === undefined).map((x) => x.name);
+  const id = (x: string) => `${stack}/${svc}/${x}`;
+  return [
+    servicesStateStep({
+      id: id('freeze'),
+      stack,
+      side: m.source,
+      release: now,
+      services: writers,
+      want: 'stopped',
+      phase: 'deploy',
+      dependsOn: [],
+      title: `stop the writers on ${m.source.name} (${writers.join(', ')}): ${svc}'s data comes back`,
+    }),
+    servicesStateStep({
+      id: id('source-db'),
+      stack,
+      side: m.source,
+      release: m.sourceRelease,
+      services: [svc],
+      want: 'running',
+      phase: 'deploy',
+      dependsOn: [id('freeze')],
+      title: `start ${svc} on ${m.source.name} on the data it kept`,
+    }),
+    writeBackStep({
+      id: id('write-back'),
+      m,
+      copies: async () => [],
+      dependsOn: [id('freeze'), id('source-db')],
+      // The service's data there is in use as long as the stack's release places it there.
+      inUse: async () => 'the move',
+    }),
+  ];
 }

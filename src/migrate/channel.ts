@@ -270,7 +270,6 @@ const titleOf = (ch: Channel): string => `SSH channel ${ch.source.name} → ${ch
 function openStep(o: ChannelStepOptions): Step<ChannelOpenObserved> {
   const { ch } = o;
   const from = o.from ?? ch.source.address;
-  const ak = authorizedKeysPath(ch.target);
   return {
     id: o.openId ?? `${ch.stack}/channel/open`,
     host: ch.source.name,
@@ -298,21 +297,7 @@ function openStep(o: ChannelStepOptions): Step<ChannelOpenObserved> {
         observed: { works: false },
       };
     },
-    async apply(ctx) {
-      const on = hosts(ch, ctx);
-      await on.source(keygenCommand(ch)).then(must(ch.source.name, `creating ${ch.keyPath}`));
-      const pub = await on.source(publicKeyCommand(ch)).then(must(ch.source.name, `reading ${ch.keyPath}.pub`));
-      const keys = await on.target(hostKeysCommand).then(must(ch.target.name, 'reading the host keys'));
-      await ctx.transport.upload(ch.knownHostsPath, knownHostsText(ch, keys.stdout), {
-        mode: 0o600,
-        sudo: ch.source.sudo,
-      });
-      await on
-        .target(authorizeCommand(ch, authorizedLine(ch, pub.stdout, from, (await o.permitOpen?.(ctx)) ?? [])))
-        .then(must(ch.target.name, `adding the channel key to ${ak}`));
-      const probe = await on.source(probeCommand(ch));
-      if (probe.code !== 0) throw channelError(ch, ctx.redactor.redact(probe.stderr), from);
-    },
+    apply: async (ctx) => openChannel(ctx, ch, from, (await o.permitOpen?.(ctx)) ?? []),
     async verify(ctx) {
       return (await hosts(ch, ctx).works())
         ? { ok: true }
@@ -322,6 +307,38 @@ function openStep(o: ChannelStepOptions): Step<ChannelOpenObserved> {
     rollback: (ctx) => hosts(ch, ctx).remove(),
   };
 }
+
+/**
+ * Opens `ch` from a step that acts on its source and reaches its target: the key made there,
+ * the target's host keys pinned, the key authorized on the target, the channel probed.
+ */
+export async function openChannel(
+  ctx: StepContext,
+  ch: Channel,
+  from: string | false = ch.source.address,
+  permitOpen: string[] = [],
+): Promise<void> {
+  const on = hosts(ch, ctx);
+  await on.source(keygenCommand(ch)).then(must(ch.source.name, `creating ${ch.keyPath}`));
+  const pub = await on.source(publicKeyCommand(ch)).then(must(ch.source.name, `reading ${ch.keyPath}.pub`));
+  const keys = await on.target(hostKeysCommand).then(must(ch.target.name, 'reading the host keys'));
+  await ctx.transport.upload(ch.knownHostsPath, knownHostsText(ch, keys.stdout), {
+    mode: 0o600,
+    sudo: ch.source.sudo,
+  });
+  await on
+    .target(authorizeCommand(ch, authorizedLine(ch, pub.stdout, from, permitOpen)))
+    .then(must(ch.target.name, `adding the channel key to ${authorizedKeysPath(ch.target)}`));
+  const probe = await on.source(probeCommand(ch));
+  if (probe.code !== 0) throw channelError(ch, ctx.redactor.redact(probe.stderr), from);
+}
+
+/** Whether `ch` works, from a step on its source. */
+export const channelWorks = (ctx: StepContext, ch: Channel): Promise<boolean> => hosts(ch, ctx).works();
+
+/** Removes `ch` from both servers, from a step on its source; what is left of it, listed. */
+export const closeChannel = (ctx: StepContext, ch: Channel): Promise<void> => hosts(ch, ctx).remove();
+export const channelLeft = (ctx: StepContext, ch: Channel): Promise<string[]> => hosts(ch, ctx).left();
 
 function closeStep(o: ChannelStepOptions, openId: string): Step<ChannelCloseObserved> {
   const { ch } = o;

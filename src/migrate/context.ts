@@ -42,8 +42,6 @@ export interface Migration {
   passwords?: Record<string, Secret>;
   marks: {
     startedAt: number;
-    freezeAt?: number;
-    servingAt?: number;
     bytes: number;
     tables: TableReport[];
     volumes: VolumeReport[];
@@ -57,10 +55,10 @@ export interface MigrationReport {
   verified: { tables: TableReport[]; volumes: VolumeReport[] };
 }
 
-export function report(m: Migration, endedAt: number): MigrationReport {
+/** `downtime`: the write pause across the migration's runs (see runs.ts `pauseAcross`). */
+export function report(m: Migration, endedAt: number, downtime: number | null): MigrationReport {
   return {
-    downtime_ms:
-      m.marks.freezeAt !== undefined && m.marks.servingAt !== undefined ? m.marks.servingAt - m.marks.freezeAt : null,
+    downtime_ms: downtime,
     bytes_transferred: m.marks.bytes,
     duration_ms: endedAt - m.marks.startedAt,
     verified: { tables: m.marks.tables, volumes: m.marks.volumes },

@@ -108,7 +108,6 @@ export function replicateSteps(r: ReplicateInput): Step[] {
         releaseId: id('unhold'),
         holdDependsOn: [...r.beforePause, ...subscribed],
         releaseDependsOn: [id('start'), ...proxy.map((s) => s.id)],
-        onHold: () => (m.marks.freezeAt ??= Date.now()),
       })
     : undefined;
   const switched = held ? b.switchTo([id('hold')]) : undefined;
@@ -119,7 +118,8 @@ export function replicateSteps(r: ReplicateInput): Step[] {
     ...replicas.flatMap((x) => x.steps),
     ...(held && switched ? [held.hold, withPlace(switched, { phase: 'deploy' })] : []),
     b.verify([...r.frozen, ...cutovers], dbs.length > 0 ? { start: (ctx) => startProofs(ctx, m) } : undefined),
-    b.start([id('verify')]),
+    b.live([id('verify')]),
+    b.start([id('live')]),
     ...proxy,
     ...(held ? [held.release] : []),
   ];

@@ -63,6 +63,8 @@ export interface ServiceMovePlan {
   m: Migration;
   /** The step whose verification is the moment the stack serves (and takes writes) again: its new release. */
   servedBy: string;
+  /** The step whose apply begins the write pause: the writers' stop. */
+  pauseBy: string;
 }
 
 /** The service as its own release on the target publishes it: on the private address, at its port. */
@@ -167,7 +169,7 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<ServiceMoveP
     }),
     { ...markerStep({ id: id('moving'), m, moving: true, dependsOn: [id('preflight')] }), recordOnly: true },
   ];
-  return { steps, m, servedBy: upId };
+  return { steps, m, servedBy: upId, pauseBy: id('freeze') };
 }
 
 type Place = (s: Step, o?: { phase?: Step['phase']; dependsOn?: string[] }) => Step;
@@ -227,7 +229,6 @@ function pauseSteps(o: {
     phase: 'deploy',
     dependsOn: [id('channel'), part.upId],
     title: `stop the writers on ${i.source.name} (${writers.join(', ') || 'none'})`,
-    onApply: () => (m.marks.freezeAt ??= Date.now()),
   });
   const dump = dumpStep({
     id: id(`dump/${i.service}`),

@@ -112,7 +112,6 @@ export function pauseSteps(p: Planning, afterTransfer: string[], freezeAfter: st
     phase: 'deploy',
     dependsOn: freezeAfter,
     title: `stop the writers on ${i.source.name} (${others.join(', ') || 'none'})`,
-    onApply: () => (m.marks.freezeAt ??= Date.now()),
   });
   // Started before the freeze, so that its start is not part of the write pause.
   const targetDb = servicesStateStep({

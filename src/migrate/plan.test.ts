@@ -9,6 +9,9 @@ import type { Step } from '../engine/step.js';
 import { demoCompose, fixture, graphOf, type Graph } from './plan-fixture.js';
 import { migratePlan } from './plan.js';
 import type { DnsLookup } from './dns.js';
+import { StepError } from '../engine/errors.js';
+import { testContext } from '../engine/test-helpers.js';
+import { RecordingTransport } from '../transport/recording.js';
 
 /** The domain points at the source, with a short TTL: the DNS preflight has nothing to say. */
 const lookup: DnsLookup = async (_domain, type) =>
@@ -72,7 +75,8 @@ test('dump mode: the plan of the stack with its volumes and a proxy, step by ste
     ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy']],
     ['dump/db', 'host2', 'deploy', ['freeze', 'final-copy', 'target-db', 'channel']],
     ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'dump/db']],
-    ['start', 'host2', 'deploy', ['verify']],
+    ['live', 'host2', 'deploy', ['verify']],
+    ['start', 'host2', 'deploy', ['live']],
     ['upstreams', 'host2', 'deploy', ['start']],
     ['switch', 'host1', 'proxy', ['start', 'upstreams']],
     ['stop-source-db', 'host1', 'verify', ['start', 'upstreams', 'switch']],
@@ -115,7 +119,8 @@ test('dump mode without a proxy: no nginx steps, and the stack serves once start
     ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release', 'precopy']],
     ['dump/db', 'host2', 'deploy', ['freeze', 'final-copy', 'target-db', 'channel']],
     ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'dump/db']],
-    ['start', 'host2', 'deploy', ['verify']],
+    ['live', 'host2', 'deploy', ['verify']],
+    ['start', 'host2', 'deploy', ['live']],
     ['stop-source-db', 'host1', 'verify', ['start']],
     ['channel-close', 'host1', 'verify', ['start', 'stop-source-db']],
     ['mark', 'host1', 'verify', ['start']],
@@ -202,7 +207,8 @@ test('replicate mode: the plan of the stack with its volumes and a proxy, step b
     ],
     ['switch', 'host1', 'deploy', ['hold']],
     ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'cutover/db']],
-    ['start', 'host2', 'deploy', ['verify']],
+    ['live', 'host2', 'deploy', ['verify']],
+    ['start', 'host2', 'deploy', ['live']],
     ['upstreams', 'host2', 'deploy', ['start']],
     ['unhold', 'host2', 'deploy', ['start', 'upstreams']],
     ['proof', 'host2', 'verify', ['start', 'upstreams', 'unhold']],
@@ -265,7 +271,8 @@ test('replicate mode without a proxy: no hold and no switch, the pause begins at
     ['subscribe/db', 'host2', 'transfer', ['tunnel/db', 'schema/db']],
     ['cutover/db', 'host2', 'deploy', ['freeze', 'final-copy', 'subscribe/db']],
     ['verify', 'host2', 'deploy', ['freeze', 'final-copy', 'cutover/db']],
-    ['start', 'host2', 'deploy', ['verify']],
+    ['live', 'host2', 'deploy', ['verify']],
+    ['start', 'host2', 'deploy', ['live']],
     ['proof', 'host2', 'verify', ['start']],
     ['tunnel/db-close', 'host2', 'verify', ['cutover/db', 'start']],
     ['clean/db', 'host1', 'verify', ['start', 'cutover/db', 'proof']],
@@ -299,7 +306,8 @@ test('a stack of only its database: no copies, no containers created, in either 
     ['target-db', 'host2', 'transfer', ['channel', 'volumes', 'shop/engine', 'shop/images', 'shop/release']],
     ['dump/db', 'host2', 'deploy', ['freeze', 'target-db', 'channel']],
     ['verify', 'host2', 'deploy', ['freeze', 'dump/db']],
-    ['start', 'host2', 'deploy', ['verify']],
+    ['live', 'host2', 'deploy', ['verify']],
+    ['start', 'host2', 'deploy', ['live']],
     ['stop-source-db', 'host1', 'verify', ['start']],
     ['channel-close', 'host1', 'verify', ['start', 'stop-source-db']],
     ['mark', 'host1', 'verify', ['start']],
@@ -329,7 +337,8 @@ test('a stack of only its database: no copies, no containers created, in either 
     ['subscribe/db', 'host2', 'transfer', ['tunnel/db', 'schema/db']],
     ['cutover/db', 'host2', 'deploy', ['freeze', 'subscribe/db']],
     ['verify', 'host2', 'deploy', ['freeze', 'cutover/db']],
-    ['start', 'host2', 'deploy', ['verify']],
+    ['live', 'host2', 'deploy', ['verify']],
+    ['start', 'host2', 'deploy', ['live']],
     ['proof', 'host2', 'verify', ['start']],
     ['tunnel/db-close', 'host2', 'verify', ['cutover/db', 'start']],
     ['clean/db', 'host1', 'verify', ['start', 'cutover/db', 'proof']],
@@ -340,4 +349,49 @@ test('a stack of only its database: no copies, no containers created, in either 
     ['moved', 'host1', 'verify', ['mark']],
     ['moving', 'host1', 'prepare', ['preflight']],
   ]);
+});
+
+test('every step before the target data comes into use is done for good once it is; the steps after it are not', async () => {
+  const { steps } = await plan('replicate', true);
+  const once = (s: Step) => s.doc().purpose.endsWith('the move is past this step, and the data there is in use.');
+  assert.deepEqual(
+    steps.filter((s) => !once(s)).map((s) => strip(s.id)),
+    [
+      'live',
+      'start',
+      'upstreams',
+      'unhold',
+      'proof',
+      'tunnel/db-close',
+      'clean/db',
+      'stop-source-db',
+      'replica-channel-close',
+      'dns/shop.test',
+      'channel-close',
+      'mark',
+      'moved',
+    ],
+  );
+});
+
+test('a resumed run past the point finds the dump done from the marker alone, and an apply asked for refuses', async () => {
+  const { steps } = await plan('dump', true);
+  const dump = steps.find((s) => s.id === 'shop/migrate/dump/db')!;
+  const target = new RecordingTransport('host2');
+  const source = new RecordingTransport('host1');
+  const marker = 'cat /srv/ferry/shop/migration-live 2>/dev/null';
+  target.when(marker, { stdout: '{"from":"host1","to":"host2","at":"2026-12-02T10:00:00.000Z"}\n' });
+  const ctx = testContext(target, { others: { host1: source } });
+  assert.deepEqual(await dump.check(ctx), { needed: false, observed: { done: true } });
+  await assert.rejects(
+    dump.apply(ctx, { done: false, inner: { state: 'move', tables: 1, bytes: 1 } }),
+    (e: unknown) =>
+      e instanceof StepError &&
+      e.code === 'target-in-use' &&
+      /refusing to run shop\/migrate\/dump\/db again: shop has been in use there since 2026-12-02T10:00:00.000Z/.test(
+        e.message,
+      ),
+  );
+  assert.deepEqual(target.lines, [marker, marker, marker]);
+  assert.deepEqual(source.lines, []);
 });

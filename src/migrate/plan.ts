@@ -22,6 +22,7 @@
 import { withPlace, type Step, type StepContext } from '../engine/step.js';
 import type { AcmeDef, DnsDef, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
+import type { ComposeProject } from '../model/compose.js';
 import type { Transport } from '../transport/transport.js';
 import { stackPlan, type StackPlan } from '../deploy/plan.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
@@ -33,6 +34,8 @@ import { databases, REDIS_IMAGE, type Database } from './postgres.js';
 import { servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
 import { verifyStep, type VerifyOptions } from './steps/proof-in-pause.js';
+import { liveStep } from './steps/live.js';
+import { ancestors, doneOnceLive } from './live.js';
 import { markerStep, movingPath, switchStep } from './steps/switch.js';
 import { removeStep } from './steps/remove.js';
 import { volumeMountpoint, type VolumeCopy } from './volumes.js';
@@ -106,6 +109,8 @@ export interface Planning {
 /** Steps built where the plan needs them, from the dependencies computed there. */
 export interface Builders {
   verify: (dependsOn: string[], snapshot?: VerifyOptions['snapshot']) => Step;
+  /** The target's data in use from here: written after the proof, right before the stack starts there. */
+  live: (dependsOn: string[]) => Step;
   start: (dependsOn: string[]) => Step;
   stopSourceDb: (dependsOn: string[]) => Step;
   /** The source's nginx sent to the target's; none without a proxy. */
@@ -119,25 +124,30 @@ export interface MigratePlan {
   m: Migration;
   /** The step whose verification is the moment the stack serves (and takes writes) again. */
   servedBy: string;
+  /** The step whose apply begins the write pause (the writers' stop, or the hold of requests). */
+  pauseBy: string;
   dns?: DnsPreflight;
 }
 
-export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
-  const project = i.stack.project!;
+/** What a stack's move carries: its Postgres databases, its other named volumes (by copy), its Redis services. */
+export function movedParts(project: ComposeProject): Pick<Migration, 'databases' | 'volumes' | 'redis'> {
   const dbs = databases(project.services);
   const dbVolumes = new Set(dbs.flatMap((d) => d.volumes));
-  const volumes = Object.values(project.volumes)
-    .filter((v) => !v.external)
-    .map((v) => v.name)
-    .filter((v) => !dbVolumes.has(v));
-  const deploy = await stackPlan({ stack: i.stack, server: i.target, local: i.local });
-  const m = newMigration(i, {
-    release: deploy.meta,
+  return {
     databases: dbs,
-    volumes,
+    volumes: Object.values(project.volumes)
+      .filter((v) => !v.external)
+      .map((v) => v.name)
+      .filter((v) => !dbVolumes.has(v)),
     redis: project.services.filter((s) => s.image && REDIS_IMAGE.test(s.image)).map((s) => s.name),
-    mode: i.mode,
-  });
+  };
+}
+
+export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
+  const parts = movedParts(i.stack.project!);
+  const { databases: dbs, volumes } = parts;
+  const deploy = await stackPlan({ stack: i.stack, server: i.target, local: i.local });
+  const m = newMigration(i, { release: deploy.meta, ...parts, mode: i.mode });
   const id = (s: string) => `${i.stack.def.name}/migrate/${s}`;
   // Writes are served again once clients reach the target: through the source's nginx when there
   // is one (switched to the target; in replicate mode, once the requests held at the target go on).
@@ -176,14 +186,23 @@ export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
     ...(dns?.cutover ?? []),
     ...endSteps(p, channel.close),
   ];
-  return { steps, m, servedBy, ...(dns ? { dns: dns.seen } : {}) };
+  // Everything before the target's data comes into use is done for good once it has.
+  const beforeLive = ancestors(steps, id('live'));
+  const pauseBy = id(i.mode === 'replicate' && i.stack.def.proxy ? 'hold' : 'freeze');
+  return {
+    steps: steps.map((s) => (beforeLive.has(s.id) ? doneOnceLive(s, m) : s)),
+    m,
+    servedBy,
+    pauseBy,
+    ...(dns ? { dns: dns.seen } : {}),
+  };
 }
 
 /**
  * The volumes' paths on both sides, read when a copy or the proof checks (the target's exist
  * once created), by a step that acts on one side and reaches the other.
  */
-function volumeCopies(i: MigratePlanInput, m: Migration, volumes: string[]): Planning['copies'] {
+export function volumeCopies(i: Pick<MoveInput, 'sourceRelease'>, m: Migration, volumes: string[]): Planning['copies'] {
   return async (ctx) => {
     const [source, target] = [ctx.on(m.source.name), ctx.on(m.target.name)];
     const out: VolumeCopy[] = [];
@@ -225,6 +244,7 @@ function builders(p: Planning): Builders {
   return {
     verify: (dependsOn, snapshot) =>
       verifyStep({ id: id('verify'), m, copies: p.copies, dependsOn, ...(snapshot ? { snapshot } : {}) }),
+    live: (dependsOn) => liveStep({ id: id('live'), m, copies: p.copies, dependsOn }),
     start: (dependsOn) =>
       upStep({
         id: id('start'),
@@ -279,7 +299,8 @@ function dumpSteps(p: Planning, frozen: string[], b: Builders): Step[] {
   return [
     ...dumps,
     b.verify([...frozen, ...dumps.map((s) => s.id)]),
-    b.start([id('verify')]),
+    b.live([id('verify')]),
+    b.start([id('live')]),
     ...(b.refresh ? [b.refresh] : []),
     ...(switched ? [switched] : []),
     ...(dbs.length > 0 ? [b.stopSourceDb(p.served)] : []),

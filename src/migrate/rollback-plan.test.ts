@@ -10,6 +10,7 @@ import { databases } from './postgres.js';
 import { migrationRollbackSteps, type RollbackInput } from './rollback-plan.js';
 import { leftoverSteps } from './rollback-replica.js';
 import { sideOf } from './context.js';
+import { movedParts, newMigration } from './plan.js';
 
 const strip = (id: string): string => id.replace(/^shop\/unmigrate\//, '');
 const short = (g: Graph): Graph => g.map(([id, host, phase, deps]) => [strip(id), host, phase, deps.map(strip)]);
@@ -36,11 +37,13 @@ test('rollback of a migration: the source serves again, then the target stops an
   assert.deepEqual(short(graphOf(migrationRollbackSteps({ ...base, targetRelease, leftovers }))), [
     ['start-source', 'host1', 'deploy', []],
     ['upstreams', 'host1', 'proxy', ['start-source']],
+    ['live', 'host2', 'verify', ['start-source', 'upstreams']],
     ['stop-target', 'host2', 'verify', ['start-source', 'upstreams']],
     ['replica-target', 'host2', 'deploy', []],
     ['replica-source', 'host1', 'deploy', ['start-source', 'replica-target']],
-    ['channel', 'host1', 'verify', ['replica-target']],
-    ['replica-channel', 'host2', 'verify', ['replica-target']],
+    ['channel', 'host1', 'verify', ['replica-target', 'start-source']],
+    ['replica-channel', 'host2', 'verify', ['replica-target', 'start-source']],
+    ['back-channel', 'host2', 'verify', ['replica-target', 'start-source']],
     ['marker', 'host1', 'verify', ['start-source', 'upstreams']],
     ['moving', 'host1', 'verify', ['start-source', 'upstreams']],
     ['report', 'host2', 'verify', ['start-source', 'upstreams']],
@@ -51,11 +54,13 @@ test('rollback without a proxy: the markers wait only for the source started', (
   const { base, leftovers, targetRelease } = inputs(false);
   assert.deepEqual(short(graphOf(migrationRollbackSteps({ ...base, targetRelease, leftovers }))), [
     ['start-source', 'host1', 'deploy', []],
+    ['live', 'host2', 'verify', ['start-source']],
     ['stop-target', 'host2', 'verify', ['start-source']],
     ['replica-target', 'host2', 'deploy', []],
     ['replica-source', 'host1', 'deploy', ['start-source', 'replica-target']],
-    ['channel', 'host1', 'verify', ['replica-target']],
-    ['replica-channel', 'host2', 'verify', ['replica-target']],
+    ['channel', 'host1', 'verify', ['replica-target', 'start-source']],
+    ['replica-channel', 'host2', 'verify', ['replica-target', 'start-source']],
+    ['back-channel', 'host2', 'verify', ['replica-target', 'start-source']],
     ['marker', 'host1', 'verify', ['start-source']],
     ['moving', 'host1', 'verify', ['start-source']],
     ['report', 'host2', 'verify', ['start-source']],
@@ -67,13 +72,14 @@ test('rollback of a migration stopped before the target ran a release, nothing l
   assert.deepEqual(short(graphOf(migrationRollbackSteps(base))), [
     ['start-source', 'host1', 'deploy', []],
     ['upstreams', 'host1', 'proxy', ['start-source']],
+    ['live', 'host2', 'verify', ['start-source', 'upstreams']],
     ['marker', 'host1', 'verify', ['start-source', 'upstreams']],
     ['moving', 'host1', 'verify', ['start-source', 'upstreams']],
     ['report', 'host2', 'verify', ['start-source', 'upstreams']],
   ]);
 });
 
-test('rollback-replica: without databases, only the hold, the tunnels and the two channels', () => {
+test('rollback-replica: without databases, only the hold, the tunnels and the three channels', () => {
   const { f, leftovers } = inputs(true);
   const steps = leftoverSteps({
     ...leftovers,
@@ -86,7 +92,22 @@ test('rollback-replica: without databases, only the hold, the tunnels and the tw
   });
   assert.deepEqual(short(graphOf(steps)), [
     ['replica-target', 'host2', 'deploy', []],
-    ['channel', 'host1', 'verify', ['replica-target']],
-    ['replica-channel', 'host2', 'verify', ['replica-target']],
+    ['channel', 'host1', 'verify', ['replica-target', 'start-source']],
+    ['replica-channel', 'host2', 'verify', ['replica-target', 'start-source']],
+    ['back-channel', 'host2', 'verify', ['replica-target', 'start-source']],
   ]);
+});
+
+test("rollback after the target's data came into use: its writes carried back before anything else starts", () => {
+  const { f, base, leftovers, targetRelease } = inputs(true);
+  const m = newMigration(f.move, { release: targetRelease, ...movedParts(f.stack.project!), mode: 'dump' });
+  const steps = migrationRollbackSteps({ ...base, targetRelease, leftovers, writeBack: { m, copies: async () => [] } });
+  assert.deepEqual(short(graphOf(steps)).slice(0, 5), [
+    ['source-db', 'host1', 'deploy', []],
+    ['write-back', 'host2', 'deploy', ['source-db']],
+    ['start-source', 'host1', 'deploy', ['write-back']],
+    ['upstreams', 'host1', 'proxy', ['start-source']],
+    ['live', 'host2', 'verify', ['source-db', 'write-back', 'start-source', 'upstreams']],
+  ]);
+  assert.deepEqual(steps[1]!.reaches, ['host1']);
 });

@@ -17,6 +17,8 @@ import {
   dropHoldRulesCommand,
   holdRulesCommand,
   leftoverSteps,
+  proofFilesCommand,
+  removeProofFilesCommand,
   stopTunnelsCommand,
   tunnelsCommand,
 } from './rollback-replica.js';
@@ -38,6 +40,8 @@ const [target] = leftoverSteps({
 
 const HOLDS = render(holdRulesCommand('shop'));
 const TUNNELS = render(tunnelsCommand('shop'));
+const PROOFS = render(proofFilesCommand('shop'));
+const RM_PROOFS = render(removeProofFilesCommand('shop'));
 const INSPECT = render(inspectProjectCommand('shop'));
 const EXISTS = render(psql('shop_db_1', d, q.subscriptionExistsSql(d)));
 const DETACH = render(psql('shop_db_1', d, q.detachSubscriptionSql(d)));
@@ -62,6 +66,9 @@ test('replica-target: finds the hold rule, the tunnels and the subscription, rem
     .when(HOLDS, { stdout: '' })
     .when(TUNNELS, { stdout: '4242\n' }, { times: 1 })
     .when(TUNNELS, { code: 1 })
+    .when(PROOFS, { stdout: '/srv/ferry/shop/proof-db.sql\n' }, { times: 1 })
+    .when(PROOFS, { stdout: '' })
+    .when(RM_PROOFS, {})
     .when(INSPECT, running)
     .when(EXISTS, { stdout: '1\n' }, { times: 2 })
     .when(EXISTS, { stdout: '0\n' })
@@ -71,13 +78,14 @@ test('replica-target: finds the hold rule, the tunnels and the subscription, rem
   const { checked, verified } = await drive(target!, testContext(t, { step: target! }));
   assert.deepEqual(checked, {
     needed: true,
-    change: { summary: 'remove the hold rule, replication tunnels, subscription ferry_db' },
-    observed: { left: ['the hold rule', 'replication tunnels', 'subscription ferry_db'] },
+    change: { summary: "remove the hold rule, replication tunnels, the tables' proof files, subscription ferry_db" },
+    observed: { left: ['the hold rule', 'replication tunnels', "the tables' proof files", 'subscription ferry_db'] },
   });
   assert.deepEqual(verified, { ok: true });
   assert.deepEqual(t.lines, [
     HOLDS,
     TUNNELS,
+    PROOFS,
     INSPECT,
     EXISTS,
     render(dropHoldRulesCommand('shop')),
@@ -85,8 +93,10 @@ test('replica-target: finds the hold rule, the tunnels and the subscription, rem
     EXISTS,
     DETACH,
     render(stopTunnelsCommand('shop')),
+    RM_PROOFS,
     HOLDS,
     TUNNELS,
+    PROOFS,
     INSPECT,
     EXISTS,
   ]);
@@ -96,16 +106,18 @@ test('replica-target: after a finished migration nothing is left and nothing is 
   const t = new RecordingTransport('host2')
     .when(HOLDS, { stdout: '' })
     .when(TUNNELS, { code: 1 })
+    .when(PROOFS, { stdout: '' })
     .when(INSPECT, { stdout: '[]' });
   const { checked } = await drive(target!, testContext(t, { step: target! }));
   assert.deepEqual(checked, { needed: false, observed: { left: [] } });
-  assert.deepEqual(t.lines, [HOLDS, TUNNELS, INSPECT]);
+  assert.deepEqual(t.lines, [HOLDS, TUNNELS, PROOFS, INSPECT]);
 });
 
 test('replica-target: psql failing on the subscription is a rollback-failed error naming the container', async () => {
   const t = new RecordingTransport('host2')
     .when(HOLDS, { stdout: '' })
     .when(TUNNELS, { code: 1 })
+    .when(PROOFS, { stdout: '' })
     .when(INSPECT, running)
     .when(EXISTS, {
       code: 2,

@@ -14,6 +14,7 @@ import { psql, runPg, type Database, type Instead } from './postgres.js';
 import * as q from './replica-sql.js';
 import { endReplication, replicationLeft } from './steps/replicate.js';
 import { dbContainer } from './db-container.js';
+import { stackDir } from '../deploy/layout.js';
 
 /** Lists the hold rules of the stack (iptables -S lines). */
 export const holdRulesCommand = (stack: string): Command =>
@@ -27,6 +28,11 @@ export const dropHoldRulesCommand = (stack: string): Command =>
     `for t in iptables ip6tables; do $t -w -S INPUT 2>/dev/null | grep -e "--comment ferry-hold-$1 " | sed 's/^-A /-D /' | while read -r rule; do $t -w $rule; done; done; true`,
     stack,
   );
+/** Lists the files of the tables' snapshot proof (replicate mode) left on the target. */
+export const proofFilesCommand = (stack: string): Command =>
+  script('ls -1d "$1"/proof-*.sql "$1"/proof-*.out "$1"/proof-*.partial 2>/dev/null; true', stackDir(stack));
+export const removeProofFilesCommand = (stack: string): Command =>
+  script('rm -f "$1"/proof-*.sql "$1"/proof-*.out "$1"/proof-*.partial', stackDir(stack));
 export const tunnelsCommand = (stack: string): Command =>
   cmd('pgrep', '-f', `[f]erry-migrate-${stack}-replica .*SetEnv=FERRY_TUNNEL=`);
 export const stopTunnelsCommand = (stack: string): Command =>
@@ -101,13 +107,15 @@ function targetLeftoverStep(i: LeftoversInput, id: string): Step<LeftoverObserve
     return out;
   };
   const left = async (ctx: StepContext) => {
-    const [holds, tunnels] = await Promise.all([
+    const [holds, tunnels, proofs] = await Promise.all([
       runScript(ctx, target, holdRulesCommand(i.stack)),
       ctx.transport.exec(tunnelsCommand(i.stack), { sudo: target.sudo }),
+      runScript(ctx, target, proofFilesCommand(i.stack)),
     ]);
     return [
       ...(holds ? ['the hold rule'] : []),
       ...(tunnels.code === 0 ? ['replication tunnels'] : []),
+      ...(proofs ? ["the tables' proof files"] : []),
       ...(await subscribed(ctx)).map(({ d }) => `subscription ${q.replicaName(d)}`),
     ];
   };
@@ -118,10 +126,11 @@ function targetLeftoverStep(i: LeftoversInput, id: string): Step<LeftoverObserve
     title: `remove what replication left on ${target.name}`,
     dependsOn: [],
     doc: () => ({
-      purpose: `Remove the hold rule, the replication tunnels and any subscription a migration left on ${target.name}.`,
+      purpose: `Remove the hold rule, the replication tunnels, any subscription and the tables' proof files a migration left on ${target.name}.`,
       commands: [
         render(dropHoldRulesCommand(i.stack)),
         render(stopTunnelsCommand(i.stack)),
+        render(removeProofFilesCommand(i.stack)),
         ...i.databases.map((d) => q.detachSubscriptionSql(d)),
       ],
       verify: 'None of them is left.',
@@ -135,6 +144,7 @@ function targetLeftoverStep(i: LeftoversInput, id: string): Step<LeftoverObserve
         if ((await sqlOn(ctx, target, container, d, q.subscriptionExistsSql(d))) === '1')
           await sqlOn(ctx, target, container, d, q.detachSubscriptionSql(d));
       await runScript(ctx, target, stopTunnelsCommand(i.stack));
+      await runScript(ctx, target, removeProofFilesCommand(i.stack));
     },
     async verify(ctx) {
       const rest = await left(ctx);
@@ -187,12 +197,14 @@ export function leftoverSteps(i: LeftoversInput): Step[] {
   const id = (s: string) => `${i.stack}/unmigrate/${s}`;
   const target = targetLeftoverStep(i, id('replica-target'));
   const channels = [
-    channelFor(i.stack, i.sourceEndpoint, i.targetEndpoint),
-    channelFor(`${i.stack}-replica`, i.targetEndpoint, i.sourceEndpoint),
-  ].map((ch, k) => {
-    const { close } = channelSteps({ ch, closeId: id(k === 0 ? 'channel' : 'replica-channel'), dependsOn: [] });
-    // After the target's leftovers only (not after an open this plan has not).
-    return withPlace(close, { dependsOn: [target.id] });
+    { ch: channelFor(i.stack, i.sourceEndpoint, i.targetEndpoint), name: 'channel' },
+    { ch: channelFor(`${i.stack}-replica`, i.targetEndpoint, i.sourceEndpoint), name: 'replica-channel' },
+    { ch: channelFor(`${i.stack}-back`, i.targetEndpoint, i.sourceEndpoint), name: 'back-channel' },
+  ].map(({ ch, name }) => {
+    const { close } = channelSteps({ ch, closeId: id(name), dependsOn: [] });
+    // After the target's leftovers and the source started again (a write-back before it uses the
+    // back channel), not after an open this plan has not.
+    return withPlace(close, { dependsOn: [target.id, ...i.dependsOn] });
   });
   return [
     target,

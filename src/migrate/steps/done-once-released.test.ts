@@ -68,7 +68,7 @@ test('done once released: the source runs the new release, so the check reads on
   const { target, source, ctx } = hosts();
   source.when(READLINK, { stdout: `releases/${NEW}\n` });
   const { checked } = await drive(wrapped(), ctx());
-  assert.deepEqual(checked, { needed: false, observed: { released: true } });
+  assert.deepEqual(checked, { needed: false, observed: { done: true } });
   assert.deepEqual(source.lines, [READLINK]);
   assert.deepEqual(target.lines, []);
 });
@@ -84,10 +84,11 @@ test('done once released: before it, check, apply, verify and rollback are the w
   assert.deepEqual(checked, {
     needed: true,
     change: { summary: 'move db' },
-    observed: { released: false, inner: { running: [] } },
+    observed: { done: false, inner: { running: [] } },
   });
   assert.deepEqual(verified, { ok: true });
-  assert.deepEqual(source.lines, [READLINK]);
+  // Read at the check, and again right before the apply.
+  assert.deepEqual(source.lines, [READLINK, READLINK]);
   assert.deepEqual(target.lines, ['cat /flag', 'touch /flag', 'cat /flag', 'rm -f /flag']);
 });
 
@@ -95,10 +96,10 @@ test('done once released: a resumed run gives the wrapped step its own part of t
   const { target, source, ctx } = hosts();
   source.when(READLINK, { code: 1, stderr: 'readlink: no such file' });
   target.when('cat /flag', { code: 1 }).when(/^touch /, {});
-  const prior: DoneOnceReleasedObserved<FreezeObserved> = { released: false, inner: { running: ['web', 'worker'] } };
+  const prior: DoneOnceReleasedObserved<FreezeObserved> = { done: false, inner: { running: ['web', 'worker'] } };
   const step = wrapped();
   const checked = await step.check(ctx(prior));
-  assert.deepEqual(checked.observed, { released: false, inner: { running: ['web', 'worker'] } });
+  assert.deepEqual(checked.observed, { done: false, inner: { running: ['web', 'worker'] } });
   await step.apply(ctx(prior), checked.observed!);
   assert.deepEqual(target.lines, ['cat /flag', 'touch /flag web worker']);
 });
@@ -113,4 +114,19 @@ test('done once released: a failure of the wrapped apply is its own coded error'
     step.apply(ctx(), checked.observed!),
     (e: unknown) => e instanceof StepError && e.code === 'docker-failed',
   );
+});
+
+test('done once released: an apply asked for once the source runs the new release refuses, changing nothing', async () => {
+  const { target, source, ctx } = hosts();
+  source.when(READLINK, { stdout: 'releases/20260101-000000-aaaaaaaa\n' }, { times: 1 }).when(READLINK, {
+    stdout: `releases/${NEW}\n`,
+  });
+  target.when('cat /flag', { code: 1 });
+  const step = wrapped();
+  const checked = await step.check(ctx());
+  await assert.rejects(
+    step.apply(ctx(), checked.observed!),
+    (e: unknown) => e instanceof StepError && e.code === 'source-in-use',
+  );
+  assert.deepEqual(target.lines, ['cat /flag']);
 });

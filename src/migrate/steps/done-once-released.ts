@@ -1,20 +1,15 @@
 /**
  * A step of a service move (`ferry migrate --service`) that is done for good once the source
  * runs the stack's new release: a run resumed after that point must not stop the writers
- * again, nor dump again over the data the target has taken since. Until then, the step is
- * the step it wraps: its check, apply, verify and rollback, with its observation kept
- * inside this one's.
+ * again, nor dump again over the data the target has taken since (see done-once.ts).
  */
-import type { Step, StepContext } from '../../engine/step.js';
+import type { Step } from '../../engine/step.js';
+import { StepError } from '../../engine/errors.js';
 import { currentCommand, idOfLink } from '../../deploy/release-meta.js';
 import { render } from '../../shell/command.js';
+import { doneOnceStep, type DoneOnceObserved } from './done-once.js';
 
-export interface DoneOnceReleasedObserved<O = unknown> {
-  /** The source's `current` link named the new release at the check: nothing to do. */
-  released: boolean;
-  /** What the wrapped step's check observed (absent once released). */
-  inner?: O;
-}
+export type DoneOnceReleasedObserved<O = unknown> = DoneOnceObserved<O>;
 
 export interface DoneOnceReleasedOptions<O> {
   step: Step<O>;
@@ -25,45 +20,21 @@ export interface DoneOnceReleasedOptions<O> {
   releaseId: string;
 }
 
-/** The wrapped step's context, with its own part of a resumed run's observation as `prior`. */
-function innerContext<O>(ctx: StepContext): StepContext {
-  const { prior, ...rest } = ctx;
-  const inner = (prior as DoneOnceReleasedObserved<O> | undefined)?.inner;
-  return inner === undefined ? rest : { ...rest, prior: inner };
-}
-
-export function doneOnceReleasedStep<O>(o: DoneOnceReleasedOptions<O>): Step<DoneOnceReleasedObserved<O>> {
-  const { step, source } = o;
-  const reaches = [...new Set([...(step.reaches ?? []), ...(source.name === step.host ? [] : [source.name])])];
-  const released = async (ctx: StepContext) => {
-    const cur = await ctx.on(source.name).exec(currentCommand(o.stack), { sudo: source.sudo });
-    return cur.code === 0 && idOfLink(cur.stdout) === o.releaseId;
-  };
-  // Observations come from check; one that holds no inner part (released) gives the step nothing to undo.
-  const inner = (observed: DoneOnceReleasedObserved<O>) => observed.inner as O;
-  return {
-    ...step,
-    ...(reaches.length > 0 ? { reaches } : {}),
-    doc: () => {
-      const d = step.doc();
-      return {
-        ...d,
-        purpose: `${d.purpose} Nothing to do once ${source.name} runs release ${o.releaseId} (\`${render(currentCommand(o.stack))}\`): the move is past this step.`,
-      };
+export function doneOnceReleasedStep<O>(o: DoneOnceReleasedOptions<O>): Step<DoneOnceObserved<O>> {
+  const { source } = o;
+  return doneOnceStep({
+    step: o.step,
+    readsOn: source.name,
+    async passed(ctx) {
+      const cur = await ctx.on(source.name).exec(currentCommand(o.stack), { sudo: source.sudo });
+      return cur.code === 0 && idOfLink(cur.stdout) === o.releaseId;
     },
-    async check(ctx) {
-      if (await released(ctx)) return { needed: false, observed: { released: true } };
-      const checked = await step.check(innerContext<O>(ctx));
-      const observed: DoneOnceReleasedObserved<O> = {
-        released: false,
-        ...(checked.observed === undefined ? {} : { inner: checked.observed }),
-      };
-      return { ...checked, observed };
-    },
-    apply: (ctx, observed) => step.apply(innerContext<O>(ctx), inner(observed)),
-    verify: (ctx, observed) => step.verify(innerContext<O>(ctx), inner(observed)),
-    async rollback(ctx, observed) {
-      if (!observed.released) await step.rollback(innerContext<O>(ctx), inner(observed));
-    },
-  };
+    afterwards: `Nothing to do once ${source.name} runs release ${o.releaseId} (\`${render(currentCommand(o.stack))}\`): the move is past this step.`,
+    refusal: async () =>
+      new StepError(
+        'source-in-use',
+        `${source.name} runs release ${o.releaseId} already: ${o.step.id} must not run again`,
+        `Finish the move with --resume, or roll it back with \`ferry rollback ${o.stack}\`.`,
+      ),
+  });
 }

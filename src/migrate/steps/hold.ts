@@ -49,7 +49,6 @@ export function holdSteps(o: {
   releaseId: string;
   holdDependsOn: string[];
   releaseDependsOn: string[];
-  onHold?: () => void;
 }): { hold: Step<HoldObserved>; release: Step<HoldObserved> } {
   const { m } = o;
   const from = m.ch.source.address;
@@ -96,7 +95,6 @@ export function holdSteps(o: {
           };
     },
     async apply(ctx) {
-      o.onHold?.();
       const r = await ctx.transport.exec(holdCommand(m.stack, from, '-I'), { sudo });
       if (r.code !== 0)
         throw new StepError(

@@ -121,16 +121,20 @@ function saved(before: Persistence, now: Persistence, where: string): boolean {
 export interface RedisSaveOptions {
   container: string;
   sudo: boolean;
+  /** Another host than the step's own (one it reaches). */
+  on?: string;
   timeoutMs?: number;
   pollMs?: number;
 }
 
 /** BGSAVE, then wait until it has ended: the RDB on disk holds everything written before the freeze. */
 export async function redisSave(ctx: StepContext, o: RedisSaveOptions): Promise<void> {
-  const where = `${ctx.transport.name}: ${o.container}`;
+  const where = `${o.on ?? ctx.transport.name}: ${o.container}`;
+  const on = o.on === undefined ? {} : { on: o.on };
   const config = await runTool(ctx, 'docker', redisConfigCommand(o.container), {
     what: `reading the configuration of ${o.container}`,
     sudo: o.sudo,
+    ...on,
   });
   const password = redisPassword(JSON.parse(config) as RedisConfig);
   ctx.redactor.add(password);
@@ -139,6 +143,7 @@ export async function redisSave(ctx: StepContext, o: RedisSaveOptions): Promise<
       what: `redis-cli ${args.join(' ')} in ${o.container}`,
       sudo: o.sudo,
       timeoutMs: CLI_TIMEOUT_MS,
+      ...on,
       ...(password !== undefined ? { stdin: new Secret(`${password}\n`) } : {}),
     });
   const timeoutMs = o.timeoutMs ?? REDIS_SAVE_TIMEOUT_MS;

@@ -1,26 +1,17 @@
 /**
- * A file removed (a marker of a finished migration); `check` says nothing to do when it is
- * gone. The file is moved aside to PATH.ferry-prev rather than deleted, so that rollback,
- * even after a kill, puts back exactly what was there (content, mode, owner).
+ * A small file removed (a marker of a migration, its report); `check` says nothing to do when
+ * it is gone. The check observes the file's text, so that rollback, even after a kill, puts
+ * back exactly what was there (mode 600), and nothing is left behind once the run succeeded.
+ * Markers hold names and times, never secrets.
  */
-import { cmd, or, render, type Command } from '../../shell/command.js';
+import { cmd, quiet, render } from '../../shell/command.js';
 import type { Step, StepContext } from '../../engine/step.js';
 
-/** Where the removed file is kept for rollback. */
-export const keptPath = (path: string): string => `${path}.ferry-prev`;
-
-/** What the check saw: whether the file was there (before the interrupted run, on `--resume`). */
+/** What the check saw: the file's text, when it was there (before the interrupted run, on `--resume`). */
 export interface RemoveObserved {
   existed: boolean;
+  content?: string;
 }
-
-export const existsCommand = (path: string): Command => cmd('test', '-e', path);
-/** Moves the file aside; nothing when it is gone already (a resumed run). */
-export const keepAsideCommand = (path: string): Command =>
-  or(cmd('test', '!', '-e', path), cmd('mv', '-f', path, keptPath(path)));
-/** Puts the kept file back, unless the file is there again or nothing was kept. */
-export const restoreCommand = (path: string): Command =>
-  or(existsCommand(path), cmd('test', '!', '-e', keptPath(path)), cmd('mv', '-f', keptPath(path), path));
 
 export function removeStep(o: {
   id: string;
@@ -29,11 +20,9 @@ export function removeStep(o: {
   sudo: boolean;
   dependsOn: string[];
 }): Step<RemoveObserved> {
-  const exists = async (ctx: StepContext) =>
-    (await ctx.transport.exec(existsCommand(o.path), { sudo: o.sudo })).code === 0;
-  // mv and test are no tool with a classifier: a failure is the transport's command-failed, with their words.
-  const run = async (ctx: StepContext, c: Command) => {
-    await ctx.transport.exec(c, { sudo: o.sudo, check: true });
+  const read = async (ctx: StepContext) => {
+    const r = await ctx.transport.exec(quiet(cmd('cat', o.path)), { sudo: o.sudo });
+    return r.code === 0 ? r.stdout : undefined;
   };
   return {
     id: o.id,
@@ -42,25 +31,31 @@ export function removeStep(o: {
     title: `remove ${o.path}`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Remove ${o.path} (kept as ${keptPath(o.path)} for rollback).`,
-      commands: [render(keepAsideCommand(o.path))],
+      purpose: `Remove ${o.path} (its text kept in the journal for rollback).`,
+      commands: [render(cmd('rm', '-f', o.path))],
       verify: 'It is gone.',
-      undo: `Put it back as it was: ${render(restoreCommand(o.path))}`,
+      undo: `Write it back as it was (mode 600).`,
     }),
     async check(ctx) {
-      const now = await exists(ctx);
-      // Resumed after the interrupted run moved it aside: still this step's change to undo.
-      const existed = now || (ctx.prior as Partial<RemoveObserved> | undefined)?.existed === true;
-      return existed
-        ? { needed: true, change: { summary: `remove ${o.path}` }, observed: { existed } }
-        : { needed: false, observed: { existed } };
+      const now = await read(ctx);
+      // Resumed after the interrupted run removed it: still this step's change to undo.
+      const prior = ctx.prior as Partial<RemoveObserved> | undefined;
+      if (now === undefined && prior?.existed)
+        return { needed: true, change: { summary: `remove ${o.path}` }, observed: prior as RemoveObserved };
+      return now === undefined
+        ? { needed: false, observed: { existed: false } }
+        : { needed: true, change: { summary: `remove ${o.path}` }, observed: { existed: true, content: now } };
     },
-    apply: (ctx) => run(ctx, keepAsideCommand(o.path)),
+    // rm is no tool with a classifier: a failure is the transport's command-failed, with its words.
+    apply: async (ctx) => {
+      await ctx.transport.exec(cmd('rm', '-f', o.path), { sudo: o.sudo, check: true });
+    },
     async verify(ctx) {
-      return (await exists(ctx)) ? { ok: false, message: `${o.path} is still there` } : { ok: true };
+      return (await read(ctx)) === undefined ? { ok: true } : { ok: false, message: `${o.path} is still there` };
     },
-    async rollback(ctx, { existed }) {
-      if (existed) await run(ctx, restoreCommand(o.path));
+    async rollback(ctx, observed) {
+      if (!observed.existed || observed.content === undefined || (await read(ctx)) !== undefined) return;
+      await ctx.transport.upload(o.path, observed.content, { mode: 0o600, sudo: o.sudo });
     },
   };
 }

@@ -27,8 +27,6 @@ export interface ServicesStateOptions {
   phase: Phase;
   dependsOn: string[];
   title: string;
-  /** Record when this step starts changing things (the write freeze). */
-  onApply?: () => void;
   healthTimeoutMs?: number;
   /** How long a Redis save may take (default REDIS_SAVE_TIMEOUT_MS). */
   redisSaveTimeoutMs?: number;
@@ -53,50 +51,88 @@ const priorChanged = (ctx: StepContext): string[] =>
   (ctx.prior as Partial<ServicesObserved> | undefined)?.changed ?? [];
 const union = (a: string[], b: string[]): string[] => [...new Set([...a, ...b])];
 
+/** Where services are changed: a side of the move, one of its releases, and the step's context. */
+export interface ServicesOn {
+  stack: string;
+  side: Pick<Side, 'name' | 'sudo'>;
+  release: ReleaseMeta;
+  /** The side is another host than the step's own (one it reaches). */
+  reached?: boolean;
+}
+
+const transportOf = (ctx: StepContext, w: ServicesOn) => (w.reached ? ctx.on(w.side.name) : ctx.transport);
+const onOf = (w: ServicesOn) => (w.reached ? { on: w.side.name } : {});
+
+/** The containers of the release's project on the side. */
+export const containersOn = (ctx: StepContext, w: ServicesOn): Promise<Container[]> =>
+  projectContainers(transportOf(ctx, w), w.release.project, w.side.sudo);
+
+/** `compose up -d --no-deps` of `services`. */
+export async function startServices(ctx: StepContext, w: ServicesOn, services: string[]): Promise<void> {
+  const c = call(w.stack, w.release, await composeFlavor(transportOf(ctx, w), w.side.sudo));
+  await runTool(ctx, 'compose', compose(c, 'up', '-d', '--no-deps', ...services), {
+    what: `compose up of ${services.join(' ')}`,
+    sudo: w.side.sudo,
+    timeoutMs: COMMAND_TIMEOUT_MS,
+    ...onOf(w),
+  });
+}
+
+/**
+ * `docker stop` on the running containers of `services`, each service with its grace period,
+ * all at once: as `compose stop` does, without starting Compose (this is the write freeze's
+ * first step). Redis services among `redis` are saved first (BGSAVE).
+ */
+export async function stopServices(
+  ctx: StepContext,
+  w: ServicesOn,
+  services: string[],
+  o: { redis?: string[]; redisSaveTimeoutMs?: number; cs?: Container[] } = {},
+): Promise<void> {
+  const cs = o.cs ?? (await containersOn(ctx, w));
+  const sudo = w.side.sudo;
+  for (const s of services.filter((x) => (o.redis ?? []).includes(x)))
+    for (const c of cs.filter((x) => x.service === s && x.status === 'running'))
+      await redisSave(ctx, {
+        container: c.name,
+        sudo,
+        ...onOf(w),
+        ...(o.redisSaveTimeoutMs !== undefined ? { timeoutMs: o.redisSaveTimeoutMs } : {}),
+      });
+  const byGrace = new Map<number | undefined, string[]>();
+  for (const c of cs.filter((x) => services.includes(x.service) && x.status === 'running')) {
+    const grace = w.release.services.find((x) => x.name === c.service)?.stopGrace;
+    byGrace.set(grace, [...(byGrace.get(grace) ?? []), c.name]);
+  }
+  await Promise.all(
+    [...byGrace].map(([grace, names]) =>
+      runTool(ctx, 'docker', stopCommand({ stopGrace: grace }, names), {
+        what: `docker stop of ${services.join(' ')}`,
+        sudo,
+        timeoutMs: COMMAND_TIMEOUT_MS,
+        ...onOf(w),
+      }),
+    ),
+  );
+}
+
 export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserved> {
   const sudo = o.side.sudo;
-  const containers = (ctx: StepContext) => projectContainers(ctx.transport, o.release.project, sudo);
+  const where: ServicesOn = { stack: o.stack, side: o.side, release: o.release };
+  const containers = (ctx: StepContext) => containersOn(ctx, where);
   const differingIn = (cs: Container[]) =>
     o.services.filter((s) => {
       const running = cs.some((c) => c.service === s && c.status === 'running');
       return o.want === 'stopped' ? running : !running;
     });
   const graceOf = (service: string) => o.release.services.find((s) => s.name === service)?.stopGrace;
-  const start = async (ctx: StepContext, services: string[]) => {
-    const c = call(o.stack, o.release, await composeFlavor(ctx.transport, sudo));
-    await runTool(ctx, 'compose', compose(c, 'up', '-d', '--no-deps', ...services), {
-      what: `compose up of ${services.join(' ')}`,
-      sudo,
-      timeoutMs: COMMAND_TIMEOUT_MS,
+  const start = (ctx: StepContext, services: string[]) => startServices(ctx, where, services);
+  const stop = (ctx: StepContext, services: string[], cs: Container[]) =>
+    stopServices(ctx, where, services, {
+      cs,
+      ...(o.redis ? { redis: o.redis } : {}),
+      ...(o.redisSaveTimeoutMs !== undefined ? { redisSaveTimeoutMs: o.redisSaveTimeoutMs } : {}),
     });
-  };
-  // `docker stop` on the containers, each service with its grace period, all at once: as
-  // `compose stop` does, without starting Compose (this is the write freeze's first step).
-  const stop = async (ctx: StepContext, services: string[], cs: Container[]) => {
-    const byGrace = new Map<number | undefined, string[]>();
-    for (const c of cs.filter((x) => services.includes(x.service) && x.status === 'running')) {
-      const grace = graceOf(c.service);
-      byGrace.set(grace, [...(byGrace.get(grace) ?? []), c.name]);
-    }
-    await Promise.all(
-      [...byGrace].map(([grace, names]) =>
-        runTool(ctx, 'docker', stopCommand({ stopGrace: grace }, names), {
-          what: `docker stop of ${services.join(' ')}`,
-          sudo,
-          timeoutMs: COMMAND_TIMEOUT_MS,
-        }),
-      ),
-    );
-  };
-  const saveRedis = async (ctx: StepContext, services: string[], cs: Container[]) => {
-    for (const s of services.filter((x) => (o.redis ?? []).includes(x)))
-      for (const c of cs.filter((x) => x.service === s && x.status === 'running'))
-        await redisSave(ctx, {
-          container: c.name,
-          sudo,
-          ...(o.redisSaveTimeoutMs !== undefined ? { timeoutMs: o.redisSaveTimeoutMs } : {}),
-        });
-  };
   return {
     id: o.id,
     host: o.side.name,
@@ -118,9 +154,7 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
       const cs = await containers(ctx);
       const now = differingIn(cs);
       if (now.length === 0) return;
-      o.onApply?.();
       if (o.want === 'running') return start(ctx, now);
-      await saveRedis(ctx, now, cs);
       await stop(ctx, now, cs);
     },
     async verify(ctx) {

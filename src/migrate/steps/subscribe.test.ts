@@ -27,7 +27,7 @@ test('subscribe: check finds no subscription; apply empties the tables and subsc
     .when(stdinOf(TGT), {})
     .when(pg(TGT, q.subscriptionTablesSql(d)), { stdout: 'public.orders|r\n' })
     .when(pg(TGT, q.dropSubscriptionSql(d)), {});
-  s.source.when(pg(SRC, TABLES_SQL), { stdout: 'public.orders\n' });
+  s.source.when(pg(SRC, TABLES_SQL), { stdout: 'public.orders\n' }).when(pg(SRC, q.slotSql(d)), { stdout: '' });
   const { checked, verified } = await drive(step, contextFor(step, s), { rollback: true });
   assert.deepEqual(checked.observed, { container: TGT, subscribed: false });
   assert.deepEqual(verified, { ok: true });
@@ -39,7 +39,29 @@ test('subscribe: check finds no subscription; apply empties the tables and subsc
     ...[...findTarget, pg(TGT, q.subscriptionTablesSql(d))],
     ...[...findTarget, pg(TGT, q.dropSubscriptionSql(d))],
   ]);
-  assert.deepEqual(s.source.lines, [inspectLine, pg(SRC, TABLES_SQL)]);
+  // No slot left by an earlier attempt: nothing to drop before subscribing.
+  assert.deepEqual(s.source.lines, [inspectLine, pg(SRC, q.slotSql(d)), inspectLine, pg(SRC, TABLES_SQL)]);
+});
+
+test("subscribe again after an earlier attempt's cut-over: its slot on the source is dropped first", async () => {
+  const step = subscribeStep({ id: 'shop/migrate/subscribe/db', m, d, dependsOn: [] });
+  const s = servers();
+  s.target
+    .when(pg(TGT, TABLES_SQL), { stdout: 'public.orders\n' })
+    .when(pg(TGT, 'TRUNCATE public.orders'), {})
+    .when(stdinOf(TGT), {});
+  s.source
+    .when(pg(SRC, q.slotSql(d)), { stdout: '0/16B3748|f\n' }, { times: 1 })
+    .when(pg(SRC, q.dropSlotSql(d)), {})
+    .when(pg(SRC, q.slotSql(d)), { stdout: '' });
+  await step.apply(contextFor(step, s), { container: TGT, subscribed: false });
+  assert.deepEqual(s.source.lines, [
+    inspectLine,
+    pg(SRC, q.slotSql(d)),
+    pg(SRC, q.dropSlotSql(d)),
+    pg(SRC, q.slotSql(d)),
+  ]);
+  assert.equal(s.target.lines.at(-1), `${stdinOf(TGT)}`);
 });
 
 test('subscribe: an error psql reports at exit 0 fails the subscription (replication-failed); rollback without the tunnel lets go of it and drops the slot on the source', async () => {
@@ -53,6 +75,7 @@ test('subscribe: an error psql reports at exit 0 fails the subscription (replica
   s.source.when(pg(SRC, q.dropSlotSql(d)), {}).when(pg(SRC, q.slotSql(d)), { stdout: '' });
   const ctx = contextFor(step, s);
   const error = await failure(step.apply(ctx, { container: TGT, subscribed: false }));
+  const beforeRollback = s.source.lines.length;
   assert.ok(error instanceof StepError);
   assert.equal(error.code, 'replication-failed');
   assert.match(
@@ -65,7 +88,11 @@ test('subscribe: an error psql reports at exit 0 fails the subscription (replica
     pg(TGT, q.dropSubscriptionSql(d)),
     pg(TGT, q.detachSubscriptionSql(d)),
   ]);
-  assert.deepEqual(s.source.lines, [inspectLine, pg(SRC, q.dropSlotSql(d)), pg(SRC, q.slotSql(d))]);
+  assert.deepEqual(s.source.lines.slice(beforeRollback), [
+    inspectLine,
+    pg(SRC, q.dropSlotSql(d)),
+    pg(SRC, q.slotSql(d)),
+  ]);
 });
 
 const SEQ = 'public.orders_id_seq';

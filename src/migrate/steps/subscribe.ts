@@ -12,7 +12,7 @@ import type { Migration } from '../context.js';
 import { TABLES_SQL, type Database } from '../postgres.js';
 import * as q from '../replica-sql.js';
 import { TARGET_ACCEPT_WAIT_MS } from '../db-container.js';
-import { dbsOf, dropSubscription, lines, sql, sqlIn, SLOT_WAIT_S, type Db } from './replica-db.js';
+import { dbsOf, dropSlot, dropSubscription, lines, sql, sqlIn, SLOT_WAIT_S, type Db } from './replica-db.js';
 
 /** The subscription's tables and states; ready when every source table is copied and streaming. */
 async function copyState(source: Db, target: Db): Promise<{ ready: boolean; copying: string[] }> {
@@ -68,9 +68,14 @@ export function subscribeStep(
     async apply(ctx) {
       const dbs = dbsOf(ctx, m, d);
       const target = dbs.target(await dbs.findTarget(true));
-      // Rows an earlier attempt copied would collide with the copy: the target serves nothing yet.
+      // Rows an earlier attempt copied would collide with the copy: the target serves nothing
+      // yet (the plan has this step done for good once its data is in use, see ../live.ts).
       const left = lines(await sql(target, TABLES_SQL));
       if (left.length > 0) await sql(target, `TRUNCATE ${left.join(', ')}`);
+      // An earlier attempt's cut-over let go of its subscription but left the source's slot
+      // (the clean-up drops it once the target serves): a new subscription needs the name.
+      const source = dbs.source(await dbs.findSource());
+      if (await sql(source, q.slotSql(d))) await dropSlot(source);
       await sqlIn(target, new Secret(q.createSubscriptionInput(d, passwordOf(m, d))));
     },
     async verify(ctx) {
