@@ -38,6 +38,9 @@ if (files.length === 0) {
 // passed through as it is printed (a reporter writing to a file loses its summary when a
 // forced exit cuts it short).
 const FILE_MINUTES = Number(process.env.FERRY_TEST_FILE_MINUTES ?? 25);
+// Files run side by side, as many as Node's default (one less than the cores);
+// FERRY_TEST_CONCURRENCY sets it, e.g. to see on a small machine what a big one runs.
+const CONCURRENCY = process.env.FERRY_TEST_CONCURRENCY;
 const TOTAL_MINUTES = Number(process.env.FERRY_TEST_TOTAL_MINUTES ?? 70);
 const child = spawn(
   process.execPath,
@@ -47,6 +50,7 @@ const child = spawn(
     '--test',
     '--test-force-exit',
     `--test-timeout=${FILE_MINUTES * 60_000}`,
+    ...(CONCURRENCY ? [`--test-concurrency=${CONCURRENCY}`] : []),
     '--test-reporter=spec',
     ...files,
   ],

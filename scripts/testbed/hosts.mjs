@@ -186,7 +186,7 @@ function wholeNumber(name, fallback, min, max) {
 }
 
 export function hostCount() {
-  return wholeNumber('TESTBED_HOSTS', 5, 1, 50);
+  return wholeNumber('TESTBED_HOSTS', 6, 1, 50);
 }
 
 /**

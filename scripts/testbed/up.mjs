@@ -1,6 +1,6 @@
 // npm run testbed:up — brings up a fleet of fake VPS hosts on this machine for Ferry's
 // end-to-end tests: installs what is missing, starts a Docker engine, builds the images
-// that are not cached, starts TESTBED_HOSTS hosts (5: Debian 13, the last one Debian 12) and writes .testbed/ferry.yml,
+// that are not cached, starts TESTBED_HOSTS hosts (6: Debian 13, the last one Debian 12) and writes .testbed/ferry.yml,
 // hosts.json, known_hosts and ssh_config. TESTBED_LOAD_IMAGES=1 also loads the app images
 // into every host's Docker. Running it again reuses what runs.
 import { rmSync } from 'node:fs';

@@ -4,6 +4,22 @@ import { sshArgs, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from 
 
 export { sshTarget, testbedHosts, testbedIsUp, type TestbedHost };
 
+/**
+ * The host whose nginx the proxy and TLS tests have to themselves: they assert what nginx
+ * did host-wide (its reloads, its whole configuration), which suites migrating other
+ * stacks through another host's nginx, side by side, must not disturb.
+ */
+export const NGINX_HOST = 'host5';
+
+export function nginxHost(): TestbedHost {
+  const h = testbedHosts('debian-13').find((x) => x.name === NGINX_HOST);
+  if (!h)
+    throw new Error(
+      `the test bed has no Debian 13 ${NGINX_HOST}: run \`npm run testbed:up\` with TESTBED_HOSTS of 6 or more`,
+    );
+  return h;
+}
+
 /** Runs a shell line on a host as root; throws with stderr on failure. */
 export function onHost(host: TestbedHost, line: string, input?: string | Buffer): string {
   return execFileSync('ssh', [...sshArgs(host), line], { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });

@@ -13,7 +13,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 export const PEBBLE_PORT = 14000;
 export const PEBBLE_MANAGEMENT_PORT = 15000;
@@ -293,9 +293,22 @@ export function pathsUnder(run: (line: string) => string, roots: string[]): Set<
   );
 }
 
-/** Removes what appeared under `roots` since `before` (the topmost new paths, with what is below them). */
-export function removeAdded(run: (line: string) => string, roots: string[], before: Set<string>): string[] {
-  const added = [...pathsUnder(run, roots)].filter((p) => !before.has(p));
+/** nginx's directories that every stack on the host writes to, side by side. */
+const SHARED_DIRS = ['/etc/nginx/ferry/', '/etc/nginx/sites-enabled/'];
+
+/**
+ * Removes what appeared under `roots` since `before` (the topmost new paths, with what is
+ * below them). In nginx's shared directories only the files named after one of `stacks`: other
+ * stacks' tests, running at the same time, write theirs there too.
+ */
+export function removeAdded(
+  run: (line: string) => string,
+  roots: string[],
+  before: Set<string>,
+  stacks: string[],
+): string[] {
+  const mine = (p: string) => !SHARED_DIRS.some((d) => p.startsWith(d)) || stacks.some((s) => basename(p).includes(s));
+  const added = [...pathsUnder(run, roots)].filter((p) => !before.has(p) && mine(p));
   const top = added.filter((p) => !added.some((q) => q !== p && p.startsWith(`${q}/`)));
   if (top.length > 0) run(`rm -rf ${top.map((p) => `'${p}'`).join(' ')}`);
   return top;

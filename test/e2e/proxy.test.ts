@@ -1,5 +1,5 @@
 /**
- * nginx in front of a stack on a real server (host3), as a non-root user with sudo:
+ * nginx in front of a stack on a real server (host5), as a non-root user with sudo:
  * the real `nginx -t` accepts every golden file; a site routes by Host header to a real
  * container; a second run changes nothing; upstreams swap to a new container; and a
  * broken configuration never reaches a reload (no reload in systemd's journal, the same
@@ -24,7 +24,7 @@ import { GOLDEN_CASES } from '../../src/proxy/test-cases.js';
 import { SshPool } from '../../src/transport/ssh/index.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { testbedInfo } from '../../scripts/testbed/lib.mjs';
-import { loadImages, onHost, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { loadImages, NGINX_HOST, nginxHost, onHost, sshTarget, testbedIsUp, type TestbedHost } from './helpers.js';
 import { oneAtATime, pathsUnder, removeAdded, until } from './pebble.js';
 
 const GOLDEN = fileURLToPath(new URL('../golden/nginx/', import.meta.url));
@@ -44,7 +44,7 @@ const proxy: ProxyDef = {
 };
 const stack: StackDef = {
   name: STACK,
-  server: 'host3',
+  server: NGINX_HOST,
   compose: ['/srv/e2eweb/compose.yml'],
   connections: [],
   deploy: DEFAULT_DEPLOY,
@@ -88,19 +88,19 @@ async function run(transport: Transport, steps: Step[]) {
 }
 
 describe(
-  'nginx proxy on the test bed (host3)',
+  'nginx proxy on the test bed (host5)',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
     test('the real nginx -t accepts every golden file, alone and together', () =>
-      oneAtATime('nginx-host3', goldenFilesAccepted));
+      oneAtATime('nginx-host5', goldenFilesAccepted));
 
     test('a site serves a real container by Host header; a second run changes nothing; upstreams swap; a broken file never reaches a reload', () =>
-      oneAtATime('nginx-host3', siteServesAndSwaps));
+      oneAtATime('nginx-host5', siteServesAndSwaps));
   },
 );
 
 async function goldenFilesAccepted(): Promise<void> {
-  const h = testbedHosts()[2]!;
+  const h = nginxHost();
   const sites = GOLDEN_CASES.filter((c) => c.kind === 'site');
   const stacks = [...new Set(sites.map((c) => c.stack))];
   const cert = certificatePaths('shop');
@@ -110,7 +110,7 @@ async function goldenFilesAccepted(): Promise<void> {
   assert.deepEqual(
     ours.filter((p) => before.has(p)),
     [],
-    'these paths already exist on host3; the test would overwrite them',
+    'these paths already exist on host5; the test would overwrite them',
   );
   try {
     // The shop upstreams are the golden upstreams file; the other stacks' are rendered with no container yet.
@@ -134,19 +134,19 @@ async function goldenFilesAccepted(): Promise<void> {
     const together = nginxTest(h);
     assert.equal(together.code, 0, `minimal, full-tls and tls-none together: ${together.out}`);
   } finally {
-    removeAdded(sh, TOUCHED, before);
+    removeAdded(sh, TOUCHED, before, [...stacks, 'shop']);
   }
-  assert.equal(nginxTest(h).code, 0, 'host3 nginx -t after cleanup');
+  assert.equal(nginxTest(h).code, 0, 'host5 nginx -t after cleanup');
 }
 
 async function siteServesAndSwaps(): Promise<void> {
-  const h = testbedHosts()[2]!;
+  const h = nginxHost();
   const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
   const transport = pool.get({ ...sshTarget(h), user: testbedInfo().deployUser });
   const ctx = testContext(transport);
   const sh = (line: string) => onHost(h, line);
   const before = pathsUnder(sh, TOUCHED);
-  assert.equal(before.has(sitePath(STACK)), false, `${sitePath(STACK)} already exists on host3`);
+  assert.equal(before.has(sitePath(STACK)), false, `${sitePath(STACK)} already exists on host5`);
   try {
     loadImages(h, [IMAGE]);
     const first = startApp(h, CONTAINERS[0]!, 'one');
@@ -154,7 +154,7 @@ async function siteServesAndSwaps(): Promise<void> {
     const steps = () =>
       proxySteps({
         stack,
-        host: 'host3',
+        host: NGINX_HOST,
         sudo: true,
         upstreams: async () => ({ [upstreamName(STACK, 'app', 8000)]: [address] }),
         dependsOn: [],
@@ -182,7 +182,7 @@ async function siteServesAndSwaps(): Promise<void> {
     address = `${second}:8000`;
     await writeNginxFile(
       ctx,
-      'host3',
+      NGINX_HOST,
       upstreamsPath(STACK),
       renderUpstreams(STACK, proxy.routes, { [upstreamName(STACK, 'app', 8000)]: [address] }),
       true,
@@ -206,7 +206,7 @@ async function siteServesAndSwaps(): Promise<void> {
     const bad = await run(transport, [
       nginxFileStep({
         id: `${STACK}/proxy/site`,
-        host: 'host3',
+        host: NGINX_HOST,
         path: sitePath(STACK),
         content: broken,
         sudo: true,
@@ -215,7 +215,7 @@ async function siteServesAndSwaps(): Promise<void> {
     const end = bad.events.find((e) => e.kind === 'step-end');
     assert.ok(end?.kind === 'step-end' && end.error, 'the broken site must fail');
     assert.equal(end.error.code, 'nginx-config-invalid');
-    assert.match(end.error.message, /^host3: nginx refused the new \/etc\/nginx\/sites-enabled\/ferry-e2eweb\.conf/);
+    assert.match(end.error.message, /^host5: nginx refused the new \/etc\/nginx\/sites-enabled\/ferry-e2eweb\.conf/);
     assert.ok(
       end.error.message.includes(`unknown directive "proxy_http_versoin" in ${sitePath(STACK)}:${line}`),
       end.error.message,
@@ -228,7 +228,7 @@ async function siteServesAndSwaps(): Promise<void> {
   } finally {
     await pool.close();
     sh(`docker rm -f ${CONTAINERS.join(' ')} >/dev/null 2>&1; true`);
-    removeAdded(sh, TOUCHED, before);
+    removeAdded(sh, TOUCHED, before, [STACK]);
     sh('nginx -t -q && systemctl reload nginx');
   }
 }

@@ -1,7 +1,7 @@
 /**
- * A real certificate for a stack on host3 from pebble running on this machine, through
+ * A real certificate for a stack on host5 from pebble running on this machine, through
  * certbot's webroot and the real HTTP-01 challenge (pebble fetches the token from nginx
- * on host3, its name resolved by pebble-challtestsrv): the certificate is issued and
+ * on host5, its name resolved by pebble-challtestsrv): the certificate is issued and
  * served with the chain to pebble's root, HTTP redirects to HTTPS except ACME challenges,
  * HSTS is sent, a second run changes nothing, and a renewal with certbot.service's own
  * environment gets a new certificate that nginx serves after the deploy hook.
@@ -28,7 +28,7 @@ import {
 import { proxySteps } from '../../src/proxy/steps.js';
 import { SshPool } from '../../src/transport/ssh/index.js';
 import { NETWORK, testbedInfo } from '../../scripts/testbed/lib.mjs';
-import { loadImages, onHost, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { loadImages, NGINX_HOST, nginxHost, onHost, sshTarget, testbedIsUp, type TestbedHost } from './helpers.js';
 import { gatewayOf, oneAtATime, pathsUnder, removeAdded, startPebble, until, type Pebble } from './pebble.js';
 
 const STACK = 'tlsshop';
@@ -54,7 +54,7 @@ const proxy: ProxyDef = {
 };
 const stack: StackDef = {
   name: STACK,
-  server: 'host3',
+  server: NGINX_HOST,
   compose: ['/srv/tlsshop/compose.yml'],
   connections: [],
   deploy: DEFAULT_DEPLOY,
@@ -69,7 +69,7 @@ interface Reply {
   serial?: string;
 }
 
-/** A request to host3's address for `name`: HTTPS verified against `ca` for that name. */
+/** A request to host5's address for `name`: HTTPS verified against `ca` for that name. */
 function ask(h: TestbedHost, name: string, path: string, ca?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const opts = { host: h.host, path, headers: { Host: name }, timeout: 5000 };
@@ -92,7 +92,7 @@ function ask(h: TestbedHost, name: string, path: string, ca?: string): Promise<R
   });
 }
 
-/** The serial of the certificate on host3, as openssl prints it (upper-case hex). */
+/** The serial of the certificate on host5, as openssl prints it (upper-case hex). */
 const serialOnHost = (h: TestbedHost) =>
   onHost(h, `openssl x509 -noout -serial -in ${certificatePaths(STACK).fullchain}`)
     .trim()
@@ -100,19 +100,19 @@ const serialOnHost = (h: TestbedHost) =>
     .toUpperCase();
 
 describe(
-  'TLS from an ACME CA on the test bed (host3, pebble here)',
+  'TLS from an ACME CA on the test bed (host5, pebble here)',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
     test(
       "issues, serves, redirects, stays unchanged on a second run, and renews through certbot.service's environment",
       { timeout: 10 * 60_000 },
-      () => oneAtATime('nginx-host3', issuesServesRenews),
+      () => oneAtATime('nginx-host5', issuesServesRenews),
     );
   },
 );
 
 async function issuesServesRenews(): Promise<void> {
-  const h = testbedHosts()[2]!;
+  const h = nginxHost();
   const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
   const transport = pool.get({ ...sshTarget(h), user: testbedInfo().deployUser });
   const run = (line: string) => onHost(h, line);
@@ -120,7 +120,7 @@ async function issuesServesRenews(): Promise<void> {
   assert.equal(
     before.has(sitePath(STACK)) || before.has(certificatePaths(STACK).fullchain),
     false,
-    `host3 already has ${STACK}'s site or certificate`,
+    `host5 already has ${STACK}'s site or certificate`,
   );
   let pebble: Pebble | undefined;
   try {
@@ -140,7 +140,7 @@ async function issuesServesRenews(): Promise<void> {
       const events: RunEvent[] = [];
       const steps = proxySteps({
         stack,
-        host: 'host3',
+        host: NGINX_HOST,
         sudo: true,
         acme,
         upstreams: async () => ({ [upstreamName(STACK, 'app', 8000)]: [`${ip}:8000`] }),
@@ -219,10 +219,11 @@ async function issuesServesRenews(): Promise<void> {
     assert.equal((await apply()).changed, 0, 'a renewed certificate needs no change');
   } finally {
     await pool.close();
+    // The site goes before its certificate: nginx -t (other stacks' too) never meets a site without its certificate.
+    removeAdded(run, TOUCHED, before, [STACK]);
     run(
       `docker rm -f ${CONTAINER} >/dev/null 2>&1; certbot delete --cert-name ${STACK} --non-interactive >/dev/null 2>&1; true`,
     );
-    removeAdded(run, TOUCHED, before);
     run('systemctl daemon-reload; nginx -t -q && systemctl reload nginx');
     await pebble?.stop();
   }
