@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadImages, testbedHosts, testbedIsUp } from './helpers.js';
 import { cleanStack } from './migrate-stack.js';
-import { crashCycle, ferryRun, type Bed, type KillPoint } from './crash/cycle.js';
+import { crashCycle, ferryRun, type Bed, type KillPoint, type Run } from './crash/cycle.js';
 import { CRASH_CANARY, writeCrashStack } from './crash/stack.js';
 
 const STACK = 'tbcrash';
@@ -49,6 +49,8 @@ function makeBed(): Bed {
   return { dir, state: join(dir, 'state'), stack: STACK, domain: 'tbcrash.ferry.test', source, target };
 }
 
+const tail = (r: Run): string => `exit ${r.code}\n${r.err.split('\n').slice(-40).join('\n')}`;
+
 const clean = (bed: Bed) => {
   for (const h of [bed.source, bed.target]) cleanStack(h, STACK, ['db-data', 'cache-data']);
 };
@@ -73,18 +75,20 @@ describe('the crash matrix (CI part) on the test bed', { skip: testbedIsUp() ? f
       console.log(
         `crash ${point.mode} ${point.step}:${point.event}: ${r.acked} acknowledged writes, ${r.failed} failed requests, longest gap ${r.gapMs} ms, written back: ${r.wroteBack}`,
       );
+      // What each run printed, for a failure to be read from CI's log.
+      const said = `\n--- resume:\n${tail(r.resumed)}\n--- rollback:\n${tail(r.rolledBack)}`;
       assert.ok(r.killed, `the run did not reach ${point.step}:${point.event}`);
       assert.ok(r.acked > 0, 'the probe had writes acknowledged');
       // (A rollback killed right after the write-back applied never says it changed: the rows say it.)
       if (point.during !== 'rollback')
-        assert.ok(r.wroteBack, 'the rollback carried the writes the target took back to the source');
+        assert.ok(r.wroteBack, `the rollback carried the writes the target took back to the source${said}`);
       assert.equal(r.resumed.code, 0, r.resumed.err);
       assert.deepEqual(r.missingAfterResume, [], 'acknowledged writes missing on the target after the resume');
-      assert.ok(r.servedAfterResume, 'the site answers after the resume');
+      assert.ok(r.servedAfterResume, `the site answers after the resume${said}`);
       assert.deepEqual([r.statusAfterResume.locks, r.statusAfterResume.left], [[], []]);
       assert.equal(r.rolledBack.code, 0, r.rolledBack.err);
       assert.deepEqual(r.missingAfterRollback, [], 'acknowledged writes missing on the source after the rollback');
-      assert.ok(r.servedAfterRollback, 'the site answers after the rollback');
+      assert.ok(r.servedAfterRollback, `the site answers after the rollback${said}`);
       assert.deepEqual(
         [
           r.statusAfterRollback.stage,

@@ -56,7 +56,12 @@ describe(
       const moved = await ferryRun(bed, migrateArgs(bed, 'dump'));
       assert.equal(moved.code, 0, moved.err);
       assert.equal(redis(bed, bed.target, 'SET written-on-target yes'), 'OK');
-      for (let i = 0; i < 5; i++) assert.equal((await fetchHealth(bed)).status, 200);
+      // The first answer may wait for a loaded machine; then each write is acknowledged.
+      assert.ok(await answersWithin(bed, 60_000), 'the site answers after the migration');
+      for (let i = 0; i < 5; i++) {
+        const a = await fetchHealth(bed);
+        assert.equal(a.status, 200, a.body);
+      }
       const onTarget = rows(bed.target, STACK, 'ferry_hits');
       const back = await ferryRun(bed, ['rollback', STACK, '--yes']);
       assert.equal(back.code, 0, back.err);
@@ -76,7 +81,11 @@ describe(
         bed.target,
         `docker exec ${containerOf(STACK, 'db')} psql -U app -d app -q -c "CREATE TABLE audit (id int); INSERT INTO audit VALUES (1), (2)"`,
       );
-      for (let i = 0; i < 3; i++) assert.equal((await fetchHealth(bed)).status, 200);
+      assert.ok(await answersWithin(bed, 60_000), 'the site answers after the migration');
+      for (let i = 0; i < 3; i++) {
+        const a = await fetchHealth(bed);
+        assert.equal(a.status, 200, a.body);
+      }
       const refused = await ferryRun(bed, ['rollback', STACK, '--yes']);
       assert.equal(refused.code, 1, refused.err);
       assert.match(
@@ -105,3 +114,10 @@ describe(
 
 /** One write through the source's nginx. */
 const fetchHealth = (bed: Bed) => httpGet(bed.source.host, bed.domain, '/health');
+
+/** Whether a write through the source's nginx is acknowledged within `ms`. */
+async function answersWithin(bed: Bed, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await new Promise((r) => setTimeout(r, 500)))
+    if ((await fetchHealth(bed)).status === 200) return true;
+  return false;
+}
