@@ -191,7 +191,7 @@ function migrateCommands(program: Command, io: CliIo, done: Done): void {
       .option('--resume', "continue this migration's run that was interrupted (refused when there is none)")
       .option(
         '--json',
-        'print only the report: {"downtime_ms", "bytes_transferred", "duration_ms", "verified": {...}}',
+        'print only the report: {"downtime_ms", "bytes_transferred", "transferred", "duration_ms", "verified": {...}}',
       ),
   ).action(async (stack: string, flags: MigrateFlags & { status?: boolean }) => {
     if (flags.status) return done(await migrateStatusCommand(stack, flags, io));

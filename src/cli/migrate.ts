@@ -17,7 +17,7 @@ import { serviceMovePlan } from '../migrate/plan-service.js';
 import type { Plan } from '../engine/plan.js';
 import type { RunSummary } from '../engine/events.js';
 import type { RunRecord } from '../journal/journal.js';
-import { isMigrationOf, pauseAcross } from '../migrate/runs.js';
+import { isMigrationOf, pauseAcross, transfersAcross } from '../migrate/runs.js';
 import type { Migration } from '../migrate/context.js';
 import { report, type MigrationReport } from '../migrate/context.js';
 import { markerPath } from '../migrate/steps/switch.js';
@@ -243,7 +243,7 @@ async function runMigration(
       m.marks.tables = saved.tables ?? m.marks.tables;
       m.marks.volumes = saved.volumes;
     }
-    const r = report(m, Date.now(), pauseAcross(runs, o.pauseBy, o.servedBy));
+    const r = report(m, Date.now(), pauseAcross(runs, o.pauseBy, o.servedBy), transfersAcross(runs));
     const dns = o.dns ? await o.dns() : undefined;
     if (flags.json) s.io.out(`${JSON.stringify({ ...r, ...(dns ? { dns: dns.json } : {}), run: summary.runId })}\n`);
     else s.io.out(renderReport(r, o.moved, target, dns?.lines ?? [], flags.service));
@@ -318,6 +318,14 @@ async function dnsAfter(
   };
 }
 
+/** ` (volumes 64.1 MB, databases 1.2 MB)`: the kinds that moved anything. */
+function transferredParts(r: MigrationReport): string {
+  const parts = Object.entries(r.transferred)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k} ${formatSize(n)}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
 function renderReport(
   r: MigrationReport,
   moved: string,
@@ -328,8 +336,8 @@ function renderReport(
   const stack = moved.split('/')[0]!;
   const lines = [
     `${moved} moved to ${target.name}: verified`,
-    `  write downtime: ${r.downtime_ms === null ? 'not measured (resumed run)' : `${r.downtime_ms} ms`}`,
-    `  transferred:    ${formatSize(r.bytes_transferred)} of volume data (databases streamed besides)`,
+    `  write downtime: ${r.downtime_ms === null ? 'none (the pause never began)' : `${r.downtime_ms} ms`}`,
+    `  transferred:    ${formatSize(r.bytes_transferred)}${transferredParts(r)}`,
     `  duration:       ${r.duration_ms} ms`,
     '',
   ];

@@ -10,11 +10,13 @@ export function stepContext(
   transports: (host: string) => Transport,
   redactor: Redactor,
   prior?: unknown,
+  transferred: StepContext['transferred'] = () => {},
 ): StepContext {
   const allowed = new Set([step.host, ...(step.reaches ?? [])]);
   const ctx: StepContext = {
     transport: transports(step.host),
     redactor,
+    transferred,
     on(host) {
       if (!allowed.has(host)) {
         throw new StepError(

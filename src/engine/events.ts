@@ -3,7 +3,7 @@
  * output, the journal and `resume` all read these. Every text in them is redacted.
  */
 import type { Redactor } from '../core/redact.js';
-import type { Change, Phase, StepOutcome } from './step.js';
+import type { Change, Phase, StepOutcome, TransferKind } from './step.js';
 
 /** An error as events carry it: a stable code, a message naming where, and what to do next. */
 export interface EventError {
@@ -42,6 +42,8 @@ export type RunEvent = { at: string } & (
   /** `observed`: what the check saw, redacted; the step's apply, verify and rollback were given it. */
   | { kind: 'step-checked'; stepId: string; needed: boolean; change?: Change; observed?: unknown }
   | { kind: 'step-applied'; stepId: string }
+  /** Bytes that crossed between machines during the step's apply, by kind (a step may say it more than once). */
+  | { kind: 'step-transferred'; stepId: string; transfer: TransferKind; bytes: number }
   | { kind: 'step-verified'; stepId: string; ok: boolean; message?: string }
   | { kind: 'step-end'; stepId: string; outcome: StepOutcome; durationMs: number; error?: EventError }
   | { kind: 'rollback-start'; stepId: string }

@@ -405,3 +405,32 @@ test('a failed rollback of a step that holds the rollback keeps every step befor
     ['rollback d', 'rollback c', 'rollback b'],
   );
 });
+
+test('bytes a step says it moved are events of the run; nothing is said of zero or of a non-number', async () => {
+  const step: Step = {
+    id: 'copy',
+    host: 'h1',
+    phase: 'transfer',
+    title: 'copy',
+    dependsOn: [],
+    doc: () => ({ purpose: '', commands: [], verify: '', undo: '' }),
+    check: async () => ({ needed: true }),
+    apply: async (ctx) => {
+      ctx.transferred('volumes', 4096);
+      ctx.transferred('databases', 0);
+      ctx.transferred('databases', Number.NaN);
+      ctx.transferred('databases', 10);
+    },
+    verify: async () => ({ ok: true }),
+    rollback: async () => {},
+  };
+  const { events, opts } = collecting();
+  await runPlan(makePlan([step]), opts);
+  assert.deepEqual(
+    events.filter((e) => e.kind === 'step-transferred'),
+    [
+      { at, kind: 'step-transferred', stepId: 'copy', transfer: 'volumes', bytes: 4096 },
+      { at, kind: 'step-transferred', stepId: 'copy', transfer: 'databases', bytes: 10 },
+    ],
+  );
+});

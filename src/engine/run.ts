@@ -134,7 +134,9 @@ function startable(plan: Plan, run: Run, active: Map<string, Promise<void>>): St
 }
 
 function context(step: Step, run: Run): StepContext {
-  return stepContext(step, run.opts.transports, run.opts.redactor, run.opts.prior?.[step.id]);
+  return stepContext(step, run.opts.transports, run.opts.redactor, run.opts.prior?.[step.id], (transfer, bytes) => {
+    if (Number.isFinite(bytes) && bytes > 0) run.emit({ kind: 'step-transferred', stepId: step.id, transfer, bytes });
+  });
 }
 
 /** Never rejects: every failure becomes the step's outcome. */

@@ -52,7 +52,16 @@ export interface StepContext {
    * before its first apply (the release that ran before) keeps that state from here.
    */
   prior?: unknown;
+  /**
+   * Says that `bytes` of `kind` crossed between machines for this step (its apply); the run
+   * records it (a `step-transferred` event), so that reports count it across resumed runs.
+   */
+  transferred(kind: TransferKind, bytes: number): void;
 }
+
+/** What crossed between machines, by kind, for a run's report. */
+export const TRANSFER_KINDS = ['volumes', 'databases', 'replication', 'images', 'release'] as const;
+export type TransferKind = (typeof TRANSFER_KINDS)[number];
 
 export interface CheckResult<O = unknown> {
   needed: boolean;

@@ -32,6 +32,8 @@ function details(e: RunEvent): string[] {
     case 'step-applied':
     case 'rollback-start':
       return [e.stepId];
+    case 'step-transferred':
+      return [e.stepId, `${e.bytes} bytes of ${e.transfer}`];
     case 'step-verified':
       return [e.stepId, e.ok ? 'ok' : `failed${e.message ? `: ${e.message}` : ''}`];
     case 'step-end':

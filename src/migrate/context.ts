@@ -1,5 +1,6 @@
 /** What the steps of one migration share: the two servers, the channel between them, and what they measured. */
 import type { Transport } from '../transport/transport.js';
+import type { TransferKind } from '../engine/step.js';
 import type { Secret } from '../core/secret.js';
 import type { Channel } from './channel.js';
 import type { Database, TableReport } from './postgres.js';
@@ -42,7 +43,6 @@ export interface Migration {
   passwords?: Record<string, Secret>;
   marks: {
     startedAt: number;
-    bytes: number;
     tables: TableReport[];
     volumes: VolumeReport[];
   };
@@ -50,16 +50,27 @@ export interface Migration {
 
 export interface MigrationReport {
   downtime_ms: number | null;
+  /** Everything that crossed between machines, in bytes: the sum of `transferred`. */
   bytes_transferred: number;
+  transferred: Record<TransferKind, number>;
   duration_ms: number;
   verified: { tables: TableReport[]; volumes: VolumeReport[] };
 }
 
-/** `downtime`: the write pause across the migration's runs (see runs.ts `pauseAcross`). */
-export function report(m: Migration, endedAt: number, downtime: number | null): MigrationReport {
+/**
+ * `downtime`: the write pause across the migration's runs; `transferred`: what crossed between
+ * machines across them, by kind (see runs.ts).
+ */
+export function report(
+  m: Migration,
+  endedAt: number,
+  downtime: number | null,
+  transferred: Record<TransferKind, number>,
+): MigrationReport {
   return {
     downtime_ms: downtime,
-    bytes_transferred: m.marks.bytes,
+    bytes_transferred: Object.values(transferred).reduce((a, b) => a + b, 0),
+    transferred,
     duration_ms: endedAt - m.marks.startedAt,
     verified: { tables: m.marks.tables, volumes: m.marks.volumes },
   };

@@ -64,7 +64,7 @@ test('the schema: pg_dump -Fc --schema-only from the snapshot, streamed into a m
   assert.equal(schemaFile(d), '/tmp/ferry-migrate-db.schema.dump');
   assert.equal(
     render(stream(schemaDump('src_db_1', d, 'SNAP'), through(writeFile('dst_db_1', schemaFile(d))))),
-    `bash -o pipefail -c 'docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges -Fc --schema-only | ssh new '\\''docker exec -i dst_db_1 sh -c '\\''\\'\\'''\\''umask 077 && cat > "$1"'\\''\\'\\'''\\'' sh /tmp/ferry-migrate-db.schema.dump'\\'''`,
+    `bash -o pipefail -c 'exec 3>&1; docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges -Fc --schema-only | LC_ALL=C dd bs=65536 2>&3 | ssh new '\\''docker exec -i dst_db_1 sh -c '\\''\\'\\'''\\''umask 077 && cat > "$1"'\\''\\'\\'''\\'' sh /tmp/ferry-migrate-db.schema.dump'\\'''`,
   );
   assert.equal(
     render(removeFile('dst_db_1', schemaFile(d))),
@@ -99,7 +99,7 @@ test('pre-data in one transaction, post-data with N jobs, both from the file', (
 test('data: tables one after the other in a stream, and the rest (sequence values, large objects) without the tables', () => {
   assert.equal(
     render(stream(tableDump('src_db_1', d, 'SNAP', [bulk]), through(load('dst_db_1', d)))),
-    `bash -o pipefail -c 'docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges --data-only -t '\\''"public"."bulk"'\\'' | ssh new '\\''docker exec -i dst_db_1 psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -U shop -d orders'\\'''`,
+    `bash -o pipefail -c 'exec 3>&1; docker exec src_db_1 pg_dump -U shop -d orders --snapshot=SNAP --no-owner --no-privileges --data-only -t '\\''"public"."bulk"'\\'' | LC_ALL=C dd bs=65536 2>&3 | ssh new '\\''docker exec -i dst_db_1 psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -U shop -d orders'\\'''`,
   );
   assert.equal(
     render(restDump('src_db_1', d, 'SNAP', [bulk, odd])),

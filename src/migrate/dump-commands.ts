@@ -13,7 +13,7 @@
  * Every stream runs on the source: `docker exec` in the source container, piped through
  * the channel into `docker exec -i` in the target container. Nothing here runs anything.
  */
-import { cmd, pipe, render, type Command } from '../shell/command.js';
+import { cmd, pipe, raw, render, type Command } from '../shell/command.js';
 import { sqlIdent, sqlLiteral } from '../shell/sql.js';
 import type { Database } from './postgres.js';
 
@@ -115,9 +115,23 @@ const pgDump = (container: string, d: Database, snapshot: string, ...args: strin
     ...args,
   );
 
-/** Run on the source: `from` here piped into `into` (already wrapped for the channel); pipefail, so either side's failure fails the whole. */
+/**
+ * Run on the source: `from` here piped into `into` (already wrapped for the channel); pipefail,
+ * so either side's failure fails the whole. A `dd` between them counts what crosses: its
+ * summary (`N bytes ... copied`) goes to stdout (`streamedBytes` reads it), where `into`, a
+ * load whose results go to /dev/null, prints nothing.
+ */
 export const stream = (from: Command, into: Command): Command =>
-  cmd('bash', '-o', 'pipefail', '-c', render(pipe(from, into)));
+  cmd('bash', '-o', 'pipefail', '-c', `exec 3>&1; ${render(pipe(from, COUNT, into))}`);
+
+/** dd, copying as it is, its summary to fd 3 (the stream's stdout); in the C locale, so that it reads the same everywhere. */
+const COUNT: Command = raw`LC_ALL=C dd bs=65536 2>&3`;
+
+/** The bytes a `stream` carried, from dd's summary in its output (0 when there is none). */
+export function streamedBytes(stdout: string): number {
+  const m = /^(\d+) bytes? /m.exec(stdout);
+  return m ? Number(m[1]) : 0;
+}
 
 export const schemaDump = (container: string, d: Database, snapshot: string): Command =>
   pgDump(container, d, snapshot, '-Fc', '--schema-only');

@@ -16,7 +16,10 @@ function sides(failing?: { line: RegExp; stderr: string }) {
     })
     .when(/^docker exec -i old_db_1 psql -X -q -At/, { stdout: '00000003-0000001B-1\n' });
   if (failing) source.when(failing.line, { code: 1, stderr: failing.stderr });
-  source.when(/^bash -o pipefail -c /, {});
+  // Each stream's dd says what it carried.
+  source.when(/^bash -o pipefail -c /, {
+    stdout: '2+1 records in\n2+1 records out\n131072 bytes (131 kB, 128 KiB) copied, 0.1 s, 1.3 MB/s\n',
+  });
   const target = new RecordingTransport('new').when(/.*/, {});
   const p: ParallelDump = {
     d,
@@ -32,11 +35,14 @@ function sides(failing?: { line: RegExp; stderr: string }) {
 
 test('a parallel dump: database anew, schema file, pre-data, the tables in shares and the rest from one snapshot, post-data, file removed', async () => {
   const { source, target, p } = sides();
-  assert.deepEqual(await parallelDump(p), { tables: 3, streams: 2 });
+  assert.deepEqual(await parallelDump(p), { tables: 3, streams: 2, bytes: 4 * 131072 });
   const streams = source.lines.filter((l) => l.startsWith('bash '));
   assert.equal(streams.length, 4);
   assert.ok(streams.every((l) => l.includes('--snapshot=00000003-0000001B-1')));
-  assert.match(streams[0]!, /--schema-only \| ssh new .*cat > .* \/tmp\/ferry-migrate-db\.schema\.dump/);
+  assert.match(
+    streams[0]!,
+    /--schema-only \| LC_ALL=C dd bs=65536 2>&3 \| ssh new .*cat > .* \/tmp\/ferry-migrate-db\.schema\.dump/,
+  );
   // Two streams for three tables: the large one alone, the two small ones together; then the rest.
   assert.deepEqual(
     streams

@@ -29,6 +29,7 @@ import {
   snapshotSession,
   stream,
   streamCount,
+  streamedBytes,
   tableDump,
   writeFile,
   type DumpTable,
@@ -84,13 +85,15 @@ export function dumpFailure(
   return e;
 }
 
-/** Moves the database; returns how many tables and streams it took. */
-export async function parallelDump(p: ParallelDump): Promise<{ tables: number; streams: number }> {
+/** Moves the database; returns how many tables and streams it took, and the bytes the streams carried. */
+export async function parallelDump(p: ParallelDump): Promise<{ tables: number; streams: number; bytes: number }> {
   const { d, source, target } = p;
+  let bytes = 0;
   const run = async (side: DbSide, command: Command, part: string) => {
     const r = await side.transport.exec(command, { sudo: side.sudo, timeoutMs: LONG });
     const failed = dumpFailure(p, part, r);
     if (failed) throw failed;
+    bytes += streamedBytes(r.stdout);
   };
   const file = schemaFile(d);
   const { snapshot, tables } = await begin(
@@ -119,7 +122,7 @@ export async function parallelDump(p: ParallelDump): Promise<{ tables: number; s
     await snapshot.release();
     await target.transport.exec(removeFile(target.container, file), { sudo: target.sudo }).catch(() => undefined);
   }
-  return { tables: tables.length, streams };
+  return { tables: tables.length, streams, bytes };
 }
 
 /** Side by side: the snapshot exported, the tables listed, the target's database created anew; after a failure, the snapshot is released. */

@@ -91,7 +91,6 @@ function copyStep(p: Planning, which: 'precopy' | 'final-copy', dependsOn: strin
       which === 'precopy'
         ? `first copy of ${p.volumes.join(', ')} while the stack runs`
         : `final copy of ${p.volumes.join(', ')}, writers stopped`,
-    onBytes: p.onBytes,
   });
 }
 

@@ -79,7 +79,7 @@ export function newMigration(
         new Secret(project.services.find((s) => s.name === d.service)?.environment.POSTGRES_PASSWORD ?? ''),
       ]),
     ),
-    marks: { startedAt: Date.now(), bytes: 0, tables: [], volumes: [] },
+    marks: { startedAt: Date.now(), tables: [], volumes: [] },
   };
 }
 
@@ -101,7 +101,6 @@ export interface Planning {
   /** Named volumes moved by copy (see Migration.volumes). */
   volumes: string[];
   copies: (ctx: StepContext) => Promise<VolumeCopy[]>;
-  onBytes: (n: number) => void;
   /** After these the target serves the stack again; the last is where writes are served again. */
   served: string[];
 }
@@ -156,7 +155,6 @@ export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
   const p: Planning = {
     ...{ i, m, id, deploy, dbs, volumes, served },
     copies: volumeCopies(i, m, volumes),
-    onBytes: (n) => (m.marks.bytes += n),
   };
   const dns = await dnsOf(p);
   const channel = channelSteps({

@@ -43,6 +43,10 @@ export const REDIS_IMAGE = /(^|\/)[a-z0-9-]*(redis|valkey|keydb)[a-z0-9-]*(:|$)/
 export const TABLES_SQL =
   "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' ORDER BY 1";
 
+/** The bytes of the tables' data (without indexes), all together. */
+export const TABLES_SIZE_SQL =
+  "SELECT coalesce(sum(pg_table_size(c.oid)), 0) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'";
+
 /** Row count and an order-independent checksum of every row's text, per table. */
 export function checksumSql(tables: string[]): string {
   return tables

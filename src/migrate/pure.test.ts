@@ -86,17 +86,19 @@ test('a proof is stale when a table of the source has other rows than when prove
   ]);
 });
 
-test('the disk margin, and the report: the downtime it is given, the bytes, the duration', () => {
+test('the disk margin, and the report: the downtime and the transfers it is given, their sum, the duration', () => {
   assert.equal(needWithMargin(0), 1024 ** 3);
   assert.equal(needWithMargin(1000), 1100 + 1024 ** 3);
-  const m = { marks: { startedAt: 1000, bytes: 42, tables: [], volumes: [] } } as unknown as Migration;
-  assert.deepEqual(report(m, 9000, 2500), {
+  const m = { marks: { startedAt: 1000, tables: [], volumes: [] } } as unknown as Migration;
+  const transferred = { volumes: 40, databases: 2, replication: 0, images: 0, release: 0 };
+  assert.deepEqual(report(m, 9000, 2500, transferred), {
     downtime_ms: 2500,
     bytes_transferred: 42,
+    transferred,
     duration_ms: 8000,
     verified: { tables: [], volumes: [] },
   });
-  assert.equal(report(m, 9000, null).downtime_ms, null);
+  assert.equal(report(m, 9000, null, transferred).downtime_ms, null);
 });
 
 test('a hostile table name (quotes, backslash, $$, newline), as quote_ident gives it, is a literal in the checksums and counts', () => {

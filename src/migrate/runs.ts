@@ -4,6 +4,7 @@
  * inside the pause and resumed reports the whole outage, not only its own part.
  */
 import type { RunEvent } from '../engine/events.js';
+import { TRANSFER_KINDS, type TransferKind } from '../engine/step.js';
 
 /** Whether a run's command moved `stack` (or one of its services) to `target`. */
 export function isMigrationOf(command: string, stack: string, target: string): boolean {
@@ -24,4 +25,11 @@ export function pauseAcross(runs: RunEvent[][], pauseBy: string, servedBy: strin
   const served = events.find((e) => e.kind === 'step-verified' && e.stepId === servedBy && e.ok);
   if (!began || !served) return null;
   return Math.max(0, Date.parse(served.at) - Date.parse(began.at));
+}
+
+/** What crossed between machines across a migration's runs, by kind (every kind listed, 0 when none). */
+export function transfersAcross(runs: RunEvent[][]): Record<TransferKind, number> {
+  const out = Object.fromEntries(TRANSFER_KINDS.map((k) => [k, 0])) as Record<TransferKind, number>;
+  for (const e of runs.flat()) if (e.kind === 'step-transferred') out[e.transfer] += e.bytes;
+  return out;
 }

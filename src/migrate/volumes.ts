@@ -239,7 +239,9 @@ export function syncStep(o: SyncStepOptions): Step<SyncObserved> {
       for (const copy of copies) {
         const r = await rsync(ctx, syncCommand(ch, copy));
         if (r.code !== 0 && r.code !== VANISHED) throw syncError(ch, copy, r.code, r.stderr, redact(ctx));
-        o.onBytes?.(parseRsyncStats(r.stdout).bytesSent);
+        const sent = parseRsyncStats(r.stdout).bytesSent;
+        ctx.transferred('volumes', sent);
+        o.onBytes?.(sent);
       }
     },
     async verify(ctx, { copies }) {

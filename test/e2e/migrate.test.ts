@@ -283,6 +283,7 @@ async function probedMigration(b: Bed): Promise<void> {
   const r = JSON.parse(t.out.trim().split('\n').pop()!) as {
     downtime_ms: number;
     bytes_transferred: number;
+    transferred: Record<string, number>;
     duration_ms: number;
     verified: { tables: { checksum_match: boolean }[]; volumes: { manifest_match: boolean }[] };
     dns: unknown;
@@ -293,6 +294,12 @@ async function probedMigration(b: Bed): Promise<void> {
   assert.ok(r.verified.volumes.every((x) => x.manifest_match));
   assert.equal(typeof r.downtime_ms, 'number');
   assert.ok(r.downtime_ms > 0 && r.downtime_ms < r.duration_ms);
+  // The database crossed as a dump stream; the total is the sum of the kinds.
+  assert.ok(r.transferred.databases! > 0, JSON.stringify(r.transferred));
+  assert.equal(
+    r.bytes_transferred,
+    Object.values(r.transferred).reduce((a, b) => a + b, 0),
+  );
   assert.ok(seen.acked.length > 0);
   const onTarget = Number(psql(target, 'SELECT count(*) FROM ferry_hits'));
   assert.ok(

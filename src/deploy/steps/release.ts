@@ -133,9 +133,15 @@ export function releaseStep(o: {
           `linking ${d} to shared data`,
         );
       }
-      await ctx.transport.upload(`${partial}/${META}`, metaText(o.meta), { mode: 0o600, sudo: o.sudo });
-      await ctx.transport.upload(`${partial}/${MANIFEST}`, manifestOf(o.bundle), { mode: 0o600, sudo: o.sudo });
+      const meta = metaText(o.meta);
+      const manifest = manifestOf(o.bundle);
+      await ctx.transport.upload(`${partial}/${META}`, meta, { mode: 0o600, sudo: o.sudo });
+      await ctx.transport.upload(`${partial}/${MANIFEST}`, manifest, { mode: 0o600, sudo: o.sudo });
       await run(ctx, or(cmd('test', '-d', dir), cmd('mv', '-T', partial, dir)), `renaming ${partial}`);
+      ctx.transferred(
+        'release',
+        [...o.bundle.files.map((f) => f.content), meta, manifest].reduce((n, c) => n + byteLength(c), 0),
+      );
     },
     async verify(ctx) {
       const r = await ctx.transport.exec(verifyCommand(dir), { sudo: o.sudo });
@@ -158,3 +164,7 @@ export function releaseStep(o: {
 }
 
 export const listReleasesCommand = (stack: string): Command => quiet(cmd('ls', '-1', releasesDir(stack)));
+
+/** The bytes of an uploaded content (a secret's too: its length is no secret). */
+const byteLength = (c: string | Buffer | { reveal(): string }): number =>
+  typeof c === 'string' ? Buffer.byteLength(c) : Buffer.isBuffer(c) ? c.length : Buffer.byteLength(c.reveal());

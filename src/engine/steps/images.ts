@@ -71,10 +71,13 @@ async function stream(ctx: StepContext, images: string[], c: Compression, sudo: 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
+  let sent = 0;
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (sent += d.length));
   const saved = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? 1)));
   const load = ctx.transport.exec(loadCommand(c), { stdin: child.stdout, sudo, timeoutMs: LOAD_TIMEOUT_MS });
   const [code, loaded] = await Promise.all([saved, load]);
+  ctx.transferred('images', sent);
   const redact = (s: string) => ctx.redactor.redact(s);
   if (code !== 0)
     throw new StepError(

@@ -44,7 +44,7 @@ export function migration(o: Partial<Migration> = {}): Migration {
     volumes: [],
     redis: [],
     mode: 'dump',
-    marks: { startedAt: 0, bytes: 0, tables: [], volumes: [] },
+    marks: { startedAt: 0, tables: [], volumes: [] },
     ...o,
   };
 }

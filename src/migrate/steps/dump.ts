@@ -170,7 +170,7 @@ export function dumpStep(o: DumpOptions): Step<DumpObserved> {
     },
     async apply(ctx) {
       const s = await sides(ctx, m, d);
-      await parallelDump({
+      const moved = await parallelDump({
         ...s,
         d,
         jobs,
@@ -178,6 +178,7 @@ export function dumpStep(o: DumpOptions): Step<DumpObserved> {
         where: `${m.source.name} -> ${m.target.name}`,
         redact: (x) => ctx.redactor.redact(x),
       });
+      ctx.transferred('databases', moved.bytes);
     },
     // The restore is complete when both sides have the same objects and rows; the proof
     // step (migrate/verify) that follows compares every row's content, and reports it.

@@ -5,7 +5,7 @@ import { Secret } from '../../core/secret.js';
 import { StepError } from '../../engine/errors.js';
 import { drive } from '../../engine/test-helpers.js';
 import type { RecordedCall } from '../../transport/recording.js';
-import { TABLES_SQL } from '../postgres.js';
+import { TABLES_SIZE_SQL, TABLES_SQL } from '../postgres.js';
 import * as q from '../replica-sql.js';
 import { contextFor, d, failure, inspectLine, migration, pg, ready, servers, SRC, TGT } from './db-fixture.js';
 import { cutoverStep, subscribeStep } from './subscribe.js';
@@ -27,8 +27,15 @@ test('subscribe: check finds no subscription; apply empties the tables and subsc
     .when(stdinOf(TGT), {})
     .when(pg(TGT, q.subscriptionTablesSql(d)), { stdout: 'public.orders|r\n' })
     .when(pg(TGT, q.dropSubscriptionSql(d)), {});
-  s.source.when(pg(SRC, TABLES_SQL), { stdout: 'public.orders\n' }).when(pg(SRC, q.slotSql(d)), { stdout: '' });
-  const { checked, verified } = await drive(step, contextFor(step, s), { rollback: true });
+  s.source
+    .when(pg(SRC, TABLES_SQL), { stdout: 'public.orders\n' })
+    .when(pg(SRC, q.slotSql(d)), { stdout: '' })
+    .when(pg(SRC, TABLES_SIZE_SQL), { stdout: '81920\n' });
+  const sent: [string, number][] = [];
+  const ctx = { ...contextFor(step, s), transferred: (k: string, n: number) => void sent.push([k, n]) };
+  const { checked, verified } = await drive(step, ctx, { rollback: true });
+  // The initial copy is counted once, as the size of the source's tables.
+  assert.deepEqual(sent, [['replication', 81920]]);
   assert.deepEqual(checked.observed, { container: TGT, subscribed: false });
   assert.deepEqual(verified, { ok: true });
   assert.deepEqual(calls(s.target.calls), [
@@ -40,7 +47,10 @@ test('subscribe: check finds no subscription; apply empties the tables and subsc
     ...[...findTarget, pg(TGT, q.dropSubscriptionSql(d))],
   ]);
   // No slot left by an earlier attempt: nothing to drop before subscribing.
-  assert.deepEqual(s.source.lines, [inspectLine, pg(SRC, q.slotSql(d)), inspectLine, pg(SRC, TABLES_SQL)]);
+  assert.deepEqual(s.source.lines, [
+    ...[inspectLine, pg(SRC, q.slotSql(d)), inspectLine, pg(SRC, TABLES_SQL)],
+    pg(SRC, TABLES_SIZE_SQL),
+  ]);
 });
 
 test("subscribe again after an earlier attempt's cut-over: its slot on the source is dropped first", async () => {

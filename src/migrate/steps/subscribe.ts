@@ -9,7 +9,7 @@ import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext, StepPlace } from '../../engine/step.js';
 import { Secret } from '../../core/secret.js';
 import type { Migration } from '../context.js';
-import { TABLES_SQL, type Database } from '../postgres.js';
+import { TABLES_SIZE_SQL, TABLES_SQL, type Database } from '../postgres.js';
 import * as q from '../replica-sql.js';
 import { TARGET_ACCEPT_WAIT_MS } from '../db-container.js';
 import { dbsOf, dropSlot, dropSubscription, lines, sql, sqlIn, SLOT_WAIT_S, type Db } from './replica-db.js';
@@ -84,7 +84,11 @@ export function subscribeStep(
       for (;;) {
         const source = dbs.source(await dbs.findSource());
         const s = await copyState(source, dbs.target(await dbs.findTarget(true)));
-        if (s.ready) return { ok: true };
+        if (s.ready) {
+          // The initial copy carried the tables' data: their size on the source stands for it.
+          ctx.transferred('replication', Number(await sql(source, TABLES_SIZE_SQL)) || 0);
+          return { ok: true };
+        }
         if (Date.now() > deadline) return { ok: false, message: `still copying: ${s.copying.join(', ')}` };
         await sleep(500);
       }
