@@ -9,8 +9,8 @@ import { withLock } from './lock.mjs';
 import { main, run, must, log, seconds } from './run.mjs';
 
 const withImages = process.argv.includes('--images');
-const HOST = new RegExp(`^${PREFIX}host\\d+$`);
-const VOLUME = new RegExp(`^${PREFIX}host\\d+-docker$`);
+const HOST = new RegExp(`^${PREFIX}(host\\d+|fresh-[a-z0-9-]+)$`);
+const VOLUME = new RegExp(`^${PREFIX}(host\\d+|fresh-[a-z0-9-]+)-docker$`);
 
 const lines = (r) =>
   r.stdout
@@ -20,7 +20,7 @@ const lines = (r) =>
 
 async function removeDockerThings() {
   const byLabel = lines(await run('docker', ['ps', '-a', '--filter', 'label=ferry-tb=1', '--format', '{{.Names}}']));
-  const byName = lines(await run('docker', ['ps', '-a', '--filter', `name=${PREFIX}host`, '--format', '{{.Names}}']));
+  const byName = lines(await run('docker', ['ps', '-a', '--filter', `name=${PREFIX}`, '--format', '{{.Names}}']));
   const containers = [
     ...new Set([...byLabel.filter((n) => n.startsWith(PREFIX)), ...byName.filter((n) => HOST.test(n))]),
   ];
@@ -32,7 +32,7 @@ async function removeDockerThings() {
     await must('docker', ['network', 'rm', NETWORK], { what: `removing network ${NETWORK}` });
     log(`down: removed network ${NETWORK}`);
   }
-  const volumes = lines(await run('docker', ['volume', 'ls', '-q', '--filter', `name=${PREFIX}host`])).filter((v) =>
+  const volumes = lines(await run('docker', ['volume', 'ls', '-q', '--filter', `name=${PREFIX}`])).filter((v) =>
     VOLUME.test(v),
   );
   if (volumes.length) {
@@ -66,7 +66,7 @@ await main(() =>
     if (engine.code === 0) await removeDockerThings();
     else log('down: no Docker engine answers, so there are no hosts to remove');
     const files = ['key', 'knownHosts', 'fleet', 'hostsJson', 'sshConfig'].map((k) => paths[k]);
-    files.push(`${paths.key}.pub`, join(paths.dir, 'logs'), join(paths.dir, 'build'));
+    files.push(`${paths.key}.pub`, join(paths.dir, 'logs'), join(paths.dir, 'build'), join(paths.dir, 'fresh'));
     if (withImages) files.push(paths.images);
     const removed = files.filter((f) => existsSync(f));
     for (const f of removed) rmSync(f, { recursive: true, force: true });

@@ -11,7 +11,11 @@ const FRESH = 'a test may have changed the host: `npm run testbed:down && npm ru
 
 /** What TESTBED.md found to boot systemd in a container here (--privileged fails). */
 export function hostRunArgs(i, os) {
-  const name = `${PREFIX}host${i}`;
+  return containerRunArgs(`${PREFIX}host${i}`, HOST_IMAGES[os]);
+}
+
+/** `docker run` arguments of a host container named `name` booting `image`. */
+export function containerRunArgs(name, image) {
   return [
     'run',
     '-d',
@@ -41,11 +45,11 @@ export function hostRunArgs(i, os) {
     '/run/lock',
     '-v',
     `${name}-docker:/var/lib/docker`,
-    HOST_IMAGES[os],
+    image,
   ];
 }
 
-async function ensureNetwork() {
+export async function ensureNetwork() {
   if ((await run('docker', ['network', 'inspect', NETWORK])).code === 0) return;
   await must('docker', ['network', 'create', '--label', LABEL, NETWORK], { what: `creating network ${NETWORK}` });
   log(`hosts: created network ${NETWORK}`);
@@ -89,7 +93,7 @@ async function startHost(i, os) {
   return { name, did: 'created' };
 }
 
-async function hostIp(name) {
+export async function hostIp(name) {
   const r = await must('docker', [
     'inspect',
     '--format',
@@ -101,7 +105,7 @@ async function hostIp(name) {
   return ip;
 }
 
-async function waitForUnits(name) {
+export async function waitForUnits(name) {
   let last = '';
   const ok = await waitFor(
     async () => {
@@ -135,7 +139,7 @@ async function waitForUnits(name) {
 }
 
 /** Puts the run's public key in authorized_keys of root and deploy (replacing what was there). */
-async function installKey(name, pub) {
+export async function installKey(name, pub) {
   const script = [
     'set -e',
     'install -d -m 700 /root/.ssh',
@@ -147,7 +151,7 @@ async function installKey(name, pub) {
   await must('docker', ['exec', '-i', name, 'sh', '-c', script], { input: pub, what: `installing the key on ${name}` });
 }
 
-async function scanHostKey(name, ip) {
+export async function scanHostKey(name, ip) {
   const line = await waitFor(
     async () => {
       const r = await run('ssh-keyscan', ['-T', '3', '-t', 'ed25519', ip]);

@@ -34,6 +34,7 @@ export const IMAGES = [
   { name: 'ferry-tb-base-trixie', dir: 'base', suite: 'trixie' },
   { name: 'ferry-tb-host', dir: 'host', parent: 'ferry-tb-base-trixie', args: { PACKAGES: 'docker-cli' } },
   { name: 'ferry-tb-host-bookworm', dir: 'host', parent: 'ferry-tb-base' },
+  { name: 'ferry-tb-host-harden', dir: 'host-harden', parent: 'ferry-tb-host' },
   { name: 'ferry-tb-app', dir: 'app', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-worker', dir: 'worker', parent: 'ferry-tb-app', app: true },
   { name: 'ferry-tb-postgres', dir: 'postgres', parent: 'ferry-tb-base', app: true },
@@ -45,6 +46,8 @@ export const HOST_IMAGES = {
   'debian-13': 'ferry-tb-host:latest',
   'debian-12': 'ferry-tb-host-bookworm:latest',
 };
+/** What fresh hosts boot (scripts/testbed/fresh.mjs): Debian 13 with what hardening installs. */
+export const FRESH_IMAGE = 'ferry-tb-host-harden:latest';
 /** App images are tagged :1 as well, so that stacks can name a fixed tag. */
 export const APP_TAG = '1';
 
@@ -186,6 +189,7 @@ export async function ensureImages() {
     await build('ferry-tb-base-trixie');
     await build('ferry-tb-host');
     await build('ferry-tb-host-bookworm');
+    await build('ferry-tb-host-harden');
   };
   const appLane = async () => {
     for (const i of IMAGES.filter((x) => x.app)) await build(i.name);

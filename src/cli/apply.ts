@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { FerryError, UsageError } from '../core/errors.js';
 import { openJournal, type Journal } from '../journal/journal.js';
 import { currentRelease } from '../deploy/release-meta.js';
-import { buildPlan, selectTargets, type FleetPlan, type Target } from '../plans/build.js';
+import { buildPlan, hardenTargets, selectTargets, type FleetPlan, type Target } from '../plans/build.js';
 import { cmd, quiet } from '../shell/command.js';
 import { markerPath } from '../migrate/steps/switch.js';
 import { preview, type Preview } from '../plans/preview.js';
@@ -17,6 +17,7 @@ import { stateDir } from '../state/dir.js';
 import type { CliIo } from './io.js';
 import { confirm, declined, execute, planCheckFailed, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session, SessionFlags } from './session.js';
+import { hardeningFor } from './hardening.js';
 
 export interface PlanFlags extends SessionFlags {
   json?: boolean;
@@ -36,7 +37,7 @@ export function planCommand(stacks: string[], flags: PlanFlags, io: CliIo): Prom
     const targets = selectTargets(s.loaded, stacks);
     // A plan that apply would refuse is not shown as one it could run.
     await refuseMoved(s, targets);
-    const fp = await buildPlan(s.loaded, targets, s.local);
+    const fp = await buildPlan(s.loaded, targets, s.local, hardeningFor(s, hardenTargets(s.loaded, stacks), flags));
     const p = await preview(fp.plan, s.transports, s.redactor);
     const saved = savedPlan(s, fp, p);
     if (out) {
@@ -64,6 +65,7 @@ function savedPlan(s: Session, fp: FleetPlan, p: Preview): SavedPlan {
     createdAt: new Date().toISOString(),
     fleetFile: s.fleetFile,
     stacks: [...new Set(fp.targets.map((t) => t.stack.def.name))],
+    ...(fp.hardened.length > 0 ? { hardened: fp.hardened.map((h) => h.name) } : {}),
     releases: releases(fp),
     fingerprint: p.fingerprint,
     steps: p.steps.map(({ doc: _doc, ...rest }) => rest),
@@ -122,9 +124,13 @@ async function applyIn(
 ): Promise<number> {
   const resumed = flags.resume ? journal.lastUnfinished() : undefined;
   if (flags.resume && !resumed) s.io.err('nothing to resume: the last run finished; applying afresh\n');
-  const targets = selectTargets(s.loaded, saved ? saved.stacks : stacks);
+  const names = saved ? saved.stacks : stacks;
+  const targets = selectTargets(s.loaded, names);
   await refuseMoved(s, targets);
-  const fp = await buildPlan(s.loaded, targets, s.local);
+  const servers = saved
+    ? (saved.hardened ?? []).flatMap((n) => (s.loaded.fleet.servers[n] ? [s.loaded.fleet.servers[n]] : []))
+    : hardenTargets(s.loaded, stacks);
+  const fp = await buildPlan(s.loaded, targets, s.local, hardeningFor(s, servers, flags));
   const p = await preview(fp.plan, s.transports, s.redactor);
   if (saved) refuseStale(saved, planFile!, fp, p);
   await mayApply(s, p, flags);

@@ -8,6 +8,7 @@ import { renderFindings } from '../render/findings.js';
 import { renderInventory } from '../render/inventory.js';
 import { runLiveChecks } from '../check/live/index.js';
 import { renderLiveInventory } from '../inventory/live/render.js';
+import { securityReport } from '../inventory/live/security.js';
 import { loadWorkspace, type WorkspaceOptions } from '../workspace/load.js';
 import { readServers, serverFinding, snapshotFinding, type SshFlags } from './live.js';
 import type { CliIo, Io } from './io.js';
@@ -50,7 +51,8 @@ export async function inventoryCommand(flags: InputFlags, io: CliIo): Promise<nu
   if (!ws.loaded) throw new InputError(sortFindings(ws.findings));
   if (flags.live) {
     const run = await readServers(ws.loaded, flags, io);
-    if (flags.json) io.out(JSON.stringify({ servers: run.results, ...run.saved }, null, 2) + '\n');
+    const servers = run.results.map((r) => (r.facts ? { ...r, hardening: securityReport(r.facts) } : r));
+    if (flags.json) io.out(JSON.stringify({ servers, ...run.saved }, null, 2) + '\n');
     else io.out(renderLiveInventory(run.results));
     if (run.saved.snapshot) io.err(`snapshot saved: ${run.saved.snapshot}\n`);
     else io.err(renderFailure({ report: run.saved.snapshotError!, exit: 0 }).replace(/^error /, 'warning '));

@@ -44,7 +44,16 @@ export function targetFor(s: ServerDef, flags: SshFlags): SshTarget {
     ...(flags.knownHosts && flags.knownHosts.length > 0 ? { knownHostsFiles: flags.knownHosts } : {}),
     ...(flags.trustNewHostKey ? { trustNewHostKey: true } : {}),
     ...(timeout !== undefined ? { connectTimeoutMs: timeout * 1000 } : {}),
+    ...hardenedEndpoint(s),
   };
+}
+
+/** Where a hardened server is reached: sshd's port and the admin user of its `harden`, tried before the declared ones. */
+function hardenedEndpoint(s: ServerDef): Pick<SshTarget, 'hardened'> {
+  const port = s.harden?.ssh?.port;
+  const user = s.harden?.admin?.user;
+  if (port === undefined && user === undefined) return {};
+  return { hardened: { ...(port !== undefined ? { port } : {}), ...(user !== undefined ? { user } : {}) } };
 }
 
 /** The run's SSH pool, with the flags' ssh config and the run's redactor. */

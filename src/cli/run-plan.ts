@@ -12,7 +12,7 @@ import type { Journal } from '../journal/journal.js';
 import { FerryError } from '../core/errors.js';
 import { systemErrorWords } from '../core/files.js';
 import { acquireLock, lockStatus, releaseLock } from '../lock/lock.js';
-import type { FleetPlan } from '../plans/build.js';
+import { HARDEN_LOCK, type FleetPlan } from '../plans/build.js';
 import { progressLine, renderSummary } from '../render/plan.js';
 import type { CliIo } from './io.js';
 import { openSession, operator, type Session, type SessionFlags } from './session.js';
@@ -85,7 +85,7 @@ export interface Continuing {
  */
 export async function execute(
   s: Session,
-  fp: Pick<FleetPlan, 'plan' | 'targets'>,
+  fp: Pick<FleetPlan, 'plan' | 'targets'> & Partial<Pick<FleetPlan, 'hardened'>>,
   command: string,
   flags: { json?: boolean; noSummary?: boolean; onEvent?: (e: RunEvent) => void },
   journal: Journal,
@@ -177,15 +177,19 @@ type Locked = { stack: string; server: string; sudo: boolean }[];
  */
 async function lockAll(
   s: Session,
-  fp: Pick<FleetPlan, 'targets'>,
+  fp: Pick<FleetPlan, 'targets'> & Partial<Pick<FleetPlan, 'hardened'>>,
   runId: string,
   command: string,
   resumeOf: string | undefined,
 ): Promise<Locked> {
   const taken: Locked = [];
   try {
-    for (const t of fp.targets) {
-      const stack = t.stack.def.name;
+    const locks = [
+      ...fp.targets.map((t) => ({ stack: t.stack.def.name, server: t.server })),
+      ...(fp.hardened ?? []).map((server) => ({ stack: HARDEN_LOCK, server })),
+    ];
+    for (const t of locks) {
+      const stack = t.stack;
       const sudo = t.server.sudo ?? false;
       const tr = s.transports(t.server.name);
       const owner = { run: runId, by: operator(), at: new Date().toISOString(), command };

@@ -6,6 +6,19 @@
  */
 import type { StepErrorCode } from '../tools/codes.js';
 
+/** The hardening audit's codes (`check --live`): one a control a server fails, in the order they are judged. */
+export const HARDENING_AUDIT_CODES = [
+  'ssh-password-login',
+  'ssh-root-login',
+  'firewall-off',
+  'published-port-open',
+  'no-fail2ban',
+  'fail2ban-wrong-port',
+  'no-swap',
+  'no-auto-upgrades',
+  'pending-security-updates',
+] as const;
+
 /** Codes of findings: about the input files (loading), the checks' rules, and the servers read live. */
 export const FINDING_CODES = [
   // Reading and loading the files.
@@ -47,6 +60,8 @@ export const FINDING_CODES = [
   'certificate-expiry',
   'disk-usage',
   'state-dir-unwritable',
+  // The hardening audit (--live).
+  ...HARDENING_AUDIT_CODES,
   // Planning a deploy or a migration.
   'outside-project',
   'unknown-service',

@@ -15,6 +15,7 @@
  */
 import { cmd, type Command } from '../shell/command.js';
 import type { Placed } from './split.js';
+import { dockerBoundUnit } from '../render/docker-unit.js';
 
 export const unitName = (stack: string, service: string): string =>
   `ferry-firewall-${stack}-${service.replace(/[^A-Za-z0-9_-]/g, '_')}.service`;
@@ -52,24 +53,15 @@ export const ruleCommand = (stack: string, p: Placed, op: '-I' | '-C' | '-D'): C
 
 export function unitText(stack: string, p: Placed): string {
   const rule = dropRule(stack, p).join(' ');
-  return [
-    "# Written by Ferry: only the stack's server reaches this placed service.",
-    '[Unit]',
-    `Description=Ferry: only ${p.allowFrom} reaches ${stack}/${p.service} on ${p.address}:${p.port}`,
-    'After=docker.service',
-    'PartOf=docker.service',
-    '',
-    '[Service]',
-    'Type=oneshot',
-    'RemainAfterExit=yes',
-    `ExecStartPre=-iptables -w -D ${rule}`,
-    `ExecStart=iptables -w -I ${rule}`,
-    `ExecStop=-iptables -w -D ${rule}`,
-    '',
-    '[Install]',
-    'WantedBy=docker.service',
-    '',
-  ].join('\n');
+  return dockerBoundUnit({
+    comment: "Written by Ferry: only the stack's server reaches this placed service.",
+    description: `Ferry: only ${p.allowFrom} reaches ${stack}/${p.service} on ${p.address}:${p.port}`,
+    service: [
+      `ExecStartPre=-iptables -w -D ${rule}`,
+      `ExecStart=iptables -w -I ${rule}`,
+      `ExecStop=-iptables -w -D ${rule}`,
+    ],
+  });
 }
 
 /** `ufw allow proto tcp from ALLOW to ADDRESS port PORT`, or its `delete`. */

@@ -20,11 +20,22 @@ import { parseDuration } from '../compose/normalize/duration.js';
 import type { SourceFile } from '../yaml/source.js';
 import { at } from './plain.js';
 import type { FleetFile, ServerEntry, StackEntry } from './schema.js';
+import { hardenDef } from './harden-build.js';
 
 export function buildFleet(data: FleetFile, file: SourceFile): Fleet {
   const baseDir = dirname(file.path);
   const servers: Record<string, ServerDef> = {};
   for (const [name, s] of Object.entries(data.servers)) servers[name] = serverDef(name, s, baseDir);
+  const addressOf = (server: string) => {
+    const s = servers[server];
+    return s ? (s.privateAddress ?? s.host) : undefined;
+  };
+  for (const [name, s] of Object.entries(data.servers)) {
+    const harden = hardenDef(data.harden, s.harden, addressOf);
+    if (harden) servers[name]!.harden = harden;
+    // Once hardened, Ferry logs in as the admin user, who reaches root through sudo.
+    if (harden?.admin) servers[name]!.sudo = true;
+  }
   const stacks: Record<string, StackDef> = {};
   for (const [name, st] of Object.entries(data.stacks)) stacks[name] = stackDef(name, st, baseDir);
   const fleet: Fleet = { file: file.path, display: file.display, servers, stacks, locate: (path) => at(file, path) };
@@ -103,6 +114,7 @@ function proxyDef(p: NonNullable<StackEntry['proxy']>): ProxyDef {
     tls: p.tls ?? 'acme',
     hsts: p.hsts ?? true,
     securityHeaders: p.security_headers ?? true,
+    ...(p.headers ? { headers: { ...p.headers } } : {}),
     routes: p.routes.map(routeDef),
   };
 }
@@ -123,5 +135,6 @@ function routeDef(r: NonNullable<StackEntry['proxy']>['routes'][number]): RouteD
       burst: r.rate_limit.burst ?? 2 * r.rate_limit.per_second,
     };
   if (r.cache !== undefined) route.cache = r.cache;
+  if (r.headers !== undefined) route.headers = { ...r.headers };
   return route;
 }

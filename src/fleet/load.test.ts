@@ -13,7 +13,8 @@ const load = (name: string) => loadFleetFile(name, { cwd: dir });
 const GiB = 1024 ** 3;
 
 const STACK_KEYS = 'server, compose, env_file, profiles, project, connections, deploy, proxy, services';
-const SERVER_KEYS = 'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres, private_address';
+const SERVER_KEYS =
+  'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres, private_address, harden';
 
 test('a valid fleet file becomes a Fleet', () => {
   const { fleet, findings } = load('valid/ferry.yml');
@@ -353,7 +354,7 @@ test('missing required keys, and an unknown top-level key', () => {
       severity: 'error',
       message: 'unknown key "stack" at the top level; did you mean "stacks"?',
       where: { file: 'errors/missing-key.yml', line: 4, column: 1, path: 'stack' },
-      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme, dns.',
+      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme, dns, harden.',
     },
   ]);
 });

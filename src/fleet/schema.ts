@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { SIZE_PATTERN } from '../core/size.js';
+import { HardenSchema, ServerHardenSchema } from './harden-schema.js';
 
 /** Server, stack and Compose project names (Compose's project name rule). */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
@@ -111,6 +112,7 @@ export const ServerSchema = z
           "The address other servers of the fleet reach this one by (a private network): a service placed here publishes its port on it only, and its firewall allows the stack's server by its own. Default: `host`, when that is an IPv4 address.",
         )
         .meta({ examples: ['10.0.0.5'] }),
+      harden: ServerHardenSchema.optional(),
     },
     { error: MAPPING },
   )
@@ -198,6 +200,26 @@ export const DeploySchema = z
   )
   .describe('How Ferry deploys the stack.');
 
+/** Response headers nginx adds: a name, and its value (a Content-Security-Policy, a Permissions-Policy...). */
+export const HEADER_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9-]*$';
+const headers = (where: string) =>
+  z
+    .record(
+      z
+        .string()
+        .regex(new RegExp(HEADER_NAME_PATTERN), { error: 'must be a header name such as Content-Security-Policy' }),
+      z
+        .string({ error: 'must be a header value' })
+        .min(1, { error: 'must not be empty' })
+        .regex(/^[^"\\\n\r$]*$/, { error: 'must not hold a double quote, a backslash, `$` or a line break' }),
+      { error: 'must be a mapping of header names to values' },
+    )
+    .optional()
+    .describe(
+      `Response headers added ${where}, besides the security headers (a header of the same name replaces Ferry's), e.g. Content-Security-Policy.`,
+    )
+    .meta({ examples: [{ 'Content-Security-Policy': "default-src 'self'" }] });
+
 const nginxSize = z
   .string({ error: 'must be an nginx size such as 512k, 10m or 1g' })
   .regex(/^\d+[kKmMgG]?$/, { error: 'must be an nginx size such as 512k, 10m or 1g' });
@@ -241,6 +263,7 @@ export const RouteSchema = z
       cache: duration(
         'Let clients cache responses of this path this long (Cache-Control max-age and Expires), e.g. for /static. Default: no caching headers added.',
       ).optional(),
+      headers: headers("on this route's responses (over the stack's `headers`)"),
     },
     { error: MAPPING },
   )
@@ -276,6 +299,7 @@ export const ProxySchema = z
         .boolean({ error: 'must be true or false' })
         .optional()
         .describe('Send X-Content-Type-Options, X-Frame-Options and Referrer-Policy. Default: true.'),
+      headers: headers("on every response of the stack's domains"),
       routes: z
         .array(RouteSchema, { error: 'must be a list of routes' })
         .min(1, { error: 'must have at least one route' })
@@ -416,6 +440,9 @@ export const FleetFileSchema = z
         .describe(`The stacks of the fleet, by name (${NAME_RULE}).`),
       acme: AcmeSchema.optional(),
       dns: DnsSchema.optional(),
+      harden: HardenSchema.optional().describe(
+        "Hardening of every server of the fleet (each server's own `harden` is merged over it, or `false` opts it out); see docs/harden.md.",
+      ),
     },
     { error: MAPPING },
   )

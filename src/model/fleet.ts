@@ -3,6 +3,7 @@
  * on the spot from `--compose` files, with no server).
  */
 import type { Locator } from './compose.js';
+import type { HardenDef } from './harden.js';
 
 export interface ServerDef {
   name: string;
@@ -26,6 +27,8 @@ export interface ServerDef {
   postgres?: { maxConnections: number };
   /** IPv4 address other servers of the fleet reach this one by; default `host` when it is one. */
   privateAddress?: string;
+  /** `harden` (the fleet's, with the server's over it); undefined: not hardened by Ferry. */
+  harden?: HardenDef;
 }
 
 /** An application's pool of Postgres connections, for the connection budget. */
@@ -87,6 +90,8 @@ export interface RouteDef {
   rateLimit?: { perSecond: number; burst: number };
   /** Cache static responses this long in clients (e.g. `7d`: Cache-Control and expires). */
   cache?: string;
+  /** Response headers of this route, over the stack's. */
+  headers?: Record<string, string>;
 }
 
 /** `stacks.NAME.proxy`: nginx on the stack's server in front of its web services. */
@@ -96,6 +101,8 @@ export interface ProxyDef {
   tls: 'acme' | 'none';
   hsts: boolean;
   securityHeaders: boolean;
+  /** Response headers added on every response, besides the security headers. */
+  headers?: Record<string, string>;
   routes: RouteDef[];
 }
 

@@ -6,6 +6,9 @@ import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { Transport } from '../transport/transport.js';
 import { stackPlan, type StackPlan } from '../deploy/plan.js';
+import type { Login } from '../harden/access.js';
+import { hardenSteps } from '../harden/plan.js';
+import type { Prover } from '../harden/prove.js';
 
 export interface Target {
   stack: LoadedStack;
@@ -16,8 +19,11 @@ export interface Target {
 export function selectTargets(loaded: LoadedFleet, names: string[]): Target[] {
   const all = loaded.stacks.map((s) => s.def.name);
   const chosen = names.length > 0 ? names : all;
-  if (chosen.length === 0)
-    throw new UsageError('the fleet file has no stacks to apply', 'Add a stack under `stacks:` in ferry.yml.');
+  if (chosen.length === 0 && hardenTargets(loaded, names).length === 0)
+    throw new UsageError(
+      'the fleet file has no stacks to apply and no server to harden',
+      'Add a stack under `stacks:`, or `harden:`, in ferry.yml.',
+    );
   return chosen.map((name) => {
     const stack = loaded.stacks.find((s) => s.def.name === name);
     if (!stack) {
@@ -37,13 +43,42 @@ export function selectTargets(loaded: LoadedFleet, names: string[]): Target[] {
   });
 }
 
+/**
+ * The servers to harden: with no stack named, every server whose `harden` is set; naming
+ * stacks deploys those only, and leaves sshd and the firewall alone.
+ */
+export function hardenTargets(loaded: LoadedFleet, names: string[]): ServerDef[] {
+  return names.length > 0 ? [] : Object.values(loaded.fleet.servers).filter((s) => s.harden !== undefined);
+}
+
+/** What hardening needs from the command line: how Ferry logs in, and a way to prove a new session gets in. */
+export interface Hardening {
+  servers: ServerDef[];
+  login: (server: ServerDef) => Login;
+  prove: Prover;
+}
+
 export interface FleetPlan {
   plan: Plan;
   stacks: Record<string, StackPlan>;
   targets: Target[];
+  /** Servers hardened by the plan: each is locked as a whole (`HARDEN_LOCK`). */
+  hardened: ServerDef[];
 }
 
-export async function buildPlan(loaded: LoadedFleet, targets: Target[], local: Transport): Promise<FleetPlan> {
+/** The lock a hardening run takes on its server; no stack can be named so. */
+export const HARDEN_LOCK = '_harden';
+
+export async function buildPlan(
+  loaded: LoadedFleet,
+  targets: Target[],
+  local: Transport,
+  hardening?: Hardening,
+): Promise<FleetPlan> {
+  const hardened = hardening?.servers ?? [];
+  const harden = hardened.flatMap((server) =>
+    hardenSteps({ loaded, server, login: hardening!.login(server), prove: hardening!.prove }),
+  );
   const stacks: Record<string, StackPlan> = {};
   for (const t of targets) {
     stacks[t.stack.def.name] = await stackPlan({
@@ -66,5 +101,10 @@ export async function buildPlan(loaded: LoadedFleet, targets: Target[], local: T
       all.push(x);
     }
   }
-  return { plan: makePlan(Object.values(stacks).flatMap((s) => s.steps)), stacks, targets: all };
+  return {
+    plan: makePlan([...harden, ...Object.values(stacks).flatMap((s) => s.steps)]),
+    stacks,
+    targets: all,
+    hardened,
+  };
 }

@@ -16,6 +16,8 @@ export interface SavedPlan {
   /** Absolute path of the fleet file. */
   fleetFile: string;
   stacks: string[];
+  /** Servers the plan hardens (`harden`). */
+  hardened?: string[];
   /** Release id per stack. */
   releases: Record<string, string>;
   fingerprint: string;

@@ -41,15 +41,29 @@ const value = (text: string): string => (/^[A-Za-z0-9._/:=-]+$/.test(text) ? tex
 
 const addHeader = ([name, v]: [string, string]): string => `add_header ${name} ${value(v)} always;`;
 
+/** `extra` over `base`: a header of the same name (in any case) replaces the one of `base`, in its place. */
+export function withHeaders(base: [string, string][], extra: Record<string, string> | undefined): [string, string][] {
+  const out = [...base];
+  for (const [name, v] of Object.entries(extra ?? {})) {
+    const at = out.findIndex(([n]) => n.toLowerCase() === name.toLowerCase());
+    if (at >= 0) out[at] = [name, v];
+    else out.push([name, v]);
+  }
+  return out;
+}
+
 /** Whole seconds of a Ferry duration (`7d`, `1h30m`). */
 const seconds = (duration: string): number => Math.max(0, Math.floor((parseDuration(duration) ?? 0) / 1000));
 
 export function renderSite(stack: string, proxy: ProxyDef, opts: SiteOptions): string {
   const https = proxy.tls === 'acme' && opts.certificate;
-  const headers: [string, string][] = [
-    ...(https && proxy.hsts ? ([['Strict-Transport-Security', HSTS]] as [string, string][]) : []),
-    ...(proxy.securityHeaders ? SECURITY_HEADERS : []),
-  ];
+  const headers = withHeaders(
+    [
+      ...(https && proxy.hsts ? ([['Strict-Transport-Security', HSTS]] as [string, string][]) : []),
+      ...(proxy.securityHeaders ? SECURITY_HEADERS : []),
+    ],
+    proxy.headers,
+  );
   const routes = proxy.routes.flatMap((r, i) => ['', ...routeLocation(stack, r, i, headers)]);
   const names = `server_name ${proxy.domains.join(' ')};`;
   const challenge = block('location ^~ /.well-known/acme-challenge/', [`root ${ACME_WEBROOT};`]);
@@ -137,9 +151,9 @@ function routeLocation(stack: string, r: RouteDef, index: number, headers: [stri
       `limit_req zone=${rateZoneName(stack, index)} burst=${r.rateLimit.burst} nodelay;`,
       'limit_req_status 429;',
     );
-  if (r.cache !== undefined) {
-    // expires sets Expires and Cache-Control max-age; an add_header here drops the server's, so they are repeated.
-    body.push(`expires ${seconds(r.cache)}s;`, 'add_header Cache-Control public;', ...headers.map(addHeader));
-  }
+  // expires sets Expires and Cache-Control max-age.
+  if (r.cache !== undefined) body.push(`expires ${seconds(r.cache)}s;`, 'add_header Cache-Control public;');
+  // An add_header here drops the server's, so they are repeated, with the route's own over them.
+  if (r.cache !== undefined || r.headers !== undefined) body.push(...withHeaders(headers, r.headers).map(addHeader));
   return block(`location ${word(r.path)}`, body);
 }

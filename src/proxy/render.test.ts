@@ -5,29 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { goldenTests } from '../render/test-helpers/golden.js';
 import { certificatePaths, rateZoneName, sitePath, upstreamName, upstreamsPath } from './names.js';
 import { renderSite } from './render-site.js';
 import { renderUpstreams, serverAddress } from './render-upstreams.js';
 import { FULL, GOLDEN_CASES, MINIMAL, TLS_NONE } from './test-cases.js';
 
-const dir = fileURLToPath(new URL('../../test/golden/nginx/', import.meta.url));
-
-for (const c of GOLDEN_CASES) {
-  test(`golden ${c.file}`, () => {
-    const actual = c.render();
-    if (process.env.UPDATE_GOLDEN) {
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(`${dir}${c.file}`, actual);
-    }
-    assert.equal(
-      actual,
-      readFileSync(`${dir}${c.file}`, 'utf8'),
-      `test/golden/nginx/${c.file} differs; rerun with UPDATE_GOLDEN=1 after checking the change`,
-    );
-  });
-}
+goldenTests('nginx', GOLDEN_CASES);
 
 test('names: nginx-safe upstream and zone names, and the files of a stack', () => {
   assert.equal(upstreamName('my-shop', 'web.v2', 8000), 'ferry_my_shop_web_v2_8000');

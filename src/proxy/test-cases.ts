@@ -29,9 +29,15 @@ export const FULL: ProxyDef = {
   tls: 'acme',
   hsts: true,
   securityHeaders: true,
+  headers: { 'Content-Security-Policy': "default-src 'self'; img-src 'self' data:", 'Permissions-Policy': 'camera=()' },
   routes: [
     route('/', 'web', 8000),
-    route('/api/', 'api', 9000, { bodySize: '10m', timeoutSeconds: 30, rateLimit: { perSecond: 10, burst: 20 } }),
+    route('/api/', 'api', 9000, {
+      bodySize: '10m',
+      timeoutSeconds: 30,
+      rateLimit: { perSecond: 10, burst: 20 },
+      headers: { 'X-Frame-Options': 'DENY', 'Cache-Control': 'no-store' },
+    }),
     route('/ws/', 'api', 9000, { websocket: true }),
     route('/events', 'api', 9001, { sse: true }),
     route('/static/', 'web', 8000, { cache: '7d' }),

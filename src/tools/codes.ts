@@ -79,6 +79,30 @@ export const STEP_ERROR_CODES = [
   // Proxy.
   'nginx-install-failed',
   'nginx-start-failed',
+  // Harden.
+  'harden-no-way-in',
+  'harden-key-missing',
+  'harden-port-blocked',
+  'harden-port-pinned',
+  'harden-ssh-socket',
+  'harden-switch-failed',
+  'harden-proof-failed',
+  'harden-not-armed',
+  'sshd-config-invalid',
+  'sshd-reload-failed',
+  'ufw-failed',
+  'fail2ban-config-invalid',
+  'fail2ban-failed',
+  'sysctl-failed',
+  'apt-config-invalid',
+  'journald-failed',
+  'docker-config-invalid',
+  'docker-restart-failed',
+  'admin-user-failed',
+  'sudoers-invalid',
+  'swap-failed',
+  'time-failed',
+  'package-install-failed',
 ] as const;
 
 export type StepErrorCode = (typeof STEP_ERROR_CODES)[number];

@@ -5,6 +5,7 @@ import type { LoadedFleet } from '../../model/loaded.js';
 import { liveCapacity } from './capacity.js';
 import type { LiveRule } from './context.js';
 import { liveExposedPort } from './exposed.js';
+import { hardeningAudit } from './hardening.js';
 import { certificateExpiry, diskUsage } from './host-health.js';
 import { portInUse } from './port-in-use.js';
 
@@ -14,6 +15,7 @@ export const LIVE_RULES: Readonly<Record<string, LiveRule>> = {
   'exposed-port': liveExposedPort,
   'certificate-expiry': certificateExpiry,
   'disk-usage': diskUsage,
+  hardening: hardeningAudit,
 };
 
 export function runLiveChecks(fleet: LoadedFleet, facts: ReadonlyMap<string, HostFacts>): Finding[] {

@@ -9,6 +9,7 @@ import type { Probe } from './probe.js';
 import { dockerProbe, dockerStatsProbe } from './probes/docker.js';
 import { networkProbe } from './probes/network.js';
 import { scheduleProbe } from './probes/schedule.js';
+import { securityProbe } from './probes/security.js';
 import { systemProbe } from './probes/system.js';
 import { webProbe } from './probes/web.js';
 
@@ -19,6 +20,7 @@ export const PROBES: readonly Probe[] = [
   networkProbe,
   webProbe,
   scheduleProbe,
+  securityProbe,
 ];
 
 export interface CollectOptions {

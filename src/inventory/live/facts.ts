@@ -93,6 +93,21 @@ export interface UfwRule {
   from: string;
 }
 
+/** What hardening is about, read live (`probes/security.ts`); fields are undefined when they could not be read. */
+export interface SecurityFacts {
+  sshd?: { ports: number[]; permitRootLogin: string; passwordLogin: boolean };
+  /** Bytes of active swap. */
+  swapBytes?: number;
+  /** unattended-upgrades installed and APT::Periodic::Unattended-Upgrade on. */
+  autoUpgrades?: boolean;
+  /** Upgrades from a security suite that apt would install now (from the server's package lists). */
+  pendingSecurity?: number;
+  /** The ports each fail2ban jail bans on, as its actions say (`ssh` is 22). */
+  fail2banPorts: Record<string, string[]>;
+  /** `iptables -S` of DOCKER-USER and of Ferry's chain. */
+  dockerUser: string[];
+}
+
 export interface HostFacts {
   server: string;
   host: string;
@@ -108,6 +123,7 @@ export interface HostFacts {
   fail2ban: { installed: boolean; running: boolean; jails: string[] };
   cron: { source: string; line: string }[];
   composeUnits: { unit: string; enabled: string; active: string }[];
+  security: SecurityFacts;
   /** Probes that could not read their facts. */
   problems: { probe: string; message: string }[];
 }
@@ -128,6 +144,7 @@ export function emptyFacts(server: string, host: string, collectedAt: string): H
     fail2ban: { installed: false, running: false, jails: [] },
     cron: [],
     composeUnits: [],
+    security: { fail2banPorts: {}, dockerUser: [] },
     problems: [],
   };
 }

@@ -4,6 +4,7 @@ import { formatSize } from '../../core/size.js';
 import { addressPort } from '../../render/address.js';
 import { table } from '../../render/table.js';
 import type { HostFacts } from './facts.js';
+import { securityReport } from './security.js';
 
 export interface ServerResult {
   server: string;
@@ -69,12 +70,20 @@ function renderServer(r: ServerResult): string {
   lines.push(
     `fail2ban: ${f.fail2ban.installed ? (f.fail2ban.running ? `running, jails: ${f.fail2ban.jails.join(', ') || 'none'}` : 'not running') : 'not installed'}`,
   );
+  lines.push(hardeningLine(f));
   lines.push(`Cron: ${f.cron.map((c) => `${c.source}: ${c.line}`).join('; ') || 'none'}`);
   lines.push(
     `Compose units: ${f.composeUnits.map((u) => `${u.unit} (${u.enabled}, ${u.active})`).join(', ') || 'none'}`,
   );
   for (const p of f.problems) lines.push(`note: probe ${p.probe}: ${p.message}`);
   return lines.join('\n');
+}
+
+/** The hardening score and the controls that fail, by their `check --live` codes. */
+export function hardeningLine(f: HostFacts): string {
+  const r = securityReport(f);
+  if (r.score === undefined) return 'Hardening: not read';
+  return `Hardening: ${r.score}/100${r.failed.length ? `, failing: ${r.failed.join(', ')}` : ''}`;
 }
 
 function formatUptime(s: number): string {

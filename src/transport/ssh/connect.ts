@@ -18,6 +18,8 @@ export interface ConnectSettings {
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   agentSocket: string | undefined;
+  /** Other ports of the target's host whose known key it may show (its declared port, for the hardened one). */
+  samePorts?: number[];
 }
 
 export interface Connection {
@@ -31,11 +33,13 @@ export interface Connection {
 export async function openConnection(target: ResolvedTarget, settings: ConnectSettings): Promise<Connection> {
   const chain = [...target.jumps, target.endpoint];
   const clients: Client[] = [];
+  const { samePorts, ...hop } = settings;
   try {
     for (const endpoint of chain) {
       const previous = clients[clients.length - 1];
       const sock = previous ? await forward(previous, target.name, endpoint, settings.connectTimeoutMs) : undefined;
-      clients.push(await connectEndpoint(target.name, endpoint, settings, sock));
+      const last = endpoint === target.endpoint;
+      clients.push(await connectEndpoint(target.name, endpoint, last ? settings : hop, sock));
     }
   } catch (e) {
     for (const c of clients.reverse()) c.end();

@@ -23,6 +23,8 @@ import { TransportError } from '../transport.js';
 export interface HostKeyPolicy {
   knownHostsFiles: string[];
   trustNewHostKey: boolean;
+  /** Other ports of the same host: a key known there is this server's too (sshd moved to a new port). */
+  samePorts?: number[];
 }
 
 export interface HostKeyCheck {
@@ -63,6 +65,11 @@ export async function hostKeyCheck(
     verify(key: Buffer, done: (ok: boolean) => void): void {
       const { verdict, path } = decide(files, host, port, key);
       if (verdict.kind === 'known') return done(true);
+      if (
+        verdict.kind === 'unknown' &&
+        (policy.samePorts ?? []).some((p) => decide(files, host, p, key).verdict.kind === 'known')
+      )
+        return done(true);
       if (verdict.kind === 'unknown' && policy.trustNewHostKey && policy.knownHostsFiles[0]) {
         trust(policy.knownHostsFiles[0], host, port, key).then(
           () => done(true),

@@ -29,6 +29,14 @@ export interface SshTarget {
   commandTimeoutMs?: number;
   /** `[user@]host[:port]`, comma-separated for several hops; each hop may be an alias. Default: the alias's ProxyJump. */
   proxyJump?: string;
+  /**
+   * Where the server is reached once Ferry hardened it (`harden`: sshd's new port, the admin
+   * user): tried first; the declared port and user are the fallback while it is not yet
+   * hardened. Its host key may be the one known for the declared port.
+   */
+  hardened?: { port?: number; user?: string };
+  /** Other ports of the host whose known host key this one may show (sshd moved). */
+  knownAtPorts?: number[];
 }
 
 /** One SSH server to authenticate to: the target itself or a jump host. */
@@ -42,6 +50,9 @@ export interface Endpoint {
 export interface ResolvedTarget {
   name: string;
   endpoint: Endpoint;
+  /** The declared endpoint, when `endpoint` is the hardened one: tried when that one does not let Ferry in. */
+  fallback?: Endpoint;
+  knownAtPorts?: number[];
   /** Jump hosts, in the order they are crossed. */
   jumps: Endpoint[];
   sudo: boolean;
@@ -87,9 +98,16 @@ export function resolveTarget(target: SshTarget, env: ResolveEnv): ResolvedTarge
         };
       })
     : [];
+  const h = target.hardened;
+  const hardened =
+    h && ((h.port !== undefined && h.port !== endpoint.port) || (h.user !== undefined && h.user !== endpoint.user))
+      ? { ...endpoint, port: h.port ?? endpoint.port, user: h.user ?? endpoint.user }
+      : undefined;
   return {
     name: target.name,
-    endpoint,
+    endpoint: hardened ?? endpoint,
+    ...(hardened ? { fallback: endpoint } : {}),
+    ...(target.knownAtPorts ? { knownAtPorts: target.knownAtPorts } : {}),
     jumps,
     sudo: target.sudo ?? false,
     knownHostsFiles: (

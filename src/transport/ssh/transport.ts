@@ -37,6 +37,8 @@ export interface SshOptions extends ShellTransportOptions {
 }
 
 export const DEFAULT_MAX_HANDSHAKES = 8;
+/** What the hardened endpoint answers while the server is not hardened yet: nothing there, or no such user. */
+const FALL_BACK_ON = new Set<string>(['host-unreachable', 'connect-timeout', 'auth-failed']);
 export const DEFAULT_MAX_CHANNELS = 8;
 
 export class SshTransport extends ShellTransport {
@@ -46,6 +48,8 @@ export class SshTransport extends ShellTransport {
   private readonly channels: Limiter;
   private resolved?: Promise<ResolvedTarget>;
   private connection?: Promise<Connection>;
+  /** The user of the open connection (the hardened one, or the declared fallback). */
+  private user?: string;
 
   constructor(
     private readonly target: SshTarget,
@@ -82,7 +86,17 @@ export class SshTransport extends ShellTransport {
 
   protected async wantsSudo(asked: boolean | undefined): Promise<boolean> {
     const target = await this.resolve();
-    return (asked ?? target.sudo) && target.endpoint.user !== 'root';
+    if (!(asked ?? target.sudo)) return false;
+    if (target.fallback) await this.connected();
+    return (this.user ?? target.endpoint.user) !== 'root';
+  }
+
+  /** The endpoint the open connection uses (after a fallback, the declared one). */
+  async endpointInUse(): Promise<{ user: string; port: number }> {
+    const target = await this.resolve();
+    await this.connected();
+    const e = this.user === target.endpoint.user ? target.endpoint : (target.fallback ?? target.endpoint);
+    return { user: e.user, port: e.port };
   }
 
   private connected(): Promise<Connection> {
@@ -103,9 +117,29 @@ export class SshTransport extends ShellTransport {
     return pending;
   }
 
+  /** The hardened endpoint first, when there is one; the declared one when that does not let Ferry in. */
   private async open(): Promise<Connection> {
     const target = await this.resolve();
-    const settings = this.settings(target);
+    if (!target.fallback) return this.openTo(target, target.endpoint.user);
+    try {
+      return await this.openTo({ ...target, fallback: undefined } as ResolvedTarget, target.endpoint.user, [
+        target.fallback.port,
+      ]);
+    } catch (e) {
+      if (!(e instanceof TransportError) || !FALL_BACK_ON.has(e.code)) throw e;
+      return this.openTo({ ...target, endpoint: target.fallback }, target.fallback.user);
+    }
+  }
+
+  private async openTo(target: ResolvedTarget, user: string, samePorts?: number[]): Promise<Connection> {
+    const connection = await this.attempts(target, samePorts);
+    this.user = user;
+    return connection;
+  }
+
+  private async attempts(target: ResolvedTarget, samePorts?: number[]): Promise<Connection> {
+    const same = samePorts ?? target.knownAtPorts;
+    const settings = { ...this.settings(target), ...(same ? { samePorts: same } : {}) };
     const attempts = withRetry(
       (attempt) =>
         this.limiter.run(async () => {

@@ -1,0 +1,38 @@
+/** The ports a hardened server opens besides sshd's: the fleet file's, 80/443 for a proxy, placed services from their stack's server. */
+import { placementOf } from '../deploy/placement.js';
+import type { ServerDef } from '../model/fleet.js';
+import type { FirewallAllow } from '../model/harden.js';
+import type { LoadedFleet } from '../model/loaded.js';
+
+export interface OpenPorts {
+  /** ufw's rules (on the host). */
+  host: FirewallAllow[];
+  /** The published container ports that stay reachable (DOCKER-USER). */
+  containers: FirewallAllow[];
+}
+
+export function openPorts(loaded: LoadedFleet, server: ServerDef): OpenPorts {
+  const fleetRules = server.harden?.firewall?.allow ?? [];
+  const stacks = loaded.stacks.filter((s) => s.def.server === server.name);
+  const proxied = stacks.filter((s) => s.def.proxy).map((s) => s.def.name);
+  const web: FirewallAllow[] =
+    proxied.length > 0 ? ['80', '443'].map((port) => ({ port, proto: 'tcp' as const, from: [], why: 'proxy' })) : [];
+  const placed: FirewallAllow[] = loaded.stacks.flatMap((s) => {
+    if (!s.project || !s.def.placement) return [];
+    let all: ReturnType<typeof placementOf> = [];
+    try {
+      all = placementOf(s, loaded.fleet);
+    } catch {
+      return []; // the deploy plan reports a placement it cannot make
+    }
+    return all
+      .filter((p) => p.server === server.name)
+      .map((p) => ({
+        port: String(p.port),
+        proto: 'tcp' as const,
+        from: [p.allowFrom],
+        why: `${s.def.name}/${p.service}`,
+      }));
+  });
+  return { host: [...web, ...fleetRules, ...placed], containers: [...fleetRules, ...placed] };
+}
