@@ -197,8 +197,8 @@ describe(
     test('closing removes the key line from host3 and the key files from host1; closing again changes nothing', async () => {
       const alone = { ...close, dependsOn: [] };
       assert.equal((await run(alone)).outcome, 'changed');
-      assert.equal(onHost(h3, `grep -c 'ferry-migrate' /root/.ssh/authorized_keys || true`), '0\n');
-      assert.equal(onHost(h1, `ls /root/.ssh | grep -c ferry-migrate || true`), '0\n');
+      assert.equal(onHost(h3, `grep -c ' ferry-migrate-${STACK}$' /root/.ssh/authorized_keys || true`), '0\n');
+      assert.equal(onHost(h1, `ls /root/.ssh | grep -c ferry-migrate-${STACK} || true`), '0\n');
       assert.equal((await run(alone)).outcome, 'ok');
     });
   },
