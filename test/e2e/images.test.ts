@@ -17,8 +17,11 @@ describe(
   () => {
     test('streams a missing image over SSH into docker load, then finds nothing to send', async () => {
       const h = testbedHosts()[2]!;
-      const image = 'ferry-tb-redis:1';
-      onHost(h, `docker rmi -f ${image} >/dev/null 2>&1 || true`);
+      // A name of this test's own: stacks of other suites that may run beside it on this host
+      // use ferry-tb-redis:1, and removing that would break them.
+      const image = 'ferry-tb-images-test:1';
+      execFileSync('docker', ['tag', 'ferry-tb-redis:1', image]);
+      onHost(h, `docker rmi ${image} >/dev/null 2>&1 || true`);
       const localId = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', image], {
         encoding: 'utf8',
       }).trim();
@@ -51,6 +54,8 @@ describe(
         assert.deepEqual([second.summary.changed, second.summary.ok], [0, 1]);
       } finally {
         await pool.close();
+        onHost(h, `docker rmi ${image} >/dev/null 2>&1 || true`);
+        execFileSync('docker', ['rmi', image], { stdio: 'ignore' });
       }
     });
   },
