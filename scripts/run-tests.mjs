@@ -56,10 +56,18 @@ const child = spawn(
   ],
   { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
 );
-let tail = '';
+// The summary's `ℹ NAME N` lines, the last of each kept: the failing tests' details come after
+// them and can be long.
+const summary = new Map();
+let partial = '';
 child.stdout.on('data', (d) => {
   process.stdout.write(d);
-  tail = (tail + d.toString().replace(/\x1b\[[0-9;]*m/g, '')).slice(-4096);
+  const lines = (partial + d.toString()).split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) {
+    const m = /^ℹ (\w+) (\d+)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, '').trimEnd());
+    if (m) summary.set(m[1], Number(m[2]));
+  }
 });
 // In its own process group, so that a stop takes every test file's process with it.
 const stopAll = () => {
@@ -85,9 +93,9 @@ if (outOfTime)
   console.error(
     `tests: stopped after ${TOTAL_MINUTES} minutes (FERRY_TEST_TOTAL_MINUTES); the files above the cut are the ones that finished`,
   );
-const count = (name) => Number(new RegExp(`^ℹ ${name} (\\d+)$`, 'm').exec(tail)?.[1] ?? 0);
+const count = (name) => summary.get(name) ?? 0;
 const pass = count('pass');
-const fail = count('fail') + count('cancelled') + (outOfTime || !/^ℹ pass \d+$/m.test(tail) ? 1 : 0);
+const fail = count('fail') + count('cancelled') + (outOfTime || !summary.has('pass') ? 1 : 0);
 const skipped = count('skipped') + count('todo');
 console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
 process.exit(status === 0 && fail === 0 && pass > 0 ? 0 : 1);
