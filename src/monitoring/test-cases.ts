@@ -2,6 +2,7 @@
 import type { GoldenCase } from '../render/test-helpers/golden.js';
 import { renderAlertmanager } from './render/alertmanager.js';
 import { renderBlackbox } from './render/blackbox.js';
+import { renderDashboards, renderGrafanaDatasource, renderGrafanaProvider } from './render/grafana.js';
 import { renderPrometheus } from './render/prometheus.js';
 import { renderRuleTests } from './render/rule-tests.js';
 import { renderRules } from './render/rules.js';
@@ -20,5 +21,8 @@ export function goldenCases(): GoldenCase[] {
     { file: 'alerts.test.yml', render: () => renderRuleTests(groups) },
     { file: 'alertmanager.yml', render: () => renderAlertmanager(def) },
     { file: 'blackbox.yml', render: () => renderBlackbox() },
+    { file: 'grafana-datasource.yml', render: () => renderGrafanaDatasource() },
+    { file: 'grafana-dashboards.yml', render: () => renderGrafanaProvider() },
+    ...[...renderDashboards()].map(([name, text]) => ({ file: `dashboard-${name}`, render: () => text })),
   ];
 }

@@ -21,6 +21,7 @@ import { renderRules } from './render/rules.js';
 import { allRuleGroups } from './rules.js';
 import type { MonitoringDef } from '../model/monitoring.js';
 import { monitoringFleet } from './test-helpers/fleet.js';
+import { panelQueriesAsRules } from './test-helpers/panels.js';
 
 const GOLDEN = fileURLToPath(new URL('../../test/golden/monitoring/', import.meta.url));
 const AMTOOL_CACHE = '/var/cache/ferry/monitoring-tools/root/usr/bin/amtool';
@@ -95,4 +96,11 @@ test('amtool check-config: alertmanager.yml with every kind of receiver, and wit
 
 test('blackbox exporter --config.check: blackbox.yml', { skip: !blackbox }, () => {
   judged(blackbox, ['--config.check', `--config.file=${join(GOLDEN, 'blackbox.yml')}`], /Config file is ok/);
+});
+
+test('promtool check rules: every Grafana panel query parses', { skip: !promtool }, () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'ferry-panels-')), 'panels.yml');
+  const { count, text } = panelQueriesAsRules();
+  writeFileSync(file, text);
+  judged(promtool, ['check', 'rules', file], new RegExp(`SUCCESS: ${count} rules found`));
 });

@@ -4,6 +4,7 @@ import { fleetRuleGroups } from '../rules.js';
 import type { MonitoringTargets } from '../targets.js';
 import { renderAlertmanager } from './alertmanager.js';
 import { renderBlackbox } from './blackbox.js';
+import { renderDashboards, renderGrafanaDatasource, renderGrafanaProvider } from './grafana.js';
 import { RULE_FILE, renderPrometheus } from './prometheus.js';
 import { renderRules } from './rules.js';
 
@@ -13,5 +14,8 @@ export function monitoringFiles(def: MonitoringDef, targets: MonitoringTargets):
     [`prometheus/${RULE_FILE}`, renderRules(fleetRuleGroups(def.thresholds, targets))],
     ['alertmanager/alertmanager.yml', renderAlertmanager(def)],
     ['blackbox/blackbox.yml', renderBlackbox()],
+    ['grafana/provisioning/datasources/prometheus.yml', renderGrafanaDatasource()],
+    ['grafana/provisioning/dashboards/ferry.yml', renderGrafanaProvider()],
+    ...[...renderDashboards()].map(([name, text]): [string, string] => [`grafana/dashboards/${name}`, text]),
   ]);
 }
