@@ -3,6 +3,7 @@ import type { GoldenCase } from '../render/test-helpers/golden.js';
 import { renderAlertmanager } from './render/alertmanager.js';
 import { renderBlackbox } from './render/blackbox.js';
 import { renderDashboards, renderGrafanaDatasource, renderGrafanaProvider } from './render/grafana.js';
+import { renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
 import { renderPrometheus } from './render/prometheus.js';
 import { renderRuleTests } from './render/rule-tests.js';
 import { renderRules } from './render/rules.js';
@@ -21,6 +22,9 @@ export function goldenCases(): GoldenCase[] {
     { file: 'alerts.test.yml', render: () => renderRuleTests(groups) },
     { file: 'alertmanager.yml', render: () => renderAlertmanager(def) },
     { file: 'blackbox.yml', render: () => renderBlackbox() },
+    { file: 'container-health.sh', render: () => renderHealthScript() },
+    { file: 'ferry-container-health.service', render: () => renderHealthService() },
+    { file: 'ferry-container-health.timer', render: () => renderHealthTimer() },
     { file: 'grafana-datasource.yml', render: () => renderGrafanaDatasource() },
     { file: 'grafana-dashboards.yml', render: () => renderGrafanaProvider() },
     ...[...renderDashboards()].map(([name, text]) => ({ file: `dashboard-${name}`, render: () => text })),

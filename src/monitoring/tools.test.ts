@@ -10,12 +10,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
 import { renderAlertmanager } from './render/alertmanager.js';
+import { renderHealthScript } from './render/health.js';
 import { renderRuleTests } from './render/rule-tests.js';
 import { renderRules } from './render/rules.js';
 import { allRuleGroups } from './rules.js';
@@ -104,3 +105,30 @@ test('promtool check rules: every Grafana panel query parses', { skip: !promtool
   writeFileSync(file, text);
   judged(promtool, ['check', 'rules', file], new RegExp(`SUCCESS: ${count} rules found`));
 });
+
+test(
+  'the container health script: sh parses it, and promtool checks the metrics it writes',
+  { skip: !promtool },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-health-'));
+    // A docker that lists three containers as `docker ps --format '{{.Names}} {{.Status}}'` does.
+    const fakeDocker = join(dir, 'docker');
+    writeFileSync(
+      fakeDocker,
+      "#!/bin/sh\nprintf 'shop-web-1 Up 2 minutes (unhealthy)\\nshop-api-1 Up 5 hours (healthy)\\nshop-redis-1 Up 5 hours\\n'\n",
+      { mode: 0o755 },
+    );
+    const textfile = join(dir, 'textfile');
+    const script = join(dir, 'container-health');
+    writeFileSync(script, renderHealthScript().replace(/^dir=.*$/m, `dir=${textfile}`), { mode: 0o755 });
+    judged('sh', ['-n', script], /^$/);
+    const r = spawnSync(script, [], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+    assert.equal(r.status, 0, r.stderr);
+    const written = readFileSync(join(textfile, 'containers.prom'), 'utf8');
+    assert.match(written, /^ferry_container_unhealthy\{name="shop-web-1"\} 1$/m);
+    assert.match(written, /^ferry_container_unhealthy\{name="shop-api-1"\} 0$/m);
+    assert.match(written, /^ferry_container_unhealthy\{name="shop-redis-1"\} 0$/m);
+    const check = spawnSync(promtool!, ['check', 'metrics'], { input: written, encoding: 'utf8' });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
+  },
+);
