@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
 import { renderAlertmanager } from './render/alertmanager.js';
-import { renderHealthScript } from './render/health.js';
+import { HEALTH_SCRIPT, renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
 import { renderRuleTests } from './render/rule-tests.js';
 import { renderRules } from './render/rules.js';
 import { allRuleGroups } from './rules.js';
@@ -53,6 +53,8 @@ const amtool = tool(
     return m !== null && (Number(m[1]) > 0 || Number(m[2]) >= 26);
   },
 );
+/** Optional even under CI: the machine's own systemd package brings it (the harden end-to-end test verifies units on the test bed). */
+const systemdAnalyze = runs('systemd-analyze', ['--version']).ok ? 'systemd-analyze' : undefined;
 const blackbox = tool('the blackbox exporter', ['prometheus-blackbox-exporter', 'blackbox_exporter']);
 
 function judged(cmd: string | undefined, args: string[], expect: RegExp): void {
@@ -132,3 +134,19 @@ test(
     assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   },
 );
+
+test('systemd-analyze verify: the container health service and timer', { skip: !systemdAnalyze }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-units-'));
+  // The script's own path is on the servers; here the unit runs a copy in the temporary directory.
+  const script = join(dir, 'container-health');
+  writeFileSync(script, renderHealthScript(), { mode: 0o755 });
+  writeFileSync(join(dir, 'ferry-container-health.service'), renderHealthService().replace(HEALTH_SCRIPT, script));
+  writeFileSync(join(dir, 'ferry-container-health.timer'), renderHealthTimer());
+  const r = spawnSync(
+    systemdAnalyze!,
+    ['verify', join(dir, 'ferry-container-health.service'), join(dir, 'ferry-container-health.timer')],
+    { encoding: 'utf8' },
+  );
+  assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  assert.equal(r.stderr.trim(), '');
+});
