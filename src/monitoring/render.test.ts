@@ -144,3 +144,11 @@ test('secrets: an unset variable or an unreadable file is monitoring-secret-miss
       e.message.includes(join('secrets', 'discord-url')),
   );
 });
+
+test('docs/monitoring.md lists every rule with its default expression, severity and for', () => {
+  const doc = readFileSync(new URL('../../docs/monitoring.md', import.meta.url), 'utf8');
+  for (const r of allRuleGroups(DEFAULT_THRESHOLDS).flatMap((g) => g.rules)) {
+    const row = `| \`${r.alert}\` | ${r.severity} | ${r.for} | \`${r.expr.replace(/\|/g, '\\|')}\` |`;
+    assert.ok(doc.includes(row), `docs/monitoring.md lacks the row ${row}`);
+  }
+});
