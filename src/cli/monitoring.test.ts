@@ -12,10 +12,11 @@ test('monitoring render: writes every file, names the secret files and their sou
   const { dir } = monitoringFleet();
   const t = await ferry(['monitoring', 'render', '--out', 'out'], { cwd: dir, env: { FERRY_TEST_SLACK_URL: 'x' } });
   assert.equal(t.code, 0, t.err);
-  assert.match(t.out, /^wrote 14 files under out:\n/);
+  assert.match(t.out, /^wrote 17 files under out:\n/);
   assert.match(t.out, /^ {2}prometheus\/prometheus\.yml$/m);
   assert.match(t.out, /^ {2}\/etc\/alertmanager\/secrets\/chat {2}from \$FERRY_TEST_SLACK_URL \(receiver chat\)$/m);
   assert.match(t.out, /secrets\/discord {2}from .*secrets\/discord-url \(receiver discord\)/);
+  assert.match(t.out, /^ {2}grafana\/admin-password {2}Grafana's admin password: write one yourself/m);
   assert.equal(
     t.err,
     'warning: http check blog/mysql:3306/ is not probed: no route of the proxy covers it and the port is not published\n',
@@ -27,6 +28,8 @@ test('monitoring render: writes every file, names the secret files and their sou
     ['blackbox/blackbox.yml', 'blackbox.yml'],
     ['grafana/dashboards/hosts.json', 'dashboard-hosts.json'],
     ['servers/container-health', 'container-health.sh'],
+    ['compose.yml', 'compose.yml'],
+    ['servers/app/compose.yml', 'exporters-compose.yml'],
   ])
     assert.equal(readFileSync(join(dir, 'out', rel!), 'utf8'), golden(g!), rel);
 });
@@ -36,7 +39,7 @@ test('monitoring render --json: the files, the secret places and the unprobed ch
   const t = await ferry(['monitoring', 'render', '--out', 'out', '--json'], { cwd: dir });
   assert.equal(t.code, 0, t.err);
   const doc = JSON.parse(t.out) as { files: string[]; secrets: { receiver: string }[]; unprobed: unknown[] };
-  assert.equal(doc.files.length, 14);
+  assert.equal(doc.files.length, 17);
   assert.deepEqual(
     doc.secrets.map((s) => s.receiver),
     ['hooks', 'chat', 'discord', 'phone', 'mail'],

@@ -43,11 +43,10 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
   }
   io.out(`wrote ${files.size} files under ${flags.out}:\n`);
   for (const rel of files.keys()) io.out(`  ${rel}\n`);
-  if (secrets.length > 0) {
-    io.out('secret files Alertmanager reads (not written here):\n');
-    for (const s of secrets)
-      io.out(`  ${s.path}  from ${'env' in s.from ? `$${s.from.env}` : s.from.file} (receiver ${s.receiver})\n`);
-  }
+  io.out('secret files (not written here):\n');
+  for (const s of secrets)
+    io.out(`  ${s.path}  from ${'env' in s.from ? `$${s.from.env}` : s.from.file} (receiver ${s.receiver})\n`);
+  io.out(`  grafana/admin-password  Grafana's admin password: write one yourself (mode 600) beside compose.yml\n`);
   for (const u of targets.unprobed)
     io.err(
       `warning: http check ${u.stack}/${u.service}:${u.port}${u.path} is not probed: no route of the proxy covers it and the port is not published\n`,

@@ -6,6 +6,7 @@
  */
 import type { MonitoringDef, SecretRef } from '../model/monitoring.js';
 import { secretPath } from './render/alertmanager.js';
+import { renderExportersCompose, renderMonitoringCompose } from './render/compose.js';
 import { renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
 import { monitoringFiles } from './render/index.js';
 import { receiverSecretRef } from './secrets.js';
@@ -13,7 +14,9 @@ import type { MonitoringTargets } from './targets.js';
 
 export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTargets): Map<string, string> {
   return new Map([
+    ['compose.yml', renderMonitoringCompose(def)],
     ...monitoringFiles(def, targets),
+    ...targets.servers.map((s): [string, string] => [`servers/${s.name}/compose.yml`, renderExportersCompose(def, s)]),
     ['servers/container-health', renderHealthScript()],
     ['servers/ferry-container-health.service', renderHealthService()],
     ['servers/ferry-container-health.timer', renderHealthTimer()],

@@ -2,6 +2,7 @@
 import type { GoldenCase } from '../render/test-helpers/golden.js';
 import { renderAlertmanager } from './render/alertmanager.js';
 import { renderBlackbox } from './render/blackbox.js';
+import { renderExportersCompose, renderMonitoringCompose } from './render/compose.js';
 import { renderDashboards, renderGrafanaDatasource, renderGrafanaProvider } from './render/grafana.js';
 import { renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
 import { renderPrometheus } from './render/prometheus.js';
@@ -22,6 +23,8 @@ export function goldenCases(): GoldenCase[] {
     { file: 'alerts.test.yml', render: () => renderRuleTests(groups) },
     { file: 'alertmanager.yml', render: () => renderAlertmanager(def) },
     { file: 'blackbox.yml', render: () => renderBlackbox() },
+    { file: 'compose.yml', render: () => renderMonitoringCompose(def) },
+    { file: 'exporters-compose.yml', render: () => renderExportersCompose(def, targets.servers[0]!) },
     { file: 'container-health.sh', render: () => renderHealthScript() },
     { file: 'ferry-container-health.service', render: () => renderHealthService() },
     { file: 'ferry-container-health.timer', render: () => renderHealthTimer() },
