@@ -7,6 +7,7 @@ import { Command, Option } from 'commander';
 import { regularFileProblem } from '../core/files.js';
 import { Redactor } from '../core/redact.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
+import { monitoringRenderCommand, type MonitoringFlags } from './monitoring.js';
 import { redacting, type CliIo, type Io } from './io.js';
 import { UsageError } from '../core/errors.js';
 import { processIo } from './process-io.js';
@@ -85,6 +86,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   migrateCommands(program, cli, done);
   runsCommands(program, cli, done);
   lockCommands(program, cli, done);
+  monitoringCommands(program, cli, done);
 
   let failure: Failure | undefined;
   let thrown: unknown;
@@ -261,4 +263,20 @@ function lockCommands(program: Command, io: CliIo, done: Done): void {
   ).action(async (stack: string, flags: LockFlags) => {
     done(await lockReleaseCommand(stack, flags, io));
   });
+}
+
+/** Commands about the monitoring of the fleet (docs/monitoring.md). */
+function monitoringCommands(program: Command, io: CliIo, done: Done): void {
+  const monitoring = program.command('monitoring').description('the monitoring configuration generated from the fleet');
+  monitoring
+    .command('render')
+    .description(
+      'write the generated Prometheus, Alertmanager, blackbox and Grafana files and the container health units into a directory',
+    )
+    .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+    .requiredOption('--out <dir>', 'directory to write into (created if missing)')
+    .option('--json', 'print what was written as JSON')
+    .action((flags: MonitoringFlags) => {
+      done(monitoringRenderCommand(flags, io));
+    });
 }

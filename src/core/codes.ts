@@ -69,6 +69,8 @@ export const FINDING_CODES = [
   'placement-port-unknown',
   'placement-no-address',
   'placement-shared-volume',
+  // Monitoring (`monitoring` in ferry.yml).
+  'monitoring-secret-missing',
   // DNS of a stack's domains, judged before a migration.
   'dns-lookup-failed',
   'dns-hook-missing',

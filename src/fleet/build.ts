@@ -21,6 +21,7 @@ import type { SourceFile } from '../yaml/source.js';
 import { at } from './plain.js';
 import type { FleetFile, ServerEntry, StackEntry } from './schema.js';
 import { hardenDef } from './harden-build.js';
+import { monitoringDef } from './monitoring-build.js';
 
 export function buildFleet(data: FleetFile, file: SourceFile): Fleet {
   const baseDir = dirname(file.path);
@@ -45,6 +46,7 @@ export function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (data.acme.ca_bundle !== undefined) fleet.acme.caBundle = resolve(baseDir, data.acme.ca_bundle);
   }
   if (data.dns !== undefined) fleet.dns = dnsDef(data.dns, baseDir);
+  if (data.monitoring !== undefined) fleet.monitoring = monitoringDef(data.monitoring, baseDir);
   return fleet;
 }
 

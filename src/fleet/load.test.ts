@@ -354,7 +354,7 @@ test('missing required keys, and an unknown top-level key', () => {
       severity: 'error',
       message: 'unknown key "stack" at the top level; did you mean "stacks"?',
       where: { file: 'errors/missing-key.yml', line: 4, column: 1, path: 'stack' },
-      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme, dns, harden.',
+      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme, dns, harden, monitoring.',
     },
   ]);
 });

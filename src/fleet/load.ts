@@ -12,6 +12,7 @@ import { toPlain } from '../yaml/plain.js';
 import { readYamlFile, type SourceFile } from '../yaml/source.js';
 import { buildFleet } from './build.js';
 import { referenceFindings } from './references.js';
+import { receiverSecretsWritten } from './monitoring-schema.js';
 import { issueFindings } from './schema-findings.js';
 import { FleetFileSchema, isExtensionKey } from './schema.js';
 import { sizeRangeErrors, unitlessSizeWarnings } from './size-findings.js';
@@ -48,7 +49,7 @@ export function loadFleetFile(path: string, opts: LoadFleetOptions = {}): FleetL
 /** The same as `loadFleetFile`, for a fleet file already parsed by `readYamlFile` or `parseYamlText`. */
 export function fleetFromSource(file: SourceFile): FleetLoadResult {
   const plain = toPlain(file);
-  const secrets = secretsIn(plain.data);
+  const secrets = [...secretsIn(plain.data), ...receiverSecretsWritten(plain.data)];
   if (plain.findings.length > 0) return { findings: plain.findings, secrets };
   const input = withoutExtensions(plain.data);
   const findings: Finding[] = [];

@@ -40,22 +40,40 @@ export function referenceFindings(input: Record<string, unknown>, file: SourceFi
     out.push(...placementFindings(defined, stackName, stack));
     out.push(...connectionFindings(defined, stackName, stack));
   }
+  const monitoring = input['monitoring'];
+  out.push(
+    ...unknownServer(
+      defined,
+      isRecord(monitoring) ? monitoring['server'] : undefined,
+      ['monitoring', 'server'],
+      `The monitoring server must be a server of the fleet. ${defined.serverList}`,
+    ),
+  );
   return out;
 }
 
 function stackServerFindings(d: Defined, stackName: string, stack: Record<string, unknown>): Finding[] {
-  const server = stack['server'];
+  return unknownServer(d, stack['server'], ['stacks', stackName, 'server'], d.serverList, { stack: stackName });
+}
+
+/** An `unknown-reference` finding when `server` is a well-formed name that `servers` lacks. */
+function unknownServer(
+  d: Defined,
+  server: unknown,
+  path: (string | number)[],
+  hint: string,
+  about: { stack?: string } = {},
+): Finding[] {
   if (!d.servers || typeof server !== 'string' || !nameRe.test(server) || hasOwn(d.servers, server)) return [];
   const guess = suggest(server, d.serverNames);
-  const path = ['stacks', stackName, 'server'];
   return [
     finding(
       'unknown-reference',
       'error',
       `unknown server "${server}" in ${pathString(path)}${guess ? `; did you mean "${guess}"?` : ''}`,
       at(d.file, path),
-      d.serverList,
-      { stack: stackName },
+      hint,
+      about,
     ),
   ];
 }

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { SIZE_PATTERN } from '../core/size.js';
 import { HardenSchema, ServerHardenSchema } from './harden-schema.js';
+import { MonitoringSchema } from './monitoring-schema.js';
 
 /** Server, stack and Compose project names (Compose's project name rule). */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
@@ -442,6 +443,9 @@ export const FleetFileSchema = z
       dns: DnsSchema.optional(),
       harden: HardenSchema.optional().describe(
         "Hardening of every server of the fleet (each server's own `harden` is merged over it, or `false` opts it out); see docs/harden.md.",
+      ),
+      monitoring: MonitoringSchema.optional().describe(
+        'Prometheus, Alertmanager and Grafana on one server, exporters on every server, alert rules generated from the stacks; see docs/monitoring.md.',
       ),
     },
     { error: MAPPING },

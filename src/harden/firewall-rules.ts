@@ -1,8 +1,12 @@
-/** The ports a hardened server opens besides sshd's: the fleet file's, 80/443 for a proxy, placed services from their stack's server. */
+/**
+ * The ports a hardened server opens besides sshd's: the fleet file's, 80/443 for a proxy,
+ * placed services from their stack's server, exporters from the monitoring server.
+ */
 import { placementOf } from '../deploy/placement.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { FirewallAllow } from '../model/harden.js';
 import type { LoadedFleet } from '../model/loaded.js';
+import { monitoringAllows } from '../monitoring/firewall.js';
 
 export interface OpenPorts {
   /** ufw's rules (on the host). */
@@ -34,5 +38,9 @@ export function openPorts(loaded: LoadedFleet, server: ServerDef): OpenPorts {
         why: `${s.def.name}/${p.service}`,
       }));
   });
-  return { host: [...web, ...fleetRules, ...placed], containers: [...fleetRules, ...placed] };
+  const monitored = monitoringAllows(loaded, server);
+  return {
+    host: [...web, ...fleetRules, ...placed, ...monitored],
+    containers: [...fleetRules, ...placed, ...monitored],
+  };
 }

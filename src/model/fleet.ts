@@ -4,6 +4,7 @@
  */
 import type { Locator } from './compose.js';
 import type { HardenDef } from './harden.js';
+import type { MonitoringDef } from './monitoring.js';
 
 export interface ServerDef {
   name: string;
@@ -160,6 +161,8 @@ export interface Fleet {
   stacks: Record<string, StackDef>;
   acme?: AcmeDef;
   dns?: DnsDef;
+  /** `monitoring`: the monitoring server, receivers, thresholds and images. */
+  monitoring?: MonitoringDef;
   /** Positions of fleet file keys (`stacks/web/server`). */
   locate: Locator;
 }

@@ -1,0 +1,77 @@
+/** `monitoring` of ferry.yml: the model with defaults, and errors that name the key and say what to write. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadFleetFile } from './load.js';
+import { DEFAULT_THRESHOLDS } from './monitoring-build.js';
+
+const HEAD = ['servers:', '  app: { host: 203.0.113.10 }', '  mon: { host: 203.0.113.11 }', 'stacks: {}'];
+
+function load(lines: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-fleet-'));
+  writeFileSync(join(dir, 'ferry.yml'), [...HEAD, 'monitoring:', ...lines.map((l) => `  ${l}`), ''].join('\n'));
+  return { dir, ...loadFleetFile('ferry.yml', { cwd: dir }) };
+}
+
+test('monitoring: defaults filled in, secrets kept as where to read them, images pinned or mirrored', () => {
+  const r = load([
+    'server: mon',
+    'receivers:',
+    '  ops: { type: slack, url: { env: SLACK_URL }, channel: "#ops" }',
+    '  pager: { type: telegram, token: { file: secrets/bot }, chat_id: -100123, severity: critical, send_resolved: false }',
+    'thresholds: { cpu_percent: 80, disk_fill_hours: 12 }',
+    'images: { grafana: { version: 11.3.1 }, prometheus: { name: mirror.example.com/prometheus } }',
+  ]);
+  assert.deepEqual(r.findings, []);
+  const m = r.fleet!.monitoring!;
+  assert.equal(m.server, 'mon');
+  assert.deepEqual(m.receivers, [
+    { name: 'ops', severity: 'warning', sendResolved: true, type: 'slack', url: { env: 'SLACK_URL' }, channel: '#ops' },
+    {
+      name: 'pager',
+      severity: 'critical',
+      sendResolved: false,
+      type: 'telegram',
+      token: { file: join(r.dir, 'secrets/bot') },
+      chatId: -100123,
+    },
+  ]);
+  assert.deepEqual(m.thresholds, { ...DEFAULT_THRESHOLDS, cpuPercent: 80, diskFillHours: 12 });
+  assert.equal(m.images.grafana, 'grafana/grafana-oss:11.3.1');
+  assert.equal(m.images.prometheus, 'mirror.example.com/prometheus:v2.53.3');
+  assert.equal(m.images.alertmanager, 'prom/alertmanager:v0.28.1');
+  assert.equal(m.scrapeInterval, '30s');
+});
+
+test('monitoring: a secret written in ferry.yml is refused at its key, with what to write instead', () => {
+  const r = load(['server: mon', 'receivers:', '  ops: { type: webhook, url: "https://hooks.example.com/T0/abc" }']);
+  assert.equal(r.fleet, undefined);
+  assert.deepEqual(
+    r.findings.map((f) => [f.code, f.where.path]),
+    [['schema', 'monitoring/receivers/ops/url']],
+  );
+  assert.match(r.findings[0]!.message, /must be \{ env: NAME \} or \{ file: PATH \}/);
+  assert.match(r.findings[0]!.message, /got a value not shown here \(a secret\)$/);
+  assert.deepEqual(r.secrets, ['https://hooks.example.com/T0/abc'], 'known to the redactor');
+});
+
+test('monitoring: an unknown receiver type, a threshold out of range, a bad image tag, an unknown server', () => {
+  const r = load([
+    'server: mon2',
+    'receivers:',
+    '  ops: { type: pagerduty, url: { env: X } }',
+    'thresholds: { memory_percent: 150 }',
+    'images: { cadvisor: { version: "v0.49 beta" } }',
+  ]);
+  assert.deepEqual(
+    r.findings.map((f) => [f.code, f.where.path]),
+    [
+      ['unknown-reference', 'monitoring/server'],
+      ['schema', 'monitoring/receivers/ops/type'],
+      ['schema', 'monitoring/thresholds/memory_percent'],
+      ['schema', 'monitoring/images/cadvisor/version'],
+    ],
+  );
+});

@@ -1,0 +1,38 @@
+/**
+ * Every file of the monitoring configuration, by its path under one directory: the
+ * monitoring server's (Prometheus, Alertmanager, blackbox, Grafana) and the container
+ * health script and units every server gets. And the receivers' secret files, by where
+ * Alertmanager reads them and where Ferry takes them from (never their values).
+ */
+import type { MonitoringDef, SecretRef } from '../model/monitoring.js';
+import { secretPath } from './render/alertmanager.js';
+import { renderExportersCompose, renderMonitoringCompose } from './render/compose.js';
+import { renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
+import { monitoringFiles } from './render/index.js';
+import { receiverSecretRef } from './secrets.js';
+import type { MonitoringTargets } from './targets.js';
+
+export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTargets): Map<string, string> {
+  return new Map([
+    ['compose.yml', renderMonitoringCompose(def)],
+    ...monitoringFiles(def, targets),
+    ...targets.servers.map((s): [string, string] => [`servers/${s.name}/compose.yml`, renderExportersCompose(def, s)]),
+    ['servers/container-health', renderHealthScript()],
+    ['servers/ferry-container-health.service', renderHealthService()],
+    ['servers/ferry-container-health.timer', renderHealthTimer()],
+  ]);
+}
+
+export interface SecretPlace {
+  receiver: string;
+  /** Where Alertmanager reads it, in its container. */
+  path: string;
+  from: SecretRef;
+}
+
+export function secretPlaces(def: MonitoringDef): SecretPlace[] {
+  return def.receivers.flatMap((r) => {
+    const from = receiverSecretRef(r);
+    return from ? [{ receiver: r.name, path: secretPath(r.name), from }] : [];
+  });
+}

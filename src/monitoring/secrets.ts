@@ -1,0 +1,54 @@
+/**
+ * The receivers' secret files: each receiver's URL, token or password, read from the
+ * environment variable or file ferry.yml names, as a `Secret` to be written beside
+ * alertmanager.yml (which names only the file). Reading the environment and files is
+ * passed in, so that this stays a pure function of what it is given.
+ */
+import { FerryError } from '../core/errors.js';
+import { Secret } from '../core/secret.js';
+import type { ReceiverDef, SecretRef } from '../model/monitoring.js';
+
+export interface SecretSource {
+  env: Readonly<Record<string, string | undefined>>;
+  /** The text of a file, or undefined when it cannot be read. */
+  readFile: (path: string) => string | undefined;
+}
+
+export interface SecretFile {
+  /** Relative to the directory of alertmanager.yml. */
+  rel: string;
+  content: Secret;
+}
+
+export function receiverSecretRef(r: ReceiverDef): SecretRef | undefined {
+  if (r.type === 'telegram') return r.token;
+  if (r.type === 'email') return r.password;
+  return r.url;
+}
+
+/** One file per receiver that has a secret; a missing or empty one is a `monitoring-secret-missing` error. */
+export function receiverSecretFiles(receivers: readonly ReceiverDef[], source: SecretSource): SecretFile[] {
+  const out: SecretFile[] = [];
+  for (const r of receivers) {
+    const ref = receiverSecretRef(r);
+    if (!ref) continue;
+    const raw = 'env' in ref ? source.env[ref.env] : source.readFile(ref.file);
+    const value = raw?.trim();
+    if (!value) throw missing(r, ref);
+    out.push({ rel: `secrets/${r.name}`, content: new Secret(value) });
+  }
+  return out;
+}
+
+function missing(r: ReceiverDef, ref: SecretRef): FerryError {
+  const where = 'env' in ref ? `environment variable ${ref.env}` : `file ${ref.file}`;
+  return new FerryError(
+    'monitoring-secret-missing',
+    `the secret of receiver "${r.name}" (${r.type}) is missing: the ${where} is ${'env' in ref ? 'not set or empty' : 'unreadable or empty'}`,
+    `monitoring/receivers/${r.name}`,
+    'env' in ref
+      ? `Export ${ref.env} on this machine, then run the command again.`
+      : `Write the secret into ${ref.file}, then run the command again.`,
+    2,
+  );
+}

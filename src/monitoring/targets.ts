@@ -1,0 +1,158 @@
+/**
+ * What the monitoring stack watches, read off the fleet: every server (node_exporter,
+ * cAdvisor, its SSH port), the exporter fitting each stateful service (Postgres, Redis,
+ * MySQL, nginx) and a blackbox probe of every proxied domain and HTTP check. Pure: the
+ * renderers take this, never the fleet.
+ */
+import { knownImage } from '../check/known-images.js';
+import { parseImage } from '../check/image-ref.js';
+import type { Service } from '../model/compose.js';
+import type { ServerDef, StackDef } from '../model/fleet.js';
+import type { LoadedFleet } from '../model/loaded.js';
+
+export type ExporterKind = 'postgres' | 'redis' | 'mysql' | 'nginx';
+
+/** The port each exporter listens on, from its upstream default; a second of a kind on a server takes the next. */
+export const EXPORTER_PORTS: Record<ExporterKind | 'node' | 'cadvisor', number> = {
+  node: 9100,
+  cadvisor: 9338,
+  postgres: 9187,
+  redis: 9121,
+  mysql: 9104,
+  nginx: 9113,
+};
+
+export interface ServerTarget {
+  name: string;
+  /** The address Prometheus reaches it at: `private_address`, else `host`. */
+  address: string;
+  sshPort: number;
+}
+
+export interface ExporterTarget {
+  kind: ExporterKind;
+  server: string;
+  /** `ADDRESS:PORT` of the exporter. */
+  address: string;
+  /** The stack and service it watches; undefined for what runs on the host (a Postgres outside Docker, Ferry's nginx). */
+  stack?: string;
+  service?: string;
+}
+
+export interface ProbeTarget {
+  url: string;
+  stack: string;
+  /** `domain`: a proxied domain's root; `http_check`: a stack's `http_checks` path. */
+  kind: 'domain' | 'http_check';
+}
+
+/** An HTTP check that no probe can reach from the monitoring server (no route, no published port). */
+export interface UnprobedCheck {
+  stack: string;
+  service: string;
+  port: number;
+  path: string;
+}
+
+export interface MonitoringTargets {
+  servers: ServerTarget[];
+  exporters: ExporterTarget[];
+  probes: ProbeTarget[];
+  unprobed: UnprobedCheck[];
+}
+
+export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
+  const { fleet } = loaded;
+  const servers = Object.values(fleet.servers).map(serverTarget);
+  const addressOf = new Map(servers.map((s) => [s.name, s.address]));
+  const exporters: Omit<ExporterTarget, 'address'>[] = [];
+  for (const server of Object.values(fleet.servers))
+    if (server.postgres) exporters.push({ kind: 'postgres', server: server.name });
+  const proxied = new Set<string>();
+  const probes: ProbeTarget[] = [];
+  const unprobed: UnprobedCheck[] = [];
+  for (const { def, project } of loaded.stacks) {
+    if (!def.server) continue;
+    if (def.proxy) proxied.add(def.server);
+    for (const s of project?.services ?? []) {
+      const kind = exporterKind(s);
+      if (kind)
+        exporters.push({
+          kind,
+          server: def.placement?.[s.name]?.server ?? def.server,
+          stack: def.name,
+          service: s.name,
+        });
+    }
+    probes.push(...domainProbes(def));
+    for (const c of def.deploy.httpChecks) {
+      const url = checkUrl(
+        def,
+        project?.services.find((s) => s.name === c.service),
+        c,
+        addressOf.get(def.server),
+      );
+      if (url) probes.push({ url, stack: def.name, kind: 'http_check' });
+      else unprobed.push({ stack: def.name, service: c.service, port: c.port, path: c.path });
+    }
+  }
+  for (const server of [...proxied].sort()) exporters.push({ kind: 'nginx', server });
+  return { servers, exporters: withPorts(exporters, addressOf), probes: unique(probes), unprobed };
+}
+
+function serverTarget(s: ServerDef): ServerTarget {
+  return { name: s.name, address: s.privateAddress ?? s.host, sshPort: s.harden?.ssh?.port ?? s.port ?? 22 };
+}
+
+/** The exporter fitting a service's image, if any. */
+export function exporterKind(s: Service): ExporterKind | undefined {
+  const label = knownImage(s.image)?.label;
+  if (label === 'PostgreSQL') return 'postgres';
+  if (label === 'Redis') return 'redis';
+  if (label === 'MySQL') return 'mysql';
+  if (s.image && ['nginx', 'nginx-unprivileged', 'openresty'].includes(parseImage(s.image).name)) return 'nginx';
+  return undefined;
+}
+
+/** Each exporter's address: the kind's port on its server, the next one for a second of the same kind there. */
+function withPorts(list: Omit<ExporterTarget, 'address'>[], addressOf: Map<string, string>): ExporterTarget[] {
+  const used = new Map<string, number>();
+  return list.map((e) => {
+    const key = `${e.server}/${e.kind}`;
+    const n = used.get(key) ?? 0;
+    used.set(key, n + 1);
+    return { ...e, address: `${addressOf.get(e.server) ?? e.server}:${EXPORTER_PORTS[e.kind] + n}` };
+  });
+}
+
+function scheme(def: StackDef): string {
+  return def.proxy?.tls === 'none' ? 'http' : 'https';
+}
+
+function domainProbes(def: StackDef): ProbeTarget[] {
+  return (def.proxy?.domains ?? []).map((d) => ({ url: `${scheme(def)}://${d}/`, stack: def.name, kind: 'domain' }));
+}
+
+/** Through the proxy when a route of the service covers the path, else on the service's published port. */
+function checkUrl(
+  def: StackDef,
+  service: Service | undefined,
+  c: { service: string; port: number; path: string },
+  address: string | undefined,
+): string | undefined {
+  const route = def.proxy?.routes.find(
+    (r) => r.service === c.service && r.port === c.port && c.path.startsWith(r.path),
+  );
+  if (route && def.proxy) return `${scheme(def)}://${def.proxy.domains[0]}${c.path}`;
+  const published = service?.ports.find(
+    (p) => p.published !== undefined && c.port >= p.target && c.port <= p.targetEnd,
+  );
+  if (!published || address === undefined || (published.hostIp && published.hostIp.startsWith('127.')))
+    return undefined;
+  return `http://${address}:${published.published! + (c.port - published.target)}${c.path}`;
+}
+
+function unique(probes: ProbeTarget[]): ProbeTarget[] {
+  const seen = new Set<string>();
+  return probes.filter((p) => (seen.has(p.url) ? false : (seen.add(p.url), true)));
+}

@@ -1,0 +1,88 @@
+/**
+ * A fleet with every kind of thing monitoring watches, loaded from a temporary directory
+ * as the commands load it: two servers (one with a Postgres on the host), a shop behind
+ * nginx with Postgres (placed on the database server), Redis and an HTTP check, and a
+ * blog with MySQL and its own nginx container publishing a port.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadedFleet } from '../../model/loaded.js';
+import { loadWorkspace } from '../../workspace/load.js';
+
+const SHOP = `services:
+  web:
+    image: registry.example.com/shop/web:1.4.2
+    healthcheck: { test: ["CMD", "true"] }
+  api:
+    image: registry.example.com/shop/api:1.4.2
+  postgres:
+    image: postgres:16.4
+    volumes: [pg:/var/lib/postgresql/data]
+  redis:
+    image: redis:7.4
+    volumes: [redis:/data]
+volumes: { pg: {}, redis: {} }
+`;
+
+const BLOG = `services:
+  front:
+    image: nginx:1.27
+    ports: ["8080:80"]
+  mysql:
+    image: mysql:8.4
+    volumes: [db:/var/lib/mysql]
+volumes: { db: {} }
+`;
+
+export const FLEET_YML = `servers:
+  app: { host: 203.0.113.10, private_address: 10.0.0.5 }
+  db: { host: 203.0.113.11, private_address: 10.0.0.6, port: 2222, postgres: { max_connections: 500 } }
+stacks:
+  shop:
+    server: app
+    compose: shop.yml
+    project: shop
+    services: { postgres: { server: db } }
+    deploy: { http_checks: [{ service: api, port: 8000, path: /api/health }] }
+    proxy:
+      domains: [shop.example.com, www.shop.example.com]
+      routes:
+        - { path: /, service: web, port: 3000 }
+        - { path: /api, service: api, port: 8000 }
+  blog:
+    server: app
+    compose: blog.yml
+    project: blog
+    deploy: { http_checks: [{ service: front, port: 80, path: /healthz }, { service: mysql, port: 3306, path: / }] }
+monitoring:
+  server: db
+  receivers:
+    hooks: { type: webhook, url: { env: FERRY_TEST_WEBHOOK_URL } }
+    chat: { type: slack, url: { env: FERRY_TEST_SLACK_URL }, channel: "#ops", severity: critical }
+    discord: { type: discord, url: { file: secrets/discord-url } }
+    phone: { type: telegram, token: { env: FERRY_TEST_TELEGRAM_TOKEN }, chat_id: -1001234567890 }
+    mail:
+      type: email
+      to: ops@example.com
+      from: alerts@example.com
+      smarthost: smtp.example.com:587
+      username: alerts
+      password: { env: FERRY_TEST_SMTP_PASSWORD }
+  thresholds: { cpu_percent: 85, certificate_days: 14 }
+  images:
+    prometheus: { name: mirror.example.com/prom/prometheus, version: v2.53.3 }
+`;
+
+/** The fixture fleet loaded; `dir` holds its files (the Discord URL file is written there). */
+export function monitoringFleet(secret = 'discord-canary'): { loaded: LoadedFleet; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
+  writeFileSync(join(dir, 'shop.yml'), SHOP);
+  writeFileSync(join(dir, 'blog.yml'), BLOG);
+  writeFileSync(join(dir, 'ferry.yml'), FLEET_YML);
+  mkdirSync(join(dir, 'secrets'));
+  writeFileSync(join(dir, 'secrets', 'discord-url'), `${secret}\n`);
+  const ws = loadWorkspace({ cwd: dir, env: {} });
+  if (!ws.loaded) throw new Error(`fixture fleet unreadable: ${JSON.stringify(ws.findings)}`);
+  return { loaded: ws.loaded, dir };
+}
