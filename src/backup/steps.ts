@@ -1,0 +1,215 @@
+/**
+ * The steps of `ferry backup run STACK`, all on the stack's server: restic installed, the
+ * password file written (mode 600), for a repository on another server an SSH channel to
+ * it, each repository created when missing, then one backup run per repository. Backups
+ * are never undone: a rollback leaves repositories, keys and restic as they are.
+ */
+import { createHash } from 'node:crypto';
+import type { Secret } from '../core/secret.js';
+import type { Step, StepContext } from '../engine/step.js';
+import { channelSteps } from '../migrate/channel.js';
+import { render } from '../shell/command.js';
+import { cmd } from '../shell/command.js';
+import { toolFailure } from '../tools/classify.js';
+import { StepError } from '../engine/errors.js';
+import type { BackupSources } from './sources.js';
+import {
+  INSTALL_CHECK,
+  initRepo,
+  installRestic,
+  passwordDir,
+  passwordFile,
+  probeRepo,
+  type RepoAccess,
+} from './restic.js';
+import { backUp, runSnapshots } from './run.js';
+
+export interface BackupPlanInput {
+  stack: string;
+  server: string;
+  sudo: boolean;
+  password: Secret;
+  repos: RepoAccess[];
+  sources: BackupSources;
+  /** The run's id, carried by every snapshot it makes (`run=ID`). */
+  run: string;
+}
+
+const nothing = async (): Promise<void> => undefined;
+
+function installStep(i: BackupPlanInput): Step<{ installed: boolean }> {
+  const installed = async (ctx: StepContext) => (await ctx.transport.exec(INSTALL_CHECK, { sudo: i.sudo })).code === 0;
+  return {
+    id: `${i.stack}/backup/restic`,
+    host: i.server,
+    phase: 'prepare',
+    title: `restic on ${i.server}`,
+    dependsOn: [],
+    doc: () => ({
+      purpose: 'restic makes, encrypts and checks the backups.',
+      commands: [render(installRestic)],
+      verify: render(INSTALL_CHECK),
+      undo: 'none: restic stays installed',
+    }),
+    async check(ctx) {
+      const ok = await installed(ctx);
+      return ok
+        ? { needed: false, observed: { installed: true } }
+        : { needed: true, change: { summary: 'apt-get install restic' }, observed: { installed: false } };
+    },
+    async apply(ctx) {
+      const r = await ctx.transport.exec(installRestic, { sudo: i.sudo, timeoutMs: 10 * 60_000 });
+      if (r.code !== 0)
+        throw new StepError(
+          'restic-install-failed',
+          `${i.server}: apt-get install restic failed (exit ${r.code}):\n${ctx.redactor.redact(r.stderr.trim().split('\n').slice(-6).join('\n'))}`,
+          'Install restic on the server by hand (`apt-get install restic`, or a release binary of 0.17 or later), then run again.',
+          `host ${i.server}`,
+        );
+    },
+    verify: async (ctx) =>
+      (await installed(ctx)) ? { ok: true } : { ok: false, message: `${i.server}: restic is not on the PATH` },
+    rollback: nothing,
+  };
+}
+
+const SUM = (path: string) => cmd('sha256sum', path);
+const hashOf = (s: Secret): string => createHash('sha256').update(s.reveal()).digest('hex');
+
+function passwordStep(i: BackupPlanInput): Step<{ current: boolean }> {
+  const path = passwordFile(i.stack);
+  const current = async (ctx: StepContext) => {
+    const r = await ctx.transport.exec(SUM(path), { sudo: i.sudo });
+    return r.code === 0 && r.stdout.split(' ')[0] === hashOf(i.password);
+  };
+  return {
+    id: `${i.stack}/backup/password`,
+    host: i.server,
+    phase: 'prepare',
+    title: `backup password in ${path}`,
+    dependsOn: [],
+    doc: () => ({
+      purpose:
+        'restic reads the repositories’ password from this file (RESTIC_PASSWORD_FILE): never from a command line.',
+      commands: [render(passwordDir(i.stack)), `upload the password to ${path} (mode 600)`],
+      verify: `${render(SUM(path))} matches the password's hash`,
+      undo: 'none: the file stays',
+    }),
+    async check(ctx) {
+      return (await current(ctx))
+        ? { needed: false, observed: { current: true } }
+        : { needed: true, change: { summary: `write ${path} (mode 600)` }, observed: { current: false } };
+    },
+    async apply(ctx) {
+      await ctx.transport.exec(passwordDir(i.stack), { sudo: i.sudo, check: true });
+      await ctx.transport.upload(path, i.password, { mode: 0o600, sudo: i.sudo });
+    },
+    verify: async (ctx) =>
+      (await current(ctx)) ? { ok: true } : { ok: false, message: `${path} does not hold the password` },
+    rollback: nothing,
+  };
+}
+
+/** Whether the repository is there: true, false (none yet), or the classified failure (wrong password, unreachable). */
+async function repoThere(ctx: StepContext, i: BackupPlanInput, r: RepoAccess): Promise<boolean> {
+  const res = await ctx.transport.exec(probeRepo(r), { sudo: i.sudo, timeoutMs: 120_000 });
+  if (res.code === 0) return true;
+  const e = toolFailure('restic', res, {
+    host: i.server,
+    what: `opening repository ${r.name} (${r.url})`,
+    redact: (s) => ctx.redactor.redact(s),
+  })!;
+  if (e.code === 'backup-repository-missing') return false;
+  throw e;
+}
+
+function repoStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{ there: boolean }> {
+  return {
+    id: `${i.stack}/backup/repository/${r.name}`,
+    host: i.server,
+    ...(r.channel ? { reaches: [r.channel.target.name] } : {}),
+    phase: 'prepare',
+    title: `repository ${r.name} (${r.url})`,
+    dependsOn,
+    doc: () => ({
+      purpose: `The restic repository ${r.name}, created when missing; its password opens it.`,
+      commands: [render(initRepo(r))],
+      verify: render(probeRepo(r)),
+      undo: 'none: a repository is never removed',
+    }),
+    async check(ctx) {
+      return (await repoThere(ctx, i, r))
+        ? { needed: false, observed: { there: true } }
+        : { needed: true, change: { summary: `restic init ${r.url}` }, observed: { there: false } };
+    },
+    async apply(ctx) {
+      const res = await ctx.transport.exec(initRepo(r), { sudo: i.sudo, timeoutMs: 120_000 });
+      const e = toolFailure('restic', res, {
+        host: i.server,
+        what: `creating repository ${r.name} (${r.url})`,
+        redact: (s) => ctx.redactor.redact(s),
+      });
+      if (e) throw e;
+    },
+    verify: async (ctx) =>
+      (await repoThere(ctx, i, r)) ? { ok: true } : { ok: false, message: `${r.url}: no repository after init` },
+    rollback: nothing,
+  };
+}
+
+function runStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{ run: string }> {
+  const n = i.sources.postgres.length + i.sources.redis.length + i.sources.volumes.length;
+  return {
+    id: `${i.stack}/backup/run/${r.name}`,
+    host: i.server,
+    ...(r.channel ? { reaches: [r.channel.target.name] } : {}),
+    phase: 'transfer',
+    title: `back up ${i.stack} to ${r.name}`,
+    dependsOn,
+    doc: () => ({
+      purpose: `Every source of ${i.stack} into ${r.name}, then the run's manifest (rows and checksums, key counts, files and bytes).`,
+      commands: [
+        'see docs/backups.md: pg_dump --snapshot into restic backup --stdin-from-command; BGSAVE then the RDB file; volumes as files; manifest.json',
+      ],
+      verify: `restic snapshots --tag run=${i.run}: the manifest is there`,
+      undo: 'none: snapshots stay until retention removes them',
+    }),
+    check: async () => ({
+      needed: true,
+      change: { summary: `${n} source(s) into ${r.name}, run ${i.run}` },
+      observed: { run: i.run },
+    }),
+    apply: async (ctx) => {
+      await backUp(ctx, { ...i, repo: r });
+    },
+    async verify(ctx) {
+      const snaps = await runSnapshots(ctx.transport, r, i.run, i.sudo, (s) => ctx.redactor.redact(s));
+      return snaps.some((s) => s.tags?.includes('kind=manifest'))
+        ? { ok: true }
+        : { ok: false, message: `${r.name}: no manifest snapshot of run ${i.run}` };
+    },
+    rollback: nothing,
+  };
+}
+
+export function backupSteps(i: BackupPlanInput): Step[] {
+  const install = installStep(i);
+  const password = passwordStep(i);
+  const steps: Step[] = [install, password];
+  for (const r of i.repos) {
+    const before = [install.id, password.id];
+    if (r.channel) {
+      const { open } = channelSteps({
+        ch: r.channel,
+        dependsOn: [],
+        openId: `${i.stack}/backup/channel/${r.name}`,
+        title: `SSH key from ${i.server} to ${r.channel.target.name} for repository ${r.name}`,
+      });
+      steps.push(open);
+      before.push(open.id);
+    }
+    const repo = repoStep(i, r, before);
+    steps.push(repo, runStep(i, r, [repo.id]));
+  }
+  return steps;
+}
