@@ -103,7 +103,8 @@ export const postgresBackup = (
   );
 
 /**
- * Redis, saved afresh: LASTSAVE read, BGSAVE, LASTSAVE until it changes (at most 120 s),
+ * Redis, saved afresh: LASTSAVE read, BGSAVE (after a save already running ends), LASTSAVE
+ * until it changes (at most 120 s),
  * the last save's status checked, the RDB file's keys counted by redis-check-rdb (printed
  * `keys|N`), then the file streamed into restic. The password, when there is one, is read
  * from stdin into REDISCLI_AUTH, which `docker exec -e` passes by name. $1 container, then
@@ -120,7 +121,10 @@ cli() {
 }
 before=$(cli LASTSAVE)
 [ "$before" -lt "$(date +%s)" ] || sleep 1
-out=$(cli BGSAVE SCHEDULE)
+for _ in $(seq 300); do
+  if out=$(cli BGSAVE SCHEDULE 2>&1); then break; fi
+  case "$out" in *"already in progress"*) sleep 0.2 ;; *) echo "$out" >&2; exit 1 ;; esac
+done
 case "$out" in *"saving started"*|*"scheduled"*) ;; *) echo "BGSAVE: $out" >&2; exit 1 ;; esac
 for _ in $(seq 600); do now=$(cli LASTSAVE); [ "$now" != "$before" ] && break; sleep 0.2; done
 [ "$now" != "$before" ] || { echo "the save did not end within 120 s" >&2; exit 1; }
@@ -202,4 +206,31 @@ export function snapshotIdOf(stdout: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * Retention of one kind of a stack's snapshots: those older than `days` before the newest
+ * of their group (restic groups by host and paths: one group per source) are forgotten.
+ * With `dryRun`, only listed. `--json` prints the groups with their `keep` and `remove`.
+ */
+export const forgetKind = (r: RepoAccess, kind: string, days: number, dryRun: boolean): Command =>
+  restic(
+    r,
+    'forget',
+    '--json',
+    '--tag',
+    `ferry,stack=${r.stack},kind=${kind}`,
+    '--keep-within',
+    `${days}d`,
+    ...(dryRun ? ['--dry-run'] : []),
+  );
+
+/** The packs no snapshot needs any more, removed. */
+export const prune = (r: RepoAccess): Command => restic(r, 'prune');
+
+/** How many snapshots `restic forget --json` removes (or would). */
+export function forgottenCount(stdout: string): number {
+  const line = stdout.split('\n').find((l) => l.startsWith('['));
+  if (!line) return 0;
+  return (JSON.parse(line) as { remove?: unknown[] | null }[]).reduce((n, g) => n + (g.remove?.length ?? 0), 0);
 }

@@ -6,7 +6,7 @@ import { StepError } from '../engine/errors.js';
 import { drive, testContext } from '../engine/test-helpers.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { repoAccess } from './repos.js';
-import { backupSteps, type BackupPlanInput } from './steps.js';
+import { backupSteps, keptDays, type BackupPlanInput } from './steps.js';
 
 const app = { name: 'app', host: '203.0.113.10' };
 const vault = { name: 'vault', host: '203.0.113.20' };
@@ -22,6 +22,7 @@ const input: BackupPlanInput = {
   ],
   sources: { project: 'shop', postgres: [], redis: [], volumes: [] },
   run: 'R1',
+  retention: { postgres: 30, redis: 14, volumes: 7 },
 };
 const steps = backupSteps(input);
 const step = (id: string) => steps.find((s) => s.id === id)!;
@@ -36,9 +37,11 @@ test('the plan: restic and the password first, the SFTP repository behind its ke
       ['shop/backup/password', []],
       ['shop/backup/repository/here', ['shop/backup/restic', 'shop/backup/password']],
       ['shop/backup/run/here', ['shop/backup/repository/here']],
+      ['shop/backup/retention/here', ['shop/backup/run/here']],
       ['shop/backup/channel/offsite', []],
       ['shop/backup/repository/offsite', ['shop/backup/restic', 'shop/backup/password', 'shop/backup/channel/offsite']],
-      ['shop/backup/run/offsite', ['shop/backup/repository/offsite']],
+      ['shop/backup/run/offsite', ['shop/backup/repository/offsite', 'shop/backup/run/here']],
+      ['shop/backup/retention/offsite', ['shop/backup/run/offsite']],
     ],
   );
   assert.deepEqual(step('shop/backup/run/offsite').reaches, ['vault']);
@@ -98,4 +101,40 @@ test('restic missing is installed with apt-get; present, nothing is done', async
     drive(step('shop/backup/restic'), testContext(failing)),
     (e: unknown) => e instanceof StepError && e.code === 'restic-install-failed' && e.place === 'host app',
   );
+});
+
+test('retention forgets each kind past its days (the manifest as long as the longest), prunes, and then finds nothing more', async () => {
+  assert.deepEqual(keptDays(input.retention), [
+    ['postgres', 30],
+    ['redis', 14],
+    ['volume', 7],
+    ['manifest', 30],
+  ]);
+  const forget = (kind: string, days: number, dry: boolean) =>
+    `env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop forget --json --tag ferry,stack=shop,kind=${kind} --keep-within ${days}d${dry ? ' --dry-run' : ''}`;
+  const groups = (remove: number) =>
+    JSON.stringify([
+      {
+        host: 'shop',
+        paths: ['/postgres-db.sql'],
+        keep: [{ id: 'k' }],
+        remove: remove ? Array(remove).fill({ id: 'r' }) : null,
+      },
+    ]);
+  const t = new RecordingTransport('app')
+    .when(forget('postgres', 30, true), { stdout: `${groups(2)}\n` }, { times: 1 })
+    .when(/forget .* --dry-run$/, { stdout: `${groups(0)}\n` })
+    .when(/forget --json --tag \S+ --keep-within \d+d$/, { stdout: `${groups(0)}\n` })
+    .when(/restic -r \/var\/backups\/shop prune$/, { stdout: 'done\n' });
+  const { checked, verified } = await drive(step('shop/backup/retention/here'), testContext(t));
+  assert.deepEqual(checked.change, { summary: 'forget 2 snapshot(s) past retention, then prune' });
+  assert.deepEqual(verified, { ok: true });
+  const lines = t.calls.flatMap((c) => (c.kind === 'exec' ? [c.line] : []));
+  assert.deepEqual(lines.slice(4, 9), [
+    forget('postgres', 30, false),
+    forget('redis', 14, false),
+    forget('volume', 7, false),
+    forget('manifest', 30, false),
+    'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop prune',
+  ]);
 });

@@ -12,10 +12,14 @@ import { render } from '../shell/command.js';
 import { cmd } from '../shell/command.js';
 import { toolFailure } from '../tools/classify.js';
 import { StepError } from '../engine/errors.js';
+import type { BackupRetention } from '../model/backup.js';
 import type { BackupSources } from './sources.js';
 import {
   INSTALL_CHECK,
+  forgetKind,
+  forgottenCount,
   initRepo,
+  prune,
   installRestic,
   passwordDir,
   passwordFile,
@@ -33,6 +37,7 @@ export interface BackupPlanInput {
   sources: BackupSources;
   /** The run's id, carried by every snapshot it makes (`run=ID`). */
   run: string;
+  retention: BackupRetention;
 }
 
 const nothing = async (): Promise<void> => undefined;
@@ -192,10 +197,81 @@ function runStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{
   };
 }
 
+/** Days kept per snapshot kind: the manifest as long as the longest kept source. */
+export function keptDays(r: BackupRetention): [string, number][] {
+  return [
+    ['postgres', r.postgres],
+    ['redis', r.redis],
+    ['volume', r.volumes],
+    ['manifest', Math.max(r.postgres, r.redis, r.volumes)],
+  ];
+}
+
+function retentionStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{ remove: number }> {
+  const forget = async (ctx: StepContext, dryRun: boolean): Promise<number> => {
+    let n = 0;
+    for (const [kind, days] of keptDays(i.retention)) {
+      const res = await ctx.transport.exec(forgetKind(r, kind, days, dryRun), { sudo: i.sudo, timeoutMs: 30 * 60_000 });
+      const e = toolFailure('restic', res, {
+        host: i.server,
+        what: `${dryRun ? 'listing' : 'forgetting'} ${kind} snapshots older than ${days} days in ${r.name}`,
+        redact: (s) => ctx.redactor.redact(s),
+      });
+      if (e) throw e;
+      n += forgottenCount(res.stdout);
+    }
+    return n;
+  };
+  return {
+    id: `${i.stack}/backup/retention/${r.name}`,
+    host: i.server,
+    ...(r.channel ? { reaches: [r.channel.target.name] } : {}),
+    phase: 'verify',
+    title: `retention in ${r.name}`,
+    dependsOn,
+    doc: () => ({
+      purpose: `Snapshots of ${i.stack} older than their kind's retention (${keptDays(i.retention)
+        .map(([k, d]) => `${k} ${d} days`)
+        .join(', ')}) before the newest of their source are forgotten, and their data pruned.`,
+      commands: [...keptDays(i.retention).map(([k, d]) => render(forgetKind(r, k, d, false))), render(prune(r))],
+      verify: 'the same forget with --dry-run removes nothing',
+      undo: 'none: forgotten snapshots are gone',
+    }),
+    async check(ctx) {
+      const remove = await forget(ctx, true);
+      return remove > 0
+        ? {
+            needed: true,
+            change: { summary: `forget ${remove} snapshot(s) past retention, then prune` },
+            observed: { remove },
+          }
+        : { needed: false, observed: { remove } };
+    },
+    async apply(ctx) {
+      await forget(ctx, false);
+      const res = await ctx.transport.exec(prune(r), { sudo: i.sudo, timeoutMs: 6 * 60 * 60_000 });
+      const e = toolFailure('restic', res, {
+        host: i.server,
+        what: `pruning ${r.name}`,
+        redact: (s) => ctx.redactor.redact(s),
+      });
+      if (e) throw e;
+    },
+    verify: async (ctx) => {
+      const left = await forget(ctx, true);
+      return left === 0 ? { ok: true } : { ok: false, message: `${r.name}: ${left} snapshot(s) past retention remain` };
+    },
+    rollback: nothing,
+  };
+}
+
 export function backupSteps(i: BackupPlanInput): Step[] {
   const install = installStep(i);
   const password = passwordStep(i);
   const steps: Step[] = [install, password];
+  // Runs one after the other: two at once would dump every database twice at once, and the
+  // second BGSAVE of a Redis would wait for the first.
+  let previous: string | undefined;
   for (const r of i.repos) {
     const before = [install.id, password.id];
     if (r.channel) {
@@ -209,7 +285,9 @@ export function backupSteps(i: BackupPlanInput): Step[] {
       before.push(open.id);
     }
     const repo = repoStep(i, r, before);
-    steps.push(repo, runStep(i, r, [repo.id]));
+    const run = runStep(i, r, previous ? [repo.id, previous] : [repo.id]);
+    previous = run.id;
+    steps.push(repo, run, retentionStep(i, r, [run.id]));
   }
   return steps;
 }

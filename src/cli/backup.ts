@@ -51,6 +51,7 @@ export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): 
       repos: b.repos,
       sources: b.sources,
       run,
+      retention: b.def.retention,
     });
     const journal = openJournal(stateDir(io.env), s.redactor);
     const failed: RunEvent[] = [];

@@ -138,7 +138,7 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost): void {
 function fillData(h1: TestbedHost): void {
   onHost(
     h1,
-    `until docker exec ${containerOf(STACK, 'db')} pg_isready -q -U shop -d shop; do sleep 0.5; done; ` +
+    `until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U shop -d shop; do sleep 0.5; done; ` +
       `docker exec -i ${containerOf(STACK, 'db')} psql -q -v ON_ERROR_STOP=1 -U shop -d shop`,
     `CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric);\n` +
       `INSERT INTO items (name, price) SELECT 'item ' || i, i * 1.5 FROM generate_series(1, ${ROWS}) i;\n` +
@@ -153,6 +153,37 @@ function fillData(h1: TestbedHost): void {
     `cd "$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)" && mkdir -p "a dir/deeper" && ` +
       `for i in $(seq 1 40); do printf "file %d\\n" $i > "a dir/deeper/f $i.txt"; done && head -c 3000000 /dev/urandom > big.bin`,
   );
+}
+
+/** A Postgres dump of the stack made `days` ago (restic's --time), straight into the local repository. */
+const oldDump = (days: number): string =>
+  `echo old | env RESTIC_PASSWORD_FILE=/etc/ferry/backup/${STACK}.password restic -r ${LOCAL_REPO} backup --quiet --stdin ` +
+  `--stdin-filename postgres-db.sql --host ${STACK} --tag ferry --tag stack=${STACK} --tag run=old${days} --tag kind=postgres ` +
+  `--tag source=db --time "$(date -u -d '-${days} days' '+%Y-%m-%d %H:%M:%S')"`;
+
+/** The run tags of the stack's Postgres snapshots in the local repository. */
+function postgresRuns(h1: TestbedHost): string[] {
+  const list = onHost(
+    h1,
+    `env RESTIC_PASSWORD_FILE=/etc/ferry/backup/${STACK}.password restic -r ${LOCAL_REPO} snapshots --json --tag ferry,stack=${STACK},kind=postgres`,
+  );
+  return (JSON.parse(list) as { tags: string[] }[]).map((x) => x.tags.find((t) => t.startsWith('run=')) ?? '');
+}
+
+/** The stack deployed on host1 with `ferry apply`, and its data written. */
+async function deployStack(dir: string, h1: TestbedHost, h2: TestbedHost, run: (a: string[]) => Promise<Transcript>) {
+  clean(h1, h2);
+  loadImages(h1, ['ferry-tb-postgres:1', 'ferry-tb-redis:1', 'ferry-tb-app:1']);
+  writeStack(dir, h1, h2);
+  const applied = await run(['apply', STACK, '--yes']);
+  assert.equal(applied.code, 0, applied.err + applied.out);
+  fillData(h1);
+}
+
+/** Both hosts as they were: the stack, repositories, keys and restic gone. */
+function restoreHosts(h1: TestbedHost, h2: TestbedHost): void {
+  clean(h1, h2);
+  onHost(h1, 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq restic >/dev/null 2>&1; true');
 }
 
 /** Ferry in `dir` with the run's password (or another), every output kept; `watched` also reads the hosts' process lists meanwhile. */
@@ -189,19 +220,9 @@ describe(
     const state = join(dir, 'state');
     const { run, watched, outputs, processes } = ferryOn(dir, state, [h1, h2]);
 
-    before(async () => {
-      clean(h1, h2);
-      loadImages(h1, ['ferry-tb-postgres:1', 'ferry-tb-redis:1', 'ferry-tb-app:1']);
-      writeStack(dir, h1, h2);
-      const applied = await run(['apply', STACK, '--yes']);
-      assert.equal(applied.code, 0, applied.err + applied.out);
-      fillData(h1);
-    });
+    before(() => deployStack(dir, h1, h2, run));
 
-    after(() => {
-      clean(h1, h2);
-      onHost(h1, 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq restic >/dev/null 2>&1; true');
-    });
+    after(() => restoreHosts(h1, h2));
 
     test('a backup run installs restic, writes to a repository on the server and to another server over SFTP, and list shows it', async () => {
       const r = await watched(['backup', 'run', STACK]);
@@ -259,6 +280,16 @@ describe(
       const d = await run(['backup', 'drill', STACK, '--json']);
       assert.equal(d.code, 0, d.err);
       assert.equal(JSON.parse(d.out).ok, true);
+    });
+
+    test('retention keeps exactly what the policy says: a Postgres dump 60 days older than the newest is forgotten, one 10 days older kept', async () => {
+      onHost(h1, `${oldDump(60)} && ${oldDump(10)}`);
+      const r = await run(['backup', 'run', STACK]);
+      assert.equal(r.code, 0, r.err);
+      const runs = postgresRuns(h1);
+      assert.equal(runs.includes('run=old60'), false, 'the dump past 30 days is forgotten');
+      assert.equal(runs.includes('run=old10'), true, 'the dump within 30 days is kept');
+      assert.equal(runs.length, 4, `this file's three runs and old10: ${runs.join(' ')}`);
     });
 
     test('a wrong password fails the backup with backup-wrong-password, the host and a hint; status reports it', async () => {
