@@ -128,7 +128,8 @@ done
 case "$out" in *"saving started"*|*"scheduled"*) ;; *) echo "BGSAVE: $out" >&2; exit 1 ;; esac
 for _ in $(seq 600); do now=$(cli LASTSAVE); [ "$now" != "$before" ] && break; sleep 0.2; done
 [ "$now" != "$before" ] || { echo "the save did not end within 120 s" >&2; exit 1; }
-cli INFO persistence | grep -q '^rdb_last_bgsave_status:ok' || { echo "the save failed (rdb_last_bgsave_status)" >&2; exit 1; }
+info=$(cli INFO persistence)
+[[ $info == *rdb_last_bgsave_status:ok* ]] || { echo "the save failed: $(tr -d '\\r' <<<"$info" | grep -E '^rdb_(last_bgsave_status|bgsave_in_progress|last_save_time)')" >&2; exit 1; }
 dir=$(cli CONFIG GET dir | sed -n 2p); file=$(cli CONFIG GET dbfilename | sed -n 2p)
 keys=$(docker exec "$c" redis-check-rdb "$dir/$file" | sed -n 's/.*\\[info\\] \\([0-9]*\\) keys read.*/\\1/p')
 [ -n "$keys" ] || { echo "redis-check-rdb read no keys count from $dir/$file" >&2; exit 1; }

@@ -51,6 +51,15 @@ export function backupTarget(s: Session, name: string): BackupTarget {
       2,
     );
   const server = s.loaded.fleet.servers[stack.def.server!]!;
+  const unknown = def.repositories.find((r) => r.server !== undefined && !s.loaded.fleet.servers[r.server]);
+  if (unknown)
+    throw new FerryError(
+      'backup-not-configured',
+      `repository ${unknown.name} of stack ${name} names server "${unknown.server}", which the fleet file does not define`,
+      place,
+      `Name a server of the fleet: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
+      2,
+    );
   const repos = def.repositories.map((r) => repoAccess(name, r, server, s.loaded.fleet.servers));
   return { stack, def, server, repos, sources: backupSources(stack.project!, def) };
 }

@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ferry } from '../../test/cli/run.js';
 import { newRunId, renderDrill, runsOf } from './backup.js';
 
 const snap = (time: string, ...tags: string[]) => ({ id: time, time, tags: ['ferry', 'stack=shop', ...tags] });
@@ -49,4 +53,39 @@ test('a drill report says what was proven, how long it took and how old the data
       'FAIL redis cache: expected 50 keys, found 49 keys\n' +
       'drill of shop from here, run A: FAILED; took 12.3 s; the data was 90 min old\n',
   );
+});
+
+test('before any server is reached: an unknown repository server, an unset password, a stack without backups', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-backup-cli-'));
+  writeFileSync(join(dir, 'compose.yml'), 'services:\n  db:\n    image: postgres:16\n    mem_limit: 256m\n');
+  const fleet = (repo: string) =>
+    [
+      'servers:',
+      '  app: { host: 203.0.113.10 }',
+      'stacks:',
+      '  shop:',
+      '    server: app',
+      '    compose: compose.yml',
+      '    backups:',
+      '      password: { env: SHOP_BACKUP_PASSWORD }',
+      `      repositories: [${repo}]`,
+      '  blog: { server: app, compose: compose.yml, project: blog }',
+      '',
+    ].join('\n');
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    ferry([...args, '-f', 'ferry.yml'], { cwd: dir, env });
+  writeFileSync(join(dir, 'ferry.yml'), fleet('{ name: far, server: vault, path: /srv/restic }'));
+  const unknown = await run(['backup', 'run', 'shop'], { SHOP_BACKUP_PASSWORD: 'x' });
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /^error backup-not-configured: repository far of stack shop names server "vault"/m);
+  writeFileSync(join(dir, 'ferry.yml'), fleet('{ name: here, path: /var/backups/shop }'));
+  const unset = await run(['backup', 'run', 'shop']);
+  assert.equal(unset.code, 2);
+  assert.match(
+    unset.err,
+    /^error backup-password-unreadable: the backup password of shop is not set: environment variable SHOP_BACKUP_PASSWORD/m,
+  );
+  const none = await run(['backup', 'drill', 'blog']);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /^error backup-not-configured: stack blog has no backups/m);
 });
