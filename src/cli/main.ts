@@ -20,6 +20,13 @@ import type { ApplyFlags } from './run-plan.js';
 import { rollbackCommand, type RollbackFlags } from './rollback.js';
 import { migrateCommand, retireCommand, type MigrateFlags, type RetireFlags } from './migrate.js';
 import { migrateStatusCommand } from './migrate-status.js';
+import {
+  backupDrillCommand,
+  backupListCommand,
+  backupRunCommand,
+  backupStatusCommand,
+  type BackupFlags,
+} from './backup.js';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -87,6 +94,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   runsCommands(program, cli, done);
   lockCommands(program, cli, done);
   monitoringCommands(program, cli, done);
+  backupCommands(program, cli, done);
 
   let failure: Failure | undefined;
   let thrown: unknown;
@@ -279,4 +287,48 @@ function monitoringCommands(program: Command, io: CliIo, done: Done): void {
     .action((flags: MonitoringFlags) => {
       done(monitoringRenderCommand(flags, io));
     });
+}
+
+/** Backups of stacks with restic: make them, list them, prove them. */
+function backupCommands(program: Command, io: CliIo, done: Done): void {
+  const backup = program
+    .command('backup')
+    .description('back up stacks with restic, list the backups, prove they restore');
+  const common = (c: Command) =>
+    sshOptions(
+      c.option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)').option('--json', 'print data as JSON'),
+    );
+  common(
+    backup
+      .command('run <stack>')
+      .description(
+        'back up a stack now (restic installed and its repositories created when missing), with a manifest of what it holds',
+      ),
+  ).action(async (stack: string, flags: BackupFlags) => {
+    done(await backupRunCommand(stack, flags, io));
+  });
+  common(backup.command('list <stack>').description("a stack's backup runs in each repository, newest first")).action(
+    async (stack: string, flags: BackupFlags) => {
+      done(await backupListCommand(stack, flags, io));
+    },
+  );
+  common(
+    backup
+      .command('drill <stack>')
+      .description(
+        "restore the latest backup into scratch containers on the stack's server and prove every row, key and file against its manifest; everything made is removed",
+      )
+      .option('--repository <name>', 'the repository to restore from (default: the first)'),
+  ).action(async (stack: string, flags: BackupFlags) => {
+    done(await backupDrillCommand(stack, flags, io));
+  });
+  common(
+    backup
+      .command('status [stacks...]')
+      .description(
+        'the last good backup of each stack in each repository, and its age; a repository that cannot be read is an error',
+      ),
+  ).action(async (stacks: string[], flags: BackupFlags) => {
+    done(await backupStatusCommand(stacks, flags, io));
+  });
 }

@@ -107,6 +107,9 @@ export const COMMAND_CODES = [
   'output-failed',
   'no-result',
   'input-invalid',
+  'backup-not-configured',
+  'backup-password-unreadable',
+  'backup-source-unknown',
   'internal',
 ] as const;
 

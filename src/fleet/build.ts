@@ -22,6 +22,7 @@ import { at } from './plain.js';
 import type { FleetFile, ServerEntry, StackEntry } from './schema.js';
 import { hardenDef } from './harden-build.js';
 import { monitoringDef } from './monitoring-build.js';
+import { backupDef } from './backup-build.js';
 
 export function buildFleet(data: FleetFile, file: SourceFile): Fleet {
   const baseDir = dirname(file.path);
@@ -38,7 +39,11 @@ export function buildFleet(data: FleetFile, file: SourceFile): Fleet {
     if (harden?.admin) servers[name]!.sudo = true;
   }
   const stacks: Record<string, StackDef> = {};
-  for (const [name, st] of Object.entries(data.stacks)) stacks[name] = stackDef(name, st, baseDir);
+  for (const [name, st] of Object.entries(data.stacks)) {
+    stacks[name] = stackDef(name, st, baseDir);
+    const backups = backupDef(data.backups, st.backups, baseDir);
+    if (backups) stacks[name]!.backups = backups;
+  }
   const fleet: Fleet = { file: file.path, display: file.display, servers, stacks, locate: (path) => at(file, path) };
   if (data.acme !== undefined) {
     fleet.acme = { email: data.acme.email };

@@ -12,7 +12,7 @@ const dir = fileURLToPath(new URL('../../test/fixtures/fleet/', import.meta.url)
 const load = (name: string) => loadFleetFile(name, { cwd: dir });
 const GiB = 1024 ** 3;
 
-const STACK_KEYS = 'server, compose, env_file, profiles, project, connections, deploy, proxy, services';
+const STACK_KEYS = 'server, compose, env_file, profiles, project, connections, deploy, proxy, backups, services';
 const SERVER_KEYS =
   'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres, private_address, harden';
 
@@ -354,7 +354,7 @@ test('missing required keys, and an unknown top-level key', () => {
       severity: 'error',
       message: 'unknown key "stack" at the top level; did you mean "stacks"?',
       where: { file: 'errors/missing-key.yml', line: 4, column: 1, path: 'stack' },
-      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme, dns, harden, monitoring.',
+      hint: 'Rename "stack" to "stacks". Keys allowed at the top level: servers, stacks, acme, dns, backups, harden, monitoring.',
     },
   ]);
 });

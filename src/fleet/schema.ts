@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { SIZE_PATTERN } from '../core/size.js';
 import { HardenSchema, ServerHardenSchema } from './harden-schema.js';
 import { MonitoringSchema } from './monitoring-schema.js';
+import { BackupsSchema } from './backup-schema.js';
 
 /** Server, stack and Compose project names (Compose's project name rule). */
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
@@ -419,6 +420,9 @@ export const StackSchema = z
         .describe('Postgres connection pools that services of this stack open, for the connection-budget check.'),
       deploy: DeploySchema.optional(),
       proxy: ProxySchema.optional(),
+      backups: BackupsSchema.optional().describe(
+        'Back up this stack with restic (merged over the top-level `backups` key by key); see docs/backups.md.',
+      ),
       services: z
         .record(serviceName, PlacementSchema, { error: 'must be a mapping of service names to placements' })
         .optional()
@@ -441,6 +445,9 @@ export const FleetFileSchema = z
         .describe(`The stacks of the fleet, by name (${NAME_RULE}).`),
       acme: AcmeSchema.optional(),
       dns: DnsSchema.optional(),
+      backups: BackupsSchema.optional().describe(
+        "Defaults for every stack's `backups` (a stack is backed up only when it has its own `backups` key, `{}` will do); see docs/backups.md.",
+      ),
       harden: HardenSchema.optional().describe(
         "Hardening of every server of the fleet (each server's own `harden` is merged over it, or `false` opts it out); see docs/harden.md.",
       ),

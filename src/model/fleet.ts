@@ -5,6 +5,7 @@
 import type { Locator } from './compose.js';
 import type { HardenDef } from './harden.js';
 import type { MonitoringDef } from './monitoring.js';
+import type { BackupDef } from './backup.js';
 
 export interface ServerDef {
   name: string;
@@ -143,6 +144,8 @@ export interface StackDef {
   proxy?: ProxyDef;
   /** Services that run on another server than the stack's, by service name. */
   placement?: Record<string, PlacementDef>;
+  /** `backups` (the fleet's, with the stack's over it); undefined: not backed up by Ferry. */
+  backups?: BackupDef;
 }
 
 /** `stacks.NAME.services.SERVICE`: a service run on another server. */

@@ -8,7 +8,7 @@ import { StepError } from '../engine/errors.js';
 import type { ExecResult } from '../transport/transport.js';
 import type { StepErrorCode } from './codes.js';
 
-export type Tool = 'docker' | 'compose' | 'psql' | 'redis-cli' | 'rsync' | 'certbot' | 'systemctl' | 'nginx';
+export type Tool = 'docker' | 'compose' | 'psql' | 'redis-cli' | 'rsync' | 'certbot' | 'systemctl' | 'nginx' | 'restic';
 
 /** How much of a tool's words an error keeps: the last lines, at most this many characters. */
 export const TAIL_LINES = 8;
@@ -142,6 +142,47 @@ const RULES: Record<Tool, ToolRules> = {
       },
     ],
   },
+  restic: {
+    code: 'restic-failed',
+    hint: `Read restic's words above; ${LOGS}`,
+    known: [
+      {
+        match: /wrong password or no key found/i,
+        code: 'backup-wrong-password',
+        hint: "The password does not open the repository: give `backups.password` the repository's own password (restic keeps it in the repository's keys; a new password needs `restic key add`).",
+      },
+      {
+        match: /repository does not exist|Is there a repository at the following location/i,
+        code: 'backup-repository-missing',
+        hint: 'Run `ferry backup run STACK`, which creates the repository, or fix its `path`.',
+      },
+      {
+        match: /already locked|unable to create lock/i,
+        code: 'backup-repository-locked',
+        hint: 'Another restic works on the repository: wait for it, or (when none runs) `restic unlock`.',
+      },
+      {
+        match:
+          /ciphertext verification failed|does not match|pack [0-9a-f]+.*(errors|invalid|damaged)|repository contains errors|errors were found|unexpected EOF while reading|invalid data returned/i,
+        code: 'backup-corrupt',
+        hint: 'The repository is damaged: keep it aside, back up to a new repository now (`restic repair packs` may save older snapshots).',
+      },
+      {
+        match:
+          /unable to start the sftp session|subprocess ssh|ssh: connect to host|Connection (refused|timed out|closed)|No route to host|Could not resolve hostname|Permission denied \(publickey/i,
+        code: 'backup-repository-unreachable',
+        hint: "The repository's server cannot be reached over SSH from the stack's server: check that it runs and that the backup key is still authorized (`ferry backup run` authorizes it again).",
+      },
+    ],
+  },
+};
+
+/** What restic's exit statuses mean (restic 0.17 and later). */
+const RESTIC_EXITS: Record<number, string> = {
+  3: 'some source data could not be read',
+  10: 'no repository there',
+  11: 'the repository is locked',
+  12: 'wrong password',
 };
 
 /** What rsync's exit statuses mean (rsync(1)). */
@@ -197,6 +238,7 @@ export function expectOk(tool: Tool, r: ExecResult, d: Doing): string {
 
 function exitNote(tool: Tool, code: number): string {
   if (tool === 'rsync' && RSYNC_EXITS[code]) return `: ${RSYNC_EXITS[code]}`;
+  if (tool === 'restic' && RESTIC_EXITS[code]) return `: ${RESTIC_EXITS[code]}`;
   if (code === 127) return ': command not found';
   if (code === 137) return ': killed';
   return '';

@@ -76,6 +76,17 @@ export const STEP_ERROR_CODES = [
   'dns-hook-wrong-record',
   'dns-ttl-over-max',
   'dns-ttl-over-wait',
+  // Backups.
+  'restic-failed',
+  'restic-install-failed',
+  'backup-repository-missing',
+  'backup-repository-unreachable',
+  'backup-repository-locked',
+  'backup-wrong-password',
+  'backup-corrupt',
+  'backup-source-failed',
+  'backup-none',
+  'backup-drill-failed',
   // Proxy.
   'nginx-install-failed',
   'nginx-start-failed',

@@ -1,0 +1,120 @@
+/**
+ * A backup run's manifest: what each source held when it was backed up, stored as its own
+ * snapshot (`manifest.json`) beside the data, so that a drill can prove a restore against
+ * it without the source. Pure: made from what the backup printed, compared with what a
+ * restore reads.
+ */
+import type { TableSum } from '../migrate/postgres.js';
+import type { Manifest as FilesManifest } from '../migrate/manifest.js';
+
+export const MANIFEST_VERSION = 1;
+
+export interface PostgresEntry {
+  service: string;
+  db: string;
+  user: string;
+  /** The image of the service's container, for the drill's scratch container. */
+  image: string;
+  snapshot: string;
+  tables: TableSum[];
+}
+
+export interface RedisEntry {
+  service: string;
+  image: string;
+  snapshot: string;
+  keys: number;
+}
+
+export interface VolumeEntry extends FilesManifest {
+  name: string;
+  /** The volume's directory on the server when it was backed up (restic keeps the absolute path). */
+  path: string;
+  snapshot: string;
+}
+
+export interface BackupManifest {
+  version: number;
+  stack: string;
+  run: string;
+  /** ISO time the run began: the data's age is counted from it. */
+  at: string;
+  postgres: PostgresEntry[];
+  redis: RedisEntry[];
+  volumes: VolumeEntry[];
+}
+
+/** The `table|NAME|ROWS|SUM` lines the Postgres backup prints. */
+export function tablesOf(stdout: string): TableSum[] {
+  return stdout
+    .split('\n')
+    .filter((l) => l.startsWith('table|'))
+    .map((l) => {
+      const [, name, rows, checksum] = l.split('|');
+      return { name: name!, rows: Number(rows), checksum: checksum ?? '' };
+    });
+}
+
+/** The `keys|N` line the Redis backup prints. */
+export function keysOf(stdout: string): number | undefined {
+  const m = /^keys\|(\d+)$/m.exec(stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function parseManifest(text: string): BackupManifest {
+  const m = JSON.parse(text) as BackupManifest;
+  if (
+    m.version !== MANIFEST_VERSION ||
+    !Array.isArray(m.postgres) ||
+    !Array.isArray(m.redis) ||
+    !Array.isArray(m.volumes)
+  )
+    throw new Error(`not a Ferry backup manifest of version ${MANIFEST_VERSION}`);
+  return m;
+}
+
+/** One thing proven (or not) by a drill. */
+export interface Proof {
+  /** `postgres db public.orders`, `redis cache`, `volume files`. */
+  what: string;
+  expected: string;
+  found: string;
+  ok: boolean;
+}
+
+export function provePostgres(e: PostgresEntry, restored: TableSum[]): Proof[] {
+  const found = new Map(restored.map((t) => [t.name, t]));
+  const proofs = e.tables.map((t) => {
+    const r = found.get(t.name);
+    return {
+      what: `postgres ${e.service} ${t.name}`,
+      expected: `${t.rows} rows, checksum ${t.checksum.slice(0, 12)}`,
+      found: r ? `${r.rows} rows, checksum ${r.checksum.slice(0, 12)}` : 'no such table',
+      ok: r !== undefined && r.rows === t.rows && r.checksum === t.checksum,
+    };
+  });
+  const extra = restored.filter((r) => !e.tables.some((t) => t.name === r.name));
+  return [
+    ...proofs,
+    ...extra.map((r) => ({
+      what: `postgres ${e.service} ${r.name}`,
+      expected: 'no such table',
+      found: `${r.rows} rows`,
+      ok: false,
+    })),
+  ];
+}
+
+export const proveRedis = (e: RedisEntry, keys: number | undefined): Proof => ({
+  what: `redis ${e.service}`,
+  expected: `${e.keys} keys`,
+  found: keys === undefined ? 'no key count' : `${keys} keys`,
+  ok: keys === e.keys,
+});
+
+export const proveVolume = (e: VolumeEntry, restored: FilesManifest): Proof => ({
+  what: `volume ${e.name}`,
+  expected: `${e.files} files, ${e.bytes} bytes, sha256 ${e.sha256.slice(0, 12)}`,
+  found: `${restored.files} files, ${restored.bytes} bytes, sha256 ${restored.sha256.slice(0, 12)}`,
+  ok: restored.files === e.files && restored.bytes === e.bytes && restored.sha256 === e.sha256,
+});

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FerryError } from '../core/errors.js';
+import { DEFAULT_RETENTION, type BackupDef } from '../model/backup.js';
+import { mount, project, service } from '../check/test-helpers/make.js';
+import { backupSources, describeSources } from './sources.js';
+
+const def = (over: Partial<BackupDef> = {}): BackupDef => ({ repositories: [], retention: DEFAULT_RETENTION, ...over });
+const vol = (name: string, external = false) => ({ name, external, raw: {} });
+
+const shop = project(
+  [
+    service('web', { image: 'shop/web:1', volumes: [mount(0, 'volume', 'uploads', '/srv/uploads')] }),
+    service('db', {
+      image: 'postgres:16',
+      environment: { POSTGRES_USER: 'shop', POSTGRES_DB: 'orders' },
+      volumes: [mount(0, 'volume', 'db-data', '/var/lib/postgresql/data')],
+    }),
+    service('cache', { image: 'redis:7-alpine', volumes: [mount(0, 'volume', 'cache-data', '/data')] }),
+    service('logs', { image: 'busybox', volumes: [mount(0, 'bind', '/var/log/shop', '/logs')] }),
+  ],
+  {
+    name: 'shop',
+    volumes: {
+      uploads: vol('uploads'),
+      'db-data': vol('db-data'),
+      'cache-data': vol('cache-data'),
+      shared: vol('shared', true),
+    },
+  },
+);
+
+test('detected: Postgres and Redis by image, and the named volumes but the databases’ own', () => {
+  assert.deepEqual(backupSources(shop, def()), {
+    project: 'shop',
+    postgres: [{ service: 'db', user: 'shop', db: 'orders', volumes: ['db-data'] }],
+    redis: [{ service: 'cache' }],
+    volumes: [
+      { name: 'uploads', docker: 'shop_uploads' },
+      { name: 'shared', docker: 'shared' },
+    ],
+  });
+});
+
+test('overridden: named services and volumes, or none with false', () => {
+  const s = backupSources(shop, def({ postgres: false, redis: ['cache'], volumes: ['db-data'] }));
+  assert.deepEqual(s.postgres, []);
+  assert.deepEqual(s.redis, [{ service: 'cache' }]);
+  assert.deepEqual(s.volumes, [{ name: 'db-data', docker: 'shop_db-data' }]);
+  // A service named as Postgres whose image is not recognised: its role and database from its environment.
+  const custom = backupSources(shop, def({ postgres: ['web'], redis: false, volumes: false }));
+  assert.deepEqual(custom.postgres, [{ service: 'web', user: 'postgres', db: 'postgres', volumes: [] }]);
+  // With Postgres off, its volume is copied as files.
+  assert.deepEqual(
+    backupSources(shop, def({ postgres: false })).volumes.map((v) => v.name),
+    ['uploads', 'db-data', 'shared'],
+  );
+});
+
+test('a name the project does not have is backup-source-unknown, naming what it has', () => {
+  assert.throws(
+    () => backupSources(shop, def({ redis: ['queue'] })),
+    (e: unknown) =>
+      e instanceof FerryError &&
+      e.code === 'backup-source-unknown' &&
+      e.place === 'backups/redis' &&
+      e.hint === 'Name services of the project: web, db, cache, logs.',
+  );
+  assert.throws(
+    () => backupSources(shop, def({ volumes: ['nope'] })),
+    (e: unknown) => e instanceof FerryError && e.code === 'backup-source-unknown' && e.place === 'backups/volumes',
+  );
+});
+
+test('described one line per source', () => {
+  assert.deepEqual(describeSources(backupSources(shop, def())), [
+    'postgres db (database orders, role shop): pg_dump streamed into restic',
+    'redis cache: a fresh BGSAVE, then its RDB file',
+    'volume uploads (shop_uploads): its files',
+    'volume shared (shared): its files',
+  ]);
+});

@@ -1,0 +1,140 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { Secret } from '../core/secret.js';
+import { StepError } from '../engine/errors.js';
+import { drive, testContext } from '../engine/test-helpers.js';
+import { RecordingTransport } from '../transport/recording.js';
+import { repoAccess } from './repos.js';
+import { backupSteps, keptDays, type BackupPlanInput } from './steps.js';
+
+const app = { name: 'app', host: '203.0.113.10' };
+const vault = { name: 'vault', host: '203.0.113.20' };
+const PASSWORD = 'correct horse battery staple';
+const input: BackupPlanInput = {
+  stack: 'shop',
+  server: 'app',
+  sudo: false,
+  password: new Secret(PASSWORD),
+  repos: [
+    repoAccess('shop', { name: 'here', path: '/var/backups/shop' }, app, { app, vault }),
+    repoAccess('shop', { name: 'offsite', server: 'vault', path: '/srv/restic/shop' }, app, { app, vault }),
+  ],
+  sources: { project: 'shop', postgres: [], redis: [], volumes: [] },
+  run: 'R1',
+  retention: { postgres: 30, redis: 14, volumes: 7 },
+};
+const steps = backupSteps(input);
+const step = (id: string) => steps.find((s) => s.id === id)!;
+const PROBE = 'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop cat config';
+const INIT = 'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop init';
+
+test('the plan: restic and the password first, the SFTP repository behind its key, each run behind its repository', () => {
+  assert.deepEqual(
+    steps.map((s) => [s.id, s.dependsOn]),
+    [
+      ['shop/backup/restic', []],
+      ['shop/backup/password', []],
+      ['shop/backup/repository/here', ['shop/backup/restic', 'shop/backup/password']],
+      ['shop/backup/run/here', ['shop/backup/repository/here']],
+      ['shop/backup/retention/here', ['shop/backup/run/here']],
+      ['shop/backup/channel/offsite', []],
+      ['shop/backup/repository/offsite', ['shop/backup/restic', 'shop/backup/password', 'shop/backup/channel/offsite']],
+      ['shop/backup/run/offsite', ['shop/backup/repository/offsite', 'shop/backup/run/here']],
+      ['shop/backup/retention/offsite', ['shop/backup/run/offsite']],
+    ],
+  );
+  assert.deepEqual(step('shop/backup/run/offsite').reaches, ['vault']);
+});
+
+test('the password goes to a mode-600 file as a secret, never on a command line; written again only when it differs', async () => {
+  const t = new RecordingTransport('app')
+    .when('sha256sum /etc/ferry/backup/shop.password', { code: 1, stderr: 'No such file' }, { times: 1 })
+    .when('install -d -m 700 /etc/ferry/backup', {})
+    .when('sha256sum /etc/ferry/backup/shop.password', {
+      stdout: `${createHash('sha256').update(PASSWORD).digest('hex')}  /etc/ferry/backup/shop.password\n`,
+    });
+  const { checked, verified } = await drive(step('shop/backup/password'), testContext(t));
+  assert.equal(checked.needed, true);
+  assert.deepEqual(verified, { ok: true });
+  const upload = t.calls.find((c) => c.kind === 'upload');
+  assert.ok(upload?.kind === 'upload' && upload.content instanceof Secret && upload.mode === 0o600);
+  assert.equal(JSON.stringify(t.calls).includes(PASSWORD), false);
+  const again = await drive(step('shop/backup/password'), testContext(t));
+  assert.equal(again.checked.needed, false);
+});
+
+test('a missing repository (exit 10) is created; a wrong password (exit 12) fails the check with its code', async () => {
+  const t = new RecordingTransport('app')
+    .when(PROBE, { code: 10, stderr: 'Fatal: repository does not exist: unable to open config file\n' }, { times: 1 })
+    .when(INIT, { stdout: 'created restic repository 1a2b at /var/backups/shop\n' })
+    .when(PROBE, { stdout: '{"version":2}' });
+  const { checked, verified } = await drive(step('shop/backup/repository/here'), testContext(t));
+  assert.deepEqual(checked.change, { summary: 'restic init /var/backups/shop' });
+  assert.deepEqual(verified, { ok: true });
+  assert.deepEqual(
+    t.calls.map((c) => (c.kind === 'exec' ? c.line : c.kind)),
+    [PROBE, INIT, PROBE],
+  );
+  const wrong = new RecordingTransport('app').when(PROBE, {
+    code: 12,
+    stderr: 'Fatal: wrong password or no key found\n',
+  });
+  await assert.rejects(
+    drive(step('shop/backup/repository/here'), testContext(wrong)),
+    (e: unknown) =>
+      e instanceof StepError &&
+      e.code === 'backup-wrong-password' &&
+      e.message.startsWith('app: opening repository here'),
+  );
+});
+
+test('restic missing is installed with apt-get; present, nothing is done', async () => {
+  const present = new RecordingTransport('app').when(/command -v restic/, {
+    stdout: '/usr/bin/restic\nrestic 0.18.0\n',
+  });
+  assert.equal((await drive(step('shop/backup/restic'), testContext(present))).checked.needed, false);
+  const failing = new RecordingTransport('app')
+    .when(/command -v restic/, { code: 1 })
+    .when(/apt-get install/, { code: 100, stderr: 'E: Unable to locate package restic\n' });
+  await assert.rejects(
+    drive(step('shop/backup/restic'), testContext(failing)),
+    (e: unknown) => e instanceof StepError && e.code === 'restic-install-failed' && e.place === 'host app',
+  );
+});
+
+test('retention forgets each kind past its days (the manifest as long as the longest), prunes, and then finds nothing more', async () => {
+  assert.deepEqual(keptDays(input.retention), [
+    ['postgres', 30],
+    ['redis', 14],
+    ['volume', 7],
+    ['manifest', 30],
+  ]);
+  const forget = (kind: string, days: number, dry: boolean) =>
+    `env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop forget --json --tag ferry,stack=shop,kind=${kind} --keep-within ${days}d${dry ? ' --dry-run' : ''}`;
+  const groups = (remove: number) =>
+    JSON.stringify([
+      {
+        host: 'shop',
+        paths: ['/postgres-db.sql'],
+        keep: [{ id: 'k' }],
+        remove: remove ? Array(remove).fill({ id: 'r' }) : null,
+      },
+    ]);
+  const t = new RecordingTransport('app')
+    .when(forget('postgres', 30, true), { stdout: `${groups(2)}\n` }, { times: 1 })
+    .when(/forget .* --dry-run$/, { stdout: `${groups(0)}\n` })
+    .when(/forget --json --tag \S+ --keep-within \d+d$/, { stdout: `${groups(0)}\n` })
+    .when(/restic -r \/var\/backups\/shop prune$/, { stdout: 'done\n' });
+  const { checked, verified } = await drive(step('shop/backup/retention/here'), testContext(t));
+  assert.deepEqual(checked.change, { summary: 'forget 2 snapshot(s) past retention, then prune' });
+  assert.deepEqual(verified, { ok: true });
+  const lines = t.calls.flatMap((c) => (c.kind === 'exec' ? [c.line] : []));
+  assert.deepEqual(lines.slice(4, 9), [
+    forget('postgres', 30, false),
+    forget('redis', 14, false),
+    forget('volume', 7, false),
+    forget('manifest', 30, false),
+    'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop prune',
+  ]);
+});

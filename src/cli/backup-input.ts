@@ -1,0 +1,92 @@
+/** What every `ferry backup` command needs about a stack: its backups, its server, the password, the repositories. */
+import { readFileSync } from 'node:fs';
+import { FerryError, UsageError } from '../core/errors.js';
+import { Secret } from '../core/secret.js';
+import { suggest } from '../core/suggest.js';
+import type { BackupDef, BackupPasswordDef } from '../model/backup.js';
+import type { ServerDef } from '../model/fleet.js';
+import type { LoadedStack } from '../model/loaded.js';
+import { repoAccess } from '../backup/repos.js';
+import { backupSources, type BackupSources } from '../backup/sources.js';
+import type { RepoAccess } from '../backup/restic.js';
+import type { Session } from './session.js';
+
+export interface BackupTarget {
+  stack: LoadedStack;
+  def: BackupDef;
+  server: ServerDef;
+  repos: RepoAccess[];
+  sources: BackupSources;
+}
+
+/** The stacks of the fleet that have `backups`. */
+export const backedUp = (s: Session): LoadedStack[] => s.loaded.stacks.filter((x) => x.def.backups !== undefined);
+
+export function backupTarget(s: Session, name: string): BackupTarget {
+  const stack = s.loaded.stacks.find((x) => x.def.name === name);
+  if (!stack) {
+    const names = s.loaded.stacks.map((x) => x.def.name);
+    const near = suggest(name, names);
+    throw new UsageError(
+      `unknown stack "${name}"${near ? `; did you mean "${near}"?` : ''}`,
+      `Stacks in ${s.loaded.fleet.display ?? 'the fleet file'}: ${names.join(', ') || 'none'}.`,
+    );
+  }
+  const def = stack.def.backups;
+  const place = `${s.loaded.fleet.display ?? 'ferry.yml'}: stacks/${name}/backups`;
+  if (!def)
+    throw new FerryError(
+      'backup-not-configured',
+      `stack ${name} has no backups`,
+      place,
+      'Add a `backups` key to the stack (see docs/backups.md): a password and at least one repository.',
+      2,
+    );
+  if (def.repositories.length === 0 || !def.password)
+    throw new FerryError(
+      'backup-not-configured',
+      `stack ${name}'s backups name ${def.password ? 'no repository' : 'no password'}`,
+      place,
+      'Give `backups` (or the top-level `backups`) a `password: { env: NAME }` and at least one repository.',
+      2,
+    );
+  const server = s.loaded.fleet.servers[stack.def.server!]!;
+  const unknown = def.repositories.find((r) => r.server !== undefined && !s.loaded.fleet.servers[r.server]);
+  if (unknown)
+    throw new FerryError(
+      'backup-not-configured',
+      `repository ${unknown.name} of stack ${name} names server "${unknown.server}", which the fleet file does not define`,
+      place,
+      `Name a server of the fleet: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
+      2,
+    );
+  const repos = def.repositories.map((r) => repoAccess(name, r, server, s.loaded.fleet.servers));
+  return { stack, def, server, repos, sources: backupSources(stack.project!, def) };
+}
+
+/** The password from the environment or a file; taught to the redactor; `backup-password-unreadable` when missing. */
+export function readPassword(s: Session, p: BackupPasswordDef, stack: string): Secret {
+  let value: string | undefined;
+  let where: string;
+  if ('env' in p) {
+    where = `environment variable ${p.env}`;
+    value = s.io.env[p.env];
+  } else {
+    where = `file ${p.file}`;
+    try {
+      value = readFileSync(p.file, 'utf8').split('\n')[0];
+    } catch {
+      value = undefined;
+    }
+  }
+  if (!value)
+    throw new FerryError(
+      'backup-password-unreadable',
+      `the backup password of ${stack} is not set: ${where} is ${'env' in p ? 'unset or empty' : 'missing, unreadable or empty'}`,
+      `stacks/${stack}/backups/password`,
+      `Set ${where} to the repositories' password (and keep a copy of it away from the servers: without it no backup can be restored).`,
+      2,
+    );
+  s.redactor.add(value);
+  return new Secret(value);
+}

@@ -1,0 +1,228 @@
+/**
+ * `ferry backup run|list|drill|status`: backups of a stack with restic, planned and
+ * journaled like every run (`run`), read back (`list`, `status`) and proven by a restore
+ * into scratch containers (`drill`). A failure is an error with its code, the host and a
+ * hint: a backup is never skipped without a word.
+ */
+import { randomBytes } from 'node:crypto';
+import { FerryError } from '../core/errors.js';
+import type { ErrorCode } from '../core/codes.js';
+import { makePlan } from '../engine/plan.js';
+import type { RunEvent } from '../engine/events.js';
+import { openJournal } from '../journal/journal.js';
+import { stateDir } from '../state/dir.js';
+import { backupSteps } from '../backup/steps.js';
+import { drill, type DrillReport } from '../backup/drill.js';
+import { stackSnapshots, tagOf, type Snapshot } from '../backup/run.js';
+import type { CliIo } from './io.js';
+import { execute, withSession } from './run-plan.js';
+import type { SessionFlags } from './session.js';
+import { backedUp, backupTarget, readPassword } from './backup-input.js';
+
+export interface BackupFlags extends SessionFlags {
+  json?: boolean;
+  repository?: string;
+}
+
+/** A run id that sorts by time: `20261203T001500Z-1a2b3c`. */
+export const newRunId = (now = new Date()): string =>
+  `${now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+
+/** An error of a command on `host`, kept with its code and hint, placed on the host. */
+function onHost(e: unknown, host: string): unknown {
+  if (e instanceof FerryError && e.place === 'a step of the plan')
+    return new FerryError(e.code, e.message, `host ${host}`, e.hint, e.exit);
+  return e;
+}
+
+export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
+    const b = backupTarget(s, stack);
+    const password = readPassword(s, b.def.password!, stack);
+    const run = newRunId();
+    const steps = backupSteps({
+      stack,
+      server: b.server.name,
+      sudo: b.server.sudo === true,
+      password,
+      repos: b.repos,
+      sources: b.sources,
+      run,
+      retention: b.def.retention,
+    });
+    const journal = openJournal(stateDir(io.env), s.redactor);
+    const failed: RunEvent[] = [];
+    try {
+      const summary = await execute(
+        s,
+        { plan: makePlan(steps), targets: [{ stack: b.stack, server: b.server }] },
+        `backup run ${stack}`,
+        {
+          ...(flags.json ? { json: true } : {}),
+          onEvent: (e) => e.kind === 'step-end' && e.outcome === 'failed' && failed.push(e),
+        },
+        journal,
+      );
+      if (summary.failed === 0) {
+        if (!flags.json) io.out(`backup run ${run} of ${stack}: written to ${b.repos.map((r) => r.name).join(', ')}\n`);
+        return 0;
+      }
+    } finally {
+      journal.close();
+    }
+    const first = failed[0];
+    const err = first?.kind === 'step-end' ? first.error : undefined;
+    throw new FerryError(
+      (err?.code ?? 'restic-failed') as ErrorCode,
+      err?.message ?? `the backup of ${stack} failed`,
+      `host ${b.server.name}`,
+      err?.hint ?? '`ferry runs show` has the whole run.',
+    );
+  });
+}
+
+interface RunRow {
+  repository: string;
+  run: string;
+  time: string;
+  kinds: string[];
+  complete: boolean;
+}
+
+/** Snapshots grouped by backup run, newest first; a run without its manifest is incomplete. */
+export function runsOf(repository: string, snaps: Snapshot[]): RunRow[] {
+  const runs = new Map<string, RunRow>();
+  for (const s of snaps) {
+    const run = tagOf(s, 'run');
+    if (!run) continue;
+    const row = runs.get(run) ?? { repository, run, time: s.time, kinds: [], complete: false };
+    const kind = tagOf(s, 'kind') ?? '?';
+    if (kind === 'manifest') row.complete = true;
+    else row.kinds.push(`${kind} ${tagOf(s, 'source') ?? ''}`.trim());
+    if (s.time < row.time) row.time = s.time;
+    runs.set(run, row);
+  }
+  return [...runs.values()].sort((a, b) => b.time.localeCompare(a.time));
+}
+
+export function backupListCommand(stack: string, flags: BackupFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
+    const b = backupTarget(s, stack);
+    const t = s.transports(b.server.name);
+    const rows: RunRow[] = [];
+    for (const r of b.repos) {
+      try {
+        rows.push(...runsOf(r.name, await stackSnapshots(t, r, b.server.sudo === true, (x) => s.redactor.redact(x))));
+      } catch (e) {
+        throw onHost(e, b.server.name);
+      }
+    }
+    if (flags.json) io.out(`${JSON.stringify({ stack, runs: rows }, null, 2)}\n`);
+    else if (rows.length === 0) io.out(`no backups of ${stack} yet\n`);
+    else
+      for (const r of rows)
+        io.out(
+          `${r.time.slice(0, 19)}Z  ${r.run}  ${r.repository}  ${r.complete ? '' : '(incomplete) '}${r.kinds.join(', ')}\n`,
+        );
+    return 0;
+  });
+}
+
+export function renderDrill(r: DrillReport): string {
+  const lines = r.proofs.map(
+    (p) => `${p.ok ? 'ok  ' : 'FAIL'} ${p.what}: ${p.ok ? p.found : `expected ${p.expected}, found ${p.found}`}`,
+  );
+  return (
+    `${lines.join('\n')}\n` +
+    `drill of ${r.stack} from ${r.repository}, run ${r.run}: ${r.ok ? 'every row, key and file came back' : 'FAILED'}; ` +
+    `took ${(r.duration_ms / 1000).toFixed(1)} s; the data was ${Math.round(r.data_age_ms / 60_000)} min old` +
+    `${r.left.length > 0 ? `; left behind: ${r.left.join(', ')}` : ''}\n`
+  );
+}
+
+export function backupDrillCommand(stack: string, flags: BackupFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
+    const b = backupTarget(s, stack);
+    const repo = flags.repository ? b.repos.find((r) => r.name === flags.repository) : b.repos[0];
+    if (!repo)
+      throw new FerryError(
+        'usage',
+        `stack ${stack} has no repository "${flags.repository}"`,
+        '--repository',
+        `Its repositories: ${b.repos.map((r) => r.name).join(', ')}.`,
+        2,
+      );
+    let report: DrillReport;
+    try {
+      report = await drill({
+        t: s.transports(b.server.name),
+        stack,
+        repo,
+        sudo: b.server.sudo === true,
+        redactor: s.redactor,
+      });
+    } catch (e) {
+      throw onHost(e, b.server.name);
+    }
+    io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderDrill(report));
+    if (report.ok) return 0;
+    throw new FerryError(
+      'backup-drill-failed',
+      `the restore of ${stack} from ${repo.name} does not match its manifest: ${report.proofs.filter((p) => !p.ok).length} proof(s) failed${report.left.length ? `, ${report.left.length} thing(s) left behind` : ''}`,
+      `host ${b.server.name}`,
+      'Read the FAIL lines above; back up again and drill again, and keep the failing run for a look (`ferry backup list`).',
+    );
+  });
+}
+
+interface StatusRow {
+  stack: string;
+  repository: string;
+  last?: string;
+  age_ms?: number;
+  error?: { code: string; message: string; place: string; hint: string };
+}
+
+export function backupStatusCommand(stacks: string[], flags: BackupFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
+    const names = stacks.length > 0 ? stacks : backedUp(s).map((x) => x.def.name);
+    const rows: StatusRow[] = [];
+    for (const name of names) {
+      const b = backupTarget(s, name);
+      const t = s.transports(b.server.name);
+      for (const r of b.repos) {
+        try {
+          const last = runsOf(
+            r.name,
+            await stackSnapshots(t, r, b.server.sudo === true, (x) => s.redactor.redact(x)),
+          ).find((x) => x.complete);
+          rows.push({
+            stack: name,
+            repository: r.name,
+            ...(last ? { last: last.time, age_ms: Date.now() - Date.parse(last.time) } : {}),
+          });
+        } catch (e) {
+          const f = onHost(e, b.server.name);
+          if (!(f instanceof FerryError)) throw f;
+          rows.push({
+            stack: name,
+            repository: r.name,
+            error: { code: f.code, message: f.message, place: f.place, hint: f.hint },
+          });
+        }
+      }
+    }
+    if (flags.json) io.out(`${JSON.stringify({ backups: rows }, null, 2)}\n`);
+    else
+      for (const r of rows)
+        io.out(
+          r.error
+            ? `${r.stack}  ${r.repository}  error ${r.error.code}: ${r.error.message}\n  at ${r.error.place}\n  hint: ${r.error.hint}\n`
+            : `${r.stack}  ${r.repository}  ${r.last ? `last good backup ${r.last.slice(0, 19)}Z, ${Math.round(r.age_ms! / 60_000)} min ago` : 'no backup yet'}\n`,
+        );
+    return rows.some((r) => r.error || !r.last) ? 1 : 0;
+  });
+}

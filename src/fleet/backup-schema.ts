@@ -1,0 +1,109 @@
+/**
+ * `backups` in ferry.yml: fleet-wide defaults at the top level, and per stack under
+ * `stacks.NAME.backups` (merged over the defaults, key by key). A stack is backed up only
+ * when it has its own `backups` key. See docs/backups.md.
+ */
+import { z } from 'zod';
+
+const MAPPING = 'must be a mapping (indented `key: value` lines)';
+const NAME = /^[a-z0-9][a-z0-9_-]*$/;
+const NAME_ERROR = 'must be a name: lower-case letters, digits, "_" and "-", starting with a letter or digit';
+
+const absolutePath = z
+  .string({ error: 'must be an absolute path such as /var/backups/ferry' })
+  .regex(/^\/[^\0\s]*$/, { error: 'must be an absolute path without spaces such as /var/backups/ferry' });
+
+export const BackupPasswordSchema = z
+  .union(
+    [
+      z.strictObject({
+        env: z
+          .string({ error: 'must be an environment variable name' })
+          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
+          .describe('An environment variable of the shell Ferry runs in that holds the password.'),
+      }),
+      z.strictObject({
+        file: z
+          .string({ error: 'must be a path to a file' })
+          .min(1)
+          .describe('A file on this machine holding the password (its first line), relative to ferry.yml.'),
+      }),
+    ],
+    { error: 'must be `{ env: NAME }` or `{ file: PATH }`' },
+  )
+  .describe(
+    "The repositories' password, from a secret on this machine. Ferry writes it on the server to a mode-600 file that restic reads (RESTIC_PASSWORD_FILE); it is never on a command line and never printed.",
+  );
+
+export const BackupRepositorySchema = z
+  .strictObject(
+    {
+      name: z
+        .string({ error: NAME_ERROR })
+        .regex(NAME, { error: NAME_ERROR })
+        .describe('The name the repository is known by in `ferry backup` output.'),
+      path: absolutePath.describe(
+        "The repository's directory: on the stack's server, or on `server` when set. Ferry adds nothing to it: give each stack its own.",
+      ),
+      server: z
+        .string({ error: 'must be the name of a server of the fleet' })
+        .regex(NAME, { error: 'must be the name of a server of the fleet' })
+        .optional()
+        .describe(
+          "Another server of the fleet holding the repository, reached from the stack's server over SFTP with a key Ferry makes for it. Default: the stack's own server.",
+        ),
+    },
+    { error: MAPPING },
+  )
+  .describe('A restic repository: a directory on the stack server, or on another server of the fleet over SFTP.');
+
+const names = (what: string) =>
+  z
+    .union(
+      [
+        z.literal(false),
+        z.array(z.string({ error: 'must be a name' }).min(1), { error: `must be a list of ${what} names, or false` }),
+      ],
+      { error: `must be a list of ${what} names, or false` },
+    )
+    .optional();
+
+const days = (what: string) =>
+  z.number({ error: 'must be a whole number of days from 1 to 3650' }).int().min(1).max(3650).optional().describe(what);
+
+export const BackupRetentionSchema = z
+  .strictObject(
+    {
+      postgres: days('Days of Postgres dumps kept. Default: 30.'),
+      redis: days('Days of Redis saves kept. Default: 14.'),
+      volumes: days('Days of volume copies kept. Default: 30.'),
+    },
+    { error: MAPPING },
+  )
+  .describe('How long each kind of snapshot is kept (`restic forget --keep-within`).');
+
+export const BackupsSchema = z
+  .strictObject(
+    {
+      password: BackupPasswordSchema.optional(),
+      repositories: z
+        .array(BackupRepositorySchema, { error: 'must be a list of repositories' })
+        .min(1, { error: 'must name at least one repository' })
+        .optional()
+        .describe('Where backups go; every backup run writes to each of them.'),
+      postgres: names('Postgres service').describe(
+        'Postgres services dumped (pg_dump). Default: every service whose image is Postgres; false: none.',
+      ),
+      redis: names('Redis service').describe(
+        'Redis services saved (BGSAVE, then its RDB file). Default: every service whose image is Redis; false: none.',
+      ),
+      volumes: names('named volume').describe(
+        "Named volumes of the compose project copied as files. Default: every named volume but the Postgres and Redis services' own (their data is dumped); false: none.",
+      ),
+      retention: BackupRetentionSchema.optional(),
+    },
+    { error: MAPPING },
+  )
+  .describe('Backups with restic: what, where, and for how long. See docs/backups.md.');
+
+export type BackupsEntry = z.output<typeof BackupsSchema>;

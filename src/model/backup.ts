@@ -1,0 +1,31 @@
+/** A stack's backups (`backups` in ferry.yml), the fleet's defaults merged in. */
+
+/** Where the password comes from on this machine; a file path is absolute. */
+export type BackupPasswordDef = { env: string } | { file: string };
+
+export interface BackupRepositoryDef {
+  name: string;
+  /** Absolute, on `server` (undefined: the stack's own server). */
+  path: string;
+  /** Another server of the fleet, reached over SFTP. */
+  server?: string;
+}
+
+/** Days kept, per kind. */
+export interface BackupRetention {
+  postgres: number;
+  redis: number;
+  volumes: number;
+}
+
+export const DEFAULT_RETENTION: BackupRetention = { postgres: 30, redis: 14, volumes: 30 };
+
+export interface BackupDef {
+  password?: BackupPasswordDef;
+  repositories: BackupRepositoryDef[];
+  /** undefined: detected from the compose project; false: none. */
+  postgres?: string[] | false;
+  redis?: string[] | false;
+  volumes?: string[] | false;
+  retention: BackupRetention;
+}

@@ -1,0 +1,345 @@
+/**
+ * Backups on the test bed: a stack with Postgres (a password), Redis (requirepass) and a
+ * named volume on host1 is backed up with restic to a repository on host1 and to one on
+ * host2 over SFTP; a drill restores each into scratch containers and proves every row, key
+ * and file; a wrong password and an unreachable repository fail with their codes, the
+ * host and a hint; a corrupted pack fails the drill with `backup-corrupt`; the passwords
+ * appear in no output, no journal and no process list on either host.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { paths } from '../../scripts/testbed/lib.mjs';
+import { ferry, type Transcript } from '../cli/run.js';
+import { containerOf, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+
+const STACK = 'tbbackup';
+const DB_CANARY = 'canary-db-7d3a91fe';
+const REDIS_CANARY = 'canary-redis-2b8c5e10';
+const RESTIC_CANARY = 'canary-restic-9f41c6ad';
+const CANARIES = [DB_CANARY, REDIS_CANARY, RESTIC_CANARY];
+const LOCAL_REPO = `/var/backups/ferry-${STACK}`;
+const REMOTE_REPO = `/var/backups/ferry-${STACK}-offsite`;
+const ROWS = 1000;
+const KEYS = 50;
+
+const COMPOSE = `services:
+  db:
+    image: ferry-tb-postgres:1
+    environment:
+      POSTGRES_USER: shop
+      POSTGRES_DB: shop
+      POSTGRES_PASSWORD: \${POSTGRES_PASSWORD}
+    volumes: [db-data:/var/lib/postgresql/data]
+    restart: unless-stopped
+    mem_limit: 512m
+  cache:
+    image: ferry-tb-redis:1
+    command: redis-server --requirepass \${REDIS_PASSWORD}
+    volumes: [cache-data:/data]
+    restart: unless-stopped
+    mem_limit: 128m
+  files:
+    image: ferry-tb-app:1
+    entrypoint: [sleep, infinity]
+    volumes: [uploads:/srv/uploads]
+    restart: unless-stopped
+    mem_limit: 64m
+volumes:
+  db-data: {}
+  cache-data: {}
+  uploads: {}
+`;
+
+function clean(h1: TestbedHost, h2: TestbedHost): void {
+  onHost(
+    h1,
+    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+      `ids=$(docker ps -aq --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+      `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/tmp/ferry-drill-${STACK} ` +
+      `/root/.ssh/ferry-migrate-${STACK}-backup /root/.ssh/ferry-migrate-${STACK}-backup.pub /root/.ssh/ferry-migrate-${STACK}-backup.known_hosts /root/.cache/restic; true`,
+  );
+  onHost(h2, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
+}
+
+/** Every process's command line on a host, read while something runs. */
+function watchProcesses(hosts: TestbedHost[]): { stop: () => Promise<string> } {
+  let seen = '';
+  let running = true;
+  const once = (h: TestbedHost) =>
+    new Promise<void>((resolve) => {
+      execFile(
+        'ssh',
+        [
+          '-i',
+          paths.key,
+          '-o',
+          `UserKnownHostsFile=${paths.knownHosts}`,
+          '-o',
+          'BatchMode=yes',
+          `root@${h.host}`,
+          'ps -eo args',
+        ],
+        (_e, out) => {
+          seen += out;
+          resolve();
+        },
+      );
+    });
+  const loop = (async () => {
+    while (running) {
+      await Promise.all(hosts.map(once));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
+}
+
+/** compose.yml, .env (the canaries) and ferry.yml with backups to host1 and host2. */
+function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost): void {
+  writeFileSync(join(dir, 'compose.yml'), COMPOSE);
+  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
+  const server = (h: TestbedHost) =>
+    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
+  writeFileSync(
+    join(dir, 'ferry.yml'),
+    [
+      'servers:',
+      server(h1),
+      server(h2),
+      'backups:',
+      '  password: { env: FERRY_BACKUP_PASSWORD }',
+      'stacks:',
+      `  ${STACK}:`,
+      `    server: ${h1.name}`,
+      '    compose: compose.yml',
+      `    project: ${STACK}`,
+      '    deploy: { health_timeout: 60s }',
+      '    backups:',
+      '      repositories:',
+      `        - { name: local, path: ${LOCAL_REPO} }`,
+      `        - { name: offsite, server: ${h2.name}, path: ${REMOTE_REPO} }`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** 1,000 rows and an odd table name, 50 keys, 41 files. */
+function fillData(h1: TestbedHost): void {
+  onHost(
+    h1,
+    `until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U shop -d shop; do sleep 0.5; done; ` +
+      `docker exec -i ${containerOf(STACK, 'db')} psql -q -v ON_ERROR_STOP=1 -U shop -d shop`,
+    `CREATE TABLE items (id serial PRIMARY KEY, name text, price numeric);\n` +
+      `INSERT INTO items (name, price) SELECT 'item ' || i, i * 1.5 FROM generate_series(1, ${ROWS}) i;\n` +
+      `CREATE TABLE "odd name" (k text);\nINSERT INTO "odd name" VALUES ('a'), ('b'), (NULL);\n`,
+  );
+  onHost(
+    h1,
+    `c=${containerOf(STACK, 'cache')}; for i in $(seq 1 ${KEYS}); do echo "SET key:$i value-$i"; done | docker exec -i -e REDISCLI_AUTH=${REDIS_CANARY} $c redis-cli >/dev/null`,
+  );
+  onHost(
+    h1,
+    `cd "$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)" && mkdir -p "a dir/deeper" && ` +
+      `for i in $(seq 1 40); do printf "file %d\\n" $i > "a dir/deeper/f $i.txt"; done && head -c 3000000 /dev/urandom > big.bin`,
+  );
+}
+
+/** A Postgres dump of the stack made `days` ago (restic's --time), straight into the local repository. */
+const oldDump = (days: number): string =>
+  `echo old | env RESTIC_PASSWORD_FILE=/etc/ferry/backup/${STACK}.password restic -r ${LOCAL_REPO} backup --quiet --stdin ` +
+  `--stdin-filename postgres-db.sql --host ${STACK} --tag ferry --tag stack=${STACK} --tag run=old${days} --tag kind=postgres ` +
+  `--tag source=db --time "$(date -u -d '-${days} days' '+%Y-%m-%d %H:%M:%S')"`;
+
+/** The run tags of the stack's Postgres snapshots in the local repository. */
+function postgresRuns(h1: TestbedHost): string[] {
+  const list = onHost(
+    h1,
+    `env RESTIC_PASSWORD_FILE=/etc/ferry/backup/${STACK}.password restic -r ${LOCAL_REPO} snapshots --json --tag ferry,stack=${STACK},kind=postgres`,
+  );
+  return (JSON.parse(list) as { tags: string[] }[]).map((x) => x.tags.find((t) => t.startsWith('run=')) ?? '');
+}
+
+/** The stack deployed on host1 with `ferry apply`, and its data written. */
+async function deployStack(dir: string, h1: TestbedHost, h2: TestbedHost, run: (a: string[]) => Promise<Transcript>) {
+  clean(h1, h2);
+  loadImages(h1, ['ferry-tb-postgres:1', 'ferry-tb-redis:1', 'ferry-tb-app:1']);
+  writeStack(dir, h1, h2);
+  const applied = await run(['apply', STACK, '--yes']);
+  assert.equal(applied.code, 0, applied.err + applied.out);
+  fillData(h1);
+}
+
+/** Both hosts as they were: the stack, repositories, keys and restic gone. */
+function restoreHosts(h1: TestbedHost, h2: TestbedHost): void {
+  clean(h1, h2);
+  onHost(h1, 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq restic >/dev/null 2>&1; true');
+}
+
+/** Ferry in `dir` with the run's password (or another), every output kept; `watched` also reads the hosts' process lists meanwhile. */
+function ferryOn(dir: string, state: string, hosts: TestbedHost[]) {
+  const outputs: string[] = [];
+  const processes: string[] = [];
+  const run = async (args: string[], password = RESTIC_CANARY): Promise<Transcript> => {
+    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: state, FERRY_BACKUP_PASSWORD: password },
+    });
+    outputs.push(t.out, t.err);
+    return t;
+  };
+  const watched = async (args: string[], password?: string): Promise<Transcript> => {
+    const w = watchProcesses(hosts);
+    try {
+      return await run(args, password);
+    } finally {
+      processes.push(await w.stop());
+    }
+  };
+  return { run, watched, outputs, processes };
+}
+
+describe(
+  'backups with restic: local and SFTP repositories, drills, failures with codes',
+  {
+    skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)',
+  },
+  () => {
+    const [h1, h2] = testbedHosts('debian-13') as [TestbedHost, TestbedHost];
+    const dir = mkdtempSync(join(tmpdir(), `ferry-${STACK}-`));
+    const state = join(dir, 'state');
+    const { run, watched, outputs, processes } = ferryOn(dir, state, [h1, h2]);
+
+    before(() => deployStack(dir, h1, h2, run));
+
+    after(() => restoreHosts(h1, h2));
+
+    test('a backup run installs restic, writes to a repository on the server and to another server over SFTP, and list shows it', async () => {
+      const r = await watched(['backup', 'run', STACK]);
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.match(onHost(h1, 'restic version'), /^restic 0\.1[7-9]/);
+      assert.equal(onHost(h1, `stat -c %a /etc/ferry/backup/${STACK}.password`).trim(), '600');
+      assert.equal(onHost(h2, `test -f ${REMOTE_REPO}/config && echo yes`).trim(), 'yes');
+      const list = await run(['backup', 'list', STACK, '--json']);
+      assert.equal(list.code, 0, list.err);
+      const runs = JSON.parse(list.out).runs as { repository: string; complete: boolean; kinds: string[] }[];
+      assert.deepEqual(runs.map((x) => [x.repository, x.complete]).sort(), [
+        ['local', true],
+        ['offsite', true],
+      ]);
+      for (const x of runs) assert.deepEqual([...x.kinds].sort(), ['postgres db', 'redis cache', 'volume uploads']);
+    });
+
+    for (const repository of ['local', 'offsite'])
+      test(`a drill from ${repository} proves every table's rows and checksum, the key count and every file, and leaves nothing`, async () => {
+        const r = await watched(['backup', 'drill', STACK, '--repository', repository, '--json']);
+        assert.equal(r.code, 0, r.err + r.out);
+        const report = JSON.parse(r.out) as {
+          ok: boolean;
+          proofs: { what: string; found: string; ok: boolean }[];
+          left: string[];
+          duration_ms: number;
+          data_age_ms: number;
+        };
+        assert.equal(report.ok, true);
+        assert.deepEqual(report.left, []);
+        const found = Object.fromEntries(report.proofs.map((p) => [p.what, p.found.split(',')[0]]));
+        assert.deepEqual(found, {
+          'postgres db public.items': `${ROWS} rows`,
+          'postgres db public."odd name"': '3 rows',
+          'redis cache': `${KEYS} keys`,
+          'volume uploads': '41 files',
+        });
+        assert.ok(report.duration_ms > 0 && report.data_age_ms > 0);
+        assert.equal(
+          onHost(
+            h1,
+            `docker ps -aq --filter label=ferry-drill=${STACK}; ls /var/tmp | grep ferry-drill || true`,
+          ).trim(),
+          '',
+        );
+      });
+
+    test('a second backup after a row changed is proven by the next drill', async () => {
+      onHost(
+        h1,
+        `docker exec ${containerOf(STACK, 'db')} psql -q -U shop -d shop -c "UPDATE items SET price = 0 WHERE id = 7"`,
+      );
+      const r = await run(['backup', 'run', STACK]);
+      assert.equal(r.code, 0, r.err);
+      const d = await run(['backup', 'drill', STACK, '--json']);
+      assert.equal(d.code, 0, d.err);
+      assert.equal(JSON.parse(d.out).ok, true);
+    });
+
+    test('retention keeps exactly what the policy says: a Postgres dump 60 days older than the newest is forgotten, one 10 days older kept', async () => {
+      onHost(h1, `${oldDump(60)} && ${oldDump(10)}`);
+      const r = await run(['backup', 'run', STACK]);
+      assert.equal(r.code, 0, r.err);
+      const runs = postgresRuns(h1);
+      assert.equal(runs.includes('run=old60'), false, 'the dump past 30 days is forgotten');
+      assert.equal(runs.includes('run=old10'), true, 'the dump within 30 days is kept');
+      assert.equal(runs.length, 4, `this file's three runs and old10: ${runs.join(' ')}`);
+    });
+
+    test('a wrong password fails the backup with backup-wrong-password, the host and a hint; status reports it', async () => {
+      const r = await watched(['backup', 'run', STACK], 'not-the-password');
+      assert.equal(r.code, 1);
+      assert.match(r.err, /error backup-wrong-password: /);
+      assert.match(r.err, new RegExp(`at host ${h1.name}`));
+      assert.match(r.err, /hint: /);
+      const s = await run(['backup', 'status', STACK]);
+      assert.equal(s.code, 1);
+      assert.match(s.out, /local {2}error backup-wrong-password/);
+      const again = await run(['backup', 'run', STACK]);
+      assert.equal(again.code, 0, again.err);
+    });
+
+    test('an unreachable repository is reported with backup-repository-unreachable, not skipped', async () => {
+      onHost(h2, `sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys`);
+      const s = await run(['backup', 'status', STACK, '--json']);
+      assert.equal(s.code, 1);
+      const rows = JSON.parse(s.out).backups as { repository: string; error?: { code: string; place: string } }[];
+      assert.equal(rows.find((x) => x.repository === 'local')?.error, undefined);
+      const off = rows.find((x) => x.repository === 'offsite')!;
+      assert.equal(off.error?.code, 'backup-repository-unreachable');
+      assert.equal(off.error?.place, `host ${h1.name}`);
+      const fixed = await run(['backup', 'run', STACK]);
+      assert.equal(fixed.code, 0, fixed.err);
+    });
+
+    test('a corrupted pack makes the drill fail with backup-corrupt', async () => {
+      onHost(
+        h1,
+        `f=$(find ${LOCAL_REPO}/data -type f -size +100k | head -1); [ -n "$f" ] && ` +
+          `dd if=/dev/urandom of="$f" bs=1 count=64 seek=4096 conv=notrunc status=none`,
+      );
+      const r = await run(['backup', 'drill', STACK, '--repository', 'local']);
+      assert.equal(r.code, 1);
+      assert.match(r.err, /error backup-corrupt: /);
+      assert.match(r.err, new RegExp(`at host ${h1.name}`));
+    });
+
+    test('no password appears in any output, in the journal, or in a process list on either host', () => {
+      for (const c of CANARIES) {
+        for (const o of outputs) assert.equal(o.includes(c), false, `${c} in an output`);
+        for (const p of processes) assert.equal(p.includes(c), false, `${c} in a process list`);
+        for (const f of readdirSync(state, { recursive: true }) as string[]) {
+          const path = join(state, f);
+          if (statSync(path).isFile()) assert.equal(readFileSync(path).includes(c), false, `${c} in state/${f}`);
+        }
+      }
+      assert.ok(processes.join('').includes('restic'), 'the process lists saw restic run');
+    });
+  },
+);
