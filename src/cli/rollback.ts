@@ -140,12 +140,18 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
     }
     const journal = openJournal(stateDir(s.io.env), s.redactor);
     try {
+      const command = `rollback ${stack} ${meta.id}`;
+      // The same rollback, stopped before its end (killed), holds the locks: this one takes them over.
+      const takeOver = journal.lastUnfinished((r) => r.command === command)?.id;
+      if (takeOver && !flags.json)
+        s.io.err(`finishing the unfinished rollback ${takeOver} (${command}): taking over its locks\n`);
       const summary = await execute(
         s,
         { plan, targets: [t!, ...elsewhere.map((server) => ({ stack: t!.stack, server }))] },
-        `rollback ${stack} ${meta.id}`,
+        command,
         flags,
         journal,
+        takeOver ? { takeOver } : {},
       );
       return summary.failed > 0 ? 1 : 0;
     } finally {

@@ -32,14 +32,20 @@ export const CI_POINTS: KillPoint[] = [
   { mode: 'service', step: 'migrate/dump/db', event: 'applied' },
   { mode: 'service', step: 'up', event: 'verified' },
   { mode: 'dump', step: 'unmigrate/write-back', event: 'applied', during: 'rollback' },
+  // A killed rollback of a service move, rolled back again: it must take over the killed one's locks.
+  { mode: 'service', step: 'db/freeze', event: 'end', during: 'rollback' },
 ];
 
-/** `CRASH_POINTS=MODE:STEP:EVENT,...` runs those instead (e.g. to go after one that failed). */
+/**
+ * `CRASH_POINTS=MODE:STEP:EVENT[:rollback],...` runs those instead (e.g. to go after one that
+ * failed); `:rollback` kills the rollback (implied for `unmigrate/` steps).
+ */
 const points = (): KillPoint[] =>
   process.env.CRASH_POINTS
     ? process.env.CRASH_POINTS.split(',').map((p) => {
-        const [mode, step, event] = p.split(':') as [KillPoint['mode'], string, KillPoint['event']];
-        return { mode, step, event, ...(step.startsWith('unmigrate/') ? { during: 'rollback' as const } : {}) };
+        const [mode, step, event, during] = p.split(':') as [KillPoint['mode'], string, KillPoint['event'], string?];
+        const inRollback = during === 'rollback' || step.startsWith('unmigrate/');
+        return { mode, step, event, ...(inRollback ? { during: 'rollback' as const } : {}) };
       })
     : CI_POINTS;
 
