@@ -58,6 +58,7 @@ const record = (r: CycleResult) => {
   const line = `| ${r.point.mode} | ${where} | \`${r.point.step}\` | ${r.point.event} | ${verdict(r)} | ${r.failed} | ${Math.round(r.gapMs / 100) / 10} s |`;
   rows.push(line);
   console.log(line);
+  writeDoc(false);
 };
 /** The steps of the last rollback run in the journal, in the order they ended. */
 async function rollbackSteps(): Promise<string[]> {
@@ -77,28 +78,37 @@ for (const mode of modes) {
   for (const step of await rollbackSteps())
     for (const event of events) record(await crashCycle(bed, { mode, step, event, during: 'rollback' }));
 }
-const minutes = Math.round((Date.now() - started) / 60_000);
-writeFileSync(
-  docs,
-  [
-    '# The crash matrix',
-    '',
-    `Command: \`npm run testbed:up && npm run crash-matrix\` (${new Date().toISOString().slice(0, 10)}, ${rows.length} kill points, ${minutes} minutes; \`CRASH_MODES\` and \`CRASH_EVENTS\` narrow it).`,
-    '',
-    'The crash stack (test/e2e/crash/stack.ts: a front end and an API behind nginx, a worker and a scheduler writing on',
-    'their own, Redis with a password and AOF, Postgres) moved from host3 to host4 while a probe writes through',
-    "host3's nginx. For each kill point, Ferry kills itself with SIGKILL right after that event of that step",
-    '(`FERRY_TEST_KILL_AT`), then `ferry migrate --resume` and `ferry rollback` run (a rollback killed is run',
-    'again). A row is `ok` when: the resume',
-    'ended verified, every write the probe was told succeeded was in the database that served, the site answered,',
-    "`ferry migrate --status` found nothing left and no lock; and the same after the rollback (the target's writes",
-    'carried back), and no secret was printed. `not reached`: the step has no such event in that run (nothing to',
-    "apply). Failed requests and the longest gap are the probe's, over the whole cycle.",
-    '',
-    '| mode | run killed | step | killed after | result | failed requests | longest gap |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
-    ...rows,
-    '',
-  ].join('\n'),
-);
+/** docs/crash-matrix.md with the rows so far: rewritten after every point, so a run cut short still says what it found. */
+function writeDoc(done: boolean): void {
+  const minutes = Math.round((Date.now() - started) / 60_000);
+  const narrowed = [
+    ...(process.env.CRASH_MODES ? [`CRASH_MODES=${modes.join(',')}`] : []),
+    ...(process.env.CRASH_EVENTS ? [`CRASH_EVENTS=${events.join(',')}`] : []),
+  ];
+  const command = `npm run testbed:up && ${[...narrowed, 'npm run crash-matrix'].join(' ')}`;
+  writeFileSync(
+    docs,
+    [
+      '# The crash matrix',
+      '',
+      `Command: \`${command}\` (${new Date().toISOString().slice(0, 10)}, modes ${modes.join(', ')}, ${rows.length} kill points, ${minutes} minutes${done ? '' : '; **stopped before the end: the points below are those it reached**'}; \`CRASH_MODES\` and \`CRASH_EVENTS\` narrow it, by default every mode: dump, replicate, service).`,
+      '',
+      'The crash stack (test/e2e/crash/stack.ts: a front end and an API behind nginx, a worker and a scheduler writing on',
+      'their own, Redis with a password and AOF, Postgres) moved from host3 to host4 while a probe writes through',
+      "host3's nginx. For each kill point, Ferry kills itself with SIGKILL right after that event of that step",
+      '(`FERRY_TEST_KILL_AT`), then `ferry migrate --resume` and `ferry rollback` run (a rollback killed is run',
+      'again). A row is `ok` when: the resume',
+      'ended verified, every write the probe was told succeeded was in the database that served, the site answered,',
+      "`ferry migrate --status` found nothing left and no lock; and the same after the rollback (the target's writes",
+      'carried back), and no secret was printed. `not reached`: the step has no such event in that run (nothing to',
+      "apply). Failed requests and the longest gap are the probe's, over the whole cycle.",
+      '',
+      '| mode | run killed | step | killed after | result | failed requests | longest gap |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+      ...rows,
+      '',
+    ].join('\n'),
+  );
+}
+writeDoc(true);
 for (const h of [source, target]) cleanStack(h, STACK, ['db-data', 'cache-data']);
