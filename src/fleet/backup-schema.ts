@@ -4,6 +4,7 @@
  * when it has its own `backups` key. See docs/backups.md.
  */
 import { z } from 'zod';
+import { secretRefSchema } from './secret-ref-schema.js';
 
 const MAPPING = 'must be a mapping (indented `key: value` lines)';
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -13,27 +14,9 @@ const absolutePath = z
   .string({ error: 'must be an absolute path such as /var/backups/ferry' })
   .regex(/^\/[^\0\s]*$/, { error: 'must be an absolute path without spaces such as /var/backups/ferry' });
 
-export const BackupPasswordSchema = z
-  .union(
-    [
-      z.strictObject({
-        env: z
-          .string({ error: 'must be an environment variable name' })
-          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name' })
-          .describe('An environment variable of the shell Ferry runs in that holds the password.'),
-      }),
-      z.strictObject({
-        file: z
-          .string({ error: 'must be a path to a file' })
-          .min(1)
-          .describe('A file on this machine holding the password (its first line), relative to ferry.yml.'),
-      }),
-    ],
-    { error: 'must be `{ env: NAME }` or `{ file: PATH }`' },
-  )
-  .describe(
-    "The repositories' password, from a secret on this machine. Ferry writes it on the server to a mode-600 file that restic reads (RESTIC_PASSWORD_FILE); it is never on a command line and never printed.",
-  );
+export const BackupPasswordSchema = secretRefSchema('must be `{ env: NAME }` or `{ file: PATH }`').describe(
+  "The repositories' password, from a secret on this machine (of a file, its first line). Ferry writes it on the server to a mode-600 file that restic reads (RESTIC_PASSWORD_FILE); it is never on a command line and never printed.",
+);
 
 export const BackupRepositorySchema = z
   .strictObject(

@@ -5,33 +5,17 @@
  * them (an environment variable or a file), never the value. See docs/monitoring.md.
  */
 import { z } from 'zod';
+import { secretRefSchema } from './secret-ref-schema.js';
 
 const MAPPING = 'must be a mapping (indented `key: value` lines)';
 const DURATION = 'must be a duration such as 30s, 5m or 1h';
 const SECRET =
   'must be { env: NAME } or { file: PATH }: receiver URLs, tokens and passwords are secrets, read from an environment variable or a file, never written in ferry.yml';
 
-/** Where a secret is read from when the monitoring stack is deployed. */
-export const SecretRefSchema = z
-  .union(
-    [
-      z.strictObject({
-        env: z
-          .string({ error: 'must be an environment variable name' })
-          .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'must be an environment variable name such as SLACK_URL' })
-          .describe('Environment variable of the machine running Ferry that holds the secret.'),
-      }),
-      z.strictObject({
-        file: z
-          .string({ error: 'must be a file path' })
-          .min(1)
-          .describe('File on the machine running Ferry that holds the secret (relative to ferry.yml).'),
-      }),
-    ],
-    { error: SECRET },
-  )
-  .describe('A secret read from an environment variable (`env`) or a file (`file`), never written in ferry.yml.')
-  .meta({ examples: [{ env: 'SLACK_WEBHOOK_URL' }, { file: 'secrets/telegram-token' }] });
+/** A receiver's secret: where it is read from when the monitoring stack is deployed. */
+const SecretRefSchema = secretRefSchema(SECRET).meta({
+  examples: [{ env: 'SLACK_WEBHOOK_URL' }, { file: 'secrets/telegram-token' }],
+});
 
 const severity = z
   .enum(['warning', 'critical'], { error: 'must be warning or critical' })
