@@ -198,7 +198,10 @@ async function killedInPauseResumed(b: Bed): Promise<void> {
   assert.equal(psql(target, 'SELECT count(*) FROM pg_subscription'), '0');
   assert.equal(psql(target, "SELECT relreplident FROM pg_class WHERE relname = 'nokey'"), 'd');
   assert.equal(onHost(target, `pgrep -f '[f]erry-migrate-${STACK}-replica' | wc -l`).trim(), '0');
-  assert.equal(onHost(source, `grep -c ferry-migrate /root/.ssh/authorized_keys || true`).trim(), '0');
+  assert.equal(
+    onHost(source, `grep -cE ' ferry-migrate-${STACK}(-replica|-back)?$' /root/.ssh/authorized_keys || true`).trim(),
+    '0',
+  );
   assert.equal(onHost(target, `iptables -S INPUT | grep -c ferry-hold || true`).trim(), '0');
   assert.equal((await httpGet(source.host, DOMAIN, '/')).status, 200, "through the source's nginx");
   assert.equal((await httpGet(target.host, DOMAIN, '/')).status, 200, "through the target's nginx");
@@ -245,7 +248,11 @@ async function killedAfterCutoverRolledBack(b: Bed): Promise<void> {
   assert.equal(onHost(target, `iptables -S INPUT | grep -c ferry-hold || true`).trim(), '0');
   assert.equal(onHost(target, `pgrep -f '[f]erry-migrate-${STACK}-replica' | wc -l`).trim(), '0');
   for (const h of [source, target])
-    assert.equal(onHost(h, 'grep -c ferry-migrate /root/.ssh/authorized_keys || true').trim(), '0', h.name);
+    assert.equal(
+      onHost(h, `grep -cE ' ferry-migrate-${STACK}(-replica|-back)?$' /root/.ssh/authorized_keys || true`).trim(),
+      '0',
+      h.name,
+    );
   assert.equal(
     onHost(source, `ls /srv/ferry/${STACK}/migrating-to /srv/ferry/${STACK}/migrated-to 2>/dev/null | wc -l`).trim(),
     '0',

@@ -219,7 +219,10 @@ async function killedMoveRolledBack(b: Bed): Promise<void> {
   assert.equal(Number(psql(app, 'SELECT count(*) FROM bulk')), 50000);
   assert.equal(onHost(db, `docker ps -q --filter label=com.docker.compose.project=${STACK} | wc -l`).trim(), '0');
   assert.equal(onHost(app, `test -e /srv/ferry/${STACK}/migrating-to && echo marker || echo none`).trim(), 'none');
-  assert.equal(onHost(db, 'grep -c ferry-migrate /root/.ssh/authorized_keys || true').trim(), '0');
+  assert.equal(
+    onHost(db, `grep -cE ' ferry-migrate-${STACK}(-replica|-back)?$' /root/.ssh/authorized_keys || true`).trim(),
+    '0',
+  );
   assert.doesNotMatch(t.out + t.err + killed.err, new RegExp(CANARY), 'the password never shows');
 }
 

@@ -322,7 +322,7 @@ async function probedMigration(b: Bed): Promise<void> {
     'the source keeps its data',
   );
   assert.equal(
-    onHost(target, `grep -c ferry-migrate /root/.ssh/authorized_keys || true`).trim(),
+    onHost(target, `grep -cE ' ferry-migrate-${STACK}(-replica|-back)?$' /root/.ssh/authorized_keys || true`).trim(),
     '0',
     'the channel is closed',
   );
