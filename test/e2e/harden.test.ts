@@ -11,7 +11,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,11 +20,10 @@ import { fileURLToPath } from 'node:url';
 import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry } from '../cli/run.js';
-import { loadImages, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { ferryChild, loadImages, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 import { GOLDEN_CASES } from '../../src/harden/test-cases.js';
 import { HARDENING_AUDIT_CODES } from '../../src/core/codes.js';
 
-const CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
 const GOLDEN = fileURLToPath(new URL('../golden/harden/', import.meta.url));
 const CANARY = 'canary-harden-5c1f0e7b';
 const ADMIN = 'ops';
@@ -374,34 +373,14 @@ async function killedUnderTheSwitch(fresh: (name: string) => Promise<Fresh>): Pr
     [`admin: { user: ${ADMIN} }`, `ssh: { port: ${PORT} }`, `switch_timeout: ${SWITCH_S}s`, 'fail2ban: false'],
     false,
   );
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      CHILD,
-      'apply',
-      '--yes',
-      '-f',
-      'ferry.yml',
-      '--known-hosts',
-      h.knownHostsFile,
-    ],
-    {
-      cwd: h.dir,
-      env: {
-        ...process.env,
-        FERRY_STATE_DIR: join(h.dir, 'state'),
-        FERRY_TEST_KILL_AT: 'harden/box/access:applied',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  const killed = await ferryChild(
+    h.dir,
+    join(h.dir, 'state'),
+    ['apply', '--yes', '-f', 'ferry.yml', '--known-hosts', h.knownHostsFile],
+    { FERRY_TEST_KILL_AT: 'harden/box/access:applied' },
   );
-  let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  await new Promise<void>((resolve) => child.on('close', () => resolve()));
   const killedAt = Date.now();
-  assert.equal(child.signalCode, 'SIGKILL', err);
+  assert.equal(killed.signal, 'SIGKILL', killed.err);
   assert.equal(asAdmin(h, 'systemctl is-active ferry-harden-switch.timer').out.trim(), 'active', 'the switch is armed');
   assert.match(asAdmin(h, 'sshd -T').out, /^port 2222$/m, 'sshd was changed');
   // The timer was armed before Ferry died, so it fires at the latest SWITCH_S after the kill;

@@ -1,5 +1,6 @@
 /** Shell access to test bed hosts for end-to-end tests: plain OpenSSH, independent of Ferry's transport. */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { sshArgs, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
 
 export { sshTarget, testbedHosts, testbedIsUp, type TestbedHost };
@@ -56,3 +57,35 @@ export const containerOf = (project: string, service: string): string =>
 
 /** A regular expression source matching a container's name under either Compose (`p_s_1`, `p-s-1`). */
 export const containerName = (project: string, service: string, n = 1): string => `${project}[_-]${service}[_-]${n}`;
+
+/** How a Ferry child process ended, and what it printed. */
+export interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  out: string;
+  err: string;
+}
+
+const FERRY_CHILD = fileURLToPath(new URL('./ferry-child.ts', import.meta.url));
+
+/**
+ * Ferry in a child process (from the sources) in `cwd`, its journal in `state`, with `env`
+ * besides this process's: for tests that kill it (`FERRY_TEST_KILL_AT`) or must see its exit.
+ */
+export function ferryChild(
+  cwd: string,
+  state: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<ChildRun> {
+  const c = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), FERRY_CHILD, ...args], {
+    cwd,
+    env: { ...process.env, FERRY_STATE_DIR: state, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => c.on('close', (code, signal) => resolve({ code, signal, out, err })));
+}

@@ -5,15 +5,11 @@
  * probe was told succeeded is in the database that serves, the site answers, and `ferry
  * migrate --status` finds nothing left behind and no lock.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { paths } from '../../../scripts/testbed/lib.mjs';
-import type { TestbedHost } from '../helpers.js';
+import { ferryChild, type ChildRun, type TestbedHost } from '../helpers.js';
 import { httpGet } from '../deploy-stack.js';
 import { probe } from '../probe.js';
 import { CRASH_CANARY, REDIS_CANARY, missingIds } from './stack.js';
-
-const CHILD = fileURLToPath(new URL('../ferry-child.ts', import.meta.url));
 
 export interface Bed {
   dir: string;
@@ -36,31 +32,12 @@ export interface KillPoint {
   during?: 'migrate' | 'rollback';
 }
 
-export interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  out: string;
-  err: string;
-}
+export type Run = ChildRun;
 
 /** Ferry in a child process (from the sources), with `env` besides this process's; `fleet`: with the fleet file's flags. */
 export function ferryRun(bed: Bed, args: string[], env: Record<string, string> = {}, fleet = true): Promise<Run> {
-  const c = spawn(
-    process.execPath,
-    [
-      '--import',
-      import.meta.resolve('tsx'),
-      CHILD,
-      ...args,
-      ...(fleet ? ['-f', 'ferry.yml', '--known-hosts', paths.knownHosts] : []),
-    ],
-    { cwd: bed.dir, env: { ...process.env, FERRY_STATE_DIR: bed.state, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let out = '';
-  let err = '';
-  c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve) => c.on('close', (code, signal) => resolve({ code, signal, out, err })));
+  const flags = fleet ? ['-f', 'ferry.yml', '--known-hosts', paths.knownHosts] : [];
+  return ferryChild(bed.dir, bed.state, [...args, ...flags], env);
 }
 
 export const migrateArgs = (bed: Bed, mode: Mode): string[] => [
