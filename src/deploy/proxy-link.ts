@@ -54,6 +54,18 @@ export function upstreamAddresses(stack: StackDef, containers: Container[]): Rec
 const upstreamsFile = (stack: StackDef, containers: Container[]): string =>
   renderUpstreams(stack.name, stack.proxy!.routes, upstreamAddresses(stack, containers));
 
+/**
+ * The stack's upstreams on `host` rewritten for the project's containers running now:
+ * after containers were started again (a rollback), their addresses may have changed.
+ */
+export async function refreshUpstreams(
+  ctx: StepContext,
+  o: { stack: StackDef; project: string; host: string; sudo: boolean },
+): Promise<void> {
+  const running = await projectContainers(ctx.transport, o.project, o.sudo);
+  await writeNginxFile(ctx, o.host, upstreamsPath(o.stack.name), upstreamsFile(o.stack, running), o.sudo);
+}
+
 /** A step that points a stack's upstreams on `host` at the project's containers running then (a migration's target, or its source after a rollback). */
 export function upstreamsStep(o: {
   id: string;
@@ -100,8 +112,6 @@ export function proxyLink(o: {
     await writeFor(ctx, [...others, ...fresh]);
     await drained(ctx, before, o.sudo);
   };
-  const refreshUpstreams = async (ctx: StepContext) => {
-    await writeFor(ctx, await running(ctx));
-  };
-  return { steps, switchUpstream, refreshUpstreams };
+  const refresh = (ctx: StepContext) => refreshUpstreams(ctx, o);
+  return { steps, switchUpstream, refreshUpstreams: refresh };
 }

@@ -34,6 +34,7 @@ import type { Migration } from './context.js';
 import { databases } from './postgres.js';
 import { preflightStep } from './steps/preflight.js';
 import { servicesStateStep } from './steps/services.js';
+import { sourceProxyRefresh } from './source-proxy.js';
 import { dumpStep } from './steps/dump.js';
 import { verifyStep } from './steps/proof-in-pause.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
@@ -229,6 +230,7 @@ function pauseSteps(o: {
     phase: 'deploy',
     dependsOn: [id('channel'), part.upId],
     title: `stop the writers on ${i.source.name} (${writers.join(', ') || 'none'})`,
+    ...sourceProxyRefresh(i, m),
   });
   const dump = dumpStep({
     id: id(`dump/${i.service}`),

@@ -8,6 +8,7 @@ import { proxyLink } from '../deploy/proxy-link.js';
 import type { Planning } from './plan.js';
 import { preflightStep } from './steps/preflight.js';
 import { createStep, servicesStateStep } from './steps/services.js';
+import { sourceProxyRefresh } from './source-proxy.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
 import { syncStep } from './volumes.js';
 
@@ -111,6 +112,7 @@ export function pauseSteps(p: Planning, afterTransfer: string[], freezeAfter: st
     phase: 'deploy',
     dependsOn: freezeAfter,
     title: `stop the writers on ${i.source.name} (${others.join(', ') || 'none'})`,
+    ...sourceProxyRefresh(i, m),
   });
   // Started before the freeze, so that its start is not part of the write pause.
   const targetDb = servicesStateStep({

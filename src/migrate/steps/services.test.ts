@@ -72,7 +72,7 @@ test('the freeze saves Redis (BGSAVE, then INFO until it has ended), stops the w
     .when(INFO, persistence(100, 1), { times: 1 })
     .when(INFO, persistence(101, 0))
     .when(/^docker stop /, {})
-    .when(`${UP} web cache`, {});
+    .when('docker start shop_web_1 shop_cache_1', {});
   const step = freeze({ redisSaveTimeoutMs: 5000 });
   const ctx = testContext(t, { step });
   const { checked, verified } = await drive(servicesStateStep(optionsOf(step)), ctx, { rollback: true });
@@ -91,7 +91,9 @@ test('the freeze saves Redis (BGSAVE, then INFO until it has ended), stops the w
       'docker stop -t 30 shop_web_1',
       'docker stop -t 10 shop_cache_1',
       INSPECT,
-      `${UP} web cache`,
+      INSPECT,
+      INSPECT,
+      'docker start shop_web_1 shop_cache_1',
     ],
   );
   assert.match(step.doc().commands[0]!, /redis-cli BGSAVE, then redis-cli INFO persistence .*at most 5 s/);
@@ -173,11 +175,11 @@ test('a failed background save (rdb_last_bgsave_status:err) fails at once', asyn
   await assert.rejects(drive(step, testContext(t, { step })), (e: StepError) => e.code === 'redis-save-failed');
 });
 
-test('starting services: compose up, the health wait; rollback stops what it started; a resumed run keeps what the killed one changed', async () => {
+test('starting services: docker start of the stopped containers, the health wait; rollback stops what it started; a resumed run keeps what the killed one changed', async () => {
   const t = withEngine(new RecordingTransport('new'))
-    .when(INSPECT, containers({ web: false }), { times: 2 })
+    .when(INSPECT, containers({ web: false }), { times: 3 })
     .when(INSPECT, containers({ web: true }))
-    .when(`${UP} web`, {})
+    .when('docker start shop_web_1', {})
     .when('docker stop -t 30 shop_web_1', {});
   const step = servicesStateStep({
     id: 'shop/migrate/target-db',
@@ -195,7 +197,7 @@ test('starting services: compose up, the health wait; rollback stops what it sta
   assert.deepEqual([checked.observed, verified], [{ changed: ['web'] }, { ok: true }]);
   assert.deepEqual(
     t.lines.filter((l) => !/version/.test(l)),
-    [INSPECT, INSPECT, `${UP} web`, INSPECT, INSPECT, 'docker stop -t 30 shop_web_1'],
+    [INSPECT, INSPECT, INSPECT, 'docker start shop_web_1', INSPECT, INSPECT, 'docker stop -t 30 shop_web_1'],
   );
   assert.match(step.doc().verify, /at most 1 s/);
 
@@ -209,15 +211,39 @@ test('starting services: compose up, the health wait; rollback stops what it sta
   });
 });
 
-test('a compose up that fails is compose-failed with its words', async () => {
+test('a service with no container is created by compose up --no-deps; one that fails is compose-failed with its words', async () => {
   const t = withEngine(new RecordingTransport('new'))
-    .when(INSPECT, containers({ web: false }))
+    .when(INSPECT, { stdout: '[]' })
     .when(`${UP} web`, { code: 1, stderr: 'service "web" refers to undefined network front\n' });
   const step = servicesStateStep({ ...optionsOf(freeze()), want: 'running', services: ['web'] });
   await assert.rejects(
     drive(step, testContext(t, { step })),
     (e: StepError) => e.code === 'compose-failed' && /undefined network front/.test(e.message),
   );
+});
+
+test('rollback of a stop starts only what is not running again, then points the proxy at it; a later rollback that started them leaves nothing to do', async () => {
+  const calls: string[] = [];
+  const step = freeze({
+    services: ['web'],
+    redis: [],
+    healthTimeoutMs: 1000,
+    afterStart: async () => {
+      calls.push('afterStart');
+    },
+  });
+  const t = new RecordingTransport('old')
+    .when(INSPECT, containers({ web: false }), { times: 2 })
+    .when(INSPECT, containers({ web: true }))
+    .when('docker start shop_web_1', {});
+  await step.rollback!(testContext(t, { step }), { changed: ['web'] });
+  assert.deepEqual(t.lines, [INSPECT, INSPECT, 'docker start shop_web_1', INSPECT]);
+  assert.deepEqual(calls, ['afterStart']);
+
+  const already = new RecordingTransport('old').when(INSPECT, containers({ web: true }));
+  await step.rollback!(testContext(already, { step }), { changed: ['web'] });
+  assert.deepEqual(already.lines, [INSPECT], 'no start, no compose: a later step brought web back already');
+  assert.deepEqual(calls, ['afterStart']);
 });
 
 test('create: up --no-start for the services without a container; rollback removes the never-started ones', async () => {

@@ -30,6 +30,11 @@ export interface ServicesStateOptions {
   healthTimeoutMs?: number;
   /** How long a Redis save may take (default REDIS_SAVE_TIMEOUT_MS). */
   redisSaveTimeoutMs?: number;
+  /**
+   * After services were started (by apply, or by the rollback of a stop), once they are
+   * ready: e.g. the proxy pointed at their containers, whose addresses may have changed.
+   */
+  afterStart?: (ctx: StepContext) => Promise<void>;
 }
 
 /** What the check saw: the services not in the wanted state, which rollback puts back. */
@@ -67,11 +72,27 @@ const onOf = (w: ServicesOn) => (w.reached ? { on: w.side.name } : {});
 export const containersOn = (ctx: StepContext, w: ServicesOn): Promise<Container[]> =>
   projectContainers(transportOf(ctx, w), w.release.project, w.side.sudo);
 
-/** `compose up -d --no-deps` of `services`. */
+/**
+ * `services` started again: their stopped containers by `docker start` (what `docker stop`
+ * stopped comes back as it was: `compose up --no-deps` would recreate them, since Compose
+ * counts the dropped dependencies as a change of configuration), and those with no
+ * container by `compose up -d --no-deps`.
+ */
 export async function startServices(ctx: StepContext, w: ServicesOn, services: string[]): Promise<void> {
+  const cs = await containersOn(ctx, w);
+  const stopped = cs.filter((c) => services.includes(c.service) && c.status !== 'running');
+  const missing = services.filter((s) => !cs.some((c) => c.service === s));
+  if (stopped.length > 0)
+    await runTool(ctx, 'docker', cmd('docker', 'start', ...stopped.map((c) => c.name)), {
+      what: `docker start of ${[...new Set(stopped.map((c) => c.service))].join(' ')}`,
+      sudo: w.side.sudo,
+      timeoutMs: COMMAND_TIMEOUT_MS,
+      ...onOf(w),
+    });
+  if (missing.length === 0) return;
   const c = call(w.stack, w.release, await composeFlavor(transportOf(ctx, w), w.side.sudo));
-  await runTool(ctx, 'compose', compose(c, 'up', '-d', '--no-deps', ...services), {
-    what: `compose up of ${services.join(' ')}`,
+  await runTool(ctx, 'compose', compose(c, 'up', '-d', '--no-deps', ...missing), {
+    what: `compose up of ${missing.join(' ')}`,
     sudo: w.side.sudo,
     timeoutMs: COMMAND_TIMEOUT_MS,
     ...onOf(w),
@@ -126,7 +147,22 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
       return o.want === 'stopped' ? running : !running;
     });
   const graceOf = (service: string) => o.release.services.find((s) => s.name === service)?.stopGrace;
-  const start = (ctx: StepContext, services: string[]) => startServices(ctx, where, services);
+  const ready = (ctx: StepContext) =>
+    waitReady(ctx.transport, {
+      project: o.release.project,
+      sudo,
+      timeoutMs: o.healthTimeoutMs ?? 120_000,
+      only: (c) => o.services.includes(c.service),
+      expect: o.services,
+      httpChecks: [],
+    });
+  const start = async (ctx: StepContext, services: string[]) => {
+    await startServices(ctx, where, services);
+    if (!o.afterStart) return;
+    // Pointed at them once they answer (after the health timeout, all the same).
+    await ready(ctx);
+    await o.afterStart(ctx);
+  };
   const stop = (ctx: StepContext, services: string[], cs: Container[]) =>
     stopServices(ctx, where, services, {
       cs,
@@ -159,14 +195,7 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
     },
     async verify(ctx) {
       if (o.want === 'running') {
-        const r = await waitReady(ctx.transport, {
-          project: o.release.project,
-          sudo,
-          timeoutMs: o.healthTimeoutMs ?? 120_000,
-          only: (c) => o.services.includes(c.service),
-          expect: o.services,
-          httpChecks: [],
-        });
+        const r = await ready(ctx);
         return r.ok ? { ok: true } : { ok: false, message: r.problems.join('; ') };
       }
       const left = differingIn(await containers(ctx));
@@ -174,8 +203,13 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
     },
     async rollback(ctx, { changed }) {
       if (changed.length === 0) return;
-      if (o.want === 'stopped') await start(ctx, changed);
-      else await stop(ctx, changed, await containers(ctx));
+      // Only what is not as it was: a later step's rollback may have started them already.
+      const cs = await containers(ctx);
+      const running = (s: string) => cs.some((c) => c.service === s && c.status === 'running');
+      const undo = changed.filter((s) => (o.want === 'stopped' ? !running(s) : running(s)));
+      if (undo.length === 0) return;
+      if (o.want === 'stopped') await start(ctx, undo);
+      else await stop(ctx, undo, cs);
     },
   };
 }
@@ -184,6 +218,8 @@ function docOf(o: ServicesStateOptions, graceOf: (s: string) => number | undefin
   const c = call(o.stack, o.release, 'plugin');
   const stopLine = (s: string) =>
     `${render(stopCommand({ stopGrace: graceOf(s) }, []))} $(${render(cmd('docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`))})`;
+  const startLine = (s: string) =>
+    `docker start $(${render(cmd('docker', 'ps', '-aq', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`, '--filter', 'status=exited', '--filter', 'status=created'))})`;
   const redis = o.services.filter((s) => (o.redis ?? []).includes(s));
   const bound = Math.round((o.redisSaveTimeoutMs ?? REDIS_SAVE_TIMEOUT_MS) / 1000);
   const saves = redis.map(
@@ -196,7 +232,10 @@ function docOf(o: ServicesStateOptions, graceOf: (s: string) => number | undefin
     commands:
       o.want === 'stopped'
         ? [...saves, ...o.services.map(stopLine)]
-        : [render(compose(c, 'up', '-d', '--no-deps', ...o.services))],
+        : [
+            ...o.services.map(startLine),
+            `${render(compose(c, 'up', '-d', '--no-deps', ...o.services))} (those with no container)`,
+          ],
     verify:
       o.want === 'stopped'
         ? 'No container of these services runs.'
