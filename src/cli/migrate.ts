@@ -161,6 +161,10 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
   });
 }
 
+/** What the plan says of the write pause: where it begins and ends, and how long any wait in it may last. */
+const pauseLine = (o: { m: Migration; pauseBy: string; servedBy: string }): string =>
+  `write pause: from ${o.pauseBy} until ${o.servedBy} is verified; every wait in it at most ${Math.round(o.m.maxPauseMs / 1000)} s (migrate.max_pause), past it the move is rolled back\n`;
+
 /** Shows the plan (table, runbook), asks, runs it with both servers locked, and prints the report. */
 async function runMigration(
   s: Session,
@@ -196,8 +200,9 @@ async function runMigration(
     );
     return countChanges(p).error > 0 ? 1 : 0;
   }
-  if (flags.json && flags.dryRun) s.io.out(`${JSON.stringify({ steps: p.steps }, null, 2)}\n`);
-  else if (!flags.json) s.io.out(renderPlanTable(p));
+  if (flags.json && flags.dryRun)
+    s.io.out(`${JSON.stringify({ max_pause_ms: m.maxPauseMs, steps: p.steps }, null, 2)}\n`);
+  else if (!flags.json) s.io.out(`${renderPlanTable(p)}${pauseLine(o)}`);
   if (countChanges(p).error > 0) {
     if (flags.json && !flags.dryRun) s.io.err(renderPlanTable(p));
     throw planCheckFailed(`nothing was changed on ${source.name} or ${target.name}`, 'run migrate again');

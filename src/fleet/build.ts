@@ -84,6 +84,7 @@ function stackDef(name: string, st: StackEntry, baseDir: string): StackDef {
   if (st.env_file !== undefined) def.envFile = resolve(baseDir, st.env_file);
   if (st.profiles !== undefined) def.profiles = [...st.profiles];
   if (st.project !== undefined) def.project = st.project;
+  if (st.migrate?.max_pause !== undefined) def.maxPauseMs = ms(st.migrate.max_pause);
   if (st.services !== undefined)
     def.placement = Object.fromEntries(
       Object.entries(st.services).map(([svc, p]) => [

@@ -12,7 +12,8 @@ const dir = fileURLToPath(new URL('../../test/fixtures/fleet/', import.meta.url)
 const load = (name: string) => loadFleetFile(name, { cwd: dir });
 const GiB = 1024 ** 3;
 
-const STACK_KEYS = 'server, compose, env_file, profiles, project, connections, deploy, proxy, backups, services';
+const STACK_KEYS =
+  'server, compose, env_file, profiles, project, connections, deploy, migrate, proxy, backups, services';
 const SERVER_KEYS =
   'host, user, port, sudo, identity_file, memory, cpus, disk, cost, postgres, private_address, harden';
 
@@ -525,6 +526,7 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
         '    server: app',
         '    compose: compose.yml',
         '    deploy: { images: pull, health_timeout: 90s, keep_releases: 3, http_checks: [{ service: web, port: 8000, path: /health }] }',
+        '    migrate: { max_pause: 15s }',
         '    proxy:',
         '      domains: [shop.example.com]',
         '      routes:',
@@ -546,6 +548,7 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
       keepReleases: 3,
       httpChecks: [{ service: 'web', port: 8000, path: '/health' }],
     });
+    assert.equal(fleet!.stacks.shop!.maxPauseMs, 15_000);
     assert.deepEqual(fleet!.stacks.shop!.proxy, {
       domains: ['shop.example.com'],
       tls: 'acme',
@@ -567,7 +570,7 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
     });
     writeFileSync(
       join(tmp, 'ferry.yml'),
-      'servers: { app: { host: a } }\nstacks:\n  shop:\n    server: app\n    compose: c.yml\n    deploy: { keep_releases: 1, health_timeout: soon }\n    proxy: { domains: [Shop.Example.com], routes: [] }\n',
+      'servers: { app: { host: a } }\nstacks:\n  shop:\n    server: app\n    compose: c.yml\n    deploy: { keep_releases: 1, health_timeout: soon }\n    proxy: { domains: [Shop.Example.com], routes: [] }\n    migrate: { max_pause: 1 minute }\n',
     );
     const bad = loadFleetFile('ferry.yml', { cwd: tmp });
     assert.equal(bad.fleet, undefined);
@@ -578,6 +581,7 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
         '6:stacks/shop/deploy/health_timeout stacks/shop/deploy/health_timeout must be a duration such as 30s, 2m or 1h30m, got "soon"',
         '7:stacks/shop/proxy/domains/0 stacks/shop/proxy/domains/0 must be a lower-case domain name such as shop.example.com, got "Shop.Example.com"',
         '7:stacks/shop/proxy/routes stacks/shop/proxy/routes must have at least one route, got an empty list',
+        '8:stacks/shop/migrate/max_pause stacks/shop/migrate/max_pause must be a duration such as 30s, 2m or 1h30m, got "1 minute"',
       ],
     );
   } finally {

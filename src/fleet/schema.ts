@@ -419,6 +419,17 @@ export const StackSchema = z
         .optional()
         .describe('Postgres connection pools that services of this stack open, for the connection-budget check.'),
       deploy: DeploySchema.optional(),
+      migrate: z
+        .strictObject(
+          {
+            max_pause: duration(
+              "The longest any wait inside a migration's write pause may last (a Redis save, replication catching up, the target's Postgres accepting connections, the started stack becoming healthy); past it the migration is rolled back and the source serves again. Default: 60s.",
+            ).optional(),
+          },
+          { error: MAPPING },
+        )
+        .optional()
+        .describe('How `ferry migrate` moves the stack.'),
       proxy: ProxySchema.optional(),
       backups: BackupsSchema.optional().describe(
         'Back up this stack with restic (merged over the top-level `backups` key by key); see docs/backups.md.',

@@ -39,6 +39,8 @@ export interface Migration {
   redis: string[];
   /** How databases move: stopped and dumped, or replicated while the stack runs. */
   mode: 'dump' | 'replicate';
+  /** The longest any wait inside the write pause may last (`migrate.max_pause`); past it, the step fails and the move is rolled back. */
+  maxPauseMs: number;
   /** Per database service, the password its role logs in with (replication connects with it). */
   passwords?: Record<string, Secret>;
   marks: {

@@ -22,7 +22,7 @@
  */
 import { withPlace, type Step } from '../engine/step.js';
 import { UsageError } from '../core/errors.js';
-import type { Fleet } from '../model/fleet.js';
+import { maxPauseOf, type Fleet } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Service } from '../model/compose.js';
 import { stackPlan } from '../deploy/plan.js';
@@ -103,7 +103,16 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<ServiceMoveP
       `Move the whole stack instead: ferry migrate ${name} --to ${i.target.name}.`,
       '--service',
     );
-  const moved = withPlacement(i.stack, i.service, i.target.name);
+  const placedStack = withPlacement(i.stack, i.service, i.target.name);
+  // The source's new release starts inside the pause: its health wait is bounded by migrate.max_pause too.
+  const deployDef = placedStack.def.deploy;
+  const moved: LoadedStack = {
+    ...placedStack,
+    def: {
+      ...placedStack.def,
+      deploy: { ...deployDef, healthTimeoutMs: Math.min(deployDef.healthTimeoutMs, maxPauseOf(i.stack.def)) },
+    },
+  };
   const deploy = await stackPlan({ stack: moved, server: i.source, local: i.local, fleet: i.fleet });
   const part = deploy.parts[i.service]!;
   const m = newMigration(i, { release: part.meta, databases: dbs, volumes: [], redis: [], mode: 'dump' });

@@ -112,6 +112,7 @@ export function pauseSteps(p: Planning, afterTransfer: string[], freezeAfter: st
     phase: 'deploy',
     dependsOn: freezeAfter,
     title: `stop the writers on ${i.source.name} (${others.join(', ') || 'none'})`,
+    redisSaveTimeoutMs: m.maxPauseMs,
     ...sourceProxyRefresh(i, m),
   });
   // Started before the freeze, so that its start is not part of the write pause.

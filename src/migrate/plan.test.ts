@@ -395,3 +395,28 @@ test('a resumed run past the point finds the dump done from the marker alone, an
   assert.deepEqual(target.lines, [marker, marker, marker]);
   assert.deepEqual(source.lines, []);
 });
+
+test('migrate.max_pause bounds every wait inside the pause, and the plan says so: the Redis save, the dump, the catch-up, the start', async () => {
+  const docOf = (steps: Step[], id: string) => {
+    const s = steps.find((x) => x.id === id);
+    assert.ok(s, `no step ${id}`);
+    return JSON.stringify(s.doc());
+  };
+  for (const [bound, expected] of [
+    [undefined, 60],
+    [5_000, 5],
+  ] as const) {
+    const f = fixture({ compose: demoCompose({ cache: true, files: true }), proxy: true });
+    if (bound !== undefined) f.stack.def.maxPauseMs = bound;
+    const dump = (await migratePlan({ ...f.move, mode: 'dump', lookup })).steps;
+    assert.match(docOf(dump, 'shop/migrate/freeze'), new RegExp(`at most ${expected} s`));
+    assert.match(docOf(dump, 'shop/migrate/dump/db'), new RegExp(`within ${expected} s \\(migrate.max_pause\\)`));
+    // The stack's health_timeout is 60 s: the start on the target waits the lesser of the two.
+    assert.match(docOf(dump, 'shop/migrate/start'), new RegExp(`healthy within ${expected} s`));
+    const replicate = (await migratePlan({ ...f.move, mode: 'replicate', lookup })).steps;
+    assert.match(
+      docOf(replicate, 'shop/migrate/cutover/db'),
+      new RegExp(`at most ${expected} s \\(migrate.max_pause\\)`),
+    );
+  }
+});

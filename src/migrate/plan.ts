@@ -20,7 +20,7 @@
  * was changed, last first, so the source serves again.
  */
 import { withPlace, type Step, type StepContext } from '../engine/step.js';
-import type { AcmeDef, DnsDef, ServerDef } from '../model/fleet.js';
+import { maxPauseOf, type AcmeDef, type DnsDef, type ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { ComposeProject } from '../model/compose.js';
 import type { Transport } from '../transport/transport.js';
@@ -72,6 +72,7 @@ export function newMigration(
     target: sideOf(i.target, i.transports),
     ch: channelFor(i.stack.def.name, i.sourceEndpoint, i.targetEndpoint),
     sourceRelease: i.sourceRelease,
+    maxPauseMs: maxPauseOf(i.stack.def),
     ...o,
     passwords: Object.fromEntries(
       o.databases.map((d) => [
@@ -251,7 +252,8 @@ function builders(p: Planning): Builders {
         project: m.project,
         release: deploy.meta,
         services: deploy.meta.services,
-        healthTimeoutMs: def.deploy.healthTimeoutMs,
+        // In the pause: bounded by migrate.max_pause as well.
+        healthTimeoutMs: Math.min(def.deploy.healthTimeoutMs, m.maxPauseMs),
         httpChecks: def.deploy.httpChecks,
         sudo: m.target.sudo,
         dependsOn,

@@ -146,7 +146,14 @@ export interface StackDef {
   placement?: Record<string, PlacementDef>;
   /** `backups` (the fleet's, with the stack's over it); undefined: not backed up by Ferry. */
   backups?: BackupDef;
+  /** `migrate.max_pause`, in ms; undefined: DEFAULT_MAX_PAUSE_MS. */
+  maxPauseMs?: number;
 }
+
+/** How long any wait inside a migration's write pause may last, unless `migrate.max_pause` says. */
+export const DEFAULT_MAX_PAUSE_MS = 60_000;
+
+export const maxPauseOf = (stack: Pick<StackDef, 'maxPauseMs'>): number => stack.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS;
 
 /** `stacks.NAME.services.SERVICE`: a service run on another server. */
 export interface PlacementDef {

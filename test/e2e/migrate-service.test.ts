@@ -85,12 +85,7 @@ describe(
         source: app,
         target: db,
       });
-      // A short health timeout: the failing move below waits for it.
-      b.files.fleet = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
-        'health_timeout: 60s',
-        'health_timeout: 20s',
-      );
-      writeFileSync(join(dir, 'ferry.yml'), b.files.fleet);
+      b.files.fleet = readFileSync(join(dir, 'ferry.yml'), 'utf8');
       loadImages(app, ['ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
     });
     after(() => {
@@ -172,16 +167,28 @@ async function unreachableMoveRolledBack(b: Bed): Promise<void> {
   const { app, db, run, psql } = b;
   // Something else on host2 drops everything to Postgres, the app's connections included.
   onHost(db, 'iptables -w -I DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
+  // The stack's health_timeout is 60 s; in the pause, migrate.max_pause bounds the wait. Docker
+  // cannot call web unhealthy before 11 s (a 5 s start period, then 3 failed checks 2 s apart).
+  writeFileSync(
+    join(b.dir, 'ferry.yml'),
+    b.files.fleet.replace('    deploy:', '    migrate: { max_pause: 8s }\n    deploy:'),
+  );
   try {
+    const dry = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--dry-run']);
+    assert.match(
+      dry.out,
+      /write pause: from tbsvc\/migrate\/freeze until tbsvc\/up is verified; every wait in it at most 8 s \(migrate.max_pause\)/,
+    );
     const t = await run(['migrate', STACK, '--service', 'db', '--to', db.name, '--yes']);
     assert.equal(t.code, 1, t.err + t.out);
     assert.match(
       t.err,
-      /✗ tbsvc\/up .*\n.*verify-failed: host1: tbsvc\/up: verification failed: release \w+ is not ready: tbsvc[_-]web[_-]1 running \(unhealthy\)/,
+      /✗ tbsvc\/up .*\n.*verify-failed: host1: tbsvc\/up: verification failed: release \w+ is not ready within 8 s: tbsvc[_-]web[_-]1 running \(starting\)/,
     );
     assert.match(t.err, /rolled back: .*tbsvc\/up.*tbsvc\/db\/firewall/);
   } finally {
     onHost(db, 'iptables -w -D DOCKER-USER -p tcp --dport 5432 -m comment --comment test-block -j DROP');
+    writeFileSync(join(b.dir, 'ferry.yml'), b.files.fleet);
   }
   const health = await httpGet(app.host, DOMAIN, '/health');
   assert.equal(

@@ -106,7 +106,8 @@ export async function readiness(t: Transport, o: WaitOptions): Promise<Readiness
   return { ok: problems.length === 0, problems, containers, final };
 }
 
-export async function waitReady(t: Transport, o: WaitOptions): Promise<Readiness> {
+/** `final`: it gave up on a container that cannot recover, before the deadline. */
+export async function waitReady(t: Transport, o: WaitOptions): Promise<Readiness & { final: boolean }> {
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
     const r = await readiness(t, o);

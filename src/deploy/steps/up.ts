@@ -251,7 +251,10 @@ export function upStep(o: UpStepOptions): Step<UpObserved> {
       });
       return r.ok
         ? { ok: true }
-        : { ok: false, message: `release ${o.release.id} is not ready: ${r.problems.join('; ')}` };
+        : {
+            ok: false,
+            message: `release ${o.release.id} is not ready${r.final ? '' : ` within ${Math.round(o.healthTimeoutMs / 1000)} s`}: ${r.problems.join('; ')}`,
+          };
     },
     async rollback(ctx, observed) {
       // Only a switch this step made is undone: `current` still (or already) at an earlier release needs nothing.

@@ -44,6 +44,7 @@ export function migration(o: Partial<Migration> = {}): Migration {
     volumes: [],
     redis: [],
     mode: 'dump',
+    maxPauseMs: 60_000,
     marks: { startedAt: 0, tables: [], volumes: [] },
     ...o,
   };

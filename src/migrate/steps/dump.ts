@@ -35,9 +35,6 @@ import { compareTables, query, tableSums, type Database, type TableReport } from
 import { readReport, refuseStaleProof } from '../report.js';
 import { dbContainer, targetDbContainer } from '../db-container.js';
 
-/** How long the dump waits for the target's Postgres to accept connections: it runs in the write pause. */
-export const DUMP_ACCEPT_WAIT_MS = 60_000;
-
 interface Sides {
   source: DbSide;
   target: DbSide;
@@ -55,7 +52,7 @@ async function sides(ctx: StepContext, m: Migration, d: Database): Promise<Sides
     target: {
       transport: ctx.transport,
       sudo: m.target.sudo,
-      container: await targetDbContainer(ctx.transport, m, d, DUMP_ACCEPT_WAIT_MS),
+      container: await targetDbContainer(ctx.transport, m, d, m.maxPauseMs),
     },
   };
 }
@@ -128,7 +125,7 @@ export function dumpStep(o: DumpOptions): Step<DumpObserved> {
     doc: () => {
       const [src, tgt, snap, file] = ['SOURCE_CONTAINER', 'TARGET_CONTAINER', 'SNAPSHOT', schemaFile(d)];
       return {
-        purpose: `Copy database ${d.db} of service ${d.service}, writers stopped, directly from ${m.source.name} to ${m.target.name}: ${describeParts(d, jobs)}. The target's Postgres must accept connections within ${DUMP_ACCEPT_WAIT_MS / 1000} s.`,
+        purpose: `Copy database ${d.db} of service ${d.service}, writers stopped, directly from ${m.source.name} to ${m.target.name}: ${describeParts(d, jobs)}. The target's Postgres must accept connections within ${m.maxPauseMs / 1000} s (migrate.max_pause).`,
         commands: [
           `(on ${m.target.name}) ${render(recreateDatabase(tgt, d))}`,
           render(stream(schemaDump(src, d, snap), via(writeFile(tgt, file)))),

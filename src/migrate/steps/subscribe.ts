@@ -100,9 +100,6 @@ export function subscribeStep(
   };
 }
 
-/** How long the cut-over waits for the target to catch up unless told: writers are stopped. */
-export const CATCH_UP_TIMEOUT_MS = 30_000;
-
 /** What the cut-over's check saw: both containers (found once: it runs in the pause), and what was left to do. */
 export interface CutoverObserved {
   source: string;
@@ -141,7 +138,7 @@ export function cutoverStep(
   o: StepPlace & { m: Migration; d: Database; catchUpTimeoutMs?: number },
 ): Step<CutoverObserved> {
   const { m, d } = o;
-  const catchUpMs = o.catchUpTimeoutMs ?? CATCH_UP_TIMEOUT_MS;
+  const catchUpMs = o.catchUpTimeoutMs ?? m.maxPauseMs;
   const ends = (ctx: StepContext, x: { source: string; target: string }) => {
     const dbs = dbsOf(ctx, m, d);
     return { source: dbs.source(x.source), target: dbs.target(x.target) };
@@ -154,7 +151,7 @@ export function cutoverStep(
     title: `${m.target.name}'s ${d.db} catches up with ${m.source.name}'s; sequences set; replication ends`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Writers stopped: wait until the target has confirmed the source's last position (at most ${catchUpMs / 1000} s, else replication-behind), set every sequence to the source's value, then drop the subscription here (the source's slot is dropped by the clean-up, once the target serves).`,
+      purpose: `Writers stopped: wait until the target has confirmed the source's last position (at most ${catchUpMs / 1000} s (migrate.max_pause), else replication-behind), set every sequence to the source's value, then drop the subscription here (the source's slot is dropped by the clean-up, once the target serves).`,
       commands: [q.CUT_OVER_SQL, q.confirmedSql(d, 'LSN'), q.detachSubscriptionSql(d)],
       verify: 'The sequences are equal on both sides and no subscription is left.',
       undo: 'Nothing: the source was only read.',
