@@ -4,6 +4,7 @@
  * it, each repository created when missing, then one backup run per repository. Backups
  * are never undone: a rollback leaves repositories, keys and restic as they are.
  */
+import { recordBackupRun } from './metrics.js';
 import { createHash } from 'node:crypto';
 import type { Secret } from '../core/secret.js';
 import type { Step, StepContext } from '../engine/step.js';
@@ -185,7 +186,17 @@ function runStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{
       observed: { run: i.run },
     }),
     apply: async (ctx) => {
-      await backUp(ctx, { ...i, repo: r });
+      const record = (startedAt: Date, ok: boolean) =>
+        recordBackupRun(ctx, { stack: i.stack, repository: r.name, sudo: i.sudo, startedAt, ok });
+      const startedAt = new Date();
+      let manifest;
+      try {
+        manifest = await backUp(ctx, { ...i, repo: r });
+      } catch (e) {
+        await record(startedAt, false).catch(() => undefined);
+        throw e;
+      }
+      await record(new Date(manifest.at), true);
     },
     async verify(ctx) {
       const snaps = await runSnapshots(ctx.transport, r, i.run, i.sudo, (s) => ctx.redactor.redact(s));

@@ -19,6 +19,7 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   containerRestarts: 3,
   probeSeconds: 2,
   certificateDays: 14,
+  backupMaxAgeHours: 26,
 };
 
 /** Upstream images and the versions the generated files are written for. */
@@ -54,6 +55,7 @@ export function monitoringDef(m: MonitoringEntry, baseDir: string): MonitoringDe
       containerRestarts: t.container_restarts ?? d.containerRestarts,
       probeSeconds: t.probe_seconds ?? d.probeSeconds,
       certificateDays: t.certificate_days ?? d.certificateDays,
+      backupMaxAgeHours: t.backup_max_age_hours ?? d.backupMaxAgeHours,
     },
     scrapeInterval: m.scrape_interval ?? '30s',
     retention: m.retention ?? '15d',

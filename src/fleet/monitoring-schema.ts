@@ -133,6 +133,9 @@ export const ThresholdsSchema = z
       certificate_days: positive(
         'A certificate expiring within this many days fires CertificateExpiring. Default: 14.',
       ),
+      backup_max_age_hours: positive(
+        "A stack's last good backup (`ferry backup run`) older than this many hours, in any of its repositories, fires BackupTooOld: the data-loss window should the server die now. Default: 26 (a daily backup, with two hours to spare).",
+      ),
     },
     { error: MAPPING },
   )

@@ -35,6 +35,8 @@ export interface Thresholds {
   containerRestarts: number;
   probeSeconds: number;
   certificateDays: number;
+  /** The last good backup of a stack older than this fires BackupTooOld. */
+  backupMaxAgeHours: number;
 }
 
 /** `name:version` of every component. */

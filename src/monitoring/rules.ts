@@ -1,17 +1,26 @@
 /**
  * The alert rules of a fleet: hosts and containers always, and a group for each kind of
- * service or probe the fleet has. Backups older than their schedule are not among them:
- * ferry.yml has no backups yet (docs/monitoring.md).
+ * service or probe the fleet has, and the backups' when a stack is backed up.
  */
 import type { Thresholds } from '../model/monitoring.js';
 import type { RuleGroup } from './rule.js';
 import { containerRules, hostRules } from './rules-hosts.js';
 import { mysqlRules, nginxRules, postgresRules, redisRules, siteRules } from './rules-services.js';
+import { backupRules } from './rules-backups.js';
 import type { MonitoringTargets } from './targets.js';
 
 /** Every rule Ferry can generate, whatever the fleet has: what the docs list and the proofs cover. */
 export function allRuleGroups(t: Thresholds): RuleGroup[] {
-  return [hostRules(t), containerRules(t), postgresRules(t), redisRules(t), mysqlRules(), nginxRules(), siteRules(t)];
+  return [
+    hostRules(t),
+    containerRules(t),
+    postgresRules(t),
+    redisRules(t),
+    mysqlRules(),
+    nginxRules(),
+    siteRules(t),
+    backupRules(t),
+  ];
 }
 
 /** The rules of this fleet: a service group only when an exporter of that kind is scraped, sites when a probe is. */
@@ -25,5 +34,6 @@ export function fleetRuleGroups(t: Thresholds, targets: MonitoringTargets): Rule
     ...(has('mysql') ? [mysqlRules()] : []),
     ...(has('nginx') ? [nginxRules()] : []),
     ...(targets.probes.length > 0 ? [siteRules(t)] : []),
+    ...(targets.backedUp.length > 0 ? [backupRules(t)] : []),
   ];
 }

@@ -59,6 +59,8 @@ export interface MonitoringTargets {
   exporters: ExporterTarget[];
   probes: ProbeTarget[];
   unprobed: UnprobedCheck[];
+  /** Stacks backed up by `ferry backup run` (their runs write metrics for node_exporter). */
+  backedUp: string[];
 }
 
 export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
@@ -97,7 +99,8 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
     }
   }
   for (const server of [...proxied].sort()) exporters.push({ kind: 'nginx', server });
-  return { servers, exporters: withPorts(exporters, addressOf), probes: unique(probes), unprobed };
+  const backedUp = loaded.stacks.filter((s) => s.def.backups !== undefined).map((s) => s.def.name);
+  return { servers, exporters: withPorts(exporters, addressOf), probes: unique(probes), unprobed, backedUp };
 }
 
 function serverTarget(s: ServerDef): ServerTarget {

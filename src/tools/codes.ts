@@ -87,6 +87,7 @@ export const STEP_ERROR_CODES = [
   'backup-source-failed',
   'backup-none',
   'backup-drill-failed',
+  'backup-metrics-failed',
   // Proxy.
   'nginx-install-failed',
   'nginx-start-failed',

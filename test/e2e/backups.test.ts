@@ -8,7 +8,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,7 +60,7 @@ function clean(h1: TestbedHost, h2: TestbedHost): void {
     `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
       `ids=$(docker ps -aq --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
       `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
-      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/tmp/ferry-drill-${STACK} ` +
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/tmp/ferry-drill-${STACK} /var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom ` +
       `/root/.ssh/ferry-migrate-${STACK}-backup /root/.ssh/ferry-migrate-${STACK}-backup.pub /root/.ssh/ferry-migrate-${STACK}-backup.known_hosts /root/.cache/restic; true`,
   );
   onHost(h2, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
@@ -103,6 +103,46 @@ function watchProcesses(hosts: TestbedHost[]): { stop: () => Promise<string> } {
       return seen;
     },
   };
+}
+
+/** The metrics file a run wrote on host1 for monitoring, and its times. */
+const metricsOf = (repository: string): string =>
+  onHost(testbedHosts('debian-13')[0]!, `cat /var/lib/ferry/textfile/ferry_backup_${STACK}_${repository}.prom`);
+const metric = (text: string, name: string): number =>
+  Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+const lastGood = (text: string) => metric(text, 'ferry_backup_last_success_timestamp_seconds');
+const lastRun = (text: string) => metric(text, 'ferry_backup_last_run_timestamp_seconds');
+
+/** What monitoring reads after a good run into `repository`: its success, as promtool accepts it. */
+function metricsSayGood(repository: string): void {
+  const m = metricsOf(repository);
+  assert.match(
+    m,
+    new RegExp(`^ferry_backup_last_run_success\\{stack="${STACK}",repository="${repository}"\\} 1$`, 'm'),
+  );
+  assert.equal(lastGood(m), lastRun(m));
+  const promtool = spawnSync('promtool', ['check', 'metrics'], { input: m, encoding: 'utf8' });
+  if (!promtool.error || process.env.CI) assert.equal(promtool.status, 0, promtool.stdout + promtool.stderr);
+}
+
+/** A run with the stack's database stopped: it fails, and its metrics say so while keeping the last good run. */
+async function sourceDownRun(h1: TestbedHost, run: (a: string[]) => Promise<Transcript>): Promise<void> {
+  const before = metricsOf('local');
+  onHost(h1, `docker stop ${containerOf(STACK, 'db')} >/dev/null`);
+  try {
+    const r = await run(['backup', 'run', STACK]);
+    assert.equal(r.code, 1, r.err + r.out);
+    assert.match(r.err, /error backup-source-failed: .*no running container of db/);
+    const m = metricsOf('local');
+    assert.match(m, new RegExp(`^ferry_backup_last_run_success\\{stack="${STACK}",repository="local"\\} 0$`, 'm'));
+    assert.equal(lastGood(m), lastGood(before), 'the last good run is the one before');
+    assert.ok(lastRun(m) >= lastRun(before));
+  } finally {
+    onHost(
+      h1,
+      `docker start $(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db) >/dev/null && until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U shop -d shop; do sleep 0.5; done`,
+    );
+  }
 }
 
 /** compose.yml, .env (the canaries) and ferry.yml with backups to host1 and host2. */
@@ -238,6 +278,7 @@ describe(
         ['offsite', true],
       ]);
       for (const x of runs) assert.deepEqual([...x.kinds].sort(), ['postgres db', 'redis cache', 'volume uploads']);
+      for (const repository of ['local', 'offsite']) metricsSayGood(repository);
     });
 
     for (const repository of ['local', 'offsite'])
@@ -291,6 +332,8 @@ describe(
       assert.equal(runs.includes('run=old10'), true, 'the dump within 30 days is kept');
       assert.equal(runs.length, 4, `this file's three runs and old10: ${runs.join(' ')}`);
     });
+
+    test('database down: backup-source-failed, metrics keep the last good run', () => sourceDownRun(h1, run));
 
     test('a wrong password fails the backup with backup-wrong-password, the host and a hint; status reports it', async () => {
       const r = await watched(['backup', 'run', STACK], 'not-the-password');

@@ -45,6 +45,7 @@ stacks:
     project: shop
     services: { postgres: { server: db } }
     deploy: { http_checks: [{ service: api, port: 8000, path: /api/health }] }
+    backups: { password: { env: SHOP_BACKUP_PASSWORD }, repositories: [{ name: offsite, path: /var/backups/shop }] }
     proxy:
       domains: [shop.example.com, www.shop.example.com]
       routes:
