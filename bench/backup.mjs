@@ -1,0 +1,157 @@
+// Backing a stack up: `ferry backup run` (restic: pg_dump streamed in from an exported
+// snapshot with every table summed in it, the volume's files with their manifest, the
+// manifest as a snapshot, retention) against the script our users write by hand,
+// `pg_dump | gzip` plus `tar czf` of the volume, in the same run, on the same data, on
+// the same host: a first run, then a second after 1 % more rows and a few new files (restic
+// only stores what changed; the script writes everything again). Then restoring: the hand
+// way (gunzip | psql into a scratch Postgres, tar xzf) against `ferry backup drill`, which
+// restores the same into scratch containers and also proves every table's rows and
+// checksum and every file against the manifest. Sizes are what each keeps on disk after
+// both runs.
+// Run: npm run testbed:up && npm run build && node bench/backup.mjs   (BENCH_PG_MB, BENCH_FILES_MB: default 1024 each)
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { paths, sshArgs, testbedHosts } from '../scripts/testbed/lib.mjs';
+
+const PG_MB = Number(process.env.BENCH_PG_MB ?? 1024);
+const FILES_MB = Number(process.env.BENCH_FILES_MB ?? 1024);
+const STACK = 'tbbenchbk';
+const REPO = `/var/backups/ferry-bench/${STACK}`;
+const HAND = `/var/backups/hand-bench/${STACK}`;
+const root = fileURLToPath(new URL('..', import.meta.url));
+const host = testbedHosts().find((x) => x.name === 'host1');
+if (!host) throw new Error('needs test bed host host1 (npm run testbed:up)');
+const ssh = (line) =>
+  execFileSync('ssh', [...sshArgs(host), line], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
+const timed = async (fn) => {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+};
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-backup-'));
+writeFileSync(
+  join(dir, 'compose.yml'),
+  [
+    'services:',
+    '  db:',
+    '    image: ferry-tb-postgres:1',
+    '    environment: { POSTGRES_USER: shop, POSTGRES_DB: shop, POSTGRES_PASSWORD: bench-password }',
+    '    volumes: [db-data:/var/lib/postgresql/data]',
+    '  store:',
+    '    image: ferry-tb-app:1',
+    '    entrypoint: ["sleep", "infinity"]',
+    '    volumes: [files:/srv/files]',
+    'volumes:',
+    '  db-data: {}',
+    '  files: {}',
+    '',
+  ].join('\n'),
+);
+writeFileSync(
+  join(dir, 'ferry.yml'),
+  [
+    'servers:',
+    `  ${host.name}: { host: ${host.host}, user: ${host.user}, port: ${host.port}, identity_file: ${paths.key} }`,
+    'stacks:',
+    `  ${STACK}:`,
+    `    server: ${host.name}`,
+    '    compose: compose.yml',
+    `    project: ${STACK}`,
+    '    backups:',
+    '      password: { env: FERRY_BACKUP_PASSWORD }',
+    `      repositories: [{ name: local, path: ${REPO} }]`,
+    '',
+  ].join('\n'),
+);
+
+function ferry(args) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(
+      process.execPath,
+      [join(root, 'bin/ferry.js'), ...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts],
+      {
+        cwd: dir,
+        env: { ...process.env, FERRY_STATE_DIR: join(dir, 'state'), FERRY_BACKUP_PASSWORD: 'bench-restic-password' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    c.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`ferry ${args.join(' ')}: exit ${code}\n${out}`)),
+    );
+  });
+}
+
+const db = `${STACK}-db-1`;
+const volume = () => ssh(`docker volume inspect -f '{{.Mountpoint}}' ${STACK}_files`);
+const psql = (sql) => ssh(`docker exec ${db} psql -X -q -At -U shop -d shop -v ON_ERROR_STOP=1 -c "${sql}"`);
+const sizeOf = (path) => Number(ssh(`du -sb ${path} | cut -f1`));
+const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
+
+function clean() {
+  ssh(
+    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+      `docker rm -f ${STACK}-hand-restore >/dev/null 2>&1; docker volume rm ${STACK}_db-data ${STACK}_files >/dev/null 2>&1; ` +
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /var/backups/ferry-bench /var/backups/hand-bench /var/tmp/ferry-drill-${STACK} /etc/ferry/backup/${STACK}.password; true`,
+  );
+}
+
+/** Rows of about 170 bytes on disk, to `mb`; then files: half random, half log-like text. */
+function fill() {
+  ssh(`until docker exec ${db} pg_isready -q -U shop -d shop; do sleep 0.5; done`);
+  const rows = Math.round((PG_MB * 2 ** 20) / 170);
+  psql(
+    `CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL); ` +
+      `INSERT INTO events (payload) SELECT md5(g::text) || repeat(md5((g * 7)::text), 3) FROM generate_series(1, ${rows}) g`,
+  );
+  const half = Math.round(FILES_MB / 2);
+  ssh(
+    `cd "${volume()}" && mkdir -p media logs && for i in $(seq 1 ${Math.max(1, Math.round(half / 2))}); do head -c 2097152 /dev/urandom > media/m$i.bin; done && ` +
+      `for i in $(seq 1 ${Math.max(1, Math.round(half / 8))}); do seq 1 200000 | sed "s/.*/2026-12-03T00:00:00Z INFO request id=& user=$i path=\\/api\\/items status=200 ms=12/" | head -c 8388608 > logs/l$i.log; done`,
+  );
+}
+
+/** What the hand script does each night: everything, compressed, one file per kind and date. */
+const hand = (tag) =>
+  ssh(
+    `set -o pipefail; mkdir -p ${HAND} && docker exec ${db} pg_dump -U shop -d shop | gzip > ${HAND}/pg-${tag}.sql.gz && tar czf ${HAND}/files-${tag}.tar.gz -C "${volume()}" .`,
+  );
+
+function handRestore() {
+  ssh(
+    `set -o pipefail; docker run -d --name ${STACK}-hand-restore -e POSTGRES_USER=shop -e POSTGRES_DB=shop -e POSTGRES_PASSWORD=x ferry-tb-postgres:1 >/dev/null && ` +
+      `until docker exec ${STACK}-hand-restore pg_isready -q -U shop -d shop; do sleep 0.3; done; sleep 1; ` +
+      `gunzip -c ${HAND}/pg-2.sql.gz | docker exec -i ${STACK}-hand-restore psql -X -q -U shop -d shop -v ON_ERROR_STOP=1 >/dev/null && ` +
+      `rm -rf /var/tmp/hand-restore && mkdir -p /var/tmp/hand-restore && tar xzf ${HAND}/files-2.tar.gz -C /var/tmp/hand-restore && ` +
+      `docker rm -f ${STACK}-hand-restore >/dev/null && rm -rf /var/tmp/hand-restore`,
+  );
+}
+
+clean();
+await ferry(['apply', STACK, '--yes']);
+fill();
+const data = { pg: sizeOf(`$(docker volume inspect -f '{{.Mountpoint}}' ${STACK}_db-data)`), files: sizeOf(volume()) };
+console.log(`data: Postgres ${mib(data.pg)} on disk, files ${mib(data.files)}; host ${host.name}`);
+const rows = [];
+const first = { hand: await timed(() => hand('1')), ferry: await timed(() => ferry(['backup', 'run', STACK])) };
+rows.push(['first run', first.ferry, first.hand]);
+psql(`INSERT INTO events (payload) SELECT md5(g::text) FROM generate_series(1, (SELECT count(*) / 100 FROM events)) g`);
+ssh(`cd "${volume()}" && for i in 1 2 3 4 5; do head -c 2097152 /dev/urandom > media/new$i.bin; done`);
+const second = { hand: await timed(() => hand('2')), ferry: await timed(() => ferry(['backup', 'run', STACK])) };
+rows.push(['second run (1 % more rows, 10 MiB of new files)', second.ferry, second.hand]);
+const restore = { hand: await timed(handRestore), ferry: await timed(() => ferry(['backup', 'drill', STACK])) };
+rows.push(['restore (ferry: drill, which also proves every table and file)', restore.ferry, restore.hand]);
+const kept = { ferry: sizeOf(REPO), hand: sizeOf(HAND) };
+console.log('| case | ferry | hand script | ratio |\n|---|---|---|---|');
+for (const [what, f, h] of rows) console.log(`| ${what} | ${s(f)} | ${s(h)} | ${(f / h).toFixed(2)}x |`);
+console.log(
+  `| kept on disk after both runs | ${mib(kept.ferry)} | ${mib(kept.hand)} | ${(kept.ferry / kept.hand).toFixed(2)}x |`,
+);
+clean();
