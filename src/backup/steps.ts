@@ -4,7 +4,6 @@
  * it, each repository created when missing, then one backup run per repository. Backups
  * are never undone: a rollback leaves repositories, keys and restic as they are.
  */
-import { recordBackupRun } from './metrics.js';
 import { createHash } from 'node:crypto';
 import type { Secret } from '../core/secret.js';
 import type { Step, StepContext } from '../engine/step.js';
@@ -15,6 +14,7 @@ import { toolFailure } from '../tools/classify.js';
 import { StepError } from '../engine/errors.js';
 import type { BackupRetention } from '../model/backup.js';
 import type { BackupSources } from './sources.js';
+import { recordBackupRun } from './metrics.js';
 import {
   INSTALL_CHECK,
   forgetKind,

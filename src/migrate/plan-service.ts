@@ -22,7 +22,7 @@
  */
 import { withPlace, type Step } from '../engine/step.js';
 import { UsageError } from '../core/errors.js';
-import { maxPauseOf, type Fleet } from '../model/fleet.js';
+import { healthInPauseMs, type Fleet } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Service } from '../model/compose.js';
 import { stackPlan } from '../deploy/plan.js';
@@ -105,13 +105,9 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<ServiceMoveP
     );
   const placedStack = withPlacement(i.stack, i.service, i.target.name);
   // The source's new release starts inside the pause: its health wait is bounded by migrate.max_pause too.
-  const deployDef = placedStack.def.deploy;
   const moved: LoadedStack = {
     ...placedStack,
-    def: {
-      ...placedStack.def,
-      deploy: { ...deployDef, healthTimeoutMs: Math.min(deployDef.healthTimeoutMs, maxPauseOf(i.stack.def)) },
-    },
+    def: { ...placedStack.def, deploy: { ...placedStack.def.deploy, healthTimeoutMs: healthInPauseMs(i.stack.def) } },
   };
   const deploy = await stackPlan({ stack: moved, server: i.source, local: i.local, fleet: i.fleet });
   const part = deploy.parts[i.service]!;

@@ -20,7 +20,7 @@
  * was changed, last first, so the source serves again.
  */
 import { withPlace, type Step, type StepContext } from '../engine/step.js';
-import { maxPauseOf, type AcmeDef, type DnsDef, type ServerDef } from '../model/fleet.js';
+import { healthInPauseMs, maxPauseOf, type AcmeDef, type DnsDef, type ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { ComposeProject } from '../model/compose.js';
 import type { Transport } from '../transport/transport.js';
@@ -252,8 +252,7 @@ function builders(p: Planning): Builders {
         project: m.project,
         release: deploy.meta,
         services: deploy.meta.services,
-        // In the pause: bounded by migrate.max_pause as well.
-        healthTimeoutMs: Math.min(def.deploy.healthTimeoutMs, m.maxPauseMs),
+        healthTimeoutMs: healthInPauseMs(def),
         httpChecks: def.deploy.httpChecks,
         sudo: m.target.sudo,
         dependsOn,

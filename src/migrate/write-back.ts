@@ -227,7 +227,7 @@ export async function startDatabases(ctx: StepContext, m: Migration, which: 'sou
   const stopped = m.databases
     .map((d) => d.service)
     .filter((s) => !cs.some((c) => c.service === s && c.status === 'running'));
-  if (stopped.length > 0) await startServices(ctx, where, stopped);
+  if (stopped.length > 0) await startServices(ctx, where, stopped, cs);
   const t = reached ? ctx.on(side.name) : ctx.transport;
   for (const d of m.databases)
     await awaitAccepting(t, await dbContainer(t, side, release.project, d.service), side.sudo, TARGET_ACCEPT_WAIT_MS);

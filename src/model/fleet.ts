@@ -155,6 +155,10 @@ export const DEFAULT_MAX_PAUSE_MS = 60_000;
 
 export const maxPauseOf = (stack: Pick<StackDef, 'maxPauseMs'>): number => stack.maxPauseMs ?? DEFAULT_MAX_PAUSE_MS;
 
+/** How long a stack started inside a migration's write pause may take to become healthy: `health_timeout`, at most `migrate.max_pause`. */
+export const healthInPauseMs = (stack: Pick<StackDef, 'maxPauseMs' | 'deploy'>): number =>
+  Math.min(stack.deploy.healthTimeoutMs, maxPauseOf(stack));
+
 /** `stacks.NAME.services.SERVICE`: a service run on another server. */
 export interface PlacementDef {
   server: string;

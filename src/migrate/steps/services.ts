@@ -76,10 +76,15 @@ export const containersOn = (ctx: StepContext, w: ServicesOn): Promise<Container
  * `services` started again: their stopped containers by `docker start` (what `docker stop`
  * stopped comes back as it was: `compose up --no-deps` would recreate them, since Compose
  * counts the dropped dependencies as a change of configuration), and those with no
- * container by `compose up -d --no-deps`.
+ * container by `compose up -d --no-deps`. `cs`: the side's containers, when just read.
  */
-export async function startServices(ctx: StepContext, w: ServicesOn, services: string[]): Promise<void> {
-  const cs = await containersOn(ctx, w);
+export async function startServices(
+  ctx: StepContext,
+  w: ServicesOn,
+  services: string[],
+  cs: Container[] | undefined = undefined,
+): Promise<void> {
+  cs ??= await containersOn(ctx, w);
   const stopped = cs.filter((c) => services.includes(c.service) && c.status !== 'running');
   const missing = services.filter((s) => !cs.some((c) => c.service === s));
   if (stopped.length > 0)
@@ -156,8 +161,8 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
       expect: o.services,
       httpChecks: [],
     });
-  const start = async (ctx: StepContext, services: string[]) => {
-    await startServices(ctx, where, services);
+  const start = async (ctx: StepContext, services: string[], cs: Container[]) => {
+    await startServices(ctx, where, services, cs);
     if (!o.afterStart) return;
     // Pointed at them once they answer (after the health timeout, all the same).
     await ready(ctx);
@@ -190,7 +195,7 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
       const cs = await containers(ctx);
       const now = differingIn(cs);
       if (now.length === 0) return;
-      if (o.want === 'running') return start(ctx, now);
+      if (o.want === 'running') return start(ctx, now, cs);
       await stop(ctx, now, cs);
     },
     async verify(ctx) {
@@ -205,10 +210,10 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
       if (changed.length === 0) return;
       // Only what is not as it was: a later step's rollback may have started them already.
       const cs = await containers(ctx);
-      const running = (s: string) => cs.some((c) => c.service === s && c.status === 'running');
-      const undo = changed.filter((s) => (o.want === 'stopped' ? !running(s) : running(s)));
+      const undone = differingIn(cs);
+      const undo = changed.filter((s) => !undone.includes(s));
       if (undo.length === 0) return;
-      if (o.want === 'stopped') await start(ctx, undo);
+      if (o.want === 'stopped') await start(ctx, undo, cs);
       else await stop(ctx, undo, cs);
     },
   };
@@ -216,10 +221,12 @@ export function servicesStateStep(o: ServicesStateOptions): Step<ServicesObserve
 
 function docOf(o: ServicesStateOptions, graceOf: (s: string) => number | undefined) {
   const c = call(o.stack, o.release, 'plugin');
-  const stopLine = (s: string) =>
-    `${render(stopCommand({ stopGrace: graceOf(s) }, []))} $(${render(cmd('docker', 'ps', '-q', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`))})`;
+  /** `$(docker ps FLAG ...)` of the service's containers, narrowed by more filters. */
+  const containersOf = (s: string, flag: string, ...filters: string[]) =>
+    `$(${render(cmd('docker', 'ps', flag, '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`, ...filters))})`;
+  const stopLine = (s: string) => `${render(stopCommand({ stopGrace: graceOf(s) }, []))} ${containersOf(s, '-q')}`;
   const startLine = (s: string) =>
-    `docker start $(${render(cmd('docker', 'ps', '-aq', '--filter', `label=com.docker.compose.project=${o.release.project}`, '--filter', `label=com.docker.compose.service=${s}`, '--filter', 'status=exited', '--filter', 'status=created'))})`;
+    `docker start ${containersOf(s, '-aq', '--filter', 'status=exited', '--filter', 'status=created')}`;
   const redis = o.services.filter((s) => (o.redis ?? []).includes(s));
   const bound = Math.round((o.redisSaveTimeoutMs ?? REDIS_SAVE_TIMEOUT_MS) / 1000);
   const saves = redis.map(
