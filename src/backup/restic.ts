@@ -65,7 +65,7 @@ export const passwordDir = (stack: string): Command =>
  * temporary file, and a dump that fails fails the backup). $1 container, $2 role, $3
  * database, $4 the SQL that writes the per-table queries (for `\gexec`), then restic's argv.
  */
-const PG_BACKUP = `set -euo pipefail
+export const PG_BACKUP = `set -euo pipefail
 c=$1 u=$2 d=$3 gen=$4; shift 4
 coproc PG { docker exec -i "$c" psql -X -q -At -v ON_ERROR_STOP=1 -U "$u" -d "$d"; }
 w=\${PG[1]} r=\${PG[0]}
@@ -110,7 +110,7 @@ export const postgresBackup = (
  * from stdin into REDISCLI_AUTH, which `docker exec -e` passes by name. $1 container, then
  * restic's argv.
  */
-const REDIS_BACKUP = `set -euo pipefail
+export const REDIS_BACKUP = `set -euo pipefail
 c=$1; shift
 IFS= read -r REDISCLI_AUTH || true
 if [ -n "$REDISCLI_AUTH" ]; then export REDISCLI_AUTH; else unset REDISCLI_AUTH; fi

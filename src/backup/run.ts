@@ -134,7 +134,8 @@ export async function backUp(ctx: StepContext, i: RunInput): Promise<BackupManif
   return manifest;
 }
 
-async function redisPasswordOf(t: Transport, container: string, sudo: boolean): Promise<string | undefined> {
+/** The password a Redis container runs with, from its configuration; undefined when it has none. */
+export async function redisPasswordOf(t: Transport, container: string, sudo: boolean): Promise<string | undefined> {
   const r = await t.exec(redisConfigCommand(container), { sudo });
   if (r.code !== 0) return undefined;
   return redisPassword(JSON.parse(r.stdout) as RedisConfig);

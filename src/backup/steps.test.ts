@@ -6,7 +6,8 @@ import { StepError } from '../engine/errors.js';
 import { drive, testContext } from '../engine/test-helpers.js';
 import { RecordingTransport } from '../transport/recording.js';
 import { repoAccess } from './repos.js';
-import { backupSteps, keptDays, type BackupPlanInput } from './steps.js';
+import { backupSteps, type BackupPlanInput } from './steps.js';
+import { keptDays } from '../model/backup.js';
 
 const app = { name: 'app', host: '203.0.113.10' };
 const vault = { name: 'vault', host: '203.0.113.20' };
@@ -42,6 +43,7 @@ test('the plan: restic and the password first, the SFTP repository behind its ke
       ['shop/backup/repository/offsite', ['shop/backup/restic', 'shop/backup/password', 'shop/backup/channel/offsite']],
       ['shop/backup/run/offsite', ['shop/backup/repository/offsite', 'shop/backup/run/here']],
       ['shop/backup/retention/offsite', ['shop/backup/run/offsite']],
+      ['shop/backup/schedule', ['shop/backup/repository/here', 'shop/backup/repository/offsite']],
     ],
   );
   assert.deepEqual(step('shop/backup/run/offsite').reaches, ['vault']);
@@ -137,4 +139,39 @@ test('retention forgets each kind past its days (the manifest as long as the lon
     forget('manifest', 30, false),
     'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop prune',
   ]);
+});
+
+test('no schedule: nothing to do while no timer is there; a timer left behind is removed', async () => {
+  const none = new RecordingTransport('app').when(/systemctl is-enabled/, { stdout: 'jq\ntimer /inactive\n' });
+  assert.equal((await drive(step('shop/backup/schedule'), testContext(none))).checked.needed, false);
+  const left = new RecordingTransport('app')
+    .when(/systemctl is-enabled/, { stdout: 'jq\ntimer enabled/active\nunit\n' }, { times: 1 })
+    .when(/systemctl disable --now/, {})
+    .when(/systemctl is-enabled/, { stdout: 'jq\ntimer /inactive\n' });
+  const { checked, verified } = await drive(step('shop/backup/schedule'), testContext(left));
+  assert.match(checked.change?.summary ?? '', /remove the backup timer ferry-backup-shop\.timer/);
+  assert.deepEqual(verified, { ok: true });
+});
+
+test('a schedule systemd refuses fails the check with backup-schedule-invalid at its key, before anything is written', async () => {
+  const steps = backupSteps({ ...input, schedule: 'every tuesday' });
+  const t = new RecordingTransport('app').when(/systemd-analyze calendar/, {
+    code: 1,
+    stderr: "Failed to parse calendar specification 'every tuesday': Invalid argument\n",
+  });
+  await assert.rejects(
+    drive(
+      steps.find((s) => s.id === 'shop/backup/schedule')!,
+      testContext(t),
+    ),
+    (e: unknown) =>
+      e instanceof StepError &&
+      e.code === 'backup-schedule-invalid' &&
+      e.place === 'stacks/shop/backups/schedule' &&
+      /Invalid argument/.test(e.message),
+  );
+  assert.equal(
+    t.calls.some((c) => c.kind === 'upload'),
+    false,
+  );
 });

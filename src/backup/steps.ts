@@ -12,7 +12,7 @@ import { render } from '../shell/command.js';
 import { cmd } from '../shell/command.js';
 import { toolFailure } from '../tools/classify.js';
 import { StepError } from '../engine/errors.js';
-import type { BackupRetention } from '../model/backup.js';
+import { keptDays, type BackupRetention } from '../model/backup.js';
 import type { BackupSources } from './sources.js';
 import { recordBackupRun } from './metrics.js';
 import {
@@ -28,6 +28,7 @@ import {
   type RepoAccess,
 } from './restic.js';
 import { backUp, runSnapshots } from './run.js';
+import { scheduleStep } from './schedule-step.js';
 
 export interface BackupPlanInput {
   stack: string;
@@ -39,6 +40,8 @@ export interface BackupPlanInput {
   /** The run's id, carried by every snapshot it makes (`run=ID`). */
   run: string;
   retention: BackupRetention;
+  /** The timer's calendar expression; undefined: no timer (one left behind is removed). */
+  schedule?: string;
 }
 
 const nothing = async (): Promise<void> => undefined;
@@ -208,16 +211,6 @@ function runStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{
   };
 }
 
-/** Days kept per snapshot kind: the manifest as long as the longest kept source. */
-export function keptDays(r: BackupRetention): [string, number][] {
-  return [
-    ['postgres', r.postgres],
-    ['redis', r.redis],
-    ['volume', r.volumes],
-    ['manifest', Math.max(r.postgres, r.redis, r.volumes)],
-  ];
-}
-
 function retentionStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{ remove: number }> {
   const forget = async (ctx: StepContext, dryRun: boolean): Promise<number> => {
     let n = 0;
@@ -300,5 +293,13 @@ export function backupSteps(i: BackupPlanInput): Step[] {
     previous = run.id;
     steps.push(repo, run, retentionStep(i, r, [run.id]));
   }
+  // After every repository exists: the runner's first run must find them.
+  steps.push(
+    scheduleStep({
+      ...i,
+      ...(i.schedule !== undefined ? { schedule: i.schedule } : {}),
+      dependsOn: steps.filter((s) => s.id.includes('/backup/repository/')).map((s) => s.id),
+    }),
+  );
   return steps;
 }

@@ -16,7 +16,8 @@ import { drill, type DrillReport } from '../backup/drill.js';
 import { stackSnapshots, tagOf, type Snapshot } from '../backup/run.js';
 import type { CliIo } from './io.js';
 import { execute, withSession } from './run-plan.js';
-import type { SessionFlags } from './session.js';
+import type { Session, SessionFlags } from './session.js';
+import { parseScheduleState, scheduleProblem, scheduleStateCommand } from '../backup/schedule-status.js';
 import { backedUp, backupTarget, readPassword } from './backup-input.js';
 
 export interface BackupFlags extends SessionFlags {
@@ -52,6 +53,7 @@ export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): 
       sources: b.sources,
       run,
       retention: b.def.retention,
+      ...(b.def.schedule !== undefined ? { schedule: b.def.schedule } : {}),
     });
     const journal = openJournal(stateDir(io.env), s.redactor);
     const failed: RunEvent[] = [];
@@ -186,43 +188,97 @@ interface StatusRow {
   error?: { code: string; message: string; place: string; hint: string };
 }
 
+interface ScheduleRow {
+  stack: string;
+  /** The calendar expression; null: none configured. */
+  schedule: string | null;
+  timer?: string;
+  next?: string;
+  last_result?: string;
+  interval_ms?: number;
+  problem?: string;
+}
+
+/** The stack's schedule as its server has it, against its newest good backup. */
+async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise<ScheduleRow> {
+  const b = backupTarget(s, name);
+  if (b.def.schedule === undefined) return { stack: name, schedule: null };
+  const r = await s
+    .transports(b.server.name)
+    .exec(scheduleStateCommand(name, b.def.schedule), { sudo: b.server.sudo === true });
+  const state = parseScheduleState(r.stdout);
+  const lastGood = rows
+    .filter((x) => x.stack === name && x.last)
+    .map((x) => x.last!)
+    .sort()
+    .pop();
+  const problem = scheduleProblem(state, lastGood, Date.now());
+  return {
+    stack: name,
+    schedule: b.def.schedule,
+    timer: state.timer,
+    ...(state.next ? { next: state.next } : {}),
+    ...(state.lastResult ? { last_result: state.lastResult } : {}),
+    ...(state.intervalMs !== undefined ? { interval_ms: state.intervalMs } : {}),
+    ...(problem ? { problem } : {}),
+  };
+}
+
+function renderScheduleRow(r: ScheduleRow): string {
+  if (r.schedule === null)
+    return `${r.stack}  no schedule: backed up only by \`ferry backup run\` (set backups.schedule)\n`;
+  const next = r.next ? `next run ${r.next.slice(0, 16)}Z` : 'no next run';
+  return `${r.stack}  schedule ${r.schedule}: ${next}${r.problem ? `; PROBLEM: ${r.problem} (journalctl -u ferry-backup-${r.stack}.service)` : ''}\n`;
+}
+
+async function repoRows(s: Session, name: string): Promise<StatusRow[]> {
+  const b = backupTarget(s, name);
+  const t = s.transports(b.server.name);
+  const rows: StatusRow[] = [];
+  for (const r of b.repos) {
+    try {
+      const last = runsOf(r.name, await stackSnapshots(t, r, b.server.sudo === true, (x) => s.redactor.redact(x))).find(
+        (x) => x.complete,
+      );
+      rows.push({
+        stack: name,
+        repository: r.name,
+        ...(last ? { last: last.time, age_ms: Date.now() - Date.parse(last.time) } : {}),
+      });
+    } catch (e) {
+      const f = onHost(e, b.server.name);
+      if (!(f instanceof FerryError)) throw f;
+      rows.push({
+        stack: name,
+        repository: r.name,
+        error: { code: f.code, message: f.message, place: f.place, hint: f.hint },
+      });
+    }
+  }
+  return rows;
+}
+
+const renderRepoRow = (r: StatusRow): string =>
+  r.error
+    ? `${r.stack}  ${r.repository}  error ${r.error.code}: ${r.error.message}\n  at ${r.error.place}\n  hint: ${r.error.hint}\n`
+    : `${r.stack}  ${r.repository}  ${r.last ? `last good backup ${r.last.slice(0, 19)}Z, ${Math.round(r.age_ms! / 60_000)} min ago` : 'no backup yet'}\n`;
+
 export function backupStatusCommand(stacks: string[], flags: BackupFlags, io: CliIo): Promise<number> {
   return withSession(flags, io, async (s) => {
     const names = stacks.length > 0 ? stacks : backedUp(s).map((x) => x.def.name);
     const rows: StatusRow[] = [];
+    const schedules: ScheduleRow[] = [];
     for (const name of names) {
-      const b = backupTarget(s, name);
-      const t = s.transports(b.server.name);
-      for (const r of b.repos) {
-        try {
-          const last = runsOf(
-            r.name,
-            await stackSnapshots(t, r, b.server.sudo === true, (x) => s.redactor.redact(x)),
-          ).find((x) => x.complete);
-          rows.push({
-            stack: name,
-            repository: r.name,
-            ...(last ? { last: last.time, age_ms: Date.now() - Date.parse(last.time) } : {}),
-          });
-        } catch (e) {
-          const f = onHost(e, b.server.name);
-          if (!(f instanceof FerryError)) throw f;
-          rows.push({
-            stack: name,
-            repository: r.name,
-            error: { code: f.code, message: f.message, place: f.place, hint: f.hint },
-          });
-        }
-      }
+      const mine = await repoRows(s, name);
+      rows.push(...mine);
+      schedules.push(await scheduleRow(s, name, mine));
     }
-    if (flags.json) io.out(`${JSON.stringify({ backups: rows }, null, 2)}\n`);
+    if (flags.json) io.out(`${JSON.stringify({ backups: rows, schedules }, null, 2)}\n`);
     else
-      for (const r of rows)
-        io.out(
-          r.error
-            ? `${r.stack}  ${r.repository}  error ${r.error.code}: ${r.error.message}\n  at ${r.error.place}\n  hint: ${r.error.hint}\n`
-            : `${r.stack}  ${r.repository}  ${r.last ? `last good backup ${r.last.slice(0, 19)}Z, ${Math.round(r.age_ms! / 60_000)} min ago` : 'no backup yet'}\n`,
-        );
-    return rows.some((r) => r.error || !r.last) ? 1 : 0;
+      for (const name of names) {
+        for (const r of rows.filter((x) => x.stack === name)) io.out(renderRepoRow(r));
+        io.out(renderScheduleRow(schedules.find((x) => x.stack === name)!));
+      }
+    return rows.some((r) => r.error || !r.last) || schedules.some((x) => x.problem) ? 1 : 0;
   });
 }

@@ -19,5 +19,6 @@ export function backupDef(
   if (m.postgres !== undefined) def.postgres = m.postgres;
   if (m.redis !== undefined) def.redis = m.redis;
   if (m.volumes !== undefined) def.volumes = m.volumes;
+  if (typeof m.schedule === 'string') def.schedule = m.schedule;
   return def;
 }

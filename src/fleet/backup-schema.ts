@@ -84,6 +84,20 @@ export const BackupsSchema = z
         "Named volumes of the compose project copied as files. Default: every named volume but the Postgres and Redis services' own (their data is dumped); false: none.",
       ),
       retention: BackupRetentionSchema.optional(),
+      schedule: z
+        .union([
+          z.literal(false),
+          z
+            .string({ error: 'must be a systemd calendar expression such as daily or "*-*-* 03:00", or false' })
+            .regex(/^[A-Za-z0-9*:,./~ +-]+$/, {
+              error:
+                'must be a systemd calendar expression such as daily or "*-*-* 03:00" (letters, digits, spaces and * : , . / ~ + -)',
+            }),
+        ])
+        .optional()
+        .describe(
+          'When the server backs the stack up by itself: a systemd calendar expression (`OnCalendar=`: `daily`, `hourly`, `*-*-* 03:00`), checked by systemd-analyze on the server; a systemd timer runs the backup without Ferry. false: no timer (a stack can turn off the fleet default). Default: none.',
+        ),
     },
     { error: MAPPING },
   )

@@ -35,7 +35,7 @@ export interface Manifest {
  * regular files in two commands, then one record per path, in order (no process per file).
  * Paths start with `./`, so none is taken for an option.
  */
-const BATCH = `set -euo pipefail
+export const MANIFEST_BATCH = `set -euo pipefail
 files=()
 for f; do [ -L "$f" ] || files+=("$f"); done
 size=(); sum=()
@@ -55,7 +55,7 @@ for f; do
 done`;
 
 /** $1: the directory; $2: the batch script. Prints `FILES BYTES SHA256`. */
-const MAIN = `set -euo pipefail
+export const MANIFEST_MAIN = `set -euo pipefail
 export LC_ALL=C
 cd -- "$1"
 counts=$(find . \\( -type f -o -type l \\) -printf '%y %s\\n' | awk '{ n++ } $1 == "f" { b += $2 } END { printf "%.0f %.0f", n, b }')
@@ -63,7 +63,8 @@ hash=$(find . \\( -type f -o -type l \\) -print0 | sort -z | xargs -0r bash -c "
 printf '%s %s\\n' "$counts" "\${hash%% *}"`;
 
 /** One command (bash is on every Debian and Ubuntu) that prints the manifest of `path`. */
-export const manifestCommand = (path: string): Command => cmd('bash', '-c', MAIN, 'ferry-manifest', path, BATCH);
+export const manifestCommand = (path: string): Command =>
+  cmd('bash', '-c', MANIFEST_MAIN, 'ferry-manifest', path, MANIFEST_BATCH);
 
 export function parseManifest(out: string): Manifest {
   const m = /^(\d+) (\d+) ([0-9a-f]{64})$/.exec(out.trim());

@@ -18,6 +18,16 @@ export interface BackupRetention {
   volumes: number;
 }
 
+/** Days kept per snapshot kind: the manifest as long as the longest kept source. */
+export function keptDays(r: BackupRetention): [string, number][] {
+  return [
+    ['postgres', r.postgres],
+    ['redis', r.redis],
+    ['volume', r.volumes],
+    ['manifest', Math.max(r.postgres, r.redis, r.volumes)],
+  ];
+}
+
 export const DEFAULT_RETENTION: BackupRetention = { postgres: 30, redis: 14, volumes: 30 };
 
 export interface BackupDef {
@@ -28,4 +38,6 @@ export interface BackupDef {
   redis?: string[] | false;
   volumes?: string[] | false;
   retention: BackupRetention;
+  /** A systemd calendar expression: a timer on the server runs the backup; undefined: only by hand. */
+  schedule?: string;
 }

@@ -88,6 +88,7 @@ export const STEP_ERROR_CODES = [
   'backup-none',
   'backup-drill-failed',
   'backup-metrics-failed',
+  'backup-schedule-invalid',
   // Proxy.
   'nginx-install-failed',
   'nginx-start-failed',

@@ -23,6 +23,8 @@ const RESTIC_CANARY = 'canary-restic-9f41c6ad';
 const CANARIES = [DB_CANARY, REDIS_CANARY, RESTIC_CANARY];
 const LOCAL_REPO = `/var/backups/ferry-${STACK}`;
 const REMOTE_REPO = `/var/backups/ferry-${STACK}-offsite`;
+const TIMER = `ferry-backup-${STACK}.timer`;
+const SERVICE = `ferry-backup-${STACK}.service`;
 const ROWS = 1000;
 const KEYS = 50;
 
@@ -61,10 +63,23 @@ function clean(h1: TestbedHost, h2: TestbedHost): void {
       `ids=$(docker ps -aq --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
       `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
       `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/tmp/ferry-drill-${STACK} /var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom ` +
-      `/root/.ssh/ferry-migrate-${STACK}-backup /root/.ssh/ferry-migrate-${STACK}-backup.pub /root/.ssh/ferry-migrate-${STACK}-backup.known_hosts /root/.cache/restic; true`,
+      `/root/.ssh/ferry-migrate-${STACK}-backup /root/.ssh/ferry-migrate-${STACK}-backup.pub /root/.ssh/ferry-migrate-${STACK}-backup.known_hosts /root/.cache/restic; ` +
+      `systemctl disable --now ${TIMER} >/dev/null 2>&1; systemctl reset-failed ${SERVICE} >/dev/null 2>&1; rm -f /etc/systemd/system/ferry-backup-${STACK}.* /etc/ferry/backup/${STACK}.json /etc/ferry/backup/${STACK}.redis-*.auth; systemctl daemon-reload; true`,
   );
   onHost(h2, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
 }
+
+/** ssh's arguments to run `line` on a host as root. */
+const sshTo = (h: TestbedHost, line: string): string[] => [
+  '-i',
+  paths.key,
+  '-o',
+  `UserKnownHostsFile=${paths.knownHosts}`,
+  '-o',
+  'BatchMode=yes',
+  `root@${h.host}`,
+  line,
+];
 
 /** Every process's command line on a host, read while something runs. */
 function watchProcesses(hosts: TestbedHost[]): { stop: () => Promise<string> } {
@@ -72,23 +87,10 @@ function watchProcesses(hosts: TestbedHost[]): { stop: () => Promise<string> } {
   let running = true;
   const once = (h: TestbedHost) =>
     new Promise<void>((resolve) => {
-      execFile(
-        'ssh',
-        [
-          '-i',
-          paths.key,
-          '-o',
-          `UserKnownHostsFile=${paths.knownHosts}`,
-          '-o',
-          'BatchMode=yes',
-          `root@${h.host}`,
-          'ps -eo args',
-        ],
-        (_e, out) => {
-          seen += out;
-          resolve();
-        },
-      );
+      execFile('ssh', sshTo(h, 'ps -eo args'), (_e, out) => {
+        seen += out;
+        resolve();
+      });
     });
   const loop = (async () => {
     while (running) {
@@ -146,7 +148,7 @@ async function sourceDownRun(h1: TestbedHost, run: (a: string[]) => Promise<Tran
 }
 
 /** compose.yml, .env (the canaries) and ferry.yml with backups to host1 and host2. */
-function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost): void {
+function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, schedule?: string): void {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
   const server = (h: TestbedHost) =>
@@ -169,6 +171,7 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost): void {
       '      repositories:',
       `        - { name: local, path: ${LOCAL_REPO} }`,
       `        - { name: offsite, server: ${h2.name}, path: ${REMOTE_REPO} }`,
+      ...(schedule !== undefined ? [`      schedule: ${schedule}`] : []),
       '',
     ].join('\n'),
   );
@@ -226,6 +229,151 @@ function restoreHosts(h1: TestbedHost, h2: TestbedHost): void {
   onHost(h1, 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq restic >/dev/null 2>&1; true');
 }
 
+/** The complete runs `ferry backup list` shows, as `repository run`. */
+async function completeRuns(run: (a: string[]) => Promise<Transcript>): Promise<string[]> {
+  const list = await run(['backup', 'list', STACK, '--json']);
+  assert.equal(list.code, 0, list.err);
+  return (JSON.parse(list.out).runs as { repository: string; run: string; complete: boolean }[])
+    .filter((x) => x.complete)
+    .map((x) => `${x.repository} ${x.run}`);
+}
+
+/** The scheduled service started on host1 as the timer would; its exit code and its journal since. */
+function startService(h1: TestbedHost): { code: number; journal: string } {
+  const since = onHost(h1, 'date "+%Y-%m-%d %H:%M:%S"').trim();
+  const code = spawnSync('ssh', sshTo(h1, `systemctl start ${SERVICE}`)).status;
+  return { code: code ?? -1, journal: onHost(h1, `journalctl -u ${SERVICE} --since "${since}" --no-pager -o cat`) };
+}
+
+/** `schedule` in ferry.yml: `ferry backup run` puts the timer, its files and units on host1; a second run changes none. */
+async function scheduleInstalled(dir: string, h1: TestbedHost, h2: TestbedHost, run: Runner): Promise<void> {
+  writeStack(dir, h1, h2, '"*-*-* 03:00"');
+  const r = await run(['backup', 'run', STACK]);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.err, /backup\/schedule \(backup schedule \*-\*-\* 03:00 on host1\): changed/);
+  assert.equal(onHost(h1, `systemctl is-enabled ${TIMER}; systemctl is-active ${TIMER}`), 'enabled\nactive\n');
+  assert.match(onHost(h1, `systemctl show -p TimersCalendar ${TIMER}`), /OnCalendar=\*-\*-\* 03:00:00/);
+  assert.equal(
+    onHost(h1, `stat -c %a /etc/ferry/backup/${STACK}.json /etc/ferry/backup/${STACK}.redis-cache.auth`),
+    '600\n600\n',
+  );
+  assert.equal(
+    onHost(h1, `systemd-analyze verify /etc/systemd/system/${SERVICE} /etc/systemd/system/${TIMER} && echo ok`).trim(),
+    'ok',
+  );
+  const status = await run(['backup', 'status', STACK, '--json']);
+  assert.equal(status.code, 0, status.err + status.out);
+  assert.deepEqual(JSON.parse(status.out).schedules, [
+    {
+      stack: STACK,
+      schedule: '*-*-* 03:00',
+      timer: 'active',
+      next: JSON.parse(status.out).schedules[0].next,
+      interval_ms: 24 * 3600_000,
+    },
+  ]);
+  assert.match(JSON.parse(status.out).schedules[0].next, /T03:00:00Z$/);
+  const again = await run(['backup', 'run', STACK]);
+  assert.equal(again.code, 0, again.err);
+  assert.match(again.err, /backup\/schedule \(backup schedule \*-\*-\* 03:00 on host1\): ok/);
+}
+
+/** The timer's service, without Ferry: one new complete run in each repository, which a drill from each proves. */
+async function scheduledRunProven(h1: TestbedHost, h2: TestbedHost, ctx: ReturnType<typeof ferryOn>): Promise<void> {
+  const before = await completeRuns(ctx.run);
+  const w = watchProcesses([h1, h2]);
+  const started = startService(h1);
+  ctx.processes.push(await w.stop());
+  ctx.outputs.push(started.journal);
+  assert.equal(started.code, 0, started.journal);
+  const made = (await completeRuns(ctx.run)).filter((x) => !before.includes(x));
+  assert.deepEqual(made.map((x) => x.split(' ')[0]).sort(), ['local', 'offsite'], made.join(', '));
+  const id = made[0]!.split(' ')[1]!;
+  assert.ok(
+    made.every((x) => x.endsWith(` ${id}`)),
+    'one run into both repositories',
+  );
+  assert.match(started.journal, new RegExp(`run ${id} into local complete`));
+  for (const repository of ['local', 'offsite']) {
+    const d = await ctx.run(['backup', 'drill', STACK, '--repository', repository, '--json']);
+    assert.equal(d.code, 0, d.err + d.out);
+    const report = JSON.parse(d.out) as { ok: boolean; run: string; proofs: { what: string; found: string }[] };
+    assert.equal(report.ok, true);
+    assert.equal(report.run, id);
+    const found = Object.fromEntries(report.proofs.map((p) => [p.what, p.found.split(',')[0]]));
+    assert.equal(found['postgres db public.items'], `${ROWS} rows`);
+    assert.equal(found['redis cache'], `${KEYS} keys`);
+    assert.equal(found['volume uploads'], '41 files');
+    metricsSayGood(repository);
+  }
+}
+
+/** The timer's service with the database stopped: it fails, the journal says why, the metrics keep the last good run. */
+async function scheduledRunFails(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>): Promise<void> {
+  const before = metricsOf('local');
+  onHost(h1, `docker stop ${containerOf(STACK, 'db')} >/dev/null`);
+  try {
+    const started = startService(h1);
+    ctx.outputs.push(started.journal);
+    assert.notEqual(started.code, 0);
+    assert.match(started.journal, /no running container of db in project tbbackup/);
+    assert.match(onHost(h1, `systemctl show -p Result ${SERVICE}`), /^Result=exit-code$/m);
+    const m = metricsOf('local');
+    assert.match(m, new RegExp(`^ferry_backup_last_run_success\\{stack="${STACK}",repository="local"\\} 0$`, 'm'));
+    assert.equal(lastGood(m), lastGood(before));
+    assert.equal(onHost(h1, `test -d /var/lib/ferry/locks/${STACK}.lock && echo held || echo free`).trim(), 'free');
+    const status = await ctx.run(['backup', 'status', STACK]);
+    assert.equal(status.code, 1, status.out);
+    assert.match(
+      status.out,
+      /schedule \*-\*-\* 03:00: next run .*; PROBLEM: the last scheduled run failed \(exit-code/,
+    );
+  } finally {
+    onHost(
+      h1,
+      `docker start $(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db) >/dev/null && until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U shop -d shop; do sleep 0.5; done`,
+    );
+  }
+}
+
+/** A good run clears the failed run's problem; then `schedule: false` takes the timer, its units and its configuration away. */
+async function scheduleRemoved(dir: string, h1: TestbedHost, h2: TestbedHost, run: Runner): Promise<void> {
+  const good = await run(['backup', 'run', STACK]);
+  assert.equal(good.code, 0, good.err);
+  const status = await run(['backup', 'status', STACK]);
+  assert.equal(status.code, 0, status.out);
+  assert.doesNotMatch(status.out, /PROBLEM/);
+  writeStack(dir, h1, h2, 'false');
+  const r = await run(['backup', 'run', STACK]);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.equal(
+    onHost(
+      h1,
+      `ls /etc/systemd/system/ferry-backup-${STACK}.* /etc/ferry/backup/${STACK}.json 2>/dev/null | wc -l`,
+    ).trim(),
+    '0',
+  );
+  assert.equal(onHost(h1, `systemctl is-active ${TIMER} || true`).trim(), 'inactive');
+  writeStack(dir, h1, h2);
+}
+
+/** A wrong password: backup-wrong-password with the host and a hint, status reports it; the right one works again. */
+async function wrongPassword(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>): Promise<void> {
+  const { run, watched } = ctx;
+  const r = await watched(['backup', 'run', STACK], 'not-the-password');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /error backup-wrong-password: /);
+  assert.match(r.err, new RegExp(`at host ${h1.name}`));
+  assert.match(r.err, /hint: /);
+  const s = await run(['backup', 'status', STACK]);
+  assert.equal(s.code, 1);
+  assert.match(s.out, /local {2}error backup-wrong-password/);
+  const again = await run(['backup', 'run', STACK]);
+  assert.equal(again.code, 0, again.err);
+}
+
+type Runner = (a: string[]) => Promise<Transcript>;
+
 /** Ferry in `dir` with the run's password (or another), every output kept; `watched` also reads the hosts' process lists meanwhile. */
 function ferryOn(dir: string, state: string, hosts: TestbedHost[]) {
   const outputs: string[] = [];
@@ -258,7 +406,8 @@ describe(
     const [h1, h2] = testbedHosts('debian-13') as [TestbedHost, TestbedHost];
     const dir = mkdtempSync(join(tmpdir(), `ferry-${STACK}-`));
     const state = join(dir, 'state');
-    const { run, watched, outputs, processes } = ferryOn(dir, state, [h1, h2]);
+    const ctx = ferryOn(dir, state, [h1, h2]);
+    const { run, watched, outputs, processes } = ctx;
 
     before(() => deployStack(dir, h1, h2, run));
 
@@ -335,18 +484,8 @@ describe(
 
     test('database down: backup-source-failed, metrics keep the last good run', () => sourceDownRun(h1, run));
 
-    test('a wrong password fails the backup with backup-wrong-password, the host and a hint; status reports it', async () => {
-      const r = await watched(['backup', 'run', STACK], 'not-the-password');
-      assert.equal(r.code, 1);
-      assert.match(r.err, /error backup-wrong-password: /);
-      assert.match(r.err, new RegExp(`at host ${h1.name}`));
-      assert.match(r.err, /hint: /);
-      const s = await run(['backup', 'status', STACK]);
-      assert.equal(s.code, 1);
-      assert.match(s.out, /local {2}error backup-wrong-password/);
-      const again = await run(['backup', 'run', STACK]);
-      assert.equal(again.code, 0, again.err);
-    });
+    test('a wrong password fails the backup with backup-wrong-password, the host and a hint; status reports it', () =>
+      wrongPassword(h1, ctx));
 
     test('an unreachable repository is reported with backup-repository-unreachable, not skipped', async () => {
       onHost(h2, `sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys`);
@@ -360,6 +499,18 @@ describe(
       const fixed = await run(['backup', 'run', STACK]);
       assert.equal(fixed.code, 0, fixed.err);
     });
+
+    test('a schedule puts a systemd timer on the server; a second run changes nothing', () =>
+      scheduleInstalled(dir, h1, h2, run));
+
+    test('the timer backs up without Ferry: one run into both repositories, proven by a drill from each', () =>
+      scheduledRunProven(h1, h2, ctx));
+
+    test('a scheduled run with the database down fails with the reason in its journal; metrics keep the last good run', () =>
+      scheduledRunFails(h1, ctx));
+
+    test('a good run after the failed one clears the problem; schedule: false takes the timer away', () =>
+      scheduleRemoved(dir, h1, h2, run));
 
     test('a corrupted pack makes the drill fail with backup-corrupt', async () => {
       onHost(

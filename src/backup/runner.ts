@@ -1,0 +1,223 @@
+/**
+ * The scheduled backup's runner: one bash script, the same on every server, that a
+ * systemd timer starts without Ferry. It does what `ferry backup run` does, with the same
+ * per-source scripts (PG_BACKUP, REDIS_BACKUP, the files manifest): every source into each
+ * repository, the run's manifest last, retention, and the metrics file monitoring reads.
+ * What to back up comes from the stack's configuration file, which Ferry writes
+ * (`/etc/ferry/backup/STACK.json`); jq reads it and assembles the manifest. Sourced
+ * (`. backup-run`), it only defines its functions: the tests call them. Pure.
+ */
+import { MANIFEST_BATCH, MANIFEST_MAIN } from '../migrate/manifest.js';
+import { MANIFEST_VERSION } from './manifest.js';
+import { PG_BACKUP, REDIS_BACKUP, SUMS_GEN_SQL, passwordFile } from './restic.js';
+import { TEXTFILE_DIR } from '../monitoring/render/health.js';
+import { LOCK_ROOT } from '../lock/lock.js';
+
+/** Where the runner is installed. */
+export const RUNNER_PATH = '/usr/local/lib/ferry/backup-run';
+/** The stack's configuration the runner reads. */
+export const runnerConfigPath = (stack: string): string => `${passwordFile(stack).replace(/\.password$/, '')}.json`;
+/** A Redis service's password, for the runner (mode 600); absent when the service has none. */
+export const redisAuthPath = (stack: string, service: string): string =>
+  `${passwordFile(stack).replace(/\.password$/, '')}.redis-${service}.auth`;
+/** How long a scheduled run waits for a stack locked by another run (a deploy, a migration). */
+export const LOCK_WAIT_S = 30 * 60;
+
+/** A bash function running `body` in a subshell of its own, with its positional arguments. */
+const fn = (name: string, body: string): string => `${name}() (\n${body}\n)`;
+/** A variable holding `text` as is (a quoted here-document: nothing expanded). */
+const literal = (name: string, text: string): string => `${name}=$(cat <<'FERRY_${name}'\n${text}\nFERRY_${name}\n)`;
+
+const HEADER = `#!/bin/bash
+# Ferry's scheduled backup of one stack: ferry-backup-STACK.service runs it, without Ferry.
+# What it backs up is in /etc/ferry/backup/STACK.json. \`ferry backup run\` rewrites this file.
+set -uo pipefail
+export LC_ALL=C
+textfile=\${FERRY_TEXTFILE_DIR:-${TEXTFILE_DIR}}
+# systemd gives a service no HOME: restic keeps its cache in the user's, as for \`ferry backup run\`.
+HOME=\${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+export HOME`;
+
+const HELPERS = `die() { echo "ferry-backup \${stack:-}: $*" >&2; exit 1; }
+conf() { jq -r "$@" "$config"; }
+
+# restic on the configuration's repository $1 (an index), the password from its file.
+repo() {
+  local i=$1 url sftp; shift
+  url=$(conf ".repositories[$i].url"); sftp=$(conf ".repositories[$i].sftp_command // empty")
+  if [ -n "$sftp" ]; then env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" -o "sftp.command=$sftp" "$@"
+  else env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" "$@"; fi
+}
+
+# The running container of service $1 of the project, or nothing.
+container() {
+  docker ps -q --no-trunc --filter "label=com.docker.compose.project=$project" \\
+    --filter "label=com.docker.compose.service=$1" --filter status=running | head -n 1
+}
+
+# The snapshot id in restic backup --json output (its summary message).
+snapshot_of() { grep '^{' | jq -r 'select(.message_type == "summary") | .snapshot_id' | tail -n 1; }
+
+# The metrics file of repository $1 for node_exporter: run begun at $2, success $3 (1 or 0).
+# A failed run keeps the last good run's time the file held.
+metrics() {
+  local f="$textfile/ferry_backup_\${stack}_$1.prom" good l
+  if [ "$3" = 1 ]; then good=$2
+  else good=$(sed -n 's/^ferry_backup_last_success_timestamp_seconds{[^}]*} \\([0-9][0-9]*\\)$/\\1/p' "$f" 2>/dev/null | head -n 1); fi
+  l="{stack=\\"$stack\\",repository=\\"$1\\"}"
+  mkdir -p "$textfile" || return 1
+  {
+    echo '# HELP ferry_backup_last_run_timestamp_seconds When the last backup run of the stack into the repository began.'
+    echo '# TYPE ferry_backup_last_run_timestamp_seconds gauge'
+    echo "ferry_backup_last_run_timestamp_seconds$l $2"
+    echo '# HELP ferry_backup_last_run_success 1 when the last backup run into the repository ended with its manifest, 0 when it failed.'
+    echo '# TYPE ferry_backup_last_run_success gauge'
+    echo "ferry_backup_last_run_success$l $3"
+    if [ -n "$good" ]; then
+      echo '# HELP ferry_backup_last_success_timestamp_seconds When the last backup run into the repository that ended with its manifest began.'
+      echo '# TYPE ferry_backup_last_success_timestamp_seconds gauge'
+      echo "ferry_backup_last_success_timestamp_seconds$l $good"
+    fi
+  } > "$f.tmp" && mv "$f.tmp" "$f"
+}`;
+
+const BACKUP_INTO = `# One run into repository $1 (an index), begun at $2 (unix seconds): every source, then
+# the manifest. Runs under set -e in a subshell: the first failure ends it.
+backup_into() {
+  local i=$1 at name out sid n k svc user db cid image auth keys path files bytes sum tables
+  at=$(date -u -d "@$2" +%Y-%m-%dT%H:%M:%S.000Z)
+  name=$(conf ".repositories[$i].name")
+  local bk=(backup --json --quiet --host "$stack" --tag ferry --tag "stack=$stack" --tag "run=$run")
+  tmp=$(mktemp -d); trap "rm -rf '$tmp'" EXIT
+  : > "$tmp/postgres"; : > "$tmp/redis"; : > "$tmp/volumes"
+  n=$(conf '.postgres | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(conf ".postgres[$k].service"); user=$(conf ".postgres[$k].user"); db=$(conf ".postgres[$k].db")
+    cid=$(container "$svc"); [ -n "$cid" ] || die "no running container of $svc in project $project: it cannot be backed up"
+    image=$(docker inspect --format '{{.Config.Image}}' "$cid")
+    out=$(pg_backup "$cid" "$user" "$db" "$SUMS_GEN" repo "$i" "\${bk[@]}" --tag kind=postgres --tag "source=$svc" \\
+      --stdin-filename "postgres-$svc.sql") || die "backing up Postgres $svc ($db) into $name failed"
+    sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "backing up Postgres $svc into $name: no snapshot id"
+    tables=$({ grep '^table|' <<<"$out" || true; } | jq -R -n '[inputs | split("|") | {name: .[1], rows: (.[2] | tonumber), checksum: (.[3] // "")}]')
+    jq -n -c --arg service "$svc" --arg db "$db" --arg user "$user" --arg image "$image" --arg snapshot "$sid" \\
+      --argjson tables "$tables" '{$service, $db, $user, $image, $snapshot, $tables}' >> "$tmp/postgres"
+  done
+  n=$(conf '.redis | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(conf ".redis[$k].service")
+    cid=$(container "$svc"); [ -n "$cid" ] || die "no running container of $svc in project $project: it cannot be backed up"
+    image=$(docker inspect --format '{{.Config.Image}}' "$cid")
+    auth=$authdir/$stack.redis-$svc.auth; [ -r "$auth" ] || auth=/dev/null
+    out=$(redis_backup "$cid" repo "$i" "\${bk[@]}" --tag kind=redis --tag "source=$svc" \\
+      --stdin-filename "redis-$svc.rdb" < "$auth") || die "backing up Redis $svc into $name failed"
+    sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "backing up Redis $svc into $name: no snapshot id"
+    keys=$(sed -n 's/^keys|\\([0-9][0-9]*\\)$/\\1/p' <<<"$out"); [ -n "$keys" ] || die "Redis $svc: no key count"
+    jq -n -c --arg service "$svc" --arg image "$image" --arg snapshot "$sid" --argjson keys "$keys" \\
+      '{$service, $image, $snapshot, $keys}' >> "$tmp/redis"
+  done
+  n=$(conf '.volumes | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(conf ".volumes[$k].name")
+    path=$(docker volume inspect --format '{{ .Mountpoint }}' "$(conf ".volumes[$k].docker")") || die "no volume $svc"
+    read -r files bytes sum < <(files_manifest "$path" "$MANIFEST_BATCH") || die "no files manifest of $path"
+    [[ $sum =~ ^[0-9a-f]{64}$ ]] || die "no files manifest of $path"
+    out=$(repo "$i" "\${bk[@]}" --tag kind=volume --tag "source=$svc" "$path") || die "backing up volume $svc into $name failed"
+    sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "backing up volume $svc into $name: no snapshot id"
+    jq -n -c --arg name "$svc" --arg path "$path" --arg snapshot "$sid" --argjson files "$files" --argjson bytes "$bytes" \\
+      --arg sha256 "$sum" '{$name, $path, $snapshot, $files, $bytes, $sha256}' >> "$tmp/volumes"
+  done
+  jq -n --argjson version ${MANIFEST_VERSION} --arg stack "$stack" --arg run "$run" --arg at "$at" \\
+    --slurpfile postgres "$tmp/postgres" --slurpfile redis "$tmp/redis" --slurpfile volumes "$tmp/volumes" \\
+    '{$version, $stack, $run, $at, $postgres, $redis, $volumes}' > "$tmp/manifest.json"
+  out=$(repo "$i" "\${bk[@]}" --tag kind=manifest --stdin-filename manifest.json --stdin < "$tmp/manifest.json") \\
+    || die "writing the manifest into $name failed"
+  sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "writing the manifest into $name: no snapshot id"
+}
+
+# Retention in repository $1: each kind's snapshots older than its days before the newest
+# of their source forgotten, then prune when anything was.
+retention() {
+  local i=$1 removed=0 kind days out n
+  while read -r kind days; do
+    out=$(repo "$i" forget --json --tag "ferry,stack=$stack,kind=$kind" --keep-within "\${days}d")
+    n=$({ grep '^\\[' <<<"$out" || true; } | jq -s '[.[][] | (.remove // []) | length] | add // 0')
+    removed=$((removed + n))
+  done < <(conf '.retention[] | "\\(.kind) \\(.days)"')
+  [ "$removed" -eq 0 ] || repo "$i" prune
+}`;
+
+const MAIN = `# The stack's lock, the one \`ferry apply\` and \`ferry migrate\` take: a scheduled run waits
+# for a deploy or a migration to end (at most ${LOCK_WAIT_S / 60} min).
+take_lock() {
+  local w
+  mkdir -p -m 700 "\${lock%/*}" || return 1
+  for ((w = 0; ; w += 10)); do
+    mkdir "$lock" 2>/dev/null && break
+    [ "$w" -lt ${LOCK_WAIT_S} ] || { echo "ferry-backup $stack: locked by another run for ${LOCK_WAIT_S / 60} min: $(cat "$lock/owner.json" 2>/dev/null)" >&2; return 1; }
+    sleep 10
+  done
+  trap 'rm -rf "$lock"' EXIT
+  trap 'exit 143' TERM INT
+  printf '{"run":"%s","by":"systemd@%s","at":"%s","command":"scheduled backup"}\\n' \\
+    "$run" "$(hostname)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$lock/owner.json"
+}
+
+main() {
+  stack=\${1:?usage: backup-run STACK}
+  authdir=/etc/ferry/backup config=/etc/ferry/backup/$stack.json pwfile=/etc/ferry/backup/$stack.password
+  lock=${LOCK_ROOT}/$stack.lock
+  [ -r "$config" ] || die "no $config: run \\\`ferry backup run $stack\\\` once"
+  project=$(conf .project)
+  run=$(date -u +%Y%m%dT%H%M%SZ)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \\n')
+  local n i name start failed=0
+  n=$(conf '.repositories | length')
+  if ! take_lock; then
+    for ((i = 0; i < n; i++)); do metrics "$(conf ".repositories[$i].name")" "$(date +%s)" 0; done
+    exit 1
+  fi
+  for ((i = 0; i < n; i++)); do
+    name=$(conf ".repositories[$i].name"); start=$(date +%s)
+    (set -e; backup_into "$i" "$start")
+    if [ $? -eq 0 ]; then
+      metrics "$name" "$start" 1 || failed=1
+      echo "ferry-backup $stack: run $run into $name complete"
+      (set -e; retention "$i")
+      [ $? -eq 0 ] || { echo "ferry-backup $stack: retention in $name failed" >&2; failed=1; }
+    else
+      metrics "$name" "$start" 0
+      echo "ferry-backup $stack: run $run into $name FAILED" >&2
+      failed=1
+    fi
+  done
+  exit $failed
+}`;
+
+/** The runner's whole text: the same file on every server. */
+export function renderRunner(): string {
+  return [
+    HEADER,
+    '',
+    literal('SUMS_GEN', SUMS_GEN_SQL),
+    literal('MANIFEST_BATCH', MANIFEST_BATCH),
+    '',
+    "# Postgres: $1 container, $2 role, $3 database, $4 the per-table queries, then restic's argv.",
+    fn('pg_backup', PG_BACKUP),
+    '',
+    "# Redis: $1 container, then restic's argv; the password (or nothing) on stdin.",
+    fn('redis_backup', REDIS_BACKUP),
+    '',
+    '# The files manifest of directory $1 ($2: the batch script): FILES BYTES SHA256.',
+    fn('files_manifest', MANIFEST_MAIN),
+    '',
+    HELPERS,
+    '',
+    BACKUP_INTO,
+    '',
+    MAIN,
+    '',
+    '# Sourced: the functions only.',
+    '(return 0 2>/dev/null) && return 0',
+    'main "$@"',
+    '',
+  ].join('\n');
+}

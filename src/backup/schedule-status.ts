@@ -1,0 +1,85 @@
+/**
+ * How a stack's backup schedule stands on its server, for `ferry backup status`: whether
+ * the timer runs, when it next fires, how the last scheduled run ended, and how far apart
+ * two runs are (systemd-analyze's next two elapses): a last good backup older than that
+ * interval and a twelfth is overdue (a daily schedule: 26 h, the BackupTooOld default).
+ * The command, and pure parsers of what it prints.
+ */
+import { script, type Command } from '../shell/command.js';
+import { sections } from '../inventory/live/probe.js';
+import { unitName } from './schedule.js';
+
+export interface ScheduleState {
+  /** The timer's ActiveState: `active` when it will fire. */
+  timer: string;
+  /** ISO times. */
+  next?: string;
+  lastTrigger?: string;
+  /** The service's Result of its last run (`success`, `exit-code`, ...); undefined before any. */
+  lastResult?: string;
+  /** When that run ended (ISO). */
+  lastExit?: string;
+  /** Milliseconds between two runs. */
+  intervalMs?: number;
+}
+
+const STATE = `export TZ=UTC
+echo @@timer; systemctl show "$1" -p ActiveState -p NextElapseUSecRealtime -p LastTriggerUSec 2>/dev/null
+echo @@service; systemctl show "$2" -p Result -p ExecMainExitTimestamp 2>/dev/null
+echo @@calendar; systemd-analyze calendar --iterations=2 -- "$3" 2>&1
+true`;
+
+export const scheduleStateCommand = (stack: string, schedule: string): Command =>
+  script(STATE, unitName(stack, 'timer'), unitName(stack, 'service'), schedule);
+
+/** `Thu 2026-12-03 20:49:33 UTC` as ISO; undefined when empty or not a UTC time. */
+function utc(text: string | undefined): string | undefined {
+  const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC/.exec(text ?? '');
+  return m ? `${m[1]}T${m[2]}Z` : undefined;
+}
+
+const props = (text: string): Map<string, string> =>
+  new Map(
+    text
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+  );
+
+export function parseScheduleState(stdout: string): ScheduleState {
+  const s = sections(stdout);
+  const timer = props(s.get('timer') ?? '');
+  const service = props(s.get('service') ?? '');
+  const calendar = s.get('calendar') ?? '';
+  const first = utc(/Next elapse: (.*)/.exec(calendar)?.[1]);
+  const second = utc(/Iter(?:ation|\.) #2: (.*)/.exec(calendar)?.[1]);
+  const next = utc(timer.get('NextElapseUSecRealtime'));
+  const lastTrigger = utc(timer.get('LastTriggerUSec'));
+  // Result is `success` for a service that never ran: only a run that ended tells.
+  const lastExit = utc(service.get('ExecMainExitTimestamp'));
+  return {
+    timer: timer.get('ActiveState') || 'inactive',
+    ...(next ? { next } : {}),
+    ...(lastTrigger ? { lastTrigger } : {}),
+    ...(lastExit && service.get('Result') ? { lastResult: service.get('Result')!, lastExit } : {}),
+    ...(first && second ? { intervalMs: Date.parse(second) - Date.parse(first) } : {}),
+  };
+}
+
+/** The age past which the last good backup is overdue: one interval and a twelfth. */
+export const overdueAfterMs = (intervalMs: number): number => Math.round((intervalMs * 13) / 12);
+
+/**
+ * What is wrong with the schedule, in words; undefined when nothing is. `lastGood`: the
+ * newest complete backup's time (ISO) in any repository; a failed scheduled run that a
+ * good backup followed is no longer a problem.
+ */
+export function scheduleProblem(s: ScheduleState, lastGood: string | undefined, now: number): string | undefined {
+  if (s.timer !== 'active') return `the timer is ${s.timer}: no scheduled backup will run`;
+  if (s.lastResult !== undefined && s.lastResult !== 'success' && (!lastGood || lastGood < s.lastExit!))
+    return `the last scheduled run failed (${s.lastResult}, ${s.lastExit!.slice(0, 16)}Z)`;
+  const lastGoodAgeMs = lastGood ? now - Date.parse(lastGood) : undefined;
+  if (s.intervalMs !== undefined && lastGoodAgeMs !== undefined && lastGoodAgeMs > overdueAfterMs(s.intervalMs))
+    return `overdue: the last good backup is older than the schedule allows (${Math.round(overdueAfterMs(s.intervalMs) / 60_000)} min)`;
+  return undefined;
+}

@@ -1,0 +1,104 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { goldenTests } from '../render/test-helpers/golden.js';
+import { repoAccess } from './repos.js';
+import { renderBackupMetrics } from './metrics.js';
+import { renderRunner } from './runner.js';
+import { renderRunnerConfig, renderService, renderTimer, scheduleFiles, type ScheduleInput } from './schedule.js';
+
+const app = { name: 'app', host: '203.0.113.10' };
+const vault = { name: 'vault', host: '203.0.113.20' };
+const input: ScheduleInput = {
+  stack: 'shop',
+  schedule: '*-*-* 03:00',
+  repos: [
+    repoAccess('shop', { name: 'here', path: '/var/backups/shop' }, app, { app, vault }),
+    repoAccess('shop', { name: 'offsite', server: 'vault', path: '/srv/restic/shop' }, app, { app, vault }),
+  ],
+  sources: {
+    project: 'shop',
+    postgres: [{ service: 'db', user: 'shop', db: 'orders', volumes: [] }],
+    redis: [{ service: 'cache' }],
+    volumes: [{ name: 'uploads', docker: 'shop_uploads' }],
+  },
+  retention: { postgres: 30, redis: 14, volumes: 7 },
+};
+
+goldenTests('backup', [
+  { file: 'backup-run', render: renderRunner },
+  { file: 'shop.json', render: () => renderRunnerConfig(input) },
+  { file: 'ferry-backup-shop.service', render: () => renderService('shop') },
+  { file: 'ferry-backup-shop.timer', render: () => renderTimer('shop', input.schedule) },
+]);
+
+const bash = (script: string, env: Record<string, string> = {}) =>
+  spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { ...process.env, ...env } });
+
+test('the runner is valid bash, and sourcing it defines its functions without running anything', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-runner-'));
+  const runner = join(dir, 'backup-run');
+  writeFileSync(runner, renderRunner());
+  assert.equal(bash(`bash -n ${runner}`).status, 0);
+  const r = bash(`. ${runner} && declare -F | awk '{ print $3 }'`);
+  assert.equal(r.status, 0, r.stderr);
+  for (const f of ['pg_backup', 'redis_backup', 'files_manifest', 'backup_into', 'retention', 'metrics', 'main'])
+    assert.ok(r.stdout.split('\n').includes(f), `${f} is defined`);
+  const usage = bash(`bash ${runner}`);
+  assert.notEqual(usage.status, 0, 'without a stack it refuses');
+  assert.match(usage.stderr, /usage: backup-run STACK/);
+});
+
+test("the runner's metrics file is the one `ferry backup run` writes, and a failed run keeps the last good time", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-runner-metrics-'));
+  const runner = join(dir, 'backup-run');
+  writeFileSync(runner, renderRunner());
+  const file = join(dir, 'ferry_backup_shop_here.prom');
+  const ok = bash(`. ${runner} && stack=shop && metrics here 1700000000 1`, { FERRY_TEXTFILE_DIR: dir });
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.equal(
+    readFileSync(file, 'utf8'),
+    renderBackupMetrics({ stack: 'shop', repository: 'here', lastRun: 1700000000, ok: true, lastSuccess: 1700000000 }),
+  );
+  const failed = bash(`. ${runner} && stack=shop && metrics here 1700003600 0`, { FERRY_TEXTFILE_DIR: dir });
+  assert.equal(failed.status, 0, failed.stderr);
+  assert.equal(
+    readFileSync(file, 'utf8'),
+    renderBackupMetrics({ stack: 'shop', repository: 'here', lastRun: 1700003600, ok: false, lastSuccess: 1700000000 }),
+  );
+  const first = bash(`. ${runner} && stack=new && metrics here 1700003600 0`, { FERRY_TEXTFILE_DIR: dir });
+  assert.equal(first.status, 0, first.stderr);
+  assert.equal(
+    readFileSync(join(dir, 'ferry_backup_new_here.prom'), 'utf8'),
+    renderBackupMetrics({ stack: 'new', repository: 'here', lastRun: 1700003600, ok: false }),
+  );
+});
+
+test('the configuration names the SFTP command of a repository on another server, and the retention per kind', () => {
+  const c = JSON.parse(renderRunnerConfig(input)) as {
+    repositories: { name: string; url: string; sftp_command?: string }[];
+    retention: { kind: string; days: number }[];
+  };
+  assert.equal(c.repositories[0]!.sftp_command, undefined);
+  assert.match(c.repositories[1]!.sftp_command ?? '', /^ssh .*-i \/root\/\.ssh\/ferry-migrate-shop-backup .* -s sftp$/);
+  assert.match(c.repositories[1]!.url, /^sftp:root@203\.0\.113\.20:\/srv\/restic\/shop$/);
+  assert.deepEqual(
+    c.retention.map((r) => `${r.kind} ${r.days}`),
+    ['postgres 30', 'redis 14', 'volume 7', 'manifest 30'],
+  );
+});
+
+test('the files: runner executable, configuration readable by root only, units world-readable', () => {
+  assert.deepEqual(
+    scheduleFiles(input).map((f) => [f.path, f.mode.toString(8)]),
+    [
+      ['/usr/local/lib/ferry/backup-run', '755'],
+      ['/etc/ferry/backup/shop.json', '600'],
+      ['/etc/systemd/system/ferry-backup-shop.service', '644'],
+      ['/etc/systemd/system/ferry-backup-shop.timer', '644'],
+    ],
+  );
+});

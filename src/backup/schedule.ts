@@ -1,0 +1,94 @@
+/**
+ * A stack's backup schedule on its server: a systemd timer (`OnCalendar=` the stack's
+ * `backups.schedule`, `Persistent=true`: a run missed while the server was off runs at
+ * boot) starts a oneshot service that runs the runner (runner.ts) with the stack's
+ * configuration. The files, as data; nothing here runs anything. Pure.
+ */
+import { sftpCommand, type RepoAccess } from './restic.js';
+import { keptDays, type BackupRetention } from '../model/backup.js';
+import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
+import type { BackupSources } from './sources.js';
+
+export const unitName = (stack: string, kind: 'service' | 'timer'): string => `ferry-backup-${stack}.${kind}`;
+export const unitPath = (stack: string, kind: 'service' | 'timer'): string =>
+  `/etc/systemd/system/${unitName(stack, kind)}`;
+
+export interface ScheduleInput {
+  stack: string;
+  /** A systemd calendar expression (`daily`, `*-*-* 03:00`). */
+  schedule: string;
+  sources: BackupSources;
+  repos: RepoAccess[];
+  retention: BackupRetention;
+}
+
+/** What the runner reads: the sources, the repositories (with their SFTP command), the retention. */
+export function renderRunnerConfig(i: ScheduleInput): string {
+  const config = {
+    stack: i.stack,
+    project: i.sources.project,
+    postgres: i.sources.postgres.map((d) => ({ service: d.service, user: d.user, db: d.db })),
+    redis: i.sources.redis.map((r) => ({ service: r.service })),
+    volumes: i.sources.volumes.map((v) => ({ name: v.name, docker: v.docker })),
+    repositories: i.repos.map((r) => ({
+      name: r.name,
+      url: r.url,
+      ...(r.channel ? { sftp_command: sftpCommand(r.channel) } : {}),
+    })),
+    retention: keptDays(i.retention).map(([kind, days]) => ({ kind, days })),
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+export function renderService(stack: string): string {
+  return [
+    '# Written by Ferry (`ferry backup run`): the scheduled backup of stack ' + stack + '.',
+    '[Unit]',
+    `Description=Ferry backup of stack ${stack}`,
+    'Wants=network-online.target',
+    'After=network-online.target docker.service',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    `ExecStart=${RUNNER_PATH} ${stack}`,
+    'Nice=10',
+    'IOSchedulingClass=best-effort',
+    'IOSchedulingPriority=7',
+    'TimeoutStartSec=6h',
+    '',
+  ].join('\n');
+}
+
+export function renderTimer(stack: string, schedule: string): string {
+  return [
+    '# Written by Ferry (`ferry backup run`): when the backup of stack ' + stack + ' runs.',
+    '[Unit]',
+    `Description=Ferry backup schedule of stack ${stack}`,
+    '',
+    '[Timer]',
+    `OnCalendar=${schedule}`,
+    'Persistent=true',
+    'AccuracySec=1min',
+    '',
+    '[Install]',
+    'WantedBy=timers.target',
+    '',
+  ].join('\n');
+}
+
+/** One file the schedule puts on the server. */
+export interface ScheduleFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+/** Every file of the stack's schedule, the runner first. */
+export function scheduleFiles(i: ScheduleInput): ScheduleFile[] {
+  return [
+    { path: RUNNER_PATH, content: renderRunner(), mode: 0o755 },
+    { path: runnerConfigPath(i.stack), content: renderRunnerConfig(i), mode: 0o600 },
+    { path: unitPath(i.stack, 'service'), content: renderService(i.stack), mode: 0o644 },
+    { path: unitPath(i.stack, 'timer'), content: renderTimer(i.stack, i.schedule), mode: 0o644 },
+  ];
+}
