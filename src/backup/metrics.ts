@@ -7,6 +7,7 @@
  * writer, which renames a complete file into place so that a scrape never reads half.
  */
 import type { StepContext } from '../engine/step.js';
+import type { Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
 import { script, type Command } from '../shell/command.js';
 import { TEXTFILE_DIR } from '../monitoring/render/health.js';
@@ -26,22 +27,49 @@ export interface BackupMetrics {
 
 const LAST_SUCCESS = 'ferry_backup_last_success_timestamp_seconds';
 
+/** Each gauge's help text, by name without its `ferry_backup_` prefix (the runner writes the same). */
+export const GAUGE_HELP = {
+  last_run_timestamp_seconds: 'When the last backup run of the stack into the repository began.',
+  last_run_success: '1 when the last backup run into the repository ended with its manifest, 0 when it failed.',
+  last_success_timestamp_seconds: 'When the last backup run into the repository that ended with its manifest began.',
+  last_drill_timestamp_seconds: 'When the last restore drill of the stack from the repository began.',
+  last_drill_success: '1 when the last restore drill proved every row, key and file, 0 when it failed.',
+} as const;
+
+/** One gauge with its HELP and TYPE lines. */
+const gauge = (name: keyof typeof GAUGE_HELP, labels: string, value: number): string[] => [
+  `# HELP ferry_backup_${name} ${GAUGE_HELP[name]}`,
+  `# TYPE ferry_backup_${name} gauge`,
+  `ferry_backup_${name}${labels} ${value}`,
+];
+
 export function renderBackupMetrics(m: BackupMetrics): string {
   const labels = `{stack="${m.stack}",repository="${m.repository}"}`;
   return [
-    '# HELP ferry_backup_last_run_timestamp_seconds When the last backup run of the stack into the repository began.',
-    '# TYPE ferry_backup_last_run_timestamp_seconds gauge',
-    `ferry_backup_last_run_timestamp_seconds${labels} ${m.lastRun}`,
-    '# HELP ferry_backup_last_run_success 1 when the last backup run into the repository ended with its manifest, 0 when it failed.',
-    '# TYPE ferry_backup_last_run_success gauge',
-    `ferry_backup_last_run_success${labels} ${m.ok ? 1 : 0}`,
-    ...(m.lastSuccess !== undefined
-      ? [
-          `# HELP ${LAST_SUCCESS} When the last backup run into the repository that ended with its manifest began.`,
-          `# TYPE ${LAST_SUCCESS} gauge`,
-          `${LAST_SUCCESS}${labels} ${m.lastSuccess}`,
-        ]
-      : []),
+    ...gauge('last_run_timestamp_seconds', labels, m.lastRun),
+    ...gauge('last_run_success', labels, m.ok ? 1 : 0),
+    ...(m.lastSuccess !== undefined ? gauge('last_success_timestamp_seconds', labels, m.lastSuccess) : []),
+    '',
+  ].join('\n');
+}
+
+export const drillMetricsPath = (stack: string, repository: string): string =>
+  `${TEXTFILE_DIR}/ferry_drill_${stack}_${repository}.prom`;
+
+export interface DrillMetrics {
+  stack: string;
+  repository: string;
+  /** Unix seconds the drill began. */
+  at: number;
+  ok: boolean;
+}
+
+/** A restore drill's outcome, by hand (`ferry backup drill`) or scheduled: the `BackupDrillFailed` rule watches it. */
+export function renderDrillMetrics(m: DrillMetrics): string {
+  const labels = `{stack="${m.stack}",repository="${m.repository}"}`;
+  return [
+    ...gauge('last_drill_timestamp_seconds', labels, m.at),
+    ...gauge('last_drill_success', labels, m.ok ? 1 : 0),
     '',
   ].join('\n');
 }
@@ -56,6 +84,12 @@ export function lastSuccessIn(text: string): number | undefined {
 const writeCommand = (path: string): Command =>
   script('mkdir -p "$1" && cat > "$2.tmp" && mv "$2.tmp" "$2"', TEXTFILE_DIR, path);
 const readCommand = (path: string): Command => script('cat "$1" 2>/dev/null || true', path);
+
+/** Writes a drill's outcome; false when the file could not be written (the drill's own report comes first). */
+export async function recordDrill(t: Transport, m: DrillMetrics, sudo: boolean): Promise<boolean> {
+  const r = await t.exec(writeCommand(drillMetricsPath(m.stack, m.repository)), { sudo, stdin: renderDrillMetrics(m) });
+  return r.code === 0;
+}
 
 /** Writes the run's outcome; on a failure, keeps the last good time the file held. */
 export async function recordBackupRun(

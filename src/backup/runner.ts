@@ -9,6 +9,8 @@
  */
 import { MANIFEST_BATCH, MANIFEST_MAIN } from '../migrate/manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
+import { GAUGE_HELP } from './metrics.js';
+import { quote } from '../shell/command.js';
 import { PG_BACKUP, REDIS_BACKUP, SUMS_GEN_SQL, passwordFile } from './restic.js';
 import { TEXTFILE_DIR } from '../monitoring/render/health.js';
 import { LOCK_ROOT } from '../lock/lock.js';
@@ -22,6 +24,9 @@ export const redisAuthPath = (stack: string, service: string): string =>
   `${passwordFile(stack).replace(/\.password$/, '')}.redis-${service}.auth`;
 /** How long a scheduled run waits for a stack locked by another run (a deploy, a migration). */
 export const LOCK_WAIT_S = 30 * 60;
+
+/** A word quoted for the shell. */
+const q = quote;
 
 /** A bash function running `body` in a subshell of its own, with its positional arguments. */
 const fn = (name: string, body: string): string => `${name}() (\n${body}\n)`;
@@ -58,26 +63,24 @@ container() {
 # The snapshot id in restic backup --json output (its summary message).
 snapshot_of() { grep '^{' | jq -r 'select(.message_type == "summary") | .snapshot_id' | tail -n 1; }
 
+# One gauge of repository $REPO: $1 its name after ferry_backup_, $2 its help, $3 its value.
+gauge() {
+  echo "# HELP ferry_backup_$1 $2"
+  echo "# TYPE ferry_backup_$1 gauge"
+  echo "ferry_backup_$1{stack=\\"$stack\\",repository=\\"$REPO\\"} $3"
+}
+
 # The metrics file of repository $1 for node_exporter: run begun at $2, success $3 (1 or 0).
 # A failed run keeps the last good run's time the file held.
 metrics() {
-  local f="$textfile/ferry_backup_\${stack}_$1.prom" good l
+  local f="$textfile/ferry_backup_\${stack}_$1.prom" good REPO=$1
   if [ "$3" = 1 ]; then good=$2
   else good=$(sed -n 's/^ferry_backup_last_success_timestamp_seconds{[^}]*} \\([0-9][0-9]*\\)$/\\1/p' "$f" 2>/dev/null | head -n 1); fi
-  l="{stack=\\"$stack\\",repository=\\"$1\\"}"
   mkdir -p "$textfile" || return 1
   {
-    echo '# HELP ferry_backup_last_run_timestamp_seconds When the last backup run of the stack into the repository began.'
-    echo '# TYPE ferry_backup_last_run_timestamp_seconds gauge'
-    echo "ferry_backup_last_run_timestamp_seconds$l $2"
-    echo '# HELP ferry_backup_last_run_success 1 when the last backup run into the repository ended with its manifest, 0 when it failed.'
-    echo '# TYPE ferry_backup_last_run_success gauge'
-    echo "ferry_backup_last_run_success$l $3"
-    if [ -n "$good" ]; then
-      echo '# HELP ferry_backup_last_success_timestamp_seconds When the last backup run into the repository that ended with its manifest began.'
-      echo '# TYPE ferry_backup_last_success_timestamp_seconds gauge'
-      echo "ferry_backup_last_success_timestamp_seconds$l $good"
-    fi
+    gauge last_run_timestamp_seconds ${q(GAUGE_HELP.last_run_timestamp_seconds)} "$2"
+    gauge last_run_success ${q(GAUGE_HELP.last_run_success)} "$3"
+    [ -z "$good" ] || gauge last_success_timestamp_seconds ${q(GAUGE_HELP.last_success_timestamp_seconds)} "$good"
   } > "$f.tmp" && mv "$f.tmp" "$f"
 }`;
 
@@ -146,6 +149,75 @@ retention() {
   [ "$removed" -eq 0 ] || repo "$i" prune
 }`;
 
+const DRILL = `# Everything a drill makes: scratch containers (by label) and a scratch directory.
+drill_cleanup() {
+  local ids
+  ids=$(docker ps -aq --filter "label=ferry-drill=$stack"); [ -z "$ids" ] || docker rm -f $ids >/dev/null
+  rm -rf -- "/var/tmp/ferry-drill-$stack"
+}
+
+# A restore drill from repository $1 (an index), as \`ferry backup drill\` does it: every pack
+# read, the latest run with a manifest restored into scratch containers and a scratch
+# directory, every table, key count and volume proven against the manifest, everything it
+# made removed. One line per proof; fails when any proof fails.
+drill_from() {
+  local i=$1 name mid man n k svc user db image snap c pw want got keys files bytes sum path dir fail=0
+  name=$(conf ".repositories[$i].name"); dir=/var/tmp/ferry-drill-$stack
+  trap drill_cleanup EXIT
+  repo "$i" check --read-data >/dev/null || die "restic check --read-data of $name failed: a pack is damaged or unreadable"
+  mid=$(repo "$i" snapshots --json --no-lock --tag "ferry,stack=$stack,kind=manifest" | jq -r 'sort_by(.time) | last | .id // empty')
+  [ -n "$mid" ] || die "$name holds no backup of $stack"
+  man=$(repo "$i" dump "$mid" /manifest.json) || die "the manifest $mid cannot be read from $name"
+  m() { jq -r "$@" <<<"$man"; }
+  drill_cleanup; install -d -m 700 "$dir"
+  n=$(m '.postgres | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(m ".postgres[$k].service"); user=$(m ".postgres[$k].user"); db=$(m ".postgres[$k].db")
+    image=$(m ".postgres[$k].image"); snap=$(m ".postgres[$k].snapshot")
+    c=ferry-drill-$stack-$svc; pw=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \\n')
+    docker run -d --name "$c" --label "ferry-drill=$stack" --network none -e "POSTGRES_USER=$user" \\
+      -e "POSTGRES_DB=$db" -e "POSTGRES_PASSWORD=$pw" "$image" >/dev/null || die "a scratch Postgres could not be started from $image"
+    for ((w = 0; w < 480; w++)); do docker exec "$c" pg_isready -q -h 127.0.0.1 && break; sleep 0.25; done
+    docker exec "$c" pg_isready -q -h 127.0.0.1 || die "the scratch Postgres $c does not accept connections"
+    repo "$i" dump "$snap" "/postgres-$svc.sql" | docker exec -i "$c" psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -U "$user" -d "$db" \\
+      || die "restoring $svc into $c failed"
+    want=$(m ".postgres[$k].tables[] | \\"\\\\(.name)|\\\\(.rows)|\\\\(.checksum)\\"" | sort)
+    got=$(printf '%s \\\\gexec\\n' "$SUMS_GEN" | docker exec -i "$c" psql -X -q -At -F '|' -v ON_ERROR_STOP=1 -U "$user" -d "$db" | sort)
+    if [ "$want" = "$got" ]; then echo "ok   postgres $svc: $(grep -c . <<<"$want") table(s), every row count and checksum"
+    else echo "FAIL postgres $svc: the restored tables differ from the manifest (< manifest, > restored):"; diff <(echo "$want") <(echo "$got") | sed 's/^/  /' || true; fail=1; fi
+  done
+  n=$(m '.redis | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(m ".redis[$k].service"); image=$(m ".redis[$k].image"); snap=$(m ".redis[$k].snapshot"); want=$(m ".redis[$k].keys")
+    repo "$i" dump "$snap" "/redis-$svc.rdb" > "$dir/$svc.rdb" || die "restoring the RDB of $svc failed"
+    keys=$(docker run --rm --label "ferry-drill=$stack" --network none --entrypoint redis-check-rdb -v "$dir:/drill:ro" "$image" \\
+      "/drill/$svc.rdb" | sed -n 's/.*\\[info\\] \\([0-9][0-9]*\\) keys read.*/\\1/p')
+    if [ "$keys" = "$want" ]; then echo "ok   redis $svc: $keys keys"
+    else echo "FAIL redis $svc: expected $want keys, found \${keys:-no key count}"; fail=1; fi
+  done
+  n=$(m '.volumes | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(m ".volumes[$k].name"); path=$(m ".volumes[$k].path"); snap=$(m ".volumes[$k].snapshot")
+    want=$(m ".volumes[$k] | \\"\\\\(.files) \\\\(.bytes) \\\\(.sha256)\\"")
+    repo "$i" restore "$snap" --target "$dir/volume-$svc" >/dev/null || die "restoring volume $svc failed"
+    read -r files bytes sum < <(files_manifest "$dir/volume-$svc$path" "$MANIFEST_BATCH") || die "no files manifest of volume $svc"
+    if [ "$files $bytes $sum" = "$want" ]; then echo "ok   volume $svc: $files files, $bytes bytes, sha256 \${sum:0:12}"
+    else echo "FAIL volume $svc: expected $want, found $files $bytes $sum"; fail=1; fi
+  done
+  echo "ferry-backup $stack: drill of run $(m .run) from $name (backed up $(m .at)): $([ $fail = 0 ] && echo 'every row, key and file came back' || echo FAILED)"
+  return $fail
+}
+
+# The drill metrics file of repository $1: drill begun at $2, success $3 (1 or 0).
+drill_metrics() {
+  local f="$textfile/ferry_drill_\${stack}_$1.prom" REPO=$1
+  mkdir -p "$textfile" || return 1
+  {
+    gauge last_drill_timestamp_seconds ${q(GAUGE_HELP.last_drill_timestamp_seconds)} "$2"
+    gauge last_drill_success ${q(GAUGE_HELP.last_drill_success)} "$3"
+  } > "$f.tmp" && mv "$f.tmp" "$f"
+}`;
+
 const MAIN = `# The stack's lock, the one \`ferry apply\` and \`ferry migrate\` take: a scheduled run waits
 # for a deploy or a migration to end (at most ${LOCK_WAIT_S / 60} min).
 take_lock() {
@@ -163,20 +235,34 @@ take_lock() {
 }
 
 main() {
-  stack=\${1:?usage: backup-run STACK}
+  stack=\${1:?usage: backup-run STACK [run|drill]}
   authdir=/etc/ferry/backup config=/etc/ferry/backup/$stack.json pwfile=/etc/ferry/backup/$stack.password
   lock=${LOCK_ROOT}/$stack.lock
   [ -r "$config" ] || die "no $config: run \\\`ferry backup run $stack\\\` once"
   project=$(conf .project)
   run=$(date -u +%Y%m%dT%H%M%SZ)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \\n')
-  local n i name start failed=0
+  local mode=\${2:-run} n i name start failed=0
+  case "$mode" in run|drill) ;; *) die "usage: backup-run STACK [run|drill]" ;; esac
   n=$(conf '.repositories | length')
   if ! take_lock; then
-    for ((i = 0; i < n; i++)); do metrics "$(conf ".repositories[$i].name")" "$(date +%s)" 0; done
+    for ((i = 0; i < n; i++)); do
+      if [ "$mode" = run ]; then metrics "$(conf ".repositories[$i].name")" "$(date +%s)" 0
+      else drill_metrics "$(conf ".repositories[$i].name")" "$(date +%s)" 0; fi
+    done
     exit 1
   fi
   for ((i = 0; i < n; i++)); do
     name=$(conf ".repositories[$i].name"); start=$(date +%s)
+    if [ "$mode" = drill ]; then
+      (set -e; drill_from "$i")
+      if [ $? -eq 0 ]; then drill_metrics "$name" "$start" 1 || failed=1
+      else
+        drill_metrics "$name" "$start" 0
+        echo "ferry-backup $stack: drill from $name FAILED" >&2
+        failed=1
+      fi
+      continue
+    fi
     (set -e; backup_into "$i" "$start")
     if [ $? -eq 0 ]; then
       metrics "$name" "$start" 1 || failed=1
@@ -212,6 +298,8 @@ export function renderRunner(): string {
     HELPERS,
     '',
     BACKUP_INTO,
+    '',
+    DRILL,
     '',
     MAIN,
     '',

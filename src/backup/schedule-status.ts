@@ -7,7 +7,7 @@
  */
 import { script, type Command } from '../shell/command.js';
 import { sections } from '../inventory/live/probe.js';
-import { unitName } from './schedule.js';
+import { unitName, type Job } from './schedule.js';
 
 export interface ScheduleState {
   /** The timer's ActiveState: `active` when it will fire. */
@@ -29,8 +29,8 @@ echo @@service; systemctl show "$2" -p Result -p ExecMainExitTimestamp 2>/dev/nu
 echo @@calendar; systemd-analyze calendar --iterations=2 -- "$3" 2>&1
 true`;
 
-export const scheduleStateCommand = (stack: string, schedule: string): Command =>
-  script(STATE, unitName(stack, 'timer'), unitName(stack, 'service'), schedule);
+export const scheduleStateCommand = (stack: string, schedule: string, job: Job = 'backup'): Command =>
+  script(STATE, unitName(stack, 'timer', job), unitName(stack, 'service', job), schedule);
 
 /** `Thu 2026-12-03 20:49:33 UTC` as ISO; undefined when empty or not a UTC time. */
 function utc(text: string | undefined): string | undefined {
@@ -48,9 +48,13 @@ const props = (text: string): Map<string, string> =>
 
 export function parseScheduleState(stdout: string): ScheduleState {
   const s = sections(stdout);
-  const timer = props(s.get('timer') ?? '');
-  const service = props(s.get('service') ?? '');
-  const calendar = s.get('calendar') ?? '';
+  return scheduleStateOf(s.get('timer') ?? '', s.get('service') ?? '', s.get('calendar') ?? '');
+}
+
+/** From what `systemctl show` printed of the timer and the service, and `systemd-analyze calendar` of the schedule. */
+export function scheduleStateOf(timerText: string, serviceText: string, calendar: string): ScheduleState {
+  const timer = props(timerText);
+  const service = props(serviceText);
   const first = utc(/Next elapse: (.*)/.exec(calendar)?.[1]);
   const second = utc(/Iter(?:ation|\.) #2: (.*)/.exec(calendar)?.[1]);
   const next = utc(timer.get('NextElapseUSecRealtime'));
@@ -66,6 +70,10 @@ export function parseScheduleState(stdout: string): ScheduleState {
   };
 }
 
+/** A duration in minutes, or in hours from two hours. */
+export const span = (ms: number): string =>
+  ms >= 2 * 3600_000 ? `${Math.round(ms / 3600_000)} h` : `${Math.round(ms / 60_000)} min`;
+
 /** The age past which the last good backup is overdue: one interval and a twelfth. */
 export const overdueAfterMs = (intervalMs: number): number => Math.round((intervalMs * 13) / 12);
 
@@ -80,6 +88,6 @@ export function scheduleProblem(s: ScheduleState, lastGood: string | undefined, 
     return `the last scheduled run failed (${s.lastResult}, ${s.lastExit!.slice(0, 16)}Z)`;
   const lastGoodAgeMs = lastGood ? now - Date.parse(lastGood) : undefined;
   if (s.intervalMs !== undefined && lastGoodAgeMs !== undefined && lastGoodAgeMs > overdueAfterMs(s.intervalMs))
-    return `overdue: the last good backup is older than the schedule allows (${Math.round(overdueAfterMs(s.intervalMs) / 60_000)} min)`;
+    return `overdue: the last good backup is ${span(lastGoodAgeMs)} old, more than the schedule allows (${span(overdueAfterMs(s.intervalMs))})`;
   return undefined;
 }

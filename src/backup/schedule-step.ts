@@ -1,9 +1,10 @@
 /**
- * The step that puts a stack's backup schedule on its server, or takes it away: the
- * runner, the stack's configuration, each Redis password the runner needs (mode 600),
- * the service and timer units; jq installed; the timer enabled and started. Only files
- * whose hash differs are written. The schedule is checked by systemd-analyze on the
- * server before anything is written; the units by `systemd-analyze verify` after.
+ * The step that puts a stack's backup and drill schedules on its server, or takes them
+ * away: the runner, the stack's configuration, each Redis password the runner needs
+ * (mode 600), a service and a timer per scheduled job; jq installed; each timer enabled
+ * and started. Only files whose hash differs are written. Each calendar is checked by
+ * systemd-analyze on the server before anything is written; the units by `systemd-analyze
+ * verify` after. A job without a calendar has its timer and units removed.
  */
 import { createHash } from 'node:crypto';
 import { Secret } from '../core/secret.js';
@@ -13,14 +14,19 @@ import { projectContainers } from '../deploy/containers.js';
 import { cmd, render, script } from '../shell/command.js';
 import { redisAuthPath, runnerConfigPath, RUNNER_PATH } from './runner.js';
 import { redisPasswordOf } from './run.js';
-import { scheduleFiles, unitName, unitPath, type ScheduleFile, type ScheduleInput } from './schedule.js';
-import type { BackupSources } from './sources.js';
+import {
+  JOBS,
+  scheduleFiles,
+  unitName,
+  unitPath,
+  type Job,
+  type ScheduleFile,
+  type ScheduleInput,
+} from './schedule.js';
 
-export interface ScheduleStepInput extends Omit<ScheduleInput, 'schedule'> {
+export interface ScheduleStepInput extends ScheduleInput {
   server: string;
   sudo: boolean;
-  /** undefined: no timer; one left by an earlier schedule is removed. */
-  schedule?: string;
   dependsOn: string[];
 }
 
@@ -30,22 +36,28 @@ interface Observed {
   /** Redis password files the runner no longer needs. */
   stale: string[];
   jq: boolean;
-  timer: string;
-  /** A timer is there though no schedule is configured. */
-  remove: boolean;
+  /** `enabled/active` and the like, per job. */
+  timers: Partial<Record<Job, string>>;
+  /** Jobs without a calendar whose units are still there. */
+  remove: Job[];
 }
 
-const STATE = `t=$1; shift
-for f; do s=$(sha256sum -- "$f" 2>/dev/null) && echo "sum \${s%% *} $f"; done
+/** $1 the stack; then the paths whose hashes are wanted. */
+const STATE = `s=$1; shift
+for f; do h=$(sha256sum -- "$f" 2>/dev/null) && echo "sum \${h%% *} $f"; done
 command -v jq >/dev/null && echo jq
-echo "timer $(systemctl is-enabled "$t" 2>/dev/null || true)/$(systemctl is-active "$t" 2>/dev/null || true)"
-test -f "/etc/systemd/system/$t" && echo unit
+for j in ${JOBS.join(' ')}; do
+  t=ferry-$j-$s.timer
+  echo "timer $j $(systemctl is-enabled "$t" 2>/dev/null || true)/$(systemctl is-active "$t" 2>/dev/null || true)"
+  test -f "/etc/systemd/system/$t" && echo "unit $j"
+done
 true`;
 
 const INSTALL_JQ = script(
   'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends jq',
 );
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+const wantedJobs = (i: ScheduleStepInput): Job[] => JOBS.filter((j) => i.calendars[j] !== undefined);
 
 /** A file to write: its content (a password as a Secret) and the hash it must have. */
 interface Wanted extends Omit<ScheduleFile, 'content'> {
@@ -53,12 +65,12 @@ interface Wanted extends Omit<ScheduleFile, 'content'> {
   sum: string;
 }
 
-async function redisAuth(ctx: StepContext, i: ScheduleStepInput, sources: BackupSources) {
+async function redisAuth(ctx: StepContext, i: ScheduleStepInput) {
   const wanted: Wanted[] = [];
   const unneeded: string[] = [];
-  if (sources.redis.length === 0) return { wanted, unneeded };
-  const containers = await projectContainers(ctx.transport, sources.project, i.sudo);
-  for (const r of sources.redis) {
+  if (i.sources.redis.length === 0) return { wanted, unneeded };
+  const containers = await projectContainers(ctx.transport, i.sources.project, i.sudo);
+  for (const r of i.sources.redis) {
     const c = containers.find((x) => x.service === r.service && x.status === 'running');
     // Without a running container the password cannot be read: the run step says so.
     if (!c) continue;
@@ -73,71 +85,103 @@ async function redisAuth(ctx: StepContext, i: ScheduleStepInput, sources: Backup
   return { wanted, unneeded };
 }
 
-async function wantedFiles(ctx: StepContext, i: ScheduleStepInput, schedule: string) {
-  const files: Wanted[] = scheduleFiles({ ...i, schedule }).map((f) => ({ ...f, sum: sha(f.content) }));
-  const auth = await redisAuth(ctx, i, i.sources);
+async function wantedFiles(ctx: StepContext, i: ScheduleStepInput) {
+  const files: Wanted[] = scheduleFiles(i).map((f) => ({ ...f, sum: sha(f.content) }));
+  const auth = await redisAuth(ctx, i);
   return { files: [...files, ...auth.wanted], unneeded: auth.unneeded };
 }
 
 async function readState(ctx: StepContext, i: ScheduleStepInput, paths: string[]) {
-  const r = await ctx.transport.exec(script(STATE, unitName(i.stack, 'timer'), ...paths), { sudo: i.sudo });
+  const r = await ctx.transport.exec(script(STATE, i.stack, ...paths), { sudo: i.sudo });
   const sums = new Map<string, string>();
+  const timers: Partial<Record<Job, string>> = {};
+  const units: Job[] = [];
   for (const l of r.stdout.split('\n')) {
-    const m = /^sum ([0-9a-f]{64}) (.+)$/.exec(l);
-    if (m) sums.set(m[2]!, m[1]!);
+    const sum = /^sum ([0-9a-f]{64}) (.+)$/.exec(l);
+    if (sum) sums.set(sum[2]!, sum[1]!);
+    const timer = /^timer (backup|drill) (.*)$/.exec(l);
+    if (timer) timers[timer[1] as Job] = timer[2]!;
+    const unit = /^unit (backup|drill)$/.exec(l);
+    if (unit) units.push(unit[1] as Job);
   }
-  return {
-    sums,
-    jq: /^jq$/m.test(r.stdout),
-    timer: /^timer (.*)$/m.exec(r.stdout)?.[1] ?? '/',
-    unit: /^unit$/m.test(r.stdout),
-  };
+  return { sums, timers, units, jq: /^jq$/m.test(r.stdout) };
 }
 
-async function validSchedule(ctx: StepContext, i: ScheduleStepInput, schedule: string): Promise<void> {
-  const r = await ctx.transport.exec(cmd('systemd-analyze', 'calendar', '--', schedule), { sudo: i.sudo });
-  if (r.code !== 0)
-    throw new StepError(
-      'backup-schedule-invalid',
-      `${i.server}: systemd does not accept the backup schedule "${schedule}" of ${i.stack}: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`,
-      'Give `backups.schedule` a systemd calendar expression: daily, hourly, weekly, "*-*-* 03:00", "Mon..Fri 02:30" (see `man systemd.time`); `systemd-analyze calendar EXPR` on the server checks one.',
-      `stacks/${i.stack}/backups/schedule`,
-    );
+const KEY: Record<Job, string> = { backup: 'schedule', drill: 'drill' };
+
+async function validCalendars(ctx: StepContext, i: ScheduleStepInput): Promise<void> {
+  for (const j of wantedJobs(i)) {
+    const calendar = i.calendars[j]!;
+    const r = await ctx.transport.exec(cmd('systemd-analyze', 'calendar', '--', calendar), { sudo: i.sudo });
+    if (r.code !== 0)
+      throw new StepError(
+        'backup-schedule-invalid',
+        `${i.server}: systemd does not accept the ${KEY[j]} "${calendar}" of ${i.stack}'s backups: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`,
+        `Give \`backups.${KEY[j]}\` a systemd calendar expression: daily, hourly, weekly, "*-*-* 03:00", "Mon..Fri 02:30" (see \`man systemd.time\`); \`systemd-analyze calendar EXPR\` on the server checks one.`,
+        `stacks/${i.stack}/backups/${KEY[j]}`,
+      );
+  }
 }
 
 async function observe(ctx: StepContext, i: ScheduleStepInput): Promise<Observed> {
-  if (i.schedule === undefined) {
-    const s = await readState(ctx, i, []);
-    return { differs: [], stale: [], jq: s.jq, timer: s.timer, remove: s.unit };
-  }
-  await validSchedule(ctx, i, i.schedule);
-  const { files, unneeded } = await wantedFiles(ctx, i, i.schedule);
+  await validCalendars(ctx, i);
+  const wanted = wantedJobs(i);
+  const { files, unneeded } =
+    wanted.length > 0 ? await wantedFiles(ctx, i) : { files: [] as Wanted[], unneeded: [] as string[] };
   const s = await readState(ctx, i, [...files.map((f) => f.path), ...unneeded]);
   return {
     differs: files.filter((f) => s.sums.get(f.path) !== f.sum).map((f) => f.path),
     stale: unneeded.filter((p) => s.sums.has(p)),
     jq: s.jq,
-    timer: s.timer,
-    remove: false,
+    timers: s.timers,
+    remove: s.units.filter((j) => !wanted.includes(j)),
   };
 }
 
-const settled = (o: Observed, scheduled: boolean): boolean =>
-  scheduled ? o.differs.length === 0 && o.stale.length === 0 && o.jq && o.timer === 'enabled/active' : !o.remove;
+function settled(i: ScheduleStepInput, o: Observed): boolean {
+  const wanted = wantedJobs(i);
+  return (
+    o.differs.length === 0 &&
+    o.stale.length === 0 &&
+    o.remove.length === 0 &&
+    (wanted.length === 0 || o.jq) &&
+    wanted.every((j) => o.timers[j] === 'enabled/active')
+  );
+}
 
 function summary(i: ScheduleStepInput, o: Observed): string {
-  if (i.schedule === undefined) return `remove the backup timer ${unitName(i.stack, 'timer')} (no schedule configured)`;
   const parts = [
-    ...(o.jq ? [] : ['install jq']),
+    ...(wantedJobs(i).length > 0 && !o.jq ? ['install jq'] : []),
     ...(o.differs.length > 0 ? [`write ${o.differs.length} file(s)`] : []),
     ...(o.stale.length > 0 ? [`remove ${o.stale.length} Redis password file(s) no longer needed`] : []),
-    `timer ${unitName(i.stack, 'timer')} enabled and started (OnCalendar=${i.schedule})`,
+    ...wantedJobs(i).map(
+      (j) => `timer ${unitName(i.stack, 'timer', j)} enabled and started (OnCalendar=${i.calendars[j]})`,
+    ),
+    ...o.remove.map((j) => `remove the timer ${unitName(i.stack, 'timer', j)} (no ${KEY[j]} configured)`),
   ];
   return parts.join(', ');
 }
 
-async function install(ctx: StepContext, i: ScheduleStepInput, schedule: string, o: Observed): Promise<void> {
+/** $1 the timer, $2 the service: disabled, forgotten, their files removed. */
+const REMOVE_JOB = `systemctl disable --now "$1" 2>/dev/null || true
+systemctl reset-failed "$2" 2>/dev/null || true
+rm -f "/etc/systemd/system/$1" "/etc/systemd/system/$2"`;
+const removeJob = (stack: string, j: Job) =>
+  script(REMOVE_JOB, unitName(stack, 'timer', j), unitName(stack, 'service', j));
+/** With no job left: the stack's configuration and Redis password files. */
+const removeConfig = (stack: string) =>
+  script('rm -f "$1" /etc/ferry/backup/"$2".redis-*.auth', runnerConfigPath(stack), stack);
+
+async function apply(ctx: StepContext, i: ScheduleStepInput, o: Observed): Promise<void> {
   const t = ctx.transport;
+  const run = (c: ReturnType<typeof script>) => t.exec(c, { sudo: i.sudo, check: true });
+  for (const j of o.remove) await run(removeJob(i.stack, j));
+  const wanted = wantedJobs(i);
+  if (wanted.length === 0) {
+    await run(removeConfig(i.stack));
+    await run(script('systemctl daemon-reload'));
+    return;
+  }
   if (!o.jq) {
     const r = await t.exec(INSTALL_JQ, { sudo: i.sudo, timeoutMs: 10 * 60_000 });
     if (r.code !== 0)
@@ -148,69 +192,69 @@ async function install(ctx: StepContext, i: ScheduleStepInput, schedule: string,
         `host ${i.server}`,
       );
   }
-  const { files } = await wantedFiles(ctx, i, schedule);
-  await t.exec(cmd('install', '-d', '-m', '755', RUNNER_PATH.slice(0, RUNNER_PATH.lastIndexOf('/'))), {
-    sudo: i.sudo,
-    check: true,
-  });
+  const { files } = await wantedFiles(ctx, i);
+  await run(script('install -d -m 755 "$1"', RUNNER_PATH.slice(0, RUNNER_PATH.lastIndexOf('/'))));
   for (const f of files)
     if (o.differs.includes(f.path)) await t.upload(f.path, f.content, { mode: f.mode, sudo: i.sudo });
-  if (o.stale.length > 0) await t.exec(cmd('rm', '-f', '--', ...o.stale), { sudo: i.sudo, check: true });
-  const timer = unitName(i.stack, 'timer');
-  await t.exec(script('systemctl daemon-reload && systemctl enable "$1" && systemctl restart "$1"', timer), {
-    sudo: i.sudo,
-    check: true,
-  });
+  if (o.stale.length > 0) await run(script('rm -f -- "$@"', ...o.stale));
+  await run(script('systemctl daemon-reload'));
+  for (const j of wanted)
+    await run(script('systemctl enable "$1" && systemctl restart "$1"', unitName(i.stack, 'timer', j)));
 }
 
-const REMOVE = `systemctl disable --now "$1" 2>/dev/null || true
-systemctl reset-failed "$2" 2>/dev/null || true
-rm -f "/etc/systemd/system/$1" "/etc/systemd/system/$2" "$3" /etc/ferry/backup/"$4".redis-*.auth
-systemctl daemon-reload`;
-
-const removeCommand = (stack: string) =>
-  script(REMOVE, unitName(stack, 'timer'), unitName(stack, 'service'), runnerConfigPath(stack), stack);
-
-const VERIFY_UNITS = (stack: string) =>
-  cmd('systemd-analyze', 'verify', unitPath(stack, 'service'), unitPath(stack, 'timer'));
+const verifyUnits = (i: ScheduleStepInput) =>
+  cmd(
+    'systemd-analyze',
+    'verify',
+    ...wantedJobs(i).flatMap((j) => [unitPath(i.stack, 'service', j), unitPath(i.stack, 'timer', j)]),
+  );
 
 export function scheduleStep(i: ScheduleStepInput): Step<Observed> {
-  const timer = unitName(i.stack, 'timer');
+  const wanted = wantedJobs(i);
   return {
     id: `${i.stack}/backup/schedule`,
     host: i.server,
     phase: 'prepare',
-    title: i.schedule ? `backup schedule ${i.schedule} on ${i.server}` : `no backup schedule on ${i.server}`,
+    title:
+      wanted.length > 0
+        ? `backup schedule ${wanted.map((j) => `${j} ${i.calendars[j]}`).join(', ')} on ${i.server}`
+        : `no backup schedule on ${i.server}`,
     dependsOn: i.dependsOn,
     doc: () => ({
-      purpose: i.schedule
-        ? `A systemd timer (OnCalendar=${i.schedule}, Persistent=true) runs ${RUNNER_PATH} ${i.stack} on the server, without Ferry: every source into each repository, the manifest, retention, the metrics file.`
-        : 'No schedule is configured: a timer left by an earlier one is removed.',
-      commands: i.schedule
-        ? [
-            `write ${RUNNER_PATH}, ${runnerConfigPath(i.stack)} and ${unitPath(i.stack, 'service')}, ${unitPath(i.stack, 'timer')}`,
-            `systemctl daemon-reload && systemctl enable ${timer} && systemctl restart ${timer}`,
-          ]
-        : [render(removeCommand(i.stack))],
-      verify: i.schedule ? `${render(VERIFY_UNITS(i.stack))}; systemctl is-active ${timer}` : `no ${timer}`,
-      undo: 'none: remove `schedule` (or set it to false) and run again to take the timer away',
+      purpose:
+        wanted.length > 0
+          ? `Systemd timers (Persistent=true) run ${RUNNER_PATH} on the server, without Ferry: ${wanted.map((j) => `${j === 'backup' ? 'a backup run' : 'a restore drill'} at ${i.calendars[j]}`).join(', ')}.`
+          : 'No schedule is configured: timers left by an earlier one are removed.',
+      commands: [
+        ...(wanted.length > 0
+          ? [
+              `write ${RUNNER_PATH}, ${runnerConfigPath(i.stack)} and ${wanted.map((j) => `${unitPath(i.stack, 'service', j)}, ${unitPath(i.stack, 'timer', j)}`).join(', ')}`,
+              ...wanted.map(
+                (j) =>
+                  `systemctl enable ${unitName(i.stack, 'timer', j)} && systemctl restart ${unitName(i.stack, 'timer', j)}`,
+              ),
+            ]
+          : [render(removeConfig(i.stack))]),
+        ...JOBS.filter((j) => !wanted.includes(j)).map((j) => `when present: ${render(removeJob(i.stack, j))}`),
+      ],
+      verify:
+        wanted.length > 0
+          ? `${render(verifyUnits(i))}; each timer enabled and active`
+          : 'no timer of the stack is left',
+      undo: 'none: remove `schedule` and `drill` (or set them to false) and run again to take the timers away',
     }),
     async check(ctx) {
       const o = await observe(ctx, i);
-      return settled(o, i.schedule !== undefined)
+      return settled(i, o)
         ? { needed: false, observed: o }
         : { needed: true, change: { summary: summary(i, o) }, observed: o };
     },
-    async apply(ctx, o) {
-      if (i.schedule === undefined) await ctx.transport.exec(removeCommand(i.stack), { sudo: i.sudo, check: true });
-      else await install(ctx, i, i.schedule, o);
-    },
+    apply: (ctx, o) => apply(ctx, i, o),
     async verify(ctx) {
       const o = await observe(ctx, i);
-      if (!settled(o, i.schedule !== undefined))
-        return { ok: false, message: `${i.server}: ${summary(i, o)} is still to do (timer ${o.timer})` };
-      if (i.schedule === undefined) return { ok: true };
-      const v = await ctx.transport.exec(VERIFY_UNITS(i.stack), { sudo: i.sudo });
+      if (!settled(i, o)) return { ok: false, message: `${i.server}: ${summary(i, o)} is still to do` };
+      if (wanted.length === 0) return { ok: true };
+      const v = await ctx.transport.exec(verifyUnits(i), { sudo: i.sudo });
       return v.code === 0
         ? { ok: true }
         : { ok: false, message: `${i.server}: systemd-analyze verify: ${v.stderr.trim().slice(-400)}` };

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { goldenTests } from '../render/test-helpers/golden.js';
 import { repoAccess } from './repos.js';
-import { renderBackupMetrics } from './metrics.js';
+import { renderBackupMetrics, renderDrillMetrics } from './metrics.js';
 import { renderRunner } from './runner.js';
 import { renderRunnerConfig, renderService, renderTimer, scheduleFiles, type ScheduleInput } from './schedule.js';
 
@@ -14,7 +14,7 @@ const app = { name: 'app', host: '203.0.113.10' };
 const vault = { name: 'vault', host: '203.0.113.20' };
 const input: ScheduleInput = {
   stack: 'shop',
-  schedule: '*-*-* 03:00',
+  calendars: { backup: '*-*-* 03:00', drill: 'Sun 04:00' },
   repos: [
     repoAccess('shop', { name: 'here', path: '/var/backups/shop' }, app, { app, vault }),
     repoAccess('shop', { name: 'offsite', server: 'vault', path: '/srv/restic/shop' }, app, { app, vault }),
@@ -32,7 +32,9 @@ goldenTests('backup', [
   { file: 'backup-run', render: renderRunner },
   { file: 'shop.json', render: () => renderRunnerConfig(input) },
   { file: 'ferry-backup-shop.service', render: () => renderService('shop') },
-  { file: 'ferry-backup-shop.timer', render: () => renderTimer('shop', input.schedule) },
+  { file: 'ferry-backup-shop.timer', render: () => renderTimer('shop', '*-*-* 03:00') },
+  { file: 'ferry-drill-shop.service', render: () => renderService('shop', 'drill') },
+  { file: 'ferry-drill-shop.timer', render: () => renderTimer('shop', 'Sun 04:00', 'drill') },
 ]);
 
 const bash = (script: string, env: Record<string, string> = {}) =>
@@ -45,7 +47,17 @@ test('the runner is valid bash, and sourcing it defines its functions without ru
   assert.equal(bash(`bash -n ${runner}`).status, 0);
   const r = bash(`. ${runner} && declare -F | awk '{ print $3 }'`);
   assert.equal(r.status, 0, r.stderr);
-  for (const f of ['pg_backup', 'redis_backup', 'files_manifest', 'backup_into', 'retention', 'metrics', 'main'])
+  for (const f of [
+    'pg_backup',
+    'redis_backup',
+    'files_manifest',
+    'backup_into',
+    'retention',
+    'metrics',
+    'drill_from',
+    'drill_metrics',
+    'main',
+  ])
     assert.ok(r.stdout.split('\n').includes(f), `${f} is defined`);
   const usage = bash(`bash ${runner}`);
   assert.notEqual(usage.status, 0, 'without a stack it refuses');
@@ -99,6 +111,30 @@ test('the files: runner executable, configuration readable by root only, units w
       ['/etc/ferry/backup/shop.json', '600'],
       ['/etc/systemd/system/ferry-backup-shop.service', '644'],
       ['/etc/systemd/system/ferry-backup-shop.timer', '644'],
+      ['/etc/systemd/system/ferry-drill-shop.service', '644'],
+      ['/etc/systemd/system/ferry-drill-shop.timer', '644'],
     ],
   );
+  assert.deepEqual(scheduleFiles({ ...input, calendars: {} }), [], 'no calendar, no file');
+  assert.deepEqual(
+    scheduleFiles({ ...input, calendars: { drill: 'weekly' } }).map((f) => f.path.split('/').pop()),
+    ['backup-run', 'shop.json', 'ferry-drill-shop.service', 'ferry-drill-shop.timer'],
+    'drills scheduled, backups by hand',
+  );
+});
+
+test("the runner's drill metrics file is the one `ferry backup drill` writes", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-runner-drill-'));
+  const runner = join(dir, 'backup-run');
+  writeFileSync(runner, renderRunner());
+  for (const ok of [true, false]) {
+    const r = bash(`. ${runner} && stack=shop && drill_metrics offsite 1700000000 ${ok ? 1 : 0}`, {
+      FERRY_TEXTFILE_DIR: dir,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(
+      readFileSync(join(dir, 'ferry_drill_shop_offsite.prom'), 'utf8'),
+      renderDrillMetrics({ stack: 'shop', repository: 'offsite', at: 1700000000, ok }),
+    );
+  }
 });

@@ -9,14 +9,19 @@ import { keptDays, type BackupRetention } from '../model/backup.js';
 import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
 import type { BackupSources } from './sources.js';
 
-export const unitName = (stack: string, kind: 'service' | 'timer'): string => `ferry-backup-${stack}.${kind}`;
-export const unitPath = (stack: string, kind: 'service' | 'timer'): string =>
-  `/etc/systemd/system/${unitName(stack, kind)}`;
+/** What a timer starts: a backup run, or a restore drill. */
+export type Job = 'backup' | 'drill';
+export const JOBS: readonly Job[] = ['backup', 'drill'];
+
+export const unitName = (stack: string, kind: 'service' | 'timer', job: Job = 'backup'): string =>
+  `ferry-${job}-${stack}.${kind}`;
+export const unitPath = (stack: string, kind: 'service' | 'timer', job: Job = 'backup'): string =>
+  `/etc/systemd/system/${unitName(stack, kind, job)}`;
 
 export interface ScheduleInput {
   stack: string;
-  /** A systemd calendar expression (`daily`, `*-*-* 03:00`). */
-  schedule: string;
+  /** When each job runs: a systemd calendar expression (`daily`, `*-*-* 03:00`); a job left out has no timer. */
+  calendars: Partial<Record<Job, string>>;
   sources: BackupSources;
   repos: RepoAccess[];
   retention: BackupRetention;
@@ -40,17 +45,19 @@ export function renderRunnerConfig(i: ScheduleInput): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-export function renderService(stack: string): string {
+const WHAT: Record<Job, string> = { backup: 'backup', drill: 'restore drill' };
+
+export function renderService(stack: string, job: Job = 'backup'): string {
   return [
-    '# Written by Ferry (`ferry backup run`): the scheduled backup of stack ' + stack + '.',
+    `# Written by Ferry (\`ferry backup run\`): the scheduled ${WHAT[job]} of stack ${stack}.`,
     '[Unit]',
-    `Description=Ferry backup of stack ${stack}`,
+    `Description=Ferry ${WHAT[job]} of stack ${stack}`,
     'Wants=network-online.target',
     'After=network-online.target docker.service',
     '',
     '[Service]',
     'Type=oneshot',
-    `ExecStart=${RUNNER_PATH} ${stack}`,
+    `ExecStart=${RUNNER_PATH} ${stack} ${job === 'backup' ? 'run' : 'drill'}`,
     'Nice=10',
     'IOSchedulingClass=best-effort',
     'IOSchedulingPriority=7',
@@ -59,11 +66,11 @@ export function renderService(stack: string): string {
   ].join('\n');
 }
 
-export function renderTimer(stack: string, schedule: string): string {
+export function renderTimer(stack: string, schedule: string, job: Job = 'backup'): string {
   return [
-    '# Written by Ferry (`ferry backup run`): when the backup of stack ' + stack + ' runs.',
+    `# Written by Ferry (\`ferry backup run\`): when the ${WHAT[job]} of stack ${stack} runs.`,
     '[Unit]',
-    `Description=Ferry backup schedule of stack ${stack}`,
+    `Description=Ferry ${WHAT[job]} schedule of stack ${stack}`,
     '',
     '[Timer]',
     `OnCalendar=${schedule}`,
@@ -83,12 +90,16 @@ export interface ScheduleFile {
   mode: number;
 }
 
-/** Every file of the stack's schedule, the runner first. */
+/** Every file of the stack's schedules, the runner first; none when no job has a calendar. */
 export function scheduleFiles(i: ScheduleInput): ScheduleFile[] {
+  const jobs = JOBS.filter((j) => i.calendars[j] !== undefined);
+  if (jobs.length === 0) return [];
   return [
     { path: RUNNER_PATH, content: renderRunner(), mode: 0o755 },
     { path: runnerConfigPath(i.stack), content: renderRunnerConfig(i), mode: 0o600 },
-    { path: unitPath(i.stack, 'service'), content: renderService(i.stack), mode: 0o644 },
-    { path: unitPath(i.stack, 'timer'), content: renderTimer(i.stack, i.schedule), mode: 0o644 },
+    ...jobs.flatMap((j) => [
+      { path: unitPath(i.stack, 'service', j), content: renderService(i.stack, j), mode: 0o644 },
+      { path: unitPath(i.stack, 'timer', j), content: renderTimer(i.stack, i.calendars[j]!, j), mode: 0o644 },
+    ]),
   ];
 }

@@ -142,14 +142,29 @@ test('retention forgets each kind past its days (the manifest as long as the lon
 });
 
 test('no schedule: nothing to do while no timer is there; a timer left behind is removed', async () => {
-  const none = new RecordingTransport('app').when(/systemctl is-enabled/, { stdout: 'jq\ntimer /inactive\n' });
+  const none = new RecordingTransport('app').when(/systemctl is-enabled/, {
+    stdout: 'jq\ntimer backup /inactive\ntimer drill /inactive\n',
+  });
   assert.equal((await drive(step('shop/backup/schedule'), testContext(none))).checked.needed, false);
   const left = new RecordingTransport('app')
-    .when(/systemctl is-enabled/, { stdout: 'jq\ntimer enabled/active\nunit\n' }, { times: 1 })
+    .when(
+      /systemctl is-enabled/,
+      { stdout: 'jq\ntimer backup enabled/active\nunit backup\ntimer drill /inactive\n' },
+      {
+        times: 1,
+      },
+    )
     .when(/systemctl disable --now/, {})
-    .when(/systemctl is-enabled/, { stdout: 'jq\ntimer /inactive\n' });
+    .when(/rm -f/, {})
+    .when(/daemon-reload/, {})
+    .when(/systemctl is-enabled/, { stdout: 'jq\ntimer backup /inactive\ntimer drill /inactive\n' });
   const { checked, verified } = await drive(step('shop/backup/schedule'), testContext(left));
-  assert.match(checked.change?.summary ?? '', /remove the backup timer ferry-backup-shop\.timer/);
+  assert.match(checked.change?.summary ?? '', /^remove the timer ferry-backup-shop\.timer \(no schedule configured\)$/);
+  assert.equal(
+    left.calls.some((c) => c.kind === 'exec' && /ferry-drill-shop/.test(c.line) && /disable/.test(c.line)),
+    false,
+    'no drill timer was there: none is removed',
+  );
   assert.deepEqual(verified, { ok: true });
 });
 

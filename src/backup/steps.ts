@@ -40,8 +40,10 @@ export interface BackupPlanInput {
   /** The run's id, carried by every snapshot it makes (`run=ID`). */
   run: string;
   retention: BackupRetention;
-  /** The timer's calendar expression; undefined: no timer (one left behind is removed). */
+  /** The backup timer's calendar expression; undefined: no timer (one left behind is removed). */
   schedule?: string;
+  /** The drill timer's, likewise. */
+  drill?: string;
 }
 
 const nothing = async (): Promise<void> => undefined;
@@ -297,7 +299,10 @@ export function backupSteps(i: BackupPlanInput): Step[] {
   steps.push(
     scheduleStep({
       ...i,
-      ...(i.schedule !== undefined ? { schedule: i.schedule } : {}),
+      calendars: {
+        ...(i.schedule !== undefined ? { backup: i.schedule } : {}),
+        ...(i.drill !== undefined ? { drill: i.drill } : {}),
+      },
       dependsOn: steps.filter((s) => s.id.includes('/backup/repository/')).map((s) => s.id),
     }),
   );

@@ -13,6 +13,7 @@ import { openJournal } from '../journal/journal.js';
 import { stateDir } from '../state/dir.js';
 import { backupSteps } from '../backup/steps.js';
 import { drill, type DrillReport } from '../backup/drill.js';
+import { recordDrill } from '../backup/metrics.js';
 import { stackSnapshots, tagOf, type Snapshot } from '../backup/run.js';
 import type { CliIo } from './io.js';
 import { execute, withSession } from './run-plan.js';
@@ -54,6 +55,7 @@ export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): 
       run,
       retention: b.def.retention,
       ...(b.def.schedule !== undefined ? { schedule: b.def.schedule } : {}),
+      ...(b.def.drill !== undefined ? { drill: b.def.drill } : {}),
     });
     const journal = openJournal(stateDir(io.env), s.redactor);
     const failed: RunEvent[] = [];
@@ -158,17 +160,18 @@ export function backupDrillCommand(stack: string, flags: BackupFlags, io: CliIo)
         2,
       );
     let report: DrillReport;
+    const t = s.transports(b.server.name);
+    const sudo = b.server.sudo === true;
+    const at = Math.floor(Date.now() / 1000);
+    // Monitoring sees every drill's outcome (BackupDrillFailed), as it sees a scheduled one's.
+    const record = (ok: boolean) => recordDrill(t, { stack, repository: repo.name, at, ok }, sudo).catch(() => false);
     try {
-      report = await drill({
-        t: s.transports(b.server.name),
-        stack,
-        repo,
-        sudo: b.server.sudo === true,
-        redactor: s.redactor,
-      });
+      report = await drill({ t, stack, repo, sudo, redactor: s.redactor });
     } catch (e) {
+      await record(false);
       throw onHost(e, b.server.name);
     }
+    await record(report.ok);
     io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderDrill(report));
     if (report.ok) return 0;
     throw new FerryError(
@@ -197,6 +200,8 @@ interface ScheduleRow {
   last_result?: string;
   interval_ms?: number;
   problem?: string;
+  /** The drill timer, when `backups.drill` is set. */
+  drill?: { calendar: string; timer: string; next?: string; last_result?: string; problem?: string };
 }
 
 /** The stack's schedule as its server has it, against its newest good backup. */
@@ -213,6 +218,7 @@ async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise
     .sort()
     .pop();
   const problem = scheduleProblem(state, lastGood, Date.now());
+  const drill = b.def.drill !== undefined ? await drillRow(s, name, b.def.drill) : undefined;
   return {
     stack: name,
     schedule: b.def.schedule,
@@ -221,14 +227,42 @@ async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise
     ...(state.lastResult ? { last_result: state.lastResult } : {}),
     ...(state.intervalMs !== undefined ? { interval_ms: state.intervalMs } : {}),
     ...(problem ? { problem } : {}),
+    ...(drill ? { drill } : {}),
+  };
+}
+
+/** The drill timer: a problem when it is not active or its last drill failed. */
+async function drillRow(s: Session, name: string, calendar: string): Promise<NonNullable<ScheduleRow['drill']>> {
+  const b = backupTarget(s, name);
+  const r = await s
+    .transports(b.server.name)
+    .exec(scheduleStateCommand(name, calendar, 'drill'), { sudo: b.server.sudo === true });
+  const state = parseScheduleState(r.stdout);
+  const problem =
+    state.timer !== 'active'
+      ? `the drill timer is ${state.timer}: no scheduled drill will run`
+      : state.lastResult !== undefined && state.lastResult !== 'success'
+        ? `the last scheduled drill failed (${state.lastResult}, ${state.lastExit!.slice(0, 16)}Z): journalctl -u ferry-drill-${name}.service`
+        : undefined;
+  return {
+    calendar,
+    timer: state.timer,
+    ...(state.next ? { next: state.next } : {}),
+    ...(state.lastResult ? { last_result: state.lastResult } : {}),
+    ...(problem ? { problem } : {}),
   };
 }
 
 function renderScheduleRow(r: ScheduleRow): string {
-  if (r.schedule === null)
-    return `${r.stack}  no schedule: backed up only by \`ferry backup run\` (set backups.schedule)\n`;
-  const next = r.next ? `next run ${r.next.slice(0, 16)}Z` : 'no next run';
-  return `${r.stack}  schedule ${r.schedule}: ${next}${r.problem ? `; PROBLEM: ${r.problem} (journalctl -u ferry-backup-${r.stack}.service)` : ''}\n`;
+  const next = (at: string | undefined) => (at ? `next run ${at.slice(0, 16)}Z` : 'no next run');
+  const line =
+    r.schedule === null
+      ? `${r.stack}  no schedule: backed up only by \`ferry backup run\` (set backups.schedule)\n`
+      : `${r.stack}  schedule ${r.schedule}: ${next(r.next)}${r.problem ? `; PROBLEM: ${r.problem} (journalctl -u ferry-backup-${r.stack}.service)` : ''}\n`;
+  const d = r.drill;
+  return d
+    ? `${line}${r.stack}  drill ${d.calendar}: ${next(d.next)}${d.problem ? `; PROBLEM: ${d.problem}` : ''}\n`
+    : line;
 }
 
 async function repoRows(s: Session, name: string): Promise<StatusRow[]> {
@@ -279,6 +313,6 @@ export function backupStatusCommand(stacks: string[], flags: BackupFlags, io: Cl
         for (const r of rows.filter((x) => x.stack === name)) io.out(renderRepoRow(r));
         io.out(renderScheduleRow(schedules.find((x) => x.stack === name)!));
       }
-    return rows.some((r) => r.error || !r.last) || schedules.some((x) => x.problem) ? 1 : 0;
+    return rows.some((r) => r.error || !r.last) || schedules.some((x) => x.problem || x.drill?.problem) ? 1 : 0;
   });
 }

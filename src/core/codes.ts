@@ -59,6 +59,7 @@ export const FINDING_CODES = [
   'port-in-use',
   'certificate-expiry',
   'disk-usage',
+  'backup-age',
   'state-dir-unwritable',
   // The hardening audit (--live).
   ...HARDENING_AUDIT_CODES,

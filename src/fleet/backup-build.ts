@@ -20,5 +20,6 @@ export function backupDef(
   if (m.redis !== undefined) def.redis = m.redis;
   if (m.volumes !== undefined) def.volumes = m.volumes;
   if (typeof m.schedule === 'string') def.schedule = m.schedule;
+  if (typeof m.drill === 'string') def.drill = m.drill;
   return def;
 }

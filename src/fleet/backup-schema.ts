@@ -65,6 +65,21 @@ export const BackupRetentionSchema = z
   )
   .describe('How long each kind of snapshot is kept (`restic forget --keep-within`).');
 
+/** A systemd calendar expression (checked on the server), or false. */
+const calendar = (what: string) =>
+  z
+    .union([
+      z.literal(false),
+      z
+        .string({ error: 'must be a systemd calendar expression such as daily or "*-*-* 03:00", or false' })
+        .regex(/^[A-Za-z0-9*:,./~ +-]+$/, {
+          error:
+            'must be a systemd calendar expression such as daily or "*-*-* 03:00" (letters, digits, spaces and * : , . / ~ + -)',
+        }),
+    ])
+    .optional()
+    .describe(what);
+
 export const BackupsSchema = z
   .strictObject(
     {
@@ -84,20 +99,12 @@ export const BackupsSchema = z
         "Named volumes of the compose project copied as files. Default: every named volume but the Postgres and Redis services' own (their data is dumped); false: none.",
       ),
       retention: BackupRetentionSchema.optional(),
-      schedule: z
-        .union([
-          z.literal(false),
-          z
-            .string({ error: 'must be a systemd calendar expression such as daily or "*-*-* 03:00", or false' })
-            .regex(/^[A-Za-z0-9*:,./~ +-]+$/, {
-              error:
-                'must be a systemd calendar expression such as daily or "*-*-* 03:00" (letters, digits, spaces and * : , . / ~ + -)',
-            }),
-        ])
-        .optional()
-        .describe(
-          'When the server backs the stack up by itself: a systemd calendar expression (`OnCalendar=`: `daily`, `hourly`, `*-*-* 03:00`), checked by systemd-analyze on the server; a systemd timer runs the backup without Ferry. false: no timer (a stack can turn off the fleet default). Default: none.',
-        ),
+      schedule: calendar(
+        'When the server backs the stack up by itself: a systemd calendar expression (`OnCalendar=`: `daily`, `hourly`, `*-*-* 03:00`), checked by systemd-analyze on the server; a systemd timer runs the backup without Ferry. false: no timer (a stack can turn off the fleet default). Default: none.',
+      ),
+      drill: calendar(
+        'When the server runs a restore drill of every repository by itself (as `ferry backup drill` does: every pack read, the latest run restored into scratch containers and proven): a systemd calendar expression such as `weekly` or `Sun 04:00`. false: none. Default: none.',
+      ),
     },
     { error: MAPPING },
   )

@@ -40,4 +40,6 @@ export interface BackupDef {
   retention: BackupRetention;
   /** A systemd calendar expression: a timer on the server runs the backup; undefined: only by hand. */
   schedule?: string;
+  /** When the server runs a restore drill of every repository by itself; undefined: only by hand. */
+  drill?: string;
 }

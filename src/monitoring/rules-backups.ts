@@ -1,7 +1,7 @@
 /**
  * Alert rules of backups, on what every `ferry backup run` writes for node_exporter's
  * textfile collector (backup/metrics.ts): the age of the last good run (the data-loss
- * window, should the server die now) and a run that failed.
+ * window, should the server die now), a run that failed, and a restore drill that failed.
  */
 import type { Thresholds } from '../model/monitoring.js';
 import type { RuleGroup } from './rule.js';
@@ -44,9 +44,23 @@ export function backupRules(t: Thresholds): RuleGroup {
         severity: 'warning',
         summary: 'The last backup run of {{ $labels.stack }} into {{ $labels.repository }} failed',
         description:
-          'The last `ferry backup run` of {{ $labels.stack }} on {{ $labels.server }} into {{ $labels.repository }} ended without its manifest: `ferry runs show` has its error.',
+          'The last backup run of {{ $labels.stack }} on {{ $labels.server }} into {{ $labels.repository }} ended without its manifest: `ferry runs show` has the error of a run by hand, `journalctl -u ferry-backup-{{ $labels.stack }}.service` that of a scheduled one.',
         proof: {
           series: [{ series: sel('ferry_backup_last_run_success', BACKUP), bad: '0x10', good: '1x10' }],
+          evalAt: '5m',
+          labels: { ...labels },
+        },
+      },
+      {
+        alert: 'BackupDrillFailed',
+        expr: 'max by (server, stack, repository) (ferry_backup_last_drill_success == 0)',
+        for: '0m',
+        severity: 'critical',
+        summary: 'The last restore drill of {{ $labels.stack }} from {{ $labels.repository }} failed',
+        description:
+          "The last restore drill of {{ $labels.stack }} on {{ $labels.server }} from {{ $labels.repository }} could not restore the latest backup, or what it restored differs from the backup's manifest: the backups may not restore. `journalctl -u ferry-drill-{{ $labels.stack }}.service` (scheduled) or `ferry backup drill {{ $labels.stack }}` says which table, key count or file.",
+        proof: {
+          series: [{ series: sel('ferry_backup_last_drill_success', BACKUP), bad: '0x10', good: '1x10' }],
           evalAt: '5m',
           labels: { ...labels },
         },

@@ -25,6 +25,8 @@ const LOCAL_REPO = `/var/backups/ferry-${STACK}`;
 const REMOTE_REPO = `/var/backups/ferry-${STACK}-offsite`;
 const TIMER = `ferry-backup-${STACK}.timer`;
 const SERVICE = `ferry-backup-${STACK}.service`;
+const DRILL_TIMER = `ferry-drill-${STACK}.timer`;
+const DRILL_SERVICE = `ferry-drill-${STACK}.service`;
 const ROWS = 1000;
 const KEYS = 50;
 
@@ -64,7 +66,7 @@ function clean(h1: TestbedHost, h2: TestbedHost): void {
       `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
       `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/tmp/ferry-drill-${STACK} /var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom ` +
       `/root/.ssh/ferry-migrate-${STACK}-backup /root/.ssh/ferry-migrate-${STACK}-backup.pub /root/.ssh/ferry-migrate-${STACK}-backup.known_hosts /root/.cache/restic; ` +
-      `systemctl disable --now ${TIMER} >/dev/null 2>&1; systemctl reset-failed ${SERVICE} >/dev/null 2>&1; rm -f /etc/systemd/system/ferry-backup-${STACK}.* /etc/ferry/backup/${STACK}.json /etc/ferry/backup/${STACK}.redis-*.auth; systemctl daemon-reload; true`,
+      `systemctl disable --now ${TIMER} ${DRILL_TIMER} >/dev/null 2>&1; systemctl reset-failed ${SERVICE} ${DRILL_SERVICE} >/dev/null 2>&1; rm -f /etc/systemd/system/ferry-backup-${STACK}.* /etc/systemd/system/ferry-drill-${STACK}.* /var/lib/ferry/textfile/ferry_drill_${STACK}_*.prom /etc/ferry/backup/${STACK}.json /etc/ferry/backup/${STACK}.redis-*.auth; systemctl daemon-reload; true`,
   );
   onHost(h2, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
 }
@@ -148,7 +150,7 @@ async function sourceDownRun(h1: TestbedHost, run: (a: string[]) => Promise<Tran
 }
 
 /** compose.yml, .env (the canaries) and ferry.yml with backups to host1 and host2. */
-function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, schedule?: string): void {
+function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, schedule?: string, drill?: string): void {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
   const server = (h: TestbedHost) =>
@@ -172,6 +174,7 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, schedule?: st
       `        - { name: local, path: ${LOCAL_REPO} }`,
       `        - { name: offsite, server: ${h2.name}, path: ${REMOTE_REPO} }`,
       ...(schedule !== undefined ? [`      schedule: ${schedule}`] : []),
+      ...(drill !== undefined ? [`      drill: ${drill}`] : []),
       '',
     ].join('\n'),
   );
@@ -238,27 +241,33 @@ async function completeRuns(run: (a: string[]) => Promise<Transcript>): Promise<
     .map((x) => `${x.repository} ${x.run}`);
 }
 
-/** The scheduled service started on host1 as the timer would; its exit code and its journal since. */
-function startService(h1: TestbedHost): { code: number; journal: string } {
+/** A scheduled service started on host1 as its timer would; its exit code and its journal since. */
+function startService(h1: TestbedHost, service = SERVICE): { code: number; journal: string } {
   const since = onHost(h1, 'date "+%Y-%m-%d %H:%M:%S"').trim();
-  const code = spawnSync('ssh', sshTo(h1, `systemctl start ${SERVICE}`)).status;
-  return { code: code ?? -1, journal: onHost(h1, `journalctl -u ${SERVICE} --since "${since}" --no-pager -o cat`) };
+  const code = spawnSync('ssh', sshTo(h1, `systemctl start ${service}`)).status;
+  return { code: code ?? -1, journal: onHost(h1, `journalctl -u ${service} --since "${since}" --no-pager -o cat`) };
 }
 
 /** `schedule` in ferry.yml: `ferry backup run` puts the timer, its files and units on host1; a second run changes none. */
 async function scheduleInstalled(dir: string, h1: TestbedHost, h2: TestbedHost, run: Runner): Promise<void> {
-  writeStack(dir, h1, h2, '"*-*-* 03:00"');
+  writeStack(dir, h1, h2, '"*-*-* 03:00"', 'weekly');
   const r = await run(['backup', 'run', STACK]);
   assert.equal(r.code, 0, r.err + r.out);
-  assert.match(r.err, /backup\/schedule \(backup schedule \*-\*-\* 03:00 on host1\): changed/);
-  assert.equal(onHost(h1, `systemctl is-enabled ${TIMER}; systemctl is-active ${TIMER}`), 'enabled\nactive\n');
+  assert.match(r.err, /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, drill weekly on host1\): changed/);
+  assert.equal(
+    onHost(h1, `systemctl is-enabled ${TIMER} ${DRILL_TIMER}; systemctl is-active ${TIMER} ${DRILL_TIMER}`),
+    'enabled\nenabled\nactive\nactive\n',
+  );
   assert.match(onHost(h1, `systemctl show -p TimersCalendar ${TIMER}`), /OnCalendar=\*-\*-\* 03:00:00/);
   assert.equal(
     onHost(h1, `stat -c %a /etc/ferry/backup/${STACK}.json /etc/ferry/backup/${STACK}.redis-cache.auth`),
     '600\n600\n',
   );
   assert.equal(
-    onHost(h1, `systemd-analyze verify /etc/systemd/system/${SERVICE} /etc/systemd/system/${TIMER} && echo ok`).trim(),
+    onHost(
+      h1,
+      `cd /etc/systemd/system && systemd-analyze verify ${SERVICE} ${TIMER} ${DRILL_SERVICE} ${DRILL_TIMER} && echo ok`,
+    ).trim(),
     'ok',
   );
   const status = await run(['backup', 'status', STACK, '--json']);
@@ -270,12 +279,13 @@ async function scheduleInstalled(dir: string, h1: TestbedHost, h2: TestbedHost, 
       timer: 'active',
       next: JSON.parse(status.out).schedules[0].next,
       interval_ms: 24 * 3600_000,
+      drill: { calendar: 'weekly', timer: 'active', next: JSON.parse(status.out).schedules[0].drill.next },
     },
   ]);
   assert.match(JSON.parse(status.out).schedules[0].next, /T03:00:00Z$/);
   const again = await run(['backup', 'run', STACK]);
   assert.equal(again.code, 0, again.err);
-  assert.match(again.err, /backup\/schedule \(backup schedule \*-\*-\* 03:00 on host1\): ok/);
+  assert.match(again.err, /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, drill weekly on host1\): ok/);
 }
 
 /** The timer's service, without Ferry: one new complete run in each repository, which a drill from each proves. */
@@ -328,11 +338,81 @@ async function scheduledRunFails(h1: TestbedHost, ctx: ReturnType<typeof ferryOn
       status.out,
       /schedule \*-\*-\* 03:00: next run .*; PROBLEM: the last scheduled run failed \(exit-code/,
     );
+    const check = await ctx.run(['check', '--live', '--json']);
+    const ages = (JSON.parse(check.out) as { findings: { code: string; severity: string; message: string }[] }).findings
+      .filter((x) => x.code === 'backup-age')
+      .map((x) => `${x.severity} ${x.message}`);
+    assert.equal(ages.length, 3, ages.join('\n'));
+    assert.match(
+      ages.join('\n'),
+      /^warning the last backup run of tbbackup into local on host1 failed .*; the last good one is \d+ min old$/m,
+    );
+    assert.match(ages.join('\n'), /^error backups of tbbackup on host1: the last scheduled run failed \(exit-code/m);
   } finally {
     onHost(
       h1,
       `docker start $(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=db) >/dev/null && until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U shop -d shop; do sleep 0.5; done`,
     );
+  }
+}
+
+/** The drill timer's service, without Ferry: each repository's latest run restored and proven; nothing left behind. */
+async function scheduledDrillProven(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>): Promise<void> {
+  const started = startService(h1, DRILL_SERVICE);
+  ctx.outputs.push(started.journal);
+  assert.equal(started.code, 0, started.journal);
+  for (const line of [
+    /^ok {3}postgres db: 2 table\(s\), every row count and checksum$/m,
+    new RegExp(`^ok {3}redis cache: ${KEYS} keys$`, 'm'),
+    /^ok {3}volume uploads: 41 files, \d+ bytes, sha256 [0-9a-f]{12}$/m,
+    /drill of run \S+ from local .*: every row, key and file came back$/m,
+    /drill of run \S+ from offsite .*: every row, key and file came back$/m,
+  ])
+    assert.match(started.journal, line);
+  for (const repository of ['local', 'offsite'])
+    assert.match(
+      onHost(h1, `cat /var/lib/ferry/textfile/ferry_drill_${STACK}_${repository}.prom`),
+      new RegExp(`^ferry_backup_last_drill_success\\{stack="${STACK}",repository="${repository}"\\} 1$`, 'm'),
+    );
+  assert.equal(
+    onHost(h1, `docker ps -aq --filter label=ferry-drill=${STACK}; ls /var/tmp | grep ferry-drill || true`).trim(),
+    '',
+  );
+  const status = await ctx.run(['backup', 'status', STACK]);
+  assert.equal(status.code, 0, status.out);
+  assert.match(status.out, /^tbbackup {2}drill weekly: next run [^;]*$/m, 'the passed drill clears the failed one');
+}
+
+/** The drill timer's service when the Postgres image is gone from the server: it fails, its metrics and check --live say so. */
+async function scheduledDrillFails(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>): Promise<void> {
+  onHost(h1, 'docker tag ferry-tb-postgres:1 ferry-tb-postgres:kept && docker rmi ferry-tb-postgres:1 >/dev/null');
+  try {
+    const started = startService(h1, DRILL_SERVICE);
+    ctx.outputs.push(started.journal);
+    assert.notEqual(started.code, 0);
+    assert.match(started.journal, /a scratch Postgres could not be started from ferry-tb-postgres:1/);
+    assert.match(started.journal, /drill from local FAILED/);
+    assert.match(
+      onHost(h1, `cat /var/lib/ferry/textfile/ferry_drill_${STACK}_local.prom`),
+      /^ferry_backup_last_drill_success\{[^}]*\} 0$/m,
+    );
+    assert.equal(onHost(h1, `docker ps -aq --filter label=ferry-drill=${STACK}`).trim(), '', 'nothing left behind');
+    const status = await ctx.run(['backup', 'status', STACK]);
+    assert.equal(status.code, 1, status.out);
+    assert.match(status.out, /drill weekly: next run .*; PROBLEM: the last scheduled drill failed/);
+    const check = await ctx.run(['check', '--live', '--json']);
+    const drills = (JSON.parse(check.out) as { findings: { code: string; message: string }[] }).findings.filter(
+      (x) => x.code === 'backup-age' && /restore drill/.test(x.message),
+    );
+    assert.deepEqual(
+      drills.map((x) => x.message.replace(/ \(.*\)/, '')),
+      [
+        `the last restore drill of ${STACK} from local on host1 failed: its backups may not restore`,
+        `the last restore drill of ${STACK} from offsite on host1 failed: its backups may not restore`,
+      ],
+    );
+  } finally {
+    onHost(h1, 'docker tag ferry-tb-postgres:kept ferry-tb-postgres:1 && docker rmi ferry-tb-postgres:kept >/dev/null');
   }
 }
 
@@ -370,6 +450,38 @@ async function wrongPassword(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>): 
   assert.match(s.out, /local {2}error backup-wrong-password/);
   const again = await run(['backup', 'run', STACK]);
   assert.equal(again.code, 0, again.err);
+}
+
+/** A drill by hand from `repository`: every table, key count and file proven, nothing left, its outcome in the drill metrics. */
+async function drillProves(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>, repository: string): Promise<void> {
+  const { watched } = ctx;
+  const r = await watched(['backup', 'drill', STACK, '--repository', repository, '--json']);
+  assert.equal(r.code, 0, r.err + r.out);
+  const report = JSON.parse(r.out) as {
+    ok: boolean;
+    proofs: { what: string; found: string; ok: boolean }[];
+    left: string[];
+    duration_ms: number;
+    data_age_ms: number;
+  };
+  assert.equal(report.ok, true);
+  assert.deepEqual(report.left, []);
+  const found = Object.fromEntries(report.proofs.map((p) => [p.what, p.found.split(',')[0]]));
+  assert.deepEqual(found, {
+    'postgres db public.items': `${ROWS} rows`,
+    'postgres db public."odd name"': '3 rows',
+    'redis cache': `${KEYS} keys`,
+    'volume uploads': '41 files',
+  });
+  assert.ok(report.duration_ms > 0 && report.data_age_ms > 0);
+  assert.equal(
+    onHost(h1, `docker ps -aq --filter label=ferry-drill=${STACK}; ls /var/tmp | grep ferry-drill || true`).trim(),
+    '',
+  );
+  assert.match(
+    onHost(h1, `cat /var/lib/ferry/textfile/ferry_drill_${STACK}_${repository}.prom`),
+    /^ferry_backup_last_drill_success\{[^}]*\} 1$/m,
+  );
 }
 
 type Runner = (a: string[]) => Promise<Transcript>;
@@ -431,34 +543,8 @@ describe(
     });
 
     for (const repository of ['local', 'offsite'])
-      test(`a drill from ${repository} proves every table's rows and checksum, the key count and every file, and leaves nothing`, async () => {
-        const r = await watched(['backup', 'drill', STACK, '--repository', repository, '--json']);
-        assert.equal(r.code, 0, r.err + r.out);
-        const report = JSON.parse(r.out) as {
-          ok: boolean;
-          proofs: { what: string; found: string; ok: boolean }[];
-          left: string[];
-          duration_ms: number;
-          data_age_ms: number;
-        };
-        assert.equal(report.ok, true);
-        assert.deepEqual(report.left, []);
-        const found = Object.fromEntries(report.proofs.map((p) => [p.what, p.found.split(',')[0]]));
-        assert.deepEqual(found, {
-          'postgres db public.items': `${ROWS} rows`,
-          'postgres db public."odd name"': '3 rows',
-          'redis cache': `${KEYS} keys`,
-          'volume uploads': '41 files',
-        });
-        assert.ok(report.duration_ms > 0 && report.data_age_ms > 0);
-        assert.equal(
-          onHost(
-            h1,
-            `docker ps -aq --filter label=ferry-drill=${STACK}; ls /var/tmp | grep ferry-drill || true`,
-          ).trim(),
-          '',
-        );
-      });
+      test(`a drill from ${repository} proves every table's rows and checksum, the key count and every file, and leaves nothing`, () =>
+        drillProves(h1, ctx, repository));
 
     test('a second backup after a row changed is proven by the next drill', async () => {
       onHost(
@@ -505,6 +591,12 @@ describe(
 
     test('the timer backs up without Ferry: one run into both repositories, proven by a drill from each', () =>
       scheduledRunProven(h1, h2, ctx));
+
+    test('a scheduled drill that cannot restore fails; its metrics, backup status and check --live say so', () =>
+      scheduledDrillFails(h1, ctx));
+
+    test('the drill timer restores each repository into scratch containers and proves every row, key and file, without Ferry', () =>
+      scheduledDrillProven(h1, ctx));
 
     test('a scheduled run with the database down fails with the reason in its journal; metrics keep the last good run', () =>
       scheduledRunFails(h1, ctx));

@@ -2,6 +2,7 @@
 import { sortFindings, type Finding } from '../../core/finding.js';
 import type { HostFacts } from '../../inventory/live/facts.js';
 import type { LoadedFleet } from '../../model/loaded.js';
+import { backupAge } from './backups.js';
 import { liveCapacity } from './capacity.js';
 import type { LiveRule } from './context.js';
 import { liveExposedPort } from './exposed.js';
@@ -16,6 +17,7 @@ export const LIVE_RULES: Readonly<Record<string, LiveRule>> = {
   'certificate-expiry': certificateExpiry,
   'disk-usage': diskUsage,
   hardening: hardeningAudit,
+  'backup-age': backupAge,
 };
 
 export function runLiveChecks(fleet: LoadedFleet, facts: ReadonlyMap<string, HostFacts>): Finding[] {

@@ -10,6 +10,7 @@ import { dockerProbe, dockerStatsProbe } from './probes/docker.js';
 import { networkProbe } from './probes/network.js';
 import { scheduleProbe } from './probes/schedule.js';
 import { securityProbe } from './probes/security.js';
+import { backupsProbe } from './probes/backups.js';
 import { systemProbe } from './probes/system.js';
 import { webProbe } from './probes/web.js';
 
@@ -21,6 +22,7 @@ export const PROBES: readonly Probe[] = [
   webProbe,
   scheduleProbe,
   securityProbe,
+  backupsProbe,
 ];
 
 export interface CollectOptions {

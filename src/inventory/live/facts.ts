@@ -3,6 +3,8 @@
  * field is read by a probe (`probes/*.ts`); a probe that fails leaves its fields empty
  * and says why in `problems`.
  */
+import type { BackupMetrics, DrillMetrics } from '../../backup/metrics.js';
+import type { ScheduleState } from '../../backup/schedule-status.js';
 
 export interface Disk {
   mount: string;
@@ -108,6 +110,16 @@ export interface SecurityFacts {
   dockerUser: string[];
 }
 
+/** What Ferry's backups left on the server: each run's metrics file, and each stack's backup timer. */
+export interface BackupFacts {
+  runs: BackupMetrics[];
+  drills: DrillMetrics[];
+  /** The backup timers, by stack. */
+  schedules: Record<string, ScheduleState>;
+  /** The drill timers, by stack. */
+  drillSchedules: Record<string, ScheduleState>;
+}
+
 export interface HostFacts {
   server: string;
   host: string;
@@ -124,6 +136,7 @@ export interface HostFacts {
   cron: { source: string; line: string }[];
   composeUnits: { unit: string; enabled: string; active: string }[];
   security: SecurityFacts;
+  backups: BackupFacts;
   /** Probes that could not read their facts. */
   problems: { probe: string; message: string }[];
 }
@@ -145,6 +158,7 @@ export function emptyFacts(server: string, host: string, collectedAt: string): H
     cron: [],
     composeUnits: [],
     security: { fail2banPorts: {}, dockerUser: [] },
+    backups: { runs: [], drills: [], schedules: {}, drillSchedules: {} },
     problems: [],
   };
 }

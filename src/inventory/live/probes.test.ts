@@ -160,6 +160,26 @@ test('schedule: crontab and cron.d entries, compose units with their states', ()
   assert.deepEqual(f.composeUnits, [{ unit: 'compose-shop.service', enabled: 'enabled', active: 'inactive' }]);
 });
 
+test("backups: the metrics files of runs and drills, and each stack's backup and drill timers", () => {
+  const f = applyAll();
+  assert.deepEqual(f.backups.runs, [
+    { stack: 'shop', repository: 'local', lastRun: 1764730800, ok: false, lastSuccess: 1764644400 },
+  ]);
+  assert.deepEqual(f.backups.drills, [{ stack: 'shop', repository: 'local', at: 1764734400, ok: true }]);
+  assert.deepEqual(f.backups.schedules, {
+    shop: { timer: 'active', next: '2026-12-04T03:00:00Z', intervalMs: 24 * 3600_000 },
+  });
+  assert.deepEqual(f.backups.drillSchedules, {
+    shop: {
+      timer: 'active',
+      next: '2026-12-06T04:00:00Z',
+      lastResult: 'exit-code',
+      lastExit: '2026-12-03T08:18:18Z',
+      intervalMs: 7 * 24 * 3600_000,
+    },
+  });
+});
+
 test('inactive ufw and edge cases of the small parsers', () => {
   const facts = emptyFacts('h', 'h', now.toISOString());
   PROBES.find((p) => p.name === 'network')!.apply(
