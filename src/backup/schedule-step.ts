@@ -28,6 +28,11 @@ export interface ScheduleStepInput extends ScheduleInput {
   server: string;
   sudo: boolean;
   dependsOn: string[];
+  /**
+   * Only keep an installed schedule in step with the stack (`ferry apply`): a server where
+   * `ferry backup run` never put one (no configuration) is left alone.
+   */
+  refreshOnly?: boolean;
 }
 
 interface Observed {
@@ -40,6 +45,8 @@ interface Observed {
   timers: Partial<Record<Job, string>>;
   /** Jobs without a calendar whose units are still there. */
   remove: Job[];
+  /** refreshOnly, and nothing installed: nothing to do. */
+  absent?: boolean;
 }
 
 /** $1 the stack; then the paths whose hashes are wanted. */
@@ -51,6 +58,7 @@ for j in ${JOBS.join(' ')}; do
   echo "timer $j $(systemctl is-enabled "$t" 2>/dev/null || true)/$(systemctl is-active "$t" 2>/dev/null || true)"
   test -f "/etc/systemd/system/$t" && echo "unit $j"
 done
+test -f "/etc/ferry/backup/$s.json" && echo config
 true`;
 
 const INSTALL_JQ = script(
@@ -104,7 +112,7 @@ async function readState(ctx: StepContext, i: ScheduleStepInput, paths: string[]
     const unit = /^unit (backup|drill)$/.exec(l);
     if (unit) units.push(unit[1] as Job);
   }
-  return { sums, timers, units, jq: /^jq$/m.test(r.stdout) };
+  return { sums, timers, units, jq: /^jq$/m.test(r.stdout), config: /^config$/m.test(r.stdout) };
 }
 
 const KEY: Record<Job, string> = { backup: 'schedule', drill: 'drill' };
@@ -124,6 +132,11 @@ async function validCalendars(ctx: StepContext, i: ScheduleStepInput): Promise<v
 }
 
 async function observe(ctx: StepContext, i: ScheduleStepInput): Promise<Observed> {
+  if (i.refreshOnly) {
+    const s = await readState(ctx, i, []);
+    if (!s.config && s.units.length === 0)
+      return { differs: [], stale: [], jq: s.jq, timers: s.timers, remove: [], absent: true };
+  }
   await validCalendars(ctx, i);
   const wanted = wantedJobs(i);
   const { files, unneeded } =
@@ -141,11 +154,12 @@ async function observe(ctx: StepContext, i: ScheduleStepInput): Promise<Observed
 function settled(i: ScheduleStepInput, o: Observed): boolean {
   const wanted = wantedJobs(i);
   return (
-    o.differs.length === 0 &&
-    o.stale.length === 0 &&
-    o.remove.length === 0 &&
-    (wanted.length === 0 || o.jq) &&
-    wanted.every((j) => o.timers[j] === 'enabled/active')
+    o.absent === true ||
+    (o.differs.length === 0 &&
+      o.stale.length === 0 &&
+      o.remove.length === 0 &&
+      (wanted.length === 0 || o.jq) &&
+      wanted.every((j) => o.timers[j] === 'enabled/active'))
   );
 }
 
@@ -214,9 +228,11 @@ export function scheduleStep(i: ScheduleStepInput): Step<Observed> {
   return {
     id: `${i.stack}/backup/schedule`,
     host: i.server,
-    phase: 'prepare',
-    title:
-      wanted.length > 0
+    // After a deploy (refresh only) it comes last; before the backups, first.
+    phase: i.refreshOnly ? 'verify' : 'prepare',
+    title: i.refreshOnly
+      ? `backup schedule of ${i.stack} kept in step with the stack (when \`ferry backup run\` installed one)`
+      : wanted.length > 0
         ? `backup schedule ${wanted.map((j) => `${j} ${i.calendars[j]}`).join(', ')} on ${i.server}`
         : `no backup schedule on ${i.server}`,
     dependsOn: i.dependsOn,

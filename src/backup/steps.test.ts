@@ -8,6 +8,8 @@ import { RecordingTransport } from '../transport/recording.js';
 import { repoAccess } from './repos.js';
 import { backupSteps, type BackupPlanInput } from './steps.js';
 import { keptDays } from '../model/backup.js';
+import { scheduleStep } from './schedule-step.js';
+import { makePlan } from '../engine/plan.js';
 
 const app = { name: 'app', host: '203.0.113.10' };
 const vault = { name: 'vault', host: '203.0.113.20' };
@@ -189,4 +191,35 @@ test('a schedule systemd refuses fails the check with backup-schedule-invalid at
     t.calls.some((c) => c.kind === 'upload'),
     false,
   );
+});
+
+test('refresh only (ferry apply): a server where no schedule was installed is left alone, without a calendar check', async () => {
+  const refresh = scheduleStep({
+    ...input,
+    server: 'app',
+    calendars: { backup: 'daily' },
+    dependsOn: [],
+    refreshOnly: true,
+  });
+  const t = new RecordingTransport('app').when(/systemctl is-enabled/, {
+    stdout: 'jq\ntimer backup /inactive\ntimer drill /inactive\n',
+  });
+  assert.equal((await drive(refresh, testContext(t))).checked.needed, false);
+  assert.equal(
+    t.calls.some((c) => c.kind === 'exec' && /systemd-analyze/.test(c.line)),
+    false,
+  );
+});
+
+test('refresh only runs in the last phase, after every deploy step of the stack (a deploy ends in verify)', () => {
+  const refresh = scheduleStep({
+    ...input,
+    server: 'app',
+    calendars: {},
+    dependsOn: ['shop/prune'],
+    refreshOnly: true,
+  });
+  const prune = { ...step('shop/backup/restic'), id: 'shop/prune', phase: 'verify' as const };
+  assert.equal(refresh.phase, 'verify');
+  assert.doesNotThrow(() => makePlan([prune, refresh]));
 });

@@ -8,6 +8,7 @@ import type { Transport } from '../transport/transport.js';
 import { stackPlan, type StackPlan } from '../deploy/plan.js';
 import type { Login } from '../harden/access.js';
 import { hardenSteps } from '../harden/plan.js';
+import { scheduleRefreshStep } from '../backup/schedule-refresh.js';
 import type { Prover } from '../harden/prove.js';
 
 export interface Target {
@@ -101,8 +102,19 @@ export async function buildPlan(
       all.push(x);
     }
   }
+  // After a stack's deploy, its installed backup schedule follows what it now runs.
+  const refresh = targets.flatMap((t) => {
+    const st = stacks[t.stack.def.name]!;
+    const step = scheduleRefreshStep(
+      t.stack,
+      t.server,
+      loaded.fleet.servers,
+      st.steps.map((s) => s.id),
+    );
+    return step ? [step] : [];
+  });
   return {
-    plan: makePlan([...harden, ...Object.values(stacks).flatMap((s) => s.steps)]),
+    plan: makePlan([...harden, ...Object.values(stacks).flatMap((s) => s.steps), ...refresh]),
     stacks,
     targets: all,
     hardened,

@@ -288,6 +288,30 @@ async function scheduleInstalled(dir: string, h1: TestbedHost, h2: TestbedHost, 
   assert.match(again.err, /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, drill weekly on host1\): ok/);
 }
 
+/** `ferry apply` of the stack with a volume added: the installed schedule's configuration follows; then back. */
+async function applyRefreshes(dir: string, h1: TestbedHost, run: Runner): Promise<void> {
+  const volumes = () => onHost(h1, `jq -r '.volumes[].name' /etc/ferry/backup/${STACK}.json`).trim().split('\n');
+  const withExports = COMPOSE.replace(
+    'volumes: [uploads:/srv/uploads]',
+    'volumes: [uploads:/srv/uploads, exports:/srv/exports]',
+  ).replace('  uploads: {}\n', '  uploads: {}\n  exports: {}\n');
+  assert.notEqual(withExports, COMPOSE);
+  try {
+    writeFileSync(join(dir, 'compose.yml'), withExports);
+    const added = await run(['apply', STACK, '--yes']);
+    assert.equal(added.code, 0, added.err + added.out);
+    assert.match(added.err, /backup\/schedule \(backup schedule of tbbackup kept in step .*\): changed/);
+    assert.deepEqual(volumes(), ['uploads', 'exports']);
+  } finally {
+    writeFileSync(join(dir, 'compose.yml'), COMPOSE);
+    const back = await run(['apply', STACK, '--yes']);
+    assert.equal(back.code, 0, back.err + back.out);
+  }
+  assert.deepEqual(volumes(), ['uploads']);
+  const again = await run(['apply', STACK, '--yes']);
+  assert.match(again.err, /backup\/schedule \(backup schedule of tbbackup kept in step .*\): ok/);
+}
+
 /** The timer's service, without Ferry: one new complete run in each repository, which a drill from each proves. */
 async function scheduledRunProven(h1: TestbedHost, h2: TestbedHost, ctx: ReturnType<typeof ferryOn>): Promise<void> {
   const before = await completeRuns(ctx.run);
@@ -588,6 +612,9 @@ describe(
 
     test('a schedule puts a systemd timer on the server; a second run changes nothing', () =>
       scheduleInstalled(dir, h1, h2, run));
+
+    test("ferry apply keeps the installed schedule in step with the stack: a volume added is in the scheduled run's configuration", () =>
+      applyRefreshes(dir, h1, run));
 
     test('the timer backs up without Ferry: one run into both repositories, proven by a drill from each', () =>
       scheduledRunProven(h1, h2, ctx));
