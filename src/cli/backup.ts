@@ -17,7 +17,8 @@ import { recordDrill } from '../backup/metrics.js';
 import { stackSnapshots, tagOf, type Snapshot } from '../backup/run.js';
 import type { CliIo } from './io.js';
 import { execute, withSession } from './run-plan.js';
-import type { Session, SessionFlags } from './session.js';
+import { operator, type Session, type SessionFlags } from './session.js';
+import { acquireLock, releaseLock } from '../lock/lock.js';
 import { parseScheduleState, scheduleProblem, scheduleStateCommand } from '../backup/schedule-status.js';
 import { backedUp, backupTarget, readPassword } from './backup-input.js';
 
@@ -165,11 +166,21 @@ export function backupDrillCommand(stack: string, flags: BackupFlags, io: CliIo)
     const at = Math.floor(Date.now() / 1000);
     // Monitoring sees every drill's outcome (BackupDrillFailed), as it sees a scheduled one's.
     const record = (ok: boolean) => recordDrill(t, { stack, repository: repo.name, at, ok }, sudo).catch(() => false);
+    // Under the stack's lock, as a scheduled drill is: two drills share scratch names.
+    const run = `drill-${newRunId()}`;
+    await acquireLock(
+      t,
+      stack,
+      { run, by: operator(), at: new Date().toISOString(), command: `backup drill ${stack}` },
+      sudo,
+    );
     try {
       report = await drill({ t, stack, repo, sudo, redactor: s.redactor });
     } catch (e) {
       await record(false);
       throw onHost(e, b.server.name);
+    } finally {
+      await releaseLock(t, stack, run, sudo);
     }
     await record(report.ok);
     io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderDrill(report));

@@ -570,6 +570,21 @@ describe(
       test(`a drill from ${repository} proves every table's rows and checksum, the key count and every file, and leaves nothing`, () =>
         drillProves(h1, ctx, repository));
 
+    test('a drill refuses a stack another run has locked, with lock-held naming the holder; the lock stays', async () => {
+      onHost(
+        h1,
+        `mkdir -p /var/lib/ferry/locks/${STACK}.lock && echo '{"run":"other-run","by":"ops@laptop","at":"2026-12-03T08:00:00Z","command":"apply"}' > /var/lib/ferry/locks/${STACK}.lock/owner.json`,
+      );
+      try {
+        const r = await run(['backup', 'drill', STACK]);
+        assert.equal(r.code, 1, r.err);
+        assert.match(r.err, /error lock-held: stack tbbackup on host1 is locked by run other-run \(ops@laptop/);
+        assert.equal(onHost(h1, `cat /var/lib/ferry/locks/${STACK}.lock/owner.json`).includes('other-run'), true);
+      } finally {
+        onHost(h1, `rm -rf /var/lib/ferry/locks/${STACK}.lock`);
+      }
+    });
+
     test('a second backup after a row changed is proven by the next drill', async () => {
       onHost(
         h1,
