@@ -87,6 +87,7 @@ function copyStep(p: Planning, which: 'precopy' | 'final-copy', dependsOn: strin
     ch: m.ch,
     copies: p.copies,
     phase: which === 'precopy' ? 'transfer' : 'deploy',
+    ...(which === 'precopy' ? { live: true } : {}),
     dependsOn,
     title:
       which === 'precopy'

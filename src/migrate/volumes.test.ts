@@ -197,6 +197,19 @@ test('apply copies what check resolved, reports bytes sent per volume and stops 
   assert.equal(source.lines.length, 5, 'rollback changes nothing');
 });
 
+test('a first copy of a volume still in use is not compared: a file written meanwhile must not fail the move', async () => {
+  const source = new RecordingTransport('old')
+    .when(DRY, { stdout: ITEMIZED_CHANGED })
+    .when(REAL, { stdout: STATS_FIRST });
+  const target = new RecordingTransport('new');
+  const step = syncStep({ id: 'shop/precopy', ch, copies: [db], phase: 'transfer', dependsOn: [], live: true });
+  const ctx = testContext(source, { step, others: { new: target } });
+  const { verified } = await drive(step, ctx);
+  assert.deepEqual(verified, { ok: true });
+  assert.deepEqual(source.lines, [DRY, REAL], 'no manifest read on the source');
+  assert.deepEqual(target.lines, [], 'nor on the target');
+});
+
 test('verifyVolumes: files, bytes and whether the manifests match, per volume; mountpoints from docker', async () => {
   const source = new RecordingTransport('old')
     .when(render(manifestCommand(db.sourcePath)), { stdout: `3 30 ${'c'.repeat(64)}\n` })
