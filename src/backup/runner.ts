@@ -164,7 +164,7 @@ drill_from() {
   local i=$1 name mid man n k svc user db image snap c pw want got keys files bytes sum path dir fail=0
   name=$(conf ".repositories[$i].name"); dir=/var/tmp/ferry-drill-$stack
   trap drill_cleanup EXIT
-  repo "$i" check --read-data >/dev/null || die "restic check --read-data of $name failed: a pack is damaged or unreadable"
+  repo "$i" check --read-data >/dev/null || die "restic check --read-data of $name failed: the repository cannot be opened, or a pack is damaged"
   mid=$(repo "$i" snapshots --json --no-lock --tag "ferry,stack=$stack,kind=manifest" | jq -r 'sort_by(.time) | last | .id // empty')
   [ -n "$mid" ] || die "$name holds no backup of $stack"
   man=$(repo "$i" dump "$mid" /manifest.json) || die "the manifest $mid cannot be read from $name"
