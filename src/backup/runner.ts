@@ -25,9 +25,6 @@ export const redisAuthPath = (stack: string, service: string): string =>
 /** How long a scheduled run waits for a stack locked by another run (a deploy, a migration). */
 export const LOCK_WAIT_S = 30 * 60;
 
-/** A word quoted for the shell. */
-const q = quote;
-
 /** A bash function running `body` in a subshell of its own, with its positional arguments. */
 const fn = (name: string, body: string): string => `${name}() (\n${body}\n)`;
 /** A variable holding `text` as is (a quoted here-document: nothing expanded). */
@@ -78,9 +75,9 @@ metrics() {
   else good=$(sed -n 's/^ferry_backup_last_success_timestamp_seconds{[^}]*} \\([0-9][0-9]*\\)$/\\1/p' "$f" 2>/dev/null | head -n 1); fi
   mkdir -p "$textfile" || return 1
   {
-    gauge last_run_timestamp_seconds ${q(GAUGE_HELP.last_run_timestamp_seconds)} "$2"
-    gauge last_run_success ${q(GAUGE_HELP.last_run_success)} "$3"
-    [ -z "$good" ] || gauge last_success_timestamp_seconds ${q(GAUGE_HELP.last_success_timestamp_seconds)} "$good"
+    gauge last_run_timestamp_seconds ${quote(GAUGE_HELP.last_run_timestamp_seconds)} "$2"
+    gauge last_run_success ${quote(GAUGE_HELP.last_run_success)} "$3"
+    [ -z "$good" ] || gauge last_success_timestamp_seconds ${quote(GAUGE_HELP.last_success_timestamp_seconds)} "$good"
   } > "$f.tmp" && mv "$f.tmp" "$f"
 }`;
 
@@ -213,8 +210,8 @@ drill_metrics() {
   local f="$textfile/ferry_drill_\${stack}_$1.prom" REPO=$1
   mkdir -p "$textfile" || return 1
   {
-    gauge last_drill_timestamp_seconds ${q(GAUGE_HELP.last_drill_timestamp_seconds)} "$2"
-    gauge last_drill_success ${q(GAUGE_HELP.last_drill_success)} "$3"
+    gauge last_drill_timestamp_seconds ${quote(GAUGE_HELP.last_drill_timestamp_seconds)} "$2"
+    gauge last_drill_success ${quote(GAUGE_HELP.last_drill_success)} "$3"
   } > "$f.tmp" && mv "$f.tmp" "$f"
 }`;
 

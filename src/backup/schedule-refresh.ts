@@ -9,6 +9,7 @@ import type { ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import { repoAccess } from './repos.js';
 import { scheduleStep } from './schedule-step.js';
+import { calendarsOf } from './schedule.js';
 import { backupSources } from './sources.js';
 
 export function scheduleRefreshStep(
@@ -34,10 +35,7 @@ export function scheduleRefreshStep(
     sources,
     repos: def.repositories.map((r) => repoAccess(stack.def.name, r, server, servers)),
     retention: def.retention,
-    calendars: {
-      ...(def.schedule !== undefined ? { backup: def.schedule } : {}),
-      ...(def.drill !== undefined ? { drill: def.drill } : {}),
-    },
+    calendars: calendarsOf(def),
     dependsOn,
     refreshOnly: true,
   });

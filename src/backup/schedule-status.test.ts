@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { overdueAfterMs, parseScheduleState, scheduleProblem } from './schedule-status.js';
+import { sections } from '../inventory/live/probe.js';
+import { overdueAfterMs, scheduleProblem, scheduleStateOf } from './schedule-status.js';
+
+/** A timer's sections as the backups probe prints them (without its `.JOB.STACK` suffixes). */
+function parseScheduleState(stdout: string) {
+  const s = sections(stdout);
+  return scheduleStateOf(s.get('timer') ?? '', s.get('service') ?? '', s.get('calendar') ?? '');
+}
 
 /** What the command printed on a Debian 13 host (systemd 257) for a daily timer after a failed run. */
 const FAILED = `@@timer
@@ -61,4 +68,12 @@ test('problems: a stopped timer, a failed run no good backup followed, a last go
   );
   assert.equal(overdueAfterMs(DAY), 26 * 3600_000);
   assert.match(scheduleProblem({ ...ok, timer: 'inactive' }, undefined, NOW) ?? '', /timer is inactive/);
+  assert.equal(
+    scheduleProblem({ ...ok, timer: 'inactive' }, undefined, NOW, 'drill'),
+    'the drill timer is inactive: no scheduled drill will run',
+  );
+  assert.equal(
+    scheduleProblem(failed, undefined, NOW, 'drill'),
+    'the last scheduled drill failed (exit-code, 2026-12-03T03:00Z)',
+  );
 });

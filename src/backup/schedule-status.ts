@@ -1,13 +1,11 @@
 /**
- * How a stack's backup schedule stands on its server, for `ferry backup status`: whether
- * the timer runs, when it next fires, how the last scheduled run ended, and how far apart
- * two runs are (systemd-analyze's next two elapses): a last good backup older than that
- * interval and a twelfth is overdue (a daily schedule: 26 h, the BackupTooOld default).
- * The command, and pure parsers of what it prints.
+ * How a stack's backup and drill timers stand on its server, as the backups probe reads
+ * them (inventory/live/probes/backups.ts), for `ferry backup status` and `check --live`:
+ * whether a timer runs, when it next fires, how its last run ended, and how far apart two
+ * runs are (systemd-analyze's next two elapses): a last good backup older than that
+ * interval and a twelfth is overdue (a daily schedule: 26 h, the BackupTooOld default). Pure.
  */
-import { script, type Command } from '../shell/command.js';
-import { sections } from '../inventory/live/probe.js';
-import { unitName, type Job } from './schedule.js';
+import type { Job } from './schedule.js';
 
 export interface ScheduleState {
   /** The timer's ActiveState: `active` when it will fire. */
@@ -23,15 +21,6 @@ export interface ScheduleState {
   intervalMs?: number;
 }
 
-const STATE = `export TZ=UTC
-echo @@timer; systemctl show "$1" -p ActiveState -p NextElapseUSecRealtime -p LastTriggerUSec 2>/dev/null
-echo @@service; systemctl show "$2" -p Result -p ExecMainExitTimestamp 2>/dev/null
-echo @@calendar; systemd-analyze calendar --iterations=2 -- "$3" 2>&1
-true`;
-
-export const scheduleStateCommand = (stack: string, schedule: string, job: Job = 'backup'): Command =>
-  script(STATE, unitName(stack, 'timer', job), unitName(stack, 'service', job), schedule);
-
 /** `Thu 2026-12-03 20:49:33 UTC` as ISO; undefined when empty or not a UTC time. */
 function utc(text: string | undefined): string | undefined {
   const m = /(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) UTC/.exec(text ?? '');
@@ -45,11 +34,6 @@ const props = (text: string): Map<string, string> =>
       .filter((l) => l.includes('='))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
   );
-
-export function parseScheduleState(stdout: string): ScheduleState {
-  const s = sections(stdout);
-  return scheduleStateOf(s.get('timer') ?? '', s.get('service') ?? '', s.get('calendar') ?? '');
-}
 
 /** From what `systemctl show` printed of the timer and the service, and `systemd-analyze calendar` of the schedule. */
 export function scheduleStateOf(timerText: string, serviceText: string, calendar: string): ScheduleState {
@@ -78,14 +62,21 @@ export const span = (ms: number): string =>
 export const overdueAfterMs = (intervalMs: number): number => Math.round((intervalMs * 13) / 12);
 
 /**
- * What is wrong with the schedule, in words; undefined when nothing is. `lastGood`: the
+ * What is wrong with a job's timer, in words; undefined when nothing is. `lastGood`: the
  * newest complete backup's time (ISO) in any repository; a failed scheduled run that a
- * good backup followed is no longer a problem.
+ * good backup followed is no longer a problem. A drill has no `lastGood`: its last
+ * scheduled drill failing is a problem until one passes.
  */
-export function scheduleProblem(s: ScheduleState, lastGood: string | undefined, now: number): string | undefined {
-  if (s.timer !== 'active') return `the timer is ${s.timer}: no scheduled backup will run`;
+export function scheduleProblem(
+  s: ScheduleState,
+  lastGood: string | undefined,
+  now: number,
+  job: Job = 'backup',
+): string | undefined {
+  if (s.timer !== 'active')
+    return `the ${job === 'drill' ? 'drill ' : ''}timer is ${s.timer}: no scheduled ${job} will run`;
   if (s.lastResult !== undefined && s.lastResult !== 'success' && (!lastGood || lastGood < s.lastExit!))
-    return `the last scheduled run failed (${s.lastResult}, ${s.lastExit!.slice(0, 16)}Z)`;
+    return `the last scheduled ${job === 'drill' ? 'drill' : 'run'} failed (${s.lastResult}, ${s.lastExit!.slice(0, 16)}Z)`;
   const lastGoodAgeMs = lastGood ? now - Date.parse(lastGood) : undefined;
   if (s.intervalMs !== undefined && lastGoodAgeMs !== undefined && lastGoodAgeMs > overdueAfterMs(s.intervalMs))
     return `overdue: the last good backup is ${span(lastGoodAgeMs)} old, more than the schedule allows (${span(overdueAfterMs(s.intervalMs))})`;

@@ -5,7 +5,7 @@
  * configuration. The files, as data; nothing here runs anything. Pure.
  */
 import { sftpCommand, type RepoAccess } from './restic.js';
-import { keptDays, type BackupRetention } from '../model/backup.js';
+import { keptDays, type BackupDef, type BackupRetention } from '../model/backup.js';
 import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
 import type { BackupSources } from './sources.js';
 
@@ -17,6 +17,12 @@ export const unitName = (stack: string, kind: 'service' | 'timer', job: Job = 'b
   `ferry-${job}-${stack}.${kind}`;
 export const unitPath = (stack: string, kind: 'service' | 'timer', job: Job = 'backup'): string =>
   `/etc/systemd/system/${unitName(stack, kind, job)}`;
+
+/** The calendars of a stack's `backups`: `schedule` for the backup timer, `drill` for the drill's. */
+export const calendarsOf = (def: Pick<BackupDef, 'schedule' | 'drill'>): Partial<Record<Job, string>> => ({
+  ...(def.schedule !== undefined ? { backup: def.schedule } : {}),
+  ...(def.drill !== undefined ? { drill: def.drill } : {}),
+});
 
 export interface ScheduleInput {
   stack: string;

@@ -26,6 +26,7 @@ const input: BackupPlanInput = {
   sources: { project: 'shop', postgres: [], redis: [], volumes: [] },
   run: 'R1',
   retention: { postgres: 30, redis: 14, volumes: 7 },
+  calendars: {},
 };
 const steps = backupSteps(input);
 const step = (id: string) => steps.find((s) => s.id === id)!;
@@ -171,7 +172,7 @@ test('no schedule: nothing to do while no timer is there; a timer left behind is
 });
 
 test('a schedule systemd refuses fails the check with backup-schedule-invalid at its key, before anything is written', async () => {
-  const steps = backupSteps({ ...input, schedule: 'every tuesday' });
+  const steps = backupSteps({ ...input, calendars: { backup: 'every tuesday' } });
   const t = new RecordingTransport('app').when(/systemd-analyze calendar/, {
     code: 1,
     stderr: "Failed to parse calendar specification 'every tuesday': Invalid argument\n",

@@ -29,6 +29,7 @@ import {
 } from './restic.js';
 import { backUp, runSnapshots } from './run.js';
 import { scheduleStep } from './schedule-step.js';
+import type { Job } from './schedule.js';
 
 export interface BackupPlanInput {
   stack: string;
@@ -40,10 +41,8 @@ export interface BackupPlanInput {
   /** The run's id, carried by every snapshot it makes (`run=ID`). */
   run: string;
   retention: BackupRetention;
-  /** The backup timer's calendar expression; undefined: no timer (one left behind is removed). */
-  schedule?: string;
-  /** The drill timer's, likewise. */
-  drill?: string;
+  /** The timers' calendar expressions; a job left out has no timer (one left behind is removed). */
+  calendars: Partial<Record<Job, string>>;
 }
 
 const nothing = async (): Promise<void> => undefined;
@@ -299,10 +298,6 @@ export function backupSteps(i: BackupPlanInput): Step[] {
   steps.push(
     scheduleStep({
       ...i,
-      calendars: {
-        ...(i.schedule !== undefined ? { backup: i.schedule } : {}),
-        ...(i.drill !== undefined ? { drill: i.drill } : {}),
-      },
       dependsOn: steps.filter((s) => s.id.includes('/backup/repository/')).map((s) => s.id),
     }),
   );

@@ -14,12 +14,14 @@ import { stateDir } from '../state/dir.js';
 import { backupSteps } from '../backup/steps.js';
 import { drill, type DrillReport } from '../backup/drill.js';
 import { recordDrill } from '../backup/metrics.js';
+import { calendarsOf } from '../backup/schedule.js';
 import { stackSnapshots, tagOf, type Snapshot } from '../backup/run.js';
 import type { CliIo } from './io.js';
 import { execute, withSession } from './run-plan.js';
 import { operator, type Session, type SessionFlags } from './session.js';
 import { acquireLock, releaseLock } from '../lock/lock.js';
-import { parseScheduleState, scheduleProblem, scheduleStateCommand } from '../backup/schedule-status.js';
+import { scheduleProblem, type ScheduleState } from '../backup/schedule-status.js';
+import { readBackupFacts } from '../inventory/live/probes/backups.js';
 import { backedUp, backupTarget, readPassword } from './backup-input.js';
 
 export interface BackupFlags extends SessionFlags {
@@ -55,8 +57,7 @@ export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): 
       sources: b.sources,
       run,
       retention: b.def.retention,
-      ...(b.def.schedule !== undefined ? { schedule: b.def.schedule } : {}),
-      ...(b.def.drill !== undefined ? { drill: b.def.drill } : {}),
+      calendars: calendarsOf(b.def),
     });
     const journal = openJournal(stateDir(io.env), s.redactor);
     const failed: RunEvent[] = [];
@@ -215,52 +216,44 @@ interface ScheduleRow {
   drill?: { calendar: string; timer: string; next?: string; last_result?: string; problem?: string };
 }
 
-/** The stack's schedule as its server has it, against its newest good backup. */
+/** A timer the server does not have. */
+const NO_TIMER: ScheduleState = { timer: 'inactive' };
+
+const timerFields = (state: ScheduleState) => ({
+  timer: state.timer,
+  ...(state.next ? { next: state.next } : {}),
+  ...(state.lastResult ? { last_result: state.lastResult } : {}),
+});
+
+/** The stack's backup and drill timers as its server has them (the backups probe), against its newest good backup. */
 async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise<ScheduleRow> {
   const b = backupTarget(s, name);
-  if (b.def.schedule === undefined) return { stack: name, schedule: null };
-  const r = await s
-    .transports(b.server.name)
-    .exec(scheduleStateCommand(name, b.def.schedule), { sudo: b.server.sudo === true });
-  const state = parseScheduleState(r.stdout);
+  const { schedule, drill } = b.def;
+  if (schedule === undefined && drill === undefined) return { stack: name, schedule: null };
+  const now = new Date();
+  const facts = await readBackupFacts(s.transports(b.server.name), b.server.sudo === true, now);
   const lastGood = rows
     .filter((x) => x.stack === name && x.last)
     .map((x) => x.last!)
     .sort()
     .pop();
-  const problem = scheduleProblem(state, lastGood, Date.now());
-  const drill = b.def.drill !== undefined ? await drillRow(s, name, b.def.drill) : undefined;
+  const backup = facts.schedules[name] ?? NO_TIMER;
+  const drilled = facts.drillSchedules[name] ?? NO_TIMER;
+  const problem = schedule !== undefined ? scheduleProblem(backup, lastGood, now.getTime()) : undefined;
+  const drillProblem = drill !== undefined ? scheduleProblem(drilled, undefined, now.getTime(), 'drill') : undefined;
   return {
     stack: name,
-    schedule: b.def.schedule,
-    timer: state.timer,
-    ...(state.next ? { next: state.next } : {}),
-    ...(state.lastResult ? { last_result: state.lastResult } : {}),
-    ...(state.intervalMs !== undefined ? { interval_ms: state.intervalMs } : {}),
-    ...(problem ? { problem } : {}),
-    ...(drill ? { drill } : {}),
-  };
-}
-
-/** The drill timer: a problem when it is not active or its last drill failed. */
-async function drillRow(s: Session, name: string, calendar: string): Promise<NonNullable<ScheduleRow['drill']>> {
-  const b = backupTarget(s, name);
-  const r = await s
-    .transports(b.server.name)
-    .exec(scheduleStateCommand(name, calendar, 'drill'), { sudo: b.server.sudo === true });
-  const state = parseScheduleState(r.stdout);
-  const problem =
-    state.timer !== 'active'
-      ? `the drill timer is ${state.timer}: no scheduled drill will run`
-      : state.lastResult !== undefined && state.lastResult !== 'success'
-        ? `the last scheduled drill failed (${state.lastResult}, ${state.lastExit!.slice(0, 16)}Z): journalctl -u ferry-drill-${name}.service`
-        : undefined;
-  return {
-    calendar,
-    timer: state.timer,
-    ...(state.next ? { next: state.next } : {}),
-    ...(state.lastResult ? { last_result: state.lastResult } : {}),
-    ...(problem ? { problem } : {}),
+    schedule: schedule ?? null,
+    ...(schedule !== undefined
+      ? {
+          ...timerFields(backup),
+          ...(backup.intervalMs !== undefined ? { interval_ms: backup.intervalMs } : {}),
+          ...(problem ? { problem } : {}),
+        }
+      : {}),
+    ...(drill !== undefined
+      ? { drill: { calendar: drill, ...timerFields(drilled), ...(drillProblem ? { problem: drillProblem } : {}) } }
+      : {}),
   };
 }
 
@@ -272,7 +265,7 @@ function renderScheduleRow(r: ScheduleRow): string {
       : `${r.stack}  schedule ${r.schedule}: ${next(r.next)}${r.problem ? `; PROBLEM: ${r.problem} (journalctl -u ferry-backup-${r.stack}.service)` : ''}\n`;
   const d = r.drill;
   return d
-    ? `${line}${r.stack}  drill ${d.calendar}: ${next(d.next)}${d.problem ? `; PROBLEM: ${d.problem}` : ''}\n`
+    ? `${line}${r.stack}  drill ${d.calendar}: ${next(d.next)}${d.problem ? `; PROBLEM: ${d.problem} (journalctl -u ferry-drill-${r.stack}.service)` : ''}\n`
     : line;
 }
 

@@ -23,7 +23,7 @@ function stackFindings(st: StackView, f: HostFacts): Finding[] {
   const out: Finding[] = [];
   const add = (severity: 'error' | 'warning', message: string, hint: string) =>
     out.push(finding('backup-age', severity, message, where, hint, ids(st)));
-  const runs = (f.backups ?? { runs: [] }).runs.filter((r) => r.stack === st.name);
+  const runs = f.backups.runs.filter((r) => r.stack === st.name);
   const good: number[] = [];
   for (const repo of def.repositories) {
     const r = runs.find((x) => x.repository === repo.name);
@@ -45,7 +45,7 @@ function stackFindings(st: StackView, f: HostFacts): Finding[] {
   }
   const newest = good.length > 0 ? Math.max(...good) : undefined;
   const lastGood = newest !== undefined ? new Date(newest * 1000).toISOString() : undefined;
-  const schedule = (f.backups ?? { schedules: {} }).schedules[st.name];
+  const schedule = f.backups.schedules[st.name];
   if (def.schedule !== undefined && !schedule)
     add(
       'error',
@@ -73,9 +73,8 @@ function stackFindings(st: StackView, f: HostFacts): Finding[] {
 /** A failed restore drill (by hand or scheduled), and a drill schedule without its active timer. */
 function drillFindings(st: StackView, f: HostFacts, where: { host: string; path: string }): Finding[] {
   const def = st.def.backups!;
-  const backups = f.backups ?? { drills: [], drillSchedules: {} };
   const out: Finding[] = [];
-  for (const d of (backups.drills ?? []).filter((x) => x.stack === st.name && !x.ok))
+  for (const d of f.backups.drills.filter((x) => x.stack === st.name && !x.ok))
     out.push(
       finding(
         'backup-age',
@@ -86,7 +85,7 @@ function drillFindings(st: StackView, f: HostFacts, where: { host: string; path:
         ids(st),
       ),
     );
-  const timer = (backups.drillSchedules ?? {})[st.name];
+  const timer = f.backups.drillSchedules[st.name];
   if (def.drill !== undefined && timer?.timer !== 'active')
     out.push(
       finding(

@@ -4,6 +4,8 @@ import { TEXTFILE_DIR } from '../../../monitoring/render/health.js';
 import { scheduleStateOf } from '../../../backup/schedule-status.js';
 import type { BackupMetrics, DrillMetrics } from '../../../backup/metrics.js';
 import { sections, type Probe } from '../probe.js';
+import { emptyFacts, type BackupFacts } from '../facts.js';
+import type { Transport } from '../../../transport/transport.js';
 
 const READ = `echo @@metrics
 for f in ${TEXTFILE_DIR}/ferry_backup_*.prom ${TEXTFILE_DIR}/ferry_drill_*.prom; do [ -f "$f" ] && cat "$f"; done
@@ -63,3 +65,10 @@ export const backupsProbe: Probe = {
     }
   },
 };
+
+/** One server's backup facts, read by the probe's own command (`ferry backup status`). */
+export async function readBackupFacts(t: Transport, sudo: boolean, now: Date): Promise<BackupFacts> {
+  const facts = emptyFacts(t.name, t.name, now.toISOString());
+  backupsProbe.apply(facts, await t.exec(backupsProbe.command, { sudo }), { now });
+  return facts.backups;
+}
