@@ -45,7 +45,7 @@ export interface DrillReport {
   left: string[];
 }
 
-interface Drill {
+export interface Drill {
   t: Transport;
   stack: string;
   repo: RepoAccess;
@@ -62,10 +62,22 @@ async function must(d: Drill, tool: Tool, c: Command, what: string): Promise<str
   return r.stdout;
 }
 
-/** The latest run with a manifest in the repository; `backup-none` when there is none. */
-export async function latestManifest(d: Drill): Promise<BackupManifest> {
-  const snaps = await stackSnapshots(d.t, d.repo, d.sudo, (s) => d.redactor.redact(s));
-  const last = snaps.filter((s) => s.tags?.includes('kind=manifest')).pop();
+/**
+ * The manifest of backup run `run` in the repository, or of its latest run with a manifest;
+ * `backup-none` when there is none, `backup-run-unknown` when `run` is not a complete run.
+ */
+export async function manifestOf(d: Drill, run?: string): Promise<BackupManifest> {
+  const snaps = (await stackSnapshots(d.t, d.repo, d.sudo, (s) => d.redactor.redact(s))).filter((s) =>
+    s.tags?.includes('kind=manifest'),
+  );
+  const last = run === undefined ? snaps.pop() : snaps.find((s) => tagOf(s, 'run') === run);
+  if (!last && run !== undefined)
+    throw new StepError(
+      'backup-run-unknown',
+      `${d.t.name}: repository ${d.repo.name} holds no complete backup run ${run} of ${d.stack}`,
+      `Its complete runs, newest last: ${snaps.map((s) => tagOf(s, 'run')).join(', ') || 'none'} (\`ferry backup list ${d.stack}\`).`,
+      `host ${d.t.name}`,
+    );
   if (!last)
     throw new StepError(
       'backup-none',
@@ -85,7 +97,7 @@ export async function latestManifest(d: Drill): Promise<BackupManifest> {
 export async function drill(d: Drill): Promise<DrillReport> {
   const started = Date.now();
   await must(d, 'restic', checkData(d.repo), `reading every pack of ${d.repo.name} (restic check --read-data)`);
-  const m = await latestManifest(d);
+  const m = await manifestOf(d);
   const proofs: Proof[] = [];
   try {
     await must(d, 'docker', cleanupDrill(d.stack), 'removing what an earlier drill left');

@@ -190,7 +190,8 @@ export const restoreTo = (r: RepoAccess, snapshot: string, target: string): Comm
 /** Every pack read and its hash checked: a corrupted pack fails it. */
 export const checkData = (r: RepoAccess): Command => restic(r, 'check', '--read-data');
 
-function argvOf(c: Command): string[] {
+/** The words of an argv command, to append to another's. */
+export function argvOf(c: Command): string[] {
   if (c.kind !== 'argv') throw new Error('restic(): expected an argv command');
   return c.argv;
 }

@@ -90,3 +90,17 @@ export function readPassword(s: Session, p: BackupPasswordDef, stack: string): S
   s.redactor.add(value);
   return new Secret(value);
 }
+
+/** The repository named by --repository, or the stack's first; a usage error naming the others. */
+export function repositoryOf(b: BackupTarget, name: string | undefined): RepoAccess {
+  const repo = name ? b.repos.find((r) => r.name === name) : b.repos[0];
+  if (!repo)
+    throw new FerryError(
+      'usage',
+      `stack ${b.stack.def.name} has no repository "${name}"`,
+      '--repository',
+      `Its repositories: ${b.repos.map((r) => r.name).join(', ')}.`,
+      2,
+    );
+  return repo;
+}

@@ -22,7 +22,7 @@ import { operator, type Session, type SessionFlags } from './session.js';
 import { acquireLock, releaseLock } from '../lock/lock.js';
 import { scheduleProblem, type ScheduleState } from '../backup/schedule-status.js';
 import { readBackupFacts } from '../inventory/live/probes/backups.js';
-import { backedUp, backupTarget, readPassword } from './backup-input.js';
+import { backedUp, backupTarget, readPassword, repositoryOf } from './backup-input.js';
 
 export interface BackupFlags extends SessionFlags {
   json?: boolean;
@@ -152,15 +152,7 @@ export function renderDrill(r: DrillReport): string {
 export function backupDrillCommand(stack: string, flags: BackupFlags, io: CliIo): Promise<number> {
   return withSession(flags, io, async (s) => {
     const b = backupTarget(s, stack);
-    const repo = flags.repository ? b.repos.find((r) => r.name === flags.repository) : b.repos[0];
-    if (!repo)
-      throw new FerryError(
-        'usage',
-        `stack ${stack} has no repository "${flags.repository}"`,
-        '--repository',
-        `Its repositories: ${b.repos.map((r) => r.name).join(', ')}.`,
-        2,
-      );
+    const repo = repositoryOf(b, flags.repository);
     let report: DrillReport;
     const t = s.transports(b.server.name);
     const sudo = b.server.sudo === true;

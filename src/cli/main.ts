@@ -17,6 +17,7 @@ import { listRunsCommand, showRunCommand, type RunsFlags } from './runs.js';
 import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js';
 import { applyCommand, planCommand, type PlanFlags } from './apply.js';
 import type { ApplyFlags } from './run-plan.js';
+import { restoreCommand, type RestoreFlags } from './restore.js';
 import { rollbackCommand, type RollbackFlags } from './rollback.js';
 import { migrateCommand, retireCommand, type MigrateFlags, type RetireFlags } from './migrate.js';
 import { migrateStatusCommand } from './migrate-status.js';
@@ -330,5 +331,21 @@ function backupCommands(program: Command, io: CliIo, done: Done): void {
       ),
   ).action(async (stacks: string[], flags: BackupFlags) => {
     done(await backupStatusCommand(stacks, flags, io));
+  });
+  sshOptions(
+    program
+      .command('restore <stack>')
+      .description(
+        'put a backup run back into a stack on its server: restored beside the live data and proven, then swapped in (the live data kept aside), then proven again; only what differs is restored',
+      )
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('--run <id>', 'the backup run to restore (default: the latest complete one; `ferry backup list`)')
+      .option('--repository <name>', 'the repository to restore from (default: the first)')
+      .option('--dry-run', 'print the plan and change nothing')
+      .option('--resume', 'finish the restore a crash or kill stopped')
+      .option('-y, --yes', 'restore without asking')
+      .option('--json', 'print the report as JSON'),
+  ).action(async (stack: string, flags: RestoreFlags) => {
+    done(await restoreCommand(stack, flags, io));
   });
 }

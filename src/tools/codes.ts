@@ -89,6 +89,12 @@ export const STEP_ERROR_CODES = [
   'backup-drill-failed',
   'backup-metrics-failed',
   'backup-schedule-invalid',
+  'backup-run-unknown',
+  'restore-failed',
+  'restore-source-missing',
+  'restore-unsupported',
+  'restore-proof-failed',
+  'restore-not-deployed',
   // Proxy.
   'nginx-install-failed',
   'nginx-start-failed',

@@ -1,0 +1,244 @@
+/**
+ * `ferry restore STACK [--run ID] [--repository NAME]`: a backup run put back into the
+ * stack on its server, as a plan like every other (previewed, confirmed, locked, journaled,
+ * resumable), ending with the proof: every table's rows and checksum, every key count and
+ * every volume's files, read from the live stack. Only the sources whose live data differs
+ * from the run are restored; when none differs, nothing is changed and it says so.
+ */
+import { randomBytes } from 'node:crypto';
+import { FerryError, UsageError } from '../core/errors.js';
+import type { ErrorCode } from '../core/codes.js';
+import { makePlan, type Plan } from '../engine/plan.js';
+import type { RunEvent } from '../engine/events.js';
+import { openJournal, type Journal, type RunRecord } from '../journal/journal.js';
+import { preview } from '../plans/preview.js';
+import { renderPlanTable } from '../render/plan.js';
+import { stateDir } from '../state/dir.js';
+import { currentRelease } from '../deploy/release-meta.js';
+import { manifestOf } from '../backup/drill.js';
+import type { BackupManifest, Proof } from '../backup/manifest.js';
+import { differing, liveProofs, sourceKey, type Live, type SourceRef } from '../backup/restore-live.js';
+import { restoreSteps, type RestoreInput } from '../backup/restore-steps.js';
+import { beforeDb } from '../backup/restore-commands.js';
+import type { CliIo } from './io.js';
+import { confirm, declined, execute, withSession, type ApplyFlags } from './run-plan.js';
+import type { Session } from './session.js';
+import { backupTarget, readPassword, repositoryOf, type BackupTarget } from './backup-input.js';
+
+export interface RestoreFlags extends ApplyFlags {
+  run?: string;
+  repository?: string;
+  dryRun?: boolean;
+}
+
+/** What a restore run is, written in its journal command so that `--resume` finds it again. */
+interface Identity {
+  run: string;
+  id: string;
+  repository: string;
+  sources: SourceRef[];
+}
+
+const commandOf = (stack: string, x: Identity): string =>
+  `restore ${stack} run=${x.run} id=${x.id} repository=${x.repository} sources=${x.sources.map((s) => `${s.kind}:${s.name}`).join(',')}`;
+
+export function identityOf(command: string): Identity | undefined {
+  const field = (k: string) => new RegExp(`(?:^| )${k}=(\\S*)`).exec(command)?.[1];
+  const [run, id, repository, sources] = ['run', 'id', 'repository', 'sources'].map(field);
+  if (!run || !id || !repository || sources === undefined) return undefined;
+  return {
+    run,
+    id,
+    repository,
+    sources: sources
+      .split(',')
+      .filter(Boolean)
+      .map((s) => ({ kind: s.slice(0, s.indexOf(':')) as SourceRef['kind'], name: s.slice(s.indexOf(':') + 1) })),
+  };
+}
+
+/** The restore of `stack` a kill stopped, when --resume asks for it. */
+function interrupted(journal: Journal, stack: string, flags: RestoreFlags, s: Session): RunRecord | undefined {
+  if (!flags.resume) return undefined;
+  const r = journal.lastUnfinished((x) => x.command.startsWith(`restore ${stack} `));
+  if (!r)
+    throw new FerryError(
+      'nothing-to-resume',
+      `no restore of ${stack} was stopped before its end`,
+      '--resume',
+      `\`ferry runs\` lists the runs; run \`ferry restore ${stack}\` without --resume to restore.`,
+      2,
+    );
+  if (!flags.json) s.io.err(`resuming the restore ${r.id} (${r.command})\n`);
+  return r;
+}
+
+interface Prepared {
+  input: RestoreInput;
+  command: string;
+  resumes?: string;
+}
+
+async function prepare(
+  s: Session,
+  b: BackupTarget,
+  flags: RestoreFlags,
+  journal: Journal,
+): Promise<Prepared | Proof[]> {
+  const stack = b.stack.def.name;
+  const resumed = interrupted(journal, stack, flags, s);
+  const was = resumed ? identityOf(resumed.command) : undefined;
+  const repo = repositoryOf(b, was?.repository ?? flags.repository);
+  const sudo = b.server.sudo === true;
+  const t = s.transports(b.server.name);
+  const manifest = await manifestOf({ t, stack, repo, sudo, redactor: s.redactor }, was?.run ?? flags.run);
+  const { meta } = await currentRelease(t, stack, sudo);
+  if (!meta)
+    throw new FerryError(
+      'restore-not-deployed',
+      `stack ${stack} is not deployed on ${b.server.name}: there is nothing to restore into`,
+      `host ${b.server.name}`,
+      `Deploy it first (\`ferry apply ${stack}\`), then restore.`,
+    );
+  const dockerVolume = (name: string) =>
+    b.sources.volumes.find((v) => v.name === name)?.docker ?? `${meta.project}_${name}`;
+  const live: Live = { t, sudo, redactor: s.redactor, project: meta.project, dockerVolume };
+  let sources = was?.sources;
+  if (!sources) {
+    const proofs = await liveProofs(live, manifest);
+    sources = differing(manifest, proofs);
+    if (sources.length === 0) return proofs;
+  }
+  const x: Identity = {
+    run: manifest.run,
+    id: was?.id ?? randomBytes(3).toString('hex'),
+    repository: repo.name,
+    sources,
+  };
+  const input: RestoreInput = {
+    stack,
+    server: b.server.name,
+    sudo,
+    id: x.id,
+    repo,
+    manifest,
+    sources,
+    release: meta,
+    dockerVolume,
+    proofs: [],
+  };
+  return { input, command: commandOf(stack, x), ...(resumed ? { resumes: resumed.id } : {}) };
+}
+
+/** Where the stack's data from before the restore is kept, one line per source. */
+export function keptCopies(i: Pick<RestoreInput, 'manifest' | 'sources' | 'id'>): string[] {
+  return i.sources.map((s) => {
+    if (s.kind === 'postgres') {
+      const e = i.manifest.postgres.find((x) => x.service === s.name)!;
+      return `postgres ${s.name}: database ${beforeDb(e.db, i.id)}`;
+    }
+    if (s.kind === 'redis') return `redis ${s.name}: directory .ferry-before-${i.id} in its data directory`;
+    return `volume ${s.name}: directory ferry-before-${i.id} beside the volume's _data`;
+  });
+}
+
+const proofLines = (proofs: Proof[]): string =>
+  proofs
+    .map((p) => `${p.ok ? 'ok  ' : 'FAIL'} ${p.what}: ${p.ok ? p.found : `expected ${p.expected}, found ${p.found}`}\n`)
+    .join('');
+
+const ageMin = (m: BackupManifest): number => Math.round((Date.now() - Date.parse(m.at)) / 60_000);
+
+async function confirmed(s: Session, flags: RestoreFlags, p: Prepared): Promise<void> {
+  if (flags.yes) return;
+  if (!(flags.interactive ?? process.stdin.isTTY))
+    throw new UsageError(
+      'restore replaces live data and needs a confirmation, but no one can answer here (stdin is not a terminal)',
+      'Read the plan (--dry-run), then pass --yes.',
+      '--yes',
+    );
+  const m = p.input.manifest;
+  if (
+    !(await confirm(
+      `replace ${p.input.sources.map(sourceKey).join(', ')} of ${p.input.stack} with run ${m.run} (${ageMin(m)} min old)? what is live now is kept aside [y/N] `,
+    ))
+  )
+    throw declined(`the restore of ${p.input.stack}`);
+}
+
+export function restoreCommand(stack: string, flags: RestoreFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
+    const b = backupTarget(s, stack);
+    readPassword(s, b.def.password!, stack);
+    const journal = openJournal(stateDir(io.env), s.redactor);
+    try {
+      const p = await prepare(s, b, flags, journal);
+      if (Array.isArray(p)) {
+        if (flags.json) io.out(`${JSON.stringify({ stack, changed: 0, proofs: p }, null, 2)}\n`);
+        else io.out(`${proofLines(p)}${stack} already holds the data of this run: nothing to restore\n`);
+        return 0;
+      }
+      const plan = makePlan(restoreSteps(p.input, b.stack.def.deploy.healthTimeoutMs));
+      const pv = await preview(plan, s.transports, s.redactor);
+      if (!flags.json || flags.dryRun) io.out(flags.json ? `${JSON.stringify(pv, null, 2)}\n` : renderPlanTable(pv));
+      if (flags.dryRun) return 0;
+      await confirmed(s, flags, p);
+      return await run(s, b, flags, journal, p, plan);
+    } finally {
+      journal.close();
+    }
+  });
+}
+
+async function run(
+  s: Session,
+  b: BackupTarget,
+  flags: RestoreFlags,
+  journal: Journal,
+  p: Prepared,
+  plan: Plan,
+): Promise<number> {
+  const started = Date.now();
+  const failed: RunEvent[] = [];
+  const summary = await execute(
+    s,
+    { plan, targets: [{ stack: b.stack, server: b.server }] },
+    p.command,
+    {
+      ...(flags.json ? { json: true, noSummary: true } : {}),
+      onEvent: (e) => e.kind === 'step-end' && e.outcome === 'failed' && failed.push(e),
+    },
+    journal,
+    p.resumes ? { resume: p.resumes } : {},
+  );
+  const i = p.input;
+  if (summary.failed > 0) {
+    const first = failed[0];
+    const err = first?.kind === 'step-end' ? first.error : undefined;
+    throw new FerryError(
+      (err?.code ?? 'restore-failed') as ErrorCode,
+      `the restore of ${i.stack} from run ${i.manifest.run} failed: ${err?.message ?? 'see the run'}; what it changed was undone`,
+      `host ${i.server}`,
+      `${err?.hint ?? ''} \`ferry runs show ${summary.runId}\` has the whole run.`.trim(),
+    );
+  }
+  const report = {
+    stack: i.stack,
+    run: i.manifest.run,
+    repository: i.repo.name,
+    backed_up_at: i.manifest.at,
+    restored: i.sources.map(sourceKey),
+    kept: keptCopies(i),
+    proofs: i.proofs,
+    duration_ms: Date.now() - started,
+    journal_run: summary.runId,
+  };
+  if (flags.json) s.io.out(`${JSON.stringify(report, null, 2)}\n`);
+  else
+    s.io.out(
+      `${proofLines(i.proofs)}restored ${report.restored.join(', ')} of ${i.stack} from run ${i.manifest.run} ` +
+        `(backed up ${i.manifest.at.slice(0, 19)}Z, ${ageMin(i.manifest)} min ago): every row, key and file proven\n` +
+        `what was live before is kept (remove it when no longer needed):\n${report.kept.map((k) => `  ${k}\n`).join('')}`,
+    );
+  return 0;
+}

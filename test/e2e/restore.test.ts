@@ -1,0 +1,300 @@
+/**
+ * `ferry restore` on the test bed: a stack with Postgres (a password), Redis (requirepass
+ * and AOF), a volume shared by two services and a worker is backed up on host5 (to a
+ * repository there and to one on host6 over SFTP), damaged, and restored: every row, key
+ * and file comes back and is proven, what was live is kept aside, a second restore changes
+ * nothing, Redis keeps the restored keys across a restart (AOF), bad input fails with a
+ * code before anything is touched, and a restore killed after its swap finishes with
+ * --resume. No password appears in any output or in the journal.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { paths } from '../../scripts/testbed/lib.mjs';
+import { ferry, type Transcript } from '../cli/run.js';
+import { containerOf, ferryChild, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+
+const STACK = 'tbrestore';
+const DB_CANARY = 'canary-db-5e1c07aa';
+const REDIS_CANARY = 'canary-redis-93d4f2b1';
+const RESTIC_CANARY = 'canary-restic-0b7e6c3d';
+const CANARIES = [DB_CANARY, REDIS_CANARY, RESTIC_CANARY];
+const LOCAL_REPO = `/var/backups/ferry-${STACK}`;
+const REMOTE_REPO = `/var/backups/ferry-${STACK}-offsite`;
+const ROWS = 800;
+const KEYS = 40;
+
+const COMPOSE = `services:
+  db:
+    image: ferry-tb-postgres:1
+    environment:
+      POSTGRES_USER: app
+      POSTGRES_DB: appdb
+      POSTGRES_PASSWORD: \${POSTGRES_PASSWORD}
+    volumes: [db-data:/var/lib/postgresql/data]
+    restart: unless-stopped
+  cache:
+    image: ferry-tb-redis:1
+    command: redis-server --requirepass \${REDIS_PASSWORD} --appendonly yes
+    volumes: [cache-data:/data]
+    restart: unless-stopped
+  files:
+    image: ferry-tb-app:1
+    entrypoint: [sleep, infinity]
+    volumes: [uploads:/srv/uploads]
+    restart: unless-stopped
+  worker:
+    image: ferry-tb-app:1
+    entrypoint: [sleep, infinity]
+    volumes: [uploads:/srv/uploads:ro]
+    restart: unless-stopped
+volumes:
+  db-data: {}
+  cache-data: {}
+  uploads: {}
+`;
+
+const psql = (sql: string) =>
+  `docker exec -i ${containerOf(STACK, 'db')} psql -X -At -v ON_ERROR_STOP=1 -U app -d appdb -c "${sql}"`;
+const redis = (args: string) =>
+  `docker exec -e REDISCLI_AUTH=${REDIS_CANARY} ${containerOf(STACK, 'cache')} redis-cli ${args}`;
+const uploads = `"$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)"`;
+
+function clean(h: TestbedHost, o: TestbedHost): void {
+  onHost(
+    h,
+    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+      `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/lib/ferry/restore/${STACK}.json ` +
+      `/var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic; true`,
+  );
+  onHost(o, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
+}
+
+function writeStack(dir: string, h: TestbedHost, o: TestbedHost): void {
+  writeFileSync(join(dir, 'compose.yml'), COMPOSE);
+  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
+  const server = (x: TestbedHost) =>
+    `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key} }`;
+  writeFileSync(
+    join(dir, 'ferry.yml'),
+    [
+      'servers:',
+      server(h),
+      server(o),
+      'stacks:',
+      `  ${STACK}:`,
+      `    server: ${h.name}`,
+      '    compose: compose.yml',
+      `    project: ${STACK}`,
+      '    deploy: { health_timeout: 60s }',
+      '    backups:',
+      '      password: { env: FERRY_BACKUP_PASSWORD }',
+      '      repositories:',
+      `        - { name: local, path: ${LOCAL_REPO} }`,
+      `        - { name: offsite, server: ${o.name}, path: ${REMOTE_REPO} }`,
+      '',
+    ].join('\n'),
+  );
+}
+
+/** 800 rows in two tables, 40 keys, 21 files. */
+function fillData(h: TestbedHost): void {
+  onHost(
+    h,
+    `until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U app -d appdb; do sleep 0.5; done; ` +
+      `docker exec -i ${containerOf(STACK, 'db')} psql -q -v ON_ERROR_STOP=1 -U app -d appdb`,
+    `CREATE TABLE orders (id serial PRIMARY KEY, total numeric, note text);\n` +
+      `INSERT INTO orders (total, note) SELECT i * 2.5, 'order ' || i FROM generate_series(1, ${ROWS}) i;\n` +
+      `CREATE SCHEMA billing; CREATE TABLE billing."Invoices" (n int);\nINSERT INTO billing."Invoices" SELECT generate_series(1, 30);\n`,
+  );
+  onHost(
+    h,
+    `for i in $(seq 1 ${KEYS}); do echo "SET job:$i payload-$i"; done | docker exec -i -e REDISCLI_AUTH=${REDIS_CANARY} ${containerOf(STACK, 'cache')} redis-cli >/dev/null`,
+  );
+  onHost(
+    h,
+    `cd ${uploads} && mkdir -p "img/2026" && for i in $(seq 1 20); do printf "image %d\\n" $i > "img/2026/p $i.txt"; done && head -c 2000000 /dev/urandom > blob.bin`,
+  );
+}
+
+/** What a bad day does: rows deleted and added, keys flushed, files removed and added. */
+function damage(h: TestbedHost): void {
+  onHost(
+    h,
+    psql(`DELETE FROM orders WHERE id > 300; INSERT INTO orders (total, note) VALUES (1, 'late'), (2, 'later');`),
+  );
+  onHost(h, `${redis('FLUSHALL')} >/dev/null && ${redis('SET stray 1')} >/dev/null`);
+  onHost(h, `cd ${uploads} && rm -rf img && echo new > after-backup.txt`);
+}
+
+interface Live {
+  rows: number;
+  invoices: number;
+  keys: number;
+  files: number;
+}
+
+function live(h: TestbedHost): Live {
+  return {
+    rows: Number(onHost(h, psql('SELECT count(*) FROM orders')).trim()),
+    invoices: Number(onHost(h, psql('SELECT count(*) FROM billing.\\"Invoices\\"')).trim()),
+    keys: Number(onHost(h, redis('DBSIZE')).trim()),
+    files: Number(onHost(h, `find ${uploads} -type f | wc -l`).trim()),
+  };
+}
+
+const AS_BACKED_UP: Live = { rows: ROWS, invoices: 30, keys: KEYS, files: 21 };
+
+interface Report {
+  restored: string[];
+  kept: string[];
+  proofs: { what: string; ok: boolean }[];
+}
+
+type Runner = (a: string[], password?: string) => Promise<Transcript>;
+
+function ferryOn(dir: string, state: string) {
+  const outputs: string[] = [];
+  const run: Runner = async (args, password = RESTIC_CANARY) => {
+    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: state, FERRY_BACKUP_PASSWORD: password },
+    });
+    outputs.push(t.out, t.err);
+    return t;
+  };
+  return { run, outputs };
+}
+
+/** Restored from `repository`: every source proven, the stack's services up, what was live kept aside. */
+async function restoredFrom(h: TestbedHost, run: Runner, repository: string): Promise<void> {
+  damage(h);
+  const damaged = live(h);
+  const r = await run(['restore', STACK, '--yes', '--json', '--repository', repository]);
+  assert.equal(r.code, 0, r.err + r.out);
+  const report = JSON.parse(r.out) as Report;
+  assert.deepEqual(report.restored.sort(), ['postgres db', 'redis cache', 'volume uploads']);
+  assert.ok(report.proofs.length >= 4 && report.proofs.every((p) => p.ok), r.out);
+  assert.deepEqual(live(h), AS_BACKED_UP);
+  const id = /database appdb_before_([0-9a-f]{6})/.exec(report.kept.join('\n'))?.[1];
+  assert.ok(id, report.kept.join('\n'));
+  // What was live before is kept: the damaged rows, Redis's files, the volume's files.
+  assert.equal(
+    Number(
+      onHost(
+        h,
+        `docker exec ${containerOf(STACK, 'db')} psql -X -At -U app -d appdb_before_${id} -c "SELECT count(*) FROM orders"`,
+      ).trim(),
+    ),
+    damaged.rows,
+  );
+  assert.match(
+    onHost(h, `ls -A "$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_cache-data)/.ferry-before-${id}"`),
+    /appendonlydir/,
+  );
+  assert.match(onHost(h, `ls "$(dirname ${uploads})/ferry-before-${id}"`), /after-backup\.txt/);
+  for (const svc of ['files', 'worker', 'cache', 'db'])
+    assert.equal(onHost(h, `docker inspect -f '{{.State.Running}}' ${containerOf(STACK, svc)}`).trim(), 'true', svc);
+}
+
+describe(
+  'ferry restore: a backup run put back into the live stack, proven, the live data kept aside',
+  { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
+  () => {
+    const debian13 = testbedHosts('debian-13');
+    const [h, o] = [debian13[4], testbedHosts('debian-12')[0]] as [TestbedHost, TestbedHost];
+    const dir = mkdtempSync(join(tmpdir(), `ferry-${STACK}-`));
+    const state = join(dir, 'state');
+    const { run, outputs } = ferryOn(dir, state);
+
+    before(async () => {
+      clean(h, o);
+      loadImages(h, ['ferry-tb-postgres:1', 'ferry-tb-redis:1', 'ferry-tb-app:1']);
+      writeStack(dir, h, o);
+      const applied = await run(['apply', STACK, '--yes']);
+      assert.equal(applied.code, 0, applied.err + applied.out);
+      fillData(h);
+      const backed = await run(['backup', 'run', STACK]);
+      assert.equal(backed.code, 0, backed.err + backed.out);
+    });
+
+    after(() => clean(h, o));
+
+    test('a restore of the run the stack already holds changes nothing and says so', async () => {
+      const r = await run(['restore', STACK, '--yes']);
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.match(r.out, /already holds the data of this run: nothing to restore/);
+      assert.match(r.out, /^ok {3}volume uploads: 21 files/m);
+      assert.deepEqual(live(h), AS_BACKED_UP);
+    });
+
+    test('after rows, keys and files were lost, restore brings every one back, proven, and keeps what was live', () =>
+      restoredFrom(h, run, 'local'));
+
+    test('the restored Redis keeps its keys across a restart (its AOF was rebuilt from the restored RDB)', () => {
+      onHost(h, `docker restart ${containerOf(STACK, 'cache')} >/dev/null; sleep 2`);
+      assert.equal(Number(onHost(h, redis('DBSIZE')).trim()), KEYS);
+    });
+
+    test('a second restore right after changes nothing', async () => {
+      const r = await run(['restore', STACK, '--yes']);
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.match(r.out, /nothing to restore/);
+    });
+
+    test('a restore from the repository on another server (SFTP) works the same', () =>
+      restoredFrom(h, run, 'offsite'));
+
+    test('an unknown run and an unknown repository fail with their codes before anything is touched', async () => {
+      damage(h);
+      const damaged = live(h);
+      const unknown = await run(['restore', STACK, '--yes', '--run', '20990101T000000Z-000000']);
+      assert.equal(unknown.code, 1, unknown.err + unknown.out);
+      assert.match(unknown.err, /error backup-run-unknown: .*holds no complete backup run 20990101T000000Z-000000/);
+      assert.match(unknown.err, /hint: Its complete runs, newest last: \d{8}T\d{6}Z-[0-9a-f]{6}/);
+      const nope = await run(['restore', STACK, '--yes', '--repository', 'nope']);
+      assert.equal(nope.code, 2, nope.err + nope.out);
+      assert.match(
+        nope.err,
+        /error usage: stack tbrestore has no repository "nope"[\s\S]*hint: Its repositories: local, offsite/,
+      );
+      assert.deepEqual(live(h), damaged, 'nothing was touched');
+    });
+
+    test('a restore killed after its swap, with the stack stopped, finishes with --resume and is proven', async () => {
+      const killed = await ferryChild(
+        dir,
+        state,
+        ['restore', STACK, '--yes', '-f', 'ferry.yml', '--known-hosts', paths.knownHosts],
+        { FERRY_TEST_KILL_AT: `${STACK}/restore/swap:applied`, FERRY_BACKUP_PASSWORD: RESTIC_CANARY },
+      );
+      outputs.push(killed.out, killed.err);
+      assert.equal(killed.signal, 'SIGKILL', killed.err);
+      const running = `docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=files`;
+      assert.equal(onHost(h, running).trim(), '', 'the killed run left the stack stopped');
+      const r = await run(['restore', STACK, '--resume', '--yes']);
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.match(r.err, /resuming the restore/);
+      assert.match(r.out, /every row, key and file proven/);
+      assert.deepEqual(live(h), AS_BACKED_UP);
+      const again = await run(['restore', STACK, '--resume', '--yes']);
+      assert.equal(again.code, 2, again.err);
+      assert.match(again.err, /error nothing-to-resume/);
+    });
+
+    test('no password appears in any output or in the journal', () => {
+      const journal = readdirSync(state)
+        .filter((f) => f.startsWith('journal'))
+        .map((f) => readFileSync(join(state, f)).toString('latin1'))
+        .join('\n');
+      for (const c of CANARIES) {
+        assert.ok(!outputs.some((x) => x.includes(c)), `${c} in an output`);
+        assert.ok(!journal.includes(c), `${c} in the journal`);
+      }
+    });
+  },
+);
