@@ -51,6 +51,10 @@ const COMPOSE = `services:
     entrypoint: [sleep, infinity]
     volumes: [uploads:/srv/uploads:ro]
     restart: unless-stopped
+    healthcheck:
+      test: ["CMD-SHELL", "test ! -e /srv/uploads/poison"]
+      interval: 1s
+      retries: 2
 volumes:
   db-data: {}
   cache-data: {}
@@ -90,7 +94,7 @@ function writeStack(dir: string, h: TestbedHost, o: TestbedHost): void {
       `    server: ${h.name}`,
       '    compose: compose.yml',
       `    project: ${STACK}`,
-      '    deploy: { health_timeout: 60s }',
+      '    deploy: { health_timeout: 30s }',
       '    backups:',
       '      password: { env: FERRY_BACKUP_PASSWORD }',
       '      repositories:',
@@ -284,6 +288,36 @@ describe(
       const again = await run(['restore', STACK, '--resume', '--yes']);
       assert.equal(again.code, 2, again.err);
       assert.match(again.err, /error nothing-to-resume/);
+    });
+
+    test('a restore whose services do not come up is undone: the data from before serves again, the restored data kept aside', async () => {
+      // A run whose uploads make the worker unhealthy, then the stack healthy and damaged again.
+      onHost(h, `touch ${uploads}/poison`);
+      const backed = await run(['backup', 'run', STACK, '--json']);
+      assert.equal(backed.code, 0, backed.err + backed.out);
+      onHost(h, `rm ${uploads}/poison`);
+      const runs = await run(['backup', 'list', STACK, '--json']);
+      const poisoned = (JSON.parse(runs.out) as { runs: { run: string }[] }).runs[0]!.run;
+      damage(h);
+      const damaged = live(h);
+      const r = await run(['restore', STACK, '--yes', '--run', poisoned]);
+      assert.equal(r.code, 1, r.err + r.out);
+      assert.match(r.err, /↺ rolled back tbrestore\/restore\/swap/);
+      assert.match(r.err, /what it changed was undone/);
+      assert.deepEqual(live(h), damaged, 'the data from before the restore serves again');
+      assert.equal(onHost(h, `test -e ${uploads}/poison && echo there || echo gone`).trim(), 'gone');
+      const dbs = onHost(
+        h,
+        `docker exec ${containerOf(STACK, 'db')} psql -X -At -U app -d postgres -c "SELECT datname FROM pg_database ORDER BY 1"`,
+      );
+      assert.match(dbs, /^appdb_restored_[0-9a-f]{6}$/m, 'the restored database is kept aside');
+      assert.doesNotMatch(dbs, /appdb_ferry_restore/, 'no staging is left');
+      for (const svc of ['files', 'worker', 'cache'])
+        assert.equal(
+          onHost(h, `docker inspect -f '{{.State.Running}}' ${containerOf(STACK, svc)}`).trim(),
+          'true',
+          svc,
+        );
     });
 
     test('no password appears in any output or in the journal', () => {
