@@ -52,6 +52,16 @@ export const databasesPresent = (container: string, d: Database, id: string): Co
     `SELECT datname FROM pg_database WHERE datname IN (${[d.db, stagingDb(d.db), beforeDb(d.db, id), restoredDb(d.db, id)].map(sqlLiteral).join(', ')}) ORDER BY 1`,
   );
 
+/** `BYTES|DATA_DIRECTORY` of the live database: the room its staging copy will take, and where. */
+export const databaseSize = (container: string, d: Database): Command =>
+  psqlIn(
+    container,
+    d,
+    d.db,
+    '-c',
+    "SELECT pg_database_size(current_database()) || '|' || current_setting('data_directory')",
+  );
+
 /** The sessions of `db` ended (a killed load's, or any), as a first `-c` of a command. */
 const endSessions = (db: string): string[] => [
   '-c',

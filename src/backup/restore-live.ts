@@ -111,6 +111,20 @@ const config = async (l: Live, container: string, key: string): Promise<string> 
 const mountsCommand = (container: string): Command =>
   cmd('docker', 'inspect', '--format', '{{json .Mounts}}', container);
 
+/** The host path of `dir` in the container, through its mounts; undefined when it is on none. */
+export async function hostPathOf(
+  l: Pick<Live, 't' | 'sudo'>,
+  container: string,
+  dir: string,
+): Promise<string | undefined> {
+  const r = await l.t.exec(mountsCommand(container), { sudo: l.sudo });
+  const mounts = (JSON.parse(r.code === 0 ? r.stdout : '[]') as { Source: string; Destination: string }[] | null) ?? [];
+  const m = mounts
+    .filter((x) => dir === x.Destination || dir.startsWith(`${x.Destination.replace(/\/$/, '')}/`))
+    .sort((a, b) => b.Destination.length - a.Destination.length)[0];
+  return m ? `${m.Source.replace(/\/$/, '')}${dir.slice(m.Destination.replace(/\/$/, '').length)}` : undefined;
+}
+
 /**
  * Where a running Redis keeps its files on the server: its `dir` (CONFIG GET), mapped to
  * the host through the container's mounts, its RDB file name, and with AOF on the AOF's
@@ -120,19 +134,14 @@ export async function redisFiles(l: Live, container: string): Promise<RedisFiles
   const dir = await config(l, container, 'dir');
   const dbfilename = (await config(l, container, 'dbfilename')) || 'dump.rdb';
   const aofOn = (await config(l, container, 'appendonly')) === 'yes';
-  const r = await l.t.exec(mountsCommand(container), { sudo: l.sudo });
-  const mounts = (JSON.parse(r.code === 0 ? r.stdout : '[]') as { Source: string; Destination: string }[]) ?? [];
-  const m = mounts
-    .filter((x) => dir === x.Destination || dir.startsWith(`${x.Destination.replace(/\/$/, '')}/`))
-    .sort((a, b) => b.Destination.length - a.Destination.length)[0];
-  if (!m)
+  const host = await hostPathOf(l, container, dir);
+  if (!host)
     throw new StepError(
       'restore-unsupported',
       `${l.t.name}: Redis in ${container} keeps its data in ${dir || 'its working directory'}, which is on no volume: a restore would be lost when the container is recreated`,
       'Give the Redis service a volume for its data directory (e.g. `volumes: [cache-data:/data]`), deploy, then restore.',
       `host ${l.t.name}`,
     );
-  const host = `${m.Source.replace(/\/$/, '')}${dir.slice(m.Destination.replace(/\/$/, '').length)}`;
   if (!aofOn) return { dir: host, dbfilename };
   const dirname = await config(l, container, 'appenddirname');
   const filename = (await config(l, container, 'appendfilename')) || 'appendonly.aof';

@@ -29,6 +29,7 @@ import { provePostgres, proveRedis, proveVolume, type BackupManifest, type Proof
 import {
   checkRdbFile,
   createStaging,
+  databaseSize,
   databasesPresent,
   dropStaging,
   loadStaging,
@@ -51,7 +52,16 @@ import {
   volumeStage,
   type RedisFiles,
 } from './restore-commands.js';
-import { liveProofs, redisFiles, runningContainer, sourceKey, type Live, type SourceRef } from './restore-live.js';
+import { requireSpace, type SpaceNeed } from './restore-space.js';
+import {
+  hostPathOf,
+  liveProofs,
+  redisFiles,
+  runningContainer,
+  sourceKey,
+  type Live,
+  type SourceRef,
+} from './restore-live.js';
 import type { RepoAccess } from './restic.js';
 
 export interface RestoreInput {
@@ -233,6 +243,36 @@ async function unstage(ctx: StepContext, i: RestoreInput): Promise<void> {
   }
 }
 
+/** What staging the sources of `todo` takes on the server, per host path. */
+async function spaceNeeds(ctx: StepContext, i: RestoreInput, todo: string[]): Promise<SpaceNeed[]> {
+  const needs: SpaceNeed[] = [];
+  const l = liveOf(ctx, i);
+  for (const e of pgOf(i).filter((x) => todo.includes(`postgres ${x.service}`))) {
+    const c = await containerOf(ctx, i, e.service);
+    // A role that may not read data_directory leaves the database out of the count.
+    const r = await ctx.transport.exec(databaseSize(c, dbOf(e)), { sudo: i.sudo });
+    const [bytes, dir] = r.code === 0 ? r.stdout.trim().split('|') : [];
+    const path = dir ? await hostPathOf(l, c, dir) : undefined;
+    if (path) needs.push({ what: `database ${e.db}`, path, bytes: Number(bytes) });
+  }
+  for (const e of redisOf(i).filter((x) => todo.includes(`redis ${x.service}`))) {
+    const f = await redisFiles(l, await containerOf(ctx, i, e.service));
+    const size = await ctx.transport.exec(cmd('stat', '-c', '%s', `${f.dir}/${f.dbfilename}`), { sudo: i.sudo });
+    needs.push({
+      what: `the RDB of ${e.service}`,
+      path: f.dir,
+      bytes: size.code === 0 ? Number(size.stdout.trim()) : 0,
+    });
+  }
+  for (const e of volumesOf(i).filter((x) => todo.includes(`volume ${x.name}`)))
+    needs.push({
+      what: `volume ${e.name}`,
+      path: await volumeMountpoint(ctx.transport, i.dockerVolume(e.name), i.sudo),
+      bytes: e.bytes,
+    });
+  return needs;
+}
+
 const described = (i: RestoreInput): string => i.sources.map(sourceKey).join(', ');
 
 function stageStep(i: RestoreInput): Step<{ todo: string[] }> {
@@ -255,6 +295,7 @@ function stageStep(i: RestoreInput): Step<{ todo: string[] }> {
     async check(ctx) {
       const st = await states(ctx, i);
       const todo = [...st].filter(([, s]) => s !== 'swapped').map(([k]) => k);
+      if (todo.length > 0) await requireSpace(ctx.transport, i.sudo, await spaceNeeds(ctx, i, todo));
       return todo.length === 0
         ? { needed: false, observed: { todo } }
         : {

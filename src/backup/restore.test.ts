@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { differing, keyCount, sourcesOf } from './restore-live.js';
 import { beforeDb, stagingDb, swapRedis, unswapRedis } from './restore-commands.js';
 import { stoppedServices } from './restore-steps.js';
+import { shortfalls } from './restore-space.js';
 import { identityOf } from '../cli/restore.js';
+import { recoveryRepository } from '../cli/recover.js';
+import type { BackupTarget } from '../cli/backup-input.js';
+import type { FerryError } from '../core/errors.js';
 import type { BackupManifest } from './manifest.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 
@@ -50,15 +54,19 @@ describe('restore, pure parts', () => {
   });
 
   test('a restore is found again from its journal command; anything else is not one', () => {
-    assert.deepEqual(identityOf('restore shop run=r1 id=abc123 repository=local sources=postgres:db,volume:up:loads'), {
-      run: 'r1',
-      id: 'abc123',
-      repository: 'local',
-      sources: [
-        { kind: 'postgres', name: 'db' },
-        { kind: 'volume', name: 'up:loads' },
-      ],
-    });
+    assert.deepEqual(
+      identityOf('restore shop server=app1 run=r1 id=abc123 repository=local sources=postgres:db,volume:up:loads'),
+      {
+        server: 'app1',
+        run: 'r1',
+        id: 'abc123',
+        repository: 'local',
+        sources: [
+          { kind: 'postgres', name: 'db' },
+          { kind: 'volume', name: 'up:loads' },
+        ],
+      },
+    );
     assert.equal(identityOf('restore shop'), undefined);
   });
 
@@ -90,5 +98,55 @@ describe('restore, pure parts', () => {
       'i1',
     );
     assert.deepEqual(undo.kind === 'argv' ? undo.argv.slice(-2) : [], ['dump.rdb', 'appendonlydir']);
+  });
+});
+
+describe('recover: the repository it reads', () => {
+  const target = (repos: { name: string; server?: string }[], stackServer: string, on: string) =>
+    ({
+      stack: { def: { name: 'shop', server: stackServer } },
+      def: { repositories: repos.map((r) => ({ path: '/r', ...r })) },
+      server: { name: on },
+      repos: repos.map((r) => ({ name: r.name, stack: 'shop', url: '/r' })),
+    }) as unknown as BackupTarget;
+
+  test('the first repository on another server than the stack’s own, or the one named', () => {
+    const b = target([{ name: 'local' }, { name: 'vault', server: 'v1' }], 'app1', 'app2');
+    assert.equal(recoveryRepository(b, undefined).name, 'vault');
+    assert.equal(recoveryRepository(b, 'local').name, 'local');
+  });
+
+  test('every repository on the lost server is recover-no-offsite; onto the same server, its own will do', () => {
+    const b = target([{ name: 'local' }, { name: 'also', server: 'app1' }], 'app1', 'app2');
+    assert.throws(
+      () => recoveryRepository(b, undefined),
+      (e: FerryError) => e.code === 'recover-no-offsite',
+    );
+    assert.equal(recoveryRepository(target([{ name: 'local' }], 'app1', 'app1'), undefined).name, 'local');
+    assert.throws(
+      () => recoveryRepository(b, 'nope'),
+      (e: FerryError) => e.code === 'usage',
+    );
+  });
+});
+
+describe('restore: room to stage', () => {
+  const MiB = 2 ** 20;
+  test('needs on one filesystem add up; each filesystem short of room is named with what would go there', () => {
+    const root = { target: '/', avail: 1000 * MiB };
+    const big = { target: '/srv', avail: 100_000 * MiB };
+    const short = shortfalls([
+      { need: { what: 'database shop', path: '/var/lib/docker/volumes/a/_data', bytes: 500 * MiB }, fs: root },
+      { need: { what: 'volume uploads', path: '/var/lib/docker/volumes/b/_data', bytes: 300 * MiB }, fs: root },
+      { need: { what: 'volume media', path: '/srv/x', bytes: 5000 * MiB }, fs: big },
+    ]);
+    assert.equal(short.length, 1);
+    assert.match(short[0]!, /^\/ has 1000 MiB free; staging database shop, volume uploads needs about 800 MiB/);
+  });
+
+  test('room enough, with the margin, is no shortfall', () => {
+    const fs = { target: '/', avail: 1200 * MiB };
+    assert.deepEqual(shortfalls([{ need: { what: 'volume a', path: '/a', bytes: 800 * MiB }, fs }]), []);
+    assert.equal(shortfalls([{ need: { what: 'volume a', path: '/a', bytes: 900 * MiB }, fs }]).length, 1);
   });
 });

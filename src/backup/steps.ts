@@ -47,7 +47,10 @@ export interface BackupPlanInput {
 
 const nothing = async (): Promise<void> => undefined;
 
-function installStep(i: BackupPlanInput): Step<{ installed: boolean }> {
+/** What reaching the repositories from a server takes. */
+export type Access = Pick<BackupPlanInput, 'stack' | 'server' | 'sudo' | 'password' | 'repos'>;
+
+function installStep(i: Access): Step<{ installed: boolean }> {
   const installed = async (ctx: StepContext) => (await ctx.transport.exec(INSTALL_CHECK, { sudo: i.sudo })).code === 0;
   return {
     id: `${i.stack}/backup/restic`,
@@ -86,7 +89,7 @@ function installStep(i: BackupPlanInput): Step<{ installed: boolean }> {
 const SUM = (path: string) => cmd('sha256sum', path);
 const hashOf = (s: Secret): string => createHash('sha256').update(s.reveal()).digest('hex');
 
-function passwordStep(i: BackupPlanInput): Step<{ current: boolean }> {
+function passwordStep(i: Access): Step<{ current: boolean }> {
   const path = passwordFile(i.stack);
   const current = async (ctx: StepContext) => {
     const r = await ctx.transport.exec(SUM(path), { sudo: i.sudo });
@@ -270,26 +273,45 @@ function retentionStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): 
   };
 }
 
+/**
+ * restic and the password file on the server (`head`), and an SSH key from it to each
+ * repository on another server (`channels`, by repository); `before(r)`: the steps
+ * repository `r` needs first.
+ */
+export function accessSteps(i: Access): {
+  head: Step[];
+  channels: Map<string, Step>;
+  before: (r: RepoAccess) => string[];
+} {
+  const head = [installStep(i), passwordStep(i)];
+  const channels = new Map<string, Step>();
+  for (const r of i.repos) {
+    if (!r.channel) continue;
+    const { open } = channelSteps({
+      ch: r.channel,
+      dependsOn: [],
+      openId: `${i.stack}/backup/channel/${r.name}`,
+      title: `SSH key from ${i.server} to ${r.channel.target.name} for repository ${r.name}`,
+    });
+    channels.set(r.name, open);
+  }
+  const before = (r: RepoAccess) => [
+    ...head.map((x) => x.id),
+    ...(channels.has(r.name) ? [channels.get(r.name)!.id] : []),
+  ];
+  return { head, channels, before };
+}
+
 export function backupSteps(i: BackupPlanInput): Step[] {
-  const install = installStep(i);
-  const password = passwordStep(i);
-  const steps: Step[] = [install, password];
+  const access = accessSteps(i);
+  const steps: Step[] = [...access.head];
   // Runs one after the other: two at once would dump every database twice at once, and the
   // second BGSAVE of a Redis would wait for the first.
   let previous: string | undefined;
   for (const r of i.repos) {
-    const before = [install.id, password.id];
-    if (r.channel) {
-      const { open } = channelSteps({
-        ch: r.channel,
-        dependsOn: [],
-        openId: `${i.stack}/backup/channel/${r.name}`,
-        title: `SSH key from ${i.server} to ${r.channel.target.name} for repository ${r.name}`,
-      });
-      steps.push(open);
-      before.push(open.id);
-    }
-    const repo = repoStep(i, r, before);
+    const channel = access.channels.get(r.name);
+    if (channel) steps.push(channel);
+    const repo = repoStep(i, r, access.before(r));
     const run = runStep(i, r, previous ? [repo.id, previous] : [repo.id]);
     previous = run.id;
     steps.push(repo, run, retentionStep(i, r, [run.id]));

@@ -22,7 +22,8 @@ export interface BackupTarget {
 /** The stacks of the fleet that have `backups`. */
 export const backedUp = (s: Session): LoadedStack[] => s.loaded.stacks.filter((x) => x.def.backups !== undefined);
 
-export function backupTarget(s: Session, name: string): BackupTarget {
+/** The stack's backups as its server reaches them; `on`: as another server of the fleet would (a restore there). */
+export function backupTarget(s: Session, name: string, on?: string): BackupTarget {
   const stack = s.loaded.stacks.find((x) => x.def.name === name);
   if (!stack) {
     const names = s.loaded.stacks.map((x) => x.def.name);
@@ -50,7 +51,13 @@ export function backupTarget(s: Session, name: string): BackupTarget {
       'Give `backups` (or the top-level `backups`) a `password: { env: NAME }` and at least one repository.',
       2,
     );
-  const server = s.loaded.fleet.servers[stack.def.server!]!;
+  const server = s.loaded.fleet.servers[on ?? stack.def.server!];
+  if (!server)
+    throw new UsageError(
+      `no server "${on}" in the fleet file`,
+      `Servers: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
+      '--to',
+    );
   const unknown = def.repositories.find((r) => r.server !== undefined && !s.loaded.fleet.servers[r.server]);
   if (unknown)
     throw new FerryError(
@@ -60,7 +67,10 @@ export function backupTarget(s: Session, name: string): BackupTarget {
       `Name a server of the fleet: ${Object.keys(s.loaded.fleet.servers).join(', ')}.`,
       2,
     );
-  const repos = def.repositories.map((r) => repoAccess(name, r, server, s.loaded.fleet.servers));
+  // A repository without a server is on the stack's own server, also when read from another.
+  const repos = def.repositories.map((r) =>
+    repoAccess(name, { ...r, server: r.server ?? stack.def.server! }, server, s.loaded.fleet.servers),
+  );
   return { stack, def, server, repos, sources: backupSources(stack.project!, def) };
 }
 

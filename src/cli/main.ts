@@ -18,6 +18,7 @@ import { lockReleaseCommand, lockStatusCommand, type LockFlags } from './lock.js
 import { applyCommand, planCommand, type PlanFlags } from './apply.js';
 import type { ApplyFlags } from './run-plan.js';
 import { restoreCommand, type RestoreFlags } from './restore.js';
+import { recoverCommand, type RecoverFlags } from './recover.js';
 import { rollbackCommand, type RollbackFlags } from './rollback.js';
 import { migrateCommand, retireCommand, type MigrateFlags, type RetireFlags } from './migrate.js';
 import { migrateStatusCommand } from './migrate-status.js';
@@ -347,5 +348,22 @@ function backupCommands(program: Command, io: CliIo, done: Done): void {
       .option('--json', 'print the report as JSON'),
   ).action(async (stack: string, flags: RestoreFlags) => {
     done(await restoreCommand(stack, flags, io));
+  });
+  sshOptions(
+    program
+      .command('recover <stack>')
+      .description(
+        'bring a stack back on another server when its own is gone: deployed there, then its latest backup restored from an off-site repository and proven; the old server is never contacted',
+      )
+      .requiredOption('--to <server>', 'the server to recover onto (a server of ferry.yml)')
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('--repository <name>', 'the repository to restore from (default: the first on another server)')
+      .option('--run <id>', 'the backup run to restore (default: the latest complete one)')
+      .option('--dry-run', 'print the deploy plan and change nothing')
+      .option('--resume', 'finish a recovery a crash or kill stopped')
+      .option('-y, --yes', 'recover without asking')
+      .option('--json', 'print the report as JSON'),
+  ).action(async (stack: string, flags: RecoverFlags) => {
+    done(await recoverCommand(stack, flags, io));
   });
 }

@@ -33,6 +33,8 @@ export interface RestoreFlags extends ApplyFlags {
 
 /** What a restore run is, written in its journal command so that `--resume` finds it again. */
 interface Identity {
+  /** The server restored into (the stack's, or a new one by `ferry recover`). */
+  server: string;
   run: string;
   id: string;
   repository: string;
@@ -40,13 +42,14 @@ interface Identity {
 }
 
 const commandOf = (stack: string, x: Identity): string =>
-  `restore ${stack} run=${x.run} id=${x.id} repository=${x.repository} sources=${x.sources.map((s) => `${s.kind}:${s.name}`).join(',')}`;
+  `restore ${stack} server=${x.server} run=${x.run} id=${x.id} repository=${x.repository} sources=${x.sources.map((s) => `${s.kind}:${s.name}`).join(',')}`;
 
 export function identityOf(command: string): Identity | undefined {
   const field = (k: string) => new RegExp(`(?:^| )${k}=(\\S*)`).exec(command)?.[1];
-  const [run, id, repository, sources] = ['run', 'id', 'repository', 'sources'].map(field);
-  if (!run || !id || !repository || sources === undefined) return undefined;
+  const [server, run, id, repository, sources] = ['server', 'run', 'id', 'repository', 'sources'].map(field);
+  if (!server || !run || !id || !repository || sources === undefined) return undefined;
   return {
+    server,
     run,
     id,
     repository,
@@ -73,7 +76,16 @@ function interrupted(journal: Journal, stack: string, flags: RestoreFlags, s: Se
   return r;
 }
 
+/** The live data already matches the run: its proofs. */
+interface Same {
+  same: Proof[];
+  manifest: BackupManifest;
+  repository: string;
+  server: string;
+}
+
 interface Prepared {
+  b: BackupTarget;
   input: RestoreInput;
   command: string;
   resumes?: string;
@@ -81,13 +93,15 @@ interface Prepared {
 
 async function prepare(
   s: Session,
-  b: BackupTarget,
+  stack: string,
   flags: RestoreFlags,
   journal: Journal,
-): Promise<Prepared | Proof[]> {
-  const stack = b.stack.def.name;
+  on?: string,
+): Promise<Prepared | Same> {
   const resumed = interrupted(journal, stack, flags, s);
   const was = resumed ? identityOf(resumed.command) : undefined;
+  const b = backupTarget(s, stack, was?.server ?? on);
+  readPassword(s, b.def.password!, stack);
   const repo = repositoryOf(b, was?.repository ?? flags.repository);
   const sudo = b.server.sudo === true;
   const t = s.transports(b.server.name);
@@ -107,9 +121,10 @@ async function prepare(
   if (!sources) {
     const proofs = await liveProofs(live, manifest);
     sources = differing(manifest, proofs);
-    if (sources.length === 0) return proofs;
+    if (sources.length === 0) return { same: proofs, manifest, repository: repo.name, server: b.server.name };
   }
   const x: Identity = {
+    server: b.server.name,
     run: manifest.run,
     id: was?.id ?? randomBytes(3).toString('hex'),
     repository: repo.name,
@@ -127,7 +142,7 @@ async function prepare(
     dockerVolume,
     proofs: [],
   };
-  return { input, command: commandOf(stack, x), ...(resumed ? { resumes: resumed.id } : {}) };
+  return { b, input, command: commandOf(stack, x), ...(resumed ? { resumes: resumed.id } : {}) };
 }
 
 /** Where the stack's data from before the restore is kept, one line per source. */
@@ -166,43 +181,97 @@ async function confirmed(s: Session, flags: RestoreFlags, p: Prepared): Promise<
     throw declined(`the restore of ${p.input.stack}`);
 }
 
+export interface RestoreReport {
+  stack: string;
+  server: string;
+  run: string;
+  repository: string;
+  backed_up_at: string;
+  /** Empty when the live data already matched the run. */
+  restored: string[];
+  kept: string[];
+  proofs: Proof[];
+  duration_ms: number;
+  journal_run?: string;
+}
+
+/**
+ * A restore of `stack` on its server (or on `on`), from preview to proof: the report, or
+ * the proofs that the live data already matches (nothing restored). `--dry-run`: the plan
+ * printed, undefined returned.
+ */
+export async function restoreIn(
+  s: Session,
+  stack: string,
+  flags: RestoreFlags,
+  journal: Journal,
+  on?: string,
+): Promise<RestoreReport | undefined> {
+  const started = Date.now();
+  const p = await prepare(s, stack, flags, journal, on);
+  if ('same' in p)
+    return {
+      stack,
+      server: p.server,
+      run: p.manifest.run,
+      repository: p.repository,
+      backed_up_at: p.manifest.at,
+      restored: [],
+      kept: [],
+      proofs: p.same,
+      duration_ms: Date.now() - started,
+    };
+  const plan = makePlan(restoreSteps(p.input, p.b.stack.def.deploy.healthTimeoutMs));
+  const pv = await preview(plan, s.transports, s.redactor);
+  if (!flags.json || flags.dryRun) s.io.out(flags.json ? `${JSON.stringify(pv, null, 2)}\n` : renderPlanTable(pv));
+  if (flags.dryRun) return undefined;
+  await confirmed(s, flags, p);
+  const runId = await run(s, flags, journal, p, plan);
+  const i = p.input;
+  return {
+    stack,
+    server: i.server,
+    run: i.manifest.run,
+    repository: i.repo.name,
+    backed_up_at: i.manifest.at,
+    restored: i.sources.map(sourceKey),
+    kept: keptCopies(i),
+    proofs: i.proofs,
+    duration_ms: Date.now() - started,
+    journal_run: runId,
+  };
+}
+
+export function renderRestore(r: RestoreReport): string {
+  if (r.restored.length === 0)
+    return `${proofLines(r.proofs)}${r.stack} already holds the data of this run: nothing to restore\n`;
+  const age = Math.round((Date.now() - Date.parse(r.backed_up_at)) / 60_000);
+  return (
+    `${proofLines(r.proofs)}restored ${r.restored.join(', ')} of ${r.stack} on ${r.server} from run ${r.run} ` +
+    `(backed up ${r.backed_up_at.slice(0, 19)}Z, ${age} min ago): every row, key and file proven\n` +
+    `what was live before is kept (remove it when no longer needed):\n${r.kept.map((k) => `  ${k}\n`).join('')}`
+  );
+}
+
 export function restoreCommand(stack: string, flags: RestoreFlags, io: CliIo): Promise<number> {
   return withSession(flags, io, async (s) => {
-    const b = backupTarget(s, stack);
-    readPassword(s, b.def.password!, stack);
     const journal = openJournal(stateDir(io.env), s.redactor);
     try {
-      const p = await prepare(s, b, flags, journal);
-      if (Array.isArray(p)) {
-        if (flags.json) io.out(`${JSON.stringify({ stack, changed: 0, proofs: p }, null, 2)}\n`);
-        else io.out(`${proofLines(p)}${stack} already holds the data of this run: nothing to restore\n`);
-        return 0;
-      }
-      const plan = makePlan(restoreSteps(p.input, b.stack.def.deploy.healthTimeoutMs));
-      const pv = await preview(plan, s.transports, s.redactor);
-      if (!flags.json || flags.dryRun) io.out(flags.json ? `${JSON.stringify(pv, null, 2)}\n` : renderPlanTable(pv));
-      if (flags.dryRun) return 0;
-      await confirmed(s, flags, p);
-      return await run(s, b, flags, journal, p, plan);
+      const r = await restoreIn(s, stack, flags, journal);
+      if (r) io.out(flags.json ? `${JSON.stringify(r, null, 2)}\n` : renderRestore(r));
+      return 0;
     } finally {
       journal.close();
     }
   });
 }
 
-async function run(
-  s: Session,
-  b: BackupTarget,
-  flags: RestoreFlags,
-  journal: Journal,
-  p: Prepared,
-  plan: Plan,
-): Promise<number> {
-  const started = Date.now();
+/** The restore's plan executed; its journal run, or the first failure's error. */
+async function run(s: Session, flags: RestoreFlags, journal: Journal, p: Prepared, plan: Plan): Promise<string> {
   const failed: RunEvent[] = [];
   const summary = await execute(
     s,
-    { plan, targets: [{ stack: b.stack, server: b.server }] },
+    { plan, targets: [{ stack: p.b.stack, server: p.b.server }] },
     p.command,
     {
       ...(flags.json ? { json: true, noSummary: true } : {}),
@@ -222,23 +291,5 @@ async function run(
       `${err?.hint ?? ''} \`ferry runs show ${summary.runId}\` has the whole run.`.trim(),
     );
   }
-  const report = {
-    stack: i.stack,
-    run: i.manifest.run,
-    repository: i.repo.name,
-    backed_up_at: i.manifest.at,
-    restored: i.sources.map(sourceKey),
-    kept: keptCopies(i),
-    proofs: i.proofs,
-    duration_ms: Date.now() - started,
-    journal_run: summary.runId,
-  };
-  if (flags.json) s.io.out(`${JSON.stringify(report, null, 2)}\n`);
-  else
-    s.io.out(
-      `${proofLines(i.proofs)}restored ${report.restored.join(', ')} of ${i.stack} from run ${i.manifest.run} ` +
-        `(backed up ${i.manifest.at.slice(0, 19)}Z, ${ageMin(i.manifest)} min ago): every row, key and file proven\n` +
-        `what was live before is kept (remove it when no longer needed):\n${report.kept.map((k) => `  ${k}\n`).join('')}`,
-    );
-  return 0;
+  return summary.runId;
 }

@@ -95,6 +95,7 @@ export const STEP_ERROR_CODES = [
   'restore-unsupported',
   'restore-proof-failed',
   'restore-not-deployed',
+  'restore-disk-full',
   // Proxy.
   'nginx-install-failed',
   'nginx-start-failed',

@@ -202,7 +202,7 @@ async function killedInPauseResumed(b: Bed): Promise<void> {
     onHost(source, `grep -cE ' ferry-migrate-${STACK}(-replica|-back)?$' /root/.ssh/authorized_keys || true`).trim(),
     '0',
   );
-  assert.equal(onHost(target, `iptables -S INPUT | grep -c ferry-hold || true`).trim(), '0');
+  assert.equal(onHost(target, `iptables -S INPUT | grep -c -e '--comment ferry-hold-${STACK} ' || true`).trim(), '0');
   assert.equal((await httpGet(source.host, DOMAIN, '/')).status, 200, "through the source's nginx");
   assert.equal((await httpGet(target.host, DOMAIN, '/')).status, 200, "through the target's nginx");
   for (const x of [resumed, killed]) assert.equal(`${x.out}${x.err}`.includes(CANARY), false);
@@ -245,7 +245,7 @@ async function killedAfterCutoverRolledBack(b: Bed): Promise<void> {
     '00',
   );
   assert.equal(psql(source, "SELECT relreplident FROM pg_class WHERE relname = 'nokey'"), 'd');
-  assert.equal(onHost(target, `iptables -S INPUT | grep -c ferry-hold || true`).trim(), '0');
+  assert.equal(onHost(target, `iptables -S INPUT | grep -c -e '--comment ferry-hold-${STACK} ' || true`).trim(), '0');
   assert.equal(onHost(target, `pgrep -f '[f]erry-migrate-${STACK}-replica' | wc -l`).trim(), '0');
   for (const h of [source, target])
     assert.equal(

@@ -67,7 +67,7 @@ const redis = (args: string) =>
   `docker exec -e REDISCLI_AUTH=${REDIS_CANARY} ${containerOf(STACK, 'cache')} redis-cli ${args}`;
 const uploads = `"$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)"`;
 
-function clean(h: TestbedHost, o: TestbedHost): void {
+function clean(h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
   onHost(
     h,
     `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
@@ -76,9 +76,15 @@ function clean(h: TestbedHost, o: TestbedHost): void {
       `/var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic; true`,
   );
   onHost(o, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
+  onHost(
+    spare,
+    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+      `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/ferry/backup/${STACK}.password /var/lib/ferry/restore/${STACK}.json /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic; true`,
+  );
 }
 
-function writeStack(dir: string, h: TestbedHost, o: TestbedHost): void {
+function writeStack(dir: string, h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
   const server = (x: TestbedHost) =>
@@ -89,6 +95,7 @@ function writeStack(dir: string, h: TestbedHost, o: TestbedHost): void {
       'servers:',
       server(h),
       server(o),
+      server(spare),
       'stacks:',
       `  ${STACK}:`,
       `    server: ${h.name}`,
@@ -154,9 +161,19 @@ function live(h: TestbedHost): Live {
 const AS_BACKED_UP: Live = { rows: ROWS, invoices: 30, keys: KEYS, files: 21 };
 
 interface Report {
+  repository: string;
   restored: string[];
   kept: string[];
   proofs: { what: string; ok: boolean }[];
+}
+
+interface RecoverReport {
+  from: string;
+  to: string;
+  recovery_ms: number;
+  data_age_ms: number;
+  deploy: { changed: number };
+  restore: Report;
 }
 
 type Runner = (a: string[], password?: string) => Promise<Transcript>;
@@ -205,20 +222,110 @@ async function restoredFrom(h: TestbedHost, run: Runner, repository: string): Pr
     assert.equal(onHost(h, `docker inspect -f '{{.State.Running}}' ${containerOf(STACK, svc)}`).trim(), 'true', svc);
 }
 
+interface Bed {
+  dir: string;
+  state: string;
+  outputs: string[];
+  h: TestbedHost;
+  spare: TestbedHost;
+}
+
+/** The stack recovered on the spare, with its own server unreachable in the fleet file; a second recovery changes nothing. */
+async function recoveredElsewhere({ dir, state, outputs, h, spare }: Bed): Promise<void> {
+  // The stack's server is gone: in this fleet file it answers nowhere, so any connection to it fails the run.
+  const gone = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
+    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port},`,
+    `  ${h.name}: { host: 127.0.0.1, user: ${h.user}, port: 9,`,
+  );
+  assert.ok(gone.includes('127.0.0.1'));
+  writeFileSync(join(dir, 'ferry-gone.yml'), gone);
+  const recover = async () => {
+    const t = await ferry(
+      [
+        'recover',
+        STACK,
+        '--to',
+        spare.name,
+        '--yes',
+        '--json',
+        '-f',
+        'ferry-gone.yml',
+        '--known-hosts',
+        paths.knownHosts,
+      ],
+      { cwd: dir, env: { FERRY_STATE_DIR: state, FERRY_BACKUP_PASSWORD: RESTIC_CANARY } },
+    );
+    outputs.push(t.out, t.err);
+    return t;
+  };
+  const r = await recover();
+  assert.equal(r.code, 0, r.err + r.out);
+  const report = JSON.parse(r.out) as RecoverReport;
+  assert.equal(report.from, h.name);
+  assert.equal(report.to, spare.name);
+  assert.equal(report.restore.repository, 'offsite');
+  assert.deepEqual(report.restore.restored.sort(), ['postgres db', 'redis cache', 'volume uploads']);
+  assert.ok(
+    report.restore.proofs.every((p) => p.ok),
+    r.out,
+  );
+  assert.ok(report.data_age_ms > 0 && report.recovery_ms > 0);
+  assert.deepEqual(live(spare), AS_BACKED_UP);
+  const again = await recover();
+  assert.equal(again.code, 0, again.err + again.out);
+  const second = JSON.parse(again.out) as RecoverReport;
+  assert.equal(second.deploy.changed, 0, again.err);
+  assert.deepEqual(second.restore.restored, []);
+}
+
+/** A run whose files make a service unhealthy, restored: the swap is undone, the restored database kept aside. */
+async function undoneWhenUnhealthy(h: TestbedHost, run: Runner): Promise<void> {
+  // A run whose uploads make the worker unhealthy, then the stack healthy and damaged again.
+  onHost(h, `touch ${uploads}/poison`);
+  const backed = await run(['backup', 'run', STACK, '--json']);
+  assert.equal(backed.code, 0, backed.err + backed.out);
+  onHost(h, `rm ${uploads}/poison`);
+  const runs = await run(['backup', 'list', STACK, '--json']);
+  const poisoned = (JSON.parse(runs.out) as { runs: { run: string }[] }).runs[0]!.run;
+  damage(h);
+  const damaged = live(h);
+  const r = await run(['restore', STACK, '--yes', '--run', poisoned]);
+  assert.equal(r.code, 1, r.err + r.out);
+  assert.match(r.err, /↺ rolled back tbrestore\/restore\/swap/);
+  assert.match(r.err, /what it changed was undone/);
+  assert.deepEqual(live(h), damaged, 'the data from before the restore serves again');
+  assert.equal(onHost(h, `test -e ${uploads}/poison && echo there || echo gone`).trim(), 'gone');
+  const dbs = onHost(
+    h,
+    `docker exec ${containerOf(STACK, 'db')} psql -X -At -U app -d postgres -c "SELECT datname FROM pg_database ORDER BY 1"`,
+  );
+  assert.match(dbs, /^appdb_restored_[0-9a-f]{6}$/m, 'the restored database is kept aside');
+  assert.doesNotMatch(dbs, /appdb_ferry_restore/, 'no staging is left');
+  for (const svc of ['files', 'worker', 'cache'])
+    assert.equal(onHost(h, `docker inspect -f '{{.State.Running}}' ${containerOf(STACK, svc)}`).trim(), 'true', svc);
+}
+
 describe(
   'ferry restore: a backup run put back into the live stack, proven, the live data kept aside',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
     const debian13 = testbedHosts('debian-13');
-    const [h, o] = [debian13[4], testbedHosts('debian-12')[0]] as [TestbedHost, TestbedHost];
+    // The stack on host5, its off-site repository on host1 (files only), host6 (Debian 12,
+    // Compose v1) the spare a recovery goes to.
+    const [h, o, spare] = [debian13[4], debian13[0], testbedHosts('debian-12')[0]] as [
+      TestbedHost,
+      TestbedHost,
+      TestbedHost,
+    ];
     const dir = mkdtempSync(join(tmpdir(), `ferry-${STACK}-`));
     const state = join(dir, 'state');
     const { run, outputs } = ferryOn(dir, state);
 
     before(async () => {
-      clean(h, o);
+      clean(h, o, spare);
       loadImages(h, ['ferry-tb-postgres:1', 'ferry-tb-redis:1', 'ferry-tb-app:1']);
-      writeStack(dir, h, o);
+      loadImages(spare, ['ferry-tb-postgres:1', 'ferry-tb-redis:1', 'ferry-tb-app:1']);
+      writeStack(dir, h, o, spare);
       const applied = await run(['apply', STACK, '--yes']);
       assert.equal(applied.code, 0, applied.err + applied.out);
       fillData(h);
@@ -226,7 +333,10 @@ describe(
       assert.equal(backed.code, 0, backed.err + backed.out);
     });
 
-    after(() => clean(h, o));
+    after(() => {
+      clean(h, o, spare);
+      onHost(spare, 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq restic >/dev/null 2>&1; true');
+    });
 
     test('a restore of the run the stack already holds changes nothing and says so', async () => {
       const r = await run(['restore', STACK, '--yes']);
@@ -290,35 +400,11 @@ describe(
       assert.match(again.err, /error nothing-to-resume/);
     });
 
-    test('a restore whose services do not come up is undone: the data from before serves again, the restored data kept aside', async () => {
-      // A run whose uploads make the worker unhealthy, then the stack healthy and damaged again.
-      onHost(h, `touch ${uploads}/poison`);
-      const backed = await run(['backup', 'run', STACK, '--json']);
-      assert.equal(backed.code, 0, backed.err + backed.out);
-      onHost(h, `rm ${uploads}/poison`);
-      const runs = await run(['backup', 'list', STACK, '--json']);
-      const poisoned = (JSON.parse(runs.out) as { runs: { run: string }[] }).runs[0]!.run;
-      damage(h);
-      const damaged = live(h);
-      const r = await run(['restore', STACK, '--yes', '--run', poisoned]);
-      assert.equal(r.code, 1, r.err + r.out);
-      assert.match(r.err, /↺ rolled back tbrestore\/restore\/swap/);
-      assert.match(r.err, /what it changed was undone/);
-      assert.deepEqual(live(h), damaged, 'the data from before the restore serves again');
-      assert.equal(onHost(h, `test -e ${uploads}/poison && echo there || echo gone`).trim(), 'gone');
-      const dbs = onHost(
-        h,
-        `docker exec ${containerOf(STACK, 'db')} psql -X -At -U app -d postgres -c "SELECT datname FROM pg_database ORDER BY 1"`,
-      );
-      assert.match(dbs, /^appdb_restored_[0-9a-f]{6}$/m, 'the restored database is kept aside');
-      assert.doesNotMatch(dbs, /appdb_ferry_restore/, 'no staging is left');
-      for (const svc of ['files', 'worker', 'cache'])
-        assert.equal(
-          onHost(h, `docker inspect -f '{{.State.Running}}' ${containerOf(STACK, svc)}`).trim(),
-          'true',
-          svc,
-        );
-    });
+    test("recover onto another server (Debian 12, Compose v1) while the stack's own is gone: deployed there, restored from the off-site repository, proven", () =>
+      recoveredElsewhere({ dir, state, outputs, h, spare }));
+
+    test('a restore whose services do not come up is undone: the data from before serves again, the restored data kept aside', () =>
+      undoneWhenUnhealthy(h, run));
 
     test('no password appears in any output or in the journal', () => {
       const journal = readdirSync(state)

@@ -1,0 +1,179 @@
+/**
+ * `ferry recover STACK --to SERVER`: the stack brought back on another server when its own
+ * is gone, from an off-site repository. The old server is never contacted. Two runs, each
+ * journaled and resumable (`--resume`):
+ *
+ *   1. deploy   the stack's current files deployed on SERVER as `ferry apply` would (Docker
+ *               installed when missing, the server hardened when ferry.yml says so, the
+ *               proxy and TLS), plus restic, the password file and an SSH key to the
+ *               repository's server
+ *   2. restore  the latest run (or --run) of the repository put into the fresh stack and
+ *               proven, as `ferry restore` does
+ *
+ * The report says how long the recovery took, how old the data is (the data lost), and
+ * which DNS records to point at the new server.
+ */
+import { FerryError } from '../core/errors.js';
+import type { ErrorCode } from '../core/codes.js';
+import { makePlan } from '../engine/plan.js';
+import type { RunEvent } from '../engine/events.js';
+import { openJournal, type Journal } from '../journal/journal.js';
+import { buildPlan } from '../plans/build.js';
+import { preview } from '../plans/preview.js';
+import { countChanges, renderPlanTable } from '../render/plan.js';
+import { stateDir } from '../state/dir.js';
+import { accessSteps } from '../backup/steps.js';
+import type { RepoAccess } from '../backup/restic.js';
+import type { ServerDef } from '../model/fleet.js';
+import type { CliIo } from './io.js';
+import { hardeningFor } from './hardening.js';
+import { confirm, declined, execute, planCheckFailed, withSession } from './run-plan.js';
+import type { Session } from './session.js';
+import { backupTarget, readPassword, repositoryOf, type BackupTarget } from './backup-input.js';
+import { renderRestore, restoreIn, type RestoreFlags, type RestoreReport } from './restore.js';
+import { UsageError } from '../core/errors.js';
+
+export interface RecoverFlags extends RestoreFlags {
+  to: string;
+}
+
+/** A repository's server: its own, or the stack's (undefined in ferry.yml). */
+const serverOfRepo = (b: BackupTarget, name: string): string =>
+  b.def.repositories.find((r) => r.name === name)?.server ?? b.stack.def.server!;
+
+/**
+ * The repository to recover from: the one named, or the first on another server than the
+ * stack's (which is gone); `recover-no-offsite` when every repository was on it.
+ */
+export function recoveryRepository(b: BackupTarget, name: string | undefined): RepoAccess {
+  const old = b.stack.def.server!;
+  if (name) return repositoryOf(b, name);
+  const offsite = b.repos.find((r) => serverOfRepo(b, r.name) !== old);
+  if (offsite) return offsite;
+  if (b.server.name === old && b.repos[0]) return b.repos[0];
+  throw new FerryError(
+    'recover-no-offsite',
+    `every repository of ${b.stack.def.name} is on ${old}, the server being recovered from: none can be read without it`,
+    `stacks/${b.stack.def.name}/backups/repositories`,
+    'Add a repository on another server (`server: NAME`) and back up into it; or, if that server still answers, name its repository with --repository.',
+    2,
+  );
+}
+
+export interface RecoverReport {
+  stack: string;
+  from: string;
+  to: string;
+  /** The whole recovery, from the command's start to the last proof. */
+  recovery_ms: number;
+  /** How old the restored data was when the recovery ended: what was lost. */
+  data_age_ms: number;
+  deploy: { changed: number; ok: number; journal_run: string };
+  restore: RestoreReport;
+  dns: { domain: string; point_at: string }[];
+}
+
+async function deploy(s: Session, b: BackupTarget, repo: RepoAccess, flags: RecoverFlags, journal: Journal) {
+  const stack = b.stack.def.name;
+  const moved = { ...b.stack, def: { ...b.stack.def, server: b.server.name } };
+  const hardening = b.server.harden !== undefined ? hardeningFor(s, [b.server], flags) : undefined;
+  const fp = await buildPlan(s.loaded, [{ stack: moved, server: b.server }], s.local, hardening);
+  const password = readPassword(s, b.def.password!, stack);
+  const access = accessSteps({ stack, server: b.server.name, sudo: b.server.sudo === true, password, repos: [repo] });
+  const plan = makePlan([...fp.plan.steps, ...access.head, ...access.channels.values()]);
+  const p = await preview(plan, s.transports, s.redactor);
+  if (!flags.json || flags.dryRun) s.io.out(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanTable(p));
+  if (countChanges(p).error > 0) throw planCheckFailed('nothing was changed', 'run recover again');
+  if (flags.dryRun) return undefined;
+  await confirmed(s, flags, b, repo);
+  const command = `recover ${stack} --to ${b.server.name} deploy`;
+  const resumed = flags.resume ? journal.lastUnfinished((r) => r.command === command)?.id : undefined;
+  const failed: RunEvent[] = [];
+  const summary = await execute(
+    s,
+    { plan, targets: fp.targets, hardened: fp.hardened },
+    command,
+    {
+      ...(flags.json ? { json: true, noSummary: true } : { noSummary: true }),
+      onEvent: (e) => e.kind === 'step-end' && e.outcome === 'failed' && failed.push(e),
+    },
+    journal,
+    resumed ? { resume: resumed } : {},
+  );
+  if (summary.failed > 0) {
+    const first = failed[0];
+    const err = first?.kind === 'step-end' ? first.error : undefined;
+    throw new FerryError(
+      (err?.code ?? 'command-failed') as ErrorCode,
+      `the deploy of ${stack} on ${b.server.name} failed: ${err?.message ?? 'see the run'}; no data was restored`,
+      `host ${b.server.name}`,
+      `${err?.hint ?? ''} Then \`ferry recover ${stack} --to ${b.server.name} --resume\`.`.trim(),
+    );
+  }
+  return { changed: summary.changed, ok: summary.ok, journal_run: summary.runId };
+}
+
+async function confirmed(s: Session, flags: RecoverFlags, b: BackupTarget, repo: RepoAccess): Promise<void> {
+  if (flags.yes) return;
+  if (!(flags.interactive ?? process.stdin.isTTY))
+    throw new UsageError(
+      'recover deploys and restores on a server and needs a confirmation, but no one can answer here (stdin is not a terminal)',
+      'Read the plan (--dry-run), then pass --yes.',
+      '--yes',
+    );
+  if (!(await confirm(`deploy ${b.stack.def.name} on ${b.server.name} and restore it from ${repo.name}? [y/N] `)))
+    throw declined(`the recovery of ${b.stack.def.name}`);
+}
+
+const dnsOf = (b: BackupTarget, to: ServerDef) =>
+  (b.stack.def.proxy?.domains ?? []).map((domain) => ({ domain, point_at: to.host }));
+
+export function renderRecover(r: RecoverReport): string {
+  const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
+  return (
+    `${renderRestore(r.restore)}` +
+    `recovered ${r.stack} on ${r.to} in ${min(r.recovery_ms)}; the data is ${min(r.data_age_ms)} old (backed up ${r.restore.backed_up_at.slice(0, 19)}Z): writes after that are lost\n` +
+    r.dns
+      .map((d) => `point ${d.domain} at ${d.point_at} (its A record), then check it: ferry check --live\n`)
+      .join('') +
+    `next: set \`server: ${r.to}\` for ${r.stack} in ferry.yml (until then plan and apply aim at ${r.from}), then \`ferry backup run ${r.stack}\` to back it up from there\n`
+  );
+}
+
+export function recoverCommand(stack: string, flags: RecoverFlags, io: CliIo): Promise<number> {
+  return withSession(flags, io, async (s) => {
+    const started = Date.now();
+    const b = backupTarget(s, stack, flags.to);
+    const repo = recoveryRepository(b, flags.repository);
+    const journal = openJournal(stateDir(io.env), s.redactor);
+    try {
+      const deployed = await deploy(s, b, repo, flags, journal);
+      if (!deployed) return 0;
+      // A restore of an earlier recovery that a kill stopped is resumed; otherwise a new one.
+      const unfinished = journal.lastUnfinished((r) =>
+        r.command.startsWith(`restore ${stack} server=${b.server.name} `),
+      );
+      const restore = await restoreIn(
+        s,
+        stack,
+        { ...flags, yes: true, repository: repo.name, resume: flags.resume === true && unfinished !== undefined },
+        journal,
+        b.server.name,
+      );
+      const report: RecoverReport = {
+        stack,
+        from: b.stack.def.server!,
+        to: b.server.name,
+        recovery_ms: Date.now() - started,
+        data_age_ms: Date.now() - Date.parse(restore!.backed_up_at),
+        deploy: deployed,
+        restore: restore!,
+        dns: dnsOf(b, b.server),
+      };
+      io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderRecover(report));
+      return 0;
+    } finally {
+      journal.close();
+    }
+  });
+}
