@@ -9,8 +9,9 @@
  *            it) and the Redis services not restored; a restored Redis is saved first
  *   swap     the live data renamed aside (kept: `DB_before_ID`, `.ferry-before-ID`,
  *            `ferry-before-ID`), the staged data renamed into its place
- *   start    the services started again and waited for
- *   prove    the live data proven against the manifest once more
+ *   prove    the restored Redis services started alone, and the data proven against the
+ *            manifest where the stack will read it, before anything that writes runs
+ *   start    the rest of the stack started again and waited for
  *
  * Nothing is overwritten: what the stack held before is kept under the restore's id, and a
  * failure undoes the swap (the restored data, which may have served, is kept too).
@@ -411,11 +412,12 @@ function proveStep(i: RestoreInput, dependsOn: string[]): Step<{ sources: string
   return {
     id: `${i.stack}/restore/prove`,
     host: i.server,
-    phase: 'verify',
+    phase: 'deploy',
     title: `prove ${described(i)} against the manifest of run ${i.manifest.run}`,
     dependsOn,
     doc: () => ({
-      purpose: "The stack's live data, once it runs again, is read and compared with the run's manifest.",
+      purpose:
+        "The data swapped in is read where the stack will serve it from (the restored Redis started, nothing else of the stack running) and compared with the run's manifest.",
       commands: [],
       verify: 'Every table has its rows and checksum, every Redis its key count, every volume its files.',
       undo: 'none: it reads only',
@@ -438,27 +440,36 @@ function proveStep(i: RestoreInput, dependsOn: string[]): Step<{ sources: string
   };
 }
 
+/**
+ * stage, stop, swap; then the restored Redis services started alone, the data proven while
+ * nothing else runs (an app that writes as it starts would make the proof fail), and only
+ * then the rest of the stack started.
+ */
 export function restoreSteps(i: RestoreInput, healthTimeoutMs: number): Step[] {
   const services = stoppedServices(i);
   const side = { name: i.server, sudo: i.sudo };
   const id = (s: string) => `${i.stack}/restore/${s}`;
   const redis = redisOf(i).map((e) => e.service);
-  const state = (want: 'stopped' | 'running', after: string) => ({
-    id: id(want === 'stopped' ? 'stop' : 'start'),
+  const rest = services.filter((s) => !redis.includes(s));
+  const state = (step: string, want: 'stopped' | 'running', list: string[], after: string) => ({
+    id: id(step),
     stack: i.stack,
     side,
     release: i.release,
-    services,
+    services: list,
     want,
     phase: 'deploy' as const,
     dependsOn: [id(after)],
-    title: `${want === 'stopped' ? 'stop' : 'start'} ${services.join(', ') || 'nothing'} on ${i.server}`,
+    title: `${want === 'stopped' ? 'stop' : 'start'} ${list.join(', ') || 'nothing'} on ${i.server}`,
   });
-  return [
+  const steps: Step[] = [
     stageStep(i),
-    servicesStateStep({ ...state('stopped', 'stage'), ...(redis.length ? { redis } : {}) }),
+    servicesStateStep({ ...state('stop', 'stopped', services, 'stage'), ...(redis.length ? { redis } : {}) }),
     swapStep(i, [id('stop')]),
-    servicesStateStep({ ...state('running', 'swap'), healthTimeoutMs }),
-    proveStep(i, [id('start')]),
   ];
+  if (redis.length > 0)
+    steps.push(servicesStateStep({ ...state('start-redis', 'running', redis, 'swap'), healthTimeoutMs }));
+  steps.push(proveStep(i, [id(redis.length > 0 ? 'start-redis' : 'swap')]));
+  steps.push(servicesStateStep({ ...state('start', 'running', rest, 'prove'), healthTimeoutMs }));
+  return steps;
 }
