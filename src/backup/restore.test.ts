@@ -107,6 +107,7 @@ describe('recover: the repository it reads', () => {
       stack: { def: { name: 'shop', server: stackServer } },
       def: { repositories: repos.map((r) => ({ path: '/r', ...r })) },
       server: { name: on },
+      place: 'ferry.yml: stacks/shop/backups',
       repos: repos.map((r) => ({ name: r.name, stack: 'shop', url: '/r' })),
     }) as unknown as BackupTarget;
 

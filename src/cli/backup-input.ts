@@ -17,6 +17,8 @@ export interface BackupTarget {
   server: ServerDef;
   repos: RepoAccess[];
   sources: BackupSources;
+  /** Where its backups are written: `ferry.yml: stacks/NAME/backups`. */
+  place: string;
 }
 
 /** The stacks of the fleet that have `backups`. */
@@ -71,7 +73,7 @@ export function backupTarget(s: Session, name: string, on?: string): BackupTarge
   const repos = def.repositories.map((r) =>
     repoAccess(name, { ...r, server: r.server ?? stack.def.server! }, server, s.loaded.fleet.servers),
   );
-  return { stack, def, server, repos, sources: backupSources(stack.project!, def) };
+  return { stack, def, server, repos, sources: backupSources(stack.project!, def), place };
 }
 
 /** The password from the environment or a file; taught to the redactor; `backup-password-unreadable` when missing. */

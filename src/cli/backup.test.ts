@@ -89,3 +89,41 @@ test('before any server is reached: an unknown repository server, an unset passw
   assert.equal(none.code, 2);
   assert.match(none.err, /^error backup-not-configured: stack blog has no backups/m);
 });
+
+test('restore and recover refuse bad input before any server is reached', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-restore-cli-'));
+  writeFileSync(join(dir, 'compose.yml'), 'services:\n  db:\n    image: postgres:16\n    mem_limit: 256m\n');
+  writeFileSync(
+    join(dir, 'ferry.yml'),
+    [
+      'servers:',
+      '  app: { host: 203.0.113.10 }',
+      '  spare: { host: 203.0.113.11 }',
+      'stacks:',
+      '  shop:',
+      '    server: app',
+      '    compose: compose.yml',
+      '    backups:',
+      '      password: { env: SHOP_BACKUP_PASSWORD }',
+      '      repositories: [{ name: here, path: /var/backups/shop }]',
+      '  blog: { server: app, compose: compose.yml, project: blog }',
+      '',
+    ].join('\n'),
+  );
+  const run = (args: string[]) => ferry([...args, '-f', 'ferry.yml'], { cwd: dir, env: { SHOP_BACKUP_PASSWORD: 'x' } });
+  const none = await run(['restore', 'blog', '--yes']);
+  assert.equal(none.code, 2);
+  assert.match(none.err, /^error backup-not-configured: stack blog has no backups/m);
+  const unknownServer = await run(['recover', 'shop', '--to', 'nowhere', '--yes']);
+  assert.equal(unknownServer.code, 2);
+  assert.match(unknownServer.err, /^error usage: no server "nowhere" in the fleet file/m);
+  assert.match(unknownServer.err, /Servers: app, spare/);
+  // Its only repository is on the server being recovered from: nothing could be read.
+  const lost = await run(['recover', 'shop', '--to', 'spare', '--yes']);
+  assert.equal(lost.code, 2);
+  assert.match(lost.err, /^error recover-no-offsite: every repository of shop is on app/m);
+  assert.match(lost.err, /at ferry\.yml: stacks\/shop\/backups\/repositories/);
+  const noTarget = await run(['recover', 'shop', '--yes']);
+  assert.equal(noTarget.code, 2);
+  assert.match(noTarget.err, /--to/);
+});

@@ -341,6 +341,10 @@ function backupCommands(program: Command, io: CliIo, done: Done): void {
       )
       .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
       .option('--run <id>', 'the backup run to restore (default: the latest complete one; `ferry backup list`)')
+      .option(
+        '--to <server>',
+        'restore into the stack deployed on another server of the fleet (it is given restic, the password and an SSH key to the repository first)',
+      )
       .option('--repository <name>', 'the repository to restore from (default: the first)')
       .option('--dry-run', 'print the plan and change nothing')
       .option('--resume', 'finish the restore a crash or kill stopped')

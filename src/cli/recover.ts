@@ -14,24 +14,15 @@
  * which DNS records to point at the new server.
  */
 import { FerryError } from '../core/errors.js';
-import type { ErrorCode } from '../core/codes.js';
-import { makePlan } from '../engine/plan.js';
-import type { RunEvent } from '../engine/events.js';
-import { openJournal, type Journal } from '../journal/journal.js';
-import { buildPlan } from '../plans/build.js';
-import { preview } from '../plans/preview.js';
-import { countChanges, renderPlanTable } from '../render/plan.js';
+import { openJournal } from '../journal/journal.js';
 import { stateDir } from '../state/dir.js';
-import { accessSteps } from '../backup/steps.js';
 import type { RepoAccess } from '../backup/restic.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { CliIo } from './io.js';
-import { hardeningFor } from './hardening.js';
-import { confirm, declined, execute, planCheckFailed, withSession } from './run-plan.js';
-import type { Session } from './session.js';
-import { backupTarget, readPassword, repositoryOf, type BackupTarget } from './backup-input.js';
+import { backupTarget, repositoryOf, type BackupTarget } from './backup-input.js';
+import { serverReady } from './server-ready.js';
+import { withSession } from './run-plan.js';
 import { renderRestore, restoreIn, type RestoreFlags, type RestoreReport } from './restore.js';
-import { UsageError } from '../core/errors.js';
 
 export interface RecoverFlags extends RestoreFlags {
   to: string;
@@ -54,7 +45,7 @@ export function recoveryRepository(b: BackupTarget, name: string | undefined): R
   throw new FerryError(
     'recover-no-offsite',
     `every repository of ${b.stack.def.name} is on ${old}, the server being recovered from: none can be read without it`,
-    `stacks/${b.stack.def.name}/backups/repositories`,
+    `${b.place}/repositories`,
     'Add a repository on another server (`server: NAME`) and back up into it; or, if that server still answers, name its repository with --repository.',
     2,
   );
@@ -71,58 +62,6 @@ export interface RecoverReport {
   deploy: { changed: number; ok: number; journal_run: string };
   restore: RestoreReport;
   dns: { domain: string; point_at: string }[];
-}
-
-async function deploy(s: Session, b: BackupTarget, repo: RepoAccess, flags: RecoverFlags, journal: Journal) {
-  const stack = b.stack.def.name;
-  const moved = { ...b.stack, def: { ...b.stack.def, server: b.server.name } };
-  const hardening = b.server.harden !== undefined ? hardeningFor(s, [b.server], flags) : undefined;
-  const fp = await buildPlan(s.loaded, [{ stack: moved, server: b.server }], s.local, hardening);
-  const password = readPassword(s, b.def.password!, stack);
-  const access = accessSteps({ stack, server: b.server.name, sudo: b.server.sudo === true, password, repos: [repo] });
-  const plan = makePlan([...fp.plan.steps, ...access.head, ...access.channels.values()]);
-  const p = await preview(plan, s.transports, s.redactor);
-  if (!flags.json || flags.dryRun) s.io.out(flags.json ? `${JSON.stringify(p, null, 2)}\n` : renderPlanTable(p));
-  if (countChanges(p).error > 0) throw planCheckFailed('nothing was changed', 'run recover again');
-  if (flags.dryRun) return undefined;
-  await confirmed(s, flags, b, repo);
-  const command = `recover ${stack} --to ${b.server.name} deploy`;
-  const resumed = flags.resume ? journal.lastUnfinished((r) => r.command === command)?.id : undefined;
-  const failed: RunEvent[] = [];
-  const summary = await execute(
-    s,
-    { plan, targets: fp.targets, hardened: fp.hardened },
-    command,
-    {
-      ...(flags.json ? { json: true, noSummary: true } : { noSummary: true }),
-      onEvent: (e) => e.kind === 'step-end' && e.outcome === 'failed' && failed.push(e),
-    },
-    journal,
-    resumed ? { resume: resumed } : {},
-  );
-  if (summary.failed > 0) {
-    const first = failed[0];
-    const err = first?.kind === 'step-end' ? first.error : undefined;
-    throw new FerryError(
-      (err?.code ?? 'command-failed') as ErrorCode,
-      `the deploy of ${stack} on ${b.server.name} failed: ${err?.message ?? 'see the run'}; no data was restored`,
-      `host ${b.server.name}`,
-      `${err?.hint ?? ''} Then \`ferry recover ${stack} --to ${b.server.name} --resume\`.`.trim(),
-    );
-  }
-  return { changed: summary.changed, ok: summary.ok, journal_run: summary.runId };
-}
-
-async function confirmed(s: Session, flags: RecoverFlags, b: BackupTarget, repo: RepoAccess): Promise<void> {
-  if (flags.yes) return;
-  if (!(flags.interactive ?? process.stdin.isTTY))
-    throw new UsageError(
-      'recover deploys and restores on a server and needs a confirmation, but no one can answer here (stdin is not a terminal)',
-      'Read the plan (--dry-run), then pass --yes.',
-      '--yes',
-    );
-  if (!(await confirm(`deploy ${b.stack.def.name} on ${b.server.name} and restore it from ${repo.name}? [y/N] `)))
-    throw declined(`the recovery of ${b.stack.def.name}`);
 }
 
 const dnsOf = (b: BackupTarget, to: ServerDef) =>
@@ -147,7 +86,7 @@ export function recoverCommand(stack: string, flags: RecoverFlags, io: CliIo): P
     const repo = recoveryRepository(b, flags.repository);
     const journal = openJournal(stateDir(io.env), s.redactor);
     try {
-      const deployed = await deploy(s, b, repo, flags, journal);
+      const deployed = await serverReady(s, b, repo, flags, journal, true);
       if (!deployed) return 0;
       // A restore of an earlier recovery that a kill stopped is resumed; otherwise a new one.
       const unfinished = journal.lastUnfinished((r) =>

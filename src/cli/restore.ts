@@ -24,8 +24,11 @@ import type { CliIo } from './io.js';
 import { confirm, declined, execute, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 import { backupTarget, readPassword, repositoryOf, type BackupTarget } from './backup-input.js';
+import { serverReady } from './server-ready.js';
 
 export interface RestoreFlags extends ApplyFlags {
+  /** Another server of the fleet where the stack is deployed: restored there. */
+  to?: string;
   run?: string;
   repository?: string;
   dryRun?: boolean;
@@ -257,7 +260,18 @@ export function restoreCommand(stack: string, flags: RestoreFlags, io: CliIo): P
   return withSession(flags, io, async (s) => {
     const journal = openJournal(stateDir(io.env), s.redactor);
     try {
-      const r = await restoreIn(s, stack, flags, journal);
+      // Into the stack deployed on another server: that server reads the repository first.
+      const b = flags.to ? backupTarget(s, stack, flags.to) : undefined;
+      let asked = flags;
+      if (b && b.server.name !== b.stack.def.server) {
+        const ready = await serverReady(s, b, repositoryOf(b, flags.repository), flags, journal, false);
+        if (!ready) return 0;
+        const unfinished = journal.lastUnfinished((x) =>
+          x.command.startsWith(`restore ${stack} server=${b.server.name} `),
+        );
+        asked = { ...flags, resume: flags.resume === true && unfinished !== undefined };
+      }
+      const r = await restoreIn(s, stack, asked, journal, flags.to);
       if (r) io.out(flags.json ? `${JSON.stringify(r, null, 2)}\n` : renderRestore(r));
       return 0;
     } finally {

@@ -73,7 +73,8 @@ function clean(h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
     `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
       `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
       `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/lib/ferry/restore/${STACK}.json ` +
-      `/var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic; true`,
+      `/var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic; ` +
+      `sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`,
   );
   onHost(o, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
   onHost(
@@ -278,6 +279,25 @@ async function recoveredElsewhere({ dir, state, outputs, h, spare }: Bed): Promi
   assert.deepEqual(second.restore.restored, []);
 }
 
+/**
+ * Into the copy recovered on the spare, from the repository on the stack's own server:
+ * the spare is given a key to it first, then reads it over SFTP.
+ */
+async function restoredOnAnotherServer(h: TestbedHost, spare: TestbedHost, run: Runner): Promise<void> {
+  damage(spare);
+  const r = await run(['restore', STACK, '--to', spare.name, '--repository', 'local', '--yes', '--json']);
+  assert.equal(r.code, 0, r.err + r.out);
+  const report = JSON.parse(r.out) as Report & { server: string };
+  assert.equal(report.server, spare.name);
+  assert.equal(report.repository, 'local');
+  assert.ok(report.proofs.length >= 4 && report.proofs.every((p) => p.ok), r.out);
+  assert.deepEqual(live(spare), AS_BACKED_UP);
+  assert.match(
+    onHost(h, 'cat /root/.ssh/authorized_keys'),
+    new RegExp(`^from="${spare.host}",restrict .* ferry-migrate-${STACK}-backup$`, 'm'),
+  );
+}
+
 /** A run whose files make a service unhealthy, restored: the swap is undone, the restored database kept aside. */
 async function undoneWhenUnhealthy(h: TestbedHost, run: Runner): Promise<void> {
   // A run whose uploads make the worker unhealthy, then the stack healthy and damaged again.
@@ -402,6 +422,9 @@ describe(
 
     test("recover onto another server (Debian 12, Compose v1) while the stack's own is gone: deployed there, restored from the off-site repository, proven", () =>
       recoveredElsewhere({ dir, state, outputs, h, spare }));
+
+    test("restore --to: into the copy on another server, from the repository on the stack's own server over SFTP", () =>
+      restoredOnAnotherServer(h, spare, run));
 
     test('a restore whose services do not come up is undone: the data from before serves again, the restored data kept aside', () =>
       undoneWhenUnhealthy(h, run));
