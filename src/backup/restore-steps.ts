@@ -296,7 +296,9 @@ function stageStep(i: RestoreInput): Step<{ todo: string[] }> {
     async check(ctx) {
       const st = await states(ctx, i);
       const todo = [...st].filter(([, s]) => s !== 'swapped').map(([k]) => k);
-      if (todo.length > 0) await requireSpace(ctx.transport, i.sudo, await spaceNeeds(ctx, i, todo));
+      // Room for what is not staged yet (a resumed run's staging is there, and its Redis may be stopped).
+      const fresh = [...st].filter(([, s]) => s === 'none').map(([k]) => k);
+      if (fresh.length > 0) await requireSpace(ctx.transport, i.sudo, await spaceNeeds(ctx, i, fresh));
       return todo.length === 0
         ? { needed: false, observed: { todo } }
         : {

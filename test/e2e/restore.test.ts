@@ -1,11 +1,13 @@
 /**
  * `ferry restore` on the test bed: a stack with Postgres (a password), Redis (requirepass
  * and AOF), a volume shared by two services and a worker is backed up on host5 (to a
- * repository there and to one on host6 over SFTP), damaged, and restored: every row, key
+ * repository there and to one on host1 over SFTP), damaged, and restored: every row, key
  * and file comes back and is proven, what was live is kept aside, a second restore changes
  * nothing, Redis keeps the restored keys across a restart (AOF), bad input fails with a
- * code before anything is touched, and a restore killed after its swap finishes with
- * --resume. No password appears in any output or in the journal.
+ * code before anything is touched, and a restore killed after it stopped the stack or
+ * after its swap finishes with --resume. `ferry recover` brings the stack back on host6
+ * with host5 unreachable, and `restore --to` restores into that copy. No password appears
+ * in any output or in the journal.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -279,6 +281,29 @@ async function recoveredElsewhere({ dir, state, outputs, h, spare }: Bed): Promi
   assert.deepEqual(second.restore.restored, []);
 }
 
+/** A restore killed (SIGKILL) at `point` leaves the stack stopped; --resume finishes it, proven, and then has nothing left. */
+async function killedThenResumed({ dir, state, outputs, h }: Bed, run: Runner, point: string): Promise<void> {
+  damage(h);
+  const killed = await ferryChild(
+    dir,
+    state,
+    ['restore', STACK, '--yes', '-f', 'ferry.yml', '--known-hosts', paths.knownHosts],
+    { FERRY_TEST_KILL_AT: `${STACK}/restore/${point}`, FERRY_BACKUP_PASSWORD: RESTIC_CANARY },
+  );
+  outputs.push(killed.out, killed.err);
+  assert.equal(killed.signal, 'SIGKILL', killed.err);
+  const running = `docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=files`;
+  assert.equal(onHost(h, running).trim(), '', 'the killed run left the stack stopped');
+  const r = await run(['restore', STACK, '--resume', '--yes']);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.err, /resuming the restore/);
+  assert.match(r.out, /every row, key and file proven/);
+  assert.deepEqual(live(h), AS_BACKED_UP);
+  const again = await run(['restore', STACK, '--resume', '--yes']);
+  assert.equal(again.code, 2, again.err);
+  assert.match(again.err, /error nothing-to-resume/);
+}
+
 /**
  * Into the copy recovered on the spare, from the repository on the stack's own server:
  * the spare is given a key to it first, then reads it over SFTP.
@@ -399,26 +424,9 @@ describe(
       assert.deepEqual(live(h), damaged, 'nothing was touched');
     });
 
-    test('a restore killed after its swap, with the stack stopped, finishes with --resume and is proven', async () => {
-      const killed = await ferryChild(
-        dir,
-        state,
-        ['restore', STACK, '--yes', '-f', 'ferry.yml', '--known-hosts', paths.knownHosts],
-        { FERRY_TEST_KILL_AT: `${STACK}/restore/swap:applied`, FERRY_BACKUP_PASSWORD: RESTIC_CANARY },
-      );
-      outputs.push(killed.out, killed.err);
-      assert.equal(killed.signal, 'SIGKILL', killed.err);
-      const running = `docker ps -q --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=files`;
-      assert.equal(onHost(h, running).trim(), '', 'the killed run left the stack stopped');
-      const r = await run(['restore', STACK, '--resume', '--yes']);
-      assert.equal(r.code, 0, r.err + r.out);
-      assert.match(r.err, /resuming the restore/);
-      assert.match(r.out, /every row, key and file proven/);
-      assert.deepEqual(live(h), AS_BACKED_UP);
-      const again = await run(['restore', STACK, '--resume', '--yes']);
-      assert.equal(again.code, 2, again.err);
-      assert.match(again.err, /error nothing-to-resume/);
-    });
+    for (const point of ['stop:applied', 'swap:applied'])
+      test(`a restore killed after ${point}, the stack stopped, finishes with --resume and is proven`, () =>
+        killedThenResumed({ dir, state, outputs, h, spare }, run, point));
 
     test("recover onto another server (Debian 12, Compose v1) while the stack's own is gone: deployed there, restored from the off-site repository, proven", () =>
       recoveredElsewhere({ dir, state, outputs, h, spare }));
