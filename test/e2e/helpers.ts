@@ -21,9 +21,27 @@ export function nginxHost(): TestbedHost {
   return h;
 }
 
-/** Runs a shell line on a host as root; throws with stderr on failure. */
+/**
+ * runc's answer when a `docker exec` could not start its process at all (seen on a loaded
+ * machine: "read init-p: connection reset by peer"): nothing ran in the container.
+ */
+const EXEC_NOT_STARTED = /OCI runtime exec failed: exec failed: unable to start container process/;
+
+/**
+ * Runs a shell line on a host as root; throws with stderr on failure. A line whose
+ * `docker exec` runc could not start is run again (twice at most, a second apart): the
+ * exec'd process never ran, and the test lines around it are single reads or writes.
+ */
 export function onHost(host: TestbedHost, line: string, input?: string | Buffer): string {
-  return execFileSync('ssh', [...sshArgs(host), line], { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return execFileSync('ssh', [...sshArgs(host), line], { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
+    } catch (e) {
+      const out = e instanceof Error && 'output' in e ? String((e as { output: unknown }).output) : '';
+      if (attempt > 2 || !EXEC_NOT_STARTED.test(out)) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+  }
 }
 
 /** Loads images from this machine's engine into a host's engine (no registry), unless it has them. */
