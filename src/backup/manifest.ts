@@ -82,6 +82,12 @@ export interface Proof {
   ok: boolean;
 }
 
+/** One line per proof: `ok   WHAT: FOUND`, or `FAIL WHAT: expected E, found F`. */
+export const proofLines = (proofs: Proof[]): string =>
+  proofs
+    .map((p) => `${p.ok ? 'ok  ' : 'FAIL'} ${p.what}: ${p.ok ? p.found : `expected ${p.expected}, found ${p.found}`}\n`)
+    .join('');
+
 export function provePostgres(e: PostgresEntry, restored: TableSum[]): Proof[] {
   const found = new Map(restored.map((t) => [t.name, t]));
   const proofs = e.tables.map((t) => {

@@ -6,9 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../core/errors.js';
-import type { ErrorCode } from '../core/codes.js';
 import { makePlan } from '../engine/plan.js';
-import type { RunEvent } from '../engine/events.js';
 import { openJournal } from '../journal/journal.js';
 import { stateDir } from '../state/dir.js';
 import { backupSteps } from '../backup/steps.js';
@@ -17,10 +15,11 @@ import { recordDrill } from '../backup/metrics.js';
 import { calendarsOf } from '../backup/schedule.js';
 import { stackSnapshots, tagOf, type Snapshot } from '../backup/run.js';
 import type { CliIo } from './io.js';
-import { execute, withSession } from './run-plan.js';
+import { execute, runFailure, withSession } from './run-plan.js';
 import { operator, type Session, type SessionFlags } from './session.js';
 import { acquireLock, releaseLock } from '../lock/lock.js';
 import { scheduleProblem, type ScheduleState } from '../backup/schedule-status.js';
+import { proofLines } from '../backup/manifest.js';
 import { readBackupFacts } from '../inventory/live/probes/backups.js';
 import { backedUp, backupTarget, readPassword, repositoryOf } from './backup-input.js';
 
@@ -60,33 +59,28 @@ export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): 
       calendars: calendarsOf(b.def),
     });
     const journal = openJournal(stateDir(io.env), s.redactor);
-    const failed: RunEvent[] = [];
     try {
       const summary = await execute(
         s,
         { plan: makePlan(steps), targets: [{ stack: b.stack, server: b.server }] },
         `backup run ${stack}`,
-        {
-          ...(flags.json ? { json: true } : {}),
-          onEvent: (e) => e.kind === 'step-end' && e.outcome === 'failed' && failed.push(e),
-        },
+        flags.json ? { json: true } : {},
         journal,
       );
       if (summary.failed === 0) {
         if (!flags.json) io.out(`backup run ${run} of ${stack}: written to ${b.repos.map((r) => r.name).join(', ')}\n`);
         return 0;
       }
+      throw runFailure(
+        summary,
+        'restic-failed',
+        `host ${b.server.name}`,
+        (why) => why ?? `the backup of ${stack} failed`,
+        `\`ferry runs show ${summary.runId}\` has the whole run.`,
+      );
     } finally {
       journal.close();
     }
-    const first = failed[0];
-    const err = first?.kind === 'step-end' ? first.error : undefined;
-    throw new FerryError(
-      (err?.code ?? 'restic-failed') as ErrorCode,
-      err?.message ?? `the backup of ${stack} failed`,
-      `host ${b.server.name}`,
-      err?.hint ?? '`ferry runs show` has the whole run.',
-    );
   });
 }
 
@@ -138,11 +132,8 @@ export function backupListCommand(stack: string, flags: BackupFlags, io: CliIo):
 }
 
 export function renderDrill(r: DrillReport): string {
-  const lines = r.proofs.map(
-    (p) => `${p.ok ? 'ok  ' : 'FAIL'} ${p.what}: ${p.ok ? p.found : `expected ${p.expected}, found ${p.found}`}`,
-  );
   return (
-    `${lines.join('\n')}\n` +
+    (proofLines(r.proofs) || '\n') +
     `drill of ${r.stack} from ${r.repository}, run ${r.run}: ${r.ok ? 'every row, key and file came back' : 'FAILED'}; ` +
     `took ${(r.duration_ms / 1000).toFixed(1)} s; the data was ${Math.round(r.data_age_ms / 60_000)} min old` +
     `${r.left.length > 0 ? `; left behind: ${r.left.join(', ')}` : ''}\n`

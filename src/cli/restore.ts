@@ -7,21 +7,19 @@
  */
 import { randomBytes } from 'node:crypto';
 import { FerryError, UsageError } from '../core/errors.js';
-import type { ErrorCode } from '../core/codes.js';
 import { makePlan, type Plan } from '../engine/plan.js';
-import type { RunEvent } from '../engine/events.js';
 import { openJournal, type Journal, type RunRecord } from '../journal/journal.js';
 import { preview } from '../plans/preview.js';
 import { renderPlanTable } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
 import { currentRelease } from '../deploy/release-meta.js';
 import { manifestOf } from '../backup/drill.js';
-import type { BackupManifest, Proof } from '../backup/manifest.js';
+import { proofLines, type BackupManifest, type Proof } from '../backup/manifest.js';
 import { differing, liveProofs, sourceKey, type Live, type SourceRef } from '../backup/restore-live.js';
 import { restoreSteps, type RestoreInput } from '../backup/restore-steps.js';
 import { beforeDb } from '../backup/restore-commands.js';
 import type { CliIo } from './io.js';
-import { confirm, declined, execute, withSession, type ApplyFlags } from './run-plan.js';
+import { confirm, declined, execute, runFailure, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 import { backupTarget, readPassword, repositoryOf, type BackupTarget } from './backup-input.js';
 import { serverReady } from './server-ready.js';
@@ -104,6 +102,8 @@ async function prepare(
   const resumed = interrupted(journal, stack, flags, s);
   const was = resumed ? identityOf(resumed.command) : undefined;
   const b = backupTarget(s, stack, was?.server ?? on);
+  // Only checked: restic on the server reads its own copy, but a restore whose password is
+  // not set here stops before anything is read (`backup-password-unreadable`).
   readPassword(s, b.def.password!, stack);
   const repo = repositoryOf(b, was?.repository ?? flags.repository);
   const sudo = b.server.sudo === true;
@@ -159,11 +159,6 @@ export function keptCopies(i: Pick<RestoreInput, 'manifest' | 'sources' | 'id'>)
     return `volume ${s.name}: directory ferry-before-${i.id} beside the volume's _data`;
   });
 }
-
-const proofLines = (proofs: Proof[]): string =>
-  proofs
-    .map((p) => `${p.ok ? 'ok  ' : 'FAIL'} ${p.what}: ${p.ok ? p.found : `expected ${p.expected}, found ${p.found}`}\n`)
-    .join('');
 
 const ageMin = (m: BackupManifest): number => Math.round((Date.now() - Date.parse(m.at)) / 60_000);
 
@@ -282,28 +277,23 @@ export function restoreCommand(stack: string, flags: RestoreFlags, io: CliIo): P
 
 /** The restore's plan executed; its journal run, or the first failure's error. */
 async function run(s: Session, flags: RestoreFlags, journal: Journal, p: Prepared, plan: Plan): Promise<string> {
-  const failed: RunEvent[] = [];
   const summary = await execute(
     s,
     { plan, targets: [{ stack: p.b.stack, server: p.b.server }] },
     p.command,
-    {
-      ...(flags.json ? { json: true, noSummary: true } : {}),
-      onEvent: (e) => e.kind === 'step-end' && e.outcome === 'failed' && failed.push(e),
-    },
+    flags.json ? { json: true, noSummary: true } : {},
     journal,
     p.resumes ? { resume: p.resumes } : {},
   );
   const i = p.input;
-  if (summary.failed > 0) {
-    const first = failed[0];
-    const err = first?.kind === 'step-end' ? first.error : undefined;
-    throw new FerryError(
-      (err?.code ?? 'restore-failed') as ErrorCode,
-      `the restore of ${i.stack} from run ${i.manifest.run} failed: ${err?.message ?? 'see the run'}; what it changed was undone`,
+  if (summary.failed > 0)
+    throw runFailure(
+      summary,
+      'restore-failed',
       `host ${i.server}`,
-      `${err?.hint ?? ''} \`ferry runs show ${summary.runId}\` has the whole run.`.trim(),
+      (why) =>
+        `the restore of ${i.stack} from run ${i.manifest.run} failed: ${why ?? 'see the run'}; what it changed was undone`,
+      `\`ferry runs show ${summary.runId}\` has the whole run.`,
     );
-  }
   return summary.runId;
 }

@@ -7,9 +7,10 @@
 import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline/promises';
 import { plannedSteps, runPlan } from '../engine/run.js';
-import { eventError, type RunEvent, type RunSummary } from '../engine/events.js';
+import { eventError, type EventError, type RunEvent, type RunSummary } from '../engine/events.js';
 import type { Journal } from '../journal/journal.js';
 import { FerryError } from '../core/errors.js';
+import type { ErrorCode } from '../core/codes.js';
 import { systemErrorWords } from '../core/files.js';
 import { acquireLock, lockStatus, releaseLock } from '../lock/lock.js';
 import { HARDEN_LOCK, type FleetPlan } from '../plans/build.js';
@@ -90,8 +91,9 @@ export async function execute(
   flags: { json?: boolean; noSummary?: boolean; onEvent?: (e: RunEvent) => void },
   journal: Journal,
   continuing: Continuing = {},
-): Promise<RunSummary & { runId: string }> {
+): Promise<RunSummary & { runId: string; firstError?: EventError }> {
   const runId = randomUUID();
+  let firstError: EventError | undefined;
   const titles = new Map(fp.plan.steps.map((st) => [st.id, s.redactor.redact(st.title)]));
   const resumes = continuing.resume ?? continuing.takeOver;
   const record = journal.recorder(runId, {
@@ -103,6 +105,7 @@ export async function execute(
   const killAt = testKillPoint(s.io.env);
   const onEvent = (e: RunEvent) => {
     record(e);
+    if (e.kind === 'step-end' && e.outcome === 'failed') firstError ??= e.error;
     flags.onEvent?.(e);
     const failure = (e.kind === 'step-end' && e.outcome === 'failed') || (e.kind === 'rollback-end' && !e.ok);
     const line = flags.json && !failure ? undefined : progressLine(e, titles);
@@ -131,7 +134,27 @@ export async function execute(
     await unlockAll(s, locked, runId);
   }
   printSummary(s, summary, runId, flags);
-  return { ...summary, runId };
+  return { ...summary, runId, ...(firstError ? { firstError } : {}) };
+}
+
+/**
+ * The error a command ends with when its run failed: the first failed step's code (else
+ * `fallback`), its message as `message` puts it, and its hint followed by `hint`.
+ */
+export function runFailure(
+  summary: { firstError?: EventError },
+  fallback: ErrorCode,
+  place: string,
+  message: (why: string | undefined) => string,
+  hint: string,
+): FerryError {
+  const err = summary.firstError;
+  return new FerryError(
+    (err?.code ?? fallback) as ErrorCode,
+    message(err?.message),
+    place,
+    `${err?.hint ?? ''} ${hint}`.trim(),
+  );
 }
 
 /**

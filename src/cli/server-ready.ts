@@ -5,10 +5,8 @@
  * its `harden` key is set). One journaled run, resumable; `ferry recover` and `ferry
  * restore --to` run it before their restore.
  */
-import { FerryError, UsageError } from '../core/errors.js';
-import type { ErrorCode } from '../core/codes.js';
+import { UsageError } from '../core/errors.js';
 import { makePlan } from '../engine/plan.js';
-import type { RunEvent } from '../engine/events.js';
 import type { Journal } from '../journal/journal.js';
 import { buildPlan } from '../plans/build.js';
 import { preview } from '../plans/preview.js';
@@ -16,7 +14,7 @@ import { countChanges, renderPlanTable } from '../render/plan.js';
 import { accessSteps } from '../backup/steps.js';
 import type { RepoAccess } from '../backup/restic.js';
 import { hardeningFor } from './hardening.js';
-import { confirm, declined, execute, planCheckFailed, type ApplyFlags } from './run-plan.js';
+import { confirm, declined, execute, runFailure, planCheckFailed, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 import { readPassword, type BackupTarget } from './backup-input.js';
 
@@ -49,29 +47,22 @@ export async function serverReady(
   if (countChanges(p).change > 0) await confirmed(flags, b, repo, deploy);
   const command = `${deploy ? 'recover' : 'restore'} ${stack} --to ${b.server.name} ${deploy ? 'deploy' : 'access'}`;
   const resumed = flags.resume ? journal.lastUnfinished((r) => r.command === command)?.id : undefined;
-  const failed: RunEvent[] = [];
   const summary = await execute(
     s,
     { plan, targets: fp?.targets ?? [target], hardened: fp?.hardened ?? [] },
     command,
-    {
-      ...(flags.json ? { json: true } : {}),
-      noSummary: true,
-      onEvent: (e) => e.kind === 'step-end' && e.outcome === 'failed' && failed.push(e),
-    },
+    { ...(flags.json ? { json: true } : {}), noSummary: true },
     journal,
     resumed ? { resume: resumed } : {},
   );
-  if (summary.failed > 0) {
-    const first = failed[0];
-    const err = first?.kind === 'step-end' ? first.error : undefined;
-    throw new FerryError(
-      (err?.code ?? 'command-failed') as ErrorCode,
-      `making ${b.server.name} ready for ${stack} failed: ${err?.message ?? 'see the run'}; no data was restored`,
+  if (summary.failed > 0)
+    throw runFailure(
+      summary,
+      'command-failed',
       `host ${b.server.name}`,
-      `${err?.hint ?? ''} Then run ${what} again with --resume.`.trim(),
+      (why) => `making ${b.server.name} ready for ${stack} failed: ${why ?? 'see the run'}; no data was restored`,
+      `Then run ${what} again with --resume.`,
     );
-  }
   return { changed: summary.changed, ok: summary.ok, journal_run: summary.runId };
 }
 
