@@ -7,6 +7,7 @@ import type { BackupRepositoryDef } from '../model/backup.js';
 import type { ServerDef } from '../model/fleet.js';
 import { channelFor, destination, type Endpoint } from '../migrate/channel.js';
 import type { RepoAccess } from './restic.js';
+import type { Secret } from '../core/secret.js';
 
 export const endpointOf = (s: ServerDef): Endpoint => ({
   name: s.name,
@@ -19,12 +20,33 @@ export const endpointOf = (s: ServerDef): Endpoint => ({
 /** The channel's name: its key is `~/.ssh/ferry-migrate-STACK-backup` on the stack's server. */
 export const channelStack = (stack: string): string => `${stack}-backup`;
 
+/** Where a REST repository's URL with its credentials is kept on the stack's server (mode 600, directory mode 700). */
+export const repositoryFile = (stack: string, repo: string): string => `/etc/ferry/backup/${stack}.repo-${repo}`;
+
+/** `rest:URL` with the user and password in it (percent-encoded), as restic reads it from its repository file. */
+export function restUrlWith(url: string, user: string, password: string): string {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
+  return `rest:${u.toString()}`;
+}
+
+/**
+ * `credentials`: for a REST repository whose server asks for them, the `rest:` URL with
+ * them (`restUrlWith`), read by the caller from its secret.
+ */
 export function repoAccess(
   stack: string,
   repo: BackupRepositoryDef,
   server: ServerDef,
   servers: Record<string, ServerDef>,
+  credentials?: Secret,
 ): RepoAccess {
+  if (repo.rest) {
+    const url = `rest:${repo.rest.url}`;
+    if (!credentials) return { name: repo.name, stack, url };
+    return { name: repo.name, stack, url, file: { path: repositoryFile(stack, repo.name), content: credentials } };
+  }
   if (!repo.server || repo.server === server.name) return { name: repo.name, stack, url: repo.path };
   const there = servers[repo.server];
   if (!there) throw new Error(`repoAccess: no server ${repo.server}`);

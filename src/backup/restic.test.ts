@@ -92,6 +92,13 @@ test("restic's failures keep their meaning as codes (words from restic 0.18)", (
     classify(11, 'unable to create lock in backend: repository is already locked by PID 7\n')?.code,
     'backup-repository-locked',
   );
+  assert.equal(
+    classify(
+      1,
+      'Fatal: unable to open repository at rest:http://shop:***@10.0.0.20:8000/shop/: unexpected HTTP response (401): 401 Unauthorized\n',
+    )?.code,
+    'backup-repository-unauthorized',
+  );
   const other = classify(1, 'Fatal: something else\n');
   assert.equal(other?.code, 'restic-failed');
   assert.match(other!.message, /^app: opening here: restic failed \(exit 1\):\nFatal: something else$/);

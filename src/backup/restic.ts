@@ -6,6 +6,7 @@
  */
 import { cmd, script, type Command } from '../shell/command.js';
 import { sshArgv, type Channel } from '../migrate/channel.js';
+import type { Secret } from '../core/secret.js';
 
 /** Where a stack's password file lives on its server. */
 export const passwordFile = (stack: string): string => `/etc/ferry/backup/${stack}.password`;
@@ -19,6 +20,12 @@ export interface RepoAccess {
   url: string;
   /** For an SFTP repository: the channel from the stack's server to the repository's. */
   channel?: Channel;
+  /**
+   * For a REST repository with credentials: the mode-600 file on the server that holds its
+   * URL with them, which restic reads (`--repository-file`); `url` is then shown only.
+   * `content` is that URL, as a secret, when this machine has it (to write the file).
+   */
+  file?: { path: string; content?: Secret };
 }
 
 /**
@@ -35,8 +42,20 @@ export function sftpCommand(ch: Channel): string {
 /** `restic -r URL [-o sftp.command=...]` with the password file in its environment. */
 export function restic(r: RepoAccess, ...args: string[]): Command {
   const sftp = r.channel ? ['-o', `sftp.command=${sftpCommand(r.channel)}`] : [];
-  return cmd('env', `RESTIC_PASSWORD_FILE=${passwordFile(r.stack)}`, 'restic', '-r', r.url, ...sftp, ...args);
+  const repo = r.file ? ['--repository-file', r.file.path] : ['-r', r.url];
+  return cmd('env', `RESTIC_PASSWORD_FILE=${passwordFile(r.stack)}`, 'restic', ...repo, ...sftp, ...args);
 }
+
+/** A REST repository's server as `[host, port]`; undefined for any other repository. */
+export function restServerOf(r: RepoAccess): [string, number] | undefined {
+  if (!r.url.startsWith('rest:')) return undefined;
+  const u = new URL(r.url.slice('rest:'.length));
+  return [u.hostname.replace(/^\[(.*)\]$/, '$1'), Number(u.port || (u.protocol === 'https:' ? 443 : 80))];
+}
+
+/** Exit 0 when a TCP connection to the server opens within 10 s (bash's /dev/tcp: no tool to install). */
+export const reachCommand = (host: string, port: number): Command =>
+  cmd('timeout', '10', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'ferry-reach', host, String(port));
 
 /** The tags every snapshot of a stack's backup run carries. */
 export function runTags(stack: string, run: string, kind: string, source?: string): string[] {

@@ -18,6 +18,8 @@ import {
   listSnapshots,
   manifestBackup,
   postgresBackup,
+  reachCommand,
+  restServerOf,
   redisBackup,
   snapshotIdOf,
   volumeBackup,
@@ -142,12 +144,30 @@ export async function redisPasswordOf(t: Transport, container: string, sudo: boo
 }
 
 /** Every snapshot of the stack in the repository, oldest first; restic's classified error when it cannot be read. */
+/**
+ * For a REST repository, that its server answers from `t`: restic itself retries a refused
+ * connection for minutes before it gives up. `backup-repository-unreachable` otherwise.
+ */
+export async function requireReachable(t: Transport, repo: RepoAccess, sudo: boolean): Promise<void> {
+  const server = restServerOf(repo);
+  if (!server) return;
+  const r = await t.exec(reachCommand(...server), { sudo, timeoutMs: 30_000 });
+  if (r.code === 0) return;
+  throw new StepError(
+    'backup-repository-unreachable',
+    `${t.name} cannot reach the REST server of repository ${repo.name} at ${server[0]}:${server[1]}: the connection was refused or not answered within 10 s`,
+    `Start the REST server (\`systemctl status restic-rest-server\` there), open its port to ${t.name}, or fix \`rest.url\`; then run again.`,
+    `host ${t.name}`,
+  );
+}
+
 export async function stackSnapshots(
   t: Transport,
   repo: RepoAccess,
   sudo: boolean,
   redact: (s: string) => string,
 ): Promise<Snapshot[]> {
+  await requireReachable(t, repo, sudo);
   const r = await t.exec(listSnapshots(repo), { sudo, timeoutMs: 120_000 });
   const e = toolFailure('restic', r, {
     host: t.name,

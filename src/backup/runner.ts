@@ -43,11 +43,14 @@ export HOME`;
 const HELPERS = `die() { echo "ferry-backup \${stack:-}: $*" >&2; exit 1; }
 conf() { jq -r "$@" "$config"; }
 
-# restic on the configuration's repository $1 (an index), the password from its file.
+# restic on the configuration's repository $1 (an index), the password from its file; a
+# REST repository with credentials is named by its file (they are on no command line).
 repo() {
-  local i=$1 url sftp; shift
+  local i=$1 url sftp file; shift
   url=$(conf ".repositories[$i].url"); sftp=$(conf ".repositories[$i].sftp_command // empty")
+  file=$(conf ".repositories[$i].repository_file // empty")
   if [ -n "$sftp" ]; then env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" -o "sftp.command=$sftp" "$@"
+  elif [ -n "$file" ]; then env RESTIC_PASSWORD_FILE="$pwfile" restic --repository-file "$file" "$@"
   else env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" "$@"; fi
 }
 

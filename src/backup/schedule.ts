@@ -45,6 +45,7 @@ export function renderRunnerConfig(i: ScheduleInput): string {
       name: r.name,
       url: r.url,
       ...(r.channel ? { sftp_command: sftpCommand(r.channel) } : {}),
+      ...(r.file ? { repository_file: r.file.path } : {}),
     })),
     retention: keptDays(i.retention).map(([kind, days]) => ({ kind, days })),
   };

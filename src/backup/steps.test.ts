@@ -5,7 +5,7 @@ import { Secret } from '../core/secret.js';
 import { StepError } from '../engine/errors.js';
 import { drive, testContext } from '../engine/test-helpers.js';
 import { RecordingTransport } from '../transport/recording.js';
-import { repoAccess } from './repos.js';
+import { repoAccess, restUrlWith } from './repos.js';
 import { backupSteps, type BackupPlanInput } from './steps.js';
 import { keptDays } from '../model/backup.js';
 import { scheduleStep } from './schedule-step.js';
@@ -223,4 +223,51 @@ test('refresh only runs in the last phase, after every deploy step of the stack 
   const prune = { ...step('shop/backup/restic'), id: 'shop/prune', phase: 'verify' as const };
   assert.equal(refresh.phase, 'verify');
   assert.doesNotThrow(() => makePlan([prune, refresh]));
+});
+
+test('a REST repository with credentials: restic reads its URL from a mode-600 file, written first; no credential on any line', async () => {
+  const url = restUrlWith('https://vault.example.com:8000/shop/', 'shop', 'p@ss:w/rd CANARY');
+  assert.equal(url, 'rest:https://shop:p%40ss%3Aw%2Frd%20CANARY@vault.example.com:8000/shop/');
+  const rest = repoAccess(
+    'shop',
+    { name: 'vault', rest: { url: 'https://vault.example.com:8000/shop/' } },
+    app,
+    { app, vault },
+    new Secret(url),
+  );
+  const plan = backupSteps({ ...input, repos: [rest] });
+  const file = plan.find((s) => s.id === 'shop/backup/repository-file/vault')!;
+  assert.deepEqual(plan.find((s) => s.id === 'shop/backup/repository/vault')?.dependsOn, [
+    'shop/backup/restic',
+    'shop/backup/password',
+    'shop/backup/repository-file/vault',
+  ]);
+  const t = new RecordingTransport('app')
+    .when('sha256sum /etc/ferry/backup/shop.repo-vault', { code: 1 }, { times: 1 })
+    .when('install -d -m 700 /etc/ferry/backup', {})
+    .when('sha256sum /etc/ferry/backup/shop.repo-vault', {
+      stdout: `${createHash('sha256').update(url).digest('hex')}  /etc/ferry/backup/shop.repo-vault\n`,
+    });
+  const { verified } = await drive(file, testContext(t));
+  assert.deepEqual(verified, { ok: true });
+  const upload = t.calls.find((c) => c.kind === 'upload');
+  assert.ok(upload?.kind === 'upload' && upload.content instanceof Secret && upload.mode === 0o600);
+  const probe = new RecordingTransport('app').when(/./, {});
+  await plan.find((s) => s.id === 'shop/backup/repository/vault')!.check(testContext(probe));
+  assert.deepEqual(probe.lines, [
+    `timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-reach vault.example.com 8000`,
+    'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic --repository-file /etc/ferry/backup/shop.repo-vault cat config',
+  ]);
+  // A server that does not answer: said at once, before restic would retry it for minutes.
+  const down = new RecordingTransport('app').when(/ferry-reach/, { code: 1 });
+  await assert.rejects(
+    plan.find((s) => s.id === 'shop/backup/repository/vault')!.check(testContext(down)),
+    (e: StepError) =>
+      e.code === 'backup-repository-unreachable' &&
+      /vault\.example\.com:8000/.test(e.message) &&
+      down.lines.length === 1,
+  );
+  const shown = JSON.stringify([plan.map((s) => [s.title, s.doc?.()]), t.calls, probe.calls]);
+  assert.equal(shown.includes('CANARY'), false);
+  assert.equal(shown.includes('p%40ss'), false);
 });

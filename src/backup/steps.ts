@@ -27,7 +27,7 @@ import {
   probeRepo,
   type RepoAccess,
 } from './restic.js';
-import { backUp, runSnapshots } from './run.js';
+import { backUp, requireReachable, runSnapshots } from './run.js';
 import { scheduleStep } from './schedule-step.js';
 import type { Job } from './schedule.js';
 
@@ -89,42 +89,70 @@ function installStep(i: Access): Step<{ installed: boolean }> {
 const SUM = (path: string) => cmd('sha256sum', path);
 const hashOf = (s: Secret): string => createHash('sha256').update(s.reveal()).digest('hex');
 
-function passwordStep(i: Access): Step<{ current: boolean }> {
-  const path = passwordFile(i.stack);
+interface SecretFile {
+  id: string;
+  path: string;
+  secret: Secret;
+  title: string;
+  purpose: string;
+}
+
+/** A secret written to a mode-600 file on the server (its directory mode 700), rewritten only when its hash differs. */
+function secretFileStep(i: Access, f: SecretFile): Step<{ current: boolean }> {
   const current = async (ctx: StepContext) => {
-    const r = await ctx.transport.exec(SUM(path), { sudo: i.sudo });
-    return r.code === 0 && r.stdout.split(' ')[0] === hashOf(i.password);
+    const r = await ctx.transport.exec(SUM(f.path), { sudo: i.sudo });
+    return r.code === 0 && r.stdout.split(' ')[0] === hashOf(f.secret);
   };
   return {
-    id: `${i.stack}/backup/password`,
+    id: f.id,
     host: i.server,
     phase: 'prepare',
-    title: `backup password in ${path}`,
+    title: f.title,
     dependsOn: [],
     doc: () => ({
-      purpose:
-        'restic reads the repositories’ password from this file (RESTIC_PASSWORD_FILE): never from a command line.',
-      commands: [render(passwordDir(i.stack)), `upload the password to ${path} (mode 600)`],
-      verify: `${render(SUM(path))} matches the password's hash`,
+      purpose: f.purpose,
+      commands: [render(passwordDir(i.stack)), `upload to ${f.path} (mode 600)`],
+      verify: `${render(SUM(f.path))} matches the secret's hash`,
       undo: 'none: the file stays',
     }),
     async check(ctx) {
       return (await current(ctx))
         ? { needed: false, observed: { current: true } }
-        : { needed: true, change: { summary: `write ${path} (mode 600)` }, observed: { current: false } };
+        : { needed: true, change: { summary: `write ${f.path} (mode 600)` }, observed: { current: false } };
     },
     async apply(ctx) {
       await ctx.transport.exec(passwordDir(i.stack), { sudo: i.sudo, check: true });
-      await ctx.transport.upload(path, i.password, { mode: 0o600, sudo: i.sudo });
+      await ctx.transport.upload(f.path, f.secret, { mode: 0o600, sudo: i.sudo });
     },
     verify: async (ctx) =>
-      (await current(ctx)) ? { ok: true } : { ok: false, message: `${path} does not hold the password` },
+      (await current(ctx)) ? { ok: true } : { ok: false, message: `${f.path} does not hold what it should` },
     rollback: nothing,
   };
 }
 
+const passwordStep = (i: Access): Step =>
+  secretFileStep(i, {
+    id: `${i.stack}/backup/password`,
+    path: passwordFile(i.stack),
+    secret: i.password,
+    title: `backup password in ${passwordFile(i.stack)}`,
+    purpose:
+      'restic reads the repositories’ password from this file (RESTIC_PASSWORD_FILE): never from a command line.',
+  });
+
+/** A REST repository's URL with its credentials, in the file restic reads it from (--repository-file). */
+const repositoryFileStep = (i: Access, r: RepoAccess, file: { path: string; content: Secret }): Step =>
+  secretFileStep(i, {
+    id: `${i.stack}/backup/repository-file/${r.name}`,
+    path: file.path,
+    secret: file.content,
+    title: `the address of repository ${r.name} with its credentials, in ${file.path}`,
+    purpose: `restic reads the URL of ${r.name} with the REST server's user and password from this file (--repository-file): never from a command line.`,
+  });
+
 /** Whether the repository is there: true, false (none yet), or the classified failure (wrong password, unreachable). */
 async function repoThere(ctx: StepContext, i: BackupPlanInput, r: RepoAccess): Promise<boolean> {
+  await requireReachable(ctx.transport, r, i.sudo);
   const res = await ctx.transport.exec(probeRepo(r), { sudo: i.sudo, timeoutMs: 120_000 });
   if (res.code === 0) return true;
   const e = toolFailure('restic', res, {
@@ -274,9 +302,10 @@ function retentionStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): 
 }
 
 /**
- * restic and the password file on the server (`head`), and an SSH key from it to each
- * repository on another server (`channels`, by repository); `before(r)`: the steps
- * repository `r` needs first.
+ * restic and the password file on the server (`head`), and what reaching each repository
+ * takes besides (`channels`, by repository): an SSH key to a repository on another server,
+ * the file with a REST repository's credentials; `before(r)`: the steps repository `r`
+ * needs first.
  */
 export function accessSteps(i: Access): {
   head: Step[];
@@ -286,6 +315,7 @@ export function accessSteps(i: Access): {
   const head = [installStep(i), passwordStep(i)];
   const channels = new Map<string, Step>();
   for (const r of i.repos) {
+    if (r.file?.content) channels.set(r.name, repositoryFileStep(i, r, { path: r.file.path, content: r.file.content }));
     if (!r.channel) continue;
     const { open } = channelSteps({
       ch: r.channel,

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { FerryError, UsageError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import { suggest } from '../core/suggest.js';
-import type { BackupDef, BackupPasswordDef } from '../model/backup.js';
+import type { BackupDef, BackupPasswordDef, RestRepositoryDef } from '../model/backup.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
-import { repoAccess } from '../backup/repos.js';
+import { repoAccess, restUrlWith } from '../backup/repos.js';
 import { backupSources, type BackupSources } from '../backup/sources.js';
 import type { RepoAccess } from '../backup/restic.js';
 import type { Session } from './session.js';
@@ -71,13 +71,42 @@ export function backupTarget(s: Session, name: string, on?: string): BackupTarge
     );
   // A repository without a server is on the stack's own server, also when read from another.
   const repos = def.repositories.map((r) =>
-    repoAccess(name, { ...r, server: r.server ?? stack.def.server! }, server, s.loaded.fleet.servers),
+    r.rest
+      ? repoAccess(name, r, server, s.loaded.fleet.servers, restCredentials(s, r, name))
+      : repoAccess(name, { ...r, server: r.server ?? stack.def.server! }, server, s.loaded.fleet.servers),
   );
   return { stack, def, server, repos, sources: backupSources(stack.project!, def), place };
 }
 
+/**
+ * A REST repository's `rest:` URL with its user and password, taught to the redactor;
+ * undefined for a server without authentication.
+ */
+function restCredentials(s: Session, r: RestRepositoryDef, stack: string): Secret | undefined {
+  const { url, user, password } = r.rest;
+  if (user === undefined || password === undefined) return undefined;
+  const pw = readPassword(s, password, stack, {
+    key: `stacks/${stack}/backups/repositories/${r.name}/rest/password`,
+    what: `the password of REST repository ${r.name}`,
+    hint: "the REST server user's password (the one its .htpasswd holds).",
+  });
+  s.redactor.add(encodeURIComponent(pw.reveal()));
+  const full = restUrlWith(url, user, pw.reveal());
+  s.redactor.add(full);
+  return new Secret(full);
+}
+
 /** The password from the environment or a file; taught to the redactor; `backup-password-unreadable` when missing. */
-export function readPassword(s: Session, p: BackupPasswordDef, stack: string): Secret {
+export function readPassword(
+  s: Session,
+  p: BackupPasswordDef,
+  stack: string,
+  about: { key: string; what: string; hint: string } = {
+    key: `stacks/${stack}/backups/password`,
+    what: 'the backup password',
+    hint: "the repositories' password (and keep a copy of it away from the servers: without it no backup can be restored).",
+  },
+): Secret {
   let value: string | undefined;
   let where: string;
   if ('env' in p) {
@@ -94,9 +123,9 @@ export function readPassword(s: Session, p: BackupPasswordDef, stack: string): S
   if (!value)
     throw new FerryError(
       'backup-password-unreadable',
-      `the backup password of ${stack} is not set: ${where} is ${'env' in p ? 'unset or empty' : 'missing, unreadable or empty'}`,
-      `stacks/${stack}/backups/password`,
-      `Set ${where} to the repositories' password (and keep a copy of it away from the servers: without it no backup can be restored).`,
+      `${about.what} of ${stack} is not set: ${where} is ${'env' in p ? 'unset or empty' : 'missing, unreadable or empty'}`,
+      about.key,
+      `Set ${where} to ${about.hint}`,
       2,
     );
   s.redactor.add(value);

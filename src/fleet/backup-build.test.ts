@@ -1,6 +1,10 @@
-import { test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { backupDef } from './backup-build.js';
+import { loadFleetFile } from './load.js';
 
 test('a stack without its own backups key is not backed up, whatever the defaults', () => {
   assert.equal(backupDef({ password: { env: 'PW' } }, undefined, '/fleet'), undefined);
@@ -30,4 +34,54 @@ test("the stack's keys over the fleet's, retention per kind over the defaults, a
       retention: { postgres: 60, redis: 14, volumes: 30 },
     },
   );
+});
+
+test('a REST repository: its URL, and its password file resolved against ferry.yml', () => {
+  const rest = { url: 'https://vault.example.com:8000/shop/', user: 'shop', password: { file: 'secrets/rest' } };
+  assert.deepEqual(
+    backupDef(undefined, { password: { env: 'PW' }, repositories: [{ name: 'vault', rest }] }, '/f')?.repositories,
+    [{ name: 'vault', rest: { ...rest, password: { file: '/f/secrets/rest' } } }],
+  );
+});
+
+describe('REST repositories in ferry.yml', () => {
+  const findingsOf = (repo: string) => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ferry-rest-'));
+    try {
+      writeFileSync(
+        join(tmp, 'ferry.yml'),
+        `servers: { app: { host: 203.0.113.5 } }\nstacks:\n  shop:\n    server: app\n    compose: compose.yml\n    backups:\n      password: { env: PW }\n      repositories:\n        - ${repo}\n`,
+      );
+      writeFileSync(join(tmp, 'compose.yml'), 'services: { web: { image: nginx } }\n');
+      return loadFleetFile('ferry.yml', { cwd: tmp }).findings.map((f) => `${f.where?.path}: ${f.message}`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  };
+
+  test('one with a user and a password, or with neither, loads', () => {
+    assert.deepEqual(
+      findingsOf('{ name: vault, rest: { url: "http://vault:8000/shop/", user: shop, password: { env: REST_PW } } }'),
+      [],
+    );
+    assert.deepEqual(findingsOf('{ name: vault, rest: { url: "https://vault:8000/shop/" } }'), []);
+  });
+
+  test('a path beside rest, a user without a password, credentials in the URL: each refused at its key', () => {
+    assert.match(
+      findingsOf('{ name: vault, path: /srv/r, rest: { url: "http://vault:8000/shop/" } }').join('\n'),
+      /stacks\/shop\/backups\/repositories\/0\/rest: .*either a `path`.*or on a REST server/,
+    );
+    assert.match(
+      findingsOf('{ name: vault, rest: { url: "http://vault:8000/shop/", user: shop } }').join('\n'),
+      /repositories\/0\/rest: .*`user` and `password` go together/,
+    );
+    const credentials = findingsOf('{ name: vault, rest: { url: "http://shop:CANARY-rest@vault:8000/shop/" } }');
+    assert.match(
+      credentials.join('\n'),
+      /repositories\/0\/rest\/url must be an http:\/\/ or https:\/\/ URL without credentials/,
+    );
+    assert.ok(!credentials.join('\n').includes('CANARY-rest'), 'the value is not echoed');
+    assert.match(findingsOf('{ name: vault }').join('\n'), /repositories\/0\/path must be given/);
+  });
 });

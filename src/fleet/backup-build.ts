@@ -1,6 +1,11 @@
 /** A stack's `backups` merged over the fleet's, key by key; paths resolved against ferry.yml. */
 import { resolve } from 'node:path';
-import { DEFAULT_RETENTION, type BackupDef } from '../model/backup.js';
+import {
+  DEFAULT_RETENTION,
+  type BackupDef,
+  type BackupPasswordDef,
+  type BackupRepositoryDef,
+} from '../model/backup.js';
 import type { BackupsEntry } from './backup-schema.js';
 
 export function backupDef(
@@ -11,15 +16,32 @@ export function backupDef(
   if (stack === undefined) return undefined;
   const m = { ...fleet, ...stack };
   const def: BackupDef = {
-    repositories: (m.repositories ?? []).map((r) => (r.server ? { ...r } : { name: r.name, path: r.path })),
+    repositories: (m.repositories ?? []).map((r) => repositoryDef(r, baseDir)),
     retention: { ...DEFAULT_RETENTION, ...fleet?.retention, ...stack.retention },
   };
-  if (m.password)
-    def.password = 'env' in m.password ? { env: m.password.env } : { file: resolve(baseDir, m.password.file) };
+  if (m.password) def.password = secretDef(m.password, baseDir);
   if (m.postgres !== undefined) def.postgres = m.postgres;
   if (m.redis !== undefined) def.redis = m.redis;
   if (m.volumes !== undefined) def.volumes = m.volumes;
   if (typeof m.schedule === 'string') def.schedule = m.schedule;
   if (typeof m.drill === 'string') def.drill = m.drill;
   return def;
+}
+
+type SecretEntry = { env: string } | { file: string };
+const secretDef = (p: SecretEntry, baseDir: string): BackupPasswordDef =>
+  'env' in p ? { env: p.env } : { file: resolve(baseDir, p.file) };
+
+type RepositoryEntry = NonNullable<BackupsEntry['repositories']>[number];
+
+/** The schema let through exactly one of `path` and `rest`. */
+function repositoryDef(r: RepositoryEntry, baseDir: string): BackupRepositoryDef {
+  if (r.rest) {
+    const { url, user, password } = r.rest;
+    return {
+      name: r.name,
+      rest: { url, ...(user !== undefined && password ? { user, password: secretDef(password, baseDir) } : {}) },
+    };
+  }
+  return { name: r.name, path: r.path!, ...(r.server ? { server: r.server } : {}) };
 }

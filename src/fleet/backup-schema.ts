@@ -18,6 +18,35 @@ export const BackupPasswordSchema = secretRefSchema('must be `{ env: NAME }` or 
   "The repositories' password, from a secret on this machine (of a file, its first line). Ferry writes it on the server to a mode-600 file that restic reads (RESTIC_PASSWORD_FILE); it is never on a command line and never printed.",
 );
 
+const restUrl = z
+  .string({ error: 'must be the URL of a restic REST server, such as https://vault.example.com:8000/shop/' })
+  .regex(/^https?:\/\/[^\s@/]+(\/[^\s]*)?$/, {
+    error:
+      'must be an http:// or https:// URL without credentials, such as https://vault.example.com:8000/shop/ (the user and password are keys of their own)',
+  });
+
+export const BackupRestSchema = z
+  .strictObject(
+    {
+      url: restUrl.describe("The repository's URL on a restic REST server (rest-server), without credentials."),
+      user: z
+        .string({ error: 'must be the user name the REST server knows' })
+        .regex(/^[^\s:@/]+$/, { error: 'must be a user name without spaces, ":", "@" or "/"' })
+        .optional()
+        .describe("The REST server's user (its .htpasswd). With `password`."),
+      password: secretRefSchema('must be `{ env: NAME }` or `{ file: PATH }`')
+        .optional()
+        .describe(
+          "The REST server user's password, from a secret on this machine. Ferry writes the repository's URL with it on the stack's server to a mode-600 file that restic reads (--repository-file): never on a command line, never printed.",
+        ),
+    },
+    { error: MAPPING },
+  )
+  .refine((r) => (r.user === undefined) === (r.password === undefined), {
+    error: '`user` and `password` go together: give both, or neither for a server without authentication',
+  })
+  .describe('A repository on a restic REST server (`rest-server`, or any server of its protocol).');
+
 export const BackupRepositorySchema = z
   .strictObject(
     {
@@ -25,9 +54,11 @@ export const BackupRepositorySchema = z
         .string({ error: NAME_ERROR })
         .regex(NAME, { error: NAME_ERROR })
         .describe('The name the repository is known by in `ferry backup` output.'),
-      path: absolutePath.describe(
-        "The repository's directory: on the stack's server, or on `server` when set. Ferry adds nothing to it: give each stack its own.",
-      ),
+      path: absolutePath
+        .optional()
+        .describe(
+          "The repository's directory: on the stack's server, or on `server` when set. Ferry adds nothing to it: give each stack its own.",
+        ),
       server: z
         .string({ error: 'must be the name of a server of the fleet' })
         .regex(NAME, { error: 'must be the name of a server of the fleet' })
@@ -35,10 +66,27 @@ export const BackupRepositorySchema = z
         .describe(
           "Another server of the fleet holding the repository, reached from the stack's server over SFTP with a key Ferry makes for it. Default: the stack's own server.",
         ),
+      rest: BackupRestSchema.optional(),
     },
     { error: MAPPING },
   )
-  .describe('A restic repository: a directory on the stack server, or on another server of the fleet over SFTP.');
+  .superRefine((r, ctx) => {
+    if (r.rest !== undefined && (r.path !== undefined || r.server !== undefined))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rest'],
+        message: 'a repository is either a `path` (with or without `server`) or on a REST server (`rest`), not both',
+      });
+    else if (r.rest === undefined && r.path === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['path'],
+        message: "must be given: the repository's directory (or `rest` for a REST server)",
+      });
+  })
+  .describe(
+    'A restic repository: a directory on the stack server, on another server of the fleet over SFTP, or on a restic REST server.',
+  );
 
 const names = (what: string) =>
   z
@@ -111,3 +159,9 @@ export const BackupsSchema = z
   .describe('Backups with restic: what, where, and for how long. See docs/backups.md.');
 
 export type BackupsEntry = z.output<typeof BackupsSchema>;
+
+/** A REST repository's URL or password: a value written there may hold a credential, and is never echoed. */
+export function isRestSecretPath(path: readonly (string | number)[]): boolean {
+  const at = path.lastIndexOf('rest');
+  return at > 0 && path[at - 2] === 'repositories' && ['url', 'password'].includes(String(path[at + 1]));
+}

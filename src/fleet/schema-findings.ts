@@ -8,6 +8,7 @@ import { suggest } from '../core/suggest.js';
 import { pathString, type KeyPath, type SourceFile } from '../yaml/source.js';
 import { at, describeValue, isRecord, valueAt } from './plain.js';
 import { isReceiverSecretPath } from './monitoring-schema.js';
+import { isRestSecretPath } from './backup-schema.js';
 import { descriptionAt, knownKeys } from './schema-walk.js';
 import { NAME_PATTERN, NAME_RULE } from './schema.js';
 
@@ -94,7 +95,7 @@ function valueFinding(issue: Issue, path: KeyPath, input: Record<string, unknown
   return finding(
     'schema',
     'error',
-    `${path.length > 0 ? pathString(path) : 'the fleet file'} ${predicate}, got ${isReceiverSecretPath(path) ? 'a value not shown here (a secret)' : describeValue(value)}`,
+    `${path.length > 0 ? pathString(path) : 'the fleet file'} ${predicate}, got ${isReceiverSecretPath(path) || isRestSecretPath(path) ? 'a value not shown here (a secret)' : describeValue(value)}`,
     at(file, path),
     hint,
     subject(path),

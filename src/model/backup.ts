@@ -3,12 +3,23 @@
 /** Where the password comes from on this machine; a file path is absolute. */
 export type BackupPasswordDef = { env: string } | { file: string };
 
-export interface BackupRepositoryDef {
+export type BackupRepositoryDef = PathRepositoryDef | RestRepositoryDef;
+
+export interface PathRepositoryDef {
   name: string;
   /** Absolute, on `server` (undefined: the stack's own server). */
   path: string;
   /** Another server of the fleet, reached over SFTP. */
   server?: string;
+  rest?: undefined;
+}
+
+/** A repository on a restic REST server: its URL without credentials, and the user's password when it has one. */
+export interface RestRepositoryDef {
+  name: string;
+  rest: { url: string; user?: string; password?: BackupPasswordDef };
+  path?: undefined;
+  server?: undefined;
 }
 
 /** Days kept, per kind. */

@@ -168,10 +168,15 @@ const RULES: Record<Tool, ToolRules> = {
         hint: 'The repository is damaged: keep it aside, back up to a new repository now (`restic repair packs` may save older snapshots).',
       },
       {
+        match: /unexpected HTTP response \((401|403)\)/i,
+        code: 'backup-repository-unauthorized',
+        hint: "The REST server refuses the repository's user and password: give `rest.user` and `rest.password` those its .htpasswd holds (and, with --private-repos, a URL under the user's own name), then run again.",
+      },
+      {
         match:
-          /unable to start the sftp session|subprocess ssh|ssh: connect to host|Connection (refused|timed out|closed)|No route to host|Could not resolve hostname|Permission denied \(publickey/i,
+          /unable to start the sftp session|subprocess ssh|ssh: connect to host|Connection (refused|timed out|closed|reset)|No route to host|Could not resolve hostname|no such host|i\/o timeout|Permission denied \(publickey/i,
         code: 'backup-repository-unreachable',
-        hint: "The repository's server cannot be reached over SSH from the stack's server: check that it runs and that the backup key is still authorized (`ferry backup run` authorizes it again).",
+        hint: "The repository's server cannot be reached from the stack's server (over SSH for a repository on a server of the fleet, HTTP for a REST server): check that it runs, that the port is open to the stack's server, and for SSH that the backup key is still authorized (`ferry backup run` authorizes it again).",
       },
     ],
   },

@@ -81,6 +81,7 @@ export const STEP_ERROR_CODES = [
   'restic-install-failed',
   'backup-repository-missing',
   'backup-repository-unreachable',
+  'backup-repository-unauthorized',
   'backup-repository-locked',
   'backup-wrong-password',
   'backup-corrupt',

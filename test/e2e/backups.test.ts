@@ -8,13 +8,22 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import { containerOf, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import {
+  containerOf,
+  loadImages,
+  onHost,
+  testbedHosts,
+  testbedIsUp,
+  watchProcesses,
+  type TestbedHost,
+} from './helpers.js';
+import { FILES_SERVICE, PG_SERVICE } from './backup-compose.js';
 
 const STACK = 'tbbackup';
 const DB_CANARY = 'canary-db-7d3a91fe';
@@ -31,28 +40,13 @@ const ROWS = 1000;
 const KEYS = 50;
 
 const COMPOSE = `services:
-  db:
-    image: ferry-tb-postgres:1
-    environment:
-      POSTGRES_USER: shop
-      POSTGRES_DB: shop
-      POSTGRES_PASSWORD: \${POSTGRES_PASSWORD}
-    volumes: [db-data:/var/lib/postgresql/data]
-    restart: unless-stopped
-    mem_limit: 512m
-  cache:
+${PG_SERVICE}  cache:
     image: ferry-tb-redis:1
     command: redis-server --requirepass \${REDIS_PASSWORD}
     volumes: [cache-data:/data]
     restart: unless-stopped
     mem_limit: 128m
-  files:
-    image: ferry-tb-app:1
-    entrypoint: [sleep, infinity]
-    volumes: [uploads:/srv/uploads]
-    restart: unless-stopped
-    mem_limit: 64m
-volumes:
+${FILES_SERVICE}volumes:
   db-data: {}
   cache-data: {}
   uploads: {}
@@ -82,32 +76,6 @@ const sshTo = (h: TestbedHost, line: string): string[] => [
   `root@${h.host}`,
   line,
 ];
-
-/** Every process's command line on a host, read while something runs. */
-function watchProcesses(hosts: TestbedHost[]): { stop: () => Promise<string> } {
-  let seen = '';
-  let running = true;
-  const once = (h: TestbedHost) =>
-    new Promise<void>((resolve) => {
-      execFile('ssh', sshTo(h, 'ps -eo args'), (_e, out) => {
-        seen += out;
-        resolve();
-      });
-    });
-  const loop = (async () => {
-    while (running) {
-      await Promise.all(hosts.map(once));
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      await loop;
-      return seen;
-    },
-  };
-}
 
 /** The metrics file a run wrote on host1 for monitoring, and its times. */
 const metricsOf = (repository: string): string =>

@@ -1,5 +1,5 @@
 /** Shell access to test bed hosts for end-to-end tests: plain OpenSSH, independent of Ferry's transport. */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sshArgs, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
 
@@ -106,4 +106,30 @@ export function ferryChild(
   c.stdout.on('data', (d: Buffer) => (out += d.toString()));
   c.stderr.on('data', (d: Buffer) => (err += d.toString()));
   return new Promise((resolve) => c.on('close', (code, signal) => resolve({ code, signal, out, err })));
+}
+
+/** Every process's command line on the hosts, read over and over while something runs, until `stop`. */
+export function watchProcesses(hosts: TestbedHost[]): { stop: () => Promise<string> } {
+  let seen = '';
+  let running = true;
+  const once = (h: TestbedHost) =>
+    new Promise<void>((resolve) => {
+      execFile('ssh', [...sshArgs(h), 'ps -eo args'], (_e, out) => {
+        seen += out;
+        resolve();
+      });
+    });
+  const loop = (async () => {
+    while (running) {
+      await Promise.all(hosts.map(once));
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return seen;
+    },
+  };
 }

@@ -1,0 +1,258 @@
+/**
+ * Backups to a restic REST server on the test bed: Debian's `restic-rest-server` on host2
+ * (its packaged systemd unit, basic authentication from its .htpasswd), a stack with
+ * Postgres and a volume on host1. A run by hand and one scheduled on the server write to
+ * it, a drill proves every row and file, a restore brings deleted rows back; a wrong
+ * password is `backup-repository-unauthorized` and a stopped server
+ * `backup-repository-unreachable`; neither password appears in any output, the journal,
+ * the process list on host1, or anywhere but the mode-600 file restic reads.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { paths } from '../../scripts/testbed/lib.mjs';
+import { ferry, type Transcript } from '../cli/run.js';
+import {
+  containerOf,
+  loadImages,
+  onHost,
+  testbedHosts,
+  testbedIsUp,
+  watchProcesses,
+  type TestbedHost,
+} from './helpers.js';
+import { FILES_SERVICE, PG_SERVICE } from './backup-compose.js';
+
+const STACK = 'tbrest';
+const REST_CANARY = 'canary-rest-5e2f9a71';
+const RESTIC_CANARY = 'canary-restic-rest-83c1d0b4';
+const DB_CANARY = 'canary-db-rest-46ab7e22';
+const CANARIES = [REST_CANARY, RESTIC_CANARY, DB_CANARY, encodeURIComponent(REST_CANARY)];
+const DATA = '/srv/ferry-rest';
+const PORT = 8000;
+const ROWS = 500;
+
+const COMPOSE = `services:
+${PG_SERVICE}${FILES_SERVICE}volumes:
+  db-data: {}
+  uploads: {}
+`;
+
+/** Debian's rest-server on `h`, as its package installs it: data in DATA, one user (`tbrest`) in its .htpasswd. */
+function restServer(h: TestbedHost): void {
+  const sha = createHash('sha1').update(REST_CANARY).digest('base64');
+  onHost(
+    h,
+    'export DEBIAN_FRONTEND=noninteractive; command -v restic-rest-server >/dev/null || ' +
+      '{ apt-get update -qq && apt-get install -y -qq --no-install-recommends restic-rest-server >/dev/null; } && ' +
+      `install -d -o restic-rest-server -g restic-rest-server -m 750 ${DATA} && ` +
+      `sed -i 's|^#\\?BACKUP_DIR = .*|BACKUP_DIR = ${DATA}/|' /etc/default/restic-rest-server && ` +
+      `install -o root -g restic-rest-server -m 640 /dev/stdin /etc/restic-rest-server/users.htpasswd && ` +
+      'systemctl restart restic-rest-server && ' +
+      `for i in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/${PORT}) 2>/dev/null && exit 0; sleep 0.2; done; exit 1`,
+    `${STACK}:{SHA}${sha}\n`,
+  );
+}
+
+function clean(h1: TestbedHost, h2: TestbedHost, spare: TestbedHost): void {
+  onHost(
+    h1,
+    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=ferry-drill=${STACK}); ` +
+      `ids="$ids $(docker ps -aq --filter label=com.docker.compose.project=${STACK})"; [ -z "\${ids// }" ] || docker rm -f $ids >/dev/null; ` +
+      `docker volume rm ${STACK}_db-data ${STACK}_uploads >/dev/null 2>&1; ` +
+      `systemctl disable --now ferry-backup-${STACK}.timer >/dev/null 2>&1; systemctl reset-failed ferry-backup-${STACK}.service >/dev/null 2>&1; ` +
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/ferry/backup/${STACK}.* /etc/systemd/system/ferry-backup-${STACK}.* ` +
+      `/var/tmp/ferry-drill-${STACK} /var/lib/ferry/textfile/ferry_*_${STACK}_*.prom /var/lib/ferry/restore/${STACK}.json; systemctl daemon-reload; true`,
+  );
+  onHost(h2, `rm -rf ${DATA}/${STACK}; true`);
+  onHost(
+    spare,
+    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+      `docker volume rm ${STACK}_db-data ${STACK}_uploads >/dev/null 2>&1; ` +
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/ferry/backup/${STACK}.* /var/lib/ferry/restore/${STACK}.json; true`,
+  );
+}
+
+function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, spare: TestbedHost, schedule?: string): void {
+  writeFileSync(join(dir, 'compose.yml'), COMPOSE);
+  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\n`);
+  writeFileSync(
+    join(dir, 'ferry.yml'),
+    [
+      'servers:',
+      ...[h1, spare].map(
+        (h) => `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`,
+      ),
+      'stacks:',
+      `  ${STACK}:`,
+      `    server: ${h1.name}`,
+      '    compose: compose.yml',
+      `    project: ${STACK}`,
+      '    deploy: { health_timeout: 60s }',
+      '    backups:',
+      '      password: { env: FERRY_BACKUP_PASSWORD }',
+      '      repositories:',
+      `        - name: vault`,
+      `          rest: { url: "http://${h2.host}:${PORT}/${STACK}/", user: ${STACK}, password: { env: TBREST_REST_PASSWORD } }`,
+      ...(schedule ? [`      schedule: "${schedule}"`] : []),
+      '',
+    ].join('\n'),
+  );
+}
+
+const rows = (h: TestbedHost): number =>
+  Number(onHost(h, `docker exec ${containerOf(STACK, 'db')} psql -At -U shop -d shop -c 'SELECT count(*) FROM items'`));
+
+function fillData(h1: TestbedHost): void {
+  onHost(
+    h1,
+    `until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U shop -d shop; do sleep 0.5; done; ` +
+      `docker exec -i ${containerOf(STACK, 'db')} psql -q -v ON_ERROR_STOP=1 -U shop -d shop`,
+    `CREATE TABLE items (id serial PRIMARY KEY, name text);\n` +
+      `INSERT INTO items (name) SELECT 'item ' || i FROM generate_series(1, ${ROWS}) i;\n`,
+  );
+  onHost(
+    h1,
+    `cd "$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)" && for i in $(seq 1 20); do echo "file $i" > "f $i.txt"; done`,
+  );
+}
+
+/** Every file under `dir`, recursively. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+
+describe(
+  'backups to a restic REST server, on the test bed',
+  { skip: testbedIsUp() ? false : 'test bed not up' },
+  () => {
+    const hosts = testbedHosts('debian-13');
+    // The stack on host1, the REST server on host2, host6 (Debian 12, restic 0.14) the spare a recovery goes to.
+    const [h1, h2, spare] = [hosts[0]!, hosts[1]!, testbedHosts('debian-12')[0]!];
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-rest-'));
+    const state = join(dir, 'state');
+    const outputs: string[] = [];
+    const env = { FERRY_STATE_DIR: state, FERRY_BACKUP_PASSWORD: RESTIC_CANARY, TBREST_REST_PASSWORD: REST_CANARY };
+    const run = async (args: string[], extra: Record<string, string> = {}): Promise<Transcript> => {
+      const t = await ferry([...args, '--known-hosts', paths.knownHosts], { cwd: dir, env: { ...env, ...extra } });
+      outputs.push(t.out, t.err);
+      return t;
+    };
+
+    before(async () => {
+      clean(h1, h2, spare);
+      restServer(h2);
+      for (const h of [h1, spare]) loadImages(h, ['ferry-tb-postgres:1', 'ferry-tb-app:1']);
+      writeStack(dir, h1, h2, spare);
+      const applied = await run(['apply', STACK, '--yes']);
+      assert.equal(applied.code, 0, applied.err + applied.out);
+      fillData(h1);
+    });
+    after(() => {
+      if (!process.env.FERRY_KEEP_HOSTS) clean(h1, h2, spare);
+    });
+
+    test('a run writes into the REST server, whose URL with the credentials is only in a mode-600 file; a drill proves it', async () => {
+      const ps = watchProcesses([h1]);
+      const r = await run(['backup', 'run', STACK]);
+      outputs.push(await ps.stop());
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.match(r.err, new RegExp(`backup/repository-file/vault \\(the address of repository vault .*\\): changed`));
+      assert.match(r.out, /written to vault/);
+      assert.equal(
+        onHost(h1, `stat -c '%a %U' /etc/ferry/backup/${STACK}.repo-vault`).trim(),
+        '600 root',
+        'the credentials file',
+      );
+      assert.equal(onHost(h2, `test -f ${DATA}/${STACK}/config && echo there`).trim(), 'there');
+      const drill = await run(['backup', 'drill', STACK, '--json']);
+      assert.equal(drill.code, 0, drill.err + drill.out);
+      const report = JSON.parse(drill.out) as { ok: boolean; proofs: { what: string; ok: boolean }[] };
+      assert.ok(report.ok, drill.out);
+      assert.deepEqual(report.proofs.map((p) => p.what).sort(), ['postgres db public.items', 'volume uploads']);
+      const again = await run(['backup', 'run', STACK]);
+      assert.equal(again.code, 0, again.err);
+      assert.match(again.err, /backup\/repository-file\/vault .*: ok/);
+    });
+
+    test('the server backs up by itself through the same file (its scheduled run, without Ferry)', async () => {
+      writeStack(dir, h1, h2, spare, '*-*-* 03:00');
+      const installed = await run(['backup', 'run', STACK]);
+      assert.equal(installed.code, 0, installed.err);
+      const before = await run(['backup', 'list', STACK, '--json']);
+      const count = (t: Transcript) =>
+        (JSON.parse(t.out).runs as { complete: boolean }[]).filter((x) => x.complete).length;
+      onHost(h1, `systemctl start ferry-backup-${STACK}.service`);
+      assert.equal(onHost(h1, `systemctl show -p Result --value ferry-backup-${STACK}.service`).trim(), 'success');
+      const listed = await run(['backup', 'list', STACK, '--json']);
+      assert.equal(count(listed), count(before) + 1, listed.out);
+    });
+
+    test('rows deleted after the backup come back with a restore from the REST server, proven', async () => {
+      onHost(
+        h1,
+        `docker exec ${containerOf(STACK, 'db')} psql -q -U shop -d shop -c 'DELETE FROM items WHERE id > 100'`,
+      );
+      assert.equal(rows(h1), 100);
+      const r = await run(['restore', STACK, '--yes', '--json']);
+      assert.equal(r.code, 0, r.err + r.out);
+      assert.deepEqual((JSON.parse(r.out) as { restored: string[] }).restored, ['postgres db']);
+      assert.equal(rows(h1), ROWS);
+    });
+
+    test("recover onto another server while the stack's own is gone: the REST server is off-site, every row comes back", async () => {
+      const gone = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
+        `  ${h1.name}: { host: ${h1.host}, user: ${h1.user}, port: ${h1.port},`,
+        `  ${h1.name}: { host: 127.0.0.1, user: ${h1.user}, port: 9,`,
+      );
+      assert.ok(gone.includes('port: 9,'));
+      writeFileSync(join(dir, 'ferry-gone.yml'), gone);
+      const r = await run(['recover', STACK, '--to', spare.name, '--yes', '--json', '-f', 'ferry-gone.yml']);
+      assert.equal(r.code, 0, r.err + r.out);
+      const report = JSON.parse(r.out) as { to: string; restore: { repository: string } };
+      assert.equal(report.to, spare.name);
+      assert.equal(report.restore.repository, 'vault');
+      assert.equal(rows(spare), ROWS);
+      assert.equal(onHost(spare, `stat -c '%a' /etc/ferry/backup/${STACK}.repo-vault`).trim(), '600');
+    });
+
+    test('a wrong REST password is backup-repository-unauthorized; a stopped server backup-repository-unreachable', async () => {
+      const wrong = await run(['backup', 'run', STACK], { TBREST_REST_PASSWORD: `${REST_CANARY}-not` });
+      assert.equal(wrong.code, 1, wrong.err);
+      assert.match(
+        wrong.err,
+        /error backup-repository-unauthorized: [^]*?401 Unauthorized\n\s+at host host1\n\s+hint: The REST server refuses/,
+      );
+      onHost(h2, 'systemctl stop restic-rest-server');
+      try {
+        const down = await run(['backup', 'run', STACK]);
+        assert.equal(down.code, 1, down.err);
+        assert.match(
+          down.err,
+          new RegExp(
+            `error backup-repository-unreachable: host1 cannot reach the REST server of repository vault at ${h2.host.replace(/\./g, '\\.')}:${PORT}`,
+          ),
+        );
+      } finally {
+        onHost(h2, 'systemctl start restic-rest-server');
+      }
+      const back = await run(['backup', 'run', STACK]);
+      assert.equal(back.code, 0, back.err);
+    });
+
+    test('no password appears in any output, the journal, the process list, or a file shown to the user', () => {
+      const journal = filesUnder(state).map((f) => readFileSync(f).toString('latin1'));
+      const shown = onHost(
+        h1,
+        `cat /etc/ferry/backup/${STACK}.json /etc/systemd/system/ferry-backup-${STACK}.service /etc/systemd/system/ferry-backup-${STACK}.timer`,
+      );
+      for (const text of [...outputs, ...journal, shown])
+        for (const c of CANARIES) assert.equal(text.includes(c), false, `${c} leaked: ${text.slice(0, 300)}`);
+    });
+  },
+);
