@@ -1,7 +1,7 @@
 /**
  * `ferry recover STACK --to SERVER`: the stack brought back on another server when its own
- * is gone, from an off-site repository. The old server is never contacted. Two runs, each
- * journaled and resumable (`--resume`):
+ * is gone, from an off-site repository. The old server is never contacted. Two runs, and a
+ * third with dns.hook, each journaled and resumable (`--resume`):
  *
  *   1. deploy   the stack's current files deployed on SERVER as `ferry apply` would (Docker
  *               installed when missing, the server hardened when ferry.yml says so, the
@@ -9,20 +9,22 @@
  *               repository's server
  *   2. restore  the latest run (or --run) of the repository put into the fresh stack and
  *               proven, as `ferry restore` does
+ *   3. dns      with dns.hook, the records of the stack's domains moved to SERVER (read and
+ *               judged before run 1: a record the hook cannot move stops the recovery first)
  *
  * The report says how long the recovery took, how old the data is (the data lost), and
- * which DNS records to point at the new server.
+ * which DNS records are still to point at the new server.
  */
 import { FerryError } from '../core/errors.js';
 import { openJournal } from '../journal/journal.js';
 import { stateDir } from '../state/dir.js';
 import type { RepoAccess } from '../backup/restic.js';
-import type { ServerDef } from '../model/fleet.js';
 import type { CliIo } from './io.js';
 import { backupTarget, repositoryOf, type BackupTarget } from './backup-input.js';
 import { serverReady } from './server-ready.js';
 import { withSession } from './run-plan.js';
 import { renderRestore, restoreIn, type RestoreFlags, type RestoreReport } from './restore.js';
+import { dnsLeft, moveDns, recoveryDns, requireMovableDns } from './recover-dns.js';
 
 export interface RecoverFlags extends RestoreFlags {
   to: string;
@@ -64,20 +66,19 @@ export interface RecoverReport {
   data_age_ms: number;
   deploy: { changed: number; ok: number; journal_run: string };
   restore: RestoreReport;
-  dns: { domain: string; point_at: string }[];
+  /** The records dns.hook changed (absent without a hook or domains). */
+  dns_moved?: { changed: number; journal_run: string };
+  /** Per domain, read after the recovery: the record changes still to make by hand. */
+  dns: { domain: string; pending: { type: string; from: string[]; to: string[]; ttl: number }[] }[];
 }
 
-const dnsOf = (b: BackupTarget, to: ServerDef) =>
-  (b.stack.def.proxy?.domains ?? []).map((domain) => ({ domain, point_at: to.host }));
-
-export function renderRecover(r: RecoverReport): string {
+export function renderRecover(r: RecoverReport, dnsLines: string[]): string {
+  const lines = dnsLines.map((l) => `${l}\n`);
   const min = (ms: number) => `${(ms / 60_000).toFixed(1)} min`;
   return (
     `${renderRestore(r.restore)}` +
     `recovered ${r.stack} on ${r.to} in ${min(r.recovery_ms)}; the data is ${min(r.data_age_ms)} old (backed up ${r.restore.backed_up_at.slice(0, 19)}Z): writes after that are lost\n` +
-    r.dns
-      .map((d) => `point ${d.domain} at ${d.point_at} (its A record), then check it: ferry check --live\n`)
-      .join('') +
+    lines.join('') +
     `next: set \`server: ${r.to}\` for ${r.stack} in ferry.yml (until then plan and apply aim at ${r.from}), then \`ferry backup run ${r.stack}\` to back it up from there\n`
   );
 }
@@ -87,6 +88,9 @@ export function recoverCommand(stack: string, flags: RecoverFlags, io: CliIo): P
     const started = Date.now();
     const b = backupTarget(s, stack, flags.to);
     const repo = recoveryRepository(b, flags.repository);
+    const lost = s.loaded.fleet.servers[b.stack.def.server!]!;
+    const dnsIn = await recoveryDns(s, stack, lost, b.server);
+    await requireMovableDns(dnsIn);
     const journal = openJournal(stateDir(io.env), s.redactor);
     try {
       const deployed = await serverReady(s, b, repo, flags, journal, true);
@@ -102,6 +106,8 @@ export function recoverCommand(stack: string, flags: RecoverFlags, io: CliIo): P
         journal,
         b.server.name,
       );
+      const moved = await moveDns(s, dnsIn, journal, flags);
+      const left = await dnsLeft(dnsIn);
       const report: RecoverReport = {
         stack,
         from: b.stack.def.server!,
@@ -110,9 +116,17 @@ export function recoverCommand(stack: string, flags: RecoverFlags, io: CliIo): P
         data_age_ms: Date.now() - Date.parse(restore!.backed_up_at),
         deploy: deployed,
         restore: restore!,
-        dns: dnsOf(b, b.server),
+        ...(moved ? { dns_moved: moved } : {}),
+        dns: left.map(({ domain, pending }) => ({ domain, pending })),
       };
-      io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderRecover(report));
+      io.out(
+        flags.json
+          ? `${JSON.stringify(report, null, 2)}\n`
+          : renderRecover(
+              report,
+              left.flatMap((d) => d.lines),
+            ),
+      );
       return 0;
     } finally {
       journal.close();

@@ -138,6 +138,32 @@ export async function execute(
 }
 
 /**
+ * One run of a command made of several (recover's deploy, restore and dns): executed quietly
+ * (the command prints its own report), resuming with --resume the last unfinished run of
+ * the same `command`; the first failure thrown as `runFailure` puts it.
+ */
+export async function executeStage(
+  s: Session,
+  fp: Pick<FleetPlan, 'plan' | 'targets'> & Partial<Pick<FleetPlan, 'hardened'>>,
+  command: string,
+  flags: { json?: boolean; resume?: boolean },
+  journal: Journal,
+  failure: { fallback: ErrorCode; place: string; message: (why: string | undefined) => string; hint: string },
+): Promise<RunSummary & { runId: string }> {
+  const resumed = flags.resume ? journal.lastUnfinished((r) => r.command === command)?.id : undefined;
+  const summary = await execute(
+    s,
+    fp,
+    command,
+    { ...(flags.json ? { json: true } : {}), noSummary: true },
+    journal,
+    resumed ? { resume: resumed } : {},
+  );
+  if (summary.failed > 0) throw runFailure(summary, failure.fallback, failure.place, failure.message, failure.hint);
+  return summary;
+}
+
+/**
  * The error a command ends with when its run failed: the first failed step's code (else
  * `fallback`), its message as `message` puts it, and its hint followed by `hint`.
  */

@@ -14,7 +14,7 @@ import { countChanges, renderPlanTable } from '../render/plan.js';
 import { accessSteps } from '../backup/steps.js';
 import type { RepoAccess } from '../backup/restic.js';
 import { hardeningFor } from './hardening.js';
-import { confirm, declined, execute, runFailure, planCheckFailed, type ApplyFlags } from './run-plan.js';
+import { confirm, declined, executeStage, planCheckFailed, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
 import { readPassword, type BackupTarget } from './backup-input.js';
 
@@ -46,23 +46,20 @@ export async function serverReady(
   if (flags.dryRun) return undefined;
   if (countChanges(p).change > 0) await confirmed(flags, b, repo, deploy);
   const command = `${deploy ? 'recover' : 'restore'} ${stack} --to ${b.server.name} ${deploy ? 'deploy' : 'access'}`;
-  const resumed = flags.resume ? journal.lastUnfinished((r) => r.command === command)?.id : undefined;
-  const summary = await execute(
+  const summary = await executeStage(
     s,
     { plan, targets: fp?.targets ?? [target], hardened: fp?.hardened ?? [] },
     command,
-    { ...(flags.json ? { json: true } : {}), noSummary: true },
+    flags,
     journal,
-    resumed ? { resume: resumed } : {},
+    {
+      fallback: 'command-failed',
+      place: `host ${b.server.name}`,
+      message: (why) =>
+        `making ${b.server.name} ready for ${stack} failed: ${why ?? 'see the run'}; no data was restored`,
+      hint: `Then run ${what} again with --resume.`,
+    },
   );
-  if (summary.failed > 0)
-    throw runFailure(
-      summary,
-      'command-failed',
-      `host ${b.server.name}`,
-      (why) => `making ${b.server.name} ready for ${stack} failed: ${why ?? 'see the run'}; no data was restored`,
-      `Then run ${what} again with --resume.`,
-    );
   return { changed: summary.changed, ok: summary.ok, journal_run: summary.runId };
 }
 

@@ -10,11 +10,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
+import type { RecoverReport } from '../../src/cli/recover.js';
 import {
   containerOf,
   loadImages,
@@ -24,7 +25,10 @@ import {
   watchProcesses,
   type TestbedHost,
 } from './helpers.js';
-import { FILES_SERVICE, PG_SERVICE } from './backup-compose.js';
+import { PG_SERVICE } from './backup-compose.js';
+import { Dnsmasq, writeHook } from './dnsmasq.js';
+import { httpGet } from './deploy-stack.js';
+import { cleanStack } from './migrate-stack.js';
 
 const STACK = 'tbrest';
 const REST_CANARY = 'canary-rest-5e2f9a71';
@@ -34,9 +38,15 @@ const CANARIES = [REST_CANARY, RESTIC_CANARY, DB_CANARY, encodeURIComponent(REST
 const DATA = '/srv/ferry-rest';
 const PORT = 8000;
 const ROWS = 500;
+const DOMAIN = `${STACK}.ferry.test`;
 
 const COMPOSE = `services:
-${PG_SERVICE}${FILES_SERVICE}volumes:
+${PG_SERVICE}  web:
+    image: ferry-tb-app:1
+    volumes: [uploads:/srv/uploads]
+    restart: unless-stopped
+    mem_limit: 64m
+volumes:
   db-data: {}
   uploads: {}
 `;
@@ -58,22 +68,17 @@ function restServer(h: TestbedHost): void {
 }
 
 function clean(h1: TestbedHost, h2: TestbedHost, spare: TestbedHost): void {
-  onHost(
-    h1,
-    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=ferry-drill=${STACK}); ` +
-      `ids="$ids $(docker ps -aq --filter label=com.docker.compose.project=${STACK})"; [ -z "\${ids// }" ] || docker rm -f $ids >/dev/null; ` +
-      `docker volume rm ${STACK}_db-data ${STACK}_uploads >/dev/null 2>&1; ` +
-      `systemctl disable --now ferry-backup-${STACK}.timer >/dev/null 2>&1; systemctl reset-failed ferry-backup-${STACK}.service >/dev/null 2>&1; ` +
-      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/ferry/backup/${STACK}.* /etc/systemd/system/ferry-backup-${STACK}.* ` +
-      `/var/tmp/ferry-drill-${STACK} /var/lib/ferry/textfile/ferry_*_${STACK}_*.prom /var/lib/ferry/restore/${STACK}.json; systemctl daemon-reload; true`,
-  );
+  for (const h of [h1, spare]) {
+    cleanStack(h, STACK, ['db-data', 'uploads']);
+    onHost(
+      h,
+      `ids=$(docker ps -aq --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+        `systemctl disable --now ferry-backup-${STACK}.timer >/dev/null 2>&1; systemctl reset-failed ferry-backup-${STACK}.service >/dev/null 2>&1; ` +
+        `rm -rf /etc/ferry/backup/${STACK}.* /etc/systemd/system/ferry-backup-${STACK}.* /var/tmp/ferry-drill-${STACK} ` +
+        `/var/lib/ferry/textfile/ferry_*_${STACK}_*.prom /var/lib/ferry/restore/${STACK}.json; systemctl daemon-reload; true`,
+    );
+  }
   onHost(h2, `rm -rf ${DATA}/${STACK}; true`);
-  onHost(
-    spare,
-    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
-      `docker volume rm ${STACK}_db-data ${STACK}_uploads >/dev/null 2>&1; ` +
-      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/ferry/backup/${STACK}.* /var/lib/ferry/restore/${STACK}.json; true`,
-  );
 }
 
 function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, spare: TestbedHost, schedule?: string): void {
@@ -92,6 +97,7 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, spare: Testbe
       '    compose: compose.yml',
       `    project: ${STACK}`,
       '    deploy: { health_timeout: 60s }',
+      `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] }`,
       '    backups:',
       '      password: { env: FERRY_BACKUP_PASSWORD }',
       '      repositories:',
@@ -118,6 +124,71 @@ function fillData(h1: TestbedHost): void {
     h1,
     `cd "$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)" && for i in $(seq 1 20); do echo "file $i" > "f $i.txt"; done`,
   );
+}
+
+/** ferry-gone.yml: ferry.yml with host1 unreachable, and DNS read from `ns` and changed by `hook`. */
+function writeGone(dir: string, h1: TestbedHost, ns: Dnsmasq, hook: string): void {
+  const gone = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
+    `  ${h1.name}: { host: ${h1.host}, user: ${h1.user}, port: ${h1.port},`,
+    `  ${h1.name}: { host: 127.0.0.1, user: ${h1.user}, port: 9,`,
+  );
+  assert.ok(gone.includes('port: 9,'));
+  writeFileSync(join(dir, 'ferry-gone.yml'), `${gone}dns: { hook: ${hook}, resolvers: ["${ns.server}"], wait: 20s }\n`);
+}
+
+/** A record the hook cannot move (it points at neither server) stops the recovery before anything is deployed. */
+async function refusedForDns(
+  dir: string,
+  h1: TestbedHost,
+  spare: TestbedHost,
+  run: (args: string[]) => Promise<Transcript>,
+): Promise<void> {
+  const ns = await Dnsmasq.start(`198.51.100.7 ${DOMAIN}\n`, DOMAIN);
+  const hook = writeHook(ns);
+  try {
+    writeGone(dir, h1, ns, hook.hook);
+    const r = await run(['recover', STACK, '--to', spare.name, '--yes', '-f', 'ferry-gone.yml']);
+    assert.equal(r.code, 2, r.err + r.out);
+    assert.match(r.err, /error dns-preflight-failed: .*dns-hook-wrong-record: .*\n.*\n\s+hint: Nothing was changed\./);
+    const there = onHost(spare, `docker ps -aq --filter label=com.docker.compose.project=${STACK} | wc -l`).trim();
+    assert.equal(there, '0', 'nothing deployed on the spare');
+  } finally {
+    await ns.stop();
+    rmSync(hook.dir, { recursive: true, force: true });
+  }
+}
+
+/** The stack recovered on the spare with its own server unreachable, from the REST server; the domain moved by the hook. */
+async function recoveredWithDns(
+  dir: string,
+  h1: TestbedHost,
+  spare: TestbedHost,
+  run: (args: string[]) => Promise<Transcript>,
+): Promise<void> {
+  await refusedForDns(dir, h1, spare, run);
+  // The domain points at the lost server (127.0.0.1 in the fleet file the recovery reads).
+  const ns = await Dnsmasq.start(`127.0.0.1 ${DOMAIN}\n`, DOMAIN);
+  const hook = writeHook(ns);
+  try {
+    writeGone(dir, h1, ns, hook.hook);
+    const r = await run(['recover', STACK, '--to', spare.name, '--yes', '--json', '-f', 'ferry-gone.yml']);
+    assert.equal(r.code, 0, r.err + r.out);
+    const report = JSON.parse(r.out) as RecoverReport;
+    assert.equal(report.to, spare.name);
+    assert.equal(report.restore.repository, 'vault');
+    assert.equal(rows(spare), ROWS);
+    assert.equal(onHost(spare, `stat -c '%a' /etc/ferry/backup/${STACK}.repo-vault`).trim(), '600');
+    assert.equal(report.dns_moved?.changed, 1, r.err);
+    assert.deepEqual(report.dns, [{ domain: DOMAIN, pending: [] }]);
+    assert.equal(readFileSync(ns.hostsFile, 'utf8'), `${spare.host} ${DOMAIN}\n`);
+    assert.equal((await httpGet(spare.host, DOMAIN, '/')).status, 200);
+    const again = await run(['recover', STACK, '--to', spare.name, '--yes', '--json', '-f', 'ferry-gone.yml']);
+    assert.equal(again.code, 0, again.err + again.out);
+    assert.equal((JSON.parse(again.out) as RecoverReport).dns_moved?.changed, 0);
+  } finally {
+    await ns.stop();
+    rmSync(hook.dir, { recursive: true, force: true });
+  }
 }
 
 /** Every file under `dir`, recursively. */
@@ -205,20 +276,8 @@ describe(
       assert.equal(rows(h1), ROWS);
     });
 
-    test("recover onto another server while the stack's own is gone: the REST server is off-site, every row comes back", async () => {
-      const gone = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
-        `  ${h1.name}: { host: ${h1.host}, user: ${h1.user}, port: ${h1.port},`,
-        `  ${h1.name}: { host: 127.0.0.1, user: ${h1.user}, port: 9,`,
-      );
-      assert.ok(gone.includes('port: 9,'));
-      writeFileSync(join(dir, 'ferry-gone.yml'), gone);
-      const r = await run(['recover', STACK, '--to', spare.name, '--yes', '--json', '-f', 'ferry-gone.yml']);
-      assert.equal(r.code, 0, r.err + r.out);
-      const report = JSON.parse(r.out) as { to: string; restore: { repository: string } };
-      assert.equal(report.to, spare.name);
-      assert.equal(report.restore.repository, 'vault');
-      assert.equal(rows(spare), ROWS);
-      assert.equal(onHost(spare, `stat -c '%a' /etc/ferry/backup/${STACK}.repo-vault`).trim(), '600');
+    test("recover onto another server while the stack's own is gone: from the REST server, every row back, DNS moved by the hook", async () => {
+      await recoveredWithDns(dir, h1, spare, run);
     });
 
     test('a wrong REST password is backup-repository-unauthorized; a stopped server backup-repository-unreachable', async () => {

@@ -1,17 +1,11 @@
 /**
- * The DNS part of a migration against a real name server: dnsmasq on a loopback port,
- * serving the records of `*.ferry.test` from a hosts file with a TTL of 120 s and
- * answering nothing else (no upstream: no query leaves this machine). The hook of these
- * tests really rewrites that file and reloads dnsmasq (SIGHUP), as a provider's API
- * would change a zone. Needs no test bed; skipped only when dnsmasq is not installed
- * (Debian package dnsmasq-base, which CI installs).
+ * The DNS part of a migration against a real name server (dnsmasq, and a hook that
+ * changes its records: ./dnsmasq.ts). Needs no test bed; skipped only when dnsmasq is not
+ * installed (Debian package dnsmasq-base, which CI installs).
  */
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redactor } from '../../src/core/redact.js';
 import type { EventError, RunEvent } from '../../src/engine/events.js';
@@ -24,116 +18,11 @@ import { LocalTransport } from '../../src/transport/local.js';
 import { readDomain, resolverLookup } from '../../src/migrate/dns.js';
 import { dnsPreflight } from '../../src/migrate/dns-preflight.js';
 import { dnsSteps } from '../../src/migrate/steps/dns.js';
+import { Dnsmasq, freeUdpPort, skip, TTL, udpSocket, writeHook } from './dnsmasq.js';
 
-const DNSMASQ = '/usr/sbin/dnsmasq';
 const DOMAIN = 'shop.ferry.test';
 const SOURCE = { name: 'app1', addresses: ['192.0.2.10'] };
 const TARGET = { name: 'app2', addresses: ['192.0.2.20'] };
-const TTL = 120;
-const skip = existsSync(DNSMASQ) ? false : `${DNSMASQ} is missing (apt-get install dnsmasq-base)`;
-
-/** A UDP port free on 127.0.0.1 now, or a socket holding one (that never answers). */
-async function udpSocket(): Promise<Socket> {
-  const s = createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  return s;
-}
-
-async function freeUdpPort(): Promise<number> {
-  const s = await udpSocket();
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
-class Dnsmasq {
-  private log = '';
-  private constructor(
-    readonly dir: string,
-    readonly server: string,
-    private readonly child: ChildProcess,
-  ) {
-    child.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
-  }
-
-  static async start(hosts: string): Promise<Dnsmasq> {
-    const dir = mkdtempSync(join(tmpdir(), 'ferry-dnsmasq-'));
-    chmodSync(dir, 0o755);
-    writeFileSync(join(dir, 'hosts'), hosts);
-    const port = await freeUdpPort();
-    const child = spawn(
-      DNSMASQ,
-      [
-        '--keep-in-foreground',
-        '--conf-file=/dev/null',
-        '--no-resolv',
-        '--no-hosts',
-        '--no-poll',
-        '--bind-interfaces',
-        '--listen-address=127.0.0.1',
-        `--port=${port}`,
-        `--addn-hosts=${join(dir, 'hosts')}`,
-        `--local-ttl=${TTL}`,
-        '--local=/ferry.test/',
-        `--pid-file=${join(dir, 'pid')}`,
-        `--user=${userInfo().username}`,
-        '--log-facility=-',
-        '--log-queries',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    const orphan = () => child.kill('SIGTERM');
-    process.once('exit', orphan);
-    child.once('exit', () => process.removeListener('exit', orphan));
-    const d = new Dnsmasq(dir, `127.0.0.1:${port}`, child);
-    const ask = resolverLookup({ resolvers: [d.server], timeoutMs: 200, tries: 1 });
-    for (let i = 0; ; i++) {
-      const ok = await ask(DOMAIN, 'A').then(
-        (r) => r.addresses.length > 0,
-        () => false,
-      );
-      if (ok) return d;
-      if (i === 50) {
-        await d.stop();
-        throw new Error(`dnsmasq did not answer:\n${d.log}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-
-  get hostsFile(): string {
-    return join(this.dir, 'hosts');
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode === null) {
-      const gone = new Promise((resolve) => this.child.once('exit', resolve));
-      this.child.kill('SIGTERM');
-      await gone;
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/**
- * The hook of a DNS provider, for dnsmasq: the line of FERRY_DOMAIN in the hosts file
- * replaced by FERRY_NEW_ADDRESS (removed when empty), then a reload. Each call is logged;
- * with FAIL_WITH set it writes to stderr (with the token of its environment) and fails.
- */
-const HOOK = `#!/bin/sh
-set -eu
-dir=$(dirname "$0")
-echo "$FERRY_STACK $FERRY_DOMAIN $FERRY_RECORD_TYPE [$FERRY_OLD_ADDRESS] -> [$FERRY_NEW_ADDRESS] ttl $FERRY_TTL" >> "$dir/calls"
-if [ -n "\${FAIL_WITH:-}" ]; then
-  echo "PUT /zones/ferry.test: 403 for token $DNS_API_TOKEN" >&2
-  exit "$FAIL_WITH"
-fi
-hosts=$(cat "$dir/hosts-path")
-grep -v " $FERRY_DOMAIN\\$" "$hosts" > "$hosts.new" || true
-[ -z "$FERRY_NEW_ADDRESS" ] || echo "$FERRY_NEW_ADDRESS $FERRY_DOMAIN" >> "$hosts.new"
-mv "$hosts.new" "$hosts"
-kill -HUP "$(cat "$(dirname "$hosts")/pid")"
-`;
 
 /** The name server, the hook and the helpers every test of this file uses. */
 function makeBed(ns: Dnsmasq, hookDir: string, hook: string) {
@@ -178,13 +67,9 @@ type Bed = ReturnType<typeof makeBed>;
 
 /** Starts dnsmasq serving the domain at the source, and writes the hook that edits its hosts file. */
 async function setUp(): Promise<Bed> {
-  const ns = await Dnsmasq.start(`192.0.2.10 ${DOMAIN}\n198.51.100.7 cdn.ferry.test\n`);
-  const hookDir = mkdtempSync(join(tmpdir(), 'ferry-dns-hook-'));
-  const hook = join(hookDir, 'dns-hook.sh');
-  writeFileSync(hook, HOOK);
-  chmodSync(hook, 0o755);
-  writeFileSync(join(hookDir, 'hosts-path'), ns.hostsFile);
-  return makeBed(ns, hookDir, hook);
+  const ns = await Dnsmasq.start(`192.0.2.10 ${DOMAIN}\n198.51.100.7 cdn.ferry.test\n`, DOMAIN);
+  const { dir, hook } = writeHook(ns);
+  return makeBed(ns, dir, hook);
 }
 
 describe('migration DNS against a real name server (dnsmasq)', { skip }, () => {
