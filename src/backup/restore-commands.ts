@@ -8,6 +8,7 @@
 import { cmd, type Command } from '../shell/command.js';
 import { sqlIdent, sqlLiteral } from '../shell/sql.js';
 import type { Database } from '../migrate/postgres.js';
+import { psqlIn } from '../migrate/dump-commands.js';
 import { argvOf, dumpFile, restoreTo, type RepoAccess } from './restic.js';
 
 /** Postgres caps names at 63 bytes: the database's part is cut to leave room for the suffix. */
@@ -22,25 +23,6 @@ export const restoredDb = (db: string, id: string): string => `${dbPart(db)}_res
 
 /** Another database to connect to: `template1` when the stack's own is `postgres`. */
 const maintenanceDb = (db: string): string => (db === 'postgres' ? 'template1' : 'postgres');
-
-const psqlIn = (container: string, d: Database, database: string, ...args: string[]): Command =>
-  cmd(
-    'docker',
-    'exec',
-    '-i',
-    container,
-    'psql',
-    '-X',
-    '-q',
-    '-At',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-U',
-    d.user,
-    '-d',
-    database,
-    ...args,
-  );
 
 /** The names among the database, its staging copy and its kept copies that exist, one per line. */
 export const databasesPresent = (container: string, d: Database, id: string): Command =>

@@ -91,9 +91,31 @@ export function shares(tables: DumpTable[], n: number): DumpTable[][] {
   return out.map((x) => x.tables).filter((x) => x.length > 0);
 }
 
+/**
+ * psql in the container as the database's role on `database`, quiet, unaligned, stopping
+ * at the first error, without ~/.psqlrc; `args` after (`-c SQL`...), else it reads stdin.
+ */
+export const psqlIn = (container: string, d: Pick<Database, 'user'>, database: string, ...args: string[]): Command =>
+  cmd(
+    'docker',
+    'exec',
+    '-i',
+    container,
+    'psql',
+    '-X',
+    '-q',
+    '-At',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-U',
+    d.user,
+    '-d',
+    database,
+    ...args,
+  );
+
 /** A session that exports a snapshot and holds it while it reads stdin: `SNAPSHOT_SQL` in, the snapshot's name out, `RELEASE_SQL` to end. */
-export const snapshotSession = (container: string, d: Database): Command =>
-  cmd('docker', 'exec', '-i', container, 'psql', '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-U', d.user, '-d', d.db);
+export const snapshotSession = (container: string, d: Database): Command => psqlIn(container, d, d.db);
 export const SNAPSHOT_SQL = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\n';
 export const RELEASE_SQL = 'COMMIT;\n';
 /** What `pg_export_snapshot()` returns, e.g. `00000003-0000001B-1`. */
