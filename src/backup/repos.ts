@@ -32,8 +32,9 @@ export function restUrlWith(url: string, user: string, password: string): string
 }
 
 /**
- * `credentials`: for a REST repository whose server asks for them, the `rest:` URL with
- * them (`restUrlWith`), read by the caller from its secret.
+ * `credentials`: for a REST repository with a user, the `rest:` URL with the user and
+ * password (`restUrlWith`), read by the caller from its secret, to write the file restic
+ * reads; without it the file is only named.
  */
 export function repoAccess(
   stack: string,
@@ -44,8 +45,11 @@ export function repoAccess(
 ): RepoAccess {
   if (repo.rest) {
     const url = `rest:${repo.rest.url}`;
-    if (!credentials) return { name: repo.name, stack, url };
-    return { name: repo.name, stack, url, file: { path: repositoryFile(stack, repo.name), content: credentials } };
+    // With a user, restic reads the URL from the file, also where this machine has not read
+    // the password (the schedule kept in step by `ferry apply`): `ferry backup run` wrote it.
+    if (repo.rest.user === undefined) return { name: repo.name, stack, url };
+    const path = repositoryFile(stack, repo.name);
+    return { name: repo.name, stack, url, file: credentials ? { path, content: credentials } : { path } };
   }
   if (!repo.server || repo.server === server.name) return { name: repo.name, stack, url: repo.path };
   const there = servers[repo.server];

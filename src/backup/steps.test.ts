@@ -230,11 +230,14 @@ test('a REST repository with credentials: restic reads its URL from a mode-600 f
   assert.equal(url, 'rest:https://shop:p%40ss%3Aw%2Frd%20CANARY@vault.example.com:8000/shop/');
   const rest = repoAccess(
     'shop',
-    { name: 'vault', rest: { url: 'https://vault.example.com:8000/shop/' } },
+    { name: 'vault', rest: { url: 'https://vault.example.com:8000/shop/', user: 'shop', password: { env: 'PW' } } },
     app,
     { app, vault },
     new Secret(url),
   );
+  // Where the password was not read (the schedule kept in step by `ferry apply`), the file is still restic's way in.
+  const named = repoAccess('shop', { name: 'vault', rest: { url: 'https://v/', user: 'shop' } }, app, { app, vault });
+  assert.deepEqual(named.file, { path: '/etc/ferry/backup/shop.repo-vault' });
   const plan = backupSteps({ ...input, repos: [rest] });
   const file = plan.find((s) => s.id === 'shop/backup/repository-file/vault')!;
   assert.deepEqual(plan.find((s) => s.id === 'shop/backup/repository/vault')?.dependsOn, [
