@@ -235,24 +235,35 @@ take_lock() {
 }
 
 main() {
-  stack=\${1:?usage: backup-run STACK [run|drill]}
+  stack=\${1:?usage: backup-run STACK [run|drill|check]}
   authdir=/etc/ferry/backup config=/etc/ferry/backup/$stack.json pwfile=/etc/ferry/backup/$stack.password
   lock=${LOCK_ROOT}/$stack.lock
   [ -r "$config" ] || die "no $config: run \\\`ferry backup run $stack\\\` once"
   project=$(conf .project)
   run=$(date -u +%Y%m%dT%H%M%SZ)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \\n')
-  local mode=\${2:-run} n i name start failed=0
-  case "$mode" in run|drill) ;; *) die "usage: backup-run STACK [run|drill]" ;; esac
+  local mode=\${2:-run} n i name start read_share failed=0
+  case "$mode" in run|drill|check) ;; *) die "usage: backup-run STACK [run|drill|check]" ;; esac
   n=$(conf '.repositories | length')
   if ! take_lock; then
     for ((i = 0; i < n; i++)); do
       if [ "$mode" = run ]; then metrics "$(conf ".repositories[$i].name")" "$(date +%s)" 0
-      else drill_metrics "$(conf ".repositories[$i].name")" "$(date +%s)" 0; fi
+      elif [ "$mode" = drill ]; then drill_metrics "$(conf ".repositories[$i].name")" "$(date +%s)" 0; fi
     done
     exit 1
   fi
   for ((i = 0; i < n; i++)); do
     name=$(conf ".repositories[$i].name"); start=$(date +%s)
+    if [ "$mode" = check ]; then
+      # The structure, and a random share of the packs read and their hashes checked.
+      read_share=$(conf '.check_read // "10%"')
+      if repo "$i" check --read-data-subset="$read_share"; then
+        echo "ferry-backup $stack: check of $name ($read_share of its packs read): no errors"
+      else
+        echo "ferry-backup $stack: check of $name FAILED" >&2
+        failed=1
+      fi
+      continue
+    fi
     if [ "$mode" = drill ]; then
       (set -e; drill_from "$i")
       if [ $? -eq 0 ]; then drill_metrics "$name" "$start" 1 || failed=1

@@ -36,6 +36,7 @@ export function scheduleRefreshStep(
     repos: def.repositories.map((r) => repoAccess(stack.def.name, r, server, servers)),
     retention: def.retention,
     calendars: calendarsOf(def),
+    ...(def.checkRead !== undefined ? { checkRead: def.checkRead } : {}),
     dependsOn,
     refreshOnly: true,
   });

@@ -64,8 +64,8 @@ export const overdueAfterMs = (intervalMs: number): number => Math.round((interv
 /**
  * What is wrong with a job's timer, in words; undefined when nothing is. `lastGood`: the
  * newest complete backup's time (ISO) in any repository; a failed scheduled run that a
- * good backup followed is no longer a problem. A drill has no `lastGood`: its last
- * scheduled drill failing is a problem until one passes.
+ * good backup followed is no longer a problem. A drill or a check has no `lastGood`: its
+ * last scheduled run failing is a problem until one passes.
  */
 export function scheduleProblem(
   s: ScheduleState,
@@ -74,9 +74,9 @@ export function scheduleProblem(
   job: Job = 'backup',
 ): string | undefined {
   if (s.timer !== 'active')
-    return `the ${job === 'drill' ? 'drill ' : ''}timer is ${s.timer}: no scheduled ${job} will run`;
+    return `the ${job === 'backup' ? '' : `${job} `}timer is ${s.timer}: no scheduled ${job} will run`;
   if (s.lastResult !== undefined && s.lastResult !== 'success' && (!lastGood || lastGood < s.lastExit!))
-    return `the last scheduled ${job === 'drill' ? 'drill' : 'run'} failed (${s.lastResult}, ${s.lastExit!.slice(0, 16)}Z)`;
+    return `the last scheduled ${job === 'backup' ? 'run' : job} failed (${s.lastResult}, ${s.lastExit!.slice(0, 16)}Z)`;
   const lastGoodAgeMs = lastGood ? now - Date.parse(lastGood) : undefined;
   if (s.intervalMs !== undefined && lastGoodAgeMs !== undefined && lastGoodAgeMs > overdueAfterMs(s.intervalMs))
     return `overdue: the last good backup is ${span(lastGoodAgeMs)} old, more than the schedule allows (${span(overdueAfterMs(s.intervalMs))})`;

@@ -107,15 +107,20 @@ async function readState(ctx: StepContext, i: ScheduleStepInput, paths: string[]
   for (const l of r.stdout.split('\n')) {
     const sum = /^sum ([0-9a-f]{64}) (.+)$/.exec(l);
     if (sum) sums.set(sum[2]!, sum[1]!);
-    const timer = /^timer (backup|drill) (.*)$/.exec(l);
+    const timer = /^timer (backup|drill|check) (.*)$/.exec(l);
     if (timer) timers[timer[1] as Job] = timer[2]!;
-    const unit = /^unit (backup|drill)$/.exec(l);
+    const unit = /^unit (backup|drill|check)$/.exec(l);
     if (unit) units.push(unit[1] as Job);
   }
   return { sums, timers, units, jq: /^jq$/m.test(r.stdout), config: /^config$/m.test(r.stdout) };
 }
 
-const KEY: Record<Job, string> = { backup: 'schedule', drill: 'drill' };
+const DOING: Record<Job, string> = {
+  backup: 'a backup run',
+  drill: 'a restore drill',
+  check: 'a check of every repository (restic check --read-data-subset)',
+};
+const KEY: Record<Job, string> = { backup: 'schedule', drill: 'drill', check: 'check' };
 
 async function validCalendars(ctx: StepContext, i: ScheduleStepInput): Promise<void> {
   for (const j of wantedJobs(i)) {
@@ -239,7 +244,7 @@ export function scheduleStep(i: ScheduleStepInput): Step<Observed> {
     doc: () => ({
       purpose:
         wanted.length > 0
-          ? `Systemd timers (Persistent=true) run ${RUNNER_PATH} on the server, without Ferry: ${wanted.map((j) => `${j === 'backup' ? 'a backup run' : 'a restore drill'} at ${i.calendars[j]}`).join(', ')}.`
+          ? `Systemd timers (Persistent=true) run ${RUNNER_PATH} on the server, without Ferry: ${wanted.map((j) => `${DOING[j]} at ${i.calendars[j]}`).join(', ')}.`
           : 'No schedule is configured: timers left by an earlier one are removed.',
       commands: [
         ...(wanted.length > 0
@@ -257,7 +262,7 @@ export function scheduleStep(i: ScheduleStepInput): Step<Observed> {
         wanted.length > 0
           ? `${render(verifyUnits(i))}; each timer enabled and active`
           : 'no timer of the stack is left',
-      undo: 'none: remove `schedule` and `drill` (or set them to false) and run again to take the timers away',
+      undo: 'none: remove `schedule`, `drill` and `check` (or set them to false) and run again to take the timers away',
     }),
     async check(ctx) {
       const o = await observe(ctx, i);

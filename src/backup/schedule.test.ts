@@ -138,3 +138,21 @@ test("the runner's drill metrics file is the one `ferry backup drill` writes", (
     );
   }
 });
+
+test('a check schedule: its own units starting the runner in check mode, and the share it reads in the configuration', () => {
+  const checked = { ...input, calendars: { check: 'daily' }, checkRead: '2.5%' };
+  const files = scheduleFiles(checked);
+  assert.deepEqual(
+    files.map((f) => f.path.split('/').pop()),
+    ['backup-run', 'shop.json', 'ferry-check-shop.service', 'ferry-check-shop.timer'],
+  );
+  assert.match(files[2]!.content, /^ExecStart=\/usr\/local\/lib\/ferry\/backup-run shop check$/m);
+  assert.match(files[3]!.content, /^OnCalendar=daily$/m);
+  assert.equal((JSON.parse(renderRunnerConfig(checked)) as { check_read?: string }).check_read, '2.5%');
+  assert.equal((JSON.parse(renderRunnerConfig(input)) as { check_read?: string }).check_read, undefined);
+  assert.equal(
+    (JSON.parse(renderRunnerConfig({ ...checked, checkRead: undefined } as ScheduleInput)) as { check_read?: string })
+      .check_read,
+    '10%',
+  );
+});

@@ -5,23 +5,24 @@
  * configuration. The files, as data; nothing here runs anything. Pure.
  */
 import { sftpCommand, type RepoAccess } from './restic.js';
-import { keptDays, type BackupDef, type BackupRetention } from '../model/backup.js';
+import { DEFAULT_CHECK_READ, keptDays, type BackupDef, type BackupRetention } from '../model/backup.js';
 import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
 import type { BackupSources } from './sources.js';
 
-/** What a timer starts: a backup run, or a restore drill. */
-export type Job = 'backup' | 'drill';
-export const JOBS: readonly Job[] = ['backup', 'drill'];
+/** What a timer starts: a backup run, a restore drill, or a check of the repositories. */
+export type Job = 'backup' | 'drill' | 'check';
+export const JOBS: readonly Job[] = ['backup', 'drill', 'check'];
 
 export const unitName = (stack: string, kind: 'service' | 'timer', job: Job = 'backup'): string =>
   `ferry-${job}-${stack}.${kind}`;
 export const unitPath = (stack: string, kind: 'service' | 'timer', job: Job = 'backup'): string =>
   `/etc/systemd/system/${unitName(stack, kind, job)}`;
 
-/** The calendars of a stack's `backups`: `schedule` for the backup timer, `drill` for the drill's. */
-export const calendarsOf = (def: Pick<BackupDef, 'schedule' | 'drill'>): Partial<Record<Job, string>> => ({
+/** The calendars of a stack's `backups`: `schedule` for the backup timer, `drill` and `check` for theirs. */
+export const calendarsOf = (def: Pick<BackupDef, 'schedule' | 'drill' | 'check'>): Partial<Record<Job, string>> => ({
   ...(def.schedule !== undefined ? { backup: def.schedule } : {}),
   ...(def.drill !== undefined ? { drill: def.drill } : {}),
+  ...(def.check !== undefined ? { check: def.check } : {}),
 });
 
 export interface ScheduleInput {
@@ -31,6 +32,8 @@ export interface ScheduleInput {
   sources: BackupSources;
   repos: RepoAccess[];
   retention: BackupRetention;
+  /** The share of the packs a scheduled check reads (`backups.check_read`). */
+  checkRead?: string;
 }
 
 /** What the runner reads: the sources, the repositories (with their SFTP command), the retention. */
@@ -48,11 +51,12 @@ export function renderRunnerConfig(i: ScheduleInput): string {
       ...(r.file ? { repository_file: r.file.path } : {}),
     })),
     retention: keptDays(i.retention).map(([kind, days]) => ({ kind, days })),
+    ...(i.calendars.check !== undefined ? { check_read: i.checkRead ?? DEFAULT_CHECK_READ } : {}),
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-const WHAT: Record<Job, string> = { backup: 'backup', drill: 'restore drill' };
+const WHAT: Record<Job, string> = { backup: 'backup', drill: 'restore drill', check: 'repository check' };
 
 export function renderService(stack: string, job: Job = 'backup'): string {
   return [
@@ -64,7 +68,7 @@ export function renderService(stack: string, job: Job = 'backup'): string {
     '',
     '[Service]',
     'Type=oneshot',
-    `ExecStart=${RUNNER_PATH} ${stack} ${job === 'backup' ? 'run' : 'drill'}`,
+    `ExecStart=${RUNNER_PATH} ${stack} ${job === 'backup' ? 'run' : job}`,
     'Nice=10',
     'IOSchedulingClass=best-effort',
     'IOSchedulingPriority=7',

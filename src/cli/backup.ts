@@ -20,6 +20,7 @@ import { operator, type Session, type SessionFlags } from './session.js';
 import { acquireLock, releaseLock } from '../lock/lock.js';
 import { scheduleProblem, type ScheduleState } from '../backup/schedule-status.js';
 import { proofLines } from '../backup/manifest.js';
+import { DEFAULT_CHECK_READ } from '../model/backup.js';
 import { readBackupFacts } from '../inventory/live/probes/backups.js';
 import { backedUp, backupTarget, readPassword, repositoryOf } from './backup-input.js';
 
@@ -57,6 +58,7 @@ export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): 
       run,
       retention: b.def.retention,
       calendars: calendarsOf(b.def),
+      ...(b.def.checkRead !== undefined ? { checkRead: b.def.checkRead } : {}),
     });
     const journal = openJournal(stateDir(io.env), s.redactor);
     try {
@@ -196,7 +198,17 @@ interface ScheduleRow {
   interval_ms?: number;
   problem?: string;
   /** The drill timer, when `backups.drill` is set. */
-  drill?: { calendar: string; timer: string; next?: string; last_result?: string; problem?: string };
+  drill?: JobRow;
+  /** The repository check timer, when `backups.check` is set. */
+  check?: JobRow & { read: string };
+}
+
+interface JobRow {
+  calendar: string;
+  timer: string;
+  next?: string;
+  last_result?: string;
+  problem?: string;
 }
 
 /** A timer the server does not have. */
@@ -211,8 +223,8 @@ const timerFields = (state: ScheduleState) => ({
 /** The stack's backup and drill timers as its server has them (the backups probe), against its newest good backup. */
 async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise<ScheduleRow> {
   const b = backupTarget(s, name);
-  const { schedule, drill } = b.def;
-  if (schedule === undefined && drill === undefined) return { stack: name, schedule: null };
+  const { schedule, drill, check } = b.def;
+  if (schedule === undefined && drill === undefined && check === undefined) return { stack: name, schedule: null };
   const now = new Date();
   const facts = await readBackupFacts(s.transports(b.server.name), b.server.sudo === true, now);
   const lastGood = rows
@@ -221,9 +233,14 @@ async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise
     .sort()
     .pop();
   const backup = facts.schedules[name] ?? NO_TIMER;
-  const drilled = facts.drillSchedules[name] ?? NO_TIMER;
   const problem = schedule !== undefined ? scheduleProblem(backup, lastGood, now.getTime()) : undefined;
-  const drillProblem = drill !== undefined ? scheduleProblem(drilled, undefined, now.getTime(), 'drill') : undefined;
+  const job = (calendar: string | undefined, state: ScheduleState | undefined, j: 'drill' | 'check') => {
+    if (calendar === undefined) return undefined;
+    const p = scheduleProblem(state ?? NO_TIMER, undefined, now.getTime(), j);
+    return { calendar, ...timerFields(state ?? NO_TIMER), ...(p ? { problem: p } : {}) };
+  };
+  const drillRow = job(drill, facts.drillSchedules[name], 'drill');
+  const checkRow = job(check, facts.checkSchedules[name], 'check');
   return {
     stack: name,
     schedule: schedule ?? null,
@@ -234,9 +251,8 @@ async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise
           ...(problem ? { problem } : {}),
         }
       : {}),
-    ...(drill !== undefined
-      ? { drill: { calendar: drill, ...timerFields(drilled), ...(drillProblem ? { problem: drillProblem } : {}) } }
-      : {}),
+    ...(drillRow ? { drill: drillRow } : {}),
+    ...(checkRow ? { check: { ...checkRow, read: b.def.checkRead ?? DEFAULT_CHECK_READ } } : {}),
   };
 }
 
@@ -246,10 +262,11 @@ function renderScheduleRow(r: ScheduleRow): string {
     r.schedule === null
       ? `${r.stack}  no schedule: backed up only by \`ferry backup run\` (set backups.schedule)\n`
       : `${r.stack}  schedule ${r.schedule}: ${next(r.next)}${r.problem ? `; PROBLEM: ${r.problem} (journalctl -u ferry-backup-${r.stack}.service)` : ''}\n`;
-  const d = r.drill;
-  return d
-    ? `${line}${r.stack}  drill ${d.calendar}: ${next(d.next)}${d.problem ? `; PROBLEM: ${d.problem} (journalctl -u ferry-drill-${r.stack}.service)` : ''}\n`
-    : line;
+  const job = (j: 'drill' | 'check', d: JobRow | undefined, what = '') =>
+    d
+      ? `${r.stack}  ${j} ${d.calendar}${what}: ${next(d.next)}${d.problem ? `; PROBLEM: ${d.problem} (journalctl -u ferry-${j}-${r.stack}.service)` : ''}\n`
+      : '';
+  return `${line}${job('drill', r.drill)}${job('check', r.check, r.check ? ` (reads ${r.check.read} of the packs)` : '')}`;
 }
 
 async function repoRows(s: Session, name: string): Promise<StatusRow[]> {
@@ -300,6 +317,9 @@ export function backupStatusCommand(stacks: string[], flags: BackupFlags, io: Cl
         for (const r of rows.filter((x) => x.stack === name)) io.out(renderRepoRow(r));
         io.out(renderScheduleRow(schedules.find((x) => x.stack === name)!));
       }
-    return rows.some((r) => r.error || !r.last) || schedules.some((x) => x.problem || x.drill?.problem) ? 1 : 0;
+    return rows.some((r) => r.error || !r.last) ||
+      schedules.some((x) => x.problem || x.drill?.problem || x.check?.problem)
+      ? 1
+      : 0;
   });
 }

@@ -25,6 +25,8 @@ export function backupDef(
   if (m.volumes !== undefined) def.volumes = m.volumes;
   if (typeof m.schedule === 'string') def.schedule = m.schedule;
   if (typeof m.drill === 'string') def.drill = m.drill;
+  if (typeof m.check === 'string') def.check = m.check;
+  if (m.check_read !== undefined) def.checkRead = m.check_read;
   return def;
 }
 

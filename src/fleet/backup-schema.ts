@@ -153,6 +153,18 @@ export const BackupsSchema = z
       drill: calendar(
         'When the server runs a restore drill of every repository by itself (as `ferry backup drill` does: every pack read, the latest run restored into scratch containers and proven): a systemd calendar expression such as `weekly` or `Sun 04:00`. false: none. Default: none.',
       ),
+      check: calendar(
+        "When the server checks every repository by itself: `restic check --read-data-subset=check_read` (the repository's structure, and that share of its packs read and their hashes checked), a systemd calendar expression such as `daily`. Cheaper than a drill, so it can run more often. false: none. Default: none.",
+      ),
+      check_read: z
+        .string({ error: 'must be a share of the packs such as 10%' })
+        .regex(/^(100|[1-9][0-9]?|0?\.[0-9]*[1-9][0-9]*|[1-9][0-9]?\.[0-9]+)%$/, {
+          error: 'must be a share of the packs from more than 0% to 100%, such as 10% or 2.5%',
+        })
+        .optional()
+        .describe(
+          "The share of the repository's packs each scheduled check reads (a different random share each time). Default: 10%.",
+        ),
     },
     { error: MAPPING },
   )

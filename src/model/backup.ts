@@ -39,6 +39,8 @@ export function keptDays(r: BackupRetention): [string, number][] {
   ];
 }
 
+export const DEFAULT_CHECK_READ = '10%';
+
 export const DEFAULT_RETENTION: BackupRetention = { postgres: 30, redis: 14, volumes: 30 };
 
 export interface BackupDef {
@@ -53,4 +55,8 @@ export interface BackupDef {
   schedule?: string;
   /** When the server runs a restore drill of every repository by itself; undefined: only by hand. */
   drill?: string;
+  /** When the server checks every repository by itself (`restic check --read-data-subset`); undefined: never. */
+  check?: string;
+  /** The share of the packs each scheduled check reads, `N%` (restic's `--read-data-subset`); undefined: DEFAULT_CHECK_READ. */
+  checkRead?: string;
 }

@@ -73,8 +73,8 @@ function clean(h1: TestbedHost, h2: TestbedHost, spare: TestbedHost): void {
     onHost(
       h,
       `ids=$(docker ps -aq --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
-        `systemctl disable --now ferry-backup-${STACK}.timer >/dev/null 2>&1; systemctl reset-failed ferry-backup-${STACK}.service >/dev/null 2>&1; ` +
-        `rm -rf /etc/ferry/backup/${STACK}.* /etc/systemd/system/ferry-backup-${STACK}.* /var/tmp/ferry-drill-${STACK} ` +
+        `systemctl disable --now ferry-backup-${STACK}.timer ferry-check-${STACK}.timer >/dev/null 2>&1; systemctl reset-failed ferry-backup-${STACK}.service ferry-check-${STACK}.service >/dev/null 2>&1; ` +
+        `rm -rf /etc/ferry/backup/${STACK}.* /etc/systemd/system/ferry-backup-${STACK}.* /etc/systemd/system/ferry-check-${STACK}.* /var/tmp/ferry-drill-${STACK} ` +
         `/var/lib/ferry/textfile/ferry_*_${STACK}_*.prom /var/lib/ferry/restore/${STACK}.json; systemctl daemon-reload; true`,
     );
   }
@@ -103,7 +103,7 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, spare: Testbe
       '      repositories:',
       `        - name: vault`,
       `          rest: { url: "http://${h2.host}:${PORT}/${STACK}/", user: ${STACK}, password: { env: TBREST_REST_PASSWORD } }`,
-      ...(schedule ? [`      schedule: "${schedule}"`] : []),
+      ...(schedule ? [`      schedule: "${schedule}"`, '      check: "*-*-* 05:00"', '      check_read: 100%'] : []),
       '',
     ].join('\n'),
   );
@@ -191,6 +191,38 @@ async function recoveredWithDns(
   }
 }
 
+/** A pack of the REST repository damaged on host2: the scheduled check fails, and status and check --live say so. */
+async function damagedPackFailsCheck(
+  h1: TestbedHost,
+  h2: TestbedHost,
+  run: (args: string[]) => Promise<Transcript>,
+): Promise<void> {
+  onHost(
+    h2,
+    `f=$(find ${DATA}/${STACK}/data -type f | head -n 1); printf 'ferry-damage' | dd of="$f" bs=1 seek=64 conv=notrunc status=none`,
+  );
+  const checked = startService(h1, 'check');
+  assert.equal(checked.result, 'exit-code', checked.journal);
+  assert.match(checked.journal, /check of vault FAILED/);
+  const status = await run(['backup', 'status', STACK, '--json']);
+  assert.equal(status.code, 1, status.out);
+  const row = (JSON.parse(status.out) as { schedules: { check?: { problem?: string } }[] }).schedules[0];
+  assert.match(row?.check?.problem ?? '', /^the last scheduled check failed \(exit-code, /);
+  const live = await run(['check', '--live']);
+  assert.match(live.out + live.err, /the last scheduled check of tbrest's repositories on host1 failed/);
+}
+
+/** The stack's scheduled `job` started on `h` as its timer would: its result and its journal since. */
+function startService(h: TestbedHost, job: 'backup' | 'check'): { result: string; journal: string } {
+  const unit = `ferry-${job}-${STACK}.service`;
+  const since = onHost(h, 'date "+%Y-%m-%d %H:%M:%S"').trim();
+  onHost(h, `systemctl start ${unit} || true`);
+  return {
+    result: onHost(h, `systemctl show -p Result --value ${unit}`).trim(),
+    journal: onHost(h, `journalctl -u ${unit} --since "${since}" --no-pager -o cat`),
+  };
+}
+
 /** Every file under `dir`, recursively. */
 const filesUnder = (dir: string): string[] =>
   readdirSync(dir).flatMap((n) => {
@@ -251,17 +283,24 @@ describe(
       assert.match(again.err, /backup\/repository-file\/vault .*: ok/);
     });
 
-    test('the server backs up by itself through the same file (its scheduled run, without Ferry)', async () => {
+    test('the server backs up and checks the repository by itself through the same file, also after ferry apply', async () => {
       writeStack(dir, h1, h2, spare, '*-*-* 03:00');
       const installed = await run(['backup', 'run', STACK]);
       assert.equal(installed.code, 0, installed.err);
       const before = await run(['backup', 'list', STACK, '--json']);
       const count = (t: Transcript) =>
         (JSON.parse(t.out).runs as { complete: boolean }[]).filter((x) => x.complete).length;
-      onHost(h1, `systemctl start ferry-backup-${STACK}.service`);
-      assert.equal(onHost(h1, `systemctl show -p Result --value ferry-backup-${STACK}.service`).trim(), 'success');
+      // ferry apply keeps the schedule in step without reading the REST password: restic still reads the file.
+      const applied = await run(['apply', STACK, '--yes']);
+      assert.equal(applied.code, 0, applied.err);
+      assert.equal(startService(h1, 'backup').result, 'success');
       const listed = await run(['backup', 'list', STACK, '--json']);
       assert.equal(count(listed), count(before) + 1, listed.out);
+      const checked = startService(h1, 'check');
+      assert.equal(checked.result, 'success', checked.journal);
+      assert.match(checked.journal, /check of vault \(100% of its packs read\): no errors/);
+      const status = await run(['backup', 'status', STACK, '--json']);
+      assert.equal(status.code, 0, status.out + status.err);
     });
 
     test('rows deleted after the backup come back with a restore from the REST server, proven', async () => {
@@ -304,11 +343,15 @@ describe(
       assert.equal(back.code, 0, back.err);
     });
 
+    test('a damaged pack fails the scheduled check; backup status and check --live say so', async () => {
+      await damagedPackFailsCheck(h1, h2, run);
+    });
+
     test('no password appears in any output, the journal, the process list, or a file shown to the user', () => {
       const journal = filesUnder(state).map((f) => readFileSync(f).toString('latin1'));
       const shown = onHost(
         h1,
-        `cat /etc/ferry/backup/${STACK}.json /etc/systemd/system/ferry-backup-${STACK}.service /etc/systemd/system/ferry-backup-${STACK}.timer`,
+        `cat /etc/ferry/backup/${STACK}.json /etc/systemd/system/ferry-backup-${STACK}.* /etc/systemd/system/ferry-check-${STACK}.*`,
       );
       for (const text of [...outputs, ...journal, shown])
         for (const c of CANARIES) assert.equal(text.includes(c), false, `${c} leaked: ${text.slice(0, 300)}`);

@@ -29,7 +29,7 @@ const shop = (def: BackupDef) =>
   );
 const facts = (over: Partial<HostFacts['backups']>): HostFacts => ({
   ...emptyFacts('app', '203.0.113.10', NOW),
-  backups: { runs: [], drills: [], schedules: {}, drillSchedules: {}, ...over },
+  backups: { runs: [], drills: [], schedules: {}, drillSchedules: {}, checkSchedules: {}, ...over },
 });
 const daily = {
   timer: 'active',
@@ -114,4 +114,16 @@ test('a failed drill is an error; a drill schedule without an active timer too',
     messages(backups({ drill: 'weekly' }), facts({ runs, drills: good, drillSchedules: { shop: daily } })),
     [],
   );
+});
+
+test('a check schedule without an active timer is an error; so is a last scheduled check that failed', () => {
+  const runs = goodRuns(5);
+  assert.deepEqual(messages(backups({ check: 'daily' }), facts({ runs })), [
+    'error backups.check of shop is "daily", but app has no check timer: no repository check runs by itself',
+  ]);
+  const failed = { ...daily, lastResult: 'exit-code', lastExit: '2026-12-03T04:00:00Z' };
+  assert.deepEqual(messages(backups({ check: 'daily' }), facts({ runs, checkSchedules: { shop: failed } })), [
+    "error the last scheduled check of shop's repositories on app failed (exit-code, 2026-12-03T04:00Z): a repository may be damaged",
+  ]);
+  assert.deepEqual(messages(backups({ check: 'daily' }), facts({ runs, checkSchedules: { shop: daily } })), []);
 });

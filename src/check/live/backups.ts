@@ -66,8 +66,37 @@ function stackFindings(st: StackView, f: HostFacts): Finding[] {
       `${st.name} has no backup schedule, and its last good backup is ${span(now - newest * 1000)} old: that much data would be lost`,
       'Give `backups` a `schedule` (`daily`, `"*-*-* 03:00"`): a timer on the server then backs up without Ferry.',
     );
-  out.push(...drillFindings(st, f, where));
+  out.push(...drillFindings(st, f, where), ...checkFindings(st, f, where));
   return out;
+}
+
+/** A repository check schedule without its active timer, and a last scheduled check that failed. */
+function checkFindings(st: StackView, f: HostFacts, where: { host: string; path: string }): Finding[] {
+  const calendar = st.def.backups!.check;
+  if (calendar === undefined) return [];
+  const timer = f.backups.checkSchedules[st.name];
+  if (timer?.timer !== 'active')
+    return [
+      finding(
+        'backup-age',
+        'error',
+        `backups.check of ${st.name} is "${calendar}", but ${st.server} has ${timer ? `its check timer ${timer.timer}` : 'no check timer'}: no repository check runs by itself`,
+        where,
+        `Run \`ferry backup run ${st.name}\`: it installs the timers.`,
+        ids(st),
+      ),
+    ];
+  if (timer.lastResult === undefined || timer.lastResult === 'success') return [];
+  return [
+    finding(
+      'backup-age',
+      'error',
+      `the last scheduled check of ${st.name}'s repositories on ${st.server} failed (${timer.lastResult}, ${timer.lastExit?.slice(0, 16)}Z): a repository may be damaged`,
+      where,
+      `\`journalctl -u ferry-check-${st.name}.service\` names the repository and what restic found; \`ferry backup drill ${st.name} --repository NAME\` reads all of it.`,
+      ids(st),
+    ),
+  ];
 }
 
 /** A failed restore drill (by hand or scheduled), and a drill schedule without its active timer. */

@@ -118,6 +118,8 @@ export interface BackupFacts {
   schedules: Record<string, ScheduleState>;
   /** The drill timers, by stack. */
   drillSchedules: Record<string, ScheduleState>;
+  /** The repository check timers, by stack. */
+  checkSchedules: Record<string, ScheduleState>;
 }
 
 export interface HostFacts {
@@ -158,7 +160,7 @@ export function emptyFacts(server: string, host: string, collectedAt: string): H
     cron: [],
     composeUnits: [],
     security: { fail2banPorts: {}, dockerUser: [] },
-    backups: { runs: [], drills: [], schedules: {}, drillSchedules: {} },
+    backups: { runs: [], drills: [], schedules: {}, drillSchedules: {}, checkSchedules: {} },
     problems: [],
   };
 }

@@ -10,7 +10,7 @@ import type { Transport } from '../../../transport/transport.js';
 const READ = `echo @@metrics
 for f in ${TEXTFILE_DIR}/ferry_backup_*.prom ${TEXTFILE_DIR}/ferry_drill_*.prom; do [ -f "$f" ] && cat "$f"; done
 export TZ=UTC
-for t in /etc/systemd/system/ferry-backup-*.timer /etc/systemd/system/ferry-drill-*.timer; do
+for t in /etc/systemd/system/ferry-backup-*.timer /etc/systemd/system/ferry-drill-*.timer /etc/systemd/system/ferry-check-*.timer; do
   [ -f "$t" ] || continue
   n=\${t##*/}; u=\${n%.timer}; j=\${u#ferry-}; j=\${j%%-*}; s=\${u#ferry-$j-}
   echo "@@timer.$j.$s"; systemctl show "$n" -p ActiveState -p NextElapseUSecRealtime -p LastTriggerUSec
@@ -57,11 +57,16 @@ export const backupsProbe: Probe = {
     facts.backups.runs = runs;
     facts.backups.drills = drills;
     for (const name of s.keys()) {
-      const m = /^timer\.(backup|drill)\.(.+)$/.exec(name);
+      const m = /^timer\.(backup|drill|check)\.(.+)$/.exec(name);
       if (!m) continue;
       const key = `${m[1]}.${m[2]}`;
       const state = scheduleStateOf(s.get(name) ?? '', s.get(`service.${key}`) ?? '', s.get(`calendar.${key}`) ?? '');
-      (m[1] === 'backup' ? facts.backups.schedules : facts.backups.drillSchedules)[m[2]!] = state;
+      const into = {
+        backup: facts.backups.schedules,
+        drill: facts.backups.drillSchedules,
+        check: facts.backups.checkSchedules,
+      };
+      into[m[1] as keyof typeof into][m[2]!] = state;
     }
   },
 };
