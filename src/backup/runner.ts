@@ -54,6 +54,17 @@ repo() {
   else env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" "$@"; fi
 }
 
+# Whether repository $1's REST server answers on its port within 10 s (restic itself would
+# retry a refused connection for minutes); any other repository passes.
+reachable() {
+  local h p
+  h=$(conf ".repositories[$1].reach_host // empty"); [ -n "$h" ] || return 0
+  p=$(conf ".repositories[$1].reach_port")
+  timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-reach "$h" "$p" 2>/dev/null && return 0
+  echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the REST server at $h:$p cannot be reached" >&2
+  return 1
+}
+
 # The running container of service $1 of the project, or nothing.
 container() {
   docker ps -q --no-trunc --filter "label=com.docker.compose.project=$project" \\
@@ -253,6 +264,12 @@ main() {
   fi
   for ((i = 0; i < n; i++)); do
     name=$(conf ".repositories[$i].name"); start=$(date +%s)
+    if ! reachable "$i"; then
+      if [ "$mode" = run ]; then metrics "$name" "$start" 0
+      elif [ "$mode" = drill ]; then drill_metrics "$name" "$start" 0; fi
+      failed=1
+      continue
+    fi
     if [ "$mode" = check ]; then
       # The structure, and a random share of the packs read and their hashes checked.
       read_share=$(conf '.check_read // "10%"')

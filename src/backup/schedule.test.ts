@@ -156,3 +156,20 @@ test('a check schedule: its own units starting the runner in check mode, and the
     '10%',
   );
 });
+
+test("a REST repository's server is in the configuration, for the runner to try its port first; its credentials are not", () => {
+  const rest = {
+    name: 'vault',
+    stack: 'shop',
+    url: 'rest:https://backup.example.com/shop/',
+    file: { path: '/etc/ferry/backup/shop.repo-vault' },
+  };
+  const c = JSON.parse(renderRunnerConfig({ ...input, repos: [rest] })) as { repositories: Record<string, unknown>[] };
+  assert.deepEqual(c.repositories[0], {
+    name: 'vault',
+    url: 'rest:https://backup.example.com/shop/',
+    repository_file: '/etc/ferry/backup/shop.repo-vault',
+    reach_host: 'backup.example.com',
+    reach_port: 443,
+  });
+});

@@ -4,7 +4,7 @@
  * boot) starts a oneshot service that runs the runner (runner.ts) with the stack's
  * configuration. The files, as data; nothing here runs anything. Pure.
  */
-import { sftpCommand, type RepoAccess } from './restic.js';
+import { restServerOf, sftpCommand, type RepoAccess } from './restic.js';
 import { DEFAULT_CHECK_READ, keptDays, type BackupDef, type BackupRetention } from '../model/backup.js';
 import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
 import type { BackupSources } from './sources.js';
@@ -44,12 +44,16 @@ export function renderRunnerConfig(i: ScheduleInput): string {
     postgres: i.sources.postgres.map((d) => ({ service: d.service, user: d.user, db: d.db })),
     redis: i.sources.redis.map((r) => ({ service: r.service })),
     volumes: i.sources.volumes.map((v) => ({ name: v.name, docker: v.docker })),
-    repositories: i.repos.map((r) => ({
-      name: r.name,
-      url: r.url,
-      ...(r.channel ? { sftp_command: sftpCommand(r.channel) } : {}),
-      ...(r.file ? { repository_file: r.file.path } : {}),
-    })),
+    repositories: i.repos.map((r) => {
+      const rest = restServerOf(r);
+      return {
+        name: r.name,
+        url: r.url,
+        ...(r.channel ? { sftp_command: sftpCommand(r.channel) } : {}),
+        ...(r.file ? { repository_file: r.file.path } : {}),
+        ...(rest ? { reach_host: rest[0], reach_port: rest[1] } : {}),
+      };
+    }),
     retention: keptDays(i.retention).map(([kind, days]) => ({ kind, days })),
     ...(i.calendars.check !== undefined ? { check_read: i.checkRead ?? DEFAULT_CHECK_READ } : {}),
   };

@@ -330,6 +330,13 @@ describe(
       try {
         const down = await run(['backup', 'run', STACK]);
         assert.equal(down.code, 1, down.err);
+        // The scheduled run says so at once too, and fails.
+        const scheduled = startService(h1, 'backup');
+        assert.equal(scheduled.result, 'exit-code', scheduled.journal);
+        assert.ok(
+          scheduled.journal.includes(`vault: the REST server at ${h2.host}:${PORT} cannot be reached`),
+          scheduled.journal,
+        );
         assert.match(
           down.err,
           new RegExp(
