@@ -99,6 +99,9 @@ async function wantedFiles(ctx: StepContext, i: ScheduleStepInput) {
   return { files: [...files, ...auth.wanted], unneeded: auth.unneeded };
 }
 
+const TIMER_LINE = new RegExp(`^timer (${JOBS.join('|')}) (.*)$`);
+const UNIT_LINE = new RegExp(`^unit (${JOBS.join('|')})$`);
+
 async function readState(ctx: StepContext, i: ScheduleStepInput, paths: string[]) {
   const r = await ctx.transport.exec(script(STATE, i.stack, ...paths), { sudo: i.sudo });
   const sums = new Map<string, string>();
@@ -107,9 +110,9 @@ async function readState(ctx: StepContext, i: ScheduleStepInput, paths: string[]
   for (const l of r.stdout.split('\n')) {
     const sum = /^sum ([0-9a-f]{64}) (.+)$/.exec(l);
     if (sum) sums.set(sum[2]!, sum[1]!);
-    const timer = /^timer (backup|drill|check) (.*)$/.exec(l);
+    const timer = TIMER_LINE.exec(l);
     if (timer) timers[timer[1] as Job] = timer[2]!;
-    const unit = /^unit (backup|drill|check)$/.exec(l);
+    const unit = UNIT_LINE.exec(l);
     if (unit) units.push(unit[1] as Job);
   }
   return { sums, timers, units, jq: /^jq$/m.test(r.stdout), config: /^config$/m.test(r.stdout) };

@@ -2,6 +2,7 @@
 import { script } from '../../../shell/command.js';
 import { TEXTFILE_DIR } from '../../../monitoring/render/health.js';
 import { scheduleStateOf } from '../../../backup/schedule-status.js';
+import { JOBS, type Job } from '../../../backup/schedule.js';
 import type { BackupMetrics, DrillMetrics } from '../../../backup/metrics.js';
 import { sections, type Probe } from '../probe.js';
 import { emptyFacts, type BackupFacts } from '../facts.js';
@@ -10,7 +11,7 @@ import type { Transport } from '../../../transport/transport.js';
 const READ = `echo @@metrics
 for f in ${TEXTFILE_DIR}/ferry_backup_*.prom ${TEXTFILE_DIR}/ferry_drill_*.prom; do [ -f "$f" ] && cat "$f"; done
 export TZ=UTC
-for t in /etc/systemd/system/ferry-backup-*.timer /etc/systemd/system/ferry-drill-*.timer /etc/systemd/system/ferry-check-*.timer; do
+for t in ${JOBS.map((j) => `/etc/systemd/system/ferry-${j}-*.timer`).join(' ')}; do
   [ -f "$t" ] || continue
   n=\${t##*/}; u=\${n%.timer}; j=\${u#ferry-}; j=\${j%%-*}; s=\${u#ferry-$j-}
   echo "@@timer.$j.$s"; systemctl show "$n" -p ActiveState -p NextElapseUSecRealtime -p LastTriggerUSec
@@ -18,6 +19,8 @@ for t in /etc/systemd/system/ferry-backup-*.timer /etc/systemd/system/ferry-dril
   echo "@@calendar.$j.$s"; systemd-analyze calendar --iterations=2 -- "$(sed -n 's/^OnCalendar=//p' "$t")" 2>&1
 done
 true`;
+
+const TIMER_SECTION = new RegExp(`^timer\\.(${JOBS.join('|')})\\.(.+)$`);
 
 const LINE =
   /^ferry_backup_(last_run_timestamp_seconds|last_run_success|last_success_timestamp_seconds|last_drill_timestamp_seconds|last_drill_success)\{stack="([^"]*)",repository="([^"]*)"\} (\d+)$/;
@@ -57,16 +60,16 @@ export const backupsProbe: Probe = {
     facts.backups.runs = runs;
     facts.backups.drills = drills;
     for (const name of s.keys()) {
-      const m = /^timer\.(backup|drill|check)\.(.+)$/.exec(name);
+      const m = TIMER_SECTION.exec(name);
       if (!m) continue;
       const key = `${m[1]}.${m[2]}`;
       const state = scheduleStateOf(s.get(name) ?? '', s.get(`service.${key}`) ?? '', s.get(`calendar.${key}`) ?? '');
-      const into = {
+      const into: Record<Job, BackupFacts['schedules']> = {
         backup: facts.backups.schedules,
         drill: facts.backups.drillSchedules,
         check: facts.backups.checkSchedules,
       };
-      into[m[1] as keyof typeof into][m[2]!] = state;
+      into[m[1] as Job][m[2]!] = state;
     }
   },
 };
