@@ -75,8 +75,11 @@ export const checkRdb = (stack: string, service: string, image: string): Command
     `/drill/${service}.rdb`,
   );
 
-export const restoreVolume = (r: RepoAccess, stack: string, snapshot: string, volume: string): Command =>
-  restoreTo(r, snapshot, `${drillDir(stack)}/volume-${volume}`);
+/** Where a drill restores a directory's files: `sub` is `volume-NAME`, `path-K` or `release`. */
+export const filesDrillDir = (stack: string, sub: string): string => `${drillDir(stack)}/${sub}`;
+
+export const restoreFiles = (r: RepoAccess, stack: string, snapshot: string, sub: string): Command =>
+  restoreTo(r, snapshot, filesDrillDir(stack, sub));
 
 /** Everything a drill made: its containers (by label) and its directory. */
 export const cleanupDrill = (stack: string): Command =>

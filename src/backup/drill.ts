@@ -22,13 +22,22 @@ import {
   makeDrillDir,
   restorePostgres,
   restoreRdb,
-  restoreVolume,
+  restoreFiles,
+  filesDrillDir,
   scratchName,
   scratchPostgres,
 } from './drill-commands.js';
-import { parseManifest, provePostgres, proveRedis, proveVolume, type BackupManifest, type Proof } from './manifest.js';
-import { checkData, dumpFile, type RepoAccess } from './restic.js';
-import { stackSnapshots, tagOf } from './run.js';
+import {
+  parseManifest,
+  provePostgres,
+  proveRedis,
+  proveVolume,
+  type BackupManifest,
+  type Proof,
+  type VolumeEntry,
+} from './manifest.js';
+import { checkData, dumpFile, type FilesKind, type RepoAccess } from './restic.js';
+import { requireReachable, stackSnapshots, tagOf } from './run.js';
 
 export interface DrillReport {
   stack: string;
@@ -96,6 +105,8 @@ export async function manifestOf(d: Drill, run?: string): Promise<BackupManifest
 
 export async function drill(d: Drill): Promise<DrillReport> {
   const started = Date.now();
+  // restic would retry an endpoint that refuses connections for minutes.
+  await requireReachable(d.t, d.repo, d.sudo, (s) => d.redactor.redact(s));
   await must(d, 'restic', checkData(d.repo), `reading every pack of ${d.repo.name} (restic check --read-data)`);
   const m = await manifestOf(d);
   const proofs: Proof[] = [];
@@ -118,10 +129,15 @@ export async function drill(d: Drill): Promise<DrillReport> {
       const keys = /\[info\] (\d+) keys read/.exec(out);
       proofs.push(proveRedis(e, keys ? Number(keys[1]) : undefined));
     }
-    for (const e of m.volumes) {
-      await must(d, 'restic', restoreVolume(d.repo, d.stack, e.snapshot, e.name), `restoring volume ${e.name}`);
-      const files = await volumeManifest(d.t, `${drillDir(d.stack)}/volume-${e.name}${e.path}`, d.sudo);
-      proofs.push(proveVolume(e, files));
+    const files: [FilesKind, VolumeEntry, string][] = [
+      ...m.volumes.map((e) => ['volume', e, `volume-${e.name}`] as [FilesKind, VolumeEntry, string]),
+      ...m.paths.map((e, k) => ['path', e, `path-${k}`] as [FilesKind, VolumeEntry, string]),
+      ...(m.release ? [['release', m.release, 'release'] as [FilesKind, VolumeEntry, string]] : []),
+    ];
+    for (const [kind, e, sub] of files) {
+      await must(d, 'restic', restoreFiles(d.repo, d.stack, e.snapshot, sub), `restoring ${kind} ${e.name}`);
+      const found = await volumeManifest(d.t, `${filesDrillDir(d.stack, sub)}${e.path}`, d.sudo);
+      proofs.push(proveVolume(e, found, kind));
     }
   } finally {
     await d.t.exec(cleanupDrill(d.stack), { sudo: d.sudo, timeoutMs: 120_000 });

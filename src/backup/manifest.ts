@@ -6,6 +6,7 @@
  */
 import type { TableSum } from '../migrate/postgres.js';
 import type { Manifest as FilesManifest } from '../migrate/manifest.js';
+import type { FilesKind } from './restic.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -26,9 +27,11 @@ export interface RedisEntry {
   keys: number;
 }
 
+/** A directory's files: a volume, a path, or the release. */
 export interface VolumeEntry extends FilesManifest {
+  /** The volume's name; a path's as ferry.yml names it (`./media`, `/srv/media`); the release's id. */
   name: string;
-  /** The volume's directory on the server when it was backed up (restic keeps the absolute path). */
+  /** The directory on the server when it was backed up (restic keeps the absolute path). */
   path: string;
   snapshot: string;
 }
@@ -42,6 +45,10 @@ export interface BackupManifest {
   postgres: PostgresEntry[];
   redis: RedisEntry[];
   volumes: VolumeEntry[];
+  /** Directories of the server (absent from manifests written before paths were backed up). */
+  paths: VolumeEntry[];
+  /** The running release's files, when backed up. */
+  release?: VolumeEntry;
 }
 
 /** The `table|NAME|ROWS|SUM` lines the Postgres backup prints. */
@@ -70,7 +77,7 @@ export function parseManifest(text: string): BackupManifest {
     !Array.isArray(m.volumes)
   )
     throw new Error(`not a Ferry backup manifest of version ${MANIFEST_VERSION}`);
-  return m;
+  return { ...m, paths: Array.isArray(m.paths) ? m.paths : [] };
 }
 
 /** One thing proven (or not) by a drill. */
@@ -118,8 +125,8 @@ export const proveRedis = (e: RedisEntry, keys: number | undefined): Proof => ({
   ok: keys === e.keys,
 });
 
-export const proveVolume = (e: VolumeEntry, restored: FilesManifest): Proof => ({
-  what: `volume ${e.name}`,
+export const proveVolume = (e: VolumeEntry, restored: FilesManifest, kind: FilesKind = 'volume'): Proof => ({
+  what: `${kind} ${e.name}`,
   expected: `${e.files} files, ${e.bytes} bytes, sha256 ${e.sha256.slice(0, 12)}`,
   found: `${restored.files} files, ${restored.bytes} bytes, sha256 ${restored.sha256.slice(0, 12)}`,
   ok: restored.files === e.files && restored.bytes === e.bytes && restored.sha256 === e.sha256,

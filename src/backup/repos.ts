@@ -20,8 +20,19 @@ export const endpointOf = (s: ServerDef): Endpoint => ({
 /** The channel's name: its key is `~/.ssh/ferry-migrate-STACK-backup` on the stack's server. */
 export const channelStack = (stack: string): string => `${stack}-backup`;
 
-/** Where a REST repository's URL with its credentials is kept on the stack's server (mode 600, directory mode 700). */
+/** Where a REST repository's URL with its credentials, or a bucket's keys, are kept on the stack's server (mode 600, directory mode 700). */
 export const repositoryFile = (stack: string, repo: string): string => `/etc/ferry/backup/${stack}.repo-${repo}`;
+
+/** A bucket's keys in the AWS credentials format, as restic reads them (AWS_SHARED_CREDENTIALS_FILE). */
+export const s3Keys = (accessKeyId: string, secretAccessKey: string): string =>
+  `[default]\naws_access_key_id = ${accessKeyId}\naws_secret_access_key = ${secretAccessKey}\n`;
+
+const credentialsFile = (
+  stack: string,
+  repo: string,
+  holds: 'url' | 'keys',
+  content: Secret | undefined,
+): NonNullable<RepoAccess['file']> => ({ path: repositoryFile(stack, repo), holds, ...(content ? { content } : {}) });
 
 /** `rest:URL` with the user and password in it (percent-encoded), as restic reads it from its repository file. */
 export function restUrlWith(url: string, user: string, password: string): string {
@@ -33,8 +44,8 @@ export function restUrlWith(url: string, user: string, password: string): string
 
 /**
  * `credentials`: for a REST repository with a user, the `rest:` URL with the user and
- * password (`restUrlWith`), read by the caller from its secret, to write the file restic
- * reads; without it the file is only named.
+ * password (`restUrlWith`); for a bucket, its keys (`s3Keys`); read by the caller from
+ * their secrets, to write the file restic reads; without them the file is only named.
  */
 export function repoAccess(
   stack: string,
@@ -48,9 +59,16 @@ export function repoAccess(
     // With a user, restic reads the URL from the file, also where this machine has not read
     // the password (the schedule kept in step by `ferry apply`): `ferry backup run` wrote it.
     if (repo.rest.user === undefined) return { name: repo.name, stack, url };
-    const path = repositoryFile(stack, repo.name);
-    return { name: repo.name, stack, url, file: credentials ? { path, content: credentials } : { path } };
+    return { name: repo.name, stack, url, file: credentialsFile(stack, repo.name, 'url', credentials) };
   }
+  if (repo.s3)
+    return {
+      name: repo.name,
+      stack,
+      url: `s3:${repo.s3.url}`,
+      file: credentialsFile(stack, repo.name, 'keys', credentials),
+      ...(repo.s3.region ? { region: repo.s3.region } : {}),
+    };
   if (!repo.server || repo.server === server.name) return { name: repo.name, stack, url: repo.path };
   const there = servers[repo.server];
   if (!there) throw new Error(`repoAccess: no server ${repo.server}`);

@@ -9,7 +9,7 @@ import {
   probeRepo,
   sftpCommand,
   snapshotIdOf,
-  volumeBackup,
+  filesBackup,
   type RepoAccess,
 } from './restic.js';
 
@@ -26,7 +26,7 @@ test('a repository on the stack’s server is its path; the password is read fro
     'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop cat config',
   );
   assert.equal(
-    render(volumeBackup(local, '/var/lib/docker/volumes/shop_uploads/_data', 'uploads', 'R1')),
+    render(filesBackup(local, 'volume', '/var/lib/docker/volumes/shop_uploads/_data', 'uploads', 'R1')),
     'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop backup --json --quiet --host shop ' +
       '--tag ferry --tag stack=shop --tag run=R1 --tag kind=volume --tag source=uploads /var/lib/docker/volumes/shop_uploads/_data',
   );
@@ -92,6 +92,13 @@ test("restic's failures keep their meaning as codes (words from restic 0.18)", (
     classify(11, 'unable to create lock in backend: repository is already locked by PID 7\n')?.code,
     'backup-repository-locked',
   );
+  // A bucket that refuses its keys: restic says the repository may be missing, and why.
+  for (const why of [
+    'Stat(<config/>) failed: Stat: Access Denied.\nFatal: unable to open config file: Stat: Access Denied.\nIs there a repository at the following location?\ns3:https://s3.example.com/b\n',
+    'Stat(<config/>) returned error, retrying after 1.25s: Stat: The AWS Access Key Id you provided does not exist in our records.\n',
+    'Fatal: unable to open config file: Stat: The request signature we calculated does not match the signature you provided.\n',
+  ])
+    assert.equal(classify(1, why)?.code, 'backup-repository-unauthorized', why);
   assert.equal(
     classify(
       1,

@@ -21,11 +21,15 @@ export interface RepoAccess {
   /** For an SFTP repository: the channel from the stack's server to the repository's. */
   channel?: Channel;
   /**
-   * For a REST repository with credentials: the mode-600 file on the server that holds its
-   * URL with them, which restic reads (`--repository-file`); `url` is then shown only.
-   * `content` is that URL, as a secret, when this machine has it (to write the file).
+   * The mode-600 file on the server that holds a repository's credentials: for a REST
+   * repository with a user, its URL with them (`holds: 'url'`, read with
+   * `--repository-file`; `url` is then shown only); for a bucket, its keys in the AWS
+   * credentials format (`holds: 'keys'`, read through AWS_SHARED_CREDENTIALS_FILE).
+   * `content`, a secret, when this machine has it (to write the file).
    */
-  file?: { path: string; content?: Secret };
+  file?: { path: string; content?: Secret; holds: 'url' | 'keys' };
+  /** A bucket's region (AWS_DEFAULT_REGION), when ferry.yml gives it. */
+  region?: string;
 }
 
 /**
@@ -42,14 +46,22 @@ export function sftpCommand(ch: Channel): string {
 /** `restic -r URL [-o sftp.command=...]` with the password file in its environment. */
 export function restic(r: RepoAccess, ...args: string[]): Command {
   const sftp = r.channel ? ['-o', `sftp.command=${sftpCommand(r.channel)}`] : [];
-  const repo = r.file ? ['--repository-file', r.file.path] : ['-r', r.url];
-  return cmd('env', `RESTIC_PASSWORD_FILE=${passwordFile(r.stack)}`, 'restic', ...repo, ...sftp, ...args);
+  const repo = r.file?.holds === 'url' ? ['--repository-file', r.file.path] : ['-r', r.url];
+  return cmd('env', ...resticEnv(r), 'restic', ...repo, ...sftp, ...args);
 }
 
-/** A REST repository's server as `[host, port]`; undefined for any other repository. */
+/** The environment restic runs with: the password file, and a bucket's keys file and region. */
+export const resticEnv = (r: RepoAccess): string[] => [
+  `RESTIC_PASSWORD_FILE=${passwordFile(r.stack)}`,
+  ...(r.file?.holds === 'keys' ? [`AWS_SHARED_CREDENTIALS_FILE=${r.file.path}`] : []),
+  ...(r.region ? [`AWS_DEFAULT_REGION=${r.region}`] : []),
+];
+
+/** A REST repository's or a bucket's HTTP server as `[host, port]`; undefined for any other repository. */
 export function restServerOf(r: RepoAccess): [string, number] | undefined {
-  if (!r.url.startsWith('rest:')) return undefined;
-  const u = new URL(r.url.slice('rest:'.length));
+  const scheme = ['rest:', 's3:'].find((x) => r.url.startsWith(x));
+  if (!scheme) return undefined;
+  const u = new URL(r.url.slice(scheme.length));
   return [u.hostname.replace(/^\[(.*)\]$/, '$1'), Number(u.port || (u.protocol === 'https:' ? 443 : 80))];
 }
 
@@ -65,7 +77,12 @@ export function runTags(stack: string, run: string, kind: string, source?: strin
 }
 
 /** Exit 0: the repository is there and the password opens it; 10: no repository; 12: wrong password. */
-export const probeRepo = (r: RepoAccess): Command => restic(r, 'cat', 'config');
+export const probeRepo = (r: RepoAccess): Command => {
+  const c = restic(r, 'cat', 'config');
+  // restic retries a bucket's refusal (an unknown key, a bad signature) for minutes, saying
+  // why each time: 30 s is enough to read why.
+  return r.url.startsWith('s3:') ? cmd('timeout', '30', ...argvOf(c)) : c;
+};
 export const initRepo = (r: RepoAccess): Command => restic(r, 'init');
 
 export const INSTALL_CHECK: Command = cmd('sh', '-c', 'command -v restic && restic version');
@@ -191,8 +208,12 @@ function backupInto(
   );
 }
 
-export const volumeBackup = (r: RepoAccess, path: string, volume: string, run: string): Command =>
-  backupInto(r, run, 'volume', volume, undefined, path);
+/** The kinds of snapshot that hold a directory's files. */
+export type FilesKind = 'volume' | 'path' | 'release';
+
+/** A directory's files: a volume's, a path's, or the running release's (`source` names it). */
+export const filesBackup = (r: RepoAccess, kind: FilesKind, path: string, source: string, run: string): Command =>
+  backupInto(r, run, kind, source, undefined, path);
 
 /** The run's manifest (JSON on stdin) as its own snapshot, `manifest.json`. */
 export const manifestBackup = (r: RepoAccess, run: string): Command =>
@@ -232,7 +253,9 @@ export function snapshotIdOf(stdout: string): string | undefined {
 /**
  * Retention of one kind of a stack's snapshots: those older than `days` before the newest
  * of their group (restic groups by host and paths: one group per source) are forgotten.
- * With `dryRun`, only listed. `--json` prints the groups with their `keep` and `remove`.
+ * Every release has a path of its own (`releases/ID`), so releases are one group (by
+ * host, which is the stack). With `dryRun`, only listed. `--json` prints the groups with
+ * their `keep` and `remove`.
  */
 export const forgetKind = (r: RepoAccess, kind: string, days: number, dryRun: boolean): Command =>
   restic(
@@ -243,6 +266,7 @@ export const forgetKind = (r: RepoAccess, kind: string, days: number, dryRun: bo
     `ferry,stack=${r.stack},kind=${kind}`,
     '--keep-within',
     `${days}d`,
+    ...(kind === 'release' ? ['--group-by', 'host'] : []),
     ...(dryRun ? ['--dry-run'] : []),
   );
 

@@ -224,11 +224,21 @@ rmdir "$before"`,
     ...[f.dbfilename, f.aof?.dirname ?? f.aof?.filename].filter((x): x is string => x !== undefined),
   );
 
-/** A volume's staging directory, beside its `_data` on the same filesystem (the swap is a rename). */
-export const volumeStage = (mountpoint: string, id: string): string =>
-  `${mountpoint.slice(0, mountpoint.lastIndexOf('/'))}/ferry-restore-${id}`;
-export const volumeBefore = (mountpoint: string, id: string): string =>
-  `${mountpoint.slice(0, mountpoint.lastIndexOf('/'))}/ferry-before-${id}`;
+/**
+ * A directory beside `dir` on the same filesystem (the swap is a rename): for a volume,
+ * `ferry-WORD-ID` beside its `_data` (alone in its parent); for a path, which may share its
+ * parent, `.NAME.ferry-WORD-ID`.
+ */
+function beside(dir: string, word: string, id: string): string {
+  const at = dir.lastIndexOf('/');
+  const base = dir.slice(at + 1);
+  return `${dir.slice(0, at)}/${base === '_data' ? '' : `.${base}.`}ferry-${word}-${id}`;
+}
+
+/** A directory's staging directory. */
+export const volumeStage = (dir: string, id: string): string => beside(dir, 'restore', id);
+/** Where the live files are kept by the swap. */
+export const volumeBefore = (dir: string, id: string): string => beside(dir, 'before', id);
 /** Where restic puts the files of a volume backed up from `path`: it keeps the absolute path. */
 export const stagedVolume = (mountpoint: string, id: string, path: string): string =>
   `${volumeStage(mountpoint, id)}${path}`;
@@ -257,7 +267,7 @@ export const unswapVolume = (mountpoint: string, id: string): Command =>
     'ferry-restore-volume-undo',
     mountpoint,
     volumeBefore(mountpoint, id),
-    `${mountpoint.slice(0, mountpoint.lastIndexOf('/'))}/ferry-restored-${id}`,
+    beside(mountpoint, 'restored', id),
   );
 
 /** What exists of a staged restore and a kept copy, as `staged` / `before` lines. */

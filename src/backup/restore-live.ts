@@ -15,13 +15,20 @@ import { toolFailure } from '../tools/classify.js';
 import type { Redactor } from '../core/redact.js';
 import type { Transport } from '../transport/transport.js';
 import { cmd, type Command } from '../shell/command.js';
-import { provePostgres, proveRedis, proveVolume, type BackupManifest, type Proof } from './manifest.js';
+import {
+  provePostgres,
+  proveRedis,
+  proveVolume,
+  type BackupManifest,
+  type Proof,
+  type VolumeEntry,
+} from './manifest.js';
 import type { RedisFiles } from './restore-commands.js';
 import { redisPasswordOf } from './run.js';
 
-/** One source of a manifest, as the restore names it: `postgres db`, `redis cache`, `volume uploads`. */
+/** One source of a manifest, as the restore names it: `postgres db`, `redis cache`, `volume uploads`, `path ./media`. */
 export interface SourceRef {
-  kind: 'postgres' | 'redis' | 'volume';
+  kind: 'postgres' | 'redis' | 'volume' | 'path';
   name: string;
 }
 
@@ -31,7 +38,23 @@ export const sourcesOf = (m: BackupManifest): SourceRef[] => [
   ...m.postgres.map((e) => ({ kind: 'postgres' as const, name: e.service })),
   ...m.redis.map((e) => ({ kind: 'redis' as const, name: e.service })),
   ...m.volumes.map((e) => ({ kind: 'volume' as const, name: e.name })),
+  ...m.paths.map((e) => ({ kind: 'path' as const, name: e.name })),
 ];
+
+/** A directory source of a manifest: a volume or a path (the release is not restored in place). */
+export interface FilesRef {
+  kind: 'volume' | 'path';
+  e: VolumeEntry;
+}
+
+export const filesOf = (m: BackupManifest): FilesRef[] => [
+  ...m.volumes.map((e) => ({ kind: 'volume' as const, e })),
+  ...m.paths.map((e) => ({ kind: 'path' as const, e })),
+];
+
+/** Where a directory source is on the server now: a volume's mountpoint, or the path itself. */
+export const filesDir = (l: Pick<Live, 't' | 'sudo' | 'dockerVolume'>, f: FilesRef): Promise<string> =>
+  f.kind === 'path' ? Promise.resolve(f.e.path) : volumeMountpoint(l.t, l.dockerVolume(f.e.name), l.sudo);
 
 export interface Live {
   t: Transport;
@@ -90,10 +113,8 @@ export async function liveProofs(l: Live, m: BackupManifest, only: SourceRef[] =
     const c = runningContainer(cs, e.service, l);
     proofs.push(proveRedis(e, keyCount(await redisCli(l, c.name, ['INFO', 'keyspace']))));
   }
-  for (const e of m.volumes.filter((x) => wanted('volume', x.name))) {
-    const path = await volumeMountpoint(l.t, l.dockerVolume(e.name), l.sudo);
-    proofs.push(proveVolume(e, await volumeManifest(l.t, path, l.sudo)));
-  }
+  for (const f of filesOf(m).filter((x) => wanted(x.kind, x.e.name)))
+    proofs.push(proveVolume(f.e, await volumeManifest(l.t, await filesDir(l, f), l.sudo), f.kind));
   return proofs;
 }
 

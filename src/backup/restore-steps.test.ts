@@ -48,6 +48,7 @@ const manifest: BackupManifest = {
   postgres: [{ service: 'db', db: 'shop', user: 'shop', image: 'postgres:17', snapshot: 's1', tables: [] }],
   redis: [{ service: 'cache', image: 'redis:7', snapshot: 's2', keys: 5 }],
   volumes: [{ name: 'uploads', path: '/srv/uploads', snapshot: 's3', files: 1, bytes: 2, sha256: 'x' }],
+  paths: [],
 };
 
 const input = (): RestoreInput => ({

@@ -23,7 +23,6 @@ import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { servicesStateStep } from '../migrate/steps/services.js';
 import { volumeManifest } from '../migrate/manifest.js';
 import { tableSums, type Database } from '../migrate/postgres.js';
-import { volumeMountpoint } from '../migrate/volumes.js';
 import { cmd, render, type Command } from '../shell/command.js';
 import { toolFailure, type Tool } from '../tools/classify.js';
 import { provePostgres, proveRedis, proveVolume, type BackupManifest, type Proof } from './manifest.js';
@@ -59,7 +58,10 @@ import {
   liveProofs,
   redisFiles,
   runningContainer,
+  filesDir,
+  filesOf,
   sourceKey,
+  type FilesRef,
   type Live,
   type SourceRef,
 } from './restore-live.js';
@@ -97,7 +99,12 @@ const chosen = <T>(i: RestoreInput, kind: SourceRef['kind'], list: T[], name: (x
   list.filter((x) => i.sources.some((s) => s.kind === kind && s.name === name(x)));
 const pgOf = (i: RestoreInput) => chosen(i, 'postgres', i.manifest.postgres, (e) => e.service);
 const redisOf = (i: RestoreInput) => chosen(i, 'redis', i.manifest.redis, (e) => e.service);
-const volumesOf = (i: RestoreInput) => chosen(i, 'volume', i.manifest.volumes, (e) => e.name);
+/** The volumes and paths restored. */
+const filesChosen = (i: RestoreInput): FilesRef[] =>
+  filesOf(i.manifest).filter((f) => i.sources.some((s) => s.kind === f.kind && s.name === f.e.name));
+const filesKey = (f: FilesRef): string => `${f.kind} ${f.e.name}`;
+const filesRefOf = (i: RestoreInput, kind: SourceRef['kind'], name: string): FilesRef =>
+  filesOf(i.manifest).find((f) => f.kind === kind && f.e.name === name)!;
 const dbOf = (e: { service: string; user: string; db: string }): Database => ({ ...e, volumes: [] });
 
 /** A command of the restore; `shell`: file moves, whose failure is `restore-failed` with its last words. */
@@ -158,9 +165,15 @@ async function stateOf(ctx: StepContext, i: RestoreInput, s: SourceRef, rec: Rec
     const out = await run(ctx, i, 'shell', pathsPresent(stagedRdb(f, i.id), redisBefore(f, i.id)), 'reading files');
     return fromLines(out, 'staged', 'before');
   }
-  const e = i.manifest.volumes.find((x) => x.name === s.name)!;
-  const m = await volumeMountpoint(ctx.transport, i.dockerVolume(s.name), i.sudo);
-  const out = await run(ctx, i, 'shell', pathsPresent(stagedVolume(m, i.id, e.path), volumeBefore(m, i.id)), 'reading');
+  const f = filesRefOf(i, s.kind, s.name);
+  const m = await filesDir(liveOf(ctx, i), f);
+  const out = await run(
+    ctx,
+    i,
+    'shell',
+    pathsPresent(stagedVolume(m, i.id, f.e.path), volumeBefore(m, i.id)),
+    'reading',
+  );
   return fromLines(out, 'staged', 'before');
 }
 
@@ -218,11 +231,12 @@ async function stageAll(ctx: StepContext, i: RestoreInput, todo: string[]): Prom
     const keys = /\[info\] (\d+) keys read/.exec(out);
     proofs.push(proveRedis(e, keys ? Number(keys[1]) : undefined));
   }
-  for (const e of volumesOf(i).filter((x) => todo.includes(`volume ${x.name}`))) {
-    const m = await volumeMountpoint(ctx.transport, i.dockerVolume(e.name), i.sudo);
+  for (const f of filesChosen(i).filter((x) => todo.includes(filesKey(x)))) {
+    const m = await filesDir(liveOf(ctx, i), f);
     await run(ctx, i, 'shell', removeStaged(volumeStage(m, i.id)), `clearing ${volumeStage(m, i.id)}`);
-    await run(ctx, i, 'restic', stageVolume(i.repo, e.snapshot, m, i.id), `restoring volume ${e.name}`);
-    proofs.push(proveVolume(e, await volumeManifest(ctx.transport, stagedVolume(m, i.id, e.path), i.sudo)));
+    await run(ctx, i, 'restic', stageVolume(i.repo, f.e.snapshot, m, i.id), `restoring ${filesKey(f)}`);
+    const staged = await volumeManifest(ctx.transport, stagedVolume(m, i.id, f.e.path), i.sudo);
+    proofs.push(proveVolume(f.e, staged, f.kind));
   }
   return proofs;
 }
@@ -238,8 +252,8 @@ async function unstage(ctx: StepContext, i: RestoreInput): Promise<void> {
     const f = rec?.redis[e.service];
     if (f) await run(ctx, i, 'shell', removeStaged(stagedRdb(f, i.id)), `removing the staged RDB of ${e.service}`);
   }
-  for (const e of volumesOf(i)) {
-    const m = await volumeMountpoint(ctx.transport, i.dockerVolume(e.name), i.sudo);
+  for (const f of filesChosen(i)) {
+    const m = await filesDir(liveOf(ctx, i), f);
     await run(ctx, i, 'shell', removeStaged(volumeStage(m, i.id)), `removing ${volumeStage(m, i.id)}`);
   }
 }
@@ -265,16 +279,14 @@ async function spaceNeeds(ctx: StepContext, i: RestoreInput, todo: string[]): Pr
       bytes: size.code === 0 ? Number(size.stdout.trim()) : 0,
     });
   }
-  for (const e of volumesOf(i).filter((x) => todo.includes(`volume ${x.name}`)))
-    needs.push({
-      what: `volume ${e.name}`,
-      path: await volumeMountpoint(ctx.transport, i.dockerVolume(e.name), i.sudo),
-      bytes: e.bytes,
-    });
+  for (const f of filesChosen(i).filter((x) => todo.includes(filesKey(x))))
+    needs.push({ what: filesKey(f), path: await filesDir(l, f), bytes: f.e.bytes });
   return needs;
 }
 
 const described = (i: RestoreInput): string => i.sources.map(sourceKey).join(', ');
+/** A directory as the plan shows it: a path as it is, a volume's found on the server. */
+const docDir = (f: FilesRef): string => (f.kind === 'path' ? f.e.path : `VOLUME_DIR_OF_${f.e.name}/_data`);
 
 function stageStep(i: RestoreInput): Step<{ todo: string[] }> {
   return {
@@ -288,7 +300,7 @@ function stageStep(i: RestoreInput): Step<{ todo: string[] }> {
         "The backup run is restored beside the live data, while the stack runs, and proven against the run's manifest (rows and checksums, key counts, files): a backup that does not restore stops the restore before anything is stopped.",
       commands: [
         ...pgOf(i).map((e) => `${render(loadStaging(i.repo, e.snapshot, `CONTAINER_OF_${e.service}`, dbOf(e)))}`),
-        ...volumesOf(i).map((e) => render(stageVolume(i.repo, e.snapshot, `VOLUME_DIR_OF_${e.name}/_data`, i.id))),
+        ...filesChosen(i).map((f) => render(stageVolume(i.repo, f.e.snapshot, docDir(f), i.id))),
       ],
       verify: 'Every table, key count and volume staged equals the manifest.',
       undo: 'The staging databases, files and directories are removed (they were never served).',
@@ -346,9 +358,9 @@ async function swapOne(ctx: StepContext, i: RestoreInput, key: string, rec: Reco
     const f = rec!.redis[name]!;
     await run(ctx, i, 'shell', swapRedis(f, i.id), `putting the restored RDB of ${name} in place`);
   } else {
-    const e = i.manifest.volumes.find((x) => x.name === name)!;
-    const m = await volumeMountpoint(ctx.transport, i.dockerVolume(name), i.sudo);
-    await run(ctx, i, 'shell', swapVolume(m, i.id, e.path), `putting the restored files of ${name} in place`);
+    const f = filesRefOf(i, kind, name);
+    const m = await filesDir(liveOf(ctx, i), f);
+    await run(ctx, i, 'shell', swapVolume(m, i.id, f.e.path), `putting the restored files of ${name} in place`);
   }
 }
 
@@ -362,7 +374,7 @@ async function unswapOne(ctx: StepContext, i: RestoreInput, key: string, rec: Re
     const f = rec?.redis[name];
     if (f) await run(ctx, i, 'shell', unswapRedis(f, i.id), `putting the files of ${name} back`);
   } else {
-    const m = await volumeMountpoint(ctx.transport, i.dockerVolume(name), i.sudo);
+    const m = await filesDir(liveOf(ctx, i), filesRefOf(i, kind, name));
     await run(ctx, i, 'shell', unswapVolume(m, i.id), `putting the files of ${name} back`);
   }
 }
@@ -376,10 +388,10 @@ function swapStep(i: RestoreInput, dependsOn: string[]): Step<{ todo: string[] }
     dependsOn,
     holdsRollback: true,
     doc: () => ({
-      purpose: `With the stack stopped, the live data is renamed aside and kept (databases \`DB_before_${i.id}\`, Redis files in \`.ferry-before-${i.id}\`, volume files in \`ferry-before-${i.id}\` beside \`_data\`), and the staged data renamed into its place.`,
+      purpose: `With the stack stopped, the live data is renamed aside and kept (databases \`DB_before_${i.id}\`, Redis files in \`.ferry-before-${i.id}\`, volume files in \`ferry-before-${i.id}\` beside \`_data\`, a path's files in \`.NAME.ferry-before-${i.id}\` beside it), and the staged data renamed into its place.`,
       commands: [
         ...pgOf(i).map((e) => render(swapDatabases(`CONTAINER_OF_${e.service}`, dbOf(e), i.id))),
-        ...volumesOf(i).map((e) => render(swapVolume(`VOLUME_DIR_OF_${e.name}/_data`, i.id, e.path))),
+        ...filesChosen(i).map((f) => render(swapVolume(docDir(f), i.id, f.e.path))),
       ],
       verify: 'Nothing is staged any more, and every kept copy is there.',
       undo: `The restored data is renamed aside (\`_restored_${i.id}\`) and the kept data back into its place.`,

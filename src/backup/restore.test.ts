@@ -22,6 +22,7 @@ const manifest: BackupManifest = {
     { service: 'queue', image: 'redis:7', snapshot: 's3', keys: 9 },
   ],
   volumes: [{ name: 'uploads', path: '/v/_data', snapshot: 's4', files: 1, bytes: 2, sha256: 'x' }],
+  paths: [],
 };
 
 describe('restore, pure parts', () => {

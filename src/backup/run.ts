@@ -1,10 +1,13 @@
 /**
  * One backup run into one repository, from a step on the stack's server: every Postgres
  * service dumped in an exported snapshot (its tables summed in the same snapshot), every
- * Redis saved afresh, every volume copied, then the manifest of all of it as a snapshot of
+ * Redis saved afresh, every volume and path copied, the running release too, then the manifest of all of it as a snapshot of
  * its own. Any failure fails the run with restic's classified error: nothing is skipped.
  */
+import { basename } from 'node:path';
 import { Secret } from '../core/secret.js';
+import { currentLink } from '../deploy/layout.js';
+import { cmd } from '../shell/command.js';
 import type { StepContext } from '../engine/step.js';
 import { StepError } from '../engine/errors.js';
 import { projectContainers, type Container } from '../deploy/containers.js';
@@ -18,14 +21,16 @@ import {
   listSnapshots,
   manifestBackup,
   postgresBackup,
+  probeRepo,
   reachCommand,
   restServerOf,
   redisBackup,
   snapshotIdOf,
-  volumeBackup,
+  filesBackup,
+  type FilesKind,
   type RepoAccess,
 } from './restic.js';
-import { keysOf, MANIFEST_VERSION, tablesOf, type BackupManifest } from './manifest.js';
+import { keysOf, MANIFEST_VERSION, tablesOf, type BackupManifest, type VolumeEntry } from './manifest.js';
 
 export interface RunInput {
   stack: string;
@@ -90,6 +95,7 @@ export async function backUp(ctx: StepContext, i: RunInput): Promise<BackupManif
     postgres: [],
     redis: [],
     volumes: [],
+    paths: [],
   };
   for (const d of i.sources.postgres) {
     const c = running(containers, d.service, i);
@@ -120,12 +126,14 @@ export async function backUp(ctx: StepContext, i: RunInput): Promise<BackupManif
     if (keys === undefined) fail(ctx, i, r, what);
     manifest.redis.push({ service: s.service, image: c.image, snapshot, keys });
   }
-  for (const v of i.sources.volumes) {
-    const path = await volumeMountpoint(t, v.docker, i.sudo);
-    const files = await volumeManifest(t, path, i.sudo);
-    const what = `backing up volume ${v.name} into ${i.repo.name}`;
-    const r = await t.exec(volumeBackup(i.repo, path, v.name, i.run), { sudo: i.sudo, timeoutMs: BACKUP_TIMEOUT_MS });
-    manifest.volumes.push({ name: v.name, path, snapshot: snapshotOf(ctx, i, r, what), ...files });
+  for (const v of i.sources.volumes)
+    manifest.volumes.push(await backUpFiles(ctx, i, 'volume', v.name, await volumeMountpoint(t, v.docker, i.sudo)));
+  for (const p of i.sources.paths) manifest.paths.push(await backUpFiles(ctx, i, 'path', p.name, p.path));
+  if (i.sources.release) {
+    const r = await t.exec(cmd('readlink', '-e', currentLink(i.stack)), { sudo: i.sudo });
+    const dir = r.stdout.trim();
+    // A stack not deployed by Ferry has no release to copy.
+    if (r.code === 0 && dir) manifest.release = await backUpFiles(ctx, i, 'release', basename(dir), dir);
   }
   const r = await t.exec(manifestBackup(i.repo, i.run), {
     sudo: i.sudo,
@@ -134,6 +142,23 @@ export async function backUp(ctx: StepContext, i: RunInput): Promise<BackupManif
   });
   snapshotOf(ctx, i, r, `writing the manifest into ${i.repo.name}`);
   return manifest;
+}
+
+/** A directory's manifest (files, bytes, hash), then its files into the repository. */
+async function backUpFiles(
+  ctx: StepContext,
+  i: RunInput,
+  kind: FilesKind,
+  name: string,
+  path: string,
+): Promise<VolumeEntry> {
+  const files = await volumeManifest(ctx.transport, path, i.sudo);
+  const what = `backing up ${kind} ${name} into ${i.repo.name}`;
+  const r = await ctx.transport.exec(filesBackup(i.repo, kind, path, name, i.run), {
+    sudo: i.sudo,
+    timeoutMs: BACKUP_TIMEOUT_MS,
+  });
+  return { name, path, snapshot: snapshotOf(ctx, i, r, what), ...files };
 }
 
 /** The password a Redis container runs with, from its configuration; undefined when it has none. */
@@ -145,20 +170,44 @@ export async function redisPasswordOf(t: Transport, container: string, sudo: boo
 
 /** Every snapshot of the stack in the repository, oldest first; restic's classified error when it cannot be read. */
 /**
- * For a REST repository, that its server answers from `t`: restic itself retries a refused
+ * For a REST repository or a bucket, that its server answers from `t`: restic itself retries a refused
  * connection for minutes before it gives up. `backup-repository-unreachable` otherwise.
  */
-export async function requireReachable(t: Transport, repo: RepoAccess, sudo: boolean): Promise<void> {
+export async function requireReachable(
+  t: Transport,
+  repo: RepoAccess,
+  sudo: boolean,
+  redact: (s: string) => string,
+): Promise<void> {
   const server = restServerOf(repo);
   if (!server) return;
+  const bucket = repo.url.startsWith('s3:');
   const r = await t.exec(reachCommand(...server), { sudo, timeoutMs: 30_000 });
-  if (r.code === 0) return;
+  if (r.code === 0) {
+    if (bucket) await requireKeys(t, repo, sudo, redact);
+    return;
+  }
   throw new StepError(
     'backup-repository-unreachable',
-    `${t.name} cannot reach the REST server of repository ${repo.name} at ${server[0]}:${server[1]}: the connection was refused or not answered within 10 s`,
-    `Start the REST server (\`systemctl status restic-rest-server\` there), open its port to ${t.name}, or fix \`rest.url\`; then run again.`,
+    `${t.name} cannot reach the ${bucket ? 'S3 endpoint' : 'REST server'} of repository ${repo.name} at ${server[0]}:${server[1]}: the connection was refused or not answered within 10 s`,
+    bucket
+      ? `Check that the endpoint runs and that ${t.name} may reach its port, or fix \`s3.url\`; then run again.`
+      : `Start the REST server (\`systemctl status restic-rest-server\` there), open its port to ${t.name}, or fix \`rest.url\`; then run again.`,
     `host ${t.name}`,
   );
+}
+
+/** A bucket's keys opened it, or restic's classified error (`backup-repository-unauthorized`); a missing repository passes. */
+async function requireKeys(
+  t: Transport,
+  repo: RepoAccess,
+  sudo: boolean,
+  redact: (s: string) => string,
+): Promise<void> {
+  const r = await t.exec(probeRepo(repo), { sudo, timeoutMs: 60_000 });
+  if (r.code === 0 || r.code === 10) return;
+  const e = toolFailure('restic', r, { host: t.name, what: `opening repository ${repo.name} (${repo.url})`, redact });
+  if (e) throw e;
 }
 
 export async function stackSnapshots(
@@ -167,7 +216,7 @@ export async function stackSnapshots(
   sudo: boolean,
   redact: (s: string) => string,
 ): Promise<Snapshot[]> {
-  await requireReachable(t, repo, sudo);
+  await requireReachable(t, repo, sudo, redact);
   const r = await t.exec(listSnapshots(repo), { sudo, timeoutMs: 120_000 });
   const e = toolFailure('restic', r, {
     host: t.name,

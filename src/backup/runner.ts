@@ -46,22 +46,23 @@ conf() { jq -r "$@" "$config"; }
 # restic on the configuration's repository $1 (an index), the password from its file; a
 # REST repository with credentials is named by its file (they are on no command line).
 repo() {
-  local i=$1 url sftp file; shift
+  local i=$1 url sftp file e; shift
   url=$(conf ".repositories[$i].url"); sftp=$(conf ".repositories[$i].sftp_command // empty")
   file=$(conf ".repositories[$i].repository_file // empty")
+  mapfile -t e < <(conf ".repositories[$i].env // [] | .[]")
   if [ -n "$sftp" ]; then env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" -o "sftp.command=$sftp" "$@"
   elif [ -n "$file" ]; then env RESTIC_PASSWORD_FILE="$pwfile" restic --repository-file "$file" "$@"
-  else env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" "$@"; fi
+  else env RESTIC_PASSWORD_FILE="$pwfile" "\${e[@]}" restic -r "$url" "$@"; fi
 }
 
-# Whether repository $1's REST server answers on its port within 10 s (restic itself would
+# Whether repository $1's REST server or S3 endpoint answers on its port within 10 s (restic itself would
 # retry a refused connection for minutes); any other repository passes.
 reachable() {
   local h p
   h=$(conf ".repositories[$1].reach_host // empty"); [ -n "$h" ] || return 0
   p=$(conf ".repositories[$1].reach_port")
   timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-reach "$h" "$p" 2>/dev/null && return 0
-  echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the REST server at $h:$p cannot be reached" >&2
+  echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the server at $h:$p cannot be reached" >&2
   return 1
 }
 
@@ -95,15 +96,27 @@ metrics() {
   } > "$f.tmp" && mv "$f.tmp" "$f"
 }`;
 
-const BACKUP_INTO = `# One run into repository $1 (an index), begun at $2 (unix seconds): every source, then
+const BACKUP_INTO = `# The files of directory $3 (a $1 named $2) into repository $i of backup_into, and its
+# manifest entry appended to file $4.
+files_into() {
+  local kind=$1 svc=$2 path=$3 files bytes sum out sid
+  read -r files bytes sum < <(files_manifest "$path" "$MANIFEST_BATCH") || die "no files manifest of $path"
+  [[ $sum =~ ^[0-9a-f]{64}$ ]] || die "no files manifest of $path"
+  out=$(repo "$i" "\${bk[@]}" --tag "kind=$kind" --tag "source=$svc" "$path") || die "backing up $kind $svc into $name failed"
+  sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "backing up $kind $svc into $name: no snapshot id"
+  jq -n -c --arg name "$svc" --arg path "$path" --arg snapshot "$sid" --argjson files "$files" --argjson bytes "$bytes" \\
+    --arg sha256 "$sum" '{$name, $path, $snapshot, $files, $bytes, $sha256}' >> "$4"
+}
+
+# One run into repository $1 (an index), begun at $2 (unix seconds): every source, then
 # the manifest. Runs under set -e in a subshell: the first failure ends it.
 backup_into() {
-  local i=$1 at name out sid n k svc user db cid image auth keys path files bytes sum tables
+  local i=$1 at name out sid n k svc user db cid image auth keys path tables
   at=$(date -u -d "@$2" +%Y-%m-%dT%H:%M:%S.000Z)
   name=$(conf ".repositories[$i].name")
   local bk=(backup --json --quiet --host "$stack" --tag ferry --tag "stack=$stack" --tag "run=$run")
   tmp=$(mktemp -d); trap "rm -rf '$tmp'" EXIT
-  : > "$tmp/postgres"; : > "$tmp/redis"; : > "$tmp/volumes"
+  : > "$tmp/postgres"; : > "$tmp/redis"; : > "$tmp/volumes"; : > "$tmp/paths"; : > "$tmp/release"
   n=$(conf '.postgres | length')
   for ((k = 0; k < n; k++)); do
     svc=$(conf ".postgres[$k].service"); user=$(conf ".postgres[$k].user"); db=$(conf ".postgres[$k].db")
@@ -133,16 +146,19 @@ backup_into() {
   for ((k = 0; k < n; k++)); do
     svc=$(conf ".volumes[$k].name")
     path=$(docker volume inspect --format '{{ .Mountpoint }}' "$(conf ".volumes[$k].docker")") || die "no volume $svc"
-    read -r files bytes sum < <(files_manifest "$path" "$MANIFEST_BATCH") || die "no files manifest of $path"
-    [[ $sum =~ ^[0-9a-f]{64}$ ]] || die "no files manifest of $path"
-    out=$(repo "$i" "\${bk[@]}" --tag kind=volume --tag "source=$svc" "$path") || die "backing up volume $svc into $name failed"
-    sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "backing up volume $svc into $name: no snapshot id"
-    jq -n -c --arg name "$svc" --arg path "$path" --arg snapshot "$sid" --argjson files "$files" --argjson bytes "$bytes" \\
-      --arg sha256 "$sum" '{$name, $path, $snapshot, $files, $bytes, $sha256}' >> "$tmp/volumes"
+    files_into volume "$svc" "$path" "$tmp/volumes"
   done
+  n=$(conf '.paths | length')
+  for ((k = 0; k < n; k++)); do
+    files_into path "$(conf ".paths[$k].name")" "$(conf ".paths[$k].path")" "$tmp/paths"
+  done
+  path=$(conf '.release_link // empty')
+  if [ -n "$path" ] && path=$(readlink -e "$path"); then files_into release "$(basename "$path")" "$path" "$tmp/release"; fi
   jq -n --argjson version ${MANIFEST_VERSION} --arg stack "$stack" --arg run "$run" --arg at "$at" \\
     --slurpfile postgres "$tmp/postgres" --slurpfile redis "$tmp/redis" --slurpfile volumes "$tmp/volumes" \\
-    '{$version, $stack, $run, $at, $postgres, $redis, $volumes}' > "$tmp/manifest.json"
+    --slurpfile paths "$tmp/paths" --slurpfile release "$tmp/release" \\
+    '{$version, $stack, $run, $at, $postgres, $redis, $volumes, $paths} + ($release | if length > 0 then {release: .[0]} else {} end)' \\
+    > "$tmp/manifest.json"
   out=$(repo "$i" "\${bk[@]}" --tag kind=manifest --stdin-filename manifest.json --stdin < "$tmp/manifest.json") \\
     || die "writing the manifest into $name failed"
   sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "writing the manifest into $name: no snapshot id"
@@ -151,9 +167,11 @@ backup_into() {
 # Retention in repository $1: each kind's snapshots older than its days before the newest
 # of their source forgotten, then prune when anything was.
 retention() {
-  local i=$1 removed=0 kind days out n
+  local i=$1 removed=0 kind days out n g
   while read -r kind days; do
-    out=$(repo "$i" forget --json --tag "ferry,stack=$stack,kind=$kind" --keep-within "\${days}d")
+    # Every release has a path of its own: releases are one group (by host, the stack).
+    g=(); [ "$kind" != release ] || g=(--group-by host)
+    out=$(repo "$i" forget --json --tag "ferry,stack=$stack,kind=$kind" --keep-within "\${days}d" "\${g[@]}")
     n=$({ grep '^\\[' <<<"$out" || true; } | jq -s '[.[][] | (.remove // []) | length] | add // 0')
     removed=$((removed + n))
   done < <(conf '.retention[] | "\\(.kind) \\(.days)"')
@@ -167,12 +185,23 @@ drill_cleanup() {
   rm -rf -- "/var/tmp/ferry-drill-$stack"
 }
 
+# The files of manifest entry $2 (a $1) restored into $dir/$3 and proven, for drill_from.
+drill_files() {
+  local kind=$1 e=$2 sub=$3 svc path snap want files bytes sum
+  svc=$(m "$e.name"); path=$(m "$e.path"); snap=$(m "$e.snapshot")
+  want=$(m "$e | \\"\\\\(.files) \\\\(.bytes) \\\\(.sha256)\\"")
+  repo "$i" restore "$snap" --target "$dir/$sub" >/dev/null || die "restoring $kind $svc failed"
+  read -r files bytes sum < <(files_manifest "$dir/$sub$path" "$MANIFEST_BATCH") || die "no files manifest of $kind $svc"
+  if [ "$files $bytes $sum" = "$want" ]; then echo "ok   $kind $svc: $files files, $bytes bytes, sha256 \${sum:0:12}"
+  else echo "FAIL $kind $svc: expected $want, found $files $bytes $sum"; fail=1; fi
+}
+
 # A restore drill from repository $1 (an index), as \`ferry backup drill\` does it: every pack
 # read, the latest run with a manifest restored into scratch containers and a scratch
 # directory, every table, key count and volume proven against the manifest, everything it
 # made removed. One line per proof; fails when any proof fails.
 drill_from() {
-  local i=$1 name mid man n k svc user db image snap c pw want got keys files bytes sum path dir fail=0
+  local i=$1 name mid man n k svc user db image snap c pw want got keys dir fail=0
   name=$(conf ".repositories[$i].name"); dir=/var/tmp/ferry-drill-$stack
   trap drill_cleanup EXIT
   repo "$i" check --read-data >/dev/null || die "restic check --read-data of $name failed: the repository cannot be opened, or a pack is damaged"
@@ -207,14 +236,10 @@ drill_from() {
     else echo "FAIL redis $svc: expected $want keys, found \${keys:-no key count}"; fail=1; fi
   done
   n=$(m '.volumes | length')
-  for ((k = 0; k < n; k++)); do
-    svc=$(m ".volumes[$k].name"); path=$(m ".volumes[$k].path"); snap=$(m ".volumes[$k].snapshot")
-    want=$(m ".volumes[$k] | \\"\\\\(.files) \\\\(.bytes) \\\\(.sha256)\\"")
-    repo "$i" restore "$snap" --target "$dir/volume-$svc" >/dev/null || die "restoring volume $svc failed"
-    read -r files bytes sum < <(files_manifest "$dir/volume-$svc$path" "$MANIFEST_BATCH") || die "no files manifest of volume $svc"
-    if [ "$files $bytes $sum" = "$want" ]; then echo "ok   volume $svc: $files files, $bytes bytes, sha256 \${sum:0:12}"
-    else echo "FAIL volume $svc: expected $want, found $files $bytes $sum"; fail=1; fi
-  done
+  for ((k = 0; k < n; k++)); do drill_files volume ".volumes[$k]" "volume-$(m ".volumes[$k].name")"; done
+  n=$(m '.paths // [] | length')
+  for ((k = 0; k < n; k++)); do drill_files path ".paths[$k]" "path-$k"; done
+  [ "$(m '.release // empty')" = "" ] || drill_files release .release release
   echo "ferry-backup $stack: drill of run $(m .run) from $name (backed up $(m .at)): $([ $fail = 0 ] && echo 'every row, key and file came back' || echo FAILED)"
   return $fail
 }

@@ -10,7 +10,7 @@ import type { LoadedStack } from '../model/loaded.js';
 import { repoAccess } from './repos.js';
 import { scheduleStep } from './schedule-step.js';
 import { calendarsOf } from './schedule.js';
-import { backupSources } from './sources.js';
+import { stackSources } from './stack-sources.js';
 
 export function scheduleRefreshStep(
   stack: LoadedStack,
@@ -23,7 +23,7 @@ export function scheduleRefreshStep(
     return undefined;
   let sources;
   try {
-    sources = backupSources(stack.project, def);
+    sources = stackSources(stack.def.name, stack.project, def);
   } catch {
     // A `backups` naming what the project lacks: `ferry backup run` reports it.
     return undefined;

@@ -9,6 +9,9 @@ import { repoAccess } from './repos.js';
 import { renderBackupMetrics, renderDrillMetrics } from './metrics.js';
 import { renderRunner } from './runner.js';
 import { renderRunnerConfig, renderService, renderTimer, scheduleFiles, type ScheduleInput } from './schedule.js';
+import { Secret } from '../core/secret.js';
+import { render } from '../shell/command.js';
+import { restic } from './restic.js';
 
 const app = { name: 'app', host: '203.0.113.10' };
 const vault = { name: 'vault', host: '203.0.113.20' };
@@ -24,8 +27,10 @@ const input: ScheduleInput = {
     postgres: [{ service: 'db', user: 'shop', db: 'orders', volumes: [] }],
     redis: [{ service: 'cache' }],
     volumes: [{ name: 'uploads', docker: 'shop_uploads' }],
+    paths: [{ name: './media', path: '/srv/ferry/shop/shared/media' }],
+    release: true,
   },
-  retention: { postgres: 30, redis: 14, volumes: 7 },
+  retention: { postgres: 30, redis: 14, volumes: 7, paths: 7, release: 20 },
 };
 
 goldenTests('backup', [
@@ -99,7 +104,7 @@ test('the configuration names the SFTP command of a repository on another server
   assert.match(c.repositories[1]!.url, /^sftp:root@203\.0\.113\.20:\/srv\/restic\/shop$/);
   assert.deepEqual(
     c.retention.map((r) => `${r.kind} ${r.days}`),
-    ['postgres 30', 'redis 14', 'volume 7', 'manifest 30'],
+    ['postgres 30', 'redis 14', 'volume 7', 'path 7', 'release 20', 'manifest 30'],
   );
 });
 
@@ -162,7 +167,7 @@ test("a REST repository's server is in the configuration, for the runner to try 
     name: 'vault',
     stack: 'shop',
     url: 'rest:https://backup.example.com/shop/',
-    file: { path: '/etc/ferry/backup/shop.repo-vault' },
+    file: { path: '/etc/ferry/backup/shop.repo-vault', holds: 'url' as const },
   };
   const c = JSON.parse(renderRunnerConfig({ ...input, repos: [rest] })) as { repositories: Record<string, unknown>[] };
   assert.deepEqual(c.repositories[0], {
@@ -172,4 +177,35 @@ test("a REST repository's server is in the configuration, for the runner to try 
     reach_host: 'backup.example.com',
     reach_port: 443,
   });
+});
+
+test("a bucket's keys file and region are in the runner's environment for restic, its keys are not in the configuration", () => {
+  const bucket = repoAccess(
+    'shop',
+    {
+      name: 'b2',
+      s3: {
+        url: 'https://s3.eu-central-003.backblazeb2.com/shop-backups/app',
+        accessKeyId: { env: 'K' },
+        secretAccessKey: { env: 'S' },
+        region: 'eu-central-003',
+      },
+    },
+    app,
+    { app },
+    new Secret('[default]\naws_access_key_id = canary-id\naws_secret_access_key = canary-secret\n'),
+  );
+  const text = renderRunnerConfig({ ...input, repos: [bucket] });
+  assert.doesNotMatch(text, /canary/);
+  assert.deepEqual((JSON.parse(text) as { repositories: Record<string, unknown>[] }).repositories[0], {
+    name: 'b2',
+    url: 's3:https://s3.eu-central-003.backblazeb2.com/shop-backups/app',
+    env: ['AWS_SHARED_CREDENTIALS_FILE=/etc/ferry/backup/shop.repo-b2', 'AWS_DEFAULT_REGION=eu-central-003'],
+    reach_host: 's3.eu-central-003.backblazeb2.com',
+    reach_port: 443,
+  });
+  assert.equal(
+    render(restic(bucket, 'snapshots')),
+    'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password AWS_SHARED_CREDENTIALS_FILE=/etc/ferry/backup/shop.repo-b2 AWS_DEFAULT_REGION=eu-central-003 restic -r s3:https://s3.eu-central-003.backblazeb2.com/shop-backups/app snapshots',
+  );
 });

@@ -4,7 +4,8 @@
  * boot) starts a oneshot service that runs the runner (runner.ts) with the stack's
  * configuration. The files, as data; nothing here runs anything. Pure.
  */
-import { restServerOf, sftpCommand, type RepoAccess } from './restic.js';
+import { restServerOf, resticEnv, sftpCommand, type RepoAccess } from './restic.js';
+import { currentLink } from '../deploy/layout.js';
 import { DEFAULT_CHECK_READ, keptDays, type BackupDef, type BackupRetention } from '../model/backup.js';
 import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
 import type { BackupSources } from './sources.js';
@@ -44,13 +45,16 @@ export function renderRunnerConfig(i: ScheduleInput): string {
     postgres: i.sources.postgres.map((d) => ({ service: d.service, user: d.user, db: d.db })),
     redis: i.sources.redis.map((r) => ({ service: r.service })),
     volumes: i.sources.volumes.map((v) => ({ name: v.name, docker: v.docker })),
+    paths: i.sources.paths.map((p) => ({ name: p.name, path: p.path })),
+    ...(i.sources.release ? { release_link: currentLink(i.stack) } : {}),
     repositories: i.repos.map((r) => {
       const rest = restServerOf(r);
       return {
         name: r.name,
         url: r.url,
         ...(r.channel ? { sftp_command: sftpCommand(r.channel) } : {}),
-        ...(r.file ? { repository_file: r.file.path } : {}),
+        ...(r.file?.holds === 'url' ? { repository_file: r.file.path } : {}),
+        ...(r.file?.holds === 'keys' || r.region ? { env: resticEnv(r).slice(1) } : {}),
         ...(rest ? { reach_host: rest[0], reach_port: rest[1] } : {}),
       };
     }),

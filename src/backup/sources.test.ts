@@ -3,18 +3,35 @@ import assert from 'node:assert/strict';
 import { FerryError } from '../core/errors.js';
 import { DEFAULT_RETENTION, type BackupDef } from '../model/backup.js';
 import { mount, project, service } from '../check/test-helpers/make.js';
+import type { Service } from '../model/compose.js';
 import { backupSources, describeSources } from './sources.js';
 
+// What bundle.ts finds: relative bind sources that are directories here (nginx.conf is a file of the release).
+const binds = (s: Service): string[] =>
+  s.volumes
+    .filter((v) => v.type === 'bind' && v.source?.startsWith('/srv/app/') && !v.source.endsWith('.conf'))
+    .map((v) => v.source!);
+const sources = (d: BackupDef) => backupSources('shop', shop, d, binds);
 const def = (over: Partial<BackupDef> = {}): BackupDef => ({ repositories: [], retention: DEFAULT_RETENTION, ...over });
 const vol = (name: string, external = false) => ({ name, external, raw: {} });
 
 const shop = project(
   [
-    service('web', { image: 'shop/web:1', volumes: [mount(0, 'volume', 'uploads', '/srv/uploads')] }),
+    service('web', {
+      image: 'shop/web:1',
+      volumes: [
+        mount(0, 'volume', 'uploads', '/srv/uploads'),
+        mount(1, 'bind', '/srv/app/media', '/media'),
+        mount(2, 'bind', '/srv/app/nginx.conf', '/etc/nginx.conf'),
+      ],
+    }),
     service('db', {
       image: 'postgres:16',
       environment: { POSTGRES_USER: 'shop', POSTGRES_DB: 'orders' },
-      volumes: [mount(0, 'volume', 'db-data', '/var/lib/postgresql/data')],
+      volumes: [
+        mount(0, 'volume', 'db-data', '/var/lib/postgresql/data'),
+        mount(1, 'bind', '/srv/app/pg-init', '/docker-entrypoint-initdb.d'),
+      ],
     }),
     service('cache', { image: 'redis:7-alpine', volumes: [mount(0, 'volume', 'cache-data', '/data')] }),
     service('logs', { image: 'busybox', volumes: [mount(0, 'bind', '/var/log/shop', '/logs')] }),
@@ -31,7 +48,7 @@ const shop = project(
 );
 
 test('detected: Postgres and Redis by image, and the named volumes but the databases’ own', () => {
-  assert.deepEqual(backupSources(shop, def()), {
+  assert.deepEqual(sources(def()), {
     project: 'shop',
     postgres: [{ service: 'db', user: 'shop', db: 'orders', volumes: ['db-data'] }],
     redis: [{ service: 'cache' }],
@@ -39,27 +56,48 @@ test('detected: Postgres and Redis by image, and the named volumes but the datab
       { name: 'uploads', docker: 'shop_uploads' },
       { name: 'shared', docker: 'shared' },
     ],
+    // The relative bind's data, but the dumped Postgres's own; /var/log/shop is not relative.
+    paths: [{ name: './media', path: '/srv/ferry/shop/shared/media' }],
+    release: true,
   });
 });
 
+test('paths: the data of a relative bind mount by ./REL, any absolute directory, or none', () => {
+  assert.deepEqual(sources(def({ paths: ['./pg-init', '/var/log/shop', './media/'.slice(0, -1)] })).paths, [
+    { name: './pg-init', path: '/srv/ferry/shop/shared/pg-init' },
+    { name: '/var/log/shop', path: '/var/log/shop' },
+    { name: './media', path: '/srv/ferry/shop/shared/media' },
+  ]);
+  assert.deepEqual(sources(def({ paths: false, release: false })).paths, []);
+  assert.equal(sources(def({ release: false })).release, false);
+  assert.throws(
+    () => sources(def({ paths: ['./nginx.conf'] })),
+    (e: unknown) =>
+      e instanceof FerryError &&
+      e.code === 'backup-source-unknown' &&
+      e.place === 'backups/paths' &&
+      /\.\/media, \.\/pg-init/.test(e.hint ?? ''),
+  );
+});
+
 test('overridden: named services and volumes, or none with false', () => {
-  const s = backupSources(shop, def({ postgres: false, redis: ['cache'], volumes: ['db-data'] }));
+  const s = sources(def({ postgres: false, redis: ['cache'], volumes: ['db-data'] }));
   assert.deepEqual(s.postgres, []);
   assert.deepEqual(s.redis, [{ service: 'cache' }]);
   assert.deepEqual(s.volumes, [{ name: 'db-data', docker: 'shop_db-data' }]);
   // A service named as Postgres whose image is not recognised: its role and database from its environment.
-  const custom = backupSources(shop, def({ postgres: ['web'], redis: false, volumes: false }));
+  const custom = sources(def({ postgres: ['web'], redis: false, volumes: false }));
   assert.deepEqual(custom.postgres, [{ service: 'web', user: 'postgres', db: 'postgres', volumes: [] }]);
   // With Postgres off, its volume is copied as files.
   assert.deepEqual(
-    backupSources(shop, def({ postgres: false })).volumes.map((v) => v.name),
+    sources(def({ postgres: false })).volumes.map((v) => v.name),
     ['uploads', 'db-data', 'shared'],
   );
 });
 
 test('a name the project does not have is backup-source-unknown, naming what it has', () => {
   assert.throws(
-    () => backupSources(shop, def({ redis: ['queue'] })),
+    () => sources(def({ redis: ['queue'] })),
     (e: unknown) =>
       e instanceof FerryError &&
       e.code === 'backup-source-unknown' &&
@@ -67,16 +105,18 @@ test('a name the project does not have is backup-source-unknown, naming what it 
       e.hint === 'Name services of the project: web, db, cache, logs.',
   );
   assert.throws(
-    () => backupSources(shop, def({ volumes: ['nope'] })),
+    () => sources(def({ volumes: ['nope'] })),
     (e: unknown) => e instanceof FerryError && e.code === 'backup-source-unknown' && e.place === 'backups/volumes',
   );
 });
 
 test('described one line per source', () => {
-  assert.deepEqual(describeSources(backupSources(shop, def())), [
+  assert.deepEqual(describeSources(sources(def())), [
     'postgres db (database orders, role shop): pg_dump streamed into restic',
     'redis cache: a fresh BGSAVE, then its RDB file',
     'volume uploads (shop_uploads): its files',
     'volume shared (shared): its files',
+    'path ./media (/srv/ferry/shop/shared/media): its files',
+    'release: the files of the running release (compose files, env files, configs)',
   ]);
 });

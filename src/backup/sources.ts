@@ -1,12 +1,15 @@
 /**
  * What a stack's backup holds, decided from its compose project and its `backups` key:
- * Postgres and Redis services by image (unless named, or turned off), and named volumes
- * but those of the databases (their data is dumped, not copied as files). Pure.
+ * Postgres and Redis services by image (unless named, or turned off), named volumes and
+ * the data of relative bind mounts but those of the databases (their data is dumped, not
+ * copied as files), and the running release. Pure.
  */
+import { posix } from 'node:path';
 import { FerryError } from '../core/errors.js';
 import type { BackupDef } from '../model/backup.js';
 import type { ComposeProject, Service } from '../model/compose.js';
 import { databases, REDIS_IMAGE, type Database } from '../migrate/postgres.js';
+import { sharedDir } from '../deploy/layout.js';
 
 export interface RedisSource {
   service: string;
@@ -19,12 +22,23 @@ export interface VolumeSource {
   docker: string;
 }
 
+/** A directory of the server copied as files. */
+export interface PathSource {
+  /** As ferry.yml names it: `./REL` (a relative bind mount's data) or the absolute path. */
+  name: string;
+  /** The directory on the server. */
+  path: string;
+}
+
 export interface BackupSources {
   /** The compose project name: containers are found by it. */
   project: string;
   postgres: Database[];
   redis: RedisSource[];
   volumes: VolumeSource[];
+  paths: PathSource[];
+  /** Whether the running release (`/srv/ferry/STACK/current`) is copied too. */
+  release: boolean;
 }
 
 function pick<T extends { service: string }>(
@@ -44,12 +58,22 @@ function pick<T extends { service: string }>(
         `backups names ${kind} service "${name}", which the compose project does not have`,
         `backups/${kind}`,
         `Name services of the project: ${all.map((x) => x.name).join(', ') || 'none'}.`,
+        2,
       );
     return found.find((f) => f.service === name) ?? make(s);
   });
 }
 
-export function backupSources(project: ComposeProject, def: BackupDef): BackupSources {
+/**
+ * The sources of a stack's backups. `dataBinds` gives the sources of a service's relative
+ * bind mounts that hold data (directories, not files of the release), absolute here.
+ */
+export function backupSources(
+  stack: string,
+  project: ComposeProject,
+  def: BackupDef,
+  dataBinds: (s: Service) => string[],
+): BackupSources {
   const pgFound = databases(project.services);
   const postgres = pick(
     pgFound,
@@ -68,32 +92,71 @@ export function backupSources(project: ComposeProject, def: BackupDef): BackupSo
     .filter((s) => s.image !== undefined && REDIS_IMAGE.test(s.image))
     .map((s) => ({ service: s.name }));
   const redis = pick(redisFound, def.redis, project.services, 'redis', (s) => ({ service: s.name }));
-  const dumped = new Set(
-    project.services
-      .filter((s) => postgres.some((p) => p.service === s.name) || redis.some((r) => r.service === s.name))
-      .flatMap((s) => s.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)),
+  const dumpedServices = project.services.filter(
+    (s) => postgres.some((p) => p.service === s.name) || redis.some((r) => r.service === s.name),
   );
+  const dumped = new Set(
+    dumpedServices.flatMap((s) => s.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)),
+  );
+  return {
+    project: project.name,
+    postgres,
+    redis,
+    volumes: volumeSources(project, def, dumped),
+    paths: pathSources(stack, project, def, dataBinds, new Set(dumpedServices.flatMap(dataBinds))),
+    release: def.release !== false,
+  };
+}
+
+function volumeSources(project: ComposeProject, def: BackupDef, dumped: Set<string>): VolumeSource[] {
   const declared = Object.values(project.volumes);
   const docker = (name: string): string => {
     const v = project.volumes[name];
     return v?.external ? name : `${project.name}_${name}`;
   };
-  let volumes: VolumeSource[];
-  if (def.volumes === false) volumes = [];
-  else if (def.volumes === undefined)
-    volumes = declared.filter((v) => !dumped.has(v.name)).map((v) => ({ name: v.name, docker: docker(v.name) }));
-  else
-    volumes = def.volumes.map((name) => {
-      if (!project.volumes[name])
-        throw new FerryError(
-          'backup-source-unknown',
-          `backups names volume "${name}", which the compose project does not declare`,
-          'backups/volumes',
-          `Name volumes of the project: ${declared.map((v) => v.name).join(', ') || 'none'}.`,
-        );
-      return { name, docker: docker(name) };
-    });
-  return { project: project.name, postgres, redis, volumes };
+  if (def.volumes === false) return [];
+  if (def.volumes === undefined)
+    return declared.filter((v) => !dumped.has(v.name)).map((v) => ({ name: v.name, docker: docker(v.name) }));
+  return def.volumes.map((name) => {
+    if (!project.volumes[name])
+      throw new FerryError(
+        'backup-source-unknown',
+        `backups names volume "${name}", which the compose project does not declare`,
+        'backups/volumes',
+        `Name volumes of the project: ${declared.map((v) => v.name).join(', ') || 'none'}.`,
+        2,
+      );
+    return { name, docker: docker(name) };
+  });
+}
+
+/** `./REL` for the data of relative bind mounts (kept in the stack's `shared/` on the server), or an absolute path as it is. */
+function pathSources(
+  stack: string,
+  project: ComposeProject,
+  def: BackupDef,
+  dataBinds: (s: Service) => string[],
+  dumped: Set<string>,
+): PathSource[] {
+  const rel = (abs: string) => posix.relative(project.workingDir, abs);
+  const data = [...new Set(project.services.flatMap(dataBinds))].filter((abs) => !rel(abs).startsWith('..')).sort();
+  const own = (abs: string): PathSource => ({ name: `./${rel(abs)}`, path: `${sharedDir(stack)}/${rel(abs)}` });
+  if (def.paths === false) return [];
+  if (def.paths === undefined) return data.filter((abs) => !dumped.has(abs)).map(own);
+  return def.paths.map((p) => {
+    const name = posix.normalize(p);
+    if (name.startsWith('/')) return { name, path: name };
+    const abs = data.find((d) => `./${rel(d)}` === `./${name}`);
+    if (!abs)
+      throw new FerryError(
+        'backup-source-unknown',
+        `backups names path "${p}", which no relative bind mount of the compose project holds`,
+        'backups/paths',
+        `Name the data of relative bind mounts (${data.map((d) => `./${rel(d)}`).join(', ') || 'the project has none'}), or an absolute directory of the server.`,
+        2,
+      );
+    return own(abs);
+  });
 }
 
 /** One line per source, for plans and `ferry backup list`. */
@@ -102,5 +165,7 @@ export function describeSources(s: BackupSources): string[] {
     ...s.postgres.map((d) => `postgres ${d.service} (database ${d.db}, role ${d.user}): pg_dump streamed into restic`),
     ...s.redis.map((r) => `redis ${r.service}: a fresh BGSAVE, then its RDB file`),
     ...s.volumes.map((v) => `volume ${v.name} (${v.docker}): its files`),
+    ...s.paths.map((p) => `path ${p.name}${p.name === p.path ? '' : ` (${p.path})`}: its files`),
+    ...(s.release ? ['release: the files of the running release (compose files, env files, configs)'] : []),
   ];
 }

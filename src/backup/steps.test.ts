@@ -23,9 +23,9 @@ const input: BackupPlanInput = {
     repoAccess('shop', { name: 'here', path: '/var/backups/shop' }, app, { app, vault }),
     repoAccess('shop', { name: 'offsite', server: 'vault', path: '/srv/restic/shop' }, app, { app, vault }),
   ],
-  sources: { project: 'shop', postgres: [], redis: [], volumes: [] },
+  sources: { project: 'shop', postgres: [], redis: [], volumes: [], paths: [], release: false },
   run: 'R1',
-  retention: { postgres: 30, redis: 14, volumes: 7 },
+  retention: { postgres: 30, redis: 14, volumes: 7, paths: 7, release: 20 },
   calendars: {},
 };
 const steps = backupSteps(input);
@@ -113,10 +113,12 @@ test('retention forgets each kind past its days (the manifest as long as the lon
     ['postgres', 30],
     ['redis', 14],
     ['volume', 7],
+    ['path', 7],
+    ['release', 20],
     ['manifest', 30],
   ]);
   const forget = (kind: string, days: number, dry: boolean) =>
-    `env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop forget --json --tag ferry,stack=shop,kind=${kind} --keep-within ${days}d${dry ? ' --dry-run' : ''}`;
+    `env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop forget --json --tag ferry,stack=shop,kind=${kind} --keep-within ${days}d${kind === 'release' ? ' --group-by host' : ''}${dry ? ' --dry-run' : ''}`;
   const groups = (remove: number) =>
     JSON.stringify([
       {
@@ -129,16 +131,18 @@ test('retention forgets each kind past its days (the manifest as long as the lon
   const t = new RecordingTransport('app')
     .when(forget('postgres', 30, true), { stdout: `${groups(2)}\n` }, { times: 1 })
     .when(/forget .* --dry-run$/, { stdout: `${groups(0)}\n` })
-    .when(/forget --json --tag \S+ --keep-within \d+d$/, { stdout: `${groups(0)}\n` })
+    .when(/forget --json --tag \S+ --keep-within \d+d( --group-by host)?$/, { stdout: `${groups(0)}\n` })
     .when(/restic -r \/var\/backups\/shop prune$/, { stdout: 'done\n' });
   const { checked, verified } = await drive(step('shop/backup/retention/here'), testContext(t));
   assert.deepEqual(checked.change, { summary: 'forget 2 snapshot(s) past retention, then prune' });
   assert.deepEqual(verified, { ok: true });
   const lines = t.calls.flatMap((c) => (c.kind === 'exec' ? [c.line] : []));
-  assert.deepEqual(lines.slice(4, 9), [
+  assert.deepEqual(lines.slice(6, 13), [
     forget('postgres', 30, false),
     forget('redis', 14, false),
     forget('volume', 7, false),
+    forget('path', 7, false),
+    forget('release', 20, false),
     forget('manifest', 30, false),
     'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password restic -r /var/backups/shop prune',
   ]);
@@ -237,7 +241,7 @@ test('a REST repository with credentials: restic reads its URL from a mode-600 f
   );
   // Where the password was not read (the schedule kept in step by `ferry apply`), the file is still restic's way in.
   const named = repoAccess('shop', { name: 'vault', rest: { url: 'https://v/', user: 'shop' } }, app, { app, vault });
-  assert.deepEqual(named.file, { path: '/etc/ferry/backup/shop.repo-vault' });
+  assert.deepEqual(named.file, { path: '/etc/ferry/backup/shop.repo-vault', holds: 'url' });
   const plan = backupSteps({ ...input, repos: [rest] });
   const file = plan.find((s) => s.id === 'shop/backup/repository-file/vault')!;
   assert.deepEqual(plan.find((s) => s.id === 'shop/backup/repository/vault')?.dependsOn, [

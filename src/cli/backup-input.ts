@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { FerryError, UsageError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import { suggest } from '../core/suggest.js';
-import type { BackupDef, BackupPasswordDef, RestRepositoryDef } from '../model/backup.js';
+import type { BackupDef, BackupPasswordDef, RestRepositoryDef, S3RepositoryDef } from '../model/backup.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
-import { repoAccess, restUrlWith } from '../backup/repos.js';
-import { backupSources, type BackupSources } from '../backup/sources.js';
+import { repoAccess, restUrlWith, s3Keys } from '../backup/repos.js';
+import type { BackupSources } from '../backup/sources.js';
+import { stackSources } from '../backup/stack-sources.js';
 import type { RepoAccess } from '../backup/restic.js';
 import type { Session } from './session.js';
 
@@ -73,9 +74,11 @@ export function backupTarget(s: Session, name: string, on?: string): BackupTarge
   const repos = def.repositories.map((r) =>
     r.rest
       ? repoAccess(name, r, server, s.loaded.fleet.servers, restCredentials(s, r, name))
-      : repoAccess(name, { ...r, server: r.server ?? stack.def.server! }, server, s.loaded.fleet.servers),
+      : r.s3
+        ? repoAccess(name, r, server, s.loaded.fleet.servers, bucketKeys(s, r, name))
+        : repoAccess(name, { ...r, server: r.server ?? stack.def.server! }, server, s.loaded.fleet.servers),
   );
-  return { stack, def, server, repos, sources: backupSources(stack.project!, def), place };
+  return { stack, def, server, repos, sources: stackSources(name, stack.project!, def), place };
 }
 
 /**
@@ -94,6 +97,22 @@ function restCredentials(s: Session, r: RestRepositoryDef, stack: string): Secre
   const full = restUrlWith(url, user, pw.reveal());
   s.redactor.add(full);
   return new Secret(full);
+}
+
+/** A bucket's keys, in the file restic reads, taught to the redactor. */
+function bucketKeys(s: Session, r: S3RepositoryDef, stack: string): Secret {
+  const key = (k: 'access_key_id' | 'secret_access_key', p: BackupPasswordDef, what: string) =>
+    readPassword(s, p, stack, {
+      key: `stacks/${stack}/backups/repositories/${r.name}/s3/${k}`,
+      what: `the ${what} of bucket repository ${r.name}`,
+      hint: `the bucket's ${what} (of a key allowed to read and write the bucket).`,
+    }).reveal();
+  const keys = s3Keys(
+    key('access_key_id', r.s3.accessKeyId, 'access key id'),
+    key('secret_access_key', r.s3.secretAccessKey, 'secret access key'),
+  );
+  s.redactor.add(keys);
+  return new Secret(keys);
 }
 
 /** The password from the environment or a file; taught to the redactor; `backup-password-unreadable` when missing. */

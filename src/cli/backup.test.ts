@@ -55,23 +55,26 @@ test('a drill report says what was proven, how long it took and how old the data
   );
 });
 
+/** A fleet whose stack shop is backed up into `repo`, with `more` lines after its backups. */
+const shopFleet = (repo: string, more: string[]): string =>
+  [
+    'servers:',
+    '  app: { host: 203.0.113.10 }',
+    'stacks:',
+    '  shop:',
+    '    server: app',
+    '    compose: compose.yml',
+    '    backups:',
+    '      password: { env: SHOP_BACKUP_PASSWORD }',
+    `      repositories: [${repo}]`,
+    ...more,
+    '',
+  ].join('\n');
+
 test('before any server is reached: an unknown repository server, an unset password, a stack without backups', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-backup-cli-'));
   writeFileSync(join(dir, 'compose.yml'), 'services:\n  db:\n    image: postgres:16\n    mem_limit: 256m\n');
-  const fleet = (repo: string) =>
-    [
-      'servers:',
-      '  app: { host: 203.0.113.10 }',
-      'stacks:',
-      '  shop:',
-      '    server: app',
-      '    compose: compose.yml',
-      '    backups:',
-      '      password: { env: SHOP_BACKUP_PASSWORD }',
-      `      repositories: [${repo}]`,
-      '  blog: { server: app, compose: compose.yml, project: blog }',
-      '',
-    ].join('\n');
+  const fleet = (repo: string) => shopFleet(repo, ['  blog: { server: app, compose: compose.yml, project: blog }']);
   const run = (args: string[], env: Record<string, string> = {}) =>
     ferry([...args, '-f', 'ferry.yml'], { cwd: dir, env });
   writeFileSync(join(dir, 'ferry.yml'), fleet('{ name: far, server: vault, path: /srv/restic }'));
@@ -88,6 +91,30 @@ test('before any server is reached: an unknown repository server, an unset passw
   const none = await run(['backup', 'drill', 'blog']);
   assert.equal(none.code, 2);
   assert.match(none.err, /^error backup-not-configured: stack blog has no backups/m);
+});
+
+test('backups.paths: a path outside the rules is refused at its key, one no bind mount holds names those that are', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-backup-paths-'));
+  writeFileSync(
+    join(dir, 'compose.yml'),
+    'services:\n  web:\n    image: nginx\n    mem_limit: 64m\n    volumes: [./media:/media, ./site.conf:/etc/site.conf]\n',
+  );
+  writeFileSync(join(dir, 'site.conf'), 'x\n');
+  const fleet = (paths: string) => shopFleet('{ name: here, path: /var/backups/shop }', [`      paths: ${paths}`]);
+  const run = () =>
+    ferry(['backup', 'run', 'shop', '-f', 'ferry.yml'], { cwd: dir, env: { SHOP_BACKUP_PASSWORD: 'x' } });
+  writeFileSync(join(dir, 'ferry.yml'), fleet('[./media/../../etc]'));
+  const dots = await run();
+  assert.equal(dots.code, 2);
+  assert.match(dots.err, /stacks\/shop\/backups\/paths\/0 must be .*no `\.\.`.*\n {2}at ferry\.yml:10:15/);
+  writeFileSync(join(dir, 'ferry.yml'), fleet('[./site.conf]'));
+  const file = await run();
+  assert.equal(file.code, 2, 'bad input, before any server is reached');
+  assert.match(
+    file.err,
+    /^error backup-source-unknown: backups names path "\.\/site\.conf", which no relative bind mount/m,
+  );
+  assert.match(file.err, /\.\/media/);
 });
 
 test('restore and recover refuse bad input before any server is reached', async () => {

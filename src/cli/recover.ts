@@ -30,15 +30,15 @@ export interface RecoverFlags extends RestoreFlags {
   to: string;
 }
 
-/** A repository's server: its own, or the stack's (undefined in ferry.yml); undefined for a REST server, which is none of the fleet. */
+/** A repository's server: its own, or the stack's (undefined in ferry.yml); undefined for a REST server or a bucket, which are none of the fleet. */
 function serverOfRepo(b: BackupTarget, name: string): string | undefined {
   const r = b.def.repositories.find((x) => x.name === name);
-  return r?.rest ? undefined : (r?.server ?? b.stack.def.server!);
+  return r?.rest || r?.s3 ? undefined : (r?.server ?? b.stack.def.server!);
 }
 
 /**
  * The repository to recover from: the one named, or the first on another server than the
- * stack's (which is gone), a REST server's included; `recover-no-offsite` when every
+ * stack's (which is gone), a REST server's or a bucket included; `recover-no-offsite` when every
  * repository was on it.
  */
 export function recoveryRepository(b: BackupTarget, name: string | undefined): RepoAccess {

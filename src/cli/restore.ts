@@ -17,7 +17,7 @@ import { manifestOf } from '../backup/drill.js';
 import { proofLines, type BackupManifest, type Proof } from '../backup/manifest.js';
 import { differing, liveProofs, sourceKey, type Live, type SourceRef } from '../backup/restore-live.js';
 import { restoreSteps, type RestoreInput } from '../backup/restore-steps.js';
-import { beforeDb } from '../backup/restore-commands.js';
+import { beforeDb, volumeBefore } from '../backup/restore-commands.js';
 import type { CliIo } from './io.js';
 import { confirm, declined, execute, runFailure, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session } from './session.js';
@@ -156,6 +156,10 @@ export function keptCopies(i: Pick<RestoreInput, 'manifest' | 'sources' | 'id'>)
       return `postgres ${s.name}: database ${beforeDb(e.db, i.id)}`;
     }
     if (s.kind === 'redis') return `redis ${s.name}: directory .ferry-before-${i.id} in its data directory`;
+    if (s.kind === 'path') {
+      const e = i.manifest.paths.find((x) => x.name === s.name)!;
+      return `path ${s.name}: directory ${volumeBefore(e.path, i.id)}`;
+    }
     return `volume ${s.name}: directory ferry-before-${i.id} beside the volume's _data`;
   });
 }

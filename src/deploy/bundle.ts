@@ -12,6 +12,7 @@ import { InputError } from '../core/errors.js';
 import { INPUT_LIMITS, readInput } from '../core/files.js';
 import { finding } from '../core/finding.js';
 import { Secret } from '../core/secret.js';
+import type { Service } from '../model/compose.js';
 import type { LoadedStack } from '../model/loaded.js';
 
 export interface BundleFile {
@@ -66,6 +67,18 @@ function interpolationEnv(stack: LoadedStack, envPath: string, read: Reader): st
     .map((k) => envLine(k, vars[k]!));
   if (lines.length === 0 && !existsSync(envPath)) return undefined;
   return `# Written by Ferry: the values this release was checked with.\n${lines.join('\n')}\n`;
+}
+
+const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+
+/**
+ * The sources of a service's bind mounts under the project directory `base` that are
+ * directories or missing here: data, not part of the release, kept in the stack's `shared/`.
+ */
+export function dataBinds(svc: Service, base: string): string[] {
+  return svc.volumes
+    .filter((v) => v.type === 'bind' && v.source?.startsWith(base) && !isFile(v.source))
+    .map((v) => v.source!);
 }
 
 /** Reads a file the release ships; undefined (and a finding) when it cannot be read. */
@@ -154,14 +167,12 @@ export function makeBundle(
   const named = new Set(shipped.flatMap((s) => [...s.secrets, ...s.configs].map((r) => r.source)));
   for (const svc of shipped) {
     for (const e of svc.envFiles) if (existsSync(e.path)) add(e.path, `env_file of service ${svc.name}`, true);
-    for (const v of svc.volumes) {
-      if (v.type !== 'bind' || !v.source || !v.source.startsWith(base)) continue;
-      if (existsSync(v.source) && statSync(v.source).isFile())
+    for (const v of svc.volumes)
+      if (v.type === 'bind' && v.source?.startsWith(base) && isFile(v.source))
         add(v.source, `bind mount of service ${svc.name}`, false);
-      else {
-        const rel = relOf(v.source, 'bind mount');
-        if (rel !== undefined && rel !== '') dataPaths.add(rel);
-      }
+    for (const src of dataBinds(svc, base)) {
+      const rel = relOf(src, 'bind mount');
+      if (rel !== undefined && rel !== '') dataPaths.add(rel);
     }
   }
   for (const [kind, map] of [

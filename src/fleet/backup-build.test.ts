@@ -19,7 +19,7 @@ test("the stack's keys over the fleet's, retention per kind over the defaults, a
   assert.deepEqual(backupDef(fleet, { retention: { redis: 7 }, volumes: false }, '/fleet'), {
     password: { file: '/fleet/secrets/restic' },
     repositories: [{ name: 'offsite', server: 'vault', path: '/srv/restic' }],
-    retention: { postgres: 60, redis: 7, volumes: 30 },
+    retention: { postgres: 60, redis: 7, volumes: 30, paths: 30, release: 90 },
     volumes: false,
   });
   assert.deepEqual(
@@ -31,7 +31,7 @@ test("the stack's keys over the fleet's, retention per kind over the defaults, a
     {
       password: { env: 'SHOP_PW' },
       repositories: [{ name: 'here', path: '/var/backups/shop' }],
-      retention: { postgres: 60, redis: 14, volumes: 30 },
+      retention: { postgres: 60, redis: 14, volumes: 30, paths: 30, release: 90 },
     },
   );
 });
@@ -70,7 +70,7 @@ describe('REST repositories in ferry.yml', () => {
   test('a path beside rest, a user without a password, credentials in the URL: each refused at its key', () => {
     assert.match(
       findingsOf('{ name: vault, path: /srv/r, rest: { url: "http://vault:8000/shop/" } }').join('\n'),
-      /stacks\/shop\/backups\/repositories\/0\/rest: .*either a `path`.*or on a REST server/,
+      /stacks\/shop\/backups\/repositories\/0\/rest: .*one of a `path`.*a REST server \(`rest`\) or a bucket/,
     );
     assert.match(
       findingsOf('{ name: vault, rest: { url: "http://vault:8000/shop/", user: shop } }').join('\n'),
@@ -83,5 +83,30 @@ describe('REST repositories in ferry.yml', () => {
     );
     assert.ok(!credentials.join('\n').includes('CANARY-rest'), 'the value is not echoed');
     assert.match(findingsOf('{ name: vault }').join('\n'), /repositories\/0\/path must be given/);
+  });
+
+  test('a bucket: its URL with a bucket and no credentials, its keys from secrets, alone', () => {
+    const keys = 'access_key_id: { env: S3_ID }, secret_access_key: { file: s3.key }';
+    assert.deepEqual(findingsOf(`{ name: b2, s3: { url: "https://s3.example.com/shop-backups/app", ${keys} } }`), []);
+    assert.match(
+      findingsOf(`{ name: b2, rest: { url: "http://v/" }, s3: { url: "https://s3.example.com/b", ${keys} } }`).join(
+        '\n',
+      ),
+      /repositories\/0\/rest: .*one of a `path`/,
+    );
+    assert.match(
+      findingsOf(`{ name: b2, s3: { url: "https://s3.example.com", ${keys} } }`).join('\n'),
+      /repositories\/0\/s3\/url must be .* then the bucket/,
+    );
+    const leaked = findingsOf(`{ name: b2, s3: { url: "https://ID:CANARY-s3@s3.example.com/b", ${keys} } }`);
+    assert.match(leaked.join('\n'), /repositories\/0\/s3\/url must be/);
+    assert.ok(!leaked.join('\n').includes('CANARY-s3'), 'the value is not echoed');
+    const plain = findingsOf('{ name: b2, s3: { url: "https://s3.example.com/b", access_key_id: AKIA-CANARY } }');
+    assert.match(
+      plain.join('\n'),
+      /s3\/access_key_id must be `\{ env: NAME \}` or `\{ file: PATH \}`, got a value not shown/,
+    );
+    assert.match(plain.join('\n'), /s3\/secret_access_key must be/);
+    assert.ok(!plain.join('\n').includes('AKIA-CANARY'), 'the value is not echoed');
   });
 });

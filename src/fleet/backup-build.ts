@@ -23,6 +23,8 @@ export function backupDef(
   if (m.postgres !== undefined) def.postgres = m.postgres;
   if (m.redis !== undefined) def.redis = m.redis;
   if (m.volumes !== undefined) def.volumes = m.volumes;
+  if (m.paths !== undefined) def.paths = m.paths;
+  if (m.release !== undefined) def.release = m.release;
   if (typeof m.schedule === 'string') def.schedule = m.schedule;
   if (typeof m.drill === 'string') def.drill = m.drill;
   if (typeof m.check === 'string') def.check = m.check;
@@ -36,13 +38,25 @@ const secretDef = (p: SecretEntry, baseDir: string): BackupPasswordDef =>
 
 type RepositoryEntry = NonNullable<BackupsEntry['repositories']>[number];
 
-/** The schema let through exactly one of `path` and `rest`. */
+/** The schema let through exactly one of `path`, `rest` and `s3`. */
 function repositoryDef(r: RepositoryEntry, baseDir: string): BackupRepositoryDef {
   if (r.rest) {
     const { url, user, password } = r.rest;
     return {
       name: r.name,
       rest: { url, ...(user !== undefined && password ? { user, password: secretDef(password, baseDir) } : {}) },
+    };
+  }
+  if (r.s3) {
+    const { url, access_key_id, secret_access_key, region } = r.s3;
+    return {
+      name: r.name,
+      s3: {
+        url,
+        accessKeyId: secretDef(access_key_id, baseDir),
+        secretAccessKey: secretDef(secret_access_key, baseDir),
+        ...(region ? { region } : {}),
+      },
     };
   }
   return { name: r.name, path: r.path!, ...(r.server ? { server: r.server } : {}) };

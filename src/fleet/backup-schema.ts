@@ -47,6 +47,32 @@ export const BackupRestSchema = z
   })
   .describe('A repository on a restic REST server (`rest-server`, or any server of its protocol).');
 
+export const BackupS3Schema = z
+  .strictObject(
+    {
+      url: z
+        .string({ error: 'must be the URL of a bucket, such as https://s3.eu-central-1.amazonaws.com/my-bucket/shop' })
+        .regex(/^https?:\/\/[^\s@/]+\/[^\s/]+(\/[^\s]*)?$/, {
+          error:
+            'must be an http:// or https:// URL of the endpoint, then the bucket, then an optional prefix, without credentials, such as https://s3.eu-central-1.amazonaws.com/my-bucket/shop',
+        })
+        .describe("The repository's bucket (and prefix) at its S3 endpoint, without credentials."),
+      access_key_id: secretRefSchema('must be `{ env: NAME }` or `{ file: PATH }`').describe(
+        'The access key id, from a secret on this machine.',
+      ),
+      secret_access_key: secretRefSchema('must be `{ env: NAME }` or `{ file: PATH }`').describe(
+        "The secret access key, from a secret on this machine. Ferry writes both keys on the stack's server to a mode-600 credentials file restic reads (AWS_SHARED_CREDENTIALS_FILE): never on a command line, never printed.",
+      ),
+      region: z
+        .string({ error: 'must be a region name such as eu-central-1' })
+        .regex(/^[a-z0-9-]+$/, { error: 'must be a region name such as eu-central-1' })
+        .optional()
+        .describe("The bucket's region, when the endpoint needs it. Default: the one the endpoint says."),
+    },
+    { error: MAPPING },
+  )
+  .describe('A repository in an S3-compatible bucket (Amazon S3, Backblaze B2, Wasabi, MinIO, Garage...).');
+
 export const BackupRepositorySchema = z
   .strictObject(
     {
@@ -67,25 +93,28 @@ export const BackupRepositorySchema = z
           "Another server of the fleet holding the repository, reached from the stack's server over SFTP with a key Ferry makes for it. Default: the stack's own server.",
         ),
       rest: BackupRestSchema.optional(),
+      s3: BackupS3Schema.optional(),
     },
     { error: MAPPING },
   )
   .superRefine((r, ctx) => {
-    if (r.rest !== undefined && (r.path !== undefined || r.server !== undefined))
+    const remote = (['rest', 's3'] as const).filter((k) => r[k] !== undefined);
+    if (remote.length > 1 || (remote.length === 1 && (r.path !== undefined || r.server !== undefined)))
       ctx.addIssue({
         code: 'custom',
-        path: ['rest'],
-        message: 'a repository is either a `path` (with or without `server`) or on a REST server (`rest`), not both',
+        path: [remote[0]!],
+        message:
+          'a repository is one of a `path` (with or without `server`), a REST server (`rest`) or a bucket (`s3`)',
       });
-    else if (r.rest === undefined && r.path === undefined)
+    else if (remote.length === 0 && r.path === undefined)
       ctx.addIssue({
         code: 'custom',
         path: ['path'],
-        message: "must be given: the repository's directory (or `rest` for a REST server)",
+        message: "must be given: the repository's directory (or `rest` for a REST server, `s3` for a bucket)",
       });
   })
   .describe(
-    'A restic repository: a directory on the stack server, on another server of the fleet over SFTP, or on a restic REST server.',
+    'A restic repository: a directory on the stack server, on another server of the fleet over SFTP, on a restic REST server, or in an S3-compatible bucket.',
   );
 
 const names = (what: string) =>
@@ -99,6 +128,28 @@ const names = (what: string) =>
     )
     .optional();
 
+/** A directory to copy: `./REL` (a relative bind mount's data, kept in the stack's `shared/`) or absolute. */
+const PATH_SOURCE = /^(\.\/|\/)(?!\.\.?(\/|$))(?!.*\/\.\.?(\/|$))[A-Za-z0-9_@%+=:.\/-]*[A-Za-z0-9_@%+=:.-]$/;
+
+const paths = z
+  .union(
+    [
+      z.literal(false),
+      z.array(
+        z.string({ error: 'must be a path' }).regex(PATH_SOURCE, {
+          error:
+            'must be `./DIR` (the data of a relative bind mount) or an absolute directory such as /srv/media: no `..`, no spaces, no trailing slash, not / itself',
+        }),
+        { error: 'must be a list of paths, or false' },
+      ),
+    ],
+    { error: 'must be a list of paths, or false' },
+  )
+  .optional()
+  .describe(
+    "Directories on the server copied as files: `./DIR` names the data of a relative bind mount (kept in the stack's `shared/` directory), an absolute path any directory of the server. Default: the data of every relative bind mount but the Postgres and Redis services' own; false: none.",
+  );
+
 const days = (what: string) =>
   z.number({ error: 'must be a whole number of days from 1 to 3650' }).int().min(1).max(3650).optional().describe(what);
 
@@ -108,6 +159,8 @@ export const BackupRetentionSchema = z
       postgres: days('Days of Postgres dumps kept. Default: 30.'),
       redis: days('Days of Redis saves kept. Default: 14.'),
       volumes: days('Days of volume copies kept. Default: 30.'),
+      paths: days('Days of path copies kept. Default: 30.'),
+      release: days('Days of release copies (compose files, env files, configs) kept. Default: 90.'),
     },
     { error: MAPPING },
   )
@@ -146,6 +199,13 @@ export const BackupsSchema = z
       volumes: names('named volume').describe(
         "Named volumes of the compose project copied as files. Default: every named volume but the Postgres and Redis services' own (their data is dumped); false: none.",
       ),
+      paths,
+      release: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe(
+          'Whether the running release (its compose files, env files and configs, as the server runs them) is backed up. Default: true.',
+        ),
       retention: BackupRetentionSchema.optional(),
       schedule: calendar(
         'When the server backs the stack up by itself: a systemd calendar expression (`OnCalendar=`: `daily`, `hourly`, `*-*-* 03:00`), checked by systemd-analyze on the server; a systemd timer runs the backup without Ferry. false: no timer (a stack can turn off the fleet default). Default: none.',
@@ -172,8 +232,9 @@ export const BackupsSchema = z
 
 export type BackupsEntry = z.output<typeof BackupsSchema>;
 
-/** A REST repository's URL or password: a value written there may hold a credential, and is never echoed. */
+/** A REST repository's URL or password, a bucket's URL or keys: a value written there may hold a credential, and is never echoed. */
 export function isRestSecretPath(path: readonly (string | number)[]): boolean {
-  const at = path.lastIndexOf('rest');
-  return at > 0 && path[at - 2] === 'repositories' && ['url', 'password'].includes(String(path[at + 1]));
+  const at = Math.max(path.lastIndexOf('rest'), path.lastIndexOf('s3'));
+  const keys = path[at] === 'rest' ? ['url', 'password'] : ['url', 'access_key_id', 'secret_access_key'];
+  return at > 0 && path[at - 2] === 'repositories' && keys.includes(String(path[at + 1]));
 }

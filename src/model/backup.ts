@@ -3,7 +3,7 @@
 /** Where the password comes from on this machine; a file path is absolute. */
 export type BackupPasswordDef = { env: string } | { file: string };
 
-export type BackupRepositoryDef = PathRepositoryDef | RestRepositoryDef;
+export type BackupRepositoryDef = PathRepositoryDef | RestRepositoryDef | S3RepositoryDef;
 
 export interface PathRepositoryDef {
   name: string;
@@ -12,6 +12,7 @@ export interface PathRepositoryDef {
   /** Another server of the fleet, reached over SFTP. */
   server?: string;
   rest?: undefined;
+  s3?: undefined;
 }
 
 /** A repository on a restic REST server: its URL without credentials, and the user's password when it has one. */
@@ -20,6 +21,16 @@ export interface RestRepositoryDef {
   rest: { url: string; user?: string; password?: BackupPasswordDef };
   path?: undefined;
   server?: undefined;
+  s3?: undefined;
+}
+
+/** A repository in an S3-compatible bucket: `https://ENDPOINT/BUCKET[/PREFIX]`, its keys from secrets. */
+export interface S3RepositoryDef {
+  name: string;
+  s3: { url: string; accessKeyId: BackupPasswordDef; secretAccessKey: BackupPasswordDef; region?: string };
+  path?: undefined;
+  server?: undefined;
+  rest?: undefined;
 }
 
 /** Days kept, per kind. */
@@ -27,6 +38,8 @@ export interface BackupRetention {
   postgres: number;
   redis: number;
   volumes: number;
+  paths: number;
+  release: number;
 }
 
 /** Days kept per snapshot kind: the manifest as long as the longest kept source. */
@@ -35,13 +48,15 @@ export function keptDays(r: BackupRetention): [string, number][] {
     ['postgres', r.postgres],
     ['redis', r.redis],
     ['volume', r.volumes],
-    ['manifest', Math.max(r.postgres, r.redis, r.volumes)],
+    ['path', r.paths],
+    ['release', r.release],
+    ['manifest', Math.max(r.postgres, r.redis, r.volumes, r.paths, r.release)],
   ];
 }
 
 export const DEFAULT_CHECK_READ = '10%';
 
-export const DEFAULT_RETENTION: BackupRetention = { postgres: 30, redis: 14, volumes: 30 };
+export const DEFAULT_RETENTION: BackupRetention = { postgres: 30, redis: 14, volumes: 30, paths: 30, release: 90 };
 
 export interface BackupDef {
   password?: BackupPasswordDef;
@@ -50,6 +65,10 @@ export interface BackupDef {
   postgres?: string[] | false;
   redis?: string[] | false;
   volumes?: string[] | false;
+  /** Directories on the server copied as files: `./REL` (a relative bind mount's data) or absolute; undefined: every relative bind mount's data; false: none. */
+  paths?: string[] | false;
+  /** Whether the running release (compose files, env files, configs) is backed up; undefined: yes. */
+  release?: boolean;
   retention: BackupRetention;
   /** A systemd calendar expression: a timer on the server runs the backup; undefined: only by hand. */
   schedule?: string;

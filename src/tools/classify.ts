@@ -152,6 +152,12 @@ const RULES: Record<Tool, ToolRules> = {
         hint: "The password does not open the repository: give `backups.password` the repository's own password (restic keeps it in the repository's keys; a new password needs `restic key add`).",
       },
       {
+        match:
+          /Access Key Id you provided does not exist|InvalidAccessKeyId|SignatureDoesNotMatch|request signature we calculated does not match|Access Denied/i,
+        code: 'backup-repository-unauthorized',
+        hint: "The bucket refuses the repository's keys: give `s3.access_key_id` and `s3.secret_access_key` those of a key allowed to read and write the bucket (and its prefix), then run again.",
+      },
+      {
         match: /repository does not exist|Is there a repository at the following location/i,
         code: 'backup-repository-missing',
         hint: 'Run `ferry backup run STACK`, which creates the repository, or fix its `path`.',

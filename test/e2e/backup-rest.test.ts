@@ -10,7 +10,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
@@ -25,7 +25,7 @@ import {
   watchProcesses,
   type TestbedHost,
 } from './helpers.js';
-import { PG_SERVICE } from './backup-compose.js';
+import { PG_SERVICE, filesUnder, fillItems, itemRows, startJob } from './backup-compose.js';
 import { Dnsmasq, writeHook } from './dnsmasq.js';
 import { httpGet } from './deploy-stack.js';
 import { cleanStack } from './migrate-stack.js';
@@ -109,17 +109,10 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, spare: Testbe
   );
 }
 
-const rows = (h: TestbedHost): number =>
-  Number(onHost(h, `docker exec ${containerOf(STACK, 'db')} psql -At -U shop -d shop -c 'SELECT count(*) FROM items'`));
+const rows = (h: TestbedHost): number => itemRows(h, STACK);
 
 function fillData(h1: TestbedHost): void {
-  onHost(
-    h1,
-    `until docker exec ${containerOf(STACK, 'db')} pg_isready -q -h 127.0.0.1 -U shop -d shop; do sleep 0.5; done; ` +
-      `docker exec -i ${containerOf(STACK, 'db')} psql -q -v ON_ERROR_STOP=1 -U shop -d shop`,
-    `CREATE TABLE items (id serial PRIMARY KEY, name text);\n` +
-      `INSERT INTO items (name) SELECT 'item ' || i FROM generate_series(1, ${ROWS}) i;\n`,
-  );
+  fillItems(h1, STACK, ROWS);
   onHost(
     h1,
     `cd "$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)" && for i in $(seq 1 20); do echo "file $i" > "f $i.txt"; done`,
@@ -201,7 +194,7 @@ async function damagedPackFailsCheck(
     h2,
     `f=$(find ${DATA}/${STACK}/data -type f | head -n 1); printf 'ferry-damage' | dd of="$f" bs=1 seek=64 conv=notrunc status=none`,
   );
-  const checked = startService(h1, 'check');
+  const checked = startJob(h1, STACK, 'check');
   assert.equal(checked.result, 'exit-code', checked.journal);
   assert.match(checked.journal, /check of vault FAILED/);
   const status = await run(['backup', 'status', STACK, '--json']);
@@ -211,24 +204,6 @@ async function damagedPackFailsCheck(
   const live = await run(['check', '--live']);
   assert.match(live.out + live.err, /the last scheduled check of tbrest's repositories on host1 failed/);
 }
-
-/** The stack's scheduled `job` started on `h` as its timer would: its result and its journal since. */
-function startService(h: TestbedHost, job: 'backup' | 'check'): { result: string; journal: string } {
-  const unit = `ferry-${job}-${STACK}.service`;
-  const since = onHost(h, 'date "+%Y-%m-%d %H:%M:%S"').trim();
-  onHost(h, `systemctl start ${unit} || true`);
-  return {
-    result: onHost(h, `systemctl show -p Result --value ${unit}`).trim(),
-    journal: onHost(h, `journalctl -u ${unit} --since "${since}" --no-pager -o cat`),
-  };
-}
-
-/** Every file under `dir`, recursively. */
-const filesUnder = (dir: string): string[] =>
-  readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
 
 describe(
   'backups to a restic REST server, on the test bed',
@@ -293,10 +268,10 @@ describe(
       // ferry apply keeps the schedule in step without reading the REST password: restic still reads the file.
       const applied = await run(['apply', STACK, '--yes']);
       assert.equal(applied.code, 0, applied.err);
-      assert.equal(startService(h1, 'backup').result, 'success');
+      assert.equal(startJob(h1, STACK, 'backup').result, 'success');
       const listed = await run(['backup', 'list', STACK, '--json']);
       assert.equal(count(listed), count(before) + 1, listed.out);
-      const checked = startService(h1, 'check');
+      const checked = startJob(h1, STACK, 'check');
       assert.equal(checked.result, 'success', checked.journal);
       assert.match(checked.journal, /check of vault \(100% of its packs read\): no errors/);
       const status = await run(['backup', 'status', STACK, '--json']);
@@ -331,10 +306,10 @@ describe(
         const down = await run(['backup', 'run', STACK]);
         assert.equal(down.code, 1, down.err);
         // The scheduled run says so at once too, and fails.
-        const scheduled = startService(h1, 'backup');
+        const scheduled = startJob(h1, STACK, 'backup');
         assert.equal(scheduled.result, 'exit-code', scheduled.journal);
         assert.ok(
-          scheduled.journal.includes(`vault: the REST server at ${h2.host}:${PORT} cannot be reached`),
+          scheduled.journal.includes(`vault: the server at ${h2.host}:${PORT} cannot be reached`),
           scheduled.journal,
         );
         assert.match(

@@ -461,12 +461,16 @@ async function drillProves(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>, rep
   assert.equal(report.ok, true);
   assert.deepEqual(report.left, []);
   const found = Object.fromEntries(report.proofs.map((p) => [p.what, p.found.split(',')[0]]));
+  // The release: compose.yml and the .env Ferry wrote.
+  const release = onHost(h1, `basename "$(readlink -e /srv/ferry/${STACK}/current)"`).trim();
   assert.deepEqual(found, {
     'postgres db public.items': `${ROWS} rows`,
     'postgres db public."odd name"': '3 rows',
     'redis cache': `${KEYS} keys`,
     'volume uploads': '41 files',
+    [`release ${release}`]: found[`release ${release}`],
   });
+  assert.match(found[`release ${release}`] ?? '', /^[1-9]\d* files$/);
   assert.ok(report.duration_ms > 0 && report.data_age_ms > 0);
   assert.equal(
     onHost(h1, `docker ps -aq --filter label=ferry-drill=${STACK}; ls /var/tmp | grep ferry-drill || true`).trim(),
@@ -532,7 +536,10 @@ describe(
         ['local', true],
         ['offsite', true],
       ]);
-      for (const x of runs) assert.deepEqual([...x.kinds].sort(), ['postgres db', 'redis cache', 'volume uploads']);
+      // The running release is backed up too, named by its id.
+      const release = onHost(h1, `basename "$(readlink -e /srv/ferry/${STACK}/current)"`).trim();
+      for (const x of runs)
+        assert.deepEqual([...x.kinds].sort(), ['postgres db', 'redis cache', `release ${release}`, 'volume uploads']);
       for (const repository of ['local', 'offsite']) metricsSayGood(repository);
     });
 

@@ -46,7 +46,7 @@ const COMPOSE = `services:
   files:
     image: ferry-tb-app:1
     entrypoint: [sleep, infinity]
-    volumes: [uploads:/srv/uploads]
+    volumes: [uploads:/srv/uploads, ./media:/srv/media]
     restart: unless-stopped
   worker:
     image: ferry-tb-app:1
@@ -68,6 +68,8 @@ const psql = (sql: string) =>
 const redis = (args: string) =>
   `docker exec -e REDISCLI_AUTH=${REDIS_CANARY} ${containerOf(STACK, 'cache')} redis-cli ${args}`;
 const uploads = `"$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)"`;
+/** The data of the relative bind mount ./media, kept in the stack's shared/ directory. */
+const media = `/srv/ferry/${STACK}/shared/media`;
 
 function clean(h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
   onHost(
@@ -133,6 +135,10 @@ function fillData(h: TestbedHost): void {
     h,
     `cd ${uploads} && mkdir -p "img/2026" && for i in $(seq 1 20); do printf "image %d\\n" $i > "img/2026/p $i.txt"; done && head -c 2000000 /dev/urandom > blob.bin`,
   );
+  onHost(
+    h,
+    `cd ${media} && mkdir -p covers && for i in 1 2 3 4 5; do printf "cover %d\\n" $i > "covers/c$i.txt"; done`,
+  );
 }
 
 /** What a bad day does: rows deleted and added, keys flushed, files removed and added. */
@@ -143,6 +149,7 @@ function damage(h: TestbedHost): void {
   );
   onHost(h, `${redis('FLUSHALL')} >/dev/null && ${redis('SET stray 1')} >/dev/null`);
   onHost(h, `cd ${uploads} && rm -rf img && echo new > after-backup.txt`);
+  onHost(h, `cd ${media} && rm -f covers/c1.txt && echo new > covers/after-backup.txt`);
 }
 
 interface Live {
@@ -150,6 +157,8 @@ interface Live {
   invoices: number;
   keys: number;
   files: number;
+  /** The files of ./media, and the hash of their names and contents. */
+  media: string;
 }
 
 function live(h: TestbedHost): Live {
@@ -158,10 +167,16 @@ function live(h: TestbedHost): Live {
     invoices: Number(onHost(h, psql('SELECT count(*) FROM billing.\\"Invoices\\"')).trim()),
     keys: Number(onHost(h, redis('DBSIZE')).trim()),
     files: Number(onHost(h, `find ${uploads} -type f | wc -l`).trim()),
+    media: onHost(
+      h,
+      `cd ${media} && find . -type f | sort | xargs cat | sha256sum | cut -c1-16; find . -type f | wc -l`,
+    )
+      .trim()
+      .replace('\n', ' '),
   };
 }
 
-const AS_BACKED_UP: Live = { rows: ROWS, invoices: 30, keys: KEYS, files: 21 };
+let AS_BACKED_UP: Live = { rows: ROWS, invoices: 30, keys: KEYS, files: 21, media: '' };
 
 interface Report {
   repository: string;
@@ -201,8 +216,8 @@ async function restoredFrom(h: TestbedHost, run: Runner, repository: string): Pr
   const r = await run(['restore', STACK, '--yes', '--json', '--repository', repository]);
   assert.equal(r.code, 0, r.err + r.out);
   const report = JSON.parse(r.out) as Report;
-  assert.deepEqual(report.restored.sort(), ['postgres db', 'redis cache', 'volume uploads']);
-  assert.ok(report.proofs.length >= 4 && report.proofs.every((p) => p.ok), r.out);
+  assert.deepEqual(report.restored.sort(), ['path ./media', 'postgres db', 'redis cache', 'volume uploads']);
+  assert.ok(report.proofs.length >= 5 && report.proofs.every((p) => p.ok), r.out);
   assert.deepEqual(live(h), AS_BACKED_UP);
   const id = /database appdb_before_([0-9a-f]{6})/.exec(report.kept.join('\n'))?.[1];
   assert.ok(id, report.kept.join('\n'));
@@ -221,6 +236,7 @@ async function restoredFrom(h: TestbedHost, run: Runner, repository: string): Pr
     /appendonlydir/,
   );
   assert.match(onHost(h, `ls "$(dirname ${uploads})/ferry-before-${id}"`), /after-backup\.txt/);
+  assert.match(onHost(h, `ls /srv/ferry/${STACK}/shared/.media.ferry-before-${id}/covers`), /after-backup\.txt/);
   for (const svc of ['files', 'worker', 'cache', 'db'])
     assert.equal(onHost(h, `docker inspect -f '{{.State.Running}}' ${containerOf(STACK, svc)}`).trim(), 'true', svc);
 }
@@ -267,7 +283,7 @@ async function recoveredElsewhere({ dir, state, outputs, h, spare }: Bed): Promi
   assert.equal(report.from, h.name);
   assert.equal(report.to, spare.name);
   assert.equal(report.restore.repository, 'offsite');
-  assert.deepEqual(report.restore.restored.sort(), ['postgres db', 'redis cache', 'volume uploads']);
+  assert.deepEqual(report.restore.restored.sort(), ['path ./media', 'postgres db', 'redis cache', 'volume uploads']);
   assert.ok(
     report.restore.proofs.every((p) => p.ok),
     r.out,
@@ -315,7 +331,7 @@ async function restoredOnAnotherServer(h: TestbedHost, spare: TestbedHost, run: 
   const report = JSON.parse(r.out) as Report & { server: string };
   assert.equal(report.server, spare.name);
   assert.equal(report.repository, 'local');
-  assert.ok(report.proofs.length >= 4 && report.proofs.every((p) => p.ok), r.out);
+  assert.ok(report.proofs.length >= 5 && report.proofs.every((p) => p.ok), r.out);
   assert.deepEqual(live(spare), AS_BACKED_UP);
   assert.match(
     onHost(h, 'cat /root/.ssh/authorized_keys'),
@@ -374,6 +390,8 @@ describe(
       const applied = await run(['apply', STACK, '--yes']);
       assert.equal(applied.code, 0, applied.err + applied.out);
       fillData(h);
+      AS_BACKED_UP = { ...AS_BACKED_UP, media: live(h).media };
+      assert.match(AS_BACKED_UP.media, /^[0-9a-f]{16} 5$/);
       const backed = await run(['backup', 'run', STACK]);
       assert.equal(backed.code, 0, backed.err + backed.out);
     });
@@ -388,6 +406,7 @@ describe(
       assert.equal(r.code, 0, r.err + r.out);
       assert.match(r.out, /already holds the data of this run: nothing to restore/);
       assert.match(r.out, /^ok {3}volume uploads: 21 files/m);
+      assert.match(r.out, /^ok {3}path \.\/media: 5 files/m);
       assert.deepEqual(live(h), AS_BACKED_UP);
     });
 
@@ -403,6 +422,22 @@ describe(
       const r = await run(['restore', STACK, '--yes']);
       assert.equal(r.code, 0, r.err + r.out);
       assert.match(r.out, /nothing to restore/);
+    });
+
+    test('a drill proves the data of the bind mount and the release (its env file encrypted in the repository)', async () => {
+      const r = await run(['backup', 'drill', STACK, '--json']);
+      assert.equal(r.code, 0, r.err + r.out);
+      const proofs = (JSON.parse(r.out) as { proofs: { what: string; found: string; ok: boolean }[] }).proofs;
+      const release = onHost(h, `basename "$(readlink -e /srv/ferry/${STACK}/current)"`).trim();
+      assert.deepEqual(
+        proofs.filter((p) => /^(path|release) /.test(p.what)).map((p) => [p.what, p.ok]),
+        [
+          ['path ./media', true],
+          [`release ${release}`, true],
+        ],
+      );
+      // The release holds .env with both passwords: restic encrypts it.
+      assert.equal(onHost(h, `grep -rlF ${DB_CANARY} ${LOCAL_REPO} | wc -l`).trim(), '0');
     });
 
     test('a restore from the repository on another server (SFTP) works the same', () =>

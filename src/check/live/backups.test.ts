@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { emptyFacts, type HostFacts } from '../../inventory/live/facts.js';
 import { parseBackupMetrics } from '../../inventory/live/probes/backups.js';
 import { renderBackupMetrics, renderDrillMetrics } from '../../backup/metrics.js';
-import type { BackupDef } from '../../model/backup.js';
+import { DEFAULT_RETENTION, type BackupDef } from '../../model/backup.js';
 import { fleet, project, server, service, stack } from '../test-helpers/make.js';
 import { backupAge } from './backups.js';
 
@@ -14,7 +14,7 @@ const backups = (over: Partial<BackupDef> = {}): BackupDef => ({
     { name: 'local', path: '/var/backups/shop' },
     { name: 'offsite', server: 'vault', path: '/srv/shop' },
   ],
-  retention: { postgres: 30, redis: 14, volumes: 30 },
+  retention: DEFAULT_RETENTION,
   ...over,
 });
 const shop = (def: BackupDef) =>
