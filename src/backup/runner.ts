@@ -45,24 +45,34 @@ conf() { jq -r "$@" "$config"; }
 
 # restic on the configuration's repository $1 (an index), the password from its file; a
 # REST repository with credentials is named by its file (they are on no command line).
+# With $limit set, restic is stopped after that many seconds.
 repo() {
-  local i=$1 url sftp file e; shift
+  local i=$1 url sftp file e t=(); shift
+  [ -z "\${limit:-}" ] || t=(timeout "$limit")
   url=$(conf ".repositories[$i].url"); sftp=$(conf ".repositories[$i].sftp_command // empty")
   file=$(conf ".repositories[$i].repository_file // empty")
   mapfile -t e < <(conf ".repositories[$i].env // [] | .[]")
-  if [ -n "$sftp" ]; then env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" -o "sftp.command=$sftp" "$@"
-  elif [ -n "$file" ]; then env RESTIC_PASSWORD_FILE="$pwfile" restic --repository-file "$file" "$@"
-  else env RESTIC_PASSWORD_FILE="$pwfile" "\${e[@]}" restic -r "$url" "$@"; fi
+  if [ -n "$sftp" ]; then "\${t[@]}" env RESTIC_PASSWORD_FILE="$pwfile" restic -r "$url" -o "sftp.command=$sftp" "$@"
+  elif [ -n "$file" ]; then "\${t[@]}" env RESTIC_PASSWORD_FILE="$pwfile" restic --repository-file "$file" "$@"
+  else "\${t[@]}" env RESTIC_PASSWORD_FILE="$pwfile" "\${e[@]}" restic -r "$url" "$@"; fi
 }
 
-# Whether repository $1's REST server or S3 endpoint answers on its port within 10 s (restic itself would
-# retry a refused connection for minutes); any other repository passes.
+# Whether repository $1's REST server or S3 endpoint answers on its port within 10 s, and a
+# bucket opens with its keys within 30 s (restic itself would retry a refused connection or
+# refused keys for minutes); any other repository passes.
 reachable() {
-  local h p
+  local h p out
   h=$(conf ".repositories[$1].reach_host // empty"); [ -n "$h" ] || return 0
   p=$(conf ".repositories[$1].reach_port")
-  timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-reach "$h" "$p" 2>/dev/null && return 0
-  echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the server at $h:$p cannot be reached" >&2
+  if ! timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-reach "$h" "$p" 2>/dev/null; then
+    echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the server at $h:$p cannot be reached" >&2
+    return 1
+  fi
+  [[ $(conf ".repositories[$1].url") == s3:* ]] || return 0
+  out=$(limit=30 repo "$1" cat config 2>&1 >/dev/null) && return 0
+  # No repository yet (exit 10) is for the run to make; a refusal restic reads as one is not.
+  [ $? -ne 10 ] || grep -qiE 'Access Denied|Access Key Id|SignatureDoesNotMatch|signature we calculated' <<<"$out" || return 0
+  echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the bucket refuses its keys, or cannot be opened: $({ grep -m 1 -E '^Fatal' <<<"$out" || tail -n 1 <<<"$out"; } | cut -c1-300)" >&2
   return 1
 }
 

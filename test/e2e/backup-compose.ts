@@ -1,4 +1,5 @@
 /** Compose services of the backup suites' stacks, on the test bed's images, and what those suites do with them. */
+import assert from 'node:assert/strict';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { containerOf, onHost, type TestbedHost } from './helpers.js';
@@ -56,3 +57,10 @@ export const filesUnder = (dir: string): string[] =>
     const p = join(dir, n);
     return statSync(p).isDirectory() ? filesUnder(p) : [p];
   });
+
+/** What a `ferry backup drill --json` proved, sorted, the release's id left out; fails unless every proof passed. */
+export function drillProofs(out: string): string[] {
+  const report = JSON.parse(out) as { ok: boolean; proofs: { what: string; ok: boolean }[] };
+  assert.ok(report.ok, out);
+  return report.proofs.map((p) => p.what.replace(/^release [0-9a-f]{12}$/, 'release')).sort();
+}

@@ -28,7 +28,7 @@ import {
   watchProcesses,
   type TestbedHost,
 } from './helpers.js';
-import { PG_SERVICE, filesUnder, fillItems, itemRows, startJob } from './backup-compose.js';
+import { PG_SERVICE, drillProofs, filesUnder, fillItems, itemRows, startJob } from './backup-compose.js';
 import { cleanStack } from './migrate-stack.js';
 
 const STACK = 'tbs3';
@@ -206,9 +206,7 @@ describe(
       assert.equal(onHost(h, `stat -c '%a %U' /etc/ferry/backup/${STACK}.repo-bucket`).trim(), '600 root');
       const drill = await run(['backup', 'drill', STACK, '--json']);
       assert.equal(drill.code, 0, drill.err + drill.out);
-      const report = JSON.parse(drill.out) as { ok: boolean; proofs: { what: string; ok: boolean }[] };
-      assert.ok(report.ok, drill.out);
-      assert.deepEqual(report.proofs.map((p) => p.what.replace(/^release \w+$/, 'release')).sort(), [
+      assert.deepEqual(drillProofs(drill.out), [
         'path ./media',
         'postgres db public.items',
         'release',
@@ -244,6 +242,13 @@ describe(
         /error backup-repository-unauthorized: [^]*?(Access Denied|does not exist in our records)[^]*?hint: The bucket refuses/,
       );
       assert.ok(Date.now() - started < 90_000, 'not restic’s minutes of retries');
+      // The keys file on the server now holds the unknown key: the scheduled run says so as fast.
+      const scheduled = startJob(h, STACK, 'backup');
+      assert.equal(scheduled.result, 'exit-code', scheduled.journal);
+      assert.match(
+        scheduled.journal,
+        /bucket: the bucket refuses its keys, or cannot be opened: .*(Access Denied|does not exist in our records)/,
+      );
       server?.stop();
       const down = await run(['backup', 'drill', STACK]);
       assert.equal(down.code, 1, down.err);
