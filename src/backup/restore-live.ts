@@ -113,8 +113,13 @@ export async function liveProofs(l: Live, m: BackupManifest, only: SourceRef[] =
     const c = runningContainer(cs, e.service, l);
     proofs.push(proveRedis(e, keyCount(await redisCli(l, c.name, ['INFO', 'keyspace']))));
   }
-  for (const f of filesOf(m).filter((x) => wanted(x.kind, x.e.name)))
-    proofs.push(proveVolume(f.e, await volumeManifest(l.t, await filesDir(l, f), l.sudo), f.kind));
+  for (const f of filesOf(m).filter((x) => wanted(x.kind, x.e.name))) {
+    const dir = await filesDir(l, f);
+    // A path can be missing, on a new server: restored, then.
+    if (f.kind === 'path' && (await l.t.exec(cmd('test', '-d', dir), { sudo: l.sudo })).code !== 0)
+      proofs.push({ ...proveVolume(f.e, { files: 0, bytes: 0, sha256: '' }, f.kind), found: 'no such directory' });
+    else proofs.push(proveVolume(f.e, await volumeManifest(l.t, dir, l.sudo), f.kind));
+  }
   return proofs;
 }
 

@@ -233,6 +233,8 @@ async function stageAll(ctx: StepContext, i: RestoreInput, todo: string[]): Prom
   }
   for (const f of filesChosen(i).filter((x) => todo.includes(filesKey(x)))) {
     const m = await filesDir(liveOf(ctx, i), f);
+    // A path missing here (a new server) is made, empty, so that the swap has a live copy to keep.
+    if (f.kind === 'path') await run(ctx, i, 'shell', cmd('mkdir', '-p', '--', m), `creating ${m}`);
     await run(ctx, i, 'shell', removeStaged(volumeStage(m, i.id)), `clearing ${volumeStage(m, i.id)}`);
     await run(ctx, i, 'restic', stageVolume(i.repo, f.e.snapshot, m, i.id), `restoring ${filesKey(f)}`);
     const staged = await volumeManifest(ctx.transport, stagedVolume(m, i.id, f.e.path), i.sudo);

@@ -93,7 +93,7 @@ async function firstApplyThenNothing(s: Stack): Promise<void> {
   );
   const second = await s.run(['apply', '--yes', '--json']);
   assert.equal(second.code, 0, second.err);
-  assert.equal(summary(second.out).changed, 0);
+  assert.equal(summary(second.out).changed, 0, second.out + second.err);
   assert.equal(current(s), id);
   for (const t of [first, second]) assert.equal(`${t.out}${t.err}`.includes(CANARY), false);
   for (const f of readdirSync(s.state)) assert.equal(readFileSync(join(s.state, f)).includes(CANARY), false, f);

@@ -70,6 +70,8 @@ const redis = (args: string) =>
 const uploads = `"$(docker volume inspect --format '{{ .Mountpoint }}' ${STACK}_uploads)"`;
 /** The data of the relative bind mount ./media, kept in the stack's shared/ directory. */
 const media = `/srv/ferry/${STACK}/shared/media`;
+/** A directory of the server that no service mounts, named in backups.paths. */
+const EXPORTS = `/srv/${STACK}-exports`;
 
 function clean(h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
   onHost(
@@ -77,7 +79,7 @@ function clean(h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
     `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
       `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
       `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock ${LOCAL_REPO} /etc/ferry/backup/${STACK}.password /var/lib/ferry/restore/${STACK}.json ` +
-      `/var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic; ` +
+      `/var/lib/ferry/textfile/ferry_backup_${STACK}_*.prom /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic ${EXPORTS}; ` +
       `sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`,
   );
   onHost(o, `rm -rf ${REMOTE_REPO}; sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys; true`);
@@ -85,7 +87,7 @@ function clean(h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
     spare,
     `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
       `docker volume rm ${STACK}_db-data ${STACK}_cache-data ${STACK}_uploads >/dev/null 2>&1; ` +
-      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/ferry/backup/${STACK}.password /var/lib/ferry/restore/${STACK}.json /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic; true`,
+      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/ferry/backup/${STACK}.password /var/lib/ferry/restore/${STACK}.json /root/.ssh/ferry-migrate-${STACK}-backup* /root/.cache/restic ${EXPORTS}; true`,
   );
 }
 
@@ -112,6 +114,7 @@ function writeStack(dir: string, h: TestbedHost, o: TestbedHost, spare: TestbedH
       '      repositories:',
       `        - { name: local, path: ${LOCAL_REPO} }`,
       `        - { name: offsite, server: ${o.name}, path: ${REMOTE_REPO} }`,
+      `      paths: [./media, ${EXPORTS}]`,
       '',
     ].join('\n'),
   );
@@ -139,6 +142,7 @@ function fillData(h: TestbedHost): void {
     h,
     `cd ${media} && mkdir -p covers && for i in 1 2 3 4 5; do printf "cover %d\\n" $i > "covers/c$i.txt"; done`,
   );
+  onHost(h, `mkdir -p ${EXPORTS} && echo a > ${EXPORTS}/a.csv && echo b > ${EXPORTS}/b.csv`);
 }
 
 /** What a bad day does: rows deleted and added, keys flushed, files removed and added. */
@@ -159,6 +163,7 @@ interface Live {
   files: number;
   /** The files of ./media, and the hash of their names and contents. */
   media: string;
+  exports: string;
 }
 
 function live(h: TestbedHost): Live {
@@ -173,10 +178,11 @@ function live(h: TestbedHost): Live {
     )
       .trim()
       .replace('\n', ' '),
+    exports: onHost(h, `cat ${EXPORTS}/*.csv 2>/dev/null | tr -d '\\n'; true`).trim(),
   };
 }
 
-let AS_BACKED_UP: Live = { rows: ROWS, invoices: 30, keys: KEYS, files: 21, media: '' };
+let AS_BACKED_UP: Live = { rows: ROWS, invoices: 30, keys: KEYS, files: 21, media: '', exports: 'ab' };
 
 interface Report {
   repository: string;
@@ -283,7 +289,14 @@ async function recoveredElsewhere({ dir, state, outputs, h, spare }: Bed): Promi
   assert.equal(report.from, h.name);
   assert.equal(report.to, spare.name);
   assert.equal(report.restore.repository, 'offsite');
-  assert.deepEqual(report.restore.restored.sort(), ['path ./media', 'postgres db', 'redis cache', 'volume uploads']);
+  // The spare had no /srv/...-exports: it is made, then restored.
+  assert.deepEqual(report.restore.restored.sort(), [
+    'path ./media',
+    `path ${EXPORTS}`,
+    'postgres db',
+    'redis cache',
+    'volume uploads',
+  ]);
   assert.ok(
     report.restore.proofs.every((p) => p.ok),
     r.out,
@@ -433,6 +446,7 @@ describe(
         proofs.filter((p) => /^(path|release) /.test(p.what)).map((p) => [p.what, p.ok]),
         [
           ['path ./media', true],
+          [`path ${EXPORTS}`, true],
           [`release ${release}`, true],
         ],
       );

@@ -72,7 +72,7 @@ export function healthTestCommand(c: Pick<Container, 'name' | 'healthTest'>): Co
  * now: ready, without waiting for Docker's next interval (it runs the first test one
  * interval after the start). Only a pass counts, as Docker counts it; a failure waits.
  */
-async function passingNow(t: Transport, containers: Container[], sudo: boolean): Promise<Set<string>> {
+export async function passingNow(t: Transport, containers: Container[], sudo: boolean): Promise<Set<string>> {
   const starting = containers.filter((c) => c.status === 'running' && c.health === 'starting');
   const passed = await Promise.all(
     starting.map(async (c) => {

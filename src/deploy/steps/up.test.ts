@@ -23,7 +23,9 @@ const ENGINE = [L.docker, L.plugin, L.standalone];
 const HASH = 'a'.repeat(64);
 
 /** `docker inspect` of containers: id, service, status, health, image. */
-function inspected(cs: { id: string; service: string; status?: string; health?: string; hash?: string }[]): string {
+function inspected(
+  cs: { id: string; service: string; status?: string; health?: string; hash?: string; test?: string[] }[],
+): string {
   return JSON.stringify(
     cs.map((c) => ({
       Id: c.id.padEnd(64, '0'),
@@ -35,6 +37,7 @@ function inspected(cs: { id: string; service: string; status?: string; health?: 
           'com.docker.compose.service': c.service,
           'com.docker.compose.config-hash': c.hash ?? HASH,
         },
+        ...(c.test ? { Healthcheck: { Test: c.test } } : {}),
       },
       State: { Status: c.status ?? 'running', ExitCode: 0, ...(c.health ? { Health: { Status: c.health } } : {}) },
       NetworkSettings: { Networks: { shop_default: { IPAddress: `172.20.0.${c.id.length}` } } },
@@ -219,4 +222,22 @@ test('up: a swap that succeeds switches nginx to the new container, then stops a
   await step.apply(testContext(t), { switchCurrent: false });
   assert.deepEqual(switched, ['web new000000000']);
   assert.deepEqual(t.lines.slice(-3), [L.inspect, 'docker stop -t 30 old000000000', 'docker rm old000000000']);
+});
+
+test('up: a container still `starting` whose own health test passes now is in step, as the verify counts it; one whose test fails is not', async () => {
+  const check = async (code: number) => {
+    const t = withEngine(new RecordingTransport('web1'))
+      .when(L.current, { stdout: 'releases/r2\n' })
+      .when(L.compose('r2', "config '--hash=*'"), { stdout: `web ${HASH}\n` })
+      .when(L.inspect, {
+        stdout: inspected([
+          { id: 'c1', service: 'web', health: 'starting', test: ['CMD', 'curl', '-f', 'http://127.0.0.1/'] },
+        ]),
+      })
+      .when(L.image('app:1'), { stdout: 'sha256:img\n' })
+      .when('docker exec shop-web-c1 curl -f http://127.0.0.1/', { code });
+    return upStep(options()).check(testContext(t));
+  };
+  assert.equal((await check(0)).needed, false);
+  assert.deepEqual((await check(1)).change, { summary: 'up: web: not running or not healthy' });
 });

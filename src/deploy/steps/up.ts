@@ -23,7 +23,7 @@ import { compose, releaseCall, type ComposeCall, type ReleaseRef } from '../comp
 import { isReady, projectContainers } from '../containers.js';
 import { currentLink, historyFile } from '../layout.js';
 import { composeFlavor } from './engine.js';
-import { waitReady } from './health.js';
+import { passingNow, waitReady } from './health.js';
 import { imageIds } from '../../engine/steps/images.js';
 import { currentCommand, idOfLink, readReleaseMeta } from '../release-meta.js';
 import { runOwn } from './failure.js';
@@ -116,6 +116,8 @@ async function drift(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promis
   const hashes = await configHashes(ctx, o, c);
   const containers = await projectContainers(ctx.transport, o.project, o.sudo);
   const images = await imageIds(ctx.transport, [...new Set(containers.map((x) => x.imageName))], o.sudo);
+  // As the verify counts it: a container still `starting` whose own health test passes now is ready.
+  const now = await passingNow(ctx.transport, containers, o.sudo);
   const out: string[] = [];
   for (const s of o.services) {
     const mine = containers.filter((x) => x.service === s.name);
@@ -123,7 +125,9 @@ async function drift(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promis
     else if (mine.some((x) => x.configHash !== hashes.get(s.name))) out.push(`${s.name}: configuration changed`);
     else if (mine.some((x) => images.get(x.imageName) !== undefined && images.get(x.imageName) !== x.image))
       out.push(`${s.name}: image changed`);
-    else if (mine.some((x) => !isReady(x) && !(s.oneShot && x.status === 'exited' && x.exitCode === 0)))
+    else if (
+      mine.some((x) => !isReady(x) && !now.has(x.id) && !(s.oneShot && x.status === 'exited' && x.exitCode === 0))
+    )
       out.push(`${s.name}: not running or not healthy`);
   }
   const known = new Set(o.services.map((s) => s.name));
