@@ -75,7 +75,7 @@ export const checkRdb = (stack: string, service: string, image: string): Command
     `/drill/${service}.rdb`,
   );
 
-/** Where a drill restores a directory's files: `sub` is `volume-NAME`, `path-K` or `release`. */
+/** Where a drill restores a directory's files: `sub` is `KIND-K` (`volume-0`, `path-1`, `release-2`). */
 export const filesDrillDir = (stack: string, sub: string): string => `${drillDir(stack)}/${sub}`;
 
 export const restoreFiles = (r: RepoAccess, stack: string, snapshot: string, sub: string): Command =>

@@ -28,15 +28,15 @@ import {
   scratchPostgres,
 } from './drill-commands.js';
 import {
+  filesEntries,
   parseManifest,
   provePostgres,
   proveRedis,
   proveVolume,
   type BackupManifest,
   type Proof,
-  type VolumeEntry,
 } from './manifest.js';
-import { checkData, dumpFile, type FilesKind, type RepoAccess } from './restic.js';
+import { checkData, dumpFile, type RepoAccess } from './restic.js';
 import { requireReachable, stackSnapshots, tagOf } from './run.js';
 
 export interface DrillReport {
@@ -129,12 +129,8 @@ export async function drill(d: Drill): Promise<DrillReport> {
       const keys = /\[info\] (\d+) keys read/.exec(out);
       proofs.push(proveRedis(e, keys ? Number(keys[1]) : undefined));
     }
-    const files: [FilesKind, VolumeEntry, string][] = [
-      ...m.volumes.map((e) => ['volume', e, `volume-${e.name}`] as [FilesKind, VolumeEntry, string]),
-      ...m.paths.map((e, k) => ['path', e, `path-${k}`] as [FilesKind, VolumeEntry, string]),
-      ...(m.release ? [['release', m.release, 'release'] as [FilesKind, VolumeEntry, string]] : []),
-    ];
-    for (const [kind, e, sub] of files) {
+    for (const [k, { kind, e }] of filesEntries(m).entries()) {
+      const sub = `${kind}-${k}`;
       await must(d, 'restic', restoreFiles(d.repo, d.stack, e.snapshot, sub), `restoring ${kind} ${e.name}`);
       const found = await volumeManifest(d.t, `${filesDrillDir(d.stack, sub)}${e.path}`, d.sudo);
       proofs.push(proveVolume(e, found, kind));

@@ -51,6 +51,13 @@ export interface BackupManifest {
   release?: VolumeEntry;
 }
 
+/** Every directory of a manifest with its kind: the volumes, the paths, then the release. */
+export const filesEntries = (m: BackupManifest): { kind: FilesKind; e: VolumeEntry }[] => [
+  ...m.volumes.map((e) => ({ kind: 'volume' as const, e })),
+  ...m.paths.map((e) => ({ kind: 'path' as const, e })),
+  ...(m.release ? [{ kind: 'release' as const, e: m.release }] : []),
+];
+
 /** The `table|NAME|ROWS|SUM` lines the Postgres backup prints. */
 export function tablesOf(stdout: string): TableSum[] {
   return stdout

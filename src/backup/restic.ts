@@ -47,18 +47,25 @@ export function sftpCommand(ch: Channel): string {
 export function restic(r: RepoAccess, ...args: string[]): Command {
   const sftp = r.channel ? ['-o', `sftp.command=${sftpCommand(r.channel)}`] : [];
   const repo = r.file?.holds === 'url' ? ['--repository-file', r.file.path] : ['-r', r.url];
-  return cmd('env', ...resticEnv(r), 'restic', ...repo, ...sftp, ...args);
+  return cmd(
+    'env',
+    `RESTIC_PASSWORD_FILE=${passwordFile(r.stack)}`,
+    ...bucketEnv(r),
+    'restic',
+    ...repo,
+    ...sftp,
+    ...args,
+  );
 }
 
-/** The environment restic runs with: the password file, and a bucket's keys file and region. */
-export const resticEnv = (r: RepoAccess): string[] => [
-  `RESTIC_PASSWORD_FILE=${passwordFile(r.stack)}`,
+/** What restic needs in its environment for a bucket: its keys file and region; none for any other repository. */
+export const bucketEnv = (r: RepoAccess): string[] => [
   ...(r.file?.holds === 'keys' ? [`AWS_SHARED_CREDENTIALS_FILE=${r.file.path}`] : []),
   ...(r.region ? [`AWS_DEFAULT_REGION=${r.region}`] : []),
 ];
 
 /** A REST repository's or a bucket's HTTP server as `[host, port]`; undefined for any other repository. */
-export function restServerOf(r: RepoAccess): [string, number] | undefined {
+export function httpServerOf(r: RepoAccess): [string, number] | undefined {
   const scheme = ['rest:', 's3:'].find((x) => r.url.startsWith(x));
   if (!scheme) return undefined;
   const u = new URL(r.url.slice(scheme.length));

@@ -16,6 +16,7 @@ import type { Redactor } from '../core/redact.js';
 import type { Transport } from '../transport/transport.js';
 import { cmd, type Command } from '../shell/command.js';
 import {
+  filesEntries,
   provePostgres,
   proveRedis,
   proveVolume,
@@ -47,10 +48,8 @@ export interface FilesRef {
   e: VolumeEntry;
 }
 
-export const filesOf = (m: BackupManifest): FilesRef[] => [
-  ...m.volumes.map((e) => ({ kind: 'volume' as const, e })),
-  ...m.paths.map((e) => ({ kind: 'path' as const, e })),
-];
+export const filesOf = (m: BackupManifest): FilesRef[] =>
+  filesEntries(m).filter((f): f is FilesRef => f.kind !== 'release');
 
 /** Where a directory source is on the server now: a volume's mountpoint, or the path itself. */
 export const filesDir = (l: Pick<Live, 't' | 'sudo' | 'dockerVolume'>, f: FilesRef): Promise<string> =>

@@ -1,8 +1,8 @@
 /**
  * One backup run into one repository, from a step on the stack's server: every Postgres
  * service dumped in an exported snapshot (its tables summed in the same snapshot), every
- * Redis saved afresh, every volume and path copied, the running release too, then the manifest of all of it as a snapshot of
- * its own. Any failure fails the run with restic's classified error: nothing is skipped.
+ * Redis saved afresh, every volume and path copied, the running release too, then the
+ * manifest of all of it as a snapshot of its own. Any failure fails the run with restic's classified error: nothing is skipped.
  */
 import { basename } from 'node:path';
 import { Secret } from '../core/secret.js';
@@ -23,7 +23,7 @@ import {
   postgresBackup,
   probeRepo,
   reachCommand,
-  restServerOf,
+  httpServerOf,
   redisBackup,
   snapshotIdOf,
   filesBackup,
@@ -170,23 +170,22 @@ export async function redisPasswordOf(t: Transport, container: string, sudo: boo
 
 /** Every snapshot of the stack in the repository, oldest first; restic's classified error when it cannot be read. */
 /**
- * For a REST repository or a bucket, that its server answers from `t`: restic itself retries a refused
- * connection for minutes before it gives up. `backup-repository-unreachable` otherwise.
+ * For a REST repository or a bucket, that its server answers from `t`: restic itself
+ * retries a refused connection for minutes before it gives up.
+ * `backup-repository-unreachable` otherwise. For a bucket, also that its keys open it
+ * (`requireKeys`): then the probe's result (exit 0, or 10 for no repository yet).
  */
 export async function requireReachable(
   t: Transport,
   repo: RepoAccess,
   sudo: boolean,
   redact: (s: string) => string,
-): Promise<void> {
-  const server = restServerOf(repo);
-  if (!server) return;
+): Promise<ExecResult | undefined> {
+  const server = httpServerOf(repo);
+  if (!server) return undefined;
   const bucket = repo.url.startsWith('s3:');
   const r = await t.exec(reachCommand(...server), { sudo, timeoutMs: 30_000 });
-  if (r.code === 0) {
-    if (bucket) await requireKeys(t, repo, sudo, redact);
-    return;
-  }
+  if (r.code === 0) return bucket ? requireKeys(t, repo, sudo, redact) : undefined;
   throw new StepError(
     'backup-repository-unreachable',
     `${t.name} cannot reach the ${bucket ? 'S3 endpoint' : 'REST server'} of repository ${repo.name} at ${server[0]}:${server[1]}: the connection was refused or not answered within 10 s`,
@@ -197,17 +196,21 @@ export async function requireReachable(
   );
 }
 
-/** A bucket's keys opened it, or restic's classified error (`backup-repository-unauthorized`); a missing repository passes. */
+/**
+ * A bucket's keys opened it, or restic's classified error (`backup-repository-unauthorized`);
+ * a missing repository passes. The probe's result.
+ */
 async function requireKeys(
   t: Transport,
   repo: RepoAccess,
   sudo: boolean,
   redact: (s: string) => string,
-): Promise<void> {
+): Promise<ExecResult> {
   const r = await t.exec(probeRepo(repo), { sudo, timeoutMs: 60_000 });
-  if (r.code === 0 || r.code === 10) return;
+  if (r.code === 0 || r.code === 10) return r;
   const e = toolFailure('restic', r, { host: t.name, what: `opening repository ${repo.name} (${repo.url})`, redact });
   if (e) throw e;
+  return r;
 }
 
 export async function stackSnapshots(

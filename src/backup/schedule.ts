@@ -4,7 +4,7 @@
  * boot) starts a oneshot service that runs the runner (runner.ts) with the stack's
  * configuration. The files, as data; nothing here runs anything. Pure.
  */
-import { restServerOf, resticEnv, sftpCommand, type RepoAccess } from './restic.js';
+import { bucketEnv, httpServerOf, sftpCommand, type RepoAccess } from './restic.js';
 import { currentLink } from '../deploy/layout.js';
 import { DEFAULT_CHECK_READ, keptDays, type BackupDef, type BackupRetention } from '../model/backup.js';
 import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
@@ -48,14 +48,15 @@ export function renderRunnerConfig(i: ScheduleInput): string {
     paths: i.sources.paths.map((p) => ({ name: p.name, path: p.path })),
     ...(i.sources.release ? { release_link: currentLink(i.stack) } : {}),
     repositories: i.repos.map((r) => {
-      const rest = restServerOf(r);
+      const http = httpServerOf(r);
+      const env = bucketEnv(r);
       return {
         name: r.name,
         url: r.url,
         ...(r.channel ? { sftp_command: sftpCommand(r.channel) } : {}),
         ...(r.file?.holds === 'url' ? { repository_file: r.file.path } : {}),
-        ...(r.file?.holds === 'keys' || r.region ? { env: resticEnv(r).slice(1) } : {}),
-        ...(rest ? { reach_host: rest[0], reach_port: rest[1] } : {}),
+        ...(env.length > 0 ? { env } : {}),
+        ...(http ? { reach_host: http[0], reach_port: http[1] } : {}),
       };
     }),
     retention: keptDays(i.retention).map(([kind, days]) => ({ kind, days })),

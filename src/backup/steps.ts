@@ -141,22 +141,26 @@ const passwordStep = (i: Access): Step =>
   });
 
 /** A REST repository's URL with its credentials, in the file restic reads it from (--repository-file). */
-const repositoryFileStep = (i: Access, r: RepoAccess, file: { path: string; content: Secret }): Step =>
-  secretFileStep(i, {
+const repositoryFileStep = (i: Access, r: RepoAccess, file: { path: string; content: Secret }): Step => {
+  const keys = r.file?.holds === 'keys';
+  return secretFileStep(i, {
     id: `${i.stack}/backup/repository-file/${r.name}`,
     path: file.path,
     secret: file.content,
-    title: `the ${r.file?.holds === 'keys' ? 'keys of bucket' : 'address of'} repository ${r.name}${r.file?.holds === 'keys' ? '' : ' with its credentials'}, in ${file.path}`,
-    purpose:
-      r.file?.holds === 'keys'
-        ? `restic reads the access key id and secret access key of ${r.name} from this file (AWS_SHARED_CREDENTIALS_FILE): never from a command line.`
-        : `restic reads the URL of ${r.name} with the REST server's user and password from this file (--repository-file): never from a command line.`,
+    title: keys
+      ? `the keys of bucket repository ${r.name}, in ${file.path}`
+      : `the address of repository ${r.name} with its credentials, in ${file.path}`,
+    purpose: keys
+      ? `restic reads the access key id and secret access key of ${r.name} from this file (AWS_SHARED_CREDENTIALS_FILE): never from a command line.`
+      : `restic reads the URL of ${r.name} with the REST server's user and password from this file (--repository-file): never from a command line.`,
   });
+};
 
 /** Whether the repository is there: true, false (none yet), or the classified failure (wrong password, unreachable). */
 async function repoThere(ctx: StepContext, i: BackupPlanInput, r: RepoAccess): Promise<boolean> {
-  await requireReachable(ctx.transport, r, i.sudo, (s) => ctx.redactor.redact(s));
-  const res = await ctx.transport.exec(probeRepo(r), { sudo: i.sudo, timeoutMs: 120_000 });
+  // A bucket's was probed already, with its keys.
+  const probed = await requireReachable(ctx.transport, r, i.sudo, (s) => ctx.redactor.redact(s));
+  const res = probed ?? (await ctx.transport.exec(probeRepo(r), { sudo: i.sudo, timeoutMs: 120_000 }));
   if (res.code === 0) return true;
   const e = toolFailure('restic', res, {
     host: i.server,
