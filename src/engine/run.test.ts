@@ -370,6 +370,27 @@ test('a resumed run that fails undoes what the interrupted run changed too, from
   );
 });
 
+test('a resumed run that fails before the steps the interrupted run got to undoes those too, last first', async () => {
+  // The interrupted run set a, b and c; the resumed one finds a done, then cannot check b.
+  const world = new Map([
+    ['a', 'v'],
+    ['b', 'v'],
+    ['c', 'v'],
+  ]);
+  const unreadable = memoryStep({ id: 'b', world, value: 'v', dependsOn: ['a'] });
+  const steps = [
+    memoryStep({ id: 'a', world, value: 'v' }),
+    { ...unreadable, check: () => Promise.reject(new Error('cannot read b')) },
+    memoryStep({ id: 'c', world, value: 'v', dependsOn: ['b'] }),
+    memoryStep({ id: 'd', world, value: 'v', dependsOn: ['c'] }),
+  ];
+  const { opts } = collecting({ maxPerHost: 1, prior: { a: {}, b: { before: 'old' }, c: {} } });
+  const summary = await runPlan(makePlan(steps), opts);
+  assert.deepEqual(summary.outcomes, { a: 'ok', b: 'failed', c: 'skipped', d: 'skipped' });
+  assert.deepEqual(summary.rolledBack, ['c', 'b', 'a']);
+  assert.deepEqual([...world], [['b', 'old']]);
+});
+
 test('a step found done without a prior observation is not undone: it was like that before the run', async () => {
   const world = new Map([['a', 'v']]);
   const steps = [

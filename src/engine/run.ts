@@ -4,7 +4,7 @@
  * rolled back at once; the run then starts nothing more, lets running steps finish and,
  * with `rollbackOnFailure`, rolls back every changed step, last completed first. A resumed
  * run counts as changed the steps the interrupted run changed (its `prior`): a failure
- * undoes the whole of the work, not only the resumed part. A step that `holdsRollback`
+ * undoes the whole of the work, not only the resumed part, also the steps it never reached. A step that `holdsRollback`
  * and whose rollback fails keeps the steps before it as they are.
  */
 import { randomUUID } from 'node:crypto';
@@ -31,6 +31,11 @@ export interface RunOptions {
   maxPerHost?: number;
   /** Default true. */
   rollbackOnFailure?: boolean;
+  /**
+   * A failed step stops only the steps that depend on it, and nothing is undone: for plans
+   * whose steps are independent writes never rolled back (a backup to several repositories).
+   */
+  keepGoing?: boolean;
   /** Default: the clock. */
   now?: () => Date;
   /** Default: a random UUID. */
@@ -52,8 +57,8 @@ interface Run {
   emit: Emit;
   ms: () => number;
   outcomes: Map<string, StepOutcome>;
-  /** Changed steps in order of completion, with what their check observed. */
-  changed: { step: Step; observed: unknown }[];
+  /** Changed steps in order of completion, with what their check observed; `prior`: done by the interrupted run. */
+  changed: { step: Step; observed: unknown; prior?: true }[];
   running: Map<string, number>;
   stopped: boolean;
   rolledBack: string[];
@@ -88,8 +93,8 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary>
     run.outcomes.set(s.id, 'skipped');
     emit({ kind: 'step-end', stepId: s.id, outcome: 'skipped', durationMs: 0 });
   }
-  if (run.stopped && (opts.rollbackOnFailure ?? true)) {
-    for (const c of [...run.changed].reverse()) {
+  if (run.stopped && !opts.keepGoing && (opts.rollbackOnFailure ?? true)) {
+    for (const c of undoOrder(plan, run).reverse()) {
       const ok = await rollback(c.step, c.observed, run);
       if (!ok && c.step.holdsRollback) {
         run.rollbackStoppedAt = c.step.id;
@@ -100,6 +105,20 @@ export async function runPlan(plan: Plan, opts: RunOptions): Promise<RunSummary>
   const summary = summarize(plan, run);
   emit({ kind: 'run-end', summary });
   return summary;
+}
+
+/**
+ * What a failed run undoes, first done first: the steps the interrupted run began (in plan
+ * order, also those this run never got back to because it failed before them: a stopped
+ * stack, a swapped volume), then this run's own changes in the order they were made.
+ */
+function undoOrder(plan: Plan, run: Run): { step: Step; observed: unknown }[] {
+  const own = run.changed.filter((c) => !c.prior);
+  const prior = run.opts.prior;
+  if (!prior) return own;
+  const seen = new Set([...own.map((c) => c.step.id), ...run.rolledBack, ...run.rollbackFailed]);
+  const before = plan.steps.filter((s) => s.id in prior && !seen.has(s.id));
+  return [...before.map((step) => ({ step, observed: prior[step.id] })), ...own];
 }
 
 async function schedule(plan: Plan, run: Run): Promise<void> {
@@ -119,7 +138,7 @@ async function schedule(plan: Plan, run: Run): Promise<void> {
 }
 
 function startable(plan: Plan, run: Run, active: Map<string, Promise<void>>): Step[] {
-  if (run.stopped) return [];
+  if (run.stopped && !run.opts.keepGoing) return [];
   const limit = run.opts.maxPerHost ?? 4;
   const taken = new Map(run.running);
   const out: Step[] = [];
@@ -176,7 +195,8 @@ async function attempt(step: Step, run: Run): Promise<Attempt> {
   }
   if (!needed) {
     // Done by the interrupted run this one resumes: undone with the rest if the run fails.
-    if (run.opts.prior && step.id in run.opts.prior) run.changed.push({ step, observed: run.opts.prior[step.id] });
+    if (run.opts.prior && step.id in run.opts.prior)
+      run.changed.push({ step, observed: run.opts.prior[step.id], prior: true });
     return { outcome: 'ok', observed };
   }
   let error: EventError;
