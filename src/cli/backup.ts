@@ -66,18 +66,21 @@ export function backupRunCommand(stack: string, flags: BackupFlags, io: CliIo): 
         s,
         { plan: makePlan(steps), targets: [{ stack: b.stack, server: b.server }] },
         `backup run ${stack}`,
-        flags.json ? { json: true } : {},
+        { ...(flags.json ? { json: true } : {}), keepGoing: true },
         journal,
       );
+      // One repository that fails does not keep the run from the others.
+      const written = b.repos.filter((r) => summary.outcomes[`${stack}/backup/run/${r.name}`] === 'changed');
       if (summary.failed === 0) {
-        if (!flags.json) io.out(`backup run ${run} of ${stack}: written to ${b.repos.map((r) => r.name).join(', ')}\n`);
+        if (!flags.json) io.out(`backup run ${run} of ${stack}: written to ${written.map((r) => r.name).join(', ')}\n`);
         return 0;
       }
+      const kept = written.length ? ` (written to ${written.map((r) => r.name).join(', ')} all the same)` : '';
       throw runFailure(
         summary,
         'restic-failed',
         `host ${b.server.name}`,
-        (why) => why ?? `the backup of ${stack} failed`,
+        (why) => `${why ?? `the backup of ${stack} failed`}${kept}`,
         `\`ferry runs show ${summary.runId}\` has the whole run.`,
       );
     } finally {
@@ -110,26 +113,45 @@ export function runsOf(repository: string, snaps: Snapshot[]): RunRow[] {
   return [...runs.values()].sort((a, b) => b.time.localeCompare(a.time));
 }
 
+type RepoError = { code: string; message: string; place: string; hint: string };
+/** One repository's runs, or why it could not be read. */
+type RepoRuns = { repository: string; runs: RunRow[]; error?: undefined } | { repository: string; error: RepoError };
+
+/** The runs of every repository of `stack`: one that cannot be read does not hide the others. */
+async function repoRuns(s: Session, stack: string): Promise<RepoRuns[]> {
+  const b = backupTarget(s, stack);
+  const t = s.transports(b.server.name);
+  const out: RepoRuns[] = [];
+  for (const r of b.repos) {
+    try {
+      const snaps = await stackSnapshots(t, r, b.server.sudo === true, (x) => s.redactor.redact(x));
+      out.push({ repository: r.name, runs: runsOf(r.name, snaps) });
+    } catch (e) {
+      const f = onHost(e, b.server.name);
+      if (!(f instanceof FerryError)) throw f;
+      out.push({ repository: r.name, error: { code: f.code, message: f.message, place: f.place, hint: f.hint } });
+    }
+  }
+  return out;
+}
+
+const renderError = (e: RepoError): string => `error ${e.code}: ${e.message}\n  at ${e.place}\n  hint: ${e.hint}\n`;
+
 export function backupListCommand(stack: string, flags: BackupFlags, io: CliIo): Promise<number> {
   return withSession(flags, io, async (s) => {
-    const b = backupTarget(s, stack);
-    const t = s.transports(b.server.name);
-    const rows: RunRow[] = [];
-    for (const r of b.repos) {
-      try {
-        rows.push(...runsOf(r.name, await stackSnapshots(t, r, b.server.sudo === true, (x) => s.redactor.redact(x))));
-      } catch (e) {
-        throw onHost(e, b.server.name);
-      }
-    }
-    if (flags.json) io.out(`${JSON.stringify({ stack, runs: rows }, null, 2)}\n`);
-    else if (rows.length === 0) io.out(`no backups of ${stack} yet\n`);
-    else
+    const read = await repoRuns(s, stack);
+    const rows = read.flatMap((r) => (r.error ? [] : r.runs));
+    const errors = read.flatMap((r) => (r.error ? [{ repository: r.repository, error: r.error }] : []));
+    if (flags.json) io.out(`${JSON.stringify({ stack, runs: rows, ...(errors.length ? { errors } : {}) }, null, 2)}\n`);
+    else {
+      if (rows.length === 0 && errors.length === 0) io.out(`no backups of ${stack} yet\n`);
       for (const r of rows)
         io.out(
           `${r.time.slice(0, 19)}Z  ${r.run}  ${r.repository}  ${r.complete ? '' : '(incomplete) '}${r.kinds.join(', ')}\n`,
         );
-    return 0;
+      for (const e of errors) io.err(`${e.repository}: ${renderError(e.error)}`);
+    }
+    return errors.length ? 1 : 0;
   });
 }
 
@@ -185,7 +207,7 @@ interface StatusRow {
   repository: string;
   last?: string;
   age_ms?: number;
-  error?: { code: string; message: string; place: string; hint: string };
+  error?: RepoError;
 }
 
 interface ScheduleRow {
@@ -270,35 +292,20 @@ function renderScheduleRow(r: ScheduleRow): string {
 }
 
 async function repoRows(s: Session, name: string): Promise<StatusRow[]> {
-  const b = backupTarget(s, name);
-  const t = s.transports(b.server.name);
-  const rows: StatusRow[] = [];
-  for (const r of b.repos) {
-    try {
-      const last = runsOf(r.name, await stackSnapshots(t, r, b.server.sudo === true, (x) => s.redactor.redact(x))).find(
-        (x) => x.complete,
-      );
-      rows.push({
-        stack: name,
-        repository: r.name,
-        ...(last ? { last: last.time, age_ms: Date.now() - Date.parse(last.time) } : {}),
-      });
-    } catch (e) {
-      const f = onHost(e, b.server.name);
-      if (!(f instanceof FerryError)) throw f;
-      rows.push({
-        stack: name,
-        repository: r.name,
-        error: { code: f.code, message: f.message, place: f.place, hint: f.hint },
-      });
-    }
-  }
-  return rows;
+  return (await repoRuns(s, name)).map((r) => {
+    if (r.error) return { stack: name, repository: r.repository, error: r.error };
+    const last = r.runs.find((x) => x.complete);
+    return {
+      stack: name,
+      repository: r.repository,
+      ...(last ? { last: last.time, age_ms: Date.now() - Date.parse(last.time) } : {}),
+    };
+  });
 }
 
 const renderRepoRow = (r: StatusRow): string =>
   r.error
-    ? `${r.stack}  ${r.repository}  error ${r.error.code}: ${r.error.message}\n  at ${r.error.place}\n  hint: ${r.error.hint}\n`
+    ? `${r.stack}  ${r.repository}  ${renderError(r.error)}`
     : `${r.stack}  ${r.repository}  ${r.last ? `last good backup ${r.last.slice(0, 19)}Z, ${Math.round(r.age_ms! / 60_000)} min ago` : 'no backup yet'}\n`;
 
 export function backupStatusCommand(stacks: string[], flags: BackupFlags, io: CliIo): Promise<number> {

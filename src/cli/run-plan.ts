@@ -88,7 +88,7 @@ export async function execute(
   s: Session,
   fp: Pick<FleetPlan, 'plan' | 'targets'> & Partial<Pick<FleetPlan, 'hardened'>>,
   command: string,
-  flags: { json?: boolean; noSummary?: boolean; onEvent?: (e: RunEvent) => void },
+  flags: { json?: boolean; noSummary?: boolean; onEvent?: (e: RunEvent) => void; keepGoing?: boolean },
   journal: Journal,
   continuing: Continuing = {},
 ): Promise<RunSummary & { runId: string; firstError?: EventError }> {
@@ -129,6 +129,7 @@ export async function execute(
       runId,
       started: true,
       onEvent,
+      ...(flags.keepGoing ? { keepGoing: true } : {}),
     });
   } finally {
     await unlockAll(s, locked, runId);

@@ -431,6 +431,45 @@ async function scheduleRemoved(dir: string, h1: TestbedHost, h2: TestbedHost, ru
   writeStack(dir, h1, h2);
 }
 
+/**
+ * A repository that cannot be reached is reported by status with its code; a run while the
+ * off-site server refuses the stack's server still writes to the local repository.
+ */
+async function unreachableRepository(h1: TestbedHost, h2: TestbedHost, run: Runner): Promise<void> {
+  onHost(h2, `sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys`);
+  const s = await run(['backup', 'status', STACK, '--json']);
+  assert.equal(s.code, 1);
+  const rows = JSON.parse(s.out).backups as { repository: string; error?: { code: string; place: string } }[];
+  assert.equal(rows.find((x) => x.repository === 'local')?.error, undefined);
+  const off = rows.find((x) => x.repository === 'offsite')!;
+  assert.equal(off.error?.code, 'backup-repository-unreachable');
+  assert.equal(off.error?.place, `host ${h1.name}`);
+  // The off-site server refuses the stack's server: the run still goes to the local repository.
+  // backup list shows the runs of the repository it can read, and says which it cannot.
+  const listed = async () => {
+    const t = await run(['backup', 'list', STACK, '--json']);
+    const list = JSON.parse(t.out) as { runs: RunRow[]; errors?: { repository: string; error: { code: string } }[] };
+    assert.equal(t.code, 1, t.out);
+    assert.deepEqual(
+      list.errors?.map((e) => [e.repository, e.error.code]),
+      [['offsite', 'backup-repository-unreachable']],
+    );
+    return list.runs.filter((x) => x.repository === 'local' && x.complete);
+  };
+  const before = await listed();
+  const reject = `INPUT -s ${h1.host} -p tcp --dport 22 -j REJECT --reject-with tcp-reset`;
+  onHost(h2, `iptables -I ${reject}`);
+  const partial = await run(['backup', 'run', STACK]).finally(() => onHost(h2, `iptables -D ${reject}`));
+  assert.equal(partial.code, 1, partial.err);
+  assert.match(partial.err, /error channel-failed: host1: cannot reach host2 .*\(written to local all the same\)/);
+  assert.match(partial.err, /- tbbackup\/backup\/run\/offsite .*: skipped/);
+  onHost(h2, `iptables -I ${reject}`);
+  const after = await listed().finally(() => onHost(h2, `iptables -D ${reject}`));
+  assert.equal(after.length, before.length + 1, 'a new complete run in local');
+  const fixed = await run(['backup', 'run', STACK]);
+  assert.equal(fixed.code, 0, fixed.err);
+}
+
 /** A wrong password: backup-wrong-password with the host and a hint, status reports it; the right one works again. */
 async function wrongPassword(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>): Promise<void> {
   const { run, watched } = ctx;
@@ -483,6 +522,7 @@ async function drillProves(h1: TestbedHost, ctx: ReturnType<typeof ferryOn>, rep
 }
 
 type Runner = (a: string[]) => Promise<Transcript>;
+type RunRow = { repository: string; run: string; complete: boolean };
 
 /** Ferry in `dir` with the run's password (or another), every output kept; `watched` also reads the hosts' process lists meanwhile. */
 function ferryOn(dir: string, state: string, hosts: TestbedHost[]) {
@@ -589,18 +629,8 @@ describe(
     test('a wrong password fails the backup with backup-wrong-password, the host and a hint; status reports it', () =>
       wrongPassword(h1, ctx));
 
-    test('an unreachable repository is reported with backup-repository-unreachable, not skipped', async () => {
-      onHost(h2, `sed -i '/ ferry-migrate-${STACK}-backup$/d' /root/.ssh/authorized_keys`);
-      const s = await run(['backup', 'status', STACK, '--json']);
-      assert.equal(s.code, 1);
-      const rows = JSON.parse(s.out).backups as { repository: string; error?: { code: string; place: string } }[];
-      assert.equal(rows.find((x) => x.repository === 'local')?.error, undefined);
-      const off = rows.find((x) => x.repository === 'offsite')!;
-      assert.equal(off.error?.code, 'backup-repository-unreachable');
-      assert.equal(off.error?.place, `host ${h1.name}`);
-      const fixed = await run(['backup', 'run', STACK]);
-      assert.equal(fixed.code, 0, fixed.err);
-    });
+    test('an unreachable repository is reported with backup-repository-unreachable, not skipped; the other repository still gets the run', () =>
+      unreachableRepository(h1, h2, run));
 
     test('a schedule puts a systemd timer on the server; a second run changes nothing', () =>
       scheduleInstalled(dir, h1, h2, run));
