@@ -11,6 +11,7 @@ import { MANIFEST_BATCH, MANIFEST_MAIN } from '../migrate/manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import { GAUGE_HELP } from './metrics.js';
 import { quote } from '../shell/command.js';
+import { BUCKET_REFUSED } from '../tools/classify.js';
 import { PG_BACKUP, REDIS_BACKUP, SUMS_GEN_SQL, passwordFile } from './restic.js';
 import { TEXTFILE_DIR } from '../monitoring/render/health.js';
 import { LOCK_ROOT } from '../lock/lock.js';
@@ -71,7 +72,7 @@ reachable() {
   [[ $(conf ".repositories[$1].url") == s3:* ]] || return 0
   out=$(limit=30 repo "$1" cat config 2>&1 >/dev/null) && return 0
   # No repository yet (exit 10) is for the run to make; a refusal restic reads as one is not.
-  [ $? -ne 10 ] || grep -qiE 'Access Denied|Access Key Id|SignatureDoesNotMatch|signature we calculated' <<<"$out" || return 0
+  [ $? -ne 10 ] || grep -qiE '${BUCKET_REFUSED}' <<<"$out" || return 0
   echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the bucket refuses its keys, or cannot be opened: $({ grep -m 1 -E '^Fatal' <<<"$out" || tail -n 1 <<<"$out"; } | cut -c1-300)" >&2
   return 1
 }

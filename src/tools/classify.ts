@@ -32,6 +32,13 @@ interface ToolRules {
 
 const LOGS = '`ferry runs show` has the whole run.';
 
+/**
+ * What an S3 endpoint answers when it refuses a repository's keys (AWS, MinIO, s3rver), as
+ * an extended regular expression: read here and by the server's runner (`grep -E`).
+ */
+export const BUCKET_REFUSED =
+  'Access Key Id you provided does not exist|InvalidAccessKeyId|SignatureDoesNotMatch|request signature we calculated does not match|Access Denied';
+
 const COMMON: Known[] = [
   { match: /no space left on device/i, code: 'no-space', hint: 'Free space on the server (`df -h`), then run again.' },
   {
@@ -152,8 +159,7 @@ const RULES: Record<Tool, ToolRules> = {
         hint: "The password does not open the repository: give `backups.password` the repository's own password (restic keeps it in the repository's keys; a new password needs `restic key add`).",
       },
       {
-        match:
-          /Access Key Id you provided does not exist|InvalidAccessKeyId|SignatureDoesNotMatch|request signature we calculated does not match|Access Denied/i,
+        match: new RegExp(BUCKET_REFUSED, 'i'),
         code: 'backup-repository-unauthorized',
         hint: "The bucket refuses the repository's keys: give `s3.access_key_id` and `s3.secret_access_key` those of a key allowed to read and write the bucket (and its prefix), then run again.",
       },
