@@ -455,3 +455,21 @@ test('bytes a step says it moved are events of the run; nothing is said of zero 
     ],
   );
 });
+
+test('keepGoing: a failed step stops only what depends on it, and nothing is undone', async () => {
+  const world = new Map<string, string>();
+  const steps = [
+    memoryStep({ id: 'a', world, value: 'v', failApply: new Error('refused') }),
+    memoryStep({ id: 'b', world, value: 'v' }),
+    memoryStep({ id: 'c', world, value: 'v', dependsOn: ['a'] }),
+    memoryStep({ id: 'd', world, value: 'v', dependsOn: ['b'] }),
+  ];
+  const { opts } = collecting({ maxPerHost: 1 });
+  const summary = await runPlan(makePlan(steps), { ...opts, keepGoing: true });
+  assert.deepEqual(summary.outcomes, { a: 'failed', b: 'changed', c: 'skipped', d: 'changed' });
+  assert.deepEqual(summary.rolledBack, ['a']);
+  assert.deepEqual([...world].sort(), [
+    ['b', 'v'],
+    ['d', 'v'],
+  ]);
+});
