@@ -120,3 +120,44 @@ test('described one line per source', () => {
     'release: the files of the running release (compose files, env files, configs)',
   ]);
 });
+
+test('a MySQL or MariaDB service is refused until `mysql: false` leaves it out, its data with it', () => {
+  const withMysql = project(
+    [
+      ...shop.services,
+      service('legacy', {
+        image: 'mariadb:11',
+        volumes: [mount(0, 'volume', 'legacy-data', '/var/lib/mysql'), mount(1, 'bind', '/srv/app/my-conf', '/etc/x')],
+      }),
+      service('metrics', { image: 'prom/mysqld-exporter:v0.15.0' }),
+    ],
+    { name: 'shop', volumes: { ...shop.volumes, 'legacy-data': vol('legacy-data') } },
+  );
+  const of = (d: BackupDef) => backupSources('shop', withMysql, d, binds);
+  assert.throws(
+    () => of(def()),
+    (e: unknown) =>
+      e instanceof FerryError &&
+      e.code === 'backup-source-unsupported' &&
+      e.exit === 2 &&
+      e.place === 'backups/mysql' &&
+      /service\(s\) legacy,/.test(e.message) &&
+      /backups\.mysql: false/.test(e.hint ?? ''),
+  );
+  const s = of(def({ mysql: false }));
+  assert.deepEqual(
+    s.volumes.map((v) => v.name),
+    ['uploads', 'shared'],
+  );
+  assert.deepEqual(
+    s.paths.map((p) => p.name),
+    ['./media'],
+  );
+  // Named by the user, a volume is copied all the same: their choice.
+  assert.deepEqual(
+    of(def({ mysql: false, volumes: ['legacy-data'] })).volumes.map((v) => v.name),
+    ['legacy-data'],
+  );
+  // The stack without such a service never needs the key.
+  assert.doesNotThrow(() => sources(def()));
+});

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { FerryError } from '../core/errors.js';
 import type { BackupDef } from '../model/backup.js';
 import type { ComposeProject, Service } from '../model/compose.js';
-import { databases, REDIS_IMAGE, type Database } from '../migrate/postgres.js';
+import { databases, MYSQL_IMAGE, REDIS_IMAGE, type Database } from '../migrate/postgres.js';
 import { sharedDir } from '../deploy/layout.js';
 
 export interface RedisSource {
@@ -92,8 +92,10 @@ export function backupSources(
     .filter((s) => s.image !== undefined && REDIS_IMAGE.test(s.image))
     .map((s) => ({ service: s.name }));
   const redis = pick(redisFound, def.redis, project.services, 'redis', (s) => ({ service: s.name }));
+  const mysql = mysqlServices(stack, project, def);
+  // Their data is dumped (Postgres, Redis) or left out (MySQL), never copied as live files.
   const dumpedServices = project.services.filter(
-    (s) => postgres.some((p) => p.service === s.name) || redis.some((r) => r.service === s.name),
+    (s) => postgres.some((p) => p.service === s.name) || redis.some((r) => r.service === s.name) || mysql.has(s.name),
   );
   const dumped = new Set(
     dumpedServices.flatMap((s) => s.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)),
@@ -106,6 +108,23 @@ export function backupSources(
     paths: pathSources(stack, project, def, dataBinds, new Set(dumpedServices.flatMap(dataBinds))),
     release: def.release !== false,
   };
+}
+
+/**
+ * The MySQL and MariaDB services, left out with `mysql: false`: without it they are refused,
+ * for their data copied as files while the server writes would not restore.
+ */
+function mysqlServices(stack: string, project: ComposeProject, def: BackupDef): Set<string> {
+  const found = project.services.filter((s) => s.image !== undefined && MYSQL_IMAGE.test(s.image)).map((s) => s.name);
+  if (found.length > 0 && def.mysql !== false)
+    throw new FerryError(
+      'backup-source-unsupported',
+      `stack ${stack} has MySQL/MariaDB service(s) ${found.join(', ')}, which Ferry cannot back up consistently yet`,
+      'backups/mysql',
+      'Set `backups.mysql: false` to back up the rest of the stack without them (their data is left out: a live InnoDB directory copied as files does not restore), and back them up by other means (mysqldump --single-transaction).',
+      2,
+    );
+  return new Set(found);
 }
 
 function volumeSources(project: ComposeProject, def: BackupDef, dumped: Set<string>): VolumeSource[] {

@@ -117,6 +117,30 @@ test('backups.paths: a path outside the rules is refused at its key, one no bind
   assert.match(file.err, /\.\/media/);
 });
 
+test('a MariaDB service is refused before any server is reached; backups.mysql takes only false, refused at its key otherwise', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-backup-mysql-'));
+  writeFileSync(
+    join(dir, 'compose.yml'),
+    'services:\n  db:\n    image: mariadb:11\n    mem_limit: 256m\n    volumes: [db:/var/lib/mysql]\nvolumes:\n  db: {}\n',
+  );
+  const run = (more: string[]) => {
+    writeFileSync(join(dir, 'ferry.yml'), shopFleet('{ name: here, path: /var/backups/shop }', more));
+    return ferry(['backup', 'run', 'shop', '-f', 'ferry.yml'], { cwd: dir, env: { SHOP_BACKUP_PASSWORD: 'x' } });
+  };
+  const refused = await run([]);
+  assert.equal(refused.code, 2, refused.err);
+  assert.match(
+    refused.err,
+    /^error backup-source-unsupported: stack shop has MySQL\/MariaDB service\(s\) db, which Ferry cannot back up consistently yet\n {2}at backups\/mysql\n {2}hint: Set `backups\.mysql: false`/m,
+  );
+  const wrong = await run(['      mysql: true']);
+  assert.equal(wrong.code, 2);
+  assert.match(
+    wrong.err,
+    /stacks\/shop\/backups\/mysql must be false \(MySQL and MariaDB services are not backed up yet\)/,
+  );
+});
+
 test('restore and recover refuse bad input before any server is reached', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-restore-cli-'));
   writeFileSync(join(dir, 'compose.yml'), 'services:\n  db:\n    image: postgres:16\n    mem_limit: 256m\n');

@@ -111,6 +111,7 @@ export const COMMAND_CODES = [
   'backup-not-configured',
   'backup-password-unreadable',
   'backup-source-unknown',
+  'backup-source-unsupported',
   'recover-no-offsite',
   'internal',
 ] as const;

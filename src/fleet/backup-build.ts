@@ -22,6 +22,7 @@ export function backupDef(
   if (m.password) def.password = secretDef(m.password, baseDir);
   if (m.postgres !== undefined) def.postgres = m.postgres;
   if (m.redis !== undefined) def.redis = m.redis;
+  if (m.mysql !== undefined) def.mysql = m.mysql;
   if (m.volumes !== undefined) def.volumes = m.volumes;
   if (m.paths !== undefined) def.paths = m.paths;
   if (m.release !== undefined) def.release = m.release;

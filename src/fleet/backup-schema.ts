@@ -196,6 +196,12 @@ export const BackupsSchema = z
       redis: names('Redis service').describe(
         'Redis services saved (BGSAVE, then its RDB file). Default: every service whose image is Redis; false: none.',
       ),
+      mysql: z
+        .literal(false, { error: 'must be false (MySQL and MariaDB services are not backed up yet)' })
+        .optional()
+        .describe(
+          'MySQL and MariaDB services are not backed up by Ferry yet. false: leave them out, and their data with them (a live InnoDB directory copied as files does not restore); back them up by other means. A stack with `backups` and such a service is refused without it.',
+        ),
       volumes: names('named volume').describe(
         "Named volumes of the compose project copied as files. Default: every named volume but the Postgres and Redis services' own (their data is dumped); false: none.",
       ),

@@ -37,6 +37,8 @@ export function databases(services: Service[]): Database[] {
     });
 }
 
+/** MySQL, MariaDB and Percona Server images (not their exporters or tools). */
+export const MYSQL_IMAGE = /(^|\/)(mysql|mysql-server|mariadb|percona|percona-server)(:|@|$)/i;
 export const REDIS_IMAGE = /(^|\/)[a-z0-9-]*(redis|valkey|keydb)[a-z0-9-]*(:|$)/i;
 
 /** Tables of the database (user schemas), one `schema.table` per line. */

@@ -64,6 +64,11 @@ export interface BackupDef {
   /** undefined: detected from the compose project; false: none. */
   postgres?: string[] | false;
   redis?: string[] | false;
+  /**
+   * false: the stack's MySQL and MariaDB services are left out, their data too (Ferry cannot
+   * back them up consistently yet); undefined with such a service: refused.
+   */
+  mysql?: false;
   volumes?: string[] | false;
   /** Directories on the server copied as files: `./REL` (a relative bind mount's data) or absolute; undefined: every relative bind mount's data; false: none. */
   paths?: string[] | false;
