@@ -1,5 +1,6 @@
 /**
- * Exponential backoff for connecting (never for commands, which may not be idempotent,
+ * Exponential backoff for connecting (never for commands, which may not be idempotent:
+ * only a `docker exec` whose process never started runs again, see ShellTransport.exec;
  * and never for refusals that waiting cannot fix: authentication, host keys).
  */
 export interface RetryPolicy {

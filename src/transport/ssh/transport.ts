@@ -1,7 +1,8 @@
 /**
  * The SSH transport: one connection per host, opened on first use and reused by every
  * command of a run (each command in its own channel). Connecting is bounded by a
- * Limiter shared through the pool and retried with backoff; commands are never retried.
+ * Limiter shared through the pool and retried with backoff; a command is never retried,
+ * but a lone `docker exec` whose process runc could not start (ShellTransport.exec).
  * A connection that drops is reopened by the next command.
  */
 import { INPUT_LIMITS, readInput } from '../../core/files.js';
