@@ -29,6 +29,44 @@ async function currentMeta(s: Session, stack: string, server: ServerDef): Promis
   return (await currentRelease(s.transports(server.name), stack, server.sudo ?? false)).meta;
 }
 
+/** The target of a migration rollback's journaled command (`rollback STACK (migration to TARGET from SOURCE)`). */
+function rolledBackTo(command: string, stack: string): string | undefined {
+  return rollbackOf(command, stack)?.target;
+}
+
+/** Target and source (absent in runs journaled before it was) of a migration rollback's command. */
+export function rollbackOf(command: string, stack: string): { target: string; source?: string } | undefined {
+  const m = /^rollback (\S+) \(migration to (\S+?)(?: from (\S+))?\)$/.exec(command);
+  if (!m || m[1] !== stack) return undefined;
+  return { target: m[2]!, ...(m[3] ? { source: m[3] } : {}) };
+}
+
+/**
+ * A rollback of a migration that a kill cut short after it removed the markers that
+ * `migrationOf` reads: the newest run of the stack's migrations and rollbacks, unfinished.
+ * Its servers, from its journaled command; the source, for a run journaled without it, is
+ * the stack's server unless that is the target.
+ */
+export function cutShortRollback(
+  s: Session,
+  stack: string,
+  server: ServerDef,
+): { source: ServerDef; target: ServerDef } | undefined {
+  const journal = openJournal(stateDir(s.io.env), s.redactor);
+  try {
+    const run = journal.lastUnfinished(
+      (r) => r.command.startsWith(`rollback ${stack} `) || r.command.startsWith(`migrate ${stack} `),
+    );
+    const was = run ? rollbackOf(run.command, stack) : undefined;
+    if (!was) return undefined;
+    const source = s.loaded.fleet.servers[was.source ?? (server.name !== was.target ? server.name : '')];
+    const target = s.loaded.fleet.servers[was.target];
+    return source && target ? { source, target } : undefined;
+  } finally {
+    journal.close();
+  }
+}
+
 export async function rollbackMigration(
   s: Session,
   stack: string,
@@ -114,9 +152,7 @@ export async function rollbackMigration(
     // A migration of this stack that stopped before its end holds both locks: its rollback takes them over.
     // So does a rollback of it that stopped before its end.
     const unfinished = journal.lastUnfinished(
-      (r) =>
-        isMigrationOf(r.command, stack, mig.target.name) ||
-        r.command === `rollback ${stack} (migration to ${mig.target.name})`,
+      (r) => isMigrationOf(r.command, stack, mig.target.name) || rolledBackTo(r.command, stack) === mig.target.name,
     );
     const takeOver = unfinished?.id;
     if (takeOver && !flags.json)
@@ -130,7 +166,7 @@ export async function rollbackMigration(
           { stack: stackOf, server: mig.target },
         ],
       },
-      `rollback ${stack} (migration to ${mig.target.name})`,
+      `rollback ${stack} (migration to ${mig.target.name} from ${mig.source.name})`,
       flags,
       journal,
       takeOver ? { takeOver } : {},

@@ -33,7 +33,7 @@ import { reportPath } from '../migrate/report.js';
 import { endpoint } from './endpoint.js';
 import type { LoadedStack } from '../model/loaded.js';
 import { migrationOf } from './migration-of.js';
-import { rollbackMigration, type RollbackFlags } from './rollback-migration.js';
+import { cutShortRollback, rollbackMigration, type RollbackFlags } from './rollback-migration.js';
 
 export type { RollbackFlags } from './rollback-migration.js';
 
@@ -72,7 +72,7 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
   return withSession(flags, io, async (s) => {
     const [t] = selectTargets(s.loaded, [stack]);
     if (!flags.to) {
-      const mig = await migrationOf(s, stack, t!.server);
+      const mig = (await migrationOf(s, stack, t!.server)) ?? cutShortRollback(s, stack, t!.server);
       if (mig) return rollbackMigration(s, stack, t!.stack.def, mig, flags);
     }
     const sudo = t!.server.sudo ?? false;
