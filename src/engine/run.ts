@@ -4,8 +4,9 @@
  * rolled back at once; the run then starts nothing more, lets running steps finish and,
  * with `rollbackOnFailure`, rolls back every changed step, last completed first. A resumed
  * run counts as changed the steps the interrupted run changed (its `prior`): a failure
- * undoes the whole of the work, not only the resumed part, also the steps it never reached. A step that `holdsRollback`
- * and whose rollback fails keeps the steps before it as they are.
+ * undoes the whole of the work, not only the resumed part (also the interrupted run's steps
+ * it never reached). A step that `holdsRollback` and whose rollback fails keeps the steps
+ * before it as they are.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redactor } from '../core/redact.js';
