@@ -136,6 +136,9 @@ async function applyIn(
   await mayApply(s, p, flags);
   const command = `apply${resumed ? ` --resume ${resumed.id}` : ''}${saved ? ` ${planFile}` : ''}`;
   const summary = await execute(s, fp, command, flags, journal, resumed ? { resume: resumed.id } : {});
+  const watched = [...targets.map((t) => t.stack.def.name), ...servers.map((x) => x.name)];
+  if (summary.failed === 0 && summary.changed > 0 && !flags.json && watched.length > 0)
+    s.io.err(`watch what changed: ferry watch ${watched.join(' ')} --for 72h\n`);
   return summary.failed > 0 ? 1 : 0;
 }
 

@@ -8,6 +8,7 @@ import { regularFileProblem } from '../core/files.js';
 import { Redactor } from '../core/redact.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { monitoringRenderCommand, type MonitoringFlags } from './monitoring.js';
+import { watchCommand, type WatchFlags } from './watch.js';
 import { redacting, type CliIo, type Io } from './io.js';
 import { UsageError } from '../core/errors.js';
 import { processIo } from './process-io.js';
@@ -277,6 +278,20 @@ function lockCommands(program: Command, io: CliIo, done: Done): void {
 
 /** Commands about the monitoring of the fleet (docs/monitoring.md). */
 function monitoringCommands(program: Command, io: CliIo, done: Done): void {
+  sshOptions(
+    program
+      .command('watch [stacks-or-servers...]')
+      .description(
+        'watch stacks and servers over SSH (CPU, memory, disks, containers, HTTP checks, error lines in logs) against the thresholds, send alerts to the receivers, and write a report; changes nothing',
+      )
+      .option('-f, --file <ferry.yml>', 'fleet file (default: ./ferry.yml)')
+      .option('--for <duration>', 'how long to watch (e.g. 30m, 72h, 3d; default 72h)')
+      .option('--every <duration>', 'time between samples (at least 5s; default 60s)')
+      .option('--report <file>', 'where to write the report (default: the state directory, watch/)')
+      .option('--json', 'print each alert and the report as JSON lines'),
+  ).action(async (names: string[], flags: WatchFlags) => {
+    done(await watchCommand(names, flags, io));
+  });
   const monitoring = program.command('monitoring').description('the monitoring configuration generated from the fleet');
   monitoring
     .command('render')

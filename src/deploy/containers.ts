@@ -23,6 +23,8 @@ export interface Container {
   created: string;
   /** The image's or service's healthcheck test (`["CMD", ...]`, `["CMD-SHELL", "..."]`), when it has one. */
   healthTest?: string[];
+  /** Docker's restart policy (`no`, `always`, `unless-stopped`, `on-failure`), when set. */
+  restart?: string;
 }
 
 interface Inspected {
@@ -33,6 +35,7 @@ interface Inspected {
   Config?: { Image?: string; Labels?: Record<string, string> | null; Healthcheck?: { Test?: string[] | null } | null };
   State?: { Status?: string; ExitCode?: number; Health?: { Status?: string } };
   NetworkSettings?: { Networks?: Record<string, { IPAddress?: string }> | null };
+  HostConfig?: { RestartPolicy?: { Name?: string } | null };
 }
 
 export function parseContainers(json: string): Container[] {
@@ -54,6 +57,7 @@ export function parseContainers(json: string): Container[] {
       created: c.Created ?? '',
     };
     if (c.State?.Health?.Status) out.health = c.State.Health.Status;
+    if (c.HostConfig?.RestartPolicy?.Name) out.restart = c.HostConfig.RestartPolicy.Name;
     const test = c.Config?.Healthcheck?.Test;
     if (Array.isArray(test) && (test[0] === 'CMD' || test[0] === 'CMD-SHELL') && test.length > 1) out.healthTest = test;
     return out;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
-import type { TestbedHost } from './helpers.js';
+import { composeOn, onHost, type TestbedHost } from './helpers.js';
 import { ferry, type Transcript } from '../cli/run.js';
 
 const demo = fileURLToPath(new URL('../../examples/demo/', import.meta.url));
@@ -77,6 +77,15 @@ export function httpGet(address: string, hostHeader: string, path: string): Prom
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.end();
   });
+}
+
+/** Takes a stack made by makeStack off its host: its containers, volumes, releases, lock and nginx site. */
+export function removeStack(s: Stack, stack: string): void {
+  onHost(
+    s.host,
+    `cd /srv/ferry/${stack}/current 2>/dev/null && ${composeOn(s.host)} -p ${stack} down -v --remove-orphans >/dev/null 2>&1; ` +
+      `rm -rf /srv/ferry/${stack} /var/lib/ferry/locks/${stack}.lock /etc/nginx/sites-enabled/ferry-${stack}.conf /etc/nginx/ferry/${stack}.upstreams.conf; systemctl reload nginx; true`,
+  );
 }
 
 /** A bounded load: `total` requests, `concurrency` at a time, until done; counts answers that are not 200. */

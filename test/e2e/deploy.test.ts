@@ -10,8 +10,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { join } from 'node:path';
-import { composeOn, loadImages, onHost, testbedHosts, testbedIsUp } from './helpers.js';
-import { CANARY, load, makeStack, type Stack } from './deploy-stack.js';
+import { loadImages, onHost, testbedHosts, testbedIsUp } from './helpers.js';
+import { CANARY, removeStack, load, makeStack, type Stack } from './deploy-stack.js';
 import { ferry } from '../cli/run.js';
 
 const STACK = 'tbdeploy';
@@ -26,14 +26,6 @@ const summary = (out: string) =>
     run: string;
   };
 
-function cleanHost(s: Stack): void {
-  onHost(
-    s.host,
-    `cd /srv/ferry/${STACK}/current 2>/dev/null && ${composeOn(s.host)} -p ${STACK} down -v --remove-orphans >/dev/null 2>&1; ` +
-      `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf; systemctl reload nginx; true`,
-  );
-}
-
 describe(
   'ferry apply on the test bed',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
@@ -41,10 +33,10 @@ describe(
     let s: Stack;
     before(() => {
       s = makeStack(testbedHosts()[1]!, STACK);
-      cleanHost(s);
+      removeStack(s, STACK);
       loadImages(s.host, ['ferry-tb-postgres:1']);
     });
-    after(() => cleanHost(s));
+    after(() => removeStack(s, STACK));
 
     test('a first apply deploys the stack behind nginx; a second changes nothing', () => firstApplyThenNothing(s));
 

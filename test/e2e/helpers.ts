@@ -1,5 +1,5 @@
 /** Shell access to test bed hosts for end-to-end tests: plain OpenSSH, independent of Ferry's transport. */
-import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { sshArgs, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
 
@@ -95,6 +95,7 @@ export function ferryChild(
   state: string,
   args: string[],
   env: Record<string, string> = {},
+  started?: (child: ChildProcess) => void,
 ): Promise<ChildRun> {
   const c = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), FERRY_CHILD, ...args], {
     cwd,
@@ -105,6 +106,7 @@ export function ferryChild(
   let err = '';
   c.stdout.on('data', (d: Buffer) => (out += d.toString()));
   c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  started?.(c);
   return new Promise((resolve) => c.on('close', (code, signal) => resolve({ code, signal, out, err })));
 }
 

@@ -35,7 +35,7 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-async function httpProblems(
+export async function httpProblems(
   t: Transport,
   containers: Container[],
   checks: HttpCheckDef[],

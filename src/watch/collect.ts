@@ -1,0 +1,97 @@
+/**
+ * One sample of one server, over its transport: the host's CPU, memory and disks, then for
+ * each stack watched there its containers (against the services it should run), its HTTP
+ * checks, and the error lines its containers logged since the sample before. A server that
+ * cannot be reached gives a sample that says so, never an exception.
+ */
+import { script } from '../shell/command.js';
+import { projectContainers, type Container } from '../deploy/containers.js';
+import { httpProblems } from '../deploy/steps/health.js';
+import type { HttpCheckDef } from '../model/fleet.js';
+import { TransportError, type Transport } from '../transport/transport.js';
+import { FerryError } from '../core/errors.js';
+import { applyHostOutput, emptySample, errorLines, hostSampleCommand, type ServerSample } from './sample.js';
+
+export interface WatchedStack {
+  stack: string;
+  project: string;
+  /** Services that should run on this server. */
+  services: string[];
+  httpChecks: HttpCheckDef[];
+}
+
+export interface WatchedServer {
+  server: string;
+  sudo: boolean;
+  stacks: WatchedStack[];
+}
+
+export interface SampleOptions {
+  /** Seconds of logs to read for error lines (the time since the sample before). */
+  logSeconds: number;
+  redact: (s: string) => string;
+  now?: () => Date;
+}
+
+const TIMEOUT_MS = 30_000;
+
+export async function sampleServer(t: Transport, w: WatchedServer, o: SampleOptions): Promise<ServerSample> {
+  const sample = emptySample(w.server, (o.now?.() ?? new Date()).toISOString());
+  try {
+    const host = await t.exec(hostSampleCommand(), { timeoutMs: TIMEOUT_MS });
+    applyHostOutput(sample, host.stdout);
+    for (const s of w.stacks) await sampleStack(t, w.sudo, s, sample, o);
+  } catch (e) {
+    if (!(e instanceof FerryError)) throw e;
+    const reason = e instanceof TransportError ? e.message : `${e.code}: ${e.message}`;
+    return { ...emptySample(w.server, sample.at), unreachable: o.redact(reason) };
+  }
+  return sample;
+}
+
+async function sampleStack(
+  t: Transport,
+  sudo: boolean,
+  s: WatchedStack,
+  sample: ServerSample,
+  o: SampleOptions,
+): Promise<void> {
+  const containers = await projectContainers(t, s.project, sudo, o.redact);
+  for (const service of s.services) {
+    const mine = containers.filter((c) => c.service === service);
+    if (mine.length === 0) sample.containers.push({ stack: s.stack, name: service, service, status: 'missing' });
+    for (const c of mine)
+      sample.containers.push({
+        stack: s.stack,
+        name: c.name,
+        service,
+        status: c.status,
+        exitCode: c.exitCode,
+        ...(c.health ? { health: c.health } : {}),
+        ...(c.restart ? { restart: c.restart } : {}),
+      });
+  }
+  const running = containers.filter((c) => c.status === 'running');
+  const checks = s.httpChecks.filter((h) => s.services.includes(h.service));
+  for (const problem of await httpProblems(t, running, checks, sudo)) {
+    const check = checks.find((h) => problem.includes(`:${h.port}${h.path} `)) ?? checks[0]!;
+    sample.httpProblems.push({
+      stack: s.stack,
+      check: `GET ${check.service}:${check.port}${check.path}`,
+      problem: o.redact(problem),
+    });
+  }
+  for (const c of running) {
+    const found = await logErrors(t, sudo, c, o.logSeconds);
+    if (found.lines > 0)
+      sample.logErrors.push({ stack: s.stack, container: c.name, ...found, last: o.redact(found.last) });
+  }
+}
+
+async function logErrors(t: Transport, sudo: boolean, c: Container, seconds: number) {
+  const r = await t.exec(script('docker logs --since "$1" "$2" 2>&1', `${Math.max(1, Math.ceil(seconds))}s`, c.name), {
+    sudo,
+    timeoutMs: TIMEOUT_MS,
+  });
+  return errorLines(r.stdout);
+}
