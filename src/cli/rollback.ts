@@ -34,6 +34,7 @@ import { endpoint } from './endpoint.js';
 import type { LoadedStack } from '../model/loaded.js';
 import { migrationOf } from './migration-of.js';
 import { cutShortRollback, rollbackMigration, type RollbackFlags } from './rollback-migration.js';
+import { cutShortReleaseRollback, releaseRollbackCommand, releaseRollbackOf } from './rollback-release.js';
 
 export type { RollbackFlags } from './rollback-migration.js';
 
@@ -77,7 +78,12 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
     }
     const sudo = t!.server.sudo ?? false;
     const host = t!.server.name;
-    const { current, meta } = await target(s.transports(host), stack, sudo, flags.to);
+    const cut = flags.to
+      ? undefined
+      : cutShortReleaseRollback(s, stack, (await currentRelease(s.transports(host), stack, sudo)).id);
+    const { current: live, meta } = await target(s.transports(host), stack, sudo, flags.to ?? cut?.to);
+    // Finishing a rollback cut short: from the release it began at, as its plan had it.
+    const current = cut?.from ?? live;
     const def = t!.stack.def;
     const proxy = def.proxy
       ? proxyLink({
@@ -97,6 +103,7 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
       host: t!.server,
       now,
       meta,
+      live,
       discard: flags.discardTargetWrites === true,
     });
     const { unplaced, elsewhere } = back;
@@ -140,9 +147,9 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
     }
     const journal = openJournal(stateDir(s.io.env), s.redactor);
     try {
-      const command = `rollback ${stack} ${meta.id}`;
+      const command = releaseRollbackCommand(stack, meta.id, current);
       // The same rollback, stopped before its end (killed), holds the locks: this one takes them over.
-      const takeOver = journal.lastUnfinished((r) => r.command === command)?.id;
+      const takeOver = journal.lastUnfinished((r) => releaseRollbackOf(r.command, stack)?.to === meta.id)?.id;
       if (takeOver && !flags.json)
         s.io.err(`finishing the unfinished rollback ${takeOver} (${command}): taking over its locks\n`);
       const summary = await execute(
@@ -168,7 +175,15 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
  */
 async function unplacedSteps(
   s: Session,
-  o: { loaded: LoadedStack; host: ServerDef; now: ReleaseMeta | undefined; meta: ReleaseMeta; discard: boolean },
+  o: {
+    loaded: LoadedStack;
+    host: ServerDef;
+    now: ReleaseMeta | undefined;
+    meta: ReleaseMeta;
+    /** The release current on the stack's server now (`now` is where the rollback began). */
+    live: string | undefined;
+    discard: boolean;
+  },
 ) {
   const stack = o.loaded.def.name;
   const unplaced = Object.entries(o.now?.placed ?? {}).filter(
@@ -183,7 +198,10 @@ async function unplacedSteps(
     if (!there || !part) continue;
     elsewhere.push(there);
     const d = o.loaded.project ? databases(o.loaded.project.services).find((x) => x.service === svc) : undefined;
-    if (d && o.now && !o.discard) {
+    // Once the stack's server runs the release rolled back to (a rollback cut short after its
+    // switch), its database has served since: what the placed one held was carried back
+    // before the switch, and carrying it again would overwrite the writes taken since.
+    if (d && o.now && !o.discard && o.live !== o.meta.id) {
       const m = newMigration(
         {
           stack: o.loaded,
@@ -197,7 +215,11 @@ async function unplacedSteps(
         },
         { release: part, databases: [d], volumes: [], redis: [], mode: 'dump' },
       );
-      steps.push(...writeBackOfPlaced(stack, svc, m, o.now));
+      const host = o.host;
+      const before = o.now.id;
+      const servedThere = async (): Promise<boolean> =>
+        (await currentRelease(s.transports(host.name), stack, host.sudo ?? false)).id === before;
+      steps.push(...writeBackOfPlaced(stack, svc, m, o.now, servedThere));
       writtenBack.push(`${stack}/${svc}/write-back`);
     }
     steps.push(
@@ -226,7 +248,13 @@ async function unplacedSteps(
 }
 
 /** The current release's writers stopped, the service's old container started, its tables carried back. */
-function writeBackOfPlaced(stack: string, svc: string, m: Migration, now: ReleaseMeta): Step[] {
+function writeBackOfPlaced(
+  stack: string,
+  svc: string,
+  m: Migration,
+  now: ReleaseMeta,
+  servedThere: () => Promise<boolean>,
+): Step[] {
   const writers = now.services.filter((x) => x.replicas > 0 && now.placed?.[x.name] === undefined).map((x) => x.name);
   const id = (x: string) => `${stack}/${svc}/${x}`;
   return [
@@ -257,8 +285,9 @@ function writeBackOfPlaced(stack: string, svc: string, m: Migration, now: Releas
       m,
       copies: async () => [],
       dependsOn: [id('freeze'), id('source-db')],
-      // The service's data there is in use as long as the stack's release places it there.
-      inUse: async () => 'the move',
+      // The service's data there is in use as long as the stack's server runs the release
+      // that places it there; once it runs another, its own database has served since.
+      inUse: async () => ((await servedThere()) ? 'the move' : undefined),
     }),
   ];
 }

@@ -34,6 +34,9 @@ export const CI_POINTS: KillPoint[] = [
   { mode: 'dump', step: 'unmigrate/write-back', event: 'applied', during: 'rollback' },
   // A killed rollback of a service move, rolled back again: it must take over the killed one's locks.
   { mode: 'service', step: 'db/freeze', event: 'end', during: 'rollback' },
+  // ...and once it switched the stack back: the next one finishes it (not one release further),
+  // and carries nothing back again over the writes the stack's own database took since.
+  { mode: 'service', step: 'rollback', event: 'end', during: 'rollback' },
   // A rollback killed once it removed the markers: the next one must still find it, in the journal.
   { mode: 'replicate', step: 'unmigrate/marker', event: 'end', during: 'rollback' },
 ];
