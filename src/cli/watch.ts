@@ -13,7 +13,7 @@ import { parseDuration } from '../compose/normalize/duration.js';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
 import { receiverSecretFiles } from '../monitoring/secrets.js';
 import { stateDir } from '../state/dir.js';
-import { sampleServer } from '../watch/collect.js';
+import { sampleServer, SETUP_FAILURES } from '../watch/collect.js';
 import { newState, step, type Alert, type Transition } from '../watch/evaluate.js';
 import { deliver, deliveries, line, watchCanSend } from '../watch/notify.js';
 import { addPeaks, type Peaks } from '../watch/report.js';
@@ -49,6 +49,7 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
       '--every',
     );
   const session = openSession(flags, io);
+  const stop = stopSignal();
   try {
     const servers = watchTargets(session.loaded, names);
     const mon = session.loaded.fleet.monitoring;
@@ -68,7 +69,6 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
     const alerts: Alert[] = [];
     const failedDeliveries: { receiver: string; alert: string; error: string }[] = [];
     const peaks: Peaks = {};
-    const stop = stopSignal();
     let round = 0;
     // Written after every round, so that a watch cut short still leaves what it saw.
     const report = () => ({
@@ -85,7 +85,7 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
     });
     let file = '';
     while (!stop.stopped) {
-      const taken = await Promise.all(
+      const sampled = await Promise.all(
         servers.map((w) =>
           sampleServer(session.transports(w.server), w, {
             logSeconds: everyMs / 1000 + 5,
@@ -93,6 +93,9 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
           }),
         ),
       );
+      const setup = round === 0 ? sampled.find((x) => x.failure && SETUP_FAILURES.has(x.failure.code)) : undefined;
+      if (setup?.failure) throw setup.failure;
+      const taken = sampled.map((x) => x.sample);
       addPeaks(peaks, taken);
       for (const t of step(state, taken, thresholds)) {
         if (t.status === 'firing') alerts.push(t.alert);
@@ -110,13 +113,13 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
       if (next >= started.getTime() + forMs) break;
       await stop.sleep(next - Date.now());
     }
-    stop.dispose();
     const final = report();
     file = writeReport(final, flags.report, io);
     if (flags.json) io.out(`${JSON.stringify({ ...final, report: file })}\n`);
     else io.out(summary(final, file));
     return alerts.length > 0 ? 1 : 0;
   } finally {
+    stop.dispose();
     await session.close();
   }
 }

@@ -35,7 +35,26 @@ export interface SampleOptions {
 
 const TIMEOUT_MS = 30_000;
 
-export async function sampleServer(t: Transport, w: WatchedServer, o: SampleOptions): Promise<ServerSample> {
+/**
+ * Failures that say the fleet file or this machine is wrong (a key refused, a host key
+ * unknown or changed, no sudo), not that the server is down: at the first sample they stop
+ * the watch before it begins; later, a server's key changing is an alert like any other.
+ */
+export const SETUP_FAILURES: ReadonlySet<string> = new Set([
+  'auth-failed',
+  'host-key-unknown',
+  'host-key-changed',
+  'ssh-config',
+  'sudo-missing',
+]);
+
+export interface Sampled {
+  sample: ServerSample;
+  /** Why the server could not be read, when it could not. */
+  failure?: FerryError;
+}
+
+export async function sampleServer(t: Transport, w: WatchedServer, o: SampleOptions): Promise<Sampled> {
   const sample = emptySample(w.server, (o.now?.() ?? new Date()).toISOString());
   try {
     const host = await t.exec(hostSampleCommand(), { timeoutMs: TIMEOUT_MS });
@@ -44,9 +63,9 @@ export async function sampleServer(t: Transport, w: WatchedServer, o: SampleOpti
   } catch (e) {
     if (!(e instanceof FerryError)) throw e;
     const reason = e instanceof TransportError ? e.message : `${e.code}: ${e.message}`;
-    return { ...emptySample(w.server, sample.at), unreachable: o.redact(reason) };
+    return { sample: { ...emptySample(w.server, sample.at), unreachable: o.redact(reason) }, failure: e };
   }
-  return sample;
+  return { sample };
 }
 
 async function sampleStack(

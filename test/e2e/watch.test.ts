@@ -8,7 +8,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { ferry } from '../cli/run.js';
 import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferryChild, loadImages, onHost, testbedHosts, testbedIsUp } from './helpers.js';
@@ -114,6 +116,26 @@ describe(
         assert.match(r.err, expected);
         assert.doesNotMatch(r.err, /\n\s+at .*:\d+:\d+\)?$/m, 'a stack trace');
       }
+    });
+
+    test('a key the server refuses stops the watch at its first sample with auth-failed, not 72 hours of HostUnreachable', async () => {
+      const key = join(s.dir, 'other_key');
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      const text = readFileSync(join(s.dir, 'ferry.yml'), 'utf8');
+      writeFileSync(
+        join(s.dir, 'badkey.yml'),
+        text.replace(`identity_file: ${paths.key} }\n  ghost`, `identity_file: ${key} }\n  ghost`),
+      );
+      const r = await ferry(
+        ['watch', STACK, '--for', '30s', '--every', '5s', '-f', 'badkey.yml', '--known-hosts', paths.knownHosts],
+        {
+          cwd: s.dir,
+          env: { FERRY_STATE_DIR: s.state, WATCH_HOOK: hook.url },
+        },
+      );
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(r.err, new RegExp(`^error auth-failed: .*\\n {2}at host ${s.host.name}\\n {2}hint: `, 'm'));
+      assert.doesNotMatch(r.out, /FIRING/);
     });
   },
 );
