@@ -11,7 +11,8 @@ import { FerryError, UsageError } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
 import { parseDuration } from '../compose/normalize/duration.js';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
-import { receiverSecretFiles } from '../monitoring/secrets.js';
+import { receiverSecret } from '../monitoring/secrets.js';
+import type { ReceiverDef } from '../model/monitoring.js';
 import { stateDir } from '../state/dir.js';
 import { sampleServer, SETUP_FAILURES } from '../watch/collect.js';
 import { newState, step, type Alert, type Transition } from '../watch/evaluate.js';
@@ -83,7 +84,6 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
       failed_deliveries: failedDeliveries,
       peaks,
     });
-    let file = '';
     while (!stop.stopped) {
       const sampled = await Promise.all(
         servers.map((w) =>
@@ -108,13 +108,13 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
         failedDeliveries.push(...(await send(t, receivers, secrets, io)));
       }
       round++;
-      file = writeReport(report(), flags.report, io);
       const next = started.getTime() + round * everyMs;
       if (next >= started.getTime() + forMs) break;
+      writeReport(report(), flags.report, io);
       await stop.sleep(next - Date.now());
     }
     const final = report();
-    file = writeReport(final, flags.report, io);
+    const file = writeReport(final, flags.report, io);
     if (flags.json) io.out(`${JSON.stringify({ ...final, report: file })}\n`);
     else io.out(summary(final, file));
     return alerts.length > 0 ? 1 : 0;
@@ -124,7 +124,7 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
   }
 }
 
-function receiverSecrets(receivers: Parameters<typeof receiverSecretFiles>[0], io: CliIo): Map<string, Secret> {
+function receiverSecrets(receivers: readonly ReceiverDef[], io: CliIo): Map<string, Secret> {
   const read = (p: string): string | undefined => {
     try {
       return readFileSync(p, 'utf8');
@@ -132,18 +132,19 @@ function receiverSecrets(receivers: Parameters<typeof receiverSecretFiles>[0], i
       return undefined;
     }
   };
-  const files = receiverSecretFiles(receivers, { env: io.env, readFile: read });
   const out = new Map<string, Secret>();
-  files.forEach((f) => {
-    io.redactor.add(f.content.reveal());
-    out.set(f.rel.replace(/^secrets\//, ''), f.content);
-  });
+  for (const r of receivers) {
+    const secret = receiverSecret(r, { env: io.env, readFile: read });
+    if (!secret) continue;
+    io.redactor.add(secret.reveal());
+    out.set(r.name, secret);
+  }
   return out;
 }
 
 async function send(
   t: Transition,
-  receivers: Parameters<typeof deliveries>[0],
+  receivers: readonly ReceiverDef[],
   secrets: Map<string, Secret>,
   io: CliIo,
 ): Promise<{ receiver: string; alert: string; error: string }[]> {

@@ -26,18 +26,21 @@ export function receiverSecretRef(r: ReceiverDef): SecretRef | undefined {
   return r.url;
 }
 
-/** One file per receiver that has a secret; a missing or empty one is a `monitoring-secret-missing` error. */
+/** A receiver's secret, undefined when it has none; a missing or empty one is a `monitoring-secret-missing` error. */
+export function receiverSecret(r: ReceiverDef, source: SecretSource): Secret | undefined {
+  const ref = receiverSecretRef(r);
+  if (!ref) return undefined;
+  const value = ('env' in ref ? source.env[ref.env] : source.readFile(ref.file))?.trim();
+  if (!value) throw missing(r, ref);
+  return new Secret(value);
+}
+
+/** One file per receiver that has a secret. */
 export function receiverSecretFiles(receivers: readonly ReceiverDef[], source: SecretSource): SecretFile[] {
-  const out: SecretFile[] = [];
-  for (const r of receivers) {
-    const ref = receiverSecretRef(r);
-    if (!ref) continue;
-    const raw = 'env' in ref ? source.env[ref.env] : source.readFile(ref.file);
-    const value = raw?.trim();
-    if (!value) throw missing(r, ref);
-    out.push({ rel: `secrets/${r.name}`, content: new Secret(value) });
-  }
-  return out;
+  return receivers.flatMap((r) => {
+    const content = receiverSecret(r, source);
+    return content ? [{ rel: `secrets/${r.name}`, content }] : [];
+  });
 }
 
 function missing(r: ReceiverDef, ref: SecretRef): FerryError {

@@ -6,7 +6,7 @@
  */
 import { script } from '../shell/command.js';
 import { projectContainers, type Container } from '../deploy/containers.js';
-import { httpProblems } from '../deploy/steps/health.js';
+import { httpFailures } from '../deploy/steps/health.js';
 import type { HttpCheckDef } from '../model/fleet.js';
 import { TransportError, type Transport } from '../transport/transport.js';
 import { FerryError } from '../core/errors.js';
@@ -92,14 +92,12 @@ async function sampleStack(
   }
   const running = containers.filter((c) => c.status === 'running');
   const checks = s.httpChecks.filter((h) => s.services.includes(h.service));
-  for (const problem of await httpProblems(t, running, checks, sudo)) {
-    const check = checks.find((h) => problem.includes(`:${h.port}${h.path} `)) ?? checks[0]!;
+  for (const { check, message } of await httpFailures(t, running, checks, sudo))
     sample.httpProblems.push({
       stack: s.stack,
       check: `GET ${check.service}:${check.port}${check.path}`,
-      problem: o.redact(problem),
+      problem: o.redact(message),
     });
-  }
   for (const c of running) {
     const found = await logErrors(t, sudo, c, o.logSeconds);
     if (found.lines > 0)

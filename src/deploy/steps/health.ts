@@ -35,29 +35,41 @@ export interface WaitOptions {
   intervalMs?: number;
 }
 
-export async function httpProblems(
+/** An HTTP check that did not answer 2xx/3xx from one container, and what it answered. */
+export interface HttpFailure {
+  check: HttpCheckDef;
+  message: string;
+}
+
+export async function httpFailures(
   t: Transport,
   containers: Container[],
   checks: HttpCheckDef[],
   sudo: boolean,
-): Promise<string[]> {
-  const out: string[] = [];
+): Promise<HttpFailure[]> {
+  const out: HttpFailure[] = [];
   for (const check of checks) {
     for (const c of containers.filter((x) => x.service === check.service)) {
       const addr = c.addresses[0];
       if (!addr) {
-        out.push(`${c.name}: no address to check http://…:${check.port}${check.path} on`);
+        out.push({ check, message: `${c.name}: no address to check http://…:${check.port}${check.path} on` });
         continue;
       }
       const url = `http://${addr}:${check.port}${check.path}`;
       const r = await t.exec(httpCheckCommand(url), { sudo });
       const code = Number(r.stdout.trim());
       if (!(code >= 200 && code < 400))
-        out.push(`${c.name}: GET ${url} answered ${code > 0 ? code : r.stderr.trim() || 'nothing'}`);
+        out.push({
+          check,
+          message: `${c.name}: GET ${url} answered ${code > 0 ? code : r.stderr.trim() || 'nothing'}`,
+        });
     }
   }
   return out;
 }
+
+const httpProblems = async (t: Transport, containers: Container[], checks: HttpCheckDef[], sudo: boolean) =>
+  (await httpFailures(t, containers, checks, sudo)).map((f) => f.message);
 
 /** The container's own health test, run now in it (`docker exec`), as Docker runs it at its next interval. */
 export function healthTestCommand(c: Pick<Container, 'name' | 'healthTest'>): Command | undefined {
