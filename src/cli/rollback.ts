@@ -38,19 +38,20 @@ import { cutShortReleaseRollback, releaseRollbackCommand, releaseRollbackOf } fr
 
 export type { RollbackFlags } from './rollback-migration.js';
 
+/** The release to go back to: `to`, else the newest kept one that is not `current`. */
 async function target(
   t: Transport,
   stack: string,
   sudo: boolean,
+  current: string | undefined,
   to: string | undefined,
-): Promise<{ current?: string; meta: ReleaseMeta }> {
-  const { id: current } = await currentRelease(t, stack, sudo);
+): Promise<ReleaseMeta> {
   const hist = await t.exec(quiet(cmd('cat', historyFile(stack))), { sudo });
   const ids = releaseHistory(hist.code === 0 ? hist.stdout : '').filter((id) => id !== current);
   const candidates = to ? [to] : ids;
   for (const id of candidates) {
     const meta = await readReleaseMeta(t, stack, id, sudo);
-    if (meta) return { ...(current ? { current } : {}), meta };
+    if (meta) return meta;
     if (to)
       throw new UsageError(
         `release ${to} of stack ${stack} is not on ${t.name} (or its .ferry-release.json is unreadable)`,
@@ -78,10 +79,9 @@ export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo):
     }
     const sudo = t!.server.sudo ?? false;
     const host = t!.server.name;
-    const cut = flags.to
-      ? undefined
-      : cutShortReleaseRollback(s, stack, (await currentRelease(s.transports(host), stack, sudo)).id);
-    const { current: live, meta } = await target(s.transports(host), stack, sudo, flags.to ?? cut?.to);
+    const live = (await currentRelease(s.transports(host), stack, sudo)).id;
+    const cut = flags.to ? undefined : cutShortReleaseRollback(s, stack, live);
+    const meta = await target(s.transports(host), stack, sudo, live, flags.to ?? cut?.to);
     // Finishing a rollback cut short: from the release it began at, as its plan had it.
     const current = cut?.from ?? live;
     const def = t!.stack.def;
