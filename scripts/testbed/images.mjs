@@ -23,11 +23,25 @@ const HERE = fileURLToPath(new URL('./images/', import.meta.url));
 export const INPUTS_LABEL = 'ferry-tb.inputs';
 const LOGS = join(paths.dir, 'logs');
 
+/** ferry-tb-COMPONENT: ferry-tb-monitoring whose ENTRYPOINT is `entry`, with its data directory `data` if any. */
+function monitoringImage(component, entry, data) {
+  return {
+    name: `ferry-tb-${component}`,
+    dir: 'monitoring-component',
+    parent: 'ferry-tb-monitoring',
+    args: data ? { ENTRY: entry, DATA: data } : { ENTRY: entry },
+    tagged: true,
+  };
+}
+
 /**
- * Every image, parents first. `app` images go into the tar that hosts load. Hosts boot
- * Debian 13 (Docker 26, Compose v2 as the `docker compose` plugin), as servers of 2026
- * do; one host boots Debian 12 (Compose v1), so that both flavours keep working. In
- * Debian 13 the docker CLI is a package of its own (only recommended by docker.io).
+ * Every image, parents first. `app` images go into the tar that hosts load; they and the
+ * `tagged` ones are tagged :APP_TAG besides :latest. The monitoring images stand in for
+ * the upstream ones (prom/prometheus, ...; the test bed has no registry): Ferry pushes
+ * them to hosts itself, so they are not in the tar. Hosts boot Debian 13 (Docker 26,
+ * Compose v2 as the `docker compose` plugin), as servers of 2026 do; one host boots
+ * Debian 12 (Compose v1), so that both flavours keep working. In Debian 13 the docker CLI
+ * is a package of its own (only recommended by docker.io).
  */
 export const IMAGES = [
   { name: 'ferry-tb-base', dir: 'base', suite: 'bookworm' },
@@ -39,6 +53,12 @@ export const IMAGES = [
   { name: 'ferry-tb-worker', dir: 'worker', parent: 'ferry-tb-app', app: true },
   { name: 'ferry-tb-postgres', dir: 'postgres', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-redis', dir: 'redis', parent: 'ferry-tb-base', app: true },
+  { name: 'ferry-tb-monitoring', dir: 'monitoring', parent: 'ferry-tb-base-trixie' },
+  monitoringImage('prometheus', '/usr/bin/prometheus', '/prometheus'),
+  monitoringImage('alertmanager', '/usr/bin/prometheus-alertmanager', '/alertmanager'),
+  monitoringImage('node-exporter', '/usr/bin/prometheus-node-exporter'),
+  monitoringImage('blackbox-exporter', '/usr/bin/prometheus-blackbox-exporter'),
+  monitoringImage('postgres-exporter', '/usr/bin/prometheus-postgres-exporter'),
 ];
 
 /** The operating systems a host can boot, by the image it runs. */
@@ -48,7 +68,7 @@ export const HOST_IMAGES = {
 };
 /** What fresh hosts boot (scripts/testbed/fresh.mjs): Debian 13 with what hardening installs. */
 export const FRESH_IMAGE = 'ferry-tb-host-harden:latest';
-/** App images are tagged :1 as well, so that stacks can name a fixed tag. */
+/** App and `tagged` images are tagged :1 as well, so that stacks and fleet files can name a fixed tag. */
 export const APP_TAG = '1';
 
 function filesOf(dir) {
@@ -126,7 +146,7 @@ async function buildOne(image, hash, bases) {
     );
     for (const f of [sourcesFile, aptFile]) rmSync(f, { force: true });
   } else {
-    const tags = image.app ? ['-t', ref, '-t', `${image.name}:${APP_TAG}`] : ['-t', ref];
+    const tags = image.app || image.tagged ? ['-t', ref, '-t', `${image.name}:${APP_TAG}`] : ['-t', ref];
     r = await run(
       'docker',
       [
@@ -184,17 +204,21 @@ export async function ensureImages() {
     const image = IMAGES.find((i) => i.name === name);
     if ((await buildOne(image, hashes[name], bases)).built) built.push(name);
   };
-  // Two lanes on two cores: the bases and host images, and the app images one after another.
+  // Two lanes on two cores: the bases and host images; the app images one after another,
+  // then (the shorter lane) the monitoring images once ferry-tb-base-trixie is there.
+  await build('ferry-tb-base');
+  const trixie = build('ferry-tb-base-trixie');
   const hostLane = async () => {
-    await build('ferry-tb-base-trixie');
+    await trixie;
     await build('ferry-tb-host');
     await build('ferry-tb-host-bookworm');
     await build('ferry-tb-host-harden');
   };
   const appLane = async () => {
     for (const i of IMAGES.filter((x) => x.app)) await build(i.name);
+    await trixie;
+    for (const i of IMAGES.filter((x) => x.dir.startsWith('monitoring'))) await build(i.name);
   };
-  await build('ferry-tb-base');
   await Promise.all([hostLane(), appLane()]);
   const cached = IMAGES.map((i) => i.name).filter((n) => !built.includes(n));
   if (cached.length) log(`images: cached ${cached.join(', ')}`);

@@ -18,6 +18,8 @@ import type { CliIo } from './io.js';
 import { confirm, declined, execute, planCheckFailed, withSession, type ApplyFlags } from './run-plan.js';
 import type { Session, SessionFlags } from './session.js';
 import { hardeningFor } from './hardening.js';
+import { generatedStacks } from './generated-stacks.js';
+import type { ServerDef } from '../model/fleet.js';
 
 export interface PlanFlags extends SessionFlags {
   json?: boolean;
@@ -34,10 +36,7 @@ export function planCommand(stacks: string[], flags: PlanFlags, io: CliIo): Prom
   // Before any planning: a plan that cannot be kept is not worth reading the servers for.
   if (out) checkPlanOut(out, flags.out!);
   return withSession(flags, io, async (s) => {
-    const targets = selectTargets(s.loaded, stacks);
-    // A plan that apply would refuse is not shown as one it could run.
-    await refuseMoved(s, targets);
-    const fp = await buildPlan(s.loaded, targets, s.local, hardeningFor(s, hardenTargets(s.loaded, stacks), flags));
+    const fp = await planOf(s, stacks, hardenTargets(s.loaded, stacks), flags);
     const p = await preview(fp.plan, s.transports, s.redactor);
     const saved = savedPlan(s, fp, p);
     if (out) {
@@ -57,6 +56,21 @@ export function planCommand(stacks: string[], flags: PlanFlags, io: CliIo): Prom
     else s.io.out(renderPlanTable(p));
     return countChanges(p).error > 0 ? 1 : 0;
   });
+}
+
+/**
+ * The plan of the stacks named (every one, the generated monitoring stacks too, when none
+ * is) and of hardening `servers`. A plan that apply would refuse is not made.
+ */
+async function planOf(s: Session, names: string[], servers: ServerDef[], flags: SessionFlags): Promise<FleetPlan> {
+  const generated = generatedStacks(s, names);
+  try {
+    const targets = selectTargets(s.loaded, names, generated.stacks);
+    await refuseMoved(s, targets);
+    return await buildPlan(s.loaded, targets, s.local, hardeningFor(s, servers, flags));
+  } finally {
+    generated.done();
+  }
 }
 
 function savedPlan(s: Session, fp: FleetPlan, p: Preview): SavedPlan {
@@ -125,18 +139,20 @@ async function applyIn(
   const resumed = flags.resume ? journal.lastUnfinished() : undefined;
   if (flags.resume && !resumed) s.io.err('nothing to resume: the last run finished; applying afresh\n');
   const names = saved ? saved.stacks : stacks;
-  const targets = selectTargets(s.loaded, names);
-  await refuseMoved(s, targets);
   const servers = saved
     ? (saved.hardened ?? []).flatMap((n) => (s.loaded.fleet.servers[n] ? [s.loaded.fleet.servers[n]] : []))
     : hardenTargets(s.loaded, stacks);
-  const fp = await buildPlan(s.loaded, targets, s.local, hardeningFor(s, servers, flags));
+  const fp = await planOf(s, names, servers, flags);
+  const targets = fp.targets;
   const p = await preview(fp.plan, s.transports, s.redactor);
   if (saved) refuseStale(saved, planFile!, fp, p);
   await mayApply(s, p, flags);
   const command = `apply${resumed ? ` --resume ${resumed.id}` : ''}${saved ? ` ${planFile}` : ''}`;
   const summary = await execute(s, fp, command, flags, journal, resumed ? { resume: resumed.id } : {});
-  const watched = [...targets.map((t) => t.stack.def.name), ...servers.map((x) => x.name)];
+  const own = new Set(s.loaded.stacks.map((x) => x.def.name));
+  const watched = [
+    ...new Set([...targets.map((t) => t.stack.def.name).filter((n) => own.has(n)), ...servers.map((x) => x.name)]),
+  ];
   if (summary.failed === 0 && summary.changed > 0 && !flags.json && watched.length > 0)
     s.io.err(`watch what changed: ferry watch ${watched.join(' ')} --for 72h\n`);
   return summary.failed > 0 ? 1 : 0;

@@ -4,7 +4,7 @@
  * fires and resolves alerts against the fleet's thresholds, sends them to its receivers,
  * and writes a report. It changes nothing on any server and takes no lock.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError, UsageError } from '../core/errors.js';
@@ -12,6 +12,7 @@ import type { Secret } from '../core/secret.js';
 import { parseDuration } from '../compose/normalize/duration.js';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
 import { receiverSecret } from '../monitoring/secrets.js';
+import { secretSource } from './secret-source.js';
 import type { ReceiverDef } from '../model/monitoring.js';
 import { stateDir } from '../state/dir.js';
 import { sampleServer, SETUP_FAILURES } from '../watch/collect.js';
@@ -125,16 +126,9 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
 }
 
 function receiverSecrets(receivers: readonly ReceiverDef[], io: CliIo): Map<string, Secret> {
-  const read = (p: string): string | undefined => {
-    try {
-      return readFileSync(p, 'utf8');
-    } catch {
-      return undefined;
-    }
-  };
   const out = new Map<string, Secret>();
   for (const r of receivers) {
-    const secret = receiverSecret(r, { env: io.env, readFile: read });
+    const secret = receiverSecret(r, secretSource(io));
     if (!secret) continue;
     io.redactor.add(secret.reveal());
     out.set(r.name, secret);

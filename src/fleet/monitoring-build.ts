@@ -60,6 +60,10 @@ export function monitoringDef(m: MonitoringEntry, baseDir: string): MonitoringDe
     scrapeInterval: m.scrape_interval ?? '30s',
     retention: m.retention ?? '15d',
     images: imagesOf(m.images),
+    deploy: { images: m.deploy?.images ?? 'pull' },
+    grafana:
+      m.grafana === false ? false : m.grafana ? { adminPassword: secretRef(m.grafana.admin_password, baseDir) } : {},
+    cadvisor: m.cadvisor ?? true,
   };
 }
 
@@ -82,12 +86,14 @@ function imagesOf(images: MonitoringEntry['images']): MonitoringImages {
   };
 }
 
+const secretRef = (s: { env: string } | { file: string }, baseDir: string): SecretRef =>
+  'env' in s ? { env: s.env } : { file: resolve(baseDir, s.file) };
+
 type ReceiverEntry = NonNullable<MonitoringEntry['receivers']>[string];
 
 function receiverDef(name: string, r: ReceiverEntry, baseDir: string): ReceiverDef {
   const base = { name, severity: r.severity ?? 'warning', sendResolved: r.send_resolved ?? true } as const;
-  const ref = (s: { env: string } | { file: string }): SecretRef =>
-    'env' in s ? { env: s.env } : { file: resolve(baseDir, s.file) };
+  const ref = (s: { env: string } | { file: string }): SecretRef => secretRef(s, baseDir);
   switch (r.type) {
     case 'webhook':
     case 'discord':

@@ -204,6 +204,43 @@ export const MonitoringSchema = z
       scrape_interval: duration('How often Prometheus scrapes every target. Default: 30s.'),
       retention: duration('How long Prometheus keeps samples. Default: 15d.'),
       images: MonitoringImagesSchema.optional(),
+      deploy: z
+        .strictObject(
+          {
+            images: z
+              .enum(['push', 'pull'], { error: 'must be push or pull' })
+              .optional()
+              .describe(
+                "How the monitoring images reach the servers, as a stack's `deploy.images`: `pull` (the servers pull them from their registry) or `push` (streamed from this machine over SSH, for servers without a registry). Default: pull.",
+              ),
+          },
+          { error: MAPPING },
+        )
+        .optional()
+        .describe('How `ferry apply` deploys the monitoring stack and the exporters.'),
+      grafana: z
+        .union(
+          [
+            z.literal(false),
+            z.strictObject(
+              {
+                admin_password: SecretRefSchema.describe(
+                  "Grafana's admin password, written to the monitoring server mode 600 and read by Grafana from that file.",
+                ),
+              },
+              { error: MAPPING },
+            ),
+          ],
+          { error: 'must be false or { admin_password: { env: NAME } }' },
+        )
+        .optional()
+        .describe(
+          'Grafana: `false` leaves it out; otherwise where its admin password is read from (needed to deploy it). Default: deployed, password required.',
+        ),
+      cadvisor: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe('Run cAdvisor on every server (the container alerts need it). Default: true.'),
     },
     { error: MAPPING },
   )

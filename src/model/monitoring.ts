@@ -62,4 +62,10 @@ export interface MonitoringDef {
   scrapeInterval: string;
   retention: string;
   images: MonitoringImages;
+  /** How `ferry apply` deploys it. */
+  deploy: { images: 'push' | 'pull' };
+  /** false: no Grafana; otherwise where its admin password is read from (undefined: not said). */
+  grafana: false | { adminPassword?: SecretRef };
+  /** cAdvisor on every server. */
+  cadvisor: boolean;
 }

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runChecks } from '../check/index.js';
 import { loadWorkspace } from '../workspace/load.js';
-import { allMonitoringFiles } from './files.js';
+import { allMonitoringFiles, secretPlaces } from './files.js';
+import { GRAFANA_PASSWORD_FILE, receiverSecretFile } from './render/compose.js';
 import { monitoringTargets } from './targets.js';
 import { monitoringFleet } from './test-helpers/fleet.js';
 
@@ -23,7 +24,10 @@ test('compose: the monitoring server and exporter projects load, and Ferry check
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
     writeFileSync(join(dir, rel), text);
   }
-  writeFileSync(join(dir, 'grafana/admin-password'), 'not-a-real-password\n');
+  writeFileSync(join(dir, GRAFANA_PASSWORD_FILE), 'not-a-real-password\n');
+  mkdirSync(join(dir, 'alertmanager/secrets'));
+  for (const s of secretPlaces(loaded.fleet.monitoring!))
+    writeFileSync(join(dir, receiverSecretFile(s.receiver)), 'https://hooks.example.com/not-a-real-one\n');
   writeFileSync(
     join(dir, 'ferry.yml'),
     [

@@ -5,17 +5,18 @@
  * Alertmanager reads them and where Ferry takes them from (never their values).
  */
 import type { MonitoringDef, SecretRef } from '../model/monitoring.js';
-import { secretPath } from './render/alertmanager.js';
-import { renderExportersCompose, renderMonitoringCompose } from './render/compose.js';
+import { receiverSecretFile, renderExportersCompose, renderMonitoringCompose } from './render/compose.js';
 import { renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
 import { monitoringFiles } from './render/index.js';
 import { receiverSecretRef } from './secrets.js';
 import type { MonitoringTargets } from './targets.js';
 
 export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTargets): Map<string, string> {
+  const config = monitoringFiles(def, targets);
+  const withSecrets = def.receivers.filter((r) => receiverSecretRef(r) !== undefined).map((r) => r.name);
   return new Map([
-    ['compose.yml', renderMonitoringCompose(def)],
-    ...monitoringFiles(def, targets),
+    ['compose.yml', renderMonitoringCompose(def, [...config.keys()], withSecrets)],
+    ...config,
     ...targets.servers.map((s): [string, string] => [`servers/${s.name}/compose.yml`, renderExportersCompose(def, s)]),
     ['servers/container-health', renderHealthScript()],
     ['servers/ferry-container-health.service', renderHealthService()],
@@ -25,7 +26,7 @@ export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTarget
 
 export interface SecretPlace {
   receiver: string;
-  /** Where Alertmanager reads it, in its container. */
+  /** Where it is written, relative to compose.yml (Compose mounts it into Alertmanager as a secret). */
   path: string;
   from: SecretRef;
 }
@@ -33,6 +34,6 @@ export interface SecretPlace {
 export function secretPlaces(def: MonitoringDef): SecretPlace[] {
   return def.receivers.flatMap((r) => {
     const from = receiverSecretRef(r);
-    return from ? [{ receiver: r.name, path: secretPath(r.name), from }] : [];
+    return from ? [{ receiver: r.name, path: receiverSecretFile(r.name), from }] : [];
   });
 }

@@ -17,7 +17,7 @@ export function monitoringAllows(loaded: LoadedFleet, server: ServerDef): Firewa
   const exporters = monitoringTargets(loaded).exporters.filter((e) => e.server === server.name);
   const ports = [
     EXPORTER_PORTS.node,
-    EXPORTER_PORTS.cadvisor,
+    ...(m!.cadvisor ? [EXPORTER_PORTS.cadvisor] : []),
     ...exporters.map((e) => Number(e.address.split(':').pop())),
   ];
   return ports.map((port) => ({ port: String(port), proto: 'tcp', from: [from], why: 'monitoring' }));

@@ -13,6 +13,7 @@ import { FerryError } from '../core/errors.js';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
 import { goldenTests } from '../render/test-helpers/golden.js';
 import { monitoringFiles } from './render/index.js';
+import { secretPath } from './render/alertmanager.js';
 import { renderRuleTests } from './render/rule-tests.js';
 import { allRuleGroups, fleetRuleGroups } from './rules.js';
 import { receiverSecretFiles } from './secrets.js';
@@ -121,7 +122,7 @@ test('secrets: every receiver secret goes to a file of its own; no rendered file
   ].join('\n');
   assert.doesNotMatch(shown, /canary/);
   const am = monitoringFiles(def, monitoringTargets(loaded)).get('alertmanager/alertmanager.yml')!;
-  for (const f of files) assert.ok(am.includes(`/etc/alertmanager/${f.rel}`), f.rel);
+  for (const r of def.receivers) assert.ok(am.includes(secretPath(r.name)), r.name);
 });
 
 test('secrets: an unset variable or an unreadable file is monitoring-secret-missing, naming where and no value', () => {

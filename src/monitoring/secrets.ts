@@ -29,9 +29,15 @@ export function receiverSecretRef(r: ReceiverDef): SecretRef | undefined {
 /** A receiver's secret, undefined when it has none; a missing or empty one is a `monitoring-secret-missing` error. */
 export function receiverSecret(r: ReceiverDef, source: SecretSource): Secret | undefined {
   const ref = receiverSecretRef(r);
-  if (!ref) return undefined;
+  return ref
+    ? readSecret(ref, source, `monitoring/receivers/${r.name}`, `the secret of receiver "${r.name}" (${r.type})`)
+    : undefined;
+}
+
+/** A secret `what` (said in the error) read from where `ref` says; `place`: its key in ferry.yml. */
+export function readSecret(ref: SecretRef, source: SecretSource, place: string, what: string): Secret {
   const value = ('env' in ref ? source.env[ref.env] : source.readFile(ref.file))?.trim();
-  if (!value) throw missing(r, ref);
+  if (!value) throw missing(what, ref, place);
   return new Secret(value);
 }
 
@@ -43,12 +49,12 @@ export function receiverSecretFiles(receivers: readonly ReceiverDef[], source: S
   });
 }
 
-function missing(r: ReceiverDef, ref: SecretRef): FerryError {
+function missing(what: string, ref: SecretRef, place: string): FerryError {
   const where = 'env' in ref ? `environment variable ${ref.env}` : `file ${ref.file}`;
   return new FerryError(
     'monitoring-secret-missing',
-    `the secret of receiver "${r.name}" (${r.type}) is missing: the ${where} is ${'env' in ref ? 'not set or empty' : 'unreadable or empty'}`,
-    `monitoring/receivers/${r.name}`,
+    `${what} is missing: the ${where} is ${'env' in ref ? 'not set or empty' : 'unreadable or empty'}`,
+    place,
     'env' in ref
       ? `Export ${ref.env} on this machine, then run the command again.`
       : `Write the secret into ${ref.file}, then run the command again.`,

@@ -2,7 +2,8 @@
 import type { GoldenCase } from '../render/test-helpers/golden.js';
 import { renderAlertmanager } from './render/alertmanager.js';
 import { renderBlackbox } from './render/blackbox.js';
-import { renderExportersCompose, renderMonitoringCompose } from './render/compose.js';
+import { allMonitoringFiles } from './files.js';
+import { renderExportersCompose } from './render/compose.js';
 import { renderDashboards, renderGrafanaDatasource, renderGrafanaProvider } from './render/grafana.js';
 import { renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
 import { renderPrometheus } from './render/prometheus.js';
@@ -23,7 +24,7 @@ export function goldenCases(): GoldenCase[] {
     { file: 'alerts.test.yml', render: () => renderRuleTests(groups) },
     { file: 'alertmanager.yml', render: () => renderAlertmanager(def) },
     { file: 'blackbox.yml', render: () => renderBlackbox() },
-    { file: 'compose.yml', render: () => renderMonitoringCompose(def) },
+    { file: 'compose.yml', render: () => allMonitoringFiles(def, targets).get('compose.yml')! },
     { file: 'exporters-compose.yml', render: () => renderExportersCompose(def, targets.servers[0]!) },
     { file: 'container-health.sh', render: () => renderHealthScript() },
     { file: 'ferry-container-health.service', render: () => renderHealthService() },

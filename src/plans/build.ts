@@ -16,9 +16,14 @@ export interface Target {
   server: ServerDef;
 }
 
-/** The stacks named (all of them when none), each with its server; unknown names are a usage error. */
-export function selectTargets(loaded: LoadedFleet, names: string[]): Target[] {
-  const all = loaded.stacks.map((s) => s.def.name);
+/**
+ * The stacks named (all of them when none), each with its server; unknown names are a
+ * usage error. `generated`: stacks Ferry makes itself (the monitoring stack and exporters),
+ * chosen like the fleet's own.
+ */
+export function selectTargets(loaded: LoadedFleet, names: string[], generated: LoadedStack[] = []): Target[] {
+  const stacks = [...loaded.stacks, ...generated];
+  const all = stacks.map((s) => s.def.name);
   const chosen = names.length > 0 ? names : all;
   if (chosen.length === 0 && hardenTargets(loaded, names).length === 0)
     throw new UsageError(
@@ -26,7 +31,7 @@ export function selectTargets(loaded: LoadedFleet, names: string[]): Target[] {
       'Add a stack under `stacks:`, or `harden:`, in ferry.yml.',
     );
   return chosen.map((name) => {
-    const stack = loaded.stacks.find((s) => s.def.name === name);
+    const stack = stacks.find((s) => s.def.name === name);
     if (!stack) {
       const near = suggest(name, all);
       throw new UsageError(

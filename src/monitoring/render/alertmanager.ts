@@ -2,17 +2,18 @@
  * alertmanager.yml. Receiver URLs, tokens and passwords are never in it: each receiver
  * reads its secret from a file of its own (`url_file`, `api_url_file`, `webhook_url_file`,
  * `bot_token_file`, `auth_password_file`; Alertmanager 0.26 or later, the email and Slack
- * ones since earlier), which secrets.ts writes beside it.
+ * ones since earlier), a Compose secret of the monitoring stack (see compose.ts).
  */
 import type { MonitoringDef, ReceiverDef } from '../../model/monitoring.js';
 import { renderYaml } from './yaml.js';
 
-/** Where the secret files are inside the Alertmanager container. */
-export const SECRETS_DIR = '/etc/alertmanager/secrets';
 /** The receiver of alerts no receiver takes (none are configured, or all want critical only). */
 const NOWHERE = 'ferry-nowhere';
 
-export const secretPath = (receiver: string): string => `${SECRETS_DIR}/${receiver}`;
+/** The Compose secret holding a receiver's URL, token or password. */
+export const secretName = (receiver: string): string => `receiver-${receiver}`;
+/** Where Alertmanager reads it: Compose mounts a file secret at /run/secrets/NAME (v1 and v2 alike). */
+export const secretPath = (receiver: string): string => `/run/secrets/${secretName(receiver)}`;
 
 export function renderAlertmanager(def: MonitoringDef): string {
   return renderYaml({

@@ -9,6 +9,7 @@
 import type { MonitoringDef } from '../../model/monitoring.js';
 import { EXPORTER_PORTS, type ServerTarget } from '../targets.js';
 import { TEXTFILE_DIR } from './health.js';
+import { secretName } from './alertmanager.js';
 import { renderYaml } from './yaml.js';
 
 const always = { restart: 'unless-stopped' };
@@ -19,7 +20,37 @@ const health = (url: string) => ({
   retries: 3,
 });
 
-export function renderMonitoringCompose(def: MonitoringDef): string {
+/** Where each directory of the generated files is seen inside the containers. */
+const MOUNTS: [dir: string, target: string][] = [
+  ['prometheus/', '/etc/prometheus/'],
+  ['alertmanager/', '/etc/alertmanager/'],
+  ['blackbox/', '/etc/blackbox/'],
+  ['grafana/provisioning/', '/etc/grafana/provisioning/'],
+  ['grafana/dashboards/', '/var/lib/grafana/dashboards/'],
+];
+
+/** One read-only bind per file (not per directory), so that a release ships exactly these files. */
+const binds = (files: readonly string[], dir: string): string[] => {
+  const target = MOUNTS.find(([d]) => d === dir)![1];
+  return files.filter((f) => f.startsWith(dir)).map((f) => `./${f}:${target}${f.slice(dir.length)}:ro`);
+};
+
+/** The receivers' Compose secrets, by secret name: the file each is read from in the project directory. */
+export const receiverSecretFile = (receiver: string): string => `alertmanager/secrets/${receiver}`;
+export const GRAFANA_PASSWORD_FILE = 'grafana/admin-password';
+
+/**
+ * `files`: the generated configuration files (paths in the project directory); `secrets`:
+ * the receivers that have a secret. The containers run as root: a release's files are
+ * mode 600, owned by root, and Prometheus, Alertmanager and Grafana read them.
+ */
+export function renderMonitoringCompose(
+  def: MonitoringDef,
+  files: readonly string[],
+  secrets: readonly string[],
+): string {
+  const root = { user: '0:0' };
+  const grafana = def.grafana !== false;
   return renderYaml({
     name: 'ferry-monitoring',
     services: {
@@ -30,49 +61,69 @@ export function renderMonitoringCompose(def: MonitoringDef): string {
           '--storage.tsdb.path=/prometheus',
           `--storage.tsdb.retention.time=${def.retention}`,
         ],
-        volumes: ['./prometheus:/etc/prometheus:ro', 'prometheus-data:/prometheus'],
+        volumes: [...binds(files, 'prometheus/'), 'prometheus-data:/prometheus'],
         ports: ['127.0.0.1:9090:9090'],
         mem_limit: '1g',
         healthcheck: health('http://127.0.0.1:9090/-/healthy'),
+        ...root,
         ...always,
       },
       alertmanager: {
         image: def.images.alertmanager,
         command: ['--config.file=/etc/alertmanager/alertmanager.yml', '--storage.path=/alertmanager'],
-        volumes: ['./alertmanager:/etc/alertmanager:ro', 'alertmanager-data:/alertmanager'],
+        volumes: [...binds(files, 'alertmanager/'), 'alertmanager-data:/alertmanager'],
+        ...(secrets.length > 0 ? { secrets: secrets.map(secretName) } : {}),
         ports: ['127.0.0.1:9093:9093'],
         mem_limit: '256m',
         healthcheck: health('http://127.0.0.1:9093/-/healthy'),
+        ...root,
         ...always,
       },
       blackbox: {
         image: def.images.blackboxExporter,
         command: ['--config.file=/etc/blackbox/blackbox.yml'],
-        volumes: ['./blackbox:/etc/blackbox:ro'],
+        volumes: binds(files, 'blackbox/'),
         mem_limit: '128m',
         healthcheck: health('http://127.0.0.1:9115/-/healthy'),
+        ...root,
         ...always,
       },
-      grafana: {
-        image: def.images.grafana,
-        environment: {
-          GF_SECURITY_ADMIN_PASSWORD__FILE: '/run/secrets/grafana-admin-password',
-          GF_USERS_ALLOW_SIGN_UP: 'false',
-        },
-        secrets: ['grafana-admin-password'],
-        volumes: [
-          './grafana/provisioning:/etc/grafana/provisioning:ro',
-          './grafana/dashboards:/var/lib/grafana/dashboards:ro',
-          'grafana-data:/var/lib/grafana',
-        ],
-        ports: ['127.0.0.1:3000:3000'],
-        mem_limit: '512m',
-        healthcheck: health('http://127.0.0.1:3000/api/health'),
-        ...always,
-      },
+      ...(grafana
+        ? {
+            grafana: {
+              image: def.images.grafana,
+              environment: {
+                GF_SECURITY_ADMIN_PASSWORD__FILE: '/run/secrets/grafana-admin-password',
+                GF_USERS_ALLOW_SIGN_UP: 'false',
+              },
+              secrets: ['grafana-admin-password'],
+              volumes: [
+                ...binds(files, 'grafana/provisioning/'),
+                ...binds(files, 'grafana/dashboards/'),
+                'grafana-data:/var/lib/grafana',
+              ],
+              ports: ['127.0.0.1:3000:3000'],
+              mem_limit: '512m',
+              healthcheck: health('http://127.0.0.1:3000/api/health'),
+              ...root,
+              ...always,
+            },
+          }
+        : {}),
     },
-    secrets: { 'grafana-admin-password': { file: './grafana/admin-password' } },
-    volumes: { 'prometheus-data': {}, 'alertmanager-data': {}, 'grafana-data': {} },
+    ...(grafana || secrets.length > 0
+      ? {
+          secrets: {
+            ...Object.fromEntries(secrets.map((r) => [secretName(r), { file: `./${receiverSecretFile(r)}` }])),
+            ...(grafana ? { 'grafana-admin-password': { file: `./${GRAFANA_PASSWORD_FILE}` } } : {}),
+          },
+        }
+      : {}),
+    volumes: {
+      'prometheus-data': {},
+      'alertmanager-data': {},
+      ...(grafana ? { 'grafana-data': {} } : {}),
+    },
   });
 }
 
@@ -94,17 +145,21 @@ export function renderExportersCompose(def: MonitoringDef, server: ServerTarget)
         mem_limit: '128m',
         ...always,
       },
-      cadvisor: {
-        image: def.images.cadvisor,
-        command: [`--port=${EXPORTER_PORTS.cadvisor}`, '--docker_only=true', '--housekeeping_interval=30s'],
-        privileged: true,
-        devices: ['/dev/kmsg'],
-        volumes: ['/:/rootfs:ro', '/var/run:/var/run:ro', '/sys:/sys:ro', '/var/lib/docker/:/var/lib/docker:ro'],
-        ports: [`${server.address}:${EXPORTER_PORTS.cadvisor}:${EXPORTER_PORTS.cadvisor}`],
-        mem_limit: '256m',
-        healthcheck: health(`http://127.0.0.1:${EXPORTER_PORTS.cadvisor}/healthz`),
-        ...always,
-      },
+      ...(def.cadvisor ? { cadvisor: cadvisor(def, server) } : {}),
     },
   });
+}
+
+function cadvisor(def: MonitoringDef, server: ServerTarget): Record<string, unknown> {
+  return {
+    image: def.images.cadvisor,
+    command: [`--port=${EXPORTER_PORTS.cadvisor}`, '--docker_only=true', '--housekeeping_interval=30s'],
+    privileged: true,
+    devices: ['/dev/kmsg'],
+    volumes: ['/:/rootfs:ro', '/var/run:/var/run:ro', '/sys:/sys:ro', '/var/lib/docker/:/var/lib/docker:ro'],
+    ports: [`${server.address}:${EXPORTER_PORTS.cadvisor}:${EXPORTER_PORTS.cadvisor}`],
+    mem_limit: '256m',
+    healthcheck: health(`http://127.0.0.1:${EXPORTER_PORTS.cadvisor}/healthz`),
+    ...always,
+  };
 }

@@ -14,8 +14,14 @@ export function monitoringFiles(def: MonitoringDef, targets: MonitoringTargets):
     [`prometheus/${RULE_FILE}`, renderRules(fleetRuleGroups(def.thresholds, targets))],
     ['alertmanager/alertmanager.yml', renderAlertmanager(def)],
     ['blackbox/blackbox.yml', renderBlackbox()],
+    ...(def.grafana === false ? [] : grafanaFiles()),
+  ]);
+}
+
+function grafanaFiles(): [string, string][] {
+  return [
     ['grafana/provisioning/datasources/prometheus.yml', renderGrafanaDatasource()],
     ['grafana/provisioning/dashboards/ferry.yml', renderGrafanaProvider()],
     ...[...renderDashboards()].map(([name, text]): [string, string] => [`grafana/dashboards/${name}`, text]),
-  ]);
+  ];
 }

@@ -21,7 +21,7 @@ export function renderPrometheus(def: MonitoringDef, targets: MonitoringTargets)
     { job_name: 'alertmanager', static_configs: [{ targets: ['alertmanager:9093'] }] },
     { job_name: 'blackbox', static_configs: [{ targets: [BLACKBOX] }] },
     { job_name: 'node', static_configs: perServer(EXPORTER_PORTS.node) },
-    { job_name: 'cadvisor', static_configs: perServer(EXPORTER_PORTS.cadvisor) },
+    ...(def.cadvisor ? [{ job_name: 'cadvisor', static_configs: perServer(EXPORTER_PORTS.cadvisor) }] : []),
     ...(['postgres', 'redis', 'mysql', 'nginx'] as const).flatMap((k) => exporterJob(k, targets)),
     probeJob(
       'ssh',

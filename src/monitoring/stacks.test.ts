@@ -1,0 +1,137 @@
+/**
+ * The monitoring stack and exporters as stacks: made from the generated files, loaded as
+ * Compose projects, and shipped by a release with every configuration file and the
+ * secrets as secrets; none of the secrets anywhere else.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FerryError } from '../core/errors.js';
+import { isSecret } from '../core/secret.js';
+import { makeBundle } from '../deploy/bundle.js';
+import type { LoadedFleet } from '../model/loaded.js';
+import type { MonitoringDef } from '../model/monitoring.js';
+import { secretPath } from './render/alertmanager.js';
+import { exportersStack, MONITORING_STACK, monitoringStacks } from './stacks.js';
+import { monitoringFleet } from './test-helpers/fleet.js';
+
+const ENV = {
+  FERRY_TEST_WEBHOOK_URL: 'https://hooks.example.com/canary-webhook-0c1d',
+  FERRY_TEST_SLACK_URL: 'https://hooks.slack.example/canary-slack-7e2f',
+  FERRY_TEST_TELEGRAM_TOKEN: '123456:canary-telegram-9a8b',
+  FERRY_TEST_SMTP_PASSWORD: 'canary-smtp-5d6e',
+  FERRY_TEST_GRAFANA: 'canary-grafana-4f4f',
+};
+const source = { env: ENV, readFile: (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined) };
+
+function fleetWith(change: Partial<MonitoringDef>): LoadedFleet {
+  const { loaded } = monitoringFleet('https://discord.example/canary-discord-3c4d');
+  return { ...loaded, fleet: { ...loaded.fleet, monitoring: { ...loaded.fleet.monitoring!, ...change } } };
+}
+
+test('stacks: ferry-monitoring on the monitoring server, exporters on every server, shipped file by file with the secrets as secrets', () => {
+  const loaded = fleetWith({ grafana: { adminPassword: { env: 'FERRY_TEST_GRAFANA' } }, deploy: { images: 'push' } });
+  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring');
+  const m = monitoringStacks(loaded, source, dir);
+  assert.deepEqual(
+    m.stacks.map((s) => [s.def.name, s.def.server, s.project!.name, s.def.deploy.images]),
+    [
+      [MONITORING_STACK, 'db', 'ferry-monitoring', 'push'],
+      [exportersStack('app'), 'app', 'ferry-exporters', 'push'],
+      [exportersStack('db'), 'db', 'ferry-exporters', 'push'],
+    ],
+  );
+  assert.equal(statSync(dir).mode & 0o777, 0o700);
+  const bundle = makeBundle(m.stacks[0]!);
+  const shipped = new Map(bundle.files.map((f) => [f.rel, f]));
+  for (const rel of [
+    'compose.yml',
+    'prometheus/prometheus.yml',
+    'prometheus/alerts.yml',
+    'alertmanager/alertmanager.yml',
+    'blackbox/blackbox.yml',
+    'grafana/provisioning/datasources/prometheus.yml',
+    'grafana/dashboards/hosts.json',
+  ])
+    assert.ok(shipped.has(rel) && !isSecret(shipped.get(rel)!.content), `${rel} shipped as a plain file`);
+  const secrets = bundle.files.filter((f) => isSecret(f.content)).map((f) => f.rel);
+  assert.deepEqual(secrets.sort(), [
+    'alertmanager/secrets/chat',
+    'alertmanager/secrets/discord',
+    'alertmanager/secrets/hooks',
+    'alertmanager/secrets/mail',
+    'alertmanager/secrets/phone',
+    'grafana/admin-password',
+  ]);
+  assert.deepEqual(bundle.dataPaths, [], 'no configuration is taken for data');
+  assert.equal(statSync(join(dir, MONITORING_STACK, 'alertmanager/secrets/hooks')).mode & 0o777, 0o600);
+  const plain = bundle.files.filter((f) => !isSecret(f.content)).map((f) => f.content.toString());
+  assert.doesNotMatch(plain.join('\n'), /canary/);
+  const am = m.stacks[0]!.project!.services.find((s) => s.name === 'alertmanager')!;
+  assert.deepEqual(
+    am.secrets.map((x) => x.source),
+    ['receiver-hooks', 'receiver-chat', 'receiver-discord', 'receiver-phone', 'receiver-mail'],
+  );
+  assert.ok(String(shipped.get('alertmanager/alertmanager.yml')!.content).includes(secretPath('hooks')));
+  assert.deepEqual(
+    m.secrets.map((x) => x.reveal()),
+    [
+      ENV.FERRY_TEST_WEBHOOK_URL,
+      ENV.FERRY_TEST_SLACK_URL,
+      'https://discord.example/canary-discord-3c4d',
+      ENV.FERRY_TEST_TELEGRAM_TOKEN,
+      ENV.FERRY_TEST_SMTP_PASSWORD,
+      ENV.FERRY_TEST_GRAFANA,
+    ],
+  );
+  m.removeSecrets();
+  assert.equal(existsSync(join(dir, MONITORING_STACK, 'alertmanager/secrets/hooks')), false);
+  assert.equal(existsSync(join(dir, MONITORING_STACK, 'grafana/admin-password')), false);
+  assert.ok(existsSync(join(dir, MONITORING_STACK, 'prometheus/prometheus.yml')));
+});
+
+test('stacks: without Grafana and cAdvisor, neither is deployed nor scraped', () => {
+  const m = monitoringStacks(
+    fleetWith({ grafana: false, cadvisor: false }),
+    source,
+    join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring'),
+  );
+  assert.deepEqual(
+    m.stacks[0]!.project!.services.map((s) => s.name),
+    ['prometheus', 'alertmanager', 'blackbox'],
+  );
+  assert.deepEqual(
+    m.stacks[1]!.project!.services.map((s) => s.name),
+    ['node-exporter'],
+  );
+  const prometheus = readFileSync(join(m.stacks[0]!.project!.workingDir, 'prometheus/prometheus.yml'), 'utf8');
+  assert.doesNotMatch(prometheus, /cadvisor/);
+  assert.equal(makeBundle(m.stacks[0]!).files.filter((f) => f.rel.startsWith('grafana/')).length, 0);
+});
+
+test('stacks: Grafana without a password, or a receiver secret not set, is monitoring-secret-missing before anything is written', () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring');
+  assert.throws(
+    () => monitoringStacks(fleetWith({}), source, dir),
+    (e: unknown) =>
+      e instanceof FerryError &&
+      e.code === 'monitoring-secret-missing' &&
+      e.place === 'monitoring/grafana' &&
+      /grafana: false/.test(e.hint ?? ''),
+  );
+  assert.throws(
+    () =>
+      monitoringStacks(
+        fleetWith({ grafana: { adminPassword: { env: 'FERRY_TEST_GRAFANA' } } }),
+        { ...source, env: { ...ENV, FERRY_TEST_GRAFANA: '' } },
+        dir,
+      ),
+    (e: unknown) =>
+      e instanceof FerryError &&
+      e.code === 'monitoring-secret-missing' &&
+      /FERRY_TEST_GRAFANA is not set/.test(e.message),
+  );
+  assert.equal(existsSync(dir), false);
+});

@@ -1,0 +1,109 @@
+/**
+ * The monitoring stack and the exporters as stacks Ferry deploys like any other (plan,
+ * apply, rollback): `ferry-monitoring` on the monitoring server, `ferry-exporters-SERVER`
+ * on every server. Their files are generated (files.ts), written into a directory of
+ * this machine's state and loaded as Compose projects, so that a release ships exactly
+ * what `ferry monitoring render` shows. The receivers' secrets and Grafana's password are
+ * written there too (mode 600) for the release to read, and removed once it has.
+ */
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { FerryError, InputError } from '../core/errors.js';
+import { hasErrors } from '../core/finding.js';
+import type { Secret } from '../core/secret.js';
+import { loadComposeProject } from '../compose/load.js';
+import { DEFAULT_DEPLOY, type StackDef } from '../model/fleet.js';
+import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
+import type { MonitoringDef } from '../model/monitoring.js';
+import { allMonitoringFiles } from './files.js';
+import { GRAFANA_PASSWORD_FILE, receiverSecretFile } from './render/compose.js';
+import { receiverSecret, readSecret, type SecretSource } from './secrets.js';
+import { monitoringTargets } from './targets.js';
+
+export const MONITORING_STACK = 'ferry-monitoring';
+export const exportersStack = (server: string): string => `ferry-exporters-${server}`;
+
+/** Names a fleet file cannot give its own stacks when it has `monitoring`. */
+export const isMonitoringStack = (name: string): boolean =>
+  name === MONITORING_STACK || name.startsWith('ferry-exporters-');
+
+export interface MonitoringStacks {
+  stacks: LoadedStack[];
+  /** The secrets written for the releases: for the redactor. */
+  secrets: Secret[];
+  /** Removes the secret files; call once the releases are made (their contents are then in memory). */
+  removeSecrets: () => void;
+}
+
+/** Empty when the fleet has no `monitoring`. `dir`: a directory of this machine's state, Ferry's own. */
+export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir: string): MonitoringStacks {
+  const def = loaded.fleet.monitoring;
+  if (!def) return { stacks: [], secrets: [], removeSecrets: () => {} };
+  const files = allMonitoringFiles(def, monitoringTargets(loaded));
+  const secrets = secretFiles(def, source);
+  rmSync(dir, { recursive: true, force: true });
+  const write = (rel: string, text: string, mode = 0o644) => {
+    const path = join(dir, rel);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, text, { mode });
+    chmodSync(path, mode);
+  };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const mon = MONITORING_STACK;
+  for (const [rel, text] of files) {
+    if (rel.startsWith('servers/')) continue;
+    write(join(mon, rel), text);
+  }
+  for (const [rel, value] of secrets) write(join(mon, rel), `${value.reveal()}\n`, 0o600);
+  const stacks = [load(dir, MONITORING_STACK, def.server, def)];
+  for (const server of Object.keys(loaded.fleet.servers)) {
+    write(join(exportersStack(server), 'compose.yml'), files.get(`servers/${server}/compose.yml`)!);
+    stacks.push(load(dir, exportersStack(server), server, def));
+  }
+  return {
+    stacks,
+    secrets: [...secrets.values()],
+    removeSecrets: () => {
+      for (const rel of secrets.keys()) rmSync(join(dir, mon, rel), { force: true });
+    },
+  };
+}
+
+/** The secret files of the monitoring project, by their path in it. */
+function secretFiles(def: MonitoringDef, source: SecretSource): Map<string, Secret> {
+  const out = new Map<string, Secret>();
+  for (const r of def.receivers) {
+    const value = receiverSecret(r, source);
+    if (value) out.set(receiverSecretFile(r.name), value);
+  }
+  if (def.grafana !== false) {
+    if (!def.grafana.adminPassword)
+      throw new FerryError(
+        'monitoring-secret-missing',
+        "Grafana's admin password is not said: the monitoring stack cannot be deployed with Grafana without one",
+        'monitoring/grafana',
+        'Add `grafana: { admin_password: { env: NAME } }` (or `{ file: PATH }`) under `monitoring`, or `grafana: false` to leave Grafana out.',
+        2,
+      );
+    out.set(
+      GRAFANA_PASSWORD_FILE,
+      readSecret(def.grafana.adminPassword, source, 'monitoring/grafana', "Grafana's admin password"),
+    );
+  }
+  return out;
+}
+
+function load(dir: string, name: string, server: string, def: MonitoringDef): LoadedStack {
+  const compose = join(dir, name, 'compose.yml');
+  const r = loadComposeProject({ files: [compose], cwd: dir, env: {} });
+  if (!r.project || hasErrors(r.findings)) throw new InputError(r.findings.map((f) => ({ ...f, stack: name })));
+  const stack: StackDef = {
+    name,
+    server,
+    compose: [compose],
+    connections: [],
+    deploy: { ...DEFAULT_DEPLOY, images: def.deploy.images },
+  };
+  return { def: stack, project: r.project, findings: r.findings };
+}

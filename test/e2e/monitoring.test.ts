@@ -1,0 +1,244 @@
+/**
+ * The monitoring stack deployed by `ferry apply` on the test bed: Prometheus, Alertmanager
+ * and the blackbox prober on one host, node_exporter on it and on a second host, from
+ * images built of Debian's packages (scripts/testbed/images/monitoring). Prometheus scrapes
+ * both; an exporter stopped on the second host fires HostDown, which Alertmanager sends to
+ * a webhook receiver started here, its URL a secret read from a file on the server. A
+ * second apply changes nothing; a secret not set is refused before anything changes; the
+ * receiver's URL is in no output, journal, configuration file or process list.
+ * Grafana and cAdvisor have no Debian package: they are left out here (`grafana: false`,
+ * `cadvisor: false`); their files are judged in the unit tests.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NETWORK, paths } from '../../scripts/testbed/lib.mjs';
+import { ferry, type Transcript } from '../cli/run.js';
+import { onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import { gatewayOf } from './pebble.js';
+
+const HOOK_CANARY = 'mon-hook-canary-8e1f0a';
+
+interface Posted {
+  status: string;
+  alerts: { status: string; labels: Record<string, string> }[];
+}
+
+interface Hook {
+  server: Server;
+  url: string;
+  posts: Posted[];
+}
+
+/** A webhook receiver on this machine's address on the test bed network, where Alertmanager's container reaches it. */
+function receiver(address: string): Promise<Hook> {
+  const posts: Posted[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const ok = req.url === `/hook/${HOOK_CANARY}`;
+      if (ok) posts.push(JSON.parse(body) as Posted);
+      res.writeHead(ok ? 200 : 404).end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, address, () => {
+      const port = (server.address() as AddressInfo).port;
+      resolve({ server, url: `http://${address}:${port}/hook/${HOOK_CANARY}`, posts });
+    }),
+  );
+}
+
+async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms / 1000} s for ${what}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+const server = (h: TestbedHost) =>
+  `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
+
+const image = (name: string) => `{ name: ferry-tb-${name}, version: "1" }`;
+
+function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
+  return [
+    'servers:',
+    server(mon),
+    server(other),
+    'stacks: {}',
+    'monitoring:',
+    `  server: ${mon.name}`,
+    '  receivers: { hook: { type: webhook, url: { env: MON_HOOK }, severity: critical } }',
+    '  scrape_interval: 5s',
+    '  deploy: { images: push }',
+    '  cadvisor: false',
+    '  images:',
+    `    prometheus: ${image('prometheus')}`,
+    `    alertmanager: ${image('alertmanager')}`,
+    `    node_exporter: ${image('node-exporter')}`,
+    `    blackbox_exporter: ${image('blackbox-exporter')}`,
+    extra,
+    '',
+  ].join('\n');
+}
+
+/** Prometheus' API, read inside its container on the monitoring host. */
+function prometheusApi(mon: TestbedHost, path: string): unknown {
+  return JSON.parse(
+    onHost(mon, `docker exec ferry-monitoring-prometheus-1 wget -q -O - 'http://127.0.0.1:9090${path}'`),
+  );
+}
+
+interface Targets {
+  data: { activeTargets: { labels: Record<string, string>; health: string; lastError: string }[] };
+}
+
+/** A directory for the fleet file and state, `ferry` run there (its output kept), and a way to clear both hosts. */
+function rig(mon: TestbedHost, other: TestbedHost) {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
+  const state = join(dir, 'state');
+  const shown: string[] = [];
+  const run = async (args: string[], env: Record<string, string> = {}): Promise<Transcript> => {
+    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: state, ...env },
+    });
+    shown.push(t.out, t.err);
+    return t;
+  };
+  const clean = () => {
+    for (const h of [mon, other])
+      onHost(
+        h,
+        'for p in ferry-monitoring ferry-exporters; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z "$ids" ] || docker rm -f $ids >/dev/null; done; ' +
+          'docker volume ls -q --filter label=com.docker.compose.project=ferry-monitoring | xargs -r docker volume rm >/dev/null; ' +
+          'rm -rf /srv/ferry/ferry-monitoring /srv/ferry/ferry-exporters-*',
+      );
+  };
+  return { dir, state, run, shown, clean };
+}
+
+describe(
+  'the monitoring stack deployed by ferry apply',
+  { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
+  () => {
+    const hosts = testbedIsUp() ? testbedHosts('debian-13') : [];
+    const [mon, other] = [hosts[2]!, hosts[3]!];
+    const { dir, state, run, shown, clean } = rig(mon, other);
+    let hook: Hook;
+
+    before(async () => {
+      clean();
+      hook = await receiver(gatewayOf(NETWORK));
+      writeFileSync(join(dir, 'ferry.yml'), fleetFile(mon, other, '  grafana: false'));
+    });
+    after(() => {
+      hook.server.close();
+      clean();
+    });
+
+    test('bad input is refused before anything changes: a receiver secret not set, Grafana without a password', async () => {
+      const unset = await run(['apply', '--yes']);
+      assert.equal(unset.code, 2, unset.out + unset.err);
+      assert.match(
+        unset.err,
+        /^error monitoring-secret-missing: the secret of receiver "hook" \(webhook\) is missing/m,
+      );
+      assert.match(unset.err, /at monitoring\/receivers\/hook/);
+      writeFileSync(join(dir, 'ferry.yml'), fleetFile(mon, other));
+      const grafana = await run(['plan'], { MON_HOOK: hook.url });
+      assert.equal(grafana.code, 2, grafana.out + grafana.err);
+      assert.match(grafana.err, /^error monitoring-secret-missing: Grafana's admin password is not said/m);
+      assert.match(grafana.err, /at monitoring\/grafana/);
+      writeFileSync(join(dir, 'ferry.yml'), fleetFile(mon, other, '  grafana: false'));
+      for (const h of [mon, other])
+        assert.equal(onHost(h, 'ls /srv/ferry 2>/dev/null | grep -c ^ferry- || true').trim(), '0');
+    });
+
+    test('apply deploys Prometheus, Alertmanager and the prober on one host, exporters on both; Prometheus scrapes them; a second apply changes nothing', async () => {
+      const first = await run(['apply', '--yes'], { MON_HOOK: hook.url });
+      assert.equal(first.code, 0, first.out + first.err);
+      for (const stack of ['ferry-monitoring', `ferry-exporters-${mon.name}`, `ferry-exporters-${other.name}`])
+        assert.match(first.out, new RegExp(`${stack}/up`), stack);
+      // The receiver's URL is on the server only in its secret file, mode 600.
+      const release = onHost(mon, 'readlink -f /srv/ferry/ferry-monitoring/current').trim();
+      assert.equal(onHost(mon, `stat -c %a ${release}/alertmanager/secrets/hook`).trim(), '600');
+      assert.equal(onHost(mon, `cat ${release}/alertmanager/secrets/hook`).trim(), hook.url);
+      assert.doesNotMatch(onHost(mon, `cat ${release}/alertmanager/alertmanager.yml ${release}/compose.yml`), /canary/);
+      await until(
+        'both node exporters and both SSH probes up',
+        () => {
+          const t = prometheusApi(mon, '/api/v1/targets?state=active') as Targets;
+          const up = (job: string, s: string) =>
+            t.data.activeTargets.some((x) => x.labels.job === job && x.labels.server === s && x.health === 'up');
+          return [mon, other].every((h) => up('node', h.name) && up('ssh', h.name));
+        },
+        120_000,
+      );
+      const rules = prometheusApi(mon, '/api/v1/rules') as { data: { groups: { name: string }[] } };
+      assert.ok(
+        rules.data.groups.some((g) => g.name === 'ferry-hosts'),
+        JSON.stringify(rules.data.groups.map((g) => g.name)),
+      );
+      const second = await run(['apply', '--yes', '--json'], { MON_HOOK: hook.url });
+      assert.equal(second.code, 0, second.out + second.err);
+      const summary = JSON.parse(second.out.trim().split('\n').pop()!) as { changed: number };
+      assert.equal(summary.changed, 0, second.out);
+    });
+
+    test('an exporter that stops fires HostDown, which reaches the webhook; started again, the alert is over', async () => {
+      onHost(other, 'docker stop $(docker ps -q --filter label=com.docker.compose.project=ferry-exporters)');
+      const fired = () =>
+        hook.posts.some((p) =>
+          p.alerts.some(
+            (a) => a.status === 'firing' && a.labels.alertname === 'HostDown' && a.labels.server === other.name,
+          ),
+        );
+      // HostDown waits 2 minutes (`for`), Alertmanager 30 s (group_wait): 4 minutes is the bound.
+      await until('HostDown at the webhook', fired, 240_000);
+      onHost(other, 'docker start $(docker ps -aq --filter label=com.docker.compose.project=ferry-exporters)');
+      // Resolved is sent at Alertmanager's next group interval (5 minutes): Prometheus is asked instead.
+      await until(
+        'HostDown over in Prometheus',
+        () => {
+          const a = prometheusApi(mon, '/api/v1/alerts') as { data: { alerts: { labels: Record<string, string> }[] } };
+          return !a.data.alerts.some((x) => x.labels.alertname === 'HostDown' && x.labels.server === other.name);
+        },
+        60_000,
+      );
+      const payload = hook.posts.find((p) => p.alerts.some((a) => a.labels.alertname === 'HostDown'))!;
+      assert.equal(payload.alerts.find((a) => a.labels.alertname === 'HostDown')!.labels.severity, 'critical');
+    });
+
+    test('the receiver URL is in no output, journal, plan or process list', async () => {
+      const plan = await run(['plan', '--json'], { MON_HOOK: hook.url });
+      assert.equal(plan.code, 0, plan.out + plan.err);
+      const journals = readdirSync(state, { recursive: true })
+        .map(String)
+        .filter((f) => !f.includes('generated'))
+        .map((f) => {
+          try {
+            return readFileSync(join(state, f), 'latin1');
+          } catch {
+            return '';
+          }
+        });
+      for (const text of [...shown, ...journals]) assert.doesNotMatch(text, new RegExp(HOOK_CANARY));
+      assert.doesNotMatch(onHost(mon, 'ps -eo args'), new RegExp(HOOK_CANARY));
+      assert.equal(
+        readdirSync(join(state, 'generated', 'monitoring', 'ferry-monitoring', 'alertmanager'), {
+          recursive: true,
+        }).filter((f) => String(f).startsWith('secrets/')).length,
+        0,
+        'no secret left on this machine',
+      );
+    });
+  },
+);
