@@ -7,6 +7,7 @@ import { UsageError } from '../core/errors.js';
 import { makePlan } from '../engine/plan.js';
 import type { Step } from '../engine/step.js';
 import { openJournal } from '../journal/journal.js';
+import { generatedStacks } from './generated-stacks.js';
 import { selectTargets } from '../plans/build.js';
 import { preview } from '../plans/preview.js';
 import { renderPlanTable } from '../render/plan.js';
@@ -72,7 +73,9 @@ async function currentMeta(s: Session, stack: string, server: ServerDef): Promis
 
 export function rollbackCommand(stack: string, flags: RollbackFlags, io: CliIo): Promise<number> {
   return withSession(flags, io, async (s) => {
-    const [t] = selectTargets(s.loaded, [stack]);
+    const generated = generatedStacks(s, [stack]);
+    generated.done();
+    const [t] = selectTargets(s.loaded, [stack], generated.stacks);
     if (!flags.to) {
       const mig = (await migrationOf(s, stack, t!.server)) ?? cutShortRollback(s, stack, t!.server);
       if (mig) return rollbackMigration(s, stack, t!.stack.def, mig, flags);

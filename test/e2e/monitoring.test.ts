@@ -125,6 +125,31 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   return { dir, state, run, shown, clean };
 }
 
+/** node_exporter stopped on `other`: HostDown reaches the hook; started again, Prometheus says it is over. */
+async function hostDownReachesTheHook(mon: TestbedHost, other: TestbedHost, hook: Hook): Promise<void> {
+  onHost(other, 'docker stop $(docker ps -q --filter label=com.docker.compose.project=ferry-exporters)');
+  const fired = () =>
+    hook.posts.some((p) =>
+      p.alerts.some(
+        (a) => a.status === 'firing' && a.labels.alertname === 'HostDown' && a.labels.server === other.name,
+      ),
+    );
+  // HostDown waits 2 minutes (`for`), Alertmanager 30 s (group_wait): 4 minutes is the bound.
+  await until('HostDown at the webhook', fired, 240_000);
+  onHost(other, 'docker start $(docker ps -aq --filter label=com.docker.compose.project=ferry-exporters)');
+  // Resolved is sent at Alertmanager's next group interval (5 minutes): Prometheus is asked instead.
+  await until(
+    'HostDown over in Prometheus',
+    () => {
+      const a = prometheusApi(mon, '/api/v1/alerts') as { data: { alerts: { labels: Record<string, string> }[] } };
+      return !a.data.alerts.some((x) => x.labels.alertname === 'HostDown' && x.labels.server === other.name);
+    },
+    60_000,
+  );
+  const payload = hook.posts.find((p) => p.alerts.some((a) => a.labels.alertname === 'HostDown'))!;
+  assert.equal(payload.alerts.find((a) => a.labels.alertname === 'HostDown')!.labels.severity, 'critical');
+}
+
 describe(
   'the monitoring stack deployed by ferry apply',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
@@ -193,28 +218,32 @@ describe(
       assert.equal(summary.changed, 0, second.out);
     });
 
-    test('an exporter that stops fires HostDown, which reaches the webhook; started again, the alert is over', async () => {
-      onHost(other, 'docker stop $(docker ps -q --filter label=com.docker.compose.project=ferry-exporters)');
-      const fired = () =>
-        hook.posts.some((p) =>
-          p.alerts.some(
-            (a) => a.status === 'firing' && a.labels.alertname === 'HostDown' && a.labels.server === other.name,
-          ),
-        );
-      // HostDown waits 2 minutes (`for`), Alertmanager 30 s (group_wait): 4 minutes is the bound.
-      await until('HostDown at the webhook', fired, 240_000);
-      onHost(other, 'docker start $(docker ps -aq --filter label=com.docker.compose.project=ferry-exporters)');
-      // Resolved is sent at Alertmanager's next group interval (5 minutes): Prometheus is asked instead.
-      await until(
-        'HostDown over in Prometheus',
-        () => {
-          const a = prometheusApi(mon, '/api/v1/alerts') as { data: { alerts: { labels: Record<string, string> }[] } };
-          return !a.data.alerts.some((x) => x.labels.alertname === 'HostDown' && x.labels.server === other.name);
-        },
-        60_000,
+    test('an exporter that stops fires HostDown, which reaches the webhook; started again, the alert is over', () =>
+      hostDownReachesTheHook(mon, other, hook));
+
+    test('a changed threshold is a new release of ferry-monitoring alone; rollback serves the one before', async () => {
+      const current = () => onHost(mon, 'readlink /srv/ferry/ferry-monitoring/current').trim();
+      const exporters = () => onHost(other, `readlink /srv/ferry/ferry-exporters-${other.name}/current`).trim();
+      const [before, exportersBefore] = [current(), exporters()];
+      writeFileSync(
+        join(dir, 'ferry.yml'),
+        fleetFile(mon, other, '  grafana: false\n  thresholds: { cpu_percent: 75 }'),
       );
-      const payload = hook.posts.find((p) => p.alerts.some((a) => a.labels.alertname === 'HostDown'))!;
-      assert.equal(payload.alerts.find((a) => a.labels.alertname === 'HostDown')!.labels.severity, 'critical');
+      const changed = await run(['apply', '--yes'], { MON_HOOK: hook.url });
+      assert.equal(changed.code, 0, changed.out + changed.err);
+      assert.notEqual(current(), before);
+      assert.equal(exporters(), exportersBefore, 'the exporters did not change');
+      assert.match(onHost(mon, 'cat /srv/ferry/ferry-monitoring/current/prometheus/alerts.yml'), /> 75/);
+      const back = await run(['rollback', 'ferry-monitoring', '--yes'], { MON_HOOK: hook.url });
+      assert.equal(back.code, 0, back.out + back.err);
+      assert.equal(current(), before);
+      assert.doesNotMatch(onHost(mon, 'cat /srv/ferry/ferry-monitoring/current/prometheus/alerts.yml'), /> 75/);
+      await until(
+        'Prometheus healthy on the release rolled back to',
+        () =>
+          onHost(mon, 'docker inspect -f {{.State.Health.Status}} ferry-monitoring-prometheus-1').trim() === 'healthy',
+        120_000,
+      );
     });
 
     test('the receiver URL is in no output, journal, plan or process list', async () => {
