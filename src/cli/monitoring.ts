@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { FerryError, InputError, UsageError } from '../core/errors.js';
 import { sortFindings } from '../core/finding.js';
 import { allMonitoringFiles, secretPlaces } from '../monitoring/files.js';
+import { postgresSecretFile } from '../monitoring/render/compose.js';
 import { monitoringTargets } from '../monitoring/targets.js';
 import { loadWorkspace } from '../workspace/load.js';
 import type { CliIo } from './io.js';
@@ -47,6 +48,10 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
   for (const s of secrets)
     io.out(`  ${s.path}  from ${'env' in s.from ? `$${s.from.env}` : s.from.file} (receiver ${s.receiver})\n`);
   io.out(`  grafana/admin-password  Grafana's admin password: write one yourself (mode 600) beside compose.yml\n`);
+  for (const e of targets.exporters.filter((x) => x.connect))
+    io.out(
+      `  servers/${e.server}/${postgresSecretFile(e)}  the password of ${e.stack}/${e.service} (its ${e.connect!.passwordVar})\n`,
+    );
   for (const u of targets.unprobed)
     io.err(
       `warning: http check ${u.stack}/${u.service}:${u.port}${u.path} is not probed: no route of the proxy covers it and the port is not published\n`,

@@ -17,7 +17,10 @@ export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTarget
   return new Map([
     ['compose.yml', renderMonitoringCompose(def, [...config.keys()], withSecrets)],
     ...config,
-    ...targets.servers.map((s): [string, string] => [`servers/${s.name}/compose.yml`, renderExportersCompose(def, s)]),
+    ...targets.servers.map((s): [string, string] => [
+      `servers/${s.name}/compose.yml`,
+      renderExportersCompose(def, s, targets.exporters),
+    ]),
     ['servers/container-health', renderHealthScript()],
     ['servers/ferry-container-health.service', renderHealthService()],
     ['servers/ferry-container-health.timer', renderHealthTimer()],

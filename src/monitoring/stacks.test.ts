@@ -135,3 +135,46 @@ test('stacks: Grafana without a password, or a receiver secret not set, is monit
   );
   assert.equal(existsSync(dir), false);
 });
+
+test("stacks: a stack's Postgres gets its exporter on its server, on the stack's network, its password a secret", () => {
+  const base = fleetWith({ grafana: false });
+  const loaded: LoadedFleet = {
+    ...base,
+    stacks: base.stacks.map((s) => {
+      if (s.def.name !== 'shop') return s;
+      const { placement: _placed, ...def } = s.def;
+      const services = s.project!.services.map((x) =>
+        x.name === 'postgres'
+          ? { ...x, environment: { ...x.environment, POSTGRES_PASSWORD: 'canary-pg-61a2', POSTGRES_USER: 'shop' } }
+          : x,
+      );
+      return { ...s, def, project: { ...s.project!, services } };
+    }),
+  };
+  const m = monitoringStacks(loaded, source, join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring'));
+  const app = m.stacks.find((s) => s.def.name === exportersStack('app'))!;
+  const pg = app.project!.services.find((s) => s.name === 'postgres-shop-postgres')!;
+  assert.deepEqual(Object.keys(pg.networks), ['shop_default']);
+  assert.deepEqual(pg.environment, {
+    DATA_SOURCE_URI: 'postgres:5432/shop?sslmode=disable',
+    DATA_SOURCE_USER: 'shop',
+    DATA_SOURCE_PASS_FILE: '/run/secrets/pg-shop-postgres',
+  });
+  assert.equal(pg.ports[0]!.hostIp, '10.0.0.5');
+  assert.equal(pg.ports[0]!.published, 9187);
+  const bundle = makeBundle(app);
+  const secret = bundle.files.find((f) => f.rel === 'secrets/pg-shop-postgres')!;
+  assert.ok(isSecret(secret.content) && secret.content.reveal() === 'canary-pg-61a2');
+  const plain = bundle.files.filter((f) => !isSecret(f.content)).map((f) => f.content.toString());
+  assert.doesNotMatch(plain.join('\n'), /canary/);
+  assert.ok(
+    m.secrets.some((x) => x.reveal() === 'canary-pg-61a2'),
+    'the password goes to the redactor',
+  );
+  const db = m.stacks.find((s) => s.def.name === exportersStack('db'))!;
+  assert.equal(
+    db.project!.services.some((s) => s.name.startsWith('postgres-')),
+    false,
+    'none on the other server',
+  );
+});

@@ -10,22 +10,22 @@ import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FerryError, InputError } from '../core/errors.js';
 import { hasErrors } from '../core/finding.js';
-import type { Secret } from '../core/secret.js';
+import { Secret } from '../core/secret.js';
 import { loadComposeProject } from '../compose/load.js';
 import { DEFAULT_DEPLOY, type StackDef } from '../model/fleet.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 import type { MonitoringDef } from '../model/monitoring.js';
 import { allMonitoringFiles } from './files.js';
-import { GRAFANA_PASSWORD_FILE, receiverSecretFile } from './render/compose.js';
+import { GRAFANA_PASSWORD_FILE, postgresSecretFile, receiverSecretFile } from './render/compose.js';
 import { receiverSecret, readSecret, type SecretSource } from './secrets.js';
-import { monitoringTargets } from './targets.js';
+import { monitoringTargets, type ExporterTarget } from './targets.js';
 
 export const MONITORING_STACK = 'ferry-monitoring';
 export const exportersStack = (server: string): string => `ferry-exporters-${server}`;
 
+export const isExportersStack = (name: string): boolean => name.startsWith('ferry-exporters-');
 /** Names a fleet file cannot give its own stacks when it has `monitoring`. */
-export const isMonitoringStack = (name: string): boolean =>
-  name === MONITORING_STACK || name.startsWith('ferry-exporters-');
+export const isMonitoringStack = (name: string): boolean => name === MONITORING_STACK || isExportersStack(name);
 
 export interface MonitoringStacks {
   stacks: LoadedStack[];
@@ -39,8 +39,13 @@ export interface MonitoringStacks {
 export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir: string): MonitoringStacks {
   const def = loaded.fleet.monitoring;
   if (!def) return { stacks: [], secrets: [], removeSecrets: () => {} };
-  const files = allMonitoringFiles(def, monitoringTargets(loaded));
-  const secrets = secretFiles(def, source);
+  const targets = monitoringTargets(loaded);
+  const files = allMonitoringFiles(def, targets);
+  // Every secret by its path under `dir`: the monitoring project's, then the exporters' database passwords.
+  const secrets = new Map<string, Secret>();
+  for (const [rel, value] of secretFiles(def, source)) secrets.set(join(MONITORING_STACK, rel), value);
+  for (const e of targets.exporters)
+    if (e.connect) secrets.set(join(exportersStack(e.server), postgresSecretFile(e)), postgresPassword(loaded, e));
   rmSync(dir, { recursive: true, force: true });
   const write = (rel: string, text: string, mode = 0o644) => {
     const path = join(dir, rel);
@@ -50,24 +55,27 @@ export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir:
   };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const mon = MONITORING_STACK;
-  for (const [rel, text] of files) {
-    if (rel.startsWith('servers/')) continue;
-    write(join(mon, rel), text);
-  }
-  for (const [rel, value] of secrets) write(join(mon, rel), `${value.reveal()}\n`, 0o600);
-  const stacks = [load(dir, MONITORING_STACK, def.server, def)];
-  for (const server of Object.keys(loaded.fleet.servers)) {
+  for (const [rel, text] of files) if (!rel.startsWith('servers/')) write(join(MONITORING_STACK, rel), text);
+  for (const server of Object.keys(loaded.fleet.servers))
     write(join(exportersStack(server), 'compose.yml'), files.get(`servers/${server}/compose.yml`)!);
-    stacks.push(load(dir, exportersStack(server), server, def));
-  }
+  for (const [rel, value] of secrets) write(rel, value.reveal(), 0o600);
+  const stacks = [
+    load(dir, MONITORING_STACK, def.server, def),
+    ...Object.keys(loaded.fleet.servers).map((server) => load(dir, exportersStack(server), server, def)),
+  ];
   return {
     stacks,
     secrets: [...secrets.values()],
     removeSecrets: () => {
-      for (const rel of secrets.keys()) rmSync(join(dir, mon, rel), { force: true });
+      for (const rel of secrets.keys()) rmSync(join(dir, rel), { force: true });
     },
   };
+}
+
+/** The password of the Postgres an exporter watches, from its service's environment. */
+function postgresPassword(loaded: LoadedFleet, e: ExporterTarget): Secret {
+  const svc = loaded.stacks.find((s) => s.def.name === e.stack)?.project?.services.find((s) => s.name === e.service);
+  return new Secret(svc?.environment[e.connect!.passwordVar] ?? '');
 }
 
 /** The secret files of the monitoring project, by their path in it. */

@@ -6,7 +6,8 @@
  */
 import { knownImage } from '../check/known-images.js';
 import { parseImage } from '../check/image-ref.js';
-import type { Service } from '../model/compose.js';
+import type { ComposeProject, Service } from '../model/compose.js';
+import { databases } from '../migrate/postgres.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { LoadedFleet } from '../model/loaded.js';
 
@@ -37,6 +38,17 @@ export interface ExporterTarget {
   /** The stack and service it watches; undefined for what runs on the host (a Postgres outside Docker, Ferry's nginx). */
   stack?: string;
   service?: string;
+  /** How a Postgres exporter container reaches its service: on the stack's network, by service name. */
+  connect?: PostgresConnect;
+}
+
+export interface PostgresConnect {
+  /** The Docker network of the service (its project's, as Compose names it). */
+  network: string;
+  user: string;
+  db: string;
+  /** The service's variable holding the password (POSTGRES_PASSWORD). */
+  passwordVar: 'POSTGRES_PASSWORD';
 }
 
 export interface ProbeTarget {
@@ -78,12 +90,15 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
     if (def.proxy) proxied.add(def.server);
     for (const s of project?.services ?? []) {
       const kind = exporterKind(s);
+      const placed = def.placement?.[s.name]?.server;
+      const connect = kind === 'postgres' && !placed && project ? postgresConnect(s, project) : undefined;
       if (kind)
         exporters.push({
           kind,
-          server: def.placement?.[s.name]?.server ?? def.server,
+          server: placed ?? def.server,
           stack: def.name,
           service: s.name,
+          ...(connect ? { connect } : {}),
         });
     }
     probes.push(...domainProbes(def));
@@ -103,6 +118,24 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   return { servers, exporters: withPorts(exporters, addressOf), probes: unique(probes), unprobed, backedUp };
 }
 
+/**
+ * A Postgres service an exporter container can reach: by its password in the environment
+ * (POSTGRES_PASSWORD; a password read from a file is not), on the first network it is on.
+ */
+function postgresConnect(s: Service, project: ComposeProject): PostgresConnect | undefined {
+  if (!s.environment.POSTGRES_PASSWORD || s.networkMode !== undefined) return undefined;
+  const key = Object.keys(s.networks)[0] ?? 'default';
+  const net = project.networks[key];
+  const named = net?.external || typeof net?.raw.name === 'string';
+  const user = s.environment.POSTGRES_USER || 'postgres';
+  return {
+    network: named ? net!.name : `${project.name}_${key}`,
+    user,
+    db: s.environment.POSTGRES_DB || user,
+    passwordVar: 'POSTGRES_PASSWORD',
+  };
+}
+
 function serverTarget(s: ServerDef): ServerTarget {
   return { name: s.name, address: s.privateAddress ?? s.host, sshPort: s.harden?.ssh?.port ?? s.port ?? 22 };
 }
@@ -110,7 +143,8 @@ function serverTarget(s: ServerDef): ServerTarget {
 /** The exporter fitting a service's image, if any. */
 export function exporterKind(s: Service): ExporterKind | undefined {
   const label = knownImage(s.image)?.label;
-  if (label === 'PostgreSQL') return 'postgres';
+  // A Postgres as migrations and backups find one (any image named like postgres), not an exporter of one.
+  if (label === 'PostgreSQL' || (databases([s]).length > 0 && !/exporter/i.test(s.image ?? ''))) return 'postgres';
   if (label === 'Redis') return 'redis';
   if (label === 'MySQL') return 'mysql';
   if (s.image && ['nginx', 'nginx-unprivileged', 'openresty'].includes(parseImage(s.image).name)) return 'nginx';

@@ -25,7 +25,10 @@ export function goldenCases(): GoldenCase[] {
     { file: 'alertmanager.yml', render: () => renderAlertmanager(def) },
     { file: 'blackbox.yml', render: () => renderBlackbox() },
     { file: 'compose.yml', render: () => allMonitoringFiles(def, targets).get('compose.yml')! },
-    { file: 'exporters-compose.yml', render: () => renderExportersCompose(def, targets.servers[0]!) },
+    {
+      file: 'exporters-compose.yml',
+      render: () => renderExportersCompose(def, targets.servers[0]!, targets.exporters),
+    },
     { file: 'container-health.sh', render: () => renderHealthScript() },
     { file: 'ferry-container-health.service', render: () => renderHealthService() },
     { file: 'ferry-container-health.timer', render: () => renderHealthTimer() },

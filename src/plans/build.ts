@@ -10,6 +10,8 @@ import type { Login } from '../harden/access.js';
 import { hardenSteps } from '../harden/plan.js';
 import { scheduleRefreshStep } from '../backup/schedule-refresh.js';
 import type { Prover } from '../harden/prove.js';
+import { healthSteps } from '../monitoring/health-steps.js';
+import { isExportersStack, isMonitoringStack } from '../monitoring/stacks.js';
 
 export interface Target {
   stack: LoadedStack;
@@ -94,6 +96,20 @@ export async function buildPlan(
       fleet: loaded.fleet,
       ...(loaded.fleet.acme ? { acme: loaded.fleet.acme } : {}),
     });
+  }
+  // The exporters of a server reach its stacks' databases on their networks: they start after
+  // them; with them goes the container health timer.
+  for (const t of targets) {
+    const name = t.stack.def.name;
+    if (!isExportersStack(name)) continue;
+    const st = stacks[name]!;
+    const up = st.steps.find((x) => x.id === `${name}/up`)!;
+    for (const o of targets)
+      if (o.server.name === t.server.name && !isMonitoringStack(o.stack.def.name))
+        up.dependsOn.push(`${o.stack.def.name}/up`);
+    st.steps.push(
+      ...healthSteps({ stack: name, server: t.server.name, sudo: t.server.sudo ?? false, dependsOn: [up.id] }),
+    );
   }
   // The servers of placed services are locked for their stack too.
   const all = [...targets];

@@ -7,7 +7,7 @@
  * not here yet (docs/monitoring.md).
  */
 import type { MonitoringDef } from '../../model/monitoring.js';
-import { EXPORTER_PORTS, type ServerTarget } from '../targets.js';
+import { EXPORTER_PORTS, type ExporterTarget, type ServerTarget } from '../targets.js';
 import { TEXTFILE_DIR } from './health.js';
 import { secretName } from './alertmanager.js';
 import { renderYaml } from './yaml.js';
@@ -128,7 +128,13 @@ export function renderMonitoringCompose(
 }
 
 /** node_exporter on the host network (the host's own network figures), listening on the server's address only; cAdvisor published there. */
-export function renderExportersCompose(def: MonitoringDef, server: ServerTarget): string {
+export function renderExportersCompose(
+  def: MonitoringDef,
+  server: ServerTarget,
+  exporters: readonly ExporterTarget[] = [],
+): string {
+  const pg = exporters.filter((e) => e.kind === 'postgres' && e.server === server.name && e.connect);
+  const networks = [...new Set(pg.map((e) => e.connect!.network))].sort();
   return renderYaml({
     name: 'ferry-exporters',
     services: {
@@ -146,8 +152,46 @@ export function renderExportersCompose(def: MonitoringDef, server: ServerTarget)
         ...always,
       },
       ...(def.cadvisor ? { cadvisor: cadvisor(def, server) } : {}),
+      ...Object.fromEntries(pg.map((e) => [`postgres-${e.stack}-${e.service}`, postgresExporter(def, e)])),
     },
+    ...(networks.length > 0
+      ? { networks: Object.fromEntries(networks.map((n) => [n, { external: true, name: n }])) }
+      : {}),
+    ...(pg.length > 0
+      ? {
+          secrets: Object.fromEntries(pg.map((e) => [postgresSecret(e), { file: `./${postgresSecretFile(e)}` }])),
+        }
+      : {}),
   });
+}
+
+/** The Compose secret holding the password of the Postgres an exporter watches, and its file beside compose.yml. */
+export const postgresSecret = (e: Pick<ExporterTarget, 'stack' | 'service'>): string => `pg-${e.stack}-${e.service}`;
+export const postgresSecretFile = (e: Pick<ExporterTarget, 'stack' | 'service'>): string =>
+  `secrets/${postgresSecret(e)}`;
+
+/**
+ * postgres_exporter on the stack's network, reaching the service by name; the password from
+ * a secret file (DATA_SOURCE_PASS_FILE), never in the environment; run as root because
+ * that file is mode 600, owned by root. Published on the server's address.
+ */
+function postgresExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
+  const c = e.connect!;
+  const port = e.address.split(':').pop()!;
+  return {
+    image: def.images.postgresExporter,
+    environment: {
+      DATA_SOURCE_URI: `${e.service}:5432/${c.db}?sslmode=disable`,
+      DATA_SOURCE_USER: c.user,
+      DATA_SOURCE_PASS_FILE: `/run/secrets/${postgresSecret(e)}`,
+    },
+    secrets: [postgresSecret(e)],
+    networks: [c.network],
+    ports: [`${e.address.slice(0, -port.length - 1)}:${port}:${EXPORTER_PORTS.postgres}`],
+    user: '0:0',
+    mem_limit: '64m',
+    ...always,
+  };
 }
 
 function cadvisor(def: MonitoringDef, server: ServerTarget): Record<string, unknown> {

@@ -7,7 +7,7 @@
 
 /** The host directory node_exporter's textfile collector reads (`--collector.textfile.directory`). */
 export const TEXTFILE_DIR = '/var/lib/ferry/textfile';
-export const HEALTH_SCRIPT = '/usr/local/lib/ferry/container-health';
+export const HEALTH_SCRIPT = '/usr/local/sbin/ferry-container-health';
 
 export function renderHealthScript(): string {
   return `#!/bin/sh
