@@ -2,7 +2,8 @@
  * One sample of one server, over its transport: the host's CPU, memory and disks, then for
  * each stack watched there its containers (against the services it should run), its HTTP
  * checks, and the error lines its containers logged since the sample before. A server that
- * cannot be reached gives a sample that says so, never an exception.
+ * cannot be reached gives a sample that says so, never an exception; a stack that cannot
+ * be read on a server that answers is said apart, the server's figures kept.
  */
 import { script } from '../shell/command.js';
 import { projectContainers, type Container } from '../deploy/containers.js';
@@ -59,7 +60,15 @@ export async function sampleServer(t: Transport, w: WatchedServer, o: SampleOpti
   try {
     const host = await t.exec(hostSampleCommand(), { timeoutMs: TIMEOUT_MS });
     applyHostOutput(sample, host.stdout);
-    for (const s of w.stacks) await sampleStack(t, w.sudo, s, sample, o);
+    for (const s of w.stacks)
+      try {
+        await sampleStack(t, w.sudo, s, sample, o);
+      } catch (e) {
+        // The server answered: a stack that cannot be read (Docker down, no permission) is
+        // its own alert, and the host's figures stand. A connection lost is the server's.
+        if (!(e instanceof FerryError) || e instanceof TransportError) throw e;
+        sample.stackProblems.push({ stack: s.stack, problem: o.redact(`${e.code}: ${e.message}`) });
+      }
   } catch (e) {
     if (!(e instanceof FerryError)) throw e;
     const reason = e instanceof TransportError ? e.message : `${e.code}: ${e.message}`;

@@ -103,6 +103,42 @@ test('a server that cannot be read fires HostUnreachable and keeps its other ale
   );
 });
 
+test("a stack that cannot be read fires StackUnreadable: the host's figures still count, that stack's alerts stay as they were, another stack's resolve", () => {
+  const s = newState();
+  const down = (stack: string) => ({ stack, name: 'web', service: 'web', status: 'exited', exitCode: 1 });
+  assert.deepEqual(
+    step(s, [sample(0, { containers: [down('shop'), down('blog')] })], T).map((t) => [t.alert.alert, t.alert.stack]),
+    [
+      ['ContainerDown', 'shop'],
+      ['ContainerDown', 'blog'],
+    ],
+  );
+  const unread = sample(1, {
+    memoryPercent: 95,
+    stackProblems: [{ stack: 'shop', problem: 'docker-failed: permission denied' }],
+  });
+  assert.deepEqual(
+    step(s, [unread], T).map((t) => [t.status, t.alert.alert, t.alert.stack ?? '']),
+    [
+      ['firing', 'HostHighMemory', ''],
+      ['firing', 'StackUnreadable', 'shop'],
+      ['resolved', 'ContainerDown', 'blog'],
+    ],
+  );
+  assert.match(
+    [...s.firing.values()].find((a) => a.alert === 'StackUnreadable')!.summary,
+    /^shop on web1: its containers cannot be read: docker-failed: permission denied$/,
+  );
+  assert.deepEqual(
+    step(s, [sample(2)], T).map((t) => [t.status, t.alert.alert, t.alert.stack ?? '']),
+    [
+      ['resolved', 'ContainerDown', 'shop'],
+      ['resolved', 'HostHighMemory', ''],
+      ['resolved', 'StackUnreadable', 'shop'],
+    ],
+  );
+});
+
 test('alerts of one server are not resolved by the sample of another', () => {
   const s = newState();
   step(s, [sample(0, { memoryPercent: 99 })], T);

@@ -3,7 +3,7 @@
  * fires once its condition has held for as many samples in a row as it needs (CPU: 3, a
  * second's reading being noisy; the rest: 1), and resolves at the first sample of its
  * server without it. A server that cannot be read keeps its other alerts as they were:
- * nothing is known of them.
+ * nothing is known of them; so does a stack whose containers cannot be read.
  */
 import type { Severity, Thresholds } from '../model/monitoring.js';
 import type { ContainerSample, ServerSample } from './sample.js';
@@ -114,6 +114,17 @@ export function conditions(s: ServerSample, t: WatchThresholds): Condition[] {
         summary: `${h.stack} on ${server}: ${h.check}: ${h.problem}`,
       }),
     );
+  for (const p of s.stackProblems)
+    out.push(
+      condition({
+        alert: 'StackUnreadable',
+        severity: 'critical',
+        server,
+        stack: p.stack,
+        subject: p.stack,
+        summary: `${p.stack} on ${server}: its containers cannot be read: ${p.problem}`,
+      }),
+    );
   for (const l of s.logErrors.filter((x) => x.lines > 0))
     out.push(
       condition({
@@ -164,14 +175,22 @@ export function step(state: WatchState, samples: readonly ServerSample[], t: Wat
       state.firing.set(c.key, alert);
       out.push({ status: 'firing', alert });
     }
-    const known = (a: Alert): boolean => s.unreachable === undefined || a.alert === 'HostUnreachable';
+    // What could not be read keeps its alerts as they were: the whole server's when it
+    // could not be reached, a stack's own when its containers could not be read.
+    const unread = new Set(s.stackProblems.map((p) => p.stack));
+    const known = (alert: string, stack: string | undefined): boolean =>
+      s.unreachable === undefined
+        ? alert === 'StackUnreadable' || stack === undefined || !unread.has(stack)
+        : alert === 'HostUnreachable';
     for (const [key, a] of state.firing)
-      if (a.server === s.server && known(a) && !keys.has(key)) {
+      if (a.server === s.server && known(a.alert, a.stack) && !keys.has(key)) {
         state.firing.delete(key);
         out.push({ status: 'resolved', alert: { ...a, resolvedAt: s.at } });
       }
-    for (const key of state.pending.keys())
-      if (key.split('|')[1] === s.server && !keys.has(key) && s.unreachable === undefined) state.pending.delete(key);
+    for (const key of state.pending.keys()) {
+      const [alert, server, stack] = key.split('|');
+      if (server === s.server && !keys.has(key) && known(alert!, stack || undefined)) state.pending.delete(key);
+    }
   }
   return out;
 }

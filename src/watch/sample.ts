@@ -35,6 +35,8 @@ export interface ServerSample {
   httpProblems: { stack: string; check: string; problem: string }[];
   /** Error lines each container logged since the sample before. */
   logErrors: { stack: string; container: string; lines: number; last: string }[];
+  /** Stacks whose containers could not be read on a server that answered (Docker down, no permission). */
+  stackProblems: { stack: string; problem: string }[];
 }
 
 export const emptySample = (server: string, at: string): ServerSample => ({
@@ -44,6 +46,7 @@ export const emptySample = (server: string, at: string): ServerSample => ({
   containers: [],
   httpProblems: [],
   logErrors: [],
+  stackProblems: [],
 });
 
 /** CPU, memory and disks in one command: /proc/stat read twice, a second apart. */
