@@ -21,11 +21,13 @@ export interface Database {
 }
 
 const POSTGRES_IMAGE = /(^|\/)(postgres|postgis|timescaledb|[a-z0-9-]*postgres[a-z0-9-]*)(:|$)/i;
+/** A tool named after Postgres, not a Postgres: its exporter, a backup sidecar (`postgres-exporter`, `postgres-backup-s3`). */
+const NOT_POSTGRES = /(^|\/)[^/:]*(exporter|backup)[^/:]*(:|$)/i;
 
 /** The stack's Postgres services, with the role and database their image creates. */
 export function databases(services: Service[]): Database[] {
   return services
-    .filter((s) => s.image !== undefined && POSTGRES_IMAGE.test(s.image))
+    .filter((s) => s.image !== undefined && POSTGRES_IMAGE.test(s.image) && !NOT_POSTGRES.test(s.image))
     .map((s) => {
       const user = s.environment.POSTGRES_USER ?? 'postgres';
       return {

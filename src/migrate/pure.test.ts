@@ -39,6 +39,8 @@ test('Postgres services are found by image, with the role and database their ima
     svc('gis', 'postgis/postgis:16-3.4'),
     svc('tb', 'ferry-tb-postgres:1', { POSTGRES_USER: 'demo' }),
     svc('web', 'ghcr.io/acme/web:1', { DATABASE_URL: 'postgres://x' }),
+    svc('metrics', 'quay.io/prometheuscommunity/postgres-exporter:v0.16.0'),
+    svc('dumps', 'prodrigestivill/postgres-backup-local:16'),
   ]);
   assert.deepEqual(found, [
     { service: 'db', user: 'shop', db: 'orders', volumes: ['pg'] },

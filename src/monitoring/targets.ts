@@ -143,8 +143,8 @@ function serverTarget(s: ServerDef): ServerTarget {
 /** The exporter fitting a service's image, if any. */
 export function exporterKind(s: Service): ExporterKind | undefined {
   const label = knownImage(s.image)?.label;
-  // A Postgres as migrations and backups find one (any image named like postgres), not an exporter of one.
-  if (label === 'PostgreSQL' || (databases([s]).length > 0 && !/exporter/i.test(s.image ?? ''))) return 'postgres';
+  // A Postgres as migrations and backups find one (an image named like postgres, not a tool of it).
+  if (label === 'PostgreSQL' || databases([s]).length > 0) return 'postgres';
   if (label === 'Redis') return 'redis';
   if (label === 'MySQL') return 'mysql';
   if (s.image && ['nginx', 'nginx-unprivileged', 'openresty'].includes(parseImage(s.image).name)) return 'nginx';
