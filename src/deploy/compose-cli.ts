@@ -49,11 +49,11 @@ export function compose(c: ComposeCall, ...args: string[]): Command {
   return and(cmd('cd', c.dir), cmd(...base, ...opts, ...args));
 }
 
-/** Every container of a project, as `docker inspect` JSON (`[]` when there is none). */
+/** Every container of a project, as `docker inspect` JSON (`[]` when there is none); fails as `docker ps` does, so that a Docker that cannot be used is never read as a project with no container. */
 export function inspectProjectCommand(project: string): Command {
   const filter = `label=com.docker.compose.project=${project}`;
   return script(
-    `ids=$(docker ps -aq --filter "$1"); if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi`,
+    `ids=$(docker ps -aq --filter "$1") || exit; if [ -n "$ids" ]; then docker inspect $ids; else echo '[]'; fi`,
     filter,
   );
 }

@@ -12,7 +12,7 @@ const L = {
   docker: "docker version --format '{{.Server.Version}}'",
   plugin: 'docker compose version --short 2>/dev/null',
   standalone: 'docker-compose version --short 2>/dev/null',
-  inspect: `sh -c 'ids=$(docker ps -aq --filter "$1"); if [ -n "$ids" ]; then docker inspect $ids; else echo '\\''[]'\\''; fi' sh label=com.docker.compose.project=shop`,
+  inspect: `sh -c 'ids=$(docker ps -aq --filter "$1") || exit; if [ -n "$ids" ]; then docker inspect $ids; else echo '\\''[]'\\''; fi' sh label=com.docker.compose.project=shop`,
   switchTo: (id: string) =>
     `ln -sfn releases/${id} /srv/ferry/shop/current.new; mv -T /srv/ferry/shop/current.new /srv/ferry/shop/current; sh -c 'printf '\\''%s %s\\n'\\'' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$1" >> "$2"' sh ${id} /srv/ferry/shop/history`,
   compose: (id: string, args: string) => `cd ${R}/${id} && docker compose -p shop -f compose.yml ${args}`,
