@@ -90,7 +90,7 @@ describe(
       removeStack(s, STACK);
     });
 
-    test('a stopped container and an unreachable server fire alerts that reach the webhook; the container started again resolves its own; the report says so; no secret printed', () =>
+    test('a stopped container and an unreachable server fire alerts that reach the webhook; the container started again resolves its own; Docker unusable is StackUnreadable, not HostUnreachable; the report says so; no secret printed', () =>
       alertsReachTheWebhook(s, hook));
 
     test('a healthy stack watched for two samples fires nothing and exits 0', async () => {
@@ -181,6 +181,20 @@ async function alertsReachTheWebhook(s: Stack, hook: Hook): Promise<void> {
     `docker start $(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=com.docker.compose.service=web)`,
   );
   await until('ContainerDown resolved at the webhook', fired('ContainerDown', 'resolved'));
+  // The server answers but its Docker CLI cannot run: the stack is unreadable, the host is not unreachable.
+  onHost(s.host, 'chmod 000 /usr/bin/docker');
+  try {
+    await until('StackUnreadable at the webhook', fired('StackUnreadable'));
+  } finally {
+    onHost(s.host, 'chmod 755 /usr/bin/docker');
+  }
+  await until('StackUnreadable resolved at the webhook', fired('StackUnreadable', 'resolved'));
+  assert.ok(
+    !hook.posts.some((p) =>
+      p.alerts.some((a) => a.labels.alertname === 'HostUnreachable' && a.labels.server === s.host.name),
+    ),
+    'a server whose stack could not be read was taken for unreachable',
+  );
   child!.kill('SIGINT');
   const done = await run;
   assert.equal(done.code, 1, `exit 1 when an alert fired: ${done.err}`);
