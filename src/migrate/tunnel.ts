@@ -53,7 +53,13 @@ export function tunnelStartCommand(ch: Channel, service: string, pid: string, to
 }
 
 export const tunnelStopCommand = (ch: Channel, service: string): Command =>
-  script('pkill -f "$1"; rm -f "$2"; true', tunnelPattern(ch, service), logPath(ch, service));
+  // ssh exits a moment after SIGTERM: wait for it (5 s at most, then SIGKILL), so that a
+  // check right after sees it gone.
+  script(
+    'pkill -f "$1"; i=0; while pgrep -f "$1" >/dev/null; do i=$((i+1)); if [ $i -gt 50 ]; then pkill -9 -f "$1"; break; fi; sleep 0.1; done; rm -f "$2"; true',
+    tunnelPattern(ch, service),
+    logPath(ch, service),
+  );
 export const tunnelRunningCommand = (ch: Channel, service: string): Command =>
   cmd('pgrep', '-f', tunnelPattern(ch, service));
 /** Whether the source's Postgres answers at the tunnel's end, inside the target's container (no password needed). */
