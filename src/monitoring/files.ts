@@ -13,7 +13,7 @@ import type { MonitoringTargets } from './targets.js';
 
 export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTargets): Map<string, string> {
   const config = monitoringFiles(def, targets);
-  const withSecrets = def.receivers.filter((r) => receiverSecretRef(r) !== undefined).map((r) => r.name);
+  const withSecrets = secretPlaces(def).map((p) => p.receiver);
   return new Map([
     ['compose.yml', renderMonitoringCompose(def, [...config.keys()], withSecrets)],
     ...config,

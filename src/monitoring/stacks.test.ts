@@ -13,6 +13,8 @@ import { isSecret } from '../core/secret.js';
 import { makeBundle } from '../deploy/bundle.js';
 import type { LoadedFleet } from '../model/loaded.js';
 import type { MonitoringDef } from '../model/monitoring.js';
+import { buildPlan, selectTargets } from '../plans/build.js';
+import { RecordingTransport } from '../transport/recording.js';
 import { secretPath } from './render/alertmanager.js';
 import { exportersStack, MONITORING_STACK, monitoringStacks } from './stacks.js';
 import { monitoringFleet } from './test-helpers/fleet.js';
@@ -177,4 +179,20 @@ test("stacks: a stack's Postgres gets its exporter on its server, on the stack's
     false,
     'none on the other server',
   );
+});
+
+test('plan: the exporters of a server start after the stacks there (whose networks they join), not after those of another server; the health timer comes with them', async () => {
+  const loaded = fleetWith({ grafana: false });
+  const m = monitoringStacks(loaded, source, join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring'));
+  const fp = await buildPlan(
+    loaded,
+    selectTargets(loaded, ['blog', exportersStack('app'), exportersStack('db')], m.stacks),
+    new RecordingTransport('local').when(/^docker image inspect /, { stdout: 'sha256:0\n' }),
+  );
+  const up = fp.plan.steps.find((s) => s.id === `${exportersStack('app')}/up`)!;
+  assert.ok(up.dependsOn.includes('blog/up'), up.dependsOn.join(', '));
+  const other = fp.plan.steps.find((s) => s.id === `${exportersStack('db')}/up`)!;
+  assert.ok(!other.dependsOn.includes('blog/up'), 'the exporters of another server wait for nothing there');
+  const ids = fp.plan.steps.map((s) => s.id);
+  assert.ok(ids.includes(`${exportersStack('app')}/health/enable`));
 });

@@ -2,6 +2,7 @@
 import { UsageError } from '../core/errors.js';
 import { suggest } from '../core/suggest.js';
 import { makePlan, type Plan } from '../engine/plan.js';
+import { withPlace } from '../engine/step.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { Transport } from '../transport/transport.js';
@@ -103,10 +104,12 @@ export async function buildPlan(
     const name = t.stack.def.name;
     if (!isExportersStack(name)) continue;
     const st = stacks[name]!;
-    const up = st.steps.find((x) => x.id === `${name}/up`)!;
-    for (const o of targets)
-      if (o.server.name === t.server.name && !isMonitoringStack(o.stack.def.name))
-        up.dependsOn.push(`${o.stack.def.name}/up`);
+    const at = st.steps.findIndex((x) => x.id === `${name}/up`);
+    const up = st.steps[at]!;
+    const theirs = targets
+      .filter((o) => o.server.name === t.server.name && !isMonitoringStack(o.stack.def.name))
+      .map((o) => `${o.stack.def.name}/up`);
+    st.steps[at] = withPlace(up, { dependsOn: [...up.dependsOn, ...theirs] });
     st.steps.push(
       ...healthSteps({ stack: name, server: t.server.name, sudo: t.server.sudo ?? false, dependsOn: [up.id] }),
     );
