@@ -14,18 +14,32 @@
  * Pure: the rule, the unit's text and the ufw command.
  */
 import { cmd, type Command } from '../shell/command.js';
-import type { Placed } from './split.js';
 import { dockerBoundUnit } from '../render/docker-unit.js';
+
+/** A port only one address may reach: a placed service, or an exporter open to the monitoring server. */
+export interface Guard {
+  /** Names the rule, its unit and its ufw comment, with the stack. */
+  service: string;
+  /** The address the port listens or is published on. */
+  address: string;
+  port: number;
+  /** The only address let in. */
+  allowFrom: string;
+  /** Listens on the host's own network (the INPUT chain) rather than published by Docker (DOCKER-USER). */
+  onHost?: boolean;
+  /** Containers of this server (on its Docker bridges) are let in too: the monitoring server's own Prometheus. */
+  localBridges?: boolean;
+}
 
 export const unitName = (stack: string, service: string): string =>
   `ferry-firewall-${stack}-${service.replace(/[^A-Za-z0-9_-]/g, '_')}.service`;
 export const unitPath = (stack: string, service: string): string => `/etc/systemd/system/${unitName(stack, service)}`;
 const comment = (stack: string, service: string): string => `ferry-${stack}-${service}`;
 
-/** DOCKER-USER's rule, for -I, -C and -D. */
-export function dropRule(stack: string, p: Placed): string[] {
+/** The drop rule (in DOCKER-USER, or INPUT for a port on the host's network), for -I, -C and -D. */
+export function dropRule(stack: string, p: Guard): string[] {
   return [
-    'DOCKER-USER',
+    p.onHost ? 'INPUT' : 'DOCKER-USER',
     '-p',
     'tcp',
     '-m',
@@ -39,6 +53,7 @@ export function dropRule(stack: string, p: Placed): string[] {
     '!',
     '-s',
     p.allowFrom,
+    ...(p.localBridges ? ['!', '-i', 'br-+'] : []),
     '-m',
     'comment',
     '--comment',
@@ -48,13 +63,13 @@ export function dropRule(stack: string, p: Placed): string[] {
   ];
 }
 
-export const ruleCommand = (stack: string, p: Placed, op: '-I' | '-C' | '-D'): Command =>
+export const ruleCommand = (stack: string, p: Guard, op: '-I' | '-C' | '-D'): Command =>
   cmd('iptables', '-w', op, ...dropRule(stack, p));
 
-export function unitText(stack: string, p: Placed): string {
+export function unitText(stack: string, p: Guard): string {
   const rule = dropRule(stack, p).join(' ');
   return dockerBoundUnit({
-    comment: "Written by Ferry: only the stack's server reaches this placed service.",
+    comment: `Written by Ferry: only ${p.allowFrom}${p.localBridges ? " and this server's containers" : ''} reach${p.localBridges ? '' : 'es'} ${stack}/${p.service} here.`,
     description: `Ferry: only ${p.allowFrom} reaches ${stack}/${p.service} on ${p.address}:${p.port}`,
     service: [
       `ExecStartPre=-iptables -w -D ${rule}`,
@@ -65,7 +80,7 @@ export function unitText(stack: string, p: Placed): string {
 }
 
 /** `ufw allow proto tcp from ALLOW to ADDRESS port PORT`, or its `delete`. */
-export function ufwCommand(stack: string, p: Placed, del = false): Command {
+export function ufwCommand(stack: string, p: Guard, del = false): Command {
   return cmd(
     'ufw',
     ...(del ? ['delete'] : []),
@@ -84,5 +99,5 @@ export function ufwCommand(stack: string, p: Placed, del = false): Command {
 }
 
 /** The line `ufw show added` prints for the rule. */
-export const ufwAddedLine = (stack: string, p: Placed): string =>
+export const ufwAddedLine = (stack: string, p: Guard): string =>
   `ufw allow from ${p.allowFrom} to ${p.address} port ${p.port} proto tcp comment 'ferry ${stack}/${p.service}'`;

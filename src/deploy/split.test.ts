@@ -221,7 +221,7 @@ test('placement refusals: unknown service, routed service, unknown port, no priv
 
 test("the DOCKER-USER rule drops what was sent to the published address and port unless it comes from the stack's server", () => {
   assert.deepEqual(
-    dropRule('demo', { service: 'db', server: 'db', address: '10.0.0.3', allowFrom: '10.0.0.2', port: 5432 }).join(' '),
+    dropRule('demo', { service: 'db', address: '10.0.0.3', allowFrom: '10.0.0.2', port: 5432 }).join(' '),
     'DOCKER-USER -p tcp -m conntrack --ctorigdst 10.0.0.3 --ctorigdstport 5432 --ctdir ORIGINAL ! -s 10.0.0.2 -m comment --comment ferry-demo-db -j DROP',
   );
 });

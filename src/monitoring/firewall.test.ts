@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPorts } from '../harden/firewall-rules.js';
 import { monitoringFleet } from './test-helpers/fleet.js';
+import { dropRule, type Guard } from '../deploy/firewall.js';
+import { exporterGuards } from './firewall.js';
 
 const rules = (list: { port: string; from: string[]; why: string }[]) =>
   list.filter((r) => r.why === 'monitoring').map((r) => `${r.port} from ${r.from.join(',')}`);
@@ -25,4 +27,23 @@ test('firewall: a fleet without monitoring opens no exporter port', () => {
   const { monitoring: _, ...fleet } = loaded.fleet;
   const bare = { ...loaded, fleet };
   assert.deepEqual(rules(openPorts(bare, fleet.servers.app!).host), []);
+});
+
+test('firewall: every exporter port gets a drop rule for all but the monitoring server; its own containers get in on it only', () => {
+  const { loaded } = monitoringFleet();
+  const show = (g: Guard) =>
+    `${g.service} ${dropRule('ferry-exporters', g).slice(0, 1)} ${g.address}:${g.port} from ${g.allowFrom}${g.localBridges ? ' +bridges' : ''}`;
+  assert.deepEqual(exporterGuards(loaded, 'app').map(show), [
+    'node-exporter INPUT 10.0.0.5:9100 from 10.0.0.6',
+    'cadvisor DOCKER-USER 10.0.0.5:9338 from 10.0.0.6',
+    'redis-shop-redis DOCKER-USER 10.0.0.5:9121 from 10.0.0.6',
+    'nginx-blog-front DOCKER-USER 10.0.0.5:9113 from 10.0.0.6',
+    'mysql-blog-mysql DOCKER-USER 10.0.0.5:9104 from 10.0.0.6',
+    'nginx INPUT 10.0.0.5:9114 from 10.0.0.6',
+  ]);
+  const db = exporterGuards(loaded, 'db');
+  assert.ok(db.every((g) => g.localBridges));
+  assert.match(dropRule('ferry-exporters-db', db[0]!).join(' '), /! -s 10\.0\.0\.6 ! -i br-\+ -m comment/);
+  const { monitoring: _, ...fleet } = loaded.fleet;
+  assert.deepEqual(exporterGuards({ ...loaded, fleet }, 'app'), []);
 });

@@ -1,24 +1,48 @@
 /**
- * The exporter ports of a server, open to the monitoring server only: what a hardened
- * server's firewall (ufw for the host, DOCKER-USER for published container ports) adds
- * when the fleet has `monitoring`. Without hardening nothing opens them to anyone else
- * either way; with it, every other host is refused.
+ * The exporter ports of a server, open to the monitoring server only. Every server's
+ * exporters stack guards each port with its own drop rule (deploy/firewall.ts): INPUT for
+ * node_exporter on the host's network, DOCKER-USER for the published ones; on the
+ * monitoring server its own containers (Prometheus, on a Docker bridge) get in too. A
+ * hardened server's ufw also allows the monitoring server to them, so `ufw status` says so.
+ * Every port Prometheus scrapes is guarded, also those of exporters Ferry does not run
+ * (a Postgres or nginx on the host): the one the user runs there is covered as well.
  */
+import type { Guard } from '../deploy/firewall.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { FirewallAllow } from '../model/harden.js';
 import type { LoadedFleet } from '../model/loaded.js';
+import { exporterName } from './render/compose.js';
 import { EXPORTER_PORTS, monitoringTargets } from './targets.js';
 
-export function monitoringAllows(loaded: LoadedFleet, server: ServerDef): FirewallAllow[] {
+/** The exporters on a server and who may reach them; none without `monitoring`. */
+export function exporterGuards(loaded: LoadedFleet, server: string): Guard[] {
   const m = loaded.fleet.monitoring;
   const mon = m ? loaded.fleet.servers[m.server] : undefined;
-  if (!mon) return [];
-  const from = mon.privateAddress ?? mon.host;
-  const exporters = monitoringTargets(loaded).exporters.filter((e) => e.server === server.name);
-  const ports = [
-    EXPORTER_PORTS.node,
-    ...(m!.cadvisor ? [EXPORTER_PORTS.cadvisor] : []),
-    ...exporters.map((e) => Number(e.address.split(':').pop())),
+  const self = loaded.fleet.servers[server];
+  if (!m || !mon || !self) return [];
+  const allowFrom = mon.privateAddress ?? mon.host;
+  const address = self.privateAddress ?? self.host;
+  const local = server === m.server ? { localBridges: true } : {};
+  const exporters = monitoringTargets(loaded).exporters.filter((e) => e.server === server);
+  return [
+    { service: 'node-exporter', address, port: EXPORTER_PORTS.node, allowFrom, onHost: true, ...local },
+    ...(m.cadvisor ? [{ service: 'cadvisor', address, port: EXPORTER_PORTS.cadvisor, allowFrom, ...local }] : []),
+    ...exporters.map((e) => ({
+      service: e.stack ? exporterName(e) : e.kind,
+      address,
+      port: Number(e.address.split(':').pop()),
+      allowFrom,
+      ...(e.stack ? {} : { onHost: true }),
+      ...local,
+    })),
   ];
-  return ports.map((port) => ({ port: String(port), proto: 'tcp', from: [from], why: 'monitoring' }));
+}
+
+export function monitoringAllows(loaded: LoadedFleet, server: ServerDef): FirewallAllow[] {
+  return exporterGuards(loaded, server.name).map((g) => ({
+    port: String(g.port),
+    proto: 'tcp',
+    from: [g.allowFrom],
+    why: 'monitoring',
+  }));
 }

@@ -2,7 +2,6 @@
 import { UsageError } from '../core/errors.js';
 import { suggest } from '../core/suggest.js';
 import { makePlan, type Plan } from '../engine/plan.js';
-import { withPlace } from '../engine/step.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { Transport } from '../transport/transport.js';
@@ -11,7 +10,7 @@ import type { Login } from '../harden/access.js';
 import { hardenSteps } from '../harden/plan.js';
 import { scheduleRefreshStep } from '../backup/schedule-refresh.js';
 import type { Prover } from '../harden/prove.js';
-import { healthSteps } from '../monitoring/health-steps.js';
+import { exporterStackSteps } from '../monitoring/exporter-steps.js';
 import { isExportersStack, isMonitoringStack } from '../monitoring/stacks.js';
 
 export interface Target {
@@ -98,21 +97,17 @@ export async function buildPlan(
       ...(loaded.fleet.acme ? { acme: loaded.fleet.acme } : {}),
     });
   }
-  // The exporters of a server reach its stacks' databases on their networks: they start after
-  // them; with them goes the container health timer.
   for (const t of targets) {
     const name = t.stack.def.name;
     if (!isExportersStack(name)) continue;
     const st = stacks[name]!;
-    const at = st.steps.findIndex((x) => x.id === `${name}/up`);
-    const up = st.steps[at]!;
-    const theirs = targets
+    const after = targets
       .filter((o) => o.server.name === t.server.name && !isMonitoringStack(o.stack.def.name))
       .map((o) => `${o.stack.def.name}/up`);
-    st.steps[at] = withPlace(up, { dependsOn: [...up.dependsOn, ...theirs] });
-    st.steps.push(
-      ...healthSteps({ stack: name, server: t.server.name, sudo: t.server.sudo ?? false, dependsOn: [up.id] }),
-    );
+    stacks[name] = {
+      ...st,
+      steps: exporterStackSteps({ loaded, stack: name, server: t.server, steps: st.steps, after }),
+    };
   }
   // The servers of placed services are locked for their stack too.
   const all = [...targets];

@@ -139,6 +139,7 @@ function rig(mon: TestbedHost, other: TestbedHost) {
         'for p in ferry-monitoring ferry-exporters; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z "$ids" ] || docker rm -f $ids >/dev/null; done; ' +
           'docker volume ls -q --filter label=com.docker.compose.project=ferry-monitoring | xargs -r docker volume rm >/dev/null; ' +
           'rm -rf /srv/ferry/ferry-monitoring /srv/ferry/ferry-exporters-*; ' +
+          "for u in $(systemctl list-units --all --no-legend --plain 'ferry-firewall-ferry-exporters-*' | cut -d' ' -f1); do systemctl disable --now $u; rm -f /etc/systemd/system/$u; done 2>/dev/null; systemctl daemon-reload; " +
           `cd /srv/ferry/${STACK}/current 2>/dev/null && docker compose -p ${STACK} down -v >/dev/null 2>&1; rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock; true`,
       );
   };
@@ -199,6 +200,32 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
   assert.equal(summary.changed, 0, second.out);
 }
 
+/** `curl` from one host to another's port: the HTTP status, or 000 when nothing answered in 3 s. */
+const status = (from: TestbedHost, url: string): string =>
+  onHost(from, `curl -s -o /dev/null -m 3 -w '%{http_code}' ${url} || true`).trim();
+
+/**
+ * The exporters answer the monitoring server and nobody else: a third host is refused on
+ * node_exporter (the host's network: INPUT) and on the Postgres exporter (published: DOCKER-USER)
+ * of both servers, while Prometheus, a container on the monitoring server, still scrapes them
+ * (deployedAndScraped). The rules come back with Docker: restarted, it still refuses.
+ */
+async function exportersRefuseOthers(mon: TestbedHost, other: TestbedHost, stranger: TestbedHost): Promise<void> {
+  const urls = [
+    `http://${other.host}:9100/metrics`,
+    `http://${mon.host}:9100/metrics`,
+    `http://${mon.host}:9187/metrics`,
+  ];
+  for (const url of urls) assert.equal(status(mon, url), '200', `the monitoring server reaches ${url}`);
+  for (const url of urls) assert.equal(status(stranger, url), '000', `${stranger.name} is refused ${url}`);
+  const units = onHost(mon, "systemctl list-units --no-legend --plain 'ferry-firewall-ferry-exporters-*'");
+  assert.match(units, /node-exporter\.service/);
+  assert.match(units, new RegExp(`postgres-${STACK}-db\\.service`));
+  onHost(other, 'systemctl restart docker');
+  await until('node_exporter back after Docker restarted', () => status(mon, urls[0]!) === '200', 60_000);
+  assert.equal(status(stranger, urls[0]!), '000', 'still refused after Docker restarted');
+}
+
 interface Alerts {
   data: { alerts: { labels: Record<string, string> }[] };
 }
@@ -252,7 +279,7 @@ describe(
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
     const hosts = testbedIsUp() ? testbedHosts('debian-13') : [];
-    const [mon, other] = [hosts[2]!, hosts[3]!];
+    const [mon, other, stranger] = [hosts[2]!, hosts[3]!, hosts[4]!];
     const { dir, state, run, shown, clean } = rig(mon, other);
     let hook: Hook;
 
@@ -286,6 +313,9 @@ describe(
 
     test('apply deploys Prometheus, Alertmanager and the prober on one host, exporters on both; Prometheus scrapes them; a second apply changes nothing', () =>
       deployedAndScraped(run, mon, other, hook));
+
+    test('the exporter ports answer the monitoring server only; another host is refused', () =>
+      exportersRefuseOthers(mon, other, stranger));
 
     test("an exporter that stops fires HostDown, the stack's Postgres stopped PostgresDown; both reach the webhook; started again, both are over", () =>
       alertsReachTheHook(mon, other, hook));

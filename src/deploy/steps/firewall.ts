@@ -2,8 +2,7 @@
 import { and, cmd, quiet, render, script, seq, write, type Command } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
-import { ruleCommand, ufwAddedLine, ufwCommand, unitName, unitPath, unitText } from '../firewall.js';
-import type { Placed } from '../split.js';
+import { ruleCommand, type Guard, ufwAddedLine, ufwCommand, unitName, unitPath, unitText } from '../firewall.js';
 import { commandFailure, doing, failureAs } from './failure.js';
 
 /** What the firewall's check saw before this step first applied (kept from `ctx.prior` on resume). */
@@ -23,7 +22,10 @@ export function firewallStep(o: {
   id: string;
   host: string;
   stack: string;
-  placed: Placed;
+  placed: Guard;
+  /** Who `allowFrom` is, for the plan's text. */
+  who?: string;
+  phase?: Step['phase'];
   sudo: boolean;
   dependsOn: string[];
 }): Step<FirewallObserved> {
@@ -53,7 +55,7 @@ export function firewallStep(o: {
     if ((await exec(ctx, quiet(cmd('systemctl', 'is-enabled', unit)))).stdout.trim() !== 'enabled')
       missing.push(`${unit} enabled`);
     if ((await exec(ctx, quiet(ruleCommand(stack, p, '-C')))).code !== 0)
-      missing.push(`DOCKER-USER drop of ${p.address}:${p.port} except from ${p.allowFrom}`);
+      missing.push(`${p.onHost ? 'INPUT' : 'DOCKER-USER'} drop of ${p.address}:${p.port} except from ${p.allowFrom}`);
     const ufwAdds = await ufwMissing(ctx);
     if (ufwAdds) missing.push('ufw allow');
     return { missing, unitExisted: current.code === 0, ufwAdds };
@@ -65,11 +67,11 @@ export function firewallStep(o: {
   return {
     id: o.id,
     host: o.host,
-    phase: 'transfer',
+    phase: o.phase ?? 'transfer',
     title: `firewall: only ${p.allowFrom} reaches ${p.service} on ${p.address}:${p.port}`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Let only the stack's server (${p.allowFrom}) connect to ${p.service}, published on ${p.address}:${p.port}: a DOCKER-USER rule (Docker's published ports bypass ufw's INPUT rules), put back by a systemd unit whenever Docker starts, and the same allowance in ufw when it is installed.`,
+      purpose: `Let only ${o.who ?? "the stack's server"} (${p.allowFrom}) connect to ${p.service}, ${p.onHost ? 'listening' : 'published'} on ${p.address}:${p.port}: ${p.onHost ? 'an INPUT rule ahead of any other' : "a DOCKER-USER rule (Docker's published ports bypass ufw's INPUT rules)"}, put back by a systemd unit whenever Docker starts, and the same allowance in ufw when it is installed.`,
       commands: [
         `cat > ${path} <<'EOF'\n${text}EOF`,
         render(cmd('systemctl', 'daemon-reload')),

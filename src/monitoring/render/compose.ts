@@ -152,7 +152,7 @@ export function renderExportersCompose(
         ...always,
       },
       ...(def.cadvisor ? { cadvisor: cadvisor(def, server) } : {}),
-      ...Object.fromEntries(pg.map((e) => [`postgres-${e.stack}-${e.service}`, postgresExporter(def, e)])),
+      ...Object.fromEntries(pg.map((e) => [exporterName(e), postgresExporter(def, e)])),
     },
     ...(networks.length > 0
       ? { networks: Object.fromEntries(networks.map((n) => [n, { external: true, name: n }])) }
@@ -164,6 +164,10 @@ export function renderExportersCompose(
       : {}),
   });
 }
+
+/** The service of the exporter of a stack's service. */
+export const exporterName = (e: Pick<ExporterTarget, 'kind' | 'stack' | 'service'>): string =>
+  `${e.kind}-${e.stack}-${e.service}`;
 
 /** The Compose secret holding the password of the Postgres an exporter watches, and its file beside compose.yml. */
 export const postgresSecret = (e: Pick<ExporterTarget, 'stack' | 'service'>): string => `pg-${e.stack}-${e.service}`;
