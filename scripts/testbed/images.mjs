@@ -59,6 +59,7 @@ export const IMAGES = [
   monitoringImage('node-exporter', '/usr/bin/prometheus-node-exporter'),
   monitoringImage('blackbox-exporter', '/usr/bin/prometheus-blackbox-exporter'),
   monitoringImage('postgres-exporter', '/usr/bin/prometheus-postgres-exporter'),
+  monitoringImage('redis-exporter', '/usr/bin/prometheus-redis-exporter'),
 ];
 
 /** The operating systems a host can boot, by the image it runs. */

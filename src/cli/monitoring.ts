@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { FerryError, InputError, UsageError } from '../core/errors.js';
 import { sortFindings } from '../core/finding.js';
 import { allMonitoringFiles, secretPlaces } from '../monitoring/files.js';
-import { postgresSecretFile } from '../monitoring/render/compose.js';
+import { exporterSecretFile } from '../monitoring/render/compose.js';
 import { monitoringTargets } from '../monitoring/targets.js';
 import { loadWorkspace } from '../workspace/load.js';
 import type { CliIo } from './io.js';
@@ -50,7 +50,11 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
   io.out(`  grafana/admin-password  Grafana's admin password: write one yourself (mode 600) beside compose.yml\n`);
   for (const e of targets.exporters.filter((x) => x.connect))
     io.out(
-      `  servers/${e.server}/${postgresSecretFile(e)}  the password of ${e.stack}/${e.service} (its ${e.connect!.passwordVar})\n`,
+      `  servers/${e.server}/${exporterSecretFile(e)}  the password of ${e.stack}/${e.service} (its ${e.connect!.passwordVar})\n`,
+    );
+  for (const e of targets.exporters.filter((x) => x.redis?.auth))
+    io.out(
+      `  servers/${e.server}/${exporterSecretFile(e)}  redis_exporter's password file for ${e.stack}/${e.service}: {"redis://${e.service}:${e.redis!.port}": "PASSWORD"}\n`,
     );
   for (const u of targets.unprobed)
     io.err(

@@ -22,7 +22,10 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   backupMaxAgeHours: 26,
 };
 
-/** Upstream images and the versions the generated files are written for. */
+/**
+ * Upstream images and the versions the generated files are written for. redis_exporter's
+ * plain tag is built FROM scratch: its alpine tag has the wget the healthcheck runs.
+ */
 export const DEFAULT_IMAGES: Record<MonitoringComponent, { name: string; version: string }> = {
   prometheus: { name: 'prom/prometheus', version: 'v2.53.3' },
   alertmanager: { name: 'prom/alertmanager', version: 'v0.28.1' },
@@ -31,7 +34,7 @@ export const DEFAULT_IMAGES: Record<MonitoringComponent, { name: string; version
   cadvisor: { name: 'gcr.io/cadvisor/cadvisor', version: 'v0.49.1' },
   blackbox_exporter: { name: 'prom/blackbox-exporter', version: 'v0.25.0' },
   postgres_exporter: { name: 'quay.io/prometheuscommunity/postgres-exporter', version: 'v0.16.0' },
-  redis_exporter: { name: 'oliver006/redis_exporter', version: 'v1.66.0' },
+  redis_exporter: { name: 'oliver006/redis_exporter', version: 'v1.66.0-alpine' },
   mysql_exporter: { name: 'prom/mysqld-exporter', version: 'v0.16.0' },
   nginx_exporter: { name: 'nginx/nginx-prometheus-exporter', version: '1.4.0' },
 };

@@ -28,6 +28,8 @@ test('compose: the monitoring server and exporter projects load, and Ferry check
   mkdirSync(join(dir, 'alertmanager/secrets'));
   for (const s of secretPlaces(loaded.fleet.monitoring!))
     writeFileSync(join(dir, receiverSecretFile(s.receiver)), 'https://hooks.example.com/not-a-real-one\n');
+  mkdirSync(join(dir, 'servers/app/secrets'));
+  writeFileSync(join(dir, 'servers/app/secrets/redis-shop-redis'), '{"redis://redis:6379":"not-a-real-one"}\n');
   writeFileSync(
     join(dir, 'ferry.yml'),
     [

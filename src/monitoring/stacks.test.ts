@@ -86,6 +86,7 @@ test('stacks: ferry-monitoring on the monitoring server, exporters on every serv
       ENV.FERRY_TEST_TELEGRAM_TOKEN,
       ENV.FERRY_TEST_SMTP_PASSWORD,
       ENV.FERRY_TEST_GRAFANA,
+      'canary-redis-6a1b',
     ],
   );
   m.removeSecrets();
@@ -106,7 +107,7 @@ test('stacks: without Grafana and cAdvisor, neither is deployed nor scraped', ()
   );
   assert.deepEqual(
     m.stacks[1]!.project!.services.map((s) => s.name),
-    ['node-exporter'],
+    ['node-exporter', 'redis-shop-redis'],
   );
   const prometheus = readFileSync(join(m.stacks[0]!.project!.workingDir, 'prometheus/prometheus.yml'), 'utf8');
   assert.doesNotMatch(prometheus, /cadvisor/);
@@ -195,4 +196,22 @@ test('plan: the exporters of a server start after the stacks there (whose networ
   assert.ok(!other.dependsOn.includes('blog/up'), 'the exporters of another server wait for nothing there');
   const ids = fp.plan.steps.map((s) => s.id);
   assert.ok(ids.includes(`${exportersStack('app')}/health/enable`));
+});
+
+test("stacks: a stack's Redis with a password gets redis_exporter with the password in its secret file only (mode 600, for the redactor)", () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring');
+  const m = monitoringStacks(fleetWith({ grafana: false }), source, dir);
+  const exporters = m.stacks[1]!.project!;
+  const svc = exporters.services.find((s) => s.name === 'redis-shop-redis')!;
+  assert.deepEqual(svc.command, [
+    '--redis.addr=redis://redis:6379',
+    '--redis.password-file=/run/secrets/redis-shop-redis',
+  ]);
+  const file = join(exporters.workingDir, 'secrets/redis-shop-redis');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { 'redis://redis:6379': 'canary-redis-6a1b' });
+  assert.ok(m.secrets.some((s) => s.reveal() === 'canary-redis-6a1b'));
+  assert.doesNotMatch(readFileSync(join(exporters.workingDir, 'compose.yml'), 'utf8'), /canary-redis/);
+  m.removeSecrets();
+  assert.equal(existsSync(file), false);
 });

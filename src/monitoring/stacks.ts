@@ -16,7 +16,8 @@ import { DEFAULT_DEPLOY, type StackDef } from '../model/fleet.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 import type { MonitoringDef } from '../model/monitoring.js';
 import { allMonitoringFiles } from './files.js';
-import { GRAFANA_PASSWORD_FILE, postgresSecretFile, receiverSecretFile } from './render/compose.js';
+import { exporterSecretFile, GRAFANA_PASSWORD_FILE, receiverSecretFile, redisPasswordFile } from './render/compose.js';
+import { redisServicePassword } from './connect.js';
 import { receiverSecret, readSecret, type SecretSource } from './secrets.js';
 import { monitoringTargets, type ExporterTarget } from './targets.js';
 
@@ -29,7 +30,7 @@ export const isMonitoringStack = (name: string): boolean => name === MONITORING_
 
 export interface MonitoringStacks {
   stacks: LoadedStack[];
-  /** The secrets written for the releases: for the redactor. */
+  /** The secrets written for the releases (each password itself, not the file holding it): for the redactor. */
   secrets: Secret[];
   /** Removes the secret files; call once the releases are made (their contents are then in memory). */
   removeSecrets: () => void;
@@ -43,9 +44,18 @@ export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir:
   const files = allMonitoringFiles(def, targets);
   // Every secret by its path under `dir`: the monitoring project's, then the exporters' database passwords.
   const secrets = new Map<string, Secret>();
-  for (const [rel, value] of secretFiles(def, source)) secrets.set(join(MONITORING_STACK, rel), value);
-  for (const e of targets.exporters)
-    if (e.connect) secrets.set(join(exportersStack(e.server), postgresSecretFile(e)), postgresPassword(loaded, e));
+  const redact: Secret[] = [];
+  for (const [rel, value] of secretFiles(def, source)) {
+    secrets.set(join(MONITORING_STACK, rel), value);
+    redact.push(value);
+  }
+  for (const e of targets.exporters) {
+    const password = exporterPassword(loaded, e);
+    if (password === undefined) continue;
+    redact.push(password);
+    const text = e.kind === 'redis' ? new Secret(redisPasswordFile(e, password.reveal())) : password;
+    secrets.set(join(exportersStack(e.server), exporterSecretFile(e)), text);
+  }
   rmSync(dir, { recursive: true, force: true });
   const write = (rel: string, text: string, mode = 0o644) => {
     const path = join(dir, rel);
@@ -65,17 +75,19 @@ export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir:
   ];
   return {
     stacks,
-    secrets: [...secrets.values()],
+    secrets: redact,
     removeSecrets: () => {
       for (const rel of secrets.keys()) rmSync(join(dir, rel), { force: true });
     },
   };
 }
 
-/** The password of the Postgres an exporter watches, from its service's environment. */
-function postgresPassword(loaded: LoadedFleet, e: ExporterTarget): Secret {
+/** The password of the service an exporter watches, from its compose file; undefined when it needs none handed over. */
+function exporterPassword(loaded: LoadedFleet, e: ExporterTarget): Secret | undefined {
   const svc = loaded.stacks.find((s) => s.def.name === e.stack)?.project?.services.find((s) => s.name === e.service);
-  return new Secret(svc?.environment[e.connect!.passwordVar] ?? '');
+  if (e.connect) return new Secret(svc?.environment[e.connect.passwordVar] ?? '');
+  if (e.redis?.auth && svc) return new Secret(redisServicePassword(svc) ?? '');
+  return undefined;
 }
 
 /** The secret files of the monitoring project, by their path in it. */

@@ -6,8 +6,9 @@
  */
 import { knownImage } from '../check/known-images.js';
 import { parseImage } from '../check/image-ref.js';
-import type { ComposeProject, Service } from '../model/compose.js';
-import { databases } from '../migrate/postgres.js';
+import type { Service } from '../model/compose.js';
+import { databases, REDIS_IMAGE } from '../migrate/postgres.js';
+import { postgresConnect, redisConnect, type PostgresConnect, type RedisConnect } from './connect.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { LoadedFleet } from '../model/loaded.js';
 
@@ -40,15 +41,8 @@ export interface ExporterTarget {
   service?: string;
   /** How a Postgres exporter container reaches its service: on the stack's network, by service name. */
   connect?: PostgresConnect;
-}
-
-export interface PostgresConnect {
-  /** The Docker network of the service (its project's, as Compose names it). */
-  network: string;
-  user: string;
-  db: string;
-  /** The service's variable holding the password (POSTGRES_PASSWORD). */
-  passwordVar: 'POSTGRES_PASSWORD';
+  /** How a Redis exporter container reaches its service, the same way. */
+  redis?: RedisConnect;
 }
 
 export interface ProbeTarget {
@@ -92,6 +86,7 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
       const kind = exporterKind(s);
       const placed = def.placement?.[s.name]?.server;
       const connect = kind === 'postgres' && !placed && project ? postgresConnect(s, project) : undefined;
+      const redis = kind === 'redis' && !placed && project ? redisConnect(s, project) : undefined;
       if (kind)
         exporters.push({
           kind,
@@ -99,6 +94,7 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
           stack: def.name,
           service: s.name,
           ...(connect ? { connect } : {}),
+          ...(redis ? { redis } : {}),
         });
     }
     probes.push(...domainProbes(def));
@@ -118,24 +114,6 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   return { servers, exporters: withPorts(exporters, addressOf), probes: unique(probes), unprobed, backedUp };
 }
 
-/**
- * A Postgres service an exporter container can reach: by its password in the environment
- * (POSTGRES_PASSWORD; a password read from a file is not), on the first network it is on.
- */
-function postgresConnect(s: Service, project: ComposeProject): PostgresConnect | undefined {
-  if (!s.environment.POSTGRES_PASSWORD || s.networkMode !== undefined) return undefined;
-  const key = Object.keys(s.networks)[0] ?? 'default';
-  const net = project.networks[key];
-  const named = net?.external || typeof net?.raw.name === 'string';
-  const user = s.environment.POSTGRES_USER || 'postgres';
-  return {
-    network: named ? net!.name : `${project.name}_${key}`,
-    user,
-    db: s.environment.POSTGRES_DB || user,
-    passwordVar: 'POSTGRES_PASSWORD',
-  };
-}
-
 function serverTarget(s: ServerDef): ServerTarget {
   return { name: s.name, address: s.privateAddress ?? s.host, sshPort: s.harden?.ssh?.port ?? s.port ?? 22 };
 }
@@ -145,7 +123,7 @@ export function exporterKind(s: Service): ExporterKind | undefined {
   const label = knownImage(s.image)?.label;
   // A Postgres as migrations and backups find one (an image named like postgres, not a tool of it).
   if (label === 'PostgreSQL' || databases([s]).length > 0) return 'postgres';
-  if (label === 'Redis') return 'redis';
+  if (label === 'Redis' || (s.image && REDIS_IMAGE.test(s.image) && !/exporter/i.test(s.image))) return 'redis';
   if (label === 'MySQL') return 'mysql';
   if (s.image && ['nginx', 'nginx-unprivileged', 'openresty'].includes(parseImage(s.image).name)) return 'nginx';
   return undefined;

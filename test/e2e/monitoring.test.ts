@@ -2,7 +2,8 @@
  * The monitoring stack deployed by `ferry apply` on the test bed: Prometheus, Alertmanager
  * and the blackbox prober on one host, node_exporter on it and on a second host, from
  * images built of Debian's packages (scripts/testbed/images/monitoring). Prometheus scrapes
- * both; an exporter stopped on the second host fires HostDown, which Alertmanager sends to
+ * both, and the exporters of the stack's Postgres and Redis (each with a password) log in;
+ * a third host is refused on every exporter port; an exporter stopped on the second host fires HostDown, which Alertmanager sends to
  * a webhook receiver started here, its URL a secret read from a file on the server. A
  * second apply changes nothing; a secret not set is refused before anything changes; the
  * receiver's URL is in no output, journal, configuration file or process list.
@@ -23,8 +24,9 @@ import { gatewayOf } from './pebble.js';
 
 const HOOK_CANARY = 'mon-hook-canary-8e1f0a';
 const PG_CANARY = 'mon-pg-canary-2b9d47';
+const REDIS_CANARY = 'mon-redis-canary-5c0e13';
 const STACK = 'tbmon';
-/** A stack of one Postgres whose password is a secret of its own: its exporter is the monitoring's to add. */
+/** A stack of a Postgres and a Redis, each with a password of its own: their exporters are the monitoring's to add. */
 const COMPOSE = `services:
   db:
     image: ferry-tb-postgres:1
@@ -33,7 +35,13 @@ const COMPOSE = `services:
     healthcheck: { test: ["CMD", "pg_isready", "-U", "shop"], interval: 2s, timeout: 3s, retries: 15 }
     restart: unless-stopped
     mem_limit: 256m
-volumes: { db-data: {} }
+  cache:
+    image: ferry-tb-redis:1
+    command: ["redis-server", "--appendonly", "yes", "--requirepass", "\${REDIS_PASSWORD}"]
+    volumes: [cache-data:/data]
+    restart: unless-stopped
+    mem_limit: 128m
+volumes: { db-data: {}, cache-data: {} }
 `;
 
 interface Posted {
@@ -99,6 +107,7 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     `    node_exporter: ${image('node-exporter')}`,
     `    blackbox_exporter: ${image('blackbox-exporter')}`,
     `    postgres_exporter: ${image('postgres-exporter')}`,
+    `    redis_exporter: ${image('redis-exporter')}`,
     extra,
     '',
   ].join('\n');
@@ -122,7 +131,7 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
   const state = join(dir, 'state');
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
-  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${PG_CANARY}\n`);
+  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
   const shown: string[] = [];
   const run = async (args: string[], env: Record<string, string> = {}): Promise<Transcript> => {
     const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
@@ -163,7 +172,11 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
       const t = prometheusApi(mon, '/api/v1/targets?state=active') as Targets;
       const up = (job: string, s: string) =>
         t.data.activeTargets.some((x) => x.labels.job === job && x.labels.server === s && x.health === 'up');
-      return [mon, other].every((h) => up('node', h.name) && up('ssh', h.name)) && up('postgres', mon.name);
+      return (
+        [mon, other].every((h) => up('node', h.name) && up('ssh', h.name)) &&
+        up('postgres', mon.name) &&
+        up('redis', mon.name)
+      );
     },
     120_000,
   );
@@ -174,6 +187,17 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
   assert.deepEqual(
     pgUp.data.result.map((r) => [r.metric.stack, r.metric.service, r.value[1]]),
     [[STACK, 'db', '1']],
+  );
+  // redis_exporter logs in to the stack's Redis with the password from its secret file.
+  await until(
+    "redis_up 1 for the stack's Redis",
+    () => {
+      const r = prometheusApi(mon, '/api/v1/query?query=redis_up') as {
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      return r.data.result.some((x) => x.metric.stack === STACK && x.metric.service === 'cache' && x.value[1] === '1');
+    },
+    60_000,
   );
   // The container health timer runs on both servers, and node_exporter hands its figures on.
   await until(
@@ -187,7 +211,8 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     120_000,
   );
   const exporters = onHost(mon, `readlink -f /srv/ferry/ferry-exporters-${mon.name}/current`).trim();
-  assert.equal(onHost(mon, `stat -c %a ${exporters}/secrets/pg-${STACK}-db`).trim(), '600');
+  for (const secret of [`pg-${STACK}-db`, `redis-${STACK}-cache`])
+    assert.equal(onHost(mon, `stat -c %a ${exporters}/secrets/${secret}`).trim(), '600');
   assert.doesNotMatch(onHost(mon, `cat ${exporters}/compose.yml`), /canary/);
   const rules = prometheusApi(mon, '/api/v1/rules') as { data: { groups: { name: string }[] } };
   assert.ok(
@@ -359,7 +384,7 @@ describe(
           }
         });
       assert.ok(files.length > 5, `the state directory holds ${files.length} files`);
-      const canaries = new RegExp(`${HOOK_CANARY}|${PG_CANARY}`);
+      const canaries = new RegExp(`${HOOK_CANARY}|${PG_CANARY}|${REDIS_CANARY}`);
       for (const text of [...shown, ...files]) assert.doesNotMatch(text, canaries);
       assert.doesNotMatch(onHost(mon, 'ps -eo args'), canaries);
     });

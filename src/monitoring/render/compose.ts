@@ -2,9 +2,8 @@
  * The Compose projects of monitoring: `ferry-monitoring` on the monitoring server
  * (Prometheus, Alertmanager, the blackbox prober, Grafana; their web ports on 127.0.0.1
  * only, reached through an SSH tunnel) and `ferry-exporters` on every server
- * (node_exporter on the host network, cAdvisor), beside the files the other renderers
- * write. The exporters of stateful services need their database's credentials and are
- * not here yet (docs/monitoring.md).
+ * (node_exporter on the host network, cAdvisor, and the exporters of the stacks' Postgres
+ * and Redis services on their networks), beside the files the other renderers write.
  */
 import type { MonitoringDef } from '../../model/monitoring.js';
 import { EXPORTER_PORTS, type ExporterTarget, type ServerTarget } from '../targets.js';
@@ -133,8 +132,11 @@ export function renderExportersCompose(
   server: ServerTarget,
   exporters: readonly ExporterTarget[] = [],
 ): string {
-  const pg = exporters.filter((e) => e.kind === 'postgres' && e.server === server.name && e.connect);
-  const networks = [...new Set(pg.map((e) => e.connect!.network))].sort();
+  const mine = exporters.filter((e) => e.server === server.name);
+  const pg = mine.filter((e) => e.kind === 'postgres' && e.connect);
+  const redis = mine.filter((e) => e.kind === 'redis' && e.redis);
+  const networks = [...new Set([...pg.map((e) => e.connect!.network), ...redis.map((e) => e.redis!.network)])].sort();
+  const secrets = [...pg, ...redis.filter((e) => e.redis!.auth)];
   return renderYaml({
     name: 'ferry-exporters',
     services: {
@@ -153,13 +155,14 @@ export function renderExportersCompose(
       },
       ...(def.cadvisor ? { cadvisor: cadvisor(def, server) } : {}),
       ...Object.fromEntries(pg.map((e) => [exporterName(e), postgresExporter(def, e)])),
+      ...Object.fromEntries(redis.map((e) => [exporterName(e), redisExporter(def, e)])),
     },
     ...(networks.length > 0
       ? { networks: Object.fromEntries(networks.map((n) => [n, { external: true, name: n }])) }
       : {}),
-    ...(pg.length > 0
+    ...(secrets.length > 0
       ? {
-          secrets: Object.fromEntries(pg.map((e) => [postgresSecret(e), { file: `./${postgresSecretFile(e)}` }])),
+          secrets: Object.fromEntries(secrets.map((e) => [exporterSecret(e), { file: `./${exporterSecretFile(e)}` }])),
         }
       : {}),
   });
@@ -169,10 +172,22 @@ export function renderExportersCompose(
 export const exporterName = (e: Pick<ExporterTarget, 'kind' | 'stack' | 'service'>): string =>
   `${e.kind}-${e.stack}-${e.service}`;
 
-/** The Compose secret holding the password of the Postgres an exporter watches, and its file beside compose.yml. */
-export const postgresSecret = (e: Pick<ExporterTarget, 'stack' | 'service'>): string => `pg-${e.stack}-${e.service}`;
-export const postgresSecretFile = (e: Pick<ExporterTarget, 'stack' | 'service'>): string =>
-  `secrets/${postgresSecret(e)}`;
+/**
+ * The Compose secret holding the password of the service an exporter watches, and its file
+ * beside compose.yml: the Postgres password itself; for Redis, redis_exporter's password
+ * file (JSON: the address it scrapes, then the password).
+ */
+export const exporterSecret = (e: Pick<ExporterTarget, 'kind' | 'stack' | 'service'>): string =>
+  e.kind === 'postgres' ? `pg-${e.stack}-${e.service}` : exporterName(e);
+export const exporterSecretFile = (e: Pick<ExporterTarget, 'kind' | 'stack' | 'service'>): string =>
+  `secrets/${exporterSecret(e)}`;
+
+/** What redis_exporter scrapes: the service by name on its network. */
+export const redisAddress = (e: ExporterTarget): string => `redis://${e.service}:${e.redis!.port}`;
+
+/** The text of redis_exporter's password file. */
+export const redisPasswordFile = (e: ExporterTarget, password: string): string =>
+  `${JSON.stringify({ [redisAddress(e)]: password })}\n`;
 
 /**
  * postgres_exporter on the stack's network, reaching the service by name; the password from
@@ -187,13 +202,38 @@ function postgresExporter(def: MonitoringDef, e: ExporterTarget): Record<string,
     environment: {
       DATA_SOURCE_URI: `${e.service}:5432/${c.db}?sslmode=disable`,
       DATA_SOURCE_USER: c.user,
-      DATA_SOURCE_PASS_FILE: `/run/secrets/${postgresSecret(e)}`,
+      DATA_SOURCE_PASS_FILE: `/run/secrets/${exporterSecret(e)}`,
     },
-    secrets: [postgresSecret(e)],
+    secrets: [exporterSecret(e)],
     networks: [c.network],
     ports: [`${e.address.slice(0, -port.length - 1)}:${port}:${EXPORTER_PORTS.postgres}`],
     user: '0:0',
     mem_limit: '64m',
+    healthcheck: health(`http://127.0.0.1:${EXPORTER_PORTS.postgres}/`),
+    ...always,
+  };
+}
+
+/**
+ * redis_exporter on the stack's network, scraping the service by name; a password Redis
+ * requires is read from a secret file (`--redis.password-file`), never the environment or
+ * the command line; run as root because that file is mode 600, owned by root.
+ */
+function redisExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
+  const r = e.redis!;
+  const port = e.address.split(':').pop()!;
+  return {
+    image: def.images.redisExporter,
+    command: [
+      `--redis.addr=${redisAddress(e)}`,
+      ...(r.auth ? [`--redis.password-file=/run/secrets/${exporterSecret(e)}`] : []),
+    ],
+    ...(r.auth ? { secrets: [exporterSecret(e)] } : {}),
+    networks: [r.network],
+    ports: [`${e.address.slice(0, -port.length - 1)}:${port}:${EXPORTER_PORTS.redis}`],
+    user: '0:0',
+    mem_limit: '64m',
+    healthcheck: health(`http://127.0.0.1:${EXPORTER_PORTS.redis}/`),
     ...always,
   };
 }

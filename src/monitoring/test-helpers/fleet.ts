@@ -1,7 +1,7 @@
 /**
  * A fleet with every kind of thing monitoring watches, loaded from a temporary directory
  * as the commands load it: two servers (one with a Postgres on the host), a shop behind
- * nginx with Postgres (placed on the database server), Redis and an HTTP check, and a
+ * nginx with Postgres (placed on the database server), Redis with a password and an HTTP check, and a
  * blog with MySQL and its own nginx container publishing a port.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ const SHOP = `services:
     volumes: [pg:/var/lib/postgresql/data]
   redis:
     image: redis:7.4
+    command: ["redis-server", "--appendonly", "yes", "--requirepass", "\${REDIS_PASSWORD:-canary-redis-6a1b}"]
     volumes: [redis:/data]
 volumes: { pg: {}, redis: {} }
 `;

@@ -1,0 +1,61 @@
+/** How exporters reach a stack's Postgres and Redis: network, port, and whether a password is handed over. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ComposeProject, Service } from '../model/compose.js';
+import { postgresConnect, redisConnect, redisServicePassword } from './connect.js';
+import { exporterKind } from './targets.js';
+
+const service = (s: Partial<Service>): Service =>
+  ({ name: 'cache', image: 'redis:7.4', environment: {}, networks: {}, ports: [], volumes: [], ...s }) as Service;
+const project = {
+  name: 'shop',
+  networks: { default: { name: 'shop_default', raw: {} }, back: { name: 'shared', external: true, raw: {} } },
+} as unknown as ComposeProject;
+
+test('connect: a Redis password is found in the exec form, the shell form, REDIS_ARGS and REDIS_PASSWORD; none is none', () => {
+  assert.equal(redisServicePassword(service({ command: ['redis-server', '--requirepass', 's3 cr"t'] })), 's3 cr"t');
+  assert.equal(
+    redisServicePassword(
+      service({ command: ['sh', '-c', 'redis-server --requirepass "$PW"'], environment: { PW: 'from-env' } }),
+    ),
+    'from-env',
+  );
+  assert.equal(redisServicePassword(service({ environment: { REDIS_ARGS: '--requirepass abc' } })), 'abc');
+  assert.equal(redisServicePassword(service({ environment: { REDIS_PASSWORD: 'bitnami' } })), 'bitnami');
+  assert.equal(redisServicePassword(service({ command: 'redis-server --appendonly yes' })), undefined);
+});
+
+test('connect: Redis is reached on its first network at its --port; not at all on another network mode', () => {
+  assert.deepEqual(redisConnect(service({ command: ['redis-server', '--port', '6380'] }), project), {
+    network: 'shop_default',
+    port: 6380,
+    auth: false,
+  });
+  assert.deepEqual(redisConnect(service({ networks: { back: null }, environment: { REDIS_PASSWORD: 'x' } }), project), {
+    network: 'shared',
+    port: 6379,
+    auth: true,
+  });
+  assert.equal(redisConnect(service({ networkMode: 'host' }), project), undefined);
+});
+
+test('connect: Postgres needs its password in the environment; its user and database default as the image does', () => {
+  const pg = service({ name: 'db', image: 'postgres:16', environment: { POSTGRES_PASSWORD: 'pw' } });
+  assert.deepEqual(postgresConnect(pg, project), {
+    network: 'shop_default',
+    user: 'postgres',
+    db: 'postgres',
+    passwordVar: 'POSTGRES_PASSWORD',
+  });
+  assert.equal(
+    postgresConnect({ ...pg, environment: { POSTGRES_PASSWORD_FILE: '/run/secrets/pg' } }, project),
+    undefined,
+  );
+});
+
+test('connect: Redis images are found by name, their exporters are not', () => {
+  for (const image of ['redis:7.4', 'valkey/valkey:8', 'bitnami/redis:7.2', 'ferry-tb-redis:1'])
+    assert.equal(exporterKind(service({ image })), 'redis', image);
+  for (const image of ['bitnami/redis-exporter:1.6', 'oliver006/redis_exporter:v1.66.0'])
+    assert.equal(exporterKind(service({ image })), undefined, image);
+});

@@ -1,0 +1,66 @@
+/**
+ * How an exporter container reaches a stack's service: on the service's network, by its
+ * name, with what Compose says of its credentials. Pure: read off the compose project.
+ */
+import type { ComposeProject, Service } from '../model/compose.js';
+import { redisPassword, type RedisConfig } from '../migrate/steps/redis.js';
+
+export interface PostgresConnect {
+  /** The Docker network of the service (its project's, as Compose names it). */
+  network: string;
+  user: string;
+  db: string;
+  /** The service's variable holding the password (POSTGRES_PASSWORD). */
+  passwordVar: 'POSTGRES_PASSWORD';
+}
+
+export interface RedisConnect {
+  network: string;
+  /** The port Redis listens on in its container (`--port`, else 6379). */
+  port: number;
+  /** Redis requires a password (`--requirepass`, REDIS_ARGS, REDIS_PASSWORD): handed over in a secret file. */
+  auth: boolean;
+}
+
+/** The Docker network of a service (its first, as Compose names it); none for a service on another's network or the host's. */
+function serviceNetwork(s: Service, project: ComposeProject): string | undefined {
+  if (s.networkMode !== undefined) return undefined;
+  const key = Object.keys(s.networks)[0] ?? 'default';
+  const net = project.networks[key];
+  const named = net?.external || typeof net?.raw.name === 'string';
+  return named ? net!.name : `${project.name}_${key}`;
+}
+
+/**
+ * A Postgres service an exporter container can reach: by its password in the environment
+ * (POSTGRES_PASSWORD; a password read from a file is not), on the first network it is on.
+ */
+export function postgresConnect(s: Service, project: ComposeProject): PostgresConnect | undefined {
+  const network = serviceNetwork(s, project);
+  if (!s.environment.POSTGRES_PASSWORD || !network) return undefined;
+  const user = s.environment.POSTGRES_USER || 'postgres';
+  return { network, user, db: s.environment.POSTGRES_DB || user, passwordVar: 'POSTGRES_PASSWORD' };
+}
+
+const words = (v: string[] | string | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** The service as `docker inspect` would show it to redisPassword: its entrypoint, command and environment. */
+function redisConfig(s: Service): RedisConfig {
+  return {
+    Entrypoint: words(s.entrypoint),
+    Cmd: words(s.command),
+    Env: Object.entries(s.environment).flatMap(([k, v]) => (v === null ? [] : [`${k}=${v}`])),
+  };
+}
+
+/** The password a Redis service requires, as its compose file says; undefined when none is seen. */
+export const redisServicePassword = (s: Service): string | undefined => redisPassword(redisConfig(s));
+
+/** A Redis service an exporter container can reach, on its first network. */
+export function redisConnect(s: Service, project: ComposeProject): RedisConnect | undefined {
+  const network = serviceNetwork(s, project);
+  if (!network) return undefined;
+  const text = [...words(s.entrypoint), ...words(s.command)].join(' ');
+  const port = /--port(?:\s+|=)(\d+)/.exec(text)?.[1];
+  return { network, port: port ? Number(port) : 6379, auth: redisServicePassword(s) !== undefined };
+}
