@@ -1,7 +1,7 @@
 // Runs every *.test.ts under src/ and test/ with Node's own test runner (through tsx),
 // so that one runner reports one summary, then prints `N passed, N failed`.
 // Pass path fragments to run a subset: `node scripts/run-tests.mjs src/compose`.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
@@ -42,40 +42,60 @@ const FILE_MINUTES = Number(process.env.FERRY_TEST_FILE_MINUTES ?? 25);
 // FERRY_TEST_CONCURRENCY sets it, e.g. to see on a small machine what a big one runs.
 const CONCURRENCY = process.env.FERRY_TEST_CONCURRENCY;
 const TOTAL_MINUTES = Number(process.env.FERRY_TEST_TOTAL_MINUTES ?? 70);
-const child = spawn(
-  process.execPath,
-  [
-    '--import',
-    'tsx',
-    '--test',
-    '--test-force-exit',
-    `--test-timeout=${FILE_MINUTES * 60_000}`,
-    ...(CONCURRENCY ? [`--test-concurrency=${CONCURRENCY}`] : []),
-    '--test-reporter=spec',
-    ...files,
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
-);
-// The summary's `ℹ NAME N` lines, the last of each kept: the failing tests' details come after
-// them and can be long.
-const summary = new Map();
-let partial = '';
-child.stdout.on('data', (d) => {
-  process.stdout.write(d);
-  const lines = (partial + d.toString()).split('\n');
-  partial = lines.pop() ?? '';
-  for (const line of lines) {
-    const m = /^ℹ (\w+) (\d+)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, '').trimEnd());
-    if (m) summary.set(m[1], Number(m[2]));
-  }
-});
+// A file that says `ferry-test-lane: side` in its opening comment uses test bed hosts of its
+// own making and only reads from the shared ones: it runs in a second runner beside the
+// others, whose files keep taking their turns on the shared hosts. Each runner's output is
+// passed on line by line; the side runner's whole when it ends, so that files do not mix.
+const side = files.filter((f) => /ferry-test-lane: side/.test(readFileSync(f, 'utf8').slice(0, 4000)));
+const lanes = [files.filter((f) => !side.includes(f)), side].filter((l) => l.length > 0);
+const runner = (laneFiles, streamed) => {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--test',
+      '--test-force-exit',
+      `--test-timeout=${FILE_MINUTES * 60_000}`,
+      ...(CONCURRENCY ? [`--test-concurrency=${CONCURRENCY}`] : []),
+      '--test-reporter=spec',
+      ...laneFiles,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'], detached: true },
+  );
+  // The summary's `ℹ NAME N` lines, the last of each kept: the failing tests' details come
+  // after them and can be long.
+  const summary = new Map();
+  const kept = [];
+  let partial = '';
+  child.stdout.on('data', (d) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      if (streamed) process.stdout.write(`${line}\n`);
+      else kept.push(line);
+      const m = /^ℹ (\w+) (\d+)$/.exec(line.replace(/\x1b\[[0-9;]*m/g, '').trimEnd());
+      if (m) summary.set(m[1], Number(m[2]));
+    }
+  });
+  const done = new Promise((resolve) =>
+    child.on('close', (code) => {
+      const rest = [...kept, ...(partial ? [partial] : [])];
+      if (rest.length > 0) process.stdout.write(`${rest.join('\n')}\n`);
+      resolve(code);
+    }),
+  );
+  return { child, summary, done };
+};
+const runners = lanes.map((l, i) => runner(l, i === 0));
 // In its own process group, so that a stop takes every test file's process with it.
 const stopAll = () => {
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
+  for (const { child } of runners)
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
 };
 for (const sig of ['SIGINT', 'SIGTERM'])
   process.on(sig, () => {
@@ -87,15 +107,16 @@ const timer = setTimeout(() => {
   outOfTime = true;
   stopAll();
 }, TOTAL_MINUTES * 60_000);
-const status = await new Promise((resolve) => child.on('close', (code) => resolve(code)));
+const statuses = await Promise.all(runners.map((r) => r.done));
 clearTimeout(timer);
 if (outOfTime)
   console.error(
     `tests: stopped after ${TOTAL_MINUTES} minutes (FERRY_TEST_TOTAL_MINUTES); the files above the cut are the ones that finished`,
   );
-const count = (name) => summary.get(name) ?? 0;
+const count = (name) => runners.reduce((n, r) => n + (r.summary.get(name) ?? 0), 0);
 const pass = count('pass');
-const fail = count('fail') + count('cancelled') + (outOfTime || !summary.has('pass') ? 1 : 0);
+const unfinished = runners.filter((r) => !r.summary.has('pass')).length;
+const fail = count('fail') + count('cancelled') + (outOfTime ? 1 : unfinished);
 const skipped = count('skipped') + count('todo');
 console.log(`${pass} passed, ${fail} failed, ${skipped} skipped`);
-process.exit(status === 0 && fail === 0 && pass > 0 ? 0 : 1);
+process.exit(statuses.every((x) => x === 0) && fail === 0 && pass > 0 ? 0 : 1);

@@ -8,6 +8,9 @@
  * the server itself and the next apply resumes; the old port answers until the new one is
  * proven; a canary secret appears in no output; `check --live` and `inventory --live` audit
  * the host before and after, and Lynis's hardening index rises.
+ *
+ * ferry-test-lane: side (its hosts are its own; host1 and host2 only knock on them), so it
+ * runs beside the other suites (scripts/run-tests.mjs).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
