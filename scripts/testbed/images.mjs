@@ -60,6 +60,7 @@ export const IMAGES = [
   monitoringImage('blackbox-exporter', '/usr/bin/prometheus-blackbox-exporter'),
   monitoringImage('postgres-exporter', '/usr/bin/prometheus-postgres-exporter'),
   monitoringImage('redis-exporter', '/usr/bin/prometheus-redis-exporter'),
+  monitoringImage('nginx-exporter', '/usr/bin/prometheus-nginx-exporter'),
 ];
 
 /** The operating systems a host can boot, by the image it runs. */

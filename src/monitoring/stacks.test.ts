@@ -107,7 +107,7 @@ test('stacks: without Grafana and cAdvisor, neither is deployed nor scraped', ()
   );
   assert.deepEqual(
     m.stacks[1]!.project!.services.map((s) => s.name),
-    ['node-exporter', 'redis-shop-redis'],
+    ['node-exporter', 'nginx-exporter', 'redis-shop-redis'],
   );
   const prometheus = readFileSync(join(m.stacks[0]!.project!.workingDir, 'prometheus/prometheus.yml'), 'utf8');
   assert.doesNotMatch(prometheus, /cadvisor/);
@@ -196,6 +196,14 @@ test('plan: the exporters of a server start after the stacks there (whose networ
   assert.ok(!other.dependsOn.includes('blog/up'), 'the exporters of another server wait for nothing there');
   const ids = fp.plan.steps.map((s) => s.id);
   assert.ok(ids.includes(`${exportersStack('app')}/health/enable`));
+  // Ferry's nginx proxies shop on app: its status page is written after the proxy's own steps there.
+  const status = fp.plan.steps.find((s) => s.id === `${exportersStack('app')}/nginx-status`)!;
+  assert.equal(status.phase, 'proxy');
+  assert.ok(
+    status.dependsOn.includes('blog/up') && !status.dependsOn.includes('blog/prune'),
+    status.dependsOn.join(', '),
+  );
+  assert.ok(!ids.includes(`${exportersStack('db')}/nginx-status`), 'no proxy on db, no status page');
 });
 
 test("stacks: a stack's Redis with a password gets redis_exporter with the password in its secret file only (mode 600, for the redactor)", () => {

@@ -1,4 +1,5 @@
 /** The rendered monitoring files kept as golden files (test/golden/monitoring/): unit tests compare, tools.test.ts has Prometheus' own tools judge them. */
+import { renderNginxStatus } from './render/nginx-status.js';
 import type { GoldenCase } from '../render/test-helpers/golden.js';
 import { renderAlertmanager } from './render/alertmanager.js';
 import { renderBlackbox } from './render/blackbox.js';
@@ -30,6 +31,7 @@ export function goldenCases(): GoldenCase[] {
       render: () => renderExportersCompose(def, targets.servers[0]!, targets.exporters),
     },
     { file: 'container-health.sh', render: () => renderHealthScript() },
+    { file: 'nginx-status.conf', render: () => renderNginxStatus() },
     { file: 'ferry-container-health.service', render: () => renderHealthService() },
     { file: 'ferry-container-health.timer', render: () => renderHealthTimer() },
     { file: 'grafana-datasource.yml', render: () => renderGrafanaDatasource() },

@@ -103,7 +103,7 @@ export async function buildPlan(
     const st = stacks[name]!;
     const after = targets
       .filter((o) => o.server.name === t.server.name && !isMonitoringStack(o.stack.def.name))
-      .map((o) => `${o.stack.def.name}/up`);
+      .flatMap((o) => stacks[o.stack.def.name]!.steps);
     stacks[name] = {
       ...st,
       steps: exporterStackSteps({ loaded, stack: name, server: t.server, steps: st.steps, after }),

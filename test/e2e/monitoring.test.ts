@@ -26,7 +26,11 @@ const HOOK_CANARY = 'mon-hook-canary-8e1f0a';
 const PG_CANARY = 'mon-pg-canary-2b9d47';
 const REDIS_CANARY = 'mon-redis-canary-5c0e13';
 const STACK = 'tbmon';
-/** A stack of a Postgres and a Redis, each with a password of its own: their exporters are the monitoring's to add. */
+const DOMAIN = 'tbmon.test';
+/**
+ * A stack of a Postgres and a Redis, each with a password of its own, and a web service
+ * behind Ferry's nginx: their exporters are the monitoring's to add.
+ */
 const COMPOSE = `services:
   db:
     image: ferry-tb-postgres:1
@@ -39,6 +43,14 @@ const COMPOSE = `services:
     image: ferry-tb-redis:1
     command: ["redis-server", "--appendonly", "yes", "--requirepass", "\${REDIS_PASSWORD}"]
     volumes: [cache-data:/data]
+    restart: unless-stopped
+    mem_limit: 128m
+  web:
+    image: ferry-tb-app:1
+    healthcheck:
+      test: ["CMD", "python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"]
+      interval: 2s
+      retries: 15
     restart: unless-stopped
     mem_limit: 128m
 volumes: { db-data: {}, cache-data: {} }
@@ -94,7 +106,8 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     server(mon),
     server(other),
     'stacks:',
-    `  ${STACK}: { server: ${mon.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s } }`,
+    `  ${STACK}: { server: ${mon.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s },`,
+    `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] } }`,
     'monitoring:',
     `  server: ${mon.name}`,
     '  receivers: { hook: { type: webhook, url: { env: MON_HOOK }, severity: critical } }',
@@ -108,6 +121,7 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     `    blackbox_exporter: ${image('blackbox-exporter')}`,
     `    postgres_exporter: ${image('postgres-exporter')}`,
     `    redis_exporter: ${image('redis-exporter')}`,
+    `    nginx_exporter: ${image('nginx-exporter')}`,
     extra,
     '',
   ].join('\n');
@@ -149,7 +163,8 @@ function rig(mon: TestbedHost, other: TestbedHost) {
           'docker volume ls -q --filter label=com.docker.compose.project=ferry-monitoring | xargs -r docker volume rm >/dev/null; ' +
           'rm -rf /srv/ferry/ferry-monitoring /srv/ferry/ferry-exporters-*; ' +
           "for u in $(systemctl list-units --all --no-legend --plain 'ferry-firewall-ferry-exporters-*' | cut -d' ' -f1); do systemctl disable --now $u; rm -f /etc/systemd/system/$u; done 2>/dev/null; systemctl daemon-reload; " +
-          `cd /srv/ferry/${STACK}/current 2>/dev/null && docker compose -p ${STACK} down -v >/dev/null 2>&1; rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock; true`,
+          `cd /srv/ferry/${STACK}/current 2>/dev/null && docker compose -p ${STACK} down -v >/dev/null 2>&1; rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock; ` +
+          `rm -f /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf /etc/nginx/sites-enabled/ferry-status.conf; systemctl reload nginx 2>/dev/null; true`,
       );
   };
   return { dir, state, run, shown, clean };
@@ -175,7 +190,8 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
       return (
         [mon, other].every((h) => up('node', h.name) && up('ssh', h.name)) &&
         up('postgres', mon.name) &&
-        up('redis', mon.name)
+        up('redis', mon.name) &&
+        up('nginx', mon.name)
       );
     },
     120_000,
@@ -188,6 +204,16 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     pgUp.data.result.map((r) => [r.metric.stack, r.metric.service, r.value[1]]),
     [[STACK, 'db', '1']],
   );
+  // The nginx exporter reads Ferry's nginx through its status page on loopback.
+  const nginxUp = prometheusApi(mon, '/api/v1/query?query=nginx_up') as {
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  assert.deepEqual(
+    nginxUp.data.result.map((r) => [r.metric.server, r.value[1]]),
+    [[mon.name, '1']],
+  );
+  assert.equal(status(mon, 'http://127.0.0.1:9180/stub_status'), '200', 'the status page answers on loopback');
+  assert.equal(status(mon, `http://${mon.host}:9180/stub_status`), '000', 'and nowhere else');
   // redis_exporter logs in to the stack's Redis with the password from its secret file.
   await until(
     "redis_up 1 for the stack's Redis",
@@ -231,8 +257,8 @@ const status = (from: TestbedHost, url: string): string =>
 
 /**
  * The exporters answer the monitoring server and nobody else: a third host is refused on
- * node_exporter (the host's network: INPUT) and on the Postgres exporter (published: DOCKER-USER)
- * of both servers, while Prometheus, a container on the monitoring server, still scrapes them
+ * node_exporter and the nginx exporter (the host's network: INPUT) and on the Postgres and
+ * Redis exporters (published: DOCKER-USER), while Prometheus, a container on the monitoring server, still scrapes them
  * (deployedAndScraped). The rules come back with Docker: restarted, it still refuses.
  */
 async function exportersRefuseOthers(mon: TestbedHost, other: TestbedHost, stranger: TestbedHost): Promise<void> {
@@ -240,6 +266,8 @@ async function exportersRefuseOthers(mon: TestbedHost, other: TestbedHost, stran
     `http://${other.host}:9100/metrics`,
     `http://${mon.host}:9100/metrics`,
     `http://${mon.host}:9187/metrics`,
+    `http://${mon.host}:9121/metrics`,
+    `http://${mon.host}:9113/metrics`,
   ];
   for (const url of urls) assert.equal(status(mon, url), '200', `the monitoring server reaches ${url}`);
   for (const url of urls) assert.equal(status(stranger, url), '000', `${stranger.name} is refused ${url}`);

@@ -2,12 +2,13 @@
  * The Compose projects of monitoring: `ferry-monitoring` on the monitoring server
  * (Prometheus, Alertmanager, the blackbox prober, Grafana; their web ports on 127.0.0.1
  * only, reached through an SSH tunnel) and `ferry-exporters` on every server
- * (node_exporter on the host network, cAdvisor, and the exporters of the stacks' Postgres
- * and Redis services on their networks), beside the files the other renderers write.
+ * (node_exporter on the host network, cAdvisor, the exporter of Ferry's nginx, and the
+ * exporters of the stacks' Postgres and Redis services on their networks), beside the files the other renderers write.
  */
 import type { MonitoringDef } from '../../model/monitoring.js';
 import { EXPORTER_PORTS, type ExporterTarget, type ServerTarget } from '../targets.js';
 import { TEXTFILE_DIR } from './health.js';
+import { NGINX_STATUS_URI } from './nginx-status.js';
 import { secretName } from './alertmanager.js';
 import { renderYaml } from './yaml.js';
 
@@ -135,6 +136,7 @@ export function renderExportersCompose(
   const mine = exporters.filter((e) => e.server === server.name);
   const pg = mine.filter((e) => e.kind === 'postgres' && e.connect);
   const redis = mine.filter((e) => e.kind === 'redis' && e.redis);
+  const proxy = mine.find((e) => e.kind === 'nginx' && e.stack === undefined);
   const networks = [...new Set([...pg.map((e) => e.connect!.network), ...redis.map((e) => e.redis!.network)])].sort();
   const secrets = [...pg, ...redis.filter((e) => e.redis!.auth)];
   return renderYaml({
@@ -154,6 +156,7 @@ export function renderExportersCompose(
         ...always,
       },
       ...(def.cadvisor ? { cadvisor: cadvisor(def, server) } : {}),
+      ...(proxy ? { 'nginx-exporter': nginxExporter(def, proxy) } : {}),
       ...Object.fromEntries(pg.map((e) => [exporterName(e), postgresExporter(def, e)])),
       ...Object.fromEntries(redis.map((e) => [exporterName(e), redisExporter(def, e)])),
     },
@@ -234,6 +237,17 @@ function redisExporter(def: MonitoringDef, e: ExporterTarget): Record<string, un
     user: '0:0',
     mem_limit: '64m',
     healthcheck: health(`http://127.0.0.1:${EXPORTER_PORTS.redis}/`),
+    ...always,
+  };
+}
+
+/** nginx-prometheus-exporter of Ferry's nginx (the proxy): on the host's network, reading the status page on loopback. */
+function nginxExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
+  return {
+    image: def.images.nginxExporter,
+    command: [`--nginx.scrape-uri=${NGINX_STATUS_URI}`, `--web.listen-address=${e.address}`],
+    network_mode: 'host',
+    mem_limit: '32m',
     ...always,
   };
 }
