@@ -15,11 +15,15 @@ test('firewall: each server opens node_exporter, cAdvisor and its own exporters 
   const expectedApp = ['9100', '9338', '9121', '9113', '9104', '9114'].map((p) => `${p} from 10.0.0.6`);
   assert.deepEqual(rules(app.host), expectedApp);
   assert.deepEqual(rules(app.containers), expectedApp);
+  // The monitoring server lets its own Prometheus (on a Docker bridge) reach the exporters on its host network.
   const db = openPorts(loaded, loaded.fleet.servers.db!);
-  assert.deepEqual(
-    rules(db.host),
-    ['9100', '9338', '9187', '9188'].map((p) => `${p} from 10.0.0.6`),
-  );
+  const pools = '10.0.0.6,172.16.0.0/12,192.168.0.0/16';
+  assert.deepEqual(rules(db.host), [
+    `9100 from ${pools}`,
+    '9338 from 10.0.0.6',
+    `9187 from ${pools}`,
+    '9188 from 10.0.0.6',
+  ]);
 });
 
 test('firewall: a fleet without monitoring opens no exporter port', () => {

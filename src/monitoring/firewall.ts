@@ -38,11 +38,19 @@ export function exporterGuards(loaded: LoadedFleet, server: string): Guard[] {
   ];
 }
 
+/**
+ * Docker's default address pools. On the monitoring server, Prometheus reaches the exporters
+ * on the host's network from its bridge address: ufw, which denies what it does not allow,
+ * must let those in. Nothing else from these ranges gets that far: the exporter's own drop
+ * rule, ahead of ufw in INPUT, lets in only the monitoring server and the Docker bridges.
+ */
+export const DOCKER_POOLS = ['172.16.0.0/12', '192.168.0.0/16'];
+
 export function monitoringAllows(loaded: LoadedFleet, server: ServerDef): FirewallAllow[] {
   return exporterGuards(loaded, server.name).map((g) => ({
     port: String(g.port),
     proto: 'tcp',
-    from: [g.allowFrom],
+    from: [g.allowFrom, ...(g.localBridges && g.onHost ? DOCKER_POOLS : [])],
     why: 'monitoring',
   }));
 }
