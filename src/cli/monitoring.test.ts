@@ -12,7 +12,7 @@ test('monitoring render: writes every file, names the secret files and their sou
   const { dir } = monitoringFleet();
   const t = await ferry(['monitoring', 'render', '--out', 'out'], { cwd: dir, env: { FERRY_TEST_SLACK_URL: 'x' } });
   assert.equal(t.code, 0, t.err);
-  assert.match(t.out, /^wrote 17 files under out:\n/);
+  assert.match(t.out, /^wrote 18 files under out:\n/);
   assert.match(t.out, /^ {2}prometheus\/prometheus\.yml$/m);
   assert.match(t.out, /^ {2}alertmanager\/secrets\/chat {2}from \$FERRY_TEST_SLACK_URL \(receiver chat\)$/m);
   assert.match(t.out, /secrets\/discord {2}from .*secrets\/discord-url \(receiver discord\)/);
@@ -28,6 +28,7 @@ test('monitoring render: writes every file, names the secret files and their sou
     ['blackbox/blackbox.yml', 'blackbox.yml'],
     ['grafana/dashboards/hosts.json', 'dashboard-hosts.json'],
     ['servers/container-health', 'container-health.sh'],
+    ['servers/ferry-status.conf', 'nginx-status.conf'],
     ['compose.yml', 'compose.yml'],
     ['servers/app/compose.yml', 'exporters-compose.yml'],
   ])
@@ -39,7 +40,7 @@ test('monitoring render --json: the files, the secret places and the unprobed ch
   const t = await ferry(['monitoring', 'render', '--out', 'out', '--json'], { cwd: dir });
   assert.equal(t.code, 0, t.err);
   const doc = JSON.parse(t.out) as { files: string[]; secrets: { receiver: string }[]; unprobed: unknown[] };
-  assert.equal(doc.files.length, 17);
+  assert.equal(doc.files.length, 18);
   assert.deepEqual(
     doc.secrets.map((s) => s.receiver),
     ['hooks', 'chat', 'discord', 'phone', 'mail'],

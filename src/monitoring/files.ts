@@ -1,13 +1,14 @@
 /**
  * Every file of the monitoring configuration, by its path under one directory: the
- * monitoring server's (Prometheus, Alertmanager, blackbox, Grafana) and the container
- * health script and units every server gets. And the receivers' secret files, by where
+ * monitoring server's (Prometheus, Alertmanager, blackbox, Grafana), the container
+ * health script and units every server gets, and nginx's status page where it proxies. And the receivers' secret files, by where
  * Alertmanager reads them and where Ferry takes them from (never their values).
  */
 import type { MonitoringDef, SecretRef } from '../model/monitoring.js';
 import { receiverSecretFile, renderExportersCompose, renderMonitoringCompose } from './render/compose.js';
 import { renderHealthScript, renderHealthService, renderHealthTimer } from './render/health.js';
 import { monitoringFiles } from './render/index.js';
+import { renderNginxStatus } from './render/nginx-status.js';
 import { receiverSecretRef } from './secrets.js';
 import type { MonitoringTargets } from './targets.js';
 
@@ -24,6 +25,10 @@ export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTarget
     ['servers/container-health', renderHealthScript()],
     ['servers/ferry-container-health.service', renderHealthService()],
     ['servers/ferry-container-health.timer', renderHealthTimer()],
+    // Where Ferry's nginx proxies: its status page for the nginx exporter (sites-enabled/).
+    ...(targets.exporters.some((e) => e.kind === 'nginx' && e.stack === undefined)
+      ? [['servers/ferry-status.conf', renderNginxStatus()] as [string, string]]
+      : []),
   ]);
 }
 
