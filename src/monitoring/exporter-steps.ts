@@ -45,18 +45,21 @@ export function exporterStackSteps(o: {
         }),
       ]
     : [];
-  const firewall = exporterGuards(o.loaded, server.name).map((g) =>
-    firewallStep({
-      id: `${stack}/firewall/${g.service}`,
-      host: server.name,
-      stack,
-      placed: g,
-      who: 'the monitoring server',
-      phase: 'deploy',
-      sudo,
-      dependsOn: [`${stack}/engine`],
-    }),
-  );
+  // One after the other: each runs ufw, which loses a rule when two change it at once.
+  const firewall: Step[] = [];
+  for (const g of exporterGuards(o.loaded, server.name))
+    firewall.push(
+      firewallStep({
+        id: `${stack}/firewall/${g.service}`,
+        host: server.name,
+        stack,
+        placed: g,
+        who: 'the monitoring server',
+        phase: 'deploy',
+        sudo,
+        dependsOn: [`${stack}/engine`, ...firewall.slice(-1).map((f) => f.id)],
+      }),
+    );
   const upId = `${stack}/up`;
   const steps = o.steps.map((s) =>
     s.id === upId ? withPlace(s, { dependsOn: [...s.dependsOn, ...upTo('deploy'), ...firewall.map((f) => f.id)] }) : s,

@@ -204,6 +204,11 @@ test('plan: the exporters of a server start after the stacks there (whose networ
     status.dependsOn.join(', '),
   );
   assert.ok(!ids.includes(`${exportersStack('db')}/nginx-status`), 'no proxy on db, no status page');
+  // The firewall steps of a server run one after the other (ufw loses a rule changed twice at once), before up.
+  const walls = fp.plan.steps.filter((s) => s.id.startsWith(`${exportersStack('app')}/firewall/`));
+  assert.ok(walls.length > 2);
+  walls.slice(1).forEach((w, i) => assert.ok(w.dependsOn.includes(walls[i]!.id), w.id));
+  assert.ok(walls.every((w) => up.dependsOn.includes(w.id)));
 });
 
 test("stacks: a stack's Redis with a password gets redis_exporter with the password in its secret file only (mode 600, for the redactor)", () => {
