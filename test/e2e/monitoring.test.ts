@@ -204,13 +204,19 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     pgUp.data.result.map((r) => [r.metric.stack, r.metric.service, r.value[1]]),
     [[STACK, 'db', '1']],
   );
-  // The nginx exporter reads Ferry's nginx through its status page on loopback.
-  const nginxUp = prometheusApi(mon, '/api/v1/query?query=nginx_up') as {
-    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-  };
-  assert.deepEqual(
-    nginxUp.data.result.map((r) => [r.metric.server, r.value[1]]),
-    [[mon.name, '1']],
+  // The nginx exporter reads Ferry's nginx through its status page on loopback (written
+  // after the exporter started: a scrape before it says nginx_up 0).
+  await until(
+    `nginx_up 1 for ${mon.name}`,
+    () => {
+      const r = prometheusApi(mon, '/api/v1/query?query=nginx_up') as {
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      return (
+        r.data.result.length === 1 && r.data.result[0]!.metric.server === mon.name && r.data.result[0]!.value[1] === '1'
+      );
+    },
+    60_000,
   );
   assert.equal(status(mon, 'http://127.0.0.1:9180/stub_status'), '200', 'the status page answers on loopback');
   assert.equal(status(mon, `http://${mon.host}:9180/stub_status`), '000', 'and nowhere else');
