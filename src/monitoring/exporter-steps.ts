@@ -1,8 +1,9 @@
 /**
  * What a server's exporters stack adds to its deploy: a firewall step per exporter port
- * (only the monitoring server gets in; monitoring/firewall.ts) and, where Ferry's nginx
- * proxies, its status page, ahead of the exporters' start; the container health timer after it. The up step starts after the server's
- * other stacks too, because the exporters join their networks.
+ * (only the monitoring server gets in; monitoring/firewall.ts) ahead of the exporters'
+ * start, nginx's status page where Ferry's nginx proxies, and the container health timer
+ * after the start. The up step waits for the server's other stacks too, because the
+ * exporters join their networks.
  */
 import { PHASES, withPlace, type Phase, type Step } from '../engine/step.js';
 import type { LoadedFleet } from '../model/loaded.js';

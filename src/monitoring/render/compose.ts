@@ -3,7 +3,8 @@
  * (Prometheus, Alertmanager, the blackbox prober, Grafana; their web ports on 127.0.0.1
  * only, reached through an SSH tunnel) and `ferry-exporters` on every server
  * (node_exporter on the host network, cAdvisor, the exporter of Ferry's nginx, and the
- * exporters of the stacks' Postgres and Redis services on their networks), beside the files the other renderers write.
+ * exporters of the stacks' Postgres and Redis services on their networks), beside the
+ * files the other renderers write.
  */
 import type { MonitoringDef } from '../../model/monitoring.js';
 import { EXPORTER_PORTS, type ExporterTarget, type ServerTarget } from '../targets.js';
@@ -194,12 +195,10 @@ export const redisPasswordFile = (e: ExporterTarget, password: string): string =
 
 /**
  * postgres_exporter on the stack's network, reaching the service by name; the password from
- * a secret file (DATA_SOURCE_PASS_FILE), never in the environment; run as root because
- * that file is mode 600, owned by root. Published on the server's address.
+ * a secret file (DATA_SOURCE_PASS_FILE), never in the environment.
  */
 function postgresExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
   const c = e.connect!;
-  const port = e.address.split(':').pop()!;
   return {
     image: def.images.postgresExporter,
     environment: {
@@ -208,23 +207,17 @@ function postgresExporter(def: MonitoringDef, e: ExporterTarget): Record<string,
       DATA_SOURCE_PASS_FILE: `/run/secrets/${exporterSecret(e)}`,
     },
     secrets: [exporterSecret(e)],
-    networks: [c.network],
-    ports: [`${e.address.slice(0, -port.length - 1)}:${port}:${EXPORTER_PORTS.postgres}`],
-    user: '0:0',
-    mem_limit: '64m',
-    healthcheck: health(`http://127.0.0.1:${EXPORTER_PORTS.postgres}/`),
-    ...always,
+    ...onStackNetwork(e, c.network, EXPORTER_PORTS.postgres),
   };
 }
 
 /**
  * redis_exporter on the stack's network, scraping the service by name; a password Redis
  * requires is read from a secret file (`--redis.password-file`), never the environment or
- * the command line; run as root because that file is mode 600, owned by root.
+ * the command line.
  */
 function redisExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
   const r = e.redis!;
-  const port = e.address.split(':').pop()!;
   return {
     image: def.images.redisExporter,
     command: [
@@ -232,11 +225,23 @@ function redisExporter(def: MonitoringDef, e: ExporterTarget): Record<string, un
       ...(r.auth ? [`--redis.password-file=/run/secrets/${exporterSecret(e)}`] : []),
     ],
     ...(r.auth ? { secrets: [exporterSecret(e)] } : {}),
-    networks: [r.network],
-    ports: [`${e.address.slice(0, -port.length - 1)}:${port}:${EXPORTER_PORTS.redis}`],
+    ...onStackNetwork(e, r.network, EXPORTER_PORTS.redis),
+  };
+}
+
+/**
+ * The rest of an exporter of a stack's service: on the service's network, its port
+ * (`listens`, inside the container) published on the exporter's address, run as root
+ * because the secret file it reads is mode 600, owned by root.
+ */
+function onStackNetwork(e: ExporterTarget, network: string, listens: number): Record<string, unknown> {
+  const port = e.address.split(':').pop()!;
+  return {
+    networks: [network],
+    ports: [`${e.address.slice(0, -port.length - 1)}:${port}:${listens}`],
     user: '0:0',
     mem_limit: '64m',
-    healthcheck: health(`http://127.0.0.1:${EXPORTER_PORTS.redis}/`),
+    healthcheck: health(`http://127.0.0.1:${listens}/`),
     ...always,
   };
 }
