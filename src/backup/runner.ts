@@ -10,7 +10,7 @@
 import { MANIFEST_BATCH, MANIFEST_MAIN } from '../migrate/manifest.js';
 import { MANIFEST_VERSION } from './manifest.js';
 import { GAUGE_HELP } from './metrics.js';
-import { quote } from '../shell/command.js';
+import { literal, quote } from '../shell/command.js';
 import { BUCKET_REFUSED } from '../tools/classify.js';
 import { PG_BACKUP, REDIS_BACKUP, SUMS_GEN_SQL, passwordFile } from './restic.js';
 import { TEXTFILE_DIR } from '../monitoring/render/health.js';
@@ -28,8 +28,6 @@ export const LOCK_WAIT_S = 30 * 60;
 
 /** A bash function running `body` in a subshell of its own, with its positional arguments. */
 const fn = (name: string, body: string): string => `${name}() (\n${body}\n)`;
-/** A variable holding `text` as is (a quoted here-document: nothing expanded). */
-const literal = (name: string, text: string): string => `${name}=$(cat <<'FERRY_${name}'\n${text}\nFERRY_${name}\n)`;
 
 const HEADER = `#!/bin/bash
 # Ferry's scheduled backup of one stack: ferry-backup-STACK.service runs it, without Ferry.

@@ -4,12 +4,13 @@ import assert from 'node:assert/strict';
 import { drive, testContext } from '../engine/test-helpers.js';
 import { render } from '../shell/command.js';
 import { RecordingTransport } from '../transport/recording.js';
-import { healthSteps, startTimerCommand, stopTimerCommand, timerStateCommand } from './health-steps.js';
+import { HEALTH_TIMER, healthSteps } from './health-steps.js';
+import { startTimerCommand, stopTimerCommand, timerStateCommand } from '../deploy/steps/timer.js';
 import { HEALTH_SCRIPT } from './render/health.js';
 
-const STATE = render(timerStateCommand);
-const START = render(startTimerCommand);
-const STOP = render(stopTimerCommand);
+const STATE = render(timerStateCommand(HEALTH_TIMER));
+const START = render(startTimerCommand(HEALTH_TIMER));
+const STOP = render(stopTimerCommand(HEALTH_TIMER));
 const steps = healthSteps({ stack: 'ferry-exporters-web1', server: 'web1', sudo: true, dependsOn: ['x/up'] });
 const timer = steps.at(-1)!;
 

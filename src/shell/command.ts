@@ -43,6 +43,13 @@ export function raw(text: TemplateStringsArray, ...none: never[]): Command {
   return { kind: 'raw', text: text[0]! };
 }
 /** Shell text with values as positional arguments: `script('cp "$1" "$2"', from, to)`. */
+/**
+ * A shell line setting variable `name` to `text` as is: a quoted here-document, nothing in
+ * it expanded (the programs and queries a server-side script carries).
+ */
+export const literal = (name: string, text: string): string =>
+  `${name}=$(cat <<'FERRY_${name}'\n${text}\nFERRY_${name}\n)`;
+
 export const script = (text: string, ...args: string[]): Command => ({ kind: 'script', text, args });
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;

@@ -11,7 +11,14 @@ import { httpFailures } from '../deploy/steps/health.js';
 import type { HttpCheckDef } from '../model/fleet.js';
 import { TransportError, type Transport } from '../transport/transport.js';
 import { FerryError } from '../core/errors.js';
-import { applyHostOutput, emptySample, errorLines, hostSampleCommand, type ServerSample } from './sample.js';
+import {
+  applyHostOutput,
+  containerSamples,
+  emptySample,
+  errorLines,
+  hostSampleCommand,
+  type ServerSample,
+} from './sample.js';
 
 export interface WatchedStack {
   stack: string;
@@ -85,20 +92,7 @@ async function sampleStack(
   o: SampleOptions,
 ): Promise<void> {
   const containers = await projectContainers(t, s.project, sudo, o.redact);
-  for (const service of s.services) {
-    const mine = containers.filter((c) => c.service === service);
-    if (mine.length === 0) sample.containers.push({ stack: s.stack, name: service, service, status: 'missing' });
-    for (const c of mine)
-      sample.containers.push({
-        stack: s.stack,
-        name: c.name,
-        service,
-        status: c.status,
-        exitCode: c.exitCode,
-        ...(c.health ? { health: c.health } : {}),
-        ...(c.restart ? { restart: c.restart } : {}),
-      });
-  }
+  sample.containers.push(...containerSamples(s.stack, s.services, containers));
   const running = containers.filter((c) => c.status === 'running');
   const checks = s.httpChecks.filter((h) => s.services.includes(h.service));
   for (const { check, message } of await httpFailures(t, running, checks, sudo))

@@ -7,6 +7,7 @@ import { cmd, type Command } from '../shell/command.js';
 import { sectioned } from '../inventory/live/probes/sectioned.js';
 import { sections } from '../inventory/live/probe.js';
 import { parseDf, parseMeminfo } from '../inventory/live/probes/system.js';
+import type { Container } from '../deploy/containers.js';
 
 export interface ContainerSample {
   stack: string;
@@ -49,6 +50,27 @@ export const emptySample = (server: string, at: string): ServerSample => ({
   stackProblems: [],
 });
 
+/** The containers of each service that should run, or the service as `missing` when it has none. */
+export function containerSamples(
+  stack: string,
+  services: readonly string[],
+  containers: Container[],
+): ContainerSample[] {
+  return services.flatMap((service): ContainerSample[] => {
+    const mine = containers.filter((c) => c.service === service);
+    if (mine.length === 0) return [{ stack, name: service, service, status: 'missing' }];
+    return mine.map((c) => ({
+      stack,
+      name: c.name,
+      service,
+      status: c.status,
+      exitCode: c.exitCode,
+      ...(c.health ? { health: c.health } : {}),
+      ...(c.restart ? { restart: c.restart } : {}),
+    }));
+  });
+}
+
 /** CPU, memory and disks in one command: /proc/stat read twice, a second apart. */
 export const hostSampleCommand = (): Command =>
   sectioned({
@@ -87,8 +109,10 @@ export function applyHostOutput(sample: ServerSample, stdout: string): void {
   sample.disks = parseDf(s.get('df') ?? '').map((d) => ({ mount: d.mount, usePercent: d.usePercent }));
 }
 
-/** Lines that say something went wrong, as an operator greps for them. */
-export const ERROR_LINE = /\b(error|fatal|panic|exception|traceback|critical)\b/i;
+/** Words that say something went wrong, as an operator greps for them. */
+export const ERROR_WORDS = ['error', 'fatal', 'panic', 'exception', 'traceback', 'critical'];
+/** A line holding one of them, as a word, in any case. */
+export const ERROR_LINE = new RegExp(`\\b(${ERROR_WORDS.join('|')})\\b`, 'i');
 
 /** The error lines of a log text: how many, and the last one (at most 200 characters). */
 export function errorLines(text: string): { lines: number; last: string } {

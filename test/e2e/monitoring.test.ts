@@ -12,8 +12,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +19,7 @@ import { NETWORK, paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
 import { onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 import { gatewayOf } from './pebble.js';
+import { receiver, until, type Hook } from './webhook.js';
 
 const HOOK_CANARY = 'mon-hook-canary-8e1f0a';
 const PG_CANARY = 'mon-pg-canary-2b9d47';
@@ -55,45 +54,6 @@ const COMPOSE = `services:
     mem_limit: 128m
 volumes: { db-data: {}, cache-data: {} }
 `;
-
-interface Posted {
-  status: string;
-  alerts: { status: string; labels: Record<string, string> }[];
-}
-
-interface Hook {
-  server: Server;
-  url: string;
-  posts: Posted[];
-}
-
-/** A webhook receiver on this machine's address on the test bed network, where Alertmanager's container reaches it. */
-function receiver(address: string): Promise<Hook> {
-  const posts: Posted[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      const ok = req.url === `/hook/${HOOK_CANARY}`;
-      if (ok) posts.push(JSON.parse(body) as Posted);
-      res.writeHead(ok ? 200 : 404).end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, address, () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({ server, url: `http://${address}:${port}/hook/${HOOK_CANARY}`, posts });
-    }),
-  );
-}
-
-async function until(what: string, ok: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms / 1000} s for ${what}`);
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-}
 
 const server = (h: TestbedHost) =>
   `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
@@ -344,7 +304,7 @@ describe(
 
     before(async () => {
       clean();
-      hook = await receiver(gatewayOf(NETWORK));
+      hook = await receiver(gatewayOf(NETWORK), HOOK_CANARY);
       writeFileSync(join(dir, 'ferry.yml'), fleetFile(mon, other, '  grafana: false'));
     });
     after(() => {

@@ -6,8 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { ferry } from '../cli/run.js';
@@ -15,49 +13,10 @@ import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferryChild, loadImages, onHost, testbedHosts, testbedIsUp } from './helpers.js';
 import { CANARY, removeStack, makeStack, type Stack } from './deploy-stack.js';
+import { posted, receiver, until, type Hook } from './webhook.js';
 
 const STACK = 'tbwatch';
 const HOOK_CANARY = 'hook-canary-5d1c9e';
-
-interface Posted {
-  status: string;
-  alerts: { status: string; labels: Record<string, string>; annotations: { summary: string } }[];
-}
-
-interface Hook {
-  server: Server;
-  url: string;
-  posts: Posted[];
-  raw: string[];
-}
-
-function receiver(): Promise<Hook> {
-  const posts: Posted[] = [];
-  const raw: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      raw.push(`${req.url} ${body}`);
-      if (req.url === `/hook/${HOOK_CANARY}`) posts.push(JSON.parse(body) as Posted);
-      res.writeHead(req.url === `/hook/${HOOK_CANARY}` ? 200 : 404).end();
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({ server, url: `http://127.0.0.1:${port}/hook/${HOOK_CANARY}`, posts, raw });
-    }),
-  );
-}
-
-async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms / 1000} s for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 describe(
   'ferry watch on the test bed',
@@ -69,7 +28,7 @@ describe(
       s = makeStack(testbedHosts()[5]!, STACK);
       removeStack(s, STACK);
       loadImages(s.host, ['ferry-tb-postgres:1', 'ferry-tb-app:1', 'ferry-tb-worker:1']);
-      hook = await receiver();
+      hook = await receiver('127.0.0.1', HOOK_CANARY);
       // A second server that refuses SSH, and the thresholds of the host out of reach: the
       // test bed's hosts share this machine's CPU, memory and disk.
       const file = join(s.dir, 'ferry.yml');
@@ -165,10 +124,7 @@ async function alertsReachTheWebhook(s: Stack, hook: Hook): Promise<void> {
     { WATCH_HOOK: hook.url },
     (c) => (child = c),
   );
-  const fired =
-    (alert: string, status = 'firing') =>
-    () =>
-      hook.posts.some((p) => p.status === status && p.alerts.some((a) => a.labels.alertname === alert));
+  const fired = (alert: string, status = 'firing') => posted(hook, alert, status);
   await until('HostUnreachable of ghost at the webhook', fired('HostUnreachable'));
   assert.equal(fired('ContainerDown')(), false, 'a running stack fired ContainerDown');
   onHost(

@@ -89,3 +89,19 @@ test('real files: a file that did not exist is removed by the rollback', async (
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('real files: with parents, a missing directory is made (mode 755); without, the write fails and nothing is left', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-engine-'));
+  try {
+    const path = join(dir, 'etc', 'watch', 'w.json');
+    const without = await run(fileStep({ id: 'w', host: 'here', path, content: '{}\n', mode: 0o644 }));
+    assert.equal(without.summary.failed, 1);
+    assert.equal(existsSync(join(dir, 'etc')), false);
+    const made = await run(fileStep({ id: 'w', host: 'here', path, content: '{}\n', mode: 0o644, parents: true }));
+    assert.deepEqual(counts(made.summary), { changed: 1, ok: 0, failed: 0, skipped: 0 });
+    assert.equal(readFileSync(path, 'utf8'), '{}\n');
+    assert.equal(statSync(join(dir, 'etc', 'watch')).mode & 0o777, 0o755);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -25,6 +25,8 @@ export interface FileStepOptions {
   sudo?: boolean;
   phase?: Phase;
   dependsOn?: string[];
+  /** Make the file's directory (mode 755) when it is missing; it stays after a rollback. */
+  parents?: boolean;
 }
 
 /** What the check of a file saw before this step first wrote it (kept from `ctx.prior` on resume). */
@@ -87,6 +89,7 @@ export function fileStep(o: FileStepOptions): Step<FileObserved> {
           sudo,
           check: true,
         });
+      if (o.parents && !observed.existed) await ctx.transport.exec(parentsCommand(o.path), { sudo, check: true });
       await ctx.transport.upload(o.path, o.content, { mode: o.mode, sudo, ...(o.owner ? { owner: o.owner } : {}) });
     },
     async verify(ctx) {
@@ -99,6 +102,9 @@ export function fileStep(o: FileStepOptions): Step<FileObserved> {
     },
   };
 }
+
+const parentsCommand = (path: string): Command =>
+  cmd('install', '-d', '-m', '755', path.slice(0, path.lastIndexOf('/')));
 
 async function inspectFile(ctx: StepContext, host: string, path: string, sudo: boolean): Promise<Seen> {
   const redact = (t: string) => ctx.redactor.redact(t);

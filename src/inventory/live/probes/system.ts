@@ -60,7 +60,8 @@ export function parseMeminfo(text: string): { total: number; available: number }
   return { total, available: kb('MemAvailable') ?? kb('MemFree') ?? 0 };
 }
 
-const PSEUDO = new Set([
+/** Filesystems that hold no data of the server's own. */
+export const PSEUDO_FILESYSTEMS: readonly string[] = [
   'tmpfs',
   'devtmpfs',
   'proc',
@@ -72,7 +73,8 @@ const PSEUDO = new Set([
   'none',
   'squashfs',
   'overlay',
-]);
+];
+const PSEUDO = new Set(PSEUDO_FILESYSTEMS);
 
 /** `df -P -B1`, keeping real filesystems (and an overlay root, as in containers). */
 export function parseDf(text: string): Disk[] {
