@@ -4,7 +4,8 @@
  * is reached over SFTP through an SSH channel from the stack's server (`sftp.command`).
  * Nothing here runs anything.
  */
-import { cmd, script, type Command } from '../shell/command.js';
+import { aptInstall } from '../deploy/steps/packages.js';
+import { cmd, type Command } from '../shell/command.js';
 import { sshArgv, type Channel } from '../migrate/channel.js';
 import type { Secret } from '../core/secret.js';
 
@@ -93,9 +94,7 @@ export const probeRepo = (r: RepoAccess): Command => {
 export const initRepo = (r: RepoAccess): Command => restic(r, 'init');
 
 export const INSTALL_CHECK: Command = cmd('sh', '-c', 'command -v restic && restic version');
-export const installRestic: Command = script(
-  'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends restic',
-);
+export const installRestic: Command = aptInstall(['restic']);
 
 /** The password file's directory (mode 700) before the file is uploaded (mode 600). */
 export const passwordDir = (stack: string): Command =>

@@ -12,6 +12,7 @@ import type { Step, StepContext } from '../engine/step.js';
 import { StepError } from '../engine/errors.js';
 import { projectContainers } from '../deploy/containers.js';
 import { cmd, render, script } from '../shell/command.js';
+import { aptInstall } from '../deploy/steps/packages.js';
 import { redisAuthPath, runnerConfigPath, RUNNER_PATH } from './runner.js';
 import { redisPasswordOf } from './run.js';
 import {
@@ -61,9 +62,7 @@ done
 test -f "/etc/ferry/backup/$s.json" && echo config
 true`;
 
-const INSTALL_JQ = script(
-  'export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends jq',
-);
+const INSTALL_JQ = aptInstall(['jq']);
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 const wantedJobs = (i: ScheduleStepInput): Job[] => JOBS.filter((j) => i.calendars[j] !== undefined);
 

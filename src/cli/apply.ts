@@ -154,7 +154,9 @@ async function applyIn(
     ...new Set([...targets.map((t) => t.stack.def.name).filter((n) => own.has(n)), ...servers.map((x) => x.name)]),
   ];
   if (summary.failed === 0 && summary.changed > 0 && !flags.json && watched.length > 0)
-    s.io.err(`watch what changed: ferry watch ${watched.join(' ')} --for 72h\n`);
+    s.io.err(
+      `watch what changed: ferry watch ${watched.join(' ')} --for 72h (add --install to run it on the servers, without this machine)\n`,
+    );
   return summary.failed > 0 ? 1 : 0;
 }
 

@@ -8,7 +8,8 @@ import { regularFileProblem } from '../core/files.js';
 import { Redactor } from '../core/redact.js';
 import { checkCommand, inventoryCommand, type InputFlags } from './commands.js';
 import { monitoringRenderCommand, type MonitoringFlags } from './monitoring.js';
-import { watchCommand, type WatchFlags } from './watch.js';
+import { watchCommand } from './watch.js';
+import type { WatchFlags } from './watch-input.js';
 import { redacting, type CliIo, type Io } from './io.js';
 import { UsageError } from '../core/errors.js';
 import { processIo } from './process-io.js';
@@ -288,7 +289,11 @@ function monitoringCommands(program: Command, io: CliIo, done: Done): void {
       .option('--for <duration>', 'how long to watch (e.g. 30m, 72h, 3d; default 72h)')
       .option('--every <duration>', 'time between samples (at least 5s; default 60s)')
       .option('--report <file>', 'where to write the report (default: the state directory, watch/)')
-      .option('--json', 'print each alert and the report as JSON lines'),
+      .option('--json', 'print each alert and the report as JSON lines')
+      .option('--install', 'install the watch on the servers as a systemd timer: it runs while this machine is off')
+      .option('--status', 'what the watch installed on the servers saw')
+      .option('--remove', 'take the installed watch away (what it saw stays on the servers)')
+      .option('--name <name>', 'the installed watch (default: from the names watched)'),
   ).action(async (names: string[], flags: WatchFlags) => {
     done(await watchCommand(names, flags, io));
   });

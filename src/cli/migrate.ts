@@ -377,7 +377,7 @@ function renderReport(
     service
       ? `Next: add \`services: { ${service}: { server: ${target.name} } }\` to ${stack} in ferry.yml (apply refuses to deploy it without). The source keeps ${service}'s volume, with its data as it was at the move.`
       : `Next: set \`server: ${target.name}\` for ${stack} in ferry.yml. The source keeps the stack stopped, with its data: \`ferry rollback ${stack}\` serves from it again.`,
-    `Watch it on its new server: \`ferry watch ${stack} --for 72h\` (alerts go to monitoring.receivers).`,
+    `Watch it on its new server: \`ferry watch ${stack} --for 72h\` (alerts go to monitoring.receivers; with \`--install\` the watch runs on the servers, without this machine).`,
   );
   return `${lines.join('\n')}\n`;
 }

@@ -9,10 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FerryError, UsageError } from '../core/errors.js';
 import type { Secret } from '../core/secret.js';
-import { parseDuration } from '../compose/normalize/duration.js';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
-import { receiverSecret } from '../monitoring/secrets.js';
-import { secretSource } from './secret-source.js';
 import type { ReceiverDef } from '../model/monitoring.js';
 import { stateDir } from '../state/dir.js';
 import { sampleServer, SETUP_FAILURES } from '../watch/collect.js';
@@ -20,25 +17,12 @@ import { newState, step, type Alert, type Transition } from '../watch/evaluate.j
 import { deliver, deliveries, line, watchCanSend } from '../watch/notify.js';
 import { addPeaks, type Peaks } from '../watch/report.js';
 import type { CliIo } from './io.js';
-import { openSession, type SessionFlags } from './session.js';
+import { openSession } from './session.js';
 import { watchTargets } from './watch-targets.js';
-
-export interface WatchFlags extends SessionFlags {
-  for?: string;
-  every?: string;
-  report?: string;
-  json?: boolean;
-}
+import { watchInstallCommand, watchRemoveCommand, watchStatusCommandLine } from './watch-installed.js';
+import { duration, receiverSecrets, type WatchFlags } from './watch-input.js';
 
 const MIN_EVERY_MS = 5_000;
-
-function duration(text: string | undefined, fallback: number, flag: string): number {
-  if (text === undefined) return fallback;
-  const ms = parseDuration(text);
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0)
-    throw new UsageError(`${flag} ${text} is not a duration`, `Write it as 30s, 10m, 72h or 3d.`, flag);
-  return ms;
-}
 
 /** Exit codes: 0 nothing fired, 1 an alert fired during the watch, 2 bad input. */
 export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo): Promise<number> {
@@ -50,6 +34,23 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
       'Sample every 30s to 5m.',
       '--every',
     );
+  const modes = (['install', 'status', 'remove'] as const).filter((m) => flags[m]);
+  if (modes.length > 1)
+    throw new UsageError(
+      `--${modes.join(' and --')} cannot go together`,
+      'Install a watch, read its status, or take it away: one at a time.',
+    );
+  if (flags.name !== undefined && (modes.length === 0 || !/^[A-Za-z0-9][A-Za-z0-9_-]{0,79}$/.test(flags.name)))
+    throw new UsageError(
+      modes.length === 0
+        ? '--name names a watch installed on the servers: it goes with --install, --status or --remove'
+        : `--name ${flags.name} is not a watch name`,
+      'A name of letters, digits, - and _ (at most 80).',
+      '--name',
+    );
+  if (flags.install) return watchInstallCommand(names, flags, io, { forMs, everyMs });
+  if (flags.status) return watchStatusCommandLine(names, flags, io);
+  if (flags.remove) return watchRemoveCommand(names, flags, io);
   const session = openSession(flags, io);
   const stop = stopSignal();
   try {
@@ -123,17 +124,6 @@ export async function watchCommand(names: string[], flags: WatchFlags, io: CliIo
     stop.dispose();
     await session.close();
   }
-}
-
-function receiverSecrets(receivers: readonly ReceiverDef[], io: CliIo): Map<string, Secret> {
-  const out = new Map<string, Secret>();
-  for (const r of receivers) {
-    const secret = receiverSecret(r, secretSource(io));
-    if (!secret) continue;
-    io.redactor.add(secret.reveal());
-    out.set(r.name, secret);
-  }
-  return out;
 }
 
 async function send(

@@ -113,6 +113,7 @@ export const COMMAND_CODES = [
   'backup-source-unknown',
   'backup-source-unsupported',
   'recover-no-offsite',
+  'watch-not-installed',
   'internal',
 ] as const;
 
