@@ -6,13 +6,15 @@ import { placementOf } from '../deploy/placement.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { FirewallAllow } from '../model/harden.js';
 import type { LoadedFleet } from '../model/loaded.js';
-import { monitoringAllows } from '../monitoring/firewall.js';
+import { monitoringAllows, sshProbers } from '../monitoring/firewall.js';
 
 export interface OpenPorts {
   /** ufw's rules (on the host). */
   host: FirewallAllow[];
   /** The published container ports that stay reachable (DOCKER-USER). */
   containers: FirewallAllow[];
+  /** Addresses that probe sshd without logging in (the monitoring): fail2ban ignores them. */
+  sshProbers: string[];
 }
 
 export function openPorts(loaded: LoadedFleet, server: ServerDef): OpenPorts {
@@ -42,5 +44,6 @@ export function openPorts(loaded: LoadedFleet, server: ServerDef): OpenPorts {
   return {
     host: [...web, ...fleetRules, ...placed, ...monitored],
     containers: [...fleetRules, ...placed, ...monitored],
+    sshProbers: sshProbers(loaded, server.name),
   };
 }

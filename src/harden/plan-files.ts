@@ -60,14 +60,14 @@ export function fileSteps(o: { server: ServerDef; ports: OpenPorts; dependsOn: s
         );
         const port = h.ssh?.port ?? state.ports[0] ?? 22;
         return renderJails({
-          f2b,
+          f2b: { ...f2b, ignore: [...new Set([...f2b.ignore, ...ports.sshProbers])] },
           sshPorts: [port],
           nginx: f2b.nginx ?? /^nginx$/m.test(seen.stdout),
           docker: /^docker$/m.test(seen.stdout),
         });
       },
       title: 'fail2ban jails (sshd on its real port, nginx, bans before Docker)',
-      purpose: `fail2ban with the systemd backend: an sshd jail on the port sshd uses, nginx jails when nginx runs, bans dropped in DOCKER-USER too.`,
+      purpose: `fail2ban with the systemd backend: an sshd jail on the port sshd uses, nginx jails when nginx runs, bans dropped in DOCKER-USER too.${ports.sshProbers.length > 0 ? ` The monitoring's SSH probes are not counted (ignoreip ${ports.sshProbers.join(' ')}).` : ''}`,
       validate: cmd('fail2ban-client', '--test'),
       activate: script('systemctl enable fail2ban >/dev/null 2>&1; systemctl restart fail2ban'),
       invalidCode: 'fail2ban-config-invalid',

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { openPorts } from '../harden/firewall-rules.js';
 import { monitoringFleet } from './test-helpers/fleet.js';
 import { dropRule, type Guard } from '../deploy/firewall.js';
-import { exporterGuards } from './firewall.js';
+import { exporterGuards, sshProbers } from './firewall.js';
 
 const rules = (list: { port: string; from: string[]; why: string }[]) =>
   list.filter((r) => r.why === 'monitoring').map((r) => `${r.port} from ${r.from.join(',')}`);
@@ -50,4 +50,18 @@ test('firewall: every exporter port gets a drop rule for all but the monitoring 
   assert.match(dropRule('ferry-exporters-db', db[0]!).join(' '), /! -s 10\.0\.0\.6 ! -i br-\+ -m comment/);
   const { monitoring: _, ...fleet } = loaded.fleet;
   assert.deepEqual(exporterGuards({ ...loaded, fleet }, 'app'), []);
+});
+
+test('firewall: fail2ban does not count the monitoring server’s SSH probes; on the monitoring server, its Docker bridges', () => {
+  const { loaded } = monitoringFleet();
+  assert.deepEqual(openPorts(loaded, loaded.fleet.servers.app!).sshProbers, sshProbers(loaded, 'app'));
+  assert.deepEqual(sshProbers(loaded, 'app'), ['10.0.0.6', loaded.fleet.servers.db!.host]);
+  assert.deepEqual(sshProbers(loaded, 'db'), [
+    '10.0.0.6',
+    loaded.fleet.servers.db!.host,
+    '172.16.0.0/12',
+    '192.168.0.0/16',
+  ]);
+  const { monitoring: _, ...fleet } = loaded.fleet;
+  assert.deepEqual(sshProbers({ ...loaded, fleet }, 'app'), []);
 });

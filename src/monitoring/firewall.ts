@@ -39,6 +39,21 @@ export function exporterGuards(loaded: LoadedFleet, server: string): Guard[] {
 }
 
 /**
+ * Addresses that connect to a server's SSH port without logging in: Prometheus' banner
+ * probe (HostUnreachable) from the monitoring server, and on the monitoring server itself
+ * from its Docker bridges. A hardened server's fail2ban must not count them: its sshd jail
+ * (mode aggressive) bans an address after a few connections that close before logging in,
+ * and the ban (every port, DOCKER-USER too) would cut the monitoring off from the server.
+ */
+export function sshProbers(loaded: LoadedFleet, server: string): string[] {
+  const m = loaded.fleet.monitoring;
+  const mon = m ? loaded.fleet.servers[m.server] : undefined;
+  if (!m || !mon || !loaded.fleet.servers[server]) return [];
+  const own = [mon.privateAddress, mon.host].filter((a): a is string => a !== undefined);
+  return [...new Set([...own, ...(server === m.server ? DOCKER_POOLS : [])])];
+}
+
+/**
  * Docker's default address pools. On the monitoring server, Prometheus reaches the exporters
  * on the host's network from its bridge address: ufw, which denies what it does not allow,
  * must let those in. Nothing else from these ranges gets that far: the exporter's own drop
