@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ferry } from '../../test/cli/run.js';
 import { monitoringFleet } from '../monitoring/test-helpers/fleet.js';
+import { monitoringTargets } from '../monitoring/targets.js';
+import { renderRules } from '../monitoring/render/rules.js';
+import { fleetRuleGroups } from '../monitoring/rules.js';
 
 const golden = (f: string) => readFileSync(new URL(`../../test/golden/monitoring/${f}`, import.meta.url), 'utf8');
 
@@ -19,11 +22,24 @@ test('monitoring render: writes every file, names the secret files and their sou
   assert.match(t.out, /^ {2}grafana\/admin-password {2}Grafana's admin password: write one yourself/m);
   assert.equal(
     t.err,
-    'warning: http check blog/mysql:3306/ is not probed: no route of the proxy covers it and the port is not published\n',
+    [
+      'warning: http check blog/mysql:3306/ is not probed: no route of the proxy covers it and the port is not published',
+      'warning: the postgres of db is not watched: a Postgres installed on the server: Ferry deploys no exporter for it yet',
+      'warning: shop/postgres is not watched: placed on db: Ferry deploys no exporter for a placed service yet',
+      "warning: blog/front is not watched: an nginx container: its stub_status page is not Ferry's to open",
+      'warning: blog/mysql is not watched: Ferry deploys no MySQL exporter yet',
+      '',
+    ].join('\n'),
+  );
+  // The fleet's rules: the groups of what it watches (the golden alerts.yml has every rule).
+  const { loaded } = monitoringFleet();
+  const targets = monitoringTargets(loaded);
+  assert.equal(
+    readFileSync(join(dir, 'out', 'prometheus/alerts.yml'), 'utf8'),
+    renderRules(fleetRuleGroups(loaded.fleet.monitoring!.thresholds, targets)),
   );
   for (const [rel, g] of [
     ['prometheus/prometheus.yml', 'prometheus.yml'],
-    ['prometheus/alerts.yml', 'alerts.yml'],
     ['alertmanager/alertmanager.yml', 'alertmanager.yml'],
     ['blackbox/blackbox.yml', 'blackbox.yml'],
     ['grafana/dashboards/hosts.json', 'dashboard-hosts.json'],
@@ -39,13 +55,19 @@ test('monitoring render --json: the files, the secret places and the unprobed ch
   const { dir } = monitoringFleet();
   const t = await ferry(['monitoring', 'render', '--out', 'out', '--json'], { cwd: dir });
   assert.equal(t.code, 0, t.err);
-  const doc = JSON.parse(t.out) as { files: string[]; secrets: { receiver: string }[]; unprobed: unknown[] };
+  const doc = JSON.parse(t.out) as {
+    files: string[];
+    secrets: { receiver: string }[];
+    unprobed: unknown[];
+    unwatched: unknown[];
+  };
   assert.equal(doc.files.length, 18);
   assert.deepEqual(
     doc.secrets.map((s) => s.receiver),
     ['hooks', 'chat', 'discord', 'phone', 'mail'],
   );
   assert.equal(doc.unprobed.length, 1);
+  assert.equal(doc.unwatched.length, 4);
 });
 
 test('monitoring render: a fleet without `monitoring` is a usage error', async () => {

@@ -39,7 +39,8 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
   for (const [rel, text] of files) write(join(out, rel), text, flags.out);
   const secrets = secretPlaces(def);
   if (flags.json) {
-    io.out(`${JSON.stringify({ out, files: [...files.keys()], secrets, unprobed: targets.unprobed }, null, 2)}\n`);
+    const { unprobed, unwatched } = targets;
+    io.out(`${JSON.stringify({ out, files: [...files.keys()], secrets, unprobed, unwatched }, null, 2)}\n`);
     return 0;
   }
   io.out(`wrote ${files.size} files under ${flags.out}:\n`);
@@ -59,6 +60,10 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
   for (const u of targets.unprobed)
     io.err(
       `warning: http check ${u.stack}/${u.service}:${u.port}${u.path} is not probed: no route of the proxy covers it and the port is not published\n`,
+    );
+  for (const u of targets.unwatched)
+    io.err(
+      `warning: ${u.stack ? `${u.stack}/${u.service}` : `the ${u.kind} of ${u.server}`} is not watched: ${u.why}\n`,
     );
   return 0;
 }

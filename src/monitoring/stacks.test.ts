@@ -87,6 +87,7 @@ test('stacks: ferry-monitoring on the monitoring server, exporters on every serv
       ENV.FERRY_TEST_SMTP_PASSWORD,
       ENV.FERRY_TEST_GRAFANA,
       'canary-redis-6a1b',
+      'canary-pg-1f2e',
     ],
   );
   m.removeSecrets();
@@ -107,7 +108,7 @@ test('stacks: without Grafana and cAdvisor, neither is deployed nor scraped', ()
   );
   assert.deepEqual(
     m.stacks[1]!.project!.services.map((s) => s.name),
-    ['node-exporter', 'nginx-exporter', 'redis-shop-redis'],
+    ['node-exporter', 'nginx-exporter', 'postgres-blog-search', 'redis-shop-redis'],
   );
   const prometheus = readFileSync(join(m.stacks[0]!.project!.workingDir, 'prometheus/prometheus.yml'), 'utf8');
   assert.doesNotMatch(prometheus, /cadvisor/);

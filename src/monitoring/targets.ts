@@ -60,9 +60,24 @@ export interface UnprobedCheck {
   path: string;
 }
 
+/**
+ * A stateful service whose exporter Ferry does not deploy, and why: it is not scraped (an
+ * exporter that is not there would only fire ExporterDown), and `ferry monitoring render`
+ * says so.
+ */
+export interface UnwatchedService {
+  kind: ExporterKind;
+  server: string;
+  stack?: string;
+  service?: string;
+  why: string;
+}
+
 export interface MonitoringTargets {
   servers: ServerTarget[];
+  /** The exporters Ferry deploys, each scraped. */
   exporters: ExporterTarget[];
+  unwatched: UnwatchedService[];
   probes: ProbeTarget[];
   unprobed: UnprobedCheck[];
   /** Stacks backed up by `ferry backup run` (their runs write metrics for node_exporter). */
@@ -74,8 +89,14 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   const servers = Object.values(fleet.servers).map(serverTarget);
   const addressOf = new Map(servers.map((s) => [s.name, s.address]));
   const exporters: Omit<ExporterTarget, 'address'>[] = [];
+  const unwatched: UnwatchedService[] = [];
   for (const server of Object.values(fleet.servers))
-    if (server.postgres) exporters.push({ kind: 'postgres', server: server.name });
+    if (server.postgres)
+      unwatched.push({
+        kind: 'postgres',
+        server: server.name,
+        why: 'a Postgres installed on the server: Ferry deploys no exporter for it yet',
+      });
   const proxied = new Set<string>();
   const probes: ProbeTarget[] = [];
   const unprobed: UnprobedCheck[] = [];
@@ -84,18 +105,13 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
     if (def.proxy) proxied.add(def.server);
     for (const s of project?.services ?? []) {
       const kind = exporterKind(s);
+      if (!kind || !project) continue;
       const placed = def.placement?.[s.name]?.server;
-      const connect = kind === 'postgres' && !placed && project ? postgresConnect(s, project) : undefined;
-      const redis = kind === 'redis' && !placed && project ? redisConnect(s, project) : undefined;
-      if (kind)
-        exporters.push({
-          kind,
-          server: placed ?? def.server,
-          stack: def.name,
-          service: s.name,
-          ...(connect ? { connect } : {}),
-          ...(redis ? { redis } : {}),
-        });
+      const at = { kind, server: placed ?? def.server, stack: def.name, service: s.name };
+      const connect = kind === 'postgres' && !placed ? postgresConnect(s, project) : undefined;
+      const redis = kind === 'redis' && !placed ? redisConnect(s, project) : undefined;
+      if (connect || redis) exporters.push({ ...at, ...(connect ? { connect } : {}), ...(redis ? { redis } : {}) });
+      else unwatched.push({ ...at, why: unwatchedWhy(kind, placed) });
     }
     probes.push(...domainProbes(def));
     for (const c of def.deploy.httpChecks) {
@@ -111,7 +127,23 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   }
   for (const server of [...proxied].sort()) exporters.push({ kind: 'nginx', server });
   const backedUp = loaded.stacks.filter((s) => s.def.backups !== undefined).map((s) => s.def.name);
-  return { servers, exporters: withPorts(exporters, addressOf), probes: unique(probes), unprobed, backedUp };
+  return {
+    servers,
+    exporters: withPorts(exporters, addressOf),
+    unwatched,
+    probes: unique(probes),
+    unprobed,
+    backedUp,
+  };
+}
+
+function unwatchedWhy(kind: ExporterKind, placed: string | undefined): string {
+  if (placed) return `placed on ${placed}: Ferry deploys no exporter for a placed service yet`;
+  if (kind === 'postgres')
+    return 'its password is not in its environment (POSTGRES_PASSWORD): Ferry cannot hand it to the exporter';
+  if (kind === 'redis') return 'on no network an exporter can join';
+  if (kind === 'nginx') return "an nginx container: its stub_status page is not Ferry's to open";
+  return 'Ferry deploys no MySQL exporter yet';
 }
 
 function serverTarget(s: ServerDef): ServerTarget {

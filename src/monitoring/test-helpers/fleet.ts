@@ -2,7 +2,7 @@
  * A fleet with every kind of thing monitoring watches, loaded from a temporary directory
  * as the commands load it: two servers (one with a Postgres on the host), a shop behind
  * nginx with Postgres (placed on the database server), Redis with a password and an HTTP check, and a
- * blog with MySQL and its own nginx container publishing a port.
+ * blog with MySQL, a Postgres with a password and its own nginx container publishing a port.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,11 @@ const BLOG = `services:
   mysql:
     image: mysql:8.4
     volumes: [db:/var/lib/mysql]
-volumes: { db: {} }
+  search:
+    image: postgres:16.4
+    environment: { POSTGRES_USER: search, POSTGRES_PASSWORD: "\${SEARCH_DB_PASSWORD:-canary-pg-1f2e}" }
+    volumes: [search:/var/lib/postgresql/data]
+volumes: { db: {}, search: {} }
 `;
 
 export const FLEET_YML = `servers:
