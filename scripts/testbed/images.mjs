@@ -53,6 +53,7 @@ export const IMAGES = [
   { name: 'ferry-tb-worker', dir: 'worker', parent: 'ferry-tb-app', app: true },
   { name: 'ferry-tb-postgres', dir: 'postgres', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-redis', dir: 'redis', parent: 'ferry-tb-base', app: true },
+  { name: 'ferry-tb-mariadb', dir: 'mariadb', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-monitoring', dir: 'monitoring', parent: 'ferry-tb-base-trixie' },
   monitoringImage('prometheus', '/usr/bin/prometheus', '/prometheus'),
   monitoringImage('alertmanager', '/usr/bin/prometheus-alertmanager', '/alertmanager'),
@@ -61,6 +62,7 @@ export const IMAGES = [
   monitoringImage('postgres-exporter', '/usr/bin/prometheus-postgres-exporter'),
   monitoringImage('redis-exporter', '/usr/bin/prometheus-redis-exporter'),
   monitoringImage('nginx-exporter', '/usr/bin/prometheus-nginx-exporter'),
+  monitoringImage('mysqld-exporter', '/usr/bin/prometheus-mysqld-exporter'),
 ];
 
 /** The operating systems a host can boot, by the image it runs. */

@@ -57,6 +57,10 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
     io.out(
       `  servers/${e.server}/${exporterSecretFile(e)}  redis_exporter's password file for ${e.stack}/${e.service}: {"redis://${e.service}:${e.redis!.port}": "PASSWORD"}\n`,
     );
+  for (const e of targets.exporters.filter((x) => x.mysql))
+    io.out(
+      `  servers/${e.server}/${exporterSecretFile(e)}  mysqld_exporter's my.cnf for ${e.stack}/${e.service}: [client] user=${e.mysql!.user} password="PASSWORD" (its ${e.mysql!.passwordVar}) host=${e.service} port=${e.mysql!.port}\n`,
+    );
   for (const u of targets.unprobed)
     io.err(
       `warning: http check ${u.stack}/${u.service}:${u.port}${u.path} is not probed: no route of the proxy covers it and the port is not published\n`,

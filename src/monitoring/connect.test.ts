@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ComposeProject, Service } from '../model/compose.js';
-import { postgresConnect, redisConnect, redisServicePassword } from './connect.js';
+import { mysqlConnect, postgresConnect, redisConnect, redisServicePassword } from './connect.js';
+import { mysqlMyCnf } from './render/compose.js';
 import { exporterKind } from './targets.js';
 
 const service = (s: Partial<Service>): Service =>
@@ -58,4 +59,38 @@ test('connect: Redis images are found by name, their exporters are not', () => {
     assert.equal(exporterKind(service({ image })), 'redis', image);
   for (const image of ['bitnami/redis-exporter:1.6', 'oliver006/redis_exporter:v1.66.0'])
     assert.equal(exporterKind(service({ image })), undefined, image);
+});
+
+test('connect: MySQL and MariaDB as root when its password is set, else as the user the image creates; a password in a file is none', () => {
+  const db = (environment: Record<string, string>, extra: Partial<Service> = {}) =>
+    mysqlConnect(service({ name: 'db', image: 'mariadb:11', environment, ...extra }), project);
+  assert.deepEqual(db({ MARIADB_ROOT_PASSWORD: 'r', MARIADB_USER: 'app', MARIADB_PASSWORD: 'p' }), {
+    network: 'shop_default',
+    user: 'root',
+    passwordVar: 'MARIADB_ROOT_PASSWORD',
+    port: 3306,
+  });
+  assert.deepEqual(db({ MYSQL_RANDOM_ROOT_PASSWORD: 'yes', MYSQL_USER: 'app', MYSQL_PASSWORD: 'p' }), {
+    network: 'shop_default',
+    user: 'app',
+    passwordVar: 'MYSQL_PASSWORD',
+    port: 3306,
+  });
+  assert.equal(db({ MYSQL_ROOT_PASSWORD: 'r' }, { command: ['mysqld', '--port=3307'] })?.port, 3307);
+  assert.equal(db({ MYSQL_ROOT_PASSWORD_FILE: '/run/secrets/root' }), undefined);
+  assert.equal(db({ MYSQL_USER: 'app' }), undefined, 'a user without its password');
+  assert.equal(db({ MYSQL_ROOT_PASSWORD: 'r' }, { networkMode: 'host' }), undefined);
+});
+
+test('connect: the my.cnf of mysqld_exporter quotes the password, so that # and ; stay in it', () => {
+  const e = {
+    kind: 'mysql' as const,
+    server: 'app',
+    address: '10.0.0.5:9104',
+    stack: 'blog',
+    service: 'db',
+    mysql: { network: 'blog_default', user: 'root', passwordVar: 'MYSQL_ROOT_PASSWORD', port: 3306 },
+  };
+  assert.equal(mysqlMyCnf(e, 'a#b;c'), '[client]\nuser=root\npassword="a#b;c"\nhost=db\nport=3306\n');
+  assert.match(mysqlMyCnf(e, 'say "hi"'), /^password=`say "hi"`$/m);
 });

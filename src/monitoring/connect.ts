@@ -22,6 +22,16 @@ export interface RedisConnect {
   auth: boolean;
 }
 
+export interface MysqlConnect {
+  network: string;
+  /** `root` when its password is set, else the application user the image creates. */
+  user: string;
+  /** The service's variable holding that user's password. */
+  passwordVar: string;
+  /** The port MySQL listens on in its container (`--port`, else 3306). */
+  port: number;
+}
+
 /** The Docker network of a service (its first, as Compose names it); none for a service on another's network or the host's. */
 function serviceNetwork(s: Service, project: ComposeProject): string | undefined {
   if (s.networkMode !== undefined) return undefined;
@@ -63,4 +73,23 @@ export function redisConnect(s: Service, project: ComposeProject): RedisConnect 
   const text = [...words(s.entrypoint), ...words(s.command)].join(' ');
   const port = /--port(?:\s+|=)(\d+)/.exec(text)?.[1];
   return { network, port: port ? Number(port) : 6379, auth: redisServicePassword(s) !== undefined };
+}
+
+/**
+ * A MySQL or MariaDB service an exporter container can reach, as the official images take
+ * their credentials: root with MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD, else the user
+ * of MARIADB_USER/MYSQL_USER with its password (a password read from a file is not).
+ */
+export function mysqlConnect(s: Service, project: ComposeProject): MysqlConnect | undefined {
+  const network = serviceNetwork(s, project);
+  if (!network) return undefined;
+  const env = s.environment;
+  const set = (...names: string[]) => names.find((n) => env[n]);
+  const text = [...words(s.entrypoint), ...words(s.command)].join(' ');
+  const port = Number(/--port(?:\s+|=)(\d+)/.exec(text)?.[1] ?? 3306);
+  const root = set('MARIADB_ROOT_PASSWORD', 'MYSQL_ROOT_PASSWORD');
+  if (root) return { network, user: 'root', passwordVar: root, port };
+  const user = set('MARIADB_USER', 'MYSQL_USER');
+  const password = set('MARIADB_PASSWORD', 'MYSQL_PASSWORD');
+  return user && password ? { network, user: env[user]!, passwordVar: password, port } : undefined;
 }

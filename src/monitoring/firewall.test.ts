@@ -12,7 +12,7 @@ const rules = (list: { port: string; from: string[]; why: string }[]) =>
 test('firewall: each server opens node_exporter, cAdvisor and its own exporters to the monitoring server, on the host and for containers', () => {
   const { loaded } = monitoringFleet();
   const app = openPorts(loaded, loaded.fleet.servers.app!);
-  const expectedApp = ['9100', '9338', '9121', '9187', '9113'].map((p) => `${p} from 10.0.0.6`);
+  const expectedApp = ['9100', '9338', '9121', '9104', '9187', '9113'].map((p) => `${p} from 10.0.0.6`);
   assert.deepEqual(rules(app.host), expectedApp);
   assert.deepEqual(rules(app.containers), expectedApp);
   // The monitoring server lets its own Prometheus (on a Docker bridge) reach the exporters on its host network.
@@ -36,6 +36,7 @@ test('firewall: every exporter port gets a drop rule for all but the monitoring 
     'node-exporter INPUT 10.0.0.5:9100 from 10.0.0.6',
     'cadvisor DOCKER-USER 10.0.0.5:9338 from 10.0.0.6',
     'redis-shop-redis DOCKER-USER 10.0.0.5:9121 from 10.0.0.6',
+    'mysql-blog-mysql DOCKER-USER 10.0.0.5:9104 from 10.0.0.6',
     'postgres-blog-search DOCKER-USER 10.0.0.5:9187 from 10.0.0.6',
     'nginx INPUT 10.0.0.5:9113 from 10.0.0.6',
   ]);

@@ -33,6 +33,7 @@ test('targets: every server, the exporter of each stateful service where it runs
     t.exporters.map((e) => [e.kind, e.address, e.stack ?? '-', e.service ?? '-']),
     [
       ['redis', '10.0.0.5:9121', 'shop', 'redis'],
+      ['mysql', '10.0.0.5:9104', 'blog', 'mysql'],
       ['postgres', '10.0.0.5:9187', 'blog', 'search'],
       ['nginx', '10.0.0.5:9113', '-', '-'], // Ferry's nginx in front of shop
     ],
@@ -44,7 +45,6 @@ test('targets: every server, the exporter of each stateful service where it runs
       ['postgres', 'db', '-', '-', 'a Postgres installed on the server'],
       ['postgres', 'db', 'shop', 'postgres', 'placed on db'],
       ['nginx', 'app', 'blog', 'front', 'an nginx container'],
-      ['mysql', 'app', 'blog', 'mysql', 'Ferry deploys no MySQL exporter yet'],
     ],
   );
   assert.deepEqual(
@@ -59,14 +59,11 @@ test('targets: every server, the exporter of each stateful service where it runs
   assert.deepEqual(t.unprobed, [{ stack: 'blog', service: 'mysql', port: 3306, path: '/' }]);
 });
 
-test('rules: the fixture fleet gets every group but MySQL’s (no exporter deployed); a fleet without services or backups gets hosts and containers only', () => {
+test('rules: the fixture fleet gets every group; a fleet without services or backups gets hosts and containers only', () => {
   const { loaded } = monitoringFleet();
   const targets = monitoringTargets(loaded);
   const names = (gs: { name: string }[]) => gs.map((g) => g.name);
-  assert.deepEqual(
-    names(fleetRuleGroups(DEFAULT_THRESHOLDS, targets)),
-    names(allRuleGroups(DEFAULT_THRESHOLDS)).filter((n) => n !== 'ferry-mysql'),
-  );
+  assert.deepEqual(names(fleetRuleGroups(DEFAULT_THRESHOLDS, targets)), names(allRuleGroups(DEFAULT_THRESHOLDS)));
   assert.deepEqual(targets.backedUp, ['shop']);
   const bare = { ...targets, exporters: [], probes: [], backedUp: [] };
   assert.deepEqual(names(fleetRuleGroups(DEFAULT_THRESHOLDS, bare)), ['ferry-hosts', 'ferry-containers']);

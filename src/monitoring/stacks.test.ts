@@ -87,6 +87,7 @@ test('stacks: ferry-monitoring on the monitoring server, exporters on every serv
       ENV.FERRY_TEST_SMTP_PASSWORD,
       ENV.FERRY_TEST_GRAFANA,
       'canary-redis-6a1b',
+      'canary-my-8d3c',
       'canary-pg-1f2e',
     ],
   );
@@ -108,7 +109,7 @@ test('stacks: without Grafana and cAdvisor, neither is deployed nor scraped', ()
   );
   assert.deepEqual(
     m.stacks[1]!.project!.services.map((s) => s.name),
-    ['node-exporter', 'nginx-exporter', 'postgres-blog-search', 'redis-shop-redis'],
+    ['node-exporter', 'nginx-exporter', 'postgres-blog-search', 'redis-shop-redis', 'mysql-blog-mysql'],
   );
   const prometheus = readFileSync(join(m.stacks[0]!.project!.workingDir, 'prometheus/prometheus.yml'), 'utf8');
   assert.doesNotMatch(prometheus, /cadvisor/);
@@ -226,6 +227,22 @@ test("stacks: a stack's Redis with a password gets redis_exporter with the passw
   assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), { 'redis://redis:6379': 'canary-redis-6a1b' });
   assert.ok(m.secrets.some((s) => s.reveal() === 'canary-redis-6a1b'));
   assert.doesNotMatch(readFileSync(join(exporters.workingDir, 'compose.yml'), 'utf8'), /canary-redis/);
+  m.removeSecrets();
+  assert.equal(existsSync(file), false);
+});
+
+test("stacks: a stack's MySQL gets mysqld_exporter with its credentials in a my.cnf secret only (mode 600, for the redactor)", () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring');
+  const m = monitoringStacks(fleetWith({ grafana: false }), source, dir);
+  const exporters = m.stacks[1]!.project!;
+  const svc = exporters.services.find((s) => s.name === 'mysql-blog-mysql')!;
+  assert.deepEqual(svc.command, ['--config.my-cnf=/run/secrets/mysql-blog-mysql']);
+  assert.deepEqual(svc.environment, {});
+  const file = join(exporters.workingDir, 'secrets/mysql-blog-mysql');
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(readFileSync(file, 'utf8'), '[client]\nuser=root\npassword="canary-my-8d3c"\nhost=mysql\nport=3306\n');
+  assert.ok(m.secrets.some((s) => s.reveal() === 'canary-my-8d3c'));
+  assert.doesNotMatch(readFileSync(join(exporters.workingDir, 'compose.yml'), 'utf8'), /canary-my/);
   m.removeSecrets();
   assert.equal(existsSync(file), false);
 });

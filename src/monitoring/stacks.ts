@@ -16,7 +16,13 @@ import { DEFAULT_DEPLOY, type StackDef } from '../model/fleet.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 import type { MonitoringDef } from '../model/monitoring.js';
 import { allMonitoringFiles } from './files.js';
-import { exporterSecretFile, GRAFANA_PASSWORD_FILE, receiverSecretFile, redisPasswordFile } from './render/compose.js';
+import {
+  exporterSecretFile,
+  GRAFANA_PASSWORD_FILE,
+  mysqlMyCnf,
+  receiverSecretFile,
+  redisPasswordFile,
+} from './render/compose.js';
 import { redisServicePassword } from './connect.js';
 import { receiverSecret, readSecret, type SecretSource } from './secrets.js';
 import { monitoringTargets, type ExporterTarget } from './targets.js';
@@ -53,7 +59,12 @@ export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir:
     const password = exporterPassword(loaded, e);
     if (password === undefined) continue;
     redact.push(password);
-    const text = e.kind === 'redis' ? new Secret(redisPasswordFile(e, password.reveal())) : password;
+    const text =
+      e.kind === 'redis'
+        ? new Secret(redisPasswordFile(e, password.reveal()))
+        : e.kind === 'mysql'
+          ? new Secret(mysqlMyCnf(e, password.reveal()))
+          : password;
     secrets.set(join(exportersStack(e.server), exporterSecretFile(e)), text);
   }
   rmSync(dir, { recursive: true, force: true });
@@ -87,6 +98,7 @@ function exporterPassword(loaded: LoadedFleet, e: ExporterTarget): Secret | unde
   const svc = loaded.stacks.find((s) => s.def.name === e.stack)?.project?.services.find((s) => s.name === e.service);
   if (e.connect) return new Secret(svc?.environment[e.connect.passwordVar] ?? '');
   if (e.redis?.auth && svc) return new Secret(redisServicePassword(svc) ?? '');
+  if (e.mysql) return new Secret(svc?.environment[e.mysql.passwordVar] ?? '');
   return undefined;
 }
 

@@ -8,7 +8,14 @@ import { knownImage } from '../check/known-images.js';
 import { parseImage } from '../check/image-ref.js';
 import type { Service } from '../model/compose.js';
 import { databases, REDIS_IMAGE } from '../migrate/postgres.js';
-import { postgresConnect, redisConnect, type PostgresConnect, type RedisConnect } from './connect.js';
+import {
+  mysqlConnect,
+  postgresConnect,
+  redisConnect,
+  type MysqlConnect,
+  type PostgresConnect,
+  type RedisConnect,
+} from './connect.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
 import type { LoadedFleet } from '../model/loaded.js';
 
@@ -43,6 +50,8 @@ export interface ExporterTarget {
   connect?: PostgresConnect;
   /** How a Redis exporter container reaches its service, the same way. */
   redis?: RedisConnect;
+  /** How a MySQL exporter container reaches its service, the same way. */
+  mysql?: MysqlConnect;
 }
 
 export interface ProbeTarget {
@@ -110,7 +119,14 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
       const at = { kind, server: placed ?? def.server, stack: def.name, service: s.name };
       const connect = kind === 'postgres' && !placed ? postgresConnect(s, project) : undefined;
       const redis = kind === 'redis' && !placed ? redisConnect(s, project) : undefined;
-      if (connect || redis) exporters.push({ ...at, ...(connect ? { connect } : {}), ...(redis ? { redis } : {}) });
+      const mysql = kind === 'mysql' && !placed ? mysqlConnect(s, project) : undefined;
+      if (connect || redis || mysql)
+        exporters.push({
+          ...at,
+          ...(connect ? { connect } : {}),
+          ...(redis ? { redis } : {}),
+          ...(mysql ? { mysql } : {}),
+        });
       else unwatched.push({ ...at, why: unwatchedWhy(kind, placed) });
     }
     probes.push(...domainProbes(def));
@@ -143,7 +159,7 @@ function unwatchedWhy(kind: ExporterKind, placed: string | undefined): string {
     return 'its password is not in its environment (POSTGRES_PASSWORD): Ferry cannot hand it to the exporter';
   if (kind === 'redis') return 'on no network an exporter can join';
   if (kind === 'nginx') return "an nginx container: its stub_status page is not Ferry's to open";
-  return 'Ferry deploys no MySQL exporter yet';
+  return 'no root or user password in its environment (MARIADB_ROOT_PASSWORD, MYSQL_PASSWORD, ...): Ferry cannot hand one to the exporter';
 }
 
 function serverTarget(s: ServerDef): ServerTarget {

@@ -24,11 +24,13 @@ import { receiver, until, type Hook } from './webhook.js';
 const HOOK_CANARY = 'mon-hook-canary-8e1f0a';
 const PG_CANARY = 'mon-pg-canary-2b9d47';
 const REDIS_CANARY = 'mon-redis-canary-5c0e13';
+/** With a # and a ;, which mysqld_exporter's my.cnf would read as a comment unquoted. */
+const MARIADB_CANARY = 'mon-my#canary;4e1a';
 const STACK = 'tbmon';
 const DOMAIN = 'tbmon.test';
 /**
- * A stack of a Postgres and a Redis, each with a password of its own, and a web service
- * behind Ferry's nginx: their exporters are the monitoring's to add.
+ * A stack of a Postgres, a Redis and a MariaDB, each with a password of its own, and a web
+ * service behind Ferry's nginx: their exporters are the monitoring's to add.
  */
 const COMPOSE = `services:
   db:
@@ -44,6 +46,12 @@ const COMPOSE = `services:
     volumes: [cache-data:/data]
     restart: unless-stopped
     mem_limit: 128m
+  sql:
+    image: ferry-tb-mariadb:1
+    environment: { MARIADB_ROOT_PASSWORD: "\${MARIADB_ROOT_PASSWORD}", MARIADB_DATABASE: shop }
+    volumes: [sql-data:/var/lib/mysql]
+    restart: unless-stopped
+    mem_limit: 256m
   web:
     image: ferry-tb-app:1
     healthcheck:
@@ -52,7 +60,7 @@ const COMPOSE = `services:
       retries: 15
     restart: unless-stopped
     mem_limit: 128m
-volumes: { db-data: {}, cache-data: {} }
+volumes: { db-data: {}, cache-data: {}, sql-data: {} }
 `;
 
 const server = (h: TestbedHost) =>
@@ -82,6 +90,7 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     `    postgres_exporter: ${image('postgres-exporter')}`,
     `    redis_exporter: ${image('redis-exporter')}`,
     `    nginx_exporter: ${image('nginx-exporter')}`,
+    `    mysql_exporter: ${image('mysqld-exporter')}`,
     extra,
     '',
   ].join('\n');
@@ -105,7 +114,10 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
   const state = join(dir, 'state');
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
-  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
+  writeFileSync(
+    join(dir, '.env'),
+    `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\nMARIADB_ROOT_PASSWORD='${MARIADB_CANARY}'\n`,
+  );
   const shown: string[] = [];
   const run = async (args: string[], env: Record<string, string> = {}): Promise<Transcript> => {
     const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
@@ -151,6 +163,7 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
         [mon, other].every((h) => up('node', h.name) && up('ssh', h.name)) &&
         up('postgres', mon.name) &&
         up('redis', mon.name) &&
+        up('mysql', mon.name) &&
         up('nginx', mon.name)
       );
     },
@@ -191,6 +204,17 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     },
     60_000,
   );
+  // mysqld_exporter logs in to the stack's MariaDB as root, with the password (quoted) from its my.cnf.
+  await until(
+    "mysql_up 1 for the stack's MariaDB",
+    () => {
+      const r = prometheusApi(mon, '/api/v1/query?query=mysql_up') as {
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      return r.data.result.some((x) => x.metric.stack === STACK && x.metric.service === 'sql' && x.value[1] === '1');
+    },
+    90_000,
+  );
   // The container health timer runs on both servers, and node_exporter hands its figures on.
   await until(
     'ferry_container_unhealthy of both servers in Prometheus',
@@ -203,7 +227,7 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     120_000,
   );
   const exporters = onHost(mon, `readlink -f /srv/ferry/ferry-exporters-${mon.name}/current`).trim();
-  for (const secret of [`pg-${STACK}-db`, `redis-${STACK}-cache`])
+  for (const secret of [`pg-${STACK}-db`, `redis-${STACK}-cache`, `mysql-${STACK}-sql`])
     assert.equal(onHost(mon, `stat -c %a ${exporters}/secrets/${secret}`).trim(), '600');
   assert.doesNotMatch(onHost(mon, `cat ${exporters}/compose.yml`), /canary/);
   const rules = prometheusApi(mon, '/api/v1/rules') as { data: { groups: { name: string }[] } };
@@ -378,7 +402,7 @@ describe(
           }
         });
       assert.ok(files.length > 5, `the state directory holds ${files.length} files`);
-      const canaries = new RegExp(`${HOOK_CANARY}|${PG_CANARY}|${REDIS_CANARY}`);
+      const canaries = new RegExp(`${HOOK_CANARY}|${PG_CANARY}|${REDIS_CANARY}|${MARIADB_CANARY}`);
       for (const text of [...shown, ...files]) assert.doesNotMatch(text, canaries);
       assert.doesNotMatch(onHost(mon, 'ps -eo args'), canaries);
     });

@@ -137,9 +137,16 @@ export function renderExportersCompose(
   const mine = exporters.filter((e) => e.server === server.name);
   const pg = mine.filter((e) => e.kind === 'postgres' && e.connect);
   const redis = mine.filter((e) => e.kind === 'redis' && e.redis);
+  const mysql = mine.filter((e) => e.kind === 'mysql' && e.mysql);
   const proxy = mine.find((e) => e.kind === 'nginx' && e.stack === undefined);
-  const networks = [...new Set([...pg.map((e) => e.connect!.network), ...redis.map((e) => e.redis!.network)])].sort();
-  const secrets = [...pg, ...redis.filter((e) => e.redis!.auth)];
+  const networks = [
+    ...new Set([
+      ...pg.map((e) => e.connect!.network),
+      ...redis.map((e) => e.redis!.network),
+      ...mysql.map((e) => e.mysql!.network),
+    ]),
+  ].sort();
+  const secrets = [...pg, ...redis.filter((e) => e.redis!.auth), ...mysql];
   return renderYaml({
     name: 'ferry-exporters',
     services: {
@@ -160,6 +167,7 @@ export function renderExportersCompose(
       ...(proxy ? { 'nginx-exporter': nginxExporter(def, proxy) } : {}),
       ...Object.fromEntries(pg.map((e) => [exporterName(e), postgresExporter(def, e)])),
       ...Object.fromEntries(redis.map((e) => [exporterName(e), redisExporter(def, e)])),
+      ...Object.fromEntries(mysql.map((e) => [exporterName(e), mysqlExporter(def, e)])),
     },
     ...(networks.length > 0
       ? { networks: Object.fromEntries(networks.map((n) => [n, { external: true, name: n }])) }
@@ -179,7 +187,8 @@ export const exporterName = (e: Pick<ExporterTarget, 'kind' | 'stack' | 'service
 /**
  * The Compose secret holding the password of the service an exporter watches, and its file
  * beside compose.yml: the Postgres password itself; for Redis, redis_exporter's password
- * file (JSON: the address it scrapes, then the password).
+ * file (JSON: the address it scrapes, then the password); for MySQL, mysqld_exporter's
+ * my.cnf.
  */
 export const exporterSecret = (e: Pick<ExporterTarget, 'kind' | 'stack' | 'service'>): string =>
   e.kind === 'postgres' ? `pg-${e.stack}-${e.service}` : exporterName(e);
@@ -192,6 +201,26 @@ export const redisAddress = (e: ExporterTarget): string => `redis://${e.service}
 /** The text of redis_exporter's password file. */
 export const redisPasswordFile = (e: ExporterTarget, password: string): string =>
   `${JSON.stringify({ [redisAddress(e)]: password })}\n`;
+
+/**
+ * The text of mysqld_exporter's my.cnf: the `[client]` it logs in as, the service by name.
+ * The password is quoted (an unquoted `#` or `;` would start a comment).
+ */
+export function mysqlMyCnf(e: ExporterTarget, password: string): string {
+  const m = e.mysql!;
+  const quoted = password.includes('"') ? `\`${password}\`` : `"${password}"`;
+  return ['[client]', `user=${m.user}`, `password=${quoted}`, `host=${e.service}`, `port=${m.port}`, ''].join('\n');
+}
+
+/** mysqld_exporter on the stack's network, its credentials read from a my.cnf secret, never the environment. */
+function mysqlExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
+  return {
+    image: def.images.mysqlExporter,
+    command: [`--config.my-cnf=/run/secrets/${exporterSecret(e)}`],
+    secrets: [exporterSecret(e)],
+    ...onStackNetwork(e, e.mysql!.network, EXPORTER_PORTS.mysql),
+  };
+}
 
 /**
  * postgres_exporter on the stack's network, reaching the service by name; the password from

@@ -32,6 +32,7 @@ const BLOG = `services:
     ports: ["8080:80"]
   mysql:
     image: mysql:8.4
+    environment: { MYSQL_ROOT_PASSWORD: "\${BLOG_DB_ROOT:-canary-my-8d3c}", MYSQL_DATABASE: blog }
     volumes: [db:/var/lib/mysql]
   search:
     image: postgres:16.4
