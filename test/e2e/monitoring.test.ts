@@ -142,6 +142,14 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   return { dir, state, run, shown, clean };
 }
 
+/** Whether Prometheus has `metric` 1 for the stack's service. */
+const upFor = (mon: TestbedHost, metric: string, service: string) => (): boolean => {
+  const r = prometheusApi(mon, `/api/v1/query?query=${metric}`) as {
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  return r.data.result.some((x) => x.metric.stack === STACK && x.metric.service === service && x.value[1] === '1');
+};
+
 /** The first apply: everything up and scraped, secrets only in their files on the servers; the second changes nothing. */
 async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost, hook: Hook): Promise<void> {
   const first = await run(['apply', '--yes'], { MON_HOOK: hook.url });
@@ -194,27 +202,9 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
   assert.equal(status(mon, 'http://127.0.0.1:9180/stub_status'), '200', 'the status page answers on loopback');
   assert.equal(status(mon, `http://${mon.host}:9180/stub_status`), '000', 'and nowhere else');
   // redis_exporter logs in to the stack's Redis with the password from its secret file.
-  await until(
-    "redis_up 1 for the stack's Redis",
-    () => {
-      const r = prometheusApi(mon, '/api/v1/query?query=redis_up') as {
-        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-      };
-      return r.data.result.some((x) => x.metric.stack === STACK && x.metric.service === 'cache' && x.value[1] === '1');
-    },
-    60_000,
-  );
+  await until("redis_up 1 for the stack's Redis", upFor(mon, 'redis_up', 'cache'), 60_000);
   // mysqld_exporter logs in to the stack's MariaDB as root, with the password (quoted) from its my.cnf.
-  await until(
-    "mysql_up 1 for the stack's MariaDB",
-    () => {
-      const r = prometheusApi(mon, '/api/v1/query?query=mysql_up') as {
-        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-      };
-      return r.data.result.some((x) => x.metric.stack === STACK && x.metric.service === 'sql' && x.value[1] === '1');
-    },
-    90_000,
-  );
+  await until("mysql_up 1 for the stack's MariaDB", upFor(mon, 'mysql_up', 'sql'), 90_000);
   // The container health timer runs on both servers, and node_exporter hands its figures on.
   await until(
     'ferry_container_unhealthy of both servers in Prometheus',
