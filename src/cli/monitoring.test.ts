@@ -25,7 +25,6 @@ test('monitoring render: writes every file, names the secret files and their sou
     [
       'warning: http check blog/mysql:3306/ is not probed: no route of the proxy covers it and the port is not published',
       'warning: the postgres of db is not watched: a Postgres installed on the server: Ferry deploys no exporter for it yet',
-      'warning: shop/postgres is not watched: placed on db: Ferry deploys no exporter for a placed service yet',
       "warning: blog/front is not watched: an nginx container: its stub_status page is not Ferry's to open",
       '',
     ].join('\n'),
@@ -66,7 +65,7 @@ test('monitoring render --json: the files, the secret places and the unprobed ch
     ['hooks', 'chat', 'discord', 'phone', 'mail'],
   );
   assert.equal(doc.unprobed.length, 1);
-  assert.equal(doc.unwatched.length, 3);
+  assert.equal(doc.unwatched.length, 2);
 });
 
 test('monitoring render: a fleet without `monitoring` is a usage error', async () => {

@@ -31,6 +31,8 @@ test('compose: the monitoring server and exporter projects load, and Ferry check
   mkdirSync(join(dir, 'servers/app/secrets'));
   writeFileSync(join(dir, 'servers/app/secrets/redis-shop-redis'), '{"redis://redis:6379":"not-a-real-one"}\n');
   writeFileSync(join(dir, 'servers/app/secrets/pg-blog-search'), 'not-a-real-one\n');
+  mkdirSync(join(dir, 'servers/db/secrets'));
+  writeFileSync(join(dir, 'servers/db/secrets/pg-shop-postgres'), 'not-a-real-one\n');
   writeFileSync(join(dir, 'servers/app/secrets/mysql-blog-mysql'), '[client]\n');
   writeFileSync(
     join(dir, 'ferry.yml'),

@@ -18,7 +18,7 @@ test('firewall: each server opens node_exporter, cAdvisor and its own exporters 
   // The monitoring server lets its own Prometheus (on a Docker bridge) reach the exporters on its host network.
   const db = openPorts(loaded, loaded.fleet.servers.db!);
   const pools = '10.0.0.6,172.16.0.0/12,192.168.0.0/16';
-  assert.deepEqual(rules(db.host), [`9100 from ${pools}`, '9338 from 10.0.0.6']);
+  assert.deepEqual(rules(db.host), [`9100 from ${pools}`, '9338 from 10.0.0.6', '9187 from 10.0.0.6']);
 });
 
 test('firewall: a fleet without monitoring opens no exporter port', () => {

@@ -32,6 +32,7 @@ test('targets: every server, the exporter of each stateful service where it runs
   assert.deepEqual(
     t.exporters.map((e) => [e.kind, e.address, e.stack ?? '-', e.service ?? '-']),
     [
+      ['postgres', '10.0.0.6:9187', 'shop', 'postgres'], // placed on db
       ['redis', '10.0.0.5:9121', 'shop', 'redis'],
       ['mysql', '10.0.0.5:9104', 'blog', 'mysql'],
       ['postgres', '10.0.0.5:9187', 'blog', 'search'],
@@ -43,7 +44,6 @@ test('targets: every server, the exporter of each stateful service where it runs
     t.unwatched.map((u) => [u.kind, u.server, u.stack ?? '-', u.service ?? '-', u.why.split(':')[0]]),
     [
       ['postgres', 'db', '-', '-', 'a Postgres installed on the server'],
-      ['postgres', 'db', 'shop', 'postgres', 'placed on db'],
       ['nginx', 'app', 'blog', 'front', 'an nginx container'],
     ],
   );

@@ -86,6 +86,7 @@ test('stacks: ferry-monitoring on the monitoring server, exporters on every serv
       ENV.FERRY_TEST_TELEGRAM_TOKEN,
       ENV.FERRY_TEST_SMTP_PASSWORD,
       ENV.FERRY_TEST_GRAFANA,
+      'canary-pg-shop-77a0',
       'canary-redis-6a1b',
       'canary-my-8d3c',
       'canary-pg-1f2e',
@@ -211,6 +212,26 @@ test('plan: the exporters of a server start after the stacks there (whose networ
   assert.ok(walls.length > 2);
   walls.slice(1).forEach((w, i) => assert.ok(w.dependsOn.includes(walls[i]!.id), w.id));
   assert.ok(walls.every((w) => up.dependsOn.includes(w.id)));
+});
+
+test('plan: the exporters of a server start after the services of other stacks placed there (whose network they join)', async () => {
+  const base = fleetWith({ grafana: false });
+  // Certificates are not the point here.
+  const loaded = { ...base, fleet: { ...base.fleet, acme: { email: 'ops@example.com' } } } as LoadedFleet;
+  const m = monitoringStacks(loaded, source, join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring'));
+  const fp = await buildPlan(
+    loaded,
+    selectTargets(loaded, ['shop', exportersStack('db')], m.stacks),
+    new RecordingTransport('local').when(/^docker image inspect /, { stdout: 'sha256:0\n' }),
+  );
+  const up = fp.plan.steps.find((s) => s.id === `${exportersStack('db')}/up`)!;
+  const placedOnDb = fp.plan.steps.filter((s) => s.id.startsWith('shop/') && s.host === 'db').map((s) => s.id);
+  assert.ok(placedOnDb.length > 0);
+  assert.ok(
+    placedOnDb.some((id) => up.dependsOn.includes(id)),
+    `${up.dependsOn.join(', ')} / ${placedOnDb.join(', ')}`,
+  );
+  assert.ok(!up.dependsOn.some((id) => fp.plan.steps.find((s) => s.id === id)?.host === 'app'), 'nothing of app');
 });
 
 test("stacks: a stack's Redis with a password gets redis_exporter with the password in its secret file only (mode 600, for the redactor)", () => {

@@ -117,9 +117,10 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
       if (!kind || !project) continue;
       const placed = def.placement?.[s.name]?.server;
       const at = { kind, server: placed ?? def.server, stack: def.name, service: s.name };
-      const connect = kind === 'postgres' && !placed ? postgresConnect(s, project) : undefined;
-      const redis = kind === 'redis' && !placed ? redisConnect(s, project) : undefined;
-      const mysql = kind === 'mysql' && !placed ? mysqlConnect(s, project) : undefined;
+      // A placed service runs in the same project on its server: its network has the same name there.
+      const connect = kind === 'postgres' ? postgresConnect(s, project) : undefined;
+      const redis = kind === 'redis' ? redisConnect(s, project) : undefined;
+      const mysql = kind === 'mysql' ? mysqlConnect(s, project) : undefined;
       if (connect || redis || mysql)
         exporters.push({
           ...at,
@@ -127,7 +128,7 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
           ...(redis ? { redis } : {}),
           ...(mysql ? { mysql } : {}),
         });
-      else unwatched.push({ ...at, why: unwatchedWhy(kind, placed) });
+      else unwatched.push({ ...at, why: unwatchedWhy(kind) });
     }
     probes.push(...domainProbes(def));
     for (const c of def.deploy.httpChecks) {
@@ -153,8 +154,7 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   };
 }
 
-function unwatchedWhy(kind: ExporterKind, placed: string | undefined): string {
-  if (placed) return `placed on ${placed}: Ferry deploys no exporter for a placed service yet`;
+function unwatchedWhy(kind: ExporterKind): string {
   if (kind === 'postgres')
     return 'its password is not in its environment (POSTGRES_PASSWORD): Ferry cannot hand it to the exporter';
   if (kind === 'redis') return 'on no network an exporter can join';

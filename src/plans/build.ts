@@ -101,9 +101,11 @@ export async function buildPlan(
     const name = t.stack.def.name;
     if (!isExportersStack(name)) continue;
     const st = stacks[name]!;
+    // What runs on the server first: its stacks, and the services of other stacks placed there.
     const after = targets
-      .filter((o) => o.server.name === t.server.name && !isMonitoringStack(o.stack.def.name))
-      .flatMap((o) => stacks[o.stack.def.name]!.steps);
+      .filter((o) => !isMonitoringStack(o.stack.def.name))
+      .flatMap((o) => stacks[o.stack.def.name]!.steps)
+      .filter((s) => s.host === t.server.name);
     stacks[name] = {
       ...st,
       steps: exporterStackSteps({ loaded, stack: name, server: t.server, steps: st.steps, after }),

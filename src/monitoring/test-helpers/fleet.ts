@@ -18,6 +18,7 @@ const SHOP = `services:
     image: registry.example.com/shop/api:1.4.2
   postgres:
     image: postgres:16.4
+    environment: { POSTGRES_DB: shop, POSTGRES_PASSWORD: "\${SHOP_DB_PASSWORD:-canary-pg-shop-77a0}" }
     volumes: [pg:/var/lib/postgresql/data]
   redis:
     image: redis:7.4
