@@ -51,7 +51,7 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
   io.out(`  grafana/admin-password  Grafana's admin password: write one yourself (mode 600) beside compose.yml\n`);
   for (const e of targets.exporters.filter((x) => x.connect))
     io.out(
-      `  servers/${e.server}/${exporterSecretFile(e)}  the password of ${e.stack}/${e.service} (its ${e.connect!.passwordVar})\n`,
+      `  servers/${e.server}/${exporterSecretFile(e)}  the password of ${e.stack}/${e.service} (its ${e.connect!.passwordVar}${e.connect!.passwordSecret ? `, Compose secret ${e.connect!.passwordSecret}` : ''})\n`,
     );
   for (const e of targets.exporters.filter((x) => x.redis?.auth))
     io.out(

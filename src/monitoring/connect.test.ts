@@ -7,10 +7,23 @@ import { mysqlMyCnf } from './render/compose.js';
 import { exporterKind } from './targets.js';
 
 const service = (s: Partial<Service>): Service =>
-  ({ name: 'cache', image: 'redis:7.4', environment: {}, networks: {}, ports: [], volumes: [], ...s }) as Service;
+  ({
+    name: 'cache',
+    image: 'redis:7.4',
+    environment: {},
+    networks: {},
+    ports: [],
+    volumes: [],
+    secrets: [],
+    ...s,
+  }) as Service;
 const project = {
   name: 'shop',
   networks: { default: { name: 'shop_default', raw: {} }, back: { name: 'shared', external: true, raw: {} } },
+  secrets: {
+    pg: { name: 'shop_pg', external: false, file: '/srv/app/pg.txt', raw: {} },
+    vault: { name: 'vault', external: true, raw: {} },
+  },
 } as unknown as ComposeProject;
 
 test('connect: a Redis password is found in the exec form, the shell form, REDIS_ARGS and REDIS_PASSWORD; none is none', () => {
@@ -40,7 +53,7 @@ test('connect: Redis is reached on its first network at its --port; not at all o
   assert.equal(redisConnect(service({ networkMode: 'host' }), project), undefined);
 });
 
-test('connect: Postgres needs its password in the environment; its user and database default as the image does', () => {
+test('connect: Postgres needs its password in the environment or a Compose secret; its user and database default as the image does', () => {
   const pg = service({ name: 'db', image: 'postgres:16', environment: { POSTGRES_PASSWORD: 'pw' } });
   assert.deepEqual(postgresConnect(pg, project), {
     network: 'shop_default',
@@ -48,8 +61,25 @@ test('connect: Postgres needs its password in the environment; its user and data
     db: 'postgres',
     passwordVar: 'POSTGRES_PASSWORD',
   });
+  // From a Compose secret Ferry can read: the secret is handed over; one it cannot (external, not mounted) is not.
+  const fromFile = { ...pg, environment: { POSTGRES_PASSWORD_FILE: '/run/secrets/pg' } };
+  assert.deepEqual(postgresConnect({ ...fromFile, secrets: [{ source: 'pg', target: '/run/secrets/pg' }] }, project), {
+    network: 'shop_default',
+    user: 'postgres',
+    db: 'postgres',
+    passwordVar: 'POSTGRES_PASSWORD_FILE',
+    passwordSecret: 'pg',
+  });
+  assert.equal(postgresConnect(fromFile, project), undefined);
   assert.equal(
-    postgresConnect({ ...pg, environment: { POSTGRES_PASSWORD_FILE: '/run/secrets/pg' } }, project),
+    postgresConnect(
+      {
+        ...pg,
+        environment: { POSTGRES_PASSWORD_FILE: '/run/secrets/vault' },
+        secrets: [{ source: 'vault', target: '/run/secrets/vault' }],
+      },
+      project,
+    ),
     undefined,
   );
 });
@@ -61,7 +91,7 @@ test('connect: Redis images are found by name, their exporters are not', () => {
     assert.equal(exporterKind(service({ image })), undefined, image);
 });
 
-test('connect: MySQL and MariaDB as root when its password is set, else as the user the image creates; a password in a file is none', () => {
+test('connect: MySQL and MariaDB as root when its password is set, else as the user the image creates; a file that is no secret of the service is none', () => {
   const db = (environment: Record<string, string>, extra: Partial<Service> = {}) =>
     mysqlConnect(service({ name: 'db', image: 'mariadb:11', environment, ...extra }), project);
   assert.deepEqual(db({ MARIADB_ROOT_PASSWORD: 'r', MARIADB_USER: 'app', MARIADB_PASSWORD: 'p' }), {

@@ -10,8 +10,10 @@ export interface PostgresConnect {
   network: string;
   user: string;
   db: string;
-  /** The service's variable holding the password (POSTGRES_PASSWORD). */
-  passwordVar: 'POSTGRES_PASSWORD';
+  /** The service's variable holding the password (POSTGRES_PASSWORD), or naming its file (POSTGRES_PASSWORD_FILE). */
+  passwordVar: string;
+  /** The Compose secret that file is, when the password is read from one. */
+  passwordSecret?: string;
 }
 
 export interface RedisConnect {
@@ -26,8 +28,10 @@ export interface MysqlConnect {
   network: string;
   /** `root` when its password is set, else the application user the image creates. */
   user: string;
-  /** The service's variable holding that user's password. */
+  /** The service's variable holding that user's password, or naming its file. */
   passwordVar: string;
+  /** The Compose secret that file is, when the password is read from one. */
+  passwordSecret?: string;
   /** The port MySQL listens on in its container (`--port`, else 3306). */
   port: number;
 }
@@ -42,14 +46,39 @@ function serviceNetwork(s: Service, project: ComposeProject): string | undefined
 }
 
 /**
+ * Where a service's password is, among `names` (each `X` also as `X_FILE`, as the
+ * official images read them): the first variable set, or the first naming the file of a
+ * Compose secret of the service that Ferry can read (from a file or a variable); undefined
+ * when none is.
+ */
+function passwordOf(
+  s: Service,
+  project: ComposeProject,
+  names: readonly string[],
+): { passwordVar: string; passwordSecret?: string } | undefined {
+  const set = names.find((n) => s.environment[n]);
+  if (set) return { passwordVar: set };
+  for (const n of names.map((x) => `${x}_FILE`)) {
+    const path = s.environment[n];
+    const mount = path ? s.secrets.find((x) => x.target === path) : undefined;
+    const def = mount ? project.secrets[mount.source] : undefined;
+    if (mount && def && !def.external && (def.file || def.environment))
+      return { passwordVar: n, passwordSecret: mount.source };
+  }
+  return undefined;
+}
+
+/**
  * A Postgres service an exporter container can reach: by its password in the environment
- * (POSTGRES_PASSWORD; a password read from a file is not), on the first network it is on.
+ * (POSTGRES_PASSWORD) or in a Compose secret (POSTGRES_PASSWORD_FILE), on the first
+ * network it is on.
  */
 export function postgresConnect(s: Service, project: ComposeProject): PostgresConnect | undefined {
   const network = serviceNetwork(s, project);
-  if (!s.environment.POSTGRES_PASSWORD || !network) return undefined;
+  const password = passwordOf(s, project, ['POSTGRES_PASSWORD']);
+  if (!password || !network) return undefined;
   const user = s.environment.POSTGRES_USER || 'postgres';
-  return { network, user, db: s.environment.POSTGRES_DB || user, passwordVar: 'POSTGRES_PASSWORD' };
+  return { network, user, db: s.environment.POSTGRES_DB || user, ...password };
 }
 
 const words = (v: string[] | string | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
@@ -78,7 +107,7 @@ export function redisConnect(s: Service, project: ComposeProject): RedisConnect 
 /**
  * A MySQL or MariaDB service an exporter container can reach, as the official images take
  * their credentials: root with MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD, else the user
- * of MARIADB_USER/MYSQL_USER with its password (a password read from a file is not).
+ * of MARIADB_USER/MYSQL_USER with its password (each also from a Compose secret, `_FILE`).
  */
 export function mysqlConnect(s: Service, project: ComposeProject): MysqlConnect | undefined {
   const network = serviceNetwork(s, project);
@@ -87,9 +116,9 @@ export function mysqlConnect(s: Service, project: ComposeProject): MysqlConnect 
   const set = (...names: string[]) => names.find((n) => env[n]);
   const text = [...words(s.entrypoint), ...words(s.command)].join(' ');
   const port = Number(/--port(?:\s+|=)(\d+)/.exec(text)?.[1] ?? 3306);
-  const root = set('MARIADB_ROOT_PASSWORD', 'MYSQL_ROOT_PASSWORD');
-  if (root) return { network, user: 'root', passwordVar: root, port };
+  const root = passwordOf(s, project, ['MARIADB_ROOT_PASSWORD', 'MYSQL_ROOT_PASSWORD']);
+  if (root) return { network, user: 'root', ...root, port };
   const user = set('MARIADB_USER', 'MYSQL_USER');
-  const password = set('MARIADB_PASSWORD', 'MYSQL_PASSWORD');
-  return user && password ? { network, user: env[user]!, passwordVar: password, port } : undefined;
+  const password = passwordOf(s, project, ['MARIADB_PASSWORD', 'MYSQL_PASSWORD']);
+  return user && password ? { network, user: env[user]!, ...password, port } : undefined;
 }

@@ -117,7 +117,7 @@ test('stacks: without Grafana and cAdvisor, neither is deployed nor scraped', ()
   assert.equal(makeBundle(m.stacks[0]!).files.filter((f) => f.rel.startsWith('grafana/')).length, 0);
 });
 
-test('stacks: Grafana without a password, or a receiver secret not set, is monitoring-secret-missing before anything is written', () => {
+test('stacks: Grafana without a password, a receiver secret not set, or a database password file missing is monitoring-secret-missing before anything is written', () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'ferry-generated-')), 'monitoring');
   assert.throws(
     () => monitoringStacks(fleetWith({}), source, dir),
@@ -138,6 +138,22 @@ test('stacks: Grafana without a password, or a receiver secret not set, is monit
       e instanceof FerryError &&
       e.code === 'monitoring-secret-missing' &&
       /FERRY_TEST_GRAFANA is not set/.test(e.message),
+  );
+  // A database password read from a Compose secret whose file is not on this machine.
+  assert.throws(
+    () =>
+      monitoringStacks(
+        fleetWith({ grafana: false }),
+        { ...source, readFile: (p) => (p.endsWith('search-pw.txt') ? undefined : source.readFile(p)) },
+        dir,
+      ),
+    (e: unknown) =>
+      e instanceof FerryError &&
+      e.code === 'monitoring-secret-missing' &&
+      /^the password of blog\/search \(Compose secret search_pw\), for its exporter is missing: the file .*search-pw\.txt is unreadable/.test(
+        e.message,
+      ) &&
+      e.place === 'stacks/blog/compose: secrets.search_pw',
   );
   assert.equal(existsSync(dir), false);
 });

@@ -25,6 +25,7 @@ import {
 } from './render/compose.js';
 import { redisServicePassword } from './connect.js';
 import { receiverSecret, readSecret, type SecretSource } from './secrets.js';
+import type { ComposeProject } from '../model/compose.js';
 import { monitoringTargets, type ExporterTarget } from './targets.js';
 
 export const MONITORING_STACK = 'ferry-monitoring';
@@ -56,7 +57,7 @@ export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir:
     redact.push(value);
   }
   for (const e of targets.exporters) {
-    const password = exporterPassword(loaded, e);
+    const password = exporterPassword(loaded, e, source);
     if (password === undefined) continue;
     redact.push(password);
     const text =
@@ -94,12 +95,31 @@ export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir:
 }
 
 /** The password of the service an exporter watches, from its compose file; undefined when it needs none handed over. */
-function exporterPassword(loaded: LoadedFleet, e: ExporterTarget): Secret | undefined {
-  const svc = loaded.stacks.find((s) => s.def.name === e.stack)?.project?.services.find((s) => s.name === e.service);
-  if (e.connect) return new Secret(svc?.environment[e.connect.passwordVar] ?? '');
+function exporterPassword(loaded: LoadedFleet, e: ExporterTarget, source: SecretSource): Secret | undefined {
+  const project = loaded.stacks.find((s) => s.def.name === e.stack)?.project;
+  const svc = project?.services.find((s) => s.name === e.service);
+  const at = e.connect ?? e.mysql;
+  if (at && at.passwordSecret && project) return composeSecret(project, at.passwordSecret, e, source);
+  if (at) return new Secret(svc?.environment[at.passwordVar] ?? '');
   if (e.redis?.auth && svc) return new Secret(redisServicePassword(svc) ?? '');
-  if (e.mysql) return new Secret(svc?.environment[e.mysql.passwordVar] ?? '');
   return undefined;
+}
+
+/**
+ * The content of a stack's Compose secret, as its service reads it from /run/secrets
+ * (trimmed, as the images' `$(< file)` drops the newline it ends with): from its file on
+ * this machine, or the variable it names. Missing or empty is monitoring-secret-missing.
+ */
+function composeSecret(project: ComposeProject, name: string, e: ExporterTarget, source: SecretSource): Secret {
+  const def = project.secrets[name]!;
+  const env = { ...source.env, ...project.interpolation };
+  const ref = def.file ? { file: def.file } : { env: def.environment! };
+  return readSecret(
+    ref,
+    { env, readFile: source.readFile },
+    `stacks/${e.stack}/compose: secrets.${name}`,
+    `the password of ${e.stack}/${e.service} (Compose secret ${name}), for its exporter`,
+  );
 }
 
 /** The secret files of the monitoring project, by their path in it. */

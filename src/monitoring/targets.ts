@@ -156,10 +156,10 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
 
 function unwatchedWhy(kind: ExporterKind): string {
   if (kind === 'postgres')
-    return 'its password is not in its environment (POSTGRES_PASSWORD): Ferry cannot hand it to the exporter';
+    return 'its password is neither in its environment (POSTGRES_PASSWORD) nor in a Compose secret Ferry can read: it cannot hand it to the exporter';
   if (kind === 'redis') return 'on no network an exporter can join';
   if (kind === 'nginx') return "an nginx container: its stub_status page is not Ferry's to open";
-  return 'no root or user password in its environment (MARIADB_ROOT_PASSWORD, MYSQL_PASSWORD, ...): Ferry cannot hand one to the exporter';
+  return 'no root or user password in its environment (MARIADB_ROOT_PASSWORD, MYSQL_PASSWORD, ...) or in a Compose secret Ferry can read: it cannot hand one to the exporter';
 }
 
 function serverTarget(s: ServerDef): ServerTarget {

@@ -2,7 +2,8 @@
  * A fleet with every kind of thing monitoring watches, loaded from a temporary directory
  * as the commands load it: two servers (one with a Postgres on the host), a shop behind
  * nginx with Postgres (placed on the database server), Redis with a password and an HTTP check, and a
- * blog with MySQL, a Postgres with a password and its own nginx container publishing a port.
+ * blog with MySQL, a Postgres whose password is a Compose secret, and its own nginx container
+ * publishing a port.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,9 +38,11 @@ const BLOG = `services:
     volumes: [db:/var/lib/mysql]
   search:
     image: postgres:16.4
-    environment: { POSTGRES_USER: search, POSTGRES_PASSWORD: "\${SEARCH_DB_PASSWORD:-canary-pg-1f2e}" }
+    environment: { POSTGRES_USER: search, POSTGRES_PASSWORD_FILE: /run/secrets/search_pw }
+    secrets: [search_pw]
     volumes: [search:/var/lib/postgresql/data]
 volumes: { db: {}, search: {} }
+secrets: { search_pw: { file: ./search-pw.txt } }
 `;
 
 export const FLEET_YML = `servers:
@@ -87,6 +90,7 @@ export function monitoringFleet(secret = 'discord-canary'): { loaded: LoadedFlee
   const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
   writeFileSync(join(dir, 'shop.yml'), SHOP);
   writeFileSync(join(dir, 'blog.yml'), BLOG);
+  writeFileSync(join(dir, 'search-pw.txt'), 'canary-pg-1f2e\n');
   writeFileSync(join(dir, 'ferry.yml'), FLEET_YML);
   mkdirSync(join(dir, 'secrets'));
   writeFileSync(join(dir, 'secrets', 'discord-url'), `${secret}\n`);
