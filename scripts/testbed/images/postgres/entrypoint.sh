@@ -1,6 +1,7 @@
 #!/bin/bash
 # Starts Postgres as the postgres user; initialises an empty data directory first from
-# POSTGRES_PASSWORD, POSTGRES_USER and POSTGRES_DB, then runs /docker-entrypoint-initdb.d.
+# POSTGRES_PASSWORD (or the file POSTGRES_PASSWORD_FILE names), POSTGRES_USER and
+# POSTGRES_DB, then runs /docker-entrypoint-initdb.d.
 set -euo pipefail
 if [ "${1#-}" != "$1" ]; then set -- postgres "$@"; fi
 
@@ -12,6 +13,7 @@ if [ "$1" = postgres ] && [ "$(id -u)" = 0 ]; then
 fi
 
 if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
+  if [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then POSTGRES_PASSWORD=$(<"$POSTGRES_PASSWORD_FILE"); fi
   if [ -z "${POSTGRES_PASSWORD:-}" ]; then
     echo "ferry-tb-postgres: POSTGRES_PASSWORD is required to initialise the database" >&2
     exit 1
