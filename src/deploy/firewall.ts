@@ -15,6 +15,7 @@
  */
 import { cmd, type Command } from '../shell/command.js';
 import { dockerBoundUnit } from '../render/docker-unit.js';
+import { ufw } from '../harden/render/ufw.js';
 
 /** A port only one address may reach: a placed service, or an exporter open to the monitoring server. */
 export interface Guard {
@@ -81,8 +82,7 @@ export function unitText(stack: string, p: Guard): string {
 
 /** `ufw allow proto tcp from ALLOW to ADDRESS port PORT`, or its `delete`. */
 export function ufwCommand(stack: string, p: Guard, del = false): Command {
-  return cmd(
-    'ufw',
+  return ufw(
     ...(del ? ['delete'] : []),
     'allow',
     'proto',

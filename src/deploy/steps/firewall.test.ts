@@ -22,9 +22,11 @@ const L = {
   ufwShow: 'ufw show added 2>/dev/null',
   write: `cat > ${PATH}`,
   start: `systemctl daemon-reload; { systemctl enable ${UNIT} && systemctl restart ${UNIT}; }`,
-  allow: "ufw allow proto tcp from 10.0.0.2 to 10.0.0.3 port 5432 comment 'ferry shop/db'",
+  allow:
+    "flock -w 60 /run/ferry-ufw.lock ufw allow proto tcp from 10.0.0.2 to 10.0.0.3 port 5432 comment 'ferry shop/db'",
   removeUnit: `sh -c 'systemctl disable --now "$1" 2>/dev/null; rm -f "$2"; systemctl daemon-reload' sh ${UNIT} ${PATH}`,
-  deleteUfw: "ufw delete allow proto tcp from 10.0.0.2 to 10.0.0.3 port 5432 comment 'ferry shop/db' 2>/dev/null",
+  deleteUfw:
+    "flock -w 60 /run/ferry-ufw.lock ufw delete allow proto tcp from 10.0.0.2 to 10.0.0.3 port 5432 comment 'ferry shop/db' 2>/dev/null",
 };
 const CHECK = [L.systemd, L.read, L.enabled, L.rule, L.hasUfw, L.ufwShow];
 const step = firewallStep({ id: 'shop/db/firewall', host: 'db', stack: 'shop', placed: p, sudo: true, dependsOn: [] });

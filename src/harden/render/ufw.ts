@@ -28,8 +28,15 @@ export function addedLine(a: FirewallAllow): string {
   return `ufw allow from ${a.from[0]} to any port ${a.port} proto ${a.proto}${comment}`;
 }
 
-export const addCommand = (a: FirewallAllow): Command => cmd('ufw', ...ruleWords(a));
-export const deleteCommand = (a: FirewallAllow): Command => cmd('ufw', 'delete', ...ruleWords(a));
+/**
+ * A ufw command that changes its rules, holding a lock of the whole host: ufw rewrites its
+ * rule files whole, and two changes at once (two steps of a plan, two runs) lose one.
+ */
+export const UFW_LOCK = '/run/ferry-ufw.lock';
+export const ufw = (...args: string[]): Command => cmd('flock', '-w', '60', UFW_LOCK, 'ufw', ...args);
+
+export const addCommand = (a: FirewallAllow): Command => ufw(...ruleWords(a));
+export const deleteCommand = (a: FirewallAllow): Command => ufw('delete', ...ruleWords(a));
 
 /** Ferry's rules among the lines of `ufw show added`, as ufw prints them. */
 export function ferryLines(showAdded: string): string[] {

@@ -22,6 +22,9 @@ import { accessStep, ufwDefaultsCommand } from './access.js';
 import { sha256 } from './config-file.js';
 import { armedCommand, armStep, confirmStep, disarmCommand, saveCommand, startTimerCommand } from './switch.js';
 
+/** Every ufw change holds the host's ufw lock. */
+const LOCKED = 'flock -w 60 /run/ferry-ufw.lock ';
+
 const STATE = render(accessStateCommand);
 /** An upload's line without its content. */
 const noContent = (l: string): string => (l.startsWith('upload ') ? l.split(' "')[0]! : l);
@@ -52,11 +55,11 @@ class Server extends RecordingTransport {
     this.when('sshd -t', {});
     this.when(render(reloadSshCommand), () => ((this.ports = this.portsOf(this.dropIn)), {}));
     this.when(render(ufwDefaultsCommand), {});
-    this.when('ufw --force enable', () => ((this.ufw.active = true), {}));
-    this.when(/^ufw (delete )?allow /, (line) => {
-      const words = line.replace(/^ufw (delete )?allow /, '');
+    this.when(`${LOCKED}ufw --force enable`, () => ((this.ufw.active = true), {}));
+    this.when(/^flock -w 60 \/run\/ferry-ufw\.lock ufw (delete )?allow /, (line) => {
+      const words = line.replace(/^flock -w 60 \/run\/ferry-ufw\.lock ufw (delete )?allow /, '');
       const added = `ufw allow ${words.replace(/'/g, '')}`.replace(/comment (.*)$/, "comment '$1'");
-      if (line.startsWith('ufw delete')) this.ufw.lines = this.ufw.lines.filter((l) => l !== added);
+      if (line.includes(' ufw delete ')) this.ufw.lines = this.ufw.lines.filter((l) => l !== added);
       else this.ufw.lines.push(added);
       return {};
     });
@@ -151,15 +154,15 @@ test('arm, change, confirm: the switch first, the old port kept until the new on
     'systemctl reload ssh',
     STATE,
     render(ufwDefaultsCommand),
-    "ufw allow 2222/tcp comment 'ferry-harden ssh'",
-    "ufw allow 22/tcp comment 'ferry-harden ssh'",
-    'ufw --force enable',
+    `${LOCKED}ufw allow 2222/tcp comment 'ferry-harden ssh'`,
+    `${LOCKED}ufw allow 22/tcp comment 'ferry-harden ssh'`,
+    `${LOCKED}ufw --force enable`,
     `upload ${SSHD_DROP_IN} 644`,
     'sshd -t',
     'systemctl reload ssh',
     STATE,
     render(ufwDefaultsCommand),
-    "ufw delete allow 22/tcp comment 'ferry-harden ssh'",
+    `${LOCKED}ufw delete allow 22/tcp comment 'ferry-harden ssh'`,
     STATE,
   ]);
   assert.deepEqual(provedOn.splice(0), [

@@ -7,14 +7,14 @@
  */
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
-import { cmd, render, script, type Command } from '../../shell/command.js';
+import { render, script, type Command } from '../../shell/command.js';
 import { toolTail } from '../../tools/classify.js';
 import type { StepErrorCode } from '../../tools/codes.js';
 import type { FirewallAllow } from '../../model/harden.js';
 import type { AccessPlan } from '../access.js';
 import { SSHD_DROP_IN } from '../render/sshd.js';
 import { ORIGINAL_TAR, SAVED_TAR, SWITCH_DIR } from '../render/switch.js';
-import { addCommand, deleteCommand, ufwChanges } from '../render/ufw.js';
+import { addCommand, deleteCommand, ufw, ufwChanges, UFW_LOCK } from '../render/ufw.js';
 import { readAccessState } from './access-state.js';
 import {
   differences,
@@ -31,9 +31,10 @@ export interface AccessObserved {
 }
 
 export const ufwDefaultsCommand: Command = script(
-  'ufw default deny incoming >/dev/null && ufw default allow outgoing >/dev/null',
+  'flock -w 60 "$1" sh -c "ufw default deny incoming >/dev/null && ufw default allow outgoing >/dev/null"',
+  UFW_LOCK,
 );
-export const ufwEnableCommand: Command = cmd('ufw', '--force', 'enable');
+export const ufwEnableCommand: Command = ufw('--force', 'enable');
 /** A change confirmed earlier, undone from the copy the switch kept of the configuration before it. */
 export const restoreBeforeCommand: Command = script(
   '[ -f "$1" ] && cp -p "$1" "$2" && sh "$3"',
