@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { FerryError } from '../core/errors.js';
 import type { BackupDef } from '../model/backup.js';
 import type { ComposeProject, Service } from '../model/compose.js';
-import { databases, MYSQL_IMAGE, REDIS_IMAGE, type Database } from '../migrate/postgres.js';
+import { databases, isRedisImage, MYSQL_IMAGE, type Database } from '../migrate/postgres.js';
 import { sharedDir } from '../deploy/layout.js';
 
 export interface RedisSource {
@@ -88,9 +88,7 @@ export function backupSources(
         volumes: [],
       },
   );
-  const redisFound = project.services
-    .filter((s) => s.image !== undefined && REDIS_IMAGE.test(s.image))
-    .map((s) => ({ service: s.name }));
+  const redisFound = project.services.filter((s) => isRedisImage(s.image)).map((s) => ({ service: s.name }));
   const redis = pick(redisFound, def.redis, project.services, 'redis', (s) => ({ service: s.name }));
   const mysql = mysqlServices(stack, project, def);
   // Their data is dumped (Postgres, Redis) or left out (MySQL), never copied as live files.

@@ -30,7 +30,7 @@ import { upStep } from '../deploy/steps/up.js';
 import { upstreamsStep } from '../deploy/proxy-link.js';
 import { channelFor, channelSteps, type Endpoint } from './channel.js';
 import { sideOf, type Migration } from './context.js';
-import { databases, REDIS_IMAGE, type Database } from './postgres.js';
+import { databases, isRedisImage, type Database } from './postgres.js';
 import { servicesStateStep } from './steps/services.js';
 import { dumpStep } from './steps/dump.js';
 import { verifyStep, type VerifyOptions } from './steps/proof-in-pause.js';
@@ -139,7 +139,7 @@ export function movedParts(project: ComposeProject): Pick<Migration, 'databases'
       .filter((v) => !v.external)
       .map((v) => v.name)
       .filter((v) => !dbVolumes.has(v)),
-    redis: project.services.filter((s) => s.image && REDIS_IMAGE.test(s.image)).map((s) => s.name),
+    redis: project.services.filter((s) => isRedisImage(s.image)).map((s) => s.name),
   };
 }
 

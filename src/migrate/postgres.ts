@@ -42,6 +42,11 @@ export function databases(services: Service[]): Database[] {
 /** MySQL, MariaDB and Percona Server images (not their exporters or tools). */
 export const MYSQL_IMAGE = /(^|\/)(mysql|mysql-server|mariadb|percona|percona-server)(:|@|$)/i;
 export const REDIS_IMAGE = /(^|\/)[a-z0-9-]*(redis|valkey|keydb)[a-z0-9-]*(:|$)/i;
+/** Images named like Redis that hold no data of their own: exporters, backup sidecars, UIs, Sentinel. */
+const NOT_REDIS = /(^|\/)[^/:]*(exporter|backup|commander|insight|sentinel)[^/:]*(:|$)/i;
+/** A Redis (or Valkey, KeyDB) server's image, not a tool named after it. */
+export const isRedisImage = (image: string | undefined): boolean =>
+  image !== undefined && REDIS_IMAGE.test(image) && !NOT_REDIS.test(image);
 
 /** Tables of the database (user schemas), one `schema.table` per line. */
 export const TABLES_SQL =

@@ -84,10 +84,16 @@ test('connect: Postgres needs its password in the environment or a Compose secre
   );
 });
 
-test('connect: Redis images are found by name, their exporters are not', () => {
+test('connect: Redis images are found by name; exporters, UIs and Sentinel named after it are not', () => {
   for (const image of ['redis:7.4', 'valkey/valkey:8', 'bitnami/redis:7.2', 'ferry-tb-redis:1'])
     assert.equal(exporterKind(service({ image })), 'redis', image);
-  for (const image of ['bitnami/redis-exporter:1.6', 'oliver006/redis_exporter:v1.66.0'])
+  for (const image of [
+    'bitnami/redis-exporter:1.6',
+    'oliver006/redis_exporter:v1.66.0',
+    'rediscommander/redis-commander:latest',
+    'redis/redisinsight:2.60',
+    'bitnami/redis-sentinel:7.4',
+  ])
     assert.equal(exporterKind(service({ image })), undefined, image);
 });
 

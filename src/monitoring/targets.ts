@@ -7,7 +7,7 @@
 import { knownImage } from '../check/known-images.js';
 import { parseImage } from '../check/image-ref.js';
 import type { Service } from '../model/compose.js';
-import { databases, REDIS_IMAGE } from '../migrate/postgres.js';
+import { databases, isRedisImage } from '../migrate/postgres.js';
 import {
   mysqlConnect,
   postgresConnect,
@@ -171,7 +171,7 @@ export function exporterKind(s: Service): ExporterKind | undefined {
   const label = knownImage(s.image)?.label;
   // A Postgres as migrations and backups find one (an image named like postgres, not a tool of it).
   if (label === 'PostgreSQL' || databases([s]).length > 0) return 'postgres';
-  if (label === 'Redis' || (s.image && REDIS_IMAGE.test(s.image) && !/exporter/i.test(s.image))) return 'redis';
+  if (isRedisImage(s.image)) return 'redis';
   if (label === 'MySQL') return 'mysql';
   if (s.image && ['nginx', 'nginx-unprivileged', 'openresty'].includes(parseImage(s.image).name)) return 'nginx';
   return undefined;
