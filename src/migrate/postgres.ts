@@ -39,8 +39,11 @@ export function databases(services: Service[]): Database[] {
     });
 }
 
-/** MySQL, MariaDB and Percona Server images (not their exporters or tools). */
-export const MYSQL_IMAGE = /(^|\/)(mysql|mysql-server|mariadb|percona|percona-server)(:|@|$)/i;
+/**
+ * MySQL, MariaDB and Percona Server images, also under a name of one's own ending so
+ * (`acme-mariadb`), not their exporters or tools (`mysqld-exporter`, `mysql-router`).
+ */
+export const MYSQL_IMAGE = /(^|\/)[a-z0-9-]*(mysql|mariadb|percona)(-server)?(:|@|$)/i;
 export const REDIS_IMAGE = /(^|\/)[a-z0-9-]*(redis|valkey|keydb)[a-z0-9-]*(:|$)/i;
 /** Images named like Redis that hold no data of their own: exporters, backup sidecars, UIs, Sentinel. */
 const NOT_REDIS = /(^|\/)[^/:]*(exporter|backup|commander|insight|sentinel)[^/:]*(:|$)/i;

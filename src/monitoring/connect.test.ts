@@ -130,3 +130,16 @@ test('connect: the my.cnf of mysqld_exporter quotes the password, so that # and 
   assert.equal(mysqlMyCnf(e, 'a#b;c'), '[client]\nuser=root\npassword="a#b;c"\nhost=db\nport=3306\n');
   assert.match(mysqlMyCnf(e, 'say "hi"'), /^password=`say "hi"`$/m);
 });
+
+test("connect: MySQL images are found by name, also under a prefix of one's own; their exporters and tools are not", () => {
+  for (const image of [
+    'mysql:8.4',
+    'mariadb:11',
+    'bitnami/mariadb:11.4',
+    'percona/percona-server:8.0',
+    'ferry-tb-mariadb:1',
+  ])
+    assert.equal(exporterKind(service({ image })), 'mysql', image);
+  for (const image of ['prom/mysqld-exporter:v0.16.0', 'mysql/mysql-router:8.0', 'mariadb-backup:1'])
+    assert.equal(exporterKind(service({ image })), undefined, image);
+});

@@ -7,7 +7,7 @@
 import { knownImage } from '../check/known-images.js';
 import { parseImage } from '../check/image-ref.js';
 import type { Service } from '../model/compose.js';
-import { databases, isRedisImage } from '../migrate/postgres.js';
+import { databases, isRedisImage, MYSQL_IMAGE } from '../migrate/postgres.js';
 import {
   mysqlConnect,
   postgresConnect,
@@ -172,7 +172,7 @@ export function exporterKind(s: Service): ExporterKind | undefined {
   // A Postgres as migrations and backups find one (an image named like postgres, not a tool of it).
   if (label === 'PostgreSQL' || databases([s]).length > 0) return 'postgres';
   if (isRedisImage(s.image)) return 'redis';
-  if (label === 'MySQL') return 'mysql';
+  if (label === 'MySQL' || (s.image !== undefined && MYSQL_IMAGE.test(s.image))) return 'mysql';
   if (s.image && ['nginx', 'nginx-unprivileged', 'openresty'].includes(parseImage(s.image).name)) return 'nginx';
   return undefined;
 }

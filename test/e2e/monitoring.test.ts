@@ -24,16 +24,11 @@ import { receiver, until, type Hook } from './webhook.js';
 const HOOK_CANARY = 'mon-hook-canary-8e1f0a';
 const PG_CANARY = 'mon-pg-canary-2b9d47';
 const REDIS_CANARY = 'mon-redis-canary-5c0e13';
-/** With a # and a ;, which mysqld_exporter's my.cnf would read as a comment unquoted. */
-const MARIADB_CANARY = 'mon-my#canary;4e1a';
-/** The password of a Postgres placed on the other server, read from a Compose secret's file. */
-const LEDGER_CANARY = 'mon-ledger-canary-93b0';
 const STACK = 'tbmon';
 const DOMAIN = 'tbmon.test';
 /**
- * A stack of a Postgres, a Redis and a MariaDB, each with a password of its own, a web
- * service behind Ferry's nginx, and a second Postgres placed on the other server whose
- * password is a Compose secret's file: their exporters are the monitoring's to add.
+ * A stack of a Postgres and a Redis, each with a password of its own, and a web service
+ * behind Ferry's nginx: their exporters are the monitoring's to add.
  */
 const COMPOSE = `services:
   db:
@@ -49,12 +44,6 @@ const COMPOSE = `services:
     volumes: [cache-data:/data]
     restart: unless-stopped
     mem_limit: 128m
-  sql:
-    image: ferry-tb-mariadb:1
-    environment: { MARIADB_ROOT_PASSWORD: "\${MARIADB_ROOT_PASSWORD}", MARIADB_DATABASE: shop }
-    volumes: [sql-data:/var/lib/mysql]
-    restart: unless-stopped
-    mem_limit: 256m
   web:
     image: ferry-tb-app:1
     healthcheck:
@@ -63,16 +52,7 @@ const COMPOSE = `services:
       retries: 15
     restart: unless-stopped
     mem_limit: 128m
-  ledger:
-    image: ferry-tb-postgres:1
-    environment: { POSTGRES_USER: ledger, POSTGRES_PASSWORD_FILE: /run/secrets/ledger_pw }
-    secrets: [ledger_pw]
-    expose: ["5432"]
-    volumes: [ledger-data:/var/lib/postgresql/data]
-    restart: unless-stopped
-    mem_limit: 256m
-volumes: { db-data: {}, cache-data: {}, sql-data: {}, ledger-data: {} }
-secrets: { ledger_pw: { file: ./ledger-pw.txt } }
+volumes: { db-data: {}, cache-data: {} }
 `;
 
 const server = (h: TestbedHost) =>
@@ -87,7 +67,6 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     server(other),
     'stacks:',
     `  ${STACK}: { server: ${mon.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s },`,
-    `    services: { ledger: { server: ${other.name} } },`,
     `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] } }`,
     'monitoring:',
     `  server: ${mon.name}`,
@@ -103,7 +82,6 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     `    postgres_exporter: ${image('postgres-exporter')}`,
     `    redis_exporter: ${image('redis-exporter')}`,
     `    nginx_exporter: ${image('nginx-exporter')}`,
-    `    mysql_exporter: ${image('mysqld-exporter')}`,
     extra,
     '',
   ].join('\n');
@@ -127,11 +105,7 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
   const state = join(dir, 'state');
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
-  writeFileSync(join(dir, 'ledger-pw.txt'), `${LEDGER_CANARY}\n`);
-  writeFileSync(
-    join(dir, '.env'),
-    `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\nMARIADB_ROOT_PASSWORD='${MARIADB_CANARY}'\n`,
-  );
+  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
   const shown: string[] = [];
   const run = async (args: string[], env: Record<string, string> = {}): Promise<Transcript> => {
     const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
@@ -145,8 +119,7 @@ function rig(mon: TestbedHost, other: TestbedHost) {
     for (const h of [mon, other])
       onHost(
         h,
-        `for p in ferry-monitoring ferry-exporters ${STACK}; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z "$ids" ] || docker rm -f $ids >/dev/null; done; ` +
-          `docker volume ls -q --filter label=com.docker.compose.project=${STACK} | xargs -r docker volume rm >/dev/null; ` +
+        'for p in ferry-monitoring ferry-exporters; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z "$ids" ] || docker rm -f $ids >/dev/null; done; ' +
           'docker volume ls -q --filter label=com.docker.compose.project=ferry-monitoring | xargs -r docker volume rm >/dev/null; ' +
           'rm -rf /srv/ferry/ferry-monitoring /srv/ferry/ferry-exporters-*; ' +
           "for u in $(systemctl list-units --all --no-legend --plain 'ferry-firewall-ferry-exporters-*' | cut -d' ' -f1); do systemctl disable --now $u; rm -f /etc/systemd/system/$u; done 2>/dev/null; systemctl daemon-reload; " +
@@ -156,20 +129,6 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   };
   return { dir, state, run, shown, clean };
 }
-
-/** Whether Prometheus has `metric` 1 for the stack's service (on that server). */
-const upFor = (mon: TestbedHost, metric: string, service: string, server?: string) => (): boolean => {
-  const r = prometheusApi(mon, `/api/v1/query?query=${metric}`) as {
-    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-  };
-  return r.data.result.some(
-    (x) =>
-      x.metric.stack === STACK &&
-      x.metric.service === service &&
-      (server === undefined || x.metric.server === server) &&
-      x.value[1] === '1',
-  );
-};
 
 /** The first apply: everything up and scraped, secrets only in their files on the servers; the second changes nothing. */
 async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost, hook: Hook): Promise<void> {
@@ -191,21 +150,19 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
       return (
         [mon, other].every((h) => up('node', h.name) && up('ssh', h.name)) &&
         up('postgres', mon.name) &&
-        up('postgres', other.name) &&
         up('redis', mon.name) &&
-        up('mysql', mon.name) &&
         up('nginx', mon.name)
       );
     },
     120_000,
   );
   // The exporter logs in to the stack's Postgres with the password from its secret file.
-  await until("pg_up 1 for the stack's Postgres", upFor(mon, 'pg_up', 'db', mon.name), 60_000);
-  // And the one placed on the other server, its password read from the Compose secret's file.
-  await until(
-    'pg_up 1 for the Postgres placed on the other server',
-    upFor(mon, 'pg_up', 'ledger', other.name),
-    120_000,
+  const pgUp = prometheusApi(mon, '/api/v1/query?query=pg_up') as {
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  assert.deepEqual(
+    pgUp.data.result.map((r) => [r.metric.stack, r.metric.service, r.value[1]]),
+    [[STACK, 'db', '1']],
   );
   // The nginx exporter reads Ferry's nginx through its status page on loopback (written
   // after the exporter started: a scrape before it says nginx_up 0).
@@ -224,9 +181,16 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
   assert.equal(status(mon, 'http://127.0.0.1:9180/stub_status'), '200', 'the status page answers on loopback');
   assert.equal(status(mon, `http://${mon.host}:9180/stub_status`), '000', 'and nowhere else');
   // redis_exporter logs in to the stack's Redis with the password from its secret file.
-  await until("redis_up 1 for the stack's Redis", upFor(mon, 'redis_up', 'cache'), 60_000);
-  // mysqld_exporter logs in to the stack's MariaDB as root, with the password (quoted) from its my.cnf.
-  await until("mysql_up 1 for the stack's MariaDB", upFor(mon, 'mysql_up', 'sql'), 90_000);
+  await until(
+    "redis_up 1 for the stack's Redis",
+    () => {
+      const r = prometheusApi(mon, '/api/v1/query?query=redis_up') as {
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
+      return r.data.result.some((x) => x.metric.stack === STACK && x.metric.service === 'cache' && x.value[1] === '1');
+    },
+    60_000,
+  );
   // The container health timer runs on both servers, and node_exporter hands its figures on.
   await until(
     'ferry_container_unhealthy of both servers in Prometheus',
@@ -239,7 +203,7 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     120_000,
   );
   const exporters = onHost(mon, `readlink -f /srv/ferry/ferry-exporters-${mon.name}/current`).trim();
-  for (const secret of [`pg-${STACK}-db`, `redis-${STACK}-cache`, `mysql-${STACK}-sql`])
+  for (const secret of [`pg-${STACK}-db`, `redis-${STACK}-cache`])
     assert.equal(onHost(mon, `stat -c %a ${exporters}/secrets/${secret}`).trim(), '600');
   assert.doesNotMatch(onHost(mon, `cat ${exporters}/compose.yml`), /canary/);
   const rules = prometheusApi(mon, '/api/v1/rules') as { data: { groups: { name: string }[] } };
@@ -414,7 +378,7 @@ describe(
           }
         });
       assert.ok(files.length > 5, `the state directory holds ${files.length} files`);
-      const canaries = new RegExp(`${HOOK_CANARY}|${PG_CANARY}|${REDIS_CANARY}|${MARIADB_CANARY}|${LEDGER_CANARY}`);
+      const canaries = new RegExp(`${HOOK_CANARY}|${PG_CANARY}|${REDIS_CANARY}`);
       for (const text of [...shown, ...files]) assert.doesNotMatch(text, canaries);
       assert.doesNotMatch(onHost(mon, 'ps -eo args'), canaries);
     });
