@@ -108,6 +108,7 @@ export const passwordDir = (stack: string): Command =>
  * database, $4 the SQL that writes the per-table queries (for `\gexec`), then restic's argv.
  */
 export const PG_BACKUP = `set -euo pipefail
+trap 'rc=$?; echo "Postgres backup, line $LINENO: exit $rc of: $BASH_COMMAND" >&2' ERR
 c=$1 u=$2 d=$3 gen=$4; shift 4
 coproc PG { docker exec -i "$c" psql -X -q -At -v ON_ERROR_STOP=1 -U "$u" -d "$d"; }
 w=\${PG[1]} r=\${PG[0]}
@@ -153,6 +154,7 @@ export const postgresBackup = (
  * restic's argv.
  */
 export const REDIS_BACKUP = `set -euo pipefail
+trap 'rc=$?; echo "Redis backup, line $LINENO: exit $rc of: $BASH_COMMAND" >&2' ERR
 c=$1; shift
 IFS= read -r REDISCLI_AUTH || true
 if [ -n "$REDISCLI_AUTH" ]; then export REDISCLI_AUTH; else unset REDISCLI_AUTH; fi
@@ -173,7 +175,8 @@ for _ in $(seq 600); do now=$(cli LASTSAVE); [ "$now" != "$before" ] && break; s
 info=$(cli INFO persistence)
 [[ $info == *rdb_last_bgsave_status:ok* ]] || { echo "the save failed: $(tr -d '\\r' <<<"$info" | grep -E '^rdb_(last_bgsave_status|bgsave_in_progress|last_save_time)')" >&2; exit 1; }
 dir=$(cli CONFIG GET dir | sed -n 2p); file=$(cli CONFIG GET dbfilename | sed -n 2p)
-keys=$(docker exec "$c" redis-check-rdb "$dir/$file" | sed -n 's/.*\\[info\\] \\([0-9]*\\) keys read.*/\\1/p')
+check=$(docker exec "$c" redis-check-rdb "$dir/$file" 2>&1) || { echo "redis-check-rdb $dir/$file failed: $(tail -n 3 <<<"$check")" >&2; exit 1; }
+keys=$(sed -n 's/.*\\[info\\] \\([0-9]*\\) keys read.*/\\1/p' <<<"$check")
 [ -n "$keys" ] || { echo "redis-check-rdb read no keys count from $dir/$file" >&2; exit 1; }
 echo "keys|$keys"
 "$@" --stdin-from-command -- docker exec "$c" cat "$dir/$file"`;
