@@ -19,7 +19,22 @@ export interface BundleFile {
   /** Relative to the project directory (and to the release directory on the server). */
   rel: string;
   content: Buffer | Secret;
+  /** Its mode on the server. Default: PRIVATE. */
+  mode?: number;
 }
+
+/**
+ * Modes of a release's files. The release directory is 700 (root's alone), so these say
+ * only what a container's own user may do with a file mounted into it. Compose files and
+ * env files are read by Compose on the host: root's alone. A bind-mounted file keeps the
+ * source's execute bits; a secret or config is read-only to every user, as Swarm has
+ * them (Compose mounts the file as it is, and a service that is not root, Grafana, a
+ * database after it drops root, must read it).
+ */
+export const PRIVATE = 0o600;
+export const MOUNTED = 0o644;
+export const MOUNTED_EXECUTABLE = 0o755;
+export const SECRET_OR_CONFIG = 0o444;
 
 export interface Bundle {
   id: string;
@@ -143,12 +158,19 @@ export function makeBundle(
     );
     return undefined;
   };
-  const add = (abs: string, what: string, secret: boolean) => {
+  const add = (abs: string, what: string, secret: boolean, mode = PRIVATE) => {
     const rel = relOf(abs, what);
-    if (rel === undefined || files.has(rel)) return;
+    if (rel === undefined) return;
+    const had = files.get(rel);
+    // A file both read by Compose and mounted (an env file a service also mounts) is mounted's.
+    if (had) {
+      if (mode !== PRIVATE) had.mode = mode;
+      return;
+    }
     const raw = read(abs, what);
-    if (raw) files.set(rel, { rel, content: secret ? new Secret(raw.toString('utf8')) : raw });
+    if (raw) files.set(rel, { rel, content: secret ? new Secret(raw.toString('utf8')) : raw, mode });
   };
+  const mounted = (abs: string): number => ((statSync(abs).mode & 0o111) !== 0 ? MOUNTED_EXECUTABLE : MOUNTED);
 
   let composeFiles: string[];
   let envFile: string | undefined;
@@ -169,7 +191,7 @@ export function makeBundle(
     for (const e of svc.envFiles) if (existsSync(e.path)) add(e.path, `env_file of service ${svc.name}`, true);
     for (const v of svc.volumes)
       if (v.type === 'bind' && v.source?.startsWith(base) && isFile(v.source))
-        add(v.source, `bind mount of service ${svc.name}`, false);
+        add(v.source, `bind mount of service ${svc.name}`, false, mounted(v.source));
     for (const src of dataBinds(svc, base)) {
       const rel = relOf(src, 'bind mount');
       if (rel !== undefined && rel !== '') dataPaths.add(rel);
@@ -182,15 +204,16 @@ export function makeBundle(
     for (const [key, r] of Object.entries(map)) {
       if (generated && !named.has(key)) continue;
       if (r.file && existsSync(r.file) && statSync(r.file).isFile())
-        add(r.file, `${kind} ${r.name}`, kind === 'secret');
+        add(r.file, `${kind} ${r.name}`, kind === 'secret', SECRET_OR_CONFIG);
     }
   }
   if (problems.length > 0) throw new InputError(problems);
 
   const sorted = [...files.values()].sort((a, b) => a.rel.localeCompare(b.rel));
   const h = createHash('sha256');
+  // A mode other than PRIVATE is part of the release (releases made before modes were kept stay the same).
   for (const f of sorted)
-    h.update(`${f.rel}\0`)
+    h.update(`${f.rel}${(f.mode ?? PRIVATE) === PRIVATE ? '' : ` ${(f.mode ?? PRIVATE).toString(8)}`}\0`)
       .update(f.content instanceof Secret ? f.content.reveal() : f.content)
       .update('\0');
   for (const [img, id] of Object.entries(imageIds).sort()) h.update(`image ${img} ${id}\0`);

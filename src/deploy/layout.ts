@@ -3,7 +3,7 @@
  * hash of what it holds; `current` points at the one that runs; `shared` holds the data
  * that relative bind mounts name, so that it outlives releases.
  *
- *   /srv/ferry/STACK/releases/ID/...   compose files, env files, configs (mode 600)
+ *   /srv/ferry/STACK/releases/ID/...   compose files, env files (600), mounted files (644), secrets and configs (444), in a directory of mode 700
  *   /srv/ferry/STACK/current -> releases/ID
  *   /srv/ferry/STACK/shared/...        data of relative bind mounts
  *   /srv/ferry/STACK/history           one line per switch: "ISO-TIME ID"

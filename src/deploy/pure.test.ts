@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
@@ -77,6 +77,31 @@ test('a bundle holds the compose file, a generated env file, env_files and bind-
     ).id,
     b.id,
   );
+});
+
+test("modes: Compose and env files are root's alone; a mounted file keeps its execute bits; secrets and configs are read-only to all", () => {
+  const compose =
+    'services:\n  web:\n    image: app:1\n    env_file: web.env\n    secrets: [pw]\n    configs: [conf]\n' +
+    '    volumes: ["./start.sh:/start.sh:ro", "./app.ini:/etc/app.ini:ro", "./web.env:/etc/web.env:ro"]\n' +
+    'secrets: { pw: { file: ./pw.txt } }\nconfigs: { conf: { file: ./conf.yml } }\n';
+  const files = {
+    'app/compose.yml': compose,
+    'app/web.env': 'A=1\n',
+    'app/start.sh': '#!/bin/sh\n',
+    'app/app.ini': 'a=1\n',
+    'app/pw.txt': 'pw-canary\n',
+    'app/conf.yml': 'x: 1\n',
+  };
+  const stack = stackIn(files);
+  chmodSync(join(stack.project!.workingDir, 'start.sh'), 0o750);
+  const b = makeBundle(stack);
+  assert.deepEqual(
+    b.files.map((f) => `${f.rel} ${(f.mode ?? 0o600).toString(8)}`),
+    ['app.ini 644', 'compose.yml 600', 'conf.yml 444', 'pw.txt 444', 'start.sh 755', 'web.env 644'],
+  );
+  // A mode is part of the release: the same files executable or not are two releases.
+  chmodSync(join(stack.project!.workingDir, 'start.sh'), 0o640);
+  assert.notEqual(makeBundle(stack).id, b.id);
 });
 
 test('a file outside the project directory is refused with outside-project', () => {

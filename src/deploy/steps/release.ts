@@ -1,5 +1,5 @@
 /**
- * The release directory: every file of the bundle, mode 600, written into
+ * The release directory (mode 700): every file of the bundle, in its mode (bundle.ts), written into
  * `releases/ID.partial` and renamed to `releases/ID` once complete, so that a release
  * directory is never half there. Relative bind mounts become links into `shared/`,
  * where their data outlives releases. A manifest (`sha256sum` format) lets `verify`
@@ -11,7 +11,7 @@ import { isSecret } from '../../core/secret.js';
 import { and, cmd, or, quiet, render, type Command } from '../../shell/command.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { runOwn } from './failure.js';
-import type { Bundle } from '../bundle.js';
+import { PRIVATE, type Bundle } from '../bundle.js';
 import { currentLink, releaseDir, releasesDir, sharedDir } from '../layout.js';
 import { META, metaText, type ReleaseMeta } from '../release-meta.js';
 
@@ -86,7 +86,7 @@ export function releaseStep(o: {
     title: `release ${o.bundle.id} (${o.bundle.files.length} files)`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Write release ${o.bundle.id} of stack ${o.stack}: ${o.bundle.files.map((f) => f.rel).join(', ')} (mode 600) into ${dir}, through ${partial} so that it appears complete or not at all${o.bundle.dataPaths.length > 0 ? `; link ${o.bundle.dataPaths.join(', ')} to ${sharedDir(o.stack)}/ so their data outlives releases` : ''}.`,
+      purpose: `Write release ${o.bundle.id} of stack ${o.stack}: ${o.bundle.files.map((f) => `${f.rel} (${(f.mode ?? PRIVATE).toString(8)})`).join(', ')} into ${dir}, through ${partial} so that it appears complete or not at all${o.bundle.dataPaths.length > 0 ? `; link ${o.bundle.dataPaths.join(', ')} to ${sharedDir(o.stack)}/ so their data outlives releases` : ''}.`,
       commands: [render(existsCommand(dir)), `upload each file to ${partial}/…`, `mv ${partial} ${dir}`],
       verify: `${render(verifyCommand(dir))}`,
       undo: `rm -rf ${partial}; rm -rf ${dir} (only when this run created it and it is not current)`,
@@ -120,7 +120,7 @@ export function releaseStep(o: {
       for (const f of o.bundle.files) {
         const parent = posix.dirname(`${partial}/${f.rel}`);
         if (parent !== partial) await run(ctx, cmd('mkdir', '-p', '-m', '700', parent), `creating ${parent}`);
-        await ctx.transport.upload(`${partial}/${f.rel}`, f.content, { mode: 0o600, sudo: o.sudo });
+        await ctx.transport.upload(`${partial}/${f.rel}`, f.content, { mode: f.mode ?? PRIVATE, sudo: o.sudo });
       }
       for (const d of o.bundle.dataPaths) {
         const link = `${partial}/${d}`;

@@ -42,8 +42,8 @@ export const GRAFANA_PASSWORD_FILE = 'grafana/admin-password';
 
 /**
  * `files`: the generated configuration files (paths in the project directory); `secrets`:
- * the receivers that have a secret. The containers run as root: a release's files are
- * mode 600, owned by root, and Prometheus, Alertmanager and Grafana read them.
+ * the receivers that have a secret. The containers run as root: Prometheus and Grafana
+ * write their data volumes, and a release's files are root's.
  */
 export function renderMonitoringCompose(
   def: MonitoringDef,
@@ -261,7 +261,7 @@ function redisExporter(def: MonitoringDef, e: ExporterTarget): Record<string, un
 /**
  * The rest of an exporter of a stack's service: on the service's network, its port
  * (`listens`, inside the container) published on the exporter's address, run as root
- * because the secret file it reads is mode 600, owned by root.
+ * (the secret file it reads is root's, read-only).
  */
 function onStackNetwork(e: ExporterTarget, network: string, listens: number): Record<string, unknown> {
   const port = e.address.split(':').pop()!;
