@@ -62,7 +62,7 @@ test('monitoring render --json: the files, the secret places and the unprobed ch
   assert.equal(doc.files.length, 18);
   assert.deepEqual(
     doc.secrets.map((s) => s.receiver),
-    ['hooks', 'chat', 'discord', 'phone', 'mail'],
+    ['hooks', 'chat', 'discord', 'phone', 'mail', 'ferry-heartbeat'],
   );
   assert.equal(doc.unprobed.length, 1);
   assert.equal(doc.unwatched.length, 2);

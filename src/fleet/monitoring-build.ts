@@ -22,6 +22,9 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   backupMaxAgeHours: 26,
 };
 
+/** How often the Watchdog alert is posted to `monitoring.heartbeat.url`. */
+export const DEFAULT_HEARTBEAT = '1m';
+
 /**
  * Upstream images and the versions the generated files are written for. redis_exporter's
  * plain tag is built FROM scratch: its alpine tag has the wget the healthcheck runs.
@@ -67,6 +70,9 @@ export function monitoringDef(m: MonitoringEntry, baseDir: string): MonitoringDe
     grafana:
       m.grafana === false ? false : m.grafana ? { adminPassword: secretRef(m.grafana.admin_password, baseDir) } : {},
     cadvisor: m.cadvisor ?? true,
+    ...(m.heartbeat
+      ? { heartbeat: { url: secretRef(m.heartbeat.url, baseDir), every: m.heartbeat.every ?? DEFAULT_HEARTBEAT } }
+      : {}),
   };
 }
 

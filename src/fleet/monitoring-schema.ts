@@ -192,8 +192,9 @@ export const MonitoringSchema = z
         .describe('The server (under `servers`) that runs Prometheus, Alertmanager, Grafana and the blackbox prober.'),
       receivers: z
         .record(
-          z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, {
-            error: 'must be a receiver name: lower-case letters, digits, "_" and "-"',
+          z.string().regex(/^(?!ferry-)[a-z0-9][a-z0-9_-]*$/, {
+            error:
+              'must be a receiver name: lower-case letters, digits, "_" and "-", not beginning with "ferry-" (names of Ferry\'s own)',
           }),
           ReceiverSchema,
           { error: 'must be a mapping of receiver names to receivers' },
@@ -241,6 +242,22 @@ export const MonitoringSchema = z
         .boolean({ error: 'must be true or false' })
         .optional()
         .describe('Run cAdvisor on every server (the container alerts need it). Default: true.'),
+      heartbeat: z
+        .strictObject(
+          {
+            url: SecretRefSchema.describe(
+              "The URL of a dead man's switch (a healthchecks.io check, an Uptime Kuma push monitor, any URL that takes a POST).",
+            ),
+            every: duration(
+              "How often the heartbeat is posted; set the switch's period to it and its grace to at least as much again. Default: 1m.",
+            ),
+          },
+          { error: MAPPING },
+        )
+        .optional()
+        .describe(
+          'Who watches the watcher: the Watchdog alert, always firing while Prometheus runs and evaluates its rules, is posted to this URL by Alertmanager every `every`. When the monitoring server, Prometheus or Alertmanager stops, the posts stop, and the service at the URL says so. Default: none (Watchdog is kept in Alertmanager only).',
+        ),
     },
     { error: MAPPING },
   )
@@ -253,19 +270,26 @@ export type MonitoringEntry = z.output<typeof MonitoringSchema>;
 /** Keys whose value is a receiver's secret: a value written there is never echoed back in an error. */
 export function isReceiverSecretPath(path: readonly (string | number)[]): boolean {
   return (
-    path.length >= 4 &&
-    path[0] === 'monitoring' &&
-    path[1] === 'receivers' &&
-    ['url', 'token', 'password'].includes(String(path[3]))
+    (path.length >= 4 &&
+      path[0] === 'monitoring' &&
+      path[1] === 'receivers' &&
+      ['url', 'token', 'password'].includes(String(path[3]))) ||
+    (path.length >= 3 && path[0] === 'monitoring' && path[1] === 'heartbeat' && path[2] === 'url')
   );
 }
 
 /** Strings written at those keys (where ferry.yml should name an env variable or file), for the redactor. */
 export function receiverSecretsWritten(doc: Record<string, unknown>): string[] {
   const m = doc['monitoring'];
-  const receivers = m !== null && typeof m === 'object' ? (m as Record<string, unknown>)['receivers'] : undefined;
-  if (receivers === null || typeof receivers !== 'object') return [];
-  return Object.values(receivers as Record<string, unknown>).flatMap((r) =>
+  const of = (key: string): unknown =>
+    m !== null && typeof m === 'object' ? (m as Record<string, unknown>)[key] : undefined;
+  const receivers = of('receivers');
+  const heartbeat = of('heartbeat');
+  const holders = [
+    ...(receivers !== null && typeof receivers === 'object' ? Object.values(receivers as Record<string, unknown>) : []),
+    heartbeat,
+  ];
+  return holders.flatMap((r) =>
     r !== null && typeof r === 'object'
       ? ['url', 'token', 'password'].flatMap((k) => {
           const v = (r as Record<string, unknown>)[k];

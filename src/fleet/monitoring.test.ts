@@ -75,3 +75,29 @@ test('monitoring: an unknown receiver type, a threshold out of range, a bad imag
     ],
   );
 });
+
+test("monitoring: the heartbeat, its URL a secret read from where ferry.yml says; a literal URL refused unshown; ferry- names are Ferry's", () => {
+  const ok = load(['server: mon', 'heartbeat: { url: { env: BEAT_URL } }']);
+  assert.deepEqual(ok.findings, []);
+  assert.deepEqual(ok.fleet!.monitoring!.heartbeat, { url: { env: 'BEAT_URL' }, every: '1m' });
+  assert.equal(load(['server: mon']).fleet!.monitoring!.heartbeat, undefined);
+  const literal = load(['server: mon', 'heartbeat: { url: "https://hc.example/ping/abc-secret", every: 30s }']);
+  assert.deepEqual(
+    literal.findings.map((f) => [f.code, f.where.path]),
+    [['schema', 'monitoring/heartbeat/url']],
+  );
+  assert.doesNotMatch(literal.findings[0]!.message, /abc-secret/);
+  assert.deepEqual(literal.secrets, ['https://hc.example/ping/abc-secret'], 'known to the redactor');
+  const bad = load([
+    'server: mon',
+    'heartbeat: { url: { env: X }, every: often }',
+    'receivers: { ferry-heartbeat: { type: webhook, url: { env: Y } } }',
+  ]);
+  assert.deepEqual(
+    bad.findings.map((f) => [f.code, f.where.path]),
+    [
+      ['schema', 'monitoring/heartbeat/every'],
+      ['schema', 'monitoring/receivers/ferry-heartbeat'],
+    ],
+  );
+});

@@ -68,4 +68,9 @@ export interface MonitoringDef {
   grafana: false | { adminPassword?: SecretRef };
   /** cAdvisor on every server. */
   cadvisor: boolean;
+  /**
+   * A dead man's switch: the always-firing Watchdog alert posted to this URL every `every`
+   * (a PromQL duration), so that a service there notices when monitoring itself stops.
+   */
+  heartbeat?: { url: SecretRef; every: string };
 }

@@ -11,6 +11,7 @@ import { monitoringFiles } from './render/index.js';
 import { renderNginxStatus } from './render/nginx-status.js';
 import { receiverSecretRef } from './secrets.js';
 import type { MonitoringTargets } from './targets.js';
+import { alertmanagerReceivers } from './render/alertmanager.js';
 
 export function allMonitoringFiles(def: MonitoringDef, targets: MonitoringTargets): Map<string, string> {
   const config = monitoringFiles(def, targets);
@@ -40,7 +41,7 @@ export interface SecretPlace {
 }
 
 export function secretPlaces(def: MonitoringDef): SecretPlace[] {
-  return def.receivers.flatMap((r) => {
+  return alertmanagerReceivers(def).flatMap((r) => {
     const from = receiverSecretRef(r);
     return from ? [{ receiver: r.name, path: receiverSecretFile(r.name), from }] : [];
   });

@@ -59,14 +59,18 @@ test('targets: every server, the exporter of each stateful service where it runs
   assert.deepEqual(t.unprobed, [{ stack: 'blog', service: 'mysql', port: 3306, path: '/' }]);
 });
 
-test('rules: the fixture fleet gets every group; a fleet without services or backups gets hosts and containers only', () => {
+test('rules: the fixture fleet gets every group; a fleet without services or backups gets hosts, containers and the heartbeat only', () => {
   const { loaded } = monitoringFleet();
   const targets = monitoringTargets(loaded);
   const names = (gs: { name: string }[]) => gs.map((g) => g.name);
   assert.deepEqual(names(fleetRuleGroups(DEFAULT_THRESHOLDS, targets)), names(allRuleGroups(DEFAULT_THRESHOLDS)));
   assert.deepEqual(targets.backedUp, ['shop']);
   const bare = { ...targets, exporters: [], probes: [], backedUp: [] };
-  assert.deepEqual(names(fleetRuleGroups(DEFAULT_THRESHOLDS, bare)), ['ferry-hosts', 'ferry-containers']);
+  assert.deepEqual(names(fleetRuleGroups(DEFAULT_THRESHOLDS, bare)), [
+    'ferry-hosts',
+    'ferry-containers',
+    'ferry-heartbeat',
+  ]);
 });
 
 test('rule tests: every rule has a case where it fires and one where it stays silent', () => {

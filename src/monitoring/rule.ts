@@ -29,7 +29,8 @@ export interface AlertRule {
   expr: string;
   /** A PromQL duration; `0m` fires at once. */
   for: string;
-  severity: Severity;
+  /** `none`: the heartbeat, which no receiver of alerts gets. */
+  severity: Severity | 'none';
   /** Annotations; they may name labels (`{{ $labels.server }}`) and nothing else, so that tests can expect them exactly. */
   summary: string;
   description: string;

@@ -1,12 +1,13 @@
 /**
- * The alert rules of a fleet: hosts and containers always, and a group for each kind of
- * service or probe the fleet has, and the backups' when a stack is backed up.
+ * The alert rules of a fleet: hosts, containers and the heartbeat always, and a group for
+ * each kind of service or probe the fleet has, and the backups' when a stack is backed up.
  */
 import type { Thresholds } from '../model/monitoring.js';
 import type { RuleGroup } from './rule.js';
 import { containerRules, hostRules } from './rules-hosts.js';
 import { mysqlRules, nginxRules, postgresRules, redisRules, siteRules } from './rules-services.js';
 import { backupRules } from './rules-backups.js';
+import { heartbeatRules } from './rules-heartbeat.js';
 import type { MonitoringTargets } from './targets.js';
 
 /** Every rule Ferry can generate, whatever the fleet has: what the docs list and the proofs cover. */
@@ -20,6 +21,7 @@ export function allRuleGroups(t: Thresholds): RuleGroup[] {
     nginxRules(),
     siteRules(t),
     backupRules(t),
+    heartbeatRules(),
   ];
 }
 
@@ -35,5 +37,6 @@ export function fleetRuleGroups(t: Thresholds, targets: MonitoringTargets): Rule
     ...(has('nginx') ? [nginxRules()] : []),
     ...(targets.probes.length > 0 ? [siteRules(t)] : []),
     ...(targets.backedUp.length > 0 ? [backupRules(t)] : []),
+    heartbeatRules(),
   ];
 }

@@ -7,6 +7,7 @@
 import { FerryError } from '../core/errors.js';
 import { Secret } from '../core/secret.js';
 import type { ReceiverDef, SecretRef } from '../model/monitoring.js';
+import { HEARTBEAT } from './render/alertmanager.js';
 
 export interface SecretSource {
   env: Readonly<Record<string, string | undefined>>;
@@ -29,9 +30,10 @@ export function receiverSecretRef(r: ReceiverDef): SecretRef | undefined {
 /** A receiver's secret, undefined when it has none; a missing or empty one is a `monitoring-secret-missing` error. */
 export function receiverSecret(r: ReceiverDef, source: SecretSource): Secret | undefined {
   const ref = receiverSecretRef(r);
-  return ref
-    ? readSecret(ref, source, `monitoring/receivers/${r.name}`, `the secret of receiver "${r.name}" (${r.type})`)
-    : undefined;
+  if (!ref) return undefined;
+  return r.name === HEARTBEAT
+    ? readSecret(ref, source, 'monitoring/heartbeat/url', 'the heartbeat URL')
+    : readSecret(ref, source, `monitoring/receivers/${r.name}`, `the secret of receiver "${r.name}" (${r.type})`);
 }
 
 /** A secret `what` (said in the error) read from where `ref` says; `place`: its key in ferry.yml. */

@@ -25,6 +25,7 @@ const ENV = {
   FERRY_TEST_TELEGRAM_TOKEN: '123456:canary-telegram-9a8b',
   FERRY_TEST_SMTP_PASSWORD: 'canary-smtp-5d6e',
   FERRY_TEST_GRAFANA: 'canary-grafana-4f4f',
+  FERRY_TEST_HEARTBEAT_URL: 'https://hc.example/ping/canary-beat-2e7a',
 };
 const source = { env: ENV, readFile: (p: string) => (existsSync(p) ? readFileSync(p, 'utf8') : undefined) };
 
@@ -62,6 +63,7 @@ test('stacks: ferry-monitoring on the monitoring server, exporters on every serv
   assert.deepEqual(secrets.sort(), [
     'alertmanager/secrets/chat',
     'alertmanager/secrets/discord',
+    'alertmanager/secrets/ferry-heartbeat',
     'alertmanager/secrets/hooks',
     'alertmanager/secrets/mail',
     'alertmanager/secrets/phone',
@@ -74,7 +76,14 @@ test('stacks: ferry-monitoring on the monitoring server, exporters on every serv
   const am = m.stacks[0]!.project!.services.find((s) => s.name === 'alertmanager')!;
   assert.deepEqual(
     am.secrets.map((x) => x.source),
-    ['receiver-hooks', 'receiver-chat', 'receiver-discord', 'receiver-phone', 'receiver-mail'],
+    [
+      'receiver-hooks',
+      'receiver-chat',
+      'receiver-discord',
+      'receiver-phone',
+      'receiver-mail',
+      'receiver-ferry-heartbeat',
+    ],
   );
   assert.ok(String(shipped.get('alertmanager/alertmanager.yml')!.content).includes(secretPath('hooks')));
   assert.deepEqual(
@@ -85,6 +94,7 @@ test('stacks: ferry-monitoring on the monitoring server, exporters on every serv
       'https://discord.example/canary-discord-3c4d',
       ENV.FERRY_TEST_TELEGRAM_TOKEN,
       ENV.FERRY_TEST_SMTP_PASSWORD,
+      ENV.FERRY_TEST_HEARTBEAT_URL,
       ENV.FERRY_TEST_GRAFANA,
       'canary-pg-shop-77a0',
       'canary-redis-6a1b',

@@ -25,6 +25,7 @@ import {
 } from './render/compose.js';
 import { redisServicePassword } from './connect.js';
 import { receiverSecret, readSecret, type SecretSource } from './secrets.js';
+import { alertmanagerReceivers } from './render/alertmanager.js';
 import type { ComposeProject } from '../model/compose.js';
 import { monitoringTargets, type ExporterTarget } from './targets.js';
 
@@ -125,7 +126,7 @@ function composeSecret(project: ComposeProject, name: string, e: ExporterTarget,
 /** The secret files of the monitoring project, by their path in it. */
 function secretFiles(def: MonitoringDef, source: SecretSource): Map<string, Secret> {
   const out = new Map<string, Secret>();
-  for (const r of def.receivers) {
+  for (const r of alertmanagerReceivers(def)) {
     const value = receiverSecret(r, source);
     if (value) out.set(receiverSecretFile(r.name), value);
   }

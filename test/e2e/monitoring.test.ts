@@ -19,16 +19,23 @@ import { NETWORK, paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
 import { onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 import { gatewayOf } from './pebble.js';
-import { receiver, until, type Hook } from './webhook.js';
+import { posted, receiver, until, type Hook } from './webhook.js';
 
 const HOOK_CANARY = 'mon-hook-canary-8e1f0a';
+/** The heartbeat URL's: a dead man's switch's URL is a secret too. */
+const BEAT_CANARY = 'mon-beat-canary-71c4d2';
 const PG_CANARY = 'mon-pg-canary-2b9d47';
 const REDIS_CANARY = 'mon-redis-canary-5c0e13';
+/** With a # and a ;, which mysqld_exporter's my.cnf would read as a comment unquoted. */
+const MARIADB_CANARY = 'mon-my#canary;4e1a';
+/** The password of a Postgres placed on the other server, read from a Compose secret's file. */
+const LEDGER_CANARY = 'mon-ledger-canary-93b0';
 const STACK = 'tbmon';
 const DOMAIN = 'tbmon.test';
 /**
- * A stack of a Postgres and a Redis, each with a password of its own, and a web service
- * behind Ferry's nginx: their exporters are the monitoring's to add.
+ * A stack of a Postgres, a Redis and a MariaDB, each with a password of its own, a web
+ * service behind Ferry's nginx, and a second Postgres placed on the other server whose
+ * password is a Compose secret's file: their exporters are the monitoring's to add.
  */
 const COMPOSE = `services:
   db:
@@ -44,6 +51,12 @@ const COMPOSE = `services:
     volumes: [cache-data:/data]
     restart: unless-stopped
     mem_limit: 128m
+  sql:
+    image: ferry-tb-mariadb:1
+    environment: { MARIADB_ROOT_PASSWORD: "\${MARIADB_ROOT_PASSWORD}", MARIADB_DATABASE: shop }
+    volumes: [sql-data:/var/lib/mysql]
+    restart: unless-stopped
+    mem_limit: 256m
   web:
     image: ferry-tb-app:1
     healthcheck:
@@ -52,7 +65,16 @@ const COMPOSE = `services:
       retries: 15
     restart: unless-stopped
     mem_limit: 128m
-volumes: { db-data: {}, cache-data: {} }
+  ledger:
+    image: ferry-tb-postgres:1
+    environment: { POSTGRES_USER: ledger, POSTGRES_PASSWORD_FILE: /run/secrets/ledger_pw }
+    secrets: [ledger_pw]
+    expose: ["5432"]
+    volumes: [ledger-data:/var/lib/postgresql/data]
+    restart: unless-stopped
+    mem_limit: 256m
+volumes: { db-data: {}, cache-data: {}, sql-data: {}, ledger-data: {} }
+secrets: { ledger_pw: { file: ./ledger-pw.txt } }
 `;
 
 const server = (h: TestbedHost) =>
@@ -67,10 +89,12 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     server(other),
     'stacks:',
     `  ${STACK}: { server: ${mon.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s },`,
+    `    services: { ledger: { server: ${other.name} } },`,
     `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] } }`,
     'monitoring:',
     `  server: ${mon.name}`,
     '  receivers: { hook: { type: webhook, url: { env: MON_HOOK }, severity: critical } }',
+    '  heartbeat: { url: { file: heartbeat-url.txt }, every: 15s }',
     '  scrape_interval: 5s',
     '  deploy: { images: push }',
     '  cadvisor: false',
@@ -82,6 +106,7 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     `    postgres_exporter: ${image('postgres-exporter')}`,
     `    redis_exporter: ${image('redis-exporter')}`,
     `    nginx_exporter: ${image('nginx-exporter')}`,
+    `    mysql_exporter: ${image('mysqld-exporter')}`,
     extra,
     '',
   ].join('\n');
@@ -105,7 +130,11 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
   const state = join(dir, 'state');
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
-  writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
+  writeFileSync(join(dir, 'ledger-pw.txt'), `${LEDGER_CANARY}\n`);
+  writeFileSync(
+    join(dir, '.env'),
+    `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\nMARIADB_ROOT_PASSWORD='${MARIADB_CANARY}'\n`,
+  );
   const shown: string[] = [];
   const run = async (args: string[], env: Record<string, string> = {}): Promise<Transcript> => {
     const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
@@ -119,7 +148,8 @@ function rig(mon: TestbedHost, other: TestbedHost) {
     for (const h of [mon, other])
       onHost(
         h,
-        'for p in ferry-monitoring ferry-exporters; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z "$ids" ] || docker rm -f $ids >/dev/null; done; ' +
+        `for p in ferry-monitoring ferry-exporters ${STACK}; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z "$ids" ] || docker rm -f $ids >/dev/null; done; ` +
+          `docker volume ls -q --filter label=com.docker.compose.project=${STACK} | xargs -r docker volume rm >/dev/null; ` +
           'docker volume ls -q --filter label=com.docker.compose.project=ferry-monitoring | xargs -r docker volume rm >/dev/null; ' +
           'rm -rf /srv/ferry/ferry-monitoring /srv/ferry/ferry-exporters-*; ' +
           "for u in $(systemctl list-units --all --no-legend --plain 'ferry-firewall-ferry-exporters-*' | cut -d' ' -f1); do systemctl disable --now $u; rm -f /etc/systemd/system/$u; done 2>/dev/null; systemctl daemon-reload; " +
@@ -130,15 +160,30 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   return { dir, state, run, shown, clean };
 }
 
+/** Whether Prometheus has `metric` 1 for the stack's service (on that server). */
+const upFor = (mon: TestbedHost, metric: string, service: string, server?: string) => (): boolean => {
+  const r = prometheusApi(mon, `/api/v1/query?query=${metric}`) as {
+    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+  };
+  return r.data.result.some(
+    (x) =>
+      x.metric.stack === STACK &&
+      x.metric.service === service &&
+      (server === undefined || x.metric.server === server) &&
+      x.value[1] === '1',
+  );
+};
+
 /** The first apply: everything up and scraped, secrets only in their files on the servers; the second changes nothing. */
 async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost, hook: Hook): Promise<void> {
   const first = await run(['apply', '--yes'], { MON_HOOK: hook.url });
   assert.equal(first.code, 0, first.out + first.err);
   for (const stack of ['ferry-monitoring', `ferry-exporters-${mon.name}`, `ferry-exporters-${other.name}`])
     assert.match(first.out, new RegExp(`${stack}/up`), stack);
-  // The receiver's URL is on the server only in its secret file, mode 600.
+  // The receiver's URL is on the server only in its secret file: read-only, as Swarm's
+  // secrets are, in a release directory that is root's alone.
   const release = onHost(mon, 'readlink -f /srv/ferry/ferry-monitoring/current').trim();
-  assert.equal(onHost(mon, `stat -c %a ${release}/alertmanager/secrets/hook`).trim(), '600');
+  assert.equal(onHost(mon, `stat -c %a ${release} ${release}/alertmanager/secrets/hook`), '700\n444\n');
   assert.equal(onHost(mon, `cat ${release}/alertmanager/secrets/hook`).trim(), hook.url);
   assert.doesNotMatch(onHost(mon, `cat ${release}/alertmanager/alertmanager.yml ${release}/compose.yml`), /canary/);
   await until(
@@ -150,19 +195,21 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
       return (
         [mon, other].every((h) => up('node', h.name) && up('ssh', h.name)) &&
         up('postgres', mon.name) &&
+        up('postgres', other.name) &&
         up('redis', mon.name) &&
+        up('mysql', mon.name) &&
         up('nginx', mon.name)
       );
     },
     120_000,
   );
   // The exporter logs in to the stack's Postgres with the password from its secret file.
-  const pgUp = prometheusApi(mon, '/api/v1/query?query=pg_up') as {
-    data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-  };
-  assert.deepEqual(
-    pgUp.data.result.map((r) => [r.metric.stack, r.metric.service, r.value[1]]),
-    [[STACK, 'db', '1']],
+  await until("pg_up 1 for the stack's Postgres", upFor(mon, 'pg_up', 'db', mon.name), 60_000);
+  // And the one placed on the other server, its password read from the Compose secret's file.
+  await until(
+    'pg_up 1 for the Postgres placed on the other server',
+    upFor(mon, 'pg_up', 'ledger', other.name),
+    120_000,
   );
   // The nginx exporter reads Ferry's nginx through its status page on loopback (written
   // after the exporter started: a scrape before it says nginx_up 0).
@@ -181,16 +228,9 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
   assert.equal(status(mon, 'http://127.0.0.1:9180/stub_status'), '200', 'the status page answers on loopback');
   assert.equal(status(mon, `http://${mon.host}:9180/stub_status`), '000', 'and nowhere else');
   // redis_exporter logs in to the stack's Redis with the password from its secret file.
-  await until(
-    "redis_up 1 for the stack's Redis",
-    () => {
-      const r = prometheusApi(mon, '/api/v1/query?query=redis_up') as {
-        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-      };
-      return r.data.result.some((x) => x.metric.stack === STACK && x.metric.service === 'cache' && x.value[1] === '1');
-    },
-    60_000,
-  );
+  await until("redis_up 1 for the stack's Redis", upFor(mon, 'redis_up', 'cache'), 60_000);
+  // mysqld_exporter logs in to the stack's MariaDB as root, with the password (quoted) from its my.cnf.
+  await until("mysql_up 1 for the stack's MariaDB", upFor(mon, 'mysql_up', 'sql'), 90_000);
   // The container health timer runs on both servers, and node_exporter hands its figures on.
   await until(
     'ferry_container_unhealthy of both servers in Prometheus',
@@ -203,8 +243,8 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     120_000,
   );
   const exporters = onHost(mon, `readlink -f /srv/ferry/ferry-exporters-${mon.name}/current`).trim();
-  for (const secret of [`pg-${STACK}-db`, `redis-${STACK}-cache`])
-    assert.equal(onHost(mon, `stat -c %a ${exporters}/secrets/${secret}`).trim(), '600');
+  for (const secret of [`pg-${STACK}-db`, `redis-${STACK}-cache`, `mysql-${STACK}-sql`])
+    assert.equal(onHost(mon, `stat -c %a ${exporters}/secrets/${secret}`).trim(), '444');
   assert.doesNotMatch(onHost(mon, `cat ${exporters}/compose.yml`), /canary/);
   const rules = prometheusApi(mon, '/api/v1/rules') as { data: { groups: { name: string }[] } };
   assert.ok(
@@ -301,14 +341,18 @@ describe(
     const [mon, other, stranger] = [hosts[2]!, hosts[3]!, hosts[4]!];
     const { dir, state, run, shown, clean } = rig(mon, other);
     let hook: Hook;
+    let beat: Hook;
 
     before(async () => {
       clean();
       hook = await receiver(gatewayOf(NETWORK), HOOK_CANARY);
+      beat = await receiver(gatewayOf(NETWORK), BEAT_CANARY);
+      writeFileSync(join(dir, 'heartbeat-url.txt'), `${beat.url}\n`);
       writeFileSync(join(dir, 'ferry.yml'), fleetFile(mon, other, '  grafana: false'));
     });
     after(() => {
       hook.server.close();
+      beat.server.close();
       clean();
     });
 
@@ -332,6 +376,17 @@ describe(
 
     test('apply deploys Prometheus, Alertmanager and the prober on one host, exporters on both; Prometheus scrapes them; a second apply changes nothing', () =>
       deployedAndScraped(run, mon, other, hook));
+
+    test('Watchdog reaches the heartbeat URL again every interval, and no receiver of alerts', async () => {
+      const watchdogs = () => beat.posts.filter((p) => p.alerts.some((a) => a.labels.alertname === 'Watchdog'));
+      await until('two Watchdog posts at the heartbeat URL', () => watchdogs().length >= 2, 120_000);
+      assert.deepEqual(
+        [...new Set(beat.posts.flatMap((p) => p.alerts.map((a) => `${a.labels.alertname} ${p.status}`)))],
+        ['Watchdog firing'],
+        'the heartbeat gets Watchdog alone, never resolved',
+      );
+      assert.ok(!posted(hook, 'Watchdog')(), 'the receiver of alerts never gets Watchdog');
+    });
 
     test('the exporter ports answer the monitoring server only; another host is refused', () =>
       exportersRefuseOthers(mon, other, stranger));
@@ -378,7 +433,9 @@ describe(
           }
         });
       assert.ok(files.length > 5, `the state directory holds ${files.length} files`);
-      const canaries = new RegExp(`${HOOK_CANARY}|${PG_CANARY}|${REDIS_CANARY}`);
+      const canaries = new RegExp(
+        `${HOOK_CANARY}|${BEAT_CANARY}|${PG_CANARY}|${REDIS_CANARY}|${MARIADB_CANARY}|${LEDGER_CANARY}`,
+      );
       for (const text of [...shown, ...files]) assert.doesNotMatch(text, canaries);
       assert.doesNotMatch(onHost(mon, 'ps -eo args'), canaries);
     });

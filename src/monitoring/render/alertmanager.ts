@@ -5,10 +5,31 @@
  * ones since earlier), a Compose secret of the monitoring stack (see compose.ts).
  */
 import type { MonitoringDef, ReceiverDef } from '../../model/monitoring.js';
+import { WATCHDOG } from '../rules-heartbeat.js';
 import { renderYaml } from './yaml.js';
 
 /** The receiver of alerts no receiver takes (none are configured, or all want critical only). */
 const NOWHERE = 'ferry-nowhere';
+/** The receiver of `monitoring.heartbeat`: a webhook that gets the Watchdog alert alone. */
+export const HEARTBEAT = 'ferry-heartbeat';
+
+/** Every receiver Alertmanager sends to: the fleet's, and the heartbeat's when there is one. */
+export function alertmanagerReceivers(def: MonitoringDef): ReceiverDef[] {
+  return [
+    ...def.receivers,
+    ...(def.heartbeat
+      ? [
+          {
+            name: HEARTBEAT,
+            type: 'webhook',
+            url: def.heartbeat.url,
+            severity: 'critical',
+            sendResolved: false,
+          } as const,
+        ]
+      : []),
+  ];
+}
 
 /** The Compose secret holding a receiver's URL, token or password. */
 export const secretName = (receiver: string): string => `receiver-${receiver}`;
@@ -23,25 +44,31 @@ export function renderAlertmanager(def: MonitoringDef): string {
       group_wait: '30s',
       group_interval: '5m',
       repeat_interval: '4h',
-      ...(def.receivers.length > 0
-        ? {
-            routes: def.receivers.map((r) => ({
-              receiver: r.name,
-              matchers: [r.severity === 'critical' ? 'severity="critical"' : 'severity=~"warning|critical"'],
-              continue: true,
-            })),
-          }
-        : {}),
+      routes: [
+        // Watchdog goes to the heartbeat alone, again every interval; without one, nowhere.
+        {
+          receiver: def.heartbeat ? HEARTBEAT : NOWHERE,
+          matchers: [`alertname="${WATCHDOG}"`],
+          ...(def.heartbeat
+            ? { group_wait: '0s', group_interval: def.heartbeat.every, repeat_interval: def.heartbeat.every }
+            : {}),
+        },
+        ...def.receivers.map((r) => ({
+          receiver: r.name,
+          matchers: [r.severity === 'critical' ? 'severity="critical"' : 'severity=~"warning|critical"'],
+          continue: true,
+        })),
+      ],
     },
     // A server that is down says all there is: its other alerts wait until it is back.
     inhibit_rules: [
       {
         source_matchers: ['alertname=~"HostDown|HostUnreachable"'],
-        target_matchers: ['alertname!~"HostDown|HostUnreachable"'],
+        target_matchers: [`alertname!~"HostDown|HostUnreachable|${WATCHDOG}"`],
         equal: ['server'],
       },
     ],
-    receivers: [{ name: NOWHERE }, ...def.receivers.map(receiverEntry)],
+    receivers: [{ name: NOWHERE }, ...alertmanagerReceivers(def).map(receiverEntry)],
   });
 }
 

@@ -81,6 +81,7 @@ monitoring:
       username: alerts
       password: { env: FERRY_TEST_SMTP_PASSWORD }
   thresholds: { cpu_percent: 85, certificate_days: 14 }
+  heartbeat: { url: { env: FERRY_TEST_HEARTBEAT_URL }, every: 2m }
   images:
     prometheus: { name: mirror.example.com/prom/prometheus, version: v2.53.3 }
 `;
