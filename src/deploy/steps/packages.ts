@@ -3,7 +3,7 @@
  * each judged by the command it brings, installed with apt-get when one is missing.
  * Rollback leaves them installed: they serve nothing by themselves.
  */
-import type { Phase, Step } from '../../engine/step.js';
+import type { Phase, Step, StepContext } from '../../engine/step.js';
 import { render, script, type Command } from '../../shell/command.js';
 import { runOwn } from './failure.js';
 
@@ -33,7 +33,7 @@ export interface PackagesStepOptions {
 export function packagesStep(o: PackagesStepOptions): Step<{ missing: string[] }> {
   const names = Object.keys(o.packages);
   const commands = Object.values(o.packages);
-  const missing = async (ctx: Parameters<Step['check']>[0]) => {
+  const missing = async (ctx: StepContext) => {
     const out = (await ctx.transport.exec(missingCommands(commands), { sudo: o.sudo })).stdout;
     const gone = new Set(out.split('\n').filter((l) => l !== ''));
     return names.filter((n) => gone.has(o.packages[n]!));
