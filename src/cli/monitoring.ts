@@ -59,7 +59,7 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
     );
   for (const e of targets.exporters.filter((x) => x.mysql))
     io.out(
-      `  servers/${e.server}/${exporterSecretFile(e)}  mysqld_exporter's my.cnf for ${e.stack}/${e.service}: [client] user=${e.mysql!.user} password="PASSWORD" (its ${e.mysql!.passwordVar}) host=${e.service} port=${e.mysql!.port}\n`,
+      `  servers/${e.server}/${exporterSecretFile(e)}  mysqld_exporter's my.cnf for ${e.stack}/${e.service}: [client] user=${e.mysql!.user} password=\`PASSWORD\` (its ${e.mysql!.passwordVar}) host=${e.service} port=${e.mysql!.port}\n`,
     );
   for (const u of targets.unprobed)
     io.err(

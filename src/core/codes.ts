@@ -72,6 +72,7 @@ export const FINDING_CODES = [
   'placement-shared-volume',
   // Monitoring (`monitoring` in ferry.yml).
   'monitoring-secret-missing',
+  'monitoring-secret-unusable',
   // DNS of a stack's domains, judged before a migration.
   'dns-lookup-failed',
   'dns-hook-missing',

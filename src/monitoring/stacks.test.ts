@@ -287,7 +287,7 @@ test("stacks: a stack's MySQL gets mysqld_exporter with its credentials in a my.
   assert.deepEqual(svc.environment, {});
   const file = join(exporters.workingDir, 'secrets/mysql-blog-mysql');
   assert.equal(statSync(file).mode & 0o777, 0o600);
-  assert.equal(readFileSync(file, 'utf8'), '[client]\nuser=root\npassword="canary-my-8d3c"\nhost=mysql\nport=3306\n');
+  assert.equal(readFileSync(file, 'utf8'), '[client]\nuser=root\npassword=`canary-my-8d3c`\nhost=mysql\nport=3306\n');
   assert.ok(m.secrets.some((s) => s.reveal() === 'canary-my-8d3c'));
   assert.doesNotMatch(readFileSync(join(exporters.workingDir, 'compose.yml'), 'utf8'), /canary-my/);
   m.removeSecrets();

@@ -65,7 +65,7 @@ export function monitoringStacks(loaded: LoadedFleet, source: SecretSource, dir:
       e.kind === 'redis'
         ? new Secret(redisPasswordFile(e, password.reveal()))
         : e.kind === 'mysql'
-          ? new Secret(mysqlMyCnf(e, password.reveal()))
+          ? new Secret(myCnf(e, password))
           : password;
     secrets.set(join(exportersStack(e.server), exporterSecretFile(e)), text);
   }
@@ -159,4 +159,17 @@ function load(dir: string, name: string, server: string, def: MonitoringDef): Lo
     deploy: { ...DEFAULT_DEPLOY, images: def.deploy.images },
   };
   return { def: stack, project: r.project, findings: r.findings };
+}
+
+/** mysqld_exporter's my.cnf; a password it cannot be given is said before anything is written. */
+function myCnf(e: ExporterTarget, password: Secret): string {
+  const text = mysqlMyCnf(e, password.reveal());
+  if (text !== undefined) return text;
+  throw new FerryError(
+    'monitoring-secret-unusable',
+    `the password of ${e.stack}/${e.service} cannot be written into mysqld_exporter's my.cnf: it holds a line break, or both a backtick and three double quotes in a row`,
+    `stacks/${e.stack}/compose: services.${e.service}`,
+    'Change the password so that it has neither, or leave the exporter out by giving the service no password variable Ferry reads.',
+    2,
+  );
 }

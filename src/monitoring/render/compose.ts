@@ -204,11 +204,14 @@ export const redisPasswordFile = (e: ExporterTarget, password: string): string =
 
 /**
  * The text of mysqld_exporter's my.cnf: the `[client]` it logs in as, the service by name.
- * The password is quoted (an unquoted `#` or `;` would start a comment).
+ * Its ini reader cuts a value at a `#` or `;` (a comment) before it takes double quotes
+ * off, so the password is quoted in backticks, or in triple double quotes when it holds a
+ * backtick: both are read raw. Undefined for a password neither can hold.
  */
-export function mysqlMyCnf(e: ExporterTarget, password: string): string {
+export function mysqlMyCnf(e: ExporterTarget, password: string): string | undefined {
   const m = e.mysql!;
-  const quoted = password.includes('"') ? `\`${password}\`` : `"${password}"`;
+  if (/[\r\n]/.test(password) || (password.includes('`') && password.includes('"""'))) return undefined;
+  const quoted = password.includes('`') ? `"""${password}"""` : `\`${password}\``;
   return ['[client]', `user=${m.user}`, `password=${quoted}`, `host=${e.service}`, `port=${m.port}`, ''].join('\n');
 }
 
