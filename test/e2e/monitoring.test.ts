@@ -9,6 +9,9 @@
  * receiver's URL is in no output, journal, configuration file or process list.
  * Grafana and cAdvisor have no Debian package: they are left out here (`grafana: false`,
  * `cadvisor: false`); their files are judged in the unit tests.
+ *
+ * ferry-test-lane: side (its two hosts are fresh ones of its own, scripts/testbed/fresh.mjs;
+ * host5 of the test bed only knocks on their ports), so it runs beside the other suites.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +19,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NETWORK, paths } from '../../scripts/testbed/lib.mjs';
+import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
 import { onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
 import { gatewayOf } from './pebble.js';
@@ -31,6 +35,8 @@ const MARIADB_CANARY = 'mon-my#canary;4e1a';
 /** The password of a Postgres placed on the other server, read from a Compose secret's file. */
 const LEDGER_CANARY = 'mon-ledger-canary-93b0';
 const STACK = 'tbmon';
+/** The fresh hosts: the monitoring server, and the other server of the fleet. */
+const [MON, OTHER] = ['mon', 'mon-other'];
 const DOMAIN = 'tbmon.test';
 /**
  * A stack of a Postgres, a Redis and a MariaDB, each with a password of its own, a web
@@ -88,7 +94,7 @@ function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
     server(mon),
     server(other),
     'stacks:',
-    `  ${STACK}: { server: ${mon.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s },`,
+    `  ${STACK}: { server: ${mon.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s, images: push },`,
     `    services: { ledger: { server: ${other.name} } },`,
     `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] } }`,
     'monitoring:',
@@ -125,10 +131,12 @@ interface Targets {
 
 type Run = (args: string[], env?: Record<string, string>) => Promise<Transcript>;
 
-/** A directory for the fleet file and state, `ferry` run there (its output kept), and a way to clear both hosts. */
+/** A directory for the fleet file, state and both hosts' keys, and `ferry` run there (its output kept). */
 function rig(mon: TestbedHost, other: TestbedHost) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-monitoring-'));
   const state = join(dir, 'state');
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, [mon, other].map((h) => readFileSync(h.knownHostsFile, 'utf8')).join(''));
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, 'ledger-pw.txt'), `${LEDGER_CANARY}\n`);
   writeFileSync(
@@ -137,27 +145,14 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   );
   const shown: string[] = [];
   const run = async (args: string[], env: Record<string, string> = {}): Promise<Transcript> => {
-    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', knownHosts], {
       cwd: dir,
       env: { FERRY_STATE_DIR: state, ...env },
     });
     shown.push(t.out, t.err);
     return t;
   };
-  const clean = () => {
-    for (const h of [mon, other])
-      onHost(
-        h,
-        `for p in ferry-monitoring ferry-exporters ${STACK}; do ids=$(docker ps -aq --filter label=com.docker.compose.project=$p); [ -z "$ids" ] || docker rm -f $ids >/dev/null; done; ` +
-          `docker volume ls -q --filter label=com.docker.compose.project=${STACK} | xargs -r docker volume rm >/dev/null; ` +
-          'docker volume ls -q --filter label=com.docker.compose.project=ferry-monitoring | xargs -r docker volume rm >/dev/null; ' +
-          'rm -rf /srv/ferry/ferry-monitoring /srv/ferry/ferry-exporters-*; ' +
-          "for u in $(systemctl list-units --all --no-legend --plain 'ferry-firewall-ferry-exporters-*' | cut -d' ' -f1); do systemctl disable --now $u; rm -f /etc/systemd/system/$u; done 2>/dev/null; systemctl daemon-reload; " +
-          `cd /srv/ferry/${STACK}/current 2>/dev/null && docker compose -p ${STACK} down -v >/dev/null 2>&1; rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock; ` +
-          `rm -f /etc/nginx/sites-enabled/ferry-${STACK}.conf /etc/nginx/ferry/${STACK}.upstreams.conf /etc/nginx/sites-enabled/ferry-status.conf; systemctl reload nginx 2>/dev/null; true`,
-      );
-  };
-  return { dir, state, run, shown, clean };
+  return { dir, state, run, shown };
 }
 
 /** Whether Prometheus has `metric` 1 for the stack's service (on that server). */
@@ -337,23 +332,30 @@ describe(
   'the monitoring stack deployed by ferry apply',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
-    const hosts = testbedIsUp() ? testbedHosts('debian-13') : [];
-    const [mon, other, stranger] = [hosts[2]!, hosts[3]!, hosts[4]!];
-    const { dir, state, run, shown, clean } = rig(mon, other);
+    const stranger = testbedIsUp() ? testbedHosts('debian-13')[4]! : undefined!;
+    let mon: TestbedHost;
+    let other: TestbedHost;
+    let dir: string;
+    let state: string;
+    let shown: string[];
+    let run: Run;
     let hook: Hook;
     let beat: Hook;
 
     before(async () => {
-      clean();
+      mon = await createFreshHost(MON);
+      other = await createFreshHost(OTHER);
+      ({ dir, state, run, shown } = rig(mon, other));
       hook = await receiver(gatewayOf(NETWORK), HOOK_CANARY);
       beat = await receiver(gatewayOf(NETWORK), BEAT_CANARY);
       writeFileSync(join(dir, 'heartbeat-url.txt'), `${beat.url}\n`);
       writeFileSync(join(dir, 'ferry.yml'), fleetFile(mon, other, '  grafana: false'));
     });
-    after(() => {
-      hook.server.close();
-      beat.server.close();
-      clean();
+    after(async () => {
+      hook?.server.close();
+      beat?.server.close();
+      await removeFreshHost(MON);
+      await removeFreshHost(OTHER);
     });
 
     test('bad input is refused before anything changes: a receiver secret not set, Grafana without a password', async () => {
