@@ -17,8 +17,10 @@ import {
   sameWatch,
   watchConfigPath,
   watchName,
+  watchPeers,
   type WatchInstall,
 } from '../watch/agent/files.js';
+import { serverTarget } from '../monitoring/targets.js';
 import { watchInstallSteps, watchRemoveStep } from '../watch/agent/steps.js';
 import { parseWatchStatus, watchStatusCommand, type InstalledWatch } from '../watch/agent/status.js';
 import { cmd } from '../shell/command.js';
@@ -68,13 +70,20 @@ export function watchInstallCommand(
     const now = new Date();
     const steps: Step[] = [];
     const until: string[] = [];
-    for (const target of watchTargets(s.loaded, names)) {
+    const targets = watchTargets(s.loaded, names);
+    const peers = watchPeers(targets, (server) => {
+      const t = serverTarget(s.loaded.fleet.servers[server]!);
+      return { server, address: t.address, port: t.sshPort };
+    });
+    for (const target of targets) {
+      const peer = peers.get(target.server);
       const w: WatchInstall = {
         name,
         target,
         thresholds: mon?.thresholds ?? DEFAULT_THRESHOLDS,
         everyS: Math.round(timing.everyMs / 1000),
         forS: Math.round(timing.forMs / 1000),
+        ...(peer ? { peer } : {}),
       };
       const started = await startOf(s, w, renderWatchConfig(w, now), now);
       until.push(`${target.server} until ${new Date(started.getTime() + w.forS * 1000).toISOString()}`);

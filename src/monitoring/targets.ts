@@ -162,7 +162,8 @@ function unwatchedWhy(kind: ExporterKind): string {
   return 'no root or user password in its environment (MARIADB_ROOT_PASSWORD, MYSQL_PASSWORD, ...) or in a Compose secret Ferry can read: it cannot hand one to the exporter';
 }
 
-function serverTarget(s: ServerDef): ServerTarget {
+/** A server as others reach it: its address and SSH port (hardening's when it moves it). */
+export function serverTarget(s: ServerDef): ServerTarget {
   return { name: s.name, address: s.privateAddress ?? s.host, sshPort: s.harden?.ssh?.port ?? s.port ?? 22 };
 }
 

@@ -77,6 +77,9 @@ describe(
     test('installed, the server watches itself: a stopped container fires ContainerDown at the webhook and resolves, with Ferry not running; --status reads it back; installing again changes nothing; no secret shown', () =>
       installedAndAlerting(s, trixie, hook, env()));
 
+    test("each server watches the next one's SSH port: host5 refusing host6 fires HostUnreachable of host5 from host6's watch, once; answering again resolves it", () =>
+      peerWatched(s, trixie, hook, env()));
+
     test('a watch at its end says so, disables its timer and deletes its receivers, on Debian 12 and 13; --remove takes it away and a second --remove changes nothing', () =>
       endedAndRemoved(s, trixie, hook, env()));
 
@@ -161,6 +164,57 @@ async function installedAndAlerting(
   ];
   for (const text of texts)
     for (const secret of [CANARY, HOOK_CANARY]) assert.ok(!text.includes(secret), `a secret in: ${text.slice(0, 300)}`);
+}
+
+async function peerWatched(s: Stack, trixie: TestbedHost, hook: Hook, env: Record<string, string>): Promise<void> {
+  const names = [STACK, trixie.name, '--name', 'peers'];
+  const installed = await s.run(['watch', ...names, '--install', '--every', '5s', '--for', '1h'], env);
+  assert.equal(installed.code, 0, installed.err + installed.out);
+  const peerOf = (h: TestbedHost) => JSON.parse(onHost(h, `jq -c .peer ${ETC}/peers.json`)) as { server: string };
+  assert.equal(peerOf(s.host).server, trixie.name);
+  assert.equal(peerOf(trixie).server, s.host.name);
+  const unreachable = { server: trixie.name, subject: trixie.name, source: 'ferry-watch' };
+  // Only host6's connections to host5's SSH port are refused: Ferry and the other suites still get in.
+  const rule = `INPUT -s ${s.host.host} -p tcp --dport ${trixie.port} -j REJECT --reject-with tcp-reset`;
+  try {
+    await until(
+      'both watches sampled their peer',
+      () =>
+        [s.host, trixie].every((h) =>
+          /"samples": ?([2-9]|\d\d)/.test(onHost(h, 'cat /var/lib/ferry/watch/peers/state.json 2>/dev/null; true')),
+        ),
+      60_000,
+    );
+    assert.equal(posted(hook, 'HostUnreachable')(), false, 'a reachable server fired HostUnreachable');
+    onHost(trixie, `iptables -I ${rule}`);
+    await until(
+      'HostUnreachable of host5 at the webhook',
+      posted(hook, 'HostUnreachable', 'firing', unreachable),
+      60_000,
+    );
+    const alert = hook.posts
+      .flatMap((p) => p.alerts)
+      .find((a) => a.labels.alertname === 'HostUnreachable' && a.status === 'firing')!;
+    assert.match(
+      alert.annotations.summary,
+      new RegExp(
+        `^${trixie.name} does not answer on its SSH port ${trixie.host}:${trixie.port}, seen from ${s.host.name}: `,
+      ),
+    );
+  } finally {
+    onHost(trixie, `iptables -D ${rule} 2>/dev/null; true`);
+  }
+  await until(
+    'HostUnreachable resolved at the webhook',
+    posted(hook, 'HostUnreachable', 'resolved', unreachable),
+    60_000,
+  );
+  const fired = hook.posts.filter(
+    (p) => p.status === 'firing' && p.alerts.some((a) => a.labels.alertname === 'HostUnreachable'),
+  );
+  assert.equal(fired.length, 1, 'fired once, by the one server that watches host5');
+  const removed = await s.run(['watch', ...names, '--remove'], env);
+  assert.equal(removed.code, 0, removed.err);
 }
 
 async function endedAndRemoved(s: Stack, trixie: TestbedHost, hook: Hook, env: Record<string, string>): Promise<void> {

@@ -12,6 +12,7 @@ import {
   sameWatch,
   watchFiles,
   watchName,
+  watchPeers,
   type WatchInstall,
 } from './files.js';
 import { renderWatchRunner } from './runner.js';
@@ -42,6 +43,10 @@ const STARTED = new Date('2026-12-01T10:00:00.000Z');
 goldenTests('watch', [
   { file: 'watch-run', render: renderWatchRunner },
   { file: 'shop.json', render: () => renderWatchConfig(W, STARTED) },
+  {
+    file: 'shop-with-peer.json',
+    render: () => renderWatchConfig({ ...W, peer: { server: 'db1', address: '10.0.0.6', port: 2222 } }, STARTED),
+  },
   { file: 'ferry-watch-shop.service', render: () => renderWatchService('shop') },
   { file: 'ferry-watch-shop.timer', render: () => renderWatchTimer('shop', 60) },
 ]);
@@ -121,4 +126,18 @@ test('no file but the receivers holds a secret: the receivers are the step’s, 
       ['/etc/systemd/system/ferry-watch-shop.timer', '644'],
     ],
   );
+});
+
+test('each server of a watch watches the next one by name, in a ring; a lone server none', () => {
+  const peerOf = (server: string) => ({ server, address: `addr-${server}`, port: 22 });
+  const ring = watchPeers([{ server: 'web2' }, { server: 'db1' }, { server: 'web1' }, { server: 'web1' }], peerOf);
+  assert.deepEqual(
+    [...ring].map(([from, to]) => `${from}>${to.server}`),
+    ['db1>web1', 'web1>web2', 'web2>db1'],
+  );
+  assert.deepEqual(
+    [...watchPeers([{ server: 'a' }, { server: 'b' }], peerOf)].map(([f, t]) => `${f}>${t.server}`),
+    ['a>b', 'b>a'],
+  );
+  assert.equal(watchPeers([{ server: 'web1' }], peerOf).size, 0);
 });

@@ -32,12 +32,34 @@ export const watchConfigPath = (name: string): string => `${WATCH_ETC}/${name}.j
 export const watchReceiversPath = (name: string): string => `${WATCH_ETC}/${name}.receivers.json`;
 export const watchStateDir = (name: string): string => `${WATCH_STATE}/${name}`;
 
+/** The server a watch's server watches in turn: whether its SSH port answers. */
+export interface WatchPeer {
+  server: string;
+  address: string;
+  port: number;
+}
+
 export interface WatchInstall {
   name: string;
   target: WatchedServer;
   thresholds: WatchThresholds;
   everyS: number;
   forS: number;
+  /** Absent when the watch has one server. */
+  peer?: WatchPeer;
+}
+
+/**
+ * Each server of a watch watches the next one (by name, in a ring): a server that goes
+ * down cannot say so itself, so the one before it does, once. None for a lone server.
+ */
+export function watchPeers<T extends { server: string }>(
+  targets: readonly T[],
+  peerOf: (server: string) => WatchPeer,
+): Map<string, WatchPeer> {
+  const names = [...new Set(targets.map((t) => t.server))].sort();
+  if (names.length < 2) return new Map();
+  return new Map(names.map((n, i) => [n, peerOf(names[(i + 1) % names.length]!)]));
 }
 
 /** What the runner reads; `started` is the one field that changes when nothing else does. */
@@ -56,6 +78,7 @@ export function renderWatchConfig(w: WatchInstall, started: Date): string {
       memoryPercent: w.thresholds.memoryPercent,
       diskPercent: w.thresholds.diskPercent,
     },
+    ...(w.peer ? { peer: { server: w.peer.server, address: w.peer.address, port: w.peer.port } } : {}),
     stacks: w.target.stacks.map((s) => ({
       stack: s.stack,
       project: s.project,

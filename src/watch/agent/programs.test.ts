@@ -212,3 +212,44 @@ test('the deliver program posts what notify.ts posts, to the receivers that want
     assert.ok(got.length > 0);
   }
 });
+
+test('the evaluate program: the server watched in turn fires HostUnreachable after two samples without an answer, once, and resolves at the first answer', () => {
+  const T = { cpuPercent: 50, memoryPercent: 60, diskPercent: 90 };
+  const sampled = sampleOf(
+    '{"k":"host","stat0":"","stat1":"","meminfo":"","df":""}\n' +
+      '{"k":"peer","server":"db1","address":"10.0.0.6:22","ok":false,"problem":"Connection refused"}',
+    'T',
+  ) as ServerSample & { peer: unknown };
+  assert.deepEqual(sampled.peer, { server: 'db1', address: '10.0.0.6:22', ok: false, problem: 'Connection refused' });
+  let state: JqState = { pending: {}, firing: {} };
+  const run = (n: number, ok: boolean): [string, string, string, string][] => {
+    const peer = { server: 'db1', address: '10.0.0.6:22', ok, ...(ok ? {} : { problem: 'Connection refused' }) };
+    const sample = { ...emptySample('web1', `2026-01-01T00:0${n}:00.000Z`), peer };
+    const got = jq(EVALUATE_JQ, JSON.stringify({ state, sample }), ['--argjson', 't', JSON.stringify(T)]) as {
+      state: JqState;
+      transitions: Transition[];
+    };
+    state = got.state;
+    return got.transitions.map((t) => [t.status, t.alert.alert, t.alert.server, t.alert.summary]);
+  };
+  const key = 'HostUnreachable|db1||db1';
+  assert.deepEqual(run(0, false), []);
+  assert.deepEqual(state.pending, { [key]: 1 });
+  assert.deepEqual(run(1, false), [
+    [
+      'firing',
+      'HostUnreachable',
+      'db1',
+      'db1 does not answer on its SSH port 10.0.0.6:22, seen from web1: Connection refused',
+    ],
+  ]);
+  assert.deepEqual(run(2, false), [], 'fired once');
+  assert.deepEqual(Object.keys(state.firing), [key]);
+  assert.deepEqual(
+    run(3, true).map((t) => t.slice(0, 3)),
+    [['resolved', 'HostUnreachable', 'db1']],
+  );
+  assert.deepEqual(run(4, false), []);
+  assert.deepEqual(run(5, true), [], 'one sample without an answer fires nothing');
+  assert.deepEqual(state, { pending: {}, firing: {} });
+});

@@ -53,12 +53,15 @@ def containers($stack; $services; $inspect):
   + {containers: [.[] | select(.k == "stack") | containers(.stack; .services; .inspect)[]]}
   + {httpProblems: [.[] | select(.k == "http") | {stack, check, problem}]}
   + {logErrors: [.[] | select(.k == "log") | {stack, container, lines, last}]}
-  + {stackProblems: [.[] | select(.k == "unreadable") | {stack, problem}]}`;
+  + {stackProblems: [.[] | select(.k == "unreadable") | {stack, problem}]}
+  + (map(select(.k == "peer"))[0] // null | if . == null then {} else {peer: ({server, address, ok} + opt("problem"; .problem))} end)`;
 
 /**
  * One sample judged against the state: input `{state: {pending, firing}, sample}`,
  * \`$t\` the thresholds; output \`{state, transitions}\`. A port of evaluate.ts for one
- * server that can always read itself (no HostUnreachable).
+ * server that can always read itself; and, beyond it, the server it watches in turn
+ * (`sample.peer`): HostUnreachable of that server after two samples in a row without an
+ * answer on its SSH port, resolved by the first answer.
  */
 export const EVALUATE_JQ = `def cond($alert; $severity; $stack; $subject; $summary; $samples):
   {key: ([$alert, .server, ($stack // ""), $subject] | join("|")), alert: $alert, severity: $severity, server: .server}
@@ -85,11 +88,17 @@ def conditions($t): . as $s | [
   (.httpProblems[] as $h | $s | cond("HttpCheckFailing"; "critical"; $h.stack; $h.check; "\\($h.stack) on \\(.server): \\($h.check): \\($h.problem)"; 1)),
   (.stackProblems[] as $p | $s | cond("StackUnreadable"; "critical"; $p.stack; $p.stack; "\\($p.stack) on \\(.server): its containers cannot be read: \\($p.problem)"; 1)),
   (.logErrors[] | select(.lines > 0) as $l | $s
-   | cond("LogErrors"; "warning"; $l.stack; $l.container; "\\($l.stack) on \\(.server): \\($l.container) logged \\($l.lines | n) error line\\(if $l.lines == 1 then "" else "s" end), the last: \\($l.last)"; 1))
+   | cond("LogErrors"; "warning"; $l.stack; $l.container; "\\($l.stack) on \\(.server): \\($l.container) logged \\($l.lines | n) error line\\(if $l.lines == 1 then "" else "s" end), the last: \\($l.last)"; 1)),
+  (if .peer != null and (.peer.ok | not)
+   then .peer as $p | {server: $p.server}
+     | cond("HostUnreachable"; "critical"; null; $p.server; "\\($p.server) does not answer on its SSH port \\($p.address), seen from \\($s.server): \\($p.problem // "no answer")"; 2)
+   else empty end)
 ];
 .sample as $s | ($s | conditions($t)) as $now | ($now | map(.key)) as $keys
 | ([$s.stackProblems[].stack]) as $unread
 | def known($alert; $stack): $alert == "StackUnreadable" or $stack == null or $stack == "" or (($unread | index([$stack])) == null);
+  def ours($alert; $server): $server == $s.server or ($s.peer != null and $server == $s.peer.server and $alert == "HostUnreachable");
+  def settled($alert; $server; $stack): if $server == $s.server then known($alert; $stack) else true end;
   reduce $now[] as $c ({state: .state, transitions: []};
     if .state.firing[$c.key] != null then .
     else ((.state.pending[$c.key] // 0) + 1) as $seen
@@ -100,11 +109,11 @@ def conditions($t): . as $s | [
         end
     end)
 | reduce (.state.firing | to_entries[]) as $e (.;
-    if $e.value.server == $s.server and known($e.value.alert; $e.value.stack) and (($keys | index([$e.key])) == null)
+    if ours($e.value.alert; $e.value.server) and settled($e.value.alert; $e.value.server; $e.value.stack) and (($keys | index([$e.key])) == null)
     then .state.firing |= del(.[$e.key]) | .transitions += [{status: "resolved", alert: ($e.value + {resolvedAt: $s.at})}]
     else . end)
 | .state.pending |= with_entries(select(.key as $k | ($k | split("|")) as $p
-    | ($p[1] != $s.server) or (($keys | index([$k])) != null) or (known($p[0]; $p[2]) | not)))`;
+    | (ours($p[0]; $p[1]) | not) or (($keys | index([$k])) != null) or (settled($p[0]; $p[1]; $p[2]) | not)))`;
 
 /**
  * What to post for one transition (`$tr`) to each receiver of the input that wants it:

@@ -94,6 +94,19 @@ stack_facts() {
        ([(.NetworkSettings.Networks // {})[] | .IPAddress // "" | select(. != "")][0] // "")] | @tsv' "$dir/inspect.json")
 }
 
+# Whether the server this one watches in turn answers on its SSH port (within 5 s).
+peer_fact() {
+  local server addr port problem ok=true
+  server=$(conf '.peer.server // empty'); [ -n "$server" ] || return 0
+  addr=$(conf .peer.address); port=$(conf .peer.port)
+  if ! timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-peer "$addr" "$port" 2>"$dir/peer.err"; then
+    ok=false
+    problem=$(sed -e 's/^.*connect: //' -e 's/^ferry-peer: line [0-9]*: //' "$dir/peer.err" | grep -v '^\s*$' | head -n 1 | cut -c1-200)
+  fi
+  fact --arg server "$server" --arg address "$addr:$port" --argjson ok "$ok" --arg problem "\${problem:-no answer within 5 s}" \
+    '{k: "peer", server: $server, address: $address, ok: $ok} + (if $ok then {} else {problem: $problem} end)'
+}
+
 # One sample of the server, as ferry watch's ServerSample (JSON).
 take_sample() {
   local s0 s1 since last n i at
@@ -109,6 +122,7 @@ take_sample() {
       '{k: "host", stat0: $stat0, stat1: $stat1, meminfo: $meminfo, df: $df}'
     n=$(conf '.stacks | length')
     for ((i = 0; i < n; i++)); do stack_facts "$i" "$since"; done
+    peer_fact
   } | jq -s -c --arg server "$(conf .server)" --arg at "$at" "$SAMPLE"
 }
 
@@ -167,7 +181,7 @@ main() {
     | .peaks.memoryPercent = ([.peaks.memoryPercent, $s[0].memoryPercent] | max)
     | .peaks.diskPercent = ([.peaks.diskPercent, ($s[0].disks[].usePercent)] | max)' <<<"$judged" >"$dir/state.next" &&
     mv "$dir/state.next" "$dir/state.json" || die "cannot write $dir/state.json"
-  rm -f "$dir/inspect.json" "$dir/log" "$dir/body.json" "$dir/curl.err" "$dir/docker.err"
+  rm -f "$dir/inspect.json" "$dir/log" "$dir/body.json" "$dir/curl.err" "$dir/docker.err" "$dir/peer.err"
   while IFS= read -r t; do
     jq -r '"[\\(.status | ascii_upcase)] \\(.alert.severity) \\(.alert.alert): \\(.alert.summary)"' <<<"$t"
     jq -c '{event: .status} + .alert' <<<"$t" | note
