@@ -14,7 +14,8 @@ import { healthTestCommand } from './steps/health.js';
 import { stopCommand, stopGraceOf } from './steps/up.js';
 import type { Service } from '../model/compose.js';
 import { render } from '../shell/command.js';
-import { manifestChanges, parseManifest } from './steps/release.js';
+import { manifestChanges, parseManifest, parseModes } from './steps/release.js';
+import { createHash } from 'node:crypto';
 import { releaseHistory, releasesToRemove } from './steps/prune.js';
 import { idOfLink } from './release-meta.js';
 
@@ -137,6 +138,14 @@ test('manifests: parsed, and compared naming files without showing secret hashes
     ],
   };
   assert.deepEqual(manifestChanges(m, bundle), ['~ compose.yml', '+ new.txt', '- .env', '- gone.txt']);
+  // The same content in another mode (a script made executable, a release of before modes were kept).
+  const same = {
+    ...bundle,
+    files: [{ rel: 'start.sh', content: Buffer.from('#!/bin/sh\n'), mode: 0o755 }],
+  };
+  const text = `${createHash('sha256').update('#!/bin/sh\n').digest('hex')}  start.sh\n600 start.sh\n`;
+  assert.deepEqual(manifestChanges(parseManifest(text), same, parseModes(text)), ['~ start.sh (mode 755)']);
+  assert.deepEqual(manifestChanges(parseManifest(text), same), [], 'modes not read: no change seen');
 });
 
 test('pruning keeps the most recent releases of the history and the current one; partial uploads go', () => {

@@ -6,12 +6,13 @@ import { drive, testContext } from '../../engine/test-helpers.js';
 import { RecordingTransport } from '../../transport/recording.js';
 import type { Bundle } from '../bundle.js';
 import { metaText, type ReleaseMeta } from '../release-meta.js';
-import { releaseStep } from './release.js';
+import { readCurrentManifest, releaseStep } from './release.js';
+import { render } from '../../shell/command.js';
 
 const DIR = '/srv/ferry/shop/releases/r2';
 const PARTIAL = `${DIR}.partial`;
 const EXISTS = `test -f ${DIR}/.ferry-manifest`;
-const CURRENT_MANIFEST = 'cat /srv/ferry/shop/current/.ferry-manifest 2>/dev/null';
+const CURRENT_MANIFEST = render(readCurrentManifest('shop', ['.env', 'compose.yml', 'conf/app.ini']));
 const CREATE = `rm -rf ${PARTIAL} && mkdir -p -m 700 ${PARTIAL} && mkdir -p -m 750 /srv/ferry/shop/shared`;
 const LINK = `mkdir -p /srv/ferry/shop/shared/data ${PARTIAL} && ln -sfn /srv/ferry/shop/shared/data ${PARTIAL}/data`;
 const RENAME = `test -d ${DIR} || mv -T ${PARTIAL} ${DIR}`;

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { isSecret } from '../../core/secret.js';
-import { and, cmd, or, quiet, render, type Command } from '../../shell/command.js';
+import { and, cmd, or, quiet, render, script, type Command } from '../../shell/command.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { runOwn } from './failure.js';
 import { PRIVATE, type Bundle } from '../bundle.js';
@@ -27,8 +27,27 @@ export function manifestOf(bundle: Bundle): string {
 }
 
 export const existsCommand = (dir: string): Command => cmd('test', '-f', `${dir}/${MANIFEST}`);
-export const readCurrentManifest = (stack: string): Command => quiet(cmd('cat', `${currentLink(stack)}/${MANIFEST}`));
+/** The running release's manifest, then `MODE FILE` of each file of the bundle it has. */
+export const readCurrentManifest = (stack: string, files: readonly string[] = []): Command =>
+  quiet(
+    script(
+      'cat "$1/$2" || exit; cd "$1" && shift 2 && [ $# -gt 0 ] && stat -c "%a %n" -- "$@" 2>/dev/null; true',
+      currentLink(stack),
+      MANIFEST,
+      ...files,
+    ),
+  );
 export const verifyCommand = (dir: string): Command => and(cmd('cd', dir), cmd('sha256sum', '--quiet', '-c', MANIFEST));
+
+/** `rel -> mode` from the `MODE FILE` lines after a manifest (readCurrentManifest). */
+export function parseModes(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([0-7]{3,4}) (.+)$/.exec(line);
+    if (m) out.set(m[2]!, parseInt(m[1]!, 8));
+  }
+  return out;
+}
 
 /** `rel -> sha256` from a manifest's text. */
 export function parseManifest(text: string): Map<string, string> {
@@ -40,15 +59,25 @@ export function parseManifest(text: string): Map<string, string> {
   return out;
 }
 
-/** Names of files added, changed or removed against the running release; secret files never show hashes. */
-export function manifestChanges(before: Map<string, string>, bundle: Bundle): string[] {
+/**
+ * Names of files added, changed or removed against the running release; secret files never
+ * show hashes. With the running release's modes, a file whose mode alone changed says so.
+ */
+export function manifestChanges(
+  before: Map<string, string>,
+  bundle: Bundle,
+  modes: ReadonlyMap<string, number> = new Map(),
+): string[] {
   const out: string[] = [];
   const now = new Set<string>();
   for (const f of bundle.files) {
     now.add(f.rel);
     const was = before.get(f.rel);
+    const mode = f.mode ?? PRIVATE;
+    const wasMode = modes.get(f.rel);
     if (was === undefined) out.push(`+ ${f.rel}`);
     else if (was !== sha(f)) out.push(`~ ${f.rel}${isSecret(f.content) ? ' (secret)' : ''}`);
+    else if (wasMode !== undefined && wasMode !== mode) out.push(`~ ${f.rel} (mode ${mode.toString(8)})`);
   }
   for (const rel of before.keys()) if (!now.has(rel)) out.push(`- ${rel}`);
   return out;
@@ -96,9 +125,17 @@ export function releaseStep(o: {
       const prior = ctx.prior as ReleaseObserved | undefined;
       const observed: ReleaseObserved = { existed: prior ? prior.existed : exists };
       if (exists) return { needed: false, observed };
-      const cur = await ctx.transport.exec(readCurrentManifest(o.stack), { sudo: o.sudo });
+      const cur = await ctx.transport.exec(
+        readCurrentManifest(
+          o.stack,
+          o.bundle.files.map((f) => f.rel),
+        ),
+        { sudo: o.sudo },
+      );
       const changes =
-        cur.code === 0 ? manifestChanges(parseManifest(cur.stdout), o.bundle) : o.bundle.files.map((f) => `+ ${f.rel}`);
+        cur.code === 0
+          ? manifestChanges(parseManifest(cur.stdout), o.bundle, parseModes(cur.stdout))
+          : o.bundle.files.map((f) => `+ ${f.rel}`);
       return {
         needed: true,
         change: {
