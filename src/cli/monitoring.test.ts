@@ -19,6 +19,10 @@ test('monitoring render: writes every file, names the secret files and their sou
   assert.match(t.out, /^ {2}prometheus\/prometheus\.yml$/m);
   assert.match(t.out, /^ {2}alertmanager\/secrets\/chat {2}from \$FERRY_TEST_SLACK_URL \(receiver chat\)$/m);
   assert.match(t.out, /secrets\/discord {2}from .*secrets\/discord-url \(receiver discord\)/);
+  assert.match(
+    t.out,
+    /^ {2}alertmanager\/secrets\/ferry-heartbeat {2}from \$FERRY_TEST_HEARTBEAT_URL \(the heartbeat URL\)$/m,
+  );
   assert.match(t.out, /^ {2}grafana\/admin-password {2}Grafana's admin password: write one yourself/m);
   assert.equal(
     t.err,

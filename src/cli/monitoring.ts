@@ -9,6 +9,7 @@ import { FerryError, InputError, UsageError } from '../core/errors.js';
 import { sortFindings } from '../core/finding.js';
 import { allMonitoringFiles, secretPlaces } from '../monitoring/files.js';
 import { exporterSecretFile } from '../monitoring/render/compose.js';
+import { HEARTBEAT } from '../monitoring/render/alertmanager.js';
 import { monitoringTargets } from '../monitoring/targets.js';
 import { loadWorkspace } from '../workspace/load.js';
 import type { CliIo } from './io.js';
@@ -47,7 +48,9 @@ export function monitoringRenderCommand(flags: MonitoringFlags, io: CliIo): numb
   for (const rel of files.keys()) io.out(`  ${rel}\n`);
   io.out('secret files (not written here):\n');
   for (const s of secrets)
-    io.out(`  ${s.path}  from ${'env' in s.from ? `$${s.from.env}` : s.from.file} (receiver ${s.receiver})\n`);
+    io.out(
+      `  ${s.path}  from ${'env' in s.from ? `$${s.from.env}` : s.from.file} (${s.receiver === HEARTBEAT ? 'the heartbeat URL' : `receiver ${s.receiver}`})\n`,
+    );
   io.out(`  grafana/admin-password  Grafana's admin password: write one yourself (mode 600) beside compose.yml\n`);
   for (const e of targets.exporters.filter((x) => x.connect))
     io.out(
