@@ -47,16 +47,21 @@ test('firewall: every exporter port gets a drop rule for all but the monitoring 
   assert.deepEqual(exporterGuards({ ...loaded, fleet }, 'app'), []);
 });
 
-test('firewall: fail2ban does not count the monitoring server’s SSH probes; on the monitoring server, its Docker bridges', () => {
+test('firewall: fail2ban does not count the SSH probes of the monitoring server (of its Docker bridges on it) and of the fleet’s other servers', () => {
   const { loaded } = monitoringFleet();
-  assert.deepEqual(openPorts(loaded, loaded.fleet.servers.app!).sshProbers, sshProbers(loaded, 'app'));
-  assert.deepEqual(sshProbers(loaded, 'app'), ['10.0.0.6', loaded.fleet.servers.db!.host]);
+  const { app, db } = loaded.fleet.servers;
+  assert.deepEqual(openPorts(loaded, app!).sshProbers, sshProbers(loaded, 'app'));
+  assert.deepEqual(sshProbers(loaded, 'app'), ['10.0.0.6', db!.host]);
   assert.deepEqual(sshProbers(loaded, 'db'), [
     '10.0.0.6',
-    loaded.fleet.servers.db!.host,
+    db!.host,
     '172.16.0.0/12',
     '192.168.0.0/16',
+    '10.0.0.5',
+    app!.host,
   ]);
   const { monitoring: _, ...fleet } = loaded.fleet;
-  assert.deepEqual(sshProbers({ ...loaded, fleet }, 'app'), []);
+  assert.deepEqual(sshProbers({ ...loaded, fleet }, 'app'), ['10.0.0.6', db!.host], 'the watch of the other server');
+  const alone = { ...fleet, servers: { app: app! } };
+  assert.deepEqual(sshProbers({ ...loaded, fleet: alone }, 'app'), []);
 });

@@ -41,16 +41,22 @@ export function exporterGuards(loaded: LoadedFleet, server: string): Guard[] {
 /**
  * Addresses that connect to a server's SSH port without logging in: Prometheus' banner
  * probe (HostUnreachable) from the monitoring server, and on the monitoring server itself
- * from its Docker bridges. A hardened server's fail2ban must not count them: its sshd jail
- * (mode aggressive) bans an address after a few connections that close before logging in,
- * and the ban (every port, DOCKER-USER too) would cut the monitoring off from the server.
+ * from its Docker bridges; and every other server of the fleet, whose installed watch
+ * opens the port of the server it watches in turn (`ferry watch --install`). A hardened
+ * server's fail2ban must not count them: its sshd jail (mode aggressive) bans an address
+ * after a few connections that close before logging in, and the ban (every port,
+ * DOCKER-USER too) would cut the monitoring, or the watch, off from the server.
  */
 export function sshProbers(loaded: LoadedFleet, server: string): string[] {
-  const m = loaded.fleet.monitoring;
-  const mon = m ? loaded.fleet.servers[m.server] : undefined;
-  if (!m || !mon || !loaded.fleet.servers[server]) return [];
-  const own = [mon.privateAddress, mon.host].filter((a): a is string => a !== undefined);
-  return [...new Set([...own, ...(server === m.server ? DOCKER_POOLS : [])])];
+  const { servers, monitoring: m } = loaded.fleet;
+  if (!servers[server]) return [];
+  const addresses = (s: ServerDef | undefined): string[] =>
+    s ? [s.privateAddress, s.host].filter((a): a is string => a !== undefined) : [];
+  const mon = m ? servers[m.server] : undefined;
+  const others = Object.values(servers).filter((s) => s.name !== server);
+  return [
+    ...new Set([...addresses(mon), ...(mon && server === mon.name ? DOCKER_POOLS : []), ...others.flatMap(addresses)]),
+  ];
 }
 
 /**
