@@ -67,7 +67,7 @@ export function fileSteps(o: { server: ServerDef; ports: OpenPorts; dependsOn: s
         });
       },
       title: 'fail2ban jails (sshd on its real port, nginx, bans before Docker)',
-      purpose: `fail2ban with the systemd backend: an sshd jail on the port sshd uses, nginx jails when nginx runs, bans dropped in DOCKER-USER too.${ports.sshProbers.length > 0 ? ` The monitoring's SSH probes are not counted (ignoreip ${ports.sshProbers.join(' ')}).` : ''}`,
+      purpose: `fail2ban with the systemd backend: an sshd jail on the port sshd uses, nginx jails when nginx runs, bans dropped in DOCKER-USER too.${ports.sshProbers.length > 0 ? ` The SSH probes of the monitoring and of the fleet's other servers are not counted (ignoreip ${ports.sshProbers.join(' ')}).` : ''}`,
       validate: cmd('fail2ban-client', '--test'),
       activate: script('systemctl enable fail2ban >/dev/null 2>&1; systemctl restart fail2ban'),
       invalidCode: 'fail2ban-config-invalid',
