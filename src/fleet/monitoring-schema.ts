@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { secretRefSchema } from './secret-ref-schema.js';
+import { parseDuration } from '../compose/normalize/duration.js';
 
 const MAPPING = 'must be a mapping (indented `key: value` lines)';
 const DURATION = 'must be a duration such as 30s, 5m or 1h';
@@ -249,7 +250,16 @@ export const MonitoringSchema = z
               "The URL of a dead man's switch (a healthchecks.io check, an Uptime Kuma push monitor, any URL that takes a POST).",
             ),
             every: duration(
-              "How often the heartbeat is posted; set the switch's period to it and its grace to at least as much again. Default: 1m.",
+              "How often the heartbeat is posted, 10s or more; set the switch's period to it and its grace to at least as much again. Default: 1m.",
+            ).refine(
+              (d) => {
+                // One that is not a duration is the regular expression's to say.
+                const ms = d === undefined ? undefined : parseDuration(d);
+                return ms === undefined || ms >= 10_000;
+              },
+              {
+                error: 'must be 10s or more: Alertmanager sends a group again at most that often',
+              },
             ),
           },
           { error: MAPPING },

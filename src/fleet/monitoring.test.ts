@@ -88,6 +88,12 @@ test("monitoring: the heartbeat, its URL a secret read from where ferry.yml says
   );
   assert.doesNotMatch(literal.findings[0]!.message, /abc-secret/);
   assert.deepEqual(literal.secrets, ['https://hc.example/ping/abc-secret'], 'known to the redactor');
+  const often = load(['server: mon', 'heartbeat: { url: { env: X }, every: 5s }']);
+  assert.deepEqual(
+    often.findings.map((f) => [f.code, f.where.path]),
+    [['schema', 'monitoring/heartbeat/every']],
+  );
+  assert.match(often.findings[0]!.message, /must be 10s or more/);
   const bad = load([
     'server: mon',
     'heartbeat: { url: { env: X }, every: often }',
