@@ -1,10 +1,13 @@
 /**
  * Backups on the test bed: a stack with Postgres (a password), Redis (requirepass) and a
- * named volume on host1 is backed up with restic to a repository on host1 and to one on
- * host2 over SFTP; a drill restores each into scratch containers and proves every row, key
- * and file; a wrong password and an unreachable repository fail with their codes, the
- * host and a hint; a corrupted pack fails the drill with `backup-corrupt`; the passwords
- * appear in no output, no journal and no process list on either host.
+ * named volume on bk1 is backed up with restic to a repository on bk1 and to one on bk2
+ * over SFTP; a drill restores each into scratch containers and proves every row, key and
+ * file; a wrong password and an unreachable repository fail with their codes, the host and
+ * a hint; a corrupted pack fails the drill with `backup-corrupt`; the passwords appear in
+ * no output, no journal and no process list on either host.
+ *
+ * ferry-test-lane: side (bk1 and bk2 are fresh hosts of its own, scripts/testbed/fresh.mjs),
+ * so it runs beside the suites that share the test bed's hosts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,19 +16,14 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
+import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import {
-  containerOf,
-  loadImages,
-  onHost,
-  testbedHosts,
-  testbedIsUp,
-  watchProcesses,
-  type TestbedHost,
-} from './helpers.js';
+import { containerOf, loadImages, onHost, testbedIsUp, watchProcesses, type TestbedHost } from './helpers.js';
 import { FILES_SERVICE, PG_SERVICE } from './backup-compose.js';
 
 const STACK = 'tbbackup';
+/** The fresh hosts: the stack's server, and the off-site repository's. */
+const [BK1, BK2] = ['bk1', 'bk2'];
 const DB_CANARY = 'canary-db-7d3a91fe';
 const REDIS_CANARY = 'canary-redis-2b8c5e10';
 const RESTIC_CANARY = 'canary-restic-9f41c6ad';
@@ -68,18 +66,20 @@ function clean(h1: TestbedHost, h2: TestbedHost): void {
 /** ssh's arguments to run `line` on a host as root. */
 const sshTo = (h: TestbedHost, line: string): string[] => [
   '-i',
-  paths.key,
+  h.identityFile,
   '-o',
-  `UserKnownHostsFile=${paths.knownHosts}`,
+  `UserKnownHostsFile=${h.knownHostsFile}`,
   '-o',
   'BatchMode=yes',
   `root@${h.host}`,
   line,
 ];
 
-/** The metrics file a run wrote on host1 for monitoring, and its times. */
+/** The metrics file a run wrote on bk1 for monitoring, and its times. */
 const metricsOf = (repository: string): string =>
-  onHost(testbedHosts('debian-13')[0]!, `cat /var/lib/ferry/textfile/ferry_backup_${STACK}_${repository}.prom`);
+  onHost(stackServer, `cat /var/lib/ferry/textfile/ferry_backup_${STACK}_${repository}.prom`);
+/** bk1, once made. */
+let stackServer: TestbedHost;
 const metric = (text: string, name: string): number =>
   Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
 const lastGood = (text: string) => metric(text, 'ferry_backup_last_success_timestamp_seconds');
@@ -117,7 +117,7 @@ async function sourceDownRun(h1: TestbedHost, run: (a: string[]) => Promise<Tran
   }
 }
 
-/** compose.yml, .env (the canaries) and ferry.yml with backups to host1 and host2. */
+/** compose.yml, .env (the canaries) and ferry.yml with backups to bk1 and bk2. */
 function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, schedule?: string, drill?: string): void {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
@@ -184,7 +184,7 @@ function postgresRuns(h1: TestbedHost): string[] {
   return (JSON.parse(list) as { tags: string[] }[]).map((x) => x.tags.find((t) => t.startsWith('run=')) ?? '');
 }
 
-/** The stack deployed on host1 with `ferry apply`, and its data written. */
+/** The stack deployed on bk1 with `ferry apply`, and its data written. */
 async function deployStack(dir: string, h1: TestbedHost, h2: TestbedHost, run: (a: string[]) => Promise<Transcript>) {
   clean(h1, h2);
   loadImages(h1, ['ferry-tb-postgres:1', 'ferry-tb-redis:1', 'ferry-tb-app:1']);
@@ -192,12 +192,6 @@ async function deployStack(dir: string, h1: TestbedHost, h2: TestbedHost, run: (
   const applied = await run(['apply', STACK, '--yes']);
   assert.equal(applied.code, 0, applied.err + applied.out);
   fillData(h1);
-}
-
-/** Both hosts as they were: the stack, repositories, keys and restic gone. */
-function restoreHosts(h1: TestbedHost, h2: TestbedHost): void {
-  clean(h1, h2);
-  onHost(h1, 'DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq restic >/dev/null 2>&1; true');
 }
 
 /** The complete runs `ferry backup list` shows, as `repository run`. */
@@ -209,19 +203,19 @@ async function completeRuns(run: (a: string[]) => Promise<Transcript>): Promise<
     .map((x) => `${x.repository} ${x.run}`);
 }
 
-/** A scheduled service started on host1 as its timer would; its exit code and its journal since. */
+/** A scheduled service started on bk1 as its timer would; its exit code and its journal since. */
 function startService(h1: TestbedHost, service = SERVICE): { code: number; journal: string } {
   const since = onHost(h1, 'date "+%Y-%m-%d %H:%M:%S"').trim();
   const code = spawnSync('ssh', sshTo(h1, `systemctl start ${service}`)).status;
   return { code: code ?? -1, journal: onHost(h1, `journalctl -u ${service} --since "${since}" --no-pager -o cat`) };
 }
 
-/** `schedule` in ferry.yml: `ferry backup run` puts the timer, its files and units on host1; a second run changes none. */
+/** `schedule` in ferry.yml: `ferry backup run` puts the timer, its files and units on bk1; a second run changes none. */
 async function scheduleInstalled(dir: string, h1: TestbedHost, h2: TestbedHost, run: Runner): Promise<void> {
   writeStack(dir, h1, h2, '"*-*-* 03:00"', 'weekly');
   const r = await run(['backup', 'run', STACK]);
   assert.equal(r.code, 0, r.err + r.out);
-  assert.match(r.err, /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, drill weekly on host1\): changed/);
+  assert.match(r.err, /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, drill weekly on bk1\): changed/);
   assert.equal(
     onHost(h1, `systemctl is-enabled ${TIMER} ${DRILL_TIMER}; systemctl is-active ${TIMER} ${DRILL_TIMER}`),
     'enabled\nenabled\nactive\nactive\n',
@@ -253,7 +247,7 @@ async function scheduleInstalled(dir: string, h1: TestbedHost, h2: TestbedHost, 
   assert.match(JSON.parse(status.out).schedules[0].next, /T03:00:00Z$/);
   const again = await run(['backup', 'run', STACK]);
   assert.equal(again.code, 0, again.err);
-  assert.match(again.err, /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, drill weekly on host1\): ok/);
+  assert.match(again.err, /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, drill weekly on bk1\): ok/);
 }
 
 /** `ferry apply` of the stack with a volume added: the installed schedule's configuration follows; then back. */
@@ -337,9 +331,9 @@ async function scheduledRunFails(h1: TestbedHost, ctx: ReturnType<typeof ferryOn
     assert.equal(ages.length, 3, ages.join('\n'));
     assert.match(
       ages.join('\n'),
-      /^warning the last backup run of tbbackup into local on host1 failed .*; the last good one is \d+ min old$/m,
+      /^warning the last backup run of tbbackup into local on bk1 failed .*; the last good one is \d+ min old$/m,
     );
-    assert.match(ages.join('\n'), /^error backups of tbbackup on host1: the last scheduled run failed \(exit-code/m);
+    assert.match(ages.join('\n'), /^error backups of tbbackup on bk1: the last scheduled run failed \(exit-code/m);
   } finally {
     onHost(
       h1,
@@ -403,7 +397,7 @@ async function scheduledDrillFails(h1: TestbedHost, ctx: ReturnType<typeof ferry
     );
     assert.deepEqual(
       drills.map((x) => x.message.replace(/ \(.*\)/, '')),
-      [`the last restore drill of ${STACK} from local on host1 failed: its backups may not restore`],
+      [`the last restore drill of ${STACK} from local on bk1 failed: its backups may not restore`],
     );
   } finally {
     onHost(h1, `mv ${LOCAL_REPO}/keys.aside ${LOCAL_REPO}/keys`);
@@ -461,7 +455,7 @@ async function unreachableRepository(h1: TestbedHost, h2: TestbedHost, run: Runn
   onHost(h2, `iptables -I ${reject}`);
   const partial = await run(['backup', 'run', STACK]).finally(() => onHost(h2, `iptables -D ${reject}`));
   assert.equal(partial.code, 1, partial.err);
-  assert.match(partial.err, /error channel-failed: host1: cannot reach host2 .*\(written to local all the same\)/);
+  assert.match(partial.err, /error channel-failed: bk1: cannot reach bk2 .*\(written to local all the same\)/);
   assert.match(partial.err, /- tbbackup\/backup\/run\/offsite .*: skipped/);
   onHost(h2, `iptables -I ${reject}`);
   const after = await listed().finally(() => onHost(h2, `iptables -D ${reject}`));
@@ -528,8 +522,10 @@ type RunRow = { repository: string; run: string; complete: boolean };
 function ferryOn(dir: string, state: string, hosts: TestbedHost[]) {
   const outputs: string[] = [];
   const processes: string[] = [];
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, hosts.map((h) => readFileSync(h.knownHostsFile, 'utf8')).join(''));
   const run = async (args: string[], password = RESTIC_CANARY): Promise<Transcript> => {
-    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', paths.knownHosts], {
+    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', knownHosts], {
       cwd: dir,
       env: { FERRY_STATE_DIR: state, FERRY_BACKUP_PASSWORD: password },
     });
@@ -553,15 +549,28 @@ describe(
     skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)',
   },
   () => {
-    const [h1, h2] = testbedHosts('debian-13') as [TestbedHost, TestbedHost];
+    let h1: TestbedHost;
+    let h2: TestbedHost;
     const dir = mkdtempSync(join(tmpdir(), `ferry-${STACK}-`));
     const state = join(dir, 'state');
-    const ctx = ferryOn(dir, state, [h1, h2]);
-    const { run, watched, outputs, processes } = ctx;
+    let ctx: ReturnType<typeof ferryOn>;
+    let run: Runner;
+    let watched: ReturnType<typeof ferryOn>['watched'];
+    let outputs: string[];
+    let processes: string[];
 
-    before(() => deployStack(dir, h1, h2, run));
+    before(async () => {
+      h1 = stackServer = await createFreshHost(BK1);
+      h2 = await createFreshHost(BK2);
+      ctx = ferryOn(dir, state, [h1, h2]);
+      ({ run, watched, outputs, processes } = ctx);
+      await deployStack(dir, h1, h2, run);
+    });
 
-    after(() => restoreHosts(h1, h2));
+    after(async () => {
+      await removeFreshHost(BK1);
+      await removeFreshHost(BK2);
+    });
 
     test('a backup run installs restic, writes to a repository on the server and to another server over SFTP, and list shows it', async () => {
       const r = await watched(['backup', 'run', STACK]);
@@ -595,7 +604,7 @@ describe(
       try {
         const r = await run(['backup', 'drill', STACK]);
         assert.equal(r.code, 1, r.err);
-        assert.match(r.err, /error lock-held: stack tbbackup on host1 is locked by run other-run \(ops@laptop/);
+        assert.match(r.err, /error lock-held: stack tbbackup on bk1 is locked by run other-run \(ops@laptop/);
         assert.equal(onHost(h1, `cat /var/lib/ferry/locks/${STACK}.lock/owner.json`).includes('other-run'), true);
       } finally {
         onHost(h1, `rm -rf /var/lib/ferry/locks/${STACK}.lock`);
