@@ -4,6 +4,7 @@
  * is reached over SFTP through an SSH channel from the stack's server (`sftp.command`).
  * Nothing here runs anything.
  */
+import { tcpOpen } from '../shell/tcp.js';
 import { aptInstall } from '../deploy/steps/packages.js';
 import { cmd, type Command } from '../shell/command.js';
 import { sshArgv, type Channel } from '../migrate/channel.js';
@@ -73,9 +74,8 @@ export function httpServerOf(r: RepoAccess): [string, number] | undefined {
   return [u.hostname.replace(/^\[(.*)\]$/, '$1'), Number(u.port || (u.protocol === 'https:' ? 443 : 80))];
 }
 
-/** Exit 0 when a TCP connection to the server opens within 10 s (bash's /dev/tcp: no tool to install). */
-export const reachCommand = (host: string, port: number): Command =>
-  cmd('timeout', '10', 'bash', '-c', 'exec 3<>"/dev/tcp/$1/$2"', 'ferry-reach', host, String(port));
+/** Exit 0 when a TCP connection to the server opens within 10 s. */
+export const reachCommand = (host: string, port: number): Command => tcpOpen(host, port, 10);
 
 /** The tags every snapshot of a stack's backup run carries. */
 export function runTags(stack: string, run: string, kind: string, source?: string): string[] {

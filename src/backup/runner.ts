@@ -15,6 +15,7 @@ import { BUCKET_REFUSED } from '../tools/classify.js';
 import { PG_BACKUP, REDIS_BACKUP, SUMS_GEN_SQL, passwordFile } from './restic.js';
 import { TEXTFILE_DIR } from '../monitoring/render/health.js';
 import { LOCK_ROOT } from '../lock/lock.js';
+import { TCP_OPEN_FN } from '../shell/tcp.js';
 
 /** Where the runner is installed. */
 export const RUNNER_PATH = '/usr/local/lib/ferry/backup-run';
@@ -40,6 +41,7 @@ HOME=\${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 export HOME`;
 
 const HELPERS = `die() { echo "ferry-backup \${stack:-}: $*" >&2; exit 1; }
+${TCP_OPEN_FN}
 conf() { jq -r "$@" "$config"; }
 
 # restic on the configuration's repository $1 (an index), the password from its file; a
@@ -63,7 +65,7 @@ reachable() {
   local h p out
   h=$(conf ".repositories[$1].reach_host // empty"); [ -n "$h" ] || return 0
   p=$(conf ".repositories[$1].reach_port")
-  if ! timeout 10 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-reach "$h" "$p" 2>/dev/null; then
+  if ! tcp_open "$h" "$p" 10 2>/dev/null; then
     echo "ferry-backup $stack: $(conf ".repositories[$1].name"): the server at $h:$p cannot be reached" >&2
     return 1
   fi

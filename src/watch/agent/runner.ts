@@ -11,6 +11,7 @@
  * receivers file and disables its timer. Pure.
  */
 import { literal } from '../../shell/command.js';
+import { TCP_OPEN_FN, TCP_OPEN_NAME } from '../../shell/tcp.js';
 import { ERROR_WORDS } from '../sample.js';
 import { DELIVER_JQ, EVALUATE_JQ, SAMPLE_JQ } from './programs.js';
 
@@ -33,6 +34,7 @@ events=$dir/events.jsonl
 umask 077`;
 
 const HELPERS = `die() { echo "ferry-watch $name: $*" >&2; exit 1; }
+${TCP_OPEN_FN}
 conf() { jq -r "$@" "$config"; }
 iso() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
 # Appends an event: the JSON object on stdin, with its time.
@@ -99,9 +101,9 @@ peer_fact() {
   local server addr port problem ok=true
   server=$(conf '.peer.server // empty'); [ -n "$server" ] || return 0
   addr=$(conf .peer.address); port=$(conf .peer.port)
-  if ! timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2"' ferry-peer "$addr" "$port" 2>"$dir/peer.err"; then
+  if ! tcp_open "$addr" "$port" 5 2>"$dir/peer.err"; then
     ok=false
-    problem=$(sed -e 's/^.*connect: //' -e 's/^ferry-peer: line [0-9]*: //' "$dir/peer.err" | grep -v '^\s*$' | head -n 1 | cut -c1-200)
+    problem=$(sed -e 's/^.*connect: //' -e 's/^${TCP_OPEN_NAME}: line [0-9]*: //' "$dir/peer.err" | grep -v '^\s*$' | head -n 1 | cut -c1-200)
   fi
   fact --arg server "$server" --arg address "$addr:$port" --argjson ok "$ok" --arg problem "\${problem:-no answer within 5 s}" \
     '{k: "peer", server: $server, address: $address, ok: $ok} + (if $ok then {} else {problem: $problem} end)'
