@@ -35,6 +35,8 @@ export const PRIVATE = 0o600;
 export const MOUNTED = 0o644;
 export const MOUNTED_EXECUTABLE = 0o755;
 export const SECRET_OR_CONFIG = 0o444;
+/** A file's mode on the server. */
+export const modeOf = (f: BundleFile): number => f.mode ?? PRIVATE;
 
 export interface Bundle {
   id: string;
@@ -213,7 +215,7 @@ export function makeBundle(
   const h = createHash('sha256');
   // A mode other than PRIVATE is part of the release (releases made before modes were kept stay the same).
   for (const f of sorted)
-    h.update(`${f.rel}${(f.mode ?? PRIVATE) === PRIVATE ? '' : ` ${(f.mode ?? PRIVATE).toString(8)}`}\0`)
+    h.update(`${f.rel}${modeOf(f) === PRIVATE ? '' : ` ${modeOf(f).toString(8)}`}\0`)
       .update(f.content instanceof Secret ? f.content.reveal() : f.content)
       .update('\0');
   for (const [img, id] of Object.entries(imageIds).sort()) h.update(`image ${img} ${id}\0`);

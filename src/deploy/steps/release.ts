@@ -11,7 +11,7 @@ import { isSecret } from '../../core/secret.js';
 import { and, cmd, or, quiet, render, script, type Command } from '../../shell/command.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { runOwn } from './failure.js';
-import { PRIVATE, type Bundle } from '../bundle.js';
+import { modeOf, type Bundle } from '../bundle.js';
 import { currentLink, releaseDir, releasesDir, sharedDir } from '../layout.js';
 import { META, metaText, type ReleaseMeta } from '../release-meta.js';
 
@@ -28,7 +28,7 @@ export function manifestOf(bundle: Bundle): string {
 
 export const existsCommand = (dir: string): Command => cmd('test', '-f', `${dir}/${MANIFEST}`);
 /** The running release's manifest, then `MODE FILE` of each file of the bundle it has. */
-export const readCurrentManifest = (stack: string, files: readonly string[] = []): Command =>
+export const readCurrentManifest = (stack: string, files: readonly string[]): Command =>
   quiet(
     script(
       'cat "$1/$2" || exit; cd "$1" && shift 2 && [ $# -gt 0 ] && stat -c "%a %n" -- "$@" 2>/dev/null; true',
@@ -73,7 +73,7 @@ export function manifestChanges(
   for (const f of bundle.files) {
     now.add(f.rel);
     const was = before.get(f.rel);
-    const mode = f.mode ?? PRIVATE;
+    const mode = modeOf(f);
     const wasMode = modes.get(f.rel);
     if (was === undefined) out.push(`+ ${f.rel}`);
     else if (was !== sha(f)) out.push(`~ ${f.rel}${isSecret(f.content) ? ' (secret)' : ''}`);
@@ -115,7 +115,7 @@ export function releaseStep(o: {
     title: `release ${o.bundle.id} (${o.bundle.files.length} files)`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Write release ${o.bundle.id} of stack ${o.stack}: ${o.bundle.files.map((f) => `${f.rel} (${(f.mode ?? PRIVATE).toString(8)})`).join(', ')} into ${dir}, through ${partial} so that it appears complete or not at all${o.bundle.dataPaths.length > 0 ? `; link ${o.bundle.dataPaths.join(', ')} to ${sharedDir(o.stack)}/ so their data outlives releases` : ''}.`,
+      purpose: `Write release ${o.bundle.id} of stack ${o.stack}: ${o.bundle.files.map((f) => `${f.rel} (${modeOf(f).toString(8)})`).join(', ')} into ${dir}, through ${partial} so that it appears complete or not at all${o.bundle.dataPaths.length > 0 ? `; link ${o.bundle.dataPaths.join(', ')} to ${sharedDir(o.stack)}/ so their data outlives releases` : ''}.`,
       commands: [render(existsCommand(dir)), `upload each file to ${partial}/…`, `mv ${partial} ${dir}`],
       verify: `${render(verifyCommand(dir))}`,
       undo: `rm -rf ${partial}; rm -rf ${dir} (only when this run created it and it is not current)`,
@@ -157,7 +157,7 @@ export function releaseStep(o: {
       for (const f of o.bundle.files) {
         const parent = posix.dirname(`${partial}/${f.rel}`);
         if (parent !== partial) await run(ctx, cmd('mkdir', '-p', '-m', '700', parent), `creating ${parent}`);
-        await ctx.transport.upload(`${partial}/${f.rel}`, f.content, { mode: f.mode ?? PRIVATE, sudo: o.sudo });
+        await ctx.transport.upload(`${partial}/${f.rel}`, f.content, { mode: modeOf(f), sudo: o.sudo });
       }
       for (const d of o.bundle.dataPaths) {
         const link = `${partial}/${d}`;
