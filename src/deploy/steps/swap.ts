@@ -53,13 +53,14 @@ export async function swapService(
   const old = (await projectContainers(ctx.transport, o.project, o.sudo)).filter((x) => x.service === s.name);
   if (old.length === 0 || old.every((x) => x.configHash === hashes.get(s.name) && isReady(x))) return false;
   const oldIds = new Set(old.map((x) => x.id));
-  const run = (command: Command, tool: 'docker' | 'compose', what: string) =>
-    runTool(ctx, tool, command, { what, sudo: o.sudo, timeoutMs: o.timeoutMs });
+  const run = (command: Command, tool: 'docker' | 'compose', what: string, starts = false) =>
+    runTool(ctx, tool, command, { what, sudo: o.sudo, timeoutMs: o.timeoutMs, starts });
   const scale = `${s.name}=${old.length + s.replicas}`;
   await run(
     compose(c, 'up', '-d', '--no-deps', '--no-recreate', '--scale', scale, s.name),
     'compose',
     `starting new ${s.name} beside the old`,
+    true,
   );
   const isNew = (x: Container) => x.service === s.name && !oldIds.has(x.id);
   const ready = await waitReady(ctx.transport, {

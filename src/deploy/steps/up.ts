@@ -97,8 +97,9 @@ async function releaseCompose(ctx: StepContext, o: UpStepOptions, release = o.re
   return releaseCall(o.stack, o.project, release, await composeFlavor(ctx.transport, o.sudo));
 }
 
-const composeRun = (ctx: StepContext, o: UpStepOptions, c: Command, what: string) =>
-  runTool(ctx, 'compose', c, { what, sudo: o.sudo, timeoutMs: COMPOSE_TIMEOUT_MS });
+/** `starts`: an `up`, run again when the container runtime fails to set a container up (see runTool). */
+const composeRun = (ctx: StepContext, o: UpStepOptions, c: Command, what: string, starts = false) =>
+  runTool(ctx, 'compose', c, { what, sudo: o.sudo, timeoutMs: COMPOSE_TIMEOUT_MS, starts });
 
 /** `service -> config hash` as the release's compose computes it. */
 export async function configHashes(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promise<Map<string, string>> {
@@ -142,13 +143,19 @@ async function bringUp(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Prom
   const running = await projectContainers(ctx.transport, o.project, o.sudo);
   const swapNow = swaps.filter((s) => running.some((x) => x.service === s.name && x.status === 'running'));
   if (swapNow.length === 0) {
-    await composeRun(ctx, o, compose(c, 'up', '-d', '--remove-orphans'), 'compose up');
+    await composeRun(ctx, o, compose(c, 'up', '-d', '--remove-orphans'), 'compose up', true);
     return;
   }
   const hashes = await configHashes(ctx, o, c);
   const others = [...rest, ...swaps.filter((s) => !swapNow.includes(s))];
   if (others.length > 0)
-    await composeRun(ctx, o, compose(c, 'up', '-d', '--remove-orphans', ...others.map((s) => s.name)), 'compose up');
+    await composeRun(
+      ctx,
+      o,
+      compose(c, 'up', '-d', '--remove-orphans', ...others.map((s) => s.name)),
+      'compose up',
+      true,
+    );
   const swap: SwapOptions = { ...o, switchUpstream: o.switchUpstream!, timeoutMs: COMPOSE_TIMEOUT_MS };
   for (const s of swapNow) await swapService(ctx, swap, c, s, hashes);
 }
@@ -165,7 +172,7 @@ async function undo(ctx: StepContext, o: UpStepOptions, previous: string | undef
     });
     const meta = await readReleaseMeta(ctx.transport, o.stack, previous, o.sudo);
     const prev = await releaseCompose(ctx, o, meta ?? { ...o.release, id: previous });
-    await composeRun(ctx, o, compose(prev, 'up', '-d', '--remove-orphans'), `compose up of release ${previous}`);
+    await composeRun(ctx, o, compose(prev, 'up', '-d', '--remove-orphans'), `compose up of release ${previous}`, true);
     // Containers recreated by the failed release have new addresses: nginx is pointed at them
     // once they answer (within the health timeout; after it, all the same), not while they start.
     await waitReady(ctx.transport, {
