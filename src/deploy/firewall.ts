@@ -80,15 +80,27 @@ export function unitText(stack: string, p: Guard): string {
   });
 }
 
-/** `ufw allow proto tcp from ALLOW to ADDRESS port PORT`, or its `delete`. */
-export function ufwCommand(stack: string, p: Guard, del = false): Command {
+/**
+ * Docker's default address pools. A container that connects to a port its own server
+ * publishes is not DNATed like the rest (Docker returns bridge traffic from its DNAT
+ * chain): it reaches docker-proxy through INPUT, where ufw, which denies what it does not
+ * allow, must let these in. That is how the monitoring server's Prometheus reaches its own
+ * exporters, on the host's network or published alike.
+ */
+export const DOCKER_POOLS = ['172.16.0.0/12', '192.168.0.0/16'];
+
+/** Who ufw lets in: the one address, and with `localBridges` the server's own containers. */
+export const ufwSources = (p: Guard): string[] => [p.allowFrom, ...(p.localBridges ? DOCKER_POOLS : [])];
+
+/** `ufw allow proto tcp from SOURCE to ADDRESS port PORT`, or its `delete`. */
+export function ufwCommand(stack: string, p: Guard, from: string, del = false): Command {
   return ufw(
     ...(del ? ['delete'] : []),
     'allow',
     'proto',
     'tcp',
     'from',
-    p.allowFrom,
+    from,
     'to',
     p.address,
     'port',
@@ -98,6 +110,6 @@ export function ufwCommand(stack: string, p: Guard, del = false): Command {
   );
 }
 
-/** The line `ufw show added` prints for the rule. */
-export const ufwAddedLine = (stack: string, p: Guard): string =>
-  `ufw allow from ${p.allowFrom} to ${p.address} port ${p.port} proto tcp comment 'ferry ${stack}/${p.service}'`;
+/** The line `ufw show added` prints for the rule from `from`. */
+export const ufwAddedLine = (stack: string, p: Guard, from: string): string =>
+  `ufw allow from ${from} to ${p.address} port ${p.port} proto tcp comment 'ferry ${stack}/${p.service}'`;

@@ -12,13 +12,14 @@ const rules = (list: { port: string; from: string[]; why: string }[]) =>
 test('firewall: each server opens node_exporter, cAdvisor and its own exporters to the monitoring server, on the host and for containers', () => {
   const { loaded } = monitoringFleet();
   const app = openPorts(loaded, loaded.fleet.servers.app!);
-  const expectedApp = ['9100', '9338', '9121', '9104', '9187', '9113'].map((p) => `${p} from 10.0.0.6`);
+  const expectedApp = ['9100', '9338', '9121', '9114', '9104', '9187', '9113'].map((p) => `${p} from 10.0.0.6`);
   assert.deepEqual(rules(app.host), expectedApp);
   assert.deepEqual(rules(app.containers), expectedApp);
-  // The monitoring server lets its own Prometheus (on a Docker bridge) reach the exporters on its host network.
+  // The monitoring server lets its own Prometheus (on a Docker bridge) reach every exporter
+  // of its own: a container's connection to a port of its server goes through INPUT.
   const db = openPorts(loaded, loaded.fleet.servers.db!);
   const pools = '10.0.0.6,172.16.0.0/12,192.168.0.0/16';
-  assert.deepEqual(rules(db.host), [`9100 from ${pools}`, '9338 from 10.0.0.6', '9187 from 10.0.0.6']);
+  assert.deepEqual(rules(db.host), [`9100 from ${pools}`, `9338 from ${pools}`, `9187 from ${pools}`]);
 });
 
 test('firewall: a fleet without monitoring opens no exporter port', () => {
@@ -36,6 +37,7 @@ test('firewall: every exporter port gets a drop rule for all but the monitoring 
     'node-exporter INPUT 10.0.0.5:9100 from 10.0.0.6',
     'cadvisor DOCKER-USER 10.0.0.5:9338 from 10.0.0.6',
     'redis-shop-redis DOCKER-USER 10.0.0.5:9121 from 10.0.0.6',
+    'nginx-blog-front DOCKER-USER 10.0.0.5:9114 from 10.0.0.6',
     'mysql-blog-mysql DOCKER-USER 10.0.0.5:9104 from 10.0.0.6',
     'postgres-blog-search DOCKER-USER 10.0.0.5:9187 from 10.0.0.6',
     'nginx INPUT 10.0.0.5:9113 from 10.0.0.6',

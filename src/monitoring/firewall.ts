@@ -7,7 +7,7 @@
  * Every port Prometheus scrapes is guarded, also those of exporters Ferry does not run
  * (a Postgres or nginx on the host): the one the user runs there is covered as well.
  */
-import type { Guard } from '../deploy/firewall.js';
+import { DOCKER_POOLS, ufwSources, type Guard } from '../deploy/firewall.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { FirewallAllow } from '../model/harden.js';
 import type { LoadedFleet } from '../model/loaded.js';
@@ -60,18 +60,16 @@ export function sshProbers(loaded: LoadedFleet, server: string): string[] {
 }
 
 /**
- * Docker's default address pools. On the monitoring server, Prometheus reaches the exporters
- * on the host's network from its bridge address: ufw, which denies what it does not allow,
- * must let those in. Nothing else from these ranges gets that far: the exporter's own drop
- * rule, ahead of ufw in INPUT, lets in only the monitoring server and the Docker bridges.
+ * On the monitoring server, Prometheus reaches every exporter of its own server from its
+ * bridge address, through INPUT (see DOCKER_POOLS): ufw must let Docker's pools in there.
+ * Nothing else from these ranges gets that far: the exporter's own drop rule lets in only
+ * the monitoring server and the Docker bridges.
  */
-export const DOCKER_POOLS = ['172.16.0.0/12', '192.168.0.0/16'];
-
 export function monitoringAllows(loaded: LoadedFleet, server: ServerDef): FirewallAllow[] {
   return exporterGuards(loaded, server.name).map((g) => ({
     port: String(g.port),
     proto: 'tcp',
-    from: [g.allowFrom, ...(g.localBridges && g.onHost ? DOCKER_POOLS : [])],
+    from: ufwSources(g),
     why: 'monitoring',
   }));
 }

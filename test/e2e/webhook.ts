@@ -50,10 +50,11 @@ export const posted =
         ),
     );
 
-export async function until(what: string, ok: () => boolean, ms = 120_000): Promise<void> {
+/** Waits for `ok`; `seen` says, when it never came, what was there instead. */
+export async function until(what: string, ok: () => boolean, ms = 120_000, seen?: () => string): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms / 1000} s for ${what}`);
+    if (Date.now() > deadline) throw new Error(`waited ${ms / 1000} s for ${what}${seen ? `; seen: ${seen()}` : ''}`);
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -2,7 +2,16 @@
 import { and, cmd, quiet, render, script, seq, write, type Command } from '../../shell/command.js';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
-import { ruleCommand, type Guard, ufwAddedLine, ufwCommand, unitName, unitPath, unitText } from '../firewall.js';
+import {
+  ruleCommand,
+  type Guard,
+  ufwAddedLine,
+  ufwCommand,
+  ufwSources,
+  unitName,
+  unitPath,
+  unitText,
+} from '../firewall.js';
 import { commandFailure, doing, failureAs } from './failure.js';
 
 /** What the firewall's check saw before this step first applied (kept from `ctx.prior` on resume). */
@@ -37,10 +46,12 @@ export function firewallStep(o: {
   const exec = (ctx: StepContext, c: Command, stdin?: string) =>
     ctx.transport.exec(c, { sudo, ...(stdin !== undefined ? { stdin } : {}) });
   const hasUfw = async (ctx: StepContext) => (await exec(ctx, quiet(cmd('sh', '-c', 'command -v ufw')))).code === 0;
-  /** ufw is installed and lacks the allowance. */
-  const ufwMissing = async (ctx: StepContext) =>
-    (await hasUfw(ctx)) &&
-    !(await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout.includes(ufwAddedLine(stack, p));
+  /** The sources ufw lacks an allowance from (none when ufw is not installed). */
+  const ufwMissing = async (ctx: StepContext): Promise<string[]> => {
+    if (!(await hasUfw(ctx))) return [];
+    const added = (await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout;
+    return ufwSources(p).filter((from) => !added.includes(ufwAddedLine(stack, p, from)));
+  };
   const inspect = async (ctx: StepContext): Promise<Seen> => {
     const missing: string[] = [];
     if ((await exec(ctx, quiet(cmd('systemctl', '--version')))).code !== 0) {
@@ -56,7 +67,7 @@ export function firewallStep(o: {
       missing.push(`${unit} enabled`);
     if ((await exec(ctx, quiet(ruleCommand(stack, p, '-C')))).code !== 0)
       missing.push(`${p.onHost ? 'INPUT' : 'DOCKER-USER'} drop of ${p.address}:${p.port} except from ${p.allowFrom}`);
-    const ufwAdds = await ufwMissing(ctx);
+    const ufwAdds = (await ufwMissing(ctx)).length > 0;
     if (ufwAdds) missing.push('ufw allow');
     return { missing, unitExisted: current.code === 0, ufwAdds };
   };
@@ -77,10 +88,14 @@ export function firewallStep(o: {
         render(cmd('systemctl', 'daemon-reload')),
         render(cmd('systemctl', 'enable', '--now', unit)),
         render(cmd('systemctl', 'restart', unit)),
-        render(ufwCommand(stack, p)),
+        ...ufwSources(p).map((from) => render(ufwCommand(stack, p, from))),
       ],
       verify: render(ruleCommand(stack, p, '-C')),
-      undo: `${render(cmd('systemctl', 'disable', '--now', unit))}; rm ${path}; ${render(ufwCommand(stack, p, true))}`,
+      undo: [
+        render(cmd('systemctl', 'disable', '--now', unit)),
+        `rm ${path}`,
+        ...ufwSources(p).map((from) => render(ufwCommand(stack, p, from, true))),
+      ].join('; '),
     }),
     async check(ctx) {
       const seen = await inspect(ctx);
@@ -109,7 +124,7 @@ export function firewallStep(o: {
         hint,
       );
       if (failed) throw failed;
-      if (await ufwMissing(ctx)) await must(ctx, ufwCommand(stack, p), 'ufw allow');
+      for (const from of await ufwMissing(ctx)) await must(ctx, ufwCommand(stack, p, from), `ufw allow from ${from}`);
     },
     async verify(ctx) {
       const { missing } = await inspect(ctx);
@@ -122,7 +137,7 @@ export function firewallStep(o: {
           ctx,
           script('systemctl disable --now "$1" 2>/dev/null; rm -f "$2"; systemctl daemon-reload', unit, path),
         );
-      if (observed.ufwAdds) await exec(ctx, quiet(ufwCommand(stack, p, true)));
+      if (observed.ufwAdds) for (const from of ufwSources(p)) await exec(ctx, quiet(ufwCommand(stack, p, from, true)));
     },
   };
 }
