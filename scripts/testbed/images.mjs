@@ -36,7 +36,8 @@ function monitoringImage(component, entry, data) {
 
 /**
  * Every image, parents first. `app` images go into the tar that hosts load; they and the
- * `tagged` ones are tagged :APP_TAG besides :latest. The monitoring images stand in for
+ * `tagged` ones (ferry-tb-nginx, the monitoring ones: Ferry pushes them in the tests that
+ * use them) are tagged :APP_TAG besides :latest. The monitoring images stand in for
  * the upstream ones (prom/prometheus, ...; the test bed has no registry): Ferry pushes
  * them to hosts itself, so they are not in the tar. Hosts boot Debian 13 (Docker 26,
  * Compose v2 as the `docker compose` plugin), as servers of 2026 do; one host boots
@@ -54,6 +55,7 @@ export const IMAGES = [
   { name: 'ferry-tb-postgres', dir: 'postgres', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-redis', dir: 'redis', parent: 'ferry-tb-base', app: true },
   { name: 'ferry-tb-mariadb', dir: 'mariadb', parent: 'ferry-tb-base', app: true },
+  { name: 'ferry-tb-nginx', dir: 'nginx', parent: 'ferry-tb-base', tagged: true },
   { name: 'ferry-tb-monitoring', dir: 'monitoring', parent: 'ferry-tb-base-trixie' },
   monitoringImage('prometheus', '/usr/bin/prometheus', '/prometheus'),
   monitoringImage('alertmanager', '/usr/bin/prometheus-alertmanager', '/alertmanager'),
@@ -219,7 +221,8 @@ export async function ensureImages() {
     await build('ferry-tb-host-harden');
   };
   const appLane = async () => {
-    for (const i of IMAGES.filter((x) => x.app)) await build(i.name);
+    // The app images, and those Ferry pushes itself in the tests (tagged, not in the tar).
+    for (const i of IMAGES.filter((x) => (x.app || x.tagged) && !x.dir.startsWith('monitoring'))) await build(i.name);
     await trixie;
     for (const i of IMAGES.filter((x) => x.dir.startsWith('monitoring'))) await build(i.name);
   };

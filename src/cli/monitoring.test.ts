@@ -29,7 +29,7 @@ test('monitoring render: writes every file, names the secret files and their sou
     [
       'warning: http check blog/mysql:3306/ is not probed: no route of the proxy covers it and the port is not published',
       'warning: the postgres of db is not watched: a Postgres installed on the server: Ferry deploys no exporter for it yet',
-      "warning: blog/front is not watched: an nginx container: its stub_status page is not Ferry's to open",
+      'warning: blog/assets is not watched: an nginx container whose stub_status page Ferry does not know: turn it on in its configuration and name it in stacks/blog/services/assets/nginx_status',
       '',
     ].join('\n'),
   );

@@ -85,13 +85,17 @@ function stackDef(name: string, st: StackEntry, baseDir: string): StackDef {
   if (st.profiles !== undefined) def.profiles = [...st.profiles];
   if (st.project !== undefined) def.project = st.project;
   if (st.migrate?.max_pause !== undefined) def.maxPauseMs = ms(st.migrate.max_pause);
-  if (st.services !== undefined)
-    def.placement = Object.fromEntries(
-      Object.entries(st.services).map(([svc, p]) => [
-        svc,
-        p.port === undefined ? { server: p.server } : { server: p.server, port: p.port },
-      ]),
-    );
+  const services = Object.entries(st.services ?? {});
+  const placed = services.flatMap(([svc, p]) =>
+    p.server === undefined
+      ? []
+      : [[svc, p.port === undefined ? { server: p.server } : { server: p.server, port: p.port }]],
+  );
+  if (placed.length > 0) def.placement = Object.fromEntries(placed);
+  const status = services.flatMap(([svc, p]) =>
+    p.nginx_status ? [[svc, { port: p.nginx_status.port, path: p.nginx_status.path ?? '/stub_status' }]] : [],
+  );
+  if (status.length > 0) def.nginxStatus = Object.fromEntries(status);
   return def;
 }
 

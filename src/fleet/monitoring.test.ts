@@ -107,3 +107,44 @@ test("monitoring: the heartbeat, its URL a secret read from where ferry.yml says
     ],
   );
 });
+
+test('services.NAME.nginx_status: the page an nginx exporter reads, its path by default /stub_status; a port without a server is refused', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-nginx-status-'));
+  const write = (services: string) =>
+    writeFileSync(
+      join(dir, 'ferry.yml'),
+      [
+        'servers:',
+        '  app: { host: 203.0.113.10 }',
+        'stacks:',
+        '  blog:',
+        '    server: app',
+        '    compose: compose.yml',
+        `    services: ${services}`,
+        '',
+      ].join('\n'),
+    );
+  write('{ front: { nginx_status: { port: 8081 } }, edge: { nginx_status: { port: 80, path: /basic_status } } }');
+  const ok = loadFleetFile('ferry.yml', { cwd: dir });
+  assert.deepEqual(ok.findings, []);
+  const blog = ok.fleet!.stacks.blog!;
+  assert.deepEqual(blog.nginxStatus, {
+    front: { port: 8081, path: '/stub_status' },
+    edge: { port: 80, path: '/basic_status' },
+  });
+  assert.equal(blog.placement, undefined, 'nothing is placed');
+  write('{ db: { port: 5433 } }');
+  const bad = loadFleetFile('ferry.yml', { cwd: dir });
+  assert.equal(bad.fleet, undefined);
+  assert.deepEqual(
+    bad.findings.map((f) => [f.code, f.where.path]),
+    [['schema', 'stacks/blog/services/db/port']],
+  );
+  assert.match(bad.findings[0]!.message, /set `server` with it/);
+  write('{ front: { nginx_status: { port: 8081, path: "no-slash" } } }');
+  const path = loadFleetFile('ferry.yml', { cwd: dir });
+  assert.deepEqual(
+    path.findings.map((f) => [f.code, f.where.path]),
+    [['schema', 'stacks/blog/services/front/nginx_status/path']],
+  );
+});

@@ -370,20 +370,44 @@ export const DnsSchema = z
     "The DNS records of the stacks' domains during `ferry migrate`: where to read them, a hook that changes them, the longest TTL accepted.",
   );
 
-export const PlacementSchema = z
+/** Where nginx shows its counters (`stub_status`) inside a service's container. */
+const NginxStatusSchema = z
   .strictObject(
     {
-      server: name('server').describe('Name of the server (under `servers`) the service runs on.'),
-      port: wholeNumber(1, 65535)
+      port: wholeNumber(1, 65535).describe('The port, inside the container, of the server block with `stub_status`.'),
+      path: z
+        .string({ error: 'must be a path such as /stub_status' })
+        .regex(/^\/[A-Za-z0-9._~!$&'()*+,;=:@/-]*$/, { error: 'must be a path such as /stub_status' })
         .optional()
-        .describe(
-          "The port the other services reach it on (published on that server's private address, allowed only from the stack's server). Default: the image's well-known port (Postgres 5432, Redis 6379, MySQL/MariaDB 3306), else its only `expose`d port.",
-        ),
+        .describe('The location with `stub_status`. Default: /stub_status.'),
     },
     { error: MAPPING },
   )
   .describe(
-    "A service placed on another server: the rest of the stack reaches it at that server's private address, through a firewall that lets only the stack's server in.",
+    "The service runs nginx with its `stub_status` page on: with `monitoring`, an nginx exporter on the stack's network reads it (http://SERVICE:PORT/PATH). Set it on an nginx image of your own too.",
+  );
+
+export const StackServiceSchema = z
+  .strictObject(
+    {
+      server: name('server')
+        .optional()
+        .describe("Name of the server (under `servers`) the service runs on. Default: the stack's."),
+      port: wholeNumber(1, 65535)
+        .optional()
+        .describe(
+          "With `server`: the port the other services reach it on (published on that server's private address, allowed only from the stack's server). Default: the image's well-known port (Postgres 5432, Redis 6379, MySQL/MariaDB 3306), else its only `expose`d port.",
+        ),
+      nginx_status: NginxStatusSchema.optional(),
+    },
+    { error: MAPPING },
+  )
+  .refine((s) => s.server !== undefined || s.port === undefined, {
+    error: '`port` is the port of a service placed on another server: set `server` with it',
+    path: ['port'],
+  })
+  .describe(
+    "Settings of one service. With `server`, the service is placed on another server: the rest of the stack reaches it at that server's private address, through a firewall that lets only the stack's server in.",
   );
 
 export const StackSchema = z
@@ -435,10 +459,10 @@ export const StackSchema = z
         'Back up this stack with restic (merged over the top-level `backups` key by key); see docs/backups.md.',
       ),
       services: z
-        .record(serviceName, PlacementSchema, { error: 'must be a mapping of service names to placements' })
+        .record(serviceName, StackServiceSchema, { error: 'must be a mapping of service names to their settings' })
         .optional()
         .describe(
-          "Services of the stack that run on another server than the stack's (e.g. its Postgres on a database server), by service name. `ferry migrate STACK --service NAME --to SERVER` moves one there with its data.",
+          "Settings of services of the stack, by service name: the server one runs on when not the stack's (e.g. its Postgres on a database server; `ferry migrate STACK --service NAME --to SERVER` moves one there with its data), where an nginx shows its counters.",
         ),
     },
     { error: MAPPING },

@@ -144,6 +144,8 @@ export interface StackDef {
   proxy?: ProxyDef;
   /** Services that run on another server than the stack's, by service name. */
   placement?: Record<string, PlacementDef>;
+  /** `services.NAME.nginx_status`: where a service's nginx shows its counters, by service. */
+  nginxStatus?: Record<string, NginxStatusDef>;
   /** `backups` (the fleet's, with the stack's over it); undefined: not backed up by Ferry. */
   backups?: BackupDef;
   /** `migrate.max_pause`, in ms; undefined: DEFAULT_MAX_PAUSE_MS. */
@@ -160,6 +162,12 @@ export const healthInPauseMs = (stack: Pick<StackDef, 'maxPauseMs' | 'deploy'>):
   Math.min(stack.deploy.healthTimeoutMs, maxPauseOf(stack));
 
 /** `stacks.NAME.services.SERVICE`: a service run on another server. */
+/** nginx's `stub_status` inside a service's container: http://SERVICE:PORT/PATH. */
+export interface NginxStatusDef {
+  port: number;
+  path: string;
+}
+
 export interface PlacementDef {
   server: string;
   /** The port the others reach it on; default: the image's well-known one. */

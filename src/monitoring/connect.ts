@@ -3,6 +3,7 @@
  * name, with what Compose says of its credentials. Pure: read off the compose project.
  */
 import type { ComposeProject, Service } from '../model/compose.js';
+import type { NginxStatusDef } from '../model/fleet.js';
 import { redisPassword, type RedisConfig } from '../migrate/steps/redis.js';
 
 export interface PostgresConnect {
@@ -22,6 +23,12 @@ export interface RedisConnect {
   port: number;
   /** Redis requires a password (`--requirepass`, REDIS_ARGS, REDIS_PASSWORD): handed over in a secret file. */
   auth: boolean;
+}
+
+export interface NginxConnect {
+  network: string;
+  /** Its `stub_status` page, by service name on that network. */
+  url: string;
 }
 
 export interface MysqlConnect {
@@ -121,4 +128,10 @@ export function mysqlConnect(s: Service, project: ComposeProject): MysqlConnect 
   const user = set('MARIADB_USER', 'MYSQL_USER');
   const password = passwordOf(s, project, ['MARIADB_PASSWORD', 'MYSQL_PASSWORD']);
   return user && password ? { network, user: env[user]!, ...password, port } : undefined;
+}
+
+/** An nginx service whose `stub_status` an exporter container reads on its first network. */
+export function nginxConnect(s: Service, project: ComposeProject, status: NginxStatusDef): NginxConnect | undefined {
+  const network = serviceNetwork(s, project);
+  return network ? { network, url: `http://${s.name}:${status.port}${status.path}` } : undefined;
 }

@@ -34,9 +34,10 @@ test('targets: every server, the exporter of each stateful service where it runs
     [
       ['postgres', '10.0.0.6:9187', 'shop', 'postgres'], // placed on db
       ['redis', '10.0.0.5:9121', 'shop', 'redis'],
+      ['nginx', '10.0.0.5:9114', 'blog', 'front'], // its stub_status named in ferry.yml
       ['mysql', '10.0.0.5:9104', 'blog', 'mysql'],
       ['postgres', '10.0.0.5:9187', 'blog', 'search'],
-      ['nginx', '10.0.0.5:9113', '-', '-'], // Ferry's nginx in front of shop
+      ['nginx', '10.0.0.5:9113', '-', '-'], // Ferry's nginx in front of shop: its port first
     ],
   );
   // What Ferry deploys no exporter for is not scraped: it would only fire ExporterDown.
@@ -44,7 +45,7 @@ test('targets: every server, the exporter of each stateful service where it runs
     t.unwatched.map((u) => [u.kind, u.server, u.stack ?? '-', u.service ?? '-', u.why.split(':')[0]]),
     [
       ['postgres', 'db', '-', '-', 'a Postgres installed on the server'],
-      ['nginx', 'app', 'blog', 'front', 'an nginx container'],
+      ['nginx', 'app', 'blog', 'assets', 'an nginx container whose stub_status page Ferry does not know'],
     ],
   );
   assert.deepEqual(
@@ -164,4 +165,24 @@ test('docs/monitoring.md lists every rule with its default expression, severity 
     const row = `| \`${r.alert}\` | ${r.severity} | ${r.for} | \`${r.expr.replace(/\|/g, '\\|')}\` |`;
     assert.ok(doc.includes(row), `docs/monitoring.md lacks the row ${row}`);
   }
+});
+
+test('targets: nginx_status on an image of ones own (built on nginx) gets an exporter; on a service the stack lacks, unknown-service at its key', () => {
+  const { loaded } = monitoringFleet();
+  const shop = loaded.stacks.find((s) => s.def.name === 'shop')!;
+  shop.def.nginxStatus = { web: { port: 8080, path: '/status' } };
+  const web = monitoringTargets(loaded).exporters.find((e) => e.stack === 'shop' && e.service === 'web');
+  assert.deepEqual(web && [web.kind, web.address, web.nginx], [
+    'nginx',
+    '10.0.0.5:9114',
+    { network: 'shop_default', url: 'http://web:8080/status' },
+  ]);
+  shop.def.nginxStatus = { wbe: { port: 8080, path: '/status' } };
+  assert.throws(
+    () => monitoringTargets(loaded),
+    (e: FerryError) =>
+      e.code === 'unknown-service' &&
+      e.message === 'stacks/shop/services names wbe, which is not a service of the stack; did you mean "web"?' &&
+      e.place === 'stacks/shop/services/wbe/nginx_status',
+  );
 });

@@ -120,7 +120,14 @@ test('stacks: without Grafana and cAdvisor, neither is deployed nor scraped', ()
   );
   assert.deepEqual(
     m.stacks[1]!.project!.services.map((s) => s.name),
-    ['node-exporter', 'nginx-exporter', 'postgres-blog-search', 'redis-shop-redis', 'mysql-blog-mysql'],
+    [
+      'node-exporter',
+      'nginx-exporter',
+      'postgres-blog-search',
+      'redis-shop-redis',
+      'mysql-blog-mysql',
+      'nginx-blog-front',
+    ],
   );
   const prometheus = readFileSync(join(m.stacks[0]!.project!.workingDir, 'prometheus/prometheus.yml'), 'utf8');
   assert.doesNotMatch(prometheus, /cadvisor/);

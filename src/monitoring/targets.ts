@@ -10,13 +10,18 @@ import type { Service } from '../model/compose.js';
 import { databases, isRedisImage, MYSQL_IMAGE } from '../migrate/postgres.js';
 import {
   mysqlConnect,
+  nginxConnect,
   postgresConnect,
   redisConnect,
   type MysqlConnect,
+  type NginxConnect,
   type PostgresConnect,
   type RedisConnect,
 } from './connect.js';
 import type { ServerDef, StackDef } from '../model/fleet.js';
+import type { ComposeProject } from '../model/compose.js';
+import { FerryError } from '../core/errors.js';
+import { suggest } from '../core/suggest.js';
 import type { LoadedFleet } from '../model/loaded.js';
 
 export type ExporterKind = 'postgres' | 'redis' | 'mysql' | 'nginx';
@@ -52,6 +57,8 @@ export interface ExporterTarget {
   redis?: RedisConnect;
   /** How a MySQL exporter container reaches its service, the same way. */
   mysql?: MysqlConnect;
+  /** How an nginx exporter container reads an nginx service's `stub_status`, the same way. */
+  nginx?: NginxConnect;
 }
 
 export interface ProbeTarget {
@@ -112,8 +119,10 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   for (const { def, project } of loaded.stacks) {
     if (!def.server) continue;
     if (def.proxy) proxied.add(def.server);
+    if (project) unknownStatusServices(def, project);
     for (const s of project?.services ?? []) {
-      const kind = exporterKind(s);
+      const status = def.nginxStatus?.[s.name];
+      const kind = status ? 'nginx' : exporterKind(s);
       if (!kind || !project) continue;
       const placed = def.placement?.[s.name]?.server;
       const at = { kind, server: placed ?? def.server, stack: def.name, service: s.name };
@@ -121,14 +130,16 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
       const connect = kind === 'postgres' ? postgresConnect(s, project) : undefined;
       const redis = kind === 'redis' ? redisConnect(s, project) : undefined;
       const mysql = kind === 'mysql' ? mysqlConnect(s, project) : undefined;
-      if (connect || redis || mysql)
+      const nginx = status ? nginxConnect(s, project, status) : undefined;
+      if (connect || redis || mysql || nginx)
         exporters.push({
           ...at,
           ...(connect ? { connect } : {}),
           ...(redis ? { redis } : {}),
           ...(mysql ? { mysql } : {}),
+          ...(nginx ? { nginx } : {}),
         });
-      else unwatched.push({ ...at, why: unwatchedWhy(kind) });
+      else unwatched.push({ ...at, why: unwatchedWhy(kind, def.name, s.name, status !== undefined) });
     }
     probes.push(...domainProbes(def));
     for (const c of def.deploy.httpChecks) {
@@ -154,11 +165,27 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   };
 }
 
-function unwatchedWhy(kind: ExporterKind): string {
+/** `services.NAME.nginx_status` names a service of the project, or the fleet file is wrong. */
+function unknownStatusServices(def: StackDef, project: ComposeProject): void {
+  const names = project.services.map((s) => s.name);
+  const unknown = Object.keys(def.nginxStatus ?? {}).find((n) => !names.includes(n));
+  if (unknown === undefined) return;
+  const near = suggest(unknown, names);
+  throw new FerryError(
+    'unknown-service',
+    `stacks/${def.name}/services names ${unknown}, which is not a service of the stack${near ? `; did you mean "${near}"?` : ''}`,
+    `stacks/${def.name}/services/${unknown}/nginx_status`,
+    `Services: ${names.join(', ')}.`,
+    2,
+  );
+}
+
+function unwatchedWhy(kind: ExporterKind, stack: string, service: string, declared: boolean): string {
   if (kind === 'postgres')
     return 'its password is neither in its environment (POSTGRES_PASSWORD) nor in a Compose secret Ferry can read: it cannot hand it to the exporter';
-  if (kind === 'redis') return 'on no network an exporter can join';
-  if (kind === 'nginx') return "an nginx container: its stub_status page is not Ferry's to open";
+  if (kind === 'redis' || declared) return 'on no network an exporter can join';
+  if (kind === 'nginx')
+    return `an nginx container whose stub_status page Ferry does not know: turn it on in its configuration and name it in stacks/${stack}/services/${service}/nginx_status`;
   return 'no root or user password in its environment (MARIADB_ROOT_PASSWORD, MYSQL_PASSWORD, ...) or in a Compose secret Ferry can read: it cannot hand one to the exporter';
 }
 
@@ -178,15 +205,21 @@ export function exporterKind(s: Service): ExporterKind | undefined {
   return undefined;
 }
 
-/** Each exporter's address: the kind's port on its server, the next one for a second of the same kind there. */
+/**
+ * Each exporter's address: the kind's port on its server, the next one for a second of the
+ * same kind there. What runs on the host (Ferry's nginx) is counted first, so that its port
+ * stays when a stack's service of the same kind comes or goes.
+ */
 function withPorts(list: Omit<ExporterTarget, 'address'>[], addressOf: Map<string, string>): ExporterTarget[] {
   const used = new Map<string, number>();
-  return list.map((e) => {
+  const address = new Map<Omit<ExporterTarget, 'address'>, string>();
+  for (const e of [...list.filter((x) => !x.stack), ...list.filter((x) => x.stack)]) {
     const key = `${e.server}/${e.kind}`;
     const n = used.get(key) ?? 0;
     used.set(key, n + 1);
-    return { ...e, address: `${addressOf.get(e.server) ?? e.server}:${EXPORTER_PORTS[e.kind] + n}` };
-  });
+    address.set(e, `${addressOf.get(e.server) ?? e.server}:${EXPORTER_PORTS[e.kind] + n}`);
+  }
+  return list.map((e) => ({ ...e, address: address.get(e)! }));
 }
 
 function scheme(def: StackDef): string {

@@ -2,11 +2,14 @@
  * The monitoring stack deployed by `ferry apply` on the test bed: Prometheus, Alertmanager
  * and the blackbox prober on one host, node_exporter on it and on a second host, from
  * images built of Debian's packages (scripts/testbed/images/monitoring). Prometheus scrapes
- * both, and the exporters of the stack's Postgres and Redis (each with a password) log in;
+ * both, and the exporters of the stack's Postgres and Redis (each with a password) log in,
+ * one reads the stack's own nginx container at the status page ferry.yml names;
  * a third host is refused on every exporter port; an exporter stopped on the second host fires HostDown, which Alertmanager sends to
  * a webhook receiver started here, its URL a secret read from a file on the server. A
  * second apply changes nothing; a secret not set is refused before anything changes; the
  * receiver's URL is in no output, journal, configuration file or process list.
+ * The monitoring server is hardened (ufw, fail2ban) by the same apply: its own exporters and
+ * SSH port are still scraped and probed.
  * Grafana and cAdvisor have no Debian package: they are left out here (`grafana: false`,
  * `cadvisor: false`); their files are judged in the unit tests.
  *
@@ -71,6 +74,11 @@ const COMPOSE = `services:
       retries: 15
     restart: unless-stopped
     mem_limit: 128m
+  edge:
+    image: ferry-tb-nginx:1
+    volumes: ["./nginx-status.conf:/etc/nginx/conf.d/status.conf:ro"]
+    restart: unless-stopped
+    mem_limit: 64m
   ledger:
     image: ferry-tb-postgres:1
     environment: { POSTGRES_USER: ledger, POSTGRES_PASSWORD_FILE: /run/secrets/ledger_pw }
@@ -84,18 +92,32 @@ secrets: { ledger_pw: { file: ./ledger-pw.txt } }
 `;
 
 const server = (h: TestbedHost) =>
-  `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
+  [
+    `  ${h.name}:`,
+    `    host: ${h.host}`,
+    `    user: ${h.user}`,
+    `    port: ${h.port}`,
+    `    identity_file: ${paths.key}`,
+  ].join('\n');
 
 const image = (name: string) => `{ name: ferry-tb-${name}, version: "1" }`;
+
+/**
+ * The monitoring server is hardened (ufw denies by default, fail2ban's aggressive sshd jail):
+ * its own Prometheus must still scrape its node_exporter from a Docker bridge and probe its
+ * SSH port without being banned. sshd, upgrades, the journal and Docker are left alone (time).
+ */
+const HARDEN = '    harden: { ssh: false, upgrades: false, journald: false, docker: false, time_sync: false }';
 
 function fleetFile(mon: TestbedHost, other: TestbedHost, extra = ''): string {
   return [
     'servers:',
     server(mon),
+    HARDEN,
     server(other),
     'stacks:',
     `  ${STACK}: { server: ${mon.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s, images: push },`,
-    `    services: { ledger: { server: ${other.name} } },`,
+    `    services: { ledger: { server: ${other.name} }, edge: { nginx_status: { port: 8081, path: /nginx_status } } },`,
     `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] } }`,
     'monitoring:',
     `  server: ${mon.name}`,
@@ -140,6 +162,10 @@ function rig(mon: TestbedHost, other: TestbedHost) {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, 'ledger-pw.txt'), `${LEDGER_CANARY}\n`);
   writeFileSync(
+    join(dir, 'nginx-status.conf'),
+    'server {\n  listen 8081;\n  location = /nginx_status { stub_status; }\n}\n',
+  );
+  writeFileSync(
     join(dir, '.env'),
     `POSTGRES_PASSWORD=${PG_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\nMARIADB_ROOT_PASSWORD='${MARIADB_CANARY}'\n`,
   );
@@ -175,16 +201,20 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
   assert.equal(first.code, 0, first.out + first.err);
   for (const stack of ['ferry-monitoring', `ferry-exporters-${mon.name}`, `ferry-exporters-${other.name}`])
     assert.match(first.out, new RegExp(`${stack}/up`), stack);
+  assert.match(onHost(mon, 'ufw status'), /^Status: active/m, 'the monitoring server is hardened');
+  assert.match(onHost(mon, 'fail2ban-client get sshd ignoreip'), /172\.16\.0\.0\/12/, "Docker's pools never banned");
+  assert.match(onHost(other, 'ufw status || true'), /inactive|not found|^$/, 'the other server is not');
   // The receiver's URL is on the server only in its secret file: read-only, as Swarm's
   // secrets are, in a release directory that is root's alone.
   const release = onHost(mon, 'readlink -f /srv/ferry/ferry-monitoring/current').trim();
   assert.equal(onHost(mon, `stat -c %a ${release} ${release}/alertmanager/secrets/hook`), '700\n444\n');
   assert.equal(onHost(mon, `cat ${release}/alertmanager/secrets/hook`).trim(), hook.url);
   assert.doesNotMatch(onHost(mon, `cat ${release}/alertmanager/alertmanager.yml ${release}/compose.yml`), /canary/);
+  const targets = () => (prometheusApi(mon, '/api/v1/targets?state=active') as Targets).data.activeTargets;
   await until(
     "both node exporters, both SSH probes and the stack's Postgres exporter up",
     () => {
-      const t = prometheusApi(mon, '/api/v1/targets?state=active') as Targets;
+      const t = { data: { activeTargets: targets() } };
       const up = (job: string, s: string) =>
         t.data.activeTargets.some((x) => x.labels.job === job && x.labels.server === s && x.health === 'up');
       return (
@@ -197,6 +227,11 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
       );
     },
     120_000,
+    () =>
+      targets()
+        .filter((x) => x.health !== 'up')
+        .map((x) => `${x.labels.job}/${x.labels.server} ${x.health}: ${x.lastError}`)
+        .join('; '),
   );
   // The exporter logs in to the stack's Postgres with the password from its secret file.
   await until("pg_up 1 for the stack's Postgres", upFor(mon, 'pg_up', 'db', mon.name), 60_000);
@@ -207,18 +242,19 @@ async function deployedAndScraped(run: Run, mon: TestbedHost, other: TestbedHost
     120_000,
   );
   // The nginx exporter reads Ferry's nginx through its status page on loopback (written
-  // after the exporter started: a scrape before it says nginx_up 0).
-  await until(
-    `nginx_up 1 for ${mon.name}`,
-    () => {
-      const r = prometheusApi(mon, '/api/v1/query?query=nginx_up') as {
+  // after the exporter started: a scrape before it says nginx_up 0); another reads the
+  // stack's own nginx container by name on its network, at the page ferry.yml names.
+  const nginxUp = () =>
+    (
+      prometheusApi(mon, '/api/v1/query?query=nginx_up') as {
         data: { result: { metric: Record<string, string>; value: [number, string] }[] };
-      };
-      return (
-        r.data.result.length === 1 && r.data.result[0]!.metric.server === mon.name && r.data.result[0]!.value[1] === '1'
-      );
-    },
+      }
+    ).data.result.map((x) => `${x.metric.server}/${x.metric.stack ?? '-'}/${x.metric.service ?? '-'} ${x.value[1]}`);
+  await until(
+    `nginx_up 1 for Ferry's nginx and the stack's edge on ${mon.name}`,
+    () => nginxUp().sort().join(', ') === `${mon.name}/-/- 1, ${mon.name}/${STACK}/edge 1`,
     60_000,
+    () => nginxUp().join(', '),
   );
   assert.equal(status(mon, 'http://127.0.0.1:9180/stub_status'), '200', 'the status page answers on loopback');
   assert.equal(status(mon, `http://${mon.host}:9180/stub_status`), '000', 'and nowhere else');
@@ -269,6 +305,7 @@ async function exportersRefuseOthers(mon: TestbedHost, other: TestbedHost, stran
     `http://${mon.host}:9187/metrics`,
     `http://${mon.host}:9121/metrics`,
     `http://${mon.host}:9113/metrics`,
+    `http://${mon.host}:9114/metrics`,
   ];
   for (const url of urls) assert.equal(status(mon, url), '200', `the monitoring server reaches ${url}`);
   for (const url of urls) assert.equal(status(stranger, url), '000', `${stranger.name} is refused ${url}`);

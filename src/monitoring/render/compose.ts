@@ -139,11 +139,13 @@ export function renderExportersCompose(
   const redis = mine.filter((e) => e.kind === 'redis' && e.redis);
   const mysql = mine.filter((e) => e.kind === 'mysql' && e.mysql);
   const proxy = mine.find((e) => e.kind === 'nginx' && e.stack === undefined);
+  const nginx = mine.filter((e) => e.kind === 'nginx' && e.nginx);
   const networks = [
     ...new Set([
       ...pg.map((e) => e.connect!.network),
       ...redis.map((e) => e.redis!.network),
       ...mysql.map((e) => e.mysql!.network),
+      ...nginx.map((e) => e.nginx!.network),
     ]),
   ].sort();
   const secrets = [...pg, ...redis.filter((e) => e.redis!.auth), ...mysql];
@@ -168,6 +170,7 @@ export function renderExportersCompose(
       ...Object.fromEntries(pg.map((e) => [exporterName(e), postgresExporter(def, e)])),
       ...Object.fromEntries(redis.map((e) => [exporterName(e), redisExporter(def, e)])),
       ...Object.fromEntries(mysql.map((e) => [exporterName(e), mysqlExporter(def, e)])),
+      ...Object.fromEntries(nginx.map((e) => [exporterName(e), nginxServiceExporter(def, e)])),
     },
     ...(networks.length > 0
       ? { networks: Object.fromEntries(networks.map((n) => [n, { external: true, name: n }])) }
@@ -262,18 +265,32 @@ function redisExporter(def: MonitoringDef, e: ExporterTarget): Record<string, un
 }
 
 /**
+ * nginx-prometheus-exporter on the stack's network, reading an nginx service's stub_status
+ * by name. Upstream's image has no shell nor wget: no healthcheck (NginxDown says when it
+ * cannot read the page; ExporterDown when it is gone).
+ */
+function nginxServiceExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
+  return {
+    image: def.images.nginxExporter,
+    command: [`--nginx.scrape-uri=${e.nginx!.url}`],
+    ...onStackNetwork(e, e.nginx!.network, EXPORTER_PORTS.nginx, false),
+  };
+}
+
+/**
  * The rest of an exporter of a stack's service: on the service's network, its port
  * (`listens`, inside the container) published on the exporter's address, run as root
- * (the secret file it reads is root's, read-only).
+ * (the secret file it reads is root's, read-only), with a healthcheck by wget unless
+ * `checked` is false.
  */
-function onStackNetwork(e: ExporterTarget, network: string, listens: number): Record<string, unknown> {
+function onStackNetwork(e: ExporterTarget, network: string, listens: number, checked = true): Record<string, unknown> {
   const port = e.address.split(':').pop()!;
   return {
     networks: [network],
     ports: [`${e.address.slice(0, -port.length - 1)}:${port}:${listens}`],
     user: '0:0',
     mem_limit: '64m',
-    healthcheck: health(`http://127.0.0.1:${listens}/`),
+    ...(checked ? { healthcheck: health(`http://127.0.0.1:${listens}/`) } : {}),
     ...always,
   };
 }

@@ -2,8 +2,8 @@
  * A fleet with every kind of thing monitoring watches, loaded from a temporary directory
  * as the commands load it: two servers (one with a Postgres on the host), a shop behind
  * nginx with Postgres (placed on the database server), Redis with a password and an HTTP check, and a
- * blog with MySQL, a Postgres whose password is a Compose secret, and its own nginx container
- * publishing a port.
+ * blog with MySQL, a Postgres whose password is a Compose secret, its own nginx container
+ * publishing a port (its stub_status named) and a second nginx whose page Ferry does not know.
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +32,8 @@ const BLOG = `services:
   front:
     image: nginx:1.27
     ports: ["8080:80"]
+  assets:
+    image: nginxinc/nginx-unprivileged:1.27
   mysql:
     image: mysql:8.4
     environment: { MYSQL_ROOT_PASSWORD: "\${BLOG_DB_ROOT:-canary-my-8d3c}", MYSQL_DATABASE: blog }
@@ -65,6 +67,7 @@ stacks:
     server: app
     compose: blog.yml
     project: blog
+    services: { front: { nginx_status: { port: 8081, path: /nginx_status } } }
     deploy: { http_checks: [{ service: front, port: 80, path: /healthz }, { service: mysql, port: 3306, path: / }] }
 monitoring:
   server: db
