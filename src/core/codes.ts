@@ -65,6 +65,9 @@ export const FINDING_CODES = [
   ...HARDENING_AUDIT_CODES,
   // Planning a deploy or a migration.
   'outside-project',
+  'build-context-missing',
+  'build-context-unsupported',
+  'build-image-unnamed',
   'unknown-service',
   'placement-routed',
   'placement-port-unknown',

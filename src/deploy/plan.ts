@@ -10,7 +10,9 @@ import type { AcmeDef, Fleet, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import type { Service } from '../model/compose.js';
 import type { Transport } from '../transport/transport.js';
-import { makeBundle, type Bundle } from './bundle.js';
+import { makeBundle, type Bundle, type GeneratedCompose } from './bundle.js';
+import { buildsOf, refuseUnnamedLocalBuilds, withBuiltImages, type BuildPlan } from './builds.js';
+import { buildStep } from './steps/build.js';
 import type { ReleaseMeta } from './release-meta.js';
 import { engineStep } from './steps/engine.js';
 import { pullStep } from './steps/images-pull.js';
@@ -18,8 +20,8 @@ import { pruneStep } from './steps/prune.js';
 import { releaseStep } from './steps/release.js';
 import { stopGraceOf, upStep, type ServicePlan } from './steps/up.js';
 import { proxyLink } from './proxy-link.js';
-import { placementOf, splitStack } from './placement.js';
-import { renderComposeDocument } from './split.js';
+import { mergedDocument, placementOf, splitStack } from './placement.js';
+import { renderComposeDocument, type Placed, type Split } from './split.js';
 import { placedPlan, SPLIT_FILE, type PlacedPlan } from './plan-placed.js';
 
 export interface StackPlanInput {
@@ -59,22 +61,12 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const placed = input.fleet ? placementOf(stack, input.fleet) : [];
   const split = placed.length > 0 ? splitStack(stack, placed) : undefined;
   const here = project.services.filter((s) => !placed.some((p) => p.service === s.name));
-  const images = stackImages(here);
+  if (deploy.build === 'local') refuseUnnamedLocalBuilds(stack, here);
+  const builds = deploy.build === 'server' ? buildsOf(stack, here) : [];
+  const built = new Set(builds.flatMap((b) => b.services));
+  const images = stackImages(here.filter((s) => !built.has(s.name)));
   const ids = deploy.images === 'push' ? await localImageIds(input.local, images) : {};
-  const bundle = makeBundle(
-    stack,
-    ids,
-    split
-      ? {
-          rel: SPLIT_FILE,
-          text: renderComposeDocument(
-            split.main,
-            `Written by Ferry: stack ${name} on ${host}, without ${placed.map((p) => `${p.service} (on ${p.server}, at ${p.address}:${p.port})`).join(', ')}.`,
-          ),
-          services: here.map((s) => s.name),
-        }
-      : undefined,
-  );
+  const bundle = makeBundle(stack, ids, generatedCompose(stack, host, here, placed, split, builds));
   const awaited = new Set(
     here.flatMap((s) =>
       Object.entries(s.dependsOn)
@@ -106,6 +98,11 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
     });
   const steps: Step[] = [engineStep({ id: id('engine'), host, sudo })];
   const transferDeps: string[] = [];
+  for (const b of builds) {
+    const buildId = id(`build/${b.services[0]}`);
+    steps.push(buildStep({ id: buildId, host, stack: name, build: b, sudo, dependsOn: [id('engine')] }));
+    transferDeps.push(buildId);
+  }
   if (images.length > 0) {
     steps.push(
       deploy.images === 'push'
@@ -148,9 +145,38 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
       stack: name,
       keep: deploy.keepReleases,
       sudo,
+      ...(builds.length > 0 ? { built: { repo: builds[0]!.tag.split(':')[0]!, composeFile: SPLIT_FILE } } : {}),
       dependsOn: [id('up'), ...(proxy ? proxy.steps.map((s) => s.id) : [])],
     }),
   );
   for (const p of Object.values(parts)) steps.push(...p.steps);
   return { steps, bundle, meta, parts };
+}
+
+/**
+ * The compose file Ferry writes in place of the user's: without the placed services (and
+ * references to them pointed at their server), and with each service built on the server
+ * running its build's image (no `build:` left for Compose to act on). None when neither.
+ */
+function generatedCompose(
+  stack: LoadedStack,
+  host: string,
+  here: Service[],
+  placed: Placed[],
+  split: Split | undefined,
+  builds: BuildPlan[],
+): GeneratedCompose | undefined {
+  if (!split && builds.length === 0) return undefined;
+  const doc = withBuiltImages(split ? split.main : mergedDocument(stack), builds);
+  const why = [
+    ...(split
+      ? [`without ${placed.map((p) => `${p.service} (on ${p.server}, at ${p.address}:${p.port})`).join(', ')}`]
+      : []),
+    ...builds.map((b) => `${b.services.join(', ')} running ${b.tag}, built on ${host}`),
+  ];
+  return {
+    rel: SPLIT_FILE,
+    text: renderComposeDocument(doc, `Written by Ferry: stack ${stack.def.name} on ${host}, ${why.join('; ')}.`),
+    services: here.map((s) => s.name),
+  };
 }

@@ -114,6 +114,7 @@ const ms = (d: string): number => parseDuration(d)!;
 function deployDef(d: StackEntry['deploy']): DeployDef {
   return {
     images: d?.images ?? DEFAULT_DEPLOY.images,
+    build: d?.build ?? DEFAULT_DEPLOY.build,
     healthTimeoutMs: d?.health_timeout !== undefined ? ms(d.health_timeout) : DEFAULT_DEPLOY.healthTimeoutMs,
     keepReleases: d?.keep_releases ?? DEFAULT_DEPLOY.keepReleases,
     httpChecks: (d?.http_checks ?? []).map((c) => ({ service: c.service, port: c.port, path: c.path ?? '/' })),

@@ -544,6 +544,7 @@ test('deploy, proxy and acme: values as written, defaults filled in, bad values 
     });
     assert.deepEqual(fleet!.stacks.shop!.deploy, {
       images: 'pull',
+      build: 'server',
       healthTimeoutMs: 90_000,
       keepReleases: 3,
       httpChecks: [{ service: 'web', port: 8000, path: '/health' }],

@@ -183,6 +183,14 @@ export const DeploySchema = z
         .describe(
           'How images reach the server: `push` streams them from this machine over SSH with `docker save | zstd` (no registry needed; only images the server lacks are sent); `pull` has the server pull them. Default: push.',
         ),
+      build: z
+        .enum(['server', 'local'], {
+          error: 'must be server (build on the server from the context Ferry sends) or local (you build here)',
+        })
+        .optional()
+        .describe(
+          "Where services with `build:` are built: `server` sends their context (what .dockerignore leaves) and builds the image there, once per distinct build, its cache kept between releases; `local` builds nothing: build the `image:` here yourself, and it reaches the server as `images` says. Default: server (the server's architecture, no image to stream).",
+        ),
       health_timeout: duration(
         'How long containers may take to become healthy (and HTTP checks to pass) before the release is rolled back. Default: 2m.',
       ).optional(),

@@ -68,6 +68,8 @@ export interface Build {
   context: string;
   dockerfile?: string;
   target?: string;
+  /** `build.args` with a value (interpolated: a value may be a secret). */
+  args?: Record<string, string>;
 }
 
 export interface Service {

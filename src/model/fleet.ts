@@ -52,10 +52,18 @@ export interface ConnectionPool {
 /** How a stack's images reach its server. */
 export type ImageSource = 'push' | 'pull';
 
+/** Where the images of services with `build:` are built. */
+export type BuildWhere = 'server' | 'local';
+
 /** How Ferry deploys a stack (`stacks.NAME.deploy`). */
 export interface DeployDef {
   /** `push`: streamed from this machine over SSH (no registry); `pull`: the server pulls them. */
   images: ImageSource;
+  /**
+   * `server`: services with `build:` are built on the server from their context, sent by
+   * Ferry; `local`: Ferry builds nothing, their `image:` (built here) reaches the server as `images` says.
+   */
+  build: BuildWhere;
   /** How long containers may take to become healthy, in ms. */
   healthTimeoutMs: number;
   /** Releases kept on the server, the current one included (at least 2, so that rollback works). */
@@ -64,7 +72,13 @@ export interface DeployDef {
   httpChecks: HttpCheckDef[];
 }
 
-export const DEFAULT_DEPLOY: DeployDef = { images: 'push', healthTimeoutMs: 120_000, keepReleases: 5, httpChecks: [] };
+export const DEFAULT_DEPLOY: DeployDef = {
+  images: 'push',
+  build: 'server',
+  healthTimeoutMs: 120_000,
+  keepReleases: 5,
+  httpChecks: [],
+};
 
 export interface HttpCheckDef {
   /** A service of the stack and its container port, checked on the container's address. */

@@ -39,6 +39,7 @@ export const STEP_ERROR_CODES = [
   'firewall-failed',
   'image-save-failed',
   'image-pull-failed',
+  'image-build-failed',
   'image-missing-locally',
   'image-load-failed',
   'volume-missing',

@@ -61,7 +61,34 @@ export function normalizeBuild(ctx: Ctx, raw: unknown): Build | undefined {
   const build: Build = { context: typeof raw.context === 'string' ? raw.context : '.' };
   if (typeof raw.dockerfile === 'string') build.dockerfile = raw.dockerfile;
   if (typeof raw.target === 'string') build.target = raw.target;
+  const args = buildArgs(raw.args);
+  if (Object.keys(args).length > 0) build.args = args;
   return build;
+}
+
+/**
+ * `build.args` as a mapping or a list of `KEY=VALUE`: the arguments with a value (one
+ * written `KEY` alone takes the Dockerfile's default here, as Compose without it in its
+ * environment does).
+ */
+function buildArgs(raw: unknown): Record<string, string> {
+  const scalar = (v: unknown) =>
+    typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+  if (Array.isArray(raw))
+    return Object.fromEntries(
+      raw.flatMap((e) => {
+        const s = scalar(e);
+        const at = s?.indexOf('=') ?? -1;
+        return s !== undefined && at > 0 ? [[s.slice(0, at), s.slice(at + 1)]] : [];
+      }),
+    );
+  if (!isMap(raw)) return {};
+  return Object.fromEntries(
+    Object.entries(raw).flatMap(([k, v]) => {
+      const s = scalar(v);
+      return s === undefined ? [] : [[k, s]];
+    }),
+  );
 }
 
 /** `command`/`entrypoint`: a string (shell form) or a list of strings (exec form), kept as written. */

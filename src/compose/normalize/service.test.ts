@@ -41,7 +41,7 @@ test('a full service', () => {
   assert.deepEqual(service, {
     name: 'web',
     image: 'shop/web:1.2',
-    build: { context: './web', dockerfile: 'Dockerfile.prod', target: 'runtime' },
+    build: { context: './web', dockerfile: 'Dockerfile.prod', target: 'runtime', args: { A: '1' } },
     containerName: 'shop-web',
     command: ['node', 'server.js'],
     entrypoint: '/entrypoint.sh',
@@ -263,4 +263,15 @@ test('findings carry the service name and only a key path', () => {
     assert.deepEqual(Object.keys(f.where), ['path']);
     assert.ok(f.hint.length > 0);
   }
+});
+
+test('build.args: a mapping or KEY=VALUE entries; KEY alone and non-scalar values are left to the Dockerfile', () => {
+  assert.deepEqual(norm({ build: { args: ['A=1', 'B', 'C=x=y', '=z'] } }).service.build, {
+    context: '.',
+    args: { A: '1', C: 'x=y' },
+  });
+  assert.deepEqual(norm({ build: { args: { A: 1, B: null, C: true, D: { x: 1 } } } }).service.build, {
+    context: '.',
+    args: { A: '1', C: 'true' },
+  });
 });

@@ -3,7 +3,7 @@
  * one before it, for `ferry rollback`), removes the others and any `.partial` left by an
  * interrupted run. Data in `shared/` and volumes are never touched.
  */
-import { cmd, quiet, render } from '../../shell/command.js';
+import { cmd, quiet, render, script, type Command } from '../../shell/command.js';
 import type { Step } from '../../engine/step.js';
 import { currentLink, historyFile, releaseDir, releasesDir } from '../layout.js';
 import { idOfLink } from '../release-meta.js';
@@ -34,6 +34,38 @@ export function releasesToRemove(
 export interface PruneObserved {
   /** Release directories (ids, or `ID.partial`) apply removes. */
   remove: string[];
+  /** Images built on the server for releases no longer kept (`PROJECT-build:HASH`). */
+  images?: string[];
+}
+
+/**
+ * The tags of `repo` on the server, a `---` line, then those the compose files of the
+ * releases `kept` name: the others were built for releases that are gone.
+ */
+export const builtImagesCommand = (stack: string, b: BuiltImages, kept: string[]): Command =>
+  quiet(
+    script(
+      'd=$1 repo=$2 f=$3; shift 3; docker image ls --format "{{.Repository}}:{{.Tag}}" "$repo"; echo ---; for id; do cat "$d/$id/$f" 2>/dev/null; done | grep -o "$repo:[0-9a-f]*" | sort -u; true',
+      releasesDir(stack),
+      b.repo,
+      b.composeFile,
+      ...kept,
+    ),
+  );
+
+/** Where a stack's images built on the server are: their repository, and the release file that names them. */
+export interface BuiltImages {
+  repo: string;
+  composeFile: string;
+}
+
+/** The tags listed before `---` that no kept release names after it. */
+export function staleImages(out: string): string[] {
+  const lines = out.split('\n').map((l) => l.trim());
+  const at = lines.indexOf('---');
+  if (at < 0) return [];
+  const named = new Set(lines.slice(at + 1));
+  return lines.slice(0, at).filter((t) => t && !t.endsWith(':<none>') && !named.has(t));
 }
 
 export function pruneStep(o: {
@@ -43,6 +75,8 @@ export function pruneStep(o: {
   keep: number;
   sudo: boolean;
   dependsOn: string[];
+  /** The stack builds images on the server: those only releases removed here ran go too. */
+  built?: BuiltImages;
 }): Step<PruneObserved> {
   return {
     id: o.id,
@@ -51,7 +85,7 @@ export function pruneStep(o: {
     title: `keep the last ${o.keep} releases`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `Remove releases of ${o.stack} beyond the ${o.keep} most recently used (never the current one), and directories left by an interrupted upload. Data in shared/ and Docker volumes are not touched.`,
+      purpose: `Remove releases of ${o.stack} beyond the ${o.keep} most recently used (never the current one), and directories left by an interrupted upload${o.built ? `, and the images built on the server (${o.built.repo}) that no kept release runs` : ''}. Data in shared/ and Docker volumes are not touched.`,
       commands: [
         render(cmd('ls', '-1', releasesDir(o.stack))),
         render(cmd('cat', historyFile(o.stack))),
@@ -80,15 +114,27 @@ export function pruneStep(o: {
         cur.code === 0 ? idOfLink(cur.stdout) : undefined,
         o.keep,
       );
-      return remove.length === 0
+      const kept = existing.filter((d) => !remove.includes(d) && !d.endsWith('.partial'));
+      const images = o.built
+        ? staleImages((await t.exec(builtImagesCommand(o.stack, o.built, kept), { sudo: o.sudo })).stdout)
+        : [];
+      const gone = [...remove, ...images];
+      return gone.length === 0
         ? { needed: false, observed: { remove } }
-        : { needed: true, change: { summary: `remove ${remove.join(', ')}` }, observed: { remove } };
+        : {
+            needed: true,
+            change: { summary: `remove ${gone.join(', ')}` },
+            observed: images.length > 0 ? { remove, images } : { remove },
+          };
     },
-    async apply(ctx, { remove }) {
-      await ctx.transport.exec(cmd('rm', '-rf', ...remove.map((id) => releaseDir(o.stack, id))), {
-        sudo: o.sudo,
-        check: true,
-      });
+    async apply(ctx, { remove, images = [] }) {
+      if (remove.length > 0)
+        await ctx.transport.exec(cmd('rm', '-rf', ...remove.map((id) => releaseDir(o.stack, id))), {
+          sudo: o.sudo,
+          check: true,
+        });
+      // Docker keeps an image a container still uses (and the build cache): it goes with a later prune.
+      if (images.length > 0) await ctx.transport.exec(quiet(cmd('docker', 'image', 'rm', ...images)), { sudo: o.sudo });
     },
     async verify(ctx, { remove }) {
       const r = await ctx.transport.exec(quiet(cmd('ls', '-1', releasesDir(o.stack))), { sudo: o.sudo });
