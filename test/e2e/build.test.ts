@@ -4,9 +4,10 @@
  * context is sent as .dockerignore leaves it; a build argument (a canary secret) reaches the
  * build and no output, state file or file left on the server. A second apply builds and
  * changes nothing; a changed context is a new image and a new release, and rollback runs the
- * image the previous release ran; a build that fails leaves the running release serving.
+ * image the previous release ran; a build that fails leaves the running release serving;
+ * prune takes the images only pruned releases ran; `ferry migrate` builds them on the target.
  *
- * ferry-test-lane: side (its host is a fresh one of its own, scripts/testbed/fresh.mjs).
+ * ferry-test-lane: side (its two hosts are fresh ones of its own, scripts/testbed/fresh.mjs).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +21,8 @@ import { loadImages, onHost, testbedIsUp, type TestbedHost } from './helpers.js'
 
 const CANARY = 'build-arg-canary-2c81f7';
 const HOST = 'bld';
+/** The server the stack then moves to. */
+const TARGET = 'bld2';
 const STACK = 'tbbuild';
 
 const COMPOSE = `services:
@@ -50,7 +53,10 @@ COPY . /srv/build/
 RUN test -n "$APP_TOKEN" && echo "token of $(printf %s "$APP_TOKEN" | wc -c) bytes" > /srv/build/token-seen
 `;
 
-function rig(h: TestbedHost) {
+const server = (h: TestbedHost) =>
+  `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
+
+function rig(h: TestbedHost, target: TestbedHost) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-build-'));
   mkdirSync(join(dir, 'app'));
   writeFileSync(join(dir, 'app', 'Dockerfile'), DOCKERFILE);
@@ -66,15 +72,18 @@ function rig(h: TestbedHost) {
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`,
+      server(h),
+      server(target),
       'stacks:',
       `  ${STACK}: { server: ${h.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s, keep_releases: 2 } }`,
       '',
     ].join('\n'),
   );
+  const knownHosts = join(dir, 'known_hosts');
+  writeFileSync(knownHosts, [h, target].map((x) => readFileSync(x.knownHostsFile, 'utf8')).join(''));
   const shown: string[] = [];
   const run = async (args: string[]): Promise<Transcript> => {
-    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', h.knownHostsFile], {
+    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', knownHosts], {
       cwd: dir,
       env: { FERRY_STATE_DIR: join(dir, 'state') },
     });
@@ -98,6 +107,7 @@ const summary = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { 
 
 describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
   let h: TestbedHost;
+  let target: TestbedHost;
   let dir: string;
   let run: (args: string[]) => Promise<Transcript>;
   let shown: string[];
@@ -105,11 +115,13 @@ describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed
 
   before(async () => {
     h = await createFreshHost(HOST);
-    loadImages(h, ['ferry-tb-app:1']);
-    ({ dir, run, shown } = rig(h));
+    target = await createFreshHost(TARGET);
+    for (const x of [h, target]) loadImages(x, ['ferry-tb-app:1']);
+    ({ dir, run, shown } = rig(h, target));
   });
   after(async () => {
     await removeFreshHost(HOST);
+    await removeFreshHost(TARGET);
   });
 
   test('apply builds each distinct image once on the server from what .dockerignore leaves, and runs it', async () => {
@@ -199,22 +211,38 @@ describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed
     assert.equal(onHost(h, `docker exec ${STACK}-api-1 cat /srv/build/app.txt`).trim(), 'version 4');
   });
 
+  test('ferry migrate moves the stack to another server, building its images there', async () => {
+    const t = await run(['migrate', STACK, '--to', TARGET, '--mode', 'dump', '--yes']);
+    assert.equal(t.code, 0, t.out + t.err);
+    assert.match(t.err, new RegExp(`${STACK}/build/api .*: changed`));
+    const there = running(target);
+    assert.deepEqual(
+      there.map((r) => r.split(' ')[0]),
+      ['api', 'beat', 'worker'],
+    );
+    assert.match(there[0]!, /^api tbbuild-build:[0-9a-f]{12}$/);
+    assert.equal(onHost(target, `docker exec ${STACK}-api-1 cat /srv/build/app.txt`).trim(), 'version 4');
+    assert.deepEqual(running(h), [''], 'the source runs nothing of it');
+  });
+
   test('the build argument is in no output, state file, file Ferry left on the server or process list', () => {
     for (const text of shown) assert.equal(text.includes(CANARY), false, 'the canary in an output');
     for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
       const path = join(dir, 'state', f);
       if (statSync(path).isFile()) assert.equal(readFileSync(path).includes(CANARY), false, `the canary in state/${f}`);
     }
-    assert.equal(
-      onHost(h, `grep -rl ${CANARY} /srv/ferry || true`).trim(),
-      '',
-      'no file of Ferry on the server holds it',
-    );
-    assert.equal(
-      onHost(h, `ls /srv/ferry/${STACK} | grep -c '\\.args$' || true`).trim(),
-      '0',
-      'the arguments file is gone',
-    );
-    assert.equal(onHost(h, 'ps -eo args').includes(CANARY), false);
+    for (const x of [h, target]) {
+      assert.equal(
+        onHost(x, `grep -rl ${CANARY} /srv/ferry || true`).trim(),
+        '',
+        `no file of Ferry on ${x.name} holds it`,
+      );
+      assert.equal(
+        onHost(x, `ls /srv/ferry/${STACK} | grep -c '\\.args$' || true`).trim(),
+        '0',
+        'the arguments file is gone',
+      );
+      assert.equal(onHost(x, 'ps -eo args').includes(CANARY), false);
+    }
   });
 });
