@@ -32,17 +32,16 @@ const measured = async (fn) => {
 };
 
 try {
-  sh(`docker save ferry-tb-app:1 | ssh ${sshArgs(h).map((a) => `'${a}'`).join(' ')} docker load`);
+  sh(
+    `docker save ferry-tb-app:1 | ssh ${sshArgs(h)
+      .map((a) => `'${a}'`)
+      .join(' ')} docker load`,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-build-'));
   mkdirSync(join(dir, 'app', 'src'), { recursive: true });
   writeFileSync(
     join(dir, 'app', 'Dockerfile'),
-    [
-      'FROM ferry-tb-app:1',
-      `RUN head -c ${DEPS_MB}M /dev/urandom > /srv/deps.bin`,
-      'COPY src /srv/src',
-      '',
-    ].join('\n'),
+    ['FROM ferry-tb-app:1', `RUN head -c ${DEPS_MB}M /dev/urandom > /srv/deps.bin`, 'COPY src /srv/src', ''].join('\n'),
   );
   for (let i = 0; i < SRC_FILES; i++)
     writeFileSync(join(dir, 'app', 'src', `m${i}.py`), `# module ${i}\n${'x = 1\n'.repeat(200)}`);
@@ -88,7 +87,9 @@ try {
     rows.push({ run, f, b });
   }
   console.log(`context: ${SRC_FILES} source files; dependencies layer: ${DEPS_MB} MiB`);
-  console.log('run                        ferry (build on server)        docker build here + save | ssh load   ratio (time, bytes)');
+  console.log(
+    'run                        ferry (build on server)        docker build here + save | ssh load   ratio (time, bytes)',
+  );
   for (const { run, f, b } of rows)
     console.log(
       `${run.padEnd(26)} ${f.ms.toFixed(0).padStart(7)} ms ${f.mb.toFixed(1).padStart(8)} MiB   ${b.ms.toFixed(0).padStart(7)} ms ${b.mb.toFixed(1).padStart(8)} MiB       ${(b.ms / f.ms).toFixed(2)}x, ${(b.mb / Math.max(f.mb, 0.01)).toFixed(0)}x`,
