@@ -105,6 +105,28 @@ const running = (h: TestbedHost): string[] =>
 
 const summary = (out: string) => JSON.parse(out.trim().split('\n').pop()!) as { changed: number };
 
+/** The canary in no output, file of the state directory, file of Ferry's on the hosts, or process list there. */
+function noCanary(hosts: TestbedHost[], dir: string, shown: string[]): void {
+  for (const text of shown) assert.equal(text.includes(CANARY), false, 'the canary in an output');
+  for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
+    const path = join(dir, 'state', f);
+    if (statSync(path).isFile()) assert.equal(readFileSync(path).includes(CANARY), false, `the canary in state/${f}`);
+  }
+  for (const x of hosts) {
+    assert.equal(
+      onHost(x, `grep -rl ${CANARY} /srv/ferry || true`).trim(),
+      '',
+      `no file of Ferry on ${x.name} holds it`,
+    );
+    assert.equal(
+      onHost(x, `ls /srv/ferry/${STACK} | grep -c '\\.args$' || true`).trim(),
+      '0',
+      'the arguments file is gone',
+    );
+    assert.equal(onHost(x, 'ps -eo args').includes(CANARY), false);
+  }
+}
+
 describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
   let h: TestbedHost;
   let target: TestbedHost;
@@ -225,24 +247,6 @@ describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed
     assert.deepEqual(running(h), [''], 'the source runs nothing of it');
   });
 
-  test('the build argument is in no output, state file, file Ferry left on the server or process list', () => {
-    for (const text of shown) assert.equal(text.includes(CANARY), false, 'the canary in an output');
-    for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
-      const path = join(dir, 'state', f);
-      if (statSync(path).isFile()) assert.equal(readFileSync(path).includes(CANARY), false, `the canary in state/${f}`);
-    }
-    for (const x of [h, target]) {
-      assert.equal(
-        onHost(x, `grep -rl ${CANARY} /srv/ferry || true`).trim(),
-        '',
-        `no file of Ferry on ${x.name} holds it`,
-      );
-      assert.equal(
-        onHost(x, `ls /srv/ferry/${STACK} | grep -c '\\.args$' || true`).trim(),
-        '0',
-        'the arguments file is gone',
-      );
-      assert.equal(onHost(x, 'ps -eo args').includes(CANARY), false);
-    }
-  });
+  test('the build argument is in no output, state file, file Ferry left on the server or process list', () =>
+    noCanary([h, target], dir, shown));
 });
