@@ -21,6 +21,12 @@ export interface ExecOptions {
   onStderr?: (chunk: string) => void;
   /** Throw a TransportError (code `command-failed`) on a non-zero exit. */
   check?: boolean;
+  /**
+   * The command may run again as is when the container runtime could not start a process in
+   * it (see replay.ts): running it twice does what running it once does. A lone `docker exec`
+   * or `docker start` always may.
+   */
+  replay?: boolean;
 }
 
 export interface ExecResult {
@@ -30,6 +36,8 @@ export interface ExecResult {
   durationMs: number;
   /** The shell line that ran, secrets redacted (for journals and errors). */
   command: string;
+  /** How many times it ran, when more than once (see `replay`). */
+  tries?: number;
 }
 
 export interface UploadOptions {

@@ -107,7 +107,7 @@ describe('the crash matrix (CI part) on the test bed', { skip: testbedIsUp() ? f
       assert.deepEqual([r.statusAfterResume.locks, r.statusAfterResume.left], [[], []]);
       assert.equal(r.rolledBack.code, 0, r.rolledBack.err);
       assert.deepEqual(r.missingAfterRollback, [], 'acknowledged writes missing on the source after the rollback');
-      assert.ok(r.servedAfterRollback, `the site answers after the rollback${said}`);
+      assert.ok(r.servedAfterRollback, `the site answers after the rollback${said}${r.unservedAfterRollback}`);
       assert.deepEqual(
         [
           r.statusAfterRollback.stage,

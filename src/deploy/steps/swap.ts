@@ -53,8 +53,8 @@ export async function swapService(
   const old = (await projectContainers(ctx.transport, o.project, o.sudo)).filter((x) => x.service === s.name);
   if (old.length === 0 || old.every((x) => x.configHash === hashes.get(s.name) && isReady(x))) return false;
   const oldIds = new Set(old.map((x) => x.id));
-  const run = (command: Command, tool: 'docker' | 'compose', what: string, starts = false) =>
-    runTool(ctx, tool, command, { what, sudo: o.sudo, timeoutMs: o.timeoutMs, starts });
+  const run = (command: Command, tool: 'docker' | 'compose', what: string, replay = false) =>
+    runTool(ctx, tool, command, { what, sudo: o.sudo, timeoutMs: o.timeoutMs, replay });
   const scale = `${s.name}=${old.length + s.replicas}`;
   await run(
     compose(c, 'up', '-d', '--no-deps', '--no-recreate', '--scale', scale, s.name),

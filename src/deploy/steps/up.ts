@@ -97,9 +97,9 @@ async function releaseCompose(ctx: StepContext, o: UpStepOptions, release = o.re
   return releaseCall(o.stack, o.project, release, await composeFlavor(ctx.transport, o.sudo));
 }
 
-/** `starts`: an `up`, run again when the container runtime fails to set a container up (see runTool). */
-const composeRun = (ctx: StepContext, o: UpStepOptions, c: Command, what: string, starts = false) =>
-  runTool(ctx, 'compose', c, { what, sudo: o.sudo, timeoutMs: COMPOSE_TIMEOUT_MS, starts });
+/** `replay`: an `up`, run again when the container runtime fails to set a container up (see replay.ts). */
+const composeRun = (ctx: StepContext, o: UpStepOptions, c: Command, what: string, replay = false) =>
+  runTool(ctx, 'compose', c, { what, sudo: o.sudo, timeoutMs: COMPOSE_TIMEOUT_MS, replay });
 
 /** `service -> config hash` as the release's compose computes it. */
 export async function configHashes(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promise<Map<string, string>> {

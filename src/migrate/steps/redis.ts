@@ -143,6 +143,8 @@ export async function redisSave(ctx: StepContext, o: RedisSaveOptions): Promise<
       what: `redis-cli ${args.join(' ')} in ${o.container}`,
       sudo: o.sudo,
       timeoutMs: CLI_TIMEOUT_MS,
+      // Each call reads or starts a save, the same run once or twice.
+      replay: true,
       ...on,
       ...(password !== undefined ? { stdin: new Secret(`${password}\n`) } : {}),
     });

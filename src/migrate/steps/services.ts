@@ -92,7 +92,7 @@ export async function startServices(
       what: `docker start of ${[...new Set(stopped.map((c) => c.service))].join(' ')}`,
       sudo: w.side.sudo,
       timeoutMs: COMMAND_TIMEOUT_MS,
-      starts: true,
+      replay: true,
       ...onOf(w),
     });
   if (missing.length === 0) return;
@@ -101,7 +101,7 @@ export async function startServices(
     what: `compose up of ${missing.join(' ')}`,
     sudo: w.side.sudo,
     timeoutMs: COMMAND_TIMEOUT_MS,
-    starts: true,
+    replay: true,
     ...onOf(w),
   });
 }

@@ -3,10 +3,10 @@
  * subclass only runs a line. Here commands are rendered, wrapped in sudo, judged
  * (timeout, lost connection, sudo missing, `check`) and redacted.
  */
-import { Readable } from 'node:stream';
 import { Redactor } from '../../core/redact.js';
 import type { Secret } from '../../core/secret.js';
 import { render, type Command } from '../../shell/command.js';
+import { hiccuped, REPLAYS, replayable } from '../replay.js';
 import type { ExecOptions, ExecResult, Transport, UploadOptions } from '../transport.js';
 import { channelRefused, commandFailed, commandTimeout, connectionLost, isSudoMissing, sudoMissing } from './errors.js';
 import type { TransportListener } from './events.js';
@@ -18,18 +18,6 @@ export interface ShellTransportOptions {
   redactor?: Redactor;
   onEvent?: TransportListener;
 }
-
-/**
- * runc's answer when a `docker exec` could not start its process at all (seen on loaded
- * machines: "read init-p: connection reset by peer"): nothing ran in the container.
- */
-const EXEC_NOT_STARTED = /OCI runtime exec failed: exec failed: unable to start container process/;
-/** Attempts of a `docker exec` whose process runc could not start, a second apart. */
-const EXEC_ATTEMPTS = 3;
-
-/** A lone `docker exec` whose stdin can be sent again: safe to run again when its process never started. */
-const replayable = (c: Command, opts: ExecOptions): boolean =>
-  c.kind === 'argv' && c.argv[0] === 'docker' && c.argv[1] === 'exec' && !(opts.stdin instanceof Readable);
 
 interface Judged {
   result: ExecResult;
@@ -61,19 +49,19 @@ export abstract class ShellTransport implements Transport {
     const again = replayable(command, opts);
     for (let attempt = 1; ; attempt++) {
       const { result } = await this.run(render(command), opts.sudo, false, io);
-      const notStarted = result.code === 126 && EXEC_NOT_STARTED.test(result.stderr);
-      if (again && notStarted && attempt < EXEC_ATTEMPTS) {
-        await new Promise((r) => setTimeout(r, this.execRetryDelayMs));
+      if (again && hiccuped(result) && attempt < REPLAYS) {
+        await new Promise((r) => setTimeout(r, this.replayPauseMs * attempt));
         continue;
       }
+      if (attempt > 1) result.tries = attempt;
       if (opts.check && result.code !== 0)
         throw commandFailed(this.name, result.command, result.code, result.stderr, (t) => this.redactor.redact(t));
       return result;
     }
   }
 
-  /** The pause before a `docker exec` whose process never started runs again. */
-  protected readonly execRetryDelayMs: number = 1000;
+  /** The pause before a command the runtime could not start runs again (times the tries so far). */
+  protected readonly replayPauseMs: number = 2000;
 
   async upload(path: string, content: string | Buffer | Secret, opts: UploadOptions): Promise<void> {
     await this.exec(uploadCommand(path, opts.mode, opts.owner), { stdin: content, sudo: opts.sudo, check: true });

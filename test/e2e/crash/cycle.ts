@@ -6,9 +6,9 @@
  * migrate --status` finds nothing left behind and no lock.
  */
 import { paths } from '../../../scripts/testbed/lib.mjs';
-import { ferryChild, type ChildRun, type TestbedHost } from '../helpers.js';
+import { ferryChild, onHost, type ChildRun, type TestbedHost } from '../helpers.js';
 import { httpGet } from '../deploy-stack.js';
-import { probe } from '../probe.js';
+import { probe, type Answer } from '../probe.js';
 import { CRASH_CANARY, REDIS_CANARY, missingIds } from './stack.js';
 
 export interface Bed {
@@ -75,6 +75,8 @@ export interface CycleResult {
   /** The site answered 200 after the resume, and after the rollback. */
   servedAfterResume: boolean;
   servedAfterRollback: boolean;
+  /** When the site did not answer after the rollback: the probe's last answers and the source's containers. */
+  unservedAfterRollback: string;
   statusAfterResume: Status;
   statusAfterRollback: Status;
   rolledBack: Run;
@@ -114,6 +116,7 @@ export async function crashCycle(bed: Bed, point: KillPoint): Promise<CycleResul
   const rolledBack = await ferryRun(bed, ['rollback', bed.stack, '--yes']);
   const afterRollback = Date.now();
   const servedAfterRollback = await p.okAfter(afterRollback, 60_000);
+  const unservedAfterRollback = servedAfterRollback ? '' : unserved(bed, p.answers(), afterRollback);
   const seen = await p.stop();
   const missingAfterRollback = missingIds(bed.source, bed.stack, seen.ackedIds);
   const statusAfterRollback = await status(bed);
@@ -128,6 +131,7 @@ export async function crashCycle(bed: Bed, point: KillPoint): Promise<CycleResul
     missingAfterRollback,
     servedAfterResume,
     servedAfterRollback,
+    unservedAfterRollback,
     statusAfterResume,
     statusAfterRollback,
     rolledBack,
@@ -145,4 +149,20 @@ export async function crashCycle(bed: Bed, point: KillPoint): Promise<CycleResul
 /** The site answers through the source's nginx (which forwards to the target once switched). */
 export async function serving(bed: Bed): Promise<boolean> {
   return (await httpGet(bed.source.host, bed.domain, '/health')).status === 200;
+}
+
+/** Why the site did not answer, for the failure's message: what the probe got, and what runs on the source. */
+function unserved(bed: Bed, answers: Answer[], since: number): string {
+  const after = answers.filter((a) => a.at > since);
+  const statuses = [...new Set(after.map((a) => a.status))].join(', ');
+  let containers: string;
+  try {
+    containers = onHost(
+      bed.source,
+      `docker ps -a --filter label=com.docker.compose.project=${bed.stack} --format '{{.Names}} {{.Status}}'`,
+    );
+  } catch (e) {
+    containers = `(docker ps failed: ${(e as Error).message})`;
+  }
+  return `\n--- the probe after the rollback: ${after.length} answers (status ${statuses || 'none'})\n--- containers on ${bed.source.name}:\n${containers}`;
 }
