@@ -68,6 +68,7 @@ test('up: current switched to the new release, compose up, ready; rollback switc
     .when(L.switchTo('r2'), {})
     .when(L.inspect, { stdout: inspected([{ id: 'c1', service: 'web' }]) })
     .when(L.compose('r2', 'up -d --remove-orphans'), {})
+    .when(L.compose('r2', "config '--hash=*'"), { stdout: `web ${HASH}\n` })
     .when(L.current, { stdout: 'releases/r2\n' })
     .when(L.switchTo('r1'), {})
     .when(L.meta('r1'), { code: 1 })
@@ -86,6 +87,9 @@ test('up: current switched to the new release, compose up, ready; rollback switc
     L.switchTo('r2'),
     L.inspect,
     L.compose('r2', 'up -d --remove-orphans'),
+    // What Compose wrote, recorded beside what `config --hash` says (config-hashes.ts).
+    L.inspect,
+    L.compose('r2', "config '--hash=*'"),
     L.inspect,
     L.current,
     L.switchTo('r1'),
@@ -221,7 +225,9 @@ test('up: a swap that succeeds switches nginx to the new container, then stops a
   const step = upStep(options({ services: [{ name: 'web', replicas: 1, swap: true, stopGrace: 30 }], switchUpstream }));
   await step.apply(testContext(t), { switchCurrent: false });
   assert.deepEqual(switched, ['web new000000000']);
-  assert.deepEqual(t.lines.slice(-3), [L.inspect, 'docker stop -t 30 old000000000', 'docker rm old000000000']);
+  assert.deepEqual(t.lines.slice(-5, -2), [L.inspect, 'docker stop -t 30 old000000000', 'docker rm old000000000']);
+  // Then what Compose wrote is recorded beside what `config --hash` says.
+  assert.deepEqual(t.lines.slice(-2), [L.inspect, L.compose('r2', "config '--hash=*'")]);
 });
 
 test('up: a container still `starting` whose own health test passes now is in step, as the verify counts it; one whose test fails is not', async () => {

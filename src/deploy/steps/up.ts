@@ -27,6 +27,7 @@ import { passingNow, waitReady } from './health.js';
 import { imageIds } from '../../engine/steps/images.js';
 import { currentCommand, idOfLink, readReleaseMeta } from '../release-meta.js';
 import { runOwn } from './failure.js';
+import { expectedHashes, readHashRecord, recordOf, writeHashRecord } from '../config-hashes.js';
 import { swapService, type ServicePlan, type SwitchUpstream, type SwapOptions } from './swap.js';
 
 export type { ReleaseRef };
@@ -101,8 +102,13 @@ async function releaseCompose(ctx: StepContext, o: UpStepOptions, release = o.re
 const composeRun = (ctx: StepContext, o: UpStepOptions, c: Command, what: string, replay = false) =>
   runTool(ctx, 'compose', c, { what, sudo: o.sudo, timeoutMs: COMPOSE_TIMEOUT_MS, replay });
 
-/** `service -> config hash` as the release's compose computes it. */
+/** `service -> config hash` as the release's compose computes it, corrected by the record of the last `up` (config-hashes.ts). */
 export async function configHashes(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promise<Map<string, string>> {
+  return expectedHashes(await composeHashes(ctx, o, c), await readHashRecord(ctx, o.stack, o.release.id, o.sudo));
+}
+
+/** What `compose config --hash` prints. */
+async function composeHashes(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promise<Map<string, string>> {
   const out = await composeRun(ctx, o, compose(c, 'config', '--hash=*'), 'compose config');
   const map = new Map<string, string>();
   for (const line of out.split('\n')) {
@@ -110,6 +116,12 @@ export async function configHashes(ctx: StepContext, o: UpStepOptions, c: Compos
     if (m) map.set(m[1]!, m[2]!);
   }
   return map;
+}
+
+/** After an `up`: the labels Compose wrote, beside what `config --hash` says, for the next check. */
+async function recordHashes(ctx: StepContext, o: UpStepOptions, c: ComposeCall): Promise<void> {
+  const containers = await projectContainers(ctx.transport, o.project, o.sudo);
+  await writeHashRecord(ctx, o.stack, o.release.id, recordOf(await composeHashes(ctx, o, c), containers), o.sudo);
 }
 
 /** What differs between the running containers and the release, per service; empty when in step. */
@@ -250,6 +262,7 @@ export function upStep(o: UpStepOptions): Step<UpObserved> {
         });
       }
       await bringUp(ctx, o, c);
+      await recordHashes(ctx, o, c);
     },
     async verify(ctx) {
       const r = await waitReady(ctx.transport, {
