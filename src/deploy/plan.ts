@@ -13,6 +13,8 @@ import type { Transport } from '../transport/transport.js';
 import { makeBundle, type Bundle, type GeneratedCompose } from './bundle.js';
 import { buildsOf, refuseUnnamedLocalBuilds, withBuiltImages, type BuildPlan } from './builds.js';
 import { buildStep } from './steps/build.js';
+import { hostPostgresAccess } from './host-postgres.js';
+import { hostPostgresStep } from './steps/host-postgres.js';
 import type { ReleaseMeta } from './release-meta.js';
 import { engineStep } from './steps/engine.js';
 import { pullStep } from './steps/images-pull.js';
@@ -112,6 +114,11 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
     transferDeps.push(id('images'));
   }
   steps.push(releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')] }));
+  const pgAccess = hostPostgresAccess(stack, server);
+  if (pgAccess) {
+    steps.push(hostPostgresStep({ id: id('host-postgres'), host, access: pgAccess, sudo, dependsOn: [id('engine')] }));
+    transferDeps.push(id('host-postgres'));
+  }
   const proxy = stack.def.proxy
     ? proxyLink({
         stack: stack.def,

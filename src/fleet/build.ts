@@ -66,7 +66,16 @@ function serverDef(name: string, s: ServerEntry, baseDir: string): ServerDef {
   if (s.sudo !== undefined) def.sudo = s.sudo;
   if (s.identity_file !== undefined)
     def.identityFile = s.identity_file.startsWith('~') ? s.identity_file : resolve(baseDir, s.identity_file);
-  if (s.postgres !== undefined) def.postgres = { maxConnections: s.postgres.max_connections };
+  if (s.postgres !== undefined) {
+    const pg = s.postgres;
+    def.postgres = {
+      cluster: pg.cluster ?? 'main',
+      port: pg.port ?? 5432,
+      superuser: pg.superuser ?? 'postgres',
+      maxConnections: pg.max_connections,
+    };
+    if (pg.version !== undefined) def.postgres.version = pg.version;
+  }
   if (s.private_address !== undefined) def.privateAddress = s.private_address;
   return def;
 }
@@ -77,6 +86,8 @@ function stackDef(name: string, st: StackEntry, baseDir: string): StackDef {
     const pool: ConnectionPool = { service: c.service, pool: c.pool, to: c.to, index };
     if (c.replicas !== undefined) pool.replicas = c.replicas;
     if (c.processes !== undefined) pool.processes = c.processes;
+    if (c.database !== undefined) pool.database = c.database;
+    if (c.user !== undefined) pool.user = c.user;
     return pool;
   });
   const def: StackDef = { name, server: st.server, compose, connections, deploy: deployDef(st.deploy) };

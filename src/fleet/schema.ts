@@ -55,6 +55,22 @@ const size = (what: string) =>
 export const PostgresSchema = z
   .strictObject(
     {
+      version: wholeNumber(9, 99)
+        .optional()
+        .describe("The cluster's major version (`pg_lsclusters`). Default: the server's only cluster."),
+      cluster: z
+        .string({ error: 'must be a cluster name' })
+        .regex(/^[A-Za-z0-9_.-]+$/, { error: 'must be a cluster name such as main' })
+        .optional()
+        .describe("The cluster's name (`pg_lsclusters`). Default: `main`."),
+      port: wholeNumber(1, 65535).optional().describe('The port it listens on. Default: 5432.'),
+      superuser: z
+        .string({ error: 'must be a system user name' })
+        .regex(/^[a-z_][a-z0-9_-]*$/, { error: 'must be a system user name such as postgres' })
+        .optional()
+        .describe(
+          'The system user that is its superuser by peer authentication: Ferry runs `psql` as this user (`runuser -u USER`), with no password. Default: `postgres`.',
+        ),
       max_connections: wholeNumber(1).describe(
         "The server's Postgres `max_connections` setting; the connection-budget check adds up the pools of `connections` against it.",
       ),
@@ -62,7 +78,7 @@ export const PostgresSchema = z
     { error: MAPPING },
   )
   .describe(
-    'A Postgres installed on the host itself (outside Docker). Stacks reach it with `connections: [{ to: server:NAME }]`.',
+    'A Postgres installed on the host itself (outside Docker). Stacks on the same server reach it with `connections: [{ to: server:NAME }]` (at `host.docker.internal`, mapped to `host-gateway`): Ferry adds the `pg_hba.conf` entries for their Docker networks.',
   );
 
 export const ServerSchema = z
@@ -120,6 +136,11 @@ export const ServerSchema = z
   )
   .describe('A server (VPS) that stacks run on, reached over SSH.');
 
+/** A database or role name as `pg_hba.conf` takes it unquoted. */
+const pgName = z
+  .string({ error: 'must be a Postgres name' })
+  .regex(/^[A-Za-z_][A-Za-z0-9_$-]{0,62}$/, { error: 'must be a Postgres name: letters, digits and _, at most 63' });
+
 export const ConnectionSchema = z
   .strictObject(
     {
@@ -141,6 +162,16 @@ export const ConnectionSchema = z
           'The Postgres the pool connects to: STACK/SERVICE for a Postgres service of another stack, SERVICE for one in this stack, or server:NAME for a Postgres installed on a server.',
         )
         .meta({ examples: ['db/postgres', 'postgres', 'server:db'] }),
+      database: pgName
+        .optional()
+        .describe(
+          'For `server:NAME`: the database the pool opens, the only one its `pg_hba.conf` entry lets in. Default: all.',
+        ),
+      user: pgName
+        .optional()
+        .describe(
+          'For `server:NAME`: the role the pool logs in as, the only one its `pg_hba.conf` entry lets in. Default: all.',
+        ),
     },
     { error: MAPPING },
   )

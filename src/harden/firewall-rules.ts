@@ -2,6 +2,7 @@
  * The ports a hardened server opens besides sshd's: the fleet file's, 80/443 for a proxy,
  * placed services from their stack's server, exporters from the monitoring server.
  */
+import { hostPostgresAccess, hostPostgresAllows } from '../deploy/host-postgres.js';
 import { placementOf } from '../deploy/placement.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { FirewallAllow } from '../model/harden.js';
@@ -41,8 +42,13 @@ export function openPorts(loaded: LoadedFleet, server: ServerDef): OpenPorts {
       }));
   });
   const monitored = monitoringAllows(loaded, server);
+  // A Postgres on the host: its stacks' containers reach it through INPUT.
+  const hostPg = stacks.flatMap((s) => {
+    const a = hostPostgresAccess(s, server);
+    return a ? hostPostgresAllows(a.stack, a.postgres.port) : [];
+  });
   return {
-    host: [...web, ...fleetRules, ...placed, ...monitored],
+    host: [...web, ...fleetRules, ...placed, ...monitored, ...hostPg],
     containers: [...fleetRules, ...placed, ...monitored],
     sshProbers: sshProbers(loaded, server.name),
   };

@@ -25,12 +25,23 @@ export interface ServerDef {
   disk?: number;
   /** Monthly cost in the fleet's currency. */
   cost?: number;
-  /** A Postgres installed on the host (outside Docker), for connection budgets. */
-  postgres?: { maxConnections: number };
+  /** A Postgres installed on the host (outside Docker). */
+  postgres?: HostPostgresDef;
   /** IPv4 address other servers of the fleet reach this one by; default `host` when it is one. */
   privateAddress?: string;
   /** `harden` (the fleet's, with the server's over it); undefined: not hardened by Ferry. */
   harden?: HardenDef;
+}
+
+/** A Postgres installed on a server, outside Docker (`servers.NAME.postgres`). */
+export interface HostPostgresDef {
+  /** Major version; undefined: the server's only cluster. */
+  version?: number;
+  cluster: string;
+  port: number;
+  /** The system user that is its superuser by peer authentication. */
+  superuser: string;
+  maxConnections: number;
 }
 
 /** An application's pool of Postgres connections, for the connection budget. */
@@ -47,6 +58,9 @@ export interface ConnectionPool {
   to: string;
   /** Index in the fleet file's `connections` list. */
   index: number;
+  /** For `server:NAME`: the database and role its `pg_hba.conf` entry lets in (default: all). */
+  database?: string;
+  user?: string;
 }
 
 /** How a stack's images reach its server. */

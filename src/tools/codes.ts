@@ -44,6 +44,10 @@ export const STEP_ERROR_CODES = [
   'image-load-failed',
   'volume-missing',
   'volume-create-failed',
+  'host-postgres-missing',
+  'host-postgres-down',
+  'host-postgres-network',
+  'host-postgres-hba-invalid',
   // Migrate.
   'preflight-failed',
   'target-not-empty',

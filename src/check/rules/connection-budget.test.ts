@@ -89,7 +89,13 @@ describe('connection-budget with servers and references in the fleet file', () =
       connections: [pool(0, 'api', 30, 'server:db1')],
     });
     const f = connectionBudget(
-      fleet([st], [server('app1'), server('db1', { postgres: { maxConnections: 60 } })]),
+      fleet(
+        [st],
+        [
+          server('app1'),
+          server('db1', { postgres: { maxConnections: 60, cluster: 'main', port: 5432, superuser: 'postgres' } }),
+        ],
+      ),
       none,
     );
     assert.deepEqual(brief(f), [

@@ -1,0 +1,148 @@
+/** What the host-Postgres step reads on the server: the cluster, the networks' subnets, ufw, pg_hba.conf. */
+import { StepError } from '../../engine/errors.js';
+import type { StepContext } from '../../engine/step.js';
+import { addedLine } from '../../harden/render/ufw.js';
+import { cmd, quiet, type Command } from '../../shell/command.js';
+import type { Tool } from '../../tools/classify.js';
+import { runTool } from '../../tools/run.js';
+import {
+  blockIn,
+  clusterUnit,
+  clustersCommand,
+  hbaBlock,
+  hostPostgresAllows,
+  parseClusters,
+  psqlAsSuperuser,
+  type Cluster,
+  type HostPostgresAccess,
+  type StackNetwork,
+} from '../host-postgres.js';
+
+export interface HostPostgresSeen {
+  cluster: Cluster;
+  hbaFile: string;
+  /** The stack's block as it was ('' none): what rollback puts back. */
+  before: string;
+  listen: string;
+  gateway: string;
+  /** Networks to create, by name. */
+  create: string[];
+  /** ufw's allowances to add (ufw active), as `ufw show added` prints them. */
+  ufwAdd: string[];
+}
+
+const HINT_MISSING =
+  'Install Postgres on the server (apt-get install postgresql) and start it, or correct servers.NAME.postgres (version, cluster, port) in ferry.yml.';
+
+/** The reads and commands of the step, for one stack on one server. */
+export function hostPostgresReader(o: { host: string; access: HostPostgresAccess; sudo: boolean }) {
+  const { access: a, sudo, host } = o;
+  const pg = a.postgres;
+  const where = `${host}'s Postgres${pg.version !== undefined ? ` ${pg.version}` : ''}/${pg.cluster}`;
+  const run = (ctx: StepContext, tool: Tool, c: Command, what: string) => runTool(ctx, tool, c, { what, sudo });
+  const sql = (ctx: StepContext, what: string, ...q: string[]) => run(ctx, 'psql', psqlAsSuperuser(pg, q), what);
+  const exec = (ctx: StepContext, c: Command) => ctx.transport.exec(c, { sudo });
+
+  async function cluster(ctx: StepContext): Promise<Cluster> {
+    const r = await exec(ctx, quiet(clustersCommand()));
+    const all = r.code === 0 ? parseClusters(r.stdout) : [];
+    const fits = all.filter((c) => c.name === pg.cluster && (pg.version === undefined || c.version === pg.version));
+    const list = all.map((c) => `${c.version}/${c.name} on ${c.port}`).join(', ') || 'none';
+    if (fits.length !== 1)
+      throw new StepError(
+        'host-postgres-missing',
+        fits.length === 0
+          ? `${host}: no Postgres cluster ${pg.version ?? ''}${pg.version !== undefined ? '/' : ''}${pg.cluster} (pg_lsclusters: ${list})`
+          : `${host}: ${fits.length} clusters are called ${pg.cluster} (${list}): which one is meant?`,
+        fits.length === 0 ? HINT_MISSING : `Set servers.${host}.postgres.version in ferry.yml.`,
+      );
+    const c = fits[0]!;
+    if (c.port !== pg.port)
+      throw new StepError(
+        'host-postgres-missing',
+        `${host}: Postgres ${c.version}/${c.name} listens on port ${c.port}, not ${pg.port}`,
+        `Set servers.${host}.postgres.port to ${c.port} in ferry.yml (or move the cluster to ${pg.port}).`,
+      );
+    if (!c.online)
+      throw new StepError(
+        'host-postgres-down',
+        `${host}: Postgres ${c.version}/${c.name} is not running`,
+        `Start it (systemctl start ${clusterUnit(c)}), then apply again.`,
+      );
+    return c;
+  }
+
+  /** Names of the stack's networks that exist, and each one's subnets. */
+  async function subnets(ctx: StepContext, nets: StackNetwork[]): Promise<Map<string, string[]>> {
+    const names = new Set(
+      (await run(ctx, 'docker', cmd('docker', 'network', 'ls', '--format', '{{.Name}}'), 'listing the networks'))
+        .split('\n')
+        .map((s) => s.trim()),
+    );
+    const out = new Map<string, string[]>();
+    for (const n of nets.filter((n) => names.has(n.name))) {
+      const text = await run(
+        ctx,
+        'docker',
+        cmd('docker', 'network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', n.name),
+        `reading the subnets of ${n.name}`,
+      );
+      out.set(
+        n.name,
+        text.split(/\s+/).filter((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s)),
+      );
+    }
+    return out;
+  }
+
+  const desired = (nets: Map<string, string[]>) => hbaBlock(a.stack, a.pairs, [...nets.values()].flat().sort());
+
+  async function ufwMissing(ctx: StepContext): Promise<string[]> {
+    const status = await exec(ctx, quiet(cmd('ufw', 'status')));
+    if (status.code !== 0 || !/^Status: active/m.test(status.stdout)) return [];
+    const added = (await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout;
+    return hostPostgresAllows(a.stack, pg.port)
+      .map(addedLine)
+      .filter((l) => !added.includes(l));
+  }
+
+  const readHba = async (ctx: StepContext, path: string) =>
+    (await ctx.transport.download(path, { sudo })).toString('utf8');
+
+  async function observe(ctx: StepContext): Promise<{ seen: HostPostgresSeen; text: string; want: string }> {
+    const c = await cluster(ctx);
+    const [hbaFile, listen] = (await sql(ctx, `reading ${where}'s settings`, 'SHOW hba_file', 'SHOW listen_addresses'))
+      .trim()
+      .split('\n');
+    const gateway = (
+      await run(
+        ctx,
+        'docker',
+        cmd('docker', 'network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', 'bridge'),
+        "reading the address of Docker's bridge (host-gateway)",
+      )
+    ).trim();
+    const nets = await subnets(ctx, a.networks);
+    const missing = a.networks.filter((n) => !nets.has(n.name));
+    const external = missing.find((n) => n.external);
+    if (external)
+      throw new StepError(
+        'host-postgres-network',
+        `${host}: the external network ${external.name} of ${a.stack} does not exist, so its subnet cannot be let into Postgres`,
+        `Create it (docker network create ${external.name}) on ${host}, then apply again.`,
+      );
+    const text = await readHba(ctx, hbaFile!);
+    const seen: HostPostgresSeen = {
+      cluster: c,
+      hbaFile: hbaFile!,
+      before: blockIn(text, a.stack),
+      listen: listen ?? '',
+      gateway,
+      create: missing.map((n) => n.name),
+      ufwAdd: await ufwMissing(ctx),
+    };
+    return { seen, text, want: desired(nets) };
+  }
+
+  return { where, run, sql, exec, subnets, desired, readHba, observe };
+}

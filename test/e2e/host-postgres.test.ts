@@ -1,0 +1,164 @@
+/**
+ * A stack reaching the Postgres installed on its own server (Debian's postgresql, outside
+ * Docker), on a fresh Debian 13 host with ufw active: its first apply creates the stack's
+ * two networks, writes exactly their subnets into pg_hba.conf (for the one database and
+ * role), makes Postgres listen on Docker's bridge address, and lets the containers in
+ * through ufw, so that the services become healthy by connecting with their password (a
+ * canary secret, in no output or state file). A second apply changes nothing; a cluster
+ * that is not there is refused with its code before anything changes.
+ *
+ * ferry-test-lane: side (its host is a fresh one of its own, scripts/testbed/fresh.mjs).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { paths } from '../../scripts/testbed/lib.mjs';
+import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
+import { ferry, type Transcript } from '../cli/run.js';
+import { loadImages, onHost, testbedIsUp, type TestbedHost } from './helpers.js';
+
+const CANARY = 'host-pg-canary-7e1d0b';
+const HOST = 'hpg';
+const STACK = 'tbhostpg';
+
+/** Each service is healthy only once it can log in to the host's Postgres as app, with its password. */
+const CAN_LOG_IN = `PGPASSWORD=$$DB_PASSWORD psql -h host.docker.internal -U app -d app -Atc 'SELECT 1'`;
+const COMPOSE = `services:
+  api:
+    image: ferry-tb-postgres:1
+    entrypoint: ["sleep", "infinity"]
+    env_file: .env
+    extra_hosts: ["host.docker.internal:host-gateway"]
+    healthcheck: { test: ["CMD-SHELL", "${CAN_LOG_IN}"], interval: 2s, retries: 20 }
+  worker:
+    image: ferry-tb-postgres:1
+    entrypoint: ["sleep", "infinity"]
+    env_file: .env
+    extra_hosts: ["host.docker.internal:host-gateway"]
+    networks: [jobs]
+    healthcheck: { test: ["CMD-SHELL", "${CAN_LOG_IN}"], interval: 2s, retries: 20 }
+networks:
+  jobs: {}
+`;
+
+function fleetFile(h: TestbedHost, postgres: string): string {
+  return [
+    'servers:',
+    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key}, postgres: ${postgres} }`,
+    'stacks:',
+    `  ${STACK}:`,
+    `    server: ${h.name}`,
+    '    compose: compose.yml',
+    `    project: ${STACK}`,
+    '    deploy: { health_timeout: 60s }',
+    '    connections:',
+    `      - { service: api, pool: 10, to: "server:${h.name}", database: app, user: app }`,
+    `      - { service: worker, pool: 4, to: "server:${h.name}", database: app, user: app }`,
+    '',
+  ].join('\n');
+}
+
+const psql = (h: TestbedHost, q: string) => onHost(h, `cd / && runuser -u postgres -- psql -XAtq -c "${q}"`).trim();
+const hbaFile = (h: TestbedHost) => psql(h, 'SHOW hba_file');
+const subnet = (h: TestbedHost, net: string) =>
+  onHost(h, `docker network inspect --format '{{range .IPAM.Config}}{{.Subnet}}{{end}}' ${net}`).trim();
+const sha = (h: TestbedHost, path: string) => onHost(h, `sha256sum ${path}`).split(' ')[0]!;
+
+describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' }, () => {
+  let h: TestbedHost;
+  let dir: string;
+  const shown: string[] = [];
+  const run = async (args: string[]): Promise<Transcript> => {
+    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', h.knownHostsFile], {
+      cwd: dir,
+      env: { FERRY_STATE_DIR: join(dir, 'state') },
+    });
+    shown.push(t.out, t.err);
+    return t;
+  };
+
+  before(async () => {
+    h = await createFreshHost(HOST);
+    loadImages(h, ['ferry-tb-postgres:1']);
+    onHost(h, 'systemctl start postgresql && for i in $(seq 1 30); do pg_isready -q && exit 0; sleep 1; done; exit 1');
+    psql(h, `CREATE ROLE app LOGIN PASSWORD '${CANARY}'`);
+    psql(h, 'CREATE DATABASE app OWNER app');
+    // A server with its firewall on: only ssh is let in.
+    onHost(h, 'ufw allow 22/tcp >/dev/null && ufw --force enable >/dev/null');
+    dir = mkdtempSync(join(tmpdir(), 'ferry-hostpg-'));
+    writeFileSync(join(dir, 'compose.yml'), COMPOSE);
+    writeFileSync(join(dir, '.env'), `DB_PASSWORD=${CANARY}\n`);
+    writeFileSync(join(dir, 'ferry.yml'), fleetFile(h, '{ max_connections: 100 }'));
+  });
+  after(async () => {
+    if (process.env.KEEP) return;
+    await removeFreshHost(HOST);
+  });
+
+  test('apply lets exactly the stack networks in, and its services log in with their password', async () => {
+    const plan = await run(['plan']);
+    assert.equal(plan.code, 0, plan.out + plan.err);
+    assert.match(plan.out, /tbhostpg\/host-postgres +change +create network tbhostpg_default, tbhostpg_jobs/);
+    assert.match(plan.out, /listen_addresses 'localhost' -> 'localhost,172\.17\.0\.1' \(restarts Postgres\)/);
+    const t = await run(['apply', '--yes']);
+    assert.equal(t.code, 0, t.out + t.err);
+    const hba = onHost(h, `cat ${hbaFile(h)}`);
+    const nets = [subnet(h, `${STACK}_default`), subnet(h, `${STACK}_jobs`)].sort();
+    const lines = hba.split('\n').filter((l) => /^host +app +app /.test(l));
+    assert.deepEqual(
+      lines.map((l) => l.split(/\s+/)[3]),
+      nets,
+      'one line per network of the stack, for app/app only',
+    );
+    assert.match(hba, new RegExp(`# BEGIN ferry ${STACK}`));
+    assert.equal(psql(h, 'SELECT count(*) FROM pg_hba_file_rules WHERE error IS NOT NULL'), '0');
+    assert.equal(psql(h, 'SHOW listen_addresses'), 'localhost,172.17.0.1');
+    for (const svc of ['api', 'worker'])
+      assert.equal(
+        onHost(
+          h,
+          `docker exec ${STACK}-${svc}-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h host.docker.internal -U app -d app -Atc "SELECT 41 + 1"'`,
+        ).trim(),
+        '42',
+        `${svc} logs in to the host's Postgres`,
+      );
+    assert.match(onHost(h, 'ufw show added'), /ferry-harden tbhostpg\/host-postgres/);
+    assert.match(onHost(h, 'systemctl cat postgresql@17-main'), /After=docker\.service/);
+  });
+
+  test('a second apply changes nothing', async () => {
+    const before = sha(h, hbaFile(h));
+    const plan = await run(['plan']);
+    const t = await run(['apply', '--yes', '--json']);
+    assert.equal(t.code, 0, t.out + t.err);
+    assert.equal((JSON.parse(t.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, plan.out);
+    assert.equal(sha(h, hbaFile(h)), before);
+  });
+
+  test('a cluster that is not there is refused with its code and the host, and nothing changes', async () => {
+    const before = sha(h, hbaFile(h));
+    const started = onHost(h, `docker inspect --format '{{.State.StartedAt}}' ${STACK}-api-1`).trim();
+    writeFileSync(join(dir, 'ferry.yml'), fleetFile(h, '{ max_connections: 100, version: 13 }'));
+    try {
+      const t = await run(['apply', '--yes']);
+      assert.notEqual(t.code, 0, t.out);
+      assert.match(t.out + t.err, /host-postgres-missing/);
+      assert.match(t.out + t.err, /no Postgres cluster 13\/main \(pg_lsclusters: 17\/main on 5432\)/);
+      assert.doesNotMatch(t.out + t.err, /at .*\.ts:\d+/, 'no stack trace');
+      assert.equal(sha(h, hbaFile(h)), before);
+      assert.equal(onHost(h, `docker inspect --format '{{.State.StartedAt}}' ${STACK}-api-1`).trim(), started);
+    } finally {
+      writeFileSync(join(dir, 'ferry.yml'), fleetFile(h, '{ max_connections: 100 }'));
+    }
+  });
+
+  test('the password is in no output and no state file', () => {
+    for (const text of shown) assert.equal(text.includes(CANARY), false, 'the canary in an output');
+    for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
+      const path = join(dir, 'state', f);
+      if (statSync(path).isFile()) assert.equal(readFileSync(path).includes(CANARY), false, `the canary in state/${f}`);
+    }
+  });
+});
