@@ -153,6 +153,17 @@ export function parseClusters(text: string): Cluster[] {
     .map((w) => ({ version: Number(w[0]), name: w[1]!, port: Number(w[2]), online: w[3] === 'online' }));
 }
 
+/** How long Postgres may take to accept connections after a restart. */
+const READY_SECONDS = 30;
+
+/** pg_isready on the port, for at most READY_SECONDS. */
+export const waitReadyCommand = (port: number): Command =>
+  script(
+    'for i in $(seq 1 "$2"); do pg_isready -q -p "$1" && exit 0; sleep 1; done; echo "could not connect to server: not ready after $2 s" >&2; exit 1',
+    String(port),
+    String(READY_SECONDS),
+  );
+
 /** The systemd unit of a Debian cluster. */
 export const clusterUnit = (c: Cluster): string => `postgresql@${c.version}-${c.name}.service`;
 

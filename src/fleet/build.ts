@@ -73,6 +73,7 @@ function serverDef(name: string, s: ServerEntry, baseDir: string): ServerDef {
       port: pg.port ?? 5432,
       superuser: pg.superuser ?? 'postgres',
       maxConnections: pg.max_connections,
+      tune: pg.tune ?? false,
     };
     if (pg.version !== undefined) def.postgres.version = pg.version;
   }

@@ -34,7 +34,13 @@ test('a valid fleet file becomes a Fleet', () => {
       disk: 160 * GiB,
       cost: 18,
     },
-    db: { name: 'db', host: '203.0.113.30', memory: 8 * GiB, cpus: 4, postgres: { maxConnections: 500 } },
+    db: {
+      name: 'db',
+      host: '203.0.113.30',
+      memory: 8 * GiB,
+      cpus: 4,
+      postgres: { maxConnections: 500, cluster: 'main', port: 5432, superuser: 'postgres', tune: false },
+    },
   });
   assert.deepEqual(fleet.stacks, {
     marketing: {

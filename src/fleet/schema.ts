@@ -74,6 +74,12 @@ export const PostgresSchema = z
       max_connections: wholeNumber(1).describe(
         "The server's Postgres `max_connections` setting; the connection-budget check adds up the pools of `connections` against it.",
       ),
+      tune: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe(
+          "Set shared_buffers, effective_cache_size, maintenance_work_mem and work_mem from the server's memory (`memory`, else what the server has), and max_connections to `max_connections` (ALTER SYSTEM; a restart when one of them needs it). Default: false.",
+        ),
     },
     { error: MAPPING },
   )

@@ -42,6 +42,8 @@ export interface HostPostgresDef {
   /** The system user that is its superuser by peer authentication. */
   superuser: string;
   maxConnections: number;
+  /** Ferry sets its memory settings and max_connections (host-postgres-tune.ts). */
+  tune: boolean;
 }
 
 /** An application's pool of Postgres connections, for the connection budget. */

@@ -2,6 +2,8 @@
 import { UsageError } from '../core/errors.js';
 import { suggest } from '../core/suggest.js';
 import { makePlan, type Plan } from '../engine/plan.js';
+import { withPlace, type Step } from '../engine/step.js';
+import { hostPostgresTuneStep, tuneId } from '../deploy/steps/host-postgres-tune.js';
 import type { LoadedFleet, LoadedStack } from '../model/loaded.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { Transport } from '../transport/transport.js';
@@ -77,6 +79,15 @@ export interface FleetPlan {
 /** The lock a hardening run takes on its server; no stack can be named so. */
 export const HARDEN_LOCK = '_harden';
 
+/** One step per server whose host Postgres is tuned; the stacks' host-postgres steps wait for it (one restart at a time). */
+function tuneSteps(servers: ServerDef[]): Step[] {
+  const seen = new Map<string, ServerDef>();
+  for (const s of servers) if (s.postgres?.tune) seen.set(s.name, s);
+  return [...seen.values()].map((server) =>
+    hostPostgresTuneStep({ server, postgres: server.postgres!, sudo: server.sudo ?? false, dependsOn: [] }),
+  );
+}
+
 export async function buildPlan(
   loaded: LoadedFleet,
   targets: Target[],
@@ -134,8 +145,16 @@ export async function buildPlan(
     );
     return step ? [step] : [];
   });
+  const tuned = tuneSteps([...targets.map((t) => t.server), ...hardened]);
+  const stackSteps = Object.values(stacks)
+    .flatMap((s) => s.steps)
+    .map((s) =>
+      tuned.some((t) => t.host === s.host) && s.id.endsWith('/host-postgres')
+        ? withPlace(s, { dependsOn: [...s.dependsOn, tuneId(s.host)] })
+        : s,
+    );
   return {
-    plan: makePlan([...harden, ...Object.values(stacks).flatMap((s) => s.steps), ...refresh]),
+    plan: makePlan([...harden, ...tuned, ...stackSteps, ...refresh]),
     stacks,
     targets: all,
     hardened,

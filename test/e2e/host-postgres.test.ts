@@ -43,10 +43,10 @@ networks:
   jobs: {}
 `;
 
-function fleetFile(h: TestbedHost, postgres: string): string {
+function fleetFile(h: TestbedHost, postgres: string, extra = ''): string {
   return [
     'servers:',
-    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key}, postgres: ${postgres} }`,
+    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key}, ${extra}postgres: ${postgres} }`,
     'stacks:',
     `  ${STACK}:`,
     `    server: ${h.name}`,
@@ -152,6 +152,34 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
     } finally {
       writeFileSync(join(dir, 'ferry.yml'), fleetFile(h, '{ max_connections: 100 }'));
     }
+  });
+
+  test('tune: true sets the memory settings from the server size and max_connections, restarting once; then nothing changes', async () => {
+    writeFileSync(join(dir, 'ferry.yml'), fleetFile(h, '{ max_connections: 120, tune: true }', 'memory: 2GiB, '));
+    const plan = await run(['plan']);
+    assert.equal(plan.code, 0, plan.out + plan.err);
+    assert.match(
+      plan.out,
+      /postgres\/hpg\/tune +change +max_connections 100 -> 120, shared_buffers 128 MB -> 512 MB, .*\(restarts Postgres\)/,
+    );
+    const t = await run(['apply', '--yes']);
+    assert.equal(t.code, 0, t.out + t.err);
+    const show = (name: string) => psql(h, `SHOW ${name}`);
+    assert.deepEqual(
+      ['max_connections', 'shared_buffers', 'effective_cache_size', 'maintenance_work_mem', 'work_mem'].map(show),
+      ['120', '512MB', '1536MB', '128MB', '4MB'],
+    );
+    const again = await run(['apply', '--yes', '--json']);
+    assert.equal(again.code, 0, again.out + again.err);
+    assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
+    assert.equal(
+      onHost(
+        h,
+        `docker exec ${STACK}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h host.docker.internal -U app -d app -Atc "SELECT 1"'`,
+      ).trim(),
+      '1',
+      'the stack still logs in after the restart',
+    );
   });
 
   test('the password is in no output and no state file', () => {

@@ -5,6 +5,7 @@ import { addedLine } from '../../harden/render/ufw.js';
 import { cmd, quiet, type Command } from '../../shell/command.js';
 import type { Tool } from '../../tools/classify.js';
 import { runTool } from '../../tools/run.js';
+import type { HostPostgresDef } from '../../model/fleet.js';
 import {
   blockIn,
   clusterUnit,
@@ -34,43 +35,53 @@ export interface HostPostgresSeen {
 const HINT_MISSING =
   'Install Postgres on the server (apt-get install postgresql) and start it, or correct servers.NAME.postgres (version, cluster, port) in ferry.yml.';
 
+/** The cluster `pg` names, running, on the server; a StepError naming what is there otherwise. */
+export async function findCluster(
+  ctx: StepContext,
+  host: string,
+  pg: HostPostgresDef,
+  sudo: boolean,
+): Promise<Cluster> {
+  const r = await ctx.transport.exec(quiet(clustersCommand()), { sudo });
+  const all = r.code === 0 ? parseClusters(r.stdout) : [];
+  const fits = all.filter((c) => c.name === pg.cluster && (pg.version === undefined || c.version === pg.version));
+  const list = all.map((c) => `${c.version}/${c.name} on ${c.port}`).join(', ') || 'none';
+  if (fits.length !== 1)
+    throw new StepError(
+      'host-postgres-missing',
+      fits.length === 0
+        ? `${host}: no Postgres cluster ${pg.version ?? ''}${pg.version !== undefined ? '/' : ''}${pg.cluster} (pg_lsclusters: ${list})`
+        : `${host}: ${fits.length} clusters are called ${pg.cluster} (${list}): which one is meant?`,
+      fits.length === 0 ? HINT_MISSING : `Set servers.${host}.postgres.version in ferry.yml.`,
+    );
+  const c = fits[0]!;
+  if (c.port !== pg.port)
+    throw new StepError(
+      'host-postgres-missing',
+      `${host}: Postgres ${c.version}/${c.name} listens on port ${c.port}, not ${pg.port}`,
+      `Set servers.${host}.postgres.port to ${c.port} in ferry.yml (or move the cluster to ${pg.port}).`,
+    );
+  if (!c.online)
+    throw new StepError(
+      'host-postgres-down',
+      `${host}: Postgres ${c.version}/${c.name} is not running`,
+      `Start it (systemctl start ${clusterUnit(c)}), then apply again.`,
+    );
+  return c;
+}
+
+/** Where a message says it happened: `web1's Postgres 17/main`. */
+export const pgWhere = (host: string, pg: HostPostgresDef): string =>
+  `${host}'s Postgres${pg.version !== undefined ? ` ${pg.version}` : ''}/${pg.cluster}`;
+
 /** The reads and commands of the step, for one stack on one server. */
 export function hostPostgresReader(o: { host: string; access: HostPostgresAccess; sudo: boolean }) {
   const { access: a, sudo, host } = o;
   const pg = a.postgres;
-  const where = `${host}'s Postgres${pg.version !== undefined ? ` ${pg.version}` : ''}/${pg.cluster}`;
+  const where = pgWhere(host, pg);
   const run = (ctx: StepContext, tool: Tool, c: Command, what: string) => runTool(ctx, tool, c, { what, sudo });
   const sql = (ctx: StepContext, what: string, ...q: string[]) => run(ctx, 'psql', psqlAsSuperuser(pg, q), what);
   const exec = (ctx: StepContext, c: Command) => ctx.transport.exec(c, { sudo });
-
-  async function cluster(ctx: StepContext): Promise<Cluster> {
-    const r = await exec(ctx, quiet(clustersCommand()));
-    const all = r.code === 0 ? parseClusters(r.stdout) : [];
-    const fits = all.filter((c) => c.name === pg.cluster && (pg.version === undefined || c.version === pg.version));
-    const list = all.map((c) => `${c.version}/${c.name} on ${c.port}`).join(', ') || 'none';
-    if (fits.length !== 1)
-      throw new StepError(
-        'host-postgres-missing',
-        fits.length === 0
-          ? `${host}: no Postgres cluster ${pg.version ?? ''}${pg.version !== undefined ? '/' : ''}${pg.cluster} (pg_lsclusters: ${list})`
-          : `${host}: ${fits.length} clusters are called ${pg.cluster} (${list}): which one is meant?`,
-        fits.length === 0 ? HINT_MISSING : `Set servers.${host}.postgres.version in ferry.yml.`,
-      );
-    const c = fits[0]!;
-    if (c.port !== pg.port)
-      throw new StepError(
-        'host-postgres-missing',
-        `${host}: Postgres ${c.version}/${c.name} listens on port ${c.port}, not ${pg.port}`,
-        `Set servers.${host}.postgres.port to ${c.port} in ferry.yml (or move the cluster to ${pg.port}).`,
-      );
-    if (!c.online)
-      throw new StepError(
-        'host-postgres-down',
-        `${host}: Postgres ${c.version}/${c.name} is not running`,
-        `Start it (systemctl start ${clusterUnit(c)}), then apply again.`,
-      );
-    return c;
-  }
 
   /** Names of the stack's networks that exist, and each one's subnets. */
   async function subnets(ctx: StepContext, nets: StackNetwork[]): Promise<Map<string, string[]>> {
@@ -110,7 +121,7 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
     (await ctx.transport.download(path, { sudo })).toString('utf8');
 
   async function observe(ctx: StepContext): Promise<{ seen: HostPostgresSeen; text: string; want: string }> {
-    const c = await cluster(ctx);
+    const c = await findCluster(ctx, host, pg, sudo);
     const [hbaFile, listen] = (await sql(ctx, `reading ${where}'s settings`, 'SHOW hba_file', 'SHOW listen_addresses'))
       .trim()
       .split('\n');

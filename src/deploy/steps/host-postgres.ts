@@ -13,13 +13,14 @@ import { dirname } from 'node:path';
 import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { addCommand, addedLine, deleteCommand } from '../../harden/render/ufw.js';
-import { cmd, render, script, type Command } from '../../shell/command.js';
+import { cmd, render, type Command } from '../../shell/command.js';
 import { hostPostgresReader, type HostPostgresSeen } from './host-postgres-read.js';
 import {
   AFTER_DOCKER_PATH,
   AFTER_DOCKER_TEXT,
   blockIn,
   clusterUnit,
+  waitReadyCommand,
   clustersCommand,
   hostPostgresAllows,
   listenWith,
@@ -28,9 +29,6 @@ import {
   type HostPostgresAccess,
   type StackNetwork,
 } from '../host-postgres.js';
-
-/** How long Postgres may take to accept connections after its restart. */
-const READY_SECONDS = 30;
 
 /** `ALTER SYSTEM SET listen_addresses`: the value is addresses Ferry read or computed, quoted for SQL. */
 const alterListen = (value: string) => `ALTER SYSTEM SET listen_addresses = '${value.replaceAll("'", "''")}'`;
@@ -121,7 +119,7 @@ export function hostPostgresStep(o: {
         await run(ctx, 'systemctl', cmd('systemctl', 'daemon-reload'), 'systemctl daemon-reload');
         await sql(ctx, `setting ${where}'s listen_addresses`, alterListen(listen));
         await run(ctx, 'systemctl', cmd('systemctl', 'restart', clusterUnit(seen.cluster)), `restarting ${where}`);
-        await run(ctx, 'psql', waitReady(pg.port), `waiting for ${where} to accept connections`);
+        await run(ctx, 'psql', waitReadyCommand(pg.port), `waiting for ${where} to accept connections`);
       }
       for (const allow of hostPostgresAllows(a.stack, pg.port).filter((x) => seen.ufwAdd.includes(addedLine(x)))) {
         const r = await exec(ctx, addCommand(allow));
@@ -170,11 +168,3 @@ export function createNetwork(project: string, n: StackNetwork): Command {
     n.name,
   );
 }
-
-/** pg_isready on the port, for at most READY_SECONDS (after a restart). */
-const waitReady = (port: number): Command =>
-  script(
-    'for i in $(seq 1 "$2"); do pg_isready -q -p "$1" && exit 0; sleep 1; done; echo "could not connect to server: not ready after $2 s" >&2; exit 1',
-    String(port),
-    String(READY_SECONDS),
-  );
