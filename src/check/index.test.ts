@@ -59,6 +59,7 @@ describe('runChecks', () => {
       'dependency-cycle',
       'exposed-port',
       'floating-tag',
+      'host-gateway-missing',
       'invalid-image',
       'no-healthcheck',
       'no-memory-limit',

@@ -8,6 +8,7 @@ import type { LoadedFleet } from '../model/loaded.js';
 import { defaultCheckContext, type CheckContext, type Rule } from './context.js';
 import { capacity } from './rules/capacity.js';
 import { connectionBudget } from './rules/connection-budget.js';
+import { hostGateway } from './rules/host-gateway.js';
 import { containerNameWithReplicas } from './rules/container-name-with-replicas.js';
 import { dependencyCycle } from './rules/dependency-cycle.js';
 import { exposedPort } from './rules/exposed-port.js';
@@ -41,6 +42,7 @@ export const RULES: Readonly<Record<string, Rule>> = {
   'container-name-with-replicas': containerNameWithReplicas,
   'stateful-without-volume': statefulWithoutVolume,
   'connection-budget': connectionBudget,
+  'host-gateway-missing': hostGateway,
   'unknown-reference': unknownReference,
   'dependency-cycle': dependencyCycle,
   'proxy-route': proxyRoute,

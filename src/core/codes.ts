@@ -51,6 +51,7 @@ export const FINDING_CODES = [
   'no-memory-limit',
   'no-healthcheck',
   'no-restart-policy',
+  'host-gateway-missing',
   'container-name-with-replicas',
   'stateful-without-volume',
   'proxy-route',

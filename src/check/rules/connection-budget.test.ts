@@ -93,7 +93,9 @@ describe('connection-budget with servers and references in the fleet file', () =
         [st],
         [
           server('app1'),
-          server('db1', { postgres: { maxConnections: 60, cluster: 'main', port: 5432, superuser: 'postgres', tune: false } }),
+          server('db1', {
+            postgres: { maxConnections: 60, cluster: 'main', port: 5432, superuser: 'postgres', tune: false },
+          }),
         ],
       ),
       none,
