@@ -142,6 +142,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
       ...(s.loaded.fleet.acme ? { acme: s.loaded.fleet.acme } : {}),
       mode,
       ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
+      servers: s.loaded.fleet.servers,
     });
     const warnings = (dns?.findings ?? []).filter((f) => f.severity === 'warning');
     if (warnings.length > 0) s.io.err(renderFindings(warnings));

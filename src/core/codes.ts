@@ -73,6 +73,7 @@ export const FINDING_CODES = [
   'placement-routed',
   'placement-port-unknown',
   'placement-no-address',
+  'host-postgres-no-address',
   'placement-shared-volume',
   // Monitoring (`monitoring` in ferry.yml).
   'monitoring-secret-missing',

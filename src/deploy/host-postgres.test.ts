@@ -50,7 +50,9 @@ test('the networks of the services that connect to their own server, by their na
     '{ service: beat, pool: 1, to: "server:app", database: shop, user: beat }',
     '{ service: cache, pool: 1, to: "server:db" }',
   ]);
-  const a = hostPostgresAccess(l.stacks[0]!, l.fleet.servers.app!)!;
+  const { app, db } = l.fleet.servers;
+  const a = hostPostgresAccess(l.stacks[0]!, app!, app!)!;
+  assert.equal(a.block, 'shop on app');
   assert.deepEqual(
     a.networks.map((n) => [n.key, n.name, n.external]),
     [
@@ -64,21 +66,29 @@ test('the networks of the services that connect to their own server, by their na
     { database: 'shop', user: 'beat' },
   ]);
   assert.deepEqual([a.postgres.cluster, a.postgres.port, a.postgres.superuser], ['main', 5432, 'postgres']);
-  assert.equal(hostPostgresAccess(l.stacks[0]!, l.fleet.servers.db!), undefined, 'another server: not this step');
+  const remote = hostPostgresAccess(l.stacks[0]!, db!, app!)!;
+  assert.deepEqual(remote.remote, { from: '203.0.113.10', listen: '203.0.113.11' }, 'from its server to the other');
+  assert.deepEqual(remote.networks, []);
+  assert.deepEqual(remote.pairs, [{ database: 'all', user: 'all' }]);
 });
 
 test('no connection to the server, or a server without postgres: nothing to do', () => {
   const l = loaded(['{ service: api, pool: 10, to: cache }']);
-  assert.equal(hostPostgresAccess(l.stacks[0]!, l.fleet.servers.app!), undefined);
+  assert.equal(hostPostgresAccess(l.stacks[0]!, l.fleet.servers.app!, l.fleet.servers.app!), undefined);
 });
 
-test('the plan lets the stack in before its release starts', async () => {
-  const l = loaded(['{ service: api, pool: 10, to: "server:app" }']);
+test("the plan lets the stack in before its release starts, on its own server and on another's", async () => {
+  const l = loaded(['{ service: api, pool: 10, to: "server:app" }', '{ service: worker, pool: 2, to: "server:db" }']);
   const local = new RecordingTransport('local').when(/^docker image inspect /, { stdout: 'sha256:local\n' });
   const p = await stackPlan({ stack: l.stacks[0]!, server: l.fleet.servers.app!, local, fleet: l.fleet });
   const step = p.steps.find((s) => s.id === 'shop/host-postgres')!;
   assert.deepEqual(step.dependsOn, ['shop/engine']);
-  assert.ok(p.steps.find((s) => s.id === 'shop/up')!.dependsOn.includes('shop/host-postgres'));
+  const other = p.steps.find((s) => s.id === 'shop/host-postgres/db')!;
+  assert.equal(other.host, 'db');
+  assert.deepEqual(
+    p.steps.find((s) => s.id === 'shop/up')!.dependsOn.filter((d) => d.includes('host-postgres')),
+    ['shop/host-postgres', 'shop/host-postgres/db'],
+  );
 });
 
 const HBA = `# TYPE  DATABASE        USER            ADDRESS                 METHOD
@@ -93,7 +103,7 @@ const pairs = [
 goldenTests('host-postgres', [
   {
     file: 'pg_hba.conf',
-    render: () => withBlock(HBA, 'shop', hbaBlock('shop', pairs, ['172.18.0.0/16', '172.19.0.0/16'])),
+    render: () => withBlock(HBA, 'shop on app1', hbaBlock('shop on app1', pairs, ['172.18.0.0/16', '172.19.0.0/16'])),
   },
 ]);
 

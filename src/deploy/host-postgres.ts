@@ -6,10 +6,13 @@
  * and makes Postgres listen on the gateway's address.
  */
 import type { FirewallAllow } from '../model/harden.js';
-import type { HostPostgresDef, ServerDef } from '../model/fleet.js';
+import { FerryError } from '../core/errors.js';
+import type { ComposeProject } from '../model/compose.js';
+import type { ConnectionPool, HostPostgresDef, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import { cmd, script, type Command } from '../shell/command.js';
 import { DOCKER_POOLS } from './firewall.js';
+import { privateAddress } from './placement.js';
 
 /** A Docker network of the stack that a service connecting to the host's Postgres is on. */
 export interface StackNetwork {
@@ -30,17 +33,69 @@ export interface HbaPair {
 
 export interface HostPostgresAccess {
   stack: string;
+  /** Its block's name in pg_hba.conf: the stack and the server it runs on (`shop on app1`), so that a stack moving between servers is let in from both while it moves. */
+  block: string;
   project: string;
   postgres: HostPostgresDef;
+  /** The stack's networks (a stack on the same server); none for a stack on another server. */
   networks: StackNetwork[];
   pairs: HbaPair[];
+  /** A stack on another server: the address it connects from, and the one Postgres listens on for it. */
+  remote?: { from: string; listen: string };
 }
 
-/** What the stack's connections to `server:THIS` (its own server) need; undefined when none. */
-export function hostPostgresAccess(stack: LoadedStack, server: ServerDef): HostPostgresAccess | undefined {
+/**
+ * What the stack's connections to `server:PG` need, for the stack running on `home`;
+ * undefined when none. From another server, it connects from `home`'s private address to PG's.
+ */
+export function hostPostgresAccess(stack: LoadedStack, pg: ServerDef, home: ServerDef): HostPostgresAccess | undefined {
   const project = stack.project;
-  const pools = stack.def.connections.filter((c) => c.to === `server:${server.name}`);
-  if (!project || !server.postgres || pools.length === 0 || stack.def.server !== server.name) return undefined;
+  const pools = stack.def.connections.filter((c) => c.to === `server:${pg.name}`);
+  if (!project || !pg.postgres || pools.length === 0) return undefined;
+  const seen = new Map<string, HbaPair>();
+  for (const p of pools) {
+    const pair = { database: p.database ?? 'all', user: p.user ?? 'all' };
+    seen.set(`${pair.database} ${pair.user}`, pair);
+  }
+  const base = {
+    stack: stack.def.name,
+    block: `${stack.def.name} on ${home.name}`,
+    project: project.name,
+    postgres: pg.postgres,
+    pairs: [...seen.values()],
+  };
+  if (home.name === pg.name) return { ...base, networks: stackNetworks(project, pools) };
+  return { ...base, networks: [], remote: { from: addressOf(home, stack), listen: addressOf(pg, stack) } };
+}
+
+/** The servers with a Postgres on the host that the stack, running on `home`, connects to (`home` first). */
+export function hostPostgresServers(
+  stack: LoadedStack,
+  home: ServerDef,
+  servers: Record<string, ServerDef>,
+): ServerDef[] {
+  const names = new Set(stack.def.connections.flatMap((c) => (c.to.startsWith('server:') ? [c.to.slice(7)] : [])));
+  const all = { ...servers, [home.name]: home };
+  return [...names]
+    .sort((x, y) => (x === home.name ? -1 : y === home.name ? 1 : x.localeCompare(y)))
+    .flatMap((n) => (all[n]?.postgres ? [all[n]!] : []));
+}
+
+function addressOf(s: ServerDef, stack: LoadedStack): string {
+  const a = privateAddress(s);
+  if (a === undefined)
+    throw new FerryError(
+      'host-postgres-no-address',
+      `server ${s.name} has no private address (its host ${s.host} is not an IPv4 address), so ${stack.def.name} cannot be let into the Postgres of another server by it`,
+      `servers/${s.name}`,
+      `Set servers/${s.name}/private_address: the address the other servers reach it by.`,
+      2,
+    );
+  return a;
+}
+
+/** The networks of the services that connect (`default` for one that names none), by their names on the server. */
+function stackNetworks(project: ComposeProject, pools: ConnectionPool[]): StackNetwork[] {
   const keys = new Set<string>();
   for (const pool of pools) {
     const svc = project.services.find((s) => s.name === pool.service);
@@ -48,7 +103,7 @@ export function hostPostgresAccess(stack: LoadedStack, server: ServerDef): HostP
     const named = Object.keys(svc.networks);
     for (const k of named.length > 0 ? named : ['default']) keys.add(k);
   }
-  const networks = [...keys].sort().map((key): StackNetwork => {
+  return [...keys].sort().map((key): StackNetwork => {
     const r = project.networks[key];
     const raw = r?.raw ?? {};
     const named = typeof raw.name === 'string' ? raw.name : undefined;
@@ -62,21 +117,9 @@ export function hostPostgresAccess(stack: LoadedStack, server: ServerDef): HostP
     if (r?.driver !== undefined) net.driver = r.driver;
     return net;
   });
-  const seen = new Map<string, HbaPair>();
-  for (const p of pools) {
-    const pair = { database: p.database ?? 'all', user: p.user ?? 'all' };
-    seen.set(`${pair.database} ${pair.user}`, pair);
-  }
-  return {
-    stack: stack.def.name,
-    project: project.name,
-    postgres: server.postgres,
-    networks,
-    pairs: [...seen.values()],
-  };
 }
 
-const BEGIN = (stack: string) => `# BEGIN ferry ${stack}: its Docker networks (written by Ferry; edits are replaced)`;
+const BEGIN = (stack: string) => `# BEGIN ferry ${stack} (written by Ferry; edits here are replaced)`;
 const END = (stack: string) => `# END ferry ${stack}`;
 
 /** The stack's block of `pg_hba.conf`: one line per pair and subnet ('' when there is none). */
@@ -116,13 +159,13 @@ export function listenWith(current: string, address: string): string | undefined
   return [...parts, address].join(',');
 }
 
-/** ufw's rules for the stack's containers to reach the port (when ufw is active): Docker's address pools. */
-export const hostPostgresAllows = (stack: string, port: number): FirewallAllow[] =>
-  DOCKER_POOLS.map((from) => ({
-    port: String(port),
+/** ufw's rules for the stack to reach the port (when ufw is active): Docker's address pools, or the stack's server. */
+export const hostPostgresAllows = (a: Pick<HostPostgresAccess, 'stack' | 'postgres' | 'remote'>): FirewallAllow[] =>
+  (a.remote ? [a.remote.from] : DOCKER_POOLS).map((from) => ({
+    port: String(a.postgres.port),
     proto: 'tcp' as const,
     from: [from],
-    why: `${stack}/host-postgres`,
+    why: `${a.stack}/host-postgres`,
   }));
 
 /** psql as the cluster's superuser, by peer authentication; each SQL its own `-c`, tuples only. */

@@ -13,7 +13,7 @@ import type { Transport } from '../transport/transport.js';
 import { makeBundle, type Bundle, type GeneratedCompose } from './bundle.js';
 import { buildsOf, refuseUnnamedLocalBuilds, withBuiltImages, type BuildPlan } from './builds.js';
 import { buildStep } from './steps/build.js';
-import { hostPostgresAccess } from './host-postgres.js';
+import { hostPostgresAccess, hostPostgresServers } from './host-postgres.js';
 import { hostPostgresStep } from './steps/host-postgres.js';
 import type { ReleaseMeta } from './release-meta.js';
 import { engineStep } from './steps/engine.js';
@@ -34,6 +34,8 @@ export interface StackPlanInput {
   local: Transport;
   /** The fleet's servers, for services placed on another server than the stack's. */
   fleet?: Pick<Fleet, 'servers' | 'locate'>;
+  /** The fleet's servers, for a Postgres on another server's host that the stack connects to (default: `fleet`'s). */
+  servers?: Record<string, ServerDef>;
 }
 
 export interface StackPlan {
@@ -114,10 +116,20 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
     transferDeps.push(id('images'));
   }
   steps.push(releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')] }));
-  const pgAccess = hostPostgresAccess(stack, server);
-  if (pgAccess) {
-    steps.push(hostPostgresStep({ id: id('host-postgres'), host, access: pgAccess, sudo, dependsOn: [id('engine')] }));
-    transferDeps.push(id('host-postgres'));
+  for (const pg of hostPostgresServers(stack, server, input.servers ?? input.fleet?.servers ?? {})) {
+    const access = hostPostgresAccess(stack, pg, server)!;
+    const stepId = pg.name === host ? id('host-postgres') : id(`host-postgres/${pg.name}`);
+    const pgSudo = pg.sudo ?? false;
+    steps.push(
+      hostPostgresStep({
+        id: stepId,
+        host: pg.name,
+        access,
+        sudo: pgSudo,
+        dependsOn: pg.name === host ? [id('engine')] : [],
+      }),
+    );
+    transferDeps.push(stepId);
   }
   const proxy = stack.def.proxy
     ? proxyLink({

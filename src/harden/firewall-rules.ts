@@ -43,9 +43,14 @@ export function openPorts(loaded: LoadedFleet, server: ServerDef): OpenPorts {
   });
   const monitored = monitoringAllows(loaded, server);
   // A Postgres on the host: its stacks' containers reach it through INPUT.
-  const hostPg = stacks.flatMap((s) => {
-    const a = hostPostgresAccess(s, server);
-    return a ? hostPostgresAllows(a.stack, a.postgres.port) : [];
+  const hostPg = loaded.stacks.flatMap((s) => {
+    try {
+      const home = s.def.server === undefined ? undefined : loaded.fleet.servers[s.def.server];
+      const a = home && hostPostgresAccess(s, server, home);
+      return a ? hostPostgresAllows(a) : [];
+    } catch {
+      return []; // the deploy plan reports a server without an address
+    }
   });
   return {
     host: [...web, ...fleetRules, ...placed, ...monitored, ...hostPg],

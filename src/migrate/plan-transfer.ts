@@ -25,7 +25,7 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
   const pre = preflightStep({ id: id('preflight'), m, services: project.services, dockerVolumes });
   const gate = [id('preflight'), id('moving')];
   const fromDeploy = deploy.steps
-    .filter((s) => /\/(engine|images|release|build\/[^/]+)$/.test(s.id))
+    .filter((s) => /\/(engine|images|release|build\/[^/]+|host-postgres(\/[^/]+)?)$/.test(s.id))
     .map((s) => withPlace(s, { dependsOn: [...s.dependsOn, ...gate] }));
   const transferred = fromDeploy.map((s) => s.id);
   const afterTransfer = [

@@ -90,6 +90,8 @@ export interface MigratePlanInput extends MoveInput {
   dns?: DnsDef;
   /** How the domains' records are read (default: Node's resolver); tests answer from memory. */
   lookup?: DnsLookup;
+  /** The fleet's servers: a Postgres on another server's host lets the target in before it starts. */
+  servers?: Record<string, ServerDef>;
 }
 
 /** What the parts of a migration's plan share while it is built. */
@@ -146,7 +148,12 @@ export function movedParts(project: ComposeProject): Pick<Migration, 'databases'
 export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
   const parts = movedParts(i.stack.project!);
   const { databases: dbs, volumes } = parts;
-  const deploy = await stackPlan({ stack: i.stack, server: i.target, local: i.local });
+  const deploy = await stackPlan({
+    stack: i.stack,
+    server: i.target,
+    local: i.local,
+    ...(i.servers ? { servers: i.servers } : {}),
+  });
   const m = newMigration(i, { release: deploy.meta, ...parts, mode: i.mode });
   const id = (s: string) => `${i.stack.def.name}/migrate/${s}`;
   // Writes are served again once clients reach the target: through the source's nginx when there

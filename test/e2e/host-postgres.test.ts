@@ -5,7 +5,9 @@
  * role), makes Postgres listen on Docker's bridge address, and lets the containers in
  * through ufw, so that the services become healthy by connecting with their password (a
  * canary secret, in no output or state file). A second apply changes nothing; a cluster
- * that is not there is refused with its code before anything changes.
+ * that is not there is refused with its code before anything changes; `tune: true` sets
+ * the memory settings from the server's size. A stack on a second fresh server connects
+ * across, let in by its server's address alone.
  *
  * ferry-test-lane: side (its host is a fresh one of its own, scripts/testbed/fresh.mjs).
  */
@@ -22,6 +24,9 @@ import { loadImages, onHost, testbedIsUp, type TestbedHost } from './helpers.js'
 const CANARY = 'host-pg-canary-7e1d0b';
 const HOST = 'hpg';
 const STACK = 'tbhostpg';
+/** The server of a stack that connects to HOST's Postgres from another server. */
+const APP_HOST = 'hpga';
+const REMOTE = 'tbremote';
 
 /** Each service is healthy only once it can log in to the host's Postgres as app, with its password. */
 const CAN_LOG_IN = `PGPASSWORD=$$DB_PASSWORD psql -h host.docker.internal -U app -d app -Atc 'SELECT 1'`;
@@ -60,6 +65,39 @@ function fleetFile(h: TestbedHost, postgres: string, extra = ''): string {
   ].join('\n');
 }
 
+/** A stack on `app` whose api connects to `h`'s Postgres by its address; the fleet file of both servers. */
+function writeRemote(dir: string, h: TestbedHost, app: TestbedHost): void {
+  const login = `PGPASSWORD=$$DB_PASSWORD psql -h ${h.host} -U app -d app -Atc 'SELECT 1'`;
+  writeFileSync(
+    join(dir, 'remote-compose.yml'),
+    `services:
+  api:
+    image: ferry-tb-postgres:1
+    entrypoint: ["sleep", "infinity"]
+    env_file: .env
+    healthcheck: { test: ["CMD-SHELL", "${login}"], interval: 2s, retries: 20 }
+`,
+  );
+  const server = (x: TestbedHost, extra = '') =>
+    `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key}${extra} }`;
+  writeFileSync(
+    join(dir, 'remote.yml'),
+    [
+      'servers:',
+      server(h, ', postgres: { max_connections: 120 }'),
+      server(app),
+      'stacks:',
+      `  ${REMOTE}:`,
+      `    server: ${app.name}`,
+      '    compose: remote-compose.yml',
+      `    project: ${REMOTE}`,
+      '    deploy: { health_timeout: 60s }',
+      `    connections: [{ service: api, pool: 3, to: "server:${h.name}", database: app, user: app }]`,
+      '',
+    ].join('\n'),
+  );
+}
+
 const psql = (h: TestbedHost, q: string) => onHost(h, `cd / && runuser -u postgres -- psql -XAtq -c "${q}"`).trim();
 const hbaFile = (h: TestbedHost) => psql(h, 'SHOW hba_file');
 const subnet = (h: TestbedHost, net: string) =>
@@ -70,8 +108,8 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
   let h: TestbedHost;
   let dir: string;
   const shown: string[] = [];
-  const run = async (args: string[]): Promise<Transcript> => {
-    const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', h.knownHostsFile], {
+  const run = async (args: string[], file = 'ferry.yml', knownHosts = h.knownHostsFile): Promise<Transcript> => {
+    const t = await ferry([...args, '-f', file, '--known-hosts', knownHosts], {
       cwd: dir,
       env: { FERRY_STATE_DIR: join(dir, 'state') },
     });
@@ -95,6 +133,7 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
   after(async () => {
     if (process.env.KEEP) return;
     await removeFreshHost(HOST);
+    await removeFreshHost(APP_HOST);
   });
 
   test('apply lets exactly the stack networks in, and its services log in with their password', async () => {
@@ -182,6 +221,9 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
     );
   });
 
+  test("a stack on another server is let in from that server's address alone, and logs in across", () =>
+    remoteCase(h, dir, run));
+
   test('the password is in no output and no state file', () => {
     for (const text of shown) assert.equal(text.includes(CANARY), false, 'the canary in an output');
     for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
@@ -190,3 +232,33 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
     }
   });
 });
+
+type Run = (args: string[], file?: string, knownHosts?: string) => Promise<Transcript>;
+
+/** A second fresh server whose stack connects to `h`'s Postgres: let in by its address, and nothing more. */
+async function remoteCase(h: TestbedHost, dir: string, run: Run): Promise<void> {
+  const app = await createFreshHost(APP_HOST);
+  loadImages(app, ['ferry-tb-postgres:1']);
+  writeRemote(dir, h, app);
+  const known = join(dir, 'known_hosts');
+  writeFileSync(known, [h, app].map((x) => readFileSync(x.knownHostsFile, 'utf8')).join(''));
+  const t = await run(['apply', REMOTE, '--yes'], 'remote.yml', known);
+  assert.equal(t.code, 0, t.out + t.err);
+  assert.match(t.out, new RegExp(`${REMOTE}/host-postgres/${HOST}`));
+  const hba = onHost(h, `cat ${hbaFile(h)}`);
+  assert.match(
+    hba,
+    new RegExp(`# BEGIN ferry ${REMOTE} on ${APP_HOST}[^\\n]*\\nhost +app +app +${app.host}/32 +scram-sha-256\\n# END`),
+  );
+  assert.match(psql(h, 'SHOW listen_addresses'), new RegExp(`,${h.host.replaceAll('.', '\\.')}$`));
+  assert.match(onHost(h, 'ufw show added'), new RegExp(`from ${app.host.replaceAll('.', '\\.')} to any port 5432`));
+  assert.equal(
+    onHost(
+      app,
+      `docker exec ${REMOTE}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h ${h.host} -U app -d app -Atc "SELECT 6 * 7"'`,
+    ).trim(),
+    '42',
+  );
+  const again = await run(['apply', REMOTE, '--yes', '--json'], 'remote.yml', known);
+  assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
+}

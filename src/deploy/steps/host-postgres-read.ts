@@ -25,7 +25,8 @@ export interface HostPostgresSeen {
   /** The stack's block as it was ('' none): what rollback puts back. */
   before: string;
   listen: string;
-  gateway: string;
+  /** The address Postgres must listen on: Docker's bridge (host-gateway), or this server's private address. */
+  listenOn: string;
   /** Networks to create, by name. */
   create: string[];
   /** ufw's allowances to add (ufw active), as `ufw show added` prints them. */
@@ -85,6 +86,7 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
 
   /** Names of the stack's networks that exist, and each one's subnets. */
   async function subnets(ctx: StepContext, nets: StackNetwork[]): Promise<Map<string, string[]>> {
+    if (a.remote) return new Map([[`the server of ${a.stack}`, [`${a.remote.from}/32`]]]);
     const names = new Set(
       (await run(ctx, 'docker', cmd('docker', 'network', 'ls', '--format', '{{.Name}}'), 'listing the networks'))
         .split('\n')
@@ -106,13 +108,13 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
     return out;
   }
 
-  const desired = (nets: Map<string, string[]>) => hbaBlock(a.stack, a.pairs, [...nets.values()].flat().sort());
+  const desired = (nets: Map<string, string[]>) => hbaBlock(a.block, a.pairs, [...nets.values()].flat().sort());
 
   async function ufwMissing(ctx: StepContext): Promise<string[]> {
     const status = await exec(ctx, quiet(cmd('ufw', 'status')));
     if (status.code !== 0 || !/^Status: active/m.test(status.stdout)) return [];
     const added = (await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout;
-    return hostPostgresAllows(a.stack, pg.port)
+    return hostPostgresAllows(a)
       .map(addedLine)
       .filter((l) => !added.includes(l));
   }
@@ -125,14 +127,16 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
     const [hbaFile, listen] = (await sql(ctx, `reading ${where}'s settings`, 'SHOW hba_file', 'SHOW listen_addresses'))
       .trim()
       .split('\n');
-    const gateway = (
-      await run(
-        ctx,
-        'docker',
-        cmd('docker', 'network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', 'bridge'),
-        "reading the address of Docker's bridge (host-gateway)",
-      )
-    ).trim();
+    const listenOn = a.remote
+      ? a.remote.listen
+      : (
+          await run(
+            ctx,
+            'docker',
+            cmd('docker', 'network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Gateway}}{{end}}', 'bridge'),
+            "reading the address of Docker's bridge (host-gateway)",
+          )
+        ).trim();
     const nets = await subnets(ctx, a.networks);
     const missing = a.networks.filter((n) => !nets.has(n.name));
     const external = missing.find((n) => n.external);
@@ -146,9 +150,9 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
     const seen: HostPostgresSeen = {
       cluster: c,
       hbaFile: hbaFile!,
-      before: blockIn(text, a.stack),
+      before: blockIn(text, a.block),
       listen: listen ?? '',
-      gateway,
+      listenOn,
       create: missing.map((n) => n.name),
       ufwAdd: await ufwMissing(ctx),
     };

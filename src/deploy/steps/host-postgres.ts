@@ -46,17 +46,6 @@ export function hostPostgresStep(o: {
   const pg = a.postgres;
   const { where, run, sql, exec, subnets, desired, readHba, observe } = hostPostgresReader(o);
 
-  const changesOf = (s: HostPostgresSeen, want: string): string[] => {
-    const out: string[] = [];
-    if (s.create.length > 0) out.push(`create network ${s.create.join(', ')}`);
-    if (s.create.length > 0 || want !== s.before)
-      out.push(`pg_hba.conf: the subnets of ${a.networks.map((n) => n.name).join(', ')}`);
-    const listen = listenWith(s.listen, s.gateway);
-    if (listen !== undefined) out.push(`listen_addresses '${s.listen}' -> '${listen}' (restarts Postgres)`);
-    if (s.ufwAdd.length > 0) out.push(`ufw: let Docker's networks in to port ${pg.port}`);
-    return out;
-  };
-
   async function reload(ctx: StepContext, s: HostPostgresSeen, text: string, previous: string): Promise<void> {
     await ctx.transport.upload(s.hbaFile, text, { mode: 0o640, owner: `${pg.superuser}:${pg.superuser}`, sudo });
     const errors = (await sql(ctx, `checking ${s.hbaFile}`, HBA_ERRORS)).trim();
@@ -75,10 +64,12 @@ export function hostPostgresStep(o: {
     id: o.id,
     host,
     phase: 'deploy',
-    title: `let ${a.stack}'s containers into ${where}`,
+    title: a.remote
+      ? `let ${a.stack} (from ${a.remote.from}) into ${where}`
+      : `let ${a.stack}'s containers into ${where}`,
     dependsOn: o.dependsOn,
     doc: () => ({
-      purpose: `${a.stack} connects to the Postgres installed on ${host} (host.docker.internal). Its Docker networks are created first when they do not exist yet (with Compose's labels, so that Compose adopts them), their subnets are written into pg_hba.conf in a block of the stack's own (scram-sha-256 passwords; ${a.pairs.map((p) => `${p.database}/${p.user}`).join(', ')}), checked by Postgres and reloaded. Postgres is made to listen on Docker's bridge address (host-gateway) when it does not, which restarts it once, and starts after Docker at boot. An active ufw lets Docker's networks in to port ${pg.port}.`,
+      purpose: purposeOf(a, host),
       commands: [
         render(clustersCommand()),
         render(psqlAsSuperuser(pg, ['SHOW hba_file', 'SHOW listen_addresses'])),
@@ -93,7 +84,7 @@ export function hostPostgresStep(o: {
     }),
     async check(ctx) {
       const { seen, want } = await observe(ctx);
-      const changes = changesOf(seen, want);
+      const changes = changesOf(a, seen, want);
       if (changes.length === 0) return { needed: false, observed: seen };
       return { needed: true, observed: seen, change: { summary: changes.join('; ') } };
     },
@@ -102,13 +93,13 @@ export function hostPostgresStep(o: {
         await run(ctx, 'docker', createNetwork(a.project, n), `creating network ${n.name}`);
       const text = await readHba(ctx, seen.hbaFile);
       const want = desired(await subnets(ctx, a.networks));
-      const next = withBlock(text, a.stack, want);
+      const next = withBlock(text, a.block, want);
       if (next !== text) await reload(ctx, seen, next, text);
       const listen = listenWith(
         (await sql(ctx, `reading ${where}'s listen_addresses`, 'SHOW listen_addresses')).trim(),
-        seen.gateway,
+        seen.listenOn,
       );
-      if (listen !== undefined) {
+      if (listen !== undefined && !a.remote) {
         await run(
           ctx,
           'systemctl',
@@ -117,11 +108,13 @@ export function hostPostgresStep(o: {
         );
         await ctx.transport.upload(AFTER_DOCKER_PATH, AFTER_DOCKER_TEXT, { mode: 0o644, sudo });
         await run(ctx, 'systemctl', cmd('systemctl', 'daemon-reload'), 'systemctl daemon-reload');
+      }
+      if (listen !== undefined) {
         await sql(ctx, `setting ${where}'s listen_addresses`, alterListen(listen));
         await run(ctx, 'systemctl', cmd('systemctl', 'restart', clusterUnit(seen.cluster)), `restarting ${where}`);
         await run(ctx, 'psql', waitReadyCommand(pg.port), `waiting for ${where} to accept connections`);
       }
-      for (const allow of hostPostgresAllows(a.stack, pg.port).filter((x) => seen.ufwAdd.includes(addedLine(x)))) {
+      for (const allow of hostPostgresAllows(a).filter((x) => seen.ufwAdd.includes(addedLine(x)))) {
         const r = await exec(ctx, addCommand(allow));
         if (r.code !== 0)
           throw new StepError(
@@ -134,20 +127,20 @@ export function hostPostgresStep(o: {
     async verify(ctx, seen) {
       const text = await readHba(ctx, seen.hbaFile);
       const want = desired(await subnets(ctx, a.networks));
-      if (blockIn(text, a.stack) !== want)
+      if (blockIn(text, a.block) !== want)
         return { ok: false, message: `${seen.hbaFile} does not hold ${a.stack}'s subnets as written` };
       if ((await sql(ctx, `checking ${seen.hbaFile}`, HBA_ERRORS)).trim() !== '')
         return { ok: false, message: `Postgres reads ${seen.hbaFile} with errors` };
       const listen = (await sql(ctx, `reading ${where}'s listen_addresses`, 'SHOW listen_addresses')).trim();
-      if (listenWith(listen, seen.gateway) !== undefined)
-        return { ok: false, message: `${where} does not listen on ${seen.gateway} (listen_addresses '${listen}')` };
+      if (listenWith(listen, seen.listenOn) !== undefined)
+        return { ok: false, message: `${where} does not listen on ${seen.listenOn} (listen_addresses '${listen}')` };
       return { ok: true };
     },
     async rollback(ctx, seen) {
       const text = await readHba(ctx, seen.hbaFile);
-      const back = withBlock(text, a.stack, seen.before);
+      const back = withBlock(text, a.block, seen.before);
       if (back !== text) await reload(ctx, seen, back, text);
-      for (const allow of hostPostgresAllows(a.stack, pg.port).filter((x) => seen.ufwAdd.includes(addedLine(x))))
+      for (const allow of hostPostgresAllows(a).filter((x) => seen.ufwAdd.includes(addedLine(x))))
         await exec(ctx, deleteCommand(allow));
     },
   };
@@ -167,4 +160,27 @@ export function createNetwork(project: string, n: StackNetwork): Command {
     `com.docker.compose.network=${n.key}`,
     n.name,
   );
+}
+
+/** What the step is for, in the runbook. */
+function purposeOf(a: HostPostgresAccess, host: string): string {
+  const pg = a.postgres;
+  return a.remote
+    ? `${a.stack} connects from its server (${a.remote.from}) to the Postgres installed on ${host} (${a.remote.listen}). That address is written into pg_hba.conf in a block of the stack's own (scram-sha-256 passwords; ${a.pairs.map((p) => `${p.database}/${p.user}`).join(', ')}), checked by Postgres and reloaded; Postgres is made to listen on ${a.remote.listen} when it does not, which restarts it once; an active ufw lets ${a.remote.from} in to port ${pg.port}.`
+    : `${a.stack} connects to the Postgres installed on ${host} (host.docker.internal). Its Docker networks are created first when they do not exist yet (with Compose's labels, so that Compose adopts them), their subnets are written into pg_hba.conf in a block of the stack's own (scram-sha-256 passwords; ${a.pairs.map((p) => `${p.database}/${p.user}`).join(', ')}), checked by Postgres and reloaded. Postgres is made to listen on Docker's bridge address (host-gateway) when it does not, which restarts it once, and starts after Docker at boot. An active ufw lets Docker's networks in to port ${pg.port}.`;
+}
+
+/** What the check found to change, for the plan. */
+function changesOf(a: HostPostgresAccess, s: HostPostgresSeen, want: string): string[] {
+  const who = a.remote
+    ? `${a.remote.from} (the server of ${a.stack})`
+    : `the subnets of ${a.networks.map((n) => n.name).join(', ')}`;
+  const out: string[] = [];
+  if (s.create.length > 0) out.push(`create network ${s.create.join(', ')}`);
+  if (s.create.length > 0 || want !== s.before) out.push(`pg_hba.conf: ${who}`);
+  const listen = listenWith(s.listen, s.listenOn);
+  if (listen !== undefined) out.push(`listen_addresses '${s.listen}' -> '${listen}' (restarts Postgres)`);
+  if (s.ufwAdd.length > 0)
+    out.push(`ufw: let ${a.remote ? a.remote.from : "Docker's networks"} in to port ${a.postgres.port}`);
+  return out;
 }
