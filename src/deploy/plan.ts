@@ -14,6 +14,7 @@ import { makeBundle, type Bundle, type GeneratedCompose } from './bundle.js';
 import { buildsOf, refuseUnnamedLocalBuilds, withBuiltImages, type BuildPlan } from './builds.js';
 import { buildStep } from './steps/build.js';
 import { hostPostgresAccess, hostPostgresServers } from './host-postgres.js';
+import { serviceTunes, withTunes, type ServiceTune } from './postgres-service-tune.js';
 import { hostPostgresStep } from './steps/host-postgres.js';
 import type { ReleaseMeta } from './release-meta.js';
 import { engineStep } from './steps/engine.js';
@@ -70,7 +71,8 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const built = new Set(builds.flatMap((b) => b.services));
   const images = stackImages(here.filter((s) => !built.has(s.name)));
   const ids = deploy.images === 'push' ? await localImageIds(input.local, images) : {};
-  const bundle = makeBundle(stack, ids, generatedCompose(stack, host, here, placed, split, builds));
+  const tunes = serviceTunes(stack, server).filter((t) => here.some((s) => s.name === t.service));
+  const bundle = makeBundle(stack, ids, generatedCompose(stack, host, here, placed, split, builds, tunes));
   const awaited = new Set(
     here.flatMap((s) =>
       Object.entries(s.dependsOn)
@@ -115,7 +117,10 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
     );
     transferDeps.push(id('images'));
   }
-  steps.push(releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')] }));
+  const notes = tunes.map((t) => `${t.service} tuned: ${t.settings.join(', ')}`);
+  steps.push(
+    releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')], notes }),
+  );
   for (const pg of hostPostgresServers(stack, server, input.servers ?? input.fleet?.servers ?? {})) {
     const access = hostPostgresAccess(stack, pg, server)!;
     const stepId = pg.name === host ? id('host-postgres') : id(`host-postgres/${pg.name}`);
@@ -184,14 +189,16 @@ function generatedCompose(
   placed: Placed[],
   split: Split | undefined,
   builds: BuildPlan[],
+  tunes: ServiceTune[],
 ): GeneratedCompose | undefined {
-  if (!split && builds.length === 0) return undefined;
-  const doc = withBuiltImages(split ? split.main : mergedDocument(stack), builds);
+  if (!split && builds.length === 0 && tunes.length === 0) return undefined;
+  const doc = withTunes(withBuiltImages(split ? split.main : mergedDocument(stack), builds), tunes);
   const why = [
     ...(split
       ? [`without ${placed.map((p) => `${p.service} (on ${p.server}, at ${p.address}:${p.port})`).join(', ')}`]
       : []),
     ...builds.map((b) => `${b.services.join(', ')} running ${b.tag}, built on ${host}`),
+    ...tunes.map((t) => `${t.service} tuned (${t.settings.join(', ')})`),
   ];
   return {
     rel: SPLIT_FILE,

@@ -108,6 +108,8 @@ function stackDef(name: string, st: StackEntry, baseDir: string): StackDef {
     p.nginx_status ? [[svc, { port: p.nginx_status.port, path: p.nginx_status.path ?? '/stub_status' }]] : [],
   );
   if (status.length > 0) def.nginxStatus = Object.fromEntries(status);
+  const tuned = services.flatMap(([svc, p]) => (p.tune ? [[svc, true] as const] : []));
+  if (tuned.length > 0) def.tune = Object.fromEntries(tuned);
   return def;
 }
 

@@ -444,6 +444,12 @@ export const StackServiceSchema = z
           "With `server`: the port the other services reach it on (published on that server's private address, allowed only from the stack's server). Default: the image's well-known port (Postgres 5432, Redis 6379, MySQL/MariaDB 3306), else its only `expose`d port.",
         ),
       nginx_status: NginxStatusSchema.optional(),
+      tune: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe(
+          "A Postgres service: set shared_buffers, effective_cache_size, maintenance_work_mem and work_mem from its memory limit (else the server's `memory`), and max_connections from the pools that connect to it, as `-c` settings on its command (those the command sets stay). Default: false.",
+        ),
     },
     { error: MAPPING },
   )

@@ -176,6 +176,8 @@ export interface StackDef {
   placement?: Record<string, PlacementDef>;
   /** `services.NAME.nginx_status`: where a service's nginx shows its counters, by service. */
   nginxStatus?: Record<string, NginxStatusDef>;
+  /** Postgres services tuned from their size (`services.NAME.tune`), by name. */
+  tune?: Record<string, boolean>;
   /** `backups` (the fleet's, with the stack's over it); undefined: not backed up by Ferry. */
   backups?: BackupDef;
   /** `migrate.max_pause`, in ms; undefined: DEFAULT_MAX_PAUSE_MS. */

@@ -27,6 +27,8 @@ const STACK = 'tbhostpg';
 /** The server of a stack that connects to HOST's Postgres from another server. */
 const APP_HOST = 'hpga';
 const REMOTE = 'tbremote';
+/** A stack whose own Postgres service is tuned. */
+const TUNED = 'tbtuned';
 
 /** Each service is healthy only once it can log in to the host's Postgres as app, with its password. */
 const CAN_LOG_IN = `PGPASSWORD=$$DB_PASSWORD psql -h host.docker.internal -U app -d app -Atc 'SELECT 1'`;
@@ -48,10 +50,14 @@ networks:
   jobs: {}
 `;
 
+/** A server of the test's fleet files, `extra` keys inside its braces. */
+const serverLine = (x: TestbedHost, extra = '') =>
+  `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key}${extra} }`;
+
 function fleetFile(h: TestbedHost, postgres: string, extra = ''): string {
   return [
     'servers:',
-    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key}, ${extra}postgres: ${postgres} }`,
+    serverLine(h, `, ${extra}postgres: ${postgres}`),
     'stacks:',
     `  ${STACK}:`,
     `    server: ${h.name}`,
@@ -78,14 +84,12 @@ function writeRemote(dir: string, h: TestbedHost, app: TestbedHost): void {
     healthcheck: { test: ["CMD-SHELL", "${login}"], interval: 2s, retries: 20 }
 `,
   );
-  const server = (x: TestbedHost, extra = '') =>
-    `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key}${extra} }`;
   writeFileSync(
     join(dir, 'remote.yml'),
     [
       'servers:',
-      server(h, ', postgres: { max_connections: 120 }'),
-      server(app),
+      serverLine(h, ', postgres: { max_connections: 120 }'),
+      serverLine(app),
       'stacks:',
       `  ${REMOTE}:`,
       `    server: ${app.name}`,
@@ -193,36 +197,14 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
     }
   });
 
-  test('tune: true sets the memory settings from the server size and max_connections, restarting once; then nothing changes', async () => {
-    writeFileSync(join(dir, 'ferry.yml'), fleetFile(h, '{ max_connections: 120, tune: true }', 'memory: 2GiB, '));
-    const plan = await run(['plan']);
-    assert.equal(plan.code, 0, plan.out + plan.err);
-    assert.match(
-      plan.out,
-      /postgres\/hpg\/tune +change +max_connections 100 -> 120, shared_buffers 128 MB -> 512 MB, .*\(restarts Postgres\)/,
-    );
-    const t = await run(['apply', '--yes']);
-    assert.equal(t.code, 0, t.out + t.err);
-    const show = (name: string) => psql(h, `SHOW ${name}`);
-    assert.deepEqual(
-      ['max_connections', 'shared_buffers', 'effective_cache_size', 'maintenance_work_mem', 'work_mem'].map(show),
-      ['120', '512MB', '1536MB', '128MB', '4MB'],
-    );
-    const again = await run(['apply', '--yes', '--json']);
-    assert.equal(again.code, 0, again.out + again.err);
-    assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
-    assert.equal(
-      onHost(
-        h,
-        `docker exec ${STACK}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h host.docker.internal -U app -d app -Atc "SELECT 1"'`,
-      ).trim(),
-      '1',
-      'the stack still logs in after the restart',
-    );
-  });
+  test('tune: true sets the memory settings from the server size and max_connections, restarting once; then nothing changes', () =>
+    hostTuneCase(h, dir, run));
 
   test("a stack on another server is let in from that server's address alone, and logs in across", () =>
     remoteCase(h, dir, run));
+
+  test('a Postgres service with tune: true runs with settings from its memory limit; a second apply changes nothing', () =>
+    tunedServiceCase(h, dir, run));
 
   test('the password is in no output and no state file', () => {
     for (const text of shown) assert.equal(text.includes(CANARY), false, 'the canary in an output');
@@ -261,4 +243,78 @@ async function remoteCase(h: TestbedHost, dir: string, run: Run): Promise<void> 
   );
   const again = await run(['apply', REMOTE, '--yes', '--json'], 'remote.yml', known);
   assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
+}
+
+/** A stack whose own Postgres (a 1 GiB limit) is tuned: the settings in the plan, then in the running server. */
+async function tunedServiceCase(h: TestbedHost, dir: string, run: Run): Promise<void> {
+  writeFileSync(
+    join(dir, 'tuned-compose.yml'),
+    `services:
+  db:
+    image: ferry-tb-postgres:1
+    environment: { POSTGRES_PASSWORD: "\${DB_PASSWORD}" }
+    mem_limit: 1g
+    healthcheck: { test: ["CMD", "pg_isready", "-U", "postgres"], interval: 2s, retries: 30 }
+`,
+  );
+  writeFileSync(
+    join(dir, 'tuned.yml'),
+    [
+      'servers:',
+      serverLine(h),
+      'stacks:',
+      `  ${TUNED}:`,
+      `    server: ${h.name}`,
+      '    compose: tuned-compose.yml',
+      `    project: ${TUNED}`,
+      '    env_file: .env',
+      '    deploy: { health_timeout: 60s }',
+      '    services: { db: { tune: true } }',
+      '',
+    ].join('\n'),
+  );
+  const plan = await run(['plan'], 'tuned.yml');
+  assert.equal(plan.code, 0, plan.out + plan.err);
+  assert.match(
+    plan.out,
+    /db tuned: shared_buffers=256 MB, effective_cache_size=768 MB, maintenance_work_mem=64 MB, work_mem=4 MB/,
+  );
+  const t = await run(['apply', '--yes'], 'tuned.yml');
+  assert.equal(t.code, 0, t.out + t.err);
+  const show = (name: string) => onHost(h, `docker exec ${TUNED}-db-1 psql -U postgres -XAtc 'SHOW ${name}'`).trim();
+  assert.deepEqual(
+    ['shared_buffers', 'effective_cache_size', 'maintenance_work_mem', 'work_mem', 'max_connections'].map(show),
+    ['256MB', '768MB', '64MB', '4MB', '100'],
+  );
+  const again = await run(['apply', '--yes', '--json'], 'tuned.yml');
+  assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
+}
+
+/** The host's Postgres tuned from the server's declared size: once, with a restart; then nothing changes. */
+async function hostTuneCase(h: TestbedHost, dir: string, run: Run): Promise<void> {
+  writeFileSync(join(dir, 'ferry.yml'), fleetFile(h, '{ max_connections: 120, tune: true }', 'memory: 2GiB, '));
+  const plan = await run(['plan']);
+  assert.equal(plan.code, 0, plan.out + plan.err);
+  assert.match(
+    plan.out,
+    /postgres\/hpg\/tune +change +max_connections 100 -> 120, shared_buffers 128 MB -> 512 MB, .*\(restarts Postgres\)/,
+  );
+  const t = await run(['apply', '--yes']);
+  assert.equal(t.code, 0, t.out + t.err);
+  const show = (name: string) => psql(h, `SHOW ${name}`);
+  assert.deepEqual(
+    ['max_connections', 'shared_buffers', 'effective_cache_size', 'maintenance_work_mem', 'work_mem'].map(show),
+    ['120', '512MB', '1536MB', '128MB', '4MB'],
+  );
+  const again = await run(['apply', '--yes', '--json']);
+  assert.equal(again.code, 0, again.out + again.err);
+  assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
+  assert.equal(
+    onHost(
+      h,
+      `docker exec ${STACK}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h host.docker.internal -U app -d app -Atc "SELECT 1"'`,
+    ).trim(),
+    '1',
+    'the stack still logs in after the restart',
+  );
 }

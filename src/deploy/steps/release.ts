@@ -103,6 +103,8 @@ export function releaseStep(o: {
   meta: ReleaseMeta;
   sudo: boolean;
   dependsOn: string[];
+  /** What the plan says besides the files, e.g. the settings of a tuned Postgres. */
+  notes?: string[];
 }): Step<ReleaseObserved> {
   const dir = releaseDir(o.stack, o.bundle.id);
   const partial = `${dir}.partial`;
@@ -139,7 +141,7 @@ export function releaseStep(o: {
       return {
         needed: true,
         change: {
-          summary: `new release ${o.bundle.id}: ${changes.length > 0 ? changes.join(', ') : 'same files, new images'}`,
+          summary: `new release ${o.bundle.id}: ${changes.length > 0 ? changes.join(', ') : 'same files, new images'}${(o.notes ?? []).map((n) => `; ${n}`).join('')}`,
         },
         observed,
       };
