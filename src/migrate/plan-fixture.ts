@@ -63,7 +63,8 @@ export function sourceReleaseOf(stack: LoadedStack): ReleaseMeta {
 }
 
 /** The fleet loaded from a new directory: stack `shop` on host1 (203.0.113.10), host2 (203.0.113.11) beside it. */
-export function fixture(o: { compose: string; proxy: boolean }): Fixture {
+/** `servers`, `connections`: lines added under `servers:` and as the stack's `connections`. */
+export function fixture(o: { compose: string; proxy: boolean; servers?: string[]; connections?: string }): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-plan-'));
   writeFileSync(join(dir, 'compose.yml'), o.compose);
   writeFileSync(join(dir, '.env'), 'POSTGRES_PASSWORD=pw-canary\n');
@@ -71,6 +72,7 @@ export function fixture(o: { compose: string; proxy: boolean }): Fixture {
     'servers:',
     '  host1: { host: 203.0.113.10, user: root }',
     '  host2: { host: 203.0.113.11, user: root }',
+    ...(o.servers ?? []),
     'stacks:',
     '  shop:',
     '    server: host1',
@@ -78,6 +80,7 @@ export function fixture(o: { compose: string; proxy: boolean }): Fixture {
     '    project: shop',
     '    deploy: { images: pull, health_timeout: 60s, http_checks: [{ service: web, port: 8000, path: /health }] }',
     ...(o.proxy ? ['    proxy: { domains: [shop.test], tls: none, routes: [{ service: web, port: 8000 }] }'] : []),
+    ...(o.connections ? [`    connections: ${o.connections}`] : []),
     '',
   ].join('\n');
   writeFileSync(join(dir, 'ferry.yml'), fleet);

@@ -420,3 +420,25 @@ test('migrate.max_pause bounds every wait inside the pause, and the plan says so
     );
   }
 });
+
+test("a stack that connects to another server's host Postgres: the target is let in there before it starts", async () => {
+  const f = fixture({
+    compose: demoCompose({ cache: true, files: true }),
+    proxy: true,
+    servers: ['  db1: { host: 203.0.113.30, user: root, postgres: { max_connections: 200 } }'],
+    connections: '[{ service: web, pool: 10, to: "server:db1", database: shop, user: shop }]',
+  });
+  const { steps } = await migratePlan({ ...f.move, mode: 'dump', lookup, servers: f.loaded.fleet.servers });
+  const access = steps.find((s) => s.id === 'shop/host-postgres/db1');
+  assert.ok(access, steps.map((s) => s.id).join(', '));
+  assert.equal(access.host, 'db1');
+  assert.match(access.title, /let shop \(from 203\.0\.113\.11\) into db1's Postgres/);
+  // Before the target starts: the start waits for it, through what it waits for.
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const before = (id: string, seen = new Set<string>()): Set<string> => {
+    for (const d of byId.get(id)?.dependsOn ?? []) if (!seen.has(d)) before(d, seen.add(d));
+    return seen;
+  };
+  assert.ok(before('shop/migrate/start').has('shop/host-postgres/db1'));
+  assert.ok(access.dependsOn.includes('shop/migrate/preflight'), 'after the preflight');
+});
