@@ -26,7 +26,10 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
   const gate = [id('preflight'), id('moving')];
   const fromDeploy = deploy.steps
     .filter((s) => /\/(engine|images|release|build\/[^/]+|host-postgres(\/[^/]+)?)$/.test(s.id))
-    .map((s) => withPlace(s, { dependsOn: [...s.dependsOn, ...gate] }));
+    // A Postgres on a host lets the target in while the stack runs on the source: part of the transfer.
+    .map((s) =>
+      withPlace(s, { dependsOn: [...s.dependsOn, ...gate], phase: s.phase === 'deploy' ? 'transfer' : s.phase }),
+    );
   const transferred = fromDeploy.map((s) => s.id);
   const afterTransfer = [
     ...[id('channel'), id('volumes'), ...transferred],

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
@@ -27,6 +28,13 @@ const STACK = 'tbhostpg';
 /** The server of a stack that connects to HOST's Postgres from another server. */
 const APP_HOST = 'hpga';
 const REMOTE = 'tbremote';
+/** The server that stack then moves to. */
+const TO_HOST = 'hpgb';
+/**
+ * psql in an image whose name says nothing of Postgres, so that the stack on another server
+ * has no database of its own for a migration to move (tagged here, pushed by Ferry).
+ */
+const CLIENT = 'ferry-tb-pgclient:1';
 /** A stack whose own Postgres service is tuned. */
 const TUNED = 'tbtuned';
 
@@ -72,13 +80,13 @@ function fleetFile(h: TestbedHost, postgres: string, extra = ''): string {
 }
 
 /** A stack on `app` whose api connects to `h`'s Postgres by its address; the fleet file of both servers. */
-function writeRemote(dir: string, h: TestbedHost, app: TestbedHost): void {
+function writeRemote(dir: string, h: TestbedHost, app: TestbedHost, others: TestbedHost[] = []): void {
   const login = `PGPASSWORD=$$DB_PASSWORD psql -h ${h.host} -U app -d app -Atc 'SELECT 1'`;
   writeFileSync(
     join(dir, 'remote-compose.yml'),
     `services:
   api:
-    image: ferry-tb-postgres:1
+    image: ${CLIENT}
     entrypoint: ["sleep", "infinity"]
     env_file: .env
     healthcheck: { test: ["CMD-SHELL", "${login}"], interval: 2s, retries: 20 }
@@ -90,6 +98,7 @@ function writeRemote(dir: string, h: TestbedHost, app: TestbedHost): void {
       'servers:',
       serverLine(h, ', postgres: { max_connections: 120 }'),
       serverLine(app),
+      ...others.map((x) => serverLine(x)),
       'stacks:',
       `  ${REMOTE}:`,
       `    server: ${app.name}`,
@@ -122,6 +131,7 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
   };
 
   before(async () => {
+    execFileSync('docker', ['tag', 'ferry-tb-postgres:1', CLIENT]);
     h = await createFreshHost(HOST);
     loadImages(h, ['ferry-tb-postgres:1']);
     onHost(h, 'systemctl start postgresql && for i in $(seq 1 30); do pg_isready -q && exit 0; sleep 1; done; exit 1');
@@ -138,6 +148,7 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
     if (process.env.KEEP) return;
     await removeFreshHost(HOST);
     await removeFreshHost(APP_HOST);
+    await removeFreshHost(TO_HOST);
   });
 
   test('apply lets exactly the stack networks in, and its services log in with their password', async () => {
@@ -200,8 +211,15 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
   test('tune: true sets the memory settings from the server size and max_connections, restarting once; then nothing changes', () =>
     hostTuneCase(h, dir, run));
 
-  test("a stack on another server is let in from that server's address alone, and logs in across", () =>
-    remoteCase(h, dir, run));
+  let app: TestbedHost | undefined;
+  test("a stack on another server is let in from that server's address alone, and logs in across", async () => {
+    app = await remoteCase(h, dir, run);
+  });
+
+  test('moved to a third server by ferry migrate, the stack is let in there before it starts there', async () => {
+    assert.ok(app, 'the stack on another server ran');
+    await movedCase(h, app, dir, run);
+  });
 
   test('a Postgres service with tune: true runs with settings from its memory limit; a second apply changes nothing', () =>
     tunedServiceCase(h, dir, run));
@@ -218,9 +236,8 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
 type Run = (args: string[], file?: string, knownHosts?: string) => Promise<Transcript>;
 
 /** A second fresh server whose stack connects to `h`'s Postgres: let in by its address, and nothing more. */
-async function remoteCase(h: TestbedHost, dir: string, run: Run): Promise<void> {
+async function remoteCase(h: TestbedHost, dir: string, run: Run): Promise<TestbedHost> {
   const app = await createFreshHost(APP_HOST);
-  loadImages(app, ['ferry-tb-postgres:1']);
   writeRemote(dir, h, app);
   const known = join(dir, 'known_hosts');
   writeFileSync(known, [h, app].map((x) => readFileSync(x.knownHostsFile, 'utf8')).join(''));
@@ -243,6 +260,31 @@ async function remoteCase(h: TestbedHost, dir: string, run: Run): Promise<void> 
   );
   const again = await run(['apply', REMOTE, '--yes', '--json'], 'remote.yml', known);
   assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
+  return app;
+}
+
+/** The stack moved to a third server: let in there before it starts, the source's block kept for a rollback. */
+async function movedCase(h: TestbedHost, app: TestbedHost, dir: string, run: Run): Promise<void> {
+  const to = await createFreshHost(TO_HOST);
+  writeRemote(dir, h, app, [to]);
+  const known = join(dir, 'known_hosts');
+  writeFileSync(known, [h, app, to].map((x) => readFileSync(x.knownHostsFile, 'utf8')).join(''));
+  const t = await run(['migrate', REMOTE, '--to', TO_HOST, '--yes'], 'remote.yml', known);
+  assert.equal(t.code, 0, t.out + t.err);
+  const hba = onHost(h, `cat ${hbaFile(h)}`);
+  for (const [server, x] of [
+    [APP_HOST, app],
+    [TO_HOST, to],
+  ] as const)
+    assert.match(hba, new RegExp(`# BEGIN ferry ${REMOTE} on ${server}[^\\n]*\\nhost +app +app +${x.host}/32 `));
+  assert.equal(
+    onHost(
+      to,
+      `docker exec ${REMOTE}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h ${h.host} -U app -d app -Atc "SELECT 6 * 7"'`,
+    ).trim(),
+    '42',
+    'the stack logs in from its new server',
+  );
 }
 
 /** A stack whose own Postgres (a 1 GiB limit) is tuned: the settings in the plan, then in the running server. */
