@@ -233,6 +233,13 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
   });
 });
 
+/** What the remote stack's api on `x` gets from `h`'s Postgres for 6 × 7. */
+const answerFrom = (x: TestbedHost, h: TestbedHost): string =>
+  onHost(
+    x,
+    `docker exec ${REMOTE}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h ${h.host} -U app -d app -Atc "SELECT 6 * 7"'`,
+  ).trim();
+
 type Run = (args: string[], file?: string, knownHosts?: string) => Promise<Transcript>;
 
 /** A second fresh server whose stack connects to `h`'s Postgres: let in by its address, and nothing more. */
@@ -251,13 +258,7 @@ async function remoteCase(h: TestbedHost, dir: string, run: Run): Promise<Testbe
   );
   assert.match(psql(h, 'SHOW listen_addresses'), new RegExp(`,${h.host.replaceAll('.', '\\.')}$`));
   assert.match(onHost(h, 'ufw show added'), new RegExp(`from ${app.host.replaceAll('.', '\\.')} to any port 5432`));
-  assert.equal(
-    onHost(
-      app,
-      `docker exec ${REMOTE}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h ${h.host} -U app -d app -Atc "SELECT 6 * 7"'`,
-    ).trim(),
-    '42',
-  );
+  assert.equal(answerFrom(app, h), '42', 'the stack logs in across');
   const again = await run(['apply', REMOTE, '--yes', '--json'], 'remote.yml', known);
   assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
   return app;
@@ -277,14 +278,7 @@ async function movedCase(h: TestbedHost, app: TestbedHost, dir: string, run: Run
     [TO_HOST, to],
   ] as const)
     assert.match(hba, new RegExp(`# BEGIN ferry ${REMOTE} on ${server}[^\\n]*\\nhost +app +app +${x.host}/32 `));
-  assert.equal(
-    onHost(
-      to,
-      `docker exec ${REMOTE}-api-1 sh -c 'PGPASSWORD=$DB_PASSWORD psql -h ${h.host} -U app -d app -Atc "SELECT 6 * 7"'`,
-    ).trim(),
-    '42',
-    'the stack logs in from its new server',
-  );
+  assert.equal(answerFrom(to, h), '42', 'the stack logs in from its new server');
 }
 
 /** A stack whose own Postgres (a 1 GiB limit) is tuned: the settings in the plan, then in the running server. */
