@@ -9,7 +9,7 @@
  */
 import { FerryError } from '../core/errors.js';
 import { commandSetting, DEFAULT_MAX_CONNECTIONS, DEFAULT_SUPERUSER_RESERVED } from '../check/postgres-settings.js';
-import { ADMIN_FRACTION } from '../check/rules/connection-budget.js';
+import { ADMIN_FRACTION, poolConnections } from '../check/rules/connection-budget.js';
 import type { Service } from '../model/compose.js';
 import type { ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
@@ -29,7 +29,7 @@ function budgeted(stack: LoadedStack, service: string): number | undefined {
   const pools = stack.def.connections.filter((c) => c.to === service || c.to === `${stack.def.name}/${service}`);
   if (pools.length === 0) return undefined;
   const replicas = (name: string) => stack.project?.services.find((s) => s.name === name)?.replicas ?? 1;
-  const demand = pools.reduce((n, p) => n + p.pool * (p.processes ?? 1) * (p.replicas ?? replicas(p.service)), 0);
+  const demand = pools.reduce((n, p) => n + poolConnections(p, replicas(p.service)), 0);
   return Math.ceil((demand + DEFAULT_SUPERUSER_RESERVED) / (1 - ADMIN_FRACTION) / 10) * 10;
 }
 

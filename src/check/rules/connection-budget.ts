@@ -17,6 +17,10 @@ import { DEFAULT_SUPERUSER_RESERVED, postgresSettings, type PostgresSettings } f
 
 export const ADMIN_FRACTION = 0.1;
 
+/** The connections a pool may open: pool × processes × replicas (its own count, else the service's). */
+export const poolConnections = (pool: ConnectionPool, serviceReplicas: number): number =>
+  pool.pool * (pool.processes ?? 1) * (pool.replicas ?? serviceReplicas);
+
 export function headroom(max: number, superuserReserved: number): number {
   return superuserReserved + Math.ceil(max * ADMIN_FRACTION);
 }
@@ -133,7 +137,7 @@ export function connectionBudget(fleet: LoadedFleet, ctx: CheckContext): Finding
       const t = targets.get(r.key) ?? { ...r.target(), demand: 0, parts: [] };
       const replicas = pool.replicas ?? opener.replicas;
       const processes = pool.processes ?? 1;
-      const n = pool.pool * processes * replicas;
+      const n = poolConnections(pool, opener.replicas);
       t.demand += n;
       t.parts.push(
         `${st.name}/${opener.name}: ${plural(replicas, 'replica')} × ${plural(processes, 'process', 'processes')} × pool ${pool.pool} = ${n}`,

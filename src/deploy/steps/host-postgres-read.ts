@@ -122,7 +122,7 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
   const readHba = async (ctx: StepContext, path: string) =>
     (await ctx.transport.download(path, { sudo })).toString('utf8');
 
-  async function observe(ctx: StepContext): Promise<{ seen: HostPostgresSeen; text: string; want: string }> {
+  async function observe(ctx: StepContext): Promise<{ seen: HostPostgresSeen; want: string }> {
     const c = await findCluster(ctx, host, pg, sudo);
     const [hbaFile, listen] = (await sql(ctx, `reading ${where}'s settings`, 'SHOW hba_file', 'SHOW listen_addresses'))
       .trim()
@@ -156,7 +156,7 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
       create: missing.map((n) => n.name),
       ufwAdd: await ufwMissing(ctx),
     };
-    return { seen, text, want: desired(nets) };
+    return { seen, want: desired(nets) };
   }
 
   return { where, run, sql, exec, subnets, desired, readHba, observe };

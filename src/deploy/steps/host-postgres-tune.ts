@@ -5,7 +5,9 @@
  * (shared_buffers, max_connections): the plan says which. Rollback writes back the values
  * it found, the same way.
  */
+import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
+import { parseMeminfo } from '../../inventory/live/probes/system.js';
 import type { HostPostgresDef, ServerDef } from '../../model/fleet.js';
 import { cmd, render } from '../../shell/command.js';
 import { runTool } from '../../tools/run.js';
@@ -50,7 +52,14 @@ export function hostPostgresTuneStep(o: {
   async function memoryKb(ctx: StepContext): Promise<number> {
     if (server.memory !== undefined) return Math.floor(server.memory / 1024);
     const text = await runTool(ctx, 'systemctl', cmd('cat', '/proc/meminfo'), { what: 'reading the memory', sudo });
-    return Number(/^MemTotal:\s+(\d+) kB/m.exec(text)?.[1] ?? 0);
+    const mem = parseMeminfo(text);
+    if (!mem)
+      throw new StepError(
+        'unexpected-output',
+        `${host}: /proc/meminfo has no MemTotal, so ${where} cannot be tuned from the server's memory`,
+        `Give the server its size in ferry.yml (servers.${host}.memory).`,
+      );
+    return Math.floor(mem.total / 1024);
   }
 
   async function write(ctx: StepContext, c: Cluster, values: Partial<Record<Tuned, number>>, restart: boolean) {
