@@ -24,6 +24,7 @@ import {
   testbedIsUp,
   watchProcesses,
   type TestbedHost,
+  serverLine,
 } from './helpers.js';
 import { PG_SERVICE, drillProofs, filesUnder, fillItems, itemRows, startJob } from './backup-compose.js';
 import { Dnsmasq, writeHook } from './dnsmasq.js';
@@ -88,9 +89,7 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, spare: Testbe
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      ...[h1, spare].map(
-        (h) => `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`,
-      ),
+      ...[h1, spare].map((h) => serverLine(h)),
       'stacks:',
       `  ${STACK}:`,
       `    server: ${h1.name}`,

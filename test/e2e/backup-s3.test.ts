@@ -27,6 +27,7 @@ import {
   testbedIsUp,
   watchProcesses,
   type TestbedHost,
+  serverLine,
 } from './helpers.js';
 import { PG_SERVICE, drillProofs, filesUnder, fillItems, itemRows, startJob } from './backup-compose.js';
 import { cleanStack } from './migrate-stack.js';
@@ -133,7 +134,7 @@ function writeStack(dir: string, h: TestbedHost, url: string, schedule?: string)
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`,
+      serverLine(h),
       'stacks:',
       `  ${STACK}:`,
       `    server: ${h.name}`,

@@ -15,10 +15,17 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { paths } from '../../scripts/testbed/lib.mjs';
 import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import { containerOf, loadImages, onHost, testbedIsUp, watchProcesses, type TestbedHost } from './helpers.js';
+import {
+  containerOf,
+  loadImages,
+  onHost,
+  testbedIsUp,
+  watchProcesses,
+  type TestbedHost,
+  serverLine,
+} from './helpers.js';
 import { FILES_SERVICE, PG_SERVICE } from './backup-compose.js';
 
 const STACK = 'tbbackup';
@@ -121,14 +128,12 @@ async function sourceDownRun(h1: TestbedHost, run: (a: string[]) => Promise<Tran
 function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, schedule?: string, drill?: string): void {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
-  const server = (h: TestbedHost) =>
-    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
   writeFileSync(
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      server(h1),
-      server(h2),
+      serverLine(h1),
+      serverLine(h2),
       'backups:',
       '  password: { env: FERRY_BACKUP_PASSWORD }',
       'stacks:',

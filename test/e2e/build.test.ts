@@ -14,10 +14,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { paths } from '../../scripts/testbed/lib.mjs';
 import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import { loadImages, onHost, testbedIsUp, type TestbedHost } from './helpers.js';
+import { loadImages, onHost, serverLine, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const CANARY = 'build-arg-canary-2c81f7';
 const HOST = 'bld';
@@ -53,9 +52,6 @@ COPY . /srv/build/
 RUN test -n "$APP_TOKEN" && echo "token of $(printf %s "$APP_TOKEN" | wc -c) bytes" > /srv/build/token-seen
 `;
 
-const server = (h: TestbedHost) =>
-  `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
-
 function rig(h: TestbedHost, target: TestbedHost) {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-build-'));
   mkdirSync(join(dir, 'app'));
@@ -72,8 +68,8 @@ function rig(h: TestbedHost, target: TestbedHost) {
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      server(h),
-      server(target),
+      serverLine(h),
+      serverLine(target),
       'stacks:',
       `  ${STACK}: { server: ${h.name}, compose: compose.yml, project: ${STACK}, deploy: { health_timeout: 60s, keep_releases: 2 } }`,
       '',

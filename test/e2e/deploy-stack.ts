@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
-import { composeOn, onHost, type TestbedHost } from './helpers.js';
+import { composeOn, onHost, type TestbedHost, serverLine } from './helpers.js';
 import { ferry, type Transcript } from '../cli/run.js';
 
 const demo = fileURLToPath(new URL('../../examples/demo/', import.meta.url));
@@ -38,7 +38,7 @@ export function makeStack(host: TestbedHost, stack: string, extra = ''): Stack {
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      `  ${host.name}: { host: ${host.host}, user: ${host.user}, port: ${host.port}, identity_file: ${paths.key} }`,
+      serverLine(host),
       'stacks:',
       `  ${stack}:`,
       `    server: ${host.name}`,

@@ -1,9 +1,13 @@
 /** Shell access to test bed hosts for end-to-end tests: plain OpenSSH, independent of Ferry's transport. */
 import { execFile, execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { sshArgs, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
+import { paths, sshArgs, sshTarget, testbedHosts, testbedIsUp, type TestbedHost } from '../../scripts/testbed/lib.mjs';
 
 export { sshTarget, testbedHosts, testbedIsUp, type TestbedHost };
+
+/** A test bed host as a server of a fleet file (one line under `servers:`), `extra` keys inside its braces. */
+export const serverLine = (x: Pick<TestbedHost, 'name' | 'host' | 'user' | 'port'>, extra = ''): string =>
+  `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key}${extra} }`;
 
 /**
  * The host whose nginx the proxy and TLS tests have to themselves: they assert what nginx

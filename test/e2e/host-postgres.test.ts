@@ -17,10 +17,9 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { paths } from '../../scripts/testbed/lib.mjs';
 import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import { loadImages, onHost, testbedIsUp, type TestbedHost } from './helpers.js';
+import { loadImages, onHost, serverLine, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const CANARY = 'host-pg-canary-7e1d0b';
 const HOST = 'hpg';
@@ -57,10 +56,6 @@ const COMPOSE = `services:
 networks:
   jobs: {}
 `;
-
-/** A server of the test's fleet files, `extra` keys inside its braces. */
-const serverLine = (x: TestbedHost, extra = '') =>
-  `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key}${extra} }`;
 
 function fleetFile(h: TestbedHost, postgres: string, extra = ''): string {
   return [

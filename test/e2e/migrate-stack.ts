@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { paths } from '../../scripts/testbed/lib.mjs';
-import { onHost, type TestbedHost } from './helpers.js';
+import { onHost, type TestbedHost, serverLine } from './helpers.js';
 
 const demo = fileURLToPath(new URL('../../examples/demo/compose.yml', import.meta.url));
 
@@ -30,14 +30,12 @@ export function writeMigrationStack(
 ): void {
   writeFileSync(join(dir, 'compose.yml'), o.compose);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${o.password}\n`);
-  const server = (h: TestbedHost) =>
-    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
   writeFileSync(
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      server(o.source),
-      server(o.target),
+      serverLine(o.source),
+      serverLine(o.target),
       'stacks:',
       `  ${o.stack}:`,
       `    server: ${o.source.name}`,

@@ -17,7 +17,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { paths } from '../../scripts/testbed/lib.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import { containerOf, ferryChild, loadImages, onHost, testbedHosts, testbedIsUp, type TestbedHost } from './helpers.js';
+import {
+  containerOf,
+  ferryChild,
+  loadImages,
+  onHost,
+  testbedHosts,
+  testbedIsUp,
+  type TestbedHost,
+  serverLine,
+} from './helpers.js';
 
 const STACK = 'tbrestore';
 const DB_CANARY = 'canary-db-5e1c07aa';
@@ -94,15 +103,13 @@ function clean(h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
 function writeStack(dir: string, h: TestbedHost, o: TestbedHost, spare: TestbedHost): void {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${DB_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
-  const server = (x: TestbedHost) =>
-    `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key} }`;
   writeFileSync(
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      server(h),
-      server(o),
-      server(spare),
+      serverLine(h),
+      serverLine(o),
+      serverLine(spare),
       'stacks:',
       `  ${STACK}:`,
       `    server: ${h.name}`,

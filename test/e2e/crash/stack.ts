@@ -6,8 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { paths } from '../../../scripts/testbed/lib.mjs';
-import { containerOf, onHost, type TestbedHost } from '../helpers.js';
+import { containerOf, onHost, type TestbedHost, serverLine } from '../helpers.js';
 
 export const CRASH_CANARY = 'canary-crash-3e7a19c2';
 export const REDIS_CANARY = 'canary-crash-redis-5d2b';
@@ -83,14 +82,12 @@ export function writeCrashStack(
 ) {
   writeFileSync(join(dir, 'compose.yml'), crashCompose());
   writeFileSync(join(dir, '.env'), `POSTGRES_PASSWORD=${CRASH_CANARY}\nREDIS_PASSWORD=${REDIS_CANARY}\n`);
-  const server = (h: TestbedHost) =>
-    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port}, identity_file: ${paths.key} }`;
   writeFileSync(
     join(dir, 'ferry.yml'),
     [
       'servers:',
-      server(o.source),
-      server(o.target),
+      serverLine(o.source),
+      serverLine(o.target),
       'stacks:',
       `  ${o.stack}:`,
       `    server: ${o.source.name}`,
