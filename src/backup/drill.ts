@@ -1,7 +1,7 @@
 /**
  * `ferry backup drill STACK`: the latest run of a repository restored on the stack's
  * server into scratch containers and a scratch directory, and proven against the run's
- * manifest (every table's rows and checksum, every key count, every volume's files, bytes
+ * manifest (every table's rows and checksum, MySQL's too, every key count, every volume's files, bytes
  * and hash). The repository's data is read whole first (`restic check --read-data`), so a
  * damaged pack fails the drill with `backup-corrupt`. Everything it made is removed, also
  * when it fails.
@@ -18,6 +18,7 @@ import {
   checkRdb,
   cleanupDrill,
   drillDir,
+  drillLabel,
   drillLeftovers,
   makeDrillDir,
   restorePostgres,
@@ -31,12 +32,15 @@ import {
   filesEntries,
   parseManifest,
   provePostgres,
+  proveMysql,
   proveRedis,
+  tablesOf,
   proveVolume,
   type BackupManifest,
   type Proof,
 } from './manifest.js';
 import { checkData, dumpFile, type RepoAccess } from './restic.js';
+import { proveMysql as restoreMysql, scratchMysql } from './mysql.js';
 import { requireReachable, stackSnapshots, tagOf } from './run.js';
 
 export interface DrillReport {
@@ -122,6 +126,24 @@ export async function drill(d: Drill): Promise<DrillReport> {
       await awaitAccepting(d.t, name, d.sudo);
       await must(d, 'psql', restorePostgres(d.repo, e.snapshot, name, db), `restoring ${e.service} into ${name}`);
       proofs.push(...provePostgres(e, await tableSums(d.t, name, db, d.sudo, (s) => d.redactor.redact(s))));
+    }
+    for (const e of m.mysql) {
+      const name = scratchName(d.stack, e.service);
+      const password = randomBytes(18).toString('base64url');
+      d.redactor.add(password);
+      await must(
+        d,
+        'docker',
+        scratchMysql(name, drillLabel(d.stack), e.image, password),
+        `starting scratch MySQL ${name}`,
+      );
+      const out = await must(
+        d,
+        'mysql',
+        restoreMysql(d.repo, e.snapshot, name, e.service, e.databases),
+        `restoring ${e.service} into ${name}`,
+      );
+      proofs.push(...proveMysql(e, tablesOf(out)));
     }
     for (const e of m.redis) {
       await must(d, 'restic', restoreRdb(d.repo, d.stack, e.snapshot, e.service), `restoring the RDB of ${e.service}`);

@@ -20,6 +20,20 @@ export interface PostgresEntry {
   tables: TableSum[];
 }
 
+/**
+ * A MySQL or MariaDB service: its databases in one dump, and every table's rows and the
+ * hash of its INSERT lines as they went into the repository (src/backup/mysql.ts).
+ */
+export interface MysqlEntry {
+  service: string;
+  /** The image of the service's container, for the drill's scratch server. */
+  image: string;
+  snapshot: string;
+  databases: string[];
+  /** `\`DB\`.\`TABLE\``, its rows, the sha256 of its rows' lines. */
+  tables: TableSum[];
+}
+
 export interface RedisEntry {
   service: string;
   image: string;
@@ -43,6 +57,8 @@ export interface BackupManifest {
   /** ISO time the run began: the data's age is counted from it. */
   at: string;
   postgres: PostgresEntry[];
+  /** Absent from manifests written before MySQL was backed up. */
+  mysql: MysqlEntry[];
   redis: RedisEntry[];
   volumes: VolumeEntry[];
   /** Directories of the server (absent from manifests written before paths were backed up). */
@@ -58,7 +74,7 @@ export const filesEntries = (m: BackupManifest): { kind: FilesKind; e: VolumeEnt
   ...(m.release ? [{ kind: 'release' as const, e: m.release }] : []),
 ];
 
-/** The `table|NAME|ROWS|SUM` lines the Postgres backup prints. */
+/** The `table|NAME|ROWS|SUM` lines the Postgres and MySQL backups print. */
 export function tablesOf(stdout: string): TableSum[] {
   return stdout
     .split('\n')
@@ -84,7 +100,7 @@ export function parseManifest(text: string): BackupManifest {
     !Array.isArray(m.volumes)
   )
     throw new Error(`not a Ferry backup manifest of version ${MANIFEST_VERSION}`);
-  return { ...m, paths: Array.isArray(m.paths) ? m.paths : [] };
+  return { ...m, mysql: Array.isArray(m.mysql) ? m.mysql : [], paths: Array.isArray(m.paths) ? m.paths : [] };
 }
 
 /** One thing proven (or not) by a drill. */
@@ -102,22 +118,29 @@ export const proofLines = (proofs: Proof[]): string =>
     .map((p) => `${p.ok ? 'ok  ' : 'FAIL'} ${p.what}: ${p.ok ? p.found : `expected ${p.expected}, found ${p.found}`}\n`)
     .join('');
 
-export function provePostgres(e: PostgresEntry, restored: TableSum[]): Proof[] {
+export const provePostgres = (e: PostgresEntry, restored: TableSum[]): Proof[] =>
+  proveTables(`postgres ${e.service}`, e.tables, restored);
+
+export const proveMysql = (e: MysqlEntry, restored: TableSum[]): Proof[] =>
+  proveTables(`mysql ${e.service}`, e.tables, restored);
+
+/** Every table of the manifest with its rows and checksum, and no table more. */
+function proveTables(what: string, tables: TableSum[], restored: TableSum[]): Proof[] {
   const found = new Map(restored.map((t) => [t.name, t]));
-  const proofs = e.tables.map((t) => {
+  const proofs = tables.map((t) => {
     const r = found.get(t.name);
     return {
-      what: `postgres ${e.service} ${t.name}`,
+      what: `${what} ${t.name}`,
       expected: `${t.rows} rows, checksum ${t.checksum.slice(0, 12)}`,
       found: r ? `${r.rows} rows, checksum ${r.checksum.slice(0, 12)}` : 'no such table',
       ok: r !== undefined && r.rows === t.rows && r.checksum === t.checksum,
     };
   });
-  const extra = restored.filter((r) => !e.tables.some((t) => t.name === r.name));
+  const extra = restored.filter((r) => !tables.some((t) => t.name === r.name));
   return [
     ...proofs,
     ...extra.map((r) => ({
-      what: `postgres ${e.service} ${r.name}`,
+      what: `${what} ${r.name}`,
       expected: 'no such table',
       found: `${r.rows} rows`,
       ok: false,

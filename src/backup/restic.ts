@@ -196,7 +196,7 @@ export const redisBackup = (r: RepoAccess, container: string, service: string, r
  * `filename`, of a stream stored as that file (`--stdin-filename`: a plain name, restic
  * refuses one in a directory that does not exist on the server).
  */
-function backupInto(
+export function backupInto(
   r: RepoAccess,
   run: string,
   kind: string,

@@ -1,6 +1,7 @@
 /**
  * What a stack's server holds now, read for `ferry restore`: each source of a backup run's
- * manifest compared with the live data (every table's rows and checksum, Redis's key count,
+ * manifest compared with the live data (every table's rows and checksum, MySQL's as a dump
+ * reads them, Redis's key count,
  * every volume's files), where Redis keeps its files, and the restore's record on the
  * server. Reads only.
  */
@@ -18,7 +19,9 @@ import { cmd, type Command } from '../shell/command.js';
 import {
   filesEntries,
   provePostgres,
+  proveMysql,
   proveRedis,
+  tablesOf,
   proveVolume,
   type BackupManifest,
   type Proof,
@@ -26,10 +29,11 @@ import {
 } from './manifest.js';
 import type { RedisFiles } from './restore-commands.js';
 import { redisPasswordOf } from './run.js';
+import { mysqlFigures } from './mysql.js';
 
-/** One source of a manifest, as the restore names it: `postgres db`, `redis cache`, `volume uploads`, `path ./media`. */
+/** One source of a manifest, as the restore names it: `postgres db`, `mysql legacy`, `redis cache`, `volume uploads`, `path ./media`. */
 export interface SourceRef {
-  kind: 'postgres' | 'redis' | 'volume' | 'path';
+  kind: 'postgres' | 'mysql' | 'redis' | 'volume' | 'path';
   name: string;
 }
 
@@ -37,6 +41,7 @@ export const sourceKey = (s: SourceRef): string => `${s.kind} ${s.name}`;
 
 export const sourcesOf = (m: BackupManifest): SourceRef[] => [
   ...m.postgres.map((e) => ({ kind: 'postgres' as const, name: e.service })),
+  ...m.mysql.map((e) => ({ kind: 'mysql' as const, name: e.service })),
   ...m.redis.map((e) => ({ kind: 'redis' as const, name: e.service })),
   ...m.volumes.map((e) => ({ kind: 'volume' as const, name: e.name })),
   ...m.paths.map((e) => ({ kind: 'path' as const, name: e.name })),
@@ -107,6 +112,14 @@ export async function liveProofs(l: Live, m: BackupManifest, only: SourceRef[] =
     const c = runningContainer(cs, e.service, l);
     const sums = await tableSums(l.t, c.name, { ...e, volumes: [] }, l.sudo, (s) => l.redactor.redact(s));
     proofs.push(...provePostgres(e, sums));
+  }
+  for (const e of m.mysql.filter((x) => wanted('mysql', x.service))) {
+    const c = runningContainer(cs, e.service, l);
+    const what = `reading the tables of ${e.service}`;
+    const r = await l.t.exec(mysqlFigures(c.name, e.databases), { sudo: l.sudo, timeoutMs: 6 * 60 * 60_000 });
+    const failed = toolFailure('mysql', r, { host: l.t.name, what, redact: (s) => l.redactor.redact(s) });
+    if (failed) throw failed;
+    proofs.push(...proveMysql(e, tablesOf(r.stdout)));
   }
   for (const e of m.redis.filter((x) => wanted('redis', x.service))) {
     const c = runningContainer(cs, e.service, l);

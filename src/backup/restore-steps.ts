@@ -25,7 +25,16 @@ import { volumeManifest } from '../migrate/manifest.js';
 import { tableSums, type Database } from '../migrate/postgres.js';
 import { cmd, render, type Command } from '../shell/command.js';
 import { toolFailure, type Tool } from '../tools/classify.js';
-import { provePostgres, proveRedis, proveVolume, type BackupManifest, type Proof } from './manifest.js';
+import {
+  provePostgres,
+  proveMysql,
+  proveRedis,
+  proveVolume,
+  tablesOf,
+  type BackupManifest,
+  type MysqlEntry,
+  type Proof,
+} from './manifest.js';
 import {
   checkRdbFile,
   createStaging,
@@ -66,6 +75,20 @@ import {
   type SourceRef,
 } from './restore-live.js';
 import type { RepoAccess } from './restic.js';
+import { randomBytes } from 'node:crypto';
+import { scratchMysql } from './mysql.js';
+import {
+  databasesSize,
+  markStaged,
+  mysqlFiles,
+  proveStaged,
+  restoreDir,
+  swapMysql,
+  takeOutDump,
+  unstageMysql,
+  unswapMysql,
+} from './mysql-restore.js';
+import { cleanupDrill, drillLabel, scratchName } from './drill-commands.js';
 
 export interface RestoreInput {
   stack: string;
@@ -98,6 +121,10 @@ interface Record {
 const chosen = <T>(i: RestoreInput, kind: SourceRef['kind'], list: T[], name: (x: T) => string): T[] =>
   list.filter((x) => i.sources.some((s) => s.kind === kind && s.name === name(x)));
 const pgOf = (i: RestoreInput) => chosen(i, 'postgres', i.manifest.postgres, (e) => e.service);
+const mysqlOf = (i: RestoreInput) => chosen(i, 'mysql', i.manifest.mysql, (e) => e.service);
+const mysqlEntry = (i: RestoreInput, service: string): MysqlEntry =>
+  i.manifest.mysql.find((x) => x.service === service)!;
+const filesOfMysql = (i: RestoreInput, service: string) => mysqlFiles(i.stack, i.id, service);
 const redisOf = (i: RestoreInput) => chosen(i, 'redis', i.manifest.redis, (e) => e.service);
 /** The volumes and paths restored. */
 const filesChosen = (i: RestoreInput): FilesRef[] =>
@@ -159,6 +186,10 @@ async function stateOf(ctx: StepContext, i: RestoreInput, s: SourceRef, rec: Rec
     const out = await run(ctx, i, 'psql', databasesPresent(c, dbOf(e), i.id), `listing the databases of ${s.name}`);
     return fromLines(out, stagingDb(e.db), beforeDb(e.db, i.id));
   }
+  if (s.kind === 'mysql') {
+    const f = filesOfMysql(i, s.name);
+    return fromLines(await run(ctx, i, 'shell', pathsPresent(f.staged, f.before), 'reading files'), 'staged', 'before');
+  }
   if (s.kind === 'redis') {
     const f = rec?.redis[s.name];
     if (!f) return 'none';
@@ -203,6 +234,8 @@ async function stageAll(ctx: StepContext, i: RestoreInput, todo: string[]): Prom
     );
     proofs.push(...provePostgres(e, sums));
   }
+  for (const e of mysqlOf(i).filter((x) => todo.includes(`mysql ${x.service}`)))
+    proofs.push(...(await stageMysql(ctx, i, e)));
   for (const e of redisOf(i).filter((x) => todo.includes(`redis ${x.service}`))) {
     const f = rec.redis[e.service] ?? (await redisFiles(liveOf(ctx, i), await containerOf(ctx, i, e.service)));
     rec.redis[e.service] = f;
@@ -243,6 +276,28 @@ async function stageAll(ctx: StepContext, i: RestoreInput, todo: string[]): Prom
   return proofs;
 }
 
+/**
+ * A MySQL service's dump taken out of the repository and proven in a scratch server of its
+ * image (removed after); named staged only when every table matches the manifest.
+ */
+async function stageMysql(ctx: StepContext, i: RestoreInput, e: MysqlEntry): Promise<Proof[]> {
+  const f = filesOfMysql(i, e.service);
+  const scratch = scratchName(i.stack, e.service);
+  const password = randomBytes(18).toString('base64url');
+  ctx.redactor.add(password);
+  await run(ctx, i, 'restic', takeOutDump(i.repo, e.snapshot, e.service, f), `taking the dump of ${e.service} out`);
+  await run(ctx, i, 'docker', cleanupDrill(i.stack), 'removing scratch containers');
+  try {
+    await run(ctx, i, 'docker', scratchMysql(scratch, drillLabel(i.stack), e.image, password), `starting ${scratch}`);
+    const out = await run(ctx, i, 'mysql', proveStaged(scratch, e.databases, f), `proving the dump of ${e.service}`);
+    const proofs = proveMysql(e, tablesOf(out));
+    if (proofs.every((p) => p.ok)) await run(ctx, i, 'shell', markStaged(f), `keeping the dump of ${e.service}`);
+    return proofs;
+  } finally {
+    await ctx.transport.exec(cleanupDrill(i.stack), { sudo: i.sudo, timeoutMs: 120_000 });
+  }
+}
+
 /** Everything staged removed: staging was never served. */
 async function unstage(ctx: StepContext, i: RestoreInput): Promise<void> {
   const rec = await readRecord(ctx, i);
@@ -250,6 +305,8 @@ async function unstage(ctx: StepContext, i: RestoreInput): Promise<void> {
     const c = await containerOf(ctx, i, e.service);
     await run(ctx, i, 'psql', dropStaging(c, dbOf(e)), `dropping ${stagingDb(e.db)}`);
   }
+  for (const e of mysqlOf(i))
+    await run(ctx, i, 'shell', unstageMysql(filesOfMysql(i, e.service)), `removing the staged dump of ${e.service}`);
   for (const e of redisOf(i)) {
     const f = rec?.redis[e.service];
     if (f) await run(ctx, i, 'shell', removeStaged(stagedRdb(f, i.id)), `removing the staged RDB of ${e.service}`);
@@ -271,6 +328,14 @@ async function spaceNeeds(ctx: StepContext, i: RestoreInput, todo: string[]): Pr
     const [bytes, dir] = r.code === 0 ? r.stdout.trim().split('|') : [];
     const path = dir ? await hostPathOf(l, c, dir) : undefined;
     if (path) needs.push({ what: `database ${e.db}`, path, bytes: Number(bytes) });
+  }
+  for (const e of mysqlOf(i).filter((x) => todo.includes(`mysql ${x.service}`))) {
+    const r = await ctx.transport.exec(databasesSize(await containerOf(ctx, i, e.service), e.databases), {
+      sudo: i.sudo,
+    });
+    // The dump taken out, its proof in a scratch server, and the kept copy of the live databases.
+    const bytes = r.code === 0 ? Number(r.stdout.trim()) || 0 : 0;
+    needs.push({ what: `the dumps of ${e.service}`, path: '/var/lib', bytes: 3 * bytes });
   }
   for (const e of redisOf(i).filter((x) => todo.includes(`redis ${x.service}`))) {
     const f = await redisFiles(l, await containerOf(ctx, i, e.service));
@@ -302,6 +367,7 @@ function stageStep(i: RestoreInput): Step<{ todo: string[] }> {
         "The backup run is restored beside the live data, while the stack runs, and proven against the run's manifest (rows and checksums, key counts, files): a backup that does not restore stops the restore before anything is stopped.",
       commands: [
         ...pgOf(i).map((e) => `${render(loadStaging(i.repo, e.snapshot, `CONTAINER_OF_${e.service}`, dbOf(e)))}`),
+        ...mysqlOf(i).map((e) => render(takeOutDump(i.repo, e.snapshot, e.service, filesOfMysql(i, e.service)))),
         ...filesChosen(i).map((f) => render(stageVolume(i.repo, f.e.snapshot, docDir(f), i.id))),
       ],
       verify: 'Every table, key count and volume staged equals the manifest.',
@@ -341,9 +407,12 @@ function stageStep(i: RestoreInput): Step<{ todo: string[] }> {
   };
 }
 
-/** The services the restore stops: all but its Postgres services and the Redis services it leaves alone. */
+/**
+ * The services the restore stops: all but its Postgres and MySQL services (the swap works
+ * in them) and the Redis services it leaves alone.
+ */
 export function stoppedServices(i: Pick<RestoreInput, 'release' | 'manifest' | 'sources'>): string[] {
-  const pg = new Set(i.manifest.postgres.map((e) => e.service));
+  const pg = new Set([...i.manifest.postgres, ...i.manifest.mysql].map((e) => e.service));
   const keptRedis = new Set(
     i.manifest.redis.map((e) => e.service).filter((s) => !i.sources.some((x) => x.kind === 'redis' && x.name === s)),
   );
@@ -356,6 +425,16 @@ async function swapOne(ctx: StepContext, i: RestoreInput, key: string, rec: Reco
     const e = i.manifest.postgres.find((x) => x.service === name)!;
     const c = await containerOf(ctx, i, name);
     await run(ctx, i, 'psql', swapDatabases(c, dbOf(e), i.id), `swapping ${e.db} for ${stagingDb(e.db)}`);
+  } else if (kind === 'mysql') {
+    const c = await containerOf(ctx, i, name);
+    const e = mysqlEntry(i, name);
+    await run(
+      ctx,
+      i,
+      'mysql',
+      swapMysql(c, e.databases, filesOfMysql(i, name)),
+      `loading the restored dump of ${name}`,
+    );
   } else if (kind === 'redis') {
     const f = rec!.redis[name]!;
     await run(ctx, i, 'shell', swapRedis(f, i.id), `putting the restored RDB of ${name} in place`);
@@ -372,6 +451,10 @@ async function unswapOne(ctx: StepContext, i: RestoreInput, key: string, rec: Re
     const e = i.manifest.postgres.find((x) => x.service === name)!;
     const c = await containerOf(ctx, i, name);
     await run(ctx, i, 'psql', unswapDatabases(c, dbOf(e), i.id), `putting ${e.db} back`);
+  } else if (kind === 'mysql') {
+    const c = await containerOf(ctx, i, name);
+    const e = mysqlEntry(i, name);
+    await run(ctx, i, 'mysql', unswapMysql(c, e.databases, filesOfMysql(i, name)), `putting ${name}'s databases back`);
   } else if (kind === 'redis') {
     const f = rec?.redis[name];
     if (f) await run(ctx, i, 'shell', unswapRedis(f, i.id), `putting the files of ${name} back`);
@@ -390,9 +473,13 @@ function swapStep(i: RestoreInput, dependsOn: string[]): Step<{ todo: string[] }
     dependsOn,
     holdsRollback: true,
     doc: () => ({
-      purpose: `With the stack stopped, the live data is renamed aside and kept (databases \`DB_before_${i.id}\`, Redis files in \`.ferry-before-${i.id}\`, volume files in \`ferry-before-${i.id}\` beside \`_data\`, a path's files in \`.NAME.ferry-before-${i.id}\` beside it), and the staged data renamed into its place.`,
+      purpose: `With the stack stopped, the live data is renamed aside and kept (databases \`DB_before_${i.id}\`, MySQL's as a dump in ${restoreDir(i.stack, i.id)}, Redis files in \`.ferry-before-${i.id}\`, volume files in \`ferry-before-${i.id}\` beside \`_data\`, a path's files in \`.NAME.ferry-before-${i.id}\` beside it), and the staged data renamed into its place.`,
       commands: [
         ...pgOf(i).map((e) => render(swapDatabases(`CONTAINER_OF_${e.service}`, dbOf(e), i.id))),
+        ...mysqlOf(i).map(
+          (e) =>
+            `MySQL ${e.service}: its databases ${e.databases.join(', ')} dumped into ${filesOfMysql(i, e.service).before} (kept), dropped, and the restored dump loaded`,
+        ),
         ...filesChosen(i).map((f) => render(swapVolume(docDir(f), i.id, f.e.path))),
       ],
       verify: 'Nothing is staged any more, and every kept copy is there.',

@@ -16,6 +16,7 @@ const manifest: BackupManifest = {
   stack: 'shop',
   run: 'r1',
   at: '2026-12-03T00:00:00Z',
+  mysql: [],
   postgres: [{ service: 'db', db: 'shop', user: 'shop', image: 'postgres:17', snapshot: 's1', tables: [] }],
   redis: [
     { service: 'cache', image: 'redis:7', snapshot: 's2', keys: 5 },

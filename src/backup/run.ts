@@ -1,7 +1,8 @@
 /**
  * One backup run into one repository, from a step on the stack's server: every Postgres
  * service dumped in an exported snapshot (its tables summed in the same snapshot), every
- * Redis saved afresh, every volume and path copied, the running release too, then the
+ * MySQL service dumped in one transaction (its tables summed from the dump), every Redis
+ * saved afresh, every volume and path copied, the running release too, then the
  * manifest of all of it as a snapshot of its own. Any failure fails the run with restic's classified error: nothing is skipped.
  */
 import { basename } from 'node:path';
@@ -17,6 +18,7 @@ import { redisConfigCommand, redisPassword, type RedisConfig } from '../migrate/
 import { toolFailure } from '../tools/classify.js';
 import type { ExecResult, Transport } from '../transport/transport.js';
 import type { BackupSources } from './sources.js';
+import { databasesOf, mysqlBackup } from './mysql.js';
 import {
   listSnapshots,
   manifestBackup,
@@ -93,6 +95,7 @@ export async function backUp(ctx: StepContext, i: RunInput): Promise<BackupManif
     run: i.run,
     at,
     postgres: [],
+    mysql: [],
     redis: [],
     volumes: [],
     paths: [],
@@ -108,6 +111,25 @@ export async function backUp(ctx: StepContext, i: RunInput): Promise<BackupManif
       user: d.user,
       image: c.image,
       snapshot,
+      tables: tablesOf(r.stdout),
+    });
+  }
+  for (const s of i.sources.mysql) {
+    const c = running(containers, s.service, i);
+    const what = `backing up MySQL ${s.service} into ${i.repo.name}`;
+    const r = await t.exec(mysqlBackup(i.repo, c.name, s.service, i.run), {
+      sudo: i.sudo,
+      timeoutMs: BACKUP_TIMEOUT_MS,
+    });
+    // The database's refusal says more than restic's words about a command that failed.
+    const refused = toolFailure('mysql', r, { host: i.server, what, redact: (x) => ctx.redactor.redact(x) });
+    if (r.code !== 0 && refused && refused.code !== 'mysql-failed') throw refused;
+    const snapshot = snapshotOf(ctx, i, r, what);
+    manifest.mysql.push({
+      service: s.service,
+      image: c.image,
+      snapshot,
+      databases: databasesOf(r.stdout),
       tables: tablesOf(r.stdout),
     });
   }

@@ -15,6 +15,7 @@ import { BUCKET_REFUSED } from '../tools/classify.js';
 import { PG_BACKUP, REDIS_BACKUP, SUMS_GEN_SQL, passwordFile } from './restic.js';
 import { TEXTFILE_DIR } from '../monitoring/render/health.js';
 import { LOCK_ROOT } from '../lock/lock.js';
+import { MYSQL_BACKUP, MYSQL_CLIENT, MYSQL_PROVE, MYSQL_SUMS } from './mysql.js';
 import { TCP_OPEN_FN } from '../shell/tcp.js';
 
 /** Where the runner is installed. */
@@ -122,12 +123,12 @@ files_into() {
 # One run into repository $1 (an index), begun at $2 (unix seconds): every source, then
 # the manifest. Runs under set -e in a subshell: the first failure ends it.
 backup_into() {
-  local i=$1 at name out sid n k svc user db cid image auth keys path tables
+  local i=$1 at name out sid n k svc user db cid image auth keys path tables dbs
   at=$(date -u -d "@$2" +%Y-%m-%dT%H:%M:%S.000Z)
   name=$(conf ".repositories[$i].name")
   local bk=(backup --json --quiet --host "$stack" --tag ferry --tag "stack=$stack" --tag "run=$run")
   tmp=$(mktemp -d); trap "rm -rf '$tmp'" EXIT
-  : > "$tmp/postgres"; : > "$tmp/redis"; : > "$tmp/volumes"; : > "$tmp/paths"; : > "$tmp/release"
+  : > "$tmp/postgres"; : > "$tmp/mysql"; : > "$tmp/redis"; : > "$tmp/volumes"; : > "$tmp/paths"; : > "$tmp/release"
   n=$(conf '.postgres | length')
   for ((k = 0; k < n; k++)); do
     svc=$(conf ".postgres[$k].service"); user=$(conf ".postgres[$k].user"); db=$(conf ".postgres[$k].db")
@@ -139,6 +140,19 @@ backup_into() {
     tables=$({ grep '^table|' <<<"$out" || true; } | jq -R -n '[inputs | split("|") | {name: .[1], rows: (.[2] | tonumber), checksum: (.[3] // "")}]')
     jq -n -c --arg service "$svc" --arg db "$db" --arg user "$user" --arg image "$image" --arg snapshot "$sid" \\
       --argjson tables "$tables" '{$service, $db, $user, $image, $snapshot, $tables}' >> "$tmp/postgres"
+  done
+  n=$(conf '.mysql // [] | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(conf ".mysql[$k].service")
+    cid=$(container "$svc"); [ -n "$cid" ] || die "no running container of $svc in project $project: it cannot be backed up"
+    image=$(docker inspect --format '{{.Config.Image}}' "$cid")
+    out=$(mysql_backup "$cid" "$MYSQL_CLIENT" "$MYSQL_SUMS" repo "$i" "\${bk[@]}" --tag kind=mysql --tag "source=$svc" \\
+      --stdin-filename "mysql-$svc.sql") || die "backing up MySQL $svc into $name failed"
+    sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "backing up MySQL $svc into $name: no snapshot id"
+    tables=$({ grep '^table|' <<<"$out" || true; } | jq -R -n '[inputs | split("|") | {name: .[1], rows: (.[2] | tonumber), checksum: (.[3] // "")}]')
+    dbs=$({ sed -n 's/^database|//p' <<<"$out" || true; } | jq -R -n '[inputs]')
+    jq -n -c --arg service "$svc" --arg image "$image" --arg snapshot "$sid" --argjson databases "$dbs" \\
+      --argjson tables "$tables" '{$service, $image, $snapshot, $databases, $tables}' >> "$tmp/mysql"
   done
   n=$(conf '.redis | length')
   for ((k = 0; k < n; k++)); do
@@ -166,9 +180,9 @@ backup_into() {
   path=$(conf '.release_link // empty')
   if [ -n "$path" ] && path=$(readlink -e "$path"); then files_into release "$(basename "$path")" "$path" "$tmp/release"; fi
   jq -n --argjson version ${MANIFEST_VERSION} --arg stack "$stack" --arg run "$run" --arg at "$at" \\
-    --slurpfile postgres "$tmp/postgres" --slurpfile redis "$tmp/redis" --slurpfile volumes "$tmp/volumes" \\
+    --slurpfile postgres "$tmp/postgres" --slurpfile mysql "$tmp/mysql" --slurpfile redis "$tmp/redis" --slurpfile volumes "$tmp/volumes" \\
     --slurpfile paths "$tmp/paths" --slurpfile release "$tmp/release" \\
-    '{$version, $stack, $run, $at, $postgres, $redis, $volumes, $paths} + ($release | if length > 0 then {release: .[0]} else {} end)' \\
+    '{$version, $stack, $run, $at, $postgres, $mysql, $redis, $volumes, $paths} + ($release | if length > 0 then {release: .[0]} else {} end)' \\
     > "$tmp/manifest.json"
   out=$(repo "$i" "\${bk[@]}" --tag kind=manifest --stdin-filename manifest.json --stdin < "$tmp/manifest.json") \\
     || die "writing the manifest into $name failed"
@@ -236,6 +250,18 @@ drill_from() {
     got=$(printf '%s \\\\gexec\\n' "$SUMS_GEN" | docker exec -i "$c" psql -X -q -At -F '|' -v ON_ERROR_STOP=1 -U "$user" -d "$db" | sort)
     if [ "$want" = "$got" ]; then echo "ok   postgres $svc: $(grep -c . <<<"$want") table(s), every row count and checksum"
     else echo "FAIL postgres $svc: the restored tables differ from the manifest (< manifest, > restored):"; diff <(echo "$want") <(echo "$got") | sed 's/^/  /' || true; fail=1; fi
+  done
+  n=$(m '.mysql // [] | length')
+  for ((k = 0; k < n; k++)); do
+    svc=$(m ".mysql[$k].service"); image=$(m ".mysql[$k].image"); snap=$(m ".mysql[$k].snapshot")
+    c=ferry-drill-$stack-$svc; pw=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \\n')
+    docker run -d --name "$c" --label "ferry-drill=$stack" --network none -e "MARIADB_ROOT_PASSWORD=$pw" \\
+      -e "MYSQL_ROOT_PASSWORD=$pw" "$image" >/dev/null || die "a scratch MySQL could not be started from $image"
+    want=$(m ".mysql[$k].tables[] | \\"\\\\(.name)|\\\\(.rows)|\\\\(.checksum)\\"" | sort)
+    got=$(mysql_prove "$c" "$MYSQL_CLIENT" "$MYSQL_SUMS" "$(m ".mysql[$k].databases[]")" repo "$i" dump "$snap" "/mysql-$svc.sql" \\
+      | sed -n 's/^table|//p' | sort) || die "restoring $svc into $c failed"
+    if [ "$want" = "$got" ]; then echo "ok   mysql $svc: $(grep -c . <<<"$want") table(s), every row count and checksum"
+    else echo "FAIL mysql $svc: the restored tables differ from the manifest (< manifest, > restored):"; diff <(echo "$want") <(echo "$got") | sed 's/^/  /' || true; fail=1; fi
   done
   n=$(m '.redis | length')
   for ((k = 0; k < n; k++)); do
@@ -352,6 +378,14 @@ export function renderRunner(): string {
     '',
     "# Postgres: $1 container, $2 role, $3 database, $4 the per-table queries, then restic's argv.",
     fn('pg_backup', PG_BACKUP),
+    '',
+    literal('MYSQL_CLIENT', MYSQL_CLIENT),
+    literal('MYSQL_SUMS', MYSQL_SUMS),
+    "# MySQL/MariaDB: $1 container, $2 the client, $3 the figures' program, then restic's argv.",
+    fn('mysql_backup', MYSQL_BACKUP),
+    '',
+    "# A MySQL dump loaded into scratch container $1 and its figures read again ($4 the databases, then the dump's argv).",
+    fn('mysql_prove', MYSQL_PROVE),
     '',
     "# Redis: $1 container, then restic's argv; the password (or nothing) on stdin.",
     fn('redis_backup', REDIS_BACKUP),

@@ -25,12 +25,13 @@ const input: ScheduleInput = {
   sources: {
     project: 'shop',
     postgres: [{ service: 'db', user: 'shop', db: 'orders', volumes: [] }],
+    mysql: [{ service: 'legacy' }],
     redis: [{ service: 'cache' }],
     volumes: [{ name: 'uploads', docker: 'shop_uploads' }],
     paths: [{ name: './media', path: '/srv/ferry/shop/shared/media' }],
     release: true,
   },
-  retention: { postgres: 30, redis: 14, volumes: 7, paths: 7, release: 20 },
+  retention: { postgres: 30, mysql: 21, redis: 14, volumes: 7, paths: 7, release: 20 },
 };
 
 goldenTests('backup', [
@@ -104,7 +105,7 @@ test('the configuration names the SFTP command of a repository on another server
   assert.match(c.repositories[1]!.url, /^sftp:root@203\.0\.113\.20:\/srv\/restic\/shop$/);
   assert.deepEqual(
     c.retention.map((r) => `${r.kind} ${r.days}`),
-    ['postgres 30', 'redis 14', 'volume 7', 'path 7', 'release 20', 'manifest 30'],
+    ['postgres 30', 'mysql 21', 'redis 14', 'volume 7', 'path 7', 'release 20', 'manifest 30'],
   );
 });
 

@@ -43,6 +43,7 @@ export function renderRunnerConfig(i: ScheduleInput): string {
     stack: i.stack,
     project: i.sources.project,
     postgres: i.sources.postgres.map((d) => ({ service: d.service, user: d.user, db: d.db })),
+    mysql: i.sources.mysql.map((m) => ({ service: m.service })),
     redis: i.sources.redis.map((r) => ({ service: r.service })),
     volumes: i.sources.volumes.map((v) => ({ name: v.name, docker: v.docker })),
     paths: i.sources.paths.map((p) => ({ name: p.name, path: p.path })),

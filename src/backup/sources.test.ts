@@ -51,6 +51,7 @@ test('detected: Postgres and Redis by image, and the named volumes but the datab
   assert.deepEqual(sources(def()), {
     project: 'shop',
     postgres: [{ service: 'db', user: 'shop', db: 'orders', volumes: ['db-data'] }],
+    mysql: [],
     redis: [{ service: 'cache' }],
     volumes: [
       { name: 'uploads', docker: 'shop_uploads' },
@@ -121,7 +122,7 @@ test('described one line per source', () => {
   ]);
 });
 
-test('a MySQL or MariaDB service is refused until `mysql: false` leaves it out, its data with it', () => {
+test('a MySQL or MariaDB service is dumped, found by image; its data is never copied as files, also when `mysql: false` leaves it out', () => {
   const withMysql = project(
     [
       ...shop.services,
@@ -134,30 +135,34 @@ test('a MySQL or MariaDB service is refused until `mysql: false` leaves it out, 
     { name: 'shop', volumes: { ...shop.volumes, 'legacy-data': vol('legacy-data') } },
   );
   const of = (d: BackupDef) => backupSources('shop', withMysql, d, binds);
-  assert.throws(
-    () => of(def()),
-    (e: unknown) =>
-      e instanceof FerryError &&
-      e.code === 'backup-source-unsupported' &&
-      e.exit === 2 &&
-      e.place === 'backups/mysql' &&
-      /service\(s\) legacy,/.test(e.message) &&
-      /backups\.mysql: false/.test(e.hint ?? ''),
+  const found = of(def());
+  assert.deepEqual(found.mysql, [{ service: 'legacy' }]);
+  assert.ok(
+    describeSources(found).includes(
+      'mysql legacy: mysqldump --single-transaction of its databases streamed into restic',
+    ),
   );
-  const s = of(def({ mysql: false }));
-  assert.deepEqual(
-    s.volumes.map((v) => v.name),
-    ['uploads', 'shared'],
-  );
-  assert.deepEqual(
-    s.paths.map((p) => p.name),
-    ['./media'],
-  );
+  const off = of(def({ mysql: false }));
+  assert.deepEqual(off.mysql, []);
+  for (const s of [found, off]) {
+    assert.deepEqual(
+      s.volumes.map((v) => v.name),
+      ['uploads', 'shared'],
+    );
+    assert.deepEqual(
+      s.paths.map((p) => p.name),
+      ['./media'],
+    );
+  }
   // Named by the user, a volume is copied all the same: their choice.
   assert.deepEqual(
     of(def({ mysql: false, volumes: ['legacy-data'] })).volumes.map((v) => v.name),
     ['legacy-data'],
   );
-  // The stack without such a service never needs the key.
-  assert.doesNotThrow(() => sources(def()));
+  assert.throws(
+    () => of(def({ mysql: ['metrics', 'nope'] })),
+    (e: unknown) => e instanceof FerryError && e.code === 'backup-source-unknown' && e.place === 'backups/mysql',
+  );
+  // The stack without such a service has none.
+  assert.deepEqual(sources(def()).mysql, []);
 });

@@ -15,6 +15,11 @@ export interface RedisSource {
   service: string;
 }
 
+/** A MySQL or MariaDB service: every database it holds but the system ones is dumped. */
+export interface MysqlSource {
+  service: string;
+}
+
 export interface VolumeSource {
   /** The volume's name in the compose file. */
   name: string;
@@ -34,6 +39,7 @@ export interface BackupSources {
   /** The compose project name: containers are found by it. */
   project: string;
   postgres: Database[];
+  mysql: MysqlSource[];
   redis: RedisSource[];
   volumes: VolumeSource[];
   paths: PathSource[];
@@ -90,10 +96,22 @@ export function backupSources(
   );
   const redisFound = project.services.filter((s) => isRedisImage(s.image)).map((s) => ({ service: s.name }));
   const redis = pick(redisFound, def.redis, project.services, 'redis', (s) => ({ service: s.name }));
-  const mysql = mysqlServices(stack, project, def);
-  // Their data is dumped (Postgres, Redis) or left out (MySQL), never copied as live files.
+  const mysqlFound = project.services.filter((s) => s.image !== undefined && MYSQL_IMAGE.test(s.image));
+  const mysql = pick(
+    mysqlFound.map((s) => ({ service: s.name })),
+    def.mysql,
+    project.services,
+    'mysql',
+    (s) => ({ service: s.name }),
+  );
+  // Their data is dumped, never copied as live files (a live InnoDB directory copied as
+  // files does not restore): a MySQL service's, also when `mysql: false` leaves it out.
   const dumpedServices = project.services.filter(
-    (s) => postgres.some((p) => p.service === s.name) || redis.some((r) => r.service === s.name) || mysql.has(s.name),
+    (s) =>
+      postgres.some((p) => p.service === s.name) ||
+      redis.some((r) => r.service === s.name) ||
+      mysql.some((m) => m.service === s.name) ||
+      mysqlFound.includes(s),
   );
   const dumped = new Set(
     dumpedServices.flatMap((s) => s.volumes.filter((v) => v.type === 'volume' && v.source).map((v) => v.source!)),
@@ -101,28 +119,12 @@ export function backupSources(
   return {
     project: project.name,
     postgres,
+    mysql,
     redis,
     volumes: volumeSources(project, def, dumped),
     paths: pathSources(stack, project, def, dataBinds, new Set(dumpedServices.flatMap(dataBinds))),
     release: def.release !== false,
   };
-}
-
-/**
- * The MySQL and MariaDB services, left out with `mysql: false`: without it they are refused,
- * for their data copied as files while the server writes would not restore.
- */
-function mysqlServices(stack: string, project: ComposeProject, def: BackupDef): Set<string> {
-  const found = project.services.filter((s) => s.image !== undefined && MYSQL_IMAGE.test(s.image)).map((s) => s.name);
-  if (found.length > 0 && def.mysql !== false)
-    throw new FerryError(
-      'backup-source-unsupported',
-      `stack ${stack} has MySQL/MariaDB service(s) ${found.join(', ')}, which Ferry cannot back up consistently yet`,
-      'backups/mysql',
-      'Set `backups.mysql: false` to back up the rest of the stack without them (their data is left out: a live InnoDB directory copied as files does not restore), and back them up by other means (mysqldump --single-transaction).',
-      2,
-    );
-  return new Set(found);
 }
 
 function volumeSources(project: ComposeProject, def: BackupDef, dumped: Set<string>): VolumeSource[] {
@@ -180,6 +182,7 @@ function pathSources(
 export function describeSources(s: BackupSources): string[] {
   return [
     ...s.postgres.map((d) => `postgres ${d.service} (database ${d.db}, role ${d.user}): pg_dump streamed into restic`),
+    ...s.mysql.map((m) => `mysql ${m.service}: mysqldump --single-transaction of its databases streamed into restic`),
     ...s.redis.map((r) => `redis ${r.service}: a fresh BGSAVE, then its RDB file`),
     ...s.volumes.map((v) => `volume ${v.name} (${v.docker}): its files`),
     ...s.paths.map((p) => `path ${p.name}${p.name === p.path ? '' : ` (${p.path})`}: its files`),

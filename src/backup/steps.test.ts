@@ -23,9 +23,9 @@ const input: BackupPlanInput = {
     repoAccess('shop', { name: 'here', path: '/var/backups/shop' }, app, { app, vault }),
     repoAccess('shop', { name: 'offsite', server: 'vault', path: '/srv/restic/shop' }, app, { app, vault }),
   ],
-  sources: { project: 'shop', postgres: [], redis: [], volumes: [], paths: [], release: false },
+  sources: { project: 'shop', postgres: [], mysql: [], redis: [], volumes: [], paths: [], release: false },
   run: 'R1',
-  retention: { postgres: 30, redis: 14, volumes: 7, paths: 7, release: 20 },
+  retention: { postgres: 30, mysql: 21, redis: 14, volumes: 7, paths: 7, release: 20 },
   calendars: {},
 };
 const steps = backupSteps(input);
@@ -111,6 +111,7 @@ test('restic missing is installed with apt-get; present, nothing is done', async
 test('retention forgets each kind past its days (the manifest as long as the longest), prunes, and then finds nothing more', async () => {
   assert.deepEqual(keptDays(input.retention), [
     ['postgres', 30],
+    ['mysql', 21],
     ['redis', 14],
     ['volume', 7],
     ['path', 7],
@@ -137,8 +138,9 @@ test('retention forgets each kind past its days (the manifest as long as the lon
   assert.deepEqual(checked.change, { summary: 'forget 2 snapshot(s) past retention, then prune' });
   assert.deepEqual(verified, { ok: true });
   const lines = t.calls.flatMap((c) => (c.kind === 'exec' ? [c.line] : []));
-  assert.deepEqual(lines.slice(6, 13), [
+  assert.deepEqual(lines.slice(7, 15), [
     forget('postgres', 30, false),
+    forget('mysql', 21, false),
     forget('redis', 14, false),
     forget('volume', 7, false),
     forget('path', 7, false),

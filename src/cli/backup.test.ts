@@ -117,7 +117,7 @@ test('backups.paths: a path outside the rules is refused at its key, one no bind
   assert.match(file.err, /\.\/media/);
 });
 
-test('a MariaDB service is refused before any server is reached; backups.mysql takes only false, refused at its key otherwise', async () => {
+test('backups.mysql takes a list of services or false, and a service the project lacks is refused before any server is reached', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-backup-mysql-'));
   writeFileSync(
     join(dir, 'compose.yml'),
@@ -127,17 +127,14 @@ test('a MariaDB service is refused before any server is reached; backups.mysql t
     writeFileSync(join(dir, 'ferry.yml'), shopFleet('{ name: here, path: /var/backups/shop }', more));
     return ferry(['backup', 'run', 'shop', '-f', 'ferry.yml'], { cwd: dir, env: { SHOP_BACKUP_PASSWORD: 'x' } });
   };
-  const refused = await run([]);
-  assert.equal(refused.code, 2, refused.err);
-  assert.match(
-    refused.err,
-    /^error backup-source-unsupported: stack shop has MySQL\/MariaDB service\(s\) db, which Ferry cannot back up consistently yet\n {2}at backups\/mysql\n {2}hint: Set `backups\.mysql: false`/m,
-  );
   const wrong = await run(['      mysql: true']);
   assert.equal(wrong.code, 2);
+  assert.match(wrong.err, /stacks\/shop\/backups\/mysql is not valid: .*\n {2}at ferry\.yml:10:7 /);
+  const unknown = await run(['      mysql: [legacy]']);
+  assert.equal(unknown.code, 2, unknown.err);
   assert.match(
-    wrong.err,
-    /stacks\/shop\/backups\/mysql must be false \(MySQL and MariaDB services are not backed up yet\)/,
+    unknown.err,
+    /^error backup-source-unknown: backups names mysql service "legacy", which the compose project does not have\n {2}at backups\/mysql\n {2}hint: Name services of the project: db\./m,
   );
 });
 

@@ -5,6 +5,7 @@
  * every volume's files, read from the live stack. Only the sources whose live data differs
  * from the run are restored; when none differs, nothing is changed and it says so.
  */
+import { mysqlFiles } from '../backup/mysql-restore.js';
 import { randomBytes } from 'node:crypto';
 import { FerryError, UsageError } from '../core/errors.js';
 import { makePlan, type Plan } from '../engine/plan.js';
@@ -149,8 +150,9 @@ async function prepare(
 }
 
 /** Where the stack's data from before the restore is kept, one line per source. */
-export function keptCopies(i: Pick<RestoreInput, 'manifest' | 'sources' | 'id'>): string[] {
+export function keptCopies(i: Pick<RestoreInput, 'stack' | 'manifest' | 'sources' | 'id'>): string[] {
   return i.sources.map((s) => {
+    if (s.kind === 'mysql') return `mysql ${s.name}: dump ${mysqlFiles(i.stack, i.id, s.name).before}`;
     if (s.kind === 'postgres') {
       const e = i.manifest.postgres.find((x) => x.service === s.name)!;
       return `postgres ${s.name}: database ${beforeDb(e.db, i.id)}`;

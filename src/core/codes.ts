@@ -120,7 +120,6 @@ export const COMMAND_CODES = [
   'backup-not-configured',
   'backup-password-unreadable',
   'backup-source-unknown',
-  'backup-source-unsupported',
   'recover-no-offsite',
   'watch-not-installed',
   'internal',

@@ -19,7 +19,7 @@ test("the stack's keys over the fleet's, retention per kind over the defaults, a
   assert.deepEqual(backupDef(fleet, { retention: { redis: 7 }, volumes: false }, '/fleet'), {
     password: { file: '/fleet/secrets/restic' },
     repositories: [{ name: 'offsite', server: 'vault', path: '/srv/restic' }],
-    retention: { postgres: 60, redis: 7, volumes: 30, paths: 30, release: 90 },
+    retention: { postgres: 60, mysql: 30, redis: 7, volumes: 30, paths: 30, release: 90 },
     volumes: false,
   });
   assert.deepEqual(
@@ -31,7 +31,7 @@ test("the stack's keys over the fleet's, retention per kind over the defaults, a
     {
       password: { env: 'SHOP_PW' },
       repositories: [{ name: 'here', path: '/var/backups/shop' }],
-      retention: { postgres: 60, redis: 14, volumes: 30, paths: 30, release: 90 },
+      retention: { postgres: 60, mysql: 30, redis: 14, volumes: 30, paths: 30, release: 90 },
     },
   );
 });

@@ -157,6 +157,7 @@ export const BackupRetentionSchema = z
   .strictObject(
     {
       postgres: days('Days of Postgres dumps kept. Default: 30.'),
+      mysql: days('Days of MySQL and MariaDB dumps kept. Default: 30.'),
       redis: days('Days of Redis saves kept. Default: 14.'),
       volumes: days('Days of volume copies kept. Default: 30.'),
       paths: days('Days of path copies kept. Default: 30.'),
@@ -196,12 +197,9 @@ export const BackupsSchema = z
       redis: names('Redis service').describe(
         'Redis services saved (BGSAVE, then its RDB file). Default: every service whose image is Redis; false: none.',
       ),
-      mysql: z
-        .literal(false, { error: 'must be false (MySQL and MariaDB services are not backed up yet)' })
-        .optional()
-        .describe(
-          'MySQL and MariaDB services are not backed up by Ferry yet. false: leave them out, and their data with them (a live InnoDB directory copied as files does not restore); back them up by other means. A stack with `backups` and such a service is refused without it.',
-        ),
+      mysql: names('MySQL or MariaDB service').describe(
+        'MySQL and MariaDB services dumped (mysqldump --single-transaction, every database but the system ones). Default: every service whose image is MySQL, MariaDB or Percona; false: none.',
+      ),
       volumes: names('named volume').describe(
         "Named volumes of the compose project copied as files. Default: every named volume but the Postgres and Redis services' own (their data is dumped); false: none.",
       ),

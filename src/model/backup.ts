@@ -36,6 +36,7 @@ export interface S3RepositoryDef {
 /** Days kept, per kind. */
 export interface BackupRetention {
   postgres: number;
+  mysql: number;
   redis: number;
   volumes: number;
   paths: number;
@@ -46,17 +47,25 @@ export interface BackupRetention {
 export function keptDays(r: BackupRetention): [string, number][] {
   return [
     ['postgres', r.postgres],
+    ['mysql', r.mysql],
     ['redis', r.redis],
     ['volume', r.volumes],
     ['path', r.paths],
     ['release', r.release],
-    ['manifest', Math.max(r.postgres, r.redis, r.volumes, r.paths, r.release)],
+    ['manifest', Math.max(r.postgres, r.mysql, r.redis, r.volumes, r.paths, r.release)],
   ];
 }
 
 export const DEFAULT_CHECK_READ = '10%';
 
-export const DEFAULT_RETENTION: BackupRetention = { postgres: 30, redis: 14, volumes: 30, paths: 30, release: 90 };
+export const DEFAULT_RETENTION: BackupRetention = {
+  postgres: 30,
+  mysql: 30,
+  redis: 14,
+  volumes: 30,
+  paths: 30,
+  release: 90,
+};
 
 export interface BackupDef {
   password?: BackupPasswordDef;
@@ -64,11 +73,8 @@ export interface BackupDef {
   /** undefined: detected from the compose project; false: none. */
   postgres?: string[] | false;
   redis?: string[] | false;
-  /**
-   * false: the stack's MySQL and MariaDB services are left out, their data too (Ferry cannot
-   * back them up consistently yet); undefined with such a service: refused.
-   */
-  mysql?: false;
+  /** MySQL and MariaDB services dumped; undefined: detected by image; false: none. */
+  mysql?: string[] | false;
   volumes?: string[] | false;
   /** Directories on the server copied as files: `./REL` (a relative bind mount's data) or absolute; undefined: every relative bind mount's data; false: none. */
   paths?: string[] | false;

@@ -8,7 +8,8 @@ import { StepError } from '../engine/errors.js';
 import type { ExecResult } from '../transport/transport.js';
 import type { StepErrorCode } from './codes.js';
 
-export type Tool = 'docker' | 'compose' | 'psql' | 'redis-cli' | 'rsync' | 'certbot' | 'systemctl' | 'nginx' | 'restic';
+export type Tool =
+  'docker' | 'compose' | 'psql' | 'mysql' | 'redis-cli' | 'rsync' | 'certbot' | 'systemctl' | 'nginx' | 'restic';
 
 /** How much of a tool's words an error keeps: the last lines, at most this many characters. */
 export const TAIL_LINES = 8;
@@ -95,6 +96,24 @@ const RULES: Record<Tool, ToolRules> = {
       {
         match:
           /could not connect to server|connection refused|is the server running|the database system is (starting up|shutting down)/i,
+        code: 'database-not-running',
+        hint: 'Start the database (or wait until it accepts connections), then run again.',
+      },
+    ],
+  },
+  mysql: {
+    code: 'mysql-failed',
+    hint: `Read the database's words above; ${LOGS}`,
+    inOutput: /^ERROR \d+ \([0-9A-Z]+\)/m,
+    known: [
+      {
+        match: /Access denied for user|no root password and no MARIADB_USER/i,
+        code: 'database-auth-failed',
+        hint: "Ferry logs in with the service's own environment (MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD, their _FILE forms, else MARIADB_USER or MYSQL_USER and its password): check that it still opens the database.",
+      },
+      {
+        match:
+          /Can't connect to (local )?(MySQL|MariaDB) server|Lost connection to (MySQL|MariaDB) server|does not accept connections/i,
         code: 'database-not-running',
         hint: 'Start the database (or wait until it accepts connections), then run again.',
       },

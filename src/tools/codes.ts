@@ -9,6 +9,7 @@ export const STEP_ERROR_CODES = [
   'compose-failed',
   'compose-missing',
   'psql-failed',
+  'mysql-failed',
   'database-auth-failed',
   'database-not-running',
   'database-unreadable',
