@@ -13,7 +13,7 @@ import { cmd } from '../shell/command.js';
 import { toolFailure } from '../tools/classify.js';
 import { StepError } from '../engine/errors.js';
 import { keptDays, type BackupRetention } from '../model/backup.js';
-import type { BackupSources } from './sources.js';
+import { describeSources, type BackupSources } from './sources.js';
 import { recordBackupRun } from './metrics.js';
 import {
   INSTALL_CHECK,
@@ -206,7 +206,7 @@ function repoStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<
 }
 
 function runStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{ run: string }> {
-  const n = i.sources.postgres.length + i.sources.redis.length + i.sources.volumes.length;
+  const n = describeSources(i.sources).length;
   return {
     id: `${i.stack}/backup/run/${r.name}`,
     host: i.server,
@@ -217,7 +217,7 @@ function runStep(i: BackupPlanInput, r: RepoAccess, dependsOn: string[]): Step<{
     doc: () => ({
       purpose: `Every source of ${i.stack} into ${r.name}, then the run's manifest (rows and checksums, key counts, files and bytes).`,
       commands: [
-        'see docs/backups.md: pg_dump --snapshot into restic backup --stdin-from-command; BGSAVE then the RDB file; volumes as files; manifest.json',
+        'see docs/backups.md: pg_dump --snapshot and mysqldump --single-transaction into restic backup --stdin-from-command; BGSAVE then the RDB file; volumes and paths as files; manifest.json',
       ],
       verify: `restic snapshots --tag run=${i.run}: the manifest is there`,
       undo: 'none: snapshots stay until retention removes them',

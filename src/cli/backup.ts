@@ -191,14 +191,23 @@ export function backupDrillCommand(stack: string, flags: BackupFlags, io: CliIo)
       await releaseLock(t, stack, run, sudo);
     }
     await record(report.ok);
-    io.out(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderDrill(report));
-    if (report.ok) return 0;
-    throw new FerryError(
-      'backup-drill-failed',
-      `the restore of ${stack} from ${repo.name} does not match its manifest: ${report.proofs.filter((p) => !p.ok).length} proof(s) failed${report.left.length ? `, ${report.left.length} thing(s) left behind` : ''}`,
-      `host ${b.server.name}`,
-      'Read the FAIL lines above; back up again and drill again, and keep the failing run for a look (`ferry backup list`).',
-    );
+    const failed = report.ok
+      ? undefined
+      : new FerryError(
+          'backup-drill-failed',
+          `the restore of ${stack} from ${repo.name} does not match its manifest: ${report.proofs.filter((p) => !p.ok).length} proof(s) failed${report.left.length ? `, ${report.left.length} thing(s) left behind` : ''}`,
+          `host ${b.server.name}`,
+          `Read the FAIL lines${flags.json ? ' (the proofs whose ok is false)' : ' above'}; back up again and drill again, and keep the failing run for a look (\`ferry backup list\`).`,
+        );
+    // With --json, one document: the report, and the error when the drill failed (its proofs say which).
+    if (flags.json) {
+      const error = failed && { code: failed.code, message: failed.message, place: failed.place, hint: failed.hint };
+      io.out(`${JSON.stringify({ ...report, ...(error ? { error } : {}) }, null, 2)}\n`);
+      return failed ? failed.exit : 0;
+    }
+    io.out(renderDrill(report));
+    if (failed) throw failed;
+    return 0;
   });
 }
 

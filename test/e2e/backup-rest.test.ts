@@ -25,6 +25,7 @@ import {
   watchProcesses,
   type TestbedHost,
   serverLine,
+  stackLines,
 } from './helpers.js';
 import { PG_SERVICE, drillProofs, filesUnder, fillItems, itemRows, startJob } from './backup-compose.js';
 import { Dnsmasq, writeHook } from './dnsmasq.js';
@@ -91,11 +92,7 @@ function writeStack(dir: string, h1: TestbedHost, h2: TestbedHost, spare: Testbe
       'servers:',
       ...[h1, spare].map((h) => serverLine(h)),
       'stacks:',
-      `  ${STACK}:`,
-      `    server: ${h1.name}`,
-      '    compose: compose.yml',
-      `    project: ${STACK}`,
-      '    deploy: { health_timeout: 60s }',
+      ...stackLines(STACK, h1.name, '60s'),
       `    proxy: { domains: [${DOMAIN}], tls: none, routes: [{ service: web, port: 8000 }] }`,
       '    backups:',
       '      password: { env: FERRY_BACKUP_PASSWORD }',

@@ -28,6 +28,7 @@ import {
   watchProcesses,
   type TestbedHost,
   serverLine,
+  stackLines,
 } from './helpers.js';
 import { PG_SERVICE, drillProofs, filesUnder, fillItems, itemRows, startJob } from './backup-compose.js';
 import { cleanStack } from './migrate-stack.js';
@@ -136,11 +137,7 @@ function writeStack(dir: string, h: TestbedHost, url: string, schedule?: string)
       'servers:',
       serverLine(h),
       'stacks:',
-      `  ${STACK}:`,
-      `    server: ${h.name}`,
-      '    compose: compose.yml',
-      `    project: ${STACK}`,
-      '    deploy: { health_timeout: 60s }',
+      ...stackLines(STACK, h.name, '60s'),
       '    backups:',
       '      password: { env: FERRY_BACKUP_PASSWORD }',
       '      repositories:',

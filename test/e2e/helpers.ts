@@ -9,6 +9,15 @@ export { sshTarget, testbedHosts, testbedIsUp, type TestbedHost };
 export const serverLine = (x: Pick<TestbedHost, 'name' | 'host' | 'user' | 'port'>, extra = ''): string =>
   `  ${x.name}: { host: ${x.host}, user: ${x.user}, port: ${x.port}, identity_file: ${paths.key}${extra} }`;
 
+/** A stack's opening lines in ferry.yml: on `server`, compose.yml, its project named after it, the health timeout. */
+export const stackLines = (stack: string, server: string, healthTimeout: string): string[] => [
+  `  ${stack}:`,
+  `    server: ${server}`,
+  '    compose: compose.yml',
+  `    project: ${stack}`,
+  `    deploy: { health_timeout: ${healthTimeout} }`,
+];
+
 /**
  * The host whose nginx the proxy and TLS tests have to themselves: they assert what nginx
  * did host-wide (its reloads, its whole configuration), which suites migrating other

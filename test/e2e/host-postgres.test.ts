@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import { loadImages, onHost, serverLine, testbedIsUp, type TestbedHost } from './helpers.js';
+import { loadImages, onHost, serverLine, stackLines, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const CANARY = 'host-pg-canary-7e1d0b';
 const HOST = 'hpg';
@@ -62,11 +62,7 @@ function fleetFile(h: TestbedHost, postgres: string, extra = ''): string {
     'servers:',
     serverLine(h, `, ${extra}postgres: ${postgres}`),
     'stacks:',
-    `  ${STACK}:`,
-    `    server: ${h.name}`,
-    '    compose: compose.yml',
-    `    project: ${STACK}`,
-    '    deploy: { health_timeout: 60s }',
+    ...stackLines(STACK, h.name, '60s'),
     '    connections:',
     `      - { service: api, pool: 10, to: "server:${h.name}", database: app, user: app }`,
     `      - { service: worker, pool: 4, to: "server:${h.name}", database: app, user: app }`,

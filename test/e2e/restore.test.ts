@@ -26,6 +26,7 @@ import {
   testbedIsUp,
   type TestbedHost,
   serverLine,
+  stackLines,
 } from './helpers.js';
 
 const STACK = 'tbrestore';
@@ -111,11 +112,7 @@ function writeStack(dir: string, h: TestbedHost, o: TestbedHost, spare: TestbedH
       serverLine(o),
       serverLine(spare),
       'stacks:',
-      `  ${STACK}:`,
-      `    server: ${h.name}`,
-      '    compose: compose.yml',
-      `    project: ${STACK}`,
-      '    deploy: { health_timeout: 30s }',
+      ...stackLines(STACK, h.name, '30s'),
       '    backups:',
       '      password: { env: FERRY_BACKUP_PASSWORD }',
       '      repositories:',
