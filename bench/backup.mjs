@@ -1,14 +1,16 @@
 // Backing a stack up: `ferry backup run` (restic: pg_dump streamed in from an exported
-// snapshot with every table summed in it, the volume's files with their manifest, the
-// manifest as a snapshot, retention) against the script our users write by hand,
-// `pg_dump | gzip` plus `tar czf` of the volume, in the same run, on the same data, on
-// the same host: a first run, then a second after 1 % more rows and a few new files (restic
-// only stores what changed; the script writes everything again). Then restoring: the hand
-// way (gunzip | psql into a scratch Postgres, tar xzf) against `ferry backup drill`, which
-// restores the same into scratch containers and also proves every table's rows and
-// checksum and every file against the manifest. Sizes are what each keeps on disk after
-// both runs.
-// Run: npm run testbed:up && npm run build && node bench/backup.mjs   (BENCH_PG_MB, BENCH_FILES_MB: default 1024 each)
+// snapshot with every table summed in it, or mysqldump with every table's rows counted and
+// hashed as it streams; the volume's files with their manifest, the manifest as a
+// snapshot, retention) against the script our users write by hand, `pg_dump | gzip` (or
+// `mysqldump --single-transaction | gzip`) plus `tar czf` of the volume, in the same run,
+// on the same data, on the same host: a first run, then a second after 1 % more rows and a
+// few new files (restic only stores what changed; the script writes everything again).
+// Then restoring: the hand way (gunzip | psql or mariadb into a scratch server, tar xzf)
+// against `ferry backup drill`, which restores the same into scratch containers and also
+// proves every table's rows and checksum and every file against the manifest. Sizes are
+// what each keeps on disk after both runs.
+// Run: npm run testbed:up && npm run build && node bench/backup.mjs
+//   BENCH_DB: postgres (default) or mariadb; BENCH_PG_MB (the database), BENCH_FILES_MB: default 1024 each
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,8 @@ import { paths, sshArgs, testbedHosts } from '../scripts/testbed/lib.mjs';
 
 const PG_MB = Number(process.env.BENCH_PG_MB ?? 1024);
 const FILES_MB = Number(process.env.BENCH_FILES_MB ?? 1024);
+const ENGINE = process.env.BENCH_DB ?? 'postgres';
+if (!['postgres', 'mariadb'].includes(ENGINE)) throw new Error('BENCH_DB: postgres or mariadb');
 const STACK = 'tbbenchbk';
 const REPO = `/var/backups/ferry-bench/${STACK}`;
 const HAND = `/var/backups/hand-bench/${STACK}`;
@@ -38,9 +42,17 @@ writeFileSync(
   [
     'services:',
     '  db:',
-    '    image: ferry-tb-postgres:1',
-    '    environment: { POSTGRES_USER: shop, POSTGRES_DB: shop, POSTGRES_PASSWORD: bench-password }',
-    '    volumes: [db-data:/var/lib/postgresql/data]',
+    ...(ENGINE === 'postgres'
+      ? [
+          '    image: ferry-tb-postgres:1',
+          '    environment: { POSTGRES_USER: shop, POSTGRES_DB: shop, POSTGRES_PASSWORD: bench-password }',
+          '    volumes: [db-data:/var/lib/postgresql/data]',
+        ]
+      : [
+          '    image: ferry-tb-mariadb:1',
+          '    environment: { MARIADB_ROOT_PASSWORD: bench-password, MARIADB_DATABASE: shop }',
+          '    volumes: [db-data:/var/lib/mysql]',
+        ]),
     '  store:',
     '    image: ferry-tb-app:1',
     '    entrypoint: ["sleep", "infinity"]',
@@ -90,7 +102,22 @@ function ferry(args) {
 
 const db = `${STACK}-db-1`;
 const volume = () => ssh(`docker volume inspect -f '{{.Mountpoint}}' ${STACK}_files`);
-const psql = (sql) => ssh(`docker exec ${db} psql -X -q -At -U shop -d shop -v ON_ERROR_STOP=1 -c "${sql}"`);
+/** SQL in the stack's database, once it accepts connections. */
+const query =
+  ENGINE === 'postgres'
+    ? (sql) =>
+        ssh(
+          `until docker exec ${db} pg_isready -q -U shop -d shop; do sleep 0.5; done; docker exec ${db} psql -X -q -At -U shop -d shop -v ON_ERROR_STOP=1 -c "${sql}"`,
+        )
+    : (sql) =>
+        ssh(
+          `until docker exec -e MYSQL_PWD=bench-password ${db} mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1; do sleep 0.5; done; docker exec -e MYSQL_PWD=bench-password ${db} mariadb -uroot -N -B shop -e "SET SESSION max_recursive_iterations = 100000000; ${sql}"`,
+        );
+/** `n` numbers 1..n as rows of column g, in the engine's words. */
+const series = (n) =>
+  ENGINE === 'postgres'
+    ? `generate_series(1, ${n}) g`
+    : `(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < ${n}) SELECT g FROM s) AS gs`;
 const sizeOf = (path) => Number(ssh(`du -sb ${path} | cut -f1`));
 const mib = (bytes) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
@@ -105,12 +132,15 @@ function clean() {
 
 /** Rows of about 170 bytes on disk, to `mb`; then files: half random, half log-like text. */
 function fill() {
-  ssh(`until docker exec ${db} pg_isready -q -U shop -d shop; do sleep 0.5; done`);
   const rows = Math.round((PG_MB * 2 ** 20) / 170);
-  psql(
-    `CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL); ` +
-      `INSERT INTO events (payload) SELECT md5(g::text) || repeat(md5((g * 7)::text), 3) FROM generate_series(1, ${rows}) g`,
+  query(
+    ENGINE === 'postgres'
+      ? 'CREATE TABLE events (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)'
+      : 'CREATE TABLE events (id BIGINT AUTO_INCREMENT PRIMARY KEY, at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, payload TEXT NOT NULL)',
   );
+  const payload =
+    ENGINE === 'postgres' ? 'md5(g::text) || repeat(md5((g * 7)::text), 3)' : 'CONCAT(MD5(g), REPEAT(MD5(g * 7), 3))';
+  query(`INSERT INTO events (payload) SELECT ${payload} FROM ${series(rows)}`);
   const half = Math.round(FILES_MB / 2);
   ssh(
     `cd "${volume()}" && mkdir -p media logs && for i in $(seq 1 ${Math.max(1, Math.round(half / 2))}); do head -c 2097152 /dev/urandom > media/m$i.bin; done && ` +
@@ -121,14 +151,21 @@ function fill() {
 /** What the hand script does each night: everything, compressed, one file per kind and date. */
 const hand = (tag) =>
   ssh(
-    `set -o pipefail; mkdir -p ${HAND} && docker exec ${db} pg_dump -U shop -d shop | gzip > ${HAND}/pg-${tag}.sql.gz && tar czf ${HAND}/files-${tag}.tar.gz -C "${volume()}" .`,
+    `set -o pipefail; mkdir -p ${HAND} && ${ENGINE === 'postgres' ? `docker exec ${db} pg_dump -U shop -d shop` : `docker exec -e MYSQL_PWD=bench-password ${db} mariadb-dump -uroot --single-transaction --databases shop`} | gzip > ${HAND}/pg-${tag}.sql.gz && tar czf ${HAND}/files-${tag}.tar.gz -C "${volume()}" .`,
   );
 
 function handRestore() {
+  const r = `${STACK}-hand-restore`;
+  const load =
+    ENGINE === 'postgres'
+      ? `docker run -d --name ${r} -e POSTGRES_USER=shop -e POSTGRES_DB=shop -e POSTGRES_PASSWORD=x ferry-tb-postgres:1 >/dev/null && ` +
+        `until docker exec ${r} pg_isready -q -U shop -d shop; do sleep 0.3; done; sleep 1; ` +
+        `gunzip -c ${HAND}/pg-2.sql.gz | docker exec -i ${r} psql -X -q -U shop -d shop -v ON_ERROR_STOP=1 >/dev/null`
+      : `docker run -d --name ${r} -e MARIADB_ROOT_PASSWORD=x ferry-tb-mariadb:1 >/dev/null && ` +
+        `until docker logs ${r} 2>&1 | grep -q "port: 3306" && docker exec -e MYSQL_PWD=x ${r} mariadb -uroot -e 'SELECT 1' >/dev/null 2>&1; do sleep 0.3; done; ` +
+        `gunzip -c ${HAND}/pg-2.sql.gz | docker exec -i -e MYSQL_PWD=x ${r} mariadb -uroot`;
   ssh(
-    `set -o pipefail; docker run -d --name ${STACK}-hand-restore -e POSTGRES_USER=shop -e POSTGRES_DB=shop -e POSTGRES_PASSWORD=x ferry-tb-postgres:1 >/dev/null && ` +
-      `until docker exec ${STACK}-hand-restore pg_isready -q -U shop -d shop; do sleep 0.3; done; sleep 1; ` +
-      `gunzip -c ${HAND}/pg-2.sql.gz | docker exec -i ${STACK}-hand-restore psql -X -q -U shop -d shop -v ON_ERROR_STOP=1 >/dev/null && ` +
+    `set -o pipefail; ${load} && ` +
       `rm -rf /var/tmp/hand-restore && mkdir -p /var/tmp/hand-restore && tar xzf ${HAND}/files-2.tar.gz -C /var/tmp/hand-restore && ` +
       `docker rm -f ${STACK}-hand-restore >/dev/null && rm -rf /var/tmp/hand-restore`,
   );
@@ -137,12 +174,15 @@ function handRestore() {
 clean();
 await ferry(['apply', STACK, '--yes']);
 fill();
-const data = { pg: sizeOf(`$(docker volume inspect -f '{{.Mountpoint}}' ${STACK}_db-data)`), files: sizeOf(volume()) };
-console.log(`data: Postgres ${mib(data.pg)} on disk, files ${mib(data.files)}; host ${host.name}`);
+const data = { db: sizeOf(`$(docker volume inspect -f '{{.Mountpoint}}' ${STACK}_db-data)`), files: sizeOf(volume()) };
+console.log(`data: ${ENGINE} ${mib(data.db)} on disk, files ${mib(data.files)}; host ${host.name}`);
+const payload1 = ENGINE === 'postgres' ? 'md5(g::text)' : 'MD5(g)';
 const rows = [];
 const first = { hand: await timed(() => hand('1')), ferry: await timed(() => ferry(['backup', 'run', STACK])) };
 rows.push(['first run', first.ferry, first.hand]);
-psql(`INSERT INTO events (payload) SELECT md5(g::text) FROM generate_series(1, (SELECT count(*) / 100 FROM events)) g`);
+query(
+  `INSERT INTO events (payload) SELECT ${payload1} FROM ${series(Math.floor(Number(query('SELECT count(*) FROM events')) / 100))}`,
+);
 ssh(`cd "${volume()}" && for i in 1 2 3 4 5; do head -c 2097152 /dev/urandom > media/new$i.bin; done`);
 const second = { hand: await timed(() => hand('2')), ferry: await timed(() => ferry(['backup', 'run', STACK])) };
 rows.push(['second run (1 % more rows, 10 MiB of new files)', second.ferry, second.hand]);

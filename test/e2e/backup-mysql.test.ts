@@ -20,6 +20,7 @@ import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mj
 import { ferry, type Transcript } from '../cli/run.js';
 import {
   containerOf,
+  ferryChild,
   loadImages,
   onHost,
   serverLine,
@@ -29,6 +30,8 @@ import {
   type TestbedHost,
 } from './helpers.js';
 import { FILES_SERVICE, startJob } from './backup-compose.js';
+import { mysqlFiles, swapMysql } from '../../src/backup/mysql-restore.js';
+import { render } from '../../src/shell/command.js';
 
 const STACK = 'tbmysql';
 const HOST = 'bkm';
@@ -253,6 +256,46 @@ async function restoreInPlace(run: Runner, watched: Runner): Promise<void> {
   assert.deepEqual(mysqlProofs(same), EXPECTED);
 }
 
+/**
+ * A restore whose swap died on the server after the live databases were dumped, dropped
+ * and half the restored dump loaded (the real swap script run on half the staged file,
+ * after Ferry was killed before its swap): --resume loads the whole dump, proven, and the
+ * kept copy holds the live data from before the restore, not the half-loaded one.
+ */
+async function killedMidSwap(run: Runner): Promise<void> {
+  sql(h, "DELETE FROM shop.orders WHERE id > 200; INSERT INTO audit.events VALUES ('d');");
+  assert.equal(live(h), 'orders:200 events:5 extra:no');
+  const killed = await ferryChild(
+    dir,
+    state,
+    ['restore', STACK, '--yes', '-f', 'ferry.yml', '--known-hosts', join(dir, 'known_hosts')],
+    { FERRY_TEST_KILL_AT: `${STACK}/restore/swap:checked`, FERRY_BACKUP_PASSWORD: RESTIC_CANARY },
+  );
+  outputs.push(killed.out, killed.err);
+  assert.equal(killed.signal, 'SIGKILL', killed.err);
+  const id = /^\/var\/lib\/ferry\/restore\/[a-z0-9]+-([0-9a-f]{6})$/m.exec(
+    onHost(h, `ls -td /var/lib/ferry/restore/${STACK}-* | head -n 1`),
+  )?.[1];
+  assert.ok(id);
+  const f = mysqlFiles(STACK, id, 'db');
+  onHost(h, `head -n $(( $(wc -l < ${f.staged}) / 2 )) ${f.staged} > /tmp/half.sql`);
+  const container = onHost(h, `echo ${containerOf(STACK, 'db')}`).trim();
+  const half = swapMysql(container, ['audit', 'shop'], {
+    ...f,
+    staged: '/tmp/half.sql',
+    restored: '/tmp/half.done',
+  });
+  const said = onHost(h, `${render(half)} 2>&1 || true`);
+  assert.notEqual(live(h), 'orders:200 events:5 extra:no', `the live databases were replaced in part: ${said}`);
+  const r = await run(['restore', STACK, '--resume', '--yes', '--json']);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.deepEqual(mysqlProofs(JSON.parse(r.out) as Report), EXPECTED);
+  assert.equal(live(h), `orders:${ROWS} events:4 extra:no`);
+  assert.equal(onHost(h, `grep -c '^INSERT INTO \`orders\`' ${f.before}`).trim(), '200');
+  assert.equal(onHost(h, `grep -c '^INSERT INTO \`events\`' ${f.before}`).trim(), '5');
+  assert.equal(onHost(h, `docker inspect -f '{{.State.Running}}' ${containerOf(STACK, 'files')}`).trim(), 'true');
+}
+
 /** a service whose environment no longer opens it is refused with database-auth-failed, the host and a hint. */
 async function authRefused(run: Runner): Promise<void> {
   sql(
@@ -320,6 +363,9 @@ describe(
 
     test('a restore after damage loads the backup in place, keeps the live databases as a dump, and proves every table; a second changes nothing', () =>
       restoreInPlace(run, watched));
+
+    test('a restore whose swap died midway on the server finishes with --resume, and keeps the data from before the restore', () =>
+      killedMidSwap(run));
 
     test('a service whose environment no longer opens it is refused with database-auth-failed, the host and a hint', () =>
       authRefused(run));
