@@ -124,7 +124,8 @@ const s = (ms) => `${(ms / 1000).toFixed(1)} s`;
 
 function clean() {
   ssh(
-    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK} --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
+    // Two label filters would have to both match: one listing per label.
+    `ids=$(docker ps -aq --filter label=com.docker.compose.project=${STACK}; docker ps -aq --filter label=ferry-drill=${STACK}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; ` +
       `docker rm -f ${STACK}-hand-restore >/dev/null 2>&1; docker volume rm ${STACK}_db-data ${STACK}_files >/dev/null 2>&1; ` +
       `rm -rf /srv/ferry/${STACK} /var/lib/ferry/locks/${STACK}.lock /var/backups/ferry-bench /var/backups/hand-bench /var/tmp/ferry-drill-${STACK} /etc/ferry/backup/${STACK}.password; true`,
   );

@@ -19,7 +19,7 @@
  * databases stay as they are. Nothing here runs anything.
  */
 import { cmd, render, type Command } from '../shell/command.js';
-import { DUMP_FLAGS, MYSQL_CLIENT, MYSQL_PROVE, MYSQL_SUMS, mysqlFile } from './mysql.js';
+import { DUMP_FLAGS, MYSQL_BATCH, MYSQL_CLIENT, MYSQL_PROVE, MYSQL_SUMS, mysqlFile } from './mysql.js';
 import { dumpFile, type RepoAccess } from './restic.js';
 import { sqlLiteral } from '../shell/sql.js';
 
@@ -117,7 +117,7 @@ const HELPERS = `dump_once() {
   mv -f -- "$1.partial" "$1"
 }
 replace() {
-  { for d in "\${dbs[@]}"; do printf 'DROP DATABASE IF EXISTS \`%s\`;\\n' "\${d//\\\`/\\\`\\\`}"; done; cat -- "$1"; } \\
+  { for d in "\${dbs[@]}"; do printf 'DROP DATABASE IF EXISTS \`%s\`;\\n' "\${d//\\\`/\\\`\\\`}"; done; awk '${MYSQL_BATCH}' < "$1"; } \\
     | docker exec -i "$c" sh -c "$my" ferry-mysql sql
 }`;
 

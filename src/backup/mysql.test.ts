@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { databasesOf, MYSQL_CLIENT, MYSQL_SUMS, mysqlBackup } from './mysql.js';
+import { databasesOf, MYSQL_BATCH, MYSQL_CLIENT, MYSQL_SUMS, mysqlBackup } from './mysql.js';
 import { tablesOf } from './manifest.js';
 
 /** A dump as mysqldump writes it with the backup's options (two databases, a view, an empty table). */
@@ -142,4 +142,26 @@ test("the client logs in with the container's own environment: root first, else 
   });
   assert.equal(login({ MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: '1' }).user, 'root');
   assert.match(login({}).err, /no root password and no MARIADB_USER or MYSQL_USER/);
+});
+
+test('a dump is loaded in batches: the rows of a table joined, at most 1,000 to a statement, every other line as it was', () => {
+  const batch = (dump: string) => {
+    const r = spawnSync('awk', [MYSQL_BATCH], { input: dump, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  const out = batch(DUMP);
+  assert.deepEqual(
+    out.split('\n').filter((l) => l.startsWith('INSERT')),
+    ["INSERT INTO `events` VALUES ('b'),(NULL);", "INSERT INTO `orders` VALUES (1,'it\\'s\\nnew'),(2,0x00FF);"],
+  );
+  const others = (t: string) => t.split('\n').filter((l) => !l.startsWith('INSERT'));
+  assert.deepEqual(others(out), others(DUMP));
+  const many = Array.from({ length: 2500 }, (_, k) => `INSERT INTO \`t\` VALUES (${k});`).join('\n');
+  const statements = batch(`${many}\n`).trim().split('\n');
+  assert.deepEqual(
+    statements.map((l) => l.split('),(').length),
+    [1000, 1000, 500],
+  );
+  assert.equal(statements[2]!.endsWith('(2499);'), true);
 });

@@ -33,7 +33,8 @@ import {
   volumeBefore,
   volumeStage,
 } from './restore-commands.js';
-import { recordFile, restoreSteps, type RestoreInput } from './restore-steps.js';
+import { recordFile, restoreSteps, stoppedServices, type RestoreInput } from './restore-steps.js';
+import { mysqlFiles, swapMysql, unstageMysql, unswapMysql } from './mysql-restore.js';
 
 const ID = 'a1b2c3';
 const MOUNT = '/var/lib/docker/volumes/shop_uploads/_data';
@@ -164,5 +165,69 @@ describe('restore steps, as the commands they run', () => {
       render(removeStaged(volumeStage(MOUNT, ID))),
     ]);
     assert.match(changes(t)[0] ?? '', /DROP DATABASE IF EXISTS "?shop_ferry_restore"?/);
+  });
+});
+
+describe('a MySQL restore, as the commands it runs', () => {
+  const files = mysqlFiles('shop', ID, 'legacy');
+  const my: RestoreInput = {
+    ...input(),
+    manifest: {
+      ...manifest,
+      postgres: [],
+      redis: [],
+      volumes: [],
+      mysql: [{ service: 'legacy', image: 'mariadb:11', snapshot: 's4', databases: ['audit', 'shop'], tables: [] }],
+    },
+    sources: [{ kind: 'mysql', name: 'legacy' }],
+    release: { project: 'shop', services: ['legacy', 'web'].map((name) => ({ name })) } as ReleaseMeta,
+  };
+  const mysqlServer = (where: { mysql: Where }): RecordingTransport => {
+    const t = new RecordingTransport('app1');
+    t.when(render(inspectProjectCommand('shop')), {
+      stdout: JSON.stringify(
+        ['legacy', 'web'].map((s) => ({
+          Id: `${s}000000000000`,
+          Name: `/shop-${s}-1`,
+          Config: { Labels: { 'com.docker.compose.service': s } },
+          State: { Status: 'running' },
+        })),
+      ),
+    });
+    t.when(render(pathsPresent(files.staged, files.before)), () => ({
+      stdout: `${where.mysql === 'staged' ? 'staged\nbefore' : 'before'}\n`,
+    }));
+    t.when(render({ kind: 'argv', argv: ['cat', recordFile('shop')] }), {
+      code: 1,
+      stderr: 'No such file or directory\n',
+    });
+    t.when(render(swapMysql('shop-legacy-1', ['audit', 'shop'], files)), () => ((where.mysql = 'swapped'), {}));
+    t.when(/./, { code: 0 });
+    return t;
+  };
+  const myStep = (id: string): Step => restoreSteps(my, 1000).find((s) => s.id === `shop/restore/${id}`)!;
+
+  test('the MySQL service keeps running while the rest stops: the swap loads into it', () => {
+    assert.deepEqual(stoppedServices(my), ['web']);
+  });
+
+  test('the swap loads the staged dump once (a kept copy already there is never dumped again); its undo loads the kept copy back', async () => {
+    // A swap killed after its dump of the live databases: the kept copy and the staged dump are both there.
+    const t = mysqlServer({ mysql: 'staged' });
+    const { checked, verified } = await drive(myStep('swap'), testContext(t));
+    assert.deepEqual(checked.observed, { todo: ['mysql legacy'] });
+    assert.deepEqual(verified, { ok: true });
+    assert.deepEqual(changes(t), [render(swapMysql('shop-legacy-1', ['audit', 'shop'], files))]);
+    assert.match(changes(t)[0]!, /dump_once "\$before"/);
+    const undo = mysqlServer({ mysql: 'swapped' });
+    await myStep('swap').rollback(testContext(undo), checked.observed);
+    assert.deepEqual(changes(undo), [render(unswapMysql('shop-legacy-1', ['audit', 'shop'], files))]);
+  });
+
+  test('undoing the stage removes the partial and staged dumps only, never the kept copy', async () => {
+    const t = mysqlServer({ mysql: 'staged' });
+    await myStep('stage').rollback(testContext(t), { todo: [] });
+    assert.deepEqual(changes(t), [render(unstageMysql(files))]);
+    assert.equal(changes(t)[0]!.includes(files.before), false);
   });
 });

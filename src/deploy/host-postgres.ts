@@ -159,7 +159,7 @@ export function listenWith(current: string, address: string): string | undefined
   return [...parts, address].join(',');
 }
 
-/** ufw's rules for the stack to reach the port (when ufw is active): Docker's address pools, or the stack's server. */
+/** ufw's rules for the stack to reach the port (when ufw is installed: it keeps them while inactive): Docker's address pools, or the stack's server. */
 export const hostPostgresAllows = (a: Pick<HostPostgresAccess, 'stack' | 'postgres' | 'remote'>): FirewallAllow[] =>
   (a.remote ? [a.remote.from] : DOCKER_POOLS).map((from) => ({
     port: String(a.postgres.port),

@@ -22,6 +22,8 @@ import {
 export interface HostPostgresSeen {
   cluster: Cluster;
   hbaFile: string;
+  /** Its owner and group (`USER:GROUP`): a file written again keeps them. */
+  hbaOwner: string;
   /** The stack's block as it was ('' none): what rollback puts back. */
   before: string;
   listen: string;
@@ -29,7 +31,7 @@ export interface HostPostgresSeen {
   listenOn: string;
   /** Networks to create, by name. */
   create: string[];
-  /** ufw's allowances to add (ufw active), as `ufw show added` prints them. */
+  /** ufw's allowances to add (ufw installed), as `ufw show added` prints them. */
   ufwAdd: string[];
 }
 
@@ -111,8 +113,9 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
   const desired = (nets: Map<string, string[]>) => hbaBlock(a.block, a.pairs, [...nets.values()].flat().sort());
 
   async function ufwMissing(ctx: StepContext): Promise<string[]> {
+    // Also while ufw is inactive: ufw keeps the rules, and they hold from the day it is enabled.
     const status = await exec(ctx, quiet(cmd('ufw', 'status')));
-    if (status.code !== 0 || !/^Status: active/m.test(status.stdout)) return [];
+    if (status.code !== 0 || !/^Status: (in)?active/m.test(status.stdout)) return [];
     const added = (await exec(ctx, quiet(cmd('ufw', 'show', 'added')))).stdout;
     return hostPostgresAllows(a)
       .map(addedLine)
@@ -147,9 +150,13 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
         `Create it (docker network create ${external.name}) on ${host}, then apply again.`,
       );
     const text = await readHba(ctx, hbaFile!);
+    // The file was just read: its owner is there to read too (the superuser's, else).
+    const stat = await exec(ctx, cmd('stat', '-c', '%U:%G', hbaFile!));
+    const owner = stat.code === 0 && stat.stdout.trim() ? stat.stdout.trim() : `${pg.superuser}:${pg.superuser}`;
     const seen: HostPostgresSeen = {
       cluster: c,
       hbaFile: hbaFile!,
+      hbaOwner: owner,
       before: blockIn(text, a.block),
       listen: listen ?? '',
       listenOn,

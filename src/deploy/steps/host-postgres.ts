@@ -4,7 +4,7 @@
  * first deploy), `pg_hba.conf` holds one block for the stack with exactly their subnets
  * (checked by Postgres itself, `pg_hba_file_rules`, before the reload), Postgres listens
  * on the address `host-gateway` names (a restart, once, and a drop-in that starts it after
- * Docker at boot), and an active ufw lets the containers in.
+ * Docker at boot), and ufw (installed, active or not) lets the containers in.
  *
  * Rollback puts the stack's block back as it was and reloads; `listen_addresses` stays
  * (pg_hba.conf still decides who logs in), as do the networks Compose now owns.
@@ -47,10 +47,10 @@ export function hostPostgresStep(o: {
   const { where, run, sql, exec, subnets, desired, readHba, observe } = hostPostgresReader(o);
 
   async function reload(ctx: StepContext, s: HostPostgresSeen, text: string, previous: string): Promise<void> {
-    await ctx.transport.upload(s.hbaFile, text, { mode: 0o640, owner: `${pg.superuser}:${pg.superuser}`, sudo });
+    await ctx.transport.upload(s.hbaFile, text, { mode: 0o640, owner: s.hbaOwner, sudo });
     const errors = (await sql(ctx, `checking ${s.hbaFile}`, HBA_ERRORS)).trim();
     if (errors !== '') {
-      await ctx.transport.upload(s.hbaFile, previous, { mode: 0o640, owner: `${pg.superuser}:${pg.superuser}`, sudo });
+      await ctx.transport.upload(s.hbaFile, previous, { mode: 0o640, owner: s.hbaOwner, sudo });
       throw new StepError(
         'host-postgres-hba-invalid',
         `${host}: Postgres refuses ${s.hbaFile} with the stack's block (line ${errors}); the file was put back as it was`,
@@ -166,8 +166,8 @@ export function createNetwork(project: string, n: StackNetwork): Command {
 function purposeOf(a: HostPostgresAccess, host: string): string {
   const pg = a.postgres;
   return a.remote
-    ? `${a.stack} connects from its server (${a.remote.from}) to the Postgres installed on ${host} (${a.remote.listen}). That address is written into pg_hba.conf in a block of the stack's own (scram-sha-256 passwords; ${a.pairs.map((p) => `${p.database}/${p.user}`).join(', ')}), checked by Postgres and reloaded; Postgres is made to listen on ${a.remote.listen} when it does not, which restarts it once; an active ufw lets ${a.remote.from} in to port ${pg.port}.`
-    : `${a.stack} connects to the Postgres installed on ${host} (host.docker.internal). Its Docker networks are created first when they do not exist yet (with Compose's labels, so that Compose adopts them), their subnets are written into pg_hba.conf in a block of the stack's own (scram-sha-256 passwords; ${a.pairs.map((p) => `${p.database}/${p.user}`).join(', ')}), checked by Postgres and reloaded. Postgres is made to listen on Docker's bridge address (host-gateway) when it does not, which restarts it once, and starts after Docker at boot. An active ufw lets Docker's networks in to port ${pg.port}.`;
+    ? `${a.stack} connects from its server (${a.remote.from}) to the Postgres installed on ${host} (${a.remote.listen}). That address is written into pg_hba.conf in a block of the stack's own (scram-sha-256 passwords; ${a.pairs.map((p) => `${p.database}/${p.user}`).join(', ')}), checked by Postgres and reloaded; Postgres is made to listen on ${a.remote.listen} when it does not, which restarts it once; ufw (when installed, active or not) lets ${a.remote.from} in to port ${pg.port}.`
+    : `${a.stack} connects to the Postgres installed on ${host} (host.docker.internal). Its Docker networks are created first when they do not exist yet (with Compose's labels, so that Compose adopts them), their subnets are written into pg_hba.conf in a block of the stack's own (scram-sha-256 passwords; ${a.pairs.map((p) => `${p.database}/${p.user}`).join(', ')}), checked by Postgres and reloaded. Postgres is made to listen on Docker's bridge address (host-gateway) when it does not, which restarts it once, and starts after Docker at boot. ufw (when installed, active or not) lets Docker's networks in to port ${pg.port}.`;
 }
 
 /** What the check found to change, for the plan. */
