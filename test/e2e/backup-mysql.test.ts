@@ -5,11 +5,12 @@
  * up with `ferry backup run`, proven by `ferry backup drill` (every table's rows and hash),
  * backed up and drilled again by the systemd timers without Ferry, restored in place after
  * damage (the live databases kept as a dump), and refused with `database-auth-failed` when
- * the service's environment no longer opens it. The passwords appear in no output, no
- * journal and no process list.
+ * the service's environment no longer opens it; `ferry recover` brings it back on a fresh
+ * spare from a repository on a third host. The passwords appear in no output, no journal
+ * and no process list.
  *
- * ferry-test-lane: side (bkm is a fresh host of its own, scripts/testbed/fresh.mjs), so it
- * runs beside the suites that share the test bed's hosts.
+ * ferry-test-lane: side (bkm, bkmv and bkmn are fresh hosts of its own,
+ * scripts/testbed/fresh.mjs), so it runs beside the suites that share the test bed's hosts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -58,7 +59,7 @@ ${FILES_SERVICE}volumes:
   uploads: {}
 `;
 
-type Runner = (a: string[]) => Promise<Transcript>;
+type Runner = (a: string[], file?: string) => Promise<Transcript>;
 
 /** restic on the stack's repository, on the host. */
 const restic = (h: TestbedHost, args: string, input?: string): string =>
@@ -107,7 +108,13 @@ function fill(h: TestbedHost): void {
   );
 }
 
-function writeStack(dir: string, h: TestbedHost, schedule?: string): void {
+/** With `more`, a repository off-site on `vault` too, and the spare a recovery goes to. */
+function writeStack(
+  dir: string,
+  h: TestbedHost,
+  schedule?: string,
+  more?: { vault: TestbedHost; spare: TestbedHost },
+): void {
   writeFileSync(join(dir, 'compose.yml'), COMPOSE);
   writeFileSync(join(dir, '.env'), `DB_ROOT_PASSWORD=${ROOT_CANARY}\nDB_PASSWORD=${USER_CANARY}\n`);
   writeFileSync(
@@ -115,11 +122,12 @@ function writeStack(dir: string, h: TestbedHost, schedule?: string): void {
     [
       'servers:',
       serverLine(h),
+      ...(more ? [serverLine(more.vault), serverLine(more.spare)] : []),
       'stacks:',
       ...stackLines(STACK, h.name, '90s'),
       '    backups:',
       '      password: { env: FERRY_BACKUP_PASSWORD }',
-      `      repositories: [{ name: local, path: ${REPO} }]`,
+      `      repositories: [{ name: local, path: ${REPO} }${more ? `, { name: offsite, server: ${more.vault.name}, path: ${REPO}-offsite }` : ''}]`,
       ...(schedule ? [`      schedule: ${schedule}`, '      drill: weekly'] : []),
       '',
     ].join('\n'),
@@ -142,6 +150,39 @@ const EXPECTED = [
   `mysql db \`shop\`.\`empty_one\`: 0 rows`,
   `mysql db \`shop\`.\`orders\`: ${ROWS} rows`,
 ];
+
+/**
+ * The stack's server gone (the fleet file points it nowhere): `ferry recover` deploys the
+ * stack on a fresh spare, whose MariaDB starts with only what its environment creates, and
+ * restores both databases there from the off-site repository, proven.
+ */
+async function recoveredElsewhere(run: Runner): Promise<void> {
+  const [vault, spare] = [await createFreshHost(VAULT), await createFreshHost(SPARE)];
+  extra.push(vault, spare);
+  loadImages(spare, ['ferry-tb-mariadb:1', 'ferry-tb-app:1']);
+  writeStack(dir, h, undefined, { vault, spare });
+  const b = await run(['backup', 'run', STACK]);
+  assert.equal(b.code, 0, b.err + b.out);
+  const backedUp = live(h);
+  const gone = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
+    `  ${h.name}: { host: ${h.host}, user: ${h.user}, port: ${h.port},`,
+    `  ${h.name}: { host: 127.0.0.1, user: ${h.user}, port: 9,`,
+  );
+  assert.ok(gone.includes('127.0.0.1'));
+  writeFileSync(join(dir, 'ferry-gone.yml'), gone);
+  const r = await run(['recover', STACK, '--to', SPARE, '--yes', '--json'], 'ferry-gone.yml');
+  assert.equal(r.code, 0, r.err + r.out);
+  const report = JSON.parse(r.out) as { to: string; restore: Report & { repository: string; restored: string[] } };
+  assert.equal(report.to, SPARE);
+  assert.equal(report.restore.repository, 'offsite');
+  assert.ok(report.restore.restored.includes('mysql db'), r.out);
+  assert.deepEqual(mysqlProofs(report.restore), EXPECTED);
+  assert.equal(live(spare), backedUp);
+}
+
+/** The fresh hosts of the recovery: the off-site repository's, and the spare. */
+const [VAULT, SPARE] = ['bkmv', 'bkmn'];
+const extra: TestbedHost[] = [];
 
 /** bkm, once made; the fleet's directory, Ferry's state, and everything Ferry printed and the host ran meanwhile. */
 let h: TestbedHost;
@@ -321,10 +362,10 @@ describe(
   'MySQL and MariaDB backups: dumps streamed into restic, drills, scheduled runs, restores in place',
   { skip: testbedIsUp() ? false : 'test bed not up (npm run testbed:up)' },
   () => {
-    const run: Runner = async (args) => {
+    const run: Runner = async (args, file = 'ferry.yml') => {
       const knownHosts = join(dir, 'known_hosts');
-      writeFileSync(knownHosts, readFileSync(h.knownHostsFile, 'utf8'));
-      const t = await ferry([...args, '-f', 'ferry.yml', '--known-hosts', knownHosts], {
+      writeFileSync(knownHosts, [h, ...extra].map((x) => readFileSync(x.knownHostsFile, 'utf8')).join(''));
+      const t = await ferry([...args, '-f', file, '--known-hosts', knownHosts], {
         cwd: dir,
         env: { FERRY_STATE_DIR: state, FERRY_BACKUP_PASSWORD: RESTIC_CANARY },
       });
@@ -349,7 +390,9 @@ describe(
       fill(h);
     });
 
-    after(() => removeFreshHost(HOST));
+    after(async () => {
+      for (const name of [HOST, ...extra.map((x) => x.name)]) await removeFreshHost(name);
+    });
 
     test('a backup run dumps every database of the MariaDB service in one transaction, its volume left out', () =>
       backupRun(run, watched));
@@ -369,6 +412,9 @@ describe(
 
     test('a service whose environment no longer opens it is refused with database-auth-failed, the host and a hint', () =>
       authRefused(run));
+
+    test("recover onto a fresh server while the stack's own is gone: both databases restored from the off-site repository, proven", () =>
+      recoveredElsewhere(run));
 
     test('no password appears in any output, state file or process list', () => {
       for (const c of CANARIES) {
