@@ -122,53 +122,40 @@ replace() {
 }`;
 
 /**
- * The swap: $1 container, $2 the client, $3 the databases (one per line), $4 staged, $5
- * before, $6 restored. Nothing staged: nothing to do.
+ * The swap and its undo, which are the same moves: when `load` is there, what is live is
+ * dumped once into `before`, replaced by `load`, and `load` named `after`. $1 container,
+ * $2 the client, $3 the databases (one per line), $4 load, $5 before, $6 after. Nothing to
+ * load: nothing to do.
  */
-export const MYSQL_SWAP = `set -euo pipefail
-c=$1 my=$2; mapfile -t dbs <<<"$3"; staged=$4 before=$5 restored=$6
+export const MYSQL_REPLACE = `set -euo pipefail
+c=$1 my=$2; mapfile -t dbs <<<"$3"; load=$4 before=$5 after=$6
 ${HELPERS}
-[ -e "$staged" ] || exit 0
+[ -e "$load" ] || exit 0
 dump_once "$before"
-replace "$staged"
-mv -f -- "$staged" "$restored"`;
+replace "$load"
+mv -f -- "$load" "$after"`;
 
-/** The swap undone: $1 container, $2 the client, $3 the databases, $4 before, $5 served, $6 put back. */
-export const MYSQL_UNSWAP = `set -euo pipefail
-c=$1 my=$2; mapfile -t dbs <<<"$3"; before=$4 served=$5 putback=$6
-${HELPERS}
-[ -e "$before" ] || exit 0
-dump_once "$served"
-replace "$before"
-mv -f -- "$before" "$putback"`;
+const replaceWith = (container: string, databases: string[], load: string, before: string, after: string): Command =>
+  cmd(
+    'bash',
+    '-c',
+    MYSQL_REPLACE,
+    'ferry-restore-replace',
+    container,
+    MYSQL_CLIENT,
+    databases.join('\n'),
+    load,
+    before,
+    after,
+  );
 
+/** The swap: the staged dump loaded, the live databases kept in `before`, the staged file then named `restored`. */
 export const swapMysql = (container: string, databases: string[], f: MysqlFiles): Command =>
-  cmd(
-    'bash',
-    '-c',
-    MYSQL_SWAP,
-    'ferry-restore-swap',
-    container,
-    MYSQL_CLIENT,
-    databases.join('\n'),
-    f.staged,
-    f.before,
-    f.restored,
-  );
+  replaceWith(container, databases, f.staged, f.before, f.restored);
 
+/** The swap undone: the kept copy loaded back, what was served kept in `served`, the kept copy then named `putBack`. */
 export const unswapMysql = (container: string, databases: string[], f: MysqlFiles): Command =>
-  cmd(
-    'bash',
-    '-c',
-    MYSQL_UNSWAP,
-    'ferry-restore-unswap',
-    container,
-    MYSQL_CLIENT,
-    databases.join('\n'),
-    f.before,
-    f.served,
-    f.putBack,
-  );
+  replaceWith(container, databases, f.before, f.served, f.putBack);
 
 /** What a restore of the service left besides its kept copy: the partial and staged dumps removed (never served). */
 export const unstageMysql = (f: MysqlFiles): Command => cmd('rm', '-f', '--', f.partial, f.staged);
