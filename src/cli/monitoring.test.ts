@@ -28,7 +28,6 @@ test('monitoring render: writes every file, names the secret files and their sou
     t.err,
     [
       'warning: http check blog/mysql:3306/ is not probed: no route of the proxy covers it and the port is not published',
-      'warning: the postgres of db is not watched: a Postgres installed on the server: Ferry deploys no exporter for it yet',
       'warning: blog/assets is not watched: an nginx container whose stub_status page Ferry does not know: turn it on in its configuration and name it in stacks/blog/services/assets/nginx_status',
       '',
     ].join('\n'),
@@ -69,7 +68,7 @@ test('monitoring render --json: the files, the secret places and the unprobed ch
     ['hooks', 'chat', 'discord', 'phone', 'mail', 'ferry-heartbeat'],
   );
   assert.equal(doc.unprobed.length, 1);
-  assert.equal(doc.unwatched.length, 2);
+  assert.equal(doc.unwatched.length, 1);
 });
 
 test('monitoring render: a fleet without `monitoring` is a usage error', async () => {

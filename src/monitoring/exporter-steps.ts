@@ -1,7 +1,7 @@
 /**
  * What a server's exporters stack adds to its deploy: a firewall step per exporter port
  * (only the monitoring server gets in; monitoring/firewall.ts) ahead of the exporters'
- * start, nginx's status page where Ferry's nginx proxies, and the container health timer
+ * start, the login of a Postgres on the host's exporter, nginx's status page where Ferry's nginx proxies, and the container health timer
  * after the start. The up step waits for the server's other stacks too, because the
  * exporters join their networks.
  */
@@ -11,6 +11,7 @@ import type { ServerDef } from '../model/fleet.js';
 import { firewallStep } from '../deploy/steps/firewall.js';
 import { exporterGuards } from './firewall.js';
 import { healthSteps } from './health-steps.js';
+import { hostPostgresMonitorStep } from './host-postgres-step.js';
 import { nginxFileStep } from '../proxy/nginx-file.js';
 import { NGINX_STATUS_LISTEN, NGINX_STATUS_PATH, renderNginxStatus } from './render/nginx-status.js';
 import { monitoringTargets } from './targets.js';
@@ -61,14 +62,31 @@ export function exporterStackSteps(o: {
         dependsOn: [`${stack}/engine`, ...firewall.slice(-1).map((f) => f.id)],
       }),
     );
+  // The exporter of a Postgres on the host logs in with what this step makes.
+  const login = server.postgres
+    ? [
+        hostPostgresMonitorStep({
+          id: `${stack}/host-postgres-login`,
+          host: server.name,
+          pg: server.postgres,
+          sudo,
+          dependsOn: [`${stack}/engine`, ...upTo('deploy')],
+        }),
+      ]
+    : [];
   const upId = `${stack}/up`;
   const steps = o.steps.map((s) =>
-    s.id === upId ? withPlace(s, { dependsOn: [...s.dependsOn, ...upTo('deploy'), ...firewall.map((f) => f.id)] }) : s,
+    s.id === upId
+      ? withPlace(s, {
+          dependsOn: [...s.dependsOn, ...upTo('deploy'), ...firewall.map((f) => f.id), ...login.map((l) => l.id)],
+        })
+      : s,
   );
   const at = steps.findIndex((s) => s.id === upId);
   return [
     ...steps.slice(0, at),
     ...firewall,
+    ...login,
     ...status,
     ...steps.slice(at),
     ...healthSteps({ stack, server: server.name, sudo, dependsOn: [upId] }),

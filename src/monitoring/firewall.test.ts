@@ -19,7 +19,11 @@ test('firewall: each server opens node_exporter, cAdvisor and its own exporters 
   // of its own: a container's connection to a port of its server goes through INPUT.
   const db = openPorts(loaded, loaded.fleet.servers.db!);
   const pools = '10.0.0.6,172.16.0.0/12,192.168.0.0/16';
-  assert.deepEqual(rules(db.host), [`9100 from ${pools}`, `9338 from ${pools}`, `9187 from ${pools}`]);
+  // 9187: the exporter of the Postgres installed on db, 9188: the one of shop's Postgres placed there.
+  assert.deepEqual(
+    rules(db.host),
+    ['9100', '9338', '9187', '9188'].map((p) => `${p} from ${pools}`),
+  );
 });
 
 test('firewall: a fleet without monitoring opens no exporter port', () => {
@@ -43,6 +47,10 @@ test('firewall: every exporter port gets a drop rule for all but the monitoring 
     'nginx INPUT 10.0.0.5:9113 from 10.0.0.6',
   ]);
   const db = exporterGuards(loaded, 'db');
+  assert.deepEqual(db.map(show).slice(2), [
+    'postgres INPUT 10.0.0.6:9187 from 10.0.0.6 +bridges', // the Postgres installed there: on the host's network
+    'postgres-shop-postgres DOCKER-USER 10.0.0.6:9188 from 10.0.0.6 +bridges',
+  ]);
   assert.ok(db.every((g) => g.localBridges));
   assert.match(dropRule('ferry-exporters-db', db[0]!).join(' '), /! -s 10\.0\.0\.6 ! -i br-\+ -m comment/);
   const { monitoring: _, ...fleet } = loaded.fleet;

@@ -13,6 +13,7 @@ import { FerryError } from '../core/errors.js';
 import { DEFAULT_THRESHOLDS } from '../fleet/monitoring-build.js';
 import { goldenTests } from '../render/test-helpers/golden.js';
 import { monitoringFiles } from './render/index.js';
+import { expandAnnotation } from './rule.js';
 import { secretPath } from './render/alertmanager.js';
 import { renderRuleTests } from './render/rule-tests.js';
 import { allRuleGroups, fleetRuleGroups } from './rules.js';
@@ -32,7 +33,8 @@ test('targets: every server, the exporter of each stateful service where it runs
   assert.deepEqual(
     t.exporters.map((e) => [e.kind, e.address, e.stack ?? '-', e.service ?? '-']),
     [
-      ['postgres', '10.0.0.6:9187', 'shop', 'postgres'], // placed on db
+      ['postgres', '10.0.0.6:9187', '-', '-'], // installed on db: its port first
+      ['postgres', '10.0.0.6:9188', 'shop', 'postgres'], // placed on db
       ['redis', '10.0.0.5:9121', 'shop', 'redis'],
       ['nginx', '10.0.0.5:9114', 'blog', 'front'], // its stub_status named in ferry.yml
       ['mysql', '10.0.0.5:9104', 'blog', 'mysql'],
@@ -43,10 +45,7 @@ test('targets: every server, the exporter of each stateful service where it runs
   // What Ferry deploys no exporter for is not scraped: it would only fire ExporterDown.
   assert.deepEqual(
     t.unwatched.map((u) => [u.kind, u.server, u.stack ?? '-', u.service ?? '-', u.why.split(':')[0]]),
-    [
-      ['postgres', 'db', '-', '-', 'a Postgres installed on the server'],
-      ['nginx', 'app', 'blog', 'assets', 'an nginx container whose stub_status page Ferry does not know'],
-    ],
+    [['nginx', 'app', 'blog', 'assets', 'an nginx container whose stub_status page Ferry does not know']],
   );
   assert.deepEqual(
     t.probes.map((p) => p.url),
@@ -185,4 +184,11 @@ test('targets: nginx_status on an image of ones own (built on nginx) gets an exp
       e.message === 'stacks/shop/services names wbe, which is not a service of the stack; did you mean "web"?' &&
       e.place === 'stacks/shop/services/wbe/nginx_status',
   );
+});
+
+test('annotations: a label filled in, and an `if` on a label chosen as Prometheus does (a Postgres installed on a server has no stack)', () => {
+  const text =
+    'Postgres {{ if $labels.stack }}{{ $labels.stack }}/{{ $labels.service }}{{ else }}installed{{ end }} on {{ $labels.server }}';
+  assert.equal(expandAnnotation(text, { stack: 'shop', service: 'db', server: 'a' }), 'Postgres shop/db on a');
+  assert.equal(expandAnnotation(text, { server: 'a' }), 'Postgres installed on a');
 });

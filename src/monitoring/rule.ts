@@ -31,7 +31,11 @@ export interface AlertRule {
   for: string;
   /** `none`: the heartbeat, which no receiver of alerts gets. */
   severity: Severity | 'none';
-  /** Annotations; they may name labels (`{{ $labels.server }}`) and nothing else, so that tests can expect them exactly. */
+  /**
+   * Annotations; they may name labels (`{{ $labels.server }}`) and choose on one being set
+   * (`{{ if $labels.stack }}...{{ else }}...{{ end }}`, not nested), nothing else, so that
+   * tests can expect them exactly.
+   */
   summary: string;
   description: string;
   proof: RuleProof;
@@ -42,7 +46,12 @@ export interface RuleGroup {
   rules: AlertRule[];
 }
 
-/** An annotation with its `{{ $labels.NAME }}` filled in, as Prometheus would. */
+/** An annotation with its `{{ $labels.NAME }}` filled in and its `if` chosen, as Prometheus would. */
 export function expandAnnotation(text: string, labels: Record<string, string>): string {
-  return text.replace(/\{\{ \$labels\.([a-zA-Z_][a-zA-Z0-9_]*) \}\}/g, (_, name: string) => labels[name] ?? '');
+  return text
+    .replace(
+      /\{\{ if \$labels\.([a-zA-Z_][a-zA-Z0-9_]*) \}\}(.*?)\{\{ else \}\}(.*?)\{\{ end \}\}/g,
+      (_, name: string, set: string, unset: string) => (labels[name] ? set : unset),
+    )
+    .replace(/\{\{ \$labels\.([a-zA-Z_][a-zA-Z0-9_]*) \}\}/g, (_, name: string) => labels[name] ?? '');
 }

@@ -10,6 +10,9 @@ const NGINX = { job: 'nginx', instance: '10.0.0.5:9113', server: 'app' };
 const SITE = { job: 'blackbox-http', instance: 'https://shop.example.com/', stack: 'shop' };
 const SLOT = { ...PG, slot_name: 'ferry_migrate_shop', slot_type: 'logical' };
 
+/** A Postgres service by its stack and name; one installed on the server has neither. */
+const PG_NAME = '{{ if $labels.stack }}{{ $labels.stack }}/{{ $labels.service }}{{ else }}installed{{ end }}';
+
 /** Hours as seconds in PromQL. */
 const hours = (h: number): string => `${h} * 3600`;
 
@@ -24,7 +27,7 @@ export function postgresRules(t: Thresholds): RuleGroup {
         expr: 'pg_up == 0',
         for: '1m',
         severity: 'critical',
-        summary: 'Postgres {{ $labels.stack }}/{{ $labels.service }} on {{ $labels.server }} is down',
+        summary: `Postgres ${PG_NAME} on {{ $labels.server }} is down`,
         description: 'postgres_exporter at {{ $labels.instance }} cannot reach its Postgres.',
         proof: { series: [{ series: sel('pg_up', PG), bad: '0x10', good: '1x10' }], evalAt: '5m', labels: PG },
       },
@@ -33,7 +36,7 @@ export function postgresRules(t: Thresholds): RuleGroup {
         expr: `100 * sum by (${by}) (pg_stat_activity_count) / on (${by}) max by (${by}) (pg_settings_max_connections) > ${t.postgresConnectionsPercent}`,
         for: '5m',
         severity: 'warning',
-        summary: 'Postgres {{ $labels.stack }}/{{ $labels.service }} is near its max_connections',
+        summary: `Postgres ${PG_NAME} on {{ $labels.server }} is near its max_connections`,
         description: `Connections to Postgres on {{ $labels.server }} have been over ${t.postgresConnectionsPercent}% of its own max_connections for 5m.`,
         proof: {
           series: [

@@ -211,11 +211,20 @@ test("stacks: a stack's Postgres gets its exporter on its server, on the stack's
     'the password goes to the redactor',
   );
   const db = m.stacks.find((s) => s.def.name === exportersStack('db'))!;
-  assert.equal(
-    db.project!.services.some((s) => s.name.startsWith('postgres-')),
-    false,
-    'none on the other server',
+  assert.deepEqual(
+    db.project!.services.filter((s) => s.name.startsWith('postgres-')).map((s) => s.name),
+    ['postgres-exporter'],
+    "on the other server, only the exporter of the Postgres installed there, not this stack's",
   );
+  const host = db.project!.services.find((s) => s.name === 'postgres-exporter')!;
+  assert.equal(host.networkMode, 'host');
+  assert.deepEqual(host.environment, {
+    DATA_SOURCE_URI: '127.0.0.1:5432/postgres?sslmode=disable',
+    DATA_SOURCE_USER: 'ferry_monitor',
+    DATA_SOURCE_PASS_FILE: '/run/secrets/host-postgres',
+  });
+  assert.deepEqual(host.command, ['--web.listen-address=10.0.0.6:9187']);
+  assert.equal(makeBundle(db).files.filter((f) => isSecret(f.content)).length, 0, 'its password stays on the server');
 });
 
 test('plan: the exporters of a server start after the stacks there (whose networks they join), not after those of another server; the health timer comes with them', async () => {

@@ -18,7 +18,7 @@ import {
   type PostgresConnect,
   type RedisConnect,
 } from './connect.js';
-import type { ServerDef, StackDef } from '../model/fleet.js';
+import type { HostPostgresDef, ServerDef, StackDef } from '../model/fleet.js';
 import type { ComposeProject } from '../model/compose.js';
 import { FerryError } from '../core/errors.js';
 import { suggest } from '../core/suggest.js';
@@ -59,6 +59,8 @@ export interface ExporterTarget {
   mysql?: MysqlConnect;
   /** How an nginx exporter container reads an nginx service's `stub_status`, the same way. */
   nginx?: NginxConnect;
+  /** A Postgres installed on the server: the exporter, on the host's network, logs in on loopback. */
+  hostPostgres?: HostPostgresDef;
 }
 
 export interface ProbeTarget {
@@ -107,12 +109,7 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
   const exporters: Omit<ExporterTarget, 'address'>[] = [];
   const unwatched: UnwatchedService[] = [];
   for (const server of Object.values(fleet.servers))
-    if (server.postgres)
-      unwatched.push({
-        kind: 'postgres',
-        server: server.name,
-        why: 'a Postgres installed on the server: Ferry deploys no exporter for it yet',
-      });
+    if (server.postgres) exporters.push({ kind: 'postgres', server: server.name, hostPostgres: server.postgres });
   const proxied = new Set<string>();
   const probes: ProbeTarget[] = [];
   const unprobed: UnprobedCheck[] = [];

@@ -31,6 +31,11 @@ export function goldenCases(): GoldenCase[] {
       file: 'exporters-compose.yml',
       render: () => renderExportersCompose(def, targets.servers[0]!, targets.exporters),
     },
+    {
+      // The other server: a Postgres installed on it, and a stack's placed there.
+      file: 'exporters-compose-db.yml',
+      render: () => renderExportersCompose(def, targets.servers[1]!, targets.exporters),
+    },
     { file: 'container-health.sh', render: () => renderHealthScript() },
     { file: 'nginx-status.conf', render: () => renderNginxStatus() },
     { file: 'ferry-container-health.service', render: () => renderHealthService() },

@@ -7,7 +7,9 @@
  * canary secret, in no output or state file). A second apply changes nothing; a cluster
  * that is not there is refused with its code before anything changes; `tune: true` sets
  * the memory settings from the server's size. A stack on a second fresh server connects
- * across, let in by its server's address alone.
+ * across, let in by its server's address alone. Monitored, the host's Postgres gets an
+ * exporter that logs in as a role of Ferry's, its password made on the server and in no
+ * output, state file or process list.
  *
  * ferry-test-lane: side (its host is a fresh one of its own, scripts/testbed/fresh.mjs).
  */
@@ -207,20 +209,25 @@ describe('a Postgres on the host', { skip: testbedIsUp() ? false : 'test bed not
     app = await remoteCase(h, dir, run);
   });
 
+  let to: TestbedHost | undefined;
   test('moved to a third server by ferry migrate, the stack is let in there before it starts there', async () => {
     assert.ok(app, 'the stack on another server ran');
-    await movedCase(h, app, dir, run);
+    to = await movedCase(h, app, dir, run);
   });
 
   test('a Postgres service with tune: true runs with settings from its memory limit; a second apply changes nothing', () =>
     tunedServiceCase(h, dir, run));
 
-  test('the password is in no output and no state file', () => {
-    for (const text of shown) assert.equal(text.includes(CANARY), false, 'the canary in an output');
-    for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
-      const path = join(dir, 'state', f);
-      if (statSync(path).isFile()) assert.equal(readFileSync(path).includes(CANARY), false, `the canary in state/${f}`);
-    }
+  let monitorPassword = '';
+  test('monitored: its exporter logs in as a role of its own, reachable from the monitoring server only', async () => {
+    assert.ok(app, 'the stack on another server ran');
+    assert.ok(to, 'the stack moved to a third server');
+    monitorPassword = await monitoredCase(h, app, to, dir, run);
+  });
+
+  test('the passwords are in no output, state file or process list', () => {
+    assert.notEqual(monitorPassword, '', 'the monitoring case ran');
+    noSecretShown(h, dir, shown, [CANARY, monitorPassword]);
   });
 });
 
@@ -256,7 +263,7 @@ async function remoteCase(h: TestbedHost, dir: string, run: Run): Promise<Testbe
 }
 
 /** The stack moved to a third server: let in there before it starts, the source's block kept for a rollback. */
-async function movedCase(h: TestbedHost, app: TestbedHost, dir: string, run: Run): Promise<void> {
+async function movedCase(h: TestbedHost, app: TestbedHost, dir: string, run: Run): Promise<TestbedHost> {
   const to = await createFreshHost(TO_HOST);
   writeRemote(dir, h, app, [to]);
   const known = join(dir, 'known_hosts');
@@ -270,6 +277,7 @@ async function movedCase(h: TestbedHost, app: TestbedHost, dir: string, run: Run
   ] as const)
     assert.match(hba, new RegExp(`# BEGIN ferry ${REMOTE} on ${server}[^\\n]*\\nhost +app +app +${x.host}/32 `));
   assert.equal(answerFrom(to, h), '42', 'the stack logs in from its new server');
+  return to;
 }
 
 /** A stack whose own Postgres (a 1 GiB limit) is tuned: the settings in the plan, then in the running server. */
@@ -344,4 +352,106 @@ async function hostTuneCase(h: TestbedHost, dir: string, run: Run): Promise<void
     '1',
     'the stack still logs in after the restart',
   );
+}
+
+/** Prometheus' text from an exporter port of `h`, fetched on `from` (undefined: refused or no answer). */
+function metricsFrom(from: TestbedHost, h: TestbedHost, port: number): string | undefined {
+  try {
+    return onHost(from, `curl -sf -m 5 http://${h.host}:${port}/metrics`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The fleet monitored from `mon`: the exporters of `h` deployed, the one of its Postgres
+ * logging in with a role of Ferry's and a password made on `h`; from `other`, its port is
+ * refused (ufw is on there too). A second apply changes nothing; a login that pg_hba.conf
+ * refuses fails the step's verification, and the exporter started before keeps running.
+ * Returns the password, for the canary checks.
+ */
+async function monitoredCase(
+  h: TestbedHost,
+  mon: TestbedHost,
+  other: TestbedHost,
+  dir: string,
+  run: Run,
+): Promise<string> {
+  const image = (name: string) => `{ name: ferry-tb-${name}, version: "1" }`;
+  const fleet = readFileSync(join(dir, 'ferry.yml'), 'utf8').replace(
+    'stacks:',
+    [serverLine(mon), serverLine(other), 'stacks:'].join('\n'),
+  );
+  writeFileSync(
+    join(dir, 'monitored.yml'),
+    [
+      fleet.trimEnd(),
+      'monitoring:',
+      `  server: ${mon.name}`,
+      '  deploy: { images: push }',
+      '  cadvisor: false',
+      '  grafana: false',
+      `  images: { node_exporter: ${image('node-exporter')}, postgres_exporter: ${image('postgres-exporter')} }`,
+      '',
+    ].join('\n'),
+  );
+  const known = join(dir, 'known_hosts');
+  const stack = `ferry-exporters-${h.name}`;
+  const t = await run(['apply', stack, '--yes'], 'monitored.yml', known);
+  assert.equal(t.code, 0, t.out + t.err);
+  assert.match(t.out, new RegExp(`${stack}/host-postgres-login`));
+  const metrics = metricsFrom(mon, h, 9187) ?? '';
+  assert.match(metrics, /^pg_up 1$/m, 'the exporter logs in');
+  assert.match(metrics, /^pg_settings_max_connections(\{[^}]*\})? 120$/m);
+  assert.equal(metricsFrom(other, h, 9187), undefined, 'another server is refused');
+  assert.equal(
+    psql(
+      h,
+      "SELECT rolsuper, pg_has_role(oid, 'pg_monitor', 'member'), rolconnlimit FROM pg_roles WHERE rolname = 'ferry_monitor'",
+    ),
+    'f|t|3',
+  );
+  const file = '/etc/ferry/monitoring/host-postgres.pass';
+  assert.equal(onHost(h, `stat -c '%U %a' ${file}`).trim(), 'root 600');
+  const again = await run(['apply', stack, '--yes', '--json'], 'monitored.yml', known);
+  assert.equal((JSON.parse(again.out.trim().split('\n').pop()!) as { changed: number }).changed, 0, again.out);
+  // A line above Ferry's block refuses the role: the step's verification fails, nothing else changes.
+  const hba = hbaFile(h);
+  const started = onHost(
+    h,
+    `docker inspect --format '{{.State.StartedAt}}' ferry-exporters-postgres-exporter-1`,
+  ).trim();
+  onHost(h, `sed -i '1i host postgres ferry_monitor 127.0.0.1/32 reject' ${hba}`);
+  psql(h, 'SELECT pg_reload_conf()');
+  try {
+    const refused = await run(['apply', stack, '--yes'], 'monitored.yml', known);
+    assert.notEqual(refused.code, 0, refused.out);
+    assert.match(refused.out + refused.err, /verify-failed/);
+    assert.match(refused.out + refused.err, /ferry_monitor cannot log in to hpg's Postgres/);
+    assert.doesNotMatch(refused.out + refused.err, /at .*\.ts:\d+/, 'no stack trace');
+    assert.equal(
+      onHost(h, `docker inspect --format '{{.State.StartedAt}}' ferry-exporters-postgres-exporter-1`).trim(),
+      started,
+      'the exporter was not restarted',
+    );
+  } finally {
+    onHost(h, `sed -i '1d' ${hba}`);
+    psql(h, 'SELECT pg_reload_conf()');
+  }
+  assert.match(metricsFrom(mon, h, 9187) ?? '', /^pg_up 1$/m);
+  return onHost(h, `cat ${file}`).trim();
+}
+
+/** None of `secrets` in what ferry printed, in its state files, or in `h`'s process list. */
+function noSecretShown(h: TestbedHost, dir: string, shown: string[], secrets: string[]): void {
+  const ps = onHost(h, 'ps -eo args');
+  for (const secret of secrets) {
+    assert.equal(ps.includes(secret), false, 'a secret in a process list');
+    for (const text of shown) assert.equal(text.includes(secret), false, 'a secret in an output');
+  }
+  for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
+    const path = join(dir, 'state', f);
+    if (statSync(path).isFile())
+      for (const secret of secrets) assert.equal(readFileSync(path).includes(secret), false, `a secret in state/${f}`);
+  }
 }

@@ -73,6 +73,38 @@ export async function findCluster(
   return c;
 }
 
+export const HBA_ERRORS = "SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL";
+
+/**
+ * `text` written as pg_hba.conf (its owner kept), checked by Postgres itself and reloaded;
+ * a file Postgres finds an error in is put back to `previous`, and the step fails.
+ */
+export async function writeHba(
+  ctx: StepContext,
+  o: {
+    host: string;
+    sudo: boolean;
+    file: string;
+    owner: string;
+    text: string;
+    previous: string;
+    sql: (ctx: StepContext, what: string, ...q: string[]) => Promise<string>;
+    hint: string;
+  },
+): Promise<void> {
+  await ctx.transport.upload(o.file, o.text, { mode: 0o640, owner: o.owner, sudo: o.sudo });
+  const errors = (await o.sql(ctx, `checking ${o.file}`, HBA_ERRORS)).trim();
+  if (errors !== '') {
+    await ctx.transport.upload(o.file, o.previous, { mode: 0o640, owner: o.owner, sudo: o.sudo });
+    throw new StepError(
+      'host-postgres-hba-invalid',
+      `${o.host}: Postgres refuses ${o.file} with Ferry's block (line ${errors}); the file was put back as it was`,
+      o.hint,
+    );
+  }
+  await o.sql(ctx, `reloading Postgres on ${o.host}`, 'SELECT pg_reload_conf()');
+}
+
 /** Where a message says it happened: `web1's Postgres 17/main`. */
 export const pgWhere = (host: string, pg: HostPostgresDef): string =>
   `${host}'s Postgres${pg.version !== undefined ? ` ${pg.version}` : ''}/${pg.cluster}`;

@@ -14,7 +14,7 @@ import { StepError } from '../../engine/errors.js';
 import type { Step, StepContext } from '../../engine/step.js';
 import { addCommand, addedLine, deleteCommand } from '../../harden/render/ufw.js';
 import { cmd, render, type Command } from '../../shell/command.js';
-import { hostPostgresReader, type HostPostgresSeen } from './host-postgres-read.js';
+import { HBA_ERRORS, hostPostgresReader, writeHba, type HostPostgresSeen } from './host-postgres-read.js';
 import {
   AFTER_DOCKER_PATH,
   AFTER_DOCKER_TEXT,
@@ -33,8 +33,6 @@ import {
 /** `ALTER SYSTEM SET listen_addresses`: the value is addresses Ferry read or computed, quoted for SQL. */
 const alterListen = (value: string) => `ALTER SYSTEM SET listen_addresses = '${value.replaceAll("'", "''")}'`;
 
-const HBA_ERRORS = "SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL";
-
 export function hostPostgresStep(o: {
   id: string;
   host: string;
@@ -46,19 +44,17 @@ export function hostPostgresStep(o: {
   const pg = a.postgres;
   const { where, run, sql, exec, subnets, desired, readHba, observe } = hostPostgresReader(o);
 
-  async function reload(ctx: StepContext, s: HostPostgresSeen, text: string, previous: string): Promise<void> {
-    await ctx.transport.upload(s.hbaFile, text, { mode: 0o640, owner: s.hbaOwner, sudo });
-    const errors = (await sql(ctx, `checking ${s.hbaFile}`, HBA_ERRORS)).trim();
-    if (errors !== '') {
-      await ctx.transport.upload(s.hbaFile, previous, { mode: 0o640, owner: s.hbaOwner, sudo });
-      throw new StepError(
-        'host-postgres-hba-invalid',
-        `${host}: Postgres refuses ${s.hbaFile} with the stack's block (line ${errors}); the file was put back as it was`,
-        `Read the line Postgres names; fix what is wrong in ${s.hbaFile} or in stacks.${a.stack}.connections, then apply again.`,
-      );
-    }
-    await sql(ctx, `reloading ${where}`, 'SELECT pg_reload_conf()');
-  }
+  const reload = (ctx: StepContext, s: HostPostgresSeen, text: string, previous: string) =>
+    writeHba(ctx, {
+      host,
+      sudo,
+      file: s.hbaFile,
+      owner: s.hbaOwner,
+      text,
+      previous,
+      sql,
+      hint: `Read the line Postgres names; fix what is wrong in ${s.hbaFile} or in stacks.${a.stack}.connections, then apply again.`,
+    });
 
   return {
     id: o.id,

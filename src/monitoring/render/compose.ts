@@ -9,6 +9,7 @@
 import type { MonitoringDef } from '../../model/monitoring.js';
 import { EXPORTER_PORTS, type ExporterTarget, type ServerTarget } from '../targets.js';
 import { TEXTFILE_DIR } from './health.js';
+import { MONITOR_PASSWORD_FILE, MONITOR_ROLE } from '../host-postgres.js';
 import { NGINX_STATUS_URI } from './nginx-status.js';
 import { secretName } from './alertmanager.js';
 import { renderYaml } from './yaml.js';
@@ -139,6 +140,7 @@ export function renderExportersCompose(
   const redis = mine.filter((e) => e.kind === 'redis' && e.redis);
   const mysql = mine.filter((e) => e.kind === 'mysql' && e.mysql);
   const proxy = mine.find((e) => e.kind === 'nginx' && e.stack === undefined);
+  const hostPg = mine.find((e) => e.kind === 'postgres' && e.hostPostgres);
   const nginx = mine.filter((e) => e.kind === 'nginx' && e.nginx);
   const networks = [
     ...new Set([
@@ -167,6 +169,7 @@ export function renderExportersCompose(
       },
       ...(def.cadvisor ? { cadvisor: cadvisor(def, server) } : {}),
       ...(proxy ? { 'nginx-exporter': nginxExporter(def, proxy) } : {}),
+      ...(hostPg ? { [HOST_POSTGRES_EXPORTER]: hostPostgresExporter(def, hostPg) } : {}),
       ...Object.fromEntries(pg.map((e) => [exporterName(e), postgresExporter(def, e)])),
       ...Object.fromEntries(redis.map((e) => [exporterName(e), redisExporter(def, e)])),
       ...Object.fromEntries(mysql.map((e) => [exporterName(e), mysqlExporter(def, e)])),
@@ -291,6 +294,36 @@ function onStackNetwork(e: ExporterTarget, network: string, listens: number, che
     user: '0:0',
     mem_limit: '64m',
     ...(checked ? { healthcheck: health(`http://127.0.0.1:${listens}/`) } : {}),
+    ...always,
+  };
+}
+
+/** The exporter of a Postgres installed on the server. */
+export const HOST_POSTGRES_EXPORTER = 'postgres-exporter';
+/** Where the exporter reads its password file. */
+const MONITOR_PASSWORD_IN = '/run/secrets/host-postgres';
+
+/**
+ * postgres_exporter of a Postgres installed on the server: on the host's network, listening
+ * on the server's address, logging in on loopback as Ferry's monitoring role with the
+ * password Ferry keeps on the server (monitoring/host-postgres.ts), read from its
+ * file (DATA_SOURCE_PASS_FILE), never the environment.
+ */
+function hostPostgresExporter(def: MonitoringDef, e: ExporterTarget): Record<string, unknown> {
+  return {
+    image: def.images.postgresExporter,
+    command: [`--web.listen-address=${e.address}`],
+    environment: {
+      DATA_SOURCE_URI: `127.0.0.1:${e.hostPostgres!.port}/postgres?sslmode=disable`,
+      DATA_SOURCE_USER: MONITOR_ROLE,
+      DATA_SOURCE_PASS_FILE: MONITOR_PASSWORD_IN,
+    },
+    volumes: [`${MONITOR_PASSWORD_FILE}:${MONITOR_PASSWORD_IN}:ro`],
+    network_mode: 'host',
+    user: '0:0',
+    mem_limit: '64m',
+    // No healthcheck, as node_exporter: it listens on the server's address, whose drop rule
+    // refuses the server itself (ExporterDown says when it is gone, PostgresDown when it cannot log in).
     ...always,
   };
 }
