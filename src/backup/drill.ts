@@ -29,6 +29,7 @@ import {
   scratchPostgres,
 } from './drill-commands.js';
 import {
+  dataAt,
   filesEntries,
   parseManifest,
   provePostgres,
@@ -166,8 +167,8 @@ export async function drill(d: Drill): Promise<DrillReport> {
     stack: d.stack,
     repository: d.repo.name,
     run: m.run,
-    backed_up_at: m.at,
-    data_age_ms: ended - Date.parse(m.at),
+    backed_up_at: dataAt(m),
+    data_age_ms: ended - Date.parse(dataAt(m)),
     duration_ms: ended - started,
     proofs,
     ok: proofs.every((p) => p.ok) && left.length === 0,

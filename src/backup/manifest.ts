@@ -10,7 +10,12 @@ import type { FilesKind } from './restic.js';
 
 export const MANIFEST_VERSION = 1;
 
-export interface PostgresEntry {
+/** When an entry was backed up, when a run of another kind carried it over (ISO); undefined: the manifest's own run. */
+interface Carried {
+  at?: string;
+}
+
+export interface PostgresEntry extends Carried {
   service: string;
   db: string;
   user: string;
@@ -24,7 +29,7 @@ export interface PostgresEntry {
  * A MySQL or MariaDB service: its databases in one dump, and every table's rows and the
  * hash of its INSERT lines as they went into the repository (src/backup/mysql.ts).
  */
-export interface MysqlEntry {
+export interface MysqlEntry extends Carried {
   service: string;
   /** The image of the service's container, for the drill's scratch server. */
   image: string;
@@ -34,7 +39,7 @@ export interface MysqlEntry {
   tables: TableSum[];
 }
 
-export interface RedisEntry {
+export interface RedisEntry extends Carried {
   service: string;
   image: string;
   snapshot: string;
@@ -42,7 +47,7 @@ export interface RedisEntry {
 }
 
 /** A directory's files: a volume, a path, or the release. */
-export interface VolumeEntry extends FilesManifest {
+export interface VolumeEntry extends FilesManifest, Carried {
   /** The volume's name; a path's as ferry.yml names it (`./media`, `/srv/media`); the release's id. */
   name: string;
   /** The directory on the server when it was backed up (restic keeps the absolute path). */
@@ -65,6 +70,21 @@ export interface BackupManifest {
   paths: VolumeEntry[];
   /** The running release's files, when backed up. */
   release?: VolumeEntry;
+}
+
+/** When the oldest data of a manifest was backed up (ISO): its run's start, or an entry a run of one kind carried over. */
+export function dataAt(m: BackupManifest): string {
+  const carried = [
+    ...m.postgres,
+    ...(m.mysql ?? []),
+    ...m.redis,
+    ...m.volumes,
+    ...(m.paths ?? []),
+    ...(m.release ? [m.release] : []),
+  ]
+    .map((e) => e.at)
+    .filter((a): a is string => a !== undefined);
+  return [m.at, ...carried].sort()[0]!;
 }
 
 /** Every directory of a manifest with its kind: the volumes, the paths, then the release. */

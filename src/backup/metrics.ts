@@ -31,7 +31,8 @@ const LAST_SUCCESS = 'ferry_backup_last_success_timestamp_seconds';
 export const GAUGE_HELP = {
   last_run_timestamp_seconds: 'When the last backup run of the stack into the repository began.',
   last_run_success: '1 when the last backup run into the repository ended with its manifest, 0 when it failed.',
-  last_success_timestamp_seconds: 'When the last backup run into the repository that ended with its manifest began.',
+  last_success_timestamp_seconds:
+    'When the oldest data of the last backup run into the repository that ended with its manifest was backed up (its start, or an entry a run of one kind carried over).',
   last_drill_timestamp_seconds: 'When the last restore drill of the stack from the repository began.',
   last_drill_success: '1 when the last restore drill proved every row, key and file, 0 when it failed.',
 } as const;

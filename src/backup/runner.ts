@@ -98,7 +98,7 @@ gauge() {
 # A failed run keeps the last good run's time the file held.
 metrics() {
   local f="$textfile/ferry_backup_\${stack}_$1.prom" good REPO=$1
-  if [ "$3" = 1 ]; then good=$2
+  if [ "$3" = 1 ]; then good=\${4:-$2}
   else good=$(sed -n 's/^ferry_backup_last_success_timestamp_seconds{[^}]*} \\([0-9][0-9]*\\)$/\\1/p' "$f" 2>/dev/null | head -n 1); fi
   mkdir -p "$textfile" || return 1
   {
@@ -123,13 +123,24 @@ files_into() {
 # One run into repository $1 (an index), begun at $2 (unix seconds): every source, then
 # the manifest. Runs under set -e in a subshell: the first failure ends it.
 backup_into() {
-  local i=$1 at name out sid n k svc user db cid image auth keys path tables dbs
+  local i=$1 at name out sid n k svc user db cid image auth keys path tables dbs prev='' oldest
   at=$(date -u -d "@$2" +%Y-%m-%dT%H:%M:%S.000Z)
   name=$(conf ".repositories[$i].name")
   local bk=(backup --json --quiet --host "$stack" --tag ferry --tag "stack=$stack" --tag "run=$run")
   tmp=$(mktemp -d); trap "rm -rf '$tmp'" EXIT
   : > "$tmp/postgres"; : > "$tmp/mysql"; : > "$tmp/redis"; : > "$tmp/volumes"; : > "$tmp/paths"; : > "$tmp/release"
-  n=$(conf '.postgres | length')
+  # A run of one kind ($only) carries the others over from the newest manifest, each entry
+  # with the time it was backed up; when that manifest lacks a source, every kind runs.
+  if [ -n "$only" ]; then
+    prev=$(latest_manifest "$i" 2>/dev/null) || prev=''
+    if [ -z "$prev" ] || ! carries "$prev"; then
+      echo "ferry-backup $stack: $name holds no run with every source to carry over: this run backs up every kind" >&2
+      prev=''
+    fi
+  fi
+  wants() { [ -z "$prev" ] || [ "$1" = "$only" ]; }
+  for k in postgres mysql redis volumes paths release; do wants "$k" || carry "$k" "$prev" "$tmp/$k"; done
+  wants postgres && n=$(conf '.postgres | length') || n=0
   for ((k = 0; k < n; k++)); do
     svc=$(conf ".postgres[$k].service"); user=$(conf ".postgres[$k].user"); db=$(conf ".postgres[$k].db")
     cid=$(container "$svc"); [ -n "$cid" ] || die "no running container of $svc in project $project: it cannot be backed up"
@@ -141,7 +152,7 @@ backup_into() {
     jq -n -c --arg service "$svc" --arg db "$db" --arg user "$user" --arg image "$image" --arg snapshot "$sid" \\
       --argjson tables "$tables" '{$service, $db, $user, $image, $snapshot, $tables}' >> "$tmp/postgres"
   done
-  n=$(conf '.mysql // [] | length')
+  wants mysql && n=$(conf '.mysql // [] | length') || n=0
   for ((k = 0; k < n; k++)); do
     svc=$(conf ".mysql[$k].service")
     cid=$(container "$svc"); [ -n "$cid" ] || die "no running container of $svc in project $project: it cannot be backed up"
@@ -154,7 +165,7 @@ backup_into() {
     jq -n -c --arg service "$svc" --arg image "$image" --arg snapshot "$sid" --argjson databases "$dbs" \\
       --argjson tables "$tables" '{$service, $image, $snapshot, $databases, $tables}' >> "$tmp/mysql"
   done
-  n=$(conf '.redis | length')
+  wants redis && n=$(conf '.redis | length') || n=0
   for ((k = 0; k < n; k++)); do
     svc=$(conf ".redis[$k].service")
     cid=$(container "$svc"); [ -n "$cid" ] || die "no running container of $svc in project $project: it cannot be backed up"
@@ -167,26 +178,56 @@ backup_into() {
     jq -n -c --arg service "$svc" --arg image "$image" --arg snapshot "$sid" --argjson keys "$keys" \\
       '{$service, $image, $snapshot, $keys}' >> "$tmp/redis"
   done
-  n=$(conf '.volumes | length')
+  wants volumes && n=$(conf '.volumes | length') || n=0
   for ((k = 0; k < n; k++)); do
     svc=$(conf ".volumes[$k].name")
     path=$(docker volume inspect --format '{{ .Mountpoint }}' "$(conf ".volumes[$k].docker")") || die "no volume $svc"
     files_into volume "$svc" "$path" "$tmp/volumes"
   done
-  n=$(conf '.paths | length')
+  wants paths && n=$(conf '.paths | length') || n=0
   for ((k = 0; k < n; k++)); do
     files_into path "$(conf ".paths[$k].name")" "$(conf ".paths[$k].path")" "$tmp/paths"
   done
-  path=$(conf '.release_link // empty')
+  wants release && path=$(conf '.release_link // empty') || path=''
   if [ -n "$path" ] && path=$(readlink -e "$path"); then files_into release "$(basename "$path")" "$path" "$tmp/release"; fi
   jq -n --argjson version ${MANIFEST_VERSION} --arg stack "$stack" --arg run "$run" --arg at "$at" \\
     --slurpfile postgres "$tmp/postgres" --slurpfile mysql "$tmp/mysql" --slurpfile redis "$tmp/redis" --slurpfile volumes "$tmp/volumes" \\
     --slurpfile paths "$tmp/paths" --slurpfile release "$tmp/release" \\
     '{$version, $stack, $run, $at, $postgres, $mysql, $redis, $volumes, $paths} + ($release | if length > 0 then {release: .[0]} else {} end)' \\
     > "$tmp/manifest.json"
+  # The oldest data the manifest holds: what the run carried over, else its own start.
+  oldest=$(jq -r '[.at, ((.postgres, .mysql, .redis, .volumes, .paths)[]? | .at // empty), (.release.at // empty)] | min' "$tmp/manifest.json")
+  [ "$oldest" = "$at" ] || bk+=(--tag "oldest=$oldest")
   out=$(repo "$i" "\${bk[@]}" --tag kind=manifest --stdin-filename manifest.json --stdin < "$tmp/manifest.json") \\
     || die "writing the manifest into $name failed"
   sid=$(snapshot_of <<<"$out"); [ -n "$sid" ] || die "writing the manifest into $name: no snapshot id"
+  date -u -d "$oldest" +%s > "$3"
+}
+
+# The newest manifest in repository $1, as JSON.
+latest_manifest() {
+  local mid
+  mid=$(repo "$1" snapshots --json --no-lock --tag "ferry,stack=$stack,kind=manifest" | jq -r 'sort_by(.time) | last | .id // empty')
+  [ -n "$mid" ] || return 1
+  repo "$1" dump "$mid" /manifest.json
+}
+
+# Whether manifest $1 has an entry for every source of the configuration, of each kind but $only.
+carries() {
+  local k want have
+  for k in postgres mysql redis volumes paths; do
+    [ "$k" != "$only" ] || continue
+    want=$(conf --arg k "$k" '[.[$k] // [] | .[] | .service // .name] | sort | join("/")')
+    have=$(jq -r --arg k "$k" '[.[$k] // [] | .[] | .service // .name] | sort | join("/")' <<<"$1")
+    [ "$want" = "$have" ] || return 1
+  done
+  [ "$only" = release ] || [ -z "$(conf '.release_link // empty')" ] || jq -e .release >/dev/null <<<"$1"
+}
+
+# The $1 entries of manifest $2 appended to file $3, each with the time it was backed up.
+carry() {
+  if [ "$1" = release ]; then jq -c '.at as $at | .release // empty | .at //= $at' <<<"$2" >> "$3"
+  else jq -c --arg k "$1" '.at as $at | .[$k] // [] | .[] | .at //= $at' <<<"$2" >> "$3"; fi
 }
 
 # Retention in repository $1: each kind's snapshots older than its days before the newest
@@ -230,9 +271,7 @@ drill_from() {
   name=$(conf ".repositories[$i].name"); dir=/var/tmp/ferry-drill-$stack
   trap drill_cleanup EXIT
   repo "$i" check --read-data >/dev/null || die "restic check --read-data of $name failed: the repository cannot be opened, or a pack is damaged"
-  mid=$(repo "$i" snapshots --json --no-lock --tag "ferry,stack=$stack,kind=manifest" | jq -r 'sort_by(.time) | last | .id // empty')
-  [ -n "$mid" ] || die "$name holds no backup of $stack"
-  man=$(repo "$i" dump "$mid" /manifest.json) || die "the manifest $mid cannot be read from $name"
+  man=$(latest_manifest "$i") || die "$name holds no backup of $stack, or its newest manifest cannot be read"
   m() { jq -r "$@" <<<"$man"; }
   drill_cleanup; install -d -m 700 "$dir"
   n=$(m '.postgres | length')
@@ -277,7 +316,7 @@ drill_from() {
   n=$(m '.paths // [] | length')
   for ((k = 0; k < n; k++)); do drill_files path ".paths[$k]" "path-$k"; done
   [ "$(m '.release // empty')" = "" ] || drill_files release .release release
-  echo "ferry-backup $stack: drill of run $(m .run) from $name (backed up $(m .at)): $([ $fail = 0 ] && echo 'every row, key and file came back' || echo FAILED)"
+  echo "ferry-backup $stack: drill of run $(m .run) from $name (oldest data backed up $(m '[.at, ((.postgres, .mysql, .redis, .volumes, .paths)[]? | .at // empty), (.release.at // empty)] | min')): $([ $fail = 0 ] && echo 'every row, key and file came back' || echo FAILED)"
   return $fail
 }
 
@@ -308,14 +347,15 @@ take_lock() {
 }
 
 main() {
-  stack=\${1:?usage: backup-run STACK [run|drill|check]}
+  stack=\${1:?usage: backup-run STACK [run [KIND]|drill|check]}
   authdir=/etc/ferry/backup config=/etc/ferry/backup/$stack.json pwfile=/etc/ferry/backup/$stack.password
   lock=${LOCK_ROOT}/$stack.lock
   [ -r "$config" ] || die "no $config: run \\\`ferry backup run $stack\\\` once"
   project=$(conf .project)
   run=$(date -u +%Y%m%dT%H%M%SZ)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \\n')
-  local mode=\${2:-run} n i name start read_share failed=0
-  case "$mode" in run|drill|check) ;; *) die "usage: backup-run STACK [run|drill|check]" ;; esac
+  local mode=\${2:-run} only=\${3:-} n i name start read_share since failed=0
+  case "$mode" in run|drill|check) ;; *) die "usage: backup-run STACK [run [KIND]|drill|check]" ;; esac
+  case "$mode/$only" in */|run/postgres|run/mysql|run/redis|run/volumes|run/paths|run/release) ;; *) die "usage: backup-run STACK [run [KIND]|drill|check]" ;; esac
   n=$(conf '.repositories | length')
   if ! take_lock; then
     for ((i = 0; i < n; i++)); do
@@ -324,6 +364,8 @@ main() {
     done
     exit 1
   fi
+  # The lock's directory goes with the lock: the oldest data of each run is noted there.
+  since=$lock/since
   for ((i = 0; i < n; i++)); do
     name=$(conf ".repositories[$i].name"); start=$(date +%s)
     if ! reachable "$i"; then
@@ -353,10 +395,10 @@ main() {
       fi
       continue
     fi
-    (set -e; backup_into "$i" "$start")
+    (set -e; backup_into "$i" "$start" "$since")
     if [ $? -eq 0 ]; then
-      metrics "$name" "$start" 1 || failed=1
-      echo "ferry-backup $stack: run $run into $name complete"
+      metrics "$name" "$start" 1 "$(cat "$since")" || failed=1
+      echo "ferry-backup $stack: run $run\${only:+ (the $only)} into $name complete"
       (set -e; retention "$i")
       [ $? -eq 0 ] || { echo "ferry-backup $stack: retention in $name failed" >&2; failed=1; }
     else

@@ -15,14 +15,18 @@ import { cmd, render, script } from '../shell/command.js';
 import { aptInstall } from '../deploy/steps/packages.js';
 import { redisAuthPath, runnerConfigPath, RUNNER_PATH } from './runner.js';
 import { redisPasswordOf } from './run.js';
+import type { BackupKind } from '../model/backup.js';
 import {
-  JOBS,
+  kindOf,
   scheduleFiles,
+  TIMER_KEYS,
   unitName,
   unitPath,
+  wantedTimers,
   type Job,
   type ScheduleFile,
   type ScheduleInput,
+  type TimerKey,
 } from './schedule.js';
 
 export interface ScheduleStepInput extends ScheduleInput {
@@ -42,10 +46,10 @@ interface Observed {
   /** Redis password files the runner no longer needs. */
   stale: string[];
   jq: boolean;
-  /** `enabled/active` and the like, per job. */
-  timers: Partial<Record<Job, string>>;
-  /** Jobs without a calendar whose units are still there. */
-  remove: Job[];
+  /** `enabled/active` and the like, per timer. */
+  timers: Partial<Record<TimerKey, string>>;
+  /** Timers without a calendar whose units are still there. */
+  remove: TimerKey[];
   /** refreshOnly, and nothing installed: nothing to do. */
   absent?: boolean;
 }
@@ -54,17 +58,17 @@ interface Observed {
 const STATE = `s=$1; shift
 for f; do h=$(sha256sum -- "$f" 2>/dev/null) && echo "sum \${h%% *} $f"; done
 command -v jq >/dev/null && echo jq
-for j in ${JOBS.join(' ')}; do
-  t=ferry-$j-$s.timer
-  echo "timer $j $(systemctl is-enabled "$t" 2>/dev/null || true)/$(systemctl is-active "$t" 2>/dev/null || true)"
-  test -f "/etc/systemd/system/$t" && echo "unit $j"
-done
+timer() {
+  echo "timer $1 $(systemctl is-enabled "$2" 2>/dev/null || true)/$(systemctl is-active "$2" 2>/dev/null || true)"
+  test -f "/etc/systemd/system/$2" && echo "unit $1"
+}
+${TIMER_KEYS.map((k) => `timer ${k} "${unitName('$s', 'timer', k)}"`).join('\n')}
 test -f "/etc/ferry/backup/$s.json" && echo config
 true`;
 
 const INSTALL_JQ = aptInstall(['jq']);
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
-const wantedJobs = (i: ScheduleStepInput): Job[] => JOBS.filter((j) => i.calendars[j] !== undefined);
+const wantedJobs = (i: ScheduleStepInput): TimerKey[] => wantedTimers(i.calendars);
 
 /** A file to write: its content (a password as a Secret) and the hash it must have. */
 interface Wanted extends Omit<ScheduleFile, 'content'> {
@@ -98,21 +102,22 @@ async function wantedFiles(ctx: StepContext, i: ScheduleStepInput) {
   return { files: [...files, ...auth.wanted], unneeded: auth.unneeded };
 }
 
-const TIMER_LINE = new RegExp(`^timer (${JOBS.join('|')}) (.*)$`);
-const UNIT_LINE = new RegExp(`^unit (${JOBS.join('|')})$`);
+const KEYS = TIMER_KEYS.map((k) => k.replace('.', '\\.')).join('|');
+const TIMER_LINE = new RegExp(`^timer (${KEYS}) (.*)$`);
+const UNIT_LINE = new RegExp(`^unit (${KEYS})$`);
 
 async function readState(ctx: StepContext, i: ScheduleStepInput, paths: string[]) {
   const r = await ctx.transport.exec(script(STATE, i.stack, ...paths), { sudo: i.sudo });
   const sums = new Map<string, string>();
-  const timers: Partial<Record<Job, string>> = {};
-  const units: Job[] = [];
+  const timers: Partial<Record<TimerKey, string>> = {};
+  const units: TimerKey[] = [];
   for (const l of r.stdout.split('\n')) {
     const sum = /^sum ([0-9a-f]{64}) (.+)$/.exec(l);
     if (sum) sums.set(sum[2]!, sum[1]!);
     const timer = TIMER_LINE.exec(l);
-    if (timer) timers[timer[1] as Job] = timer[2]!;
+    if (timer) timers[timer[1] as TimerKey] = timer[2]!;
     const unit = UNIT_LINE.exec(l);
-    if (unit) units.push(unit[1] as Job);
+    if (unit) units.push(unit[1] as TimerKey);
   }
   return { sums, timers, units, jq: /^jq$/m.test(r.stdout), config: /^config$/m.test(r.stdout) };
 }
@@ -122,18 +127,34 @@ const DOING: Record<Job, string> = {
   drill: 'a restore drill',
   check: 'a check of every repository (restic check --read-data-subset)',
 };
+const doing = (k: TimerKey): string => (kindOf(k) ? `a backup of the ${kindOf(k)} alone` : DOING[k as Job]);
 const KEY: Record<Job, string> = { backup: 'schedule', drill: 'drill', check: 'check' };
+/** The key of ferry.yml that gives a timer its calendar. */
+const keyOf = (k: TimerKey): string => (kindOf(k) ? `schedule/${kindOf(k)}` : KEY[k as Job]);
+
+/** Whether the stack has a source of the kind. */
+function hasKind(i: ScheduleStepInput, kind: BackupKind): boolean {
+  return kind === 'release' ? i.sources.release : i.sources[kind].length > 0;
+}
 
 async function validCalendars(ctx: StepContext, i: ScheduleStepInput): Promise<void> {
+  const idle = wantedJobs(i).find((j) => kindOf(j) && !hasKind(i, kindOf(j)!));
+  if (idle)
+    throw new StepError(
+      'backup-schedule-invalid',
+      `${i.server}: ${i.stack}'s backups have a schedule of their own for ${kindOf(idle)}, but back up no ${kindOf(idle)}: its timer would have nothing to do`,
+      `Take \`${kindOf(idle)}\` out of \`backups.schedule\`, or back up a source of that kind.`,
+      `stacks/${i.stack}/backups/schedule/${kindOf(idle)}`,
+    );
   for (const j of wantedJobs(i)) {
     const calendar = i.calendars[j]!;
     const r = await ctx.transport.exec(cmd('systemd-analyze', 'calendar', '--', calendar), { sudo: i.sudo });
     if (r.code !== 0)
       throw new StepError(
         'backup-schedule-invalid',
-        `${i.server}: systemd does not accept the ${KEY[j]} "${calendar}" of ${i.stack}'s backups: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`,
-        `Give \`backups.${KEY[j]}\` a systemd calendar expression: daily, hourly, weekly, "*-*-* 03:00", "Mon..Fri 02:30" (see \`man systemd.time\`); \`systemd-analyze calendar EXPR\` on the server checks one.`,
-        `stacks/${i.stack}/backups/${KEY[j]}`,
+        `${i.server}: systemd does not accept the ${keyOf(j).replace('/', ' ')} "${calendar}" of ${i.stack}'s backups: ${r.stderr.trim().split('\n').pop() ?? `exit ${r.code}`}`,
+        `Give \`backups.${keyOf(j).replace('/', '.')}\` a systemd calendar expression: daily, hourly, weekly, "*-*-* 03:00", "Mon..Fri 02:30" (see \`man systemd.time\`); \`systemd-analyze calendar EXPR\` on the server checks one.`,
+        `stacks/${i.stack}/backups/${keyOf(j)}`,
       );
   }
 }
@@ -178,7 +199,7 @@ function summary(i: ScheduleStepInput, o: Observed): string {
     ...wantedJobs(i).map(
       (j) => `timer ${unitName(i.stack, 'timer', j)} enabled and started (OnCalendar=${i.calendars[j]})`,
     ),
-    ...o.remove.map((j) => `remove the timer ${unitName(i.stack, 'timer', j)} (no ${KEY[j]} configured)`),
+    ...o.remove.map((j) => `remove the timer ${unitName(i.stack, 'timer', j)} (no ${keyOf(j)} configured)`),
   ];
   return parts.join(', ');
 }
@@ -187,7 +208,7 @@ function summary(i: ScheduleStepInput, o: Observed): string {
 const REMOVE_JOB = `systemctl disable --now "$1" 2>/dev/null || true
 systemctl reset-failed "$2" 2>/dev/null || true
 rm -f "/etc/systemd/system/$1" "/etc/systemd/system/$2"`;
-const removeJob = (stack: string, j: Job) =>
+const removeJob = (stack: string, j: TimerKey) =>
   script(REMOVE_JOB, unitName(stack, 'timer', j), unitName(stack, 'service', j));
 /** With no job left: the stack's configuration and Redis password files. */
 const removeConfig = (stack: string) =>
@@ -246,7 +267,7 @@ export function scheduleStep(i: ScheduleStepInput): Step<Observed> {
     doc: () => ({
       purpose:
         wanted.length > 0
-          ? `Systemd timers (Persistent=true) run ${RUNNER_PATH} on the server, without Ferry: ${wanted.map((j) => `${DOING[j]} at ${i.calendars[j]}`).join(', ')}.`
+          ? `Systemd timers (Persistent=true) run ${RUNNER_PATH} on the server, without Ferry: ${wanted.map((j) => `${doing(j)} at ${i.calendars[j]}`).join(', ')}.`
           : 'No schedule is configured: timers left by an earlier one are removed.',
       commands: [
         ...(wanted.length > 0
@@ -258,7 +279,7 @@ export function scheduleStep(i: ScheduleStepInput): Step<Observed> {
               ),
             ]
           : [render(removeConfig(i.stack))]),
-        ...JOBS.filter((j) => !wanted.includes(j)).map((j) => `when present: ${render(removeJob(i.stack, j))}`),
+        ...TIMER_KEYS.filter((j) => !wanted.includes(j)).map((j) => `when present: ${render(removeJob(i.stack, j))}`),
       ],
       verify:
         wanted.length > 0

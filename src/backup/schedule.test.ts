@@ -41,6 +41,8 @@ goldenTests('backup', [
   { file: 'ferry-backup-shop.timer', render: () => renderTimer('shop', '*-*-* 03:00') },
   { file: 'ferry-drill-shop.service', render: () => renderService('shop', 'drill') },
   { file: 'ferry-drill-shop.timer', render: () => renderTimer('shop', 'Sun 04:00', 'drill') },
+  { file: 'ferry-backup-shop.postgres.service', render: () => renderService('shop', 'backup.postgres') },
+  { file: 'ferry-backup-shop.postgres.timer', render: () => renderTimer('shop', 'hourly', 'backup.postgres') },
 ]);
 
 const bash = (script: string, env: Record<string, string> = {}) =>
@@ -208,5 +210,73 @@ test("a bucket's keys file and region are in the runner's environment for restic
   assert.equal(
     render(restic(bucket, 'snapshots')),
     'env RESTIC_PASSWORD_FILE=/etc/ferry/backup/shop.password AWS_SHARED_CREDENTIALS_FILE=/etc/ferry/backup/shop.repo-b2 AWS_DEFAULT_REGION=eu-central-003 restic -r s3:https://s3.eu-central-003.backblazeb2.com/shop-backups/app snapshots',
+  );
+});
+
+test('a kind on a calendar of its own: a service and a timer of its own, whose run backs up that kind', () => {
+  const files = scheduleFiles({ ...input, calendars: { backup: 'daily', 'backup.postgres': 'hourly' } });
+  assert.deepEqual(
+    files.map((f) => f.path.split('/').pop()),
+    [
+      'backup-run',
+      'shop.json',
+      'ferry-backup-shop.service',
+      'ferry-backup-shop.timer',
+      'ferry-backup-shop.postgres.service',
+      'ferry-backup-shop.postgres.timer',
+    ],
+  );
+  assert.match(files[4]!.content, /^ExecStart=\/usr\/local\/lib\/ferry\/backup-run shop run postgres$/m);
+  assert.match(files[5]!.content, /^OnCalendar=hourly$/m);
+});
+
+/** The runner sourced with the test configuration, `only` set, then `script`. */
+function withRunner(script: string, only: string) {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-runner-carry-'));
+  const runner = join(dir, 'backup-run');
+  writeFileSync(runner, renderRunner());
+  writeFileSync(join(dir, 'shop.json'), renderRunnerConfig(input));
+  return bash(`. ${runner} && stack=shop config=${dir}/shop.json only=${only} && ${script}`);
+}
+
+const PREV = JSON.stringify({
+  at: '2026-12-01T03:00:00.000Z',
+  postgres: [{ service: 'db', snapshot: 'p1', tables: [] }],
+  mysql: [{ service: 'legacy', snapshot: 'm1', at: '2026-11-30T03:00:00.000Z' }],
+  redis: [{ service: 'cache', snapshot: 'r1' }],
+  volumes: [{ name: 'uploads', snapshot: 'v1' }],
+  paths: [{ name: './media', snapshot: 'd1' }],
+  release: { name: 'r-7', snapshot: 'x1' },
+});
+
+test("a kind's run carries the other kinds over from a manifest that has every source, each entry with the time it was backed up", () => {
+  const ok = withRunner(`carries '${PREV}' && echo carries`, 'postgres');
+  assert.equal(ok.stdout.trim(), 'carries', ok.stderr);
+  const lacking = JSON.parse(PREV) as { redis: unknown[] };
+  lacking.redis = [];
+  const no = withRunner(`carries '${JSON.stringify(lacking)}' || echo lacks`, 'postgres');
+  assert.equal(no.stdout.trim(), 'lacks', 'a Redis service the manifest does not have: every kind runs');
+  const own = withRunner(`carries '${JSON.stringify(lacking)}' && echo carries`, 'redis');
+  assert.equal(own.stdout.trim(), 'carries', 'the kind the run backs up need not be in it');
+  const noRelease = JSON.parse(PREV) as { release?: unknown };
+  delete noRelease.release;
+  assert.equal(withRunner(`carries '${JSON.stringify(noRelease)}' || echo lacks`, 'postgres').stdout.trim(), 'lacks');
+  const f = join(mkdtempSync(join(tmpdir(), 'ferry-carry-')), 'out');
+  const carried = withRunner(
+    `carry mysql '${PREV}' ${f} && carry redis '${PREV}' ${f} && carry release '${PREV}' ${f}`,
+    'postgres',
+  );
+  assert.equal(carried.status, 0, carried.stderr);
+  assert.deepEqual(
+    readFileSync(f, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown),
+    [
+      { service: 'legacy', snapshot: 'm1', at: '2026-11-30T03:00:00.000Z' },
+      { service: 'cache', snapshot: 'r1', at: '2026-12-01T03:00:00.000Z' },
+      { name: 'r-7', snapshot: 'x1', at: '2026-12-01T03:00:00.000Z' },
+    ],
+    'an entry keeps the time it was first backed up',
   );
 });

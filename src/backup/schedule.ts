@@ -6,7 +6,14 @@
  */
 import { bucketEnv, httpServerOf, sftpCommand, type RepoAccess } from './restic.js';
 import { currentLink } from '../deploy/layout.js';
-import { DEFAULT_CHECK_READ, keptDays, type BackupDef, type BackupRetention } from '../model/backup.js';
+import {
+  BACKUP_KINDS,
+  DEFAULT_CHECK_READ,
+  keptDays,
+  type BackupDef,
+  type BackupKind,
+  type BackupRetention,
+} from '../model/backup.js';
 import { RUNNER_PATH, runnerConfigPath, renderRunner } from './runner.js';
 import type { BackupSources } from './sources.js';
 
@@ -14,22 +21,48 @@ import type { BackupSources } from './sources.js';
 export type Job = 'backup' | 'drill' | 'check';
 export const JOBS: readonly Job[] = ['backup', 'drill', 'check'];
 
-export const unitName = (stack: string, kind: 'service' | 'timer', job: Job = 'backup'): string =>
-  `ferry-${job}-${stack}.${kind}`;
-export const unitPath = (stack: string, kind: 'service' | 'timer', job: Job = 'backup'): string =>
-  `/etc/systemd/system/${unitName(stack, kind, job)}`;
+/**
+ * A timer of the stack, by its key: a job (`backup`, `drill`, `check`), or `backup.KIND`,
+ * the backups of one kind on a calendar of its own (`backups.schedule.KIND`).
+ */
+export type TimerKey = Job | `backup.${BackupKind}`;
+export const TIMER_KEYS: readonly TimerKey[] = [
+  'backup',
+  ...BACKUP_KINDS.map((k) => `backup.${k}` as const),
+  'drill',
+  'check',
+];
+/** The kind a key backs up alone; undefined for a job. */
+export const kindOf = (key: TimerKey): BackupKind | undefined =>
+  key.startsWith('backup.') ? (key.slice(7) as BackupKind) : undefined;
+export const jobOf = (key: TimerKey): Job => (kindOf(key) ? 'backup' : (key as Job));
 
-/** The calendars of a stack's `backups`: `schedule` for the backup timer, `drill` and `check` for theirs. */
-export const calendarsOf = (def: Pick<BackupDef, 'schedule' | 'drill' | 'check'>): Partial<Record<Job, string>> => ({
+/** `ferry-JOB-STACK.TYPE`; a kind's `ferry-backup-STACK.KIND.TYPE` (a stack's name has no dot). */
+export const unitName = (stack: string, type: 'service' | 'timer', key: TimerKey = 'backup'): string => {
+  const kind = kindOf(key);
+  return kind ? `ferry-backup-${stack}.${kind}.${type}` : `ferry-${key}-${stack}.${type}`;
+};
+export const unitPath = (stack: string, type: 'service' | 'timer', key: TimerKey = 'backup'): string =>
+  `/etc/systemd/system/${unitName(stack, type, key)}`;
+
+/** The calendars of a stack's `backups`: `schedule` for the backup timer (and each kind's own), `drill` and `check` for theirs. */
+export const calendarsOf = (
+  def: Pick<BackupDef, 'schedule' | 'kindSchedules' | 'drill' | 'check'>,
+): Partial<Record<TimerKey, string>> => ({
   ...(def.schedule !== undefined ? { backup: def.schedule } : {}),
+  ...Object.fromEntries(Object.entries(def.kindSchedules ?? {}).map(([k, c]) => [`backup.${k}`, c])),
   ...(def.drill !== undefined ? { drill: def.drill } : {}),
   ...(def.check !== undefined ? { check: def.check } : {}),
 });
 
+/** The timers the calendars want, in the order of TIMER_KEYS. */
+export const wantedTimers = (calendars: Partial<Record<TimerKey, string>>): TimerKey[] =>
+  TIMER_KEYS.filter((k) => calendars[k] !== undefined);
+
 export interface ScheduleInput {
   stack: string;
-  /** When each job runs: a systemd calendar expression (`daily`, `*-*-* 03:00`); a job left out has no timer. */
-  calendars: Partial<Record<Job, string>>;
+  /** When each job (and kind) runs: a systemd calendar expression (`daily`, `*-*-* 03:00`); one left out has no timer. */
+  calendars: Partial<Record<TimerKey, string>>;
   sources: BackupSources;
   repos: RepoAccess[];
   retention: BackupRetention;
@@ -67,18 +100,23 @@ export function renderRunnerConfig(i: ScheduleInput): string {
 }
 
 const WHAT: Record<Job, string> = { backup: 'backup', drill: 'restore drill', check: 'repository check' };
+const what = (key: TimerKey): string => {
+  const kind = kindOf(key);
+  return kind ? `backup of the ${kind}` : WHAT[key as Job];
+};
 
-export function renderService(stack: string, job: Job = 'backup'): string {
+export function renderService(stack: string, key: TimerKey = 'backup'): string {
+  const job = jobOf(key);
   return [
-    `# Written by Ferry (\`ferry backup run\`): the scheduled ${WHAT[job]} of stack ${stack}.`,
+    `# Written by Ferry (\`ferry backup run\`): the scheduled ${what(key)} of stack ${stack}.`,
     '[Unit]',
-    `Description=Ferry ${WHAT[job]} of stack ${stack}`,
+    `Description=Ferry ${what(key)} of stack ${stack}`,
     'Wants=network-online.target',
     'After=network-online.target docker.service',
     '',
     '[Service]',
     'Type=oneshot',
-    `ExecStart=${RUNNER_PATH} ${stack} ${job === 'backup' ? 'run' : job}`,
+    `ExecStart=${RUNNER_PATH} ${stack} ${job === 'backup' ? 'run' : job}${kindOf(key) ? ` ${kindOf(key)}` : ''}`,
     'Nice=10',
     'IOSchedulingClass=best-effort',
     'IOSchedulingPriority=7',
@@ -87,11 +125,11 @@ export function renderService(stack: string, job: Job = 'backup'): string {
   ].join('\n');
 }
 
-export function renderTimer(stack: string, schedule: string, job: Job = 'backup'): string {
+export function renderTimer(stack: string, schedule: string, key: TimerKey = 'backup'): string {
   return [
-    `# Written by Ferry (\`ferry backup run\`): when the ${WHAT[job]} of stack ${stack} runs.`,
+    `# Written by Ferry (\`ferry backup run\`): when the ${what(key)} of stack ${stack} runs.`,
     '[Unit]',
-    `Description=Ferry ${WHAT[job]} schedule of stack ${stack}`,
+    `Description=Ferry ${what(key)} schedule of stack ${stack}`,
     '',
     '[Timer]',
     `OnCalendar=${schedule}`,
@@ -113,7 +151,7 @@ export interface ScheduleFile {
 
 /** Every file of the stack's schedules, the runner first; none when no job has a calendar. */
 export function scheduleFiles(i: ScheduleInput): ScheduleFile[] {
-  const jobs = JOBS.filter((j) => i.calendars[j] !== undefined);
+  const jobs = wantedTimers(i.calendars);
   if (jobs.length === 0) return [];
   return [
     { path: RUNNER_PATH, content: renderRunner(), mode: 0o755 },

@@ -95,6 +95,8 @@ interface RunRow {
   time: string;
   kinds: string[];
   complete: boolean;
+  /** A run of one kind: when the oldest entry it carried over from an earlier run was backed up. */
+  oldest?: string;
 }
 
 /** Snapshots grouped by backup run, newest first; a run without its manifest is incomplete. */
@@ -105,8 +107,11 @@ export function runsOf(repository: string, snaps: Snapshot[]): RunRow[] {
     if (!run) continue;
     const row = runs.get(run) ?? { repository, run, time: s.time, kinds: [], complete: false };
     const kind = tagOf(s, 'kind') ?? '?';
-    if (kind === 'manifest') row.complete = true;
-    else row.kinds.push(`${kind} ${tagOf(s, 'source') ?? ''}`.trim());
+    if (kind === 'manifest') {
+      row.complete = true;
+      const oldest = tagOf(s, 'oldest');
+      if (oldest) row.oldest = oldest;
+    } else row.kinds.push(`${kind} ${tagOf(s, 'source') ?? ''}`.trim());
     if (s.time < row.time) row.time = s.time;
     runs.set(run, row);
   }
@@ -147,7 +152,7 @@ export function backupListCommand(stack: string, flags: BackupFlags, io: CliIo):
       if (rows.length === 0 && errors.length === 0) io.out(`no backups of ${stack} yet\n`);
       for (const r of rows)
         io.out(
-          `${r.time.slice(0, 19)}Z  ${r.run}  ${r.repository}  ${r.complete ? '' : '(incomplete) '}${r.kinds.join(', ')}\n`,
+          `${r.time.slice(0, 19)}Z  ${r.run}  ${r.repository}  ${r.complete ? '' : '(incomplete) '}${r.kinds.join(', ')}${r.oldest ? ` (the rest carried over, backed up from ${r.oldest.slice(0, 19)}Z)` : ''}\n`,
         );
       for (const e of errors) io.err(`${e.repository}: ${renderError(e.error)}`);
     }
@@ -232,6 +237,8 @@ interface ScheduleRow {
   drill?: JobRow;
   /** The repository check timer, when `backups.check` is set. */
   check?: JobRow & { read: string };
+  /** The timers of kinds backed up on a calendar of their own. */
+  kinds?: (JobRow & { kind: string })[];
 }
 
 interface JobRow {
@@ -272,6 +279,12 @@ async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise
   };
   const drillRow = job(drill, facts.drillSchedules[name], 'drill');
   const checkRow = job(check, facts.checkSchedules[name], 'check');
+  // A kind's timer, like a drill's: a failed run is a problem until one of its own passes.
+  const kinds = Object.entries(b.def.kindSchedules ?? {}).map(([kind, calendar]) => {
+    const state = facts.schedules[`${name}.${kind}`] ?? NO_TIMER;
+    const p = scheduleProblem(state, undefined, now.getTime(), 'backup');
+    return { kind, calendar, ...timerFields(state), ...(p ? { problem: p } : {}) };
+  });
   return {
     stack: name,
     schedule: schedule ?? null,
@@ -284,6 +297,7 @@ async function scheduleRow(s: Session, name: string, rows: StatusRow[]): Promise
       : {}),
     ...(drillRow ? { drill: drillRow } : {}),
     ...(checkRow ? { check: { ...checkRow, read: b.def.checkRead ?? DEFAULT_CHECK_READ } } : {}),
+    ...(kinds.length > 0 ? { kinds } : {}),
   };
 }
 
@@ -297,17 +311,23 @@ function renderScheduleRow(r: ScheduleRow): string {
     d
       ? `${r.stack}  ${j} ${d.calendar}${what}: ${next(d.next)}${d.problem ? `; PROBLEM: ${d.problem} (journalctl -u ferry-${j}-${r.stack}.service)` : ''}\n`
       : '';
-  return `${line}${job('drill', r.drill)}${job('check', r.check, r.check ? ` (reads ${r.check.read} of the packs)` : '')}`;
+  const kinds = (r.kinds ?? []).map(
+    (k) =>
+      `${r.stack}  schedule ${k.kind} ${k.calendar}: ${next(k.next)}${k.problem ? `; PROBLEM: ${k.problem} (journalctl -u ferry-backup-${r.stack}.${k.kind}.service)` : ''}\n`,
+  );
+  return `${line}${kinds.join('')}${job('drill', r.drill)}${job('check', r.check, r.check ? ` (reads ${r.check.read} of the packs)` : '')}`;
 }
 
 async function repoRows(s: Session, name: string): Promise<StatusRow[]> {
   return (await repoRuns(s, name)).map((r) => {
     if (r.error) return { stack: name, repository: r.repository, error: r.error };
     const last = r.runs.find((x) => x.complete);
+    // The data's age: a run of one kind carried the others over from older runs.
+    const at = last?.oldest ?? last?.time;
     return {
       stack: name,
       repository: r.repository,
-      ...(last ? { last: last.time, age_ms: Date.now() - Date.parse(last.time) } : {}),
+      ...(at ? { last: at, age_ms: Date.now() - Date.parse(at) } : {}),
     };
   });
 }
@@ -334,7 +354,7 @@ export function backupStatusCommand(stacks: string[], flags: BackupFlags, io: Cl
         io.out(renderScheduleRow(schedules.find((x) => x.stack === name)!));
       }
     return rows.some((r) => r.error || !r.last) ||
-      schedules.some((x) => x.problem || x.drill?.problem || x.check?.problem)
+      schedules.some((x) => x.problem || x.drill?.problem || x.check?.problem || x.kinds?.some((k) => k.problem))
       ? 1
       : 0;
   });

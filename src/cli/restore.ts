@@ -15,7 +15,7 @@ import { renderPlanTable } from '../render/plan.js';
 import { stateDir } from '../state/dir.js';
 import { currentRelease } from '../deploy/release-meta.js';
 import { manifestOf } from '../backup/drill.js';
-import { proofLines, type BackupManifest, type Proof } from '../backup/manifest.js';
+import { dataAt, proofLines, type BackupManifest, type Proof } from '../backup/manifest.js';
 import { differing, liveProofs, sourceKey, type Live, type SourceRef } from '../backup/restore-live.js';
 import { restoreSteps, type RestoreInput } from '../backup/restore-steps.js';
 import { beforeDb, volumeBefore } from '../backup/restore-commands.js';
@@ -166,7 +166,7 @@ export function keptCopies(i: Pick<RestoreInput, 'stack' | 'manifest' | 'sources
   });
 }
 
-const ageMin = (m: BackupManifest): number => Math.round((Date.now() - Date.parse(m.at)) / 60_000);
+const ageMin = (m: BackupManifest): number => Math.round((Date.now() - Date.parse(dataAt(m))) / 60_000);
 
 async function confirmed(s: Session, flags: RestoreFlags, p: Prepared): Promise<void> {
   if (flags.yes) return;
@@ -219,7 +219,7 @@ export async function restoreIn(
       server: p.server,
       run: p.manifest.run,
       repository: p.repository,
-      backed_up_at: p.manifest.at,
+      backed_up_at: dataAt(p.manifest),
       restored: [],
       kept: [],
       proofs: p.same,
@@ -237,7 +237,7 @@ export async function restoreIn(
     server: i.server,
     run: i.manifest.run,
     repository: i.repo.name,
-    backed_up_at: i.manifest.at,
+    backed_up_at: dataAt(i.manifest),
     restored: i.sources.map(sourceKey),
     kept: keptCopies(i),
     proofs: i.proofs,

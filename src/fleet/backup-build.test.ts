@@ -110,3 +110,32 @@ describe('REST repositories in ferry.yml', () => {
     assert.ok(!plain.join('\n').includes('AKIA-CANARY'), 'the value is not echoed');
   });
 });
+
+test('a schedule per kind: `default` backs everything up, a kind on another calendar gets a timer of its own', () => {
+  const def = backupDef(undefined, { schedule: { default: 'daily', postgres: 'hourly', redis: 'daily' } }, '/f');
+  assert.equal(def?.schedule, 'daily');
+  assert.deepEqual(def?.kindSchedules, { postgres: 'hourly' }, 'a kind on the default calendar needs no timer');
+  assert.equal(backupDef(undefined, { schedule: 'daily' }, '/f')?.kindSchedules, undefined);
+});
+
+test('a schedule per kind without `default`, or naming a kind that is not one, is refused at its key', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'ferry-kinds-'));
+  try {
+    const load = (schedule: string) => {
+      writeFileSync(
+        join(tmp, 'ferry.yml'),
+        `servers: { app: { host: 203.0.113.5 } }\nstacks:\n  shop:\n    server: app\n    compose: compose.yml\n    backups:\n      password: { env: PW }\n      repositories: [{ name: here, path: /var/backups/shop }]\n      schedule: ${schedule}\n`,
+      );
+      writeFileSync(join(tmp, 'compose.yml'), 'services: { web: { image: nginx } }\n');
+      return loadFleetFile('ferry.yml', { cwd: tmp }).findings.map((f) => `${f.where?.path}: ${f.message}`);
+    };
+    assert.deepEqual(load('{ default: daily, postgres: hourly }'), []);
+    assert.match(load('{ postgres: hourly }').join('\n'), /stacks\/shop\/backups\/schedule.*default/);
+    assert.match(
+      load('{ default: daily, postgress: hourly }').join('\n'),
+      /stacks\/shop\/backups\/schedule.*postgress/,
+    );
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -27,6 +27,12 @@ export function backupDef(
   if (m.paths !== undefined) def.paths = m.paths;
   if (m.release !== undefined) def.release = m.release;
   if (typeof m.schedule === 'string') def.schedule = m.schedule;
+  else if (m.schedule) {
+    const { default: all, ...kinds } = m.schedule;
+    def.schedule = all;
+    const own = Object.entries(kinds).filter(([, c]) => c !== undefined && c !== all);
+    if (own.length > 0) def.kindSchedules = Object.fromEntries(own) as BackupDef['kindSchedules'];
+  }
   if (typeof m.drill === 'string') def.drill = m.drill;
   if (typeof m.check === 'string') def.check = m.check;
   if (m.check_read !== undefined) def.checkRead = m.check_read;

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { secretRefSchema } from './secret-ref-schema.js';
+import { BACKUP_KINDS, type BackupKind } from '../model/backup.js';
 
 const MAPPING = 'must be a mapping (indented `key: value` lines)';
 const NAME = /^[a-z0-9][a-z0-9_-]*$/;
@@ -168,17 +169,28 @@ export const BackupRetentionSchema = z
   .describe('How long each kind of snapshot is kept (`restic forget --keep-within`).');
 
 /** A systemd calendar expression (checked on the server), or false. */
+const calendarValue = z
+  .string({ error: 'must be a systemd calendar expression such as daily or "*-*-* 03:00", or false' })
+  .regex(/^[A-Za-z0-9*:,./~ +-]+$/, {
+    error:
+      'must be a systemd calendar expression such as daily or "*-*-* 03:00" (letters, digits, spaces and * : , . / ~ + -)',
+  });
+
+const SCHEDULE_ERROR = `must be a systemd calendar expression (daily, "*-*-* 03:00"), false, or a mapping of \`default\` (required: when everything is backed up) and kinds (${BACKUP_KINDS.join(', ')}) to calendar expressions`;
+
+/** A calendar per kind of source, in a schedule per kind. */
+const KIND_CALENDARS = Object.fromEntries(
+  BACKUP_KINDS.map((k) => [
+    k,
+    calendarValue
+      .optional()
+      .describe(`When the ${k} sources alone are backed up as well, more often than \`default\` (a run of its own).`),
+  ]),
+) as Record<BackupKind, z.ZodOptional<typeof calendarValue>>;
+
 const calendar = (what: string) =>
   z
-    .union([
-      z.literal(false),
-      z
-        .string({ error: 'must be a systemd calendar expression such as daily or "*-*-* 03:00", or false' })
-        .regex(/^[A-Za-z0-9*:,./~ +-]+$/, {
-          error:
-            'must be a systemd calendar expression such as daily or "*-*-* 03:00" (letters, digits, spaces and * : , . / ~ + -)',
-        }),
-    ])
+    .union([z.literal(false), calendarValue])
     .optional()
     .describe(what);
 
@@ -211,9 +223,25 @@ export const BackupsSchema = z
           'Whether the running release (its compose files, env files and configs, as the server runs them) is backed up. Default: true.',
         ),
       retention: BackupRetentionSchema.optional(),
-      schedule: calendar(
-        'When the server backs the stack up by itself: a systemd calendar expression (`OnCalendar=`: `daily`, `hourly`, `*-*-* 03:00`), checked by systemd-analyze on the server; a systemd timer runs the backup without Ferry. false: no timer (a stack can turn off the fleet default). Default: none.',
-      ),
+      schedule: z
+        .union(
+          [
+            z.literal(false),
+            calendarValue,
+            z.strictObject(
+              {
+                default: calendarValue.describe('When every source is backed up (a full run).'),
+                ...KIND_CALENDARS,
+              },
+              { error: SCHEDULE_ERROR },
+            ),
+          ],
+          { error: SCHEDULE_ERROR },
+        )
+        .optional()
+        .describe(
+          "When the server backs the stack up by itself: a systemd calendar expression (`OnCalendar=`: `daily`, `hourly`, `*-*-* 03:00`), checked by systemd-analyze on the server; a systemd timer runs the backup without Ferry. Or a schedule per kind: `{ default: daily, postgres: hourly }` backs everything up daily and the Postgres services hourly too (each run's manifest carries the other kinds over from the run before). false: no timer (a stack can turn off the fleet default). Default: none.",
+        ),
       drill: calendar(
         'When the server runs a restore drill of every repository by itself (as `ferry backup drill` does: every pack read, the latest run restored into scratch containers and proven): a systemd calendar expression such as `weekly` or `Sun 04:00`. false: none. Default: none.',
       ),

@@ -33,6 +33,10 @@ export interface S3RepositoryDef {
   rest?: undefined;
 }
 
+/** The kinds of sources, as `retention` and a schedule per kind name them. */
+export const BACKUP_KINDS = ['postgres', 'mysql', 'redis', 'volumes', 'paths', 'release'] as const;
+export type BackupKind = (typeof BACKUP_KINDS)[number];
+
 /** Days kept, per kind. */
 export interface BackupRetention {
   postgres: number;
@@ -81,8 +85,13 @@ export interface BackupDef {
   /** Whether the running release (compose files, env files, configs) is backed up; undefined: yes. */
   release?: boolean;
   retention: BackupRetention;
-  /** A systemd calendar expression: a timer on the server runs the backup; undefined: only by hand. */
+  /** A systemd calendar expression: a timer on the server runs the backup (every source); undefined: only by hand. */
   schedule?: string;
+  /**
+   * Kinds backed up on a calendar of their own as well (more often than `schedule`): a timer
+   * each, whose run backs up that kind and carries the others over from the run before.
+   */
+  kindSchedules?: Partial<Record<BackupKind, string>>;
   /** When the server runs a restore drill of every repository by itself; undefined: only by hand. */
   drill?: string;
   /** When the server checks every repository by itself (`restic check --read-data-subset`); undefined: never. */

@@ -23,7 +23,7 @@ export function backupRules(t: Thresholds): RuleGroup {
         for: '10m',
         severity: 'critical',
         summary: 'The last good backup of {{ $labels.stack }} into {{ $labels.repository }} is too old',
-        description: `The last backup run of {{ $labels.stack }} on {{ $labels.server }} into {{ $labels.repository }} that ended with its manifest began over ${t.backupMaxAgeHours} hours ago: a loss of the server now loses that much data. Run \`ferry backup run {{ $labels.stack }}\` and read why the last runs failed.`,
+        description: `The oldest data in the last backup run of {{ $labels.stack }} on {{ $labels.server }} into {{ $labels.repository }} that ended with its manifest was backed up over ${t.backupMaxAgeHours} hours ago (a run of one kind carries the others over): a loss of the server now loses that much data. Run \`ferry backup run {{ $labels.stack }}\` and read why the last runs failed.`,
         proof: {
           series: [
             {

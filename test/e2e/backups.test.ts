@@ -409,6 +409,77 @@ async function scheduledDrillFails(h1: TestbedHost, ctx: ReturnType<typeof ferry
   }
 }
 
+/**
+ * `schedule: { default, postgres }`: a timer of its own backs up the database alone, without
+ * Ferry; its manifest carries the Redis keys and the files over from the run before, each
+ * with the time it was backed up, and a drill proves every row, key and file of it.
+ */
+async function kindScheduled(dir: string, h1: TestbedHost, h2: TestbedHost, ctx: ReturnType<typeof ferryOn>) {
+  const kindTimer = `ferry-backup-${STACK}.postgres.timer`;
+  writeStack(dir, h1, h2, '{ default: "*-*-* 03:00", postgres: hourly }', 'weekly');
+  const r = await ctx.run(['backup', 'run', STACK]);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(
+    r.err,
+    /backup\/schedule \(backup schedule backup \*-\*-\* 03:00, backup\.postgres hourly, drill weekly on bk1\): changed/,
+  );
+  assert.equal(onHost(h1, `systemctl is-enabled ${kindTimer}; systemctl is-active ${kindTimer}`), 'enabled\nactive\n');
+  assert.match(onHost(h1, `systemctl show -p TimersCalendar ${kindTimer}`), /OnCalendar=\*-\*-\* \*:00:00 /);
+  const full = (await completeRuns(ctx.run)).length;
+  const sql = (q: string) =>
+    onHost(h1, `docker exec ${containerOf(STACK, 'db')} psql -XAtq -v ON_ERROR_STOP=1 -U shop -d shop -c "${q}"`);
+  sql("INSERT INTO items (name, price) VALUES ('after the full run', 1)");
+  try {
+    const started = startService(h1, `ferry-backup-${STACK}.postgres.service`);
+    ctx.outputs.push(started.journal);
+    assert.equal(started.code, 0, started.journal);
+    assert.match(started.journal, /run \S+ \(the postgres\) into local complete/);
+    const list = await ctx.run(['backup', 'list', STACK, '--json']);
+    const runs = JSON.parse(list.out).runs as {
+      repository: string;
+      complete: boolean;
+      kinds: string[];
+      oldest?: string;
+      time: string;
+    }[];
+    assert.equal(runs.filter((x) => x.complete).length, full + 2, 'one more run into each repository');
+    const newest = runs.find((x) => x.repository === 'local' && x.complete)!;
+    assert.deepEqual(newest.kinds, ['postgres db'], 'the database alone');
+    assert.ok(newest.oldest && newest.oldest < newest.time, `carried over from before: ${JSON.stringify(newest)}`);
+    const d = await ctx.run(['backup', 'drill', STACK, '--repository', 'local', '--json']);
+    assert.equal(d.code, 0, d.err + d.out);
+    const report = JSON.parse(d.out) as {
+      ok: boolean;
+      backed_up_at: string;
+      proofs: { what: string; found: string }[];
+    };
+    assert.equal(report.ok, true);
+    const found = Object.fromEntries(report.proofs.map((p) => [p.what, p.found.split(',')[0]]));
+    assert.equal(found['postgres db public.items'], `${ROWS + 1} rows`, 'the row written after the full run');
+    assert.equal(found['redis cache'], `${KEYS} keys`);
+    assert.equal(found['volume uploads'], '41 files');
+    assert.equal(report.backed_up_at, newest.oldest, "the data's age is the oldest entry's");
+    assert.ok(
+      lastGood(metricsOf('local')) * 1000 <= Date.parse(newest.oldest!),
+      'the metrics give the oldest data too',
+    );
+    const status = await ctx.run(['backup', 'status', STACK, '--json']);
+    assert.equal(status.code, 0, status.err + status.out);
+    const kinds = JSON.parse(status.out).schedules[0].kinds as {
+      kind: string;
+      calendar: string;
+      timer: string;
+      last_result?: string;
+    }[];
+    assert.deepEqual(
+      kinds.map((k) => `${k.kind} ${k.calendar} ${k.timer} ${k.last_result}`),
+      ['postgres hourly active success'],
+    );
+  } finally {
+    sql("DELETE FROM items WHERE name = 'after the full run'");
+  }
+}
+
 /** A good run clears the failed run's problem; then `schedule: false` takes the timer, its units and its configuration away. */
 async function scheduleRemoved(dir: string, h1: TestbedHost, h2: TestbedHost, run: Runner): Promise<void> {
   const good = await run(['backup', 'run', STACK]);
@@ -663,6 +734,9 @@ describe(
 
     test('a scheduled run with the database down fails with the reason in its journal; metrics keep the last good run', () =>
       scheduledRunFails(h1, ctx));
+
+    test('a kind on a calendar of its own: its timer backs up the database alone, carrying the rest over; a drill proves it all', () =>
+      kindScheduled(dir, h1, h2, ctx));
 
     test('a good run after the failed one clears the problem; schedule: false takes the timer away', () =>
       scheduleRemoved(dir, h1, h2, run));

@@ -127,3 +127,29 @@ test('a check schedule without an active timer is an error; so is a last schedul
   ]);
   assert.deepEqual(messages(backups({ check: 'daily' }), facts({ runs, checkSchedules: { shop: daily } })), []);
 });
+
+test("a kind on a schedule of its own: its timer missing, then its last scheduled run failed, are errors naming the kind's key", () => {
+  const def = backups({ schedule: 'daily', kindSchedules: { postgres: 'hourly' } });
+  const runs = goodRuns(2);
+  assert.deepEqual(messages(def, facts({ runs, schedules: { shop: daily } })), [
+    'error backups.schedule.postgres of shop is "hourly", but on app its timer says: the timer is missing: no scheduled backup will run',
+  ]);
+  const hourly = { ...daily, intervalMs: 3600_000, lastResult: 'exit-code', lastExit: '2026-12-03T07:00:10Z' };
+  const failed = backupAge(
+    shop(def),
+    new Map([['app', facts({ runs, schedules: { shop: daily, 'shop.postgres': hourly } })]]),
+  );
+  assert.deepEqual(
+    failed.map((f) => [f.message, f.where?.path]),
+    [
+      [
+        'backups.schedule.postgres of shop is "hourly", but on app its timer says: the last scheduled run failed (exit-code, 2026-12-03T07:00Z)',
+        'stacks/shop/backups/schedule/postgres',
+      ],
+    ],
+  );
+  assert.deepEqual(
+    messages(def, facts({ runs, schedules: { shop: daily, 'shop.postgres': { ...hourly, lastResult: 'success' } } })),
+    [],
+  );
+});

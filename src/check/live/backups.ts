@@ -66,8 +66,30 @@ function stackFindings(st: StackView, f: HostFacts): Finding[] {
       `${st.name} has no backup schedule, and its last good backup is ${span(now - newest * 1000)} old: that much data would be lost`,
       'Give `backups` a `schedule` (`daily`, `"*-*-* 03:00"`): a timer on the server then backs up without Ferry.',
     );
-  out.push(...drillFindings(st, f, where), ...checkFindings(st, f, where));
+  out.push(...drillFindings(st, f, where), ...checkFindings(st, f, where), ...kindFindings(st, f, where));
   return out;
+}
+
+/** A kind's own schedule without its active timer, and its last scheduled run failed. */
+function kindFindings(st: StackView, f: HostFacts, where: { host: string; path: string }): Finding[] {
+  return Object.entries(st.def.backups!.kindSchedules ?? {}).flatMap(([kind, calendar]) => {
+    const timer = f.backups.schedules[`${st.name}.${kind}`];
+    const unit = `ferry-backup-${st.name}.${kind}.service`;
+    const problem = scheduleProblem(timer ?? { timer: 'missing' }, undefined, Date.parse(f.collectedAt));
+    if (!problem) return [];
+    return [
+      finding(
+        'backup-age',
+        'error',
+        `backups.schedule.${kind} of ${st.name} is "${calendar}", but on ${st.server} its timer says: ${problem}`,
+        { ...where, path: `${where.path}/schedule/${kind}` },
+        timer
+          ? `\`journalctl -u ${unit}\` says why; \`ferry backup run ${st.name}\` backs up now and reinstalls the timers.`
+          : `Run \`ferry backup run ${st.name}\`: it installs the timers.`,
+        ids(st),
+      ),
+    ];
+  });
 }
 
 /** A repository check schedule without its active timer, and a last scheduled check that failed. */
