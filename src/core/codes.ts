@@ -68,6 +68,7 @@ export const FINDING_CODES = [
   'outside-project',
   'build-context-missing',
   'build-context-unsupported',
+  'build-option-unsupported',
   'build-image-unnamed',
   'tune-not-postgres',
   'tune-memory-unknown',

@@ -231,3 +231,18 @@ test('the build step: nothing when the tag is there; else the tar on stdin, the 
     'the arguments file is removed after a failed build too',
   );
 });
+
+test('build secrets, SSH forwarding and the other keys a server build does not pass on are refused, naming them', () => {
+  const p = project(
+    APP,
+    'services:\n  api: { build: { context: ./app, secrets: [npm], ssh: [default] } }\n  web: { build: { context: ./app, network: host } }\nsecrets:\n  npm: { file: ./npm.txt }\n',
+  );
+  assert.throws(
+    () => buildsOf(p.stack, p.stack.project!.services),
+    (e: InputError) =>
+      e.findings.map((f) => `${f.code} ${f.service}`).join(', ') ===
+        'build-option-unsupported api, build-option-unsupported web' &&
+      /build\.secrets, build\.ssh/.test(e.findings[0]!.message) &&
+      /deploy\.build: local/.test(e.findings[0]!.hint ?? ''),
+  );
+});

@@ -99,6 +99,21 @@ export function buildsOf(stack: LoadedStack, here: Service[]): BuildPlan[] {
       );
       continue;
     }
+    if (s.build.unsupported) {
+      problems.push(
+        finding(
+          'build-option-unsupported',
+          'error',
+          `stack ${stack.def.name}: service ${s.name} builds with ${s.build.unsupported.map((k) => `build.${k}`).join(', ')}, which a build on the server does not pass on (it runs docker build without BuildKit's buildx)`,
+          where,
+          s.build.unsupported.some((k) => k === 'secrets' || k === 'ssh')
+            ? 'Build the image here with BuildKit (docker compose build) and set `deploy.build: local`; or pass what the build needs as a build argument (never on a command line, but recorded in the image history).'
+            : 'Take the key out of build:, or build the image here (docker compose build) and set `deploy.build: local`.',
+          { stack: stack.def.name, service: s.name },
+        ),
+      );
+      continue;
+    }
     const context = resolve(project.workingDir, s.build.context);
     const dockerfile = posix.normalize((s.build.dockerfile ?? 'Dockerfile').split(sep).join(posix.sep));
     if (!existsSync(context) || !lstatSync(context).isDirectory() || !existsSync(join(context, dockerfile))) {

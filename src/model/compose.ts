@@ -70,6 +70,8 @@ export interface Build {
   target?: string;
   /** `build.args` with a value (interpolated: a value may be a secret). */
   args?: Record<string, string>;
+  /** Keys given that a build on the server does not pass on (`secrets`, `ssh`, ...): refused there. */
+  unsupported?: string[];
 }
 
 export interface Service {

@@ -63,8 +63,26 @@ export function normalizeBuild(ctx: Ctx, raw: unknown): Build | undefined {
   if (typeof raw.target === 'string') build.target = raw.target;
   const args = buildArgs(raw.args);
   if (Object.keys(args).length > 0) build.args = args;
+  const unsupported = UNSUPPORTED_BUILD_KEYS.filter((k) => raw[k] !== undefined && raw[k] !== null);
+  if (unsupported.length > 0) build.unsupported = unsupported;
   return build;
 }
+
+/**
+ * Keys of `build` that change what is built or whether it builds, which Ferry's build on
+ * the server (`docker build`, the classic builder: Debian's docker.io has no buildx) does not
+ * pass on: BuildKit's secrets and SSH forwarding, an inline Dockerfile, more contexts, the
+ * build's network, hosts and platforms.
+ */
+const UNSUPPORTED_BUILD_KEYS = [
+  'secrets',
+  'ssh',
+  'dockerfile_inline',
+  'additional_contexts',
+  'network',
+  'extra_hosts',
+  'platforms',
+] as const;
 
 /**
  * `build.args` as a mapping or a list of `KEY=VALUE`: the arguments with a value (one
