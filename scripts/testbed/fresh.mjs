@@ -8,14 +8,17 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LABEL, PREFIX, paths } from './lib.mjs';
-import { FRESH_IMAGE } from './images.mjs';
+import { FRESH_IMAGE, HOST_IMAGES } from './images.mjs';
 import { containerRunArgs, ensureNetwork, hostIp, installKey, scanHostKey, waitForUnits } from './hosts.mjs';
 import { main, must, run, log, seconds, TestbedError } from './run.mjs';
 
 export const FRESH = `${PREFIX}fresh-`;
 
-/** Creates (or recreates) fresh host NAME; returns it as testbedHosts() returns hosts. */
-export async function createFreshHost(name) {
+/**
+ * Creates (or recreates) fresh host NAME; returns it as testbedHosts() returns hosts. `os`
+ * `debian-12` boots the test bed's Debian 12 host (Compose v1) instead.
+ */
+export async function createFreshHost(name, os = 'debian-13') {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(name))
     throw new TestbedError(`a fresh host's name is lower-case letters, digits and dashes, not "${name}"`);
   const started = Date.now();
@@ -26,7 +29,9 @@ export async function createFreshHost(name) {
   await must('docker', ['volume', 'create', '--label', LABEL, `${container}-docker`], {
     what: `creating volume ${container}-docker`,
   });
-  await must('docker', containerRunArgs(container, FRESH_IMAGE), { what: `docker run ${container}` });
+  const image = os === 'debian-13' ? FRESH_IMAGE : HOST_IMAGES[os];
+  if (!image) throw new TestbedError(`a fresh host boots debian-13 or debian-12, not "${os}"`);
+  await must('docker', containerRunArgs(container, image), { what: `docker run ${container}` });
   await installKey(container, pub);
   await waitForUnits(container);
   const ip = await hostIp(container);
@@ -41,7 +46,7 @@ export async function createFreshHost(name) {
     user: 'root',
     port: 22,
     container,
-    os: 'debian-13',
+    os,
     identityFile: paths.key,
     knownHostsFile,
   };

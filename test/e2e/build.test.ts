@@ -5,7 +5,8 @@
  * build and no output, state file or file left on the server. A second apply builds and
  * changes nothing; a changed context is a new image and a new release, and rollback runs the
  * image the previous release ran; a build that fails leaves the running release serving;
- * prune takes the images only pruned releases ran; `ferry migrate` builds them on the target.
+ * prune takes the images only pruned releases ran; `ferry migrate` builds them on the target,
+ * a Debian 12 host whose Compose is v1.
  *
  * ferry-test-lane: side (its two hosts are fresh ones of its own, scripts/testbed/fresh.mjs).
  */
@@ -16,11 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFreshHost, removeFreshHost } from '../../scripts/testbed/fresh.mjs';
 import { ferry, type Transcript } from '../cli/run.js';
-import { loadImages, onHost, serverLine, testbedIsUp, type TestbedHost } from './helpers.js';
+import { containerOf, loadImages, onHost, serverLine, testbedIsUp, type TestbedHost } from './helpers.js';
 
 const CANARY = 'build-arg-canary-2c81f7';
 const HOST = 'bld';
-/** The server the stack then moves to. */
+/** The server the stack then moves to: Debian 12, whose Compose is v1 (`docker-compose`). */
 const TARGET = 'bld2';
 const STACK = 'tbbuild';
 
@@ -133,7 +134,7 @@ describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed
 
   before(async () => {
     h = await createFreshHost(HOST);
-    target = await createFreshHost(TARGET);
+    target = await createFreshHost(TARGET, 'debian-12');
     for (const x of [h, target]) loadImages(x, ['ferry-tb-app:1']);
     ({ dir, run, shown } = rig(h, target));
   });
@@ -229,7 +230,8 @@ describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed
     assert.equal(onHost(h, `docker exec ${STACK}-api-1 cat /srv/build/app.txt`).trim(), 'version 4');
   });
 
-  test('ferry migrate moves the stack to another server, building its images there', async () => {
+  test('ferry migrate moves the stack to a Debian 12 server (Compose v1), building its images there', async () => {
+    assert.match(onHost(target, 'docker-compose version --short'), /^1\./, 'the target runs Compose v1');
     const t = await run(['migrate', STACK, '--to', TARGET, '--mode', 'dump', '--yes']);
     assert.equal(t.code, 0, t.out + t.err);
     assert.match(t.err, new RegExp(`${STACK}/build/api .*: changed`));
@@ -239,7 +241,8 @@ describe('images built on the server', { skip: testbedIsUp() ? false : 'test bed
       ['api', 'beat', 'worker'],
     );
     assert.match(there[0]!, /^api tbbuild-build:[0-9a-f]{12}$/);
-    assert.equal(onHost(target, `docker exec ${STACK}-api-1 cat /srv/build/app.txt`).trim(), 'version 4');
+    // Compose v1 names it tbbuild_api_1: found by its labels.
+    assert.equal(onHost(target, `docker exec ${containerOf(STACK, 'api')} cat /srv/build/app.txt`).trim(), 'version 4');
     assert.deepEqual(running(h), [''], 'the source runs nothing of it');
   });
 
