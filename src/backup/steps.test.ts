@@ -9,6 +9,7 @@ import { repoAccess, restUrlWith } from './repos.js';
 import { backupSteps, type BackupPlanInput } from './steps.js';
 import { keptDays } from '../model/backup.js';
 import { scheduleStep } from './schedule-step.js';
+import { scheduleFiles, type ScheduleInput } from './schedule.js';
 import { makePlan } from '../engine/plan.js';
 
 const app = { name: 'app', host: '203.0.113.10' };
@@ -279,4 +280,46 @@ test('a REST repository with credentials: restic reads its URL from a mode-600 f
   const shown = JSON.stringify([plan.map((s) => [s.title, s.doc?.()]), t.calls, probe.calls]);
   assert.equal(shown.includes('CANARY'), false);
   assert.equal(shown.includes('p%40ss'), false);
+});
+
+test('a kind on a calendar of its own: settled when its timer runs too (a second run changes nothing); removed when taken out', async () => {
+  const volumes = { ...input.sources, volumes: [{ name: 'uploads', docker: 'shop_uploads' }] };
+  const i = { ...input, sources: volumes, calendars: { backup: 'daily', 'backup.volumes': 'hourly' } };
+  const sums = scheduleFiles(i)
+    .map((f) => `sum ${createHash('sha256').update(f.content).digest('hex')} ${f.path}`)
+    .join('\n');
+  const state = (kind: string) =>
+    new RecordingTransport('app').when(/systemd-analyze calendar/, {}).when(/systemctl is-enabled/, {
+      stdout: `${sums}\njq\ntimer backup enabled/active\nunit backup\ntimer backup.volumes ${kind}\nunit backup.volumes\ntimer drill /inactive\nconfig\n`,
+    });
+  const check = (calendars: ScheduleInput['calendars'], t: RecordingTransport) =>
+    scheduleStep({ ...i, calendars, dependsOn: [] }).check(testContext(t));
+  assert.equal((await check(i.calendars, state('enabled/active'))).needed, false, 'a second run changes nothing');
+  assert.match(
+    (await check(i.calendars, state('enabled/inactive'))).change?.summary ?? '',
+    /timer ferry-backup-shop\.volumes\.timer enabled and started \(OnCalendar=hourly\)/,
+  );
+  assert.match(
+    (await check({ backup: 'daily' }, state('enabled/active'))).change?.summary ?? '',
+    /remove the timer ferry-backup-shop\.volumes\.timer \(no schedule\/volumes configured\)/,
+  );
+});
+
+test('a kind on a calendar of its own that the stack has no source of is refused at its key, before anything is written', async () => {
+  const t = new RecordingTransport('app');
+  await assert.rejects(
+    drive(
+      scheduleStep({ ...input, calendars: { backup: 'daily', 'backup.postgres': 'hourly' }, dependsOn: [] }),
+      testContext(t),
+    ),
+    (e: unknown) =>
+      e instanceof StepError &&
+      e.code === 'backup-schedule-invalid' &&
+      e.place === 'stacks/shop/backups/schedule/postgres' &&
+      /back up no postgres/.test(e.message),
+  );
+  assert.equal(
+    t.calls.some((c) => c.kind === 'upload'),
+    false,
+  );
 });
