@@ -110,6 +110,25 @@ describe('connection-budget with servers and references in the fleet file', () =
       },
     ]);
     assert.equal(f[0]?.server, 'db1');
+    // Monitored, its exporter's connections count too.
+    const loaded = fleet(
+      [st],
+      [
+        server('app1'),
+        server('db1', {
+          postgres: { maxConnections: 100, cluster: 'main', port: 5432, superuser: 'postgres', tune: false },
+        }),
+      ],
+    );
+    const monitored = {
+      ...loaded,
+      fleet: { ...loaded.fleet, monitoring: {} as NonNullable<typeof loaded.fleet.monitoring> },
+    };
+    assert.match(
+      brief(connectionBudget(monitored, none))[0]!.message,
+      /may open 63 of 87 usable connections \(app\/api: 2 replicas × 1 process × pool 30 = 60, its exporter \(ferry_monitor\): 3;/,
+    );
+    assert.match(brief(connectionBudget(loaded, none))[0]!.message, /may open 60 of 87 usable connections/);
   });
 
   it('reports pools that name nothing as unknown-reference at the fleet file', () => {

@@ -5,8 +5,9 @@
  *
  *   headroom = superuser_reserved_connections + ceil(10 % × max_connections)
  *
- * kept free for admin sessions, migrations and backups. Pools whose `to` or `service`
- * names nothing are `unknown-reference`.
+ * kept free for admin sessions, migrations and backups. With monitoring, a Postgres on a
+ * host also counts its exporter's connections. Pools whose `to` or `service` names nothing
+ * are `unknown-reference`.
  */
 import { finding, type Finding, type Where } from '../../core/finding.js';
 import type { ConnectionPool } from '../../model/fleet.js';
@@ -14,6 +15,7 @@ import type { LoadedFleet } from '../../model/loaded.js';
 import type { CheckContext } from '../context.js';
 import { ids, loadedStacks, locSvc, plural, serviceNamed, type StackView } from '../common.js';
 import { DEFAULT_SUPERUSER_RESERVED, postgresSettings, type PostgresSettings } from '../postgres-settings.js';
+import { MONITOR_CONNECTIONS, MONITOR_ROLE } from '../../monitoring/host-postgres.js';
 
 export const ADMIN_FRACTION = 0.1;
 
@@ -145,6 +147,13 @@ export function connectionBudget(fleet: LoadedFleet, ctx: CheckContext): Finding
       targets.set(r.key, t);
     }
   }
+  // With monitoring, the exporter of a Postgres on a host logs in too (monitoring/host-postgres.ts).
+  if (fleet.fleet.monitoring)
+    for (const [key, t] of targets)
+      if (key.startsWith('server:')) {
+        t.demand += MONITOR_CONNECTIONS;
+        t.parts.push(`its exporter (${MONITOR_ROLE}): ${MONITOR_CONNECTIONS}`);
+      }
   for (const t of targets.values()) out.push(budgetFinding(t));
   return out;
 }
