@@ -1,8 +1,8 @@
 /**
  * What a server's exporters stack adds to its deploy: a firewall step per exporter port
- * (only the monitoring server gets in; monitoring/firewall.ts) ahead of the exporters'
- * start, the login of a Postgres on the host's exporter, nginx's status page where Ferry's nginx proxies, and the container health timer
- * after the start. The up step waits for the server's other stacks too, because the
+ * (only the monitoring server gets in; monitoring/firewall.ts) and the login of the
+ * exporter of a Postgres on the host ahead of the exporters' start, nginx's status page
+ * where Ferry's nginx proxies, and the container health timer after the start. The up step waits for the server's other stacks too, because the
  * exporters join their networks.
  */
 import { PHASES, withPlace, type Phase, type Step } from '../engine/step.js';

@@ -7,11 +7,9 @@
  */
 import type { Step, StepContext } from '../engine/step.js';
 import type { HostPostgresDef } from '../model/fleet.js';
-import { cmd, render, type Command } from '../shell/command.js';
-import type { Tool } from '../tools/classify.js';
-import { runTool } from '../tools/run.js';
+import { render } from '../shell/command.js';
 import { blockIn, psqlAsSuperuser, withBlock } from '../deploy/host-postgres.js';
-import { findCluster, pgWhere, writeHba } from '../deploy/steps/host-postgres-read.js';
+import { findCluster, hostPostgresTools, pgWhere, writeHba } from '../deploy/steps/host-postgres-read.js';
 import {
   dropCommand,
   loginCommand,
@@ -45,21 +43,17 @@ export function hostPostgresMonitorStep(o: {
 }): Step<MonitorRoleSeen> {
   const { host, pg, sudo } = o;
   const where = pgWhere(host, pg);
-  const run = (ctx: StepContext, tool: Tool, c: Command, what: string) => runTool(ctx, tool, c, { what, sudo });
-  const sql = (ctx: StepContext, what: string, ...q: string[]) => run(ctx, 'psql', psqlAsSuperuser(pg, q), what);
-  const readHba = async (ctx: StepContext, path: string) =>
-    (await ctx.transport.download(path, { sudo })).toString('utf8');
+  const { run, sql, readHba, hbaOwner } = hostPostgresTools(pg, sudo);
   const canLogIn = async (ctx: StepContext) => (await ctx.transport.exec(loginCommand(pg), { sudo })).code === 0;
 
   async function observe(ctx: StepContext): Promise<MonitorRoleSeen> {
     await findCluster(ctx, host, pg, sudo);
     const hbaFile = (await sql(ctx, `reading ${where}'s settings`, 'SHOW hba_file')).trim();
-    const stat = await ctx.transport.exec(cmd('stat', '-c', '%U:%G', hbaFile), { sudo });
     const state = (await sql(ctx, `reading ${where}'s roles`, ROLE_SQL)).split('\n').map((l) => l.trim());
     const file = (await run(ctx, 'psql', passwordFileCommand(), `reading ${MONITOR_PASSWORD_FILE}`)).trim() === 'file';
     return {
       hbaFile,
-      hbaOwner: stat.code === 0 && stat.stdout.trim() ? stat.stdout.trim() : `${pg.superuser}:${pg.superuser}`,
+      hbaOwner: await hbaOwner(ctx, hbaFile),
       before: blockIn(await readHba(ctx, hbaFile), MONITOR_BLOCK),
       role: state.includes('role'),
       member: state.includes('member'),

@@ -109,13 +109,29 @@ export async function writeHba(
 export const pgWhere = (host: string, pg: HostPostgresDef): string =>
   `${host}'s Postgres${pg.version !== undefined ? ` ${pg.version}` : ''}/${pg.cluster}`;
 
+/**
+ * What every step on a host's Postgres runs and reads: a tool whose error fails the step,
+ * SQL as the superuser, and pg_hba.conf with its owner (`USER:GROUP`, so that a file written
+ * again keeps them; the superuser's when stat cannot say).
+ */
+export function hostPostgresTools(pg: HostPostgresDef, sudo: boolean) {
+  const run = (ctx: StepContext, tool: Tool, c: Command, what: string) => runTool(ctx, tool, c, { what, sudo });
+  const sql = (ctx: StepContext, what: string, ...q: string[]) => run(ctx, 'psql', psqlAsSuperuser(pg, q), what);
+  const readHba = async (ctx: StepContext, path: string) =>
+    (await ctx.transport.download(path, { sudo })).toString('utf8');
+  async function hbaOwner(ctx: StepContext, path: string): Promise<string> {
+    const stat = await ctx.transport.exec(cmd('stat', '-c', '%U:%G', path), { sudo });
+    return stat.code === 0 && stat.stdout.trim() ? stat.stdout.trim() : `${pg.superuser}:${pg.superuser}`;
+  }
+  return { run, sql, readHba, hbaOwner };
+}
+
 /** The reads and commands of the step, for one stack on one server. */
 export function hostPostgresReader(o: { host: string; access: HostPostgresAccess; sudo: boolean }) {
   const { access: a, sudo, host } = o;
   const pg = a.postgres;
   const where = pgWhere(host, pg);
-  const run = (ctx: StepContext, tool: Tool, c: Command, what: string) => runTool(ctx, tool, c, { what, sudo });
-  const sql = (ctx: StepContext, what: string, ...q: string[]) => run(ctx, 'psql', psqlAsSuperuser(pg, q), what);
+  const { run, sql, readHba, hbaOwner } = hostPostgresTools(pg, sudo);
   const exec = (ctx: StepContext, c: Command) => ctx.transport.exec(c, { sudo });
 
   /** Names of the stack's networks that exist, and each one's subnets. */
@@ -154,9 +170,6 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
       .filter((l) => !added.includes(l));
   }
 
-  const readHba = async (ctx: StepContext, path: string) =>
-    (await ctx.transport.download(path, { sudo })).toString('utf8');
-
   async function observe(ctx: StepContext): Promise<{ seen: HostPostgresSeen; want: string }> {
     const c = await findCluster(ctx, host, pg, sudo);
     const [hbaFile, listen] = (await sql(ctx, `reading ${where}'s settings`, 'SHOW hba_file', 'SHOW listen_addresses'))
@@ -182,13 +195,10 @@ export function hostPostgresReader(o: { host: string; access: HostPostgresAccess
         `Create it (docker network create ${external.name}) on ${host}, then apply again.`,
       );
     const text = await readHba(ctx, hbaFile!);
-    // The file was just read: its owner is there to read too (the superuser's, else).
-    const stat = await exec(ctx, cmd('stat', '-c', '%U:%G', hbaFile!));
-    const owner = stat.code === 0 && stat.stdout.trim() ? stat.stdout.trim() : `${pg.superuser}:${pg.superuser}`;
     const seen: HostPostgresSeen = {
       cluster: c,
       hbaFile: hbaFile!,
-      hbaOwner: owner,
+      hbaOwner: await hbaOwner(ctx, hbaFile!),
       before: blockIn(text, a.block),
       listen: listen ?? '',
       listenOn,
