@@ -23,7 +23,7 @@ export function scheduleRefreshStep(
     return undefined;
   let sources;
   try {
-    sources = stackSources(stack.def.name, stack.project, def);
+    sources = stackSources(stack.def.name, stack.project, def, stack.def.serverPostgres);
   } catch {
     // A `backups` naming what the project lacks: `ferry backup run` reports it.
     return undefined;

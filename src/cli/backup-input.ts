@@ -78,7 +78,14 @@ export function backupTarget(s: Session, name: string, on?: string): BackupTarge
         ? repoAccess(name, r, server, s.loaded.fleet.servers, bucketKeys(s, r, name))
         : repoAccess(name, { ...r, server: r.server ?? stack.def.server! }, server, s.loaded.fleet.servers),
   );
-  return { stack, def, server, repos, sources: stackSources(name, stack.project!, def), place };
+  return {
+    stack,
+    def,
+    server,
+    repos,
+    sources: stackSources(name, stack.project!, def, stack.def.serverPostgres),
+    place,
+  };
 }
 
 /**

@@ -78,6 +78,7 @@ export const FINDING_CODES = [
   'placement-port-unknown',
   'placement-no-address',
   'host-postgres-no-address',
+  'server-postgres-invalid',
   'placement-shared-volume',
   // Monitoring (`monitoring` in ferry.yml).
   'monitoring-secret-missing',
@@ -121,6 +122,7 @@ export const COMMAND_CODES = [
   'backup-not-configured',
   'backup-password-unreadable',
   'backup-source-unknown',
+  'backup-source-unsupported',
   'recover-no-offsite',
   'watch-not-installed',
   'internal',

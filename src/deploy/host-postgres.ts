@@ -13,6 +13,7 @@ import type { LoadedStack } from '../model/loaded.js';
 import { cmd, script, type Command } from '../shell/command.js';
 import { DOCKER_POOLS } from './firewall.js';
 import { privateAddress } from './placement.js';
+import { databases } from '../migrate/postgres.js';
 
 /** A Docker network of the stack that a service connecting to the host's Postgres is on. */
 export interface StackNetwork {
@@ -51,12 +52,11 @@ export interface HostPostgresAccess {
 export function hostPostgresAccess(stack: LoadedStack, pg: ServerDef, home: ServerDef): HostPostgresAccess | undefined {
   const project = stack.project;
   const pools = stack.def.connections.filter((c) => c.to === `server:${pg.name}`);
-  if (!project || !pg.postgres || pools.length === 0) return undefined;
+  const served = home.name === pg.name ? servedPools(stack) : { pools: [], pairs: [] };
+  if (!project || !pg.postgres || pools.length + served.pools.length === 0) return undefined;
   const seen = new Map<string, HbaPair>();
-  for (const p of pools) {
-    const pair = { database: p.database ?? 'all', user: p.user ?? 'all' };
+  for (const pair of [...pools.map((p) => ({ database: p.database ?? 'all', user: p.user ?? 'all' })), ...served.pairs])
     seen.set(`${pair.database} ${pair.user}`, pair);
-  }
   const base = {
     stack: stack.def.name,
     block: `${stack.def.name} on ${home.name}`,
@@ -64,8 +64,30 @@ export function hostPostgresAccess(stack: LoadedStack, pg: ServerDef, home: Serv
     postgres: pg.postgres,
     pairs: [...seen.values()],
   };
-  if (home.name === pg.name) return { ...base, networks: stackNetworks(project, pools) };
+  if (home.name === pg.name) return { ...base, networks: stackNetworks(project, [...pools, ...served.pools]) };
   return { ...base, networks: [], remote: { from: addressOf(home, stack), listen: addressOf(pg, stack) } };
+}
+
+/**
+ * The stack's Postgres services kept in its server's Postgres (`server_postgres`): each one's
+ * database and role, and the services that could reach it (those sharing a network with it).
+ */
+function servedPools(stack: LoadedStack): { pools: Pick<ConnectionPool, 'service'>[]; pairs: HbaPair[] } {
+  const project = stack.project;
+  const names = new Set(stack.def.serverPostgres ?? []);
+  if (!project || names.size === 0) return { pools: [], pairs: [] };
+  const netsOf = (s: ComposeProject['services'][number]) => {
+    const n = Object.keys(s.networks);
+    return n.length > 0 ? n : ['default'];
+  };
+  const served = project.services.filter((s) => names.has(s.name));
+  const theirs = new Set(served.flatMap(netsOf));
+  return {
+    pools: project.services
+      .filter((s) => !names.has(s.name) && netsOf(s).some((n) => theirs.has(n)))
+      .map((s) => ({ service: s.name })),
+    pairs: databases(served).map((d) => ({ database: d.db, user: d.user })),
+  };
 }
 
 /** The servers with a Postgres on the host that the stack, running on `home`, connects to (`home` first). */
@@ -75,6 +97,7 @@ export function hostPostgresServers(
   servers: Record<string, ServerDef>,
 ): ServerDef[] {
   const names = new Set(stack.def.connections.flatMap((c) => (c.to.startsWith('server:') ? [c.to.slice(7)] : [])));
+  if ((stack.def.serverPostgres ?? []).length > 0) names.add(home.name);
   const all = { ...servers, [home.name]: home };
   return [...names]
     .sort((x, y) => (x === home.name ? -1 : y === home.name ? 1 : x.localeCompare(y)))
@@ -95,7 +118,7 @@ function addressOf(s: ServerDef, stack: LoadedStack): string {
 }
 
 /** The networks of the services that connect (`default` for one that names none), by their names on the server. */
-function stackNetworks(project: ComposeProject, pools: ConnectionPool[]): StackNetwork[] {
+function stackNetworks(project: ComposeProject, pools: Pick<ConnectionPool, 'service'>[]): StackNetwork[] {
   const keys = new Set<string>();
   for (const pool of pools) {
     const svc = project.services.find((s) => s.name === pool.service);

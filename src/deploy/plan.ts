@@ -8,7 +8,7 @@ import { imageStep } from '../engine/steps/images.js';
 import { localImageIds, stackImages } from './stack-images.js';
 import type { AcmeDef, Fleet, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
-import type { Service } from '../model/compose.js';
+import type { Locator, Service } from '../model/compose.js';
 import type { Transport } from '../transport/transport.js';
 import { makeBundle, type Bundle, type GeneratedCompose } from './bundle.js';
 import { buildsOf, refuseUnnamedLocalBuilds, withBuiltImages, type BuildPlan } from './builds.js';
@@ -26,6 +26,18 @@ import { proxyLink } from './proxy-link.js';
 import { mergedDocument, placementOf, splitStack } from './placement.js';
 import { renderComposeDocument, type Placed, type Split } from './split.js';
 import { placedPlan, SPLIT_FILE, type PlacedPlan } from './plan-placed.js';
+import { HOST_GATEWAY, servedDatabases, type ServedDatabase } from './server-postgres.js';
+import { serverPostgresStep } from './steps/server-postgres.js';
+
+/** A service kept in the host's Postgres, as the split of the compose document takes it. */
+const onHost = (d: ServedDatabase, host: string): Placed => ({
+  service: d.service,
+  server: host,
+  address: HOST_GATEWAY,
+  allowFrom: '',
+  port: d.postgres.port,
+  onHost: true,
+});
 
 export interface StackPlanInput {
   stack: LoadedStack;
@@ -37,6 +49,8 @@ export interface StackPlanInput {
   fleet?: Pick<Fleet, 'servers' | 'locate'>;
   /** The fleet's servers, for a Postgres on another server's host that the stack connects to (default: `fleet`'s). */
   servers?: Record<string, ServerDef>;
+  /** Finds a key in ferry.yml, for errors (default: `fleet`'s). */
+  locate?: Locator;
 }
 
 export interface StackPlan {
@@ -64,15 +78,17 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   const sudo = server.sudo ?? false;
   const deploy = stack.def.deploy;
   const placed = input.fleet ? placementOf(stack, input.fleet) : [];
-  const split = placed.length > 0 ? splitStack(stack, placed) : undefined;
-  const here = project.services.filter((s) => !placed.some((p) => p.service === s.name));
+  const served = servedDatabases(stack, server, input.locate ?? input.fleet?.locate);
+  const apart = [...placed, ...served.map((d) => onHost(d, host))];
+  const split = apart.length > 0 ? splitStack(stack, apart) : undefined;
+  const here = project.services.filter((s) => !apart.some((p) => p.service === s.name));
   if (deploy.build === 'local') refuseUnnamedLocalBuilds(stack, here);
   const builds = deploy.build === 'server' ? buildsOf(stack, here) : [];
   const built = new Set(builds.flatMap((b) => b.services));
   const images = stackImages(here.filter((s) => !built.has(s.name)));
   const ids = deploy.images === 'push' ? await localImageIds(input.local, images) : {};
   const tunes = serviceTunes(stack, server).filter((t) => here.some((s) => s.name === t.service));
-  const bundle = makeBundle(stack, ids, generatedCompose(stack, host, here, placed, split, builds, tunes));
+  const bundle = makeBundle(stack, ids, generatedCompose(stack, host, here, apart, split, builds, tunes));
   const awaited = new Set(
     here.flatMap((s) =>
       Object.entries(s.dependsOn)
@@ -121,21 +137,9 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
   steps.push(
     releaseStep({ id: id('release'), host, stack: name, bundle, meta, sudo, dependsOn: [id('engine')], notes }),
   );
-  for (const pg of hostPostgresServers(stack, server, input.servers ?? input.fleet?.servers ?? {})) {
-    const access = hostPostgresAccess(stack, pg, server)!;
-    const stepId = pg.name === host ? id('host-postgres') : id(`host-postgres/${pg.name}`);
-    const pgSudo = pg.sudo ?? false;
-    steps.push(
-      hostPostgresStep({
-        id: stepId,
-        host: pg.name,
-        access,
-        sudo: pgSudo,
-        dependsOn: pg.name === host ? [id('engine')] : [],
-      }),
-    );
-    transferDeps.push(stepId);
-  }
+  const pgSteps = postgresSteps(input, served);
+  steps.push(...pgSteps);
+  transferDeps.push(...pgSteps.map((s) => s.id));
   const proxy = stack.def.proxy
     ? proxyLink({
         stack: stack.def,
@@ -178,6 +182,38 @@ export async function stackPlan(input: StackPlanInput): Promise<StackPlan> {
 }
 
 /**
+ * The steps on the Postgres installed on a server that the stack reaches: each such server
+ * lets the stack in (its own first), then the role and database of each service kept in
+ * the stack's server's Postgres (`served`).
+ */
+function postgresSteps(input: StackPlanInput, served: ServedDatabase[]): Step[] {
+  const { stack, server } = input;
+  const host = server.name;
+  const id = (s: string) => `${stack.def.name}/${s}`;
+  const steps: Step[] = hostPostgresServers(stack, server, input.servers ?? input.fleet?.servers ?? {}).map((pg) =>
+    hostPostgresStep({
+      id: pg.name === host ? id('host-postgres') : id(`host-postgres/${pg.name}`),
+      host: pg.name,
+      access: hostPostgresAccess(stack, pg, server)!,
+      sudo: pg.sudo ?? false,
+      dependsOn: pg.name === host ? [id('engine')] : [],
+    }),
+  );
+  for (const d of served)
+    steps.push(
+      serverPostgresStep({
+        id: id(`server-postgres/${d.service}`),
+        host,
+        stack: stack.def.name,
+        d,
+        sudo: server.sudo ?? false,
+        dependsOn: [id('engine')],
+      }),
+    );
+  return steps;
+}
+
+/**
  * The compose file Ferry writes in place of the user's: without the placed services (and
  * references to them pointed at their server), and with each service built on the server
  * running its build's image (no `build:` left for Compose to act on). None when neither.
@@ -195,7 +231,9 @@ function generatedCompose(
   const doc = withTunes(withBuiltImages(split ? split.main : mergedDocument(stack), builds), tunes);
   const why = [
     ...(split
-      ? [`without ${placed.map((p) => `${p.service} (on ${p.server}, at ${p.address}:${p.port})`).join(', ')}`]
+      ? [
+          `without ${placed.map((p) => (p.onHost ? `${p.service} (kept in ${host}'s Postgres)` : `${p.service} (on ${p.server}, at ${p.address}:${p.port})`)).join(', ')}`,
+        ]
       : []),
     ...builds.map((b) => `${b.services.join(', ')} running ${b.tag}, built on ${host}`),
     ...tunes.map((t) => `${t.service} tuned (${t.settings.join(', ')})`),

@@ -28,6 +28,8 @@ export interface Placed {
   /** The stack's server's private address: the only one its firewall lets in. */
   allowFrom: string;
   port: number;
+  /** Kept in the Postgres installed on the stack's own server: no document of its own, its name mapped to the host, no value rewritten. */
+  onHost?: true;
 }
 
 /** One environment value of a service that named a placed service as its host. */
@@ -124,9 +126,10 @@ function rewriteEnvironment(svcName: string, env: unknown, placed: Placed[], rew
 }
 
 function addExtraHosts(existing: unknown, placed: Placed[]): unknown {
-  const entries = placed.map((p) => `${p.service}:${p.address}`);
+  const to = (p: Placed) => (p.onHost ? 'host-gateway' : p.address);
+  const entries = placed.map((p) => `${p.service}:${to(p)}`);
   if (existing && typeof existing === 'object' && !Array.isArray(existing)) {
-    return { ...(existing as Dict), ...Object.fromEntries(placed.map((p) => [p.service, p.address])) };
+    return { ...(existing as Dict), ...Object.fromEntries(placed.map((p) => [p.service, to(p)])) };
   }
   const list = Array.isArray(existing)
     ? existing.filter((e) => typeof e !== 'string' || !placed.some((p) => e.split(/[:=]/)[0] === p.service))
@@ -150,7 +153,13 @@ export function splitDocument(data: Dict, placed: Placed[]): Split {
       svc[key] = withoutNames(svc[key], moved, linkTarget);
       if (isEmpty(svc[key])) delete svc[key];
     }
-    if (svc.environment !== undefined) svc.environment = rewriteEnvironment(name, svc.environment, placed, rewrites);
+    if (svc.environment !== undefined)
+      svc.environment = rewriteEnvironment(
+        name,
+        svc.environment,
+        placed.filter((p) => !p.onHost),
+        rewrites,
+      );
     svc.extra_hosts = addExtraHosts(svc.extra_hosts, placed);
     mainServices[name] = svc;
   }
@@ -167,7 +176,7 @@ export function splitDocument(data: Dict, placed: Placed[]): Split {
   }
 
   const parts: Record<string, Dict> = {};
-  for (const p of placed) {
+  for (const p of placed.filter((x) => !x.onHost)) {
     const svc = clone((services[p.service] ?? {}) as Dict);
     delete svc.depends_on;
     delete svc.links;

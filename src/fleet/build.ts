@@ -110,6 +110,8 @@ function stackDef(name: string, st: StackEntry, baseDir: string): StackDef {
   if (status.length > 0) def.nginxStatus = Object.fromEntries(status);
   const tuned = services.flatMap(([svc, p]) => (p.tune ? [[svc, true] as const] : []));
   if (tuned.length > 0) def.tune = Object.fromEntries(tuned);
+  const onServer = services.flatMap(([svc, p]) => (p.server_postgres ? [svc] : []));
+  if (onServer.length > 0) def.serverPostgres = onServer;
   return def;
 }
 

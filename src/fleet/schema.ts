@@ -450,9 +450,20 @@ export const StackServiceSchema = z
         .describe(
           "A Postgres service: set shared_buffers, effective_cache_size, maintenance_work_mem and work_mem from its memory limit (else the server's `memory`), and max_connections from the pools that connect to it, as `-c` settings on its command (those the command sets stay). Default: false.",
         ),
+      server_postgres: z
+        .boolean({ error: 'must be true or false' })
+        .optional()
+        .describe(
+          "A Postgres service whose database is kept in the Postgres installed on the stack's server (`servers.NAME.postgres`), not in a container: Ferry runs no container of it, creates its role and database there (POSTGRES_USER, POSTGRES_PASSWORD, POSTGRES_DB), lets the stack's networks in, and maps the service's name to the host (`host-gateway`) for the other services. `ferry migrate` moves its data there. Default: false.",
+        ),
     },
     { error: MAPPING },
   )
+  .refine((s) => !(s.server_postgres === true && (s.server !== undefined || s.tune === true)), {
+    error:
+      "`server_postgres` keeps the database in the Postgres of the stack's server: it goes with neither `server` nor `tune` (tune that Postgres with servers.NAME.postgres.tune)",
+    path: ['server_postgres'],
+  })
   .refine((s) => s.server !== undefined || s.port === undefined, {
     error: '`port` is the port of a service placed on another server: set `server` with it',
     path: ['port'],

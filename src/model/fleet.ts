@@ -178,6 +178,8 @@ export interface StackDef {
   nginxStatus?: Record<string, NginxStatusDef>;
   /** Postgres services tuned from their size (`services.NAME.tune`), by name. */
   tune?: Record<string, boolean>;
+  /** Postgres services whose database is kept in the Postgres installed on the stack's server (`services.NAME.server_postgres`). */
+  serverPostgres?: string[];
   /** `backups` (the fleet's, with the stack's over it); undefined: not backed up by Ferry. */
   backups?: BackupDef;
   /** `migrate.max_pause`, in ms; undefined: DEFAULT_MAX_PAUSE_MS. */

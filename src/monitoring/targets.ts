@@ -120,7 +120,8 @@ export function monitoringTargets(loaded: LoadedFleet): MonitoringTargets {
     for (const s of project?.services ?? []) {
       const status = def.nginxStatus?.[s.name];
       const kind = status ? 'nginx' : exporterKind(s);
-      if (!kind || !project) continue;
+      // Kept in the Postgres installed on the server: that one's exporter watches it.
+      if (!kind || !project || def.serverPostgres?.includes(s.name)) continue;
       const placed = def.placement?.[s.name]?.server;
       const at = { kind, server: placed ?? def.server, stack: def.name, service: s.name };
       // A placed service runs in the same project on its server: its network has the same name there.

@@ -49,6 +49,7 @@ export const STEP_ERROR_CODES = [
   'host-postgres-down',
   'host-postgres-network',
   'host-postgres-hba-invalid',
+  'server-postgres-conflict',
   // Migrate.
   'preflight-failed',
   'target-not-empty',

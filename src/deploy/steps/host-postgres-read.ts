@@ -1,5 +1,6 @@
 /** What the host-Postgres step reads on the server: the cluster, the networks' subnets, ufw, pg_hba.conf. */
 import { StepError } from '../../engine/errors.js';
+import type { Secret } from '../../core/secret.js';
 import type { StepContext } from '../../engine/step.js';
 import { addedLine } from '../../harden/render/ufw.js';
 import { cmd, quiet, type Command } from '../../shell/command.js';
@@ -115,7 +116,8 @@ export const pgWhere = (host: string, pg: HostPostgresDef): string =>
  * again keeps them; the superuser's when stat cannot say).
  */
 export function hostPostgresTools(pg: HostPostgresDef, sudo: boolean) {
-  const run = (ctx: StepContext, tool: Tool, c: Command, what: string) => runTool(ctx, tool, c, { what, sudo });
+  const run = (ctx: StepContext, tool: Tool, c: Command, what: string, stdin?: Secret) =>
+    runTool(ctx, tool, c, { what, sudo, ...(stdin ? { stdin } : {}) });
   const sql = (ctx: StepContext, what: string, ...q: string[]) => run(ctx, 'psql', psqlAsSuperuser(pg, q), what);
   const readHba = async (ctx: StepContext, path: string) =>
     (await ctx.transport.download(path, { sudo })).toString('utf8');
