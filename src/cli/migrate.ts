@@ -143,6 +143,7 @@ export function migrateCommand(stack: string, flags: MigrateFlags, io: CliIo): P
       mode,
       ...(s.loaded.fleet.dns ? { dns: s.loaded.fleet.dns } : {}),
       servers: s.loaded.fleet.servers,
+      locate: s.loaded.fleet.locate,
     });
     const warnings = (dns?.findings ?? []).filter((f) => f.severity === 'warning');
     if (warnings.length > 0) s.io.err(renderFindings(warnings));

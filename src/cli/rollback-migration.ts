@@ -102,6 +102,7 @@ export async function rollbackMigration(
           sourceRelease,
           transports: s.transports,
           local: s.local,
+          locate: s.loaded.fleet.locate,
         },
         { release: targetRelease, ...parts, mode: 'dump' },
       )

@@ -2,6 +2,7 @@
 import type { Transport } from '../transport/transport.js';
 import type { TransferKind } from '../engine/step.js';
 import type { Secret } from '../core/secret.js';
+import type { HostPostgresDef } from '../model/fleet.js';
 import type { Channel } from './channel.js';
 import type { Database, TableReport } from './postgres.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
@@ -41,6 +42,8 @@ export interface Migration {
   mode: 'dump' | 'replicate';
   /** The longest any wait inside the write pause may last (`migrate.max_pause`); past it, the step fails and the move is rolled back. */
   maxPauseMs: number;
+  /** Database services kept in the Postgres installed on the target (`server_postgres`), by service: no container of them there. */
+  installed?: Record<string, HostPostgresDef>;
   /** Per database service, the password its role logs in with (replication connects with it). */
   passwords?: Record<string, Secret>;
   marks: {

@@ -7,6 +7,7 @@ import { projectContainers } from '../deploy/containers.js';
 import type { Transport } from '../transport/transport.js';
 import type { Migration, Side } from './context.js';
 import { awaitAccepting, type Database } from './postgres.js';
+import type { PgAt } from './pg-at.js';
 
 /** The running container of `service` in `project` on the server `t` reaches; `database-not-running` when there is none. */
 export async function dbContainer(
@@ -27,6 +28,15 @@ export async function dbContainer(
   return c.name;
 }
 
+/**
+ * Where the target's database `d` is: the Postgres installed on the target for a service
+ * kept there (`server_postgres`), else its running container.
+ */
+export async function targetAt(t: Transport, m: Migration, d: Pick<Database, 'service'>): Promise<PgAt> {
+  const installed = m.installed?.[d.service];
+  return installed ? { installed } : dbContainer(t, m.target, m.release.project, d.service);
+}
+
 /** How long the target's Postgres may take to accept connections outside the pause: its first start initialises it. */
 export const TARGET_ACCEPT_WAIT_MS = 120_000;
 
@@ -43,4 +53,11 @@ export async function targetDbContainer(
   const c = await dbContainer(t, m.target, m.release.project, d.service);
   await awaitAccepting(t, c, m.target.sudo, timeoutMs);
   return c;
+}
+
+/** The target's database wherever it is (see `targetAt`), once its Postgres accepts connections (within `timeoutMs`). */
+export async function targetDbReady(t: Transport, m: Migration, d: Database, timeoutMs: number): Promise<PgAt> {
+  const at = await targetAt(t, m, d);
+  await awaitAccepting(t, at, m.target.sudo, timeoutMs);
+  return at;
 }

@@ -16,6 +16,7 @@
 import { cmd, pipe, raw, render, type Command } from '../shell/command.js';
 import { sqlIdent, sqlLiteral } from '../shell/sql.js';
 import type { Database } from './postgres.js';
+import { pgClient, roleArgs, type PgAt } from './pg-at.js';
 
 /** Streams at once unless told otherwise. */
 export const DEFAULT_JOBS = 4;
@@ -95,40 +96,35 @@ export function shares(tables: DumpTable[], n: number): DumpTable[][] {
  * psql in the container as the database's role on `database`, quiet, unaligned, stopping
  * at the first error, without ~/.psqlrc; `args` after (`-c SQL`...), else it reads stdin.
  */
-export const psqlIn = (container: string, d: Pick<Database, 'user'>, database: string, ...args: string[]): Command =>
-  cmd(
-    'docker',
-    'exec',
-    '-i',
-    container,
+export const psqlIn = (at: PgAt, d: Pick<Database, 'user'>, database: string, ...args: string[]): Command =>
+  pgClient(
+    at,
+    { role: d.user, stdin: true },
     'psql',
     '-X',
     '-q',
     '-At',
     '-v',
     'ON_ERROR_STOP=1',
-    '-U',
-    d.user,
+    ...roleArgs(at, d.user),
     '-d',
     database,
     ...args,
   );
 
 /** A session that exports a snapshot and holds it while it reads stdin: `SNAPSHOT_SQL` in, the snapshot's name out, `RELEASE_SQL` to end. */
-export const snapshotSession = (container: string, d: Database): Command => psqlIn(container, d, d.db);
+export const snapshotSession = (container: PgAt, d: Database): Command => psqlIn(container, d, d.db);
 export const SNAPSHOT_SQL = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSELECT pg_export_snapshot();\n';
 export const RELEASE_SQL = 'COMMIT;\n';
 /** What `pg_export_snapshot()` returns, e.g. `00000003-0000001B-1`. */
 export const SNAPSHOT_NAME = /^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$/;
 
-const pgDump = (container: string, d: Database, snapshot: string, ...args: string[]): Command =>
-  cmd(
-    'docker',
-    'exec',
-    container,
+const pgDump = (at: PgAt, d: Database, snapshot: string, ...args: string[]): Command =>
+  pgClient(
+    at,
+    { role: d.user },
     'pg_dump',
-    '-U',
-    d.user,
+    ...roleArgs(at, d.user),
     '-d',
     d.db,
     `--snapshot=${snapshot}`,
@@ -155,31 +151,28 @@ export function streamedBytes(stdout: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-export const schemaDump = (container: string, d: Database, snapshot: string): Command =>
+export const schemaDump = (container: PgAt, d: Database, snapshot: string): Command =>
   pgDump(container, d, snapshot, '-Fc', '--schema-only');
 /** The rows of `tables`, one after the other. */
-export const tableDump = (container: string, d: Database, snapshot: string, tables: DumpTable[]): Command =>
+export const tableDump = (container: PgAt, d: Database, snapshot: string, tables: DumpTable[]): Command =>
   pgDump(container, d, snapshot, '--data-only', ...tables.flatMap((t) => ['-t', t.pattern]));
 /** Everything in the data section but the tables' rows: sequence values, large objects, tables of extensions. */
-export const restDump = (container: string, d: Database, snapshot: string, tables: DumpTable[]): Command =>
+export const restDump = (container: PgAt, d: Database, snapshot: string, tables: DumpTable[]): Command =>
   pgDump(container, d, snapshot, '--data-only', ...tables.map((t) => `--exclude-table-data=${t.pattern}`));
 
 /** Where the schema file lives in the target container while the restore runs. */
 export const schemaFile = (d: Database): string => `/tmp/ferry-migrate-${d.service}.schema.dump`;
 
-/** In the target container: stdin to `path`, readable by its owner only. */
-export const writeFile = (container: string, path: string): Command =>
-  cmd('docker', 'exec', '-i', container, 'sh', '-c', 'umask 077 && cat > "$1"', 'sh', path);
-export const removeFile = (container: string, path: string): Command =>
-  cmd('docker', 'exec', container, 'rm', '-f', path);
+/** Where the target's database is: stdin to `path`, readable by its owner only. */
+export const writeFile = (at: PgAt, path: string): Command =>
+  pgClient(at, { stdin: true }, 'sh', '-c', 'umask 077 && cat > "$1"', 'sh', path);
+export const removeFile = (at: PgAt, path: string): Command => pgClient(at, {}, 'rm', '-f', path);
 
-/** In the target container: SQL (as from pg_dump's plain format) from stdin into the database; results not printed. */
-export const load = (container: string, d: Database): Command =>
-  cmd(
-    'docker',
-    'exec',
-    '-i',
-    container,
+/** Where the target's database is: SQL (as from pg_dump's plain format) from stdin into the database; results not printed. */
+export const load = (at: PgAt, d: Database): Command =>
+  pgClient(
+    at,
+    { role: d.user, stdin: true },
     'psql',
     '-X',
     '-q',
@@ -187,8 +180,7 @@ export const load = (container: string, d: Database): Command =>
     'ON_ERROR_STOP=1',
     '-o',
     '/dev/null',
-    '-U',
-    d.user,
+    ...roleArgs(at, d.user),
     '-d',
     d.db,
   );
@@ -199,11 +191,12 @@ export const load = (container: string, d: Database): Command =>
  * killed run) are ended first. Run from another database: `postgres`, or `template1` to
  * recreate `postgres` itself.
  */
-export function recreateDatabase(container: string, d: Database): Command {
-  return cmd(
-    'docker',
-    'exec',
-    container,
+export function recreateDatabase(at: PgAt, d: Database): Command {
+  // In a container the role is the superuser; on a server the superuser creates it for the role.
+  const onServer = typeof at !== 'string';
+  return pgClient(
+    at,
+    onServer ? {} : { role: d.user },
     'psql',
     '-X',
     '-q',
@@ -211,8 +204,7 @@ export function recreateDatabase(container: string, d: Database): Command {
     'ON_ERROR_STOP=1',
     '-o',
     '/dev/null',
-    '-U',
-    d.user,
+    ...(onServer ? [] : ['-U', d.user]),
     '-d',
     d.db === 'postgres' ? 'template1' : 'postgres',
     '-c',
@@ -220,18 +212,16 @@ export function recreateDatabase(container: string, d: Database): Command {
     '-c',
     `DROP DATABASE IF EXISTS ${sqlIdent(d.db)}`,
     '-c',
-    `CREATE DATABASE ${sqlIdent(d.db)} TEMPLATE template0`,
+    `CREATE DATABASE ${sqlIdent(d.db)}${onServer ? ` OWNER ${sqlIdent(d.user)}` : ''} TEMPLATE template0`,
   );
 }
 
-const pgRestore = (container: string, d: Database, path: string, ...args: string[]): Command =>
-  cmd(
-    'docker',
-    'exec',
-    container,
+const pgRestore = (at: PgAt, d: Database, path: string, ...args: string[]): Command =>
+  pgClient(
+    at,
+    { role: d.user },
     'pg_restore',
-    '-U',
-    d.user,
+    ...roleArgs(at, d.user),
     '-d',
     d.db,
     '--no-owner',
@@ -242,10 +232,10 @@ const pgRestore = (container: string, d: Database, path: string, ...args: string
   );
 
 /** Tables, types, functions: one transaction. */
-export const preData = (container: string, d: Database, path: string): Command =>
+export const preData = (container: PgAt, d: Database, path: string): Command =>
   pgRestore(container, d, path, '--section=pre-data', '--single-transaction');
 /** Indexes, constraints, triggers: `jobs` at once. */
-export const postData = (container: string, d: Database, path: string, jobs: number): Command =>
+export const postData = (container: PgAt, d: Database, path: string, jobs: number): Command =>
   pgRestore(container, d, path, '--section=post-data', `--jobs=${jobs}`);
 
 /** For plans and runbooks: the parts, in order. */

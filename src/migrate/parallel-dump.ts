@@ -35,6 +35,7 @@ import {
   type DumpTable,
 } from './dump-commands.js';
 import { pgFailure, query, type Database } from './postgres.js';
+import type { PgAt } from './pg-at.js';
 
 const LONG = 6 * 60 * 60_000;
 
@@ -42,8 +43,8 @@ const LONG = 6 * 60 * 60_000;
 export interface DbSide {
   transport: Transport;
   sudo: boolean;
-  /** The database container there. */
-  container: string;
+  /** The database's container there, or the Postgres installed on the server. */
+  container: PgAt;
 }
 
 export interface ParallelDump {

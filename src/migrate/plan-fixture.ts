@@ -64,14 +64,22 @@ export function sourceReleaseOf(stack: LoadedStack): ReleaseMeta {
 
 /** The fleet loaded from a new directory: stack `shop` on host1 (203.0.113.10), host2 (203.0.113.11) beside it. */
 /** `servers`, `connections`: lines added under `servers:` and as the stack's `connections`. */
-export function fixture(o: { compose: string; proxy: boolean; servers?: string[]; connections?: string }): Fixture {
+/** `host2`: keys added inside host2's braces; `stack`: lines added under the stack. */
+export function fixture(o: {
+  compose: string;
+  proxy: boolean;
+  servers?: string[];
+  connections?: string;
+  host2?: string;
+  stack?: string[];
+}): Fixture {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-plan-'));
   writeFileSync(join(dir, 'compose.yml'), o.compose);
   writeFileSync(join(dir, '.env'), 'POSTGRES_PASSWORD=pw-canary\n');
   const fleet = [
     'servers:',
     '  host1: { host: 203.0.113.10, user: root }',
-    '  host2: { host: 203.0.113.11, user: root }',
+    `  host2: { host: 203.0.113.11, user: root${o.host2 ?? ''} }`,
     ...(o.servers ?? []),
     'stacks:',
     '  shop:',
@@ -81,6 +89,7 @@ export function fixture(o: { compose: string; proxy: boolean; servers?: string[]
     '    deploy: { images: pull, health_timeout: 60s, http_checks: [{ service: web, port: 8000, path: /health }] }',
     ...(o.proxy ? ['    proxy: { domains: [shop.test], tls: none, routes: [{ service: web, port: 8000 }] }'] : []),
     ...(o.connections ? [`    connections: ${o.connections}`] : []),
+    ...(o.stack ?? []).map((l) => `    ${l}`),
     '',
   ].join('\n');
   writeFileSync(join(dir, 'ferry.yml'), fleet);

@@ -21,11 +21,14 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
   const { i, m, id, deploy, dbs } = p;
   const project = i.stack.project!;
   const all = Object.values(project.volumes).filter((v) => !v.external);
+  // The disk the data needs there: a database kept in the target's own Postgres too.
   const dockerVolumes = all.map((v) => `${i.sourceRelease.project}_${v.name}`);
+  // A database kept in the target's own Postgres leaves its volume behind: none made for it.
+  const kept = new Set(dbs.filter((d) => m.installed?.[d.service]).flatMap((d) => d.volumes));
   const pre = preflightStep({ id: id('preflight'), m, services: project.services, dockerVolumes });
   const gate = [id('preflight'), id('moving')];
   const fromDeploy = deploy.steps
-    .filter((s) => /\/(engine|images|release|build\/[^/]+|host-postgres(\/[^/]+)?)$/.test(s.id))
+    .filter((s) => /\/(engine|images|release|build\/[^/]+|host-postgres(\/[^/]+)?|server-postgres\/[^/]+)$/.test(s.id))
     // A Postgres on a host lets the target in while the stack runs on the source: part of the transfer.
     .map((s) =>
       withPlace(s, { dependsOn: [...s.dependsOn, ...gate], phase: s.phase === 'deploy' ? 'transfer' : s.phase }),
@@ -39,7 +42,7 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
   // The target's other containers created before the pause: the start in it only starts them.
   // After the database's start: two Compose runs at once on a new project race to create its network.
   const created = deploy.meta.services.filter((s) => s.replicas > 0 && !dbServices.includes(s.name)).map((s) => s.name);
-  const dbStarted = [...afterTransfer, ...(dbs.length > 0 ? [id('target-db')] : [])];
+  const dbStarted = [...afterTransfer, ...(targetDbServices(p).length > 0 ? [id('target-db')] : [])];
   // The target's nginx and the stack's site before the pause (its upstreams name no container
   // yet: nginx answers 502 there until the switch); inside it, only the upstreams' refresh.
   const proxy = (
@@ -60,7 +63,7 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
     ensureVolumesStep({
       id: id('volumes'),
       m,
-      volumes: all.map((v) => v.name),
+      volumes: all.map((v) => v.name).filter((v) => !kept.has(v)),
       dependsOn: [id('preflight'), ...transferred.filter((x) => x.endsWith('/engine')), id('moving')],
     }),
     ...(p.volumes.length > 0 ? [copyStep(p, 'precopy', [id('channel'), id('volumes')])] : []),
@@ -81,6 +84,10 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
   const beforePause = [...dbStarted, ...(created.length > 0 ? [id('create')] : []), ...proxy.map((s) => s.id)];
   return { steps, afterTransfer, beforePause };
 }
+
+/** The databases that run in a container on the target (not those kept in its own Postgres). */
+export const targetDbServices = (p: Pick<Planning, 'dbs' | 'm'>): string[] =>
+  p.dbs.filter((d) => !p.m.installed?.[d.service]).map((d) => d.service);
 
 /** A copy of the volumes from the source: the first while the stack runs, the final one with the writers stopped. */
 function copyStep(p: Planning, which: 'precopy' | 'final-copy', dependsOn: string[]): Step {
@@ -119,24 +126,25 @@ export function pauseSteps(p: Planning, afterTransfer: string[], freezeAfter: st
     redisSaveTimeoutMs: m.maxPauseMs,
     ...sourceProxyRefresh(i, m),
   });
+  const started = targetDbServices(p);
   // Started before the freeze, so that its start is not part of the write pause.
   const targetDb = servicesStateStep({
     id: id('target-db'),
     stack: m.stack,
     side: m.target,
     release: m.release,
-    services: dbServices,
+    services: started,
     want: 'running',
     phase: 'transfer',
     dependsOn: afterTransfer,
-    title: `start ${dbServices.join(', ')} on ${i.target.name}`,
+    title: `start ${started.join(', ')} on ${i.target.name}`,
   });
   const copied = p.volumes.length > 0;
   return {
     steps: [
       freeze,
       ...(copied ? [copyStep(p, 'final-copy', [id('freeze')])] : []),
-      ...(dbs.length > 0 ? [targetDb] : []),
+      ...(started.length > 0 ? [targetDb] : []),
     ],
     /** The freeze, and the final copy when there are volumes. */
     frozen: [id('freeze'), ...(copied ? [id('final-copy')] : [])],

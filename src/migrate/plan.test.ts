@@ -444,3 +444,34 @@ test("a stack that connects to another server's host Postgres: the target is let
   assert.ok(before('shop/migrate/start').has('shop/host-postgres/db1'));
   assert.ok(access.dependsOn.includes('shop/migrate/preflight'), 'after the preflight');
 });
+
+test("a Postgres service kept in the target's own Postgres: its role and database made there before the dump, no container of it started, replicate refused", async () => {
+  const f = fixture({
+    compose: demoCompose({ cache: false, files: true }),
+    proxy: false,
+    host2: ', postgres: { max_connections: 100 }',
+    stack: ['services: { db: { server_postgres: true } }'],
+  });
+  const { steps, m } = await migratePlan({ ...f.move, mode: 'dump', lookup });
+  makePlan(steps);
+  const ids = steps.map((s) => strip(s.id));
+  assert.ok(!ids.includes('target-db'), ids.join(', '));
+  assert.deepEqual(m.installed, { db: f.target.postgres });
+  const dump = steps.find((s) => s.id === 'shop/migrate/dump/db')!;
+  assert.deepEqual(dump.dependsOn.map(strip), ['freeze', 'final-copy', 'shop/server-postgres/db', 'channel']);
+  const made = steps.find((s) => s.id === 'shop/server-postgres/db')!;
+  assert.equal(made.host, 'host2');
+  assert.ok(made.dependsOn.includes('shop/migrate/preflight'), 'after the preflight');
+  const volumes = steps.find((s) => s.id === 'shop/migrate/volumes')!;
+  assert.doesNotMatch(volumes.doc().purpose, /db-data/, "the database's volume is not made on the target");
+  assert.match(volumes.doc().purpose, /files/);
+  assert.deepEqual(
+    m.release.services.map((s) => s.name),
+    ['web', 'worker'],
+  );
+  await assert.rejects(migratePlan({ ...f.move, mode: 'replicate', lookup }), (e: unknown) => {
+    assert.ok(e instanceof Error && 'code' in e && e.code === 'replicate-unsupported', String(e));
+    assert.match(e.message, /db is kept in the Postgres installed on host2/);
+    return true;
+  });
+});

@@ -42,6 +42,10 @@ import { volumeMountpoint, type VolumeCopy } from './volumes.js';
 import { replicaFreezeAfter, replicateSteps } from './plan-replicate.js';
 import { pauseSteps, transferSteps } from './plan-transfer.js';
 import { Secret } from '../core/secret.js';
+import { FerryError } from '../core/errors.js';
+import { formatWhere } from '../core/finding.js';
+import type { Locator } from '../model/compose.js';
+import { servedDatabases } from '../deploy/server-postgres.js';
 import { dnsSteps } from './steps/dns.js';
 import { serverAddresses } from './dns.js';
 import type { DnsLookup } from './dns.js';
@@ -57,6 +61,8 @@ export interface MoveInput {
   sourceRelease: ReleaseMeta;
   transports: (server: string) => Transport;
   local: Transport;
+  /** Finds a key in ferry.yml, for errors. */
+  locate?: Locator;
 }
 
 /** What the steps of a move share, before any of them ran: `o` says what moves, and where to. */
@@ -65,7 +71,9 @@ export function newMigration(
   o: Pick<Migration, 'release' | 'databases' | 'volumes' | 'redis' | 'mode'>,
 ): Migration {
   const project = i.stack.project!;
+  const installed = servedDatabases(i.stack, i.target, i.locate);
   return {
+    ...(installed.length > 0 ? { installed: Object.fromEntries(installed.map((d) => [d.service, d.postgres])) } : {}),
     stack: i.stack.def.name,
     project: project.name,
     source: sideOf(i.source, i.transports),
@@ -147,12 +155,14 @@ export function movedParts(project: ComposeProject): Pick<Migration, 'databases'
 
 export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
   const parts = movedParts(i.stack.project!);
+  refuseReplicaIntoServer(i);
   const { databases: dbs, volumes } = parts;
   const deploy = await stackPlan({
     stack: i.stack,
     server: i.target,
     local: i.local,
     ...(i.servers ? { servers: i.servers } : {}),
+    ...(i.locate ? { locate: i.locate } : {}),
   });
   const m = newMigration(i, { release: deploy.meta, ...parts, mode: i.mode });
   const id = (s: string) => `${i.stack.def.name}/migrate/${s}`;
@@ -202,6 +212,27 @@ export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
     pauseBy,
     ...(dns ? { dns: dns.seen } : {}),
   };
+}
+
+/** Replication into the Postgres installed on the target is not built: such a database moves by dump. */
+function refuseReplicaIntoServer(i: MigratePlanInput): void {
+  const kept = i.stack.def.serverPostgres ?? [];
+  if (i.mode !== 'replicate' || kept.length === 0 || !i.target.postgres) return;
+  throw new FerryError(
+    'replicate-unsupported',
+    `stack ${i.stack.def.name}: ${kept.join(', ')} is kept in the Postgres installed on ${i.target.name} (server_postgres), which --mode replicate does not fill`,
+    formatWhere(
+      (i.locate ?? ((path: string[]) => ({ path: path.join('/') })))([
+        'stacks',
+        i.stack.def.name,
+        'services',
+        kept[0]!,
+        'server_postgres',
+      ]),
+    ),
+    'Move it with --mode dump (the default): the writers stop while the database is copied, then every table is proven.',
+    2,
+  );
 }
 
 /**
@@ -299,7 +330,16 @@ function builders(p: Planning): Builders {
 function dumpSteps(p: Planning, frozen: string[], b: Builders): Step[] {
   const { m, id, dbs } = p;
   const dumps = dbs.map((d) =>
-    dumpStep({ id: id(`dump/${d.service}`), m, d, dependsOn: [...frozen, id('target-db'), id('channel')] }),
+    dumpStep({
+      id: id(`dump/${d.service}`),
+      m,
+      d,
+      dependsOn: [
+        ...frozen,
+        m.installed?.[d.service] ? `${m.stack}/server-postgres/${d.service}` : id('target-db'),
+        id('channel'),
+      ],
+    }),
   );
   const switched = b.switchTo([id('start'), ...(b.refresh ? [b.refresh.id] : [])]);
   return [

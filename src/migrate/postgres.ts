@@ -5,7 +5,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Service } from '../model/compose.js';
-import { cmd, type Command } from '../shell/command.js';
+import type { Command } from '../shell/command.js';
+import { describeAt, pgClient, roleArgs, type PgAt } from './pg-at.js';
 import { sqlLiteral } from '../shell/sql.js';
 import type { ExecOptions, ExecResult, Transport } from '../transport/transport.js';
 import { StepError } from '../engine/errors.js';
@@ -74,14 +75,12 @@ export function countSql(tables: string[]): string {
   return tables.map((t) => `SELECT ${sqlLiteral(t)}, count(*), '' FROM ${t};`).join('\n');
 }
 
-export const psql = (container: string, d: Database, sql: string): Command =>
-  cmd(
-    'docker',
-    'exec',
-    container,
+export const psql = (at: PgAt, d: Database, sql: string): Command =>
+  pgClient(
+    at,
+    { role: d.user },
     'psql',
-    '-U',
-    d.user,
+    ...roleArgs(at, d.user),
     '-d',
     d.db,
     '-v',
@@ -99,26 +98,25 @@ export const psql = (container: string, d: Database, sql: string): Command =>
  * stops it and starts the real one: the socket answers before the database is there to
  * stay, TCP only once it is.
  */
-export const acceptingCommand = (container: string): Command =>
-  cmd('docker', 'exec', container, 'pg_isready', '-q', '-h', '127.0.0.1');
+export const acceptingCommand = (at: PgAt): Command =>
+  typeof at === 'string'
+    ? pgClient(at, {}, 'pg_isready', '-q', '-h', '127.0.0.1')
+    : pgClient(at, {}, 'pg_isready', '-q');
 
 /**
  * Waits until the database in `container` accepts TCP connections: one `pg_isready` every
  * 250 ms, `database-not-running` after `timeoutMs` (120 s unless told).
  */
-export async function awaitAccepting(
-  t: Transport,
-  container: string,
-  sudo: boolean,
-  timeoutMs = 120_000,
-): Promise<void> {
+export async function awaitAccepting(t: Transport, at: PgAt, sudo: boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((await t.exec(acceptingCommand(container), { sudo, timeoutMs: 15_000 })).code !== 0) {
+  while ((await t.exec(acceptingCommand(at), { sudo, timeoutMs: 15_000 })).code !== 0) {
     if (Date.now() > deadline)
       throw new StepError(
         'database-not-running',
-        `${t.name}: Postgres in ${container} does not accept connections on 127.0.0.1 after ${Math.round(timeoutMs / 1000)} s`,
-        `Read its log (docker logs ${container}); it must listen on TCP (listen_addresses), then run migrate again with --resume.`,
+        `${t.name}: Postgres in ${describeAt(at)} does not accept connections${typeof at === 'string' ? ' on 127.0.0.1' : ''} after ${Math.round(timeoutMs / 1000)} s`,
+        typeof at === 'string'
+          ? `Read its log (docker logs ${at}); it must listen on TCP (listen_addresses), then run migrate again with --resume.`
+          : 'Start it (pg_lsclusters lists its state), then run migrate again with --resume.',
       );
     await sleep(250);
   }
@@ -171,19 +169,19 @@ export async function runPg(t: Transport, command: Command, o: PgRun): Promise<s
 /** Runs `sql` in the database; its output, or psql's StepError. */
 export async function query(
   t: Transport,
-  container: string,
+  at: PgAt,
   d: Database,
   sql: string,
   sudo: boolean,
   redact: (s: string) => string,
 ): Promise<string> {
-  return runPg(t, psql(container, d, sql), { sudo, what: `psql in ${container}`, redact });
+  return runPg(t, psql(at, d, sql), { sudo, what: `psql in ${describeAt(at)}`, redact });
 }
 
 /** Every table's rows and checksum; with `countsOnly`, the rows and an empty checksum (counting, not hashing every row). */
 export async function tableSums(
   t: Transport,
-  container: string,
+  container: PgAt,
   d: Database,
   sudo: boolean,
   redact: (s: string) => string,

@@ -20,8 +20,28 @@ test('copy back: one transaction on the source deletes its rows of the tables, t
   assert.equal(
     line,
     `bash -o pipefail -c '{ printf '\\''%s\\n'\\'' '\\''BEGIN;\nSET session_replication_role = replica;\nDELETE FROM public.orders;\nDELETE FROM public."Odd";'\\''; ` +
-      `docker exec shop-db-1 pg_dump -U demo -d demo --data-only --no-owner --no-privileges -t public.orders -t '\\''public."Odd"'\\''; ` +
+      `{ docker exec shop-db-1 pg_dump -U demo -d demo --data-only --no-owner --no-privileges -t public.orders -t '\\''public."Odd"'\\'' | sed '\\''1,/^COPY /{/^SET transaction_timeout = /d}'\\''; }; ` +
       `printf '\\''COMMIT;\\n'\\''; } | ssh -i /root/.ssh/ferry-migrate-shop-back -o UserKnownHostsFile=/root/.ssh/ferry-migrate-shop-back.known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes -o IdentitiesOnly=yes -o ConnectTimeout=10 -o ServerAliveInterval=15 -o Ciphers=aes128-gcm@openssh.com,chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-ctr,aes192-ctr,aes256-ctr -p 22 root@10.0.0.1 '\\''docker exec -i shop_db_1 psql -X -q -v ON_ERROR_STOP=1 -o /dev/null -U demo -d demo'\\'''`,
+  );
+});
+
+test("copy back from the Postgres installed on the target: its pg_dump as the server's superuser acting as the role", () => {
+  const line = render(
+    copyBackCommand(
+      backChannel(migration()),
+      { installed: { maxConnections: 100, cluster: 'main', port: 5432, superuser: 'postgres', tune: false } },
+      d,
+      ['public.orders'],
+      'shop_db_1',
+    ),
+  );
+  assert.match(
+    line,
+    /\{ runuser -u postgres -- env -C \/ PGPORT=5432 '\\''PGOPTIONS=-c role=demo'\\'' pg_dump -d demo --data-only --no-owner --no-privileges -t public\.orders \| sed /,
+  );
+  assert.match(
+    line,
+    /'\\''docker exec -i shop_db_1 psql -X -q -v ON_ERROR_STOP=1 -o \/dev\/null -U demo -d demo'\\'''$/,
   );
 });
 

@@ -19,7 +19,8 @@ import type { StepContext } from '../engine/step.js';
 import type { Transport } from '../transport/transport.js';
 import { channelFor, channelWorks, closeChannel, onTarget, openChannel, type Channel } from './channel.js';
 import type { Migration } from './context.js';
-import { dbContainer, TARGET_ACCEPT_WAIT_MS } from './db-container.js';
+import { dbContainer, targetAt, TARGET_ACCEPT_WAIT_MS } from './db-container.js';
+import { pgClient, roleArgs, type PgAt } from './pg-at.js';
 import { targetLive } from './live.js';
 import { readReport } from './report.js';
 import { load } from './dump-commands.js';
@@ -49,8 +50,8 @@ export const rowsPhrase = (t: TableReport, target: string, source: string): stri
 
 /** The two ends of one database: the target (`t`, the step's host) and the source (reached). */
 export interface Ends {
-  target: { t: Transport; container: string; sudo: boolean };
-  source: { t: Transport; container: string; sudo: boolean };
+  target: { t: Transport; container: PgAt; sudo: boolean };
+  source: { t: Transport; container: PgAt; sudo: boolean };
 }
 
 export async function databaseEnds(ctx: StepContext, m: Migration, d: Database): Promise<Ends> {
@@ -58,7 +59,7 @@ export async function databaseEnds(ctx: StepContext, m: Migration, d: Database):
   return {
     target: {
       t: ctx.transport,
-      container: await dbContainer(ctx.transport, m.target, m.release.project, d.service),
+      container: await targetAt(ctx.transport, m, d),
       sudo: m.target.sudo,
     },
     source: {
@@ -92,29 +93,24 @@ export async function databaseDifference(
 export const same = (x: DatabaseDifference): boolean =>
   x.tables.length === 0 && x.unmatched.length === 0 && x.sequences.length === 0;
 
+/** pg_dump 17's `SET transaction_timeout` removed from the header (before the first COPY): an older server refuses it. */
+const OLDER_SERVER_SETTINGS = cmd('sed', '1,/^COPY /{/^SET transaction_timeout = /d}');
+
 /**
  * Run on the target: the rows of `tables` streamed from its container through `back` into
  * the source's, in one transaction there that first deletes the source's rows of those
  * tables. Triggers and foreign keys stay quiet meanwhile (`session_replication_role =
  * replica`): the rows come as a whole from a database that had them consistent.
  */
-export function copyBackCommand(
-  back: Channel,
-  container: string,
-  d: Database,
-  tables: string[],
-  into: string,
-): Command {
+export function copyBackCommand(back: Channel, container: PgAt, d: Database, tables: string[], into: PgAt): Command {
   const prelude = ['BEGIN;', 'SET session_replication_role = replica;', ...tables.map((t) => `DELETE FROM ${t};`)].join(
     '\n',
   );
-  const dump = cmd(
-    'docker',
-    'exec',
+  const dump = pgClient(
     container,
+    { role: d.user },
     'pg_dump',
-    '-U',
-    d.user,
+    ...roleArgs(container, d.user),
     '-d',
     d.db,
     '--data-only',
@@ -122,7 +118,9 @@ export function copyBackCommand(
     '--no-privileges',
     ...tables.flatMap((t) => ['-t', t]),
   );
-  const sender = seq(cmd('printf', '%s\\n', prelude), dump, cmd('printf', 'COMMIT;\\n'));
+  // The target's pg_dump may be newer than the source's server (a Postgres 17 installed there,
+  // 15 in the source's container): the settings line only 17 knows goes, before the first row.
+  const sender = seq(cmd('printf', '%s\\n', prelude), pipe(dump, OLDER_SERVER_SETTINGS), cmd('printf', 'COMMIT;\\n'));
   return cmd('bash', '-o', 'pipefail', '-c', render(pipe(sender, onTarget(back, load(into, d)))));
 }
 
@@ -224,13 +222,20 @@ export async function startDatabases(ctx: StepContext, m: Migration, which: 'sou
   const reached = which === 'source';
   const where = { stack: m.stack, side, release, reached };
   const cs = await containersOn(ctx, where);
-  const stopped = m.databases
+  // A database kept in the target's own Postgres has no container to start.
+  const inContainers = m.databases.filter((d) => which === 'source' || !m.installed?.[d.service]);
+  const stopped = inContainers
     .map((d) => d.service)
     .filter((s) => !cs.some((c) => c.service === s && c.status === 'running'));
   if (stopped.length > 0) await startServices(ctx, where, stopped, cs);
   const t = reached ? ctx.on(side.name) : ctx.transport;
   for (const d of m.databases)
-    await awaitAccepting(t, await dbContainer(t, side, release.project, d.service), side.sudo, TARGET_ACCEPT_WAIT_MS);
+    await awaitAccepting(
+      t,
+      which === 'source' ? await dbContainer(t, side, release.project, d.service) : await targetAt(t, m, d),
+      side.sudo,
+      TARGET_ACCEPT_WAIT_MS,
+    );
 }
 
 /** rsync from the target's volume into the source's, through the back channel (run on the target). */
@@ -286,7 +291,7 @@ export async function writesLeftBehind(
     for (const d of m.databases) {
       const tgt = {
         t: target,
-        container: await dbContainer(target, m.target, m.release.project, d.service),
+        container: await targetAt(target, m, d),
         sudo: m.target.sudo,
       };
       const srcContainer = await dbContainer(source, m.source, m.sourceRelease.project, d.service).catch(

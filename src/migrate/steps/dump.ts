@@ -33,7 +33,7 @@ import {
 import { parallelDump, type DbSide } from '../parallel-dump.js';
 import { compareTables, query, tableSums, type Database, type TableReport } from '../postgres.js';
 import { readReport, refuseStaleProof } from '../report.js';
-import { dbContainer, targetDbContainer } from '../db-container.js';
+import { dbContainer, targetDbReady } from '../db-container.js';
 
 interface Sides {
   source: DbSide;
@@ -52,7 +52,7 @@ async function sides(ctx: StepContext, m: Migration, d: Database): Promise<Sides
     target: {
       transport: ctx.transport,
       sudo: m.target.sudo,
-      container: await targetDbContainer(ctx.transport, m, d, m.maxPauseMs),
+      container: await targetDbReady(ctx.transport, m, d, m.maxPauseMs),
     },
   };
 }

@@ -12,7 +12,7 @@ import type { Step, StepContext, StepPlace } from '../../engine/step.js';
 import type { Migration } from '../context.js';
 import { compareTables, tableSums, type Database, type TableReport } from '../postgres.js';
 import { verifyVolumes, type VolumeCopy, type VolumeReport } from '../volumes.js';
-import { dbContainer } from '../db-container.js';
+import { dbContainer, targetAt } from '../db-container.js';
 import { readReport, reportPath, SNAPSHOT_WAIT_MS, type SavedReport } from '../report.js';
 
 export interface VerifyOptions extends StepPlace {
@@ -52,7 +52,7 @@ async function proveTables(ctx: StepContext, m: Migration, d: Database): Promise
   const redact = (x: string) => ctx.redactor.redact(x);
   const source = ctx.on(m.source.name);
   const src = await dbContainer(source, m.source, m.sourceRelease.project, d.service);
-  const tgt = await dbContainer(ctx.transport, m.target, m.release.project, d.service);
+  const tgt = await targetAt(ctx.transport, m, d);
   const [a, b] = await Promise.all([
     tableSums(source, src, d, m.source.sudo, redact),
     tableSums(ctx.transport, tgt, d, m.target.sudo, redact),
