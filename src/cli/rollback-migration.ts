@@ -116,7 +116,12 @@ export async function rollbackMigration(
       sourceRelease,
       ...(targetRelease ? { targetRelease } : {}),
       transports: s.transports,
-      leftovers: { databases: parts.databases, sourceEndpoint, targetEndpoint },
+      // Replication never ran for a database kept in the source's own Postgres (replicate refuses it).
+      leftovers: {
+        databases: parts.databases.filter((d) => !m?.sourceInstalled?.[d.service]),
+        sourceEndpoint,
+        targetEndpoint,
+      },
       ...(m && !discard ? { writeBack: { m, copies: volumeCopies({ sourceRelease }, m, parts.volumes) } } : {}),
     }),
   );

@@ -44,6 +44,8 @@ export interface Migration {
   maxPauseMs: number;
   /** Database services kept in the Postgres installed on the target (`server_postgres`), by service: no container of them there. */
   installed?: Record<string, HostPostgresDef>;
+  /** Database services kept in the Postgres installed on the source (its release runs no container of them), by service. */
+  sourceInstalled?: Record<string, HostPostgresDef>;
   /** Per database service, the password its role logs in with (replication connects with it). */
   passwords?: Record<string, Secret>;
   marks: {

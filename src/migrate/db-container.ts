@@ -37,6 +37,16 @@ export async function targetAt(t: Transport, m: Migration, d: Pick<Database, 'se
   return installed ? { installed } : dbContainer(t, m.target, m.release.project, d.service);
 }
 
+/** Where the source's database `d` is: the Postgres installed on the source for a service kept there, else its running container. */
+export async function sourceAt(t: Transport, m: Migration, d: Pick<Database, 'service'>): Promise<PgAt> {
+  const installed = m.sourceInstalled?.[d.service];
+  return installed ? { installed } : dbContainer(t, m.source, m.sourceRelease.project, d.service);
+}
+
+/** The database services that run in a container on `which` side (not those kept in its own Postgres). */
+export const inContainers = (m: Migration, which: 'source' | 'target'): string[] =>
+  m.databases.map((d) => d.service).filter((s) => !(which === 'source' ? m.sourceInstalled : m.installed)?.[s]);
+
 /** How long the target's Postgres may take to accept connections outside the pause: its first start initialises it. */
 export const TARGET_ACCEPT_WAIT_MS = 120_000;
 

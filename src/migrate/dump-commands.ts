@@ -168,11 +168,15 @@ export const writeFile = (at: PgAt, path: string): Command =>
   pgClient(at, { stdin: true }, 'sh', '-c', 'umask 077 && cat > "$1"', 'sh', path);
 export const removeFile = (at: PgAt, path: string): Command => pgClient(at, {}, 'rm', '-f', path);
 
-/** Where the target's database is: SQL (as from pg_dump's plain format) from stdin into the database; results not printed. */
-export const load = (at: PgAt, d: Database): Command =>
+/**
+ * Where the target's database is: SQL (as from pg_dump's plain format) from stdin into the
+ * database; results not printed. `superuser`: on a server, as its superuser rather than the
+ * role (in a container the role is the superuser), for SQL only a superuser may run.
+ */
+export const load = (at: PgAt, d: Database, o: { superuser?: boolean } = {}): Command =>
   pgClient(
     at,
-    { role: d.user, stdin: true },
+    o.superuser ? { stdin: true } : { role: d.user, stdin: true },
     'psql',
     '-X',
     '-q',

@@ -64,12 +64,13 @@ export function sourceReleaseOf(stack: LoadedStack): ReleaseMeta {
 
 /** The fleet loaded from a new directory: stack `shop` on host1 (203.0.113.10), host2 (203.0.113.11) beside it. */
 /** `servers`, `connections`: lines added under `servers:` and as the stack's `connections`. */
-/** `host2`: keys added inside host2's braces; `stack`: lines added under the stack. */
+/** `host1`, `host2`: keys added inside their braces; `stack`: lines added under the stack. */
 export function fixture(o: {
   compose: string;
   proxy: boolean;
   servers?: string[];
   connections?: string;
+  host1?: string;
   host2?: string;
   stack?: string[];
 }): Fixture {
@@ -78,7 +79,7 @@ export function fixture(o: {
   writeFileSync(join(dir, '.env'), 'POSTGRES_PASSWORD=pw-canary\n');
   const fleet = [
     'servers:',
-    '  host1: { host: 203.0.113.10, user: root }',
+    `  host1: { host: 203.0.113.10, user: root${o.host1 ?? ''} }`,
     `  host2: { host: 203.0.113.11, user: root${o.host2 ?? ''} }`,
     ...(o.servers ?? []),
     'stacks:',

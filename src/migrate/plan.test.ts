@@ -475,3 +475,29 @@ test("a Postgres service kept in the target's own Postgres: its role and databas
     return true;
   });
 });
+
+test("from one server's installed Postgres to another's: both ends there, the source's Postgres left running (no stop-source-db)", async () => {
+  const pg = ', postgres: { max_connections: 100 }';
+  const f = fixture({
+    compose: demoCompose({ cache: false, files: true }),
+    proxy: false,
+    host1: pg,
+    host2: pg,
+    stack: ['services: { db: { server_postgres: true } }'],
+  });
+  const sourceRelease = {
+    ...f.move.sourceRelease,
+    services: f.move.sourceRelease.services.filter((s) => s.name !== 'db'),
+  };
+  const { steps, m } = await migratePlan({ ...f.move, sourceRelease, mode: 'dump', lookup });
+  makePlan(steps);
+  assert.deepEqual(m.sourceInstalled, { db: f.source.postgres });
+  assert.deepEqual(m.installed, { db: f.target.postgres });
+  const ids = steps.map((s) => strip(s.id));
+  assert.ok(ids.includes('dump/db') && !ids.includes('stop-source-db') && !ids.includes('target-db'), ids.join(', '));
+  assert.deepEqual(steps.find((s) => s.id === 'shop/migrate/channel-close')!.dependsOn.map(strip), ['start']);
+  // The same stack whose source still runs its Postgres container: that one is stopped after the move.
+  const fromContainer = await migratePlan({ ...f.move, mode: 'dump', lookup });
+  assert.equal(fromContainer.m.sourceInstalled, undefined);
+  assert.ok(fromContainer.steps.some((s) => s.id === 'shop/migrate/stop-source-db'));
+});

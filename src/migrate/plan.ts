@@ -72,8 +72,14 @@ export function newMigration(
 ): Migration {
   const project = i.stack.project!;
   const installed = servedDatabases(i.stack, i.target, i.locate);
+  // Kept in the source's own Postgres: the release it runs has no container of them.
+  const running = new Set(i.sourceRelease.services.map((s) => s.name));
+  const sourceKept = (i.stack.def.serverPostgres ?? []).filter((s) => !running.has(s) && i.source.postgres);
   return {
     ...(installed.length > 0 ? { installed: Object.fromEntries(installed.map((d) => [d.service, d.postgres])) } : {}),
+    ...(sourceKept.length > 0
+      ? { sourceInstalled: Object.fromEntries(sourceKept.map((s) => [s, i.source.postgres!])) }
+      : {}),
     stack: i.stack.def.name,
     project: project.name,
     source: sideOf(i.source, i.transports),
@@ -217,10 +223,12 @@ export async function migratePlan(i: MigratePlanInput): Promise<MigratePlan> {
 /** Replication into the Postgres installed on the target is not built: such a database moves by dump. */
 function refuseReplicaIntoServer(i: MigratePlanInput): void {
   const kept = i.stack.def.serverPostgres ?? [];
-  if (i.mode !== 'replicate' || kept.length === 0 || !i.target.postgres) return;
+  if (i.mode !== 'replicate' || kept.length === 0) return;
+  const server = [i.target, i.source].find((s) => s.postgres);
+  if (!server) return;
   throw new FerryError(
     'replicate-unsupported',
-    `stack ${i.stack.def.name}: ${kept.join(', ')} is kept in the Postgres installed on ${i.target.name} (server_postgres), which --mode replicate does not fill`,
+    `stack ${i.stack.def.name}: ${kept.join(', ')} is kept in the Postgres installed on ${server.name} (server_postgres), which --mode replicate does not move`,
     formatWhere(
       (i.locate ?? ((path: string[]) => ({ path: path.join('/') })))([
         'stacks',
@@ -276,7 +284,8 @@ async function dnsOf(p: Planning) {
 function builders(p: Planning): Builders {
   const { i, m, id, deploy } = p;
   const name = m.stack;
-  const dbServices = p.dbs.map((d) => d.service);
+  // The source's own Postgres keeps running (other databases may live there): only containers stop.
+  const dbServices = p.dbs.map((d) => d.service).filter((s) => !m.sourceInstalled?.[s]);
   const def = i.stack.def;
   return {
     verify: (dependsOn, snapshot) =>
@@ -349,16 +358,19 @@ function dumpSteps(p: Planning, frozen: string[], b: Builders): Step[] {
     b.start([id('live')]),
     ...(b.refresh ? [b.refresh] : []),
     ...(switched ? [switched] : []),
-    ...(dbs.length > 0 ? [b.stopSourceDb(p.served)] : []),
+    ...(stopsSourceDb(p) ? [b.stopSourceDb(p.served)] : []),
   ];
 }
+
+/** Whether the source has database containers to stop once the target serves. */
+const stopsSourceDb = (p: Pick<Planning, 'dbs' | 'm'>): boolean => p.dbs.some((d) => !p.m.sourceInstalled?.[d.service]);
 
 /** After the target serves: the channel closed, the source marked as moved; and the `moving` marker, written first. */
 function endSteps(p: Planning, close: Step): Step[] {
   const { i, m, id, dbs, served } = p;
   return [
     // Once the target serves and the source's databases stopped (not after the open: it waited for it).
-    withPlace(close, { dependsOn: [...served, ...(dbs.length > 0 ? [id('stop-source-db')] : [])] }),
+    withPlace(close, { dependsOn: [...served, ...(stopsSourceDb(p) ? [id('stop-source-db')] : [])] }),
     markerStep({
       id: id('mark'),
       m,

@@ -10,7 +10,7 @@ import { stackDir } from '../deploy/layout.js';
 import type { Migration } from './context.js';
 import { changedSince, tableSums, type TableReport } from './postgres.js';
 import type { VolumeReport } from './volumes.js';
-import { dbContainer } from './db-container.js';
+import { sourceAt } from './db-container.js';
 
 export const reportPath = (stack: string): string => `${stackDir(stack)}/migration.json`;
 
@@ -50,7 +50,7 @@ export async function refuseStaleProof(
 ): Promise<void> {
   if (!saved.tables) return;
   for (const d of m.databases) {
-    const src = await dbContainer(source, m.source, m.sourceRelease.project, d.service).catch(() => undefined);
+    const src = await sourceAt(source, m, d).catch(() => undefined);
     if (!src) continue;
     const changed = changedSince(saved.tables, await tableSums(source, src, d, m.source.sudo, redact, true));
     if (changed.length === 0) continue;

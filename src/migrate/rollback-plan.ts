@@ -11,6 +11,7 @@ import type { Transport } from '../transport/transport.js';
 import type { ReleaseMeta } from '../deploy/release-meta.js';
 import { upstreamsStep } from '../deploy/proxy-link.js';
 import { servicesStateStep } from './steps/services.js';
+import { inContainers } from './db-container.js';
 import { markerPath, movingPath } from './steps/switch.js';
 import { reportPath } from './report.js';
 import { removeStep } from './steps/remove.js';
@@ -142,7 +143,8 @@ export function migrationRollbackSteps(i: RollbackInput): Step[] {
  */
 function writeBackSteps(i: RollbackInput, id: (s: string) => string, src: Side): Step[] {
   if (!i.writeBack) return [];
-  const dbServices = i.writeBack.m.databases.map((d) => d.service);
+  // A database kept in the source's own Postgres has no container to start: it runs.
+  const dbServices = inContainers(i.writeBack.m, 'source');
   return [
     ...(dbServices.length > 0
       ? [

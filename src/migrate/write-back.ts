@@ -19,7 +19,7 @@ import type { StepContext } from '../engine/step.js';
 import type { Transport } from '../transport/transport.js';
 import { channelFor, channelWorks, closeChannel, onTarget, openChannel, type Channel } from './channel.js';
 import type { Migration } from './context.js';
-import { dbContainer, targetAt, TARGET_ACCEPT_WAIT_MS } from './db-container.js';
+import { inContainers, sourceAt, targetAt, TARGET_ACCEPT_WAIT_MS } from './db-container.js';
 import { pgClient, roleArgs, type PgAt } from './pg-at.js';
 import { targetLive } from './live.js';
 import { readReport } from './report.js';
@@ -64,7 +64,7 @@ export async function databaseEnds(ctx: StepContext, m: Migration, d: Database):
     },
     source: {
       t: source,
-      container: await dbContainer(source, m.source, m.sourceRelease.project, d.service),
+      container: await sourceAt(source, m, d),
       sudo: m.source.sudo,
     },
   };
@@ -121,7 +121,8 @@ export function copyBackCommand(back: Channel, container: PgAt, d: Database, tab
   // The target's pg_dump may be newer than the source's server (a Postgres 17 installed there,
   // 15 in the source's container): the settings line only 17 knows goes, before the first row.
   const sender = seq(cmd('printf', '%s\\n', prelude), pipe(dump, OLDER_SERVER_SETTINGS), cmd('printf', 'COMMIT;\\n'));
-  return cmd('bash', '-o', 'pipefail', '-c', render(pipe(sender, onTarget(back, load(into, d)))));
+  // session_replication_role is a superuser's setting.
+  return cmd('bash', '-o', 'pipefail', '-c', render(pipe(sender, onTarget(back, load(into, d, { superuser: true })))));
 }
 
 /** The statements that set every sequence of the source to its value on the target (read there). */
@@ -222,17 +223,14 @@ export async function startDatabases(ctx: StepContext, m: Migration, which: 'sou
   const reached = which === 'source';
   const where = { stack: m.stack, side, release, reached };
   const cs = await containersOn(ctx, where);
-  // A database kept in the target's own Postgres has no container to start.
-  const inContainers = m.databases.filter((d) => which === 'source' || !m.installed?.[d.service]);
-  const stopped = inContainers
-    .map((d) => d.service)
-    .filter((s) => !cs.some((c) => c.service === s && c.status === 'running'));
+  // A database kept in a server's own Postgres has no container to start.
+  const stopped = inContainers(m, which).filter((s) => !cs.some((c) => c.service === s && c.status === 'running'));
   if (stopped.length > 0) await startServices(ctx, where, stopped, cs);
   const t = reached ? ctx.on(side.name) : ctx.transport;
   for (const d of m.databases)
     await awaitAccepting(
       t,
-      which === 'source' ? await dbContainer(t, side, release.project, d.service) : await targetAt(t, m, d),
+      which === 'source' ? await sourceAt(t, m, d) : await targetAt(t, m, d),
       side.sudo,
       TARGET_ACCEPT_WAIT_MS,
     );
@@ -294,9 +292,7 @@ export async function writesLeftBehind(
         container: await targetAt(target, m, d),
         sudo: m.target.sudo,
       };
-      const srcContainer = await dbContainer(source, m.source, m.sourceRelease.project, d.service).catch(
-        () => undefined,
-      );
+      const srcContainer = await sourceAt(source, m, d).catch(() => undefined);
       const report = srcContainer
         ? compareTables(
             await tableSums(source, srcContainer, d, m.source.sudo, redact, true),

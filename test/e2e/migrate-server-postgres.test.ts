@@ -6,8 +6,11 @@
  * container of its Postgres: the service's name is the host, and its unchanged
  * DATABASE_URL logs in with the service's password. A second apply on the new server
  * changes nothing; replicate mode, and a server without a Postgres, are refused before
- * anything changes; `ferry rollback` carries the writes made on the host's Postgres back
- * to the container. The password (a canary) is in no output, state file or process list.
+ * anything changes. Then it moves on from that server's Postgres to a third server's, the
+ * second server's Postgres left running with its copy; and two rollbacks carry the rows
+ * written since back: from the third server into the second's Postgres, then from there
+ * into the first server's container. The password (a canary) is in no output, state file
+ * or process list.
  *
  * ferry-test-lane: side (its hosts are fresh ones of its own, scripts/testbed/fresh.mjs).
  */
@@ -25,6 +28,8 @@ const CANARY = 'srv-pg-canary-4b9e21';
 const STACK = 'tbsrvpg';
 const FROM = 'spg1';
 const TO = 'spg2';
+/** The third server, where Postgres is installed too: the database moves there from TO's. */
+const THIRD = 'spg3';
 const ROWS = 5000;
 
 /** psql in an image whose name says nothing of Postgres, so that api is not taken for a database (tagged here). */
@@ -48,17 +53,13 @@ volumes:
   files: {}
 `;
 
-/** The fleet file: the stack on `server`; `kept` sets server_postgres; `postgres` describes TO's. */
-function fleetFile(
-  from: TestbedHost,
-  to: TestbedHost,
-  server: string,
-  o: { kept: boolean; postgres: boolean },
-): string {
+/** The fleet file: the stack on `server`; `kept` sets server_postgres; `postgres` describes TO's and THIRD's. */
+function fleetFile(hosts: TestbedHost[], server: string, o: { kept: boolean; postgres: boolean }): string {
+  const [from, ...others] = hosts;
   return [
     'servers:',
-    serverLine(from),
-    serverLine(to, o.postgres ? ', postgres: { max_connections: 100 }' : ''),
+    serverLine(from!),
+    ...others.map((h) => serverLine(h, o.postgres ? ', postgres: { max_connections: 100 }' : '')),
     'stacks:',
     ...stackLines(STACK, server, '60s'),
     '    env_file: .env',
@@ -81,6 +82,7 @@ describe(
   () => {
     let from: TestbedHost;
     let to: TestbedHost;
+    let third: TestbedHost;
     let dir: string;
     let known: string;
     const shown: string[] = [];
@@ -93,19 +95,24 @@ describe(
       return t;
     };
     const write = (server: string, o: { kept: boolean; postgres: boolean }) =>
-      writeFileSync(join(dir, 'ferry.yml'), fleetFile(from, to, server, o));
+      writeFileSync(join(dir, 'ferry.yml'), fleetFile([from, to, third], server, o));
 
     before(async () => {
       execFileSync('docker', ['tag', 'ferry-tb-postgres:1', CLIENT]);
-      [from, to] = await Promise.all([createFreshHost(FROM), createFreshHost(TO)]);
+      [from, to, third] = (await Promise.all([FROM, TO, THIRD].map((x) => createFreshHost(x)))) as [
+        TestbedHost,
+        TestbedHost,
+        TestbedHost,
+      ];
       loadImages(from, ['ferry-tb-postgres:1', CLIENT]);
-      onHost(
-        to,
-        'systemctl start postgresql && for i in $(seq 1 30); do pg_isready -q && exit 0; sleep 1; done; exit 1',
-      );
+      for (const h of [to, third])
+        onHost(
+          h,
+          'systemctl start postgresql && for i in $(seq 1 30); do pg_isready -q && exit 0; sleep 1; done; exit 1',
+        );
       dir = mkdtempSync(join(tmpdir(), 'ferry-srvpg-'));
       known = join(dir, 'known_hosts');
-      writeFileSync(known, [from, to].map((x) => readFileSync(x.knownHostsFile, 'utf8')).join(''));
+      writeFileSync(known, [from, to, third].map((x) => readFileSync(x.knownHostsFile, 'utf8')).join(''));
       writeFileSync(join(dir, 'compose.yml'), COMPOSE);
       writeFileSync(join(dir, '.env'), `DB_PASSWORD=${CANARY}\n`);
       write(FROM, { kept: false, postgres: true });
@@ -123,7 +130,7 @@ describe(
     });
     after(async () => {
       if (process.env.KEEP) return;
-      await Promise.all([removeFreshHost(FROM), removeFreshHost(TO)]);
+      await Promise.all([FROM, TO, THIRD].map((x) => removeFreshHost(x)));
     });
 
     test('refused before anything changes: a target without a Postgres, and replicate mode', async () => {
@@ -155,20 +162,35 @@ describe(
       assert.equal(apiReads(to, 'SELECT 6 * 7'), '42');
     });
 
-    test("rollback carries the rows written in the host's Postgres back to the container", async () => {
+    test("from the Postgres installed on one server to another's: the database moves by dump, the first server's Postgres keeps running", async () => {
+      write(TO, { kept: true, postgres: true });
+      await onwardCase(to, third, run);
+    });
+
+    test("rollback from the third server: a row written there is carried back into the second's Postgres", async () => {
+      write(TO, { kept: true, postgres: true });
+      apiReads(third, "INSERT INTO orders (note) VALUES ('on the third')");
+      const t = await run(['rollback', STACK, '--yes']);
+      assert.equal(t.code, 0, t.out + t.err);
+      assert.equal(hostPsql(to, 'SELECT count(*) FROM orders'), String(ROWS + 1));
+      assert.equal(apiReads(to, `SELECT note FROM orders WHERE id = ${ROWS + 1}`), 'on the third');
+    });
+
+    test("rollback to the first server: the rows written in the second's Postgres carried back to the container", async () => {
       write(FROM, { kept: true, postgres: true });
-      apiReads(to, "INSERT INTO orders (note) VALUES ('after the move')");
+      apiReads(to, "INSERT INTO orders (note) VALUES ('on the second')");
       const t = await run(['rollback', STACK, '--yes']);
       assert.equal(t.code, 0, t.out + t.err);
       assert.equal(
         onHost(from, `docker exec ${STACK}-db-1 psql -U shop -d shop -XAtc "SELECT count(*) FROM orders"`).trim(),
-        String(ROWS + 1),
+        String(ROWS + 2),
       );
-      assert.equal(apiReads(from, 'SELECT note FROM orders WHERE id = ' + String(ROWS + 1)), 'after the move');
+      assert.equal(apiReads(from, `SELECT note FROM orders WHERE id = ${ROWS + 2}`), 'on the second');
     });
 
     test('the password is in no output, state file or process list', () => {
-      for (const h of [from, to]) assert.equal(onHost(h, 'ps -eo args').includes(CANARY), false, `${h.name}: ps`);
+      for (const h of [from, to, third])
+        assert.equal(onHost(h, 'ps -eo args').includes(CANARY), false, `${h.name}: ps`);
       for (const text of shown) assert.equal(text.includes(CANARY), false, 'a secret in an output');
       for (const f of readdirSync(join(dir, 'state'), { recursive: true }).map(String)) {
         const path = join(dir, 'state', f);
@@ -218,5 +240,35 @@ async function movedCase(
     onHost(from, `docker ps --format '{{.Names}}' --filter label=com.docker.compose.project=${STACK}`).trim(),
     '',
     'the source is stopped, its data kept',
+  );
+}
+
+/** The move on, from `to`'s installed Postgres to `third`'s; `to`'s Postgres keeps its copy and keeps running. */
+async function onwardCase(
+  to: TestbedHost,
+  third: TestbedHost,
+  run: (args: string[]) => Promise<Transcript>,
+): Promise<void> {
+  const t = await run(['migrate', STACK, '--to', THIRD, '--yes', '--json']);
+  assert.equal(t.code, 0, t.out + t.err);
+  const report = JSON.parse(t.out.trim().split('\n').pop()!) as {
+    verified: { tables: { name: string; rows_target: number; checksum_match: boolean }[] };
+  };
+  assert.deepEqual(
+    report.verified.tables.map((x) => [x.name, x.rows_target, x.checksum_match]),
+    [
+      ['public.events', 300, true],
+      ['public.orders', ROWS, true],
+    ],
+  );
+  assert.equal(hostPsql(third, 'SELECT count(*) FROM orders'), String(ROWS));
+  assert.equal(hostPsql(third, "SELECT tableowner FROM pg_tables WHERE tablename = 'orders'"), 'shop');
+  assert.equal(apiReads(third, 'SELECT count(*) FROM orders'), String(ROWS));
+  assert.equal(onHost(third, `docker exec ${STACK}-api-1 cat /data/file.txt`).trim(), 'kept');
+  assert.equal(hostPsql(to, 'SELECT count(*) FROM orders'), String(ROWS), "kept in the first server's Postgres");
+  assert.equal(onHost(to, 'systemctl is-active postgresql@17-main').trim(), 'active');
+  assert.equal(
+    onHost(to, `docker ps --format '{{.Names}}' --filter label=com.docker.compose.project=${STACK}`).trim(),
+    '',
   );
 }

@@ -33,7 +33,7 @@ import {
 import { parallelDump, type DbSide } from '../parallel-dump.js';
 import { compareTables, query, tableSums, type Database, type TableReport } from '../postgres.js';
 import { readReport, refuseStaleProof } from '../report.js';
-import { dbContainer, targetDbReady } from '../db-container.js';
+import { sourceAt, targetDbReady } from '../db-container.js';
 
 interface Sides {
   source: DbSide;
@@ -47,7 +47,7 @@ async function sides(ctx: StepContext, m: Migration, d: Database): Promise<Sides
     source: {
       transport: source,
       sudo: m.source.sudo,
-      container: await dbContainer(source, m.source, m.sourceRelease.project, d.service),
+      container: await sourceAt(source, m, d),
     },
     target: {
       transport: ctx.transport,

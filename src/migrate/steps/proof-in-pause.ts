@@ -12,7 +12,7 @@ import type { Step, StepContext, StepPlace } from '../../engine/step.js';
 import type { Migration } from '../context.js';
 import { compareTables, tableSums, type Database, type TableReport } from '../postgres.js';
 import { verifyVolumes, type VolumeCopy, type VolumeReport } from '../volumes.js';
-import { dbContainer, targetAt } from '../db-container.js';
+import { sourceAt, targetAt } from '../db-container.js';
 import { readReport, reportPath, SNAPSHOT_WAIT_MS, type SavedReport } from '../report.js';
 
 export interface VerifyOptions extends StepPlace {
@@ -51,7 +51,7 @@ function mismatches(tables: TableReport[], volumes: VolumeReport[]): string[] {
 async function proveTables(ctx: StepContext, m: Migration, d: Database): Promise<TableReport[]> {
   const redact = (x: string) => ctx.redactor.redact(x);
   const source = ctx.on(m.source.name);
-  const src = await dbContainer(source, m.source, m.sourceRelease.project, d.service);
+  const src = await sourceAt(source, m, d);
   const tgt = await targetAt(ctx.transport, m, d);
   const [a, b] = await Promise.all([
     tableSums(source, src, d, m.source.sudo, redact),
