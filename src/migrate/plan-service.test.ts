@@ -50,3 +50,17 @@ test('a service move: its release on the target, the pause, the stack on the sou
   const freeze = steps.find((s) => s.id === 'shop/migrate/freeze')!;
   assert.match(freeze.doc().purpose, /Nothing to do once host1 runs release /);
 });
+
+test("a service kept in its server's installed Postgres cannot move alone: refused, naming the key", async () => {
+  const f = fixture({
+    compose: demoCompose({ cache: false, files: false }),
+    proxy: false,
+    host1: ', postgres: { max_connections: 100 }',
+    stack: ['services: { db: { server_postgres: true } }'],
+  });
+  await assert.rejects(serviceMovePlan({ ...f.move, service: 'db', fleet: f.loaded.fleet }), (e: unknown) => {
+    assert.ok(e instanceof Error && 'code' in e && e.code === 'usage', String(e));
+    assert.match(e.message, /shop\/db is kept in the Postgres installed on its server \(server_postgres\)/);
+    return true;
+  });
+});

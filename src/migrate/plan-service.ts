@@ -103,6 +103,12 @@ export async function serviceMovePlan(i: ServiceMoveInput): Promise<ServiceMoveP
       `Move the whole stack instead: ferry migrate ${name} --to ${i.target.name}.`,
       '--service',
     );
+  if (i.stack.def.serverPostgres?.includes(i.service))
+    throw new UsageError(
+      `--service ${i.service}: ${name}/${i.service} is kept in the Postgres installed on its server (server_postgres), not in a container that could move alone`,
+      `Take server_postgres out of stacks/${name}/services/${i.service} to run it in a container first, or move the whole stack: ferry migrate ${name} --to SERVER.`,
+      '--service',
+    );
   const placedStack = withPlacement(i.stack, i.service, i.target.name);
   // The source's new release starts inside the pause: its health wait is bounded by migrate.max_pause too.
   const moved: LoadedStack = {

@@ -83,6 +83,24 @@ describe('connection-budget', () => {
 });
 
 describe('connection-budget with servers and references in the fleet file', () => {
+  it("counts a pool to a service kept in its server's installed Postgres against that Postgres", () => {
+    const st = stack('shop', project([service('api', { replicas: 2 }), service('db', { image: 'postgres:16' })]), {
+      server: 'app1',
+      serverPostgres: ['db'],
+      connections: [pool(0, 'api', 20, 'db')],
+    });
+    const pg = { maxConnections: 40, cluster: 'main', port: 5432, superuser: 'postgres', tune: false };
+    assert.deepEqual(brief(connectionBudget(fleet([st], [server('app1', { postgres: pg })]), none)), [
+      {
+        code: 'connection-budget',
+        severity: 'error',
+        message:
+          'Postgres on server app1: connection pools may open 40 connections (shop/api: 2 replicas × 1 process × pool 20 = 40), more than the 33 usable (max_connections 40 from the fleet file; 7 kept free: 3 superuser_reserved_connections + 10 %)',
+        path: 'servers/app1/postgres',
+      },
+    ]);
+  });
+
   it('uses the fleet file for a Postgres on a host', () => {
     const st = stack('app', project([service('api', { replicas: 2 })]), {
       server: 'app1',

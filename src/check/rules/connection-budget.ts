@@ -5,8 +5,9 @@
  *
  *   headroom = superuser_reserved_connections + ceil(10 % × max_connections)
  *
- * kept free for admin sessions, migrations and backups. With monitoring, a Postgres on a
- * host also counts its exporter's connections. Pools whose `to` or `service` names nothing
+ * kept free for admin sessions, migrations and backups. A pool to a Postgres service kept in
+ * its server's installed Postgres (`server_postgres`) counts against that one. With
+ * monitoring, a Postgres on a host also counts its exporter's connections. Pools whose `to` or `service` names nothing
  * are `unknown-reference`.
  */
 import { finding, type Finding, type Where } from '../../core/finding.js';
@@ -63,6 +64,9 @@ function resolve(fleet: LoadedFleet, from: StackView, to: string, ctx: CheckCont
   const [stackName, svcName] = to.includes('/') ? to.split('/', 2) : [from.name, to];
   const loaded = fleet.stacks.find((s) => s.def.name === stackName);
   if (!loaded) return { unknown: `there is no stack ${stackName}` };
+  // A service kept in the Postgres installed on its stack's server: that Postgres takes the pools.
+  if (loaded.def.serverPostgres?.includes(svcName!) && loaded.def.server)
+    return resolve(fleet, from, `server:${loaded.def.server}`, ctx);
   const st = loadedStacks(fleet).find((s) => s.name === stackName);
   if (!st) return 'skip';
   const svc = serviceNamed(st.project, svcName!);
