@@ -8,13 +8,11 @@
 // key) and the same rows split over four tables. The database containers
 // (ferry-bench-pg on host2 and host1) are removed at the end.
 // Run: npm run testbed:up && npm run build && node bench/migrate-dump.mjs   (BENCH_RUNS, default 5)
-import { channelFor, channelSteps, onTarget } from '../dist/migrate/channel.js';
+import { onTarget } from '../dist/migrate/channel.js';
 import { parallelDump } from '../dist/migrate/parallel-dump.js';
 import { tableSums, compareTables } from '../dist/migrate/postgres.js';
-import { Redactor } from '../dist/core/redact.js';
-import { makePlan } from '../dist/engine/plan.js';
-import { runPlan } from '../dist/engine/run.js';
-import { cmd, pipe, render, script } from '../dist/shell/command.js';
+import { cmd, script } from '../dist/shell/command.js';
+import { benchChannel, pgDumpCustom } from './channel.mjs';
 import { SshPool } from '../dist/transport/ssh/index.js';
 import { sshTarget, testbedHosts } from '../scripts/testbed/lib.mjs';
 
@@ -23,7 +21,6 @@ const CONTAINER = 'ferry-bench-pg';
 const [h1, h2] = testbedHosts();
 const d = { service: 'db', user: 'demo', db: 'demo', volumes: [] };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const endpoint = (h) => ({ name: h.name, address: h.host, port: h.port, user: h.user, sudo: false });
 
 const pool = new SshPool({ sshConfigPath: null, agentSocket: null });
 const source = pool.get(sshTarget(h2));
@@ -48,60 +45,26 @@ const SETS = {
       .join(' ') + ' CREATE TABLE nokey (v int); INSERT INTO nokey SELECT generate_series(1, 1000);',
 };
 
-const ch = channelFor('bench', endpoint(h2), endpoint(h1));
-const { open, close } = channelSteps({ ch, source: () => source, target: () => target, dependsOn: [] });
-const transports = (name) => (name === h2.name ? source : target);
-const run = async (step) => {
-  const s = await runPlan(makePlan([step]), { transports, redactor: new Redactor(), onEvent: () => undefined });
-  if (s.failed) throw new Error(`${step.id} failed`);
-};
+const channel = benchChannel(h2, h1, source, target);
 const single = () =>
-  on(
-    source,
-    render(
-      cmd(
-        'bash',
-        '-o',
-        'pipefail',
-        '-c',
-        render(
-          pipe(
-            cmd(
-              'docker',
-              'exec',
-              CONTAINER,
-              'pg_dump',
-              '-U',
-              'demo',
-              '-d',
-              'demo',
-              '-Fc',
-              '--no-owner',
-              '--no-privileges',
-            ),
-            onTarget(
-              ch,
-              cmd(
-                'docker',
-                'exec',
-                '-i',
-                CONTAINER,
-                'pg_restore',
-                '-U',
-                'demo',
-                '-d',
-                'demo',
-                '--clean',
-                '--if-exists',
-                '--no-owner',
-                '--no-privileges',
-                '--exit-on-error',
-                '--single-transaction',
-              ),
-            ),
-          ),
-        ),
-      ),
+  channel.piped(
+    pgDumpCustom(CONTAINER),
+    cmd(
+      'docker',
+      'exec',
+      '-i',
+      CONTAINER,
+      'pg_restore',
+      '-U',
+      'demo',
+      '-d',
+      'demo',
+      '--clean',
+      '--if-exists',
+      '--no-owner',
+      '--no-privileges',
+      '--exit-on-error',
+      '--single-transaction',
     ),
   );
 const parallel = (jobs) => () =>
@@ -110,7 +73,7 @@ const parallel = (jobs) => () =>
     jobs,
     where: `${h2.name} -> ${h1.name}`,
     redact: (s) => s,
-    through: (c) => onTarget(ch, c),
+    through: (c) => onTarget(channel.ch, c),
     source: { transport: source, sudo: false, container: CONTAINER },
     target: { transport: target, sudo: false, container: CONTAINER },
   });
@@ -121,7 +84,7 @@ const ways = {
 };
 
 try {
-  await run(open);
+  await channel.open();
   for (const [set, sql] of Object.entries(SETS)) {
     await Promise.all([start(source), start(target)]);
     await psql(source, sql);
@@ -150,7 +113,7 @@ try {
       );
   }
 } finally {
-  await run({ ...close, dependsOn: [] }).catch((e) => console.error(`closing the channel failed: ${e.message}`));
+  await channel.close().catch((e) => console.error(`closing the channel failed: ${e.message}`));
   for (const t of [source, target])
     await on(t, `docker rm -f ${CONTAINER} >/dev/null`).catch((e) =>
       console.error(`removing ${CONTAINER} on ${t.name} failed: ${e.message}`),
