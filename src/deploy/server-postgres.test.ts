@@ -12,6 +12,8 @@ import { RecordingTransport } from '../transport/recording.js';
 import { loadWorkspace } from '../workspace/load.js';
 import { stackPlan } from './plan.js';
 import { hostPostgresAccess } from './host-postgres.js';
+import { servedDatabases } from './server-postgres.js';
+import { project, server, service, stack } from '../check/test-helpers/make.js';
 
 const demo = fileURLToPath(new URL('../../examples/demo/compose.yml', import.meta.url));
 
@@ -102,4 +104,30 @@ test('server_postgres refused where it cannot work, each problem at its key', as
       return true;
     });
   }
+});
+
+test("server_postgres: a role the commands cannot act as (a space, a backslash) or the server's superuser is refused; the password is kept a secret", () => {
+  const pg = { cluster: 'main', port: 5432, superuser: 'postgres', maxConnections: 100, tune: false };
+  const home = server('app1', { postgres: pg });
+  const kept = (user: string) =>
+    stack(
+      'shop',
+      project([
+        service('db', { image: 'postgres:16', environment: { POSTGRES_USER: user, POSTGRES_PASSWORD: 'pw-canary' } }),
+      ]),
+      { server: 'app1', serverPostgres: ['db'] },
+    );
+  for (const [user, message] of [
+    ['my app', /role "my app" has a space or a backslash/],
+    ['a\\b', /has a space or a backslash/],
+    ['postgres', /role is postgres, the superuser of app1's Postgres/],
+  ] as const)
+    assert.throws(
+      () => servedDatabases(kept(user), home),
+      (e: unknown) => e instanceof InputError && e.code === 'server-postgres-invalid' && message.test(e.message),
+      user,
+    );
+  const [d] = servedDatabases(kept('My-App'), home);
+  assert.deepEqual([d!.service, d!.user, d!.db, String(d!.password)], ['db', 'My-App', 'My-App', '[REDACTED]']);
+  assert.equal(d!.password.reveal(), 'pw-canary');
 });

@@ -77,6 +77,11 @@ export function servedDatabases(
         `${service} has no POSTGRES_PASSWORD, so its role on ${home.name}'s Postgres would have no password to log in with`,
         `Give ${service} POSTGRES_PASSWORD (in its environment or env file); POSTGRES_PASSWORD_FILE is not read.`,
       );
+    if (/[\s\\]/.test(d.user))
+      bad(
+        `${service}'s role "${d.user}" has a space or a backslash, which the commands acting as it cannot pass`,
+        `Name ${service}'s role without spaces or backslashes (POSTGRES_USER).`,
+      );
     if (['postgres', home.postgres.superuser].includes(d.user))
       bad(
         `${service}'s role is ${d.user}, the superuser of ${home.name}'s Postgres`,
