@@ -39,6 +39,9 @@ export function finding(
   return { code, severity, message, where, hint, ...extra };
 }
 
+/** Where a key is when no file can say: its key path alone (`stacks/shop/services/db`). */
+export const atKeyPath = (path: readonly (string | number)[]): Where => ({ path: path.join('/') });
+
 /** `file:line:column (path)`, omitting what is unknown. */
 export function formatWhere(w: Where): string {
   const parts: string[] = [];

@@ -7,7 +7,7 @@
  */
 import type { FirewallAllow } from '../model/harden.js';
 import { FerryError } from '../core/errors.js';
-import type { ComposeProject } from '../model/compose.js';
+import type { ComposeProject, Service } from '../model/compose.js';
 import type { ConnectionPool, HostPostgresDef, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
 import { cmd, script, type Command } from '../shell/command.js';
@@ -76,15 +76,11 @@ function servedPools(stack: LoadedStack): { pools: Pick<ConnectionPool, 'service
   const project = stack.project;
   const names = new Set(stack.def.serverPostgres ?? []);
   if (!project || names.size === 0) return { pools: [], pairs: [] };
-  const netsOf = (s: ComposeProject['services'][number]) => {
-    const n = Object.keys(s.networks);
-    return n.length > 0 ? n : ['default'];
-  };
   const served = project.services.filter((s) => names.has(s.name));
-  const theirs = new Set(served.flatMap(netsOf));
+  const theirs = new Set(served.flatMap(networkKeys));
   return {
     pools: project.services
-      .filter((s) => !names.has(s.name) && netsOf(s).some((n) => theirs.has(n)))
+      .filter((s) => !names.has(s.name) && networkKeys(s).some((n) => theirs.has(n)))
       .map((s) => ({ service: s.name })),
     pairs: databases(served).map((d) => ({ database: d.db, user: d.user })),
   };
@@ -117,14 +113,19 @@ function addressOf(s: ServerDef, stack: LoadedStack): string {
   return a;
 }
 
+/** The networks a service is on, by their keys in the compose file (`default` when it names none). */
+const networkKeys = (s: Service): string[] => {
+  const named = Object.keys(s.networks);
+  return named.length > 0 ? named : ['default'];
+};
+
 /** The networks of the services that connect (`default` for one that names none), by their names on the server. */
 function stackNetworks(project: ComposeProject, pools: Pick<ConnectionPool, 'service'>[]): StackNetwork[] {
   const keys = new Set<string>();
   for (const pool of pools) {
     const svc = project.services.find((s) => s.name === pool.service);
     if (!svc || svc.networkMode !== undefined) continue; // an unknown service is the check's; host networking needs no entry
-    const named = Object.keys(svc.networks);
-    for (const k of named.length > 0 ? named : ['default']) keys.add(k);
+    for (const k of networkKeys(svc)) keys.add(k);
   }
   return [...keys].sort().map((key): StackNetwork => {
     const r = project.networks[key];

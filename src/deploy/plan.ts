@@ -27,7 +27,7 @@ import { mergedDocument, placementOf, splitStack } from './placement.js';
 import { renderComposeDocument, type Placed, type Split } from './split.js';
 import { placedPlan, SPLIT_FILE, type PlacedPlan } from './plan-placed.js';
 import { HOST_GATEWAY, servedDatabases, type ServedDatabase } from './server-postgres.js';
-import { serverPostgresStep } from './steps/server-postgres.js';
+import { serverPostgresId, serverPostgresStep } from './steps/server-postgres.js';
 
 /** A service kept in the host's Postgres, as the split of the compose document takes it. */
 const onHost = (d: ServedDatabase, host: string): Placed => ({
@@ -202,7 +202,7 @@ function postgresSteps(input: StackPlanInput, served: ServedDatabase[]): Step[] 
   for (const d of served)
     steps.push(
       serverPostgresStep({
-        id: id(`server-postgres/${d.service}`),
+        id: serverPostgresId(stack.def.name, d.service),
         host,
         stack: stack.def.name,
         d,

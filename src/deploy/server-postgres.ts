@@ -8,7 +8,7 @@
  * and POSTGRES_DB. Pure: no I/O.
  */
 import { InputError } from '../core/errors.js';
-import { finding, type Finding, type Where } from '../core/finding.js';
+import { atKeyPath, finding, type Finding, type Where } from '../core/finding.js';
 import { Secret } from '../core/secret.js';
 import type { HostPostgresDef, ServerDef } from '../model/fleet.js';
 import type { LoadedStack } from '../model/loaded.js';
@@ -32,7 +32,7 @@ export interface ServedDatabase {
 export function servedDatabases(
   stack: LoadedStack,
   home: ServerDef,
-  locate: (path: string[]) => Where = (path) => ({ path: path.join('/') }),
+  locate: (path: string[]) => Where = atKeyPath,
 ): ServedDatabase[] {
   const names = stack.def.serverPostgres ?? [];
   const project = stack.project;

@@ -28,7 +28,7 @@ export interface Placed {
   /** The stack's server's private address: the only one its firewall lets in. */
   allowFrom: string;
   port: number;
-  /** Kept in the Postgres installed on the stack's own server: no document of its own, its name mapped to the host, no value rewritten. */
+  /** Kept in the Postgres installed on the stack's own server (`address` is `host-gateway`): no document of its own, no value rewritten. */
   onHost?: true;
 }
 
@@ -126,10 +126,9 @@ function rewriteEnvironment(svcName: string, env: unknown, placed: Placed[], rew
 }
 
 function addExtraHosts(existing: unknown, placed: Placed[]): unknown {
-  const to = (p: Placed) => (p.onHost ? 'host-gateway' : p.address);
-  const entries = placed.map((p) => `${p.service}:${to(p)}`);
+  const entries = placed.map((p) => `${p.service}:${p.address}`);
   if (existing && typeof existing === 'object' && !Array.isArray(existing)) {
-    return { ...(existing as Dict), ...Object.fromEntries(placed.map((p) => [p.service, to(p)])) };
+    return { ...(existing as Dict), ...Object.fromEntries(placed.map((p) => [p.service, p.address])) };
   }
   const list = Array.isArray(existing)
     ? existing.filter((e) => typeof e !== 'string' || !placed.some((p) => e.split(/[:=]/)[0] === p.service))

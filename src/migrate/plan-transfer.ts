@@ -11,6 +11,7 @@ import { createStep, servicesStateStep } from './steps/services.js';
 import { sourceProxyRefresh } from './source-proxy.js';
 import { ensureVolumesStep } from './steps/ensure-volumes.js';
 import { syncStep } from './volumes.js';
+import { inContainers } from './db-container.js';
 
 /**
  * Prepare and transfer: the preflight (after the DNS one), the channel, the release and images,
@@ -42,7 +43,7 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
   // The target's other containers created before the pause: the start in it only starts them.
   // After the database's start: two Compose runs at once on a new project race to create its network.
   const created = deploy.meta.services.filter((s) => s.replicas > 0 && !dbServices.includes(s.name)).map((s) => s.name);
-  const dbStarted = [...afterTransfer, ...(targetDbServices(p).length > 0 ? [id('target-db')] : [])];
+  const dbStarted = [...afterTransfer, ...(inContainers(m, 'target').length > 0 ? [id('target-db')] : [])];
   // The target's nginx and the stack's site before the pause (its upstreams name no container
   // yet: nginx answers 502 there until the switch); inside it, only the upstreams' refresh.
   const proxy = (
@@ -85,10 +86,6 @@ export function transferSteps(p: Planning, open: Step, dnsPreflight: string | un
   return { steps, afterTransfer, beforePause };
 }
 
-/** The databases that run in a container on the target (not those kept in its own Postgres). */
-export const targetDbServices = (p: Pick<Planning, 'dbs' | 'm'>): string[] =>
-  p.dbs.filter((d) => !p.m.installed?.[d.service]).map((d) => d.service);
-
 /** A copy of the volumes from the source: the first while the stack runs, the final one with the writers stopped. */
 function copyStep(p: Planning, which: 'precopy' | 'final-copy', dependsOn: string[]): Step {
   const { m } = p;
@@ -126,7 +123,7 @@ export function pauseSteps(p: Planning, afterTransfer: string[], freezeAfter: st
     redisSaveTimeoutMs: m.maxPauseMs,
     ...sourceProxyRefresh(i, m),
   });
-  const started = targetDbServices(p);
+  const started = inContainers(m, 'target');
   // Started before the freeze, so that its start is not part of the write pause.
   const targetDb = servicesStateStep({
     id: id('target-db'),

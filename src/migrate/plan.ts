@@ -43,9 +43,11 @@ import { replicaFreezeAfter, replicateSteps } from './plan-replicate.js';
 import { pauseSteps, transferSteps } from './plan-transfer.js';
 import { Secret } from '../core/secret.js';
 import { FerryError } from '../core/errors.js';
-import { formatWhere } from '../core/finding.js';
+import { atKeyPath, formatWhere } from '../core/finding.js';
 import type { Locator } from '../model/compose.js';
 import { servedDatabases } from '../deploy/server-postgres.js';
+import { inContainers } from './db-container.js';
+import { serverPostgresId } from '../deploy/steps/server-postgres.js';
 import { dnsSteps } from './steps/dns.js';
 import { serverAddresses } from './dns.js';
 import type { DnsLookup } from './dns.js';
@@ -229,15 +231,7 @@ function refuseReplicaIntoServer(i: MigratePlanInput): void {
   throw new FerryError(
     'replicate-unsupported',
     `stack ${i.stack.def.name}: ${kept.join(', ')} is kept in the Postgres installed on ${server.name} (server_postgres), which --mode replicate does not move`,
-    formatWhere(
-      (i.locate ?? ((path: string[]) => ({ path: path.join('/') })))([
-        'stacks',
-        i.stack.def.name,
-        'services',
-        kept[0]!,
-        'server_postgres',
-      ]),
-    ),
+    formatWhere((i.locate ?? atKeyPath)(['stacks', i.stack.def.name, 'services', kept[0]!, 'server_postgres'])),
     'Move it with --mode dump (the default): the writers stop while the database is copied, then every table is proven.',
     2,
   );
@@ -285,7 +279,7 @@ function builders(p: Planning): Builders {
   const { i, m, id, deploy } = p;
   const name = m.stack;
   // The source's own Postgres keeps running (other databases may live there): only containers stop.
-  const dbServices = p.dbs.map((d) => d.service).filter((s) => !m.sourceInstalled?.[s]);
+  const dbServices = inContainers(m, 'source');
   const def = i.stack.def;
   return {
     verify: (dependsOn, snapshot) =>
@@ -345,7 +339,7 @@ function dumpSteps(p: Planning, frozen: string[], b: Builders): Step[] {
       d,
       dependsOn: [
         ...frozen,
-        m.installed?.[d.service] ? `${m.stack}/server-postgres/${d.service}` : id('target-db'),
+        m.installed?.[d.service] ? serverPostgresId(m.stack, d.service) : id('target-db'),
         id('channel'),
       ],
     }),
@@ -358,19 +352,18 @@ function dumpSteps(p: Planning, frozen: string[], b: Builders): Step[] {
     b.start([id('live')]),
     ...(b.refresh ? [b.refresh] : []),
     ...(switched ? [switched] : []),
-    ...(stopsSourceDb(p) ? [b.stopSourceDb(p.served)] : []),
+    ...(inContainers(m, 'source').length > 0 ? [b.stopSourceDb(p.served)] : []),
   ];
 }
-
-/** Whether the source has database containers to stop once the target serves. */
-const stopsSourceDb = (p: Pick<Planning, 'dbs' | 'm'>): boolean => p.dbs.some((d) => !p.m.sourceInstalled?.[d.service]);
 
 /** After the target serves: the channel closed, the source marked as moved; and the `moving` marker, written first. */
 function endSteps(p: Planning, close: Step): Step[] {
   const { i, m, id, dbs, served } = p;
   return [
     // Once the target serves and the source's databases stopped (not after the open: it waited for it).
-    withPlace(close, { dependsOn: [...served, ...(stopsSourceDb(p) ? [id('stop-source-db')] : [])] }),
+    withPlace(close, {
+      dependsOn: [...served, ...(inContainers(m, 'source').length > 0 ? [id('stop-source-db')] : [])],
+    }),
     markerStep({
       id: id('mark'),
       m,

@@ -6,7 +6,7 @@
  */
 import { basename, dirname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
-import { hasErrors, type Finding } from '../core/finding.js';
+import { atKeyPath, hasErrors, type Finding } from '../core/finding.js';
 import { UsageError } from '../core/errors.js';
 import { loadComposeProject } from '../compose/load.js';
 import { projectName } from '../compose/project-name.js';
@@ -94,7 +94,7 @@ function fromCompose(opts: WorkspaceOptions): Workspace {
   const fleet: Fleet = {
     servers: {},
     stacks: { [name]: { name, compose: files, connections: [], deploy: DEFAULT_DEPLOY } },
-    locate: (path) => ({ path: path.join('/') }),
+    locate: atKeyPath,
   };
   const stack: LoadedStack = {
     def: fleet.stacks[name]!,

@@ -7,8 +7,8 @@
  *
  * kept free for admin sessions, migrations and backups. A pool to a Postgres service kept in
  * its server's installed Postgres (`server_postgres`) counts against that one. With
- * monitoring, a Postgres on a host also counts its exporter's connections. Pools whose `to` or `service` names nothing
- * are `unknown-reference`.
+ * monitoring, a Postgres on a host also counts its exporter's connections. Pools whose `to`
+ * or `service` names nothing are `unknown-reference`.
  */
 import { finding, type Finding, type Where } from '../../core/finding.js';
 import type { ConnectionPool } from '../../model/fleet.js';

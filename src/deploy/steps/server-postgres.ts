@@ -62,6 +62,9 @@ const changesOf = (d: ServedDatabase, s: ServedSeen): string[] => [
   ...(s.owner === undefined ? [`create database ${d.db} owned by ${d.user}`] : []),
 ];
 
+/** The step's id: `STACK/server-postgres/SERVICE` (a migration's dump waits for it). */
+export const serverPostgresId = (stack: string, service: string): string => `${stack}/server-postgres/${service}`;
+
 export function serverPostgresStep(o: {
   id: string;
   host: string;
@@ -108,9 +111,7 @@ export function serverPostgresStep(o: {
       if (changes.length === 0) return { needed: false, observed: seen };
       return { needed: true, observed: seen, change: { summary: changes.join('; ') } };
     },
-    async apply(ctx) {
-      const seen = await observe(ctx);
-      if (changesOf(d, seen).length === 0) return;
+    async apply(ctx, seen) {
       await run(
         ctx,
         'psql',
